@@ -1,0 +1,51 @@
+//! winsim's scenario catalogue: built-in teaching cases and known bugs, each a set of
+//! simulated programs written against the Win32 surface of `sim-core`.
+//!
+//! The scenario file format and its interpreter come later (see docs/architecture.md);
+//! until then every scenario is Rust code, and the catalogue is what `winsim run NAME`
+//! and the snapshot tests use.
+#![forbid(unsafe_code)]
+
+use sim_core::prelude::*;
+
+mod pipes;
+mod sync;
+
+/// A built-in scenario.
+pub struct Scenario {
+    /// Its name (`winsim run NAME`).
+    pub name: &'static str,
+    /// One line saying what it teaches.
+    pub summary: &'static str,
+    /// What a run is expected to show: "completes on every seed", "deadlocks on every
+    /// seed", "deadlocks on some seeds".
+    pub expect: &'static str,
+    /// Registers the scenario's programs.
+    pub install: fn(&mut Sim),
+    /// The command line of the first process.
+    pub main: &'static str,
+}
+
+impl Scenario {
+    /// Runs the scenario once with `config`.
+    pub fn run(&self, config: Config) -> RunReport {
+        let mut sim = Sim::new(config);
+        (self.install)(&mut sim);
+        sim.run_command_line(self.main)
+    }
+}
+
+/// Every built-in scenario, in catalogue order.
+pub fn catalogue() -> Vec<Scenario> {
+    vec![
+        pipes::redirect_fixed(),
+        pipes::redirect_leaked_write_end(),
+        pipes::pipe_quota_arithmetic(),
+        sync::lost_wakeup_pulse_event(),
+    ]
+}
+
+/// Finds a scenario by name.
+pub fn find(name: &str) -> Option<Scenario> {
+    catalogue().into_iter().find(|s| s.name == name)
+}

@@ -1,0 +1,620 @@
+//! kernel32: threads, processes, handles, waits, events, mutexes, semaphores, pipes.
+//!
+//! Each function documents what is modelled; facts are numbered as in
+//! shared/semantics/pipes-handles-threads-waits.md. Calls that only read the thread's own
+//! environment block (GetLastError, GetCurrentThreadId, GetStdHandle...) are plain
+//! functions: on Windows they do not enter the kernel, so they are not schedule points.
+
+use crate::kernel::request::{Request, Value};
+use crate::kernel::{CallResult, Kernel, Pid, Tid};
+use crate::objects::process::std_index;
+use crate::types::*;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// A simulated thread's view of the machine: the `ctx` its body receives. Cloning it is
+/// cheap; a clone is the same thread.
+#[derive(Clone)]
+pub struct ThreadCtx {
+    kernel: Rc<RefCell<Kernel>>,
+    tid: Tid,
+    pid: Pid,
+}
+
+/// The future of one call: parks the thread at the call with its request, then yields
+/// the result the kernel decided.
+struct Call<'a> {
+    ctx: &'a ThreadCtx,
+    req: Option<Request>,
+}
+
+impl Future for Call<'_> {
+    type Output = CallResult;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<CallResult> {
+        let tid = self.ctx.tid;
+        if let Some(req) = self.req.take() {
+            self.ctx.kernel.borrow_mut().park(tid, req);
+            return Poll::Pending;
+        }
+        match self.ctx.kernel.borrow_mut().take_reply(tid) {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+}
+
+fn bool_of(r: &CallResult) -> BOOL {
+    if r.is_ok() { TRUE } else { FALSE }
+}
+
+fn handle_of(r: CallResult, failure: HANDLE) -> HANDLE {
+    match r {
+        Ok(d) => match d.value {
+            Value::Handle(h) => h,
+            other => panic!("simulator bug: expected a handle, got {other:?}"),
+        },
+        Err(_) => failure,
+    }
+}
+
+fn wait_of(r: CallResult) -> u32 {
+    match r {
+        Ok(d) => match d.value {
+            Value::Wait(v) => v,
+            other => panic!("simulator bug: expected a wait code, got {other:?}"),
+        },
+        Err(_) => WAIT_FAILED,
+    }
+}
+
+fn u32_of(r: CallResult) -> u32 {
+    match r {
+        Ok(d) => match d.value {
+            Value::U32(v) => v,
+            other => panic!("simulator bug: expected a DWORD, got {other:?}"),
+        },
+        Err(_) => u32::MAX,
+    }
+}
+
+fn out_of(r: CallResult, out: &mut u32) -> BOOL {
+    match r {
+        Ok(d) => {
+            if let Value::Out(v) = d.value {
+                *out = v;
+            }
+            TRUE
+        }
+        Err(_) => FALSE,
+    }
+}
+
+impl ThreadCtx {
+    pub(crate) fn new(kernel: Rc<RefCell<Kernel>>, tid: Tid, pid: Pid) -> ThreadCtx {
+        ThreadCtx { kernel, tid, pid }
+    }
+
+    async fn call(&self, req: Request) -> CallResult {
+        Call { ctx: self, req: Some(req) }.await
+    }
+
+    // ----- the thread environment block: no kernel call, no schedule point -----------
+
+    /// GetCurrentThreadId.
+    pub fn get_current_thread_id(&self) -> u32 {
+        self.tid
+    }
+
+    /// GetCurrentProcessId.
+    pub fn get_current_process_id(&self) -> u32 {
+        self.pid
+    }
+
+    /// GetCurrentProcess: the pseudo handle `(HANDLE)-1`.
+    pub fn get_current_process(&self) -> HANDLE {
+        CURRENT_PROCESS_PSEUDO_HANDLE
+    }
+
+    /// GetCurrentThread: the pseudo handle `(HANDLE)-2`.
+    pub fn get_current_thread(&self) -> HANDLE {
+        CURRENT_THREAD_PSEUDO_HANDLE
+    }
+
+    /// GetLastError.
+    pub fn get_last_error(&self) -> u32 {
+        self.kernel.borrow().last_error(self.tid)
+    }
+
+    /// SetLastError.
+    pub fn set_last_error(&self, code: u32) {
+        self.kernel.borrow_mut().set_last_error(self.tid, code);
+    }
+
+    /// GetCommandLine.
+    pub fn get_command_line(&self) -> String {
+        self.kernel.borrow().process(self.pid).command_line.clone()
+    }
+
+    /// GetStdHandle: the process's standard handle (NULL when it has none). An invalid
+    /// `nStdHandle` gives INVALID_HANDLE_VALUE and ERROR_INVALID_HANDLE (Wine probe).
+    pub fn get_std_handle(&self, n_std_handle: u32) -> HANDLE {
+        let mut k = self.kernel.borrow_mut();
+        match std_index(n_std_handle) {
+            Some(i) => k.process(self.pid).std_handles[i],
+            None => {
+                k.set_last_error(self.tid, crate::error::ERROR_INVALID_HANDLE.0);
+                INVALID_HANDLE_VALUE
+            }
+        }
+    }
+
+    /// SetStdHandle.
+    pub fn set_std_handle(&self, n_std_handle: u32, h: HANDLE) -> BOOL {
+        let mut k = self.kernel.borrow_mut();
+        match std_index(n_std_handle) {
+            Some(i) => {
+                k.process_mut(self.pid).std_handles[i] = h;
+                TRUE
+            }
+            None => {
+                k.set_last_error(self.tid, crate::error::ERROR_INVALID_HANDLE.0);
+                FALSE
+            }
+        }
+    }
+
+    // ----- threads ------------------------------------------------------------------
+
+    /// CreateThread. `start` is the thread's body (lpStartAddress and lpParameter in
+    /// one closure); its return value is the exit code. `dwCreationFlags`:
+    /// CREATE_SUSPENDED, STACK_SIZE_PARAM_IS_A_RESERVATION; other bits fail with
+    /// ERROR_INVALID_PARAMETER. Success leaves the last error alone (fact 8.7).
+    pub async fn create_thread<F, Fut>(
+        &self,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        _stack_size: usize,
+        start: F,
+        creation_flags: u32,
+        thread_id: Option<&mut u32>,
+    ) -> HANDLE
+    where
+        F: FnOnce(ThreadCtx) -> Fut + 'static,
+        Fut: Future<Output = u32> + 'static,
+    {
+        let inherit = thread_attributes.is_some_and(|s| s.bInheritHandle);
+        let start: crate::kernel::request::ThreadStart = Box::new(move |ctx| Box::pin(start(ctx)));
+        match self.call(Request::CreateThread { inherit, flags: creation_flags, start }).await {
+            Ok(d) => match d.value {
+                Value::Thread(h, tid) => {
+                    if let Some(out) = thread_id {
+                        *out = tid;
+                    }
+                    h
+                }
+                other => panic!("simulator bug: CreateThread returned {other:?}"),
+            },
+            Err(_) => HANDLE::NULL,
+        }
+    }
+
+    /// ResumeThread: returns the previous suspend count, or (DWORD)-1 on failure;
+    /// 0 for a thread that has ended (fact 8.2).
+    pub async fn resume_thread(&self, h_thread: HANDLE) -> u32 {
+        u32_of(self.call(Request::ResumeThread(h_thread)).await)
+    }
+
+    /// SuspendThread: returns the previous suspend count, or (DWORD)-1 (ERROR_ACCESS_DENIED
+    /// for an ended thread, ERROR_SIGNAL_REFUSED beyond MAXIMUM_SUSPEND_COUNT).
+    pub async fn suspend_thread(&self, h_thread: HANDLE) -> u32 {
+        u32_of(self.call(Request::SuspendThread(h_thread)).await)
+    }
+
+    /// ExitThread: ends the calling thread; never returns. The last thread's exit ends
+    /// the process.
+    pub async fn exit_thread(&self, exit_code: u32) {
+        let _ = self.call(Request::ExitThread(exit_code)).await;
+        unreachable!("ExitThread returned");
+    }
+
+    /// TerminateThread.
+    pub async fn terminate_thread(&self, h_thread: HANDLE, exit_code: u32) -> BOOL {
+        bool_of(&self.call(Request::TerminateThread(h_thread, exit_code)).await)
+    }
+
+    /// GetExitCodeThread: STILL_ACTIVE (259) while the thread runs.
+    pub async fn get_exit_code_thread(&self, h_thread: HANDLE, exit_code: &mut u32) -> BOOL {
+        out_of(self.call(Request::GetExitCodeThread(h_thread)).await, exit_code)
+    }
+
+    // ----- processes ----------------------------------------------------------------
+
+    /// CreateProcess of a program registered with the simulation. The program is found
+    /// by `application_name`, or else by the first token of `command_line` (last path
+    /// component, case-insensitive, ".exe" optional); an unknown one fails with
+    /// ERROR_FILE_NOT_FOUND. With `inherit_handles`, every inheritable handle is copied
+    /// at the same value (fact 7.10); std handles follow fact 7.11. Flags:
+    /// CREATE_SUSPENDED and the console/priority flags (accepted, no effect);
+    /// DEBUG_PROCESS ends the run as Unsupported.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_process(
+        &self,
+        application_name: Option<&str>,
+        command_line: Option<&str>,
+        process_attributes: Option<&SECURITY_ATTRIBUTES>,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        inherit_handles: bool,
+        creation_flags: u32,
+        startup_info: &STARTUPINFO,
+        process_information: &mut PROCESS_INFORMATION,
+    ) -> BOOL {
+        let r = self
+            .call(Request::CreateProcess {
+                application_name: application_name.map(str::to_string),
+                command_line: command_line.map(str::to_string),
+                inherit_process: process_attributes.is_some_and(|s| s.bInheritHandle),
+                inherit_thread: thread_attributes.is_some_and(|s| s.bInheritHandle),
+                inherit_handles,
+                flags: creation_flags,
+                startup: *startup_info,
+            })
+            .await;
+        match r {
+            Ok(d) => {
+                if let Value::Process(pi) = d.value {
+                    *process_information = pi;
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// ExitProcess: ends every thread of the calling process; never returns.
+    pub async fn exit_process(&self, exit_code: u32) {
+        let _ = self.call(Request::ExitProcess(exit_code)).await;
+        unreachable!("ExitProcess returned");
+    }
+
+    /// TerminateProcess. On a process that has ended: FALSE, ERROR_ACCESS_DENIED.
+    /// Terminating the caller's own process does not return.
+    pub async fn terminate_process(&self, h_process: HANDLE, exit_code: u32) -> BOOL {
+        bool_of(&self.call(Request::TerminateProcess(h_process, exit_code)).await)
+    }
+
+    /// GetExitCodeProcess: STILL_ACTIVE (259) while the process runs (fact 9.1).
+    pub async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
+        out_of(self.call(Request::GetExitCodeProcess(h_process)).await, exit_code)
+    }
+
+    /// OpenProcess: an unknown or ended process id fails with ERROR_INVALID_PARAMETER.
+    pub async fn open_process(&self, desired_access: u32, inherit_handle: bool, process_id: u32) -> HANDLE {
+        let r = self.call(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id }).await;
+        handle_of(r, HANDLE::NULL)
+    }
+
+    // ----- handles ------------------------------------------------------------------
+
+    /// CloseHandle: ERROR_INVALID_HANDLE for an unknown or closed handle (fact 7.6) and
+    /// for one protected from close, which stays open (fact 7.7). Pseudo handles: TRUE.
+    pub async fn close_handle(&self, h_object: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::CloseHandle(h_object)).await)
+    }
+
+    /// DuplicateHandle (facts 7.2-7.5, 7.9). On failure `*target_handle` is NULL.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn duplicate_handle(
+        &self,
+        source_process_handle: HANDLE,
+        source_handle: HANDLE,
+        target_process_handle: HANDLE,
+        target_handle: &mut HANDLE,
+        desired_access: u32,
+        inherit_handle: bool,
+        options: u32,
+    ) -> BOOL {
+        let r = self
+            .call(Request::DuplicateHandle {
+                source_process: source_process_handle,
+                source: source_handle,
+                target_process: target_process_handle,
+                access: desired_access,
+                inherit: inherit_handle,
+                options,
+            })
+            .await;
+        let ok = bool_of(&r);
+        *target_handle = handle_of(r, HANDLE::NULL);
+        ok
+    }
+
+    /// SetHandleInformation: HANDLE_FLAG_INHERIT, HANDLE_FLAG_PROTECT_FROM_CLOSE.
+    pub async fn set_handle_information(&self, h_object: HANDLE, mask: u32, flags: u32) -> BOOL {
+        bool_of(&self.call(Request::SetHandleInformation { handle: h_object, mask, flags }).await)
+    }
+
+    /// GetHandleInformation.
+    pub async fn get_handle_information(&self, h_object: HANDLE, flags: &mut u32) -> BOOL {
+        out_of(self.call(Request::GetHandleInformation(h_object)).await, flags)
+    }
+
+    // ----- waits --------------------------------------------------------------------
+
+    /// WaitForSingleObject: WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT, or WAIT_FAILED
+    /// with the last error set; success and time-out leave it alone (fact 10.1).
+    /// Pseudo handles may be waited on (fact 8.11).
+    pub async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
+        wait_of(self.call(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await)
+    }
+
+    /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
+    /// handles (fact 10.3), no object twice when waiting for all (fact 10.4). Wait-any
+    /// reports and consumes the lowest signalled index (fact 10.2).
+    pub async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32 {
+        let req = Request::WaitForMultipleObjects { handles: handles.to_vec(), wait_all, timeout_ms: milliseconds };
+        wait_of(self.call(req).await)
+    }
+
+    /// SignalObjectAndWait: signals an event, releases a mutex or a semaphore (by 1), and
+    /// waits, as one transition (fact 10.6). No APCs are modelled, so `alertable` changes
+    /// nothing.
+    pub async fn signal_object_and_wait(
+        &self,
+        h_object_to_signal: HANDLE,
+        h_object_to_wait_on: HANDLE,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> u32 {
+        let req = Request::SignalObjectAndWait {
+            signal: h_object_to_signal,
+            wait: h_object_to_wait_on,
+            timeout_ms: milliseconds,
+            alertable,
+        };
+        wait_of(self.call(req).await)
+    }
+
+    /// Sleep: virtual milliseconds. Sleep(0) is a schedule point only.
+    pub async fn sleep(&self, milliseconds: u32) {
+        let _ = self.call(Request::Sleep(milliseconds)).await;
+    }
+
+    // ----- events, mutexes, semaphores ----------------------------------------------
+
+    /// CreateEvent. Sets the last error to 0, or to ERROR_ALREADY_EXISTS when the name
+    /// exists (fact 7.13); a name held by another type: NULL, ERROR_INVALID_HANDLE (7.14).
+    pub async fn create_event(
+        &self,
+        event_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let req = Request::CreateEvent {
+            inherit: event_attributes.is_some_and(|s| s.bInheritHandle),
+            manual_reset,
+            initial_state,
+            name: name.map(str::to_string),
+        };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// OpenEvent: ERROR_FILE_NOT_FOUND for a missing name, ERROR_INVALID_PARAMETER for
+    /// none, ERROR_INVALID_HANDLE for another type.
+    pub async fn open_event(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        let req = Request::OpenEvent { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// SetEvent (needs EVENT_MODIFY_STATE).
+    pub async fn set_event(&self, h_event: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::SetEvent(h_event)).await)
+    }
+
+    /// ResetEvent.
+    pub async fn reset_event(&self, h_event: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::ResetEvent(h_event)).await)
+    }
+
+    /// PulseEvent: releases only the threads waiting at this instant (fact 11.1).
+    pub async fn pulse_event(&self, h_event: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::PulseEvent(h_event)).await)
+    }
+
+    /// CreateMutex. An existing name ignores `initial_owner`.
+    pub async fn create_mutex(&self, mutex_attributes: Option<&SECURITY_ATTRIBUTES>, initial_owner: bool, name: Option<&str>) -> HANDLE {
+        let req = Request::CreateMutex {
+            inherit: mutex_attributes.is_some_and(|s| s.bInheritHandle),
+            initial_owner,
+            name: name.map(str::to_string),
+        };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// OpenMutex.
+    pub async fn open_mutex(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        let req = Request::OpenMutex { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (facts 12.1, 12.5).
+    pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::ReleaseMutex(h_mutex)).await)
+    }
+
+    /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.
+    pub async fn create_semaphore(
+        &self,
+        semaphore_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_count: i32,
+        maximum_count: i32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let req = Request::CreateSemaphore {
+            inherit: semaphore_attributes.is_some_and(|s| s.bInheritHandle),
+            initial: initial_count,
+            maximum: maximum_count,
+            name: name.map(str::to_string),
+        };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// OpenSemaphore.
+    pub async fn open_semaphore(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        let req = Request::OpenSemaphore { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        handle_of(self.call(req).await, HANDLE::NULL)
+    }
+
+    /// ReleaseSemaphore: all or nothing; past the maximum, ERROR_TOO_MANY_POSTS and
+    /// `previous_count` is not written (fact 13.2).
+    pub async fn release_semaphore(&self, h_semaphore: HANDLE, release_count: i32, previous_count: Option<&mut i32>) -> BOOL {
+        match self.call(Request::ReleaseSemaphore { handle: h_semaphore, count: release_count }).await {
+            Ok(d) => {
+                if let (Value::PrevCount(p), Some(out)) = (d.value, previous_count) {
+                    *out = p;
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    // ----- pipes --------------------------------------------------------------------
+
+    /// CreatePipe: `size` 0 means 4096, other values are the quota as given (facts 1.1,
+    /// 1.2). The handles are synchronous.
+    pub async fn create_pipe(
+        &self,
+        read_pipe: &mut HANDLE,
+        write_pipe: &mut HANDLE,
+        pipe_attributes: Option<&SECURITY_ATTRIBUTES>,
+        size: u32,
+    ) -> BOOL {
+        let req = Request::CreatePipe { inherit: pipe_attributes.is_some_and(|s| s.bInheritHandle), size };
+        match self.call(req).await {
+            Ok(d) => {
+                if let Value::Pipe(r, w) = d.value {
+                    *read_pipe = r;
+                    *write_pipe = w;
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// ReadFile on a pipe: returns what is available up to `buffer.len()`, blocking while
+    /// the pipe is empty; FALSE with ERROR_BROKEN_PIPE once drained after every write
+    /// handle closed (facts 3.1-3.5). `*bytes_read` is set to 0 first, as Windows does.
+    pub async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
+        let mut bytes_read = bytes_read;
+        if let Some(n) = bytes_read.as_deref_mut() {
+            *n = 0;
+        }
+        let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+        match self.call(Request::ReadFile { handle: h_file, len }).await {
+            Ok(d) => {
+                if let Value::Read(data) = d.value {
+                    buffer[..data.len()].copy_from_slice(&data);
+                    if let Some(n) = bytes_read {
+                        *n = data.len() as u32;
+                    }
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
+    /// including its own fit the quota (facts 2.2-2.5); ERROR_NO_DATA once the reader is
+    /// gone, ERROR_BROKEN_PIPE if it goes while the write is pending (fact 2.11).
+    pub async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
+        let mut bytes_written = bytes_written;
+        if let Some(n) = bytes_written.as_deref_mut() {
+            *n = 0;
+        }
+        match self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec() }).await {
+            Ok(d) => {
+                if let (Value::Written(w), Some(n)) = (d.value, bytes_written) {
+                    *n = w;
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// PeekNamedPipe: copies without consuming; `avail` counts every unread byte,
+    /// pending writes included; in byte mode `left` is `(DWORD)(0 - copied)` (fact 4.2).
+    /// On failure the outputs are untouched (fact 4.5).
+    pub async fn peek_named_pipe(
+        &self,
+        h_named_pipe: HANDLE,
+        buffer: Option<&mut [u8]>,
+        bytes_read: Option<&mut u32>,
+        total_bytes_avail: Option<&mut u32>,
+        bytes_left_this_message: Option<&mut u32>,
+    ) -> BOOL {
+        let len = buffer.as_ref().map(|b| u32::try_from(b.len()).unwrap_or(u32::MAX)).unwrap_or(0);
+        match self.call(Request::PeekNamedPipe { handle: h_named_pipe, len }).await {
+            Ok(d) => {
+                if let Value::Peek { data, avail, left } = d.value {
+                    if let Some(b) = buffer {
+                        b[..data.len()].copy_from_slice(&data);
+                    }
+                    if let Some(n) = bytes_read {
+                        *n = data.len() as u32;
+                    }
+                    if let Some(a) = total_bytes_avail {
+                        *a = avail;
+                    }
+                    if let Some(l) = bytes_left_this_message {
+                        *l = left;
+                    }
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// GetNamedPipeInfo: the read end of an anonymous pipe is the server end (fact 1.1).
+    pub async fn get_named_pipe_info(
+        &self,
+        h_named_pipe: HANDLE,
+        flags: Option<&mut u32>,
+        out_buffer_size: Option<&mut u32>,
+        in_buffer_size: Option<&mut u32>,
+        max_instances: Option<&mut u32>,
+    ) -> BOOL {
+        match self.call(Request::GetNamedPipeInfo(h_named_pipe)).await {
+            Ok(d) => {
+                if let Value::PipeInfo { flags: f, out_size, in_size, max_instances: m } = d.value {
+                    if let Some(x) = flags {
+                        *x = f;
+                    }
+                    if let Some(x) = out_buffer_size {
+                        *x = out_size;
+                    }
+                    if let Some(x) = in_buffer_size {
+                        *x = in_size;
+                    }
+                    if let Some(x) = max_instances {
+                        *x = m;
+                    }
+                }
+                TRUE
+            }
+            Err(_) => FALSE,
+        }
+    }
+
+    /// FlushFileBuffers on a pipe: blocks until the reader has read everything written
+    /// so far (fact 2.8).
+    pub async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::FlushFileBuffers(h_file)).await)
+    }
+}

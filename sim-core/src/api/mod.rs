@@ -1,0 +1,7 @@
+//! The Win32 surface that simulated thread bodies call: one `async fn` per API on
+//! [`ThreadCtx`], named after the Win32 function in snake_case, parameters in Win32
+//! order. Every awaited call is a schedule point.
+
+mod kernel32;
+
+pub use kernel32::ThreadCtx;

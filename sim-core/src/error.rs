@@ -1,0 +1,121 @@
+//! Win32 error codes with their real numeric values and winerror.h names.
+//!
+//! Tier 1 of the error model (see docs/architecture.md): what a Windows program sees
+//! through `GetLastError`. The API layer turns a `Result<_, Win32Error>` into the
+//! BOOL/HANDLE/DWORD return value plus the thread's last error in one place
+//! (`kernel::Kernel::finish_call`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A Win32 error code (`GetLastError` value), e.g. `ERROR_BROKEN_PIPE` = 109.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Win32Error(pub u32);
+
+macro_rules! win32_errors {
+    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
+        $( $(#[$doc])* pub const $name: Win32Error = Win32Error($value); )*
+        impl Win32Error {
+            /// The winerror.h name of this code, if winsim knows it.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $value => Some(stringify!($name)), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+win32_errors! {
+    /// The operation completed successfully (0).
+    ERROR_SUCCESS = 0;
+    /// Incorrect function (1).
+    ERROR_INVALID_FUNCTION = 1;
+    /// The system cannot find the file specified (2).
+    ERROR_FILE_NOT_FOUND = 2;
+    /// The system cannot find the path specified (3).
+    ERROR_PATH_NOT_FOUND = 3;
+    /// Access is denied (5).
+    ERROR_ACCESS_DENIED = 5;
+    /// The handle is invalid (6).
+    ERROR_INVALID_HANDLE = 6;
+    /// Not enough memory resources are available to process this command (8).
+    ERROR_NOT_ENOUGH_MEMORY = 8;
+    /// The parameter is incorrect (87).
+    ERROR_INVALID_PARAMETER = 87;
+    /// The pipe has been ended (109).
+    ERROR_BROKEN_PIPE = 109;
+    /// The semaphore timeout period has expired (121).
+    ERROR_SEM_TIMEOUT = 121;
+    /// The filename, directory name, or volume label syntax is incorrect (123).
+    ERROR_INVALID_NAME = 123;
+    /// The recipient process has refused the signal (156).
+    ERROR_SIGNAL_REFUSED = 156;
+    /// Cannot create a file when that file already exists (183).
+    ERROR_ALREADY_EXISTS = 183;
+    /// The pipe state is invalid (230).
+    ERROR_BAD_PIPE = 230;
+    /// All pipe instances are busy (231).
+    ERROR_PIPE_BUSY = 231;
+    /// The pipe is being closed (232).
+    ERROR_NO_DATA = 232;
+    /// No process is on the other end of the pipe (233).
+    ERROR_PIPE_NOT_CONNECTED = 233;
+    /// More data is available (234).
+    ERROR_MORE_DATA = 234;
+    /// No more data is available (259); the same number as STILL_ACTIVE.
+    ERROR_NO_MORE_ITEMS = 259;
+    /// Attempt to release mutex not owned by caller (288).
+    ERROR_NOT_OWNER = 288;
+    /// Too many posts were made to a semaphore (298).
+    ERROR_TOO_MANY_POSTS = 298;
+    /// There is a process on other end of the pipe (535).
+    ERROR_PIPE_CONNECTED = 535;
+    /// Waiting for a process to open the other end of the pipe (536).
+    ERROR_PIPE_LISTENING = 536;
+    /// The I/O operation has been aborted because of either a thread exit or an application request (995).
+    ERROR_OPERATION_ABORTED = 995;
+    /// Overlapped I/O event is not in a signaled state (996).
+    ERROR_IO_INCOMPLETE = 996;
+    /// Overlapped I/O operation is in progress (997).
+    ERROR_IO_PENDING = 997;
+    /// Element not found (1168).
+    ERROR_NOT_FOUND = 1168;
+    /// Insufficient system resources exist to complete the requested service (1450).
+    ERROR_NO_SYSTEM_RESOURCES = 1450;
+}
+
+impl fmt::Debug for Win32Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Win32Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name} ({})", self.0),
+            None => write!(f, "error {} (0x{:x})", self.0, self.0),
+        }
+    }
+}
+
+impl From<Win32Error> for u32 {
+    fn from(e: Win32Error) -> u32 {
+        e.0
+    }
+}
+
+impl PartialEq<u32> for Win32Error {
+    fn eq(&self, other: &u32) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Win32Error> for u32 {
+    fn eq(&self, other: &Win32Error) -> bool {
+        *self == other.0
+    }
+}

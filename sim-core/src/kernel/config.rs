@@ -1,0 +1,91 @@
+//! Run configuration: strategy, limits, options.
+
+use super::sched::Decision;
+use serde::{Deserialize, Serialize};
+
+/// Which scheduler picks the next thread at each schedule point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StrategyConfig {
+    /// Seeded uniform random choice (ChaCha8, seed as given).
+    Random {
+        /// The seed; the same seed gives the same run.
+        seed: u64,
+    },
+    /// Round-robin over runnable threads in thread-id order.
+    RoundRobin,
+    /// Replays a recorded decision list exactly.
+    Replay {
+        /// The decisions recorded by an earlier run (`RunReport::decisions`).
+        decisions: Vec<Decision>,
+    },
+}
+
+/// Which waiter wins when one signal can satisfy only some of the threads waiting for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum WaiterOrder {
+    /// The scheduler decides (recorded and replayed like any decision). Windows promises
+    /// no FIFO order: kernel APCs reorder wait lists.
+    #[default]
+    Scheduler,
+    /// The thread that began waiting first wins (the textbook order).
+    Fifo,
+}
+
+/// Limits and options of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// The scheduling strategy.
+    pub strategy: StrategyConfig,
+    /// Waiter choice among competing waiters.
+    pub waiter_order: WaiterOrder,
+    /// The run ends with `Outcome::StepLimit` after this many kernel steps (API calls).
+    pub steps_max: u64,
+    /// Threads that may ever be created in one run (`Outcome::LimitExceeded` beyond).
+    pub threads_max: u32,
+    /// Processes that may ever be created in one run.
+    pub processes_max: u32,
+    /// Open handles per process.
+    pub handles_max: usize,
+    /// Bytes a single ReadFile/WriteFile may carry. Windows would accept more; winsim ends
+    /// the run with `Outcome::LimitExceeded` rather than allocate without bound.
+    pub io_bytes_max: u32,
+    /// Record the trace (turn off for fast sweeps).
+    pub trace: bool,
+}
+
+impl Config {
+    /// A seeded random run with default limits.
+    pub fn random(seed: u64) -> Config {
+        Config { strategy: StrategyConfig::Random { seed }, ..Config::default() }
+    }
+    /// A round-robin run with default limits.
+    pub fn round_robin() -> Config {
+        Config { strategy: StrategyConfig::RoundRobin, ..Config::default() }
+    }
+    /// A replay of recorded decisions with default limits.
+    pub fn replay(decisions: Vec<Decision>) -> Config {
+        Config { strategy: StrategyConfig::Replay { decisions }, ..Config::default() }
+    }
+    /// The seed, for a random strategy.
+    pub fn seed(&self) -> Option<u64> {
+        match self.strategy {
+            StrategyConfig::Random { seed } => Some(seed),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            strategy: StrategyConfig::Random { seed: 0 },
+            waiter_order: WaiterOrder::Scheduler,
+            steps_max: 1_000_000,
+            threads_max: 10_000,
+            processes_max: 1_000,
+            handles_max: 1 << 16,
+            io_bytes_max: 64 << 20,
+            trace: true,
+        }
+    }
+}

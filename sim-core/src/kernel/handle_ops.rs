@@ -1,0 +1,119 @@
+//! CloseHandle, DuplicateHandle, SetHandleInformation, GetHandleInformation (facts in
+//! section 7 of shared/semantics/pipes-handles-threads-waits.md).
+
+use super::request::Value;
+use super::{CallResult, Kernel, Pid, Tid};
+use crate::error::*;
+use crate::objects::process::{map_generic, std_index};
+use crate::objects::{Body, ObjectType};
+use crate::types::*;
+
+impl Kernel {
+    pub(crate) fn close_handle_call(&mut self, pid: Pid, _tid: Tid, h: HANDLE) -> CallResult {
+        if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
+            // Closing a pseudo handle succeeds and does nothing (Wine probe).
+            return Ok(Value::Bool(true).into());
+        }
+        if let Some(i) = std_index(h.0 as u32).filter(|_| (-12..=-10).contains(&h.0)) {
+            // CloseHandle((HANDLE)STD_ERROR_HANDLE) closes the real std handle and clears
+            // it (fact 7.12).
+            let real = self.process(pid).std_handles[i];
+            self.close_handle(pid, real)?;
+            self.process_mut(pid).std_handles[i] = HANDLE::NULL;
+            return Ok(Value::Bool(true).into());
+        }
+        self.close_handle(pid, h)?;
+        Ok(Value::Bool(true).into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn duplicate_handle(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        source_process: HANDLE,
+        source: HANDLE,
+        target_process: HANDLE,
+        access: u32,
+        inherit: bool,
+        options: u32,
+    ) -> CallResult {
+        let src_pid = self.process_pid(pid, tid, source_process)?;
+        // Resolve the source in its own process; pseudo handles name that process and,
+        // for the caller's own process, the calling thread.
+        let (object, src_access, src_flags, mut history, real_source) = if source == CURRENT_PROCESS_PSEUDO_HANDLE {
+            (self.pids[&src_pid], PROCESS_ALL_ACCESS, 0, Vec::new(), false)
+        } else if source == CURRENT_THREAD_PSEUDO_HANDLE && src_pid == pid {
+            (self.tids[&tid], THREAD_ALL_ACCESS, 0, Vec::new(), false)
+        } else {
+            let e = self.process(src_pid).handles.get(source).ok_or(ERROR_INVALID_HANDLE)?;
+            (e.object, e.access, e.flags, e.history.clone(), true)
+        };
+        let close_source = options & DUPLICATE_CLOSE_SOURCE != 0 && real_source;
+        let tgt_pid = match self.process_pid(pid, tid, target_process) {
+            Ok(p) if self.process(p).exit_code.is_none() => p,
+            result => {
+                // DUPLICATE_CLOSE_SOURCE closes the source whatever the outcome
+                // (DuplicateHandle doc; Wine probe with a bad target process).
+                if close_source {
+                    let _ = self.close_handle(src_pid, source);
+                }
+                return Err(result.err().unwrap_or(ERROR_ACCESS_DENIED));
+            }
+        };
+        let ty = self.objects[object].body.object_type();
+        let new_access = if options & DUPLICATE_SAME_ACCESS != 0 { src_access } else { map_generic(ty, access) };
+        let new_flags = if options & DUPLICATE_SAME_ATTRIBUTES != 0 {
+            src_flags & (HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE)
+        } else if inherit {
+            HANDLE_FLAG_INHERIT
+        } else {
+            0
+        };
+        history.push(self.origin(pid, tid, "DuplicateHandle", "duplicated", Some((src_pid, source))));
+        let protected = src_flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0;
+        if close_source && src_pid == tgt_pid && !protected {
+            // Same process, close source: the entry is reused in place, so the value is
+            // the source's, even when a lower slot is free (fact 7.2).
+            let e = self.process_mut(src_pid).handles.get_mut(source).expect("resolved above");
+            e.access = new_access;
+            e.flags = new_flags;
+            e.history = history;
+            return Ok(Value::Handle(HANDLE(source.0 & !3)).into());
+        }
+        let h = self.alloc_handle(tgt_pid, object, new_access, new_flags, history)?;
+        if close_source {
+            // A protected source stays open and the call still succeeds (fact 7.5).
+            let _ = self.close_handle(src_pid, source);
+        }
+        Ok(Value::Handle(h).into())
+    }
+
+    /// The process id behind a process handle with PROCESS_DUP_HANDLE.
+    fn process_pid(&self, pid: Pid, tid: Tid, h: HANDLE) -> Result<Pid, Win32Error> {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Process), PROCESS_DUP_HANDLE)?;
+        match &self.objects[id].body {
+            Body::Process(p) => Ok(p.pid),
+            _ => unreachable!("type checked"),
+        }
+    }
+
+    pub(crate) fn set_handle_information(&mut self, pid: Pid, h: HANDLE, mask: u32, flags: u32) -> CallResult {
+        if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
+            // Wine probe: SetHandleInformation on a pseudo handle fails with access denied.
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let e = self.process_mut(pid).handles.get_mut(h).ok_or(ERROR_INVALID_HANDLE)?;
+        let mask = mask & (HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE);
+        e.flags = (e.flags & !mask) | (flags & mask);
+        Ok(Value::Bool(true).into())
+    }
+
+    pub(crate) fn get_handle_information(&mut self, pid: Pid, h: HANDLE) -> CallResult {
+        if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
+            return Ok(Value::Out(0).into());
+        }
+        let e = self.process(pid).handles.get(h).ok_or(ERROR_INVALID_HANDLE)?;
+        Ok(Value::Out(e.flags).into())
+    }
+}

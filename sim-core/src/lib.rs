@@ -1,0 +1,39 @@
+//! winsim's kernel: a single-threaded discrete-event simulation of Windows processes,
+//! threads, handle tables, waits, synchronisation objects and pipes.
+//!
+//! A simulated thread's body is an `async` closure taking a [`ThreadCtx`]; every Win32
+//! call is an awaited schedule point where a seeded scheduler picks which thread runs.
+//! The same program, configuration and seed give a byte-identical trace.
+//!
+//! Layout: `kernel/` is the one place that loops (scheduler, clock, waits, calls);
+//! `objects/` holds one file per object family; `handles.rs` the per-process tables;
+//! `api/` the Win32 surface; `error.rs`, `types.rs` the Win32 names; `trace.rs` and
+//! `report.rs` what a run tells.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod error;
+pub mod handles;
+pub mod kernel;
+pub mod objects;
+pub mod report;
+pub mod sim;
+pub mod trace;
+pub mod types;
+
+pub use api::ThreadCtx;
+pub use kernel::config::{Config, StrategyConfig, WaiterOrder};
+pub use kernel::sched::{ChoiceKind, Decision};
+pub use report::{DeadlockReport, Outcome, RunReport, WaitEdge};
+pub use sim::Sim;
+
+/// Everything a simulated program needs: `use sim_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::api::ThreadCtx;
+    pub use crate::error::*;
+    pub use crate::kernel::config::{Config, StrategyConfig, WaiterOrder};
+    pub use crate::report::{Outcome, RunReport};
+    pub use crate::sim::Sim;
+    pub use crate::types::*;
+}

@@ -1,0 +1,643 @@
+//! Pipes: CreatePipe, ReadFile, WriteFile, PeekNamedPipe, GetNamedPipeInfo,
+//! FlushFileBuffers (facts 1.x-4.x of shared/semantics/pipes-handles-threads-waits.md).
+//!
+//! A [`Pipe`] is one pipe instance as NPFS has it: two ends, each with an inbound data
+//! queue (what the peer wrote and this end has not read yet) and its pending reads. An
+//! anonymous pipe is a byte-mode pipe whose read end is the server end (fact 1.4), so
+//! named pipes (duplex, message mode, instances) add states and modes, not a new shape.
+//!
+//! Handles refer to a [`File`] object over one end, shared by duplicates and inherited
+//! copies. A synchronous file object serialises its I/O: while one call is pending on it,
+//! other calls on the same file object wait their turn (TEACHING-CASES item 8).
+//!
+//! Write rule (facts 2.2-2.5): a write is queued at once and its bytes are readable at
+//! once; it completes, with its full length, when the unread bytes of all queued data up
+//! to and including its own fit the quota. It never completes partially.
+
+use super::{Body, ObjectId, ObjectType};
+use crate::error::*;
+use crate::kernel::request::{Request, Value};
+use crate::kernel::sched::ChoiceKind;
+use crate::kernel::{BlockOn, CallResult, Exec, Kernel, Pid, Tid};
+use crate::objects::thread::Run;
+use crate::report::LimitKind;
+use crate::trace::EventKind;
+use crate::types::*;
+use std::collections::VecDeque;
+
+/// Index of the server end (the read end of an anonymous pipe).
+pub const SERVER: usize = 0;
+/// Index of the client end (the write end of an anonymous pipe).
+pub const CLIENT: usize = 1;
+
+/// Access of CreatePipe's read handle: GENERIC_READ | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE
+/// (fact 1.3: read data, write attributes, no write data).
+pub const PIPE_READ_END_ACCESS: u32 = FILE_GENERIC_READ | FILE_WRITE_ATTRIBUTES;
+/// Access of CreatePipe's write handle: GENERIC_WRITE | FILE_READ_ATTRIBUTES | SYNCHRONIZE
+/// (fact 1.3: write and append data, no read data).
+pub const PIPE_WRITE_END_ACCESS: u32 = FILE_GENERIC_WRITE | FILE_READ_ATTRIBUTES;
+
+/// One write's bytes in a data queue.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The bytes written.
+    pub data: Vec<u8>,
+    /// How many of them have been read. Invariant: `offset <= data.len()`.
+    pub offset: usize,
+    /// The thread whose WriteFile is still pending on this entry.
+    pub writer: Option<Tid>,
+}
+
+impl Entry {
+    fn remaining(&self) -> usize {
+        self.data.len() - self.offset
+    }
+}
+
+/// Data flowing one way, toward one end.
+#[derive(Debug, Clone, Default)]
+pub struct DataQueue {
+    /// The quota: nInBufferSize for data toward the server, nOutBufferSize toward the
+    /// client; nSize (0 meaning 4096) both ways for an anonymous pipe (facts 1.1, 2.1).
+    pub quota: u32,
+    /// Writes with unread bytes, oldest first.
+    pub entries: VecDeque<Entry>,
+    /// Unread bytes. Invariant: the sum of `entries[i].remaining()`.
+    pub unread: u64,
+    /// Bytes ever queued, and bytes ever read (FlushFileBuffers waits for the second to
+    /// reach the first's value at the time of the flush).
+    pub written_total: u64,
+    /// Bytes ever read.
+    pub read_total: u64,
+    /// Pending FlushFileBuffers of the writing end: (thread, `written_total` to reach).
+    pub flushers: Vec<(Tid, u64)>,
+}
+
+/// A pending ReadFile.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingRead {
+    /// The reading thread.
+    pub tid: Tid,
+    /// Its buffer size.
+    pub len: u32,
+}
+
+/// One end of a pipe instance.
+#[derive(Debug, Clone, Default)]
+pub struct PipeEnd {
+    /// The file object over this end while it is open.
+    pub file: Option<ObjectId>,
+    /// Set when the last handle to this end's file object closed.
+    pub closed: bool,
+    /// What the peer wrote that this end has not read.
+    pub inbound: DataQueue,
+    /// ReadFile calls pending on this end, oldest first (completed in this order, as
+    /// NPFS does: pending I/O order is not a scheduler choice).
+    pub reads: VecDeque<PendingRead>,
+}
+
+/// A pipe instance.
+#[derive(Debug, Clone)]
+pub struct Pipe {
+    /// `[server, client]`.
+    pub ends: [PipeEnd; 2],
+    /// True for CreatePipe's pipes.
+    pub anonymous: bool,
+    /// nMaxInstances (1 for an anonymous pipe).
+    pub max_instances: u32,
+}
+
+/// A file object over one pipe end.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// The pipe instance.
+    pub pipe: ObjectId,
+    /// Which end: SERVER or CLIENT.
+    pub end: usize,
+    /// Opened without FILE_FLAG_OVERLAPPED (always, for CreatePipe): the I/O manager lets
+    /// one call at a time proceed on it.
+    pub synchronous: bool,
+    /// The thread whose call holds the synchronous I/O lock.
+    pub lock: Option<Tid>,
+    /// Threads waiting for the lock, in arrival order.
+    pub lock_waiters: Vec<Tid>,
+    /// Signalled while no I/O is in progress on it (fact 10.7).
+    pub signalled: bool,
+}
+
+/// "read end" / "write end" for an anonymous pipe, "server end" / "client end" otherwise.
+pub fn end_name(k: &Kernel, f: &File) -> &'static str {
+    let anonymous = matches!(k.objects.get(f.pipe).map(|o| &o.body), Some(Body::Pipe(p)) if p.anonymous);
+    match (anonymous, f.end) {
+        (true, SERVER) => "read end",
+        (true, _) => "write end",
+        (false, SERVER) => "server end",
+        (false, _) => "client end",
+    }
+}
+
+fn file(k: &Kernel, id: ObjectId) -> &File {
+    match &k.objects[id].body {
+        Body::File(f) => f,
+        _ => panic!("simulator bug: not a file object"),
+    }
+}
+
+fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
+    match &mut k.objects[id].body {
+        Body::File(f) => f,
+        _ => panic!("simulator bug: not a file object"),
+    }
+}
+
+fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
+    match &mut k.objects[id].body {
+        Body::Pipe(p) => p,
+        _ => panic!("simulator bug: not a pipe"),
+    }
+}
+
+fn pipe_ref(k: &Kernel, id: ObjectId) -> &Pipe {
+    match &k.objects[id].body {
+        Body::Pipe(p) => p,
+        _ => panic!("simulator bug: not a pipe"),
+    }
+}
+
+/// Takes up to `len` bytes from the front of a queue (byte mode: across writes).
+fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
+    let want = (len as u64).min(q.unread) as usize;
+    let mut out = Vec::with_capacity(want);
+    for e in q.entries.iter_mut() {
+        if out.len() == want {
+            break;
+        }
+        let n = (want - out.len()).min(e.remaining());
+        out.extend_from_slice(&e.data[e.offset..e.offset + n]);
+        e.offset += n;
+    }
+    q.unread -= out.len() as u64;
+    q.read_total += out.len() as u64;
+    out
+}
+
+/// Copies up to `len` bytes from the front of a queue without consuming them.
+fn peek(q: &DataQueue, len: u32) -> Vec<u8> {
+    let want = (len as u64).min(q.unread) as usize;
+    let mut out = Vec::with_capacity(want);
+    for e in &q.entries {
+        if out.len() == want {
+            break;
+        }
+        let n = (want - out.len()).min(e.remaining());
+        out.extend_from_slice(&e.data[e.offset..e.offset + n]);
+    }
+    out
+}
+
+/// The access a file call needs on its handle, checked when the handle is resolved,
+/// before the file object's I/O lock is taken.
+fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
+    match req {
+        Request::ReadFile { handle, .. } => Some((*handle, FILE_READ_DATA)),
+        Request::WriteFile { handle, .. } => Some((*handle, FILE_WRITE_DATA)),
+        // FSCTL_PIPE_PEEK needs read access (Wine probe: peeking through the write end
+        // of an anonymous pipe fails with ERROR_ACCESS_DENIED).
+        Request::PeekNamedPipe { handle, .. } => Some((*handle, FILE_READ_DATA)),
+        Request::GetNamedPipeInfo(handle) => Some((*handle, FILE_READ_ATTRIBUTES)),
+        // Wine probe: FlushFileBuffers succeeds on the read end too.
+        Request::FlushFileBuffers(handle) => Some((*handle, 0)),
+        _ => None,
+    }
+}
+
+/// Takes the I/O lock of a synchronous file object for a file call, if the call is one.
+/// `Ok(Some(file))`: the lock is held for this call; `Ok(None)`: no lock is involved
+/// (not a file call, or a handle error the call itself reports); `Err(file)`: another
+/// thread's call holds the lock, and this thread is queued for it.
+pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -> Result<Option<ObjectId>, ObjectId> {
+    let Some((h, access)) = io_access(req) else { return Ok(None) };
+    let Ok(id) = k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) else { return Ok(None) };
+    let f = file_mut(k, id);
+    if !f.synchronous {
+        return Ok(None);
+    }
+    match f.lock {
+        None => {
+            f.lock = Some(tid);
+            Ok(Some(id))
+        }
+        Some(holder) if holder == tid => Ok(Some(id)),
+        Some(_) => {
+            f.lock_waiters.push(tid);
+            k.add_ref(id);
+            Err(id)
+        }
+    }
+}
+
+/// The call holding a file object's lock blocked: the lock stays with it, and the file
+/// object is nonsignalled while the I/O is in progress (fact 10.7).
+pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    k.thread_mut(tid).held_lock = Some(id);
+    file_mut(k, id).signalled = false;
+}
+
+/// Releases a file object's I/O lock; the next waiter gets it in `drain_lock_queue`.
+pub(crate) fn unlock_file(k: &mut Kernel, id: ObjectId) {
+    let Some(Body::File(f)) = k.objects.get_mut(id).map(|o| &mut o.body) else { return };
+    f.lock = None;
+    let was_signalled = std::mem::replace(&mut f.signalled, true);
+    k.lock_queue.push_back(id);
+    if !was_signalled {
+        let cause = format!("I/O on {} completed", k.describe(id));
+        k.wake_waiters(id, &cause);
+    }
+}
+
+pub(crate) fn cancel_lock_wait(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    file_mut(k, id).lock_waiters.retain(|&t| t != tid);
+    k.release(id);
+}
+
+impl Kernel {
+    /// Grants released file locks to waiting threads and runs their calls.
+    pub(crate) fn drain_lock_queue(&mut self) {
+        while let Some(id) = self.lock_queue.pop_front() {
+            let Some(Body::File(f)) = self.objects.get(id).map(|o| &o.body) else { continue };
+            if f.lock.is_some() || f.lock_waiters.is_empty() {
+                continue;
+            }
+            let waiters = f.lock_waiters.clone();
+            let w = self.choose(ChoiceKind::Waiter, &waiters);
+            let f = file_mut(self, id);
+            f.lock_waiters.retain(|&t| t != w);
+            f.lock = Some(w);
+            let next = match std::mem::replace(&mut self.thread_mut(w).run, Run::Running) {
+                Run::Blocked(b) => match b.on {
+                    BlockOn::FileLock { next, .. } => next,
+                    other => panic!("simulator bug: lock waiter blocked on {other:?}"),
+                },
+                other => panic!("simulator bug: lock waiter in state {other:?}"),
+            };
+            self.release(id);
+            self.execute(w, *next);
+        }
+    }
+
+    fn file_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE, access: u32) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?;
+        let f = file(self, id);
+        Ok((id, f.pipe, f.end))
+    }
+
+    fn io_limit(&mut self, len: usize) -> Result<(), Win32Error> {
+        if len as u64 > u64::from(self.config.io_bytes_max) {
+            let max = self.config.io_bytes_max;
+            self.hit_limit(LimitKind::IoBytes, format!("a {len}-byte I/O request exceeds io_bytes_max ({max})"));
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
+        }
+        Ok(())
+    }
+
+    /// CreatePipe: nSize 0 means 4096, any other value is the quota as given (facts 1.1,
+    /// 1.2); the read end is the server end; each end has only its own rights (fact 1.3).
+    pub(crate) fn create_pipe(&mut self, pid: Pid, tid: Tid, inherit: bool, size: u32) -> CallResult {
+        let quota = if size == 0 { 4096 } else { size };
+        let end = |quota| PipeEnd { inbound: DataQueue { quota, ..DataQueue::default() }, ..PipeEnd::default() };
+        let pipe = self.alloc_object(
+            Body::Pipe(Pipe { ends: [end(quota), end(quota)], anonymous: true, max_instances: 1 }),
+            None,
+        );
+        let mut handles = [HANDLE::NULL; 2];
+        for (i, access) in [(SERVER, PIPE_READ_END_ACCESS), (CLIENT, PIPE_WRITE_END_ACCESS)] {
+            let f = self.alloc_object(
+                Body::File(File { pipe, end: i, synchronous: true, lock: None, lock_waiters: Vec::new(), signalled: true }),
+                None,
+            );
+            self.add_ref(pipe);
+            pipe_mut(self, pipe).ends[i].file = Some(f);
+            let how = if i == SERVER { "created (read end)" } else { "created (write end)" };
+            let origin = self.origin(pid, tid, "CreatePipe", how, None);
+            handles[i] = self.alloc_handle(pid, f, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+        }
+        Ok(Value::Pipe(handles[SERVER], handles[CLIENT]).into())
+    }
+
+    pub(crate) fn write_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, data: Vec<u8>) -> Exec {
+        if let Err(e) = self.io_limit(data.len()) {
+            return Exec::Done(Err(e));
+        }
+        let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
+            Ok(x) => x,
+            Err(e) => return Exec::Done(Err(e)),
+        };
+        let peer = 1 - end;
+        let p = pipe_mut(self, pipe);
+        if p.ends[peer].closed {
+            // The reader is gone: ERROR_NO_DATA at once, zero-length writes included
+            // (facts 2.11, 3.6; Wine probe).
+            return Exec::Done(Err(ERROR_NO_DATA));
+        }
+        let len = data.len() as u32;
+        if len == 0 {
+            // A zero-length write never blocks and changes nothing in byte mode (fact 2.7).
+            return Exec::Done(Ok(Value::Written(0).into()));
+        }
+        let q = &mut p.ends[peer].inbound;
+        q.unread += u64::from(len);
+        q.written_total += u64::from(len);
+        q.entries.push_back(Entry { data, offset: 0, writer: Some(tid) });
+        let cause = self.cause(&format!("WriteFile({h}, {len} bytes)"));
+        if self.pipe_progress(pipe, peer, Some(tid), &cause) {
+            Exec::Done(Ok(Value::Written(len).into()))
+        } else {
+            Exec::Block(BlockOn::PipeWrite { file: file_id }, None)
+        }
+    }
+
+    /// After data was added to or taken from the queue toward `reader`: completes pending
+    /// reads (in order), writes whose data now fits the quota, and flushes whose data has
+    /// been read. Returns whether `current`'s own write completed.
+    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, current: Option<Tid>, cause: &str) -> bool {
+        // Pending reads take what is there, in order (fact 3.1: a read returns what is
+        // available; fact 3.3: a zero-length read completes with 0 bytes).
+        loop {
+            let p = pipe_mut(self, pipe);
+            let e = &mut p.ends[reader];
+            if e.inbound.unread == 0 || e.reads.is_empty() {
+                break;
+            }
+            let r = e.reads.pop_front().expect("checked non-empty");
+            let data = take(&mut e.inbound, r.len);
+            self.wake(r.tid, Ok(Value::Read(data).into()), cause.to_string());
+        }
+        // Writes complete when the unread bytes up to and including theirs fit (fact 2.4).
+        let p = pipe_mut(self, pipe);
+        let q = &mut p.ends[reader].inbound;
+        let mut running = 0u64;
+        let mut completed = Vec::new();
+        for e in q.entries.iter_mut() {
+            running += e.remaining() as u64;
+            if running > u64::from(q.quota) {
+                break;
+            }
+            if let Some(w) = e.writer.take() {
+                completed.push((w, e.data.len() as u32));
+            }
+        }
+        while q.entries.front().is_some_and(|e| e.remaining() == 0 && e.writer.is_none()) {
+            q.entries.pop_front();
+        }
+        let read_total = q.read_total;
+        let mut flushed = Vec::new();
+        q.flushers.retain(|&(t, target)| {
+            let done = read_total >= target;
+            if done {
+                flushed.push(t);
+            }
+            !done
+        });
+        let mut mine = false;
+        for (w, n) in completed {
+            if Some(w) == current {
+                mine = true;
+            } else {
+                self.wake(w, Ok(Value::Written(n).into()), cause.to_string());
+            }
+        }
+        for t in flushed {
+            self.wake(t, Ok(Value::Bool(true).into()), cause.to_string());
+        }
+        mine
+    }
+
+    pub(crate) fn read_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> Exec {
+        if let Err(e) = self.io_limit(len as usize) {
+            return Exec::Done(Err(e));
+        }
+        let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
+            Ok(x) => x,
+            Err(e) => return Exec::Done(Err(e)),
+        };
+        let p = pipe_mut(self, pipe);
+        if p.ends[end].inbound.unread > 0 {
+            if len == 0 {
+                // A zero-length read with data queued returns at once and consumes
+                // nothing (fact 3.2).
+                return Exec::Done(Ok(Value::Read(Vec::new()).into()));
+            }
+            let data = take(&mut p.ends[end].inbound, len);
+            let cause = self.cause(&format!("ReadFile({h}) took {} bytes", data.len()));
+            self.pipe_progress(pipe, end, None, &cause);
+            return Exec::Done(Ok(Value::Read(data).into()));
+        }
+        if p.ends[1 - end].closed {
+            // Drained and the writer is gone: end of file (facts 1.5, 3.4).
+            return Exec::Done(Err(ERROR_BROKEN_PIPE));
+        }
+        // Empty: the read waits, a zero-length one included (fact 3.3).
+        p.ends[end].reads.push_back(PendingRead { tid, len });
+        Exec::Block(BlockOn::PipeRead { file: file_id }, None)
+    }
+
+    pub(crate) fn peek_named_pipe(&mut self, pid: Pid, h: HANDLE, len: u32) -> CallResult {
+        self.io_limit(len as usize)?;
+        let tid = self.current.unwrap_or(0);
+        let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_DATA)?;
+        let p = pipe_ref(self, pipe);
+        let q = &p.ends[end].inbound;
+        if q.unread == 0 && p.ends[1 - end].closed {
+            // Drained after the writer closed: ERROR_BROKEN_PIPE, outputs untouched (4.5).
+            return Err(ERROR_BROKEN_PIPE);
+        }
+        let data = peek(q, len);
+        // Byte mode: "left in this message" is the message length (0) minus the bytes
+        // copied, as a DWORD (fact 4.2). avail counts pending writes' bytes too (4.7).
+        let left = 0u32.wrapping_sub(data.len() as u32);
+        Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data }.into())
+    }
+
+    pub(crate) fn get_named_pipe_info(&mut self, pid: Pid, h: HANDLE) -> CallResult {
+        let tid = self.current.unwrap_or(0);
+        let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_ATTRIBUTES)?;
+        let p = pipe_ref(self, pipe);
+        let flags = if end == SERVER { PIPE_SERVER_END } else { PIPE_CLIENT_END } | PIPE_TYPE_BYTE;
+        Ok(Value::PipeInfo {
+            flags,
+            // The server's out buffer limits data toward the client (fact 2.1).
+            out_size: p.ends[CLIENT].inbound.quota,
+            in_size: p.ends[SERVER].inbound.quota,
+            max_instances: p.max_instances,
+        }
+        .into())
+    }
+
+    pub(crate) fn flush_file_buffers(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
+        let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, 0) {
+            Ok(x) => x,
+            Err(e) => return Exec::Done(Err(e)),
+        };
+        let peer = 1 - end;
+        let p = pipe_mut(self, pipe);
+        // Nothing queued, or nobody left to read it: TRUE at once (fact 2.8; Wine probe
+        // for a flush after the reader closed).
+        if p.ends[peer].closed || p.ends[peer].inbound.unread == 0 {
+            return Exec::Done(Ok(Value::Bool(true).into()));
+        }
+        let q = &mut p.ends[peer].inbound;
+        q.flushers.push((tid, q.written_total));
+        Exec::Block(BlockOn::PipeFlush { file: file_id }, None)
+    }
+}
+
+/// The last handle to a file object closed: its pipe end closes, with Windows' effects
+/// on the calls pending on both ends (facts 1.9, 2.8, 2.11, 3.4, 3.5).
+pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
+    let (pipe, end) = {
+        let f = file(k, id);
+        (f.pipe, f.end)
+    };
+    let peer = 1 - end;
+    let what = format!("{} closed", k.describe(id));
+    let cause = k.cause(&format!("last handle to {}", k.describe(id)));
+    let actor = k.current.unwrap_or(0);
+    k.push_event(actor, EventKind::Note { text: what });
+    let p = pipe_mut(k, pipe);
+    p.ends[end].closed = true;
+    p.ends[end].file = None;
+    // Reads pending on this end itself [inferred: NPFS completes the closing end's IRPs].
+    let own_reads: Vec<PendingRead> = p.ends[end].reads.drain(..).collect();
+    // This end's own pending writes lose their unread bytes [inferred, as when the
+    // writer's process is terminated, fact 2.10], and its flushes end.
+    let q = &mut p.ends[peer].inbound;
+    let mut own_writes = Vec::new();
+    for e in q.entries.iter_mut() {
+        if let Some(w) = e.writer.take() {
+            own_writes.push(w);
+            q.unread -= e.remaining() as u64;
+            e.offset = e.data.len();
+        }
+    }
+    q.entries.retain(|e| e.remaining() > 0);
+    let own_flushes: Vec<Tid> = q.flushers.drain(..).map(|(t, _)| t).collect();
+    // The peer's pending reads end with ERROR_BROKEN_PIPE once nothing is left to read.
+    let peer_reads: Vec<PendingRead> =
+        if p.ends[peer].inbound.unread == 0 { p.ends[peer].reads.drain(..).collect() } else { Vec::new() };
+    // Data toward this end is discarded; the peer's pending writes into it fail with
+    // ERROR_BROKEN_PIPE (fact 2.11), and so do its pending flushes (fact 2.8).
+    let q = &mut p.ends[end].inbound;
+    let peer_writes: Vec<Tid> = q.entries.iter().filter_map(|e| e.writer).collect();
+    let peer_flushes: Vec<Tid> = q.flushers.drain(..).map(|(t, _)| t).collect();
+    q.entries.clear();
+    q.unread = 0;
+    for t in own_reads.iter().map(|r| r.tid).chain(own_writes).chain(own_flushes) {
+        k.wake(t, Err(ERROR_BROKEN_PIPE), cause.clone());
+    }
+    for t in peer_reads.iter().map(|r| r.tid).chain(peer_writes).chain(peer_flushes) {
+        k.wake(t, Err(ERROR_BROKEN_PIPE), cause.clone());
+    }
+}
+
+/// A pending read's thread ended (TerminateThread, TerminateProcess).
+pub(crate) fn cancel_read(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
+    pipe_mut(k, pipe).ends[end].reads.retain(|r| r.tid != tid);
+}
+
+/// A pending write's thread ended: the unread remainder of its write is discarded
+/// (fact 2.10), which may let later writes complete.
+pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
+    let peer = 1 - end;
+    let q = &mut pipe_mut(k, pipe).ends[peer].inbound;
+    for e in q.entries.iter_mut() {
+        if e.writer == Some(tid) {
+            e.writer = None;
+            q.unread -= e.remaining() as u64;
+            e.offset = e.data.len();
+        }
+    }
+    q.entries.retain(|e| e.remaining() > 0);
+    let cause = format!("T{tid}'s pending write was cancelled");
+    k.pipe_progress(pipe, peer, None, &cause);
+}
+
+pub(crate) fn cancel_flush(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
+    pipe_mut(k, pipe).ends[1 - end].inbound.flushers.retain(|&(t, _)| t != tid);
+}
+
+/// Handles (in every process) that refer to a file object: (pid, image, handle).
+pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
+    let mut out = Vec::new();
+    for (&pid, &pobj) in &k.pids {
+        if let Body::Process(p) = &k.objects[pobj].body {
+            for (h, e) in p.handles.iter() {
+                if e.object == id {
+                    out.push((pid, p.image.clone(), h));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pipe_label(k: &Kernel, pipe: ObjectId) -> String {
+    format!("pipe#{}", k.objects[pipe].hdr.serial)
+}
+
+pub(crate) fn describe_read_wait(k: &Kernel, id: ObjectId) -> String {
+    let f = file(k, id);
+    let p = pipe_ref(k, f.pipe);
+    let writer_end = 1 - f.end;
+    let writers = p.ends[writer_end].file.map(|w| handles_to(k, w).len()).unwrap_or(0);
+    format!(
+        "waits for data in {} ({} bytes queued; {} has {} open handle(s))",
+        pipe_label(k, f.pipe),
+        p.ends[f.end].inbound.unread,
+        if p.anonymous { "write end" } else { "peer end" },
+        writers
+    )
+}
+
+pub(crate) fn describe_write_wait(k: &Kernel, id: ObjectId, tid: Tid) -> String {
+    let f = file(k, id);
+    let p = pipe_ref(k, f.pipe);
+    let q = &p.ends[1 - f.end].inbound;
+    let mut upto = 0u64;
+    for e in &q.entries {
+        upto += e.remaining() as u64;
+        if e.writer == Some(tid) {
+            break;
+        }
+    }
+    format!(
+        "{} has {} unread bytes, quota {}; the write returns when the unread bytes up to the end of it ({}) fit the quota",
+        pipe_label(k, f.pipe),
+        q.unread,
+        q.quota,
+        upto
+    )
+}
+
+pub(crate) fn describe_flush_wait(k: &Kernel, id: ObjectId) -> String {
+    let f = file(k, id);
+    let p = pipe_ref(k, f.pipe);
+    format!("waits for the reader of {} to read {} queued bytes", pipe_label(k, f.pipe), p.ends[1 - f.end].inbound.unread)
+}
+
+pub(crate) fn describe_lock_wait(k: &Kernel, id: ObjectId) -> String {
+    let f = file(k, id);
+    let holder = match f.lock {
+        Some(t) => {
+            let api = match &k.thread(t).run {
+                Run::Blocked(b) => b.api,
+                _ => "call",
+            };
+            format!("P{}/T{t}'s pending {api}", k.pid_of(t))
+        }
+        None => "another call".into(),
+    };
+    format!("queued behind {holder} on the same synchronous file object ({})", k.describe(id))
+}

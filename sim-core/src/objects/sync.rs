@@ -1,0 +1,310 @@
+//! Events, mutexes and semaphores, and the named-object namespace they share (facts in
+//! sections 7.13-7.14 and 11-13 of shared/semantics/pipes-handles-threads-waits.md).
+
+use super::process::map_generic;
+use super::{Body, ObjectId, ObjectType};
+use crate::error::*;
+use crate::kernel::request::Value;
+use crate::kernel::{CallResult, Done, Kernel, Pid, Tid};
+use crate::trace::EventKind;
+use crate::types::*;
+
+/// An event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Manual-reset (stays signalled until ResetEvent) or auto-reset (one wait consumes it).
+    pub manual_reset: bool,
+    /// Signalled state.
+    pub signalled: bool,
+}
+
+/// A mutex ("mutant").
+#[derive(Debug, Clone)]
+pub struct Mutex {
+    /// Owning thread. Invariant: `Some` exactly when `count > 0`.
+    pub owner: Option<Tid>,
+    /// Recursion count.
+    pub count: u32,
+    /// Set when the owner ended without releasing it; cleared by the next acquisition,
+    /// which returns WAIT_ABANDONED (fact 12.3).
+    pub abandoned: bool,
+}
+
+/// A semaphore.
+#[derive(Debug, Clone)]
+pub struct Semaphore {
+    /// Current count. Invariant: `0 <= count <= maximum`.
+    pub count: i32,
+    /// Maximum count.
+    pub maximum: i32,
+}
+
+/// Normalises an object name to its namespace key, or fails as Windows does for a path
+/// that names no object directory. `Local\` is the session namespace, the same as no
+/// prefix for an interactive program; `Global\` is a separate one.
+fn name_key(name: &str) -> Result<String, Win32Error> {
+    let (prefix, rest) = match name.split_once('\\') {
+        None => return Ok(name.to_string()),
+        Some(split) => split,
+    };
+    match prefix {
+        "Local" if !rest.contains('\\') => Ok(rest.to_string()),
+        "Global" if !rest.contains('\\') => Ok(format!("Global\\{rest}")),
+        // STATUS_OBJECT_PATH_NOT_FOUND: an unknown directory (Wine probe: a name with a
+        // backslash gives ERROR_PATH_NOT_FOUND).
+        _ => Err(ERROR_PATH_NOT_FOUND),
+    }
+}
+
+impl Kernel {
+    /// The part of CreateEvent/CreateMutex/CreateSemaphore that is the same for all three:
+    /// open an existing object of the same name (ERROR_ALREADY_EXISTS), fail on a name
+    /// held by another type (ERROR_INVALID_HANDLE, fact 7.14), or create; a successful
+    /// create sets the last error to 0 (fact 7.13; Wine probe for unnamed objects).
+    #[allow(clippy::too_many_arguments)]
+    fn create_named(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: &str,
+        ty: ObjectType,
+        inherit: bool,
+        name: Option<String>,
+        make: impl FnOnce(&mut Kernel) -> Body,
+    ) -> CallResult {
+        let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
+        let all = map_generic(ty, GENERIC_ALL);
+        let name = name.filter(|n| !n.is_empty());
+        let key = match &name {
+            Some(n) => Some(name_key(n)?),
+            None => None,
+        };
+        if let Some(key) = &key {
+            if let Some(&id) = self.names.get(key) {
+                if self.objects[id].body.object_type() != ty {
+                    return Err(ERROR_INVALID_HANDLE);
+                }
+                let origin = self.origin(pid, tid, api, "opened existing", None);
+                let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
+                return Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_ALREADY_EXISTS) });
+            }
+        }
+        let body = make(self);
+        let id = self.alloc_object(body, key.clone());
+        if let Some(key) = &key {
+            self.bind_name(key, id);
+        }
+        let origin = self.origin(pid, tid, api, "created", None);
+        let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
+        Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_SUCCESS) })
+    }
+
+    /// OpenEvent, OpenMutex, OpenSemaphore.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn open_named(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        ty: ObjectType,
+        api: &str,
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        let Some(name) = name else { return Err(ERROR_INVALID_PARAMETER) };
+        if name.is_empty() {
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        let key = name_key(&name)?;
+        let Some(&id) = self.names.get(&key) else { return Err(ERROR_FILE_NOT_FOUND) };
+        if self.objects[id].body.object_type() != ty {
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        if access == 0 {
+            // sync.c test_mutex: OpenMutex with no access fails with ERROR_ACCESS_DENIED.
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let access = map_generic(ty, access);
+        let origin = self.origin(pid, tid, api, "opened", None);
+        let h = self.alloc_handle(pid, id, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+        Ok(Value::Handle(h).into())
+    }
+
+    pub(crate) fn create_event(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        inherit: bool,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        self.create_named(pid, tid, "CreateEvent", ObjectType::Event, inherit, name, |_| {
+            Body::Event(Event { manual_reset, signalled: initial_state })
+        })
+    }
+
+    fn event_mut(&mut self, id: ObjectId) -> &mut Event {
+        match &mut self.objects[id].body {
+            Body::Event(e) => e,
+            _ => unreachable!("type checked by object_from_handle"),
+        }
+    }
+
+    /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
+    pub(crate) fn signal_event(&mut self, id: ObjectId, cause: &str) {
+        self.event_mut(id).signalled = true;
+        self.wake_waiters(id, cause);
+    }
+
+    pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+        let cause = self.cause(&format!("SetEvent({h})"));
+        self.signal_event(id, &cause);
+        Ok(Value::Bool(true).into())
+    }
+
+    pub(crate) fn reset_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+        self.event_mut(id).signalled = false;
+        Ok(Value::Bool(true).into())
+    }
+
+    /// PulseEvent: releases the threads waiting at this instant (all for manual-reset,
+    /// one for auto-reset), then leaves the event nonsignalled (fact 11.1). A thread
+    /// about to wait but not yet waiting misses it: the lost wake-up.
+    pub(crate) fn pulse_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+        let cause = self.cause(&format!("PulseEvent({h})"));
+        self.signal_event(id, &cause);
+        self.event_mut(id).signalled = false;
+        Ok(Value::Bool(true).into())
+    }
+
+    pub(crate) fn create_mutex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        inherit: bool,
+        initial_owner: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        // For an existing named mutex bInitialOwner is ignored (CreateMutex doc; Wine probe).
+        self.create_named(pid, tid, "CreateMutex", ObjectType::Mutex, inherit, name, |_| {
+            Body::Mutex(Mutex {
+                owner: initial_owner.then_some(tid),
+                count: u32::from(initial_owner),
+                abandoned: false,
+            })
+        })
+        .inspect(|done| {
+            if initial_owner && done.last_error == Some(ERROR_SUCCESS) {
+                if let Value::Handle(h) = done.value {
+                    let id = self.process(pid).handles.get(h).expect("just allocated").object;
+                    self.thread_mut(tid).owned_mutexes.push(id);
+                }
+            }
+        })
+    }
+
+    fn mutex_mut(&mut self, id: ObjectId) -> &mut Mutex {
+        match &mut self.objects[id].body {
+            Body::Mutex(m) => m,
+            _ => unreachable!("type checked by object_from_handle"),
+        }
+    }
+
+    /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
+    pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
+        let m = self.mutex_mut(id);
+        if m.owner != Some(tid) {
+            return Err(ERROR_NOT_OWNER);
+        }
+        m.count -= 1;
+        if m.count == 0 {
+            m.owner = None;
+            self.thread_mut(tid).owned_mutexes.retain(|&o| o != id);
+            self.wake_waiters(id, cause);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        // ReleaseMutex does not check the handle's access rights (fact 12.2).
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
+        let cause = self.cause(&format!("ReleaseMutex({h})"));
+        self.release_mutex_obj(id, tid, &cause)?;
+        Ok(Value::Bool(true).into())
+    }
+
+    /// The owner of a mutex ended without releasing it (fact 12.3).
+    pub(crate) fn abandon_mutex(&mut self, id: ObjectId, tid: Tid) {
+        let m = self.mutex_mut(id);
+        if m.owner != Some(tid) {
+            return;
+        }
+        m.owner = None;
+        m.count = 0;
+        m.abandoned = true;
+        let text = format!("{} abandoned by T{tid}", self.describe(id));
+        self.push_event(tid, EventKind::Note { text });
+        self.wake_waiters(id, &format!("T{tid} exited owning it (abandoned)"));
+    }
+
+    pub(crate) fn create_semaphore(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        inherit: bool,
+        initial: i32,
+        maximum: i32,
+        name: Option<String>,
+    ) -> CallResult {
+        // Checked before the name is looked up (fact 13.1; Wine probe: an existing name
+        // with bad counts still fails with ERROR_INVALID_PARAMETER).
+        if maximum <= 0 || initial < 0 || initial > maximum {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        self.create_named(pid, tid, "CreateSemaphore", ObjectType::Semaphore, inherit, name, |_| {
+            Body::Semaphore(Semaphore { count: initial, maximum })
+        })
+    }
+
+    /// Adds to a semaphore's count, all or nothing (shared by ReleaseSemaphore and
+    /// SignalObjectAndWait). Returns the previous count.
+    pub(crate) fn release_semaphore_obj(&mut self, id: ObjectId, count: i32, cause: &str) -> Result<i32, Win32Error> {
+        let Body::Semaphore(s) = &mut self.objects[id].body else { unreachable!("type checked") };
+        let prev = s.count;
+        if i64::from(prev) + i64::from(count) > i64::from(s.maximum) {
+            // All or nothing: the count is unchanged (fact 13.2).
+            return Err(ERROR_TOO_MANY_POSTS);
+        }
+        s.count += count;
+        self.wake_waiters(id, cause);
+        Ok(prev)
+    }
+
+    pub(crate) fn release_semaphore(&mut self, pid: Pid, tid: Tid, h: HANDLE, count: i32) -> CallResult {
+        // NtReleaseSemaphore rejects a count <= 0 before looking at the handle.
+        if count <= 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Semaphore), SEMAPHORE_MODIFY_STATE)?;
+        let cause = self.cause(&format!("ReleaseSemaphore({h}, {count})"));
+        let prev = self.release_semaphore_obj(id, count, &cause)?;
+        Ok(Value::PrevCount(prev).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_keys() {
+        assert_eq!(name_key("x").unwrap(), "x");
+        assert_eq!(name_key("Local\\x").unwrap(), "x");
+        assert_eq!(name_key("Global\\x").unwrap(), "Global\\x");
+        assert_eq!(name_key("a\\b"), Err(ERROR_PATH_NOT_FOUND));
+    }
+}

@@ -1,0 +1,239 @@
+//! Threads: CreateThread, ResumeThread, SuspendThread, ExitThread, TerminateThread,
+//! GetExitCodeThread, and thread exit (fact numbers refer to
+//! shared/semantics/pipes-handles-threads-waits.md, section 8).
+
+use super::{Body, ObjectId};
+use crate::error::*;
+use crate::kernel::request::{Value, ThreadStart};
+use crate::kernel::{Block, BlockOn, CallResult, Exec, Kernel, Pid, Start, Tid};
+use crate::report::LimitKind;
+use crate::trace::EventKind;
+use crate::types::*;
+
+/// Where a thread is in its life.
+#[derive(Debug)]
+pub enum Run {
+    /// Created, body not yet started.
+    Fresh,
+    /// Parked at a call that the kernel has not executed yet: runnable.
+    Parked(Box<crate::kernel::request::Request>),
+    /// In a call that waits.
+    Blocked(Block),
+    /// Its call completed; it runs to its next call when polled.
+    Ready,
+    /// Being polled (between schedule points).
+    Running,
+    /// Ended.
+    Exited,
+}
+
+/// A thread object.
+#[derive(Debug)]
+pub struct Thread {
+    /// Thread id.
+    pub tid: Tid,
+    /// Owning process id.
+    pub pid: Pid,
+    /// Owning process object.
+    pub process: ObjectId,
+    /// Exit code once ended.
+    pub exit_code: Option<u32>,
+    /// Suspend count. Invariant: at most MAXIMUM_SUSPEND_COUNT.
+    pub suspend_count: u32,
+    /// Scheduling state.
+    pub run: Run,
+    /// `GetLastError` value (lives in the TEB on Windows).
+    pub last_error: u32,
+    /// The result of the call it is in, once decided.
+    pub reply: Option<CallResult>,
+    /// True for a process's first thread: its body returning is `main` returning, after
+    /// which the C runtime calls ExitProcess.
+    pub main: bool,
+    /// Mutexes it owns, in acquisition order (abandoned when it exits).
+    pub owned_mutexes: Vec<ObjectId>,
+    /// The synchronous file object whose I/O lock its pending call holds.
+    pub held_lock: Option<ObjectId>,
+}
+
+impl Kernel {
+    /// Creates a thread object in `pid`; `None` when the thread limit is reached.
+    pub(crate) fn new_thread(&mut self, pid: Pid, start: Start, suspended: bool, main: bool) -> Option<(ObjectId, Tid)> {
+        if self.threads_created >= self.config.threads_max {
+            let max = self.config.threads_max;
+            self.hit_limit(LimitKind::Threads, format!("{max} threads created (threads_max)"));
+            return None;
+        }
+        self.threads_created += 1;
+        let tid = self.alloc_cid();
+        let process = self.pids[&pid];
+        self.add_ref(process);
+        let id = self.alloc_object(
+            Body::Thread(Thread {
+                tid,
+                pid,
+                process,
+                exit_code: None,
+                suspend_count: u32::from(suspended),
+                run: Run::Fresh,
+                last_error: 0,
+                reply: None,
+                main,
+                owned_mutexes: Vec::new(),
+                held_lock: None,
+            }),
+            None,
+        );
+        // The thread's own life is a reference, released when it exits.
+        self.add_ref(id);
+        self.tids.insert(tid, id);
+        self.process_mut(pid).threads.push(tid);
+        self.starts.insert(tid, start);
+        if !suspended {
+            self.to_poll.push_back(tid);
+        }
+        Some((id, tid))
+    }
+
+    pub(crate) fn create_thread(&mut self, pid: Pid, tid: Tid, inherit: bool, flags: u32, start: ThreadStart) -> CallResult {
+        if flags & !(CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION) != 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let Some((id, new_tid)) = self.new_thread(pid, Start::Thread(start), flags & CREATE_SUSPENDED != 0, false)
+        else {
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
+        };
+        let origin = self.origin(pid, tid, "CreateThread", "created", None);
+        let h = self.alloc_handle(pid, id, THREAD_ALL_ACCESS, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+        // A successful CreateThread leaves the last error alone (fact 8.7).
+        Ok(Value::Thread(h, new_tid).into())
+    }
+
+    fn thread_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE, access: u32) -> Result<(ObjectId, Tid), Win32Error> {
+        let id = self.object_from_handle(pid, tid, h, Some(super::ObjectType::Thread), access)?;
+        match &self.objects[id].body {
+            Body::Thread(t) => Ok((id, t.tid)),
+            _ => unreachable!("type checked above"),
+        }
+    }
+
+    pub(crate) fn resume_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let (_, target) = self.thread_from_handle(pid, tid, h, THREAD_SUSPEND_RESUME)?;
+        let t = self.thread_mut(target);
+        if t.exit_code.is_some() {
+            // ResumeThread on an ended thread returns 0, not -1 (fact 8.2).
+            return Ok(Value::U32(0).into());
+        }
+        let prev = t.suspend_count;
+        if prev > 0 {
+            t.suspend_count -= 1;
+            if t.suspend_count == 0 {
+                self.on_resumed(target);
+            }
+        }
+        Ok(Value::U32(prev).into())
+    }
+
+    /// A thread's suspend count reached zero: let it go on with whatever it was doing.
+    fn on_resumed(&mut self, tid: Tid) {
+        match &self.thread(tid).run {
+            Run::Fresh | Run::Ready => self.to_poll.push_back(tid),
+            Run::Blocked(Block { on: BlockOn::Wait { .. }, .. }) => self.recheck_wait(tid),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn suspend_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let (_, target) = self.thread_from_handle(pid, tid, h, THREAD_SUSPEND_RESUME)?;
+        let t = self.thread_mut(target);
+        if t.exit_code.is_some() {
+            // STATUS_THREAD_IS_TERMINATING -> ERROR_ACCESS_DENIED (facts 8.2, 0.1).
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        if t.suspend_count >= MAXIMUM_SUSPEND_COUNT {
+            return Err(ERROR_SIGNAL_REFUSED);
+        }
+        let prev = t.suspend_count;
+        t.suspend_count += 1;
+        Ok(Value::U32(prev).into())
+    }
+
+    pub(crate) fn terminate_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE, code: u32) -> Exec {
+        let (_, target) = match self.thread_from_handle(pid, tid, h, THREAD_TERMINATE) {
+            Ok(t) => t,
+            Err(e) => return Exec::Done(Err(e)),
+        };
+        if self.thread(target).exit_code.is_some() {
+            return Exec::Done(Ok(Value::Bool(true).into()));
+        }
+        let how = format!("TerminateThread by P{pid}/T{tid}");
+        self.kill_thread(target, code, how);
+        if target == tid { Exec::Gone } else { Exec::Done(Ok(Value::Bool(true).into())) }
+    }
+
+    pub(crate) fn get_exit_code_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        let (id, target) = self.thread_from_handle(pid, tid, h, 0)?;
+        let granted = self.granted_access(pid, h).unwrap_or(THREAD_ALL_ACCESS);
+        if granted & (THREAD_QUERY_INFORMATION | THREAD_QUERY_LIMITED_INFORMATION) == 0 {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let _ = id;
+        Ok(Value::Out(self.thread(target).exit_code.unwrap_or(STILL_ACTIVE)).into())
+    }
+
+    /// Ends a thread: cancels what it was doing, abandons its mutexes, signals it, and
+    /// ends its process if it was the last thread (fact 8.8).
+    pub(crate) fn kill_thread(&mut self, tid: Tid, code: u32, how: String) {
+        if self.thread(tid).exit_code.is_some() {
+            return;
+        }
+        let run = std::mem::replace(&mut self.thread_mut(tid).run, Run::Exited);
+        if let Run::Blocked(block) = run {
+            self.cancel_block(tid, block);
+        }
+        if let Some(file) = self.thread_mut(tid).held_lock.take() {
+            crate::objects::pipe::unlock_file(self, file);
+        }
+        self.to_poll.retain(|&t| t != tid);
+        let owned = std::mem::take(&mut self.thread_mut(tid).owned_mutexes);
+        for m in owned {
+            self.abandon_mutex(m, tid);
+        }
+        let id = self.tids[&tid];
+        let t = self.thread_mut(tid);
+        t.exit_code = Some(code);
+        t.reply = None;
+        let pid = t.pid;
+        self.push_event(tid, EventKind::ThreadExit { code, how });
+        self.starts.remove(&tid);
+        self.dead.push(tid);
+        let cause = format!("T{tid} exited");
+        self.wake_waiters(id, &cause);
+        let p = self.process_mut(pid);
+        p.threads.retain(|&t| t != tid);
+        let last = p.threads.is_empty() && p.exit_code.is_none();
+        if last {
+            self.exit_process(pid, code);
+        }
+        self.release(id);
+    }
+
+    /// Undoes a blocked call's registrations (wait lists, pipe queues, locks, time-out).
+    pub(crate) fn cancel_block(&mut self, tid: Tid, block: Block) {
+        if let Some(d) = block.deadline_ms {
+            self.deadlines.remove(&(d, tid));
+        }
+        match block.on {
+            BlockOn::Wait { objects, .. } => self.unregister_wait(tid, &objects),
+            BlockOn::Sleep => {}
+            BlockOn::PipeRead { file } => crate::objects::pipe::cancel_read(self, file, tid),
+            BlockOn::PipeWrite { file } => crate::objects::pipe::cancel_write(self, file, tid),
+            BlockOn::PipeFlush { file } => crate::objects::pipe::cancel_flush(self, file, tid),
+            BlockOn::FileLock { file, .. } => crate::objects::pipe::cancel_lock_wait(self, file, tid),
+        }
+    }
+
+    /// Granted access of a real handle (None for pseudo or invalid handles).
+    pub(crate) fn granted_access(&self, pid: Pid, h: HANDLE) -> Option<u32> {
+        self.process(pid).handles.get(h).map(|e| e.access)
+    }
+}

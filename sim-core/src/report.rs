@@ -1,0 +1,407 @@
+//! How a run ended, and the deadlock report: a wait-for graph in Win32 terms.
+
+use crate::handles::Origin;
+use crate::kernel::sched::Decision;
+use crate::kernel::{BlockOn, Kernel, Pid, Tid};
+use crate::objects::pipe::handles_to;
+use crate::objects::thread::Run;
+use crate::objects::{Body, ObjectId};
+use crate::trace::Event;
+use crate::types::HANDLE;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// Which limit a run hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LimitKind {
+    /// `Config::threads_max`.
+    Threads,
+    /// `Config::processes_max`.
+    Processes,
+    /// `Config::handles_max`.
+    Handles,
+    /// `Config::io_bytes_max`.
+    IoBytes,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Every thread of every process ended.
+    Completed {
+        /// Each process's exit code, in creation order: (pid, image, code).
+        exit_codes: Vec<(Pid, String, u32)>,
+    },
+    /// Live threads remain, none can run, and no time-out is pending.
+    Deadlock(DeadlockReport),
+    /// A thread body panicked (an assertion in user code, or a bug in it).
+    Failed {
+        /// The thread's process.
+        pid: Pid,
+        /// The thread.
+        tid: Tid,
+        /// The panic message.
+        message: String,
+    },
+    /// The run reached `Config::steps_max` kernel steps.
+    StepLimit {
+        /// Steps executed.
+        steps: u64,
+    },
+    /// A resource limit of the configuration was reached.
+    LimitExceeded {
+        /// Which limit.
+        limit: LimitKind,
+        /// What reached it.
+        detail: String,
+    },
+    /// A call used something winsim does not model; the run stops rather than guess.
+    Unsupported {
+        /// The Win32 function.
+        api: String,
+        /// What is not modelled.
+        detail: String,
+    },
+    /// A replayed decision list did not fit the run (the program changed, or the list is
+    /// from another program).
+    ReplayDiverged {
+        /// Step at which the replay failed.
+        step: u64,
+        /// What did not match.
+        detail: String,
+    },
+}
+
+impl Outcome {
+    /// A one-word name: completed, deadlock, failed, step-limit, limit, unsupported,
+    /// replay-diverged.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Completed { .. } => "completed",
+            Outcome::Deadlock(_) => "deadlock",
+            Outcome::Failed { .. } => "failed",
+            Outcome::StepLimit { .. } => "step-limit",
+            Outcome::LimitExceeded { .. } => "limit",
+            Outcome::Unsupported { .. } => "unsupported",
+            Outcome::ReplayDiverged { .. } => "replay-diverged",
+        }
+    }
+
+    /// True for `Completed`.
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Outcome::Completed { .. })
+    }
+
+    /// The deadlock report, if the run deadlocked.
+    pub fn deadlock(&self) -> Option<&DeadlockReport> {
+        match self {
+            Outcome::Deadlock(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// A handle that keeps an object alive or open, with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandleRef {
+    /// The process holding it.
+    pub pid: Pid,
+    /// That process's image name.
+    pub image: String,
+    /// The handle value in that process.
+    pub handle: HANDLE,
+    /// Its history, oldest first (created, inherited, duplicated).
+    pub history: Vec<Origin>,
+}
+
+/// What a stuck thread waits for: one edge of the wait-for graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitEdge {
+    /// A dispatcher object (event, mutex, semaphore, process, thread, file).
+    Object {
+        /// The handle waited on.
+        handle: HANDLE,
+        /// The object, described.
+        object: String,
+        /// Its state, described (owner of a mutex, count of a semaphore, what a thread
+        /// or process is doing).
+        state: String,
+    },
+    /// ReadFile waiting for data or end of file.
+    PipeData {
+        /// The pipe, described.
+        pipe: String,
+        /// Bytes queued.
+        queued: u64,
+        /// The handles that keep the writing end open: while any exists, the read can
+        /// never see ERROR_BROKEN_PIPE.
+        writers: Vec<HandleRef>,
+    },
+    /// WriteFile waiting for the reader to make room.
+    PipeSpace {
+        /// The pipe, described.
+        pipe: String,
+        /// Bytes unread.
+        unread: u64,
+        /// The quota.
+        quota: u32,
+        /// The handles to the reading end.
+        readers: Vec<HandleRef>,
+    },
+    /// FlushFileBuffers waiting for the reader.
+    PipeDrain {
+        /// The pipe, described.
+        pipe: String,
+        /// Bytes unread.
+        unread: u64,
+    },
+    /// Waiting for another call to finish on the same synchronous file object.
+    FileLock {
+        /// The file object, described.
+        file: String,
+        /// The thread whose call holds the lock.
+        holder: Option<Tid>,
+    },
+    /// Sleep(INFINITE).
+    SleepForever,
+    /// The thread is suspended and nothing will resume it.
+    Suspended {
+        /// Its suspend count.
+        count: u32,
+    },
+}
+
+/// A thread that can never run again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckThread {
+    /// Its process.
+    pub pid: Pid,
+    /// Its process's image.
+    pub image: String,
+    /// The thread.
+    pub tid: Tid,
+    /// The call it is in (empty when suspended between calls).
+    pub api: String,
+    /// The call's arguments.
+    pub args: String,
+    /// The step at which it blocked.
+    pub since_step: u64,
+    /// What it waits for.
+    pub waits: Vec<WaitEdge>,
+}
+
+/// Every live thread and what it waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlockReport {
+    /// Virtual time at which the run stopped.
+    pub time_ms: u64,
+    /// The stuck threads, in thread-id order.
+    pub threads: Vec<StuckThread>,
+}
+
+fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
+    handles_to(k, id)
+        .into_iter()
+        .map(|(pid, image, handle)| {
+            let history = k.process(pid).handles.get(handle).map(|e| e.history.clone()).unwrap_or_default();
+            HandleRef { pid, image, handle, history }
+        })
+        .collect()
+}
+
+fn object_state(k: &Kernel, id: ObjectId) -> String {
+    match &k.objects[id].body {
+        Body::Event(e) => format!("{}, {}", if e.manual_reset { "manual-reset" } else { "auto-reset" }, if e.signalled { "signalled" } else { "not signalled" }),
+        Body::Mutex(m) => match m.owner {
+            Some(t) => format!("owned by T{t} (count {})", m.count),
+            None => "free".into(),
+        },
+        Body::Semaphore(s) => format!("count {} of {}", s.count, s.maximum),
+        Body::Thread(t) => match &t.run {
+            Run::Exited => "exited".into(),
+            Run::Blocked(b) => format!("running; blocked in {}", b.api),
+            _ => "running".into(),
+        },
+        Body::Process(p) => match p.exit_code {
+            Some(c) => format!("exited with {c}"),
+            None => format!("running, threads {:?}", p.threads),
+        },
+        Body::File(f) => if f.signalled { "signalled (no I/O in progress)".into() } else { "I/O in progress".into() },
+        Body::Pipe(_) => String::new(),
+    }
+}
+
+impl DeadlockReport {
+    /// Builds the report from the kernel's state when nothing can run.
+    pub(crate) fn build(k: &Kernel) -> DeadlockReport {
+        let mut threads = Vec::new();
+        for tid in k.live_threads() {
+            let t = k.thread(tid);
+            let image = k.process(t.pid).image.clone();
+            let mut waits = Vec::new();
+            let (api, args, since_step) = match &t.run {
+                Run::Blocked(b) => {
+                    match &b.on {
+                        BlockOn::Wait { objects, handles, .. } => {
+                            for (&o, &h) in objects.iter().zip(handles) {
+                                waits.push(WaitEdge::Object { handle: h, object: k.describe(o), state: object_state(k, o) });
+                            }
+                        }
+                        BlockOn::Sleep => waits.push(WaitEdge::SleepForever),
+                        BlockOn::PipeRead { file } => {
+                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
+                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
+                            let writer = p.ends[1 - f.end].file;
+                            waits.push(WaitEdge::PipeData {
+                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
+                                queued: p.ends[f.end].inbound.unread,
+                                writers: writer.map(|w| handle_refs(k, w)).unwrap_or_default(),
+                            });
+                        }
+                        BlockOn::PipeWrite { file } => {
+                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
+                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
+                            let q = &p.ends[1 - f.end].inbound;
+                            let reader = p.ends[1 - f.end].file;
+                            waits.push(WaitEdge::PipeSpace {
+                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
+                                unread: q.unread,
+                                quota: q.quota,
+                                readers: reader.map(|r| handle_refs(k, r)).unwrap_or_default(),
+                            });
+                        }
+                        BlockOn::PipeFlush { file } => {
+                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
+                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
+                            waits.push(WaitEdge::PipeDrain {
+                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
+                                unread: p.ends[1 - f.end].inbound.unread,
+                            });
+                        }
+                        BlockOn::FileLock { file, .. } => {
+                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
+                            waits.push(WaitEdge::FileLock { file: k.describe(*file), holder: f.lock });
+                        }
+                    }
+                    (b.api.to_string(), b.args.clone(), b.since_step)
+                }
+                _ => (String::new(), String::new(), 0),
+            };
+            if t.suspend_count > 0 {
+                waits.push(WaitEdge::Suspended { count: t.suspend_count });
+            }
+            threads.push(StuckThread { pid: t.pid, image, tid, api, args, since_step, waits });
+        }
+        DeadlockReport { time_ms: k.now_ms, threads }
+    }
+
+    /// Renders the report as text for people.
+    pub fn render(&self) -> String {
+        let mut s = format!("DEADLOCK at {}ms: no thread can run and no time-out is pending.\n", self.time_ms);
+        for t in &self.threads {
+            if t.api.is_empty() {
+                let _ = writeln!(s, "- P{} ({}) T{} is not in a call", t.pid, t.image, t.tid);
+            } else {
+                let _ = writeln!(
+                    s,
+                    "- P{} ({}) T{} is blocked in {}({}) since step {}",
+                    t.pid, t.image, t.tid, t.api, t.args, t.since_step
+                );
+            }
+            for w in &t.waits {
+                match w {
+                    WaitEdge::Object { handle, object, state } => {
+                        let _ = writeln!(s, "    waits on {handle}: {object} [{state}]");
+                    }
+                    WaitEdge::PipeData { pipe, queued, writers } => {
+                        let _ = writeln!(s, "    waits for data in {pipe} ({queued} bytes queued)");
+                        if writers.is_empty() {
+                            let _ = writeln!(s, "    no handle to the write end is open");
+                        } else {
+                            let _ = writeln!(
+                                s,
+                                "    end of file (ERROR_BROKEN_PIPE) needs every write handle closed; still open:"
+                            );
+                        }
+                        for h in writers {
+                            render_handle(&mut s, h, t.pid);
+                        }
+                    }
+                    WaitEdge::PipeSpace { pipe, unread, quota, readers } => {
+                        let _ = writeln!(s, "    waits for room in {pipe}: {unread} bytes unread, quota {quota}; read end held by:");
+                        for h in readers {
+                            render_handle(&mut s, h, t.pid);
+                        }
+                    }
+                    WaitEdge::PipeDrain { pipe, unread } => {
+                        let _ = writeln!(s, "    waits for the reader of {pipe} to read {unread} bytes");
+                    }
+                    WaitEdge::FileLock { file, holder } => {
+                        let who = holder.map(|h| format!("T{h}")).unwrap_or_else(|| "another call".into());
+                        let _ = writeln!(s, "    waits for {who}'s pending call on the same synchronous file object ({file})");
+                    }
+                    WaitEdge::SleepForever => {
+                        let _ = writeln!(s, "    sleeps forever");
+                    }
+                    WaitEdge::Suspended { count } => {
+                        let _ = writeln!(s, "    is suspended (count {count}) and nothing will resume it");
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+fn render_handle(s: &mut String, h: &HandleRef, waiter_pid: Pid) {
+    let own = if h.pid == waiter_pid { " (the blocked thread's own process)" } else { "" };
+    let _ = writeln!(s, "      handle {} in P{} ({}){own}", h.handle, h.pid, h.image);
+    for o in &h.history {
+        let _ = writeln!(s, "        {o}");
+    }
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The seed, for a random strategy.
+    pub seed: Option<u64>,
+    /// Kernel steps executed.
+    pub steps: u64,
+    /// Virtual time at the end, in milliseconds.
+    pub time_ms: u64,
+    /// The scheduler decisions made; `Config::replay(decisions)` reproduces the run.
+    pub decisions: Vec<Decision>,
+    /// The trace (empty when `Config::trace` is off).
+    pub trace: Vec<Event>,
+}
+
+impl RunReport {
+    /// The trace as plain text.
+    pub fn trace_text(&self) -> String {
+        crate::trace::render_text(&self.trace)
+    }
+
+    /// A summary of the outcome for people: the deadlock report, the panic, or the exit
+    /// codes, with the seed to replay it.
+    pub fn summary(&self) -> String {
+        let mut s = match &self.outcome {
+            Outcome::Completed { exit_codes } => {
+                let codes: Vec<String> = exit_codes.iter().map(|(p, i, c)| format!("P{p} {i}: {c}")).collect();
+                format!("COMPLETED after {} steps, {}ms: exit codes {}\n", self.steps, self.time_ms, codes.join(", "))
+            }
+            Outcome::Deadlock(d) => d.render(),
+            Outcome::Failed { pid, tid, message } => format!("FAILED: P{pid}/T{tid} panicked: {message}\n"),
+            Outcome::StepLimit { steps } => format!("STEP LIMIT: {steps} steps executed (steps_max)\n"),
+            Outcome::LimitExceeded { limit, detail } => format!("LIMIT {limit:?}: {detail}\n"),
+            Outcome::Unsupported { api, detail } => format!("UNSUPPORTED: {api}: {detail}\n"),
+            Outcome::ReplayDiverged { step, detail } => format!("REPLAY DIVERGED at step {step}: {detail}\n"),
+        };
+        if let Some(seed) = self.seed {
+            let _ = writeln!(s, "seed {seed}");
+        }
+        s
+    }
+}

@@ -1,0 +1,197 @@
+//! The runner: owns the thread bodies' futures and drives the kernel until the run ends.
+//!
+//! One OS thread polls every simulated thread's future with a no-op waker: the kernel
+//! knows exactly which thread to poll, so wakers carry no information.
+
+use crate::api::ThreadCtx;
+use crate::kernel::config::Config;
+use crate::kernel::request::BodyFuture;
+use crate::kernel::sched::ChoiceKind;
+use crate::kernel::{Kernel, Tid};
+use crate::objects::thread::Run;
+use crate::report::{DeadlockReport, Outcome, RunReport};
+use crate::trace::EventKind;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// A simulation: programs registered by name, then one run.
+///
+/// ```
+/// use sim_core::prelude::*;
+/// let mut sim = Sim::new(Config::random(1));
+/// sim.program("main", |ctx| async move {
+///     let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+///     assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE);
+///     assert_eq!(ctx.write_file(w, b"hi", None).await, TRUE);
+///     let mut buf = [0u8; 8];
+///     let mut n = 0;
+///     assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, TRUE);
+///     assert_eq!(&buf[..n as usize], b"hi");
+///     0
+/// });
+/// let report = sim.run("main");
+/// assert!(report.outcome.is_completed());
+/// ```
+pub struct Sim {
+    kernel: Rc<RefCell<Kernel>>,
+    bodies: BTreeMap<Tid, BodyFuture>,
+}
+
+impl Sim {
+    /// A simulation with the given configuration.
+    pub fn new(config: Config) -> Sim {
+        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new() }
+    }
+
+    /// Registers a program: `body` is its main thread; its return value is main's return
+    /// value (the C runtime then calls ExitProcess with it). CreateProcess finds it by
+    /// name, case-insensitively, with or without ".exe".
+    pub fn program<F, Fut>(&mut self, name: &str, body: F) -> &mut Sim
+    where
+        F: Fn(ThreadCtx) -> Fut + 'static,
+        Fut: Future<Output = u32> + 'static,
+    {
+        let program: crate::kernel::request::Program = Rc::new(move |ctx| Box::pin(body(ctx)));
+        self.kernel.borrow_mut().register_program(name, program);
+        self
+    }
+
+    /// Starts the program `name` as the first process and runs until the outcome.
+    pub fn run(self, name: &str) -> RunReport {
+        self.run_command_line(name)
+    }
+
+    /// Starts the first process from a command line (its first token names the program).
+    pub fn run_command_line(mut self, command_line: &str) -> RunReport {
+        let program = command_line.split_whitespace().next().unwrap_or("").to_string();
+        let started = self.kernel.borrow_mut().start_process(&program, command_line);
+        let outcome = match started {
+            None => match self.kernel.borrow_mut().stop.take() {
+                Some(o) => o,
+                None => Outcome::Unsupported { api: "Sim::run".into(), detail: format!("no program named {program:?}") },
+            },
+            Some(_) => self.drive(),
+        };
+        self.bodies.clear();
+        let mut k = self.kernel.borrow_mut();
+        RunReport {
+            outcome,
+            seed: k.config.seed(),
+            steps: k.step,
+            time_ms: k.now_ms,
+            decisions: std::mem::take(&mut k.decisions),
+            trace: std::mem::take(&mut k.trace),
+        }
+    }
+
+    fn drive(&mut self) -> Outcome {
+        loop {
+            if let Some(o) = self.poll_ready() {
+                return o;
+            }
+            let mut k = self.kernel.borrow_mut();
+            if let Some(o) = k.stop.take() {
+                return o;
+            }
+            let runnable = k.runnable();
+            if runnable.is_empty() {
+                if k.live_threads().is_empty() {
+                    return Outcome::Completed { exit_codes: k.exited.clone() };
+                }
+                if k.advance_clock() {
+                    k.drain_lock_queue();
+                    continue;
+                }
+                return Outcome::Deadlock(DeadlockReport::build(&k));
+            }
+            if k.step >= k.config.steps_max {
+                return Outcome::StepLimit { steps: k.step };
+            }
+            let tid = k.choose(ChoiceKind::Thread, &runnable);
+            if let Some(o) = k.stop.take() {
+                return o;
+            }
+            k.step_thread(tid);
+        }
+    }
+
+    /// Runs every thread whose call completed (or that is new) to its next call.
+    fn poll_ready(&mut self) -> Option<Outcome> {
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            let dead: Vec<Tid> = std::mem::take(&mut self.kernel.borrow_mut().dead);
+            for t in dead {
+                // Dropping a body runs its destructors; the kernel is not borrowed here.
+                drop(self.bodies.remove(&t));
+            }
+            let Some(tid) = self.kernel.borrow_mut().to_poll.pop_front() else { return None };
+            let start = {
+                let mut k = self.kernel.borrow_mut();
+                if !k.tids.contains_key(&tid) {
+                    continue;
+                }
+                let t = k.thread(tid);
+                if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
+                    continue;
+                }
+                let fresh = matches!(t.run, Run::Fresh);
+                k.thread_mut(tid).run = Run::Running;
+                if fresh {
+                    k.push_event(tid, EventKind::ThreadStart);
+                    k.starts.remove(&tid)
+                } else {
+                    None
+                }
+            };
+            let pid = self.kernel.borrow().pid_of(tid);
+            let polled = catch_unwind(AssertUnwindSafe(|| {
+                if let Some(start) = start {
+                    let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
+                    self.bodies.insert(tid, start.call(ctx));
+                }
+                let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
+                fut.as_mut().poll(&mut cx)
+            }));
+            match polled {
+                Err(payload) => {
+                    let message = panic_message(&*payload);
+                    self.kernel.borrow_mut().push_event(tid, EventKind::Panic { message: message.clone() });
+                    return Some(Outcome::Failed { pid, tid, message });
+                }
+                Ok(Poll::Ready(code)) => {
+                    drop(self.bodies.remove(&tid));
+                    let mut k = self.kernel.borrow_mut();
+                    k.thread_returned(tid, code);
+                    k.drain_lock_queue();
+                }
+                Ok(Poll::Pending) => {
+                    let mut k = self.kernel.borrow_mut();
+                    if let Some(o) = k.stop.take() {
+                        return Some(o);
+                    }
+                    if matches!(k.thread(tid).run, Run::Running) {
+                        let message = "the thread body awaited a future that is not a winsim call; \
+                                       simulated threads may only await ThreadCtx calls"
+                            .to_string();
+                        k.push_event(tid, EventKind::Panic { message: message.clone() });
+                        return Some(Outcome::Failed { pid, tid, message });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".into()
+    }
+}

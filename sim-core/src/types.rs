@@ -1,0 +1,264 @@
+//! Win32 types and constants, named as in the Windows SDK headers.
+//!
+//! Values are the real ones (winnt.h, winbase.h, processthreadsapi.h, namedpipeapi.h),
+//! so a Windows programmer can compare a winsim trace with a debugger session.
+#![allow(non_camel_case_types, non_snake_case)]
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A Win32 `BOOL`: nonzero is TRUE.
+pub type BOOL = i32;
+/// `TRUE`.
+pub const TRUE: BOOL = 1;
+/// `FALSE`.
+pub const FALSE: BOOL = 0;
+/// A Win32 `DWORD`.
+pub type DWORD = u32;
+
+/// A Win32 `HANDLE`: an opaque pointer-sized value, meaningful only in the process that
+/// owns it. Real handles are multiples of 4; the low two bits are ignored by the kernel
+/// (fact 7.1 of shared/semantics/pipes-handles-threads-waits.md).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HANDLE(pub isize);
+
+impl HANDLE {
+    /// `NULL`.
+    pub const NULL: HANDLE = HANDLE(0);
+    /// True for `NULL`.
+    pub fn is_null(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for HANDLE {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for HANDLE {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            -1 => f.write_str("(HANDLE)-1"),
+            -2 => f.write_str("(HANDLE)-2"),
+            v if v < 0 => write!(f, "(HANDLE){v}"),
+            v => write!(f, "0x{v:x}"),
+        }
+    }
+}
+
+/// `INVALID_HANDLE_VALUE`, `(HANDLE)-1`; the same value as `GetCurrentProcess()`.
+pub const INVALID_HANDLE_VALUE: HANDLE = HANDLE(-1);
+/// The pseudo handle `GetCurrentProcess()` returns.
+pub const CURRENT_PROCESS_PSEUDO_HANDLE: HANDLE = HANDLE(-1);
+/// The pseudo handle `GetCurrentThread()` returns.
+pub const CURRENT_THREAD_PSEUDO_HANDLE: HANDLE = HANDLE(-2);
+
+/// `SECURITY_ATTRIBUTES`; only `bInheritHandle` is modelled (no security descriptors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SECURITY_ATTRIBUTES {
+    /// Whether the new handle is inheritable by child processes.
+    pub bInheritHandle: bool,
+}
+
+impl SECURITY_ATTRIBUTES {
+    /// `SECURITY_ATTRIBUTES { bInheritHandle: TRUE }`.
+    pub const INHERIT: SECURITY_ATTRIBUTES = SECURITY_ATTRIBUTES { bInheritHandle: true };
+}
+
+/// `STARTUPINFO`: the standard handles a child starts with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct STARTUPINFO {
+    /// `STARTF_*` flags; only `STARTF_USESTDHANDLES` changes anything.
+    pub dwFlags: u32,
+    /// Standard input for the child when `STARTF_USESTDHANDLES` is set.
+    pub hStdInput: HANDLE,
+    /// Standard output for the child when `STARTF_USESTDHANDLES` is set.
+    pub hStdOutput: HANDLE,
+    /// Standard error for the child when `STARTF_USESTDHANDLES` is set.
+    pub hStdError: HANDLE,
+}
+
+/// `PROCESS_INFORMATION`, filled in by `CreateProcess`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PROCESS_INFORMATION {
+    /// A handle to the new process (PROCESS_ALL_ACCESS).
+    pub hProcess: HANDLE,
+    /// A handle to its main thread (THREAD_ALL_ACCESS).
+    pub hThread: HANDLE,
+    /// Its process id.
+    pub dwProcessId: u32,
+    /// Its main thread's id.
+    pub dwThreadId: u32,
+}
+
+/// `INFINITE` time-out.
+pub const INFINITE: u32 = 0xFFFF_FFFF;
+/// `WAIT_OBJECT_0`.
+pub const WAIT_OBJECT_0: u32 = 0;
+/// `WAIT_ABANDONED_0` (`WAIT_ABANDONED`).
+pub const WAIT_ABANDONED_0: u32 = 0x80;
+/// `WAIT_ABANDONED`.
+pub const WAIT_ABANDONED: u32 = 0x80;
+/// `WAIT_IO_COMPLETION`.
+pub const WAIT_IO_COMPLETION: u32 = 0xC0;
+/// `WAIT_TIMEOUT` (258).
+pub const WAIT_TIMEOUT: u32 = 0x102;
+/// `WAIT_FAILED`.
+pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
+/// `MAXIMUM_WAIT_OBJECTS`.
+pub const MAXIMUM_WAIT_OBJECTS: usize = 64;
+/// `MAXIMUM_SUSPEND_COUNT`.
+pub const MAXIMUM_SUSPEND_COUNT: u32 = 127;
+/// `STILL_ACTIVE` (259), the exit code of a thread or process that has not ended.
+pub const STILL_ACTIVE: u32 = 259;
+
+/// `CREATE_SUSPENDED` (CreateThread, CreateProcess).
+pub const CREATE_SUSPENDED: u32 = 0x4;
+/// `STACK_SIZE_PARAM_IS_A_RESERVATION` (CreateThread); accepted, no effect.
+pub const STACK_SIZE_PARAM_IS_A_RESERVATION: u32 = 0x0001_0000;
+/// `DEBUG_PROCESS` (CreateProcess); not modelled.
+pub const DEBUG_PROCESS: u32 = 0x1;
+/// `DETACHED_PROCESS` (CreateProcess); accepted, no effect (no consoles are modelled).
+pub const DETACHED_PROCESS: u32 = 0x8;
+/// `CREATE_NEW_CONSOLE` (CreateProcess); accepted, no effect.
+pub const CREATE_NEW_CONSOLE: u32 = 0x10;
+/// `CREATE_NEW_PROCESS_GROUP` (CreateProcess); accepted, no effect.
+pub const CREATE_NEW_PROCESS_GROUP: u32 = 0x200;
+/// `CREATE_UNICODE_ENVIRONMENT` (CreateProcess); accepted, no effect.
+pub const CREATE_UNICODE_ENVIRONMENT: u32 = 0x400;
+/// `CREATE_NO_WINDOW` (CreateProcess); accepted, no effect.
+pub const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+/// `STARTF_USESTDHANDLES`.
+pub const STARTF_USESTDHANDLES: u32 = 0x100;
+/// `STD_INPUT_HANDLE` ((DWORD)-10).
+pub const STD_INPUT_HANDLE: u32 = -10i32 as u32;
+/// `STD_OUTPUT_HANDLE` ((DWORD)-11).
+pub const STD_OUTPUT_HANDLE: u32 = -11i32 as u32;
+/// `STD_ERROR_HANDLE` ((DWORD)-12).
+pub const STD_ERROR_HANDLE: u32 = -12i32 as u32;
+
+/// `HANDLE_FLAG_INHERIT`.
+pub const HANDLE_FLAG_INHERIT: u32 = 0x1;
+/// `HANDLE_FLAG_PROTECT_FROM_CLOSE`.
+pub const HANDLE_FLAG_PROTECT_FROM_CLOSE: u32 = 0x2;
+/// `DUPLICATE_CLOSE_SOURCE`.
+pub const DUPLICATE_CLOSE_SOURCE: u32 = 0x1;
+/// `DUPLICATE_SAME_ACCESS`.
+pub const DUPLICATE_SAME_ACCESS: u32 = 0x2;
+/// `DUPLICATE_SAME_ATTRIBUTES` (ntdef; accepted by DuplicateHandle).
+pub const DUPLICATE_SAME_ATTRIBUTES: u32 = 0x4;
+
+/// `PIPE_SERVER_END` flag reported by GetNamedPipeInfo.
+pub const PIPE_SERVER_END: u32 = 0x1;
+/// `PIPE_CLIENT_END` (0).
+pub const PIPE_CLIENT_END: u32 = 0x0;
+/// `PIPE_TYPE_BYTE` (0).
+pub const PIPE_TYPE_BYTE: u32 = 0x0;
+/// `PIPE_TYPE_MESSAGE`.
+pub const PIPE_TYPE_MESSAGE: u32 = 0x4;
+
+// Access rights (winnt.h).
+/// `DELETE`.
+pub const DELETE: u32 = 0x0001_0000;
+/// `READ_CONTROL`.
+pub const READ_CONTROL: u32 = 0x0002_0000;
+/// `WRITE_DAC`.
+pub const WRITE_DAC: u32 = 0x0004_0000;
+/// `WRITE_OWNER`.
+pub const WRITE_OWNER: u32 = 0x0008_0000;
+/// `SYNCHRONIZE`: needed to wait on a handle.
+pub const SYNCHRONIZE: u32 = 0x0010_0000;
+/// `STANDARD_RIGHTS_REQUIRED`.
+pub const STANDARD_RIGHTS_REQUIRED: u32 = 0x000F_0000;
+/// `STANDARD_RIGHTS_READ` (= READ_CONTROL).
+pub const STANDARD_RIGHTS_READ: u32 = READ_CONTROL;
+/// `STANDARD_RIGHTS_WRITE` (= READ_CONTROL).
+pub const STANDARD_RIGHTS_WRITE: u32 = READ_CONTROL;
+/// `STANDARD_RIGHTS_EXECUTE` (= READ_CONTROL).
+pub const STANDARD_RIGHTS_EXECUTE: u32 = READ_CONTROL;
+/// `GENERIC_READ`.
+pub const GENERIC_READ: u32 = 0x8000_0000;
+/// `GENERIC_WRITE`.
+pub const GENERIC_WRITE: u32 = 0x4000_0000;
+/// `GENERIC_EXECUTE`.
+pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
+/// `GENERIC_ALL`.
+pub const GENERIC_ALL: u32 = 0x1000_0000;
+/// `MAXIMUM_ALLOWED`.
+pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+
+/// `EVENT_MODIFY_STATE`: needed by SetEvent, ResetEvent, PulseEvent.
+pub const EVENT_MODIFY_STATE: u32 = 0x0002;
+/// `EVENT_QUERY_STATE`.
+pub const EVENT_QUERY_STATE: u32 = 0x0001;
+/// `EVENT_ALL_ACCESS`.
+pub const EVENT_ALL_ACCESS: u32 = 0x001F_0003;
+/// `MUTANT_QUERY_STATE`.
+pub const MUTANT_QUERY_STATE: u32 = 0x0001;
+/// `MUTEX_MODIFY_STATE` (= MUTANT_QUERY_STATE).
+pub const MUTEX_MODIFY_STATE: u32 = 0x0001;
+/// `MUTEX_ALL_ACCESS`.
+pub const MUTEX_ALL_ACCESS: u32 = 0x001F_0001;
+/// `SEMAPHORE_MODIFY_STATE`: needed by ReleaseSemaphore.
+pub const SEMAPHORE_MODIFY_STATE: u32 = 0x0002;
+/// `SEMAPHORE_QUERY_STATE`.
+pub const SEMAPHORE_QUERY_STATE: u32 = 0x0001;
+/// `SEMAPHORE_ALL_ACCESS`.
+pub const SEMAPHORE_ALL_ACCESS: u32 = 0x001F_0003;
+
+/// `PROCESS_TERMINATE`.
+pub const PROCESS_TERMINATE: u32 = 0x0001;
+/// `PROCESS_CREATE_THREAD`.
+pub const PROCESS_CREATE_THREAD: u32 = 0x0002;
+/// `PROCESS_VM_READ`.
+pub const PROCESS_VM_READ: u32 = 0x0010;
+/// `PROCESS_DUP_HANDLE`: needed on both process handles of DuplicateHandle.
+pub const PROCESS_DUP_HANDLE: u32 = 0x0040;
+/// `PROCESS_QUERY_INFORMATION`.
+pub const PROCESS_QUERY_INFORMATION: u32 = 0x0400;
+/// `PROCESS_QUERY_LIMITED_INFORMATION`.
+pub const PROCESS_QUERY_LIMITED_INFORMATION: u32 = 0x1000;
+/// `PROCESS_ALL_ACCESS`.
+pub const PROCESS_ALL_ACCESS: u32 = 0x001F_FFFF;
+/// `THREAD_TERMINATE`.
+pub const THREAD_TERMINATE: u32 = 0x0001;
+/// `THREAD_SUSPEND_RESUME`.
+pub const THREAD_SUSPEND_RESUME: u32 = 0x0002;
+/// `THREAD_QUERY_INFORMATION`.
+pub const THREAD_QUERY_INFORMATION: u32 = 0x0040;
+/// `THREAD_QUERY_LIMITED_INFORMATION`.
+pub const THREAD_QUERY_LIMITED_INFORMATION: u32 = 0x0800;
+/// `THREAD_ALL_ACCESS`.
+pub const THREAD_ALL_ACCESS: u32 = 0x001F_FFFF;
+
+/// `FILE_READ_DATA`.
+pub const FILE_READ_DATA: u32 = 0x0001;
+/// `FILE_WRITE_DATA`.
+pub const FILE_WRITE_DATA: u32 = 0x0002;
+/// `FILE_APPEND_DATA`.
+pub const FILE_APPEND_DATA: u32 = 0x0004;
+/// `FILE_READ_EA`.
+pub const FILE_READ_EA: u32 = 0x0008;
+/// `FILE_WRITE_EA`.
+pub const FILE_WRITE_EA: u32 = 0x0010;
+/// `FILE_READ_ATTRIBUTES`.
+pub const FILE_READ_ATTRIBUTES: u32 = 0x0080;
+/// `FILE_WRITE_ATTRIBUTES`.
+pub const FILE_WRITE_ATTRIBUTES: u32 = 0x0100;
+/// `FILE_GENERIC_READ`.
+pub const FILE_GENERIC_READ: u32 =
+    STANDARD_RIGHTS_READ | FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE;
+/// `FILE_GENERIC_WRITE`.
+pub const FILE_GENERIC_WRITE: u32 = STANDARD_RIGHTS_WRITE
+    | FILE_WRITE_DATA
+    | FILE_WRITE_ATTRIBUTES
+    | FILE_WRITE_EA
+    | FILE_APPEND_DATA
+    | SYNCHRONIZE;
+/// `FILE_GENERIC_EXECUTE`.
+pub const FILE_GENERIC_EXECUTE: u32 = STANDARD_RIGHTS_EXECUTE | FILE_READ_ATTRIBUTES | 0x20 | SYNCHRONIZE;
+/// `FILE_ALL_ACCESS`.
+pub const FILE_ALL_ACCESS: u32 = STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0x1FF;

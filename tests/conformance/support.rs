@@ -1,0 +1,55 @@
+//! Helpers shared by the conformance modules.
+
+use sim_core::prelude::*;
+use std::future::Future;
+
+/// Runs `body` as the main thread of a one-program simulation, round-robin scheduled.
+pub fn run_main<F, Fut>(body: F) -> RunReport
+where
+    F: Fn(ThreadCtx) -> Fut + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    run_with(Config::round_robin(), body)
+}
+
+/// Runs `body` as the main thread of a one-program simulation with `config`.
+pub fn run_with<F, Fut>(config: Config, body: F) -> RunReport
+where
+    F: Fn(ThreadCtx) -> Fut + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    let mut sim = Sim::new(config);
+    sim.program("test.exe", body);
+    sim.run("test.exe")
+}
+
+/// Asserts that a run completed, printing its summary and trace otherwise.
+#[track_caller]
+pub fn assert_completed(r: &RunReport) {
+    assert!(r.outcome.is_completed(), "run did not complete:\n{}\ntrace:\n{}", r.summary(), r.trace_text());
+}
+
+/// Runs `body` and asserts that the run completed with main's exit code 0; the body
+/// asserts what it observes (a failed assertion inside it is reported with the trace).
+#[track_caller]
+pub fn check<F, Fut>(body: F)
+where
+    F: Fn(ThreadCtx) -> Fut + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    let r = run_main(body);
+    assert_completed(&r);
+    if let Outcome::Completed { exit_codes } = &r.outcome {
+        assert_eq!(exit_codes[0].2, 0, "main exit code\n{}", r.trace_text());
+    }
+}
+
+/// Creates an anonymous pipe; panics (a test failure) if CreatePipe fails.
+pub async fn pipe(ctx: &ThreadCtx, size: u32) -> (HANDLE, HANDLE) {
+    let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+    assert_eq!(ctx.create_pipe(&mut r, &mut w, None, size).await, TRUE);
+    (r, w)
+}
+
+/// The sentinel a test sets before a call to see whether the call touched the last error.
+pub const SENTINEL: u32 = 0xdead_beef;
