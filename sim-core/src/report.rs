@@ -5,7 +5,7 @@ use crate::kernel::sched::Decision;
 use crate::kernel::{BlockOn, Kernel, Pid, Tid};
 use crate::objects::pipe::handles_to;
 use crate::objects::thread::Run;
-use crate::objects::{Body, ObjectId};
+use crate::objects::{Body, ClosedHandle, ObjectId};
 use crate::trace::Event;
 use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
@@ -136,6 +136,8 @@ pub enum WaitEdge {
         /// The handles that keep the writing end open: while any exists, the read can
         /// never see ERROR_BROKEN_PIPE.
         writers: Vec<HandleRef>,
+        /// Handles to the writing end that were closed (the most recent ones).
+        closed_writers: Vec<ClosedHandle>,
     },
     /// WriteFile waiting for the reader to make room.
     PipeSpace {
@@ -256,6 +258,7 @@ impl DeadlockReport {
                                 pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
                                 queued: p.ends[f.end].inbound.unread,
                                 writers: writer.map(|w| handle_refs(k, w)).unwrap_or_default(),
+                                closed_writers: writer.map(|w| k.objects[w].hdr.closed.clone()).unwrap_or_default(),
                             });
                         }
                         BlockOn::PipeWrite { file } => {
@@ -313,7 +316,7 @@ impl DeadlockReport {
                     WaitEdge::Object { handle, object, state } => {
                         let _ = writeln!(s, "    waits on {handle}: {object} [{state}]");
                     }
-                    WaitEdge::PipeData { pipe, queued, writers } => {
+                    WaitEdge::PipeData { pipe, queued, writers, closed_writers } => {
                         let _ = writeln!(s, "    waits for data in {pipe} ({queued} bytes queued)");
                         if writers.is_empty() {
                             let _ = writeln!(s, "    no handle to the write end is open");
@@ -325,6 +328,15 @@ impl DeadlockReport {
                         }
                         for h in writers {
                             render_handle(&mut s, h, t.pid);
+                        }
+                        if !closed_writers.is_empty() {
+                            let _ = writeln!(s, "    write handles already closed:");
+                        }
+                        for c in closed_writers {
+                            let _ = writeln!(s, "      handle {} in P{}, {}", c.handle, c.pid, c.closed);
+                            for o in &c.history {
+                                let _ = writeln!(s, "        {o}");
+                            }
                         }
                     }
                     WaitEdge::PipeSpace { pipe, unread, quota, readers } => {

@@ -217,6 +217,7 @@ impl Kernel {
             name,
             waiters: Vec::new(),
             created_step: self.step,
+            closed: Vec::new(),
         };
         self.objects.insert(Object { hdr, body })
     }
@@ -470,6 +471,9 @@ impl Kernel {
         let api = req.api();
         let args = if self.config.trace { req.args() } else { String::new() };
         let pid = self.pid_of(tid);
+        // Events the call causes (wake-ups, exits, notes) are listed after the call's own
+        // line, so the trace reads in cause-and-effect order.
+        let mark = self.trace.len();
         let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
             Err(file) => Exec::Block(BlockOn::FileLock { file, next: Box::new(req) }, None),
             Ok(locked) => {
@@ -483,11 +487,18 @@ impl Kernel {
                 exec
             }
         };
+        let effects: Vec<Event> = self.trace.drain(mark..).collect();
         match exec {
             Exec::Done(result) => self.complete_now(tid, api, args, result),
             Exec::Block(on, deadline_ms) => self.block(tid, api, args, on, deadline_ms),
-            Exec::Gone => {}
+            Exec::Gone => {
+                if self.config.trace {
+                    let kind = EventKind::Call { api: api.into(), args, result: "(does not return)".into(), error: None };
+                    self.trace.push(Event { step: self.step, time_ms: self.now_ms, pid, tid, kind });
+                }
+            }
         }
+        self.trace.extend(effects);
     }
 
     fn dispatch(&mut self, pid: Pid, tid: Tid, req: Request) -> Exec {
@@ -818,8 +829,20 @@ impl Kernel {
             return Err(ERROR_INVALID_HANDLE);
         }
         let e = p.handles.remove(h).expect("handle exists");
+        self.note_closed(pid, h, &e, "CloseHandle", "closed");
         self.drop_handle_ref(e.object);
         Ok(())
+    }
+
+    /// Remembers a closed handle on its object (bounded), for reports.
+    pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &str, how: &str) {
+        let by_tid = self.current.unwrap_or(0);
+        let closed = Origin { step: self.step, api: api.into(), how: how.into(), by_pid: pid, by_tid, from: None };
+        let list = &mut self.objects[e.object].hdr.closed;
+        if list.len() >= crate::objects::CLOSED_HANDLES_KEPT {
+            list.remove(0);
+        }
+        list.push(crate::objects::ClosedHandle { pid, handle: h, history: e.history.clone(), closed });
     }
 
     pub(crate) fn drop_handle_ref(&mut self, id: ObjectId) {

@@ -309,6 +309,8 @@ fn wait_code(v: u32) -> String {
     match v {
         WAIT_TIMEOUT => "WAIT_TIMEOUT".into(),
         WAIT_FAILED => "WAIT_FAILED".into(),
+        0 => "WAIT_OBJECT_0".into(),
+        WAIT_ABANDONED_0 => "WAIT_ABANDONED_0".into(),
         v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
         v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0),
         v => format!("{v}"),

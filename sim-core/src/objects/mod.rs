@@ -45,6 +45,25 @@ pub struct Header {
     pub waiters: Vec<Tid>,
     /// Kernel step at which the object was created.
     pub created_step: u64,
+    /// The most recently closed handles to this object (at most `CLOSED_HANDLES_KEPT`),
+    /// so a report can say where the other copies went.
+    pub closed: Vec<ClosedHandle>,
+}
+
+/// How many closed handles an object remembers.
+pub const CLOSED_HANDLES_KEPT: usize = 16;
+
+/// A handle that was closed, with its history and the close.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedHandle {
+    /// The process that held it.
+    pub pid: crate::kernel::Pid,
+    /// Its value there.
+    pub handle: crate::types::HANDLE,
+    /// Where it came from, oldest first.
+    pub history: Vec<crate::handles::Origin>,
+    /// The close.
+    pub closed: crate::handles::Origin,
 }
 
 /// The type-specific part of an object.

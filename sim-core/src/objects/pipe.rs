@@ -501,8 +501,9 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let peer = 1 - end;
     let what = format!("{} closed", k.describe(id));
     let cause = k.cause(&format!("last handle to {}", k.describe(id)));
-    let actor = k.current.unwrap_or(0);
-    k.push_event(actor, EventKind::Note { text: what });
+    if let Some(actor) = k.current {
+        k.push_event(actor, EventKind::Note { text: what });
+    }
     let p = pipe_mut(k, pipe);
     p.ends[end].closed = true;
     p.ends[end].file = None;

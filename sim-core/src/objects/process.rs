@@ -213,14 +213,16 @@ impl Kernel {
         let image = p.image.clone();
         let handles = p.handles.drain();
         self.exited.push((pid, image, code));
-        let mut closed = Vec::new();
+        let closed = if self.config.trace {
+            handles.iter().map(|(h, e)| format!("{h} ({})", self.describe(e.object))).collect()
+        } else {
+            Vec::new()
+        };
+        self.push_process_event(pid, EventKind::ProcessExit { code, closed });
         for (h, e) in handles {
-            if self.config.trace {
-                closed.push(format!("{h} ({})", self.describe(e.object)));
-            }
+            self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
         }
-        self.push_process_event(pid, EventKind::ProcessExit { code, closed });
         let cause = format!("P{pid} exited");
         self.wake_waiters(id, &cause);
         self.release(id);
