@@ -3,3 +3,6 @@
 //! fact numbers, Wine test functions, Microsoft Learn pages).
 
 mod support;
+
+mod determinism;
+mod teaching;

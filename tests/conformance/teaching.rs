@@ -1,0 +1,102 @@
+//! The teaching cases of the foundation issue, end to end, with their text traces
+//! snapshotted (insta). Every snapshot is read before it is accepted.
+
+use crate::support::*;
+use sim_core::prelude::*;
+use sim_core::report::WaitEdge;
+use sim_core::trace::EventKind;
+
+/// Case 1: a parent redirects a child's stdout through CreatePipe + CreateProcess
+/// (bInheritHandles) and reads until ERROR_BROKEN_PIPE; it completes on every seed when
+/// the parent closes its copy of the write end (fact 1.10; Microsoft's "Creating a Child
+/// Process with Redirected Input and Output").
+#[test]
+fn redirect_with_write_end_closed_completes_on_every_seed() {
+    let s = scenarios::find("redirect-fixed").unwrap();
+    for seed in 0..200 {
+        let r = s.run(Config::random(seed));
+        assert_completed(&r);
+        let Outcome::Completed { exit_codes } = &r.outcome else { unreachable!() };
+        assert!(exit_codes.iter().all(|(_, _, c)| *c == 0), "seed {seed}: {exit_codes:?}");
+    }
+    insta::assert_snapshot!("redirect_fixed_seed_0", s.run(Config::random(0)).trace_text());
+}
+
+/// Case 2: the same with the parent's CloseHandle(w) forgotten: every seed ends in
+/// Deadlock, and the report names the parent's ReadFile, the pipe, and the leaked write
+/// handle with its provenance (fact 1.10: EOF needs the last write handle closed).
+#[test]
+fn redirect_with_leaked_write_end_deadlocks_on_every_seed() {
+    let s = scenarios::find("redirect-leaked-write-end").unwrap();
+    for seed in 0..200 {
+        let r = s.run(Config::random(seed));
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert_eq!(d.threads.len(), 1, "only the parent is left");
+        let t = &d.threads[0];
+        assert_eq!((t.image.as_str(), t.api.as_str()), ("parent.exe", "ReadFile"));
+        let [WaitEdge::PipeData { pipe, queued, writers, closed_writers }] = t.waits.as_slice() else {
+            panic!("seed {seed}: {:?}", t.waits)
+        };
+        assert_eq!((pipe.as_str(), *queued), ("pipe#1", 0));
+        // The leaked handle: the parent's own write end, created by CreatePipe.
+        assert_eq!(writers.len(), 1);
+        let leak = &writers[0];
+        assert_eq!((leak.pid, leak.handle), (t.pid, HANDLE(8)));
+        assert_eq!(leak.history[0].api, "CreatePipe");
+        let create_step = leak.history[0].step;
+        // The child's inherited copy was closed when the child exited.
+        assert_eq!(closed_writers.len(), 1);
+        let child_copy = &closed_writers[0];
+        assert_ne!(child_copy.pid, t.pid);
+        assert_eq!(child_copy.history[1].api, "CreateProcess");
+        assert_eq!(child_copy.history[1].how, "inherited");
+        assert!(child_copy.history[1].step > create_step);
+        assert_eq!(child_copy.closed.how, "closed at process exit");
+        let text = d.render();
+        assert!(text.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{text}");
+        assert!(text.contains("created (write end) by CreatePipe at step 1"), "{text}");
+        assert!(text.contains("inherited by CreateProcess at step 3"), "{text}");
+    }
+    let r = s.run(Config::random(0));
+    insta::assert_snapshot!("redirect_leaked_write_end_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Case 3: nSize = 4 and a 10-byte WriteFile: it blocks, and returns after the reader's
+/// 6th one-byte ReadFile, when the unread bytes (4) fit the quota (facts 2.3-2.5).
+#[test]
+fn quota_of_4_and_a_10_byte_write_returns_after_the_6th_read() {
+    let s = scenarios::find("pipe-quota-arithmetic").unwrap();
+    for seed in 0..100 {
+        let r = s.run(Config::random(seed));
+        assert_completed(&r);
+        let mut reads = 0;
+        let mut returned_after = None;
+        let mut blocked = false;
+        for e in &r.trace {
+            match &e.kind {
+                EventKind::Block { api, .. } if api == "WriteFile" => blocked = true,
+                // A read may complete at once or, on seeds where the reader ran first,
+                // be woken by the write itself.
+                EventKind::Call { api, result, .. } | EventKind::Wake { api, result, .. }
+                    if api == "ReadFile" && result.starts_with("TRUE, read 1") =>
+                {
+                    reads += 1
+                }
+                EventKind::Wake { api, result, .. } if api == "WriteFile" => {
+                    assert_eq!(result, "TRUE, written 10");
+                    returned_after = Some(reads);
+                }
+                EventKind::Call { api, result, .. } if api == "PeekNamedPipe" && reads == 0 => {
+                    // The blocked write's bytes are already readable (fact 2.3).
+                    if blocked {
+                        assert!(result.contains("avail 10"), "seed {seed}: {result}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(blocked, "seed {seed}: the 10-byte write must block on a 4-byte quota");
+        assert_eq!(returned_after, Some(6), "seed {seed}\n{}", r.trace_text());
+    }
+    insta::assert_snapshot!("pipe_quota_arithmetic_seed_0", s.run(Config::random(0)).trace_text());
+}
