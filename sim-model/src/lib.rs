@@ -1,1 +1,9 @@
+//! winsim's reference model: the plainest executable statement of each object's
+//! semantics. No arenas, no scheduler, no performance tricks: a pipe is a `VecDeque` of
+//! writes and a quota. The kernel (sim-core) is checked against it.
+//!
+//! Facts are numbered as in shared/semantics/pipes-handles-threads-waits.md.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod pipe;
