@@ -23,3 +23,8 @@ pub use scenarios;
 pub use sim_core;
 pub use sim_core::*;
 pub use sim_model;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
