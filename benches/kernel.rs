@@ -1,0 +1,70 @@
+//! Kernel benchmarks (divan). Run: `cargo bench --bench kernel`.
+//! Results and the machine they were measured on: docs/performance.md.
+
+use winsim::prelude::*;
+
+fn main() {
+    divan::main();
+}
+
+/// Two threads exchange `n` one-byte messages over two pipes (2n ReadFile + 2n
+/// WriteFile calls, each a kernel step with a scheduler decision).
+fn ping_pong(n: u32, trace: bool) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = trace;
+    let mut sim = Sim::new(config);
+    sim.program("pingpong.exe", move |ctx| async move {
+        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
+        ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
+        ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
+        let echo = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move {
+                    let mut b = [0u8; 1];
+                    for _ in 0..n {
+                        ctx.read_file(r1, &mut b, None).await;
+                        ctx.write_file(w2, &b, None).await;
+                    }
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        let mut b = [0u8; 1];
+        for _ in 0..n {
+            ctx.write_file(w1, b"x", None).await;
+            ctx.read_file(r2, &mut b, None).await;
+        }
+        ctx.wait_for_single_object(echo, INFINITE).await;
+        0
+    });
+    sim.run("pingpong.exe")
+}
+
+/// Kernel steps per second with the trace off: 1000 round trips = 4003 steps.
+#[divan::bench]
+fn pipe_ping_pong_1000_no_trace(bencher: divan::Bencher) {
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong(1000, false));
+}
+
+/// The same with the full trace recorded.
+#[divan::bench]
+fn pipe_ping_pong_1000_traced(bencher: divan::Bencher) {
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong(1000, true));
+}
+
+/// A seed sweep's unit of work: one run of a small scenario, trace off.
+#[divan::bench(args = ["redirect-leaked-write-end", "lost-wakeup-pulse-event", "pipe-quota-arithmetic"])]
+fn scenario_run(bencher: divan::Bencher, name: &str) {
+    let s = scenarios::find(name).unwrap();
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let mut c = Config::random(seed);
+        c.trace = false;
+        s.run(c)
+    });
+}
