@@ -51,6 +51,8 @@ pub struct Config {
     pub io_bytes_max: u32,
     /// Record the trace (turn off for fast sweeps).
     pub trace: bool,
+    /// Run `Kernel::check_invariants` after every step (on by default in debug builds).
+    pub check_invariants: bool,
 }
 
 impl Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             handles_max: 1 << 16,
             io_bytes_max: 64 << 20,
             trace: true,
+            check_invariants: cfg!(debug_assertions),
         }
     }
 }

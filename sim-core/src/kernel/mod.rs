@@ -8,6 +8,7 @@
 
 pub mod config;
 mod handle_ops;
+mod invariants;
 pub mod request;
 pub mod sched;
 mod wait;
@@ -271,6 +272,13 @@ impl Kernel {
                 self.pids.remove(&p.pid);
             }
             Body::File(f) => self.release(f.pipe),
+            // An owned mutex whose last handle closed goes away; it leaves its owner's
+            // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
+            Body::Mutex(m) => {
+                if let Some(owner) = m.owner.filter(|t| self.tids.contains_key(t)) {
+                    self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
+                }
+            }
             _ => {}
         }
     }
@@ -463,6 +471,9 @@ impl Kernel {
         self.execute(tid, *req);
         self.drain_lock_queue();
         self.current = None;
+        if self.config.check_invariants {
+            self.check_invariants();
+        }
     }
 
     /// Executes one request for `tid` and records the outcome. Also used to run a call
