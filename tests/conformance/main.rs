@@ -5,4 +5,6 @@
 mod support;
 
 mod determinism;
+mod pipe;
+mod robustness;
 mod teaching;

@@ -289,7 +289,8 @@ impl ThreadCtx {
         out_of(self.call(Request::GetExitCodeProcess(h_process)).await, exit_code)
     }
 
-    /// OpenProcess: an unknown or ended process id fails with ERROR_INVALID_PARAMETER.
+    /// OpenProcess: an unknown process id fails with ERROR_INVALID_PARAMETER. A process
+    /// that has ended can still be opened while a handle keeps its object alive.
     pub async fn open_process(&self, desired_access: u32, inherit_handle: bool, process_id: u32) -> HANDLE {
         let r = self.call(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id }).await;
         handle_of(r, HANDLE::NULL)

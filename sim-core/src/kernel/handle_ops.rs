@@ -16,10 +16,11 @@ impl Kernel {
         }
         if let Some(i) = std_index(h.0 as u32).filter(|_| (-12..=-10).contains(&h.0)) {
             // CloseHandle((HANDLE)STD_ERROR_HANDLE) closes the real std handle and clears
-            // it (fact 7.12).
-            let real = self.process(pid).std_handles[i];
+            // it (fact 7.12). The slot is cleared first, so even when the close fails
+            // (protected or dangling handle) it reads NULL afterwards (kernelbase
+            // CloseHandle exchanges the PEB slot with 0 before NtClose [W]).
+            let real = std::mem::replace(&mut self.process_mut(pid).std_handles[i], HANDLE::NULL);
             self.close_handle(pid, real)?;
-            self.process_mut(pid).std_handles[i] = HANDLE::NULL;
             return Ok(Value::Bool(true).into());
         }
         self.close_handle(pid, h)?;

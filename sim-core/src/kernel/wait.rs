@@ -242,6 +242,10 @@ impl Kernel {
     pub(crate) fn recheck_wait(&mut self, tid: Tid) {
         if let Some(plan) = self.ready_plan(tid) {
             self.satisfy_blocked(tid, plan, "resumed with its wait satisfiable");
+        } else if matches!(&self.thread(tid).run, Run::Blocked(b) if b.deadline_ms.is_some_and(|d| d <= self.now_ms)) {
+            // Its time-out passed while it was suspended (`Kernel::time_out`).
+            self.cancel_wait_registration(tid);
+            self.wake(tid, Ok(Value::Wait(WAIT_TIMEOUT).into()), "resumed after its time-out".into());
         }
     }
 

@@ -67,7 +67,7 @@ pub struct DataQueue {
     /// Bytes ever queued, and bytes ever read (FlushFileBuffers waits for the second to
     /// reach the first's value at the time of the flush).
     pub written_total: u64,
-    /// Bytes ever read.
+    /// Bytes ever read, plus bytes of cancelled writes discarded unread.
     pub read_total: u64,
     /// Pending FlushFileBuffers of the writing end: (thread, `written_total` to reach).
     pub flushers: Vec<(Tid, u64)>,
@@ -216,8 +216,18 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
 /// thread's call holds the lock, and this thread is queued for it.
 pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -> Result<Option<ObjectId>, ObjectId> {
+    if let Request::CloseHandle(h) = req {
+        return close_waits_for_lock(k, pid, tid, *h);
+    }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    let Ok(id) = k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) else { return Ok(None) };
+    let id = match k.granted {
+        // A call granted the lock after waiting already holds its file object.
+        Some((t, id)) if t == tid => id,
+        _ => match k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) {
+            Ok(id) => id,
+            Err(_) => return Ok(None),
+        },
+    };
     let f = file_mut(k, id);
     if !f.synchronous {
         return Ok(None);
@@ -233,6 +243,27 @@ pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -
             k.add_ref(id);
             Err(id)
         }
+    }
+}
+
+/// CloseHandle of the last handle to a synchronous file object waits for the call in
+/// progress on it: the I/O manager takes the file object's lock before the cleanup, so
+/// the close itself hangs behind a pending ReadFile (TEACHING-CASES item 8; bazel #1708).
+/// Closing a handle that is not the last one only drops a count and never waits.
+fn close_waits_for_lock(k: &mut Kernel, pid: Pid, tid: Tid, h: HANDLE) -> Result<Option<ObjectId>, ObjectId> {
+    let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
+    let id = e.object;
+    if e.protected() || k.objects[id].hdr.handle_count != 1 {
+        return Ok(None);
+    }
+    let Body::File(f) = &mut k.objects[id].body else { return Ok(None) };
+    match f.lock {
+        Some(holder) if f.synchronous && holder != tid => {
+            f.lock_waiters.push(tid);
+            k.add_ref(id);
+            Err(id)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -281,12 +312,33 @@ impl Kernel {
                 other => panic!("simulator bug: lock waiter in state {other:?}"),
             };
             self.release(id);
+            self.granted = Some((w, id));
             self.execute(w, *next);
+            self.granted = None;
+            // A call that did not use the lock it was granted (its handle was closed or
+            // reused while it waited, so it failed resolving it) must not keep it.
+            if let Some(Body::File(f)) = self.objects.get(id).map(|o| &o.body) {
+                if f.lock == Some(w) && self.thread(w).held_lock != Some(id) {
+                    unlock_file(self, id);
+                }
+            }
         }
     }
 
     fn file_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE, access: u32) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
-        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?;
+        let id = match self.granted {
+            // The call waited for this file object's lock: it referenced the object when
+            // it was issued (handle and access checked then), so a handle closed in the
+            // meantime does not matter (ntpipe.c read_pipe_test "Close queued handle").
+            Some((t, id)) if t == tid => {
+                let f = file(self, id);
+                if pipe_ref(self, f.pipe).ends[f.end].closed {
+                    return Err(ERROR_INVALID_HANDLE);
+                }
+                id
+            }
+            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?,
+        };
         let f = file(self, id);
         Ok((id, f.pipe, f.end))
     }
@@ -441,9 +493,8 @@ impl Kernel {
         Exec::Block(BlockOn::PipeRead { file: file_id }, None)
     }
 
-    pub(crate) fn peek_named_pipe(&mut self, pid: Pid, h: HANDLE, len: u32) -> CallResult {
+    pub(crate) fn peek_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> CallResult {
         self.io_limit(len as usize)?;
-        let tid = self.current.unwrap_or(0);
         let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_DATA)?;
         let p = pipe_ref(self, pipe);
         let q = &p.ends[end].inbound;
@@ -458,8 +509,7 @@ impl Kernel {
         Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data }.into())
     }
 
-    pub(crate) fn get_named_pipe_info(&mut self, pid: Pid, h: HANDLE) -> CallResult {
-        let tid = self.current.unwrap_or(0);
+    pub(crate) fn get_named_pipe_info(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_ATTRIBUTES)?;
         let p = pipe_ref(self, pipe);
         let flags = if end == SERVER { PIPE_SERVER_END } else { PIPE_CLIENT_END } | PIPE_TYPE_BYTE;
@@ -517,6 +567,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
         if let Some(w) = e.writer.take() {
             own_writes.push(w);
             q.unread -= e.remaining() as u64;
+            q.read_total += e.remaining() as u64;
             e.offset = e.data.len();
         }
     }
@@ -556,6 +607,9 @@ pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
         if e.writer == Some(tid) {
             e.writer = None;
             q.unread -= e.remaining() as u64;
+            // Discarded bytes will never be read: count them as consumed, or a later
+            // FlushFileBuffers would wait for them forever.
+            q.read_total += e.remaining() as u64;
             e.offset = e.data.len();
         }
     }

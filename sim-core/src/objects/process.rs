@@ -261,12 +261,11 @@ impl Kernel {
     }
 
     pub(crate) fn open_process(&mut self, pid: Pid, tid: Tid, access: u32, inherit: bool, target: Pid) -> CallResult {
-        // An unknown or ended process id: ERROR_INVALID_PARAMETER (fact 9.2: an ended
-        // process is no longer in the process list).
+        // An unknown process id: ERROR_INVALID_PARAMETER. A process that has ended but
+        // whose object some handle still keeps alive can still be opened (its pid is not
+        // reused until then); only once the object is gone does the pid become unknown
+        // (psutil PR #1094, ruby PR #18589: OpenProcess succeeds for exited processes).
         let Some(&id) = self.pids.get(&target) else { return Err(ERROR_INVALID_PARAMETER) };
-        if self.process(target).exit_code.is_some() {
-            return Err(ERROR_INVALID_PARAMETER);
-        }
         let access = map_generic(ObjectType::Process, access);
         let origin = self.origin(pid, tid, "OpenProcess", "opened", None);
         let h = self.alloc_handle(pid, id, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;

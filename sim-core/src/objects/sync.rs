@@ -95,7 +95,18 @@ impl Kernel {
             self.bind_name(key, id);
         }
         let origin = self.origin(pid, tid, api, "created", None);
-        let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
+        let h = match self.alloc_handle(pid, id, all, flags, vec![origin]) {
+            Ok(h) => h,
+            Err(e) => {
+                // No handle (handles_max): the new object has no reference; drop it and
+                // its name so nothing outlives the failed call.
+                if let Some(key) = &key {
+                    self.names.remove(key);
+                }
+                self.maybe_destroy(id);
+                return Err(e);
+            }
+        };
         Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_SUCCESS) })
     }
 

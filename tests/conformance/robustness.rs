@@ -1,0 +1,23 @@
+//! Bad input never panics: random programs of Win32 calls with valid, closed, pseudo,
+//! tagged and invalid handles, bad sizes and flags, on two threads under random seeds.
+//! Every run must end with an outcome, with the kernel's invariants checked after every
+//! step. The same interpreter is the fuzz target (fuzz/ops.rs).
+
+#[path = "../../fuzz/ops.rs"]
+mod ops;
+
+use proptest::prelude::*;
+use sim_core::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #[test]
+    fn random_programs_end_with_an_outcome(data in proptest::collection::vec(any::<u8>(), 2..200)) {
+        let r = ops::run_program(&data).expect("input is long enough");
+        // Any outcome but a kernel panic is acceptable; limits and deadlocks included.
+        prop_assert!(!matches!(r.outcome, Outcome::Unsupported { .. } | Outcome::ReplayDiverged { .. }), "{:?}", r.outcome);
+        if let Outcome::Failed { message, .. } = &r.outcome {
+            prop_assert!(false, "a thread body failed: {}", message);
+        }
+    }
+}
