@@ -5,6 +5,8 @@
 mod support;
 
 mod determinism;
+mod handles;
 mod pipe;
 mod robustness;
+mod sync;
 mod teaching;
