@@ -7,6 +7,8 @@ mod support;
 mod determinism;
 mod handles;
 mod pipe;
+mod process;
 mod robustness;
 mod sync;
 mod teaching;
+mod thread;
