@@ -9,8 +9,18 @@ use std::rc::Rc;
 
 /// Handle values the ops pick from: real ones (small multiples of 4), pseudo handles,
 /// NULL, a value with tag bits, and a far-away invalid one.
-const HANDLES: [HANDLE; 10] =
-    [HANDLE(4), HANDLE(8), HANDLE(12), HANDLE(16), HANDLE(20), HANDLE(-1), HANDLE(-2), HANDLE(0), HANDLE(9), HANDLE(0x1234)];
+const HANDLES: [HANDLE; 10] = [
+    HANDLE(4),
+    HANDLE(8),
+    HANDLE(12),
+    HANDLE(16),
+    HANDLE(20),
+    HANDLE(-1),
+    HANDLE(-2),
+    HANDLE(0),
+    HANDLE(9),
+    HANDLE(0x1234),
+];
 
 pub async fn interpret(ctx: ThreadCtx, ops: Rc<Vec<u8>>) -> u32 {
     let mut buf = [0u8; 64];

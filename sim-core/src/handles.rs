@@ -157,10 +157,7 @@ impl HandleTable {
 
     /// Iterates over open handles in value order.
     pub fn iter(&self) -> impl Iterator<Item = (HANDLE, &HandleEntry)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (handle_of(i), e)))
+        self.entries.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (handle_of(i), e)))
     }
 
     /// Takes every entry out, in value order (process exit).

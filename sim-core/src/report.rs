@@ -213,7 +213,11 @@ fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
 
 fn object_state(k: &Kernel, id: ObjectId) -> String {
     match &k.objects[id].body {
-        Body::Event(e) => format!("{}, {}", if e.manual_reset { "manual-reset" } else { "auto-reset" }, if e.signalled { "signalled" } else { "not signalled" }),
+        Body::Event(e) => format!(
+            "{}, {}",
+            if e.manual_reset { "manual-reset" } else { "auto-reset" },
+            if e.signalled { "signalled" } else { "not signalled" }
+        ),
         Body::Mutex(m) => match m.owner {
             Some(t) => format!("owned by T{t} (count {})", m.count),
             None => "free".into(),
@@ -228,7 +232,13 @@ fn object_state(k: &Kernel, id: ObjectId) -> String {
             Some(c) => format!("exited with {c}"),
             None => format!("running, threads {:?}", p.threads),
         },
-        Body::File(f) => if f.signalled { "signalled (no I/O in progress)".into() } else { "I/O in progress".into() },
+        Body::File(f) => {
+            if f.signalled {
+                "signalled (no I/O in progress)".into()
+            } else {
+                "I/O in progress".into()
+            }
+        }
         Body::Pipe(_) => String::new(),
     }
 }
@@ -246,7 +256,11 @@ impl DeadlockReport {
                     match &b.on {
                         BlockOn::Wait { objects, handles, .. } => {
                             for (&o, &h) in objects.iter().zip(handles) {
-                                waits.push(WaitEdge::Object { handle: h, object: k.describe(o), state: object_state(k, o) });
+                                waits.push(WaitEdge::Object {
+                                    handle: h,
+                                    object: k.describe(o),
+                                    state: object_state(k, o),
+                                });
                             }
                         }
                         BlockOn::Sleep => waits.push(WaitEdge::SleepForever),
@@ -340,7 +354,10 @@ impl DeadlockReport {
                         }
                     }
                     WaitEdge::PipeSpace { pipe, unread, quota, readers } => {
-                        let _ = writeln!(s, "    waits for room in {pipe}: {unread} bytes unread, quota {quota}; read end held by:");
+                        let _ = writeln!(
+                            s,
+                            "    waits for room in {pipe}: {unread} bytes unread, quota {quota}; read end held by:"
+                        );
                         for h in readers {
                             render_handle(&mut s, h, t.pid);
                         }
@@ -350,7 +367,10 @@ impl DeadlockReport {
                     }
                     WaitEdge::FileLock { file, holder } => {
                         let who = holder.map(|h| format!("T{h}")).unwrap_or_else(|| "another call".into());
-                        let _ = writeln!(s, "    waits for {who}'s pending call on the same synchronous file object ({file})");
+                        let _ = writeln!(
+                            s,
+                            "    waits for {who}'s pending call on the same synchronous file object ({file})"
+                        );
                     }
                     WaitEdge::SleepForever => {
                         let _ = writeln!(s, "    sleeps forever");

@@ -14,7 +14,7 @@ use crate::trace::EventKind;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
@@ -72,7 +72,9 @@ impl Sim {
         let outcome = match started {
             None => match self.kernel.borrow_mut().stop.take() {
                 Some(o) => o,
-                None => Outcome::Unsupported { api: "Sim::run".into(), detail: format!("no program named {program:?}") },
+                None => {
+                    Outcome::Unsupported { api: "Sim::run".into(), detail: format!("no program named {program:?}") }
+                }
             },
             Some(_) => self.drive(),
         };

@@ -187,10 +187,7 @@ mod tests {
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Op::Write),
-            (0u32..50).prop_map(Op::Read),
-        ]
+        prop_oneof![proptest::collection::vec(any::<u8>(), 0..40).prop_map(Op::Write), (0u32..50).prop_map(Op::Read),]
     }
 
     proptest! {

@@ -201,7 +201,10 @@ fn lost_wakeup_is_found_by_random_seeds() {
     let waiter = report
         .threads
         .iter()
-        .find(|t| t.api == "WaitForSingleObject" && t.waits.iter().any(|w| matches!(w, WaitEdge::Object { object, .. } if object.starts_with("event#1"))))
+        .find(|t| {
+            t.api == "WaitForSingleObject"
+                && t.waits.iter().any(|w| matches!(w, WaitEdge::Object { object, .. } if object.starts_with("event#1")))
+        })
         .unwrap_or_else(|| panic!("seed {seed}: no thread waiting on the event in {report:?}"));
     assert_ne!(waiter.tid, 0);
     assert!(report.render().contains("event#1"), "{}", report.render());

@@ -292,7 +292,8 @@ impl ThreadCtx {
     /// OpenProcess: an unknown process id fails with ERROR_INVALID_PARAMETER. A process
     /// that has ended can still be opened while a handle keeps its object alive.
     pub async fn open_process(&self, desired_access: u32, inherit_handle: bool, process_id: u32) -> HANDLE {
-        let r = self.call(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id }).await;
+        let r =
+            self.call(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id }).await;
         handle_of(r, HANDLE::NULL)
     }
 
@@ -405,7 +406,8 @@ impl ThreadCtx {
     /// OpenEvent: ERROR_FILE_NOT_FOUND for a missing name, ERROR_INVALID_PARAMETER for
     /// none, ERROR_INVALID_HANDLE for another type.
     pub async fn open_event(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
-        let req = Request::OpenEvent { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        let req =
+            Request::OpenEvent { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
         handle_of(self.call(req).await, HANDLE::NULL)
     }
 
@@ -425,7 +427,12 @@ impl ThreadCtx {
     }
 
     /// CreateMutex. An existing name ignores `initial_owner`.
-    pub async fn create_mutex(&self, mutex_attributes: Option<&SECURITY_ATTRIBUTES>, initial_owner: bool, name: Option<&str>) -> HANDLE {
+    pub async fn create_mutex(
+        &self,
+        mutex_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_owner: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
         let req = Request::CreateMutex {
             inherit: mutex_attributes.is_some_and(|s| s.bInheritHandle),
             initial_owner,
@@ -436,7 +443,8 @@ impl ThreadCtx {
 
     /// OpenMutex.
     pub async fn open_mutex(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
-        let req = Request::OpenMutex { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        let req =
+            Request::OpenMutex { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
         handle_of(self.call(req).await, HANDLE::NULL)
     }
 
@@ -464,13 +472,19 @@ impl ThreadCtx {
 
     /// OpenSemaphore.
     pub async fn open_semaphore(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
-        let req = Request::OpenSemaphore { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
+        let req =
+            Request::OpenSemaphore { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
         handle_of(self.call(req).await, HANDLE::NULL)
     }
 
     /// ReleaseSemaphore: all or nothing; past the maximum, ERROR_TOO_MANY_POSTS and
     /// `previous_count` is not written (fact 13.2).
-    pub async fn release_semaphore(&self, h_semaphore: HANDLE, release_count: i32, previous_count: Option<&mut i32>) -> BOOL {
+    pub async fn release_semaphore(
+        &self,
+        h_semaphore: HANDLE,
+        release_count: i32,
+        previous_count: Option<&mut i32>,
+    ) -> BOOL {
         match self.call(Request::ReleaseSemaphore { handle: h_semaphore, count: release_count }).await {
             Ok(d) => {
                 if let (Value::PrevCount(p), Some(out)) = (d.value, previous_count) {

@@ -509,7 +509,8 @@ impl Kernel {
             Exec::Block(on, deadline_ms) => self.block(tid, api, args, on, deadline_ms),
             Exec::Gone => {
                 if self.config.trace {
-                    let kind = EventKind::Call { api: api.into(), args, result: "(does not return)".into(), error: None };
+                    let kind =
+                        EventKind::Call { api: api.into(), args, result: "(does not return)".into(), error: None };
                     self.trace.push(Event { step: self.step, time_ms: self.now_ms, pid, tid, kind });
                 }
             }
@@ -520,7 +521,9 @@ impl Kernel {
     fn dispatch(&mut self, pid: Pid, tid: Tid, req: Request) -> Exec {
         use Request as R;
         match req {
-            R::CreateThread { inherit, flags, start } => Exec::Done(self.create_thread(pid, tid, inherit, flags, start)),
+            R::CreateThread { inherit, flags, start } => {
+                Exec::Done(self.create_thread(pid, tid, inherit, flags, start))
+            }
             R::ResumeThread(h) => Exec::Done(self.resume_thread(pid, tid, h)),
             R::SuspendThread(h) => Exec::Done(self.suspend_thread(pid, tid, h)),
             R::ExitThread(code) => {

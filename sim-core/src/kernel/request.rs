@@ -21,7 +21,11 @@ pub type Program = std::rc::Rc<dyn Fn(ThreadCtx) -> BodyFuture>;
 /// name with its parameters (documented on the `ThreadCtx` method that posts it).
 #[allow(missing_docs)]
 pub enum Request {
-    CreateThread { inherit: bool, flags: u32, start: ThreadStart },
+    CreateThread {
+        inherit: bool,
+        flags: u32,
+        start: ThreadStart,
+    },
     ResumeThread(HANDLE),
     SuspendThread(HANDLE),
     ExitThread(u32),
@@ -39,30 +43,98 @@ pub enum Request {
     ExitProcess(u32),
     TerminateProcess(HANDLE, u32),
     GetExitCodeProcess(HANDLE),
-    OpenProcess { access: u32, inherit: bool, pid: u32 },
+    OpenProcess {
+        access: u32,
+        inherit: bool,
+        pid: u32,
+    },
     CloseHandle(HANDLE),
-    DuplicateHandle { source_process: HANDLE, source: HANDLE, target_process: HANDLE, access: u32, inherit: bool, options: u32 },
-    SetHandleInformation { handle: HANDLE, mask: u32, flags: u32 },
+    DuplicateHandle {
+        source_process: HANDLE,
+        source: HANDLE,
+        target_process: HANDLE,
+        access: u32,
+        inherit: bool,
+        options: u32,
+    },
+    SetHandleInformation {
+        handle: HANDLE,
+        mask: u32,
+        flags: u32,
+    },
     GetHandleInformation(HANDLE),
-    WaitForSingleObject { handle: HANDLE, timeout_ms: u32 },
-    WaitForMultipleObjects { handles: Vec<HANDLE>, wait_all: bool, timeout_ms: u32 },
-    SignalObjectAndWait { signal: HANDLE, wait: HANDLE, timeout_ms: u32, alertable: bool },
+    WaitForSingleObject {
+        handle: HANDLE,
+        timeout_ms: u32,
+    },
+    WaitForMultipleObjects {
+        handles: Vec<HANDLE>,
+        wait_all: bool,
+        timeout_ms: u32,
+    },
+    SignalObjectAndWait {
+        signal: HANDLE,
+        wait: HANDLE,
+        timeout_ms: u32,
+        alertable: bool,
+    },
     Sleep(u32),
-    CreateEvent { inherit: bool, manual_reset: bool, initial_state: bool, name: Option<String> },
-    OpenEvent { access: u32, inherit: bool, name: Option<String> },
+    CreateEvent {
+        inherit: bool,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<String>,
+    },
+    OpenEvent {
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    },
     SetEvent(HANDLE),
     ResetEvent(HANDLE),
     PulseEvent(HANDLE),
-    CreateMutex { inherit: bool, initial_owner: bool, name: Option<String> },
-    OpenMutex { access: u32, inherit: bool, name: Option<String> },
+    CreateMutex {
+        inherit: bool,
+        initial_owner: bool,
+        name: Option<String>,
+    },
+    OpenMutex {
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    },
     ReleaseMutex(HANDLE),
-    CreateSemaphore { inherit: bool, initial: i32, maximum: i32, name: Option<String> },
-    OpenSemaphore { access: u32, inherit: bool, name: Option<String> },
-    ReleaseSemaphore { handle: HANDLE, count: i32 },
-    CreatePipe { inherit: bool, size: u32 },
-    ReadFile { handle: HANDLE, len: u32 },
-    WriteFile { handle: HANDLE, data: Vec<u8> },
-    PeekNamedPipe { handle: HANDLE, len: u32 },
+    CreateSemaphore {
+        inherit: bool,
+        initial: i32,
+        maximum: i32,
+        name: Option<String>,
+    },
+    OpenSemaphore {
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    },
+    ReleaseSemaphore {
+        handle: HANDLE,
+        count: i32,
+    },
+    CreatePipe {
+        inherit: bool,
+        size: u32,
+    },
+    ReadFile {
+        handle: HANDLE,
+        len: u32,
+    },
+    WriteFile {
+        handle: HANDLE,
+        data: Vec<u8>,
+    },
+    PeekNamedPipe {
+        handle: HANDLE,
+        len: u32,
+    },
     GetNamedPipeInfo(HANDLE),
     FlushFileBuffers(HANDLE),
 }
@@ -312,7 +384,9 @@ fn wait_code(v: u32) -> String {
         0 => "WAIT_OBJECT_0".into(),
         WAIT_ABANDONED_0 => "WAIT_ABANDONED_0".into(),
         v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
-        v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0),
+        v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => {
+            format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0)
+        }
         v => format!("{v}"),
     }
 }

@@ -9,12 +9,12 @@
 //! the winner is a scheduler decision: Windows promises no order.
 
 use super::request::Value;
+use super::sched::ChoiceKind;
 use super::{BlockOn, CallResult, Exec, Kernel, Pid, Tid};
 use crate::error::*;
 use crate::objects::thread::Run;
 use crate::objects::{Body, ObjectId, ObjectType};
 use crate::types::*;
-use super::sched::ChoiceKind;
 
 impl Kernel {
     /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
@@ -107,7 +107,14 @@ impl Kernel {
         }
     }
 
-    fn resolve_wait(&self, pid: Pid, tid: Tid, handles: &[HANDLE], all: bool, single: bool) -> Result<Vec<ObjectId>, Win32Error> {
+    fn resolve_wait(
+        &self,
+        pid: Pid,
+        tid: Tid,
+        handles: &[HANDLE],
+        all: bool,
+        single: bool,
+    ) -> Result<Vec<ObjectId>, Win32Error> {
         if !single && (handles.is_empty() || handles.len() > MAXIMUM_WAIT_OBJECTS) {
             return Err(ERROR_INVALID_PARAMETER);
         }
@@ -136,7 +143,14 @@ impl Kernel {
     }
 
     /// Satisfies a wait at once, times it out (time-out 0), or blocks.
-    pub(crate) fn wait_on(&mut self, tid: Tid, objects: Vec<ObjectId>, handles: Vec<HANDLE>, all: bool, timeout_ms: u32) -> Exec {
+    pub(crate) fn wait_on(
+        &mut self,
+        tid: Tid,
+        objects: Vec<ObjectId>,
+        handles: Vec<HANDLE>,
+        all: bool,
+        timeout_ms: u32,
+    ) -> Exec {
         if let Some(plan) = self.wait_plan(tid, &objects, all) {
             let code = self.satisfy(tid, plan);
             return Exec::Done(Ok(Value::Wait(code).into()));
@@ -251,7 +265,14 @@ impl Kernel {
 
     /// SignalObjectAndWait: signal one object and wait on another as one transition
     /// (fact 10.6). If the signal fails the wait is not done.
-    pub(crate) fn signal_object_and_wait(&mut self, pid: Pid, tid: Tid, signal: HANDLE, wait: HANDLE, timeout_ms: u32) -> Exec {
+    pub(crate) fn signal_object_and_wait(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        signal: HANDLE,
+        wait: HANDLE,
+        timeout_ms: u32,
+    ) -> Exec {
         let sig = match self.object_from_handle(pid, tid, signal, None, 0) {
             Ok(id) => id,
             Err(e) => return Exec::Done(Err(e)),

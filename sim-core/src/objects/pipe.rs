@@ -325,7 +325,13 @@ impl Kernel {
         }
     }
 
-    fn file_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE, access: u32) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
+    fn file_from_handle(
+        &self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        access: u32,
+    ) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
         let id = match self.granted {
             // The call waited for this file object's lock: it referenced the object when
             // it was issued (handle and access checked then), so a handle closed in the
@@ -357,21 +363,27 @@ impl Kernel {
     pub(crate) fn create_pipe(&mut self, pid: Pid, tid: Tid, inherit: bool, size: u32) -> CallResult {
         let quota = if size == 0 { 4096 } else { size };
         let end = |quota| PipeEnd { inbound: DataQueue { quota, ..DataQueue::default() }, ..PipeEnd::default() };
-        let pipe = self.alloc_object(
-            Body::Pipe(Pipe { ends: [end(quota), end(quota)], anonymous: true, max_instances: 1 }),
-            None,
-        );
+        let pipe = self
+            .alloc_object(Body::Pipe(Pipe { ends: [end(quota), end(quota)], anonymous: true, max_instances: 1 }), None);
         let mut handles = [HANDLE::NULL; 2];
         for (i, access) in [(SERVER, PIPE_READ_END_ACCESS), (CLIENT, PIPE_WRITE_END_ACCESS)] {
             let f = self.alloc_object(
-                Body::File(File { pipe, end: i, synchronous: true, lock: None, lock_waiters: Vec::new(), signalled: true }),
+                Body::File(File {
+                    pipe,
+                    end: i,
+                    synchronous: true,
+                    lock: None,
+                    lock_waiters: Vec::new(),
+                    signalled: true,
+                }),
                 None,
             );
             self.add_ref(pipe);
             pipe_mut(self, pipe).ends[i].file = Some(f);
             let how = if i == SERVER { "created (read end)" } else { "created (write end)" };
             let origin = self.origin(pid, tid, "CreatePipe", how, None);
-            handles[i] = self.alloc_handle(pid, f, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+            handles[i] =
+                self.alloc_handle(pid, f, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
         }
         Ok(Value::Pipe(handles[SERVER], handles[CLIENT]).into())
     }
@@ -679,7 +691,11 @@ pub(crate) fn describe_write_wait(k: &Kernel, id: ObjectId, tid: Tid) -> String 
 pub(crate) fn describe_flush_wait(k: &Kernel, id: ObjectId) -> String {
     let f = file(k, id);
     let p = pipe_ref(k, f.pipe);
-    format!("waits for the reader of {} to read {} queued bytes", pipe_label(k, f.pipe), p.ends[1 - f.end].inbound.unread)
+    format!(
+        "waits for the reader of {} to read {} queued bytes",
+        pipe_label(k, f.pipe),
+        p.ends[1 - f.end].inbound.unread
+    )
 }
 
 pub(crate) fn describe_lock_wait(k: &Kernel, id: ObjectId) -> String {

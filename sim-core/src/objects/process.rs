@@ -103,7 +103,8 @@ impl Kernel {
     /// Starts the first process of a run (no parent, no handles).
     pub fn start_process(&mut self, name: &str, command_line: &str) -> Option<(Pid, Tid)> {
         let (display, program) = self.find_program(name)?;
-        let (_, pid, _, tid) = self.new_process(display, command_line.to_string(), 0, Start::Program(program), false)?;
+        let (_, pid, _, tid) =
+            self.new_process(display, command_line.to_string(), 0, Start::Program(program), false)?;
         Some((pid, tid))
     }
 
@@ -183,9 +184,22 @@ impl Kernel {
         // Handles for the caller.
         let o1 = self.origin(pid, tid, "CreateProcess", "created", None);
         let o2 = o1.clone();
-        let hp = self.alloc_handle(pid, proc_obj, PROCESS_ALL_ACCESS, if inherit_process { HANDLE_FLAG_INHERIT } else { 0 }, vec![o1])?;
-        let ht = self.alloc_handle(pid, thread_obj, THREAD_ALL_ACCESS, if inherit_thread { HANDLE_FLAG_INHERIT } else { 0 }, vec![o2])?;
-        Ok(Value::Process(PROCESS_INFORMATION { hProcess: hp, hThread: ht, dwProcessId: child, dwThreadId: child_tid }).into())
+        let hp = self.alloc_handle(
+            pid,
+            proc_obj,
+            PROCESS_ALL_ACCESS,
+            if inherit_process { HANDLE_FLAG_INHERIT } else { 0 },
+            vec![o1],
+        )?;
+        let ht = self.alloc_handle(
+            pid,
+            thread_obj,
+            THREAD_ALL_ACCESS,
+            if inherit_thread { HANDLE_FLAG_INHERIT } else { 0 },
+            vec![o2],
+        )?;
+        Ok(Value::Process(PROCESS_INFORMATION { hProcess: hp, hThread: ht, dwProcessId: child, dwThreadId: child_tid })
+            .into())
     }
 
     /// Duplicates a parent's std handle into a console child (fact 7.11 d), keeping its
@@ -293,8 +307,15 @@ fn first_token(cmd: &str) -> String {
 /// Maps GENERIC_* rights to an object type's specific rights (its GENERIC_MAPPING).
 pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
     let (read, write, execute, all) = match ty {
-        ObjectType::Event => (READ_CONTROL | EVENT_QUERY_STATE, READ_CONTROL | EVENT_MODIFY_STATE, READ_CONTROL | SYNCHRONIZE, EVENT_ALL_ACCESS),
-        ObjectType::Mutex => (READ_CONTROL | MUTANT_QUERY_STATE, READ_CONTROL, READ_CONTROL | SYNCHRONIZE, MUTEX_ALL_ACCESS),
+        ObjectType::Event => (
+            READ_CONTROL | EVENT_QUERY_STATE,
+            READ_CONTROL | EVENT_MODIFY_STATE,
+            READ_CONTROL | SYNCHRONIZE,
+            EVENT_ALL_ACCESS,
+        ),
+        ObjectType::Mutex => {
+            (READ_CONTROL | MUTANT_QUERY_STATE, READ_CONTROL, READ_CONTROL | SYNCHRONIZE, MUTEX_ALL_ACCESS)
+        }
         ObjectType::Semaphore => (
             READ_CONTROL | SEMAPHORE_QUERY_STATE,
             READ_CONTROL | SEMAPHORE_MODIFY_STATE,
@@ -313,7 +334,9 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
             READ_CONTROL | SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION | 0x0400,
             THREAD_ALL_ACCESS,
         ),
-        ObjectType::File | ObjectType::Pipe => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
+        ObjectType::File | ObjectType::Pipe => {
+            (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS)
+        }
     };
     let mut out = access & !(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
     if access & GENERIC_READ != 0 {

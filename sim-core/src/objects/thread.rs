@@ -4,7 +4,7 @@
 
 use super::{Body, ObjectId};
 use crate::error::*;
-use crate::kernel::request::{Value, ThreadStart};
+use crate::kernel::request::{ThreadStart, Value};
 use crate::kernel::{Block, BlockOn, CallResult, Exec, Kernel, Pid, Start, Tid};
 use crate::report::LimitKind;
 use crate::trace::EventKind;
@@ -57,7 +57,13 @@ pub struct Thread {
 
 impl Kernel {
     /// Creates a thread object in `pid`; `None` when the thread limit is reached.
-    pub(crate) fn new_thread(&mut self, pid: Pid, start: Start, suspended: bool, main: bool) -> Option<(ObjectId, Tid)> {
+    pub(crate) fn new_thread(
+        &mut self,
+        pid: Pid,
+        start: Start,
+        suspended: bool,
+        main: bool,
+    ) -> Option<(ObjectId, Tid)> {
         if self.threads_created >= self.config.threads_max {
             let max = self.config.threads_max;
             self.hit_limit(LimitKind::Threads, format!("{max} threads created (threads_max)"));
@@ -94,7 +100,14 @@ impl Kernel {
         Some((id, tid))
     }
 
-    pub(crate) fn create_thread(&mut self, pid: Pid, tid: Tid, inherit: bool, flags: u32, start: ThreadStart) -> CallResult {
+    pub(crate) fn create_thread(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        inherit: bool,
+        flags: u32,
+        start: ThreadStart,
+    ) -> CallResult {
         if flags & !(CREATE_SUSPENDED | STACK_SIZE_PARAM_IS_A_RESERVATION) != 0 {
             return Err(ERROR_INVALID_PARAMETER);
         }
@@ -103,7 +116,8 @@ impl Kernel {
             return Err(ERROR_NOT_ENOUGH_MEMORY);
         };
         let origin = self.origin(pid, tid, "CreateThread", "created", None);
-        let h = self.alloc_handle(pid, id, THREAD_ALL_ACCESS, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+        let h =
+            self.alloc_handle(pid, id, THREAD_ALL_ACCESS, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
         // A successful CreateThread leaves the last error alone (fact 8.7).
         Ok(Value::Thread(h, new_tid).into())
     }
