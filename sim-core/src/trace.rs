@@ -17,7 +17,8 @@ pub struct Event {
     pub pid: u32,
     /// Thread id of the thread concerned.
     pub tid: u32,
-    /// What happened.
+    /// What happened (flattened into the event's JSON object, tagged by `"event"`).
+    #[serde(flatten)]
     pub kind: EventKind,
 }
 

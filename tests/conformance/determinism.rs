@@ -214,3 +214,15 @@ fn lost_wakeup_is_found_by_random_seeds() {
 }
 
 use sim_core::WaitEdge;
+
+/// The JSON-lines trace is the serde form of `trace::Event`: it reads back unchanged.
+#[test]
+fn json_trace_round_trips() {
+    for s in scenarios::catalogue() {
+        let r = s.run(Config::random(3));
+        let text = render_json_lines(&r.trace);
+        let back: Vec<sim_core::trace::Event> =
+            text.lines().map(|l| serde_json::from_str(l).expect("a line is one event")).collect();
+        assert_eq!(back, r.trace, "{}", s.name);
+    }
+}

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cli;
 mod determinism;
 mod handles;
 mod pipe;

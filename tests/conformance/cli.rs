@@ -1,0 +1,63 @@
+//! The `winsim` command line: the README's main command and its siblings.
+
+use std::process::Command;
+
+fn winsim(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_winsim")).args(args).output().expect("winsim runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn list_shows_the_catalogue() {
+    let (code, out) = winsim(&["list"]);
+    assert_eq!(code, 0);
+    for s in scenarios::catalogue() {
+        assert!(out.contains(s.name), "{out}");
+    }
+}
+
+/// The README's first command: the leaked write end deadlocks, and the report names the
+/// handle and its provenance. Exit status 2 says the run did not complete.
+#[test]
+fn run_prints_the_trace_and_the_deadlock_report() {
+    let (code, out) = winsim(&["run", "redirect-leaked-write-end"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("ReadFile(0x4, 64) BLOCKS"), "{out}");
+    assert!(out.contains("DEADLOCK"), "{out}");
+    assert!(out.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{out}");
+    assert!(out.contains("replay: winsim run redirect-leaked-write-end --seed 0"), "{out}");
+    let (code, out) = winsim(&["run", "redirect-fixed", "--seed", "5"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("COMPLETED"), "{out}");
+}
+
+#[test]
+fn json_output_is_one_event_per_line_then_the_outcome() {
+    let (code, out) = winsim(&["run", "pipe-quota-arithmetic", "--format", "json", "--round-robin"]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert!(lines.len() > 10);
+    assert!(lines[..lines.len() - 1].iter().all(|e| e.get("event").is_some() && e.get("step").is_some()));
+    let last = lines.last().unwrap();
+    assert!(last["outcome"].get("Completed").is_some(), "{last}");
+}
+
+#[test]
+fn sweep_finds_the_lost_wakeup_and_prints_its_replay_command() {
+    let (code, out) = winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "100"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("deadlock"), "{out}");
+    let seed_line =
+        out.lines().find(|l| l.starts_with("replay: winsim run lost-wakeup-pulse-event --seed ")).expect("replay line");
+    let seed = seed_line.rsplit(' ').next().unwrap();
+    let (code, out) = winsim(&["run", "lost-wakeup-pulse-event", "--seed", seed]);
+    assert_eq!(code, 2);
+    assert!(out.contains("DEADLOCK"), "{out}");
+}
+
+#[test]
+fn unknown_scenario_is_a_usage_error() {
+    let (code, _) = winsim(&["run", "no-such-scenario"]);
+    assert_eq!(code, 64);
+}
