@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod determinism;
 mod handles;
+mod model;
 mod pipe;
 mod process;
 mod robustness;
