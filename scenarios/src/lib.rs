@@ -8,7 +8,7 @@
 
 use sim_core::prelude::*;
 
-mod pipes;
+pub mod pipes;
 mod sync;
 
 /// A built-in scenario.
@@ -41,6 +41,7 @@ pub fn catalogue() -> Vec<Scenario> {
         pipes::redirect_fixed(),
         pipes::redirect_leaked_write_end(),
         pipes::pipe_quota_arithmetic(),
+        pipes::pipe_clog(),
         sync::lost_wakeup_pulse_event(),
     ]
 }

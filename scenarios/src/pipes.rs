@@ -128,3 +128,47 @@ pub fn pipe_quota_arithmetic() -> Scenario {
         main: "quota.exe",
     }
 }
+
+/// Registers the pipe-clog programs: the parent waits for the child to exit before it
+/// reads the child's stdout; the child writes `out_bytes` in one WriteFile.
+pub fn install_pipe_clog(sim: &mut Sim, out_bytes: u32) {
+    sim.program("writer.exe", move |ctx| async move {
+        let out = ctx.get_std_handle(STD_OUTPUT_HANDLE);
+        let data = vec![b'.'; out_bytes as usize];
+        if ctx.write_file(out, &data, None).await == FALSE { 1 } else { 0 }
+    });
+    sim.program("waiter.exe", move |ctx| async move {
+        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+        ctx.create_pipe(&mut r, &mut w, Some(&SECURITY_ATTRIBUTES::INHERIT), 0).await;
+        ctx.set_handle_information(r, HANDLE_FLAG_INHERIT, 0).await;
+        let si = STARTUPINFO { dwFlags: STARTF_USESTDHANDLES, hStdOutput: w, hStdError: w, ..STARTUPINFO::default() };
+        let mut pi = PROCESS_INFORMATION::default();
+        if ctx.create_process(None, Some("writer.exe"), None, None, true, 0, &si, &mut pi).await == FALSE {
+            return 2;
+        }
+        ctx.close_handle(w).await;
+        // The bug: waiting for the child before draining its output.
+        ctx.wait_for_single_object(pi.hProcess, INFINITE).await;
+        let mut buf = vec![0u8; 8192];
+        let mut total = 0;
+        let mut n = 0;
+        while ctx.read_file(r, &mut buf, Some(&mut n)).await == TRUE {
+            total += n;
+        }
+        if total == out_bytes { 0 } else { 3 }
+    });
+}
+
+/// TEACHING-CASES item 1 (shape a): the parent waits for the child before reading its
+/// stdout; the child's 8192-byte WriteFile does not fit the 4096-byte pipe, so each
+/// waits for the other. Up to 4096 bytes it completes: "works in tests, hangs in
+/// production".
+pub fn pipe_clog() -> Scenario {
+    Scenario {
+        name: "pipe-clog",
+        summary: "the parent waits for the child before reading its stdout; the child's 8 KiB write never fits the 4 KiB pipe",
+        expect: "deadlocks on every seed: a wait-for cycle across two processes",
+        install: |sim| install_pipe_clog(sim, 8192),
+        main: "waiter.exe",
+    }
+}

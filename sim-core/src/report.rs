@@ -230,7 +230,17 @@ fn object_state(k: &Kernel, id: ObjectId) -> String {
         },
         Body::Process(p) => match p.exit_code {
             Some(c) => format!("exited with {c}"),
-            None => format!("running, threads {:?}", p.threads),
+            None => {
+                let threads: Vec<String> = p
+                    .threads
+                    .iter()
+                    .map(|&t| match &k.thread(t).run {
+                        Run::Blocked(b) => format!("T{t} blocked in {}", b.api),
+                        _ => format!("T{t} running"),
+                    })
+                    .collect();
+                format!("running: {}", threads.join(", "))
+            }
         },
         Body::File(f) => {
             if f.signalled {

@@ -130,7 +130,7 @@ impl Sim {
                 // Dropping a body runs its destructors; the kernel is not borrowed here.
                 drop(self.bodies.remove(&t));
             }
-            let Some(tid) = self.kernel.borrow_mut().to_poll.pop_front() else { return None };
+            let tid = self.kernel.borrow_mut().to_poll.pop_front()?;
             let start = {
                 let mut k = self.kernel.borrow_mut();
                 if !k.tids.contains_key(&tid) {

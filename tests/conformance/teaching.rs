@@ -100,3 +100,32 @@ fn quota_of_4_and_a_10_byte_write_returns_after_the_6th_read() {
     }
     insta::assert_snapshot!("pipe_quota_arithmetic_seed_0", s.run(Config::random(0)).trace_text());
 }
+
+/// TEACHING-CASES item 1 (shape a), with fact 2.3/2.4: a parent that waits for its child
+/// before reading the child's stdout completes while the output fits the 4096-byte
+/// default quota (fact 1.1) and deadlocks from 4097 bytes on, on every seed: the child's
+/// WriteFile waits for room, the parent's WaitForSingleObject waits for the child.
+#[test]
+fn pipe_clog_threshold_is_the_quota() {
+    let run = |bytes: u32, seed: u64| {
+        let mut sim = Sim::new(Config::random(seed));
+        scenarios::pipes::install_pipe_clog(&mut sim, bytes);
+        sim.run("waiter.exe")
+    };
+    for seed in 0..20 {
+        assert_completed(&run(4096, seed));
+        let r = run(4097, seed);
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        let apis: Vec<(&str, &str)> = d.threads.iter().map(|t| (t.image.as_str(), t.api.as_str())).collect();
+        assert_eq!(apis, vec![("waiter.exe", "WaitForSingleObject"), ("writer.exe", "WriteFile")]);
+        let [WaitEdge::PipeSpace { unread, quota, readers, .. }] = d.threads[1].waits.as_slice() else {
+            panic!("{:?}", d.threads[1].waits)
+        };
+        assert_eq!((*unread, *quota), (4097, 4096));
+        assert_eq!(readers.len(), 1);
+        assert_eq!(readers[0].pid, d.threads[0].pid, "the only reader is the waiting parent");
+    }
+    let s = scenarios::find("pipe-clog").unwrap();
+    let r = s.run(Config::random(0));
+    insta::assert_snapshot!("pipe_clog_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
+}
