@@ -22,6 +22,8 @@ pub enum LimitKind {
     Handles,
     /// `Config::io_bytes_max`.
     IoBytes,
+    /// `Config::pipe_bytes_max`.
+    PipeBytes,
 }
 
 /// How a run ended.

@@ -118,6 +118,11 @@ impl Sim {
                 return o;
             }
             k.step_thread(tid);
+            // A limit reached by this call ends the run before any thread sees the call's
+            // result.
+            if let Some(o) = k.stop.take() {
+                return o;
+            }
         }
     }
 

@@ -1170,3 +1170,54 @@ fn another_processs_handle_value_is_invalid_here() {
         },
     );
 }
+
+// ----- limits --------------------------------------------------------------------------
+
+/// Every limit ends the run with a clear outcome, never an unbounded allocation: a pipe
+/// created with a huge nSize (the quota as given, fact 1.2) accepts every write on
+/// Windows, so a writer that never stops would grow it without end; winsim stops the
+/// run at `pipe_bytes_max`.
+#[test]
+fn a_writer_that_never_stops_ends_at_pipe_bytes_max() {
+    let mut config = Config::round_robin();
+    config.pipe_bytes_max = 4 << 20;
+    let r = run_with(config, |ctx| async move {
+        let (_r, w) = pipe(&ctx, u32::MAX).await;
+        let chunk = vec![0u8; 1 << 20];
+        loop {
+            assert_eq!(ctx.write_file(w, &chunk, None).await, TRUE);
+        }
+    });
+    match &r.outcome {
+        Outcome::LimitExceeded { limit, detail } => {
+            assert_eq!(*limit, sim_core::report::LimitKind::PipeBytes);
+            assert!(detail.contains("pipe_bytes_max"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Four 1 MiB writes fit; the fifth hits the limit.
+    let writes = r
+        .trace
+        .iter()
+        .filter(|e| matches!(&e.kind, sim_core::trace::EventKind::Call { api, .. } if api == "WriteFile"))
+        .count();
+    assert_eq!(writes, 5);
+}
+
+/// A single ReadFile or WriteFile larger than `io_bytes_max` ends the run too.
+#[test]
+fn an_oversized_io_request_ends_at_io_bytes_max() {
+    let mut config = Config::round_robin();
+    config.io_bytes_max = 1000;
+    let r = run_with(config, |ctx| async move {
+        let (r, _w) = pipe(&ctx, 0).await;
+        let mut buf = vec![0u8; 1001];
+        ctx.read_file(r, &mut buf, None).await;
+        0
+    });
+    assert!(
+        matches!(r.outcome, Outcome::LimitExceeded { limit: sim_core::report::LimitKind::IoBytes, .. }),
+        "{:?}",
+        r.outcome
+    );
+}

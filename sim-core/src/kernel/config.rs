@@ -49,6 +49,10 @@ pub struct Config {
     /// Bytes a single ReadFile/WriteFile may carry. Windows would accept more; winsim ends
     /// the run with `Outcome::LimitExceeded` rather than allocate without bound.
     pub io_bytes_max: u32,
+    /// Unread bytes all pipes together may hold. Windows would let a pipe with a huge
+    /// nSize keep accepting writes; winsim ends the run with `Outcome::LimitExceeded`
+    /// rather than grow without bound.
+    pub pipe_bytes_max: u64,
     /// Record the trace (turn off for fast sweeps).
     pub trace: bool,
     /// Run `Kernel::check_invariants` after every step (on by default in debug builds).
@@ -87,6 +91,7 @@ impl Default for Config {
             processes_max: 1_000,
             handles_max: 1 << 16,
             io_bytes_max: 64 << 20,
+            pipe_bytes_max: 256 << 20,
             trace: true,
             check_invariants: cfg!(debug_assertions),
         }

@@ -110,6 +110,15 @@ impl Kernel {
                 _ => {}
             }
         }
+        let queued: u64 = self
+            .objects
+            .values()
+            .filter_map(|o| match &o.body {
+                Body::Pipe(p) => Some(p.ends.iter().map(|e| e.inbound.unread).sum::<u64>()),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
         // Names are bound exactly to live objects that still have handles.
         for (name, &id) in &self.names {
             let o = self

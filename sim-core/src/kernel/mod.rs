@@ -170,6 +170,8 @@ pub struct Kernel {
     pub(crate) processes_created: u32,
     /// Ended processes in exit order: (pid, image, exit code).
     pub(crate) exited: Vec<(Pid, String, u32)>,
+    /// Unread bytes in all pipes. Invariant: the sum of every data queue's `unread`.
+    pub(crate) pipe_bytes: u64,
 }
 
 impl Kernel {
@@ -205,6 +207,7 @@ impl Kernel {
             threads_created: 0,
             processes_created: 0,
             exited: Vec::new(),
+            pipe_bytes: 0,
         }
     }
 

@@ -408,7 +408,16 @@ impl Kernel {
             // A zero-length write never blocks and changes nothing in byte mode (fact 2.7).
             return Exec::Done(Ok(Value::Written(0).into()));
         }
-        let q = &mut p.ends[peer].inbound;
+        if self.pipe_bytes + u64::from(len) > self.config.pipe_bytes_max {
+            let max = self.config.pipe_bytes_max;
+            self.hit_limit(
+                LimitKind::PipeBytes,
+                format!("pipes would hold more than {max} unread bytes (pipe_bytes_max)"),
+            );
+            return Exec::Done(Err(ERROR_NOT_ENOUGH_MEMORY));
+        }
+        self.pipe_bytes += u64::from(len);
+        let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.unread += u64::from(len);
         q.written_total += u64::from(len);
         q.entries.push_back(Entry { data, offset: 0, writer: Some(tid) });
@@ -434,6 +443,7 @@ impl Kernel {
             }
             let r = e.reads.pop_front().expect("checked non-empty");
             let data = take(&mut e.inbound, r.len);
+            self.pipe_bytes -= data.len() as u64;
             self.wake(r.tid, Ok(Value::Read(data).into()), cause.to_string());
         }
         // Writes complete when the unread bytes up to and including theirs fit (fact 2.4).
@@ -492,6 +502,7 @@ impl Kernel {
                 return Exec::Done(Ok(Value::Read(Vec::new()).into()));
             }
             let data = take(&mut p.ends[end].inbound, len);
+            self.pipe_bytes -= data.len() as u64;
             let cause = self.cause(&format!("ReadFile({h}) took {} bytes", data.len()));
             self.pipe_progress(pipe, end, None, &cause);
             return Exec::Done(Ok(Value::Read(data).into()));
@@ -575,9 +586,11 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     // writer's process is terminated, fact 2.10], and its flushes end.
     let q = &mut p.ends[peer].inbound;
     let mut own_writes = Vec::new();
+    let mut discarded = 0u64;
     for e in q.entries.iter_mut() {
         if let Some(w) = e.writer.take() {
             own_writes.push(w);
+            discarded += e.remaining() as u64;
             q.unread -= e.remaining() as u64;
             q.read_total += e.remaining() as u64;
             e.offset = e.data.len();
@@ -594,7 +607,8 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let peer_writes: Vec<Tid> = q.entries.iter().filter_map(|e| e.writer).collect();
     let peer_flushes: Vec<Tid> = q.flushers.drain(..).map(|(t, _)| t).collect();
     q.entries.clear();
-    q.unread = 0;
+    discarded += std::mem::take(&mut q.unread);
+    k.pipe_bytes -= discarded;
     for t in own_reads.iter().map(|r| r.tid).chain(own_writes).chain(own_flushes) {
         k.wake(t, Err(ERROR_BROKEN_PIPE), cause.clone());
     }
@@ -615,9 +629,11 @@ pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
     let (pipe, end) = (file(k, id).pipe, file(k, id).end);
     let peer = 1 - end;
     let q = &mut pipe_mut(k, pipe).ends[peer].inbound;
+    let mut discarded = 0u64;
     for e in q.entries.iter_mut() {
         if e.writer == Some(tid) {
             e.writer = None;
+            discarded += e.remaining() as u64;
             q.unread -= e.remaining() as u64;
             // Discarded bytes will never be read: count them as consumed, or a later
             // FlushFileBuffers would wait for them forever.
@@ -626,6 +642,7 @@ pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
         }
     }
     q.entries.retain(|e| e.remaining() > 0);
+    k.pipe_bytes -= discarded;
     let cause = format!("T{tid}'s pending write was cancelled");
     k.pipe_progress(pipe, peer, None, &cause);
 }
