@@ -135,16 +135,24 @@ impl ThreadCtx {
 
     /// GetCommandLine.
     pub fn get_command_line(&self) -> String {
-        self.kernel.borrow().process(self.pid).command_line.clone()
+        let k = self.kernel.borrow();
+        match k.pids.get(&self.pid).map(|&id| &k.objects[id].body) {
+            Some(crate::objects::Body::Process(p)) => p.command_line.clone(),
+            _ => String::new(),
+        }
     }
 
     /// GetStdHandle: the process's standard handle (NULL when it has none). An invalid
     /// `nStdHandle` gives INVALID_HANDLE_VALUE and ERROR_INVALID_HANDLE (Wine probe).
     pub fn get_std_handle(&self, n_std_handle: u32) -> HANDLE {
         let mut k = self.kernel.borrow_mut();
-        match std_index(n_std_handle) {
-            Some(i) => k.process(self.pid).std_handles[i],
-            None => {
+        match (std_index(n_std_handle), k.pids.get(&self.pid).copied()) {
+            (Some(i), Some(id)) => match &k.objects[id].body {
+                crate::objects::Body::Process(p) => p.std_handles[i],
+                _ => HANDLE::NULL,
+            },
+            (Some(_), None) => HANDLE::NULL,
+            (None, _) => {
                 k.set_last_error(self.tid, crate::error::ERROR_INVALID_HANDLE.0);
                 INVALID_HANDLE_VALUE
             }
@@ -154,12 +162,14 @@ impl ThreadCtx {
     /// SetStdHandle.
     pub fn set_std_handle(&self, n_std_handle: u32, h: HANDLE) -> BOOL {
         let mut k = self.kernel.borrow_mut();
-        match std_index(n_std_handle) {
-            Some(i) => {
-                k.process_mut(self.pid).std_handles[i] = h;
+        match (std_index(n_std_handle), k.pids.get(&self.pid).copied()) {
+            (Some(i), Some(id)) => {
+                if let crate::objects::Body::Process(p) = &mut k.objects[id].body {
+                    p.std_handles[i] = h;
+                }
                 TRUE
             }
-            None => {
+            _ => {
                 k.set_last_error(self.tid, crate::error::ERROR_INVALID_HANDLE.0);
                 FALSE
             }

@@ -337,14 +337,23 @@ impl Kernel {
         self.thread(tid).pid
     }
 
-    /// A thread's last-error value (`GetLastError`).
+    /// A thread's last-error value (`GetLastError`); 0 for a thread that no longer
+    /// exists (a `ThreadCtx` kept by another thread after its own thread ended).
     pub fn last_error(&self, tid: Tid) -> u32 {
-        self.thread(tid).last_error
+        match self.tids.get(&tid).map(|&id| &self.objects[id].body) {
+            Some(Body::Thread(t)) => t.last_error,
+            _ => 0,
+        }
     }
 
-    /// Sets a thread's last-error value (`SetLastError`).
+    /// Sets a thread's last-error value (`SetLastError`); ignored for a thread that no
+    /// longer exists.
     pub fn set_last_error(&mut self, tid: Tid, code: u32) {
-        self.thread_mut(tid).last_error = code;
+        if let Some(&id) = self.tids.get(&tid) {
+            if let Body::Thread(t) = &mut self.objects[id].body {
+                t.last_error = code;
+            }
+        }
     }
 
     /// Looks a program up by a command line's first token or an application name: the
