@@ -192,6 +192,11 @@ pub struct StuckThread {
     pub since_step: u64,
     /// What it waits for.
     pub waits: Vec<WaitEdge>,
+    /// The threads whose action could release it: the owner of a mutex it waits for,
+    /// the threads of a process it waits for, the threads of every process holding a
+    /// handle to the event, semaphore or pipe end that would have to act, the holder of a
+    /// file object's lock. Sorted; may include itself.
+    pub waits_for: Vec<Tid>,
 }
 
 /// Every live thread and what it waits for.
@@ -201,6 +206,63 @@ pub struct DeadlockReport {
     pub time_ms: u64,
     /// The stuck threads, in thread-id order.
     pub threads: Vec<StuckThread>,
+    /// A cycle of the wait-for graph, as thread ids (`[a, b]` means a waits for b and b
+    /// for a; `[a]` means a waits for something only its own process could provide).
+    /// Empty when no cycle exists (a thread waiting on something nobody holds).
+    pub cycle: Vec<Tid>,
+}
+
+/// Live threads of the processes that hold a handle to `id`.
+fn holder_threads(k: &Kernel, id: ObjectId) -> Vec<Tid> {
+    let mut out: Vec<Tid> =
+        handles_to(k, id).into_iter().flat_map(|(pid, _, _)| k.process(pid).threads.clone()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The threads whose action could satisfy a wait on `id` by `waiter`.
+fn releasers(k: &Kernel, id: ObjectId) -> Vec<Tid> {
+    match &k.objects[id].body {
+        Body::Thread(t) if t.exit_code.is_none() => vec![t.tid],
+        Body::Process(p) => p.threads.clone(),
+        Body::Mutex(m) => m.owner.into_iter().collect(),
+        Body::File(f) => f.lock.into_iter().collect(),
+        Body::Event(_) | Body::Semaphore(_) => holder_threads(k, id),
+        _ => Vec::new(),
+    }
+}
+
+/// The first cycle of the wait-for graph among stuck threads: a cycle through two or
+/// more threads if there is one (searching from the lowest thread id), else a thread
+/// that waits for itself.
+fn find_cycle(threads: &[StuckThread]) -> Vec<Tid> {
+    let edges =
+        |t: Tid| -> Vec<Tid> { threads.iter().find(|s| s.tid == t).map(|s| s.waits_for.clone()).unwrap_or_default() };
+    fn dfs(t: Tid, path: &mut Vec<Tid>, edges: &dyn Fn(Tid) -> Vec<Tid>, seen: &mut Vec<Tid>) -> Option<Vec<Tid>> {
+        if let Some(i) = path.iter().position(|&p| p == t) {
+            return Some(path[i..].to_vec());
+        }
+        if seen.contains(&t) {
+            return None;
+        }
+        seen.push(t);
+        path.push(t);
+        for n in edges(t).into_iter().filter(|&n| n != t) {
+            if let Some(c) = dfs(n, path, edges, seen) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut seen = Vec::new();
+    for s in threads {
+        if let Some(c) = dfs(s.tid, &mut Vec::new(), &edges, &mut seen) {
+            return c;
+        }
+    }
+    threads.iter().find(|s| s.waits_for.contains(&s.tid)).map(|s| vec![s.tid]).unwrap_or_default()
 }
 
 fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
@@ -227,7 +289,7 @@ fn object_state(k: &Kernel, id: ObjectId) -> String {
         Body::Semaphore(s) => format!("count {} of {}", s.count, s.maximum),
         Body::Thread(t) => match &t.run {
             Run::Exited => "exited".into(),
-            Run::Blocked(b) => format!("running; blocked in {}", b.api),
+            Run::Blocked(b) => format!("blocked in {}", b.api),
             _ => "running".into(),
         },
         Body::Process(p) => match p.exit_code {
@@ -319,9 +381,28 @@ impl DeadlockReport {
             if t.suspend_count > 0 {
                 waits.push(WaitEdge::Suspended { count: t.suspend_count });
             }
-            threads.push(StuckThread { pid: t.pid, image, tid, api, args, since_step, waits });
+            let mut waits_for: Vec<Tid> = match &t.run {
+                Run::Blocked(b) => match &b.on {
+                    BlockOn::Wait { objects, .. } => objects.iter().flat_map(|&o| releasers(k, o)).collect(),
+                    BlockOn::PipeRead { file } | BlockOn::PipeWrite { file } | BlockOn::PipeFlush { file } => {
+                        let Body::File(f) = &k.objects[*file].body else { unreachable!() };
+                        let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
+                        p.ends[1 - f.end].file.map(|peer| holder_threads(k, peer)).unwrap_or_default()
+                    }
+                    BlockOn::FileLock { file, .. } => releasers(k, *file),
+                    BlockOn::Sleep => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            if t.suspend_count > 0 {
+                waits_for.extend(holder_threads(k, k.tids[&tid]));
+            }
+            waits_for.sort_unstable();
+            waits_for.dedup();
+            threads.push(StuckThread { pid: t.pid, image, tid, api, args, since_step, waits, waits_for });
         }
-        DeadlockReport { time_ms: k.now_ms, threads }
+        let cycle = find_cycle(&threads);
+        DeadlockReport { time_ms: k.now_ms, threads, cycle }
     }
 
     /// Renders the report as text for people.
@@ -391,6 +472,24 @@ impl DeadlockReport {
                         let _ = writeln!(s, "    is suspended (count {count}) and nothing will resume it");
                     }
                 }
+            }
+        }
+        let label = |tid: Tid| {
+            let t = self.threads.iter().find(|t| t.tid == tid).expect("cycle members are stuck threads");
+            format!("P{}/T{} {}", t.pid, t.tid, if t.api.is_empty() { "(suspended)" } else { &t.api })
+        };
+        match self.cycle.as_slice() {
+            [] => {}
+            [one] => {
+                let _ = writeln!(
+                    s,
+                    "wait-for cycle: {} waits on itself: only its own process holds what would release it",
+                    label(*one)
+                );
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|&t| label(t)).collect();
+                let _ = writeln!(s, "wait-for cycle: {} -> back to {}", names.join(" -> "), label(many[0]));
             }
         }
         s

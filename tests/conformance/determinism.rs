@@ -208,6 +208,9 @@ fn lost_wakeup_is_found_by_random_seeds() {
         .unwrap_or_else(|| panic!("seed {seed}: no thread waiting on the event in {report:?}"));
     assert_ne!(waiter.tid, 0);
     assert!(report.render().contains("event#1"), "{}", report.render());
+    // The main thread waits for the waiter thread, which waits for an event that only
+    // their process (whose threads are all stuck) could set.
+    assert_eq!(report.cycle.len(), 2, "{}", report.render());
     // Replaying the failing seed's decisions reproduces the deadlock.
     let again = s.run(Config::random(seed));
     assert_eq!(again.outcome, Outcome::Deadlock(report));

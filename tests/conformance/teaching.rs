@@ -52,6 +52,8 @@ fn redirect_with_leaked_write_end_deadlocks_on_every_seed() {
         assert_eq!(child_copy.history[1].how, "inherited");
         assert!(child_copy.history[1].step > create_step);
         assert_eq!(child_copy.closed.how, "closed at process exit");
+        // The wait-for graph: the reader waits on its own process.
+        assert_eq!(d.cycle, vec![t.tid]);
         let text = d.render();
         assert!(text.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{text}");
         assert!(text.contains("created (write end) by CreatePipe at step 1"), "{text}");
@@ -124,6 +126,8 @@ fn pipe_clog_threshold_is_the_quota() {
         assert_eq!((*unread, *quota), (4097, 4096));
         assert_eq!(readers.len(), 1);
         assert_eq!(readers[0].pid, d.threads[0].pid, "the only reader is the waiting parent");
+        // A two-thread cycle across the two processes.
+        assert_eq!(d.cycle, vec![d.threads[0].tid, d.threads[1].tid]);
     }
     let s = scenarios::find("pipe-clog").unwrap();
     let r = s.run(Config::random(0));
