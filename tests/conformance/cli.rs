@@ -61,3 +61,13 @@ fn unknown_scenario_is_a_usage_error() {
     let (code, _) = winsim(&["run", "no-such-scenario"]);
     assert_eq!(code, 64);
 }
+
+/// The README shows the deadlock report of its first command: keep it true.
+#[test]
+fn readme_shows_the_real_report() {
+    let readme = include_str!("../../README.md");
+    let (_, out) = winsim(&["run", "redirect-leaked-write-end"]);
+    let start = out.find("DEADLOCK").unwrap();
+    let end = out.find("\nseed ").unwrap();
+    assert!(readme.contains(&out[start..end]), "README.md's excerpt differs from:\n{}", &out[start..end]);
+}
