@@ -74,6 +74,8 @@ pub struct HandleTable {
     // `None`s are trimmed so the table does not grow without bound.
     entries: Vec<Option<HandleEntry>>,
     count: usize,
+    // Invariant: exactly the indices of `None` slots in `entries`.
+    free: std::collections::BTreeSet<usize>,
 }
 
 /// Converts a handle value to a slot index, ignoring the low two tag bits.
@@ -113,7 +115,7 @@ impl HandleTable {
 
     /// Allocates the lowest free slot; `None` when the table holds `max` handles.
     pub fn alloc(&mut self, entry: HandleEntry, max: usize) -> Option<HANDLE> {
-        if let Some(slot) = self.entries.iter().position(|e| e.is_none()) {
+        if let Some(slot) = self.free.pop_first() {
             self.entries[slot] = Some(entry);
             self.count += 1;
             return Some(handle_of(slot));
@@ -134,11 +136,13 @@ impl HandleTable {
             return false;
         }
         if self.entries.len() <= slot {
+            self.free.extend(self.entries.len()..slot + 1);
             self.entries.resize_with(slot + 1, || None);
         }
         if self.entries[slot].is_some() {
             return false;
         }
+        self.free.remove(&slot);
         self.entries[slot] = Some(entry);
         self.count += 1;
         true
@@ -149,8 +153,10 @@ impl HandleTable {
         let slot = slot_of(h)?;
         let e = self.entries.get_mut(slot)?.take()?;
         self.count -= 1;
+        self.free.insert(slot);
         while matches!(self.entries.last(), Some(None)) {
             self.entries.pop();
+            self.free.remove(&self.entries.len());
         }
         Some(e)
     }
@@ -168,6 +174,7 @@ impl HandleTable {
             .filter_map(|(i, e)| e.map(|e| (handle_of(i), e)))
             .collect();
         self.count = 0;
+        self.free.clear();
         out
     }
 }
@@ -195,6 +202,22 @@ mod tests {
         assert!(t.get(HANDLE(11)).is_some());
         assert!(t.get(HANDLE(0)).is_none());
         assert!(t.get(HANDLE(-1)).is_none());
+    }
+
+    #[test]
+    fn free_slots_stay_in_step_with_inserts_at_values() {
+        let mut t = HandleTable::default();
+        // Inheritance puts entries at the parent's values, leaving holes below.
+        assert!(t.insert_at(HANDLE(16), entry(), 100));
+        assert_eq!(t.alloc(entry(), 100).unwrap().0, 4);
+        assert!(t.insert_at(HANDLE(8), entry(), 100));
+        assert!(!t.insert_at(HANDLE(8), entry(), 100), "slot taken");
+        assert_eq!(t.alloc(entry(), 100).unwrap().0, 12);
+        assert_eq!(t.alloc(entry(), 100).unwrap().0, 20);
+        t.remove(HANDLE(20)).unwrap();
+        t.remove(HANDLE(16)).unwrap();
+        assert_eq!(t.alloc(entry(), 100).unwrap().0, 16);
+        assert_eq!(t.len(), 4);
     }
 
     #[test]
