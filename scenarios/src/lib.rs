@@ -42,6 +42,7 @@ pub fn catalogue() -> Vec<Scenario> {
         pipes::redirect_leaked_write_end(),
         pipes::pipe_quota_arithmetic(),
         pipes::pipe_clog(),
+        pipes::sync_handle_serialization(),
         sync::lost_wakeup_pulse_event(),
     ]
 }

@@ -172,3 +172,60 @@ pub fn pipe_clog() -> Scenario {
         main: "waiter.exe",
     }
 }
+
+/// TEACHING-CASES item 8: a synchronous handle lets one call at a time proceed. A reader
+/// thread blocks in ReadFile on the pipe's read handle; a monitor thread calls
+/// PeekNamedPipe on the same handle to see whether the pipe is idle, then tells the main
+/// thread, which is waiting for that before it writes. When the reader's ReadFile comes
+/// first, the peek queues behind it, so nobody ever writes: a deadlock that Wine (which
+/// does not serialise synchronous I/O) would not show.
+pub fn sync_handle_serialization() -> Scenario {
+    Scenario {
+        name: "sync-handle-serialization",
+        summary: "a PeekNamedPipe queues behind another thread's pending ReadFile on the same synchronous handle",
+        expect: "deadlocks on seeds where the ReadFile starts before the peek; completes on the others",
+        install: |sim| {
+            sim.program("monitor.exe", |ctx| async move {
+                let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+                ctx.create_pipe(&mut r, &mut w, None, 0).await;
+                let idle = ctx.create_event(None, true, false, None).await;
+                let reader = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move {
+                            let mut buf = [0u8; 16];
+                            let mut n = 0;
+                            ctx.read_file(r, &mut buf, Some(&mut n)).await;
+                            n
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
+                let monitor = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move {
+                            let mut avail = 0;
+                            ctx.peek_named_pipe(r, None, None, Some(&mut avail), None).await;
+                            if avail == 0 {
+                                ctx.set_event(idle).await;
+                            }
+                            0
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
+                // Write the request only once the monitor saw the pipe idle.
+                ctx.wait_for_single_object(idle, INFINITE).await;
+                ctx.write_file(w, b"request", None).await;
+                ctx.wait_for_multiple_objects(&[reader, monitor], true, INFINITE).await;
+                0
+            });
+        },
+        main: "monitor.exe",
+    }
+}

@@ -133,3 +133,31 @@ fn pipe_clog_threshold_is_the_quota() {
     let r = s.run(Config::random(0));
     insta::assert_snapshot!("pipe_clog_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
 }
+
+/// TEACHING-CASES item 8: on a synchronous handle, a PeekNamedPipe issued while another
+/// thread's ReadFile is pending on the same file object waits for that read; on seeds
+/// where the read starts first the program deadlocks, and the report shows the lock edge.
+#[test]
+fn a_peek_behind_a_pending_read_deadlocks_on_some_seeds() {
+    let s = scenarios::find("sync-handle-serialization").unwrap();
+    let (mut completed, mut deadlocked) = (0, 0);
+    for seed in 0..100 {
+        let r = s.run(Config::random(seed));
+        match &r.outcome {
+            Outcome::Completed { .. } => completed += 1,
+            Outcome::Deadlock(d) => {
+                deadlocked += 1;
+                let reader = d.threads.iter().find(|t| t.api == "ReadFile").expect("the reader is stuck");
+                let peeker = d.threads.iter().find(|t| t.api == "PeekNamedPipe").expect("the peek is stuck");
+                assert!(
+                    matches!(peeker.waits.as_slice(), [WaitEdge::FileLock { holder: Some(h), .. }] if *h == reader.tid),
+                    "seed {seed}: {:?}",
+                    peeker.waits
+                );
+                assert!(d.render().contains("pending call on the same synchronous file object"));
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    assert!(completed > 0 && deadlocked > 0, "completed {completed}, deadlocked {deadlocked}");
+}
