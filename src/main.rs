@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::{Config, Outcome, WaiterOrder};
+use sim_core::{Config, WaiterOrder};
 use std::process::ExitCode;
 
 /// winsim: a deterministic simulator of Windows IPC (pipes, handles, waits, processes).
@@ -37,6 +37,10 @@ enum Command {
         /// First seed.
         #[arg(long, default_value_t = 0)]
         start: u64,
+        /// Worker threads (default: one per core). Each simulation stays single-threaded;
+        /// the result does not depend on this number.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
 }
 
@@ -117,22 +121,19 @@ fn main() -> ExitCode {
             }
             if report.outcome.is_completed() { ExitCode::SUCCESS } else { ExitCode::from(2) }
         }
-        Command::Sweep { scenario, seeds, start } => {
+        Command::Sweep { scenario, seeds, start, jobs } => {
             let s = match find(&scenario) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+            let kinds = sweep(&scenario, start, seeds, jobs);
             let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
-            let mut first_failure = None;
-            for seed in start..start.saturating_add(seeds) {
-                let mut config = Config::random(seed);
-                config.trace = false;
-                let report = s.run(config);
-                *counts.entry(report.outcome.kind()).or_default() += 1;
-                if first_failure.is_none() && !matches!(report.outcome, Outcome::Completed { .. }) {
-                    first_failure = Some(seed);
-                }
+            for k in &kinds {
+                *counts.entry(k).or_default() += 1;
             }
+            let first_failure = kinds.iter().position(|&k| k != "completed").map(|i| start + i as u64);
             println!("scenario {}: {seeds} seeds from {start}", s.name);
             for (kind, n) in &counts {
                 println!("  {kind:<16} {n}");
@@ -146,4 +147,32 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Runs seeds `start..start+seeds` on `jobs` worker threads; returns each seed's outcome
+/// kind in seed order. Seeds are dealt out in fixed stripes, and each run is independent
+/// and single-threaded, so the result is the same for any number of workers.
+fn sweep(scenario: &str, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
+    let stripes: Vec<Vec<(u64, &'static str)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs as u64)
+            .map(|w| {
+                scope.spawn(move || {
+                    let s = scenarios::find(scenario).expect("scenario exists");
+                    let mut out = Vec::new();
+                    let mut i = w;
+                    while i < seeds {
+                        let mut config = Config::random(start + i);
+                        config.trace = false;
+                        out.push((i, s.run(config).outcome.kind()));
+                        i += jobs as u64;
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().map(|h| h.join().expect("a sweep worker panicked")).collect()
+    });
+    let mut all: Vec<(u64, &'static str)> = stripes.into_iter().flatten().collect();
+    all.sort_by_key(|&(i, _)| i);
+    all.into_iter().map(|(_, k)| k).collect()
 }

@@ -71,3 +71,13 @@ fn readme_shows_the_real_report() {
     let end = out.find("\nseed ").unwrap();
     assert!(readme.contains(&out[start..end]), "README.md's excerpt differs from:\n{}", &out[start..end]);
 }
+
+/// Determinism with any number of worker threads: a sweep's report is the same for one
+/// worker or several.
+#[test]
+fn sweep_results_do_not_depend_on_the_number_of_workers() {
+    let one = winsim(&["sweep", "sync-handle-serialization", "--seeds", "120", "--jobs", "1"]);
+    let three = winsim(&["sweep", "sync-handle-serialization", "--seeds", "120", "--jobs", "3"]);
+    assert_eq!(one, three);
+    assert!(one.1.contains("completed") && one.1.contains("deadlock"), "{}", one.1);
+}
