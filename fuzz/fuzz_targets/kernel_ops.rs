@@ -1,8 +1,10 @@
 //! Fuzz target: random programs of Win32 calls (see fuzz/ops.rs).
 //!
-//! Run: `cargo fuzz run kernel_ops` from the repository root (needs cargo-fuzz and a
-//! nightly toolchain). The same interpreter runs in `cargo test` as a proptest
-//! (tests/conformance/robustness.rs).
+//! Run from the repository root: `cargo install cargo-fuzz` once, then
+//! `cargo fuzz run -s none kernel_ops -- -max_total_time=300` (`-s none` builds on the
+//! stable toolchain: coverage-guided libFuzzer without a sanitizer, which this
+//! `forbid(unsafe_code)` code does not need). The same interpreter runs in `cargo test`
+//! as a proptest (tests/conformance/robustness.rs).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
