@@ -83,6 +83,8 @@ win32_errors! {
     ERROR_IO_PENDING = 997;
     /// Element not found (1168).
     ERROR_NOT_FOUND = 1168;
+    /// A required privilege is not held by the client (1314).
+    ERROR_PRIVILEGE_NOT_HELD = 1314;
     /// Insufficient system resources exist to complete the requested service (1450).
     ERROR_NO_SYSTEM_RESOURCES = 1450;
 }

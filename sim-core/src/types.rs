@@ -189,6 +189,8 @@ pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
 pub const GENERIC_ALL: u32 = 0x1000_0000;
 /// `MAXIMUM_ALLOWED`.
 pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+/// `ACCESS_SYSTEM_SECURITY`: access to the SACL; needs SeSecurityPrivilege.
+pub const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
 
 /// `EVENT_MODIFY_STATE`: needed by SetEvent, ResetEvent, PulseEvent.
 pub const EVENT_MODIFY_STATE: u32 = 0x0002;

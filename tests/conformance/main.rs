@@ -4,10 +4,12 @@
 
 mod support;
 
+mod audit;
 mod cli;
 mod determinism;
 mod handles;
 mod model;
+mod model_sync;
 mod pipe;
 mod process;
 mod robustness;

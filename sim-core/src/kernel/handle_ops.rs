@@ -51,6 +51,15 @@ impl Kernel {
             (e.object, e.access, e.flags, e.history.clone(), true)
         };
         let close_source = options & DUPLICATE_CLOSE_SOURCE != 0 && real_source;
+        if target_process == HANDLE::NULL && options & DUPLICATE_CLOSE_SOURCE != 0 {
+            // No target process: only close the source, and succeed (ZwDuplicateObject doc:
+            // TargetProcessHandle "can be specified as NULL if the DUPLICATE_CLOSE_SOURCE
+            // flag is set"; ReactOS ObDuplicateObject). Wine fails it instead.
+            if close_source {
+                let _ = self.close_handle(src_pid, source);
+            }
+            return Ok(Value::Handle(HANDLE::NULL).into());
+        }
         let tgt_pid = match self.process_pid(pid, tid, target_process) {
             Ok(p) if self.process(p).exit_code.is_none() => p,
             result => {
