@@ -21,3 +21,19 @@ proptest! {
         }
     }
 }
+
+/// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
+/// regression tests.
+#[test]
+fn fuzz_regressions() {
+    let inputs: &[(&str, &[u8])] = &[
+        // A thread exits owning two mutexes; abandoning the first wakes a waiter whose
+        // release destroys the second (its last handle was gone), which was then
+        // abandoned after its destruction: a kernel panic.
+        ("abandon-destroyed-mutex", include_bytes!("../../fuzz/regressions/abandon-destroyed-mutex.bin")),
+    ];
+    for (name, data) in inputs {
+        let r = ops::run_program(data).expect("long enough");
+        assert!(!matches!(r.outcome, Outcome::Failed { .. }), "{name}: {:?}", r.outcome);
+    }
+}

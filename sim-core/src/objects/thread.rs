@@ -208,8 +208,10 @@ impl Kernel {
             crate::objects::pipe::unlock_file(self, file);
         }
         self.to_poll.retain(|&t| t != tid);
-        let owned = std::mem::take(&mut self.thread_mut(tid).owned_mutexes);
-        for m in owned {
+        // One at a time from the thread's own list: abandoning one mutex wakes waiters,
+        // which may let another owned mutex be destroyed (and leave this list).
+        while !self.thread(tid).owned_mutexes.is_empty() {
+            let m = self.thread_mut(tid).owned_mutexes.remove(0);
             self.abandon_mutex(m, tid);
         }
         let id = self.tids[&tid];
