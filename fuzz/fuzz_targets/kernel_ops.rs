@@ -13,5 +13,10 @@ use libfuzzer_sys::fuzz_target;
 mod ops;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = ops::run_program(data);
+    if let Some(r) = ops::run_program(data) {
+        // The runner turns a kernel panic into an outcome; the fuzzer must still see it.
+        if let sim_core::Outcome::SimulatorBug { message, .. } = &r.outcome {
+            panic!("simulator bug: {message}");
+        }
+    }
 });

@@ -64,6 +64,14 @@ pub enum Outcome {
         /// What is not modelled.
         detail: String,
     },
+    /// The kernel itself panicked: a bug in winsim, not in the simulated program. The
+    /// run's seed reproduces it; please report it.
+    SimulatorBug {
+        /// Step at which it happened.
+        step: u64,
+        /// The panic message.
+        message: String,
+    },
     /// A replayed decision list did not fit the run (the program changed, or the list is
     /// from another program).
     ReplayDiverged {
@@ -86,6 +94,7 @@ impl Outcome {
             Outcome::LimitExceeded { .. } => "limit",
             Outcome::Unsupported { .. } => "unsupported",
             Outcome::ReplayDiverged { .. } => "replay-diverged",
+            Outcome::SimulatorBug { .. } => "simulator-bug",
         }
     }
 
@@ -541,6 +550,9 @@ impl RunReport {
             Outcome::LimitExceeded { limit, detail } => format!("LIMIT {limit:?}: {detail}\n"),
             Outcome::Unsupported { api, detail } => format!("UNSUPPORTED: {api}: {detail}\n"),
             Outcome::ReplayDiverged { step, detail } => format!("REPLAY DIVERGED at step {step}: {detail}\n"),
+            Outcome::SimulatorBug { step, message } => {
+                format!("SIMULATOR BUG at step {step} (a bug in winsim, not in the program): {message}\n")
+            }
         };
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "seed {seed}");

@@ -91,6 +91,18 @@ impl Sim {
     }
 
     fn drive(&mut self) -> Outcome {
+        // A panic in the kernel itself (a simulator bug) must not take a whole seed sweep
+        // down: it ends this run with `Outcome::SimulatorBug`, seed and step included.
+        match catch_unwind(AssertUnwindSafe(|| self.drive_steps())) {
+            Ok(o) => o,
+            Err(payload) => {
+                let step = self.kernel.try_borrow().map(|k| k.step).unwrap_or(0);
+                Outcome::SimulatorBug { step, message: panic_message(&*payload) }
+            }
+        }
+    }
+
+    fn drive_steps(&mut self) -> Outcome {
         loop {
             if let Some(o) = self.poll_ready() {
                 return o;
