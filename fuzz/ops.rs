@@ -1,10 +1,18 @@
 //! A random-program interpreter shared by the fuzz target (fuzz/fuzz_targets/kernel_ops.rs)
 //! and the robustness property test (tests/conformance/robustness.rs): bytes become Win32
-//! calls with valid and invalid handles on two threads, under a seed from the input.
-//! The kernel must never panic, must keep its invariants after every step, and must end
-//! every run with an outcome.
+//! calls with valid and invalid handles on several threads and processes, under a seed
+//! from the input. The kernel must never panic, must keep its invariants after every
+//! step, and must end every run with an outcome.
+//!
+//! Input layout: byte 0 is the seed, and its top bit picks the op set (clear: the 16
+//! basic ops of the first version, kept so that fuzz/regressions/ inputs replay as they
+//! were found; set: also threads, suspension, termination, processes and
+//! SignalObjectAndWait). Byte 1 splits the rest between the two first threads. Every
+//! further 3 bytes are one call: op, handle selector, argument.
 
 use sim_core::prelude::*;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 /// Handle values the ops pick from: real ones (small multiples of 4), pseudo handles,
@@ -22,16 +30,42 @@ const HANDLES: [HANDLE; 10] = [
     HANDLE(0x1234),
 ];
 
-pub async fn interpret(ctx: ThreadCtx, ops: Rc<Vec<u8>>) -> u32 {
+/// How deep threads and processes started by the program may nest.
+const DEPTH_MAX: u32 = 3;
+
+/// One thread's program: the ops, the op set, and its nesting depth.
+#[derive(Clone)]
+pub struct Script {
+    ops: Rc<Vec<u8>>,
+    extended: bool,
+    depth: u32,
+}
+
+fn boxed(ctx: ThreadCtx, script: Script) -> Pin<Box<dyn Future<Output = u32>>> {
+    Box::pin(interpret(ctx, script))
+}
+
+/// Runs a script as a thread body.
+pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
     let mut buf = [0u8; 64];
-    for chunk in ops.chunks(3) {
+    let ops = script.ops.clone();
+    for (i, chunk) in ops.chunks(3).enumerate() {
         let [op, a, b] = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let h = HANDLES[a as usize % HANDLES.len()];
+        let h2 = HANDLES[b as usize % HANDLES.len()];
         let n = b as usize % 64;
-        match op % 16 {
+        let op = if script.extended { op % 24 } else { op % 16 };
+        // What a new thread or process runs: the rest of this script, one level deeper.
+        let rest = || Script {
+            ops: Rc::new(ops.get((i + 1) * 3..).unwrap_or(&[]).to_vec()),
+            extended: true,
+            depth: script.depth + 1,
+        };
+        match op {
             0 => {
                 let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-                ctx.create_pipe(&mut r, &mut w, None, u32::from(b % 8)).await;
+                let sa = (b & 8 == 8).then_some(SECURITY_ATTRIBUTES::INHERIT);
+                ctx.create_pipe(&mut r, &mut w, sa.as_ref(), u32::from(b % 8)).await;
             }
             1 => {
                 ctx.write_file(h, &buf[..n], None).await;
@@ -55,7 +89,6 @@ pub async fn interpret(ctx: ThreadCtx, ops: Rc<Vec<u8>>) -> u32 {
                 ctx.wait_for_single_object(h, u32::from(b % 4)).await;
             }
             8 => {
-                let h2 = HANDLES[b as usize % HANDLES.len()];
                 ctx.wait_for_multiple_objects(&[h, h2], b & 1 == 1, u32::from(b % 3)).await;
             }
             9 => {
@@ -79,9 +112,43 @@ pub async fn interpret(ctx: ThreadCtx, ops: Rc<Vec<u8>>) -> u32 {
                 let mut avail = 0;
                 ctx.peek_named_pipe(h, Some(&mut buf[..n]), None, Some(&mut avail), None).await;
             }
-            _ => {
+            15 => {
                 ctx.flush_file_buffers(h).await;
             }
+            16 if script.depth < DEPTH_MAX => {
+                let s = rest();
+                let flags = if b & 1 == 1 { CREATE_SUSPENDED } else { 0 };
+                ctx.create_thread(None, 0, move |ctx| boxed(ctx, s), flags, None).await;
+            }
+            17 => {
+                ctx.suspend_thread(h).await;
+            }
+            18 => {
+                ctx.resume_thread(h).await;
+            }
+            19 => {
+                ctx.terminate_thread(h, u32::from(b)).await;
+            }
+            20 if script.depth < DEPTH_MAX => {
+                let name = format!("child{}.exe", script.depth + 1);
+                let si = STARTUPINFO { dwFlags: STARTF_USESTDHANDLES, hStdInput: h, hStdOutput: h2, hStdError: h2 };
+                let flags = if b & 2 == 2 { CREATE_SUSPENDED } else { 0 };
+                let mut pi = PROCESS_INFORMATION::default();
+                ctx.create_process(None, Some(&name), None, None, b & 1 == 1, flags, &si, &mut pi).await;
+            }
+            21 => {
+                ctx.terminate_process(h, u32::from(b)).await;
+            }
+            22 => {
+                ctx.signal_object_and_wait(h, h2, u32::from(b % 3), false).await;
+            }
+            23 if b == 0xff => {
+                ctx.exit_thread(7).await;
+            }
+            23 => {
+                ctx.sleep(u32::from(b % 3)).await;
+            }
+            _ => {}
         }
     }
     0
@@ -92,24 +159,34 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
         return None;
     }
-    let seed = u64::from(data[0]);
+    let extended = data[0] & 0x80 != 0;
+    let seed = u64::from(data[0] & 0x7f);
     let split = (data[1] as usize).min(data.len() - 2);
     let body = &data[2..];
     let (first, second) = body.split_at(split.min(body.len()));
-    let (first, second) = (Rc::new(first.to_vec()), Rc::new(second.to_vec()));
+    let first = Script { ops: Rc::new(first.to_vec()), extended, depth: 0 };
+    let second = Script { ops: Rc::new(second.to_vec()), extended, depth: 0 };
     let mut config = Config::random(seed);
     config.steps_max = 10_000;
+    config.threads_max = 64;
+    config.processes_max = 16;
     config.check_invariants = true;
     config.trace = false;
     let mut sim = Sim::new(config);
     sim.program("fuzz.exe", move |ctx| {
         let (first, second) = (first.clone(), second.clone());
         async move {
-            let other = ctx.create_thread(None, 0, move |ctx| interpret(ctx, second), 0, None).await;
+            let other = ctx.create_thread(None, 0, move |ctx| boxed(ctx, second), 0, None).await;
             interpret(ctx.clone(), first).await;
             ctx.wait_for_single_object(other, 50).await;
             0
         }
     });
+    // Child processes run what their creator had left to do, read from their command
+    // line's depth; they get the creator's script through a shared slot.
+    for depth in 1..=DEPTH_MAX {
+        let script = Script { ops: Rc::new(data[2..].to_vec()), extended: true, depth };
+        sim.program(&format!("child{depth}.exe"), move |ctx| boxed(ctx, script.clone()));
+    }
     Some(sim.run("fuzz.exe"))
 }

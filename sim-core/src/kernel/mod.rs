@@ -708,7 +708,10 @@ impl Kernel {
     /// "API by P/T", for wake-up causes.
     pub(crate) fn cause(&self, what: &str) -> String {
         match self.current {
-            Some(tid) => format!("{what} by P{}/T{tid}", self.pid_of(tid)),
+            // The acting thread may have ended during its own call (TerminateProcess of
+            // its own process, TerminateThread of itself).
+            Some(tid) if self.tids.contains_key(&tid) => format!("{what} by P{}/T{tid}", self.pid_of(tid)),
+            Some(tid) => format!("{what} by T{tid}"),
             None => what.to_string(),
         }
     }
