@@ -35,6 +35,10 @@ fn fuzz_regressions() {
         // release destroys the second (its last handle was gone), which was then
         // abandoned after its destruction: a kernel panic.
         ("abandon-destroyed-mutex", include_bytes!("../../fuzz/regressions/abandon-destroyed-mutex.bin")),
+        // A call queued for a synchronous file object's lock was the object's last
+        // reference (its process had exited, closing every handle); the object was
+        // released before the queued call used it: a kernel panic.
+        ("lock-waiter-outlives-file", include_bytes!("../../fuzz/regressions/lock-waiter-outlives-file.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");

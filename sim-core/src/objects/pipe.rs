@@ -311,7 +311,6 @@ impl Kernel {
                 },
                 other => panic!("simulator bug: lock waiter in state {other:?}"),
             };
-            self.release(id);
             self.granted = Some((w, id));
             self.execute(w, *next);
             self.granted = None;
@@ -322,6 +321,9 @@ impl Kernel {
                     unlock_file(self, id);
                 }
             }
+            // The reference the waiter held on the file object goes only now that its call
+            // has used the object: the object may have lost its last handle meanwhile.
+            self.release(id);
         }
     }
 
