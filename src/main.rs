@@ -115,6 +115,7 @@ fn main() -> ExitCode {
                         "steps": report.steps,
                         "time_ms": report.time_ms,
                         "decisions": report.decisions,
+                        "trace_dropped": report.trace_dropped,
                     });
                     println!("{summary}");
                 }

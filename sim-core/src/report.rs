@@ -526,14 +526,21 @@ pub struct RunReport {
     pub time_ms: u64,
     /// The scheduler decisions made; `Config::replay(decisions)` reproduces the run.
     pub decisions: Vec<Decision>,
-    /// The trace (empty when `Config::trace` is off).
+    /// The trace (empty when `Config::trace` is off): the last events of the run when
+    /// `trace_dropped` is not zero.
     pub trace: Vec<Event>,
+    /// Events dropped from the start of the trace (`Config::trace_events_max`).
+    pub trace_dropped: u64,
 }
 
 impl RunReport {
     /// The trace as plain text.
     pub fn trace_text(&self) -> String {
-        crate::trace::render_text(&self.trace)
+        let text = crate::trace::render_text(&self.trace);
+        if self.trace_dropped == 0 {
+            return text;
+        }
+        format!("… {} earlier events dropped (trace_events_max)\n{text}", self.trace_dropped)
     }
 
     /// A summary of the outcome for people: the deadlock report, the panic, or the exit

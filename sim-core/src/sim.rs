@@ -87,6 +87,7 @@ impl Sim {
             time_ms: k.now_ms,
             decisions: std::mem::take(&mut k.decisions),
             trace: std::mem::take(&mut k.trace),
+            trace_dropped: k.trace_dropped,
         }
     }
 

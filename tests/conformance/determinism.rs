@@ -229,3 +229,26 @@ fn json_trace_round_trips() {
         assert_eq!(back, r.trace, "{}", s.name);
     }
 }
+
+/// A long run keeps only the end of its trace, within `trace_events_max`, and says how
+/// much it dropped; the run itself is unchanged.
+#[test]
+fn a_long_trace_keeps_its_end_within_the_limit() {
+    let program = |config: Config| {
+        run_with(config, |ctx| async move {
+            for _ in 0..1000 {
+                ctx.sleep(0).await;
+            }
+            0
+        })
+    };
+    let full = program(Config::round_robin());
+    let mut small = Config::round_robin();
+    small.trace_events_max = 100;
+    let cut = program(small);
+    assert_eq!(full.outcome, cut.outcome);
+    assert!(cut.trace.len() <= 100);
+    assert_eq!(cut.trace_dropped as usize + cut.trace.len(), full.trace.len());
+    assert_eq!(cut.trace[..], full.trace[full.trace.len() - cut.trace.len()..]);
+    assert!(cut.trace_text().starts_with(&format!("… {} earlier events dropped", cut.trace_dropped)));
+}

@@ -55,6 +55,10 @@ pub struct Config {
     pub pipe_bytes_max: u64,
     /// Record the trace (turn off for fast sweeps).
     pub trace: bool,
+    /// Trace events kept. Past this, the oldest half is dropped (counted in
+    /// `RunReport::trace_dropped`): the end of a long run, where a hang shows, is kept,
+    /// and a long run cannot exhaust memory through its trace.
+    pub trace_events_max: usize,
     /// Run `Kernel::check_invariants` after every step (on by default in debug builds).
     pub check_invariants: bool,
 }
@@ -93,6 +97,7 @@ impl Default for Config {
             io_bytes_max: 64 << 20,
             pipe_bytes_max: 256 << 20,
             trace: true,
+            trace_events_max: 500_000,
             check_invariants: cfg!(debug_assertions),
         }
     }

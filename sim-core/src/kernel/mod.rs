@@ -172,6 +172,8 @@ pub struct Kernel {
     pub(crate) exited: Vec<(Pid, String, u32)>,
     /// Unread bytes in all pipes. Invariant: the sum of every data queue's `unread`.
     pub(crate) pipe_bytes: u64,
+    /// Trace events dropped to stay within `Config::trace_events_max`.
+    pub(crate) trace_dropped: u64,
 }
 
 impl Kernel {
@@ -208,6 +210,7 @@ impl Kernel {
             processes_created: 0,
             exited: Vec::new(),
             pipe_bytes: 0,
+            trace_dropped: 0,
         }
     }
 
@@ -486,6 +489,11 @@ impl Kernel {
         self.execute(tid, *req);
         self.drain_lock_queue();
         self.current = None;
+        if self.trace.len() > self.config.trace_events_max {
+            let drop = self.trace.len() - self.config.trace_events_max / 2;
+            self.trace.drain(..drop);
+            self.trace_dropped += drop as u64;
+        }
         // A limit reached in the middle of a call ends the run and may leave that call's
         // half-made objects behind; the invariants are for runs that go on.
         if self.config.check_invariants && self.stop.is_none() {
