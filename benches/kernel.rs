@@ -1,4 +1,5 @@
 //! Kernel benchmarks (divan). Run: `cargo bench --bench kernel`.
+#![forbid(unsafe_code)]
 //! Results and the machine they were measured on: docs/performance.md.
 
 use winsim::prelude::*;

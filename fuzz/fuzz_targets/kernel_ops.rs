@@ -6,6 +6,8 @@
 //! `forbid(unsafe_code)` code does not need). The same interpreter runs in `cargo test`
 //! as a proptest (tests/conformance/robustness.rs).
 #![no_main]
+// Not `forbid(unsafe_code)`: libfuzzer-sys' `fuzz_target!` exports a `no_mangle` entry
+// point, which that lint rejects. The code under test (sim-core, fuzz/ops.rs) forbids it.
 
 use libfuzzer_sys::fuzz_target;
 

@@ -1,6 +1,7 @@
 //! Conformance tests: one binary, one module per Wine test suite. Every test cites the
 //! source of the Windows behaviour it checks (shared/semantics/pipes-handles-threads-waits.md
 //! fact numbers, Wine test functions, Microsoft Learn pages).
+#![forbid(unsafe_code)]
 
 mod support;
 
