@@ -1,6 +1,6 @@
 //! Kernel benchmarks (divan). Run: `cargo bench --bench kernel`.
-#![forbid(unsafe_code)]
 //! Results and the machine they were measured on: docs/performance.md.
+#![forbid(unsafe_code)]
 
 use winsim::prelude::*;
 
