@@ -26,6 +26,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Exit with status 2 unless the run completed (for scripts).
+        #[arg(long)]
+        strict: bool,
     },
     /// Runs a scenario over many seeds and counts the outcomes.
     Sweep {
@@ -41,6 +44,9 @@ enum Command {
         /// the result does not depend on this number.
         #[arg(long)]
         jobs: Option<usize>,
+        /// Exit with status 2 if any seed did not complete (for scripts and CI).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -91,7 +97,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, sched, format } => {
+        Command::Run { scenario, sched, format, strict } => {
             let s = match find(&scenario) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -120,9 +126,15 @@ fn main() -> ExitCode {
                     println!("{summary}");
                 }
             }
-            if report.outcome.is_completed() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+            // A deadlock is a result, not an error of the tool; --strict makes it one.
+            let failed = !report.outcome.is_completed();
+            if matches!(report.outcome, sim_core::Outcome::SimulatorBug { .. }) || (strict && failed) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
-        Command::Sweep { scenario, seeds, start, jobs } => {
+        Command::Sweep { scenario, seeds, start, jobs, strict } => {
             let s = match find(&scenario) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -139,12 +151,13 @@ fn main() -> ExitCode {
             for (kind, n) in &counts {
                 println!("  {kind:<16} {n}");
             }
-            match first_failure {
-                Some(seed) => {
-                    println!("first seed that did not complete: {seed}\nreplay: winsim run {} --seed {seed}", s.name);
-                    ExitCode::from(2)
-                }
-                None => ExitCode::SUCCESS,
+            if let Some(seed) = first_failure {
+                println!("first seed that did not complete: {seed}\nreplay: winsim run {} --seed {seed}", s.name);
+            }
+            if kinds.contains(&"simulator-bug") || (strict && first_failure.is_some()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
             }
         }
     }
