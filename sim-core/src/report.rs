@@ -564,6 +564,15 @@ impl RunReport {
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "seed {seed}");
         }
+        if !self.outcome.is_completed() {
+            let how = match self.seed {
+                Some(seed) => format!("Config::random({seed}), or "),
+                None => String::new(),
+            };
+            let n = self.decisions.len();
+            let plural = if n == 1 { "" } else { "s" };
+            let _ = writeln!(s, "reproduce: {how}Config::replay(report.decisions) ({n} decision{plural})");
+        }
         s
     }
 }
