@@ -3,19 +3,8 @@
 //! semantics file (shared/semantics/pipes-handles-threads-waits.md) did not yet pin.
 //! Each test cites the Wine test function and assertion, or the documentation page.
 
-use crate::support::{SENTINEL, check, pipe};
+use crate::support::{SENTINEL, check, pipe, spawn};
 use sim_core::prelude::*;
-use std::future::Future;
-
-async fn spawn<F, Fut>(ctx: &ThreadCtx, body: F) -> HANDLE
-where
-    F: FnOnce(ThreadCtx) -> Fut + 'static,
-    Fut: Future<Output = u32> + 'static,
-{
-    let h = ctx.create_thread(None, 0, body, 0, None).await;
-    assert!(!h.is_null(), "CreateThread failed with {}", ctx.get_last_error());
-    h
-}
 
 // ----- OpenMutex / OpenEvent / OpenSemaphore access masks ------------------------------
 

@@ -16,22 +16,6 @@ use std::rc::Rc;
 
 // ----- helpers -------------------------------------------------------------------------
 
-/// Starts a thread in the caller's process; panics if CreateThread fails.
-async fn spawn<F, Fut>(ctx: &ThreadCtx, start: F) -> HANDLE
-where
-    F: FnOnce(ThreadCtx) -> Fut + 'static,
-    Fut: Future<Output = u32> + 'static,
-{
-    let h = ctx.create_thread(None, 0, start, 0, None).await;
-    assert!(!h.is_null(), "CreateThread failed");
-    h
-}
-
-/// Waits for a thread to end.
-async fn join(ctx: &ThreadCtx, h: HANDLE) {
-    assert_eq!(ctx.wait_for_single_object(h, INFINITE).await, WAIT_OBJECT_0);
-}
-
 /// Lets every other thread run until it blocks or ends (see the module comment).
 async fn settle(ctx: &ThreadCtx) {
     ctx.sleep(1).await;

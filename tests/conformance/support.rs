@@ -53,3 +53,22 @@ pub async fn pipe(ctx: &ThreadCtx, size: u32) -> (HANDLE, HANDLE) {
 
 /// The sentinel a test sets before a call to see whether the call touched the last error.
 pub const SENTINEL: u32 = 0xdead_beef;
+
+/// Starts a thread in the caller's process running `body`; a NULL handle fails the test.
+pub async fn spawn<F, Fut>(ctx: &ThreadCtx, body: F) -> HANDLE
+where
+    F: FnOnce(ThreadCtx) -> Fut + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    let h = ctx.create_thread(None, 0, body, 0, None).await;
+    assert!(!h.is_null(), "CreateThread failed with {}", ctx.get_last_error());
+    h
+}
+
+/// Waits for a thread to end and returns its exit code.
+pub async fn join(ctx: &ThreadCtx, thread: HANDLE) -> u32 {
+    assert_eq!(ctx.wait_for_single_object(thread, INFINITE).await, WAIT_OBJECT_0);
+    let mut code = 0;
+    assert_eq!(ctx.get_exit_code_thread(thread, &mut code).await, TRUE);
+    code
+}

@@ -5,7 +5,7 @@
 //! numbered as in shared/semantics/pipes-handles-threads-waits.md, sections 7.13-7.14
 //! and 10-13.
 
-use crate::support::{SENTINEL, assert_completed, check, run_main, run_with};
+use crate::support::{SENTINEL, assert_completed, check, join, run_main, run_with, spawn};
 use sim_core::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -23,25 +23,6 @@ async fn semaphore(ctx: &ThreadCtx, initial: i32, maximum: i32) -> HANDLE {
     let h = ctx.create_semaphore(None, initial, maximum, None).await;
     assert!(!h.is_null(), "CreateSemaphore failed with {}", ctx.get_last_error());
     h
-}
-
-/// Starts a thread running `body`; a NULL handle fails the test.
-async fn spawn<F, Fut>(ctx: &ThreadCtx, body: F) -> HANDLE
-where
-    F: FnOnce(ThreadCtx) -> Fut + 'static,
-    Fut: Future<Output = u32> + 'static,
-{
-    let h = ctx.create_thread(None, 0, body, 0, None).await;
-    assert!(!h.is_null(), "CreateThread failed with {}", ctx.get_last_error());
-    h
-}
-
-/// Waits for a thread to end and returns its exit code.
-async fn join(ctx: &ThreadCtx, thread: HANDLE) -> u32 {
-    assert_eq!(ctx.wait_for_single_object(thread, INFINITE).await, WAIT_OBJECT_0);
-    let mut code = 0;
-    assert_eq!(ctx.get_exit_code_thread(thread, &mut code).await, TRUE);
-    code
 }
 
 /// Asserts a wait result and that the last error was left alone (fact 10.1).
