@@ -713,14 +713,19 @@ impl Kernel {
         }
     }
 
-    /// "API by P/T", for wake-up causes.
-    pub(crate) fn cause(&self, what: &str) -> String {
+    /// "API by P/T", for wake-up causes in the trace. Built only when the trace is on:
+    /// sweeps run with it off and pay nothing for the text.
+    pub(crate) fn cause(&self, what: impl FnOnce() -> String) -> String {
+        if !self.config.trace {
+            return String::new();
+        }
+        let what = what();
         match self.current {
             // The acting thread may have ended during its own call (TerminateProcess of
             // its own process, TerminateThread of itself).
             Some(tid) if self.tids.contains_key(&tid) => format!("{what} by P{}/T{tid}", self.pid_of(tid)),
             Some(tid) => format!("{what} by T{tid}"),
-            None => what.to_string(),
+            None => what,
         }
     }
 

@@ -281,7 +281,7 @@ impl Kernel {
             Ok(objs) => objs[0],
             Err(e) => return Exec::Done(Err(e)),
         };
-        let cause = self.cause(&format!("SignalObjectAndWait({signal})"));
+        let cause = self.cause(|| format!("SignalObjectAndWait({signal})"));
         let granted = self.granted_access(pid, signal).unwrap_or(u32::MAX);
         let signalled = match self.objects[sig].body.object_type() {
             ObjectType::Event if granted & EVENT_MODIFY_STATE == 0 => Err(ERROR_ACCESS_DENIED),

@@ -423,7 +423,7 @@ impl Kernel {
         q.unread += u64::from(len);
         q.written_total += u64::from(len);
         q.entries.push_back(Entry { data, offset: 0, writer: Some(tid) });
-        let cause = self.cause(&format!("WriteFile({h}, {len} bytes)"));
+        let cause = self.cause(|| format!("WriteFile({h}, {len} bytes)"));
         if self.pipe_progress(pipe, peer, Some(tid), &cause) {
             Exec::Done(Ok(Value::Written(len).into()))
         } else {
@@ -505,7 +505,7 @@ impl Kernel {
             }
             let data = take(&mut p.ends[end].inbound, len);
             self.pipe_bytes -= data.len() as u64;
-            let cause = self.cause(&format!("ReadFile({h}) took {} bytes", data.len()));
+            let cause = self.cause(|| format!("ReadFile({h}) took {} bytes", data.len()));
             self.pipe_progress(pipe, end, None, &cause);
             return Exec::Done(Ok(Value::Read(data).into()));
         }
@@ -575,7 +575,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     };
     let peer = 1 - end;
     let what = format!("{} closed", k.describe(id));
-    let cause = k.cause(&format!("last handle to {}", k.describe(id)));
+    let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
     if let Some(actor) = k.current {
         k.push_event(actor, EventKind::Note { text: what });
     }

@@ -182,7 +182,7 @@ impl Kernel {
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        let cause = self.cause(&format!("SetEvent({h})"));
+        let cause = self.cause(|| format!("SetEvent({h})"));
         self.signal_event(id, &cause);
         Ok(Value::Bool(true).into())
     }
@@ -198,7 +198,7 @@ impl Kernel {
     /// about to wait but not yet waiting misses it: the lost wake-up.
     pub(crate) fn pulse_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        let cause = self.cause(&format!("PulseEvent({h})"));
+        let cause = self.cause(|| format!("PulseEvent({h})"));
         self.signal_event(id, &cause);
         self.event_mut(id).signalled = false;
         Ok(Value::Bool(true).into())
@@ -255,7 +255,7 @@ impl Kernel {
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         // ReleaseMutex does not check the handle's access rights (fact 12.2).
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
-        let cause = self.cause(&format!("ReleaseMutex({h})"));
+        let cause = self.cause(|| format!("ReleaseMutex({h})"));
         self.release_mutex_obj(id, tid, &cause)?;
         Ok(Value::Bool(true).into())
     }
@@ -313,7 +313,7 @@ impl Kernel {
             return Err(ERROR_INVALID_PARAMETER);
         }
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Semaphore), SEMAPHORE_MODIFY_STATE)?;
-        let cause = self.cause(&format!("ReleaseSemaphore({h}, {count})"));
+        let cause = self.cause(|| format!("ReleaseSemaphore({h}, {count})"));
         let prev = self.release_semaphore_obj(id, count, &cause)?;
         Ok(Value::PrevCount(prev).into())
     }
