@@ -10,6 +10,7 @@ use sim_core::prelude::*;
 
 pub mod pipes;
 mod sync;
+pub mod timers;
 
 /// A built-in scenario.
 pub struct Scenario {
@@ -44,6 +45,8 @@ pub fn catalogue() -> Vec<Scenario> {
         pipes::pipe_clog(),
         pipes::sync_handle_serialization(),
         sync::lost_wakeup_pulse_event(),
+        timers::periodic_timer_missed_periods(),
+        timers::periodic_timer_count_periods(),
     ]
 }
 

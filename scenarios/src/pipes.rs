@@ -49,7 +49,7 @@ async fn parent(ctx: ThreadCtx, close_write_end: bool) -> u32 {
     }
     ctx.wait_for_single_object(pi.hProcess, INFINITE).await;
     let mut code = 0;
-    ctx.get_exit_code_process(pi.hProcess, &mut code).await;
+    let _ = ctx.get_exit_code_process(pi.hProcess, &mut code).await;
     ctx.close_handle(pi.hProcess).await;
     ctx.close_handle(pi.hThread).await;
     ctx.close_handle(r).await;
@@ -96,14 +96,14 @@ pub fn pipe_quota_arithmetic() -> Scenario {
         install: |sim| {
             sim.program("quota.exe", |ctx| async move {
                 let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-                ctx.create_pipe(&mut r, &mut w, None, 4).await;
+                let _ = ctx.create_pipe(&mut r, &mut w, None, 4).await;
                 let writer = ctx
                     .create_thread(
                         None,
                         0,
                         move |ctx| async move {
                             let mut n = 0;
-                            ctx.write_file(w, b"0123456789", Some(&mut n)).await;
+                            let _ = ctx.write_file(w, b"0123456789", Some(&mut n)).await;
                             n
                         },
                         0,
@@ -113,15 +113,15 @@ pub fn pipe_quota_arithmetic() -> Scenario {
                 let mut got = Vec::new();
                 while got.len() < 10 {
                     let mut avail = 0;
-                    ctx.peek_named_pipe(r, None, None, Some(&mut avail), None).await;
+                    let _ = ctx.peek_named_pipe(r, None, None, Some(&mut avail), None).await;
                     let mut b = [0u8; 1];
                     let mut n = 0;
-                    ctx.read_file(r, &mut b, Some(&mut n)).await;
+                    let _ = ctx.read_file(r, &mut b, Some(&mut n)).await;
                     got.extend_from_slice(&b[..n as usize]);
                 }
                 ctx.wait_for_single_object(writer, INFINITE).await;
                 let mut written = 0;
-                ctx.get_exit_code_thread(writer, &mut written).await;
+                let _ = ctx.get_exit_code_thread(writer, &mut written).await;
                 if got == b"0123456789" && written == 10 { 0 } else { 1 }
             });
         },
@@ -139,7 +139,7 @@ pub fn install_pipe_clog(sim: &mut Sim, out_bytes: u32) {
     });
     sim.program("waiter.exe", move |ctx| async move {
         let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-        ctx.create_pipe(&mut r, &mut w, Some(&SECURITY_ATTRIBUTES::INHERIT), 0).await;
+        let _ = ctx.create_pipe(&mut r, &mut w, Some(&SECURITY_ATTRIBUTES::INHERIT), 0).await;
         ctx.set_handle_information(r, HANDLE_FLAG_INHERIT, 0).await;
         let si = STARTUPINFO { dwFlags: STARTF_USESTDHANDLES, hStdOutput: w, hStdError: w, ..STARTUPINFO::default() };
         let mut pi = PROCESS_INFORMATION::default();
@@ -187,7 +187,7 @@ pub fn sync_handle_serialization() -> Scenario {
         install: |sim| {
             sim.program("monitor.exe", |ctx| async move {
                 let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-                ctx.create_pipe(&mut r, &mut w, None, 0).await;
+                let _ = ctx.create_pipe(&mut r, &mut w, None, 0).await;
                 let idle = ctx.create_event(None, true, false, None).await;
                 let reader = ctx
                     .create_thread(
@@ -196,7 +196,7 @@ pub fn sync_handle_serialization() -> Scenario {
                         move |ctx| async move {
                             let mut buf = [0u8; 16];
                             let mut n = 0;
-                            ctx.read_file(r, &mut buf, Some(&mut n)).await;
+                            let _ = ctx.read_file(r, &mut buf, Some(&mut n)).await;
                             n
                         },
                         0,
@@ -209,7 +209,7 @@ pub fn sync_handle_serialization() -> Scenario {
                         0,
                         move |ctx| async move {
                             let mut avail = 0;
-                            ctx.peek_named_pipe(r, None, None, Some(&mut avail), None).await;
+                            let _ = ctx.peek_named_pipe(r, None, None, Some(&mut avail), None).await;
                             if avail == 0 {
                                 ctx.set_event(idle).await;
                             }
@@ -221,7 +221,7 @@ pub fn sync_handle_serialization() -> Scenario {
                     .await;
                 // Write the request only once the monitor saw the pipe idle.
                 ctx.wait_for_single_object(idle, INFINITE).await;
-                ctx.write_file(w, b"request", None).await;
+                let _ = ctx.write_file(w, b"request", None).await;
                 ctx.wait_for_multiple_objects(&[reader, monitor], true, INFINITE).await;
                 0
             });

@@ -37,12 +37,16 @@ win32_errors! {
     ERROR_FILE_NOT_FOUND = 2;
     /// The system cannot find the path specified (3).
     ERROR_PATH_NOT_FOUND = 3;
+    /// The system cannot open the file (4): too many open files.
+    ERROR_TOO_MANY_OPEN_FILES = 4;
     /// Access is denied (5).
     ERROR_ACCESS_DENIED = 5;
     /// The handle is invalid (6).
     ERROR_INVALID_HANDLE = 6;
     /// Not enough memory resources are available to process this command (8).
     ERROR_NOT_ENOUGH_MEMORY = 8;
+    /// The request is not supported (50).
+    ERROR_NOT_SUPPORTED = 50;
     /// The parameter is incorrect (87).
     ERROR_INVALID_PARAMETER = 87;
     /// The pipe has been ended (109).

@@ -166,6 +166,16 @@ impl HandleTable {
         self.entries.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (handle_of(i), e)))
     }
 
+    /// Checks the table's own invariants: the free set is exactly the empty slots below
+    /// the end, the count is the number of entries, and the last slot is in use.
+    pub fn check(&self) {
+        let empty: std::collections::BTreeSet<usize> =
+            self.entries.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i).collect();
+        assert_eq!(self.free, empty, "simulator bug: a handle table's free set is off");
+        assert_eq!(self.count, self.entries.len() - empty.len(), "simulator bug: a handle table's count is off");
+        assert!(!matches!(self.entries.last(), Some(None)), "simulator bug: a handle table ends with a free slot");
+    }
+
     /// Takes every entry out, in value order (process exit).
     pub fn drain(&mut self) -> Vec<(HANDLE, HandleEntry)> {
         let out = std::mem::take(&mut self.entries)

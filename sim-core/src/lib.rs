@@ -23,7 +23,7 @@ pub mod trace;
 pub mod types;
 
 pub use api::ThreadCtx;
-pub use kernel::config::{Config, StrategyConfig, WaiterOrder};
+pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::sched::{ChoiceKind, Decision};
 pub use report::{DeadlockReport, Outcome, RunReport, WaitEdge};
 pub use sim::Sim;
@@ -32,7 +32,8 @@ pub use sim::Sim;
 pub mod prelude {
     pub use crate::api::ThreadCtx;
     pub use crate::error::*;
-    pub use crate::kernel::config::{Config, StrategyConfig, WaiterOrder};
+    pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+    pub use crate::kernel::request::TimerApcRoutine;
     pub use crate::report::{Outcome, RunReport};
     pub use crate::sim::Sim;
     pub use crate::types::*;

@@ -1,11 +1,12 @@
 //! How a run ended, and the deadlock report: a wait-for graph in Win32 terms.
 
+use crate::error::*;
 use crate::handles::Origin;
+use crate::kernel::config::{Config, StrategyConfig, WaiterOrder};
 use crate::kernel::sched::Decision;
-use crate::kernel::{BlockOn, Kernel, Pid, Tid};
-use crate::objects::pipe::handles_to;
+use crate::kernel::{Kernel, Pid, Tid};
+use crate::objects::ClosedHandle;
 use crate::objects::thread::Run;
-use crate::objects::{Body, ClosedHandle, ObjectId};
 use crate::trace::Event;
 use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,21 @@ pub enum LimitKind {
     PipeBytes,
 }
 
+impl LimitKind {
+    /// The error a call fails with when Windows runs out of this resource (used with
+    /// `LimitAction::FailCall`): thread creation fails with ERROR_NOT_ENOUGH_MEMORY
+    /// (CreateThread cannot allocate the stack or TEB), a full handle table with
+    /// ERROR_NO_SYSTEM_RESOURCES (STATUS_INSUFFICIENT_RESOURCES from the object manager),
+    /// an I/O the system cannot buffer with ERROR_NO_SYSTEM_RESOURCES, and pipe data past
+    /// the nonpaged pool with ERROR_NOT_ENOUGH_MEMORY [inferred; docs/semantics.md §15].
+    pub fn win32_error(self) -> Win32Error {
+        match self {
+            LimitKind::Threads | LimitKind::Processes | LimitKind::PipeBytes => ERROR_NOT_ENOUGH_MEMORY,
+            LimitKind::Handles | LimitKind::IoBytes => ERROR_NO_SYSTEM_RESOURCES,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
@@ -36,7 +52,8 @@ pub enum Outcome {
     },
     /// Live threads remain, none can run, and no time-out is pending.
     Deadlock(DeadlockReport),
-    /// A thread body panicked (an assertion in user code, or a bug in it).
+    /// A thread body panicked (an assertion in user code, or a bug in it), or misused
+    /// its ThreadCtx.
     Failed {
         /// The thread's process.
         pid: Pid,
@@ -44,6 +61,8 @@ pub enum Outcome {
         tid: Tid,
         /// The panic message.
         message: String,
+        /// Where it panicked (`file:line:column`), when known.
+        location: Option<String>,
     },
     /// The run reached `Config::steps_max` kernel steps.
     StepLimit {
@@ -137,6 +156,9 @@ pub enum WaitEdge {
         /// Its state, described (owner of a mutex, count of a semaphore, what a thread
         /// or process is doing).
         state: String,
+        /// For objects that calls signal (event, semaphore, mutex, timer): its last signal
+        /// and what became of it, or "never signalled" (a lost wake-up shows here).
+        last_signal: Option<String>,
     },
     /// ReadFile waiting for data or end of file.
     PipeData {
@@ -221,27 +243,6 @@ pub struct DeadlockReport {
     pub cycle: Vec<Tid>,
 }
 
-/// Live threads of the processes that hold a handle to `id`.
-fn holder_threads(k: &Kernel, id: ObjectId) -> Vec<Tid> {
-    let mut out: Vec<Tid> =
-        handles_to(k, id).into_iter().flat_map(|(pid, _, _)| k.process(pid).threads.clone()).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// The threads whose action could satisfy a wait on `id` by `waiter`.
-fn releasers(k: &Kernel, id: ObjectId) -> Vec<Tid> {
-    match &k.objects[id].body {
-        Body::Thread(t) if t.exit_code.is_none() => vec![t.tid],
-        Body::Process(p) => p.threads.clone(),
-        Body::Mutex(m) => m.owner.into_iter().collect(),
-        Body::File(f) => f.lock.into_iter().collect(),
-        Body::Event(_) | Body::Semaphore(_) => holder_threads(k, id),
-        _ => Vec::new(),
-    }
-}
-
 /// The first cycle of the wait-for graph among stuck threads: a cycle through two or
 /// more threads if there is one (searching from the lowest thread id), else a thread
 /// that waits for itself.
@@ -274,58 +275,6 @@ fn find_cycle(threads: &[StuckThread]) -> Vec<Tid> {
     threads.iter().find(|s| s.waits_for.contains(&s.tid)).map(|s| vec![s.tid]).unwrap_or_default()
 }
 
-fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
-    handles_to(k, id)
-        .into_iter()
-        .map(|(pid, image, handle)| {
-            let history = k.process(pid).handles.get(handle).map(|e| e.history.clone()).unwrap_or_default();
-            HandleRef { pid, image, handle, history }
-        })
-        .collect()
-}
-
-fn object_state(k: &Kernel, id: ObjectId) -> String {
-    match &k.objects[id].body {
-        Body::Event(e) => format!(
-            "{}, {}",
-            if e.manual_reset { "manual-reset" } else { "auto-reset" },
-            if e.signalled { "signalled" } else { "not signalled" }
-        ),
-        Body::Mutex(m) => match m.owner {
-            Some(t) => format!("owned by T{t} (count {})", m.count),
-            None => "free".into(),
-        },
-        Body::Semaphore(s) => format!("count {} of {}", s.count, s.maximum),
-        Body::Thread(t) => match &t.run {
-            Run::Exited => "exited".into(),
-            Run::Blocked(b) => format!("blocked in {}", b.api),
-            _ => "running".into(),
-        },
-        Body::Process(p) => match p.exit_code {
-            Some(c) => format!("exited with {c}"),
-            None => {
-                let threads: Vec<String> = p
-                    .threads
-                    .iter()
-                    .map(|&t| match &k.thread(t).run {
-                        Run::Blocked(b) => format!("T{t} blocked in {}", b.api),
-                        _ => format!("T{t} running"),
-                    })
-                    .collect();
-                format!("running: {}", threads.join(", "))
-            }
-        },
-        Body::File(f) => {
-            if f.signalled {
-                "signalled (no I/O in progress)".into()
-            } else {
-                "I/O in progress".into()
-            }
-        }
-        Body::Pipe(_) => String::new(),
-    }
-}
-
 impl DeadlockReport {
     /// Builds the report from the kernel's state when nothing can run.
     pub(crate) fn build(k: &Kernel) -> DeadlockReport {
@@ -333,85 +282,29 @@ impl DeadlockReport {
         for tid in k.live_threads() {
             let t = k.thread(tid);
             let image = k.process(t.pid).image.clone();
-            let mut waits = Vec::new();
-            let (api, args, since_step) = match &t.run {
-                Run::Blocked(b) => {
-                    match &b.on {
-                        BlockOn::Wait { objects, handles, .. } => {
-                            for (&o, &h) in objects.iter().zip(handles) {
-                                waits.push(WaitEdge::Object {
-                                    handle: h,
-                                    object: k.describe(o),
-                                    state: object_state(k, o),
-                                });
-                            }
-                        }
-                        BlockOn::Sleep => waits.push(WaitEdge::SleepForever),
-                        BlockOn::PipeRead { file } => {
-                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
-                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
-                            let writer = p.ends[1 - f.end].file;
-                            waits.push(WaitEdge::PipeData {
-                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
-                                queued: p.ends[f.end].inbound.unread,
-                                writers: writer.map(|w| handle_refs(k, w)).unwrap_or_default(),
-                                closed_writers: writer.map(|w| k.objects[w].hdr.closed.clone()).unwrap_or_default(),
-                            });
-                        }
-                        BlockOn::PipeWrite { file } => {
-                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
-                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
-                            let q = &p.ends[1 - f.end].inbound;
-                            let reader = p.ends[1 - f.end].file;
-                            waits.push(WaitEdge::PipeSpace {
-                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
-                                unread: q.unread,
-                                quota: q.quota,
-                                readers: reader.map(|r| handle_refs(k, r)).unwrap_or_default(),
-                            });
-                        }
-                        BlockOn::PipeFlush { file } => {
-                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
-                            let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
-                            waits.push(WaitEdge::PipeDrain {
-                                pipe: format!("pipe#{}", k.objects[f.pipe].hdr.serial),
-                                unread: p.ends[1 - f.end].inbound.unread,
-                            });
-                        }
-                        BlockOn::FileLock { file, .. } => {
-                            let Body::File(f) = &k.objects[*file].body else { unreachable!() };
-                            waits.push(WaitEdge::FileLock { file: k.describe(*file), holder: f.lock });
-                        }
-                    }
-                    (b.api.to_string(), b.args.clone(), b.since_step)
+            let (mut waits, mut waits_for, api, args, since_step) = match t.run {
+                Run::Blocked(op) => {
+                    let o = &k.ops[op];
+                    (
+                        k.op_wait_edges(op),
+                        k.op_releasers(op),
+                        o.api.name().to_string(),
+                        crate::trace::render_args(&k.named_args(t.pid, &o.args)),
+                        o.since_step,
+                    )
                 }
-                _ => (String::new(), String::new(), 0),
+                _ => (Vec::new(), Vec::new(), String::new(), String::new(), 0),
             };
             if t.suspend_count > 0 {
                 waits.push(WaitEdge::Suspended { count: t.suspend_count });
-            }
-            let mut waits_for: Vec<Tid> = match &t.run {
-                Run::Blocked(b) => match &b.on {
-                    BlockOn::Wait { objects, .. } => objects.iter().flat_map(|&o| releasers(k, o)).collect(),
-                    BlockOn::PipeRead { file } | BlockOn::PipeWrite { file } | BlockOn::PipeFlush { file } => {
-                        let Body::File(f) = &k.objects[*file].body else { unreachable!() };
-                        let Body::Pipe(p) = &k.objects[f.pipe].body else { unreachable!() };
-                        p.ends[1 - f.end].file.map(|peer| holder_threads(k, peer)).unwrap_or_default()
-                    }
-                    BlockOn::FileLock { file, .. } => releasers(k, *file),
-                    BlockOn::Sleep => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            if t.suspend_count > 0 {
-                waits_for.extend(holder_threads(k, k.tids[&tid]));
+                waits_for.extend(k.holder_threads(k.tids[&tid]));
             }
             waits_for.sort_unstable();
             waits_for.dedup();
             threads.push(StuckThread { pid: t.pid, image, tid, api, args, since_step, waits, waits_for });
         }
         let cycle = find_cycle(&threads);
-        DeadlockReport { time_ms: k.now_ms, threads, cycle }
+        DeadlockReport { time_ms: k.now_ms(), threads, cycle }
     }
 
     /// Renders the report as text for people.
@@ -429,8 +322,11 @@ impl DeadlockReport {
             }
             for w in &t.waits {
                 match w {
-                    WaitEdge::Object { handle, object, state } => {
+                    WaitEdge::Object { handle, object, state, last_signal } => {
                         let _ = writeln!(s, "    waits on {handle}: {object} [{state}]");
+                        if let Some(sig) = last_signal {
+                            let _ = writeln!(s, "      {sig}");
+                        }
                     }
                     WaitEdge::PipeData { pipe, queued, writers, closed_writers } => {
                         let _ = writeln!(s, "    waits for data in {pipe} ({queued} bytes queued)");
@@ -518,13 +414,15 @@ fn render_handle(s: &mut String, h: &HandleRef, waiter_pid: Pid) {
 pub struct RunReport {
     /// How it ended.
     pub outcome: Outcome,
+    /// The configuration it ran with.
+    pub config: Config,
     /// The seed, for a random strategy.
     pub seed: Option<u64>,
     /// Kernel steps executed.
     pub steps: u64,
     /// Virtual time at the end, in milliseconds.
     pub time_ms: u64,
-    /// The scheduler decisions made; `Config::replay(decisions)` reproduces the run.
+    /// The scheduler decisions made; `replay_config()` reproduces the run.
     pub decisions: Vec<Decision>,
     /// The trace (empty when `Config::trace` is off): the last events of the run when
     /// `trace_dropped` is not zero.
@@ -552,7 +450,10 @@ impl RunReport {
                 format!("COMPLETED after {} steps, {}ms: exit codes {}\n", self.steps, self.time_ms, codes.join(", "))
             }
             Outcome::Deadlock(d) => d.render(),
-            Outcome::Failed { pid, tid, message } => format!("FAILED: P{pid}/T{tid} panicked: {message}\n"),
+            Outcome::Failed { pid, tid, message, location: Some(at) } => {
+                format!("FAILED: P{pid}/T{tid} panicked at {at}: {message}\n")
+            }
+            Outcome::Failed { pid, tid, message, location: None } => format!("FAILED: P{pid}/T{tid}: {message}\n"),
             Outcome::StepLimit { steps } => format!("STEP LIMIT: {steps} steps executed (steps_max)\n"),
             Outcome::LimitExceeded { limit, detail } => format!("LIMIT {limit:?}: {detail}\n"),
             Outcome::Unsupported { api, detail } => format!("UNSUPPORTED: {api}: {detail}\n"),
@@ -565,14 +466,47 @@ impl RunReport {
             let _ = writeln!(s, "seed {seed}");
         }
         if !self.outcome.is_completed() {
-            let how = match self.seed {
-                Some(seed) => format!("Config::random({seed}), or "),
-                None => String::new(),
-            };
             let n = self.decisions.len();
             let plural = if n == 1 { "" } else { "s" };
-            let _ = writeln!(s, "reproduce: {how}Config::replay(report.decisions) ({n} decision{plural})");
+            let _ = writeln!(s, "reproduce: {}", self.reproduce_hint());
+            let _ = writeln!(
+                s,
+                "replay exactly: Config given by report.replay_config() ({n} recorded decision{plural}, same settings)"
+            );
         }
         s
+    }
+}
+
+impl RunReport {
+    /// The configuration that replays this run exactly: its recorded decisions with every
+    /// other setting it ran with (waiter order, limits, trace).
+    pub fn replay_config(&self) -> Config {
+        self.config.with_replay(self.decisions.clone())
+    }
+
+    /// How to run this again, in Rust and on the command line (`winsim run SCENARIO` plus
+    /// these flags).
+    pub fn reproduce_hint(&self) -> String {
+        let c = &self.config;
+        let (rust, mut flags) = match &c.strategy {
+            StrategyConfig::Random { seed } => (format!("Config::random({seed})"), format!("--seed {seed}")),
+            StrategyConfig::RoundRobin => ("Config::round_robin()".to_string(), "--round-robin".to_string()),
+            StrategyConfig::Replay { .. } => ("report.replay_config()".to_string(), "--replay FILE".to_string()),
+        };
+        let mut changes = Vec::new();
+        if c.waiter_order == WaiterOrder::Fifo {
+            changes.push("waiter_order: WaiterOrder::Fifo".to_string());
+            flags.push_str(" --fifo");
+        }
+        let d = Config::default();
+        if c.steps_max != d.steps_max {
+            changes.push(format!("steps_max: {}", c.steps_max));
+        }
+        if c.limit_action != d.limit_action {
+            changes.push(format!("limit_action: LimitAction::{:?}", c.limit_action));
+        }
+        let rust = if changes.is_empty() { rust } else { format!("Config {{ {}, ..{rust} }}", changes.join(", ")) };
+        format!("{rust} (CLI: {flags})")
     }
 }

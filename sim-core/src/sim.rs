@@ -16,7 +16,33 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
+use std::sync::Once;
 use std::task::{Context, Poll, Waker};
+
+thread_local! {
+    /// Where the last panic inside a simulated thread body happened (set by the hook).
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// True while a simulated thread body is being polled on this OS thread.
+    static IN_BODY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once per process) a panic hook that records the location of a panic in a
+/// thread body, so `Outcome::Failed` can name its file and line, and keeps such panics
+/// (reported as outcomes) off stderr. Other panics go to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_BODY.with(|b| b.get()) {
+                let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
 
 /// A simulation: programs registered by name, then one run.
 ///
@@ -44,6 +70,7 @@ pub struct Sim {
 impl Sim {
     /// A simulation with the given configuration.
     pub fn new(config: Config) -> Sim {
+        install_panic_hook();
         Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new() }
     }
 
@@ -82,9 +109,10 @@ impl Sim {
         let mut k = self.kernel.borrow_mut();
         RunReport {
             outcome,
+            config: k.config.clone(),
             seed: k.config.seed(),
             steps: k.step,
-            time_ms: k.now_ms,
+            time_ms: k.now_ms(),
             decisions: std::mem::take(&mut k.decisions),
             trace: std::mem::take(&mut k.trace),
             trace_dropped: k.trace_dropped,
@@ -97,7 +125,7 @@ impl Sim {
         match catch_unwind(AssertUnwindSafe(|| self.drive_steps())) {
             Ok(o) => o,
             Err(payload) => {
-                let step = self.kernel.try_borrow().map(|k| k.step).unwrap_or(0);
+                let step = self.kernel.try_borrow().map(|k| k.steps()).unwrap_or(0);
                 Outcome::SimulatorBug { step, message: panic_message(&*payload) }
             }
         }
@@ -118,7 +146,6 @@ impl Sim {
                     return Outcome::Completed { exit_codes: k.exited.clone() };
                 }
                 if k.advance_clock() {
-                    k.drain_lock_queue();
                     continue;
                 }
                 return Outcome::Deadlock(DeadlockReport::build(&k));
@@ -168,6 +195,8 @@ impl Sim {
                 }
             };
             let pid = self.kernel.borrow().pid_of(tid);
+            self.kernel.borrow_mut().polling = Some(tid);
+            IN_BODY.with(|b| b.set(true));
             let polled = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(start) = start {
                     let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
@@ -176,20 +205,37 @@ impl Sim {
                 let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
                 fut.as_mut().poll(&mut cx)
             }));
+            IN_BODY.with(|b| b.set(false));
             match polled {
                 Err(payload) => {
                     let message = panic_message(&*payload);
-                    self.kernel.borrow_mut().push_event(tid, EventKind::Panic { message: message.clone() });
-                    return Some(Outcome::Failed { pid, tid, message });
+                    let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+                    let mut k = self.kernel.borrow_mut();
+                    k.polling = None;
+                    // A panic after a misuse of a ThreadCtx reports the misuse.
+                    if let Some(o) = k.stop.take() {
+                        return Some(o);
+                    }
+                    if message.starts_with("simulator bug") {
+                        // The kernel panicked inside a call made from this body.
+                        let step = k.steps();
+                        return Some(Outcome::SimulatorBug { step, message });
+                    }
+                    k.push_event(tid, EventKind::Panic { message: message.clone() });
+                    return Some(Outcome::Failed { pid, tid, message, location });
                 }
                 Ok(Poll::Ready(code)) => {
                     drop(self.bodies.remove(&tid));
                     let mut k = self.kernel.borrow_mut();
+                    k.polling = None;
+                    if let Some(o) = k.stop.take() {
+                        return Some(o);
+                    }
                     k.thread_returned(tid, code);
-                    k.drain_lock_queue();
                 }
                 Ok(Poll::Pending) => {
                     let mut k = self.kernel.borrow_mut();
+                    k.polling = None;
                     if let Some(o) = k.stop.take() {
                         return Some(o);
                     }
@@ -198,7 +244,7 @@ impl Sim {
                                        simulated threads may only await ThreadCtx calls"
                             .to_string();
                         k.push_event(tid, EventKind::Panic { message: message.clone() });
-                        return Some(Outcome::Failed { pid, tid, message });
+                        return Some(Outcome::Failed { pid, tid, message, location: None });
                     }
                 }
             }

@@ -1,25 +1,254 @@
-//! The trace: one serde event type, recording every call with its arguments, result, last
-//! error, blocking and wake-up (with its cause), virtual time, pid and tid. A run's trace
-//! is a pure function of program + config + seed.
+//! The trace: one serde event type with typed arguments and results. Every call is
+//! recorded with its arguments, return value, out-parameters, last error, what it changed,
+//! and, when it blocked, its pending operation and the event that completed it. A run's
+//! trace is a pure function of program + config + seed.
+//!
+//! Text (`render_text`) and JSON lines (`render_json_lines`, schema in
+//! docs/trace-format.md) are renderers of this structure; tests and the model
+//! differential read the structure, never the text.
 
 use crate::error::Win32Error;
+use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+/// The version of the JSON-lines schema (docs/trace-format.md). Bumped on any change to
+/// the shape of [`Event`].
+pub const TRACE_SCHEMA_VERSION: u32 = 2;
 
 /// One trace event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Kernel step (number of calls executed before this event's call, plus one).
+    /// Unique, increasing id of this event within its run.
+    pub id: u64,
+    /// Kernel step (number of calls executed so far, this event's call included).
     pub step: u64,
     /// Virtual time in milliseconds.
     pub time_ms: u64,
     /// Process id of the thread concerned.
     pub pid: u32,
-    /// Thread id of the thread concerned.
+    /// Thread id of the thread concerned (0 for a process-level event).
     pub tid: u32,
+    /// The pending operation this event belongs to: a `block` and its `wake` share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<u64>,
+    /// The id of the event that caused this one (the call whose effect woke a blocked
+    /// call, or the timer that fired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<u64>,
     /// What happened (flattened into the event's JSON object, tagged by `"event"`).
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// A typed argument or out-parameter value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgValue {
+    /// A handle, with the object behind it in the caller's process when the trace knows it
+    /// (`event#2 "name"`, `pipe#1 write end`).
+    Handle {
+        /// The value.
+        handle: HANDLE,
+        /// The object it names, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        object: Option<String>,
+    },
+    /// Several handles (WaitForMultipleObjects).
+    Handles(Vec<HANDLE>),
+    /// A BOOL.
+    Bool(bool),
+    /// A DWORD.
+    U32(u32),
+    /// A LONG.
+    I32(i32),
+    /// A LONGLONG (LARGE_INTEGER).
+    I64(i64),
+    /// A bit mask, rendered in hex.
+    Flags(u32),
+    /// A time-out in milliseconds (`INFINITE` = 0xFFFFFFFF).
+    Timeout(u32),
+    /// A string, or NULL.
+    Str(Option<String>),
+    /// A buffer: its length and a preview of up to 24 bytes (text or hex).
+    Bytes {
+        /// Its length.
+        len: u32,
+        /// The first bytes, rendered.
+        preview: String,
+    },
+}
+
+/// A named argument.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arg {
+    /// The parameter's name.
+    pub name: String,
+    /// Its value.
+    pub value: ArgValue,
+}
+
+impl Arg {
+    /// A named argument.
+    pub fn new(name: &str, value: ArgValue) -> Arg {
+        Arg { name: name.to_string(), value }
+    }
+}
+
+impl ArgValue {
+    /// A buffer's length and preview.
+    pub fn bytes(data: &[u8]) -> ArgValue {
+        ArgValue::Bytes { len: u32::try_from(data.len()).unwrap_or(u32::MAX), preview: show_bytes(data) }
+    }
+    /// A handle with no object named yet.
+    pub fn handle(h: HANDLE) -> ArgValue {
+        ArgValue::Handle { handle: h, object: None }
+    }
+    /// A time-out.
+    pub fn timeout(ms: &u32) -> ArgValue {
+        ArgValue::Timeout(*ms)
+    }
+    /// A bit mask.
+    pub fn flags(bits: &u32) -> ArgValue {
+        ArgValue::Flags(*bits)
+    }
+    /// The value as a handle, if it is one.
+    pub fn as_handle(&self) -> Option<HANDLE> {
+        match self {
+            ArgValue::Handle { handle, .. } => Some(*handle),
+            _ => None,
+        }
+    }
+    /// The value as a DWORD, if it is one (U32, Flags, Timeout).
+    pub fn as_u32(&self) -> Option<u32> {
+        match self {
+            ArgValue::U32(v) | ArgValue::Flags(v) | ArgValue::Timeout(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ArgValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgValue::Handle { handle, object: Some(o) } => write!(f, "{handle} [{o}]"),
+            ArgValue::Handle { handle, object: None } => write!(f, "{handle}"),
+            ArgValue::Handles(hs) => {
+                f.write_str("[")?;
+                for (i, h) in hs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{h}")?;
+                }
+                f.write_str("]")
+            }
+            ArgValue::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
+            ArgValue::U32(v) => write!(f, "{v}"),
+            ArgValue::I32(v) => write!(f, "{v}"),
+            ArgValue::I64(v) => write!(f, "{v}"),
+            ArgValue::Flags(v) => write!(f, "0x{v:x}"),
+            ArgValue::Timeout(v) if *v == crate::types::INFINITE => f.write_str("INFINITE"),
+            ArgValue::Timeout(v) => write!(f, "{v}ms"),
+            ArgValue::Str(Some(s)) => write!(f, "{s:?}"),
+            ArgValue::Str(None) => f.write_str("NULL"),
+            ArgValue::Bytes { len, preview } => write!(f, "{len} bytes {preview}"),
+        }
+    }
+}
+
+/// Conversion of a request field to a trace argument (`None`: not shown, e.g. a closure).
+pub trait ToArg {
+    /// The field as an argument value.
+    fn to_arg(&self) -> Option<ArgValue>;
+}
+
+impl ToArg for HANDLE {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::handle(*self))
+    }
+}
+impl ToArg for bool {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::Bool(*self))
+    }
+}
+impl ToArg for u32 {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::U32(*self))
+    }
+}
+impl ToArg for i32 {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::I32(*self))
+    }
+}
+impl ToArg for i64 {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self))
+    }
+}
+impl ToArg for Option<String> {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::Str(self.clone()))
+    }
+}
+impl ToArg for Vec<HANDLE> {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::Handles(self.clone()))
+    }
+}
+impl ToArg for Vec<u8> {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::bytes(self))
+    }
+}
+
+/// What a call returned, typed by the API's return type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ret {
+    /// A BOOL.
+    Bool(bool),
+    /// A HANDLE (NULL or INVALID_HANDLE_VALUE on failure).
+    Handle(HANDLE),
+    /// A DWORD (a suspend count; `(DWORD)-1` on failure).
+    Dword(u32),
+    /// A wait function's result (WAIT_OBJECT_0 + i, WAIT_TIMEOUT, WAIT_FAILED...).
+    Wait(u32),
+    /// VOID, or a call that does not return (ExitThread).
+    Void,
+}
+
+impl fmt::Display for Ret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ret::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
+            Ret::Handle(h) if h.is_null() => f.write_str("NULL"),
+            Ret::Handle(h) => write!(f, "{h}"),
+            Ret::Dword(v) if *v == u32::MAX => f.write_str("(DWORD)-1"),
+            Ret::Dword(v) => write!(f, "{v}"),
+            Ret::Wait(v) => f.write_str(&wait_code(*v)),
+            Ret::Void => Ok(()),
+        }
+    }
+}
+
+/// A wait code by its winbase.h name.
+pub fn wait_code(v: u32) -> String {
+    use crate::types::*;
+    match v {
+        WAIT_TIMEOUT => "WAIT_TIMEOUT".into(),
+        WAIT_FAILED => "WAIT_FAILED".into(),
+        WAIT_IO_COMPLETION => "WAIT_IO_COMPLETION".into(),
+        0 => "WAIT_OBJECT_0".into(),
+        WAIT_ABANDONED_0 => "WAIT_ABANDONED_0".into(),
+        v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
+        v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => {
+            format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0)
+        }
+        v => format!("{v}"),
+    }
 }
 
 /// What happened.
@@ -30,32 +259,64 @@ pub enum EventKind {
     Call {
         /// Win32 function name.
         api: String,
-        /// Rendered arguments.
-        args: String,
-        /// Rendered result (return value and out-parameters).
-        result: String,
+        /// Its arguments.
+        args: Vec<Arg>,
+        /// Its return value.
+        ret: Ret,
+        /// Its out-parameters (bytes read, handles made, counts).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outs: Vec<Arg>,
         /// The last error the call set, if it set one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<Win32Error>,
+        /// What the call changed, in words ("no effect: already signalled").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        effect: Option<String>,
     },
-    /// A call that blocked.
+    /// A call that became a pending operation (`op` names it).
     Block {
         /// Win32 function name.
         api: String,
-        /// Rendered arguments.
-        args: String,
+        /// Its arguments.
+        args: Vec<Arg>,
         /// What it waits for.
         reason: String,
+        /// The call waits for a synchronous file object's lock (it has not started yet;
+        /// a `granted` event lets it run).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lock_wait: bool,
     },
-    /// A blocked call completed.
+    /// A pending operation completed (`op` names it, `cause` the event that completed it).
     Wake {
         /// Win32 function name.
         api: String,
-        /// Rendered result.
-        result: String,
+        /// Its return value.
+        ret: Ret,
+        /// Its out-parameters.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outs: Vec<Arg>,
         /// The last error the call set, if it set one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<Win32Error>,
-        /// The event that completed it.
-        cause: String,
+        /// What completed it, in words.
+        why: String,
+    },
+    /// A call waiting for a synchronous file object's lock was granted it; the call
+    /// runs when its thread is next scheduled (`op` is the lock wait).
+    Granted {
+        /// Win32 function name.
+        api: String,
+        /// The file object.
+        file: String,
+    },
+    /// A waitable timer became signalled.
+    TimerFired {
+        /// The timer, described.
+        timer: String,
+        /// The period in milliseconds (0 for a one-shot timer).
+        period_ms: u32,
+        /// It was still signalled: this expiry changes nothing and the period is lost.
+        was_signalled: bool,
     },
     /// A process started.
     ProcessStart {
@@ -82,6 +343,14 @@ pub enum EventKind {
         /// Why: "returned", "ExitThread", "terminated by ...".
         how: String,
     },
+    /// A thread ended owning a mutex: the mutex is abandoned (its next owner's wait
+    /// returns WAIT_ABANDONED).
+    MutexAbandoned {
+        /// The mutex, described.
+        mutex: String,
+        /// Its serial number (`mutex#N`).
+        serial: u32,
+    },
     /// A thread's body panicked (the run ends with `Outcome::Failed`).
     Panic {
         /// The panic message.
@@ -95,28 +364,105 @@ pub enum EventKind {
     },
 }
 
+/// Renders up to 24 bytes of data: as a quoted string when it is text, as hex bytes
+/// otherwise.
+pub fn show_bytes(data: &[u8]) -> String {
+    let mut s = String::new();
+    let shown = &data[..data.len().min(24)];
+    match std::str::from_utf8(shown) {
+        Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
+            let _ = write!(s, "{text:?}");
+        }
+        _ => {
+            s.push('[');
+            for (i, b) in shown.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                let _ = write!(s, "{b:02x}");
+            }
+            s.push(']');
+        }
+    }
+    if data.len() > shown.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// Renders an argument list: positionally, as a Win32 call reads (`0x8 [event#1],
+/// INFINITE`), except BOOLs, flags and handle lists, which carry their name
+/// (`manual_reset=TRUE`, `flags=0x4`), since their position says little.
+pub fn render_args(args: &[Arg]) -> String {
+    let mut s = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let named = match &a.value {
+            ArgValue::Bool(_) | ArgValue::Flags(_) => true,
+            ArgValue::Handles(_) => a.name != "handles",
+            _ => false,
+        };
+        if named {
+            let _ = write!(s, "{}=", a.name);
+        }
+        let _ = write!(s, "{}", a.value);
+    }
+    s
+}
+
+fn render_result(out: &mut String, ret: &Ret, outs: &[Arg]) {
+    let _ = write!(out, "{ret}");
+    for (i, a) in outs.iter().enumerate() {
+        let sep = if i == 0 && *ret == Ret::Void { "" } else { ", " };
+        let _ = write!(out, "{sep}{}={}", a.name, a.value);
+    }
+}
+
 /// Renders a trace as plain text, one event per line.
 pub fn render_text(events: &[Event]) -> String {
     let mut out = String::new();
     for e in events {
-        let who = if e.tid == 0 { format!("P{}", e.pid) } else { format!("P{}/T{}", e.pid, e.tid) };
+        let who = match (e.pid, e.tid) {
+            (0, 0) => "kernel".to_string(),
+            (pid, 0) => format!("P{pid}"),
+            (pid, tid) => format!("P{pid}/T{tid}"),
+        };
         let _ = write!(out, "#{:<4} {:>6}ms  {who:<10} ", e.step, e.time_ms);
         match &e.kind {
-            EventKind::Call { api, args, result, error } => {
-                let _ = write!(out, "{api}({args}) = {result}");
+            EventKind::Call { api, args, ret, outs, error, effect } => {
+                let _ = write!(out, "{api}({}) = ", render_args(args));
+                render_result(&mut out, ret, outs);
                 if let Some(err) = error {
                     let _ = write!(out, "  [last error {err}]");
                 }
+                if let Some(effect) = effect {
+                    let _ = write!(out, "  -- {effect}");
+                }
             }
-            EventKind::Block { api, args, reason } => {
-                let _ = write!(out, "{api}({args}) BLOCKS: {reason}");
+            EventKind::Block { api, args, reason, .. } => {
+                let _ = write!(out, "{api}({}) BLOCKS: {reason}", render_args(args));
             }
-            EventKind::Wake { api, result, error, cause } => {
-                let _ = write!(out, "{api} returns {result}");
+            EventKind::Wake { api, ret, outs, error, why } => {
+                let _ = write!(out, "{api} returns ");
+                render_result(&mut out, ret, outs);
                 if let Some(err) = error {
                     let _ = write!(out, "  [last error {err}]");
                 }
-                let _ = write!(out, "  <- {cause}");
+                let _ = write!(out, "  <- {why}");
+            }
+            EventKind::Granted { api, file } => {
+                let _ = write!(out, "{api} may go on: it holds the lock of {file} now");
+            }
+            EventKind::TimerFired { timer, period_ms, was_signalled } => {
+                let _ = write!(out, "{timer} fires");
+                if *period_ms > 0 {
+                    let _ = write!(out, " (period {period_ms}ms)");
+                }
+                if *was_signalled {
+                    out.push_str(": it was still signalled, so this period is lost (signals do not count)");
+                }
             }
             EventKind::ProcessStart { image, command_line, parent } => {
                 let _ = write!(out, "process starts: {image} ({command_line:?}), parent P{parent}");
@@ -131,6 +477,9 @@ pub fn render_text(events: &[Event]) -> String {
             EventKind::ThreadExit { code, how } => {
                 let _ = write!(out, "thread exits with code {code} ({how})");
             }
+            EventKind::MutexAbandoned { mutex, .. } => {
+                let _ = write!(out, "{mutex} abandoned: its owner ended without releasing it");
+            }
             EventKind::Panic { message } => {
                 let _ = write!(out, "PANIC: {message}");
             }
@@ -143,14 +492,40 @@ pub fn render_text(events: &[Event]) -> String {
     out
 }
 
-/// Renders a trace as JSON lines (one serialized [`Event`] per line; the schema is the
-/// serde form of [`Event`], documented in docs/architecture.md).
+/// The first line of a JSON-lines trace: the schema and its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceHeader {
+    /// Always "winsim-trace".
+    pub schema: String,
+    /// [`TRACE_SCHEMA_VERSION`].
+    pub version: u32,
+}
+
+/// Renders a trace as JSON lines: a [`TraceHeader`] line, then one serialized [`Event`]
+/// per line (docs/trace-format.md).
 pub fn render_json_lines(events: &[Event]) -> String {
-    let mut out = String::new();
+    let header = TraceHeader { schema: "winsim-trace".into(), version: TRACE_SCHEMA_VERSION };
+    // Serializing plain data with string keys cannot fail.
+    let mut out = serde_json::to_string(&header).expect("trace header serializes");
+    out.push('\n');
     for e in events {
-        // Serializing plain data with string keys cannot fail.
         out.push_str(&serde_json::to_string(e).expect("trace events serialize"));
         out.push('\n');
     }
     out
+}
+
+/// Parses a JSON-lines trace written by [`render_json_lines`]: checks the header's schema
+/// and version, then reads every event.
+pub fn parse_json_lines(text: &str) -> Result<Vec<Event>, String> {
+    let mut lines = text.lines();
+    let header: TraceHeader = serde_json::from_str(lines.next().ok_or("empty trace")?)
+        .map_err(|e| format!("line 1: not a trace header: {e}"))?;
+    if header.schema != "winsim-trace" || header.version != TRACE_SCHEMA_VERSION {
+        return Err(format!(
+            "line 1: schema {} version {}, expected winsim-trace version {TRACE_SCHEMA_VERSION}",
+            header.schema, header.version
+        ));
+    }
+    lines.enumerate().map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 2))).collect()
 }

@@ -211,6 +211,38 @@ pub const SEMAPHORE_QUERY_STATE: u32 = 0x0001;
 /// `SEMAPHORE_ALL_ACCESS`.
 pub const SEMAPHORE_ALL_ACCESS: u32 = 0x001F_0003;
 
+/// `TIMER_QUERY_STATE`.
+pub const TIMER_QUERY_STATE: u32 = 0x0001;
+/// `TIMER_MODIFY_STATE`: needed by SetWaitableTimer and CancelWaitableTimer.
+pub const TIMER_MODIFY_STATE: u32 = 0x0002;
+/// `TIMER_ALL_ACCESS`.
+pub const TIMER_ALL_ACCESS: u32 = 0x001F_0003;
+/// `CREATE_WAITABLE_TIMER_MANUAL_RESET` (CreateWaitableTimerEx): a notification timer.
+pub const CREATE_WAITABLE_TIMER_MANUAL_RESET: u32 = 0x1;
+/// `CREATE_WAITABLE_TIMER_HIGH_RESOLUTION` (CreateWaitableTimerEx); accepted, no effect in
+/// virtual time.
+pub const CREATE_WAITABLE_TIMER_HIGH_RESOLUTION: u32 = 0x2;
+
+/// A `FILETIME`: 100-ns intervals since 1601-01-01 UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FILETIME {
+    /// Low 32 bits.
+    pub dwLowDateTime: u32,
+    /// High 32 bits.
+    pub dwHighDateTime: u32,
+}
+
+impl FILETIME {
+    /// From a 64-bit count of 100-ns intervals.
+    pub fn from_u64(v: u64) -> FILETIME {
+        FILETIME { dwLowDateTime: v as u32, dwHighDateTime: (v >> 32) as u32 }
+    }
+    /// As a 64-bit count of 100-ns intervals.
+    pub fn to_u64(self) -> u64 {
+        (u64::from(self.dwHighDateTime) << 32) | u64::from(self.dwLowDateTime)
+    }
+}
+
 /// `PROCESS_TERMINATE`.
 pub const PROCESS_TERMINATE: u32 = 0x0001;
 /// `PROCESS_CREATE_THREAD`.

@@ -51,7 +51,7 @@ fn open_mutex_grants_only_the_valid_access_bits() {
         assert_eq!(failed, 0x0de0_fffe, "bits whose OpenMutex failed");
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.release_mutex(created).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_NOT_OWNER.0);
+        assert_eq!(ctx.get_last_error(), ERROR_NOT_OWNER);
         0
     });
 }
@@ -69,10 +69,10 @@ fn open_event_and_semaphore_refuse_bits_outside_their_all_access() {
         for bad in [0x4, 0x8, 0x8000, 0x0020_0000, 0x0400_0000] {
             ctx.set_last_error(SENTINEL);
             assert!(ctx.open_event(bad, false, Some("audit-event")).await.is_null(), "event {bad:#x}");
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             ctx.set_last_error(SENTINEL);
             assert!(ctx.open_semaphore(bad, false, Some("audit-sem")).await.is_null(), "semaphore {bad:#x}");
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         }
         for good in [0x1, 0x2, SYNCHRONIZE, READ_CONTROL, MAXIMUM_ALLOWED, GENERIC_READ, GENERIC_ALL] {
             let h = ctx.open_event(good, false, Some("audit-event")).await;
@@ -110,7 +110,7 @@ fn duplicate_handle_with_null_target_and_close_source_just_closes_the_source() {
         assert_eq!(out, HANDLE::NULL, "no handle was made");
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.close_handle(copy).await, FALSE, "the source was closed");
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         assert_eq!(ctx.set_event(e).await, TRUE, "the other handle is unaffected");
         // An invalid source still fails first (ObDuplicateObject references it first).
         ctx.set_last_error(SENTINEL);
@@ -118,7 +118,7 @@ fn duplicate_handle_with_null_target_and_close_source_just_closes_the_source() {
             ctx.duplicate_handle(me, copy, HANDLE::NULL, &mut out, 0, false, DUPLICATE_CLOSE_SOURCE).await,
             FALSE
         );
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
 }
@@ -136,7 +136,7 @@ fn duplicate_handle_null_target_closes_a_handle_in_another_process() {
         assert_eq!(ctx.wait_for_single_object(go, INFINITE).await, WAIT_OBJECT_0);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.set_event(h).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
     sim.program("parent.exe", |ctx| async move {
@@ -199,7 +199,7 @@ fn signal_and_wait_replay_of_test_signalandwait() {
         let (r, _w) = pipe(&ctx, 0).await;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.signal_object_and_wait(r, r, 0, false).await, WAIT_FAILED);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
 }

@@ -24,7 +24,7 @@ fn run_prints_the_trace_and_the_deadlock_report() {
     let (code, out) = winsim(&["run", "redirect-leaked-write-end"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(winsim(&["run", "redirect-leaked-write-end", "--strict"]).0, 2);
-    assert!(out.contains("ReadFile(0x4, 64) BLOCKS"), "{out}");
+    assert!(out.contains("ReadFile(0x4 [pipe#1 read end], 64) BLOCKS"), "{out}");
     assert!(out.contains("DEADLOCK"), "{out}");
     assert!(out.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{out}");
     assert!(out.contains("replay: winsim run redirect-leaked-write-end --seed 0"), "{out}");
@@ -40,7 +40,8 @@ fn json_output_is_one_event_per_line_then_the_outcome() {
     let lines: Vec<serde_json::Value> =
         out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     assert!(lines.len() > 10);
-    assert!(lines[..lines.len() - 1].iter().all(|e| e.get("event").is_some() && e.get("step").is_some()));
+    assert_eq!(lines[0], serde_json::json!({"schema": "winsim-trace", "version": 2}));
+    assert!(lines[1..lines.len() - 1].iter().all(|e| e.get("event").is_some() && e.get("step").is_some()));
     let last = lines.last().unwrap();
     assert!(last["outcome"].get("Completed").is_some(), "{last}");
 }

@@ -20,19 +20,20 @@ fn racy_writers(config: Config) -> (RunReport, String) {
         async move {
             let (r, w) = pipe(&ctx, 0).await;
             for tag in [b'a', b'b'] {
-                ctx.create_thread(
-                    None,
-                    0,
-                    move |ctx| async move {
-                        for _ in 0..3 {
-                            assert_eq!(ctx.write_file(w, &[tag], None).await, TRUE);
-                        }
-                        0
-                    },
-                    0,
-                    None,
-                )
-                .await;
+                let _ = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move {
+                            for _ in 0..3 {
+                                assert_eq!(ctx.write_file(w, &[tag], None).await, TRUE);
+                            }
+                            0
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
             }
             let mut got = 0;
             while got < 6 {
@@ -224,9 +225,10 @@ fn json_trace_round_trips() {
     for s in scenarios::catalogue() {
         let r = s.run(Config::random(3));
         let text = render_json_lines(&r.trace);
-        let back: Vec<sim_core::trace::Event> =
-            text.lines().map(|l| serde_json::from_str(l).expect("a line is one event")).collect();
+        assert!(text.starts_with("{\"schema\":\"winsim-trace\",\"version\":2}\n"), "{}", s.name);
+        let back = sim_core::trace::parse_json_lines(&text).expect("a versioned trace");
         assert_eq!(back, r.trace, "{}", s.name);
+        assert!(sim_core::trace::parse_json_lines(&text.replace("\"version\":2", "\"version\":1")).is_err());
     }
 }
 

@@ -75,13 +75,13 @@ fn low_two_bits_of_a_handle_are_ignored() {
         for bad in [HANDLE(0x1234), HANDLE(0x1235), HANDLE(0x1237), HANDLE(1), HANDLE(3)] {
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.wait_for_single_object(bad, 0).await, WAIT_FAILED, "{bad}");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{bad}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{bad}");
         }
         // CloseHandle through a tagged value closes the handle itself.
         assert_eq!(ctx.close_handle(HANDLE(h.0 | 2)).await, TRUE);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.wait_for_single_object(h, 0).await, WAIT_FAILED);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
 }
@@ -98,7 +98,7 @@ fn close_handle_of_invalid_closed_and_null_handles_fails_with_invalid_handle() {
         for bad in [h, HANDLE::NULL, HANDLE(0x1234), HANDLE(0xfff0), HANDLE(0x10_0000)] {
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.close_handle(bad).await, FALSE, "CloseHandle({bad})");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "CloseHandle({bad})");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "CloseHandle({bad})");
         }
         0
     });
@@ -132,7 +132,7 @@ fn protect_from_close_makes_close_handle_fail_and_keeps_the_handle() {
         );
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.close_handle(h).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         assert_eq!(flags_of(&ctx, h).await, HANDLE_FLAG_PROTECT_FROM_CLOSE);
         assert_eq!(ctx.set_event(h).await, TRUE, "the protected handle is still open");
         assert_eq!(ctx.wait_for_single_object(h, 0).await, WAIT_OBJECT_0);
@@ -191,7 +191,7 @@ fn handle_information_on_pseudo_and_invalid_handles() {
             assert_eq!(flags, 0);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.set_handle_information(pseudo, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         }
         let closed = event(&ctx, false, false).await;
         assert_eq!(ctx.close_handle(closed).await, TRUE);
@@ -199,11 +199,11 @@ fn handle_information_on_pseudo_and_invalid_handles() {
             let mut flags = 0x55;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.get_handle_information(bad, &mut flags).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
             assert_eq!(flags, 0x55);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.set_handle_information(bad, HANDLE_FLAG_INHERIT, 0).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         }
         0
     });
@@ -364,9 +364,9 @@ fn duplicate_with_narrower_access_drops_rights() {
         assert_eq!(ctx.duplicate_handle(me, e, me, &mut sync_only, SYNCHRONIZE, false, 0).await, TRUE);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.set_event(sync_only).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         assert_eq!(ctx.reset_event(sync_only).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         assert_eq!(ctx.set_event(e).await, TRUE);
         assert_eq!(ctx.wait_for_single_object(sync_only, 0).await, WAIT_OBJECT_0, "SYNCHRONIZE kept");
 
@@ -375,7 +375,7 @@ fn duplicate_with_narrower_access_drops_rights() {
         assert_eq!(ctx.set_event(modify_only).await, TRUE);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.wait_for_single_object(modify_only, 0).await, WAIT_FAILED);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
 
         // DUPLICATE_SAME_ACCESS ignores dwDesiredAccess (0 here) ...
         let mut same = HANDLE::NULL;
@@ -386,7 +386,7 @@ fn duplicate_with_narrower_access_drops_rights() {
         let mut none = HANDLE::NULL;
         assert_eq!(ctx.duplicate_handle(me, e, me, &mut none, 0, false, 0).await, TRUE);
         assert_eq!(ctx.set_event(none).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         0
     });
 }
@@ -404,7 +404,7 @@ fn duplicate_handle_bad_arguments() {
             let mut out = HANDLE(0x5550);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.duplicate_handle(me, bad, me, &mut out, 0, false, DUPLICATE_SAME_ACCESS).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "source {bad}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "source {bad}");
             assert_eq!(out, HANDLE::NULL);
         }
         // A thread handle is not a process handle.
@@ -417,14 +417,14 @@ fn duplicate_handle_bad_arguments() {
                 ctx.duplicate_handle(bad_process, e, me, &mut out, 0, false, DUPLICATE_SAME_ACCESS).await,
                 FALSE
             );
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "source process {bad_process}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "source process {bad_process}");
             assert_eq!(out, HANDLE::NULL);
             ctx.set_last_error(SENTINEL);
             assert_eq!(
                 ctx.duplicate_handle(me, e, bad_process, &mut out, 0, false, DUPLICATE_SAME_ACCESS).await,
                 FALSE
             );
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "target process {bad_process}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "target process {bad_process}");
             assert_eq!(out, HANDLE::NULL);
         }
         assert_eq!(flags_of(&ctx, e).await, 0, "without CLOSE_SOURCE the source stays open");
@@ -451,7 +451,7 @@ fn duplicate_close_source_with_a_bad_target_process_still_closes_the_source() {
             .duplicate_handle(me, e, HANDLE(0x1234), &mut out, 0, false, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE)
             .await;
         assert_eq!(ok, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         assert_eq!(out, HANDLE::NULL);
         assert_eq!(ctx.close_handle(e).await, FALSE, "the source was closed");
         assert_eq!(ctx.set_event(keep).await, TRUE, "other handles to the object are unaffected");
@@ -500,7 +500,7 @@ fn a_child_moves_a_handle_out_of_its_parent() {
         assert_eq!(ctx.wait_for_single_object(keep, 0).await, WAIT_OBJECT_0, "the child set the event");
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.close_handle(e).await, FALSE, "the parent's copy was closed by the move");
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
     sim.program("child.exe", |ctx| async move {
@@ -511,7 +511,7 @@ fn a_child_moves_a_handle_out_of_its_parent() {
         // The parent's value is not a handle in this process.
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.set_event(parent_handle).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         let parent = ctx.open_process(PROCESS_DUP_HANDLE, false, parent_pid).await;
         assert!(!parent.is_null());
         let mut h = HANDLE::NULL;
@@ -551,7 +551,7 @@ fn duplicate_handle_needs_process_dup_handle() {
             ctx.duplicate_handle(weak, e, ctx.get_current_process(), &mut out, 0, false, DUPLICATE_SAME_ACCESS).await,
             FALSE
         );
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         assert_eq!(out, HANDLE::NULL);
         0
     });
@@ -567,7 +567,7 @@ fn the_handles_max_limit_ends_the_run() {
     let r = run_with(config, |ctx| async move {
         for i in 0..100 {
             // Named, so the failing create must also leave no name behind (invariants).
-            ctx.create_event(None, false, false, Some(&format!("limit {i}"))).await;
+            let _ = ctx.create_event(None, false, false, Some(&format!("limit {i}"))).await;
         }
         0
     });

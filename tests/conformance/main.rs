@@ -1,6 +1,6 @@
 //! Conformance tests: one binary, one module per Wine test suite. Every test cites the
-//! source of the Windows behaviour it checks (shared/semantics/pipes-handles-threads-waits.md
-//! fact numbers, Wine test functions, Microsoft Learn pages).
+//! source of the Windows behaviour it checks (docs/semantics.md section numbers, Wine test
+//! functions, Microsoft Learn pages).
 #![forbid(unsafe_code)]
 
 mod support;
@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod determinism;
 mod handles;
+mod kernel;
 mod model;
 mod model_sync;
 mod pipe;
@@ -17,3 +18,4 @@ mod robustness;
 mod sync;
 mod teaching;
 mod thread;
+mod timer;

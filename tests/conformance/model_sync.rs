@@ -10,7 +10,7 @@
 
 use proptest::prelude::*;
 use sim_core::prelude::*;
-use sim_core::trace::{Event, EventKind};
+use sim_core::trace::{Arg, ArgValue, Event, EventKind, Ret};
 use sim_model::sync::{ObjectId, SyncModel, WaitOutcome};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -126,13 +126,13 @@ async fn run_ops(ctx: &ThreadCtx, ops: &[Op], h: &Handles) {
             }
             Op::ReleaseMutex(i) => {
                 if let Some(m) = pick(&h.mutexes, *i) {
-                    ctx.release_mutex(m).await;
+                    let _ = ctx.release_mutex(m).await;
                 }
             }
             Op::ReleaseSemaphore(i, n) => {
                 if let Some(s) = pick(&h.semaphores, *i) {
                     let mut prev = 0;
-                    ctx.release_semaphore(s, *n, Some(&mut prev)).await;
+                    let _ = ctx.release_semaphore(s, *n, Some(&mut prev)).await;
                 }
             }
             Op::Wait { objects, single, all, timeout_ms } => {
@@ -208,54 +208,46 @@ fn run(p: &Program, seed: u64) -> RunReport {
 
 const WAIT_APIS: [&str; 2] = ["WaitForSingleObject", "WaitForMultipleObjects"];
 
-/// A rendered wait code ("WAIT_OBJECT_0+1", "WAIT_ABANDONED_0", "WAIT_TIMEOUT") as a number.
-fn parse_wait(s: &str) -> u32 {
-    let (base, rest) = if let Some(r) = s.strip_prefix("WAIT_OBJECT_0") {
-        (WAIT_OBJECT_0, r)
-    } else if let Some(r) = s.strip_prefix("WAIT_ABANDONED_0") {
-        (WAIT_ABANDONED_0, r)
-    } else if s == "WAIT_TIMEOUT" {
-        return WAIT_TIMEOUT;
-    } else if s == "WAIT_FAILED" {
-        return WAIT_FAILED;
-    } else {
-        panic!("not a wait code: {s:?}");
-    };
-    match rest.strip_prefix('+') {
-        Some(n) => base + n.parse::<u32>().unwrap(),
-        None if rest.is_empty() => base,
-        None => panic!("not a wait code: {s:?}"),
-    }
+/// The argument `name` of a traced call.
+fn arg<'a>(step: u64, args: &'a [Arg], name: &str) -> Result<&'a ArgValue, String> {
+    args.iter()
+        .find(|a| a.name == name)
+        .map(|a| &a.value)
+        .ok_or_else(|| format!("step {step}: no argument {name:?} in {args:?}"))
+}
+
+/// The handle argument `name` of a traced call.
+fn handle_arg(step: u64, args: &[Arg], name: &str) -> Result<HANDLE, String> {
+    arg(step, args, name)?.as_handle().ok_or_else(|| format!("step {step}: {name:?} is not a handle in {args:?}"))
 }
 
 /// A wait's arguments from the trace: handles, bWaitAll, time-out.
-fn parse_wait_args(api: &str, args: &str) -> (Vec<String>, bool, u32) {
-    let (handles, all, timeout) = if api == "WaitForSingleObject" {
-        let (h, t) = args.split_once(", ").unwrap();
-        (vec![h.to_string()], false, t)
-    } else {
-        // "2, [0x4, 0x8], bWaitAll=true, 5ms"
-        let open = args.find('[').unwrap();
-        let close = args.find(']').unwrap();
-        let hs = args[open + 1..close].split(", ").map(str::to_string).collect();
-        let rest = &args[close + 1..];
-        let all = rest.contains("bWaitAll=true");
-        (hs, all, rest.rsplit(", ").next().unwrap())
+fn wait_args(step: u64, api: &str, args: &[Arg]) -> Result<(Vec<HANDLE>, bool, u32), String> {
+    let timeout_ms = match arg(step, args, "timeout_ms")? {
+        ArgValue::Timeout(t) => *t,
+        v => return Err(format!("step {step}: {api} time-out {v:?}")),
     };
-    let timeout_ms =
-        if timeout == "INFINITE" { INFINITE } else { timeout.strip_suffix("ms").unwrap().parse().unwrap() };
-    (handles, all, timeout_ms)
+    if api == "WaitForSingleObject" {
+        return Ok((vec![handle_arg(step, args, "handle")?], false, timeout_ms));
+    }
+    let ArgValue::Handles(hs) = arg(step, args, "handles")? else {
+        return Err(format!("step {step}: {api} handles {args:?}"));
+    };
+    let ArgValue::Bool(all) = *arg(step, args, "wait_all")? else {
+        return Err(format!("step {step}: {api} wait_all {args:?}"));
+    };
+    Ok((hs.clone(), all, timeout_ms))
 }
 
-/// A model wait code rendered as the kernel's trace renders it.
-fn render(code: u32) -> String {
-    match code {
-        WAIT_TIMEOUT => "WAIT_TIMEOUT".into(),
-        WAIT_OBJECT_0 => "WAIT_OBJECT_0".into(),
-        WAIT_ABANDONED_0 => "WAIT_ABANDONED_0".into(),
-        c if c > WAIT_ABANDONED_0 => format!("WAIT_ABANDONED_0+{}", c - WAIT_ABANDONED_0),
-        c => format!("WAIT_OBJECT_0+{c}"),
-    }
+/// A call's result as the trace records it: return value, out-parameters, last error.
+type Got<'a> = (&'a Ret, &'a [Arg], Option<Win32Error>);
+
+/// A wait that blocked on the model's objects, per the kernel's trace.
+#[derive(Debug, Clone, Copy)]
+struct BlockedWait {
+    tid: u32,
+    timeout_ms: u32,
+    since_ms: u64,
 }
 
 /// The replay: the trace, a cursor in it, and the model.
@@ -264,41 +256,50 @@ struct Replay<'a> {
     /// Index of the next event to read.
     next: usize,
     model: SyncModel,
-    /// Handle (as rendered) -> model object.
-    handles: BTreeMap<String, ObjectId>,
+    /// Handle -> model object.
+    handles: BTreeMap<HANDLE, ObjectId>,
     /// Model object of each mutex by its kernel serial - 1 (`mutex#1` is the first).
     mutexes: Vec<ObjectId>,
-    /// Threads blocked in a wait on handles the model does not know (main's join).
-    ignored: BTreeSet<u32>,
-    /// Threads blocked in a wait on the model's objects, per the kernel's trace.
-    blocked: BTreeSet<u32>,
+    /// Blocked waits on handles the model does not know (main's join), by operation.
+    ignored: BTreeMap<u64, u32>,
+    /// Blocked waits on the model's objects, per the kernel's trace, by operation.
+    blocked: BTreeMap<u64, BlockedWait>,
+    /// The ExitThread call of a thread that is exiting: the cause of the wake-ups its
+    /// exit brings (a thread whose body returns exits outside any call: no cause).
+    exit_call: BTreeMap<u32, u64>,
 }
 
 impl Replay<'_> {
-    /// The model's waiters become eligible after a state change (or a pulse of `pulse`):
-    /// the kernel's Wake events that follow must release them, each one the model offers,
-    /// with the same wait code, until none is eligible.
-    fn release(&mut self, step: u64, pulse: Option<ObjectId>) -> Result<(), String> {
+    /// The model's waiters become eligible after a state change (or a pulse of `pulse`)
+    /// brought by the event `cause` (a call's id; `None` for a thread returning): the
+    /// kernel's Wake events that follow, each caused by it, must release them, each one
+    /// the model offers, with the same wait code, until none is eligible.
+    fn release(&mut self, step: u64, cause: Option<u64>, pulse: Option<ObjectId>) -> Result<(), String> {
         let trace = self.trace;
         let next = &mut self.next;
-        let ignored = &self.ignored;
-        let mut woken: Vec<(u32, String, Option<Win32Error>)> = Vec::new();
+        let blocked = &self.blocked;
+        let mut woken: Vec<(u32, u64, Got)> = Vec::new();
         let choose = |eligible: &[u32]| -> Result<u32, String> {
             match trace.get(*next) {
-                Some(Event { tid, kind: EventKind::Wake { api, result, error, cause }, .. })
-                    if WAIT_APIS.contains(&api.as_str()) && cause != "time-out" && !ignored.contains(tid) =>
-                {
-                    if !eligible.contains(tid) {
+                Some(Event {
+                    tid,
+                    op: Some(op),
+                    cause: c,
+                    kind: EventKind::Wake { api, ret, outs, error, .. },
+                    ..
+                }) if WAIT_APIS.contains(&api.as_str()) && *c == cause && blocked.contains_key(op) => {
+                    if !eligible.contains(tid) || blocked[op].tid != *tid {
                         return Err(format!(
-                            "step {step}: kernel released T{tid} ({result}, {cause}); the model allows only {eligible:?}"
+                            "step {step}: kernel released T{tid} (op {op}: {ret}); the model allows only {eligible:?}"
                         ));
                     }
                     *next += 1;
-                    woken.push((*tid, result.clone(), *error));
+                    woken.push((*tid, *op, (ret, outs, *error)));
                     Ok(*tid)
                 }
                 _ => Err(format!(
-                    "step {step}: model says waiters {eligible:?} can be released; the kernel released none"
+                    "step {step}: model says waiters {eligible:?} can be released (cause {cause:?}); the kernel \
+                     released none"
                 )),
             }
         };
@@ -306,29 +307,25 @@ impl Replay<'_> {
             Some(e) => self.model.pulse_event(e, choose)?,
             None => self.model.settle(choose)?,
         };
-        for ((t, code), (_, result, error)) in released.iter().zip(&woken) {
-            self.blocked.remove(t);
-            if parse_wait(result) != *code || error.is_some() {
-                return Err(format!(
-                    "step {step}: kernel released T{t} with {result} (error {error:?}), model with {}",
-                    render(*code)
-                ));
-            }
+        for ((t, code), (_, op, got)) in released.iter().zip(&woken) {
+            self.blocked.remove(op);
+            expect(step, "wake-up", *got, (Ret::Wait(*code), Vec::new(), None))
+                .map_err(|e| format!("{e} (T{t} released)"))?;
         }
         Ok(())
     }
 
-    fn object(&self, step: u64, h: &str) -> Result<ObjectId, String> {
-        self.handles.get(h).copied().ok_or_else(|| format!("step {step}: unknown handle {h}"))
+    fn object(&self, step: u64, h: HANDLE) -> Result<ObjectId, String> {
+        self.handles.get(&h).copied().ok_or_else(|| format!("step {step}: unknown handle {h}"))
     }
 }
 
-/// Checks a completed call's result and error against what the model expects.
-fn expect(step: u64, api: &str, got: (&str, Option<Win32Error>), want: (String, Option<u32>)) -> Result<(), String> {
-    if got.0 != want.0 || got.1.map(|e| e.0) != want.1 {
+/// Checks a call's return value, out-parameters and error against what the model expects.
+fn expect(step: u64, api: &str, got: Got, want: (Ret, Vec<Arg>, Option<u32>)) -> Result<(), String> {
+    if *got.0 != want.0 || got.1 != want.1.as_slice() || got.2.map(|e| e.0) != want.2 {
         return Err(format!(
-            "step {step}: {api}: kernel {} (error {:?}), model {} (error {:?})",
-            got.0, got.1, want.0, want.1
+            "step {step}: {api}: kernel {} {:?} (error {:?}), model {} {:?} (error {:?})",
+            got.0, got.1, got.2, want.0, want.1, want.2
         ));
     }
     Ok(())
@@ -336,21 +333,26 @@ fn expect(step: u64, api: &str, got: (&str, Option<Win32Error>), want: (String, 
 
 /// Replays the kernel's calls on the sync objects on the model and compares every result.
 fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
+    if r.trace_dropped != 0 {
+        return Err(format!("{} trace events dropped", r.trace_dropped));
+    }
     let mut rp = Replay {
         trace: &r.trace,
         next: 0,
         model: SyncModel::new(),
         handles: BTreeMap::new(),
         mutexes: Vec::new(),
-        ignored: BTreeSet::new(),
-        blocked: BTreeSet::new(),
+        ignored: BTreeMap::new(),
+        blocked: BTreeMap::new(),
+        exit_call: BTreeMap::new(),
     };
     let mut specs = p.objects.iter();
     while let Some(e) = rp.trace.get(rp.next) {
         rp.next += 1;
         let (step, tid) = (e.step, e.tid);
+        let ok = (Ret::Bool(true), Vec::new(), None);
         match &e.kind {
-            EventKind::Call { api, args, result, error }
+            EventKind::Call { api, args, ret, error, .. }
                 if ["CreateEvent", "CreateMutex", "CreateSemaphore"].contains(&api.as_str()) =>
             {
                 let spec = specs.next().ok_or("more objects created than the program has")?;
@@ -366,123 +368,157 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                         .create_semaphore(initial, maximum)
                         .map_err(|e| format!("step {step}: model failed {spec:?} with {e}"))?,
                 };
-                if error.is_some_and(|e| e.0 != 0) {
-                    return Err(format!("step {step}: {api}({args}) = {result}, error {error:?}"));
+                match ret {
+                    Ret::Handle(h) if !h.is_null() && !error.is_some_and(|e| e.0 != 0) => {
+                        rp.handles.insert(*h, id);
+                    }
+                    _ => return Err(format!("step {step}: {api}({args:?}) = {ret}, error {error:?}")),
                 }
-                rp.handles.insert(result.clone(), id);
             }
-            EventKind::Call { api, args, result, error }
+            EventKind::Call { api, args, ret, outs, error, .. }
                 if ["SetEvent", "ResetEvent", "PulseEvent"].contains(&api.as_str()) =>
             {
-                let id = rp.object(step, args)?;
-                expect(step, api, (result, *error), ("TRUE".into(), None))?;
+                let id = rp.object(step, handle_arg(step, args, "event")?)?;
+                expect(step, api, (ret, outs, *error), ok)?;
                 match api.as_str() {
                     "SetEvent" => rp.model.set_event(id),
                     "ResetEvent" => rp.model.reset_event(id),
                     _ => {
-                        rp.release(step, Some(id))?;
+                        rp.release(step, Some(e.id), Some(id))?;
                         continue;
                     }
                 }
-                rp.release(step, None)?;
+                rp.release(step, Some(e.id), None)?;
             }
-            EventKind::Call { api, args, result, error } if api == "ReleaseMutex" => {
-                let id = rp.object(step, args)?;
+            EventKind::Call { api, args, ret, outs, error, .. } if api == "ReleaseMutex" => {
+                let id = rp.object(step, handle_arg(step, args, "mutex")?)?;
                 let want = match rp.model.release_mutex(id, tid) {
-                    Ok(()) => ("TRUE".to_string(), None),
-                    Err(code) => ("FALSE".to_string(), Some(code)),
+                    Ok(()) => ok,
+                    Err(code) => (Ret::Bool(false), Vec::new(), Some(code)),
                 };
-                expect(step, api, (result, *error), want)?;
-                rp.release(step, None)?;
+                expect(step, api, (ret, outs, *error), want)?;
+                rp.release(step, Some(e.id), None)?;
             }
-            EventKind::Call { api, args, result, error } if api == "ReleaseSemaphore" => {
-                let (h, n) = args.split_once(", ").ok_or("ReleaseSemaphore args")?;
-                let id = rp.object(step, h)?;
-                let want = match rp.model.release_semaphore(id, n.parse().unwrap()) {
-                    Ok(prev) => (format!("TRUE, previous {prev}"), None),
-                    Err(code) => ("FALSE".to_string(), Some(code)),
+            EventKind::Call { api, args, ret, outs, error, .. } if api == "ReleaseSemaphore" => {
+                let id = rp.object(step, handle_arg(step, args, "semaphore")?)?;
+                let ArgValue::I32(n) = *arg(step, args, "count")? else {
+                    return Err(format!("step {step}: ReleaseSemaphore count {args:?}"));
                 };
-                expect(step, api, (result, *error), want)?;
-                rp.release(step, None)?;
+                let want = match rp.model.release_semaphore(id, n) {
+                    Ok(prev) => (Ret::Bool(true), vec![Arg::new("previous", ArgValue::I32(prev))], None),
+                    Err(code) => (Ret::Bool(false), Vec::new(), Some(code)),
+                };
+                expect(step, api, (ret, outs, *error), want)?;
+                rp.release(step, Some(e.id), None)?;
             }
             EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. }
                 if WAIT_APIS.contains(&api.as_str()) =>
             {
-                let (hs, all, timeout_ms) = parse_wait_args(api, args);
+                let (hs, all, timeout_ms) = wait_args(step, api, args)?;
                 let known = hs.iter().filter(|h| rp.handles.contains_key(*h)).count();
                 if known == 0 {
                     // Main's join on the worker threads.
                     if matches!(e.kind, EventKind::Block { .. }) {
-                        rp.ignored.insert(tid);
+                        let op = e.op.ok_or(format!("step {step}: {api} blocked without an op"))?;
+                        rp.ignored.insert(op, tid);
                     }
                     continue;
                 }
                 if known < hs.len() {
-                    return Err(format!("step {step}: {api}({args}): handles the model does not know"));
+                    return Err(format!("step {step}: {api}({args:?}): handles the model does not know"));
                 }
                 let objects: Vec<ObjectId> = hs.iter().map(|h| rp.handles[h]).collect();
                 let model = rp.model.wait(&objects, all, tid, timeout_ms);
                 match (&e.kind, model) {
                     (EventKind::Block { .. }, WaitOutcome::Blocked) => {
-                        rp.blocked.insert(tid);
+                        let op = e.op.ok_or(format!("step {step}: {api} blocked without an op"))?;
+                        rp.blocked.insert(op, BlockedWait { tid, timeout_ms, since_ms: e.time_ms });
                     }
-                    (EventKind::Call { result, error, .. }, WaitOutcome::Done(code)) => {
-                        expect(step, api, (result, *error), (render(code), None))?;
+                    (EventKind::Call { ret, outs, error, .. }, WaitOutcome::Done(code)) => {
+                        expect(step, api, (ret, outs, *error), (Ret::Wait(code), Vec::new(), None))?;
                     }
-                    (EventKind::Call { result, error, .. }, WaitOutcome::Failed(code)) => {
-                        expect(step, api, (result, *error), ("WAIT_FAILED".into(), Some(code)))?;
+                    (EventKind::Call { ret, outs, error, .. }, WaitOutcome::Failed(code)) => {
+                        expect(step, api, (ret, outs, *error), (Ret::Wait(WAIT_FAILED), Vec::new(), Some(code)))?;
                     }
                     (kind, model) => {
-                        return Err(format!("step {step}: {api}({args}) by T{tid}: kernel {kind:?}, model {model:?}"));
+                        return Err(format!(
+                            "step {step}: {api}({args:?}) by T{tid}: kernel {kind:?}, model {model:?}"
+                        ));
                     }
                 }
-                rp.release(step, None)?;
+                rp.release(step, Some(e.id), None)?;
             }
-            EventKind::Wake { api, result, error, cause } if WAIT_APIS.contains(&api.as_str()) => {
-                if rp.ignored.remove(&tid) {
+            EventKind::Wake { api, ret, outs, error, .. } if WAIT_APIS.contains(&api.as_str()) => {
+                let op = e.op.ok_or(format!("step {step}: {api} woke without an op"))?;
+                if let Some(t) = rp.ignored.remove(&op) {
+                    if t != tid {
+                        return Err(format!("step {step}: T{tid} woke from T{t}'s wait (op {op})"));
+                    }
                     continue;
                 }
-                if cause != "time-out" {
+                // Not released by a state change the model knows of: must be a time-out.
+                let Some(w) = rp.blocked.remove(&op) else {
+                    return Err(format!("step {step}: T{tid} woke from op {op}, which the model does not know"));
+                };
+                if e.cause.is_some() || *ret != Ret::Wait(WAIT_TIMEOUT) {
                     return Err(format!(
-                        "step {step}: kernel released T{tid} with {result} ({cause}); the model did not"
+                        "step {step}: kernel released T{tid} with {ret} (cause {:?}); the model did not",
+                        e.cause
                     ));
                 }
-                if result != "WAIT_TIMEOUT" || error.is_some() || !rp.model.time_out(tid) {
+                let due = w.since_ms + u64::from(w.timeout_ms);
+                if w.tid != tid
+                    || !outs.is_empty()
+                    || error.is_some()
+                    || w.timeout_ms == INFINITE
+                    || e.time_ms != due
+                    || !rp.model.time_out(tid)
+                {
                     return Err(format!(
-                        "step {step}: T{tid} timed out with {result}, error {error:?}; model waiters {:?}",
-                        rp.model.waiters
+                        "step {step}: T{tid} timed out at {}ms with {ret} {outs:?}, error {error:?} ({w:?}, due at \
+                         {due}ms); model waiters {:?}",
+                        e.time_ms, rp.model.waiters
                     ));
                 }
-                rp.blocked.remove(&tid);
             }
-            EventKind::Note { text } if text.contains(" abandoned by T") => {
-                let (what, who) = text.split_once(" abandoned by T").unwrap();
-                let serial: usize = what.strip_prefix("mutex#").ok_or("abandoned what?")?.parse().unwrap();
-                let owner: u32 = who.parse().unwrap();
-                let id = rp.mutexes[serial - 1];
-                if !rp.model.abandon_mutex(id, owner) {
-                    return Err(format!("step {step}: kernel: {text}; model: T{owner} does not own it"));
+            EventKind::Call { api, .. } if api == "ExitThread" => {
+                rp.exit_call.insert(tid, e.id);
+            }
+            EventKind::MutexAbandoned { serial, mutex } => {
+                // Caused by the thread's ExitThread call, or, when its body returned, by
+                // this event itself.
+                let cause = Some(rp.exit_call.get(&tid).copied().unwrap_or(e.id));
+                let serial = *serial as usize;
+                if serial == 0 || serial > rp.mutexes.len() {
+                    return Err(format!("step {step}: T{tid} abandoned an unknown {mutex}"));
                 }
-                rp.release(step, None)?;
+                let text = format!("{mutex} abandoned by T{tid}");
+                let id = rp.mutexes[serial - 1];
+                if !rp.model.abandon_mutex(id, tid) {
+                    return Err(format!("step {step}: kernel: {text}; model: T{tid} does not own it"));
+                }
+                rp.release(step, cause, None)?;
             }
             EventKind::ThreadExit { .. } => {
-                rp.ignored.remove(&tid);
-                rp.blocked.remove(&tid);
+                let cause = Some(rp.exit_call.remove(&tid).unwrap_or(e.id));
+                rp.ignored.retain(|_, t| *t != tid);
+                rp.blocked.retain(|_, w| w.tid != tid);
                 let left = rp.model.thread_exited(tid);
                 if !left.is_empty() {
                     return Err(format!(
                         "step {step}: T{tid} exited owning mutexes {left:?}; the kernel did not abandon them"
                     ));
                 }
-                rp.release(step, None)?;
+                rp.release(step, cause, None)?;
             }
             EventKind::Wake { .. } => return Err(format!("step {step}: unexpected {:?}", e.kind)),
             _ => {}
         }
     }
+    let kernel_blocked: BTreeSet<u32> = rp.blocked.values().map(|w| w.tid).collect();
     let model_blocked: BTreeSet<u32> = rp.model.waiters.iter().map(|w| w.thread).collect();
-    if model_blocked != rp.blocked {
-        return Err(format!("blocked at the end: kernel {:?}, model {model_blocked:?}", rp.blocked));
+    if model_blocked != kernel_blocked {
+        return Err(format!("blocked at the end: kernel {kernel_blocked:?}, model {model_blocked:?}"));
     }
     Ok(())
 }

@@ -155,18 +155,18 @@ fn each_end_has_only_its_own_rights() {
         let mut n = 123;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.write_file(r, b"xyz", Some(&mut n)).await, FALSE);
-        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED.0, 0));
+        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED, 0));
 
         let mut buf = [0u8; 8];
         let mut n = 123;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.read_file(w, &mut buf, Some(&mut n)).await, FALSE);
-        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED.0, 0));
+        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED, 0));
 
         let mut avail = SENTINEL;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.peek_named_pipe(w, Some(&mut buf), None, Some(&mut avail), None).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
 
         // The refused calls changed nothing.
         assert_eq!(peek_avail(&ctx, r).await, 4);
@@ -193,10 +193,10 @@ fn a_duplicate_has_the_access_it_was_given() {
         let mut n = 9;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.read_file(weak, &mut buf, Some(&mut n)).await, FALSE);
-        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED.0, 0));
+        assert_eq!((ctx.get_last_error(), n), (ERROR_ACCESS_DENIED, 0));
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.peek_named_pipe(weak, None, None, None, None).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
 
         let mut same = HANDLE::NULL;
         assert_eq!(ctx.duplicate_handle(me, r, me, &mut same, 0, false, DUPLICATE_SAME_ACCESS).await, TRUE);
@@ -221,7 +221,7 @@ fn a_write_that_fits_completes_at_once() {
         let mut buf = [0u8; 8];
         let mut n = 5;
         assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE);
-        assert_eq!((ctx.get_last_error(), n), (ERROR_BROKEN_PIPE.0, 0));
+        assert_eq!((ctx.get_last_error(), n), (ERROR_BROKEN_PIPE, 0));
         0
     });
 }
@@ -373,7 +373,7 @@ fn a_zero_length_write_never_blocks() {
         let mut n = SENTINEL;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.write_file(w, b"", Some(&mut n)).await, TRUE);
-        assert_eq!((n, ctx.get_last_error()), (0, SENTINEL));
+        assert_eq!((n, ctx.get_last_error().0), (0, SENTINEL));
         assert_eq!(peek_avail(&ctx, r).await, 4);
         assert_eq!(read(&ctx, r, 8).await, b"full");
         0
@@ -482,14 +482,14 @@ fn writer_closed_reads_drain_then_broken_pipe() {
             let mut n = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE);
-            assert_eq!((ctx.get_last_error(), n), (ERROR_BROKEN_PIPE.0, 0), "read of {len}");
+            assert_eq!((ctx.get_last_error(), n), (ERROR_BROKEN_PIPE, 0), "read of {len}");
         }
         let mut buf = [0xAAu8; 4];
         let (mut got, mut avail, mut left) = (SENTINEL, SENTINEL, SENTINEL);
         ctx.set_last_error(SENTINEL);
         let ok = ctx.peek_named_pipe(r, Some(&mut buf), Some(&mut got), Some(&mut avail), Some(&mut left)).await;
         assert_eq!(ok, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE.0);
+        assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE);
         assert_eq!((got, avail, left, buf), (SENTINEL, SENTINEL, SENTINEL, [0xAA; 4]), "outputs untouched");
         0
     });
@@ -515,7 +515,7 @@ fn a_pending_read_fails_with_broken_pipe_when_the_writer_closes() {
         assert_eq!(got.get(), None);
         assert_eq!(ctx.close_handle(w).await, TRUE);
         join(&ctx, t).await;
-        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE.0, 0)));
+        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE, 0)));
         0
     });
 }
@@ -532,7 +532,7 @@ fn writes_after_the_reader_closed_fail_with_no_data() {
             let mut n = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.write_file(w, b"more", Some(&mut n)).await, FALSE);
-            assert_eq!((ctx.get_last_error(), n), (ERROR_NO_DATA.0, 0));
+            assert_eq!((ctx.get_last_error(), n), (ERROR_NO_DATA, 0));
         }
         0
     });
@@ -559,10 +559,10 @@ fn a_pending_write_fails_with_broken_pipe_when_the_reader_closes() {
         assert_eq!(read(&ctx, r, 2).await, b"01");
         assert_eq!(ctx.close_handle(r).await, TRUE);
         join(&ctx, t).await;
-        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE.0, 0)));
+        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE, 0)));
         let mut n = SENTINEL;
         assert_eq!(ctx.write_file(w, b"x", Some(&mut n)).await, FALSE);
-        assert_eq!((ctx.get_last_error(), n), (ERROR_NO_DATA.0, 0));
+        assert_eq!((ctx.get_last_error(), n), (ERROR_NO_DATA, 0));
         0
     });
 }
@@ -596,7 +596,7 @@ fn a_duplicate_of_the_write_end_keeps_the_pipe_open() {
         assert_eq!(got.get(), None, "the duplicate still holds the write end open");
         assert_eq!(ctx.close_handle(w2).await, TRUE);
         join(&ctx, t).await;
-        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE.0)));
+        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE)));
         0
     });
 }
@@ -620,7 +620,7 @@ fn an_inherited_write_end_keeps_the_pipe_open_until_the_child_exits() {
             // The next read blocks until the child exits (it sleeps 50 ms first).
             let mut buf = [0u8; 8];
             assert_eq!(ctx.read_file(r, &mut buf, None).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE);
             assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
             assert_eq!(code, 3, "EOF only after the child exited");
             0
@@ -687,7 +687,7 @@ fn flush_fails_with_broken_pipe_when_the_reader_closes() {
         assert_eq!(got.get(), None);
         assert_eq!(ctx.close_handle(r).await, TRUE);
         join(&ctx, t).await;
-        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE.0)));
+        assert_eq!(got.get(), Some((FALSE, ERROR_BROKEN_PIPE)));
         assert_eq!(ctx.flush_file_buffers(w).await, TRUE, "after the reader closed (Wine probe)");
         0
     });
@@ -1098,26 +1098,26 @@ fn invalid_closed_and_wrong_type_handles_fail_with_invalid_handle() {
             let mut n = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.read_file(h, &mut [], Some(&mut n)).await, FALSE, "ReadFile({h:?}, 0)");
-            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE.0, 0), "ReadFile({h:?}, 0)");
+            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE, 0), "ReadFile({h:?}, 0)");
             let mut n = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.read_file(h, &mut buf, Some(&mut n)).await, FALSE, "ReadFile({h:?})");
-            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE.0, 0), "ReadFile({h:?})");
+            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE, 0), "ReadFile({h:?})");
             let mut n = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.write_file(h, b"x", Some(&mut n)).await, FALSE, "WriteFile({h:?})");
-            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE.0, 0), "WriteFile({h:?})");
+            assert_eq!((ctx.get_last_error(), n), (ERROR_INVALID_HANDLE, 0), "WriteFile({h:?})");
             let mut avail = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.peek_named_pipe(h, Some(&mut buf), None, Some(&mut avail), None).await, FALSE);
-            assert_eq!((ctx.get_last_error(), avail), (ERROR_INVALID_HANDLE.0, SENTINEL), "Peek({h:?})");
+            assert_eq!((ctx.get_last_error(), avail), (ERROR_INVALID_HANDLE, SENTINEL), "Peek({h:?})");
             let mut flags = SENTINEL;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.get_named_pipe_info(h, Some(&mut flags), None, None, None).await, FALSE);
-            assert_eq!((ctx.get_last_error(), flags), (ERROR_INVALID_HANDLE.0, SENTINEL), "Info({h:?})");
+            assert_eq!((ctx.get_last_error(), flags), (ERROR_INVALID_HANDLE, SENTINEL), "Info({h:?})");
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.flush_file_buffers(h).await, FALSE, "FlushFileBuffers({h:?})");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "FlushFileBuffers({h:?})");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "FlushFileBuffers({h:?})");
         }
         // The event is untouched and the live pipe still works.
         assert_eq!(ctx.wait_for_single_object(event, 0).await, WAIT_OBJECT_0);
@@ -1140,7 +1140,7 @@ fn another_processs_handle_value_is_invalid_here() {
             assert_eq!(ctx.wait_for_single_object(pi.hProcess, INFINITE).await, WAIT_OBJECT_0);
             let mut code = SENTINEL;
             assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
-            assert_eq!(code, ERROR_INVALID_HANDLE.0);
+            assert_eq!(code, ERROR_INVALID_HANDLE);
             assert_eq!(read(&ctx, r, 16).await, b"secret", "nothing was consumed");
             0
         },
@@ -1150,7 +1150,7 @@ fn another_processs_handle_value_is_invalid_here() {
             let mut n = SENTINEL;
             assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE);
             assert_eq!(n, 0);
-            ctx.get_last_error()
+            ctx.get_last_error().0
         },
     );
 }
@@ -1188,15 +1188,40 @@ fn a_writer_that_never_stops_ends_at_pipe_bytes_max() {
     assert_eq!(writes, 5);
 }
 
-/// A single ReadFile or WriteFile larger than `io_bytes_max` ends the run too.
+/// A single ReadFile, WriteFile or PeekNamedPipe that would move more than
+/// `io_bytes_max` bytes ends the run too. What counts is the bytes moved, not the buffer:
+/// a ReadFile with a 100 MB buffer and 2 bytes in the pipe returns the 2 bytes, as
+/// Windows does (docs/semantics.md §3.1).
 #[test]
 fn an_oversized_io_request_ends_at_io_bytes_max() {
     let mut config = Config::round_robin();
     config.io_bytes_max = 1000;
+    let r = run_with(config.clone(), |ctx| async move {
+        let (r, w) = pipe(&ctx, 0).await;
+        write(&ctx, w, b"hi").await;
+        let mut big = vec![0u8; 100 << 20];
+        let mut n = 0;
+        assert_eq!(ctx.read_file(r, &mut big, Some(&mut n)).await, TRUE);
+        assert_eq!((n, &big[..2]), (2, &b"hi"[..]));
+        0
+    });
+    assert_completed(&r);
+    let r = run_with(config.clone(), |ctx| async move {
+        let (_r, w) = pipe(&ctx, 0).await;
+        let _ = ctx.write_file(w, &[0u8; 1001], None).await;
+        0
+    });
+    assert!(
+        matches!(r.outcome, Outcome::LimitExceeded { limit: sim_core::report::LimitKind::IoBytes, .. }),
+        "{:?}",
+        r.outcome
+    );
     let r = run_with(config, |ctx| async move {
-        let (r, _w) = pipe(&ctx, 0).await;
-        let mut buf = vec![0u8; 1001];
-        ctx.read_file(r, &mut buf, None).await;
+        let (r, w) = pipe(&ctx, 0).await;
+        write(&ctx, w, &[1u8; 600]).await;
+        write(&ctx, w, &[2u8; 600]).await;
+        let mut buf = vec![0u8; 2000];
+        let _ = ctx.read_file(r, &mut buf, None).await;
         0
     });
     assert!(

@@ -66,7 +66,7 @@ async fn wait_exit(ctx: &ThreadCtx, h: HANDLE) -> u32 {
 }
 
 /// The flags of `h` in the calling process, or the error.
-async fn handle_info(ctx: &ThreadCtx, h: HANDLE) -> Result<u32, u32> {
+async fn handle_info(ctx: &ThreadCtx, h: HANDLE) -> Result<u32, Win32Error> {
     let mut flags = 0;
     ctx.set_last_error(SENTINEL);
     if ctx.get_handle_information(h, &mut flags).await == TRUE { Ok(flags) } else { Err(ctx.get_last_error()) }
@@ -152,7 +152,7 @@ fn create_process_unknown_program() {
                 let mut pi = PROCESS_INFORMATION::default();
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.create_process(app, cmd, None, None, false, 0, &si, &mut pi).await, FALSE, "{cmd:?}");
-                assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND.0, "{cmd:?}");
+                assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND, "{cmd:?}");
                 assert_eq!(pi, PROCESS_INFORMATION::default());
             }
             0
@@ -178,15 +178,15 @@ fn inheritance_copies_only_inheritable_handles() {
                 // The same access: SYNCHRONIZE only, so SetEvent is denied.
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.set_event(weak).await, FALSE);
-                assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+                assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             } else {
-                assert_eq!(handle_info(&ctx, inh).await, Err(ERROR_INVALID_HANDLE.0));
-                assert_eq!(handle_info(&ctx, weak).await, Err(ERROR_INVALID_HANDLE.0));
+                assert_eq!(handle_info(&ctx, inh).await, Err(ERROR_INVALID_HANDLE));
+                assert_eq!(handle_info(&ctx, weak).await, Err(ERROR_INVALID_HANDLE));
             }
-            assert_eq!(handle_info(&ctx, non).await, Err(ERROR_INVALID_HANDLE.0));
+            assert_eq!(handle_info(&ctx, non).await, Err(ERROR_INVALID_HANDLE));
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.set_event(non).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
             0
         });
         sim.program("parent.exe", |ctx| async move {
@@ -216,7 +216,7 @@ fn inheritance_copies_only_inheritable_handles() {
 }
 
 /// What a child saw as its stdout: the value and its GetHandleInformation result.
-type StdSeen = (HANDLE, Result<u32, u32>);
+type StdSeen = (HANDLE, Result<u32, Win32Error>);
 
 // Fact 7.11 (process.c :: test_StdHandleInheritance) (a)-(e), as far as the kernel models
 // them (no consoles: every child is treated as a console child).
@@ -273,7 +273,7 @@ fn std_handles_follow_startupinfo() {
                 // (c) bInheritHandles TRUE, handle not inheritable: the raw value, dangling.
                 let pi = spawn(&ctx, "child", true, 0, &use_std(w_non)).await;
                 wait_exit(&ctx, pi.hProcess).await;
-                assert_eq!(s3.borrow()[2], (w_non, Err(ERROR_INVALID_HANDLE.0)));
+                assert_eq!(s3.borrow()[2], (w_non, Err(ERROR_INVALID_HANDLE)));
 
                 // (d) No STARTF_USESTDHANDLES, bInheritHandles FALSE: the parent's std
                 // handle is duplicated into the child though not inheritable, flags kept.
@@ -297,7 +297,7 @@ fn std_handles_follow_startupinfo() {
                 assert_eq!(ctx.set_std_handle(STD_OUTPUT_HANDLE, w_non), TRUE);
                 let pi = spawn(&ctx, "child", true, 0, &plain).await;
                 wait_exit(&ctx, pi.hProcess).await;
-                assert_eq!(s3.borrow()[5], (w_non, Err(ERROR_INVALID_HANDLE.0)));
+                assert_eq!(s3.borrow()[5], (w_non, Err(ERROR_INVALID_HANDLE)));
                 // ... while an inheritable one arrives by inheritance, at the same value.
                 assert_eq!(ctx.set_std_handle(STD_OUTPUT_HANDLE, w_inh), TRUE);
                 let pi = spawn(&ctx, "child", true, 0, &plain).await;
@@ -311,7 +311,7 @@ fn std_handles_follow_startupinfo() {
                 assert_eq!(ctx.close_handle(w_non).await, TRUE);
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE);
-                assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE.0);
+                assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE);
                 0
             }
         });
@@ -394,17 +394,18 @@ fn exit_process_from_secondary_thread() {
             let a2 = a2.clone();
             async move {
                 let never = ctx.create_event(None, true, false, None).await;
-                ctx.create_thread(
-                    None,
-                    0,
-                    |t| async move {
-                        t.exit_process(9).await;
-                        1
-                    },
-                    0,
-                    None,
-                )
-                .await;
+                let _ = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        |t| async move {
+                            t.exit_process(9).await;
+                            1
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
                 ctx.wait_for_single_object(never, INFINITE).await;
                 a2.set(true);
                 1
@@ -440,18 +441,19 @@ fn terminate_process_ends_threads_and_closes_handles() {
                 let w = handle_args(&ctx)[0];
                 let never = ctx.create_event(None, true, false, None).await;
                 let a4 = a2.clone();
-                ctx.create_thread(
-                    None,
-                    0,
-                    move |t| async move {
-                        t.wait_for_single_object(never, INFINITE).await;
-                        a4.set(a4.get() + 1);
-                        0
-                    },
-                    0,
-                    None,
-                )
-                .await;
+                let _ = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |t| async move {
+                            t.wait_for_single_object(never, INFINITE).await;
+                            a4.set(a4.get() + 1);
+                            0
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
                 assert_eq!(ctx.write_file(w, b"ready", None).await, TRUE);
                 ctx.wait_for_single_object(never, INFINITE).await;
                 a2.set(a2.get() + 1);
@@ -487,13 +489,13 @@ fn terminate_process_ends_threads_and_closes_handles() {
                 // Its handles were closed: the reader sees end of file.
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE);
-                assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE.0);
+                assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE);
                 assert_eq!(n, 0);
 
                 // Terminating it again fails and keeps the exit code.
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.terminate_process(pi.hProcess, 14).await, FALSE);
-                assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+                assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
                 assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
                 assert_eq!(code, 13);
                 // Fact 9.2: the handle of an ended process stays valid.
@@ -635,22 +637,22 @@ fn process_calls_with_bad_handles() {
                 let mut code = 12345;
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.get_exit_code_process(h, &mut code).await, FALSE, "{h}");
-                assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+                assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
                 assert_eq!(code, 12345);
                 ctx.set_last_error(SENTINEL);
                 assert_eq!(ctx.terminate_process(h, 1).await, FALSE, "{h}");
-                assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+                assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
             }
             let me = ctx.get_current_process();
             let mut weak = HANDLE::NULL;
             assert_eq!(ctx.duplicate_handle(me, pi.hProcess, me, &mut weak, SYNCHRONIZE, false, 0).await, TRUE);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.terminate_process(weak, 1).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             let mut code = 0;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.get_exit_code_process(weak, &mut code).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             // The child is untouched: still suspended, still running.
             assert_eq!(ctx.wait_for_single_object(weak, 0).await, WAIT_TIMEOUT);
             assert_eq!(ctx.resume_thread(pi.hThread).await, 1);
@@ -684,7 +686,7 @@ fn open_process_and_duplicate_handle_between_processes() {
             // PROCESS_DUP_HANDLE does not grant PROCESS_TERMINATE.
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.terminate_process(parent, 1).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             0
         });
         sim.program("parent.exe", |ctx| async move {
@@ -695,7 +697,7 @@ fn open_process_and_duplicate_handle_between_processes() {
             let cmd = format!("child.exe 0x{:x} {ev:?}", ctx.get_current_process_id());
             let pi = spawn(&ctx, &cmd, false, 0, &STARTUPINFO::default()).await;
             assert_eq!(wait_exit(&ctx, pi.hProcess).await, 0);
-            assert_eq!(handle_info(&ctx, ev).await, Err(ERROR_INVALID_HANDLE.0));
+            assert_eq!(handle_info(&ctx, ev).await, Err(ERROR_INVALID_HANDLE));
             assert_eq!(ctx.wait_for_single_object(keep, 0).await, WAIT_OBJECT_0);
 
             // The other direction: the parent pushes a handle into a suspended child
@@ -718,7 +720,7 @@ fn open_process_and_duplicate_handle_between_processes() {
                 ctx.duplicate_handle(me, keep, pi.hProcess, &mut late, 0, false, DUPLICATE_SAME_ACCESS).await,
                 FALSE
             );
-            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+            assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
             assert!(late.is_null());
             0
         });
@@ -737,7 +739,7 @@ fn open_process_by_pid() {
             for pid in [0u32, 1, 0xfff0, u32::MAX] {
                 ctx.set_last_error(SENTINEL);
                 assert!(ctx.open_process(PROCESS_QUERY_INFORMATION, false, pid).await.is_null(), "{pid}");
-                assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER.0, "{pid}");
+                assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER, "{pid}");
             }
             let me =
                 ctx.open_process(PROCESS_QUERY_INFORMATION | SYNCHRONIZE, true, ctx.get_current_process_id()).await;
@@ -763,7 +765,7 @@ fn open_process_by_pid() {
             }
             ctx.set_last_error(SENTINEL);
             assert!(ctx.open_process(PROCESS_QUERY_LIMITED_INFORMATION, false, pi.dwProcessId).await.is_null());
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
             0
         });
     });
@@ -871,11 +873,17 @@ fn panic_in_child_process_is_reported() {
 #[test]
 fn processes_max_ends_run() {
     let setup = |sim: &mut Sim| {
-        sim.program("child.exe", |_| async { 0 });
+        // Children stay alive a while, so they count as live threads.
+        sim.program("child.exe", |ctx| async move {
+            ctx.sleep(10).await;
+            0
+        });
         sim.program("parent.exe", |ctx| async move {
             for _ in 0..5 {
                 let mut pi = PROCESS_INFORMATION::default();
-                ctx.create_process(None, Some("child"), None, None, false, 0, &STARTUPINFO::default(), &mut pi).await;
+                let _ = ctx
+                    .create_process(None, Some("child"), None, None, false, 0, &STARTUPINFO::default(), &mut pi)
+                    .await;
             }
             0
         });
@@ -912,7 +920,7 @@ fn create_process_flags() {
                 assert_eq!(wait_exit(&ctx, pi.hProcess).await, 0);
             }
             let mut pi = PROCESS_INFORMATION::default();
-            ctx.create_process(None, Some("child"), None, None, false, DEBUG_PROCESS, &si, &mut pi).await;
+            let _ = ctx.create_process(None, Some("child"), None, None, false, DEBUG_PROCESS, &si, &mut pi).await;
             0
         });
     });
@@ -933,17 +941,18 @@ fn child_main_exit_thread_leaves_process_running() {
     let r = check_progs(|sim| {
         sim.program("child.exe", |ctx| async move {
             let go = handle_args(&ctx)[0];
-            ctx.create_thread(
-                None,
-                0,
-                move |t| async move {
-                    assert_eq!(t.wait_for_single_object(go, INFINITE).await, WAIT_OBJECT_0);
-                    8
-                },
-                0,
-                None,
-            )
-            .await;
+            let _ = ctx
+                .create_thread(
+                    None,
+                    0,
+                    move |t| async move {
+                        assert_eq!(t.wait_for_single_object(go, INFINITE).await, WAIT_OBJECT_0);
+                        8
+                    },
+                    0,
+                    None,
+                )
+                .await;
             ctx.exit_thread(4).await;
             1
         });
@@ -978,11 +987,11 @@ fn close_std_handle_pseudo_value() {
             assert_eq!(ctx.get_std_handle(STD_ERROR_HANDLE), ev);
             assert_eq!(ctx.close_handle(HANDLE(STD_ERROR_HANDLE as i32 as isize)).await, TRUE);
             assert_eq!(ctx.get_std_handle(STD_ERROR_HANDLE), HANDLE::NULL);
-            assert_eq!(handle_info(&ctx, ev).await, Err(ERROR_INVALID_HANDLE.0));
+            assert_eq!(handle_info(&ctx, ev).await, Err(ERROR_INVALID_HANDLE));
             // Nothing there now: FALSE, ERROR_INVALID_HANDLE (NtClose(NULL)).
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.close_handle(HANDLE(-12)).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
 
             // A protected std handle: the close fails, the handle stays, the slot is cleared.
             let p = ctx.create_event(None, true, false, None).await;
@@ -993,7 +1002,7 @@ fn close_std_handle_pseudo_value() {
             assert_eq!(ctx.set_std_handle(STD_OUTPUT_HANDLE, p), TRUE);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.close_handle(HANDLE(-11)).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
             assert_eq!(handle_info(&ctx, p).await, Ok(HANDLE_FLAG_PROTECT_FROM_CLOSE));
             assert_eq!(ctx.get_std_handle(STD_OUTPUT_HANDLE), HANDLE::NULL);
 
@@ -1001,7 +1010,7 @@ fn close_std_handle_pseudo_value() {
             assert_eq!(ctx.set_std_handle(STD_INPUT_HANDLE, HANDLE(0x7000)), TRUE);
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.close_handle(HANDLE(-10)).await, FALSE);
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
             assert_eq!(ctx.get_std_handle(STD_INPUT_HANDLE), HANDLE::NULL);
             0
         });

@@ -60,7 +60,7 @@ fn creating_an_existing_name_opens_the_same_object_with_already_exists() {
         // The parameters of the second create are ignored: it is the same auto-reset event.
         let e2 = ctx.create_event(None, true, true, Some("Test Event")).await;
         assert!(!e2.is_null() && e2 != e1);
-        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS);
         assert_wait(&ctx, e1, 0, WAIT_TIMEOUT).await;
         assert_eq!(ctx.set_event(e2).await, TRUE);
         assert_wait(&ctx, e1, 0, WAIT_OBJECT_0).await;
@@ -71,7 +71,7 @@ fn creating_an_existing_name_opens_the_same_object_with_already_exists() {
         assert_eq!(ctx.get_last_error(), 0);
         let m2 = ctx.create_mutex(None, false, Some("Test Mutex")).await;
         assert!(!m2.is_null() && m2 != m1);
-        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS);
         assert_wait(&ctx, m1, 0, WAIT_OBJECT_0).await;
         assert_eq!(ctx.release_mutex(m2).await, TRUE, "owned through the other handle: same mutex");
 
@@ -80,7 +80,7 @@ fn creating_an_existing_name_opens_the_same_object_with_already_exists() {
         assert_eq!(ctx.get_last_error(), 0);
         let s2 = ctx.create_semaphore(None, 0, 1, Some("Test Semaphore")).await;
         assert!(!s2.is_null() && s2 != s1);
-        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS);
         let mut prev = -1;
         assert_eq!(ctx.release_semaphore(s2, 2, Some(&mut prev)).await, TRUE, "maximum 3, not 1");
         assert_eq!(prev, 1, "initial count 1, not 0");
@@ -98,11 +98,11 @@ fn create_mutex_of_an_existing_name_ignores_initial_owner() {
         let t = spawn(&ctx, |t: ThreadCtx| async move {
             let m2 = t.create_mutex(None, true, Some("owned")).await;
             assert!(!m2.is_null());
-            assert_eq!(t.get_last_error(), ERROR_ALREADY_EXISTS.0);
+            assert_eq!(t.get_last_error(), ERROR_ALREADY_EXISTS);
             assert_eq!(t.wait_for_single_object(m2, 0).await, WAIT_TIMEOUT, "main owns it");
             t.set_last_error(SENTINEL);
             assert_eq!(t.release_mutex(m2).await, FALSE);
-            assert_eq!(t.get_last_error(), ERROR_NOT_OWNER.0);
+            assert_eq!(t.get_last_error(), ERROR_NOT_OWNER);
             0
         })
         .await;
@@ -110,7 +110,7 @@ fn create_mutex_of_an_existing_name_ignores_initial_owner() {
         assert_eq!(ctx.release_mutex(m).await, TRUE);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.release_mutex(m).await, FALSE, "main held it once");
-        assert_eq!(ctx.get_last_error(), ERROR_NOT_OWNER.0);
+        assert_eq!(ctx.get_last_error(), ERROR_NOT_OWNER);
         0
     });
 }
@@ -267,7 +267,7 @@ fn creating_under_another_types_name_fails_with_invalid_handle() {
         assert_wait(&ctx, e, 0, WAIT_OBJECT_0).await;
         let e2 = ctx.create_event(None, false, false, Some("shared name")).await;
         assert!(!e2.is_null());
-        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS.0, "still the event's name");
+        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS, "still the event's name");
         0
     });
 }
@@ -319,7 +319,7 @@ fn local_prefix_is_the_same_as_no_prefix() {
         ctx.set_last_error(SENTINEL);
         let b = ctx.create_event(None, true, false, Some("ns")).await;
         assert!(!b.is_null());
-        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS);
         let c = ctx.open_event(EVENT_ALL_ACCESS, false, Some("Local\\ns")).await;
         assert!(!c.is_null());
         ctx.set_last_error(SENTINEL);
@@ -573,7 +573,7 @@ fn wait_all_is_all_or_nothing() {
         assert_eq!(join(&ctx, t).await, WAIT_TIMEOUT);
         let mut prev = -1;
         assert_eq!(ctx.release_semaphore(s, 1, Some(&mut prev)).await, FALSE, "count still 1 of 1");
-        assert_eq!(ctx.get_last_error(), ERROR_TOO_MANY_POSTS.0);
+        assert_eq!(ctx.get_last_error(), ERROR_TOO_MANY_POSTS);
         assert_eq!(ctx.release_mutex(m).await, TRUE);
         0
     });
@@ -994,7 +994,7 @@ fn release_mutex_by_a_non_owner_fails() {
         let t = spawn(&ctx, move |t: ThreadCtx| async move {
             t.set_last_error(SENTINEL);
             assert_eq!(t.release_mutex(m).await, FALSE);
-            assert_eq!(t.get_last_error(), ERROR_NOT_OWNER.0);
+            assert_eq!(t.get_last_error(), ERROR_NOT_OWNER);
             t.wait_for_single_object(m, 0).await
         })
         .await;

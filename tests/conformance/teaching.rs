@@ -4,7 +4,12 @@
 use crate::support::*;
 use sim_core::prelude::*;
 use sim_core::report::WaitEdge;
-use sim_core::trace::EventKind;
+use sim_core::trace::{Arg, ArgValue, EventKind, Ret};
+
+/// The out-parameter `name` of a traced call.
+fn out<'a>(outs: &'a [Arg], name: &str) -> Option<&'a ArgValue> {
+    outs.iter().find(|a| a.name == name).map(|a| &a.value)
+}
 
 /// Case 1: a parent redirects a child's stdout through CreatePipe + CreateProcess
 /// (bInheritHandles) and reads until ERROR_BROKEN_PIPE; it completes on every seed when
@@ -79,18 +84,19 @@ fn quota_of_4_and_a_10_byte_write_returns_after_the_6th_read() {
                 EventKind::Block { api, .. } if api == "WriteFile" => blocked = true,
                 // A read may complete at once or, on seeds where the reader ran first,
                 // be woken by the write itself.
-                EventKind::Call { api, result, .. } | EventKind::Wake { api, result, .. }
-                    if api == "ReadFile" && result.starts_with("TRUE, read 1") =>
+                EventKind::Call { api, ret: Ret::Bool(true), outs, .. }
+                | EventKind::Wake { api, ret: Ret::Bool(true), outs, .. }
+                    if api == "ReadFile" && matches!(out(outs, "read"), Some(ArgValue::Bytes { len: 1, .. })) =>
                 {
                     reads += 1
                 }
-                EventKind::Wake { api, result, .. } if api == "WriteFile" => {
-                    assert_eq!(result, "TRUE, written 10");
+                EventKind::Wake { api, ret, outs, .. } if api == "WriteFile" => {
+                    assert_eq!((ret, out(outs, "written")), (&Ret::Bool(true), Some(&ArgValue::U32(10))));
                     returned_after = Some(reads);
                 }
-                EventKind::Call { api, result, .. } if api == "PeekNamedPipe" && reads == 0 && blocked => {
-                    // The blocked write's bytes are already readable (fact 2.3).
-                    assert!(result.contains("avail 10"), "seed {seed}: {result}");
+                EventKind::Call { api, outs, .. } if api == "PeekNamedPipe" && reads == 0 && blocked => {
+                    // The blocked write's bytes are already readable (docs/semantics.md §2.3).
+                    assert_eq!(out(outs, "avail"), Some(&ArgValue::U32(10)), "seed {seed}");
                 }
                 _ => {}
             }
@@ -158,4 +164,49 @@ fn a_peek_behind_a_pending_read_deadlocks_on_some_seeds() {
         }
     }
     assert!(completed > 0 && deadlocked > 0, "completed {completed}, deadlocked {deadlocked}");
+}
+
+/// Kernel v2's teaching case (docs/semantics.md §14.27, §14.28): a periodic
+/// synchronization timer (period 10 ms) drives a consumer that sometimes takes 25 ms per
+/// item. A timer is signalled or not, so the periods that pass while the consumer works
+/// are lost: the trace shows expiries of a timer that was still signalled, and the
+/// consumer sees fewer signals than periods and falls behind the clock. The fixed
+/// consumer counts elapsed periods from GetTickCount and keeps up.
+#[test]
+fn a_periodic_timer_does_not_queue_missed_periods() {
+    let naive = scenarios::find("periodic-timer-missed-periods").unwrap();
+    let fixed = scenarios::find("periodic-timer-count-periods").unwrap();
+    for seed in 0..20 {
+        let r = naive.run(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+        let behind = exit_codes[0].2;
+        let fired = r.trace.iter().filter(|e| matches!(e.kind, EventKind::TimerFired { .. })).count();
+        let lost =
+            r.trace.iter().filter(|e| matches!(e.kind, EventKind::TimerFired { was_signalled: true, .. })).count();
+        let signals = r
+            .trace
+            .iter()
+            .filter(|e| match &e.kind {
+                EventKind::Call { api, ret, .. } | EventKind::Wake { api, ret, .. } => {
+                    api == "WaitForSingleObject" && *ret == Ret::Wait(WAIT_OBJECT_0)
+                }
+                _ => false,
+            })
+            .count();
+        assert_eq!(signals, scenarios::timers::PERIODS as usize, "seed {seed}: one item per signal");
+        assert!(lost > 0, "seed {seed}: some periods pass while the timer is still signalled");
+        assert_eq!(fired - lost, signals, "seed {seed}: every signal that was not lost is taken by one wait");
+        assert!(behind > 0, "seed {seed}: the naive consumer falls behind the clock");
+        let r = fixed.run(Config::random(seed));
+        assert_eq!(
+            r.outcome,
+            Outcome::Completed { exit_codes: vec![(4, "consumer.exe".into(), 0)] },
+            "{}",
+            r.summary()
+        );
+    }
+    let r = naive.run(Config::random(0));
+    insta::assert_snapshot!("periodic_timer_missed_periods_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
+    let r = fixed.run(Config::random(0));
+    insta::assert_snapshot!("periodic_timer_count_periods_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
 }

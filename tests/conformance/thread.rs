@@ -71,7 +71,7 @@ fn suspend_resume_on_exited_thread() {
         assert_eq!(ctx.wait_for_single_object(h, INFINITE).await, WAIT_OBJECT_0);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.suspend_thread(h).await, u32::MAX);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.resume_thread(h).await, 0);
         assert_eq!(ctx.get_last_error(), SENTINEL);
@@ -112,7 +112,7 @@ fn suspend_beyond_maximum_is_refused() {
         }
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.suspend_thread(h).await, u32::MAX);
-        assert_eq!(ctx.get_last_error(), ERROR_SIGNAL_REFUSED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_SIGNAL_REFUSED);
         // The count is unchanged: 127 resumes to run it.
         for expected in (1..=MAXIMUM_SUSPEND_COUNT).rev() {
             assert_eq!(ctx.resume_thread(h).await, expected);
@@ -459,7 +459,7 @@ fn create_thread_bad_flags() {
                 )
                 .await;
             assert!(h.is_null());
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER.0);
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
         }
         ctx.sleep(10).await;
         assert!(!ran.get());
@@ -495,17 +495,17 @@ fn bad_handles() {
             let mut code = 12345;
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.get_exit_code_thread(h, &mut code).await, FALSE, "{h}");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
             assert_eq!(code, 12345, "{h}: out-parameter untouched");
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.suspend_thread(h).await, u32::MAX, "{h}");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.resume_thread(h).await, u32::MAX, "{h}");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.terminate_thread(h, 1).await, FALSE, "{h}");
-            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE.0, "{h}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE, "{h}");
         }
         0
     });
@@ -528,17 +528,17 @@ fn access_rights_are_checked() {
         assert_eq!(ctx.duplicate_handle(me, h, me, &mut weak, SYNCHRONIZE, false, 0).await, TRUE);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.suspend_thread(weak).await, u32::MAX);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.resume_thread(weak).await, u32::MAX);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.terminate_thread(weak, 1).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         let mut code = 0;
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.get_exit_code_thread(weak, &mut code).await, FALSE);
-        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED.0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
         // Nothing changed: the thread runs, unsuspended, and SYNCHRONIZE suffices to wait.
         assert_eq!(ctx.wait_for_single_object(weak, 0).await, WAIT_TIMEOUT);
         assert_eq!(ctx.suspend_thread(h).await, 0);
@@ -668,15 +668,24 @@ fn panic_in_thread_body_is_reported_as_failed() {
     }
 }
 
-// winsim limits: creating more than Config::threads_max threads ends the run with
+// winsim limits: more than Config::threads_max live threads end the run with
 // Outcome::LimitExceeded (never a hang or an unbounded allocation). The main thread
-// counts.
+// counts; threads that have ended do not.
 #[test]
 fn threads_max_ends_run() {
     let config = Config { threads_max: 3, ..Config::round_robin() };
     let r = run_with(config, |ctx| async move {
+        let forever = ctx.create_event(None, true, false, None).await;
         for _ in 0..10 {
-            ctx.create_thread(None, 0, |_| async { 0 }, 0, None).await;
+            let _ = ctx
+                .create_thread(
+                    None,
+                    0,
+                    move |ctx| async move { ctx.wait_for_single_object(forever, INFINITE).await },
+                    0,
+                    None,
+                )
+                .await;
         }
         0
     });
@@ -687,13 +696,56 @@ fn threads_max_ends_run() {
         }
         other => panic!("expected LimitExceeded, got {other:?}"),
     }
-    // Exactly at the limit is fine.
-    let config = Config { threads_max: 3, ..Config::round_robin() };
+    // Threads that ended make room: a hundred threads one after the other fit in 2.
+    let config = Config { threads_max: 2, ..Config::round_robin() };
     let r = run_with(config, |ctx| async move {
-        for _ in 0..2 {
-            let h = ctx.create_thread(None, 0, |_| async { 0 }, 0, None).await;
+        for _ in 0..100 {
+            let h = ctx
+                .create_thread(
+                    None,
+                    0,
+                    |ctx| async move {
+                        ctx.sleep(1).await;
+                        0
+                    },
+                    0,
+                    None,
+                )
+                .await;
             assert!(!h.is_null());
+            assert_eq!(ctx.wait_for_single_object(h, INFINITE).await, WAIT_OBJECT_0);
+            assert_eq!(ctx.close_handle(h).await, TRUE);
         }
+        0
+    });
+    assert_eq!(exit_code_of(&r), 0);
+}
+
+// With LimitAction::FailCall a limit fails the call with the error Windows gives when it
+// runs out of that resource, and the run goes on: CreateThread returns NULL with
+// ERROR_NOT_ENOUGH_MEMORY (LimitKind::win32_error), so a program's out-of-resource path
+// can be tested.
+#[test]
+fn threads_max_can_fail_the_call_instead() {
+    let config = Config { threads_max: 2, limit_action: LimitAction::FailCall, ..Config::round_robin() };
+    let r = run_with(config, |ctx| async move {
+        let forever = ctx.create_event(None, true, false, None).await;
+        let first = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move { ctx.wait_for_single_object(forever, INFINITE).await },
+                0,
+                None,
+            )
+            .await;
+        assert!(!first.is_null());
+        ctx.set_last_error(SENTINEL);
+        let second = ctx.create_thread(None, 0, |_| async { 0 }, 0, None).await;
+        assert_eq!(second, HANDLE::NULL);
+        assert_eq!(ctx.get_last_error(), ERROR_NOT_ENOUGH_MEMORY);
+        assert_eq!(ctx.set_event(forever).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(first, INFINITE).await, WAIT_OBJECT_0);
         0
     });
     assert_eq!(exit_code_of(&r), 0);

@@ -11,7 +11,7 @@ static void perr(void) {
     else printf(" err=%lu", E);
 }
 /* Prints bytes with \n escaped, so a line holds one call. */
-static void pbytes(const char *b, DWORD n) {
+static __attribute__((unused)) void pbytes(const char *b, DWORD n) {
     printf(" \"");
     for (DWORD i = 0; i < n; i++) {
         if (b[i] == '\n') printf("\\n");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compiles each probe with mingw and runs it under Wine, each in a fresh prefix.
 # A manual tool, not part of CI. Usage: tools/wine-probes/run.sh [probe ...]
-# (probe = pipe_quota | redirect | zero_length; default: all).
+# (probe = pipe_quota | redirect | zero_length | timers; default: all).
 set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +26,7 @@ wineserver=$(dirname "$wine")/wineserver64
 [ -x "$wineserver" ] || wineserver=$(dirname "$wine")/wineserver
 [ -x "$wineserver" ] || wineserver=$(command -v wineserver 2>/dev/null || true)
 
-probes=${*:-"pipe_quota redirect zero_length"}
+probes=${*:-"pipe_quota redirect zero_length timers"}
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT INT TERM
 

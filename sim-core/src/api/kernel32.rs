@@ -5,9 +5,11 @@
 //! environment block (GetLastError, GetCurrentThreadId, GetStdHandle...) are plain
 //! functions: on Windows they do not enter the kernel, so they are not schedule points.
 
-use crate::kernel::request::{Request, Value};
-use crate::kernel::{CallResult, Kernel, Pid, Tid};
+use crate::error::Win32Error;
+use crate::kernel::request::{Api, Reply, Request, TimerApcRoutine, Value};
+use crate::kernel::{Kernel, Pid, Tid};
 use crate::objects::process::std_index;
+use crate::trace::Ret;
 use crate::types::*;
 use std::cell::RefCell;
 use std::future::Future;
@@ -32,8 +34,8 @@ struct Call<'a> {
 }
 
 impl Future for Call<'_> {
-    type Output = CallResult;
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<CallResult> {
+    type Output = Reply;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
         let tid = self.ctx.tid;
         if let Some(req) = self.req.take() {
             self.ctx.kernel.borrow_mut().park(tid, req);
@@ -46,50 +48,13 @@ impl Future for Call<'_> {
     }
 }
 
-fn bool_of(r: &CallResult) -> BOOL {
-    if r.is_ok() { TRUE } else { FALSE }
+/// The value of a call that returned its success value (`None` on failure).
+fn done(r: Reply) -> Option<Value> {
+    r.status.succeeded().then_some(r.value)
 }
 
-fn handle_of(r: CallResult, failure: HANDLE) -> HANDLE {
-    match r {
-        Ok(d) => match d.value {
-            Value::Handle(h) => h,
-            other => panic!("simulator bug: expected a handle, got {other:?}"),
-        },
-        Err(_) => failure,
-    }
-}
-
-fn wait_of(r: CallResult) -> u32 {
-    match r {
-        Ok(d) => match d.value {
-            Value::Wait(v) => v,
-            other => panic!("simulator bug: expected a wait code, got {other:?}"),
-        },
-        Err(_) => WAIT_FAILED,
-    }
-}
-
-fn u32_of(r: CallResult) -> u32 {
-    match r {
-        Ok(d) => match d.value {
-            Value::U32(v) => v,
-            other => panic!("simulator bug: expected a DWORD, got {other:?}"),
-        },
-        Err(_) => u32::MAX,
-    }
-}
-
-fn out_of(r: CallResult, out: &mut u32) -> BOOL {
-    match r {
-        Ok(d) => {
-            if let Value::Out(v) = d.value {
-                *out = v;
-            }
-            TRUE
-        }
-        Err(_) => FALSE,
-    }
+fn bool_of(r: &Reply) -> BOOL {
+    if r.status.succeeded() { TRUE } else { FALSE }
 }
 
 impl ThreadCtx {
@@ -97,8 +62,68 @@ impl ThreadCtx {
         ThreadCtx { kernel, tid, pid }
     }
 
-    async fn call(&self, req: Request) -> CallResult {
+    async fn call(&self, req: Request) -> Reply {
         Call { ctx: self, req: Some(req) }.await
+    }
+
+    /// A call's reply had a value of the wrong shape: a bug in winsim. The run ends as
+    /// `Outcome::SimulatorBug` (at the thread's next call) instead of a panic charged to
+    /// the program.
+    fn mismatch(&self, api: Api, v: &Value) {
+        self.kernel.borrow_mut().simulator_bug(format!("{api} returned an unexpected value {v:?}"));
+    }
+
+    /// A call returning a HANDLE.
+    async fn call_handle(&self, req: Request) -> HANDLE {
+        let api = req.api();
+        let r = self.call(req).await;
+        if r.status.succeeded() && !matches!(r.value, Value::Handle(_)) {
+            self.mismatch(api, &r.value);
+            return HANDLE::NULL;
+        }
+        match r.ret(api.ret_kind()) {
+            Ret::Handle(h) => h,
+            _ => HANDLE::NULL,
+        }
+    }
+
+    /// A call returning a DWORD, or a wait code.
+    async fn call_dword(&self, req: Request) -> u32 {
+        let api = req.api();
+        let r = self.call(req).await;
+        match r.ret(api.ret_kind()) {
+            Ret::Dword(v) | Ret::Wait(v) => v,
+            _ => {
+                self.mismatch(api, &r.value);
+                u32::MAX
+            }
+        }
+    }
+
+    /// A BOOL call with one DWORD out-parameter.
+    async fn call_out(&self, req: Request, out: &mut u32) -> BOOL {
+        let api = req.api();
+        let r = self.call(req).await;
+        let ok = bool_of(&r);
+        match done(r) {
+            Some(Value::Out(v)) => *out = v,
+            Some(v) => self.mismatch(api, &v),
+            None => {}
+        }
+        ok
+    }
+
+    /// A call whose out value is 64 bits.
+    async fn call_u64(&self, req: Request) -> Option<u64> {
+        let api = req.api();
+        match done(self.call(req).await) {
+            Some(Value::U64(v)) => Some(v),
+            Some(v) => {
+                self.mismatch(api, &v);
+                None
+            }
+            None => None,
+        }
     }
 
     // ----- the thread environment block: no kernel call, no schedule point -----------
@@ -123,14 +148,16 @@ impl ThreadCtx {
         CURRENT_THREAD_PSEUDO_HANDLE
     }
 
-    /// GetLastError.
-    pub fn get_last_error(&self) -> u32 {
-        self.kernel.borrow().last_error(self.tid)
+    /// GetLastError. A [`Win32Error`], so it matches the `ERROR_*` constants directly
+    /// (`match ctx.get_last_error() { ERROR_BROKEN_PIPE => .., _ => .. }`) and compares
+    /// with a plain `u32` both ways; `.0` is the number.
+    pub fn get_last_error(&self) -> Win32Error {
+        Win32Error(self.kernel.borrow().last_error(self.tid))
     }
 
-    /// SetLastError.
-    pub fn set_last_error(&self, code: u32) {
-        self.kernel.borrow_mut().set_last_error(self.tid, code);
+    /// SetLastError: takes a `u32` or a [`Win32Error`].
+    pub fn set_last_error(&self, code: impl Into<u32>) {
+        self.kernel.borrow_mut().set_last_error(self.tid, code.into());
     }
 
     /// GetCommandLine.
@@ -182,6 +209,7 @@ impl ThreadCtx {
     /// one closure); its return value is the exit code. `dwCreationFlags`:
     /// CREATE_SUSPENDED, STACK_SIZE_PARAM_IS_A_RESERVATION; other bits fail with
     /// ERROR_INVALID_PARAMETER. Success leaves the last error alone (fact 8.7).
+    #[must_use]
     pub async fn create_thread<F, Fut>(
         &self,
         thread_attributes: Option<&SECURITY_ATTRIBUTES>,
@@ -196,8 +224,8 @@ impl ThreadCtx {
     {
         let inherit = thread_attributes.is_some_and(|s| s.bInheritHandle);
         let start: crate::kernel::request::ThreadStart = Box::new(move |ctx| Box::pin(start(ctx)));
-        match self.call(Request::CreateThread { inherit, flags: creation_flags, start }).await {
-            Ok(d) => match d.value {
+        match done(self.call(Request::CreateThread { inherit, flags: creation_flags, start }).await) {
+            Some(v) => match v {
                 Value::Thread(h, tid) => {
                     if let Some(out) = thread_id {
                         *out = tid;
@@ -206,37 +234,38 @@ impl ThreadCtx {
                 }
                 other => panic!("simulator bug: CreateThread returned {other:?}"),
             },
-            Err(_) => HANDLE::NULL,
+            None => HANDLE::NULL,
         }
     }
 
     /// ResumeThread: returns the previous suspend count, or (DWORD)-1 on failure;
     /// 0 for a thread that has ended (fact 8.2).
     pub async fn resume_thread(&self, h_thread: HANDLE) -> u32 {
-        u32_of(self.call(Request::ResumeThread(h_thread)).await)
+        self.call_dword(Request::ResumeThread { thread: h_thread }).await
     }
 
     /// SuspendThread: returns the previous suspend count, or (DWORD)-1 (ERROR_ACCESS_DENIED
     /// for an ended thread, ERROR_SIGNAL_REFUSED beyond MAXIMUM_SUSPEND_COUNT).
     pub async fn suspend_thread(&self, h_thread: HANDLE) -> u32 {
-        u32_of(self.call(Request::SuspendThread(h_thread)).await)
+        self.call_dword(Request::SuspendThread { thread: h_thread }).await
     }
 
     /// ExitThread: ends the calling thread; never returns. The last thread's exit ends
     /// the process.
     pub async fn exit_thread(&self, exit_code: u32) {
-        let _ = self.call(Request::ExitThread(exit_code)).await;
+        let _ = self.call(Request::ExitThread { exit_code }).await;
         unreachable!("ExitThread returned");
     }
 
     /// TerminateThread.
     pub async fn terminate_thread(&self, h_thread: HANDLE, exit_code: u32) -> BOOL {
-        bool_of(&self.call(Request::TerminateThread(h_thread, exit_code)).await)
+        bool_of(&self.call(Request::TerminateThread { thread: h_thread, exit_code }).await)
     }
 
     /// GetExitCodeThread: STILL_ACTIVE (259) while the thread runs.
+    #[must_use]
     pub async fn get_exit_code_thread(&self, h_thread: HANDLE, exit_code: &mut u32) -> BOOL {
-        out_of(self.call(Request::GetExitCodeThread(h_thread)).await, exit_code)
+        self.call_out(Request::GetExitCodeThread { thread: h_thread }, exit_code).await
     }
 
     // ----- processes ----------------------------------------------------------------
@@ -248,6 +277,7 @@ impl ThreadCtx {
     /// at the same value (fact 7.10); std handles follow fact 7.11. Flags:
     /// CREATE_SUSPENDED and the console/priority flags (accepted, no effect);
     /// DEBUG_PROCESS ends the run as Unsupported.
+    #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub async fn create_process(
         &self,
@@ -268,43 +298,40 @@ impl ThreadCtx {
                 inherit_thread: thread_attributes.is_some_and(|s| s.bInheritHandle),
                 inherit_handles,
                 flags: creation_flags,
-                startup: *startup_info,
+                stdio: *startup_info,
             })
             .await;
-        match r {
-            Ok(d) => {
-                if let Value::Process(pi) = d.value {
-                    *process_information = pi;
-                }
-                TRUE
-            }
-            Err(_) => FALSE,
+        let ok = bool_of(&r);
+        if let Some(Value::Process(pi)) = done(r) {
+            *process_information = pi;
         }
+        ok
     }
 
     /// ExitProcess: ends every thread of the calling process; never returns.
     pub async fn exit_process(&self, exit_code: u32) {
-        let _ = self.call(Request::ExitProcess(exit_code)).await;
+        let _ = self.call(Request::ExitProcess { exit_code }).await;
         unreachable!("ExitProcess returned");
     }
 
     /// TerminateProcess. On a process that has ended: FALSE, ERROR_ACCESS_DENIED.
     /// Terminating the caller's own process does not return.
     pub async fn terminate_process(&self, h_process: HANDLE, exit_code: u32) -> BOOL {
-        bool_of(&self.call(Request::TerminateProcess(h_process, exit_code)).await)
+        bool_of(&self.call(Request::TerminateProcess { process: h_process, exit_code }).await)
     }
 
     /// GetExitCodeProcess: STILL_ACTIVE (259) while the process runs (fact 9.1).
+    #[must_use]
     pub async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
-        out_of(self.call(Request::GetExitCodeProcess(h_process)).await, exit_code)
+        self.call_out(Request::GetExitCodeProcess { process: h_process }, exit_code).await
     }
 
     /// OpenProcess: an unknown process id fails with ERROR_INVALID_PARAMETER. A process
     /// that has ended can still be opened while a handle keeps its object alive.
+    #[must_use]
     pub async fn open_process(&self, desired_access: u32, inherit_handle: bool, process_id: u32) -> HANDLE {
-        let r =
-            self.call(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id }).await;
-        handle_of(r, HANDLE::NULL)
+        self.call_handle(Request::OpenProcess { access: desired_access, inherit: inherit_handle, pid: process_id })
+            .await
     }
 
     // ----- handles ------------------------------------------------------------------
@@ -312,10 +339,11 @@ impl ThreadCtx {
     /// CloseHandle: ERROR_INVALID_HANDLE for an unknown or closed handle (fact 7.6) and
     /// for one protected from close, which stays open (fact 7.7). Pseudo handles: TRUE.
     pub async fn close_handle(&self, h_object: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::CloseHandle(h_object)).await)
+        bool_of(&self.call(Request::CloseHandle { handle: h_object }).await)
     }
 
     /// DuplicateHandle (facts 7.2-7.5, 7.9). On failure `*target_handle` is NULL.
+    #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub async fn duplicate_handle(
         &self,
@@ -338,7 +366,10 @@ impl ThreadCtx {
             })
             .await;
         let ok = bool_of(&r);
-        *target_handle = handle_of(r, HANDLE::NULL);
+        *target_handle = match done(r) {
+            Some(Value::Handle(h)) => h,
+            _ => HANDLE::NULL,
+        };
         ok
     }
 
@@ -348,8 +379,9 @@ impl ThreadCtx {
     }
 
     /// GetHandleInformation.
+    #[must_use]
     pub async fn get_handle_information(&self, h_object: HANDLE, flags: &mut u32) -> BOOL {
-        out_of(self.call(Request::GetHandleInformation(h_object)).await, flags)
+        self.call_out(Request::GetHandleInformation { handle: h_object }, flags).await
     }
 
     // ----- waits --------------------------------------------------------------------
@@ -358,7 +390,7 @@ impl ThreadCtx {
     /// with the last error set; success and time-out leave it alone (fact 10.1).
     /// Pseudo handles may be waited on (fact 8.11).
     pub async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
-        wait_of(self.call(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await)
+        self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await
     }
 
     /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
@@ -366,7 +398,7 @@ impl ThreadCtx {
     /// reports and consumes the lowest signalled index (fact 10.2).
     pub async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32 {
         let req = Request::WaitForMultipleObjects { handles: handles.to_vec(), wait_all, timeout_ms: milliseconds };
-        wait_of(self.call(req).await)
+        self.call_dword(req).await
     }
 
     /// SignalObjectAndWait: signals an event, releases a mutex or a semaphore (by 1), and
@@ -385,18 +417,19 @@ impl ThreadCtx {
             timeout_ms: milliseconds,
             alertable,
         };
-        wait_of(self.call(req).await)
+        self.call_dword(req).await
     }
 
     /// Sleep: virtual milliseconds. Sleep(0) is a schedule point only.
     pub async fn sleep(&self, milliseconds: u32) {
-        let _ = self.call(Request::Sleep(milliseconds)).await;
+        let _ = self.call(Request::Sleep { ms: milliseconds }).await;
     }
 
     // ----- events, mutexes, semaphores ----------------------------------------------
 
     /// CreateEvent. Sets the last error to 0, or to ERROR_ALREADY_EXISTS when the name
     /// exists (fact 7.13); a name held by another type: NULL, ERROR_INVALID_HANDLE (7.14).
+    #[must_use]
     pub async fn create_event(
         &self,
         event_attributes: Option<&SECURITY_ATTRIBUTES>,
@@ -410,33 +443,35 @@ impl ThreadCtx {
             initial_state,
             name: name.map(str::to_string),
         };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// OpenEvent: ERROR_FILE_NOT_FOUND for a missing name, ERROR_INVALID_PARAMETER for
     /// none, ERROR_INVALID_HANDLE for another type.
+    #[must_use]
     pub async fn open_event(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
         let req =
             Request::OpenEvent { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// SetEvent (needs EVENT_MODIFY_STATE).
     pub async fn set_event(&self, h_event: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::SetEvent(h_event)).await)
+        bool_of(&self.call(Request::SetEvent { event: h_event }).await)
     }
 
     /// ResetEvent.
     pub async fn reset_event(&self, h_event: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::ResetEvent(h_event)).await)
+        bool_of(&self.call(Request::ResetEvent { event: h_event }).await)
     }
 
     /// PulseEvent: releases only the threads waiting at this instant (fact 11.1).
     pub async fn pulse_event(&self, h_event: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::PulseEvent(h_event)).await)
+        bool_of(&self.call(Request::PulseEvent { event: h_event }).await)
     }
 
     /// CreateMutex. An existing name ignores `initial_owner`.
+    #[must_use]
     pub async fn create_mutex(
         &self,
         mutex_attributes: Option<&SECURITY_ATTRIBUTES>,
@@ -448,22 +483,25 @@ impl ThreadCtx {
             initial_owner,
             name: name.map(str::to_string),
         };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// OpenMutex.
+    #[must_use]
     pub async fn open_mutex(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
         let req =
             Request::OpenMutex { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (facts 12.1, 12.5).
+    #[must_use]
     pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::ReleaseMutex(h_mutex)).await)
+        bool_of(&self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.
+    #[must_use]
     pub async fn create_semaphore(
         &self,
         semaphore_attributes: Option<&SECURITY_ATTRIBUTES>,
@@ -477,32 +515,34 @@ impl ThreadCtx {
             maximum: maximum_count,
             name: name.map(str::to_string),
         };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// OpenSemaphore.
+    #[must_use]
     pub async fn open_semaphore(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
         let req =
             Request::OpenSemaphore { access: desired_access, inherit: inherit_handle, name: name.map(str::to_string) };
-        handle_of(self.call(req).await, HANDLE::NULL)
+        self.call_handle(req).await
     }
 
     /// ReleaseSemaphore: all or nothing; past the maximum, ERROR_TOO_MANY_POSTS and
     /// `previous_count` is not written (fact 13.2).
+    #[must_use]
     pub async fn release_semaphore(
         &self,
         h_semaphore: HANDLE,
         release_count: i32,
         previous_count: Option<&mut i32>,
     ) -> BOOL {
-        match self.call(Request::ReleaseSemaphore { handle: h_semaphore, count: release_count }).await {
-            Ok(d) => {
-                if let (Value::PrevCount(p), Some(out)) = (d.value, previous_count) {
+        match done(self.call(Request::ReleaseSemaphore { semaphore: h_semaphore, count: release_count }).await) {
+            Some(v) => {
+                if let (Value::PrevCount(p), Some(out)) = (v, previous_count) {
                     *out = p;
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
@@ -510,6 +550,7 @@ impl ThreadCtx {
 
     /// CreatePipe: `size` 0 means 4096, other values are the quota as given (facts 1.1,
     /// 1.2). The handles are synchronous.
+    #[must_use]
     pub async fn create_pipe(
         &self,
         read_pipe: &mut HANDLE,
@@ -518,30 +559,31 @@ impl ThreadCtx {
         size: u32,
     ) -> BOOL {
         let req = Request::CreatePipe { inherit: pipe_attributes.is_some_and(|s| s.bInheritHandle), size };
-        match self.call(req).await {
-            Ok(d) => {
-                if let Value::Pipe(r, w) = d.value {
+        match done(self.call(req).await) {
+            Some(v) => {
+                if let Value::Pipe(r, w) = v {
                     *read_pipe = r;
                     *write_pipe = w;
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
     /// ReadFile on a pipe: returns what is available up to `buffer.len()`, blocking while
     /// the pipe is empty; FALSE with ERROR_BROKEN_PIPE once drained after every write
     /// handle closed (facts 3.1-3.5). `*bytes_read` is set to 0 first, as Windows does.
+    #[must_use]
     pub async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
         let mut bytes_read = bytes_read;
         if let Some(n) = bytes_read.as_deref_mut() {
             *n = 0;
         }
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
-        match self.call(Request::ReadFile { handle: h_file, len }).await {
-            Ok(d) => {
-                if let Value::Read(data) = d.value {
+        match done(self.call(Request::ReadFile { handle: h_file, len }).await) {
+            Some(v) => {
+                if let Value::Read(data) = v {
                     buffer[..data.len()].copy_from_slice(&data);
                     if let Some(n) = bytes_read {
                         *n = data.len() as u32;
@@ -549,32 +591,34 @@ impl ThreadCtx {
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
     /// including its own fit the quota (facts 2.2-2.5); ERROR_NO_DATA once the reader is
     /// gone, ERROR_BROKEN_PIPE if it goes while the write is pending (fact 2.11).
+    #[must_use]
     pub async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
         let mut bytes_written = bytes_written;
         if let Some(n) = bytes_written.as_deref_mut() {
             *n = 0;
         }
-        match self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec() }).await {
-            Ok(d) => {
-                if let (Value::Written(w), Some(n)) = (d.value, bytes_written) {
+        match done(self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec() }).await) {
+            Some(v) => {
+                if let (Value::Written(w), Some(n)) = (v, bytes_written) {
                     *n = w;
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
     /// PeekNamedPipe: copies without consuming; `avail` counts every unread byte,
     /// pending writes included; in byte mode `left` is `(DWORD)(0 - copied)` (fact 4.2).
     /// On failure the outputs are untouched (fact 4.5).
+    #[must_use]
     pub async fn peek_named_pipe(
         &self,
         h_named_pipe: HANDLE,
@@ -584,9 +628,9 @@ impl ThreadCtx {
         bytes_left_this_message: Option<&mut u32>,
     ) -> BOOL {
         let len = buffer.as_ref().map(|b| u32::try_from(b.len()).unwrap_or(u32::MAX)).unwrap_or(0);
-        match self.call(Request::PeekNamedPipe { handle: h_named_pipe, len }).await {
-            Ok(d) => {
-                if let Value::Peek { data, avail, left } = d.value {
+        match done(self.call(Request::PeekNamedPipe { handle: h_named_pipe, len }).await) {
+            Some(v) => {
+                if let Value::Peek { data, avail, left } = v {
                     if let Some(b) = buffer {
                         b[..data.len()].copy_from_slice(&data);
                     }
@@ -602,11 +646,12 @@ impl ThreadCtx {
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
     /// GetNamedPipeInfo: the read end of an anonymous pipe is the server end (fact 1.1).
+    #[must_use]
     pub async fn get_named_pipe_info(
         &self,
         h_named_pipe: HANDLE,
@@ -615,9 +660,9 @@ impl ThreadCtx {
         in_buffer_size: Option<&mut u32>,
         max_instances: Option<&mut u32>,
     ) -> BOOL {
-        match self.call(Request::GetNamedPipeInfo(h_named_pipe)).await {
-            Ok(d) => {
-                if let Value::PipeInfo { flags: f, out_size, in_size, max_instances: m } = d.value {
+        match done(self.call(Request::GetNamedPipeInfo { handle: h_named_pipe }).await) {
+            Some(v) => {
+                if let Value::PipeInfo { flags: f, out_size, in_size, max_instances: m } = v {
                     if let Some(x) = flags {
                         *x = f;
                     }
@@ -633,13 +678,143 @@ impl ThreadCtx {
                 }
                 TRUE
             }
-            Err(_) => FALSE,
+            None => FALSE,
         }
     }
 
     /// FlushFileBuffers on a pipe: blocks until the reader has read everything written
     /// so far (fact 2.8).
     pub async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::FlushFileBuffers(h_file)).await)
+        bool_of(&self.call(Request::FlushFileBuffers { handle: h_file }).await)
+    }
+
+    // ----- waitable timers ------------------------------------------------------------
+
+    /// CreateWaitableTimer: `manual_reset` TRUE makes a notification timer (releases every
+    /// waiter, stays signalled until set again), FALSE a synchronization timer (releases
+    /// one waiter and resets). The timer starts inactive and nonsignalled. Names share the
+    /// kernel-object namespace: an existing timer of that name is opened (last error
+    /// ERROR_ALREADY_EXISTS; a new one sets it to 0), another type's name fails with
+    /// ERROR_INVALID_HANDLE (docs/semantics.md §14).
+    #[must_use]
+    pub async fn create_waitable_timer(
+        &self,
+        timer_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        timer_name: Option<&str>,
+    ) -> HANDLE {
+        let req = Request::CreateWaitableTimer {
+            inherit: timer_attributes.is_some_and(|s| s.bInheritHandle),
+            manual_reset,
+            name: timer_name.map(str::to_string),
+        };
+        self.call_handle(req).await
+    }
+
+    /// CreateWaitableTimerEx: `flags` CREATE_WAITABLE_TIMER_MANUAL_RESET and
+    /// CREATE_WAITABLE_TIMER_HIGH_RESOLUTION (no effect in virtual time); other bits fail
+    /// with ERROR_INVALID_PARAMETER. The handle gets `desired_access`.
+    #[must_use]
+    pub async fn create_waitable_timer_ex(
+        &self,
+        timer_attributes: Option<&SECURITY_ATTRIBUTES>,
+        timer_name: Option<&str>,
+        flags: u32,
+        desired_access: u32,
+    ) -> HANDLE {
+        let req = Request::CreateWaitableTimerEx {
+            inherit: timer_attributes.is_some_and(|s| s.bInheritHandle),
+            name: timer_name.map(str::to_string),
+            flags,
+            access: desired_access,
+        };
+        self.call_handle(req).await
+    }
+
+    /// OpenWaitableTimer: ERROR_FILE_NOT_FOUND for a missing name, ERROR_INVALID_PARAMETER
+    /// for none, ERROR_INVALID_HANDLE for another type.
+    #[must_use]
+    pub async fn open_waitable_timer(
+        &self,
+        desired_access: u32,
+        inherit_handle: bool,
+        timer_name: Option<&str>,
+    ) -> HANDLE {
+        let req = Request::OpenWaitableTimer {
+            access: desired_access,
+            inherit: inherit_handle,
+            name: timer_name.map(str::to_string),
+        };
+        self.call_handle(req).await
+    }
+
+    /// SetWaitableTimer. `due_time` (the LARGE_INTEGER pointed to): negative is relative,
+    /// in 100-ns units; zero or positive is an absolute FILETIME against the virtual system
+    /// clock (`Config::system_time_start`), and a time already passed signals the timer at
+    /// once. `period` in milliseconds (0: one-shot; negative: ERROR_INVALID_PARAMETER).
+    /// Setting a timer cancels its earlier setting and makes it nonsignalled. A completion
+    /// routine needs APCs, which are not modelled yet (`Outcome::Unsupported`); `resume`
+    /// succeeds with ERROR_NOT_SUPPORTED, as on a machine without wake support. Needs
+    /// TIMER_MODIFY_STATE.
+    #[must_use]
+    pub async fn set_waitable_timer(
+        &self,
+        h_timer: HANDLE,
+        due_time: i64,
+        period: i32,
+        completion_routine: Option<TimerApcRoutine>,
+        resume: bool,
+    ) -> BOOL {
+        let req = Request::SetWaitableTimer { timer: h_timer, due_time, period_ms: period, completion_routine, resume };
+        bool_of(&self.call(req).await)
+    }
+
+    /// CancelWaitableTimer: stops the timer; its signalled state does not change. TRUE on
+    /// a timer that was never set.
+    #[must_use]
+    pub async fn cancel_waitable_timer(&self, h_timer: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::CancelWaitableTimer { timer: h_timer }).await)
+    }
+
+    // ----- the clock ------------------------------------------------------------------
+
+    /// GetTickCount: virtual milliseconds since boot, wrapping at 2^32. A schedule point
+    /// (and a trace line), so a program that polls the clock lets other threads run.
+    pub async fn get_tick_count(&self) -> u32 {
+        self.call_dword(Request::GetTickCount {}).await
+    }
+
+    /// GetTickCount64: virtual milliseconds since boot.
+    pub async fn get_tick_count64(&self) -> u64 {
+        self.call_u64(Request::GetTickCount64 {}).await.unwrap_or(0)
+    }
+
+    /// QueryPerformanceCounter: virtual time in units of QueryPerformanceFrequency.
+    pub async fn query_performance_counter(&self, performance_count: &mut i64) -> BOOL {
+        match self.call_u64(Request::QueryPerformanceCounter {}).await {
+            Some(v) => {
+                *performance_count = v as i64;
+                TRUE
+            }
+            None => FALSE,
+        }
+    }
+
+    /// QueryPerformanceFrequency: 10,000,000 counts per second (100-ns ticks).
+    pub async fn query_performance_frequency(&self, frequency: &mut i64) -> BOOL {
+        match self.call_u64(Request::QueryPerformanceFrequency {}).await {
+            Some(v) => {
+                *frequency = v as i64;
+                TRUE
+            }
+            None => FALSE,
+        }
+    }
+
+    /// GetSystemTimeAsFileTime: the virtual UTC time.
+    pub async fn get_system_time_as_file_time(&self, system_time_as_file_time: &mut FILETIME) {
+        if let Some(v) = self.call_u64(Request::GetSystemTimeAsFileTime {}).await {
+            *system_time_as_file_time = FILETIME::from_u64(v);
+        }
     }
 }

@@ -31,6 +31,19 @@ pub enum WaiterOrder {
     Fifo,
 }
 
+/// What reaching a limit does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum LimitAction {
+    /// The run ends with `Outcome::LimitExceeded` (the default: a limit is winsim's, not
+    /// the program's).
+    #[default]
+    EndRun,
+    /// The call that reaches it fails with the error Windows gives when that resource runs
+    /// out (`LimitKind::win32_error`), and the run goes on: a program's out-of-resource
+    /// paths become testable.
+    FailCall,
+}
+
 /// Limits and options of one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -40,14 +53,15 @@ pub struct Config {
     pub waiter_order: WaiterOrder,
     /// The run ends with `Outcome::StepLimit` after this many kernel steps (API calls).
     pub steps_max: u64,
-    /// Threads that may ever be created in one run (`Outcome::LimitExceeded` beyond).
+    /// Threads that may be alive at once (`Outcome::LimitExceeded` beyond).
     pub threads_max: u32,
     /// Processes that may ever be created in one run.
     pub processes_max: u32,
     /// Open handles per process.
     pub handles_max: usize,
-    /// Bytes a single ReadFile/WriteFile may carry. Windows would accept more; winsim ends
-    /// the run with `Outcome::LimitExceeded` rather than allocate without bound.
+    /// Bytes a single ReadFile/WriteFile/PeekNamedPipe may move (bytes actually moved, not
+    /// the buffer's size). Windows would accept more; winsim ends the run with
+    /// `Outcome::LimitExceeded` rather than allocate without bound.
     pub io_bytes_max: u32,
     /// Unread bytes all pipes together may hold. Windows would let a pipe with a huge
     /// nSize keep accepting writes; winsim ends the run with `Outcome::LimitExceeded`
@@ -61,7 +75,15 @@ pub struct Config {
     pub trace_events_max: usize,
     /// Run `Kernel::check_invariants` after every step (on by default in debug builds).
     pub check_invariants: bool,
+    /// What reaching a limit does.
+    pub limit_action: LimitAction,
+    /// The virtual system time at boot, as a FILETIME (100-ns units since 1601-01-01 UTC):
+    /// GetSystemTimeAsFileTime and absolute SetWaitableTimer due times count from it.
+    pub system_time_start: u64,
 }
+
+/// 2026-01-01 00:00:00 UTC as a FILETIME: the default virtual boot time.
+pub const DEFAULT_SYSTEM_TIME_START: u64 = 116_444_736_000_000_000 + 1_767_225_600 * 10_000_000;
 
 impl Config {
     /// A seeded random run with default limits.
@@ -75,6 +97,11 @@ impl Config {
     /// A replay of recorded decisions with default limits.
     pub fn replay(decisions: Vec<Decision>) -> Config {
         Config { strategy: StrategyConfig::Replay { decisions }, ..Config::default() }
+    }
+    /// This configuration with its strategy replaced by a replay of `decisions`: every
+    /// other setting (waiter order, limits, trace) stays, so the replay reproduces the run.
+    pub fn with_replay(&self, decisions: Vec<Decision>) -> Config {
+        Config { strategy: StrategyConfig::Replay { decisions }, ..self.clone() }
     }
     /// The seed, for a random strategy.
     pub fn seed(&self) -> Option<u64> {
@@ -99,6 +126,8 @@ impl Default for Config {
             trace: true,
             trace_events_max: 500_000,
             check_invariants: cfg!(debug_assertions),
+            limit_action: LimitAction::EndRun,
+            system_time_start: DEFAULT_SYSTEM_TIME_START,
         }
     }
 }

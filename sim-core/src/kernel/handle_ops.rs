@@ -108,7 +108,14 @@ impl Kernel {
         }
     }
 
-    pub(crate) fn set_handle_information(&mut self, pid: Pid, h: HANDLE, mask: u32, flags: u32) -> CallResult {
+    pub(crate) fn set_handle_information(
+        &mut self,
+        pid: Pid,
+        _tid: Tid,
+        h: HANDLE,
+        mask: u32,
+        flags: u32,
+    ) -> CallResult {
         if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
             // Wine probe: SetHandleInformation on a pseudo handle fails with access denied.
             return Err(ERROR_ACCESS_DENIED);
@@ -119,7 +126,7 @@ impl Kernel {
         Ok(Value::Bool(true).into())
     }
 
-    pub(crate) fn get_handle_information(&mut self, pid: Pid, h: HANDLE) -> CallResult {
+    pub(crate) fn get_handle_information(&mut self, pid: Pid, _tid: Tid, h: HANDLE) -> CallResult {
         if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
             return Ok(Value::Out(0).into());
         }

@@ -1,8 +1,11 @@
 //! `Kernel::check_invariants`: the clauses matching the `// Invariant:` comments on the
 //! kernel's fields. Tests and fuzzing run it after every step (`Config::check_invariants`,
-//! on by default in debug builds). A violation is a simulator bug, so it panics.
+//! on by default in debug builds). A violation is a simulator bug, so it panics (and the
+//! run ends as `Outcome::SimulatorBug`).
 
-use super::{BlockOn, Kernel};
+use super::Kernel;
+use super::ops::{OpId, OpKind};
+use super::time::TimerKey;
 use crate::objects::thread::Run;
 use crate::objects::{Body, ObjectId};
 use std::collections::BTreeMap;
@@ -10,32 +13,76 @@ use std::collections::BTreeMap;
 impl Kernel {
     /// Checks every structural invariant; panics with "simulator bug" on a violation.
     pub fn check_invariants(&self) {
-        // Handle counts equal the handle table entries that refer to each object.
-        let mut counted: BTreeMap<ObjectId, u32> = BTreeMap::new();
+        self.check_handles_and_counts();
+        self.check_ops();
+        self.check_objects();
+        self.check_threads_and_timers();
+    }
+
+    /// Handle counts equal the handle-table entries that refer to each object; reference
+    /// counts equal the references the kernel can account for; every free-set slot of a
+    /// handle table is free.
+    fn check_handles_and_counts(&self) {
+        let mut handles: BTreeMap<ObjectId, u32> = BTreeMap::new();
+        let mut refs: BTreeMap<ObjectId, u32> = BTreeMap::new();
         for &pobj in self.pids.values() {
-            if let Body::Process(p) = &self.objects[pobj].body {
+            let Body::Process(p) = &self.objects[pobj].body else { panic!("simulator bug: pid maps to a non-process") };
+            assert!(
+                p.exit_code.is_none() || p.handles.is_empty(),
+                "simulator bug: ended process P{} holds handles",
+                p.pid
+            );
+            assert!(
+                p.exit_code.is_none() || p.threads.is_empty(),
+                "simulator bug: ended process P{} has threads",
+                p.pid
+            );
+            p.handles.check();
+            for (h, e) in p.handles.iter() {
                 assert!(
-                    p.exit_code.is_none() || p.handles.is_empty(),
-                    "simulator bug: ended process P{} holds handles",
+                    self.objects.contains_key(e.object),
+                    "simulator bug: P{} handle {h} refers to a destroyed object",
                     p.pid
                 );
-                assert!(
-                    p.exit_code.is_none() || p.threads.is_empty(),
-                    "simulator bug: ended process P{} has threads",
-                    p.pid
-                );
-                for (h, e) in p.handles.iter() {
-                    assert!(
-                        self.objects.contains_key(e.object),
-                        "simulator bug: P{} handle {h} refers to a destroyed object",
-                        p.pid
-                    );
-                    *counted.entry(e.object).or_default() += 1;
-                }
+                *handles.entry(e.object).or_default() += 1;
+            }
+            if p.exit_code.is_none() {
+                // A live process holds a reference on itself.
+                *refs.entry(pobj).or_default() += 1;
             }
         }
         for (id, o) in &self.objects {
-            let n = counted.get(&id).copied().unwrap_or(0);
+            match &o.body {
+                Body::Thread(t) => {
+                    // Its process, and its own life while it runs.
+                    *refs.entry(t.process).or_default() += 1;
+                    if t.exit_code.is_none() {
+                        *refs.entry(id).or_default() += 1;
+                    }
+                    if let Some(f) = t.granted {
+                        *refs.entry(f).or_default() += 1;
+                    }
+                }
+                Body::File(f) => *refs.entry(f.pipe).or_default() += 1,
+                _ => {}
+            }
+        }
+        for (_, op) in &self.ops {
+            match &op.kind {
+                OpKind::Wait { objects, .. } => {
+                    let mut unique = objects.clone();
+                    unique.sort();
+                    unique.dedup();
+                    for o in unique {
+                        *refs.entry(o).or_default() += 1;
+                    }
+                }
+                OpKind::FileLock { file, .. } => *refs.entry(*file).or_default() += 1,
+                _ => {}
+            }
+        }
+        for (id, o) in &self.objects {
+            let n = handles.get(&id).copied().unwrap_or(0);
             assert_eq!(
                 o.hdr.handle_count,
                 n,
@@ -43,15 +90,88 @@ impl Kernel {
                 self.describe(id),
                 o.hdr.handle_count
             );
+            let r = refs.get(&id).copied().unwrap_or(0);
+            assert_eq!(
+                o.hdr.ref_count,
+                r,
+                "simulator bug: reference count of {} is {} but {r} references are accounted for",
+                self.describe(id),
+                o.hdr.ref_count
+            );
             assert!(
                 o.hdr.handle_count > 0 || o.hdr.ref_count > 0,
                 "simulator bug: {} should have been destroyed",
                 self.describe(id)
             );
-            for &w in &o.hdr.waiters {
-                let ok = matches!(&self.thread(w).run, Run::Blocked(b) if matches!(&b.on, BlockOn::Wait { objects, .. } if objects.contains(&id)));
-                assert!(ok, "simulator bug: T{w} is on the wait list of {} but not waiting on it", self.describe(id));
+        }
+    }
+
+    /// Every pending operation is in exactly one queue, and every blocked thread has
+    /// exactly one synchronous operation, the one it is blocked on.
+    fn check_ops(&self) {
+        let mut queued: BTreeMap<OpId, u32> = BTreeMap::new();
+        let mut note = |op: OpId| *queued.entry(op).or_default() += 1;
+        for (_, o) in &self.objects {
+            let mut seen = o.hdr.waiters.clone();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), o.hdr.waiters.len(), "simulator bug: an operation twice on one wait list");
+            match &o.body {
+                Body::Pipe(p) => {
+                    for end in &p.ends {
+                        end.reads.iter().copied().for_each(&mut note);
+                        end.inbound.entries.iter().filter_map(|e| e.writer).for_each(&mut note);
+                        end.inbound.flushers.iter().copied().for_each(&mut note);
+                    }
+                }
+                Body::File(f) => f.lock_waiters.iter().copied().for_each(&mut note),
+                _ => {}
             }
+        }
+        for (id, op) in &self.ops {
+            match &op.kind {
+                OpKind::Wait { objects, .. } => {
+                    for o in objects {
+                        assert!(
+                            self.objects[*o].hdr.waiters.contains(&id),
+                            "simulator bug: T{}'s wait is missing from the wait list of {}",
+                            op.tid,
+                            self.describe(*o)
+                        );
+                    }
+                }
+                OpKind::Sleep => {}
+                _ => assert_eq!(
+                    queued.get(&id).copied().unwrap_or(0),
+                    1,
+                    "simulator bug: T{}'s {} operation is not in exactly one queue",
+                    op.tid,
+                    op.api
+                ),
+            }
+            assert!(
+                matches!(self.thread(op.tid).run, Run::Blocked(b) if b == id),
+                "simulator bug: T{}'s {} operation is pending but its thread is not blocked on it",
+                op.tid,
+                op.api
+            );
+        }
+        for &op in queued.keys() {
+            assert!(self.ops.contains_key(op), "simulator bug: a queue holds a completed operation");
+        }
+        for (oid, o) in &self.objects {
+            for w in &o.hdr.waiters {
+                assert!(
+                    matches!(self.ops.get(*w).map(|o| &o.kind), Some(OpKind::Wait { .. })),
+                    "simulator bug: {} lists a waiter that is not a pending wait",
+                    self.describe(oid)
+                );
+            }
+        }
+    }
+
+    fn check_objects(&self) {
+        for (id, o) in &self.objects {
             match &o.body {
                 Body::Mutex(m) => {
                     assert_eq!(m.owner.is_some(), m.count > 0, "simulator bug: mutex owner and count disagree");
@@ -70,6 +190,14 @@ impl Kernel {
                         s.maximum
                     );
                 }
+                Body::Timer(t) => {
+                    if let Some((due, seq)) = t.due {
+                        assert!(
+                            self.timers.contains(&(due, seq, TimerKey::Timer(id))),
+                            "simulator bug: an active timer is not in the timer queue"
+                        );
+                    }
+                }
                 Body::Pipe(p) => {
                     for end in &p.ends {
                         let q = &end.inbound;
@@ -81,19 +209,6 @@ impl Kernel {
                         );
                         for e in &q.entries {
                             assert!(e.offset <= e.data.len(), "simulator bug: pipe entry offset past its data");
-                            if let Some(w) = e.writer {
-                                assert!(
-                                    matches!(&self.thread(w).run, Run::Blocked(b) if matches!(b.on, BlockOn::PipeWrite { .. })),
-                                    "simulator bug: T{w} owns a pending write but is not blocked writing"
-                                );
-                            }
-                        }
-                        for r in &end.reads {
-                            assert!(
-                                matches!(&self.thread(r.tid).run, Run::Blocked(b) if matches!(b.on, BlockOn::PipeRead { .. })),
-                                "simulator bug: T{} has a pending read but is not blocked reading",
-                                r.tid
-                            );
                         }
                     }
                 }
@@ -102,6 +217,7 @@ impl Kernel {
                         let holder = self.thread(t);
                         assert!(
                             holder.held_lock == Some(id)
+                                || holder.granted == Some(id)
                                 || matches!(holder.run, Run::Running | Run::Ready | Run::Parked(_)),
                             "simulator bug: lock holder T{t} does not hold it"
                         );
@@ -127,31 +243,51 @@ impl Kernel {
                 .unwrap_or_else(|| panic!("simulator bug: name {name:?} bound to a destroyed object"));
             assert!(o.hdr.handle_count > 0, "simulator bug: name {name:?} bound with no handle open");
         }
-        // Every deadline belongs to a thread blocked with that deadline.
-        for &(d, t) in &self.deadlines {
-            assert!(
-                matches!(&self.thread(t).run, Run::Blocked(b) if b.deadline_ms == Some(d)),
-                "simulator bug: stale deadline for T{t}"
-            );
-        }
-        for (&tid, &id) in &self.tids {
-            if let Body::Thread(t) = &self.objects[id].body {
-                assert_eq!(t.tid, tid, "simulator bug: tid map is off");
-                assert!(
-                    t.suspend_count <= crate::types::MAXIMUM_SUSPEND_COUNT,
-                    "simulator bug: suspend count above the maximum"
-                );
-                if let Run::Blocked(b) = &t.run {
-                    if let BlockOn::Wait { objects, .. } = &b.on {
-                        for o in objects {
-                            assert!(
-                                self.objects[*o].hdr.waiters.contains(&tid),
-                                "simulator bug: T{tid} waits on an object that does not list it"
-                            );
-                        }
-                    }
+    }
+
+    fn check_threads_and_timers(&self) {
+        // Every timer-queue entry belongs to a pending operation or an active timer with
+        // that due time.
+        for &(d, seq, key) in &self.timers {
+            match key {
+                TimerKey::Op(op) => {
+                    let o = self
+                        .ops
+                        .get(op)
+                        .unwrap_or_else(|| panic!("simulator bug: a time-out for a completed operation"));
+                    assert!(
+                        o.deadline == Some(d) && o.timer_seq == seq,
+                        "simulator bug: stale time-out for T{}",
+                        o.tid
+                    );
+                }
+                TimerKey::Timer(t) => {
+                    assert!(
+                        matches!(self.objects.get(t).map(|o| &o.body), Some(Body::Timer(x)) if x.due == Some((d, seq))),
+                        "simulator bug: stale timer entry"
+                    );
                 }
             }
         }
+        let mut live = 0;
+        for (&tid, &id) in &self.tids {
+            let Body::Thread(t) = &self.objects[id].body else { panic!("simulator bug: tid maps to a non-thread") };
+            assert_eq!(t.tid, tid, "simulator bug: tid map is off");
+            assert!(
+                t.suspend_count <= crate::types::MAXIMUM_SUSPEND_COUNT,
+                "simulator bug: suspend count above the maximum"
+            );
+            if let Run::Blocked(op) = t.run {
+                let o = self
+                    .ops
+                    .get(op)
+                    .unwrap_or_else(|| panic!("simulator bug: T{tid} is blocked on a missing operation"));
+                assert_eq!(o.tid, tid, "simulator bug: T{tid} is blocked on another thread's operation");
+            }
+            if !matches!(t.run, Run::Exited) {
+                live += 1;
+            }
+        }
+        assert_eq!(self.live_threads, live, "simulator bug: live thread count is off");
     }
 }

@@ -1,12 +1,22 @@
-//! What a thread asks of the kernel at a schedule point, and what it gets back.
+//! The API table: every Win32 call the kernel executes, declared once.
 //!
-//! A [`Request`] is posted by an API future (`api/kernel32.rs`) when the thread parks at
-//! the call; the kernel executes it atomically when the scheduler picks the thread, and
-//! answers with a [`Value`] (or blocks the thread until an event decides the `Value`).
+//! One line per API in [`api_table!`] gives its [`Request`] variant (the call with its
+//! parameters), its [`Api`] id and Win32 name, the rendering of its arguments for the trace,
+//! its return type (how a [`Reply`] becomes the BOOL/HANDLE/DWORD the caller sees), whether
+//! it may block (its arguments are then kept for the deadlock report even with the trace
+//! off), and the kernel method that executes it. docs/adding-an-api.md gives the steps.
+//!
+//! A call's result is a [`Reply`]: a [`Status`] as wide as Windows' (success, success that
+//! sets the last error, a warning with data such as ERROR_MORE_DATA, pending, error) and a
+//! typed [`Value`]. `Reply::ret` turns it into the Win32 return value and `Status::last_error`
+//! gives the last error, in this file only.
 
 use crate::api::ThreadCtx;
-use crate::types::{HANDLE, PROCESS_INFORMATION, STARTUPINFO};
-use std::fmt::{self, Write as _};
+use crate::error::*;
+use crate::trace::{Arg, ArgValue, Ret, ToArg};
+use crate::types::{HANDLE, INVALID_HANDLE_VALUE, PROCESS_INFORMATION, STARTUPINFO, WAIT_FAILED};
+use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -16,297 +26,231 @@ pub type BodyFuture = Pin<Box<dyn Future<Output = u32>>>;
 pub type ThreadStart = Box<dyn FnOnce(ThreadCtx) -> BodyFuture>;
 /// A program registered with the simulation: its main thread body, run once per process.
 pub type Program = std::rc::Rc<dyn Fn(ThreadCtx) -> BodyFuture>;
+/// A waitable timer's completion routine (PTIMERAPCROUTINE with its argument), queued as
+/// an APC when the timer fires. APCs come with the asynchronous-I/O work: passing one ends
+/// the run as `Outcome::Unsupported` for now.
+pub type TimerApcRoutine = Box<dyn FnOnce(ThreadCtx, u32, u32) -> BodyFuture>;
 
-/// One Win32 call, as the kernel sees it. Each variant is the Win32 function of the same
-/// name with its parameters (documented on the `ThreadCtx` method that posts it).
-#[allow(missing_docs)]
-pub enum Request {
-    CreateThread {
-        inherit: bool,
-        flags: u32,
-        start: ThreadStart,
-    },
-    ResumeThread(HANDLE),
-    SuspendThread(HANDLE),
-    ExitThread(u32),
-    TerminateThread(HANDLE, u32),
-    GetExitCodeThread(HANDLE),
-    CreateProcess {
+impl ToArg for ThreadStart {
+    fn to_arg(&self) -> Option<ArgValue> {
+        None
+    }
+}
+impl ToArg for Option<TimerApcRoutine> {
+    fn to_arg(&self) -> Option<ArgValue> {
+        Some(ArgValue::Str(self.as_ref().map(|_| "routine".to_string())))
+    }
+}
+impl ToArg for STARTUPINFO {
+    fn to_arg(&self) -> Option<ArgValue> {
+        (self.dwFlags & crate::types::STARTF_USESTDHANDLES != 0)
+            .then(|| ArgValue::Handles(vec![self.hStdInput, self.hStdOutput, self.hStdError]))
+    }
+}
+
+/// How a return type turns a reply into the value the caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetKind {
+    /// BOOL: TRUE on success (and on a warning such as ERROR_MORE_DATA: FALSE).
+    Bool,
+    /// HANDLE: NULL on failure.
+    Handle,
+    /// HANDLE: INVALID_HANDLE_VALUE on failure (CreateFile, CreateNamedPipe).
+    HandleOrInvalid,
+    /// DWORD: (DWORD)-1 on failure.
+    Dword,
+    /// A wait function: WAIT_FAILED on failure.
+    Wait,
+    /// VOID.
+    Void,
+}
+
+macro_rules! api_blocks {
+    () => {
+        false
+    };
+    (blocks) => {
+        true
+    };
+}
+
+macro_rules! api_arg {
+    ($f:ident) => {
+        ToArg::to_arg($f)
+    };
+    ($f:ident, $r:ident) => {
+        Some(ArgValue::$r($f))
+    };
+}
+
+/// Declares the API table. Each line:
+/// `Name(field: Type [render], ...) -> RetKind [, blocks] => kernel_method;`
+/// where `[render]` optionally names an `ArgValue` constructor for the trace (`timeout`,
+/// `flags`), and `blocks` marks a call that can become a pending operation.
+macro_rules! api_table {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident ( $($f:ident : $t:ty $([$r:ident])?),* $(,)? ) -> $ret:ident $(, $blocks:ident)? => $handler:ident;
+    )*) => {
+        /// One Win32 call, as the kernel sees it: the Win32 function of the same name with
+        /// its parameters (documented on the `ThreadCtx` method that posts it).
+        #[allow(missing_docs)]
+        pub enum Request {
+            $( $(#[$doc])* $name { $($f: $t),* }, )*
+        }
+
+        /// The id of a Win32 function winsim executes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[allow(missing_docs)]
+        pub enum Api {
+            $( $name, )*
+        }
+
+        impl Api {
+            /// The Win32 function name.
+            pub fn name(self) -> &'static str {
+                match self { $( Api::$name => stringify!($name), )* }
+            }
+            /// Its return type.
+            pub fn ret_kind(self) -> RetKind {
+                match self { $( Api::$name => RetKind::$ret, )* }
+            }
+            /// Whether the call can become a pending operation.
+            pub fn may_block(self) -> bool {
+                match self { $( Api::$name => api_blocks!($($blocks)?), )* }
+            }
+            /// Every API, in table order.
+            pub const ALL: &'static [Api] = &[$( Api::$name, )*];
+        }
+
+        impl Request {
+            /// Which API this is.
+            pub fn api(&self) -> Api {
+                match self { $( Request::$name { .. } => Api::$name, )* }
+            }
+            /// The arguments, typed, for the trace and the deadlock report.
+            #[allow(unused_variables, unused_mut)]
+            pub fn args(&self) -> Vec<Arg> {
+                match self {
+                    $( Request::$name { $($f),* } => {
+                        let mut v = Vec::new();
+                        $( if let Some(a) = api_arg!($f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
+                        v
+                    } )*
+                }
+            }
+        }
+
+        impl crate::kernel::Kernel {
+            /// Executes a request: the one dispatch of every API.
+            pub(crate) fn dispatch(&mut self, pid: crate::kernel::Pid, tid: crate::kernel::Tid, req: Request) -> crate::kernel::Exec {
+                match req {
+                    $( Request::$name { $($f),* } => self.$handler(pid, tid, $($f),*).into(), )*
+                }
+            }
+        }
+    };
+}
+
+api_table! {
+    CreateThread(inherit: bool, flags: u32 [flags], start: ThreadStart) -> Handle => create_thread;
+    ResumeThread(thread: HANDLE) -> Dword => resume_thread;
+    SuspendThread(thread: HANDLE) -> Dword => suspend_thread;
+    ExitThread(exit_code: u32) -> Void => exit_thread;
+    TerminateThread(thread: HANDLE, exit_code: u32) -> Bool => terminate_thread;
+    GetExitCodeThread(thread: HANDLE) -> Bool => get_exit_code_thread;
+    CreateProcess(
         application_name: Option<String>,
         command_line: Option<String>,
         inherit_process: bool,
         inherit_thread: bool,
         inherit_handles: bool,
-        flags: u32,
-        startup: STARTUPINFO,
-    },
-    ExitProcess(u32),
-    TerminateProcess(HANDLE, u32),
-    GetExitCodeProcess(HANDLE),
-    OpenProcess {
-        access: u32,
-        inherit: bool,
-        pid: u32,
-    },
-    CloseHandle(HANDLE),
-    DuplicateHandle {
+        flags: u32 [flags],
+        stdio: STARTUPINFO,
+    ) -> Bool => create_process;
+    ExitProcess(exit_code: u32) -> Void => exit_process_call;
+    TerminateProcess(process: HANDLE, exit_code: u32) -> Bool => terminate_process;
+    GetExitCodeProcess(process: HANDLE) -> Bool => get_exit_code_process;
+    OpenProcess(access: u32 [flags], inherit: bool, pid: u32) -> Handle => open_process;
+    CloseHandle(handle: HANDLE) -> Bool, blocks => close_handle_call;
+    DuplicateHandle(
         source_process: HANDLE,
         source: HANDLE,
         target_process: HANDLE,
-        access: u32,
+        access: u32 [flags],
         inherit: bool,
-        options: u32,
-    },
-    SetHandleInformation {
-        handle: HANDLE,
-        mask: u32,
-        flags: u32,
-    },
-    GetHandleInformation(HANDLE),
-    WaitForSingleObject {
-        handle: HANDLE,
-        timeout_ms: u32,
-    },
-    WaitForMultipleObjects {
-        handles: Vec<HANDLE>,
-        wait_all: bool,
-        timeout_ms: u32,
-    },
-    SignalObjectAndWait {
-        signal: HANDLE,
-        wait: HANDLE,
-        timeout_ms: u32,
-        alertable: bool,
-    },
-    Sleep(u32),
-    CreateEvent {
-        inherit: bool,
-        manual_reset: bool,
-        initial_state: bool,
-        name: Option<String>,
-    },
-    OpenEvent {
-        access: u32,
-        inherit: bool,
-        name: Option<String>,
-    },
-    SetEvent(HANDLE),
-    ResetEvent(HANDLE),
-    PulseEvent(HANDLE),
-    CreateMutex {
-        inherit: bool,
-        initial_owner: bool,
-        name: Option<String>,
-    },
-    OpenMutex {
-        access: u32,
-        inherit: bool,
-        name: Option<String>,
-    },
-    ReleaseMutex(HANDLE),
-    CreateSemaphore {
-        inherit: bool,
-        initial: i32,
-        maximum: i32,
-        name: Option<String>,
-    },
-    OpenSemaphore {
-        access: u32,
-        inherit: bool,
-        name: Option<String>,
-    },
-    ReleaseSemaphore {
-        handle: HANDLE,
-        count: i32,
-    },
-    CreatePipe {
-        inherit: bool,
-        size: u32,
-    },
-    ReadFile {
-        handle: HANDLE,
-        len: u32,
-    },
-    WriteFile {
-        handle: HANDLE,
-        data: Vec<u8>,
-    },
-    PeekNamedPipe {
-        handle: HANDLE,
-        len: u32,
-    },
-    GetNamedPipeInfo(HANDLE),
-    FlushFileBuffers(HANDLE),
+        options: u32 [flags],
+    ) -> Bool => duplicate_handle;
+    SetHandleInformation(handle: HANDLE, mask: u32 [flags], flags: u32 [flags]) -> Bool => set_handle_information;
+    GetHandleInformation(handle: HANDLE) -> Bool => get_handle_information;
+    WaitForSingleObject(handle: HANDLE, timeout_ms: u32 [timeout]) -> Wait, blocks => wait_for_single_object;
+    WaitForMultipleObjects(handles: Vec<HANDLE>, wait_all: bool, timeout_ms: u32 [timeout]) -> Wait, blocks
+        => wait_for_multiple_objects;
+    SignalObjectAndWait(signal: HANDLE, wait: HANDLE, timeout_ms: u32 [timeout], alertable: bool) -> Wait, blocks
+        => signal_object_and_wait;
+    Sleep(ms: u32 [timeout]) -> Void, blocks => sleep;
+    CreateEvent(inherit: bool, manual_reset: bool, initial_state: bool, name: Option<String>) -> Handle => create_event;
+    OpenEvent(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_event;
+    SetEvent(event: HANDLE) -> Bool => set_event;
+    ResetEvent(event: HANDLE) -> Bool => reset_event;
+    PulseEvent(event: HANDLE) -> Bool => pulse_event;
+    CreateMutex(inherit: bool, initial_owner: bool, name: Option<String>) -> Handle => create_mutex;
+    OpenMutex(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_mutex;
+    ReleaseMutex(mutex: HANDLE) -> Bool => release_mutex;
+    CreateSemaphore(inherit: bool, initial: i32, maximum: i32, name: Option<String>) -> Handle => create_semaphore;
+    OpenSemaphore(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_semaphore;
+    ReleaseSemaphore(semaphore: HANDLE, count: i32) -> Bool => release_semaphore;
+    CreateWaitableTimer(inherit: bool, manual_reset: bool, name: Option<String>) -> Handle => create_waitable_timer;
+    CreateWaitableTimerEx(inherit: bool, name: Option<String>, flags: u32 [flags], access: u32 [flags]) -> Handle
+        => create_waitable_timer_ex;
+    OpenWaitableTimer(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_waitable_timer;
+    SetWaitableTimer(
+        timer: HANDLE,
+        due_time: i64,
+        period_ms: i32,
+        completion_routine: Option<TimerApcRoutine>,
+        resume: bool,
+    ) -> Bool => set_waitable_timer;
+    CancelWaitableTimer(timer: HANDLE) -> Bool => cancel_waitable_timer;
+    GetTickCount() -> Dword => get_tick_count;
+    GetTickCount64() -> Void => get_tick_count64;
+    QueryPerformanceCounter() -> Bool => query_performance_counter;
+    QueryPerformanceFrequency() -> Bool => query_performance_frequency;
+    GetSystemTimeAsFileTime() -> Void => get_system_time_as_file_time;
+    CreatePipe(inherit: bool, size: u32) -> Bool => create_pipe;
+    ReadFile(handle: HANDLE, len: u32) -> Bool, blocks => read_file;
+    WriteFile(handle: HANDLE, data: Vec<u8>) -> Bool, blocks => write_file;
+    PeekNamedPipe(handle: HANDLE, len: u32) -> Bool => peek_named_pipe;
+    GetNamedPipeInfo(handle: HANDLE) -> Bool => get_named_pipe_info;
+    FlushFileBuffers(handle: HANDLE) -> Bool, blocks => flush_file_buffers;
 }
 
-fn name_arg(name: &Option<String>) -> String {
-    match name {
-        Some(n) => format!("{n:?}"),
-        None => "NULL".into(),
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
-}
-
-/// Renders up to 24 bytes of data for a trace line: as a quoted string when it is
-/// text, as hex bytes otherwise.
-pub(crate) fn show_bytes(data: &[u8]) -> String {
-    let mut s = String::new();
-    let shown = &data[..data.len().min(24)];
-    match std::str::from_utf8(shown) {
-        Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
-            let _ = write!(s, "{text:?}");
-        }
-        _ => {
-            s.push('[');
-            for (i, b) in shown.iter().enumerate() {
-                if i > 0 {
-                    s.push(' ');
-                }
-                let _ = write!(s, "{b:02x}");
-            }
-            s.push(']');
-        }
-    }
-    if data.len() > shown.len() {
-        s.push('…');
-    }
-    s
-}
-
-impl Request {
-    /// The Win32 function name.
-    pub fn api(&self) -> &'static str {
-        match self {
-            Request::CreateThread { .. } => "CreateThread",
-            Request::ResumeThread(_) => "ResumeThread",
-            Request::SuspendThread(_) => "SuspendThread",
-            Request::ExitThread(_) => "ExitThread",
-            Request::TerminateThread(..) => "TerminateThread",
-            Request::GetExitCodeThread(_) => "GetExitCodeThread",
-            Request::CreateProcess { .. } => "CreateProcess",
-            Request::ExitProcess(_) => "ExitProcess",
-            Request::TerminateProcess(..) => "TerminateProcess",
-            Request::GetExitCodeProcess(_) => "GetExitCodeProcess",
-            Request::OpenProcess { .. } => "OpenProcess",
-            Request::CloseHandle(_) => "CloseHandle",
-            Request::DuplicateHandle { .. } => "DuplicateHandle",
-            Request::SetHandleInformation { .. } => "SetHandleInformation",
-            Request::GetHandleInformation(_) => "GetHandleInformation",
-            Request::WaitForSingleObject { .. } => "WaitForSingleObject",
-            Request::WaitForMultipleObjects { .. } => "WaitForMultipleObjects",
-            Request::SignalObjectAndWait { .. } => "SignalObjectAndWait",
-            Request::Sleep(_) => "Sleep",
-            Request::CreateEvent { .. } => "CreateEvent",
-            Request::OpenEvent { .. } => "OpenEvent",
-            Request::SetEvent(_) => "SetEvent",
-            Request::ResetEvent(_) => "ResetEvent",
-            Request::PulseEvent(_) => "PulseEvent",
-            Request::CreateMutex { .. } => "CreateMutex",
-            Request::OpenMutex { .. } => "OpenMutex",
-            Request::ReleaseMutex(_) => "ReleaseMutex",
-            Request::CreateSemaphore { .. } => "CreateSemaphore",
-            Request::OpenSemaphore { .. } => "OpenSemaphore",
-            Request::ReleaseSemaphore { .. } => "ReleaseSemaphore",
-            Request::CreatePipe { .. } => "CreatePipe",
-            Request::ReadFile { .. } => "ReadFile",
-            Request::WriteFile { .. } => "WriteFile",
-            Request::PeekNamedPipe { .. } => "PeekNamedPipe",
-            Request::GetNamedPipeInfo(_) => "GetNamedPipeInfo",
-            Request::FlushFileBuffers(_) => "FlushFileBuffers",
-        }
-    }
-
-    /// The arguments, rendered for a trace line.
-    pub fn args(&self) -> String {
-        match self {
-            Request::CreateThread { inherit, flags, .. } => format!("inherit={inherit}, flags=0x{flags:x}"),
-            Request::ResumeThread(h)
-            | Request::SuspendThread(h)
-            | Request::GetExitCodeThread(h)
-            | Request::GetExitCodeProcess(h)
-            | Request::CloseHandle(h)
-            | Request::GetHandleInformation(h)
-            | Request::SetEvent(h)
-            | Request::ResetEvent(h)
-            | Request::PulseEvent(h)
-            | Request::ReleaseMutex(h)
-            | Request::GetNamedPipeInfo(h)
-            | Request::FlushFileBuffers(h) => format!("{h}"),
-            Request::ExitThread(c) | Request::ExitProcess(c) => format!("{c}"),
-            Request::TerminateThread(h, c) | Request::TerminateProcess(h, c) => format!("{h}, {c}"),
-            Request::CreateProcess { application_name, command_line, inherit_handles, flags, startup, .. } => {
-                let mut s = format!(
-                    "{}, {}, bInheritHandles={}, flags=0x{flags:x}",
-                    name_arg(application_name),
-                    name_arg(command_line),
-                    if *inherit_handles { "TRUE" } else { "FALSE" }
-                );
-                if startup.dwFlags & crate::types::STARTF_USESTDHANDLES != 0 {
-                    let _ = write!(
-                        s,
-                        ", stdin={} stdout={} stderr={}",
-                        startup.hStdInput, startup.hStdOutput, startup.hStdError
-                    );
-                }
-                s
-            }
-            Request::OpenProcess { access, inherit, pid } => format!("0x{access:x}, {inherit}, {pid}"),
-            Request::DuplicateHandle { source_process, source, target_process, access, inherit, options } => {
-                format!("{source_process}, {source}, {target_process}, 0x{access:x}, {inherit}, 0x{options:x}")
-            }
-            Request::SetHandleInformation { handle, mask, flags } => format!("{handle}, 0x{mask:x}, 0x{flags:x}"),
-            Request::WaitForSingleObject { handle, timeout_ms } => format!("{handle}, {}", timeout(*timeout_ms)),
-            Request::WaitForMultipleObjects { handles, wait_all, timeout_ms } => {
-                let hs: Vec<String> = handles.iter().map(|h| h.to_string()).collect();
-                format!("{}, [{}], bWaitAll={}, {}", handles.len(), hs.join(", "), wait_all, timeout(*timeout_ms))
-            }
-            Request::SignalObjectAndWait { signal, wait, timeout_ms, alertable } => {
-                format!("{signal}, {wait}, {}, {alertable}", timeout(*timeout_ms))
-            }
-            Request::Sleep(ms) => timeout(*ms),
-            Request::CreateEvent { inherit, manual_reset, initial_state, name } => {
-                format!("inherit={inherit}, manual={manual_reset}, initial={initial_state}, {}", name_arg(name))
-            }
-            Request::OpenEvent { access, inherit, name }
-            | Request::OpenMutex { access, inherit, name }
-            | Request::OpenSemaphore { access, inherit, name } => {
-                format!("0x{access:x}, {inherit}, {}", name_arg(name))
-            }
-            Request::CreateMutex { inherit, initial_owner, name } => {
-                format!("inherit={inherit}, owner={initial_owner}, {}", name_arg(name))
-            }
-            Request::CreateSemaphore { inherit, initial, maximum, name } => {
-                format!("inherit={inherit}, {initial}, {maximum}, {}", name_arg(name))
-            }
-            Request::ReleaseSemaphore { handle, count } => format!("{handle}, {count}"),
-            Request::CreatePipe { inherit, size } => format!("inherit={inherit}, nSize={size}"),
-            Request::ReadFile { handle, len } => format!("{handle}, {len}"),
-            Request::WriteFile { handle, data } => format!("{handle}, {} bytes {}", data.len(), show_bytes(data)),
-            Request::PeekNamedPipe { handle, len } => format!("{handle}, {len}"),
-        }
-    }
-}
-
-fn timeout(ms: u32) -> String {
-    if ms == crate::types::INFINITE { "INFINITE".into() } else { format!("{ms}ms") }
 }
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.api(), self.args())
+        write!(f, "{}({})", self.api(), crate::trace::render_args(&self.args()))
     }
 }
 
-/// What a completed call returns to its thread. The API layer (api/kernel32.rs) turns it
-/// into the Win32 return value and out-parameters.
+/// What a completed call returns to its thread, typed by call family. The API layer
+/// (api/kernel32.rs) turns it into out-parameters; `Reply::ret` into the return value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     /// BOOL-returning calls without out-parameters, and failures of any call.
     Bool(bool),
-    /// A DWORD result (suspend counts).
+    /// A DWORD result (suspend counts, GetTickCount).
     U32(u32),
+    /// A 64-bit out value (GetTickCount64, QueryPerformanceCounter/Frequency,
+    /// GetSystemTimeAsFileTime).
+    U64(u64),
     /// A wait function's result (`WAIT_OBJECT_0 + i`, `WAIT_TIMEOUT`, ...).
     Wait(u32),
-    /// A handle (Create*/Open*), or the failure value given by the API.
+    /// A handle (Create*/Open*).
     Handle(HANDLE),
     /// CreateThread: the handle and the new thread id.
     Thread(HANDLE, u32),
@@ -342,51 +286,147 @@ pub enum Value {
     Out(u32),
     /// ReleaseSemaphore: the previous count.
     PrevCount(i32),
-    /// Sleep and other calls that return nothing.
+    /// Calls that return nothing.
     Void,
 }
 
 impl Value {
-    /// Renders the value for a trace line.
-    pub fn render(&self) -> String {
+    /// The out-parameters this value fills in, for the trace.
+    pub fn outs(&self) -> Vec<Arg> {
+        let h = |name: &str, h: HANDLE| Arg::new(name, ArgValue::handle(h));
+        let u = |name: &str, v: u32| Arg::new(name, ArgValue::U32(v));
         match self {
-            Value::Bool(true) => "TRUE".into(),
-            Value::Bool(false) => "FALSE".into(),
-            Value::U32(v) => format!("{v}"),
-            Value::Wait(v) => wait_code(*v),
-            Value::Handle(h) => format!("{h}"),
-            Value::Thread(h, tid) => format!("{h} (tid {tid})"),
-            Value::Pipe(r, w) => format!("TRUE, read={r} write={w}"),
-            Value::Process(pi) => format!(
-                "TRUE, hProcess={} hThread={} pid={} tid={}",
-                pi.hProcess, pi.hThread, pi.dwProcessId, pi.dwThreadId
-            ),
-            Value::Read(d) => format!("TRUE, read {} {}", d.len(), show_bytes(d)),
-            Value::Written(n) => format!("TRUE, written {n}"),
+            Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
+            Value::U64(v) => vec![Arg::new("value", ArgValue::I64(*v as i64))],
+            Value::Thread(_, tid) => vec![u("thread_id", *tid)],
+            Value::Pipe(r, w) => vec![h("read", *r), h("write", *w)],
+            Value::Process(pi) => vec![
+                h("hProcess", pi.hProcess),
+                h("hThread", pi.hThread),
+                u("pid", pi.dwProcessId),
+                u("tid", pi.dwThreadId),
+            ],
+            Value::Read(d) => vec![Arg::new("read", ArgValue::bytes(d))],
+            Value::Written(n) => vec![u("written", *n)],
             Value::Peek { data, avail, left } => {
-                format!("TRUE, read {} avail {avail} left {left}", data.len())
+                vec![Arg::new("read", ArgValue::bytes(data)), u("avail", *avail), u("left", *left)]
             }
-            Value::PipeInfo { flags, out_size, in_size, max_instances } => {
-                format!("TRUE, flags=0x{flags:x} out={out_size} in={in_size} max={max_instances}")
-            }
-            Value::Out(v) => format!("TRUE, {v}"),
-            Value::PrevCount(p) => format!("TRUE, previous {p}"),
-            Value::Void => String::new(),
+            Value::PipeInfo { flags, out_size, in_size, max_instances } => vec![
+                Arg::new("flags", ArgValue::Flags(*flags)),
+                u("out", *out_size),
+                u("in", *in_size),
+                u("max", *max_instances),
+            ],
+            Value::Out(v) => vec![u("out", *v)],
+            Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
         }
     }
 }
 
-fn wait_code(v: u32) -> String {
-    use crate::types::*;
-    match v {
-        WAIT_TIMEOUT => "WAIT_TIMEOUT".into(),
-        WAIT_FAILED => "WAIT_FAILED".into(),
-        0 => "WAIT_OBJECT_0".into(),
-        WAIT_ABANDONED_0 => "WAIT_ABANDONED_0".into(),
-        v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
-        v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => {
-            format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0)
+/// How a call ended, as wide as Windows' completion status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Success; the last error is left alone.
+    Success,
+    /// Success that sets the last error (CreateEvent: 0, or ERROR_ALREADY_EXISTS).
+    SuccessSetting(Win32Error),
+    /// The call returns its failure value, but data was transferred (ERROR_MORE_DATA: the
+    /// value carries the part of the message read).
+    Warning(Win32Error),
+    /// The operation continues asynchronously: failure value, ERROR_IO_PENDING.
+    Pending,
+    /// Failure.
+    Error(Win32Error),
+}
+
+impl Status {
+    /// The last error the call sets, if it sets one.
+    pub fn last_error(self) -> Option<Win32Error> {
+        match self {
+            Status::Success => None,
+            Status::SuccessSetting(e) | Status::Warning(e) | Status::Error(e) => Some(e),
+            Status::Pending => Some(ERROR_IO_PENDING),
         }
-        v => format!("{v}"),
+    }
+    /// True when the call returns its success value.
+    pub fn succeeded(self) -> bool {
+        matches!(self, Status::Success | Status::SuccessSetting(_))
+    }
+}
+
+/// A completed call: its status and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// How it ended.
+    pub status: Status,
+    /// What it produced (`Value::Void` for a failure without data).
+    pub value: Value,
+}
+
+impl Reply {
+    /// A failure with no data.
+    pub fn error(e: Win32Error) -> Reply {
+        Reply { status: Status::Error(e), value: Value::Void }
+    }
+
+    /// The Win32 return value, typed by the API's return kind: the one place where a
+    /// status becomes TRUE/FALSE, a handle or NULL, a DWORD or (DWORD)-1, a wait code or
+    /// WAIT_FAILED.
+    pub fn ret(&self, kind: RetKind) -> Ret {
+        let ok = self.status.succeeded();
+        match kind {
+            RetKind::Bool => Ret::Bool(ok),
+            RetKind::Handle | RetKind::HandleOrInvalid => match (&self.value, ok) {
+                (Value::Handle(h), true) | (Value::Thread(h, _), true) => Ret::Handle(*h),
+                (_, true) => Ret::Handle(HANDLE::NULL),
+                (_, false) if kind == RetKind::Handle => Ret::Handle(HANDLE::NULL),
+                (_, false) => Ret::Handle(INVALID_HANDLE_VALUE),
+            },
+            RetKind::Dword => match (&self.value, ok) {
+                (Value::U32(v), true) => Ret::Dword(*v),
+                _ => Ret::Dword(u32::MAX),
+            },
+            RetKind::Wait => match (&self.value, ok) {
+                (Value::Wait(v), true) => Ret::Wait(*v),
+                _ => Ret::Wait(WAIT_FAILED),
+            },
+            RetKind::Void => Ret::Void,
+        }
+    }
+}
+
+/// What a handler returns: `Ok` with the success value (and the last error a successful
+/// call sets, if any), or `Err` with the error.
+pub type CallResult = Result<Done, Win32Error>;
+
+/// A successful call's value and, for calls that set the last error even on success
+/// (CreateEvent: 0 or ERROR_ALREADY_EXISTS), that error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    /// What the call returns.
+    pub value: Value,
+    /// The last error set by a successful call, if it sets one.
+    pub last_error: Option<Win32Error>,
+}
+
+impl From<Value> for Done {
+    fn from(value: Value) -> Done {
+        Done { value, last_error: None }
+    }
+}
+
+impl From<CallResult> for Reply {
+    fn from(r: CallResult) -> Reply {
+        match r {
+            Ok(Done { value, last_error: None }) => Reply { status: Status::Success, value },
+            Ok(Done { value, last_error: Some(e) }) => Reply { status: Status::SuccessSetting(e), value },
+            Err(e) => Reply::error(e),
+        }
+    }
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Reply {
+        Reply { status: Status::Success, value }
     }
 }

@@ -1,75 +1,29 @@
 //! Dispatcher waits: WaitForSingleObject, WaitForMultipleObjects, SignalObjectAndWait,
-//! and the wake-up of waiters when an object's state changes (facts in section 10 of
-//! shared/semantics/pipes-handles-threads-waits.md).
+//! and the wake-up of waiters when an object's state changes (docs/semantics.md §10).
 //!
-//! A wait that cannot be satisfied at once registers the thread on each object's wait
-//! list (holding a reference, so a waiter keeps the object alive: fact 12.4). When an
-//! object changes state, `wake_waiters` satisfies the waiters it can. If more than one
-//! could win and satisfying one consumes the signal (auto-reset event, mutex, semaphore),
-//! the winner is a scheduler decision: Windows promises no order.
+//! A wait that cannot be satisfied at once becomes a `Wait` operation registered on each
+//! object's wait list (holding a reference, so a waiter keeps the object alive:
+//! docs/semantics.md §12.4). When an object changes state, `wake_waiters` satisfies the
+//! waiters it can. If more than one could win and satisfying one consumes the signal
+//! (auto-reset event, synchronization timer, mutex, semaphore), the winner is a scheduler
+//! decision: Windows promises no order. What "signalled" means for each object type is
+//! its family's hook (`signalled_for`, `consumes`, `consume` in objects/mod.rs).
 
-use super::request::Value;
+use super::ops::{OpId, OpKind};
+use super::request::{CallResult, Value};
 use super::sched::ChoiceKind;
-use super::{BlockOn, CallResult, Exec, Kernel, Pid, Tid};
+use super::{Exec, Kernel, Pid, Tid};
 use crate::error::*;
-use crate::objects::thread::Run;
-use crate::objects::{Body, ObjectId, ObjectType};
+use crate::objects::{ObjectId, ObjectType, SignalFate};
 use crate::types::*;
 
+/// What satisfying a wait takes: the objects to consume and the index reported.
+type Plan = (Vec<ObjectId>, Option<usize>);
+
 impl Kernel {
-    /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
-    fn signalled_for(&self, obj: ObjectId, tid: Tid) -> bool {
-        match &self.objects[obj].body {
-            Body::Event(e) => e.signalled,
-            Body::Mutex(m) => m.owner.is_none() || m.owner == Some(tid),
-            Body::Semaphore(s) => s.count > 0,
-            Body::Process(p) => p.exit_code.is_some(),
-            Body::Thread(t) => t.exit_code.is_some(),
-            Body::File(f) => f.signalled,
-            Body::Pipe(_) => false,
-        }
-    }
-
-    /// Whether a satisfied wait changes the object's state.
-    fn consumes(&self, obj: ObjectId) -> bool {
-        match &self.objects[obj].body {
-            Body::Event(e) => !e.manual_reset,
-            Body::Mutex(_) | Body::Semaphore(_) => true,
-            _ => false,
-        }
-    }
-
-    /// Takes the signal of `obj` for `tid`. Returns true if it was an abandoned mutex.
-    fn consume(&mut self, obj: ObjectId, tid: Tid) -> bool {
-        let mut newly_owned = false;
-        let abandoned = match &mut self.objects[obj].body {
-            Body::Event(e) => {
-                if !e.manual_reset {
-                    e.signalled = false;
-                }
-                false
-            }
-            Body::Mutex(m) => {
-                newly_owned = m.owner.is_none();
-                m.owner = Some(tid);
-                m.count += 1;
-                std::mem::take(&mut m.abandoned)
-            }
-            Body::Semaphore(s) => {
-                s.count -= 1;
-                false
-            }
-            _ => false,
-        };
-        if newly_owned {
-            self.thread_mut(tid).owned_mutexes.push(obj);
-        }
-        abandoned
-    }
-
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
-    /// consume and the index reported (lowest signalled index for wait-any, fact 10.2).
-    fn wait_plan(&self, tid: Tid, objects: &[ObjectId], all: bool) -> Option<(Vec<ObjectId>, Option<usize>)> {
+    /// consume and the index reported (lowest signalled index for wait-any, §10.2).
+    fn wait_plan(&self, tid: Tid, objects: &[ObjectId], all: bool) -> Option<Plan> {
         if all {
             objects.iter().all(|&o| self.signalled_for(o, tid)).then(|| (objects.to_vec(), None))
         } else {
@@ -79,10 +33,13 @@ impl Kernel {
     }
 
     /// Consumes per plan and returns the wait code.
-    fn satisfy(&mut self, tid: Tid, plan: (Vec<ObjectId>, Option<usize>)) -> u32 {
+    fn satisfy(&mut self, tid: Tid, plan: Plan) -> u32 {
         let (objs, index) = plan;
         let mut abandoned = false;
         for o in objs {
+            if self.consumes(o) {
+                self.note_signal_fate(o, SignalFate::ConsumedBy { tid, step: self.step });
+            }
             abandoned |= self.consume(o, tid);
         }
         // Wait-all reports WAIT_ABANDONED_0 itself when any mutex was abandoned (Wine
@@ -91,8 +48,23 @@ impl Kernel {
         base + index.unwrap_or(0) as u32
     }
 
+    pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
+        self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true)
+    }
+
+    pub(crate) fn wait_for_multiple_objects(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        handles: Vec<HANDLE>,
+        wait_all: bool,
+        timeout_ms: u32,
+    ) -> Exec {
+        self.wait_for_objects(pid, tid, &handles, wait_all, timeout_ms, false)
+    }
+
     /// The wait functions' common body.
-    pub(crate) fn wait_for_objects(
+    fn wait_for_objects(
         &mut self,
         pid: Pid,
         tid: Tid,
@@ -102,7 +74,7 @@ impl Kernel {
         single: bool,
     ) -> Exec {
         match self.resolve_wait(pid, tid, handles, all, single) {
-            Err(e) => Exec::Done(Err(e)),
+            Err(e) => Exec::from(CallResult::Err(e)),
             Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms),
         }
     }
@@ -121,12 +93,12 @@ impl Kernel {
         let mut objects = Vec::with_capacity(handles.len());
         for &h in handles {
             if !single && (h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE) {
-                // Windows rejects pseudo handles in WaitForMultipleObjects (fact 10.3;
-                // Wine accepts them).
+                // Windows rejects pseudo handles in WaitForMultipleObjects (§10.3; Wine
+                // accepts them).
                 return Err(ERROR_INVALID_HANDLE);
             }
             let id = self.object_from_handle(pid, tid, h, None, SYNCHRONIZE)?;
-            if self.objects[id].body.object_type() == ObjectType::Pipe {
+            if !self.waitable(id) {
                 return Err(ERROR_INVALID_HANDLE);
             }
             objects.push(id);
@@ -135,7 +107,7 @@ impl Kernel {
             let mut sorted = objects.clone();
             sorted.sort();
             if sorted.windows(2).any(|w| w[0] == w[1]) {
-                // STATUS_INVALID_PARAMETER_MIX: one object twice in a wait-all (fact 10.4).
+                // STATUS_INVALID_PARAMETER_MIX: one object twice in a wait-all (§10.4).
                 return Err(ERROR_INVALID_PARAMETER);
             }
         }
@@ -143,128 +115,118 @@ impl Kernel {
     }
 
     /// Satisfies a wait at once, times it out (time-out 0), or blocks.
-    pub(crate) fn wait_on(
-        &mut self,
-        tid: Tid,
-        objects: Vec<ObjectId>,
-        handles: Vec<HANDLE>,
-        all: bool,
-        timeout_ms: u32,
-    ) -> Exec {
+    fn wait_on(&mut self, tid: Tid, objects: Vec<ObjectId>, handles: Vec<HANDLE>, all: bool, timeout_ms: u32) -> Exec {
         if let Some(plan) = self.wait_plan(tid, &objects, all) {
             let code = self.satisfy(tid, plan);
-            return Exec::Done(Ok(Value::Wait(code).into()));
+            return Exec::from(CallResult::Ok(Value::Wait(code).into()));
         }
         if timeout_ms == 0 {
-            // Success or time-out leaves the last error alone (fact 10.1).
-            return Exec::Done(Ok(Value::Wait(WAIT_TIMEOUT).into()));
+            // Success or time-out leaves the last error alone (§10.1).
+            return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
-        let mut seen: Vec<ObjectId> = Vec::new();
-        for &o in &objects {
-            if !seen.contains(&o) {
-                seen.push(o);
-                self.objects[o].hdr.waiters.push(tid);
-                self.add_ref(o);
-            }
+        let deadline = self.deadline(timeout_ms);
+        let mut unique = objects.clone();
+        unique.sort();
+        unique.dedup();
+        let op = self.new_op(tid, OpKind::Wait { objects, handles, all }, deadline);
+        for o in unique {
+            self.objects[o].hdr.waiters.push(op);
+            self.add_ref(o);
         }
-        Exec::Block(BlockOn::Wait { objects, handles, all }, self.deadline(timeout_ms))
+        Exec::Block(op)
     }
 
-    /// Removes `tid` from the wait lists of `objects` and drops its references.
-    pub(crate) fn unregister_wait(&mut self, tid: Tid, objects: &[ObjectId]) {
-        let mut seen: Vec<ObjectId> = Vec::new();
-        for &o in objects {
-            if seen.contains(&o) {
-                continue;
-            }
-            seen.push(o);
-            if let Some(obj) = self.objects.get_mut(o) {
-                obj.hdr.waiters.retain(|&t| t != tid);
-            }
+    /// Removes a wait operation from the wait lists of its objects and drops its
+    /// references (the wait family's `unqueue_op`).
+    pub(crate) fn unregister_wait(&mut self, op: OpId) {
+        let OpKind::Wait { objects, .. } = &self.ops[op].kind else { return };
+        let mut unique = objects.clone();
+        unique.sort();
+        unique.dedup();
+        for o in unique {
+            self.objects[o].hdr.waiters.retain(|&w| w != op);
             self.release(o);
         }
     }
 
-    /// A blocked waiter's registrations, removed before it completes (time-out).
-    pub(crate) fn cancel_wait_registration(&mut self, tid: Tid) {
-        let objects = match &self.thread(tid).run {
-            Run::Blocked(b) => match &b.on {
-                BlockOn::Wait { objects, .. } => objects.clone(),
-                _ => return,
-            },
-            _ => return,
-        };
-        self.unregister_wait(tid, &objects);
-    }
-
-    /// The wait plan of a blocked, not suspended waiter, if it can be satisfied now.
-    fn ready_plan(&self, tid: Tid) -> Option<(Vec<ObjectId>, Option<usize>)> {
-        let t = self.thread(tid);
-        if t.suspend_count > 0 {
+    /// The wait plan of a pending wait whose thread is not suspended, if it can be
+    /// satisfied now.
+    fn ready_plan(&self, op: OpId) -> Option<Plan> {
+        let o = &self.ops[op];
+        if self.thread(o.tid).suspend_count > 0 {
             return None;
         }
-        match &t.run {
-            Run::Blocked(b) => match &b.on {
-                BlockOn::Wait { objects, all, .. } => self.wait_plan(tid, objects, *all),
-                _ => None,
-            },
+        match &o.kind {
+            OpKind::Wait { objects, all, .. } => self.wait_plan(o.tid, objects, *all),
             _ => None,
         }
     }
 
-    fn satisfy_blocked(&mut self, tid: Tid, plan: (Vec<ObjectId>, Option<usize>), cause: &str) {
+    fn satisfy_pending(&mut self, op: OpId, plan: Plan, cause: &str) {
+        let tid = self.ops[op].tid;
         let code = self.satisfy(tid, plan);
-        self.cancel_wait_registration(tid);
-        let result: CallResult = Ok(Value::Wait(code).into());
-        self.wake(tid, result, cause.to_string());
+        self.unregister_wait(op);
+        self.complete_op(op, Value::Wait(code).into(), cause);
     }
 
     /// `obj`'s state changed: satisfy the waiters that now can be. Waiters whose
-    /// satisfaction takes nothing (manual-reset event, ended thread or process) are all
-    /// released; among waiters competing for a consumable signal the scheduler picks.
-    pub(crate) fn wake_waiters(&mut self, obj: ObjectId, cause: &str) {
+    /// satisfaction takes nothing (manual-reset event, notification timer, ended thread or
+    /// process) are all released; among waiters competing for a consumable signal the
+    /// scheduler picks. Returns how many waits were satisfied.
+    pub(crate) fn wake_waiters(&mut self, obj: ObjectId, cause: &str) -> usize {
+        let mut woken = 0;
         loop {
-            let Some(o) = self.objects.get(obj) else { return };
+            let Some(o) = self.objects.get(obj) else { return woken };
             let waiters = o.hdr.waiters.clone();
             let mut free = Vec::new();
             let mut competing = Vec::new();
-            for tid in waiters {
-                if let Some(plan) = self.ready_plan(tid) {
+            for op in waiters {
+                if let Some(plan) = self.ready_plan(op) {
                     if plan.0.iter().any(|&c| self.consumes(c)) {
-                        competing.push(tid);
+                        competing.push(op);
                     } else {
-                        free.push((tid, plan));
+                        free.push((op, plan));
                     }
                 }
             }
             if !free.is_empty() {
-                for (tid, plan) in free {
-                    self.satisfy_blocked(tid, plan, cause);
+                for (op, plan) in free {
+                    self.satisfy_pending(op, plan, cause);
+                    woken += 1;
                 }
                 continue;
             }
             if competing.is_empty() {
-                return;
+                return woken;
             }
-            let winner = self.choose(ChoiceKind::Waiter, &competing);
-            let plan = self.ready_plan(winner).expect("candidate is satisfiable");
-            self.satisfy_blocked(winner, plan, cause);
+            // Choices are recorded by thread id; a thread has one synchronous wait.
+            let tids: Vec<Tid> = competing.iter().map(|&op| self.ops[op].tid).collect();
+            let winner = self.choose(ChoiceKind::Waiter, &tids);
+            let op = competing[tids.iter().position(|&t| t == winner).expect("chosen among them")];
+            let plan = self.ready_plan(op).expect("candidate is satisfiable");
+            self.satisfy_pending(op, plan, cause);
+            woken += 1;
         }
     }
 
     /// A resumed thread blocked in a wait: satisfy it if it can be now.
     pub(crate) fn recheck_wait(&mut self, tid: Tid) {
-        if let Some(plan) = self.ready_plan(tid) {
-            self.satisfy_blocked(tid, plan, "resumed with its wait satisfiable");
-        } else if matches!(&self.thread(tid).run, Run::Blocked(b) if b.deadline_ms.is_some_and(|d| d <= self.now_ms)) {
-            // Its time-out passed while it was suspended (`Kernel::time_out`).
-            self.cancel_wait_registration(tid);
-            self.wake(tid, Ok(Value::Wait(WAIT_TIMEOUT).into()), "resumed after its time-out".into());
+        let Some(op) = self.blocked_op(tid) else { return };
+        if !matches!(self.ops[op].kind, OpKind::Wait { .. }) {
+            return;
+        }
+        if let Some(plan) = self.ready_plan(op) {
+            self.satisfy_pending(op, plan, "resumed with its wait satisfiable");
+        } else if self.ops[op].deadline.is_some_and(|d| d <= self.now) {
+            // Its time-out passed while it was suspended (`time_out_op`).
+            self.unregister_wait(op);
+            self.complete_op(op, Value::Wait(WAIT_TIMEOUT).into(), "resumed after its time-out");
         }
     }
 
     /// SignalObjectAndWait: signal one object and wait on another as one transition
-    /// (fact 10.6). If the signal fails the wait is not done.
+    /// (§10.6). If the signal fails the wait is not done. No APCs are modelled yet, so
+    /// `alertable` changes nothing.
     pub(crate) fn signal_object_and_wait(
         &mut self,
         pid: Pid,
@@ -272,31 +234,32 @@ impl Kernel {
         signal: HANDLE,
         wait: HANDLE,
         timeout_ms: u32,
+        _alertable: bool,
     ) -> Exec {
         let sig = match self.object_from_handle(pid, tid, signal, None, 0) {
             Ok(id) => id,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::from(CallResult::Err(e)),
         };
         let wait_obj = match self.resolve_wait(pid, tid, &[wait], false, true) {
             Ok(objs) => objs[0],
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::from(CallResult::Err(e)),
         };
         let cause = self.cause(|| format!("SignalObjectAndWait({signal})"));
         let granted = self.granted_access(pid, signal).unwrap_or(u32::MAX);
         let signalled = match self.objects[sig].body.object_type() {
             ObjectType::Event if granted & EVENT_MODIFY_STATE == 0 => Err(ERROR_ACCESS_DENIED),
             ObjectType::Event => {
-                self.signal_event(sig, &cause);
+                self.signal_event(sig, tid, super::request::Api::SignalObjectAndWait, &cause);
                 Ok(())
             }
             ObjectType::Mutex => self.release_mutex_obj(sig, tid, &cause),
             ObjectType::Semaphore if granted & SEMAPHORE_MODIFY_STATE == 0 => Err(ERROR_ACCESS_DENIED),
-            ObjectType::Semaphore => self.release_semaphore_obj(sig, 1, &cause).map(|_| ()),
+            ObjectType::Semaphore => self.release_semaphore_obj(sig, tid, 1, &cause).map(|_| ()),
             // STATUS_OBJECT_TYPE_MISMATCH (Wine probe: a thread handle gives 6).
             _ => Err(ERROR_INVALID_HANDLE),
         };
         if let Err(e) = signalled {
-            return Exec::Done(Err(e));
+            return Exec::from(CallResult::Err(e));
         }
         self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms)
     }

@@ -1,16 +1,26 @@
 //! Kernel objects: one arena, one closed enum, one file per object family
-//! (like Wine's server/: process.c, thread.c, event.c/mutex.c/semaphore.c, named_pipe.c).
+//! (like Wine's server/: process.c, thread.c, event.c/mutex.c/semaphore.c, timer.c,
+//! named_pipe.c).
 //!
 //! Every object has a [`Header`] counting its handles and its other references (a
 //! thread's own life, a pending wait, a file object's hold on its pipe). It is destroyed
 //! when both reach zero, at a well-defined step, with Windows' side effects.
+//!
+//! The hooks at the end of this file are the one place where the kernel and the report
+//! meet the families: what "signalled" means for a wait, what a satisfied wait consumes,
+//! what happens when the last handle closes or the object is destroyed, how a pending
+//! operation leaves its queue, and how it is described in the trace and in a deadlock
+//! report. `kernel/` and `report.rs` call these and know no family's internals.
 
 pub mod pipe;
 pub mod process;
 pub mod sync;
 pub mod thread;
+pub mod timer;
 
-use crate::kernel::Tid;
+use crate::kernel::ops::{OpId, OpKind};
+use crate::kernel::{Kernel, Tid};
+use crate::report::WaitEdge;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -35,19 +45,22 @@ pub struct Header {
     pub serial: u32,
     /// Number of handles to this object, in all processes.
     pub handle_count: u32,
-    /// Other references: a live thread or process holds one on itself, a wait block
+    /// Other references: a live thread or process holds one on itself, a wait operation
     /// holds one on each object it waits for, a file object holds one on its pipe.
     pub ref_count: u32,
     /// The name in the object namespace, if any. Invariant: bound in
-    /// `Kernel::names` exactly while `handle_count > 0` (fact 7.13).
+    /// `Kernel::names` exactly while `handle_count > 0` (docs/semantics.md §7.13).
     pub name: Option<String>,
-    /// Threads whose wait block includes this object, in the order they began waiting.
-    pub waiters: Vec<Tid>,
+    /// Wait operations that include this object, in the order they began waiting.
+    pub waiters: Vec<OpId>,
     /// Kernel step at which the object was created.
     pub created_step: u64,
     /// The most recently closed handles to this object (at most `CLOSED_HANDLES_KEPT`),
     /// so a report can say where the other copies went.
     pub closed: Vec<ClosedHandle>,
+    /// The last time it was signalled, and what became of that signal (for reports: a
+    /// lost wake-up shows here).
+    pub last_signal: Option<SignalRecord>,
 }
 
 /// How many closed handles an object remembers.
@@ -66,6 +79,68 @@ pub struct ClosedHandle {
     pub closed: crate::handles::Origin,
 }
 
+/// The last signal of a waitable object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalRecord {
+    /// The step of the signalling call.
+    pub step: u64,
+    /// The thread that signalled it (0: the kernel, e.g. a timer's due time).
+    pub tid: Tid,
+    /// The call that signalled it.
+    pub api: crate::kernel::request::Api,
+    /// What became of the signal.
+    pub fate: SignalFate,
+}
+
+/// What became of a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignalFate {
+    /// Nobody has taken it: the object is still signalled.
+    Pending,
+    /// A wait consumed it.
+    ConsumedBy {
+        /// The waiting thread.
+        tid: Tid,
+        /// The step.
+        step: u64,
+    },
+    /// It released this many waiters and the object stays signalled (manual-reset).
+    Released {
+        /// Waiters released.
+        waiters: usize,
+    },
+    /// PulseEvent released this many waiters and left the object nonsignalled.
+    Pulsed {
+        /// Waiters released (0: the pulse was lost).
+        waiters: usize,
+    },
+    /// ResetEvent took it back before anyone waited.
+    Reset {
+        /// The resetting thread.
+        tid: Tid,
+        /// The step.
+        step: u64,
+    },
+}
+
+impl fmt::Display for SignalRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.tid == 0 {
+            write!(f, "last signalled at step {} ({})", self.step, self.api)?;
+        } else {
+            write!(f, "last signalled by {} of T{} at step {}", self.api, self.tid, self.step)?;
+        }
+        match self.fate {
+            SignalFate::Pending => f.write_str(": still signalled, nobody has waited since"),
+            SignalFate::ConsumedBy { tid, step } => write!(f, ": consumed by T{tid}'s wait at step {step}"),
+            SignalFate::Released { waiters } => write!(f, ": released {waiters} waiter(s), still signalled"),
+            SignalFate::Pulsed { waiters: 0 } => f.write_str(": released 0 waiters (the pulse was lost)"),
+            SignalFate::Pulsed { waiters } => write!(f, ": pulse released {waiters} waiter(s)"),
+            SignalFate::Reset { tid, step } => write!(f, ": reset by T{tid} at step {step} before any wait took it"),
+        }
+    }
+}
+
 /// The type-specific part of an object.
 #[derive(Debug)]
 pub enum Body {
@@ -79,6 +154,8 @@ pub enum Body {
     Mutex(sync::Mutex),
     /// A semaphore (see `sync.rs`).
     Semaphore(sync::Semaphore),
+    /// A waitable timer (see `timer.rs`).
+    Timer(timer::Timer),
     /// A pipe instance with its two ends and two data queues (see `pipe.rs`).
     Pipe(pipe::Pipe),
     /// A file object over one end of a pipe: what pipe handles refer to (see `pipe.rs`).
@@ -98,6 +175,8 @@ pub enum ObjectType {
     Mutex,
     /// Semaphore.
     Semaphore,
+    /// Timer (waitable timer).
+    Timer,
     /// A pipe instance (not reachable through a handle).
     Pipe,
     /// File (a pipe end).
@@ -112,6 +191,7 @@ impl fmt::Display for ObjectType {
             ObjectType::Event => "event",
             ObjectType::Mutex => "mutex",
             ObjectType::Semaphore => "semaphore",
+            ObjectType::Timer => "timer",
             ObjectType::Pipe => "pipe",
             ObjectType::File => "file",
         })
@@ -127,8 +207,252 @@ impl Body {
             Body::Event(_) => ObjectType::Event,
             Body::Mutex(_) => ObjectType::Mutex,
             Body::Semaphore(_) => ObjectType::Semaphore,
+            Body::Timer(_) => ObjectType::Timer,
             Body::Pipe(_) => ObjectType::Pipe,
             Body::File(_) => ObjectType::File,
+        }
+    }
+}
+
+// ----- the hooks ---------------------------------------------------------------------
+
+impl Kernel {
+    /// Whether a handle to `obj` may be waited on.
+    pub(crate) fn waitable(&self, obj: ObjectId) -> bool {
+        !matches!(self.objects[obj].body, Body::Pipe(_))
+    }
+
+    /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
+    pub(crate) fn signalled_for(&self, obj: ObjectId, tid: Tid) -> bool {
+        match &self.objects[obj].body {
+            Body::Event(e) => e.signalled,
+            Body::Mutex(m) => m.owner.is_none() || m.owner == Some(tid),
+            Body::Semaphore(s) => s.count > 0,
+            Body::Timer(t) => t.signalled,
+            Body::Process(p) => p.exit_code.is_some(),
+            Body::Thread(t) => t.exit_code.is_some(),
+            Body::File(f) => f.signalled,
+            Body::Pipe(_) => false,
+        }
+    }
+
+    /// Whether a satisfied wait changes the object's state (waiters then compete).
+    pub(crate) fn consumes(&self, obj: ObjectId) -> bool {
+        match &self.objects[obj].body {
+            Body::Event(e) => !e.manual_reset,
+            Body::Timer(t) => !t.manual_reset,
+            Body::Mutex(_) | Body::Semaphore(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Takes the signal of `obj` for `tid`. Returns true if it was an abandoned mutex.
+    pub(crate) fn consume(&mut self, obj: ObjectId, tid: Tid) -> bool {
+        match &mut self.objects[obj].body {
+            Body::Event(e) => {
+                if !e.manual_reset {
+                    e.signalled = false;
+                }
+                false
+            }
+            Body::Timer(t) => {
+                if !t.manual_reset {
+                    t.signalled = false;
+                }
+                false
+            }
+            Body::Mutex(_) => self.acquire_mutex(obj, tid),
+            Body::Semaphore(s) => {
+                s.count -= 1;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The last handle to `id` closed (its name is already unbound).
+    pub(crate) fn on_last_handle_closed(&mut self, id: ObjectId) {
+        if let Body::File(_) = self.objects[id].body {
+            pipe::file_cleanup(self, id);
+        }
+    }
+
+    /// `id` was destroyed (no handle, no reference left); `body` is what it was.
+    pub(crate) fn on_destroyed(&mut self, id: ObjectId, body: Body) {
+        match body {
+            Body::Thread(t) => {
+                self.tids.remove(&t.tid);
+                self.release(t.process);
+            }
+            Body::Process(p) => {
+                self.pids.remove(&p.pid);
+            }
+            Body::File(f) => self.release(f.pipe),
+            // An owned mutex whose last handle closed goes away; it leaves its owner's
+            // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
+            Body::Mutex(m) => {
+                if let Some(owner) = m.owner.filter(|t| self.tids.contains_key(t)) {
+                    self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
+                }
+            }
+            // A destroyed timer leaves the timer queue (NT's ExpDeleteTimer cancels it); a
+            // waiter's reference keeps it, and its due time, alive until then.
+            Body::Timer(t) => {
+                if let Some((due, seq)) = t.due {
+                    self.timers.remove(&(due, seq, crate::kernel::TimerKey::Timer(id)));
+                }
+            }
+            Body::Event(_) | Body::Semaphore(_) | Body::Pipe(_) => {}
+        }
+    }
+
+    /// Takes a pending operation off the queue its family keeps it on (before a
+    /// time-out completes it, or a cancel drops it).
+    pub(crate) fn unqueue_op(&mut self, op: OpId) {
+        match &self.ops[op].kind {
+            OpKind::Wait { .. } => self.unregister_wait(op),
+            OpKind::Sleep => {}
+            OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::PipeFlush { .. } | OpKind::FileLock { .. } => {
+                pipe::unqueue(self, op)
+            }
+        }
+    }
+
+    /// What a pending operation waits for, in words (the trace's `block` line).
+    pub(crate) fn op_reason(&self, op: OpId) -> String {
+        match &self.ops[op].kind {
+            OpKind::Wait { objects, all, .. } => {
+                let names: Vec<String> = objects.iter().map(|&o| self.describe(o)).collect();
+                if objects.len() == 1 {
+                    format!("waits for {} to be signalled", names[0])
+                } else if *all {
+                    format!("waits for all of [{}]", names.join(", "))
+                } else {
+                    format!("waits for any of [{}]", names.join(", "))
+                }
+            }
+            OpKind::Sleep => "sleeps".into(),
+            _ => pipe::op_reason(self, op),
+        }
+    }
+
+    /// The edges of the wait-for graph from a pending operation (deadlock report).
+    pub(crate) fn op_wait_edges(&self, op: OpId) -> Vec<WaitEdge> {
+        match &self.ops[op].kind {
+            OpKind::Wait { objects, handles, .. } => objects
+                .iter()
+                .zip(handles)
+                .map(|(&o, &h)| WaitEdge::Object {
+                    handle: h,
+                    object: self.describe(o),
+                    state: self.object_state(o),
+                    last_signal: self.signal_history(o),
+                })
+                .collect(),
+            OpKind::Sleep => vec![WaitEdge::SleepForever],
+            _ => pipe::op_wait_edges(self, op),
+        }
+    }
+
+    /// The threads whose action could complete a pending operation (deadlock report).
+    pub(crate) fn op_releasers(&self, op: OpId) -> Vec<Tid> {
+        match &self.ops[op].kind {
+            OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
+            OpKind::Sleep => Vec::new(),
+            _ => pipe::op_releasers(self, op),
+        }
+    }
+
+    /// The threads whose action could signal `id`.
+    pub(crate) fn releasers(&self, id: ObjectId) -> Vec<Tid> {
+        match &self.objects[id].body {
+            Body::Thread(t) if t.exit_code.is_none() => vec![t.tid],
+            Body::Thread(_) => Vec::new(),
+            Body::Process(p) => p.threads.clone(),
+            Body::Mutex(m) => m.owner.into_iter().collect(),
+            Body::File(f) => f.lock.into_iter().collect(),
+            // Anyone holding a handle could set it; an armed timer fires by itself, but
+            // then nothing would be stuck on it.
+            Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
+            Body::Pipe(_) => Vec::new(),
+        }
+    }
+
+    /// Live threads of the processes that hold a handle to `id`.
+    pub(crate) fn holder_threads(&self, id: ObjectId) -> Vec<Tid> {
+        let mut out: Vec<Tid> =
+            pipe::handles_to(self, id).into_iter().flat_map(|(pid, _, _)| self.process(pid).threads.clone()).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// An object's state in words (deadlock report).
+    pub(crate) fn object_state(&self, id: ObjectId) -> String {
+        match &self.objects[id].body {
+            Body::Event(e) => format!(
+                "{}, {}",
+                if e.manual_reset { "manual-reset" } else { "auto-reset" },
+                if e.signalled { "signalled" } else { "not signalled" }
+            ),
+            Body::Mutex(m) => match m.owner {
+                Some(t) => format!("owned by T{t} (count {})", m.count),
+                None => "free".into(),
+            },
+            Body::Semaphore(s) => format!("count {} of {}", s.count, s.maximum),
+            Body::Timer(t) => timer::state(self, t),
+            Body::Thread(t) => self.thread_state(t),
+            Body::Process(p) => match p.exit_code {
+                Some(c) => format!("exited with {c}"),
+                None => {
+                    let threads: Vec<String> =
+                        p.threads.iter().map(|&t| format!("T{t} {}", self.thread_state(self.thread(t)))).collect();
+                    format!("running: {}", threads.join(", "))
+                }
+            },
+            Body::File(f) => {
+                if f.signalled {
+                    "signalled (no I/O in progress)".into()
+                } else {
+                    "I/O in progress".into()
+                }
+            }
+            Body::Pipe(_) => String::new(),
+        }
+    }
+
+    fn thread_state(&self, t: &thread::Thread) -> String {
+        match &t.run {
+            thread::Run::Exited => "exited".into(),
+            thread::Run::Blocked(op) => format!("blocked in {}", self.ops[*op].api),
+            _ => "running".into(),
+        }
+    }
+
+    /// The last signal of an object that calls signal (event, semaphore, mutex, timer), in
+    /// words; `None` for objects whose signal is their end (thread, process) or I/O.
+    fn signal_history(&self, obj: ObjectId) -> Option<String> {
+        let o = &self.objects[obj];
+        match o.body {
+            Body::Event(_) | Body::Semaphore(_) | Body::Mutex(_) | Body::Timer(_) => {
+                Some(o.hdr.last_signal.map(|s| s.to_string()).unwrap_or_else(|| "never signalled".into()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records that `obj` was signalled by `tid`'s `api` call (for reports).
+    pub(crate) fn record_signal(&mut self, obj: ObjectId, tid: Tid, api: crate::kernel::request::Api) {
+        let step = self.step;
+        self.objects[obj].hdr.last_signal = Some(SignalRecord { step, tid, api, fate: SignalFate::Pending });
+    }
+
+    /// Records what became of `obj`'s last signal.
+    pub(crate) fn note_signal_fate(&mut self, obj: ObjectId, fate: SignalFate) {
+        if let Some(s) = &mut self.objects[obj].hdr.last_signal {
+            if s.fate == SignalFate::Pending || matches!(fate, SignalFate::ConsumedBy { .. }) {
+                s.fate = fate;
+            }
         }
     }
 }

@@ -16,11 +16,12 @@
 
 use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
-use crate::kernel::request::{Request, Value};
+use crate::kernel::ops::{OpId, OpKind};
+use crate::kernel::request::{Reply, Request, Value};
 use crate::kernel::sched::ChoiceKind;
-use crate::kernel::{BlockOn, CallResult, Exec, Kernel, Pid, Tid};
+use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
-use crate::report::LimitKind;
+use crate::report::{HandleRef, LimitKind, WaitEdge};
 use crate::trace::EventKind;
 use crate::types::*;
 use std::collections::VecDeque;
@@ -44,8 +45,8 @@ pub struct Entry {
     pub data: Vec<u8>,
     /// How many of them have been read. Invariant: `offset <= data.len()`.
     pub offset: usize,
-    /// The thread whose WriteFile is still pending on this entry.
-    pub writer: Option<Tid>,
+    /// The WriteFile operation still pending on this entry.
+    pub writer: Option<OpId>,
 }
 
 impl Entry {
@@ -69,17 +70,9 @@ pub struct DataQueue {
     pub written_total: u64,
     /// Bytes ever read, plus bytes of cancelled writes discarded unread.
     pub read_total: u64,
-    /// Pending FlushFileBuffers of the writing end: (thread, `written_total` to reach).
-    pub flushers: Vec<(Tid, u64)>,
-}
-
-/// A pending ReadFile.
-#[derive(Debug, Clone, Copy)]
-pub struct PendingRead {
-    /// The reading thread.
-    pub tid: Tid,
-    /// Its buffer size.
-    pub len: u32,
+    /// Pending FlushFileBuffers of the writing end (each knows the `read_total` it
+    /// waits for).
+    pub flushers: Vec<OpId>,
 }
 
 /// One end of a pipe instance.
@@ -91,9 +84,9 @@ pub struct PipeEnd {
     pub closed: bool,
     /// What the peer wrote that this end has not read.
     pub inbound: DataQueue,
-    /// ReadFile calls pending on this end, oldest first (completed in this order, as
-    /// NPFS does: pending I/O order is not a scheduler choice).
-    pub reads: VecDeque<PendingRead>,
+    /// ReadFile operations pending on this end, oldest first (completed in this order,
+    /// as NPFS does: pending I/O order is not a scheduler choice).
+    pub reads: VecDeque<OpId>,
 }
 
 /// A pipe instance.
@@ -119,8 +112,8 @@ pub struct File {
     pub synchronous: bool,
     /// The thread whose call holds the synchronous I/O lock.
     pub lock: Option<Tid>,
-    /// Threads waiting for the lock, in arrival order.
-    pub lock_waiters: Vec<Tid>,
+    /// Operations waiting for the lock, in arrival order.
+    pub lock_waiters: Vec<OpId>,
     /// Signalled while no I/O is in progress on it (fact 10.7).
     pub signalled: bool,
 }
@@ -136,7 +129,7 @@ pub fn end_name(k: &Kernel, f: &File) -> &'static str {
     }
 }
 
-fn file(k: &Kernel, id: ObjectId) -> &File {
+fn file_ref(k: &Kernel, id: ObjectId) -> &File {
     match &k.objects[id].body {
         Body::File(f) => f,
         _ => panic!("simulator bug: not a file object"),
@@ -204,9 +197,9 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
         // FSCTL_PIPE_PEEK needs read access (Wine probe: peeking through the write end
         // of an anonymous pipe fails with ERROR_ACCESS_DENIED).
         Request::PeekNamedPipe { handle, .. } => Some((*handle, FILE_READ_DATA)),
-        Request::GetNamedPipeInfo(handle) => Some((*handle, FILE_READ_ATTRIBUTES)),
+        Request::GetNamedPipeInfo { handle } => Some((*handle, FILE_READ_ATTRIBUTES)),
         // Wine probe: FlushFileBuffers succeeds on the read end too.
-        Request::FlushFileBuffers(handle) => Some((*handle, 0)),
+        Request::FlushFileBuffers { handle } => Some((*handle, 0)),
         _ => None,
     }
 }
@@ -216,14 +209,14 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
 /// thread's call holds the lock, and this thread is queued for it.
 pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -> Result<Option<ObjectId>, ObjectId> {
-    if let Request::CloseHandle(h) = req {
-        return close_waits_for_lock(k, pid, tid, *h);
+    if let Request::CloseHandle { handle } = req {
+        return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    let id = match k.granted {
+    let id = match k.thread(tid).granted {
         // A call granted the lock after waiting already holds its file object.
-        Some((t, id)) if t == tid => id,
-        _ => match k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) {
+        Some(id) => id,
+        None => match k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) {
             Ok(id) => id,
             Err(_) => return Ok(None),
         },
@@ -238,12 +231,17 @@ pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -
             Ok(Some(id))
         }
         Some(holder) if holder == tid => Ok(Some(id)),
-        Some(_) => {
-            f.lock_waiters.push(tid);
-            k.add_ref(id);
-            Err(id)
-        }
+        Some(_) => Err(id),
     }
+}
+
+/// Queues the executing call behind the holder of a file object's lock: a `FileLock`
+/// operation holding a reference on the file object.
+pub(crate) fn queue_lock_wait(k: &mut Kernel, tid: Tid, file: ObjectId, req: Request) -> OpId {
+    let op = k.new_op(tid, OpKind::FileLock { file, next: Box::new(req) }, None);
+    file_mut(k, file).lock_waiters.push(op);
+    k.add_ref(file);
+    op
 }
 
 /// CloseHandle of the last handle to a synchronous file object waits for the call in
@@ -258,11 +256,7 @@ fn close_waits_for_lock(k: &mut Kernel, pid: Pid, tid: Tid, h: HANDLE) -> Result
     }
     let Body::File(f) = &mut k.objects[id].body else { return Ok(None) };
     match f.lock {
-        Some(holder) if f.synchronous && holder != tid => {
-            f.lock_waiters.push(tid);
-            k.add_ref(id);
-            Err(id)
-        }
+        Some(holder) if f.synchronous && holder != tid => Err(id),
         _ => Ok(None),
     }
 }
@@ -274,59 +268,50 @@ pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
     file_mut(k, id).signalled = false;
 }
 
-/// Releases a file object's I/O lock; the next waiter gets it in `drain_lock_queue`.
+/// Releases a file object's I/O lock and grants it to a waiting call, if any (the
+/// scheduler picks among several). The granted call runs in a step of its own.
 pub(crate) fn unlock_file(k: &mut Kernel, id: ObjectId) {
-    let Some(Body::File(f)) = k.objects.get_mut(id).map(|o| &mut o.body) else { return };
+    let f = file_mut(k, id);
     f.lock = None;
     let was_signalled = std::mem::replace(&mut f.signalled, true);
-    k.lock_queue.push_back(id);
+    if !f.lock_waiters.is_empty() {
+        let waiters = f.lock_waiters.clone();
+        let tids: Vec<Tid> = waiters.iter().map(|&op| k.ops[op].tid).collect();
+        let w = k.choose(ChoiceKind::Waiter, &tids);
+        let op = waiters[tids.iter().position(|&t| t == w).expect("chosen among them")];
+        let f = file_mut(k, id);
+        f.lock_waiters.retain(|&o| o != op);
+        f.lock = Some(w);
+        k.grant_file_lock(op);
+    }
     if !was_signalled {
-        let cause = format!("I/O on {} completed", k.describe(id));
+        let cause = k.cause(|| format!("I/O on {} completed", k.describe(id)));
         k.wake_waiters(id, &cause);
     }
 }
 
-pub(crate) fn cancel_lock_wait(k: &mut Kernel, id: ObjectId, tid: Tid) {
-    file_mut(k, id).lock_waiters.retain(|&t| t != tid);
-    k.release(id);
+/// Takes a pipe operation off its queue (the pipe family's `unqueue_op`): a thread
+/// that ends while blocked, or a time-out.
+pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
+    match k.ops[op].kind {
+        OpKind::PipeRead { file, .. } => {
+            let (pipe, end) = (file_ref(k, file).pipe, file_ref(k, file).end);
+            pipe_mut(k, pipe).ends[end].reads.retain(|&r| r != op);
+        }
+        OpKind::PipeWrite { file, .. } => cancel_write(k, file, op),
+        OpKind::PipeFlush { file, .. } => {
+            let (pipe, end) = (file_ref(k, file).pipe, file_ref(k, file).end);
+            pipe_mut(k, pipe).ends[1 - end].inbound.flushers.retain(|&f| f != op);
+        }
+        OpKind::FileLock { file, .. } => {
+            file_mut(k, file).lock_waiters.retain(|&o| o != op);
+            k.release(file);
+        }
+        _ => unreachable!("not a pipe operation"),
+    }
 }
 
 impl Kernel {
-    /// Grants released file locks to waiting threads and runs their calls.
-    pub(crate) fn drain_lock_queue(&mut self) {
-        while let Some(id) = self.lock_queue.pop_front() {
-            let Some(Body::File(f)) = self.objects.get(id).map(|o| &o.body) else { continue };
-            if f.lock.is_some() || f.lock_waiters.is_empty() {
-                continue;
-            }
-            let waiters = f.lock_waiters.clone();
-            let w = self.choose(ChoiceKind::Waiter, &waiters);
-            let f = file_mut(self, id);
-            f.lock_waiters.retain(|&t| t != w);
-            f.lock = Some(w);
-            let next = match std::mem::replace(&mut self.thread_mut(w).run, Run::Running) {
-                Run::Blocked(b) => match b.on {
-                    BlockOn::FileLock { next, .. } => next,
-                    other => panic!("simulator bug: lock waiter blocked on {other:?}"),
-                },
-                other => panic!("simulator bug: lock waiter in state {other:?}"),
-            };
-            self.granted = Some((w, id));
-            self.execute(w, *next);
-            self.granted = None;
-            // A call that did not use the lock it was granted (its handle was closed or
-            // reused while it waited, so it failed resolving it) must not keep it.
-            if let Some(Body::File(f)) = self.objects.get(id).map(|o| &o.body) {
-                if f.lock == Some(w) && self.thread(w).held_lock != Some(id) {
-                    unlock_file(self, id);
-                }
-            }
-            // The reference the waiter held on the file object goes only now that its call
-            // has used the object: the object may have lost its last handle meanwhile.
-            self.release(id);
-        }
-    }
-
     fn file_from_handle(
         &self,
         pid: Pid,
@@ -334,12 +319,12 @@ impl Kernel {
         h: HANDLE,
         access: u32,
     ) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
-        let id = match self.granted {
+        let id = match self.thread(tid).granted {
             // The call waited for this file object's lock: it referenced the object when
             // it was issued (handle and access checked then), so a handle closed in the
             // meantime does not matter (ntpipe.c read_pipe_test "Close queued handle").
-            Some((t, id)) if t == tid => {
-                let f = file(self, id);
+            Some(id) => {
+                let f = file_ref(self, id);
                 if pipe_ref(self, f.pipe).ends[f.end].closed {
                     return Err(ERROR_INVALID_HANDLE);
                 }
@@ -347,15 +332,14 @@ impl Kernel {
             }
             _ => self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?,
         };
-        let f = file(self, id);
+        let f = file_ref(self, id);
         Ok((id, f.pipe, f.end))
     }
 
     fn io_limit(&mut self, len: usize) -> Result<(), Win32Error> {
         if len as u64 > u64::from(self.config.io_bytes_max) {
             let max = self.config.io_bytes_max;
-            self.hit_limit(LimitKind::IoBytes, format!("a {len}-byte I/O request exceeds io_bytes_max ({max})"));
-            return Err(ERROR_NOT_ENOUGH_MEMORY);
+            return Err(self.hit_limit(LimitKind::IoBytes, format!("a {len}-byte I/O exceeds io_bytes_max ({max})")));
         }
         Ok(())
     }
@@ -385,56 +369,75 @@ impl Kernel {
             let how = if i == SERVER { "created (read end)" } else { "created (write end)" };
             let origin = self.origin(pid, tid, "CreatePipe", how, None);
             handles[i] =
-                self.alloc_handle(pid, f, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
+                match self.alloc_handle(pid, f, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin]) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        // No half-made pipe survives a failed call (LimitAction::FailCall):
+                        // the read end's handle goes, and the write end's file object with
+                        // it, as it has no handle.
+                        if i == CLIENT {
+                            let _ = self.close_handle(pid, handles[SERVER]);
+                        }
+                        self.maybe_destroy(f);
+                        return Err(e);
+                    }
+                };
         }
         Ok(Value::Pipe(handles[SERVER], handles[CLIENT]).into())
     }
 
     pub(crate) fn write_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, data: Vec<u8>) -> Exec {
-        if let Err(e) = self.io_limit(data.len()) {
-            return Exec::Done(Err(e));
-        }
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::Done(Reply::error(e)),
         };
+        if let Err(e) = self.io_limit(data.len()) {
+            return Exec::Done(Reply::error(e));
+        }
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
         if p.ends[peer].closed {
             // The reader is gone: ERROR_NO_DATA at once, zero-length writes included
             // (facts 2.11, 3.6; Wine probe).
-            return Exec::Done(Err(ERROR_NO_DATA));
+            return Exec::Done(Reply::error(ERROR_NO_DATA));
         }
         let len = data.len() as u32;
         if len == 0 {
             // A zero-length write never blocks and changes nothing in byte mode (fact 2.7).
-            return Exec::Done(Ok(Value::Written(0).into()));
+            return Exec::Done(Reply::from(Value::Written(0)));
         }
         if self.pipe_bytes + u64::from(len) > self.config.pipe_bytes_max {
             let max = self.config.pipe_bytes_max;
-            self.hit_limit(
+            let e = self.hit_limit(
                 LimitKind::PipeBytes,
                 format!("pipes would hold more than {max} unread bytes (pipe_bytes_max)"),
             );
-            return Exec::Done(Err(ERROR_NOT_ENOUGH_MEMORY));
+            return Exec::Done(Reply::error(e));
         }
+        // The write is queued at once, as an operation; it completes at once when its
+        // bytes fit the quota, and otherwise the thread blocks on it.
+        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
         self.pipe_bytes += u64::from(len);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.unread += u64::from(len);
         q.written_total += u64::from(len);
-        q.entries.push_back(Entry { data, offset: 0, writer: Some(tid) });
+        q.entries.push_back(Entry { data, offset: 0, writer: Some(op) });
         let cause = self.cause(|| format!("WriteFile({h}, {len} bytes)"));
-        if self.pipe_progress(pipe, peer, Some(tid), &cause) {
-            Exec::Done(Ok(Value::Written(len).into()))
+        if self.pipe_progress(pipe, peer, Some(op), &cause) {
+            // Completed at once: the operation never blocked its thread, and the call is
+            // traced as an ordinary call.
+            self.ops.remove(op);
+            Exec::Done(Reply::from(Value::Written(len)))
         } else {
-            Exec::Block(BlockOn::PipeWrite { file: file_id }, None)
+            Exec::Block(op)
         }
     }
 
     /// After data was added to or taken from the queue toward `reader`: completes pending
     /// reads (in order), writes whose data now fits the quota, and flushes whose data has
-    /// been read. Returns whether `current`'s own write completed.
-    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, current: Option<Tid>, cause: &str) -> bool {
+    /// been read. Returns whether the write operation `current` completed (it is then left
+    /// for its caller to finish, since its thread is not blocked yet).
+    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, current: Option<OpId>, cause: &str) -> bool {
         // Pending reads take what is there, in order (fact 3.1: a read returns what is
         // available; fact 3.3: a zero-length read completes with 0 bytes).
         loop {
@@ -444,9 +447,11 @@ impl Kernel {
                 break;
             }
             let r = e.reads.pop_front().expect("checked non-empty");
-            let data = take(&mut e.inbound, r.len);
+            let OpKind::PipeRead { len, .. } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
+            let e = &mut pipe_mut(self, pipe).ends[reader];
+            let data = take(&mut e.inbound, len);
             self.pipe_bytes -= data.len() as u64;
-            self.wake(r.tid, Ok(Value::Read(data).into()), cause.to_string());
+            self.complete_op(r, Value::Read(data).into(), cause);
         }
         // Writes complete when the unread bytes up to and including theirs fit (fact 2.4).
         let p = pipe_mut(self, pipe);
@@ -466,60 +471,65 @@ impl Kernel {
             q.entries.pop_front();
         }
         let read_total = q.read_total;
+        let flushers = std::mem::take(&mut q.flushers);
         let mut flushed = Vec::new();
-        q.flushers.retain(|&(t, target)| {
-            let done = read_total >= target;
-            if done {
-                flushed.push(t);
+        let mut waiting = Vec::new();
+        for f in flushers {
+            match self.ops[f].kind {
+                OpKind::PipeFlush { target, .. } if read_total >= target => flushed.push(f),
+                _ => waiting.push(f),
             }
-            !done
-        });
+        }
+        pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         let mut mine = false;
         for (w, n) in completed {
             if Some(w) == current {
                 mine = true;
             } else {
-                self.wake(w, Ok(Value::Written(n).into()), cause.to_string());
+                self.complete_op(w, Value::Written(n).into(), cause);
             }
         }
-        for t in flushed {
-            self.wake(t, Ok(Value::Bool(true).into()), cause.to_string());
+        for f in flushed {
+            self.complete_op(f, Value::Bool(true).into(), cause);
         }
         mine
     }
 
+    /// ReadFile on a pipe: what is there, up to the buffer; blocks while empty. The bytes
+    /// moved (not the buffer's size) count against `io_bytes_max`.
     pub(crate) fn read_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> Exec {
-        if let Err(e) = self.io_limit(len as usize) {
-            return Exec::Done(Err(e));
-        }
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::Done(Reply::error(e)),
         };
         let p = pipe_mut(self, pipe);
-        if p.ends[end].inbound.unread > 0 {
+        let unread = p.ends[end].inbound.unread;
+        if unread > 0 {
             if len == 0 {
                 // A zero-length read with data queued returns at once and consumes
                 // nothing (fact 3.2).
-                return Exec::Done(Ok(Value::Read(Vec::new()).into()));
+                return Exec::Done(Reply::from(Value::Read(Vec::new())));
             }
-            let data = take(&mut p.ends[end].inbound, len);
+            if let Err(e) = self.io_limit(unread.min(u64::from(len)) as usize) {
+                return Exec::Done(Reply::error(e));
+            }
+            let data = take(&mut pipe_mut(self, pipe).ends[end].inbound, len);
             self.pipe_bytes -= data.len() as u64;
             let cause = self.cause(|| format!("ReadFile({h}) took {} bytes", data.len()));
             self.pipe_progress(pipe, end, None, &cause);
-            return Exec::Done(Ok(Value::Read(data).into()));
+            return Exec::Done(Reply::from(Value::Read(data)));
         }
         if p.ends[1 - end].closed {
             // Drained and the writer is gone: end of file (facts 1.5, 3.4).
-            return Exec::Done(Err(ERROR_BROKEN_PIPE));
+            return Exec::Done(Reply::error(ERROR_BROKEN_PIPE));
         }
         // Empty: the read waits, a zero-length one included (fact 3.3).
-        p.ends[end].reads.push_back(PendingRead { tid, len });
-        Exec::Block(BlockOn::PipeRead { file: file_id }, None)
+        let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
+        pipe_mut(self, pipe).ends[end].reads.push_back(op);
+        Exec::Block(op)
     }
 
     pub(crate) fn peek_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> CallResult {
-        self.io_limit(len as usize)?;
         let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_DATA)?;
         let p = pipe_ref(self, pipe);
         let q = &p.ends[end].inbound;
@@ -527,6 +537,9 @@ impl Kernel {
             // Drained after the writer closed: ERROR_BROKEN_PIPE, outputs untouched (4.5).
             return Err(ERROR_BROKEN_PIPE);
         }
+        let moved = q.unread.min(u64::from(len));
+        self.io_limit(moved as usize)?;
+        let q = &pipe_ref(self, pipe).ends[end].inbound;
         let data = peek(q, len);
         // Byte mode: "left in this message" is the message length (0) minus the bytes
         // copied, as a DWORD (fact 4.2). avail counts pending writes' bytes too (4.7).
@@ -551,18 +564,19 @@ impl Kernel {
     pub(crate) fn flush_file_buffers(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, 0) {
             Ok(x) => x,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::Done(Reply::error(e)),
         };
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
         // Nothing queued, or nobody left to read it: TRUE at once (fact 2.8; Wine probe
         // for a flush after the reader closed).
         if p.ends[peer].closed || p.ends[peer].inbound.unread == 0 {
-            return Exec::Done(Ok(Value::Bool(true).into()));
+            return Exec::Done(Reply::from(Value::Bool(true)));
         }
-        let q = &mut p.ends[peer].inbound;
-        q.flushers.push((tid, q.written_total));
-        Exec::Block(BlockOn::PipeFlush { file: file_id }, None)
+        let target = p.ends[peer].inbound.written_total;
+        let op = self.new_op(tid, OpKind::PipeFlush { file: file_id, target }, None);
+        pipe_mut(self, pipe).ends[peer].inbound.flushers.push(op);
+        Exec::Block(op)
     }
 }
 
@@ -570,20 +584,22 @@ impl Kernel {
 /// on the calls pending on both ends (facts 1.9, 2.8, 2.11, 3.4, 3.5).
 pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let (pipe, end) = {
-        let f = file(k, id);
+        let f = file_ref(k, id);
         (f.pipe, f.end)
     };
     let peer = 1 - end;
     let what = format!("{} closed", k.describe(id));
     let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
     if let Some(actor) = k.current {
-        k.push_event(actor, EventKind::Note { text: what });
+        if k.tids.contains_key(&actor) {
+            k.push_event(actor, EventKind::Note { text: what });
+        }
     }
     let p = pipe_mut(k, pipe);
     p.ends[end].closed = true;
     p.ends[end].file = None;
     // Reads pending on this end itself [inferred: NPFS completes the closing end's IRPs].
-    let own_reads: Vec<PendingRead> = p.ends[end].reads.drain(..).collect();
+    let own_reads: Vec<OpId> = p.ends[end].reads.drain(..).collect();
     // This end's own pending writes lose their unread bytes [inferred, as when the
     // writer's process is terminated, fact 2.10], and its flushes end.
     let q = &mut p.ends[peer].inbound;
@@ -599,41 +615,35 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
         }
     }
     q.entries.retain(|e| e.remaining() > 0);
-    let own_flushes: Vec<Tid> = q.flushers.drain(..).map(|(t, _)| t).collect();
+    let own_flushes: Vec<OpId> = q.flushers.drain(..).collect();
     // The peer's pending reads end with ERROR_BROKEN_PIPE once nothing is left to read.
-    let peer_reads: Vec<PendingRead> =
+    let peer_reads: Vec<OpId> =
         if p.ends[peer].inbound.unread == 0 { p.ends[peer].reads.drain(..).collect() } else { Vec::new() };
     // Data toward this end is discarded; the peer's pending writes into it fail with
     // ERROR_BROKEN_PIPE (fact 2.11), and so do its pending flushes (fact 2.8).
     let q = &mut p.ends[end].inbound;
-    let peer_writes: Vec<Tid> = q.entries.iter().filter_map(|e| e.writer).collect();
-    let peer_flushes: Vec<Tid> = q.flushers.drain(..).map(|(t, _)| t).collect();
+    let peer_writes: Vec<OpId> = q.entries.iter().filter_map(|e| e.writer).collect();
+    let peer_flushes: Vec<OpId> = q.flushers.drain(..).collect();
     q.entries.clear();
     discarded += std::mem::take(&mut q.unread);
     k.pipe_bytes -= discarded;
-    for t in own_reads.iter().map(|r| r.tid).chain(own_writes).chain(own_flushes) {
-        k.wake(t, Err(ERROR_BROKEN_PIPE), cause.clone());
+    for op in own_reads.into_iter().chain(own_writes).chain(own_flushes) {
+        k.complete_op(op, Reply::error(ERROR_BROKEN_PIPE), &cause);
     }
-    for t in peer_reads.iter().map(|r| r.tid).chain(peer_writes).chain(peer_flushes) {
-        k.wake(t, Err(ERROR_BROKEN_PIPE), cause.clone());
+    for op in peer_reads.into_iter().chain(peer_writes).chain(peer_flushes) {
+        k.complete_op(op, Reply::error(ERROR_BROKEN_PIPE), &cause);
     }
-}
-
-/// A pending read's thread ended (TerminateThread, TerminateProcess).
-pub(crate) fn cancel_read(k: &mut Kernel, id: ObjectId, tid: Tid) {
-    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
-    pipe_mut(k, pipe).ends[end].reads.retain(|r| r.tid != tid);
 }
 
 /// A pending write's thread ended: the unread remainder of its write is discarded
 /// (fact 2.10), which may let later writes complete.
-pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
-    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
+fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
+    let (pipe, end) = (file_ref(k, file).pipe, file_ref(k, file).end);
     let peer = 1 - end;
     let q = &mut pipe_mut(k, pipe).ends[peer].inbound;
     let mut discarded = 0u64;
     for e in q.entries.iter_mut() {
-        if e.writer == Some(tid) {
+        if e.writer == Some(op) {
             e.writer = None;
             discarded += e.remaining() as u64;
             q.unread -= e.remaining() as u64;
@@ -645,16 +655,12 @@ pub(crate) fn cancel_write(k: &mut Kernel, id: ObjectId, tid: Tid) {
     }
     q.entries.retain(|e| e.remaining() > 0);
     k.pipe_bytes -= discarded;
-    let cause = format!("T{tid}'s pending write was cancelled");
-    k.pipe_progress(pipe, peer, None, &cause);
+    let tid = k.ops[op].tid;
+    let cause = k.cause(|| format!("T{tid}'s pending write was cancelled"));
+    k.pipe_progress(pipe, peer, Some(op), &cause);
 }
 
-pub(crate) fn cancel_flush(k: &mut Kernel, id: ObjectId, tid: Tid) {
-    let (pipe, end) = (file(k, id).pipe, file(k, id).end);
-    pipe_mut(k, pipe).ends[1 - end].inbound.flushers.retain(|&(t, _)| t != tid);
-}
-
-/// Handles (in every process) that refer to a file object: (pid, image, handle).
+/// Handles (in every process) that refer to an object: (pid, image, handle).
 pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     let mut out = Vec::new();
     for (&pid, &pobj) in &k.pids {
@@ -669,65 +675,128 @@ pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     out
 }
 
+fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
+    handles_to(k, id)
+        .into_iter()
+        .map(|(pid, image, handle)| {
+            let history = k.process(pid).handles.get(handle).map(|e| e.history.clone()).unwrap_or_default();
+            HandleRef { pid, image, handle, history }
+        })
+        .collect()
+}
+
 fn pipe_label(k: &Kernel, pipe: ObjectId) -> String {
     format!("pipe#{}", k.objects[pipe].hdr.serial)
 }
 
-pub(crate) fn describe_read_wait(k: &Kernel, id: ObjectId) -> String {
-    let f = file(k, id);
-    let p = pipe_ref(k, f.pipe);
-    let writer_end = 1 - f.end;
-    let writers = p.ends[writer_end].file.map(|w| handles_to(k, w).len()).unwrap_or(0);
-    format!(
-        "waits for data in {} ({} bytes queued; {} has {} open handle(s))",
-        pipe_label(k, f.pipe),
-        p.ends[f.end].inbound.unread,
-        if p.anonymous { "write end" } else { "peer end" },
-        writers
-    )
+/// The file object a pipe operation works on.
+fn op_file(k: &Kernel, op: OpId) -> ObjectId {
+    match k.ops[op].kind {
+        OpKind::PipeRead { file, .. }
+        | OpKind::PipeWrite { file, .. }
+        | OpKind::PipeFlush { file, .. }
+        | OpKind::FileLock { file, .. } => file,
+        _ => unreachable!("not a pipe operation"),
+    }
 }
 
-pub(crate) fn describe_write_wait(k: &Kernel, id: ObjectId, tid: Tid) -> String {
-    let f = file(k, id);
+/// What a pending pipe operation waits for, in words (the pipe family's `op_reason`).
+pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
+    let id = op_file(k, op);
+    let f = file_ref(k, id);
     let p = pipe_ref(k, f.pipe);
-    let q = &p.ends[1 - f.end].inbound;
-    let mut upto = 0u64;
-    for e in &q.entries {
-        upto += e.remaining() as u64;
-        if e.writer == Some(tid) {
-            break;
+    match k.ops[op].kind {
+        OpKind::PipeRead { .. } => {
+            let writers = p.ends[1 - f.end].file.map(|w| handles_to(k, w).len()).unwrap_or(0);
+            format!(
+                "waits for data in {} ({} bytes queued; {} has {} open handle(s))",
+                pipe_label(k, f.pipe),
+                p.ends[f.end].inbound.unread,
+                if p.anonymous { "write end" } else { "peer end" },
+                writers
+            )
+        }
+        OpKind::PipeWrite { .. } => {
+            let q = &p.ends[1 - f.end].inbound;
+            let mut upto = 0u64;
+            for e in &q.entries {
+                upto += e.remaining() as u64;
+                if e.writer == Some(op) {
+                    break;
+                }
+            }
+            format!(
+                "{} has {} unread bytes, quota {}; the write returns when the unread bytes up to the end of it ({}) fit the quota",
+                pipe_label(k, f.pipe),
+                q.unread,
+                q.quota,
+                upto
+            )
+        }
+        OpKind::PipeFlush { .. } => format!(
+            "waits for the reader of {} to read {} queued bytes",
+            pipe_label(k, f.pipe),
+            p.ends[1 - f.end].inbound.unread
+        ),
+        OpKind::FileLock { .. } => {
+            let holder = match f.lock {
+                Some(t) => {
+                    let api = match &k.thread(t).run {
+                        Run::Blocked(b) => k.ops[*b].api.name(),
+                        _ => "call",
+                    };
+                    format!("P{}/T{t}'s pending {api}", k.pid_of(t))
+                }
+                None => "another call".into(),
+            };
+            format!("queued behind {holder} on the same synchronous file object ({})", k.describe(id))
+        }
+        _ => unreachable!("not a pipe operation"),
+    }
+}
+
+/// The wait-for edges of a pending pipe operation (deadlock report).
+pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
+    let id = op_file(k, op);
+    let f = file_ref(k, id);
+    let p = pipe_ref(k, f.pipe);
+    let pipe = pipe_label(k, f.pipe);
+    match k.ops[op].kind {
+        OpKind::PipeRead { .. } => {
+            let writer = p.ends[1 - f.end].file;
+            vec![WaitEdge::PipeData {
+                pipe,
+                queued: p.ends[f.end].inbound.unread,
+                writers: writer.map(|w| handle_refs(k, w)).unwrap_or_default(),
+                closed_writers: writer.map(|w| k.objects[w].hdr.closed.clone()).unwrap_or_default(),
+            }]
+        }
+        OpKind::PipeWrite { .. } => {
+            let q = &p.ends[1 - f.end].inbound;
+            let reader = p.ends[1 - f.end].file;
+            vec![WaitEdge::PipeSpace {
+                pipe,
+                unread: q.unread,
+                quota: q.quota,
+                readers: reader.map(|r| handle_refs(k, r)).unwrap_or_default(),
+            }]
+        }
+        OpKind::PipeFlush { .. } => vec![WaitEdge::PipeDrain { pipe, unread: p.ends[1 - f.end].inbound.unread }],
+        OpKind::FileLock { .. } => vec![WaitEdge::FileLock { file: k.describe(id), holder: f.lock }],
+        _ => unreachable!("not a pipe operation"),
+    }
+}
+
+/// The threads that could complete a pending pipe operation: those holding the peer end
+/// (for reads, writes and flushes), or the lock holder.
+pub(crate) fn op_releasers(k: &Kernel, op: OpId) -> Vec<Tid> {
+    let id = op_file(k, op);
+    match k.ops[op].kind {
+        OpKind::FileLock { .. } => k.releasers(id),
+        _ => {
+            let f = file_ref(k, id);
+            let p = pipe_ref(k, f.pipe);
+            p.ends[1 - f.end].file.map(|peer| k.holder_threads(peer)).unwrap_or_default()
         }
     }
-    format!(
-        "{} has {} unread bytes, quota {}; the write returns when the unread bytes up to the end of it ({}) fit the quota",
-        pipe_label(k, f.pipe),
-        q.unread,
-        q.quota,
-        upto
-    )
-}
-
-pub(crate) fn describe_flush_wait(k: &Kernel, id: ObjectId) -> String {
-    let f = file(k, id);
-    let p = pipe_ref(k, f.pipe);
-    format!(
-        "waits for the reader of {} to read {} queued bytes",
-        pipe_label(k, f.pipe),
-        p.ends[1 - f.end].inbound.unread
-    )
-}
-
-pub(crate) fn describe_lock_wait(k: &Kernel, id: ObjectId) -> String {
-    let f = file(k, id);
-    let holder = match f.lock {
-        Some(t) => {
-            let api = match &k.thread(t).run {
-                Run::Blocked(b) => b.api,
-                _ => "call",
-            };
-            format!("P{}/T{t}'s pending {api}", k.pid_of(t))
-        }
-        None => "another call".into(),
-    };
-    format!("queued behind {holder} on the same synchronous file object ({})", k.describe(id))
 }

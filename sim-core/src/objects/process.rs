@@ -5,7 +5,7 @@
 use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
 use crate::handles::{HandleEntry, HandleTable};
-use crate::kernel::request::Value;
+use crate::kernel::request::{Reply, Value};
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Start, Tid};
 use crate::report::LimitKind;
 use crate::trace::EventKind;
@@ -72,9 +72,9 @@ impl Kernel {
             self.hit_limit(LimitKind::Processes, format!("{max} processes created (processes_max)"));
             return None;
         }
-        if self.threads_created >= self.config.threads_max {
+        if self.live_threads >= self.config.threads_max {
             let max = self.config.threads_max;
-            self.hit_limit(LimitKind::Threads, format!("{max} threads created (threads_max)"));
+            self.hit_limit(LimitKind::Threads, format!("{max} live threads (threads_max)"));
             return None;
         }
         self.processes_created += 1;
@@ -95,7 +95,7 @@ impl Kernel {
         // Alive until its last thread ends.
         self.add_ref(id);
         self.pids.insert(pid, id);
-        self.push_process_event(pid, EventKind::ProcessStart { image, command_line, parent });
+        let _ = self.push_process_event(pid, EventKind::ProcessStart { image, command_line, parent });
         let (tid_obj, tid) = self.new_thread(pid, start, suspended, true)?;
         Some((id, pid, tid_obj, tid))
     }
@@ -115,7 +115,8 @@ impl Kernel {
         tid: Tid,
         application_name: Option<String>,
         command_line: Option<String>,
-        (inherit_process, inherit_thread): (bool, bool),
+        inherit_process: bool,
+        inherit_thread: bool,
         inherit_handles: bool,
         flags: u32,
         si: STARTUPINFO,
@@ -232,7 +233,7 @@ impl Kernel {
         } else {
             Vec::new()
         };
-        self.push_process_event(pid, EventKind::ProcessExit { code, closed });
+        let _ = self.push_process_event(pid, EventKind::ProcessExit { code, closed });
         for (h, e) in handles {
             self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
@@ -253,16 +254,22 @@ impl Kernel {
     pub(crate) fn terminate_process(&mut self, pid: Pid, tid: Tid, h: HANDLE, code: u32) -> Exec {
         let target = match self.process_from_handle(pid, tid, h, PROCESS_TERMINATE) {
             Ok(p) => p,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::Done(Reply::error(e)),
         };
         if self.process(target).exit_code.is_some() {
             // Windows: TerminateProcess on a process that has ended fails with
             // ERROR_ACCESS_DENIED (CPython's subprocess relies on it; Wine returns TRUE).
-            return Exec::Done(Err(ERROR_ACCESS_DENIED));
+            return Exec::Done(Reply::error(ERROR_ACCESS_DENIED));
         }
         let how = format!("TerminateProcess({code}) by P{pid}/T{tid}");
         self.terminate_process_by_id(target, code, how);
-        if target == pid { Exec::Gone } else { Exec::Done(Ok(Value::Bool(true).into())) }
+        if target == pid { Exec::Gone } else { Exec::Done(Reply::from(Value::Bool(true))) }
+    }
+
+    /// ExitProcess: ends every thread of the calling process; never returns.
+    pub(crate) fn exit_process_call(&mut self, pid: Pid, tid: Tid, code: u32) -> Exec {
+        self.terminate_process_by_id(pid, code, format!("ExitProcess({code}) by T{tid}"));
+        Exec::Gone
     }
 
     pub(crate) fn get_exit_code_process(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
@@ -284,13 +291,6 @@ impl Kernel {
         let origin = self.origin(pid, tid, "OpenProcess", "opened", None);
         let h = self.alloc_handle(pid, id, access, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
         Ok(Value::Handle(h).into())
-    }
-
-    /// Records an unsupported use and ends the run (tier 2 of the error model).
-    pub(crate) fn unsupported(&mut self, api: &str, detail: &str) {
-        if self.stop.is_none() {
-            self.stop = Some(crate::report::Outcome::Unsupported { api: api.into(), detail: detail.into() });
-        }
     }
 }
 
@@ -333,6 +333,12 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
             READ_CONTROL | 0x0037,
             READ_CONTROL | SYNCHRONIZE | THREAD_QUERY_LIMITED_INFORMATION | 0x0400,
             THREAD_ALL_ACCESS,
+        ),
+        ObjectType::Timer => (
+            READ_CONTROL | TIMER_QUERY_STATE,
+            READ_CONTROL | TIMER_MODIFY_STATE,
+            READ_CONTROL | SYNCHRONIZE,
+            TIMER_ALL_ACCESS,
         ),
         ObjectType::File | ObjectType::Pipe => {
             (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS)

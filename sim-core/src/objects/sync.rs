@@ -2,9 +2,9 @@
 //! sections 7.13-7.14 and 11-13 of shared/semantics/pipes-handles-threads-waits.md).
 
 use super::process::map_generic;
-use super::{Body, ObjectId, ObjectType};
+use super::{Body, ObjectId, ObjectType, SignalFate};
 use crate::error::*;
-use crate::kernel::request::Value;
+use crate::kernel::request::{Api, Value};
 use crate::kernel::{CallResult, Done, Kernel, Pid, Tid};
 use crate::trace::EventKind;
 use crate::types::*;
@@ -42,7 +42,7 @@ pub struct Semaphore {
 /// Normalises an object name to its namespace key, or fails as Windows does for a path
 /// that names no object directory. `Local\` is the session namespace, the same as no
 /// prefix for an interactive program; `Global\` is a separate one.
-fn name_key(name: &str) -> Result<String, Win32Error> {
+pub(crate) fn name_key(name: &str) -> Result<String, Win32Error> {
     let (prefix, rest) = match name.split_once('\\') {
         None => return Ok(name.to_string()),
         Some(split) => split,
@@ -62,7 +62,7 @@ impl Kernel {
     /// held by another type (ERROR_INVALID_HANDLE, fact 7.14), or create; a successful
     /// create sets the last error to 0 (fact 7.13; Wine probe for unnamed objects).
     #[allow(clippy::too_many_arguments)]
-    fn create_named(
+    pub(crate) fn create_named(
         &mut self,
         pid: Pid,
         tid: Tid,
@@ -70,10 +70,11 @@ impl Kernel {
         ty: ObjectType,
         inherit: bool,
         name: Option<String>,
+        access: u32,
         make: impl FnOnce(&mut Kernel) -> Body,
     ) -> CallResult {
         let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-        let all = map_generic(ty, GENERIC_ALL);
+        let all = access;
         let name = name.filter(|n| !n.is_empty());
         let key = match &name {
             Some(n) => Some(name_key(n)?),
@@ -153,6 +154,39 @@ impl Kernel {
         Ok(Value::Handle(h).into())
     }
 
+    pub(crate) fn open_event(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        self.open_named(pid, tid, ObjectType::Event, "OpenEvent", access, inherit, name)
+    }
+
+    pub(crate) fn open_mutex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        self.open_named(pid, tid, ObjectType::Mutex, "OpenMutex", access, inherit, name)
+    }
+
+    pub(crate) fn open_semaphore(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        self.open_named(pid, tid, ObjectType::Semaphore, "OpenSemaphore", access, inherit, name)
+    }
+
     pub(crate) fn create_event(
         &mut self,
         pid: Pid,
@@ -162,9 +196,16 @@ impl Kernel {
         initial_state: bool,
         name: Option<String>,
     ) -> CallResult {
-        self.create_named(pid, tid, "CreateEvent", ObjectType::Event, inherit, name, |_| {
-            Body::Event(Event { manual_reset, signalled: initial_state })
-        })
+        self.create_named(
+            pid,
+            tid,
+            "CreateEvent",
+            ObjectType::Event,
+            inherit,
+            name,
+            map_generic(ObjectType::Event, GENERIC_ALL),
+            |_| Body::Event(Event { manual_reset, signalled: initial_state }),
+        )
     }
 
     fn event_mut(&mut self, id: ObjectId) -> &mut Event {
@@ -175,21 +216,49 @@ impl Kernel {
     }
 
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
-    pub(crate) fn signal_event(&mut self, id: ObjectId, cause: &str) {
-        self.event_mut(id).signalled = true;
-        self.wake_waiters(id, cause);
+    /// Returns how many waiters it released.
+    pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
+        let was = std::mem::replace(&mut self.event_mut(id).signalled, true);
+        if was {
+            // Setting a signalled event changes nothing: signals do not count.
+            self.note_effect(|_| "no effect: the event was already signalled".into());
+            return 0;
+        }
+        self.record_signal(id, tid, api);
+        let woken = self.wake_waiters(id, cause);
+        let manual = matches!(&self.objects[id].body, Body::Event(e) if e.manual_reset);
+        if manual && woken > 0 {
+            self.note_signal_fate(id, SignalFate::Released { waiters: woken });
+        }
+        self.note_effect(|k| match (woken, k.event_signalled(id)) {
+            (0, _) => "signalled; no thread was waiting".into(),
+            (n, true) => format!("signalled; released {n} waiter(s); stays signalled"),
+            (n, false) => format!("released {n} waiter(s), which consumed the signal"),
+        });
+        woken
+    }
+
+    fn event_signalled(&self, id: ObjectId) -> bool {
+        matches!(&self.objects[id].body, Body::Event(e) if e.signalled)
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
         let cause = self.cause(|| format!("SetEvent({h})"));
-        self.signal_event(id, &cause);
+        self.signal_event(id, tid, Api::SetEvent, &cause);
         Ok(Value::Bool(true).into())
     }
 
     pub(crate) fn reset_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.event_mut(id).signalled = false;
+        let was = std::mem::replace(&mut self.event_mut(id).signalled, false);
+        if was {
+            let step = self.step;
+            self.note_signal_fate(id, SignalFate::Reset { tid, step });
+        }
+        self.note_effect(|_| {
+            if was { "was signalled; now not signalled" } else { "no effect: was not signalled" }.into()
+        });
         Ok(Value::Bool(true).into())
     }
 
@@ -199,8 +268,15 @@ impl Kernel {
     pub(crate) fn pulse_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
         let cause = self.cause(|| format!("PulseEvent({h})"));
-        self.signal_event(id, &cause);
+        self.event_mut(id).signalled = true;
+        self.record_signal(id, tid, Api::PulseEvent);
+        let woken = self.wake_waiters(id, &cause);
         self.event_mut(id).signalled = false;
+        self.note_signal_fate(id, SignalFate::Pulsed { waiters: woken });
+        self.note_effect(|_| match woken {
+            0 => "released 0 waiters: the pulse is lost".into(),
+            n => format!("released {n} waiter(s); the event is not signalled"),
+        });
         Ok(Value::Bool(true).into())
     }
 
@@ -213,13 +289,22 @@ impl Kernel {
         name: Option<String>,
     ) -> CallResult {
         // For an existing named mutex bInitialOwner is ignored (CreateMutex doc; Wine probe).
-        self.create_named(pid, tid, "CreateMutex", ObjectType::Mutex, inherit, name, |_| {
-            Body::Mutex(Mutex {
-                owner: initial_owner.then_some(tid),
-                count: u32::from(initial_owner),
-                abandoned: false,
-            })
-        })
+        self.create_named(
+            pid,
+            tid,
+            "CreateMutex",
+            ObjectType::Mutex,
+            inherit,
+            name,
+            map_generic(ObjectType::Mutex, GENERIC_ALL),
+            |_| {
+                Body::Mutex(Mutex {
+                    owner: initial_owner.then_some(tid),
+                    count: u32::from(initial_owner),
+                    abandoned: false,
+                })
+            },
+        )
         .inspect(|done| {
             if initial_owner && done.last_error == Some(ERROR_SUCCESS) {
                 if let Value::Handle(h) = done.value {
@@ -228,6 +313,20 @@ impl Kernel {
                 }
             }
         })
+    }
+
+    /// A wait took the mutex for `tid` (the mutex family's `consume`). Returns true if it
+    /// was abandoned (the wait then reports WAIT_ABANDONED, §12.3).
+    pub(crate) fn acquire_mutex(&mut self, id: ObjectId, tid: Tid) -> bool {
+        let m = self.mutex_mut(id);
+        let newly_owned = m.owner.is_none();
+        m.owner = Some(tid);
+        m.count += 1;
+        let abandoned = std::mem::take(&mut m.abandoned);
+        if newly_owned {
+            self.thread_mut(tid).owned_mutexes.push(id);
+        }
+        abandoned
     }
 
     fn mutex_mut(&mut self, id: ObjectId) -> &mut Mutex {
@@ -247,7 +346,15 @@ impl Kernel {
         if m.count == 0 {
             m.owner = None;
             self.thread_mut(tid).owned_mutexes.retain(|&o| o != id);
-            self.wake_waiters(id, cause);
+            self.record_signal(id, tid, Api::ReleaseMutex);
+            let woken = self.wake_waiters(id, cause);
+            self.note_effect(|_| match woken {
+                0 => "released; the mutex is free".into(),
+                _ => "released; ownership passed to a waiter".into(),
+            });
+        } else {
+            let left = m.count;
+            self.note_effect(|_| format!("recursion count now {left}; still owned"));
         }
         Ok(())
     }
@@ -269,9 +376,18 @@ impl Kernel {
         m.owner = None;
         m.count = 0;
         m.abandoned = true;
-        let text = format!("{} abandoned by T{tid}", self.describe(id));
-        self.push_event(tid, EventKind::Note { text });
+        self.record_signal(id, tid, Api::ExitThread);
+        let outer_cause = self.cause_event;
+        if self.config.trace {
+            let (mutex, serial) = (self.describe(id), self.objects[id].hdr.serial);
+            self.push_event(tid, EventKind::MutexAbandoned { mutex, serial });
+            // Outside a call (a body returned), the abandonment is what wakes the waiters.
+            if self.current.is_none() {
+                self.cause_event = self.trace.last().map(|e| e.id);
+            }
+        }
         self.wake_waiters(id, &format!("T{tid} exited owning it (abandoned)"));
+        self.cause_event = outer_cause;
     }
 
     pub(crate) fn create_semaphore(
@@ -288,22 +404,45 @@ impl Kernel {
         if maximum <= 0 || initial < 0 || initial > maximum {
             return Err(ERROR_INVALID_PARAMETER);
         }
-        self.create_named(pid, tid, "CreateSemaphore", ObjectType::Semaphore, inherit, name, |_| {
-            Body::Semaphore(Semaphore { count: initial, maximum })
-        })
+        self.create_named(
+            pid,
+            tid,
+            "CreateSemaphore",
+            ObjectType::Semaphore,
+            inherit,
+            name,
+            map_generic(ObjectType::Semaphore, GENERIC_ALL),
+            |_| Body::Semaphore(Semaphore { count: initial, maximum }),
+        )
     }
 
     /// Adds to a semaphore's count, all or nothing (shared by ReleaseSemaphore and
     /// SignalObjectAndWait). Returns the previous count.
-    pub(crate) fn release_semaphore_obj(&mut self, id: ObjectId, count: i32, cause: &str) -> Result<i32, Win32Error> {
+    pub(crate) fn release_semaphore_obj(
+        &mut self,
+        id: ObjectId,
+        tid: Tid,
+        count: i32,
+        cause: &str,
+    ) -> Result<i32, Win32Error> {
         let Body::Semaphore(s) = &mut self.objects[id].body else { unreachable!("type checked") };
         let prev = s.count;
         if i64::from(prev) + i64::from(count) > i64::from(s.maximum) {
             // All or nothing: the count is unchanged (fact 13.2).
+            let max = s.maximum;
+            self.note_effect(|_| format!("no effect: count {prev} + {count} would pass the maximum {max}"));
             return Err(ERROR_TOO_MANY_POSTS);
         }
         s.count += count;
-        self.wake_waiters(id, cause);
+        self.record_signal(id, tid, Api::ReleaseSemaphore);
+        let woken = self.wake_waiters(id, cause);
+        self.note_effect(|k| {
+            let now = match &k.objects[id].body {
+                Body::Semaphore(s) => s.count,
+                _ => 0,
+            };
+            format!("count {prev} -> {}; {woken} waiter(s) took a unit; count now {now}", prev + count)
+        });
         Ok(prev)
     }
 
@@ -314,7 +453,7 @@ impl Kernel {
         }
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Semaphore), SEMAPHORE_MODIFY_STATE)?;
         let cause = self.cause(|| format!("ReleaseSemaphore({h}, {count})"));
-        let prev = self.release_semaphore_obj(id, count, &cause)?;
+        let prev = self.release_semaphore_obj(id, tid, count, &cause)?;
         Ok(Value::PrevCount(prev).into())
     }
 }

@@ -4,8 +4,9 @@
 
 use super::{Body, ObjectId};
 use crate::error::*;
-use crate::kernel::request::{ThreadStart, Value};
-use crate::kernel::{Block, BlockOn, CallResult, Exec, Kernel, Pid, Start, Tid};
+use crate::kernel::ops::OpId;
+use crate::kernel::request::{Reply, ThreadStart, Value};
+use crate::kernel::{CallResult, Exec, Kernel, Pid, Start, Tid};
 use crate::report::LimitKind;
 use crate::trace::EventKind;
 use crate::types::*;
@@ -17,8 +18,8 @@ pub enum Run {
     Fresh,
     /// Parked at a call that the kernel has not executed yet: runnable.
     Parked(Box<crate::kernel::request::Request>),
-    /// In a call that waits.
-    Blocked(Block),
+    /// In a call that became this pending operation.
+    Blocked(OpId),
     /// Its call completed; it runs to its next call when polled.
     Ready,
     /// Being polled (between schedule points).
@@ -45,7 +46,7 @@ pub struct Thread {
     /// `GetLastError` value (lives in the TEB on Windows).
     pub last_error: u32,
     /// The result of the call it is in, once decided.
-    pub reply: Option<CallResult>,
+    pub reply: Option<Reply>,
     /// True for a process's first thread: its body returning is `main` returning, after
     /// which the C runtime calls ExitProcess.
     pub main: bool,
@@ -53,6 +54,9 @@ pub struct Thread {
     pub owned_mutexes: Vec<ObjectId>,
     /// The synchronous file object whose I/O lock its pending call holds.
     pub held_lock: Option<ObjectId>,
+    /// The synchronous file object whose lock was granted to its parked call after a
+    /// wait (with a reference, released when the call has run).
+    pub granted: Option<ObjectId>,
 }
 
 impl Kernel {
@@ -64,12 +68,12 @@ impl Kernel {
         suspended: bool,
         main: bool,
     ) -> Option<(ObjectId, Tid)> {
-        if self.threads_created >= self.config.threads_max {
+        if self.live_threads >= self.config.threads_max {
             let max = self.config.threads_max;
-            self.hit_limit(LimitKind::Threads, format!("{max} threads created (threads_max)"));
+            self.hit_limit(LimitKind::Threads, format!("{max} live threads (threads_max)"));
             return None;
         }
-        self.threads_created += 1;
+        self.live_threads += 1;
         let tid = self.alloc_cid();
         let process = self.pids[&pid];
         self.add_ref(process);
@@ -86,6 +90,7 @@ impl Kernel {
                 main,
                 owned_mutexes: Vec::new(),
                 held_lock: None,
+                granted: None,
             }),
             None,
         );
@@ -151,7 +156,7 @@ impl Kernel {
     fn on_resumed(&mut self, tid: Tid) {
         match &self.thread(tid).run {
             Run::Fresh | Run::Ready => self.to_poll.push_back(tid),
-            Run::Blocked(Block { on: BlockOn::Wait { .. }, .. }) => self.recheck_wait(tid),
+            Run::Blocked(_) => self.recheck_wait(tid),
             _ => {}
         }
     }
@@ -174,14 +179,14 @@ impl Kernel {
     pub(crate) fn terminate_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE, code: u32) -> Exec {
         let (_, target) = match self.thread_from_handle(pid, tid, h, THREAD_TERMINATE) {
             Ok(t) => t,
-            Err(e) => return Exec::Done(Err(e)),
+            Err(e) => return Exec::Done(Reply::error(e)),
         };
         if self.thread(target).exit_code.is_some() {
-            return Exec::Done(Ok(Value::Bool(true).into()));
+            return Exec::Done(Reply::from(Value::Bool(true)));
         }
         let how = format!("TerminateThread by P{pid}/T{tid}");
         self.kill_thread(target, code, how);
-        if target == tid { Exec::Gone } else { Exec::Done(Ok(Value::Bool(true).into())) }
+        if target == tid { Exec::Gone } else { Exec::Done(Reply::from(Value::Bool(true))) }
     }
 
     pub(crate) fn get_exit_code_thread(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
@@ -200,13 +205,12 @@ impl Kernel {
         if self.thread(tid).exit_code.is_some() {
             return;
         }
-        let run = std::mem::replace(&mut self.thread_mut(tid).run, Run::Exited);
-        if let Run::Blocked(block) = run {
-            self.cancel_block(tid, block);
+        // Thread exit cancels the operation it waits on synchronously.
+        if let Run::Blocked(op) = self.thread(tid).run {
+            self.cancel_op(op);
         }
-        if let Some(file) = self.thread_mut(tid).held_lock.take() {
-            crate::objects::pipe::unlock_file(self, file);
-        }
+        self.thread_mut(tid).run = Run::Exited;
+        self.live_threads -= 1;
         self.to_poll.retain(|&t| t != tid);
         // One at a time from the thread's own list: abandoning one mutex wakes waiters,
         // which may let another owned mutex be destroyed (and leave this list).
@@ -220,6 +224,19 @@ impl Kernel {
         t.reply = None;
         let pid = t.pid;
         self.push_event(tid, EventKind::ThreadExit { code, how });
+        // Outside a call (a body returned), the exit is what wakes the thread's waiters.
+        let outer_cause = self.cause_event;
+        if self.current.is_none() {
+            self.cause_event = self.trace.last().filter(|e| e.tid == tid).map(|e| e.id);
+        }
+        // Locks it held go after its exit is on record.
+        if let Some(file) = self.thread_mut(tid).held_lock.take() {
+            crate::objects::pipe::unlock_file(self, file);
+        }
+        if let Some(file) = self.thread_mut(tid).granted.take() {
+            crate::objects::pipe::unlock_file(self, file);
+            self.release(file);
+        }
         self.starts.remove(&tid);
         self.dead.push(tid);
         let cause = format!("T{tid} exited");
@@ -230,26 +247,13 @@ impl Kernel {
         if last {
             self.exit_process(pid, code);
         }
+        self.cause_event = outer_cause;
         self.release(id);
     }
 
-    /// Undoes a blocked call's registrations (wait lists, pipe queues, locks, time-out).
-    pub(crate) fn cancel_block(&mut self, tid: Tid, block: Block) {
-        if let Some(d) = block.deadline_ms {
-            self.deadlines.remove(&(d, tid));
-        }
-        match block.on {
-            BlockOn::Wait { objects, .. } => self.unregister_wait(tid, &objects),
-            BlockOn::Sleep => {}
-            BlockOn::PipeRead { file } => crate::objects::pipe::cancel_read(self, file, tid),
-            BlockOn::PipeWrite { file } => crate::objects::pipe::cancel_write(self, file, tid),
-            BlockOn::PipeFlush { file } => crate::objects::pipe::cancel_flush(self, file, tid),
-            BlockOn::FileLock { file, .. } => crate::objects::pipe::cancel_lock_wait(self, file, tid),
-        }
-    }
-
-    /// Granted access of a real handle (None for pseudo or invalid handles).
-    pub(crate) fn granted_access(&self, pid: Pid, h: HANDLE) -> Option<u32> {
-        self.process(pid).handles.get(h).map(|e| e.access)
+    /// ExitThread: ends the calling thread; its last thread's exit ends the process.
+    pub(crate) fn exit_thread(&mut self, _pid: Pid, tid: Tid, code: u32) -> Exec {
+        self.kill_thread(tid, code, "ExitThread".into());
+        Exec::Gone
     }
 }

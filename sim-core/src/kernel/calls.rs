@@ -1,0 +1,278 @@
+//! Calls: a thread parks at a call, the kernel executes it in one step, and the trace
+//! records it with its effects in cause-and-effect order.
+
+use super::request::{Api, Reply, Request};
+use super::{Exec, Kernel, Tid};
+use crate::objects::thread::Run;
+use crate::report::Outcome;
+use crate::trace::{Arg, ArgValue, Event, EventKind, Ret};
+
+impl Kernel {
+    /// Parks a thread at a call (the API future does this on its first poll). Misuse of a
+    /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
+    /// run as `Failed`, against the thread that misused it.
+    pub(crate) fn park(&mut self, tid: Tid, req: Request) {
+        if let Some(message) = self.misuse(tid, req.api()) {
+            return self.fail_polled(tid, message);
+        }
+        self.thread_mut(tid).run = Run::Parked(Box::new(req));
+    }
+
+    /// Why a call through `tid`'s ThreadCtx is not allowed now, if it is not.
+    fn misuse(&self, tid: Tid, api: Api) -> Option<String> {
+        let polled = self.polling;
+        let alive = self.tids.contains_key(&tid) && !matches!(self.thread(tid).run, Run::Exited);
+        match polled {
+            Some(p) if p != tid && !alive => Some(format!(
+                "T{p} called {api} through the ThreadCtx of T{tid}, which has exited; a ThreadCtx belongs \
+                 to its own thread (each thread body receives its own)"
+            )),
+            Some(p) if p != tid => Some(format!(
+                "T{p} called {api} through the ThreadCtx of T{tid}; a ThreadCtx belongs to its own thread \
+                 (each thread body receives its own)"
+            )),
+            None => Some(format!("{api} was called through the ThreadCtx of T{tid} outside any simulated thread")),
+            Some(_) if !alive => Some(format!("T{tid} called {api} after its thread ended")),
+            Some(_) if !matches!(self.thread(tid).run, Run::Running) => Some(format!(
+                "the thread body started {api} while another call was in progress; a simulated thread makes \
+                 one call at a time"
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// Ends the run as `Failed` against the thread being polled (or `tid`).
+    pub(crate) fn fail_polled(&mut self, tid: Tid, message: String) {
+        let culprit = self.polling.unwrap_or(tid);
+        let pid = if self.tids.contains_key(&culprit) { self.pid_of(culprit) } else { 0 };
+        if self.stop.is_none() {
+            self.stop = Some(Outcome::Failed { pid, tid: culprit, message, location: None });
+        }
+    }
+
+    /// A thread body returned: a process's main thread returning is `main` returning,
+    /// after which the C runtime calls ExitProcess; another thread just ends.
+    pub(crate) fn thread_returned(&mut self, tid: Tid, code: u32) {
+        let t = self.thread(tid);
+        if t.main {
+            let pid = t.pid;
+            self.terminate_process_by_id(pid, code, format!("main returned {code}; ExitProcess"));
+        } else {
+            self.kill_thread(tid, code, "returned".into());
+        }
+    }
+
+    /// Takes a completed call's result (the API future's second poll).
+    pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
+        if !self.tids.contains_key(&tid) {
+            return None;
+        }
+        self.thread_mut(tid).reply.take()
+    }
+
+    /// Executes the parked call of `tid`: one kernel step.
+    pub fn step_thread(&mut self, tid: Tid) {
+        let req = match std::mem::replace(&mut self.thread_mut(tid).run, Run::Running) {
+            Run::Parked(req) => req,
+            other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
+        };
+        self.step += 1;
+        self.current = Some(tid);
+        self.execute(tid, *req);
+        self.current = None;
+        self.cause_event = None;
+        if self.trace.len() > self.config.trace_events_max {
+            let drop = self.trace.len() - self.config.trace_events_max / 2;
+            self.trace.drain(..drop);
+            self.trace_dropped += drop as u64;
+        }
+        // A limit reached in the middle of a call ends the run and may leave that call's
+        // half-made objects behind; the invariants are for runs that go on.
+        if self.config.check_invariants && self.stop.is_none() {
+            self.check_invariants();
+        }
+    }
+
+    /// Executes one request for `tid` and records the outcome.
+    fn execute(&mut self, tid: Tid, req: Request) {
+        let api = req.api();
+        let pid = self.pid_of(tid);
+        let traced = self.config.trace;
+        // A call that may block keeps its arguments on its operation for the deadlock
+        // report, whether or not the trace is on.
+        let args = if traced || api.may_block() { req.args() } else { Vec::new() };
+        // The trace names the object behind each handle as the caller sees it before the
+        // call (CloseHandle's handle is gone after it).
+        let shown = if traced { self.named_args(pid, &args) } else { Vec::new() };
+        let call_id = self.reserve_event_id();
+        self.cause_event = Some(call_id);
+        self.effect = None;
+        self.calling = Some((api, args));
+        // Events the call causes (wake-ups, exits, notes) are listed after the call's own
+        // line, so the trace reads in cause-and-effect order.
+        let mark = self.trace.len();
+        let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
+            Err(file) => {
+                // Any file call can queue behind the lock: its arguments go on the operation.
+                if let Some((_, a)) = self.calling.as_mut().filter(|(_, a)| a.is_empty()) {
+                    *a = req.args();
+                }
+                Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
+            }
+            Ok(locked) => {
+                let exec = self.dispatch(pid, tid, req);
+                if let Some(file) = locked {
+                    match exec {
+                        Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
+                        _ => crate::objects::pipe::unlock_file(self, file),
+                    }
+                }
+                exec
+            }
+        };
+        // A call granted a file object's lock after waiting for it holds a reference on
+        // the object until it has used it.
+        // (A thread that ended in its own call released it then.)
+        if let Some(file) = self.tids.contains_key(&tid).then(|| self.thread_mut(tid).granted.take()).flatten() {
+            // A call that did not use the lock it was granted (its handle was closed, or
+            // CloseHandle of a handle that was not the last) must not keep it.
+            if matches!(&self.objects[file].body, crate::objects::Body::File(f) if f.lock == Some(tid))
+                && self.thread(tid).held_lock != Some(file)
+            {
+                crate::objects::pipe::unlock_file(self, file);
+            }
+            self.release(file);
+        }
+        self.calling = None;
+        let effects: Vec<Event> = self.trace.drain(mark..).collect();
+        match exec {
+            Exec::Done(reply) => {
+                if let Some(e) = reply.status.last_error() {
+                    self.thread_mut(tid).last_error = e.0;
+                }
+                if traced {
+                    let kind = EventKind::Call {
+                        api: api.name().into(),
+                        args: shown,
+                        ret: reply.ret(api.ret_kind()),
+                        outs: reply.value.outs(),
+                        error: reply.status.last_error(),
+                        effect: self.effect.take(),
+                    };
+                    self.push_event_with_id(call_id, tid, None, kind);
+                }
+                let t = self.thread_mut(tid);
+                t.reply = Some(reply);
+                t.run = Run::Ready;
+                self.schedule_poll(tid);
+            }
+            Exec::Block(op) => {
+                self.thread_mut(tid).run = Run::Blocked(op);
+                if traced {
+                    let reason = self.op_reason(op);
+                    let o = &self.ops[op];
+                    let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
+                    let kind = EventKind::Block { api: api.name().into(), args: shown, reason, lock_wait };
+                    let serial = o.serial;
+                    self.push_event_with_id(call_id, tid, Some(serial), kind);
+                }
+            }
+            Exec::Gone => {
+                if traced {
+                    let kind = EventKind::Call {
+                        api: api.name().into(),
+                        args: shown,
+                        ret: Ret::Void,
+                        outs: Vec::new(),
+                        error: None,
+                        effect: Some("does not return".into()),
+                    };
+                    self.push_event_with_id(call_id, tid, None, kind);
+                }
+            }
+        }
+        self.trace.extend(effects);
+    }
+
+    /// The arguments with the object behind each handle named, as `pid` sees it now
+    /// (for the trace and the deadlock report; the operation keeps them unnamed).
+    pub(crate) fn named_args(&self, pid: super::Pid, args: &[Arg]) -> Vec<Arg> {
+        let mut args = args.to_vec();
+        for a in &mut args {
+            if let ArgValue::Handle { handle, object } = &mut a.value {
+                *object = self.describe_handle(pid, *handle);
+            }
+        }
+        args
+    }
+
+    /// Records what the executing call changed, for the trace (built only when traced).
+    pub(crate) fn note_effect(&mut self, what: impl FnOnce(&Kernel) -> String) {
+        if self.config.trace {
+            self.effect = Some(what(self));
+        }
+    }
+
+    /// Queues a thread to run to its next call, unless it is suspended (ResumeThread
+    /// queues it then).
+    pub(crate) fn schedule_poll(&mut self, tid: Tid) {
+        if self.thread(tid).suspend_count == 0 {
+            self.to_poll.push_back(tid);
+        }
+    }
+
+    /// "API by P/T", for wake-up causes in the trace. Built only when the trace is on:
+    /// sweeps run with it off and pay nothing for the text.
+    pub(crate) fn cause(&self, what: impl FnOnce() -> String) -> String {
+        if !self.config.trace {
+            return String::new();
+        }
+        let what = what();
+        match self.current {
+            // The acting thread may have ended during its own call (TerminateProcess of
+            // its own process, TerminateThread of itself).
+            Some(tid) if self.tids.contains_key(&tid) => format!("{what} by P{}/T{tid}", self.pid_of(tid)),
+            Some(tid) => format!("{what} by T{tid}"),
+            None => what,
+        }
+    }
+
+    fn reserve_event_id(&mut self) -> u64 {
+        let id = self.next_event_id;
+        self.next_event_id += 1;
+        id
+    }
+
+    fn push_event_with_id(&mut self, id: u64, tid: Tid, op: Option<u64>, kind: EventKind) {
+        let pid = self.tids.get(&tid).map(|_| self.pid_of(tid)).unwrap_or(0);
+        let cause =
+            if matches!(kind, EventKind::Wake { .. } | EventKind::Granted { .. }) { self.cause_event } else { None };
+        let time_ms = self.now_ms();
+        self.trace.push(Event { id, step: self.step, time_ms, pid, tid, op, cause, kind });
+    }
+
+    /// Records an event of a thread, tied to an operation (`op`) if it is one's.
+    pub(crate) fn push_event_full(&mut self, tid: Tid, op: Option<u64>, kind: EventKind) {
+        if !self.config.trace {
+            return;
+        }
+        let id = self.reserve_event_id();
+        self.push_event_with_id(id, tid, op, kind);
+    }
+
+    /// Records an event of a thread.
+    pub(crate) fn push_event(&mut self, tid: Tid, kind: EventKind) {
+        self.push_event_full(tid, None, kind);
+    }
+
+    /// Records an event of a process (tid 0); returns its id.
+    pub(crate) fn push_process_event(&mut self, pid: super::Pid, kind: EventKind) -> Option<u64> {
+        if !self.config.trace {
+            return None;
+        }
+        let id = self.reserve_event_id();
+        let time_ms = self.now_ms();
+        self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
+        Some(id)
+    }
+}

@@ -1,0 +1,196 @@
+//! Object lifetime (handles and references, destruction, names) and handle-table
+//! plumbing. What a family does when its last handle closes or when it is destroyed is
+//! in its hook (`objects/mod.rs`), not here.
+
+use super::{Kernel, Pid, Tid};
+use crate::error::*;
+use crate::handles::{HandleEntry, Origin};
+use crate::objects::{Body, Header, Object, ObjectId, ObjectType};
+use crate::report::LimitKind;
+use crate::types::*;
+
+impl Kernel {
+    /// Puts a new object in the arena with no handles and no references.
+    pub(crate) fn alloc_object(&mut self, body: Body, name: Option<String>) -> ObjectId {
+        let serial = self.serials.entry(body.object_type()).or_insert(0);
+        *serial += 1;
+        let hdr = Header {
+            serial: *serial,
+            handle_count: 0,
+            ref_count: 0,
+            name,
+            waiters: Vec::new(),
+            created_step: self.step,
+            closed: Vec::new(),
+            last_signal: None,
+        };
+        self.objects.insert(Object { hdr, body })
+    }
+
+    /// A short label for an object: `event#2 "name"`, `pipe#1 write end`.
+    pub fn describe(&self, id: ObjectId) -> String {
+        let Some(o) = self.objects.get(id) else { return "(destroyed object)".into() };
+        let mut s = match &o.body {
+            Body::File(f) => {
+                let pipe_serial = self.objects.get(f.pipe).map(|p| p.hdr.serial).unwrap_or(0);
+                format!("pipe#{pipe_serial} {}", crate::objects::pipe::end_name(self, f))
+            }
+            Body::Process(p) => format!("process {} (P{})", p.image, p.pid),
+            Body::Thread(t) => format!("thread T{} of P{}", t.tid, t.pid),
+            b => format!("{}#{}", b.object_type(), o.hdr.serial),
+        };
+        if let Some(n) = &o.hdr.name {
+            s.push_str(&format!(" {n:?}"));
+        }
+        s
+    }
+
+    /// The object behind a handle of `pid`, described, for trace arguments.
+    pub(crate) fn describe_handle(&self, pid: Pid, h: HANDLE) -> Option<String> {
+        if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
+            return None;
+        }
+        let p = self.pids.get(&pid).and_then(|&id| match &self.objects[id].body {
+            Body::Process(p) => Some(p),
+            _ => None,
+        })?;
+        p.handles.get(h).map(|e| self.describe(e.object))
+    }
+
+    /// Takes a non-handle reference on an object (a wait, a thread's life, a file's pipe).
+    pub(crate) fn add_ref(&mut self, id: ObjectId) {
+        let o = self.objects.get_mut(id).unwrap_or_else(|| panic!("simulator bug: reference to a missing object"));
+        o.hdr.ref_count += 1;
+    }
+
+    /// Drops a non-handle reference; destroys the object if nothing refers to it.
+    pub(crate) fn release(&mut self, id: ObjectId) {
+        let o = self.objects.get_mut(id).unwrap_or_else(|| panic!("simulator bug: release of a missing object"));
+        assert!(o.hdr.ref_count > 0, "simulator bug: reference count underflow on {id:?}");
+        o.hdr.ref_count -= 1;
+        self.maybe_destroy(id);
+    }
+
+    pub(crate) fn maybe_destroy(&mut self, id: ObjectId) {
+        let o = self.objects.get(id).unwrap_or_else(|| panic!("simulator bug: destroying a missing object"));
+        if o.hdr.handle_count > 0 || o.hdr.ref_count > 0 {
+            return;
+        }
+        assert!(o.hdr.waiters.is_empty(), "simulator bug: destroying an object with waiters");
+        let o = self.objects.remove(id).expect("object exists");
+        self.on_destroyed(id, o.body);
+    }
+
+    /// Binds an object's name (on creation).
+    pub(crate) fn bind_name(&mut self, name: &str, id: ObjectId) {
+        self.names.insert(name.to_string(), id);
+    }
+
+    // ----- handles -------------------------------------------------------------------
+
+    /// Allocates a handle in `pid`'s table. A full table is a limit (`handles_max`).
+    pub(crate) fn alloc_handle(
+        &mut self,
+        pid: Pid,
+        object: ObjectId,
+        access: u32,
+        flags: u32,
+        history: Vec<Origin>,
+    ) -> Result<HANDLE, Win32Error> {
+        let max = self.config.handles_max;
+        let entry = HandleEntry { object, access, flags, history };
+        match self.process_mut(pid).handles.alloc(entry, max) {
+            Some(h) => {
+                self.objects[object].hdr.handle_count += 1;
+                Ok(h)
+            }
+            None => {
+                Err(self.hit_limit(LimitKind::Handles, format!("process P{pid} holds {max} handles (handles_max)")))
+            }
+        }
+    }
+
+    /// An origin record for a handle made now by the current call.
+    pub(crate) fn origin(&self, pid: Pid, tid: Tid, api: &str, how: &str, from: Option<(Pid, HANDLE)>) -> Origin {
+        Origin { step: self.step, api: api.into(), how: how.into(), by_pid: pid, by_tid: tid, from }
+    }
+
+    /// Resolves a handle of `pid` (pseudo handles included) to an object of type `ty`
+    /// (any type when `None`) with all of `access` granted. Windows' errors: an unknown
+    /// handle or wrong type is ERROR_INVALID_HANDLE, a missing right ERROR_ACCESS_DENIED.
+    pub(crate) fn object_from_handle(
+        &self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        ty: Option<ObjectType>,
+        access: u32,
+    ) -> Result<ObjectId, Win32Error> {
+        let (id, granted) = if h == CURRENT_PROCESS_PSEUDO_HANDLE {
+            (self.pids[&pid], PROCESS_ALL_ACCESS)
+        } else if h == CURRENT_THREAD_PSEUDO_HANDLE {
+            (self.tids[&tid], THREAD_ALL_ACCESS)
+        } else {
+            let e = self.process(pid).handles.get(h).ok_or(ERROR_INVALID_HANDLE)?;
+            (e.object, e.access)
+        };
+        if let Some(ty) = ty {
+            if self.objects[id].body.object_type() != ty {
+                return Err(ERROR_INVALID_HANDLE);
+            }
+        }
+        if granted & access != access {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        Ok(id)
+    }
+
+    /// Granted access of a real handle (None for pseudo or invalid handles).
+    pub(crate) fn granted_access(&self, pid: Pid, h: HANDLE) -> Option<u32> {
+        self.process(pid).handles.get(h).map(|e| e.access)
+    }
+
+    /// Removes a handle from `pid`'s table and drops its count on the object, with the
+    /// side effects of the last handle closing.
+    pub(crate) fn close_handle(&mut self, pid: Pid, h: HANDLE) -> Result<(), Win32Error> {
+        let p = self.process_mut(pid);
+        let e = p.handles.get(h).ok_or(ERROR_INVALID_HANDLE)?;
+        if e.protected() {
+            // STATUS_HANDLE_NOT_CLOSABLE, ERROR_INVALID_HANDLE; the handle stays
+            // (docs/semantics.md §7.7).
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        let e = p.handles.remove(h).expect("handle exists");
+        self.note_closed(pid, h, &e, "CloseHandle", "closed");
+        self.drop_handle_ref(e.object);
+        Ok(())
+    }
+
+    /// Remembers a closed handle on its object (bounded), for reports.
+    pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &str, how: &str) {
+        let by_tid = self.current.unwrap_or(0);
+        let closed = Origin { step: self.step, api: api.into(), how: how.into(), by_pid: pid, by_tid, from: None };
+        let list = &mut self.objects[e.object].hdr.closed;
+        if list.len() >= crate::objects::CLOSED_HANDLES_KEPT {
+            list.remove(0);
+        }
+        list.push(crate::objects::ClosedHandle { pid, handle: h, history: e.history.clone(), closed });
+    }
+
+    pub(crate) fn drop_handle_ref(&mut self, id: ObjectId) {
+        let o = &mut self.objects[id];
+        assert!(o.hdr.handle_count > 0, "simulator bug: handle count underflow");
+        o.hdr.handle_count -= 1;
+        if o.hdr.handle_count == 0 {
+            // The name goes with the last handle, even while references keep the object
+            // (docs/semantics.md §7.13).
+            if let Some(name) = o.hdr.name.clone() {
+                if self.names.get(&name) == Some(&id) {
+                    self.names.remove(&name);
+                }
+            }
+            self.on_last_handle_closed(id);
+        }
+        self.maybe_destroy(id);
+    }
+}

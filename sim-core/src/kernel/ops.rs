@@ -1,0 +1,198 @@
+//! Pending operations: a call that cannot complete at once becomes an [`Op`] of its own
+//! (like an IRP in NT, or an `async` in Wine's server). Object queues hold operation ids.
+//!
+//! One path completes an operation (`Kernel::complete_op`) and one cancels it
+//! (`Kernel::cancel_op`); what an operation is queued on is its family's business (the
+//! `unqueue_op` hook in `objects/mod.rs`). The completion [`Target`] is the blocked thread
+//! for a synchronous call; the shape admits an OVERLAPPED record with its event, a
+//! completion port and an APC without reshaping.
+
+use super::request::{Api, Reply, Request};
+use super::{Kernel, Tid, TimerKey};
+use crate::objects::ObjectId;
+use crate::objects::thread::Run;
+use crate::trace::{Arg, EventKind};
+use crate::types::HANDLE;
+
+slotmap::new_key_type! {
+    /// The id of a pending operation.
+    pub struct OpId;
+}
+
+/// Who is told when an operation completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The issuing thread, blocked in the call (synchronous I/O, waits, Sleep).
+    Thread,
+}
+
+/// What an operation waits for, and the data it needs to complete.
+#[derive(Debug)]
+pub enum OpKind {
+    /// A dispatcher wait (WaitForSingleObject, WaitForMultipleObjects, SignalObjectAndWait).
+    Wait {
+        /// The objects, in argument order. The wait holds a reference on each.
+        objects: Vec<ObjectId>,
+        /// The handles as passed (for reports).
+        handles: Vec<HANDLE>,
+        /// bWaitAll.
+        all: bool,
+    },
+    /// Sleep: completes when its deadline passes.
+    Sleep,
+    /// ReadFile waiting for data or end of file.
+    PipeRead {
+        /// The file object read from.
+        file: ObjectId,
+        /// The buffer size.
+        len: u32,
+    },
+    /// WriteFile waiting for the unread bytes up to and including its own to fit the quota.
+    PipeWrite {
+        /// The file object written to.
+        file: ObjectId,
+        /// Its length.
+        len: u32,
+    },
+    /// FlushFileBuffers waiting for the peer to read everything written before it.
+    PipeFlush {
+        /// The file object flushed.
+        file: ObjectId,
+        /// The peer's `read_total` to reach.
+        target: u64,
+    },
+    /// Waiting for the I/O lock of a synchronous file object held by another thread's
+    /// call. When granted, the thread is parked again at `next` and runs it in a step of
+    /// its own. The wait holds a reference on the file object.
+    FileLock {
+        /// The file object.
+        file: ObjectId,
+        /// The call that waits for the lock.
+        next: Box<Request>,
+    },
+}
+
+/// A pending operation.
+#[derive(Debug)]
+pub struct Op {
+    /// The thread that issued it.
+    pub tid: Tid,
+    /// The call.
+    pub api: Api,
+    /// Its arguments (kept whether or not the trace is on: deadlock reports show them).
+    pub args: Vec<Arg>,
+    /// What it waits for.
+    pub kind: OpKind,
+    /// Who is told when it completes.
+    pub target: Target,
+    /// Due tick of its time-out, if it has one.
+    pub deadline: Option<u64>,
+    /// Sequence number of its entry in the timer queue.
+    pub timer_seq: u64,
+    /// The step at which it was issued.
+    pub since_step: u64,
+    /// Its number in the trace (1, 2, ...).
+    pub serial: u64,
+}
+
+impl Kernel {
+    /// Makes the executing call a pending operation of `tid` with an optional time-out.
+    /// The caller queues the returned id where the family keeps it and returns
+    /// `Exec::Block(id)`.
+    pub(crate) fn new_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>) -> OpId {
+        let (api, args) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        self.op_serial += 1;
+        let serial = self.op_serial;
+        let timer_seq = self.next_timer_seq();
+        let op =
+            Op { tid, api, args, kind, target: Target::Thread, deadline, timer_seq, since_step: self.step, serial };
+        let id = self.ops.insert(op);
+        if let Some(d) = deadline {
+            self.timers.insert((d, timer_seq, TimerKey::Op(id)));
+        }
+        id
+    }
+
+    /// The one completion path: removes the operation and delivers `reply` to its target.
+    /// The caller has already taken it off its queue. `why` says what completed it.
+    pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
+        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        if let Some(d) = op.deadline {
+            self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
+        }
+        match op.target {
+            Target::Thread => self.deliver_to_thread(id, op, reply, why),
+        }
+    }
+
+    fn deliver_to_thread(&mut self, id: OpId, op: Op, reply: Reply, why: &str) {
+        let tid = op.tid;
+        match std::mem::replace(&mut self.thread_mut(tid).run, Run::Ready) {
+            Run::Blocked(b) if b == id => {}
+            other => panic!("simulator bug: completing T{tid}'s operation while it is {other:?}"),
+        }
+        if let Some(e) = reply.status.last_error() {
+            self.thread_mut(tid).last_error = e.0;
+        }
+        if self.config.trace {
+            let kind = EventKind::Wake {
+                api: op.api.name().into(),
+                ret: reply.ret(op.api.ret_kind()),
+                outs: reply.value.outs(),
+                error: reply.status.last_error(),
+                why: why.to_string(),
+            };
+            self.push_event_full(tid, Some(op.serial), kind);
+        }
+        self.thread_mut(tid).reply = Some(reply);
+        self.schedule_poll(tid);
+        // The lock its call held goes now, after its completion is on record: the call it
+        // is granted to comes after it.
+        if let Some(file) = self.thread_mut(tid).held_lock.take() {
+            crate::objects::pipe::unlock_file(self, file);
+        }
+    }
+
+    /// Takes an operation off whatever queue holds it and forgets it, without telling
+    /// its target: its thread ended (thread exit cancels what the thread waits on
+    /// synchronously). Returns the operation.
+    pub(crate) fn cancel_op(&mut self, id: OpId) -> Op {
+        self.unqueue_op(id);
+        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: cancelling a missing operation"));
+        if let Some(d) = op.deadline {
+            self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
+        }
+        op
+    }
+
+    /// Grants a synchronous file object's lock to the thread whose `FileLock` operation
+    /// is `id`: the operation ends and the thread is parked again at its call, which runs
+    /// in a step of its own with the lock held (so other threads may run in between, as on
+    /// Windows). The caller has taken the operation off the lock's waiters.
+    pub(crate) fn grant_file_lock(&mut self, id: OpId) {
+        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: granting a missing lock wait"));
+        let OpKind::FileLock { file, next } = op.kind else {
+            panic!("simulator bug: granting a lock to a {:?} operation", op.api)
+        };
+        let tid = op.tid;
+        match std::mem::replace(&mut self.thread_mut(tid).run, Run::Parked(next)) {
+            Run::Blocked(b) if b == id => {}
+            other => panic!("simulator bug: granting T{tid} a lock while it is {other:?}"),
+        }
+        // The lock wait's reference on the file object passes to the grant; the call
+        // releases it once it has used the object.
+        self.thread_mut(tid).granted = Some(file);
+        if self.config.trace {
+            let kind = EventKind::Granted { api: op.api.name().into(), file: self.describe(file) };
+            self.push_event_full(tid, Some(op.serial), kind);
+        }
+    }
+
+    /// The pending operation a blocked thread is in.
+    pub(crate) fn blocked_op(&self, tid: Tid) -> Option<OpId> {
+        match self.thread(tid).run {
+            Run::Blocked(id) => Some(id),
+            _ => None,
+        }
+    }
+}

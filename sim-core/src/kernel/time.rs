@@ -1,0 +1,124 @@
+//! Virtual time: the clock, the one timer queue, and the calls that read the clock.
+//!
+//! The clock counts 100-ns ticks since boot (the unit of NT's timers and FILETIME). Time
+//! moves only when no thread can run: `advance_clock` jumps to the earliest entry of the
+//! timer queue and fires everything due then. The queue is keyed by what fires: a
+//! pending operation's time-out (a wait, Sleep; later WaitNamedPipe, SendMessageTimeout,
+//! mailslot and socket time-outs) or a waitable timer (later WM_TIMER).
+
+use super::ops::{OpId, OpKind};
+use super::request::{CallResult, Reply, Value};
+use super::{Exec, Kernel, Pid, Tid};
+use crate::objects::ObjectId;
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+
+/// 100-ns ticks per millisecond.
+pub const TICKS_PER_MS: u64 = 10_000;
+/// QueryPerformanceFrequency: the performance counter counts 100-ns ticks, as on most
+/// Windows 10 and 11 machines (the value is fixed at boot; QueryPerformanceFrequency doc).
+pub const PERFORMANCE_FREQUENCY: u64 = 10_000_000;
+
+/// What a timer-queue entry fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TimerKey {
+    /// A pending operation's time-out.
+    Op(OpId),
+    /// A waitable timer's due time.
+    Timer(ObjectId),
+}
+
+impl Kernel {
+    pub(crate) fn next_timer_seq(&mut self) -> u64 {
+        self.timer_seq += 1;
+        self.timer_seq
+    }
+
+    /// Converts a Win32 time-out in milliseconds to a due tick (`None` for INFINITE).
+    pub(crate) fn deadline(&self, timeout_ms: u32) -> Option<u64> {
+        (timeout_ms != INFINITE).then(|| self.now + u64::from(timeout_ms) * TICKS_PER_MS)
+    }
+
+    /// The virtual system time as a FILETIME (100-ns units since 1601-01-01 UTC).
+    pub(crate) fn system_time(&self) -> u64 {
+        self.config.system_time_start + self.now
+    }
+
+    /// Moves the clock to the earliest entry of the timer queue and fires every entry due
+    /// then. Returns false when the queue is empty.
+    pub fn advance_clock(&mut self) -> bool {
+        let Some(&(due, _, _)) = self.timers.first() else { return false };
+        self.now = self.now.max(due);
+        while let Some(&(d, seq, key)) = self.timers.first() {
+            if d > due {
+                break;
+            }
+            self.timers.remove(&(d, seq, key));
+            self.cause_event = None;
+            match key {
+                TimerKey::Op(id) => self.time_out_op(id),
+                TimerKey::Timer(obj) => self.fire_waitable_timer(obj),
+            }
+        }
+        self.cause_event = None;
+        true
+    }
+
+    /// An operation's time-out came.
+    fn time_out_op(&mut self, id: OpId) {
+        let tid = self.ops[id].tid;
+        match self.ops[id].kind {
+            OpKind::Wait { .. } if self.thread(tid).suspend_count > 0 => {
+                // A suspended waiter is in the suspend APC, outside its wait; on
+                // ResumeThread the wait restarts and checks the objects before the
+                // expired time-out (WRK KeWaitForSingleObject after STATUS_KERNEL_APC).
+                // Decided in `recheck_wait`; the deadline stays on the operation.
+            }
+            OpKind::Wait { .. } => {
+                self.unqueue_op(id);
+                self.complete_op(id, Value::Wait(WAIT_TIMEOUT).into(), "time-out");
+            }
+            OpKind::Sleep => self.complete_op(id, Value::Void.into(), "time elapsed"),
+            ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
+        }
+    }
+
+    // ----- calls ---------------------------------------------------------------------
+
+    /// Sleep: virtual milliseconds. Sleep(0) gives up the rest of the time slice: a
+    /// schedule point, nothing more. Sleep(INFINITE) never returns.
+    pub(crate) fn sleep(&mut self, _pid: Pid, tid: Tid, ms: u32) -> Exec {
+        if ms == 0 {
+            return Exec::Done(Reply::from(Value::Void));
+        }
+        let deadline = self.deadline(ms);
+        Exec::Block(self.new_op(tid, OpKind::Sleep, deadline))
+    }
+
+    /// GetTickCount: milliseconds since boot, wrapping at 2^32 (GetTickCount doc).
+    pub(crate) fn get_tick_count(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::U32((self.now / TICKS_PER_MS) as u32).into())
+    }
+
+    /// GetTickCount64: milliseconds since boot.
+    pub(crate) fn get_tick_count64(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::U64(self.now / TICKS_PER_MS).into())
+    }
+
+    /// QueryPerformanceCounter: ticks of `PERFORMANCE_FREQUENCY`; always succeeds on
+    /// Windows XP and later (QueryPerformanceCounter doc).
+    pub(crate) fn query_performance_counter(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::U64(self.now * PERFORMANCE_FREQUENCY / (TICKS_PER_MS * 1000)).into())
+    }
+
+    /// QueryPerformanceFrequency: fixed at boot.
+    pub(crate) fn query_performance_frequency(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::U64(PERFORMANCE_FREQUENCY).into())
+    }
+
+    /// GetSystemTimeAsFileTime: the virtual UTC time (`Config::system_time_start` plus
+    /// the time elapsed in the run).
+    pub(crate) fn get_system_time_as_file_time(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::U64(self.system_time()).into())
+    }
+}
