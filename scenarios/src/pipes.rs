@@ -173,7 +173,7 @@ pub fn pipe_clog() -> Scenario {
     }
 }
 
-/// TEACHING-CASES item 8: a synchronous handle lets one call at a time proceed. A reader
+/// docs/semantics.md §1.A: a synchronous handle lets one call at a time proceed. A reader
 /// thread blocks in ReadFile on the pipe's read handle; a monitor thread calls
 /// PeekNamedPipe on the same handle to see whether the pipe is idle, then tells the main
 /// thread, which is waiting for that before it writes. When the reader's ReadFile comes

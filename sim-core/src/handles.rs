@@ -2,9 +2,11 @@
 //!
 //! A handle value is `(slot + 1) * 4`; the lowest free slot is reused, so a program that
 //! uses a handle after closing it reproduces the same confusion in every run. The low two
-//! bits of a value are ignored on lookup (fact 7.1). Every entry remembers where it came
+//! bits of a value are ignored on lookup (§7.1). Every entry remembers where it came
 //! from (its provenance), so a deadlock report can say "created by CreatePipe at step 3,
 //! inherited by CreateProcess at step 5".
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 use crate::objects::ObjectId;
 use crate::types::{HANDLE, HANDLE_FLAG_INHERIT, HANDLE_FLAG_PROTECT_FROM_CLOSE};
@@ -207,7 +209,7 @@ mod tests {
         assert_eq!((a.0, b.0, c.0), (4, 8, 12));
         t.remove(a).unwrap();
         assert_eq!(t.alloc(entry(), 100).unwrap().0, 4);
-        // Low two bits are ignored (fact 7.1).
+        // Low two bits are ignored (§7.1).
         assert!(t.get(HANDLE(9)).is_some());
         assert!(t.get(HANDLE(11)).is_some());
         assert!(t.get(HANDLE(0)).is_none());

@@ -18,7 +18,7 @@ pub type DWORD = u32;
 
 /// A Win32 `HANDLE`: an opaque pointer-sized value, meaningful only in the process that
 /// owns it. Real handles are multiples of 4; the low two bits are ignored by the kernel
-/// (fact 7.1 of shared/semantics/pipes-handles-threads-waits.md).
+/// (§7.1 of docs/semantics.md).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct HANDLE(pub isize);

@@ -2,7 +2,7 @@
 //! semantics. No arenas, no scheduler, no performance tricks: a pipe is a `VecDeque` of
 //! writes and a quota. The kernel (sim-core) is checked against it.
 //!
-//! Facts are numbered as in shared/semantics/pipes-handles-threads-waits.md.
+//! Facts are numbered as in docs/semantics.md.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

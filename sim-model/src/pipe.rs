@@ -1,5 +1,7 @@
-//! One direction of a byte-mode pipe: the write-completion rule (facts 2.2-2.5, 2.7),
+//! One direction of a byte-mode pipe: the write-completion rule (§§2.2-2.5, 2.7),
 //! reads (3.1-3.4), and closing either end (2.11, 3.4, 3.5).
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 use std::collections::VecDeque;
 
@@ -44,7 +46,7 @@ pub struct PipeModel {
 }
 
 impl PipeModel {
-    /// A pipe with the given quota (CreatePipe's nSize, 0 meaning 4096: fact 1.1).
+    /// A pipe with the given quota (CreatePipe's nSize, 0 meaning 4096: §1.1).
     pub fn new(n_size: u32) -> PipeModel {
         PipeModel {
             quota: if n_size == 0 { 4096 } else { u64::from(n_size) },
@@ -54,7 +56,7 @@ impl PipeModel {
         }
     }
 
-    /// Unread bytes, pending writes' bytes included (fact 4.7).
+    /// Unread bytes, pending writes' bytes included (§4.7).
     pub fn unread(&self) -> u64 {
         self.writes.iter().map(|(_, b, _)| b.len() as u64).sum()
     }
@@ -65,7 +67,7 @@ impl PipeModel {
     }
 
     /// Writes that the rule lets complete now: every waiting write whose unread bytes,
-    /// with all unread bytes before it, fit the quota (fact 2.4). They stop waiting.
+    /// with all unread bytes before it, fit the quota (§2.4). They stop waiting.
     fn settle(&mut self) -> Vec<WriteId> {
         let mut done = Vec::new();
         let mut running = 0u64;
@@ -119,7 +121,7 @@ impl PipeModel {
     }
 
     /// The last handle to the read end closed: waiting writes fail with
-    /// ERROR_BROKEN_PIPE (fact 2.11); returns them.
+    /// ERROR_BROKEN_PIPE (§2.11); returns them.
     pub fn close_reader(&mut self) -> Vec<WriteId> {
         self.reader_closed = true;
         let failed = self.pending_writes();
@@ -128,7 +130,7 @@ impl PipeModel {
     }
 
     /// The last handle to the write end closed: reads drain what is left, then fail with
-    /// ERROR_BROKEN_PIPE (fact 3.4).
+    /// ERROR_BROKEN_PIPE (§3.4).
     pub fn close_writer(&mut self) {
         self.writer_closed = true;
     }
@@ -139,7 +141,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Fact 2.4 (pipe.c test_blocking_rw): quota 5000; 3000 queued, a 5000-byte write
+    /// §2.4 (pipe.c test_blocking_rw): quota 5000; 3000 queued, a 5000-byte write
     /// pending, then a 1-byte write pending. Reading 3000 completes the 5000-byte write
     /// only; one more byte completes the 1-byte write.
     #[test]
@@ -155,7 +157,7 @@ mod tests {
         assert_eq!(done, vec![3]);
     }
 
-    /// Fact 2.5: a write of quota + 2000 completes when the unread remainder falls to
+    /// §2.5: a write of quota + 2000 completes when the unread remainder falls to
     /// the quota, not when it is all read.
     #[test]
     fn oversized_write_completes_at_the_quota() {
@@ -166,7 +168,7 @@ mod tests {
         assert_eq!(p.unread(), 100);
     }
 
-    /// Facts 3.4 and 2.11.
+    /// §§3.4 and 2.11.
     #[test]
     fn closing_ends() {
         let mut p = PipeModel::new(4);

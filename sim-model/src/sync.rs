@@ -1,4 +1,4 @@
-//! Events, mutexes, semaphores and the waits on them (facts 10.1, 10.2, 10.4, 11.1, 11.2,
+//! Events, mutexes, semaphores and the waits on them (§§10.1, 10.2, 10.4, 11.1, 11.2,
 //! 12.1, 12.3, 12.5, 13.1-13.3).
 //!
 //! The objects are plain records in a `Vec`; a thread is a number. Waiting is two things:
@@ -7,6 +7,8 @@
 //! changes, the blocked waits that can now be satisfied are satisfied one at a time; which
 //! one goes first when they compete is not the model's business (Windows promises no
 //! order), so [`SyncModel::settle`] asks the caller to choose among the eligible ones.
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 /// A simulated thread (its thread id).
 pub type ThreadId = u32;
@@ -35,7 +37,7 @@ pub const ERROR_TOO_MANY_POSTS: u32 = 298;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Manual-reset: stays signalled until reset. Auto-reset: one satisfied wait resets it
-    /// (fact 11.2).
+    /// (§11.2).
     pub manual_reset: bool,
     /// Signalled.
     pub signalled: bool,
@@ -46,10 +48,10 @@ pub struct Event {
 pub struct Mutex {
     /// The owning thread; `Some` exactly when `count > 0`.
     pub owner: Option<ThreadId>,
-    /// Recursion count: how many more ReleaseMutex calls the owner needs (fact 12.1).
+    /// Recursion count: how many more ReleaseMutex calls the owner needs (§12.1).
     pub count: u32,
     /// The owner ended without releasing it; the next acquisition reports
-    /// WAIT_ABANDONED and clears it (fact 12.3).
+    /// WAIT_ABANDONED and clears it (§12.3).
     pub abandoned: bool,
 }
 
@@ -74,7 +76,7 @@ pub enum Object {
 }
 
 impl Event {
-    /// SetEvent: signalled; setting a set event changes nothing (fact 11.1).
+    /// SetEvent: signalled; setting a set event changes nothing (§11.1).
     pub fn set(&mut self) {
         self.signalled = true;
     }
@@ -86,13 +88,13 @@ impl Event {
 }
 
 impl Mutex {
-    /// Whether `thread` may acquire it now: it is free, or `thread` owns it (fact 12.1).
+    /// Whether `thread` may acquire it now: it is free, or `thread` owns it (§12.1).
     pub fn available_to(&self, thread: ThreadId) -> bool {
         self.owner.is_none() || self.owner == Some(thread)
     }
 
     /// A satisfied wait by `thread`: it owns the mutex one level deeper. Returns whether
-    /// the mutex was abandoned (the wait reports WAIT_ABANDONED; fact 12.3).
+    /// the mutex was abandoned (the wait reports WAIT_ABANDONED; §12.3).
     pub fn acquire(&mut self, thread: ThreadId) -> bool {
         assert!(self.available_to(thread), "model misuse: acquiring a mutex owned by another thread");
         self.owner = Some(thread);
@@ -101,7 +103,7 @@ impl Mutex {
     }
 
     /// ReleaseMutex by `thread`: one level less; free at zero. A thread that does not own
-    /// it fails with ERROR_NOT_OWNER, including one release too many (facts 12.1, 12.5).
+    /// it fails with ERROR_NOT_OWNER, including one release too many (§§12.1, 12.5).
     pub fn release(&mut self, thread: ThreadId) -> Result<(), u32> {
         if self.owner != Some(thread) {
             return Err(ERROR_NOT_OWNER);
@@ -113,7 +115,7 @@ impl Mutex {
         Ok(())
     }
 
-    /// The owner `thread` ended while owning it: free and abandoned (fact 12.3). Returns
+    /// The owner `thread` ended while owning it: free and abandoned (§12.3). Returns
     /// false (and changes nothing) if `thread` does not own it.
     pub fn abandon(&mut self, thread: ThreadId) -> bool {
         if self.owner != Some(thread) {
@@ -128,7 +130,7 @@ impl Mutex {
 
 impl Semaphore {
     /// CreateSemaphore's check: a maximum of at least 1 and `0 <= initial <= maximum`,
-    /// else ERROR_INVALID_PARAMETER (fact 13.1).
+    /// else ERROR_INVALID_PARAMETER (§13.1).
     pub fn new(initial: i32, maximum: i32) -> Result<Semaphore, u32> {
         if maximum <= 0 || initial < 0 || initial > maximum {
             return Err(ERROR_INVALID_PARAMETER);
@@ -136,9 +138,9 @@ impl Semaphore {
         Ok(Semaphore { count: initial, maximum })
     }
 
-    /// ReleaseSemaphore(n): all or nothing. Returns the previous count (fact 13.3), or
+    /// ReleaseSemaphore(n): all or nothing. Returns the previous count (§13.3), or
     /// ERROR_TOO_MANY_POSTS with the count unchanged when it would pass the maximum
-    /// (fact 13.2). A count below 1 is ERROR_INVALID_PARAMETER (ReleaseSemaphore doc:
+    /// (§13.2). A count below 1 is ERROR_INVALID_PARAMETER (ReleaseSemaphore doc:
     /// lReleaseCount must be greater than zero).
     pub fn release(&mut self, n: i32) -> Result<i32, u32> {
         if n <= 0 {
@@ -164,7 +166,7 @@ impl Object {
     }
 
     /// A satisfied wait by `thread` takes its signal: an auto-reset event resets, a mutex
-    /// is acquired, a semaphore's count drops by 1 (facts 11.2, 12.1, 13.3). Returns
+    /// is acquired, a semaphore's count drops by 1 (§§11.2, 12.1, 13.3). Returns
     /// whether it was an abandoned mutex.
     fn consume(&mut self, thread: ThreadId) -> bool {
         match self {
@@ -232,12 +234,12 @@ impl SyncModel {
     }
 
     /// CreateMutex: `owner` is the calling thread when bInitialOwner is TRUE (recursion
-    /// count 1, fact 12.1).
+    /// count 1, §12.1).
     pub fn create_mutex(&mut self, owner: Option<ThreadId>) -> ObjectId {
         self.add(Object::Mutex(Mutex { owner, count: u32::from(owner.is_some()), abandoned: false }))
     }
 
-    /// CreateSemaphore (fact 13.1).
+    /// CreateSemaphore (§13.1).
     pub fn create_semaphore(&mut self, initial: i32, maximum: i32) -> Result<ObjectId, u32> {
         let s = Semaphore::new(initial, maximum)?;
         Ok(self.add(Object::Semaphore(s)))
@@ -279,7 +281,7 @@ impl SyncModel {
 
     /// PulseEvent: signal, release the waits that can be satisfied at this instant (all
     /// of them for a manual-reset event; an auto-reset event is consumed by the first),
-    /// then nonsignalled, whether or not anyone was waiting (fact 11.1). `choose` picks
+    /// then nonsignalled, whether or not anyone was waiting (§11.1). `choose` picks
     /// which eligible waiter goes next, as in [`SyncModel::settle`].
     pub fn pulse_event<E>(
         &mut self,
@@ -292,24 +294,24 @@ impl SyncModel {
         released
     }
 
-    /// ReleaseMutex by `thread` (facts 12.1, 12.5).
+    /// ReleaseMutex by `thread` (§§12.1, 12.5).
     pub fn release_mutex(&mut self, id: ObjectId, thread: ThreadId) -> Result<(), u32> {
         self.mutex_mut(id).release(thread)
     }
 
-    /// ReleaseSemaphore (facts 13.2, 13.3): the previous count.
+    /// ReleaseSemaphore (§§13.2, 13.3): the previous count.
     pub fn release_semaphore(&mut self, id: ObjectId, n: i32) -> Result<i32, u32> {
         self.semaphore_mut(id).release(n)
     }
 
-    /// The owner `thread` of mutex `id` ended without releasing it (fact 12.3). Returns
+    /// The owner `thread` of mutex `id` ended without releasing it (§12.3). Returns
     /// false if `thread` did not own it.
     pub fn abandon_mutex(&mut self, id: ObjectId, thread: ThreadId) -> bool {
         self.mutex_mut(id).abandon(thread)
     }
 
     /// `thread` ended: its blocked wait (if any) goes away and every mutex it still owns
-    /// is abandoned (fact 12.3). Returns the mutexes abandoned here, in id order.
+    /// is abandoned (§12.3). Returns the mutexes abandoned here, in id order.
     pub fn thread_exited(&mut self, thread: ThreadId) -> Vec<ObjectId> {
         self.waiters.retain(|w| w.thread != thread);
         let mut abandoned = Vec::new();
@@ -324,7 +326,7 @@ impl SyncModel {
     }
 
     /// WaitForMultipleObjects' argument checks: 1 to 64 objects, and no object twice in
-    /// a wait-all (fact 10.4; both ERROR_INVALID_PARAMETER).
+    /// a wait-all (§10.4; both ERROR_INVALID_PARAMETER).
     pub fn check_wait(objects: &[ObjectId], wait_all: bool) -> Result<(), u32> {
         if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
             return Err(ERROR_INVALID_PARAMETER);
@@ -346,9 +348,9 @@ impl SyncModel {
     }
 
     /// The wait rule. Wait-any: the lowest signalled index `i` wins and only that object
-    /// is consumed (fact 10.2); the code is WAIT_OBJECT_0 + i, or WAIT_ABANDONED_0 + i for
+    /// is consumed (§10.2); the code is WAIT_OBJECT_0 + i, or WAIT_ABANDONED_0 + i for
     /// an abandoned mutex. Wait-all: nothing is taken unless everything is signalled,
-    /// then everything is (fact 10.4); the code is WAIT_OBJECT_0, or WAIT_ABANDONED_0 if
+    /// then everything is (§10.4); the code is WAIT_OBJECT_0, or WAIT_ABANDONED_0 if
     /// any of them was an abandoned mutex (+0, whatever its index: the kernel's Wine probe
     /// and WRK's KeWaitForMultipleObjects). A mutex is signalled for its owner (fact
     /// 12.1). `None`: not satisfied now, nothing changed.
@@ -370,7 +372,7 @@ impl SyncModel {
     }
 
     /// WaitForSingleObject / WaitForMultipleObjects by `thread` with a time-out: satisfied
-    /// now, WAIT_TIMEOUT at once for a time-out of 0 (fact 10.1), or blocked (any other
+    /// now, WAIT_TIMEOUT at once for a time-out of 0 (§10.1), or blocked (any other
     /// time-out; the time-out itself is [`SyncModel::time_out`]).
     pub fn wait(&mut self, objects: &[ObjectId], wait_all: bool, thread: ThreadId, timeout_ms: u32) -> WaitOutcome {
         if let Err(e) = SyncModel::check_wait(objects, wait_all) {
@@ -447,7 +449,7 @@ mod tests {
         m.settle::<()>(|e| Ok(e[0])).unwrap()
     }
 
-    /// Fact 10.2 (sync.c :: test_WaitForMultipleObjects): wait-any on all-signalled
+    /// §10.2 (sync.c :: test_WaitForMultipleObjects): wait-any on all-signalled
     /// auto-reset events returns the lowest index and consumes only it, so repeated waits
     /// return 0, 1, 2, ... in turn; a manual-reset event at the lowest index is not
     /// consumed.
@@ -466,7 +468,7 @@ mod tests {
         assert!(matches!(m.objects[ev[1]], Object::Event(Event { signalled: true, .. })));
     }
 
-    /// Fact 10.4: wait-all takes nothing until everything is signalled, then everything;
+    /// §10.4: wait-all takes nothing until everything is signalled, then everything;
     /// an object twice is ERROR_INVALID_PARAMETER.
     #[test]
     fn wait_all_is_all_or_nothing() {
@@ -483,7 +485,7 @@ mod tests {
         assert_eq!(m.wait(&[], false, 1, 0), WaitOutcome::Failed(ERROR_INVALID_PARAMETER));
     }
 
-    /// Facts 11.1, 11.2 (ntsync.c :: test_event): setting a set event changes nothing;
+    /// §§11.1, 11.2 (ntsync.c :: test_event): setting a set event changes nothing;
     /// an auto-reset event is consumed by one wait, a manual-reset one by none; PulseEvent
     /// with no waiter leaves it nonsignalled.
     #[test]
@@ -507,7 +509,7 @@ mod tests {
     }
 
     /// PulseEvent releases the waiters waiting at that instant: all of them for a
-    /// manual-reset event, one for an auto-reset event (PulseEvent doc; fact 11.1).
+    /// manual-reset event, one for an auto-reset event (PulseEvent doc; §11.1).
     #[test]
     fn pulse_releases_current_waiters() {
         let mut m = SyncModel::new();
@@ -525,7 +527,7 @@ mod tests {
         assert_eq!(m.waiters.len(), 1);
     }
 
-    /// Fact 12.1 (sync.c :: test_mutex, ntsync.c :: test_mutant): the owner acquires
+    /// §12.1 (sync.c :: test_mutex, ntsync.c :: test_mutant): the owner acquires
     /// recursively, needs as many releases, and one more fails with ERROR_NOT_OWNER; an
     /// initial owner holds it once.
     #[test]
@@ -549,7 +551,7 @@ mod tests {
         assert_eq!(m.mutex_mut(owned).owner, None);
     }
 
-    /// Facts 12.3, 12.4 (ntsync.c :: test_mutant, sync.c :: test_mutex): the owner's exit
+    /// §§12.3, 12.4 (ntsync.c :: test_mutant, sync.c :: test_mutex): the owner's exit
     /// abandons the mutex; the next wait returns WAIT_ABANDONED (WAIT_ABANDONED_0 + i for
     /// wait-any) and owns it, and the flag is cleared. A thread blocked on it is released
     /// with WAIT_ABANDONED.
@@ -572,7 +574,7 @@ mod tests {
         assert_eq!(m.wait(&[e, mx], true, 4, 0), WaitOutcome::Done(WAIT_ABANDONED_0));
     }
 
-    /// Facts 13.1-13.3 (ntsync.c :: test_semaphore): bad counts fail to create; releases
+    /// §§13.1-13.3 (ntsync.c :: test_semaphore): bad counts fail to create; releases
     /// report the previous count; past the maximum is ERROR_TOO_MANY_POSTS and adds
     /// nothing; each satisfied wait takes 1.
     #[test]

@@ -1,6 +1,6 @@
 //! Fidelity audit: call sequences taken from Wine's conformance tests (which pass on
 //! Windows except where marked todo_wine) and from Microsoft documentation that the
-//! semantics file (shared/semantics/pipes-handles-threads-waits.md) did not yet pin.
+//! semantics file (docs/semantics.md) did not yet pin.
 //! Each test cites the Wine test function and assertion, or the documentation page.
 
 use crate::support::{SENTINEL, check, pipe, spawn};
@@ -16,7 +16,7 @@ use sim_core::prelude::*;
 /// is not todo_wine), and ACCESS_SYSTEM_SECURITY with ERROR_PRIVILEGE_NOT_HELD (todo_wine,
 /// so Windows' value). It succeeds for MUTANT_QUERY_STATE, DELETE, READ_CONTROL,
 /// WRITE_DAC, WRITE_OWNER, SYNCHRONIZE, MAXIMUM_ALLOWED and the four GENERIC_* bits, and
-/// every handle so opened can release the mutex (fact 12.2). The whole sequence is
+/// every handle so opened can release the mutex (§12.2). The whole sequence is
 /// replayed: 32 acquisitions, one release per iteration, then ERROR_NOT_OWNER.
 #[test]
 fn open_mutex_grants_only_the_valid_access_bits() {

@@ -1,6 +1,8 @@
 //! Determinism, replay and exploration: the same program, configuration and seed give a
 //! byte-identical trace; recorded decisions replay a run exactly; random seeds explore
 //! different interleavings and find schedule-dependent bugs.
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 use crate::support::*;
 use sim_core::prelude::*;
@@ -178,7 +180,7 @@ fn turning_the_trace_off_changes_nothing_else() {
 
 /// PulseEvent racing a WaitForSingleObject (PulseEvent doc: "If no threads are waiting
 /// ... PulseEvent simply sets the event object's state to nonsignaled and returns";
-/// fact 11.1; TEACHING-CASES item 25): a lost wake-up on some seeds, none on others.
+/// §11.1; TEACHING-CASES item 25): a lost wake-up on some seeds, none on others.
 #[test]
 fn lost_wakeup_is_found_by_random_seeds() {
     let s = scenarios::find("lost-wakeup-pulse-event").unwrap();

@@ -1,7 +1,7 @@
 //! Handle tables: values, CloseHandle, Set/GetHandleInformation, DuplicateHandle, the
 //! per-process handle limit. Named after the handle parts of Wine's kernel32 process.c
 //! (test_Handles, test_DuplicateHandle) and ntdll om.c. Facts are numbered as in
-//! shared/semantics/pipes-handles-threads-waits.md, section 7.
+//! docs/semantics.md, section 7.
 
 use crate::support::{SENTINEL, assert_completed, check, run_with};
 use sim_core::prelude::*;
@@ -31,7 +31,7 @@ async fn dup(ctx: &ThreadCtx, h: HANDLE, inherit: bool, options: u32) -> (BOOL, 
 
 // ----- handle values (7.1) -----------------------------------------------------------
 
-/// Fact 7.1 (Wine server/handle.c alloc_entry [W]; STYLE.md "Handle tables are
+/// §7.1 (Wine server/handle.c alloc_entry [W]; STYLE.md "Handle tables are
 /// Windows-shaped"): values are (slot + 1) * 4, never 0, and the lowest free slot is
 /// handed out again, so use-after-close bugs reproduce.
 #[test]
@@ -53,7 +53,7 @@ fn handle_values_are_multiples_of_four_and_the_lowest_free_slot_is_reused() {
     });
 }
 
-/// Fact 7.1 (sync.c :: test_WaitForSingleObject; devblogs.microsoft.com/oldnewthing/
+/// §7.1 (sync.c :: test_WaitForSingleObject; devblogs.microsoft.com/oldnewthing/
 /// 20050121-00/?p=36633): the low two bits of a handle are ignored, and a success or
 /// time-out through a tagged value leaves the last error alone.
 #[test]
@@ -88,7 +88,7 @@ fn low_two_bits_of_a_handle_are_ignored() {
 
 // ----- CloseHandle (7.6, 7.7) ----------------------------------------------------------
 
-/// Fact 7.6 (CloseHandle doc; Wine probe): NULL, garbage, INVALID_HANDLE_VALUE's
+/// §7.6 (CloseHandle doc; Wine probe): NULL, garbage, INVALID_HANDLE_VALUE's
 /// neighbours and closed handles fail with ERROR_INVALID_HANDLE.
 #[test]
 fn close_handle_of_invalid_closed_and_null_handles_fails_with_invalid_handle() {
@@ -104,7 +104,7 @@ fn close_handle_of_invalid_closed_and_null_handles_fails_with_invalid_handle() {
     });
 }
 
-/// Wine probe (and fact 7.3): closing GetCurrentProcess() or GetCurrentThread() succeeds
+/// Wine probe (and §7.3): closing GetCurrentProcess() or GetCurrentThread() succeeds
 /// and changes nothing: the pseudo handles still work afterwards.
 #[test]
 fn close_handle_of_pseudo_handles_succeeds_and_does_nothing() {
@@ -119,7 +119,7 @@ fn close_handle_of_pseudo_handles_succeeds_and_does_nothing() {
     });
 }
 
-/// Fact 7.7 (server/handle.c close_handle [W]; STATUS_HANDLE_NOT_CLOSABLE -> 6 in error.c):
+/// §7.7 (server/handle.c close_handle [W]; STATUS_HANDLE_NOT_CLOSABLE -> 6 in error.c):
 /// a handle protected from close cannot be closed and stays usable; once the flag is
 /// cleared it closes normally.
 #[test]
@@ -148,7 +148,7 @@ fn protect_from_close_makes_close_handle_fail_and_keeps_the_handle() {
 /// SetHandleInformation doc (learn.microsoft.com/windows/win32/api/handleapi/
 /// nf-handleapi-sethandleinformation): `dwMask` selects the flags to change, `dwFlags`
 /// gives their new values; bits outside the mask are left alone. New handles have no flags
-/// unless created inheritable (fact 7.4 uses the same flags).
+/// unless created inheritable (§7.4 uses the same flags).
 #[test]
 fn set_handle_information_changes_only_the_masked_flags() {
     check(|ctx| async move {
@@ -181,7 +181,7 @@ fn set_handle_information_changes_only_the_masked_flags() {
 
 /// Wine probe: GetHandleInformation on a pseudo handle is TRUE with flags 0;
 /// SetHandleInformation on one fails with ERROR_ACCESS_DENIED. Invalid and closed handles
-/// fail with ERROR_INVALID_HANDLE (fact 7.6) and leave the output alone.
+/// fail with ERROR_INVALID_HANDLE (§7.6) and leave the output alone.
 #[test]
 fn handle_information_on_pseudo_and_invalid_handles() {
     check(|ctx| async move {
@@ -211,7 +211,7 @@ fn handle_information_on_pseudo_and_invalid_handles() {
 
 // ----- DuplicateHandle (7.2-7.5, 7.9) ---------------------------------------------------
 
-/// Fact 7.2 (process.c :: test_DuplicateHandle "Test if DuplicateHandle allocates first
+/// §7.2 (process.c :: test_DuplicateHandle "Test if DuplicateHandle allocates first
 /// free handle"): a same-process DUPLICATE_CLOSE_SOURCE returns the source's own value,
 /// even when a lower slot is free, with the new inherit flag applied.
 #[test]
@@ -237,7 +237,7 @@ fn duplicate_close_source_in_the_same_process_keeps_the_value() {
     });
 }
 
-/// Fact 7.3 (process.c :: test_Handles, test_DuplicateHandle): duplicating a pseudo
+/// §7.3 (process.c :: test_Handles, test_DuplicateHandle): duplicating a pseudo
 /// handle gives a real handle to the process or thread; DUPLICATE_CLOSE_SOURCE on a
 /// pseudo source is harmless.
 #[test]
@@ -297,7 +297,7 @@ fn a_duplicated_thread_pseudo_handle_names_the_duplicating_thread() {
     });
 }
 
-/// Fact 7.4 (process.c :: test_DuplicateHandle): bInheritHandle sets HANDLE_FLAG_INHERIT
+/// §7.4 (process.c :: test_DuplicateHandle): bInheritHandle sets HANDLE_FLAG_INHERIT
 /// whatever the source had; DUPLICATE_SAME_ATTRIBUTES copies INHERIT|PROTECT_FROM_CLOSE
 /// and ignores bInheritHandle; from a pseudo source it gives flags 0.
 #[test]
@@ -330,7 +330,7 @@ fn duplicate_inherit_flag_and_same_attributes() {
     });
 }
 
-/// Fact 7.5 (process.c :: test_DuplicateHandle): DUPLICATE_CLOSE_SOURCE on a source that
+/// §7.5 (process.c :: test_DuplicateHandle): DUPLICATE_CLOSE_SOURCE on a source that
 /// is protected from close succeeds with a different value and the source stays open.
 #[test]
 fn duplicate_close_source_of_a_protected_handle_leaves_it_open() {
@@ -354,7 +354,7 @@ fn duplicate_close_source_of_a_protected_handle_leaves_it_open() {
 /// DuplicateHandle doc (learn.microsoft.com/windows/win32/api/handleapi/
 /// nf-handleapi-duplicatehandle): without DUPLICATE_SAME_ACCESS the copy has exactly the
 /// requested access, so an operation needing a dropped right fails with
-/// ERROR_ACCESS_DENIED (facts 10.5, 12.2); with it `dwDesiredAccess` is ignored.
+/// ERROR_ACCESS_DENIED (§§10.5, 12.2); with it `dwDesiredAccess` is ignored.
 #[test]
 fn duplicate_with_narrower_access_drops_rights() {
     check(|ctx| async move {
@@ -436,7 +436,7 @@ fn duplicate_handle_bad_arguments() {
     });
 }
 
-/// Fact 7.9 (DuplicateHandle doc: DUPLICATE_CLOSE_SOURCE closes the source "regardless
+/// §7.9 (DuplicateHandle doc: DUPLICATE_CLOSE_SOURCE closes the source "regardless
 /// of any error status returned"; Wine probe): a bad target process fails with
 /// ERROR_INVALID_HANDLE and the source is closed anyway.
 #[test]
@@ -459,7 +459,7 @@ fn duplicate_close_source_with_a_bad_target_process_still_closes_the_source() {
     });
 }
 
-/// Fact 7.8 (ntpipe.c :: read_pipe_test "Close queued handle"; CloseHandle doc): closing
+/// §7.8 (ntpipe.c :: read_pipe_test "Close queued handle"; CloseHandle doc): closing
 /// one handle leaves the others to the same object working; the object lives until the
 /// last one closes.
 #[test]
@@ -479,7 +479,7 @@ fn closing_one_handle_leaves_duplicates_working() {
 
 // ----- other processes (7.9) -----------------------------------------------------------
 
-/// Fact 7.9 (pipe.c :: test_exit_process_async): a child opens its parent with
+/// §7.9 (pipe.c :: test_exit_process_async): a child opens its parent with
 /// PROCESS_DUP_HANDLE and moves a handle out of it with DUPLICATE_CLOSE_SOURCE; the
 /// parent's copy is closed. Handle values are per process: the parent's value means
 /// nothing in the child (ERROR_INVALID_HANDLE there).
@@ -594,7 +594,7 @@ fn the_handles_max_limit_counts_open_handles_only() {
     assert_completed(&r);
 }
 
-/// Fact 7.2: a same-process DUPLICATE_CLOSE_SOURCE reuses the source entry, so it needs no
+/// §7.2: a same-process DUPLICATE_CLOSE_SOURCE reuses the source entry, so it needs no
 /// new slot and succeeds even when the table is at `handles_max`.
 #[test]
 fn duplicate_close_source_in_place_needs_no_new_slot() {

@@ -7,6 +7,8 @@
 //! file object: a WriteFile issued while another writer's call holds its I/O lock must
 //! wait for the lock, and runs on the model when the kernel runs it, after its Granted
 //! event. The trace is read as typed events only.
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 use proptest::prelude::*;
 use sim_core::prelude::*;
@@ -320,7 +322,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
-    /// Facts 1.1, 2.2-2.5, 2.7, 3.1-3.3 as stated by sim-model, against the kernel.
+    /// §§1.1, 2.2-2.5, 2.7, 3.1-3.3 as stated by sim-model, against the kernel.
     #[test]
     fn kernel_pipe_calls_agree_with_the_model(p in program(), seed in any::<u64>()) {
         let r = run(&p, seed);

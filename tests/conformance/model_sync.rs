@@ -7,6 +7,8 @@
 //! once, blocked or not, and which blocked waiters each state change released with which
 //! wait code. When several waiters compete, the kernel's choice (its Wake events) must be
 //! one the model allows, and the model then follows it.
+//!
+//! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source.
 
 use proptest::prelude::*;
 use sim_core::prelude::*;
@@ -525,7 +527,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
-    /// Facts 10.1, 10.2, 10.4, 11.1, 11.2, 12.1, 12.3, 12.5, 13.2, 13.3 as stated by
+    /// §§10.1, 10.2, 10.4, 11.1, 11.2, 12.1, 12.3, 12.5, 13.2, 13.3 as stated by
     /// sim-model's sync module, against the kernel.
     #[test]
     fn kernel_sync_calls_agree_with_the_model(p in program(), seed in any::<u64>()) {

@@ -1,7 +1,7 @@
 //! Anonymous pipes: CreatePipe, ReadFile, WriteFile, PeekNamedPipe, GetNamedPipeInfo,
 //! FlushFileBuffers. Named after Wine's kernel32 pipe.c suite. Fact numbers refer to
-//! shared/semantics/pipes-handles-threads-waits.md; "Wine probe" to the results of the
-//! Wine 8.0 probes listed in the brief; "TEACHING-CASES 8" to shared/design/TEACHING-CASES.md.
+//! docs/semantics.md; "Wine probe" to the results of the
+//! Wine 8.0 probes listed in the brief; "docs/semantics.md §1.A" to shared/design/TEACHING-CASES.md.
 //!
 //! Blocking is observed with `settle`: a `Sleep(1)` of the main thread returns only after
 //! virtual time advanced, and the clock advances only when no thread can run, so after
@@ -92,7 +92,7 @@ async fn start_child(ctx: &ThreadCtx, stdout: HANDLE) -> PROCESS_INFORMATION {
 
 // ----- CreatePipe and GetNamedPipeInfo -------------------------------------------------
 
-/// Fact 1.1 (pipe.c :: test_CreatePipe): nSize 0 means 4096 both ways; the read end is
+/// §1.1 (pipe.c :: test_CreatePipe): nSize 0 means 4096 both ways; the read end is
 /// the server end (flags PIPE_SERVER_END), the write end the client end (flags 0); one
 /// instance.
 #[test]
@@ -113,8 +113,8 @@ fn size_0_means_4096_and_the_read_end_is_the_server_end() {
     });
 }
 
-/// Fact 1.2 (pipe.c :: test_CreatePipe): nSize 1 is stored as given, not rounded up;
-/// and it really is the quota: a 1-byte write fits, a second one blocks (fact 2.4).
+/// §1.2 (pipe.c :: test_CreatePipe): nSize 1 is stored as given, not rounded up;
+/// and it really is the quota: a 1-byte write fits, a second one blocks (§2.4).
 #[test]
 fn size_1_is_kept_as_1_and_is_the_quota() {
     check(|ctx| async move {
@@ -143,7 +143,7 @@ fn size_1_is_kept_as_1_and_is_the_quota() {
 
 // ----- access rights -------------------------------------------------------------------
 
-/// Fact 1.3 (pipe.c :: test_CreatePipe) and Wine probe: WriteFile through the read end,
+/// §1.3 (pipe.c :: test_CreatePipe) and Wine probe: WriteFile through the read end,
 /// ReadFile through the write end and PeekNamedPipe through the write end fail with
 /// ERROR_ACCESS_DENIED and set the count to 0; the data in the pipe is untouched.
 #[test]
@@ -175,7 +175,7 @@ fn each_end_has_only_its_own_rights() {
     });
 }
 
-/// Fact 1.3 plus DuplicateHandle's dwDesiredAccess (DuplicateHandle doc): a copy of the
+/// §1.3 plus DuplicateHandle's dwDesiredAccess (DuplicateHandle doc): a copy of the
 /// read end with only FILE_READ_ATTRIBUTES may query the pipe but not read or peek it;
 /// a DUPLICATE_SAME_ACCESS copy may.
 #[test]
@@ -207,9 +207,9 @@ fn a_duplicate_has_the_access_it_was_given() {
 
 // ----- the write quota -----------------------------------------------------------------
 
-/// Facts 1.6 and 2.2 (pipe.c :: test_CreatePipe): with nSize 32768+24, a 32768-byte
+/// §§1.6 and 2.2 (pipe.c :: test_CreatePipe): with nSize 32768+24, a 32768-byte
 /// write with no reader anywhere completes at once and in full; after the writer closes,
-/// one ReadFile returns all of it and the next fails with ERROR_BROKEN_PIPE (fact 3.4).
+/// one ReadFile returns all of it and the next fails with ERROR_BROKEN_PIPE (§3.4).
 #[test]
 fn a_write_that_fits_completes_at_once() {
     check(|ctx| async move {
@@ -226,10 +226,10 @@ fn a_write_that_fits_completes_at_once() {
     });
 }
 
-/// Facts 2.3, 2.4 and 4.7 (pipe.c :: test_blocking_rw), quota 5000: 3000 bytes queued,
+/// §§2.3, 2.4 and 4.7 (pipe.c :: test_blocking_rw), quota 5000: 3000 bytes queued,
 /// then a 5000-byte write blocks, yet its bytes are already readable (avail 8000). A
 /// 1-byte write from a third thread through the same synchronous handle waits behind it
-/// (TEACHING-CASES 8). Reading 3000 completes the 5000-byte write (running total 5000),
+/// (docs/semantics.md §1.A). Reading 3000 completes the 5000-byte write (running total 5000),
 /// after which the 1-byte write is queued and pends (5001 > 5000); one more byte read
 /// completes it.
 #[test]
@@ -277,7 +277,7 @@ fn completion_rule_with_running_totals_quota_5000() {
     });
 }
 
-/// Fact 2.5 (pipe.c :: test_blocking_rw): a write of quota+2000 bytes into an empty pipe
+/// §2.5 (pipe.c :: test_blocking_rw): a write of quota+2000 bytes into an empty pipe
 /// pends; after 1999 bytes are read it still pends (quota+1 unread); after one more it
 /// completes with its full length, though quota bytes of it are still unread.
 #[test]
@@ -307,7 +307,7 @@ fn a_write_larger_than_the_quota_returns_when_the_unread_rest_fits() {
     });
 }
 
-/// Facts 2.3-2.5 (pipe.c :: test_blocking_rw): nSize 4 and a 10-byte write: it blocks,
+/// §§2.3-2.5 (pipe.c :: test_blocking_rw): nSize 4 and a 10-byte write: it blocks,
 /// all 10 bytes are readable at once, and it returns right after the 6th one-byte read
 /// (4 unread bytes fit the quota), not when the data has been fully read.
 #[test]
@@ -336,7 +336,7 @@ fn quota_4_and_a_10_byte_write_returns_after_the_6th_one_byte_read() {
     });
 }
 
-/// Fact 2.2 (pipe.c :: test_blocking_rw): quota 5000, a 1000-byte read pending, and a
+/// §2.2 (pipe.c :: test_blocking_rw): quota 5000, a 1000-byte read pending, and a
 /// 4000-byte write: the write completes at once, the read gets 1000 bytes and 3000 stay
 /// queued.
 #[test]
@@ -360,7 +360,7 @@ fn a_write_that_fits_completes_at_once_beside_a_smaller_pending_read() {
     });
 }
 
-/// Fact 2.7 (pipe.c :: test_blocking_rw "empty write will not block"): a zero-length
+/// §2.7 (pipe.c :: test_blocking_rw "empty write will not block"): a zero-length
 /// WriteFile returns TRUE with 0 at once, even into a full pipe, and changes nothing.
 #[test]
 fn a_zero_length_write_never_blocks() {
@@ -382,7 +382,7 @@ fn a_zero_length_write_never_blocks() {
 
 // ----- ReadFile ------------------------------------------------------------------------
 
-/// Fact 3.2 (pipe.c :: test_CloseHandle): ReadFile of 0 bytes with data queued returns
+/// §3.2 (pipe.c :: test_CloseHandle): ReadFile of 0 bytes with data queued returns
 /// TRUE, 0 bytes, at once, and consumes nothing.
 #[test]
 fn a_zero_length_read_with_data_returns_0_and_consumes_nothing() {
@@ -398,7 +398,7 @@ fn a_zero_length_read_with_data_returns_0_and_consumes_nothing() {
     });
 }
 
-/// Fact 3.3 (pipe.c :: test_blocking_rw "pipe is empty, the next read will block"): a
+/// §3.3 (pipe.c :: test_blocking_rw "pipe is empty, the next read will block"): a
 /// zero-length read on an empty pipe blocks; data arriving completes it with 0 bytes,
 /// and the data stays for the next read.
 #[test]
@@ -424,7 +424,7 @@ fn a_zero_length_read_on_an_empty_pipe_blocks_until_data_arrives() {
     });
 }
 
-/// Fact 3.1 (pipe.c :: test_CreateNamedPipe "reading of multiple writes"): in byte mode
+/// §3.1 (pipe.c :: test_CreateNamedPipe "reading of multiple writes"): in byte mode
 /// one read returns the bytes of several writes (11 + 10 = 21).
 #[test]
 fn one_read_merges_several_writes() {
@@ -437,7 +437,7 @@ fn one_read_merges_several_writes() {
     });
 }
 
-/// Fact 3.1 (ntpipe.c :: read_pipe_test "partial read is good enough"): a pending 2-byte
+/// §3.1 (ntpipe.c :: read_pipe_test "partial read is good enough"): a pending 2-byte
 /// read completes with 1 byte when 1 byte arrives.
 #[test]
 fn a_pending_read_returns_what_arrives() {
@@ -461,7 +461,7 @@ fn a_pending_read_returns_what_arrives() {
 
 // ----- end of file and broken pipes ----------------------------------------------------
 
-/// Facts 1.5, 3.4 and 4.5 (pipe.c :: test_CreatePipe, test_CloseHandle): after the write
+/// §§1.5, 3.4 and 4.5 (pipe.c :: test_CreatePipe, test_CloseHandle): after the write
 /// end closes, reads and peeks drain what is queued; then ReadFile of any size, 0
 /// included, fails with ERROR_BROKEN_PIPE and a count of 0, and PeekNamedPipe fails with
 /// ERROR_BROKEN_PIPE leaving its outputs untouched.
@@ -495,7 +495,7 @@ fn writer_closed_reads_drain_then_broken_pipe() {
     });
 }
 
-/// Fact 3.5 (ntpipe.c :: read_pipe_test "disconnect while async read is in progress"): a
+/// §3.5 (ntpipe.c :: read_pipe_test "disconnect while async read is in progress"): a
 /// read pending when the last write handle closes fails with ERROR_BROKEN_PIPE, 0 bytes.
 #[test]
 fn a_pending_read_fails_with_broken_pipe_when_the_writer_closes() {
@@ -520,7 +520,7 @@ fn a_pending_read_fails_with_broken_pipe_when_the_writer_closes() {
     });
 }
 
-/// Facts 2.11 and 3.6 (pipe.c :: test_CloseHandle): once the read end is closed, a
+/// §§2.11 and 3.6 (pipe.c :: test_CloseHandle): once the read end is closed, a
 /// WriteFile fails at once with ERROR_NO_DATA and a count of 0.
 #[test]
 fn writes_after_the_reader_closed_fail_with_no_data() {
@@ -538,7 +538,7 @@ fn writes_after_the_reader_closed_fail_with_no_data() {
     });
 }
 
-/// Fact 2.11 (pipe.c :: test_overlapped_transport "close client/server with pending
+/// §2.11 (pipe.c :: test_overlapped_transport "close client/server with pending
 /// writes"; git-po b2f5e268): a write pending when the reader closes fails with
 /// ERROR_BROKEN_PIPE and 0 bytes; the next write fails with ERROR_NO_DATA.
 #[test]
@@ -569,7 +569,7 @@ fn a_pending_write_fails_with_broken_pipe_when_the_reader_closes() {
 
 // ----- the last write handle -----------------------------------------------------------
 
-/// Fact 1.10 (CloseHandle doc; "Creating a Child Process with Redirected Input and
+/// §1.10 (CloseHandle doc; "Creating a Child Process with Redirected Input and
 /// Output"): a DuplicateHandle copy of the write end keeps the pipe open: after the
 /// original is closed a read still blocks, and fails with ERROR_BROKEN_PIPE only when the
 /// copy is closed too.
@@ -601,7 +601,7 @@ fn a_duplicate_of_the_write_end_keeps_the_pipe_open() {
     });
 }
 
-/// Facts 1.10 and 9.4 ("Creating a Child Process with Redirected Input and Output";
+/// §§1.10 and 9.4 ("Creating a Child Process with Redirected Input and Output";
 /// "Anonymous Pipe Operations"): a child's inherited copy of the write end keeps the
 /// pipe open after the parent closed its own; the parent sees the child's data, then
 /// ERROR_BROKEN_PIPE only when the child exits and its handles are closed.
@@ -636,7 +636,7 @@ fn an_inherited_write_end_keeps_the_pipe_open_until_the_child_exits() {
 
 // ----- FlushFileBuffers ----------------------------------------------------------------
 
-/// Fact 2.8 (pipe.c :: test_blocking_rw; ntpipe.c :: test_blocking) and Wine probe:
+/// §2.8 (pipe.c :: test_blocking_rw; ntpipe.c :: test_blocking) and Wine probe:
 /// FlushFileBuffers on the write end returns TRUE at once with nothing queued, and on the
 /// read end; with data queued it blocks until the reader has read all of it.
 #[test]
@@ -667,7 +667,7 @@ fn flush_blocks_until_the_reader_has_read_everything() {
     });
 }
 
-/// Fact 2.8 (pipe.c :: test_overlapped_transport): a flush pending when the reader
+/// §2.8 (pipe.c :: test_overlapped_transport): a flush pending when the reader
 /// closes fails with ERROR_BROKEN_PIPE; a flush after the reader closed returns TRUE
 /// (Wine probe).
 #[test]
@@ -695,7 +695,7 @@ fn flush_fails_with_broken_pipe_when_the_reader_closes() {
 
 // ----- PeekNamedPipe -------------------------------------------------------------------
 
-/// Facts 4.1, 4.2 and 4.4 (pipe.c :: test_CreateNamedPipe): PeekNamedPipe reports every
+/// §§4.1, 4.2 and 4.4 (pipe.c :: test_CreateNamedPipe): PeekNamedPipe reports every
 /// unread byte in avail; in byte mode "left in this message" is (DWORD)(0 - copied), so 0
 /// without a buffer and 0xFFFFFFFC after copying 4 bytes; it never consumes data.
 #[test]
@@ -728,7 +728,7 @@ fn peek_reports_avail_and_byte_mode_left_and_never_consumes() {
 
 // ----- TerminateProcess of a writer ----------------------------------------------------
 
-/// Fact 2.10 (pipe.c :: test_overlapped_transport "terminate process with pending
+/// §2.10 (pipe.c :: test_overlapped_transport "terminate process with pending
 /// write"): a child blocked writing 10 bytes into a quota-4 pipe is terminated after 3
 /// bytes were read: the unread rest of its write is discarded, a 10-byte read then pends,
 /// and a new 1-byte write satisfies it with 1 byte.
@@ -767,7 +767,7 @@ fn terminating_a_writer_discards_the_unread_rest_of_its_pending_write() {
     );
 }
 
-/// Facts 2.8 and 2.10: after a terminated writer's unread bytes were discarded, a flush
+/// §§2.8 and 2.10: after a terminated writer's unread bytes were discarded, a flush
 /// waits only for the data that is still in the pipe: it returns once the reader has
 /// read the one byte written afterwards [inferred: the discarded bytes will never be
 /// read, so waiting for them would hang forever].
@@ -804,9 +804,9 @@ fn flush_after_a_discarded_write_waits_only_for_queued_data() {
     );
 }
 
-// ----- synchronous file objects (TEACHING-CASES 8) and handle signalling (10.7) ---------
+// ----- synchronous file objects (docs/semantics.md §1.A) and handle signalling (10.7) ---------
 
-/// TEACHING-CASES 8 (dusk-audio/dusk-studio #406, kaappi/kaappi #1623): CreatePipe's
+/// docs/semantics.md §1.A (dusk-audio/dusk-studio #406, kaappi/kaappi #1623): CreatePipe's
 /// handles are synchronous file objects. While a ReadFile is pending on the read end,
 /// another thread's PeekNamedPipe through the same handle, or through a DuplicateHandle
 /// copy of it (same file object), waits until the read completes; it then sees what the
@@ -849,7 +849,7 @@ fn calls_on_the_same_synchronous_file_object_wait_for_a_pending_read() {
     }
 }
 
-/// TEACHING-CASES 8 and fact 2.3: while a WriteFile is pending on the write end, a
+/// docs/semantics.md §1.A and §2.3: while a WriteFile is pending on the write end, a
 /// PeekNamedPipe and a ReadFile on the read end (another file object) do not wait;
 /// a second WriteFile through the same write handle waits until the first completes.
 #[test]
@@ -873,7 +873,7 @@ fn a_pending_write_serialises_writes_but_not_the_other_end() {
         })
         .await;
         settle(&ctx).await;
-        // Fact 10.7: the write end is nonsignalled while its write is pending; the read
+        // §10.7: the write end is nonsignalled while its write is pending; the read
         // end is idle.
         assert_eq!(ctx.wait_for_single_object(w, 0).await, WAIT_TIMEOUT);
         assert_eq!(ctx.wait_for_single_object(r, 0).await, WAIT_OBJECT_0);
@@ -894,7 +894,7 @@ fn a_pending_write_serialises_writes_but_not_the_other_end() {
     });
 }
 
-/// TEACHING-CASES 8 (libuv/libuv #1273, nodejs/node #10836): an inherited handle shares
+/// docs/semantics.md §1.A (libuv/libuv #1273, nodejs/node #10836): an inherited handle shares
 /// the parent's file object, so a child's call on its inherited read end waits while the
 /// parent's ReadFile is pending on it.
 #[test]
@@ -935,7 +935,7 @@ fn an_inherited_handle_shares_the_lock_of_the_parents_file_object() {
     );
 }
 
-/// Fact 10.7 (ntpipe.c :: read_pipe_test): a pipe handle is signalled while idle and
+/// §10.7 (ntpipe.c :: read_pipe_test): a pipe handle is signalled while idle and
 /// nonsignalled while a synchronous ReadFile is pending on it; a wait on it is satisfied
 /// when the read completes. The other end stays signalled meanwhile.
 #[test]
@@ -976,7 +976,7 @@ fn a_pipe_handle_is_nonsignalled_while_a_read_is_pending() {
     });
 }
 
-/// TEACHING-CASES 8 and fact 9.3 (a thread's pending I/O ends with it): TerminateThread
+/// docs/semantics.md §1.A and §9.3 (a thread's pending I/O ends with it): TerminateThread
 /// on a thread blocked in ReadFile cancels the read and releases the file object, which
 /// is signalled again (10.7); the data that arrives later is the next reader's.
 #[test]
@@ -999,7 +999,7 @@ fn terminating_a_blocked_reader_releases_the_file_object() {
     });
 }
 
-/// TEACHING-CASES 8 and fact 7.8 (ntpipe.c :: read_pipe_test "Close queued handle"): a
+/// docs/semantics.md §1.A and §7.8 (ntpipe.c :: read_pipe_test "Close queued handle"): a
 /// call queued for a synchronous file object has already referenced the object, so
 /// closing the handle it was issued through (another handle keeps the object open) does
 /// not change its result: it completes normally once the lock is free, and does not keep
@@ -1034,7 +1034,7 @@ fn closing_the_handle_of_a_queued_call_does_not_leak_the_file_lock() {
     });
 }
 
-/// TEACHING-CASES 8 (bazel #1708; "closing the handle from another thread does not
+/// docs/semantics.md §1.A (bazel #1708; "closing the handle from another thread does not
 /// cancel the blocked call, the close may itself hang"): CloseHandle of the last handle
 /// to a synchronous file object waits until the call pending on it completes, and the
 /// pending ReadFile is not cancelled by it. Closing a handle that is not the last one
@@ -1068,7 +1068,7 @@ fn closing_the_last_handle_waits_for_the_pending_synchronous_call() {
         join(&ctx, reader).await;
         join(&ctx, closer).await;
         assert!(closed.get());
-        // The read end is gone now: writes fail with ERROR_NO_DATA (fact 3.6).
+        // The read end is gone now: writes fail with ERROR_NO_DATA (§3.6).
         ctx.set_last_error(SENTINEL);
         assert_eq!(ctx.write_file(w, b"x", None).await, FALSE);
         assert_eq!(ctx.get_last_error(), ERROR_NO_DATA);
@@ -1078,7 +1078,7 @@ fn closing_the_last_handle_waits_for_the_pending_synchronous_call() {
 
 // ----- bad handles ---------------------------------------------------------------------
 
-/// Fact 3.7 (pipe.c :: test_readfileex_pending) and fact 7.6: ReadFile, WriteFile,
+/// §3.7 (pipe.c :: test_readfileex_pending) and §7.6: ReadFile, WriteFile,
 /// PeekNamedPipe, GetNamedPipeInfo and FlushFileBuffers on INVALID_HANDLE_VALUE, NULL, a
 /// made-up value, a closed pipe handle, an event handle or the thread pseudo handle fail
 /// with ERROR_INVALID_HANDLE, set the I/O count to 0 and leave the other outputs alone.
@@ -1127,7 +1127,7 @@ fn invalid_closed_and_wrong_type_handles_fail_with_invalid_handle() {
     });
 }
 
-/// Handles are per process (fact 7.x; CloseHandle doc): a pipe handle value that is
+/// Handles are per process (§7.x; CloseHandle doc): a pipe handle value that is
 /// valid in the parent but was not inherited is ERROR_INVALID_HANDLE in the child.
 #[test]
 fn another_processs_handle_value_is_invalid_here() {
@@ -1158,7 +1158,7 @@ fn another_processs_handle_value_is_invalid_here() {
 // ----- limits --------------------------------------------------------------------------
 
 /// Every limit ends the run with a clear outcome, never an unbounded allocation: a pipe
-/// created with a huge nSize (the quota as given, fact 1.2) accepts every write on
+/// created with a huge nSize (the quota as given, §1.2) accepts every write on
 /// Windows, so a writer that never stops would grow it without end; winsim stops the
 /// run at `pipe_bytes_max`.
 #[test]

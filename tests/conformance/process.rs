@@ -1,7 +1,7 @@
 //! Processes: CreateProcess of registered programs, command lines, handle inheritance,
 //! standard handles, ExitProcess, TerminateProcess, GetExitCodeProcess, OpenProcess and
 //! DuplicateHandle across processes. Named after Wine's dlls/kernel32/tests/process.c;
-//! fact numbers are those of shared/semantics/pipes-handles-threads-waits.md (sections
+//! fact numbers are those of docs/semantics.md (sections
 //! 7.9-7.12, 9).
 
 use crate::support::{SENTINEL, assert_completed};
@@ -160,7 +160,7 @@ fn create_process_unknown_program() {
     });
 }
 
-// Fact 7.10 (process.c :: test_handle_list_attribute; object-inheritance doc): with
+// §7.10 (process.c :: test_handle_list_attribute; object-inheritance doc): with
 // bInheritHandles every inheritable handle appears in the child at the same value,
 // still inheritable, with the same access; non-inheritable ones do not appear. With
 // bInheritHandles FALSE none do.
@@ -218,7 +218,7 @@ fn inheritance_copies_only_inheritable_handles() {
 /// What a child saw as its stdout: the value and its GetHandleInformation result.
 type StdSeen = (HANDLE, Result<u32, Win32Error>);
 
-// Fact 7.11 (process.c :: test_StdHandleInheritance) (a)-(e), as far as the kernel models
+// §7.11 (process.c :: test_StdHandleInheritance) (a)-(e), as far as the kernel models
 // them (no consoles: every child is treated as a console child).
 #[test]
 fn std_handles_follow_startupinfo() {
@@ -306,7 +306,7 @@ fn std_handles_follow_startupinfo() {
                 assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, TRUE);
 
                 // Every copy of the write end is gone once the parent closes its own:
-                // the children's were closed at their exit (facts 1.10, 9.4).
+                // the children's were closed at their exit (§§1.10, 9.4).
                 assert_eq!(ctx.close_handle(w_inh).await, TRUE);
                 assert_eq!(ctx.close_handle(w_non).await, TRUE);
                 ctx.set_last_error(SENTINEL);
@@ -320,7 +320,7 @@ fn std_handles_follow_startupinfo() {
 
 // CreateProcess doc (CREATE_SUSPENDED: "The primary thread of the new process is created
 // in a suspended state, and does not run until the ResumeThread function is called");
-// facts 8.1, 9.1.
+// §§8.1, 9.1.
 #[test]
 fn create_suspended_process_runs_after_resume() {
     let ran = Rc::new(Cell::new(false));
@@ -354,7 +354,7 @@ fn create_suspended_process_runs_after_resume() {
     });
 }
 
-// The CRT calls ExitProcess when main returns (ExitProcess doc; fact 8.8): the process
+// The CRT calls ExitProcess when main returns (ExitProcess doc; §8.8): the process
 // ends with main's value even while other threads run; they are ended with that code.
 #[test]
 fn main_return_ends_process_with_threads_running() {
@@ -426,7 +426,7 @@ fn exit_process_from_secondary_thread() {
     });
 }
 
-// Fact 9.1 (process.c :: test_TerminateJobObject; TerminateProcess doc), 9.4, 1.10, 2.11;
+// §9.1 (process.c :: test_TerminateJobObject; TerminateProcess doc), 9.4, 1.10, 2.11;
 // Wine probe: TerminateProcess on an exited process is FALSE, ERROR_ACCESS_DENIED, and
 // the exit code is unchanged.
 #[test]
@@ -498,7 +498,7 @@ fn terminate_process_ends_threads_and_closes_handles() {
                 assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
                 assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
                 assert_eq!(code, 13);
-                // Fact 9.2: the handle of an ended process stays valid.
+                // §9.2: the handle of an ended process stays valid.
                 assert_eq!(handle_info(&ctx, pi.hProcess).await, Ok(0));
                 // No thread of the child ran past its wait.
                 assert_eq!(a3.get(), 0);
@@ -508,7 +508,7 @@ fn terminate_process_ends_threads_and_closes_handles() {
     });
 }
 
-// Fact 9.5 (process.c :: test_TerminateProcess): TerminateProcess of a suspended child
+// §9.5 (process.c :: test_TerminateProcess): TerminateProcess of a suspended child
 // succeeds, even with a handle to its thread duplicated into its own table.
 #[test]
 fn terminate_suspended_process() {
@@ -577,7 +577,7 @@ fn terminate_and_exit_own_process() {
     assert!(!after.get());
 }
 
-// CloseHandle doc; fact 8.9: closing a process handle does not end the process.
+// CloseHandle doc; §8.9: closing a process handle does not end the process.
 #[test]
 fn closing_process_handle_does_not_end_process() {
     check_progs(|sim| {
@@ -601,8 +601,8 @@ fn closing_process_handle_does_not_end_process() {
     });
 }
 
-// Fact 9.1: GetExitCodeProcess is STILL_ACTIVE while the process runs, then its code;
-// GetCurrentProcess() works and is STILL_ACTIVE; waiting on it times out (fact 8.11).
+// §9.1: GetExitCodeProcess is STILL_ACTIVE while the process runs, then its code;
+// GetCurrentProcess() works and is STILL_ACTIVE; waiting on it times out (§8.11).
 #[test]
 fn get_exit_code_process_and_current_process() {
     check_progs(|sim| {
@@ -622,7 +622,7 @@ fn get_exit_code_process_and_current_process() {
 }
 
 // Bad handles: TerminateProcess / GetExitCodeProcess on NULL, garbage, closed, and
-// wrong-type handles fail with ERROR_INVALID_HANDLE (facts 7.6, 0.1); without
+// wrong-type handles fail with ERROR_INVALID_HANDLE (§§7.6, 0.1); without
 // PROCESS_TERMINATE or a query right, ERROR_ACCESS_DENIED.
 #[test]
 fn process_calls_with_bad_handles() {
@@ -662,7 +662,7 @@ fn process_calls_with_bad_handles() {
     });
 }
 
-// Fact 7.9 (pipe.c :: test_exit_process_async): the child opens its parent with
+// §7.9 (pipe.c :: test_exit_process_async): the child opens its parent with
 // OpenProcess(PROCESS_DUP_HANDLE) and moves a handle out of it with
 // DUPLICATE_CLOSE_SOURCE: the parent's copy is closed, the child holds the object.
 #[test]
@@ -713,7 +713,7 @@ fn open_process_and_duplicate_handle_between_processes() {
             assert_eq!(wait_exit(&ctx, pi.hProcess).await, 3);
             // Into a process that has ended: STATUS_PROCESS_IS_TERMINATING (WRK
             // ObDuplicateObject fails to acquire the target's rundown protection), which
-            // is ERROR_ACCESS_DENIED (fact 0.1); the target handle is NULL.
+            // is ERROR_ACCESS_DENIED (§0.1); the target handle is NULL.
             let mut late = HANDLE(0x1234);
             ctx.set_last_error(SENTINEL);
             assert_eq!(
@@ -771,7 +771,7 @@ fn open_process_by_pid() {
     });
 }
 
-// Facts 12.3, 12.4 (sync.c :: test_mutex; ntsync.c :: test_mutant): a mutex owned by a
+// §§12.3, 12.4 (sync.c :: test_mutex; ntsync.c :: test_mutant): a mutex owned by a
 // thread of a terminated process is abandoned; a thread blocked on it wakes with
 // WAIT_ABANDONED and owns it.
 #[test]
@@ -933,7 +933,7 @@ fn create_process_flags() {
     }
 }
 
-// Fact 8.8 across processes (ExitThread doc): the child's main thread calling ExitThread
+// §8.8 across processes (ExitThread doc): the child's main thread calling ExitThread
 // signals its thread handle with its code while the process runs on; the last thread's
 // exit ends the process with that thread's code.
 #[test]
@@ -974,7 +974,7 @@ fn child_main_exit_thread_leaves_process_running() {
     assert_eq!(code_of(&r, "child.exe"), 8);
 }
 
-// Fact 7.12 (process.c :: test_Handles): CloseHandle((HANDLE)STD_ERROR_HANDLE) closes the
+// §7.12 (process.c :: test_Handles): CloseHandle((HANDLE)STD_ERROR_HANDLE) closes the
 // real std handle and GetStdHandle then returns NULL. kernelbase CloseHandle clears the
 // std slot before NtClose [W], so the slot is cleared even when the close fails (a
 // protected or dangling handle: FALSE, ERROR_INVALID_HANDLE).

@@ -2,7 +2,7 @@
 //! kernel32 sync.c (test_WaitForSingleObject, test_WaitForMultipleObjects,
 //! test_signalandwait, test_event, test_mutex, test_semaphore, test_temporary_objects)
 //! with ntdll sync.c (test_event, test_mutant, test_semaphore) and om.c. Facts are
-//! numbered as in shared/semantics/pipes-handles-threads-waits.md, sections 7.13-7.14
+//! numbered as in docs/semantics.md, sections 7.13-7.14
 //! and 10-13.
 
 use crate::support::{SENTINEL, assert_completed, check, join, run_main, run_with, spawn};
@@ -25,7 +25,7 @@ async fn semaphore(ctx: &ThreadCtx, initial: i32, maximum: i32) -> HANDLE {
     h
 }
 
-/// Asserts a wait result and that the last error was left alone (fact 10.1).
+/// Asserts a wait result and that the last error was left alone (§10.1).
 async fn assert_wait(ctx: &ThreadCtx, h: HANDLE, timeout_ms: u32, expected: u32) {
     ctx.set_last_error(SENTINEL);
     assert_eq!(ctx.wait_for_single_object(h, timeout_ms).await, expected, "WaitForSingleObject({h}, {timeout_ms})");
@@ -41,7 +41,7 @@ fn assert_failed<T: PartialEq + std::fmt::Debug>(ctx: &ThreadCtx, got: T, failed
 
 // ----- named objects (7.13, 7.14, 11.3) ------------------------------------------------
 
-/// Fact 7.13 (sync.c :: test_event, test_mutex, test_semaphore; Wine probe): creating a
+/// §7.13 (sync.c :: test_event, test_mutex, test_semaphore; Wine probe): creating a
 /// fresh object, named or not, sets the last error to 0; creating an existing name
 /// returns a new handle to the same object with ERROR_ALREADY_EXISTS.
 #[test]
@@ -115,7 +115,7 @@ fn create_mutex_of_an_existing_name_ignores_initial_owner() {
     });
 }
 
-/// Fact 7.13 (sync.c :: test_event "test case sensitivity"; om.c :: test_name_collisions):
+/// §7.13 (sync.c :: test_event "test case sensitivity"; om.c :: test_name_collisions):
 /// object names are case-sensitive, unlike pipe names.
 #[test]
 fn object_names_are_case_sensitive() {
@@ -144,10 +144,10 @@ fn object_names_are_case_sensitive() {
     });
 }
 
-/// Fact 7.13 and 12.2 (sync.c :: test_event, test_mutex, test_semaphore; Wine probe):
+/// §7.13 and 12.2 (sync.c :: test_event, test_mutex, test_semaphore; Wine probe):
 /// OpenX of a missing name fails with ERROR_FILE_NOT_FOUND, of a NULL name with
 /// ERROR_INVALID_PARAMETER, with access 0 with ERROR_ACCESS_DENIED; a name held by another
-/// type gives ERROR_INVALID_HANDLE (fact 7.14).
+/// type gives ERROR_INVALID_HANDLE (§7.14).
 #[test]
 fn open_errors() {
     check(|ctx| async move {
@@ -234,7 +234,7 @@ fn open_errors() {
     });
 }
 
-/// Fact 7.14 (om.c :: test_case_sensitive; Wine probe): creating an object under a name
+/// §7.14 (om.c :: test_case_sensitive; Wine probe): creating an object under a name
 /// held by another type fails with NULL and ERROR_INVALID_HANDLE; the holder is untouched.
 #[test]
 fn creating_under_another_types_name_fails_with_invalid_handle() {
@@ -272,7 +272,7 @@ fn creating_under_another_types_name_fails_with_invalid_handle() {
     });
 }
 
-/// Fact 7.13 (sync.c :: test_temporary_objects): a name lives while a handle to its
+/// §7.13 (sync.c :: test_temporary_objects): a name lives while a handle to its
 /// object is open; after the last CloseHandle, OpenX fails with ERROR_FILE_NOT_FOUND and a
 /// create makes a fresh object.
 #[test]
@@ -342,7 +342,7 @@ fn local_prefix_is_the_same_as_no_prefix() {
 
 // ----- WaitForSingleObject (10.1, 8.11) ------------------------------------------------
 
-/// Fact 10.1 (sync.c :: test_WaitForSingleObject): WAIT_OBJECT_0 and WAIT_TIMEOUT leave
+/// §10.1 (sync.c :: test_WaitForSingleObject): WAIT_OBJECT_0 and WAIT_TIMEOUT leave
 /// the last error alone; an invalid or closed handle gives WAIT_FAILED with
 /// ERROR_INVALID_HANDLE.
 #[test]
@@ -364,7 +364,7 @@ fn wait_for_single_object_results_and_last_error() {
     });
 }
 
-/// Fact 8.11 (sync.c :: test_WaitForSingleObject): pseudo handles may be waited on; the
+/// §8.11 (sync.c :: test_WaitForSingleObject): pseudo handles may be waited on; the
 /// caller's own thread or process never ends while it waits, so the waits time out, each
 /// after its full (virtual) time-out.
 #[test]
@@ -378,7 +378,7 @@ fn waiting_on_pseudo_handles_times_out() {
     assert_eq!(r.time_ms, 200, "two 100 ms time-outs\n{}", r.trace_text());
 }
 
-/// Fact 10.5 (ntsync.c :: test_keyed_events; sync.c :: test_mutex): a wait through a
+/// §10.5 (ntsync.c :: test_keyed_events; sync.c :: test_mutex): a wait through a
 /// handle without SYNCHRONIZE fails with ERROR_ACCESS_DENIED, in both wait functions;
 /// GENERIC_READ|GENERIC_WRITE on a mutex does not include SYNCHRONIZE, GENERIC_EXECUTE does.
 #[test]
@@ -415,7 +415,7 @@ fn waiting_needs_synchronize_access() {
 
 // ----- WaitForMultipleObjects (10.2-10.4) ----------------------------------------------
 
-/// Fact 10.2 (sync.c :: test_WaitForMultipleObjects): wait-any reports the lowest
+/// §10.2 (sync.c :: test_WaitForMultipleObjects): wait-any reports the lowest
 /// signalled index and consumes only that object; repeated waits walk up the indices.
 #[test]
 fn wait_any_reports_and_consumes_the_lowest_signalled_index() {
@@ -451,7 +451,7 @@ fn wait_any_reports_and_consumes_the_lowest_signalled_index() {
     });
 }
 
-/// Fact 10.2 (sync.c :: test_WaitForMultipleObjects: MAXIMUM_WAIT_OBJECTS handles) and
+/// §10.2 (sync.c :: test_WaitForMultipleObjects: MAXIMUM_WAIT_OBJECTS handles) and
 /// Wine probe: 64 handles work; 0 or 65 fail with ERROR_INVALID_PARAMETER.
 #[test]
 fn wait_for_multiple_objects_takes_1_to_64_handles() {
@@ -489,7 +489,7 @@ fn wait_for_multiple_objects_takes_1_to_64_handles() {
     });
 }
 
-/// Fact 10.3 (sync.c :: test_WaitForMultipleObjects, todo_wine; Wine probe): pseudo
+/// §10.3 (sync.c :: test_WaitForMultipleObjects, todo_wine; Wine probe): pseudo
 /// handles in WaitForMultipleObjects fail with ERROR_INVALID_HANDLE on Windows, and so
 /// does an invalid or closed handle anywhere in the array; nothing is consumed.
 #[test]
@@ -510,7 +510,7 @@ fn wait_for_multiple_objects_rejects_pseudo_and_invalid_handles() {
     });
 }
 
-/// Fact 10.4 (WaitForMultipleObjects doc; Wine probe on Windows: 87): the same object
+/// §10.4 (WaitForMultipleObjects doc; Wine probe on Windows: 87): the same object
 /// twice in a wait-all fails with ERROR_INVALID_PARAMETER, whether through one handle
 /// value or two handles to it (NT compares the objects: STATUS_INVALID_PARAMETER_MIX).
 #[test]
@@ -535,7 +535,7 @@ fn wait_all_rejects_the_same_object_twice() {
     });
 }
 
-/// Fact 10.4 (WaitForMultipleObjects doc: "the function does not modify the states of the
+/// §10.4 (WaitForMultipleObjects doc: "the function does not modify the states of the
 /// specified objects until the states of all objects have been set to signaled"): a
 /// wait-all on two auto-reset events with one set consumes neither; once both are set it
 /// consumes both.
@@ -579,7 +579,7 @@ fn wait_all_is_all_or_nothing() {
     });
 }
 
-/// Fact 10.1 (WaitForSingleObject/WaitForMultipleObjects docs: dwMilliseconds): time-outs
+/// §10.1 (WaitForSingleObject/WaitForMultipleObjects docs: dwMilliseconds): time-outs
 /// run on virtual time, which advances only when no thread can run: a wait that times out
 /// ends exactly at its deadline, one satisfied earlier ends when it is satisfied.
 #[test]
@@ -606,7 +606,7 @@ fn time_outs_run_on_virtual_time() {
     assert_eq!(r.time_ms, 80, "50 + 10 + the rest of the helper's 30 ms sleep\n{}", r.trace_text());
 }
 
-/// Fact 10.4 (WaitForMultipleObjects doc): a blocked wait-all reserves nothing: a signal
+/// §10.4 (WaitForMultipleObjects doc): a blocked wait-all reserves nothing: a signal
 /// it is waiting for can be taken by another thread meanwhile, and then the wait-all is not
 /// satisfied when the last object comes.
 #[test]
@@ -642,7 +642,7 @@ fn an_infinite_wait_nothing_can_satisfy_is_a_deadlock() {
 
 // ----- SignalObjectAndWait (10.6) --------------------------------------------------------
 
-/// Fact 10.6 (sync.c :: test_signalandwait): SignalObjectAndWait(e, e) on an auto-reset
+/// §10.6 (sync.c :: test_signalandwait): SignalObjectAndWait(e, e) on an auto-reset
 /// event returns WAIT_OBJECT_0 and leaves the event nonsignalled: the wait consumes the
 /// signal it just set.
 #[test]
@@ -663,7 +663,7 @@ fn signal_and_wait_on_the_same_auto_reset_event_consumes_the_signal() {
     });
 }
 
-/// Fact 10.6 (sync.c :: test_signalandwait): signalling one object and waiting on another
+/// §10.6 (sync.c :: test_signalandwait): signalling one object and waiting on another
 /// is one step: a thread blocked on the first is released, and its answer completes the
 /// wait. Works with a mutex (released) and a semaphore (released by 1) too.
 #[test]
@@ -698,7 +698,7 @@ fn signal_and_wait_hands_off_between_threads() {
     });
 }
 
-/// Fact 10.6 (sync.c :: test_signalandwait; Wine probe): a NULL handle in either slot, a
+/// §10.6 (sync.c :: test_signalandwait; Wine probe): a NULL handle in either slot, a
 /// thread as the object to signal, a semaphore at its maximum or a mutex the caller does
 /// not own all give WAIT_FAILED; when the signal fails the wait is not performed, and a
 /// bad wait handle is found before anything is signalled.
@@ -747,7 +747,7 @@ fn signal_and_wait_failures_do_not_wait() {
     });
 }
 
-/// Fact 10.6 with 10.5 and 12.2: the signal half needs the modify right for events and
+/// §10.6 with 10.5 and 12.2: the signal half needs the modify right for events and
 /// semaphores (ERROR_ACCESS_DENIED otherwise; the wait is then not performed), the wait
 /// half SYNCHRONIZE.
 #[test]
@@ -774,9 +774,9 @@ fn signal_and_wait_checks_access() {
 
 // ----- events (11) -----------------------------------------------------------------------
 
-/// Fact 11.2 (sync.c :: test_WaitForMultipleObjects; ntsync.c :: test_event): an
+/// §11.2 (sync.c :: test_WaitForMultipleObjects; ntsync.c :: test_event): an
 /// auto-reset event is consumed by one satisfied wait; a manual-reset event stays
-/// signalled until ResetEvent. Fact 11.1: SetEvent on a set event changes nothing.
+/// signalled until ResetEvent. §11.1: SetEvent on a set event changes nothing.
 #[test]
 fn manual_and_auto_reset_events() {
     check(|ctx| async move {
@@ -805,7 +805,7 @@ fn manual_and_auto_reset_events() {
     });
 }
 
-/// Fact 11.1 (ntsync.c :: test_event): PulseEvent with no waiters leaves the event
+/// §11.1 (ntsync.c :: test_event): PulseEvent with no waiters leaves the event
 /// nonsignalled, whether it was set or not, for both kinds.
 #[test]
 fn pulse_event_without_waiters_leaves_the_event_nonsignalled() {
@@ -823,7 +823,7 @@ fn pulse_event_without_waiters_leaves_the_event_nonsignalled() {
     });
 }
 
-/// Fact 11.1 (PulseEvent doc, learn.microsoft.com/windows/win32/api/winbase/
+/// §11.1 (PulseEvent doc, learn.microsoft.com/windows/win32/api/winbase/
 /// nf-winbase-pulseevent): a manual-reset pulse releases every thread waiting at that
 /// instant, an auto-reset pulse exactly one; the event ends nonsignalled and a thread that
 /// starts waiting afterwards misses it.
@@ -909,7 +909,7 @@ fn two_waiters(winners: Rc<RefCell<Vec<u32>>>) -> impl Fn(ThreadCtx) -> std::pin
     }
 }
 
-/// Fact 11.2 (ntsync.c :: test_event): one SetEvent on an auto-reset event satisfies
+/// §11.2 (ntsync.c :: test_event): one SetEvent on an auto-reset event satisfies
 /// exactly one of two waiters; the other times out.
 #[test]
 fn an_auto_reset_event_releases_exactly_one_of_two_waiters() {
@@ -952,7 +952,7 @@ fn with_the_random_strategy_either_waiter_wins() {
 
 // ----- mutexes (12) ------------------------------------------------------------------------
 
-/// Fact 12.1 (sync.c :: test_mutex; ntsync.c :: test_mutant): the owner acquires
+/// §12.1 (sync.c :: test_mutex; ntsync.c :: test_mutant): the owner acquires
 /// recursively and must release as many times; one release too many fails with
 /// ERROR_NOT_OWNER. bInitialOwner counts as one acquisition.
 #[test]
@@ -984,7 +984,7 @@ fn mutex_recursion_and_not_owner() {
     });
 }
 
-/// Fact 12.5 (ReleaseMutex doc; Wine probe): a thread that does not own the mutex cannot
+/// §12.5 (ReleaseMutex doc; Wine probe): a thread that does not own the mutex cannot
 /// release it (ERROR_NOT_OWNER), and the owner keeps it; ReleaseMutex on an event or an
 /// invalid handle fails with ERROR_INVALID_HANDLE.
 #[test]
@@ -1009,9 +1009,9 @@ fn release_mutex_by_a_non_owner_fails() {
     });
 }
 
-/// Fact 12.2 (sync.c :: test_mutex): ReleaseMutex does not check the handle's access: the
+/// §12.2 (sync.c :: test_mutex): ReleaseMutex does not check the handle's access: the
 /// owner releases through a handle opened with only READ_CONTROL, which cannot be waited
-/// on (fact 10.5).
+/// on (§10.5).
 #[test]
 fn release_mutex_through_a_read_control_handle() {
     check(|ctx| async move {
@@ -1032,7 +1032,7 @@ fn release_mutex_through_a_read_control_handle() {
     });
 }
 
-/// Fact 12.3 (ntsync.c :: test_mutant; Wine probe): a thread that returns owning a mutex
+/// §12.3 (ntsync.c :: test_mutant; Wine probe): a thread that returns owning a mutex
 /// abandons it; the next wait returns WAIT_ABANDONED and makes the caller the owner, and
 /// the abandoned flag is cleared (a later wait gives WAIT_OBJECT_0).
 #[test]
@@ -1073,7 +1073,7 @@ fn a_mutex_abandoned_by_thread_exit_gives_wait_abandoned() {
     });
 }
 
-/// Fact 10.4 (WaitForMultipleObjects doc: WAIT_ABANDONED_0 + i) and Wine probe: wait-any
+/// §10.4 (WaitForMultipleObjects doc: WAIT_ABANDONED_0 + i) and Wine probe: wait-any
 /// reports an abandoned mutex at index i as WAIT_ABANDONED_0 + i; wait-all reports
 /// WAIT_ABANDONED_0 itself.
 #[test]
@@ -1101,7 +1101,7 @@ fn abandoned_mutexes_in_wait_for_multiple_objects() {
     });
 }
 
-/// Fact 12.4 (sync.c :: test_mutex): TerminateThread on the owner wakes a thread blocked on
+/// §12.4 (sync.c :: test_mutex): TerminateThread on the owner wakes a thread blocked on
 /// the mutex with WAIT_ABANDONED.
 #[test]
 fn terminating_the_owner_wakes_a_waiter_with_wait_abandoned() {
@@ -1130,7 +1130,7 @@ fn terminating_the_owner_wakes_a_waiter_with_wait_abandoned() {
     });
 }
 
-/// Fact 12.4 (sync.c :: test_mutex) and 7.13: a blocked waiter keeps the mutex alive when
+/// §12.4 (sync.c :: test_mutex) and 7.13: a blocked waiter keeps the mutex alive when
 /// its only handle is closed during the wait; the wait neither fails nor completes because
 /// of the close, and completes (abandoned) when the owner ends. The name goes with the last
 /// handle even though the object lives on.
@@ -1173,7 +1173,7 @@ fn a_waiter_keeps_a_mutex_alive_after_its_last_handle_closes() {
 
 // ----- semaphores (13) ---------------------------------------------------------------------
 
-/// Fact 13.1 (ntsync.c :: test_semaphore; Wine probe): initial > maximum, a negative
+/// §13.1 (ntsync.c :: test_semaphore; Wine probe): initial > maximum, a negative
 /// initial count or a maximum <= 0 fail with NULL and ERROR_INVALID_PARAMETER.
 #[test]
 fn create_semaphore_rejects_bad_counts() {
@@ -1192,7 +1192,7 @@ fn create_semaphore_rejects_bad_counts() {
     });
 }
 
-/// Fact 13.2 (ntsync.c :: test_semaphore; sync.c :: test_signalandwait; Wine probe):
+/// §13.2 (ntsync.c :: test_semaphore; sync.c :: test_signalandwait; Wine probe):
 /// releasing past the maximum fails with ERROR_TOO_MANY_POSTS, adds nothing (all or
 /// nothing) and does not write the previous count.
 #[test]
@@ -1224,7 +1224,7 @@ fn release_semaphore_past_the_maximum_is_all_or_nothing() {
     });
 }
 
-/// Fact 13.3 (ntsync.c :: test_semaphore): ReleaseSemaphore reports the previous count
+/// §13.3 (ntsync.c :: test_semaphore): ReleaseSemaphore reports the previous count
 /// and leaves the last error alone; each satisfied wait takes 1 off the count.
 #[test]
 fn release_semaphore_reports_previous_counts_and_waits_decrement() {
@@ -1253,7 +1253,7 @@ fn release_semaphore_reports_previous_counts_and_waits_decrement() {
     });
 }
 
-/// Fact 13.3: a release of n satisfies at most n blocked waiters; the rest keep waiting
+/// §13.3: a release of n satisfies at most n blocked waiters; the rest keep waiting
 /// (here until their time-out).
 #[test]
 fn release_semaphore_wakes_as_many_waiters_as_its_count() {

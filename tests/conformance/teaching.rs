@@ -13,7 +13,7 @@ fn out<'a>(outs: &'a [Arg], name: &str) -> Option<&'a ArgValue> {
 
 /// Case 1: a parent redirects a child's stdout through CreatePipe + CreateProcess
 /// (bInheritHandles) and reads until ERROR_BROKEN_PIPE; it completes on every seed when
-/// the parent closes its copy of the write end (fact 1.10; Microsoft's "Creating a Child
+/// the parent closes its copy of the write end (§1.10; Microsoft's "Creating a Child
 /// Process with Redirected Input and Output").
 #[test]
 fn redirect_with_write_end_closed_completes_on_every_seed() {
@@ -29,7 +29,7 @@ fn redirect_with_write_end_closed_completes_on_every_seed() {
 
 /// Case 2: the same with the parent's CloseHandle(w) forgotten: every seed ends in
 /// Deadlock, and the report names the parent's ReadFile, the pipe, and the leaked write
-/// handle with its provenance (fact 1.10: EOF needs the last write handle closed).
+/// handle with its provenance (§1.10: EOF needs the last write handle closed).
 #[test]
 fn redirect_with_leaked_write_end_deadlocks_on_every_seed() {
     let s = scenarios::find("redirect-leaked-write-end").unwrap();
@@ -69,7 +69,7 @@ fn redirect_with_leaked_write_end_deadlocks_on_every_seed() {
 }
 
 /// Case 3: nSize = 4 and a 10-byte WriteFile: it blocks, and returns after the reader's
-/// 6th one-byte ReadFile, when the unread bytes (4) fit the quota (facts 2.3-2.5).
+/// 6th one-byte ReadFile, when the unread bytes (4) fit the quota (§§2.3-2.5).
 #[test]
 fn quota_of_4_and_a_10_byte_write_returns_after_the_6th_read() {
     let s = scenarios::find("pipe-quota-arithmetic").unwrap();
@@ -107,9 +107,9 @@ fn quota_of_4_and_a_10_byte_write_returns_after_the_6th_read() {
     insta::assert_snapshot!("pipe_quota_arithmetic_seed_0", s.run(Config::random(0)).trace_text());
 }
 
-/// TEACHING-CASES item 1 (shape a), with fact 2.3/2.4: a parent that waits for its child
+/// TEACHING-CASES item 1 (shape a), with §2.3/2.4: a parent that waits for its child
 /// before reading the child's stdout completes while the output fits the 4096-byte
-/// default quota (fact 1.1) and deadlocks from 4097 bytes on, on every seed: the child's
+/// default quota (§1.1) and deadlocks from 4097 bytes on, on every seed: the child's
 /// WriteFile waits for room, the parent's WaitForSingleObject waits for the child.
 #[test]
 fn pipe_clog_threshold_is_the_quota() {
@@ -138,7 +138,7 @@ fn pipe_clog_threshold_is_the_quota() {
     insta::assert_snapshot!("pipe_clog_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
 }
 
-/// TEACHING-CASES item 8: on a synchronous handle, a PeekNamedPipe issued while another
+/// docs/semantics.md §1.A: on a synchronous handle, a PeekNamedPipe issued while another
 /// thread's ReadFile is pending on the same file object waits for that read; on seeds
 /// where the read starts first the program deadlocks, and the report shows the lock edge.
 #[test]

@@ -1,7 +1,7 @@
 //! Threads: CreateThread, SuspendThread, ResumeThread, ExitThread, TerminateThread,
 //! GetExitCodeThread, thread exit and process end. Named after Wine's
 //! dlls/kernel32/tests/thread.c; fact numbers are those of
-//! shared/semantics/pipes-handles-threads-waits.md (section 8).
+//! docs/semantics.md (section 8).
 
 use crate::support::{SENTINEL, assert_completed, check, run_main, run_with};
 use sim_core::WaitEdge;
@@ -38,7 +38,7 @@ fn exit_code_of(r: &RunReport) -> u32 {
     }
 }
 
-// thread.c :: test_CreateThread_suspended; fact 8.1.
+// thread.c :: test_CreateThread_suspended; §8.1.
 #[test]
 fn create_suspended_counts_and_wait_times_out() {
     check(|ctx| async move {
@@ -61,7 +61,7 @@ fn create_suspended_counts_and_wait_times_out() {
     });
 }
 
-// thread.c :: test_CreateThread_suspended, test_SuspendThread; facts 8.2, 0.1.
+// thread.c :: test_CreateThread_suspended, test_SuspendThread; §§8.2, 0.1.
 // Wine probe: SuspendThread on an exited thread is (DWORD)-1 with ERROR_ACCESS_DENIED;
 // ResumeThread on it, and on a running thread, is 0.
 #[test]
@@ -101,7 +101,7 @@ fn resume_of_running_thread_returns_zero() {
     });
 }
 
-// Fact 8.4 (SuspendThread doc: MAXIMUM_SUSPEND_COUNT; error.c:
+// §8.4 (SuspendThread doc: MAXIMUM_SUSPEND_COUNT; error.c:
 // STATUS_SUSPEND_COUNT_EXCEEDED -> ERROR_SIGNAL_REFUSED).
 #[test]
 fn suspend_beyond_maximum_is_refused() {
@@ -122,7 +122,7 @@ fn suspend_beyond_maximum_is_refused() {
     });
 }
 
-// thread.c :: test_SuspendThread; fact 8.5.
+// thread.c :: test_SuspendThread; §8.5.
 #[test]
 fn self_suspend_then_resume_by_another_thread() {
     check(|ctx| async move {
@@ -185,7 +185,7 @@ fn suspended_waiter_does_not_consume_signal() {
     });
 }
 
-// thread.c :: test_GetThreadExitCode, test_CreateThread_basic; facts 8.6, 8.10.
+// thread.c :: test_GetThreadExitCode, test_CreateThread_basic; §§8.6, 8.10.
 #[test]
 fn exit_code_from_return_value_still_active_while_running() {
     check(|ctx| async move {
@@ -212,7 +212,7 @@ fn exit_code_from_return_value_still_active_while_running() {
     });
 }
 
-// ExitThread doc; fact 8.8: ExitThread ends the thread with its code, never returns.
+// ExitThread doc; §8.8: ExitThread ends the thread with its code, never returns.
 #[test]
 fn exit_thread_sets_code_and_does_not_return() {
     check(|ctx| async move {
@@ -233,7 +233,7 @@ fn exit_thread_sets_code_and_does_not_return() {
     });
 }
 
-// thread.c :: test_TerminateThread; fact 8.6: the handle is signalled, the exit code is
+// thread.c :: test_TerminateThread; §8.6: the handle is signalled, the exit code is
 // the one given; the blocked call never completes.
 #[test]
 fn terminate_thread_blocked_in_wait() {
@@ -263,7 +263,7 @@ fn terminate_thread_blocked_in_wait() {
 }
 
 // TerminateThread of a suspended (never started) thread: it ends with the code given
-// (thread.c :: test_TerminateThread; fact 9.5 for the process analogue).
+// (thread.c :: test_TerminateThread; §9.5 for the process analogue).
 #[test]
 fn terminate_suspended_thread() {
     check(|ctx| async move {
@@ -280,7 +280,7 @@ fn terminate_suspended_thread() {
         assert_eq!(ctx.get_exit_code_thread(h, &mut code).await, TRUE);
         assert_eq!(code, 3);
         assert!(!ran.get());
-        // Resuming it afterwards does not start it (fact 8.2).
+        // Resuming it afterwards does not start it (§8.2).
         assert_eq!(ctx.resume_thread(h).await, 0);
         ctx.sleep(10).await;
         assert!(!ran.get());
@@ -289,7 +289,7 @@ fn terminate_suspended_thread() {
 }
 
 // TerminateThread on a thread that has already ended does not change its exit code
-// (fact 8.6: the exit code is set when the thread ends; the return value of this call is
+// (§8.6: the exit code is set when the thread ends; the return value of this call is
 // not pinned by any source read, so it is not asserted).
 #[test]
 fn terminate_exited_thread_keeps_exit_code() {
@@ -304,7 +304,7 @@ fn terminate_exited_thread_keeps_exit_code() {
     });
 }
 
-// Fact 8.8 (ExitThread doc): a thread's own TerminateThread(GetCurrentThread()) ends it.
+// §8.8 (ExitThread doc): a thread's own TerminateThread(GetCurrentThread()) ends it.
 #[test]
 fn terminate_current_thread() {
     check(|ctx| async move {
@@ -325,7 +325,7 @@ fn terminate_current_thread() {
     });
 }
 
-// Fact 8.8 (ExitThread doc: "If the thread is the last thread in the process ... the
+// §8.8 (ExitThread doc: "If the thread is the last thread in the process ... the
 // thread's process is also terminated"). The main thread's ExitThread does not end the
 // process while another thread runs; the last thread's exit does, with its code (NT
 // sets the process exit status from the last thread's, [inferred]).
@@ -344,7 +344,7 @@ fn main_exit_thread_leaves_process_running_until_last_thread() {
     assert!(r.time_ms >= 50);
 }
 
-// Fact 8.8: the last thread's ExitThread ends the process with that code.
+// §8.8: the last thread's ExitThread ends the process with that code.
 #[test]
 fn last_thread_exit_thread_ends_process() {
     let r = run_main(|ctx| async move {
@@ -355,7 +355,7 @@ fn last_thread_exit_thread_ends_process() {
 }
 
 // The CRT calls ExitProcess when main returns: other threads are ended with main's code
-// (ExitProcess doc; fact 8.8), so the run completes rather than deadlocks.
+// (ExitProcess doc; §8.8), so the run completes rather than deadlocks.
 #[test]
 fn main_return_ends_other_threads() {
     let r = run_main(|ctx| async move {
@@ -371,7 +371,7 @@ fn main_return_ends_other_threads() {
     assert_eq!(exit_code_of(&r), 3, "{}", r.trace_text());
 }
 
-// Fact 8.9 (CloseHandle doc): closing a thread handle does not terminate the thread.
+// §8.9 (CloseHandle doc): closing a thread handle does not terminate the thread.
 #[test]
 fn closing_thread_handle_does_not_end_thread() {
     check(|ctx| async move {
@@ -392,7 +392,7 @@ fn closing_thread_handle_does_not_end_thread() {
 
 // Closing the handle of a suspended thread does not end it either: a CREATE_SUSPENDED
 // thread whose only handle is closed stays alive, and the run deadlocks with it reported
-// as suspended (fact 8.9; the deadlock report is winsim's).
+// as suspended (§8.9; the deadlock report is winsim's).
 #[test]
 fn closing_suspended_thread_handle_leaves_it_suspended() {
     let r = run_main(|ctx| async move {
@@ -406,7 +406,7 @@ fn closing_suspended_thread_handle_leaves_it_suspended() {
     assert!(d.threads[0].waits.iter().any(|w| matches!(w, WaitEdge::Suspended { count: 1 })), "{}", d.render());
 }
 
-// thread.c :: test_CreateThread_basic; fact 8.7: success leaves the last error alone;
+// thread.c :: test_CreateThread_basic; §8.7: success leaves the last error alone;
 // the thread id out-parameter is the new thread's GetCurrentThreadId.
 #[test]
 fn create_thread_leaves_last_error_and_reports_tid() {
@@ -484,7 +484,7 @@ fn create_thread_inheritable_handle() {
 }
 
 // thread.c :: test_CreateThread_basic (GetExitCodeThread((HANDLE)0x2bad2bad) -> 6);
-// fact 7.6/0.1: invalid, closed and wrong-type handles give ERROR_INVALID_HANDLE.
+// §7.6/0.1: invalid, closed and wrong-type handles give ERROR_INVALID_HANDLE.
 #[test]
 fn bad_handles() {
     check(|ctx| async move {
@@ -511,7 +511,7 @@ fn bad_handles() {
     });
 }
 
-// thread.c :: test_SuspendThread, test_TerminateThread; facts 8.3, 8.12: without
+// thread.c :: test_SuspendThread, test_TerminateThread; §§8.3, 8.12: without
 // THREAD_SUSPEND_RESUME / THREAD_TERMINATE / THREAD_QUERY_INFORMATION the calls fail
 // with ERROR_ACCESS_DENIED (5) and change nothing.
 #[test]
@@ -554,7 +554,7 @@ fn access_rights_are_checked() {
     });
 }
 
-// sync.c :: test_WaitForSingleObject; fact 8.11: waiting on GetCurrentThread() times out;
+// sync.c :: test_WaitForSingleObject; §8.11: waiting on GetCurrentThread() times out;
 // the pseudo handle works for GetExitCodeThread (STILL_ACTIVE) and SuspendThread count
 // queries of another thread are unaffected.
 #[test]
@@ -574,7 +574,7 @@ fn current_thread_pseudo_handle() {
     });
 }
 
-// Fact 8.10 (GetExitCodeThread doc): a thread that exits with 259 looks still active.
+// §8.10 (GetExitCodeThread doc): a thread that exits with 259 looks still active.
 #[test]
 fn exit_code_259_looks_still_active() {
     check(|ctx| async move {
@@ -587,8 +587,8 @@ fn exit_code_259_looks_still_active() {
     });
 }
 
-// Fact 12.3 (ntsync.c :: test_mutant): a thread that returns owning a mutex abandons it;
-// the next wait gets WAIT_ABANDONED and owns it. Fact 12.4 (sync.c :: test_mutex):
+// §12.3 (ntsync.c :: test_mutant): a thread that returns owning a mutex abandons it;
+// the next wait gets WAIT_ABANDONED and owns it. §12.4 (sync.c :: test_mutex):
 // TerminateThread on the owner wakes a blocked waiter with WAIT_ABANDONED.
 #[test]
 fn owner_exit_and_termination_abandon_mutex() {
@@ -751,7 +751,7 @@ fn threads_max_can_fail_the_call_instead() {
     assert_eq!(exit_code_of(&r), 0);
 }
 
-// Fact 8.8: TerminateThread of the main thread by another thread leaves the process
+// §8.8: TerminateThread of the main thread by another thread leaves the process
 // running; when the remaining thread returns, the process ends with its code.
 #[test]
 fn terminate_main_thread_from_worker() {

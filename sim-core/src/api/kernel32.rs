@@ -1,7 +1,7 @@
 //! kernel32: threads, processes, handles, waits, events, mutexes, semaphores, pipes.
 //!
 //! Each function documents what is modelled; facts are numbered as in
-//! shared/semantics/pipes-handles-threads-waits.md. Calls that only read the thread's own
+//! docs/semantics.md. Calls that only read the thread's own
 //! environment block (GetLastError, GetCurrentThreadId, GetStdHandle...) are plain
 //! functions: on Windows they do not enter the kernel, so they are not schedule points.
 
@@ -208,7 +208,7 @@ impl ThreadCtx {
     /// CreateThread. `start` is the thread's body (lpStartAddress and lpParameter in
     /// one closure); its return value is the exit code. `dwCreationFlags`:
     /// CREATE_SUSPENDED, STACK_SIZE_PARAM_IS_A_RESERVATION; other bits fail with
-    /// ERROR_INVALID_PARAMETER. Success leaves the last error alone (fact 8.7).
+    /// ERROR_INVALID_PARAMETER. Success leaves the last error alone (§8.7).
     #[must_use]
     pub async fn create_thread<F, Fut>(
         &self,
@@ -239,7 +239,7 @@ impl ThreadCtx {
     }
 
     /// ResumeThread: returns the previous suspend count, or (DWORD)-1 on failure;
-    /// 0 for a thread that has ended (fact 8.2).
+    /// 0 for a thread that has ended (§8.2).
     pub async fn resume_thread(&self, h_thread: HANDLE) -> u32 {
         self.call_dword(Request::ResumeThread { thread: h_thread }).await
     }
@@ -274,7 +274,7 @@ impl ThreadCtx {
     /// by `application_name`, or else by the first token of `command_line` (last path
     /// component, case-insensitive, ".exe" optional); an unknown one fails with
     /// ERROR_FILE_NOT_FOUND. With `inherit_handles`, every inheritable handle is copied
-    /// at the same value (fact 7.10); std handles follow fact 7.11. Flags:
+    /// at the same value (§7.10); std handles follow §7.11. Flags:
     /// CREATE_SUSPENDED and the console/priority flags (accepted, no effect);
     /// DEBUG_PROCESS ends the run as Unsupported.
     #[must_use]
@@ -320,7 +320,7 @@ impl ThreadCtx {
         bool_of(&self.call(Request::TerminateProcess { process: h_process, exit_code }).await)
     }
 
-    /// GetExitCodeProcess: STILL_ACTIVE (259) while the process runs (fact 9.1).
+    /// GetExitCodeProcess: STILL_ACTIVE (259) while the process runs (§9.1).
     #[must_use]
     pub async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
         self.call_out(Request::GetExitCodeProcess { process: h_process }, exit_code).await
@@ -336,13 +336,13 @@ impl ThreadCtx {
 
     // ----- handles ------------------------------------------------------------------
 
-    /// CloseHandle: ERROR_INVALID_HANDLE for an unknown or closed handle (fact 7.6) and
-    /// for one protected from close, which stays open (fact 7.7). Pseudo handles: TRUE.
+    /// CloseHandle: ERROR_INVALID_HANDLE for an unknown or closed handle (§7.6) and
+    /// for one protected from close, which stays open (§7.7). Pseudo handles: TRUE.
     pub async fn close_handle(&self, h_object: HANDLE) -> BOOL {
         bool_of(&self.call(Request::CloseHandle { handle: h_object }).await)
     }
 
-    /// DuplicateHandle (facts 7.2-7.5, 7.9). On failure `*target_handle` is NULL.
+    /// DuplicateHandle (§§7.2-7.5, 7.9). On failure `*target_handle` is NULL.
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub async fn duplicate_handle(
@@ -387,22 +387,22 @@ impl ThreadCtx {
     // ----- waits --------------------------------------------------------------------
 
     /// WaitForSingleObject: WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT, or WAIT_FAILED
-    /// with the last error set; success and time-out leave it alone (fact 10.1).
-    /// Pseudo handles may be waited on (fact 8.11).
+    /// with the last error set; success and time-out leave it alone (§10.1).
+    /// Pseudo handles may be waited on (§8.11).
     pub async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
         self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await
     }
 
     /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
-    /// handles (fact 10.3), no object twice when waiting for all (fact 10.4). Wait-any
-    /// reports and consumes the lowest signalled index (fact 10.2).
+    /// handles (§10.3), no object twice when waiting for all (§10.4). Wait-any
+    /// reports and consumes the lowest signalled index (§10.2).
     pub async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32 {
         let req = Request::WaitForMultipleObjects { handles: handles.to_vec(), wait_all, timeout_ms: milliseconds };
         self.call_dword(req).await
     }
 
     /// SignalObjectAndWait: signals an event, releases a mutex or a semaphore (by 1), and
-    /// waits, as one transition (fact 10.6). No APCs are modelled, so `alertable` changes
+    /// waits, as one transition (§10.6). No APCs are modelled, so `alertable` changes
     /// nothing.
     pub async fn signal_object_and_wait(
         &self,
@@ -428,7 +428,7 @@ impl ThreadCtx {
     // ----- events, mutexes, semaphores ----------------------------------------------
 
     /// CreateEvent. Sets the last error to 0, or to ERROR_ALREADY_EXISTS when the name
-    /// exists (fact 7.13); a name held by another type: NULL, ERROR_INVALID_HANDLE (7.14).
+    /// exists (§7.13); a name held by another type: NULL, ERROR_INVALID_HANDLE (7.14).
     #[must_use]
     pub async fn create_event(
         &self,
@@ -465,7 +465,7 @@ impl ThreadCtx {
         bool_of(&self.call(Request::ResetEvent { event: h_event }).await)
     }
 
-    /// PulseEvent: releases only the threads waiting at this instant (fact 11.1).
+    /// PulseEvent: releases only the threads waiting at this instant (§11.1).
     pub async fn pulse_event(&self, h_event: HANDLE) -> BOOL {
         bool_of(&self.call(Request::PulseEvent { event: h_event }).await)
     }
@@ -494,7 +494,7 @@ impl ThreadCtx {
         self.call_handle(req).await
     }
 
-    /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (facts 12.1, 12.5).
+    /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (§§12.1, 12.5).
     #[must_use]
     pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
         bool_of(&self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
@@ -527,7 +527,7 @@ impl ThreadCtx {
     }
 
     /// ReleaseSemaphore: all or nothing; past the maximum, ERROR_TOO_MANY_POSTS and
-    /// `previous_count` is not written (fact 13.2).
+    /// `previous_count` is not written (§13.2).
     #[must_use]
     pub async fn release_semaphore(
         &self,
@@ -548,7 +548,7 @@ impl ThreadCtx {
 
     // ----- pipes --------------------------------------------------------------------
 
-    /// CreatePipe: `size` 0 means 4096, other values are the quota as given (facts 1.1,
+    /// CreatePipe: `size` 0 means 4096, other values are the quota as given (§§1.1,
     /// 1.2). The handles are synchronous.
     #[must_use]
     pub async fn create_pipe(
@@ -573,7 +573,7 @@ impl ThreadCtx {
 
     /// ReadFile on a pipe: returns what is available up to `buffer.len()`, blocking while
     /// the pipe is empty; FALSE with ERROR_BROKEN_PIPE once drained after every write
-    /// handle closed (facts 3.1-3.5). `*bytes_read` is set to 0 first, as Windows does.
+    /// handle closed (§§3.1-3.5). `*bytes_read` is set to 0 first, as Windows does.
     #[must_use]
     pub async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
         let mut bytes_read = bytes_read;
@@ -596,8 +596,8 @@ impl ThreadCtx {
     }
 
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
-    /// including its own fit the quota (facts 2.2-2.5); ERROR_NO_DATA once the reader is
-    /// gone, ERROR_BROKEN_PIPE if it goes while the write is pending (fact 2.11).
+    /// including its own fit the quota (§§2.2-2.5); ERROR_NO_DATA once the reader is
+    /// gone, ERROR_BROKEN_PIPE if it goes while the write is pending (§2.11).
     #[must_use]
     pub async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
         let mut bytes_written = bytes_written;
@@ -616,8 +616,8 @@ impl ThreadCtx {
     }
 
     /// PeekNamedPipe: copies without consuming; `avail` counts every unread byte,
-    /// pending writes included; in byte mode `left` is `(DWORD)(0 - copied)` (fact 4.2).
-    /// On failure the outputs are untouched (fact 4.5).
+    /// pending writes included; in byte mode `left` is `(DWORD)(0 - copied)` (§4.2).
+    /// On failure the outputs are untouched (§4.5).
     #[must_use]
     pub async fn peek_named_pipe(
         &self,
@@ -650,7 +650,7 @@ impl ThreadCtx {
         }
     }
 
-    /// GetNamedPipeInfo: the read end of an anonymous pipe is the server end (fact 1.1).
+    /// GetNamedPipeInfo: the read end of an anonymous pipe is the server end (§1.1).
     #[must_use]
     pub async fn get_named_pipe_info(
         &self,
@@ -683,7 +683,7 @@ impl ThreadCtx {
     }
 
     /// FlushFileBuffers on a pipe: blocks until the reader has read everything written
-    /// so far (fact 2.8).
+    /// so far (§2.8).
     pub async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL {
         bool_of(&self.call(Request::FlushFileBuffers { handle: h_file }).await)
     }

@@ -1,5 +1,5 @@
 //! CloseHandle, DuplicateHandle, SetHandleInformation, GetHandleInformation (facts in
-//! section 7 of shared/semantics/pipes-handles-threads-waits.md).
+//! section 7 of docs/semantics.md).
 
 use super::request::Value;
 use super::{CallResult, Kernel, Pid, Tid};
@@ -16,7 +16,7 @@ impl Kernel {
         }
         if let Some(i) = std_index(h.0 as u32).filter(|_| (-12..=-10).contains(&h.0)) {
             // CloseHandle((HANDLE)STD_ERROR_HANDLE) closes the real std handle and clears
-            // it (fact 7.12). The slot is cleared first, so even when the close fails
+            // it (§7.12). The slot is cleared first, so even when the close fails
             // (protected or dangling handle) it reads NULL afterwards (kernelbase
             // CloseHandle exchanges the PEB slot with 0 before NtClose [W]).
             let real = std::mem::replace(&mut self.process_mut(pid).std_handles[i], HANDLE::NULL);
@@ -84,7 +84,7 @@ impl Kernel {
         let protected = src_flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0;
         if close_source && src_pid == tgt_pid && !protected {
             // Same process, close source: the entry is reused in place, so the value is
-            // the source's, even when a lower slot is free (fact 7.2).
+            // the source's, even when a lower slot is free (§7.2).
             let e = self.process_mut(src_pid).handles.get_mut(source).expect("resolved above");
             e.access = new_access;
             e.flags = new_flags;
@@ -93,7 +93,7 @@ impl Kernel {
         }
         let h = self.alloc_handle(tgt_pid, object, new_access, new_flags, history)?;
         if close_source {
-            // A protected source stays open and the call still succeeds (fact 7.5).
+            // A protected source stays open and the call still succeeds (§7.5).
             let _ = self.close_handle(src_pid, source);
         }
         Ok(Value::Handle(h).into())

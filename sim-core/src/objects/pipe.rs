@@ -1,16 +1,16 @@
 //! Pipes: CreatePipe, ReadFile, WriteFile, PeekNamedPipe, GetNamedPipeInfo,
-//! FlushFileBuffers (facts 1.x-4.x of shared/semantics/pipes-handles-threads-waits.md).
+//! FlushFileBuffers (§§1.x-4.x of docs/semantics.md).
 //!
 //! A [`Pipe`] is one pipe instance as NPFS has it: two ends, each with an inbound data
 //! queue (what the peer wrote and this end has not read yet) and its pending reads. An
-//! anonymous pipe is a byte-mode pipe whose read end is the server end (fact 1.4), so
+//! anonymous pipe is a byte-mode pipe whose read end is the server end (§1.4), so
 //! named pipes (duplex, message mode, instances) add states and modes, not a new shape.
 //!
 //! Handles refer to a [`File`] object over one end, shared by duplicates and inherited
 //! copies. A synchronous file object serialises its I/O: while one call is pending on it,
-//! other calls on the same file object wait their turn (TEACHING-CASES item 8).
+//! other calls on the same file object wait their turn (docs/semantics.md §1.A).
 //!
-//! Write rule (facts 2.2-2.5): a write is queued at once and its bytes are readable at
+//! Write rule (§§2.2-2.5): a write is queued at once and its bytes are readable at
 //! once; it completes, with its full length, when the unread bytes of all queued data up
 //! to and including its own fit the quota. It never completes partially.
 
@@ -32,10 +32,10 @@ pub const SERVER: usize = 0;
 pub const CLIENT: usize = 1;
 
 /// Access of CreatePipe's read handle: GENERIC_READ | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE
-/// (fact 1.3: read data, write attributes, no write data).
+/// (§1.3: read data, write attributes, no write data).
 pub const PIPE_READ_END_ACCESS: u32 = FILE_GENERIC_READ | FILE_WRITE_ATTRIBUTES;
 /// Access of CreatePipe's write handle: GENERIC_WRITE | FILE_READ_ATTRIBUTES | SYNCHRONIZE
-/// (fact 1.3: write and append data, no read data).
+/// (§1.3: write and append data, no read data).
 pub const PIPE_WRITE_END_ACCESS: u32 = FILE_GENERIC_WRITE | FILE_READ_ATTRIBUTES;
 
 /// One write's bytes in a data queue.
@@ -59,7 +59,7 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct DataQueue {
     /// The quota: nInBufferSize for data toward the server, nOutBufferSize toward the
-    /// client; nSize (0 meaning 4096) both ways for an anonymous pipe (facts 1.1, 2.1).
+    /// client; nSize (0 meaning 4096) both ways for an anonymous pipe (§§1.1, 2.1).
     pub quota: u32,
     /// Writes with unread bytes, oldest first.
     pub entries: VecDeque<Entry>,
@@ -114,7 +114,7 @@ pub struct File {
     pub lock: Option<Tid>,
     /// Operations waiting for the lock, in arrival order.
     pub lock_waiters: Vec<OpId>,
-    /// Signalled while no I/O is in progress on it (fact 10.7).
+    /// Signalled while no I/O is in progress on it (§10.7).
     pub signalled: bool,
 }
 
@@ -246,7 +246,7 @@ pub(crate) fn queue_lock_wait(k: &mut Kernel, tid: Tid, file: ObjectId, req: Req
 
 /// CloseHandle of the last handle to a synchronous file object waits for the call in
 /// progress on it: the I/O manager takes the file object's lock before the cleanup, so
-/// the close itself hangs behind a pending ReadFile (TEACHING-CASES item 8; bazel #1708).
+/// the close itself hangs behind a pending ReadFile (docs/semantics.md §1.A; bazel #1708).
 /// Closing a handle that is not the last one only drops a count and never waits.
 fn close_waits_for_lock(k: &mut Kernel, pid: Pid, tid: Tid, h: HANDLE) -> Result<Option<ObjectId>, ObjectId> {
     let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
@@ -262,7 +262,7 @@ fn close_waits_for_lock(k: &mut Kernel, pid: Pid, tid: Tid, h: HANDLE) -> Result
 }
 
 /// The call holding a file object's lock blocked: the lock stays with it, and the file
-/// object is nonsignalled while the I/O is in progress (fact 10.7).
+/// object is nonsignalled while the I/O is in progress (§10.7).
 pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
     k.thread_mut(tid).held_lock = Some(id);
     file_mut(k, id).signalled = false;
@@ -344,8 +344,8 @@ impl Kernel {
         Ok(())
     }
 
-    /// CreatePipe: nSize 0 means 4096, any other value is the quota as given (facts 1.1,
-    /// 1.2); the read end is the server end; each end has only its own rights (fact 1.3).
+    /// CreatePipe: nSize 0 means 4096, any other value is the quota as given (§§1.1,
+    /// 1.2); the read end is the server end; each end has only its own rights (§1.3).
     pub(crate) fn create_pipe(&mut self, pid: Pid, tid: Tid, inherit: bool, size: u32) -> CallResult {
         let quota = if size == 0 { 4096 } else { size };
         let end = |quota| PipeEnd { inbound: DataQueue { quota, ..DataQueue::default() }, ..PipeEnd::default() };
@@ -398,12 +398,12 @@ impl Kernel {
         let p = pipe_mut(self, pipe);
         if p.ends[peer].closed {
             // The reader is gone: ERROR_NO_DATA at once, zero-length writes included
-            // (facts 2.11, 3.6; Wine probe).
+            // (§§2.11, 3.6; Wine probe).
             return Exec::Done(Reply::error(ERROR_NO_DATA));
         }
         let len = data.len() as u32;
         if len == 0 {
-            // A zero-length write never blocks and changes nothing in byte mode (fact 2.7).
+            // A zero-length write never blocks and changes nothing in byte mode (§2.7).
             return Exec::Done(Reply::from(Value::Written(0)));
         }
         if self.pipe_bytes + u64::from(len) > self.config.pipe_bytes_max {
@@ -438,8 +438,8 @@ impl Kernel {
     /// been read. Returns whether the write operation `current` completed (it is then left
     /// for its caller to finish, since its thread is not blocked yet).
     fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, current: Option<OpId>, cause: &str) -> bool {
-        // Pending reads take what is there, in order (fact 3.1: a read returns what is
-        // available; fact 3.3: a zero-length read completes with 0 bytes).
+        // Pending reads take what is there, in order (§3.1: a read returns what is
+        // available; §3.3: a zero-length read completes with 0 bytes).
         loop {
             let p = pipe_mut(self, pipe);
             let e = &mut p.ends[reader];
@@ -453,7 +453,7 @@ impl Kernel {
             self.pipe_bytes -= data.len() as u64;
             self.complete_op(r, Value::Read(data).into(), cause);
         }
-        // Writes complete when the unread bytes up to and including theirs fit (fact 2.4).
+        // Writes complete when the unread bytes up to and including theirs fit (§2.4).
         let p = pipe_mut(self, pipe);
         let q = &mut p.ends[reader].inbound;
         let mut running = 0u64;
@@ -507,7 +507,7 @@ impl Kernel {
         if unread > 0 {
             if len == 0 {
                 // A zero-length read with data queued returns at once and consumes
-                // nothing (fact 3.2).
+                // nothing (§3.2).
                 return Exec::Done(Reply::from(Value::Read(Vec::new())));
             }
             if let Err(e) = self.io_limit(unread.min(u64::from(len)) as usize) {
@@ -520,10 +520,10 @@ impl Kernel {
             return Exec::Done(Reply::from(Value::Read(data)));
         }
         if p.ends[1 - end].closed {
-            // Drained and the writer is gone: end of file (facts 1.5, 3.4).
+            // Drained and the writer is gone: end of file (§§1.5, 3.4).
             return Exec::Done(Reply::error(ERROR_BROKEN_PIPE));
         }
-        // Empty: the read waits, a zero-length one included (fact 3.3).
+        // Empty: the read waits, a zero-length one included (§3.3).
         let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
         pipe_mut(self, pipe).ends[end].reads.push_back(op);
         Exec::Block(op)
@@ -542,7 +542,7 @@ impl Kernel {
         let q = &pipe_ref(self, pipe).ends[end].inbound;
         let data = peek(q, len);
         // Byte mode: "left in this message" is the message length (0) minus the bytes
-        // copied, as a DWORD (fact 4.2). avail counts pending writes' bytes too (4.7).
+        // copied, as a DWORD (§4.2). avail counts pending writes' bytes too (4.7).
         let left = 0u32.wrapping_sub(data.len() as u32);
         Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data }.into())
     }
@@ -553,7 +553,7 @@ impl Kernel {
         let flags = if end == SERVER { PIPE_SERVER_END } else { PIPE_CLIENT_END } | PIPE_TYPE_BYTE;
         Ok(Value::PipeInfo {
             flags,
-            // The server's out buffer limits data toward the client (fact 2.1).
+            // The server's out buffer limits data toward the client (§2.1).
             out_size: p.ends[CLIENT].inbound.quota,
             in_size: p.ends[SERVER].inbound.quota,
             max_instances: p.max_instances,
@@ -568,7 +568,7 @@ impl Kernel {
         };
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
-        // Nothing queued, or nobody left to read it: TRUE at once (fact 2.8; Wine probe
+        // Nothing queued, or nobody left to read it: TRUE at once (§2.8; Wine probe
         // for a flush after the reader closed).
         if p.ends[peer].closed || p.ends[peer].inbound.unread == 0 {
             return Exec::Done(Reply::from(Value::Bool(true)));
@@ -581,7 +581,7 @@ impl Kernel {
 }
 
 /// The last handle to a file object closed: its pipe end closes, with Windows' effects
-/// on the calls pending on both ends (facts 1.9, 2.8, 2.11, 3.4, 3.5).
+/// on the calls pending on both ends (§§1.9, 2.8, 2.11, 3.4, 3.5).
 pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let (pipe, end) = {
         let f = file_ref(k, id);
@@ -601,7 +601,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     // Reads pending on this end itself [inferred: NPFS completes the closing end's IRPs].
     let own_reads: Vec<OpId> = p.ends[end].reads.drain(..).collect();
     // This end's own pending writes lose their unread bytes [inferred, as when the
-    // writer's process is terminated, fact 2.10], and its flushes end.
+    // writer's process is terminated, §2.10], and its flushes end.
     let q = &mut p.ends[peer].inbound;
     let mut own_writes = Vec::new();
     let mut discarded = 0u64;
@@ -620,7 +620,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let peer_reads: Vec<OpId> =
         if p.ends[peer].inbound.unread == 0 { p.ends[peer].reads.drain(..).collect() } else { Vec::new() };
     // Data toward this end is discarded; the peer's pending writes into it fail with
-    // ERROR_BROKEN_PIPE (fact 2.11), and so do its pending flushes (fact 2.8).
+    // ERROR_BROKEN_PIPE (§2.11), and so do its pending flushes (§2.8).
     let q = &mut p.ends[end].inbound;
     let peer_writes: Vec<OpId> = q.entries.iter().filter_map(|e| e.writer).collect();
     let peer_flushes: Vec<OpId> = q.flushers.drain(..).collect();
@@ -636,7 +636,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
 }
 
 /// A pending write's thread ended: the unread remainder of its write is discarded
-/// (fact 2.10), which may let later writes complete.
+/// (§2.10), which may let later writes complete.
 fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     let (pipe, end) = (file_ref(k, file).pipe, file_ref(k, file).end);
     let peer = 1 - end;

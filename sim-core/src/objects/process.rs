@@ -1,6 +1,6 @@
 //! Processes: CreateProcess of a registered program, ExitProcess, TerminateProcess,
 //! GetExitCodeProcess, OpenProcess, handle inheritance and standard handles (facts in
-//! sections 7 and 9 of shared/semantics/pipes-handles-threads-waits.md).
+//! sections 7 and 9 of docs/semantics.md).
 
 use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
@@ -144,7 +144,7 @@ impl Kernel {
             return Err(ERROR_NOT_ENOUGH_MEMORY);
         };
         // Inheritance: every inheritable handle, at the same value, same access, still
-        // inheritable (facts 7.10, 7.11).
+        // inheritable (§§7.10, 7.11).
         if inherit_handles {
             let inherited: Vec<(HANDLE, HandleEntry)> = self
                 .process(pid)
@@ -164,7 +164,7 @@ impl Kernel {
                 }
             }
         }
-        // Standard handles (fact 7.11): STARTF_USESTDHANDLES passes raw values when
+        // Standard handles (§7.11): STARTF_USESTDHANDLES passes raw values when
         // handles are inherited, NULL when they are not; otherwise a console child gets
         // the parent's values, duplicated into it when handles are not inherited.
         let std = if si.dwFlags & STARTF_USESTDHANDLES != 0 {
@@ -203,7 +203,7 @@ impl Kernel {
             .into())
     }
 
-    /// Duplicates a parent's std handle into a console child (fact 7.11 d), keeping its
+    /// Duplicates a parent's std handle into a console child (§7.11 d), keeping its
     /// flags. A value with no object behind it is passed through unchanged.
     fn duplicate_std_into(&mut self, pid: Pid, tid: Tid, child: Pid, h: HANDLE) -> HANDLE {
         let Some(e) = self.process(pid).handles.get(h).cloned() else { return h };
@@ -220,7 +220,7 @@ impl Kernel {
         }
     }
 
-    /// A process's last thread ended: close its handles, signal it (facts 9.4, 8.8).
+    /// A process's last thread ended: close its handles, signal it (§§9.4, 8.8).
     pub(crate) fn exit_process(&mut self, pid: Pid, code: u32) {
         let id = self.pids[&pid];
         let p = self.process_mut(pid);

@@ -1,5 +1,5 @@
 //! Events, mutexes and semaphores, and the named-object namespace they share (facts in
-//! sections 7.13-7.14 and 11-13 of shared/semantics/pipes-handles-threads-waits.md).
+//! sections 7.13-7.14 and 11-13 of docs/semantics.md).
 
 use super::process::map_generic;
 use super::{Body, ObjectId, ObjectType, SignalFate};
@@ -26,7 +26,7 @@ pub struct Mutex {
     /// Recursion count.
     pub count: u32,
     /// Set when the owner ended without releasing it; cleared by the next acquisition,
-    /// which returns WAIT_ABANDONED (fact 12.3).
+    /// which returns WAIT_ABANDONED (§12.3).
     pub abandoned: bool,
 }
 
@@ -59,8 +59,8 @@ pub(crate) fn name_key(name: &str) -> Result<String, Win32Error> {
 impl Kernel {
     /// The part of CreateEvent/CreateMutex/CreateSemaphore that is the same for all three:
     /// open an existing object of the same name (ERROR_ALREADY_EXISTS), fail on a name
-    /// held by another type (ERROR_INVALID_HANDLE, fact 7.14), or create; a successful
-    /// create sets the last error to 0 (fact 7.13; Wine probe for unnamed objects).
+    /// held by another type (ERROR_INVALID_HANDLE, §7.14), or create; a successful
+    /// create sets the last error to 0 (§7.13; Wine probe for unnamed objects).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn create_named(
         &mut self,
@@ -263,7 +263,7 @@ impl Kernel {
     }
 
     /// PulseEvent: releases the threads waiting at this instant (all for manual-reset,
-    /// one for auto-reset), then leaves the event nonsignalled (fact 11.1). A thread
+    /// one for auto-reset), then leaves the event nonsignalled (§11.1). A thread
     /// about to wait but not yet waiting misses it: the lost wake-up.
     pub(crate) fn pulse_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
@@ -360,14 +360,14 @@ impl Kernel {
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // ReleaseMutex does not check the handle's access rights (fact 12.2).
+        // ReleaseMutex does not check the handle's access rights (§12.2).
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
         let cause = self.cause(|| format!("ReleaseMutex({h})"));
         self.release_mutex_obj(id, tid, &cause)?;
         Ok(Value::Bool(true).into())
     }
 
-    /// The owner of a mutex ended without releasing it (fact 12.3).
+    /// The owner of a mutex ended without releasing it (§12.3).
     pub(crate) fn abandon_mutex(&mut self, id: ObjectId, tid: Tid) {
         let m = self.mutex_mut(id);
         if m.owner != Some(tid) {
@@ -399,7 +399,7 @@ impl Kernel {
         maximum: i32,
         name: Option<String>,
     ) -> CallResult {
-        // Checked before the name is looked up (fact 13.1; Wine probe: an existing name
+        // Checked before the name is looked up (§13.1; Wine probe: an existing name
         // with bad counts still fails with ERROR_INVALID_PARAMETER).
         if maximum <= 0 || initial < 0 || initial > maximum {
             return Err(ERROR_INVALID_PARAMETER);
@@ -428,7 +428,7 @@ impl Kernel {
         let Body::Semaphore(s) = &mut self.objects[id].body else { unreachable!("type checked") };
         let prev = s.count;
         if i64::from(prev) + i64::from(count) > i64::from(s.maximum) {
-            // All or nothing: the count is unchanged (fact 13.2).
+            // All or nothing: the count is unchanged (§13.2).
             let max = s.maximum;
             self.note_effect(|_| format!("no effect: count {prev} + {count} would pass the maximum {max}"));
             return Err(ERROR_TOO_MANY_POSTS);

@@ -1,6 +1,6 @@
 //! Threads: CreateThread, ResumeThread, SuspendThread, ExitThread, TerminateThread,
 //! GetExitCodeThread, and thread exit (fact numbers refer to
-//! shared/semantics/pipes-handles-threads-waits.md, section 8).
+//! docs/semantics.md, section 8).
 
 use super::{Body, ObjectId};
 use crate::error::*;
@@ -123,7 +123,7 @@ impl Kernel {
         let origin = self.origin(pid, tid, "CreateThread", "created", None);
         let h =
             self.alloc_handle(pid, id, THREAD_ALL_ACCESS, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])?;
-        // A successful CreateThread leaves the last error alone (fact 8.7).
+        // A successful CreateThread leaves the last error alone (§8.7).
         Ok(Value::Thread(h, new_tid).into())
     }
 
@@ -139,7 +139,7 @@ impl Kernel {
         let (_, target) = self.thread_from_handle(pid, tid, h, THREAD_SUSPEND_RESUME)?;
         let t = self.thread_mut(target);
         if t.exit_code.is_some() {
-            // ResumeThread on an ended thread returns 0, not -1 (fact 8.2).
+            // ResumeThread on an ended thread returns 0, not -1 (§8.2).
             return Ok(Value::U32(0).into());
         }
         let prev = t.suspend_count;
@@ -165,7 +165,7 @@ impl Kernel {
         let (_, target) = self.thread_from_handle(pid, tid, h, THREAD_SUSPEND_RESUME)?;
         let t = self.thread_mut(target);
         if t.exit_code.is_some() {
-            // STATUS_THREAD_IS_TERMINATING -> ERROR_ACCESS_DENIED (facts 8.2, 0.1).
+            // STATUS_THREAD_IS_TERMINATING -> ERROR_ACCESS_DENIED (§§8.2, 0.1).
             return Err(ERROR_ACCESS_DENIED);
         }
         if t.suspend_count >= MAXIMUM_SUSPEND_COUNT {
@@ -200,7 +200,7 @@ impl Kernel {
     }
 
     /// Ends a thread: cancels what it was doing, abandons its mutexes, signals it, and
-    /// ends its process if it was the last thread (fact 8.8).
+    /// ends its process if it was the last thread (§8.8).
     pub(crate) fn kill_thread(&mut self, tid: Tid, code: u32, how: String) {
         if self.thread(tid).exit_code.is_some() {
             return;
