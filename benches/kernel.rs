@@ -16,8 +16,8 @@ fn ping_pong(n: u32, trace: bool) -> RunReport {
     let mut sim = Sim::new(config);
     sim.program("pingpong.exe", move |ctx| async move {
         let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
-        ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
-        ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
+        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
+        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
         let echo = ctx
             .create_thread(
                 None,
@@ -25,8 +25,8 @@ fn ping_pong(n: u32, trace: bool) -> RunReport {
                 move |ctx| async move {
                     let mut b = [0u8; 1];
                     for _ in 0..n {
-                        ctx.read_file(r1, &mut b, None).await;
-                        ctx.write_file(w2, &b, None).await;
+                        let _ = ctx.read_file(r1, &mut b, None).await;
+                        let _ = ctx.write_file(w2, &b, None).await;
                     }
                     0
                 },
@@ -36,8 +36,8 @@ fn ping_pong(n: u32, trace: bool) -> RunReport {
             .await;
         let mut b = [0u8; 1];
         for _ in 0..n {
-            ctx.write_file(w1, b"x", None).await;
-            ctx.read_file(r2, &mut b, None).await;
+            let _ = ctx.write_file(w1, b"x", None).await;
+            let _ = ctx.read_file(r2, &mut b, None).await;
         }
         ctx.wait_for_single_object(echo, INFINITE).await;
         0

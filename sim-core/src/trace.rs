@@ -10,6 +10,7 @@
 use crate::error::Win32Error;
 use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 /// The version of the JSON-lines schema (docs/trace-format.md). Bumped on any change to
@@ -82,16 +83,16 @@ pub enum ArgValue {
 /// A named argument.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arg {
-    /// The parameter's name.
-    pub name: String,
+    /// The parameter's name (borrowed from the API table: no allocation per call).
+    pub name: Cow<'static, str>,
     /// Its value.
     pub value: ArgValue,
 }
 
 impl Arg {
     /// A named argument.
-    pub fn new(name: &str, value: ArgValue) -> Arg {
-        Arg { name: name.to_string(), value }
+    pub fn new(name: &'static str, value: ArgValue) -> Arg {
+        Arg { name: Cow::Borrowed(name), value }
     }
 }
 
@@ -152,6 +153,7 @@ impl fmt::Display for ArgValue {
             ArgValue::Timeout(v) => write!(f, "{v}ms"),
             ArgValue::Str(Some(s)) => write!(f, "{s:?}"),
             ArgValue::Str(None) => f.write_str("NULL"),
+            ArgValue::Bytes { len, preview } if preview.is_empty() => write!(f, "{len} bytes"),
             ArgValue::Bytes { len, preview } => write!(f, "{len} bytes {preview}"),
         }
     }
@@ -159,48 +161,53 @@ impl fmt::Display for ArgValue {
 
 /// Conversion of a request field to a trace argument (`None`: not shown, e.g. a closure).
 pub trait ToArg {
-    /// The field as an argument value.
-    fn to_arg(&self) -> Option<ArgValue>;
+    /// The field as an argument value; `full` asks for the costly parts too (a buffer's
+    /// preview), which only the trace shows.
+    fn to_arg(&self, full: bool) -> Option<ArgValue>;
 }
 
 impl ToArg for HANDLE {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::handle(*self))
     }
 }
 impl ToArg for bool {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Bool(*self))
     }
 }
 impl ToArg for u32 {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::U32(*self))
     }
 }
 impl ToArg for i32 {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I32(*self))
     }
 }
 impl ToArg for i64 {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self))
     }
 }
 impl ToArg for Option<String> {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(self.clone()))
     }
 }
 impl ToArg for Vec<HANDLE> {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Handles(self.clone()))
     }
 }
 impl ToArg for Vec<u8> {
-    fn to_arg(&self) -> Option<ArgValue> {
-        Some(ArgValue::bytes(self))
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        if full {
+            Some(ArgValue::bytes(self))
+        } else {
+            Some(ArgValue::Bytes { len: u32::try_from(self.len()).unwrap_or(u32::MAX), preview: String::new() })
+        }
     }
 }
 

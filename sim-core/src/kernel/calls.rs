@@ -100,10 +100,11 @@ impl Kernel {
         let traced = self.config.trace;
         // A call that may block keeps its arguments on its operation for the deadlock
         // report, whether or not the trace is on.
-        let args = if traced || api.may_block() { req.args() } else { Vec::new() };
-        // The trace names the object behind each handle as the caller sees it before the
-        // call (CloseHandle's handle is gone after it).
-        let shown = if traced { self.named_args(pid, &args) } else { Vec::new() };
+        // What a pending operation keeps (the same with the trace on or off), and what the
+        // trace shows: buffer previews, and the object behind each handle as the caller
+        // sees it before the call (CloseHandle's handle is gone after it).
+        let args = if api.may_block() { req.args_with(false) } else { Vec::new() };
+        let shown = if traced { self.named_args(pid, req.args()) } else { Vec::new() };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
         self.effect = None;
@@ -115,7 +116,7 @@ impl Kernel {
             Err(file) => {
                 // Any file call can queue behind the lock: its arguments go on the operation.
                 if let Some((_, a)) = self.calling.as_mut().filter(|(_, a)| a.is_empty()) {
-                    *a = req.args();
+                    *a = req.args_with(false);
                 }
                 Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
             }
@@ -196,8 +197,7 @@ impl Kernel {
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
     /// (for the trace and the deadlock report; the operation keeps them unnamed).
-    pub(crate) fn named_args(&self, pid: super::Pid, args: &[Arg]) -> Vec<Arg> {
-        let mut args = args.to_vec();
+    pub(crate) fn named_args(&self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
         for a in &mut args {
             if let ArgValue::Handle { handle, object } = &mut a.value {
                 *object = self.describe_handle(pid, *handle);

@@ -29,18 +29,20 @@ impl Kernel {
 
     /// A short label for an object: `event#2 "name"`, `pipe#1 write end`.
     pub fn describe(&self, id: ObjectId) -> String {
+        use std::fmt::Write as _;
         let Some(o) = self.objects.get(id) else { return "(destroyed object)".into() };
-        let mut s = match &o.body {
+        let mut s = String::with_capacity(32);
+        let _ = match &o.body {
             Body::File(f) => {
                 let pipe_serial = self.objects.get(f.pipe).map(|p| p.hdr.serial).unwrap_or(0);
-                format!("pipe#{pipe_serial} {}", crate::objects::pipe::end_name(self, f))
+                write!(s, "pipe#{pipe_serial} {}", crate::objects::pipe::end_name(self, f))
             }
-            Body::Process(p) => format!("process {} (P{})", p.image, p.pid),
-            Body::Thread(t) => format!("thread T{} of P{}", t.tid, t.pid),
-            b => format!("{}#{}", b.object_type(), o.hdr.serial),
+            Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
+            Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
+            b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),
         };
         if let Some(n) = &o.hdr.name {
-            s.push_str(&format!(" {n:?}"));
+            let _ = write!(s, " {n:?}");
         }
         s
     }

@@ -32,17 +32,17 @@ pub type Program = std::rc::Rc<dyn Fn(ThreadCtx) -> BodyFuture>;
 pub type TimerApcRoutine = Box<dyn FnOnce(ThreadCtx, u32, u32) -> BodyFuture>;
 
 impl ToArg for ThreadStart {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
 }
 impl ToArg for Option<TimerApcRoutine> {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(self.as_ref().map(|_| "routine".to_string())))
     }
 }
 impl ToArg for STARTUPINFO {
-    fn to_arg(&self) -> Option<ArgValue> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         (self.dwFlags & crate::types::STARTF_USESTDHANDLES != 0)
             .then(|| ArgValue::Handles(vec![self.hStdInput, self.hStdOutput, self.hStdError]))
     }
@@ -74,11 +74,17 @@ macro_rules! api_blocks {
     };
 }
 
-macro_rules! api_arg {
+macro_rules! api_count {
     ($f:ident) => {
-        ToArg::to_arg($f)
+        1
     };
-    ($f:ident, $r:ident) => {
+}
+
+macro_rules! api_arg {
+    ($full:ident, $f:ident) => {
+        ToArg::to_arg($f, $full)
+    };
+    ($full:ident, $f:ident, $r:ident) => {
         Some(ArgValue::$r($f))
     };
 }
@@ -128,13 +134,20 @@ macro_rules! api_table {
             pub fn api(&self) -> Api {
                 match self { $( Request::$name { .. } => Api::$name, )* }
             }
-            /// The arguments, typed, for the trace and the deadlock report.
-            #[allow(unused_variables, unused_mut)]
+            /// The arguments, typed, for the trace.
             pub fn args(&self) -> Vec<Arg> {
+                self.args_with(true)
+            }
+
+            /// The arguments; without `full`, the costly parts only the trace shows (a
+            /// buffer's preview) are left out: what a pending operation keeps for the
+            /// deadlock report, the same whether or not the trace is on.
+            #[allow(unused_variables, unused_mut)]
+            pub fn args_with(&self, full: bool) -> Vec<Arg> {
                 match self {
                     $( Request::$name { $($f),* } => {
-                        let mut v = Vec::new();
-                        $( if let Some(a) = api_arg!($f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
+                        let mut v = Vec::with_capacity(0 $( + api_count!($f) )*);
+                        $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
                         v
                     } )*
                 }
@@ -293,8 +306,8 @@ pub enum Value {
 impl Value {
     /// The out-parameters this value fills in, for the trace.
     pub fn outs(&self) -> Vec<Arg> {
-        let h = |name: &str, h: HANDLE| Arg::new(name, ArgValue::handle(h));
-        let u = |name: &str, v: u32| Arg::new(name, ArgValue::U32(v));
+        let h = |name: &'static str, h: HANDLE| Arg::new(name, ArgValue::handle(h));
+        let u = |name: &'static str, v: u32| Arg::new(name, ArgValue::U32(v));
         match self {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
             Value::U64(v) => vec![Arg::new("value", ArgValue::I64(*v as i64))],

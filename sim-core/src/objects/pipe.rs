@@ -284,7 +284,7 @@ pub(crate) fn unlock_file(k: &mut Kernel, id: ObjectId) {
         f.lock = Some(w);
         k.grant_file_lock(op);
     }
-    if !was_signalled {
+    if !was_signalled && !k.objects[id].hdr.waiters.is_empty() {
         let cause = k.cause(|| format!("I/O on {} completed", k.describe(id)));
         k.wake_waiters(id, &cause);
     }
@@ -414,30 +414,36 @@ impl Kernel {
             );
             return Exec::Done(Reply::error(e));
         }
-        // The write is queued at once, as an operation; it completes at once when its
-        // bytes fit the quota, and otherwise the thread blocks on it.
-        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        // The write is queued at once and its bytes are readable at once. It completes at
+        // once when the unread bytes up to the end of it fit the quota (§2.4); otherwise
+        // it stays queued as a pending operation and the thread blocks on it.
         self.pipe_bytes += u64::from(len);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.unread += u64::from(len);
         q.written_total += u64::from(len);
-        q.entries.push_back(Entry { data, offset: 0, writer: Some(op) });
-        let cause = self.cause(|| format!("WriteFile({h}, {len} bytes)"));
-        if self.pipe_progress(pipe, peer, Some(op), &cause) {
-            // Completed at once: the operation never blocked its thread, and the call is
-            // traced as an ordinary call.
-            self.ops.remove(op);
-            Exec::Done(Reply::from(Value::Written(len)))
-        } else {
-            Exec::Block(op)
+        q.entries.push_back(Entry { data, offset: 0, writer: None });
+        let cause = move || format!("WriteFile({h}, {len} bytes)");
+        // Pending reads take their bytes first; then the write is the last entry, and the
+        // unread bytes up to the end of it are all the unread bytes.
+        self.pipe_progress(pipe, peer, cause);
+        let q = &pipe_ref(self, pipe).ends[peer].inbound;
+        if q.unread <= u64::from(q.quota) {
+            return Exec::Done(Reply::from(Value::Written(len)));
         }
+        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
+        q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
+        Exec::Block(op)
     }
 
     /// After data was added to or taken from the queue toward `reader`: completes pending
     /// reads (in order), writes whose data now fits the quota, and flushes whose data has
-    /// been read. Returns whether the write operation `current` completed (it is then left
-    /// for its caller to finish, since its thread is not blocked yet).
-    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, current: Option<OpId>, cause: &str) -> bool {
+    /// been read.
+    /// `cause` says what made the progress; its text is built only when an operation
+    /// completes and the trace is on.
+    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn() -> String) {
+        let mut text: Option<String> = None;
+        let mut why = |k: &Kernel| text.get_or_insert_with(|| k.cause(&cause)).clone();
         // Pending reads take what is there, in order (§3.1: a read returns what is
         // available; §3.3: a zero-length read completes with 0 bytes).
         loop {
@@ -451,7 +457,8 @@ impl Kernel {
             let e = &mut pipe_mut(self, pipe).ends[reader];
             let data = take(&mut e.inbound, len);
             self.pipe_bytes -= data.len() as u64;
-            self.complete_op(r, Value::Read(data).into(), cause);
+            let why = why(self);
+            self.complete_op(r, Value::Read(data).into(), &why);
         }
         // Writes complete when the unread bytes up to and including theirs fit (§2.4).
         let p = pipe_mut(self, pipe);
@@ -481,18 +488,14 @@ impl Kernel {
             }
         }
         pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
-        let mut mine = false;
         for (w, n) in completed {
-            if Some(w) == current {
-                mine = true;
-            } else {
-                self.complete_op(w, Value::Written(n).into(), cause);
-            }
+            let why = why(self);
+            self.complete_op(w, Value::Written(n).into(), &why);
         }
         for f in flushed {
-            self.complete_op(f, Value::Bool(true).into(), cause);
+            let why = why(self);
+            self.complete_op(f, Value::Bool(true).into(), &why);
         }
-        mine
     }
 
     /// ReadFile on a pipe: what is there, up to the buffer; blocks while empty. The bytes
@@ -515,8 +518,8 @@ impl Kernel {
             }
             let data = take(&mut pipe_mut(self, pipe).ends[end].inbound, len);
             self.pipe_bytes -= data.len() as u64;
-            let cause = self.cause(|| format!("ReadFile({h}) took {} bytes", data.len()));
-            self.pipe_progress(pipe, end, None, &cause);
+            let n = data.len();
+            self.pipe_progress(pipe, end, move || format!("ReadFile({h}) took {n} bytes"));
             return Exec::Done(Reply::from(Value::Read(data)));
         }
         if p.ends[1 - end].closed {
@@ -656,8 +659,7 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     q.entries.retain(|e| e.remaining() > 0);
     k.pipe_bytes -= discarded;
     let tid = k.ops[op].tid;
-    let cause = k.cause(|| format!("T{tid}'s pending write was cancelled"));
-    k.pipe_progress(pipe, peer, Some(op), &cause);
+    k.pipe_progress(pipe, peer, move || format!("T{tid}'s pending write was cancelled"));
 }
 
 /// Handles (in every process) that refer to an object: (pid, image, handle).
