@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 thread_local! {
     /// Where the last panic inside a simulated thread body happened (set by the hook).
     static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// True while a simulated thread body is being polled on this OS thread.
+    /// True while a run is being driven on this OS thread (its panics become outcomes).
     static IN_BODY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -122,7 +122,11 @@ impl Sim {
     fn drive(&mut self) -> Outcome {
         // A panic in the kernel itself (a simulator bug) must not take a whole seed sweep
         // down: it ends this run with `Outcome::SimulatorBug`, seed and step included.
-        match catch_unwind(AssertUnwindSafe(|| self.drive_steps())) {
+        // Panics while the run is driven are outcomes, so the hook records them quietly.
+        IN_BODY.with(|b| b.set(true));
+        let result = catch_unwind(AssertUnwindSafe(|| self.drive_steps()));
+        IN_BODY.with(|b| b.set(false));
+        match result {
             Ok(o) => o,
             Err(payload) => {
                 let step = self.kernel.try_borrow().map(|k| k.steps()).unwrap_or(0);
@@ -196,7 +200,6 @@ impl Sim {
             };
             let pid = self.kernel.borrow().pid_of(tid);
             self.kernel.borrow_mut().polling = Some(tid);
-            IN_BODY.with(|b| b.set(true));
             let polled = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(start) = start {
                     let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
@@ -205,7 +208,6 @@ impl Sim {
                 let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
                 fut.as_mut().poll(&mut cx)
             }));
-            IN_BODY.with(|b| b.set(false));
             match polled {
                 Err(payload) => {
                     let message = panic_message(&*payload);

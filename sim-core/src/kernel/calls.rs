@@ -3,6 +3,7 @@
 
 use super::request::{Api, Reply, Request};
 use super::{Exec, Kernel, Tid};
+use crate::objects::Body;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
 use crate::trace::{Arg, ArgValue, Event, EventKind, Ret};
@@ -12,10 +13,18 @@ impl Kernel {
     /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
     /// run as `Failed`, against the thread that misused it.
     pub(crate) fn park(&mut self, tid: Tid, req: Request) {
-        if let Some(message) = self.misuse(tid, req.api()) {
-            return self.fail_polled(tid, message);
+        // The usual case, with one lookup: the thread being polled calls through its own
+        // ThreadCtx between two calls.
+        if self.polling == Some(tid) {
+            if let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+                if matches!(t.run, Run::Running) {
+                    t.run = Run::Parked(Box::new(req));
+                    return;
+                }
+            }
         }
-        self.thread_mut(tid).run = Run::Parked(Box::new(req));
+        let message = self.misuse(tid, req.api()).unwrap_or_else(|| "simulator bug: a call could not park".into());
+        self.fail_polled(tid, message);
     }
 
     /// Why a call through `tid`'s ThreadCtx is not allowed now, if it is not.
@@ -64,10 +73,10 @@ impl Kernel {
 
     /// Takes a completed call's result (the API future's second poll).
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
-        if !self.tids.contains_key(&tid) {
-            return None;
+        match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+            Some(Body::Thread(t)) => t.reply.take(),
+            _ => None,
         }
-        self.thread_mut(tid).reply.take()
     }
 
     /// Executes the parked call of `tid`: one kernel step.

@@ -185,7 +185,7 @@ api_table! {
     TerminateProcess(process: HANDLE, exit_code: u32) -> Bool => terminate_process;
     GetExitCodeProcess(process: HANDLE) -> Bool => get_exit_code_process;
     OpenProcess(access: u32 [flags], inherit: bool, pid: u32) -> Handle => open_process;
-    CloseHandle(handle: HANDLE) -> Bool, blocks => close_handle_call;
+    CloseHandle(handle: HANDLE) -> Bool => close_handle_call;
     DuplicateHandle(
         source_process: HANDLE,
         source: HANDLE,
