@@ -8,6 +8,7 @@
 
 use sim_core::prelude::*;
 
+pub mod named_pipes;
 pub mod pipes;
 mod sync;
 pub mod timers;
@@ -47,6 +48,14 @@ pub fn catalogue() -> Vec<Scenario> {
         sync::lost_wakeup_pulse_event(),
         timers::periodic_timer_missed_periods(),
         timers::periodic_timer_count_periods(),
+        named_pipes::named_pipe_busy(),
+        named_pipes::named_pipe_busy_fixed(),
+        named_pipes::named_pipe_instance_gap(),
+        named_pipes::named_pipe_instance_gap_fixed(),
+        named_pipes::pipe_connected_is_success(),
+        named_pipes::pipe_connected_is_success_fixed(),
+        named_pipes::message_more_data(),
+        named_pipes::message_more_data_fixed(),
     ]
 }
 

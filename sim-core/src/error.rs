@@ -53,6 +53,8 @@ win32_errors! {
     ERROR_BROKEN_PIPE = 109;
     /// The semaphore timeout period has expired (121).
     ERROR_SEM_TIMEOUT = 121;
+    /// The data area passed to a system call is too small (122).
+    ERROR_INSUFFICIENT_BUFFER = 122;
     /// The filename, directory name, or volume label syntax is incorrect (123).
     ERROR_INVALID_NAME = 123;
     /// The recipient process has refused the signal (156).

@@ -30,7 +30,7 @@ pub use sim::Sim;
 
 /// Everything a simulated program needs: `use sim_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::api::ThreadCtx;
+    pub use crate::api::{OVERLAPPED, Overlapped, ThreadCtx};
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::request::TimerApcRoutine;

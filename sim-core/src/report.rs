@@ -197,6 +197,18 @@ pub enum WaitEdge {
         /// The thread whose call holds the lock.
         holder: Option<Tid>,
     },
+    /// ConnectNamedPipe waiting for a client to open the pipe.
+    PipeClient {
+        /// The pipe's name.
+        pipe: String,
+    },
+    /// WaitNamedPipe waiting for an instance of the pipe to listen.
+    PipeInstance {
+        /// The pipe's name.
+        pipe: String,
+        /// Its instances' server ends and their states.
+        instances: Vec<String>,
+    },
     /// Sleep(INFINITE).
     SleepForever,
     /// The thread is suspended and nothing will resume it.
@@ -369,6 +381,16 @@ impl DeadlockReport {
                             s,
                             "    waits for {who}'s pending call on the same synchronous file object ({file})"
                         );
+                    }
+                    WaitEdge::PipeClient { pipe } => {
+                        let _ =
+                            writeln!(s, "    waits for a client to open {pipe} (CreateFile); no thread is opening it");
+                    }
+                    WaitEdge::PipeInstance { pipe, instances } => {
+                        let _ = writeln!(s, "    waits for an instance of {pipe} to listen; its instances:");
+                        for i in instances {
+                            let _ = writeln!(s, "      {i}");
+                        }
                     }
                     WaitEdge::SleepForever => {
                         let _ = writeln!(s, "    sleeps forever");

@@ -159,6 +159,54 @@ pub const PIPE_CLIENT_END: u32 = 0x0;
 pub const PIPE_TYPE_BYTE: u32 = 0x0;
 /// `PIPE_TYPE_MESSAGE`.
 pub const PIPE_TYPE_MESSAGE: u32 = 0x4;
+/// `PIPE_READMODE_BYTE` (0).
+pub const PIPE_READMODE_BYTE: u32 = 0x0;
+/// `PIPE_READMODE_MESSAGE`.
+pub const PIPE_READMODE_MESSAGE: u32 = 0x2;
+/// `PIPE_WAIT` (0).
+pub const PIPE_WAIT: u32 = 0x0;
+/// `PIPE_NOWAIT`.
+pub const PIPE_NOWAIT: u32 = 0x1;
+/// `PIPE_ACCEPT_REMOTE_CLIENTS` (0).
+pub const PIPE_ACCEPT_REMOTE_CLIENTS: u32 = 0x0;
+/// `PIPE_REJECT_REMOTE_CLIENTS`; accepted, no effect (every simulated client is local).
+pub const PIPE_REJECT_REMOTE_CLIENTS: u32 = 0x8;
+/// `PIPE_UNLIMITED_INSTANCES`.
+pub const PIPE_UNLIMITED_INSTANCES: u32 = 255;
+/// `PIPE_ACCESS_INBOUND`: data flows from client to server.
+pub const PIPE_ACCESS_INBOUND: u32 = 0x1;
+/// `PIPE_ACCESS_OUTBOUND`: data flows from server to client.
+pub const PIPE_ACCESS_OUTBOUND: u32 = 0x2;
+/// `PIPE_ACCESS_DUPLEX`.
+pub const PIPE_ACCESS_DUPLEX: u32 = 0x3;
+/// `FILE_FLAG_FIRST_PIPE_INSTANCE`.
+pub const FILE_FLAG_FIRST_PIPE_INSTANCE: u32 = 0x0008_0000;
+/// `FILE_FLAG_WRITE_THROUGH`; accepted, no effect.
+pub const FILE_FLAG_WRITE_THROUGH: u32 = 0x8000_0000;
+/// `FILE_FLAG_OVERLAPPED`.
+pub const FILE_FLAG_OVERLAPPED: u32 = 0x4000_0000;
+/// `NMPWAIT_USE_DEFAULT_WAIT`: WaitNamedPipe waits the pipe's nDefaultTimeOut.
+pub const NMPWAIT_USE_DEFAULT_WAIT: u32 = 0x0;
+/// `NMPWAIT_NOWAIT`.
+pub const NMPWAIT_NOWAIT: u32 = 0x1;
+/// `NMPWAIT_WAIT_FOREVER`.
+pub const NMPWAIT_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
+/// `CREATE_NEW` (CreateFile).
+pub const CREATE_NEW: u32 = 1;
+/// `CREATE_ALWAYS` (CreateFile).
+pub const CREATE_ALWAYS: u32 = 2;
+/// `OPEN_EXISTING` (CreateFile): the disposition for opening a pipe's client end.
+pub const OPEN_EXISTING: u32 = 3;
+/// `OPEN_ALWAYS` (CreateFile).
+pub const OPEN_ALWAYS: u32 = 4;
+/// `TRUNCATE_EXISTING` (CreateFile).
+pub const TRUNCATE_EXISTING: u32 = 5;
+/// `FILE_SHARE_READ`.
+pub const FILE_SHARE_READ: u32 = 0x1;
+/// `FILE_SHARE_WRITE`.
+pub const FILE_SHARE_WRITE: u32 = 0x2;
+/// `FILE_ATTRIBUTE_NORMAL`.
+pub const FILE_ATTRIBUTE_NORMAL: u32 = 0x80;
 
 // Access rights (winnt.h).
 /// `DELETE`.

@@ -210,3 +210,116 @@ fn a_periodic_timer_does_not_queue_missed_periods() {
     let r = fixed.run(Config::random(0));
     insta::assert_snapshot!("periodic_timer_count_periods_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
 }
+
+/// The main process's exit code of a completed run, or a description of the outcome.
+fn main_exit(r: &RunReport) -> Result<u32, String> {
+    match &r.outcome {
+        Outcome::Completed { exit_codes } => {
+            Ok(exit_codes.iter().find(|c| c.1 == "server.exe").map(|c| c.2).expect("the server ran"))
+        }
+        other => Err(other.kind().to_string()),
+    }
+}
+
+/// Named-pipe teaching case 1 (docs/semantics.md §§6.8, 6.14): one instance, two
+/// clients. The second client's CreateFile fails with ERROR_PIPE_BUSY while the first is
+/// served; the naive client gives up (the server then waits in ConnectNamedPipe for a
+/// client that never comes, and the report says so), the fixed one calls WaitNamedPipe,
+/// which returns once the server disconnects the first client and listens again.
+#[test]
+fn named_pipe_busy_then_wait_named_pipe() {
+    let naive = scenarios::find("named-pipe-busy").unwrap();
+    let fixed = scenarios::find("named-pipe-busy-fixed").unwrap();
+    let mut gave_up = 0;
+    for seed in 0..100 {
+        let r = naive.run(Config::random(seed));
+        if let Outcome::Deadlock(d) = &r.outcome {
+            gave_up += 1;
+            let server = d.threads.iter().find(|t| t.api == "ConnectNamedPipe").expect("the server waits for a client");
+            assert!(
+                matches!(&server.waits[..], [WaitEdge::PipeClient { pipe }] if pipe == scenarios::named_pipes::PIPE)
+            );
+            assert!(r.trace.iter().any(|e| matches!(&e.kind, EventKind::Call { api, error: Some(err), .. }
+                if api == "CreateFile" && *err == ERROR_PIPE_BUSY)));
+        }
+        assert_eq!(main_exit(&fixed.run(Config::random(seed))), Ok(0), "seed {seed}");
+    }
+    assert!(gave_up > 0, "some seed sends the second client in while the first is served");
+    let seed = (0..100).find(|&s| matches!(naive.run(Config::random(s)).outcome, Outcome::Deadlock(_))).unwrap();
+    let r = naive.run(Config::random(seed));
+    insta::assert_snapshot!("named_pipe_busy", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Named-pipe teaching case 2 (§§6.8, 6.14): a server that creates its next instance
+/// only after serving a client leaves a gap with no instance at all, and a client
+/// arriving in it (or waiting across it) gets ERROR_FILE_NOT_FOUND on some seeds;
+/// creating the next instance first closes the gap.
+#[test]
+fn named_pipe_instance_gap_is_found_by_a_sweep() {
+    let naive = scenarios::find("named-pipe-instance-gap").unwrap();
+    let fixed = scenarios::find("named-pipe-instance-gap-fixed").unwrap();
+    let mut failed = Vec::new();
+    for seed in 0..200 {
+        let r = naive.run(Config::random(seed));
+        match main_exit(&r) {
+            Ok(0) => {}
+            _ => {
+                // A client found no pipe at all: CreateFile in the gap, or a WaitNamedPipe
+                // whose pipe vanished with its last instance.
+                assert!(
+                    r.trace.iter().any(|e| matches!(&e.kind,
+                        EventKind::Call { api, error: Some(err), .. } | EventKind::Wake { api, error: Some(err), .. }
+                        if (api == "CreateFile" || api == "WaitNamedPipe") && *err == ERROR_FILE_NOT_FOUND)),
+                    "seed {seed}: a client found no instance\n{}",
+                    r.summary()
+                );
+                failed.push(seed);
+            }
+        }
+        assert_eq!(main_exit(&fixed.run(Config::random(seed))), Ok(0), "seed {seed}");
+    }
+    assert!(!failed.is_empty() && failed.len() < 200, "some seeds, not all: {}", failed.len());
+    let r = naive.run(Config::random(failed[0]));
+    insta::assert_snapshot!("named_pipe_instance_gap", format!("seed {}\n{}", failed[0], r.trace_text()));
+}
+
+/// Named-pipe teaching case 3 (§6.6): ConnectNamedPipe returns FALSE with
+/// ERROR_PIPE_CONNECTED when the client connected before it was called; a server that
+/// treats that as failure drops the client on exactly those seeds.
+#[test]
+fn pipe_connected_is_a_good_connection() {
+    let naive = scenarios::find("pipe-connected-treated-as-failure").unwrap();
+    let fixed = scenarios::find("pipe-connected-treated-as-failure-fixed").unwrap();
+    let (mut dropped, mut kept) = (0, 0);
+    for seed in 0..200 {
+        let r = naive.run(Config::random(seed));
+        let connected_first = r.trace.iter().any(|e| {
+            matches!(&e.kind, EventKind::Call { api, error: Some(err), .. }
+            if api == "ConnectNamedPipe" && *err == ERROR_PIPE_CONNECTED)
+        });
+        assert_eq!(main_exit(&r), Ok(u32::from(connected_first)), "seed {seed}: dropped exactly when connected first");
+        if connected_first {
+            dropped += 1
+        } else {
+            kept += 1
+        }
+        assert_eq!(main_exit(&fixed.run(Config::random(seed))), Ok(0), "seed {seed}");
+    }
+    assert!(dropped > 0 && kept > 0, "both orders happen: {dropped} {kept}");
+}
+
+/// Named-pipe teaching case 4 (§§5.1, 5.2): a message-mode reader with an 8-byte buffer
+/// gets FALSE with ERROR_MORE_DATA for longer messages; ignoring it splits them.
+#[test]
+fn a_reader_ignoring_more_data_splits_messages() {
+    let naive = scenarios::find("message-mode-more-data").unwrap();
+    let fixed = scenarios::find("message-mode-more-data-fixed").unwrap();
+    for seed in 0..50 {
+        // "first message" (13 bytes) and "the third message" (17) each come in 2 and 3
+        // parts: 2 + 1 + 3 = 6 "messages" instead of 3.
+        assert_eq!(main_exit(&naive.run(Config::random(seed))), Ok(6), "seed {seed}");
+        assert_eq!(main_exit(&fixed.run(Config::random(seed))), Ok(0), "seed {seed}");
+    }
+    let r = naive.run(Config::random(0));
+    insta::assert_snapshot!("message_mode_more_data", r.trace_text());
+}

@@ -5,6 +5,7 @@
 //! environment block (GetLastError, GetCurrentThreadId, GetStdHandle...) are plain
 //! functions: on Windows they do not enter the kernel, so they are not schedule points.
 
+use super::Overlapped;
 use crate::error::Win32Error;
 use crate::kernel::request::{Api, Reply, Request, TimerApcRoutine, Value};
 use crate::kernel::{Kernel, Pid, Tid};
@@ -581,18 +582,8 @@ impl ThreadCtx {
             *n = 0;
         }
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
-        match done(self.call(Request::ReadFile { handle: h_file, len }).await) {
-            Some(v) => {
-                if let Value::Read(data) = v {
-                    buffer[..data.len()].copy_from_slice(&data);
-                    if let Some(n) = bytes_read {
-                        *n = data.len() as u32;
-                    }
-                }
-                TRUE
-            }
-            None => FALSE,
-        }
+        let r = self.call(Request::ReadFile { handle: h_file, len }).await;
+        self.fill_read(r, buffer, bytes_read)
     }
 
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
@@ -816,5 +807,234 @@ impl ThreadCtx {
         if let Some(v) = self.call_u64(Request::GetSystemTimeAsFileTime {}).await {
             *system_time_as_file_time = FILETIME::from_u64(v);
         }
+    }
+
+    /// A read's reply into the caller's buffer: the data of a success, and of a partial
+    /// message read (FALSE with ERROR_MORE_DATA, §5.2), with the byte count.
+    fn fill_read(&self, r: Reply, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
+        let ok = bool_of(&r);
+        match r.value {
+            Value::Read(data) => {
+                buffer[..data.len()].copy_from_slice(&data);
+                if let Some(n) = bytes_read {
+                    *n = data.len() as u32;
+                }
+            }
+            Value::Void => {}
+            v => self.mismatch(Api::ReadFile, &v),
+        }
+        ok
+    }
+
+    // ----- named pipes ----------------------------------------------------------------
+
+    /// CreateNamedPipe: `name` is `\\.\pipe\NAME` (case-insensitive; anything else
+    /// fails with ERROR_INVALID_NAME). `open_mode`: PIPE_ACCESS_INBOUND / OUTBOUND /
+    /// DUPLEX, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_WRITE_THROUGH (FILE_FLAG_OVERLAPPED
+    /// ends the run as Unsupported until overlapped I/O is modelled). `pipe_mode`:
+    /// PIPE_TYPE_BYTE/MESSAGE, PIPE_READMODE_BYTE/MESSAGE, PIPE_WAIT/NOWAIT,
+    /// PIPE_REJECT_REMOTE_CLIENTS. `out_buffer_size` limits data toward the client,
+    /// `in_buffer_size` data toward the server. A new instance listens at once.
+    /// INVALID_HANDLE_VALUE on failure (docs/semantics.md §6).
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub async fn create_named_pipe(
+        &self,
+        name: &str,
+        open_mode: u32,
+        pipe_mode: u32,
+        max_instances: u32,
+        out_buffer_size: u32,
+        in_buffer_size: u32,
+        default_time_out: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE {
+        let req = Request::CreateNamedPipe {
+            name: Some(name.to_string()),
+            open_mode,
+            pipe_mode,
+            max_instances,
+            out_buffer_size,
+            in_buffer_size,
+            default_timeout_ms: default_time_out,
+            inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
+        };
+        self.call_handle(req).await
+    }
+
+    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) is modelled:
+    /// ERROR_FILE_NOT_FOUND when no such pipe exists, ERROR_PIPE_BUSY when no instance is
+    /// listening, ERROR_ACCESS_DENIED for access against the pipe's direction; the client
+    /// starts in byte read mode (§5.4). Other paths, and FILE_FLAG_OVERLAPPED, end the run
+    /// as Unsupported. INVALID_HANDLE_VALUE on failure.
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub async fn create_file(
+        &self,
+        file_name: &str,
+        desired_access: u32,
+        share_mode: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+        creation_disposition: u32,
+        flags_and_attributes: u32,
+        template_file: HANDLE,
+    ) -> HANDLE {
+        let req = Request::CreateFile {
+            name: Some(file_name.to_string()),
+            access: desired_access,
+            share_mode,
+            inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
+            disposition: creation_disposition,
+            flags: flags_and_attributes,
+            template: template_file,
+        };
+        self.call_handle(req).await
+    }
+
+    /// WaitNamedPipe: TRUE once an instance listens; FALSE with ERROR_SEM_TIMEOUT after
+    /// `time_out` ms of virtual time (NMPWAIT_USE_DEFAULT_WAIT: the pipe's default,
+    /// NMPWAIT_WAIT_FOREVER); ERROR_FILE_NOT_FOUND for no such pipe (§6.14).
+    pub async fn wait_named_pipe(&self, name: &str, time_out: u32) -> BOOL {
+        bool_of(&self.call(Request::WaitNamedPipe { name: Some(name.to_string()), timeout_ms: time_out }).await)
+    }
+
+    /// ConnectNamedPipe: waits for a client (TRUE); FALSE with ERROR_PIPE_CONNECTED when
+    /// one connected first (a good connection, §6.6), ERROR_NO_DATA when it connected and
+    /// closed, ERROR_PIPE_LISTENING for PIPE_NOWAIT (§6.10), ERROR_INVALID_FUNCTION on a
+    /// client handle (§6.7). An `overlapped` ends the run as Unsupported for now.
+    pub async fn connect_named_pipe(&self, h_named_pipe: HANDLE, overlapped: Option<&Overlapped>) -> BOOL {
+        let req = Request::ConnectNamedPipe { pipe: h_named_pipe, overlapped: overlapped.cloned() };
+        bool_of(&self.call(req).await)
+    }
+
+    /// DisconnectNamedPipe: discards unread data; the client's calls then fail with
+    /// ERROR_PIPE_NOT_CONNECTED (§6.12); the instance listens again only after
+    /// ConnectNamedPipe (§6.8).
+    pub async fn disconnect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::DisconnectNamedPipe { pipe: h_named_pipe }).await)
+    }
+
+    /// SetNamedPipeHandleState: `mode` PIPE_READMODE_BYTE/MESSAGE | PIPE_WAIT/NOWAIT
+    /// (message read mode on a byte-type pipe: ERROR_INVALID_PARAMETER, §5.7); the
+    /// collection settings are for remote pipes and fail with ERROR_INVALID_PARAMETER.
+    pub async fn set_named_pipe_handle_state(
+        &self,
+        h_named_pipe: HANDLE,
+        mode: Option<u32>,
+        max_collection_count: Option<u32>,
+        collect_data_timeout: Option<u32>,
+    ) -> BOOL {
+        let req =
+            Request::SetNamedPipeHandleState { pipe: h_named_pipe, mode, max_collection_count, collect_data_timeout };
+        bool_of(&self.call(req).await)
+    }
+
+    /// GetNamedPipeHandleState: the handle's PIPE_NOWAIT / PIPE_READMODE_MESSAGE bits and
+    /// the instance count; asking for the collection settings or the user name of a local
+    /// pipe fails with ERROR_INVALID_PARAMETER (§6.17).
+    #[must_use]
+    pub async fn get_named_pipe_handle_state(
+        &self,
+        h_named_pipe: HANDLE,
+        state: Option<&mut u32>,
+        cur_instances: Option<&mut u32>,
+        max_collection_count: Option<&mut u32>,
+        collect_data_timeout: Option<&mut u32>,
+        user_name: Option<&mut String>,
+    ) -> BOOL {
+        let req = Request::GetNamedPipeHandleState {
+            pipe: h_named_pipe,
+            collection: max_collection_count.is_some() || collect_data_timeout.is_some(),
+            user_name: user_name.is_some(),
+        };
+        let r = self.call(req).await;
+        let ok = bool_of(&r);
+        match done(r) {
+            Some(Value::PipeState { state: s, instances }) => {
+                if let Some(x) = state {
+                    *x = s;
+                }
+                if let Some(x) = cur_instances {
+                    *x = instances;
+                }
+            }
+            Some(v) => self.mismatch(Api::GetNamedPipeHandleState, &v),
+            None => {}
+        }
+        ok
+    }
+
+    /// GetNamedPipeClientProcessId: the connected client's process id (kept after the
+    /// client closes; ERROR_NOT_FOUND once disconnected, §6.19).
+    #[must_use]
+    pub async fn get_named_pipe_client_process_id(&self, pipe: HANDLE, client_process_id: &mut u32) -> BOOL {
+        self.call_out(Request::GetNamedPipeClientProcessId { pipe }, client_process_id).await
+    }
+
+    /// GetNamedPipeServerProcessId: the process that created the instance.
+    #[must_use]
+    pub async fn get_named_pipe_server_process_id(&self, pipe: HANDLE, server_process_id: &mut u32) -> BOOL {
+        self.call_out(Request::GetNamedPipeServerProcessId { pipe }, server_process_id).await
+    }
+
+    /// TransactNamedPipe: writes `in_buffer` as one message and reads one message back
+    /// into `out_buffer` (FALSE with ERROR_MORE_DATA when it does not fit). Needs a
+    /// message-type pipe in message read mode (ERROR_BAD_PIPE) with nothing unread for
+    /// the caller (ERROR_PIPE_BUSY) (§5.8). An `overlapped` ends the run as Unsupported.
+    #[must_use]
+    pub async fn transact_named_pipe(
+        &self,
+        h_named_pipe: HANDLE,
+        in_buffer: &[u8],
+        out_buffer: &mut [u8],
+        bytes_read: Option<&mut u32>,
+        overlapped: Option<&Overlapped>,
+    ) -> BOOL {
+        let mut bytes_read = bytes_read;
+        if let Some(n) = bytes_read.as_deref_mut() {
+            *n = 0;
+        }
+        let req = Request::TransactNamedPipe {
+            pipe: h_named_pipe,
+            data: in_buffer.to_vec(),
+            len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
+            overlapped: overlapped.cloned(),
+        };
+        let r = self.call(req).await;
+        self.fill_read(r, out_buffer, bytes_read)
+    }
+
+    /// CallNamedPipe: connects to a message-type pipe (waiting up to `time_out` for an
+    /// instance when all are busy), sets message read mode, transacts one message and
+    /// closes, as kernel32 composes it; each step is its own call in the trace.
+    pub async fn call_named_pipe(
+        &self,
+        name: &str,
+        in_buffer: &[u8],
+        out_buffer: &mut [u8],
+        bytes_read: &mut u32,
+        time_out: u32,
+    ) -> BOOL {
+        *bytes_read = 0;
+        let pipe = loop {
+            let h = self.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+            if h != INVALID_HANDLE_VALUE {
+                break h;
+            }
+            if self.get_last_error() != crate::error::ERROR_PIPE_BUSY
+                || self.wait_named_pipe(name, time_out).await == FALSE
+            {
+                return FALSE;
+            }
+        };
+        let ok = if self.set_named_pipe_handle_state(pipe, Some(PIPE_READMODE_MESSAGE), None, None).await == FALSE {
+            FALSE
+        } else {
+            self.transact_named_pipe(pipe, in_buffer, out_buffer, Some(bytes_read), None).await
+        };
+        let error = self.get_last_error();
+        let _ = self.close_handle(pipe).await;
+        self.set_last_error(error);
+        ok
     }
 }

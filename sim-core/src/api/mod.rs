@@ -3,5 +3,7 @@
 //! order. Every awaited call is a schedule point.
 
 mod kernel32;
+mod overlapped;
 
 pub use kernel32::ThreadCtx;
+pub use overlapped::{OVERLAPPED, Overlapped};

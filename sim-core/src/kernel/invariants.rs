@@ -64,6 +64,11 @@ impl Kernel {
                     }
                 }
                 Body::File(f) => *refs.entry(f.pipe).or_default() += 1,
+                Body::Pipe(p) => {
+                    if let Some(i) = &p.named {
+                        *refs.entry(i.family).or_default() += 1;
+                    }
+                }
                 _ => {}
             }
         }
@@ -78,6 +83,7 @@ impl Kernel {
                     }
                 }
                 OpKind::FileLock { file, .. } => *refs.entry(*file).or_default() += 1,
+                OpKind::WaitNamedPipe { family } => *refs.entry(*family).or_default() += 1,
                 _ => {}
             }
         }
@@ -125,7 +131,11 @@ impl Kernel {
                     }
                 }
                 Body::File(f) => f.lock_waiters.iter().copied().for_each(&mut note),
+                Body::NamedPipe(n) => n.waiters.iter().copied().for_each(&mut note),
                 _ => {}
+            }
+            if let Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. }) = &o.body {
+                i.connects.iter().copied().for_each(&mut note);
             }
         }
         for (id, op) in &self.ops {
@@ -198,13 +208,34 @@ impl Kernel {
                         );
                     }
                 }
+                Body::NamedPipe(n) => {
+                    for &i in &n.instances {
+                        let listening = matches!(
+                            &self.objects[i].body,
+                            Body::Pipe(crate::objects::pipe::Pipe { named: Some(x), .. })
+                                if x.state == crate::objects::named_pipe::InstanceState::Listening
+                        );
+                        assert_eq!(
+                            listening,
+                            n.listening.contains(&i),
+                            "simulator bug: {}'s listening queue is off",
+                            n.name
+                        );
+                    }
+                    assert!(
+                        n.listening.iter().all(|i| n.instances.contains(i)),
+                        "simulator bug: a closed instance listens"
+                    );
+                }
                 Body::Pipe(p) => {
                     for end in &p.ends {
                         let q = &end.inbound;
                         let sum: u64 = q.entries.iter().map(|e| (e.data.len() - e.offset) as u64).sum();
                         assert_eq!(q.unread, sum, "simulator bug: pipe unread count is off");
+                        let empties = q.entries.iter().filter(|e| e.empty_unread).count() as u32;
+                        assert_eq!(q.empty_messages, empties, "simulator bug: empty message count is off");
                         assert!(
-                            end.reads.is_empty() || q.unread == 0,
+                            end.reads.is_empty() || !q.available(),
                             "simulator bug: reads pending on a pipe with data"
                         );
                         for e in &q.entries {

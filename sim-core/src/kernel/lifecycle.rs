@@ -34,9 +34,20 @@ impl Kernel {
         let mut s = String::with_capacity(32);
         let _ = match &o.body {
             Body::File(f) => {
-                let pipe_serial = self.objects.get(f.pipe).map(|p| p.hdr.serial).unwrap_or(0);
-                write!(s, "pipe#{pipe_serial} {}", crate::objects::pipe::end_name(self, f))
+                let pipe = self.objects.get(f.pipe);
+                let pipe_serial = pipe.map(|p| p.hdr.serial).unwrap_or(0);
+                let name = match pipe.map(|p| &p.body) {
+                    Some(Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. })) => {
+                        match self.objects.get(i.family).map(|o| &o.body) {
+                            Some(Body::NamedPipe(n)) => format!(" of {}", n.name),
+                            _ => String::new(),
+                        }
+                    }
+                    _ => String::new(),
+                };
+                write!(s, "pipe#{pipe_serial} {}{name}", crate::objects::pipe::end_name(self, f))
             }
+            Body::NamedPipe(n) => write!(s, "{}", n.name),
             Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
             Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
             b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),

@@ -98,6 +98,9 @@ pub struct Kernel {
     pub(crate) pids: BTreeMap<Pid, ObjectId>,
     /// The named-object namespace (events, mutexes, semaphores, waitable timers).
     pub(crate) names: BTreeMap<String, ObjectId>,
+    /// The pipe namespace (`\\.\pipe\`), case-insensitive: lower-cased name → its
+    /// `NamedPipe`. Invariant: bound exactly while the name has an instance.
+    pub(crate) pipe_names: BTreeMap<String, ObjectId>,
     /// Registered programs by lower-case name without ".exe": (display name, main body).
     pub(crate) programs: BTreeMap<String, (String, Program)>,
     pub(crate) config: Config,
@@ -158,6 +161,7 @@ impl Kernel {
             tids: BTreeMap::new(),
             pids: BTreeMap::new(),
             names: BTreeMap::new(),
+            pipe_names: BTreeMap::new(),
             programs: BTreeMap::new(),
             config,
             strategy,

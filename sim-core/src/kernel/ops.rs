@@ -61,6 +61,16 @@ pub enum OpKind {
         /// The peer's `read_total` to reach.
         target: u64,
     },
+    /// ConnectNamedPipe waiting for a client.
+    PipeConnect {
+        /// The server's file object.
+        file: ObjectId,
+    },
+    /// WaitNamedPipe waiting for an instance of the name to listen.
+    WaitNamedPipe {
+        /// The name (a reference is held on it).
+        family: ObjectId,
+    },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of
     /// its own. The wait holds a reference on the file object.

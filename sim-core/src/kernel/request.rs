@@ -41,6 +41,19 @@ impl ToArg for Option<TimerApcRoutine> {
         Some(ArgValue::Str(self.as_ref().map(|_| "routine".to_string())))
     }
 }
+impl ToArg for Option<u32> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(v) => ArgValue::Flags(*v),
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl ToArg for Option<crate::api::Overlapped> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(self.as_ref().map(|_| "overlapped".to_string())))
+    }
+}
 impl ToArg for STARTUPINFO {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         (self.dwFlags & crate::types::STARTF_USESTDHANDLES != 0)
@@ -236,6 +249,39 @@ api_table! {
     PeekNamedPipe(handle: HANDLE, len: u32) -> Bool => peek_named_pipe;
     GetNamedPipeInfo(handle: HANDLE) -> Bool => get_named_pipe_info;
     FlushFileBuffers(handle: HANDLE) -> Bool, blocks => flush_file_buffers;
+    CreateNamedPipe(
+        name: Option<String>,
+        open_mode: u32 [flags],
+        pipe_mode: u32 [flags],
+        max_instances: u32,
+        out_buffer_size: u32,
+        in_buffer_size: u32,
+        default_timeout_ms: u32 [timeout],
+        inherit: bool,
+    ) -> HandleOrInvalid => create_named_pipe;
+    CreateFile(
+        name: Option<String>,
+        access: u32 [flags],
+        share_mode: u32 [flags],
+        inherit: bool,
+        disposition: u32,
+        flags: u32 [flags],
+        template: HANDLE,
+    ) -> HandleOrInvalid => create_file;
+    WaitNamedPipe(name: Option<String>, timeout_ms: u32 [timeout]) -> Bool, blocks => wait_named_pipe;
+    ConnectNamedPipe(pipe: HANDLE, overlapped: Option<crate::api::Overlapped>) -> Bool, blocks => connect_named_pipe;
+    DisconnectNamedPipe(pipe: HANDLE) -> Bool => disconnect_named_pipe;
+    SetNamedPipeHandleState(
+        pipe: HANDLE,
+        mode: Option<u32>,
+        max_collection_count: Option<u32>,
+        collect_data_timeout: Option<u32>,
+    ) -> Bool => set_named_pipe_handle_state;
+    GetNamedPipeHandleState(pipe: HANDLE, collection: bool, user_name: bool) -> Bool => get_named_pipe_handle_state;
+    GetNamedPipeClientProcessId(pipe: HANDLE) -> Bool => get_named_pipe_client_process_id;
+    GetNamedPipeServerProcessId(pipe: HANDLE) -> Bool => get_named_pipe_server_process_id;
+    TransactNamedPipe(pipe: HANDLE, data: Vec<u8>, len: u32, overlapped: Option<crate::api::Overlapped>) -> Bool, blocks
+        => transact_named_pipe;
 }
 
 impl fmt::Display for Api {
@@ -295,7 +341,14 @@ pub enum Value {
         /// nMaxInstances.
         max_instances: u32,
     },
-    /// A DWORD out-parameter of a BOOL call (exit codes, handle flags).
+    /// GetNamedPipeHandleState: the handle's mode bits and the number of instances.
+    PipeState {
+        /// PIPE_NOWAIT | PIPE_READMODE_MESSAGE bits.
+        state: u32,
+        /// Instances of the pipe.
+        instances: u32,
+    },
+    /// A DWORD out-parameter of a BOOL call (exit codes, handle flags, process ids).
     Out(u32),
     /// ReleaseSemaphore: the previous count.
     PrevCount(i32),
@@ -331,6 +384,9 @@ impl Value {
                 u("max", *max_instances),
             ],
             Value::Out(v) => vec![u("out", *v)],
+            Value::PipeState { state, instances } => {
+                vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
+            }
             Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
         }
     }

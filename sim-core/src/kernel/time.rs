@@ -79,6 +79,11 @@ impl Kernel {
                 self.complete_op(id, Value::Wait(WAIT_TIMEOUT).into(), "time-out");
             }
             OpKind::Sleep => self.complete_op(id, Value::Void.into(), "time elapsed"),
+            OpKind::WaitNamedPipe { .. } => {
+                // No instance listened in time (§6.14).
+                self.unqueue_op(id);
+                self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
+            }
             ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
         }
     }

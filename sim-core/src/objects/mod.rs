@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod named_pipe;
 pub mod pipe;
 pub mod process;
 pub mod sync;
@@ -160,6 +161,8 @@ pub enum Body {
     Pipe(pipe::Pipe),
     /// A file object over one end of a pipe: what pipe handles refer to (see `pipe.rs`).
     File(pipe::File),
+    /// A name in the pipe namespace with its instances (see `named_pipe.rs`).
+    NamedPipe(named_pipe::NamedPipe),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -181,6 +184,8 @@ pub enum ObjectType {
     Pipe,
     /// File (a pipe end).
     File,
+    /// A named pipe's name and instances (not reachable through a handle).
+    NamedPipe,
 }
 
 impl fmt::Display for ObjectType {
@@ -194,6 +199,7 @@ impl fmt::Display for ObjectType {
             ObjectType::Timer => "timer",
             ObjectType::Pipe => "pipe",
             ObjectType::File => "file",
+            ObjectType::NamedPipe => "named pipe",
         })
     }
 }
@@ -210,6 +216,7 @@ impl Body {
             Body::Timer(_) => ObjectType::Timer,
             Body::Pipe(_) => ObjectType::Pipe,
             Body::File(_) => ObjectType::File,
+            Body::NamedPipe(_) => ObjectType::NamedPipe,
         }
     }
 }
@@ -219,7 +226,7 @@ impl Body {
 impl Kernel {
     /// Whether a handle to `obj` may be waited on.
     pub(crate) fn waitable(&self, obj: ObjectId) -> bool {
-        !matches!(self.objects[obj].body, Body::Pipe(_))
+        !matches!(self.objects[obj].body, Body::Pipe(_) | Body::NamedPipe(_))
     }
 
     /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
@@ -232,7 +239,7 @@ impl Kernel {
             Body::Process(p) => p.exit_code.is_some(),
             Body::Thread(t) => t.exit_code.is_some(),
             Body::File(f) => f.signalled,
-            Body::Pipe(_) => false,
+            Body::Pipe(_) | Body::NamedPipe(_) => false,
         }
     }
 
@@ -288,6 +295,18 @@ impl Kernel {
                 self.pids.remove(&p.pid);
             }
             Body::File(f) => self.release(f.pipe),
+            Body::Pipe(p) => {
+                if let Some(inst) = p.named {
+                    self.release(inst.family);
+                }
+            }
+            Body::NamedPipe(n) => {
+                if let Ok(key) = named_pipe::pipe_key(&n.name) {
+                    if self.pipe_names.get(&key) == Some(&id) {
+                        self.pipe_names.remove(&key);
+                    }
+                }
+            }
             // An owned mutex whose last handle closed goes away; it leaves its owner's
             // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
             Body::Mutex(m) => {
@@ -302,7 +321,7 @@ impl Kernel {
                     self.timers.remove(&(due, seq, crate::kernel::TimerKey::Timer(id)));
                 }
             }
-            Body::Event(_) | Body::Semaphore(_) | Body::Pipe(_) => {}
+            Body::Event(_) | Body::Semaphore(_) => {}
         }
     }
 
@@ -315,6 +334,7 @@ impl Kernel {
             OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::PipeFlush { .. } | OpKind::FileLock { .. } => {
                 pipe::unqueue(self, op)
             }
+            OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
         }
     }
 
@@ -332,6 +352,7 @@ impl Kernel {
                 }
             }
             OpKind::Sleep => "sleeps".into(),
+            OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             _ => pipe::op_reason(self, op),
         }
     }
@@ -350,6 +371,7 @@ impl Kernel {
                 })
                 .collect(),
             OpKind::Sleep => vec![WaitEdge::SleepForever],
+            OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             _ => pipe::op_wait_edges(self, op),
         }
     }
@@ -359,6 +381,7 @@ impl Kernel {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),
+            OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             _ => pipe::op_releasers(self, op),
         }
     }
@@ -374,7 +397,7 @@ impl Kernel {
             // Anyone holding a handle could set it; an armed timer fires by itself, but
             // then nothing would be stuck on it.
             Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
-            Body::Pipe(_) => Vec::new(),
+            Body::Pipe(_) | Body::NamedPipe(_) => Vec::new(),
         }
     }
 
@@ -417,7 +440,7 @@ impl Kernel {
                     "I/O in progress".into()
                 }
             }
-            Body::Pipe(_) => String::new(),
+            Body::Pipe(_) | Body::NamedPipe(_) => String::new(),
         }
     }
 

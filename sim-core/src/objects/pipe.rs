@@ -17,7 +17,7 @@
 use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};
-use crate::kernel::request::{Reply, Request, Value};
+use crate::kernel::request::{Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
@@ -47,11 +47,18 @@ pub struct Entry {
     pub offset: usize,
     /// The WriteFile operation still pending on this entry.
     pub writer: Option<OpId>,
+    /// An empty message (a zero-length write in message mode) that no read has taken yet
+    /// (§5.5).
+    pub empty_unread: bool,
 }
 
 impl Entry {
     fn remaining(&self) -> usize {
         self.data.len() - self.offset
+    }
+    /// Whether a read still has something to take from it.
+    fn unread(&self) -> bool {
+        self.remaining() > 0 || self.empty_unread
     }
 }
 
@@ -73,6 +80,32 @@ pub struct DataQueue {
     /// Pending FlushFileBuffers of the writing end (each knows the `read_total` it
     /// waits for).
     pub flushers: Vec<OpId>,
+    /// Writes into this queue are messages (the pipe is PIPE_TYPE_MESSAGE).
+    pub message: bool,
+    /// Empty messages not yet read. Invariant: the number of entries with `empty_unread`.
+    pub empty_messages: u32,
+}
+
+impl DataQueue {
+    /// Whether a read would find something: bytes, or an empty message.
+    pub fn available(&self) -> bool {
+        self.unread > 0 || self.empty_messages > 0
+    }
+
+    /// Bytes left in the first unread message (0 for a byte-type queue).
+    fn first_message_left(&self) -> u32 {
+        if !self.message {
+            return 0;
+        }
+        self.entries.iter().find(|e| e.unread()).map(|e| e.remaining() as u32).unwrap_or(0)
+    }
+
+    /// Drops fully read entries whose write has completed from the front.
+    fn pop_consumed(&mut self) {
+        while self.entries.front().is_some_and(|e| !e.unread() && e.writer.is_none()) {
+            self.entries.pop_front();
+        }
+    }
 }
 
 /// One end of a pipe instance.
@@ -98,6 +131,10 @@ pub struct Pipe {
     pub anonymous: bool,
     /// nMaxInstances (1 for an anonymous pipe).
     pub max_instances: u32,
+    /// PIPE_TYPE_MESSAGE: each write is a message.
+    pub message_type: bool,
+    /// A named pipe instance's connection state (None for an anonymous pipe).
+    pub named: Option<super::named_pipe::Instance>,
 }
 
 /// A file object over one pipe end.
@@ -116,6 +153,31 @@ pub struct File {
     pub lock_waiters: Vec<OpId>,
     /// Signalled while no I/O is in progress on it (§10.7).
     pub signalled: bool,
+    /// PIPE_READMODE_MESSAGE: a read returns at most one message (§5.1).
+    pub read_message: bool,
+    /// PIPE_NOWAIT: reads and connects return at once (§§6.10, 6.11).
+    pub nowait: bool,
+    /// A client file object whose server called DisconnectNamedPipe: every call on it
+    /// fails with ERROR_PIPE_NOT_CONNECTED (§6.12), and it no longer is the instance's
+    /// client end.
+    pub disconnected: bool,
+}
+
+impl File {
+    /// A synchronous file object over one end of `pipe`, in byte read mode.
+    pub fn new(pipe: ObjectId, end: usize) -> File {
+        File {
+            pipe,
+            end,
+            synchronous: true,
+            lock: None,
+            lock_waiters: Vec::new(),
+            signalled: true,
+            read_message: false,
+            nowait: false,
+            disconnected: false,
+        }
+    }
 }
 
 /// "read end" / "write end" for an anonymous pipe, "server end" / "client end" otherwise.
@@ -129,35 +191,62 @@ pub fn end_name(k: &Kernel, f: &File) -> &'static str {
     }
 }
 
-fn file_ref(k: &Kernel, id: ObjectId) -> &File {
+pub(crate) fn file_ref(k: &Kernel, id: ObjectId) -> &File {
     match &k.objects[id].body {
         Body::File(f) => f,
         _ => panic!("simulator bug: not a file object"),
     }
 }
 
-fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
+pub(crate) fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
     match &mut k.objects[id].body {
         Body::File(f) => f,
         _ => panic!("simulator bug: not a file object"),
     }
 }
 
-fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
+pub(crate) fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
     match &mut k.objects[id].body {
         Body::Pipe(p) => p,
         _ => panic!("simulator bug: not a pipe"),
     }
 }
 
-fn pipe_ref(k: &Kernel, id: ObjectId) -> &Pipe {
+pub(crate) fn pipe_ref(k: &Kernel, id: ObjectId) -> &Pipe {
     match &k.objects[id].body {
         Body::Pipe(p) => p,
         _ => panic!("simulator bug: not a pipe"),
     }
 }
 
-/// Takes up to `len` bytes from the front of a queue (byte mode: across writes).
+/// A read: in message read mode at most one message, with ERROR_MORE_DATA when it does
+/// not fit (the rest stays queued, §§5.1-5.3); in byte read mode across writes (§3.1).
+pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
+    if !message || !q.message {
+        let data = take(q, len);
+        return Reply::from(Value::Read(data));
+    }
+    let e = q.entries.iter_mut().find(|e| e.unread()).expect("a read takes from a queue with data");
+    let n = (len as usize).min(e.remaining());
+    let data = e.data[e.offset..e.offset + n].to_vec();
+    e.offset += n;
+    let more = e.remaining() > 0;
+    if e.empty_unread {
+        e.empty_unread = false;
+        q.empty_messages -= 1;
+    }
+    q.unread -= n as u64;
+    q.read_total += n as u64;
+    q.pop_consumed();
+    if more {
+        Reply { status: Status::Warning(ERROR_MORE_DATA), value: Value::Read(data) }
+    } else {
+        Reply::from(Value::Read(data))
+    }
+}
+
+/// Takes up to `len` bytes from the front of a queue (byte mode: across writes; empty
+/// messages in the way are consumed).
 fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     let want = (len as u64).min(q.unread) as usize;
     let mut out = Vec::with_capacity(want);
@@ -168,14 +257,29 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
         let n = (want - out.len()).min(e.remaining());
         out.extend_from_slice(&e.data[e.offset..e.offset + n]);
         e.offset += n;
+        if e.empty_unread {
+            e.empty_unread = false;
+            q.empty_messages -= 1;
+        }
     }
     q.unread -= out.len() as u64;
     q.read_total += out.len() as u64;
+    q.pop_consumed();
     out
 }
 
-/// Copies up to `len` bytes from the front of a queue without consuming them.
-fn peek(q: &DataQueue, len: u32) -> Vec<u8> {
+/// Copies up to `len` bytes from the front of a queue without consuming them; in message
+/// read mode from the first message only (§4.3).
+fn peek(q: &DataQueue, len: u32, message: bool) -> Vec<u8> {
+    if message && q.message {
+        let n = (len as u64).min(u64::from(q.first_message_left())) as usize;
+        return q
+            .entries
+            .iter()
+            .find(|e| e.unread())
+            .map(|e| e.data[e.offset..e.offset + n].to_vec())
+            .unwrap_or_default();
+    }
     let want = (len as u64).min(q.unread) as usize;
     let mut out = Vec::with_capacity(want);
     for e in &q.entries {
@@ -200,6 +304,15 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
         Request::GetNamedPipeInfo { handle } => Some((*handle, FILE_READ_ATTRIBUTES)),
         // Wine probe: FlushFileBuffers succeeds on the read end too.
         Request::FlushFileBuffers { handle } => Some((*handle, 0)),
+        // The named-pipe FSCTLs and information calls go through the same I/O manager
+        // path, so a synchronous file object serialises them too (§1.A).
+        Request::ConnectNamedPipe { pipe, .. }
+        | Request::DisconnectNamedPipe { pipe }
+        | Request::SetNamedPipeHandleState { pipe, .. }
+        | Request::GetNamedPipeHandleState { pipe, .. }
+        | Request::GetNamedPipeClientProcessId { pipe }
+        | Request::GetNamedPipeServerProcessId { pipe } => Some((*pipe, 0)),
+        Request::TransactNamedPipe { pipe, .. } => Some((*pipe, FILE_READ_DATA | FILE_WRITE_DATA)),
         _ => None,
     }
 }
@@ -312,7 +425,25 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
 }
 
 impl Kernel {
-    fn file_from_handle(
+    /// The error a data call gets from a named pipe instance's connection state, if any:
+    /// a listening server has no client yet (ERROR_PIPE_LISTENING; a peek gets
+    /// ERROR_BAD_PIPE, §4.6), a disconnected instance or a disconnected client file
+    /// ERROR_PIPE_NOT_CONNECTED (§6.12). Anonymous pipes are always connected.
+    pub(crate) fn connection_error(&self, file: ObjectId, peek: bool) -> Option<Win32Error> {
+        let f = file_ref(self, file);
+        if f.disconnected {
+            return Some(ERROR_PIPE_NOT_CONNECTED);
+        }
+        let named = pipe_ref(self, f.pipe).named.as_ref()?;
+        match named.state {
+            super::named_pipe::InstanceState::Listening if peek => Some(ERROR_BAD_PIPE),
+            super::named_pipe::InstanceState::Listening => Some(ERROR_PIPE_LISTENING),
+            super::named_pipe::InstanceState::Disconnected => Some(ERROR_PIPE_NOT_CONNECTED),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn file_from_handle(
         &self,
         pid: Pid,
         tid: Tid,
@@ -349,21 +480,19 @@ impl Kernel {
     pub(crate) fn create_pipe(&mut self, pid: Pid, tid: Tid, inherit: bool, size: u32) -> CallResult {
         let quota = if size == 0 { 4096 } else { size };
         let end = |quota| PipeEnd { inbound: DataQueue { quota, ..DataQueue::default() }, ..PipeEnd::default() };
-        let pipe = self
-            .alloc_object(Body::Pipe(Pipe { ends: [end(quota), end(quota)], anonymous: true, max_instances: 1 }), None);
+        let pipe = self.alloc_object(
+            Body::Pipe(Pipe {
+                ends: [end(quota), end(quota)],
+                anonymous: true,
+                max_instances: 1,
+                message_type: false,
+                named: None,
+            }),
+            None,
+        );
         let mut handles = [HANDLE::NULL; 2];
         for (i, access) in [(SERVER, PIPE_READ_END_ACCESS), (CLIENT, PIPE_WRITE_END_ACCESS)] {
-            let f = self.alloc_object(
-                Body::File(File {
-                    pipe,
-                    end: i,
-                    synchronous: true,
-                    lock: None,
-                    lock_waiters: Vec::new(),
-                    signalled: true,
-                }),
-                None,
-            );
+            let f = self.alloc_object(Body::File(File::new(pipe, i)), None);
             self.add_ref(pipe);
             pipe_mut(self, pipe).ends[i].file = Some(f);
             let how = if i == SERVER { "created (read end)" } else { "created (write end)" };
@@ -394,6 +523,9 @@ impl Kernel {
         if let Err(e) = self.io_limit(data.len()) {
             return Exec::Done(Reply::error(e));
         }
+        if let Some(e) = self.connection_error(file_id, false) {
+            return Exec::Done(Reply::error(e));
+        }
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
         if p.ends[peer].closed {
@@ -402,7 +534,8 @@ impl Kernel {
             return Exec::Done(Reply::error(ERROR_NO_DATA));
         }
         let len = data.len() as u32;
-        if len == 0 {
+        let message = p.message_type;
+        if len == 0 && !message {
             // A zero-length write never blocks and changes nothing in byte mode (§2.7).
             return Exec::Done(Reply::from(Value::Written(0)));
         }
@@ -417,11 +550,20 @@ impl Kernel {
         // The write is queued at once and its bytes are readable at once. It completes at
         // once when the unread bytes up to the end of it fit the quota (§2.4); otherwise
         // it stays queued as a pending operation and the thread blocks on it.
+        let nowait = file_ref(self, file_id).nowait;
+        let q = &pipe_ref(self, pipe).ends[peer].inbound;
+        if nowait && len > 0 && q.unread + u64::from(len) > u64::from(q.quota) {
+            self.unsupported("WriteFile", "a PIPE_NOWAIT write that does not fit the pipe's quota");
+            return Exec::Done(Reply::error(ERROR_NO_DATA));
+        }
         self.pipe_bytes += u64::from(len);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.unread += u64::from(len);
         q.written_total += u64::from(len);
-        q.entries.push_back(Entry { data, offset: 0, writer: None });
+        // A zero-length write in message mode is a real, empty message (§5.5).
+        let empty = len == 0;
+        q.empty_messages += u32::from(empty);
+        q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: empty });
         let cause = move || format!("WriteFile({h}, {len} bytes)");
         // Pending reads take their bytes first; then the write is the last entry, and the
         // unread bytes up to the end of it are all the unread bytes.
@@ -441,7 +583,7 @@ impl Kernel {
     /// been read.
     /// `cause` says what made the progress; its text is built only when an operation
     /// completes and the trace is on.
-    fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn() -> String) {
+    pub(crate) fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn() -> String) {
         let mut text: Option<String> = None;
         let mut why = |k: &Kernel| text.get_or_insert_with(|| k.cause(&cause)).clone();
         // Pending reads take what is there, in order (§3.1: a read returns what is
@@ -449,16 +591,19 @@ impl Kernel {
         loop {
             let p = pipe_mut(self, pipe);
             let e = &mut p.ends[reader];
-            if e.inbound.unread == 0 || e.reads.is_empty() {
+            if !e.inbound.available() || e.reads.is_empty() {
                 break;
             }
             let r = e.reads.pop_front().expect("checked non-empty");
-            let OpKind::PipeRead { len, .. } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
+            let OpKind::PipeRead { len, file } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
+            let message = file_ref(self, file).read_message;
             let e = &mut pipe_mut(self, pipe).ends[reader];
-            let data = take(&mut e.inbound, len);
-            self.pipe_bytes -= data.len() as u64;
+            let reply = take_read(&mut e.inbound, len, message);
+            if let Value::Read(d) = &reply.value {
+                self.pipe_bytes -= d.len() as u64;
+            }
             let why = why(self);
-            self.complete_op(r, Value::Read(data).into(), &why);
+            self.complete_op(r, reply, &why);
         }
         // Writes complete when the unread bytes up to and including theirs fit (§2.4).
         let p = pipe_mut(self, pipe);
@@ -474,9 +619,7 @@ impl Kernel {
                 completed.push((w, e.data.len() as u32));
             }
         }
-        while q.entries.front().is_some_and(|e| e.remaining() == 0 && e.writer.is_none()) {
-            q.entries.pop_front();
-        }
+        q.pop_consumed();
         let read_total = q.read_total;
         let flushers = std::mem::take(&mut q.flushers);
         let mut flushed = Vec::new();
@@ -501,30 +644,57 @@ impl Kernel {
     /// ReadFile on a pipe: what is there, up to the buffer; blocks while empty. The bytes
     /// moved (not the buffer's size) count against `io_bytes_max`.
     pub(crate) fn read_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> Exec {
-        let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
+        let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        if let Some(e) = self.connection_error(file_id, false) {
+            return Exec::Done(Reply::error(e));
+        }
+        self.read_now_or_wait(tid, file_id, len, || format!("ReadFile({h})"))
+    }
+
+    /// A read on a file object: what is there (one message in message read mode), or end
+    /// of file, or a pending read (an error at once for PIPE_NOWAIT).
+    pub(crate) fn read_now_or_wait(
+        &mut self,
+        tid: Tid,
+        file_id: ObjectId,
+        len: u32,
+        what: impl Fn() -> String,
+    ) -> Exec {
+        let (pipe, end, message, nowait) = {
+            let f = file_ref(self, file_id);
+            (f.pipe, f.end, f.read_message, f.nowait)
+        };
         let p = pipe_mut(self, pipe);
-        let unread = p.ends[end].inbound.unread;
-        if unread > 0 {
-            if len == 0 {
+        let q = &p.ends[end].inbound;
+        if q.available() {
+            if len == 0 && q.unread > 0 && !(message && q.message) {
                 // A zero-length read with data queued returns at once and consumes
                 // nothing (§3.2).
                 return Exec::Done(Reply::from(Value::Read(Vec::new())));
             }
-            if let Err(e) = self.io_limit(unread.min(u64::from(len)) as usize) {
+            let moved = if message && q.message { q.first_message_left() as u64 } else { q.unread };
+            if let Err(e) = self.io_limit(moved.min(u64::from(len)) as usize) {
                 return Exec::Done(Reply::error(e));
             }
-            let data = take(&mut pipe_mut(self, pipe).ends[end].inbound, len);
-            self.pipe_bytes -= data.len() as u64;
-            let n = data.len();
-            self.pipe_progress(pipe, end, move || format!("ReadFile({h}) took {n} bytes"));
-            return Exec::Done(Reply::from(Value::Read(data)));
+            let reply = take_read(&mut pipe_mut(self, pipe).ends[end].inbound, len, message);
+            let n = match &reply.value {
+                Value::Read(d) => d.len(),
+                _ => 0,
+            };
+            self.pipe_bytes -= n as u64;
+            self.pipe_progress(pipe, end, move || format!("{} took {n} bytes", what()));
+            return Exec::Done(reply);
         }
         if p.ends[1 - end].closed {
             // Drained and the writer is gone: end of file (§§1.5, 3.4).
             return Exec::Done(Reply::error(ERROR_BROKEN_PIPE));
+        }
+        if nowait {
+            // PIPE_NOWAIT: an empty pipe is ERROR_NO_DATA at once (§6.11).
+            return Exec::Done(Reply::error(ERROR_NO_DATA));
         }
         // Empty: the read waits, a zero-length one included (§3.3).
         let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
@@ -533,27 +703,34 @@ impl Kernel {
     }
 
     pub(crate) fn peek_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> CallResult {
-        let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_DATA)?;
+        let (file_id, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_DATA)?;
+        if let Some(e) = self.connection_error(file_id, true) {
+            return Err(e);
+        }
+        let message = file_ref(self, file_id).read_message;
         let p = pipe_ref(self, pipe);
         let q = &p.ends[end].inbound;
-        if q.unread == 0 && p.ends[1 - end].closed {
+        if !q.available() && p.ends[1 - end].closed {
             // Drained after the writer closed: ERROR_BROKEN_PIPE, outputs untouched (4.5).
             return Err(ERROR_BROKEN_PIPE);
         }
         let moved = q.unread.min(u64::from(len));
         self.io_limit(moved as usize)?;
         let q = &pipe_ref(self, pipe).ends[end].inbound;
-        let data = peek(q, len);
-        // Byte mode: "left in this message" is the message length (0) minus the bytes
-        // copied, as a DWORD (§4.2). avail counts pending writes' bytes too (4.7).
-        let left = 0u32.wrapping_sub(data.len() as u32);
+        let data = peek(q, len, message);
+        // "Left in this message" is the first message's length (0 for a byte-type pipe)
+        // minus the bytes copied, as a DWORD (§§4.1, 4.2). avail counts pending writes'
+        // bytes too (4.7).
+        let left = q.first_message_left().wrapping_sub(data.len() as u32);
         Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data }.into())
     }
 
     pub(crate) fn get_named_pipe_info(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let (_, pipe, end) = self.file_from_handle(pid, tid, h, FILE_READ_ATTRIBUTES)?;
         let p = pipe_ref(self, pipe);
-        let flags = if end == SERVER { PIPE_SERVER_END } else { PIPE_CLIENT_END } | PIPE_TYPE_BYTE;
+        // The pipe type, never PIPE_NOWAIT (§6.16).
+        let ty = if p.message_type { PIPE_TYPE_MESSAGE } else { PIPE_TYPE_BYTE };
+        let flags = if end == SERVER { PIPE_SERVER_END } else { PIPE_CLIENT_END } | ty;
         Ok(Value::PipeInfo {
             flags,
             // The server's out buffer limits data toward the client (§2.1).
@@ -569,11 +746,14 @@ impl Kernel {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        if let Some(e) = self.connection_error(file_id, false) {
+            return Exec::Done(Reply::error(e));
+        }
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
         // Nothing queued, or nobody left to read it: TRUE at once (§2.8; Wine probe
         // for a flush after the reader closed).
-        if p.ends[peer].closed || p.ends[peer].inbound.unread == 0 {
+        if p.ends[peer].closed || !p.ends[peer].inbound.available() {
             return Exec::Done(Reply::from(Value::Bool(true)));
         }
         let target = p.ends[peer].inbound.written_total;
@@ -586,10 +766,14 @@ impl Kernel {
 /// The last handle to a file object closed: its pipe end closes, with Windows' effects
 /// on the calls pending on both ends (§§1.9, 2.8, 2.11, 3.4, 3.5).
 pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
-    let (pipe, end) = {
+    let (pipe, end, disconnected) = {
         let f = file_ref(k, id);
-        (f.pipe, f.end)
+        (f.pipe, f.end, f.disconnected)
     };
+    if disconnected {
+        // Its server disconnected it: it is no longer an end of the instance.
+        return;
+    }
     let peer = 1 - end;
     let what = format!("{} closed", k.describe(id));
     let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
@@ -635,6 +819,9 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     }
     for op in peer_reads.into_iter().chain(peer_writes).chain(peer_flushes) {
         k.complete_op(op, Reply::error(ERROR_BROKEN_PIPE), &cause);
+    }
+    if pipe_ref(k, pipe).named.is_some() {
+        super::named_pipe::end_closed(k, pipe, end, &cause);
     }
 }
 

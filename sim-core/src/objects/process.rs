@@ -340,7 +340,7 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
             READ_CONTROL | SYNCHRONIZE,
             TIMER_ALL_ACCESS,
         ),
-        ObjectType::File | ObjectType::Pipe => {
+        ObjectType::File | ObjectType::Pipe | ObjectType::NamedPipe => {
             (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS)
         }
     };
