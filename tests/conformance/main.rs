@@ -12,6 +12,7 @@ mod handles;
 mod kernel;
 mod model;
 mod model_sync;
+mod named_pipe;
 mod pipe;
 mod process;
 mod robustness;

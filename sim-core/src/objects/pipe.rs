@@ -250,10 +250,14 @@ pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
 fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     let want = (len as u64).min(q.unread) as usize;
     let mut out = Vec::with_capacity(want);
+    let mut took_empty = false;
     for e in q.entries.iter_mut() {
-        if out.len() == want {
+        // Stop once the buffer is full; a read of nothing but an empty message takes it
+        // (a byte-mode reader consumes empty messages too, §5.5).
+        if out.len() == want && (want > 0 || took_empty || !e.empty_unread) {
             break;
         }
+        took_empty |= e.empty_unread && want == 0;
         let n = (want - out.len()).min(e.remaining());
         out.extend_from_slice(&e.data[e.offset..e.offset + n]);
         e.offset += n;
@@ -268,10 +272,11 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     out
 }
 
-/// Copies up to `len` bytes from the front of a queue without consuming them; in message
-/// read mode from the first message only (§4.3).
-fn peek(q: &DataQueue, len: u32, message: bool) -> Vec<u8> {
-    if message && q.message {
+/// Copies up to `len` bytes from the front of a queue without consuming them; on a
+/// message-type pipe from the first message only, whatever the read mode (§4.3; Wine's
+/// pipe.c peeks through a byte-read-mode client).
+fn peek(q: &DataQueue, len: u32) -> Vec<u8> {
+    if q.message {
         let n = (len as u64).min(u64::from(q.first_message_left())) as usize;
         return q
             .entries
@@ -426,17 +431,21 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
 
 impl Kernel {
     /// The error a data call gets from a named pipe instance's connection state, if any:
-    /// a listening server has no client yet (ERROR_PIPE_LISTENING; a peek gets
-    /// ERROR_BAD_PIPE, §4.6), a disconnected instance or a disconnected client file
-    /// ERROR_PIPE_NOT_CONNECTED (§6.12). Anonymous pipes are always connected.
+    /// a listening server has no client yet (ERROR_PIPE_LISTENING), a disconnected
+    /// instance or a disconnected client file ERROR_PIPE_NOT_CONNECTED (§6.12); a peek on a
+    /// server without a client gets ERROR_BAD_PIPE (§§3.9, 4.6). Anonymous pipes are
+    /// always connected.
     pub(crate) fn connection_error(&self, file: ObjectId, peek: bool) -> Option<Win32Error> {
         let f = file_ref(self, file);
         if f.disconnected {
             return Some(ERROR_PIPE_NOT_CONNECTED);
         }
         let named = pipe_ref(self, f.pipe).named.as_ref()?;
+        // §3.9's table: a server without a client fails a peek with ERROR_BAD_PIPE.
         match named.state {
-            super::named_pipe::InstanceState::Listening if peek => Some(ERROR_BAD_PIPE),
+            super::named_pipe::InstanceState::Listening | super::named_pipe::InstanceState::Disconnected if peek => {
+                Some(ERROR_BAD_PIPE)
+            }
             super::named_pipe::InstanceState::Listening => Some(ERROR_PIPE_LISTENING),
             super::named_pipe::InstanceState::Disconnected => Some(ERROR_PIPE_NOT_CONNECTED),
             _ => None,
@@ -707,7 +716,6 @@ impl Kernel {
         if let Some(e) = self.connection_error(file_id, true) {
             return Err(e);
         }
-        let message = file_ref(self, file_id).read_message;
         let p = pipe_ref(self, pipe);
         let q = &p.ends[end].inbound;
         if !q.available() && p.ends[1 - end].closed {
@@ -717,7 +725,7 @@ impl Kernel {
         let moved = q.unread.min(u64::from(len));
         self.io_limit(moved as usize)?;
         let q = &pipe_ref(self, pipe).ends[end].inbound;
-        let data = peek(q, len, message);
+        let data = peek(q, len);
         // "Left in this message" is the first message's length (0 for a byte-type pipe)
         // minus the bytes copied, as a DWORD (§§4.1, 4.2). avail counts pending writes'
         // bytes too (4.7).
