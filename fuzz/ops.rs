@@ -4,12 +4,31 @@
 //! from the input. The kernel must never panic, must keep its invariants after every
 //! step, and must end every run with an outcome.
 //!
-//! Input layout: byte 0 is the seed, and its top two bits pick the op set (top bit clear:
-//! the 16 basic ops of the first version; top bit set: also threads, suspension,
-//! termination, processes and SignalObjectAndWait; both top bits set: also waitable
-//! timers and the clock reads). Older sets keep their meaning so that fuzz/regressions/
-//! inputs replay as they were found. Byte 1 splits the rest between the two first
-//! threads. Every further 3 bytes are one call: op, handle selector, argument.
+//! Input layout: byte 0 picks the op set with its top bits and the seed with the rest:
+//!
+//! | byte 0      | ops | adds                                                      | seed      |
+//! |-------------|-----|-----------------------------------------------------------|-----------|
+//! | `0xxx xxxx` | 16  | the basic ops of the first version                        | low 7 bits |
+//! | `10xx xxxx` | 24  | threads, suspension, termination, processes, SignalObjectAndWait | low 7 bits |
+//! | `110x xxxx` | 32  | waitable timers and the clock reads                       | low 6 bits |
+//! | `111x xxxx` | 64  | named pipes (ops 32-63), more handle values, tight limits | low 4 bits |
+//!
+//! In the 64-op set, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
+//! handle and pipe-byte limits, so that running out fails calls mid-way instead of ending
+//! the run. Older sets keep their meaning so that fuzz/regressions/ inputs replay as they
+//! were found (the 64-op set took `111x xxxx` from the 32-op set, whose regressions have
+//! none). Byte 1 splits the rest between the two first threads. Every further 3 bytes are
+//! one call: op, handle selector (or a second argument for the calls that take no
+//! handle), argument.
+//!
+//! Named pipes are opened by name only (`\\.\pipe\a`, `\\.\pipe\b`, in varying case):
+//! CreateFile and CallNamedPipe on another path would end the run as Unsupported, so only
+//! CreateNamedPipe and WaitNamedPipe get bad names. Nothing passes an OVERLAPPED or
+//! FILE_FLAG_OVERLAPPED (Unsupported for now). A PIPE_NOWAIT write that does not fit the
+//! quota is Unsupported too, so PIPE_NOWAIT is only ever set atomically, by CreateNamedPipe
+//! on the server end of a PIPE_ACCESS_INBOUND pipe: no handle to that file object can have
+//! FILE_WRITE_DATA (duplicates keep the same access or get none), so no write reaches it.
+//! SetNamedPipeHandleState only sets PIPE_NOWAIT together with invalid bits (which fail).
 
 use sim_core::prelude::*;
 use std::future::Future;
@@ -31,6 +50,33 @@ const HANDLES: [HANDLE; 10] = [
     HANDLE(0x1234),
 ];
 
+/// The 64-op set's handle values: more real ones, as pipe programs hold more handles.
+const HANDLES_64: [HANDLE; 16] = [
+    HANDLE(4),
+    HANDLE(8),
+    HANDLE(12),
+    HANDLE(16),
+    HANDLE(20),
+    HANDLE(24),
+    HANDLE(28),
+    HANDLE(32),
+    HANDLE(36),
+    HANDLE(40),
+    HANDLE(44),
+    HANDLE(-1),
+    HANDLE(-2),
+    HANDLE(0),
+    HANDLE(9),
+    HANDLE(0x1234),
+];
+
+/// Pipe names: two pipes, each in two spellings (the namespace is case-insensitive).
+const PIPE_NAMES: [&str; 4] = [r"\\.\pipe\a", r"\\.\pipe\B", r"\\.\PIPE\A", r"\\.\Pipe\b"];
+
+/// Names CreateNamedPipe and WaitNamedPipe must reject (never CreateFile's: a path that is
+/// not a pipe ends the run as Unsupported).
+const BAD_PIPE_NAMES: [&str; 6] = [r"\\.\pipe\", r"\\.\pipf\a", "a", "", r"\\?\pipe\a", "\\\\.\\pipe\u{e9}\\a"];
+
 /// How deep threads and processes started by the program may nest.
 const DEPTH_MAX: u32 = 3;
 
@@ -38,7 +84,7 @@ const DEPTH_MAX: u32 = 3;
 #[derive(Clone)]
 pub struct Script {
     ops: Rc<Vec<u8>>,
-    /// How many ops the set has: 16, 24 or 32.
+    /// How many ops the set has: 16, 24, 32 or 64.
     set: u8,
     depth: u32,
 }
@@ -53,8 +99,9 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
     let ops = script.ops.clone();
     for (i, chunk) in ops.chunks(3).enumerate() {
         let [op, a, b] = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let h = HANDLES[a as usize % HANDLES.len()];
-        let h2 = HANDLES[b as usize % HANDLES.len()];
+        let handles: &[HANDLE] = if script.set == 64 { &HANDLES_64 } else { &HANDLES };
+        let h = handles[a as usize % handles.len()];
+        let h2 = handles[b as usize % handles.len()];
         let n = b as usize % 64;
         let op = op % script.set;
         // What a new thread or process runs: the rest of this script, one level deeper.
@@ -191,10 +238,298 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             31 => {
                 ctx.sleep(u32::from(b % 12)).await;
             }
+            32.. => pipe_op(&ctx, op, a, b, h, &mut buf).await,
             _ => {}
         }
     }
     0
+}
+
+/// A name for CreateNamedPipe or WaitNamedPipe: three in four valid, else a bad one.
+fn any_pipe_name(sel: u8, bad: u8) -> &'static str {
+    match sel % 8 {
+        6 | 7 => BAD_PIPE_NAMES[bad as usize % BAD_PIPE_NAMES.len()],
+        i => PIPE_NAMES[i as usize % PIPE_NAMES.len()],
+    }
+}
+
+/// A WaitNamedPipe / CallNamedPipe time-out.
+fn pipe_wait(sel: u8) -> u32 {
+    [NMPWAIT_USE_DEFAULT_WAIT, NMPWAIT_NOWAIT, 2, 10, 50, 200, NMPWAIT_WAIT_FOREVER, NMPWAIT_USE_DEFAULT_WAIT]
+        [sel as usize % 8]
+}
+
+/// CreateNamedPipe's arguments from two bytes: `a` bits 0-2 the name (bad names
+/// included), 3-4 the direction, 5 FILE_FLAG_FIRST_PIPE_INSTANCE, 6 an extra open-mode bit
+/// (valid or not), 7 PIPE_NOWAIT on an inbound pipe (else an invalid argument); `b` bit 0
+/// PIPE_TYPE_MESSAGE, 1 PIPE_READMODE_MESSAGE (invalid on a byte pipe), 2-3 the instance
+/// limit (1, 2, unlimited, or 0 / 256), 4 PIPE_REJECT_REMOTE_CLIENTS, 5-7 the quota and
+/// default time-out. Never FILE_FLAG_OVERLAPPED.
+fn named_pipe_args(a: u8, b: u8, skew: bool) -> (&'static str, u32, u32, u32, u32, u32, u32) {
+    let name = any_pipe_name(a, b >> 5);
+    let mut access =
+        [PIPE_ACCESS_DUPLEX, PIPE_ACCESS_INBOUND, PIPE_ACCESS_OUTBOUND, PIPE_ACCESS_DUPLEX][usize::from(a >> 3) % 4];
+    let mut open_mode = 0;
+    if a & 0x20 != 0 {
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+    }
+    if a & 0x40 != 0 {
+        open_mode |= if b & 0x10 != 0 { 0x100 } else { FILE_FLAG_WRITE_THROUGH | WRITE_DAC };
+    }
+    let mut pipe_mode = 0;
+    if b & 1 != 0 {
+        pipe_mode |= PIPE_TYPE_MESSAGE;
+    }
+    if b & 2 != 0 {
+        pipe_mode |= PIPE_READMODE_MESSAGE;
+    }
+    if b & 0x10 != 0 {
+        pipe_mode |= PIPE_REJECT_REMOTE_CLIENTS;
+    }
+    if a & 0x80 != 0 {
+        // PIPE_NOWAIT only where no handle can write (see the header); elsewhere the bit
+        // makes the call fail: no direction, or an unknown pipe-mode bit.
+        match access {
+            PIPE_ACCESS_INBOUND => pipe_mode |= PIPE_NOWAIT,
+            _ if b & 0x10 != 0 => access = 0,
+            _ => pipe_mode |= 0x10,
+        }
+    }
+    let max_instances = match (b >> 2) & 3 {
+        0 => 1,
+        1 => 2,
+        2 => PIPE_UNLIMITED_INSTANCES,
+        _ if b & 0x10 != 0 => 256,
+        _ => 0,
+    };
+    let q = u32::from(b >> 5);
+    let (out_quota, in_quota) = if skew { (q, (q + 3) % 8) } else { (q, q) };
+    let timeout = [0, 1, 10, 100][q as usize % 4];
+    (name, access | open_mode, pipe_mode, max_instances, out_quota, in_quota, timeout)
+}
+
+/// CreateFile on a pipe name (never another path) from two bytes: `a` bits 0-1 the name,
+/// 2-4 the access, 5-6 the share mode, 7 inheritable; `b` bits 0-2 the disposition
+/// (mostly OPEN_EXISTING), 3-4 flags (never FILE_FLAG_OVERLAPPED).
+async fn open_pipe(ctx: &ThreadCtx, a: u8, b: u8) -> HANDLE {
+    let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+    let access = [
+        GENERIC_READ | GENERIC_WRITE,
+        GENERIC_READ,
+        GENERIC_WRITE,
+        0,
+        FILE_READ_DATA | FILE_WRITE_DATA,
+        FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES,
+        GENERIC_ALL,
+        MAXIMUM_ALLOWED,
+    ][usize::from(a >> 2) % 8];
+    let share = [0, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE][usize::from(a >> 5) % 4];
+    let sa = (a & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+    let disposition = match b % 8 {
+        0..=3 => OPEN_EXISTING,
+        4 => 0,
+        5 => OPEN_ALWAYS,
+        6 => CREATE_ALWAYS,
+        _ => TRUNCATE_EXISTING + 1,
+    };
+    let flags =
+        [0, FILE_ATTRIBUTE_NORMAL, FILE_FLAG_WRITE_THROUGH, FILE_FLAG_FIRST_PIPE_INSTANCE][usize::from(b >> 3) % 4];
+    ctx.create_file(name, access, share, sa.as_ref(), disposition, flags, HANDLE::NULL).await
+}
+
+/// The named-pipe ops of the 64-op set (32-63). `h` is the handle `a` selects; the calls
+/// that take no handle read `a` as a second argument.
+async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8; 64]) {
+    let mut out = [0u8; 64];
+    let mut n = 0u32;
+    match op {
+        32 | 33 | 58 => {
+            let (name, open_mode, pipe_mode, max, out_quota, in_quota, timeout) = named_pipe_args(a, b, op == 33);
+            let sa = (op == 33).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            let _ =
+                ctx.create_named_pipe(name, open_mode, pipe_mode, max, out_quota, in_quota, timeout, sa.as_ref()).await;
+        }
+        34 | 59 => {
+            let _ = open_pipe(ctx, a, b).await;
+        }
+        35 => {
+            // A client: open, maybe switch to message read mode, maybe write a little.
+            let c = open_pipe(ctx, a, b & 7).await;
+            if c != INVALID_HANDLE_VALUE {
+                if b & 0x20 != 0 {
+                    ctx.set_named_pipe_handle_state(c, Some(PIPE_READMODE_MESSAGE), None, None).await;
+                }
+                if b & 0xc0 != 0 {
+                    let _ = ctx.write_file(c, &buf[..usize::from(b >> 6) * 3], Some(&mut n)).await;
+                }
+            }
+        }
+        36 => {
+            ctx.wait_named_pipe(any_pipe_name(a, a >> 3), pipe_wait(b)).await;
+        }
+        37 | 62 => {
+            ctx.connect_named_pipe(h, None).await;
+        }
+        38 => {
+            ctx.disconnect_named_pipe(h).await;
+        }
+        39 => {
+            // Never a valid PIPE_NOWAIT (see the header): only with bits that fail the call.
+            let mode = [
+                None,
+                Some(PIPE_READMODE_BYTE | PIPE_WAIT),
+                Some(PIPE_READMODE_MESSAGE),
+                Some(PIPE_READMODE_MESSAGE),
+                Some(PIPE_NOWAIT | PIPE_TYPE_MESSAGE),
+                Some(PIPE_READMODE_MESSAGE | 0x100),
+                Some(u32::MAX),
+                Some(PIPE_READMODE_BYTE),
+            ][usize::from(b) % 8];
+            let count = (b & 0x08 != 0).then_some(u32::from(b));
+            let timeout = (b & 0x10 != 0).then_some(10);
+            ctx.set_named_pipe_handle_state(h, mode, count, timeout).await;
+        }
+        40 => {
+            let (mut state, mut instances, mut count, mut timeout) = (0, 0, 0, 0);
+            let mut user = String::new();
+            let _ = ctx
+                .get_named_pipe_handle_state(
+                    h,
+                    (b & 1 != 0).then_some(&mut state),
+                    (b & 2 != 0).then_some(&mut instances),
+                    (b & 0x1c == 0x04).then_some(&mut count),
+                    (b & 0x1c == 0x08).then_some(&mut timeout),
+                    (b & 0x1c == 0x0c).then_some(&mut user),
+                )
+                .await;
+        }
+        41 => {
+            let _ = if b & 1 == 0 {
+                ctx.get_named_pipe_client_process_id(h, &mut n).await
+            } else {
+                ctx.get_named_pipe_server_process_id(h, &mut n).await
+            };
+        }
+        42 => {
+            let (mut flags, mut out_size, mut in_size, mut max) = (0, 0, 0, 0);
+            let _ = ctx
+                .get_named_pipe_info(
+                    h,
+                    (b & 1 != 0).then_some(&mut flags),
+                    (b & 2 != 0).then_some(&mut out_size),
+                    (b & 4 != 0).then_some(&mut in_size),
+                    (b & 8 != 0).then_some(&mut max),
+                )
+                .await;
+        }
+        43 | 44 | 63 => {
+            let len_in = usize::from(b & 15);
+            let len_out = usize::from(b >> 4) * if op == 44 { 4 } else { 1 };
+            let _ = ctx.transact_named_pipe(h, &buf[..len_in], &mut out[..len_out], Some(&mut n), None).await;
+        }
+        45 => {
+            let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+            let wait = [NMPWAIT_NOWAIT, NMPWAIT_USE_DEFAULT_WAIT, 20, NMPWAIT_WAIT_FOREVER][usize::from(a >> 2) % 4];
+            let _ = ctx
+                .call_named_pipe(name, &buf[..usize::from(b & 15)], &mut out[..usize::from(b >> 4)], &mut n, wait)
+                .await;
+        }
+        46 | 60 => {
+            // Small writes, empty messages included, against quotas of 0-7 bytes.
+            let _ = ctx.write_file(h, &buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        47 => {
+            let _ = ctx.write_file(h, &buf[..usize::from(b) % 12], None).await;
+        }
+        48 | 61 => {
+            let _ = ctx.read_file(h, &mut buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        49 => {
+            let (mut read, mut avail, mut left) = (0, 0, 0);
+            let len = usize::from(b >> 4);
+            let _ = ctx
+                .peek_named_pipe(
+                    h,
+                    (b & 1 != 0).then_some(&mut buf[..len]),
+                    (b & 2 != 0).then_some(&mut read),
+                    (b & 4 != 0).then_some(&mut avail),
+                    (b & 8 != 0).then_some(&mut left),
+                )
+                .await;
+        }
+        50 => {
+            ctx.close_handle(h).await;
+        }
+        51 => {
+            // A server: a valid instance, then wait for its client, maybe read.
+            let access = [PIPE_ACCESS_DUPLEX, PIPE_ACCESS_DUPLEX, PIPE_ACCESS_INBOUND, PIPE_ACCESS_OUTBOUND]
+                [usize::from(a >> 2) % 4];
+            let mode = [0, PIPE_TYPE_MESSAGE, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE][usize::from(b) % 3];
+            let q = u32::from(b >> 5);
+            let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+            let s = ctx.create_named_pipe(name, access, mode, PIPE_UNLIMITED_INSTANCES, q, q, 0, None).await;
+            if s != INVALID_HANDLE_VALUE {
+                ctx.connect_named_pipe(s, None).await;
+                if b & 0x10 != 0 {
+                    let _ = ctx.read_file(s, &mut buf[..usize::from(b >> 5)], Some(&mut n)).await;
+                }
+            }
+        }
+        52 => {
+            // A server recycling its instance: flush, disconnect, listen again.
+            if b & 1 != 0 {
+                ctx.flush_file_buffers(h).await;
+            }
+            ctx.disconnect_named_pipe(h).await;
+            if b & 2 != 0 {
+                ctx.connect_named_pipe(h, None).await;
+            }
+        }
+        53 => {
+            // A client's loop: wait for an instance, then open it.
+            let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+            if ctx.wait_named_pipe(name, pipe_wait(b)).await == TRUE {
+                let c =
+                    ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+                if c != INVALID_HANDLE_VALUE && b & 8 != 0 {
+                    ctx.set_named_pipe_handle_state(c, Some(PIPE_READMODE_MESSAGE), None, None).await;
+                }
+            }
+        }
+        54 => {
+            // PIPE_NOWAIT on an inbound server end, which no handle can write through:
+            // ConnectNamedPipe returns at once, reads do not wait.
+            let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+            let mode =
+                PIPE_NOWAIT | [0, PIPE_TYPE_MESSAGE, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE][usize::from(b) % 3];
+            let q = u32::from(b >> 5);
+            let s =
+                ctx.create_named_pipe(name, PIPE_ACCESS_INBOUND, mode, 1 + u32::from(b >> 3 & 3), q, q, 0, None).await;
+            if s != INVALID_HANDLE_VALUE {
+                ctx.connect_named_pipe(s, None).await;
+                if b & 0x4 != 0 {
+                    ctx.sleep(1).await;
+                    ctx.connect_named_pipe(s, None).await;
+                    let _ = ctx.read_file(s, &mut buf[..usize::from(b >> 5)], Some(&mut n)).await;
+                }
+            }
+        }
+        55 => {
+            ctx.sleep(u32::from(b % 4)).await;
+        }
+        56 => {
+            ctx.wait_for_single_object(h, u32::from(b % 5)).await;
+        }
+        57 => {
+            // Same-access duplicates (never with more access: see the header), maybe
+            // closing the source.
+            let mut dup = HANDLE::NULL;
+            let p = ctx.get_current_process();
+            let options = DUPLICATE_SAME_ACCESS | if b & 1 != 0 { DUPLICATE_CLOSE_SOURCE } else { 0 };
+            let _ = ctx.duplicate_handle(p, h, p, &mut dup, 0, b & 2 != 0, options).await;
+        }
+        _ => {}
+    }
 }
 
 /// Runs the program that `data` encodes and returns its report.
@@ -202,11 +537,13 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
         return None;
     }
-    let (set, seed) = match data[0] >> 6 {
-        0 | 1 => (16, data[0] & 0x7f),
-        2 => (24, data[0] & 0x7f),
-        _ => (32, data[0] & 0x3f),
+    let (set, seed) = match data[0] >> 5 {
+        0..=3 => (16, data[0] & 0x7f),
+        4 | 5 => (24, data[0] & 0x7f),
+        6 => (32, data[0] & 0x3f),
+        _ => (64, data[0] & 0x0f),
     };
+    let tight = set == 64 && data[0] & 0x10 != 0;
     let seed = u64::from(seed);
     let split = (data[1] as usize).min(data.len() - 2);
     let body = &data[2..];
@@ -219,6 +556,11 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     config.processes_max = 16;
     config.check_invariants = true;
     config.trace = false;
+    if tight {
+        config.limit_action = LimitAction::FailCall;
+        config.handles_max = 12;
+        config.pipe_bytes_max = 24;
+    }
     let mut sim = Sim::new(config);
     sim.program("fuzz.exe", move |ctx| {
         let (first, second) = (first.clone(), second.clone());

@@ -81,12 +81,16 @@ win32_errors! {
     ERROR_PIPE_CONNECTED = 535;
     /// Waiting for a process to open the other end of the pipe (536).
     ERROR_PIPE_LISTENING = 536;
+    /// The wait operation timed out (258): WAIT_TIMEOUT as a last error (GetQueuedCompletionStatus, GetOverlappedResultEx).
+    WAIT_TIMEOUT_ERROR = 258;
     /// The I/O operation has been aborted because of either a thread exit or an application request (995).
     ERROR_OPERATION_ABORTED = 995;
     /// Overlapped I/O event is not in a signaled state (996).
     ERROR_IO_INCOMPLETE = 996;
     /// Overlapped I/O operation is in progress (997).
     ERROR_IO_PENDING = 997;
+    /// The handle of a completion port was closed while a thread waited on it (735).
+    ERROR_ABANDONED_WAIT_0 = 735;
     /// Element not found (1168).
     ERROR_NOT_FOUND = 1168;
     /// A required privilege is not held by the client (1314).

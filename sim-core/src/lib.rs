@@ -30,10 +30,13 @@ pub use sim::Sim;
 
 /// Everything a simulated program needs: `use sim_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::api::{OVERLAPPED, Overlapped, ThreadCtx};
+    pub use crate::api::{
+        HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING, ThreadCtx,
+    };
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::request::TimerApcRoutine;
+    pub use crate::objects::port::Packet;
     pub use crate::report::{Outcome, RunReport};
     pub use crate::sim::Sim;
     pub use crate::types::*;

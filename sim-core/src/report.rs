@@ -209,6 +209,11 @@ pub enum WaitEdge {
         /// Its instances' server ends and their states.
         instances: Vec<String>,
     },
+    /// GetQueuedCompletionStatus waiting for a packet.
+    Port {
+        /// The port, described.
+        port: String,
+    },
     /// Sleep(INFINITE).
     SleepForever,
     /// The thread is suspended and nothing will resume it.
@@ -391,6 +396,9 @@ impl DeadlockReport {
                         for i in instances {
                             let _ = writeln!(s, "      {i}");
                         }
+                    }
+                    WaitEdge::Port { port } => {
+                        let _ = writeln!(s, "    waits for a completion packet on {port}");
                     }
                     WaitEdge::SleepForever => {
                         let _ = writeln!(s, "    sleeps forever");

@@ -6,5 +6,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod named_pipe;
 pub mod pipe;
 pub mod sync;

@@ -24,7 +24,7 @@ fn run_prints_the_trace_and_the_deadlock_report() {
     let (code, out) = winsim(&["run", "redirect-leaked-write-end"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(winsim(&["run", "redirect-leaked-write-end", "--strict"]).0, 2);
-    assert!(out.contains("ReadFile(0x4 [pipe#1 read end], 64) BLOCKS"), "{out}");
+    assert!(out.contains("ReadFile(0x4 [pipe#1 read end], 64, NULL) BLOCKS"), "{out}");
     assert!(out.contains("DEADLOCK"), "{out}");
     assert!(out.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{out}");
     assert!(out.contains("replay: winsim run redirect-leaked-write-end --seed 0"), "{out}");

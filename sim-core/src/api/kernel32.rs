@@ -5,7 +5,7 @@
 //! environment block (GetLastError, GetCurrentThreadId, GetStdHandle...) are plain
 //! functions: on Windows they do not enter the kernel, so they are not schedule points.
 
-use super::Overlapped;
+use super::{IoBuffer, OVERLAPPED_ENTRY, Overlapped};
 use crate::error::Win32Error;
 use crate::kernel::request::{Api, Reply, Request, TimerApcRoutine, Value};
 use crate::kernel::{Kernel, Pid, Tid};
@@ -582,7 +582,7 @@ impl ThreadCtx {
             *n = 0;
         }
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
-        let r = self.call(Request::ReadFile { handle: h_file, len }).await;
+        let r = self.call(Request::ReadFile { handle: h_file, len, overlapped: None, buffer: None }).await;
         self.fill_read(r, buffer, bytes_read)
     }
 
@@ -595,7 +595,7 @@ impl ThreadCtx {
         if let Some(n) = bytes_written.as_deref_mut() {
             *n = 0;
         }
-        match done(self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec() }).await) {
+        match done(self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec(), overlapped: None }).await) {
             Some(v) => {
                 if let (Value::Written(w), Some(n)) = (v, bytes_written) {
                     *n = w;
@@ -999,6 +999,7 @@ impl ThreadCtx {
             data: in_buffer.to_vec(),
             len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
             overlapped: overlapped.cloned(),
+            buffer: None,
         };
         let r = self.call(req).await;
         self.fill_read(r, out_buffer, bytes_read)
@@ -1036,5 +1037,260 @@ impl ThreadCtx {
         let _ = self.close_handle(pipe).await;
         self.set_last_error(error);
         ok
+    }
+
+    // ----- asynchronous I/O -------------------------------------------------------------
+
+    /// ReadFile with an OVERLAPPED, on a handle opened with FILE_FLAG_OVERLAPPED: returns
+    /// TRUE when it completes at once (or FALSE with ERROR_MORE_DATA for part of a
+    /// message), else FALSE with ERROR_IO_PENDING and the read goes on; the data reaches
+    /// `buffer` (`buffer.len()` bytes requested) when it completes, and the OVERLAPPED,
+    /// its event (or the file handle) and the handle's completion port hear of it
+    /// (docs/semantics.md §16). `*bytes_read` is set only for a completion at once.
+    #[must_use]
+    pub async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &IoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &Overlapped,
+    ) -> BOOL {
+        let mut bytes_read = bytes_read;
+        if let Some(n) = bytes_read.as_deref_mut() {
+            *n = 0;
+        }
+        let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+        let req = Request::ReadFile {
+            handle: h_file,
+            len,
+            overlapped: Some(overlapped.clone()),
+            buffer: Some(buffer.clone()),
+        };
+        let r = self.call(req).await;
+        let ok = bool_of(&r);
+        if let (TRUE, Value::Read(d), Some(n)) = (ok, &r.value, bytes_read) {
+            // The direct count is set for a success at once; a partial message leaves it 0
+            // (§5.6).
+            *n = d.len() as u32;
+        }
+        ok
+    }
+
+    /// WriteFile with an OVERLAPPED: TRUE when the bytes fit at once, else FALSE with
+    /// ERROR_IO_PENDING until the reader makes room (the bytes are queued and readable at
+    /// once, as for a synchronous write, §2.3).
+    #[must_use]
+    pub async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &Overlapped,
+    ) -> BOOL {
+        let mut bytes_written = bytes_written;
+        if let Some(n) = bytes_written.as_deref_mut() {
+            *n = 0;
+        }
+        let req = Request::WriteFile { handle: h_file, data: buffer.to_vec(), overlapped: Some(overlapped.clone()) };
+        let r = self.call(req).await;
+        let ok = bool_of(&r);
+        if let (TRUE, Value::Written(w), Some(n)) = (ok, &r.value, bytes_written) {
+            *n = *w;
+        }
+        ok
+    }
+
+    /// TransactNamedPipe with an OVERLAPPED: the reply message reaches `out_buffer` when
+    /// the operation completes.
+    #[must_use]
+    pub async fn transact_named_pipe_overlapped(
+        &self,
+        h_named_pipe: HANDLE,
+        in_buffer: &[u8],
+        out_buffer: &IoBuffer,
+        overlapped: &Overlapped,
+    ) -> BOOL {
+        let req = Request::TransactNamedPipe {
+            pipe: h_named_pipe,
+            data: in_buffer.to_vec(),
+            len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
+            overlapped: Some(overlapped.clone()),
+            buffer: Some(out_buffer.clone()),
+        };
+        bool_of(&self.call(req).await)
+    }
+
+    /// GetOverlappedResult: the operation's result and bytes (bytes are reported for a
+    /// failed operation too); while it is pending, FALSE with ERROR_IO_INCOMPLETE, or with
+    /// `wait`, a wait on the OVERLAPPED's event (the file handle when it has none).
+    #[must_use]
+    pub async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL {
+        let timeout_ms = if wait { INFINITE } else { 0 };
+        self.overlapped_result(h_file, overlapped, number_of_bytes_transferred, timeout_ms, false).await
+    }
+
+    /// GetOverlappedResultEx: as GetOverlappedResult with a time-out in milliseconds
+    /// (FALSE with WAIT_TIMEOUT when it expires). `alertable` needs APCs (Unsupported for
+    /// now when the wait would block).
+    #[must_use]
+    pub async fn get_overlapped_result_ex(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> BOOL {
+        self.overlapped_result(h_file, overlapped, number_of_bytes_transferred, milliseconds, alertable).await
+    }
+
+    async fn overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Overlapped,
+        bytes: &mut u32,
+        timeout_ms: u32,
+        alertable: bool,
+    ) -> BOOL {
+        let req =
+            Request::GetOverlappedResult { handle: h_file, overlapped: overlapped.clone(), timeout_ms, alertable };
+        let r = self.call(req).await;
+        if let Value::Out(n) = r.value {
+            *bytes = n;
+        }
+        bool_of(&r)
+    }
+
+    /// CancelIo: cancels the calling thread's pending I/O on the handle; each cancelled
+    /// operation completes with ERROR_OPERATION_ABORTED.
+    pub async fn cancel_io(&self, h_file: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::CancelIo { handle: h_file }).await)
+    }
+
+    /// CancelIoEx: cancels the pending I/O on the handle (all of it, or the operation
+    /// using `overlapped`); ERROR_NOT_FOUND when there was none.
+    pub async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&Overlapped>) -> BOOL {
+        bool_of(&self.call(Request::CancelIoEx { handle: h_file, overlapped: overlapped.cloned() }).await)
+    }
+
+    /// CancelSynchronousIo: cancels the synchronous I/O a thread is blocked in
+    /// (ERROR_OPERATION_ABORTED for it); ERROR_NOT_FOUND when it is in none.
+    pub async fn cancel_synchronous_io(&self, h_thread: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::CancelSynchronousIo { thread: h_thread }).await)
+    }
+
+    // ----- completion ports -------------------------------------------------------------
+
+    /// CreateIoCompletionPort: `file_handle` INVALID_HANDLE_VALUE with no port makes a new
+    /// port; a file handle (opened with FILE_FLAG_OVERLAPPED, not yet associated) is
+    /// associated with `existing_completion_port` (or a new port) under `completion_key`.
+    /// NULL on failure. The concurrency value does not hold waiters back (docs/semantics.md
+    /// §16).
+    #[must_use]
+    pub async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE {
+        let req = Request::CreateIoCompletionPort {
+            file: file_handle,
+            existing_port: existing_completion_port,
+            key: completion_key,
+            concurrency: number_of_concurrent_threads,
+        };
+        self.call_handle(req).await
+    }
+
+    /// GetQueuedCompletionStatus: the oldest packet; the thread that began waiting last is
+    /// served first. FALSE with WAIT_TIMEOUT and `*overlapped = None` on a time-out; FALSE
+    /// with the operation's error (and its OVERLAPPED) for a failed operation;
+    /// ERROR_ABANDONED_WAIT_0 when the port's last handle closes.
+    #[must_use]
+    pub async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<Overlapped>,
+        milliseconds: u32,
+    ) -> BOOL {
+        let req = Request::GetQueuedCompletionStatus {
+            port: completion_port,
+            max: 1,
+            timeout_ms: milliseconds,
+            alertable: false,
+        };
+        let r = self.call(req).await;
+        *overlapped = None;
+        if let Value::Packets(p) = &r.value {
+            if let [one] = p.as_slice() {
+                *number_of_bytes_transferred = one.bytes;
+                *completion_key = one.key;
+                *overlapped = one.overlapped.clone();
+            }
+        }
+        bool_of(&r)
+    }
+
+    /// GetQueuedCompletionStatusEx: up to `entries.len()` packets at once.
+    #[must_use]
+    pub async fn get_queued_completion_status_ex(
+        &self,
+        completion_port: HANDLE,
+        entries: &mut [OVERLAPPED_ENTRY],
+        num_entries_removed: &mut u32,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> BOOL {
+        let max = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+        let req =
+            Request::GetQueuedCompletionStatusEx { port: completion_port, max, timeout_ms: milliseconds, alertable };
+        let r = self.call(req).await;
+        *num_entries_removed = 0;
+        if let Value::Packets(p) = &r.value {
+            for (slot, packet) in entries.iter_mut().zip(p) {
+                *slot = OVERLAPPED_ENTRY {
+                    lpCompletionKey: packet.key,
+                    lpOverlapped: packet.overlapped.clone(),
+                    dwNumberOfBytesTransferred: packet.bytes,
+                };
+            }
+            *num_entries_removed = p.len() as u32;
+            // GetQueuedCompletionStatusEx succeeds when it took packets, failed operations
+            // among them included (their status is in the entries).
+            return TRUE;
+        }
+        bool_of(&r)
+    }
+
+    /// PostQueuedCompletionStatus: queues a packet of the caller's making.
+    pub async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&Overlapped>,
+    ) -> BOOL {
+        let req = Request::PostQueuedCompletionStatus {
+            port: completion_port,
+            bytes: number_of_bytes_transferred,
+            key: completion_key,
+            overlapped: overlapped.cloned(),
+        };
+        bool_of(&self.call(req).await)
+    }
+
+    /// SetFileCompletionNotificationModes: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
+    /// FILE_SKIP_SET_EVENT_ON_HANDLE.
+    pub async fn set_file_completion_notification_modes(&self, file_handle: HANDLE, flags: u32) -> BOOL {
+        bool_of(&self.call(Request::SetFileCompletionNotificationModes { handle: file_handle, flags }).await)
     }
 }

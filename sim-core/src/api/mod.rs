@@ -6,4 +6,4 @@ mod kernel32;
 mod overlapped;
 
 pub use kernel32::ThreadCtx;
-pub use overlapped::{OVERLAPPED, Overlapped};
+pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};

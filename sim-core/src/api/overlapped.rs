@@ -1,36 +1,55 @@
-//! `OVERLAPPED`, shaped for safe Rust.
+//! `OVERLAPPED` and I/O buffers, shaped for safe Rust.
 //!
-//! On Windows an OVERLAPPED is caller memory that the kernel writes when the operation
-//! completes, which safe Rust cannot hand out across an `await`. Here it is a shared
-//! record: cloning an `Overlapped` gives the same OVERLAPPED (as passing its address
-//! twice would), and the kernel fills `Internal`/`InternalHigh` through it.
-//!
-//! Asynchronous I/O (ERROR_IO_PENDING, completion events, GetOverlappedResult, completion
-//! ports, APCs) is not modelled yet: a call given an `Overlapped` ends the run as
-//! `Outcome::Unsupported`, never silently treated as synchronous.
+//! On Windows an OVERLAPPED and the buffer of an asynchronous read are caller memory that
+//! the kernel writes when the operation completes, which safe Rust cannot hand out across
+//! an `await`. Here both are shared records: cloning an [`Overlapped`] gives the same
+//! OVERLAPPED (as passing its address twice would), and the kernel fills
+//! `Internal`/`InternalHigh` through it when the operation completes; an [`IoBuffer`] is
+//! a buffer the kernel fills at completion (its contents before then are whatever they
+//! were, as on Windows). Using one OVERLAPPED for a second operation while the first is
+//! pending ends the run as `Outcome::Failed`, naming both operations: on Windows it
+//! corrupts memory, and Application Verifier reports it.
 
+use crate::error::Win32Error;
 use crate::types::HANDLE;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// `STATUS_PENDING`: OVERLAPPED.Internal while the operation runs.
+pub const STATUS_PENDING: u32 = 0x0000_0103;
+
 #[derive(Debug, Default)]
-struct OverlappedState {
-    event: HANDLE,
-    internal: u32,
-    internal_high: u32,
+pub(crate) struct OverlappedState {
+    pub(crate) event: HANDLE,
+    pub(crate) internal: u32,
+    pub(crate) internal_high: u32,
+    /// The Win32 error of the completed operation (what GetOverlappedResult reports).
+    pub(crate) error: Option<Win32Error>,
+    /// The pending operation using it: (its trace number, its API name).
+    pub(crate) pending: Option<(u64, &'static str)>,
 }
 
 /// An `OVERLAPPED` structure: its event and the status fields the kernel writes.
 #[derive(Clone, Debug, Default)]
 pub struct Overlapped {
-    state: Rc<RefCell<OverlappedState>>,
+    pub(crate) state: Rc<RefCell<OverlappedState>>,
 }
 
 /// The Win32 name.
 pub type OVERLAPPED = Overlapped;
 
+/// Two values are equal when they are the same OVERLAPPED.
+impl PartialEq for Overlapped {
+    fn eq(&self, other: &Overlapped) -> bool {
+        self.same(other)
+    }
+}
+
+impl Eq for Overlapped {}
+
 impl Overlapped {
-    /// An OVERLAPPED whose `hEvent` is `h_event` (NULL for none).
+    /// An OVERLAPPED whose `hEvent` is `h_event` (NULL for none: the file handle itself is
+    /// signalled at completion).
     pub fn new(h_event: HANDLE) -> Overlapped {
         Overlapped { state: Rc::new(RefCell::new(OverlappedState { event: h_event, ..Default::default() })) }
     }
@@ -50,8 +69,66 @@ impl Overlapped {
         self.state.borrow().internal_high
     }
 
+    /// HasOverlappedIoCompleted: `Internal != STATUS_PENDING`.
+    pub fn has_overlapped_io_completed(&self) -> bool {
+        self.internal() != STATUS_PENDING
+    }
+
     /// Whether two values are the same OVERLAPPED.
     pub fn same(&self, other: &Overlapped) -> bool {
         Rc::ptr_eq(&self.state, &other.state)
+    }
+}
+
+/// HasOverlappedIoCompleted (a macro in winbase.h).
+#[allow(non_snake_case)]
+pub fn HasOverlappedIoCompleted(overlapped: &Overlapped) -> bool {
+    overlapped.has_overlapped_io_completed()
+}
+
+/// `OVERLAPPED_ENTRY`: one packet taken by GetQueuedCompletionStatusEx.
+#[allow(non_snake_case, non_camel_case_types)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OVERLAPPED_ENTRY {
+    /// The completion key.
+    pub lpCompletionKey: usize,
+    /// The operation's OVERLAPPED (None for a posted packet without one).
+    pub lpOverlapped: Option<Overlapped>,
+    /// Bytes transferred.
+    pub dwNumberOfBytesTransferred: u32,
+}
+
+/// A buffer for asynchronous reads: the kernel writes the data into it when the read
+/// completes. Cloning gives the same buffer.
+#[derive(Clone, Debug, Default)]
+pub struct IoBuffer {
+    pub(crate) data: Rc<RefCell<Vec<u8>>>,
+}
+
+impl IoBuffer {
+    /// A zeroed buffer of `len` bytes.
+    pub fn new(len: usize) -> IoBuffer {
+        IoBuffer { data: Rc::new(RefCell::new(vec![0; len])) }
+    }
+
+    /// Its size.
+    pub fn len(&self) -> usize {
+        self.data.borrow().len()
+    }
+
+    /// True for a zero-length buffer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of its contents.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.data.borrow().clone()
+    }
+
+    /// A copy of its first `n` bytes (the bytes a completed read transferred).
+    pub fn head(&self, n: usize) -> Vec<u8> {
+        let d = self.data.borrow();
+        d[..n.min(d.len())].to_vec()
     }
 }

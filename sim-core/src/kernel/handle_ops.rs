@@ -9,7 +9,7 @@ use crate::objects::{Body, ObjectType};
 use crate::types::*;
 
 impl Kernel {
-    pub(crate) fn close_handle_call(&mut self, pid: Pid, _tid: Tid, h: HANDLE) -> CallResult {
+    pub(crate) fn close_handle_call(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
             // Closing a pseudo handle succeeds and does nothing (Wine probe).
             return Ok(Value::Bool(true).into());
@@ -23,8 +23,32 @@ impl Kernel {
             self.close_handle(pid, real)?;
             return Ok(Value::Bool(true).into());
         }
+        let object = self.process(pid).handles.get(h).map(|e| e.object);
         self.close_handle(pid, h)?;
+        if let Some(id) = object.filter(|&id| self.objects.get(id).is_some_and(|o| o.hdr.handle_count == 0)) {
+            self.check_event_in_use(pid, tid, id);
+        }
         Ok(Value::Bool(true).into())
+    }
+
+    /// The last handle to an event closed while a pending asynchronous operation names
+    /// it in its OVERLAPPED: on Windows the completion would signal a freed or reused
+    /// handle; the run ends as `Failed`, naming the operation.
+    fn check_event_in_use(&mut self, pid: Pid, tid: Tid, id: crate::objects::ObjectId) {
+        let user =
+            self.ops.values().find(|op| matches!(&op.target, super::ops::Target::Async(t) if t.event == Some(id)));
+        if let Some(op) = user {
+            let message = format!(
+                "T{tid} closed the last handle to {}, the event of the OVERLAPPED of {} (operation #{}) that is still \
+                 pending; keep the event until the operation completes",
+                self.describe(id),
+                op.api,
+                op.serial
+            );
+            if self.stop.is_none() {
+                self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

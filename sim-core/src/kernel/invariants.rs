@@ -4,7 +4,7 @@
 //! run ends as `Outcome::SimulatorBug`).
 
 use super::Kernel;
-use super::ops::{OpId, OpKind};
+use super::ops::{OpId, OpKind, Target};
 use super::time::TimerKey;
 use crate::objects::thread::Run;
 use crate::objects::{Body, ObjectId};
@@ -63,7 +63,12 @@ impl Kernel {
                         *refs.entry(f).or_default() += 1;
                     }
                 }
-                Body::File(f) => *refs.entry(f.pipe).or_default() += 1,
+                Body::File(f) => {
+                    *refs.entry(f.pipe).or_default() += 1;
+                    if let Some((port, _)) = f.port {
+                        *refs.entry(port).or_default() += 1;
+                    }
+                }
                 Body::Pipe(p) => {
                     if let Some(i) = &p.named {
                         *refs.entry(i.family).or_default() += 1;
@@ -73,6 +78,12 @@ impl Kernel {
             }
         }
         for (_, op) in &self.ops {
+            if let Target::Async(t) = &op.target {
+                // An asynchronous operation holds a reference on its OVERLAPPED's event.
+                if let Some(ev) = t.event {
+                    *refs.entry(ev).or_default() += 1;
+                }
+            }
             match &op.kind {
                 OpKind::Wait { objects, .. } => {
                     let mut unique = objects.clone();
@@ -84,6 +95,8 @@ impl Kernel {
                 }
                 OpKind::FileLock { file, .. } => *refs.entry(*file).or_default() += 1,
                 OpKind::WaitNamedPipe { family } => *refs.entry(*family).or_default() += 1,
+                OpKind::PortWait { port } => *refs.entry(*port).or_default() += 1,
+                OpKind::OverlappedResult { object, .. } => *refs.entry(*object).or_default() += 1,
                 _ => {}
             }
         }
@@ -132,6 +145,7 @@ impl Kernel {
                 }
                 Body::File(f) => f.lock_waiters.iter().copied().for_each(&mut note),
                 Body::NamedPipe(n) => n.waiters.iter().copied().for_each(&mut note),
+                Body::Port(p) => p.waiters.iter().copied().for_each(&mut note),
                 _ => {}
             }
             if let Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. }) = &o.body {
@@ -150,6 +164,11 @@ impl Kernel {
                         );
                     }
                 }
+                OpKind::OverlappedResult { object, .. } => assert!(
+                    self.objects[*object].hdr.waiters.contains(&id),
+                    "simulator bug: T{}'s GetOverlappedResult is missing from its object's wait list",
+                    op.tid
+                ),
                 OpKind::Sleep => {}
                 _ => assert_eq!(
                     queued.get(&id).copied().unwrap_or(0),
@@ -159,12 +178,19 @@ impl Kernel {
                     op.api
                 ),
             }
-            assert!(
-                matches!(self.thread(op.tid).run, Run::Blocked(b) if b == id),
-                "simulator bug: T{}'s {} operation is pending but its thread is not blocked on it",
-                op.tid,
-                op.api
-            );
+            match &op.target {
+                Target::Thread => assert!(
+                    matches!(self.thread(op.tid).run, Run::Blocked(b) if b == id),
+                    "simulator bug: T{}'s {} operation is pending but its thread is not blocked on it",
+                    op.tid,
+                    op.api
+                ),
+                Target::Async(t) => assert!(
+                    t.overlapped.state.borrow().pending.is_some_and(|(s, _)| s == op.serial),
+                    "simulator bug: a pending {} operation's OVERLAPPED does not name it",
+                    op.api
+                ),
+            }
         }
         for &op in queued.keys() {
             assert!(self.ops.contains_key(op), "simulator bug: a queue holds a completed operation");
@@ -172,7 +198,10 @@ impl Kernel {
         for (oid, o) in &self.objects {
             for w in &o.hdr.waiters {
                 assert!(
-                    matches!(self.ops.get(*w).map(|o| &o.kind), Some(OpKind::Wait { .. })),
+                    matches!(
+                        self.ops.get(*w).map(|o| &o.kind),
+                        Some(OpKind::Wait { .. } | OpKind::OverlappedResult { .. })
+                    ),
                     "simulator bug: {} lists a waiter that is not a pending wait",
                     self.describe(oid)
                 );

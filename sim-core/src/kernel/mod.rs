@@ -18,6 +18,7 @@ mod calls;
 pub mod config;
 mod handle_ops;
 mod invariants;
+pub mod io;
 mod lifecycle;
 pub mod ops;
 pub mod request;

@@ -20,10 +20,14 @@ slotmap::new_key_type! {
 }
 
 /// Who is told when an operation completes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Target {
     /// The issuing thread, blocked in the call (synchronous I/O, waits, Sleep).
     Thread,
+    /// An asynchronous operation on a file opened with FILE_FLAG_OVERLAPPED: its
+    /// OVERLAPPED, event (or file object), buffer and completion port are told; the
+    /// issuing thread goes on.
+    Async(Box<super::io::AsyncTarget>),
 }
 
 /// What an operation waits for, and the data it needs to complete.
@@ -60,6 +64,19 @@ pub enum OpKind {
         file: ObjectId,
         /// The peer's `read_total` to reach.
         target: u64,
+    },
+    /// GetOverlappedResult(Ex) waiting on an OVERLAPPED's event (or the file object) for
+    /// its operation to complete.
+    OverlappedResult {
+        /// The event or file object waited on.
+        object: ObjectId,
+        /// The OVERLAPPED.
+        overlapped: crate::api::Overlapped,
+    },
+    /// GetQueuedCompletionStatus waiting for a packet.
+    PortWait {
+        /// The port (a reference is held on it).
+        port: ObjectId,
     },
     /// ConnectNamedPipe waiting for a client.
     PipeConnect {
@@ -110,12 +127,16 @@ impl Kernel {
     /// The caller queues the returned id where the family keeps it and returns
     /// `Exec::Block(id)`.
     pub(crate) fn new_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>) -> OpId {
+        self.new_op_for(tid, kind, deadline, Target::Thread)
+    }
+
+    /// `new_op` with another completion target (an asynchronous operation's).
+    pub(crate) fn new_op_for(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
         let (api, args) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
-        let op =
-            Op { tid, api, args, kind, target: Target::Thread, deadline, timer_seq, since_step: self.step, serial };
+        let op = Op { tid, api, args, kind, target, deadline, timer_seq, since_step: self.step, serial };
         let id = self.ops.insert(op);
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
@@ -132,6 +153,10 @@ impl Kernel {
         }
         match op.target {
             Target::Thread => self.deliver_to_thread(id, op, reply, why),
+            Target::Async(t) => {
+                let (tid, api, serial) = (op.tid, op.api, op.serial);
+                self.deliver_async(tid, api, serial, *t, reply, why)
+            }
         }
     }
 

@@ -54,6 +54,21 @@ impl ToArg for Option<crate::api::Overlapped> {
         Some(ArgValue::Str(self.as_ref().map(|_| "overlapped".to_string())))
     }
 }
+impl ToArg for crate::api::Overlapped {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some("overlapped".to_string())))
+    }
+}
+impl ToArg for Option<crate::api::IoBuffer> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
+    }
+}
+impl ToArg for usize {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self as i64))
+    }
+}
 impl ToArg for STARTUPINFO {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         (self.dwFlags & crate::types::STARTF_USESTDHANDLES != 0)
@@ -244,8 +259,9 @@ api_table! {
     QueryPerformanceFrequency() -> Bool => query_performance_frequency;
     GetSystemTimeAsFileTime() -> Void => get_system_time_as_file_time;
     CreatePipe(inherit: bool, size: u32) -> Bool => create_pipe;
-    ReadFile(handle: HANDLE, len: u32) -> Bool, blocks => read_file;
-    WriteFile(handle: HANDLE, data: Vec<u8>) -> Bool, blocks => write_file;
+    ReadFile(handle: HANDLE, len: u32, overlapped: Option<crate::api::Overlapped>, buffer: Option<crate::api::IoBuffer>)
+        -> Bool, blocks => read_file;
+    WriteFile(handle: HANDLE, data: Vec<u8>, overlapped: Option<crate::api::Overlapped>) -> Bool, blocks => write_file;
     PeekNamedPipe(handle: HANDLE, len: u32) -> Bool => peek_named_pipe;
     GetNamedPipeInfo(handle: HANDLE) -> Bool => get_named_pipe_info;
     FlushFileBuffers(handle: HANDLE) -> Bool, blocks => flush_file_buffers;
@@ -280,8 +296,28 @@ api_table! {
     GetNamedPipeHandleState(pipe: HANDLE, collection: bool, user_name: bool) -> Bool => get_named_pipe_handle_state;
     GetNamedPipeClientProcessId(pipe: HANDLE) -> Bool => get_named_pipe_client_process_id;
     GetNamedPipeServerProcessId(pipe: HANDLE) -> Bool => get_named_pipe_server_process_id;
-    TransactNamedPipe(pipe: HANDLE, data: Vec<u8>, len: u32, overlapped: Option<crate::api::Overlapped>) -> Bool, blocks
-        => transact_named_pipe;
+    TransactNamedPipe(
+        pipe: HANDLE,
+        data: Vec<u8>,
+        len: u32,
+        overlapped: Option<crate::api::Overlapped>,
+        buffer: Option<crate::api::IoBuffer>,
+    ) -> Bool, blocks => transact_named_pipe;
+    GetOverlappedResult(handle: HANDLE, overlapped: crate::api::Overlapped, timeout_ms: u32 [timeout], alertable: bool)
+        -> Bool, blocks => get_overlapped_result;
+    CancelIo(handle: HANDLE) -> Bool => cancel_io;
+    CancelIoEx(handle: HANDLE, overlapped: Option<crate::api::Overlapped>) -> Bool => cancel_io_ex;
+    CancelSynchronousIo(thread: HANDLE) -> Bool => cancel_synchronous_io;
+    CreateIoCompletionPort(file: HANDLE, existing_port: HANDLE, key: usize, concurrency: u32) -> Handle
+        => create_io_completion_port;
+    GetQueuedCompletionStatus(port: HANDLE, max: u32, timeout_ms: u32 [timeout], alertable: bool) -> Bool, blocks
+        => get_queued_completion_status;
+    GetQueuedCompletionStatusEx(port: HANDLE, max: u32, timeout_ms: u32 [timeout], alertable: bool) -> Bool, blocks
+        => get_queued_completion_status;
+    PostQueuedCompletionStatus(port: HANDLE, bytes: u32, key: usize, overlapped: Option<crate::api::Overlapped>) -> Bool
+        => post_queued_completion_status;
+    SetFileCompletionNotificationModes(handle: HANDLE, flags: u32 [flags]) -> Bool
+        => set_file_completion_notification_modes;
 }
 
 impl fmt::Display for Api {
@@ -348,6 +384,8 @@ pub enum Value {
         /// Instances of the pipe.
         instances: u32,
     },
+    /// GetQueuedCompletionStatus(Ex): the packets taken.
+    Packets(Vec<crate::objects::port::Packet>),
     /// A DWORD out-parameter of a BOOL call (exit codes, handle flags, process ids).
     Out(u32),
     /// ReleaseSemaphore: the previous count.
@@ -384,6 +422,14 @@ impl Value {
                 u("max", *max_instances),
             ],
             Value::Out(v) => vec![u("out", *v)],
+            Value::Packets(p) => {
+                let mut v = vec![u("packets", p.len() as u32)];
+                if let [one] = p.as_slice() {
+                    v.push(u("bytes", one.bytes));
+                    v.push(Arg::new("key", ArgValue::I64(one.key as i64)));
+                }
+                v
+            }
             Value::PipeState { state, instances } => {
                 vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
             }

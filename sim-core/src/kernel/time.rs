@@ -79,6 +79,12 @@ impl Kernel {
                 self.complete_op(id, Value::Wait(WAIT_TIMEOUT).into(), "time-out");
             }
             OpKind::Sleep => self.complete_op(id, Value::Void.into(), "time elapsed"),
+            OpKind::PortWait { .. } | OpKind::OverlappedResult { .. } => {
+                // GetQueuedCompletionStatus and GetOverlappedResultEx time out with
+                // WAIT_TIMEOUT as the last error (§16).
+                self.unqueue_op(id);
+                self.complete_op(id, Reply::error(crate::error::WAIT_TIMEOUT_ERROR), "time-out");
+            }
             OpKind::WaitNamedPipe { .. } => {
                 // No instance listened in time (§6.14).
                 self.unqueue_op(id);

@@ -139,8 +139,12 @@ impl Kernel {
     /// Removes a wait operation from the wait lists of its objects and drops its
     /// references (the wait family's `unqueue_op`).
     pub(crate) fn unregister_wait(&mut self, op: OpId) {
-        let OpKind::Wait { objects, .. } = &self.ops[op].kind else { return };
-        let mut unique = objects.clone();
+        let objects = match &self.ops[op].kind {
+            OpKind::Wait { objects, .. } => objects,
+            OpKind::OverlappedResult { object, .. } => std::slice::from_ref(object),
+            _ => return,
+        };
+        let mut unique = objects.to_vec();
         unique.sort();
         unique.dedup();
         for o in unique {
@@ -158,6 +162,7 @@ impl Kernel {
         }
         match &o.kind {
             OpKind::Wait { objects, all, .. } => self.wait_plan(o.tid, objects, *all),
+            OpKind::OverlappedResult { object, .. } => self.wait_plan(o.tid, std::slice::from_ref(object), false),
             _ => None,
         }
     }
@@ -165,8 +170,13 @@ impl Kernel {
     fn satisfy_pending(&mut self, op: OpId, plan: Plan, cause: &str) {
         let tid = self.ops[op].tid;
         let code = self.satisfy(tid, plan);
+        // GetOverlappedResult's wait ended: its result is the operation's (§16).
+        let reply = match &self.ops[op].kind {
+            OpKind::OverlappedResult { overlapped, .. } => self.overlapped_result_after_wait(overlapped),
+            _ => Value::Wait(code).into(),
+        };
         self.unregister_wait(op);
-        self.complete_op(op, Value::Wait(code).into(), cause);
+        self.complete_op(op, reply, cause);
     }
 
     /// `obj`'s state changed: satisfy the waiters that now can be. Waiters whose

@@ -14,6 +14,7 @@
 
 pub mod named_pipe;
 pub mod pipe;
+pub mod port;
 pub mod process;
 pub mod sync;
 pub mod thread;
@@ -22,6 +23,7 @@ pub mod timer;
 use crate::kernel::ops::{OpId, OpKind};
 use crate::kernel::{Kernel, Tid};
 use crate::report::WaitEdge;
+use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -163,6 +165,8 @@ pub enum Body {
     File(pipe::File),
     /// A name in the pipe namespace with its instances (see `named_pipe.rs`).
     NamedPipe(named_pipe::NamedPipe),
+    /// An I/O completion port (see `port.rs`).
+    Port(port::Port),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -186,6 +190,8 @@ pub enum ObjectType {
     File,
     /// A named pipe's name and instances (not reachable through a handle).
     NamedPipe,
+    /// IoCompletion (an I/O completion port).
+    IoCompletion,
 }
 
 impl fmt::Display for ObjectType {
@@ -200,6 +206,7 @@ impl fmt::Display for ObjectType {
             ObjectType::Pipe => "pipe",
             ObjectType::File => "file",
             ObjectType::NamedPipe => "named pipe",
+            ObjectType::IoCompletion => "port",
         })
     }
 }
@@ -217,6 +224,7 @@ impl Body {
             Body::Pipe(_) => ObjectType::Pipe,
             Body::File(_) => ObjectType::File,
             Body::NamedPipe(_) => ObjectType::NamedPipe,
+            Body::Port(_) => ObjectType::IoCompletion,
         }
     }
 }
@@ -239,6 +247,7 @@ impl Kernel {
             Body::Process(p) => p.exit_code.is_some(),
             Body::Thread(t) => t.exit_code.is_some(),
             Body::File(f) => f.signalled,
+            Body::Port(p) => !p.queue.is_empty(),
             Body::Pipe(_) | Body::NamedPipe(_) => false,
         }
     }
@@ -279,8 +288,10 @@ impl Kernel {
 
     /// The last handle to `id` closed (its name is already unbound).
     pub(crate) fn on_last_handle_closed(&mut self, id: ObjectId) {
-        if let Body::File(_) = self.objects[id].body {
-            pipe::file_cleanup(self, id);
+        match self.objects[id].body {
+            Body::File(_) => pipe::file_cleanup(self, id),
+            Body::Port(_) => port::port_closed(self, id),
+            _ => {}
         }
     }
 
@@ -294,7 +305,12 @@ impl Kernel {
             Body::Process(p) => {
                 self.pids.remove(&p.pid);
             }
-            Body::File(f) => self.release(f.pipe),
+            Body::File(f) => {
+                if let Some((port, _)) = f.port {
+                    self.release(port);
+                }
+                self.release(f.pipe)
+            }
             Body::Pipe(p) => {
                 if let Some(inst) = p.named {
                     self.release(inst.family);
@@ -321,7 +337,7 @@ impl Kernel {
                     self.timers.remove(&(due, seq, crate::kernel::TimerKey::Timer(id)));
                 }
             }
-            Body::Event(_) | Body::Semaphore(_) => {}
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) => {}
         }
     }
 
@@ -329,7 +345,8 @@ impl Kernel {
     /// time-out completes it, or a cancel drops it).
     pub(crate) fn unqueue_op(&mut self, op: OpId) {
         match &self.ops[op].kind {
-            OpKind::Wait { .. } => self.unregister_wait(op),
+            OpKind::Wait { .. } | OpKind::OverlappedResult { .. } => self.unregister_wait(op),
+            OpKind::PortWait { .. } => port::unqueue(self, op),
             OpKind::Sleep => {}
             OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::PipeFlush { .. } | OpKind::FileLock { .. } => {
                 pipe::unqueue(self, op)
@@ -352,6 +369,13 @@ impl Kernel {
                 }
             }
             OpKind::Sleep => "sleeps".into(),
+            OpKind::OverlappedResult { object, .. } => {
+                format!(
+                    "waits for the operation of its OVERLAPPED to complete ({} to be signalled)",
+                    self.describe(*object)
+                )
+            }
+            OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             _ => pipe::op_reason(self, op),
         }
@@ -371,6 +395,13 @@ impl Kernel {
                 })
                 .collect(),
             OpKind::Sleep => vec![WaitEdge::SleepForever],
+            OpKind::OverlappedResult { object, .. } => vec![WaitEdge::Object {
+                handle: HANDLE::NULL,
+                object: self.describe(*object),
+                state: self.object_state(*object),
+                last_signal: self.signal_history(*object),
+            }],
+            OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -381,6 +412,9 @@ impl Kernel {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),
+            OpKind::OverlappedResult { object, .. } => self.releasers(*object),
+            // Whoever holds the port could post; the files associated with it complete.
+            OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             _ => pipe::op_releasers(self, op),
         }
@@ -398,6 +432,7 @@ impl Kernel {
             // then nothing would be stuck on it.
             Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
             Body::Pipe(_) | Body::NamedPipe(_) => Vec::new(),
+            Body::Port(_) => self.holder_threads(id),
         }
     }
 
@@ -441,6 +476,7 @@ impl Kernel {
                 }
             }
             Body::Pipe(_) | Body::NamedPipe(_) => String::new(),
+            Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
         }
     }
 

@@ -15,7 +15,7 @@ use super::{Body, ObjectId, ObjectType};
 use crate::api::Overlapped;
 use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};
-use crate::kernel::request::{Reply, Value};
+use crate::kernel::request::{Api, Reply, Value};
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::process::map_generic;
 use crate::report::{LimitKind, WaitEdge};
@@ -196,10 +196,6 @@ impl Kernel {
         if max_instances == 0 || max_instances > PIPE_UNLIMITED_INSTANCES {
             return Err(ERROR_INVALID_PARAMETER);
         }
-        if open_mode & FILE_FLAG_OVERLAPPED != 0 {
-            self.unsupported("CreateNamedPipe", "FILE_FLAG_OVERLAPPED (overlapped I/O is not modelled yet)");
-            return Err(ERROR_NOT_SUPPORTED);
-        }
         let fam = match self.pipe_names.get(&key).copied() {
             Some(fam) => {
                 let f = family(self, fam);
@@ -257,6 +253,7 @@ impl Kernel {
         let mut f = File::new(pipe, SERVER);
         f.read_message = read_message;
         f.nowait = pipe_mode & PIPE_NOWAIT != 0;
+        f.synchronous = open_mode & FILE_FLAG_OVERLAPPED == 0;
         let file = self.alloc_object(Body::File(f), None);
         self.add_ref(pipe);
         pipe_mut(self, pipe).ends[SERVER].file = Some(file);
@@ -301,10 +298,6 @@ impl Kernel {
         if !(CREATE_NEW..=TRUNCATE_EXISTING).contains(&disposition) {
             return Err(ERROR_INVALID_PARAMETER);
         }
-        if flags & FILE_FLAG_OVERLAPPED != 0 {
-            self.unsupported("CreateFile", "FILE_FLAG_OVERLAPPED (overlapped I/O is not modelled yet)");
-            return Err(ERROR_NOT_SUPPORTED);
-        }
         let key = pipe_key(&name)?;
         let Some(fam) = self.pipe_names.get(&key).copied() else { return Err(ERROR_FILE_NOT_FOUND) };
         let access = map_generic(ObjectType::File, access);
@@ -319,7 +312,9 @@ impl Kernel {
         }
         // The instance that began listening first (§6.15); none: ERROR_PIPE_BUSY (§6.8).
         let Some(pipe) = family_mut(self, fam).listening.pop_front() else { return Err(ERROR_PIPE_BUSY) };
-        let file = self.alloc_object(Body::File(File::new(pipe, CLIENT)), None);
+        let mut f = File::new(pipe, CLIENT);
+        f.synchronous = flags & FILE_FLAG_OVERLAPPED == 0;
+        let file = self.alloc_object(Body::File(f), None);
         self.add_ref(pipe);
         let p = pipe_mut(self, pipe);
         p.ends[CLIENT] = PipeEnd {
@@ -376,27 +371,30 @@ impl Kernel {
     /// after DisconnectNamedPipe the instance listens again. PIPE_NOWAIT returns
     /// ERROR_PIPE_LISTENING instead of waiting (§6.10).
     pub(crate) fn connect_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, overlapped: Option<Overlapped>) -> Exec {
-        if overlapped.is_some() {
-            self.unsupported("ConnectNamedPipe", "an OVERLAPPED (overlapped I/O is not modelled yet)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
-        }
         let (file, pipe) = match self.server_instance(pid, tid, h) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        let mode = match self.io_mode(pid, tid, Api::ConnectNamedPipe, file, overlapped, None) {
+            Ok(m) => m,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
         let nowait = file_ref(self, file).nowait;
+        // An error at once, overlapped or not: ERROR_PIPE_CONNECTED leaves the OVERLAPPED
+        // pending and its event unsignalled (§6.9).
+        let api = Api::ConnectNamedPipe;
         match instance(self, pipe).expect("named").state {
-            InstanceState::Connected => return Exec::Done(Reply::error(ERROR_PIPE_CONNECTED)),
-            InstanceState::Closing => return Exec::Done(Reply::error(ERROR_NO_DATA)),
+            InstanceState::Connected => return self.io_done(mode, tid, api, Reply::error(ERROR_PIPE_CONNECTED)),
+            InstanceState::Closing => return self.io_done(mode, tid, api, Reply::error(ERROR_NO_DATA)),
             InstanceState::Disconnected => self.start_listening(pipe),
             InstanceState::Listening => {}
         }
         if nowait {
-            return Exec::Done(Reply::error(ERROR_PIPE_LISTENING));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_PIPE_LISTENING));
         }
-        let op = self.new_op(tid, OpKind::PipeConnect { file }, None);
+        let (op, exec) = self.io_pend(mode, tid, OpKind::PipeConnect { file });
         instance_mut(self, pipe).connects.push(op);
-        Exec::Block(op)
+        exec
     }
 
     /// DisconnectNamedPipe: the client is cut off; queued data is discarded; pending
@@ -534,34 +532,43 @@ impl Kernel {
         data: Vec<u8>,
         len: u32,
         overlapped: Option<Overlapped>,
+        buffer: Option<crate::api::IoBuffer>,
     ) -> Exec {
-        if overlapped.is_some() {
-            self.unsupported("TransactNamedPipe", "an OVERLAPPED (overlapped I/O is not modelled yet)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
-        }
         let (file, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA | FILE_WRITE_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        if overlapped.is_some() && buffer.is_none() {
+            self.unsupported(
+                "TransactNamedPipe",
+                "an OVERLAPPED with a slice for the reply (use transact_named_pipe_overlapped and an IoBuffer)",
+            );
+            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        }
+        let mode = match self.io_mode(pid, tid, Api::TransactNamedPipe, file, overlapped, buffer) {
+            Ok(m) => m,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let api = Api::TransactNamedPipe;
         if !pipe_ref(self, pipe).message_type || !file_ref(self, file).read_message {
-            return Exec::Done(Reply::error(ERROR_BAD_PIPE));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_BAD_PIPE));
         }
         if let Some(e) = self.connection_error(file, false) {
-            return Exec::Done(Reply::error(e));
+            return self.io_done(mode, tid, api, Reply::error(e));
         }
         let p = pipe_ref(self, pipe);
         if p.ends[end].inbound.available() {
-            return Exec::Done(Reply::error(ERROR_PIPE_BUSY));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_PIPE_BUSY));
         }
         let peer = 1 - end;
         if p.ends[peer].closed {
-            return Exec::Done(Reply::error(ERROR_NO_DATA));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_NO_DATA));
         }
         let n = data.len() as u64;
         if self.pipe_bytes + n > self.config.pipe_bytes_max {
             let max = self.config.pipe_bytes_max;
             let e = self.hit_limit(LimitKind::PipeBytes, format!("pipes would hold more than {max} unread bytes"));
-            return Exec::Done(Reply::error(e));
+            return self.io_done(mode, tid, api, Reply::error(e));
         }
         self.pipe_bytes += n;
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
@@ -570,7 +577,7 @@ impl Kernel {
         q.empty_messages += u32::from(n == 0);
         q.entries.push_back(super::pipe::Entry { data, offset: 0, writer: None, empty_unread: n == 0 });
         self.pipe_progress(pipe, peer, move || format!("TransactNamedPipe({h}, {n} bytes)"));
-        self.read_now_or_wait(tid, file, len, move || format!("TransactNamedPipe({h})"))
+        self.read_now_or_wait(tid, api, file, len, mode, move || format!("TransactNamedPipe({h})"))
     }
 }
 

@@ -15,9 +15,11 @@
 //! to and including its own fit the quota. It never completes partially.
 
 use super::{Body, ObjectId, ObjectType};
+use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
+use crate::kernel::io::AsyncTarget;
 use crate::kernel::ops::{OpId, OpKind};
-use crate::kernel::request::{Reply, Request, Status, Value};
+use crate::kernel::request::{Api, Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
@@ -161,6 +163,22 @@ pub struct File {
     /// fails with ERROR_PIPE_NOT_CONNECTED (§6.12), and it no longer is the instance's
     /// client end.
     pub disconnected: bool,
+    /// The completion port it is associated with, and the key (a reference is held on
+    /// the port).
+    pub port: Option<(ObjectId, usize)>,
+    /// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS.
+    pub skip_port_on_success: bool,
+    /// FILE_SKIP_SET_EVENT_ON_HANDLE.
+    pub skip_set_event: bool,
+}
+
+/// How a data call runs (`Kernel::io_mode`).
+#[derive(Debug)]
+pub enum IoMode {
+    /// Synchronously: the thread blocks if the call waits.
+    Sync,
+    /// Asynchronously, completing to this target.
+    Async(AsyncTarget),
 }
 
 impl File {
@@ -176,6 +194,9 @@ impl File {
             read_message: false,
             nowait: false,
             disconnected: false,
+            port: None,
+            skip_port_on_success: false,
+            skip_set_event: false,
         }
     }
 }
@@ -524,29 +545,42 @@ impl Kernel {
         Ok(Value::Pipe(handles[SERVER], handles[CLIENT]).into())
     }
 
-    pub(crate) fn write_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, data: Vec<u8>) -> Exec {
+    pub(crate) fn write_file(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        data: Vec<u8>,
+        overlapped: Option<Overlapped>,
+    ) -> Exec {
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
+            Ok(m) => m,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
         if let Err(e) = self.io_limit(data.len()) {
-            return Exec::Done(Reply::error(e));
+            return self.io_done(mode, tid, Api::WriteFile, Reply::error(e));
         }
         if let Some(e) = self.connection_error(file_id, false) {
-            return Exec::Done(Reply::error(e));
+            // A call on a pipe in the wrong state fails at once, even an overlapped one
+            // (§3.10).
+            return self.io_done(mode, tid, Api::WriteFile, Reply::error(e));
         }
         let peer = 1 - end;
         let p = pipe_mut(self, pipe);
         if p.ends[peer].closed {
             // The reader is gone: ERROR_NO_DATA at once, zero-length writes included
             // (§§2.11, 3.6; Wine probe).
-            return Exec::Done(Reply::error(ERROR_NO_DATA));
+            return self.io_done(mode, tid, Api::WriteFile, Reply::error(ERROR_NO_DATA));
         }
         let len = data.len() as u32;
         let message = p.message_type;
         if len == 0 && !message {
             // A zero-length write never blocks and changes nothing in byte mode (§2.7).
-            return Exec::Done(Reply::from(Value::Written(0)));
+            return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(0)));
         }
         if self.pipe_bytes + u64::from(len) > self.config.pipe_bytes_max {
             let max = self.config.pipe_bytes_max;
@@ -554,11 +588,8 @@ impl Kernel {
                 LimitKind::PipeBytes,
                 format!("pipes would hold more than {max} unread bytes (pipe_bytes_max)"),
             );
-            return Exec::Done(Reply::error(e));
+            return self.io_done(mode, tid, Api::WriteFile, Reply::error(e));
         }
-        // The write is queued at once and its bytes are readable at once. It completes at
-        // once when the unread bytes up to the end of it fit the quota (§2.4); otherwise
-        // it stays queued as a pending operation and the thread blocks on it.
         let nowait = file_ref(self, file_id).nowait;
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
         if nowait && len > 0 && q.unread + u64::from(len) > u64::from(q.quota) {
@@ -579,12 +610,12 @@ impl Kernel {
         self.pipe_progress(pipe, peer, cause);
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
         if q.unread <= u64::from(q.quota) {
-            return Exec::Done(Reply::from(Value::Written(len)));
+            return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(len)));
         }
-        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        let (op, exec) = self.io_pend(mode, tid, OpKind::PipeWrite { file: file_id, len });
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
-        Exec::Block(op)
+        exec
     }
 
     /// After data was added to or taken from the queue toward `reader`: completes pending
@@ -650,17 +681,30 @@ impl Kernel {
         }
     }
 
-    /// ReadFile on a pipe: what is there, up to the buffer; blocks while empty. The bytes
-    /// moved (not the buffer's size) count against `io_bytes_max`.
-    pub(crate) fn read_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> Exec {
+    /// ReadFile on a pipe: what is there, up to the buffer; blocks while empty (or pends,
+    /// with an OVERLAPPED on an overlapped handle). The bytes moved (not the buffer's
+    /// size) count against `io_bytes_max`.
+    pub(crate) fn read_file(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        len: u32,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+    ) -> Exec {
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
+            Ok(m) => m,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
         if let Some(e) = self.connection_error(file_id, false) {
-            return Exec::Done(Reply::error(e));
+            return self.io_done(mode, tid, Api::ReadFile, Reply::error(e));
         }
-        self.read_now_or_wait(tid, file_id, len, || format!("ReadFile({h})"))
+        self.read_now_or_wait(tid, Api::ReadFile, file_id, len, mode, || format!("ReadFile({h})"))
     }
 
     /// A read on a file object: what is there (one message in message read mode), or end
@@ -668,8 +712,10 @@ impl Kernel {
     pub(crate) fn read_now_or_wait(
         &mut self,
         tid: Tid,
+        api: Api,
         file_id: ObjectId,
         len: u32,
+        mode: IoMode,
         what: impl Fn() -> String,
     ) -> Exec {
         let (pipe, end, message, nowait) = {
@@ -682,11 +728,11 @@ impl Kernel {
             if len == 0 && q.unread > 0 && !(message && q.message) {
                 // A zero-length read with data queued returns at once and consumes
                 // nothing (§3.2).
-                return Exec::Done(Reply::from(Value::Read(Vec::new())));
+                return self.io_done(mode, tid, api, Reply::from(Value::Read(Vec::new())));
             }
             let moved = if message && q.message { q.first_message_left() as u64 } else { q.unread };
             if let Err(e) = self.io_limit(moved.min(u64::from(len)) as usize) {
-                return Exec::Done(Reply::error(e));
+                return self.io_done(mode, tid, api, Reply::error(e));
             }
             let reply = take_read(&mut pipe_mut(self, pipe).ends[end].inbound, len, message);
             let n = match &reply.value {
@@ -695,20 +741,67 @@ impl Kernel {
             };
             self.pipe_bytes -= n as u64;
             self.pipe_progress(pipe, end, move || format!("{} took {n} bytes", what()));
-            return Exec::Done(reply);
+            return self.io_done(mode, tid, api, reply);
         }
         if p.ends[1 - end].closed {
             // Drained and the writer is gone: end of file (§§1.5, 3.4).
-            return Exec::Done(Reply::error(ERROR_BROKEN_PIPE));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_BROKEN_PIPE));
         }
         if nowait {
             // PIPE_NOWAIT: an empty pipe is ERROR_NO_DATA at once (§6.11).
-            return Exec::Done(Reply::error(ERROR_NO_DATA));
+            return self.io_done(mode, tid, api, Reply::error(ERROR_NO_DATA));
         }
-        // Empty: the read waits, a zero-length one included (§3.3).
-        let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
+        // Empty: the read waits (or pends), a zero-length one included (§3.3).
+        let (op, exec) = self.io_pend(mode, tid, OpKind::PipeRead { file: file_id, len });
         pipe_mut(self, pipe).ends[end].reads.push_back(op);
-        Exec::Block(op)
+        exec
+    }
+
+    /// How a data call runs: synchronously (its thread blocks when it must wait), or, with
+    /// an OVERLAPPED on a handle opened with FILE_FLAG_OVERLAPPED, asynchronously (§16).
+    /// An OVERLAPPED on a synchronous handle is not modelled (Unsupported).
+    pub(crate) fn io_mode(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        file: ObjectId,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+    ) -> Result<IoMode, Win32Error> {
+        let synchronous = file_ref(self, file).synchronous;
+        match overlapped {
+            None => Ok(IoMode::Sync),
+            Some(_) if synchronous => {
+                self.unsupported(api.name(), "an OVERLAPPED on a handle opened without FILE_FLAG_OVERLAPPED");
+                Err(ERROR_NOT_SUPPORTED)
+            }
+            Some(ov) => Ok(IoMode::Async(self.begin_async(pid, tid, api, file, &ov, buffer)?)),
+        }
+    }
+
+    /// A data call's result when it does not wait: the reply, and for an asynchronous
+    /// call its OVERLAPPED, event, file and port told at once.
+    pub(crate) fn io_done(&mut self, mode: IoMode, tid: Tid, api: Api, reply: Reply) -> Exec {
+        match mode {
+            IoMode::Sync => Exec::Done(reply),
+            IoMode::Async(t) => self.finish_async_now(tid, api, t, reply),
+        }
+    }
+
+    /// A data call that must wait: a pending operation its thread blocks on, or, for an
+    /// asynchronous call, FALSE with ERROR_IO_PENDING while the operation goes on.
+    pub(crate) fn io_pend(&mut self, mode: IoMode, tid: Tid, kind: OpKind) -> (OpId, Exec) {
+        match mode {
+            IoMode::Sync => {
+                let op = self.new_op(tid, kind, None);
+                (op, Exec::Block(op))
+            }
+            IoMode::Async(t) => {
+                let op = self.pend_async(tid, kind, t);
+                (op, Exec::Done(Reply { status: Status::Pending, value: Value::Void }))
+            }
+        }
     }
 
     pub(crate) fn peek_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32) -> CallResult {

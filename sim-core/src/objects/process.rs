@@ -340,6 +340,12 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
             READ_CONTROL | SYNCHRONIZE,
             TIMER_ALL_ACCESS,
         ),
+        ObjectType::IoCompletion => (
+            READ_CONTROL | 0x0001,
+            READ_CONTROL | IO_COMPLETION_MODIFY_STATE,
+            READ_CONTROL | SYNCHRONIZE,
+            IO_COMPLETION_ALL_ACCESS,
+        ),
         ObjectType::File | ObjectType::Pipe | ObjectType::NamedPipe => {
             (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS)
         }

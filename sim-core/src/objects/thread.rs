@@ -205,10 +205,12 @@ impl Kernel {
         if self.thread(tid).exit_code.is_some() {
             return;
         }
-        // Thread exit cancels the operation it waits on synchronously.
+        // Thread exit cancels the operation it waits on synchronously, and its
+        // asynchronous I/O (except on files associated with a completion port).
         if let Run::Blocked(op) = self.thread(tid).run {
             self.cancel_op(op);
         }
+        self.cancel_thread_io(tid);
         self.thread_mut(tid).run = Run::Exited;
         self.live_threads -= 1;
         self.to_poll.retain(|&t| t != tid);

@@ -1,0 +1,399 @@
+//! Asynchronous I/O: calls with an OVERLAPPED on a file opened with FILE_FLAG_OVERLAPPED,
+//! their completion (OVERLAPPED fields, event or file signalled, data delivered, a packet
+//! for the completion port), GetOverlappedResult(Ex), and cancellation (CancelIo,
+//! CancelIoEx, CancelSynchronousIo). docs/semantics.md §16.
+//!
+//! An asynchronous operation is an ordinary pending operation whose completion target is
+//! [`AsyncTarget`] instead of a blocked thread: the pipe code queues and completes it the
+//! same way, and `complete_op` hands the reply here.
+
+use super::ops::{OpId, OpKind, Target};
+use super::request::{Api, Reply, Status, Value};
+use super::{Exec, Kernel, Pid, Tid};
+use crate::api::{IoBuffer, Overlapped, STATUS_PENDING};
+use crate::error::*;
+use crate::objects::{Body, ObjectId, ObjectType};
+use crate::report::Outcome;
+use crate::trace::EventKind;
+use crate::types::*;
+
+/// Where an asynchronous operation's completion goes.
+#[derive(Debug)]
+pub struct AsyncTarget {
+    /// The OVERLAPPED.
+    pub overlapped: Overlapped,
+    /// Its event (a reference is held while the operation is pending), if it has one.
+    pub event: Option<ObjectId>,
+    /// The file object the operation runs on (signalled at completion when there is no
+    /// event).
+    pub file: ObjectId,
+    /// The buffer a read fills at completion.
+    pub buffer: Option<IoBuffer>,
+}
+
+/// The NTSTATUS an OVERLAPPED's `Internal` holds for a completion status.
+fn ntstatus(status: Status) -> u32 {
+    match status {
+        Status::Success | Status::SuccessSetting(_) => 0,
+        Status::Pending => STATUS_PENDING,
+        Status::Warning(e) | Status::Error(e) => match e {
+            ERROR_MORE_DATA => 0x8000_0005,          // STATUS_BUFFER_OVERFLOW
+            ERROR_BROKEN_PIPE => 0xC000_014B,        // STATUS_PIPE_BROKEN
+            ERROR_NO_DATA => 0xC000_00B1,            // STATUS_PIPE_CLOSING
+            ERROR_PIPE_NOT_CONNECTED => 0xC000_00B0, // STATUS_PIPE_DISCONNECTED
+            ERROR_PIPE_LISTENING => 0xC000_00B3,     // STATUS_PIPE_LISTENING
+            ERROR_OPERATION_ABORTED => 0xC000_0120,  // STATUS_CANCELLED
+            ERROR_INVALID_HANDLE => 0xC000_0008,     // STATUS_INVALID_HANDLE
+            _ => 0xC000_0001,                        // STATUS_UNSUCCESSFUL
+        },
+    }
+}
+
+/// Bytes a reply transferred.
+fn transferred(v: &Value) -> u32 {
+    match v {
+        Value::Read(d) => d.len() as u32,
+        Value::Written(n) => *n,
+        _ => 0,
+    }
+}
+
+impl Kernel {
+    /// Starts an asynchronous operation with `overlapped` on `file`: refuses an OVERLAPPED
+    /// already in use (the run ends as `Failed`, naming both operations), resolves and
+    /// resets its event, makes the file object nonsignalled, and sets `Internal` to
+    /// STATUS_PENDING (§16).
+    pub(crate) fn begin_async(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        file: ObjectId,
+        overlapped: &Overlapped,
+        buffer: Option<IoBuffer>,
+    ) -> Result<AsyncTarget, Win32Error> {
+        if let Some((serial, other)) = overlapped.state.borrow().pending {
+            let message = format!(
+                "T{tid} started {api} with an OVERLAPPED that {other} (operation #{serial}) is still using; \
+                 on Windows this corrupts memory (Application Verifier reports it): use one OVERLAPPED per \
+                 pending operation"
+            );
+            if self.stop.is_none() {
+                self.stop = Some(Outcome::Failed { pid, tid, message, location: None });
+            }
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let h_event = overlapped.h_event();
+        let event = if h_event.is_null() {
+            None
+        } else {
+            // The event handle is the low bits-cleared value (a set low bit asks to skip
+            // the port; winsim takes the handle as is).
+            let id = self.object_from_handle(pid, tid, h_event, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+            if let Body::Event(e) = &mut self.objects[id].body {
+                e.signalled = false;
+            }
+            Some(id)
+        };
+        if let Body::File(f) = &mut self.objects[file].body {
+            f.signalled = false;
+        }
+        {
+            let mut st = overlapped.state.borrow_mut();
+            st.internal = STATUS_PENDING;
+            st.error = None;
+        }
+        Ok(AsyncTarget { overlapped: overlapped.clone(), event, file, buffer })
+    }
+
+    /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
+    /// caller goes on. The returned id is queued where the family keeps it.
+    pub(crate) fn pend_async(&mut self, tid: Tid, kind: OpKind, target: AsyncTarget) -> OpId {
+        if let Some(ev) = target.event {
+            self.add_ref(ev);
+        }
+        let ov = target.overlapped.clone();
+        let op = self.new_op_for(tid, kind, None, Target::Async(Box::new(target)));
+        let (serial, api) = (self.ops[op].serial, self.ops[op].api.name());
+        ov.state.borrow_mut().pending = Some((serial, api));
+        op
+    }
+
+    /// An asynchronous operation that completed (or failed) without pending: its
+    /// OVERLAPPED, event, file and port see the completion at once, and the call returns
+    /// its result. A failure at once touches nothing and queues no packet (§16).
+    pub(crate) fn finish_async_now(&mut self, tid: Tid, api: Api, target: AsyncTarget, reply: Reply) -> Exec {
+        if !matches!(reply.status, Status::Error(_)) {
+            self.signal_async(tid, api, true, target, &reply);
+        } else if let Body::File(f) = &mut self.objects[target.file].body {
+            f.signalled = true;
+        }
+        Exec::Done(reply)
+    }
+
+    /// An asynchronous operation completed: the one place its target hears of it.
+    pub(crate) fn deliver_async(
+        &mut self,
+        tid: Tid,
+        api: Api,
+        serial: u64,
+        target: AsyncTarget,
+        reply: Reply,
+        why: &str,
+    ) {
+        if self.config.trace && self.tids.contains_key(&tid) {
+            let kind = EventKind::Wake {
+                api: api.name().into(),
+                ret: reply.ret(api.ret_kind()),
+                outs: reply.value.outs(),
+                error: reply.status.last_error(),
+                why: format!("{why} (asynchronous completion)"),
+            };
+            self.push_event_full(tid, Some(serial), kind);
+        }
+        let event = target.event;
+        self.signal_async(tid, api, false, target, &reply);
+        if let Some(ev) = event {
+            self.release(ev);
+        }
+    }
+
+    /// Writes the completion into the OVERLAPPED and the buffer, signals the event or the
+    /// file object, and queues the completion packet.
+    fn signal_async(&mut self, tid: Tid, api: Api, at_once: bool, target: AsyncTarget, reply: &Reply) {
+        let bytes = transferred(&reply.value);
+        if let (Some(buf), Value::Read(d)) = (&target.buffer, &reply.value) {
+            let mut b = buf.data.borrow_mut();
+            let n = d.len().min(b.len());
+            b[..n].copy_from_slice(&d[..n]);
+        }
+        {
+            let mut st = target.overlapped.state.borrow_mut();
+            st.internal = ntstatus(reply.status);
+            st.internal_high = bytes;
+            st.error = reply.status.last_error().filter(|_| !reply.status.succeeded());
+            st.pending = None;
+        }
+        let why = self.cause(|| format!("{api} completed"));
+        match target.event {
+            Some(ev) if self.objects.contains_key(ev) => {
+                if let Body::Event(e) = &mut self.objects[ev].body {
+                    e.signalled = true;
+                }
+                self.record_signal(ev, tid, api);
+                self.wake_waiters(ev, &why);
+            }
+            _ => {}
+        }
+        if let Some(Body::File(f)) = self.objects.get_mut(target.file).map(|o| &mut o.body) {
+            // FILE_SKIP_SET_EVENT_ON_HANDLE: the file object is not signalled; and
+            // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: no packet for a success at once.
+            let set_file = !f.skip_set_event;
+            let skip_packet = at_once && f.skip_port_on_success && reply.status.succeeded();
+            if set_file {
+                f.signalled = true;
+            }
+            if set_file && target.event.is_none() && !self.objects[target.file].hdr.waiters.is_empty() {
+                self.wake_waiters(target.file, &why);
+            }
+            if !skip_packet {
+                self.queue_completion_packet(target.file, bytes, &target.overlapped, reply.status);
+            }
+        }
+    }
+
+    /// The completion packet of an operation on a file associated with a port.
+    fn queue_completion_packet(&mut self, file: ObjectId, bytes: u32, overlapped: &Overlapped, status: Status) {
+        let Body::File(f) = &self.objects[file].body else { return };
+        let Some((port, key)) = f.port else { return };
+        let error = if status.succeeded() { None } else { status.last_error() };
+        self.post_packet(
+            port,
+            crate::objects::port::Packet { key, bytes, overlapped: Some(overlapped.clone()), error },
+        );
+    }
+
+    /// GetOverlappedResult(Ex): the result of a completed operation (its bytes, even on
+    /// failure), ERROR_IO_INCOMPLETE while pending without waiting, or a wait on the
+    /// OVERLAPPED's event (the file object when it has none) with a time-out (§16).
+    pub(crate) fn get_overlapped_result(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        overlapped: Overlapped,
+        timeout_ms: u32,
+        _alertable: bool,
+    ) -> Exec {
+        let file = match self.object_from_handle(pid, tid, h, None, 0) {
+            Ok(f) => f,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        if overlapped.has_overlapped_io_completed() {
+            return Exec::Done(overlapped_result(&overlapped));
+        }
+        if timeout_ms == 0 {
+            return Exec::Done(Reply::error(ERROR_IO_INCOMPLETE));
+        }
+        let object = if overlapped.h_event().is_null() {
+            file
+        } else {
+            match self.object_from_handle(pid, tid, overlapped.h_event(), None, SYNCHRONIZE) {
+                Ok(ev) => ev,
+                Err(e) => return Exec::Done(Reply::error(e)),
+            }
+        };
+        if self.signalled_for(object, tid) {
+            let _ = self.consume(object, tid);
+            return Exec::Done(self.overlapped_result_after_wait(&overlapped));
+        }
+        let deadline = self.deadline(timeout_ms);
+        let op = self.new_op(tid, OpKind::OverlappedResult { object, overlapped }, deadline);
+        self.objects[object].hdr.waiters.push(op);
+        self.add_ref(object);
+        Exec::Block(op)
+    }
+
+    /// The result once the wait of GetOverlappedResult returned: the operation's, or
+    /// ERROR_IO_INCOMPLETE when the event was set by someone else while it still runs.
+    pub(crate) fn overlapped_result_after_wait(&self, overlapped: &Overlapped) -> Reply {
+        if overlapped.has_overlapped_io_completed() {
+            overlapped_result(overlapped)
+        } else {
+            Reply::error(ERROR_IO_INCOMPLETE)
+        }
+    }
+
+    /// The asynchronous operations on `file` (issued by `by` when given) using
+    /// `overlapped` when given.
+    fn async_ops(&self, file: ObjectId, by: Option<Tid>, overlapped: Option<&Overlapped>) -> Vec<OpId> {
+        self.ops
+            .iter()
+            .filter(|(_, op)| match &op.target {
+                Target::Async(t) => {
+                    t.file == file
+                        && by.is_none_or(|tid| op.tid == tid)
+                        && overlapped.is_none_or(|ov| ov.same(&t.overlapped))
+                }
+                Target::Thread => false,
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Cancels pending operations: each completes with ERROR_OPERATION_ABORTED (its event
+    /// set, its packet queued; a pending pipe write loses its unread bytes, §2.9).
+    pub(crate) fn cancel_ops(&mut self, ops: Vec<OpId>, why: &str) {
+        for op in ops {
+            if self.ops.contains_key(op) {
+                self.unqueue_op(op);
+                self.complete_op(op, Reply::error(ERROR_OPERATION_ABORTED), why);
+            }
+        }
+    }
+
+    /// CancelIo: the calling thread's pending I/O on the handle. TRUE whether or not there
+    /// was any [inferred from the CancelIo doc].
+    pub(crate) fn cancel_io(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
+        let file = match self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0) {
+            Ok(f) => f,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let ops = self.async_ops(file, Some(tid), None);
+        let why = self.cause(|| format!("CancelIo({h})"));
+        self.cancel_ops(ops, &why);
+        Exec::Done(Reply::from(Value::Bool(true)))
+    }
+
+    /// CancelIoEx: every pending operation on the handle, or the one using `overlapped`;
+    /// ERROR_NOT_FOUND when none matched (CancelIoEx doc).
+    pub(crate) fn cancel_io_ex(&mut self, pid: Pid, tid: Tid, h: HANDLE, overlapped: Option<Overlapped>) -> Exec {
+        let file = match self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0) {
+            Ok(f) => f,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let mut ops = self.async_ops(file, None, overlapped.as_ref());
+        // Synchronous I/O of other threads on the file is cancelled too when no
+        // OVERLAPPED is named [inferred: CancelIoEx cancels all I/O on the handle].
+        if overlapped.is_none() {
+            ops.extend(self.sync_io_ops(file));
+        }
+        if ops.is_empty() {
+            return Exec::Done(Reply::error(ERROR_NOT_FOUND));
+        }
+        let why = self.cause(|| format!("CancelIoEx({h})"));
+        self.cancel_ops(ops, &why);
+        Exec::Done(Reply::from(Value::Bool(true)))
+    }
+
+    /// Synchronous I/O operations pending on a file object (threads blocked in them).
+    fn sync_io_ops(&self, file: ObjectId) -> Vec<OpId> {
+        self.ops
+            .iter()
+            .filter(|(_, op)| matches!(op.target, Target::Thread) && self.op_file(&op.kind) == Some(file))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The file object an I/O operation runs on.
+    fn op_file(&self, kind: &OpKind) -> Option<ObjectId> {
+        match kind {
+            OpKind::PipeRead { file, .. }
+            | OpKind::PipeWrite { file, .. }
+            | OpKind::PipeFlush { file, .. }
+            | OpKind::PipeConnect { file } => Some(*file),
+            _ => None,
+        }
+    }
+
+    /// CancelSynchronousIo: the synchronous I/O the thread is blocked in completes with
+    /// ERROR_OPERATION_ABORTED; ERROR_NOT_FOUND when it is in none (CancelSynchronousIo
+    /// doc).
+    pub(crate) fn cancel_synchronous_io(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
+        let target = match self.object_from_handle(pid, tid, h, Some(ObjectType::Thread), THREAD_TERMINATE) {
+            Ok(id) => match &self.objects[id].body {
+                Body::Thread(t) => t.tid,
+                _ => unreachable!("type checked"),
+            },
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let op = self.blocked_op(target).filter(|&op| {
+            self.op_file(&self.ops[op].kind).is_some() || matches!(self.ops[op].kind, OpKind::WaitNamedPipe { .. })
+        });
+        let Some(op) = op else { return Exec::Done(Reply::error(ERROR_NOT_FOUND)) };
+        let why = self.cause(|| format!("CancelSynchronousIo({h})"));
+        self.cancel_ops(vec![op], &why);
+        Exec::Done(Reply::from(Value::Bool(true)))
+    }
+
+    /// Thread exit: the thread's pending asynchronous I/O is cancelled, except on files
+    /// associated with a completion port, whose I/O does not belong to a thread
+    /// [inferred: IRPs are queued to the issuing thread unless the file object is
+    /// thread-agnostic, §16].
+    pub(crate) fn cancel_thread_io(&mut self, tid: Tid) {
+        let ops: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| {
+                op.tid == tid
+                    && matches!(&op.target, Target::Async(t)
+                        if matches!(self.objects.get(t.file).map(|o| &o.body), Some(Body::File(f)) if f.port.is_none()))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !ops.is_empty() {
+            self.cancel_ops(ops, &format!("T{tid} exited"));
+        }
+    }
+}
+
+/// The result GetOverlappedResult reports for a completed operation.
+fn overlapped_result(overlapped: &Overlapped) -> Reply {
+    let st = overlapped.state.borrow();
+    let value = Value::Out(st.internal_high);
+    match st.error {
+        None => Reply { status: Status::Success, value },
+        Some(ERROR_MORE_DATA) => Reply { status: Status::Warning(ERROR_MORE_DATA), value },
+        Some(e) => Reply { status: Status::Error(e), value },
+    }
+}

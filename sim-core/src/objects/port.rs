@@ -1,0 +1,217 @@
+//! I/O completion ports: CreateIoCompletionPort, GetQueuedCompletionStatus(Ex),
+//! PostQueuedCompletionStatus, SetFileCompletionNotificationModes (docs/semantics.md §16).
+//!
+//! A port is a queue of completion packets (FIFO) and the threads waiting for one; the
+//! thread that began waiting last gets the next packet (LIFO, so a busy server keeps
+//! using the same few threads). The concurrency value is kept but does not hold waiters
+//! back: winsim lets any waiting thread take a packet, a superset of Windows' schedules.
+
+use super::{Body, ObjectId, ObjectType};
+use crate::api::Overlapped;
+use crate::error::*;
+use crate::kernel::ops::{OpId, OpKind};
+use crate::kernel::request::{Reply, Status, Value};
+use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
+use crate::types::*;
+use std::collections::VecDeque;
+
+/// One completion packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// The completion key of the file's association (or the posted one).
+    pub key: usize,
+    /// Bytes transferred.
+    pub bytes: u32,
+    /// The operation's OVERLAPPED (None for a posted packet without one).
+    pub overlapped: Option<Overlapped>,
+    /// The operation's error, if it failed.
+    pub error: Option<Win32Error>,
+}
+
+/// A completion port.
+#[derive(Debug, Default)]
+pub struct Port {
+    /// Packets not yet taken, oldest first.
+    pub queue: VecDeque<Packet>,
+    /// GetQueuedCompletionStatus calls waiting, oldest first (the last one is served
+    /// first).
+    pub waiters: Vec<OpId>,
+    /// NumberOfConcurrentThreads (0: the number of processors).
+    pub concurrency: u32,
+}
+
+fn port_mut(k: &mut Kernel, id: ObjectId) -> &mut Port {
+    match &mut k.objects[id].body {
+        Body::Port(p) => p,
+        _ => panic!("simulator bug: not a completion port"),
+    }
+}
+
+impl Kernel {
+    /// Queues a packet, or hands it to the thread that began waiting last.
+    pub(crate) fn post_packet(&mut self, port: ObjectId, packet: Packet) {
+        match port_mut(self, port).waiters.pop() {
+            Some(op) => {
+                let why = self.cause(|| "a completion packet".to_string());
+                self.complete_op(op, packet_reply(vec![packet]), &why);
+            }
+            None => port_mut(self, port).queue.push_back(packet),
+        }
+    }
+
+    /// CreateIoCompletionPort: with INVALID_HANDLE_VALUE and no port, a new port; with a
+    /// file handle, associates it with `existing_port` (or a new port) under `key`. The
+    /// file must have been opened with FILE_FLAG_OVERLAPPED and not be associated yet
+    /// (ERROR_INVALID_PARAMETER) (CreateIoCompletionPort doc; §16).
+    pub(crate) fn create_io_completion_port(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        file: HANDLE,
+        existing_port: HANDLE,
+        key: usize,
+        concurrency: u32,
+    ) -> CallResult {
+        let file_id = if file == INVALID_HANDLE_VALUE {
+            if !existing_port.is_null() {
+                return Err(ERROR_INVALID_PARAMETER);
+            }
+            None
+        } else {
+            let id = self.object_from_handle(pid, tid, file, Some(ObjectType::File), 0)?;
+            let Body::File(f) = &self.objects[id].body else { unreachable!("type checked") };
+            if f.synchronous || f.port.is_some() {
+                return Err(ERROR_INVALID_PARAMETER);
+            }
+            Some(id)
+        };
+        let (port, h) = if existing_port.is_null() {
+            let port = self.alloc_object(Body::Port(Port { concurrency, ..Port::default() }), None);
+            let origin = self.origin(pid, tid, "CreateIoCompletionPort", "created", None);
+            let h = self.alloc_handle(pid, port, IO_COMPLETION_ALL_ACCESS, 0, vec![origin])?;
+            (port, h)
+        } else {
+            let port = self.object_from_handle(
+                pid,
+                tid,
+                existing_port,
+                Some(ObjectType::IoCompletion),
+                IO_COMPLETION_MODIFY_STATE,
+            )?;
+            (port, existing_port)
+        };
+        if let Some(id) = file_id {
+            if let Body::File(f) = &mut self.objects[id].body {
+                f.port = Some((port, key));
+            }
+            // The association holds the port (its packets go there while the file lives).
+            self.add_ref(port);
+        }
+        Ok(Value::Handle(h).into())
+    }
+
+    /// GetQueuedCompletionStatus(Ex): up to `max` packets at once, or a wait (LIFO) with a
+    /// time-out: FALSE with WAIT_TIMEOUT and no OVERLAPPED when it expires; a packet of a
+    /// failed operation gives FALSE with its error and its OVERLAPPED (§16).
+    pub(crate) fn get_queued_completion_status(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        port: HANDLE,
+        max: u32,
+        timeout_ms: u32,
+        alertable: bool,
+    ) -> Exec {
+        let id =
+            match self.object_from_handle(pid, tid, port, Some(ObjectType::IoCompletion), IO_COMPLETION_MODIFY_STATE) {
+                Ok(id) => id,
+                Err(e) => return Exec::Done(Reply::error(e)),
+            };
+        if max == 0 {
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        if alertable {
+            self.unsupported("GetQueuedCompletionStatusEx", "an alertable wait (APCs are not modelled yet)");
+            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        }
+        let p = port_mut(self, id);
+        if !p.queue.is_empty() {
+            let n = (max as usize).min(p.queue.len());
+            let packets: Vec<Packet> = p.queue.drain(..n).collect();
+            return Exec::Done(packet_reply(packets));
+        }
+        if timeout_ms == 0 {
+            return Exec::Done(Reply::error(Win32Error(WAIT_TIMEOUT)));
+        }
+        let deadline = self.deadline(timeout_ms);
+        let op = self.new_op(tid, OpKind::PortWait { port: id }, deadline);
+        port_mut(self, id).waiters.push(op);
+        self.add_ref(id);
+        Exec::Block(op)
+    }
+
+    /// PostQueuedCompletionStatus: a packet of the caller's making.
+    pub(crate) fn post_queued_completion_status(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        port: HANDLE,
+        bytes: u32,
+        key: usize,
+        overlapped: Option<Overlapped>,
+    ) -> CallResult {
+        let id = self.object_from_handle(pid, tid, port, Some(ObjectType::IoCompletion), IO_COMPLETION_MODIFY_STATE)?;
+        self.post_packet(id, Packet { key, bytes, overlapped, error: None });
+        Ok(Value::Bool(true).into())
+    }
+
+    /// SetFileCompletionNotificationModes: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (no packet
+    /// for an operation that succeeds at once) and FILE_SKIP_SET_EVENT_ON_HANDLE (the file
+    /// object is not signalled at completion).
+    pub(crate) fn set_file_completion_notification_modes(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        flags: u32,
+    ) -> CallResult {
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0)?;
+        if flags & !(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        if let Body::File(f) = &mut self.objects[id].body {
+            f.skip_port_on_success = flags & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0;
+            f.skip_set_event = flags & FILE_SKIP_SET_EVENT_ON_HANDLE != 0;
+        }
+        Ok(Value::Bool(true).into())
+    }
+}
+
+/// The reply of GetQueuedCompletionStatus for the packets it took: FALSE with the error
+/// when the (single) packet is of a failed operation.
+fn packet_reply(packets: Vec<Packet>) -> Reply {
+    let error = if packets.len() == 1 { packets[0].error } else { None };
+    let value = Value::Packets(packets);
+    match error {
+        None => Reply { status: Status::Success, value },
+        Some(e) => Reply { status: Status::Error(e), value },
+    }
+}
+
+/// The last handle to a port closed: its waiters return ERROR_ABANDONED_WAIT_0 (§16).
+pub(crate) fn port_closed(k: &mut Kernel, id: ObjectId) {
+    let waiters = std::mem::take(&mut port_mut(k, id).waiters);
+    let why = k.cause(|| format!("the last handle to {} closed", k.describe(id)));
+    for op in waiters {
+        k.release(id);
+        k.complete_op(op, Reply::error(ERROR_ABANDONED_WAIT_0), &why);
+    }
+}
+
+/// Takes a GetQueuedCompletionStatus wait off its port.
+pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
+    if let OpKind::PortWait { port } = k.ops[op].kind {
+        port_mut(k, port).waiters.retain(|&o| o != op);
+        k.release(port);
+    }
+}
