@@ -8,6 +8,7 @@
 
 use sim_core::prelude::*;
 
+pub mod async_io;
 pub mod named_pipes;
 pub mod pipes;
 mod sync;
@@ -56,6 +57,10 @@ pub fn catalogue() -> Vec<Scenario> {
         named_pipes::pipe_connected_is_success_fixed(),
         named_pipes::message_more_data(),
         named_pipes::message_more_data_fixed(),
+        async_io::iocp_echo_server(),
+        async_io::iocp_echo_server_shared_overlapped(),
+        async_io::apc_never_runs(),
+        async_io::apc_alertable_wait(),
     ]
 }
 

@@ -216,6 +216,12 @@ pub enum WaitEdge {
     },
     /// Sleep(INFINITE).
     SleepForever,
+    /// User APCs are queued to the thread, but it waits without being alertable, so they
+    /// never run (§16.35).
+    QueuedApcs {
+        /// Who queued each.
+        from: Vec<String>,
+    },
     /// The thread is suspended and nothing will resume it.
     Suspended {
         /// Its suspend count.
@@ -312,6 +318,9 @@ impl DeadlockReport {
                 }
                 _ => (Vec::new(), Vec::new(), String::new(), String::new(), 0),
             };
+            if !t.apcs.is_empty() {
+                waits.push(WaitEdge::QueuedApcs { from: t.apcs.iter().map(|a| a.from.clone()).collect() });
+            }
             if t.suspend_count > 0 {
                 waits.push(WaitEdge::Suspended { count: t.suspend_count });
                 waits_for.extend(k.holder_threads(k.tids[&tid]));
@@ -402,6 +411,14 @@ impl DeadlockReport {
                     }
                     WaitEdge::SleepForever => {
                         let _ = writeln!(s, "    sleeps forever");
+                    }
+                    WaitEdge::QueuedApcs { from } => {
+                        let _ = writeln!(
+                            s,
+                            "    has {} queued APC(s) ({}) that never run: it does not wait alertably",
+                            from.len(),
+                            from.join("; ")
+                        );
                     }
                     WaitEdge::Suspended { count } => {
                         let _ = writeln!(s, "    is suspended (count {count}) and nothing will resume it");

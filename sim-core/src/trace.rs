@@ -358,6 +358,11 @@ pub enum EventKind {
         /// Its serial number (`mutex#N`).
         serial: u32,
     },
+    /// A thread runs a queued user APC (in an alertable wait).
+    ApcRun {
+        /// Who queued it.
+        from: String,
+    },
     /// A thread's body panicked (the run ends with `Outcome::Failed`).
     Panic {
         /// The panic message.
@@ -486,6 +491,9 @@ pub fn render_text(events: &[Event]) -> String {
             }
             EventKind::MutexAbandoned { mutex, .. } => {
                 let _ = write!(out, "{mutex} abandoned: its owner ended without releasing it");
+            }
+            EventKind::ApcRun { from } => {
+                let _ = write!(out, "runs an APC ({from}) in its alertable wait");
             }
             EventKind::Panic { message } => {
                 let _ = write!(out, "PANIC: {message}");

@@ -323,3 +323,59 @@ fn a_reader_ignoring_more_data_splits_messages() {
     let r = naive.run(Config::random(0));
     insta::assert_snapshot!("message_mode_more_data", r.trace_text());
 }
+
+/// Asynchronous-I/O teaching case 5 (docs/semantics.md §§16.1-16.3, 16.24, 16.29): a
+/// completion-port echo server with two workers and three overlapped pipe instances serves
+/// three clients on every seed. The variant that issues the echo's WriteFile with the
+/// OVERLAPPED of the read it just started (still pending) is reported, naming both
+/// operations (§16.42: undefined on Windows).
+#[test]
+fn an_iocp_echo_server_and_a_reused_overlapped() {
+    let good = scenarios::find("iocp-echo-server").unwrap();
+    let shared = scenarios::find("iocp-echo-server-shared-overlapped").unwrap();
+    for seed in 0..60 {
+        let r = good.run(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert!(exit_codes.iter().all(|c| c.2 == 0), "seed {seed}: {exit_codes:?}");
+        assert_eq!(exit_codes.len(), 1 + scenarios::async_io::CLIENTS);
+        let r = shared.run(Config::random(seed));
+        match &r.outcome {
+            Outcome::Failed { message, .. } => {
+                assert!(
+                    message.contains("started WriteFile with an OVERLAPPED that ReadFile (operation #"),
+                    "{message}"
+                )
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    let r = good.run(Config::random(0));
+    insta::assert_snapshot!("iocp_echo_server", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Asynchronous-I/O teaching case 6 (§§16.35, 16.36): an APC queued to a thread blocked
+/// in a non-alertable wait never runs, and the deadlock report names it; the thread that
+/// waits alertably runs it (WAIT_IO_COMPLETION) and goes on.
+#[test]
+fn an_apc_runs_only_in_an_alertable_wait() {
+    let stuck = scenarios::find("apc-non-alertable-wait").unwrap();
+    let fixed = scenarios::find("apc-alertable-wait").unwrap();
+    for seed in 0..30 {
+        let r = stuck.run(Config::random(seed));
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert!(
+            d.threads
+                .iter()
+                .any(|t| t.waits.iter().any(|w| matches!(w, WaitEdge::QueuedApcs { from } if from.len() == 1))),
+            "{}",
+            d.render()
+        );
+        let r = fixed.run(Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert!(r.trace.iter().any(|e| matches!(e.kind, EventKind::ApcRun { .. })));
+    }
+    let r = stuck.run(Config::random(0));
+    insta::assert_snapshot!("apc_non_alertable_wait", format!("{}\n{}", r.trace_text(), r.summary()));
+    let r = fixed.run(Config::random(0));
+    insta::assert_snapshot!("apc_alertable_wait", r.trace_text());
+}

@@ -403,8 +403,8 @@ impl ThreadCtx {
     }
 
     /// SignalObjectAndWait: signals an event, releases a mutex or a semaphore (by 1), and
-    /// waits, as one transition (§10.6). No APCs are modelled, so `alertable` changes
-    /// nothing.
+    /// waits, as one transition (§10.6); alertably when asked (WAIT_IO_COMPLETION after
+    /// running queued APCs, §16.36).
     pub async fn signal_object_and_wait(
         &self,
         h_object_to_signal: HANDLE,
@@ -418,7 +418,11 @@ impl ThreadCtx {
             timeout_ms: milliseconds,
             alertable,
         };
-        self.call_dword(req).await
+        let code = self.call_dword(req).await;
+        if code == WAIT_IO_COMPLETION {
+            self.run_apcs().await;
+        }
+        code
     }
 
     /// Sleep: virtual milliseconds. Sleep(0) is a schedule point only.
@@ -1136,8 +1140,8 @@ impl ThreadCtx {
     }
 
     /// GetOverlappedResultEx: as GetOverlappedResult with a time-out in milliseconds
-    /// (FALSE with WAIT_TIMEOUT when it expires). `alertable` needs APCs (Unsupported for
-    /// now when the wait would block).
+    /// (FALSE with WAIT_TIMEOUT when it expires); alertable, FALSE with
+    /// WAIT_IO_COMPLETION after running queued APCs (§16.13).
     #[must_use]
     pub async fn get_overlapped_result_ex(
         &self,
@@ -1163,6 +1167,9 @@ impl ThreadCtx {
         let r = self.call(req).await;
         if let Value::Out(n) = r.value {
             *bytes = n;
+        }
+        if alertable && self.get_last_error() == WAIT_IO_COMPLETION && !r.status.succeeded() {
+            self.run_apcs().await;
         }
         bool_of(&r)
     }
@@ -1268,6 +1275,9 @@ impl ThreadCtx {
             // among them included (their status is in the entries).
             return TRUE;
         }
+        if alertable && self.get_last_error() == WAIT_IO_COMPLETION {
+            self.run_apcs().await;
+        }
         bool_of(&r)
     }
 
@@ -1292,5 +1302,127 @@ impl ThreadCtx {
     /// FILE_SKIP_SET_EVENT_ON_HANDLE.
     pub async fn set_file_completion_notification_modes(&self, file_handle: HANDLE, flags: u32) -> BOOL {
         bool_of(&self.call(Request::SetFileCompletionNotificationModes { handle: file_handle, flags }).await)
+    }
+
+    // ----- APCs and alertable waits -----------------------------------------------------
+
+    /// Runs the thread's queued user APCs, oldest first, until none is left (the kernel
+    /// delivers them when an alertable wait returns WAIT_IO_COMPLETION, §16.36).
+    async fn run_apcs(&self) {
+        loop {
+            let apc = self.kernel.borrow_mut().take_apc(self.tid);
+            match apc {
+                Some(routine) => routine(self.clone()).await,
+                None => break,
+            }
+        }
+    }
+
+    /// SleepEx: 0 when the time elapsed; alertable, WAIT_IO_COMPLETION (192) after running
+    /// the APCs queued to the thread (at once if some are queued, §16.37).
+    pub async fn sleep_ex(&self, milliseconds: u32, alertable: bool) -> u32 {
+        let code = self.call_dword(Request::SleepEx { ms: milliseconds, alertable }).await;
+        if code == WAIT_IO_COMPLETION {
+            self.run_apcs().await;
+        }
+        code
+    }
+
+    /// WaitForSingleObjectEx: WaitForSingleObject that, when alertable, returns
+    /// WAIT_IO_COMPLETION after running queued APCs; an object already signalled wins
+    /// over queued APCs (§16.38).
+    pub async fn wait_for_single_object_ex(&self, h_handle: HANDLE, milliseconds: u32, alertable: bool) -> u32 {
+        let code = self
+            .call_dword(Request::WaitForSingleObjectEx { handle: h_handle, timeout_ms: milliseconds, alertable })
+            .await;
+        if code == WAIT_IO_COMPLETION {
+            self.run_apcs().await;
+        }
+        code
+    }
+
+    /// WaitForMultipleObjectsEx: WaitForMultipleObjects, alertably when asked.
+    pub async fn wait_for_multiple_objects_ex(
+        &self,
+        handles: &[HANDLE],
+        wait_all: bool,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> u32 {
+        let req = Request::WaitForMultipleObjectsEx {
+            handles: handles.to_vec(),
+            wait_all,
+            timeout_ms: milliseconds,
+            alertable,
+        };
+        let code = self.call_dword(req).await;
+        if code == WAIT_IO_COMPLETION {
+            self.run_apcs().await;
+        }
+        code
+    }
+
+    /// QueueUserAPC: queues `pfn_apc(ctx, data)` to the thread; it runs on that thread
+    /// when it next waits alertably, never in a non-alertable wait (§16.35). Nonzero on
+    /// success; a thread that has ended: 0 with ERROR_GEN_FAILURE (§16.34).
+    pub async fn queue_user_apc<F, Fut>(&self, pfn_apc: F, h_thread: HANDLE, data: usize) -> u32
+    where
+        F: FnOnce(ThreadCtx, usize) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let routine: crate::kernel::request::ApcRoutine = Box::new(move |ctx| Box::pin(pfn_apc(ctx, data)));
+        let r = self.call(Request::QueueUserAPC { routine, thread: h_thread, data }).await;
+        match (r.status.succeeded(), r.value) {
+            (true, Value::U32(v)) => v,
+            _ => 0,
+        }
+    }
+
+    /// ReadFileEx: an asynchronous read (the handle must be overlapped) whose completion
+    /// routine runs as an APC on this thread, in an alertable wait after the read
+    /// completes (never inside this call, §16.39), with the error code (0 on success), the
+    /// bytes read (in `buffer`) and the OVERLAPPED. TRUE when the read was started.
+    #[must_use]
+    pub async fn read_file_ex<F, Fut>(
+        &self,
+        h_file: HANDLE,
+        buffer: &IoBuffer,
+        overlapped: &Overlapped,
+        completion_routine: F,
+    ) -> BOOL
+    where
+        F: FnOnce(ThreadCtx, u32, u32, Overlapped) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let routine: crate::kernel::io::IoCompletionRoutine =
+            Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
+        let req = Request::ReadFileEx {
+            handle: h_file,
+            len: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
+            overlapped: overlapped.clone(),
+            buffer: buffer.clone(),
+            routine,
+        };
+        bool_of(&self.call(req).await)
+    }
+
+    /// WriteFileEx: WriteFile's asynchronous form with a completion routine (§16.39).
+    #[must_use]
+    pub async fn write_file_ex<F, Fut>(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        overlapped: &Overlapped,
+        completion_routine: F,
+    ) -> BOOL
+    where
+        F: FnOnce(ThreadCtx, u32, u32, Overlapped) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let routine: crate::kernel::io::IoCompletionRoutine =
+            Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
+        let req =
+            Request::WriteFileEx { handle: h_file, data: buffer.to_vec(), overlapped: overlapped.clone(), routine };
+        bool_of(&self.call(req).await)
     }
 }

@@ -18,7 +18,6 @@ use crate::trace::EventKind;
 use crate::types::*;
 
 /// Where an asynchronous operation's completion goes.
-#[derive(Debug)]
 pub struct AsyncTarget {
     /// The OVERLAPPED.
     pub overlapped: Overlapped,
@@ -29,6 +28,22 @@ pub struct AsyncTarget {
     pub file: ObjectId,
     /// The buffer a read fills at completion.
     pub buffer: Option<IoBuffer>,
+    /// ReadFileEx/WriteFileEx's completion routine, queued as an APC to the issuing
+    /// thread at completion (§16.39).
+    pub routine: Option<IoCompletionRoutine>,
+}
+
+/// A ReadFileEx/WriteFileEx completion routine (LPOVERLAPPED_COMPLETION_ROUTINE): called
+/// with the error code (0 on success and on warnings), the bytes transferred and the
+/// OVERLAPPED.
+pub type IoCompletionRoutine = Box<
+    dyn FnOnce(crate::api::ThreadCtx, u32, u32, Overlapped) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+>;
+
+impl std::fmt::Debug for AsyncTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncTarget").field("event", &self.event).field("file", &self.file).finish_non_exhaustive()
+    }
 }
 
 /// The NTSTATUS an OVERLAPPED's `Internal` holds for a completion status.
@@ -103,7 +118,7 @@ impl Kernel {
             st.internal = STATUS_PENDING;
             st.error = None;
         }
-        Ok(AsyncTarget { overlapped: overlapped.clone(), event, file, buffer })
+        Ok(AsyncTarget { overlapped: overlapped.clone(), event, file, buffer, routine: None })
     }
 
     /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
@@ -162,6 +177,18 @@ impl Kernel {
     /// file object, and queues the completion packet.
     fn signal_async(&mut self, tid: Tid, api: Api, at_once: bool, target: AsyncTarget, reply: &Reply) {
         let bytes = transferred(&reply.value);
+        if let Some(routine) = target.routine {
+            // The completion routine runs as an APC on the issuing thread, never inside
+            // the call, even for a completion at once; its error code is 0 on success and
+            // on warnings (§16.39).
+            let code = match reply.status {
+                Status::Error(e) => e.0,
+                _ => 0,
+            };
+            let ov = target.overlapped.clone();
+            let apc: super::request::ApcRoutine = Box::new(move |ctx| routine(ctx, code, bytes, ov));
+            self.queue_apc(tid, apc, format!("{api}'s completion routine"));
+        }
         if let (Some(buf), Value::Read(d)) = (&target.buffer, &reply.value) {
             let mut b = buf.data.borrow_mut();
             let n = d.len().min(b.len());
@@ -223,7 +250,7 @@ impl Kernel {
         h: HANDLE,
         overlapped: Overlapped,
         timeout_ms: u32,
-        _alertable: bool,
+        alertable: bool,
     ) -> Exec {
         let file = match self.object_from_handle(pid, tid, h, None, 0) {
             Ok(f) => f,
@@ -233,7 +260,11 @@ impl Kernel {
             return Exec::Done(overlapped_result(&overlapped));
         }
         if timeout_ms == 0 {
+            // Even alertable, a 0 time-out runs no APC (§16.13).
             return Exec::Done(Reply::error(ERROR_IO_INCOMPLETE));
+        }
+        if self.alerted(tid, alertable) {
+            return Exec::Done(Reply::error(Win32Error(WAIT_IO_COMPLETION)));
         }
         let object = if overlapped.h_event().is_null() {
             file
@@ -249,6 +280,7 @@ impl Kernel {
         }
         let deadline = self.deadline(timeout_ms);
         let op = self.new_op(tid, OpKind::OverlappedResult { object, overlapped }, deadline);
+        self.ops[op].alertable = alertable;
         self.objects[object].hdr.waiters.push(op);
         self.add_ref(object);
         Exec::Block(op)

@@ -14,6 +14,7 @@
 //! APIs), `sched.rs` (strategies), `config.rs`, `invariants.rs`, `request.rs` (the API
 //! table). Object families plug in through the hooks in `objects/mod.rs`.
 
+pub mod apc;
 mod calls;
 pub mod config;
 mod handle_ops;
@@ -112,6 +113,8 @@ pub struct Kernel {
     /// The event whose effects are being applied (the executing call, a timer firing):
     /// recorded as the cause of the wake-ups it brings.
     pub(crate) cause_event: Option<u64>,
+    /// WriteFileEx's completion routine on its way into the write's asynchronous target.
+    pub(crate) pending_routine: Option<io::IoCompletionRoutine>,
     /// The executing call's API and arguments, taken by `new_op` if it blocks.
     pub(crate) calling: Option<(request::Api, Vec<crate::trace::Arg>)>,
     /// What the executing call changed, in words (trace only).
@@ -171,6 +174,7 @@ impl Kernel {
             next_event_id: 1,
             cause_event: None,
             calling: None,
+            pending_routine: None,
             effect: None,
             now: 0,
             step: 0,

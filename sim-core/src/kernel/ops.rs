@@ -120,6 +120,9 @@ pub struct Op {
     pub since_step: u64,
     /// Its number in the trace (1, 2, ...).
     pub serial: u64,
+    /// An alertable wait: a user APC queued to its thread ends it with
+    /// WAIT_IO_COMPLETION (§16.36).
+    pub alertable: bool,
 }
 
 impl Kernel {
@@ -136,7 +139,8 @@ impl Kernel {
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
-        let op = Op { tid, api, args, kind, target, deadline, timer_seq, since_step: self.step, serial };
+        let op =
+            Op { tid, api, args, kind, target, deadline, timer_seq, since_step: self.step, serial, alertable: false };
         let id = self.ops.insert(op);
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));

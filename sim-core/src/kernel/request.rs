@@ -31,6 +31,21 @@ pub type Program = std::rc::Rc<dyn Fn(ThreadCtx) -> BodyFuture>;
 /// the run as `Outcome::Unsupported` for now.
 pub type TimerApcRoutine = Box<dyn FnOnce(ThreadCtx, u32, u32) -> BodyFuture>;
 
+/// A user APC routine with its argument bound (QueueUserAPC's pfnAPC and dwData, or a
+/// completion routine with its results).
+pub type ApcRoutine = Box<dyn FnOnce(ThreadCtx) -> Pin<Box<dyn Future<Output = ()>>>>;
+
+impl ToArg for ApcRoutine {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
+    }
+}
+impl ToArg for crate::kernel::io::IoCompletionRoutine {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
+    }
+}
+
 impl ToArg for ThreadStart {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
@@ -57,6 +72,11 @@ impl ToArg for Option<crate::api::Overlapped> {
 impl ToArg for crate::api::Overlapped {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(Some("overlapped".to_string())))
+    }
+}
+impl ToArg for crate::api::IoBuffer {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
     }
 }
 impl ToArg for Option<crate::api::IoBuffer> {
@@ -230,6 +250,12 @@ api_table! {
     SignalObjectAndWait(signal: HANDLE, wait: HANDLE, timeout_ms: u32 [timeout], alertable: bool) -> Wait, blocks
         => signal_object_and_wait;
     Sleep(ms: u32 [timeout]) -> Void, blocks => sleep;
+    SleepEx(ms: u32 [timeout], alertable: bool) -> Wait, blocks => sleep_ex;
+    WaitForSingleObjectEx(handle: HANDLE, timeout_ms: u32 [timeout], alertable: bool) -> Wait, blocks
+        => wait_for_single_object_ex;
+    WaitForMultipleObjectsEx(handles: Vec<HANDLE>, wait_all: bool, timeout_ms: u32 [timeout], alertable: bool)
+        -> Wait, blocks => wait_for_multiple_objects_ex;
+    QueueUserAPC(routine: ApcRoutine, thread: HANDLE, data: usize) -> Dword => queue_user_apc;
     CreateEvent(inherit: bool, manual_reset: bool, initial_state: bool, name: Option<String>) -> Handle => create_event;
     OpenEvent(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_event;
     SetEvent(event: HANDLE) -> Bool => set_event;
@@ -305,6 +331,19 @@ api_table! {
     ) -> Bool, blocks => transact_named_pipe;
     GetOverlappedResult(handle: HANDLE, overlapped: crate::api::Overlapped, timeout_ms: u32 [timeout], alertable: bool)
         -> Bool, blocks => get_overlapped_result;
+    ReadFileEx(
+        handle: HANDLE,
+        len: u32,
+        overlapped: crate::api::Overlapped,
+        buffer: crate::api::IoBuffer,
+        routine: crate::kernel::io::IoCompletionRoutine,
+    ) -> Bool => read_file_ex;
+    WriteFileEx(
+        handle: HANDLE,
+        data: Vec<u8>,
+        overlapped: crate::api::Overlapped,
+        routine: crate::kernel::io::IoCompletionRoutine,
+    ) -> Bool => write_file_ex;
     CancelIo(handle: HANDLE) -> Bool => cancel_io;
     CancelIoEx(handle: HANDLE, overlapped: Option<crate::api::Overlapped>) -> Bool => cancel_io_ex;
     CancelSynchronousIo(thread: HANDLE) -> Bool => cancel_synchronous_io;

@@ -78,7 +78,8 @@ impl Kernel {
                 self.unqueue_op(id);
                 self.complete_op(id, Value::Wait(WAIT_TIMEOUT).into(), "time-out");
             }
-            OpKind::Sleep => self.complete_op(id, Value::Void.into(), "time elapsed"),
+            // SleepEx returns 0 when the time elapsed; Sleep returns nothing.
+            OpKind::Sleep => self.complete_op(id, Value::Wait(0).into(), "time elapsed"),
             OpKind::PortWait { .. } | OpKind::OverlappedResult { .. } => {
                 // GetQueuedCompletionStatus and GetOverlappedResultEx time out with
                 // WAIT_TIMEOUT as the last error (§16).
@@ -98,12 +99,8 @@ impl Kernel {
 
     /// Sleep: virtual milliseconds. Sleep(0) gives up the rest of the time slice: a
     /// schedule point, nothing more. Sleep(INFINITE) never returns.
-    pub(crate) fn sleep(&mut self, _pid: Pid, tid: Tid, ms: u32) -> Exec {
-        if ms == 0 {
-            return Exec::Done(Reply::from(Value::Void));
-        }
-        let deadline = self.deadline(ms);
-        Exec::Block(self.new_op(tid, OpKind::Sleep, deadline))
+    pub(crate) fn sleep(&mut self, pid: Pid, tid: Tid, ms: u32) -> Exec {
+        self.sleep_ex(pid, tid, ms, false)
     }
 
     /// GetTickCount: milliseconds since boot, wrapping at 2^32 (GetTickCount doc).

@@ -49,7 +49,18 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true)
+        self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true, false)
+    }
+
+    pub(crate) fn wait_for_single_object_ex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        handle: HANDLE,
+        timeout_ms: u32,
+        alertable: bool,
+    ) -> Exec {
+        self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true, alertable)
     }
 
     pub(crate) fn wait_for_multiple_objects(
@@ -60,10 +71,23 @@ impl Kernel {
         wait_all: bool,
         timeout_ms: u32,
     ) -> Exec {
-        self.wait_for_objects(pid, tid, &handles, wait_all, timeout_ms, false)
+        self.wait_for_objects(pid, tid, &handles, wait_all, timeout_ms, false, false)
+    }
+
+    pub(crate) fn wait_for_multiple_objects_ex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        handles: Vec<HANDLE>,
+        wait_all: bool,
+        timeout_ms: u32,
+        alertable: bool,
+    ) -> Exec {
+        self.wait_for_objects(pid, tid, &handles, wait_all, timeout_ms, false, alertable)
     }
 
     /// The wait functions' common body.
+    #[allow(clippy::too_many_arguments)]
     fn wait_for_objects(
         &mut self,
         pid: Pid,
@@ -72,10 +96,11 @@ impl Kernel {
         all: bool,
         timeout_ms: u32,
         single: bool,
+        alertable: bool,
     ) -> Exec {
         match self.resolve_wait(pid, tid, handles, all, single) {
             Err(e) => Exec::from(CallResult::Err(e)),
-            Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms),
+            Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms, alertable),
         }
     }
 
@@ -114,11 +139,25 @@ impl Kernel {
         Ok(objects)
     }
 
-    /// Satisfies a wait at once, times it out (time-out 0), or blocks.
-    fn wait_on(&mut self, tid: Tid, objects: Vec<ObjectId>, handles: Vec<HANDLE>, all: bool, timeout_ms: u32) -> Exec {
+    /// Satisfies a wait at once, returns for queued APCs (alertable), times it out
+    /// (time-out 0), or blocks.
+    fn wait_on(
+        &mut self,
+        tid: Tid,
+        objects: Vec<ObjectId>,
+        handles: Vec<HANDLE>,
+        all: bool,
+        timeout_ms: u32,
+        alertable: bool,
+    ) -> Exec {
+        // An object already signalled wins over queued APCs (§16.38).
         if let Some(plan) = self.wait_plan(tid, &objects, all) {
             let code = self.satisfy(tid, plan);
             return Exec::from(CallResult::Ok(Value::Wait(code).into()));
+        }
+        // Queued APCs end an alertable wait at once, a 0 time-out one too (§16.37).
+        if self.alerted(tid, alertable) {
+            return Exec::Done(super::apc::apc_reply(&OpKind::Sleep));
         }
         if timeout_ms == 0 {
             // Success or time-out leaves the last error alone (§10.1).
@@ -129,6 +168,7 @@ impl Kernel {
         unique.sort();
         unique.dedup();
         let op = self.new_op(tid, OpKind::Wait { objects, handles, all }, deadline);
+        self.ops[op].alertable = alertable;
         for o in unique {
             self.objects[o].hdr.waiters.push(op);
             self.add_ref(o);
@@ -235,8 +275,7 @@ impl Kernel {
     }
 
     /// SignalObjectAndWait: signal one object and wait on another as one transition
-    /// (§10.6). If the signal fails the wait is not done. No APCs are modelled yet, so
-    /// `alertable` changes nothing.
+    /// (§10.6), alertably when asked. If the signal fails the wait is not done.
     pub(crate) fn signal_object_and_wait(
         &mut self,
         pid: Pid,
@@ -244,7 +283,7 @@ impl Kernel {
         signal: HANDLE,
         wait: HANDLE,
         timeout_ms: u32,
-        _alertable: bool,
+        alertable: bool,
     ) -> Exec {
         let sig = match self.object_from_handle(pid, tid, signal, None, 0) {
             Ok(id) => id,
@@ -271,6 +310,6 @@ impl Kernel {
         if let Err(e) = signalled {
             return Exec::from(CallResult::Err(e));
         }
-        self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms)
+        self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms, alertable)
     }
 }

@@ -172,6 +172,20 @@ pub struct File {
     pub skip_set_event: bool,
 }
 
+/// ReadFileEx/WriteFileEx return TRUE once the operation is under way, pending or done
+/// (the result reaches the completion routine).
+fn ex_result(exec: Exec) -> Exec {
+    match exec {
+        Exec::Done(Reply { status: Status::Pending | Status::Warning(_), .. }) => {
+            Exec::Done(Reply::from(Value::Bool(true)))
+        }
+        Exec::Done(Reply { status: Status::Success | Status::SuccessSetting(_), .. }) => {
+            Exec::Done(Reply::from(Value::Bool(true)))
+        }
+        other => other,
+    }
+}
+
 /// How a data call runs (`Kernel::io_mode`).
 #[derive(Debug)]
 pub enum IoMode {
@@ -757,6 +771,82 @@ impl Kernel {
         exec
     }
 
+    /// ReadFileEx: an asynchronous read whose completion routine is queued as an APC to
+    /// the calling thread (it runs in an alertable wait, never inside this call, §16.39).
+    /// TRUE when the read was started (pending or already complete); a synchronous handle
+    /// is not modelled (Unsupported).
+    pub(crate) fn read_file_ex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        len: u32,
+        overlapped: Overlapped,
+        buffer: IoBuffer,
+        routine: crate::kernel::io::IoCompletionRoutine,
+    ) -> Exec {
+        let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
+            Ok(x) => x,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let mode = match self.ex_mode(pid, tid, Api::ReadFileEx, file_id, overlapped, Some(buffer), routine) {
+            Ok(m) => m,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let exec = match self.connection_error(file_id, false) {
+            Some(e) => self.io_done(mode, tid, Api::ReadFileEx, Reply::error(e)),
+            None => self.read_now_or_wait(tid, Api::ReadFileEx, file_id, len, mode, || format!("ReadFileEx({h})")),
+        };
+        ex_result(exec)
+    }
+
+    /// WriteFileEx: WriteFile's asynchronous form with a completion routine (§16.39).
+    pub(crate) fn write_file_ex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        data: Vec<u8>,
+        overlapped: Overlapped,
+        routine: crate::kernel::io::IoCompletionRoutine,
+    ) -> Exec {
+        let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
+            Ok((f, _, _)) => f,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        if file_ref(self, file_id).synchronous {
+            self.unsupported("WriteFileEx", "a handle opened without FILE_FLAG_OVERLAPPED");
+            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        }
+        self.pending_routine = Some(routine);
+        let exec = self.write_file(pid, tid, h, data, Some(overlapped));
+        self.pending_routine = None;
+        ex_result(exec)
+    }
+
+    /// The asynchronous mode of ReadFileEx/WriteFileEx, with its completion routine.
+    #[allow(clippy::too_many_arguments)]
+    fn ex_mode(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        file: ObjectId,
+        overlapped: Overlapped,
+        buffer: Option<IoBuffer>,
+        routine: crate::kernel::io::IoCompletionRoutine,
+    ) -> Result<IoMode, Win32Error> {
+        if file_ref(self, file).synchronous {
+            // ReadFileEx on a synchronous handle (an anonymous pipe's, say) is not modelled
+            // [§16, unproven on Windows].
+            self.unsupported(api.name(), "a handle opened without FILE_FLAG_OVERLAPPED");
+            return Err(ERROR_NOT_SUPPORTED);
+        }
+        let mut t = self.begin_async(pid, tid, api, file, &overlapped, buffer)?;
+        t.routine = Some(routine);
+        Ok(IoMode::Async(t))
+    }
+
     /// How a data call runs: synchronously (its thread blocks when it must wait), or, with
     /// an OVERLAPPED on a handle opened with FILE_FLAG_OVERLAPPED, asynchronously (§16).
     /// An OVERLAPPED on a synchronous handle is not modelled (Unsupported).
@@ -776,7 +866,11 @@ impl Kernel {
                 self.unsupported(api.name(), "an OVERLAPPED on a handle opened without FILE_FLAG_OVERLAPPED");
                 Err(ERROR_NOT_SUPPORTED)
             }
-            Some(ov) => Ok(IoMode::Async(self.begin_async(pid, tid, api, file, &ov, buffer)?)),
+            Some(ov) => {
+                let mut t = self.begin_async(pid, tid, api, file, &ov, buffer)?;
+                t.routine = self.pending_routine.take();
+                Ok(IoMode::Async(t))
+            }
         }
     }
 

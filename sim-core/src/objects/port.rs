@@ -52,6 +52,8 @@ impl Kernel {
     pub(crate) fn post_packet(&mut self, port: ObjectId, packet: Packet) {
         match port_mut(self, port).waiters.pop() {
             Some(op) => {
+                // The waiter's reference on the port goes with its wait.
+                self.release(port);
                 let why = self.cause(|| "a completion packet".to_string());
                 self.complete_op(op, packet_reply(vec![packet]), &why);
             }
@@ -130,21 +132,22 @@ impl Kernel {
         if max == 0 {
             return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
         }
-        if alertable {
-            self.unsupported("GetQueuedCompletionStatusEx", "an alertable wait (APCs are not modelled yet)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
-        }
         let p = port_mut(self, id);
         if !p.queue.is_empty() {
             let n = (max as usize).min(p.queue.len());
             let packets: Vec<Packet> = p.queue.drain(..n).collect();
             return Exec::Done(packet_reply(packets));
         }
+        // Queued APCs end an alertable wait: FALSE with WAIT_IO_COMPLETION [Wine; §16].
+        if self.alerted(tid, alertable) {
+            return Exec::Done(Reply::error(Win32Error(WAIT_IO_COMPLETION)));
+        }
         if timeout_ms == 0 {
             return Exec::Done(Reply::error(Win32Error(WAIT_TIMEOUT)));
         }
         let deadline = self.deadline(timeout_ms);
         let op = self.new_op(tid, OpKind::PortWait { port: id }, deadline);
+        self.ops[op].alertable = alertable;
         port_mut(self, id).waiters.push(op);
         self.add_ref(id);
         Exec::Block(op)
@@ -179,9 +182,10 @@ impl Kernel {
         if flags & !(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0 {
             return Err(ERROR_INVALID_PARAMETER);
         }
+        // Modes are added, never cleared (§16.32).
         if let Body::File(f) = &mut self.objects[id].body {
-            f.skip_port_on_success = flags & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0;
-            f.skip_set_event = flags & FILE_SKIP_SET_EVENT_ON_HANDLE != 0;
+            f.skip_port_on_success |= flags & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0;
+            f.skip_set_event |= flags & FILE_SKIP_SET_EVENT_ON_HANDLE != 0;
         }
         Ok(Value::Bool(true).into())
     }

@@ -57,6 +57,8 @@ pub struct Thread {
     /// The synchronous file object whose lock was granted to its parked call after a
     /// wait (with a reference, released when the call has run).
     pub granted: Option<ObjectId>,
+    /// User APCs queued to it, oldest first (they run in its alertable waits).
+    pub apcs: std::collections::VecDeque<crate::kernel::apc::QueuedApc>,
 }
 
 impl Kernel {
@@ -91,6 +93,7 @@ impl Kernel {
                 owned_mutexes: Vec::new(),
                 held_lock: None,
                 granted: None,
+                apcs: std::collections::VecDeque::new(),
             }),
             None,
         );
@@ -211,6 +214,9 @@ impl Kernel {
             self.cancel_op(op);
         }
         self.cancel_thread_io(tid);
+        // Its queued APCs are discarded (§16.41).
+        let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
+        drop(discarded);
         self.thread_mut(tid).run = Run::Exited;
         self.live_threads -= 1;
         self.to_poll.retain(|&t| t != tid);
