@@ -264,6 +264,11 @@ pub struct DeadlockReport {
     /// for a; `[a]` means a waits for something only its own process could provide).
     /// Empty when no cycle exists (a thread waiting on something nobody holds).
     pub cycle: Vec<Tid>,
+    /// Asynchronous operations still pending (no thread is blocked in them): each with
+    /// its OVERLAPPED's event, its file and what it waits for.
+    pub pending_io: Vec<String>,
+    /// Named pipe instances listening for a client that no thread is opening.
+    pub listening: Vec<String>,
 }
 
 /// The first cycle of the wait-for graph among stuck threads: a cycle through two or
@@ -330,7 +335,13 @@ impl DeadlockReport {
             threads.push(StuckThread { pid: t.pid, image, tid, api, args, since_step, waits, waits_for });
         }
         let cycle = find_cycle(&threads);
-        DeadlockReport { time_ms: k.now_ms(), threads, cycle }
+        DeadlockReport {
+            time_ms: k.now_ms(),
+            threads,
+            cycle,
+            pending_io: k.pending_async_described(),
+            listening: crate::objects::named_pipe::listening_described(k),
+        }
     }
 
     /// Renders the report as text for people.
@@ -424,6 +435,18 @@ impl DeadlockReport {
                         let _ = writeln!(s, "    is suspended (count {count}) and nothing will resume it");
                     }
                 }
+            }
+        }
+        if !self.pending_io.is_empty() {
+            let _ = writeln!(s, "pending asynchronous I/O (no thread waits in it):");
+            for p in &self.pending_io {
+                let _ = writeln!(s, "  {p}");
+            }
+        }
+        if !self.listening.is_empty() {
+            let _ = writeln!(s, "named pipe instances listening for a client:");
+            for l in &self.listening {
+                let _ = writeln!(s, "  {l}");
             }
         }
         let label = |tid: Tid| {

@@ -398,6 +398,33 @@ impl Kernel {
         Exec::Done(Reply::from(Value::Bool(true)))
     }
 
+    /// The pending asynchronous operations, described for the deadlock report: the
+    /// operation, its issuer, its file, its OVERLAPPED's event, and what it waits for.
+    pub(crate) fn pending_async_described(&self) -> Vec<String> {
+        self.ops
+            .iter()
+            .filter_map(|(id, op)| {
+                let Target::Async(t) = &op.target else { return None };
+                let event = match t.event {
+                    Some(ev) => format!("event {} [{}]", self.describe(ev), self.object_state(ev)),
+                    None => "no event (the file handle is signalled)".into(),
+                };
+                let by = if self.tids.contains_key(&op.tid) {
+                    format!("P{}/T{}", self.pid_of(op.tid), op.tid)
+                } else {
+                    format!("T{} (ended)", op.tid)
+                };
+                Some(format!(
+                    "{} (operation #{}) by {by} on {}, OVERLAPPED with {event}: {}",
+                    op.api,
+                    op.serial,
+                    self.describe(t.file),
+                    self.op_reason(id)
+                ))
+            })
+            .collect()
+    }
+
     /// Thread exit: the thread's pending asynchronous I/O is cancelled, except on files
     /// associated with a completion port, whose I/O does not belong to a thread
     /// [inferred: IRPs are queued to the issuing thread unless the file object is

@@ -617,6 +617,24 @@ pub(crate) fn end_closed(k: &mut Kernel, pipe: ObjectId, end: usize, why: &str) 
     }
 }
 
+/// Instances listening for a client, described for the deadlock report.
+pub(crate) fn listening_described(k: &Kernel) -> Vec<String> {
+    let mut out = Vec::new();
+    for &fam in k.pipe_names.values() {
+        let f = family(k, fam);
+        for &i in &f.listening {
+            let server = pipe_ref(k, i).ends[SERVER].file.map(|s| k.describe(s)).unwrap_or_default();
+            let waiting = if instance(k, i).is_some_and(|x| !x.connects.is_empty()) {
+                " (a ConnectNamedPipe waits on it)"
+            } else {
+                ""
+            };
+            out.push(format!("{server}: no client has opened it{waiting}"));
+        }
+    }
+    out
+}
+
 /// Takes a named-pipe operation off its queue.
 pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
     match k.ops[op].kind {

@@ -606,10 +606,18 @@ impl Kernel {
         }
         let nowait = file_ref(self, file_id).nowait;
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
+        let mut data = data;
         if nowait && len > 0 && q.unread + u64::from(len) > u64::from(q.quota) {
-            self.unsupported("WriteFile", "a PIPE_NOWAIT write that does not fit the pipe's quota");
-            return Exec::Done(Reply::error(ERROR_NO_DATA));
+            // PIPE_NOWAIT and not enough room: TRUE at once, having written nothing (a
+            // message-type pipe) or as many bytes as the buffer holds (a byte-type pipe)
+            // ("Blocking and Nonblocking Pipe Operations"; docs/semantics.md §6.11).
+            let room = u64::from(q.quota).saturating_sub(q.unread) as usize;
+            if message || room == 0 {
+                return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(0)));
+            }
+            data.truncate(room);
         }
+        let len = data.len() as u32;
         self.pipe_bytes += u64::from(len);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.unread += u64::from(len);
