@@ -203,7 +203,17 @@ impl Sim {
             let polled = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(start) = start {
                     let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
-                    self.bodies.insert(tid, start.call(ctx));
+                    let body = if self.kernel.borrow().has_apcs(tid) {
+                        // APCs queued before the thread started (to a CREATE_SUSPENDED
+                        // thread, say) run first, before its body (§16.34).
+                        Box::pin(async move {
+                            ctx.run_apcs().await;
+                            start.call(ctx).await
+                        })
+                    } else {
+                        start.call(ctx)
+                    };
+                    self.bodies.insert(tid, body);
                 }
                 let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
                 fut.as_mut().poll(&mut cx)

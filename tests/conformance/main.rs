@@ -5,6 +5,7 @@
 
 mod support;
 
+mod async_io;
 mod audit;
 mod cli;
 mod determinism;

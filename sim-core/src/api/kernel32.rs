@@ -1308,7 +1308,7 @@ impl ThreadCtx {
 
     /// Runs the thread's queued user APCs, oldest first, until none is left (the kernel
     /// delivers them when an alertable wait returns WAIT_IO_COMPLETION, §16.36).
-    async fn run_apcs(&self) {
+    pub(crate) async fn run_apcs(&self) {
         loop {
             let apc = self.kernel.borrow_mut().take_apc(self.tid);
             match apc {

@@ -36,7 +36,7 @@ impl Kernel {
     /// handle; the run ends as `Failed`, naming the operation.
     fn check_event_in_use(&mut self, pid: Pid, tid: Tid, id: crate::objects::ObjectId) {
         let user =
-            self.ops.values().find(|op| matches!(&op.target, super::ops::Target::Async(t) if t.event == Some(id)));
+            self.ops.values().find(|op| matches!(&op.target, super::ops::Target::Async(t) | super::ops::Target::SyncOverlapped(t) if t.event == Some(id)));
         if let Some(op) = user {
             let message = format!(
                 "T{tid} closed the last handle to {}, the event of the OVERLAPPED of {} (operation #{}) that is still \

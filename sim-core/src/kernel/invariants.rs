@@ -78,7 +78,7 @@ impl Kernel {
             }
         }
         for (_, op) in &self.ops {
-            if let Target::Async(t) = &op.target {
+            if let Target::Async(t) | Target::SyncOverlapped(t) = &op.target {
                 // An asynchronous operation holds a reference on its OVERLAPPED's event.
                 if let Some(ev) = t.event {
                     *refs.entry(ev).or_default() += 1;
@@ -188,6 +188,14 @@ impl Kernel {
                 Target::Async(t) => assert!(
                     t.overlapped.state.borrow().pending.is_some_and(|(s, _)| s == op.serial),
                     "simulator bug: a pending {} operation's OVERLAPPED does not name it",
+                    op.api
+                ),
+                Target::SyncOverlapped(t) => assert!(
+                    matches!(self.thread(op.tid).run, Run::Blocked(b) if b == id)
+                        && t.overlapped.state.borrow().pending.is_some_and(|(s, _)| s == op.serial),
+                    "simulator bug: T{}'s {} operation with an OVERLAPPED on a synchronous handle is pending \
+                     but its thread is not blocked on it or its OVERLAPPED does not name it",
+                    op.tid,
                     op.api
                 ),
             }

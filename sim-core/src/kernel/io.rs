@@ -124,11 +124,22 @@ impl Kernel {
     /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
     /// caller goes on. The returned id is queued where the family keeps it.
     pub(crate) fn pend_async(&mut self, tid: Tid, kind: OpKind, target: AsyncTarget) -> OpId {
+        self.pend_overlapped(tid, kind, target, false)
+    }
+
+    /// A call with an OVERLAPPED on a synchronous handle that must wait: its thread
+    /// blocks on the returned operation, and the OVERLAPPED records it (§16.7).
+    pub(crate) fn pend_sync_overlapped(&mut self, tid: Tid, kind: OpKind, target: AsyncTarget) -> OpId {
+        self.pend_overlapped(tid, kind, target, true)
+    }
+
+    fn pend_overlapped(&mut self, tid: Tid, kind: OpKind, target: AsyncTarget, blocking: bool) -> OpId {
         if let Some(ev) = target.event {
             self.add_ref(ev);
         }
         let ov = target.overlapped.clone();
-        let op = self.new_op_for(tid, kind, None, Target::Async(Box::new(target)));
+        let target = if blocking { Target::SyncOverlapped(Box::new(target)) } else { Target::Async(Box::new(target)) };
+        let op = self.new_op_for(tid, kind, None, target);
         let (serial, api) = (self.ops[op].serial, self.ops[op].api.name());
         ov.state.borrow_mut().pending = Some((serial, api));
         op
@@ -168,6 +179,17 @@ impl Kernel {
         }
         let event = target.event;
         self.signal_async(tid, api, false, target, &reply);
+        if let Some(ev) = event {
+            self.release(ev);
+        }
+    }
+
+    /// A blocking call with an OVERLAPPED on a synchronous handle completed (or its thread
+    /// ended under it, `reply` then being ERROR_OPERATION_ABORTED): the OVERLAPPED, its
+    /// event, the file and its port hear of it as for an asynchronous operation (§16.7).
+    pub(crate) fn signal_sync_overlapped(&mut self, tid: Tid, api: Api, target: AsyncTarget, reply: &Reply) {
+        let event = target.event;
+        self.signal_async(tid, api, false, target, reply);
         if let Some(ev) = event {
             self.release(ev);
         }
@@ -213,14 +235,15 @@ impl Kernel {
             _ => {}
         }
         if let Some(Body::File(f)) = self.objects.get_mut(target.file).map(|o| &mut o.body) {
-            // FILE_SKIP_SET_EVENT_ON_HANDLE: the file object is not signalled; and
-            // FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: no packet for a success at once.
-            let set_file = !f.skip_set_event;
+            // The file object is signalled only when the OVERLAPPED has no event (§16.3),
+            // and never under FILE_SKIP_SET_EVENT_ON_HANDLE; FILE_SKIP_COMPLETION_PORT_ON_SUCCESS:
+            // no packet for a success at once (§16.32).
+            let set_file = !f.skip_set_event && target.event.is_none();
             let skip_packet = at_once && f.skip_port_on_success && reply.status.succeeded();
             if set_file {
                 f.signalled = true;
             }
-            if set_file && target.event.is_none() && !self.objects[target.file].hdr.waiters.is_empty() {
+            if set_file && !self.objects[target.file].hdr.waiters.is_empty() {
                 self.wake_waiters(target.file, &why);
             }
             if !skip_packet {
@@ -252,13 +275,15 @@ impl Kernel {
         timeout_ms: u32,
         alertable: bool,
     ) -> Exec {
+        if overlapped.has_overlapped_io_completed() {
+            // A completed operation's result comes from the OVERLAPPED alone: the handle
+            // is not looked at (§16.10).
+            return Exec::Done(overlapped_result(&overlapped));
+        }
         let file = match self.object_from_handle(pid, tid, h, None, 0) {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
-        if overlapped.has_overlapped_io_completed() {
-            return Exec::Done(overlapped_result(&overlapped));
-        }
         if timeout_ms == 0 {
             // Even alertable, a 0 time-out runs no APC (§16.13).
             return Exec::Done(Reply::error(ERROR_IO_INCOMPLETE));
@@ -307,7 +332,7 @@ impl Kernel {
                         && by.is_none_or(|tid| op.tid == tid)
                         && overlapped.is_none_or(|ov| ov.same(&t.overlapped))
                 }
-                Target::Thread => false,
+                Target::Thread | Target::SyncOverlapped(_) => false,
             })
             .map(|(id, _)| id)
             .collect()
@@ -362,7 +387,9 @@ impl Kernel {
     fn sync_io_ops(&self, file: ObjectId) -> Vec<OpId> {
         self.ops
             .iter()
-            .filter(|(_, op)| matches!(op.target, Target::Thread) && self.op_file(&op.kind) == Some(file))
+            .filter(|(_, op)| {
+                matches!(op.target, Target::Thread | Target::SyncOverlapped(_)) && self.op_file(&op.kind) == Some(file)
+            })
             .map(|(id, _)| id)
             .collect()
     }

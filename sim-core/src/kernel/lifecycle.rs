@@ -202,7 +202,12 @@ impl Kernel {
                     self.names.remove(&name);
                 }
             }
+            // The object's hook may release references others held on it (a port's
+            // waiters): a reference held across the hook keeps it alive until the hook is
+            // done.
+            self.objects[id].hdr.ref_count += 1;
             self.on_last_handle_closed(id);
+            self.objects[id].hdr.ref_count -= 1;
         }
         self.maybe_destroy(id);
     }

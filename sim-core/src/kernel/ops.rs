@@ -28,6 +28,10 @@ pub enum Target {
     /// OVERLAPPED, event (or file object), buffer and completion port are told; the
     /// issuing thread goes on.
     Async(Box<super::io::AsyncTarget>),
+    /// The issuing thread, blocked in a call that carries an OVERLAPPED on a synchronous
+    /// handle: the call still returns only when it is done, and the OVERLAPPED, its event
+    /// and the completion port hear of it as for an asynchronous operation (§16.7).
+    SyncOverlapped(Box<super::io::AsyncTarget>),
 }
 
 /// What an operation waits for, and the data it needs to complete.
@@ -160,6 +164,14 @@ impl Kernel {
             Target::Async(t) => {
                 let (tid, api, serial) = (op.tid, op.api, op.serial);
                 self.deliver_async(tid, api, serial, *t, reply, why)
+            }
+            Target::SyncOverlapped(_) => {
+                let mut op = op;
+                let Target::SyncOverlapped(t) = std::mem::replace(&mut op.target, Target::Thread) else {
+                    unreachable!("matched above")
+                };
+                self.signal_sync_overlapped(op.tid, op.api, *t, &reply);
+                self.deliver_to_thread(id, op, reply, why)
             }
         }
     }

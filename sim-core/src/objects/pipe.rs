@@ -193,6 +193,9 @@ pub enum IoMode {
     Sync,
     /// Asynchronously, completing to this target.
     Async(AsyncTarget),
+    /// Synchronously on a synchronous handle, with an OVERLAPPED that records the
+    /// completion as for an asynchronous call (§16.7).
+    SyncOverlapped(AsyncTarget),
 }
 
 impl File {
@@ -870,9 +873,12 @@ impl Kernel {
         let synchronous = file_ref(self, file).synchronous;
         match overlapped {
             None => Ok(IoMode::Sync),
-            Some(_) if synchronous => {
-                self.unsupported(api.name(), "an OVERLAPPED on a handle opened without FILE_FLAG_OVERLAPPED");
-                Err(ERROR_NOT_SUPPORTED)
+            Some(ov) if synchronous => {
+                // The call stays synchronous; the OVERLAPPED is written as for an
+                // asynchronous one (§16.7).
+                let mut t = self.begin_async(pid, tid, api, file, &ov, buffer)?;
+                t.routine = self.pending_routine.take();
+                Ok(IoMode::SyncOverlapped(t))
             }
             Some(ov) => {
                 let mut t = self.begin_async(pid, tid, api, file, &ov, buffer)?;
@@ -887,7 +893,7 @@ impl Kernel {
     pub(crate) fn io_done(&mut self, mode: IoMode, tid: Tid, api: Api, reply: Reply) -> Exec {
         match mode {
             IoMode::Sync => Exec::Done(reply),
-            IoMode::Async(t) => self.finish_async_now(tid, api, t, reply),
+            IoMode::Async(t) | IoMode::SyncOverlapped(t) => self.finish_async_now(tid, api, t, reply),
         }
     }
 
@@ -902,6 +908,10 @@ impl Kernel {
             IoMode::Async(t) => {
                 let op = self.pend_async(tid, kind, t);
                 (op, Exec::Done(Reply { status: Status::Pending, value: Value::Void }))
+            }
+            IoMode::SyncOverlapped(t) => {
+                let op = self.pend_sync_overlapped(tid, kind, t);
+                (op, Exec::Block(op))
             }
         }
     }

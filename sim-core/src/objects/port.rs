@@ -186,6 +186,15 @@ impl Kernel {
         if let Body::File(f) = &mut self.objects[id].body {
             f.skip_port_on_success |= flags & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0;
             f.skip_set_event |= flags & FILE_SKIP_SET_EVENT_ON_HANDLE != 0;
+            if f.skip_set_event {
+                // The call is itself an operation on the file object, which it leaves
+                // nonsignalled once the handle is no longer set at completions (Wine's
+                // ntdll pipe.c test_completion: "handle is never signaled" right after
+                // setting the mode; [inferred] the set-information call clears the file
+                // object's event, as every I/O call does, and its own completion no longer
+                // sets it; §16.32).
+                f.signalled = false;
+            }
         }
         Ok(Value::Bool(true).into())
     }

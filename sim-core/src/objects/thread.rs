@@ -211,7 +211,12 @@ impl Kernel {
         // Thread exit cancels the operation it waits on synchronously, and its
         // asynchronous I/O (except on files associated with a completion port).
         if let Run::Blocked(op) = self.thread(tid).run {
-            self.cancel_op(op);
+            let op = self.cancel_op(op);
+            if let crate::kernel::ops::Target::SyncOverlapped(t) = op.target {
+                // Its OVERLAPPED records the cancellation (§§16.7, 16.19).
+                let reply = crate::kernel::request::Reply::error(crate::error::ERROR_OPERATION_ABORTED);
+                self.signal_sync_overlapped(tid, op.api, *t, &reply);
+            }
         }
         self.cancel_thread_io(tid);
         // Its queued APCs are discarded (§16.41).
