@@ -326,17 +326,111 @@ fn resume_succeeds_with_not_supported() {
     });
 }
 
-/// §14.21: completion routines are APCs, not modelled yet: the run says so instead of
-/// silently dropping the routine.
+/// What a timer completion routine was called with: (dwTimerLowValue, dwTimerHighValue).
+type Calls = Rc<RefCell<Vec<(u32, u32)>>>;
+
+/// A completion routine that records its calls.
+fn recording_routine(calls: &Calls) -> TimerApcRoutine {
+    let calls = calls.clone();
+    Rc::new(move |_ctx, lo, hi| {
+        let calls = calls.clone();
+        Box::pin(async move { calls.borrow_mut().push((lo, hi)) })
+    })
+}
+
+/// §14.21 (SetWaitableTimer doc, pfnCompletionRoutine; §16.35): when the timer is
+/// signalled its completion routine is queued as an APC to the thread that set it; it runs
+/// only in an alertable wait of that thread, with the UTC FILETIME at which the timer was
+/// signalled. A non-alertable wait on the timer is released but runs nothing.
 #[test]
-fn a_completion_routine_is_unsupported_for_now() {
-    let r = run_main(|ctx| async move {
-        let t = timer(&ctx, false).await;
-        let routine: sim_core::kernel::request::TimerApcRoutine = Box::new(|_ctx, _lo, _hi| Box::pin(async { 0 }));
-        let _ = ctx.set_waitable_timer(t, -MS, 0, Some(routine), false).await;
+fn a_completion_routine_runs_in_the_setters_next_alertable_wait() {
+    check(|ctx| async move {
+        let mut start = FILETIME::default();
+        ctx.get_system_time_as_file_time(&mut start).await;
+        let t = timer(&ctx, true).await;
+        let calls: Calls = Rc::default();
+        assert_eq!(ctx.set_waitable_timer(t, -10 * MS, 0, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(t, INFINITE).await, WAIT_OBJECT_0);
+        assert!(calls.borrow().is_empty(), "a non-alertable wait runs no APC");
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION, "the queued routine runs");
+        let due = start.to_u64() + 10 * MS as u64;
+        assert_eq!(*calls.borrow(), vec![(due as u32, (due >> 32) as u32)], "called with the due FILETIME");
+        assert_eq!(ctx.sleep_ex(0, true).await, 0, "one-shot: nothing more is queued");
         0
     });
-    assert!(matches!(&r.outcome, Outcome::Unsupported { api, .. } if api == "SetWaitableTimer"), "{:?}", r.outcome);
+}
+
+/// §14.21 (SetWaitableTimer doc: "the completion routine is queued only if there is no
+/// completion routine already queued"): a periodic timer whose setter does not wait
+/// alertably for several periods gets one call, not one per period.
+#[test]
+fn a_periodic_timer_queues_at_most_one_completion_routine() {
+    check(|ctx| async move {
+        let t = timer(&ctx, false).await;
+        let calls: Calls = Rc::default();
+        assert_eq!(ctx.set_waitable_timer(t, -10 * MS, 10, Some(recording_routine(&calls)), false).await, TRUE);
+        ctx.sleep(55).await; // five expiries at 10, 20, 30, 40, 50 ms
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(calls.borrow().len(), 1, "one call for five expiries");
+        // Alertable through the next two periods: one call each.
+        assert_eq!(ctx.sleep_ex(10, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(ctx.sleep_ex(10, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(calls.borrow().len(), 3);
+        assert_eq!(ctx.cancel_waitable_timer(t).await, TRUE);
+        0
+    });
+}
+
+/// §14.22 (CancelWaitableTimer doc): cancelling removes a queued completion APC, and
+/// setting the timer again replaces the old routine (NtSetTimer removes its APC).
+#[test]
+fn cancelling_or_resetting_a_timer_removes_its_queued_routine() {
+    check(|ctx| async move {
+        let t = timer(&ctx, true).await;
+        let calls: Calls = Rc::default();
+        assert_eq!(ctx.set_waitable_timer(t, -MS, 0, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(t, INFINITE).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.cancel_waitable_timer(t).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(t, 0).await, WAIT_OBJECT_0, "cancelling keeps the state");
+        assert_eq!(ctx.sleep_ex(0, true).await, 0, "the queued routine was removed");
+        assert!(calls.borrow().is_empty());
+
+        assert_eq!(ctx.set_waitable_timer(t, -MS, 0, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(t, INFINITE).await, WAIT_OBJECT_0);
+        let later: Calls = Rc::default();
+        assert_eq!(ctx.set_waitable_timer(t, -MS, 0, Some(recording_routine(&later)), false).await, TRUE);
+        assert_eq!(ctx.sleep_ex(5, true).await, WAIT_IO_COMPLETION);
+        assert!(calls.borrow().is_empty(), "the first setting's queued routine was removed");
+        assert_eq!(later.borrow().len(), 1, "the new setting's routine ran");
+        0
+    });
+}
+
+/// §14.21 (SetWaitableTimerEx doc: "If the thread that set the timer terminates and there
+/// is an associated completion routine, the timer is canceled"): the timer never fires and
+/// its state does not change.
+#[test]
+fn a_timer_whose_setter_ended_with_a_routine_is_cancelled() {
+    check(|ctx| async move {
+        let t = timer(&ctx, true).await;
+        let th = spawn(&ctx, move |c| async move {
+            let routine: TimerApcRoutine = Rc::new(|_ctx, _lo, _hi| Box::pin(async {}));
+            assert_eq!(c.set_waitable_timer(t, -10 * MS, 0, Some(routine), false).await, TRUE);
+            0
+        })
+        .await;
+        join(&ctx, th).await;
+        assert_eq!(ctx.wait_for_single_object(t, 50).await, WAIT_TIMEOUT, "the timer was cancelled");
+        // Without a routine, the setter's end does not matter.
+        let th = spawn(&ctx, move |c| async move {
+            assert_eq!(c.set_waitable_timer(t, -10 * MS, 0, None, false).await, TRUE);
+            0
+        })
+        .await;
+        join(&ctx, th).await;
+        assert_eq!(ctx.wait_for_single_object(t, 50).await, WAIT_OBJECT_0);
+        0
+    });
 }
 
 /// §14.31: a timer whose handles are all closed while a thread waits on it still fires

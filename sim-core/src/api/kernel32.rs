@@ -748,7 +748,8 @@ impl ThreadCtx {
     /// clock (`Config::system_time_start`), and a time already passed signals the timer at
     /// once. `period` in milliseconds (0: one-shot; negative: ERROR_INVALID_PARAMETER).
     /// Setting a timer cancels its earlier setting and makes it nonsignalled. A completion
-    /// routine needs APCs, which are not modelled yet (`Outcome::Unsupported`); `resume`
+    /// routine is queued as an APC to this thread at each expiry, unless one is still
+    /// queued; it runs in the thread's alertable waits (docs/semantics.md §14.21); `resume`
     /// succeeds with ERROR_NOT_SUPPORTED, as on a machine without wake support. Needs
     /// TIMER_MODIFY_STATE.
     #[must_use]

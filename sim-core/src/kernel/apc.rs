@@ -24,6 +24,9 @@ pub struct QueuedApc {
     pub routine: ApcRoutine,
     /// Who queued it, for the trace and the deadlock report.
     pub from: String,
+    /// The waitable timer whose completion routine it is (at most one is queued per
+    /// timer, and cancelling the timer removes it, §§14.21-14.22).
+    pub timer: Option<crate::objects::ObjectId>,
 }
 
 impl std::fmt::Debug for QueuedApc {
@@ -53,10 +56,31 @@ impl Kernel {
     /// Queues a user APC to `tid`; a thread blocked in an alertable wait returns from it
     /// to run it.
     pub(crate) fn queue_apc(&mut self, tid: Tid, routine: ApcRoutine, from: String) {
+        self.queue_apc_tagged(tid, routine, from, None);
+    }
+
+    /// Queues a waitable timer's completion routine to `tid` (§14.21).
+    pub(crate) fn queue_apc_from_timer(
+        &mut self,
+        tid: Tid,
+        routine: ApcRoutine,
+        from: String,
+        timer: crate::objects::ObjectId,
+    ) {
+        self.queue_apc_tagged(tid, routine, from, Some(timer));
+    }
+
+    fn queue_apc_tagged(
+        &mut self,
+        tid: Tid,
+        routine: ApcRoutine,
+        from: String,
+        timer: Option<crate::objects::ObjectId>,
+    ) {
         if !self.tids.contains_key(&tid) || self.thread(tid).exit_code.is_some() {
             return;
         }
-        self.thread_mut(tid).apcs.push_back(QueuedApc { routine, from });
+        self.thread_mut(tid).apcs.push_back(QueuedApc { routine, from, timer });
         if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops[op].alertable) {
             let reply = apc_reply(&self.ops[op].kind);
             self.unqueue_op(op);

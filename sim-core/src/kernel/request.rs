@@ -26,10 +26,11 @@ pub type BodyFuture = Pin<Box<dyn Future<Output = u32>>>;
 pub type ThreadStart = Box<dyn FnOnce(ThreadCtx) -> BodyFuture>;
 /// A program registered with the simulation: its main thread body, run once per process.
 pub type Program = std::rc::Rc<dyn Fn(ThreadCtx) -> BodyFuture>;
-/// A waitable timer's completion routine (PTIMERAPCROUTINE with its argument), queued as
-/// an APC when the timer fires. APCs come with the asynchronous-I/O work: passing one ends
-/// the run as `Outcome::Unsupported` for now.
-pub type TimerApcRoutine = Box<dyn FnOnce(ThreadCtx, u32, u32) -> BodyFuture>;
+/// A waitable timer's completion routine (PTIMERAPCROUTINE with its argument bound),
+/// queued as an APC to the thread that set the timer each time it fires, and called with
+/// the low and high parts of the UTC FILETIME at which it fired (§14.21). `Fn`, not
+/// `FnOnce`: a periodic timer calls it again.
+pub type TimerApcRoutine = std::rc::Rc<dyn Fn(ThreadCtx, u32, u32) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 /// A user APC routine with its argument bound (QueueUserAPC's pfnAPC and dwData, or a
 /// completion routine with its results).

@@ -336,6 +336,11 @@ impl Kernel {
                 if let Some((due, seq)) = t.due {
                     self.timers.remove(&(due, seq, crate::kernel::TimerKey::Timer(id)));
                 }
+                // Its completion APC goes too (ExpDeleteTimer cancels the timer and
+                // removes its APC).
+                if let Some(r) = t.routine {
+                    self.forget_timer_routine(r.tid, id);
+                }
             }
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) => {}
         }

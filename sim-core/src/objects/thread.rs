@@ -59,6 +59,8 @@ pub struct Thread {
     pub granted: Option<ObjectId>,
     /// User APCs queued to it, oldest first (they run in its alertable waits).
     pub apcs: std::collections::VecDeque<crate::kernel::apc::QueuedApc>,
+    /// Timers it set with a completion routine (cancelled when it ends, §14.21).
+    pub timer_routines: Vec<ObjectId>,
 }
 
 impl Kernel {
@@ -94,6 +96,7 @@ impl Kernel {
                 held_lock: None,
                 granted: None,
                 apcs: std::collections::VecDeque::new(),
+                timer_routines: Vec::new(),
             }),
             None,
         );
@@ -219,6 +222,8 @@ impl Kernel {
             }
         }
         self.cancel_thread_io(tid);
+        // Timers it set with a completion routine are cancelled (§14.21).
+        self.cancel_timers_of(tid);
         // Its queued APCs are discarded (§16.41).
         let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
         drop(discarded);

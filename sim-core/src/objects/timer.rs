@@ -29,6 +29,23 @@ pub struct Timer {
     pub due: Option<(u64, u64)>,
     /// Period in milliseconds (0: one-shot).
     pub period_ms: u32,
+    /// The completion routine of the current setting and the thread that set it (§14.21).
+    pub routine: Option<TimerRoutine>,
+}
+
+/// A timer's completion routine and the thread its APCs go to.
+#[derive(Clone)]
+pub struct TimerRoutine {
+    /// The thread that called SetWaitableTimer.
+    pub tid: Tid,
+    /// The routine.
+    pub routine: TimerApcRoutine,
+}
+
+impl std::fmt::Debug for TimerRoutine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TimerRoutine(T{})", self.tid)
+    }
 }
 
 /// The timer's state in words (deadlock report).
@@ -63,7 +80,7 @@ impl Kernel {
     ) -> CallResult {
         let all = map_generic(ObjectType::Timer, GENERIC_ALL);
         self.create_named(pid, tid, "CreateWaitableTimer", ObjectType::Timer, inherit, name, all, |_| {
-            Body::Timer(Timer { manual_reset, signalled: false, due: None, period_ms: 0 })
+            Body::Timer(Timer { manual_reset, signalled: false, due: None, period_ms: 0, routine: None })
         })
     }
 
@@ -85,7 +102,7 @@ impl Kernel {
         let manual_reset = flags & CREATE_WAITABLE_TIMER_MANUAL_RESET != 0;
         let access = map_generic(ObjectType::Timer, access);
         self.create_named(pid, tid, "CreateWaitableTimerEx", ObjectType::Timer, inherit, name, access, |_| {
-            Body::Timer(Timer { manual_reset, signalled: false, due: None, period_ms: 0 })
+            Body::Timer(Timer { manual_reset, signalled: false, due: None, period_ms: 0, routine: None })
         })
     }
 
@@ -121,9 +138,15 @@ impl Kernel {
             return Err(ERROR_INVALID_PARAMETER);
         }
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Timer), TIMER_MODIFY_STATE)?;
-        if completion_routine.is_some() {
-            self.unsupported("SetWaitableTimer", "completion routines (APCs are not modelled yet)");
-            return Err(ERROR_NOT_SUPPORTED);
+        // A new setting replaces the old one's routine and its queued APC (§14.21;
+        // NtSetTimer removes the timer's APC from the queue before setting it again).
+        self.drop_timer_routine(id);
+        if let Some(routine) = completion_routine {
+            self.timer_mut(id).routine = Some(TimerRoutine { tid, routine });
+            let routines = &mut self.thread_mut(tid).timer_routines;
+            if !routines.contains(&id) {
+                routines.push(id);
+            }
         }
         let due = if due_time < 0 {
             self.now.saturating_add(due_time.unsigned_abs())
@@ -157,8 +180,43 @@ impl Kernel {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Timer), TIMER_MODIFY_STATE)?;
         let was_active = self.timer_mut(id).due.is_some();
         self.cancel_timer_entry(id);
+        // A queued completion APC is removed too (§14.22).
+        self.drop_timer_routine(id);
         self.note_effect(|_| if was_active { "stopped" } else { "no effect: the timer was not set" }.into());
         Ok(Value::Bool(true).into())
+    }
+
+    /// Forgets a timer's completion routine and removes its APC if one is queued (re-set,
+    /// cancel, destruction, §§14.21-14.22).
+    pub(crate) fn drop_timer_routine(&mut self, id: ObjectId) {
+        let routine = match self.objects.get_mut(id).map(|o| &mut o.body) {
+            Some(Body::Timer(t)) => t.routine.take(),
+            _ => None,
+        };
+        if let Some(r) = routine {
+            self.forget_timer_routine(r.tid, id);
+        }
+    }
+
+    /// Takes timer `id`'s routine off thread `tid`'s list and its APC off its queue.
+    pub(crate) fn forget_timer_routine(&mut self, tid: Tid, id: ObjectId) {
+        if self.tids.contains_key(&tid) {
+            let t = self.thread_mut(tid);
+            t.timer_routines.retain(|&x| x != id);
+            t.apcs.retain(|a| a.timer != Some(id));
+        }
+    }
+
+    /// A thread that set timers with completion routines ends: those timers are cancelled
+    /// and keep their signalled state (§14.21).
+    pub(crate) fn cancel_timers_of(&mut self, tid: Tid) {
+        for id in std::mem::take(&mut self.thread_mut(tid).timer_routines) {
+            if matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Timer(t)) if t.routine.as_ref().is_some_and(|r| r.tid == tid))
+            {
+                self.cancel_timer_entry(id);
+                self.timer_mut(id).routine = None;
+            }
+        }
     }
 
     /// Removes a timer's entry from the timer queue (cancel, re-set, destruction).
@@ -193,7 +251,23 @@ impl Kernel {
         if !was_signalled {
             self.record_signal(id, 0, Api::SetWaitableTimer);
         }
+        // Read before the waiters wake: the last of them may hold the last reference.
+        let routine = self.timer_mut(id).routine.clone().map(|r| (r, self.describe(id)));
         let cause = self.cause(|| format!("{} fired", self.describe(id)));
         self.wake_waiters(id, &cause);
+        if let Some((r, desc)) = routine {
+            // The routine is queued as an APC to the thread that set the timer, unless
+            // one from this timer is still queued there (§14.21). Its arguments are the
+            // UTC FILETIME of the due time.
+            let queued = self.thread(r.tid).apcs.iter().any(|a| a.timer == Some(id));
+            if !queued {
+                let at = self.config.system_time_start + due;
+                let (lo, hi) = (at as u32, (at >> 32) as u32);
+                let routine = r.routine;
+                let apc: crate::kernel::request::ApcRoutine = Box::new(move |ctx| routine(ctx, lo, hi));
+                let from = format!("the completion routine of {desc}");
+                self.queue_apc_from_timer(r.tid, apc, from, id);
+            }
+        }
     }
 }
