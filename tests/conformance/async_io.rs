@@ -1141,8 +1141,19 @@ fn get_queued_completion_status_ex_removes_several_packets() {
         assert_eq!(ok, TRUE, "a failed operation's packet still makes it TRUE");
         assert_eq!((removed, entries[0].lpCompletionKey, entries[0].dwNumberOfBytesTransferred), (1, 7, 0));
         assert_eq!(entries[0].lpOverlapped.as_ref(), Some(&ov2));
+        assert_eq!(entries[0].Internal, STATUS_CANCELLED, "each entry carries its operation's status");
+        assert_eq!(e_posted_internal(&ctx, port).await, STATUS_SUCCESS, "a posted packet's status is 0");
         0
     });
+}
+
+/// The Internal of a packet posted now and taken by GetQueuedCompletionStatusEx.
+async fn e_posted_internal(ctx: &ThreadCtx, port: HANDLE) -> u32 {
+    assert_eq!(ctx.post_queued_completion_status(port, 1, 9, None).await, TRUE);
+    let mut entries = vec![OVERLAPPED_ENTRY::default(); 1];
+    let mut removed = 0;
+    assert_eq!(ctx.get_queued_completion_status_ex(port, &mut entries, &mut removed, 0, false).await, TRUE);
+    entries[0].Internal
 }
 
 /// §16.32 (ntdll pipe.c :: test_completion, "skipping completion on success"):

@@ -1268,6 +1268,7 @@ impl ThreadCtx {
                 *slot = OVERLAPPED_ENTRY {
                     lpCompletionKey: packet.key,
                     lpOverlapped: packet.overlapped.clone(),
+                    Internal: packet.error.map_or(0, crate::kernel::io::error_ntstatus),
                     dwNumberOfBytesTransferred: packet.bytes,
                 };
             }

@@ -94,6 +94,10 @@ pub struct OVERLAPPED_ENTRY {
     pub lpCompletionKey: usize,
     /// The operation's OVERLAPPED (None for a posted packet without one).
     pub lpOverlapped: Option<Overlapped>,
+    /// The operation's completion status, an NTSTATUS (Microsoft documents it as
+    /// reserved; it is the status block's Status: 0 for a success or a posted packet,
+    /// 0xC0000120 STATUS_CANCELLED for a cancelled operation, §16.31).
+    pub Internal: u32,
     /// Bytes transferred.
     pub dwNumberOfBytesTransferred: u32,
 }

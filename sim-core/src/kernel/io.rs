@@ -64,6 +64,11 @@ fn ntstatus(status: Status) -> u32 {
     }
 }
 
+/// The NTSTATUS of a failed (or warned) operation's Win32 error.
+pub(crate) fn error_ntstatus(e: Win32Error) -> u32 {
+    ntstatus(Status::Error(e))
+}
+
 /// Bytes a reply transferred.
 fn transferred(v: &Value) -> u32 {
     match v {
