@@ -17,7 +17,7 @@
 //!
 //! Section numbers (§N.M) refer to docs/semantics.md, which gives each fact its source;
 //! "pipe.c" is Wine's dlls/kernel32/tests/pipe.c, whose assertions that are not
-//! `todo_wine` hold on Windows. [inferred] marks a rule no test checks directly.
+//! `todo_wine` hold on Windows. \[inferred\] marks a rule no test checks directly.
 
 use std::collections::VecDeque;
 
@@ -181,6 +181,11 @@ impl Direction {
         self.quota
     }
 
+    /// Empty messages no read has taken yet (§5.5).
+    pub fn empty_messages(&self) -> usize {
+        self.writes.iter().filter(|w| w.empty_message).count()
+    }
+
     /// A read would find something: a byte, or an empty message (§5.5).
     fn readable(&self) -> bool {
         self.writes.iter().any(Write::readable)
@@ -214,7 +219,7 @@ impl Direction {
     /// nothing (§3.2). With only empty messages queued it takes the first one (pipe.c
     /// test_blocking_rw "we still have an empty message in queue", byte read mode). A read
     /// that takes bytes consumes the empty messages it passes before its last byte, and
-    /// stops when it has all it can take [inferred].
+    /// stops when it has all it can take \[inferred\].
     fn take(&mut self, len: u32, message_read: bool) -> Reply {
         let reply = if message_read && self.message {
             let w = self.writes.iter_mut().find(|w| w.readable()).expect("model misuse: a read of an empty queue");
@@ -546,7 +551,7 @@ impl NamedPipeModel {
     /// either end fails with ERROR_PIPE_NOT_CONNECTED (§§6.12, 6.13), the client end is
     /// cut off (§6.12), and the instance neither has a client nor listens (§6.8). Already
     /// disconnected: ERROR_PIPE_NOT_CONNECTED (§6.12). Listening: ERROR_PIPE_LISTENING and
-    /// nothing changes ([inferred] no client to disconnect; Wine's server does this, no
+    /// nothing changes (\[inferred\] no client to disconnect; Wine's server does this, no
     /// Windows test checks it, and ReactOS's NPFS instead succeeds and leaves the instance
     /// disconnected).
     pub fn disconnect(&mut self, i: InstanceId) -> Outcome {
@@ -572,7 +577,7 @@ impl NamedPipeModel {
 
     /// SetNamedPipeHandleState(lpMode) on an end: message read mode on a byte-type pipe is
     /// ERROR_INVALID_PARAMETER and changes nothing (§5.7). A disconnected client gets
-    /// ERROR_PIPE_NOT_CONNECTED ([inferred] from §6.12, "every call on it fails", and
+    /// ERROR_PIPE_NOT_CONNECTED (\[inferred\] from §6.12, "every call on it fails", and
     /// §6.19; ReactOS's NPFS fails the set-information request on such a file object with
     /// STATUS_PIPE_DISCONNECTED).
     pub fn set_mode(&mut self, end: End, mode: Mode) -> Reply {
@@ -706,14 +711,21 @@ impl NamedPipeModel {
     }
 
     /// TransactNamedPipe: one message out, one message back, read in message mode (§5.8).
-    /// A byte-type pipe, or an end in byte read mode: ERROR_BAD_PIPE; then the connection
-    /// errors of a write ([inferred] order); unread data already queued for the caller:
+    /// A disconnected client: ERROR_PIPE_NOT_CONNECTED, as every call on it (see
+    /// [`NamedPipeModel::set_mode`]). A byte-type pipe, or an end in byte read mode:
+    /// ERROR_BAD_PIPE; then the server's connection errors of a write (\[inferred\] order);
+    /// unread data already queued for the caller:
     /// ERROR_PIPE_BUSY; the peer gone: ERROR_NO_DATA [inferred, as a write]. The message is
     /// queued and never waits for the quota (pipe.c test_transact "transact doesn't block
     /// on write"), a waiting read of the peer takes it, and the call waits for the reply
     /// (ERROR_NO_DATA at once for PIPE_NOWAIT [inferred, as a read]).
     pub fn transact(&mut self, end: End, call: CallId, data: &[u8], len: u32) -> Outcome {
         let i = self.instance_of(end);
+        if let End::Client(c) = end {
+            if self.clients[c].disconnected {
+                return Outcome::now(Reply::Failed(ERROR_PIPE_NOT_CONNECTED));
+            }
+        }
         if !self.instances[i].message_type || !self.mode(end).message_read {
             return Outcome::now(Reply::Failed(ERROR_BAD_PIPE));
         }
@@ -738,11 +750,11 @@ impl NamedPipeModel {
     /// end of the instance any more: nothing happens. Otherwise the end closes: data toward
     /// it is discarded and writes waiting on it fail with ERROR_BROKEN_PIPE (§2.11); its own
     /// waiting calls fail with ERROR_BROKEN_PIPE and its waiting writes' unread bytes are
-    /// dropped ([inferred], as when the writer is terminated, §2.10); the peer's waiting
+    /// dropped (\[inferred\], as when the writer is terminated, §2.10); the peer's waiting
     /// reads fail with ERROR_BROKEN_PIPE once nothing is left to read (§3.5), and later
     /// ones after draining (§3.4). A client closing makes a connected instance closing;
     /// a server closing takes its instance off the name and the listening queue, its
-    /// waiting ConnectNamedPipe fails with ERROR_BROKEN_PIPE [inferred], and the name goes
+    /// waiting ConnectNamedPipe fails with ERROR_BROKEN_PIPE \[inferred\], and the name goes
     /// with its last instance (§6.8: ERROR_FILE_NOT_FOUND).
     pub fn close(&mut self, end: End) -> Outcome {
         let i = self.instance_of(end);

@@ -592,6 +592,170 @@ fn nowait_read_on_an_empty_pipe_fails_with_no_data() {
     });
 }
 
+/// A PIPE_NOWAIT server of `pipe_type` with 512-byte quotas, its client, and a client
+/// thread blocked in a `want`-byte read (when `want` is given), whose result goes to the
+/// returned cell.
+async fn nowait_pair_with_reader(
+    ctx: &ThreadCtx,
+    pipe_type: u32,
+    want: Option<usize>,
+) -> (HANDLE, HANDLE, Option<(HANDLE, Rc<RefCell<Option<(BOOL, Vec<u8>)>>>)>) {
+    let s = create(ctx, PIPE_ACCESS_DUPLEX, pipe_type | PIPE_NOWAIT, 1, 512, 512).await;
+    let c = open(ctx).await;
+    let reader = match want {
+        None => None,
+        Some(want) => {
+            let got = Rc::new(RefCell::new(None));
+            let g = got.clone();
+            let t = spawn(ctx, move |t| async move {
+                let mut buf = vec![0u8; want];
+                let mut n = SENTINEL;
+                let ok = t.read_file(c, &mut buf, Some(&mut n)).await;
+                buf.truncate(n as usize);
+                *g.borrow_mut() = Some((ok, buf));
+                0
+            })
+            .await;
+            settle(ctx).await;
+            assert!(got.borrow().is_none(), "the client read waits");
+            Some((t, got))
+        }
+    };
+    (s, c, reader)
+}
+
+/// A PIPE_NOWAIT WriteFile: TRUE and the count.
+async fn nowait_write(ctx: &ThreadCtx, h: HANDLE, len: usize) -> u32 {
+    let mut n = SENTINEL;
+    assert_eq!(ctx.write_file(h, &vec![7u8; len], Some(&mut n)).await, TRUE, "a PIPE_NOWAIT write returns TRUE");
+    n
+}
+
+/// §2.12 (pipe.c :: test_nowait, "Windows doesn't seem to do partial writes"): a
+/// PIPE_NOWAIT write that does not fit the quota returns TRUE at once having written
+/// nothing, on byte and message pipes alike; with a read waiting that takes enough of it,
+/// the rest fits and all of it is written.
+#[test]
+fn a_nowait_write_that_does_not_fit_writes_nothing() {
+    check(|ctx| async move {
+        for pipe_type in [PIPE_TYPE_BYTE, PIPE_TYPE_MESSAGE] {
+            let (s, c, _) = nowait_pair_with_reader(&ctx, pipe_type, None).await;
+            assert_eq!(nowait_write(&ctx, s, 513).await, 0, "type {pipe_type:#x}: 513 bytes into a 512-byte quota");
+            assert_eq!(peek_avail(&ctx, c).await, 0, "nothing was queued");
+            assert_eq!(ctx.close_handle(c).await, TRUE);
+            assert_eq!(ctx.close_handle(s).await, TRUE);
+
+            // A 1-byte read waiting: it takes 1, the other 512 fit.
+            let (s, c, reader) = nowait_pair_with_reader(&ctx, pipe_type, Some(1)).await;
+            let (t, got) = reader.expect("a reader");
+            assert_eq!(nowait_write(&ctx, s, 513).await, 513);
+            join(&ctx, t).await;
+            assert_eq!(got.borrow_mut().take(), Some((TRUE, vec![7])), "the read took 1 byte");
+            assert_eq!(peek_avail(&ctx, c).await, 512, "the rest is queued");
+            assert_eq!(ctx.close_handle(c).await, TRUE);
+            assert_eq!(ctx.close_handle(s).await, TRUE);
+        }
+        0
+    });
+}
+
+/// §2.13 (pipe.c :: test_nowait, todo_wine, so Windows' behaviour): when the rest does not
+/// fit even after a waiting 1-byte read took its part, a byte pipe writes only what the
+/// read took (TRUE, 1 written) and a message pipe writes nothing, the read still waiting.
+#[test]
+fn a_nowait_write_too_big_even_after_the_reads_writes_what_they_took() {
+    check(|ctx| async move {
+        let (s, c, reader) = nowait_pair_with_reader(&ctx, PIPE_TYPE_BYTE, Some(1)).await;
+        let (t, got) = reader.expect("a reader");
+        assert_eq!(nowait_write(&ctx, s, 514).await, 1, "byte pipe: what the read took");
+        join(&ctx, t).await;
+        assert_eq!(got.borrow_mut().take(), Some((TRUE, vec![7])));
+        assert_eq!(peek_avail(&ctx, c).await, 0, "the rest was not written");
+        assert_eq!(ctx.close_handle(c).await, TRUE);
+        assert_eq!(ctx.close_handle(s).await, TRUE);
+
+        let (s, _c, reader) = nowait_pair_with_reader(&ctx, PIPE_TYPE_MESSAGE, Some(1)).await;
+        let (_t, got) = reader.expect("a reader");
+        assert_eq!(nowait_write(&ctx, s, 514).await, 0, "message pipe: nothing");
+        settle(&ctx).await;
+        assert!(got.borrow().is_none(), "the read still waits");
+        0
+    });
+}
+
+/// §2.7 (pipe.c :: test_blocking_rw "empty write will not block", which runs for message
+/// pipes too) with §5.8 (TransactNamedPipe's message never waits for the quota): a
+/// zero-length write on a message pipe completes at once even when the unread bytes
+/// already exceed the quota.
+#[test]
+fn an_empty_message_never_waits_for_the_quota() {
+    check(|ctx| async move {
+        let s = create(&ctx, PIPE_ACCESS_DUPLEX, MSG_WAIT, 1, 1, 1).await;
+        let c = open(&ctx).await;
+        set_read_mode(&ctx, c, PIPE_READMODE_MESSAGE).await;
+        let t = spawn(&ctx, move |t| async move {
+            let mut reply = [0u8; 4];
+            let mut n = SENTINEL;
+            assert_eq!(t.transact_named_pipe(c, b"abc", &mut reply, Some(&mut n), None).await, TRUE);
+            0
+        })
+        .await;
+        settle(&ctx).await;
+        write(&ctx, s, b"ok").await;
+        join(&ctx, t).await;
+        // "abc" (3 bytes) is unread toward the server, over its 1-byte quota.
+        let mut n = SENTINEL;
+        assert_eq!(ctx.write_file(c, b"", Some(&mut n)).await, TRUE, "the empty message does not wait");
+        assert_eq!(n, 0);
+        assert_eq!(read(&ctx, s, 8).await, b"abc");
+        assert_eq!(read(&ctx, s, 8).await, b"", "then the empty message");
+        0
+    });
+}
+
+/// §3.8 (pipe.c :: test_blocking_rw, the client closes after writing; §5.5): the peer of a
+/// closed end still reads what was written before the close, empty messages included
+/// (TRUE, 0 bytes), and only then gets ERROR_BROKEN_PIPE.
+#[test]
+fn an_empty_message_written_before_the_close_is_still_read() {
+    check(|ctx| async move {
+        let s = msg_server(&ctx).await;
+        let c = open(&ctx).await;
+        write(&ctx, c, b"").await;
+        write(&ctx, c, b"x").await;
+        write(&ctx, c, b"").await;
+        assert_eq!(ctx.close_handle(c).await, TRUE);
+        assert_eq!(read(&ctx, s, 8).await, b"");
+        assert_eq!(read(&ctx, s, 8).await, b"x");
+        assert_eq!(read(&ctx, s, 8).await, b"");
+        assert_eq!(read_error(&ctx, s, 8).await, ERROR_BROKEN_PIPE);
+        0
+    });
+}
+
+/// §6.12 (DisconnectNamedPipe doc: the client's later calls fail; ReactOS's NPFS fails
+/// every request on such a handle) [inferred for these two calls]: after the server
+/// disconnects, SetNamedPipeHandleState and TransactNamedPipe on the client fail with
+/// ERROR_PIPE_NOT_CONNECTED, as ReadFile does, before checking their arguments.
+#[test]
+fn every_call_on_a_disconnected_client_fails_with_233() {
+    check(|ctx| async move {
+        let s = create(&ctx, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 512, 512).await;
+        let c = open(&ctx).await;
+        assert_eq!(ctx.disconnect_named_pipe(s).await, TRUE);
+        assert_eq!(read_error(&ctx, c, 8).await, ERROR_PIPE_NOT_CONNECTED);
+        let mode = PIPE_READMODE_MESSAGE;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.set_named_pipe_handle_state(c, Some(mode), None, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_PIPE_NOT_CONNECTED, "not 87 for message mode on a byte pipe");
+        let mut reply = [0u8; 4];
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.transact_named_pipe(c, b"q", &mut reply, None, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_PIPE_NOT_CONNECTED, "not 230 for a byte pipe");
+        0
+    });
+}
+
 // ----- DisconnectNamedPipe -------------------------------------------------------------
 
 /// §6.12 (pipe.c :: test_DisconnectNamedPipe; DisconnectNamedPipe doc): DisconnectNamedPipe

@@ -452,6 +452,12 @@ impl Kernel {
         collect_data_timeout: Option<u32>,
     ) -> CallResult {
         let (file, pipe, _) = self.file_from_handle(pid, tid, h, 0)?;
+        if file_ref(self, file).disconnected {
+            // A client whose server disconnected fails every call with
+            // ERROR_PIPE_NOT_CONNECTED (§6.12) [inferred for this call: NPFS checks the
+            // handle's state before the request; no Windows test covers it].
+            return Err(ERROR_PIPE_NOT_CONNECTED);
+        }
         if max_collection_count.is_some() || collect_data_timeout.is_some() {
             return Err(ERROR_INVALID_PARAMETER);
         }
@@ -550,6 +556,11 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let api = Api::TransactNamedPipe;
+        if file_ref(self, file).disconnected {
+            // A disconnected client: ERROR_PIPE_NOT_CONNECTED before any other check, as
+            // every call on it (§6.12) [inferred for this call].
+            return self.io_done(mode, tid, api, Reply::error(ERROR_PIPE_NOT_CONNECTED));
+        }
         if !pipe_ref(self, pipe).message_type || !file_ref(self, file).read_message {
             return self.io_done(mode, tid, api, Reply::error(ERROR_BAD_PIPE));
         }

@@ -609,16 +609,28 @@ impl Kernel {
         }
         let nowait = file_ref(self, file_id).nowait;
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
-        let mut data = data;
-        if nowait && len > 0 && q.unread + u64::from(len) > u64::from(q.quota) {
-            // PIPE_NOWAIT and not enough room: TRUE at once, having written nothing (a
-            // message-type pipe) or as many bytes as the buffer holds (a byte-type pipe)
-            // ("Blocking and Nonblocking Pipe Operations"; docs/semantics.md §6.11).
-            let room = u64::from(q.quota).saturating_sub(q.unread) as usize;
-            if message || room == 0 {
-                return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(0)));
+        let mut dropped = 0u64;
+        if nowait && len > 0 {
+            // PIPE_NOWAIT never waits. The waiting reads take their part first; if the rest
+            // fits the quota, it is all written. Otherwise a message-type pipe writes
+            // nothing and a byte-type pipe writes only what the waiting reads take, both
+            // returning TRUE with that count (pipe.c test_nowait: 513 bytes into a 512-byte
+            // quota write 0, or all of them behind a 1-byte read; 514 behind a 1-byte read
+            // write 1 on a byte pipe and 0 on a message pipe; docs/semantics.md §§2.12-2.13).
+            let mut rest = u64::from(len);
+            for &r in &pipe_ref(self, pipe).ends[peer].reads {
+                if let OpKind::PipeRead { len: want, .. } = self.ops[r].kind {
+                    rest -= rest.min(u64::from(want));
+                }
             }
-            data.truncate(room);
+            if q.unread + rest > u64::from(q.quota) {
+                if message || pipe_ref(self, pipe).ends[peer].reads.is_empty() {
+                    return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(0)));
+                }
+                // The waiting reads complete with their part (a zero-length one with
+                // nothing, §3.3); the rest is dropped below.
+                dropped = rest;
+            }
         }
         let len = data.len() as u32;
         self.pipe_bytes += u64::from(len);
@@ -633,8 +645,22 @@ impl Kernel {
         // Pending reads take their bytes first; then the write is the last entry, and the
         // unread bytes up to the end of it are all the unread bytes.
         self.pipe_progress(pipe, peer, cause);
+        if dropped > 0 {
+            // A PIPE_NOWAIT byte write that did not fit: what the reads did not take is
+            // not written (counted as consumed, so a later flush does not wait for it).
+            let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
+            let e = q.entries.back_mut().expect("the write's own entry: the reads took less than all of it");
+            e.offset += dropped as usize;
+            q.unread -= dropped;
+            q.read_total += dropped;
+            q.pop_consumed();
+            self.pipe_bytes -= dropped;
+            return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(len - dropped as u32)));
+        }
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
-        if q.unread <= u64::from(q.quota) {
+        if len == 0 || q.unread <= u64::from(q.quota) {
+            // An empty message never waits, whatever the queue holds (§2.7: "empty write
+            // will not block", in message mode too).
             return self.io_done(mode, tid, Api::WriteFile, Reply::from(Value::Written(len)));
         }
         let (op, exec) = self.io_pend(mode, tid, OpKind::PipeWrite { file: file_id, len });
@@ -786,6 +812,7 @@ impl Kernel {
     /// the calling thread (it runs in an alertable wait, never inside this call, §16.39).
     /// TRUE when the read was started (pending or already complete); a synchronous handle
     /// is not modelled (Unsupported).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn read_file_ex(
         &mut self,
         pid: Pid,
@@ -1014,17 +1041,19 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
             e.offset = e.data.len();
         }
     }
-    q.entries.retain(|e| e.remaining() > 0);
+    // Empty messages not yet read stay: the peer still reads them (§3.8).
+    q.entries.retain(|e| e.unread());
     let own_flushes: Vec<OpId> = q.flushers.drain(..).collect();
     // The peer's pending reads end with ERROR_BROKEN_PIPE once nothing is left to read.
     let peer_reads: Vec<OpId> =
-        if p.ends[peer].inbound.unread == 0 { p.ends[peer].reads.drain(..).collect() } else { Vec::new() };
+        if p.ends[peer].inbound.available() { Vec::new() } else { p.ends[peer].reads.drain(..).collect() };
     // Data toward this end is discarded; the peer's pending writes into it fail with
     // ERROR_BROKEN_PIPE (§2.11), and so do its pending flushes (§2.8).
     let q = &mut p.ends[end].inbound;
     let peer_writes: Vec<OpId> = q.entries.iter().filter_map(|e| e.writer).collect();
     let peer_flushes: Vec<OpId> = q.flushers.drain(..).collect();
     q.entries.clear();
+    q.empty_messages = 0;
     discarded += std::mem::take(&mut q.unread);
     k.pipe_bytes -= discarded;
     for op in own_reads.into_iter().chain(own_writes).chain(own_flushes) {
@@ -1056,7 +1085,8 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
             e.offset = e.data.len();
         }
     }
-    q.entries.retain(|e| e.remaining() > 0);
+    // Empty messages not yet read stay: the peer still reads them (§3.8).
+    q.entries.retain(|e| e.unread());
     k.pipe_bytes -= discarded;
     let tid = k.ops[op].tid;
     k.pipe_progress(pipe, peer, move || format!("T{tid}'s pending write was cancelled"));
