@@ -1714,3 +1714,148 @@ fn cancel_synchronous_io_ends_a_blocked_call_with_an_overlapped_and_records_it()
         0
     });
 }
+
+// ----- ReadFileEx and ports, process exit, GetQueuedCompletionStatusEx's status -----------
+
+/// §16.23, §16.39 (CreateIoCompletionPort doc: no ReadFileEx/WriteFileEx on an associated
+/// handle; NtReadFile/NtWriteFile refuse an APC routine on a file with a completion port,
+/// STATUS_INVALID_PARAMETER): ReadFileEx and WriteFileEx on a port-associated handle fail
+/// with ERROR_INVALID_PARAMETER and queue nothing.
+#[test]
+fn read_file_ex_on_a_port_associated_handle_fails_with_87() {
+    check(|ctx| async move {
+        let (server, client) = pair(&ctx).await;
+        let port = new_port(&ctx).await;
+        associate(&ctx, server, port, 1).await;
+        write(&ctx, client, b"data").await;
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        let ov = Overlapped::new(HANDLE::NULL);
+        ctx.set_last_error(SENTINEL);
+        let ok = ctx
+            .read_file_ex(server, &IoBuffer::new(8), &ov, move |_ctx, _e, _n, _ov| {
+                r.set(true);
+                Box::pin(async {})
+            })
+            .await;
+        assert_eq!((ok, ctx.get_last_error()), (FALSE, ERROR_INVALID_PARAMETER));
+        assert_eq!(ctx.sleep_ex(0, true).await, 0, "no completion routine was queued");
+        assert!(!ran.get());
+        expect_no_packet(&ctx, port).await;
+        assert_eq!(read(&ctx, server, 8).await, b"data", "nothing was read");
+        0
+    });
+}
+
+/// §16.39 (ReadFileEx doc: "ReadFileEx ignores the OVERLAPPED structure's hEvent member";
+/// the program may use it for its own purposes): a value that is no handle at all does not
+/// fail the call, and a real event in it is neither reset nor set.
+#[test]
+fn read_file_ex_ignores_the_overlapped_event() {
+    check(|ctx| async move {
+        let (server, client) = pair(&ctx).await;
+        let ov = Overlapped::new(HANDLE(0x1234));
+        let got = Rc::new(Cell::new(None));
+        let g = got.clone();
+        let ok = ctx
+            .read_file_ex(server, &IoBuffer::new(8), &ov, move |_ctx, e, n, _ov| {
+                g.set(Some((e, n)));
+                Box::pin(async {})
+            })
+            .await;
+        assert_eq!(ok, TRUE, "hEvent is not looked at: {}", ctx.get_last_error());
+        write(&ctx, client, b"abc").await;
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(got.get(), Some((0, 3)));
+
+        let ev = manual_event(&ctx, true).await;
+        let ov2 = Overlapped::new(ev);
+        let ok = ctx.read_file_ex(server, &IoBuffer::new(8), &ov2, |_ctx, _e, _n, _ov| Box::pin(async {})).await;
+        assert_eq!(ok, TRUE);
+        assert!(signalled(&ctx, ev).await, "the event was not reset when the read started");
+        assert_eq!(ctx.set_event(ev).await, TRUE);
+        assert_eq!(ctx.reset_event(ev).await, TRUE);
+        write(&ctx, client, b"d").await;
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert!(!signalled(&ctx, ev).await, "nor set when it completed");
+        0
+    });
+}
+
+/// §16.31 (GetQueuedCompletionStatusEx doc: TRUE when at least one entry was removed,
+/// failed operations among them; each entry's status must be checked): a single packet of
+/// a cancelled operation gives TRUE and leaves the last error alone.
+#[test]
+fn get_queued_completion_status_ex_succeeds_with_a_single_failed_packet() {
+    check(|ctx| async move {
+        let (server, _client) = pair(&ctx).await;
+        let port = new_port(&ctx).await;
+        associate(&ctx, server, port, 4).await;
+        let ov = Overlapped::new(HANDLE::NULL);
+        read_pending(&ctx, server, &IoBuffer::new(8), &ov).await;
+        assert_eq!(ctx.cancel_io(server).await, TRUE);
+        let mut entries = vec![OVERLAPPED_ENTRY::default(); 4];
+        let mut removed = SENTINEL;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.get_queued_completion_status_ex(port, &mut entries, &mut removed, 0, false).await, TRUE);
+        assert_eq!(ctx.get_last_error(), SENTINEL, "the last error is not the operation's");
+        assert_eq!((removed, entries[0].lpCompletionKey, entries[0].Internal), (1, 4, STATUS_CANCELLED));
+        0
+    });
+}
+
+/// §16.20 (pipe.c :: test_exit_process_async): when a process exits, its pending I/O is
+/// cancelled, on a file associated with a completion port too: the port (held by another
+/// process) gets the packet of a failed operation, error 995, 0 bytes, not the error of
+/// the file's close.
+#[test]
+fn process_exit_cancels_its_pending_io_on_a_port_associated_file() {
+    let port_in_child = Rc::new(Cell::new(HANDLE::NULL));
+    let mut sim = Sim::new(Config::round_robin());
+    let p = port_in_child.clone();
+    sim.program("server.exe", move |ctx| {
+        let p = p.clone();
+        async move {
+            let _server = server(&ctx).await;
+            let port = new_port(&ctx).await;
+            let mut pi = PROCESS_INFORMATION::default();
+            let ok = ctx
+                .create_process(
+                    None,
+                    Some("client.exe"),
+                    None,
+                    None,
+                    false,
+                    CREATE_SUSPENDED,
+                    &STARTUPINFO::default(),
+                    &mut pi,
+                )
+                .await;
+            assert_eq!(ok, TRUE, "CreateProcess failed: {}", ctx.get_last_error());
+            let mut h = HANDLE::NULL;
+            let ok = ctx
+                .duplicate_handle(ctx.get_current_process(), port, pi.hProcess, &mut h, 0, false, DUPLICATE_SAME_ACCESS)
+                .await;
+            assert_eq!(ok, TRUE, "DuplicateHandle failed: {}", ctx.get_last_error());
+            p.set(h);
+            assert_eq!(ctx.resume_thread(pi.hThread).await, 1);
+            assert_eq!(ctx.wait_for_single_object(pi.hProcess, INFINITE).await, WAIT_OBJECT_0);
+            let (ok, n, key, ov, e) = dequeue(&ctx, port, 0).await;
+            assert_eq!((ok, n, key, ov.is_some(), e), (FALSE, 0, 5, true, ERROR_OPERATION_ABORTED));
+            0
+        }
+    });
+    let p = port_in_child.clone();
+    sim.program("client.exe", move |ctx| {
+        let port = p.get();
+        async move {
+            let c = client_with(&ctx, NAME, FILE_FLAG_OVERLAPPED).await;
+            associate(&ctx, c, port, 5).await;
+            let ov = Overlapped::new(HANDLE::NULL);
+            read_pending(&ctx, c, &IoBuffer::new(8), &ov).await;
+            0 // exits with the read pending
+        }
+    });
+    let r = sim.run("server.exe");
+    assert_completed(&r);
+}

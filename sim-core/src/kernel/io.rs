@@ -19,6 +19,8 @@ use crate::types::*;
 
 /// Where an asynchronous operation's completion goes.
 pub struct AsyncTarget {
+    /// The process that issued it (CancelIoEx and process exit are per process).
+    pub pid: Pid,
     /// The OVERLAPPED.
     pub overlapped: Overlapped,
     /// Its event (a reference is held while the operation is pending), if it has one.
@@ -92,6 +94,21 @@ impl Kernel {
         overlapped: &Overlapped,
         buffer: Option<IoBuffer>,
     ) -> Result<AsyncTarget, Win32Error> {
+        self.begin_async_with(pid, tid, api, file, overlapped, buffer, true)
+    }
+
+    /// `begin_async`, using the OVERLAPPED's hEvent or (ReadFileEx/WriteFileEx) not.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn begin_async_with(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        file: ObjectId,
+        overlapped: &Overlapped,
+        buffer: Option<IoBuffer>,
+        use_event: bool,
+    ) -> Result<AsyncTarget, Win32Error> {
         if let Some((serial, other)) = overlapped.state.borrow().pending {
             let message = format!(
                 "T{tid} started {api} with an OVERLAPPED that {other} (operation #{serial}) is still using; \
@@ -104,7 +121,7 @@ impl Kernel {
             return Err(ERROR_INVALID_PARAMETER);
         }
         let h_event = overlapped.h_event();
-        let event = if h_event.is_null() {
+        let event = if h_event.is_null() || !use_event {
             None
         } else {
             // The event handle is the low bits-cleared value (a set low bit asks to skip
@@ -123,7 +140,7 @@ impl Kernel {
             st.internal = STATUS_PENDING;
             st.error = None;
         }
-        Ok(AsyncTarget { overlapped: overlapped.clone(), event, file, buffer, routine: None })
+        Ok(AsyncTarget { pid, overlapped: overlapped.clone(), event, file, buffer, routine: None })
     }
 
     /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
@@ -326,14 +343,15 @@ impl Kernel {
         }
     }
 
-    /// The asynchronous operations on `file` (issued by `by` when given) using
-    /// `overlapped` when given.
-    fn async_ops(&self, file: ObjectId, by: Option<Tid>, overlapped: Option<&Overlapped>) -> Vec<OpId> {
+    /// The asynchronous operations on `file` issued by process `pid` (by thread `by` when
+    /// given) using `overlapped` when given.
+    fn async_ops(&self, file: ObjectId, pid: Pid, by: Option<Tid>, overlapped: Option<&Overlapped>) -> Vec<OpId> {
         self.ops
             .iter()
             .filter(|(_, op)| match &op.target {
                 Target::Async(t) => {
                     t.file == file
+                        && t.pid == pid
                         && by.is_none_or(|tid| op.tid == tid)
                         && overlapped.is_none_or(|ov| ov.same(&t.overlapped))
                 }
@@ -361,7 +379,7 @@ impl Kernel {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
-        let ops = self.async_ops(file, Some(tid), None);
+        let ops = self.async_ops(file, pid, Some(tid), None);
         let why = self.cause(|| format!("CancelIo({h})"));
         self.cancel_ops(ops, &why);
         Exec::Done(Reply::from(Value::Bool(true)))
@@ -374,11 +392,14 @@ impl Kernel {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
-        let mut ops = self.async_ops(file, None, overlapped.as_ref());
-        // Synchronous I/O of other threads on the file is cancelled too when no
+        // I/O issued by the calling process only (CancelIoEx doc: "cancels all pending I/O
+        // operations for the specified file handle that were issued by the calling
+        // process"; §16.16).
+        let mut ops = self.async_ops(file, pid, None, overlapped.as_ref());
+        // Synchronous I/O of its other threads on the file is cancelled too when no
         // OVERLAPPED is named [inferred: CancelIoEx cancels all I/O on the handle].
         if overlapped.is_none() {
-            ops.extend(self.sync_io_ops(file));
+            ops.extend(self.sync_io_ops(file).into_iter().filter(|&op| self.pid_of(self.ops[op].tid) == pid));
         }
         if ops.is_empty() {
             return Exec::Done(Reply::error(ERROR_NOT_FOUND));
@@ -455,6 +476,20 @@ impl Kernel {
                 ))
             })
             .collect()
+    }
+
+    /// Process exit: all of the process's pending asynchronous I/O is cancelled, on files
+    /// associated with a completion port too, before its handles close (§§9.3, 16.20).
+    pub(crate) fn cancel_process_io(&mut self, pid: Pid) {
+        let ops: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| matches!(&op.target, Target::Async(t) if t.pid == pid))
+            .map(|(id, _)| id)
+            .collect();
+        if !ops.is_empty() {
+            self.cancel_ops(ops, &format!("P{pid} exited"));
+        }
     }
 
     /// Thread exit: the thread's pending asynchronous I/O is cancelled, except on files

@@ -880,7 +880,16 @@ impl Kernel {
             self.unsupported(api.name(), "a handle opened without FILE_FLAG_OVERLAPPED");
             return Err(ERROR_NOT_SUPPORTED);
         }
-        let mut t = self.begin_async(pid, tid, api, file, &overlapped, buffer)?;
+        if file_ref(self, file).port.is_some() {
+            // A completion routine and a completion port are exclusive ways of hearing of
+            // a completion: NtReadFile/NtWriteFile refuse an APC routine on a file with a
+            // completion port (STATUS_INVALID_PARAMETER; WRK io/iomgr read.c; the
+            // CreateIoCompletionPort doc forbids ReadFileEx/WriteFileEx there; §16.23).
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        // ReadFileEx/WriteFileEx ignore hEvent: the program may use it for its own purposes
+        // (ReadFileEx doc, lpOverlapped; §16.39).
+        let mut t = self.begin_async_with(pid, tid, api, file, &overlapped, buffer, false)?;
         t.routine = Some(routine);
         Ok(IoMode::Async(t))
     }

@@ -4,13 +4,15 @@
 //! A port is a queue of completion packets (FIFO) and the threads waiting for one; the
 //! thread that began waiting last gets the next packet (LIFO, so a busy server keeps
 //! using the same few threads). The concurrency value is kept but does not hold waiters
-//! back: winsim lets any waiting thread take a packet, a superset of Windows' schedules.
+//! back (§16.30 is not modelled): a packet always goes to the last waiter at once. This is
+//! not a superset of Windows' schedules: Windows can leave a waiter blocked and give the
+//! packet to an associated thread that comes back for more, which winsim never does.
 
 use super::{Body, ObjectId, ObjectType};
 use crate::api::Overlapped;
 use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};
-use crate::kernel::request::{Reply, Status, Value};
+use crate::kernel::request::{Api, Reply, Status, Value};
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::types::*;
 use std::collections::VecDeque;
@@ -55,7 +57,8 @@ impl Kernel {
                 // The waiter's reference on the port goes with its wait.
                 self.release(port);
                 let why = self.cause(|| "a completion packet".to_string());
-                self.complete_op(op, packet_reply(vec![packet]), &why);
+                let ex = self.ops[op].api == Api::GetQueuedCompletionStatusEx;
+                self.complete_op(op, packet_reply(vec![packet], ex), &why);
             }
             None => port_mut(self, port).queue.push_back(packet),
         }
@@ -136,7 +139,8 @@ impl Kernel {
         if !p.queue.is_empty() {
             let n = (max as usize).min(p.queue.len());
             let packets: Vec<Packet> = p.queue.drain(..n).collect();
-            return Exec::Done(packet_reply(packets));
+            let ex = self.calling.as_ref().is_some_and(|(a, _)| *a == Api::GetQueuedCompletionStatusEx);
+            return Exec::Done(packet_reply(packets, ex));
         }
         // Queued APCs end an alertable wait: FALSE with WAIT_IO_COMPLETION [Wine; §16].
         if self.alerted(tid, alertable) {
@@ -201,9 +205,10 @@ impl Kernel {
 }
 
 /// The reply of GetQueuedCompletionStatus for the packets it took: FALSE with the error
-/// when the (single) packet is of a failed operation.
-fn packet_reply(packets: Vec<Packet>) -> Reply {
-    let error = if packets.len() == 1 { packets[0].error } else { None };
+/// when the (single) packet is of a failed operation. GetQueuedCompletionStatusEx (`ex`)
+/// succeeds whenever it took packets; each entry carries its status (§16.31).
+fn packet_reply(packets: Vec<Packet>, ex: bool) -> Reply {
+    let error = if packets.len() == 1 && !ex { packets[0].error } else { None };
     let value = Value::Packets(packets);
     match error {
         None => Reply { status: Status::Success, value },

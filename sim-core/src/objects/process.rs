@@ -222,6 +222,9 @@ impl Kernel {
 
     /// A process's last thread ended: close its handles, signal it (§§9.4, 8.8).
     pub(crate) fn exit_process(&mut self, pid: Pid, code: u32) {
+        // Its pending I/O is cancelled first, so it completes with ERROR_OPERATION_ABORTED
+        // rather than with the error of its file's close (§16.20).
+        self.cancel_process_io(pid);
         let id = self.pids[&pid];
         let p = self.process_mut(pid);
         p.exit_code = Some(code);
