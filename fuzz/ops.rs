@@ -4,33 +4,39 @@
 //! from the input. The kernel must never panic, must keep its invariants after every
 //! step, and must end every run with an outcome.
 //!
-//! Input layout: byte 0 picks the op set with its top bits and the seed with the rest:
+//! Input layout: byte 0 picks the op set with its top bits and the seed with the rest.
 //!
-//! | byte 0      | ops | adds                                                      | seed      |
-//! |-------------|-----|-----------------------------------------------------------|-----------|
-//! | `0xxx xxxx` | 16  | the basic ops of the first version                        | low 7 bits |
+//! | byte 0      | ops | adds to the set above                                            | seed       |
+//! |-------------|-----|------------------------------------------------------------------|------------|
+//! | `0xxx xxxx` | 16  | (the basic ops of the first version)                             | low 7 bits |
 //! | `10xx xxxx` | 24  | threads, suspension, termination, processes, SignalObjectAndWait | low 7 bits |
-//! | `110x xxxx` | 32  | waitable timers and the clock reads                       | low 6 bits |
-//! | `111x xxxx` | 64  | named pipes (ops 32-63), more handle values, tight limits | low 4 bits |
+//! | `110x xxxx` | 32  | waitable timers and the clock reads                              | low 6 bits |
+//! | `111x 0xxx` | 64  | named pipes (ops 32-63) and more handle values (`HANDLES_64`)    | low 3 bits |
+//! | `111x 1xxx` | 96  | overlapped I/O, completion ports, APCs, timer routines (64-95)  | low 3 bits |
 //!
-//! In the 64-op set, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
-//! handle and pipe-byte limits, so that running out fails calls mid-way instead of ending
+//! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
+//! handle and pipe-byte limits, so that running out fails calls midway instead of ending
 //! the run. Older sets keep their meaning so that fuzz/regressions/ inputs replay as they
-//! were found (the 64-op set took `111x xxxx` from the 32-op set, whose regressions have
-//! none). Byte 1 splits the rest between the two first threads. Every further 3 bytes are
-//! one call: op, handle selector (or a second argument for the calls that take no
-//! handle), argument.
+//! were found (the 64-op set took `111x xxxx` from the 32-op set, and the 96-op set took
+//! `111x 1xxx` from the 64-op set; no regression input started so). Byte 1 splits the rest between the two first threads. Every further 3 bytes
+//! are one call: op, handle selector (a second argument for the calls that take no
+//! handle), argument. In the 64- and 96-op sets a selector of 0x40 or more picks among the last
+//! pipe handles the process's calls returned (`Script::recent`), when there are any.
 //!
 //! Named pipes are opened by name only (`\\.\pipe\a`, `\\.\pipe\b`, in varying case):
-//! CreateFile and CallNamedPipe on another path would end the run as Unsupported, so only
-//! CreateNamedPipe and WaitNamedPipe get bad names. Nothing passes an OVERLAPPED or
-//! FILE_FLAG_OVERLAPPED (Unsupported for now). A PIPE_NOWAIT write that does not fit the
-//! quota is Unsupported too, so PIPE_NOWAIT is only ever set atomically, by CreateNamedPipe
-//! on the server end of a PIPE_ACCESS_INBOUND pipe: no handle to that file object can have
-//! FILE_WRITE_DATA (duplicates keep the same access or get none), so no write reaches it.
-//! SetNamedPipeHandleState only sets PIPE_NOWAIT together with invalid bits (which fail).
+//! CreateFile or CallNamedPipe on another path ends the run as Unsupported, so only
+//! CreateNamedPipe and WaitNamedPipe get bad names. The 64-op set passes no OVERLAPPED and
+//! no FILE_FLAG_OVERLAPPED; the 96-op set does (`async_op`), on any handle, reusing a few
+//! OVERLAPPED records (a reuse while pending, or an event closed under one, ends the run
+//! as `Failed`: a reported program error, §16.42). A PIPE_NOWAIT write that does
+//! not fit the quota ended the run as Unsupported when the set was written, so PIPE_NOWAIT
+//! is only ever set atomically, by CreateNamedPipe on the server end of a
+//! PIPE_ACCESS_INBOUND pipe: no handle to that file object can have FILE_WRITE_DATA
+//! (duplicates keep its access or get none), so no write reaches it.
+//! SetNamedPipeHandleState only asks for PIPE_NOWAIT together with bits that fail the call.
 
 use sim_core::prelude::*;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -80,13 +86,33 @@ const BAD_PIPE_NAMES: [&str; 6] = [r"\\.\pipe\", r"\\.\pipf\a", "a", "", r"\\?\p
 /// How deep threads and processes started by the program may nest.
 const DEPTH_MAX: u32 = 3;
 
-/// One thread's program: the ops, the op set, and its nesting depth.
+/// How many of the pipe handles its calls returned a process remembers.
+const RECENT_MAX: usize = 8;
+
+/// One thread's program: the ops, the op set, its nesting depth, and the pipe handles
+/// its process's calls returned.
 #[derive(Clone)]
 pub struct Script {
     ops: Rc<Vec<u8>>,
-    /// How many ops the set has: 16, 24, 32 or 64.
+    /// How many ops the set has: 16, 24, 32, 64 or 96.
     set: u8,
     depth: u32,
+    /// The last `RECENT_MAX` pipe handles (CreatePipe, CreateNamedPipe, CreateFile,
+    /// DuplicateHandle) returned in this process, newest last, shared by its threads. The
+    /// 64-op set's selectors from 0x40 up pick among them (newest first), so that pipe
+    /// calls reach pipes more often than the fixed values alone would.
+    recent: Rc<RefCell<Vec<HANDLE>>>,
+}
+
+/// Remembers a handle a call returned (not a failure's NULL or INVALID_HANDLE_VALUE).
+fn remember(recent: &RefCell<Vec<HANDLE>>, h: HANDLE) {
+    if h != HANDLE::NULL && h != INVALID_HANDLE_VALUE {
+        let mut r = recent.borrow_mut();
+        if r.len() == RECENT_MAX {
+            r.remove(0);
+        }
+        r.push(h);
+    }
 }
 
 fn boxed(ctx: ThreadCtx, script: Script) -> Pin<Box<dyn Future<Output = u32>>> {
@@ -99,8 +125,15 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
     let ops = script.ops.clone();
     for (i, chunk) in ops.chunks(3).enumerate() {
         let [op, a, b] = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let handles: &[HANDLE] = if script.set == 64 { &HANDLES_64 } else { &HANDLES };
-        let h = handles[a as usize % handles.len()];
+        let handles: &[HANDLE] = if script.set >= 64 { &HANDLES_64 } else { &HANDLES };
+        let h = {
+            let recent = script.recent.borrow();
+            if script.set >= 64 && a >= 0x40 && !recent.is_empty() {
+                recent[recent.len() - 1 - usize::from(a & 0x3f) % recent.len()]
+            } else {
+                handles[a as usize % handles.len()]
+            }
+        };
         let h2 = handles[b as usize % handles.len()];
         let n = b as usize % 64;
         let op = op % script.set;
@@ -109,12 +142,15 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             ops: Rc::new(ops.get((i + 1) * 3..).unwrap_or(&[]).to_vec()),
             set: script.set.max(24),
             depth: script.depth + 1,
+            recent: script.recent.clone(),
         };
         match op {
             0 => {
                 let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
                 let sa = (b & 8 == 8).then_some(SECURITY_ATTRIBUTES::INHERIT);
                 let _ = ctx.create_pipe(&mut r, &mut w, sa.as_ref(), u32::from(b % 8)).await;
+                remember(&script.recent, r);
+                remember(&script.recent, w);
             }
             1 => {
                 let _ = ctx.write_file(h, &buf[..n], None).await;
@@ -156,6 +192,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
                 let mut out = HANDLE::NULL;
                 let p = ctx.get_current_process();
                 let _ = ctx.duplicate_handle(p, h, p, &mut out, 0, b & 1 == 1, u32::from(b % 8)).await;
+                remember(&script.recent, out);
             }
             14 => {
                 let mut avail = 0;
@@ -238,7 +275,8 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             31 => {
                 ctx.sleep(u32::from(b % 12)).await;
             }
-            32.. => pipe_op(&ctx, op, a, b, h, &mut buf).await,
+            64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
+            32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
         }
     }
@@ -264,9 +302,10 @@ fn pipe_wait(sel: u8) -> u32 {
 /// (valid or not), 7 PIPE_NOWAIT on an inbound pipe (else an invalid argument); `b` bit 0
 /// PIPE_TYPE_MESSAGE, 1 PIPE_READMODE_MESSAGE (invalid on a byte pipe), 2-3 the instance
 /// limit (1, 2, unlimited, or 0 / 256), 4 PIPE_REJECT_REMOTE_CLIENTS, 5-7 the quota and
-/// default time-out. Never FILE_FLAG_OVERLAPPED.
-fn named_pipe_args(a: u8, b: u8, skew: bool) -> (&'static str, u32, u32, u32, u32, u32, u32) {
-    let name = any_pipe_name(a, b >> 5);
+/// default time-out. `valid` leaves out every invalid choice (the call can still fail on
+/// an existing name). Never FILE_FLAG_OVERLAPPED.
+fn named_pipe_args(a: u8, b: u8, skew: bool, valid: bool) -> (&'static str, u32, u32, u32, u32, u32, u32) {
+    let name = if valid { PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()] } else { any_pipe_name(a, b >> 5) };
     let mut access =
         [PIPE_ACCESS_DUPLEX, PIPE_ACCESS_INBOUND, PIPE_ACCESS_OUTBOUND, PIPE_ACCESS_DUPLEX][usize::from(a >> 3) % 4];
     let mut open_mode = 0;
@@ -274,13 +313,13 @@ fn named_pipe_args(a: u8, b: u8, skew: bool) -> (&'static str, u32, u32, u32, u3
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
     }
     if a & 0x40 != 0 {
-        open_mode |= if b & 0x10 != 0 { 0x100 } else { FILE_FLAG_WRITE_THROUGH | WRITE_DAC };
+        open_mode |= if b & 0x10 != 0 && !valid { 0x100 } else { FILE_FLAG_WRITE_THROUGH | WRITE_DAC };
     }
     let mut pipe_mode = 0;
     if b & 1 != 0 {
         pipe_mode |= PIPE_TYPE_MESSAGE;
     }
-    if b & 2 != 0 {
+    if b & 2 != 0 && (b & 1 != 0 || !valid) {
         pipe_mode |= PIPE_READMODE_MESSAGE;
     }
     if b & 0x10 != 0 {
@@ -291,6 +330,7 @@ fn named_pipe_args(a: u8, b: u8, skew: bool) -> (&'static str, u32, u32, u32, u3
         // makes the call fail: no direction, or an unknown pipe-mode bit.
         match access {
             PIPE_ACCESS_INBOUND => pipe_mode |= PIPE_NOWAIT,
+            _ if valid => {}
             _ if b & 0x10 != 0 => access = 0,
             _ => pipe_mode |= 0x10,
         }
@@ -299,6 +339,7 @@ fn named_pipe_args(a: u8, b: u8, skew: bool) -> (&'static str, u32, u32, u32, u3
         0 => 1,
         1 => 2,
         2 => PIPE_UNLIMITED_INSTANCES,
+        _ if valid => 4,
         _ if b & 0x10 != 0 => 256,
         _ => 0,
     };
@@ -339,22 +380,26 @@ async fn open_pipe(ctx: &ThreadCtx, a: u8, b: u8) -> HANDLE {
 
 /// The named-pipe ops of the 64-op set (32-63). `h` is the handle `a` selects; the calls
 /// that take no handle read `a` as a second argument.
-async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8; 64]) {
+async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8; 64], recent: &RefCell<Vec<HANDLE>>) {
     let mut out = [0u8; 64];
     let mut n = 0u32;
     match op {
         32 | 33 | 58 => {
-            let (name, open_mode, pipe_mode, max, out_quota, in_quota, timeout) = named_pipe_args(a, b, op == 33);
+            // 58: valid arguments only.
+            let (name, open_mode, pipe_mode, max, out_quota, in_quota, timeout) =
+                named_pipe_args(a, b, op == 33, op == 58);
             let sa = (op == 33).then_some(SECURITY_ATTRIBUTES::INHERIT);
-            let _ =
+            let s =
                 ctx.create_named_pipe(name, open_mode, pipe_mode, max, out_quota, in_quota, timeout, sa.as_ref()).await;
+            remember(recent, s);
         }
         34 | 59 => {
-            let _ = open_pipe(ctx, a, b).await;
+            remember(recent, open_pipe(ctx, a, b).await);
         }
         35 => {
             // A client: open, maybe switch to message read mode, maybe write a little.
             let c = open_pipe(ctx, a, b & 7).await;
+            remember(recent, c);
             if c != INVALID_HANDLE_VALUE {
                 if b & 0x20 != 0 {
                     ctx.set_named_pipe_handle_state(c, Some(PIPE_READMODE_MESSAGE), None, None).await;
@@ -468,6 +513,7 @@ async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8
             let q = u32::from(b >> 5);
             let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
             let s = ctx.create_named_pipe(name, access, mode, PIPE_UNLIMITED_INSTANCES, q, q, 0, None).await;
+            remember(recent, s);
             if s != INVALID_HANDLE_VALUE {
                 ctx.connect_named_pipe(s, None).await;
                 if b & 0x10 != 0 {
@@ -491,6 +537,7 @@ async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8
             if ctx.wait_named_pipe(name, pipe_wait(b)).await == TRUE {
                 let c =
                     ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+                remember(recent, c);
                 if c != INVALID_HANDLE_VALUE && b & 8 != 0 {
                     ctx.set_named_pipe_handle_state(c, Some(PIPE_READMODE_MESSAGE), None, None).await;
                 }
@@ -503,8 +550,10 @@ async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8
             let mode =
                 PIPE_NOWAIT | [0, PIPE_TYPE_MESSAGE, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE][usize::from(b) % 3];
             let q = u32::from(b >> 5);
-            let s =
-                ctx.create_named_pipe(name, PIPE_ACCESS_INBOUND, mode, 1 + u32::from(b >> 3 & 3), q, q, 0, None).await;
+            let s = ctx
+                .create_named_pipe(name, PIPE_ACCESS_INBOUND, mode, 1 + u32::from((b >> 3) & 3), q, q, 0, None)
+                .await;
+            remember(recent, s);
             if s != INVALID_HANDLE_VALUE {
                 ctx.connect_named_pipe(s, None).await;
                 if b & 0x4 != 0 {
@@ -527,8 +576,171 @@ async fn pipe_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, buf: &mut [u8
             let p = ctx.get_current_process();
             let options = DUPLICATE_SAME_ACCESS | if b & 1 != 0 { DUPLICATE_CLOSE_SOURCE } else { 0 };
             let _ = ctx.duplicate_handle(p, h, p, &mut dup, 0, b & 2 != 0, options).await;
+            remember(recent, dup);
         }
         _ => {}
+    }
+}
+
+/// Ignores a call's result (the fuzzer only checks that the kernel survives).
+fn ignore<T>(_: T) {}
+
+/// OVERLAPPED records a thread's asynchronous ops reuse: one per op code and `b` bit 7,
+/// so a record is usually free again when it is reused (a reuse while pending ends the run
+/// as Failed, which the fuzzer accepts: it is the program's error, reported).
+fn overlapped_for(slot: u8, event: HANDLE) -> Overlapped {
+    OVERLAPPED_POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let i = usize::from(slot) % 4;
+        while pool.len() <= i {
+            pool.push(None);
+        }
+        match &pool[i] {
+            Some(ov) if HasOverlappedIoCompleted(ov) || ov.internal() == 0 => {
+                let fresh = Overlapped::new(event);
+                pool[i] = Some(fresh.clone());
+                fresh
+            }
+            Some(ov) if slot & 0x80 != 0 => ov.clone(), // misuse on purpose
+            _ => {
+                let fresh = Overlapped::new(event);
+                pool[i] = Some(fresh.clone());
+                fresh
+            }
+        }
+    })
+}
+
+thread_local! {
+    /// The OVERLAPPED records of the program being run (reset by `run_program`).
+    static OVERLAPPED_POOL: RefCell<Vec<Option<Overlapped>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The 96-op set's ops 64-95: asynchronous I/O, completion ports, APCs and timer
+/// completion routines, six kinds (58-63 below), the starting of operations weighted up.
+/// `a` picks the handle (`h`); `b` the variant and its arguments.
+async fn async_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    let op = [58, 58, 59, 59, 59, 60, 60, 61, 61, 62, 62, 63][usize::from(op - 64) % 12];
+    let other = {
+        let r = recent.borrow();
+        if r.is_empty() { HANDLE(4) } else { r[usize::from(b) % r.len()] }
+    };
+    let event = if b & 0x40 != 0 { other } else { HANDLE::NULL };
+    match op {
+        58 => {
+            // Overlapped ends: a server instance or a client, FILE_FLAG_OVERLAPPED.
+            let name = PIPE_NAMES[usize::from(a) % PIPE_NAMES.len()];
+            let h = if b & 1 == 0 {
+                let mode = [PIPE_TYPE_BYTE, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE][usize::from(b >> 1) % 2];
+                let q = u32::from(b >> 5);
+                ctx.create_named_pipe(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, mode, 2, q, q, 0, None).await
+            } else {
+                let flags = FILE_FLAG_OVERLAPPED;
+                ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, flags, HANDLE::NULL).await
+            };
+            remember(recent, h);
+            if b & 0x10 != 0 {
+                // An event for the OVERLAPPEDs to name.
+                let ev = ctx.create_event(None, b & 0x20 != 0, false, None).await;
+                remember(recent, ev);
+            }
+        }
+        59 => {
+            // Starting an operation with an OVERLAPPED (on any handle: a synchronous one
+            // makes the call block, §16.7).
+            let ov = overlapped_for(op ^ (b & 0x83), event);
+            let len = usize::from(b >> 3 & 7) * 3;
+            match b & 3 {
+                0 => ignore(ctx.read_file_overlapped(h, &IoBuffer::new(len), None, &ov).await),
+                1 => ignore(ctx.write_file_overlapped(h, &[b'w'; 21][..len], None, &ov).await),
+                2 => ignore(ctx.connect_named_pipe(h, Some(&ov)).await),
+                _ => ignore(ctx.transact_named_pipe_overlapped(h, &[b't'; 21][..len], &IoBuffer::new(len), &ov).await),
+            }
+        }
+        60 => {
+            // Collecting or cancelling.
+            let ov = overlapped_for(b & 0x83, event);
+            let mut n = 0;
+            match b & 7 {
+                0 => ignore(ctx.get_overlapped_result(h, &ov, &mut n, b & 8 != 0).await),
+                1 => ignore(ctx.get_overlapped_result_ex(h, &ov, &mut n, u32::from(b >> 3 & 3), b & 0x20 != 0).await),
+                2 => ignore(ctx.cancel_io(h).await),
+                3 => ignore(ctx.cancel_io_ex(h, (b & 8 != 0).then_some(&ov)).await),
+                4 => ignore(ctx.cancel_synchronous_io(h).await),
+                5 => ignore(HasOverlappedIoCompleted(&ov)),
+                6 => ignore(ctx.set_file_completion_notification_modes(h, u32::from(b >> 3 & 7)).await),
+                _ => ignore(ctx.wait_for_single_object_ex(h, u32::from(b >> 3 & 3), b & 0x20 != 0).await),
+            }
+        }
+        61 => {
+            // Completion ports.
+            match b & 3 {
+                0 => {
+                    let file = if b & 4 != 0 { INVALID_HANDLE_VALUE } else { h };
+                    let existing = if b & 8 != 0 { other } else { HANDLE::NULL };
+                    let p = ctx.create_io_completion_port(file, existing, usize::from(b >> 4), u32::from(b >> 6)).await;
+                    remember(recent, p);
+                }
+                1 => {
+                    let (mut n, mut key, mut ov) = (0, 0, None);
+                    let _ = ctx.get_queued_completion_status(h, &mut n, &mut key, &mut ov, u32::from(b >> 2 & 7)).await;
+                }
+                2 => {
+                    let mut entries = vec![OVERLAPPED_ENTRY::default(); usize::from(b >> 2 & 3)];
+                    let mut removed = 0;
+                    let ms = u32::from(b >> 4 & 3);
+                    let _ = ctx.get_queued_completion_status_ex(h, &mut entries, &mut removed, ms, b & 0x40 != 0).await;
+                }
+                _ => {
+                    let ov = (b & 4 != 0).then(|| overlapped_for(b & 0x03, HANDLE::NULL));
+                    let _ = ctx.post_queued_completion_status(h, u32::from(b >> 3), usize::from(b), ov.as_ref()).await;
+                }
+            }
+        }
+        62 => {
+            // APCs and alertable waits.
+            match b & 7 {
+                0 => ignore(
+                    ctx.queue_user_apc(
+                        |ctx, d| async move { ignore(ctx.sleep_ex(0, d & 1 != 0).await) },
+                        h,
+                        usize::from(b >> 3),
+                    )
+                    .await,
+                ),
+                1 => ignore(ctx.sleep_ex(u32::from(b >> 3 & 3), b & 0x20 != 0).await),
+                2 => ignore(
+                    ctx.wait_for_multiple_objects_ex(&[h, other], b & 8 != 0, u32::from(b >> 4 & 3), b & 0x40 != 0)
+                        .await,
+                ),
+                3 => {
+                    let ov = overlapped_for(b & 0x83, event);
+                    let buf = IoBuffer::new(usize::from(b >> 3 & 7));
+                    ignore(
+                        ctx.read_file_ex(h, &buf, &ov, |ctx, _e, _n, _ov| async move {
+                            ignore(ctx.sleep_ex(0, true).await)
+                        })
+                        .await,
+                    );
+                }
+                4 => {
+                    let ov = overlapped_for(b & 0x83, event);
+                    ignore(
+                        ctx.write_file_ex(h, &[b'x'; 7][..usize::from(b >> 3 & 7)], &ov, |_ctx, _e, _n, _ov| async {})
+                            .await,
+                    );
+                }
+                5 => ignore(ctx.signal_object_and_wait(h, other, u32::from(b >> 3 & 3), true).await),
+                _ => ignore(ctx.wait_for_single_object_ex(h, u32::from(b >> 3 & 3), true).await),
+            }
+        }
+        _ => {
+            // A waitable timer with a completion routine (§14.21).
+            let routine: TimerApcRoutine =
+                Rc::new(|ctx, _lo, _hi| Box::pin(async move { ignore(ctx.sleep_ex(0, false).await) }));
+            let due = -i64::from(b & 7) * 10_000;
+            ignore(ctx.set_waitable_timer(h, due, i32::from(b >> 3 & 3) * 3, Some(routine), false).await);
+        }
     }
 }
 
@@ -541,21 +753,24 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
         0..=3 => (16, data[0] & 0x7f),
         4 | 5 => (24, data[0] & 0x7f),
         6 => (32, data[0] & 0x3f),
-        _ => (64, data[0] & 0x0f),
+        _ if data[0] & 0x08 != 0 => (96, data[0] & 0x07),
+        _ => (64, data[0] & 0x07),
     };
-    let tight = set == 64 && data[0] & 0x10 != 0;
+    let tight = set >= 64 && data[0] & 0x10 != 0;
     let seed = u64::from(seed);
     let split = (data[1] as usize).min(data.len() - 2);
     let body = &data[2..];
     let (first, second) = body.split_at(split.min(body.len()));
-    let first = Script { ops: Rc::new(first.to_vec()), set, depth: 0 };
-    let second = Script { ops: Rc::new(second.to_vec()), set, depth: 0 };
+    OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
+    let recent = Rc::new(RefCell::new(Vec::new()));
+    let first = Script { ops: Rc::new(first.to_vec()), set, depth: 0, recent: recent.clone() };
+    let second = Script { ops: Rc::new(second.to_vec()), set, depth: 0, recent };
     let mut config = Config::random(seed);
     config.steps_max = 10_000;
     config.threads_max = 64;
     config.processes_max = 16;
     config.check_invariants = true;
-    config.trace = false;
+    config.trace = std::env::var_os("FUZZ_TRACE").is_some();
     if tight {
         config.limit_action = LimitAction::FailCall;
         config.handles_max = 12;
@@ -571,11 +786,14 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
             0
         }
     });
-    // Child processes run what their creator had left to do, read from their command
-    // line's depth; they get the creator's script through a shared slot.
+    // A child process (childN.exe, N its depth) runs the whole body of the input, both
+    // threads' ops in a row, on one thread; it remembers its own pipe handles.
     for depth in 1..=DEPTH_MAX {
-        let script = Script { ops: Rc::new(data[2..].to_vec()), set: set.max(24), depth };
-        sim.program(&format!("child{depth}.exe"), move |ctx| boxed(ctx, script.clone()));
+        let ops = Rc::new(data[2..].to_vec());
+        let set = set.max(24);
+        sim.program(&format!("child{depth}.exe"), move |ctx| {
+            boxed(ctx, Script { ops: ops.clone(), set, depth, recent: Rc::new(RefCell::new(Vec::new())) })
+        });
     }
     Some(sim.run("fuzz.exe"))
 }

@@ -149,7 +149,7 @@ impl Sim {
                 if k.live_threads().is_empty() {
                     return Outcome::Completed { exit_codes: k.exited.clone() };
                 }
-                if k.advance_clock() {
+                if !k.clock_is_idle() && k.advance_clock() {
                     continue;
                 }
                 return Outcome::Deadlock(DeadlockReport::build(&k));

@@ -485,3 +485,19 @@ fn clock_reads_follow_virtual_time() {
     });
     assert!(r.outcome.is_completed(), "{}", r.summary());
 }
+
+/// winsim's own rule (every limit ends the run with a clear outcome): a periodic timer
+/// that nobody waits on cannot keep a run alive when every thread is blocked without a
+/// time-out. Once it is signalled, further expiries change nothing, and the run ends as a
+/// deadlock instead of advancing the clock forever.
+#[test]
+fn a_periodic_timer_nobody_waits_on_does_not_hide_a_deadlock() {
+    let r = run_main(|ctx| async move {
+        let t = timer(&ctx, false).await;
+        set(&ctx, t, -MS, 1).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        ctx.wait_for_single_object(ev, INFINITE).await;
+        0
+    });
+    assert!(matches!(r.outcome, Outcome::Deadlock(_)), "{:?}", r.outcome);
+}

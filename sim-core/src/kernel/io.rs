@@ -85,19 +85,7 @@ impl Kernel {
     /// already in use (the run ends as `Failed`, naming both operations), resolves and
     /// resets its event, makes the file object nonsignalled, and sets `Internal` to
     /// STATUS_PENDING (§16).
-    pub(crate) fn begin_async(
-        &mut self,
-        pid: Pid,
-        tid: Tid,
-        api: Api,
-        file: ObjectId,
-        overlapped: &Overlapped,
-        buffer: Option<IoBuffer>,
-    ) -> Result<AsyncTarget, Win32Error> {
-        self.begin_async_with(pid, tid, api, file, overlapped, buffer, true)
-    }
-
-    /// `begin_async`, using the OVERLAPPED's hEvent or (ReadFileEx/WriteFileEx) not.
+    /// `use_event`: false for ReadFileEx/WriteFileEx, which ignore hEvent.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn begin_async_with(
         &mut self,

@@ -44,6 +44,22 @@ impl Kernel {
         self.config.system_time_start + self.now
     }
 
+    /// Whether moving the clock can change nothing any more: no operation has a time-out
+    /// and every waitable timer still due is signalled already. Firing a signalled timer
+    /// again leaves it signalled, satisfies no wait it did not satisfy before and queues no
+    /// second completion routine (one with its routine not queued is not idle), so with no thread runnable the run is deadlocked (a
+    /// periodic timer would otherwise tick forever).
+    pub(crate) fn clock_is_idle(&self) -> bool {
+        self.timers.iter().all(|&(_, _, key)| match key {
+            TimerKey::Op(_) => false,
+            TimerKey::Timer(id) => {
+                matches!(self.objects.get(id).map(|o| &o.body), Some(crate::objects::Body::Timer(t)) if t.signalled
+                    // A completion routine not queued yet would be queued by the next expiry.
+                    && t.routine.as_ref().is_none_or(|r| self.thread(r.tid).apcs.iter().any(|a| a.timer == Some(id))))
+            }
+        })
+    }
+
     /// Moves the clock to the earliest entry of the timer queue and fires every entry due
     /// then. Returns false when the queue is empty.
     pub fn advance_clock(&mut self) -> bool {

@@ -852,9 +852,9 @@ impl Kernel {
             Ok((f, _, _)) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
-        if file_ref(self, file_id).synchronous {
-            self.unsupported("WriteFileEx", "a handle opened without FILE_FLAG_OVERLAPPED");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        if file_ref(self, file_id).port.is_some() {
+            // No completion routine on a port-associated file (§16.23; see `ex_mode`).
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
         }
         self.pending_routine = Some(routine);
         let exec = self.write_file(pid, tid, h, data, Some(overlapped));
@@ -874,12 +874,6 @@ impl Kernel {
         buffer: Option<IoBuffer>,
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Result<IoMode, Win32Error> {
-        if file_ref(self, file).synchronous {
-            // ReadFileEx on a synchronous handle (an anonymous pipe's, say) is not modelled
-            // [§16, unproven on Windows].
-            self.unsupported(api.name(), "a handle opened without FILE_FLAG_OVERLAPPED");
-            return Err(ERROR_NOT_SUPPORTED);
-        }
         if file_ref(self, file).port.is_some() {
             // A completion routine and a completion port are exclusive ways of hearing of
             // a completion: NtReadFile/NtWriteFile refuse an APC routine on a file with a
@@ -891,6 +885,12 @@ impl Kernel {
         // (ReadFileEx doc, lpOverlapped; §16.39).
         let mut t = self.begin_async_with(pid, tid, api, file, &overlapped, buffer, false)?;
         t.routine = Some(routine);
+        if file_ref(self, file).synchronous {
+            // On a synchronous handle (every CreatePipe handle) the call runs
+            // synchronously, non-alertably, and the routine is still queued at completion
+            // [inferred from the I/O manager's design; §16.40, unproven on Windows].
+            return Ok(IoMode::SyncOverlapped(t));
+        }
         Ok(IoMode::Async(t))
     }
 
@@ -912,12 +912,16 @@ impl Kernel {
             Some(ov) if synchronous => {
                 // The call stays synchronous; the OVERLAPPED is written as for an
                 // asynchronous one (§16.7).
-                let mut t = self.begin_async(pid, tid, api, file, &ov, buffer)?;
+                // WriteFileEx (a pending routine) ignores hEvent (§16.39).
+                let use_event = self.pending_routine.is_none();
+                let mut t = self.begin_async_with(pid, tid, api, file, &ov, buffer, use_event)?;
                 t.routine = self.pending_routine.take();
                 Ok(IoMode::SyncOverlapped(t))
             }
             Some(ov) => {
-                let mut t = self.begin_async(pid, tid, api, file, &ov, buffer)?;
+                // WriteFileEx (a pending routine) ignores hEvent (§16.39).
+                let use_event = self.pending_routine.is_none();
+                let mut t = self.begin_async_with(pid, tid, api, file, &ov, buffer, use_event)?;
                 t.routine = self.pending_routine.take();
                 Ok(IoMode::Async(t))
             }

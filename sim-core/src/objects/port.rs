@@ -93,7 +93,14 @@ impl Kernel {
         let (port, h) = if existing_port.is_null() {
             let port = self.alloc_object(Body::Port(Port { concurrency, ..Port::default() }), None);
             let origin = self.origin(pid, tid, "CreateIoCompletionPort", "created", None);
-            let h = self.alloc_handle(pid, port, IO_COMPLETION_ALL_ACCESS, 0, vec![origin])?;
+            let h = match self.alloc_handle(pid, port, IO_COMPLETION_ALL_ACCESS, 0, vec![origin]) {
+                Ok(h) => h,
+                Err(e) => {
+                    // No handle (the handle limit): the new port goes at once.
+                    self.maybe_destroy(port);
+                    return Err(e);
+                }
+            };
             (port, h)
         } else {
             let port = self.object_from_handle(
