@@ -45,6 +45,15 @@ fn fuzz_regressions() {
         // A periodic timer nobody waits on, every thread blocked without a time-out: the
         // clock advanced from expiry to expiry forever instead of reporting the deadlock.
         ("periodic-timer-hang", include_bytes!("../../fuzz/regressions/periodic-timer-hang.bin")),
+        // An unread empty message queued when an end closed: the close dropped it and left
+        // the queue's count of empty messages wrong, a kernel panic (§3.8).
+        ("close-drops-empty-message", include_bytes!("../../fuzz/regressions/close-drops-empty-message.bin")),
+        (
+            "close-keeps-discarded-empty-message",
+            include_bytes!("../../fuzz/regressions/close-keeps-discarded-empty-message.bin"),
+        ),
+        // CreateFile on a named pipe hitting the handle limit mid-call.
+        ("createfile-handle-limit", include_bytes!("../../fuzz/regressions/createfile-handle-limit.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");

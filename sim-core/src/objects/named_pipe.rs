@@ -317,6 +317,7 @@ impl Kernel {
         let file = self.alloc_object(Body::File(f), None);
         self.add_ref(pipe);
         let p = pipe_mut(self, pipe);
+        let listening_end = p.ends[CLIENT].clone();
         p.ends[CLIENT] = PipeEnd {
             file: Some(file),
             closed: false,
@@ -331,12 +332,27 @@ impl Kernel {
         // A client handle with access 0 still has SYNCHRONIZE and FILE_READ_ATTRIBUTES
         // (§6.18).
         let granted = access | SYNCHRONIZE | FILE_READ_ATTRIBUTES;
-        let h = self.alloc_handle(pid, file, granted, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin]);
+        let h = match self.alloc_handle(pid, file, granted, if inherit { HANDLE_FLAG_INHERIT } else { 0 }, vec![origin])
+        {
+            Ok(h) => h,
+            Err(e) => {
+                // No handle (LimitAction::FailCall): the call fails having changed nothing.
+                // The instance listens again, first in line, with its waiting connects.
+                let inst = instance_mut(self, pipe);
+                inst.state = InstanceState::Listening;
+                inst.client_pid = None;
+                inst.connects = connects;
+                pipe_mut(self, pipe).ends[CLIENT] = listening_end;
+                family_mut(self, fam).listening.push_front(pipe);
+                self.maybe_destroy(file);
+                return Err(e);
+            }
+        };
         let why = self.cause(|| format!("CreateFile({name:?})"));
         for op in connects {
             self.complete_op(op, Value::Bool(true).into(), &why);
         }
-        Ok(Value::Handle(h?).into())
+        Ok(Value::Handle(h).into())
     }
 
     /// WaitNamedPipe: TRUE once an instance of the name is listening (at once if one is),
