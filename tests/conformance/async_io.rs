@@ -1859,3 +1859,37 @@ fn process_exit_cancels_its_pending_io_on_a_port_associated_file() {
     let r = sim.run("server.exe");
     assert_completed(&r);
 }
+
+/// §16.6 with §10.7 (ntdll pipe.c :: read_pipe_test; the ReadFile doc's warning about a
+/// NULL OVERLAPPED on an overlapped handle, where kernel32 waits on the file handle): a
+/// ReadFile with a NULL OVERLAPPED on an overlapped server blocks, and the server handle is
+/// nonsignalled while it waits and signalled again when it completes; the read has no
+/// OVERLAPPED, so the handle's completion port gets no packet [inferred].
+#[test]
+fn a_null_overlapped_call_makes_the_handle_nonsignalled_while_it_waits() {
+    check(|ctx| async move {
+        let (server, client) = pair(&ctx).await;
+        let port = new_port(&ctx).await;
+        associate(&ctx, server, port, 2).await;
+        assert!(signalled(&ctx, server).await, "idle");
+        let got = Rc::new(RefCell::new(None));
+        let g = got.clone();
+        let t = spawn(&ctx, move |t| async move {
+            let mut buf = [0u8; 8];
+            let mut n = SENTINEL;
+            let ok = t.read_file(server, &mut buf, Some(&mut n)).await;
+            *g.borrow_mut() = Some((ok, buf[..n as usize].to_vec()));
+            0
+        })
+        .await;
+        settle(&ctx).await;
+        assert!(got.borrow().is_none(), "the read blocks");
+        assert!(!signalled(&ctx, server).await, "nonsignalled while the read waits");
+        write(&ctx, client, b"hi").await;
+        join(&ctx, t).await;
+        assert_eq!(got.borrow_mut().take(), Some((TRUE, b"hi".to_vec())));
+        assert!(signalled(&ctx, server).await, "signalled again at completion");
+        expect_no_packet(&ctx, port).await;
+        0
+    });
+}

@@ -33,6 +33,9 @@ pub struct AsyncTarget {
     /// ReadFileEx/WriteFileEx's completion routine, queued as an APC to the issuing
     /// thread at completion (§16.39).
     pub routine: Option<IoCompletionRoutine>,
+    /// Whether the completion queues a packet to the file's port: false for a call with a
+    /// NULL OVERLAPPED on an overlapped handle, which has no OVERLAPPED to report (§16.6).
+    pub packet: bool,
 }
 
 /// A ReadFileEx/WriteFileEx completion routine (LPOVERLAPPED_COMPLETION_ROUTINE): called
@@ -128,7 +131,7 @@ impl Kernel {
             st.internal = STATUS_PENDING;
             st.error = None;
         }
-        Ok(AsyncTarget { pid, overlapped: overlapped.clone(), event, file, buffer, routine: None })
+        Ok(AsyncTarget { pid, overlapped: overlapped.clone(), event, file, buffer, routine: None, packet: true })
     }
 
     /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
@@ -256,7 +259,7 @@ impl Kernel {
             if set_file && !self.objects[target.file].hdr.waiters.is_empty() {
                 self.wake_waiters(target.file, &why);
             }
-            if !skip_packet {
+            if !skip_packet && target.packet {
                 self.queue_completion_packet(target.file, bytes, &target.overlapped, reply.status);
             }
         }

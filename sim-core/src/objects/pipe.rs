@@ -908,6 +908,24 @@ impl Kernel {
     ) -> Result<IoMode, Win32Error> {
         let synchronous = file_ref(self, file).synchronous;
         match overlapped {
+            None if !synchronous => {
+                // A NULL OVERLAPPED on an overlapped handle: the call waits for its own
+                // operation (§16.6), and the file object is nonsignalled until it completes,
+                // as for any operation without an event (§§10.7, 16.2-16.3). Carried by an
+                // OVERLAPPED of the kernel's own, which queues no port packet.
+                if let Body::File(f) = &mut self.objects[file].body {
+                    f.signalled = false;
+                }
+                Ok(IoMode::SyncOverlapped(AsyncTarget {
+                    pid,
+                    overlapped: Overlapped::new(HANDLE::NULL),
+                    event: None,
+                    file,
+                    buffer: None,
+                    routine: None,
+                    packet: false,
+                }))
+            }
             None => Ok(IoMode::Sync),
             Some(ov) if synchronous => {
                 // The call stays synchronous; the OVERLAPPED is written as for an
