@@ -1893,3 +1893,41 @@ fn a_null_overlapped_call_makes_the_handle_nonsignalled_while_it_waits() {
         0
     });
 }
+
+/// §16.5 (ntdll pipe.c :: test_completion, the "win8+" branches): on a file associated with
+/// a completion port, a message read into a too-small buffer pends (FALSE, 997, count 0)
+/// even though the part is copied at once, and its packet (STATUS_BUFFER_OVERFLOW: FALSE,
+/// ERROR_MORE_DATA, the bytes copied) is queued even under
+/// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS.
+#[test]
+fn a_short_message_read_on_a_port_associated_file_pends() {
+    check(|ctx| async move {
+        let server = server_with(&ctx, NAME, MSG_WAIT, 1024).await;
+        let client = client_with(&ctx, NAME, 0).await;
+        let port = new_port(&ctx).await;
+        associate(&ctx, server, port, 3).await;
+        assert_eq!(
+            ctx.set_file_completion_notification_modes(server, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS).await,
+            TRUE
+        );
+        write(&ctx, client, b"0123456789").await;
+        let ov = Overlapped::new(HANDLE::NULL);
+        let buf = IoBuffer::new(4);
+        let mut n = SENTINEL;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.read_file_overlapped(server, &buf, Some(&mut n), &ov).await, FALSE);
+        assert_eq!((ctx.get_last_error(), n), (ERROR_IO_PENDING, 0));
+        assert_eq!((ov.internal(), ov.internal_high()), (STATUS_BUFFER_OVERFLOW, 4));
+        assert_eq!(buf.to_vec(), b"0123");
+        let (ok, bytes, key, got, e) = dequeue(&ctx, port, 0).await;
+        assert_eq!((ok, bytes, key, e), (FALSE, 4, 3, ERROR_MORE_DATA));
+        assert_eq!(got.as_ref(), Some(&ov));
+        // A read that fits completes at once and, under the mode, queues nothing.
+        let rest = IoBuffer::new(16);
+        let ov2 = Overlapped::new(HANDLE::NULL);
+        assert_eq!(ctx.read_file_overlapped(server, &rest, None, &ov2).await, TRUE);
+        assert_eq!(rest.head(6), b"456789");
+        expect_no_packet(&ctx, port).await;
+        0
+    });
+}

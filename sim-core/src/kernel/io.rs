@@ -162,6 +162,17 @@ impl Kernel {
     /// OVERLAPPED, event, file and port see the completion at once, and the call returns
     /// its result. A failure at once touches nothing and queues no packet (§16).
     pub(crate) fn finish_async_now(&mut self, tid: Tid, api: Api, target: AsyncTarget, reply: Reply) -> Exec {
+        // A warning (part of a message) on a file associated with a port: since Windows 8
+        // the NT call pends, so the call reports ERROR_IO_PENDING and the packet (with
+        // STATUS_BUFFER_OVERFLOW) is queued even under FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
+        // (§16.5; ntdll pipe.c test_completion, the "win8+" branches).
+        let pends = matches!(reply.status, Status::Warning(_))
+            && target.packet
+            && matches!(&self.objects[target.file].body, Body::File(f) if f.port.is_some());
+        if pends {
+            self.signal_async(tid, api, false, target, &reply);
+            return Exec::Done(Reply { status: Status::Pending, value: Value::Void });
+        }
         if !matches!(reply.status, Status::Error(_)) {
             self.signal_async(tid, api, true, target, &reply);
         } else if let Body::File(f) = &mut self.objects[target.file].body {
