@@ -1931,3 +1931,54 @@ fn a_short_message_read_on_a_port_associated_file_pends() {
         0
     });
 }
+
+/// §16.30 (I/O completion ports doc, "Threads and Concurrency"; WRK KeRemoveQueue): with
+/// a concurrency value of 1, a packet that arrives while one of the port's threads is
+/// running stays queued rather than waking another waiter, and that thread takes it at
+/// once when it comes back for more; when the running thread blocks on something else, a
+/// waiter takes the queued packet.
+#[test]
+fn the_concurrency_value_holds_waiters_back_while_a_port_thread_runs() {
+    check(|ctx| async move {
+        let port = ctx.create_io_completion_port(INVALID_HANDLE_VALUE, HANDLE::NULL, 0, 1).await;
+        assert!(!port.is_null());
+        let gate = manual_event(&ctx, false).await;
+        let log: Rc<RefCell<Vec<(char, usize)>>> = Rc::default();
+        let mut threads = Vec::new();
+        for name in ['A', 'B'] {
+            let log = log.clone();
+            threads.push(
+                spawn(&ctx, move |t| async move {
+                    loop {
+                        let (ok, _, key, _, _) = dequeue(&t, port, INFINITE).await;
+                        assert_eq!(ok, TRUE);
+                        log.borrow_mut().push((name, key));
+                        match key {
+                            99 => return 0,
+                            7 => assert_eq!(t.wait_for_single_object(gate, INFINITE).await, WAIT_OBJECT_0),
+                            _ => {}
+                        }
+                    }
+                })
+                .await,
+            );
+            settle(&ctx).await; // A waits first, then B: B is served first (LIFO)
+        }
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 1, None).await, TRUE);
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 2, None).await, TRUE);
+        settle(&ctx).await;
+        assert_eq!(*log.borrow(), vec![('B', 1), ('B', 2)], "A stays blocked while B runs");
+        // B blocks on the gate: A may run now and takes the packet that is queued.
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 7, None).await, TRUE);
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 3, None).await, TRUE);
+        settle(&ctx).await;
+        assert_eq!(log.borrow()[2..].to_vec(), vec![('B', 7), ('A', 3)]);
+        assert_eq!(ctx.set_event(gate).await, TRUE);
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 99, None).await, TRUE);
+        assert_eq!(ctx.post_queued_completion_status(port, 0, 99, None).await, TRUE);
+        for t in threads {
+            join(&ctx, t).await;
+        }
+        0
+    });
+}

@@ -186,6 +186,9 @@ impl Kernel {
                     let serial = o.serial;
                     self.push_event_with_id(call_id, tid, Some(serial), kind);
                 }
+                // A thread of a completion port that blocks stops counting as running: a
+                // waiter may take a queued packet (§16.30).
+                self.port_thread_stopped(tid);
             }
             Exec::Gone => {
                 if traced {

@@ -3,10 +3,12 @@
 //!
 //! A port is a queue of completion packets (FIFO) and the threads waiting for one; the
 //! thread that began waiting last gets the next packet (LIFO, so a busy server keeps
-//! using the same few threads). The concurrency value is kept but does not hold waiters
-//! back (§16.30 is not modelled): a packet always goes to the last waiter at once. This is
-//! not a superset of Windows' schedules: Windows can leave a waiter blocked and give the
-//! packet to an associated thread that comes back for more, which winsim never does.
+//! using the same few threads). The concurrency value holds waiters back (§16.30): a
+//! thread is associated with the last port it called GetQueuedCompletionStatus(Ex) on, and
+//! a waiter gets a packet only while fewer associated threads than the value are running
+//! (not blocked, not ended); a thread in the call does not count, so one that comes back
+//! for more takes a queued packet at once. When an associated thread blocks elsewhere or
+//! ends, waiters take queued packets while the count allows.
 
 use super::{Body, ObjectId, ObjectType};
 use crate::api::Overlapped;
@@ -14,6 +16,7 @@ use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};
 use crate::kernel::request::{Api, Reply, Status, Value};
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
+use crate::objects::thread::Run;
 use crate::types::*;
 use std::collections::VecDeque;
 
@@ -29,6 +32,10 @@ pub struct Packet {
     /// The operation's error, if it failed.
     pub error: Option<Win32Error>,
 }
+
+/// The number of processors of the simulated machine: a port created with concurrency 0
+/// lets this many of its threads run (CreateIoCompletionPort doc).
+pub const PROCESSORS: usize = 4;
 
 /// A completion port.
 #[derive(Debug, Default)]
@@ -52,6 +59,12 @@ fn port_mut(k: &mut Kernel, id: ObjectId) -> &mut Port {
 impl Kernel {
     /// Queues a packet, or hands it to the thread that began waiting last.
     pub(crate) fn post_packet(&mut self, port: ObjectId, packet: Packet) {
+        // A waiter is released only while fewer of the port's threads than its concurrency
+        // value are running (§16.30).
+        if self.port_running(port, None) >= self.port_limit(port) {
+            port_mut(self, port).queue.push_back(packet);
+            return;
+        }
         match port_mut(self, port).waiters.pop() {
             Some(op) => {
                 // The waiter's reference on the port goes with its wait.
@@ -61,6 +74,48 @@ impl Kernel {
                 self.complete_op(op, packet_reply(vec![packet], ex), &why);
             }
             None => port_mut(self, port).queue.push_back(packet),
+        }
+    }
+
+    /// The port's concurrency value; 0 means the number of processors, which is
+    /// [`PROCESSORS`] on the simulated machine.
+    fn port_limit(&self, id: ObjectId) -> usize {
+        match &self.objects[id].body {
+            Body::Port(p) if p.concurrency > 0 => p.concurrency as usize,
+            _ => PROCESSORS,
+        }
+    }
+
+    /// How many threads associated with the port are running (not blocked, not ended),
+    /// leaving `except` out.
+    fn port_running(&self, id: ObjectId, except: Option<Tid>) -> usize {
+        self.tids
+            .iter()
+            .filter(|&(&t, _)| Some(t) != except)
+            .filter(|&(&t, _)| {
+                let th = self.thread(t);
+                th.port == Some(id) && th.exit_code.is_none() && !matches!(th.run, Run::Blocked(_) | Run::Exited)
+            })
+            .count()
+    }
+
+    /// Thread `tid` blocked or ended: if it is associated with a port, waiters of that port
+    /// take queued packets while the running count allows (§16.30).
+    pub(crate) fn port_thread_stopped(&mut self, tid: Tid) {
+        let Some(port) = self.thread(tid).port else { return };
+        if !self.objects.contains_key(port) || !matches!(self.objects[port].body, Body::Port(_)) {
+            return;
+        }
+        while !port_mut(self, port).queue.is_empty()
+            && !port_mut(self, port).waiters.is_empty()
+            && self.port_running(port, None) < self.port_limit(port)
+        {
+            let packet = port_mut(self, port).queue.pop_front().expect("checked non-empty");
+            let op = port_mut(self, port).waiters.pop().expect("checked non-empty");
+            self.release(port);
+            let why = self.cause(|| "a completion packet (a thread of the port stopped running)".to_string());
+            let ex = self.ops[op].api == Api::GetQueuedCompletionStatusEx;
+            self.complete_op(op, packet_reply(vec![packet], ex), &why);
         }
     }
 
@@ -142,8 +197,12 @@ impl Kernel {
         if max == 0 {
             return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
         }
+        // The thread is associated with this port from now on, and does not count as
+        // running while it is in the call (§16.30).
+        self.thread_mut(tid).port = Some(id);
+        let open = self.port_running(id, Some(tid)) < self.port_limit(id);
         let p = port_mut(self, id);
-        if !p.queue.is_empty() {
+        if !p.queue.is_empty() && open {
             let n = (max as usize).min(p.queue.len());
             let packets: Vec<Packet> = p.queue.drain(..n).collect();
             let ex = self.calling.as_ref().is_some_and(|(a, _)| *a == Api::GetQueuedCompletionStatusEx);

@@ -61,6 +61,9 @@ pub struct Thread {
     pub apcs: std::collections::VecDeque<crate::kernel::apc::QueuedApc>,
     /// Timers it set with a completion routine (cancelled when it ends, §14.21).
     pub timer_routines: Vec<ObjectId>,
+    /// The completion port it is associated with: the last one it called
+    /// GetQueuedCompletionStatus(Ex) on (§16.30).
+    pub port: Option<ObjectId>,
 }
 
 impl Kernel {
@@ -97,6 +100,7 @@ impl Kernel {
                 granted: None,
                 apcs: std::collections::VecDeque::new(),
                 timer_routines: Vec::new(),
+                port: None,
             }),
             None,
         );
@@ -229,6 +233,8 @@ impl Kernel {
         drop(discarded);
         self.thread_mut(tid).run = Run::Exited;
         self.live_threads -= 1;
+        // It no longer runs for its completion port: a waiter may take a packet (§16.30).
+        self.port_thread_stopped(tid);
         self.to_poll.retain(|&t| t != tid);
         // One at a time from the thread's own list: abandoning one mutex wakes waiters,
         // which may let another owned mutex be destroyed (and leave this list).
