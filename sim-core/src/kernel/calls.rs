@@ -177,7 +177,9 @@ impl Kernel {
                 self.schedule_poll(tid);
             }
             Exec::Block(op) => {
-                self.thread_mut(tid).run = Run::Blocked(op);
+                let t = self.thread_mut(tid);
+                t.run = Run::Blocked(op);
+                let port_thread = t.port.is_some();
                 if traced {
                     let reason = self.op_reason(op);
                     let o = &self.ops[op];
@@ -188,7 +190,9 @@ impl Kernel {
                 }
                 // A thread of a completion port that blocks stops counting as running: a
                 // waiter may take a queued packet (§16.30).
-                self.port_thread_stopped(tid);
+                if port_thread {
+                    self.port_thread_stopped(tid);
+                }
             }
             Exec::Gone => {
                 if traced {
