@@ -181,11 +181,6 @@ impl Direction {
         self.quota
     }
 
-    /// Empty messages no read has taken yet (§5.5).
-    pub fn empty_messages(&self) -> usize {
-        self.writes.iter().filter(|w| w.empty_message).count()
-    }
-
     /// A read would find something: a byte, or an empty message (§5.5).
     fn readable(&self) -> bool {
         self.writes.iter().any(Write::readable)

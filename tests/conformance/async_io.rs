@@ -87,22 +87,6 @@ async fn signalled(ctx: &ThreadCtx, h: HANDLE) -> bool {
     }
 }
 
-/// A synchronous WriteFile that must complete in full.
-async fn write(ctx: &ThreadCtx, h: HANDLE, data: &[u8]) {
-    let mut n = SENTINEL;
-    assert_eq!(ctx.write_file(h, data, Some(&mut n)).await, TRUE, "WriteFile failed: {}", ctx.get_last_error());
-    assert_eq!(n as usize, data.len());
-}
-
-/// A synchronous ReadFile of up to `len` bytes that must succeed.
-async fn read(ctx: &ThreadCtx, h: HANDLE, len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; len];
-    let mut n = SENTINEL;
-    assert_eq!(ctx.read_file(h, &mut buf, Some(&mut n)).await, TRUE, "ReadFile failed: {}", ctx.get_last_error());
-    buf.truncate(n as usize);
-    buf
-}
-
 /// An overlapped ReadFile that must pend (§16.2): FALSE, ERROR_IO_PENDING, count 0,
 /// Internal STATUS_PENDING.
 async fn read_pending(ctx: &ThreadCtx, h: HANDLE, buf: &IoBuffer, ov: &Overlapped) {

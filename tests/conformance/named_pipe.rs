@@ -98,15 +98,6 @@ async fn open_error(ctx: &ThreadCtx, name: &str, access: u32) -> Win32Error {
     ctx.get_last_error()
 }
 
-/// One ReadFile of up to `len` bytes that must succeed; returns the bytes.
-async fn read(ctx: &ThreadCtx, h: HANDLE, len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; len];
-    let mut n = SENTINEL;
-    assert_eq!(ctx.read_file(h, &mut buf, Some(&mut n)).await, TRUE, "ReadFile failed: {}", ctx.get_last_error());
-    buf.truncate(n as usize);
-    buf
-}
-
 /// A message-mode ReadFile into a buffer too small for the message (§5.2): FALSE,
 /// ERROR_MORE_DATA; returns the bytes copied, which the count reports.
 async fn read_more(ctx: &ThreadCtx, h: HANDLE, len: usize) -> Vec<u8> {
@@ -127,13 +118,6 @@ async fn read_error(ctx: &ThreadCtx, h: HANDLE, len: usize) -> Win32Error {
     assert_eq!(ctx.read_file(h, &mut buf, Some(&mut n)).await, FALSE, "ReadFile({h:?}) succeeded");
     assert_eq!(n, 0, "a failed ReadFile reports 0 bytes");
     ctx.get_last_error()
-}
-
-/// A WriteFile that must complete in full.
-async fn write(ctx: &ThreadCtx, h: HANDLE, data: &[u8]) {
-    let mut n = SENTINEL;
-    assert_eq!(ctx.write_file(h, data, Some(&mut n)).await, TRUE, "WriteFile failed: {}", ctx.get_last_error());
-    assert_eq!(n as usize, data.len());
 }
 
 /// A WriteFile that must fail; the count is set to 0 (WriteFile doc). Returns the error.
@@ -200,25 +184,6 @@ async fn connect_in_thread(ctx: &ThreadCtx, server: HANDLE) -> (HANDLE, Rc<Cell<
     })
     .await;
     (t, got)
-}
-
-/// Runs `body` round-robin and then under 20 random seeds, asserting completion with
-/// main's exit code 0 each time: for tests whose outcome must not depend on the schedule.
-fn check_every_schedule<F, Fut>(body: F)
-where
-    F: Fn(ThreadCtx) -> Fut + 'static,
-    Fut: Future<Output = u32> + 'static,
-{
-    let body = Rc::new(body);
-    let configs = std::iter::once(Config::round_robin()).chain((0..20).map(Config::random));
-    for config in configs {
-        let b = body.clone();
-        let r = run_with(config.clone(), move |ctx| b(ctx));
-        assert_completed(&r);
-        if let Outcome::Completed { exit_codes } = &r.outcome {
-            assert_eq!(exit_codes[0].2, 0, "main exit code under {:?}\n{}", config.strategy, r.trace_text());
-        }
-    }
 }
 
 /// Runs "server.exe" (which may start "client.exe") round-robin; asserts that the run

@@ -28,41 +28,6 @@ async fn peek_avail(ctx: &ThreadCtx, r: HANDLE) -> u32 {
     avail
 }
 
-/// Reads exactly one ReadFile's worth (up to `len` bytes) and returns the bytes.
-async fn read(ctx: &ThreadCtx, r: HANDLE, len: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; len];
-    let mut n = SENTINEL;
-    assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, TRUE, "ReadFile failed: {}", ctx.get_last_error());
-    buf.truncate(n as usize);
-    buf
-}
-
-/// Writes `data` and asserts it completed in full.
-async fn write(ctx: &ThreadCtx, w: HANDLE, data: &[u8]) {
-    let mut n = SENTINEL;
-    assert_eq!(ctx.write_file(w, data, Some(&mut n)).await, TRUE, "WriteFile failed: {}", ctx.get_last_error());
-    assert_eq!(n as usize, data.len());
-}
-
-/// Runs `body` round-robin and then under 20 random seeds, asserting completion with
-/// main's exit code 0 each time: for tests whose outcome must not depend on the schedule.
-fn check_every_schedule<F, Fut>(body: F)
-where
-    F: Fn(ThreadCtx) -> Fut + 'static,
-    Fut: Future<Output = u32> + 'static,
-{
-    let body = Rc::new(body);
-    let configs = std::iter::once(Config::round_robin()).chain((0..20).map(Config::random));
-    for config in configs {
-        let b = body.clone();
-        let r = run_with(config.clone(), move |ctx| b(ctx));
-        assert_completed(&r);
-        if let Outcome::Completed { exit_codes } = &r.outcome {
-            assert_eq!(exit_codes[0].2, 0, "main exit code under {:?}\n{}", config.strategy, r.trace_text());
-        }
-    }
-}
-
 /// Runs "parent.exe" with a "child.exe" it may start, round-robin; asserts that the run
 /// completed and that the parent exited with 0.
 fn check_parent_child<P, PF, C, CF>(parent: P, child: C)

@@ -72,3 +72,38 @@ pub async fn join(ctx: &ThreadCtx, thread: HANDLE) -> u32 {
     assert_eq!(ctx.get_exit_code_thread(thread, &mut code).await, TRUE);
     code
 }
+
+/// One ReadFile of up to `len` bytes that must succeed; returns the bytes.
+pub async fn read(ctx: &ThreadCtx, h: HANDLE, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    let mut n = SENTINEL;
+    assert_eq!(ctx.read_file(h, &mut buf, Some(&mut n)).await, TRUE, "ReadFile failed: {}", ctx.get_last_error());
+    buf.truncate(n as usize);
+    buf
+}
+
+/// A WriteFile that must complete in full.
+pub async fn write(ctx: &ThreadCtx, h: HANDLE, data: &[u8]) {
+    let mut n = SENTINEL;
+    assert_eq!(ctx.write_file(h, data, Some(&mut n)).await, TRUE, "WriteFile failed: {}", ctx.get_last_error());
+    assert_eq!(n as usize, data.len());
+}
+
+/// Runs `body` round-robin and then under 20 random seeds, asserting completion with
+/// main's exit code 0 each time: for tests whose outcome must not depend on the schedule.
+pub fn check_every_schedule<F, Fut>(body: F)
+where
+    F: Fn(ThreadCtx) -> Fut + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    let body = std::rc::Rc::new(body);
+    let configs = std::iter::once(Config::round_robin()).chain((0..20).map(Config::random));
+    for config in configs {
+        let b = body.clone();
+        let r = run_with(config.clone(), move |ctx| b(ctx));
+        assert_completed(&r);
+        if let Outcome::Completed { exit_codes } = &r.outcome {
+            assert_eq!(exit_codes[0].2, 0, "main exit code under {:?}\n{}", config.strategy, r.trace_text());
+        }
+    }
+}
