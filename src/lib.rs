@@ -19,6 +19,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod check;
+
+pub use check::{Check, FAILURE_DIR, FailureFile, FailureRecord, Passed, check};
 pub use scenarios;
 pub use sim_core;
 pub use sim_core::*;

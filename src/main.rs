@@ -61,6 +61,12 @@ struct SchedArgs {
     /// The first waiter wins when a signal can satisfy only some waiters.
     #[arg(long)]
     fifo: bool,
+    /// Use PCT with this depth d (d - 1 priority change points), seeded by --seed.
+    #[arg(long)]
+    pct: Option<u32>,
+    /// PCT's estimate k of the thread choices in a run.
+    #[arg(long, default_value_t = 100)]
+    pct_steps: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,7 +79,11 @@ enum Format {
 
 impl SchedArgs {
     fn config(&self) -> Config {
-        let mut c = if self.round_robin { Config::round_robin() } else { Config::random(self.seed) };
+        let mut c = match (self.round_robin, self.pct) {
+            (true, _) => Config::round_robin(),
+            (false, Some(d)) => Config::pct(self.seed, d, self.pct_steps),
+            (false, None) => Config::random(self.seed),
+        };
         if self.fifo {
             c.waiter_order = WaiterOrder::Fifo;
         }
