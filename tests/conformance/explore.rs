@@ -500,3 +500,26 @@ fn table() {
         );
     }
 }
+
+/// Throughput of sweeps (release build recommended):
+/// `cargo test --release --test conformance explore::throughput -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn throughput() {
+    let setup = depth3(true);
+    for explore in [Explore::Random, Explore::Pct { depth: 3, steps: None }, dfs(None, false), dfs(None, true)] {
+        let t = std::time::Instant::now();
+        let s = Sweep { runs: 5000, stop_at_failure: false, ..Sweep::new(explore.clone()) };
+        let e = explore::sweep(&s, "main", &setup);
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{:<10} {:>5} runs {:>5} schedules {:>4} pruned exhausted={:<5} {:>8.0} runs/s",
+            explore.name(),
+            e.runs,
+            e.schedules,
+            e.pruned,
+            e.exhausted,
+            e.runs as f64 / secs
+        );
+    }
+}

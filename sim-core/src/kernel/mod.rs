@@ -11,8 +11,9 @@
 //! Files: `calls.rs` (parking, executing, the trace of a call), `ops.rs` (pending
 //! operations), `time.rs` (the virtual clock and the timer queue), `lifecycle.rs`
 //! (objects, names, handles), `wait.rs` (dispatcher waits), `handle_ops.rs` (the handle
-//! APIs), `sched.rs` (strategies), `config.rs`, `invariants.rs`, `request.rs` (the API
-//! table). Object families plug in through the hooks in `objects/mod.rs`.
+//! APIs), `sched.rs` (strategies), `footprint.rs` (what steps read and write), `config.rs`,
+//! `invariants.rs`, `request.rs` (the API table). Object families plug in through the
+//! hooks in `objects/mod.rs`.
 
 pub mod apc;
 mod calls;
