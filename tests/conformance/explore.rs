@@ -65,9 +65,16 @@ pub fn lost_wakeup(fixed: bool) -> Setup {
 
 /// Check-then-act: two threads withdraw 10 from a balance of 10 (shared process memory)
 /// if it covers it; a Sleep(0) (any call) between the check and the act lets the other
-/// thread check too, and the balance goes negative. Fixed: a mutex around check and act.
-/// (The balance is Rust memory, invisible to the kernel: search it without reduction.)
+/// thread check too, and the balance goes negative (the second withdrawal panics). Fixed:
+/// a mutex around check and act. (The balance is Rust memory, invisible to the kernel:
+/// search it without reduction.)
 pub fn check_then_act(fixed: bool) -> Setup {
+    check_then_act_with_noise(fixed, 0)
+}
+
+/// The check-then-act race, with two more threads that each call Sleep(0) `noise` times
+/// (started after the withdrawals): random runs that find the race carry irrelevant steps.
+pub fn check_then_act_with_noise(fixed: bool, noise: u32) -> Setup {
     Box::new(move |sim: &mut Sim| {
         sim.program("main", move |ctx| async move {
             let balance = Rc::new(Cell::new(10i32));
@@ -83,6 +90,7 @@ pub fn check_then_act(fixed: bool) -> Setup {
                         if balance.get() >= 10 {
                             ctx.sleep(0).await;
                             balance.set(balance.get() - 10);
+                            assert!(balance.get() >= 0, "overdrawn: balance {}", balance.get());
                         }
                         if fixed {
                             assert_eq!(ctx.release_mutex(lock).await, TRUE);
@@ -92,10 +100,21 @@ pub fn check_then_act(fixed: bool) -> Setup {
                     .await,
                 );
             }
+            for _ in 0..if noise > 0 { 2 } else { 0 } {
+                threads.push(
+                    spawn(&ctx, move |ctx| async move {
+                        for _ in 0..noise {
+                            ctx.sleep(0).await;
+                        }
+                        0
+                    })
+                    .await,
+                );
+            }
             for t in threads {
                 assert_eq!(ctx.wait_for_single_object(t, INFINITE).await, WAIT_OBJECT_0);
             }
-            assert!(balance.get() >= 0, "overdrawn: balance {}", balance.get());
+            assert_eq!(balance.get(), 0);
             0
         });
     })
@@ -141,11 +160,28 @@ pub fn leaked_handle(fixed: bool) -> Setup {
 /// Lock-order inversion: one thread takes mutex A then B, the other B then A; if each
 /// gets its first, they wait for each other forever. Fixed: both take A first.
 pub fn lock_order(fixed: bool) -> Setup {
+    lock_order_with_noise(fixed, 0)
+}
+
+/// The lock-order inversion beside two threads that each call Sleep(0) `noise` times:
+/// random runs that find the deadlock carry many irrelevant decisions, for shrinking.
+pub fn lock_order_with_noise(fixed: bool, noise: u32) -> Setup {
     Box::new(move |sim: &mut Sim| {
         sim.program("main", move |ctx| async move {
             let a = ctx.create_mutex(None, false, None).await;
             let b = ctx.create_mutex(None, false, None).await;
             let mut threads = Vec::new();
+            for _ in 0..if noise > 0 { 2 } else { 0 } {
+                threads.push(
+                    spawn(&ctx, move |ctx| async move {
+                        for _ in 0..noise {
+                            ctx.sleep(0).await;
+                        }
+                        0
+                    })
+                    .await,
+                );
+            }
             for (first, second) in [(a, b), if fixed { (a, b) } else { (b, a) }] {
                 threads.push(
                     spawn(&ctx, move |ctx| async move {
@@ -347,16 +383,25 @@ fn shrinking_shortens_the_decision_list() {
         // The shrunk list replays to the same failure.
         let again = explore::run_once(&setup, "main", r.report.replay_config());
         assert!(explore::same_failure(&again, &f.report, None), "{name}: the shrunk run does not replay");
-        if name.starts_with("lock") || name.starts_with("check") {
-            assert!(
-                r.after.decisions < r.before.decisions
-                    || r.after.preemptions < r.before.preemptions
-                    || r.before.preemptions <= 1,
-                "{name}: nothing shrunk: {:?}",
-                r.before
-            );
-        }
     }
+    // A deadlock found among noise shrinks to its one preemption and far fewer steps.
+    let setup = lock_order_with_noise(false, 10);
+    let e = sweep(Explore::Random, 0, 200, &setup);
+    let f = e.failure.expect("random finds the noisy deadlock");
+    assert_eq!(f.kind, "deadlock");
+    let r = explore::shrink(&setup, "main", &Config::default(), &f.report, None, 200);
+    assert!(r.before.preemptions > 5, "{:?}", r.before);
+    assert_eq!(r.after.preemptions, 1, "{:?} -> {:?}", r.before, r.after);
+    assert!(r.after.switches < r.before.switches, "{:?} -> {:?}", r.before, r.after);
+    // A race that panics at once, found among noise, shrinks to a run that fails before
+    // most of the noise runs: a shorter decision list.
+    let setup = check_then_act_with_noise(false, 10);
+    let e = sweep(Explore::Random, 0, 200, &setup);
+    let f = e.failure.expect("random finds the noisy race");
+    let r = explore::shrink(&setup, "main", &Config::default(), &f.report, None, 200);
+    assert!(r.after < r.before, "{:?} -> {:?}", r.before, r.after);
+    assert!(r.after.decisions < r.before.decisions, "{:?} -> {:?}", r.before, r.after);
+    assert!(r.after.steps < r.before.steps, "{:?} -> {:?}", r.before, r.after);
     // The depth-3 bug found by random search shrinks to its two preemptions.
     let setup = depth3(false);
     let e = sweep(Explore::Random, 0, 200, &setup);
@@ -482,6 +527,30 @@ fn table() {
             .collect();
         println!("| {name} | {} |", cells.join(" | "));
     }
+    println!();
+    println!("| bug | random's first failure (preemptions, switches, steps, decisions) | shrunk | attempts |");
+    println!("|---|---|---|---|");
+    for (name, program, _, _) in catalogue() {
+        let setup = program(false);
+        let f = sweep(Explore::Random, 0, 1000, &setup).failure.expect("found");
+        let r = explore::shrink(&setup, "main", &Config::default(), &f.report, None, 200);
+        let show = |s: explore::Size| format!("{}, {}, {}, {}", s.preemptions, s.switches, s.steps, s.decisions);
+        println!("| {name} | {} | {} | {} |", show(r.before), show(r.after), r.attempts);
+    }
+    let setup = lock_order_with_noise(false, 10);
+    let f = sweep(Explore::Random, 0, 1000, &setup).failure.expect("found");
+    let r = explore::shrink(&setup, "main", &Config::default(), &f.report, None, 200);
+    let show = |s: explore::Size| format!("{}, {}, {}, {}", s.preemptions, s.switches, s.steps, s.decisions);
+    println!(
+        "| lock-order inversion + 2×10 Sleep(0) noise | {} | {} | {} |",
+        show(r.before),
+        show(r.after),
+        r.attempts
+    );
+    let setup = check_then_act_with_noise(false, 10);
+    let f = sweep(Explore::Random, 0, 1000, &setup).failure.expect("found");
+    let r = explore::shrink(&setup, "main", &Config::default(), &f.report, None, 200);
+    println!("| check-then-act + 2×10 Sleep(0) noise | {} | {} | {} |", show(r.before), show(r.after), r.attempts);
     println!();
     println!("| fixed variant | dfs:2 schedules (no reduction) | dfs:2 with reduction | outcome |");
     println!("|---|---|---|---|");

@@ -12,7 +12,7 @@ mod shrink;
 
 pub use dfs::{Dfs, DfsState};
 pub use pct::Pct;
-pub use shrink::{Lenient, ShrinkResult, Size, Sticky, measure, shrink};
+pub use shrink::{Anchored, Lenient, Preemption, ShrinkResult, Size, Sticky, measure, shrink};
 
 use crate::kernel::config::{Config, StrategyConfig};
 use crate::kernel::sched::{Decision, Strategy};

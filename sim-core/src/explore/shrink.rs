@@ -1,20 +1,24 @@
 //! Shrinking a failing run's decision list: fewer preemptions, then fewer context
 //! switches, then fewer steps, while the same kind of failure recurs.
 //!
-//! Candidates, from the best list so far: the list with one preemption undone (the
-//! preempted thread chosen instead, the rest replayed as far as it fits, [`Lenient`]),
-//! and each prefix continued by [`Sticky`], which keeps the current thread running
-//! while it can and otherwise takes the lowest thread id (no preemption). The recorded decisions of a
-//! candidate that fails the same way and is smaller become the new best; the search
-//! stops when no candidate improves or the attempt budget runs out.
+//! Candidates, from the best run so far: each preemption removed with the others kept
+//! ([`Anchored`]: preemptions anchored to the preempted thread's progress, everything
+//! else like [`Sticky`]); each preemption undone with the rest of the list replayed as far
+//! as it fits ([`Lenient`]); each prefix continued by [`Sticky`], which keeps the current
+//! thread running while it can and otherwise takes the lowest thread id (no preemption).
+//! The recorded decisions of a candidate that fails the same way and is smaller become
+//! the new best; the search stops when no candidate improves or the attempt budget runs
+//! out.
 
 use super::{Property, run_with, same_failure};
+use crate::kernel::Tid;
 use crate::kernel::config::Config;
 use crate::kernel::footprint::Footprint;
 use crate::kernel::sched::{ChoiceKind, ChoicePoint, Decision, PrefixThen, Replay, Strategy};
 use crate::report::RunReport;
 use crate::sim::Sim;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Never preempts: the thread that made the last step if it can run, else the lowest id;
@@ -68,6 +72,57 @@ impl Strategy for Lenient {
     }
 }
 
+/// A preemption anchored to the preempted thread's progress: at the `nth` thread choice
+/// (0-based) at which `from` is the current thread, switch to `to`. Anchored this way, a
+/// preemption keeps its meaning when another one is removed (a decision index would not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preemption {
+    /// The thread preempted.
+    pub from: Tid,
+    /// How many thread choices `from` had been current at before.
+    pub nth: u64,
+    /// The thread switched to.
+    pub to: Tid,
+}
+
+/// Runs without preemptions ([`Sticky`]) except the given ones; waiter choices follow a
+/// recorded list of waiter decisions as far as it fits.
+pub struct Anchored {
+    preemptions: Vec<Preemption>,
+    waiters: Vec<Tid>,
+    seen: BTreeMap<Tid, u64>,
+    waiter_pos: usize,
+}
+
+impl Anchored {
+    /// Sticky but for `preemptions`; the k-th waiter choice picks `waiters[k]` if it can.
+    pub fn new(preemptions: Vec<Preemption>, waiters: Vec<Tid>) -> Anchored {
+        Anchored { preemptions, waiters, seen: BTreeMap::new(), waiter_pos: 0 }
+    }
+}
+
+impl Strategy for Anchored {
+    fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
+        if p.kind == ChoiceKind::Waiter {
+            let w = self.waiters.get(self.waiter_pos).copied();
+            self.waiter_pos += 1;
+            return Some(w.and_then(|w| p.options.iter().position(|&t| t == w)).unwrap_or(0));
+        }
+        if let Some(c) = p.current {
+            let n = self.seen.entry(c).or_default();
+            let nth = *n;
+            *n += 1;
+            if p.options.contains(&c) {
+                let to = self.preemptions.iter().find(|x| x.from == c && x.nth == nth).map(|x| x.to);
+                if let Some(i) = to.and_then(|t| p.options.iter().position(|&o| o == t)) {
+                    return Some(i);
+                }
+            }
+        }
+        Sticky.pick(p)
+    }
+}
+
 /// The size of a run, compared in this order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Size {
@@ -86,7 +141,13 @@ struct Counts {
     preemptions: Cell<u64>,
     switches: Cell<u64>,
     /// The decisions that preempted: index and the thread preempted.
-    preempting: std::cell::RefCell<Vec<(usize, crate::kernel::Tid)>>,
+    preempting: RefCell<Vec<(usize, Tid)>>,
+    /// The same preemptions, anchored to the preempted thread's progress.
+    anchored: RefCell<Vec<Preemption>>,
+    /// How many thread choices each thread has been current at.
+    seen: RefCell<BTreeMap<Tid, u64>>,
+    /// The waiter decisions, in order.
+    waiters: RefCell<Vec<Tid>>,
 }
 
 /// Wraps a strategy and counts preemptions and switches at its choices.
@@ -98,13 +159,23 @@ struct Meter {
 impl Strategy for Meter {
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
         let i = self.inner.pick(p)?;
+        if p.kind == ChoiceKind::Waiter {
+            self.counts.waiters.borrow_mut().push(p.options[i]);
+        }
         if p.kind == ChoiceKind::Thread {
             if let Some(c) = p.current {
+                let nth = {
+                    let mut seen = self.counts.seen.borrow_mut();
+                    let n = seen.entry(c).or_default();
+                    *n += 1;
+                    *n - 1
+                };
                 if p.options[i] != c {
                     self.counts.switches.set(self.counts.switches.get() + 1);
                     if p.options.contains(&c) {
                         self.counts.preemptions.set(self.counts.preemptions.get() + 1);
                         self.counts.preempting.borrow_mut().push((p.index, c));
+                        self.counts.anchored.borrow_mut().push(Preemption { from: c, nth, to: p.options[i] });
                     }
                 }
             }
@@ -122,14 +193,17 @@ impl Strategy for Meter {
     }
 }
 
-/// Runs with `strategy`, measuring the run; returns the report (decisions included), its
-/// size, and the decisions that preempted (index, thread preempted).
-fn metered<S: Fn(&mut Sim)>(
-    setup: &S,
-    entry: &str,
-    config: &Config,
-    strategy: Box<dyn Strategy>,
-) -> (RunReport, Size, Vec<(usize, crate::kernel::Tid)>) {
+/// A measured run: its report, size, and preemptions (by decision index, and anchored).
+struct Measured {
+    report: RunReport,
+    size: Size,
+    preempting: Vec<(usize, Tid)>,
+    anchored: Vec<Preemption>,
+    waiters: Vec<Tid>,
+}
+
+/// Runs with `strategy`, measuring the run.
+fn metered<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: &Config, strategy: Box<dyn Strategy>) -> Measured {
     let counts = Rc::new(Counts::default());
     let meter = Meter { inner: strategy, counts: counts.clone() };
     let (report, _) = run_with(setup, entry, config.clone(), Box::new(meter));
@@ -139,13 +213,15 @@ fn metered<S: Fn(&mut Sim)>(
         steps: report.steps,
         decisions: report.decisions.len() as u64,
     };
-    let pre = counts.preempting.borrow().clone();
-    (report, size, pre)
+    let preempting = counts.preempting.borrow().clone();
+    let anchored = counts.anchored.borrow().clone();
+    let waiters = counts.waiters.borrow().clone();
+    Measured { report, size, preempting, anchored, waiters }
 }
 
 /// The size of the run that `decisions` replay.
 pub fn measure<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: &Config, decisions: &[Decision]) -> Size {
-    metered(setup, entry, config, Box::new(Replay::new(decisions.to_vec()))).1
+    metered(setup, entry, config, Box::new(Replay::new(decisions.to_vec()))).size
 }
 
 /// What shrinking did.
@@ -173,40 +249,42 @@ pub fn shrink<S: Fn(&mut Sim)>(
 ) -> ShrinkResult {
     let mut config = config.clone();
     config.trace = false;
-    let (first, before, mut preempting) =
-        metered(setup, entry, &config, Box::new(Replay::new(failing.decisions.clone())));
-    let mut best = first;
-    let mut size = before;
+    let mut best = metered(setup, entry, &config, Box::new(Replay::new(failing.decisions.clone())));
+    let before = best.size;
     let mut attempts = 1;
-    let mut best_decisions = failing.decisions.clone();
     'improve: loop {
-        // Candidates: each preemption undone (latest first; the rest replayed as far as
-        // it fits), then each prefix continued without preemptions (shortest first).
+        // Candidates: each preemption removed, the others kept (anchored, earliest
+        // first); each preemption undone with the rest replayed as far as it fits
+        // (latest first); each prefix continued without preemptions (shortest first).
         let mut candidates: Vec<Box<dyn Strategy>> = Vec::new();
-        for &(j, current) in preempting.iter().rev() {
-            let mut d = best_decisions.clone();
+        for k in 0..best.anchored.len() {
+            let mut kept = best.anchored.clone();
+            kept.remove(k);
+            candidates.push(Box::new(Anchored::new(kept, best.waiters.clone())));
+        }
+        let decisions = &best.report.decisions;
+        for &(j, current) in best.preempting.iter().rev() {
+            let mut d = decisions.clone();
             d[j].tid = current;
             candidates.push(Box::new(Lenient::new(d)));
         }
-        for j in 0..best_decisions.len() {
-            candidates.push(Box::new(PrefixThen::new(best_decisions[..j].to_vec(), Box::new(Sticky))));
+        for j in 0..decisions.len() {
+            candidates.push(Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky))));
         }
         for strategy in candidates {
             if attempts >= attempts_max {
                 break 'improve;
             }
             attempts += 1;
-            let (report, s, pre) = metered(setup, entry, &config, strategy);
-            if s < size && same_failure(&report, failing, property) {
-                size = s;
-                best_decisions = report.decisions.clone();
-                preempting = pre;
-                best = report;
+            let m = metered(setup, entry, &config, strategy);
+            if m.size < best.size && same_failure(&m.report, failing, property) {
+                best = m;
                 continue 'improve;
             }
         }
         break;
     }
-    best.config = config.with_replay(best_decisions);
-    ShrinkResult { before, after: size, report: best, attempts }
+    let mut report = best.report;
+    report.config = config.with_replay(report.decisions.clone());
+    ShrinkResult { before, after: best.size, report, attempts }
 }
