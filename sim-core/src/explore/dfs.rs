@@ -5,8 +5,10 @@
 //! At a thread choice, the thread that made the last step is tried first (no preemption),
 //! then the others in thread-id order. Choosing another thread while the last one could
 //! still run is a *preemption*; with a bound b, options that would exceed b preemptions
-//! are not tried (and the search remembers that the bound cut something). Waiter choices
-//! are all tried and cost nothing.
+//! are not tried but *deferred*: each is kept as a [`Root`] (the path to it), which a
+//! search with bound b + 1 starts from (`Dfs::from_root`). So the sweep runs each
+//! schedule once, at the lowest bound that admits it (iterative context bounding, as in
+//! CHESS). Waiter choices are all tried and cost nothing.
 //!
 //! **Sleep sets** (Godefroid 1996). Once option u of a choice is fully explored, a later
 //! sibling t whose step commutes with u's (their footprints do not conflict,
@@ -21,7 +23,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Node {
     kind: ChoiceKind,
     options: Vec<Tid>,
@@ -38,6 +40,9 @@ struct Node {
     footprint: Footprint,
     /// Preemptions before this choice.
     preemptions: u32,
+    /// Options the bound cut, deferred to the next bound when this choice is left (so
+    /// their subtrees start with every sibling explored at this bound in `done`).
+    cut: Vec<usize>,
 }
 
 impl Node {
@@ -61,6 +66,11 @@ pub struct DfsState {
     bound: Option<u32>,
     reduction: bool,
     stack: Vec<Node>,
+    /// Choices below this depth are fixed (the root of a deferred subtree).
+    floor: usize,
+    /// Subtrees cut by the bound: each is a path whose last choice takes one preemption
+    /// too many, to be searched with the next bound.
+    deferred: Vec<Root>,
     started: bool,
     /// Some option was not tried because of the preemption bound.
     pub bound_hit: bool,
@@ -70,6 +80,10 @@ pub struct DfsState {
     pub nondeterminism: Option<String>,
 }
 
+/// A subtree the bound cut: a fixed path of choices whose last one exceeds the bound.
+#[derive(Clone, Debug, Default)]
+pub struct Root(Vec<Node>);
+
 /// Exhaustive search with at most `bound` preemptions per run (None: no bound), with or
 /// without sleep-set reduction. Share the state (`Dfs::state`) to read what it learnt.
 #[derive(Clone)]
@@ -78,10 +92,18 @@ pub struct Dfs(Rc<RefCell<DfsState>>);
 impl Dfs {
     /// A new search.
     pub fn new(bound: Option<u32>, reduction: bool) -> Dfs {
+        Dfs::from_root(Root(Vec::new()), bound, reduction)
+    }
+
+    /// A search of the subtree below `root` only (iterative context bounding: each
+    /// schedule is run at the lowest bound that admits it, once).
+    pub fn from_root(root: Root, bound: Option<u32>, reduction: bool) -> Dfs {
         Dfs(Rc::new(RefCell::new(DfsState {
             bound,
             reduction,
-            stack: Vec::new(),
+            floor: root.0.len(),
+            stack: root.0,
+            deferred: Vec::new(),
             started: false,
             bound_hit: false,
             abandoned: false,
@@ -92,6 +114,11 @@ impl Dfs {
     /// The shared state.
     pub fn state(&self) -> std::cell::Ref<'_, DfsState> {
         self.0.borrow()
+    }
+
+    /// Takes the subtrees the bound cut so far.
+    pub fn take_deferred(&self) -> Vec<Root> {
+        std::mem::take(&mut self.0.borrow_mut().deferred)
     }
 }
 
@@ -111,16 +138,35 @@ impl DfsState {
         }
     }
 
-    /// The next option of `n` to try, noting whether the bound cut one.
-    fn next_option(&mut self, n: &Node) -> Option<usize> {
+    /// The next option of `n` (whose ancestors are the stack) to try; an option the bound
+    /// cuts is deferred (marked tried here, kept as a root for the next bound).
+    fn next_option(&mut self, n: &mut Node) -> Option<usize> {
         for i in n.order() {
             match self.allowed(n, i) {
                 Ok(true) => return Some(i),
                 Ok(false) => {}
-                Err(()) => self.bound_hit = true,
+                Err(()) => {
+                    self.bound_hit = true;
+                    n.tried.insert(i);
+                    n.cut.push(i);
+                }
             }
         }
         None
+    }
+
+    /// Defers the options the bound cut at `n` (whose ancestors are the stack), now that
+    /// `n` is left.
+    fn defer_cuts(&mut self, n: &Node) {
+        for &i in &n.cut {
+            let mut path = self.stack.clone();
+            let mut root = n.clone();
+            root.chosen = i;
+            root.cut.clear();
+            root.footprint = Footprint::default();
+            path.push(root);
+            self.deferred.push(Root(path));
+        }
     }
 
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
@@ -166,8 +212,9 @@ impl DfsState {
             sleep,
             footprint: Footprint::default(),
             preemptions,
+            cut: Vec::new(),
         };
-        match self.next_option(&node) {
+        match self.next_option(&mut node) {
             Some(i) => {
                 node.chosen = i;
                 node.tried.insert(i);
@@ -175,6 +222,7 @@ impl DfsState {
                 Some(i)
             }
             None => {
+                self.defer_cuts(&node);
                 self.abandoned = true;
                 None
             }
@@ -190,15 +238,17 @@ impl DfsState {
 
     /// Backtracks to the deepest choice with an option left; false when none is left.
     fn backtrack(&mut self) -> bool {
-        while let Some(mut n) = self.stack.pop() {
+        while self.stack.len() > self.floor {
+            let Some(mut n) = self.stack.pop() else { break };
             let fp = std::mem::take(&mut n.footprint);
             n.done.push((n.options[n.chosen], fp));
-            if let Some(i) = self.next_option(&n) {
+            if let Some(i) = self.next_option(&mut n) {
                 n.chosen = i;
                 n.tried.insert(i);
                 self.stack.push(n);
                 return true;
             }
+            self.defer_cuts(&n);
         }
         false
     }

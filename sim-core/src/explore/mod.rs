@@ -10,7 +10,7 @@ mod dfs;
 mod pct;
 mod shrink;
 
-pub use dfs::{Dfs, DfsState};
+pub use dfs::{Dfs, DfsState, Root};
 pub use pct::Pct;
 pub use shrink::{Anchored, Lenient, Preemption, ShrinkResult, Size, Sticky, measure, shrink};
 
@@ -320,7 +320,8 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
     e
 }
 
-/// The exhaustive search: bounds 0, 1, ... (fewest preemptions first).
+/// The exhaustive search: bounds 0, 1, ... (fewest preemptions first); each bound
+/// searches only the subtrees the previous one deferred.
 fn exhaustive<S: Fn(&mut Sim)>(
     s: &Sweep<'_>,
     entry: &str,
@@ -331,57 +332,58 @@ fn exhaustive<S: Fn(&mut Sim)>(
 ) -> Exploration {
     let mut e = Exploration::default();
     let mut seen = BTreeSet::new();
-    let mut b = 0u32;
+    let mut roots = vec![Root::default()];
+    let mut limit = 0u32;
     loop {
-        let limit = match bound {
-            Some(max) => b.min(max),
-            None => b,
-        };
-        let dfs = Dfs::new(Some(limit), reduction);
-        let mut strategy: Box<dyn Strategy> = Box::new(dfs.clone());
-        let mut complete = false;
-        while e.runs < s.runs {
-            if !strategy.new_execution() {
-                complete = true;
-                break;
-            }
-            let (mut report, back) = run_with(setup, entry, base.clone(), strategy);
-            strategy = back;
-            report.config = base.with_replay(report.decisions.clone());
-            e.runs += 1;
-            let state = dfs.state();
-            if let Some(n) = &state.nondeterminism {
-                panic!("the program is not deterministic: {n}");
-            }
-            if state.abandoned {
-                e.pruned += 1;
-                continue;
-            }
-            drop(state);
-            seen.insert(schedule_hash(&report.decisions));
-            *e.outcomes.entry(report.outcome.kind().to_string()).or_default() += 1;
-            if e.failure.is_none() {
-                if let Some((kind, message)) = verdict(&report, s.property) {
-                    e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
-                    if s.stop_at_failure {
-                        e.schedules = seen.len() as u64;
-                        return e;
+        let mut next = Vec::new();
+        for root in roots {
+            let dfs = Dfs::from_root(root, Some(limit), reduction);
+            let mut strategy: Box<dyn Strategy> = Box::new(dfs.clone());
+            loop {
+                if e.runs >= s.runs {
+                    e.schedules = seen.len() as u64;
+                    return e;
+                }
+                if !strategy.new_execution() {
+                    break;
+                }
+                let (mut report, back) = run_with(setup, entry, base.clone(), strategy);
+                strategy = back;
+                report.config = base.with_replay(report.decisions.clone());
+                e.runs += 1;
+                let state = dfs.state();
+                if let Some(n) = &state.nondeterminism {
+                    panic!("the program is not deterministic: {n}");
+                }
+                if state.abandoned {
+                    e.pruned += 1;
+                    continue;
+                }
+                drop(state);
+                seen.insert(schedule_hash(&report.decisions));
+                *e.outcomes.entry(report.outcome.kind().to_string()).or_default() += 1;
+                if e.failure.is_none() {
+                    if let Some((kind, message)) = verdict(&report, s.property) {
+                        e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
+                        if s.stop_at_failure {
+                            e.schedules = seen.len() as u64;
+                            return e;
+                        }
                     }
                 }
             }
+            next.extend(dfs.take_deferred());
         }
         e.schedules = seen.len() as u64;
-        if !complete {
-            return e;
-        }
         e.exhausted_bound = Some(limit);
-        if !dfs.state().bound_hit {
+        if next.is_empty() {
             e.exhausted = true;
             return e;
         }
         if bound.is_some_and(|max| limit >= max) {
             return e;
         }
-        b += 1;
+        roots = next;
+        limit += 1;
     }
 }
