@@ -266,6 +266,18 @@ impl Check {
         };
         let exploration = explore::sweep(&sweep, entry, &setup);
         let Some(failure) = exploration.failure.clone() else {
+            let exhausted = match (exploration.exhausted, exploration.exhausted_bound) {
+                (true, _) => ", every schedule explored".to_string(),
+                (false, Some(b)) => format!(", every schedule with at most {b} preemptions explored"),
+                _ => String::new(),
+            };
+            eprintln!(
+                "winsim check {:?}: {} runs ({}), {} distinct schedules, no failure{exhausted}",
+                self.name,
+                exploration.runs,
+                self.explore.name(),
+                exploration.schedules
+            );
             return Ok(Passed { exploration, replayed });
         };
         let shrunk = explore::shrink(&setup, entry, &self.config, &failure.report, property, self.shrink_attempts);

@@ -482,6 +482,22 @@ fn sweeps_count_distinct_schedules_and_do_not_depend_on_workers() {
 }
 
 #[test]
+fn the_same_sweep_gives_the_same_result() {
+    for explore in [Explore::Random, Explore::Pct { depth: 3, steps: None }, dfs(Some(2), true), dfs(None, false)] {
+        let setup = depth3(false);
+        let a = sweep(explore.clone(), 7, 300, &setup);
+        let b = sweep(explore.clone(), 7, 300, &setup);
+        let (fa, fb) = (a.failure.expect("found"), b.failure.expect("found"));
+        assert_eq!(
+            (fa.run, &fa.report, a.runs, a.schedules),
+            (fb.run, &fb.report, b.runs, b.schedules),
+            "{}",
+            explore.name()
+        );
+    }
+}
+
+#[test]
 fn a_pct_run_replays_from_its_config() {
     let setup = depth3(false);
     let e = sweep(Explore::Pct { depth: 3, steps: None }, 0, 200, &setup);

@@ -94,3 +94,47 @@ impl Strategy for Pct {
         Some(i)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(p: &mut Pct, options: &[Tid], current: Option<Tid>) -> usize {
+        let point =
+            ChoicePoint { kind: ChoiceKind::Thread, options, current, step: 0, index: 0, calls: &[], footprint: None };
+        p.pick(&point).unwrap()
+    }
+
+    #[test]
+    fn depth_one_keeps_one_priority_order() {
+        // No change points: the same thread wins every time it can run.
+        let mut p = Pct::new(3, 1, 50);
+        let first = pick(&mut p, &[4, 8, 12], None);
+        for _ in 0..20 {
+            assert_eq!(pick(&mut p, &[4, 8, 12], None), first);
+        }
+    }
+
+    #[test]
+    fn change_points_demote_the_running_thread() {
+        // d = 3, k = 2: both thread choices are change points; each demotes the thread
+        // that would run, so the first two picks differ and the third repeats the second
+        // (the later demotion ranks above the earlier one).
+        let mut p = Pct::new(9, 3, 2);
+        assert_eq!(p.change_points, vec![1, 2]);
+        let a = pick(&mut p, &[4, 8], None);
+        let b = pick(&mut p, &[4, 8], None);
+        assert_ne!(a, b);
+        let c = pick(&mut p, &[4, 8], None);
+        assert_eq!(c, b);
+    }
+
+    #[test]
+    fn same_seed_same_choices() {
+        let run = |seed| {
+            let mut p = Pct::new(seed, 3, 10);
+            (0..10).map(|i| pick(&mut p, &[4, 8, 12], Some(4 * (i % 3 + 1)))).collect::<Vec<_>>()
+        };
+        assert_eq!(run(5), run(5));
+    }
+}
