@@ -6,6 +6,7 @@
 //! The table of runs to the first failure per strategy and bug:
 //! `cargo test --test conformance explore::table -- --ignored --nocapture`.
 
+use sim_core::Decision;
 use sim_core::explore::{self, Explore, Sweep};
 use sim_core::prelude::*;
 use std::cell::Cell;
@@ -705,4 +706,39 @@ fn check_reads_its_environment() {
     let (ok, out) = probe(&[("WINSIM_PROBE_DIR", d), ("WINSIM_STRATEGY", "bogus")]);
     assert!(!ok && out.contains("WINSIM_STRATEGY: unknown strategy"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_prefix_replays_then_another_strategy_continues() {
+    use sim_core::kernel::sched::{PrefixThen, RoundRobin};
+    let setup = depth3(true);
+    let a = explore::run_once(&setup, "main", Config::random(3));
+    assert!(a.decisions.len() > 4);
+    let prefix = a.decisions[..3].to_vec();
+    let (b, _) = explore::run_with(
+        &setup,
+        "main",
+        Config::default(),
+        Box::new(PrefixThen::new(prefix.clone(), Box::new(RoundRobin::default()))),
+    );
+    assert_eq!(&b.decisions[..3], &prefix[..]);
+    assert!(b.outcome.is_completed(), "{}", b.summary());
+    // The whole run replays from its recorded list, options included.
+    let c = explore::run_once(&setup, "main", b.replay_config());
+    assert_eq!(c.decisions, b.decisions);
+}
+
+#[test]
+fn decision_lists_recorded_without_options_still_replay() {
+    let setup = lock_order(false);
+    let a = explore::run_once(&setup, "main", Config::random(2));
+    // The form decision lists had before options were recorded.
+    let old: Vec<serde_json::Value> =
+        a.decisions.iter().map(|d| serde_json::json!({ "kind": format!("{:?}", d.kind), "tid": d.tid })).collect();
+    let decisions: Vec<Decision> = serde_json::from_value(serde_json::Value::Array(old)).unwrap();
+    assert!(decisions.iter().all(|d| d.options.is_empty()));
+    let b = explore::run_once(&setup, "main", Config::replay(decisions));
+    assert_eq!(b.decisions, a.decisions);
+    assert_eq!(b.outcome, a.outcome);
+    assert!(serde_json::to_string(&a.decisions[0]).unwrap().contains("\"options\":["));
 }
