@@ -26,6 +26,9 @@ pub use scenarios;
 pub use sim_core;
 pub use sim_core::*;
 pub use sim_model;
+/// `#[winsim::test]`: a test that explores a simulated program's schedules
+/// (`winsim_macros::test`).
+pub use winsim_macros::test;
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

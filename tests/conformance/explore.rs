@@ -742,3 +742,15 @@ fn decision_lists_recorded_without_options_still_replay() {
     assert_eq!(b.outcome, a.outcome);
     assert!(serde_json::to_string(&a.decisions[0]).unwrap().contains("\"options\":["));
 }
+
+/// `#[winsim::test]`: the function registers the programs; the attribute runs the check
+/// (here the exhaustive search proves the fixed lock order).
+#[winsim::test(strategy = "dfs:2:por", runs = 10_000)]
+fn the_test_attribute_runs_a_check(sim: &mut Sim) {
+    lock_order(true)(sim);
+}
+
+#[winsim::test(strategy = "pct:3", runs = 50, seed = 7, steps_max = 1000, entry = "main")]
+fn the_test_attribute_takes_settings(sim: &mut Sim) {
+    depth3(true)(sim);
+}
