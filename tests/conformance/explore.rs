@@ -754,3 +754,10 @@ fn the_test_attribute_runs_a_check(sim: &mut Sim) {
 fn the_test_attribute_takes_settings(sim: &mut Sim) {
     depth3(true)(sim);
 }
+
+#[test]
+fn round_robin_is_one_run() {
+    let e = sweep(Explore::RoundRobin, 0, 100, &depth3(true));
+    assert_eq!((e.runs, e.schedules), (1, 1));
+    assert!(e.failure.is_none());
+}

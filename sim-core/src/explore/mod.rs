@@ -248,13 +248,8 @@ pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> E
             indexed(s, entry, setup, Some(k), &|i| Config { strategy: strategy(i), ..base.clone() })
         }
         Explore::RoundRobin => {
-            let one = Sweep {
-                runs: 1,
-                explore: s.explore.clone(),
-                config: base.clone(),
-                property: s.property,
-                ..Sweep::new(Explore::RoundRobin)
-            };
+            // Every round-robin run is the same run: one is enough.
+            let one = Sweep { runs: s.runs.min(1), property: s.property, jobs: 1, ..Sweep::new(Explore::RoundRobin) };
             indexed(&one, entry, setup, None, &|_| Config { strategy: StrategyConfig::RoundRobin, ..base.clone() })
         }
         Explore::Dfs { preemption_bound, reduction } => {
