@@ -14,6 +14,7 @@ mod kernel;
 mod model;
 mod model_named;
 mod model_sync;
+mod msg;
 mod named_pipe;
 mod pipe;
 mod process;

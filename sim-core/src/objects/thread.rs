@@ -166,7 +166,13 @@ impl Kernel {
     fn on_resumed(&mut self, tid: Tid) {
         match &self.thread(tid).run {
             Run::Fresh | Run::Ready => self.to_poll.push_back(tid),
-            Run::Blocked(_) => self.recheck_wait(tid),
+            Run::Blocked(_) => {
+                self.recheck_wait(tid);
+                // Messages that arrived while it was suspended.
+                if matches!(self.thread(tid).run, Run::Blocked(_)) {
+                    self.queue_changed(tid, 0, "resumed with messages waiting");
+                }
+            }
             _ => {}
         }
     }
@@ -228,6 +234,9 @@ impl Kernel {
         self.cancel_thread_io(tid);
         // Timers it set with a completion routine are cancelled (§14.21).
         self.cancel_timers_of(tid);
+        // Its windows, queue and user timers go; its senders and receivers are released
+        // (§17.M).
+        self.user_thread_exited(tid);
         // Its queued APCs are discarded (§16.41).
         let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
         drop(discarded);
