@@ -12,6 +12,7 @@ mod determinism;
 mod handles;
 mod kernel;
 mod model;
+mod model_msg;
 mod model_named;
 mod model_sync;
 mod msg;

@@ -242,8 +242,8 @@ impl ThreadCtx {
     }
 
     /// SetWindowLongPtr (GWLP_USERDATA, GWLP_ID): the previous value; 0 on failure
-    /// (ERROR_INVALID_WINDOW_HANDLE, ERROR_ACCESS_DENIED for another process's window,
-    /// ERROR_INVALID_INDEX). A previous value of 0 leaves the last error alone (§17.P5).
+    /// (ERROR_INVALID_WINDOW_HANDLE, ERROR_INVALID_INDEX). Works on another process's
+    /// window too. A previous value of 0 leaves the last error alone (§17.P5).
     pub async fn set_window_long_ptr(&self, hwnd: HWND, index: i32, new_long: isize) -> isize {
         let r = self.call(Request::SetWindowLongPtr { hwnd, index, value: new_long }).await;
         self.long_of(&r)

@@ -225,6 +225,9 @@ impl Kernel {
         // asynchronous I/O (except on files associated with a completion port).
         if let Run::Blocked(op) = self.thread(tid).run {
             let op = self.cancel_op(op);
+            // It is in no call any more: what its exit does next (cancelling its I/O, which
+            // may queue it an APC) must not find the cancelled operation.
+            self.thread_mut(tid).run = Run::Ready;
             if let crate::kernel::ops::Target::SyncOverlapped(t) = op.target {
                 // Its OVERLAPPED records the cancellation (§§16.7, 16.19).
                 let reply = crate::kernel::request::Reply::error(crate::error::ERROR_OPERATION_ABORTED);

@@ -462,15 +462,19 @@ impl Kernel {
                 let filter = self.resolve_filter(tid, hwnd).unwrap_or(Filter::Nothing);
                 match self.retrieve(tid, filter, min, max, PM_REMOVE) {
                     Got::Nothing => {}
-                    Got::Handoff => self.complete_op(op, Value::Handoff.into(), cause),
+                    Got::Handoff => self.complete_with_handoff(op, tid, cause),
                     Got::Msg(m) => self.complete_op(op, Value::Msg(m).into(), cause),
                 }
             }
             OpKind::MsgWaitNew => {
                 if self.user.queues[&tid].changed != 0 || !self.user.queues[&tid].incoming.is_empty() {
-                    let reply = if self.take_sent_or_callback(tid) { Value::Handoff } else { Value::Bool(true) };
+                    let handoff = self.take_sent_or_callback(tid);
                     self.queue_mut(tid).changed = 0;
-                    self.complete_op(op, reply.into(), cause);
+                    if handoff {
+                        self.complete_with_handoff(op, tid, cause);
+                    } else {
+                        self.complete_op(op, Value::Bool(true).into(), cause);
+                    }
                 }
             }
             &OpKind::SendWait { block: false, sent } => {
@@ -478,7 +482,7 @@ impl Kernel {
                     if let Some(s) = self.user.sent.get_mut(&sent) {
                         s.waiter = None;
                     }
-                    self.complete_op(op, Value::Handoff.into(), cause);
+                    self.complete_with_handoff(op, tid, cause);
                 }
             }
             OpKind::Wait { input: Some(_), .. } => self.recheck_input_wait(tid, cause),
@@ -486,9 +490,48 @@ impl Kernel {
         }
     }
 
+    /// Wakes `tid`'s blocked call `op` to run the user code `take_sent_or_callback` handed
+    /// off: the trace's wake says "returns", so a note says that the call has not returned
+    /// and what runs inside it.
+    fn complete_with_handoff(&mut self, op: OpId, tid: Tid, cause: &str) {
+        let api = self.ops[op].api.name();
+        self.complete_op(op, Value::Handoff.into(), cause);
+        if self.config.trace {
+            if let Some(what) = self.handoff_words(tid) {
+                let text = format!("{what} inside its {api}, which has not returned");
+                self.push_event(tid, crate::trace::EventKind::Note { text });
+            }
+        }
+    }
+
+    /// What the user code handed off to `tid` is, in words, for a sent message or a
+    /// callback ("runs WM_APP sent by T12 to hwnd:0x10010 (its window procedure)").
+    fn handoff_words(&self, tid: Tid) -> Option<String> {
+        match self.user.handoff.get(&tid)? {
+            Handoff::Proc { hwnd, msg, sent: Some(serial), .. } => {
+                let from = self.user.sent.get(serial).map_or(String::new(), |s| format!(" by T{}", s.from));
+                Some(format!("runs {} sent{from} to {hwnd} (its window procedure)", message_name(*msg)))
+            }
+            Handoff::Callback { msg, result, .. } => {
+                Some(format!("runs its SendMessageCallback callback for {} (result {result})", message_name(*msg)))
+            }
+            _ => None,
+        }
+    }
+
     /// Takes the next callback or sent message of `tid` to run, if any: it goes to
     /// `User::handoff`. Returns whether there was one.
     fn take_sent_or_callback(&mut self, tid: Tid) -> bool {
+        let taken = self.take_sent_or_callback_inner(tid);
+        if taken && self.current == Some(tid) {
+            // The thread's own call (GetMessage, PeekMessage, ...) runs it before it returns.
+            let what = self.handoff_words(tid);
+            self.note_effect(|_| format!("{}; the call goes on when it returns", what.unwrap_or_default()));
+        }
+        taken
+    }
+
+    fn take_sent_or_callback_inner(&mut self, tid: Tid) -> bool {
         if let Some(cb) = self.queue_mut(tid).callbacks.pop_front() {
             let QueuedCallback { proc, hwnd, msg, data, result } = cb;
             self.user.handoff.insert(tid, Handoff::Callback { proc, hwnd, msg, data, result });
@@ -809,6 +852,8 @@ impl Kernel {
             _ => return Err(ERROR_INVALID_WINDOW_HANDLE),
         };
         let class = class.map(|c| c.to_lowercase());
+        // The title compares without regard to case, as the class does [W, §17.P4].
+        let title = title.map(|t| t.to_lowercase());
         let mut candidates = self.user.windows.iter().rev().filter(|(_, w)| !w.dying && w.message_only == message_only);
         let mut skipping = !after.is_null();
         for (&v, w) in &mut candidates {
@@ -817,7 +862,7 @@ impl Kernel {
                 continue;
             }
             let class_ok = class.as_ref().is_none_or(|c| *c == w.class);
-            let title_ok = title.as_ref().is_none_or(|t| *t == w.title);
+            let title_ok = title.as_ref().is_none_or(|t| *t == w.title.to_lowercase());
             if class_ok && title_ok {
                 return Ok(Value::Hwnd(HWND(v)).into());
             }
@@ -825,11 +870,12 @@ impl Kernel {
         Err(ERROR_FILE_NOT_FOUND)
     }
 
-    /// SetWindowLongPtr (GWLP_USERDATA, GWLP_ID): the previous value. Another process's
-    /// window: ERROR_ACCESS_DENIED; another index: ERROR_INVALID_INDEX [inferred, §17.P5].
+    /// SetWindowLongPtr (GWLP_USERDATA, GWLP_ID): the previous value, from any process
+    /// (only GWLP_WNDPROC, not modelled, is refused across processes); another index:
+    /// ERROR_INVALID_INDEX (§17.P5).
     pub(crate) fn set_window_long_ptr(
         &mut self,
-        pid: Pid,
+        _pid: Pid,
         tid: Tid,
         hwnd: HWND,
         index: i32,
@@ -837,9 +883,6 @@ impl Kernel {
     ) -> CallResult {
         self.queue_mut(tid);
         let Some(w) = self.user.windows.get_mut(&hwnd.0) else { return Err(ERROR_INVALID_WINDOW_HANDLE) };
-        if w.pid != pid {
-            return Err(ERROR_ACCESS_DENIED);
-        }
         let slot = match index {
             GWLP_USERDATA => &mut w.userdata,
             GWLP_ID => &mut w.id,
@@ -881,6 +924,7 @@ impl Kernel {
         let max = self.config.posted_messages_max as usize;
         let q = self.queue_mut(tid);
         if q.posted.len() >= max {
+            self.note_effect(|_| format!("T{tid}'s queue already holds {max} posted messages, its quota"));
             return Err(ERROR_NOT_ENOUGH_QUOTA);
         }
         q.posted.push_back(msg);
@@ -964,12 +1008,16 @@ impl Kernel {
         let m = MSG { hwnd: HWND::NULL, message: msg, wParam: wparam, lParam: lparam, time, pt: POINT::default() };
         let cause = self.cause(|| format!("PostThreadMessage({})", message_name(msg)));
         self.post_to(thread, m, &cause)?;
+        self.note_effect(|_| format!("queued to T{thread}"));
         Ok(Value::Bool(true).into())
     }
 
     /// PostQuitMessage: sets the quit flag, delivered after every posted message (§17.E1).
     pub(crate) fn post_quit_message(&mut self, _pid: Pid, tid: Tid, exit_code: i32) -> CallResult {
         self.queue_mut(tid).quit = Some(exit_code as isize as usize);
+        self.note_effect(|_| {
+            format!("quit flag set (exit code {exit_code}): WM_QUIT comes once no posted message is left")
+        });
         self.queue_changed(tid, QS_POSTMESSAGE | QS_ALLPOSTMESSAGE, "PostQuitMessage");
         Ok(Value::Void.into())
     }
@@ -1084,11 +1132,13 @@ impl Kernel {
                 if let Some(proc) = t.proc.clone() {
                     let time = self.tick_count();
                     self.user.handoff.insert(tid, Handoff::Timer { proc, hwnd: msg.hwnd, id: msg.wParam, time });
+                    self.note_effect(|_| format!("calls the TIMERPROC of timer {}", msg.wParam));
                     return Ok(Value::Handoff.into());
                 }
             }
         }
         if msg.hwnd.is_null() {
+            self.note_effect(|_| "a thread message (hwnd NULL): no window procedure to call".into());
             return Ok(Value::Long(0).into());
         }
         let Some(w) = self.user.windows.get(&msg.hwnd.0) else { return Err(ERROR_INVALID_WINDOW_HANDLE) };
@@ -1096,6 +1146,7 @@ impl Kernel {
             return Err(ERROR_MESSAGE_SYNC_ONLY);
         }
         let proc = w.proc.clone();
+        self.note_effect(|_| format!("calls the window procedure of {} with {}", msg.hwnd, message_name(msg.message)));
         self.user.handoff.insert(
             tid,
             Handoff::Proc {
@@ -1141,6 +1192,7 @@ impl Kernel {
         };
         let (to, proc) = (w.tid, w.proc.clone());
         if to == tid {
+            self.note_effect(|_| format!("{hwnd} is the calling thread's own window: calls its procedure directly"));
             self.user.handoff.insert(tid, Handoff::Proc { proc, hwnd, msg, wparam, lparam, sent: None });
             return Exec::Done(Value::Handoff.into());
         }
@@ -1277,6 +1329,8 @@ impl Kernel {
         }
         if let Some(r) = s.replied {
             s.delivered = true;
+            let msg = message_name(s.msg);
+            self.note_effect(|_| format!("the reply to its SendMessage({msg}) came meanwhile: SendMessage returns"));
             self.forget_sent_if_finished(sent);
             return Exec::from(match r {
                 Ok(v) => CallResult::Ok(Value::Long(v as i64).into()),
@@ -1350,6 +1404,19 @@ impl Kernel {
                 return Err(ERROR_INVALID_PARAMETER);
             }
             q.processing.pop();
+            if let Some(s) = self.user.sent.get(&sent) {
+                let from = s.from;
+                let then = match s.kind {
+                    SendKind::Send { .. } if s.replied.is_some() => "ReplyMessage answered it already".to_string(),
+                    SendKind::Send { .. } if s.delivered => format!("T{from} no longer waits: the result is discarded"),
+                    SendKind::Send { .. } if s.waiter.is_some() => format!("the reply to T{from}'s SendMessage"),
+                    SendKind::Send { .. } => format!("the reply waits for T{from}, which runs a message sent to it"),
+                    SendKind::Notify => "SendNotifyMessage: nobody waits for the result".to_string(),
+                    SendKind::Callback { .. } => format!("the result goes to T{from}'s callback"),
+                };
+                let msg = message_name(s.msg);
+                self.note_effect(|_| format!("the window procedure returned {result} for {msg} from T{from}: {then}"));
+            }
             if let Some(s) = self.user.sent.get_mut(&sent) {
                 s.done = true;
             }
@@ -1358,6 +1425,7 @@ impl Kernel {
             self.forget_sent_if_finished(sent);
         } else if self.user.windows.get(&hwnd.0).is_some_and(|w| w.dying && w.tid == tid) {
             self.free_window(hwnd);
+            self.note_effect(|_| format!("WM_DESTROY and WM_NCDESTROY have run: {hwnd} is gone"));
         }
         Ok(Value::Void.into())
     }
@@ -1483,7 +1551,7 @@ impl Kernel {
     /// gets a new one unless nIDEvent names one of the thread's (§17.N3); the same id
     /// replaces the timer. The period is clamped to [10, 0x7FFFFFFF] ms (§17.N4). Another
     /// thread of the window's process may set it (§17.N2); another process gets
-    /// ERROR_ACCESS_DENIED [inferred]. Past `user_timers_max` per thread:
+    /// ERROR_ACCESS_DENIED [W]. Past `user_timers_max` per thread:
     /// ERROR_NO_MORE_USER_HANDLES (§17.N5).
     pub(crate) fn set_timer(
         &mut self,
@@ -1538,12 +1606,17 @@ impl Kernel {
         Ok(Value::Long(id as i64).into())
     }
 
-    /// KillTimer: FALSE with ERROR_INVALID_PARAMETER when no such timer [inferred]. A
-    /// WM_TIMER not retrieved yet goes with it (it is generated, never queued, §17.N7).
-    pub(crate) fn kill_timer(&mut self, _pid: Pid, tid: Tid, hwnd: HWND, id: usize) -> CallResult {
+    /// KillTimer: FALSE with ERROR_INVALID_PARAMETER when no such timer, ERROR_ACCESS_DENIED
+    /// for another process's window [W, §17.N1-N2]. A WM_TIMER not retrieved yet goes with
+    /// it (it is generated, never queued, §17.N7).
+    pub(crate) fn kill_timer(&mut self, pid: Pid, tid: Tid, hwnd: HWND, id: usize) -> CallResult {
         self.queue_mut(tid);
-        if !hwnd.is_null() && !self.user.windows.contains_key(&hwnd.0) {
-            return Err(ERROR_INVALID_WINDOW_HANDLE);
+        if !hwnd.is_null() {
+            match self.user.windows.get(&hwnd.0) {
+                None => return Err(ERROR_INVALID_WINDOW_HANDLE),
+                Some(w) if w.pid != pid => return Err(ERROR_ACCESS_DENIED),
+                Some(_) => {}
+            }
         }
         let found = self
             .user
@@ -1598,6 +1671,17 @@ impl Kernel {
         if !self.user.queues.contains_key(&tid) {
             return;
         }
+        // Sent to it: its senders are released, before its windows go (whose flush would
+        // answer them 0 with no error).
+        let to_it: Vec<u64> = self.user.sent.values().filter(|s| s.to == tid).map(|s| s.serial).collect();
+        for serial in to_it {
+            self.user.sent.get_mut(&serial).expect("listed").done = true;
+            self.finish_sent(serial, Err(ERROR_INVALID_WINDOW_HANDLE), "the receiving thread ended");
+            self.forget_sent_if_finished(serial);
+        }
+        if let Some(q) = self.user.queues.get_mut(&tid) {
+            q.incoming.clear();
+        }
         let windows: Vec<isize> = self.user.windows.iter().filter(|(_, w)| w.tid == tid).map(|(&v, _)| v).collect();
         for v in windows {
             let _ = self.flush_window(tid, HWND(v));
@@ -1606,13 +1690,6 @@ impl Kernel {
         let timers: Vec<u64> = self.user.timers.iter().filter(|(_, t)| t.tid == tid).map(|(&s, _)| s).collect();
         for s in timers {
             self.remove_user_timer(s);
-        }
-        // Sent to it: its senders are released.
-        let to_it: Vec<u64> = self.user.sent.values().filter(|s| s.to == tid).map(|s| s.serial).collect();
-        for serial in to_it {
-            self.user.sent.get_mut(&serial).expect("listed").done = true;
-            self.finish_sent(serial, Err(ERROR_INVALID_WINDOW_HANDLE), "the receiving thread ended");
-            self.forget_sent_if_finished(serial);
         }
         // Sent by it: nobody waits any more; those not taken yet are withdrawn.
         let by_it: Vec<u64> = self.user.sent.values().filter(|s| s.from == tid).map(|s| s.serial).collect();
