@@ -71,6 +71,9 @@ pub enum ArgValue {
     Timeout(u32),
     /// A string, or NULL.
     Str(Option<String>),
+    /// A symbolic value shown bare: a window (`hwnd:0x10010`, `HWND_MESSAGE`), a message
+    /// (`WM_USER+2`), a MSG.
+    Sym(String),
     /// A buffer: its length and a preview of up to 24 bytes (text or hex).
     Bytes {
         /// Its length.
@@ -113,6 +116,15 @@ impl ArgValue {
     pub fn flags(bits: &u32) -> ArgValue {
         ArgValue::Flags(*bits)
     }
+    /// A window message number, by name (`WM_USER+2`).
+    pub fn message(msg: &u32) -> ArgValue {
+        ArgValue::Sym(crate::objects::window::message_name(*msg))
+    }
+    /// A GetMessage/PeekMessage filter bound: a message name, or 0 (no filter when both
+    /// bounds are 0).
+    pub fn msgfilter(msg: &u32) -> ArgValue {
+        if *msg == 0 { ArgValue::Sym("0".into()) } else { ArgValue::message(msg) }
+    }
     /// The value as a handle, if it is one.
     pub fn as_handle(&self) -> Option<HANDLE> {
         match self {
@@ -153,6 +165,7 @@ impl fmt::Display for ArgValue {
             ArgValue::Timeout(v) => write!(f, "{v}ms"),
             ArgValue::Str(Some(s)) => write!(f, "{s:?}"),
             ArgValue::Str(None) => f.write_str("NULL"),
+            ArgValue::Sym(s) => f.write_str(s),
             ArgValue::Bytes { len, preview } if preview.is_empty() => write!(f, "{len} bytes"),
             ArgValue::Bytes { len, preview } => write!(f, "{len} bytes {preview}"),
         }
@@ -179,6 +192,37 @@ impl ToArg for bool {
 impl ToArg for u32 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::U32(*self))
+    }
+}
+impl ToArg for String {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some(self.clone())))
+    }
+}
+impl ToArg for isize {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self as i64))
+    }
+}
+impl ToArg for u64 {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self as i64))
+    }
+}
+impl ToArg for crate::types::HWND {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.to_string()))
+    }
+}
+impl ToArg for crate::types::MSG {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(format!(
+            "{{{}, {}, {}, {}}}",
+            self.hwnd,
+            crate::objects::window::message_name(self.message),
+            self.wParam,
+            self.lParam
+        )))
     }
 }
 impl ToArg for i32 {
@@ -225,6 +269,10 @@ pub enum Ret {
     Wait(u32),
     /// VOID, or a call that does not return (ExitThread).
     Void,
+    /// An integer (LRESULT, ATOM, GetMessage's -1/0/1).
+    Long(i64),
+    /// An HWND.
+    Hwnd(crate::types::HWND),
 }
 
 impl fmt::Display for Ret {
@@ -237,6 +285,8 @@ impl fmt::Display for Ret {
             Ret::Dword(v) => write!(f, "{v}"),
             Ret::Wait(v) => f.write_str(&wait_code(*v)),
             Ret::Void => Ok(()),
+            Ret::Long(v) => write!(f, "{v}"),
+            Ret::Hwnd(h) => write!(f, "{h}"),
         }
     }
 }
@@ -444,8 +494,13 @@ pub fn render_text(events: &[Event]) -> String {
         let _ = write!(out, "#{:<4} {:>6}ms  {who:<10} ", e.step, e.time_ms);
         match &e.kind {
             EventKind::Call { api, args, ret, outs, error, effect } => {
-                let _ = write!(out, "{api}({}) = ", render_args(args));
-                render_result(&mut out, ret, outs);
+                let _ = write!(out, "{api}({})", render_args(args));
+                // VOID, or a call that goes on running user code (a window procedure)
+                // whose result comes later: no " = ".
+                if *ret != Ret::Void || !outs.is_empty() {
+                    out.push_str(" = ");
+                    render_result(&mut out, ret, outs);
+                }
                 if let Some(err) = error {
                     let _ = write!(out, "  [last error {err}]");
                 }

@@ -29,6 +29,40 @@ proptest! {
     }
 }
 
+fn family_outcome_ok(r: &RunReport) -> Result<(), String> {
+    match &r.outcome {
+        Outcome::Unsupported { .. } | Outcome::ReplayDiverged { .. } | Outcome::SimulatorBug { .. } => {
+            Err(format!("{:?}", r.outcome))
+        }
+        Outcome::Failed { message, location, .. } if !(location.is_none() && message.contains("OVERLAPPED")) => {
+            Err(format!("a thread body failed: {message}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn family_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The window-message family set (byte 0 = 0xFF, family 0): windows, posting, sending
+    /// (nested, timed out), retrieving, timers and waits on two threads (§17).
+    #[test]
+    fn random_message_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        body in proptest::collection::vec(any::<u8>(), 1..200),
+    ) {
+        let mut data = vec![0xFF, seed];
+        data.extend(body);
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]
@@ -54,9 +88,31 @@ fn fuzz_regressions() {
         ),
         // CreateFile on a named pipe hitting the handle limit mid-call.
         ("createfile-handle-limit", include_bytes!("../../fuzz/regressions/createfile-handle-limit.bin")),
+        // (Found by the window-message family set.) A process exit killed a thread blocked
+        // in ReadFileEx on a synchronous handle; cancelling its I/O queued the routine's APC
+        // to it while it still looked blocked in the cancelled operation: a kernel panic.
+        ("exit-cancels-readfileex-apc", include_bytes!("../../fuzz/regressions/exit-cancels-readfileex-apc.bin")),
+        // A ReadFileEx blocked on a synchronous handle completed (broken pipe) and queued
+        // its routine's APC to its own thread, whose blocked operation was the one
+        // completing and already gone: a kernel panic.
+        (
+            "sync-readfileex-completes-into-apc",
+            include_bytes!("../../fuzz/regressions/sync-readfileex-completes-into-apc.bin"),
+        ),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");
         assert!(!matches!(r.outcome, Outcome::Failed { .. } | Outcome::SimulatorBug { .. }), "{name}: {:?}", r.outcome);
     }
+}
+
+/// Replays one input with its trace: `FUZZ_INPUT=path FUZZ_TRACE=1 cargo test --test
+/// conformance replay_fuzz_input -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn replay_fuzz_input() {
+    let path = std::env::var("FUZZ_INPUT").expect("FUZZ_INPUT names an input file");
+    let data = std::fs::read(path).expect("readable input");
+    let r = ops::run_program(&data).expect("long enough");
+    println!("{}\n{}", r.summary(), r.trace_text());
 }

@@ -22,9 +22,9 @@ use std::task::{Context, Poll};
 /// cheap; a clone is the same thread.
 #[derive(Clone)]
 pub struct ThreadCtx {
-    kernel: Rc<RefCell<Kernel>>,
-    tid: Tid,
-    pid: Pid,
+    pub(super) kernel: Rc<RefCell<Kernel>>,
+    pub(super) tid: Tid,
+    pub(super) pid: Pid,
 }
 
 /// The future of one call: parks the thread at the call with its request, then yields
@@ -63,14 +63,14 @@ impl ThreadCtx {
         ThreadCtx { kernel, tid, pid }
     }
 
-    async fn call(&self, req: Request) -> Reply {
+    pub(super) async fn call(&self, req: Request) -> Reply {
         Call { ctx: self, req: Some(req) }.await
     }
 
     /// A call's reply had a value of the wrong shape: a bug in winsim. The run ends as
     /// `Outcome::SimulatorBug` (at the thread's next call) instead of a panic charged to
     /// the program.
-    fn mismatch(&self, api: Api, v: &Value) {
+    pub(super) fn mismatch(&self, api: Api, v: &Value) {
         self.kernel.borrow_mut().simulator_bug(format!("{api} returned an unexpected value {v:?}"));
     }
 

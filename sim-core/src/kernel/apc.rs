@@ -81,7 +81,10 @@ impl Kernel {
             return;
         }
         self.thread_mut(tid).apcs.push_back(QueuedApc { routine, from, timer });
-        if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops[op].alertable) {
+        // The operation the thread is blocked in may be the one completing now (a
+        // ReadFileEx on a synchronous handle queues its routine as it completes, §16.40):
+        // it is no longer in `ops`, and nothing is left to end.
+        if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops.get(op).is_some_and(|o| o.alertable)) {
             let reply = apc_reply(&self.ops[op].kind);
             self.unqueue_op(op);
             self.complete_op(op, reply, "a user APC was queued (alertable wait)");

@@ -14,6 +14,11 @@
 //!   namespaces for a named call. Calls this file does not list read *everything*, so the
 //!   reduction stays sound for APIs added later: they just commute with nothing.
 //!
+//! State outside the hashed tables (the window manager's `Kernel::user`) is touched only
+//! by calls this file does not list, which conflict with every step, and by thread and
+//! process exits, which also write the exiting thread's object; so leaving it out loses no
+//! conflict.
+//!
 //! Assumption: threads share state only through winsim objects. Rust state shared between
 //! thread bodies (an `Rc<Cell<_>>`) is invisible to the kernel; a search over such a
 //! program must run without reduction.
@@ -120,7 +125,8 @@ impl Kernel {
             self.tids, self.pids, self.next_cid, self.serials, self.processes_created, self.exited, self.live_threads
         );
         hashes.insert(Resource::Ids, fnv(&ids));
-        hashes.insert(Resource::Names, fnv(&format!("{:?}{:?}", self.names, self.pipe_names)));
+        let names = format!("{:?}{:?}", self.names, self.pipe_names);
+        hashes.insert(Resource::Names, fnv(&names));
         // The queue's entries carry their sequence numbers, so their order is in the hash;
         // the counter itself moves with every pending operation and is left out.
         hashes.insert(Resource::Timers, fnv(&format!("{:?}{}", self.timers, self.now)));
