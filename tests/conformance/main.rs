@@ -11,6 +11,7 @@ mod cli;
 mod determinism;
 mod handles;
 mod kernel;
+mod mailslot;
 mod model;
 mod model_named;
 mod model_sync;

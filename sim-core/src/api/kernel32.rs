@@ -50,11 +50,11 @@ impl Future for Call<'_> {
 }
 
 /// The value of a call that returned its success value (`None` on failure).
-fn done(r: Reply) -> Option<Value> {
+pub(super) fn done(r: Reply) -> Option<Value> {
     r.status.succeeded().then_some(r.value)
 }
 
-fn bool_of(r: &Reply) -> BOOL {
+pub(super) fn bool_of(r: &Reply) -> BOOL {
     if r.status.succeeded() { TRUE } else { FALSE }
 }
 
@@ -63,19 +63,19 @@ impl ThreadCtx {
         ThreadCtx { kernel, tid, pid }
     }
 
-    async fn call(&self, req: Request) -> Reply {
+    pub(super) async fn call(&self, req: Request) -> Reply {
         Call { ctx: self, req: Some(req) }.await
     }
 
     /// A call's reply had a value of the wrong shape: a bug in winsim. The run ends as
     /// `Outcome::SimulatorBug` (at the thread's next call) instead of a panic charged to
     /// the program.
-    fn mismatch(&self, api: Api, v: &Value) {
+    pub(super) fn mismatch(&self, api: Api, v: &Value) {
         self.kernel.borrow_mut().simulator_bug(format!("{api} returned an unexpected value {v:?}"));
     }
 
     /// A call returning a HANDLE.
-    async fn call_handle(&self, req: Request) -> HANDLE {
+    pub(super) async fn call_handle(&self, req: Request) -> HANDLE {
         let api = req.api();
         let r = self.call(req).await;
         if r.status.succeeded() && !matches!(r.value, Value::Handle(_)) {
@@ -867,7 +867,8 @@ impl ThreadCtx {
         self.call_handle(req).await
     }
 
-    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) is modelled:
+    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) and a mailslot
+    /// writer (`\\.\mailslot\NAME`, §18.8) are modelled. For a pipe:
     /// ERROR_FILE_NOT_FOUND when no such pipe exists, ERROR_PIPE_BUSY when no instance is
     /// listening, ERROR_ACCESS_DENIED for access against the pipe's direction; the client
     /// starts in byte read mode (§5.4). Other paths, and FILE_FLAG_OVERLAPPED, end the run

@@ -445,7 +445,8 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let op = self.blocked_op(target).filter(|&op| {
-            self.op_file(&self.ops[op].kind).is_some() || matches!(self.ops[op].kind, OpKind::WaitNamedPipe { .. })
+            self.op_file(&self.ops[op].kind).is_some()
+                || matches!(self.ops[op].kind, OpKind::WaitNamedPipe { .. } | OpKind::MailslotRead { .. })
         });
         let Some(op) = op else { return Exec::Done(Reply::error(ERROR_NOT_FOUND)) };
         let why = self.cause(|| format!("CancelSynchronousIo({h})"));

@@ -92,6 +92,14 @@ pub enum OpKind {
         /// The name (a reference is held on it).
         family: ObjectId,
     },
+    /// ReadFile on an empty mailslot waiting for a message (§18.6), with the mailslot's
+    /// read time-out (ERROR_SEM_TIMEOUT, §18.5).
+    MailslotRead {
+        /// The mailslot.
+        slot: ObjectId,
+        /// The buffer size.
+        len: u32,
+    },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of
     /// its own. The wait holds a reference on the file object.

@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod mailslot;
 pub mod named_pipe;
 pub mod pipe;
 pub mod port;
@@ -167,6 +168,10 @@ pub enum Body {
     NamedPipe(named_pipe::NamedPipe),
     /// An I/O completion port (see `port.rs`).
     Port(port::Port),
+    /// A mailslot's server side: what CreateMailslot handles refer to (see `mailslot.rs`).
+    Mailslot(mailslot::Mailslot),
+    /// A mailslot client (writer) file object (see `mailslot.rs`).
+    MailslotClient(mailslot::MailslotClient),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -192,6 +197,10 @@ pub enum ObjectType {
     NamedPipe,
     /// IoCompletion (an I/O completion port).
     IoCompletion,
+    /// File (a mailslot's server side).
+    Mailslot,
+    /// File (a mailslot client).
+    MailslotClient,
 }
 
 impl fmt::Display for ObjectType {
@@ -207,6 +216,8 @@ impl fmt::Display for ObjectType {
             ObjectType::File => "file",
             ObjectType::NamedPipe => "named pipe",
             ObjectType::IoCompletion => "port",
+            ObjectType::Mailslot => "mailslot",
+            ObjectType::MailslotClient => "mailslot client",
         })
     }
 }
@@ -225,6 +236,8 @@ impl Body {
             Body::File(_) => ObjectType::File,
             Body::NamedPipe(_) => ObjectType::NamedPipe,
             Body::Port(_) => ObjectType::IoCompletion,
+            Body::Mailslot(_) => ObjectType::Mailslot,
+            Body::MailslotClient(_) => ObjectType::MailslotClient,
         }
     }
 }
@@ -248,6 +261,8 @@ impl Kernel {
             Body::Thread(t) => t.exit_code.is_some(),
             Body::File(f) => f.signalled,
             Body::Port(p) => !p.queue.is_empty(),
+            // No I/O in progress is modelled on a mailslot handle (§18.20).
+            Body::Mailslot(_) | Body::MailslotClient(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) => false,
         }
     }
@@ -291,6 +306,8 @@ impl Kernel {
         match self.objects[id].body {
             Body::File(_) => pipe::file_cleanup(self, id),
             Body::Port(_) => port::port_closed(self, id),
+            Body::Mailslot(_) => mailslot::server_closed(self, id),
+            Body::MailslotClient(_) => mailslot::client_closed(self, id),
             _ => {}
         }
     }
@@ -342,7 +359,8 @@ impl Kernel {
                     self.forget_timer_routine(r.tid, id);
                 }
             }
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) => {}
+            Body::MailslotClient(c) => self.release(c.slot),
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
         }
     }
 
@@ -357,6 +375,7 @@ impl Kernel {
                 pipe::unqueue(self, op)
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
+            OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
         }
     }
 
@@ -382,6 +401,7 @@ impl Kernel {
             }
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
             _ => pipe::op_reason(self, op),
         }
     }
@@ -408,6 +428,7 @@ impl Kernel {
             }],
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
             _ => pipe::op_wait_edges(self, op),
         }
     }
@@ -421,6 +442,7 @@ impl Kernel {
             // Whoever holds the port could post; the files associated with it complete.
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
             _ => pipe::op_releasers(self, op),
         }
     }
@@ -438,6 +460,8 @@ impl Kernel {
             Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
             Body::Pipe(_) | Body::NamedPipe(_) => Vec::new(),
             Body::Port(_) => self.holder_threads(id),
+            // Always signalled (§18.20): nobody is stuck on one.
+            Body::Mailslot(_) | Body::MailslotClient(_) => Vec::new(),
         }
     }
 
@@ -482,6 +506,8 @@ impl Kernel {
             }
             Body::Pipe(_) | Body::NamedPipe(_) => String::new(),
             Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
+            Body::Mailslot(m) => mailslot::state(m),
+            Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
         }
     }
 

@@ -570,6 +570,9 @@ impl Kernel {
         data: Vec<u8>,
         overlapped: Option<Overlapped>,
     ) -> Exec {
+        if self.is_mailslot_handle(pid, tid, h) {
+            return self.mailslot_write_file(pid, tid, h, data, overlapped.as_ref());
+        }
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -744,6 +747,9 @@ impl Kernel {
         overlapped: Option<Overlapped>,
         buffer: Option<IoBuffer>,
     ) -> Exec {
+        if self.is_mailslot_handle(pid, tid, h) {
+            return self.mailslot_read_file(pid, tid, h, len, overlapped.as_ref());
+        }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -823,6 +829,10 @@ impl Kernel {
         buffer: IoBuffer,
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
+        if self.is_mailslot_handle(pid, tid, h) {
+            self.unsupported("ReadFileEx", "a mailslot handle (docs/semantics.md §18.18)");
+            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -848,6 +858,10 @@ impl Kernel {
         overlapped: Overlapped,
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
+        if self.is_mailslot_handle(pid, tid, h) {
+            self.unsupported("WriteFileEx", "a mailslot handle (docs/semantics.md §18.18)");
+            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+        }
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -1138,7 +1152,7 @@ pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     out
 }
 
-fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
+pub(crate) fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
     handles_to(k, id)
         .into_iter()
         .map(|(pid, image, handle)| {
