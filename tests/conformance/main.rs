@@ -13,6 +13,7 @@ mod handles;
 mod kernel;
 mod mailslot;
 mod model;
+mod model_mailslot;
 mod model_named;
 mod model_sync;
 mod named_pipe;
