@@ -612,23 +612,111 @@ fn waiting_reads_take_messages_in_order() {
 
 // ----- what is not modelled, limits, other calls (18.18-18.22) ----------------------------
 
-/// §18.18: an OVERLAPPED read on a mailslot ends the run as Unsupported, naming the call.
+/// §18.18 (mailslot.c :: mailslot_test, NtReadFile on an asynchronous mailslot handle):
+/// the CreateMailslot handle is asynchronous: an OVERLAPPED read on the empty mailslot
+/// waiting forever → FALSE, ERROR_IO_PENDING, and the handle is nonsignalled; a client's
+/// write completes it (the handle signalled, 4 bytes, the data in the buffer).
 #[test]
-fn overlapped_mailslot_io_is_unsupported() {
-    let r = run_main(|ctx| async move {
-        let s = slot(&ctx, NAME, 0, 0).await;
+fn an_overlapped_read_pends_until_a_write() {
+    check(|ctx| async move {
+        let s = slot(&ctx, NAME, 0, MAILSLOT_WAIT_FOREVER).await;
         let ov = Overlapped::new(HANDLE::NULL);
-        let buf = IoBuffer::new(8);
-        let _ = ctx.read_file_overlapped(s, &buf, None, &ov).await;
+        let buf = IoBuffer::new(16);
+        let mut n = SENTINEL;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.read_file_overlapped(s, &buf, Some(&mut n), &ov).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_IO_PENDING);
+        assert_eq!(ctx.wait_for_single_object(s, 0).await, WAIT_TIMEOUT);
+        let w = writer(&ctx, NAME, RW).await;
+        write(&ctx, w, b"data").await;
+        assert_eq!(ctx.wait_for_single_object(s, 1000).await, WAIT_OBJECT_0);
+        assert!(HasOverlappedIoCompleted(&ov));
+        let mut got = 0;
+        assert_eq!(ctx.get_overlapped_result(s, &ov, &mut got, false).await, TRUE);
+        assert_eq!(got, 4);
+        assert_eq!(buf.head(4), b"data");
         0
     });
-    match &r.outcome {
-        Outcome::Unsupported { api, detail } => {
-            assert_eq!(api, "ReadFile");
-            assert!(detail.contains("mailslot"), "{detail}");
-        }
-        other => panic!("expected Unsupported, got {other:?}"),
-    }
+}
+
+/// §18.18 [inferred]: an OVERLAPPED read that finds a message completes at once (TRUE,
+/// its event set); one that waits ends with the read time-out in its OVERLAPPED
+/// (GetOverlappedResult: FALSE, ERROR_SEM_TIMEOUT, 100 ms later); an OVERLAPPED write on
+/// a client completes at once.
+#[test]
+fn overlapped_reads_and_writes_complete_through_the_overlapped() {
+    check(|ctx| async move {
+        let s = slot(&ctx, NAME, 0, 100).await;
+        let w = writer(&ctx, NAME, RW).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let wov = Overlapped::new(ev);
+        let mut n = SENTINEL;
+        assert_eq!(ctx.write_file_overlapped(w, b"abc", Some(&mut n), &wov).await, TRUE);
+        assert_eq!(n, 3);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.reset_event(ev).await, TRUE);
+        let rov = Overlapped::new(ev);
+        let buf = IoBuffer::new(8);
+        assert_eq!(ctx.read_file_overlapped(s, &buf, Some(&mut n), &rov).await, TRUE);
+        assert_eq!((n, buf.head(3)), (3, b"abc".to_vec()));
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        let late = Overlapped::new(ev);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.read_file_overlapped(s, &buf, None, &late).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_IO_PENDING);
+        let start = ctx.get_tick_count().await;
+        let mut got = SENTINEL;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.get_overlapped_result(s, &late, &mut got, true).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_SEM_TIMEOUT);
+        assert_eq!(ctx.get_tick_count().await - start, 100);
+        0
+    });
+}
+
+/// §18.18 [inferred from §16.39]: ReadFileEx on a mailslot returns TRUE once the read is
+/// under way; its completion routine runs in an alertable wait with error 0 and the bytes
+/// read.
+#[test]
+fn read_file_ex_completes_through_its_routine() {
+    check(|ctx| async move {
+        let s = slot(&ctx, NAME, 0, MAILSLOT_WAIT_FOREVER).await;
+        let done = Rc::new(Cell::new(None));
+        let d = done.clone();
+        let ov = Overlapped::new(HANDLE::NULL);
+        let buf = IoBuffer::new(8);
+        let ok = ctx.read_file_ex(s, &buf, &ov, move |_ctx, e, n, _ov| async move { d.set(Some((e, n))) }).await;
+        assert_eq!(ok, TRUE);
+        let w = writer(&ctx, NAME, GENERIC_WRITE).await;
+        write(&ctx, w, b"ex").await;
+        assert_eq!(done.get(), None, "the routine runs only in an alertable wait");
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(done.get(), Some((0, 2)));
+        assert_eq!(buf.head(2), b"ex");
+        0
+    });
+}
+
+/// §18.18 (CancelIoEx doc): CancelIoEx on the mailslot ends a pending OVERLAPPED read
+/// with ERROR_OPERATION_ABORTED in its OVERLAPPED; with nothing pending it fails with
+/// ERROR_NOT_FOUND.
+#[test]
+fn cancel_io_ex_ends_a_pending_overlapped_read() {
+    check(|ctx| async move {
+        let s = slot(&ctx, NAME, 0, MAILSLOT_WAIT_FOREVER).await;
+        let ov = Overlapped::new(HANDLE::NULL);
+        let buf = IoBuffer::new(8);
+        assert_eq!(ctx.read_file_overlapped(s, &buf, None, &ov).await, FALSE);
+        assert_eq!(ctx.cancel_io_ex(s, Some(&ov)).await, TRUE);
+        let mut n = SENTINEL;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.get_overlapped_result(s, &ov, &mut n, true).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_OPERATION_ABORTED);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.cancel_io_ex(s, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_NOT_FOUND);
+        0
+    });
 }
 
 /// §18.19: unread mailslot bytes count toward `pipe_bytes_max`; a write beyond it fails
@@ -652,8 +740,8 @@ fn mailslot_bytes_count_toward_the_pipe_bytes_limit() {
     assert_completed(&r);
 }
 
-/// §18.20: a mailslot handle can be waited on and is signalled (no I/O in progress is
-/// modelled on it).
+/// §18.20: a mailslot handle can be waited on; with no asynchronous read in progress it is
+/// signalled.
 #[test]
 fn mailslot_handles_are_signalled() {
     check(|ctx| async move {
@@ -666,7 +754,7 @@ fn mailslot_handles_are_signalled() {
 }
 
 /// §18.21: pipe calls on mailslot handles fail with ERROR_INVALID_HANDLE [winsim: Windows'
-/// code is not verified].
+/// code is not verified]; CancelIo on one succeeds (§18.18).
 #[test]
 fn pipe_calls_on_mailslot_handles_fail() {
     check(|ctx| async move {
@@ -679,6 +767,7 @@ fn pipe_calls_on_mailslot_handles_fail() {
             ctx.set_last_error(SENTINEL);
             assert_eq!(ctx.disconnect_named_pipe(h).await, FALSE);
             assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
+            assert_eq!(ctx.cancel_io(h).await, TRUE);
         }
         0
     });

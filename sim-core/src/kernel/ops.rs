@@ -160,6 +160,17 @@ impl Kernel {
         id
     }
 
+    /// Gives a pending operation a time-out after it was made (an asynchronous mailslot
+    /// read's read time-out, §18.18).
+    pub(crate) fn arm_deadline(&mut self, id: OpId, deadline: Option<u64>) {
+        let Some(d) = deadline else { return };
+        let op = &mut self.ops[id];
+        assert!(op.deadline.is_none(), "simulator bug: an operation's time-out armed twice");
+        op.deadline = Some(d);
+        let seq = op.timer_seq;
+        self.timers.insert((d, seq, TimerKey::Op(id)));
+    }
+
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {

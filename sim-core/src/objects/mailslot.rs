@@ -14,10 +14,11 @@
 
 use super::pipe::{handle_refs, handles_to};
 use super::{Body, ObjectId, ObjectType};
-use crate::api::Overlapped;
+use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
+use crate::kernel::io::{AsyncTarget, IoCompletionRoutine};
 use crate::kernel::ops::{OpId, OpKind};
-use crate::kernel::request::{Reply, Value};
+use crate::kernel::request::{Api, Reply, Status, Value};
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::process::map_generic;
 use crate::report::{LimitKind, WaitEdge};
@@ -45,6 +46,9 @@ pub struct Mailslot {
     pub clients: Vec<ObjectId>,
     /// Set when the last server handle closed: the name is free and writes fail (§18.16).
     pub closed: bool,
+    /// Signalled as a file object is: not while an asynchronous read without an event is
+    /// in progress (§§16.3, 18.20).
+    pub signalled: bool,
 }
 
 /// A client (writer) file object over a mailslot.
@@ -88,6 +92,13 @@ pub(crate) fn mailslot_key(name: &str) -> Result<String, Win32Error> {
 /// Whether `name` names a local mailslot (`\\.\mailslot\...`).
 pub(crate) fn is_mailslot_path(name: &str) -> bool {
     name.get(..13).is_some_and(|h| h.eq_ignore_ascii_case("\\\\.\\mailslot\\"))
+}
+
+/// How a mailslot ReadFile or WriteFile completes: to its blocked thread, or to its
+/// OVERLAPPED (event, completion routine) (§18.18).
+enum SlotIo {
+    Sync,
+    Async(AsyncTarget),
 }
 
 /// What a handle refers to, as far as mailslot calls are concerned.
@@ -142,6 +153,7 @@ impl Kernel {
                 reads: VecDeque::new(),
                 clients: Vec::new(),
                 closed: false,
+                signalled: true,
             }),
             None,
         );
@@ -196,13 +208,17 @@ impl Kernel {
     /// ReadFile on a mailslot handle (§§18.4-18.7, 18.9-18.12, 18.17): one message, or
     /// ERROR_INSUFFICIENT_BUFFER consuming nothing; on an empty mailslot ERROR_SEM_TIMEOUT
     /// at once (time-out 0), or a pending read with the mailslot's time-out.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn mailslot_read_file(
         &mut self,
         pid: Pid,
         tid: Tid,
+        api: Api,
         h: HANDLE,
         len: u32,
-        overlapped: Option<&Overlapped>,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+        routine: Option<IoCompletionRoutine>,
     ) -> Exec {
         let Some(side) = self.mailslot_side(pid, tid, h) else {
             unreachable!("simulator bug: mailslot_read_file on a handle that is not a mailslot's")
@@ -219,28 +235,67 @@ impl Kernel {
             }
             Side::Server(id) => id,
         };
-        if overlapped.is_some() {
-            self.unsupported("ReadFile", "an OVERLAPPED on a mailslot handle (docs/semantics.md §18.18)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
-        }
+        let io = match self.slot_io(pid, tid, api, id, overlapped, buffer, routine) {
+            Ok(io) => io,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
         let m = slot(self, id);
         if let Some(first) = m.messages.front() {
             if first.len() as u64 > u64::from(len) {
                 // No partial read: the message stays (§18.12).
-                return Exec::Done(Reply::error(ERROR_INSUFFICIENT_BUFFER));
+                return self.slot_done(io, tid, api, Reply::error(ERROR_INSUFFICIENT_BUFFER));
             }
             let data = self.take_message(id);
-            return Exec::Done(Reply::from(Value::Read(data)));
+            return self.slot_done(io, tid, api, Reply::from(Value::Read(data)));
         }
         match m.read_timeout_ms {
             // Time-out 0: an error at once, zero-length buffer too (§18.4).
-            0 => Exec::Done(Reply::error(ERROR_SEM_TIMEOUT)),
+            0 => self.slot_done(io, tid, api, Reply::error(ERROR_SEM_TIMEOUT)),
             t => {
                 let deadline = self.deadline(t);
-                let op = self.new_op(tid, OpKind::MailslotRead { slot: id, len }, deadline);
+                let kind = OpKind::MailslotRead { slot: id, len };
+                let (op, exec) = match io {
+                    SlotIo::Sync => {
+                        let op = self.new_op(tid, kind, deadline);
+                        (op, Exec::Block(op))
+                    }
+                    SlotIo::Async(t) => {
+                        // The handle is asynchronous: FALSE, ERROR_IO_PENDING (§18.18).
+                        let op = self.pend_async(tid, kind, t);
+                        self.arm_deadline(op, deadline);
+                        (op, Exec::Done(Reply { status: Status::Pending, value: Value::Void }))
+                    }
+                };
                 slot_mut(self, id).reads.push_back(op);
-                Exec::Block(op)
+                exec
             }
+        }
+    }
+
+    /// Starts a mailslot call's asynchronous completion when it has an OVERLAPPED (its
+    /// event reset unless a completion routine is given, Internal STATUS_PENDING).
+    #[allow(clippy::too_many_arguments)]
+    fn slot_io(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        id: ObjectId,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+        routine: Option<IoCompletionRoutine>,
+    ) -> Result<SlotIo, Win32Error> {
+        let Some(ov) = overlapped else { return Ok(SlotIo::Sync) };
+        let mut t = self.begin_async_with(pid, tid, api, id, &ov, buffer, routine.is_none())?;
+        t.routine = routine;
+        Ok(SlotIo::Async(t))
+    }
+
+    /// A mailslot call that completed at once: to its thread, or to its OVERLAPPED too.
+    fn slot_done(&mut self, io: SlotIo, tid: Tid, api: Api, reply: Reply) -> Exec {
+        match io {
+            SlotIo::Sync => Exec::Done(reply),
+            SlotIo::Async(t) => self.finish_async_now(tid, api, t, reply),
         }
     }
 
@@ -255,13 +310,16 @@ impl Kernel {
 
     /// WriteFile on a mailslot handle (§§18.7, 18.9, 18.11, 18.15, 18.16, 18.19): the
     /// message is queued, or handed to the first pending read, and the call returns at once.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn mailslot_write_file(
         &mut self,
         pid: Pid,
         tid: Tid,
+        api: Api,
         h: HANDLE,
         data: Vec<u8>,
-        overlapped: Option<&Overlapped>,
+        overlapped: Option<Overlapped>,
+        routine: Option<IoCompletionRoutine>,
     ) -> Exec {
         let Some(side) = self.mailslot_side(pid, tid, h) else {
             unreachable!("simulator bug: mailslot_write_file on a handle that is not a mailslot's")
@@ -276,23 +334,24 @@ impl Kernel {
             Side::Server(_) => return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER)),
             Side::Client(slot) => slot,
         };
-        if overlapped.is_some() {
-            self.unsupported("WriteFile", "an OVERLAPPED on a mailslot handle (docs/semantics.md §18.18)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
-        }
+        let client = self.object_from_handle(pid, tid, h, None, 0).expect("resolved above");
+        let io = match self.slot_io(pid, tid, api, client, overlapped, None, routine) {
+            Ok(io) => io,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
         let m = slot(self, id);
         if m.closed {
             // The server is gone: STATUS_FILE_FORCED_CLOSED (§18.16).
-            return Exec::Done(Reply::error(ERROR_HANDLE_EOF));
+            return self.slot_done(io, tid, api, Reply::error(ERROR_HANDLE_EOF));
         }
         let n = data.len();
         if m.max_message_size != 0 && n as u64 > u64::from(m.max_message_size) {
-            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+            return self.slot_done(io, tid, api, Reply::error(ERROR_INVALID_PARAMETER));
         }
         if n as u64 > u64::from(self.config.io_bytes_max) {
             let max = self.config.io_bytes_max;
             let e = self.hit_limit(LimitKind::IoBytes, format!("a {n}-byte I/O exceeds io_bytes_max ({max})"));
-            return Exec::Done(Reply::error(e));
+            return self.slot_done(io, tid, api, Reply::error(e));
         }
         if self.pipe_bytes + n as u64 > self.config.pipe_bytes_max {
             // Unread mailslot bytes count toward the same limit as pipes' (§18.19).
@@ -301,15 +360,15 @@ impl Kernel {
                 LimitKind::PipeBytes,
                 format!("pipes and mailslots would hold more than {max} unread bytes (pipe_bytes_max)"),
             );
-            return Exec::Done(Reply::error(e));
+            return self.slot_done(io, tid, api, Reply::error(e));
         }
         let m = slot_mut(self, id);
         m.messages.push_back(data);
         m.bytes += n as u64;
         self.pipe_bytes += n as u64;
         self.note_effect(|k| format!("{} holds {} message(s)", k.describe(id), slot(k, id).messages.len()));
-        self.mailslot_progress(id, &move || format!("WriteFile({h}, {n} bytes)"));
-        Exec::Done(Reply::from(Value::Written(n as u32)))
+        self.mailslot_progress(id, &move || format!("{api}({h}, {n} bytes)"));
+        self.slot_done(io, tid, api, Reply::from(Value::Written(n as u32)))
     }
 
     /// Pending reads take the queued messages, in order (§18.17): a read whose buffer is

@@ -261,8 +261,10 @@ impl Kernel {
             Body::Thread(t) => t.exit_code.is_some(),
             Body::File(f) => f.signalled,
             Body::Port(p) => !p.queue.is_empty(),
-            // No I/O in progress is modelled on a mailslot handle (§18.20).
-            Body::Mailslot(_) | Body::MailslotClient(_) => true,
+            // A client's writes never wait; a server is nonsignalled while an asynchronous
+            // read without an event is in progress (§18.20).
+            Body::Mailslot(m) => m.signalled,
+            Body::MailslotClient(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) => false,
         }
     }
@@ -460,8 +462,10 @@ impl Kernel {
             Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
             Body::Pipe(_) | Body::NamedPipe(_) => Vec::new(),
             Body::Port(_) => self.holder_threads(id),
-            // Always signalled (§18.20): nobody is stuck on one.
-            Body::Mailslot(_) | Body::MailslotClient(_) => Vec::new(),
+            // A server's read completes when a client writes (§18.20); a client is always
+            // signalled.
+            Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
+            Body::MailslotClient(_) => Vec::new(),
         }
     }
 

@@ -174,7 +174,7 @@ pub struct File {
 
 /// ReadFileEx/WriteFileEx return TRUE once the operation is under way, pending or done
 /// (the result reaches the completion routine).
-fn ex_result(exec: Exec) -> Exec {
+pub(crate) fn ex_result(exec: Exec) -> Exec {
     match exec {
         Exec::Done(Reply { status: Status::Pending | Status::Warning(_), .. }) => {
             Exec::Done(Reply::from(Value::Bool(true)))
@@ -571,7 +571,7 @@ impl Kernel {
         overlapped: Option<Overlapped>,
     ) -> Exec {
         if self.is_mailslot_handle(pid, tid, h) {
-            return self.mailslot_write_file(pid, tid, h, data, overlapped.as_ref());
+            return self.mailslot_write_file(pid, tid, Api::WriteFile, h, data, overlapped, None);
         }
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
@@ -748,7 +748,7 @@ impl Kernel {
         buffer: Option<IoBuffer>,
     ) -> Exec {
         if self.is_mailslot_handle(pid, tid, h) {
-            return self.mailslot_read_file(pid, tid, h, len, overlapped.as_ref());
+            return self.mailslot_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
         }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
@@ -830,8 +830,17 @@ impl Kernel {
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
         if self.is_mailslot_handle(pid, tid, h) {
-            self.unsupported("ReadFileEx", "a mailslot handle (docs/semantics.md §18.18)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+            let api = Api::ReadFileEx;
+            return ex_result(self.mailslot_read_file(
+                pid,
+                tid,
+                api,
+                h,
+                len,
+                Some(overlapped),
+                Some(buffer),
+                Some(routine),
+            ));
         }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
@@ -859,8 +868,8 @@ impl Kernel {
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
         if self.is_mailslot_handle(pid, tid, h) {
-            self.unsupported("WriteFileEx", "a mailslot handle (docs/semantics.md §18.18)");
-            return Exec::Done(Reply::error(ERROR_NOT_SUPPORTED));
+            let api = Api::WriteFileEx;
+            return ex_result(self.mailslot_write_file(pid, tid, api, h, data, Some(overlapped), Some(routine)));
         }
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
