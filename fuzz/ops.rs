@@ -13,6 +13,16 @@
 //! | `110x xxxx` | 32  | waitable timers and the clock reads                              | low 6 bits |
 //! | `111x 0xxx` | 64  | named pipes (ops 32-63) and more handle values (`HANDLES_64`)    | low 3 bits |
 //! | `111x 1xxx` | 96  | overlapped I/O, completion ports, APCs, timer routines (64-95)  | low 3 bits |
+//! | `1111 1111` | 112 | extended header: byte 1 picks a family, ops 96-111 are its own   | byte 1     |
+//!
+//! The extended header (byte 0 = 0xFF) names an API family in the high nibble of byte 1
+//! and the seed in its low nibble (bit 3 of the seed also runs with the tight limits, as
+//! bit 4 of byte 0 does for the 64- and 96-op sets); byte 2 is then the split byte and the
+//! ops start at byte 3. A family set has 112 ops: 0-95 as the 96-op set, 96-111 the
+//! family's (`family_op`). Families: 0 window messages (reserved for that work: its ops
+//! do nothing until it lands), 1 mailslots (`mailslot_op`); the others do nothing. Before
+//! the extended header, 0xFF was a 96-op input with seed 7 and tight limits; no
+//! regression input started so.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
 //! handle and pipe-byte limits, so that running out fails calls midway instead of ending
@@ -94,8 +104,11 @@ const RECENT_MAX: usize = 8;
 #[derive(Clone)]
 pub struct Script {
     ops: Rc<Vec<u8>>,
-    /// How many ops the set has: 16, 24, 32, 64 or 96.
+    /// How many ops the set has: 16, 24, 32, 64, 96, or 112 for a family set.
     set: u8,
+    /// The API family of ops 96-111 in a 112-op set (see the header): 0 window messages,
+    /// 1 mailslots.
+    family: u8,
     depth: u32,
     /// The last `RECENT_MAX` pipe handles (CreatePipe, CreateNamedPipe, CreateFile,
     /// DuplicateHandle) returned in this process, newest last, shared by its threads. The
@@ -141,6 +154,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
         let rest = || Script {
             ops: Rc::new(ops.get((i + 1) * 3..).unwrap_or(&[]).to_vec()),
             set: script.set.max(24),
+            family: script.family,
             depth: script.depth + 1,
             recent: script.recent.clone(),
         };
@@ -275,6 +289,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             31 => {
                 ctx.sleep(u32::from(b % 12)).await;
             }
+            96.. => family_op(&ctx, script.family, op, a, b, h, &mut buf, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -744,27 +759,181 @@ async fn async_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Ref
     }
 }
 
+/// Mailslot names: two mailslots, each in two spellings (the namespace is
+/// case-insensitive, §18.1), one with a pseudo-directory.
+const MAILSLOT_NAMES: [&str; 4] = [r"\\.\mailslot\a", r"\\.\MAILSLOT\A", r"\\.\mailslot\b\c", r"\\.\Mailslot\B\C"];
+
+/// Local mailslot names CreateMailslot and CreateFile must reject (never a remote form or
+/// another path in CreateFile: those end the run as Unsupported).
+const BAD_MAILSLOT_NAMES: [&str; 4] = [r"\\.\mailslot\", r"\\.\mailslot\a\", r"\\.\mailslot\a\\b", r"\\.\mailslot\\"];
+
+/// Names only CreateMailslot gets: other forms, rejected with ERROR_INVALID_NAME.
+const FOREIGN_NAMES: [&str; 4] = ["a", "", r"\\.\pipe\a", r"\\*\mailslot\a"];
+
+/// A name for CreateFile on a mailslot: five in eight valid, else a bad local one.
+fn mailslot_name(sel: u8) -> &'static str {
+    match sel % 8 {
+        5..=7 => BAD_MAILSLOT_NAMES[usize::from(sel >> 3) % BAD_MAILSLOT_NAMES.len()],
+        i => MAILSLOT_NAMES[usize::from(i) % MAILSLOT_NAMES.len()],
+    }
+}
+
+/// A read time-out for CreateMailslot / SetMailslotInfo.
+fn mailslot_timeout(sel: u8) -> u32 {
+    [0, 1, 5, 20, MAILSLOT_WAIT_FOREVER, 0, 2, MAILSLOT_WAIT_FOREVER][usize::from(sel) % 8]
+}
+
+/// Ops 96-111 of a family set.
+#[allow(clippy::too_many_arguments)]
+async fn family_op(
+    ctx: &ThreadCtx,
+    family: u8,
+    op: u8,
+    a: u8,
+    b: u8,
+    h: HANDLE,
+    buf: &mut [u8; 64],
+    recent: &RefCell<Vec<HANDLE>>,
+) {
+    match family {
+        1 => mailslot_op(ctx, op, a, b, h, buf, recent).await,
+        // 0: window messages, reserved for that work; the others: nothing yet.
+        _ => {}
+    }
+}
+
+/// The mailslot family's ops (96-111, docs/semantics.md §18). `h` is the handle `a`
+/// selects; the calls that take no handle read `a` as a second argument.
+async fn mailslot_op(
+    ctx: &ThreadCtx,
+    op: u8,
+    a: u8,
+    b: u8,
+    h: HANDLE,
+    buf: &mut [u8; 64],
+    recent: &RefCell<Vec<HANDLE>>,
+) {
+    let mut n = 0u32;
+    match op {
+        96 | 97 => {
+            // 97: valid names only.
+            let name = match (op, a % 8) {
+                (96, 6) => Some(FOREIGN_NAMES[usize::from(a >> 3) % FOREIGN_NAMES.len()]),
+                (96, 7) => None,
+                (96, _) => Some(mailslot_name(a)),
+                _ => Some(MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()]),
+            };
+            let max = [0, 1, 4, 16, u32::MAX][usize::from(b) % 5];
+            let sa = (b & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            remember(recent, ctx.create_mailslot(name, max, mailslot_timeout(b >> 3), sa.as_ref()).await);
+        }
+        98 => {
+            let access = [GENERIC_WRITE, GENERIC_READ | GENERIC_WRITE, GENERIC_READ, 0, FILE_WRITE_DATA, GENERIC_ALL]
+                [usize::from(a >> 3) % 6];
+            let share = [FILE_SHARE_READ, 0, FILE_SHARE_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE][usize::from(b) % 4];
+            let sa = (a & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            let disposition =
+                [OPEN_EXISTING, OPEN_EXISTING, 0, OPEN_ALWAYS, TRUNCATE_EXISTING + 1][usize::from(b >> 2) % 5];
+            let flags = if b & 0x40 != 0 { FILE_FLAG_OVERLAPPED } else { 0 };
+            let c =
+                ctx.create_file(mailslot_name(a), access, share, sa.as_ref(), disposition, flags, HANDLE::NULL).await;
+            remember(recent, c);
+        }
+        99 => {
+            // A writer: open, write one message.
+            let name = MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()];
+            let c = ctx.create_file(name, GENERIC_WRITE, FILE_SHARE_READ, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+            remember(recent, c);
+            if c != INVALID_HANDLE_VALUE {
+                let _ = ctx.write_file(c, &buf[..usize::from(b) % 12], Some(&mut n)).await;
+            }
+        }
+        100 | 101 => {
+            let _ = ctx.write_file(h, &buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        102 | 103 => {
+            let _ = ctx.read_file(h, &mut buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        104 => {
+            let (mut max, mut next, mut count, mut timeout) = (0, 0, 0, 0);
+            let _ = ctx
+                .get_mailslot_info(
+                    h,
+                    (b & 1 != 0).then_some(&mut max),
+                    (b & 2 != 0).then_some(&mut next),
+                    (b & 4 != 0).then_some(&mut count),
+                    (b & 8 != 0).then_some(&mut timeout),
+                )
+                .await;
+        }
+        105 => {
+            let _ = ctx.set_mailslot_info(h, mailslot_timeout(b)).await;
+        }
+        106 => {
+            ctx.close_handle(h).await;
+        }
+        107 => {
+            // A server: create, then read once.
+            let name = MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()];
+            let s = ctx.create_mailslot(Some(name), [0, 8][usize::from(b) % 2], mailslot_timeout(b >> 1), None).await;
+            remember(recent, s);
+            if s != INVALID_HANDLE_VALUE {
+                let _ = ctx.read_file(s, &mut buf[..usize::from(b >> 4) % 12], Some(&mut n)).await;
+            }
+        }
+        108 => {
+            let mut dup = HANDLE::NULL;
+            let p = ctx.get_current_process();
+            let options = DUPLICATE_SAME_ACCESS | if b & 1 != 0 { DUPLICATE_CLOSE_SOURCE } else { 0 };
+            let _ = ctx.duplicate_handle(p, h, p, &mut dup, 0, b & 2 != 0, options).await;
+            remember(recent, dup);
+        }
+        109 => {
+            ctx.wait_for_single_object(h, u32::from(b % 5)).await;
+        }
+        110 => {
+            // OVERLAPPED reads and writes, and their collection.
+            let ov = overlapped_for(0x40 | (b & 0x83), HANDLE::NULL);
+            let len = usize::from(b >> 3 & 7);
+            match b >> 6 & 1 {
+                0 => ignore(ctx.read_file_overlapped(h, &IoBuffer::new(len), None, &ov).await),
+                _ => ignore(ctx.write_file_overlapped(h, &[b'm'; 7][..len], None, &ov).await),
+            }
+            if b & 0x04 != 0 {
+                ignore(ctx.get_overlapped_result(h, &ov, &mut n, b & 0x20 != 0).await);
+            }
+        }
+        _ => {
+            ctx.sleep(u32::from(b % 4)).await;
+        }
+    }
+}
+
 /// Runs the program that `data` encodes and returns its report.
 pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
         return None;
     }
-    let (set, seed) = match data[0] >> 5 {
-        0..=3 => (16, data[0] & 0x7f),
-        4 | 5 => (24, data[0] & 0x7f),
-        6 => (32, data[0] & 0x3f),
-        _ if data[0] & 0x08 != 0 => (96, data[0] & 0x07),
-        _ => (64, data[0] & 0x07),
+    // The extended header (0xFF): family and seed in byte 1, the split in byte 2.
+    let extended = data[0] == 0xFF;
+    let (set, seed, family) = match data[0] >> 5 {
+        _ if extended => (112, data[1] & 0x0f, data[1] >> 4),
+        0..=3 => (16, data[0] & 0x7f, 0),
+        4 | 5 => (24, data[0] & 0x7f, 0),
+        6 => (32, data[0] & 0x3f, 0),
+        _ if data[0] & 0x08 != 0 => (96, data[0] & 0x07, 0),
+        _ => (64, data[0] & 0x07, 0),
     };
-    let tight = set >= 64 && data[0] & 0x10 != 0;
+    let tight = if extended { seed & 0x08 != 0 } else { set >= 64 && data[0] & 0x10 != 0 };
     let seed = u64::from(seed);
-    let split = (data[1] as usize).min(data.len() - 2);
-    let body = &data[2..];
-    let (first, second) = body.split_at(split.min(body.len()));
+    let start = if extended { 3 } else { 2 };
+    let split_byte = if extended { data.get(2).copied().unwrap_or(0) } else { data[1] };
+    let body = data.get(start..).unwrap_or(&[]);
+    let (first, second) = body.split_at(usize::from(split_byte).min(body.len()));
     OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
     let recent = Rc::new(RefCell::new(Vec::new()));
-    let first = Script { ops: Rc::new(first.to_vec()), set, depth: 0, recent: recent.clone() };
-    let second = Script { ops: Rc::new(second.to_vec()), set, depth: 0, recent };
+    let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
+    let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };
     let mut config = Config::random(seed);
     config.steps_max = 10_000;
     config.threads_max = 64;
@@ -789,10 +958,10 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     // A child process (childN.exe, N its depth) runs the whole body of the input, both
     // threads' ops in a row, on one thread; it remembers its own pipe handles.
     for depth in 1..=DEPTH_MAX {
-        let ops = Rc::new(data[2..].to_vec());
+        let ops = Rc::new(body.to_vec());
         let set = set.max(24);
         sim.program(&format!("child{depth}.exe"), move |ctx| {
-            boxed(ctx, Script { ops: ops.clone(), set, depth, recent: Rc::new(RefCell::new(Vec::new())) })
+            boxed(ctx, Script { ops: ops.clone(), set, family, depth, recent: Rc::new(RefCell::new(Vec::new())) })
         });
     }
     Some(sim.run("fuzz.exe"))

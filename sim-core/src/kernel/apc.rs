@@ -81,7 +81,10 @@ impl Kernel {
             return;
         }
         self.thread_mut(tid).apcs.push_back(QueuedApc { routine, from, timer });
-        if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops[op].alertable) {
+        // A thread being killed still reads as blocked on the operation its exit just
+        // cancelled (a ReadFileEx pending on a synchronous handle queues its routine from
+        // there): that operation is gone, and the APC is discarded with the thread's others.
+        if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops.get(op).is_some_and(|o| o.alertable)) {
             let reply = apc_reply(&self.ops[op].kind);
             self.unqueue_op(op);
             self.complete_op(op, reply, "a user APC was queued (alertable wait)");
