@@ -9,6 +9,7 @@
 use sim_core::prelude::*;
 
 pub mod async_io;
+pub mod mailslots;
 pub mod named_pipes;
 pub mod pipes;
 mod sync;
@@ -61,6 +62,7 @@ pub fn catalogue() -> Vec<Scenario> {
         async_io::iocp_echo_server_shared_overlapped(),
         async_io::apc_never_runs(),
         async_io::apc_alertable_wait(),
+        mailslots::mailslot_two_writers(),
     ]
 }
 

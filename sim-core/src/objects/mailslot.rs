@@ -366,8 +366,9 @@ impl Kernel {
         m.messages.push_back(data);
         m.bytes += n as u64;
         self.pipe_bytes += n as u64;
-        self.note_effect(|k| format!("{} holds {} message(s)", k.describe(id), slot(k, id).messages.len()));
         self.mailslot_progress(id, &move || format!("{api}({h}, {n} bytes)"));
+        // After the waiting reads took theirs: what the mailslot still holds.
+        self.note_effect(|k| format!("{} holds {} message(s)", k.describe(id), slot(k, id).messages.len()));
         self.slot_done(io, tid, api, Reply::from(Value::Written(n as u32)))
     }
 
