@@ -156,6 +156,11 @@ fn get_mailslot_info_on_other_handles_fails() {
             assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
             assert_eq!(max, SENTINEL);
         }
+        // A pipe is a file, but not a mailslot: ERROR_INVALID_PARAMETER [inferred].
+        let (r, _w) = pipe(&ctx, 0).await;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.get_mailslot_info(r, None, None, None, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
         0
     });
 }
@@ -719,8 +724,10 @@ fn cancel_io_ex_ends_a_pending_overlapped_read() {
     });
 }
 
-/// §18.19: unread mailslot bytes count toward `pipe_bytes_max`; a write beyond it fails
-/// with the limit's error (LimitAction::FailCall) and queues nothing.
+/// §18.19 (and §15): unread mailslot bytes count toward `pipe_bytes_max`; a write beyond
+/// it fails with the limit's error (LimitAction::FailCall: ERROR_NOT_ENOUGH_MEMORY) and
+/// queues nothing; a message longer than `io_bytes_max` fails with
+/// ERROR_NO_SYSTEM_RESOURCES.
 #[test]
 fn mailslot_bytes_count_toward_the_pipe_bytes_limit() {
     let mut config = Config::round_robin();
@@ -730,11 +737,23 @@ fn mailslot_bytes_count_toward_the_pipe_bytes_limit() {
         let s = slot(&ctx, NAME, 0, 0).await;
         let w = writer(&ctx, NAME, GENERIC_WRITE).await;
         write(&ctx, w, b"12345678").await;
-        let e = write_error(&ctx, w, b"abc").await;
-        assert_ne!(e, Win32Error(SENTINEL));
+        assert_eq!(write_error(&ctx, w, b"abc").await, ERROR_NOT_ENOUGH_MEMORY);
         assert_eq!(info(&ctx, s).await.2, 1);
         assert_eq!(read(&ctx, s, 8).await, b"12345678");
         write(&ctx, w, b"abc").await;
+        0
+    });
+    assert_completed(&r);
+    // io_bytes_max bounds one message like any I/O.
+    let mut config = Config::round_robin();
+    config.io_bytes_max = 4;
+    config.limit_action = LimitAction::FailCall;
+    let r = run_with(config, |ctx| async move {
+        let s = slot(&ctx, NAME, 0, 0).await;
+        let w = writer(&ctx, NAME, GENERIC_WRITE).await;
+        assert_eq!(write_error(&ctx, w, b"12345").await, ERROR_NO_SYSTEM_RESOURCES);
+        write(&ctx, w, b"1234").await;
+        assert_eq!(info(&ctx, s).await.2, 1);
         0
     });
     assert_completed(&r);

@@ -121,9 +121,11 @@ impl Kernel {
         }
     }
 
-    /// Whether `h` is a mailslot handle (ReadFile and WriteFile dispatch on this).
+    /// Whether `h` is a mailslot handle (ReadFile and WriteFile dispatch on this). A call
+    /// granted a pipe file object's lock works on that object, whatever its handle value
+    /// names by now.
     pub(crate) fn is_mailslot_handle(&self, pid: Pid, tid: Tid, h: HANDLE) -> bool {
-        self.mailslot_side(pid, tid, h).is_some()
+        self.thread(tid).granted.is_none() && self.mailslot_side(pid, tid, h).is_some()
     }
 
     /// CreateMailslot: a new name in the mailslot namespace (§§18.1-18.3).
