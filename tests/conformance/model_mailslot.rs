@@ -1,8 +1,9 @@
 //! Kernel versus reference model (sim-model's `mailslot`) on mailslots: random programs
 //! (the main thread is the server of one name: it creates the mailslot with a random
 //! maximum message size and read time-out, reads, asks for and sets the information,
-//! closes and re-creates it; 1-3 client threads open the name, write, ask for the
-//! information and close) run under random seeds, and every mailslot call in the kernel's
+//! closes and re-creates it; 0-2 reader threads read through the main thread's first
+//! server handle, so reads wait side by side and may see their server closed; 1-3 client
+//! threads open the name, write, ask for the information and close) run under random seeds, and every mailslot call in the kernel's
 //! trace is replayed, in trace order and at its virtual time, on the model. They must
 //! agree on each call: return value, last error and out-parameters of a call that
 //! completed at once, whether it blocked, and which blocked reads each call (or a
@@ -50,6 +51,8 @@ enum ClientOp {
 struct Program {
     spec: Spec,
     server: Vec<ServerOp>,
+    /// Reader threads: each a list of reads (buffer size) and sleeps (`None`: Sleep(5)).
+    readers: Vec<Vec<Option<u32>>>,
     clients: Vec<Vec<ClientOp>>,
 }
 
@@ -86,6 +89,10 @@ fn program() -> impl Strategy<Value = Program> {
         spec(),
         proptest::collection::vec(server_op(), 0..12),
         proptest::collection::vec(
+            proptest::collection::vec(prop_oneof![3 => (0u32..9).prop_map(Some), 1 => Just(None)], 0..5),
+            0..3,
+        ),
+        proptest::collection::vec(
             proptest::collection::vec(client_op(), 0..10).prop_map(|ops| {
                 let mut all = vec![ClientOp::Open];
                 all.extend(ops);
@@ -94,7 +101,7 @@ fn program() -> impl Strategy<Value = Program> {
             1..4,
         ),
     )
-        .prop_map(|(spec, server, clients)| Program { spec, server, clients })
+        .prop_map(|(spec, server, readers, clients)| Program { spec, server, readers, clients })
 }
 
 /// The bytes of the `k`-th write of thread `tid`: letters, different per thread and write.
@@ -146,6 +153,24 @@ fn run(p: &Program, seed: u64) -> RunReport {
         async move {
             let mut server = ctx.create_mailslot(Some(NAME), p.spec.max, p.spec.timeout, None).await;
             let mut threads = Vec::new();
+            for ops in p.readers.clone() {
+                let h = server;
+                let body = move |ctx: ThreadCtx| async move {
+                    let mut buf = [0u8; 16];
+                    for op in ops {
+                        match op {
+                            Some(n) => {
+                                let _ = ctx.read_file(h, &mut buf[..n as usize], None).await;
+                            }
+                            None => ctx.sleep(5).await,
+                        }
+                    }
+                    0
+                };
+                let t = ctx.create_thread(None, 0, body, 0, None).await;
+                assert!(!t.is_null(), "CreateThread failed");
+                threads.push(t);
+            }
             for ops in p.clients.clone() {
                 let t = ctx.create_thread(None, 0, move |ctx| client(ctx, ops), 0, None).await;
                 assert!(!t.is_null(), "CreateThread failed");
@@ -259,7 +284,11 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     let h = handle_arg(step, args, name)?;
                     sides.get(&h).copied().ok_or_else(|| format!("step {step}: {api} on unknown handle {h}"))
                 };
+                // A reader thread's handle may have been closed by the main thread: a read
+                // on a handle that names no mailslot fails with ERROR_INVALID_HANDLE.
+                let stale = api == "ReadFile" && !sides.contains_key(&handle_arg(step, args, "handle")?);
                 let outcome: ModelOutcome = match api.as_str() {
+                    _ if stale => Reply::Failed(ERROR_INVALID_HANDLE.0).into(),
                     "CreateMailslot" => model
                         .create(u32_arg(step, args, "max_message_size")?, u32_arg(step, args, "read_timeout_ms")?)
                         .into(),
