@@ -368,6 +368,38 @@ fn clients_open_with_any_share_mode_and_access() {
     });
 }
 
+/// §18.8 [inferred]: every valid disposition opens the existing mailslot and none creates
+/// one; an invalid disposition is ERROR_INVALID_PARAMETER; a bad local name is
+/// ERROR_INVALID_NAME.
+#[test]
+fn create_file_dispositions_and_bad_names() {
+    check(|ctx| async move {
+        let open = |name: &'static str, disposition: u32| {
+            let ctx = ctx.clone();
+            async move {
+                ctx.set_last_error(SENTINEL);
+                ctx.create_file(name, GENERIC_WRITE, FILE_SHARE_READ, None, disposition, 0, HANDLE::NULL).await
+            }
+        };
+        assert_eq!(open(NAME, CREATE_ALWAYS).await, INVALID_HANDLE_VALUE, "no mailslot is created");
+        assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND);
+        let s = slot(&ctx, NAME, 0, 0).await;
+        for d in [CREATE_NEW, CREATE_ALWAYS, OPEN_EXISTING, OPEN_ALWAYS, TRUNCATE_EXISTING] {
+            let w = open(NAME, d).await;
+            assert_ne!(w, INVALID_HANDLE_VALUE, "disposition {d}");
+            write(&ctx, w, &[d as u8]).await;
+            assert_eq!(read(&ctx, s, 4).await, [d as u8]);
+        }
+        assert_eq!(open(NAME, 0).await, INVALID_HANDLE_VALUE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        for bad in [r"\\.\mailslot\", r"\\.\mailslot\wine_mailslot_test\", r"\\.\mailslot\a\\b"] {
+            assert_eq!(open(bad, OPEN_EXISTING).await, INVALID_HANDLE_VALUE, "{bad}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_NAME, "{bad}");
+        }
+        0
+    });
+}
+
 // ----- messages (18.9, 18.11, 18.12, 18.15) ------------------------------------------------
 
 /// §18.9 (mailslot.c :: mailslot_test): each write is one message, returned whole by one
