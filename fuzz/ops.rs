@@ -13,16 +13,12 @@
 //! | `110x xxxx` | 32  | waitable timers and the clock reads                              | low 6 bits |
 //! | `111x 0xxx` | 64  | named pipes (ops 32-63) and more handle values (`HANDLES_64`)    | low 3 bits |
 //! | `111x 1xxx` | 96  | overlapped I/O, completion ports, APCs, timer routines (64-95)  | low 3 bits |
-//! | `1111 1111` | 112 | extended header: byte 1 picks a family, ops 96-111 are its own   | byte 1     |
+//! | `1111 1111` | 112 | a family's ops (96-111), the family named by byte 1              | byte 1     |
 //!
-//! The extended header (byte 0 = 0xFF) names an API family in the high nibble of byte 1
-//! and the seed in its low nibble (bit 3 of the seed also runs with the tight limits, as
-//! bit 4 of byte 0 does for the 64- and 96-op sets); byte 2 is then the split byte and the
-//! ops start at byte 3. A family set has 112 ops: 0-95 as the 96-op set, 96-111 the
-//! family's (`family_op`). Families: 0 window messages (reserved for that work: its ops
-//! do nothing until it lands), 1 mailslots (`mailslot_op`); the others do nothing. Before
-//! the extended header, 0xFF was a 96-op input with seed 7 and tight limits; no
-//! regression input started so.
+//! Family sets (byte 0 = 0xFF) keep the 96-op set's ops 0-95 and add 16 ops of one API
+//! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
+//! mailslots, `mailslot_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
 //! handle and pipe-byte limits, so that running out fails calls midway instead of ending
@@ -106,9 +102,8 @@ pub struct Script {
     ops: Rc<Vec<u8>>,
     /// How many ops the set has: 16, 24, 32, 64, 96, or 112 for a family set.
     set: u8,
-    /// The API family of ops 96-111 in a 112-op set (see the header): 0 window messages,
-    /// 1 mailslots.
-    family: u8,
+    /// The API family of a 112-op set (byte 1's high nibble).
+    family: Option<u8>,
     depth: u32,
     /// The last `RECENT_MAX` pipe handles (CreatePipe, CreateNamedPipe, CreateFile,
     /// DuplicateHandle) returned in this process, newest last, shared by its threads. The
@@ -289,7 +284,8 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             31 => {
                 ctx.sleep(u32::from(b % 12)).await;
             }
-            96.. => family_op(&ctx, script.family, op, a, b, h, &mut buf, &script.recent).await,
+            96.. if script.family == Some(0) => msg_op(&ctx, op, a, b, h).await,
+            96.. if script.family == Some(1) => mailslot_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -759,6 +755,166 @@ async fn async_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Ref
     }
 }
 
+thread_local! {
+    /// The windows the program's calls created (HWNDs are global), newest last.
+    static WINDOWS: RefCell<Vec<HWND>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Messages the window-message ops post and send: private ones (some of which the fuzz
+/// window procedure acts on), WM_QUIT, a manual WM_TIMER, WM_CLOSE, sync-only ones, a
+/// registered-message value.
+const FUZZ_MESSAGES: [u32; 12] = [
+    WM_USER,
+    WM_USER + 1,
+    WM_USER + 2,
+    WM_USER + 3,
+    WM_USER + 4,
+    WM_QUIT,
+    WM_TIMER,
+    WM_CLOSE,
+    WM_COPYDATA,
+    WM_HOTKEY,
+    WM_NULL,
+    0xC000,
+];
+
+/// A window the program made (or a bad value), by selector.
+fn fuzz_window(sel: u8) -> HWND {
+    WINDOWS.with(|w| {
+        let w = w.borrow();
+        match sel % 8 {
+            0 => HWND::NULL,
+            1 => HWND(0xdead0),
+            2 => HWND_BROADCAST,
+            _ if w.is_empty() => HWND(0x10010),
+            n => w[w.len() - 1 - usize::from(n - 3) % w.len()],
+        }
+    })
+}
+
+/// The fuzz window procedure: some private messages make nested calls (post, send back,
+/// reply early, wait), WM_CLOSE destroys; the rest go to DefWindowProc.
+fn fuzz_wndproc() -> WNDPROC {
+    wndproc(|ctx, hwnd, msg, w, l| async move {
+        match msg {
+            m if m == WM_USER + 1 => ctx.post_message(fuzz_window(w as u8), WM_USER, w, 0).await as LRESULT,
+            m if m == WM_USER + 2 => {
+                let to = fuzz_window(w as u8);
+                let to = if to == HWND_BROADCAST { hwnd } else { to };
+                ctx.send_message(to, WM_USER + (w as u32 & 3), w >> 2, 0).await
+            }
+            m if m == WM_USER + 3 => {
+                let _ = ctx.reply_message(7).await;
+                let mut m = MSG::default();
+                ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await as LRESULT
+            }
+            m if m == WM_USER + 4 => {
+                ctx.sleep(w as u32 & 3).await;
+                ctx.in_send_message_ex() as LRESULT
+            }
+            _ => ctx.def_window_proc(hwnd, msg, w, l).await,
+        }
+    })
+}
+
+/// The window-message family's ops 96-111 (byte 0 = 0xFF, family 0): windows, posting,
+/// retrieving, sending (nested and timed out), timers, waits. `a` picks the window or
+/// filter, `b` the variant and arguments; `h` is a handle for the waits.
+async fn msg_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
+    let msg = FUZZ_MESSAGES[usize::from(b) % FUZZ_MESSAGES.len()];
+    let hwnd = fuzz_window(a);
+    // Sending to HWND_BROADCAST is not modelled (Unsupported): sends go to NULL instead.
+    let target = if hwnd == HWND_BROADCAST { HWND::NULL } else { hwnd };
+    let mut m = MSG::default();
+    let ranges = [(0, 0), (WM_USER, WM_USER + 2), (WM_TIMER, WM_TIMER), (WM_USER + 3, WM_USER)];
+    let (min, max) = ranges[usize::from(b >> 4) % ranges.len()];
+    match op {
+        96 => {
+            let _ = ctx.register_class_ex(&WNDCLASSEX::new("fz", fuzz_wndproc())).await;
+            let parent = if b & 1 == 0 { HWND_MESSAGE } else { HWND::NULL };
+            let w = ctx.create_window_ex(0, "fz", ["a", "b"][usize::from(b >> 1) % 2], 0, 0, 0, 0, 0, parent, 0).await;
+            if !w.is_null() {
+                WINDOWS.with(|ws| ws.borrow_mut().push(w));
+            }
+        }
+        97 => ignore(ctx.post_message(hwnd, msg, usize::from(a), 0).await),
+        98 => {
+            let me = ctx.get_current_thread_id();
+            let tid = [me, me.wrapping_sub(4), me + 4, 0x1234][usize::from(a) % 4];
+            ignore(ctx.post_thread_message(tid, msg, usize::from(a), 0).await);
+        }
+        99 => ctx.post_quit_message(i32::from(b)).await,
+        100 => {
+            let flags = [PM_NOREMOVE, PM_REMOVE, PM_REMOVE | PM_QS_POSTMESSAGE, PM_REMOVE | PM_QS_SENDMESSAGE]
+                [usize::from(b) % 4];
+            let filter = if a & 0x80 != 0 { HWND(-1) } else { fuzz_window(a >> 3) };
+            if ctx.peek_message(&mut m, filter, min, max, flags).await == TRUE && b & 0x08 != 0 {
+                let _ = ctx.dispatch_message(&m).await;
+            }
+        }
+        101 => {
+            if ctx.get_message(&mut m, if a & 1 == 0 { HWND::NULL } else { hwnd }, min, max).await > 0 {
+                let _ = ctx.translate_message(&m);
+                let _ = ctx.dispatch_message(&m).await;
+            }
+        }
+        102 => ignore(ctx.send_message(target, msg, usize::from(a), 0).await),
+        103 => {
+            let flags = [SMTO_NORMAL, SMTO_BLOCK, SMTO_ABORTIFHUNG, SMTO_NOTIMEOUTIFNOTHUNG][usize::from(a) % 4];
+            let timeout = [0, 1, 5, 0x8000_0000][usize::from(a >> 2) % 4];
+            let mut res = 0;
+            ignore(ctx.send_message_timeout(target, msg, usize::from(b), 0, flags, timeout, Some(&mut res)).await);
+        }
+        104 => {
+            if b & 1 == 0 {
+                ignore(ctx.send_notify_message(target, msg, usize::from(a), 0).await);
+            } else {
+                let cb = (b & 2 != 0).then(|| {
+                    sendasyncproc(|ctx, hwnd, _msg, data, _result| async move {
+                        ignore(ctx.post_message(hwnd, WM_USER, data, 0).await);
+                    })
+                });
+                ignore(ctx.send_message_callback(target, msg, usize::from(a), 0, cb, usize::from(b >> 2) & 1).await);
+            }
+        }
+        105 => {
+            ignore(ctx.reply_message(isize::from(b)).await);
+            ignore(ctx.in_send_message());
+        }
+        106 => ignore(ctx.destroy_window(hwnd).await),
+        107 => {
+            let proc = (b & 1 != 0).then(|| timerproc(|ctx, _h, _m, _id, _t| async move { ctx.sleep(0).await }));
+            let target = if b & 2 != 0 { HWND::NULL } else { hwnd };
+            ignore(ctx.set_timer(target, usize::from(a & 3), u32::from(b >> 2), proc).await);
+        }
+        108 => ignore(ctx.kill_timer(if b & 1 != 0 { HWND::NULL } else { hwnd }, usize::from(a & 3)).await),
+        109 => {
+            let handles: &[HANDLE] = if b & 1 != 0 { &[] } else { std::slice::from_ref(&h) };
+            let mask = [QS_ALLINPUT, QS_POSTMESSAGE, QS_SENDMESSAGE, QS_TIMER][usize::from(b >> 1) % 4];
+            let flags = [0, MWMO_INPUTAVAILABLE, MWMO_ALERTABLE, MWMO_WAITALL][usize::from(b >> 3) % 4];
+            ignore(ctx.msg_wait_for_multiple_objects_ex(handles, u32::from(a % 4) * 3, mask, flags).await);
+        }
+        110 => {
+            if b & 1 != 0 {
+                ignore(ctx.wait_message().await);
+            } else {
+                ignore(ctx.get_queue_status([QS_ALLINPUT, QS_POSTMESSAGE, 0xFFFF_FFFF][usize::from(b >> 1) % 3]).await);
+            }
+        }
+        _ => match b % 6 {
+            0 => ignore(ctx.find_window(Some("fz"), [None, Some("a")][usize::from(a) % 2]).await),
+            1 => ignore(ctx.set_window_long_ptr(hwnd, [GWLP_USERDATA, GWLP_ID, 3][usize::from(a) % 3], 9).await),
+            2 => ignore(ctx.get_window_thread_process_id(hwnd, None).await),
+            3 => ignore(ctx.register_window_message(["m", "M", ""][usize::from(a) % 3]).await),
+            4 => ignore(ctx.is_window(hwnd).await),
+            _ => {
+                let data = COPYDATASTRUCT { dwData: usize::from(a), lpData: vec![b; usize::from(a & 7)] };
+                ignore(ctx.send_message_copydata(target, 0, &data).await);
+            }
+        },
+    }
+}
+
 /// Mailslot names: two mailslots, each in two spellings (the namespace is
 /// case-insensitive, §18.1), one with a pseudo-directory.
 const MAILSLOT_NAMES: [&str; 4] = [r"\\.\mailslot\a", r"\\.\MAILSLOT\A", r"\\.\mailslot\b\c", r"\\.\Mailslot\B\C"];
@@ -781,25 +937,6 @@ fn mailslot_name(sel: u8) -> &'static str {
 /// A read time-out for CreateMailslot / SetMailslotInfo.
 fn mailslot_timeout(sel: u8) -> u32 {
     [0, 1, 5, 20, MAILSLOT_WAIT_FOREVER, 0, 2, MAILSLOT_WAIT_FOREVER][usize::from(sel) % 8]
-}
-
-/// Ops 96-111 of a family set.
-#[allow(clippy::too_many_arguments)]
-async fn family_op(
-    ctx: &ThreadCtx,
-    family: u8,
-    op: u8,
-    a: u8,
-    b: u8,
-    h: HANDLE,
-    buf: &mut [u8; 64],
-    recent: &RefCell<Vec<HANDLE>>,
-) {
-    match family {
-        1 => mailslot_op(ctx, op, a, b, h, buf, recent).await,
-        // 0: window messages, reserved for that work; the others: nothing yet.
-        _ => {}
-    }
 }
 
 /// The mailslot family's ops (96-111, docs/semantics.md §18). `h` is the handle `a`
@@ -914,23 +1051,26 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
         return None;
     }
-    // The extended header (0xFF): family and seed in byte 1, the split in byte 2.
-    let extended = data[0] == 0xFF;
-    let (set, seed, family) = match data[0] >> 5 {
-        _ if extended => (112, data[1] & 0x0f, data[1] >> 4),
-        0..=3 => (16, data[0] & 0x7f, 0),
-        4 | 5 => (24, data[0] & 0x7f, 0),
-        6 => (32, data[0] & 0x3f, 0),
-        _ if data[0] & 0x08 != 0 => (96, data[0] & 0x07, 0),
-        _ => (64, data[0] & 0x07, 0),
+    let (family, data) = match data {
+        [0xFF, f, rest @ ..] if !rest.is_empty() => (Some(f >> 4), &data[1..]),
+        [0xFF, ..] => return None,
+        _ => (None, data),
     };
-    let tight = if extended { seed & 0x08 != 0 } else { set >= 64 && data[0] & 0x10 != 0 };
+    let (set, seed) = match (family, data[0] >> 5) {
+        (Some(_), _) => (112, data[0] & 0x0f),
+        (None, 0..=3) => (16, data[0] & 0x7f),
+        (None, 4 | 5) => (24, data[0] & 0x7f),
+        (None, 6) => (32, data[0] & 0x3f),
+        (None, _) if data[0] & 0x08 != 0 => (96, data[0] & 0x07),
+        (None, _) => (64, data[0] & 0x07),
+    };
+    let tight = family.is_none() && set >= 64 && data[0] & 0x10 != 0;
     let seed = u64::from(seed);
-    let start = if extended { 3 } else { 2 };
-    let split_byte = if extended { data.get(2).copied().unwrap_or(0) } else { data[1] };
-    let body = data.get(start..).unwrap_or(&[]);
-    let (first, second) = body.split_at(usize::from(split_byte).min(body.len()));
+    let split = (data[1] as usize).min(data.len() - 2);
+    let body = &data[2..];
+    let (first, second) = body.split_at(split.min(body.len()));
     OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
+    WINDOWS.with(|w| w.borrow_mut().clear());
     let recent = Rc::new(RefCell::new(Vec::new()));
     let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
     let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };
@@ -958,7 +1098,7 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     // A child process (childN.exe, N its depth) runs the whole body of the input, both
     // threads' ops in a row, on one thread; it remembers its own pipe handles.
     for depth in 1..=DEPTH_MAX {
-        let ops = Rc::new(body.to_vec());
+        let ops = Rc::new(data[2..].to_vec());
         let set = set.max(24);
         sim.program(&format!("child{depth}.exe"), move |ctx| {
             boxed(ctx, Script { ops: ops.clone(), set, family, depth, recent: Rc::new(RefCell::new(Vec::new())) })

@@ -100,6 +100,33 @@ win32_errors! {
     ERROR_PRIVILEGE_NOT_HELD = 1314;
     /// Insufficient system resources exist to complete the requested service (1450).
     ERROR_NO_SYSTEM_RESOURCES = 1450;
+    /// Invalid flags (1004).
+    ERROR_INVALID_FLAGS = 1004;
+    /// The current process has used all of its system allowance of handles for Window
+    /// Manager objects (1158).
+    ERROR_NO_MORE_USER_HANDLES = 1158;
+    /// The message can be used only with synchronous operations (1159).
+    ERROR_MESSAGE_SYNC_ONLY = 1159;
+    /// Invalid window handle (1400).
+    ERROR_INVALID_WINDOW_HANDLE = 1400;
+    /// Cannot find window class (1407).
+    ERROR_CANNOT_FIND_WND_CLASS = 1407;
+    /// Invalid window; it belongs to other thread (1408).
+    ERROR_WINDOW_OF_OTHER_THREAD = 1408;
+    /// Class already exists (1410).
+    ERROR_CLASS_ALREADY_EXISTS = 1410;
+    /// Class does not exist (1411).
+    ERROR_CLASS_DOES_NOT_EXIST = 1411;
+    /// Class still has open windows (1412).
+    ERROR_CLASS_HAS_WINDOWS = 1412;
+    /// Invalid index (1413).
+    ERROR_INVALID_INDEX = 1413;
+    /// Invalid thread identifier (1444).
+    ERROR_INVALID_THREAD_ID = 1444;
+    /// This operation returned because the timeout period expired (1460).
+    ERROR_TIMEOUT = 1460;
+    /// Not enough quota is available to process this command (1816).
+    ERROR_NOT_ENOUGH_QUOTA = 1816;
 }
 
 impl fmt::Debug for Win32Error {

@@ -25,6 +25,8 @@ pub enum LimitKind {
     IoBytes,
     /// `Config::pipe_bytes_max`.
     PipeBytes,
+    /// `Config::message_nesting_max`: SendMessage from inside too many sent messages.
+    MessageNesting,
 }
 
 impl LimitKind {
@@ -37,7 +39,7 @@ impl LimitKind {
     pub fn win32_error(self) -> Win32Error {
         match self {
             LimitKind::Threads | LimitKind::Processes | LimitKind::PipeBytes => ERROR_NOT_ENOUGH_MEMORY,
-            LimitKind::Handles | LimitKind::IoBytes => ERROR_NO_SYSTEM_RESOURCES,
+            LimitKind::Handles | LimitKind::IoBytes | LimitKind::MessageNesting => ERROR_NO_SYSTEM_RESOURCES,
         }
     }
 }
@@ -231,6 +233,21 @@ pub enum WaitEdge {
     QueuedApcs {
         /// Who queued each.
         from: Vec<String>,
+    },
+    /// A user32 wait: GetMessage or WaitMessage waiting for a message, or SendMessage
+    /// waiting for its receiver to run the message (§17).
+    Message {
+        /// What it waits for, in words.
+        what: String,
+        /// The window a sent message is for: its handle, class, title and owner.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<String>,
+        /// The thread that must run the sent message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver: Option<Tid>,
+        /// What that thread is doing (blocked where, and whether it pumps messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver_state: Option<String>,
     },
     /// The thread is suspended and nothing will resume it.
     Suspended {
@@ -454,6 +471,15 @@ impl DeadlockReport {
                             from.len(),
                             from.join("; ")
                         );
+                    }
+                    WaitEdge::Message { what, window, receiver: _, receiver_state } => {
+                        let _ = writeln!(s, "    {what}");
+                        if let Some(w) = window {
+                            let _ = writeln!(s, "      window {w}");
+                        }
+                        if let Some(r) = receiver_state {
+                            let _ = writeln!(s, "      {r}");
+                        }
                     }
                     WaitEdge::Suspended { count } => {
                         let _ = writeln!(s, "    is suspended (count {count}) and nothing will resume it");

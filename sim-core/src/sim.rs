@@ -130,7 +130,13 @@ impl Sim {
             Ok(o) => o,
             Err(payload) => {
                 let step = self.kernel.try_borrow().map(|k| k.steps()).unwrap_or(0);
-                Outcome::SimulatorBug { step, message: panic_message(&*payload) }
+                // Where in winsim it panicked: the first thing to look at.
+                let at = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+                let message = match at {
+                    Some(at) => format!("{} (at {at})", panic_message(&*payload)),
+                    None => panic_message(&*payload),
+                };
+                Outcome::SimulatorBug { step, message }
             }
         }
     }

@@ -113,6 +113,10 @@ impl ArgValue {
     pub fn flags(bits: &u32) -> ArgValue {
         ArgValue::Flags(*bits)
     }
+    /// A window message number, by name (`WM_USER+2`).
+    pub fn message(msg: &u32) -> ArgValue {
+        ArgValue::Str(Some(crate::objects::window::message_name(*msg)))
+    }
     /// The value as a handle, if it is one.
     pub fn as_handle(&self) -> Option<HANDLE> {
         match self {
@@ -181,6 +185,37 @@ impl ToArg for u32 {
         Some(ArgValue::U32(*self))
     }
 }
+impl ToArg for String {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some(self.clone())))
+    }
+}
+impl ToArg for isize {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self as i64))
+    }
+}
+impl ToArg for u64 {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::I64(*self as i64))
+    }
+}
+impl ToArg for crate::types::HWND {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some(self.to_string())))
+    }
+}
+impl ToArg for crate::types::MSG {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some(format!(
+            "{{{}, {}, {}, {}}}",
+            self.hwnd,
+            crate::objects::window::message_name(self.message),
+            self.wParam,
+            self.lParam
+        ))))
+    }
+}
 impl ToArg for i32 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I32(*self))
@@ -225,6 +260,10 @@ pub enum Ret {
     Wait(u32),
     /// VOID, or a call that does not return (ExitThread).
     Void,
+    /// An integer (LRESULT, ATOM, GetMessage's -1/0/1).
+    Long(i64),
+    /// An HWND.
+    Hwnd(crate::types::HWND),
 }
 
 impl fmt::Display for Ret {
@@ -237,6 +276,8 @@ impl fmt::Display for Ret {
             Ret::Dword(v) => write!(f, "{v}"),
             Ret::Wait(v) => f.write_str(&wait_code(*v)),
             Ret::Void => Ok(()),
+            Ret::Long(v) => write!(f, "{v}"),
+            Ret::Hwnd(h) => write!(f, "{h}"),
         }
     }
 }

@@ -355,3 +355,226 @@ pub const FILE_GENERIC_WRITE: u32 =
 pub const FILE_GENERIC_EXECUTE: u32 = STANDARD_RIGHTS_EXECUTE | FILE_READ_ATTRIBUTES | 0x20 | SYNCHRONIZE;
 /// `FILE_ALL_ACCESS`.
 pub const FILE_ALL_ACCESS: u32 = STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0x1FF;
+
+// ----- winuser.h: windows and messages ------------------------------------------------
+
+/// A window handle. HWND values are global: the same value names the same window in
+/// every process (docs/semantics.md §17).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HWND(pub isize);
+
+impl HWND {
+    /// `NULL`.
+    pub const NULL: HWND = HWND(0);
+    /// True for `NULL`.
+    pub fn is_null(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for HWND {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for HWND {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("NULL"),
+            -3 => f.write_str("HWND_MESSAGE"),
+            0xFFFF => f.write_str("HWND_BROADCAST"),
+            v if v < 0 => write!(f, "(HWND){v}"),
+            v => write!(f, "hwnd:0x{v:x}"),
+        }
+    }
+}
+
+/// `WPARAM`.
+pub type WPARAM = usize;
+/// `LPARAM`.
+pub type LPARAM = isize;
+/// `LRESULT`.
+pub type LRESULT = isize;
+/// `ATOM`: a class atom or a registered message (0xC000-0xFFFF).
+pub type ATOM = u16;
+
+/// `HWND_TOP` (0): as a PeekMessage filter, any window or none.
+pub const HWND_TOP: HWND = HWND(0);
+/// `HWND_BOTTOM` (1): as a PeekMessage filter, thread messages only (§17.C5).
+pub const HWND_BOTTOM: HWND = HWND(1);
+/// `HWND_TOPMOST` ((HWND)-1): thread messages only as a filter; a broadcast as a target.
+pub const HWND_TOPMOST: HWND = HWND(-1);
+/// `HWND_NOTOPMOST` ((HWND)-2).
+pub const HWND_NOTOPMOST: HWND = HWND(-2);
+/// `HWND_MESSAGE` ((HWND)-3): the parent of message-only windows.
+pub const HWND_MESSAGE: HWND = HWND(-3);
+/// `HWND_BROADCAST` (0xFFFF): every top-level window.
+pub const HWND_BROADCAST: HWND = HWND(0xFFFF);
+
+/// `POINT`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct POINT {
+    /// x.
+    pub x: i32,
+    /// y.
+    pub y: i32,
+}
+
+/// `MSG`: a message retrieved by GetMessage or PeekMessage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MSG {
+    /// The window, or NULL for a thread message.
+    pub hwnd: HWND,
+    /// The message number.
+    pub message: u32,
+    /// wParam.
+    pub wParam: WPARAM,
+    /// lParam.
+    pub lParam: LPARAM,
+    /// GetTickCount when it was posted (§17.O2).
+    pub time: u32,
+    /// The cursor position (always 0,0: winsim has no input devices).
+    pub pt: POINT,
+}
+
+/// `COPYDATASTRUCT`: WM_COPYDATA's data, copied into the receiver (§17.P3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct COPYDATASTRUCT {
+    /// dwData.
+    pub dwData: usize,
+    /// The bytes lpData points to (cbData is their length).
+    pub lpData: Vec<u8>,
+}
+
+/// `WM_NULL`.
+pub const WM_NULL: u32 = 0x0000;
+/// `WM_CREATE`.
+pub const WM_CREATE: u32 = 0x0001;
+/// `WM_DESTROY`.
+pub const WM_DESTROY: u32 = 0x0002;
+/// `WM_CLOSE`.
+pub const WM_CLOSE: u32 = 0x0010;
+/// `WM_QUIT`.
+pub const WM_QUIT: u32 = 0x0012;
+/// `WM_SETTEXT`.
+pub const WM_SETTEXT: u32 = 0x000C;
+/// `WM_GETTEXT`.
+pub const WM_GETTEXT: u32 = 0x000D;
+/// `WM_COPYDATA`.
+pub const WM_COPYDATA: u32 = 0x004A;
+/// `WM_NOTIFY`.
+pub const WM_NOTIFY: u32 = 0x004E;
+/// `WM_NCCREATE`.
+pub const WM_NCCREATE: u32 = 0x0081;
+/// `WM_NCDESTROY`.
+pub const WM_NCDESTROY: u32 = 0x0082;
+/// `WM_KEYDOWN`.
+pub const WM_KEYDOWN: u32 = 0x0100;
+/// `WM_KEYUP`.
+pub const WM_KEYUP: u32 = 0x0101;
+/// `WM_CHAR`.
+pub const WM_CHAR: u32 = 0x0102;
+/// `WM_TIMER`.
+pub const WM_TIMER: u32 = 0x0113;
+/// `WM_PAINT`.
+pub const WM_PAINT: u32 = 0x000F;
+/// `WM_HOTKEY`.
+pub const WM_HOTKEY: u32 = 0x0312;
+/// `WM_USER`: the first private message number.
+pub const WM_USER: u32 = 0x0400;
+/// `WM_APP`.
+pub const WM_APP: u32 = 0x8000;
+
+/// `PM_NOREMOVE`.
+pub const PM_NOREMOVE: u32 = 0x0000;
+/// `PM_REMOVE`.
+pub const PM_REMOVE: u32 = 0x0001;
+/// `PM_NOYIELD`.
+pub const PM_NOYIELD: u32 = 0x0002;
+
+/// `QS_KEY`.
+pub const QS_KEY: u32 = 0x0001;
+/// `QS_MOUSEMOVE`.
+pub const QS_MOUSEMOVE: u32 = 0x0002;
+/// `QS_MOUSEBUTTON`.
+pub const QS_MOUSEBUTTON: u32 = 0x0004;
+/// `QS_POSTMESSAGE`.
+pub const QS_POSTMESSAGE: u32 = 0x0008;
+/// `QS_TIMER`.
+pub const QS_TIMER: u32 = 0x0010;
+/// `QS_PAINT`.
+pub const QS_PAINT: u32 = 0x0020;
+/// `QS_SENDMESSAGE`.
+pub const QS_SENDMESSAGE: u32 = 0x0040;
+/// `QS_HOTKEY`.
+pub const QS_HOTKEY: u32 = 0x0080;
+/// `QS_ALLPOSTMESSAGE`.
+pub const QS_ALLPOSTMESSAGE: u32 = 0x0100;
+/// `QS_RAWINPUT`.
+pub const QS_RAWINPUT: u32 = 0x0400;
+/// `QS_MOUSE`.
+pub const QS_MOUSE: u32 = QS_MOUSEMOVE | QS_MOUSEBUTTON;
+/// `QS_INPUT`.
+pub const QS_INPUT: u32 = QS_MOUSE | QS_KEY | QS_RAWINPUT;
+/// `QS_ALLEVENTS`.
+pub const QS_ALLEVENTS: u32 = QS_INPUT | QS_POSTMESSAGE | QS_TIMER | QS_PAINT | QS_HOTKEY;
+/// `QS_ALLINPUT`.
+pub const QS_ALLINPUT: u32 = QS_ALLEVENTS | QS_SENDMESSAGE;
+/// `PM_QS_INPUT`.
+pub const PM_QS_INPUT: u32 = QS_INPUT << 16;
+/// `PM_QS_POSTMESSAGE`.
+pub const PM_QS_POSTMESSAGE: u32 = (QS_POSTMESSAGE | QS_HOTKEY | QS_TIMER) << 16;
+/// `PM_QS_PAINT`.
+pub const PM_QS_PAINT: u32 = QS_PAINT << 16;
+/// `PM_QS_SENDMESSAGE`.
+pub const PM_QS_SENDMESSAGE: u32 = QS_SENDMESSAGE << 16;
+
+/// `MWMO_WAITALL`.
+pub const MWMO_WAITALL: u32 = 0x0001;
+/// `MWMO_ALERTABLE`.
+pub const MWMO_ALERTABLE: u32 = 0x0002;
+/// `MWMO_INPUTAVAILABLE`.
+pub const MWMO_INPUTAVAILABLE: u32 = 0x0004;
+
+/// `SMTO_NORMAL`.
+pub const SMTO_NORMAL: u32 = 0x0000;
+/// `SMTO_BLOCK`: the sender does not run messages sent to it while it waits.
+pub const SMTO_BLOCK: u32 = 0x0001;
+/// `SMTO_ABORTIFHUNG`.
+pub const SMTO_ABORTIFHUNG: u32 = 0x0002;
+/// `SMTO_NOTIMEOUTIFNOTHUNG`.
+pub const SMTO_NOTIMEOUTIFNOTHUNG: u32 = 0x0008;
+/// `SMTO_ERRORONEXIT`.
+pub const SMTO_ERRORONEXIT: u32 = 0x0020;
+
+/// `ISMEX_NOSEND`.
+pub const ISMEX_NOSEND: u32 = 0;
+/// `ISMEX_SEND`.
+pub const ISMEX_SEND: u32 = 1;
+/// `ISMEX_NOTIFY`.
+pub const ISMEX_NOTIFY: u32 = 2;
+/// `ISMEX_CALLBACK`.
+pub const ISMEX_CALLBACK: u32 = 4;
+/// `ISMEX_REPLIED`.
+pub const ISMEX_REPLIED: u32 = 8;
+
+/// `GWLP_USERDATA`.
+pub const GWLP_USERDATA: i32 = -21;
+/// `GWLP_ID`.
+pub const GWLP_ID: i32 = -12;
+
+/// `USER_TIMER_MINIMUM` (ms).
+pub const USER_TIMER_MINIMUM: u32 = 0x0A;
+/// `USER_TIMER_MAXIMUM` (ms).
+pub const USER_TIMER_MAXIMUM: u32 = 0x7FFF_FFFF;
+
+/// `WS_OVERLAPPED`.
+pub const WS_OVERLAPPED: u32 = 0x0000_0000;
+/// `WS_POPUP`.
+pub const WS_POPUP: u32 = 0x8000_0000;
+/// `WS_CHILD`.
+pub const WS_CHILD: u32 = 0x4000_0000;
+/// `WS_OVERLAPPEDWINDOW`.
+pub const WS_OVERLAPPEDWINDOW: u32 = 0x00CF_0000;

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod mailslot;
+pub mod messages;
 pub mod named_pipe;
 pub mod pipe;
 pub mod sync;

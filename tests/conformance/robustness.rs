@@ -29,28 +29,42 @@ proptest! {
     }
 }
 
-/// The number of cases of the mailslot-family property: PROPTEST_CASES from the
-/// environment, 200 by default.
-fn mailslot_cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+fn family_outcome_ok(r: &RunReport) -> Result<(), String> {
+    match &r.outcome {
+        Outcome::Unsupported { .. } | Outcome::ReplayDiverged { .. } | Outcome::SimulatorBug { .. } => {
+            Err(format!("{:?}", r.outcome))
+        }
+        Outcome::Failed { message, location, .. } if !(location.is_none() && message.contains("OVERLAPPED")) => {
+            Err(format!("a thread body failed: {message}"))
+        }
+        _ => Ok(()),
+    }
 }
 
-/// Whether an outcome is one a random program may end with (see
-/// `random_programs_end_with_an_outcome`).
-fn acceptable(outcome: &Outcome) -> Result<(), String> {
-    if matches!(outcome, Outcome::Unsupported { .. } | Outcome::ReplayDiverged { .. } | Outcome::SimulatorBug { .. }) {
-        return Err(format!("{outcome:?}"));
-    }
-    if let Outcome::Failed { message, location, .. } = outcome {
-        if location.is_some() || !message.contains("OVERLAPPED") {
-            return Err(format!("a thread body failed: {message}"));
-        }
-    }
-    Ok(())
+fn family_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: mailslot_cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The window-message family set (byte 0 = 0xFF, family 0): windows, posting, sending
+    /// (nested, timed out), retrieving, timers and waits on two threads (§17).
+    #[test]
+    fn random_message_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        body in proptest::collection::vec(any::<u8>(), 1..200),
+    ) {
+        let mut data = vec![0xFF, seed];
+        data.extend(body);
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
     /// The mailslot family (extended header 0xFF, family 1, docs/semantics.md §18): ops
     /// 96-111 are mailslot calls, mixed with every op of the 96-op set.
     #[test]
@@ -65,7 +79,7 @@ proptest! {
             data.push(if i % 3 == 0 && b & 1 == 0 { 96 + (b >> 1) % 16 } else { *b });
         }
         let r = ops::run_program(&data).expect("input is long enough");
-        if let Err(e) = acceptable(&r.outcome) {
+        if let Err(e) = family_outcome_ok(&r) {
             prop_assert!(false, "{}\ninput {:?}", e, data);
         }
     }
@@ -96,6 +110,17 @@ fn fuzz_regressions() {
         ),
         // CreateFile on a named pipe hitting the handle limit mid-call.
         ("createfile-handle-limit", include_bytes!("../../fuzz/regressions/createfile-handle-limit.bin")),
+        // (Found by the window-message family set.) A process exit killed a thread blocked
+        // in ReadFileEx on a synchronous handle; cancelling its I/O queued the routine's APC
+        // to it while it still looked blocked in the cancelled operation: a kernel panic.
+        ("exit-cancels-readfileex-apc", include_bytes!("../../fuzz/regressions/exit-cancels-readfileex-apc.bin")),
+        // A ReadFileEx blocked on a synchronous handle completed (broken pipe) and queued
+        // its routine's APC to its own thread, whose blocked operation was the one
+        // completing and already gone: a kernel panic.
+        (
+            "sync-readfileex-completes-into-apc",
+            include_bytes!("../../fuzz/regressions/sync-readfileex-completes-into-apc.bin"),
+        ),
         // Found by the mailslot family's sweep (extended header 0xFF, family 1): a thread
         // blocked in ReadFileEx on a synchronous pipe handle was killed (ExitProcess); the
         // cancellation queued the routine's APC to the dying thread, which still read as
@@ -106,4 +131,15 @@ fn fuzz_regressions() {
         let r = ops::run_program(data).expect("long enough");
         assert!(!matches!(r.outcome, Outcome::Failed { .. } | Outcome::SimulatorBug { .. }), "{name}: {:?}", r.outcome);
     }
+}
+
+/// Replays one input with its trace: `FUZZ_INPUT=path FUZZ_TRACE=1 cargo test --test
+/// conformance replay_fuzz_input -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn replay_fuzz_input() {
+    let path = std::env::var("FUZZ_INPUT").expect("FUZZ_INPUT names an input file");
+    let data = std::fs::read(path).expect("readable input");
+    let r = ops::run_program(&data).expect("long enough");
+    println!("{}\n{}", r.summary(), r.trace_text());
 }

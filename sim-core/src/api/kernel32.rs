@@ -22,9 +22,9 @@ use std::task::{Context, Poll};
 /// cheap; a clone is the same thread.
 #[derive(Clone)]
 pub struct ThreadCtx {
-    kernel: Rc<RefCell<Kernel>>,
-    tid: Tid,
-    pid: Pid,
+    pub(super) kernel: Rc<RefCell<Kernel>>,
+    pub(super) tid: Tid,
+    pub(super) pid: Pid,
 }
 
 /// The future of one call: parks the thread at the call with its request, then yields

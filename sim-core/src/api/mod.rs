@@ -5,6 +5,8 @@
 mod kernel32;
 mod mailslot;
 mod overlapped;
+mod user32;
 
 pub use kernel32::ThreadCtx;
 pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};
+pub use user32::{SENDASYNCPROC, TIMERPROC, WNDCLASSEX, WNDPROC, sendasyncproc, timerproc, wndproc};

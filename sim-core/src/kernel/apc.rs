@@ -81,9 +81,9 @@ impl Kernel {
             return;
         }
         self.thread_mut(tid).apcs.push_back(QueuedApc { routine, from, timer });
-        // A thread being killed still reads as blocked on the operation its exit just
-        // cancelled (a ReadFileEx pending on a synchronous handle queues its routine from
-        // there): that operation is gone, and the APC is discarded with the thread's others.
+        // The operation the thread is blocked in may be the one completing now (a
+        // ReadFileEx on a synchronous handle queues its routine as it completes, §16.40):
+        // it is no longer in `ops`, and nothing is left to end.
         if let Some(op) = self.blocked_op(tid).filter(|&op| self.ops.get(op).is_some_and(|o| o.alertable)) {
             let reply = apc_reply(&self.ops[op].kind);
             self.unqueue_op(op);

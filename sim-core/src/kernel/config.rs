@@ -81,6 +81,31 @@ pub struct Config {
     /// The virtual system time at boot, as a FILETIME (100-ns units since 1601-01-01 UTC):
     /// GetSystemTimeAsFileTime and absolute SetWaitableTimer due times count from it.
     pub system_time_start: u64,
+    /// Posted messages a message queue holds before PostMessage fails with
+    /// ERROR_NOT_ENOUGH_QUOTA: 10,000, Windows' default (USERPostMessageLimit, §17.A4).
+    #[serde(default = "default_posted_messages_max")]
+    pub posted_messages_max: u32,
+    /// Windows a process may own (Windows' USER handle quota, 10,000 by default):
+    /// CreateWindowEx fails with ERROR_NO_MORE_USER_HANDLES beyond.
+    #[serde(default = "default_windows_max")]
+    pub windows_max: u32,
+    /// SetTimer timers per thread (ERROR_NO_MORE_USER_HANDLES beyond, §17.N5).
+    #[serde(default = "default_windows_max")]
+    pub user_timers_max: u32,
+    /// Sent messages a thread may be running, nested, when it sends another: beyond, the
+    /// limit is reached (a SendMessage ping-pong that never ends).
+    #[serde(default = "default_message_nesting_max")]
+    pub message_nesting_max: u32,
+}
+
+fn default_posted_messages_max() -> u32 {
+    10_000
+}
+fn default_windows_max() -> u32 {
+    10_000
+}
+fn default_message_nesting_max() -> u32 {
+    256
 }
 
 /// 2026-01-01 00:00:00 UTC as a FILETIME: the default virtual boot time.
@@ -129,6 +154,10 @@ impl Default for Config {
             check_invariants: cfg!(debug_assertions),
             limit_action: LimitAction::EndRun,
             system_time_start: DEFAULT_SYSTEM_TIME_START,
+            posted_messages_max: default_posted_messages_max(),
+            windows_max: default_windows_max(),
+            user_timers_max: default_windows_max(),
+            message_nesting_max: default_message_nesting_max(),
         }
     }
 }

@@ -173,6 +173,17 @@ impl Kernel {
                     op.tid
                 ),
                 OpKind::Sleep => {}
+                // A thread waiting for its queue is found by its thread id (`queue_changed`).
+                OpKind::MsgGet { .. } | OpKind::MsgWaitNew => assert!(
+                    self.user.queues.contains_key(&op.tid),
+                    "simulator bug: T{} waits for messages without a queue",
+                    op.tid
+                ),
+                OpKind::SendWait { sent, .. } => assert!(
+                    self.user.sent.get(sent).is_some_and(|s| s.waiter == Some(id)),
+                    "simulator bug: T{}'s SendMessage wait is not the waiter of its message",
+                    op.tid
+                ),
                 _ => assert_eq!(
                     queued.get(&id).copied().unwrap_or(0),
                     1,
@@ -329,6 +340,61 @@ impl Kernel {
         }
     }
 
+    /// user32: every queued or running sent message is in exactly one receiver's list;
+    /// every window and queue belongs to a live thread; a sender blocked in SendMessage is
+    /// the waiter its message names.
+    fn check_user(&self) {
+        for (&tid, q) in &self.user.queues {
+            assert!(
+                self.tids.contains_key(&tid) && self.thread(tid).exit_code.is_none(),
+                "simulator bug: a message queue outlived T{tid}"
+            );
+            for s in &q.incoming {
+                let m =
+                    self.user.sent.get(s).unwrap_or_else(|| panic!("simulator bug: queued sent message #{s} missing"));
+                assert!(
+                    m.to == tid && m.state == crate::objects::window::SentState::Queued,
+                    "simulator bug: sent #{s} misplaced"
+                );
+            }
+            for s in &q.processing {
+                let m =
+                    self.user.sent.get(s).unwrap_or_else(|| panic!("simulator bug: running sent message #{s} missing"));
+                assert!(
+                    m.to == tid && m.state == crate::objects::window::SentState::Processing,
+                    "simulator bug: sent #{s} misplaced"
+                );
+            }
+            assert!(
+                q.posted.len() <= self.config.posted_messages_max as usize,
+                "simulator bug: T{tid}'s queue is over its quota"
+            );
+        }
+        for (serial, s) in &self.user.sent {
+            assert!(!(s.delivered && s.done), "simulator bug: finished sent message #{serial} kept");
+            let listed = match s.state {
+                crate::objects::window::SentState::Queued => {
+                    self.user.queues.get(&s.to).is_some_and(|q| q.incoming.contains(serial))
+                }
+                crate::objects::window::SentState::Processing => {
+                    self.user.queues.get(&s.to).is_some_and(|q| q.processing.contains(serial))
+                }
+            };
+            // A message whose procedure has returned (or never will) waits, in no queue, for
+            // its sender to take the reply (the sender was running a message sent to it).
+            assert!(listed || s.done, "simulator bug: sent message #{serial} is in no queue");
+            if let Some(op) = s.waiter {
+                assert!(
+                    matches!(self.ops.get(op).map(|o| &o.kind), Some(OpKind::SendWait { sent, .. }) if sent == serial),
+                    "simulator bug: sent message #{serial} names a wrong waiter"
+                );
+            }
+        }
+        for (v, w) in &self.user.windows {
+            assert!(self.user.queues.contains_key(&w.tid), "simulator bug: window 0x{v:x} outlived its thread's queue");
+        }
+    }
+
     fn check_threads_and_timers(&self) {
         // Every timer-queue entry belongs to a pending operation or an active timer with
         // that due time.
@@ -351,8 +417,15 @@ impl Kernel {
                         "simulator bug: stale timer entry"
                     );
                 }
+                TimerKey::UserTimer(serial) => {
+                    assert!(
+                        self.user.timers.get(&serial).is_some_and(|t| t.entry == (d, seq)),
+                        "simulator bug: stale SetTimer entry"
+                    );
+                }
             }
         }
+        self.check_user();
         let mut live = 0;
         for (&tid, &id) in &self.tids {
             let Body::Thread(t) = &self.objects[id].body else { panic!("simulator bug: tid maps to a non-thread") };

@@ -151,6 +151,8 @@ pub struct Kernel {
     pub(crate) pipe_bytes: u64,
     /// Trace events dropped to stay within `Config::trace_events_max`.
     pub(crate) trace_dropped: u64,
+    /// Windows, classes and message queues (user32).
+    pub(crate) user: crate::objects::window::User,
 }
 
 impl Kernel {
@@ -197,6 +199,7 @@ impl Kernel {
             exited: Vec::new(),
             pipe_bytes: 0,
             trace_dropped: 0,
+            user: Default::default(),
         }
     }
 

@@ -45,6 +45,8 @@ pub enum OpKind {
         handles: Vec<HANDLE>,
         /// bWaitAll.
         all: bool,
+        /// MsgWaitForMultipleObjects(Ex): the message queue is waited on too (§17.H).
+        input: Option<crate::objects::window::InputWait>,
     },
     /// Sleep: completes when its deadline passes.
     Sleep,
@@ -99,6 +101,25 @@ pub enum OpKind {
         slot: ObjectId,
         /// The buffer size.
         len: u32,
+    },
+    /// GetMessage waiting for a message its filter takes (or a sent message to run).
+    MsgGet {
+        /// The window filter.
+        hwnd: crate::types::HWND,
+        /// wMsgFilterMin.
+        min: u32,
+        /// wMsgFilterMax.
+        max: u32,
+    },
+    /// WaitMessage waiting for new input.
+    MsgWaitNew,
+    /// SendMessage(Timeout) waiting for its reply; unless `block` (SMTO_BLOCK), a message
+    /// sent to the waiting thread ends the wait so that the thread runs it (§17.I3).
+    SendWait {
+        /// The sent message's serial.
+        sent: u64,
+        /// SMTO_BLOCK.
+        block: bool,
     },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of

@@ -13,8 +13,11 @@
 
 use crate::api::ThreadCtx;
 use crate::error::*;
+use crate::objects::window::{SENDASYNCPROC, TIMERPROC, WNDPROC};
 use crate::trace::{Arg, ArgValue, Ret, ToArg};
-use crate::types::{HANDLE, INVALID_HANDLE_VALUE, PROCESS_INFORMATION, STARTUPINFO, WAIT_FAILED};
+use crate::types::{
+    COPYDATASTRUCT, HANDLE, HWND, INVALID_HANDLE_VALUE, MSG, PROCESS_INFORMATION, STARTUPINFO, WAIT_FAILED, WM_QUIT,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;
@@ -85,6 +88,26 @@ impl ToArg for Option<crate::api::IoBuffer> {
         None
     }
 }
+impl ToArg for Option<WNDPROC> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
+    }
+}
+impl ToArg for Option<TIMERPROC> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        self.as_ref().map(|_| ArgValue::Str(Some("timer_proc".into())))
+    }
+}
+impl ToArg for Option<SENDASYNCPROC> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        self.as_ref().map(|_| ArgValue::Str(Some("callback".into())))
+    }
+}
+impl ToArg for Option<COPYDATASTRUCT> {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        self.as_ref().and_then(|c| c.lpData.to_arg(full))
+    }
+}
 impl ToArg for usize {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
@@ -112,6 +135,13 @@ pub enum RetKind {
     Wait,
     /// VOID.
     Void,
+    /// An integer-valued user32 result: LRESULT, ATOM, UINT_PTR, LONG_PTR, a QS_ word, a
+    /// thread id; 0 on failure.
+    Long,
+    /// An HWND: NULL on failure.
+    Hwnd,
+    /// GetMessage: nonzero for a message, 0 for WM_QUIT, -1 on failure.
+    GetMessage,
 }
 
 macro_rules! api_blocks {
@@ -362,6 +392,64 @@ api_table! {
         -> HandleOrInvalid => create_mailslot;
     GetMailslotInfo(mailslot: HANDLE) -> Bool => get_mailslot_info;
     SetMailslotInfo(mailslot: HANDLE, read_timeout_ms: u32 [timeout]) -> Bool => set_mailslot_info;
+    RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
+    UnregisterClass(class_name: String) -> Bool => unregister_class;
+    CreateWindowEx(
+        ex_style: u32 [flags],
+        class_name: String,
+        window_name: String,
+        style: u32 [flags],
+        parent: HWND,
+        id: isize,
+    ) -> Hwnd => create_window_ex;
+    DestroyWindow(hwnd: HWND) -> Bool => destroy_window;
+    IsWindow(hwnd: HWND) -> Bool => is_window;
+    GetWindowThreadProcessId(hwnd: HWND) -> Long => get_window_thread_process_id;
+    FindWindowEx(parent: HWND, after: HWND, class_name: Option<String>, window_name: Option<String>) -> Hwnd
+        => find_window_ex;
+    SetWindowLongPtr(hwnd: HWND, index: i32, value: isize) -> Long => set_window_long_ptr;
+    GetWindowLongPtr(hwnd: HWND, index: i32) -> Long => get_window_long_ptr;
+    RegisterWindowMessage(name: String) -> Long => register_window_message;
+    PostMessage(hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize) -> Bool => post_message;
+    PostThreadMessage(thread_id: u32, msg: u32 [message], wparam: usize, lparam: isize) -> Bool
+        => post_thread_message;
+    PostQuitMessage(exit_code: i32) -> Void => post_quit_message;
+    GetMessage(hwnd: HWND, min: u32 [message], max: u32 [message]) -> GetMessage, blocks => get_message;
+    PeekMessage(hwnd: HWND, min: u32 [message], max: u32 [message], remove: u32 [flags]) -> Bool => peek_message;
+    WaitMessage() -> Bool, blocks => wait_message;
+    GetQueueStatus(flags: u32 [flags]) -> Long => get_queue_status;
+    MsgWaitForMultipleObjectsEx(handles: Vec<HANDLE>, timeout_ms: u32 [timeout], wake_mask: u32 [flags], flags: u32 [flags])
+        -> Wait, blocks => msg_wait_for_multiple_objects_ex;
+    DispatchMessage(msg: MSG) -> Long => dispatch_message;
+    SendMessage(hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize, copydata: Option<COPYDATASTRUCT>)
+        -> Long, blocks => send_message;
+    SendMessageTimeout(
+        hwnd: HWND,
+        msg: u32 [message],
+        wparam: usize,
+        lparam: isize,
+        flags: u32 [flags],
+        timeout_ms: u32 [timeout],
+        copydata: Option<COPYDATASTRUCT>,
+    ) -> Long, blocks => send_message_timeout;
+    SendNotifyMessage(hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize) -> Bool => send_notify_message;
+    SendMessageCallback(
+        hwnd: HWND,
+        msg: u32 [message],
+        wparam: usize,
+        lparam: isize,
+        callback: Option<SENDASYNCPROC>,
+        data: usize,
+    ) -> Bool => send_message_callback;
+    ReplyMessage(result: isize) -> Bool => reply_message;
+    SetTimer(hwnd: HWND, id: usize, elapse_ms: u32, timer_proc: Option<TIMERPROC>) -> Long => set_timer;
+    KillTimer(hwnd: HWND, id: usize) -> Bool => kill_timer;
+    /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
+    /// waited in SendMessage waits again (or takes its reply).
+    SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
+    /// winsim's step, not a Win32 function: a window procedure run for a message sent by
+    /// another thread returned (the reply), or DestroyWindow's messages ran.
+    WndProcReturn(sent: u64, hwnd: HWND, result: isize) -> Void => wnd_proc_return;
 }
 
 impl fmt::Display for Api {
@@ -445,6 +533,17 @@ pub enum Value {
         /// lpReadTimeout.
         read_timeout: u32,
     },
+    /// GetMessage, PeekMessage: the message retrieved.
+    Msg(MSG),
+    /// User code to run on the calling thread first (a window procedure, a callback): the
+    /// API layer takes it from the kernel, runs it and goes on with the call.
+    Handoff,
+    /// An integer result (LRESULT, ATOM, timer id, window long, queue status).
+    Long(i64),
+    /// A window handle.
+    Hwnd(HWND),
+    /// GetWindowThreadProcessId: the thread and process ids.
+    Ids(u32, u32),
     /// Calls that return nothing.
     Void,
 }
@@ -456,6 +555,14 @@ impl Value {
         let u = |name: &'static str, v: u32| Arg::new(name, ArgValue::U32(v));
         match self {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
+            Value::Handoff | Value::Long(_) | Value::Hwnd(_) => Vec::new(),
+            Value::Msg(m) => vec![
+                Arg::new("hwnd", ArgValue::Str(Some(m.hwnd.to_string()))),
+                Arg::new("message", ArgValue::message(&m.message)),
+                Arg::new("wParam", ArgValue::I64(m.wParam as i64)),
+                Arg::new("lParam", ArgValue::I64(m.lParam as i64)),
+            ],
+            Value::Ids(tid, pid) => vec![u("tid", *tid), u("pid", *pid)],
             Value::U64(v) => vec![Arg::new("value", ArgValue::I64(*v as i64))],
             Value::Thread(_, tid) => vec![u("thread_id", *tid)],
             Value::Pipe(r, w) => vec![h("read", *r), h("write", *w)],
@@ -550,8 +657,26 @@ impl Reply {
     /// WAIT_FAILED.
     pub fn ret(&self, kind: RetKind) -> Ret {
         let ok = self.status.succeeded();
+        if self.value == Value::Handoff && ok {
+            // The call goes on in the API layer: its return comes later.
+            return Ret::Void;
+        }
         match kind {
-            RetKind::Bool => Ret::Bool(ok),
+            RetKind::Bool => Ret::Bool(ok && self.value != Value::Bool(false)),
+            RetKind::Long => match (&self.value, ok) {
+                (Value::Long(v), true) => Ret::Long(*v),
+                (Value::U32(v), true) => Ret::Long(i64::from(*v)),
+                (Value::Ids(tid, _), true) => Ret::Long(i64::from(*tid)),
+                _ => Ret::Long(0),
+            },
+            RetKind::Hwnd => match (&self.value, ok) {
+                (Value::Hwnd(h), true) => Ret::Hwnd(*h),
+                _ => Ret::Hwnd(HWND::NULL),
+            },
+            RetKind::GetMessage => match (&self.value, ok) {
+                (Value::Msg(m), true) => Ret::Long(i64::from(m.message != WM_QUIT)),
+                _ => Ret::Long(-1),
+            },
             RetKind::Handle | RetKind::HandleOrInvalid => match (&self.value, ok) {
                 (Value::Handle(h), true) | (Value::Thread(h, _), true) => Ret::Handle(*h),
                 (_, true) => Ret::Handle(HANDLE::NULL),

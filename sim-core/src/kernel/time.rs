@@ -26,6 +26,8 @@ pub enum TimerKey {
     Op(OpId),
     /// A waitable timer's due time.
     Timer(ObjectId),
+    /// A SetTimer timer's period (by its serial).
+    UserTimer(u64),
 }
 
 impl Kernel {
@@ -52,6 +54,7 @@ impl Kernel {
     pub(crate) fn clock_is_idle(&self) -> bool {
         self.timers.iter().all(|&(_, _, key)| match key {
             TimerKey::Op(_) => false,
+            TimerKey::UserTimer(serial) => self.user_timer_idle(serial),
             TimerKey::Timer(id) => {
                 matches!(self.objects.get(id).map(|o| &o.body), Some(crate::objects::Body::Timer(t)) if t.signalled
                     // A completion routine not queued yet would be queued by the next expiry.
@@ -74,6 +77,7 @@ impl Kernel {
             match key {
                 TimerKey::Op(id) => self.time_out_op(id),
                 TimerKey::Timer(obj) => self.fire_waitable_timer(obj),
+                TimerKey::UserTimer(serial) => self.fire_user_timer(serial),
             }
         }
         self.cause_event = None;
@@ -112,6 +116,7 @@ impl Kernel {
                 self.unqueue_op(id);
                 self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
             }
+            OpKind::SendWait { .. } => self.time_out_send_wait(id),
             ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
         }
     }

@@ -14,27 +14,36 @@ use super::request::{CallResult, Value};
 use super::sched::ChoiceKind;
 use super::{Exec, Kernel, Pid, Tid};
 use crate::error::*;
+use crate::objects::window::InputWait;
 use crate::objects::{ObjectId, ObjectType, SignalFate};
 use crate::types::*;
 
-/// What satisfying a wait takes: the objects to consume and the index reported.
-type Plan = (Vec<ObjectId>, Option<usize>);
+/// What satisfying a wait takes: the objects to consume, the index reported, and whether
+/// it returns for input in the message queue (MsgWaitForMultipleObjects).
+type Plan = (Vec<ObjectId>, Option<usize>, bool);
 
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
     /// consume and the index reported (lowest signalled index for wait-any, §10.2).
-    fn wait_plan(&self, tid: Tid, objects: &[ObjectId], all: bool) -> Option<Plan> {
+    fn wait_plan(&self, tid: Tid, objects: &[ObjectId], all: bool, input: Option<InputWait>) -> Option<Plan> {
+        // MsgWaitForMultipleObjects: the message queue is one more object after the
+        // handles (index n), ready when input of the wake mask is there (§17.H).
+        let input_ready = input.map(|i| self.input_ready(tid, i));
         if all {
-            objects.iter().all(|&o| self.signalled_for(o, tid)).then(|| (objects.to_vec(), None))
+            (objects.iter().all(|&o| self.signalled_for(o, tid)) && input_ready != Some(false))
+                .then(|| (objects.to_vec(), None, input.is_some()))
         } else {
-            let i = objects.iter().position(|&o| self.signalled_for(o, tid))?;
-            Some((vec![objects[i]], Some(i)))
+            match objects.iter().position(|&o| self.signalled_for(o, tid)) {
+                Some(i) => Some((vec![objects[i]], Some(i), false)),
+                None if input_ready == Some(true) => Some((Vec::new(), Some(objects.len()), true)),
+                None => None,
+            }
         }
     }
 
     /// Consumes per plan and returns the wait code.
     fn satisfy(&mut self, tid: Tid, plan: Plan) -> u32 {
-        let (objs, index) = plan;
+        let (objs, index, _) = plan;
         let mut abandoned = false;
         for o in objs {
             if self.consumes(o) {
@@ -46,6 +55,16 @@ impl Kernel {
         // probe; WRK KeWaitForMultipleObjects), wait-any the index of the object.
         let base = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
         base + index.unwrap_or(0) as u32
+    }
+
+    /// Satisfies a wait, and marks the input it returns for as seen (§17.H2).
+    fn satisfy_with_input(&mut self, tid: Tid, plan: Plan, input: Option<InputWait>) -> u32 {
+        let for_input = plan.2;
+        let code = self.satisfy(tid, plan);
+        if let (Some(i), true) = (input, for_input) {
+            self.input_seen(tid, i);
+        }
+        code
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
@@ -100,11 +119,11 @@ impl Kernel {
     ) -> Exec {
         match self.resolve_wait(pid, tid, handles, all, single) {
             Err(e) => Exec::from(CallResult::Err(e)),
-            Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms, alertable),
+            Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms, alertable, None),
         }
     }
 
-    fn resolve_wait(
+    pub(crate) fn resolve_wait(
         &self,
         pid: Pid,
         tid: Tid,
@@ -141,7 +160,8 @@ impl Kernel {
 
     /// Satisfies a wait at once, returns for queued APCs (alertable), times it out
     /// (time-out 0), or blocks.
-    fn wait_on(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn wait_on(
         &mut self,
         tid: Tid,
         objects: Vec<ObjectId>,
@@ -149,10 +169,11 @@ impl Kernel {
         all: bool,
         timeout_ms: u32,
         alertable: bool,
+        input: Option<InputWait>,
     ) -> Exec {
         // An object already signalled wins over queued APCs (§16.38).
-        if let Some(plan) = self.wait_plan(tid, &objects, all) {
-            let code = self.satisfy(tid, plan);
+        if let Some(plan) = self.wait_plan(tid, &objects, all, input) {
+            let code = self.satisfy_with_input(tid, plan, input);
             return Exec::from(CallResult::Ok(Value::Wait(code).into()));
         }
         // Queued APCs end an alertable wait at once, a 0 time-out one too (§16.37).
@@ -167,7 +188,7 @@ impl Kernel {
         let mut unique = objects.clone();
         unique.sort();
         unique.dedup();
-        let op = self.new_op(tid, OpKind::Wait { objects, handles, all }, deadline);
+        let op = self.new_op(tid, OpKind::Wait { objects, handles, all, input }, deadline);
         self.ops[op].alertable = alertable;
         for o in unique {
             self.objects[o].hdr.waiters.push(op);
@@ -201,15 +222,19 @@ impl Kernel {
             return None;
         }
         match &o.kind {
-            OpKind::Wait { objects, all, .. } => self.wait_plan(o.tid, objects, *all),
-            OpKind::OverlappedResult { object, .. } => self.wait_plan(o.tid, std::slice::from_ref(object), false),
+            OpKind::Wait { objects, all, input, .. } => self.wait_plan(o.tid, objects, *all, *input),
+            OpKind::OverlappedResult { object, .. } => self.wait_plan(o.tid, std::slice::from_ref(object), false, None),
             _ => None,
         }
     }
 
     fn satisfy_pending(&mut self, op: OpId, plan: Plan, cause: &str) {
         let tid = self.ops[op].tid;
-        let code = self.satisfy(tid, plan);
+        let input = match &self.ops[op].kind {
+            OpKind::Wait { input, .. } => *input,
+            _ => None,
+        };
+        let code = self.satisfy_with_input(tid, plan, input);
         // GetOverlappedResult's wait ended: its result is the operation's (§16).
         let reply = match &self.ops[op].kind {
             OpKind::OverlappedResult { overlapped, .. } => self.overlapped_result_after_wait(overlapped),
@@ -256,6 +281,18 @@ impl Kernel {
             let plan = self.ready_plan(op).expect("candidate is satisfiable");
             self.satisfy_pending(op, plan, cause);
             woken += 1;
+        }
+    }
+
+    /// Input reached `tid`'s message queue: a MsgWaitForMultipleObjects(Ex) it is blocked
+    /// in returns if its wake mask is met (§17.H1).
+    pub(crate) fn recheck_input_wait(&mut self, tid: Tid, cause: &str) {
+        let Some(op) = self.blocked_op(tid) else { return };
+        if !matches!(self.ops[op].kind, OpKind::Wait { input: Some(_), .. }) {
+            return;
+        }
+        if let Some(plan) = self.ready_plan(op) {
+            self.satisfy_pending(op, plan, cause);
         }
     }
 
@@ -310,6 +347,6 @@ impl Kernel {
         if let Err(e) = signalled {
             return Exec::from(CallResult::Err(e));
         }
-        self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms, alertable)
+        self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms, alertable, None)
     }
 }

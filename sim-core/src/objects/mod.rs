@@ -20,6 +20,7 @@ pub mod process;
 pub mod sync;
 pub mod thread;
 pub mod timer;
+pub mod window;
 
 use crate::kernel::ops::{OpId, OpKind};
 use crate::kernel::{Kernel, Tid};
@@ -378,20 +379,44 @@ impl Kernel {
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
+            OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
+            OpKind::SendWait { sent, .. } => {
+                let sent = *sent;
+                if let Some(s) = self.user.sent.get_mut(&sent) {
+                    s.waiter = None;
+                }
+            }
         }
     }
 
     /// What a pending operation waits for, in words (the trace's `block` line).
     pub(crate) fn op_reason(&self, op: OpId) -> String {
         match &self.ops[op].kind {
-            OpKind::Wait { objects, all, .. } => {
+            OpKind::Wait { objects, all, input, .. } => {
                 let names: Vec<String> = objects.iter().map(|&o| self.describe(o)).collect();
-                if objects.len() == 1 {
+                let what = if objects.is_empty() {
+                    String::new()
+                } else if objects.len() == 1 {
                     format!("waits for {} to be signalled", names[0])
                 } else if *all {
                     format!("waits for all of [{}]", names.join(", "))
                 } else {
                     format!("waits for any of [{}]", names.join(", "))
+                };
+                match input {
+                    None => what,
+                    Some(i) => {
+                        let input = format!(
+                            "{} input (QS mask 0x{:x}) in its message queue",
+                            if i.available { "any" } else { "new" },
+                            i.mask
+                        );
+                        match (what.is_empty(), *all) {
+                            (true, _) => format!("waits for {input}"),
+                            (false, true) => format!("{what}, and for {input}"),
+                            (false, false) => format!("{what}, or for {input}"),
+                        }
+                    }
                 }
             }
             OpKind::Sleep => "sleeps".into(),
@@ -404,6 +429,7 @@ impl Kernel {
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
+            OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
     }
@@ -411,16 +437,27 @@ impl Kernel {
     /// The edges of the wait-for graph from a pending operation (deadlock report).
     pub(crate) fn op_wait_edges(&self, op: OpId) -> Vec<WaitEdge> {
         match &self.ops[op].kind {
-            OpKind::Wait { objects, handles, .. } => objects
-                .iter()
-                .zip(handles)
-                .map(|(&o, &h)| WaitEdge::Object {
-                    handle: h,
-                    object: self.describe(o),
-                    state: self.object_state(o),
-                    last_signal: self.signal_history(o),
-                })
-                .collect(),
+            OpKind::Wait { objects, handles, input, .. } => {
+                let mut edges: Vec<WaitEdge> = objects
+                    .iter()
+                    .zip(handles)
+                    .map(|(&o, &h)| WaitEdge::Object {
+                        handle: h,
+                        object: self.describe(o),
+                        state: self.object_state(o),
+                        last_signal: self.signal_history(o),
+                    })
+                    .collect();
+                if let Some(i) = input {
+                    edges.push(WaitEdge::Message {
+                        what: format!("waits for input (QS mask 0x{:x}) in its message queue", i.mask),
+                        window: None,
+                        receiver: None,
+                        receiver_state: None,
+                    });
+                }
+                edges
+            }
             OpKind::Sleep => vec![WaitEdge::SleepForever],
             OpKind::OverlappedResult { object, .. } => vec![WaitEdge::Object {
                 handle: HANDLE::NULL,
@@ -431,6 +468,7 @@ impl Kernel {
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
+            OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
     }
@@ -445,6 +483,7 @@ impl Kernel {
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
+            OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
     }

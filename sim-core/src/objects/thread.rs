@@ -166,7 +166,13 @@ impl Kernel {
     fn on_resumed(&mut self, tid: Tid) {
         match &self.thread(tid).run {
             Run::Fresh | Run::Ready => self.to_poll.push_back(tid),
-            Run::Blocked(_) => self.recheck_wait(tid),
+            Run::Blocked(_) => {
+                self.recheck_wait(tid);
+                // Messages that arrived while it was suspended.
+                if matches!(self.thread(tid).run, Run::Blocked(_)) {
+                    self.queue_changed(tid, 0, "resumed with messages waiting");
+                }
+            }
             _ => {}
         }
     }
@@ -219,6 +225,9 @@ impl Kernel {
         // asynchronous I/O (except on files associated with a completion port).
         if let Run::Blocked(op) = self.thread(tid).run {
             let op = self.cancel_op(op);
+            // It is in no call any more: what its exit does next (cancelling its I/O, which
+            // may queue it an APC) must not find the cancelled operation.
+            self.thread_mut(tid).run = Run::Ready;
             if let crate::kernel::ops::Target::SyncOverlapped(t) = op.target {
                 // Its OVERLAPPED records the cancellation (§§16.7, 16.19).
                 let reply = crate::kernel::request::Reply::error(crate::error::ERROR_OPERATION_ABORTED);
@@ -228,6 +237,9 @@ impl Kernel {
         self.cancel_thread_io(tid);
         // Timers it set with a completion routine are cancelled (§14.21).
         self.cancel_timers_of(tid);
+        // Its windows, queue and user timers go; its senders and receivers are released
+        // (§17.M).
+        self.user_thread_exited(tid);
         // Its queued APCs are discarded (§16.41).
         let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
         drop(discarded);
