@@ -570,11 +570,13 @@ impl Kernel {
         data: Vec<u8>,
         overlapped: Option<Overlapped>,
     ) -> Exec {
-        if self.is_mailslot_handle(pid, tid, h) {
-            return self.mailslot_write_file(pid, tid, Api::WriteFile, h, data, overlapped, None);
-        }
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18), checked only here so that
+            // pipe calls pay nothing for it.
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                return self.mailslot_write_file(pid, tid, Api::WriteFile, h, data, overlapped, None);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
@@ -747,11 +749,12 @@ impl Kernel {
         overlapped: Option<Overlapped>,
         buffer: Option<IoBuffer>,
     ) -> Exec {
-        if self.is_mailslot_handle(pid, tid, h) {
-            return self.mailslot_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
-        }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                return self.mailslot_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
@@ -829,21 +832,22 @@ impl Kernel {
         buffer: IoBuffer,
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
-        if self.is_mailslot_handle(pid, tid, h) {
-            let api = Api::ReadFileEx;
-            return ex_result(self.mailslot_read_file(
-                pid,
-                tid,
-                api,
-                h,
-                len,
-                Some(overlapped),
-                Some(buffer),
-                Some(routine),
-            ));
-        }
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18.18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                let api = Api::ReadFileEx;
+                return ex_result(self.mailslot_read_file(
+                    pid,
+                    tid,
+                    api,
+                    h,
+                    len,
+                    Some(overlapped),
+                    Some(buffer),
+                    Some(routine),
+                ));
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.ex_mode(pid, tid, Api::ReadFileEx, file_id, overlapped, Some(buffer), routine) {
@@ -867,12 +871,13 @@ impl Kernel {
         overlapped: Overlapped,
         routine: crate::kernel::io::IoCompletionRoutine,
     ) -> Exec {
-        if self.is_mailslot_handle(pid, tid, h) {
-            let api = Api::WriteFileEx;
-            return ex_result(self.mailslot_write_file(pid, tid, api, h, data, Some(overlapped), Some(routine)));
-        }
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
+            // Not a pipe's file object: maybe a mailslot's (§18.18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                let api = Api::WriteFileEx;
+                return ex_result(self.mailslot_write_file(pid, tid, api, h, data, Some(overlapped), Some(routine)));
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         if file_ref(self, file_id).port.is_some() {
