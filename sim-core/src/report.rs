@@ -211,6 +211,16 @@ pub enum WaitEdge {
         /// Its instances' server ends and their states.
         instances: Vec<String>,
     },
+    /// ReadFile waiting forever for a message in an empty mailslot (§18.6).
+    MailslotMessage {
+        /// The mailslot's name.
+        mailslot: String,
+        /// Messages queued.
+        queued: u64,
+        /// The open writer (client) handles: only a write through one of these, or
+        /// through a client opened later, completes the read.
+        writers: Vec<HandleRef>,
+    },
     /// GetQueuedCompletionStatus waiting for a packet.
     Port {
         /// The port, described.
@@ -432,6 +442,20 @@ impl DeadlockReport {
                         let _ = writeln!(s, "    waits for an instance of {pipe} to listen; its instances:");
                         for i in instances {
                             let _ = writeln!(s, "      {i}");
+                        }
+                    }
+                    WaitEdge::MailslotMessage { mailslot, queued, writers } => {
+                        let _ = writeln!(s, "    waits for a message in mailslot {mailslot} ({queued} queued)");
+                        if writers.is_empty() {
+                            let _ = writeln!(
+                                s,
+                                "    no writer handle is open: only a new CreateFile on the name could write"
+                            );
+                        } else {
+                            let _ = writeln!(s, "    writer handles open:");
+                        }
+                        for h in writers {
+                            render_handle(&mut s, h, t.pid);
                         }
                     }
                     WaitEdge::Port { port } => {
