@@ -901,7 +901,10 @@ async fn msg_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                 ignore(ctx.get_queue_status([QS_ALLINPUT, QS_POSTMESSAGE, 0xFFFF_FFFF][usize::from(b >> 1) % 3]).await);
             }
         }
-        _ => match b % 6 {
+        _ => match b % 9 {
+            6 => ignore(ctx.unregister_class(["fz", "nope"][usize::from(a) % 2]).await),
+            7 => ignore(ctx.get_window_long_ptr(hwnd, [GWLP_USERDATA, GWLP_ID, 3][usize::from(a) % 3]).await),
+            8 => ignore(ctx.find_window_ex(HWND_MESSAGE, fuzz_window(a >> 3), None, Some("b")).await),
             0 => ignore(ctx.find_window(Some("fz"), [None, Some("a")][usize::from(a) % 2]).await),
             1 => ignore(ctx.set_window_long_ptr(hwnd, [GWLP_USERDATA, GWLP_ID, 3][usize::from(a) % 3], 9).await),
             2 => ignore(ctx.get_window_thread_process_id(hwnd, None).await),

@@ -71,6 +71,9 @@ pub enum ArgValue {
     Timeout(u32),
     /// A string, or NULL.
     Str(Option<String>),
+    /// A symbolic value shown bare: a window (`hwnd:0x10010`, `HWND_MESSAGE`), a message
+    /// (`WM_USER+2`), a MSG.
+    Sym(String),
     /// A buffer: its length and a preview of up to 24 bytes (text or hex).
     Bytes {
         /// Its length.
@@ -115,7 +118,12 @@ impl ArgValue {
     }
     /// A window message number, by name (`WM_USER+2`).
     pub fn message(msg: &u32) -> ArgValue {
-        ArgValue::Str(Some(crate::objects::window::message_name(*msg)))
+        ArgValue::Sym(crate::objects::window::message_name(*msg))
+    }
+    /// A GetMessage/PeekMessage filter bound: a message name, or 0 (no filter when both
+    /// bounds are 0).
+    pub fn msgfilter(msg: &u32) -> ArgValue {
+        if *msg == 0 { ArgValue::Sym("0".into()) } else { ArgValue::message(msg) }
     }
     /// The value as a handle, if it is one.
     pub fn as_handle(&self) -> Option<HANDLE> {
@@ -157,6 +165,7 @@ impl fmt::Display for ArgValue {
             ArgValue::Timeout(v) => write!(f, "{v}ms"),
             ArgValue::Str(Some(s)) => write!(f, "{s:?}"),
             ArgValue::Str(None) => f.write_str("NULL"),
+            ArgValue::Sym(s) => f.write_str(s),
             ArgValue::Bytes { len, preview } if preview.is_empty() => write!(f, "{len} bytes"),
             ArgValue::Bytes { len, preview } => write!(f, "{len} bytes {preview}"),
         }
@@ -202,18 +211,18 @@ impl ToArg for u64 {
 }
 impl ToArg for crate::types::HWND {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
-        Some(ArgValue::Str(Some(self.to_string())))
+        Some(ArgValue::Sym(self.to_string()))
     }
 }
 impl ToArg for crate::types::MSG {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
-        Some(ArgValue::Str(Some(format!(
+        Some(ArgValue::Sym(format!(
             "{{{}, {}, {}, {}}}",
             self.hwnd,
             crate::objects::window::message_name(self.message),
             self.wParam,
             self.lParam
-        ))))
+        )))
     }
 }
 impl ToArg for i32 {
@@ -485,8 +494,13 @@ pub fn render_text(events: &[Event]) -> String {
         let _ = write!(out, "#{:<4} {:>6}ms  {who:<10} ", e.step, e.time_ms);
         match &e.kind {
             EventKind::Call { api, args, ret, outs, error, effect } => {
-                let _ = write!(out, "{api}({}) = ", render_args(args));
-                render_result(&mut out, ret, outs);
+                let _ = write!(out, "{api}({})", render_args(args));
+                // VOID, or a call that goes on running user code (a window procedure)
+                // whose result comes later: no " = ".
+                if *ret != Ret::Void || !outs.is_empty() {
+                    out.push_str(" = ");
+                    render_result(&mut out, ret, outs);
+                }
                 if let Some(err) = error {
                     let _ = write!(out, "  [last error {err}]");
                 }

@@ -190,7 +190,7 @@ fn arg<'a>(step: u64, args: &'a [Arg], name: &str) -> Result<&'a ArgValue, Strin
 
 fn text(step: u64, v: &ArgValue) -> Result<String, String> {
     match v {
-        ArgValue::Str(Some(s)) => Ok(s.clone()),
+        ArgValue::Str(Some(s)) | ArgValue::Sym(s) => Ok(s.clone()),
         other => Err(format!("step {step}: expected a string, got {other:?}")),
     }
 }
@@ -208,6 +208,9 @@ fn int(step: u64, v: &ArgValue) -> Result<i64, String> {
 /// range bounds).
 fn number(step: u64, name: &str) -> Result<u32, String> {
     let all = MESSAGES.iter().copied().chain(RANGES.iter().flat_map(|&(a, b)| [a, b]));
+    if name == "0" {
+        return Ok(0);
+    }
     all.into_iter().find(|&m| message_name(m) == name).ok_or_else(|| format!("step {step}: unknown message {name}"))
 }
 

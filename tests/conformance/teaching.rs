@@ -380,6 +380,612 @@ fn an_apc_runs_only_in_an_alertable_wait() {
     insta::assert_snapshot!("apc_alertable_wait", r.trace_text());
 }
 
+// ----- window messages (docs/semantics.md §17; TEACHING-CASES items 6, 24, 26) -----------
+
+/// Registers class `class` with procedure `proc` and creates a message-only window of it
+/// (parent HWND_MESSAGE) titled like the class.
+async fn message_window(ctx: &ThreadCtx, class: &str, proc: WNDPROC) -> HWND {
+    assert_ne!(ctx.register_class_ex(&WNDCLASSEX::new(class, proc)).await, 0);
+    let hwnd = ctx.create_window_ex(0, class, class, 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+    assert!(!hwnd.is_null(), "CreateWindowEx failed: {}", ctx.get_last_error());
+    hwnd
+}
+
+/// The classic message loop: GetMessage and DispatchMessage until WM_QUIT; returns
+/// WM_QUIT's wParam (PostQuitMessage's exit code).
+async fn message_loop(ctx: &ThreadCtx) -> u32 {
+    let mut m = MSG::default();
+    loop {
+        match ctx.get_message(&mut m, HWND::NULL, 0, 0).await {
+            0 => return m.wParam as u32,
+            -1 => panic!("GetMessage failed: {}", ctx.get_last_error()),
+            _ => {
+                ctx.dispatch_message(&m).await;
+            }
+        }
+    }
+}
+
+/// Runs a one-program simulation of `body` as `image`.
+fn run_program<F, Fut>(config: Config, image: &str, body: F) -> RunReport
+where
+    F: Fn(ThreadCtx) -> Fut + 'static,
+    Fut: std::future::Future<Output = u32> + 'static,
+{
+    let mut sim = Sim::new(config);
+    sim.program(image, body);
+    sim.run(image)
+}
+
+/// The time and step of the first event matching `f`.
+fn when(r: &RunReport, f: impl Fn(&EventKind) -> bool) -> Option<(u64, u64)> {
+    r.trace.iter().find(|e| f(&e.kind)).map(|e| (e.time_ms, e.step))
+}
+
+/// A call of `api` that completed at once or was woken.
+fn is_call(k: &EventKind, api: &str) -> bool {
+    matches!(k, EventKind::Call { api: a, .. } | EventKind::Wake { api: a, .. } if a == api)
+}
+
+/// Messages case 1: PostMessage queues the message and returns at once, even while the
+/// receiving thread is busy (here: in Sleep(100), not looking at its queue); the message
+/// is processed later, when the receiver's GetMessage takes it and DispatchMessage runs
+/// the window procedure. The trace shows the post returning at 0 ms and the procedure
+/// running at 100 ms.
+#[test]
+fn post_message_returns_while_the_receiver_is_busy() {
+    let run = |seed: u64| {
+        run_program(Config::random(seed), "post.exe", |ctx| async move {
+            let proc = wndproc(|ctx, hwnd, msg, w, l| async move {
+                if msg == WM_APP {
+                    // The work the message asks for; then the program is done.
+                    assert_eq!(ctx.get_tick_count().await, 100, "processed after the receiver's Sleep");
+                    ctx.post_quit_message(0).await;
+                    return 0;
+                }
+                ctx.def_window_proc(hwnd, msg, w, l).await
+            });
+            let hwnd = message_window(&ctx, "busy", proc).await;
+            let poster = spawn(&ctx, move |ctx| async move {
+                assert_eq!(ctx.post_message(hwnd, WM_APP, 1, 0).await, TRUE);
+                // Returned at once: the receiver has not looked at its queue yet.
+                assert_eq!(ctx.get_tick_count().await, 0);
+                0
+            })
+            .await;
+            ctx.sleep(100).await; // busy, not pumping
+            assert_eq!(message_loop(&ctx).await, 0);
+            join(&ctx, poster).await
+        })
+    };
+    for seed in 0..100 {
+        let r = run(seed);
+        assert_completed(&r);
+        let posted = when(&r, |k| is_call(k, "PostMessage")).expect("posted");
+        let dispatched = when(&r, |k| is_call(k, "DispatchMessage")).expect("dispatched");
+        assert_eq!(posted.0, 0, "seed {seed}: PostMessage returned at 0 ms");
+        assert_eq!(dispatched.0, 100, "seed {seed}: the procedure ran at 100 ms");
+        assert!(posted.1 < dispatched.1);
+    }
+    let r = run(0);
+    insta::assert_snapshot!("post_message_returns_at_once", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Waits for `h` and runs the messages that arrive meanwhile: MsgWaitForMultipleObjects
+/// with QS_ALLINPUT, and on WAIT_OBJECT_0 + 1 (the queue) PeekMessage(PM_REMOVE) until it
+/// is empty (a message sent by another thread runs inside PeekMessage, a posted one is
+/// dispatched) (§17.H1).
+async fn wait_pumping(ctx: &ThreadCtx, h: HANDLE) {
+    loop {
+        match ctx.msg_wait_for_multiple_objects(&[h], false, INFINITE, QS_ALLINPUT).await {
+            WAIT_OBJECT_0 => return,
+            r if r == WAIT_OBJECT_0 + 1 => {
+                let mut m = MSG::default();
+                while ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await == TRUE {
+                    ctx.dispatch_message(&m).await;
+                }
+            }
+            r => panic!("MsgWaitForMultipleObjects returned {r}: {}", ctx.get_last_error()),
+        }
+    }
+}
+
+/// The program of messages case 2: the main thread owns a window and waits for an event
+/// that a second thread sets after SendMessage to that window returns; it waits in
+/// WaitForSingleObject (`pumping` false) or with [`wait_pumping`].
+fn send_to_a_waiting_thread(pumping: bool, seed: u64) -> RunReport {
+    run_program(Config::random(seed), "send.exe", move |ctx| async move {
+        let proc = wndproc(|ctx, hwnd, msg, w, l| async move {
+            if msg == WM_APP {
+                return w as LRESULT * 2;
+            }
+            ctx.def_window_proc(hwnd, msg, w, l).await
+        });
+        let hwnd = message_window(&ctx, "receiver", proc).await;
+        let done = ctx.create_event(None, true, false, None).await;
+        let sender = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.send_message(hwnd, WM_APP, 21, 0).await, 42);
+            ctx.set_event(done).await;
+            0
+        })
+        .await;
+        if pumping {
+            wait_pumping(&ctx, done).await;
+        } else {
+            assert_eq!(ctx.wait_for_single_object(done, INFINITE).await, WAIT_OBJECT_0);
+        }
+        join(&ctx, sender).await
+    })
+}
+
+/// Messages case 2 (TEACHING-CASES item 6): a SendMessage to another thread's window
+/// returns only when that thread runs the message, and a thread runs sent messages only
+/// inside calls that look at its queue (GetMessage, PeekMessage, WaitMessage, its own
+/// SendMessage). A receiver blocked in WaitForSingleObject
+/// for what the sender will do afterwards deadlocks on every seed, and the report names
+/// the sender's SendMessage, the window, its owner thread and that thread's
+/// WaitForSingleObject. Waiting with MsgWaitForMultipleObjects and pumping with
+/// PeekMessage when it returns WAIT_OBJECT_0 + 1 completes on every seed.
+#[test]
+fn send_message_to_a_thread_in_wait_for_single_object() {
+    for seed in 0..200 {
+        let r = send_to_a_waiting_thread(false, seed);
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        let [receiver, sender] = d.threads.as_slice() else { panic!("{}", d.render()) };
+        assert_eq!((receiver.api.as_str(), sender.api.as_str()), ("WaitForSingleObject", "SendMessage"));
+        let [WaitEdge::Message { what, window: Some(window), receiver: Some(owner), receiver_state: Some(state) }] =
+            sender.waits.as_slice()
+        else {
+            panic!("seed {seed}: {:?}", sender.waits)
+        };
+        assert!(what.starts_with("SendMessage(WM_APP)"), "{what}");
+        assert!(window.contains("class \"receiver\""), "{window}");
+        assert_eq!(*owner, receiver.tid, "the window's owner is the waiting thread");
+        assert!(
+            state.contains("WaitForSingleObject") && state.contains("does not look at its message queue"),
+            "{state}"
+        );
+        assert_eq!(d.cycle, vec![receiver.tid, sender.tid]);
+        let r = send_to_a_waiting_thread(true, seed);
+        assert_eq!(r.outcome, Outcome::Completed { exit_codes: vec![(4, "send.exe".into(), 0)] }, "{}", r.summary());
+    }
+    let r = send_to_a_waiting_thread(false, 0);
+    insta::assert_snapshot!("send_message_to_a_waiting_thread", format!("{}\n{}", r.trace_text(), r.summary()));
+    let r = send_to_a_waiting_thread(true, 0);
+    insta::assert_snapshot!("send_message_to_a_pumping_wait", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Messages case 3 (§17.I3): re-entrancy. Thread A sends to B's window; B's procedure
+/// sends back to A's window while A waits in its SendMessage. A runs its own procedure
+/// inside that SendMessage (InSendMessage is TRUE there), replies, and both sends
+/// complete on every seed: a thread waiting in SendMessage still runs messages sent to it.
+#[test]
+fn send_message_reentrancy() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let run = |seed: u64| {
+        let log: Rc<RefCell<Vec<String>>> = Rc::default();
+        let l = log.clone();
+        let r = run_program(Config::random(seed), "reenter.exe", move |ctx| {
+            let log = l.clone();
+            async move {
+                let la = log.clone();
+                let proc_a = wndproc(move |ctx, hwnd, msg, w, l| {
+                    let log = la.clone();
+                    async move {
+                        if msg == WM_APP + 1 {
+                            assert_eq!(ctx.in_send_message(), TRUE, "sent by B");
+                            log.borrow_mut().push(format!("A's procedure runs WM_APP+1({w})"));
+                            return w as LRESULT + 1;
+                        }
+                        ctx.def_window_proc(hwnd, msg, w, l).await
+                    }
+                });
+                let a = message_window(&ctx, "a", proc_a).await;
+                let ready = ctx.create_event(None, true, false, None).await;
+                let lb = log.clone();
+                let b = spawn(&ctx, move |ctx| async move {
+                    let proc_b = wndproc(move |ctx, hwnd, msg, w, l| {
+                        let log = lb.clone();
+                        async move {
+                            match msg {
+                                WM_APP => {
+                                    log.borrow_mut().push(format!("B's procedure runs WM_APP({w}), sends to A"));
+                                    let r = ctx.send_message(a, WM_APP + 1, w * 10, 0).await;
+                                    log.borrow_mut().push(format!("B's SendMessage to A returned {r}"));
+                                    r + 1
+                                }
+                                WM_DESTROY => {
+                                    ctx.post_quit_message(0).await;
+                                    0
+                                }
+                                _ => ctx.def_window_proc(hwnd, msg, w, l).await,
+                            }
+                        }
+                    });
+                    message_window(&ctx, "b", proc_b).await;
+                    ctx.set_event(ready).await;
+                    message_loop(&ctx).await
+                })
+                .await;
+                assert_eq!(ctx.wait_for_single_object(ready, INFINITE).await, WAIT_OBJECT_0);
+                let bw = ctx.find_window_ex(HWND_MESSAGE, HWND::NULL, Some("b"), None).await;
+                assert!(!bw.is_null());
+                log.borrow_mut().push("A sends WM_APP(3) to B".into());
+                let r = ctx.send_message(bw, WM_APP, 3, 0).await;
+                log.borrow_mut().push(format!("A's SendMessage to B returned {r}"));
+                assert_eq!(ctx.post_message(bw, WM_CLOSE, 0, 0).await, TRUE);
+                join(&ctx, b).await
+            }
+        });
+        let log = log.borrow().clone();
+        (r, log)
+    };
+    for seed in 0..100 {
+        let (r, log) = run(seed);
+        assert_completed(&r);
+        assert_eq!(
+            log,
+            [
+                "A sends WM_APP(3) to B",
+                "B's procedure runs WM_APP(3), sends to A",
+                "A's procedure runs WM_APP+1(30)",
+                "B's SendMessage to A returned 31",
+                "A's SendMessage to B returned 32",
+            ],
+            "seed {seed}"
+        );
+    }
+    let (r, _) = run(0);
+    insta::assert_snapshot!("send_message_reentrancy", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Messages case 4 (§17.E1; TEACHING-CASES item 26): PostQuitMessage does not queue
+/// WM_QUIT; it sets a flag that GetMessage reports only when no posted message is left,
+/// so messages posted after it are still retrieved before WM_QUIT. A WM_QUIT posted with
+/// PostThreadMessage (or PostMessage) is an ordinary queued message: it comes in FIFO
+/// order and the loop it ends leaves later messages behind.
+#[test]
+fn post_quit_message_comes_after_later_posts() {
+    let r = run_program(Config::random(0), "quit.exe", |ctx| async move {
+        let proc = wndproc(|ctx, hwnd, msg, w, l| async move { ctx.def_window_proc(hwnd, msg, w, l).await });
+        let hwnd = message_window(&ctx, "quit", proc).await;
+        let me = ctx.get_current_thread_id();
+        let drain = |ctx: ThreadCtx| async move {
+            let mut seen = Vec::new();
+            let mut m = MSG::default();
+            while ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+                seen.push(m.message);
+                ctx.dispatch_message(&m).await;
+            }
+            (seen, m.wParam)
+        };
+        // PostQuitMessage: the quit comes after everything posted, before or after it.
+        assert_eq!(ctx.post_message(hwnd, WM_APP, 0, 0).await, TRUE);
+        ctx.post_quit_message(3).await;
+        assert_eq!(ctx.post_message(hwnd, WM_APP + 1, 0, 0).await, TRUE);
+        assert_eq!(ctx.post_thread_message(me, WM_APP + 2, 0, 0).await, TRUE);
+        assert_eq!(drain(ctx.clone()).await, (vec![WM_APP, WM_APP + 1, WM_APP + 2], 3));
+        // A posted WM_QUIT: FIFO, and WM_APP+4 is left in the queue.
+        assert_eq!(ctx.post_message(hwnd, WM_APP + 3, 0, 0).await, TRUE);
+        assert_eq!(ctx.post_thread_message(me, WM_QUIT, 4, 0).await, TRUE);
+        assert_eq!(ctx.post_message(hwnd, WM_APP + 4, 0, 0).await, TRUE);
+        assert_eq!(drain(ctx.clone()).await, (vec![WM_APP + 3], 4));
+        let mut m = MSG::default();
+        assert_eq!(ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await, TRUE);
+        assert_eq!(m.message, WM_APP + 4, "left behind by the loop that took the posted WM_QUIT");
+        0
+    });
+    assert_eq!(r.outcome, Outcome::Completed { exit_codes: vec![(4, "quit.exe".into(), 0)] }, "{}", r.summary());
+    insta::assert_snapshot!("post_quit_message_ordering", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// The trace with runs of more than four like events (same thread, same call, same
+/// result: a flood) shown as their first two, a count, and their last.
+fn trace_collapsed(r: &RunReport) -> String {
+    let key = |e: &sim_core::trace::Event| match &e.kind {
+        EventKind::Call { api, ret, error, .. } => Some((e.tid, api.clone(), ret.to_string(), *error)),
+        _ => None,
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < r.trace.len() {
+        let k = key(&r.trace[i]);
+        let mut j = i + 1;
+        while k.is_some() && j < r.trace.len() && key(&r.trace[j]) == k {
+            j += 1;
+        }
+        let run = &r.trace[i..j];
+        if run.len() > 4 {
+            out.push_str(&sim_core::trace::render_text(&run[..2]));
+            let (first, last) = (run[2].step, run[run.len() - 2].step);
+            out.push_str(&format!("          … {} more like these (steps #{first} to #{last}) …\n", run.len() - 3));
+            out.push_str(&sim_core::trace::render_text(&run[run.len() - 1..]));
+        } else {
+            out.push_str(&sim_core::trace::render_text(run));
+        }
+        i = j;
+    }
+    out
+}
+
+/// The program of messages case 5: the main thread makes its queue (the PeekMessage
+/// PM_NOREMOVE idiom, §17.A1) and waits, not pumping, while a producer posts thread
+/// messages to it until PostThreadMessage fails; then it drains its queue. The producer
+/// returns the number of messages it posted.
+fn post_flood(seed: u64) -> RunReport {
+    run_program(Config::random(seed), "flood.exe", |ctx| async move {
+        let mut m = MSG::default();
+        assert_eq!(ctx.peek_message(&mut m, HWND::NULL, WM_USER, WM_USER, PM_NOREMOVE).await, FALSE);
+        let flooded = ctx.create_event(None, true, false, None).await;
+        let consumer = ctx.get_current_thread_id();
+        let producer = spawn(&ctx, move |ctx| async move {
+            let mut posted = 0;
+            while ctx.post_thread_message(consumer, WM_APP, posted, 0).await == TRUE {
+                posted += 1;
+            }
+            assert_eq!(ctx.get_last_error(), ERROR_NOT_ENOUGH_QUOTA);
+            ctx.set_event(flooded).await;
+            posted as u32
+        })
+        .await;
+        assert_eq!(ctx.wait_for_single_object(flooded, INFINITE).await, WAIT_OBJECT_0);
+        let mut drained = 0;
+        while ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await == TRUE {
+            assert_eq!(m.wParam, drained, "FIFO");
+            drained += 1;
+        }
+        assert_eq!(drained, 10_000);
+        // The quota counts messages waiting, not messages ever posted: room again.
+        assert_eq!(ctx.post_thread_message(consumer, WM_APP, drained, 0).await, TRUE);
+        join(&ctx, producer).await
+    })
+}
+
+/// Messages case 5 (§17.A3-A4; TEACHING-CASES item 24): a queue holds at most 10,000
+/// posted messages. A producer posting to a thread that does not retrieve them gets
+/// FALSE with ERROR_NOT_ENOUGH_QUOTA on its 10,001st PostThreadMessage: the error lands
+/// on the sender, and the messages already queued are all still there. (The snapshot
+/// shows the flood collapsed.)
+#[test]
+fn post_thread_message_flood_hits_the_quota_at_10000() {
+    for seed in 0..3 {
+        let r = post_flood(seed);
+        assert_eq!(
+            r.outcome,
+            Outcome::Completed { exit_codes: vec![(4, "flood.exe".into(), 10_000)] },
+            "seed {seed}: {}",
+            r.summary()
+        );
+        let posts: Vec<(Ret, Option<Win32Error>)> = r
+            .trace
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Call { api, ret, error, .. } if api == "PostThreadMessage" && e.tid == 12 => {
+                    Some((ret.clone(), *error))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(posts.len(), 10_001);
+        assert!(posts[..10_000].iter().all(|p| p.0 == Ret::Bool(true)));
+        assert_eq!(posts[10_000], (Ret::Bool(false), Some(ERROR_NOT_ENOUGH_QUOTA)));
+    }
+    let r = post_flood(0);
+    insta::assert_snapshot!("post_thread_message_flood", format!("{}\n{}", trace_collapsed(&r), r.summary()));
+}
+
+/// How the worker of messages case 6 reports progress and how the GUI thread joins it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Progress {
+    /// SendMessage, and WaitForSingleObject(worker) in WM_CLOSE: the classic hang.
+    Send,
+    /// Fix 1: PostMessage (the worker never waits for the GUI thread).
+    Post,
+    /// Fix 2: SendMessage, and a pumping join (MsgWaitForMultipleObjects + PeekMessage).
+    SendWithPumpingJoin,
+}
+
+/// The program of messages case 6: a GUI thread with a window and a message loop starts a
+/// worker that does 5 units of work, reporting each as WM_APP(n) to the window and
+/// checking a stop event before each. After progress 2 "the user clicks Cancel" (the
+/// procedure posts WM_CLOSE to itself); WM_CLOSE sets the stop event, waits for the
+/// worker to exit, then destroys the window (WM_DESTROY posts the quit).
+fn progress_program(how: Progress, seed: u64) -> RunReport {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    run_program(Config::random(seed), "gui.exe", move |ctx| async move {
+        let stop = ctx.create_event(None, true, false, None).await;
+        let worker: Rc<Cell<HANDLE>> = Rc::default();
+        let w2 = worker.clone();
+        let proc = wndproc(move |ctx, hwnd, msg, w, l| {
+            let worker = w2.clone();
+            async move {
+                match msg {
+                    WM_APP => {
+                        if w == 2 {
+                            assert_eq!(ctx.post_message(hwnd, WM_CLOSE, 0, 0).await, TRUE);
+                        }
+                        0
+                    }
+                    WM_CLOSE => {
+                        assert_eq!(ctx.set_event(stop).await, TRUE);
+                        if how == Progress::SendWithPumpingJoin {
+                            wait_pumping(&ctx, worker.get()).await;
+                        } else {
+                            assert_eq!(ctx.wait_for_single_object(worker.get(), INFINITE).await, WAIT_OBJECT_0);
+                        }
+                        ctx.def_window_proc(hwnd, msg, w, l).await
+                    }
+                    WM_DESTROY => {
+                        ctx.post_quit_message(0).await;
+                        0
+                    }
+                    _ => ctx.def_window_proc(hwnd, msg, w, l).await,
+                }
+            }
+        });
+        let hwnd = message_window(&ctx, "progress", proc).await;
+        let h = spawn(&ctx, move |ctx| async move {
+            for n in 1..=5 {
+                if ctx.wait_for_single_object(stop, 0).await == WAIT_OBJECT_0 {
+                    return 1; // cancelled
+                }
+                ctx.sleep(10).await; // a unit of work
+                if how == Progress::Post {
+                    assert_eq!(ctx.post_message(hwnd, WM_APP, n, 0).await, TRUE);
+                } else {
+                    ctx.send_message(hwnd, WM_APP, n, 0).await;
+                }
+            }
+            0
+        })
+        .await;
+        worker.set(h);
+        message_loop(&ctx).await
+    })
+}
+
+/// Messages case 6 (TEACHING-CASES item 6, scenario 12 `sendmessage-join-deadlock`): a
+/// worker reports progress to the GUI thread with SendMessage, and the GUI thread, on
+/// WM_CLOSE, sets a stop event and waits for the worker in WaitForSingleObject. When
+/// the worker has passed its stop check before the event is set, its next SendMessage
+/// waits for the GUI thread, which waits for the worker: a deadlock on some seeds, and
+/// the report shows both edges. Either fix completes on every seed: PostMessage for the
+/// progress (the worker never waits for the GUI thread), or a join that pumps messages
+/// (MsgWaitForMultipleObjects + PeekMessage runs the worker's SendMessage).
+#[test]
+fn progress_by_send_message_and_a_join_in_wm_close() {
+    let (mut hung, mut finished) = (Vec::new(), 0);
+    for seed in 0..200 {
+        let r = progress_program(Progress::Send, seed);
+        match &r.outcome {
+            Outcome::Completed { exit_codes } => {
+                assert_eq!(exit_codes[0].2, 0);
+                finished += 1;
+            }
+            Outcome::Deadlock(d) => {
+                let [gui, worker] = d.threads.as_slice() else { panic!("{}", d.render()) };
+                assert_eq!((gui.api.as_str(), worker.api.as_str()), ("WaitForSingleObject", "SendMessage"));
+                assert!(
+                    matches!(&gui.waits[..], [WaitEdge::Object { object, .. }] if object.contains(&format!("thread T{}", worker.tid))),
+                    "{:?}",
+                    gui.waits
+                );
+                assert!(
+                    matches!(&worker.waits[..], [WaitEdge::Message { receiver: Some(t), receiver_state: Some(s), .. }]
+                        if *t == gui.tid && s.contains("does not look at its message queue")),
+                    "{:?}",
+                    worker.waits
+                );
+                assert_eq!(d.cycle, vec![gui.tid, worker.tid]);
+                hung.push(seed);
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+        for fix in [Progress::Post, Progress::SendWithPumpingJoin] {
+            let r = progress_program(fix, seed);
+            assert!(
+                matches!(&r.outcome, Outcome::Completed { exit_codes } if exit_codes[0].2 == 0),
+                "{fix:?} seed {seed}: {}",
+                r.summary()
+            );
+        }
+    }
+    assert!(!hung.is_empty() && finished > 0, "hung on {} seeds, finished on {finished}", hung.len());
+    let r = progress_program(Progress::Send, hung[0]);
+    insta::assert_snapshot!("progress_send_and_join", format!("seed {}\n{}\n{}", hung[0], r.trace_text(), r.summary()));
+    let r = progress_program(Progress::Post, hung[0]);
+    insta::assert_snapshot!("progress_post_and_join", format!("seed {}\n{}\n{}", hung[0], r.trace_text(), r.summary()));
+    let r = progress_program(Progress::SendWithPumpingJoin, hung[0]);
+    insta::assert_snapshot!(
+        "progress_send_and_pumping_join",
+        format!("seed {}\n{}\n{}", hung[0], r.trace_text(), r.summary())
+    );
+}
+
+/// The server and client of messages case 7.
+fn copydata_programs(seed: u64) -> RunReport {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut sim = Sim::new(Config::random(seed));
+    sim.program("server.exe", |ctx| async move {
+        let proc = wndproc(|ctx, hwnd, msg, w, l| async move {
+            match msg {
+                WM_COPYDATA => {
+                    // The server's own copy of the client's bytes, valid while it runs.
+                    let data = ctx.copydata(l).expect("WM_COPYDATA carries data");
+                    assert_eq!((data.dwData, data.lpData.as_slice()), (1, &b"ping"[..]));
+                    // The reply: WM_COPYDATA back to the window named by wParam.
+                    let reply = COPYDATASTRUCT { dwData: 2, lpData: b"pong".to_vec() };
+                    assert_eq!(ctx.send_message_copydata(HWND(w as isize), hwnd.0 as usize, &reply).await, 1);
+                    1
+                }
+                WM_DESTROY => {
+                    ctx.post_quit_message(0).await;
+                    0
+                }
+                _ => ctx.def_window_proc(hwnd, msg, w, l).await,
+            }
+        });
+        assert_ne!(ctx.register_class_ex(&WNDCLASSEX::new("WinsimServer", proc)).await, 0);
+        let hwnd = ctx.create_window_ex(0, "WinsimServer", "winsim server", 0, 0, 0, 0, 0, HWND::NULL, 0).await;
+        assert!(!hwnd.is_null());
+        let mut pi = PROCESS_INFORMATION::default();
+        let si = STARTUPINFO::default();
+        assert_eq!(ctx.create_process(None, Some("client.exe"), None, None, false, 0, &si, &mut pi).await, TRUE);
+        assert_eq!(message_loop(&ctx).await, 0);
+        assert_eq!(ctx.wait_for_single_object(pi.hProcess, INFINITE).await, WAIT_OBJECT_0);
+        let mut code = 0;
+        assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
+        code
+    });
+    sim.program("client.exe", |ctx| async move {
+        let reply: Rc<RefCell<Option<COPYDATASTRUCT>>> = Rc::default();
+        let slot = reply.clone();
+        let proc = wndproc(move |ctx, hwnd, msg, w, l| {
+            let slot = slot.clone();
+            async move {
+                if msg == WM_COPYDATA {
+                    *slot.borrow_mut() = ctx.copydata(l);
+                    return 1;
+                }
+                ctx.def_window_proc(hwnd, msg, w, l).await
+            }
+        });
+        let me = message_window(&ctx, "WinsimClient", proc).await;
+        let server = ctx.find_window(Some("WinsimServer"), None).await;
+        assert!(!server.is_null(), "the server's window exists before the client starts");
+        let request = COPYDATASTRUCT { dwData: 1, lpData: b"ping".to_vec() };
+        assert_eq!(ctx.send_message_copydata(server, me.0 as usize, &request).await, 1);
+        // The reply ran inside that SendMessage.
+        let got = reply.borrow_mut().take().expect("the server replied");
+        assert_eq!((got.dwData, got.lpData.as_slice()), (2, &b"pong"[..]));
+        assert_eq!(ctx.post_message(server, WM_CLOSE, 0, 0).await, TRUE);
+        0
+    });
+    sim.run("server.exe")
+}
+
+/// Messages case 7 (§17.P3-P4): two processes. The client finds the server's top-level
+/// window with FindWindow and sends WM_COPYDATA with its own window in wParam; the
+/// server's procedure reads its copy of the data with `ctx.copydata(lParam)` and replies
+/// with a WM_COPYDATA sent to the client's window, which the client runs inside its own
+/// SendMessage (it waits there, and a thread waiting in SendMessage runs messages sent to
+/// it). The client then closes the server with a posted WM_CLOSE. Completes on every seed.
+#[test]
+fn copydata_between_two_processes() {
+    for seed in 0..100 {
+        let r = copydata_programs(seed);
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        // In exit order: the client ends first.
+        let codes: Vec<(&str, u32)> = exit_codes.iter().map(|(_, i, c)| (i.as_str(), *c)).collect();
+        assert_eq!(codes, [("client.exe", 0), ("server.exe", 0)], "seed {seed}");
+    }
+    let r = copydata_programs(0);
+    insta::assert_snapshot!("copydata_between_two_processes", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
 /// The messages the reader of `mailslot-two-writers` got, in order: the `read` bytes of
 /// each ReadFile on the mailslot that returned TRUE, at once or woken.
 fn mailslot_reads(r: &RunReport) -> Vec<Vec<u8>> {

@@ -414,8 +414,8 @@ api_table! {
     PostThreadMessage(thread_id: u32, msg: u32 [message], wparam: usize, lparam: isize) -> Bool
         => post_thread_message;
     PostQuitMessage(exit_code: i32) -> Void => post_quit_message;
-    GetMessage(hwnd: HWND, min: u32 [message], max: u32 [message]) -> GetMessage, blocks => get_message;
-    PeekMessage(hwnd: HWND, min: u32 [message], max: u32 [message], remove: u32 [flags]) -> Bool => peek_message;
+    GetMessage(hwnd: HWND, min: u32 [msgfilter], max: u32 [msgfilter]) -> GetMessage, blocks => get_message;
+    PeekMessage(hwnd: HWND, min: u32 [msgfilter], max: u32 [msgfilter], remove: u32 [flags]) -> Bool => peek_message;
     WaitMessage() -> Bool, blocks => wait_message;
     GetQueueStatus(flags: u32 [flags]) -> Long => get_queue_status;
     MsgWaitForMultipleObjectsEx(handles: Vec<HANDLE>, timeout_ms: u32 [timeout], wake_mask: u32 [flags], flags: u32 [flags])
@@ -557,7 +557,7 @@ impl Value {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
             Value::Handoff | Value::Long(_) | Value::Hwnd(_) => Vec::new(),
             Value::Msg(m) => vec![
-                Arg::new("hwnd", ArgValue::Str(Some(m.hwnd.to_string()))),
+                Arg::new("hwnd", ArgValue::Sym(m.hwnd.to_string())),
                 Arg::new("message", ArgValue::message(&m.message)),
                 Arg::new("wParam", ArgValue::I64(m.wParam as i64)),
                 Arg::new("lParam", ArgValue::I64(m.lParam as i64)),

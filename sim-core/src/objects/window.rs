@@ -1128,7 +1128,11 @@ impl Kernel {
         self.queue_mut(tid);
         if msg.message == WM_TIMER && msg.lParam >= TIMER_TOKEN_BASE {
             let serial = (msg.lParam - TIMER_TOKEN_BASE) as u64;
-            if let Some(t) = self.user.timers.get(&serial) {
+            // Only a live timer of this window (or thread) with that id and a TIMERPROC: a
+            // forged or stale WM_TIMER calls nothing [inferred: Windows checks the callback
+            // against the thread's timers before calling it].
+            let owned = |t: &UserTimer| t.hwnd == msg.hwnd && t.id == msg.wParam && t.tid == tid;
+            if let Some(t) = self.user.timers.get(&serial).filter(|t| owned(t)) {
                 if let Some(proc) = t.proc.clone() {
                     let time = self.tick_count();
                     self.user.handoff.insert(tid, Handoff::Timer { proc, hwnd: msg.hwnd, id: msg.wParam, time });
@@ -1580,7 +1584,13 @@ impl Kernel {
             .map(|(&s, _)| s);
         let id = match (hwnd.is_null(), existing) {
             (_, Some(_)) => id,
-            (false, None) => id,
+            (false, None) => {
+                let count = self.user.timers.values().filter(|t| t.tid == owner).count();
+                if count >= self.config.user_timers_max as usize {
+                    return Err(ERROR_NO_MORE_USER_HANDLES);
+                }
+                id
+            }
             (true, None) => {
                 let count = self.user.timers.values().filter(|t| t.tid == owner).count();
                 if count >= self.config.user_timers_max as usize {
