@@ -49,7 +49,7 @@ impl LimitKind {
 pub enum Outcome {
     /// Every thread of every process ended.
     Completed {
-        /// Each process's exit code, in creation order: (pid, image, code).
+        /// Each process's exit code, in the order the processes ended: (pid, image, code).
         exit_codes: Vec<(Pid, String, u32)>,
     },
     /// Live threads remain, none can run, and no time-out is pending.
