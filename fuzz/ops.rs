@@ -16,9 +16,9 @@
 //! | `1111 1111` | 112 | a family's ops (96-111), the family named by byte 1              | byte 1     |
 //!
 //! Family sets (byte 0 = 0xFF) keep the 96-op set's ops 0-95 and add 16 ops of one API
-//! family: byte 1's high nibble picks the family (0: window messages, `msg_op`), its low
-//! nibble is the seed; byte 2 is then the split byte and the ops start at byte 3. They run
-//! with the tight limits off.
+//! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
+//! mailslots, `mailslot_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
 //! handle and pipe-byte limits, so that running out fails calls midway instead of ending
@@ -285,6 +285,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
                 ctx.sleep(u32::from(b % 12)).await;
             }
             96.. if script.family == Some(0) => msg_op(&ctx, op, a, b, h).await,
+            96.. if script.family == Some(1) => mailslot_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -914,6 +915,137 @@ async fn msg_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                 ignore(ctx.send_message_copydata(target, 0, &data).await);
             }
         },
+    }
+}
+
+/// Mailslot names: two mailslots, each in two spellings (the namespace is
+/// case-insensitive, §18.1), one with a pseudo-directory.
+const MAILSLOT_NAMES: [&str; 4] = [r"\\.\mailslot\a", r"\\.\MAILSLOT\A", r"\\.\mailslot\b\c", r"\\.\Mailslot\B\C"];
+
+/// Local mailslot names CreateMailslot and CreateFile must reject (never a remote form or
+/// another path in CreateFile: those end the run as Unsupported).
+const BAD_MAILSLOT_NAMES: [&str; 4] = [r"\\.\mailslot\", r"\\.\mailslot\a\", r"\\.\mailslot\a\\b", r"\\.\mailslot\\"];
+
+/// Names only CreateMailslot gets: other forms, rejected with ERROR_INVALID_NAME.
+const FOREIGN_NAMES: [&str; 4] = ["a", "", r"\\.\pipe\a", r"\\*\mailslot\a"];
+
+/// A name for CreateFile on a mailslot: five in eight valid, else a bad local one.
+fn mailslot_name(sel: u8) -> &'static str {
+    match sel % 8 {
+        5..=7 => BAD_MAILSLOT_NAMES[usize::from(sel >> 3) % BAD_MAILSLOT_NAMES.len()],
+        i => MAILSLOT_NAMES[usize::from(i) % MAILSLOT_NAMES.len()],
+    }
+}
+
+/// A read time-out for CreateMailslot / SetMailslotInfo.
+fn mailslot_timeout(sel: u8) -> u32 {
+    [0, 1, 5, 20, MAILSLOT_WAIT_FOREVER, 0, 2, MAILSLOT_WAIT_FOREVER][usize::from(sel) % 8]
+}
+
+/// The mailslot family's ops (96-111, docs/semantics.md §18). `h` is the handle `a`
+/// selects; the calls that take no handle read `a` as a second argument.
+async fn mailslot_op(
+    ctx: &ThreadCtx,
+    op: u8,
+    a: u8,
+    b: u8,
+    h: HANDLE,
+    buf: &mut [u8; 64],
+    recent: &RefCell<Vec<HANDLE>>,
+) {
+    let mut n = 0u32;
+    match op {
+        96 | 97 => {
+            // 97: valid names only.
+            let name = match (op, a % 8) {
+                (96, 6) => Some(FOREIGN_NAMES[usize::from(a >> 3) % FOREIGN_NAMES.len()]),
+                (96, 7) => None,
+                (96, _) => Some(mailslot_name(a)),
+                _ => Some(MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()]),
+            };
+            let max = [0, 1, 4, 16, u32::MAX][usize::from(b) % 5];
+            let sa = (b & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            remember(recent, ctx.create_mailslot(name, max, mailslot_timeout(b >> 3), sa.as_ref()).await);
+        }
+        98 => {
+            let access = [GENERIC_WRITE, GENERIC_READ | GENERIC_WRITE, GENERIC_READ, 0, FILE_WRITE_DATA, GENERIC_ALL]
+                [usize::from(a >> 3) % 6];
+            let share = [FILE_SHARE_READ, 0, FILE_SHARE_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE][usize::from(b) % 4];
+            let sa = (a & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            let disposition =
+                [OPEN_EXISTING, OPEN_EXISTING, 0, OPEN_ALWAYS, TRUNCATE_EXISTING + 1][usize::from(b >> 2) % 5];
+            let flags = if b & 0x40 != 0 { FILE_FLAG_OVERLAPPED } else { 0 };
+            let c =
+                ctx.create_file(mailslot_name(a), access, share, sa.as_ref(), disposition, flags, HANDLE::NULL).await;
+            remember(recent, c);
+        }
+        99 => {
+            // A writer: open, write one message.
+            let name = MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()];
+            let c = ctx.create_file(name, GENERIC_WRITE, FILE_SHARE_READ, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+            remember(recent, c);
+            if c != INVALID_HANDLE_VALUE {
+                let _ = ctx.write_file(c, &buf[..usize::from(b) % 12], Some(&mut n)).await;
+            }
+        }
+        100 | 101 => {
+            let _ = ctx.write_file(h, &buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        102 | 103 => {
+            let _ = ctx.read_file(h, &mut buf[..usize::from(b) % 12], Some(&mut n)).await;
+        }
+        104 => {
+            let (mut max, mut next, mut count, mut timeout) = (0, 0, 0, 0);
+            let _ = ctx
+                .get_mailslot_info(
+                    h,
+                    (b & 1 != 0).then_some(&mut max),
+                    (b & 2 != 0).then_some(&mut next),
+                    (b & 4 != 0).then_some(&mut count),
+                    (b & 8 != 0).then_some(&mut timeout),
+                )
+                .await;
+        }
+        105 => {
+            let _ = ctx.set_mailslot_info(h, mailslot_timeout(b)).await;
+        }
+        106 => {
+            ctx.close_handle(h).await;
+        }
+        107 => {
+            // A server: create, then read once.
+            let name = MAILSLOT_NAMES[usize::from(a) % MAILSLOT_NAMES.len()];
+            let s = ctx.create_mailslot(Some(name), [0, 8][usize::from(b) % 2], mailslot_timeout(b >> 1), None).await;
+            remember(recent, s);
+            if s != INVALID_HANDLE_VALUE {
+                let _ = ctx.read_file(s, &mut buf[..usize::from(b >> 4) % 12], Some(&mut n)).await;
+            }
+        }
+        108 => {
+            let mut dup = HANDLE::NULL;
+            let p = ctx.get_current_process();
+            let options = DUPLICATE_SAME_ACCESS | if b & 1 != 0 { DUPLICATE_CLOSE_SOURCE } else { 0 };
+            let _ = ctx.duplicate_handle(p, h, p, &mut dup, 0, b & 2 != 0, options).await;
+            remember(recent, dup);
+        }
+        109 => {
+            ctx.wait_for_single_object(h, u32::from(b % 5)).await;
+        }
+        110 => {
+            // OVERLAPPED reads and writes, and their collection.
+            let ov = overlapped_for(0x40 | (b & 0x83), HANDLE::NULL);
+            let len = usize::from(b >> 3 & 7);
+            match b >> 6 & 1 {
+                0 => ignore(ctx.read_file_overlapped(h, &IoBuffer::new(len), None, &ov).await),
+                _ => ignore(ctx.write_file_overlapped(h, &[b'm'; 7][..len], None, &ov).await),
+            }
+            if b & 0x04 != 0 {
+                ignore(ctx.get_overlapped_result(h, &ov, &mut n, b & 0x20 != 0).await);
+            }
+        }
+        _ => {
+            ctx.sleep(u32::from(b % 4)).await;
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 use sim_core::prelude::*;
 
 pub mod async_io;
+pub mod mailslots;
 pub mod messages;
 pub mod named_pipes;
 pub mod pipes;
@@ -67,6 +68,7 @@ pub fn catalogue() -> Vec<Scenario> {
         messages::sendmessage_join_deadlock(),
         messages::sendmessage_join_pumping(),
         messages::copydata_client_server(),
+        mailslots::mailslot_two_writers(),
     ]
 }
 

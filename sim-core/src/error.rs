@@ -45,6 +45,9 @@ win32_errors! {
     ERROR_INVALID_HANDLE = 6;
     /// Not enough memory resources are available to process this command (8).
     ERROR_NOT_ENOUGH_MEMORY = 8;
+    /// Reached the end of the file (38): STATUS_FILE_FORCED_CLOSED's error (a mailslot
+    /// whose server is gone, docs/semantics.md §18).
+    ERROR_HANDLE_EOF = 38;
     /// The request is not supported (50).
     ERROR_NOT_SUPPORTED = 50;
     /// The parameter is incorrect (87).

@@ -49,7 +49,7 @@ impl LimitKind {
 pub enum Outcome {
     /// Every thread of every process ended.
     Completed {
-        /// Each process's exit code, in creation order: (pid, image, code).
+        /// Each process's exit code, in the order the processes ended: (pid, image, code).
         exit_codes: Vec<(Pid, String, u32)>,
     },
     /// Live threads remain, none can run, and no time-out is pending.
@@ -210,6 +210,16 @@ pub enum WaitEdge {
         pipe: String,
         /// Its instances' server ends and their states.
         instances: Vec<String>,
+    },
+    /// ReadFile waiting forever for a message in an empty mailslot (§18.6).
+    MailslotMessage {
+        /// The mailslot's name.
+        mailslot: String,
+        /// Messages queued.
+        queued: u64,
+        /// The open writer (client) handles: only a write through one of these, or
+        /// through a client opened later, completes the read.
+        writers: Vec<HandleRef>,
     },
     /// GetQueuedCompletionStatus waiting for a packet.
     Port {
@@ -432,6 +442,20 @@ impl DeadlockReport {
                         let _ = writeln!(s, "    waits for an instance of {pipe} to listen; its instances:");
                         for i in instances {
                             let _ = writeln!(s, "      {i}");
+                        }
+                    }
+                    WaitEdge::MailslotMessage { mailslot, queued, writers } => {
+                        let _ = writeln!(s, "    waits for a message in mailslot {mailslot} ({queued} queued)");
+                        if writers.is_empty() {
+                            let _ = writeln!(
+                                s,
+                                "    no writer handle is open: only a new CreateFile on the name could write"
+                            );
+                        } else {
+                            let _ = writeln!(s, "    writer handles open:");
+                        }
+                        for h in writers {
+                            render_handle(&mut s, h, t.pid);
                         }
                     }
                     WaitEdge::Port { port } => {

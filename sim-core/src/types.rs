@@ -191,6 +191,11 @@ pub const NMPWAIT_USE_DEFAULT_WAIT: u32 = 0x0;
 pub const NMPWAIT_NOWAIT: u32 = 0x1;
 /// `NMPWAIT_WAIT_FOREVER`.
 pub const NMPWAIT_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
+/// `MAILSLOT_WAIT_FOREVER`: a mailslot read waits for a message without a time-out
+/// (CreateMailslot, SetMailslotInfo; docs/semantics.md §18).
+pub const MAILSLOT_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
+/// `MAILSLOT_NO_MESSAGE`: GetMailslotInfo's next size when no message is queued (§18).
+pub const MAILSLOT_NO_MESSAGE: u32 = 0xFFFF_FFFF;
 /// `CREATE_NEW` (CreateFile).
 pub const CREATE_NEW: u32 = 1;
 /// `CREATE_ALWAYS` (CreateFile).

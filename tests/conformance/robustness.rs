@@ -13,7 +13,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
     #[test]
     fn random_programs_end_with_an_outcome(data in proptest::collection::vec(any::<u8>(), 2..200)) {
-        let r = ops::run_program(&data).expect("input is long enough");
+        // [0xFF, x] is a family header with no split byte: no program (None).
+        let Some(r) = ops::run_program(&data) else { return Ok(()) };
         // Any outcome but a kernel panic is acceptable; limits and deadlocks included.
         prop_assert!(
             !matches!(r.outcome, Outcome::Unsupported { .. } | Outcome::ReplayDiverged { .. } | Outcome::SimulatorBug { .. }),
@@ -63,6 +64,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The mailslot family (extended header 0xFF, family 1, docs/semantics.md §18): ops
+    /// 96-111 are mailslot calls, mixed with every op of the 96-op set.
+    #[test]
+    fn random_mailslot_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        // Ops 96-111 half the time, so that mailslot calls meet each other often.
+        let mut data = vec![0xFF, 0x10 | seed, split];
+        for (i, b) in ops.iter().enumerate() {
+            data.push(if i % 3 == 0 && b & 1 == 0 { 96 + (b >> 1) % 16 } else { *b });
+        }
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}\ninput {:?}", e, data);
+        }
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]
@@ -99,6 +122,11 @@ fn fuzz_regressions() {
             "sync-readfileex-completes-into-apc",
             include_bytes!("../../fuzz/regressions/sync-readfileex-completes-into-apc.bin"),
         ),
+        // Found by the mailslot family's sweep (extended header 0xFF, family 1): a thread
+        // blocked in ReadFileEx on a synchronous pipe handle was killed (ExitProcess); the
+        // cancellation queued the routine's APC to the dying thread, which still read as
+        // blocked on the operation just removed: a kernel panic.
+        ("readfileex-killed-thread-apc", include_bytes!("../../fuzz/regressions/readfileex-killed-thread-apc.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");

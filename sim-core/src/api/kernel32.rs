@@ -50,11 +50,11 @@ impl Future for Call<'_> {
 }
 
 /// The value of a call that returned its success value (`None` on failure).
-fn done(r: Reply) -> Option<Value> {
+pub(super) fn done(r: Reply) -> Option<Value> {
     r.status.succeeded().then_some(r.value)
 }
 
-fn bool_of(r: &Reply) -> BOOL {
+pub(super) fn bool_of(r: &Reply) -> BOOL {
     if r.status.succeeded() { TRUE } else { FALSE }
 }
 
@@ -75,7 +75,7 @@ impl ThreadCtx {
     }
 
     /// A call returning a HANDLE.
-    async fn call_handle(&self, req: Request) -> HANDLE {
+    pub(super) async fn call_handle(&self, req: Request) -> HANDLE {
         let api = req.api();
         let r = self.call(req).await;
         if r.status.succeeded() && !matches!(r.value, Value::Handle(_)) {
@@ -867,7 +867,8 @@ impl ThreadCtx {
         self.call_handle(req).await
     }
 
-    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) is modelled:
+    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) and a mailslot
+    /// writer (`\\.\mailslot\NAME`, §18.8) are modelled. For a pipe:
     /// ERROR_FILE_NOT_FOUND when no such pipe exists, ERROR_PIPE_BUSY when no instance is
     /// listening, ERROR_ACCESS_DENIED for access against the pipe's direction; the client
     /// starts in byte read mode (§5.4). Other paths, and FILE_FLAG_OVERLAPPED, end the run

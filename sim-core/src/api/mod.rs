@@ -3,6 +3,7 @@
 //! order. Every awaited call is a schedule point.
 
 mod kernel32;
+mod mailslot;
 mod overlapped;
 mod user32;
 

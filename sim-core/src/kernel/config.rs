@@ -75,7 +75,8 @@ pub struct Config {
     /// the buffer's size). Windows would accept more; winsim ends the run with
     /// `Outcome::LimitExceeded` rather than allocate without bound.
     pub io_bytes_max: u32,
-    /// Unread bytes all pipes together may hold. Windows would let a pipe with a huge
+    /// Unread bytes all pipes and mailslots together may hold (docs/semantics.md §18.19).
+    /// Windows would let a pipe with a huge
     /// nSize keep accepting writes; winsim ends the run with `Outcome::LimitExceeded`
     /// rather than grow without bound.
     pub pipe_bytes_max: u64,

@@ -11,8 +11,10 @@
 //!   and thread exits included. So a new object family is covered without any change here.
 //! - **Reads** are declared by the call before it runs: the objects its handles name (a
 //!   file object's pipe and port too), the caller's handle table and thread, and the
-//!   namespaces for a named call. Calls this file does not list read *everything*, so the
-//!   reduction stays sound for APIs added later: they just commute with nothing.
+//!   namespaces for a named call. Calls this file does not list, and listed calls on
+//!   objects of other kinds (a mailslot, a named pipe, families added later), read
+//!   *everything*, so the reduction stays sound as winsim grows: they commute with
+//!   nothing.
 //!
 //! State outside the hashed tables (the window manager's `Kernel::user`) is touched only
 //! by calls this file does not list, which conflict with every step, and by thread and
@@ -125,7 +127,7 @@ impl Kernel {
             self.tids, self.pids, self.next_cid, self.serials, self.processes_created, self.exited, self.live_threads
         );
         hashes.insert(Resource::Ids, fnv(&ids));
-        let names = format!("{:?}{:?}", self.names, self.pipe_names);
+        let names = format!("{:?}{:?}{:?}", self.names, self.pipe_names, self.mailslot_names);
         hashes.insert(Resource::Names, fnv(&names));
         // The queue's entries carry their sequence numbers, so their order is in the hash;
         // the counter itself moves with every pending operation and is left out.
@@ -200,11 +202,19 @@ impl Kernel {
         };
         let Some(id) = id else { return };
         f.reads.insert(Resource::Object(id));
-        if let Some(Body::File(file)) = self.objects.get(id).map(|o| &o.body) {
-            f.reads.insert(Resource::Object(file.pipe));
-            if let Some((port, _)) = file.port {
-                f.reads.insert(Resource::Object(port));
+        // Objects whose calls read only the object itself (a file object: its pipe and
+        // port too). A call on any other kind of object (a mailslot client reads its
+        // server; families added later) reads everything.
+        match self.objects.get(id).map(|o| &o.body) {
+            Some(Body::Process(_) | Body::Thread(_) | Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
+            | Some(Body::Timer(_) | Body::Pipe(_)) => {}
+            Some(Body::File(file)) => {
+                f.reads.insert(Resource::Object(file.pipe));
+                if let Some((port, _)) = file.port {
+                    f.reads.insert(Resource::Object(port));
+                }
             }
+            _ => f.reads_all = true,
         }
     }
 }

@@ -74,6 +74,8 @@ impl Kernel {
                         *refs.entry(i.family).or_default() += 1;
                     }
                 }
+                // A mailslot client holds its mailslot (§18.16).
+                Body::MailslotClient(c) => *refs.entry(c.slot).or_default() += 1,
                 _ => {}
             }
         }
@@ -146,6 +148,7 @@ impl Kernel {
                 Body::File(f) => f.lock_waiters.iter().copied().for_each(&mut note),
                 Body::NamedPipe(n) => n.waiters.iter().copied().for_each(&mut note),
                 Body::Port(p) => p.waiters.iter().copied().for_each(&mut note),
+                Body::Mailslot(m) => m.reads.iter().copied().for_each(&mut note),
                 _ => {}
             }
             if let Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. }) = &o.body {
@@ -310,10 +313,23 @@ impl Kernel {
             .values()
             .filter_map(|o| match &o.body {
                 Body::Pipe(p) => Some(p.ends.iter().map(|e| e.inbound.unread).sum::<u64>()),
+                // Unread mailslot bytes count toward the same limit (§18.19).
+                Body::Mailslot(m) => {
+                    assert_eq!(
+                        m.bytes,
+                        m.messages.iter().map(|d| d.len() as u64).sum::<u64>(),
+                        "simulator bug: mailslot byte count is off"
+                    );
+                    Some(m.bytes)
+                }
                 _ => None,
             })
             .sum();
         assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
+        for (key, &id) in &self.mailslot_names {
+            let bound = matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Mailslot(m)) if !m.closed);
+            assert!(bound, "simulator bug: mailslot name {key} is bound to a closed or missing mailslot");
+        }
         // Names are bound exactly to live objects that still have handles.
         for (name, &id) in &self.names {
             let o = self

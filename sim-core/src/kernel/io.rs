@@ -123,8 +123,11 @@ impl Kernel {
             }
             Some(id)
         };
-        if let Body::File(f) = &mut self.objects[file].body {
-            f.signalled = false;
+        match &mut self.objects[file].body {
+            Body::File(f) => f.signalled = false,
+            // A mailslot's server is a file object too (§18.18).
+            Body::Mailslot(m) => m.signalled = false,
+            _ => {}
         }
         {
             let mut st = overlapped.state.borrow_mut();
@@ -175,8 +178,12 @@ impl Kernel {
         }
         if !matches!(reply.status, Status::Error(_)) {
             self.signal_async(tid, api, true, target, &reply);
-        } else if let Body::File(f) = &mut self.objects[target.file].body {
-            f.signalled = true;
+        } else {
+            match &mut self.objects[target.file].body {
+                Body::File(f) => f.signalled = true,
+                Body::Mailslot(m) => m.signalled = true,
+                _ => {}
+            }
         }
         Exec::Done(reply)
     }
@@ -257,6 +264,16 @@ impl Kernel {
                 self.wake_waiters(ev, &why);
             }
             _ => {}
+        }
+        if let Some(Body::Mailslot(m)) = self.objects.get_mut(target.file).map(|o| &mut o.body) {
+            // A mailslot's server is signalled as a file object is (§§16.3, 18.18); it has
+            // no completion port.
+            if target.event.is_none() {
+                m.signalled = true;
+                if !self.objects[target.file].hdr.waiters.is_empty() {
+                    self.wake_waiters(target.file, &why);
+                }
+            }
         }
         if let Some(Body::File(f)) = self.objects.get_mut(target.file).map(|o| &mut o.body) {
             // The file object is signalled only when the OVERLAPPED has no event (§16.3),
@@ -377,7 +394,7 @@ impl Kernel {
     /// CancelIo: the calling thread's pending I/O on the handle. TRUE whether or not there
     /// was any [inferred from the CancelIo doc].
     pub(crate) fn cancel_io(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
-        let file = match self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0) {
+        let file = match self.io_object_from_handle(pid, tid, h) {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
@@ -390,7 +407,7 @@ impl Kernel {
     /// CancelIoEx: every pending operation on the handle, or the one using `overlapped`;
     /// ERROR_NOT_FOUND when none matched (CancelIoEx doc).
     pub(crate) fn cancel_io_ex(&mut self, pid: Pid, tid: Tid, h: HANDLE, overlapped: Option<Overlapped>) -> Exec {
-        let file = match self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0) {
+        let file = match self.io_object_from_handle(pid, tid, h) {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
@@ -411,6 +428,16 @@ impl Kernel {
         Exec::Done(Reply::from(Value::Bool(true)))
     }
 
+    /// The file object behind a handle for CancelIo(Ex): a pipe's, or a mailslot's server
+    /// or client (§18.18); anything else is ERROR_INVALID_HANDLE.
+    fn io_object_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE) -> Result<ObjectId, Win32Error> {
+        let id = self.object_from_handle(pid, tid, h, None, 0)?;
+        match self.objects[id].body.object_type() {
+            ObjectType::File | ObjectType::Mailslot | ObjectType::MailslotClient => Ok(id),
+            _ => Err(ERROR_INVALID_HANDLE),
+        }
+    }
+
     /// Synchronous I/O operations pending on a file object (threads blocked in them).
     fn sync_io_ops(&self, file: ObjectId) -> Vec<OpId> {
         self.ops
@@ -429,6 +456,7 @@ impl Kernel {
             | OpKind::PipeWrite { file, .. }
             | OpKind::PipeFlush { file, .. }
             | OpKind::PipeConnect { file } => Some(*file),
+            OpKind::MailslotRead { slot, .. } => Some(*slot),
             _ => None,
         }
     }
@@ -505,7 +533,9 @@ impl Kernel {
             .filter(|(_, op)| {
                 op.tid == tid
                     && matches!(&op.target, Target::Async(t)
-                        if matches!(self.objects.get(t.file).map(|o| &o.body), Some(Body::File(f)) if f.port.is_none()))
+                        if matches!(self.objects.get(t.file).map(|o| &o.body),
+                            Some(Body::File(f)) if f.port.is_none())
+                            || matches!(self.objects.get(t.file).map(|o| &o.body), Some(Body::Mailslot(_))))
             })
             .map(|(id, _)| id)
             .collect();

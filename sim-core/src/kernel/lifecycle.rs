@@ -48,6 +48,11 @@ impl Kernel {
                 write!(s, "pipe#{pipe_serial} {}{name}", crate::objects::pipe::end_name(self, f))
             }
             Body::NamedPipe(n) => write!(s, "{}", n.name),
+            Body::Mailslot(m) => write!(s, "mailslot#{} {}", o.hdr.serial, m.name),
+            Body::MailslotClient(c) => match self.objects.get(c.slot).map(|x| (&x.body, x.hdr.serial)) {
+                Some((Body::Mailslot(m), serial)) => write!(s, "mailslot#{serial} client of {}", m.name),
+                _ => write!(s, "mailslot client#{}", o.hdr.serial),
+            },
             Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
             Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
             b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),

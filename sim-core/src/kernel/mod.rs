@@ -105,6 +105,9 @@ pub struct Kernel {
     /// The pipe namespace (`\\.\pipe\`), case-insensitive: lower-cased name → its
     /// `NamedPipe`. Invariant: bound exactly while the name has an instance.
     pub(crate) pipe_names: BTreeMap<String, ObjectId>,
+    /// The mailslot namespace (`\\.\mailslot\`), case-insensitive: lower-cased name →
+    /// its `Mailslot`. Invariant: bound exactly while the mailslot has a server handle.
+    pub(crate) mailslot_names: BTreeMap<String, ObjectId>,
     /// Registered programs by lower-case name without ".exe": (display name, main body).
     pub(crate) programs: BTreeMap<String, (String, Program)>,
     pub(crate) config: Config,
@@ -177,6 +180,7 @@ impl Kernel {
             pids: BTreeMap::new(),
             names: BTreeMap::new(),
             pipe_names: BTreeMap::new(),
+            mailslot_names: BTreeMap::new(),
             programs: BTreeMap::new(),
             config,
             strategy,

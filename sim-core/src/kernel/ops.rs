@@ -94,6 +94,14 @@ pub enum OpKind {
         /// The name (a reference is held on it).
         family: ObjectId,
     },
+    /// ReadFile on an empty mailslot waiting for a message (§18.6), with the mailslot's
+    /// read time-out (ERROR_SEM_TIMEOUT, §18.5).
+    MailslotRead {
+        /// The mailslot.
+        slot: ObjectId,
+        /// The buffer size.
+        len: u32,
+    },
     /// GetMessage waiting for a message its filter takes (or a sent message to run).
     MsgGet {
         /// The window filter.
@@ -171,6 +179,17 @@ impl Kernel {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
         id
+    }
+
+    /// Gives a pending operation a time-out after it was made (an asynchronous mailslot
+    /// read's read time-out, §18.18).
+    pub(crate) fn arm_deadline(&mut self, id: OpId, deadline: Option<u64>) {
+        let Some(d) = deadline else { return };
+        let op = &mut self.ops[id];
+        assert!(op.deadline.is_none(), "simulator bug: an operation's time-out armed twice");
+        op.deadline = Some(d);
+        let seq = op.timer_seq;
+        self.timers.insert((d, seq, TimerKey::Op(id)));
     }
 
     /// The one completion path: removes the operation and delivers `reply` to its target.

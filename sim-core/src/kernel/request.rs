@@ -388,6 +388,10 @@ api_table! {
         => post_queued_completion_status;
     SetFileCompletionNotificationModes(handle: HANDLE, flags: u32 [flags]) -> Bool
         => set_file_completion_notification_modes;
+    CreateMailslot(name: Option<String>, max_message_size: u32, read_timeout_ms: u32 [timeout], inherit: bool)
+        -> HandleOrInvalid => create_mailslot;
+    GetMailslotInfo(mailslot: HANDLE) -> Bool => get_mailslot_info;
+    SetMailslotInfo(mailslot: HANDLE, read_timeout_ms: u32 [timeout]) -> Bool => set_mailslot_info;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(
@@ -518,6 +522,17 @@ pub enum Value {
     Out(u32),
     /// ReleaseSemaphore: the previous count.
     PrevCount(i32),
+    /// GetMailslotInfo's four out-parameters.
+    MailslotInfo {
+        /// lpMaxMessageSize.
+        max_message_size: u32,
+        /// lpNextSize (MAILSLOT_NO_MESSAGE when none).
+        next_size: u32,
+        /// lpMessageCount.
+        message_count: u32,
+        /// lpReadTimeout.
+        read_timeout: u32,
+    },
     /// GetMessage, PeekMessage: the message retrieved.
     Msg(MSG),
     /// User code to run on the calling thread first (a window procedure, a callback): the
@@ -581,6 +596,12 @@ impl Value {
                 vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
             }
             Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
+            Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
+                u("max", *max_message_size),
+                u("next", *next_size),
+                u("count", *message_count),
+                u("timeout", *read_timeout),
+            ],
         }
     }
 }

@@ -111,6 +111,11 @@ impl Kernel {
                 self.unqueue_op(id);
                 self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
             }
+            OpKind::MailslotRead { .. } => {
+                // No message within the mailslot's read time-out (§18.5).
+                self.unqueue_op(id);
+                self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
+            }
             OpKind::SendWait { .. } => self.time_out_send_wait(id),
             ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
         }

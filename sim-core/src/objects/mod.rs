@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod mailslot;
 pub mod named_pipe;
 pub mod pipe;
 pub mod port;
@@ -168,6 +169,10 @@ pub enum Body {
     NamedPipe(named_pipe::NamedPipe),
     /// An I/O completion port (see `port.rs`).
     Port(port::Port),
+    /// A mailslot's server side: what CreateMailslot handles refer to (see `mailslot.rs`).
+    Mailslot(mailslot::Mailslot),
+    /// A mailslot client (writer) file object (see `mailslot.rs`).
+    MailslotClient(mailslot::MailslotClient),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -193,6 +198,10 @@ pub enum ObjectType {
     NamedPipe,
     /// IoCompletion (an I/O completion port).
     IoCompletion,
+    /// File (a mailslot's server side).
+    Mailslot,
+    /// File (a mailslot client).
+    MailslotClient,
 }
 
 impl fmt::Display for ObjectType {
@@ -208,6 +217,8 @@ impl fmt::Display for ObjectType {
             ObjectType::File => "file",
             ObjectType::NamedPipe => "named pipe",
             ObjectType::IoCompletion => "port",
+            ObjectType::Mailslot => "mailslot",
+            ObjectType::MailslotClient => "mailslot client",
         })
     }
 }
@@ -226,6 +237,8 @@ impl Body {
             Body::File(_) => ObjectType::File,
             Body::NamedPipe(_) => ObjectType::NamedPipe,
             Body::Port(_) => ObjectType::IoCompletion,
+            Body::Mailslot(_) => ObjectType::Mailslot,
+            Body::MailslotClient(_) => ObjectType::MailslotClient,
         }
     }
 }
@@ -249,6 +262,10 @@ impl Kernel {
             Body::Thread(t) => t.exit_code.is_some(),
             Body::File(f) => f.signalled,
             Body::Port(p) => !p.queue.is_empty(),
+            // A client's writes never wait; a server is nonsignalled while an asynchronous
+            // read without an event is in progress (§18.20).
+            Body::Mailslot(m) => m.signalled,
+            Body::MailslotClient(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) => false,
         }
     }
@@ -292,6 +309,8 @@ impl Kernel {
         match self.objects[id].body {
             Body::File(_) => pipe::file_cleanup(self, id),
             Body::Port(_) => port::port_closed(self, id),
+            Body::Mailslot(_) => mailslot::server_closed(self, id),
+            Body::MailslotClient(_) => mailslot::client_closed(self, id),
             _ => {}
         }
     }
@@ -343,7 +362,8 @@ impl Kernel {
                     self.forget_timer_routine(r.tid, id);
                 }
             }
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) => {}
+            Body::MailslotClient(c) => self.release(c.slot),
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
         }
     }
 
@@ -358,6 +378,7 @@ impl Kernel {
                 pipe::unqueue(self, op)
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
+            OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -407,6 +428,7 @@ impl Kernel {
             }
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -445,6 +467,7 @@ impl Kernel {
             }],
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -459,6 +482,7 @@ impl Kernel {
             // Whoever holds the port could post; the files associated with it complete.
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
+            OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
@@ -477,6 +501,10 @@ impl Kernel {
             Body::Event(_) | Body::Semaphore(_) | Body::Timer(_) => self.holder_threads(id),
             Body::Pipe(_) | Body::NamedPipe(_) => Vec::new(),
             Body::Port(_) => self.holder_threads(id),
+            // A server's read completes when a client writes (§18.20); a client is always
+            // signalled.
+            Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
+            Body::MailslotClient(_) => Vec::new(),
         }
     }
 
@@ -521,6 +549,8 @@ impl Kernel {
             }
             Body::Pipe(_) | Body::NamedPipe(_) => String::new(),
             Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
+            Body::Mailslot(m) => mailslot::state(m),
+            Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
         }
     }
 

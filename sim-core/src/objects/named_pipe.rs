@@ -291,6 +291,9 @@ impl Kernel {
         _template: HANDLE,
     ) -> CallResult {
         let name = name.ok_or(ERROR_PATH_NOT_FOUND)?;
+        if super::mailslot::is_mailslot_path(&name) {
+            return self.open_mailslot(pid, tid, &name, access, inherit, disposition);
+        }
         if !is_pipe_path(&name) {
             self.unsupported("CreateFile", "only named pipes (\\\\.\\pipe\\NAME) are modelled; files are not yet");
             return Err(ERROR_FILE_NOT_FOUND);

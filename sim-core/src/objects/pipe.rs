@@ -174,7 +174,7 @@ pub struct File {
 
 /// ReadFileEx/WriteFileEx return TRUE once the operation is under way, pending or done
 /// (the result reaches the completion routine).
-fn ex_result(exec: Exec) -> Exec {
+pub(crate) fn ex_result(exec: Exec) -> Exec {
     match exec {
         Exec::Done(Reply { status: Status::Pending | Status::Warning(_), .. }) => {
             Exec::Done(Reply::from(Value::Bool(true)))
@@ -572,6 +572,11 @@ impl Kernel {
     ) -> Exec {
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18), checked only here so that
+            // pipe calls pay nothing for it.
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                return self.mailslot_write_file(pid, tid, Api::WriteFile, h, data, overlapped, None);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
@@ -746,6 +751,10 @@ impl Kernel {
     ) -> Exec {
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                return self.mailslot_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
@@ -825,6 +834,20 @@ impl Kernel {
     ) -> Exec {
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // Not a pipe's file object: maybe a mailslot's (§18.18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                let api = Api::ReadFileEx;
+                return ex_result(self.mailslot_read_file(
+                    pid,
+                    tid,
+                    api,
+                    h,
+                    len,
+                    Some(overlapped),
+                    Some(buffer),
+                    Some(routine),
+                ));
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.ex_mode(pid, tid, Api::ReadFileEx, file_id, overlapped, Some(buffer), routine) {
@@ -850,6 +873,11 @@ impl Kernel {
     ) -> Exec {
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
+            // Not a pipe's file object: maybe a mailslot's (§18.18).
+            Err(_) if self.is_mailslot_handle(pid, tid, h) => {
+                let api = Api::WriteFileEx;
+                return ex_result(self.mailslot_write_file(pid, tid, api, h, data, Some(overlapped), Some(routine)));
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         if file_ref(self, file_id).port.is_some() {
@@ -1138,7 +1166,7 @@ pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     out
 }
 
-fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
+pub(crate) fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
     handles_to(k, id)
         .into_iter()
         .map(|(pid, image, handle)| {

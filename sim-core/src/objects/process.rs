@@ -349,9 +349,11 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
             READ_CONTROL | SYNCHRONIZE,
             IO_COMPLETION_ALL_ACCESS,
         ),
-        ObjectType::File | ObjectType::Pipe | ObjectType::NamedPipe => {
-            (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS)
-        }
+        ObjectType::File
+        | ObjectType::Pipe
+        | ObjectType::NamedPipe
+        | ObjectType::Mailslot
+        | ObjectType::MailslotClient => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
     };
     let mut out = access & !(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
     if access & GENERIC_READ != 0 {
