@@ -511,7 +511,7 @@ fn a_pct_run_replays_from_its_config() {
 
 #[test]
 fn strategy_names_parse_back() {
-    for s in ["random", "pct:3", "pct:2:40", "dfs:", "dfs:2", "dfs:2:por", "dfs::por", "rr"] {
+    for s in ["random", "pct:3", "pct:2:40", "dfs", "dfs:2", "dfs:2:por", "dfs::por", "rr"] {
         assert_eq!(Explore::parse(s).unwrap().name(), s);
     }
     assert!(Explore::parse("bogus").is_err());

@@ -84,6 +84,7 @@ impl Explore {
             Explore::Random => "random".into(),
             Explore::Pct { depth, steps: None } => format!("pct:{depth}"),
             Explore::Pct { depth, steps: Some(k) } => format!("pct:{depth}:{k}"),
+            Explore::Dfs { preemption_bound: None, reduction: false } => "dfs".into(),
             Explore::Dfs { preemption_bound, reduction } => {
                 let b = preemption_bound.map(|b| b.to_string()).unwrap_or_default();
                 if *reduction { format!("dfs:{b}:por") } else { format!("dfs:{b}") }
