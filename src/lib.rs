@@ -19,10 +19,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod check;
+
+pub use check::{Check, FAILURE_DIR, FailureFile, FailureRecord, Passed, check};
 pub use scenarios;
 pub use sim_core;
 pub use sim_core::*;
 pub use sim_model;
+/// `#[winsim::test]`: a test that explores a simulated program's schedules
+/// (`winsim_macros::test`).
+pub use winsim_macros::test;
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

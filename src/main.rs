@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::{Config, WaiterOrder};
+use sim_core::explore::{self, Explore, Sweep};
+use sim_core::{Config, StrategyConfig, WaiterOrder};
 use std::process::ExitCode;
 
 /// winsim: a deterministic simulator of Windows IPC (pipes, handles, waits, processes).
@@ -27,6 +28,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit with status 2 unless the run completed (for scripts).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Explores a scenario's schedules with a strategy: outcome counts, distinct
+    /// schedules, and the first failure shrunk (docs/exploration.md).
+    Explore {
+        /// Scenario name.
+        scenario: String,
+        /// random, pct[:D[:K]], dfs[:B[:por]] or rr.
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        /// Most runs.
+        #[arg(long, default_value_t = 1000)]
+        runs: u64,
+        /// First seed (random and PCT).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads for random and PCT (the result does not depend on it).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Write the shrunk failure to this failure file (`winsim run NAME --replay FILE`).
+        #[arg(long)]
+        save: Option<std::path::PathBuf>,
+        /// Exit with status 2 if a run failed.
         #[arg(long)]
         strict: bool,
     },
@@ -61,6 +86,16 @@ struct SchedArgs {
     /// The first waiter wins when a signal can satisfy only some waiters.
     #[arg(long)]
     fifo: bool,
+    /// Replay the first failure of a failure file (`winsim explore --save`, or a test's
+    /// winsim-regressions/*.json), as far as it fits the program.
+    #[arg(long)]
+    replay: Option<std::path::PathBuf>,
+    /// Use PCT with this depth d (d - 1 priority change points), seeded by --seed.
+    #[arg(long)]
+    pct: Option<u32>,
+    /// PCT's estimate k of the thread choices in a run.
+    #[arg(long, default_value_t = 100)]
+    pct_steps: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,7 +108,11 @@ enum Format {
 
 impl SchedArgs {
     fn config(&self) -> Config {
-        let mut c = if self.round_robin { Config::round_robin() } else { Config::random(self.seed) };
+        let mut c = match (self.round_robin, self.pct) {
+            (true, _) => Config::round_robin(),
+            (false, Some(d)) => Config::pct(self.seed, d, self.pct_steps),
+            (false, None) => Config::random(self.seed),
+        };
         if self.fifo {
             c.waiter_order = WaiterOrder::Fifo;
         }
@@ -102,15 +141,24 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            let report = s.run(sched.config());
+            let report = match &sched.replay {
+                None => s.run(sched.config()),
+                Some(path) => match replay_file(&s, path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("winsim: {e}");
+                        return ExitCode::from(66);
+                    }
+                },
+            };
             match format {
                 Format::Text => {
                     println!("scenario {}: {}\n", s.name, s.summary);
                     print!("{}", report.trace_text());
                     println!();
                     print!("{}", report.summary());
-                    if let Some(seed) = report.seed {
-                        println!("replay: winsim run {} --seed {seed}", s.name);
+                    if let (None, Some(seed)) = (&sched.replay, report.seed) {
+                        println!("replay: winsim run {} {}", s.name, seed_flags(&report.config.strategy, seed));
                     }
                 }
                 Format::Json => {
@@ -133,6 +181,75 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Command::Explore { scenario, strategy, runs, seed, jobs, save, strict } => {
+            let s = match find(&scenario) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let explore = match Explore::parse(&strategy) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("winsim: {e}");
+                    return ExitCode::from(64);
+                }
+            };
+            let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
+            let sweep = Sweep { runs, seed, jobs: jobs.max(1), ..Sweep::new(explore.clone()) };
+            let e = explore::sweep(&sweep, s.main, &setup);
+            let bound = match (e.exhausted, e.exhausted_bound) {
+                (true, _) => ", every schedule explored".to_string(),
+                (false, Some(b)) => format!(", every schedule with at most {b} preemptions explored"),
+                _ => String::new(),
+            };
+            println!(
+                "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
+                s.name,
+                explore.name(),
+                e.runs,
+                e.schedules
+            );
+            for (kind, n) in &e.outcomes {
+                println!("  {kind:<16} {n}");
+            }
+            let Some(f) = e.failure else { return ExitCode::SUCCESS };
+            let r = explore::shrink(&setup, s.main, &Config::default(), &f.report, None, 200);
+            let show = |z: explore::Size| {
+                format!(
+                    "{} preemptions, {} switches, {} steps, {} decisions",
+                    z.preemptions, z.switches, z.steps, z.decisions
+                )
+            };
+            println!("first failure: run {} ({}): {}", f.run, f.kind, f.report.summary().lines().next().unwrap_or(""));
+            println!("shrunk from {} to {}", show(r.before), show(r.after));
+            if let StrategyConfig::Random { seed } | StrategyConfig::Pct { seed, .. } = f.report.config.strategy {
+                println!("the run as found: winsim run {} {}", s.name, seed_flags(&f.report.config.strategy, seed));
+            }
+            if let Some(path) = save {
+                let record = winsim::FailureRecord {
+                    strategy: explore.name(),
+                    run: f.run,
+                    seed: f.report.config.seed(),
+                    config: f.report.config.clone(),
+                    decisions: r.report.decisions.clone(),
+                    outcome: r.report.outcome.clone(),
+                    kind: f.kind.clone(),
+                    size_found: r.before,
+                    size: r.after,
+                };
+                let file = winsim::FailureFile {
+                    format: 1,
+                    test: format!("scenario {}", s.name),
+                    program: s.main.to_string(),
+                    failures: vec![record],
+                };
+                if let Err(e) = file.save(&path) {
+                    eprintln!("winsim: {e}");
+                    return ExitCode::from(73);
+                }
+                println!("saved: {}\nreplay: winsim run {} --replay {}", path.display(), s.name, path.display());
+            }
+            if strict || f.kind == "simulator-bug" { ExitCode::from(2) } else { ExitCode::SUCCESS }
         }
         Command::Sweep { scenario, seeds, start, jobs, strict } => {
             let s = match find(&scenario) {
@@ -161,6 +278,27 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The `winsim run` flags that rerun a random or PCT run.
+fn seed_flags(strategy: &StrategyConfig, seed: u64) -> String {
+    match strategy {
+        StrategyConfig::Pct { depth, steps, .. } => format!("--seed {seed} --pct {depth} --pct-steps {steps}"),
+        _ => format!("--seed {seed}"),
+    }
+}
+
+/// Replays the first failure of a failure file on a scenario, leniently, trace on.
+fn replay_file(s: &scenarios::Scenario, path: &std::path::Path) -> Result<sim_core::RunReport, String> {
+    let file = winsim::FailureFile::load(path)?;
+    let f = file.failures.first().ok_or_else(|| format!("{}: no failures in the file", path.display()))?;
+    let mut config = f.config.with_replay(f.decisions.clone());
+    config.trace = true;
+    let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
+    let (mut report, _) =
+        explore::run_with(&setup, s.main, config.clone(), Box::new(explore::Lenient::new(f.decisions.clone())));
+    report.config = config.with_replay(report.decisions.clone());
+    Ok(report)
 }
 
 /// Runs seeds `start..start+seeds` on `jobs` worker threads; returns each seed's outcome

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod error;
+pub mod explore;
 pub mod handles;
 pub mod kernel;
 pub mod objects;
@@ -24,7 +25,7 @@ pub mod types;
 
 pub use api::ThreadCtx;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
-pub use kernel::sched::{ChoiceKind, Decision};
+pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
 pub use report::{DeadlockReport, Outcome, RunReport, WaitEdge};
 pub use sim::Sim;
 

@@ -612,6 +612,10 @@ impl RunReport {
         let (rust, mut flags) = match &c.strategy {
             StrategyConfig::Random { seed } => (format!("Config::random({seed})"), format!("--seed {seed}")),
             StrategyConfig::RoundRobin => ("Config::round_robin()".to_string(), "--round-robin".to_string()),
+            StrategyConfig::Pct { seed, depth, steps } => (
+                format!("Config::pct({seed}, {depth}, {steps})"),
+                format!("--seed {seed} --pct {depth} --pct-steps {steps}"),
+            ),
             StrategyConfig::Replay { .. } => ("report.replay_config()".to_string(), "--replay FILE".to_string()),
         };
         let mut changes = Vec::new();

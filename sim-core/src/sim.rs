@@ -6,7 +6,7 @@
 use crate::api::ThreadCtx;
 use crate::kernel::config::Config;
 use crate::kernel::request::BodyFuture;
-use crate::kernel::sched::ChoiceKind;
+use crate::kernel::sched::{ChoiceKind, Strategy};
 use crate::kernel::{Kernel, Tid};
 use crate::objects::thread::Run;
 use crate::report::{DeadlockReport, Outcome, RunReport};
@@ -74,6 +74,23 @@ impl Sim {
         Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new() }
     }
 
+    /// A simulation whose choices are made by `strategy` instead of the one
+    /// `config.strategy` names (which then only describes the run): a strategy that lives
+    /// across the runs of a sweep. `run_with_strategy` hands it back.
+    pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Sim {
+        install_panic_hook();
+        Sim { kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))), bodies: BTreeMap::new() }
+    }
+
+    /// Runs like [`Sim::run`] and returns the strategy too, for the next run of a sweep.
+    pub fn run_with_strategy(self, name: &str) -> (RunReport, Box<dyn Strategy>) {
+        let kernel = self.kernel.clone();
+        let report = self.run(name);
+        let mut k = kernel.borrow_mut();
+        let placeholder: Box<dyn Strategy> = Box::new(crate::kernel::sched::RoundRobin::default());
+        (report, std::mem::replace(&mut k.strategy, placeholder))
+    }
+
     /// Registers a program: `body` is its main thread; its return value is main's return
     /// value (the C runtime then calls ExitProcess with it). CreateProcess finds it by
     /// name, case-insensitively, with or without ".exe".
@@ -107,6 +124,7 @@ impl Sim {
         };
         self.bodies.clear();
         let mut k = self.kernel.borrow_mut();
+        k.end_execution();
         RunReport {
             outcome,
             config: k.config.clone(),
@@ -167,6 +185,7 @@ impl Sim {
             if let Some(o) = k.stop.take() {
                 return o;
             }
+            k.before_step(tid);
             k.step_thread(tid);
             // A limit reached by this call ends the run before any thread sees the call's
             // result.

@@ -159,7 +159,7 @@ fn replay_reproduces_waiter_choices() {
 
 #[test]
 fn a_replay_that_does_not_fit_ends_the_run_without_panicking() {
-    let bogus = vec![Decision { kind: ChoiceKind::Thread, tid: 4242 }; 3];
+    let bogus = vec![Decision::new(ChoiceKind::Thread, 4242); 3];
     let (r, _) = racy_writers(Config::replay(bogus));
     assert!(matches!(r.outcome, Outcome::ReplayDiverged { .. }), "{:?}", r.outcome);
 }

@@ -9,6 +9,7 @@ mod async_io;
 mod audit;
 mod cli;
 mod determinism;
+mod explore;
 mod handles;
 mod kernel;
 mod mailslot;

@@ -13,6 +13,18 @@ pub enum StrategyConfig {
     },
     /// Round-robin over runnable threads in thread-id order.
     RoundRobin,
+    /// PCT (Burckhardt et al., ASPLOS 2010): random thread priorities, the highest-priority
+    /// runnable thread runs, and `depth - 1` times, at random steps among the first
+    /// `steps`, the running thread drops to the lowest priority. A bug of depth `depth`
+    /// is found by one run with probability at least 1/(n·steps^(depth-1)) for n threads.
+    Pct {
+        /// The seed of the priorities and change points.
+        seed: u64,
+        /// The bug depth d targeted (d - 1 priority change points).
+        depth: u32,
+        /// The estimated number of choices k a run makes (change points fall among them).
+        steps: u64,
+    },
     /// Replays a recorded decision list exactly.
     Replay {
         /// The decisions recorded by an earlier run (`RunReport::decisions`).
@@ -129,10 +141,14 @@ impl Config {
     pub fn with_replay(&self, decisions: Vec<Decision>) -> Config {
         Config { strategy: StrategyConfig::Replay { decisions }, ..self.clone() }
     }
-    /// The seed, for a random strategy.
+    /// A PCT run with default limits (see `StrategyConfig::Pct`).
+    pub fn pct(seed: u64, depth: u32, steps: u64) -> Config {
+        Config { strategy: StrategyConfig::Pct { seed, depth, steps }, ..Config::default() }
+    }
+    /// The seed, for a random or PCT strategy.
     pub fn seed(&self) -> Option<u64> {
         match self.strategy {
-            StrategyConfig::Random { seed } => Some(seed),
+            StrategyConfig::Random { seed } | StrategyConfig::Pct { seed, .. } => Some(seed),
             _ => None,
         }
     }

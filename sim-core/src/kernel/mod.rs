@@ -11,12 +11,14 @@
 //! Files: `calls.rs` (parking, executing, the trace of a call), `ops.rs` (pending
 //! operations), `time.rs` (the virtual clock and the timer queue), `lifecycle.rs`
 //! (objects, names, handles), `wait.rs` (dispatcher waits), `handle_ops.rs` (the handle
-//! APIs), `sched.rs` (strategies), `config.rs`, `invariants.rs`, `request.rs` (the API
-//! table). Object families plug in through the hooks in `objects/mod.rs`.
+//! APIs), `sched.rs` (strategies), `footprint.rs` (what steps read and write), `config.rs`,
+//! `invariants.rs`, `request.rs` (the API table). Object families plug in through the
+//! hooks in `objects/mod.rs`.
 
 pub mod apc;
 mod calls;
 pub mod config;
+pub mod footprint;
 mod handle_ops;
 mod invariants;
 pub mod io;
@@ -33,11 +35,11 @@ use crate::objects::thread::{Run, Thread};
 use crate::objects::{Body, Object, ObjectId, ObjectType};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
-use config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+use config::{Config, LimitAction, WaiterOrder};
 use ops::{Op, OpId};
 pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
-use sched::{ChoiceKind, Decision, RandomStrategy, Replay, RoundRobin, Strategy};
+use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Strategy};
 use slotmap::SlotMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use time::TimerKey;
@@ -109,8 +111,12 @@ pub struct Kernel {
     /// Registered programs by lower-case name without ".exe": (display name, main body).
     pub(crate) programs: BTreeMap<String, (String, Program)>,
     pub(crate) config: Config,
-    strategy: Box<dyn Strategy>,
+    pub(crate) strategy: Box<dyn Strategy>,
     pub(crate) decisions: Vec<Decision>,
+    /// The thread that made the last step (a strategy's "current thread").
+    pub(crate) last_stepped: Option<Tid>,
+    /// Footprints of the steps between thread choices, when the strategy wants them.
+    pub(crate) footprints: Option<footprint::Recorder>,
     pub(crate) trace: Vec<Event>,
     next_event_id: u64,
     /// The event whose effects are being applied (the executing call, a timer firing):
@@ -158,11 +164,14 @@ pub struct Kernel {
 impl Kernel {
     /// A machine with no processes yet.
     pub fn new(config: Config) -> Kernel {
-        let strategy: Box<dyn Strategy> = match &config.strategy {
-            StrategyConfig::Random { seed } => Box::new(RandomStrategy::new(*seed)),
-            StrategyConfig::RoundRobin => Box::new(RoundRobin::default()),
-            StrategyConfig::Replay { decisions } => Box::new(Replay::new(decisions.clone())),
-        };
+        let strategy = sched::from_config(&config.strategy);
+        Kernel::with_strategy(config, strategy)
+    }
+
+    /// A machine whose choices are made by `strategy` (a strategy that lives across the
+    /// runs of a sweep); `config.strategy` only describes the run.
+    pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
+        let footprints = strategy.wants_calls().then(footprint::Recorder::default);
         Kernel {
             objects: SlotMap::with_key(),
             ops: SlotMap::with_key(),
@@ -176,6 +185,8 @@ impl Kernel {
             config,
             strategy,
             decisions: Vec::new(),
+            last_stepped: None,
+            footprints,
             trace: Vec::new(),
             next_event_id: 1,
             cause_event: None,
@@ -343,6 +354,33 @@ impl Kernel {
             .collect()
     }
 
+    /// Before a step: records what the call about to run may read (when the strategy
+    /// wants footprints) and that `tid` is the thread stepping.
+    pub(crate) fn before_step(&mut self, tid: Tid) {
+        if self.footprints.is_some() {
+            let reads = match &self.thread(tid).run {
+                Run::Parked(req) => self.call_reads(tid, req),
+                _ => footprint::Footprint::everything(),
+            };
+            if let Some(r) = self.footprints.as_mut() {
+                r.before_step(reads);
+            }
+        }
+        self.last_stepped = Some(tid);
+    }
+
+    /// At the end of a run: tells the strategy, with the footprint of the last steps.
+    pub(crate) fn end_execution(&mut self) {
+        let f = match self.footprints.is_some() {
+            true => {
+                let now = self.snapshot();
+                self.footprints.as_mut().map(|r| r.take(now))
+            }
+            false => None,
+        };
+        self.strategy.end_execution(f.as_ref());
+    }
+
     /// Asks the strategy to choose among `options` (sorted); records the decision.
     pub(crate) fn choose(&mut self, kind: ChoiceKind, options: &[Tid]) -> Tid {
         assert!(!options.is_empty(), "simulator bug: choice among no options");
@@ -352,10 +390,35 @@ impl Kernel {
         if kind == ChoiceKind::Waiter && self.config.waiter_order == WaiterOrder::Fifo {
             return options[0];
         }
-        match self.strategy.pick(kind, options) {
+        let (calls, footprint) = match (kind, self.footprints.is_some()) {
+            (ChoiceKind::Thread, true) => {
+                let calls: Vec<NextCall> = options
+                    .iter()
+                    .map(|&tid| match &self.thread(tid).run {
+                        Run::Parked(req) => NextCall { tid, api: req.api(), reads: self.call_reads(tid, req) },
+                        _ => panic!("simulator bug: a runnable thread is not parked"),
+                    })
+                    .collect();
+                let now = self.snapshot();
+                let f = self.footprints.as_mut().map(|r| r.take(now));
+                (calls, f)
+            }
+            _ => (Vec::new(), None),
+        };
+        let current = if kind == ChoiceKind::Thread { self.last_stepped } else { self.current };
+        let point = ChoicePoint {
+            kind,
+            options,
+            current,
+            step: self.step,
+            index: self.decisions.len(),
+            calls: &calls,
+            footprint: footprint.as_ref(),
+        };
+        match self.strategy.pick(&point) {
             Some(i) => {
                 let tid = options[i];
-                self.decisions.push(Decision { kind, tid });
+                self.decisions.push(Decision { kind, tid, options: options.to_vec() });
                 tid
             }
             None => {

@@ -1,13 +1,22 @@
 //! Scheduling strategies. A strategy is asked only where there is a real choice (two or
-//! more options); every answer is recorded as a [`Decision`], so any run can be replayed.
+//! more options); every answer is recorded as a [`Decision`] (kind, options, choice), so
+//! any run can be replayed, and a search can backtrack over the recorded options.
+//!
+//! A strategy can live across the runs of a sweep (`Sim::run_with_strategy` hands it back):
+//! `new_execution` starts each run, `end_execution` ends it. At each choice it sees a
+//! [`ChoicePoint`]: the kind, the options, the thread that made the last step, and, when
+//! it asks for them, each option's next call and the footprint of what ran since the
+//! previous choice (for partial-order reduction, `kernel/footprint.rs`).
 
 use super::Tid;
+use super::footprint::Footprint;
+use super::request::Api;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// What is being chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ChoiceKind {
     /// Which runnable thread executes its pending call next.
     Thread,
@@ -15,20 +24,90 @@ pub enum ChoiceKind {
     Waiter,
 }
 
-/// One recorded scheduler decision: the kind of choice and the thread chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One recorded scheduler decision: the kind of choice, the options offered and the
+/// thread chosen.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Decision {
     /// What was chosen.
     pub kind: ChoiceKind,
     /// The thread id chosen.
     pub tid: Tid,
+    /// The options offered (sorted). Empty in lists recorded before options were kept;
+    /// a replay needs only `kind` and `tid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<Tid>,
 }
 
-/// A scheduling strategy: picks one of `options` (sorted, at least two).
+impl Decision {
+    /// A decision with no recorded options (the form older recordings have).
+    pub fn new(kind: ChoiceKind, tid: Tid) -> Decision {
+        Decision { kind, tid, options: Vec::new() }
+    }
+}
+
+/// A runnable thread's next call, as a strategy sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextCall {
+    /// The thread.
+    pub tid: Tid,
+    /// The Win32 function it is about to call.
+    pub api: Api,
+    /// What the call may read (objects named by its handles, the caller's handle table,
+    /// or everything when winsim does not know), before it runs.
+    pub reads: Footprint,
+}
+
+/// What a strategy sees at a choice.
+#[derive(Debug)]
+pub struct ChoicePoint<'a> {
+    /// What is being chosen.
+    pub kind: ChoiceKind,
+    /// The options, sorted by thread id (at least two).
+    pub options: &'a [Tid],
+    /// For a thread choice, the thread that made the last step (still among the options
+    /// unless it blocked or ended: choosing another one then is a preemption); for a
+    /// waiter choice, the thread whose call is signalling.
+    pub current: Option<Tid>,
+    /// Kernel steps executed so far.
+    pub step: u64,
+    /// Decisions made so far in this run (this one's index).
+    pub index: usize,
+    /// For a thread choice, each option's next call (same order as `options`); empty
+    /// unless the strategy's `wants_calls` says so.
+    pub calls: &'a [NextCall],
+    /// For a thread choice when the strategy `wants_calls`: the footprint of everything
+    /// that ran since the previous thread choice (steps, wake-ups, thread exits).
+    pub footprint: Option<&'a Footprint>,
+}
+
+/// A scheduling strategy: picks one of the options of a [`ChoicePoint`].
 pub trait Strategy {
     /// Returns the index of the chosen option, or `None` when the strategy cannot choose
-    /// (a replay that diverged).
-    fn pick(&mut self, kind: ChoiceKind, options: &[Tid]) -> Option<usize>;
+    /// (a replay that diverged, or a search abandoning a redundant run).
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize>;
+    /// Called before each run of a sweep; `false` means there is nothing left to explore.
+    fn new_execution(&mut self) -> bool {
+        true
+    }
+    /// Called when a run ends, with the footprint of what ran since the last thread
+    /// choice (when `wants_calls`).
+    fn end_execution(&mut self, _footprint: Option<&Footprint>) {}
+    /// Whether choice points should carry each option's next call and footprints (costs
+    /// a snapshot of the kernel's objects per choice: for exhaustive search only).
+    fn wants_calls(&self) -> bool {
+        false
+    }
+}
+
+/// The strategy a configuration names, for one run.
+pub fn from_config(config: &super::config::StrategyConfig) -> Box<dyn Strategy> {
+    use super::config::StrategyConfig;
+    match config {
+        StrategyConfig::Random { seed } => Box::new(RandomStrategy::new(*seed)),
+        StrategyConfig::RoundRobin => Box::new(RoundRobin::default()),
+        StrategyConfig::Replay { decisions } => Box::new(Replay::new(decisions.clone())),
+        StrategyConfig::Pct { seed, depth, steps } => Box::new(crate::explore::Pct::new(*seed, *depth, *steps)),
+    }
 }
 
 /// Seeded uniform random choice. The only RNG in the kernel; its stream is derived from
@@ -47,8 +126,8 @@ impl RandomStrategy {
 }
 
 impl Strategy for RandomStrategy {
-    fn pick(&mut self, _kind: ChoiceKind, options: &[Tid]) -> Option<usize> {
-        Some(self.rng.random_range(0..options.len()))
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        Some(self.rng.random_range(0..point.options.len()))
     }
 }
 
@@ -60,8 +139,9 @@ pub struct RoundRobin {
 }
 
 impl Strategy for RoundRobin {
-    fn pick(&mut self, kind: ChoiceKind, options: &[Tid]) -> Option<usize> {
-        if kind == ChoiceKind::Waiter {
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        let options = point.options;
+        if point.kind == ChoiceKind::Waiter {
             return Some(0);
         }
         let i = match self.last {
@@ -86,15 +166,61 @@ impl Replay {
     }
 }
 
+impl Replay {
+    /// Decisions replayed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+}
+
 impl Strategy for Replay {
-    fn pick(&mut self, kind: ChoiceKind, options: &[Tid]) -> Option<usize> {
+    fn new_execution(&mut self) -> bool {
+        self.pos = 0;
+        true
+    }
+
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
         let d = self.decisions.get(self.pos)?;
-        if d.kind != kind {
+        if d.kind != point.kind {
             return None;
         }
-        let i = options.iter().position(|&t| t == d.tid)?;
+        let i = point.options.iter().position(|&t| t == d.tid)?;
         self.pos += 1;
         Some(i)
+    }
+}
+
+/// Replays a recorded prefix of decisions, then lets another strategy continue: a search
+/// resumes from a known point, and shrinking tries a shortened list.
+pub struct PrefixThen {
+    prefix: Replay,
+    then: Box<dyn Strategy>,
+    len: usize,
+}
+
+impl PrefixThen {
+    /// Makes `prefix` first, then asks `then`.
+    pub fn new(prefix: Vec<Decision>, then: Box<dyn Strategy>) -> PrefixThen {
+        PrefixThen { len: prefix.len(), prefix: Replay::new(prefix), then }
+    }
+}
+
+impl Strategy for PrefixThen {
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        if self.prefix.position() < self.len {
+            return self.prefix.pick(point);
+        }
+        self.then.pick(point)
+    }
+    fn new_execution(&mut self) -> bool {
+        self.prefix.new_execution();
+        self.then.new_execution()
+    }
+    fn end_execution(&mut self, footprint: Option<&Footprint>) {
+        self.then.end_execution(footprint);
+    }
+    fn wants_calls(&self) -> bool {
+        self.then.wants_calls()
     }
 }
 
@@ -102,16 +228,20 @@ impl Strategy for Replay {
 mod tests {
     use super::*;
 
+    fn point(kind: ChoiceKind, options: &[Tid]) -> ChoicePoint<'_> {
+        ChoicePoint { kind, options, current: None, step: 0, index: 0, calls: &[], footprint: None }
+    }
+
     #[test]
     fn random_is_reproducible() {
         let opts = [4, 8, 12, 16];
         let a: Vec<_> = {
             let mut s = RandomStrategy::new(7);
-            (0..50).map(|_| s.pick(ChoiceKind::Thread, &opts).unwrap()).collect()
+            (0..50).map(|_| s.pick(&point(ChoiceKind::Thread, &opts)).unwrap()).collect()
         };
         let b: Vec<_> = {
             let mut s = RandomStrategy::new(7);
-            (0..50).map(|_| s.pick(ChoiceKind::Thread, &opts).unwrap()).collect()
+            (0..50).map(|_| s.pick(&point(ChoiceKind::Thread, &opts)).unwrap()).collect()
         };
         assert_eq!(a, b);
         assert!(a.iter().any(|&i| i != a[0]), "a random strategy must vary its picks");
@@ -120,13 +250,13 @@ mod tests {
     #[test]
     fn round_robin_cycles() {
         let mut s = RoundRobin::default();
-        let picks: Vec<_> = (0..4).map(|_| s.pick(ChoiceKind::Thread, &[4, 8, 12]).unwrap()).collect();
+        let picks: Vec<_> = (0..4).map(|_| s.pick(&point(ChoiceKind::Thread, &[4, 8, 12])).unwrap()).collect();
         assert_eq!(picks, vec![0, 1, 2, 0]);
     }
 
     #[test]
     fn replay_diverges_on_unknown_thread() {
-        let mut s = Replay::new(vec![Decision { kind: ChoiceKind::Thread, tid: 99 }]);
-        assert_eq!(s.pick(ChoiceKind::Thread, &[4, 8]), None);
+        let mut s = Replay::new(vec![Decision::new(ChoiceKind::Thread, 99)]);
+        assert_eq!(s.pick(&point(ChoiceKind::Thread, &[4, 8])), None);
     }
 }

@@ -286,6 +286,9 @@ pub struct User {
     next_thread_timer_id: usize,
     /// User code for the API layer to run next, by thread.
     pub handoff: BTreeMap<Tid, Handoff>,
+    /// Bumped at every change (or possible change) of this state: the footprint of a step
+    /// for partial-order reduction (`kernel/footprint.rs`).
+    pub generation: u64,
 }
 
 /// Messages (below WM_USER) that carry pointers, which PostMessage and the other
@@ -391,6 +394,9 @@ impl Kernel {
 
     /// The thread's queue, created by its first USER call (§17.A1).
     pub(crate) fn queue_mut(&mut self, tid: Tid) -> &mut Queue {
+        // Every user32 call and every change of a queue comes through here (or bumps it
+        // itself): the step may have changed the window manager's state.
+        self.user.generation += 1;
         let now = self.now;
         self.user.queues.entry(tid).or_insert_with(|| Queue { last_pump: now, ..Queue::default() })
     }
@@ -1325,6 +1331,7 @@ impl Kernel {
     /// SendMessage: its reply if it came, else the next message to run, else wait again
     /// (with the time-out counted from the send).
     pub(crate) fn send_message_wait(&mut self, _pid: Pid, tid: Tid, sent: u64) -> Exec {
+        self.user.generation += 1;
         let Some(s) = self.user.sent.get_mut(&sent) else {
             return Exec::from(CallResult::Err(ERROR_INVALID_PARAMETER));
         };
@@ -1377,6 +1384,7 @@ impl Kernel {
     /// A SendWait operation's time-out came. With SMTO_NOTIMEOUTIFNOTHUNG the wait goes on
     /// while the receiver is not hung (§17.J7).
     pub(crate) fn time_out_send_wait(&mut self, op: OpId) {
+        self.user.generation += 1;
         let OpKind::SendWait { sent, .. } = self.ops[op].kind else { return };
         let (flags, timeout_ms, to) = match self.user.sent.get(&sent) {
             Some(Sent { kind: SendKind::Send { flags, timeout_ms }, to, .. }) => (*flags, *timeout_ms, *to),
@@ -1402,6 +1410,7 @@ impl Kernel {
     /// result (replying if ReplyMessage did not), or the end of DestroyWindow or of a
     /// creation message.
     pub(crate) fn wnd_proc_return(&mut self, _pid: Pid, tid: Tid, sent: u64, hwnd: HWND, result: isize) -> CallResult {
+        self.user.generation += 1;
         if sent != 0 {
             let q = self.queue_mut(tid);
             if q.processing.last() != Some(&sent) {
@@ -1652,6 +1661,7 @@ impl Kernel {
     /// A SetTimer timer's period elapsed: its WM_TIMER becomes due (once: WM_TIMER never
     /// piles up, §17.F2) and the next period starts.
     pub(crate) fn fire_user_timer(&mut self, serial: u64) {
+        self.user.generation += 1;
         let Some(t) = self.user.timers.get_mut(&serial) else { return };
         let was = t.expired;
         t.expired = true;
@@ -1678,6 +1688,7 @@ impl Kernel {
     /// ERROR_INVALID_WINDOW_HANDLE [inferred, §17.M3], and messages it sent and still
     /// waited for are withdrawn (§17.M2-M3).
     pub(crate) fn user_thread_exited(&mut self, tid: Tid) {
+        self.user.generation += 1;
         if !self.user.queues.contains_key(&tid) {
             return;
         }

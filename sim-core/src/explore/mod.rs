@@ -1,0 +1,385 @@
+//! Exploration: many runs of one program under a strategy, the first failure, and
+//! shrinking of its decision list. `docs/exploration.md` describes the strategies.
+//!
+//! A program is given as a *setup* closure that registers its programs on a fresh
+//! [`Sim`], and the name of the one to start. Random and PCT runs are independent (run i
+//! uses seed `seed + i`) and can be dealt out to worker threads in fixed stripes; the
+//! result is the same for any number of workers. The exhaustive search is sequential.
+
+mod dfs;
+mod pct;
+mod shrink;
+
+pub use dfs::{Dfs, DfsState, Root};
+pub use pct::Pct;
+pub use shrink::{Anchored, Lenient, Preemption, ShrinkResult, Size, Sticky, measure, shrink};
+
+use crate::kernel::config::{Config, StrategyConfig};
+use crate::kernel::sched::{Decision, Strategy};
+use crate::report::{Outcome, RunReport};
+use crate::sim::Sim;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a sweep explores schedules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Explore {
+    /// Seeded uniform random choice; run i uses `Config::random(seed + i)`.
+    Random,
+    /// PCT with depth d; run i uses `Config::pct(seed + i, d, k)`. Without `steps`, k is
+    /// twice the thread choices of one calibration run (`Config::random(seed)`), at
+    /// least 10.
+    Pct {
+        /// The bug depth targeted.
+        depth: u32,
+        /// The estimated thread choices per run (k).
+        steps: Option<u64>,
+    },
+    /// Exhaustive search, fewest preemptions first: every schedule with 0 preemptions,
+    /// then with 1, ... up to `preemption_bound` (None: until the space is exhausted).
+    Dfs {
+        /// The most preemptions a run may have.
+        preemption_bound: Option<u32>,
+        /// Sleep-set partial-order reduction (threads must share state only through
+        /// winsim objects).
+        reduction: bool,
+    },
+    /// Round-robin (one run: every run would be the same).
+    RoundRobin,
+}
+
+impl Explore {
+    /// Parses `random`, `pct`, `pct:D`, `pct:D:K`, `dfs`, `dfs:B`, `dfs:B:por` (reduction),
+    /// `dfs::por` (no bound, reduction), `rr` / `round-robin` (WINSIM_STRATEGY).
+    pub fn parse(s: &str) -> Result<Explore, String> {
+        let parts: Vec<&str> = s.trim().split(':').collect();
+        let num = |p: Option<&&str>| -> Result<Option<u64>, String> {
+            match p {
+                None => Ok(None),
+                Some(&"") => Ok(None),
+                Some(x) => x.parse().map(Some).map_err(|_| format!("{x:?} is not a number in strategy {s:?}")),
+            }
+        };
+        match parts[0] {
+            "random" if parts.len() == 1 => Ok(Explore::Random),
+            "rr" | "round-robin" if parts.len() == 1 => Ok(Explore::RoundRobin),
+            "pct" if parts.len() <= 3 => {
+                Ok(Explore::Pct { depth: num(parts.get(1))?.unwrap_or(3) as u32, steps: num(parts.get(2))? })
+            }
+            "dfs" if parts.len() <= 3 => {
+                let reduction = match parts.get(2) {
+                    None => false,
+                    Some(&"por") => true,
+                    Some(x) => return Err(format!("{x:?}: expected `por` in strategy {s:?}")),
+                };
+                Ok(Explore::Dfs { preemption_bound: num(parts.get(1))?.map(|b| b as u32), reduction })
+            }
+            _ => Err(format!("unknown strategy {s:?}: expected random, pct[:D[:K]], dfs[:B[:por]] or rr")),
+        }
+    }
+
+    /// The short name `parse` reads back.
+    pub fn name(&self) -> String {
+        match self {
+            Explore::Random => "random".into(),
+            Explore::Pct { depth, steps: None } => format!("pct:{depth}"),
+            Explore::Pct { depth, steps: Some(k) } => format!("pct:{depth}:{k}"),
+            Explore::Dfs { preemption_bound: None, reduction: false } => "dfs".into(),
+            Explore::Dfs { preemption_bound, reduction } => {
+                let b = preemption_bound.map(|b| b.to_string()).unwrap_or_default();
+                if *reduction { format!("dfs:{b}:por") } else { format!("dfs:{b}") }
+            }
+            Explore::RoundRobin => "rr".into(),
+        }
+    }
+}
+
+/// What counts as a failing run: an outcome other than `Completed`, or a property that
+/// returns an error for a completed run.
+pub type Property<'a> = dyn Fn(&RunReport) -> Result<(), String> + Sync + 'a;
+
+/// The verdict on one run: None if it passed, else the kind of failure (the outcome's
+/// kind, or "property") and a message.
+pub fn verdict(report: &RunReport, property: Option<&Property<'_>>) -> Option<(String, String)> {
+    match &report.outcome {
+        Outcome::Completed { .. } => match property.map(|p| p(report)) {
+            Some(Err(message)) => Some(("property".into(), message)),
+            _ => None,
+        },
+        o => Some((o.kind().to_string(), report.summary())),
+    }
+}
+
+/// The same kind of failure: the same outcome kind, and for a panic the same location.
+pub fn same_failure(a: &RunReport, b: &RunReport, property: Option<&Property<'_>>) -> bool {
+    match (verdict(a, property), verdict(b, property)) {
+        (Some((ka, _)), Some((kb, _))) if ka == kb => match (&a.outcome, &b.outcome) {
+            (Outcome::Failed { location: la, .. }, Outcome::Failed { location: lb, .. }) => la == lb,
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// A sweep's settings.
+pub struct Sweep<'a> {
+    /// How to explore.
+    pub explore: Explore,
+    /// The most runs (for DFS, the most runs over all bounds).
+    pub runs: u64,
+    /// The first seed (random and PCT).
+    pub seed: u64,
+    /// Limits and options of every run (its strategy is replaced per run). The trace is
+    /// turned off during the sweep.
+    pub config: Config,
+    /// Worker threads for random and PCT runs (the result does not depend on it).
+    pub jobs: usize,
+    /// Extra failure condition for completed runs.
+    pub property: Option<&'a Property<'a>>,
+    /// Stop at the first failure (otherwise count outcomes over all runs).
+    pub stop_at_failure: bool,
+}
+
+impl Sweep<'_> {
+    /// Default settings for `explore`: 1000 runs from seed 0, default limits, one worker.
+    pub fn new(explore: Explore) -> Sweep<'static> {
+        Sweep {
+            explore,
+            runs: 1000,
+            seed: 0,
+            config: Config::default(),
+            jobs: 1,
+            property: None,
+            stop_at_failure: true,
+        }
+    }
+}
+
+/// The first failing run of a sweep.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// Its index in the sweep (0-based).
+    pub run: u64,
+    /// Its report (trace off).
+    pub report: RunReport,
+    /// The kind of failure ("deadlock", "failed", "property", ...).
+    pub kind: String,
+    /// What failed, for people.
+    pub message: String,
+}
+
+/// What a sweep found.
+#[derive(Clone, Debug, Default)]
+pub struct Exploration {
+    /// Runs made (up to and including the first failure when the sweep stops there).
+    pub runs: u64,
+    /// Distinct schedules (decision lists) among them.
+    pub schedules: u64,
+    /// Runs an exhaustive search abandoned as redundant (every option asleep).
+    pub pruned: u64,
+    /// Runs per outcome kind.
+    pub outcomes: BTreeMap<String, u64>,
+    /// The first failing run, if any.
+    pub failure: Option<Failure>,
+    /// Exhaustive search: the preemption bound whose schedules were all explored (None if
+    /// the run budget ran out first or the strategy is not exhaustive).
+    pub exhausted_bound: Option<u32>,
+    /// Exhaustive search: every schedule, whatever its preemptions, was explored.
+    pub exhausted: bool,
+    /// The thread-choice estimate PCT used.
+    pub pct_steps: Option<u64>,
+}
+
+/// FNV-1a over a decision list: schedules are counted by hash to keep memory small.
+fn schedule_hash(decisions: &[Decision]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for d in decisions {
+        for b in [d.kind as u8, 0].into_iter().chain(d.tid.to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// One run of the program with `config`.
+pub fn run_once<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: Config) -> RunReport {
+    let mut sim = Sim::new(config);
+    setup(&mut sim);
+    sim.run(entry)
+}
+
+/// One run of the program whose choices `strategy` makes; `config` describes the run.
+pub fn run_with<S: Fn(&mut Sim)>(
+    setup: &S,
+    entry: &str,
+    config: Config,
+    strategy: Box<dyn Strategy>,
+) -> (RunReport, Box<dyn Strategy>) {
+    let mut sim = Sim::with_strategy(config, strategy);
+    setup(&mut sim);
+    sim.run_with_strategy(entry)
+}
+
+/// Runs a sweep of the program `entry` registered by `setup`.
+pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> Exploration {
+    let mut base = s.config.clone();
+    base.trace = false;
+    match &s.explore {
+        Explore::Random => indexed(s, entry, setup, None, &|i| Config {
+            strategy: StrategyConfig::Random { seed: s.seed.wrapping_add(i) },
+            ..base.clone()
+        }),
+        Explore::Pct { depth, steps } => {
+            let k = match steps {
+                Some(k) => *k,
+                None => {
+                    let r = run_once(
+                        setup,
+                        entry,
+                        Config { strategy: StrategyConfig::Random { seed: s.seed }, ..base.clone() },
+                    );
+                    let n = r.decisions.iter().filter(|d| d.kind == crate::ChoiceKind::Thread).count() as u64;
+                    // Too small an estimate puts change points at nearly every choice;
+                    // too large one only wastes some of them.
+                    (2 * n).max(10)
+                }
+            };
+            let strategy = |i: u64| StrategyConfig::Pct { seed: s.seed.wrapping_add(i), depth: *depth, steps: k };
+            indexed(s, entry, setup, Some(k), &|i| Config { strategy: strategy(i), ..base.clone() })
+        }
+        Explore::RoundRobin => {
+            // Every round-robin run is the same run: one is enough.
+            let one = Sweep { runs: s.runs.min(1), property: s.property, jobs: 1, ..Sweep::new(Explore::RoundRobin) };
+            indexed(&one, entry, setup, None, &|_| Config { strategy: StrategyConfig::RoundRobin, ..base.clone() })
+        }
+        Explore::Dfs { preemption_bound, reduction } => {
+            exhaustive(s, entry, setup, &base, *preemption_bound, *reduction)
+        }
+    }
+}
+
+/// Random, PCT, round-robin: independent runs `0..runs`, striped over workers.
+fn indexed<S: Fn(&mut Sim) + Sync>(
+    s: &Sweep<'_>,
+    entry: &str,
+    setup: &S,
+    pct_steps: Option<u64>,
+    config_of: &(dyn Fn(u64) -> Config + Sync),
+) -> Exploration {
+    let jobs = s.jobs.max(1) as u64;
+    let worker = |w: u64| -> Vec<(u64, u64, String, Option<Failure>)> {
+        let mut out = Vec::new();
+        let mut i = w;
+        while i < s.runs {
+            let report = run_once(setup, entry, config_of(i));
+            let v = verdict(&report, s.property);
+            let kind = report.outcome.kind().to_string();
+            let hash = schedule_hash(&report.decisions);
+            let failure = v.map(|(k, message)| Failure { run: i, report, kind: k, message });
+            let stop = failure.is_some() && s.stop_at_failure;
+            out.push((i, hash, kind, failure));
+            if stop {
+                break;
+            }
+            i += jobs;
+        }
+        out
+    };
+    let mut all: Vec<(u64, u64, String, Option<Failure>)> = if jobs == 1 {
+        worker(0)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs).map(|w| scope.spawn(move || worker(w))).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a sweep worker panicked")).collect()
+        })
+    };
+    all.sort_by_key(|r| r.0);
+    // Runs after the first failure are not counted: which of them ran depends on the
+    // number of workers.
+    if s.stop_at_failure {
+        if let Some(pos) = all.iter().position(|r| r.3.is_some()) {
+            all.truncate(pos + 1);
+        }
+    }
+    let mut e = Exploration { pct_steps, ..Exploration::default() };
+    let mut seen = BTreeSet::new();
+    for (_, hash, kind, failure) in all {
+        e.runs += 1;
+        seen.insert(hash);
+        *e.outcomes.entry(kind).or_default() += 1;
+        if e.failure.is_none() {
+            e.failure = failure;
+        }
+    }
+    e.schedules = seen.len() as u64;
+    e
+}
+
+/// The exhaustive search: bounds 0, 1, ... (fewest preemptions first); each bound
+/// searches only the subtrees the previous one deferred.
+fn exhaustive<S: Fn(&mut Sim)>(
+    s: &Sweep<'_>,
+    entry: &str,
+    setup: &S,
+    base: &Config,
+    bound: Option<u32>,
+    reduction: bool,
+) -> Exploration {
+    let mut e = Exploration::default();
+    let mut seen = BTreeSet::new();
+    let mut roots = vec![Root::default()];
+    let mut limit = 0u32;
+    loop {
+        let mut next = Vec::new();
+        for root in roots {
+            let dfs = Dfs::from_root(root, Some(limit), reduction);
+            let mut strategy: Box<dyn Strategy> = Box::new(dfs.clone());
+            loop {
+                if e.runs >= s.runs {
+                    e.schedules = seen.len() as u64;
+                    return e;
+                }
+                if !strategy.new_execution() {
+                    break;
+                }
+                let (mut report, back) = run_with(setup, entry, base.clone(), strategy);
+                strategy = back;
+                report.config = base.with_replay(report.decisions.clone());
+                e.runs += 1;
+                let state = dfs.state();
+                if let Some(n) = &state.nondeterminism {
+                    panic!("the program is not deterministic: {n}");
+                }
+                if state.abandoned {
+                    e.pruned += 1;
+                    continue;
+                }
+                drop(state);
+                seen.insert(schedule_hash(&report.decisions));
+                *e.outcomes.entry(report.outcome.kind().to_string()).or_default() += 1;
+                if e.failure.is_none() {
+                    if let Some((kind, message)) = verdict(&report, s.property) {
+                        e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
+                        if s.stop_at_failure {
+                            e.schedules = seen.len() as u64;
+                            return e;
+                        }
+                    }
+                }
+            }
+            next.extend(dfs.take_deferred());
+        }
+        e.schedules = seen.len() as u64;
+        e.exhausted_bound = Some(limit);
+        if next.is_empty() {
+            e.exhausted = true;
+            return e;
+        }
+        if bound.is_some_and(|max| limit >= max) {
+            return e;
+        }
+        roots = next;
+        limit += 1;
+    }
+}
