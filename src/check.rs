@@ -255,6 +255,10 @@ impl Check {
             }
         }
         let replayed = file.failures.len();
+        // A progress line on a terminal (hidden when stderr is not one, as under
+        // `cargo test`'s capture or in CI).
+        let bar = indicatif::ProgressBar::new(self.runs);
+        let tick = || bar.inc(1);
         let sweep = Sweep {
             explore: self.explore.clone(),
             runs: self.runs,
@@ -263,8 +267,10 @@ impl Check {
             jobs: self.jobs,
             property,
             stop_at_failure: true,
+            progress: Some(&tick),
         };
         let exploration = explore::sweep(&sweep, entry, &setup);
+        bar.finish_and_clear();
         let Some(failure) = exploration.failure.clone() else {
             let exhausted = match (exploration.exhausted, exploration.exhausted_bound) {
                 (true, _) => ", every schedule explored".to_string(),

@@ -195,8 +195,11 @@ fn main() -> ExitCode {
                 }
             };
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
-            let sweep = Sweep { runs, seed, jobs: jobs.max(1), ..Sweep::new(explore.clone()) };
+            let bar = progress_bar(runs);
+            let tick = || bar.inc(1);
+            let sweep = Sweep { runs, seed, jobs: jobs.max(1), progress: Some(&tick), ..Sweep::new(explore.clone()) };
             let e = explore::sweep(&sweep, s.main, &setup);
+            bar.finish_and_clear();
             let bound = match (e.exhausted, e.exhausted_bound) {
                 (true, _) => ", every schedule explored".to_string(),
                 (false, Some(b)) => format!(", every schedule with at most {b} preemptions explored"),
@@ -305,6 +308,8 @@ fn replay_file(s: &scenarios::Scenario, path: &std::path::Path) -> Result<sim_co
 /// kind in seed order. Seeds are dealt out in fixed stripes, and each run is independent
 /// and single-threaded, so the result is the same for any number of workers.
 fn sweep(scenario: &str, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
+    let bar = progress_bar(seeds);
+    let bar = &bar;
     let stripes: Vec<Vec<(u64, &'static str)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs as u64)
             .map(|w| {
@@ -316,6 +321,7 @@ fn sweep(scenario: &str, start: u64, seeds: u64, jobs: usize) -> Vec<&'static st
                         let mut config = Config::random(start + i);
                         config.trace = false;
                         out.push((i, s.run(config).outcome.kind()));
+                        bar.inc(1);
                         i += jobs as u64;
                     }
                     out
@@ -324,7 +330,20 @@ fn sweep(scenario: &str, start: u64, seeds: u64, jobs: usize) -> Vec<&'static st
             .collect();
         workers.into_iter().map(|h| h.join().expect("a sweep worker panicked")).collect()
     });
+    bar.finish_and_clear();
     let mut all: Vec<(u64, &'static str)> = stripes.into_iter().flatten().collect();
     all.sort_by_key(|&(i, _)| i);
     all.into_iter().map(|(_, k)| k).collect()
+}
+
+/// A progress line on stderr for a long sweep: drawn only when stderr is a terminal
+/// (indicatif hides it otherwise), so piped and CI output stay clean.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} runs [{bar:30}] {per_sec}, {eta} left")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

@@ -110,3 +110,18 @@ fn explore_finds_saves_and_replays_a_failure() {
     assert!(!out.contains("first failure"), "{out}");
     assert_eq!(winsim(&["explore", "redirect-fixed", "--strategy", "nope"]).0, 64);
 }
+
+/// Sweeps draw a progress line only on a terminal: piped, stderr stays empty and stdout
+/// is the summary alone.
+#[test]
+fn sweeps_are_silent_when_not_on_a_terminal() {
+    for args in [
+        &["sweep", "sendmessage-join-deadlock", "--seeds", "300"][..],
+        &["explore", "sendmessage-join-deadlock", "--strategy", "random", "--runs", "50"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_winsim")).args(args).output().expect("winsim runs");
+        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("deadlock"), "{args:?}: {stdout}");
+    }
+}

@@ -138,6 +138,9 @@ pub struct Sweep<'a> {
     pub property: Option<&'a Property<'a>>,
     /// Stop at the first failure (otherwise count outcomes over all runs).
     pub stop_at_failure: bool,
+    /// Called after each run, from whichever worker ran it: for a progress display only
+    /// (it cannot change the sweep, whose result does not depend on it).
+    pub progress: Option<&'a (dyn Fn() + Sync)>,
 }
 
 impl Sweep<'_> {
@@ -151,6 +154,7 @@ impl Sweep<'_> {
             jobs: 1,
             property: None,
             stop_at_failure: true,
+            progress: None,
         }
     }
 }
@@ -273,6 +277,9 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
         let mut i = w;
         while i < s.runs {
             let report = run_once(setup, entry, config_of(i));
+            if let Some(p) = s.progress {
+                p();
+            }
             let v = verdict(&report, s.property);
             let kind = report.outcome.kind().to_string();
             let hash = schedule_hash(&report.decisions);
@@ -347,6 +354,9 @@ fn exhaustive<S: Fn(&mut Sim)>(
                 strategy = back;
                 report.config = base.with_replay(report.decisions.clone());
                 e.runs += 1;
+                if let Some(p) = s.progress {
+                    p();
+                }
                 let state = dfs.state();
                 if let Some(n) = &state.nondeterminism {
                     panic!("the program is not deterministic: {n}");
