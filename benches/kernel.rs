@@ -45,6 +45,69 @@ fn ping_pong(n: u32, trace: bool) -> RunReport {
     sim.run("pingpong.exe")
 }
 
+/// The ping-pong with `idle` more threads blocked for ever in WaitForSingleObject: the
+/// cost of a step must not grow with threads that take no part in it.
+fn ping_pong_with_idle(n: u32, idle: u32) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("pingpong.exe", move |ctx| async move {
+        let never = ctx.create_event(None, true, false, None).await;
+        for _ in 0..idle {
+            let _ = ctx
+                .create_thread(
+                    None,
+                    0,
+                    move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await },
+                    0,
+                    None,
+                )
+                .await;
+        }
+        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
+        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
+        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
+        let echo = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move {
+                    let mut b = [0u8; 1];
+                    for _ in 0..n {
+                        let _ = ctx.read_file(r1, &mut b, None).await;
+                        let _ = ctx.write_file(w2, &b, None).await;
+                    }
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        let mut b = [0u8; 1];
+        for _ in 0..n {
+            let _ = ctx.write_file(w1, b"x", None).await;
+            let _ = ctx.read_file(r2, &mut b, None).await;
+        }
+        ctx.wait_for_single_object(echo, INFINITE).await;
+        0
+    });
+    sim.run("pingpong.exe")
+}
+
+/// Scaling: the 1000-round-trip ping-pong (trace off) beside 0, 100 and 1000 idle
+/// threads; counted per ping-pong step.
+#[divan::bench(args = [0, 100, 1000])]
+fn pipe_ping_pong_1000_idle_threads(bencher: divan::Bencher, idle: u32) {
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, idle));
+}
+
+/// The same programs without the round trips: what the idle threads' creation, waits and
+/// teardown cost (subtract from the above for the per-step cost).
+#[divan::bench(args = [0, 100, 1000])]
+fn pipe_ping_pong_0_idle_threads(bencher: divan::Bencher, idle: u32) {
+    bencher.bench(|| ping_pong_with_idle(0, idle));
+}
+
 /// Kernel steps per second with the trace off: 1000 round trips = 4003 steps.
 #[divan::bench]
 fn pipe_ping_pong_1000_no_trace(bencher: divan::Bencher) {

@@ -19,6 +19,9 @@ impl Kernel {
             if let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
                 if matches!(t.run, Run::Running) {
                     t.run = Run::Parked(Box::new(req));
+                    if t.suspend_count == 0 {
+                        self.parked.insert(tid);
+                    }
                     return;
                 }
             }
@@ -81,6 +84,7 @@ impl Kernel {
 
     /// Executes the parked call of `tid`: one kernel step.
     pub fn step_thread(&mut self, tid: Tid) {
+        self.parked.remove(&tid);
         let req = match std::mem::replace(&mut self.thread_mut(tid).run, Run::Running) {
             Run::Parked(req) => req,
             other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),

@@ -446,5 +446,14 @@ impl Kernel {
             }
         }
         assert_eq!(self.live_threads, live, "simulator bug: live thread count is off");
+        let scanned: std::collections::BTreeSet<super::Tid> = self
+            .tids
+            .iter()
+            .filter_map(|(&tid, &id)| match &self.objects[id].body {
+                Body::Thread(t) if t.suspend_count == 0 && matches!(t.run, Run::Parked(_)) => Some(tid),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(self.parked, scanned, "simulator bug: the runnable set is off");
     }
 }

@@ -159,6 +159,10 @@ pub struct Kernel {
     pub(crate) trace_dropped: u64,
     /// Windows, classes and message queues (user32).
     pub(crate) user: crate::objects::window::User,
+    /// The runnable threads: parked at a call and not suspended. Kept as threads change
+    /// state, so that choosing the next thread costs nothing per thread not involved
+    /// (invariant: equal to a scan of every thread, `check_invariants`).
+    pub(crate) parked: BTreeSet<Tid>,
 }
 
 impl Kernel {
@@ -211,6 +215,7 @@ impl Kernel {
             pipe_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
+            parked: BTreeSet::new(),
         }
     }
 
@@ -334,13 +339,20 @@ impl Kernel {
 
     /// Threads parked at a call and not suspended, in thread-id order.
     pub fn runnable(&self) -> Vec<Tid> {
-        self.tids
-            .iter()
-            .filter_map(|(&tid, &id)| match &self.objects[id].body {
-                Body::Thread(t) if t.suspend_count == 0 && matches!(t.run, Run::Parked(_)) => Some(tid),
-                _ => None,
-            })
-            .collect()
+        self.parked.iter().copied().collect()
+    }
+
+    /// `tid`'s run state or suspend count changed: it is runnable exactly when it is
+    /// parked at a call and not suspended.
+    pub(crate) fn update_parked(&mut self, tid: Tid) {
+        let runnable = self.tids.get(&tid).is_some_and(|&id| {
+            matches!(&self.objects[id].body, Body::Thread(t) if t.suspend_count == 0 && matches!(t.run, Run::Parked(_)))
+        });
+        if runnable {
+            self.parked.insert(tid);
+        } else {
+            self.parked.remove(&tid);
+        }
     }
 
     /// Threads that have not exited.

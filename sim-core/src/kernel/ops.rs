@@ -270,6 +270,7 @@ impl Kernel {
             Run::Blocked(b) if b == id => {}
             other => panic!("simulator bug: granting T{tid} a lock while it is {other:?}"),
         }
+        self.update_parked(tid);
         // The lock wait's reference on the file object passes to the grant; the call
         // releases it once it has used the object.
         self.thread_mut(tid).granted = Some(file);

@@ -156,6 +156,7 @@ impl Kernel {
         if prev > 0 {
             t.suspend_count -= 1;
             if t.suspend_count == 0 {
+                self.update_parked(target);
                 self.on_resumed(target);
             }
         }
@@ -189,6 +190,7 @@ impl Kernel {
         }
         let prev = t.suspend_count;
         t.suspend_count += 1;
+        self.parked.remove(&target);
         Ok(Value::U32(prev).into())
     }
 
@@ -228,6 +230,7 @@ impl Kernel {
             // It is in no call any more: what its exit does next (cancelling its I/O, which
             // may queue it an APC) must not find the cancelled operation.
             self.thread_mut(tid).run = Run::Ready;
+            self.parked.remove(&tid);
             if let crate::kernel::ops::Target::SyncOverlapped(t) = op.target {
                 // Its OVERLAPPED records the cancellation (§§16.7, 16.19).
                 let reply = crate::kernel::request::Reply::error(crate::error::ERROR_OPERATION_ABORTED);
@@ -244,6 +247,7 @@ impl Kernel {
         let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
         drop(discarded);
         self.thread_mut(tid).run = Run::Exited;
+        self.parked.remove(&tid);
         self.live_threads -= 1;
         // It no longer runs for its completion port: a waiter may take a packet (§16.30).
         self.port_thread_stopped(tid);
