@@ -455,5 +455,12 @@ impl Kernel {
             })
             .collect();
         assert_eq!(self.parked, scanned, "simulator bug: the runnable set is off");
+        let mut counted: BTreeMap<super::Tid, u32> = BTreeMap::new();
+        for (_, op) in &self.ops {
+            if matches!(op.target, Target::Async(_)) {
+                *counted.entry(op.tid).or_default() += 1;
+            }
+        }
+        assert_eq!(self.async_ops, counted, "simulator bug: the count of asynchronous operations is off");
     }
 }

@@ -527,6 +527,9 @@ impl Kernel {
     /// [inferred: IRPs are queued to the issuing thread unless the file object is
     /// thread-agnostic, §16].
     pub(crate) fn cancel_thread_io(&mut self, tid: Tid) {
+        if !self.async_ops.contains_key(&tid) {
+            return;
+        }
         let ops: Vec<OpId> = self
             .ops
             .iter()

@@ -163,6 +163,9 @@ pub struct Kernel {
     /// state, so that choosing the next thread costs nothing per thread not involved
     /// (invariant: equal to a scan of every thread, `check_invariants`).
     pub(crate) parked: BTreeSet<Tid>,
+    /// Pending asynchronous operations per issuing thread (only threads with some), so a
+    /// thread's exit looks for its I/O to cancel only when it has any.
+    pub(crate) async_ops: BTreeMap<Tid, u32>,
 }
 
 impl Kernel {
@@ -216,6 +219,7 @@ impl Kernel {
             trace_dropped: 0,
             user: Default::default(),
             parked: BTreeSet::new(),
+            async_ops: BTreeMap::new(),
         }
     }
 

@@ -174,6 +174,9 @@ impl Kernel {
         let timer_seq = self.next_timer_seq();
         let op =
             Op { tid, api, args, kind, target, deadline, timer_seq, since_step: self.step, serial, alertable: false };
+        if matches!(op.target, Target::Async(_)) {
+            *self.async_ops.entry(tid).or_default() += 1;
+        }
         let id = self.ops.insert(op);
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
@@ -196,6 +199,7 @@ impl Kernel {
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
         let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        self.forget_async(&op);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
@@ -250,6 +254,7 @@ impl Kernel {
     pub(crate) fn cancel_op(&mut self, id: OpId) -> Op {
         self.unqueue_op(id);
         let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: cancelling a missing operation"));
+        self.forget_async(&op);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
@@ -277,6 +282,18 @@ impl Kernel {
         if self.config.trace {
             let kind = EventKind::Granted { api: op.api.name().into(), file: self.describe(file) };
             self.push_event_full(tid, Some(op.serial), kind);
+        }
+    }
+
+    /// An operation left `ops`: one asynchronous operation fewer for its thread.
+    fn forget_async(&mut self, op: &Op) {
+        if matches!(op.target, Target::Async(_)) {
+            if let Some(n) = self.async_ops.get_mut(&op.tid) {
+                *n -= 1;
+                if *n == 0 {
+                    self.async_ops.remove(&op.tid);
+                }
+            }
         }
     }
 
