@@ -12,6 +12,7 @@ mod determinism;
 mod handles;
 mod kernel;
 mod mailslot;
+mod mapping;
 mod model;
 mod model_mailslot;
 mod model_msg;
