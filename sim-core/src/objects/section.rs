@@ -182,7 +182,13 @@ impl Kernel {
             );
             return Err(ERROR_INVALID_HANDLE);
         }
-        if protect & SEC_LARGE_PAGES != 0 && protect & SEC_RESERVE == 0 && protect & SEC_IMAGE == 0 {
+        // SEC_LARGE_PAGES|SEC_COMMIT is valid on Windows but needs SeLockMemoryPrivilege
+        // and large pages; its other combinations are ERROR_INVALID_PARAMETER (§19.8).
+        if protect & SEC_LARGE_PAGES != 0
+            && protect & SEC_COMMIT != 0
+            && protect & (SEC_RESERVE | SEC_IMAGE | SEC_FILE | SEC_NOCACHE | SEC_WRITECOMBINE) == 0
+            && check_protection(protect & !(SEC_LARGE_PAGES | SEC_COMMIT)).is_ok()
+        {
             self.unsupported("CreateFileMapping", "SEC_LARGE_PAGES (and SeLockMemoryPrivilege) is not modelled");
             return Err(ERROR_PRIVILEGE_NOT_HELD);
         }
