@@ -16,25 +16,32 @@ use crate::trace::Ret;
 use crate::types::*;
 
 /// The naturally aligned parts an access of `len` bytes at `addr` is split into: each at
-/// most `atomic` bytes (a power of two), aligned to its own size.
-fn parts(addr: u64, len: usize, atomic: u32) -> Vec<(u64, usize)> {
+/// most `atomic` bytes (a power of two), aligned to its own size. Lazy: a huge access
+/// costs one part at a time (and `steps_max` bounds how many are made).
+fn parts(addr: u64, len: usize, atomic: u32) -> impl Iterator<Item = (u64, usize)> {
     let atomic = u64::from(atomic.clamp(1, 4096));
     let atomic = 1u64 << (63 - atomic.leading_zeros());
-    let mut out = Vec::new();
-    let Some(end) = addr.checked_add(len as u64) else {
-        // Wraps past the top of the address space: one access, which faults.
-        return vec![(addr, len)];
+    // An access that wraps past the top of the address space is one access, which faults.
+    let (mut a, end, whole) = match addr.checked_add(len as u64) {
+        Some(end) => (addr, end, false),
+        None => (addr, addr, true),
     };
-    let mut a = addr;
-    while a < end {
+    let mut wrapped = whole.then_some((addr, len));
+    std::iter::from_fn(move || {
+        if let Some(w) = wrapped.take() {
+            return Some(w);
+        }
+        if a >= end {
+            return None;
+        }
         let mut n = atomic;
         while n > 1 && (a % n != 0 || a + n > end) {
             n /= 2;
         }
-        out.push((a, n as usize));
+        let part = (a, n as usize);
         a += n;
-    }
-    out
+        Some(part)
+    })
 }
 
 impl ThreadCtx {
@@ -358,13 +365,16 @@ mod tests {
 
     #[test]
     fn parts_are_naturally_aligned() {
-        assert_eq!(parts(0x1000, 8, 8), vec![(0x1000, 8)]);
-        assert_eq!(parts(0x1000, 16, 8), vec![(0x1000, 8), (0x1008, 8)]);
-        assert_eq!(parts(0x1002, 4, 8), vec![(0x1002, 2), (0x1004, 2)]);
-        assert_eq!(parts(0x1001, 4, 8), vec![(0x1001, 1), (0x1002, 2), (0x1004, 1)]);
-        assert_eq!(parts(0x1000, 16, 16), vec![(0x1000, 16)]);
-        assert_eq!(parts(0x1000, 4, 3), vec![(0x1000, 2), (0x1002, 2)]);
-        assert_eq!(parts(0x1000, 0, 8), vec![]);
-        assert_eq!(parts(u64::MAX, 2, 8), vec![(u64::MAX, 2)]);
+        let p = |a, l, n| parts(a, l, n).collect::<Vec<_>>();
+        assert_eq!(p(0x1000, 8, 8), vec![(0x1000, 8)]);
+        assert_eq!(p(0x1000, 16, 8), vec![(0x1000, 8), (0x1008, 8)]);
+        assert_eq!(p(0x1002, 4, 8), vec![(0x1002, 2), (0x1004, 2)]);
+        assert_eq!(p(0x1001, 4, 8), vec![(0x1001, 1), (0x1002, 2), (0x1004, 1)]);
+        assert_eq!(p(0x1000, 16, 16), vec![(0x1000, 16)]);
+        assert_eq!(p(0x1000, 4, 3), vec![(0x1000, 2), (0x1002, 2)]);
+        assert_eq!(p(0x1000, 0, 8), vec![]);
+        assert_eq!(p(u64::MAX, 2, 8), vec![(u64::MAX, 2)]);
+        // Lazy: a 1 TiB access yields its first part without building the rest.
+        assert_eq!(parts(0x1000, 1 << 40, 8).next(), Some((0x1000, 8)));
     }
 }

@@ -341,6 +341,20 @@ impl Kernel {
             }
         }
         assert_eq!(self.section_bytes, pages * page, "simulator bug: section byte count is off");
+        let mut views: BTreeMap<ObjectId, u32> = BTreeMap::new();
+        for o in self.objects.values() {
+            if let Body::Process(p) = &o.body {
+                for v in p.space.views.values() {
+                    *views.entry(v.section).or_default() += 1;
+                }
+            }
+        }
+        for (id, o) in &self.objects {
+            if let Body::Section(s) = &o.body {
+                let n = views.get(&id).copied().unwrap_or(0);
+                assert_eq!(s.views, n, "simulator bug: {} counts {} views but {n} exist", self.describe(id), s.views);
+            }
+        }
         assert!(self.section_bytes <= self.config.section_bytes_max, "simulator bug: section bytes past the cap");
         for (key, &id) in &self.mailslot_names {
             let bound = matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Mailslot(m)) if !m.closed);
