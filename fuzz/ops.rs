@@ -17,7 +17,8 @@
 //!
 //! Family sets (byte 0 = 0xFF) keep the 96-op set's ops 0-95 and add 16 ops of one API
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
-//! mailslots, `mailslot_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; the
+//! others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -286,6 +287,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             }
             96.. if script.family == Some(0) => msg_op(&ctx, op, a, b, h).await,
             96.. if script.family == Some(1) => mailslot_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
+            96.. if script.family == Some(2) => mapping_op(&ctx, op, a, b, h, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1049,6 +1051,179 @@ async fn mailslot_op(
     }
 }
 
+thread_local! {
+    /// The views the program's MapViewOfFile(Ex) calls returned, by process id (reset by
+    /// `run_program`): loads, stores and interlocked operations mostly aim at them.
+    static VIEWS: RefCell<Vec<(u32, usize)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An address for a memory op. Usually 8-byte-aligned in the first page of one of the
+/// views this process mapped (`a` picks it, newest first; it may have been unmapped
+/// since, or forbid the access), after mapping a read-write view of the section "m" if it
+/// has none; one time in sixteen an address that probably is not in a view (0x10000000
+/// and up, where views go, or 0). A bad address ends the run with an access violation: an
+/// outcome like any other, but one that ends the program, so it is kept rare.
+async fn view_address(ctx: &ThreadCtx, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) -> usize {
+    let offset = usize::from(b) * 8 % 0x1000;
+    if a % 16 == 0 {
+        return [0x1000_0000, 0x1003_0000, 0][usize::from(a >> 4) % 3] + offset;
+    }
+    let pid = ctx.get_current_process_id();
+    let mine = || VIEWS.with(|v| v.borrow().iter().filter(|(p, _)| *p == pid).map(|(_, at)| *at).collect::<Vec<_>>());
+    if mine().is_empty() {
+        let m = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 0x1000, Some("m")).await;
+        remember(recent, m);
+        let at = ctx.map_view_of_file(m, FILE_MAP_WRITE, 0, 0, 0).await;
+        if at != 0 {
+            VIEWS.with(|v| v.borrow_mut().push((pid, at)));
+        }
+    }
+    let mine = mine();
+    if mine.is_empty() {
+        return offset;
+    }
+    mine[mine.len() - 1 - usize::from(a >> 4) % mine.len()] + offset
+}
+
+/// The file-mapping family's ops (96-111, docs/semantics.md §19): sections, views, loads,
+/// stores and interlocked operations. `h` is the handle `a` selects. Nothing here may end
+/// the run as Unsupported: CreateFileMapping only ever gets INVALID_HANDLE_VALUE or a
+/// value that is no handle (never a real file handle), and no large-page flags.
+async fn mapping_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    const NAMES: [Option<&str>; 5] = [None, Some("m"), Some("M"), Some("e"), Some("m")];
+    match op {
+        96 | 97 => {
+            let file = if op == 96 { INVALID_HANDLE_VALUE } else { [HANDLE(0), HANDLE(0x1234)][usize::from(b) % 2] };
+            let protect = [PAGE_READWRITE, PAGE_READONLY, PAGE_WRITECOPY, PAGE_EXECUTE_READWRITE, 0, PAGE_EXECUTE]
+                [usize::from(b) % 6];
+            // SEC_RESERVE views fault on any touch: rare.
+            let sec =
+                [0, SEC_COMMIT, 0, SEC_COMMIT, 0, SEC_RESERVE, 0, SEC_COMMIT | SEC_RESERVE][usize::from(b >> 3) % 8];
+            let (high, low) =
+                [(0, 0x1000), (0, 0x10000), (0, 0x30000), (0, 1), (0, 0), (0x8000_0000, 0), (1, 0)][usize::from(a) % 7];
+            let sa = (a & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            let name = NAMES[usize::from(b >> 5) % NAMES.len()];
+            remember(recent, ctx.create_file_mapping(file, sa.as_ref(), protect | sec, high, low, name).await);
+        }
+        98 => {
+            let access = [FILE_MAP_WRITE, FILE_MAP_READ, FILE_MAP_COPY, 0, FILE_MAP_ALL_ACCESS, GENERIC_READ]
+                [usize::from(b) % 6];
+            let name = NAMES[usize::from(a) % NAMES.len()];
+            remember(recent, ctx.open_file_mapping(access, b & 0x80 != 0, name).await);
+        }
+        99 | 100 => {
+            // Mostly writable views: a store through a read-only one ends the run.
+            let access = [
+                FILE_MAP_WRITE,
+                FILE_MAP_WRITE,
+                FILE_MAP_ALL_ACCESS,
+                FILE_MAP_COPY,
+                FILE_MAP_WRITE | FILE_MAP_COPY,
+                FILE_MAP_WRITE | FILE_MAP_EXECUTE,
+                FILE_MAP_READ,
+                0,
+            ][usize::from(b) % 8];
+            let offset = [0, 0, 0, 0x10000, 1, 0x1000][usize::from(b >> 3) % 6];
+            let bytes = [0, 0, 1, 0x1000, 0x10001, usize::MAX][usize::from(b >> 5) % 6];
+            let at = if op == 99 {
+                ctx.map_view_of_file(h, access, 0, offset, bytes).await
+            } else {
+                let base = [0x1000_0000, 0x1001_0000, 0x5000_0000, 0x5000_002a, 0x7FFF_FFFF_0000, usize::MAX & !0xFFFF]
+                    [usize::from(a) % 6];
+                ctx.map_view_of_file_ex(h, access, 0, offset, bytes, base).await
+            };
+            if at != 0 {
+                let pid = ctx.get_current_process_id();
+                VIEWS.with(|v| v.borrow_mut().push((pid, at)));
+            }
+        }
+        101 => {
+            let at = view_address(ctx, a, b, recent).await + usize::from(b >> 4);
+            if ctx.unmap_view_of_file(at).await == TRUE {
+                // Forget it, so that later accesses aim at live views.
+                let pid = ctx.get_current_process_id();
+                VIEWS.with(|v| v.borrow_mut().retain(|&(p, base)| p != pid || !(base..base + 0x1010).contains(&at)));
+            }
+        }
+        102 | 103 => {
+            let at = view_address(ctx, a, b, recent).await;
+            match b % 4 {
+                0 => ctx.write_u32(at, u32::from(a) * 0x0101_0101).await,
+                1 => ctx.write_u64(at, u64::from(a) << 32 | u64::from(b)).await,
+                2 => ctx.write_u8(at + usize::from(b % 8), a).await,
+                _ => ctx.write_memory(at + usize::from(b % 3), &[a; 16]).await,
+            }
+        }
+        104 | 105 => {
+            let at = view_address(ctx, a, b, recent).await;
+            match b % 4 {
+                0 => drop(ctx.read_u32(at).await),
+                1 => drop(ctx.read_u64(at).await),
+                2 => drop(ctx.read_u16(at + 1).await),
+                _ => {
+                    let mut buf = [0u8; 16];
+                    ctx.read_memory(at + usize::from(b % 3), &mut buf).await;
+                }
+            }
+        }
+        106 => {
+            let at = view_address(ctx, a, b, recent).await;
+            let v = i32::from(b);
+            let _ = match b % 7 {
+                0 => ctx.interlocked_increment(at).await,
+                1 => ctx.interlocked_decrement(at).await,
+                2 => ctx.interlocked_exchange(at, v).await,
+                3 => ctx.interlocked_exchange_add(at, v).await,
+                4 => ctx.interlocked_compare_exchange(at, v, 0).await,
+                5 => ctx.interlocked_and(at, v).await,
+                _ => ctx.interlocked_or(at, v).await,
+            };
+        }
+        107 => {
+            let at = view_address(ctx, a, b, recent).await;
+            let v = i64::from(b) << 33;
+            let _ = match b % 7 {
+                0 => ctx.interlocked_increment64(at).await,
+                1 => ctx.interlocked_decrement64(at).await,
+                2 => ctx.interlocked_exchange64(at, v).await,
+                3 => ctx.interlocked_exchange_add64(at, v).await,
+                4 => ctx.interlocked_compare_exchange64(at, v, 0).await,
+                5 => ctx.interlocked_and64(at, v).await,
+                _ => ctx.interlocked_or64(at, v).await,
+            };
+        }
+        108 => {
+            let _ = ctx.flush_view_of_file(view_address(ctx, a, b, recent).await, usize::from(b)).await;
+            ctx.memory_barrier().await;
+        }
+        109 => {
+            ctx.close_handle(h).await;
+        }
+        110 => {
+            let mut dup = HANDLE::NULL;
+            let p = ctx.get_current_process();
+            let (access, options) = match b % 3 {
+                0 => (0, DUPLICATE_SAME_ACCESS),
+                1 => (FILE_MAP_READ, 0),
+                _ => (FILE_MAP_WRITE, DUPLICATE_CLOSE_SOURCE),
+            };
+            let _ = ctx.duplicate_handle(p, h, p, &mut dup, access, b & 0x80 != 0, options).await;
+            remember(recent, dup);
+        }
+        _ => {
+            // A writer: the shared section "m", a read-write view, one store.
+            let m = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 0x1000, Some("m")).await;
+            remember(recent, m);
+            let at = ctx.map_view_of_file(m, FILE_MAP_WRITE, 0, 0, 0).await;
+            if at != 0 {
+                let pid = ctx.get_current_process_id();
+                VIEWS.with(|v| v.borrow_mut().push((pid, at)));
+                ctx.write_u32(at + usize::from(b) * 4 % 0x1000, u32::from(a)).await;
+            }
+        }
+    }
+}
+
 /// Runs the program that `data` encodes and returns its report.
 pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
@@ -1074,6 +1249,7 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     let (first, second) = body.split_at(split.min(body.len()));
     OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
     WINDOWS.with(|w| w.borrow_mut().clear());
+    VIEWS.with(|v| v.borrow_mut().clear());
     let recent = Rc::new(RefCell::new(Vec::new()));
     let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
     let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };

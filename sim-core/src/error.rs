@@ -45,6 +45,16 @@ win32_errors! {
     ERROR_INVALID_HANDLE = 6;
     /// Not enough memory resources are available to process this command (8).
     ERROR_NOT_ENOUGH_MEMORY = 8;
+    /// Attempt to access invalid address (487): STATUS_NOT_MAPPED_VIEW and
+    /// STATUS_CONFLICTING_ADDRESSES.
+    ERROR_INVALID_ADDRESS = 487;
+    /// Invalid access to memory location (998): STATUS_ACCESS_VIOLATION.
+    ERROR_NOACCESS = 998;
+    /// The volume for a file has been externally altered (1006): STATUS_MAPPED_FILE_SIZE_ZERO.
+    ERROR_FILE_INVALID = 1006;
+    /// The base address or the file offset specified does not have the proper alignment
+    /// (1132): STATUS_MAPPED_ALIGNMENT.
+    ERROR_MAPPED_ALIGNMENT = 1132;
     /// Reached the end of the file (38): STATUS_FILE_FORCED_CLOSED's error (a mailslot
     /// whose server is gone, docs/semantics.md §18).
     ERROR_HANDLE_EOF = 38;

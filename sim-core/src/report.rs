@@ -27,6 +27,8 @@ pub enum LimitKind {
     PipeBytes,
     /// `Config::message_nesting_max`: SendMessage from inside too many sent messages.
     MessageNesting,
+    /// `Config::section_bytes_max`: section pages materialised by writes (§19.20).
+    SectionBytes,
 }
 
 impl LimitKind {
@@ -38,7 +40,9 @@ impl LimitKind {
     /// the nonpaged pool with ERROR_NOT_ENOUGH_MEMORY [inferred; docs/semantics.md §15].
     pub fn win32_error(self) -> Win32Error {
         match self {
-            LimitKind::Threads | LimitKind::Processes | LimitKind::PipeBytes => ERROR_NOT_ENOUGH_MEMORY,
+            LimitKind::Threads | LimitKind::Processes | LimitKind::PipeBytes | LimitKind::SectionBytes => {
+                ERROR_NOT_ENOUGH_MEMORY
+            }
             LimitKind::Handles | LimitKind::IoBytes | LimitKind::MessageNesting => ERROR_NO_SYSTEM_RESOURCES,
         }
     }
@@ -85,6 +89,23 @@ pub enum Outcome {
         /// What is not modelled.
         detail: String,
     },
+    /// A thread read or wrote simulated memory it may not: an address no view maps, a
+    /// write through a read-only view, any touch of a PAGE_NOACCESS view or of an
+    /// uncommitted SEC_RESERVE page (docs/semantics.md §19.23). On Windows the access
+    /// raises EXCEPTION_ACCESS_VIOLATION (0xC0000005); unhandled, it ends the process;
+    /// winsim ends the run, as it does for any crash.
+    AccessViolation {
+        /// The faulting thread's process.
+        pid: Pid,
+        /// The faulting thread.
+        tid: Tid,
+        /// The first address that could not be accessed (ExceptionInformation[1]).
+        address: u64,
+        /// A write (ExceptionInformation[0] = 1) or a read (0).
+        write: bool,
+        /// The access, as the call that made it (`WriteMemory(0x10000000, 4 bytes)`).
+        call: String,
+    },
     /// The kernel itself panicked: a bug in winsim, not in the simulated program. The
     /// run's seed reproduces it; please report it.
     SimulatorBug {
@@ -116,6 +137,7 @@ impl Outcome {
             Outcome::Unsupported { .. } => "unsupported",
             Outcome::ReplayDiverged { .. } => "replay-diverged",
             Outcome::SimulatorBug { .. } => "simulator-bug",
+            Outcome::AccessViolation { .. } => "access-violation",
         }
     }
 
@@ -577,6 +599,10 @@ impl RunReport {
             Outcome::StepLimit { steps } => format!("STEP LIMIT: {steps} steps executed (steps_max)\n"),
             Outcome::LimitExceeded { limit, detail } => format!("LIMIT {limit:?}: {detail}\n"),
             Outcome::Unsupported { api, detail } => format!("UNSUPPORTED: {api}: {detail}\n"),
+            Outcome::AccessViolation { pid, tid, address, write, call } => format!(
+                "ACCESS VIOLATION (exception 0xC0000005): P{pid}/T{tid} {} address 0x{address:x} in {call}\n",
+                if *write { "wrote" } else { "read" }
+            ),
             Outcome::ReplayDiverged { step, detail } => format!("REPLAY DIVERGED at step {step}: {detail}\n"),
             Outcome::SimulatorBug { step, message } => {
                 format!("SIMULATOR BUG at step {step} (a bug in winsim, not in the program): {message}\n")
@@ -626,6 +652,12 @@ impl RunReport {
         let d = Config::default();
         if c.steps_max != d.steps_max {
             changes.push(format!("steps_max: {}", c.steps_max));
+        }
+        if c.section_bytes_max != d.section_bytes_max {
+            changes.push(format!("section_bytes_max: {}", c.section_bytes_max));
+        }
+        if c.memory_atomic_bytes != d.memory_atomic_bytes {
+            changes.push(format!("memory_atomic_bytes: {}", c.memory_atomic_bytes));
         }
         if c.limit_action != d.limit_action {
             changes.push(format!("limit_action: LimitAction::{:?}", c.limit_action));

@@ -116,6 +116,10 @@ impl ArgValue {
     pub fn flags(bits: &u32) -> ArgValue {
         ArgValue::Flags(*bits)
     }
+    /// A simulated address, in hex.
+    pub fn addr(a: &u64) -> ArgValue {
+        ArgValue::Sym(format!("0x{a:x}"))
+    }
     /// A window message number, by name (`WM_USER+2`).
     pub fn message(msg: &u32) -> ArgValue {
         ArgValue::Sym(crate::objects::window::message_name(*msg))
@@ -273,6 +277,8 @@ pub enum Ret {
     Long(i64),
     /// An HWND.
     Hwnd(crate::types::HWND),
+    /// A pointer (MapViewOfFile's LPVOID): a simulated address, NULL on failure.
+    Ptr(u64),
 }
 
 impl fmt::Display for Ret {
@@ -287,6 +293,8 @@ impl fmt::Display for Ret {
             Ret::Void => Ok(()),
             Ret::Long(v) => write!(f, "{v}"),
             Ret::Hwnd(h) => write!(f, "{h}"),
+            Ret::Ptr(0) => f.write_str("NULL"),
+            Ret::Ptr(p) => write!(f, "0x{p:x}"),
         }
     }
 }

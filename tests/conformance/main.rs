@@ -13,6 +13,7 @@ mod explore;
 mod handles;
 mod kernel;
 mod mailslot;
+mod mapping;
 mod model;
 mod model_mailslot;
 mod model_msg;

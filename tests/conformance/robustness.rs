@@ -86,6 +86,31 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The file-mapping family (extended header 0xFF, family 2, docs/semantics.md §19):
+    /// ops 96-111 create, open, map and unmap sections, load, store and run interlocked
+    /// operations at view addresses, mixed with every op of the 96-op set. An access
+    /// violation is an outcome like any other; a kernel panic, a broken invariant or an
+    /// Unsupported use is a failure.
+    #[test]
+    fn random_mapping_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        // Ops 96-111 two times in three, so that views exist before the accesses.
+        let mut data = vec![0xFF, 0x20 | seed, split];
+        for (i, b) in ops.iter().enumerate() {
+            data.push(if i % 3 == 0 && b % 3 != 0 { 96 + (b >> 2) % 16 } else { *b });
+        }
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}\ninput {:?}", e, data);
+        }
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]

@@ -4,6 +4,7 @@
 
 mod kernel32;
 mod mailslot;
+mod mapping;
 mod overlapped;
 mod user32;
 

@@ -108,6 +108,27 @@ pub struct Config {
     /// limit is reached (a SendMessage ping-pong that never ends).
     #[serde(default = "default_message_nesting_max")]
     pub message_nesting_max: u32,
+    /// Bytes of section pages (pagefile-backed file mappings and their private
+    /// copy-on-write copies) that writes may materialise in one run (§19.20). A section
+    /// costs nothing until a page is written; reaching the cap ends the run with
+    /// `Outcome::LimitExceeded` (a store has no error to return, so `LimitAction::FailCall`
+    /// ends the run too).
+    #[serde(default = "default_section_bytes_max")]
+    pub section_bytes_max: u64,
+    /// The widest access to simulated memory that is one atomic step: a read or write of
+    /// simulated memory is split into naturally aligned parts of at most this many bytes
+    /// (a power of two from 1 to 4096; other values are rounded down into that range), with
+    /// a schedule point between parts, so a torn read is reproducible by seed (§19.24).
+    /// Default 8: naturally aligned accesses up to 8 bytes never tear, as on x64.
+    #[serde(default = "default_memory_atomic_bytes")]
+    pub memory_atomic_bytes: u32,
+}
+
+fn default_section_bytes_max() -> u64 {
+    256 << 20
+}
+fn default_memory_atomic_bytes() -> u32 {
+    8
 }
 
 fn default_posted_messages_max() -> u32 {
@@ -174,6 +195,8 @@ impl Default for Config {
             windows_max: default_windows_max(),
             user_timers_max: default_windows_max(),
             message_nesting_max: default_message_nesting_max(),
+            section_bytes_max: default_section_bytes_max(),
+            memory_atomic_bytes: default_memory_atomic_bytes(),
         }
     }
 }

@@ -46,6 +46,10 @@ impl Kernel {
                 );
                 *handles.entry(e.object).or_default() += 1;
             }
+            // Each view holds a reference on its section.
+            for v in p.space.views.values() {
+                *refs.entry(v.section).or_default() += 1;
+            }
             if p.exit_code.is_none() {
                 // A live process holds a reference on itself.
                 *refs.entry(pobj).or_default() += 1;
@@ -326,6 +330,32 @@ impl Kernel {
             })
             .sum();
         assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
+        // Materialised section pages: sections' own and copy-on-write views' private ones.
+        let page = crate::objects::section::PAGE_SIZE;
+        let mut pages: u64 = 0;
+        for o in self.objects.values() {
+            match &o.body {
+                Body::Section(s) => pages += s.pages.len() as u64,
+                Body::Process(p) => pages += p.space.views.values().map(|v| v.private.len() as u64).sum::<u64>(),
+                _ => {}
+            }
+        }
+        assert_eq!(self.section_bytes, pages * page, "simulator bug: section byte count is off");
+        let mut views: BTreeMap<ObjectId, u32> = BTreeMap::new();
+        for o in self.objects.values() {
+            if let Body::Process(p) = &o.body {
+                for v in p.space.views.values() {
+                    *views.entry(v.section).or_default() += 1;
+                }
+            }
+        }
+        for (id, o) in &self.objects {
+            if let Body::Section(s) = &o.body {
+                let n = views.get(&id).copied().unwrap_or(0);
+                assert_eq!(s.views, n, "simulator bug: {} counts {} views but {n} exist", self.describe(id), s.views);
+            }
+        }
+        assert!(self.section_bytes <= self.config.section_bytes_max, "simulator bug: section bytes past the cap");
         for (key, &id) in &self.mailslot_names {
             let bound = matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Mailslot(m)) if !m.closed);
             assert!(bound, "simulator bug: mailslot name {key} is bound to a closed or missing mailslot");

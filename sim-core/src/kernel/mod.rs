@@ -155,6 +155,9 @@ pub struct Kernel {
     pub(crate) exited: Vec<(Pid, String, u32)>,
     /// Unread bytes in all pipes. Invariant: the sum of every data queue's `unread`.
     pub(crate) pipe_bytes: u64,
+    /// Bytes of section pages materialised (sections' pages and copy-on-write views'
+    /// private pages). Invariant: their sum; at most `Config::section_bytes_max`.
+    pub(crate) section_bytes: u64,
     /// Trace events dropped to stay within `Config::trace_events_max`.
     pub(crate) trace_dropped: u64,
     /// Windows, classes and message queues (user32).
@@ -216,6 +219,7 @@ impl Kernel {
             processes_created: 0,
             exited: Vec::new(),
             pipe_bytes: 0,
+            section_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
             parked: BTreeSet::new(),

@@ -142,6 +142,8 @@ pub enum RetKind {
     Hwnd,
     /// GetMessage: nonzero for a message, 0 for WM_QUIT, -1 on failure.
     GetMessage,
+    /// A pointer (MapViewOfFile's LPVOID): NULL on failure.
+    Ptr,
 }
 
 macro_rules! api_blocks {
@@ -392,6 +394,37 @@ api_table! {
         -> HandleOrInvalid => create_mailslot;
     GetMailslotInfo(mailslot: HANDLE) -> Bool => get_mailslot_info;
     SetMailslotInfo(mailslot: HANDLE, read_timeout_ms: u32 [timeout]) -> Bool => set_mailslot_info;
+    CreateFileMapping(file: HANDLE, inherit: bool, protect: u32 [flags], maximum_size: u64, name: Option<String>)
+        -> Handle => create_file_mapping;
+    OpenFileMapping(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_file_mapping;
+    MapViewOfFile(mapping: HANDLE, access: u32 [flags], offset: u64, bytes: u64) -> Ptr => map_view_of_file;
+    MapViewOfFileEx(mapping: HANDLE, access: u32 [flags], offset: u64, bytes: u64, base: u64 [addr]) -> Ptr
+        => map_view_of_file_ex;
+    UnmapViewOfFile(base: u64 [addr]) -> Bool => unmap_view_of_file;
+    FlushViewOfFile(base: u64 [addr], bytes: u64) -> Bool => flush_view_of_file;
+    /// winsim's step, not a Win32 function: a load of `len` bytes of simulated memory
+    /// (one atomic part of a `ThreadCtx::read_memory`).
+    ReadMemory(address: u64 [addr], len: u32) -> Void => read_memory;
+    /// winsim's step, not a Win32 function: a store to simulated memory (one atomic part
+    /// of a `ThreadCtx::write_memory`).
+    WriteMemory(address: u64 [addr], data: Vec<u8>) -> Void => write_memory;
+    InterlockedIncrement(address: u64 [addr]) -> Long => interlocked_increment;
+    InterlockedDecrement(address: u64 [addr]) -> Long => interlocked_decrement;
+    InterlockedExchange(address: u64 [addr], value: i32) -> Long => interlocked_exchange;
+    InterlockedExchangeAdd(address: u64 [addr], value: i32) -> Long => interlocked_exchange_add;
+    InterlockedCompareExchange(address: u64 [addr], exchange: i32, comparand: i32) -> Long
+        => interlocked_compare_exchange;
+    InterlockedAnd(address: u64 [addr], value: i32) -> Long => interlocked_and;
+    InterlockedOr(address: u64 [addr], value: i32) -> Long => interlocked_or;
+    InterlockedIncrement64(address: u64 [addr]) -> Long => interlocked_increment64;
+    InterlockedDecrement64(address: u64 [addr]) -> Long => interlocked_decrement64;
+    InterlockedExchange64(address: u64 [addr], value: i64) -> Long => interlocked_exchange64;
+    InterlockedExchangeAdd64(address: u64 [addr], value: i64) -> Long => interlocked_exchange_add64;
+    InterlockedCompareExchange64(address: u64 [addr], exchange: i64, comparand: i64) -> Long
+        => interlocked_compare_exchange64;
+    InterlockedAnd64(address: u64 [addr], value: i64) -> Long => interlocked_and64;
+    InterlockedOr64(address: u64 [addr], value: i64) -> Long => interlocked_or64;
+    MemoryBarrier() -> Void => memory_barrier;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(
@@ -544,6 +577,8 @@ pub enum Value {
     Hwnd(HWND),
     /// GetWindowThreadProcessId: the thread and process ids.
     Ids(u32, u32),
+    /// A simulated address (MapViewOfFile).
+    Ptr(u64),
     /// Calls that return nothing.
     Void,
 }
@@ -555,7 +590,7 @@ impl Value {
         let u = |name: &'static str, v: u32| Arg::new(name, ArgValue::U32(v));
         match self {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
-            Value::Handoff | Value::Long(_) | Value::Hwnd(_) => Vec::new(),
+            Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => Vec::new(),
             Value::Msg(m) => vec![
                 Arg::new("hwnd", ArgValue::Sym(m.hwnd.to_string())),
                 Arg::new("message", ArgValue::message(&m.message)),
@@ -690,6 +725,10 @@ impl Reply {
             RetKind::Wait => match (&self.value, ok) {
                 (Value::Wait(v), true) => Ret::Wait(*v),
                 _ => Ret::Wait(WAIT_FAILED),
+            },
+            RetKind::Ptr => match (&self.value, ok) {
+                (Value::Ptr(p), true) => Ret::Ptr(*p),
+                _ => Ret::Ptr(0),
             },
             RetKind::Void => Ret::Void,
         }

@@ -17,6 +17,7 @@ pub mod named_pipe;
 pub mod pipe;
 pub mod port;
 pub mod process;
+pub mod section;
 pub mod sync;
 pub mod thread;
 pub mod timer;
@@ -173,6 +174,8 @@ pub enum Body {
     Mailslot(mailslot::Mailslot),
     /// A mailslot client (writer) file object (see `mailslot.rs`).
     MailslotClient(mailslot::MailslotClient),
+    /// A file mapping: a pagefile-backed section (see `section.rs`).
+    Section(section::Section),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -202,6 +205,8 @@ pub enum ObjectType {
     Mailslot,
     /// File (a mailslot client).
     MailslotClient,
+    /// Section (a file mapping).
+    Section,
 }
 
 impl fmt::Display for ObjectType {
@@ -219,6 +224,7 @@ impl fmt::Display for ObjectType {
             ObjectType::IoCompletion => "port",
             ObjectType::Mailslot => "mailslot",
             ObjectType::MailslotClient => "mailslot client",
+            ObjectType::Section => "section",
         })
     }
 }
@@ -239,6 +245,7 @@ impl Body {
             Body::Port(_) => ObjectType::IoCompletion,
             Body::Mailslot(_) => ObjectType::Mailslot,
             Body::MailslotClient(_) => ObjectType::MailslotClient,
+            Body::Section(_) => ObjectType::Section,
         }
     }
 }
@@ -248,7 +255,7 @@ impl Body {
 impl Kernel {
     /// Whether a handle to `obj` may be waited on.
     pub(crate) fn waitable(&self, obj: ObjectId) -> bool {
-        !matches!(self.objects[obj].body, Body::Pipe(_) | Body::NamedPipe(_))
+        !matches!(self.objects[obj].body, Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_))
     }
 
     /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
@@ -266,7 +273,7 @@ impl Kernel {
             // read without an event is in progress (§18.20).
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
-            Body::Pipe(_) | Body::NamedPipe(_) => false,
+            Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
         }
     }
 
@@ -363,6 +370,7 @@ impl Kernel {
                 }
             }
             Body::MailslotClient(c) => self.release(c.slot),
+            Body::Section(s) => section::destroyed(self, &s),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
         }
     }
@@ -504,7 +512,7 @@ impl Kernel {
             // A server's read completes when a client writes (§18.20); a client is always
             // signalled.
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
-            Body::MailslotClient(_) => Vec::new(),
+            Body::MailslotClient(_) | Body::Section(_) => Vec::new(),
         }
     }
 
@@ -551,6 +559,7 @@ impl Kernel {
             Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
             Body::Mailslot(m) => mailslot::state(m),
             Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
+            Body::Section(s) => section::state(s),
         }
     }
 

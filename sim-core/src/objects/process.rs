@@ -30,6 +30,8 @@ pub struct Process {
     pub exit_code: Option<u32>,
     /// Standard handles: input, output, error (PEB process parameters).
     pub std_handles: [HANDLE; 3],
+    /// Its simulated address space: the views it maps. Emptied when the process exits.
+    pub space: super::section::AddressSpace,
 }
 
 /// Index of a STD_*_HANDLE value in `Process::std_handles`.
@@ -89,6 +91,7 @@ impl Kernel {
                 threads: Vec::new(),
                 exit_code: None,
                 std_handles: [HANDLE::NULL; 3],
+                space: Default::default(),
             }),
             None,
         );
@@ -225,6 +228,8 @@ impl Kernel {
         // Its pending I/O is cancelled first, so it completes with ERROR_OPERATION_ABORTED
         // rather than with the error of its file's close (§16.20).
         self.cancel_process_io(pid);
+        // Its views go with its address space (§19.19).
+        self.unmap_all(pid);
         let id = self.pids[&pid];
         let p = self.process_mut(pid);
         p.exit_code = Some(code);
@@ -354,6 +359,14 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
         | ObjectType::NamedPipe
         | ObjectType::Mailslot
         | ObjectType::MailslotClient => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
+        // The section GENERIC_MAPPING; FILE_MAP_EXECUTE (SECTION_MAP_EXECUTE_EXPLICIT) is
+        // grantable too [inferred].
+        ObjectType::Section => (
+            READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ,
+            READ_CONTROL | SECTION_MAP_WRITE,
+            READ_CONTROL | SECTION_MAP_EXECUTE,
+            SECTION_ALL_ACCESS | SECTION_MAP_EXECUTE_EXPLICIT,
+        ),
     };
     let mut out = access & !(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | GENERIC_ALL | MAXIMUM_ALLOWED);
     if access & GENERIC_READ != 0 {

@@ -1,0 +1,668 @@
+//! File mappings ("sections" in NT terms), views and each process's simulated address
+//! space: CreateFileMapping, OpenFileMapping, MapViewOfFile(Ex), UnmapViewOfFile,
+//! FlushViewOfFile, and the loads, stores and interlocked operations of simulated threads
+//! (facts in section 19 of docs/semantics.md).
+//!
+//! Only pagefile-backed sections exist (CreateFileMapping with INVALID_HANDLE_VALUE); a
+//! real file handle ends the run as `Outcome::Unsupported`. A section keeps its bytes in
+//! 4 KiB pages materialised by the first write to them (a page never written reads as
+//! zeros, §19.9), so a 1 GiB section with one page written costs one page. A view is a
+//! window on a section at a 64 KiB-aligned address of one process; a copy-on-write view
+//! keeps its written pages privately. Memory is sequentially consistent: every load,
+//! store and interlocked operation is one kernel step, in the order the scheduler picks.
+
+use super::{Body, ObjectId, ObjectType};
+use crate::error::*;
+use crate::kernel::request::{Api, Value};
+use crate::kernel::{CallResult, Kernel, Pid, Tid};
+use crate::report::{LimitKind, Outcome};
+use crate::types::*;
+use std::collections::BTreeMap;
+
+/// The page size (`SYSTEM_INFO::dwPageSize`).
+pub const PAGE_SIZE: u64 = 0x1000;
+/// The allocation granularity (`SYSTEM_INFO::dwAllocationGranularity`): view offsets and
+/// view addresses are multiples of it (§19.12).
+pub const ALLOCATION_GRANULARITY: u64 = 0x1_0000;
+/// The first address winsim gives a view in each process.
+pub const VIEW_BASE_START: u64 = 0x1000_0000;
+/// The end of the user address space of a 64-bit process (its highest user address,
+/// 0x7FFFFFFEFFFF, plus one).
+pub const USER_SPACE_END: u64 = 0x7FFF_FFFF_0000;
+
+/// A page of section memory.
+pub type Page = Box<[u8]>;
+
+/// A pagefile-backed section.
+#[derive(Debug)]
+pub struct Section {
+    /// Its size, rounded up to whole pages (§19.9).
+    pub size: u64,
+    /// Its page protection (PAGE_READONLY ... PAGE_EXECUTE_WRITECOPY).
+    pub protect: u32,
+    /// SEC_RESERVE: its pages are reserved, not committed; touching one faults (§19.8).
+    pub reserve: bool,
+    /// Pages written so far, by page index. Invariant: their bytes are counted in
+    /// `Kernel::section_bytes`.
+    pub pages: BTreeMap<u64, Page>,
+    /// Views of it in all processes (each holds a reference on it).
+    pub views: u32,
+}
+
+/// What a view lets its process do (the view's protection, §19.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewAccess {
+    /// PAGE_NOACCESS: every touch faults (desired access 0).
+    NoAccess,
+    /// PAGE_READONLY (or PAGE_EXECUTE_READ).
+    Read,
+    /// PAGE_READWRITE (or PAGE_EXECUTE_READWRITE): writes reach the section.
+    Write,
+    /// PAGE_WRITECOPY (or PAGE_EXECUTE_WRITECOPY): writes go to private copies.
+    Copy,
+}
+
+/// A view mapped in a process.
+#[derive(Debug)]
+pub struct View {
+    /// The section it maps (it holds a reference on it).
+    pub section: ObjectId,
+    /// Its offset in the section (a multiple of the allocation granularity).
+    pub offset: u64,
+    /// Its size, rounded up to whole pages.
+    pub size: u64,
+    /// Its protection.
+    pub access: ViewAccess,
+    /// Whether it was mapped with FILE_MAP_EXECUTE.
+    pub execute: bool,
+    /// A copy-on-write view's private pages, by section page index. Invariant: counted in
+    /// `Kernel::section_bytes`.
+    pub private: BTreeMap<u64, Page>,
+}
+
+/// A process's simulated address space: its views by base address.
+#[derive(Debug)]
+pub struct AddressSpace {
+    /// Views by base address. Invariant: they do not overlap.
+    pub views: BTreeMap<u64, View>,
+    /// Where the next view without a requested address goes: addresses are never reused
+    /// within a run unless a caller asks for one (MapViewOfFileEx).
+    pub next_base: u64,
+}
+
+impl Default for AddressSpace {
+    fn default() -> AddressSpace {
+        AddressSpace { views: BTreeMap::new(), next_base: VIEW_BASE_START }
+    }
+}
+
+fn round_up(v: u64, to: u64) -> Option<u64> {
+    v.checked_add(to - 1).map(|x| x / to * to)
+}
+
+/// The handle rights a CreateFileMapping handle gets for a protection (§19.2): map-read
+/// always, map-write for the writable protections, map-execute for the executable ones.
+fn access_for_protection(protect: u32) -> u32 {
+    let mut a = STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_READ;
+    if matches!(protect, PAGE_READWRITE | PAGE_EXECUTE_READWRITE) {
+        a |= SECTION_MAP_WRITE;
+    }
+    if matches!(protect, PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY) {
+        a |= SECTION_MAP_EXECUTE;
+    }
+    a
+}
+
+/// Checks CreateFileMapping's flProtect: one valid base protection and an accepted
+/// combination of SEC_* attributes (§§19.7, 19.8). Returns (protection, SEC_RESERVE).
+fn check_protection(fl_protect: u32) -> Result<(u32, bool), Win32Error> {
+    let base = fl_protect & 0xFF;
+    let sec = fl_protect & 0xFFFF_FF00;
+    if !matches!(
+        base,
+        PAGE_READONLY
+            | PAGE_READWRITE
+            | PAGE_WRITECOPY
+            | PAGE_EXECUTE_READ
+            | PAGE_EXECUTE_READWRITE
+            | PAGE_EXECUTE_WRITECOPY
+    ) {
+        return Err(ERROR_INVALID_PARAMETER);
+    }
+    let kind = sec & (SEC_COMMIT | SEC_RESERVE);
+    let extra = sec & !(SEC_COMMIT | SEC_RESERVE);
+    let reserve = match kind {
+        0 if extra == 0 => false,
+        SEC_COMMIT => false,
+        SEC_RESERVE => true,
+        // SEC_RESERVE|SEC_COMMIT, or SEC_NOCACHE/SEC_WRITECOMBINE without either.
+        _ => return Err(ERROR_INVALID_PARAMETER),
+    };
+    match extra {
+        0 | SEC_NOCACHE | SEC_WRITECOMBINE => Ok((base, reserve)),
+        // SEC_FILE, SEC_IMAGE with SEC_COMMIT/SEC_RESERVE, SEC_LARGE_PAGES with
+        // SEC_RESERVE, PAGE_GUARD and other modifiers [inferred for the modifiers].
+        _ => Err(ERROR_INVALID_PARAMETER),
+    }
+}
+
+impl Kernel {
+    fn section(&self, id: ObjectId) -> &Section {
+        match &self.objects[id].body {
+            Body::Section(s) => s,
+            _ => panic!("simulator bug: not a section"),
+        }
+    }
+
+    fn section_mut(&mut self, id: ObjectId) -> &mut Section {
+        match &mut self.objects[id].body {
+            Body::Section(s) => s,
+            _ => panic!("simulator bug: not a section"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_file_mapping(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        file: HANDLE,
+        inherit: bool,
+        protect: u32,
+        maximum_size: u64,
+        name: Option<String>,
+    ) -> CallResult {
+        if file != INVALID_HANDLE_VALUE {
+            if self.object_from_handle(pid, tid, file, None, 0).is_err() {
+                return Err(ERROR_INVALID_HANDLE);
+            }
+            self.unsupported(
+                "CreateFileMapping",
+                "file-backed mappings are not modelled: pass INVALID_HANDLE_VALUE for a pagefile-backed section",
+            );
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        // SEC_LARGE_PAGES|SEC_COMMIT is valid on Windows but needs SeLockMemoryPrivilege
+        // and large pages; its other combinations are ERROR_INVALID_PARAMETER (§19.8).
+        if protect & SEC_LARGE_PAGES != 0
+            && protect & SEC_COMMIT != 0
+            && protect & (SEC_RESERVE | SEC_IMAGE | SEC_FILE | SEC_NOCACHE | SEC_WRITECOMBINE) == 0
+            && check_protection(protect & !(SEC_LARGE_PAGES | SEC_COMMIT)).is_ok()
+        {
+            self.unsupported("CreateFileMapping", "SEC_LARGE_PAGES (and SeLockMemoryPrivilege) is not modelled");
+            return Err(ERROR_PRIVILEGE_NOT_HELD);
+        }
+        let (base, reserve) = check_protection(protect)?;
+        if maximum_size == 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        // STATUS_SECTION_TOO_BIG: no view of it could fit in the address space (§19.6).
+        let size = match round_up(maximum_size, PAGE_SIZE) {
+            Some(s) if s <= USER_SPACE_END => s,
+            _ => return Err(ERROR_NOT_ENOUGH_MEMORY),
+        };
+        let r = self.create_named(
+            pid,
+            tid,
+            "CreateFileMapping",
+            ObjectType::Section,
+            inherit,
+            name,
+            access_for_protection(base),
+            move |_| Body::Section(Section { size, protect: base, reserve, pages: BTreeMap::new(), views: 0 }),
+        );
+        if r.is_ok() {
+            self.note_effect(|_| format!("a {size}-byte section"));
+        }
+        r
+    }
+
+    pub(crate) fn open_file_mapping(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        access: u32,
+        inherit: bool,
+        name: Option<String>,
+    ) -> CallResult {
+        // FILE_MAP_COPY alone asks for read access (§19.4) [inferred].
+        let access = if access == FILE_MAP_COPY { SECTION_MAP_READ } else { access };
+        self.open_named(pid, tid, ObjectType::Section, "OpenFileMapping", access, inherit, name)
+    }
+
+    pub(crate) fn map_view_of_file(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        mapping: HANDLE,
+        access: u32,
+        offset: u64,
+        bytes: u64,
+    ) -> CallResult {
+        self.map_view_of_file_ex(pid, tid, mapping, access, offset, bytes, 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn map_view_of_file_ex(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        mapping: HANDLE,
+        access: u32,
+        offset: u64,
+        bytes: u64,
+        base: u64,
+    ) -> CallResult {
+        if access & (FILE_MAP_LARGE_PAGES | FILE_MAP_RESERVE | FILE_MAP_TARGETS_INVALID) != 0 {
+            self.unsupported("MapViewOfFileEx", "FILE_MAP_LARGE_PAGES, FILE_MAP_RESERVE and FILE_MAP_TARGETS_INVALID");
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        // The view's protection from the desired access (§19.10).
+        let view = if access & FILE_MAP_WRITE != 0 {
+            ViewAccess::Write
+        } else if access & !FILE_MAP_EXECUTE == FILE_MAP_COPY {
+            ViewAccess::Copy
+        } else if access & FILE_MAP_READ != 0 {
+            ViewAccess::Read
+        } else {
+            ViewAccess::NoAccess
+        };
+        let execute = access & FILE_MAP_EXECUTE != 0;
+        // The handle right it needs (§19.11): write access does not imply read access.
+        let mut need = if view == ViewAccess::Write { SECTION_MAP_WRITE } else { SECTION_MAP_READ };
+        if execute {
+            need |= SECTION_MAP_EXECUTE;
+        }
+        let id = self.object_from_handle(pid, tid, mapping, Some(ObjectType::Section), 0)?;
+        let granted = self.granted_access(pid, mapping).unwrap_or(0);
+        if granted & need != need {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let (size, protect) = {
+            let s = self.section(id);
+            (s.size, s.protect)
+        };
+        let writable = matches!(protect, PAGE_READWRITE | PAGE_EXECUTE_READWRITE);
+        let executable = matches!(protect, PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY);
+        if (view == ViewAccess::Write && !writable) || (execute && !executable) {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        if offset % ALLOCATION_GRANULARITY != 0 || base % ALLOCATION_GRANULARITY != 0 {
+            return Err(ERROR_MAPPED_ALIGNMENT);
+        }
+        // STATUS_INVALID_VIEW_SIZE: an offset at or past the end, or more bytes than the
+        // section has from the offset (§19.14) [inferred].
+        if offset >= size {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let bytes = if bytes == 0 { size - offset } else { bytes };
+        if bytes > size - offset {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        let vsize = round_up(bytes, PAGE_SIZE).unwrap_or(size);
+        let span = round_up(vsize, ALLOCATION_GRANULARITY).unwrap_or(u64::MAX);
+        let at = if base != 0 {
+            // STATUS_CONFLICTING_ADDRESSES (§19.15).
+            if base < ALLOCATION_GRANULARITY
+                || base.checked_add(vsize).is_none_or(|end| end > USER_SPACE_END)
+                || self.overlaps(pid, base, vsize)
+            {
+                return Err(ERROR_INVALID_ADDRESS);
+            }
+            base
+        } else {
+            let mut at = self.process(pid).space.next_base;
+            loop {
+                let Some(end) = at.checked_add(span).filter(|&e| e <= USER_SPACE_END) else {
+                    // The address space is full: STATUS_NO_MEMORY [inferred].
+                    return Err(ERROR_NOT_ENOUGH_MEMORY);
+                };
+                match self.first_overlap(pid, at, span) {
+                    None => break,
+                    Some(v_end) => at = round_up(v_end, ALLOCATION_GRANULARITY).unwrap_or(end),
+                }
+            }
+            self.process_mut(pid).space.next_base = at + span;
+            at
+        };
+        self.add_ref(id);
+        self.section_mut(id).views += 1;
+        let v = View { section: id, offset, size: vsize, access: view, execute, private: BTreeMap::new() };
+        self.process_mut(pid).space.views.insert(at, v);
+        self.note_effect(|k| format!("maps {} at 0x{at:x} ({vsize} bytes, {view:?})", k.describe(id)));
+        Ok(Value::Ptr(at).into())
+    }
+
+    /// The end of the first view of `pid` overlapping `[at, at + len)`, if one does.
+    fn first_overlap(&self, pid: Pid, at: u64, len: u64) -> Option<u64> {
+        let end = at.saturating_add(len);
+        let views = &self.process(pid).space.views;
+        let before = views.range(..at).next_back().filter(|(b, v)| *b + v.size > at);
+        let inside = views.range(at..end).next();
+        before.or(inside).map(|(b, v)| b + v.size)
+    }
+
+    fn overlaps(&self, pid: Pid, at: u64, len: u64) -> bool {
+        self.first_overlap(pid, at, len).is_some()
+    }
+
+    /// The base of the view of `pid` that contains `addr`.
+    fn view_at(&self, pid: Pid, addr: u64) -> Option<u64> {
+        let (b, v) = self.process(pid).space.views.range(..=addr).next_back()?;
+        (addr < b + v.size).then_some(*b)
+    }
+
+    pub(crate) fn unmap_view_of_file(&mut self, pid: Pid, _tid: Tid, base: u64) -> CallResult {
+        // Any address inside a view unmaps it (§19.17); anything else is
+        // STATUS_NOT_MAPPED_VIEW (§19.16).
+        let at = self.view_at(pid, base).ok_or(ERROR_INVALID_ADDRESS)?;
+        self.unmap(pid, at);
+        self.note_effect(|_| format!("unmaps the view at 0x{at:x}"));
+        Ok(Value::Bool(true).into())
+    }
+
+    fn unmap(&mut self, pid: Pid, at: u64) {
+        let v = self.process_mut(pid).space.views.remove(&at).expect("simulator bug: unmapping a missing view");
+        self.section_bytes -= v.private.len() as u64 * PAGE_SIZE;
+        self.section_mut(v.section).views -= 1;
+        self.release(v.section);
+    }
+
+    /// A process ended: its views go (§19.19).
+    pub(crate) fn unmap_all(&mut self, pid: Pid) {
+        let bases: Vec<u64> = self.process(pid).space.views.keys().copied().collect();
+        for at in bases {
+            self.unmap(pid, at);
+        }
+    }
+
+    pub(crate) fn flush_view_of_file(&mut self, pid: Pid, _tid: Tid, base: u64, _bytes: u64) -> CallResult {
+        // Nothing to write back for a pagefile-backed view (§19.26); an address outside
+        // any view is STATUS_NOT_MAPPED_VIEW [inferred].
+        self.view_at(pid, base).ok_or(ERROR_INVALID_ADDRESS)?;
+        Ok(Value::Bool(true).into())
+    }
+
+    // ----- loads, stores, interlocked operations -----------------------------------
+
+    /// Ends the run with an access violation at `address` (§19.23).
+    fn access_violation(&mut self, pid: Pid, tid: Tid, address: u64, write: bool, call: String) -> Win32Error {
+        if self.stop.is_none() {
+            self.stop = Some(Outcome::AccessViolation { pid, tid, address, write, call });
+        }
+        ERROR_NOACCESS
+    }
+
+    /// Checks that `[addr, addr + len)` may be read (or written) by `pid`; returns the
+    /// first address that may not be.
+    fn check_range(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Result<(), u64> {
+        let Some(end) = addr.checked_add(len) else { return Err(addr) };
+        let mut a = addr;
+        while a < end {
+            let Some(b) = self.view_at(pid, a) else { return Err(a) };
+            let v = &self.process(pid).space.views[&b];
+            let ok = match v.access {
+                ViewAccess::NoAccess => false,
+                ViewAccess::Read => !write,
+                ViewAccess::Write | ViewAccess::Copy => true,
+            };
+            if !ok || self.section(v.section).reserve {
+                return Err(a);
+            }
+            a = (b + v.size).min(end);
+        }
+        Ok(())
+    }
+
+    /// Copies simulated memory out (the range is checked).
+    fn load(&self, pid: Pid, addr: u64, out: &mut [u8]) {
+        let mut done = 0usize;
+        while done < out.len() {
+            let a = addr + done as u64;
+            let b = self.view_at(pid, a).expect("checked");
+            let v = &self.process(pid).space.views[&b];
+            let off = v.offset + (a - b);
+            let (page, in_page) = (off / PAGE_SIZE, (off % PAGE_SIZE) as usize);
+            let n = (out.len() - done).min(PAGE_SIZE as usize - in_page);
+            let src = v.private.get(&page).or_else(|| self.section(v.section).pages.get(&page));
+            match src {
+                Some(p) => out[done..done + n].copy_from_slice(&p[in_page..in_page + n]),
+                None => out[done..done + n].fill(0),
+            }
+            done += n;
+        }
+    }
+
+    /// Makes sure the page a store to `a` lands on exists, charging `section_bytes_max`;
+    /// false when the cap is reached (the run then ends).
+    fn materialise(&mut self, pid: Pid, a: u64) -> bool {
+        let b = self.view_at(pid, a).expect("checked");
+        let (section, off, copy) = {
+            let v = &self.process(pid).space.views[&b];
+            (v.section, v.offset + (a - b), v.access == ViewAccess::Copy)
+        };
+        let page = off / PAGE_SIZE;
+        let have = if copy {
+            self.process(pid).space.views[&b].private.contains_key(&page)
+        } else {
+            self.section(section).pages.contains_key(&page)
+        };
+        if have {
+            return true;
+        }
+        let max = self.config.section_bytes_max;
+        if self.section_bytes + PAGE_SIZE > max {
+            let detail = format!("section pages written reach section_bytes_max ({max} bytes)");
+            let _ = self.hit_limit(LimitKind::SectionBytes, detail.clone());
+            if self.stop.is_none() {
+                // A store has no error to return: FailCall ends the run too.
+                self.stop = Some(Outcome::LimitExceeded { limit: LimitKind::SectionBytes, detail });
+            }
+            return false;
+        }
+        self.section_bytes += PAGE_SIZE;
+        if copy {
+            let initial: Page = match self.section(section).pages.get(&page) {
+                Some(p) => p.clone(),
+                None => vec![0u8; PAGE_SIZE as usize].into_boxed_slice(),
+            };
+            self.process_mut(pid).space.views.get_mut(&b).expect("checked").private.insert(page, initial);
+        } else {
+            self.section_mut(section).pages.insert(page, vec![0u8; PAGE_SIZE as usize].into_boxed_slice());
+        }
+        true
+    }
+
+    /// Copies bytes into simulated memory (the range is checked); false when the
+    /// section-bytes cap ended the run.
+    fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> bool {
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = addr + done as u64;
+            if !self.materialise(pid, a) {
+                return false;
+            }
+            let b = self.view_at(pid, a).expect("checked");
+            let (section, off, copy) = {
+                let v = &self.process(pid).space.views[&b];
+                (v.section, v.offset + (a - b), v.access == ViewAccess::Copy)
+            };
+            let (page, in_page) = (off / PAGE_SIZE, (off % PAGE_SIZE) as usize);
+            let n = (data.len() - done).min(PAGE_SIZE as usize - in_page);
+            let dst = if copy {
+                self.process_mut(pid).space.views.get_mut(&b).and_then(|v| v.private.get_mut(&page))
+            } else {
+                self.section_mut(section).pages.get_mut(&page)
+            };
+            dst.expect("materialised")[in_page..in_page + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        true
+    }
+
+    pub(crate) fn read_memory(&mut self, pid: Pid, tid: Tid, address: u64, len: u32) -> CallResult {
+        if let Err(at) = self.check_range(pid, address, u64::from(len), false) {
+            let call = format!("ReadMemory(0x{address:x}, {len} bytes)");
+            return Err(self.access_violation(pid, tid, at, false, call));
+        }
+        let mut out = vec![0u8; len as usize];
+        self.load(pid, address, &mut out);
+        Ok(Value::Read(out).into())
+    }
+
+    pub(crate) fn write_memory(&mut self, pid: Pid, tid: Tid, address: u64, data: Vec<u8>) -> CallResult {
+        if let Err(at) = self.check_range(pid, address, data.len() as u64, true) {
+            let call = format!("WriteMemory(0x{address:x}, {} bytes)", data.len());
+            return Err(self.access_violation(pid, tid, at, true, call));
+        }
+        if !self.store(pid, address, &data) {
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
+        }
+        Ok(Value::Void.into())
+    }
+
+    /// One interlocked read-modify-write of `width` bytes at `address`, as one step:
+    /// `op` maps the old value to the new one (`None`: no store, for a failed compare).
+    /// Returns the old value. An interlocked operation needs write access even when it
+    /// stores nothing, as `lock cmpxchg` does.
+    fn interlocked(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        address: u64,
+        width: usize,
+        op: impl FnOnce(u64) -> Option<u64>,
+    ) -> Result<u64, Win32Error> {
+        if let Err(at) = self.check_range(pid, address, width as u64, true) {
+            let call = format!("{api}(0x{address:x})");
+            return Err(self.access_violation(pid, tid, at, true, call));
+        }
+        let mut buf = [0u8; 8];
+        self.load(pid, address, &mut buf[..width]);
+        let old = u64::from_le_bytes(buf);
+        if let Some(new) = op(old) {
+            if !self.store(pid, address, &new.to_le_bytes()[..width]) {
+                return Err(ERROR_NOT_ENOUGH_MEMORY);
+            }
+        }
+        Ok(old)
+    }
+
+    fn interlocked32(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        address: u64,
+        op: impl FnOnce(i32) -> Option<i32>,
+        ret_new: bool,
+    ) -> CallResult {
+        let mut new_value = 0i32;
+        let old = self.interlocked(pid, tid, api, address, 4, |old| {
+            let r = op(old as u32 as i32);
+            new_value = r.unwrap_or(old as u32 as i32);
+            r.map(|v| u64::from(v as u32))
+        })? as u32 as i32;
+        Ok(Value::Long(i64::from(if ret_new { new_value } else { old })).into())
+    }
+
+    fn interlocked64(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        address: u64,
+        op: impl FnOnce(i64) -> Option<i64>,
+        ret_new: bool,
+    ) -> CallResult {
+        let mut new_value = 0i64;
+        let old = self.interlocked(pid, tid, api, address, 8, |old| {
+            let r = op(old as i64);
+            new_value = r.unwrap_or(old as i64);
+            r.map(|v| v as u64)
+        })? as i64;
+        Ok(Value::Long(if ret_new { new_value } else { old }).into())
+    }
+
+    pub(crate) fn interlocked_increment(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedIncrement, address, |v| Some(v.wrapping_add(1)), true)
+    }
+    pub(crate) fn interlocked_decrement(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedDecrement, address, |v| Some(v.wrapping_sub(1)), true)
+    }
+    pub(crate) fn interlocked_exchange(&mut self, pid: Pid, tid: Tid, address: u64, value: i32) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedExchange, address, |_| Some(value), false)
+    }
+    pub(crate) fn interlocked_exchange_add(&mut self, pid: Pid, tid: Tid, address: u64, value: i32) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedExchangeAdd, address, |v| Some(v.wrapping_add(value)), false)
+    }
+    pub(crate) fn interlocked_compare_exchange(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        exchange: i32,
+        comparand: i32,
+    ) -> CallResult {
+        let op = |v: i32| (v == comparand).then_some(exchange);
+        self.interlocked32(pid, tid, Api::InterlockedCompareExchange, address, op, false)
+    }
+    pub(crate) fn interlocked_and(&mut self, pid: Pid, tid: Tid, address: u64, value: i32) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedAnd, address, |v| Some(v & value), false)
+    }
+    pub(crate) fn interlocked_or(&mut self, pid: Pid, tid: Tid, address: u64, value: i32) -> CallResult {
+        self.interlocked32(pid, tid, Api::InterlockedOr, address, |v| Some(v | value), false)
+    }
+    pub(crate) fn interlocked_increment64(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedIncrement64, address, |v| Some(v.wrapping_add(1)), true)
+    }
+    pub(crate) fn interlocked_decrement64(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedDecrement64, address, |v| Some(v.wrapping_sub(1)), true)
+    }
+    pub(crate) fn interlocked_exchange64(&mut self, pid: Pid, tid: Tid, address: u64, value: i64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedExchange64, address, |_| Some(value), false)
+    }
+    pub(crate) fn interlocked_exchange_add64(&mut self, pid: Pid, tid: Tid, address: u64, value: i64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedExchangeAdd64, address, |v| Some(v.wrapping_add(value)), false)
+    }
+    pub(crate) fn interlocked_compare_exchange64(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        exchange: i64,
+        comparand: i64,
+    ) -> CallResult {
+        let op = |v: i64| (v == comparand).then_some(exchange);
+        self.interlocked64(pid, tid, Api::InterlockedCompareExchange64, address, op, false)
+    }
+    pub(crate) fn interlocked_and64(&mut self, pid: Pid, tid: Tid, address: u64, value: i64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedAnd64, address, |v| Some(v & value), false)
+    }
+    pub(crate) fn interlocked_or64(&mut self, pid: Pid, tid: Tid, address: u64, value: i64) -> CallResult {
+        self.interlocked64(pid, tid, Api::InterlockedOr64, address, |v| Some(v | value), false)
+    }
+
+    /// MemoryBarrier: memory is sequentially consistent already; a schedule point only.
+    pub(crate) fn memory_barrier(&mut self, _pid: Pid, _tid: Tid) -> CallResult {
+        Ok(Value::Void.into())
+    }
+}
+
+/// A section destroyed: its pages are freed.
+pub(crate) fn destroyed(k: &mut Kernel, s: &Section) {
+    k.section_bytes -= s.pages.len() as u64 * PAGE_SIZE;
+}
+
+/// A section's state in words (reports).
+pub(crate) fn state(s: &Section) -> String {
+    format!(
+        "{} bytes, protection 0x{:x}{}, {} page(s) written, {} view(s)",
+        s.size,
+        s.protect,
+        if s.reserve { " (SEC_RESERVE)" } else { "" },
+        s.pages.len(),
+        s.views
+    )
+}
