@@ -1,0 +1,171 @@
+//! winsim beside shuttle on the same protocol: a bounded producer/consumer of N one-byte
+//! items through a buffer of capacity 4, one run per iteration, seeded random scheduling,
+//! no trace. Run: `cargo bench --manifest-path peers/Cargo.toml`. Results:
+//! docs/performance.md.
+//!
+//! - winsim, pipe: CreatePipe with nSize 4; the producer writes N single bytes, the
+//!   consumer reads N times (a full pipe blocks the writer, an empty one the reader).
+//! - winsim, mutex + events: a 4-slot buffer guarded by a winsim mutex, with auto-reset
+//!   events "not full" and "not empty".
+//! - shuttle: the Mutex + two Condvars version, under shuttle's random and PCT schedulers.
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use winsim::prelude::*;
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: [u32; 3] = [16, 32, 256];
+
+fn winsim_pipe(n: u32, seed: u64) -> RunReport {
+    let mut config = Config::random(seed);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("pc.exe", move |ctx| async move {
+        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+        let _ = ctx.create_pipe(&mut r, &mut w, None, 4).await;
+        let producer = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move {
+                    for i in 0..n {
+                        let _ = ctx.write_file(w, &[i as u8], None).await;
+                    }
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        let mut b = [0u8; 1];
+        for _ in 0..n {
+            let _ = ctx.read_file(r, &mut b, None).await;
+        }
+        ctx.wait_for_single_object(producer, INFINITE).await;
+        0
+    });
+    sim.run("pc.exe")
+}
+
+fn winsim_mutex_events(n: u32, seed: u64) -> RunReport {
+    let mut config = Config::random(seed);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("pc.exe", move |ctx| async move {
+        let buf: Rc<RefCell<VecDeque<u32>>> = Rc::default();
+        let m = ctx.create_mutex(None, false, None).await;
+        let not_full = ctx.create_event(None, false, false, None).await;
+        let not_empty = ctx.create_event(None, false, false, None).await;
+        let b2 = buf.clone();
+        let producer = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move {
+                    for i in 0..n {
+                        loop {
+                            ctx.wait_for_single_object(m, INFINITE).await;
+                            if b2.borrow().len() < 4 {
+                                b2.borrow_mut().push_back(i);
+                                let _ = ctx.release_mutex(m).await;
+                                ctx.set_event(not_empty).await;
+                                break;
+                            }
+                            let _ = ctx.release_mutex(m).await;
+                            ctx.wait_for_single_object(not_full, INFINITE).await;
+                        }
+                    }
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        for _ in 0..n {
+            loop {
+                ctx.wait_for_single_object(m, INFINITE).await;
+                if buf.borrow_mut().pop_front().is_some() {
+                    let _ = ctx.release_mutex(m).await;
+                    ctx.set_event(not_full).await;
+                    break;
+                }
+                let _ = ctx.release_mutex(m).await;
+                ctx.wait_for_single_object(not_empty, INFINITE).await;
+            }
+        }
+        ctx.wait_for_single_object(producer, INFINITE).await;
+        0
+    });
+    sim.run("pc.exe")
+}
+
+fn shuttle_body(n: u32) {
+    use shuttle::sync::{Condvar, Mutex};
+    use std::sync::Arc;
+    let state = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
+    let s2 = state.clone();
+    let producer = shuttle::thread::spawn(move || {
+        let (m, not_full, not_empty) = &*s2;
+        for i in 0..n {
+            let mut q = m.lock().unwrap();
+            while q.len() >= 4 {
+                q = not_full.wait(q).unwrap();
+            }
+            q.push_back(i);
+            not_empty.notify_one();
+        }
+    });
+    let (m, not_full, not_empty) = &*state;
+    for _ in 0..n {
+        let mut q = m.lock().unwrap();
+        while q.is_empty() {
+            q = not_empty.wait(q).unwrap();
+        }
+        q.pop_front();
+        not_full.notify_one();
+    }
+    producer.join().unwrap();
+}
+
+#[divan::bench(args = SIZES)]
+fn winsim_pipe_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_pipe(n, seed)
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn winsim_mutex_events_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_mutex_events(n, seed)
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn shuttle_random_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn shuttle_pct_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let scheduler = shuttle::scheduler::PctScheduler::new_from_seed(seed, 3, 1);
+        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
+    });
+}
