@@ -13,6 +13,7 @@ pub mod mailslots;
 pub mod messages;
 pub mod named_pipes;
 pub mod pipes;
+pub mod shared_memory;
 mod sync;
 pub mod timers;
 
@@ -69,6 +70,8 @@ pub fn catalogue() -> Vec<Scenario> {
         messages::sendmessage_join_pumping(),
         messages::copydata_client_server(),
         mailslots::mailslot_two_writers(),
+        shared_memory::shm_ring_buffer(),
+        shared_memory::shm_create_race(),
     ]
 }
 

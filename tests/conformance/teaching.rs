@@ -1043,3 +1043,265 @@ fn mailslot_two_writers_one_reader() {
         insta::assert_snapshot!(name, format!("seed {seed}\n{}", r.trace_text()));
     }
 }
+
+// ----- shared memory (docs/semantics.md §19; issue 7's teaching cases 1, 3, 4) -----------
+
+/// The address a traced call was made at (its first argument, `0x10000010`).
+fn address_arg(args: &[Arg]) -> u64 {
+    let text = args[0].value.to_string();
+    u64::from_str_radix(text.trim_start_matches("0x"), 16).expect("an address")
+}
+
+/// The bytes of a traced ReadMemory (its `read` out-parameter, `[65 00 00 00]`).
+fn bytes_read(outs: &[Arg]) -> Vec<u8> {
+    let Some(ArgValue::Bytes { preview, .. }) = out(outs, "read") else { panic!("a ReadMemory without bytes") };
+    preview.trim_matches(|c| c == '[' || c == ']').split(' ').map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
+}
+
+/// The view address process `pid` got from its first MapViewOfFile.
+fn view_of(r: &RunReport, pid: u32) -> u64 {
+    r.trace
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Call { api, ret: Ret::Ptr(p), .. } if api == "MapViewOfFile" && e.pid == pid => Some(*p),
+            _ => None,
+        })
+        .expect("the process mapped a view")
+}
+
+/// The pid of the process running `image`, from a completed run's exit codes.
+fn pid_of(r: &RunReport, image: &str) -> u32 {
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+    exit_codes.iter().find(|c| c.1 == image).map(|c| c.0).expect("the process ran")
+}
+
+/// The items the consumer of `shm-ring-buffer` took out of the ring, in order: its
+/// ReadMemory calls at the slots, as u32s.
+fn ring_items(r: &RunReport) -> Vec<u32> {
+    use scenarios::shared_memory::{SLOT0, SLOTS};
+    let consumer = pid_of(r, "consumer.exe");
+    let slots = view_of(r, consumer) + SLOT0 as u64;
+    let slots = slots..slots + 4 * u64::from(SLOTS);
+    r.trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Call { api, args, outs, .. }
+                if api == "ReadMemory" && e.pid == consumer && slots.contains(&address_arg(args)) =>
+            {
+                Some(u32::from_le_bytes(bytes_read(outs).try_into().unwrap()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a thread of `image` blocked in a wait on the event named `name`.
+fn blocked_on(r: &RunReport, pid: u32, name: &str) -> bool {
+    let name = name.trim_start_matches(r"Local\");
+    r.trace.iter().any(|e| {
+        e.pid == pid
+            && matches!(&e.kind, EventKind::Block { api, args, .. }
+                if api == "WaitForSingleObject" && args[0].value.to_string().contains(name))
+    })
+}
+
+/// Shared-memory case 1 (issue 7, item 1; scenario `shm-ring-buffer`): a
+/// single-producer/single-consumer ring buffer (4 slots, 8 items) in a named section
+/// shared by two processes. The producer creates the section (§19.1) and two named
+/// auto-reset events and starts the consumer, which opens all three by name (§19.4);
+/// both views see the same bytes (§19.21). Each index has one writer, which advances it
+/// with InterlockedIncrement, a full barrier (§19.25), after writing (or reading) the
+/// slot; the other side reads it with an aligned u32 load, which never tears (§19.24).
+/// Each side waits on its event only after seeing the ring full (producer) or empty
+/// (consumer), and looks again after every wake: an auto-reset event keeps a signal set
+/// while nobody waits, so no wake-up is lost, and a stale one only costs a second look.
+/// Correct on every seed: the consumer takes exactly 101..108, in order. The snapshot is
+/// the first seed on which the producer blocks on a full ring and the consumer on an
+/// empty one.
+#[test]
+fn shm_ring_buffer_delivers_every_item_in_order() {
+    use scenarios::shared_memory::{ITEMS, RING_DATA, RING_SPACE, item};
+    let s = scenarios::find("shm-ring-buffer").unwrap();
+    let want: Vec<u32> = (0..ITEMS).map(item).collect();
+    let (mut full, mut empty, mut both) = (0, 0, None);
+    for seed in 0..200 {
+        let r = s.run(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert!(exit_codes.iter().all(|c| c.2 == 0), "seed {seed}: {exit_codes:?}");
+        assert_eq!(ring_items(&r), want, "seed {seed}\n{}", r.trace_text());
+        let producer_waited = blocked_on(&r, pid_of(&r, "producer.exe"), RING_SPACE);
+        let consumer_waited = blocked_on(&r, pid_of(&r, "consumer.exe"), RING_DATA);
+        full += u32::from(producer_waited);
+        empty += u32::from(consumer_waited);
+        if producer_waited && consumer_waited && both.is_none() {
+            both = Some(seed);
+        }
+    }
+    // The waits are real: some seeds fill the ring, some empty it.
+    assert!(full > 0 && empty > 0, "the producer waited on {full} seeds, the consumer on {empty}");
+    let seed = both.expect("some seed makes both sides wait");
+    let r = s.run(Config::random(seed));
+    assert_eq!(ring_items(&r), want);
+    insta::assert_snapshot!("shm_ring_buffer", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Where the record of shared-memory case 3 is in its view: 16-byte aligned, so each
+/// 8-byte half is naturally aligned.
+const RECORD: usize = 0x40;
+
+/// The program of shared-memory case 3: a writer thread stores versions 1, 2 and 3 of a
+/// 16-byte record (every byte of version v is v) with one 16-byte `write_memory` each,
+/// while the main thread reads the record once with a 16-byte `read_memory`, then its
+/// first 8-byte field with `read_u64`. Returns the run, the two halves of the record as
+/// read (as versions), and the version the field read. Exit code: 1 when the record read
+/// was torn (its halves come from different versions), else 0.
+fn torn_record(config: Config) -> (RunReport, [u8; 2], u64) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let seen: Rc<Cell<([u8; 2], u64)>> = Rc::default();
+    let s2 = seen.clone();
+    let r = run_program(config, "record.exe", move |ctx| {
+        let seen = s2.clone();
+        async move {
+            let h = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 4096, None).await;
+            let view = ctx.map_view_of_file(h, FILE_MAP_WRITE, 0, 0, 0).await;
+            assert_ne!(view, 0);
+            let writer = spawn(&ctx, move |ctx| async move {
+                for v in 1..=3u8 {
+                    ctx.write_memory(view + RECORD, &[v; 16]).await;
+                }
+                0
+            })
+            .await;
+            let mut record = [0u8; 16];
+            ctx.read_memory(view + RECORD, &mut record).await;
+            let field = ctx.read_u64(view + RECORD).await;
+            join(&ctx, writer).await;
+            // Each 8-byte half is one atomic part, so it is one version throughout.
+            assert!(record[..8].iter().all(|&b| b == record[0]) && record[8..].iter().all(|&b| b == record[8]));
+            seen.set(([record[0], record[8]], field));
+            u32::from(record[0] != record[8])
+        }
+    });
+    let (halves, field) = seen.get();
+    (r, halves, field)
+}
+
+/// Shared-memory case 3 (issue 7, item 3): a 16-byte record read while another thread
+/// writes it. winsim splits every access into naturally aligned parts of at most
+/// `Config::memory_atomic_bytes` (8) bytes, one kernel step each, with a schedule point
+/// between them (§19.24, after "simple reads and writes to properly aligned 64-bit
+/// variables are atomic" on 64-bit Windows). So the 16-byte read is two 8-byte loads and
+/// the writer's store can land between them: a seed sweep finds a torn read (half one
+/// version, half the next, reproducibly: the seed is the schedule), while the aligned
+/// 8-byte field never tears on any seed. The fix is a lock, or a version counter read
+/// with an interlocked operation around the copy (a seqlock); the snapshot is the first
+/// tearing seed.
+#[test]
+fn a_16_byte_record_tears_on_some_seed_and_an_aligned_u64_never_does() {
+    let mut torn = Vec::new();
+    for seed in 0..100 {
+        let (r, [first, second], field) = torn_record(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert_eq!(exit_codes[0].2, u32::from(first != second));
+        // The aligned field is one version (0 if read before the first write), whole.
+        assert!((0..=3u8).any(|v| field == u64::from_le_bytes([v; 8])), "seed {seed}: the field read {field:#x}");
+        if first != second {
+            // Half old, half new: either the writer stored between the reader's two loads,
+            // or the reader loaded between the writer's two stores (then the first half
+            // is the newer one).
+            assert!(first <= 3 && second <= 3, "seed {seed}: halves {first} and {second}");
+            torn.push(seed);
+        }
+    }
+    assert!(!torn.is_empty(), "no seed in 0..100 tore the 16-byte read");
+    let seed = torn[0];
+    // The seed is the schedule: running it again, or replaying its decisions, tears again.
+    let (r, halves, _) = torn_record(Config::random(seed));
+    assert!(halves[0] != halves[1]);
+    for config in [Config::random(seed), r.replay_config()] {
+        let (again, halves_again, _) = torn_record(config);
+        assert_eq!((again.trace_text(), halves_again), (r.trace_text(), halves));
+    }
+    insta::assert_snapshot!("shm_torn_record", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// The racers' exit codes of a `shm-create-race` run, in racer order (A, B).
+fn racer_codes(r: &RunReport) -> [u32; 2] {
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+    let racers: Vec<_> = exit_codes.iter().filter(|c| c.1 == "racer.exe").collect();
+    assert_eq!(racers.len(), 2);
+    // A was started first, so it has the lower pid.
+    let (a, b) = if racers[0].0 < racers[1].0 { (racers[0], racers[1]) } else { (racers[1], racers[0]) };
+    [a.2, b.2]
+}
+
+/// Shared-memory case 4 (issue 7, item 4; scenario `shm-create-race`): two processes race
+/// to CreateFileMapping the same name. The first call creates the section and sets the
+/// last error to 0 (§19.1); the second returns a new handle to the same section with
+/// ERROR_ALREADY_EXISTS (§19.2), which is not a failure. So both can call
+/// CreateFileMapping, neither needs to know whether it came first, and the one that must
+/// initialise the section is the one that saw 0. Which one that is depends on the
+/// schedule, not on the start order; on every seed exactly one racer sees 183, and each
+/// reads the tag the other wrote through its own view (§19.21).
+#[test]
+fn shm_create_race_has_exactly_one_creator() {
+    let s = scenarios::find("shm-create-race").unwrap();
+    let mut winners = [0; 2];
+    let mut b_first = None;
+    for seed in 0..100 {
+        let r = s.run(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert!(exit_codes.iter().any(|c| c.1 == "launcher.exe" && c.2 == 0));
+        let codes = racer_codes(&r);
+        let mut sorted = codes;
+        sorted.sort();
+        assert_eq!(sorted, [0, 183], "seed {seed}: one creates, the other gets ERROR_ALREADY_EXISTS");
+        let creator = codes.iter().position(|&c| c == 0).unwrap();
+        winners[creator] += 1;
+        if creator == 1 && b_first.is_none() {
+            b_first = Some(seed);
+        }
+        // The trace agrees: one CreateFileMapping left 0, the other 183.
+        let mut errors: Vec<u32> = r
+            .trace
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Call { api, error, .. } if api == "CreateFileMapping" => error.map(|e| e.0),
+                _ => None,
+            })
+            .collect();
+        errors.sort();
+        assert_eq!(errors, [0, 183], "seed {seed}");
+    }
+    assert!(winners[0] > 0 && winners[1] > 0, "the creator depends on the schedule: {winners:?}");
+    // The snapshot: the first seed on which B, started second, creates the section.
+    let seed = b_first.unwrap();
+    let r = s.run(Config::random(seed));
+    insta::assert_snapshot!("shm_create_race", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// The shared-memory scenarios meet their catalogue `expect` lines.
+#[test]
+fn shared_memory_scenarios_meet_their_expect_lines() {
+    let ring = scenarios::find("shm-ring-buffer").unwrap();
+    assert!(ring.expect.starts_with("completes on every seed"));
+    let race = scenarios::find("shm-create-race").unwrap();
+    assert!(race.expect.starts_with("completes on every seed"));
+    let want: Vec<u32> = (0..scenarios::shared_memory::ITEMS).map(scenarios::shared_memory::item).collect();
+    assert_eq!(want, [101, 102, 103, 104, 105, 106, 107, 108], "the expect line names 101..108");
+    for seed in 0..100 {
+        // "the consumer receives items 101..108 in order (both exit codes 0)"
+        let r = ring.run(Config::random(seed));
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert_eq!(exit_codes.len(), 2);
+        assert!(exit_codes.iter().all(|c| c.2 == 0), "seed {seed}: {exit_codes:?}");
+        assert_eq!(ring_items(&r), want, "seed {seed}");
+        // "exactly one racer exits with 183 (ERROR_ALREADY_EXISTS), the other with 0,
+        // and each read the other's tag" (a racer that did not exits with 1003)
+        let r = race.run(Config::random(seed));
+        let mut codes = racer_codes(&r);
+        codes.sort();
+        assert_eq!(codes, [0, ERROR_ALREADY_EXISTS.0], "seed {seed}");
+    }
+}

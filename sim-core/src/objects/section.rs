@@ -211,8 +211,15 @@ impl Kernel {
             access_for_protection(base),
             move |_| Body::Section(Section { size, protect: base, reserve, pages: BTreeMap::new(), views: 0 }),
         );
-        if r.is_ok() {
-            self.note_effect(|_| format!("a {size}-byte section"));
+        // Say which section the handle names: a new one, or the existing one, whose size
+        // is kept whatever this call asked for (§19.2).
+        if let Ok(crate::kernel::Done { value: Value::Handle(h), last_error }) = &r {
+            let (h, existed) = (*h, *last_error == Some(ERROR_ALREADY_EXISTS));
+            self.note_effect(|k| match k.object_from_handle(pid, tid, h, Some(ObjectType::Section), 0) {
+                Ok(id) if existed => format!("opens the existing {} ({} bytes)", k.describe(id), k.section(id).size),
+                Ok(id) => format!("creates {} ({} bytes)", k.describe(id), k.section(id).size),
+                Err(_) => String::new(),
+            });
         }
         r
     }
