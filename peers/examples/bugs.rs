@@ -131,12 +131,18 @@ fn main() {
         ("ordering bug of depth 3", depth3),
     ];
     const MAX: usize = 10_000;
-    println!("| bug | shuttle random | shuttle pct:3 |");
-    println!("|---|---|---|");
+    println!("| bug | shuttle random | shuttle pct:3 | mean over seeds 0..20: random | pct:3 |");
+    println!("|---|---|---|---|---|");
     for (name, f) in bugs {
         let show = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_else(|| format!("not found in {MAX}"));
         let random = runs_to_failure(f, shuttle::scheduler::RandomScheduler::new_from_seed(0, MAX), MAX);
         let pct = runs_to_failure(f, shuttle::scheduler::PctScheduler::new_from_seed(0, 3, MAX), MAX);
-        println!("| {name} | {} | {} |", show(random), show(pct));
+        let mean = |runs: &dyn Fn(u64) -> Option<usize>| {
+            (0..20u64).map(|s| runs(s * 1000).unwrap_or(MAX)).sum::<usize>() as f64 / 20.0
+        };
+        let random_mean =
+            mean(&|s| runs_to_failure(f, shuttle::scheduler::RandomScheduler::new_from_seed(s, MAX), MAX));
+        let pct_mean = mean(&|s| runs_to_failure(f, shuttle::scheduler::PctScheduler::new_from_seed(s, 3, MAX), MAX));
+        println!("| {name} | {} | {} | {random_mean:.1} | {pct_mean:.1} |", show(random), show(pct));
     }
 }

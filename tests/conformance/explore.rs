@@ -843,3 +843,26 @@ fn sleep_sets_keep_every_outcome_of_a_message_program() {
     // Nothing seen, one message, both in either order: several distinct results.
     assert!(full.len() >= 4, "{full:?}");
 }
+
+/// Mean runs to the first failure over seeds 0..20, per strategy and bug (one seed is
+/// luck): `cargo test --test conformance explore::table_mean -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn table_mean() {
+    let names = ["random", "pct:3"];
+    println!("| bug | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(names.len()));
+    for (name, program, _, _) in catalogue() {
+        let setup = program(false);
+        let cells: Vec<String> = [Explore::Random, Explore::Pct { depth: 3, steps: None }]
+            .iter()
+            .map(|s| {
+                let runs: Vec<u64> = (0..20u64)
+                    .map(|seed| sweep(s.clone(), seed * 1000, 10_000, &setup).failure.map_or(10_000, |f| f.run + 1))
+                    .collect();
+                format!("{:.1}", runs.iter().sum::<u64>() as f64 / runs.len() as f64)
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+}
