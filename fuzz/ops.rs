@@ -1323,10 +1323,12 @@ async fn lock_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8) {
             ctx.release_srw_lock_shared(&srw).await;
             note(2, j, false);
         }
-        107 if rogue || holds(0, i) => drop(ctx.sleep_condition_variable_cs(&cv, &cs, timeout).await),
+        107 if rogue || holds(0, i) => {
+            let _ = ctx.sleep_condition_variable_cs(&cv, &cs, timeout).await;
+        }
         108 if rogue || srw_held => {
             let flags = if holds(2, j) { CONDITION_VARIABLE_LOCKMODE_SHARED } else { 0 };
-            drop(ctx.sleep_condition_variable_srw(&cv, &srw, timeout, flags).await)
+            let _ = ctx.sleep_condition_variable_srw(&cv, &srw, timeout, flags).await;
         }
         109 => ctx.wake_condition_variable(&cv).await,
         110 => ctx.wake_all_condition_variable(&cv).await,
