@@ -17,8 +17,9 @@
 //!
 //! Family sets (byte 0 = 0xFF) keep the 96-op set's ops 0-95 and add 16 ops of one API
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
-//! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; the
-//! others add nothing yet), its low nibble is the seed; byte 2
+//! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
+//! critical sections, SRW locks and condition variables, `lock_op`; the others add nothing
+//! yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -288,6 +289,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(0) => msg_op(&ctx, op, a, b, h).await,
             96.. if script.family == Some(1) => mailslot_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             96.. if script.family == Some(2) => mapping_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(3) => lock_op(&ctx, op, a, b).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1224,6 +1226,117 @@ async fn mapping_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &R
     }
 }
 
+/// Three of each user-mode lock, shared by every thread of a run, and what each thread
+/// holds: (thread id, lock kind 0 = critical section, 1 = SRW exclusive, 2 = SRW shared,
+/// index). The child processes use values that name nothing in their memory.
+#[derive(Default)]
+struct LockPool {
+    cs: [CRITICAL_SECTION; 3],
+    srw: [SRWLOCK; 3],
+    cv: [CONDITION_VARIABLE; 3],
+    held: Vec<(u32, u8, usize)>,
+}
+
+thread_local! {
+    /// The run's user-mode locks (made at the first lock op of a run).
+    static LOCKS: RefCell<Option<LockPool>> = const { RefCell::new(None) };
+}
+
+/// The lock family's ops (96-111, docs/semantics.md §20) on three critical sections
+/// (initialised by main's first lock op), three SRW locks and three condition variables
+/// picked by `a`. Mostly well-behaved, so runs go deep: a thread leaves, releases or sleeps
+/// with only what it holds, and acquires only what it does not hold, except when `b`'s top
+/// bits are all set: then the op is made regardless, and the undefined misuse ends the run
+/// as `Failed` with a kernel message (an outcome like any other here), or a recursive SRW
+/// acquire deadlocks. DeleteCriticalSection is made only in that case.
+async fn lock_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8) {
+    let tid = ctx.get_current_thread_id();
+    let fresh = LOCKS.with(|l| l.borrow().is_none());
+    if fresh {
+        LOCKS.with(|l| *l.borrow_mut() = Some(LockPool::default()));
+        let css = LOCKS.with(|l| l.borrow().as_ref().map(|p| p.cs.clone()).expect("made above"));
+        for cs in &css {
+            ctx.initialize_critical_section(cs).await;
+        }
+    }
+    let (i, j, k) = (usize::from(a) % 3, usize::from(a >> 2) % 3, usize::from(a >> 4) % 3);
+    let (cs, srw, cv) = LOCKS.with(|l| {
+        let l = l.borrow();
+        let p = l.as_ref().expect("made above");
+        (p.cs[i].clone(), p.srw[j].clone(), p.cv[k].clone())
+    });
+    let rogue = b >= 0xF0;
+    let holds =
+        |kind: u8, idx: usize| LOCKS.with(|l| l.borrow().as_ref().is_some_and(|p| p.held.contains(&(tid, kind, idx))));
+    let srw_held = holds(1, j) || holds(2, j);
+    let note = |kind: u8, idx: usize, take: bool| {
+        LOCKS.with(|l| {
+            if let Some(p) = l.borrow_mut().as_mut() {
+                if take {
+                    p.held.push((tid, kind, idx));
+                } else if let Some(at) = p.held.iter().position(|&h| h == (tid, kind, idx)) {
+                    p.held.remove(at);
+                }
+            }
+        })
+    };
+    let timeout = [0, 1, 5, 20, INFINITE][usize::from(b) % 5];
+    match op {
+        96 if rogue => ctx.initialize_critical_section(&cs).await,
+        97 => {
+            ctx.enter_critical_section(&cs).await;
+            note(0, i, true);
+        }
+        98 => {
+            if ctx.try_enter_critical_section(&cs).await == TRUE {
+                note(0, i, true);
+            }
+        }
+        99 if rogue || holds(0, i) => {
+            ctx.leave_critical_section(&cs).await;
+            note(0, i, false);
+        }
+        100 if rogue => ctx.delete_critical_section(&cs).await,
+        101 if rogue || !srw_held => {
+            ctx.acquire_srw_lock_exclusive(&srw).await;
+            note(1, j, true);
+        }
+        102 if rogue || !srw_held => {
+            ctx.acquire_srw_lock_shared(&srw).await;
+            note(2, j, true);
+        }
+        103 if rogue || !srw_held => {
+            if ctx.try_acquire_srw_lock_exclusive(&srw).await == TRUE {
+                note(1, j, true);
+            }
+        }
+        104 if rogue || !srw_held => {
+            if ctx.try_acquire_srw_lock_shared(&srw).await == TRUE {
+                note(2, j, true);
+            }
+        }
+        105 if rogue || holds(1, j) => {
+            ctx.release_srw_lock_exclusive(&srw).await;
+            note(1, j, false);
+        }
+        106 if rogue || holds(2, j) => {
+            ctx.release_srw_lock_shared(&srw).await;
+            note(2, j, false);
+        }
+        107 if rogue || holds(0, i) => {
+            let _ = ctx.sleep_condition_variable_cs(&cv, &cs, timeout).await;
+        }
+        108 if rogue || srw_held => {
+            let flags = if holds(2, j) { CONDITION_VARIABLE_LOCKMODE_SHARED } else { 0 };
+            let _ = ctx.sleep_condition_variable_srw(&cv, &srw, timeout, flags).await;
+        }
+        109 => ctx.wake_condition_variable(&cv).await,
+        110 => ctx.wake_all_condition_variable(&cv).await,
+        111 if rogue => ctx.initialize_condition_variable(&cv),
+        _ => ctx.sleep(0).await,
+    }
+}
+
 /// Runs the program that `data` encodes and returns its report.
 pub fn run_program(data: &[u8]) -> Option<RunReport> {
     if data.len() < 2 {
@@ -1250,6 +1363,7 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
     WINDOWS.with(|w| w.borrow_mut().clear());
     VIEWS.with(|v| v.borrow_mut().clear());
+    LOCKS.with(|l| *l.borrow_mut() = None);
     let recent = Rc::new(RefCell::new(Vec::new()));
     let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
     let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };

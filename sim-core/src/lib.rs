@@ -32,8 +32,9 @@ pub use sim::Sim;
 /// Everything a simulated program needs: `use sim_core::prelude::*;`.
 pub mod prelude {
     pub use crate::api::{
-        HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, SENDASYNCPROC, STATUS_PENDING,
-        TIMERPROC, ThreadCtx, WNDCLASSEX, WNDPROC, sendasyncproc, timerproc, wndproc,
+        CONDITION_VARIABLE_INIT, HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped,
+        SENDASYNCPROC, SRWLOCK_INIT, STATUS_PENDING, TIMERPROC, ThreadCtx, WNDCLASSEX, WNDPROC, sendasyncproc,
+        timerproc, wndproc,
     };
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};

@@ -250,6 +250,22 @@ pub enum WaitEdge {
     },
     /// Sleep(INFINITE).
     SleepForever,
+    /// EnterCriticalSection or AcquireSRWLock* waiting for a user-mode lock (§20).
+    UserLock {
+        /// The lock ("critical section #1", "SRW lock #2").
+        lock: String,
+        /// The threads holding it (the owner, or an SRW lock's shared holders).
+        owners: Vec<Tid>,
+        /// Its state, described.
+        state: String,
+    },
+    /// SleepConditionVariable* sleeping until another thread wakes the variable (§20).
+    ConditionVariable {
+        /// The condition variable.
+        variable: String,
+        /// The lock it released and will re-acquire.
+        lock: String,
+    },
     /// User APCs are queued to the thread, but it waits without being alertable, so they
     /// never run (§16.35).
     QueuedApcs {
@@ -485,6 +501,12 @@ impl DeadlockReport {
                     }
                     WaitEdge::SleepForever => {
                         let _ = writeln!(s, "    sleeps forever");
+                    }
+                    WaitEdge::UserLock { lock, owners: _, state } => {
+                        let _ = writeln!(s, "    waits for {lock}: {state}");
+                    }
+                    WaitEdge::ConditionVariable { variable, lock } => {
+                        let _ = writeln!(s, "    sleeps on {variable} (released {lock}); no thread left to wake it");
                     }
                     WaitEdge::QueuedApcs { from } => {
                         let _ = writeln!(

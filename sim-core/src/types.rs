@@ -650,3 +650,8 @@ pub const FILE_MAP_RESERVE: u32 = 0x8000_0000;
 /// `EXCEPTION_ACCESS_VIOLATION` (STATUS_ACCESS_VIOLATION), the code of the exception a
 /// bad memory access raises.
 pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xC000_0005;
+
+/// SleepConditionVariableSRW's flag: the SRW lock is held shared.
+pub const CONDITION_VARIABLE_LOCKMODE_SHARED: u32 = 0x1;
+
+pub use crate::api::{CONDITION_VARIABLE, CRITICAL_SECTION, SRWLOCK};

@@ -12,6 +12,7 @@ mod determinism;
 mod explore;
 mod handles;
 mod kernel;
+mod locks;
 mod mailslot;
 mod mapping;
 mod model;

@@ -3,11 +3,13 @@
 //! order. Every awaited call is a schedule point.
 
 mod kernel32;
+mod locks;
 mod mailslot;
 mod mapping;
 mod overlapped;
 mod user32;
 
 pub use kernel32::ThreadCtx;
+pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, SRWLOCK, SRWLOCK_INIT};
 pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};
 pub use user32::{SENDASYNCPROC, TIMERPROC, WNDCLASSEX, WNDPROC, sendasyncproc, timerproc, wndproc};

@@ -47,6 +47,9 @@ pub enum Resource {
     /// The window manager's state (windows, classes, message queues, sent messages, user
     /// timers): one resource, written by every user32 call that may change it.
     User,
+    /// User-mode locks and condition variables (`Kernel::locks`): program memory on
+    /// Windows, kept outside kernel objects, so hashed as one resource.
+    Locks,
 }
 
 /// What one or more steps read and wrote.
@@ -138,6 +141,9 @@ impl Kernel {
         // The window manager counts its changes (`User::generation`) rather than hashing
         // its state (which holds window procedures).
         hashes.insert(Resource::User, self.user.generation);
+        // User-mode locks live outside kernel objects: their state is hashed as one
+        // resource (their calls are not listed in `call_reads`, so they read everything).
+        hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
         Snapshot { hashes }
     }
 

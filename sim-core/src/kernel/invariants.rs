@@ -177,6 +177,16 @@ impl Kernel {
                     op.tid
                 ),
                 OpKind::Sleep => {}
+                OpKind::LockWait { lock: l, .. } | OpKind::CondWait { cv: l, .. } => {
+                    let pid = self.pid_of(op.tid);
+                    let n =
+                        self.locks.map.get(&(pid, *l)).map_or(0, |u| u.waiters.iter().filter(|&&w| w == id).count());
+                    assert_eq!(
+                        n, 1,
+                        "simulator bug: T{}'s {} is not in its lock's waiters exactly once",
+                        op.tid, op.api
+                    );
+                }
                 // A thread waiting for its queue is found by its thread id (`queue_changed`).
                 OpKind::MsgGet { .. } | OpKind::MsgWaitNew => assert!(
                     self.user.queues.contains_key(&op.tid),

@@ -169,6 +169,9 @@ pub struct Kernel {
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
     pub(crate) async_ops: BTreeMap<Tid, u32>,
+    /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
+    /// Windows, kept here by process and id.
+    pub(crate) locks: crate::objects::locks::Locks,
 }
 
 impl Kernel {
@@ -224,6 +227,7 @@ impl Kernel {
             user: Default::default(),
             parked: BTreeSet::new(),
             async_ops: BTreeMap::new(),
+            locks: Default::default(),
         }
     }
 

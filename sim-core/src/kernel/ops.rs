@@ -121,6 +121,26 @@ pub enum OpKind {
         /// SMTO_BLOCK.
         block: bool,
     },
+    /// EnterCriticalSection or AcquireSRWLock* waiting for a user-mode lock, or a
+    /// SleepConditionVariable* woken (or timed out) and waiting to re-acquire its lock.
+    LockWait {
+        /// The lock's id (in the issuing thread's process).
+        lock: u64,
+        /// Shared (an SRW lock's reader).
+        shared: bool,
+        /// For a SleepConditionVariable*: whether its sleep timed out (the call then
+        /// returns FALSE with ERROR_TIMEOUT once it has the lock).
+        then: Option<bool>,
+    },
+    /// SleepConditionVariable* sleeping on a condition variable.
+    CondWait {
+        /// The condition variable's id.
+        cv: u64,
+        /// The lock it released and re-acquires.
+        lock: u64,
+        /// The SRW lock was held shared (CONDITION_VARIABLE_LOCKMODE_SHARED).
+        shared: bool,
+    },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of
     /// its own. The wait holds a reference on the file object.

@@ -425,6 +425,24 @@ api_table! {
     InterlockedAnd64(address: u64 [addr], value: i64) -> Long => interlocked_and64;
     InterlockedOr64(address: u64 [addr], value: i64) -> Long => interlocked_or64;
     MemoryBarrier() -> Void => memory_barrier;
+    InitializeCriticalSection(lock: u64, spin_count: u32) -> Void => initialize_critical_section;
+    InitializeCriticalSectionAndSpinCount(lock: u64, spin_count: u32) -> Bool => initialize_critical_section;
+    EnterCriticalSection(lock: u64) -> Void, blocks => enter_critical_section;
+    TryEnterCriticalSection(lock: u64) -> Bool => try_enter_critical_section;
+    LeaveCriticalSection(lock: u64) -> Void => leave_critical_section;
+    DeleteCriticalSection(lock: u64) -> Void => delete_critical_section;
+    AcquireSRWLockExclusive(lock: u64) -> Void, blocks => acquire_srw_lock_exclusive;
+    AcquireSRWLockShared(lock: u64) -> Void, blocks => acquire_srw_lock_shared;
+    TryAcquireSRWLockExclusive(lock: u64) -> Bool => try_acquire_srw_lock_exclusive;
+    TryAcquireSRWLockShared(lock: u64) -> Bool => try_acquire_srw_lock_shared;
+    ReleaseSRWLockExclusive(lock: u64) -> Void => release_srw_lock_exclusive;
+    ReleaseSRWLockShared(lock: u64) -> Void => release_srw_lock_shared;
+    SleepConditionVariableCS(cv: u64, lock: u64, timeout_ms: u32 [timeout]) -> Bool, blocks
+        => sleep_condition_variable_cs;
+    SleepConditionVariableSRW(cv: u64, lock: u64, timeout_ms: u32 [timeout], flags: u32 [flags]) -> Bool, blocks
+        => sleep_condition_variable_srw;
+    WakeConditionVariable(cv: u64) -> Void => wake_condition_variable;
+    WakeAllConditionVariable(cv: u64) -> Void => wake_all_condition_variable;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(

@@ -117,6 +117,9 @@ impl Kernel {
                 self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
             }
             OpKind::SendWait { .. } => self.time_out_send_wait(id),
+            // SleepConditionVariable* returns FALSE with ERROR_TIMEOUT once it has its
+            // lock back (§20.14).
+            OpKind::CondWait { .. } => self.cond_timed_out(id),
             ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
         }
     }

@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod locks;
 pub mod mailslot;
 pub mod named_pipe;
 pub mod pipe;
@@ -382,6 +383,7 @@ impl Kernel {
             OpKind::Wait { .. } | OpKind::OverlappedResult { .. } => self.unregister_wait(op),
             OpKind::PortWait { .. } => port::unqueue(self, op),
             OpKind::Sleep => {}
+            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.unqueue_lock_op(op),
             OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::PipeFlush { .. } | OpKind::FileLock { .. } => {
                 pipe::unqueue(self, op)
             }
@@ -428,6 +430,7 @@ impl Kernel {
                 }
             }
             OpKind::Sleep => "sleeps".into(),
+            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_reason(op),
             OpKind::OverlappedResult { object, .. } => {
                 format!(
                     "waits for the operation of its OVERLAPPED to complete ({} to be signalled)",
@@ -467,6 +470,7 @@ impl Kernel {
                 edges
             }
             OpKind::Sleep => vec![WaitEdge::SleepForever],
+            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_wait_edges(op),
             OpKind::OverlappedResult { object, .. } => vec![WaitEdge::Object {
                 handle: HANDLE::NULL,
                 object: self.describe(*object),
@@ -486,6 +490,7 @@ impl Kernel {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),
+            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_releasers(op),
             OpKind::OverlappedResult { object, .. } => self.releasers(*object),
             // Whoever holds the port could post; the files associated with it complete.
             OpKind::PortWait { port } => self.holder_threads(*port),
