@@ -11,7 +11,7 @@
 //! as the unhandled EXCEPTION_ACCESS_VIOLATION ends a Windows process.
 
 use super::kernel32::{ThreadCtx, bool_of, done};
-use crate::kernel::request::{Api, Request, Value};
+use crate::kernel::request::{Api, MemoryAccess, Request, Value};
 use crate::trace::Ret;
 use crate::types::*;
 
@@ -187,7 +187,8 @@ impl ThreadCtx {
         let mut at = 0usize;
         for (a, n) in parts(address as u64, buffer.len(), self.atomic_bytes()) {
             let len = u32::try_from(n).unwrap_or(u32::MAX);
-            let r = self.call(Request::ReadMemory { address: a, len }).await;
+            let whole = MemoryAccess { address: address as u64, len: buffer.len() as u64 };
+            let r = self.call(Request::ReadMemory { address: a, len, whole }).await;
             match done(r) {
                 Some(Value::Read(d)) if d.len() == n => buffer[at..at + n].copy_from_slice(&d),
                 Some(v) => self.mismatch(Api::ReadMemory, &v),
@@ -204,7 +205,8 @@ impl ThreadCtx {
     pub async fn write_memory(&self, address: usize, data: &[u8]) {
         let mut at = 0usize;
         for (a, n) in parts(address as u64, data.len(), self.atomic_bytes()) {
-            let r = self.call(Request::WriteMemory { address: a, data: data[at..at + n].to_vec() }).await;
+            let whole = MemoryAccess { address: address as u64, len: data.len() as u64 };
+            let r = self.call(Request::WriteMemory { address: a, data: data[at..at + n].to_vec(), whole }).await;
             if !r.status.succeeded() {
                 return;
             }

@@ -108,6 +108,22 @@ impl ToArg for Option<COPYDATASTRUCT> {
         self.as_ref().and_then(|c| c.lpData.to_arg(full))
     }
 }
+/// The whole access a ReadMemory/WriteMemory step is a part of: its address and length
+/// (not shown as an argument; the step's note says "part of" when it is one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryAccess {
+    /// The address of the whole access.
+    pub address: u64,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+impl ToArg for MemoryAccess {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        None
+    }
+}
+
 impl ToArg for usize {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
@@ -404,10 +420,10 @@ api_table! {
     FlushViewOfFile(base: u64 [addr], bytes: u64) -> Bool => flush_view_of_file;
     /// winsim's step, not a Win32 function: a load of `len` bytes of simulated memory
     /// (one atomic part of a `ThreadCtx::read_memory`).
-    ReadMemory(address: u64 [addr], len: u32) -> Void => read_memory;
+    ReadMemory(address: u64 [addr], len: u32, whole: MemoryAccess) -> Void => read_memory;
     /// winsim's step, not a Win32 function: a store to simulated memory (one atomic part
     /// of a `ThreadCtx::write_memory`).
-    WriteMemory(address: u64 [addr], data: Vec<u8>) -> Void => write_memory;
+    WriteMemory(address: u64 [addr], data: Vec<u8>, whole: MemoryAccess) -> Void => write_memory;
     InterlockedIncrement(address: u64 [addr]) -> Long => interlocked_increment;
     InterlockedDecrement(address: u64 [addr]) -> Long => interlocked_decrement;
     InterlockedExchange(address: u64 [addr], value: i32) -> Long => interlocked_exchange;

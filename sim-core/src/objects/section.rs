@@ -507,7 +507,15 @@ impl Kernel {
         true
     }
 
-    pub(crate) fn read_memory(&mut self, pid: Pid, tid: Tid, address: u64, len: u32) -> CallResult {
+    pub(crate) fn read_memory(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        len: u32,
+        whole: crate::kernel::request::MemoryAccess,
+    ) -> CallResult {
+        self.note_part(address, u64::from(len), whole, "read");
         if let Err(at) = self.check_range(pid, address, u64::from(len), false) {
             let call = format!("ReadMemory(0x{address:x}, {len} bytes)");
             return Err(self.access_violation(pid, tid, at, false, call));
@@ -517,7 +525,15 @@ impl Kernel {
         Ok(Value::Read(out).into())
     }
 
-    pub(crate) fn write_memory(&mut self, pid: Pid, tid: Tid, address: u64, data: Vec<u8>) -> CallResult {
+    pub(crate) fn write_memory(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        data: Vec<u8>,
+        whole: crate::kernel::request::MemoryAccess,
+    ) -> CallResult {
+        self.note_part(address, data.len() as u64, whole, "write");
         if let Err(at) = self.check_range(pid, address, data.len() as u64, true) {
             let call = format!("WriteMemory(0x{address:x}, {} bytes)", data.len());
             return Err(self.access_violation(pid, tid, at, true, call));
@@ -526,6 +542,22 @@ impl Kernel {
             return Err(ERROR_NOT_ENOUGH_MEMORY);
         }
         Ok(Value::Void.into())
+    }
+
+    /// A step that is one part of a wider or misaligned access says so in the trace: other
+    /// threads may run between its parts, which is how a read tears (§19.24).
+    fn note_part(&mut self, address: u64, len: u64, whole: crate::kernel::request::MemoryAccess, what: &str) {
+        if len < whole.len {
+            self.note_effect(|_| {
+                format!(
+                    "bytes {}..{} of a {}-byte {what} at 0x{:x}, done in parts: other threads may run between them",
+                    address - whole.address.min(address),
+                    address - whole.address.min(address) + len,
+                    whole.len,
+                    whole.address
+                )
+            });
+        }
     }
 
     /// One interlocked read-modify-write of `width` bytes at `address`, as one step:
