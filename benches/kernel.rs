@@ -9,60 +9,27 @@ fn main() {
 }
 
 /// Two threads exchange `n` one-byte messages over two pipes (2n ReadFile + 2n
-/// WriteFile calls, each a kernel step with a scheduler decision).
-fn ping_pong(n: u32, trace: bool) -> RunReport {
+/// WriteFile calls, each a kernel step with a scheduler decision), beside `idle` more
+/// threads blocked for ever in WaitForSingleObject (the cost of a step must not grow with
+/// threads that take no part in it).
+fn ping_pong_with_idle(n: u32, idle: u32, trace: bool) -> RunReport {
     let mut config = Config::random(1);
     config.trace = trace;
     let mut sim = Sim::new(config);
     sim.program("pingpong.exe", move |ctx| async move {
-        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
-        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
-        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
-        let echo = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    let mut b = [0u8; 1];
-                    for _ in 0..n {
-                        let _ = ctx.read_file(r1, &mut b, None).await;
-                        let _ = ctx.write_file(w2, &b, None).await;
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        let mut b = [0u8; 1];
-        for _ in 0..n {
-            let _ = ctx.write_file(w1, b"x", None).await;
-            let _ = ctx.read_file(r2, &mut b, None).await;
-        }
-        ctx.wait_for_single_object(echo, INFINITE).await;
-        0
-    });
-    sim.run("pingpong.exe")
-}
-
-/// The ping-pong with `idle` more threads blocked for ever in WaitForSingleObject: the
-/// cost of a step must not grow with threads that take no part in it.
-fn ping_pong_with_idle(n: u32, idle: u32) -> RunReport {
-    let mut config = Config::random(1);
-    config.trace = false;
-    let mut sim = Sim::new(config);
-    sim.program("pingpong.exe", move |ctx| async move {
-        let never = ctx.create_event(None, true, false, None).await;
-        for _ in 0..idle {
-            let _ = ctx
-                .create_thread(
-                    None,
-                    0,
-                    move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await },
-                    0,
-                    None,
-                )
-                .await;
+        if idle > 0 {
+            let never = ctx.create_event(None, true, false, None).await;
+            for _ in 0..idle {
+                let _ = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await },
+                        0,
+                        None,
+                    )
+                    .await;
+            }
         }
         let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
         let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
@@ -98,26 +65,26 @@ fn ping_pong_with_idle(n: u32, idle: u32) -> RunReport {
 /// threads; counted per ping-pong step.
 #[divan::bench(args = [0, 100, 1000])]
 fn pipe_ping_pong_1000_idle_threads(bencher: divan::Bencher, idle: u32) {
-    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, idle));
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, idle, false));
 }
 
 /// The same programs without the round trips: what the idle threads' creation, waits and
 /// teardown cost (subtract from the above for the per-step cost).
 #[divan::bench(args = [0, 100, 1000])]
 fn pipe_ping_pong_0_idle_threads(bencher: divan::Bencher, idle: u32) {
-    bencher.bench(|| ping_pong_with_idle(0, idle));
+    bencher.bench(|| ping_pong_with_idle(0, idle, false));
 }
 
 /// Kernel steps per second with the trace off: 1000 round trips = 4003 steps.
 #[divan::bench]
 fn pipe_ping_pong_1000_no_trace(bencher: divan::Bencher) {
-    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong(1000, false));
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, 0, false));
 }
 
 /// The same with the full trace recorded.
 #[divan::bench]
 fn pipe_ping_pong_1000_traced(bencher: divan::Bencher) {
-    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong(1000, true));
+    bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, 0, true));
 }
 
 /// A seed sweep's unit of work: one run of a small scenario, trace off.

@@ -42,6 +42,17 @@ fn family_outcome_ok(r: &RunReport) -> Result<(), String> {
     }
 }
 
+/// A family-set input (byte 0 = 0xFF, family and seed in byte 1, then the split byte):
+/// every third op is moved into the family's ops 96-111 when `pick` says so, so that the
+/// family's calls meet each other often.
+fn family_input(family: u8, seed: u8, split: u8, ops: &[u8], pick: fn(u8) -> Option<u8>) -> Vec<u8> {
+    let mut data = vec![0xFF, family << 4 | seed, split];
+    for (i, &b) in ops.iter().enumerate() {
+        data.push(if i % 3 == 0 { pick(b).map_or(b, |o| 96 + o % 16) } else { b });
+    }
+    data
+}
+
 fn family_cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
 }
@@ -74,11 +85,8 @@ proptest! {
         split in any::<u8>(),
         ops in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        // Ops 96-111 half the time, so that mailslot calls meet each other often.
-        let mut data = vec![0xFF, 0x10 | seed, split];
-        for (i, b) in ops.iter().enumerate() {
-            data.push(if i % 3 == 0 && b & 1 == 0 { 96 + (b >> 1) % 16 } else { *b });
-        }
+        // Half of every third op.
+        let data = family_input(1, seed, split, &ops, |b| (b & 1 == 0).then_some(b >> 1));
         let r = ops::run_program(&data).expect("input is long enough");
         if let Err(e) = family_outcome_ok(&r) {
             prop_assert!(false, "{}\ninput {:?}", e, data);
@@ -99,11 +107,8 @@ proptest! {
         split in any::<u8>(),
         ops in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        // Ops 96-111 two times in three, so that views exist before the accesses.
-        let mut data = vec![0xFF, 0x20 | seed, split];
-        for (i, b) in ops.iter().enumerate() {
-            data.push(if i % 3 == 0 && b % 3 != 0 { 96 + (b >> 2) % 16 } else { *b });
-        }
+        // Two in three of every third op, so that views exist before the accesses.
+        let data = family_input(2, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
         let r = ops::run_program(&data).expect("input is long enough");
         if let Err(e) = family_outcome_ok(&r) {
             prop_assert!(false, "{}\ninput {:?}", e, data);
@@ -124,11 +129,8 @@ proptest! {
         split in any::<u8>(),
         ops in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        // Ops 96-111 two times in three, so that lock calls meet each other often.
-        let mut data = vec![0xFF, 0x30 | seed, split];
-        for (i, b) in ops.iter().enumerate() {
-            data.push(if i % 3 == 0 && b % 3 != 0 { 96 + (b >> 2) % 16 } else { *b });
-        }
+        // Two in three of every third op.
+        let data = family_input(3, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
         let r = ops::run_program(&data).expect("input is long enough");
         let ok = match &r.outcome {
             Outcome::Failed { location: None, message, .. } => {

@@ -333,14 +333,12 @@ impl ThreadCtx {
         remove_msg: u32,
     ) -> BOOL {
         let mut flags = remove_msg;
-        let mut ran = false;
         loop {
             let r =
                 self.call(Request::PeekMessage { hwnd, min: msg_filter_min, max: msg_filter_max, remove: flags }).await;
             match (r.value, r.status.succeeded()) {
                 (Value::Handoff, true) => {
                     self.run_handoff().await;
-                    ran = true;
                     if remove_msg >> 16 != 0 {
                         // Only the sent messages still waiting run now (§17.D4).
                         flags = (remove_msg & 0xFFFF) | PM_QS_SENDMESSAGE;
@@ -350,10 +348,7 @@ impl ThreadCtx {
                     *msg = m;
                     return TRUE;
                 }
-                _ => {
-                    let _ = ran;
-                    return FALSE;
-                }
+                _ => return FALSE,
             }
         }
     }

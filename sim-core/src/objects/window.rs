@@ -688,22 +688,22 @@ impl Kernel {
         }
     }
 
-    /// CreateWindowEx: makes the window and hands WM_NCCREATE and WM_CREATE to the API
-    /// layer (which reports their results with `WndProcReturn`). A parent that is a
-    /// window (child windows) is not modelled: the run ends as Unsupported.
+    /// CreateWindowEx: makes the window and hands its procedure to the API layer, which
+    /// sends WM_NCCREATE and WM_CREATE and destroys the window if either refuses. The
+    /// extended style is accepted and has no effect. A parent that is a window (child
+    /// windows) is not modelled: the run ends as Unsupported.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn create_window_ex(
         &mut self,
         pid: Pid,
         tid: Tid,
-        ex_style: u32,
+        _ex_style: u32,
         class: String,
         title: String,
         style: u32,
         parent: HWND,
         id: isize,
     ) -> CallResult {
-        let _ = ex_style;
         self.queue_mut(tid);
         let message_only = parent == HWND_MESSAGE;
         if !parent.is_null() && !message_only {
