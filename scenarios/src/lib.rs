@@ -1,14 +1,16 @@
 //! winsim's scenario catalogue: built-in teaching cases and known bugs, each a set of
 //! simulated programs written against the Win32 surface of `sim-core`.
 //!
-//! The scenario file format and its interpreter come later (see docs/architecture.md);
-//! until then every scenario is Rust code, and the catalogue is what `winsim run NAME`
-//! and the snapshot tests use.
+//! Scenarios come two ways: Rust code registered in [`catalogue`], and scenario files
+//! (KDL, docs/scenarios.md) parsed by [`file`] and run by [`interp`]; the files of the
+//! catalogue directory `scenarios/catalogue/` are built in too ([`files`]).
 #![forbid(unsafe_code)]
 
 use sim_core::prelude::*;
 
 pub mod async_io;
+pub mod file;
+pub mod interp;
 pub mod mailslots;
 pub mod messages;
 pub mod named_pipes;
@@ -73,6 +75,43 @@ pub fn catalogue() -> Vec<Scenario> {
         shared_memory::shm_ring_buffer(),
         shared_memory::shm_create_race(),
     ]
+}
+
+/// The scenario files built into winsim (`scenarios/catalogue/*.kdl`): (file name, text).
+pub fn files() -> &'static [(&'static str, &'static str)] {
+    macro_rules! files {
+        ($($name:literal),* $(,)?) => {
+            &[$(($name, include_str!(concat!("../catalogue/", $name)))),*]
+        };
+    }
+    files![
+        "pipe-both-write.kdl",
+        "named-pipe-echo.kdl",
+        "semaphore-worker-pool.kdl",
+        "post-progress.kdl",
+        "post-progress-fixed.kdl"
+    ]
+}
+
+/// The built-in scenario files, parsed. A file that does not parse is a bug in winsim
+/// (a test parses them all), reported here rather than hidden.
+pub fn file_catalogue() -> Vec<std::sync::Arc<file::ScenarioFile>> {
+    files()
+        .iter()
+        .map(|(name, text)| match file::parse(text, &format!("scenarios/catalogue/{name}")) {
+            Ok(f) => std::sync::Arc::new(f),
+            Err(e) => panic!("built-in scenario file does not parse: {e}"),
+        })
+        .collect()
+}
+
+/// Finds a built-in scenario file by its scenario name.
+pub fn find_file(name: &str) -> Option<std::sync::Arc<file::ScenarioFile>> {
+    files().iter().find_map(|(file_name, text)| {
+        (file_name.strip_suffix(".kdl") == Some(name))
+            .then(|| file::parse(text, &format!("scenarios/catalogue/{file_name}")).ok().map(std::sync::Arc::new))
+            .flatten()
+    })
 }
 
 /// Finds a scenario by name.

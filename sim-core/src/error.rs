@@ -24,6 +24,15 @@ macro_rules! win32_errors {
                     _ => None,
                 }
             }
+
+            /// The code a winerror.h name stands for (`ERROR_BROKEN_PIPE` → 109), if
+            /// winsim knows it.
+            pub fn from_name(name: &str) -> Option<Win32Error> {
+                match name {
+                    $( stringify!($name) => Some($name), )*
+                    _ => None,
+                }
+            }
         }
     };
 }

@@ -25,6 +25,7 @@ mod named_pipe;
 mod pipe;
 mod process;
 mod robustness;
+mod scenario_files;
 mod sync;
 mod teaching;
 mod thread;

@@ -1,0 +1,939 @@
+//! Scenario files: simulated programs written as KDL documents, checked when they are
+//! loaded (every mistake reported with file, line and column), and run by the
+//! interpreter in [`crate::interp`]. The format is described, with the reasons for
+//! choosing KDL, in docs/scenarios.md.
+//!
+//! ```kdl
+//! scenario "redirect-fixed" {
+//!     summary "a parent reads its child's stdout to ERROR_BROKEN_PIPE"
+//!     expect completed
+//!     main "parent.exe"
+//! }
+//! program "child.exe" {
+//!     GetStdHandle STD_OUTPUT_HANDLE as=out
+//!     WriteFile out "line 1\n" expect=TRUE
+//! }
+//! program "parent.exe" {
+//!     CreatePipe r w inherit=#true
+//!     SetHandleInformation r HANDLE_FLAG_INHERIT 0
+//!     CreateProcess "child.exe" inherit=#true stdout=w as=child thread=ct
+//!     CloseHandle w
+//!     loop until-error=ERROR_BROKEN_PIPE {
+//!         ReadFile r 64 into=got
+//!     }
+//!     assert-data got "line 1\n"
+//! }
+//! ```
+
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A mistake in a scenario file, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file (as given to [`load`]).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What is wrong, and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A place in a scenario file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// A parsed, checked scenario file.
+#[derive(Clone, Debug)]
+pub struct ScenarioFile {
+    /// The path it was loaded from (or the name given to [`parse`]).
+    pub path: String,
+    /// Its name (`scenario NAME`).
+    pub name: String,
+    /// One line saying what it shows.
+    pub summary: String,
+    /// The outcome kinds (`Outcome::kind`) a run may end with and still be as expected.
+    pub expect: Vec<String>,
+    /// The command line of the first process.
+    pub main: String,
+    /// Parameters with their values (defaults, then `--set`).
+    pub params: BTreeMap<String, Param>,
+    /// The programs, in file order.
+    pub programs: Vec<Program>,
+}
+
+/// A parameter's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// A number.
+    Int(i64),
+    /// A string.
+    Str(String),
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Param::Int(n) => write!(f, "{n}"),
+            Param::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A program: its main thread's statements and the thread bodies it can start.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The image name (`CreateProcess "child.exe"`).
+    pub name: String,
+    /// The main thread.
+    pub main: Vec<Stmt>,
+    /// Thread bodies by name (`CreateThread NAME`).
+    pub threads: BTreeMap<String, Vec<Stmt>>,
+}
+
+/// One statement, with where it is.
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    /// Where it starts.
+    pub pos: Pos,
+    /// What it does.
+    pub kind: StmtKind,
+}
+
+/// What a statement does.
+#[derive(Clone, Debug)]
+pub enum StmtKind {
+    /// A Win32 call.
+    Call(Call),
+    /// `repeat N [until-error=E] { ... }`.
+    Repeat { count: Arg, until: Vec<Arg>, body: Vec<Stmt> },
+    /// `loop [until-error=E] { ... }`: until a `break`, or a call failing with E.
+    Loop { until: Vec<Arg>, body: Vec<Stmt> },
+    /// `if COND { ... } [else { ... }]` on the previous call's result.
+    If { cond: Cond, then: Vec<Stmt>, otherwise: Vec<Stmt> },
+    /// `break`: leaves the innermost loop.
+    Break,
+    /// `exit [CODE]`: the thread body returns CODE (default 0).
+    Exit(Arg),
+    /// `assert-data BUF "text"` or `assert-data BUF size=N`.
+    AssertData { buffer: String, equals: Option<Arg>, size: Option<Arg> },
+    /// `assert VAR N`: a number variable's value.
+    Assert { var: String, equals: Arg },
+    /// `set VAR N`.
+    Set { var: String, value: Arg },
+    /// `add VAR N`.
+    Add { var: String, value: Arg },
+}
+
+/// The condition of an `if`.
+#[derive(Clone, Debug)]
+pub enum Cond {
+    /// `ok=#true`: whether the previous call succeeded.
+    Ok(bool),
+    /// `error=E`: the last error after the previous call.
+    Error(Arg),
+    /// `ret=N`: the previous call's return value.
+    Ret(Arg),
+    /// `var=NAME equals=N`.
+    Var(String, Arg),
+}
+
+/// A Win32 call with its arguments.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// Its signature.
+    pub api: &'static Sig,
+    /// Arguments by parameter index (`None`: not given, the default applies).
+    pub args: Vec<Option<Arg>>,
+    /// `expect=`: the return value it must have.
+    pub expect: Option<Arg>,
+    /// `error=`: the last error it must leave.
+    pub error: Option<Arg>,
+}
+
+/// An argument as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// A number literal.
+    Int(i64),
+    /// A string, a name (variable, constant, thread), or `$param`.
+    Str(String),
+    /// `#true` / `#false`.
+    Bool(bool),
+    /// Several handles (the rest of the positional arguments).
+    List(Vec<String>),
+}
+
+/// What a parameter of a call takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A handle variable (or NULL, INVALID_HANDLE_VALUE).
+    Handle,
+    /// Handle variables: every remaining positional argument.
+    Handles,
+    /// A variable the call sets.
+    Out,
+    /// A number: literal, constant (`A|B` for flags), `$param` or number variable.
+    Num,
+    /// A string (or `$param`).
+    Str,
+    /// `#true` / `#false`.
+    Bool,
+    /// A thread body of the same program.
+    Thread,
+    /// A data buffer name (`into=`).
+    Buffer,
+}
+
+/// How a call's return value says it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// BOOL: FALSE is failure.
+    Bool,
+    /// A handle, NULL on failure.
+    HandleNull,
+    /// A handle, INVALID_HANDLE_VALUE on failure.
+    HandleInvalid,
+    /// A DWORD, this value on failure.
+    Dword(u32),
+    /// A value that cannot fail.
+    Value,
+    /// GetMessage's BOOL: -1 is failure, 0 is WM_QUIT.
+    GetMessage,
+}
+
+/// A call's signature: its Win32 name, parameters (positional order) and return.
+#[derive(Debug)]
+pub struct Sig {
+    /// The Win32 name (`WriteFile`).
+    pub name: &'static str,
+    /// Parameters: name, kind, whether it must be given.
+    pub params: &'static [(&'static str, Kind, bool)],
+    /// How its return value reports failure.
+    pub ret: Ret,
+}
+
+impl Sig {
+    /// The index of a parameter.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.0 == name)
+    }
+}
+
+use Kind::*;
+
+macro_rules! sigs {
+    ($($name:literal $ret:expr => [$(($p:literal, $k:expr, $req:expr)),* $(,)?];)*) => {
+        /// Every call a scenario file can make.
+        pub static SIGS: &[Sig] = &[$(Sig { name: $name, ret: $ret, params: &[$(($p, $k, $req)),*] }),*];
+    };
+}
+
+sigs! {
+    "GetStdHandle" Ret::Value => [("which", Num, true), ("as", Out, true)];
+    "GetCurrentThreadId" Ret::Value => [("as", Out, true)];
+    "GetCurrentProcessId" Ret::Value => [("as", Out, true)];
+    "CreatePipe" Ret::Bool => [("read", Out, true), ("write", Out, true), ("size", Num, false), ("inherit", Bool, false)];
+    "SetHandleInformation" Ret::Bool => [("handle", Handle, true), ("mask", Num, true), ("flags", Num, true)];
+    "CloseHandle" Ret::Bool => [("handle", Handle, true)];
+    "CreateProcess" Ret::Bool => [
+        ("command", Str, true), ("as", Out, false), ("thread", Out, false), ("pid", Out, false),
+        ("inherit", Bool, false), ("stdin", Handle, false), ("stdout", Handle, false), ("stderr", Handle, false),
+        ("flags", Num, false),
+    ];
+    "CreateThread" Ret::HandleNull => [("body", Thread, true), ("as", Out, false), ("id", Out, false), ("flags", Num, false), ("inherit", Bool, false)];
+    "ResumeThread" Ret::Dword(u32::MAX) => [("handle", Handle, true)];
+    "GetExitCodeProcess" Ret::Bool => [("handle", Handle, true), ("as", Out, false)];
+    "GetExitCodeThread" Ret::Bool => [("handle", Handle, true), ("as", Out, false)];
+    "TerminateProcess" Ret::Bool => [("handle", Handle, true), ("code", Num, false)];
+    "ExitProcess" Ret::Value => [("code", Num, false)];
+    "ExitThread" Ret::Value => [("code", Num, false)];
+    "ReadFile" Ret::Bool => [("handle", Handle, true), ("size", Num, true), ("into", Buffer, false), ("bytes", Out, false)];
+    "WriteFile" Ret::Bool => [("handle", Handle, true), ("data", Str, false), ("size", Num, false), ("bytes", Out, false)];
+    "PeekNamedPipe" Ret::Bool => [("handle", Handle, true), ("avail", Out, false), ("left", Out, false)];
+    "FlushFileBuffers" Ret::Bool => [("handle", Handle, true)];
+    "CreateNamedPipe" Ret::HandleInvalid => [
+        ("name", Str, true), ("as", Out, false), ("open", Num, false), ("mode", Num, false), ("instances", Num, false),
+        ("out", Num, false), ("in", Num, false), ("timeout", Num, false), ("inherit", Bool, false),
+    ];
+    "ConnectNamedPipe" Ret::Bool => [("handle", Handle, true)];
+    "DisconnectNamedPipe" Ret::Bool => [("handle", Handle, true)];
+    "WaitNamedPipe" Ret::Bool => [("name", Str, true), ("timeout", Num, false)];
+    "CreateFile" Ret::HandleInvalid => [
+        ("name", Str, true), ("as", Out, false), ("access", Num, false), ("share", Num, false),
+        ("disposition", Num, false), ("flags", Num, false), ("inherit", Bool, false),
+    ];
+    "CreateMailslot" Ret::HandleInvalid => [("name", Str, true), ("as", Out, false), ("max", Num, false), ("timeout", Num, false)];
+    "CreateEvent" Ret::HandleNull => [("as", Out, true), ("manual", Bool, false), ("initial", Bool, false), ("name", Str, false), ("inherit", Bool, false)];
+    "OpenEvent" Ret::HandleNull => [("name", Str, true), ("as", Out, true), ("access", Num, false), ("inherit", Bool, false)];
+    "SetEvent" Ret::Bool => [("handle", Handle, true)];
+    "ResetEvent" Ret::Bool => [("handle", Handle, true)];
+    "PulseEvent" Ret::Bool => [("handle", Handle, true)];
+    "CreateMutex" Ret::HandleNull => [("as", Out, true), ("owned", Bool, false), ("name", Str, false), ("inherit", Bool, false)];
+    "ReleaseMutex" Ret::Bool => [("handle", Handle, true)];
+    "CreateSemaphore" Ret::HandleNull => [("as", Out, true), ("initial", Num, false), ("max", Num, false), ("name", Str, false), ("inherit", Bool, false)];
+    "ReleaseSemaphore" Ret::Bool => [("handle", Handle, true), ("count", Num, false), ("previous", Out, false)];
+    "WaitForSingleObject" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handle", Handle, true), ("timeout", Num, false)];
+    "WaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, true), ("all", Bool, false), ("timeout", Num, false)];
+    "Sleep" Ret::Value => [("ms", Num, true)];
+    "PostThreadMessage" Ret::Bool => [("thread", Num, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false)];
+    "GetMessage" Ret::GetMessage => [("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
+    "PeekMessage" Ret::Value => [("remove", Num, false), ("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
+    "PostQuitMessage" Ret::Value => [("code", Num, false)];
+}
+
+/// The signature of a call by its Win32 name.
+pub fn sig(name: &str) -> Option<&'static Sig> {
+    SIGS.iter().find(|s| s.name == name)
+}
+
+macro_rules! constants {
+    ($($name:ident),* $(,)?) => {
+        /// The value of a Win32 constant a scenario may name.
+        pub fn constant(name: &str) -> Option<i64> {
+            use sim_core::prelude::*;
+            match name {
+                "TRUE" => Some(1),
+                "FALSE" => Some(0),
+                "NULL" => Some(0),
+                "INVALID_HANDLE_VALUE" => Some(-1),
+                $( stringify!($name) => Some(i64::from($name)), )*
+                _ => sim_core::prelude::Win32Error::from_name(name).map(|e| i64::from(e.0)),
+            }
+        }
+    };
+}
+
+constants! {
+    INFINITE, WAIT_OBJECT_0, WAIT_ABANDONED_0, WAIT_TIMEOUT, WAIT_FAILED, WAIT_IO_COMPLETION, STILL_ACTIVE,
+    CREATE_SUSPENDED, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE, HANDLE_FLAG_INHERIT,
+    HANDLE_FLAG_PROTECT_FROM_CLOSE, PIPE_TYPE_BYTE, PIPE_TYPE_MESSAGE, PIPE_READMODE_BYTE, PIPE_READMODE_MESSAGE,
+    PIPE_WAIT, PIPE_NOWAIT, PIPE_ACCEPT_REMOTE_CLIENTS, PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES,
+    PIPE_ACCESS_INBOUND, PIPE_ACCESS_OUTBOUND, PIPE_ACCESS_DUPLEX, FILE_FLAG_FIRST_PIPE_INSTANCE,
+    FILE_FLAG_WRITE_THROUGH, FILE_FLAG_OVERLAPPED, NMPWAIT_USE_DEFAULT_WAIT, NMPWAIT_NOWAIT, NMPWAIT_WAIT_FOREVER,
+    MAILSLOT_WAIT_FOREVER, MAILSLOT_NO_MESSAGE, CREATE_NEW, CREATE_ALWAYS, OPEN_EXISTING, OPEN_ALWAYS,
+    TRUNCATE_EXISTING, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_ATTRIBUTE_NORMAL, SYNCHRONIZE, GENERIC_READ,
+    GENERIC_WRITE, GENERIC_ALL, EVENT_MODIFY_STATE, EVENT_ALL_ACCESS, MUTEX_ALL_ACCESS, SEMAPHORE_ALL_ACCESS,
+    WM_NULL, WM_QUIT, WM_TIMER, WM_USER, WM_APP, PM_NOREMOVE, PM_REMOVE,
+}
+
+/// Parses `--set KEY=VALUE` into the parameter table: a number for a number parameter,
+/// anything for a string one.
+impl ScenarioFile {
+    /// Sets parameter `key` from its text, as `--set key=value` does.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let Some(p) = self.params.get_mut(key) else {
+            let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
+            return Err(format!(
+                "scenario {} has no parameter {key:?} (it has: {})",
+                self.name,
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+        };
+        *p = match p {
+            Param::Int(_) => Param::Int(
+                parse_int(value).ok_or_else(|| format!("parameter {key} is a number; {value:?} is not one"))?,
+            ),
+            Param::Str(_) => Param::Str(value.to_string()),
+        };
+        Ok(())
+    }
+
+    /// Whether an outcome kind is one this scenario expects.
+    pub fn expects(&self, kind: &str) -> bool {
+        self.expect.iter().any(|e| e == kind || e == "any")
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// The outcome kinds `expect` may name.
+pub const OUTCOME_KINDS: &[&str] =
+    &["completed", "deadlock", "failed", "step-limit", "limit", "unsupported", "access-violation", "any"];
+
+/// Reads and parses a scenario file.
+pub fn load(path: &std::path::Path) -> Result<ScenarioFile, ScenarioError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: shown.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    parse(&text, &shown)
+}
+
+/// Parses a scenario from its text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+    let p = Parser { text, file };
+    let doc = KdlDocument::parse_v2(text).map_err(|e| {
+        let (offset, message) = match e.diagnostics.first() {
+            Some(d) => {
+                let what = d.message.clone().or_else(|| d.label.clone()).unwrap_or_else(|| "syntax error".into());
+                let help = d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+                (d.span.offset(), format!("not valid KDL: {what}{help}"))
+            }
+            None => (0, "not valid KDL".to_string()),
+        };
+        // A C programmer's `} else {` on one line is the likeliest mistake: KDL needs a
+        // newline (or `;`) between nodes. Say so at the `else`.
+        let same_line_else = text.lines().scan(0, |start, line| {
+            let at = *start;
+            *start += line.len() + 1;
+            Some((at, line))
+        });
+        for (at, line) in same_line_else {
+            if let Some(i) = line.find('}') {
+                if line[i + 1..].trim_start().starts_with("else") {
+                    let col = i + 1 + (line[i + 1..].len() - line[i + 1..].trim_start().len());
+                    return p.err_at(
+                        at + col,
+                        "`else` goes on its own line after the `if` block's `}` (KDL separates nodes by newlines or `;`)",
+                    );
+                }
+            }
+        }
+        p.err_at(offset, message)
+    })?;
+    p.document(&doc)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Parser<'_> {
+    fn pos(&self, offset: usize) -> Pos {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Pos { line, column }
+    }
+
+    fn err_at(&self, offset: usize, message: impl Into<String>) -> ScenarioError {
+        let Pos { line, column } = self.pos(offset);
+        ScenarioError { file: self.file.to_string(), line, column, message: message.into() }
+    }
+
+    fn err(&self, node: &KdlNode, message: impl Into<String>) -> ScenarioError {
+        self.err_at(node.span().offset(), message)
+    }
+
+    fn err_entry(&self, e: &KdlEntry, message: impl Into<String>) -> ScenarioError {
+        self.err_at(e.span().offset(), message)
+    }
+
+    fn document(&self, doc: &KdlDocument) -> Result<ScenarioFile, ScenarioError> {
+        let mut out = ScenarioFile {
+            path: self.file.to_string(),
+            name: String::new(),
+            summary: String::new(),
+            expect: Vec::new(),
+            main: String::new(),
+            params: BTreeMap::new(),
+            programs: Vec::new(),
+        };
+        let mut header = None;
+        for node in doc.nodes() {
+            match node.name().value() {
+                "scenario" => {
+                    if header.is_some() {
+                        return Err(self.err(node, "a second `scenario` node; a file holds one scenario"));
+                    }
+                    header = Some(node);
+                    self.header(node, &mut out)?;
+                }
+                "param" => {
+                    let name = self.string_arg(node, 0, "a parameter name")?;
+                    let value = match node.entries().iter().filter(|e| e.name().is_none()).nth(1) {
+                        Some(e) => match e.value() {
+                            KdlValue::Integer(n) => Param::Int(self.int(e, *n)?),
+                            KdlValue::String(s) => Param::Str(s.clone()),
+                            _ => return Err(self.err_entry(e, "a parameter's default is a number or a string")),
+                        },
+                        None => return Err(self.err(node, format!("parameter {name} needs a default: param {name} 4"))),
+                    };
+                    self.no_children(node)?;
+                    if out.params.insert(name.clone(), value).is_some() {
+                        return Err(self.err(node, format!("parameter {name} is declared twice")));
+                    }
+                }
+                "program" => {
+                    let name = self.string_arg(node, 0, "a program's image name")?;
+                    if out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(&name)) {
+                        return Err(self.err(node, format!("program {name:?} is defined twice")));
+                    }
+                    let mut prog = Program { name, main: Vec::new(), threads: BTreeMap::new() };
+                    if let Some(children) = node.children() {
+                        for child in children.nodes() {
+                            if child.name().value() == "thread" {
+                                let t = self.string_arg(child, 0, "a thread body's name")?;
+                                let body = self.block(child)?;
+                                if prog.threads.insert(t.clone(), body).is_some() {
+                                    return Err(self.err(child, format!("thread {t:?} is defined twice")));
+                                }
+                            }
+                        }
+                        prog.main = self.stmts(children, true)?;
+                    }
+                    out.programs.push(prog);
+                }
+                other => {
+                    return Err(self.err(
+                        node,
+                        format!("unknown top-level node `{other}`; expected `scenario`, `param` or `program`"),
+                    ));
+                }
+            }
+        }
+        let Some(header) = header else {
+            return Err(self.err_at(0, "no `scenario \"NAME\" { ... }` node"));
+        };
+        if out.programs.is_empty() {
+            return Err(self.err(header, "the scenario has no `program`"));
+        }
+        if out.main.is_empty() {
+            out.main = out.programs[0].name.clone();
+        }
+        let first = out.main.split_whitespace().next().unwrap_or("");
+        if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(first)) {
+            return Err(self.err(header, format!("main names program {first:?}, which the file does not define")));
+        }
+        if out.expect.is_empty() {
+            out.expect.push("completed".to_string());
+        }
+        self.check(&out, doc)?;
+        Ok(out)
+    }
+
+    fn header(&self, node: &KdlNode, out: &mut ScenarioFile) -> Result<(), ScenarioError> {
+        out.name = self.string_arg(node, 0, "the scenario's name")?;
+        let Some(children) = node.children() else { return Ok(()) };
+        for c in children.nodes() {
+            match c.name().value() {
+                "summary" => out.summary = self.string_arg(c, 0, "a one-line summary")?,
+                "main" => out.main = self.string_arg(c, 0, "the first process's command line")?,
+                "expect" => {
+                    for e in c.entries() {
+                        let KdlValue::String(k) = e.value() else {
+                            return Err(self.err_entry(e, "expect takes outcome kinds: completed, deadlock, ..."));
+                        };
+                        if e.name().is_some() || !OUTCOME_KINDS.contains(&k.as_str()) {
+                            return Err(self.err_entry(
+                                e,
+                                format!("unknown outcome kind {k:?}; expected one of {}", OUTCOME_KINDS.join(", ")),
+                            ));
+                        }
+                        out.expect.push(k.clone());
+                    }
+                }
+                other => {
+                    return Err(
+                        self.err(c, format!("unknown scenario field `{other}`; expected summary, expect or main"))
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn no_children(&self, node: &KdlNode) -> Result<(), ScenarioError> {
+        match node.children() {
+            Some(_) => Err(self.err(node, format!("`{}` takes no block", node.name().value()))),
+            None => Ok(()),
+        }
+    }
+
+    fn string_arg(&self, node: &KdlNode, i: usize, what: &str) -> Result<String, ScenarioError> {
+        match node.entries().iter().filter(|e| e.name().is_none()).nth(i) {
+            Some(e) => match e.value() {
+                KdlValue::String(s) => Ok(s.clone()),
+                _ => Err(self.err_entry(e, format!("expected {what} (a string)"))),
+            },
+            None => Err(self.err(node, format!("`{}` needs {what}", node.name().value()))),
+        }
+    }
+
+    fn int(&self, e: &KdlEntry, n: i128) -> Result<i64, ScenarioError> {
+        i64::try_from(n).map_err(|_| self.err_entry(e, format!("{n} is out of range")))
+    }
+
+    fn arg(&self, e: &KdlEntry) -> Result<Arg, ScenarioError> {
+        match e.value() {
+            KdlValue::Integer(n) => Ok(Arg::Int(self.int(e, *n)?)),
+            KdlValue::String(s) => Ok(Arg::Str(s.clone())),
+            KdlValue::Bool(b) => Ok(Arg::Bool(*b)),
+            KdlValue::Float(_) => Err(self.err_entry(e, "numbers here are integers")),
+            KdlValue::Null => Err(self.err_entry(e, "#null is not an argument here; write NULL for a null handle")),
+        }
+    }
+
+    fn block(&self, node: &KdlNode) -> Result<Vec<Stmt>, ScenarioError> {
+        match node.children() {
+            Some(d) => self.stmts(d, false),
+            None => Err(self.err(node, format!("`{}` needs a block: {{ ... }}", node.name().value()))),
+        }
+    }
+
+    /// Statements of a block; `top` skips `thread` definitions (a program's top level).
+    fn stmts(&self, doc: &KdlDocument, top: bool) -> Result<Vec<Stmt>, ScenarioError> {
+        let mut out: Vec<Stmt> = Vec::new();
+        for node in doc.nodes() {
+            let name = node.name().value();
+            let pos = self.pos(node.span().offset());
+            let kind = match name {
+                "thread" if top => continue,
+                "thread" => return Err(self.err(node, "thread bodies are defined at a program's top level")),
+                "repeat" => {
+                    let count = self.positional(node, 0).ok_or_else(|| self.err(node, "repeat needs a count"))?;
+                    StmtKind::Repeat { count: self.arg(count)?, until: self.until(node)?, body: self.block(node)? }
+                }
+                "loop" => StmtKind::Loop { until: self.until(node)?, body: self.block(node)? },
+                "if" => {
+                    let cond = self.cond(node)?;
+                    StmtKind::If { cond, then: self.block(node)?, otherwise: Vec::new() }
+                }
+                "else" => {
+                    let body = self.block(node)?;
+                    match out.last_mut() {
+                        Some(Stmt { kind: StmtKind::If { otherwise, .. }, .. }) if otherwise.is_empty() => {
+                            *otherwise = body;
+                            continue;
+                        }
+                        _ => return Err(self.err(node, "`else` must follow an `if` block")),
+                    }
+                }
+                "break" => {
+                    self.no_children(node)?;
+                    StmtKind::Break
+                }
+                "exit" => {
+                    self.no_children(node)?;
+                    StmtKind::Exit(match self.positional(node, 0) {
+                        Some(e) => self.arg(e)?,
+                        None => Arg::Int(0),
+                    })
+                }
+                "assert-data" => {
+                    let buffer = self.string_arg(node, 0, "a buffer name")?;
+                    let equals = self.positional(node, 1).map(|e| self.arg(e)).transpose()?;
+                    let size =
+                        node.entries().iter().find(|e| prop(e) == Some("size")).map(|e| self.arg(e)).transpose()?;
+                    if equals.is_none() && size.is_none() {
+                        return Err(self.err(node, "assert-data needs the expected text or size=N"));
+                    }
+                    StmtKind::AssertData { buffer, equals, size }
+                }
+                "assert" | "set" | "add" => {
+                    let var = self.string_arg(node, 0, "a variable name")?;
+                    let value = self
+                        .positional(node, 1)
+                        .ok_or_else(|| self.err(node, format!("`{name}` needs a value: {name} {var} 1")))?;
+                    let value = self.arg(value)?;
+                    match name {
+                        "assert" => StmtKind::Assert { var, equals: value },
+                        "set" => StmtKind::Set { var, value },
+                        _ => StmtKind::Add { var, value },
+                    }
+                }
+                _ => StmtKind::Call(self.call(node)?),
+            };
+            out.push(Stmt { pos, kind });
+        }
+        Ok(out)
+    }
+
+    fn positional<'n>(&self, node: &'n KdlNode, i: usize) -> Option<&'n KdlEntry> {
+        node.entries().iter().filter(|e| e.name().is_none()).nth(i)
+    }
+
+    fn until(&self, node: &KdlNode) -> Result<Vec<Arg>, ScenarioError> {
+        let mut out = Vec::new();
+        for e in node.entries() {
+            match prop(e) {
+                Some("until-error") => match self.arg(e)? {
+                    Arg::Str(s) => out.extend(s.split('|').map(|p| Arg::Str(p.trim().to_string()))),
+                    a @ Arg::Int(_) => out.push(a),
+                    _ => return Err(self.err_entry(e, "until-error takes an error name or number")),
+                },
+                Some(other) => {
+                    return Err(self.err_entry(e, format!("unknown property `{other}`; expected until-error")));
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn cond(&self, node: &KdlNode) -> Result<Cond, ScenarioError> {
+        let mut cond = None;
+        let mut var_value = None;
+        for e in node.entries() {
+            let c = match (prop(e), e.value()) {
+                (Some("ok"), KdlValue::Bool(b)) => Cond::Ok(*b),
+                (Some("error"), _) => Cond::Error(self.arg(e)?),
+                (Some("ret"), _) => Cond::Ret(self.arg(e)?),
+                (Some("var"), KdlValue::String(s)) => Cond::Var(s.clone(), Arg::Int(0)),
+                (Some("equals"), _) => {
+                    var_value = Some(self.arg(e)?);
+                    continue;
+                }
+                _ => {
+                    return Err(self.err_entry(
+                        e,
+                        "an `if` tests the previous call: ok=#true|#false, error=E, ret=N, or var=NAME equals=N",
+                    ));
+                }
+            };
+            if cond.replace(c).is_some() {
+                return Err(self.err_entry(e, "an `if` tests one thing"));
+            }
+        }
+        match (cond, var_value) {
+            (Some(Cond::Var(v, _)), Some(n)) => Ok(Cond::Var(v, n)),
+            (Some(Cond::Var(..)), None) => Err(self.err(node, "`if var=NAME` needs equals=N")),
+            (Some(c), None) => Ok(c),
+            (_, Some(_)) => Err(self.err(node, "equals= goes with var=NAME")),
+            (None, None) => Err(self.err(node, "`if` needs a condition: ok=, error=, ret= or var=")),
+        }
+    }
+
+    fn call(&self, node: &KdlNode) -> Result<Call, ScenarioError> {
+        let name = node.name().value();
+        let Some(api) = sig(name) else {
+            return Err(self.err(
+                node,
+                format!(
+                    "unknown call or statement `{name}`; docs/scenarios.md lists the calls (and repeat, loop, if, else, break, exit, assert, assert-data, set, add)"
+                ),
+            ));
+        };
+        self.no_children(node)?;
+        let mut call = Call { api, args: vec![None; api.params.len()], expect: None, error: None };
+        let mut next = 0;
+        for e in node.entries() {
+            match prop(e) {
+                Some("expect") => call.expect = Some(self.arg(e)?),
+                Some("error") => call.error = Some(self.arg(e)?),
+                Some(p) => {
+                    let i = api.index(p).ok_or_else(|| {
+                        let names: Vec<&str> = api.params.iter().map(|p| p.0).collect();
+                        self.err_entry(
+                            e,
+                            format!("{name} has no parameter `{p}`; it takes {}, expect=, error=", names.join(", ")),
+                        )
+                    })?;
+                    if call.args[i].is_some() {
+                        return Err(self.err_entry(e, format!("`{p}` is given twice")));
+                    }
+                    call.args[i] = Some(self.typed(e, api.params[i].1)?);
+                }
+                None => {
+                    while next < api.params.len()
+                        && call.args[next].is_some()
+                        && !(api.params[next].1 == Handles && matches!(call.args[next], Some(Arg::List(_))))
+                    {
+                        next += 1;
+                    }
+                    let Some(&(pname, kind, _)) = api.params.get(next) else {
+                        return Err(self.err_entry(e, format!("too many arguments for {name}")));
+                    };
+                    if kind == Handles {
+                        let mut list = match call.args[next].take() {
+                            Some(Arg::List(l)) => l,
+                            _ => Vec::new(),
+                        };
+                        match e.value() {
+                            KdlValue::String(s) => list.push(s.clone()),
+                            _ => return Err(self.err_entry(e, format!("{pname}: expected handle variables"))),
+                        }
+                        call.args[next] = Some(Arg::List(list));
+                        continue; // the list takes every further positional argument
+                    }
+                    call.args[next] = Some(self.typed(e, kind)?);
+                    next += 1;
+                }
+            }
+        }
+        for (i, &(pname, _, required)) in api.params.iter().enumerate() {
+            if required && call.args[i].is_none() {
+                return Err(self.err(node, format!("{name} needs `{pname}`")));
+            }
+        }
+        if name == "WriteFile" && call.args[1].is_some() == call.args[2].is_some() {
+            return Err(self.err(node, "WriteFile takes either data (\"text\") or size=N"));
+        }
+        Ok(call)
+    }
+
+    fn typed(&self, e: &KdlEntry, kind: Kind) -> Result<Arg, ScenarioError> {
+        let a = self.arg(e)?;
+        let ok = match (kind, &a) {
+            (Bool, Arg::Bool(_)) => true,
+            (Num, Arg::Int(_) | Arg::Str(_)) => true,
+            (Str, Arg::Str(_)) => true,
+            (Handle | Out | Thread | Buffer, Arg::Str(_)) => true,
+            (Handles, Arg::Str(s)) => return Ok(Arg::List(vec![s.clone()])),
+            _ => false,
+        };
+        if !ok {
+            let want = match kind {
+                Handle => "a handle variable",
+                Handles => "handle variables",
+                Out => "a variable name to set",
+                Num => "a number, a constant or a number variable",
+                Str => "a string",
+                Bool => "#true or #false",
+                Thread => "a thread body's name",
+                Buffer => "a buffer name",
+            };
+            return Err(self.err_entry(e, format!("expected {want}")));
+        }
+        if let (Num, Arg::Str(s)) = (kind, &a) {
+            // Flags: every part a constant or a number; a single name may be a variable.
+            if s.contains('|') {
+                for part in s.split('|') {
+                    if constant(part.trim()).is_none() && parse_int(part).is_none() {
+                        return Err(self.err_entry(e, format!("unknown constant {:?}", part.trim())));
+                    }
+                }
+            }
+        }
+        Ok(a)
+    }
+
+    /// Checks what needs the whole file: threads and programs named, `$params` declared.
+    fn check(&self, f: &ScenarioFile, doc: &KdlDocument) -> Result<(), ScenarioError> {
+        // Positions of statements are kept; find the node again by position for errors.
+        let err_at = |pos: Pos, message: String| ScenarioError {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            message,
+        };
+        fn walk(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt) -> Result<(), ScenarioError>) -> Result<(), ScenarioError> {
+            for s in stmts {
+                f(s)?;
+                match &s.kind {
+                    StmtKind::Repeat { body, .. } | StmtKind::Loop { body, .. } => walk(body, f)?,
+                    StmtKind::If { then, otherwise, .. } => {
+                        walk(then, f)?;
+                        walk(otherwise, f)?;
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        let _ = doc;
+        for prog in &f.programs {
+            let mut visit = |s: &Stmt| -> Result<(), ScenarioError> {
+                let mut args: Vec<&Arg> = Vec::new();
+                match &s.kind {
+                    StmtKind::Call(c) => {
+                        for (i, a) in c.args.iter().enumerate() {
+                            let Some(a) = a else { continue };
+                            if c.api.params[i].1 == Thread {
+                                if let Arg::Str(t) = a {
+                                    if !prog.threads.contains_key(t) {
+                                        return Err(err_at(
+                                            s.pos,
+                                            format!("program {:?} has no thread body {t:?}", prog.name),
+                                        ));
+                                    }
+                                }
+                            }
+                            if c.api.name == "CreateProcess" && i == 0 {
+                                if let Arg::Str(cmd) = a {
+                                    let image = cmd.split_whitespace().next().unwrap_or("");
+                                    if !cmd.starts_with('$')
+                                        && !f.programs.iter().any(|p| p.name.eq_ignore_ascii_case(image))
+                                    {
+                                        return Err(err_at(
+                                            s.pos,
+                                            format!(
+                                                "CreateProcess names program {image:?}, which the file does not define"
+                                            ),
+                                        ));
+                                    }
+                                }
+                            }
+                            args.push(a);
+                        }
+                        args.extend(c.expect.iter());
+                        args.extend(c.error.iter());
+                    }
+                    StmtKind::Repeat { count, until, .. } => {
+                        args.push(count);
+                        args.extend(until.iter());
+                    }
+                    StmtKind::Loop { until, .. } => args.extend(until.iter()),
+                    StmtKind::If { cond: Cond::Error(a) | Cond::Ret(a) | Cond::Var(_, a), .. } => args.push(a),
+                    StmtKind::Exit(a) => args.push(a),
+                    StmtKind::AssertData { equals, size, .. } => {
+                        args.extend(equals.iter());
+                        args.extend(size.iter());
+                    }
+                    StmtKind::Assert { equals: a, .. }
+                    | StmtKind::Set { value: a, .. }
+                    | StmtKind::Add { value: a, .. } => args.push(a),
+                    _ => {}
+                }
+                for a in args {
+                    if let Arg::Str(s2) = a {
+                        if let Some(p) = s2.strip_prefix('$') {
+                            if !f.params.contains_key(p) {
+                                return Err(err_at(
+                                    s.pos,
+                                    format!("`${p}` names no parameter; declare it: param {p} 0"),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            };
+            walk(&prog.main, &mut visit)?;
+            for body in prog.threads.values() {
+                walk(body, &mut visit)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn prop(e: &KdlEntry) -> Option<&str> {
+    e.name().map(|n| n.value())
+}
+
+/// A scenario file ready to be shared by sweep workers.
+pub type Shared = Arc<ScenarioFile>;

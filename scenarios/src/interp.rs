@@ -1,0 +1,652 @@
+//! The interpreter of scenario files: each `program` becomes a simulated program whose
+//! threads walk their statements and make the Win32 calls on their `ThreadCtx`.
+//!
+//! Variables are per process (every thread of a process sees the handles its other
+//! threads created, as handles are process-wide on Windows). A statement that cannot be
+//! carried out (a variable never set, an `expect=` not met, an `assert` that fails)
+//! panics with the file, line and column of the statement; the kernel turns that panic
+//! into a `Failed` outcome with the message, as it does for any thread body.
+
+use crate::file::{Arg, Call, Cond, Param, Pos, Ret, ScenarioFile, Stmt, StmtKind, constant};
+use sim_core::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A variable's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Val {
+    Handle(HANDLE),
+    Num(i64),
+}
+
+/// What the threads of one process share.
+#[derive(Default)]
+struct ProcState {
+    vars: BTreeMap<String, Val>,
+    buffers: BTreeMap<String, Vec<u8>>,
+}
+
+/// One thread's interpreter state.
+struct Cx {
+    ctx: ThreadCtx,
+    file: Arc<ScenarioFile>,
+    prog: usize,
+    st: Rc<RefCell<ProcState>>,
+    /// The innermost-last stack of the enclosing loops' until-error sets.
+    until: RefCell<Vec<Vec<u32>>>,
+    /// The previous call: return value, success, last error after it.
+    last: Cell<(i64, bool, u32)>,
+}
+
+/// How a block ended.
+enum Flow {
+    Next,
+    /// `break`, or a call failing with an until-error of the loop at this depth.
+    Break(usize),
+    Exit(u32),
+}
+
+/// Registers a scenario file's programs with a simulation.
+pub fn install(file: &Arc<ScenarioFile>, sim: &mut Sim) {
+    for (i, p) in file.programs.iter().enumerate() {
+        let f = file.clone();
+        sim.program(&p.name, move |ctx| run_body(ctx, f.clone(), i, None, Rc::new(RefCell::new(ProcState::default()))));
+    }
+}
+
+/// Runs a scenario file once.
+pub fn run(file: &Arc<ScenarioFile>, config: Config) -> RunReport {
+    let mut sim = Sim::new(config);
+    install(file, &mut sim);
+    sim.run_command_line(&file.main)
+}
+
+async fn run_body(
+    ctx: ThreadCtx,
+    file: Arc<ScenarioFile>,
+    prog: usize,
+    thread: Option<String>,
+    st: Rc<RefCell<ProcState>>,
+) -> u32 {
+    let f = file.clone();
+    let body: &[Stmt] = match &thread {
+        None => &f.programs[prog].main,
+        Some(t) => &f.programs[prog].threads[t],
+    };
+    let cx = Cx { ctx, file, prog, st, until: RefCell::new(Vec::new()), last: Cell::new((0, true, 0)) };
+    match exec(&cx, body).await {
+        Flow::Exit(code) => code,
+        _ => 0,
+    }
+}
+
+fn exec<'a>(cx: &'a Cx, stmts: &'a [Stmt]) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
+    Box::pin(async move {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Call(c) => {
+                    let (_, ok, err) = cx.call(s.pos, c).await;
+                    if !ok {
+                        let until = cx.until.borrow();
+                        if let Some(depth) = until.iter().rposition(|set| set.contains(&err)) {
+                            return Flow::Break(depth);
+                        }
+                    }
+                }
+                StmtKind::Repeat { count, until, body } => {
+                    let n = cx.num(s.pos, count);
+                    let depth = cx.enter(s.pos, until);
+                    let mut flow = Flow::Next;
+                    for _ in 0..n.max(0) {
+                        match exec(cx, body).await {
+                            Flow::Next => {}
+                            Flow::Break(d) if d == depth => break,
+                            other => {
+                                flow = other;
+                                break;
+                            }
+                        }
+                    }
+                    cx.until.borrow_mut().pop();
+                    if !matches!(flow, Flow::Next) {
+                        return flow;
+                    }
+                }
+                StmtKind::Loop { until, body } => {
+                    let depth = cx.enter(s.pos, until);
+                    let flow = loop {
+                        match exec(cx, body).await {
+                            Flow::Next => {}
+                            Flow::Break(d) if d == depth => break Flow::Next,
+                            other => break other,
+                        }
+                    };
+                    cx.until.borrow_mut().pop();
+                    if !matches!(flow, Flow::Next) {
+                        return flow;
+                    }
+                }
+                StmtKind::If { cond, then, otherwise } => {
+                    let (ret, ok, err) = cx.last.get();
+                    let yes = match cond {
+                        Cond::Ok(b) => ok == *b,
+                        Cond::Error(e) => i64::from(err) == cx.num(s.pos, e),
+                        Cond::Ret(r) => ret == cx.num(s.pos, r),
+                        Cond::Var(v, n) => cx.var_num(s.pos, v) == cx.num(s.pos, n),
+                    };
+                    match exec(cx, if yes { then } else { otherwise }).await {
+                        Flow::Next => {}
+                        other => return other,
+                    }
+                }
+                StmtKind::Break => {
+                    let depth = cx.until.borrow().len();
+                    if depth == 0 {
+                        cx.fail(s.pos, "`break` outside a loop".to_string());
+                    }
+                    return Flow::Break(depth - 1);
+                }
+                StmtKind::Exit(code) => return Flow::Exit(cx.num(s.pos, code) as u32),
+                StmtKind::AssertData { buffer, equals, size } => {
+                    let got = cx.st.borrow().buffers.get(buffer).cloned().unwrap_or_default();
+                    if let Some(e) = equals {
+                        let want = cx.string(s.pos, e);
+                        if got != want.as_bytes() {
+                            cx.fail(
+                                s.pos,
+                                format!(
+                                    "assert-data {buffer}: got {:?}, expected {want:?}",
+                                    String::from_utf8_lossy(&got)
+                                ),
+                            );
+                        }
+                    }
+                    if let Some(n) = size {
+                        let want = cx.num(s.pos, n);
+                        if got.len() as i64 != want {
+                            cx.fail(s.pos, format!("assert-data {buffer}: {} bytes, expected {want}", got.len()));
+                        }
+                    }
+                }
+                StmtKind::Assert { var, equals } => {
+                    let (got, want) = (cx.var_num(s.pos, var), cx.num(s.pos, equals));
+                    if got != want {
+                        cx.fail(s.pos, format!("assert {var}: it is {got}, expected {want}"));
+                    }
+                }
+                StmtKind::Set { var, value } => {
+                    let v = cx.num(s.pos, value);
+                    cx.st.borrow_mut().vars.insert(var.clone(), Val::Num(v));
+                }
+                StmtKind::Add { var, value } => {
+                    let v = cx.var_num(s.pos, var).wrapping_add(cx.num(s.pos, value));
+                    cx.st.borrow_mut().vars.insert(var.clone(), Val::Num(v));
+                }
+            }
+        }
+        Flow::Next
+    })
+}
+
+impl Cx {
+    fn fail(&self, pos: Pos, message: String) -> ! {
+        panic!("{}:{}:{}: {message}", self.file.path, pos.line, pos.column)
+    }
+
+    /// Pushes a loop's until-error set; returns its depth.
+    fn enter(&self, pos: Pos, until: &[Arg]) -> usize {
+        let set = until.iter().map(|a| self.num(pos, a) as u32).collect();
+        let mut stack = self.until.borrow_mut();
+        stack.push(set);
+        stack.len() - 1
+    }
+
+    fn param(&self, pos: Pos, name: &str) -> &Param {
+        match self.file.params.get(name) {
+            Some(p) => p,
+            None => self.fail(pos, format!("no parameter {name}")),
+        }
+    }
+
+    fn var_num(&self, pos: Pos, name: &str) -> i64 {
+        match self.st.borrow().vars.get(name) {
+            Some(Val::Num(n)) => *n,
+            Some(Val::Handle(h)) => h.0 as i64,
+            None => self.fail(pos, format!("variable {name} has not been set")),
+        }
+    }
+
+    fn num(&self, pos: Pos, a: &Arg) -> i64 {
+        match a {
+            Arg::Int(n) => *n,
+            Arg::Bool(b) => i64::from(*b),
+            Arg::List(_) => self.fail(pos, "a list where a number was expected".to_string()),
+            Arg::Str(s) => {
+                if let Some(p) = s.strip_prefix('$') {
+                    return match self.param(pos, p) {
+                        Param::Int(n) => *n,
+                        Param::Str(v) => self.fail(pos, format!("parameter {p} is {v:?}, not a number")),
+                    };
+                }
+                if s.contains('|') {
+                    return s
+                        .split('|')
+                        .map(|part| self.num(pos, &Arg::Str(part.trim().to_string())))
+                        .fold(0, |a, b| a | b);
+                }
+                if let Some(c) = constant(s) {
+                    return c;
+                }
+                if let Some(n) = s.strip_prefix("0x").and_then(|h| i64::from_str_radix(h, 16).ok()) {
+                    return n;
+                }
+                self.var_num(pos, s)
+            }
+        }
+    }
+
+    fn string(&self, pos: Pos, a: &Arg) -> String {
+        match a {
+            Arg::Str(s) => match s.strip_prefix('$') {
+                Some(p) => match self.param(pos, p) {
+                    Param::Int(n) => n.to_string(),
+                    Param::Str(v) => v.clone(),
+                },
+                None => s.clone(),
+            },
+            Arg::Int(n) => n.to_string(),
+            other => self.fail(pos, format!("{other:?} where a string was expected")),
+        }
+    }
+
+    fn handle(&self, pos: Pos, a: &Arg) -> HANDLE {
+        let Arg::Str(name) = a else { self.fail(pos, format!("{a:?} where a handle variable was expected")) };
+        match name.as_str() {
+            "NULL" => HANDLE::NULL,
+            "INVALID_HANDLE_VALUE" => INVALID_HANDLE_VALUE,
+            _ => match self.st.borrow().vars.get(name) {
+                Some(Val::Handle(h)) => *h,
+                Some(Val::Num(n)) => HANDLE(*n as isize),
+                None => self.fail(pos, format!("handle variable {name} has not been set")),
+            },
+        }
+    }
+
+    fn bind(&self, c: &Call, param: &str, v: Val) {
+        if let Some(Some(Arg::Str(name))) = c.api.index(param).map(|i| &c.args[i]) {
+            self.st.borrow_mut().vars.insert(name.clone(), v);
+        }
+    }
+
+    fn arg<'c>(&self, c: &'c Call, param: &str) -> Option<&'c Arg> {
+        c.api.index(param).and_then(|i| c.args[i].as_ref())
+    }
+
+    fn n(&self, pos: Pos, c: &Call, param: &str, default: i64) -> i64 {
+        self.arg(c, param).map_or(default, |a| self.num(pos, a))
+    }
+
+    fn u(&self, pos: Pos, c: &Call, param: &str, default: u32) -> u32 {
+        self.n(pos, c, param, i64::from(default)) as u32
+    }
+
+    fn h(&self, pos: Pos, c: &Call, param: &str) -> HANDLE {
+        self.arg(c, param).map_or(HANDLE::NULL, |a| self.handle(pos, a))
+    }
+
+    fn s(&self, pos: Pos, c: &Call, param: &str) -> Option<String> {
+        self.arg(c, param).map(|a| self.string(pos, a))
+    }
+
+    fn b(&self, c: &Call, param: &str) -> bool {
+        matches!(self.arg(c, param), Some(Arg::Bool(true)))
+    }
+
+    fn sa(&self, c: &Call) -> Option<&'static SECURITY_ATTRIBUTES> {
+        self.b(c, "inherit").then_some(&SECURITY_ATTRIBUTES::INHERIT)
+    }
+
+    /// Makes one call; checks its expectations; returns (return value, success, last error).
+    async fn call(&self, pos: Pos, c: &Call) -> (i64, bool, u32) {
+        let ctx = &self.ctx;
+        let name = c.api.name;
+        let ret: i64 = match name {
+            "GetStdHandle" => {
+                let h = ctx.get_std_handle(self.u(pos, c, "which", 0));
+                self.bind(c, "as", Val::Handle(h));
+                h.0 as i64
+            }
+            "GetCurrentThreadId" => {
+                let id = ctx.get_current_thread_id();
+                self.bind(c, "as", Val::Num(i64::from(id)));
+                i64::from(id)
+            }
+            "GetCurrentProcessId" => {
+                let id = ctx.get_current_process_id();
+                self.bind(c, "as", Val::Num(i64::from(id)));
+                i64::from(id)
+            }
+            "CreatePipe" => {
+                let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+                let ok = ctx.create_pipe(&mut r, &mut w, self.sa(c), self.u(pos, c, "size", 0)).await;
+                if ok != FALSE {
+                    self.bind(c, "read", Val::Handle(r));
+                    self.bind(c, "write", Val::Handle(w));
+                }
+                i64::from(ok)
+            }
+            "SetHandleInformation" => i64::from(
+                ctx.set_handle_information(
+                    self.h(pos, c, "handle"),
+                    self.u(pos, c, "mask", 0),
+                    self.u(pos, c, "flags", 0),
+                )
+                .await,
+            ),
+            "CloseHandle" => i64::from(ctx.close_handle(self.h(pos, c, "handle")).await),
+            "CreateProcess" => {
+                let command = self.s(pos, c, "command").unwrap_or_default();
+                let std = ["stdin", "stdout", "stderr"];
+                let si = if std.iter().any(|p| self.arg(c, p).is_some()) {
+                    STARTUPINFO {
+                        dwFlags: STARTF_USESTDHANDLES,
+                        hStdInput: self.h(pos, c, "stdin"),
+                        hStdOutput: self.h(pos, c, "stdout"),
+                        hStdError: self.h(pos, c, "stderr"),
+                    }
+                } else {
+                    STARTUPINFO::default()
+                };
+                let mut pi = PROCESS_INFORMATION::default();
+                let flags = self.u(pos, c, "flags", 0);
+                let ok = ctx
+                    .create_process(None, Some(&command), None, None, self.b(c, "inherit"), flags, &si, &mut pi)
+                    .await;
+                if ok != FALSE {
+                    self.bind(c, "as", Val::Handle(pi.hProcess));
+                    self.bind(c, "thread", Val::Handle(pi.hThread));
+                    self.bind(c, "pid", Val::Num(i64::from(pi.dwProcessId)));
+                }
+                i64::from(ok)
+            }
+            "CreateThread" => {
+                let Some(Arg::Str(body)) = self.arg(c, "body") else {
+                    self.fail(pos, "CreateThread needs a body".into())
+                };
+                let (file, st, prog, body) = (self.file.clone(), self.st.clone(), self.prog, body.clone());
+                let mut tid = 0;
+                let h = ctx
+                    .create_thread(
+                        self.sa(c),
+                        0,
+                        move |ctx| run_body(ctx, file, prog, Some(body), st),
+                        self.u(pos, c, "flags", 0),
+                        Some(&mut tid),
+                    )
+                    .await;
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                    self.bind(c, "id", Val::Num(i64::from(tid)));
+                }
+                h.0 as i64
+            }
+            "ResumeThread" => i64::from(ctx.resume_thread(self.h(pos, c, "handle")).await),
+            "GetExitCodeProcess" | "GetExitCodeThread" => {
+                let mut code = 0;
+                let h = self.h(pos, c, "handle");
+                let ok = if name == "GetExitCodeProcess" {
+                    ctx.get_exit_code_process(h, &mut code).await
+                } else {
+                    ctx.get_exit_code_thread(h, &mut code).await
+                };
+                if ok != FALSE {
+                    self.bind(c, "as", Val::Num(i64::from(code)));
+                }
+                i64::from(ok)
+            }
+            "TerminateProcess" => {
+                i64::from(ctx.terminate_process(self.h(pos, c, "handle"), self.u(pos, c, "code", 0)).await)
+            }
+            "ExitProcess" => {
+                ctx.exit_process(self.u(pos, c, "code", 0)).await;
+                0
+            }
+            "ExitThread" => {
+                ctx.exit_thread(self.u(pos, c, "code", 0)).await;
+                0
+            }
+            "ReadFile" => {
+                let size = self.n(pos, c, "size", 0);
+                let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
+                if size > 1 << 24 {
+                    self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
+                }
+                let mut buf = vec![0u8; size];
+                let mut n = 0;
+                let ok = ctx.read_file(self.h(pos, c, "handle"), &mut buf, Some(&mut n)).await;
+                if let Some(Arg::Str(b)) = self.arg(c, "into") {
+                    let got = &buf[..(n as usize).min(buf.len())];
+                    self.st.borrow_mut().buffers.entry(b.clone()).or_default().extend_from_slice(got);
+                }
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                i64::from(ok)
+            }
+            "WriteFile" => {
+                let data: Vec<u8> = match self.s(pos, c, "data") {
+                    Some(text) => text.into_bytes(),
+                    None => {
+                        let size = self.n(pos, c, "size", 0);
+                        if !(0..=1 << 24).contains(&size) {
+                            self.fail(pos, format!("WriteFile size {size} is outside 0..=16 MiB"));
+                        }
+                        (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+                    }
+                };
+                let mut n = 0;
+                let ok = ctx.write_file(self.h(pos, c, "handle"), &data, Some(&mut n)).await;
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                i64::from(ok)
+            }
+            "PeekNamedPipe" => {
+                let (mut avail, mut left) = (0, 0);
+                let ok =
+                    ctx.peek_named_pipe(self.h(pos, c, "handle"), None, None, Some(&mut avail), Some(&mut left)).await;
+                if ok != FALSE {
+                    self.bind(c, "avail", Val::Num(i64::from(avail)));
+                    self.bind(c, "left", Val::Num(i64::from(left)));
+                }
+                i64::from(ok)
+            }
+            "FlushFileBuffers" => i64::from(ctx.flush_file_buffers(self.h(pos, c, "handle")).await),
+            "CreateNamedPipe" => {
+                let h = ctx
+                    .create_named_pipe(
+                        &self.s(pos, c, "name").unwrap_or_default(),
+                        self.u(pos, c, "open", PIPE_ACCESS_DUPLEX),
+                        self.u(pos, c, "mode", 0),
+                        self.u(pos, c, "instances", PIPE_UNLIMITED_INSTANCES),
+                        self.u(pos, c, "out", 4096),
+                        self.u(pos, c, "in", 4096),
+                        self.u(pos, c, "timeout", 0),
+                        self.sa(c),
+                    )
+                    .await;
+                if h != INVALID_HANDLE_VALUE {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "ConnectNamedPipe" => i64::from(ctx.connect_named_pipe(self.h(pos, c, "handle"), None).await),
+            "DisconnectNamedPipe" => i64::from(ctx.disconnect_named_pipe(self.h(pos, c, "handle")).await),
+            "WaitNamedPipe" => i64::from(
+                ctx.wait_named_pipe(
+                    &self.s(pos, c, "name").unwrap_or_default(),
+                    self.u(pos, c, "timeout", NMPWAIT_USE_DEFAULT_WAIT),
+                )
+                .await,
+            ),
+            "CreateFile" => {
+                let h = ctx
+                    .create_file(
+                        &self.s(pos, c, "name").unwrap_or_default(),
+                        self.u(pos, c, "access", GENERIC_READ | GENERIC_WRITE),
+                        self.u(pos, c, "share", 0),
+                        self.sa(c),
+                        self.u(pos, c, "disposition", OPEN_EXISTING),
+                        self.u(pos, c, "flags", 0),
+                        HANDLE::NULL,
+                    )
+                    .await;
+                if h != INVALID_HANDLE_VALUE {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "CreateMailslot" => {
+                let name = self.s(pos, c, "name");
+                let h = ctx
+                    .create_mailslot(
+                        name.as_deref(),
+                        self.u(pos, c, "max", 0),
+                        self.u(pos, c, "timeout", MAILSLOT_WAIT_FOREVER),
+                        None,
+                    )
+                    .await;
+                if h != INVALID_HANDLE_VALUE {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "CreateEvent" | "CreateMutex" | "CreateSemaphore" | "OpenEvent" => {
+                let obj_name = self.s(pos, c, "name");
+                let h = match name {
+                    "CreateEvent" => {
+                        ctx.create_event(self.sa(c), self.b(c, "manual"), self.b(c, "initial"), obj_name.as_deref())
+                            .await
+                    }
+                    "CreateMutex" => ctx.create_mutex(self.sa(c), self.b(c, "owned"), obj_name.as_deref()).await,
+                    "CreateSemaphore" => {
+                        ctx.create_semaphore(
+                            self.sa(c),
+                            self.n(pos, c, "initial", 0) as i32,
+                            self.n(pos, c, "max", 1) as i32,
+                            obj_name.as_deref(),
+                        )
+                        .await
+                    }
+                    _ => {
+                        ctx.open_event(
+                            self.u(pos, c, "access", EVENT_ALL_ACCESS),
+                            self.b(c, "inherit"),
+                            obj_name.as_deref(),
+                        )
+                        .await
+                    }
+                };
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "SetEvent" => i64::from(ctx.set_event(self.h(pos, c, "handle")).await),
+            "ResetEvent" => i64::from(ctx.reset_event(self.h(pos, c, "handle")).await),
+            "PulseEvent" => i64::from(ctx.pulse_event(self.h(pos, c, "handle")).await),
+            "ReleaseMutex" => i64::from(ctx.release_mutex(self.h(pos, c, "handle")).await),
+            "ReleaseSemaphore" => {
+                let mut prev = 0;
+                let ok = ctx
+                    .release_semaphore(self.h(pos, c, "handle"), self.n(pos, c, "count", 1) as i32, Some(&mut prev))
+                    .await;
+                if ok != FALSE {
+                    self.bind(c, "previous", Val::Num(i64::from(prev)));
+                }
+                i64::from(ok)
+            }
+            "WaitForSingleObject" => i64::from(
+                ctx.wait_for_single_object(self.h(pos, c, "handle"), self.u(pos, c, "timeout", INFINITE)).await,
+            ),
+            "WaitForMultipleObjects" => {
+                let handles: Vec<HANDLE> = match self.arg(c, "handles") {
+                    Some(Arg::List(l)) => l.iter().map(|n| self.handle(pos, &Arg::Str(n.clone()))).collect(),
+                    _ => Vec::new(),
+                };
+                i64::from(
+                    ctx.wait_for_multiple_objects(&handles, self.b(c, "all"), self.u(pos, c, "timeout", INFINITE))
+                        .await,
+                )
+            }
+            "Sleep" => {
+                ctx.sleep(self.u(pos, c, "ms", 0)).await;
+                0
+            }
+            "PostThreadMessage" => i64::from(
+                ctx.post_thread_message(
+                    self.u(pos, c, "thread", 0),
+                    self.u(pos, c, "msg", 0),
+                    self.n(pos, c, "wparam", 0) as WPARAM,
+                    self.n(pos, c, "lparam", 0) as LPARAM,
+                )
+                .await,
+            ),
+            "GetMessage" => {
+                let mut msg = MSG::default();
+                let r = ctx.get_message(&mut msg, HWND::NULL, 0, 0).await;
+                if r != -1 {
+                    self.bind(c, "message", Val::Num(i64::from(msg.message)));
+                    self.bind(c, "wparam", Val::Num(msg.wParam as i64));
+                    self.bind(c, "lparam", Val::Num(msg.lParam as i64));
+                }
+                i64::from(r)
+            }
+            "PeekMessage" => {
+                let mut msg = MSG::default();
+                let r = ctx.peek_message(&mut msg, HWND::NULL, 0, 0, self.u(pos, c, "remove", PM_NOREMOVE)).await;
+                if r != FALSE {
+                    self.bind(c, "message", Val::Num(i64::from(msg.message)));
+                    self.bind(c, "wparam", Val::Num(msg.wParam as i64));
+                    self.bind(c, "lparam", Val::Num(msg.lParam as i64));
+                }
+                i64::from(r)
+            }
+            "PostQuitMessage" => {
+                ctx.post_quit_message(self.n(pos, c, "code", 0) as i32).await;
+                0
+            }
+            other => self.fail(pos, format!("the interpreter has no implementation of {other}")),
+        };
+        let ok = match c.api.ret {
+            Ret::Bool | Ret::HandleNull => ret != 0,
+            Ret::HandleInvalid => ret != -1,
+            Ret::Dword(f) => ret != i64::from(f),
+            Ret::Value => true,
+            Ret::GetMessage => ret != -1,
+        };
+        let err = ctx.get_last_error().0;
+        self.last.set((ret, ok, err));
+        let error_name = |e: u32| Win32Error(e).name().map_or_else(|| e.to_string(), str::to_string);
+        if let Some(want) = &c.expect {
+            let w = self.num(pos, want);
+            if w != ret {
+                self.fail(pos, format!("{name} returned {ret} (last error {}), expected {w}", error_name(err)));
+            }
+        }
+        if let Some(want) = &c.error {
+            let w = self.num(pos, want) as u32;
+            if w != err {
+                self.fail(
+                    pos,
+                    format!(
+                        "{name} returned {ret} and left last error {}, expected {}",
+                        error_name(err),
+                        error_name(w)
+                    ),
+                );
+            }
+        }
+        (ret, ok, err)
+    }
+}
