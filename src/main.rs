@@ -1,10 +1,39 @@
-//! The `winsim` command line: run a built-in scenario and show its trace and outcome.
+//! The `winsim` command line: run, sweep and explore a scenario (a built-in one or a
+//! scenario file) and show its trace and outcome.
+//!
+//! Exit codes: 0 the run ended as the scenario expects (for `explore` and `sweep`:
+//! every run did); 1 an unexpected outcome (with `--strict`, anything but completion);
+//! 2 bad input (usage errors, an unknown scenario, a malformed scenario file, a failure
+//! file that cannot be read). Output to a closed pipe ends the command quietly.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::explore::{self, Explore, Sweep};
 use sim_core::{Config, StrategyConfig, WaiterOrder};
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// `println!` that ends the process quietly when stdout is closed (`winsim run X | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
+/// `print!` with the same closed-pipe rule.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        if write!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
+const UNEXPECTED: u8 = 1;
+const BAD_INPUT: u8 = 2;
 
 /// winsim: a deterministic simulator of Windows IPC (pipes, handles, waits, processes).
 #[derive(Parser)]
@@ -19,23 +48,34 @@ enum Command {
     /// Lists the built-in scenarios.
     List,
     /// Runs one scenario once and prints its trace and outcome.
+    ///
+    /// Example: `winsim run redirect-leaked-write-end --seed 3`, or a scenario file:
+    /// `winsim run my-protocol.kdl --set nSize=8192`.
     Run {
-        /// Scenario name (see `winsim list`).
+        /// A scenario name (see `winsim list`) or a scenario file (docs/scenarios.md).
         scenario: String,
+        /// Set a scenario file's parameter: `--set nSize=4097` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         #[command(flatten)]
         sched: SchedArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Exit with status 2 unless the run completed (for scripts).
+        /// Exit with status 1 unless the run completed (for scripts).
         #[arg(long)]
         strict: bool,
     },
     /// Explores a scenario's schedules with a strategy: outcome counts, distinct
     /// schedules, and the first failure shrunk (docs/exploration.md).
+    ///
+    /// Example: `winsim explore lost-wakeup-pulse-event --strategy pct:2 --runs 500`.
     Explore {
-        /// Scenario name.
+        /// A scenario name or a scenario file.
         scenario: String,
+        /// Set a scenario file's parameter (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// random, pct[:D[:K]], dfs[:B[:por]] or rr.
         #[arg(long, default_value = "random")]
         strategy: String,
@@ -51,14 +91,19 @@ enum Command {
         /// Write the shrunk failure to this failure file (`winsim run NAME --replay FILE`).
         #[arg(long)]
         save: Option<std::path::PathBuf>,
-        /// Exit with status 2 if a run failed.
+        /// Count every outcome but completion as a failure.
         #[arg(long)]
         strict: bool,
     },
     /// Runs a scenario over many seeds and counts the outcomes.
+    ///
+    /// Example: `winsim sweep sync-handle-serialization --seeds 10000`.
     Sweep {
-        /// Scenario name.
+        /// A scenario name or a scenario file.
         scenario: String,
+        /// Set a scenario file's parameter (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// Number of seeds.
         #[arg(long, default_value_t = 1000)]
         seeds: u64,
@@ -69,7 +114,7 @@ enum Command {
         /// the result does not depend on this number.
         #[arg(long)]
         jobs: Option<usize>,
-        /// Exit with status 2 if any seed did not complete (for scripts and CI).
+        /// Exit with status 1 if any seed did not complete (for scripts and CI).
         #[arg(long)]
         strict: bool,
     },
@@ -120,10 +165,85 @@ impl SchedArgs {
     }
 }
 
-fn find(name: &str) -> Result<scenarios::Scenario, ExitCode> {
-    scenarios::find(name).ok_or_else(|| {
-        eprintln!("winsim: no scenario named {name:?}; `winsim list` shows them");
-        ExitCode::from(64)
+/// A scenario to run: a built-in one (Rust or file) or a scenario file named by path.
+struct Target {
+    name: String,
+    summary: String,
+    /// What the scenario says a run shows.
+    expect: String,
+    /// The outcome kinds that are as expected.
+    expected: Vec<String>,
+    main: String,
+    install: Arc<dyn Fn(&mut sim_core::Sim) + Send + Sync>,
+}
+
+impl Target {
+    fn run(&self, config: Config) -> sim_core::RunReport {
+        let mut sim = sim_core::Sim::new(config);
+        (self.install)(&mut sim);
+        sim.run_command_line(&self.main)
+    }
+
+    fn expects(&self, kind: &str, strict: bool) -> bool {
+        if strict {
+            return kind == "completed";
+        }
+        self.expected.iter().any(|k| k == kind || k == "any")
+    }
+}
+
+/// Finds a scenario by catalogue name or file path and applies `--set`s; says what is
+/// wrong on stderr otherwise.
+fn resolve(name: &str, sets: &[String]) -> Result<Target, ExitCode> {
+    let bad = |msg: String| {
+        eprintln!("winsim: {msg}");
+        ExitCode::from(BAD_INPUT)
+    };
+    if let Some(s) = scenarios::find(name) {
+        if let Some(first) = sets.first() {
+            return Err(bad(format!("scenario {name} is built in Rust and has no parameters (--set {first})")));
+        }
+        let install = s.install;
+        return Ok(Target {
+            name: s.name.to_string(),
+            summary: s.summary.to_string(),
+            expect: s.expect.to_string(),
+            expected: s.expected_kinds().iter().map(|k| k.to_string()).collect(),
+            main: s.main.to_string(),
+            install: Arc::new(move |sim: &mut sim_core::Sim| install(sim)),
+        });
+    }
+    let file = match scenarios::find_file(name) {
+        Some(f) => (*f).clone(),
+        None => {
+            let path = std::path::Path::new(name);
+            if !path.exists() && !name.ends_with(".kdl") {
+                return Err(bad(format!("no scenario named {name:?}; `winsim list` shows them, or give a file path")));
+            }
+            scenarios::file::load(path).map_err(|e| bad(e.to_string()))?
+        }
+    };
+    let mut file = file;
+    for kv in sets {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(bad(format!("--set takes KEY=VALUE, not {kv:?}")));
+        };
+        file.set(k.trim(), v.trim()).map_err(bad)?;
+    }
+    let params: Vec<String> = file.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let file = Arc::new(file);
+    let f = file.clone();
+    Ok(Target {
+        name: file.name.clone(),
+        summary: if params.is_empty() {
+            file.summary.clone()
+        } else {
+            format!("{} ({})", file.summary, params.join(", "))
+        },
+        expect: file.expect.join(" or "),
+        expected: file.expect.clone(),
+        main: file.main.clone(),
+        install: Arc::new(move |sim: &mut sim_core::Sim| scenarios::interp::install(&f, sim)),
     })
 }
 
@@ -132,12 +252,15 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List => {
             for s in scenarios::catalogue() {
-                println!("{:<28} {}\n{:<28} expect: {}", s.name, s.summary, "", s.expect);
+                say!("{:<28} {}\n{:<28} expect: {}", s.name, s.summary, "", s.expect);
+            }
+            for f in scenarios::file_catalogue() {
+                say!("{:<28} {}\n{:<28} expect: {} (scenario file)", f.name, f.summary, "", f.expect.join(" or "));
             }
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, sched, format, strict } => {
-            let s = match find(&scenario) {
+        Command::Run { scenario, set, sched, format, strict } => {
+            let s = match resolve(&scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -147,22 +270,34 @@ fn main() -> ExitCode {
                     Ok(r) => r,
                     Err(e) => {
                         eprintln!("winsim: {e}");
-                        return ExitCode::from(66);
+                        return ExitCode::from(BAD_INPUT);
                     }
                 },
             };
             match format {
                 Format::Text => {
-                    println!("scenario {}: {}\n", s.name, s.summary);
-                    print!("{}", report.trace_text());
-                    println!();
-                    print!("{}", report.summary());
+                    say!("scenario {}: {}\n", s.name, s.summary);
+                    say_raw!("{}", report.trace_text());
+                    say!();
+                    say_raw!("{}", report.summary());
+                    if !s.expects(report.outcome.kind(), strict) {
+                        say!(
+                            "unexpected outcome: {} (the scenario expects: {})",
+                            report.outcome.kind(),
+                            if strict { "completed, with --strict" } else { &s.expect }
+                        );
+                    }
                     if let (None, Some(seed)) = (&sched.replay, report.seed) {
-                        println!("replay: winsim run {} {}", s.name, seed_flags(&report.config.strategy, seed));
+                        say!(
+                            "replay: winsim run {} {}{}",
+                            scenario,
+                            seed_flags(&report.config.strategy, seed),
+                            set_flags(&set)
+                        );
                     }
                 }
                 Format::Json => {
-                    print!("{}", sim_core::trace::render_json_lines(&report.trace));
+                    say_raw!("{}", sim_core::trace::render_json_lines(&report.trace));
                     let summary = serde_json::json!({
                         "outcome": report.outcome,
                         "seed": report.seed,
@@ -170,20 +305,16 @@ fn main() -> ExitCode {
                         "time_ms": report.time_ms,
                         "decisions": report.decisions,
                         "trace_dropped": report.trace_dropped,
+                        "expected": s.expects(report.outcome.kind(), strict),
                     });
-                    println!("{summary}");
+                    say!("{summary}");
                 }
             }
-            // A deadlock is a result, not an error of the tool; --strict makes it one.
-            let failed = !report.outcome.is_completed();
-            if matches!(report.outcome, sim_core::Outcome::SimulatorBug { .. }) || (strict && failed) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
+            // A deadlock the scenario expects is a result, not an error of the tool.
+            if s.expects(report.outcome.kind(), strict) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
-        Command::Explore { scenario, strategy, runs, seed, jobs, save, strict } => {
-            let s = match find(&scenario) {
+        Command::Explore { scenario, set, strategy, runs, seed, jobs, save, strict } => {
+            let s = match resolve(&scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -191,21 +322,25 @@ fn main() -> ExitCode {
                 Ok(e) => e,
                 Err(e) => {
                     eprintln!("winsim: {e}");
-                    return ExitCode::from(64);
+                    return ExitCode::from(BAD_INPUT);
                 }
             };
+            if runs == 0 {
+                eprintln!("winsim: --runs 0 explores nothing");
+                return ExitCode::from(BAD_INPUT);
+            }
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
             let bar = progress_bar(runs);
             let tick = || bar.inc(1);
             let sweep = Sweep { runs, seed, jobs: jobs.max(1), progress: Some(&tick), ..Sweep::new(explore.clone()) };
-            let e = explore::sweep(&sweep, s.main, &setup);
+            let e = explore::sweep(&sweep, &s.main, &setup);
             bar.finish_and_clear();
             let bound = match (e.exhausted, e.exhausted_bound) {
                 (true, _) => ", every schedule explored".to_string(),
                 (false, Some(b)) => format!(", every schedule with at most {b} preemptions explored"),
                 _ => String::new(),
             };
-            println!(
+            say!(
                 "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
                 s.name,
                 explore.name(),
@@ -213,20 +348,27 @@ fn main() -> ExitCode {
                 e.schedules
             );
             for (kind, n) in &e.outcomes {
-                println!("  {kind:<16} {n}");
+                say!("  {kind:<16} {n}");
             }
-            let Some(f) = e.failure else { return ExitCode::SUCCESS };
-            let r = explore::shrink(&setup, s.main, &Config::default(), &f.report, None, 200);
+            let unexpected = e.outcomes.iter().any(|(kind, _)| !s.expects(kind, strict));
+            let Some(f) = e.failure else {
+                return if unexpected { ExitCode::from(UNEXPECTED) } else { ExitCode::SUCCESS };
+            };
+            let r = explore::shrink(&setup, &s.main, &Config::default(), &f.report, None, 200);
             let show = |z: explore::Size| {
                 format!(
                     "{} preemptions, {} switches, {} steps, {} decisions",
                     z.preemptions, z.switches, z.steps, z.decisions
                 )
             };
-            println!("first failure: run {} ({}): {}", f.run, f.kind, f.report.summary().lines().next().unwrap_or(""));
-            println!("shrunk from {} to {}", show(r.before), show(r.after));
+            say!("first failure: run {} ({}): {}", f.run, f.kind, f.report.summary().lines().next().unwrap_or(""));
+            say!("shrunk from {} to {}", show(r.before), show(r.after));
             if let StrategyConfig::Random { seed } | StrategyConfig::Pct { seed, .. } = f.report.config.strategy {
-                println!("the run as found: winsim run {} {}", s.name, seed_flags(&f.report.config.strategy, seed));
+                say!(
+                    "the run as found: winsim run {scenario} {}{}",
+                    seed_flags(&f.report.config.strategy, seed),
+                    set_flags(&set)
+                );
             }
             if let Some(path) = save {
                 let record = winsim::FailureRecord {
@@ -243,44 +385,58 @@ fn main() -> ExitCode {
                 let file = winsim::FailureFile {
                     format: 1,
                     test: format!("scenario {}", s.name),
-                    program: s.main.to_string(),
+                    program: s.main.clone(),
                     failures: vec![record],
                 };
                 if let Err(e) = file.save(&path) {
                     eprintln!("winsim: {e}");
-                    return ExitCode::from(73);
+                    return ExitCode::from(BAD_INPUT);
                 }
-                println!("saved: {}\nreplay: winsim run {} --replay {}", path.display(), s.name, path.display());
+                say!(
+                    "saved: {}\nreplay: winsim run {scenario} --replay {}{}",
+                    path.display(),
+                    path.display(),
+                    set_flags(&set)
+                );
             }
-            if strict || f.kind == "simulator-bug" { ExitCode::from(2) } else { ExitCode::SUCCESS }
+            // A failure is what explore looks for: finding one is exit status 1.
+            ExitCode::from(UNEXPECTED)
         }
-        Command::Sweep { scenario, seeds, start, jobs, strict } => {
-            let s = match find(&scenario) {
+        Command::Sweep { scenario, set, seeds, start, jobs, strict } => {
+            let s = match resolve(&scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
+            if seeds == 0 {
+                eprintln!("winsim: --seeds 0 sweeps nothing");
+                return ExitCode::from(BAD_INPUT);
+            }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-            let kinds = sweep(&scenario, start, seeds, jobs);
+            let kinds = sweep(&s, start, seeds, jobs);
             let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
             for k in &kinds {
                 *counts.entry(k).or_default() += 1;
             }
             let first_failure = kinds.iter().position(|&k| k != "completed").map(|i| start + i as u64);
-            println!("scenario {}: {seeds} seeds from {start}", s.name);
+            say!("scenario {}: {seeds} seeds from {start}", s.name);
             for (kind, n) in &counts {
-                println!("  {kind:<16} {n}");
+                say!("  {kind:<16} {n}");
             }
             if let Some(seed) = first_failure {
-                println!("first seed that did not complete: {seed}\nreplay: winsim run {} --seed {seed}", s.name);
+                say!(
+                    "first seed that did not complete: {seed}\nreplay: winsim run {scenario} --seed {seed}{}",
+                    set_flags(&set)
+                );
             }
-            if kinds.contains(&"simulator-bug") || (strict && first_failure.is_some()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
+            if kinds.iter().all(|k| s.expects(k, strict)) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
     }
+}
+
+/// The `--set` flags of a command, to repeat in the replay line it prints.
+fn set_flags(set: &[String]) -> String {
+    set.iter().map(|kv| format!(" --set {kv}")).collect()
 }
 
 /// The `winsim run` flags that rerun a random or PCT run.
@@ -292,14 +448,14 @@ fn seed_flags(strategy: &StrategyConfig, seed: u64) -> String {
 }
 
 /// Replays the first failure of a failure file on a scenario, leniently, trace on.
-fn replay_file(s: &scenarios::Scenario, path: &std::path::Path) -> Result<sim_core::RunReport, String> {
+fn replay_file(s: &Target, path: &std::path::Path) -> Result<sim_core::RunReport, String> {
     let file = winsim::FailureFile::load(path)?;
     let f = file.failures.first().ok_or_else(|| format!("{}: no failures in the file", path.display()))?;
     let mut config = f.config.with_replay(f.decisions.clone());
     config.trace = true;
     let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
     let (mut report, _) =
-        explore::run_with(&setup, s.main, config.clone(), Box::new(explore::Lenient::new(f.decisions.clone())));
+        explore::run_with(&setup, &s.main, config.clone(), Box::new(explore::Lenient::new(f.decisions.clone())));
     report.config = config.with_replay(report.decisions.clone());
     Ok(report)
 }
@@ -307,14 +463,13 @@ fn replay_file(s: &scenarios::Scenario, path: &std::path::Path) -> Result<sim_co
 /// Runs seeds `start..start+seeds` on `jobs` worker threads; returns each seed's outcome
 /// kind in seed order. Seeds are dealt out in fixed stripes, and each run is independent
 /// and single-threaded, so the result is the same for any number of workers.
-fn sweep(scenario: &str, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
+fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
     let bar = progress_bar(seeds);
     let bar = &bar;
     let stripes: Vec<Vec<(u64, &'static str)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs as u64)
             .map(|w| {
                 scope.spawn(move || {
-                    let s = scenarios::find(scenario).expect("scenario exists");
                     let mut out = Vec::new();
                     let mut i = w;
                     while i < seeds {

@@ -35,6 +35,26 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The outcome kinds (`Outcome::kind`) a run may end with and still be what
+    /// `expect` says, read from its wording: "deadlocks on every seed" is a deadlock;
+    /// "on some seeds" (or "on seeds where") adds the outcome to completion; anything
+    /// else describes a completed run (its exit codes are the program's to check).
+    pub fn expected_kinds(&self) -> Vec<&'static str> {
+        let e = self.expect;
+        let some = e.contains("some seeds") || e.contains("seeds where");
+        let mut kinds = Vec::new();
+        if some || !(e.starts_with("deadlocks") || e.starts_with("fails")) {
+            kinds.push("completed");
+        }
+        if e.starts_with("deadlocks") {
+            kinds.push("deadlock");
+        }
+        if e.starts_with("fails") || e.starts_with("deadlocks or fails") {
+            kinds.push("failed");
+        }
+        kinds
+    }
+
     /// Runs the scenario once with `config`.
     pub fn run(&self, config: Config) -> RunReport {
         let mut sim = Sim::new(config);

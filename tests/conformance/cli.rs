@@ -17,13 +17,13 @@ fn list_shows_the_catalogue() {
 }
 
 /// The README's first command: the leaked write end deadlocks, and the report names the
-/// handle and its provenance. A deadlock is the run's result, so the command succeeds;
-/// `--strict` makes any outcome but Completed exit with status 2.
+/// handle and its provenance. The deadlock is what the scenario expects, so the command
+/// succeeds; `--strict` makes any outcome but Completed exit with status 1.
 #[test]
 fn run_prints_the_trace_and_the_deadlock_report() {
     let (code, out) = winsim(&["run", "redirect-leaked-write-end"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(winsim(&["run", "redirect-leaked-write-end", "--strict"]).0, 2);
+    assert_eq!(winsim(&["run", "redirect-leaked-write-end", "--strict"]).0, 1);
     assert!(out.contains("ReadFile(0x4 [pipe#1 read end], 64, NULL) BLOCKS"), "{out}");
     assert!(out.contains("DEADLOCK"), "{out}");
     assert!(out.contains("handle 0x8 in P4 (parent.exe) (the blocked thread's own process)"), "{out}");
@@ -50,20 +50,26 @@ fn json_output_is_one_event_per_line_then_the_outcome() {
 fn sweep_finds_the_lost_wakeup_and_prints_its_replay_command() {
     let (code, out) = winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "100"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "100", "--strict"]).0, 2);
+    assert_eq!(winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "100", "--strict"]).0, 1);
     assert!(out.contains("deadlock"), "{out}");
     let seed_line =
         out.lines().find(|l| l.starts_with("replay: winsim run lost-wakeup-pulse-event --seed ")).expect("replay line");
     let seed = seed_line.rsplit(' ').next().unwrap();
     let (code, out) = winsim(&["run", "lost-wakeup-pulse-event", "--seed", seed, "--strict"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(out.contains("DEADLOCK"), "{out}");
 }
 
+/// Bad input is exit status 2: an unknown scenario, a usage error, sweeping nothing.
 #[test]
-fn unknown_scenario_is_a_usage_error() {
-    let (code, _) = winsim(&["run", "no-such-scenario"]);
-    assert_eq!(code, 64);
+fn bad_input_is_status_2() {
+    assert_eq!(winsim(&["run", "no-such-scenario"]).0, 2);
+    assert_eq!(winsim(&["run"]).0, 2);
+    assert_eq!(winsim(&["sweep", "redirect-fixed", "--seeds", "0"]).0, 2);
+    assert_eq!(winsim(&["explore", "redirect-fixed", "--runs", "0"]).0, 2);
+    assert_eq!(winsim(&["run", "redirect-fixed", "--set", "nSize=1"]).0, 2);
+    assert_eq!(winsim(&["run", "pipe-both-write", "--set", "nSize"]).0, 2);
+    assert_eq!(winsim(&["run", "pipe-both-write", "--set", "nosuch=1"]).0, 2);
 }
 
 /// The README shows the deadlock report of its first command: keep it true.
@@ -95,7 +101,7 @@ fn explore_finds_saves_and_replays_a_failure() {
     let p = path.to_str().unwrap();
     let (code, out) =
         winsim(&["explore", "lost-wakeup-pulse-event", "--strategy", "pct:2", "--runs", "100", "--save", p]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 1, "finding a failure is status 1: {out}");
     assert!(out.contains("first failure: run") && out.contains("(deadlock)"), "{out}");
     assert!(out.contains("--pct 2 --pct-steps"), "{out}");
     assert!(out.contains(&format!("replay: winsim run lost-wakeup-pulse-event --replay {p}")), "{out}");
@@ -108,7 +114,7 @@ fn explore_finds_saves_and_replays_a_failure() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("every schedule with at most 2 preemptions explored"), "{out}");
     assert!(!out.contains("first failure"), "{out}");
-    assert_eq!(winsim(&["explore", "redirect-fixed", "--strategy", "nope"]).0, 64);
+    assert_eq!(winsim(&["explore", "redirect-fixed", "--strategy", "nope"]).0, 2);
 }
 
 /// Sweeps draw a progress line only on a terminal: piped, stderr stays empty and stdout
@@ -123,5 +129,73 @@ fn sweeps_are_silent_when_not_on_a_terminal() {
         assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("deadlock"), "{args:?}: {stdout}");
+    }
+}
+
+fn winsim_err(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_winsim")).args(args).output().expect("winsim runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Scenario files run by path and by built-in name; `--set` changes a parameter, and the
+/// exit status says whether the outcome is the one the file expects.
+#[test]
+fn scenario_files_run_with_parameters_and_expected_outcomes() {
+    let (code, out) = winsim(&["run", "pipe-both-write"]);
+    assert_eq!(code, 0, "the deadlock is expected: {out}");
+    assert!(out.contains("scenario pipe-both-write:") && out.contains("(bytes=8192, nSize=4096)"), "{out}");
+    assert!(out.contains("DEADLOCK"), "{out}");
+    let (code, out) = winsim(&["run", "pipe-both-write", "--set", "nSize=8192", "--seed", "4"]);
+    assert_eq!(code, 1, "completion is not what the file expects: {out}");
+    assert!(out.contains("COMPLETED") && out.contains("unexpected outcome: completed"), "{out}");
+    assert!(out.contains("replay: winsim run pipe-both-write --seed 4 --set nSize=8192"), "{out}");
+    let path = std::env::temp_dir().join(format!("winsim-cli-{}.kdl", std::process::id()));
+    std::fs::write(&path, scenarios::files().iter().find(|f| f.0 == "named-pipe-echo.kdl").unwrap().1).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out) = winsim(&["sweep", p, "--seeds", "50", "--set", "requests=5"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("completed        50"), "{out}");
+    std::fs::write(&path, "scenario \"x\" {\n    main \"a.exe\"\n}\nprogram \"a.exe\" {\n    Sleep\n}\n").unwrap();
+    let (code, _, err) = winsim_err(&["run", p]);
+    assert_eq!(code, 2);
+    assert_eq!(err, format!("winsim: {p}:5:5: Sleep needs `ms`\n"));
+    std::fs::remove_file(&path).unwrap();
+    let (code, _, err) = winsim_err(&["run", "/nonexistent/none.kdl"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/none.kdl:1:1: cannot read the file"), "{err}");
+}
+
+/// `winsim run X | head -1`: the closed pipe ends the command quietly, not with a panic.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_winsim"))
+        // A trace of about 600 KB, far more than a pipe holds, so writes meet the closed end.
+        .args(["run", "named-pipe-echo", "--set", "requests=2000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("winsim runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("winsim ends");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Each built-in Rust scenario's wording of what it expects agrees with its runs.
+#[test]
+fn builtin_expectations_hold_for_their_first_seeds() {
+    for s in scenarios::catalogue() {
+        let kinds = s.expected_kinds();
+        for seed in 0..6 {
+            let mut c = sim_core::Config::random(seed);
+            c.trace = false;
+            let kind = s.run(c).outcome.kind();
+            assert!(kinds.contains(&kind), "{} seed {seed}: {kind}; expect says {:?} = {kinds:?}", s.name, s.expect);
+        }
     }
 }

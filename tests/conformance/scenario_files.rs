@@ -200,3 +200,12 @@ fn named_pipe_echo_trace() {
     assert!(r.outcome.is_completed(), "{}", r.summary());
     insta::assert_snapshot!("file_named_pipe_echo_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
 }
+
+/// docs/scenarios.md lists every call a file can make, so the table cannot drift.
+#[test]
+fn the_docs_list_every_call() {
+    let docs = include_str!("../../docs/scenarios.md");
+    for s in file::SIGS {
+        assert!(docs.contains(&format!("| `{}` |", s.name)), "docs/scenarios.md does not list {}", s.name);
+    }
+}
