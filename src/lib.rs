@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
+pub mod pictures;
 
 pub use check::{Check, FAILURE_DIR, FailureFile, FailureRecord, Passed, check};
 pub use scenarios;

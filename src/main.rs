@@ -95,6 +95,24 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Draws one run: its trace as text or JSON lines, a Chrome trace-event file for
+    /// Perfetto (ui.perfetto.dev), a Mermaid sequence diagram, or the deadlock's wait-for
+    /// graph (Mermaid or Graphviz DOT).
+    ///
+    /// Example: `winsim trace redirect-leaked-write-end --format mermaid > run.mmd`, or
+    /// `winsim trace pipe-both-write --format dot | dot -Tsvg > waits.svg`.
+    Trace {
+        /// A scenario name or a scenario file.
+        scenario: String,
+        /// Set a scenario file's parameter (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        sched: SchedArgs,
+        /// What to draw.
+        #[arg(long, value_enum, default_value_t = Picture::Text)]
+        format: Picture,
+    },
     /// Runs a scenario over many seeds and counts the outcomes.
     ///
     /// Example: `winsim sweep sync-handle-serialization --seeds 10000`.
@@ -149,6 +167,22 @@ enum Format {
     Text,
     /// JSON lines: one trace event per line, then the report.
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Picture {
+    /// The narrated trace.
+    Text,
+    /// JSON lines (docs/trace-format.md).
+    Json,
+    /// Chrome trace-event JSON: open it in ui.perfetto.dev or chrome://tracing.
+    Chrome,
+    /// A Mermaid sequence diagram of the run.
+    Mermaid,
+    /// The deadlock's wait-for graph as a Mermaid flowchart.
+    MermaidGraph,
+    /// The deadlock's wait-for graph in Graphviz DOT.
+    Dot,
 }
 
 impl SchedArgs {
@@ -401,6 +435,40 @@ fn main() -> ExitCode {
             }
             // A failure is what explore looks for: finding one is exit status 1.
             ExitCode::from(UNEXPECTED)
+        }
+        Command::Trace { scenario, set, sched, format } => {
+            let s = match resolve(&scenario, &set) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let report = match &sched.replay {
+                None => s.run(sched.config()),
+                Some(path) => match replay_file(&s, path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("winsim: {e}");
+                        return ExitCode::from(BAD_INPUT);
+                    }
+                },
+            };
+            match format {
+                Picture::Text => say_raw!("{}", report.trace_text()),
+                Picture::Json => say_raw!("{}", sim_core::trace::render_json_lines(&report.trace)),
+                Picture::Chrome => say!("{}", winsim::pictures::chrome_trace(&report)),
+                Picture::Mermaid => say_raw!("{}", winsim::pictures::mermaid_sequence(&report)),
+                Picture::MermaidGraph | Picture::Dot => match report.outcome.deadlock() {
+                    Some(d) if matches!(format, Picture::Dot) => say_raw!("{}", winsim::pictures::dot_wait_for(d)),
+                    Some(d) => say_raw!("{}", winsim::pictures::mermaid_wait_for(d)),
+                    None => {
+                        eprintln!(
+                            "winsim: the run ended {}, not in a deadlock: there is no wait-for graph to draw",
+                            report.outcome.kind()
+                        );
+                        return ExitCode::from(UNEXPECTED);
+                    }
+                },
+            }
+            if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Sweep { scenario, set, seeds, start, jobs, strict } => {
             let s = match resolve(&scenario, &set) {

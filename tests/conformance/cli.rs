@@ -199,3 +199,20 @@ fn builtin_expectations_hold_for_their_first_seeds() {
         }
     }
 }
+
+/// `winsim trace`: every format; a wait-for graph of a run that did not deadlock is
+/// refused with status 1 and a reason.
+#[test]
+fn trace_draws_every_format() {
+    for format in ["text", "json", "chrome", "mermaid", "mermaid-graph", "dot"] {
+        let (code, out) = winsim(&["trace", "redirect-leaked-write-end", "--format", format]);
+        assert_eq!(code, 0, "{format}: {out}");
+        assert!(!out.is_empty(), "{format}");
+    }
+    let (code, out) = winsim(&["trace", "pipe-both-write", "--set", "nSize=8192", "--format", "chrome"]);
+    assert_eq!(code, 1, "completion is unexpected for this file: {out}");
+    assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+    let (code, _, err) = winsim_err(&["trace", "redirect-fixed", "--format", "dot"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not in a deadlock"), "{err}");
+}

@@ -22,6 +22,7 @@ mod model_named;
 mod model_sync;
 mod msg;
 mod named_pipe;
+mod pictures;
 mod pipe;
 mod process;
 mod robustness;

@@ -1,0 +1,265 @@
+//! Pictures of a run: a Chrome trace-event file that Perfetto (ui.perfetto.dev) and
+//! chrome://tracing open, a Mermaid sequence diagram (renders on GitHub), and the
+//! deadlock's wait-for graph as Mermaid and as Graphviz DOT.
+//!
+//! Time in the pictures is the kernel step: one step is drawn as one microsecond, so a
+//! blocked call's span is as long as the number of calls other threads made while it
+//! waited, and events at the same virtual millisecond stay apart and in order. Each
+//! event's virtual time is in its arguments (`time_ms`).
+
+use serde_json::{Value, json};
+use sim_core::trace::{Event, EventKind};
+use sim_core::{DeadlockReport, RunReport};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// One event as the text trace says it, without the step/time/thread columns.
+fn line(e: &Event) -> String {
+    let text = sim_core::trace::render_text(std::slice::from_ref(e));
+    let who = match (e.pid, e.tid) {
+        (0, 0) => "kernel".to_string(),
+        (pid, 0) => format!("P{pid}"),
+        (pid, tid) => format!("P{pid}/T{tid}"),
+    };
+    let prefix = format!("#{:<4} {:>6}ms  {who:<10} ", e.step, e.time_ms);
+    text.strip_prefix(&prefix).unwrap_or(&text).trim_end().to_string()
+}
+
+fn image_of(events: &[Event]) -> BTreeMap<u32, String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ProcessStart { image, .. } => Some((e.pid, image.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The run as Chrome trace-event JSON (the "JSON object format": `traceEvents` plus
+/// metadata): a track per thread grouped by process, a slice per call (a blocked call's
+/// slice spans from its call to its return), flow arrows from the event that woke a
+/// call to its return, and instant events for process and thread starts and exits,
+/// notes and panics.
+pub fn chrome_trace(report: &RunReport) -> String {
+    let events = &report.trace;
+    let mut out: Vec<Value> = Vec::new();
+    for (pid, image) in image_of(events) {
+        out.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": format!("P{pid} {image}")}}));
+    }
+    let mut threads: BTreeMap<(u32, u32), ()> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.tid != 0) {
+        threads.insert((e.pid, e.tid), ());
+    }
+    for &(pid, tid) in threads.keys() {
+        out.push(
+            json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": format!("T{tid}")}}),
+        );
+    }
+    let by_id: BTreeMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    let mut open: BTreeMap<u64, &Event> = BTreeMap::new();
+    let end = report.steps.max(events.last().map_or(0, |e| e.step)) + 1;
+    for e in events {
+        let ts = e.step;
+        match &e.kind {
+            EventKind::Call { api, .. } => out.push(json!({
+                "ph": "X", "name": api, "cat": "call", "ts": ts, "dur": 1, "pid": e.pid, "tid": e.tid,
+                "args": {"call": line(e), "time_ms": e.time_ms}
+            })),
+            EventKind::Block { .. } => {
+                if let Some(op) = e.op {
+                    open.insert(op, e);
+                }
+            }
+            EventKind::Wake { api, .. } => {
+                let start = e.op.and_then(|op| open.remove(&op));
+                let (begin, called) = match start {
+                    Some(b) => (b.step, line(b)),
+                    None => (ts, String::new()),
+                };
+                out.push(json!({
+                    "ph": "X", "name": api, "cat": "blocked", "ts": begin, "dur": (ts - begin).max(1),
+                    "pid": e.pid, "tid": e.tid,
+                    "args": {"call": called, "returned": line(e), "time_ms": e.time_ms}
+                }));
+                if let Some(cause) = e.cause.and_then(|c| by_id.get(&c)) {
+                    if (cause.pid, cause.tid) != (e.pid, e.tid) && cause.tid != 0 {
+                        out.push(json!({"ph": "s", "name": "wakes", "cat": "wake", "id": e.id, "ts": cause.step, "pid": cause.pid, "tid": cause.tid}));
+                        out.push(json!({"ph": "f", "bp": "e", "name": "wakes", "cat": "wake", "id": e.id, "ts": ts, "pid": e.pid, "tid": e.tid}));
+                    }
+                }
+            }
+            EventKind::Granted { .. } => {}
+            _ => out.push(json!({
+                "ph": "i", "s": if e.tid == 0 { "p" } else { "t" }, "name": line(e), "cat": "event",
+                "ts": ts, "pid": e.pid, "tid": e.tid, "args": {"time_ms": e.time_ms}
+            })),
+        }
+    }
+    // Calls still blocked when the run ended: their slices run to the end.
+    for b in open.values() {
+        let EventKind::Block { api, .. } = &b.kind else { continue };
+        out.push(json!({
+            "ph": "X", "name": format!("{api} (never returned)"), "cat": "blocked", "ts": b.step,
+            "dur": (end - b.step).max(1), "pid": b.pid, "tid": b.tid, "args": {"call": line(b), "time_ms": b.time_ms}
+        }));
+    }
+    let doc = json!({
+        "traceEvents": out,
+        "displayTimeUnit": "ns",
+        "otherData": {"outcome": report.outcome.kind(), "seed": report.seed, "steps": report.steps, "time_ms": report.time_ms, "time_axis": "kernel steps, one per microsecond"},
+    });
+    serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+}
+
+/// Mermaid text: `#`, `;`, `<` and `>` would be read as markup, so they become entities;
+/// long lines are cut.
+fn mermaid_text(s: &str, max: usize) -> String {
+    let s: String = if s.chars().count() > max {
+        s.chars().take(max - 1).chain(std::iter::once('…')).collect()
+    } else {
+        s.to_string()
+    };
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            ';' => out.push_str("#59;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The run as a Mermaid sequence diagram: a participant per thread; calls as notes; a
+/// blocked call activates its thread until it returns; a return caused by another
+/// thread is an arrow from that thread.
+pub fn mermaid_sequence(report: &RunReport) -> String {
+    let events = &report.trace;
+    let images = image_of(events);
+    let mut out = String::from("sequenceDiagram\n");
+    let mut seen: Vec<(u32, u32)> = Vec::new();
+    for e in events.iter().filter(|e| e.tid != 0) {
+        if !seen.contains(&(e.pid, e.tid)) {
+            seen.push((e.pid, e.tid));
+            let image = images.get(&e.pid).map_or("", String::as_str);
+            let _ = writeln!(out, "    participant T{} as P{}/T{} {}", e.tid, e.pid, e.tid, mermaid_text(image, 40));
+        }
+    }
+    let by_id: BTreeMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    let mut active: BTreeMap<u32, u32> = BTreeMap::new();
+    for e in events {
+        let who = if e.tid != 0 {
+            format!("T{}", e.tid)
+        } else {
+            match seen.iter().find(|(p, _)| *p == e.pid) {
+                Some((_, t)) => format!("T{t}"),
+                None => continue,
+            }
+        };
+        match &e.kind {
+            EventKind::Block { .. } => {
+                let _ = writeln!(out, "    Note over {who}: {}", mermaid_text(&line(e), 90));
+                let _ = writeln!(out, "    activate {who}");
+                *active.entry(e.tid).or_default() += 1;
+            }
+            EventKind::Wake { .. } => {
+                let cause = e.cause.and_then(|c| by_id.get(&c)).filter(|c| c.tid != 0 && c.tid != e.tid);
+                let text = mermaid_text(&line(e), 90);
+                match cause {
+                    Some(c) => {
+                        let _ = writeln!(out, "    T{}->>{who}: {text}", c.tid);
+                    }
+                    None => {
+                        let _ = writeln!(out, "    Note over {who}: {text}");
+                    }
+                }
+                if let Some(n) = active.get_mut(&e.tid).filter(|n| **n > 0) {
+                    *n -= 1;
+                    let _ = writeln!(out, "    deactivate {who}");
+                }
+            }
+            EventKind::Granted { .. } | EventKind::ThreadStart => {}
+            _ => {
+                let _ = writeln!(out, "    Note over {who}: {}", mermaid_text(&line(e), 90));
+            }
+        }
+    }
+    out
+}
+
+/// A stuck thread's node label: who it is, the call it is in, and what it waits for (the
+/// first lines the deadlock report gives under it).
+fn stuck_labels(d: &DeadlockReport) -> Vec<(u32, String, String)> {
+    let text = d.render();
+    d.threads
+        .iter()
+        .map(|t| {
+            let head = format!("- P{} ({}) T{} ", t.pid, t.image, t.tid);
+            // Up to four lines: what it waits for, and who holds it (the leaked handle).
+            let waits: Vec<String> = text
+                .lines()
+                .skip_while(|l| !l.starts_with(&head))
+                .skip(1)
+                .take_while(|l| l.starts_with("    "))
+                .take(4)
+                .map(|l| l.trim().to_string())
+                .collect();
+            let waits = waits.join("\n");
+            let call = if t.api.is_empty() { "(between calls)".to_string() } else { format!("{}({})", t.api, t.args) };
+            (t.tid, format!("P{}/T{} {}", t.pid, t.tid, t.image), format!("{call}\n{waits}"))
+        })
+        .collect()
+}
+
+fn in_cycle(d: &DeadlockReport, from: u32, to: u32) -> bool {
+    let c = &d.cycle;
+    match c.len() {
+        0 => false,
+        1 => from == c[0] && to == c[0],
+        n => (0..n).any(|i| c[i] == from && c[(i + 1) % n] == to),
+    }
+}
+
+/// The deadlock's wait-for graph as a Mermaid flowchart: a node per stuck thread with
+/// its call and what it waits for; an edge from each thread to every thread whose
+/// action could release it; the cycle's edges thick.
+pub fn mermaid_wait_for(d: &DeadlockReport) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (tid, who, what) in stuck_labels(d) {
+        let what = what.lines().map(|l| mermaid_text(l, 100)).collect::<Vec<_>>().join("<br/>");
+        let _ = writeln!(
+            out,
+            "    T{tid}[\"{}<br/>{}\"]",
+            mermaid_text(&who, 60).replace('"', "'"),
+            what.replace('"', "'")
+        );
+    }
+    for t in &d.threads {
+        for &w in &t.waits_for {
+            let arrow = if in_cycle(d, t.tid, w) { "==>" } else { "-->" };
+            let _ = writeln!(out, "    T{} {arrow}|waits for| T{w}", t.tid);
+        }
+    }
+    out
+}
+
+/// The deadlock's wait-for graph in Graphviz DOT (`dot -Tsvg`): the same nodes and
+/// edges as [`mermaid_wait_for`], the cycle in red.
+pub fn dot_wait_for(d: &DeadlockReport) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let mut out = String::from("digraph wait_for {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
+    for (tid, who, what) in stuck_labels(d) {
+        let _ = writeln!(out, "    T{tid} [label=\"{}\\n{}\"];", esc(&who), esc(&what));
+    }
+    for t in &d.threads {
+        for &w in &t.waits_for {
+            let style = if in_cycle(d, t.tid, w) { " color=red penwidth=2" } else { "" };
+            let _ = writeln!(out, "    T{} -> T{w} [label=\"waits for\"{style}];", t.tid);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
