@@ -94,6 +94,10 @@ enum Command {
         /// Count every outcome but completion as a failure.
         #[arg(long)]
         strict: bool,
+        /// Output format: text, or JSON lines (the counts, then the result with the
+        /// first failure shrunk).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Draws one run: its trace as text or JSON lines, a Chrome trace-event file for
     /// Perfetto (ui.perfetto.dev), a Mermaid sequence diagram, or the deadlock's wait-for
@@ -135,6 +139,10 @@ enum Command {
         /// Exit with status 1 if any seed did not complete (for scripts and CI).
         #[arg(long)]
         strict: bool,
+        /// Output format: text, or JSON lines (the counts, each failing seed up to
+        /// 1000, then the result with the first failure's report).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -333,6 +341,9 @@ fn main() -> ExitCode {
                 Format::Json => {
                     say_raw!("{}", sim_core::trace::render_json_lines(&report.trace));
                     let summary = serde_json::json!({
+                        "type": "result",
+                        "kind": report.outcome.kind(),
+                        "report": report.summary(),
                         "outcome": report.outcome,
                         "seed": report.seed,
                         "steps": report.steps,
@@ -347,7 +358,8 @@ fn main() -> ExitCode {
             // A deadlock the scenario expects is a result, not an error of the tool.
             if s.expects(report.outcome.kind(), strict) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
-        Command::Explore { scenario, set, strategy, runs, seed, jobs, save, strict } => {
+        Command::Explore { scenario, set, strategy, runs, seed, jobs, save, strict, format } => {
+            let text = matches!(format, Format::Text);
             let s = match resolve(&scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -374,18 +386,34 @@ fn main() -> ExitCode {
                 (false, Some(b)) => format!(", every schedule with at most {b} preemptions explored"),
                 _ => String::new(),
             };
-            say!(
-                "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
-                s.name,
-                explore.name(),
-                e.runs,
-                e.schedules
-            );
-            for (kind, n) in &e.outcomes {
-                say!("  {kind:<16} {n}");
+            let counts: std::collections::BTreeMap<&str, u64> =
+                e.outcomes.iter().map(|(k, n)| (k.as_str(), *n as u64)).collect();
+            if text {
+                say!(
+                    "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
+                    s.name,
+                    explore.name(),
+                    e.runs,
+                    e.schedules
+                );
+                for (kind, n) in &counts {
+                    say!("  {kind:<16} {n}");
+                }
+            } else {
+                say!(
+                    "{}",
+                    serde_json::json!({
+                        "type": "explore", "scenario": s.name, "strategy": explore.name(), "runs": e.runs,
+                        "schedules": e.schedules, "exhausted": e.exhausted, "exhausted_bound": e.exhausted_bound,
+                        "counts": counts,
+                    })
+                );
             }
             let unexpected = e.outcomes.iter().any(|(kind, _)| !s.expects(kind, strict));
             let Some(f) = e.failure else {
+                if !text {
+                    say!("{}", serde_json::json!({"type": "result", "expected": !unexpected, "first_failure": null}));
+                }
                 return if unexpected { ExitCode::from(UNEXPECTED) } else { ExitCode::SUCCESS };
             };
             let r = explore::shrink(&setup, &s.main, &Config::default(), &f.report, None, 200);
@@ -395,13 +423,31 @@ fn main() -> ExitCode {
                     z.preemptions, z.switches, z.steps, z.decisions
                 )
             };
-            say!("first failure: run {} ({}): {}", f.run, f.kind, f.report.summary().lines().next().unwrap_or(""));
-            say!("shrunk from {} to {}", show(r.before), show(r.after));
-            if let StrategyConfig::Random { seed } | StrategyConfig::Pct { seed, .. } = f.report.config.strategy {
-                say!(
-                    "the run as found: winsim run {scenario} {}{}",
+            let found = match f.report.config.strategy {
+                StrategyConfig::Random { seed } | StrategyConfig::Pct { seed, .. } => Some(format!(
+                    "winsim run {scenario} {}{}",
                     seed_flags(&f.report.config.strategy, seed),
                     set_flags(&set)
+                )),
+                _ => None,
+            };
+            if text {
+                say!("first failure: run {} ({}): {}", f.run, f.kind, f.report.summary().lines().next().unwrap_or(""));
+                say!("shrunk from {} to {}", show(r.before), show(r.after));
+                if let Some(cmd) = &found {
+                    say!("the run as found: {cmd}");
+                }
+            } else {
+                say!(
+                    "{}",
+                    serde_json::json!({
+                        "type": "result",
+                        "expected": false,
+                        "first_failure": {
+                            "run": f.run, "kind": f.kind, "outcome": r.report.outcome, "report": r.report.summary(),
+                            "size_found": show(r.before), "size": show(r.after), "replay": found,
+                        },
+                    })
                 );
             }
             if let Some(path) = save {
@@ -426,12 +472,14 @@ fn main() -> ExitCode {
                     eprintln!("winsim: {e}");
                     return ExitCode::from(BAD_INPUT);
                 }
-                say!(
-                    "saved: {}\nreplay: winsim run {scenario} --replay {}{}",
-                    path.display(),
-                    path.display(),
-                    set_flags(&set)
-                );
+                if text {
+                    say!(
+                        "saved: {}\nreplay: winsim run {scenario} --replay {}{}",
+                        path.display(),
+                        path.display(),
+                        set_flags(&set)
+                    );
+                }
             }
             // A failure is what explore looks for: finding one is exit status 1.
             ExitCode::from(UNEXPECTED)
@@ -470,7 +518,7 @@ fn main() -> ExitCode {
             }
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
-        Command::Sweep { scenario, set, seeds, start, jobs, strict } => {
+        Command::Sweep { scenario, set, seeds, start, jobs, strict, format } => {
             let s = match resolve(&scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -479,25 +527,59 @@ fn main() -> ExitCode {
                 eprintln!("winsim: --seeds 0 sweeps nothing");
                 return ExitCode::from(BAD_INPUT);
             }
+            if start.checked_add(seeds).is_none() {
+                eprintln!("winsim: --start {start} plus --seeds {seeds} is past the last seed (2^64 - 1)");
+                return ExitCode::from(BAD_INPUT);
+            }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-            let kinds = sweep(&s, start, seeds, jobs);
-            let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
-            for k in &kinds {
-                *counts.entry(k).or_default() += 1;
+            let stats = sweep(&s, start, seeds, jobs, strict);
+            let first = stats.failing.first().copied();
+            match format {
+                Format::Text => {
+                    say!("scenario {}: {seeds} seeds from {start}", s.name);
+                    for (kind, n) in &stats.counts {
+                        say!("  {kind:<16} {n}");
+                    }
+                    if let Some((seed, _)) = first {
+                        say!(
+                            "first seed that did not complete: {seed}\nreplay: winsim run {scenario} --seed {seed}{}",
+                            set_flags(&set)
+                        );
+                    }
+                }
+                Format::Json => {
+                    say!(
+                        "{}",
+                        serde_json::json!({"type": "sweep", "scenario": s.name, "seeds": seeds, "start": start, "counts": stats.counts})
+                    );
+                    for (seed, kind) in &stats.failing {
+                        say!("{}", serde_json::json!({"type": "failure", "seed": seed, "kind": kind}));
+                    }
+                    let failures = seeds - stats.counts.get("completed").copied().unwrap_or(0);
+                    let first_report = first.map(|(seed, kind)| {
+                        let r = s.run(Config::random(seed));
+                        serde_json::json!({
+                            "seed": seed,
+                            "kind": kind,
+                            "outcome": r.outcome,
+                            "report": r.summary(),
+                            "replay": format!("winsim run {scenario} --seed {seed}{}", set_flags(&set)),
+                        })
+                    });
+                    say!(
+                        "{}",
+                        serde_json::json!({
+                            "type": "result",
+                            "expected": stats.all_expected,
+                            "failures": failures,
+                            "failures_listed": stats.failing.len(),
+                            "first_failure": first_report,
+                        })
+                    );
+                }
             }
-            let first_failure = kinds.iter().position(|&k| k != "completed").map(|i| start + i as u64);
-            say!("scenario {}: {seeds} seeds from {start}", s.name);
-            for (kind, n) in &counts {
-                say!("  {kind:<16} {n}");
-            }
-            if let Some(seed) = first_failure {
-                say!(
-                    "first seed that did not complete: {seed}\nreplay: winsim run {scenario} --seed {seed}{}",
-                    set_flags(&set)
-                );
-            }
-            if kinds.iter().all(|k| s.expects(k, strict)) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
+            if stats.all_expected { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
     }
 }
@@ -528,22 +610,62 @@ fn replay_file(s: &Target, path: &std::path::Path) -> Result<sim_core::RunReport
     Ok(report)
 }
 
-/// Runs seeds `start..start+seeds` on `jobs` worker threads; returns each seed's outcome
-/// kind in seed order. Seeds are dealt out in fixed stripes, and each run is independent
-/// and single-threaded, so the result is the same for any number of workers.
-fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
+/// How many failing seeds a sweep lists (the smallest ones); the counts cover all.
+const SWEEP_LISTED: usize = 1000;
+
+/// What a sweep found, in memory independent of the number of seeds.
+#[derive(Default)]
+struct SweepStats {
+    /// Runs per outcome kind.
+    counts: std::collections::BTreeMap<&'static str, u64>,
+    /// The smallest failing seeds (not completed), up to [`SWEEP_LISTED`], in order.
+    failing: Vec<(u64, &'static str)>,
+    /// Whether every run ended as the scenario expects.
+    all_expected: bool,
+}
+
+impl SweepStats {
+    fn add_failing(&mut self, seed: u64, kind: &'static str) {
+        self.failing.push((seed, kind));
+        if self.failing.len() > 2 * SWEEP_LISTED {
+            self.failing.sort_unstable();
+            self.failing.truncate(SWEEP_LISTED);
+        }
+    }
+
+    fn merge(mut self, other: SweepStats) -> SweepStats {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        self.failing.extend(other.failing);
+        self.failing.sort_unstable();
+        self.failing.truncate(SWEEP_LISTED);
+        self.all_expected &= other.all_expected;
+        self
+    }
+}
+
+/// Runs seeds `start..start+seeds` on `jobs` worker threads. Seeds are dealt out in
+/// fixed stripes, each run is independent and single-threaded, and the merge sorts, so
+/// the result is the same for any number of workers; memory does not grow with `seeds`.
+fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool) -> SweepStats {
     let bar = progress_bar(seeds);
     let bar = &bar;
-    let stripes: Vec<Vec<(u64, &'static str)>> = std::thread::scope(|scope| {
+    let stats: Vec<SweepStats> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs as u64)
             .map(|w| {
                 scope.spawn(move || {
-                    let mut out = Vec::new();
+                    let mut out = SweepStats { all_expected: true, ..SweepStats::default() };
                     let mut i = w;
                     while i < seeds {
                         let mut config = Config::random(start + i);
                         config.trace = false;
-                        out.push((i, s.run(config).outcome.kind()));
+                        let kind = s.run(config).outcome.kind();
+                        *out.counts.entry(kind).or_default() += 1;
+                        if kind != "completed" {
+                            out.add_failing(start + i, kind);
+                        }
+                        out.all_expected &= s.expects(kind, strict);
                         bar.inc(1);
                         i += jobs as u64;
                     }
@@ -554,9 +676,7 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize) -> Vec<&'static str> {
         workers.into_iter().map(|h| h.join().expect("a sweep worker panicked")).collect()
     });
     bar.finish_and_clear();
-    let mut all: Vec<(u64, &'static str)> = stripes.into_iter().flatten().collect();
-    all.sort_by_key(|&(i, _)| i);
-    all.into_iter().map(|(_, k)| k).collect()
+    stats.into_iter().fold(SweepStats { all_expected: true, ..SweepStats::default() }, SweepStats::merge)
 }
 
 /// A progress line on stderr for a long sweep: drawn only when stderr is a terminal

@@ -216,3 +216,36 @@ fn trace_draws_every_format() {
     assert_eq!(code, 1);
     assert!(err.contains("not in a deadlock"), "{err}");
 }
+
+/// `sweep --format json` and `explore --format json`: every line a tagged JSON object;
+/// the failing seeds in order with their kinds; the final line the result with the first
+/// failure's rendered report; the same seeds as the text output.
+#[test]
+fn sweep_and_explore_speak_json_lines() {
+    let (code, out) = winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "60", "--format", "json", "--jobs", "2"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert!(lines.iter().all(|l| l["type"].is_string()), "{out}");
+    assert_eq!(lines[0]["type"], "sweep");
+    let failures: Vec<u64> =
+        lines.iter().filter(|l| l["type"] == "failure").map(|l| l["seed"].as_u64().unwrap()).collect();
+    assert!(!failures.is_empty() && failures.windows(2).all(|w| w[0] < w[1]), "{failures:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "result");
+    assert_eq!(last["failures"].as_u64().unwrap(), failures.len() as u64);
+    assert_eq!(last["first_failure"]["seed"].as_u64(), failures.first().copied());
+    assert!(last["first_failure"]["report"].as_str().unwrap().starts_with("DEADLOCK"), "{last}");
+    let (_, text) = winsim(&["sweep", "lost-wakeup-pulse-event", "--seeds", "60"]);
+    assert!(text.contains(&format!("first seed that did not complete: {}", failures[0])), "{text}");
+    let (code, out) =
+        winsim(&["explore", "lost-wakeup-pulse-event", "--strategy", "pct:2", "--runs", "50", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!((lines[0]["type"].as_str(), lines[1]["type"].as_str()), (Some("explore"), Some("result")));
+    assert_eq!(lines[1]["first_failure"]["kind"], "deadlock");
+    let (code, out) = winsim(&["run", "redirect-fixed", "--format", "json"]);
+    assert_eq!(code, 0);
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!((last["type"].as_str(), last["kind"].as_str()), (Some("result"), Some("completed")));
+    assert!(last["report"].as_str().unwrap().starts_with("COMPLETED"), "{last}");
+}
