@@ -117,6 +117,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Picture::Text)]
         format: Picture,
     },
+    /// Finds the smallest value of a scenario file's parameter at which its outcome
+    /// changes, by bisection over sweeps (assuming one change in the range).
+    ///
+    /// Example: `winsim threshold pipe-both-write --param nSize --range 1..65536`
+    /// prints "nSize 1..=8191: deadlock on every seed; from 8192: completed on every seed".
+    Threshold {
+        /// A scenario file (or a built-in one's name).
+        scenario: String,
+        /// Set other parameters (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The number parameter to vary.
+        #[arg(long)]
+        param: String,
+        /// The range to search, `A..B` (both ends included).
+        #[arg(long)]
+        range: String,
+        /// Seeds per value: a value's outcome is the set of outcome kinds over them.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+        /// Worker threads (the result does not depend on it).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Runs a scenario over many seeds and counts the outcomes.
     ///
     /// Example: `winsim sweep sync-handle-serialization --seeds 10000`.
@@ -517,6 +541,60 @@ fn main() -> ExitCode {
                 },
             }
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
+        }
+        Command::Threshold { scenario, set, param, range, seeds, jobs } => {
+            let bad = |msg: String| {
+                eprintln!("winsim: {msg}");
+                ExitCode::from(BAD_INPUT)
+            };
+            let Some((a, b)) = range.split_once("..") else {
+                return bad(format!("--range takes A..B, not {range:?}"));
+            };
+            let (Ok(a), Ok(b)) = (a.trim().parse::<i64>(), b.trim().trim_start_matches('=').parse::<i64>()) else {
+                return bad(format!("--range takes two integers, A..B, not {range:?}"));
+            };
+            if a >= b || seeds == 0 {
+                return bad(format!("--range {range} must have A < B, and --seeds must be positive"));
+            }
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+            let outcome_at = |v: i64| -> Result<(Vec<&'static str>, String), ExitCode> {
+                let mut sets = set.clone();
+                sets.push(format!("{param}={v}"));
+                let t = resolve(&scenario, &sets)?;
+                let stats = sweep(&t, 0, seeds, jobs, false);
+                let kinds: Vec<&'static str> = stats.counts.keys().copied().collect();
+                let words = if stats.counts.len() == 1 {
+                    format!("{} on every seed", kinds[0])
+                } else {
+                    stats.counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+                        + &format!(" of {seeds} seeds")
+                };
+                Ok((kinds, words))
+            };
+            let (first, first_words) = match outcome_at(a) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let (last, last_words) = match outcome_at(b) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            if first == last {
+                say!("{param} {a}..={b}: {first_words} at both ends; no change found");
+                return ExitCode::SUCCESS;
+            }
+            let (mut lo, mut hi, mut hi_words) = (a, b, last_words);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                match outcome_at(mid) {
+                    Ok((k, _)) if k == first => lo = mid,
+                    Ok((_, w)) => (hi, hi_words) = (mid, w),
+                    Err(code) => return code,
+                }
+            }
+            say!("{param} {a}..={lo}: {first_words}; from {hi}: {hi_words}");
+            ExitCode::SUCCESS
         }
         Command::Sweep { scenario, set, seeds, start, jobs, strict, format } => {
             let s = match resolve(&scenario, &set) {

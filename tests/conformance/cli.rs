@@ -249,3 +249,20 @@ fn sweep_and_explore_speak_json_lines() {
     assert_eq!((last["type"].as_str(), last["kind"].as_str()), (Some("result"), Some("completed")));
     assert!(last["report"].as_str().unwrap().starts_with("COMPLETED"), "{last}");
 }
+
+/// `winsim threshold`: bisection over sweeps finds where a pipe's quota stops holding a
+/// message (docs/semantics.md §3: a write returns once its bytes fit the quota or are
+/// read, so two writers of `bytes` each deadlock exactly when bytes > nSize).
+#[test]
+fn threshold_finds_where_the_outcome_changes() {
+    let (code, out) = winsim(&["threshold", "pipe-both-write", "--param", "bytes", "--range", "0..100000"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "bytes 0..=4096: completed on every seed; from 4097: deadlock on every seed\n");
+    let (code, out) =
+        winsim(&["threshold", "pipe-both-write", "--param", "nSize", "--range", "1..65536", "--seeds", "5"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "nSize 1..=8191: deadlock on every seed; from 8192: completed on every seed\n");
+    assert_eq!(winsim(&["threshold", "pipe-both-write", "--param", "nSize", "--range", "9..3"]).0, 2);
+    assert_eq!(winsim(&["threshold", "pipe-both-write", "--param", "nope", "--range", "1..3"]).0, 2);
+    assert_eq!(winsim(&["threshold", "redirect-fixed", "--param", "x", "--range", "1..3"]).0, 2);
+}
