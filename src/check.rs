@@ -64,6 +64,14 @@ pub struct FailureFile {
     pub program: String,
     /// The failures, oldest first; each is replayed before a new sweep.
     pub failures: Vec<FailureRecord>,
+    /// For a failure saved by the CLI: the scenario (a built-in name or a scenario
+    /// file's path) and its `--set` parameters, so `winsim replay FILE` needs nothing
+    /// else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// The `--set KEY=VALUE` parameters the failure was found with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
 }
 
 impl FailureFile {
@@ -233,9 +241,14 @@ impl Check {
         // Failures found before are replayed first.
         let mut file = match path.exists() {
             true => FailureFile::load(&path)?,
-            false => {
-                FailureFile { format: 1, test: self.name.clone(), program: entry.to_string(), failures: Vec::new() }
-            }
+            false => FailureFile {
+                format: 1,
+                test: self.name.clone(),
+                program: entry.to_string(),
+                failures: Vec::new(),
+                scenario: None,
+                set: Vec::new(),
+            },
         };
         for (i, f) in file.failures.iter().enumerate() {
             // Replayed as far as it fits the program as it is now, then without

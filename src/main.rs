@@ -141,6 +141,31 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Replays the first failure of a failure file (`winsim explore --save FILE`) with
+    /// its trace and report: the scenario and parameters come from the file.
+    ///
+    /// Example: `winsim replay failure.json`.
+    Replay {
+        /// The failure file.
+        file: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Shrinks the first failure of a failure file further (fewer preemptions, switches
+    /// and decisions) and writes it back, or to --out.
+    ///
+    /// Example: `winsim shrink failure.json --out smaller.json`.
+    Shrink {
+        /// The failure file.
+        file: std::path::PathBuf,
+        /// Where to write the shrunk failure (default: over FILE).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Most replays the shrinker may try.
+        #[arg(long, default_value_t = 500)]
+        budget: u64,
+    },
     /// Runs a scenario over many seeds and counts the outcomes.
     ///
     /// Example: `winsim sweep sync-handle-serialization --seeds 10000`.
@@ -491,18 +516,15 @@ fn main() -> ExitCode {
                     test: format!("scenario {}", s.name),
                     program: s.main.clone(),
                     failures: vec![record],
+                    scenario: Some(scenario.clone()),
+                    set: set.clone(),
                 };
                 if let Err(e) = file.save(&path) {
                     eprintln!("winsim: {e}");
                     return ExitCode::from(BAD_INPUT);
                 }
                 if text {
-                    say!(
-                        "saved: {}\nreplay: winsim run {scenario} --replay {}{}",
-                        path.display(),
-                        path.display(),
-                        set_flags(&set)
-                    );
+                    say!("saved: {}\nreplay: winsim replay {}", path.display(), path.display());
                 }
             }
             // A failure is what explore looks for: finding one is exit status 1.
@@ -541,6 +563,90 @@ fn main() -> ExitCode {
                 },
             }
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
+        }
+        Command::Replay { file, format } => {
+            let (s, failure) = match failure_target(&file) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let report = match replay_file(&s, &file) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("winsim: {e}");
+                    return ExitCode::from(BAD_INPUT);
+                }
+            };
+            match format {
+                Format::Text => {
+                    say!("scenario {}: {}", s.name, s.summary);
+                    say!(
+                        "replaying {} ({} run {}, {} decisions)\n",
+                        file.display(),
+                        failure.strategy,
+                        failure.run,
+                        failure.decisions.len()
+                    );
+                    say_raw!("{}", report.trace_text());
+                    say!();
+                    say_raw!("{}", report.summary());
+                }
+                Format::Json => {
+                    say_raw!("{}", sim_core::trace::render_json_lines(&report.trace));
+                    say!(
+                        "{}",
+                        serde_json::json!({"type": "result", "kind": report.outcome.kind(), "report": report.summary(), "outcome": report.outcome})
+                    );
+                }
+            }
+            // The replay shows the failure again: that is what was expected of it.
+            if report.outcome.kind() == failure.kind { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
+        }
+        Command::Shrink { file, out, budget } => {
+            let (s, failure) = match failure_target(&file) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let report = match replay_file(&s, &file) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("winsim: {e}");
+                    return ExitCode::from(BAD_INPUT);
+                }
+            };
+            if report.outcome.kind() != failure.kind {
+                eprintln!(
+                    "winsim: the failure no longer reproduces: the replay ended {}, the file says {}",
+                    report.outcome.kind(),
+                    failure.kind
+                );
+                return ExitCode::from(UNEXPECTED);
+            }
+            let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
+            let r = explore::shrink(&setup, &s.main, &Config::default(), &report, None, budget);
+            let mut saved = match winsim::FailureFile::load(&file) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("winsim: {e}");
+                    return ExitCode::from(BAD_INPUT);
+                }
+            };
+            let record = &mut saved.failures[0];
+            record.decisions = r.report.decisions.clone();
+            record.outcome = r.report.outcome.clone();
+            record.size = r.after;
+            let target = out.unwrap_or(file);
+            if let Err(e) = saved.save(&target) {
+                eprintln!("winsim: {e}");
+                return ExitCode::from(BAD_INPUT);
+            }
+            let show = |z: explore::Size| {
+                format!(
+                    "{} preemptions, {} switches, {} steps, {} decisions",
+                    z.preemptions, z.switches, z.steps, z.decisions
+                )
+            };
+            say!("shrunk from {} to {}\nsaved: {}", show(r.before), show(r.after), target.display());
+            ExitCode::SUCCESS
         }
         Command::Threshold { scenario, set, param, range, seeds, jobs } => {
             let bad = |msg: String| {
@@ -660,6 +766,30 @@ fn main() -> ExitCode {
             if stats.all_expected { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
     }
+}
+
+/// The scenario a failure file names, and its first failure.
+fn failure_target(path: &std::path::Path) -> Result<(Target, winsim::FailureRecord), ExitCode> {
+    let bad = |msg: String| {
+        eprintln!("winsim: {msg}");
+        ExitCode::from(BAD_INPUT)
+    };
+    let file = winsim::FailureFile::load(path).map_err(bad)?;
+    let Some(first) = file.failures.first().cloned() else {
+        return Err(bad(format!("{}: no failures in the file", path.display())));
+    };
+    let name = match (&file.scenario, file.test.strip_prefix("scenario ")) {
+        (Some(s), _) => s.clone(),
+        (None, Some(name)) => name.to_string(),
+        (None, None) => {
+            return Err(bad(format!(
+                "{}: saved by the test {:?}, not by the CLI; replay it with that test (WINSIM_REPLAY) or `winsim run SCENARIO --replay FILE`",
+                path.display(),
+                file.test
+            )));
+        }
+    };
+    Ok((resolve(&name, &file.set)?, first))
 }
 
 /// The `--set` flags of a command, to repeat in the replay line it prints.

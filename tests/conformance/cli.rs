@@ -104,7 +104,7 @@ fn explore_finds_saves_and_replays_a_failure() {
     assert_eq!(code, 1, "finding a failure is status 1: {out}");
     assert!(out.contains("first failure: run") && out.contains("(deadlock)"), "{out}");
     assert!(out.contains("--pct 2 --pct-steps"), "{out}");
-    assert!(out.contains(&format!("replay: winsim run lost-wakeup-pulse-event --replay {p}")), "{out}");
+    assert!(out.contains(&format!("replay: winsim replay {p}")), "{out}");
     let (code, out) = winsim(&["run", "lost-wakeup-pulse-event", "--replay", p]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("PulseEvent(0x4 [event#1]) = TRUE  -- released 0 waiters"), "{out}");
@@ -265,4 +265,40 @@ fn threshold_finds_where_the_outcome_changes() {
     assert_eq!(winsim(&["threshold", "pipe-both-write", "--param", "nSize", "--range", "9..3"]).0, 2);
     assert_eq!(winsim(&["threshold", "pipe-both-write", "--param", "nope", "--range", "1..3"]).0, 2);
     assert_eq!(winsim(&["threshold", "redirect-fixed", "--param", "x", "--range", "1..3"]).0, 2);
+}
+
+/// `winsim replay FILE` and `winsim shrink FILE`: the failure file names its scenario and
+/// parameters; the replay shows the same failure; shrinking keeps it failing and never
+/// makes it bigger; a file from a test (no scenario) is bad input with a hint.
+#[test]
+fn replay_and_shrink_failure_files() {
+    let dir = std::env::temp_dir();
+    let p = dir.join(format!("winsim-cli-replay-{}.json", std::process::id()));
+    let q = dir.join(format!("winsim-cli-shrunk-{}.json", std::process::id()));
+    let (p, q) = (p.to_str().unwrap(), q.to_str().unwrap());
+    let (code, out) = winsim(&["explore", "pipe-both-write", "--set", "nSize=8000", "--runs", "5", "--save", p]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = winsim(&["replay", p]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(bytes=8192, nSize=8000)") && out.contains("DEADLOCK"), "{out}");
+    let (code, out) = winsim(&["shrink", p, "--out", q]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("shrunk from "), "{out}");
+    let before: winsim::FailureFile = winsim::FailureFile::load(std::path::Path::new(p)).unwrap();
+    let after: winsim::FailureFile = winsim::FailureFile::load(std::path::Path::new(q)).unwrap();
+    assert!(after.failures[0].decisions.len() <= before.failures[0].decisions.len());
+    assert_eq!(after.set, vec!["nSize=8000".to_string()]);
+    let (code, out) = winsim(&["replay", q]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("DEADLOCK"), "{out}");
+    let mut test_file = before.clone();
+    test_file.scenario = None;
+    test_file.test = "my_crate::my_test".into();
+    test_file.save(std::path::Path::new(q)).unwrap();
+    let (code, _, err) = winsim_err(&["replay", q]);
+    assert_eq!(code, 2);
+    assert!(err.contains("saved by the test \"my_crate::my_test\""), "{err}");
+    assert_eq!(winsim(&["replay", "/nonexistent.json"]).0, 2);
+    std::fs::remove_file(p).unwrap();
+    std::fs::remove_file(q).unwrap();
 }
