@@ -117,6 +117,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Picture::Text)]
         format: Picture,
     },
+    /// Explains a run: for each call that blocked, what it waited for (with the buffer
+    /// or queue occupancy then), when it returned and which call woke it.
+    ///
+    /// Example: `winsim explain named-pipe-echo --seed 0 --step 6`.
+    Explain {
+        /// A scenario name or a scenario file.
+        scenario: String,
+        /// Set a scenario file's parameter (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        sched: SchedArgs,
+        /// Only the calls at this kernel step (the `#N` column of the trace).
+        #[arg(long)]
+        step: Option<u64>,
+    },
     /// Finds the smallest value of a scenario file's parameter at which its outcome
     /// changes, by bisection over sweeps (assuming one change in the range).
     ///
@@ -562,6 +578,26 @@ fn main() -> ExitCode {
                     }
                 },
             }
+            if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
+        }
+        Command::Explain { scenario, set, sched, step } => {
+            let s = match resolve(&scenario, &set) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let report = match &sched.replay {
+                None => s.run(sched.config()),
+                Some(path) => match replay_file(&s, path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("winsim: {e}");
+                        return ExitCode::from(BAD_INPUT);
+                    }
+                },
+            };
+            say!("scenario {}: {}\n", s.name, s.summary);
+            say_raw!("{}", winsim::pictures::explain(&report, step));
+            say!("\n{}", report.summary().lines().next().unwrap_or(""));
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Replay { file, format } => {

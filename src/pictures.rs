@@ -263,3 +263,76 @@ pub fn dot_wait_for(d: &DeadlockReport) -> String {
     out.push_str("}\n");
     out
 }
+
+/// Why each call blocked and what woke it: for every call that blocked (or, with
+/// `step`, every call made at that step), what it waited for, with the buffer or queue
+/// occupancy the kernel saw then, when and by what it returned, and how long it waited.
+pub fn explain(report: &RunReport, step: Option<u64>) -> String {
+    let events = &report.trace;
+    let by_id: BTreeMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    let wakes: BTreeMap<u64, &Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Wake { .. }))
+        .filter_map(|e| e.op.map(|op| (op, e)))
+        .collect();
+    let who = |e: &Event| format!("P{}/T{}", e.pid, e.tid);
+    let mut out = String::new();
+    let mut immediate = 0;
+    for e in events {
+        if step.is_some_and(|s| s != e.step) {
+            continue;
+        }
+        match &e.kind {
+            EventKind::Block { reason, .. } => {
+                let call = line(e);
+                let call = call.split(" BLOCKS: ").next().unwrap_or(&call);
+                let _ = writeln!(out, "{} {call} at step #{} ({}ms)", who(e), e.step, e.time_ms);
+                let _ = writeln!(out, "  blocked: {reason}");
+                match e.op.and_then(|op| wakes.get(&op)) {
+                    Some(w) => {
+                        let _ = writeln!(
+                            out,
+                            "  returned at step #{} ({}ms), {} steps and {}ms later: {}",
+                            w.step,
+                            w.time_ms,
+                            w.step - e.step,
+                            w.time_ms - e.time_ms,
+                            line(w).split("  <- ").next().unwrap_or("")
+                        );
+                        match w.cause.and_then(|c| by_id.get(&c)) {
+                            Some(c) if c.tid != 0 => {
+                                let _ = writeln!(out, "  woken by {} {}", who(c), line(c));
+                            }
+                            _ => {
+                                if let EventKind::Wake { why, .. } = &w.kind {
+                                    let _ = writeln!(out, "  woken by {why}");
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "  never returned: the run ended {} with it still waiting",
+                            report.outcome.kind()
+                        );
+                    }
+                }
+            }
+            EventKind::Call { .. } if step.is_some() => {
+                let _ = writeln!(out, "{} {} at step #{} ({}ms): returned at once", who(e), line(e), e.step, e.time_ms);
+            }
+            EventKind::Call { .. } => immediate += 1,
+            EventKind::Wake { .. } if step.is_some() => {
+                let _ = writeln!(out, "{} {} at step #{}", who(e), line(e), e.step);
+            }
+            _ => {}
+        }
+    }
+    if step.is_none() {
+        let _ = writeln!(out, "{immediate} other calls returned at once.");
+    } else if out.is_empty() {
+        let _ = writeln!(out, "no call at step #{}", step.unwrap_or(0));
+    }
+    out
+}

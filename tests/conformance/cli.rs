@@ -302,3 +302,20 @@ fn replay_and_shrink_failure_files() {
     std::fs::remove_file(p).unwrap();
     std::fs::remove_file(q).unwrap();
 }
+
+/// `winsim explain`: each blocked call with what it waited for, when it returned and the
+/// call that woke it; `--step K` shows the calls of one step; a call still waiting at a
+/// deadlock says so.
+#[test]
+fn explain_says_why_calls_blocked_and_what_woke_them() {
+    let (code, out) = winsim(&["explain", "named-pipe-echo"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(
+        "P12/T16 ReadFile(0x4 [pipe#1 client end of \\\\.\\pipe\\echo], 4, NULL) at step #6 (0ms)\n  blocked: waits for data in pipe#1 (0 bytes queued; peer end has 1 open handle(s))\n  returned at step #8 (0ms), 2 steps and 0ms later: ReadFile returns TRUE, read=4 bytes \"pong\"\n  woken by P4/T8 WriteFile("
+    ), "{out}");
+    let (_, out) = winsim(&["explain", "named-pipe-echo", "--step", "8"]);
+    assert!(out.contains("WriteFile(0x4 [pipe#1 server end of \\\\.\\pipe\\echo], 4 bytes \"pong\", NULL) = TRUE, written=4 at step #8 (0ms): returned at once"), "{out}");
+    let (code, out) = winsim(&["explain", "redirect-leaked-write-end"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("  never returned: the run ended deadlock with it still waiting"), "{out}");
+}
