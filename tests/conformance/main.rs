@@ -7,7 +7,6 @@ mod support;
 
 mod async_io;
 mod audit;
-mod cli;
 mod determinism;
 mod explore;
 mod handles;

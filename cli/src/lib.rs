@@ -1,5 +1,27 @@
-//! The `winsim` command line: run, sweep and explore a scenario (a built-in one or a
-//! scenario file) and show its trace and outcome.
+//! The `winsim` command line: run, sweep, explore, trace, explain, replay and shrink a
+//! scenario (a built-in one, a scenario file, or one of your own) and show its trace and
+//! outcome.
+//!
+//! Your own binary gets the same command line over your own scenarios:
+//!
+//! ```no_run
+//! use winsim::prelude::*;
+//! use winsim_cli::{Catalogue, CliScenario};
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let size = 4096; // install functions may capture anything Send + Sync
+//!     let echo = CliScenario::new("my-echo", "server.exe", move |sim: &mut Sim| {
+//!         sim.program("server.exe", move |ctx| async move {
+//!             let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+//!             let _ = ctx.create_pipe(&mut r, &mut w, None, size).await;
+//!             0
+//!         });
+//!     })
+//!     .summary("my protocol's echo server")
+//!     .expect(&["completed"]);
+//!     winsim_cli::main(Catalogue::new().with(echo))
+//! }
+//! ```
 //!
 //! Exit codes: 0 the run ended as the scenario expects (for `explore` and `sweep`:
 //! every run did); 1 an unexpected outcome (with `--strict`, anything but completion);
@@ -8,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
+use sim_core::Sim;
 use sim_core::explore::{self, Explore, Sweep};
 use sim_core::{Config, StrategyConfig, WaiterOrder};
 use std::io::Write;
@@ -272,8 +295,10 @@ impl SchedArgs {
     }
 }
 
-/// A scenario to run: a built-in one (Rust or file) or a scenario file named by path.
-struct Target {
+/// A scenario the command line can run: yours ([`CliScenario::new`]), a built-in one, or
+/// a scenario file.
+#[derive(Clone)]
+pub struct CliScenario {
     name: String,
     summary: String,
     /// What the scenario says a run shows.
@@ -281,10 +306,40 @@ struct Target {
     /// The outcome kinds that are as expected.
     expected: Vec<String>,
     main: String,
-    install: Arc<dyn Fn(&mut sim_core::Sim) + Send + Sync>,
+    install: Arc<dyn Fn(&mut Sim) + Send + Sync>,
 }
 
-impl Target {
+type Target = CliScenario;
+
+impl CliScenario {
+    /// A scenario named `name` whose programs `install` registers and whose first
+    /// process runs `main` (a command line). It is expected to complete; see
+    /// [`CliScenario::expect`].
+    pub fn new(name: &str, main: &str, install: impl Fn(&mut Sim) + Send + Sync + 'static) -> CliScenario {
+        CliScenario {
+            name: name.to_string(),
+            summary: String::new(),
+            expect: "completed".to_string(),
+            expected: vec!["completed".to_string()],
+            main: main.to_string(),
+            install: Arc::new(install),
+        }
+    }
+
+    /// Its one-line summary (`winsim list`).
+    pub fn summary(mut self, summary: &str) -> CliScenario {
+        self.summary = summary.to_string();
+        self
+    }
+
+    /// The outcome kinds a run may end with and still be as expected (`completed`,
+    /// `deadlock`, `failed`, ..., or `any`): they decide the exit status.
+    pub fn expect(mut self, kinds: &[&str]) -> CliScenario {
+        self.expected = kinds.iter().map(|k| k.to_string()).collect();
+        self.expect = kinds.join(" or ");
+        self
+    }
+
     fn run(&self, config: Config) -> sim_core::RunReport {
         let mut sim = sim_core::Sim::new(config);
         (self.install)(&mut sim);
@@ -301,12 +356,18 @@ impl Target {
 
 /// Finds a scenario by catalogue name or file path and applies `--set`s; says what is
 /// wrong on stderr otherwise.
-fn resolve(name: &str, sets: &[String]) -> Result<Target, ExitCode> {
+fn resolve(cat: &Catalogue, name: &str, sets: &[String]) -> Result<Target, ExitCode> {
     let bad = |msg: String| {
         eprintln!("winsim: {msg}");
         ExitCode::from(BAD_INPUT)
     };
-    if let Some(s) = scenarios::find(name) {
+    if let Some(s) = cat.scenarios.iter().find(|s| s.name == name) {
+        if let Some(first) = sets.first() {
+            return Err(bad(format!("scenario {name} has no parameters (--set {first})")));
+        }
+        return Ok(s.clone());
+    }
+    if let Some(s) = scenarios::find(name).filter(|_| cat.builtin) {
         if let Some(first) = sets.first() {
             return Err(bad(format!("scenario {name} is built in Rust and has no parameters (--set {first})")));
         }
@@ -320,7 +381,7 @@ fn resolve(name: &str, sets: &[String]) -> Result<Target, ExitCode> {
             install: Arc::new(move |sim: &mut sim_core::Sim| install(sim)),
         });
     }
-    let file = match scenarios::find_file(name) {
+    let file = match scenarios::find_file(name).filter(|_| cat.builtin) {
         Some(f) => (*f).clone(),
         None => {
             let path = std::path::Path::new(name);
@@ -354,20 +415,76 @@ fn resolve(name: &str, sets: &[String]) -> Result<Target, ExitCode> {
     })
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// The scenarios a command line offers: yours, and (with [`Catalogue::builtin`] or
+/// [`Catalogue::with_builtin`]) winsim's built-in ones. Scenario files given by path
+/// always run.
+#[derive(Clone, Default)]
+pub struct Catalogue {
+    scenarios: Vec<CliScenario>,
+    builtin: bool,
+}
+
+impl Catalogue {
+    /// No scenarios yet (add yours with [`Catalogue::with`]).
+    pub fn new() -> Catalogue {
+        Catalogue::default()
+    }
+
+    /// winsim's built-in scenarios (what the `winsim` binary offers).
+    pub fn builtin() -> Catalogue {
+        Catalogue { scenarios: Vec::new(), builtin: true }
+    }
+
+    /// Adds a scenario; yours are found before built-in ones of the same name.
+    pub fn with(mut self, s: CliScenario) -> Catalogue {
+        self.scenarios.push(s);
+        self
+    }
+
+    /// Offers the built-in scenarios too.
+    pub fn with_builtin(mut self) -> Catalogue {
+        self.builtin = true;
+        self
+    }
+}
+
+/// Runs the command line on the process's arguments over `catalogue`; returns the exit
+/// status (module docs).
+pub fn main(catalogue: Catalogue) -> ExitCode {
+    run_with_args(std::env::args_os(), &catalogue)
+}
+
+/// Runs the command line on `args` (the first is the program name) over `catalogue`.
+pub fn run_with_args<I, T>(args: I, catalogue: &Catalogue) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { BAD_INPUT } else { 0 });
+        }
+    };
+    let cat = catalogue;
     match cli.command {
         Command::List => {
-            for s in scenarios::catalogue() {
+            for s in &cat.scenarios {
                 say!("{:<28} {}\n{:<28} expect: {}", s.name, s.summary, "", s.expect);
             }
-            for f in scenarios::file_catalogue() {
-                say!("{:<28} {}\n{:<28} expect: {} (scenario file)", f.name, f.summary, "", f.expect.join(" or "));
+            if cat.builtin {
+                for s in scenarios::catalogue() {
+                    say!("{:<28} {}\n{:<28} expect: {}", s.name, s.summary, "", s.expect);
+                }
+                for f in scenarios::file_catalogue() {
+                    say!("{:<28} {}\n{:<28} expect: {} (scenario file)", f.name, f.summary, "", f.expect.join(" or "));
+                }
             }
             ExitCode::SUCCESS
         }
         Command::Run { scenario, set, sched, format, strict } => {
-            let s = match resolve(&scenario, &set) {
+            let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -425,7 +542,7 @@ fn main() -> ExitCode {
         }
         Command::Explore { scenario, set, strategy, runs, seed, jobs, save, strict, format } => {
             let text = matches!(format, Format::Text);
-            let s = match resolve(&scenario, &set) {
+            let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -547,7 +664,7 @@ fn main() -> ExitCode {
             ExitCode::from(UNEXPECTED)
         }
         Command::Trace { scenario, set, sched, format } => {
-            let s = match resolve(&scenario, &set) {
+            let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -581,7 +698,7 @@ fn main() -> ExitCode {
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Explain { scenario, set, sched, step } => {
-            let s = match resolve(&scenario, &set) {
+            let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -601,7 +718,7 @@ fn main() -> ExitCode {
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Replay { file, format } => {
-            let (s, failure) = match failure_target(&file) {
+            let (s, failure) = match failure_target(cat, &file) {
                 Ok(x) => x,
                 Err(code) => return code,
             };
@@ -638,7 +755,7 @@ fn main() -> ExitCode {
             if report.outcome.kind() == failure.kind { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Shrink { file, out, budget } => {
-            let (s, failure) = match failure_target(&file) {
+            let (s, failure) = match failure_target(cat, &file) {
                 Ok(x) => x,
                 Err(code) => return code,
             };
@@ -703,7 +820,7 @@ fn main() -> ExitCode {
             let outcome_at = |v: i64| -> Result<(Vec<&'static str>, String), ExitCode> {
                 let mut sets = set.clone();
                 sets.push(format!("{param}={v}"));
-                let t = resolve(&scenario, &sets)?;
+                let t = resolve(cat, &scenario, &sets)?;
                 let stats = sweep(&t, 0, seeds, jobs, false);
                 let kinds: Vec<&'static str> = stats.counts.keys().copied().collect();
                 let words = if stats.counts.len() == 1 {
@@ -739,7 +856,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Sweep { scenario, set, seeds, start, jobs, strict, format } => {
-            let s = match resolve(&scenario, &set) {
+            let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -805,7 +922,7 @@ fn main() -> ExitCode {
 }
 
 /// The scenario a failure file names, and its first failure.
-fn failure_target(path: &std::path::Path) -> Result<(Target, winsim::FailureRecord), ExitCode> {
+fn failure_target(cat: &Catalogue, path: &std::path::Path) -> Result<(Target, winsim::FailureRecord), ExitCode> {
     let bad = |msg: String| {
         eprintln!("winsim: {msg}");
         ExitCode::from(BAD_INPUT)
@@ -825,7 +942,7 @@ fn failure_target(path: &std::path::Path) -> Result<(Target, winsim::FailureReco
             )));
         }
     };
-    Ok((resolve(&name, &file.set)?, first))
+    Ok((resolve(cat, &name, &file.set)?, first))
 }
 
 /// The `--set` flags of a command, to repeat in the replay line it prints.
