@@ -569,7 +569,7 @@ where
                 _ => String::new(),
             };
             let counts: std::collections::BTreeMap<&str, u64> =
-                e.outcomes.iter().map(|(k, n)| (k.as_str(), *n as u64)).collect();
+                e.outcomes.iter().map(|(k, n)| (k.as_str(), *n)).collect();
             if text {
                 say!(
                     "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
