@@ -336,3 +336,168 @@ pub fn explain(report: &RunReport, step: Option<u64>) -> String {
     }
     out
 }
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One self-contained HTML page (no scripts from the network, no external files): the
+/// timeline as an SVG with a lane per thread (calls as ticks, blocked calls as bars from
+/// call to return, arrows from the waking call to the woken one), the deadlock's
+/// wait-for graph and report, and a table of every call with why it blocked and what
+/// woke it. Hovering a mark shows its trace line.
+pub fn html(report: &RunReport, title: &str) -> String {
+    let events = &report.trace;
+    let images = image_of(events);
+    let mut lanes: Vec<(u32, u32)> = Vec::new();
+    for e in events.iter().filter(|e| e.tid != 0) {
+        if !lanes.contains(&(e.pid, e.tid)) {
+            lanes.push((e.pid, e.tid));
+        }
+    }
+    let lane = |pid: u32, tid: u32| lanes.iter().position(|&l| l == (pid, tid)).unwrap_or(0);
+    let steps = report.steps.max(events.last().map_or(0, |e| e.step)) + 1;
+    let (left, dx, dy, top) = (170.0, (900.0 / steps as f64).clamp(4.0, 40.0), 44.0, 30.0);
+    let x = |step: u64| left + step as f64 * dx;
+    let y = |i: usize| top + i as f64 * dy;
+    let width = x(steps) + 20.0;
+    let height = y(lanes.len()) + 10.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"timeline\">"
+    );
+    svg.push_str("<defs><marker id=\"arrow\" markerWidth=\"8\" markerHeight=\"8\" refX=\"7\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#c33\"/></marker></defs>\n");
+    for (i, &(pid, tid)) in lanes.iter().enumerate() {
+        let image = images.get(&pid).map_or("", String::as_str);
+        let _ = writeln!(
+            svg,
+            "<g class=\"lane\" data-thread=\"P{pid}/T{tid}\"><text x=\"4\" y=\"{:.0}\">P{pid}/T{tid} {}</text><line x1=\"{left}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"#ccc\"/></g>",
+            y(i) + 4.0,
+            html_escape(image),
+            y(i),
+            x(steps),
+            y(i)
+        );
+    }
+    let by_id: BTreeMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    let mut open: BTreeMap<u64, &Event> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.tid != 0) {
+        let ly = y(lane(e.pid, e.tid));
+        let tip = html_escape(&format!("#{} {}ms P{}/T{}: {}", e.step, e.time_ms, e.pid, e.tid, line(e)));
+        match &e.kind {
+            EventKind::Block { .. } => {
+                if let Some(op) = e.op {
+                    open.insert(op, e);
+                }
+            }
+            EventKind::Wake { .. } => {
+                let b = e.op.and_then(|op| open.remove(&op));
+                let from = b.map_or(e.step, |b| b.step);
+                let call = b.map(|b| html_escape(&line(b))).unwrap_or_default();
+                let _ = writeln!(
+                    svg,
+                    "<rect class=\"blocked\" x=\"{:.1}\" y=\"{:.0}\" width=\"{:.1}\" height=\"12\" fill=\"#f0b400\"><title>{call}\n{tip}</title></rect>",
+                    x(from),
+                    ly - 6.0,
+                    (x(e.step) - x(from)).max(2.0)
+                );
+                if let Some(c) = e.cause.and_then(|c| by_id.get(&c)).filter(|c| c.tid != 0 && c.tid != e.tid) {
+                    let _ = writeln!(
+                        svg,
+                        "<line class=\"wake\" x1=\"{:.1}\" y1=\"{:.0}\" x2=\"{:.1}\" y2=\"{:.0}\" stroke=\"#c33\" marker-end=\"url(#arrow)\"><title>{}</title></line>",
+                        x(c.step),
+                        y(lane(c.pid, c.tid)),
+                        x(e.step),
+                        ly,
+                        html_escape(&format!("#{} {} woke {}", c.step, line(c), line(e)))
+                    );
+                }
+            }
+            EventKind::Call { error, .. } => {
+                let color = if error.is_some_and(|e| e.0 != 0) { "#c33" } else { "#36c" };
+                let _ = writeln!(
+                    svg,
+                    "<circle class=\"call\" cx=\"{:.1}\" cy=\"{ly:.0}\" r=\"4\" fill=\"{color}\"><title>{tip}</title></circle>",
+                    x(e.step)
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    svg,
+                    "<rect class=\"event\" x=\"{:.1}\" y=\"{:.0}\" width=\"3\" height=\"14\" fill=\"#888\"><title>{tip}</title></rect>",
+                    x(e.step) - 1.5,
+                    ly - 7.0
+                );
+            }
+        }
+    }
+    for b in open.values() {
+        let _ = writeln!(
+            svg,
+            "<rect class=\"blocked never\" x=\"{:.1}\" y=\"{:.0}\" width=\"{:.1}\" height=\"12\" fill=\"#d33\"><title>{} (never returned)</title></rect>",
+            x(b.step),
+            y(lane(b.pid, b.tid)) - 6.0,
+            (x(steps) - x(b.step)).max(2.0),
+            html_escape(&line(b))
+        );
+    }
+    svg.push_str("</svg>\n");
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n<style>\nbody {{ font-family: sans-serif; margin: 1.5em; }}\npre {{ background: #f6f6f6; padding: .8em; overflow-x: auto; }}\n.timeline text {{ font: 12px monospace; }}\ntable {{ border-collapse: collapse; font: 12px monospace; }}\ntd, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }}\n.legend span {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }}\n</style>\n</head>\n<body>\n<h1>{t}</h1>\n<p class=\"outcome\">{o}</p>\n<h2>Timeline</h2>\n<p class=\"legend\">one column per kernel step;<span style=\"background:#36c\"></span>a call that returned at once<span style=\"background:#f0b400\"></span>a blocked call, from its call to its return<span style=\"background:#d33\"></span>never returned<span style=\"background:#c33;height:2px\"></span>the call that woke it. Hover for the trace line.</p>\n{svg}",
+        t = html_escape(title),
+        o = html_escape(report.summary().lines().next().unwrap_or("")),
+    );
+    if let Some(d) = report.outcome.deadlock() {
+        page.push_str("<h2>Wait-for graph</h2>\n<ul class=\"wait-for\">\n");
+        for (tid, who, what) in stuck_labels(d) {
+            let waits: Vec<String> = d
+                .threads
+                .iter()
+                .find(|t| t.tid == tid)
+                .map(|t| t.waits_for.iter().map(|w| format!("T{w}")).collect())
+                .unwrap_or_default();
+            let _ = writeln!(
+                page,
+                "<li><b>{}</b> waits for {}{}<pre>{}</pre></li>",
+                html_escape(&who),
+                html_escape(&waits.join(", ")),
+                if d.cycle.contains(&tid) { " <em>(in the cycle)</em>" } else { "" },
+                html_escape(&what)
+            );
+        }
+        page.push_str("</ul>\n");
+    }
+    let _ = write!(
+        page,
+        "<h2>Report</h2>\n<pre class=\"report\">{}</pre>\n<h2>Why each call blocked and what woke it</h2>\n<pre class=\"explain\">{}</pre>\n<h2>Trace</h2>\n<table class=\"trace\">\n<tr><th>step</th><th>time</th><th>thread</th><th>event</th></tr>\n",
+        html_escape(&report.summary()),
+        html_escape(&explain(report, None))
+    );
+    for e in events {
+        let _ = writeln!(
+            page,
+            "<tr><td>#{}</td><td>{}ms</td><td>P{}/T{}</td><td>{}</td></tr>",
+            e.step,
+            e.time_ms,
+            e.pid,
+            e.tid,
+            html_escape(&line(e))
+        );
+    }
+    page.push_str("</table>\n</body>\n</html>\n");
+    page
+}

@@ -88,6 +88,10 @@ enum Command {
         /// Exit with status 1 unless the run completed (for scripts).
         #[arg(long)]
         strict: bool,
+        /// Also write the run as one self-contained HTML page (timeline, wait-for graph,
+        /// why each call blocked) to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// Explores a scenario's schedules with a strategy: outcome counts, distinct
     /// schedules, and the first failure shrunk (docs/exploration.md).
@@ -483,7 +487,7 @@ where
             }
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, set, sched, format, strict } => {
+        Command::Run { scenario, set, sched, format, strict, html } => {
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -498,6 +502,13 @@ where
                     }
                 },
             };
+            if let Some(path) = &html {
+                let page = winsim::pictures::html(&report, &format!("winsim: {} ({})", s.name, s.summary));
+                if let Err(e) = std::fs::write(path, page) {
+                    eprintln!("winsim: {}: {e}", path.display());
+                    return ExitCode::from(BAD_INPUT);
+                }
+            }
             match format {
                 Format::Text => {
                     say!("scenario {}: {}\n", s.name, s.summary);

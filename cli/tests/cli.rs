@@ -319,3 +319,31 @@ fn explain_says_why_calls_blocked_and_what_woke_them() {
     assert_eq!(code, 0);
     assert!(out.contains("  never returned: the run ended deadlock with it still waiting"), "{out}");
 }
+
+/// `winsim run … --html FILE`: one self-contained page (nothing fetched from the
+/// network), a timeline lane per thread, blocked calls as bars, wake arrows, the
+/// wait-for graph of a deadlock, and every trace event in the table.
+/// (tools/html-check.sh opens such pages in headless Chromium.)
+#[test]
+fn html_page_is_self_contained_and_complete() {
+    let path = std::env::temp_dir().join(format!("winsim-cli-{}.html", std::process::id()));
+    let p = path.to_str().unwrap();
+    let (code, _) = winsim(&["run", "redirect-leaked-write-end", "--html", p]);
+    assert_eq!(code, 0);
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    assert!(!page.contains("src=") && !page.contains("href=\"http") && !page.contains("@import"), "nothing external");
+    assert_eq!(page.matches("<svg ").count(), 1);
+    assert_eq!(page.matches("class=\"lane\"").count(), 2, "parent and child threads");
+    assert!(page.contains("class=\"blocked never\""), "the ReadFile that never returned");
+    assert!(page.contains("<h2>Wait-for graph</h2>") && page.contains("handle 0x8 in P4 (parent.exe)"));
+    let (_, trace) = winsim(&["trace", "redirect-leaked-write-end"]);
+    assert_eq!(page.matches("<tr><td>#").count(), trace.lines().count(), "a row per trace event");
+    let (code, _) = winsim(&["run", "named-pipe-echo", "--html", p]);
+    assert_eq!(code, 0);
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert!(page.contains("class=\"wake\""), "a write that wakes a read is an arrow");
+    assert!(!page.contains("Wait-for graph"), "no deadlock, no graph");
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(winsim(&["run", "redirect-fixed", "--html", "/nonexistent/dir/x.html"]).0, 2);
+}
