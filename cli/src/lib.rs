@@ -115,6 +115,10 @@ enum Command {
         /// Worker threads for random and PCT (the result does not depend on it).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Run only shard I of N (`--shard 2/4`): random and PCT runs are split into N
+        /// contiguous seed ranges, so N machines together make the same runs as one.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
         /// Write the shrunk failure to this failure file (`winsim run NAME --replay FILE`).
         #[arg(long)]
         save: Option<std::path::PathBuf>,
@@ -259,6 +263,9 @@ struct SchedArgs {
     /// PCT's estimate k of the thread choices in a run.
     #[arg(long, default_value_t = 100)]
     pct_steps: u64,
+    /// The scheduler as `explore` names it: random, rr, or pct:D[:K] (seeded by --seed).
+    #[arg(long)]
+    strategy: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,12 +293,39 @@ enum Picture {
 }
 
 impl SchedArgs {
+    /// A `--strategy` this command cannot use is bad input.
+    fn check(&self) -> Result<(), ExitCode> {
+        let Some(st) = self.strategy.as_deref() else { return Ok(()) };
+        let ok = matches!(st, "random" | "rr" | "round-robin")
+            || (st.starts_with("pct")
+                && st.split(':').skip(1).all(|p| p.parse::<u64>().is_ok_and(|v| v > 0))
+                && st.split(':').count() <= 3
+                && (st == "pct" || st.starts_with("pct:")));
+        if ok {
+            Ok(())
+        } else {
+            eprintln!("winsim: --strategy {st:?}: a single run takes random, rr or pct:D[:K] (dfs is for explore)");
+            Err(ExitCode::from(BAD_INPUT))
+        }
+    }
+
     fn config(&self) -> Config {
-        let mut c = match (self.round_robin, self.pct) {
+        let mut c = match self.strategy.as_deref().map(str::trim) {
+            Some("random") | None => None,
+            Some("rr" | "round-robin") => Some(Config::round_robin()),
+            Some(pct) if pct.starts_with("pct") => {
+                let mut parts = pct.split(':').skip(1).map(|p| p.parse::<u64>().ok());
+                let depth = parts.next().flatten().unwrap_or(3) as u32;
+                let steps = parts.next().flatten().unwrap_or(self.pct_steps);
+                Some(Config::pct(self.seed, depth, steps))
+            }
+            Some(_) => None,
+        }
+        .unwrap_or_else(|| match (self.round_robin, self.pct) {
             (true, _) => Config::round_robin(),
             (false, Some(d)) => Config::pct(self.seed, d, self.pct_steps),
             (false, None) => Config::random(self.seed),
-        };
+        });
         if self.fifo {
             c.waiter_order = WaiterOrder::Fifo;
         }
@@ -488,6 +522,9 @@ where
             ExitCode::SUCCESS
         }
         Command::Run { scenario, set, sched, format, strict, html } => {
+            if let Err(code) = sched.check() {
+                return code;
+            }
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -551,7 +588,7 @@ where
             // A deadlock the scenario expects is a result, not an error of the tool.
             if s.expects(report.outcome.kind(), strict) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
-        Command::Explore { scenario, set, strategy, runs, seed, jobs, save, strict, format } => {
+        Command::Explore { scenario, set, strategy, runs, seed, jobs, shard, save, strict, format } => {
             let text = matches!(format, Format::Text);
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
@@ -567,6 +604,28 @@ where
             if runs == 0 {
                 eprintln!("winsim: --runs 0 explores nothing");
                 return ExitCode::from(BAD_INPUT);
+            }
+            let (seed, runs) = match shard.as_deref().map(|sh| sh.split_once('/')) {
+                None => (seed, runs),
+                Some(Some((i, n))) => match (i.trim().parse::<u64>(), n.trim().parse::<u64>()) {
+                    (Ok(i), Ok(n)) if n > 0 && i >= 1 && i <= n && !strategy.starts_with("dfs") => {
+                        let from = runs * (i - 1) / n;
+                        let to = runs * i / n;
+                        (seed + from, to - from)
+                    }
+                    _ => {
+                        eprintln!("winsim: --shard takes I/N with 1 <= I <= N, for random and PCT strategies");
+                        return ExitCode::from(BAD_INPUT);
+                    }
+                },
+                Some(None) => {
+                    eprintln!("winsim: --shard takes I/N, not {:?}", shard.unwrap_or_default());
+                    return ExitCode::from(BAD_INPUT);
+                }
+            };
+            if runs == 0 {
+                say!("scenario {}: this shard has no runs", s.name);
+                return ExitCode::SUCCESS;
             }
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
             let bar = progress_bar(runs);
@@ -675,6 +734,9 @@ where
             ExitCode::from(UNEXPECTED)
         }
         Command::Trace { scenario, set, sched, format } => {
+            if let Err(code) = sched.check() {
+                return code;
+            }
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -709,6 +771,9 @@ where
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Explain { scenario, set, sched, step } => {
+            if let Err(code) = sched.check() {
+                return code;
+            }
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,

@@ -347,3 +347,51 @@ fn html_page_is_self_contained_and_complete() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(winsim(&["run", "redirect-fixed", "--html", "/nonexistent/dir/x.html"]).0, 2);
 }
+
+fn counts(out: &str) -> std::collections::BTreeMap<String, u64> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_once(' ').map(|(k, n)| (k.to_string(), n.trim().parse::<u64>().unwrap())))
+        .collect()
+}
+
+/// `explore --shard I/N`: shard I makes the I-th contiguous part of the runs (and
+/// seeds), so the shards together make the runs of the whole; DFS cannot be sharded this
+/// way and is refused.
+#[test]
+fn explore_shards_split_the_runs() {
+    for strategy in ["random", "pct:2"] {
+        let mut total = 0;
+        for shard in ["1/3", "2/3", "3/3"] {
+            let (_, out) =
+                winsim(&["explore", "redirect-fixed", "--strategy", strategy, "--runs", "90", "--shard", shard]);
+            total += counts(&out)["completed"];
+        }
+        assert_eq!(total, 90, "{strategy}");
+    }
+    // Shard 2/3 of 90 runs from seed 0 starts at seed 30: its first failure's seed is there.
+    let (code, out) = winsim(&["explore", "lost-wakeup-pulse-event", "--runs", "90", "--shard", "2/3"]);
+    assert_eq!(code, 1, "{out}");
+    let seed: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("the run as found: winsim run lost-wakeup-pulse-event --seed "))
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((30..60).contains(&seed), "{out}");
+    assert_eq!(winsim(&["explore", "redirect-fixed", "--strategy", "dfs", "--shard", "1/2"]).0, 2);
+    assert_eq!(winsim(&["explore", "redirect-fixed", "--shard", "0/2"]).0, 2);
+    assert_eq!(winsim(&["explore", "redirect-fixed", "--shard", "3"]).0, 2);
+}
+
+/// `run --strategy`: the names explore uses pick the scheduler of a single run.
+#[test]
+fn run_takes_a_strategy() {
+    let (code, out) = winsim(&["run", "lost-wakeup-pulse-event", "--strategy", "pct:2:10", "--seed", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("replay: winsim run lost-wakeup-pulse-event --seed 1 --pct 2 --pct-steps 10"), "{out}");
+    assert_eq!(winsim(&["run", "redirect-fixed", "--strategy", "rr"]).0, 0);
+    assert_eq!(winsim(&["run", "redirect-fixed", "--strategy", "dfs"]).0, 2);
+    assert_eq!(winsim(&["run", "redirect-fixed", "--strategy", "pct:0"]).0, 2);
+}
