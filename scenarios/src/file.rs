@@ -106,6 +106,17 @@ pub struct Program {
     pub main: Vec<Stmt>,
     /// Thread bodies by name (`CreateThread NAME`).
     pub threads: BTreeMap<String, Vec<Stmt>>,
+    /// Window classes by name (`RegisterClassEx NAME`): their message handlers.
+    pub classes: BTreeMap<String, Vec<Handler>>,
+}
+
+/// `on MSG { ... }` in a `window-class`: what the window procedure does for MSG.
+#[derive(Clone, Debug)]
+pub struct Handler {
+    /// The message (a number or a WM_* name).
+    pub msg: Arg,
+    /// The statements; `return N` gives the LRESULT (default 0).
+    pub body: Vec<Stmt>,
 }
 
 /// One statement, with where it is.
@@ -130,7 +141,8 @@ pub enum StmtKind {
     If { cond: Cond, then: Vec<Stmt>, otherwise: Vec<Stmt> },
     /// `break`: leaves the innermost loop.
     Break,
-    /// `exit [CODE]`: the thread body returns CODE (default 0).
+    /// `exit [CODE]` (or `return [CODE]`): the thread body returns CODE (default 0); in
+    /// a message handler, the LRESULT.
     Exit(Arg),
     /// `assert-data BUF "text"` or `assert-data BUF size=N`.
     AssertData { buffer: String, equals: Option<Arg>, size: Option<Arg> },
@@ -200,6 +212,8 @@ pub enum Kind {
     Thread,
     /// A data buffer name (`into=`).
     Buffer,
+    /// A window class of the same program.
+    Class,
 }
 
 /// How a call's return value says it failed.
@@ -297,6 +311,13 @@ sigs! {
     "GetMessage" Ret::GetMessage => [("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
     "PeekMessage" Ret::Value => [("remove", Num, false), ("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
     "PostQuitMessage" Ret::Value => [("code", Num, false)];
+    "RegisterClassEx" Ret::HandleNull => [("class", Class, true)];
+    "CreateWindowEx" Ret::HandleNull => [("class", Str, true), ("as", Out, false), ("title", Str, false), ("parent", Handle, false)];
+    "DestroyWindow" Ret::Bool => [("hwnd", Handle, true)];
+    "SendMessage" Ret::Value => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false), ("as", Out, false)];
+    "PostMessage" Ret::Bool => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false)];
+    "DispatchMessage" Ret::Value => [("as", Out, false)];
+    "MsgWaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("all", Bool, false), ("timeout", Num, false), ("mask", Num, false)];
 }
 
 /// The signature of a call by its Win32 name.
@@ -331,7 +352,9 @@ constants! {
     MAILSLOT_WAIT_FOREVER, MAILSLOT_NO_MESSAGE, CREATE_NEW, CREATE_ALWAYS, OPEN_EXISTING, OPEN_ALWAYS,
     TRUNCATE_EXISTING, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_ATTRIBUTE_NORMAL, SYNCHRONIZE, GENERIC_READ,
     GENERIC_WRITE, GENERIC_ALL, EVENT_MODIFY_STATE, EVENT_ALL_ACCESS, MUTEX_ALL_ACCESS, SEMAPHORE_ALL_ACCESS,
-    WM_NULL, WM_QUIT, WM_TIMER, WM_USER, WM_APP, PM_NOREMOVE, PM_REMOVE,
+    WM_NULL, WM_QUIT, WM_TIMER, WM_USER, WM_APP, PM_NOREMOVE, PM_REMOVE, WM_CREATE, WM_DESTROY, WM_CLOSE,
+    WM_NCCREATE, WM_NCDESTROY, WM_COPYDATA, QS_POSTMESSAGE, QS_SENDMESSAGE, QS_ALLPOSTMESSAGE, QS_TIMER,
+    QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT,
 }
 
 /// Parses `--set KEY=VALUE` into the parameter table: a number for a number parameter,
@@ -492,9 +515,17 @@ impl Parser<'_> {
                     if out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(&name)) {
                         return Err(self.err(node, format!("program {name:?} is defined twice")));
                     }
-                    let mut prog = Program { name, main: Vec::new(), threads: BTreeMap::new() };
+                    let mut prog =
+                        Program { name, main: Vec::new(), threads: BTreeMap::new(), classes: BTreeMap::new() };
                     if let Some(children) = node.children() {
                         for child in children.nodes() {
+                            if child.name().value() == "window-class" {
+                                let c = self.string_arg(child, 0, "a window class name")?;
+                                let handlers = self.handlers(child)?;
+                                if prog.classes.insert(c.clone(), handlers).is_some() {
+                                    return Err(self.err(child, format!("window class {c:?} is defined twice")));
+                                }
+                            }
                             if child.name().value() == "thread" {
                                 let t = self.string_arg(child, 0, "a thread body's name")?;
                                 let body = self.block(child)?;
@@ -611,7 +642,9 @@ impl Parser<'_> {
             let name = node.name().value();
             let pos = self.pos(node.span().offset());
             let kind = match name {
-                "thread" if top => continue,
+                "thread" | "window-class" if top => continue,
+                "window-class" => return Err(self.err(node, "window classes are defined at a program's top level")),
+                "on" => return Err(self.err(node, "`on MSG { ... }` goes inside a `window-class`")),
                 "thread" => return Err(self.err(node, "thread bodies are defined at a program's top level")),
                 "repeat" => {
                     let count = self.positional(node, 0).ok_or_else(|| self.err(node, "repeat needs a count"))?;
@@ -636,7 +669,7 @@ impl Parser<'_> {
                     self.no_children(node)?;
                     StmtKind::Break
                 }
-                "exit" => {
+                "exit" | "return" => {
                     self.no_children(node)?;
                     StmtKind::Exit(match self.positional(node, 0) {
                         Some(e) => self.arg(e)?,
@@ -668,6 +701,25 @@ impl Parser<'_> {
                 _ => StmtKind::Call(self.call(node)?),
             };
             out.push(Stmt { pos, kind });
+        }
+        Ok(out)
+    }
+
+    fn handlers(&self, class: &KdlNode) -> Result<Vec<Handler>, ScenarioError> {
+        let mut out = Vec::new();
+        let Some(children) = class.children() else { return Ok(out) };
+        for h in children.nodes() {
+            if h.name().value() != "on" {
+                return Err(self.err(h, "a window-class holds `on MSG { ... }` handlers"));
+            }
+            let msg = self.positional(h, 0).ok_or_else(|| self.err(h, "`on` needs a message: on WM_APP { ... }"))?;
+            let msg = self.typed(msg, Num)?;
+            if let Arg::Str(m) = &msg {
+                if constant(m).is_none() && parse_int(m).is_none() {
+                    return Err(self.err(h, format!("unknown message {m:?}")));
+                }
+            }
+            out.push(Handler { msg, body: self.block(h)? });
         }
         Ok(out)
     }
@@ -801,7 +853,7 @@ impl Parser<'_> {
             (Bool, Arg::Bool(_)) => true,
             (Num, Arg::Int(_) | Arg::Str(_)) => true,
             (Str, Arg::Str(_)) => true,
-            (Handle | Out | Thread | Buffer, Arg::Str(_)) => true,
+            (Handle | Out | Thread | Buffer | Class, Arg::Str(_)) => true,
             (Handles, Arg::Str(s)) => return Ok(Arg::List(vec![s.clone()])),
             _ => false,
         };
@@ -815,6 +867,7 @@ impl Parser<'_> {
                 Bool => "#true or #false",
                 Thread => "a thread body's name",
                 Buffer => "a buffer name",
+                Class => "a window class name",
             };
             return Err(self.err_entry(e, format!("expected {want}")));
         }
@@ -862,6 +915,16 @@ impl Parser<'_> {
                     StmtKind::Call(c) => {
                         for (i, a) in c.args.iter().enumerate() {
                             let Some(a) = a else { continue };
+                            if c.api.params[i].1 == Class {
+                                if let Arg::Str(t) = a {
+                                    if !prog.classes.contains_key(t) {
+                                        return Err(err_at(
+                                            s.pos,
+                                            format!("program {:?} has no window-class {t:?}", prog.name),
+                                        ));
+                                    }
+                                }
+                            }
                             if c.api.params[i].1 == Thread {
                                 if let Arg::Str(t) = a {
                                     if !prog.threads.contains_key(t) {
@@ -925,6 +988,9 @@ impl Parser<'_> {
             walk(&prog.main, &mut visit)?;
             for body in prog.threads.values() {
                 walk(body, &mut visit)?;
+            }
+            for h in prog.classes.values().flatten() {
+                walk(&h.body, &mut visit)?;
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 //! panics with the file, line and column of the statement; the kernel turns that panic
 //! into a `Failed` outcome with the message, as it does for any thread body.
 
-use crate::file::{Arg, Call, Cond, Param, Pos, Ret, ScenarioFile, Stmt, StmtKind, constant};
+use crate::file::{Arg, Call, Cond, Handler, Param, Pos, Ret, ScenarioFile, Stmt, StmtKind, constant};
 use sim_core::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -40,6 +40,8 @@ struct Cx {
     until: RefCell<Vec<Vec<u32>>>,
     /// The previous call: return value, success, last error after it.
     last: Cell<(i64, bool, u32)>,
+    /// The message GetMessage or PeekMessage retrieved last (for DispatchMessage).
+    msg: Cell<MSG>,
 }
 
 /// How a block ended.
@@ -47,7 +49,7 @@ enum Flow {
     Next,
     /// `break`, or a call failing with an until-error of the loop at this depth.
     Break(usize),
-    Exit(u32),
+    Exit(i64),
 }
 
 /// Registers a scenario file's programs with a simulation.
@@ -77,11 +79,39 @@ async fn run_body(
         None => &f.programs[prog].main,
         Some(t) => &f.programs[prog].threads[t],
     };
-    let cx = Cx { ctx, file, prog, st, until: RefCell::new(Vec::new()), last: Cell::new((0, true, 0)) };
+    let cx = Cx::new(ctx, file, prog, st);
     match exec(&cx, body).await {
-        Flow::Exit(code) => code,
+        Flow::Exit(code) => code as u32,
         _ => 0,
     }
+}
+
+/// A window class's procedure: runs the `on MSG` handler of the message (its `return N`
+/// is the LRESULT) with `hwnd`, `message`, `wparam` and `lparam` set, or DefWindowProc.
+fn class_proc(file: Arc<ScenarioFile>, prog: usize, class: String, st: Rc<RefCell<ProcState>>) -> WNDPROC {
+    wndproc(move |ctx: ThreadCtx, hwnd: HWND, msg: u32, w: WPARAM, l: LPARAM| {
+        let (file, st, class) = (file.clone(), st.clone(), class.clone());
+        async move {
+            let f = file.clone();
+            let cx = Cx::new(ctx.clone(), file, prog, st);
+            let pos = Pos { line: 0, column: 0 };
+            let handlers: &[Handler] = f.programs[prog].classes.get(&class).map_or(&[], Vec::as_slice);
+            let Some(h) = handlers.iter().find(|h| cx.num(pos, &h.msg) == i64::from(msg)) else {
+                return ctx.def_window_proc(hwnd, msg, w, l).await;
+            };
+            {
+                let mut st = cx.st.borrow_mut();
+                st.vars.insert("hwnd".into(), Val::Handle(HANDLE(hwnd.0)));
+                st.vars.insert("message".into(), Val::Num(i64::from(msg)));
+                st.vars.insert("wparam".into(), Val::Num(w as i64));
+                st.vars.insert("lparam".into(), Val::Num(l as i64));
+            }
+            match exec(&cx, &h.body).await {
+                Flow::Exit(r) => r as LRESULT,
+                _ => 0,
+            }
+        }
+    })
 }
 
 fn exec<'a>(cx: &'a Cx, stmts: &'a [Stmt]) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
@@ -150,7 +180,7 @@ fn exec<'a>(cx: &'a Cx, stmts: &'a [Stmt]) -> Pin<Box<dyn Future<Output = Flow> 
                     }
                     return Flow::Break(depth - 1);
                 }
-                StmtKind::Exit(code) => return Flow::Exit(cx.num(s.pos, code) as u32),
+                StmtKind::Exit(code) => return Flow::Exit(cx.num(s.pos, code)),
                 StmtKind::AssertData { buffer, equals, size } => {
                     let got = cx.st.borrow().buffers.get(buffer).cloned().unwrap_or_default();
                     if let Some(e) = equals {
@@ -193,6 +223,18 @@ fn exec<'a>(cx: &'a Cx, stmts: &'a [Stmt]) -> Pin<Box<dyn Future<Output = Flow> 
 }
 
 impl Cx {
+    fn new(ctx: ThreadCtx, file: Arc<ScenarioFile>, prog: usize, st: Rc<RefCell<ProcState>>) -> Cx {
+        Cx {
+            ctx,
+            file,
+            prog,
+            st,
+            until: RefCell::new(Vec::new()),
+            last: Cell::new((0, true, 0)),
+            msg: Cell::new(MSG::default()),
+        }
+    }
+
     fn fail(&self, pos: Pos, message: String) -> ! {
         panic!("{}:{}:{}: {message}", self.file.path, pos.line, pos.column)
     }
@@ -268,6 +310,8 @@ impl Cx {
         match name.as_str() {
             "NULL" => HANDLE::NULL,
             "INVALID_HANDLE_VALUE" => INVALID_HANDLE_VALUE,
+            "HWND_MESSAGE" => HANDLE(HWND_MESSAGE.0),
+            "HWND_BROADCAST" => HANDLE(HWND_BROADCAST.0),
             _ => match self.st.borrow().vars.get(name) {
                 Some(Val::Handle(h)) => *h,
                 Some(Val::Num(n)) => HANDLE(*n as isize),
@@ -595,6 +639,7 @@ impl Cx {
             "GetMessage" => {
                 let mut msg = MSG::default();
                 let r = ctx.get_message(&mut msg, HWND::NULL, 0, 0).await;
+                self.msg.set(msg);
                 if r != -1 {
                     self.bind(c, "message", Val::Num(i64::from(msg.message)));
                     self.bind(c, "wparam", Val::Num(msg.wParam as i64));
@@ -606,6 +651,7 @@ impl Cx {
                 let mut msg = MSG::default();
                 let r = ctx.peek_message(&mut msg, HWND::NULL, 0, 0, self.u(pos, c, "remove", PM_NOREMOVE)).await;
                 if r != FALSE {
+                    self.msg.set(msg);
                     self.bind(c, "message", Val::Num(i64::from(msg.message)));
                     self.bind(c, "wparam", Val::Num(msg.wParam as i64));
                     self.bind(c, "lparam", Val::Num(msg.lParam as i64));
@@ -615,6 +661,65 @@ impl Cx {
             "PostQuitMessage" => {
                 ctx.post_quit_message(self.n(pos, c, "code", 0) as i32).await;
                 0
+            }
+            "RegisterClassEx" => {
+                let Some(Arg::Str(class)) = self.arg(c, "class") else {
+                    self.fail(pos, "RegisterClassEx needs a class".into())
+                };
+                let proc = class_proc(self.file.clone(), self.prog, class.clone(), self.st.clone());
+                i64::from(ctx.register_class_ex(&WNDCLASSEX::new(class, proc)).await)
+            }
+            "CreateWindowEx" => {
+                let class = self.s(pos, c, "class").unwrap_or_default();
+                let title = self.s(pos, c, "title").unwrap_or_else(|| class.clone());
+                let parent = HWND(self.h(pos, c, "parent").0);
+                let hwnd = ctx.create_window_ex(0, &class, &title, 0, 0, 0, 0, 0, parent, 0).await;
+                if hwnd != HWND::NULL {
+                    self.bind(c, "as", Val::Handle(HANDLE(hwnd.0)));
+                }
+                hwnd.0 as i64
+            }
+            "DestroyWindow" => i64::from(ctx.destroy_window(HWND(self.h(pos, c, "hwnd").0)).await),
+            "SendMessage" => {
+                let r = ctx
+                    .send_message(
+                        HWND(self.h(pos, c, "hwnd").0),
+                        self.u(pos, c, "msg", 0),
+                        self.n(pos, c, "wparam", 0) as WPARAM,
+                        self.n(pos, c, "lparam", 0) as LPARAM,
+                    )
+                    .await;
+                self.bind(c, "as", Val::Num(r as i64));
+                r as i64
+            }
+            "PostMessage" => i64::from(
+                ctx.post_message(
+                    HWND(self.h(pos, c, "hwnd").0),
+                    self.u(pos, c, "msg", 0),
+                    self.n(pos, c, "wparam", 0) as WPARAM,
+                    self.n(pos, c, "lparam", 0) as LPARAM,
+                )
+                .await,
+            ),
+            "DispatchMessage" => {
+                let r = ctx.dispatch_message(&self.msg.get()).await;
+                self.bind(c, "as", Val::Num(r as i64));
+                r as i64
+            }
+            "MsgWaitForMultipleObjects" => {
+                let handles: Vec<HANDLE> = match self.arg(c, "handles") {
+                    Some(Arg::List(l)) => l.iter().map(|n| self.handle(pos, &Arg::Str(n.clone()))).collect(),
+                    _ => Vec::new(),
+                };
+                i64::from(
+                    ctx.msg_wait_for_multiple_objects(
+                        &handles,
+                        self.b(c, "all"),
+                        self.u(pos, c, "timeout", INFINITE),
+                        self.u(pos, c, "mask", QS_ALLINPUT),
+                    )
+                    .await,
+                )
             }
             other => self.fail(pos, format!("the interpreter has no implementation of {other}")),
         };

@@ -109,7 +109,9 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "named-pipe-echo.kdl",
         "semaphore-worker-pool.kdl",
         "post-progress.kdl",
-        "post-progress-fixed.kdl"
+        "post-progress-fixed.kdl",
+        "gui-worker-sendmessage.kdl",
+        "gui-worker-msgwait.kdl",
     ]
 }
 

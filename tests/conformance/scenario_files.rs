@@ -209,3 +209,50 @@ fn the_docs_list_every_call() {
         assert!(docs.contains(&format!("| `{}` |", s.name)), "docs/scenarios.md does not list {}", s.name);
     }
 }
+
+/// Every file in scenarios/catalogue/ is built in (listed in `scenarios::files()`).
+#[test]
+fn every_catalogue_file_is_built_in() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/catalogue");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".kdl"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = scenarios::files().iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
+
+/// docs/semantics.md §17: a thread runs sent messages only while it looks at its queue.
+/// gui-worker-sendmessage deadlocks on every seed (its report names the SendMessage, the
+/// window and what its owner waits in); gui-worker-msgwait completes on every seed; and
+/// without its final drain loop the last posted message is still queued on some seeds
+/// (MsgWaitForMultipleObjects reports the ended worker before the input).
+#[test]
+fn gui_worker_sendmessage_and_its_fix() {
+    let stuck = builtin("gui-worker-sendmessage");
+    assert!(kinds(&stuck, 0..50).iter().all(|&k| k == "deadlock"));
+    let r = interp::run(&stuck, Config::random(0));
+    let text = r.outcome.deadlock().expect("deadlock").render();
+    assert!(text.contains("SendMessage(WM_APP) #1 sent at step 7: not yet taken by the receiver"), "{text}");
+    assert!(text.contains("T8 is blocked in WaitForSingleObject"), "{text}");
+    insta::assert_snapshot!("file_gui_worker_sendmessage_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
+    let fixed = builtin("gui-worker-msgwait");
+    assert!(kinds(&fixed, 0..300).iter().all(|&k| k == "completed"));
+    let mut no_drain = (*fixed).clone();
+    let main = &mut no_drain.programs[0].main;
+    let drain = main.len() - 3; // the drain loop, before the two asserts
+    assert!(matches!(main[drain].kind, file::StmtKind::Loop { .. }));
+    main.remove(drain);
+    let no_drain = Arc::new(no_drain);
+    let failures: Vec<String> = (0..300)
+        .filter_map(|seed| match interp::run(&no_drain, Config::random(seed)).outcome {
+            Outcome::Failed { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(!failures.is_empty());
+    assert!(failures.iter().all(|m| m.ends_with("assert progress: it is 2, expected 3")), "{failures:?}");
+}
