@@ -112,6 +112,8 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "post-progress-fixed.kdl",
         "gui-worker-sendmessage.kdl",
         "gui-worker-msgwait.kdl",
+        "broken-pipe-errors.kdl",
+        "pipe-wait-before-read.kdl",
     ]
 }
 
