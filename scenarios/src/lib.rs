@@ -40,17 +40,22 @@ impl Scenario {
     /// "on some seeds" (or "on seeds where") adds the outcome to completion; anything
     /// else describes a completed run (its exit codes are the program's to check).
     pub fn expected_kinds(&self) -> Vec<&'static str> {
-        let e = self.expect;
-        let some = e.contains("some seeds") || e.contains("seeds where");
+        let e = self.expect.to_lowercase();
+        let some = e.contains("some seeds") || e.contains("seeds where") || e.contains(" or ");
+        let (deadlock, fails, steps) =
+            (e.starts_with("deadlock"), e.starts_with("fail") || e.contains("or fails"), e.contains("step limit"));
         let mut kinds = Vec::new();
-        if some || !(e.starts_with("deadlocks") || e.starts_with("fails")) {
+        if some || !(deadlock || fails || steps) {
             kinds.push("completed");
         }
-        if e.starts_with("deadlocks") {
+        if deadlock {
             kinds.push("deadlock");
         }
-        if e.starts_with("fails") || e.starts_with("deadlocks or fails") {
+        if fails {
             kinds.push("failed");
+        }
+        if steps {
+            kinds.push("step-limit");
         }
         kinds
     }
