@@ -317,6 +317,15 @@ sigs! {
     "SendMessage" Ret::Value => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false), ("as", Out, false)];
     "PostMessage" Ret::Bool => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false)];
     "DispatchMessage" Ret::Value => [("as", Out, false)];
+    "CreateFileMapping" Ret::HandleNull => [("as", Out, true), ("size", Num, true), ("protect", Num, false), ("name", Str, false), ("file", Handle, false), ("inherit", Bool, false)];
+    "OpenFileMapping" Ret::HandleNull => [("name", Str, true), ("as", Out, true), ("access", Num, false), ("inherit", Bool, false)];
+    "MapViewOfFile" Ret::HandleNull => [("mapping", Handle, true), ("as", Out, true), ("access", Num, false), ("offset", Num, false), ("size", Num, false)];
+    "UnmapViewOfFile" Ret::Bool => [("address", Num, true)];
+    "ReadMemory" Ret::Value => [("address", Num, true), ("as", Out, true), ("offset", Num, false), ("size", Num, false)];
+    "WriteMemory" Ret::Value => [("address", Num, true), ("value", Num, true), ("offset", Num, false), ("size", Num, false)];
+    "InterlockedIncrement" Ret::Value => [("address", Num, true), ("offset", Num, false), ("as", Out, false)];
+    "InterlockedExchangeAdd" Ret::Value => [("address", Num, true), ("value", Num, true), ("offset", Num, false), ("as", Out, false)];
+    "InterlockedCompareExchange" Ret::Value => [("address", Num, true), ("exchange", Num, true), ("comparand", Num, true), ("offset", Num, false), ("as", Out, false)];
     "MsgWaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("all", Bool, false), ("timeout", Num, false), ("mask", Num, false)];
 }
 
@@ -354,7 +363,8 @@ constants! {
     GENERIC_WRITE, GENERIC_ALL, EVENT_MODIFY_STATE, EVENT_ALL_ACCESS, MUTEX_ALL_ACCESS, SEMAPHORE_ALL_ACCESS,
     WM_NULL, WM_QUIT, WM_TIMER, WM_USER, WM_APP, PM_NOREMOVE, PM_REMOVE, WM_CREATE, WM_DESTROY, WM_CLOSE,
     WM_NCCREATE, WM_NCDESTROY, WM_COPYDATA, QS_POSTMESSAGE, QS_SENDMESSAGE, QS_ALLPOSTMESSAGE, QS_TIMER,
-    QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT,
+    QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PAGE_NOACCESS,
+    SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
 }
 
 /// Parses `--set KEY=VALUE` into the parameter table: a number for a number parameter,

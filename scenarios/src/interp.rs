@@ -721,6 +721,100 @@ impl Cx {
                     .await,
                 )
             }
+            "CreateFileMapping" => {
+                let size = self.n(pos, c, "size", 0) as u64;
+                let file = match self.arg(c, "file") {
+                    Some(a) => self.handle(pos, a),
+                    None => INVALID_HANDLE_VALUE,
+                };
+                let name = self.s(pos, c, "name");
+                let h = ctx
+                    .create_file_mapping(
+                        file,
+                        self.sa(c),
+                        self.u(pos, c, "protect", PAGE_READWRITE),
+                        (size >> 32) as u32,
+                        size as u32,
+                        name.as_deref(),
+                    )
+                    .await;
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "OpenFileMapping" => {
+                let name = self.s(pos, c, "name");
+                let h = ctx
+                    .open_file_mapping(
+                        self.u(pos, c, "access", FILE_MAP_ALL_ACCESS),
+                        self.b(c, "inherit"),
+                        name.as_deref(),
+                    )
+                    .await;
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "MapViewOfFile" => {
+                let offset = self.n(pos, c, "offset", 0) as u64;
+                let p = ctx
+                    .map_view_of_file(
+                        self.h(pos, c, "mapping"),
+                        self.u(pos, c, "access", FILE_MAP_ALL_ACCESS),
+                        (offset >> 32) as u32,
+                        offset as u32,
+                        self.n(pos, c, "size", 0) as usize,
+                    )
+                    .await;
+                if p != 0 {
+                    self.bind(c, "as", Val::Num(p as i64));
+                }
+                p as i64
+            }
+            "UnmapViewOfFile" => i64::from(ctx.unmap_view_of_file(self.n(pos, c, "address", 0) as usize).await),
+            "ReadMemory"
+            | "WriteMemory"
+            | "InterlockedIncrement"
+            | "InterlockedExchangeAdd"
+            | "InterlockedCompareExchange" => {
+                let at = (self.n(pos, c, "address", 0) + self.n(pos, c, "offset", 0)) as usize;
+                let v = match name {
+                    "ReadMemory" => match self.n(pos, c, "size", 4) {
+                        1 => i64::from(ctx.read_u8(at).await),
+                        2 => i64::from(ctx.read_u16(at).await),
+                        4 => i64::from(ctx.read_u32(at).await),
+                        8 => ctx.read_u64(at).await as i64,
+                        n => self.fail(pos, format!("ReadMemory size {n}: 1, 2, 4 or 8")),
+                    },
+                    "WriteMemory" => {
+                        let value = self.n(pos, c, "value", 0);
+                        match self.n(pos, c, "size", 4) {
+                            1 => ctx.write_u8(at, value as u8).await,
+                            2 => ctx.write_u16(at, value as u16).await,
+                            4 => ctx.write_u32(at, value as u32).await,
+                            8 => ctx.write_u64(at, value as u64).await,
+                            n => self.fail(pos, format!("WriteMemory size {n}: 1, 2, 4 or 8")),
+                        }
+                        0
+                    }
+                    "InterlockedIncrement" => i64::from(ctx.interlocked_increment(at).await),
+                    "InterlockedExchangeAdd" => {
+                        i64::from(ctx.interlocked_exchange_add(at, self.n(pos, c, "value", 0) as i32).await)
+                    }
+                    _ => i64::from(
+                        ctx.interlocked_compare_exchange(
+                            at,
+                            self.n(pos, c, "exchange", 0) as i32,
+                            self.n(pos, c, "comparand", 0) as i32,
+                        )
+                        .await,
+                    ),
+                };
+                self.bind(c, "as", Val::Num(v));
+                v
+            }
             other => self.fail(pos, format!("the interpreter has no implementation of {other}")),
         };
         let ok = match c.api.ret {

@@ -119,6 +119,8 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "gui-worker-msgwait.kdl",
         "broken-pipe-errors.kdl",
         "pipe-wait-before-read.kdl",
+        "shm-lost-update.kdl",
+        "shm-interlocked.kdl",
     ]
 }
 

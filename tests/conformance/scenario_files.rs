@@ -256,3 +256,23 @@ fn gui_worker_sendmessage_and_its_fix() {
     assert!(!failures.is_empty());
     assert!(failures.iter().all(|m| m.ends_with("assert progress: it is 2, expected 3")), "{failures:?}");
 }
+
+/// docs/semantics.md §19: views of one section in two processes see each other's writes;
+/// a read-add-write increment is three accesses another process can run between (lost
+/// updates on some seeds), InterlockedIncrement is one (none lost on any seed).
+#[test]
+fn shared_counter_lost_updates_and_interlocked() {
+    let racy = builtin("shm-lost-update");
+    let k = kinds(&racy, 0..100);
+    assert!(k.contains(&"failed") && k.contains(&"completed"), "{k:?}");
+    match interp::run(&racy, Config::random(0)).outcome {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("shm-lost-update.kdl:") && message.contains("assert total: it is"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut one_each = (*racy).clone();
+    one_each.set("rounds", "0").unwrap();
+    assert!(kinds(&Arc::new(one_each), 0..20).iter().all(|&k| k == "completed"));
+    assert!(kinds(&builtin("shm-interlocked"), 0..200).iter().all(|&k| k == "completed"));
+}
