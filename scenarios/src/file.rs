@@ -861,6 +861,7 @@ impl Parser<'_> {
         let a = self.arg(e)?;
         let ok = match (kind, &a) {
             (Bool, Arg::Bool(_)) => true,
+            (Bool, Arg::Str(p)) => p.starts_with('$'),
             (Num, Arg::Int(_) | Arg::Str(_)) => true,
             (Str, Arg::Str(_)) => true,
             (Handle | Out | Thread | Buffer | Class, Arg::Str(_)) => true,
@@ -874,7 +875,7 @@ impl Parser<'_> {
                 Out => "a variable name to set",
                 Num => "a number, a constant or a number variable",
                 Str => "a string",
-                Bool => "#true or #false",
+                Bool => "#true, #false or a \"$param\" (non-zero is true)",
                 Thread => "a thread body's name",
                 Buffer => "a buffer name",
                 Class => "a window class name",

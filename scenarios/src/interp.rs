@@ -347,7 +347,11 @@ impl Cx {
     }
 
     fn b(&self, c: &Call, param: &str) -> bool {
-        matches!(self.arg(c, param), Some(Arg::Bool(true)))
+        match self.arg(c, param) {
+            Some(Arg::Bool(b)) => *b,
+            Some(a @ Arg::Str(_)) => self.num(Pos { line: 0, column: 0 }, a) != 0,
+            _ => false,
+        }
     }
 
     fn sa(&self, c: &Call) -> Option<&'static SECURITY_ATTRIBUTES> {

@@ -121,6 +121,9 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "pipe-wait-before-read.kdl",
         "shm-lost-update.kdl",
         "shm-interlocked.kdl",
+        "redirect-grandchild-holds-pipe.kdl",
+        "mutex-abandoned.kdl",
+        "posted-message-quota.kdl",
     ]
 }
 

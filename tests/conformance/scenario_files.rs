@@ -102,7 +102,10 @@ fn mistakes_are_reported_with_line_and_column() {
         ("program \"a.exe\" {\n    CloseHandle h bogus=1\n}\n", "t.kdl:5:19: CloseHandle has no parameter `bogus`"),
         ("program \"a.exe\" {\n    CloseHandle\n}\n", "t.kdl:5:5: CloseHandle needs `handle`"),
         ("program \"a.exe\" {\n    CloseHandle a b\n}\n", "t.kdl:5:19: too many arguments for CloseHandle"),
-        ("program \"a.exe\" {\n    CreatePipe r w inherit=1\n}\n", "t.kdl:5:20: expected #true or #false"),
+        (
+            "program \"a.exe\" {\n    CreatePipe r w inherit=1\n}\n",
+            "t.kdl:5:20: expected #true, #false or a \"$param\"",
+        ),
         (
             "program \"a.exe\" {\n    CreateThread nobody\n}\n",
             "t.kdl:5:5: program \"a.exe\" has no thread body \"nobody\"",
@@ -275,4 +278,39 @@ fn shared_counter_lost_updates_and_interlocked() {
     one_each.set("rounds", "0").unwrap();
     assert!(kinds(&Arc::new(one_each), 0..20).iter().all(|&k| k == "completed"));
     assert!(kinds(&builtin("shm-interlocked"), 0..200).iter().all(|&k| k == "completed"));
+}
+
+/// docs/semantics.md §7.10 and §7.11 (d): a grandchild started with bInheritHandles TRUE
+/// inherits the pipe's write end; with FALSE but no STARTF_USESTDHANDLES a console child
+/// still gets its parent's std handles duplicated; only explicit NULL std handles keep
+/// the pipe out. The report names the handle held in the grandchild.
+#[test]
+fn grandchild_holds_the_pipe_in_two_of_three_ways() {
+    let f = builtin("redirect-grandchild-holds-pipe");
+    for (mode, want) in [("0", "deadlock"), ("1", "deadlock"), ("2", "completed")] {
+        let mut g = (*f).clone();
+        g.set("mode", mode).unwrap();
+        let g = Arc::new(g);
+        assert!(kinds(&g, 0..100).iter().all(|&k| k == want), "mode {mode}");
+        if want == "deadlock" {
+            let r = interp::run(&g, Config::random(0));
+            let text = r.outcome.deadlock().unwrap().render();
+            assert!(text.contains("in P20 (helper.exe)"), "{text}");
+            let how = if mode == "0" {
+                "inherited by CreateProcess at step 5 (P12/T16)"
+            } else {
+                "duplicated as std handle by CreateProcess"
+            };
+            assert!(text.contains(how), "mode {mode}: {text}");
+        }
+    }
+}
+
+/// docs/semantics.md §7 (abandoned mutexes, ERROR_NOT_OWNER) and §15.7 (the 10,000
+/// posted-message quota, ERROR_NOT_ENOUGH_QUOTA): every call in these files states its
+/// result, so completing is the check.
+#[test]
+fn mutex_abandoned_and_posted_message_quota() {
+    assert!(kinds(&builtin("mutex-abandoned"), 0..20).iter().all(|&k| k == "completed"));
+    assert_eq!(kinds(&builtin("posted-message-quota"), 0..2), ["completed", "completed"]);
 }
