@@ -8,6 +8,7 @@ mod support;
 mod async_io;
 mod audit;
 mod cli;
+mod com;
 mod determinism;
 mod explore;
 mod handles;

@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod com;
 pub mod locks;
 pub mod mailslot;
 pub mod named_pipe;
