@@ -633,3 +633,306 @@ fn an_sta_caller_is_re_entered_by_a_sent_message_while_it_waits() {
         0
     });
 }
+
+// ----- C. CoWaitForMultipleHandles -----------------------------------------------------------
+
+#[test]
+fn co_wait_argument_checks() {
+    // com-apartments.md CW-1; compobj.c test_CoWaitForMultipleHandles.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let ev = ctx.create_event(None, true, true, None).await;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 50, Some(&[ev]), None).await, E_INVALIDARG);
+        let mut i = 99;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 50, None, Some(&mut i)).await, E_INVALIDARG);
+        assert_eq!(i, 0);
+        let mut i = 99;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 50, Some(&[]), Some(&mut i)).await, RPC_E_NO_SYNC);
+        assert_eq!(i, 0);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+/// A window of the calling thread that records the messages its procedure gets.
+async fn recording_window(ctx: &ThreadCtx) -> (HWND, Rc<RefCell<Vec<u32>>>) {
+    let seen = cell::<Vec<u32>>();
+    let s = seen.clone();
+    let proc = wndproc(move |ctx, h, msg, w, l| {
+        let s = s.clone();
+        async move {
+            if msg >= WM_DDE_FIRST {
+                s.borrow_mut().push(msg);
+                return 0;
+            }
+            ctx.def_window_proc(h, msg, w, l).await
+        }
+    });
+    assert_ne!(ctx.register_class_ex(&WNDCLASSEX::new("rec", proc)).await, 0);
+    let w = ctx.create_window_ex(0, "rec", "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+    assert!(!w.is_null());
+    (w, seen)
+}
+
+#[test]
+fn co_wait_already_signalled_returns_at_once_without_pumping() {
+    // com-apartments.md CW-2; compobj.c test_CoWaitForMultipleHandles.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (w, seen) = recording_window(&ctx).await;
+        let unsig = ctx.create_event(None, true, false, None).await;
+        let sig = ctx.create_event(None, true, true, None).await;
+        ctx.post_message(w, WM_DDE_FIRST, 0, 0).await;
+        let mut i = 99;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 50, Some(&[sig]), Some(&mut i)).await, S_OK);
+        assert_eq!(i, 0);
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 50, Some(&[unsig, sig]), Some(&mut i)).await, S_OK);
+        assert_eq!(i, 1);
+        assert!(seen.borrow().is_empty(), "nothing pumped");
+        let mut m = MSG::default();
+        assert_eq!(ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_NOREMOVE).await, TRUE);
+        assert_eq!(m.message, WM_DDE_FIRST);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn co_wait_in_an_sta_dispatches_dde_and_sent_messages_only() {
+    // com-apartments.md CW-3, CW-4 (the ordered example); compobj.c
+    // test_CoWaitForMultipleHandles.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (w, seen) = recording_window(&ctx).await;
+        for msg in [WM_NULL + 0x500, WM_DDE_FIRST, WM_USER + 1, WM_DDE_FIRST + 1] {
+            assert_eq!(ctx.post_message(w, msg, 0, 0).await, TRUE);
+        }
+        let t = spawn(&ctx, move |ctx| async move {
+            ctx.sleep(10).await;
+            ctx.send_message(w, WM_USER, 0, 0).await;
+            ctx.post_message(w, WM_USER, 0, 0).await;
+            0
+        })
+        .await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let mut i = 99;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, 100, Some(&[ev]), Some(&mut i)).await, RPC_S_CALLPENDING);
+        assert_eq!(i, 0);
+        assert_eq!(*seen.borrow(), vec![WM_DDE_FIRST, WM_DDE_FIRST + 1, WM_USER]);
+        let mut left = Vec::new();
+        let mut m = MSG::default();
+        while ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await != 0 {
+            left.push(m.message);
+        }
+        assert_eq!(left, vec![0x500, WM_USER + 1, WM_USER], "the other posted messages stay queued");
+        join(&ctx, t).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn co_wait_outside_an_sta_pumps_nothing() {
+    // com-apartments.md CW-5; compobj.c test_CoWaitForMultipleHandles (MTA and no COM).
+    for mta in [true, false] {
+        check(move |ctx| async move {
+            if mta {
+                assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+            }
+            let (w, seen) = recording_window(&ctx).await;
+            ctx.post_message(w, WM_DDE_FIRST, 0, 0).await;
+            let ev = ctx.create_event(None, true, false, None).await;
+            let mut i = 99;
+            assert_eq!(ctx.co_wait_for_multiple_handles(0, 20, Some(&[ev]), Some(&mut i)).await, RPC_S_CALLPENDING);
+            assert!(seen.borrow().is_empty());
+            let mut m = MSG::default();
+            assert_eq!(ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_NOREMOVE).await, TRUE);
+            if mta {
+                ctx.co_uninitialize().await;
+            }
+            0
+        });
+    }
+}
+
+#[test]
+fn co_wait_dispatch_window_messages_and_alertable() {
+    // MS docs COWAIT_FLAGS (COWAIT_DISPATCH_WINDOW_MESSAGES widens the set); com-apartments.md
+    // CW-6 (COWAIT_ALERTABLE with a queued APC: S_OK, WAIT_IO_COMPLETION).
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (w, seen) = recording_window(&ctx).await;
+        ctx.post_message(w, WM_USER + 3, 0, 0).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let mut i = 99;
+        let hr = ctx.co_wait_for_multiple_handles(COWAIT_DISPATCH_WINDOW_MESSAGES, 20, Some(&[ev]), Some(&mut i)).await;
+        assert_eq!(hr, RPC_S_CALLPENDING);
+        assert_eq!(*seen.borrow(), vec![WM_USER + 3]);
+        let ran = cell::<bool>();
+        let r2 = ran.clone();
+        let me = ctx.get_current_thread();
+        let apc = move |_ctx: ThreadCtx, _data: usize| async move {
+            *r2.borrow_mut() = true;
+        };
+        assert_ne!(ctx.queue_user_apc(apc, me, 0).await, 0);
+        let hr = ctx.co_wait_for_multiple_handles(COWAIT_ALERTABLE, 20, Some(&[ev]), Some(&mut i)).await;
+        assert_eq!((hr, i), (S_OK, WAIT_IO_COMPLETION));
+        assert!(*ran.borrow());
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+// ----- E/G/H. calls: nesting, input-synchronous calls, shutdown -------------------------------
+
+/// Main (STA A) and a server STA B that pumps with GetMessage until WM_QUIT; returns B's
+/// stream with an object of B marshalled, B's thread handle and thread id.
+async fn server_sta(ctx: &ThreadCtx) -> (IStream, HANDLE, u32) {
+    let out = cell::<Option<(IStream, u32)>>();
+    let o2 = out.clone();
+    let ready = ctx.create_event(None, true, false, None).await;
+    let t = spawn(ctx, move |ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let p = toy(&ctx).await;
+        *o2.borrow_mut() = Some((marshal(&ctx, p).await, ctx.get_current_thread_id()));
+        ctx.set_event(ready).await;
+        let mut m = MSG::default();
+        while ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+            ctx.dispatch_message(&m).await;
+        }
+        ctx.co_uninitialize().await;
+        0
+    })
+    .await;
+    ctx.wait_for_single_object(ready, INFINITE).await;
+    let (s, tid) = out.borrow().expect("stream");
+    (s, t, tid)
+}
+
+async fn stop_server(ctx: &ThreadCtx, t: HANDLE, tid: u32) {
+    ctx.post_thread_message(tid, WM_QUIT, 0, 0).await;
+    let mut i = 0;
+    assert_eq!(ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[t]), Some(&mut i)).await, S_OK);
+}
+
+#[test]
+fn a_callback_into_the_waiting_sta_is_nested() {
+    // com-apartments.md XC-2, XC-3 (CALLTYPE_NESTED), XC-5; MS docs concept page
+    // single-threaded-apartments; MS docs CALLTYPE.
+    let r = run_main(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let cb = toy(&ctx).await;
+        let (s, t, tid) = server_sta(&ctx).await;
+        let proxy = unmarshal(&ctx, s).await;
+        assert_eq!(ctx.itoy_call_back(proxy, Some(cb)).await, S_OK);
+        assert_eq!(get(&ctx, cb).await, 1, "Notify ran on this thread, inside the outgoing call");
+        assert_eq!(ctx.itoy_call_back(proxy, None).await, E_POINTER, "the callee's HRESULT comes back");
+        ctx.release(proxy).await;
+        stop_server(&ctx, t, tid).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+    assert_completed(&r);
+    let text = r.trace_text();
+    assert!(text.contains("runs IToyCallback::Notify call #") && text.contains("(CALLTYPE_NESTED)"), "{text}");
+}
+
+#[test]
+fn an_unrelated_call_re_enters_a_waiting_sta_as_toplevel_callpending() {
+    // com-apartments.md XC-2, XC-3 (CALLTYPE_TOPLEVEL_CALLPENDING: "OLE does not prevent
+    // reentrancy on the same thread"); MS docs concept page single-threaded-apartments.
+    let r = run_main(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let mine = toy(&ctx).await;
+        let mine_s = marshal(&ctx, mine).await;
+        let (s, t, tid) = server_sta(&ctx).await;
+        let proxy = unmarshal(&ctx, s).await;
+        let gate = ctx.create_event(None, true, false, None).await;
+        // A third thread calls main's object while main waits in WaitOn through B.
+        let c = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+            let p = unmarshal(&ctx, mine_s).await;
+            assert_eq!(ctx.itoy_add(p, 10).await, S_OK);
+            ctx.set_event(gate).await;
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        // B waits (without pumping B) until C's call ran inside main's modal loop.
+        assert_eq!(ctx.itoy_wait_on(proxy, gate).await, S_OK);
+        assert_eq!(get(&ctx, mine).await, 10);
+        join(&ctx, c).await;
+        ctx.release(proxy).await;
+        stop_server(&ctx, t, tid).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+    assert_completed(&r);
+    assert!(r.trace_text().contains("(CALLTYPE_TOPLEVEL_CALLPENDING)"), "{}", r.trace_text());
+}
+
+#[test]
+fn an_outgoing_call_while_handling_another_thread_s_sendmessage_fails() {
+    // com-apartments.md IS-1, IS-2, IS-3; marshal.c test_call_from_message; KB Q131056;
+    // MS docs InSendMessage.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (s, t, tid) = server_sta(&ctx).await;
+        let proxy = unmarshal(&ctx, s).await;
+        let results = cell::<Vec<HRESULT>>();
+        let r2 = results.clone();
+        let proc = wndproc(move |ctx, h, msg, w, l| {
+            let r2 = r2.clone();
+            async move {
+                if msg == WM_APP {
+                    let hr = ctx.itoy_add(proxy, 1).await;
+                    r2.borrow_mut().push(hr);
+                    return 0;
+                }
+                ctx.def_window_proc(h, msg, w, l).await
+            }
+        });
+        ctx.register_class_ex(&WNDCLASSEX::new("is", proc)).await;
+        let w = ctx.create_window_ex(0, "is", "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+        // Another thread sends: the handler's outgoing call fails at once.
+        let x = spawn(&ctx, move |ctx| async move {
+            ctx.send_message(w, WM_APP, 0, 0).await;
+            ctx.post_message(w, WM_APP, 0, 0).await;
+            0
+        })
+        .await;
+        let mut m = MSG::default();
+        // The sent message runs inside this GetMessage; then the posted one is retrieved.
+        assert!(ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0);
+        ctx.dispatch_message(&m).await;
+        // Same-thread SendMessage is not input-synchronous (IS-3).
+        ctx.send_message(w, WM_APP, 0, 0).await;
+        assert_eq!(*results.borrow(), vec![RPC_E_CANTCALLOUT_ININPUTSYNCCALL, S_OK, S_OK]);
+        join(&ctx, x).await;
+        ctx.release(proxy).await;
+        stop_server(&ctx, t, tid).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn a_proxy_whose_apartment_ended_is_not_connected() {
+    // com-apartments.md SD-1; marshal.c test_marshal_proxy_apartment_shutdown,
+    // test_marshal_proxy_mta_apartment_shutdown.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (s, t, tid) = server_sta(&ctx).await;
+        let proxy = unmarshal(&ctx, s).await;
+        assert_eq!(ctx.itoy_add(proxy, 1).await, S_OK);
+        ctx.co_uninitialize().await;
+        assert_eq!(ctx.itoy_add(proxy, 1).await, CO_E_OBJNOTCONNECTED);
+        assert_eq!(ctx.release(proxy).await, 0);
+        // The server apartment ends next; a later proxy to it is disconnected (SD-2).
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        ctx.post_thread_message(tid, WM_QUIT, 0, 0).await;
+        join(&ctx, t).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+}
