@@ -1301,9 +1301,15 @@ impl Kernel {
             return (E_NOINTERFACE, ComOut::None);
         }
         let ptr = self.ptr_for(pid, p.obj, iid, apt, connected);
-        let kind = if self.com.ptrs[&ptr.0].kind == PtrKind::Direct { "the object itself" } else { "a proxy" };
-        let words = self.apt_words(apt);
-        self.note_effect(|_| format!("{ptr} is {kind} for {words}"));
+        let direct = self.com.ptrs[&ptr.0].kind == PtrKind::Direct;
+        let (here, home) = (self.apt_words(apt), self.apt_words(self.com.objects[&p.obj].apt));
+        self.note_effect(|_| {
+            if direct {
+                format!("{ptr} is object #{} itself (it lives in {here})", p.obj)
+            } else {
+                format!("{ptr} is a proxy bound to {here} for object #{} in {home}", p.obj)
+            }
+        });
         (S_OK, ComOut::Ptr(ptr))
     }
 
