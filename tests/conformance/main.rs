@@ -17,6 +17,7 @@ mod locks;
 mod mailslot;
 mod mapping;
 mod model;
+mod model_com;
 mod model_mailslot;
 mod model_msg;
 mod model_named;
