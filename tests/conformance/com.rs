@@ -296,7 +296,8 @@ fn thread_exit_uninitialises_and_disconnects_its_objects() {
         })
         .await;
         ctx.wait_for_single_object(ready, INFINITE).await;
-        let p = unmarshal(&ctx, s.borrow().expect("stream")).await;
+        let stream = s.borrow().expect("stream");
+        let p = unmarshal(&ctx, stream).await;
         ctx.set_event(go).await;
         join(&ctx, t).await;
         assert_eq!(ctx.itoy_add(p, 1).await, RPC_E_DISCONNECTED);
@@ -621,7 +622,8 @@ fn an_sta_caller_is_re_entered_by_a_sent_message_while_it_waits() {
         })
         .await;
         ctx.wait_for_single_object(ready, INFINITE).await;
-        let proxy = unmarshal(&ctx, out.borrow().expect("stream")).await;
+        let stream = out.borrow().expect("stream");
+        let proxy = unmarshal(&ctx, stream).await;
         assert_eq!(ctx.itoy_send_to(proxy, w, WM_APP).await, S_OK);
         assert_eq!(*got.borrow(), 1, "the sent message ran inside the outgoing call");
         ctx.release(proxy).await;

@@ -46,13 +46,13 @@ pub const IID_IUnknown: IID = GUID(0x00000000_0000_0000_C000_000000000046);
 /// asking for it gives E_NOINTERFACE, as in marshal.c's tests).
 pub const IID_IClassFactory: IID = GUID(0x00000001_0000_0000_C000_000000000046);
 /// The toy interface IToy (winsim's own, com-apartments.md J.2).
-pub const IID_IToy: IID = GUID(0x7715_0001_0000_0000_C000_000000000057);
+pub const IID_IToy: IID = GUID(0x77150001_0000_0000_C000_000000000057);
 /// The toy callback interface IToyCallback (J.2).
-pub const IID_IToyCallback: IID = GUID(0x7715_0002_0000_0000_C000_000000000057);
+pub const IID_IToyCallback: IID = GUID(0x77150002_0000_0000_C000_000000000057);
 /// The toy class: an in-process class with ThreadingModel "Both", so CoCreateInstance
 /// makes its objects in the caller's apartment (MP-8); it implements IUnknown, IToy and
 /// IToyCallback.
-pub const CLSID_Toy: CLSID = GUID(0x7715_1000_0000_0000_C000_000000000057);
+pub const CLSID_Toy: CLSID = GUID(0x77151000_0000_0000_C000_000000000057);
 
 impl GUID {
     /// The Win32 name winsim knows for it.
@@ -832,6 +832,7 @@ impl Kernel {
     }
 
     /// CoCreateInstance of the toy class, in the caller's apartment (MP-8, CI-1).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn co_create_instance(
         &mut self,
         pid: Pid,
