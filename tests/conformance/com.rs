@@ -938,3 +938,75 @@ fn a_proxy_whose_apartment_ended_is_not_connected() {
         0
     });
 }
+
+// ----- D. the Global Interface Table ---------------------------------------------------------
+
+#[test]
+fn the_global_interface_table_hands_out_pointers_per_apartment() {
+    // com-apartments.md MP-9; marshal.c test_globalinterfacetable; MS docs concept pages
+    // creating-the-global-interface-table, when-to-use-the-global-interface-table.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let mut git = None;
+        let hr = ctx
+            .co_create_instance(
+                &CLSID_StdGlobalInterfaceTable,
+                None,
+                CLSCTX_INPROC_SERVER,
+                &IID_IGlobalInterfaceTable,
+                Some(&mut git),
+            )
+            .await;
+        assert_eq!(hr, S_OK);
+        let git = git.expect("the GIT");
+        assert_eq!(ctx.add_ref(git).await, 1, "a singleton");
+        assert_eq!(ctx.release(git).await, 1);
+        let p = toy(&ctx).await;
+        let mut cookie = 0;
+        assert_eq!(ctx.register_interface_in_global(git, Some(p), &IID_IToy, Some(&mut cookie)).await, S_OK);
+        assert_eq!(ctx.register_interface_in_global(git, None, &IID_IToy, Some(&mut cookie)).await, E_INVALIDARG);
+        // The owner gets it under another IID: the object itself.
+        let mut q = None;
+        assert_eq!(ctx.get_interface_from_global(git, cookie, &IID_IUnknown, Some(&mut q)).await, S_OK);
+        let t = spawn(&ctx, move |ctx| async move {
+            let mut q = None;
+            assert_eq!(ctx.get_interface_from_global(git, cookie, &IID_IToy, Some(&mut q)).await, CO_E_NOTINITIALIZED);
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            assert_eq!(ctx.get_interface_from_global(git, cookie, &IID_IToy, Some(&mut q)).await, S_OK);
+            // A proxy: the call runs on the owner, which pumps (MP-9 [inferred]).
+            assert_eq!(ctx.itoy_add(q.expect("proxy"), 2).await, S_OK);
+            // Any apartment may revoke.
+            assert_eq!(ctx.revoke_interface_from_global(git, cookie).await, S_OK);
+            assert_eq!(ctx.revoke_interface_from_global(git, cookie).await, E_INVALIDARG);
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        let mut i = 0;
+        assert_eq!(ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[t]), Some(&mut i)).await, S_OK);
+        assert_eq!(get(&ctx, p).await, 2);
+        let mut q = None;
+        assert_eq!(ctx.get_interface_from_global(git, cookie, &IID_IToy, Some(&mut q)).await, E_INVALIDARG);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn a_pending_wm_quit_does_not_stop_a_com_call() {
+    // com-apartments.md XC-4, CW-8; marshal.c test_WM_QUIT_handling.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let (s, t, tid) = server_sta(&ctx).await;
+        let proxy = unmarshal(&ctx, s).await;
+        ctx.post_quit_message(0).await;
+        assert_eq!(ctx.itoy_add(proxy, 1).await, S_OK);
+        assert_eq!(get(&ctx, proxy).await, 1);
+        let mut m = MSG::default();
+        assert_eq!(ctx.get_message(&mut m, HWND::NULL, 0, 0).await, 0, "WM_QUIT is still queued");
+        ctx.release(proxy).await;
+        stop_server(&ctx, t, tid).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+}

@@ -463,6 +463,64 @@ impl ThreadCtx {
         c.hr
     }
 
+    // ----- the Global Interface Table (MP-9) -----------------------------------------------------
+
+    /// IGlobalInterfaceTable::RegisterInterfaceInGlobal (learn.microsoft.com/en-us/windows/win32/api/objidl/nf-objidl-iglobalinterfacetable-registerinterfaceinglobal):
+    /// `git` comes from CoCreateInstance(CLSID_StdGlobalInterfaceTable, ...,
+    /// IID_IGlobalInterfaceTable). Table-strong marshal data under a new cookie, keeping the
+    /// object until revoked (MP-9). E_INVALIDARG for a NULL pointer or cookie.
+    pub async fn register_interface_in_global(
+        &self,
+        git: ComPtr,
+        unk: Option<ComPtr>,
+        riid: &IID,
+        cookie: Option<&mut u32>,
+    ) -> HRESULT {
+        let req = Request::IGlobalInterfaceTable_RegisterInterfaceInGlobal {
+            this: git,
+            unk,
+            iid: *riid,
+            has_cookie: cookie.is_some(),
+        };
+        let c = self.com(req).await;
+        if let (ComOut::Cookie(v), Some(o)) = (c.out, cookie) {
+            *o = v as u32;
+        }
+        c.hr
+    }
+
+    /// IGlobalInterfaceTable::GetInterfaceFromGlobal: a pointer for the caller's apartment
+    /// (a proxy, or the object itself in its own); CO_E_NOTINITIALIZED without an apartment
+    /// (MP-9); E_INVALIDARG for a cookie not registered [inferred].
+    pub async fn get_interface_from_global(
+        &self,
+        git: ComPtr,
+        cookie: u32,
+        riid: &IID,
+        ppv: Option<&mut Option<ComPtr>>,
+    ) -> HRESULT {
+        let req = Request::IGlobalInterfaceTable_GetInterfaceFromGlobal {
+            this: git,
+            cookie,
+            iid: *riid,
+            has_out: ppv.is_some(),
+        };
+        let c = self.com(req).await;
+        if let Some(o) = ppv {
+            *o = match c.out {
+                ComOut::Ptr(p) => Some(p),
+                _ => None,
+            };
+        }
+        c.hr
+    }
+
+    /// IGlobalInterfaceTable::RevokeInterfaceFromGlobal: from any apartment (MP-9);
+    /// E_INVALIDARG for a cookie not registered [inferred].
+    pub async fn revoke_interface_from_global(&self, git: ComPtr, cookie: u32) -> HRESULT {
+        self.com(Request::IGlobalInterfaceTable_RevokeInterfaceFromGlobal { this: git, cookie }).await.hr
+    }
+
     // ----- waiting ----------------------------------------------------------------------------
 
     /// Dispatches what an STA's CoWaitForMultipleHandles dispatches (CW-4): incoming COM

@@ -540,6 +540,12 @@ api_table! {
     IToy_WaitOn(this: ComPtr, event: HANDLE) -> Hresult => itoy_wait_on;
     IToy_SendTo(this: ComPtr, hwnd: HWND, msg: u32 [message]) -> Hresult => itoy_send_to;
     IToyCallback_Notify(this: ComPtr) -> Hresult => itoy_callback_notify;
+    IGlobalInterfaceTable_RegisterInterfaceInGlobal(this: ComPtr, unk: Option<ComPtr>, iid: GUID, has_cookie: bool)
+        -> Hresult => git_register_interface_in_global;
+    IGlobalInterfaceTable_GetInterfaceFromGlobal(this: ComPtr, cookie: u32, iid: GUID, has_out: bool) -> Hresult
+        => git_get_interface_from_global;
+    IGlobalInterfaceTable_RevokeInterfaceFromGlobal(this: ComPtr, cookie: u32) -> Hresult
+        => git_revoke_interface_from_global;
     CreateStreamOnHGlobal(has_out: bool) -> Hresult => create_stream_on_hglobal;
     IStream_Seek(this: IStream) -> Hresult => istream_seek;
     IStream_Release(this: IStream) -> Long => istream_release;

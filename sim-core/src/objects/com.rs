@@ -49,6 +49,11 @@ pub const IID_IClassFactory: IID = GUID(0x00000001_0000_0000_C000_000000000046);
 pub const IID_IToy: IID = GUID(0x77150001_0000_0000_C000_000000000057);
 /// The toy callback interface IToyCallback (J.2).
 pub const IID_IToyCallback: IID = GUID(0x77150002_0000_0000_C000_000000000057);
+/// IID_IGlobalInterfaceTable {00000146-0000-0000-C000-000000000046}.
+pub const IID_IGlobalInterfaceTable: IID = GUID(0x00000146_0000_0000_C000_000000000046);
+/// CLSID_StdGlobalInterfaceTable {00000323-0000-0000-C000-000000000046}: the process's
+/// Global Interface Table (MP-9).
+pub const CLSID_StdGlobalInterfaceTable: CLSID = GUID(0x00000323_0000_0000_C000_000000000046);
 /// The toy class: an in-process class with ThreadingModel "Both", so CoCreateInstance
 /// makes its objects in the caller's apartment (MP-8); it implements IUnknown, IToy and
 /// IToyCallback.
@@ -63,6 +68,8 @@ impl GUID {
             IID_IToy => "IID_IToy".into(),
             IID_IToyCallback => "IID_IToyCallback".into(),
             CLSID_Toy => "CLSID_Toy".into(),
+            IID_IGlobalInterfaceTable => "IID_IGlobalInterfaceTable".into(),
+            CLSID_StdGlobalInterfaceTable => "CLSID_StdGlobalInterfaceTable".into(),
             GUID(v) => format!("{{{v:032X}}}"),
         }
     }
@@ -443,6 +450,9 @@ pub struct Com {
     pub calls: BTreeMap<u32, ComCall>,
     /// MTA usage cookies: cookie → process.
     pub cookies: BTreeMap<u64, Pid>,
+    /// The Global Interface Table: cookie → (process, the stream holding its table-strong
+    /// marshal data) (MP-9).
+    pub git: BTreeMap<u32, (Pid, u32)>,
     next: u32,
 }
 
@@ -850,6 +860,14 @@ impl Kernel {
         if outer {
             return hr(CLASS_E_NOAGGREGATION);
         }
+        if clsid == CLSID_StdGlobalInterfaceTable {
+            // The process's GIT: object 0, agile (usable from any apartment) (MP-9).
+            if iid != IID_IGlobalInterfaceTable && iid != IID_IUnknown {
+                return hr(E_NOINTERFACE);
+            }
+            let p = self.new_ptr(pid, 0, IID_IGlobalInterfaceTable, PtrKind::Direct);
+            return hr_out(S_OK, ComOut::Ptr(p));
+        }
         if clsid != CLSID_Toy || cls_context & (CLSCTX_INPROC_SERVER | CLSCTX_INPROC_HANDLER) == 0 {
             return hr(REGDB_E_CLASSNOTREG);
         }
@@ -897,6 +915,9 @@ impl Kernel {
         if !has_out {
             return hr(E_POINTER);
         }
+        if s.obj == 0 {
+            return hr(if iid == IID_IUnknown || iid == IID_IGlobalInterfaceTable { S_OK } else { E_NOINTERFACE });
+        }
         if let Err(h) = self.proxy_check(tid, &s) {
             return hr(h);
         }
@@ -913,6 +934,10 @@ impl Kernel {
             return self.com_misuse(pid, tid, format!("IUnknown::AddRef: {m}"));
         }
         let s = self.com.ptrs.get_mut(&this.0).expect("checked");
+        if s.obj == 0 {
+            // The GIT is a singleton: AddRef and Release return 1 (MP-9).
+            return Ok(Value::Long(1).into());
+        }
         s.refs += 1;
         Ok(Value::Long(i64::from(s.refs)).into())
     }
@@ -923,6 +948,9 @@ impl Kernel {
             return self.com_misuse(pid, tid, format!("IUnknown::Release: {m}"));
         }
         let s = self.com.ptrs.get_mut(&this.0).expect("checked");
+        if s.obj == 0 {
+            return Ok(Value::Long(1).into());
+        }
         s.refs -= 1;
         Ok(Value::Long(i64::from(s.refs)).into())
     }
@@ -960,6 +988,9 @@ impl Kernel {
             Ok(s) => s,
             Err(m) => return self.com_misuse(pid, tid, format!("{}: {m}", method.name())),
         };
+        if s.obj == 0 {
+            return self.com_misuse(pid, tid, format!("{}: {this} is the Global Interface Table", method.name()));
+        }
         if s.iid != method.iid() && s.iid != IID_IUnknown && !(s.iid == IID_IToy && method == ToyMethod::Notify) {
             // Calling a method of another interface through this pointer: a vtable mix-up.
             return self.com_misuse(pid, tid, format!("{}: {this} is an {} pointer", method.name(), s.iid.name()));
@@ -967,6 +998,9 @@ impl Kernel {
         if let ToyMethod::CallBack(Some(cb)) = method {
             if let Err(m) = self.ptr_ok(pid, cb) {
                 return self.com_misuse(pid, tid, format!("IToy::CallBack's argument: {m}"));
+            }
+            if self.com.ptrs[&cb.0].obj == 0 {
+                return self.com_misuse(pid, tid, "IToy::CallBack's argument is the Global Interface Table".into());
             }
         }
         if s.kind == PtrKind::Direct {
@@ -1235,6 +1269,9 @@ impl Kernel {
             return E_INVALIDARG;
         }
         let s = self.com.ptrs[&unk.0].clone();
+        if s.obj == 0 {
+            return E_NOINTERFACE;
+        }
         if let PtrKind::Proxy { .. } = s.kind {
             // Marshalling a proxy marshals the original object (MP-4), from the proxy's
             // own apartment.
@@ -1398,6 +1435,98 @@ impl Kernel {
         let (h, out) = self.unmarshal_from(pid, tid, st.0, iid);
         self.com.streams.get_mut(&st.0).expect("checked").released = true;
         hr_out(h, out)
+    }
+
+    // ----- the Global Interface Table (MP-9) ---------------------------------------------------
+
+    fn git_ok(&mut self, pid: Pid, tid: Tid, this: ComPtr, api: &str) -> Result<(), CallResult> {
+        match self.ptr_ok(pid, this) {
+            Ok(s) if s.obj == 0 => Ok(()),
+            Ok(_) => Err(self.com_misuse(pid, tid, format!("{api}: {this} is not the Global Interface Table"))),
+            Err(m) => Err(self.com_misuse(pid, tid, format!("{api}: {m}"))),
+        }
+    }
+
+    /// IGlobalInterfaceTable::RegisterInterfaceInGlobal: table-strong marshal data kept
+    /// under a cookie; it keeps the object until revoked (MP-9).
+    pub(crate) fn git_register_interface_in_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        unk: Option<ComPtr>,
+        iid: GUID,
+        has_cookie: bool,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::RegisterInterfaceInGlobal") {
+            return r;
+        }
+        let (Some(p), true) = (unk, has_cookie) else { return hr(E_INVALIDARG) };
+        if let Err(m) = self.ptr_ok(pid, p) {
+            return self.com_misuse(pid, tid, format!("IGlobalInterfaceTable::RegisterInterfaceInGlobal: {m}"));
+        }
+        let id = self.com.id();
+        self.com.streams.insert(id, Stream { pid, packets: Vec::new(), pos: 0, released: false });
+        let h = self.marshal_into(tid, id, iid, p, MSHLFLAGS_TABLESTRONG);
+        if h.failed() {
+            self.com.streams.remove(&id);
+            return hr(h);
+        }
+        self.com.git.insert(id, (pid, id));
+        hr_out(S_OK, ComOut::Cookie(u64::from(id)))
+    }
+
+    /// IGlobalInterfaceTable::GetInterfaceFromGlobal: unmarshals the cookie's data in the
+    /// caller's apartment (a proxy elsewhere, the object itself in its own);
+    /// CO_E_NOTINITIALIZED without an apartment (MP-9); E_INVALIDARG for an unknown cookie
+    /// [inferred].
+    pub(crate) fn git_get_interface_from_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        cookie: u32,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::GetInterfaceFromGlobal") {
+            return r;
+        }
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        let Some(&(owner, stream)) = self.com.git.get(&cookie) else { return hr(E_INVALIDARG) };
+        if owner != pid {
+            return hr(E_INVALIDARG);
+        }
+        self.com.streams.get_mut(&stream).expect("git stream").pos = 0;
+        let (h, out) = self.unmarshal_from(pid, tid, stream, iid);
+        hr_out(h, out)
+    }
+
+    /// IGlobalInterfaceTable::RevokeInterfaceFromGlobal: from any apartment (MP-9).
+    pub(crate) fn git_revoke_interface_from_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        cookie: u32,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::RevokeInterfaceFromGlobal") {
+            return r;
+        }
+        match self.com.git.get(&cookie) {
+            Some(&(owner, stream)) if owner == pid => {
+                self.com.git.remove(&cookie);
+                let st = self.com.streams.get_mut(&stream).expect("git stream");
+                st.released = true;
+                if let Some(&pk) = st.packets.first() {
+                    self.com.packets.get_mut(&pk).expect("packet").state = PacketState::Released;
+                }
+                hr(S_OK)
+            }
+            _ => hr(E_INVALIDARG),
+        }
     }
 
     // ----- waiting -----------------------------------------------------------------------------
