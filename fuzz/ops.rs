@@ -18,8 +18,8 @@
 //! Family sets (byte 0 = 0xFF) keep the 96-op set's ops 0-95 and add 16 ops of one API
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
-//! critical sections, SRW locks and condition variables, `lock_op`; the others add nothing
-//! yet), its low nibble is the seed; byte 2
+//! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
+//! `com_op`; the others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -290,6 +290,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(1) => mailslot_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             96.. if script.family == Some(2) => mapping_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(3) => lock_op(&ctx, op, a, b).await,
+            96.. if script.family == Some(4) => com_op(&ctx, op, a, b, h).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1337,8 +1338,181 @@ async fn lock_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8) {
     }
 }
 
+/// The COM family's interface pointers, streams and MTA cookies, each with the process
+/// whose memory it is in, and the pointers released to 0 (used again only by rogue ops).
+#[derive(Default)]
+struct ComPool {
+    ptrs: Vec<(u32, ComPtr)>,
+    released: Vec<ComPtr>,
+    streams: Vec<(u32, IStream)>,
+    cookies: Vec<(u32, u64)>,
+}
+
+thread_local! {
+    /// The run's COM values.
+    static COM: RefCell<ComPool> = RefCell::new(ComPool::default());
+}
+
+/// The COM family's ops (96-111, docs/semantics.md §21): initialisation in both models
+/// (and bad flags), OLE, apartment types, MTA usage cookies, toy objects, marshalling in
+/// streams with every MSHLFLAGS, calls through direct pointers and proxies of any
+/// apartment (wrong-thread, disconnected, input-synchronous), CoWaitForMultipleHandles,
+/// releases. Pointers and streams are picked by `a` among those this process made; one
+/// released to 0 is used again only when `b`'s top bits are all set (the kernel then ends
+/// the run as `Failed`, an outcome like any other here).
+async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
+    let pid = ctx.get_current_process_id();
+    let rogue = b >= 0xF0;
+    let ptr = COM.with(|c| {
+        let c = c.borrow();
+        let mine: Vec<ComPtr> = c.ptrs.iter().filter(|p| p.0 == pid).map(|p| p.1).collect();
+        if rogue && !c.released.is_empty() {
+            return Some(c.released[usize::from(a) % c.released.len()]);
+        }
+        (!mine.is_empty()).then(|| mine[usize::from(a) % mine.len()])
+    });
+    let stream = COM.with(|c| {
+        let c = c.borrow();
+        let mine: Vec<IStream> = c.streams.iter().filter(|p| p.0 == pid).map(|p| p.1).collect();
+        (!mine.is_empty()).then(|| mine[usize::from(a >> 3) % mine.len()])
+    });
+    let keep_ptr = |p: Option<ComPtr>| {
+        if let Some(p) = p {
+            COM.with(|c| c.borrow_mut().ptrs.push((pid, p)));
+        }
+    };
+    let iid = [IID_IToy, IID_IUnknown, IID_IToyCallback, IID_IClassFactory][usize::from(b >> 2) % 4];
+    match op {
+        96 => {
+            let coinit = [COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, COINIT_APARTMENTTHREADED | 4, 0x100]
+                [usize::from(b) % 4];
+            let reserved = (b & 0x30 == 0x30).then_some(1);
+            let _ = ctx.co_initialize_ex(reserved, coinit).await;
+        }
+        97 => ctx.co_uninitialize().await,
+        98 => {
+            let _ = ctx.ole_initialize(None).await;
+        }
+        99 => ctx.ole_uninitialize().await,
+        100 => {
+            let (mut t, mut q) = (0, 0);
+            let _ = ctx.co_get_apartment_type((b & 1 == 0).then_some(&mut t), (b & 2 == 0).then_some(&mut q)).await;
+        }
+        101 => {
+            let mut cookie = 0;
+            if ctx.co_increment_mta_usage((b & 7 != 7).then_some(&mut cookie)).await == S_OK {
+                COM.with(|c| c.borrow_mut().cookies.push((pid, cookie)));
+            }
+        }
+        102 => {
+            let cookie = COM.with(|c| {
+                let mut c = c.borrow_mut();
+                match c.cookies.iter().position(|k| k.0 == pid) {
+                    Some(i) if !rogue => c.cookies.remove(i).1,
+                    _ => u64::from(b),
+                }
+            });
+            let _ = ctx.co_decrement_mta_usage(cookie).await;
+        }
+        103 => {
+            let clsid = if b & 0x0f == 0x0f { IID_IUnknown } else { CLSID_Toy };
+            let ctxflags = if b & 0x30 == 0x30 { CLSCTX_LOCAL_SERVER } else { CLSCTX_INPROC_SERVER };
+            let iid = if b & 0xc0 == 0xc0 { IID_IClassFactory } else { IID_IToy };
+            let mut p = None;
+            let _ = ctx.co_create_instance(&clsid, None, ctxflags, &iid, Some(&mut p)).await;
+            keep_ptr(p);
+        }
+        104 => {
+            let mut s = None;
+            let _ = ctx.co_marshal_inter_thread_interface_in_stream(&iid, ptr, (b & 1 == 0).then_some(&mut s)).await;
+            if let Some(s) = s {
+                COM.with(|c| c.borrow_mut().streams.push((pid, s)));
+            }
+        }
+        105 => {
+            let mut p = None;
+            let _ = ctx.co_get_interface_and_release_stream(stream, &iid, Some(&mut p)).await;
+            if let Some(s) = stream {
+                COM.with(|c| c.borrow_mut().streams.retain(|k| k.1 != s));
+            }
+            keep_ptr(p);
+        }
+        106 => {
+            let mut s = None;
+            let _ = ctx.create_stream_on_hglobal(Some(&mut s)).await;
+            if let Some(s) = s {
+                COM.with(|c| c.borrow_mut().streams.push((pid, s)));
+                let _ = ctx.co_marshal_interface(Some(s), &iid, ptr, MSHCTX_INPROC, None, u32::from(b) % 8).await;
+            }
+        }
+        107 => {
+            if let Some(s) = stream {
+                if b & 1 == 0 {
+                    let _ = ctx.istream_seek_start(s).await;
+                }
+                if b & 2 == 0 {
+                    let mut p = None;
+                    let _ = ctx.co_unmarshal_interface(Some(s), &iid, Some(&mut p)).await;
+                    keep_ptr(p);
+                } else {
+                    let _ = ctx.co_release_marshal_data(Some(s)).await;
+                }
+            }
+        }
+        108 => {
+            if let Some(p) = ptr {
+                let _ = match b % 3 {
+                    0 => ctx.itoy_add(p, 1).await,
+                    1 => ctx.itoy_get(p, None).await,
+                    _ => ctx.itoy_callback_notify(p).await,
+                };
+            }
+        }
+        109 => {
+            if let Some(p) = ptr {
+                let hwnd = WINDOWS.with(|w| w.borrow().first().copied()).unwrap_or(HWND(0x10010));
+                let _ = match b % 3 {
+                    0 => ctx.itoy_call_back(p, if b & 4 == 0 { ptr } else { None }).await,
+                    1 => ctx.itoy_wait_on(p, h).await,
+                    _ => ctx.itoy_send_to(p, hwnd, WM_APP).await,
+                };
+            }
+        }
+        110 => {
+            let flags =
+                [0, COWAIT_WAITALL, COWAIT_ALERTABLE, COWAIT_DISPATCH_WINDOW_MESSAGES, 0x100][usize::from(b) % 5];
+            let timeout = [0, 1, 10, 50][usize::from(b >> 3) % 4];
+            let mut index = 0;
+            let handles = [h];
+            let hs: Option<&[HANDLE]> = match b >> 5 {
+                0 => None,
+                1 => Some(&[]),
+                _ => Some(&handles),
+            };
+            let _ = ctx.co_wait_for_multiple_handles(flags, timeout, hs, (b & 0x10 == 0).then_some(&mut index)).await;
+        }
+        111 => {
+            if let Some(p) = ptr {
+                if ctx.release(p).await == 0 {
+                    COM.with(|c| {
+                        let mut c = c.borrow_mut();
+                        c.ptrs.retain(|k| k.1 != p);
+                        c.released.push(p);
+                    });
+                }
+            }
+        }
+        _ => ctx.sleep(0).await,
+    }
+}
+
 /// Runs the program that `data` encodes and returns its report.
 pub fn run_program(data: &[u8]) -> Option<RunReport> {
+    run_program_traced(data, std::env::var_os("FUZZ_TRACE").is_some())
+}
+
+/// As `run_program`, with the trace on or off.
+pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     if data.len() < 2 {
         return None;
     }
@@ -1364,6 +1538,7 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     WINDOWS.with(|w| w.borrow_mut().clear());
     VIEWS.with(|v| v.borrow_mut().clear());
     LOCKS.with(|l| *l.borrow_mut() = None);
+    COM.with(|c| *c.borrow_mut() = ComPool::default());
     let recent = Rc::new(RefCell::new(Vec::new()));
     let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
     let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };
@@ -1372,7 +1547,7 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     config.threads_max = 64;
     config.processes_max = 16;
     config.check_invariants = true;
-    config.trace = std::env::var_os("FUZZ_TRACE").is_some();
+    config.trace = trace;
     if tight {
         config.limit_action = LimitAction::FailCall;
         config.handles_max = 12;

@@ -9,6 +9,7 @@
 use sim_core::prelude::*;
 
 pub mod async_io;
+pub mod com;
 pub mod file;
 pub mod interp;
 pub mod mailslots;
@@ -99,6 +100,17 @@ pub fn catalogue() -> Vec<Scenario> {
         mailslots::mailslot_two_writers(),
         shared_memory::shm_ring_buffer(),
         shared_memory::shm_create_race(),
+        // COM apartments (§21)
+        com::com_sta_no_pump(),
+        com::com_sta_cowait(),
+        com::com_raw_pointer_race(),
+        com::com_input_sync_call(),
+        com::com_ui_on_mta(),
+        com::com_ui_on_sta(),
+        com::com_wrong_thread_proxy(),
+        com::com_marshalled_proxy(),
+        com::com_shutdown_order(),
+        com::com_init_table(),
     ]
 }
 

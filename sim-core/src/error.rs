@@ -180,3 +180,125 @@ impl PartialEq<Win32Error> for u32 {
         *self == other.0
     }
 }
+
+// ----- COM: HRESULT (docs/semantics.md §21) ---------------------------------------------
+
+/// A COM status code (`HRESULT`, a LONG): negative values are failures. Values and names
+/// are winerror.h's (/work/shared/semantics/com-apartments.md §0).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HRESULT(pub i32);
+
+macro_rules! hresults {
+    ($($(#[$doc:meta])* $name:ident = $value:expr;)*) => {
+        $( $(#[$doc])* pub const $name: HRESULT = HRESULT($value as u32 as i32); )*
+        impl HRESULT {
+            /// The winerror.h name of this code, if winsim knows it.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 as u32 {
+                    $( v if v == $value as u32 => Some(stringify!($name)), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+hresults! {
+    /// Success (0).
+    S_OK = 0x0000_0000u32;
+    /// Success, "already done" (1): a repeated CoInitializeEx.
+    S_FALSE = 0x0000_0001u32;
+    /// Not implemented.
+    E_NOTIMPL = 0x8000_4001u32;
+    /// No such interface supported.
+    E_NOINTERFACE = 0x8000_4002u32;
+    /// Invalid pointer.
+    E_POINTER = 0x8000_4003u32;
+    /// Unspecified failure.
+    E_FAIL = 0x8000_4005u32;
+    /// Catastrophic failure.
+    E_UNEXPECTED = 0x8000_FFFFu32;
+    /// The operation is not supported (a message filter outside an STA, MF-1).
+    CO_E_NOT_SUPPORTED = 0x8000_4021u32;
+    /// One or more arguments are invalid.
+    E_INVALIDARG = 0x8007_0057u32;
+    /// Out of memory.
+    E_OUTOFMEMORY = 0x8007_000Eu32;
+    /// A marshal stream read past its end (MP-2).
+    STG_E_READFAULT = 0x8003_001Eu32;
+    /// Class not registered.
+    REGDB_E_CLASSNOTREG = 0x8004_0154u32;
+    /// Class does not support aggregation.
+    CLASS_E_NOAGGREGATION = 0x8004_0110u32;
+    /// CoInitialize has not been called (CI-1).
+    CO_E_NOTINITIALIZED = 0x8004_01F0u32;
+    /// Object is not registered (table-weak data whose object is gone, MP-4).
+    CO_E_OBJNOTREG = 0x8004_01FBu32;
+    /// Object is not connected to the server (SD-1, MP-2).
+    CO_E_OBJNOTCONNECTED = 0x8004_01FDu32;
+    /// Call was rejected by callee.
+    RPC_E_CALL_REJECTED = 0x8001_0001u32;
+    /// Call was canceled by the message filter.
+    RPC_E_CALL_CANCELED = 0x8001_0002u32;
+    /// It is illegal to call out while inside message filter.
+    RPC_E_CANTCALLOUT_INEXTERNALCALL = 0x8001_0005u32;
+    /// Cannot change thread mode after it is set (CI-3).
+    RPC_E_CHANGED_MODE = 0x8001_0106u32;
+    /// The object invoked has disconnected from its clients (MP-2, SD-2).
+    RPC_E_DISCONNECTED = 0x8001_0108u32;
+    /// The message filter indicated that the application is busy.
+    RPC_E_SERVERCALL_RETRYLATER = 0x8001_010Au32;
+    /// An outgoing call cannot be made while dispatching an input-synchronous call (IS-1).
+    RPC_E_CANTCALLOUT_ININPUTSYNCCALL = 0x8001_010Du32;
+    /// The application called an interface that was marshalled for a different thread (MP-5).
+    RPC_E_WRONG_THREAD = 0x8001_010Eu32;
+    /// CoWaitForMultipleHandles timed out (CW-3).
+    RPC_S_CALLPENDING = 0x8001_0115u32;
+    /// CoWaitForMultipleHandles with no handles (CW-1).
+    RPC_E_NO_SYNC = 0x8001_0120u32;
+}
+
+impl HRESULT {
+    /// SUCCEEDED(hr).
+    pub fn succeeded(self) -> bool {
+        self.0 >= 0
+    }
+    /// FAILED(hr).
+    pub fn failed(self) -> bool {
+        self.0 < 0
+    }
+}
+
+/// SUCCEEDED(hr).
+#[allow(non_snake_case)]
+pub fn SUCCEEDED(hr: HRESULT) -> bool {
+    hr.succeeded()
+}
+
+/// FAILED(hr).
+#[allow(non_snake_case)]
+pub fn FAILED(hr: HRESULT) -> bool {
+    hr.failed()
+}
+
+/// HRESULT_FROM_WIN32: 0x8007xxxx for a Win32 error, S_OK for 0.
+#[allow(non_snake_case)]
+pub fn HRESULT_FROM_WIN32(e: Win32Error) -> HRESULT {
+    if e.0 == 0 { S_OK } else { HRESULT(((e.0 & 0xFFFF) | 0x8007_0000) as i32) }
+}
+
+impl fmt::Debug for HRESULT {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for HRESULT {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "0x{:08X}", self.0 as u32),
+        }
+    }
+}

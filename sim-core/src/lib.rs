@@ -43,4 +43,7 @@ pub mod prelude {
     pub use crate::report::{Outcome, RunReport};
     pub use crate::sim::Sim;
     pub use crate::types::*;
+    // COM apartments (§21): HRESULTs come with crate::error::*.
+    pub use crate::api::CO_MTA_USAGE_COOKIE;
+    pub use crate::objects::com::*;
 }

@@ -287,6 +287,23 @@ pub enum WaitEdge {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         receiver_state: Option<String>,
     },
+    /// A COM call through a proxy waiting for its reply (§21): the call, the apartment it
+    /// went to, where it is (queued on the STA's hidden window, running), and what the
+    /// thread that must run it does.
+    ComCall {
+        /// The method and the call's number (`IToy::Add (call #7)`).
+        call: String,
+        /// The target apartment (`STA#3 (T4)`).
+        apartment: String,
+        /// Where the call is.
+        state: String,
+        /// The thread that must retrieve or finish it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver: Option<Tid>,
+        /// What that thread is doing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver_state: Option<String>,
+    },
     /// The thread is suspended and nothing will resume it.
     Suspended {
         /// Its suspend count.
@@ -388,6 +405,12 @@ impl DeadlockReport {
                 }
                 _ => (Vec::new(), Vec::new(), String::new(), String::new(), 0),
             };
+            // A COM call waiting for its reply names the call and its callee (§21).
+            let (com_edges, com_for) = k.com_wait_edges(tid);
+            if !com_edges.is_empty() {
+                waits.splice(0..0, com_edges);
+                waits_for.extend(com_for);
+            }
             if !t.apcs.is_empty() {
                 waits.push(WaitEdge::QueuedApcs { from: t.apcs.iter().map(|a| a.from.clone()).collect() });
             }
@@ -521,6 +544,12 @@ impl DeadlockReport {
                         if let Some(w) = window {
                             let _ = writeln!(s, "      window {w}");
                         }
+                        if let Some(r) = receiver_state {
+                            let _ = writeln!(s, "      {r}");
+                        }
+                    }
+                    WaitEdge::ComCall { call, apartment, state, receiver: _, receiver_state } => {
+                        let _ = writeln!(s, "    waits in {call} for {apartment}: the call is {state}");
                         if let Some(r) = receiver_state {
                             let _ = writeln!(s, "      {r}");
                         }

@@ -279,6 +279,8 @@ pub enum Ret {
     Hwnd(crate::types::HWND),
     /// A pointer (MapViewOfFile's LPVOID): a simulated address, NULL on failure.
     Ptr(u64),
+    /// An HRESULT (COM, §21), shown by its winerror.h name.
+    Hresult(crate::error::HRESULT),
 }
 
 impl fmt::Display for Ret {
@@ -295,6 +297,7 @@ impl fmt::Display for Ret {
             Ret::Hwnd(h) => write!(f, "{h}"),
             Ret::Ptr(0) => f.write_str("NULL"),
             Ret::Ptr(p) => write!(f, "0x{p:x}"),
+            Ret::Hresult(h) => write!(f, "{h}"),
         }
     }
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod com;
 pub mod mailslot;
 pub mod messages;
 pub mod named_pipe;

@@ -7,6 +7,7 @@ mod support;
 
 mod async_io;
 mod audit;
+mod com;
 mod determinism;
 mod explore;
 mod handles;
@@ -15,6 +16,7 @@ mod locks;
 mod mailslot;
 mod mapping;
 mod model;
+mod model_com;
 mod model_mailslot;
 mod model_msg;
 mod model_named;

@@ -1305,3 +1305,137 @@ fn shared_memory_scenarios_meet_their_expect_lines() {
         assert_eq!(codes, [0, ERROR_ALREADY_EXISTS.0], "seed {seed}");
     }
 }
+
+// ----- COM apartments (docs/semantics.md §21; issue 9's teaching cases 1, 3-7) ------------
+
+/// Runs a catalogue scenario under `seeds` random seeds and returns the reports.
+fn com_runs(name: &str, seeds: u64) -> Vec<RunReport> {
+    let s = scenarios::find(name).unwrap_or_else(|| panic!("{name} in the catalogue"));
+    (0..seeds).map(|seed| s.run(Config::random(seed))).collect()
+}
+
+/// Main's exit code of a completed run.
+#[track_caller]
+fn main_code(r: &RunReport) -> u32 {
+    match &r.outcome {
+        Outcome::Completed { exit_codes } => exit_codes[0].2,
+        o => panic!("expected completion, got {}\n{}", o.kind(), r.trace_text()),
+    }
+}
+
+/// Teaching case 1: an STA that waits in WaitForSingleObject for a thread calling into it
+/// deadlocks on every seed, and the report speaks COM; CoWaitForMultipleHandles fixes it
+/// (com-apartments.md ST-1, ST-3, CW-4; MS docs concept page single-threaded-apartments).
+#[test]
+fn com_sta_blocked_without_pumping() {
+    let s = scenarios::find("com-sta-no-pump").unwrap();
+    assert!(s.expect.starts_with("deadlocks on every seed"));
+    for r in com_runs("com-sta-no-pump", 50) {
+        let d = r.outcome.deadlock().unwrap_or_else(|| panic!("expected a deadlock: {}", r.summary()));
+        let caller = d.threads.iter().find(|t| t.waits.iter().any(|w| matches!(w, WaitEdge::ComCall { .. })));
+        let caller = caller.unwrap_or_else(|| panic!("no COM edge:\n{}", d.render()));
+        let Some(WaitEdge::ComCall { call, apartment, state, receiver, receiver_state }) =
+            caller.waits.iter().find(|w| matches!(w, WaitEdge::ComCall { .. }))
+        else {
+            unreachable!()
+        };
+        assert!(call.starts_with("IToy::Add (call #"), "{call}");
+        assert!(apartment.starts_with("main STA#"), "{apartment}");
+        assert!(state.contains("queued on the hidden window") && state.contains("OleMainThreadWndClass"), "{state}");
+        let rs = receiver_state.as_deref().unwrap_or_default();
+        assert!(rs.contains("WaitForSingleObject") && rs.contains("does not look at its message queue"), "{rs}");
+        assert!(d.cycle.contains(&caller.tid) && d.cycle.contains(&receiver.unwrap()), "{}", d.render());
+    }
+    let s = scenarios::find("com-sta-cowait").unwrap();
+    assert!(s.expect.starts_with("completes on every seed with exit code 1"));
+    for r in com_runs("com-sta-cowait", 50) {
+        assert_eq!(main_code(&r), 1);
+    }
+    let r = scenarios::find("com-sta-no-pump").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_sta_no_pump", format!("{}\n{}", r.trace_text(), r.summary()));
+    let r = scenarios::find("com-sta-cowait").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_sta_cowait", r.trace_text());
+}
+
+/// Teaching case 1, the raw pointer: the calls run on the callers, unserialised, so
+/// increments are lost on some seeds (com-apartments.md MP-6).
+#[test]
+fn com_raw_pointer_loses_increments_on_some_seeds() {
+    let mut lost = None;
+    for (seed, r) in com_runs("com-raw-pointer-race", 100).into_iter().enumerate() {
+        let v = main_code(&r);
+        assert!((1..=6).contains(&v), "seed {seed}: {v}");
+        assert!(r.trace_text().contains("apartment violation"));
+        if v < 6 && lost.is_none() {
+            lost = Some(seed as u64);
+        }
+    }
+    let seed = lost.expect("some seed loses an increment");
+    let r = scenarios::find("com-raw-pointer-race").unwrap().run(Config::random(seed));
+    insta::assert_snapshot!("com_raw_pointer_race", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Teaching case 3: an outgoing call made while handling another thread's SendMessage
+/// fails at once; from a posted message it works (com-apartments.md IS-1, IS-2; marshal.c
+/// test_call_from_message; KB Q131056).
+#[test]
+fn com_input_synchronous_call() {
+    for r in com_runs("com-input-sync-call", 30) {
+        assert_eq!(main_code(&r), RPC_E_CANTCALLOUT_ININPUTSYNCCALL.0 as u32);
+    }
+    let r = scenarios::find("com-input-sync-call").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_input_sync_call", r.trace_text());
+}
+
+/// Teaching case 4: a window on an MTA thread deadlocks when an STA object it calls sends
+/// it a message; the STA caller completes (com-apartments.md XC-1, XC-2; ONT 2008-04-24).
+#[test]
+fn com_ui_on_an_mta_thread() {
+    for r in com_runs("com-ui-on-mta", 30) {
+        let d = r.outcome.deadlock().unwrap_or_else(|| panic!("expected a deadlock: {}", r.summary()));
+        let text = d.render();
+        assert!(text.contains("IToy::SendTo (call #") && text.contains("running on T"), "{text}");
+        assert!(text.contains("SendMessage"), "{text}");
+    }
+    for r in com_runs("com-ui-on-sta", 30) {
+        assert_eq!(main_code(&r), 0);
+    }
+    let r = scenarios::find("com-ui-on-mta").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_ui_on_mta", format!("{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Teaching case 5: the proxy pointer itself in another apartment; fixed by marshalling
+/// (com-apartments.md MP-5, MP-1; marshal.c test_proxy_used_in_wrong_thread).
+#[test]
+fn com_wrong_thread_proxy_and_the_fix() {
+    for r in com_runs("com-wrong-thread-proxy", 30) {
+        assert_eq!(main_code(&r), RPC_E_WRONG_THREAD.0 as u32);
+    }
+    for r in com_runs("com-marshalled-proxy", 30) {
+        assert_eq!(main_code(&r), 0);
+    }
+    let r = scenarios::find("com-wrong-thread-proxy").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_wrong_thread_proxy", r.trace_text());
+}
+
+/// Teaching case 6: shutdown ordering (com-apartments.md SD-1, SD-2 [inferred for the call
+/// after the server apartment died]).
+#[test]
+fn com_shutdown_ordering() {
+    for r in com_runs("com-shutdown-order", 30) {
+        assert_eq!(main_code(&r), 0, "{}", r.trace_text());
+    }
+    let r = scenarios::find("com-shutdown-order").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_shutdown_order", r.trace_text());
+}
+
+/// Teaching case 7: initialisation bookkeeping as a table of HRESULTs
+/// (com-apartments.md CI-2, CI-3, CI-4).
+#[test]
+fn com_initialisation_bookkeeping() {
+    for r in com_runs("com-init-table", 5) {
+        assert_eq!(main_code(&r), 0, "{}", r.trace_text());
+    }
+    let r = scenarios::find("com-init-table").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_init_table", r.trace_text());
+}

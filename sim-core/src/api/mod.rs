@@ -2,6 +2,7 @@
 //! [`ThreadCtx`], named after the Win32 function in snake_case, parameters in Win32
 //! order. Every awaited call is a schedule point.
 
+mod com;
 mod kernel32;
 mod locks;
 mod mailslot;
@@ -9,6 +10,7 @@ mod mapping;
 mod overlapped;
 mod user32;
 
+pub use com::CO_MTA_USAGE_COOKIE;
 pub use kernel32::ThreadCtx;
 pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, SRWLOCK, SRWLOCK_INIT};
 pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};

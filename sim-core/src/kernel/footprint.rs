@@ -50,6 +50,9 @@ pub enum Resource {
     /// User-mode locks and condition variables (`Kernel::locks`): program memory on
     /// Windows, kept outside kernel objects, so hashed as one resource.
     Locks,
+    /// COM's state (`Kernel::com`: apartments, pointers, marshal data, calls, §21), hashed
+    /// as one resource; COM calls are not listed in `call_reads`, so they read everything.
+    Com,
 }
 
 /// What one or more steps read and wrote.
@@ -144,6 +147,7 @@ impl Kernel {
         // User-mode locks live outside kernel objects: their state is hashed as one
         // resource (their calls are not listed in `call_reads`, so they read everything).
         hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
+        hashes.insert(Resource::Com, fnv(&format!("{:?}", self.com)));
         Snapshot { hashes }
     }
 

@@ -17,6 +17,7 @@ impl Kernel {
         self.check_ops();
         self.check_objects();
         self.check_threads_and_timers();
+        self.check_com_invariants();
     }
 
     /// Handle counts equal the handle-table entries that refer to each object; reference

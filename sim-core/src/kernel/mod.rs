@@ -172,6 +172,9 @@ pub struct Kernel {
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
     pub(crate) locks: crate::objects::locks::Locks,
+    /// COM: per-thread state, apartments, objects, pointers, marshal data, calls in flight
+    /// (`objects/com.rs`, docs/semantics.md §21).
+    pub(crate) com: crate::objects::com::Com,
 }
 
 impl Kernel {
@@ -228,6 +231,7 @@ impl Kernel {
             parked: BTreeSet::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
+            com: Default::default(),
         }
     }
 

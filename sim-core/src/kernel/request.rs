@@ -13,6 +13,7 @@
 
 use crate::api::ThreadCtx;
 use crate::error::*;
+use crate::objects::com::{ComPtr, ComReply, GUID, IStream, ToyMethod};
 use crate::objects::window::{SENDASYNCPROC, TIMERPROC, WNDPROC};
 use crate::trace::{Arg, ArgValue, Ret, ToArg};
 use crate::types::{
@@ -160,6 +161,9 @@ pub enum RetKind {
     GetMessage,
     /// A pointer (MapViewOfFile's LPVOID): NULL on failure.
     Ptr,
+    /// An HRESULT (COM, §21). A CoWaitForMultipleHandles round that waits shows the wait
+    /// code it ended with.
+    Hresult,
 }
 
 macro_rules! api_blocks {
@@ -197,14 +201,14 @@ macro_rules! api_table {
     )*) => {
         /// One Win32 call, as the kernel sees it: the Win32 function of the same name with
         /// its parameters (documented on the `ThreadCtx` method that posts it).
-        #[allow(missing_docs)]
+        #[allow(missing_docs, non_camel_case_types)]
         pub enum Request {
             $( $(#[$doc])* $name { $($f: $t),* }, )*
         }
 
         /// The id of a Win32 function winsim executes.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[allow(missing_docs)]
+        #[allow(missing_docs, non_camel_case_types)]
         pub enum Api {
             $( $name, )*
         }
@@ -517,6 +521,57 @@ api_table! {
     /// winsim's step, not a Win32 function: a window procedure run for a message sent by
     /// another thread returned (the reply), or DestroyWindow's messages ran.
     WndProcReturn(sent: u64, hwnd: HWND, result: isize) -> Void => wnd_proc_return;
+    // ----- COM apartments (objects/com.rs, api/com.rs, docs/semantics.md §21) -----
+    CoInitializeEx(reserved: bool, coinit: u32 [flags]) -> Hresult => co_initialize_ex;
+    CoUninitialize() -> Void => co_uninitialize;
+    OleInitialize(reserved: bool) -> Hresult => ole_initialize;
+    OleUninitialize() -> Void => ole_uninitialize;
+    CoGetApartmentType(has_type: bool, has_qualifier: bool) -> Hresult => co_get_apartment_type;
+    CoIncrementMTAUsage(has_cookie: bool) -> Hresult => co_increment_mta_usage;
+    CoDecrementMTAUsage(cookie: u64) -> Hresult => co_decrement_mta_usage;
+    CoCreateInstance(clsid: GUID, outer: bool, cls_context: u32 [flags], iid: GUID, has_out: bool) -> Hresult
+        => co_create_instance;
+    IUnknown_QueryInterface(this: ComPtr, iid: GUID, has_out: bool) -> Hresult => iunknown_query_interface;
+    IUnknown_AddRef(this: ComPtr) -> Long => iunknown_add_ref;
+    IUnknown_Release(this: ComPtr) -> Long => iunknown_release;
+    IToy_Add(this: ComPtr, n: i32) -> Hresult => itoy_add;
+    IToy_Get(this: ComPtr) -> Hresult => itoy_get;
+    IToy_CallBack(this: ComPtr, cb: Option<ComPtr>) -> Hresult => itoy_call_back;
+    IToy_WaitOn(this: ComPtr, event: HANDLE) -> Hresult => itoy_wait_on;
+    IToy_SendTo(this: ComPtr, hwnd: HWND, msg: u32 [message]) -> Hresult => itoy_send_to;
+    IToyCallback_Notify(this: ComPtr) -> Hresult => itoy_callback_notify;
+    IGlobalInterfaceTable_RegisterInterfaceInGlobal(this: ComPtr, unk: Option<ComPtr>, iid: GUID, has_cookie: bool)
+        -> Hresult => git_register_interface_in_global;
+    IGlobalInterfaceTable_GetInterfaceFromGlobal(this: ComPtr, cookie: u32, iid: GUID, has_out: bool) -> Hresult
+        => git_get_interface_from_global;
+    IGlobalInterfaceTable_RevokeInterfaceFromGlobal(this: ComPtr, cookie: u32) -> Hresult
+        => git_revoke_interface_from_global;
+    CreateStreamOnHGlobal(has_out: bool) -> Hresult => create_stream_on_hglobal;
+    IStream_Seek(this: IStream) -> Hresult => istream_seek;
+    IStream_Release(this: IStream) -> Long => istream_release;
+    CoMarshalInterface(stream: Option<IStream>, iid: GUID, unk: Option<ComPtr>, dest_context: u32, flags: u32 [flags])
+        -> Hresult => co_marshal_interface;
+    CoUnmarshalInterface(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult => co_unmarshal_interface;
+    CoReleaseMarshalData(stream: Option<IStream>) -> Hresult => co_release_marshal_data;
+    CoMarshalInterThreadInterfaceInStream(iid: GUID, unk: Option<ComPtr>, has_out: bool) -> Hresult
+        => co_marshal_inter_thread_interface_in_stream;
+    CoGetInterfaceAndReleaseStream(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult
+        => co_get_interface_and_release_stream;
+    CoWaitForMultipleHandles(flags: u32 [flags], timeout_ms: u32 [timeout], handles: Option<Vec<HANDLE>>, has_index: bool)
+        -> Hresult, blocks => co_wait_for_multiple_handles;
+    /// winsim's step, not a Win32 function: the callee's stub takes a cross-apartment
+    /// call to run (from the STA's hidden window procedure, or on an MTA worker).
+    ComStubInvoke(call: u32) -> Hresult => com_stub_invoke;
+    /// winsim's step, not a Win32 function: the callee's method returned; the reply goes
+    /// back to the caller.
+    ComStubReturn(call: u32, hr: HRESULT, value: i64) -> Void => com_stub_return;
+    /// winsim's step, not a Win32 function: the caller takes its call's reply (the end of
+    /// the call's span).
+    ComCallReturn(call: u32) -> Hresult => com_call_return;
+    /// winsim's step, not a Win32 function: a toy method begins on its object.
+    ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
+    /// winsim's step, not a Win32 function: a toy method ends on its object.
+    ToyLeave(obj: u32, method: ToyMethod, value: i64) -> Void => toy_leave;
 }
 
 impl fmt::Display for Api {
@@ -613,6 +668,8 @@ pub enum Value {
     Ids(u32, u32),
     /// A simulated address (MapViewOfFile).
     Ptr(u64),
+    /// A COM call's HRESULT and out value (§21).
+    Com(ComReply),
     /// Calls that return nothing.
     Void,
 }
@@ -625,6 +682,7 @@ impl Value {
         match self {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
             Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => Vec::new(),
+            Value::Com(c) => c.outs(),
             Value::Msg(m) => vec![
                 Arg::new("hwnd", ArgValue::Sym(m.hwnd.to_string())),
                 Arg::new("message", ArgValue::message(&m.message)),
@@ -763,6 +821,12 @@ impl Reply {
             RetKind::Ptr => match (&self.value, ok) {
                 (Value::Ptr(p), true) => Ret::Ptr(*p),
                 _ => Ret::Ptr(0),
+            },
+            RetKind::Hresult => match &self.value {
+                Value::Com(c) => Ret::Hresult(c.hr),
+                Value::Wait(v) => Ret::Wait(*v),
+                _ if !ok => Ret::Wait(WAIT_FAILED),
+                _ => Ret::Void,
             },
             RetKind::Void => Ret::Void,
         }

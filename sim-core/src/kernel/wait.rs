@@ -29,6 +29,14 @@ impl Kernel {
         // MsgWaitForMultipleObjects: the message queue is one more object after the
         // handles (index n), ready when input of the wake mask is there (§17.H).
         let input_ready = input.map(|i| self.input_ready(tid, i));
+        if all && input.is_some_and(|i| i.com != 0) {
+            // An STA's CoWaitForMultipleHandles(COWAIT_WAITALL): all the handles, or
+            // something to dispatch (which does not consume them) (§21).
+            if objects.iter().all(|&o| self.signalled_for(o, tid)) {
+                return Some((objects.to_vec(), None, false));
+            }
+            return (input_ready == Some(true)).then(|| (Vec::new(), Some(objects.len()), true));
+        }
         if all {
             (objects.iter().all(|&o| self.signalled_for(o, tid)) && input_ready != Some(false))
                 .then(|| (objects.to_vec(), None, input.is_some()))

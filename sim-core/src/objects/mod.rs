@@ -12,6 +12,7 @@
 //! operation leaves its queue, and how it is described in the trace and in a deadlock
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
+pub mod com;
 pub mod locks;
 pub mod mailslot;
 pub mod named_pipe;
@@ -416,12 +417,17 @@ impl Kernel {
                 match input {
                     None => what,
                     Some(i) => {
-                        let input = format!(
-                            "{} input (QS mask 0x{:x}) in its message queue",
-                            if i.available { "any" } else { "new" },
-                            i.mask
-                        );
-                        match (what.is_empty(), *all) {
+                        let input = match i.com {
+                            0 => format!(
+                                "{} input (QS mask 0x{:x}) in its message queue",
+                                if i.available { "any" } else { "new" },
+                                i.mask
+                            ),
+                            1 => "an incoming COM call, a sent message or a DDE message to dispatch (the STA pumps)"
+                                .to_string(),
+                            _ => "an incoming COM call or any message to dispatch (the STA pumps)".to_string(),
+                        };
+                        match (what.is_empty(), *all && i.com == 0) {
                             (true, _) => format!("waits for {input}"),
                             (false, true) => format!("{what}, and for {input}"),
                             (false, false) => format!("{what}, or for {input}"),
@@ -460,12 +466,13 @@ impl Kernel {
                     })
                     .collect();
                 if let Some(i) = input {
-                    edges.push(WaitEdge::Message {
-                        what: format!("waits for input (QS mask 0x{:x}) in its message queue", i.mask),
-                        window: None,
-                        receiver: None,
-                        receiver_state: None,
-                    });
+                    let what = if i.com != 0 {
+                        "waits in CoWaitForMultipleHandles for an incoming COM call or a sent message to dispatch"
+                            .to_string()
+                    } else {
+                        format!("waits for input (QS mask 0x{:x}) in its message queue", i.mask)
+                    };
+                    edges.push(WaitEdge::Message { what, window: None, receiver: None, receiver_state: None });
                 }
                 edges
             }

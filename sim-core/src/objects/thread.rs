@@ -242,6 +242,9 @@ impl Kernel {
         self.cancel_timers_of(tid);
         // Its windows, queue and user timers go; its senders and receivers are released
         // (§17.M).
+        // Its COM apartment is left as by its last CoUninitialize (SD-3), before its
+        // windows (the STA's hidden window among them) go.
+        self.com_thread_exited(tid);
         self.user_thread_exited(tid);
         // Its queued APCs are discarded (§16.41).
         let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);

@@ -54,6 +54,11 @@ pub struct InputWait {
     pub mask: u32,
     /// MWMO_INPUTAVAILABLE: input already seen counts too.
     pub available: bool,
+    /// An STA's CoWaitForMultipleHandles (§21): 0 for none; 1: ready while something COM
+    /// dispatches is queued (an incoming call, a sent message, a DDE message); 2: any
+    /// posted message too (COWAIT_DISPATCH_WINDOW_MESSAGES). Presence, not newness, so
+    /// `mask` and `available` are unused.
+    pub com: u8,
 }
 
 /// A registered window class (RegisterClassEx), local to its process.
@@ -422,6 +427,9 @@ impl Kernel {
 
     /// Whether a MsgWaitForMultipleObjects input condition holds (§17.H1-H2).
     pub(crate) fn input_ready(&self, tid: Tid, i: InputWait) -> bool {
+        if i.com != 0 {
+            return self.com_input_present(tid, i.com == 2);
+        }
         let Some(q) = self.user.queues.get(&tid) else { return false };
         if i.available { self.queue_present(tid) & i.mask != 0 } else { q.changed & i.mask != 0 }
     }
@@ -926,7 +934,7 @@ impl Kernel {
 
     /// Appends a posted message to `tid`'s queue, within the posted-message quota
     /// (ERROR_NOT_ENOUGH_QUOTA, §17.A3-A4).
-    fn post_to(&mut self, tid: Tid, msg: MSG, cause: &str) -> Result<(), Win32Error> {
+    pub(crate) fn post_to(&mut self, tid: Tid, msg: MSG, cause: &str) -> Result<(), Win32Error> {
         let max = self.config.posted_messages_max as usize;
         let q = self.queue_mut(tid);
         if q.posted.len() >= max {
@@ -1122,7 +1130,7 @@ impl Kernel {
                 Err(e) => return Exec::from(CallResult::Err(e)),
             }
         };
-        let input = InputWait { mask: wake_mask, available: flags & MWMO_INPUTAVAILABLE != 0 };
+        let input = InputWait { mask: wake_mask, available: flags & MWMO_INPUTAVAILABLE != 0, com: 0 };
         self.wait_on(tid, objects, handles, all, timeout_ms, flags & MWMO_ALERTABLE != 0, Some(input))
     }
 
@@ -1799,7 +1807,7 @@ impl Kernel {
     }
 
     /// What a thread is doing, in words (the receiver of a stuck SendMessage).
-    fn thread_activity(&self, tid: Tid) -> String {
+    pub(crate) fn thread_activity(&self, tid: Tid) -> String {
         if !self.tids.contains_key(&tid) || self.thread(tid).exit_code.is_some() {
             return format!("T{tid} has ended");
         }

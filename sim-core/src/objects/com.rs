@@ -1,0 +1,1675 @@
+//! COM apartments (docs/semantics.md §21; facts: /work/shared/semantics/com-apartments.md,
+//! cited by their numbers, CI-2, MP-5, ...).
+//!
+//! COM adds no kernel object: it is per-thread state (init counts, the apartment),
+//! apartments (one MTA per process, any number of STAs), in-process objects of the toy
+//! class (IToy/IToyCallback), interface pointers (direct or proxies bound to the
+//! apartment that unmarshalled them), marshal packets in streams, and calls in flight.
+//! Everything rides on what exists: an STA's hidden window is an ordinary window of class
+//! `OleMainThreadWndClass`; a call into an STA is a message posted to it (`WM_COM_CALL`)
+//! and runs only when that thread retrieves and dispatches it; a call into the MTA runs on
+//! a simulated RPC worker thread; the caller waits on an event of its own process, an STA
+//! caller in the COM modal loop (CoWaitForMultipleHandles, which pumps), an MTA caller in
+//! a plain wait.
+//!
+//! The method bodies are user code (they make calls), so they run in the API layer
+//! (`api/com.rs`), between the internal steps `ToyEnter` and `ToyLeave`; the kernel keeps
+//! the bookkeeping here.
+
+#![allow(non_upper_case_globals)]
+
+use crate::error::*;
+use crate::kernel::request::{Api, CallResult, Value};
+use crate::kernel::time::TICKS_PER_MS;
+use crate::kernel::{Exec, Kernel, Pid, Tid};
+use crate::objects::ObjectId;
+use crate::report::WaitEdge;
+use crate::trace::{ArgValue, ToArg};
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+// ----- public names ------------------------------------------------------------------------
+
+/// A GUID (IID, CLSID), as one 128-bit number written in registry order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct GUID(pub u128);
+/// An interface id.
+pub type IID = GUID;
+/// A class id.
+pub type CLSID = GUID;
+
+/// IID_IUnknown {00000000-0000-0000-C000-000000000046}.
+pub const IID_IUnknown: IID = GUID(0x00000000_0000_0000_C000_000000000046);
+/// IID_IClassFactory {00000001-0000-0000-C000-000000000046} (the toy does not implement it:
+/// asking for it gives E_NOINTERFACE, as in marshal.c's tests).
+pub const IID_IClassFactory: IID = GUID(0x00000001_0000_0000_C000_000000000046);
+/// The toy interface IToy (winsim's own, com-apartments.md J.2).
+pub const IID_IToy: IID = GUID(0x77150001_0000_0000_C000_000000000057);
+/// The toy callback interface IToyCallback (J.2).
+pub const IID_IToyCallback: IID = GUID(0x77150002_0000_0000_C000_000000000057);
+/// IID_IGlobalInterfaceTable {00000146-0000-0000-C000-000000000046}.
+pub const IID_IGlobalInterfaceTable: IID = GUID(0x00000146_0000_0000_C000_000000000046);
+/// CLSID_StdGlobalInterfaceTable {00000323-0000-0000-C000-000000000046}: the process's
+/// Global Interface Table (MP-9).
+pub const CLSID_StdGlobalInterfaceTable: CLSID = GUID(0x00000323_0000_0000_C000_000000000046);
+/// The toy class: an in-process class with ThreadingModel "Both", so CoCreateInstance
+/// makes its objects in the caller's apartment (MP-8); it implements IUnknown, IToy and
+/// IToyCallback.
+pub const CLSID_Toy: CLSID = GUID(0x77151000_0000_0000_C000_000000000057);
+
+impl GUID {
+    /// The Win32 name winsim knows for it.
+    pub fn name(&self) -> String {
+        match *self {
+            IID_IUnknown => "IID_IUnknown".into(),
+            IID_IClassFactory => "IID_IClassFactory".into(),
+            IID_IToy => "IID_IToy".into(),
+            IID_IToyCallback => "IID_IToyCallback".into(),
+            CLSID_Toy => "CLSID_Toy".into(),
+            IID_IGlobalInterfaceTable => "IID_IGlobalInterfaceTable".into(),
+            CLSID_StdGlobalInterfaceTable => "CLSID_StdGlobalInterfaceTable".into(),
+            GUID(v) => format!("{{{v:032X}}}"),
+        }
+    }
+}
+
+impl ToArg for GUID {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.name()))
+    }
+}
+
+/// An interface pointer a program holds (`IUnknown*`, `IToy*`): a number standing for a
+/// pointer in the process's memory. It may point at the object itself (a direct pointer,
+/// in the object's apartment) or at a proxy bound to the apartment that unmarshalled it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+pub struct ComPtr(pub u32);
+
+impl fmt::Display for ComPtr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "itf#{}", self.0)
+    }
+}
+
+impl ToArg for ComPtr {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.to_string()))
+    }
+}
+impl ToArg for Option<ComPtr> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.map_or("NULL".to_string(), |p| p.to_string())))
+    }
+}
+
+/// An `IStream*` (CreateStreamOnHGlobal): holds marshal packets.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+pub struct IStream(pub u32);
+
+impl fmt::Display for IStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stream#{}", self.0)
+    }
+}
+impl ToArg for Option<IStream> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.map_or("NULL".to_string(), |p| p.to_string())))
+    }
+}
+impl ToArg for IStream {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.to_string()))
+    }
+}
+impl ToArg for HRESULT {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.to_string()))
+    }
+}
+impl ToArg for Option<Vec<HANDLE>> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(v) => ArgValue::Handles(v.clone()),
+            None => ArgValue::Sym("NULL".into()),
+        })
+    }
+}
+
+/// COINIT_MULTITHREADED (0): join the process's MTA.
+pub const COINIT_MULTITHREADED: u32 = 0x0;
+/// COINIT_APARTMENTTHREADED (2): make a single-threaded apartment.
+pub const COINIT_APARTMENTTHREADED: u32 = 0x2;
+/// COINIT_DISABLE_OLE1DDE (4): accepted, no effect (CI-2: not part of the mode).
+pub const COINIT_DISABLE_OLE1DDE: u32 = 0x4;
+/// COINIT_SPEED_OVER_MEMORY (8): accepted, no effect.
+pub const COINIT_SPEED_OVER_MEMORY: u32 = 0x8;
+
+/// APTTYPE_CURRENT (-1).
+pub const APTTYPE_CURRENT: i32 = -1;
+/// APTTYPE_STA (0).
+pub const APTTYPE_STA: i32 = 0;
+/// APTTYPE_MTA (1).
+pub const APTTYPE_MTA: i32 = 1;
+/// APTTYPE_NA (2): not modelled.
+pub const APTTYPE_NA: i32 = 2;
+/// APTTYPE_MAINSTA (3): the first STA of the process (CI-5).
+pub const APTTYPE_MAINSTA: i32 = 3;
+/// APTTYPEQUALIFIER_NONE (0).
+pub const APTTYPEQUALIFIER_NONE: i32 = 0;
+/// APTTYPEQUALIFIER_IMPLICIT_MTA (1) (CI-7).
+pub const APTTYPEQUALIFIER_IMPLICIT_MTA: i32 = 1;
+
+/// CLSCTX_INPROC_SERVER (1).
+pub const CLSCTX_INPROC_SERVER: u32 = 0x1;
+/// CLSCTX_INPROC_HANDLER (2).
+pub const CLSCTX_INPROC_HANDLER: u32 = 0x2;
+/// CLSCTX_LOCAL_SERVER (4): out-of-process servers are not modelled.
+pub const CLSCTX_LOCAL_SERVER: u32 = 0x4;
+/// CLSCTX_ALL.
+pub const CLSCTX_ALL: u32 = 0x17;
+
+/// MSHLFLAGS_NORMAL (0): the data is unmarshalled once (MP-2).
+pub const MSHLFLAGS_NORMAL: u32 = 0;
+/// MSHLFLAGS_TABLESTRONG (1): many unmarshals; keeps the object until released (MP-4).
+pub const MSHLFLAGS_TABLESTRONG: u32 = 1;
+/// MSHLFLAGS_TABLEWEAK (2): many unmarshals; does not keep the object (MP-4).
+pub const MSHLFLAGS_TABLEWEAK: u32 = 2;
+/// MSHLFLAGS_NOPING (4): accepted, no effect.
+pub const MSHLFLAGS_NOPING: u32 = 4;
+/// MSHCTX_LOCAL (0).
+pub const MSHCTX_LOCAL: u32 = 0;
+/// MSHCTX_INPROC (3).
+pub const MSHCTX_INPROC: u32 = 3;
+
+/// COWAIT_DEFAULT (0).
+pub const COWAIT_DEFAULT: u32 = 0;
+/// COWAIT_WAITALL (1).
+pub const COWAIT_WAITALL: u32 = 1;
+/// COWAIT_ALERTABLE (2).
+pub const COWAIT_ALERTABLE: u32 = 2;
+/// COWAIT_INPUTAVAILABLE (4).
+pub const COWAIT_INPUTAVAILABLE: u32 = 4;
+/// COWAIT_DISPATCH_CALLS (8): only matters in an ASTA (CW-6); accepted, no effect.
+pub const COWAIT_DISPATCH_CALLS: u32 = 8;
+/// COWAIT_DISPATCH_WINDOW_MESSAGES (0x10): an STA wait dispatches every posted message.
+pub const COWAIT_DISPATCH_WINDOW_MESSAGES: u32 = 0x10;
+
+/// CALLTYPE_TOPLEVEL (1): the callee has no outgoing call pending (XC-3).
+pub const CALLTYPE_TOPLEVEL: u32 = 1;
+/// CALLTYPE_NESTED (2): a callback on behalf of the callee's own pending call.
+pub const CALLTYPE_NESTED: u32 = 2;
+/// CALLTYPE_TOPLEVEL_CALLPENDING (4): a new call arriving while the callee waits on one.
+pub const CALLTYPE_TOPLEVEL_CALLPENDING: u32 = 4;
+
+/// The message COM posts to an STA's hidden window for an incoming call. The native
+/// numbers are undocumented; Wine uses WM_USER + 0 [inferred, ST-1].
+pub const WM_COM_CALL: u32 = WM_USER;
+/// The class of an STA's hidden window (ST-1).
+pub const OLE_MAIN_THREAD_WND_CLASS: &str = "OleMainThreadWndClass";
+/// The title of an STA's hidden window.
+pub const OLE_MAIN_THREAD_WND_NAME: &str = "OleMainThreadWndName";
+/// The first and last DDE messages, which an STA's CoWaitForMultipleHandles dispatches
+/// (CW-4).
+pub const WM_DDE_FIRST: u32 = 0x03E0;
+/// WM_DDE_LAST.
+pub const WM_DDE_LAST: u32 = 0x03E8;
+
+// ----- kernel state ------------------------------------------------------------------------
+
+/// A method of the toy class, with its arguments (J.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToyMethod {
+    /// IToy::Add(n): counter += n, read on entry and written on exit.
+    Add(i32),
+    /// IToy::Get(): the counter.
+    Get,
+    /// IToy::CallBack(cb): calls cb->Notify().
+    CallBack(Option<ComPtr>),
+    /// IToy::WaitOn(event): WaitForSingleObject(event, INFINITE) on the callee's thread
+    /// (a wait that does not pump).
+    WaitOn(HANDLE),
+    /// IToy::SendTo(hwnd, msg): SendMessage(hwnd, msg, 0, 0) from the callee's thread.
+    SendTo(HWND, u32),
+    /// IToyCallback::Notify(): counts a notification (the counter grows by 1).
+    Notify,
+}
+
+impl ToyMethod {
+    /// `IToy::Add` and so on.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ToyMethod::Add(_) => "IToy::Add",
+            ToyMethod::Get => "IToy::Get",
+            ToyMethod::CallBack(_) => "IToy::CallBack",
+            ToyMethod::WaitOn(_) => "IToy::WaitOn",
+            ToyMethod::SendTo(..) => "IToy::SendTo",
+            ToyMethod::Notify => "IToyCallback::Notify",
+        }
+    }
+    fn iid(&self) -> IID {
+        if *self == ToyMethod::Notify { IID_IToyCallback } else { IID_IToy }
+    }
+}
+
+impl ToArg for ToyMethod {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(self.name().to_string()))
+    }
+}
+
+/// What kind of apartment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AptKind {
+    /// A single-threaded apartment: its one thread.
+    Sta(Tid),
+    /// The process's multithreaded apartment.
+    Mta,
+}
+
+/// An apartment. Ids are never reused, so a pointer bound to a dead apartment stays dead.
+#[derive(Clone, Debug)]
+pub struct Apartment {
+    /// Its process.
+    pub pid: Pid,
+    /// STA or MTA.
+    pub kind: AptKind,
+    /// The main STA: the first STA of the process while it lives (CI-5, CI-6).
+    pub main: bool,
+    /// MTA: threads that joined it with CoInitializeEx (and RPC workers running calls).
+    pub members: u32,
+    /// MTA: CoIncrementMTAUsage cookies outstanding (CI-7).
+    pub usage: u32,
+    /// Alive (an STA until its thread's last CoUninitialize or exit; the MTA until its last
+    /// member and cookie go).
+    pub alive: bool,
+}
+
+/// A thread's COM state.
+#[derive(Clone, Debug, Default)]
+pub struct ComThread {
+    /// Successful CoInitialize(Ex) calls not yet balanced (CI-2). Invariant: `apt` is
+    /// Some exactly while it is above 0.
+    pub init: u32,
+    /// Successful OleInitialize calls not yet balanced (CI-4).
+    pub ole: u32,
+    /// The apartment it entered explicitly.
+    pub apt: Option<u32>,
+    /// Outgoing calls it waits on, innermost last.
+    pub outgoing: Vec<u32>,
+    /// Incoming calls it runs, innermost last.
+    pub running: Vec<u32>,
+    /// Its logical thread id (causality), given at its first outgoing call (XC-3).
+    pub causality: u32,
+}
+
+/// An object of the toy class.
+#[derive(Clone, Debug)]
+pub struct ComObject {
+    /// The apartment it lives in.
+    pub apt: u32,
+    /// IToy's counter.
+    pub counter: i64,
+    /// Methods running on it now (more than one: a re-entrant or concurrent call).
+    pub busy: u32,
+    /// Method entries made while another method was running on it (J.2's invariant flag).
+    pub reentered: u32,
+    /// Alive: its apartment lives (its stub answers calls).
+    pub alive: bool,
+}
+
+/// What an interface pointer points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PtrKind {
+    /// The object itself.
+    Direct,
+    /// A proxy bound to the apartment that unmarshalled it (MP-5).
+    Proxy {
+        /// That apartment.
+        owner: u32,
+        /// Connected to a stub (false: made from released marshal data, MP-2).
+        connected: bool,
+    },
+}
+
+/// An interface pointer.
+#[derive(Clone, Debug)]
+pub struct PtrState {
+    /// The process whose memory it is in.
+    pub pid: Pid,
+    /// The object.
+    pub obj: u32,
+    /// The interface.
+    pub iid: IID,
+    /// Direct or proxy.
+    pub kind: PtrKind,
+    /// Its reference count; 0: released (kept to catch a use after release).
+    pub refs: u32,
+}
+
+/// Where marshal data is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketState {
+    /// Not yet unmarshalled (or table data).
+    Fresh,
+    /// NORMAL data, unmarshalled once (MP-2).
+    Consumed,
+    /// CoReleaseMarshalData ran.
+    Released,
+}
+
+/// Marshal data (an OBJREF) written to a stream.
+#[derive(Clone, Debug)]
+pub struct Packet {
+    /// The object.
+    pub obj: u32,
+    /// The interface.
+    pub iid: IID,
+    /// MSHLFLAGS_*.
+    pub flags: u32,
+    /// Its state.
+    pub state: PacketState,
+}
+
+/// A stream (CreateStreamOnHGlobal).
+#[derive(Clone, Debug)]
+pub struct Stream {
+    /// Its process.
+    pub pid: Pid,
+    /// The packets written, in order.
+    pub packets: Vec<u32>,
+    /// The seek position, in packets.
+    pub pos: usize,
+    /// Released.
+    pub released: bool,
+}
+
+/// Where a cross-apartment call is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallState {
+    /// Posted to the hidden window (STA) or given to a worker (MTA), not yet running.
+    Queued,
+    /// Its method runs on this thread.
+    Running(Tid),
+    /// Replied (or failed): the caller takes its result.
+    Done,
+}
+
+/// A call through a proxy, from its post to its reply.
+#[derive(Clone, Debug)]
+pub struct ComCall {
+    /// The method and its arguments.
+    pub method: ToyMethod,
+    /// The object.
+    pub obj: u32,
+    /// The calling thread and process.
+    pub caller: Tid,
+    /// The caller's process.
+    pub caller_pid: Pid,
+    /// The caller has ended: nobody takes the result.
+    pub caller_gone: bool,
+    /// The apartment it goes to.
+    pub target: u32,
+    /// Where it is.
+    pub state: CallState,
+    /// The result (HRESULT, the out value).
+    pub result: Option<(HRESULT, i64)>,
+    /// The event the caller waits on, and its handle in the caller's process.
+    pub event: ObjectId,
+    /// That handle.
+    pub event_handle: HANDLE,
+    /// The logical thread id it carries (XC-3).
+    pub causality: u32,
+    /// The hidden window it was posted to (STA).
+    pub hwnd: HWND,
+    /// The pointer made for a CallBack argument in the callee's apartment.
+    pub arg_ptr: Option<ComPtr>,
+    /// The step at which it was made.
+    pub since_step: u64,
+}
+
+/// Everything COM keeps (`Kernel::com`).
+#[derive(Clone, Debug, Default)]
+pub struct Com {
+    /// Per-thread state, for threads that touched COM.
+    pub threads: BTreeMap<Tid, ComThread>,
+    /// Apartments by id.
+    pub apts: BTreeMap<u32, Apartment>,
+    /// Each process's live MTA.
+    pub mta: BTreeMap<Pid, u32>,
+    /// Objects by id.
+    pub objects: BTreeMap<u32, ComObject>,
+    /// Interface pointers by id.
+    pub ptrs: BTreeMap<u32, PtrState>,
+    /// Marshal packets by id.
+    pub packets: BTreeMap<u32, Packet>,
+    /// Streams by id.
+    pub streams: BTreeMap<u32, Stream>,
+    /// Calls in flight by number.
+    pub calls: BTreeMap<u32, ComCall>,
+    /// MTA usage cookies: cookie → process.
+    pub cookies: BTreeMap<u64, Pid>,
+    /// The Global Interface Table: cookie → (process, the stream holding its table-strong
+    /// marshal data) (MP-9).
+    pub git: BTreeMap<u32, (Pid, u32)>,
+    next: u32,
+}
+
+/// What a COM call returns besides its HRESULT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComOut {
+    /// Nothing.
+    None,
+    /// An interface pointer.
+    Ptr(ComPtr),
+    /// A stream.
+    Stream(IStream),
+    /// CoGetApartmentType: type and qualifier.
+    AptType(i32, i32),
+    /// A cookie.
+    Cookie(u64),
+    /// A method's out value (IToy::Get), a reference count.
+    Value(i64),
+    /// CoInitializeEx/OleInitialize made an STA: the API layer creates its hidden window.
+    NewSta,
+    /// CoUninitialize closed an STA: the API layer destroys its hidden window.
+    ClosedSta(HWND),
+    /// The call goes to another apartment: wait on `event`, then take call `call`'s result.
+    Pending {
+        /// The call.
+        call: u32,
+        /// The event to wait on.
+        event: HANDLE,
+        /// The target is the MTA: the API layer starts an RPC worker thread.
+        mta: bool,
+    },
+    /// A direct pointer: run the method here.
+    Direct {
+        /// The object.
+        obj: u32,
+        /// The method (arguments as given).
+        method: ToyMethod,
+    },
+}
+
+/// A COM call's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComReply {
+    /// The HRESULT.
+    pub hr: HRESULT,
+    /// The out value.
+    pub out: ComOut,
+}
+
+impl ComReply {
+    /// The out-parameters it fills in, for the trace.
+    pub fn outs(&self) -> Vec<crate::trace::Arg> {
+        use crate::trace::Arg;
+        match self.out {
+            ComOut::Ptr(p) => vec![Arg::new("ppv", ArgValue::Sym(p.to_string()))],
+            ComOut::Stream(s) => vec![Arg::new("stream", ArgValue::Sym(s.to_string()))],
+            ComOut::AptType(t, q) => vec![Arg::new("type", ArgValue::I32(t)), Arg::new("qualifier", ArgValue::I32(q))],
+            ComOut::Cookie(c) => vec![Arg::new("cookie", ArgValue::I64(c as i64))],
+            ComOut::Value(v) => vec![Arg::new("value", ArgValue::I64(v))],
+            ComOut::ClosedSta(h) => vec![Arg::new("hidden_window", ArgValue::Sym(h.to_string()))],
+            ComOut::Pending { call, event, .. } => {
+                vec![Arg::new("call", ArgValue::U32(call)), Arg::new("reply_event", ArgValue::handle(event))]
+            }
+            ComOut::None | ComOut::NewSta | ComOut::Direct { .. } => Vec::new(),
+        }
+    }
+}
+
+fn hr(h: HRESULT) -> CallResult {
+    Ok(Value::Com(ComReply { hr: h, out: ComOut::None }).into())
+}
+fn hr_out(h: HRESULT, out: ComOut) -> CallResult {
+    Ok(Value::Com(ComReply { hr: h, out }).into())
+}
+
+impl Com {
+    fn id(&mut self) -> u32 {
+        self.next += 1;
+        self.next
+    }
+}
+
+fn implements(iid: IID) -> bool {
+    matches!(iid, IID_IUnknown | IID_IToy | IID_IToyCallback)
+}
+
+impl Kernel {
+    // ----- apartments ----------------------------------------------------------------------
+
+    fn com_thread(&mut self, tid: Tid) -> &mut ComThread {
+        self.com.threads.entry(tid).or_default()
+    }
+
+    /// The apartment `tid` is in: its own, or the process's MTA implicitly (CI-7).
+    pub(crate) fn com_apartment_of(&self, tid: Tid) -> Option<(u32, bool)> {
+        if let Some(a) = self.com.threads.get(&tid).and_then(|t| t.apt) {
+            return Some((a, false));
+        }
+        let pid = self.tids.get(&tid).map(|_| self.thread(tid).pid)?;
+        self.com.mta.get(&pid).map(|&m| (m, true))
+    }
+
+    /// Whether `tid` is in an STA.
+    pub(crate) fn com_is_sta(&self, tid: Tid) -> bool {
+        self.com_apartment_of(tid).is_some_and(|(a, _)| matches!(self.com.apts[&a].kind, AptKind::Sta(_)))
+    }
+
+    /// The hidden window of `tid`'s STA (an ordinary window of class
+    /// OleMainThreadWndClass that `tid` owns), if it has one.
+    pub(crate) fn com_hidden_window(&self, tid: Tid) -> Option<HWND> {
+        self.user
+            .windows
+            .iter()
+            .find(|(_, w)| w.tid == tid && !w.dying && w.class_name == OLE_MAIN_THREAD_WND_CLASS)
+            .map(|(&h, _)| HWND(h))
+    }
+
+    fn apt_words(&self, apt: u32) -> String {
+        match self.com.apts.get(&apt) {
+            Some(Apartment { kind: AptKind::Sta(t), main, .. }) => {
+                format!("{}STA#{apt} (T{t})", if *main { "main " } else { "" })
+            }
+            Some(Apartment { pid, .. }) => format!("MTA#{apt} of P{pid}"),
+            None => format!("apartment #{apt}"),
+        }
+    }
+
+    fn new_sta(&mut self, pid: Pid, tid: Tid) -> u32 {
+        let id = self.com.id();
+        let main = !self.com.apts.values().any(|a| a.pid == pid && a.main && a.alive);
+        self.com.apts.insert(id, Apartment { pid, kind: AptKind::Sta(tid), main, members: 1, usage: 0, alive: true });
+        id
+    }
+
+    fn mta_for(&mut self, pid: Pid) -> u32 {
+        if let Some(&m) = self.com.mta.get(&pid) {
+            return m;
+        }
+        let id = self.com.id();
+        self.com.apts.insert(id, Apartment { pid, kind: AptKind::Mta, main: false, members: 0, usage: 0, alive: true });
+        self.com.mta.insert(pid, id);
+        id
+    }
+
+    fn mta_maybe_dies(&mut self, apt: u32) {
+        let a = &self.com.apts[&apt];
+        if a.members == 0 && a.usage == 0 && a.alive {
+            self.kill_apartment(apt);
+        }
+    }
+
+    /// An apartment ends: its objects are disconnected (their stubs go, SD-2), proxies it
+    /// owns stop working (SD-1), calls queued to it or running in it fail with
+    /// RPC_E_DISCONNECTED (SD-6, proposal [unverified]). Returns its hidden window.
+    fn kill_apartment(&mut self, apt: u32) -> Option<HWND> {
+        let a = self.com.apts.get_mut(&apt).expect("simulator bug: apartment exists");
+        a.alive = false;
+        a.main = false;
+        let (pid, kind) = (a.pid, a.kind);
+        if kind == AptKind::Mta {
+            self.com.mta.remove(&pid);
+        }
+        let mut gone = 0;
+        for o in self.com.objects.values_mut().filter(|o| o.apt == apt && o.alive) {
+            o.alive = false;
+            gone += 1;
+        }
+        let calls: Vec<u32> = self
+            .com
+            .calls
+            .iter()
+            .filter(|(_, c)| c.target == apt && c.state != CallState::Done)
+            .map(|(&n, _)| n)
+            .collect();
+        for n in &calls {
+            self.finish_call(*n, RPC_E_DISCONNECTED, 0, "its apartment ended");
+        }
+        let words = self.apt_words(apt);
+        self.note_effect(|_| {
+            let mut s = format!("{words} ends: {gone} object(s) disconnected");
+            if !calls.is_empty() {
+                s.push_str(&format!("; {} call(s) into it fail with RPC_E_DISCONNECTED", calls.len()));
+            }
+            s
+        });
+        match kind {
+            AptKind::Sta(t) => self.com_hidden_window(t),
+            AptKind::Mta => None,
+        }
+    }
+
+    fn co_initialize_inner(&mut self, pid: Pid, tid: Tid, coinit: u32) -> (HRESULT, ComOut) {
+        let want_sta = coinit & COINIT_APARTMENTTHREADED != 0;
+        let t = self.com_thread(tid).clone();
+        if t.init > 0 {
+            let apt = t.apt.expect("simulator bug: initialised thread without apartment");
+            let is_sta = matches!(self.com.apts[&apt].kind, AptKind::Sta(_));
+            if is_sta != want_sta {
+                // CI-3: a failed call does not count.
+                return (RPC_E_CHANGED_MODE, ComOut::None);
+            }
+            self.com_thread(tid).init += 1;
+            return (S_FALSE, ComOut::None);
+        }
+        if want_sta {
+            let a = self.new_sta(pid, tid);
+            let th = self.com_thread(tid);
+            th.apt = Some(a);
+            th.init = 1;
+            let words = self.apt_words(a);
+            self.note_effect(|_| format!("enters a new {words}"));
+            (S_OK, ComOut::NewSta)
+        } else {
+            let m = self.mta_for(pid);
+            self.com.apts.get_mut(&m).expect("mta").members += 1;
+            let th = self.com_thread(tid);
+            th.apt = Some(m);
+            th.init = 1;
+            let words = self.apt_words(m);
+            self.note_effect(|_| format!("joins {words}"));
+            (S_OK, ComOut::None)
+        }
+    }
+
+    /// Leaves the thread's apartment (its last CoUninitialize, or its exit).
+    fn leave_apartment(&mut self, tid: Tid) -> Option<HWND> {
+        let th = self.com_thread(tid);
+        th.init = 0;
+        let apt = th.apt.take()?;
+        match self.com.apts[&apt].kind {
+            AptKind::Sta(_) => self.kill_apartment(apt),
+            AptKind::Mta => {
+                let a = self.com.apts.get_mut(&apt).expect("mta");
+                a.members = a.members.saturating_sub(1);
+                self.mta_maybe_dies(apt);
+                None
+            }
+        }
+    }
+
+    fn co_uninitialize_inner(&mut self, tid: Tid) -> ComOut {
+        let th = self.com_thread(tid);
+        if th.init == 0 {
+            // CI-9: Wine ignores an unbalanced CoUninitialize; Windows [unverified].
+            self.note_effect(|_| "no effect: COM is not initialised on this thread [inferred, CI-9]".into());
+            return ComOut::None;
+        }
+        th.init -= 1;
+        if th.init > 0 {
+            return ComOut::None;
+        }
+        match self.leave_apartment(tid) {
+            Some(h) => ComOut::ClosedSta(h),
+            None => ComOut::None,
+        }
+    }
+
+    /// CoInitializeEx (CI-2, CI-3).
+    pub(crate) fn co_initialize_ex(&mut self, pid: Pid, tid: Tid, reserved: bool, coinit: u32) -> CallResult {
+        if reserved || coinit & !0xF != 0 {
+            return hr(E_INVALIDARG);
+        }
+        let (h, out) = self.co_initialize_inner(pid, tid, coinit);
+        hr_out(h, out)
+    }
+
+    /// CoUninitialize (CI-2).
+    pub(crate) fn co_uninitialize(&mut self, _pid: Pid, tid: Tid) -> CallResult {
+        let out = self.co_uninitialize_inner(tid);
+        hr_out(S_OK, out)
+    }
+
+    /// OleInitialize: CoInitializeEx(STA) plus its own count (CI-4).
+    pub(crate) fn ole_initialize(&mut self, pid: Pid, tid: Tid, reserved: bool) -> CallResult {
+        if reserved {
+            return hr(E_INVALIDARG);
+        }
+        let (h, out) = self.co_initialize_inner(pid, tid, COINIT_APARTMENTTHREADED);
+        if h.failed() {
+            return hr(h);
+        }
+        let th = self.com_thread(tid);
+        th.ole += 1;
+        hr_out(if th.ole == 1 { S_OK } else { S_FALSE }, out)
+    }
+
+    /// OleUninitialize: balances one OleInitialize, and its CoInitializeEx (CI-4); extra
+    /// calls do nothing.
+    pub(crate) fn ole_uninitialize(&mut self, _pid: Pid, tid: Tid) -> CallResult {
+        let th = self.com_thread(tid);
+        if th.ole == 0 {
+            self.note_effect(|_| "no effect: OLE is not initialised on this thread (CI-4)".into());
+            return hr(S_OK);
+        }
+        th.ole -= 1;
+        let out = self.co_uninitialize_inner(tid);
+        hr_out(S_OK, out)
+    }
+
+    /// CoGetApartmentType (CI-1, CI-5, CI-7).
+    pub(crate) fn co_get_apartment_type(
+        &mut self,
+        _pid: Pid,
+        tid: Tid,
+        has_type: bool,
+        has_qualifier: bool,
+    ) -> CallResult {
+        if !has_type || !has_qualifier {
+            return hr(E_INVALIDARG);
+        }
+        match self.com_apartment_of(tid) {
+            None => hr_out(CO_E_NOTINITIALIZED, ComOut::AptType(APTTYPE_CURRENT, APTTYPEQUALIFIER_NONE)),
+            Some((a, implicit)) => {
+                let apt = &self.com.apts[&a];
+                let t = match apt.kind {
+                    AptKind::Sta(_) if apt.main => APTTYPE_MAINSTA,
+                    AptKind::Sta(_) => APTTYPE_STA,
+                    AptKind::Mta => APTTYPE_MTA,
+                };
+                let q = if implicit { APTTYPEQUALIFIER_IMPLICIT_MTA } else { APTTYPEQUALIFIER_NONE };
+                hr_out(S_OK, ComOut::AptType(t, q))
+            }
+        }
+    }
+
+    /// CoIncrementMTAUsage: makes the MTA if needed and holds it (CI-7).
+    pub(crate) fn co_increment_mta_usage(&mut self, pid: Pid, _tid: Tid, has_cookie: bool) -> CallResult {
+        if !has_cookie {
+            return hr(E_INVALIDARG);
+        }
+        let m = self.mta_for(pid);
+        self.com.apts.get_mut(&m).expect("mta").usage += 1;
+        let cookie = u64::from(self.com.id());
+        self.com.cookies.insert(cookie, pid);
+        hr_out(S_OK, ComOut::Cookie(cookie))
+    }
+
+    /// CoDecrementMTAUsage: E_INVALIDARG for a cookie not outstanding [inferred].
+    pub(crate) fn co_decrement_mta_usage(&mut self, pid: Pid, _tid: Tid, cookie: u64) -> CallResult {
+        if self.com.cookies.get(&cookie) != Some(&pid) {
+            return hr(E_INVALIDARG);
+        }
+        self.com.cookies.remove(&cookie);
+        if let Some(&m) = self.com.mta.get(&pid) {
+            let a = self.com.apts.get_mut(&m).expect("mta");
+            a.usage = a.usage.saturating_sub(1);
+            self.mta_maybe_dies(m);
+        }
+        hr(S_OK)
+    }
+
+    // ----- objects and pointers -------------------------------------------------------------
+
+    fn new_ptr(&mut self, pid: Pid, obj: u32, iid: IID, kind: PtrKind) -> ComPtr {
+        let id = self.com.id();
+        self.com.ptrs.insert(id, PtrState { pid, obj, iid, kind, refs: 1 });
+        ComPtr(id)
+    }
+
+    /// A pointer to `obj` for apartment `apt`: the object itself there, else a proxy bound
+    /// to `apt` (MP-3).
+    fn ptr_for(&mut self, pid: Pid, obj: u32, iid: IID, apt: u32, connected: bool) -> ComPtr {
+        let kind = if self.com.objects[&obj].apt == apt && connected {
+            PtrKind::Direct
+        } else {
+            PtrKind::Proxy { owner: apt, connected }
+        };
+        self.new_ptr(pid, obj, iid, kind)
+    }
+
+    /// Ends the run as `Failed` for a use of a pointer that is not a live interface
+    /// pointer of the caller's process (undefined behaviour on Windows: a crash).
+    fn com_misuse(&mut self, pid: Pid, tid: Tid, message: String) -> CallResult {
+        if self.stop.is_none() {
+            self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+        }
+        hr(E_POINTER)
+    }
+
+    fn ptr_ok(&self, pid: Pid, p: ComPtr) -> Result<PtrState, String> {
+        match self.com.ptrs.get(&p.0) {
+            None => Err(format!("{p} is not an interface pointer")),
+            Some(s) if s.pid != pid => Err(format!("{p} is a pointer of another process (P{})", s.pid)),
+            Some(s) if s.refs == 0 => Err(format!("{p} was used after its last Release")),
+            Some(s) => Ok(s.clone()),
+        }
+    }
+
+    /// CoCreateInstance of the toy class, in the caller's apartment (MP-8, CI-1).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn co_create_instance(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        clsid: GUID,
+        outer: bool,
+        cls_context: u32,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        if !has_out {
+            return hr(E_POINTER);
+        }
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return hr(CO_E_NOTINITIALIZED) };
+        if outer {
+            return hr(CLASS_E_NOAGGREGATION);
+        }
+        if clsid == CLSID_StdGlobalInterfaceTable {
+            // The process's GIT: object 0, agile (usable from any apartment) (MP-9).
+            if iid != IID_IGlobalInterfaceTable && iid != IID_IUnknown {
+                return hr(E_NOINTERFACE);
+            }
+            let p = self.new_ptr(pid, 0, IID_IGlobalInterfaceTable, PtrKind::Direct);
+            return hr_out(S_OK, ComOut::Ptr(p));
+        }
+        if clsid != CLSID_Toy || cls_context & (CLSCTX_INPROC_SERVER | CLSCTX_INPROC_HANDLER) == 0 {
+            return hr(REGDB_E_CLASSNOTREG);
+        }
+        if !implements(iid) {
+            return hr(E_NOINTERFACE);
+        }
+        let obj = self.com.id();
+        self.com.objects.insert(obj, ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true });
+        let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
+        let words = self.apt_words(apt);
+        self.note_effect(|_| format!("toy object #{obj} made in {words}"));
+        hr_out(S_OK, ComOut::Ptr(p))
+    }
+
+    /// The checks of a call through a proxy, in J.1's order (SD-1, MP-5, MP-2).
+    fn proxy_check(&self, tid: Tid, s: &PtrState) -> Result<u32, HRESULT> {
+        let PtrKind::Proxy { owner, connected } = s.kind else { return Ok(self.com.objects[&s.obj].apt) };
+        if !self.com.apts[&owner].alive {
+            return Err(CO_E_OBJNOTCONNECTED);
+        }
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return Err(CO_E_NOTINITIALIZED) };
+        if apt != owner {
+            return Err(RPC_E_WRONG_THREAD);
+        }
+        if !connected || !self.com.objects[&s.obj].alive {
+            return Err(RPC_E_DISCONNECTED);
+        }
+        Ok(apt)
+    }
+
+    /// IUnknown::QueryInterface: answered locally, without a round trip [inferred]; a
+    /// proxy checks its apartment first (MP-5).
+    pub(crate) fn iunknown_query_interface(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        let s = match self.ptr_ok(pid, this) {
+            Ok(s) => s,
+            Err(m) => return self.com_misuse(pid, tid, format!("IUnknown::QueryInterface: {m}")),
+        };
+        if !has_out {
+            return hr(E_POINTER);
+        }
+        if s.obj == 0 {
+            return hr(if iid == IID_IUnknown || iid == IID_IGlobalInterfaceTable { S_OK } else { E_NOINTERFACE });
+        }
+        if let Err(h) = self.proxy_check(tid, &s) {
+            return hr(h);
+        }
+        if !implements(iid) {
+            return hr(E_NOINTERFACE);
+        }
+        let p = self.new_ptr(pid, s.obj, iid, s.kind);
+        hr_out(S_OK, ComOut::Ptr(p))
+    }
+
+    /// IUnknown::AddRef: the new count.
+    pub(crate) fn iunknown_add_ref(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
+        if let Err(m) = self.ptr_ok(pid, this) {
+            return self.com_misuse(pid, tid, format!("IUnknown::AddRef: {m}"));
+        }
+        let s = self.com.ptrs.get_mut(&this.0).expect("checked");
+        if s.obj == 0 {
+            // The GIT is a singleton: AddRef and Release return 1 (MP-9).
+            return Ok(Value::Long(1).into());
+        }
+        s.refs += 1;
+        Ok(Value::Long(i64::from(s.refs)).into())
+    }
+
+    /// IUnknown::Release: the new count; accepted from any apartment (MP-5).
+    pub(crate) fn iunknown_release(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
+        if let Err(m) = self.ptr_ok(pid, this) {
+            return self.com_misuse(pid, tid, format!("IUnknown::Release: {m}"));
+        }
+        let s = self.com.ptrs.get_mut(&this.0).expect("checked");
+        if s.obj == 0 {
+            return Ok(Value::Long(1).into());
+        }
+        s.refs -= 1;
+        Ok(Value::Long(i64::from(s.refs)).into())
+    }
+
+    // ----- calls ---------------------------------------------------------------------------
+
+    /// Whether `tid` runs a message another thread sent with SendMessage (InSendMessage,
+    /// IS-1, IS-2).
+    fn in_input_sync(&self, tid: Tid) -> bool {
+        let Some(q) = self.user.queues.get(&tid) else { return false };
+        q.processing.last().and_then(|s| self.user.sent.get(s)).is_some_and(|s| {
+            s.from != tid && matches!(s.kind, crate::objects::window::SendKind::Send { .. }) && s.replied.is_none()
+        })
+    }
+
+    fn causality_of(&mut self, tid: Tid) -> u32 {
+        if let Some(&c) = self.com.threads.get(&tid).and_then(|t| t.running.last()) {
+            if let Some(call) = self.com.calls.get(&c) {
+                return call.causality;
+            }
+        }
+        if self.com_thread(tid).causality == 0 {
+            let id = self.com.id();
+            self.com_thread(tid).causality = id;
+        }
+        self.com_thread(tid).causality
+    }
+
+    /// A method call through an interface pointer: a direct pointer runs the method here
+    /// (MP-6: not checked, but a raw pointer used outside its apartment is flagged); a
+    /// proxy checks (J.1 step 1-2), then posts the call to the target STA's hidden window
+    /// or hands it to an MTA worker (XC-1).
+    fn com_invoke(&mut self, pid: Pid, tid: Tid, this: ComPtr, method: ToyMethod) -> CallResult {
+        let s = match self.ptr_ok(pid, this) {
+            Ok(s) => s,
+            Err(m) => return self.com_misuse(pid, tid, format!("{}: {m}", method.name())),
+        };
+        if s.obj == 0 {
+            return self.com_misuse(pid, tid, format!("{}: {this} is the Global Interface Table", method.name()));
+        }
+        if s.iid != method.iid() && s.iid != IID_IUnknown && !(s.iid == IID_IToy && method == ToyMethod::Notify) {
+            // Calling a method of another interface through this pointer: a vtable mix-up.
+            return self.com_misuse(pid, tid, format!("{}: {this} is an {} pointer", method.name(), s.iid.name()));
+        }
+        if let ToyMethod::CallBack(Some(cb)) = method {
+            if let Err(m) = self.ptr_ok(pid, cb) {
+                return self.com_misuse(pid, tid, format!("IToy::CallBack's argument: {m}"));
+            }
+            if self.com.ptrs[&cb.0].obj == 0 {
+                return self.com_misuse(pid, tid, "IToy::CallBack's argument is the Global Interface Table".into());
+            }
+        }
+        if s.kind == PtrKind::Direct {
+            let obj_apt = self.com.objects[&s.obj].apt;
+            if self.com_apartment_of(tid).map(|a| a.0) != Some(obj_apt) {
+                let words = self.apt_words(obj_apt);
+                self.note_effect(|_| {
+                    format!(
+                        "apartment violation: a direct pointer to an object of {words} used from T{tid}; the \
+                         method runs on T{tid} unchecked (MP-6)"
+                    )
+                });
+            }
+            return hr_out(S_OK, ComOut::Direct { obj: s.obj, method });
+        }
+        if let Err(h) = self.proxy_check(tid, &s) {
+            return hr(h);
+        }
+        if self.com_is_sta(tid) && self.in_input_sync(tid) {
+            return hr(RPC_E_CANTCALLOUT_ININPUTSYNCCALL);
+        }
+        let target = self.com.objects[&s.obj].apt;
+        let kind = self.com.apts[&target].kind;
+        let hwnd = match kind {
+            AptKind::Sta(t) => match self.com_hidden_window(t) {
+                Some(h) => h,
+                // An STA whose window could not be made: nothing can reach it [inferred].
+                None => return hr(RPC_E_DISCONNECTED),
+            },
+            AptKind::Mta => HWND::NULL,
+        };
+        let ev = match self.create_event(pid, tid, false, true, false, None) {
+            Ok(d) => match d.value {
+                Value::Handle(h) => h,
+                _ => return hr(E_OUTOFMEMORY),
+            },
+            Err(_) => return hr(E_OUTOFMEMORY),
+        };
+        let event = self.process(pid).handles.get(ev).expect("just made").object;
+        let causality = self.causality_of(tid);
+        let n = self.com.id();
+        let since_step = self.step;
+        self.com.calls.insert(
+            n,
+            ComCall {
+                method,
+                obj: s.obj,
+                caller: tid,
+                caller_pid: pid,
+                caller_gone: false,
+                target,
+                state: CallState::Queued,
+                result: None,
+                event,
+                event_handle: ev,
+                causality,
+                hwnd,
+                arg_ptr: None,
+                since_step,
+            },
+        );
+        self.com_thread(tid).outgoing.push(n);
+        let words = self.apt_words(target);
+        match kind {
+            AptKind::Sta(t) => {
+                let time = (self.now / TICKS_PER_MS) as u32;
+                let msg = MSG { hwnd, message: WM_COM_CALL, wParam: n as usize, lParam: 0, time, pt: POINT::default() };
+                let cause = self.cause(|| format!("{} call #{n}", method.name()));
+                if self.post_to(t, msg, &cause).is_err() {
+                    self.finish_call(n, RPC_E_SERVERCALL_RETRYLATER, 0, "the hidden window's queue is full");
+                }
+                self.note_effect(|_| {
+                    format!("call #{n} posted to {hwnd} ({OLE_MAIN_THREAD_WND_CLASS}) of T{t} for {words}; it runs when T{t} retrieves it")
+                });
+            }
+            AptKind::Mta => {
+                self.note_effect(|_| format!("call #{n} goes to an RPC worker thread of {words}"));
+            }
+        }
+        hr_out(S_OK, ComOut::Pending { call: n, event: ev, mta: kind == AptKind::Mta })
+    }
+
+    /// Stores a call's result and signals its caller's event.
+    fn finish_call(&mut self, n: u32, h: HRESULT, value: i64, why: &str) {
+        let Some(c) = self.com.calls.get_mut(&n) else { return };
+        if c.state == CallState::Done {
+            return;
+        }
+        c.state = CallState::Done;
+        c.result = Some((h, value));
+        let (event, gone, pid, handle) = (c.event, c.caller_gone, c.caller_pid, c.event_handle);
+        if let Some(p) = c.arg_ptr.take() {
+            if let Some(s) = self.com.ptrs.get_mut(&p.0) {
+                s.refs = 0;
+            }
+        }
+        if gone {
+            let _ = self.close_handle(pid, handle);
+            self.com.calls.remove(&n);
+            return;
+        }
+        let tid = self.current.unwrap_or(0);
+        let cause = self.cause(|| format!("call #{n} {why}"));
+        self.signal_event(event, tid, Api::ComStubReturn, &cause);
+    }
+
+    pub(crate) fn itoy_add(&mut self, pid: Pid, tid: Tid, this: ComPtr, n: i32) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::Add(n))
+    }
+    pub(crate) fn itoy_get(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::Get)
+    }
+    pub(crate) fn itoy_call_back(&mut self, pid: Pid, tid: Tid, this: ComPtr, cb: Option<ComPtr>) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::CallBack(cb))
+    }
+    pub(crate) fn itoy_wait_on(&mut self, pid: Pid, tid: Tid, this: ComPtr, event: HANDLE) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::WaitOn(event))
+    }
+    pub(crate) fn itoy_send_to(&mut self, pid: Pid, tid: Tid, this: ComPtr, hwnd: HWND, msg: u32) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::SendTo(hwnd, msg))
+    }
+    pub(crate) fn itoy_callback_notify(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
+        self.com_invoke(pid, tid, this, ToyMethod::Notify)
+    }
+
+    /// The stub side: the callee thread (the STA's own, from its hidden window's
+    /// procedure, or an MTA worker) takes call `n` to run its method. The call type
+    /// follows XC-3.
+    pub(crate) fn com_stub_invoke(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+        let Some(c) = self.com.calls.get(&n).cloned() else { return hr(RPC_E_DISCONNECTED) };
+        if c.state != CallState::Queued {
+            return hr(RPC_E_DISCONNECTED);
+        }
+        if !self.com.objects[&c.obj].alive {
+            self.finish_call(n, RPC_E_DISCONNECTED, 0, "found its object disconnected");
+            return hr(RPC_E_DISCONNECTED);
+        }
+        if matches!(self.com.apts[&c.target].kind, AptKind::Mta) && self.com_apartment_of(tid).is_none() {
+            // The RPC worker runs in the MTA while it serves the call.
+            self.com.apts.get_mut(&c.target).expect("mta").members += 1;
+            let th = self.com_thread(tid);
+            th.apt = Some(c.target);
+            th.init = 1;
+        }
+        let th = self.com_thread(tid).clone();
+        let calltype = match th.outgoing.last().and_then(|o| self.com.calls.get(o)) {
+            None => CALLTYPE_TOPLEVEL,
+            Some(o) if o.causality == c.causality => CALLTYPE_NESTED,
+            Some(_) => CALLTYPE_TOPLEVEL_CALLPENDING,
+        };
+        let mut method = c.method;
+        let mut arg_ptr = None;
+        if let ToyMethod::CallBack(Some(cb)) = method {
+            // The interface argument is marshalled into the callee's apartment.
+            let cbs = self.com.ptrs[&cb.0].clone();
+            let p = self.ptr_for(pid, cbs.obj, IID_IToyCallback, c.target, true);
+            method = ToyMethod::CallBack(Some(p));
+            arg_ptr = Some(p);
+        }
+        let call = self.com.calls.get_mut(&n).expect("exists");
+        call.state = CallState::Running(tid);
+        call.arg_ptr = arg_ptr;
+        self.com_thread(tid).running.push(n);
+        let name = match calltype {
+            CALLTYPE_TOPLEVEL => "CALLTYPE_TOPLEVEL",
+            CALLTYPE_NESTED => "CALLTYPE_NESTED",
+            _ => "CALLTYPE_TOPLEVEL_CALLPENDING",
+        };
+        self.note_effect(|_| format!("runs {} call #{n} from T{} ({name})", c.method.name(), c.caller));
+        hr_out(S_OK, ComOut::Direct { obj: c.obj, method })
+    }
+
+    /// The stub side: the method of call `n` returned; the reply goes back to the caller
+    /// (its event is signalled), with the callee's HRESULT unchanged (XC-5).
+    pub(crate) fn com_stub_return(&mut self, _pid: Pid, tid: Tid, n: u32, h: HRESULT, value: i64) -> CallResult {
+        let th = self.com_thread(tid);
+        th.running.retain(|&c| c != n);
+        self.finish_call(n, h, value, "replied");
+        Ok(Value::Void.into())
+    }
+
+    /// The caller takes its call's result: the end of the call's span.
+    pub(crate) fn com_call_return(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+        self.com_thread(tid).outgoing.retain(|&c| c != n);
+        let Some(c) = self.com.calls.remove(&n) else { return hr(RPC_E_DISCONNECTED) };
+        let _ = self.close_handle(pid, c.event_handle);
+        let (h, v) = c.result.unwrap_or((RPC_E_DISCONNECTED, 0));
+        let steps = self.step - c.since_step;
+        self.note_effect(|_| format!("{} call #{n} returns {h} ({steps} steps after it was made)", c.method.name()));
+        hr_out(h, ComOut::Value(v))
+    }
+
+    /// A toy method begins on its object (J.2): returns the counter (or the notification
+    /// count); a method entered while another runs on the object is noted.
+    pub(crate) fn toy_enter(&mut self, _pid: Pid, _tid: Tid, obj: u32, method: ToyMethod) -> CallResult {
+        let Some(o) = self.com.objects.get_mut(&obj) else { return hr(E_UNEXPECTED) };
+        o.busy += 1;
+        let v = o.counter;
+        if o.busy > 1 {
+            o.reentered += 1;
+            let busy = o.busy - 1;
+            self.note_effect(|_| {
+                format!("{} entered while {busy} other call(s) run on object #{obj} (re-entered)", method.name())
+            });
+        }
+        hr_out(S_OK, ComOut::Value(v))
+    }
+
+    /// A toy method ends: IToy::Add stores the counter it computed from what it read on
+    /// entry (so two unserialised Adds can lose one).
+    pub(crate) fn toy_leave(&mut self, _pid: Pid, _tid: Tid, obj: u32, method: ToyMethod, value: i64) -> CallResult {
+        let Some(o) = self.com.objects.get_mut(&obj) else { return hr(E_UNEXPECTED) };
+        o.busy = o.busy.saturating_sub(1);
+        match method {
+            ToyMethod::Add(_) | ToyMethod::Notify => o.counter = value,
+            _ => {}
+        }
+        hr(S_OK)
+    }
+
+    // ----- marshalling -----------------------------------------------------------------------
+
+    /// CreateStreamOnHGlobal(NULL, TRUE, &stream).
+    pub(crate) fn create_stream_on_hglobal(&mut self, pid: Pid, _tid: Tid, has_out: bool) -> CallResult {
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        let id = self.com.id();
+        self.com.streams.insert(id, Stream { pid, packets: Vec::new(), pos: 0, released: false });
+        hr_out(S_OK, ComOut::Stream(IStream(id)))
+    }
+
+    fn stream_ok(&self, pid: Pid, s: IStream) -> Result<(), String> {
+        match self.com.streams.get(&s.0) {
+            None => Err(format!("{s} is not a stream")),
+            Some(st) if st.pid != pid => Err(format!("{s} is a stream of another process")),
+            Some(st) if st.released => Err(format!("{s} was used after its Release")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// IStream::Seek(0, STREAM_SEEK_SET): rewinds.
+    pub(crate) fn istream_seek(&mut self, pid: Pid, tid: Tid, this: IStream) -> CallResult {
+        if let Err(m) = self.stream_ok(pid, this) {
+            return self.com_misuse(pid, tid, format!("IStream::Seek: {m}"));
+        }
+        self.com.streams.get_mut(&this.0).expect("checked").pos = 0;
+        hr(S_OK)
+    }
+
+    /// IStream::Release: the stream goes (marshal data in it that was never unmarshalled
+    /// stays until CoReleaseMarshalData or the object's apartment ends).
+    pub(crate) fn istream_release(&mut self, pid: Pid, tid: Tid, this: IStream) -> CallResult {
+        if let Err(m) = self.stream_ok(pid, this) {
+            return self.com_misuse(pid, tid, format!("IStream::Release: {m}"));
+        }
+        self.com.streams.get_mut(&this.0).expect("checked").released = true;
+        Ok(Value::Long(0).into())
+    }
+
+    fn marshal_into(&mut self, tid: Tid, stream: u32, iid: IID, unk: ComPtr, flags: u32) -> HRESULT {
+        if self.com_apartment_of(tid).is_none() {
+            return CO_E_NOTINITIALIZED;
+        }
+        if flags & !7 != 0 || flags & 3 == 3 {
+            return E_INVALIDARG;
+        }
+        let s = self.com.ptrs[&unk.0].clone();
+        if s.obj == 0 {
+            return E_NOINTERFACE;
+        }
+        if let PtrKind::Proxy { .. } = s.kind {
+            // Marshalling a proxy marshals the original object (MP-4), from the proxy's
+            // own apartment.
+            if let Err(h) = self.proxy_check(tid, &s) {
+                return h;
+            }
+        }
+        if !implements(iid) {
+            return E_NOINTERFACE;
+        }
+        if !self.com.objects[&s.obj].alive {
+            return CO_E_OBJNOTCONNECTED;
+        }
+        let id = self.com.id();
+        self.com.packets.insert(id, Packet { obj: s.obj, iid, flags: flags & 3, state: PacketState::Fresh });
+        let st = self.com.streams.get_mut(&stream).expect("checked");
+        st.packets.truncate(st.pos);
+        st.packets.push(id);
+        st.pos += 1;
+        S_OK
+    }
+
+    /// CoMarshalInterface (MP-2, MP-4): NULL stream or pointer → E_INVALIDARG.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn co_marshal_interface(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        stream: Option<IStream>,
+        iid: GUID,
+        unk: Option<ComPtr>,
+        _dest_context: u32,
+        flags: u32,
+    ) -> CallResult {
+        let (Some(st), Some(p)) = (stream, unk) else { return hr(E_INVALIDARG) };
+        if let Err(m) = self.stream_ok(pid, st).and_then(|_| self.ptr_ok(pid, p).map(|_| ())) {
+            return self.com_misuse(pid, tid, format!("CoMarshalInterface: {m}"));
+        }
+        let h = self.marshal_into(tid, st.0, iid, p, flags);
+        hr(h)
+    }
+
+    fn unmarshal_from(&mut self, pid: Pid, tid: Tid, stream: u32, iid: IID) -> (HRESULT, ComOut) {
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return (CO_E_NOTINITIALIZED, ComOut::None) };
+        let st = self.com.streams.get_mut(&stream).expect("checked");
+        let Some(&pk) = st.packets.get(st.pos) else { return (STG_E_READFAULT, ComOut::None) };
+        st.pos += 1;
+        let p = self.com.packets[&pk].clone();
+        let alive = self.com.objects[&p.obj].alive;
+        let mut connected = true;
+        match (p.flags, p.state) {
+            (MSHLFLAGS_NORMAL, PacketState::Consumed) => return (CO_E_OBJNOTCONNECTED, ComOut::None),
+            // MP-2: a proxy from released NORMAL data answers RPC_E_DISCONNECTED.
+            (MSHLFLAGS_NORMAL, PacketState::Released) => connected = false,
+            (_, PacketState::Released) => return (CO_E_OBJNOTREG, ComOut::None),
+            (MSHLFLAGS_TABLEWEAK, _) if !alive => return (CO_E_OBJNOTREG, ComOut::None),
+            _ if !alive => return (CO_E_OBJNOTCONNECTED, ComOut::None),
+            _ => {}
+        }
+        if p.flags == MSHLFLAGS_NORMAL {
+            self.com.packets.get_mut(&pk).expect("exists").state = PacketState::Consumed;
+        }
+        if !implements(iid) {
+            // The data is consumed all the same (MP-2).
+            return (E_NOINTERFACE, ComOut::None);
+        }
+        let ptr = self.ptr_for(pid, p.obj, iid, apt, connected);
+        let direct = self.com.ptrs[&ptr.0].kind == PtrKind::Direct;
+        let (here, home) = (self.apt_words(apt), self.apt_words(self.com.objects[&p.obj].apt));
+        self.note_effect(|_| {
+            if direct {
+                format!("{ptr} is object #{} itself (it lives in {here})", p.obj)
+            } else {
+                format!("{ptr} is a proxy bound to {here} for object #{} in {home}", p.obj)
+            }
+        });
+        (S_OK, ComOut::Ptr(ptr))
+    }
+
+    /// CoUnmarshalInterface (MP-2, MP-3, MP-4, CI-1).
+    pub(crate) fn co_unmarshal_interface(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        stream: Option<IStream>,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        let Some(st) = stream else { return hr(E_INVALIDARG) };
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        if let Err(m) = self.stream_ok(pid, st) {
+            return self.com_misuse(pid, tid, format!("CoUnmarshalInterface: {m}"));
+        }
+        let (h, out) = self.unmarshal_from(pid, tid, st.0, iid);
+        hr_out(h, out)
+    }
+
+    /// CoReleaseMarshalData (MP-2, MP-4).
+    pub(crate) fn co_release_marshal_data(&mut self, pid: Pid, tid: Tid, stream: Option<IStream>) -> CallResult {
+        let Some(st) = stream else { return hr(E_INVALIDARG) };
+        if let Err(m) = self.stream_ok(pid, st) {
+            return self.com_misuse(pid, tid, format!("CoReleaseMarshalData: {m}"));
+        }
+        if self.com_apartment_of(tid).is_none() {
+            return hr(CO_E_NOTINITIALIZED);
+        }
+        let s = self.com.streams.get_mut(&st.0).expect("checked");
+        let Some(&pk) = s.packets.get(s.pos) else { return hr(STG_E_READFAULT) };
+        s.pos += 1;
+        self.com.packets.get_mut(&pk).expect("exists").state = PacketState::Released;
+        hr(S_OK)
+    }
+
+    /// CoMarshalInterThreadInterfaceInStream: a new stream holding NORMAL marshal data,
+    /// rewound (MP-1).
+    pub(crate) fn co_marshal_inter_thread_interface_in_stream(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        iid: GUID,
+        unk: Option<ComPtr>,
+        has_out: bool,
+    ) -> CallResult {
+        let Some(p) = unk else { return hr(E_INVALIDARG) };
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        if let Err(m) = self.ptr_ok(pid, p) {
+            return self.com_misuse(pid, tid, format!("CoMarshalInterThreadInterfaceInStream: {m}"));
+        }
+        let id = self.com.id();
+        self.com.streams.insert(id, Stream { pid, packets: Vec::new(), pos: 0, released: false });
+        let h = self.marshal_into(tid, id, iid, p, MSHLFLAGS_NORMAL);
+        if h.failed() {
+            self.com.streams.remove(&id);
+            return hr(h);
+        }
+        self.com.streams.get_mut(&id).expect("made").pos = 0;
+        hr_out(S_OK, ComOut::Stream(IStream(id)))
+    }
+
+    /// CoGetInterfaceAndReleaseStream: unmarshals, and releases the stream even when that
+    /// fails (MP-1).
+    pub(crate) fn co_get_interface_and_release_stream(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        stream: Option<IStream>,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        let Some(st) = stream else { return hr(E_INVALIDARG) };
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        if let Err(m) = self.stream_ok(pid, st) {
+            return self.com_misuse(pid, tid, format!("CoGetInterfaceAndReleaseStream: {m}"));
+        }
+        let (h, out) = self.unmarshal_from(pid, tid, st.0, iid);
+        self.com.streams.get_mut(&st.0).expect("checked").released = true;
+        hr_out(h, out)
+    }
+
+    // ----- the Global Interface Table (MP-9) ---------------------------------------------------
+
+    fn git_ok(&mut self, pid: Pid, tid: Tid, this: ComPtr, api: &str) -> Result<(), CallResult> {
+        match self.ptr_ok(pid, this) {
+            Ok(s) if s.obj == 0 => Ok(()),
+            Ok(_) => Err(self.com_misuse(pid, tid, format!("{api}: {this} is not the Global Interface Table"))),
+            Err(m) => Err(self.com_misuse(pid, tid, format!("{api}: {m}"))),
+        }
+    }
+
+    /// IGlobalInterfaceTable::RegisterInterfaceInGlobal: table-strong marshal data kept
+    /// under a cookie; it keeps the object until revoked (MP-9).
+    pub(crate) fn git_register_interface_in_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        unk: Option<ComPtr>,
+        iid: GUID,
+        has_cookie: bool,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::RegisterInterfaceInGlobal") {
+            return r;
+        }
+        let (Some(p), true) = (unk, has_cookie) else { return hr(E_INVALIDARG) };
+        if let Err(m) = self.ptr_ok(pid, p) {
+            return self.com_misuse(pid, tid, format!("IGlobalInterfaceTable::RegisterInterfaceInGlobal: {m}"));
+        }
+        let id = self.com.id();
+        self.com.streams.insert(id, Stream { pid, packets: Vec::new(), pos: 0, released: false });
+        let h = self.marshal_into(tid, id, iid, p, MSHLFLAGS_TABLESTRONG);
+        if h.failed() {
+            self.com.streams.remove(&id);
+            return hr(h);
+        }
+        self.com.git.insert(id, (pid, id));
+        hr_out(S_OK, ComOut::Cookie(u64::from(id)))
+    }
+
+    /// IGlobalInterfaceTable::GetInterfaceFromGlobal: unmarshals the cookie's data in the
+    /// caller's apartment (a proxy elsewhere, the object itself in its own);
+    /// CO_E_NOTINITIALIZED without an apartment (MP-9); E_INVALIDARG for an unknown cookie
+    /// [inferred].
+    pub(crate) fn git_get_interface_from_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        cookie: u32,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::GetInterfaceFromGlobal") {
+            return r;
+        }
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        let Some(&(owner, stream)) = self.com.git.get(&cookie) else { return hr(E_INVALIDARG) };
+        if owner != pid {
+            return hr(E_INVALIDARG);
+        }
+        self.com.streams.get_mut(&stream).expect("git stream").pos = 0;
+        let (h, out) = self.unmarshal_from(pid, tid, stream, iid);
+        hr_out(h, out)
+    }
+
+    /// IGlobalInterfaceTable::RevokeInterfaceFromGlobal: from any apartment (MP-9).
+    pub(crate) fn git_revoke_interface_from_global(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        cookie: u32,
+    ) -> CallResult {
+        if let Err(r) = self.git_ok(pid, tid, this, "IGlobalInterfaceTable::RevokeInterfaceFromGlobal") {
+            return r;
+        }
+        match self.com.git.get(&cookie) {
+            Some(&(owner, stream)) if owner == pid => {
+                self.com.git.remove(&cookie);
+                let st = self.com.streams.get_mut(&stream).expect("git stream");
+                st.released = true;
+                if let Some(&pk) = st.packets.first() {
+                    self.com.packets.get_mut(&pk).expect("packet").state = PacketState::Released;
+                }
+                hr(S_OK)
+            }
+            _ => hr(E_INVALIDARG),
+        }
+    }
+
+    // ----- waiting -----------------------------------------------------------------------------
+
+    /// CoWaitForMultipleHandles, one round: the argument checks (CW-1), then a wait on the
+    /// handles which, in an STA, also ends when something COM dispatches is there (CW-4):
+    /// an incoming COM call on the hidden window, a message sent by another thread, a DDE
+    /// message (or any posted message with COWAIT_DISPATCH_WINDOW_MESSAGES). Outside an
+    /// STA it is WaitForMultipleObjectsEx (CW-5). The API layer dispatches and waits again.
+    pub(crate) fn co_wait_for_multiple_handles(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        flags: u32,
+        timeout_ms: u32,
+        handles: Option<Vec<HANDLE>>,
+        has_index: bool,
+    ) -> Exec {
+        if !has_index {
+            return Exec::from(hr(E_INVALIDARG));
+        }
+        let Some(handles) = handles else { return Exec::from(hr(E_INVALIDARG)) };
+        if handles.is_empty() {
+            return Exec::from(hr(RPC_E_NO_SYNC));
+        }
+        if flags & !0x1F != 0 || handles.len() >= MAXIMUM_WAIT_OBJECTS {
+            return Exec::from(hr(E_INVALIDARG));
+        }
+        let all = flags & COWAIT_WAITALL != 0;
+        let alertable = flags & COWAIT_ALERTABLE != 0;
+        let objects = match self.resolve_wait(pid, tid, &handles, all, false) {
+            Ok(o) => o,
+            Err(e) => return Exec::from(hr(HRESULT_FROM_WIN32(e))),
+        };
+        let input = if self.com_is_sta(tid) && self.user.queues.contains_key(&tid) {
+            self.queue_mut(tid).last_pump = self.now;
+            let com = if flags & COWAIT_DISPATCH_WINDOW_MESSAGES != 0 { 2 } else { 1 };
+            Some(crate::objects::window::InputWait { mask: 0, available: false, com })
+        } else {
+            None
+        };
+        self.wait_on(tid, objects, handles, all, timeout_ms, alertable, input)
+    }
+
+    /// Whether an STA's CoWaitForMultipleHandles has something to dispatch (CW-4).
+    pub(crate) fn com_input_present(&self, tid: Tid, all_posted: bool) -> bool {
+        let Some(q) = self.user.queues.get(&tid) else { return false };
+        if !q.incoming.is_empty() || !q.callbacks.is_empty() {
+            return true;
+        }
+        let hidden = self.com_hidden_window(tid);
+        q.posted.iter().any(|m| {
+            all_posted
+                || (m.message == WM_COM_CALL && Some(m.hwnd) == hidden)
+                || (WM_DDE_FIRST..=WM_DDE_LAST).contains(&m.message)
+        })
+    }
+
+    // ----- thread exit, reports, invariants -------------------------------------------------
+
+    /// A thread ends: its apartment is left as by its last CoUninitialize (SD-3); calls it
+    /// was running fail with RPC_E_DISCONNECTED; its outgoing calls lose their caller.
+    pub(crate) fn com_thread_exited(&mut self, tid: Tid) {
+        let Some(th) = self.com.threads.get(&tid).cloned() else { return };
+        for n in th.running.iter().rev() {
+            self.finish_call(*n, RPC_E_DISCONNECTED, 0, "lost its callee thread");
+        }
+        for n in &th.outgoing {
+            if let Some(c) = self.com.calls.get_mut(n) {
+                c.caller_gone = true;
+                if c.state == CallState::Done {
+                    let (pid, h) = (c.caller_pid, c.event_handle);
+                    let _ = self.close_handle(pid, h);
+                    self.com.calls.remove(n);
+                }
+            }
+        }
+        if th.apt.is_some() {
+            self.leave_apartment(tid);
+        }
+        self.com.threads.remove(&tid);
+    }
+
+    /// The COM part of a stuck thread's wait: its innermost outgoing call, where that call
+    /// is, and what the thread that must run it does.
+    pub(crate) fn com_wait_edges(&self, tid: Tid) -> (Vec<WaitEdge>, Vec<Tid>) {
+        let Some(&n) = self.com.threads.get(&tid).and_then(|t| t.outgoing.last()) else {
+            return (Vec::new(), Vec::new());
+        };
+        let Some(c) = self.com.calls.get(&n) else { return (Vec::new(), Vec::new()) };
+        // Only while the thread waits for this call's reply (not while it runs something
+        // nested inside its modal loop that blocked elsewhere).
+        let waiting = self.blocked_op(tid).is_some_and(|op| match &self.ops[op].kind {
+            crate::kernel::ops::OpKind::Wait { objects, .. } => objects.contains(&c.event),
+            _ => false,
+        });
+        if !waiting {
+            return (Vec::new(), Vec::new());
+        }
+        let apartment = self.apt_words(c.target);
+        let (state, receiver) = match (c.state, self.com.apts.get(&c.target).map(|a| a.kind)) {
+            (CallState::Queued, Some(AptKind::Sta(t))) => (
+                format!(
+                    "queued on the hidden window {} ({OLE_MAIN_THREAD_WND_CLASS}) of T{t}, not yet retrieved",
+                    c.hwnd
+                ),
+                Some(t),
+            ),
+            (CallState::Queued, _) => ("waiting for an RPC worker thread".to_string(), None),
+            (CallState::Running(t), _) => (format!("running on T{t}"), Some(t)),
+            (CallState::Done, _) => ("replied".to_string(), None),
+        };
+        let edge = WaitEdge::ComCall {
+            call: format!("{} (call #{n})", c.method.name()),
+            apartment,
+            state,
+            receiver,
+            receiver_state: receiver.map(|t| self.thread_activity(t)),
+        };
+        (vec![edge], receiver.into_iter().collect())
+    }
+
+    /// COM's invariants (`check_invariants`).
+    pub(crate) fn check_com_invariants(&self) {
+        for (tid, t) in &self.com.threads {
+            assert_eq!(t.init > 0, t.apt.is_some(), "simulator bug: T{tid}'s COM init count and apartment disagree");
+            for n in &t.outgoing {
+                let c = self.com.calls.get(n).expect("simulator bug: an outgoing call is in the call table");
+                assert_eq!(c.caller, *tid, "simulator bug: call #{n} is on the wrong caller");
+            }
+        }
+        for (n, c) in &self.com.calls {
+            if let CallState::Running(t) = c.state {
+                let th = self.com.threads.get(&t).expect("simulator bug: a running call's thread has COM state");
+                assert!(th.running.contains(n), "simulator bug: call #{n} runs on T{t} but is not on its stack");
+            }
+            if !c.caller_gone {
+                assert!(self.objects.contains_key(c.event), "simulator bug: call #{n}'s event exists");
+            }
+        }
+        for (pid, m) in &self.com.mta {
+            let a = &self.com.apts[m];
+            assert!(a.alive && a.pid == *pid && a.kind == AptKind::Mta, "simulator bug: P{pid}'s MTA is live");
+        }
+    }
+}
