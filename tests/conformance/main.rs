@@ -25,6 +25,7 @@ mod named_pipe;
 mod pipe;
 mod process;
 mod robustness;
+mod sock;
 mod sync;
 mod teaching;
 mod thread;

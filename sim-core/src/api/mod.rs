@@ -8,6 +8,7 @@ mod mailslot;
 mod mapping;
 mod overlapped;
 mod user32;
+mod winsock;
 
 pub use kernel32::ThreadCtx;
 pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, SRWLOCK, SRWLOCK_INIT};

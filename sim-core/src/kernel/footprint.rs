@@ -50,6 +50,10 @@ pub enum Resource {
     /// User-mode locks and condition variables (`Kernel::locks`): program memory on
     /// Windows, kept outside kernel objects, so hashed as one resource.
     Locks,
+    /// Winsock's kernel-wide state: the port namespace, WSAStartup counts, connects
+    /// retrying (`Kernel::net`). Socket calls are not listed in `call_reads`: they read
+    /// everything.
+    Net,
 }
 
 /// What one or more steps read and wrote.
@@ -144,6 +148,7 @@ impl Kernel {
         // User-mode locks live outside kernel objects: their state is hashed as one
         // resource (their calls are not listed in `call_reads`, so they read everything).
         hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
+        hashes.insert(Resource::Net, fnv(&format!("{:?}", self.net)));
         Snapshot { hashes }
     }
 

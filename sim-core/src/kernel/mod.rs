@@ -172,6 +172,9 @@ pub struct Kernel {
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
     pub(crate) locks: crate::objects::locks::Locks,
+    /// Winsock's kernel-wide state: WSAStartup counts, the port table, blocking connects
+    /// (`objects/socket.rs`).
+    pub(crate) net: crate::objects::socket::Net,
 }
 
 impl Kernel {
@@ -228,6 +231,7 @@ impl Kernel {
             parked: BTreeSet::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
+            net: Default::default(),
         }
     }
 

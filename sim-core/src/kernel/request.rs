@@ -136,6 +136,30 @@ impl ToArg for STARTUPINFO {
     }
 }
 
+impl ToArg for Option<crate::types::SOCKADDR_IN> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(a) => ArgValue::Sym(sockaddr(a)),
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl ToArg for Option<i32> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        self.map(ArgValue::I32)
+    }
+}
+impl ToArg for Option<Vec<u8>> {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        self.as_ref().and_then(|v| v.to_arg(full))
+    }
+}
+impl ToArg for u16 {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Flags(u32::from(*self)))
+    }
+}
+
 /// How a return type turns a reply into the value the caller sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RetKind {
@@ -160,6 +184,8 @@ pub enum RetKind {
     GetMessage,
     /// A pointer (MapViewOfFile's LPVOID): NULL on failure.
     Ptr,
+    /// A Winsock int: the value (a byte count, 0) on success, SOCKET_ERROR (-1) on failure.
+    Int,
 }
 
 macro_rules! api_blocks {
@@ -197,14 +223,14 @@ macro_rules! api_table {
     )*) => {
         /// One Win32 call, as the kernel sees it: the Win32 function of the same name with
         /// its parameters (documented on the `ThreadCtx` method that posts it).
-        #[allow(missing_docs)]
+        #[allow(missing_docs, non_camel_case_types)]
         pub enum Request {
             $( $(#[$doc])* $name { $($f: $t),* }, )*
         }
 
         /// The id of a Win32 function winsim executes.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[allow(missing_docs)]
+        #[allow(missing_docs, non_camel_case_types)]
         pub enum Api {
             $( $name, )*
         }
@@ -511,6 +537,23 @@ api_table! {
     ReplyMessage(result: isize) -> Bool => reply_message;
     SetTimer(hwnd: HWND, id: usize, elapse_ms: u32, timer_proc: Option<TIMERPROC>) -> Long => set_timer;
     KillTimer(hwnd: HWND, id: usize) -> Bool => kill_timer;
+    WSAStartup(version: u16) -> Int => wsa_startup;
+    WSACleanup() -> Int => wsa_cleanup;
+    socket(af: i32, ty: i32, protocol: i32, flags: u32 [flags]) -> HandleOrInvalid => socket;
+    bind(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int => bind;
+    listen(s: HANDLE, backlog: i32) -> Int => listen;
+    accept(s: HANDLE, addrlen: Option<i32>) -> HandleOrInvalid, blocks => accept;
+    connect(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int, blocks => connect;
+    recv(s: HANDLE, len: i32, flags: i32, from: bool) -> Int, blocks => recv;
+    send(s: HANDLE, data: Vec<u8>, len: i32, flags: i32, to: Option<crate::types::SOCKADDR_IN>, tolen: i32) -> Int, blocks
+        => send;
+    shutdown(s: HANDLE, how: i32) -> Int => shutdown;
+    closesocket(s: HANDLE) -> Int => closesocket;
+    getsockname(s: HANDLE, namelen: i32) -> Int => getsockname;
+    getpeername(s: HANDLE, namelen: i32) -> Int => getpeername;
+    setsockopt(s: HANDLE, level: i32, optname: i32, optval: Option<Vec<u8>>, optlen: i32) -> Int => setsockopt;
+    getsockopt(s: HANDLE, level: i32, optname: i32, optlen: i32) -> Int => getsockopt;
+    ioctlsocket(s: HANDLE, cmd: i32, arg: Option<u32>) -> Int => ioctlsocket;
     /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
     /// waited in SendMessage waits again (or takes its reply).
     SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
@@ -615,6 +658,12 @@ pub enum Value {
     Ptr(u64),
     /// Calls that return nothing.
     Void,
+    /// accept: the new socket and the peer's address.
+    Accept(HANDLE, crate::types::SOCKADDR_IN),
+    /// recv, recvfrom: the bytes and, for recvfrom, the source address.
+    Recv(Vec<u8>, Option<crate::types::SOCKADDR_IN>),
+    /// getsockname, getpeername: an address.
+    SockName(crate::types::SOCKADDR_IN),
 }
 
 impl Value {
@@ -665,6 +714,15 @@ impl Value {
                 vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
             }
             Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
+            Value::Accept(s, a) => vec![h("socket", *s), Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::Recv(d, from) => {
+                let mut v = vec![Arg::new("read", ArgValue::bytes(d))];
+                if let Some(a) = from {
+                    v.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
+                }
+                v
+            }
+            Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
                 u("max", *max_message_size),
                 u("next", *next_size),
@@ -673,6 +731,11 @@ impl Value {
             ],
         }
     }
+}
+
+/// An address as the trace shows it: `127.0.0.1:8080`.
+fn sockaddr(a: &crate::types::SOCKADDR_IN) -> String {
+    crate::objects::socket::SockAddr { ip: a.addr(), port: a.port() }.to_string()
 }
 
 /// How a call ended, as wide as Windows' completion status.
@@ -763,6 +826,12 @@ impl Reply {
             RetKind::Ptr => match (&self.value, ok) {
                 (Value::Ptr(p), true) => Ret::Ptr(*p),
                 _ => Ret::Ptr(0),
+            },
+            RetKind::Int => match (&self.value, ok) {
+                (Value::Long(v), true) => Ret::Long(*v),
+                (Value::Recv(d, _), true) => Ret::Long(d.len() as i64),
+                (_, true) => Ret::Long(0),
+                _ => Ret::Long(-1),
             },
             RetKind::Void => Ret::Void,
         }

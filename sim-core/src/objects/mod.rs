@@ -19,6 +19,7 @@ pub mod pipe;
 pub mod port;
 pub mod process;
 pub mod section;
+pub mod socket;
 pub mod sync;
 pub mod thread;
 pub mod timer;
@@ -177,6 +178,8 @@ pub enum Body {
     MailslotClient(mailslot::MailslotClient),
     /// A file mapping: a pagefile-backed section (see `section.rs`).
     Section(section::Section),
+    /// A Winsock socket (see `socket.rs`).
+    Socket(socket::Socket),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -208,6 +211,8 @@ pub enum ObjectType {
     MailslotClient,
     /// Section (a file mapping).
     Section,
+    /// File (an AFD socket).
+    Socket,
 }
 
 impl fmt::Display for ObjectType {
@@ -226,6 +231,7 @@ impl fmt::Display for ObjectType {
             ObjectType::Mailslot => "mailslot",
             ObjectType::MailslotClient => "mailslot client",
             ObjectType::Section => "section",
+            ObjectType::Socket => "socket",
         })
     }
 }
@@ -247,6 +253,7 @@ impl Body {
             Body::Mailslot(_) => ObjectType::Mailslot,
             Body::MailslotClient(_) => ObjectType::MailslotClient,
             Body::Section(_) => ObjectType::Section,
+            Body::Socket(_) => ObjectType::Socket,
         }
     }
 }
@@ -274,6 +281,9 @@ impl Kernel {
             // read without an event is in progress (§18.20).
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
+            // [inferred] A socket is a file object with no asynchronous I/O modelled:
+            // signalled.
+            Body::Socket(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
         }
     }
@@ -319,6 +329,7 @@ impl Kernel {
             Body::Port(_) => port::port_closed(self, id),
             Body::Mailslot(_) => mailslot::server_closed(self, id),
             Body::MailslotClient(_) => mailslot::client_closed(self, id),
+            Body::Socket(_) => socket::socket_closed(self, id),
             _ => {}
         }
     }
@@ -372,7 +383,7 @@ impl Kernel {
             }
             Body::MailslotClient(c) => self.release(c.slot),
             Body::Section(s) => section::destroyed(self, &s),
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
         }
     }
 
@@ -389,6 +400,9 @@ impl Kernel {
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
+            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+                socket::unqueue(self, op)
+            }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -440,6 +454,9 @@ impl Kernel {
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
+            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+                socket::op_reason(self, op)
+            }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -480,6 +497,9 @@ impl Kernel {
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
+            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+                socket::op_wait_edges(self, op)
+            }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -496,6 +516,9 @@ impl Kernel {
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
+            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+                socket::op_releasers(self, op)
+            }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
@@ -517,7 +540,7 @@ impl Kernel {
             // A server's read completes when a client writes (§18.20); a client is always
             // signalled.
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
-            Body::MailslotClient(_) | Body::Section(_) => Vec::new(),
+            Body::MailslotClient(_) | Body::Section(_) | Body::Socket(_) => Vec::new(),
         }
     }
 
@@ -565,6 +588,7 @@ impl Kernel {
             Body::Mailslot(m) => mailslot::state(m),
             Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
             Body::Section(s) => section::state(s),
+            Body::Socket(s) => socket::state(s),
         }
     }
 
