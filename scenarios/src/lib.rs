@@ -14,6 +14,7 @@ pub mod messages;
 pub mod named_pipes;
 pub mod pipes;
 pub mod shared_memory;
+pub mod sockets;
 mod sync;
 pub mod timers;
 
@@ -72,6 +73,12 @@ pub fn catalogue() -> Vec<Scenario> {
         mailslots::mailslot_two_writers(),
         shared_memory::shm_ring_buffer(),
         shared_memory::shm_create_race(),
+        sockets::tcp_message_split(),
+        sockets::tcp_message_split_fixed(),
+        sockets::connect_refused_race(),
+        sockets::connect_refused_race_fixed(),
+        sockets::abortive_close_lost_response(),
+        sockets::abortive_close_lost_response_fixed(),
     ]
 }
 

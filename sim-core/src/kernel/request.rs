@@ -810,7 +810,7 @@ impl Reply {
                 _ => Ret::Long(-1),
             },
             RetKind::Handle | RetKind::HandleOrInvalid => match (&self.value, ok) {
-                (Value::Handle(h), true) | (Value::Thread(h, _), true) => Ret::Handle(*h),
+                (Value::Handle(h), true) | (Value::Thread(h, _), true) | (Value::Accept(h, _), true) => Ret::Handle(*h),
                 (_, true) => Ret::Handle(HANDLE::NULL),
                 (_, false) if kind == RetKind::Handle => Ret::Handle(HANDLE::NULL),
                 (_, false) => Ret::Handle(INVALID_HANDLE_VALUE),
