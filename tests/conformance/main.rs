@@ -19,6 +19,7 @@ mod model;
 mod model_mailslot;
 mod model_msg;
 mod model_named;
+mod model_sock;
 mod model_sync;
 mod msg;
 mod named_pipe;
