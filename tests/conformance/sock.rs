@@ -864,9 +864,9 @@ fn a_recv_stuck_on_a_leaked_peer_is_reported() {
     assert_eq!(d.threads.len(), 1);
 }
 
-// ----- UDP (22.29) -------------------------------------------------------------------------
+// ----- UDP (22.25) -------------------------------------------------------------------------
 
-/// §22.29 (SK-29, sock.c test_connect_udp/test_WSAPoll: send on an unconnected UDP socket
+/// §22.25 (SK-29, sock.c test_connect_udp/test_WSAPoll: send on an unconnected UDP socket
 /// is WSAENOTCONN, recv on an unbound one WSAEINVAL; MS docs recvfrom: "If the datagram or
 /// message is larger than the buffer specified, the buffer is filled with the first part
 /// of the datagram, and recvfrom generates the error WSAEMSGSIZE. ... the excess data is
@@ -910,7 +910,7 @@ fn udp_datagrams_are_whole_and_truncation_loses_the_rest() {
     });
 }
 
-/// §22.29 (MS docs WSAIoctl SIO_UDP_CONNRESET: a datagram sent to a port nobody listens on
+/// §22.25 (MS docs WSAIoctl SIO_UDP_CONNRESET: a datagram sent to a port nobody listens on
 /// makes a later recvfrom fail with WSAECONNRESET) and SK-30 (sock.c test_shutdown: UDP
 /// SD_RECEIVE then recvfrom is WSAESHUTDOWN).
 #[test]

@@ -134,7 +134,7 @@ impl ThreadCtx {
         let len = if len < 0 || len as usize > buf.len() { -1 } else { len };
         let (n, r) = self.call_int(Request::recv { s, len, flags, from }).await;
         if let Value::Recv(d, _) = &r.value {
-            // A datagram too long for the buffer fills it (WSAEMSGSIZE, §22.29).
+            // A datagram too long for the buffer fills it (WSAEMSGSIZE, §22.25).
             buf[..d.len()].copy_from_slice(d);
         }
         (n, r)
@@ -151,7 +151,7 @@ impl ThreadCtx {
 
     /// recvfrom (learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-recvfrom):
     /// recv with the source address. A datagram longer than `len` fills the buffer and
-    /// fails with WSAEMSGSIZE; the rest is lost (§22.29).
+    /// fails with WSAEMSGSIZE; the rest is lost (§22.25).
     pub async fn recvfrom(
         &self,
         s: SOCKET,

@@ -456,7 +456,6 @@ impl Kernel {
         so.state = State::Listening { backlog };
         so.so_error = 0;
         self.note_effect(|k| format!("{} listens (backlog {backlog})", k.describe(id)));
-        self.connects_progress();
         Ok(Value::Long(0).into())
     }
 
@@ -541,7 +540,7 @@ impl Kernel {
         let so = sock(self, id);
         if so.proto == Proto::Udp {
             if name.is_some_and(|a| i32::from(a.sin_family) == AF_UNSPEC) && namelen >= SOCKADDR_IN_LEN {
-                // AF_UNSPEC dissolves the association (§22.29).
+                // AF_UNSPEC dissolves the association (§22.25).
                 let so = sock_mut(self, id);
                 so.remote = None;
                 so.state = State::Open;
@@ -644,10 +643,6 @@ impl Kernel {
         o.timer_seq = seq;
         self.timers.insert((next, seq, TimerKey::Op(op)));
     }
-
-    /// A listen began: blocking connects still retrying wait for their next retry (the
-    /// SYN is resent on its schedule, not when the port opens).
-    fn connects_progress(&mut self) {}
 
     /// Hands waiting connections to waiting accepts, oldest first.
     fn accepts_progress(&mut self, listener: ObjectId) {
@@ -768,7 +763,7 @@ impl Kernel {
         }
         if so.proto == Proto::Udp {
             if so.local.is_none() {
-                // Unbound UDP: WSAEINVAL on Windows (§22.29).
+                // Unbound UDP: WSAEINVAL on Windows (§22.25).
                 return Exec::Done(Reply::error(WSAEINVAL));
             }
         } else if so.state != State::Connected {
@@ -807,7 +802,7 @@ impl Kernel {
             }
             let src = from.then(|| src.to_sockaddr());
             if d.len() as u64 > u64::from(len) {
-                // Truncated; the rest of the datagram is lost (§22.29).
+                // Truncated; the rest of the datagram is lost (§22.25).
                 let part = d[..len as usize].to_vec();
                 return Some(Reply { status: Status::Warning(WSAEMSGSIZE), value: Value::Recv(part, src) });
             }
@@ -924,7 +919,7 @@ impl Kernel {
         }
     }
 
-    /// send / sendto (§§22.14-22.21, 22.29).
+    /// send / sendto (§§22.14-22.21, 22.25).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn send(
         &mut self,
