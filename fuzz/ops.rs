@@ -1513,7 +1513,7 @@ async fn socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Re
             let mut len = 4;
             let mut addr = SOCKADDR_IN::default();
             let mut alen = SOCKADDR_IN_LEN;
-            match b % 6 {
+            match b % 9 {
                 0 => ignore(ctx.getsockopt(h, SOL_SOCKET, SO_ERROR, Some(&mut v), Some(&mut len)).await),
                 1 => ignore(ctx.getsockname(h, Some(&mut addr), Some(&mut alen)).await),
                 2 => ignore(ctx.getpeername(h, Some(&mut addr), Some(&mut alen)).await),
@@ -1525,7 +1525,33 @@ async fn socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Re
                     let mut n = 0;
                     ignore(ctx.ioctlsocket(h, FIONREAD, Some(&mut n)).await)
                 }
-                _ => ignore(ctx.ioctlsocket(h, 0x1234, None).await),
+                5 => ignore(ctx.ioctlsocket(h, 0x1234, None).await),
+                6 => {
+                    // select on the selected handle and the last one remembered, maybe waiting.
+                    let other = recent.borrow().last().copied().unwrap_or(h);
+                    let (mut r, mut w, mut x) = (fd_set::default(), fd_set::default(), fd_set::default());
+                    FD_SET(h, &mut r);
+                    FD_SET(other, &mut w);
+                    FD_SET(other, &mut x);
+                    let tv = TIMEVAL { tv_sec: 0, tv_usec: i32::from(b >> 4) * 1000 };
+                    let t = (b & 0x80 == 0).then_some(&tv);
+                    ignore(ctx.select(0, Some(&mut r), Some(&mut w), (b & 0x40 != 0).then_some(&mut x), t).await);
+                }
+                7 => {
+                    let events = [POLLRDNORM, POLLWRNORM, POLLIN | POLLOUT, POLLPRI][usize::from(b >> 4) % 4];
+                    let mut fds = [WSAPOLLFD { fd: h, events, revents: 0 }];
+                    let timeout = [0, 5, -1, 0][usize::from(b >> 6) % 4];
+                    ignore(ctx.wsa_poll(&mut fds, u32::from(b & 0x08 == 0), timeout).await);
+                }
+                _ => {
+                    // WSAEventSelect with a new event, then enumerate.
+                    let ev = ctx.wsa_create_event().await;
+                    let mask = [FD_READ | FD_WRITE | FD_CLOSE, FD_ACCEPT, 0, FD_ALL_EVENTS][usize::from(b >> 4) % 4];
+                    ignore(ctx.wsa_event_select(h, ev, mask as i32).await);
+                    let mut ne = WSANETWORKEVENTS::default();
+                    ignore(ctx.wsa_enum_network_events(h, ev, &mut ne).await);
+                    remember(recent, ev);
+                }
             }
         }
         _ => {}

@@ -814,3 +814,115 @@ pub const fn MAKEWORD(low: u8, high: u8) -> u16 {
 pub const WSA_FLAG_OVERLAPPED: u32 = 0x01;
 /// WSASocket's `WSA_FLAG_NO_HANDLE_INHERIT`: the handle is not inheritable.
 pub const WSA_FLAG_NO_HANDLE_INHERIT: u32 = 0x80;
+
+/// `FD_READ`: data to read (WSAEventSelect).
+pub const FD_READ: u32 = 0x01;
+/// `FD_WRITE`: room to send.
+pub const FD_WRITE: u32 = 0x02;
+/// `FD_OOB`: out-of-band data (never recorded: not modelled).
+pub const FD_OOB: u32 = 0x04;
+/// `FD_ACCEPT`: a connection waits for accept.
+pub const FD_ACCEPT: u32 = 0x08;
+/// `FD_CONNECT`: a connect completed (its error in `iErrorCode[FD_CONNECT_BIT]`).
+pub const FD_CONNECT: u32 = 0x10;
+/// `FD_CLOSE`: the peer closed (its error in `iErrorCode[FD_CLOSE_BIT]`).
+pub const FD_CLOSE: u32 = 0x20;
+/// `FD_MAX_EVENTS`.
+pub const FD_MAX_EVENTS: usize = 10;
+/// `FD_ALL_EVENTS`.
+pub const FD_ALL_EVENTS: u32 = (1 << FD_MAX_EVENTS) - 1;
+/// `FD_READ_BIT`.
+pub const FD_READ_BIT: usize = 0;
+/// `FD_WRITE_BIT`.
+pub const FD_WRITE_BIT: usize = 1;
+/// `FD_ACCEPT_BIT`.
+pub const FD_ACCEPT_BIT: usize = 3;
+/// `FD_CONNECT_BIT`.
+pub const FD_CONNECT_BIT: usize = 4;
+/// `FD_CLOSE_BIT`.
+pub const FD_CLOSE_BIT: usize = 5;
+
+/// `WSANETWORKEVENTS`: what WSAEnumNetworkEvents reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WSANETWORKEVENTS {
+    /// The FD_ bits recorded.
+    pub lNetworkEvents: i32,
+    /// The error code of each event, by its FD_*_BIT.
+    pub iErrorCode: [i32; FD_MAX_EVENTS],
+}
+
+/// `POLLRDNORM`: normal data may be read.
+pub const POLLRDNORM: i16 = 0x0100;
+/// `POLLRDBAND`: priority data may be read.
+pub const POLLRDBAND: i16 = 0x0200;
+/// `POLLIN` (POLLRDNORM | POLLRDBAND).
+pub const POLLIN: i16 = POLLRDNORM | POLLRDBAND;
+/// `POLLPRI`.
+pub const POLLPRI: i16 = 0x0400;
+/// `POLLWRNORM`: normal data may be sent.
+pub const POLLWRNORM: i16 = 0x0010;
+/// `POLLOUT` (= POLLWRNORM).
+pub const POLLOUT: i16 = POLLWRNORM;
+/// `POLLWRBAND`.
+pub const POLLWRBAND: i16 = 0x0020;
+/// `POLLERR`: an error occurred.
+pub const POLLERR: i16 = 0x0001;
+/// `POLLHUP`: the connection was closed or reset.
+pub const POLLHUP: i16 = 0x0002;
+/// `POLLNVAL`: not a socket.
+pub const POLLNVAL: i16 = 0x0004;
+
+/// `WSAPOLLFD`: one WSAPoll entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WSAPOLLFD {
+    /// The socket.
+    pub fd: SOCKET,
+    /// The events asked for (POLLRDNORM, POLLRDBAND, POLLWRNORM and their unions).
+    pub events: i16,
+    /// The events that happened (set by WSAPoll).
+    pub revents: i16,
+}
+
+/// `fd_set` (FD_SET): a set of sockets for select.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct fd_set {
+    /// The sockets (fd_count is its length).
+    pub fd_array: Vec<SOCKET>,
+}
+
+/// `FD_SET(s, set)`: adds `s` (once).
+pub fn FD_SET(s: SOCKET, set: &mut fd_set) {
+    if !set.fd_array.contains(&s) {
+        set.fd_array.push(s);
+    }
+}
+/// `FD_CLR(s, set)`.
+pub fn FD_CLR(s: SOCKET, set: &mut fd_set) {
+    set.fd_array.retain(|&x| x != s);
+}
+/// `FD_ISSET(s, set)`.
+pub fn FD_ISSET(s: SOCKET, set: &fd_set) -> bool {
+    set.fd_array.contains(&s)
+}
+/// `FD_ZERO(set)`.
+pub fn FD_ZERO(set: &mut fd_set) {
+    set.fd_array.clear();
+}
+
+/// `TIMEVAL`: select's time-out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TIMEVAL {
+    /// Seconds.
+    pub tv_sec: i32,
+    /// Microseconds.
+    pub tv_usec: i32,
+}
+
+/// `WSA_INFINITE` (= INFINITE).
+pub const WSA_INFINITE: u32 = INFINITE;
+/// `WSA_WAIT_EVENT_0` (= WAIT_OBJECT_0).
+pub const WSA_WAIT_EVENT_0: u32 = WAIT_OBJECT_0;
+/// `WSA_WAIT_TIMEOUT` (= WAIT_TIMEOUT).
+pub const WSA_WAIT_TIMEOUT: u32 = WAIT_TIMEOUT;
+/// `WSA_WAIT_FAILED` (= WAIT_FAILED).
+pub const WSA_WAIT_FAILED: u32 = WAIT_FAILED;

@@ -958,3 +958,202 @@ fn the_socket_limit_ends_the_run() {
     });
     assert_completed(&r);
 }
+
+// ----- select, WSAPoll, WSAEventSelect (22.26-22.28) --------------------------------------
+
+/// §22.26 (SK-27, sock.c test_select: all sets NULL or empty is WSAEINVAL; a bad handle in
+/// a set is WSAENOTSOCK with the sets unchanged; an unconnected, unbound TCP socket is
+/// neither readable nor writable; MS docs select: 0 when the time limit expired).
+#[test]
+fn select_argument_checks_and_time_out() {
+    check(|ctx| async move {
+        startup(&ctx).await;
+        fails(&ctx, ctx.select(0, None, None, None, None).await, WSAEINVAL);
+        let mut empty = fd_set::default();
+        fails(&ctx, ctx.select(0, Some(&mut empty), None, None, None).await, WSAEINVAL);
+        let s = tcp(&ctx).await;
+        let mut set = fd_set::default();
+        FD_SET(s, &mut set);
+        FD_SET(HANDLE(0x1234), &mut set);
+        let before = set.clone();
+        fails(&ctx, ctx.select(0, Some(&mut set), None, None, None).await, WSAENOTSOCK);
+        assert_eq!(set, before, "sets unchanged");
+        let (mut r, mut w) = (fd_set::default(), fd_set::default());
+        FD_SET(s, &mut r);
+        FD_SET(s, &mut w);
+        let t0 = ctx.get_tick_count().await;
+        let tv = TIMEVAL { tv_sec: 0, tv_usec: 50_000 };
+        assert_eq!(ctx.select(0, Some(&mut r), Some(&mut w), None, Some(&tv)).await, 0);
+        assert_eq!(ctx.get_tick_count().await - t0, 50, "waited the time-out in virtual time");
+        assert!(r.fd_array.is_empty() && w.fd_array.is_empty());
+        0
+    });
+}
+
+/// §22.26 (SK-10: a listener with a connection waiting is readable; SK-14: a closed peer
+/// makes the socket readable and recv returns 0; MS docs select: writable when a send will
+/// not block): and a select waiting forever wakes when data arrives.
+#[test]
+fn select_reports_readiness_and_waits_for_it() {
+    check(|ctx| async move {
+        startup(&ctx).await;
+        let (l, addr) = listener(&ctx, 5).await;
+        let c = tcp(&ctx).await;
+        assert_eq!(ctx.connect(c, Some(&addr), SOCKADDR_IN_LEN).await, 0);
+        let mut r = fd_set::default();
+        FD_SET(l, &mut r);
+        assert_eq!(ctx.select(0, Some(&mut r), None, None, None).await, 1);
+        assert!(FD_ISSET(l, &r));
+        let s = ctx.accept(l, None, None).await;
+        let (mut r, mut w) = (fd_set::default(), fd_set::default());
+        FD_SET(c, &mut r);
+        FD_SET(c, &mut w);
+        let zero = TIMEVAL::default();
+        assert_eq!(ctx.select(0, Some(&mut r), Some(&mut w), None, Some(&zero)).await, 1);
+        assert!(!FD_ISSET(c, &r) && FD_ISSET(c, &w), "writable, not readable");
+        let t = spawn(&ctx, move |ctx| async move {
+            ctx.sleep(30).await;
+            u32::from(ctx.send(s, b"ping", 4, 0).await != 4)
+        })
+        .await;
+        let mut r = fd_set::default();
+        FD_SET(c, &mut r);
+        assert_eq!(ctx.select(0, Some(&mut r), None, None, None).await, 1);
+        assert!(FD_ISSET(c, &r));
+        assert_eq!(join(&ctx, t).await, 0);
+        assert_eq!(recv_all(&ctx, c, 4).await, b"ping");
+        assert_eq!(ctx.closesocket(s).await, 0);
+        let mut r = fd_set::default();
+        FD_SET(c, &mut r);
+        assert_eq!(ctx.select(0, Some(&mut r), None, None, Some(&zero)).await, 1, "readable at end of stream");
+        assert_eq!(recv_bytes(&ctx, c, 4).await, b"");
+        0
+    });
+}
+
+/// §22.26 (SK-3: after a refused non-blocking connect select puts the socket in exceptfds
+/// only, and SO_ERROR reads WSAECONNREFUSED, twice; SK-1: after a refused blocking connect,
+/// select(write) is 0 and exceptfds reports it, SO_ERROR 0).
+#[test]
+fn select_puts_refused_connects_in_exceptfds() {
+    check(|ctx| async move {
+        startup(&ctx).await;
+        let nobody = SOCKADDR_IN::new(LOOPBACK, 4444);
+        let s = tcp(&ctx).await;
+        let mut on = 1u32;
+        assert_eq!(ctx.ioctlsocket(s, FIONBIO, Some(&mut on)).await, 0);
+        fails(&ctx, ctx.connect(s, Some(&nobody), SOCKADDR_IN_LEN).await, WSAEWOULDBLOCK);
+        let (mut r, mut w, mut x) = (fd_set::default(), fd_set::default(), fd_set::default());
+        FD_SET(s, &mut r);
+        FD_SET(s, &mut w);
+        FD_SET(s, &mut x);
+        assert_eq!(ctx.select(0, Some(&mut r), Some(&mut w), Some(&mut x), None).await, 1);
+        assert!(!FD_ISSET(s, &r) && !FD_ISSET(s, &w) && FD_ISSET(s, &x));
+        for _ in 0..2 {
+            let mut v = [0u8; 4];
+            let mut len = 4;
+            assert_eq!(ctx.getsockopt(s, SOL_SOCKET, SO_ERROR, Some(&mut v), Some(&mut len)).await, 0);
+            assert_eq!(i32::from_le_bytes(v), WSAECONNREFUSED.0 as i32, "SO_ERROR is not cleared by reading");
+        }
+        let b = tcp(&ctx).await;
+        fails(&ctx, ctx.connect(b, Some(&nobody), SOCKADDR_IN_LEN).await, WSAECONNREFUSED);
+        let (mut w, mut x) = (fd_set::default(), fd_set::default());
+        FD_SET(b, &mut w);
+        FD_SET(b, &mut x);
+        let tv = TIMEVAL { tv_sec: 0, tv_usec: 50_000 };
+        assert_eq!(ctx.select(0, None, Some(&mut w), Some(&mut x), Some(&tv)).await, 1);
+        assert!(!FD_ISSET(b, &w) && FD_ISSET(b, &x));
+        let mut p = [WSAPOLLFD { fd: b, events: POLLWRNORM, revents: 0 }];
+        assert_eq!(ctx.wsa_poll(&mut p, 1, 0).await, 1);
+        assert_eq!(p[0].revents, POLLWRNORM | POLLHUP | POLLERR, "SK-1");
+        0
+    });
+}
+
+/// §22.27 (SK-28, sock.c test_WSAPoll: no entries WSAEINVAL; invalid handles get POLLNVAL,
+/// all invalid is WSAENOTSOCK; a fresh connected pair shows only POLLWRNORM; data adds
+/// POLLRDNORM; asking for POLLPRI is WSAEINVAL; a peer's close gives POLLHUP even when not
+/// asked for, with POLLWRNORM; SK-20: a reset gives POLLERR|POLLHUP|POLLWRNORM).
+#[test]
+fn wsapoll_reports_events() {
+    check(|ctx| async move {
+        startup(&ctx).await;
+        let mut none: [WSAPOLLFD; 0] = [];
+        fails(&ctx, ctx.wsa_poll(&mut none, 0, 0).await, WSAEINVAL);
+        fails(&ctx, ctx.wsa_poll(&mut none, 1, 0).await, WSAEFAULT);
+        let (c, s) = pair(&ctx).await;
+        let ask = POLLRDNORM | POLLWRNORM;
+        let mut p = [WSAPOLLFD { fd: c, events: ask, revents: 0 }, WSAPOLLFD { fd: HANDLE(0x1234), events: ask, revents: 0 }];
+        assert_eq!(ctx.wsa_poll(&mut p, 2, 0).await, 2);
+        assert_eq!(p[0].revents, POLLWRNORM);
+        assert_eq!(p[1].revents, POLLNVAL);
+        let mut bad = [WSAPOLLFD { fd: HANDLE(0x1234), events: ask, revents: 0 }];
+        fails(&ctx, ctx.wsa_poll(&mut bad, 1, 0).await, WSAENOTSOCK);
+        let mut pri = [WSAPOLLFD { fd: c, events: POLLPRI, revents: 0 }];
+        fails(&ctx, ctx.wsa_poll(&mut pri, 1, 0).await, WSAEINVAL);
+        assert_eq!(ctx.send(s, b"x", 1, 0).await, 1);
+        let mut p = [WSAPOLLFD { fd: c, events: ask, revents: 0 }];
+        assert_eq!(ctx.wsa_poll(&mut p, 1, -1).await, 1);
+        assert_eq!(p[0].revents, POLLRDNORM | POLLWRNORM);
+        assert_eq!(recv_all(&ctx, c, 1).await, b"x");
+        assert_eq!(ctx.closesocket(s).await, 0);
+        let mut p = [WSAPOLLFD { fd: c, events: POLLWRNORM, revents: 0 }];
+        assert_eq!(ctx.wsa_poll(&mut p, 1, 0).await, 1);
+        assert_eq!(p[0].revents, POLLWRNORM | POLLHUP);
+        let (c2, s2) = pair(&ctx).await;
+        assert_eq!(ctx.setsockopt(s2, SOL_SOCKET, SO_LINGER, Some(&[1, 0, 0, 0]), 4).await, 0);
+        assert_eq!(ctx.closesocket(s2).await, 0);
+        let mut p = [WSAPOLLFD { fd: c2, events: POLLWRNORM, revents: 0 }];
+        assert_eq!(ctx.wsa_poll(&mut p, 1, 0).await, 1);
+        assert_eq!(p[0].revents, POLLERR | POLLHUP | POLLWRNORM);
+        0
+    });
+}
+
+/// §22.28 (MS docs WSAEventSelect: FD_ACCEPT is re-enabled by accept, FD_READ by recv,
+/// FD_WRITE is recorded when a socket is first connected and after WSAEWOULDBLOCK,
+/// FD_CLOSE once; conditions that already hold are recorded at once; the socket becomes
+/// non-blocking; WSAEnumNetworkEvents clears the record and resets the event).
+#[test]
+fn wsaeventselect_records_network_events() {
+    check(|ctx| async move {
+        startup(&ctx).await;
+        let (l, addr) = listener(&ctx, 5).await;
+        let ev = ctx.wsa_create_event().await;
+        assert_eq!(ctx.wsa_event_select(l, ev, FD_ACCEPT as i32).await, 0);
+        let c = tcp(&ctx).await;
+        assert_eq!(ctx.connect(c, Some(&addr), SOCKADDR_IN_LEN).await, 0);
+        assert_eq!(ctx.wsa_wait_for_multiple_events(&[ev], false, 0, false).await, WSA_WAIT_EVENT_0);
+        let mut ne = WSANETWORKEVENTS::default();
+        assert_eq!(ctx.wsa_enum_network_events(l, ev, &mut ne).await, 0);
+        assert_eq!(ne.lNetworkEvents, FD_ACCEPT as i32);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT, "the event was reset");
+        // A second connection before accept: FD_ACCEPT is not recorded again.
+        let c2 = tcp(&ctx).await;
+        assert_eq!(ctx.connect(c2, Some(&addr), SOCKADDR_IN_LEN).await, 0);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT);
+        let s = ctx.accept(l, None, None).await;
+        assert_ne!(s, INVALID_SOCKET);
+        // accept re-enabled it, and a connection still waits.
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        // The client end: FD_WRITE at once (connected), then FD_READ, then FD_CLOSE.
+        let cev = ctx.wsa_create_event().await;
+        let mask = (FD_READ | FD_WRITE | FD_CLOSE) as i32;
+        assert_eq!(ctx.wsa_event_select(c, cev, mask).await, 0);
+        assert_eq!(ctx.wsa_enum_network_events(c, cev, &mut ne).await, 0);
+        assert_eq!(ne.lNetworkEvents, FD_WRITE as i32);
+        let mut b = [0u8; 4];
+        fails(&ctx, ctx.recv(c, &mut b, 4, 0).await, WSAEWOULDBLOCK);
+        assert_eq!(ctx.send(s, b"abc", 3, 0).await, 3);
+        assert_eq!(ctx.wsa_wait_for_multiple_events(&[cev], false, WSA_INFINITE, false).await, WSA_WAIT_EVENT_0);
+        assert_eq!(ctx.wsa_enum_network_events(c, cev, &mut ne).await, 0);
+        assert_eq!(ne.lNetworkEvents, FD_READ as i32);
+        assert_eq!(recv_all(&ctx, c, 3).await, b"abc");
+        assert_eq!(ctx.setsockopt(s, SOL_SOCKET, SO_LINGER, Some(&[1, 0, 0, 0]), 4).await, 0);
+        assert_eq!(ctx.closesocket(s).await, 0);
+        assert_eq!(ctx.wsa_enum_network_events(c, HANDLE::NULL, &mut ne).await, 0);
+        assert_eq!(ne.lNetworkEvents, FD_CLOSE as i32);
+        assert_eq!(ne.iErrorCode[FD_CLOSE_BIT], WSAECONNRESET.0 as i32, "an abortive close");
+        0
+    });
+}

@@ -289,4 +289,127 @@ impl ThreadCtx {
         }
         n
     }
+
+    /// select (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-select):
+    /// `nfds` is ignored, as on Windows. Each set is reduced to its ready sockets (read:
+    /// data, end of stream, a reset, a connection to accept, a closed socket; write: room to
+    /// send, a reset, UDP always; except: a refused non-blocking connect) and the count is
+    /// returned; with nothing ready it waits up to `timeout` (None: forever) and returns 0,
+    /// the sets emptied. All sets empty or None: WSAEINVAL; a handle that is not a socket:
+    /// WSAENOTSOCK, the sets unchanged (§22.26).
+    pub async fn select(
+        &self,
+        _nfds: i32,
+        readfds: Option<&mut fd_set>,
+        writefds: Option<&mut fd_set>,
+        exceptfds: Option<&mut fd_set>,
+        timeout: Option<&TIMEVAL>,
+    ) -> i32 {
+        let timeout_ms = match timeout {
+            None => INFINITE,
+            Some(t) => {
+                let ms = i64::from(t.tv_sec.max(0)) * 1000 + (i64::from(t.tv_usec.max(0)) + 999) / 1000;
+                ms.min(i64::from(INFINITE - 1)) as u32
+            }
+        };
+        let req = Request::select {
+            readfds: readfds.as_ref().map(|s| s.fd_array.clone()),
+            writefds: writefds.as_ref().map(|s| s.fd_array.clone()),
+            exceptfds: exceptfds.as_ref().map(|s| s.fd_array.clone()),
+            timeout_ms,
+        };
+        let (n, r) = self.call_int(req).await;
+        if let Some(Value::Select([rd, wr, ex])) = done(r) {
+            for (set, ready) in [(readfds, rd), (writefds, wr), (exceptfds, ex)] {
+                if let Some(set) = set {
+                    set.fd_array = ready;
+                }
+            }
+        }
+        n
+    }
+
+    /// WSAPoll (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsapoll):
+    /// sets each entry's `revents` (POLLRDNORM, POLLWRNORM as asked; POLLHUP and POLLERR
+    /// always; POLLNVAL for a handle that is not a socket) and returns how many entries
+    /// have any; waits up to `timeout` ms (negative: forever). `fds` 0 is WSAEINVAL, more
+    /// than the array WSAEFAULT; asking for other bits than POLLRDNORM, POLLRDBAND and
+    /// POLLWRNORM is WSAEINVAL; every handle invalid is WSAENOTSOCK (§22.27).
+    pub async fn wsa_poll(&self, fd_array: &mut [WSAPOLLFD], fds: u32, timeout: i32) -> i32 {
+        if fds as usize > fd_array.len() {
+            self.set_last_error(crate::error::WSAEFAULT);
+            return SOCKET_ERROR;
+        }
+        let entries: Vec<(HANDLE, i16)> = fd_array[..fds as usize].iter().map(|f| (f.fd, f.events)).collect();
+        let (n, r) = self.call_int(Request::WSAPoll { fds: entries, timeout }).await;
+        if let Some(Value::Poll(rev)) = done(r) {
+            for (f, r) in fd_array.iter_mut().zip(rev) {
+                f.revents = r;
+            }
+        }
+        n
+    }
+
+    /// WSAEventSelect (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaeventselect):
+    /// records the FD_ events of `l_network_events` on the socket and sets `h_event_object`
+    /// when one is recorded; clears the record; makes the socket non-blocking; mask 0
+    /// cancels. An event is recorded when its condition holds and it is enabled; recording
+    /// disables it until the re-enabling call (recv: FD_READ; accept: FD_ACCEPT; a send
+    /// that fails with WSAEWOULDBLOCK: FD_WRITE); FD_CONNECT and FD_CLOSE are recorded
+    /// once (§22.28).
+    pub async fn wsa_event_select(&self, s: SOCKET, h_event_object: HANDLE, l_network_events: i32) -> i32 {
+        let req = Request::WSAEventSelect { s, event: h_event_object, mask: l_network_events as u32 };
+        self.call_int(req).await.0
+    }
+
+    /// WSAEnumNetworkEvents (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaenumnetworkevents):
+    /// the recorded events (then cleared) with the error codes of FD_CONNECT and FD_CLOSE;
+    /// resets `h_event_object` when it is not NULL.
+    pub async fn wsa_enum_network_events(
+        &self,
+        s: SOCKET,
+        h_event_object: HANDLE,
+        lp_network_events: &mut WSANETWORKEVENTS,
+    ) -> i32 {
+        let (n, r) = self.call_int(Request::WSAEnumNetworkEvents { s, event: h_event_object }).await;
+        if let Some(Value::NetworkEvents(ev, errs)) = done(r) {
+            lp_network_events.lNetworkEvents = ev as i32;
+            for (o, e) in lp_network_events.iErrorCode.iter_mut().zip(errs) {
+                *o = e as i32;
+            }
+        }
+        n
+    }
+
+    /// WSACreateEvent: a manual-reset, nonsignalled, unnamed event (CreateEvent).
+    pub async fn wsa_create_event(&self) -> HANDLE {
+        self.create_event(None, true, false, None).await
+    }
+
+    /// WSACloseEvent: CloseHandle of the event.
+    pub async fn wsa_close_event(&self, h_event: HANDLE) -> BOOL {
+        self.close_handle(h_event).await
+    }
+
+    /// WSASetEvent: SetEvent.
+    pub async fn wsa_set_event(&self, h_event: HANDLE) -> BOOL {
+        self.set_event(h_event).await
+    }
+
+    /// WSAResetEvent: ResetEvent.
+    pub async fn wsa_reset_event(&self, h_event: HANDLE) -> BOOL {
+        self.reset_event(h_event).await
+    }
+
+    /// WSAWaitForMultipleEvents (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsawaitformultipleevents):
+    /// WaitForMultipleObjectsEx: WSA_WAIT_EVENT_0 + i, WSA_WAIT_TIMEOUT, WSA_WAIT_FAILED.
+    pub async fn wsa_wait_for_multiple_events(
+        &self,
+        events: &[HANDLE],
+        wait_all: bool,
+        timeout: u32,
+        alertable: bool,
+    ) -> u32 {
+        self.wait_for_multiple_objects_ex(events, wait_all, timeout, alertable).await
+    }
 }

@@ -81,7 +81,13 @@ impl Kernel {
                 // A mailslot client holds its mailslot (§18.16).
                 Body::MailslotClient(c) => *refs.entry(c.slot).or_default() += 1,
                 // A listener holds the connections waiting for accept (§22.10).
-                Body::Socket(s) => s.backlog.iter().for_each(|&c| *refs.entry(c).or_default() += 1),
+                Body::Socket(s) => {
+                    s.backlog.iter().for_each(|&c| *refs.entry(c).or_default() += 1);
+                    // A WSAEventSelect holds its event (§22.28).
+                    if let Some((ev, _)) = s.event_select {
+                        *refs.entry(ev).or_default() += 1;
+                    }
+                }
                 _ => {}
             }
         }
@@ -168,6 +174,7 @@ impl Kernel {
         }
         // Blocking connects wait in the kernel's list (§22.6).
         self.net.connects.iter().copied().for_each(&mut note);
+        self.net.selects.iter().copied().for_each(&mut note);
         for (id, op) in &self.ops {
             match &op.kind {
                 OpKind::Wait { objects, .. } => {

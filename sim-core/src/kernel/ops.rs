@@ -177,6 +177,16 @@ pub enum OpKind {
         /// The bytes sent.
         len: u32,
     },
+    /// select waiting for a socket of its sets to be ready (§22.26).
+    SockSelect {
+        /// The read, write and except sets: handles as passed and their sockets.
+        sets: [Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3],
+    },
+    /// WSAPoll waiting for an entry's events (§22.27).
+    SockPoll {
+        /// Each entry's socket (None: not a socket) and events asked for.
+        fds: Vec<(Option<ObjectId>, i16)>,
+    },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of
     /// its own. The wait holds a reference on the file object.

@@ -144,6 +144,19 @@ impl ToArg for Option<crate::types::SOCKADDR_IN> {
         })
     }
 }
+impl ToArg for Option<Vec<HANDLE>> {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(v) => v.to_arg(full)?,
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl ToArg for Vec<(HANDLE, i16)> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Handles(self.iter().map(|&(h, _)| h).collect()))
+    }
+}
 impl ToArg for Option<i32> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         self.map(ArgValue::I32)
@@ -554,6 +567,11 @@ api_table! {
     setsockopt(s: HANDLE, level: i32, optname: i32, optval: Option<Vec<u8>>, optlen: i32) -> Int => setsockopt;
     getsockopt(s: HANDLE, level: i32, optname: i32, optlen: i32) -> Int => getsockopt;
     ioctlsocket(s: HANDLE, cmd: i32, arg: Option<u32>) -> Int => ioctlsocket;
+    select(readfds: Option<Vec<HANDLE>>, writefds: Option<Vec<HANDLE>>, exceptfds: Option<Vec<HANDLE>>, timeout_ms: u32 [timeout])
+        -> Int, blocks => select;
+    WSAPoll(fds: Vec<(HANDLE, i16)>, timeout: i32) -> Int, blocks => wsa_poll;
+    WSAEventSelect(s: HANDLE, event: HANDLE, mask: u32 [flags]) -> Int => wsa_event_select;
+    WSAEnumNetworkEvents(s: HANDLE, event: HANDLE) -> Int => wsa_enum_network_events;
     /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
     /// waited in SendMessage waits again (or takes its reply).
     SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
@@ -664,6 +682,12 @@ pub enum Value {
     Recv(Vec<u8>, Option<crate::types::SOCKADDR_IN>),
     /// getsockname, getpeername: an address.
     SockName(crate::types::SOCKADDR_IN),
+    /// select: the ready sockets of the read, write and except sets.
+    Select([Vec<HANDLE>; 3]),
+    /// WSAPoll: each entry's revents.
+    Poll(Vec<i16>),
+    /// WSAEnumNetworkEvents: the FD_ bits and each one's error code.
+    NetworkEvents(u32, [u32; 10]),
 }
 
 impl Value {
@@ -723,6 +747,15 @@ impl Value {
                 v
             }
             Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::Select([r, w, x]) => vec![
+                Arg::new("readfds", ArgValue::Handles(r.clone())),
+                Arg::new("writefds", ArgValue::Handles(w.clone())),
+                Arg::new("exceptfds", ArgValue::Handles(x.clone())),
+            ],
+            Value::Poll(rev) => {
+                vec![Arg::new("revents", ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")))]
+            }
+            Value::NetworkEvents(ev, _) => vec![Arg::new("events", ArgValue::Flags(*ev))],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
                 u("max", *max_message_size),
                 u("next", *next_size),
@@ -830,6 +863,8 @@ impl Reply {
             RetKind::Int => match (&self.value, ok) {
                 (Value::Long(v), true) => Ret::Long(*v),
                 (Value::Recv(d, _), true) => Ret::Long(d.len() as i64),
+                (Value::Select(s), true) => Ret::Long(s.iter().map(Vec::len).sum::<usize>() as i64),
+                (Value::Poll(r), true) => Ret::Long(r.iter().filter(|&&x| x != 0).count() as i64),
                 (_, true) => Ret::Long(0),
                 _ => Ret::Long(-1),
             },

@@ -118,7 +118,11 @@ impl Kernel {
             }
             OpKind::SendWait { .. } => self.time_out_send_wait(id),
             // SO_RCVTIMEO / SO_SNDTIMEO: WSAETIMEDOUT; a blocking connect's retry (§22).
-            OpKind::SockRecv { .. } | OpKind::SockSend { .. } | OpKind::SockConnect { .. } => {
+            OpKind::SockRecv { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => {
                 crate::objects::socket::timed_out(self, id)
             }
             // SleepConditionVariable* returns FALSE with ERROR_TIMEOUT once it has its

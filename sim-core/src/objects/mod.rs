@@ -400,7 +400,12 @@ impl Kernel {
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
-            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => {
                 socket::unqueue(self, op)
             }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
@@ -454,7 +459,12 @@ impl Kernel {
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
-            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => {
                 socket::op_reason(self, op)
             }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
@@ -497,7 +507,12 @@ impl Kernel {
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
-            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => {
                 socket::op_wait_edges(self, op)
             }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
@@ -516,7 +531,12 @@ impl Kernel {
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
-            OpKind::SockRecv { .. } | OpKind::SockAccept { .. } | OpKind::SockConnect { .. } | OpKind::SockSend { .. } => {
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => {
                 socket::op_releasers(self, op)
             }
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),

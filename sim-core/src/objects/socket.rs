@@ -16,7 +16,7 @@
 //! recv may return part of a message (TCP is a byte stream) or two messages at once.
 
 use super::pipe::handle_refs;
-use super::{Body, ObjectId};
+use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};
 use crate::kernel::request::{Reply, Status, Value};
@@ -159,6 +159,17 @@ pub struct Socket {
     pub closed: bool,
     /// The process whose `sockets_max` it counts against (the creator, or the accepter).
     pub owner: Option<Pid>,
+    /// WSAEventSelect: the event (a reference is held on it) and the FD_ mask.
+    pub event_select: Option<(ObjectId, u32)>,
+    /// Network events recorded and not yet read by WSAEnumNetworkEvents.
+    pub net_events: u32,
+    /// The error code recorded with FD_CONNECT and FD_CLOSE.
+    pub connect_error: u32,
+    /// FD_CLOSE's error code.
+    pub close_error: u32,
+    /// Events that may be recorded again (cleared when recorded, set by the re-enabling
+    /// call: recv for FD_READ, accept for FD_ACCEPT, a send that would block for FD_WRITE).
+    pub enabled: u32,
 }
 
 impl Socket {
@@ -193,6 +204,11 @@ impl Socket {
             port_unreachable: false,
             closed: false,
             owner: None,
+            event_select: None,
+            net_events: 0,
+            connect_error: 0,
+            close_error: 0,
+            enabled: FD_ALL_EVENTS,
         }
     }
 }
@@ -216,6 +232,10 @@ pub struct Net {
     pub next_ephemeral: u16,
     /// Blocking connects waiting for a retry or their time-out.
     pub connects: Vec<OpId>,
+    /// select and WSAPoll calls waiting for readiness, oldest first.
+    pub selects: Vec<OpId>,
+    /// Sockets with a WSAEventSelect, in the order it was made.
+    pub event_sockets: Vec<ObjectId>,
     /// Sockets per process (the `sockets_max` limit).
     pub per_process: BTreeMap<Pid, u32>,
 }
@@ -506,6 +526,7 @@ impl Kernel {
         self.add_ref(sid);
         sock_mut(self, listener).backlog.push_back(sid);
         self.accepts_progress(listener);
+        self.events_changed();
         Ok(true)
     }
 
@@ -592,6 +613,7 @@ impl Kernel {
         }
         let total = if refused { self.config.connect_refusal_ms } else { self.config.connect_timeout_ms };
         if refused && total == 0 {
+            sock_mut(self, id).state = State::Failed;
             return Err(WSAECONNREFUSED);
         }
         let give_up = self.now + u64::from(total) * TICKS_PER_MS;
@@ -627,7 +649,10 @@ impl Kernel {
         }
         if self.now >= give_up {
             self.net.connects.retain(|&c| c != op);
-            sock_mut(self, id).state = State::Open;
+            // The socket stays in the failed state, SO_ERROR 0 (SK-1: select puts it in
+            // exceptfds only, WSAPoll reports POLLWRNORM|POLLHUP|POLLERR).
+            sock_mut(self, id).state = State::Failed;
+            sock_mut(self, id).so_error = 0;
             let (e, why) = if to.is_loopback() {
                 (WSAECONNREFUSED, format!("nobody listens on {to}: refused"))
             } else {
@@ -697,8 +722,11 @@ impl Kernel {
         if addrlen.is_some_and(|n| n < SOCKADDR_IN_LEN) {
             return Exec::Done(Reply::error(WSAEFAULT));
         }
+        self.reenable(id, FD_ACCEPT);
         if let Some(conn) = sock_mut(self, id).backlog.pop_front() {
-            return Exec::Done(self.take_connection(pid, tid, conn));
+            let r = self.take_connection(pid, tid, conn);
+            self.events_changed();
+            return Exec::Done(r);
         }
         if sock(self, id).nonblocking {
             return Exec::Done(Reply::error(WSAEWOULDBLOCK));
@@ -736,6 +764,7 @@ impl Kernel {
             self.complete_op(r, Reply::error(e), &why);
         }
         self.note_effect(|k| format!("{} reset ({e})", k.describe(id)));
+        self.events_changed();
     }
 
     /// recv / recvfrom (§§22.14-22.23): up to `len` bytes (how many is the scheduler's
@@ -770,7 +799,10 @@ impl Kernel {
             return Exec::Done(Reply::error(WSAENOTCONN));
         }
         let len = len as u32;
+        // recv re-enables FD_READ (§22.28).
+        self.reenable(id, FD_READ);
         if let Some(r) = self.recv_now(id, len, peek, from) {
+            self.events_changed();
             return Exec::Done(r);
         }
         if sock(self, id).nonblocking {
@@ -880,6 +912,7 @@ impl Kernel {
             self.complete_op(w, Value::Long(len as i64).into(), &why);
         }
         self.sends_progress(id);
+        self.events_changed();
         out
     }
 
@@ -999,6 +1032,8 @@ impl Kernel {
             // A non-blocking send takes what fits, WSAEWOULDBLOCK when nothing does (§22.21).
             let room = quota.saturating_sub(unread);
             if room == 0 {
+                // FD_WRITE is recorded again once there is room (§22.28).
+                self.reenable(id, FD_WRITE);
                 return Err(WSAEWOULDBLOCK);
             }
             data.truncate(room.min(n as u64) as usize);
@@ -1292,8 +1327,317 @@ impl Kernel {
         }
     }
 
-    /// Readiness of sockets changed (a hook for select, WSAPoll and WSAEventSelect).
-    pub(crate) fn events_changed(&mut self) {}
+    /// Readiness of sockets may have changed: network events are recorded (WSAEventSelect)
+    /// and waiting select and WSAPoll calls that find a socket ready complete.
+    pub(crate) fn events_changed(&mut self) {
+        for id in self.net.event_sockets.clone() {
+            self.record_events(id);
+        }
+        let mut i = 0;
+        while i < self.net.selects.len() {
+            let op = self.net.selects[i];
+            match self.readiness_reply(op) {
+                Some(reply) => {
+                    self.net.selects.remove(i);
+                    let why = self.cause(|| "a socket became ready".to_string());
+                    self.complete_op(op, reply, &why);
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// What a socket is ready for now (select's and WSAPoll's view): (readable, writable,
+    /// exception, hang-up, error). A closed or destroyed socket is readable (SK-27).
+    fn readiness(&self, id: Option<ObjectId>) -> Ready {
+        let Some(Body::Socket(s)) = id.and_then(|id| self.objects.get(id)).map(|o| &o.body) else {
+            return Ready { read: true, hup: true, ..Ready::default() };
+        };
+        if s.closed {
+            return Ready { read: true, hup: true, ..Ready::default() };
+        }
+        let mut r = Ready::default();
+        match (s.proto, s.state) {
+            (Proto::Tcp, State::Listening { .. }) => r.read = !s.backlog.is_empty(),
+            (Proto::Tcp, State::Connected) => {
+                r.read = s.unread > 0 || s.eof || s.error.is_some();
+                r.write = match (s.error, s.peer) {
+                    // After a reset: readable and writable (SK-20).
+                    (Some(_), _) => true,
+                    (None, Some(p)) => {
+                        let q = u64::from(sock(self, p).rcvbuf) + u64::from(s.sndbuf);
+                        sock(self, p).unread < q || sock(self, p).unread == 0
+                    }
+                    (None, None) => true,
+                };
+                r.hup = s.error.is_some() || (s.peer.is_none() && s.eof);
+                r.err = s.error.is_some();
+            }
+            (Proto::Tcp, State::Failed) => {
+                // A refused non-blocking connect: exceptfds only (SK-3); WSAPoll
+                // POLLWRNORM|POLLHUP|POLLERR (SK-1).
+                r.except = true;
+                r.hup = true;
+                r.err = true;
+            }
+            (Proto::Tcp, _) => {}
+            (Proto::Udp, _) => {
+                r.read = !s.datagrams.is_empty() || s.port_unreachable;
+                // UDP sockets are writable, bound or not (SK-29).
+                r.write = true;
+            }
+        }
+        r
+    }
+
+    /// A waiting select's or WSAPoll's reply if anything it asks for is ready now.
+    fn readiness_reply(&self, op: OpId) -> Option<Reply> {
+        match &self.ops[op].kind {
+            OpKind::SockSelect { sets } => {
+                let out = self.select_now(sets);
+                (out.iter().map(Vec::len).sum::<usize>() > 0).then(|| Value::Select(out).into())
+            }
+            OpKind::SockPoll { fds } => {
+                let revents = self.poll_now(fds);
+                revents.iter().any(|&r| r != 0).then(|| Value::Poll(revents).into())
+            }
+            _ => unreachable!("a select list holds selects and polls"),
+        }
+    }
+
+    /// The handles of each set that are ready: read, write, except.
+    fn select_now(&self, sets: &[Vec<(HANDLE, Option<ObjectId>)>; 3]) -> [Vec<HANDLE>; 3] {
+        let mut out: [Vec<HANDLE>; 3] = Default::default();
+        for (k, set) in sets.iter().enumerate() {
+            for &(h, id) in set {
+                let r = self.readiness(id);
+                let ready = match k {
+                    0 => r.read,
+                    1 => r.write,
+                    _ => r.except,
+                };
+                if ready && !out[k].contains(&h) {
+                    out[k].push(h);
+                }
+            }
+        }
+        out
+    }
+
+    /// WSAPoll's revents for each entry.
+    fn poll_now(&self, fds: &[(Option<ObjectId>, i16)]) -> Vec<i16> {
+        fds.iter()
+            .map(|&(id, events)| {
+                let Some(id) = id else { return POLLNVAL };
+                if !matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Socket(s)) if !s.closed) {
+                    return POLLNVAL;
+                }
+                let r = self.readiness(Some(id));
+                let mut rev = 0;
+                if r.read && !r.hup && events & POLLRDNORM != 0 {
+                    rev |= POLLRDNORM;
+                }
+                if r.read && r.hup && sock(self, id).unread > 0 && events & POLLRDNORM != 0 {
+                    rev |= POLLRDNORM;
+                }
+                if (r.write || r.except) && events & POLLWRNORM != 0 {
+                    rev |= POLLWRNORM;
+                }
+                // Reported even when not asked for (SK-28).
+                if r.hup {
+                    rev |= POLLHUP;
+                }
+                if r.err {
+                    rev |= POLLERR;
+                }
+                rev
+            })
+            .collect()
+    }
+
+    /// select (§22.26): the sets' ready sockets, or a wait for one (a time-out gives 0).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        readfds: Option<Vec<HANDLE>>,
+        writefds: Option<Vec<HANDLE>>,
+        exceptfds: Option<Vec<HANDLE>>,
+        timeout_ms: u32,
+    ) -> Exec {
+        if let Err(e) = self.wsa_ready(pid) {
+            return Exec::Done(Reply::error(e));
+        }
+        let lists = [readfds.unwrap_or_default(), writefds.unwrap_or_default(), exceptfds.unwrap_or_default()];
+        if lists.iter().all(Vec::is_empty) {
+            // Nothing to wait for (SK-27).
+            return Exec::Done(Reply::error(WSAEINVAL));
+        }
+        let mut sets: [Vec<(HANDLE, Option<ObjectId>)>; 3] = Default::default();
+        for (k, list) in lists.iter().enumerate() {
+            for &h in list {
+                match self.socket_of(pid, tid, h) {
+                    Ok(id) => sets[k].push((h, Some(id))),
+                    // A handle that is not a socket: WSAENOTSOCK, sets unchanged (SK-27).
+                    Err(e) => return Exec::Done(Reply::error(e)),
+                }
+            }
+        }
+        let out = self.select_now(&sets);
+        if out.iter().map(Vec::len).sum::<usize>() > 0 || timeout_ms == 0 {
+            return Exec::Done(Value::Select(out).into());
+        }
+        let deadline = self.deadline(timeout_ms);
+        let op = self.new_op(tid, OpKind::SockSelect { sets }, deadline);
+        self.net.selects.push(op);
+        Exec::Block(op)
+    }
+
+    /// WSAPoll (§22.27): revents per entry, the count of entries with any, or a wait.
+    pub(crate) fn wsa_poll(&mut self, pid: Pid, tid: Tid, fds: Vec<(HANDLE, i16)>, timeout: i32) -> Exec {
+        if let Err(e) = self.wsa_ready(pid) {
+            return Exec::Done(Reply::error(e));
+        }
+        if fds.is_empty() {
+            return Exec::Done(Reply::error(WSAEINVAL));
+        }
+        // Only the normal-data bits may be asked for (SK-28).
+        if fds.iter().any(|&(_, ev)| ev & !(POLLRDNORM | POLLRDBAND | POLLWRNORM) != 0) {
+            return Exec::Done(Reply::error(WSAEINVAL));
+        }
+        let entries: Vec<(Option<ObjectId>, i16)> =
+            fds.iter().map(|&(h, ev)| (self.socket_of(pid, tid, h).ok(), ev)).collect();
+        if entries.iter().all(|(id, _)| id.is_none()) {
+            // Every handle invalid: -1, WSAENOTSOCK (SK-28).
+            return Exec::Done(Reply::error(WSAENOTSOCK));
+        }
+        let revents = self.poll_now(&entries);
+        if revents.iter().any(|&r| r != 0) || timeout == 0 {
+            return Exec::Done(Value::Poll(revents).into());
+        }
+        let deadline = if timeout < 0 { None } else { self.deadline(timeout as u32) };
+        let op = self.new_op(tid, OpKind::SockPoll { fds: entries }, deadline);
+        self.net.selects.push(op);
+        Exec::Block(op)
+    }
+
+    /// WSAEventSelect (§22.28): associates an event and an FD_ mask (0 cancels), clears the
+    /// recorded events, makes the socket non-blocking, and records at once what already
+    /// holds.
+    pub(crate) fn wsa_event_select(&mut self, pid: Pid, tid: Tid, s: SOCKET, event: HANDLE, mask: u32) -> CallResult {
+        let id = self.sock_call(pid, tid, s)?;
+        let ev = if mask == 0 {
+            None
+        } else {
+            Some(self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE).map_err(|_| WSAEINVAL)?)
+        };
+        if mask & !FD_ALL_EVENTS != 0 {
+            return Err(WSAEINVAL);
+        }
+        if let Some((old, _)) = sock_mut(self, id).event_select.take() {
+            self.net.event_sockets.retain(|&x| x != id);
+            self.release(old);
+        }
+        let so = sock_mut(self, id);
+        so.net_events = 0;
+        so.enabled = FD_ALL_EVENTS;
+        so.nonblocking = true;
+        if let Some(ev) = ev {
+            sock_mut(self, id).event_select = Some((ev, mask));
+            self.add_ref(ev);
+            self.net.event_sockets.push(id);
+            self.record_events(id);
+        }
+        Ok(Value::Long(0).into())
+    }
+
+    /// Records the network events whose condition holds and that are enabled, and sets the
+    /// event if any was recorded (§22.28).
+    fn record_events(&mut self, id: ObjectId) {
+        let Some(Body::Socket(s)) = self.objects.get(id).map(|o| &o.body) else { return };
+        let Some((ev, mask)) = s.event_select else { return };
+        let r = self.readiness(Some(id));
+        let s = sock(self, id);
+        let mut now = 0;
+        let tcp_connected = s.proto == Proto::Tcp && s.state == State::Connected;
+        if (tcp_connected && s.unread > 0) || (s.proto == Proto::Udp && !s.datagrams.is_empty()) {
+            now |= FD_READ;
+        }
+        if matches!(s.state, State::Listening { .. }) && !s.backlog.is_empty() {
+            now |= FD_ACCEPT;
+        }
+        if r.write && (tcp_connected || s.proto == Proto::Udp) {
+            now |= FD_WRITE;
+        }
+        if tcp_connected || s.state == State::Failed {
+            now |= FD_CONNECT;
+        }
+        if tcp_connected && (s.error.is_some() || (s.eof && s.unread == 0)) {
+            now |= FD_CLOSE;
+        }
+        let new = now & mask & s.enabled;
+        if new == 0 {
+            return;
+        }
+        let close_error = match s.error {
+            Some(WSAECONNRESET) | Some(WSAECONNABORTED) => s.error.map_or(0, |e| e.0),
+            _ => 0,
+        };
+        let connect_error = s.so_error;
+        let so = sock_mut(self, id);
+        so.net_events |= new;
+        so.enabled &= !new;
+        so.close_error = close_error;
+        so.connect_error = connect_error;
+        let tid = self.current.unwrap_or(0);
+        let why = self.cause(|| format!("network events 0x{new:x} on {}", self.describe(id)));
+        self.signal_event(ev, tid, crate::kernel::request::Api::WSAEventSelect, &why);
+    }
+
+    /// WSAEnumNetworkEvents (§22.28): the recorded events (cleared) with their error codes;
+    /// resets the event when one is given.
+    pub(crate) fn wsa_enum_network_events(&mut self, pid: Pid, tid: Tid, s: SOCKET, event: HANDLE) -> CallResult {
+        let id = self.sock_call(pid, tid, s)?;
+        let ev = if event.is_null() {
+            None
+        } else {
+            Some(self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE).map_err(|_| WSAEINVAL)?)
+        };
+        let so = sock_mut(self, id);
+        let events = std::mem::take(&mut so.net_events);
+        let mut errors = [0u32; FD_MAX_EVENTS];
+        if events & FD_CONNECT != 0 {
+            errors[FD_CONNECT_BIT] = so.connect_error;
+        }
+        if events & FD_CLOSE != 0 {
+            errors[FD_CLOSE_BIT] = so.close_error;
+        }
+        if let Some(ev) = ev {
+            if let Body::Event(e) = &mut self.objects[ev].body {
+                e.signalled = false;
+            }
+        }
+        Ok(Value::NetworkEvents(events, errors).into())
+    }
+
+    /// A call that re-enables network events was made on `id` (recv: FD_READ, accept:
+    /// FD_ACCEPT, a send that would block: FD_WRITE).
+    fn reenable(&mut self, id: ObjectId, bits: u32) {
+        if let Some(Body::Socket(s)) = self.objects.get_mut(id).map(|o| &mut o.body) {
+            s.enabled |= bits;
+        }
+    }
+}
+
+/// A socket's readiness.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ready {
+    read: bool,
+    write: bool,
+    except: bool,
+    hup: bool,
+    err: bool,
 }
 
 /// The last handle to a socket closed (§§22.15, 22.20): a listener refuses what waits for
@@ -1311,6 +1655,10 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
                 k.net.per_process.remove(&pid);
             }
         }
+    }
+    if let Some((ev, _)) = sock_mut(k, id).event_select.take() {
+        k.net.event_sockets.retain(|&x| x != id);
+        k.release(ev);
     }
     let so = sock_mut(k, id);
     so.closed = true;
@@ -1405,6 +1753,7 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
                 }
             }
         }
+        OpKind::SockSelect { .. } | OpKind::SockPoll { .. } => k.net.selects.retain(|&s| s != op),
         _ => unreachable!("not a socket operation"),
     }
 }
@@ -1417,7 +1766,13 @@ pub(crate) fn timed_out(k: &mut Kernel, op: OpId) {
         return;
     }
     k.unqueue_op(op);
-    k.complete_op(op, Reply::error(WSAETIMEDOUT), "time-out");
+    let reply = match &k.ops[op].kind {
+        // select and WSAPoll return 0 at their time-out.
+        OpKind::SockSelect { .. } => Value::Select(Default::default()).into(),
+        OpKind::SockPoll { fds } => Value::Poll(vec![0; fds.len()]).into(),
+        _ => Reply::error(WSAETIMEDOUT),
+    };
+    k.complete_op(op, reply, "time-out");
 }
 
 /// A socket operation's socket.
@@ -1431,8 +1786,21 @@ fn op_socket(k: &Kernel, op: OpId) -> ObjectId {
     }
 }
 
+/// The sockets a select or WSAPoll waits on, described.
+fn waited_sockets(k: &Kernel, op: OpId) -> Option<Vec<String>> {
+    let ids: Vec<ObjectId> = match &k.ops[op].kind {
+        OpKind::SockSelect { sets } => sets.iter().flatten().filter_map(|&(_, id)| id).collect(),
+        OpKind::SockPoll { fds } => fds.iter().filter_map(|&(id, _)| id).collect(),
+        _ => return None,
+    };
+    Some(ids.into_iter().map(|id| k.describe(id)).collect())
+}
+
 /// What a socket operation waits for, in words.
 pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
+    if let Some(list) = waited_sockets(k, op) {
+        return format!("waits for one of [{}] to be ready", list.join(", "));
+    }
     let id = op_socket(k, op);
     let d = k.describe(id);
     match k.ops[op].kind {
@@ -1449,6 +1817,14 @@ pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
 /// The wait-for edge of a socket operation: the socket, and the handles that keep its
 /// peer open (a recv can see end of stream only when they are all closed).
 pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
+    if let Some(list) = waited_sockets(k, op) {
+        return vec![WaitEdge::Socket {
+            socket: list.join(", "),
+            waits_for: format!("readiness ({})", k.ops[op].api),
+            peer: None,
+            peer_handles: Vec::new(),
+        }];
+    }
     let id = op_socket(k, op);
     let so = sock(k, id);
     let (what, other) = match k.ops[op].kind {
@@ -1469,6 +1845,9 @@ pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
 /// The threads that could complete a socket operation: those of the processes holding the
 /// peer open (recv, send); nobody known for accept and connect (any process could).
 pub(crate) fn op_releasers(k: &Kernel, op: OpId) -> Vec<Tid> {
+    if waited_sockets(k, op).is_some() {
+        return Vec::new();
+    }
     let id = op_socket(k, op);
     let other = match k.ops[op].kind {
         OpKind::SockRecv { .. } => sock(k, id).peer,
