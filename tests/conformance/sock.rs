@@ -548,7 +548,11 @@ fn a_send_may_arrive_in_parts_decided_by_the_schedule() {
             first.len() as u32
         });
         let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
-        if exit_codes[0].2 == 8 { whole += 1 } else { split += 1 }
+        if exit_codes[0].2 == 8 {
+            whole += 1
+        } else {
+            split += 1
+        }
         let again = run_with(r.replay_config(), |ctx| async move {
             startup(&ctx).await;
             let (c, s) = pair(&ctx).await;
@@ -1083,7 +1087,8 @@ fn wsapoll_reports_events() {
         fails(&ctx, ctx.wsa_poll(&mut none, 1, 0).await, WSAEFAULT);
         let (c, s) = pair(&ctx).await;
         let ask = POLLRDNORM | POLLWRNORM;
-        let mut p = [WSAPOLLFD { fd: c, events: ask, revents: 0 }, WSAPOLLFD { fd: HANDLE(0x1234), events: ask, revents: 0 }];
+        let mut p =
+            [WSAPOLLFD { fd: c, events: ask, revents: 0 }, WSAPOLLFD { fd: HANDLE(0x1234), events: ask, revents: 0 }];
         assert_eq!(ctx.wsa_poll(&mut p, 2, 0).await, 2);
         assert_eq!(p[0].revents, POLLWRNORM);
         assert_eq!(p[1].revents, POLLNVAL);

@@ -1379,7 +1379,10 @@ fn abortive_close_loses_the_response_and_graceful_close_does_not() {
     let seed = failing[0];
     let r = buggy.run(Config::random(seed));
     assert!(r.trace_text().contains("WSAECONNRESET"), "the client saw the reset");
-    insta::assert_snapshot!("abortive_close_lost_response", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
+    insta::assert_snapshot!(
+        "abortive_close_lost_response",
+        format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary())
+    );
     let r = fixed.run(Config::random(seed));
     insta::assert_snapshot!(
         "abortive_close_lost_response_fixed",

@@ -394,7 +394,8 @@ impl Kernel {
         for (id, o) in &self.objects {
             if let Body::Socket(s) = &o.body {
                 if let Some(p) = s.peer {
-                    let back = matches!(self.objects.get(p).map(|o| &o.body), Some(Body::Socket(q)) if q.peer == Some(id));
+                    let back =
+                        matches!(self.objects.get(p).map(|o| &o.body), Some(Body::Socket(q)) if q.peer == Some(id));
                     assert!(back, "simulator bug: {} names a peer that does not name it", self.describe(id));
                 }
             }

@@ -753,7 +753,10 @@ impl Value {
                 Arg::new("exceptfds", ArgValue::Handles(x.clone())),
             ],
             Value::Poll(rev) => {
-                vec![Arg::new("revents", ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")))]
+                vec![Arg::new(
+                    "revents",
+                    ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")),
+                )]
             }
             Value::NetworkEvents(ev, _) => vec![Arg::new("events", ArgValue::Flags(*ev))],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![

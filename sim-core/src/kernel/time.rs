@@ -122,9 +122,7 @@ impl Kernel {
             | OpKind::SockSend { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSelect { .. }
-            | OpKind::SockPoll { .. } => {
-                crate::objects::socket::timed_out(self, id)
-            }
+            | OpKind::SockPoll { .. } => crate::objects::socket::timed_out(self, id),
             // SleepConditionVariable* returns FALSE with ERROR_TIMEOUT once it has its
             // lock back (§20.14).
             OpKind::CondWait { .. } => self.cond_timed_out(id),

@@ -405,9 +405,7 @@ impl Kernel {
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
-            | OpKind::SockPoll { .. } => {
-                socket::unqueue(self, op)
-            }
+            | OpKind::SockPoll { .. } => socket::unqueue(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -464,9 +462,7 @@ impl Kernel {
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
-            | OpKind::SockPoll { .. } => {
-                socket::op_reason(self, op)
-            }
+            | OpKind::SockPoll { .. } => socket::op_reason(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -512,9 +508,7 @@ impl Kernel {
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
-            | OpKind::SockPoll { .. } => {
-                socket::op_wait_edges(self, op)
-            }
+            | OpKind::SockPoll { .. } => socket::op_wait_edges(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -536,9 +530,7 @@ impl Kernel {
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
-            | OpKind::SockPoll { .. } => {
-                socket::op_releasers(self, op)
-            }
+            | OpKind::SockPoll { .. } => socket::op_releasers(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }

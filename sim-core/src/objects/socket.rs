@@ -535,14 +535,7 @@ impl Kernel {
     /// every 500 ms and fails with WSAECONNREFUSED after `Config::connect_refusal_ms`
     /// (Windows retries the SYN after a reset); to an address off this host, it fails with
     /// WSAETIMEDOUT after `Config::connect_timeout_ms`. UDP: sets the default peer.
-    pub(crate) fn connect(
-        &mut self,
-        pid: Pid,
-        tid: Tid,
-        s: SOCKET,
-        name: Option<SOCKADDR_IN>,
-        namelen: i32,
-    ) -> Exec {
+    pub(crate) fn connect(&mut self, pid: Pid, tid: Tid, s: SOCKET, name: Option<SOCKADDR_IN>, namelen: i32) -> Exec {
         match self.connect_inner(pid, tid, s, name, namelen) {
             Ok(exec) => exec,
             Err(e) => Exec::Done(Reply::error(e)),
@@ -628,9 +621,7 @@ impl Kernel {
     /// A blocking connect's retry time came: connect if someone listens now, else retry
     /// or fail (§22.6).
     pub(crate) fn connect_retry(&mut self, op: OpId) {
-        let OpKind::SockConnect { sock: id, to, give_up } = self.ops[op].kind else {
-            unreachable!("not a connect")
-        };
+        let OpKind::SockConnect { sock: id, to, give_up } = self.ops[op].kind else { unreachable!("not a connect") };
         if to.is_loopback() {
             match self.try_establish(id, to) {
                 Ok(true) => {
@@ -1195,6 +1186,7 @@ impl Kernel {
     /// setsockopt: SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, SO_LINGER, SO_DONTLINGER, SO_RCVBUF,
     /// SO_SNDBUF, SO_RCVTIMEO, SO_SNDTIMEO, SO_KEEPALIVE, TCP_NODELAY. A short value is
     /// WSAEFAULT; an unknown option WSAENOPROTOOPT (§22.8).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn setsockopt(
         &mut self,
         pid: Pid,
@@ -1530,7 +1522,10 @@ impl Kernel {
         let ev = if mask == 0 {
             None
         } else {
-            Some(self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE).map_err(|_| WSAEINVAL)?)
+            Some(
+                self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE)
+                    .map_err(|_| WSAEINVAL)?,
+            )
         };
         if mask & !FD_ALL_EVENTS != 0 {
             return Err(WSAEINVAL);
@@ -1602,7 +1597,10 @@ impl Kernel {
         let ev = if event.is_null() {
             None
         } else {
-            Some(self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE).map_err(|_| WSAEINVAL)?)
+            Some(
+                self.object_from_handle(pid, tid, event, Some(ObjectType::Event), EVENT_MODIFY_STATE)
+                    .map_err(|_| WSAEINVAL)?,
+            )
         };
         let so = sock_mut(self, id);
         let events = std::mem::take(&mut so.net_events);
