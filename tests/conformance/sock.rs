@@ -961,6 +961,19 @@ fn the_socket_limit_ends_the_run() {
         0
     });
     assert_completed(&r);
+    // Unread socket bytes count toward pipe_bytes_max with pipes and mailslots: a send
+    // past it ends the run as a limit, never an unbounded buffer.
+    let mut config = Config::round_robin();
+    config.pipe_bytes_max = 100;
+    let r = run_with(config, |ctx| async move {
+        startup(&ctx).await;
+        let (_c, s) = pair(&ctx).await;
+        assert_eq!(ctx.send(s, &[0u8; 60], 60, 0).await, 60);
+        ctx.send(s, &[0u8; 60], 60, 0).await;
+        0
+    });
+    let Outcome::LimitExceeded { limit, .. } = &r.outcome else { panic!("{}", r.summary()) };
+    assert_eq!(*limit, sim_core::report::LimitKind::PipeBytes);
 }
 
 // ----- select, WSAPoll, WSAEventSelect (22.26-22.28) --------------------------------------
@@ -1161,4 +1174,88 @@ fn wsaeventselect_records_network_events() {
         assert_eq!(ne.iErrorCode[FD_CLOSE_BIT], WSAECONNRESET.0 as i32, "an abortive close");
         0
     });
+}
+
+// ----- inheritance (TEACHING-CASES item 22c) -----------------------------------------------
+
+/// A server that listens on port 9000 and starts a long-running helper with
+/// bInheritHandles, then exits; the launcher then starts the server again, which binds
+/// port 9000. Returns the second server's exit code (0, or the bind error).
+fn restart_server(no_inherit: bool) -> u32 {
+    let mut sim = Sim::new(Config::round_robin());
+    sim.program("launcher.exe", |ctx| async move {
+        let mut codes = Vec::new();
+        for arg in ["first", "second"] {
+            let mut pi = PROCESS_INFORMATION::default();
+            let cmd = format!("server.exe {arg}");
+            let si = STARTUPINFO::default();
+            assert_eq!(ctx.create_process(None, Some(&cmd), None, None, false, 0, &si, &mut pi).await, TRUE);
+            assert_eq!(ctx.wait_for_single_object(pi.hProcess, INFINITE).await, WAIT_OBJECT_0);
+            let mut code = 0;
+            assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
+            codes.push(code);
+        }
+        codes[1]
+    });
+    sim.program("server.exe", move |ctx| async move {
+        startup(&ctx).await;
+        let flags = if no_inherit { WSA_FLAG_NO_HANDLE_INHERIT } else { 0 };
+        let l = ctx.wsa_socket(AF_INET, SOCK_STREAM, 0, flags).await;
+        let a = SOCKADDR_IN::new(LOOPBACK, 9000);
+        if ctx.bind(l, Some(&a), SOCKADDR_IN_LEN).await != 0 {
+            return ctx.wsa_get_last_error() as u32;
+        }
+        assert_eq!(ctx.listen(l, 5).await, 0);
+        if ctx.get_command_line().contains("first") {
+            let mut pi = PROCESS_INFORMATION::default();
+            let si = STARTUPINFO::default();
+            assert_eq!(ctx.create_process(None, Some("helper.exe"), None, None, true, 0, &si, &mut pi).await, TRUE);
+        }
+        0
+    });
+    sim.program("helper.exe", |ctx| async move {
+        ctx.sleep(10_000).await;
+        0
+    });
+    let r = sim.run("launcher.exe");
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+    exit_codes.iter().find(|c| c.1 == "launcher.exe").expect("the launcher ran").2
+}
+
+/// §22.4 (TEACHING-CASES item 22c: socket handles are inheritable by default; a child
+/// started with bInheritHandles keeps the parent's listening socket, so the port stays in
+/// use after the parent exits and the restarted parent cannot bind; oven-sh/bun #36936,
+/// cpp-httplib #164): with WSA_FLAG_NO_HANDLE_INHERIT the restart binds.
+#[test]
+fn an_inherited_listener_keeps_the_port_after_its_parent_exits() {
+    assert_eq!(restart_server(false), WSAEADDRINUSE.0, "the helper's inherited copy keeps port 9000");
+    assert_eq!(restart_server(true), 0, "no inherited copy: the port is free");
+}
+
+/// §22.5: the bounded exhaustive search explores the recv splits (`ChoiceKind::Data`) like
+/// any other decision: a one-thread program whose recv takes an 8-byte send reaches exactly
+/// the two outcomes "all 8 bytes" and "half of them", and the search exhausts the space.
+#[test]
+fn exhaustive_search_explores_recv_splits() {
+    use sim_core::explore::{self, Explore, Sweep};
+    let setup = |sim: &mut Sim| {
+        sim.program("main", |ctx| async move {
+            startup(&ctx).await;
+            let (c, s) = pair(&ctx).await;
+            assert_eq!(ctx.send(s, b"RESPONSE", 8, 0).await, 8);
+            recv_bytes(&ctx, c, 64).await.len() as u32
+        });
+    };
+    let seen = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let record = |r: &RunReport| -> Result<(), String> {
+        if let Outcome::Completed { exit_codes } = &r.outcome {
+            seen.lock().unwrap().insert(exit_codes[0].2);
+        }
+        Ok(())
+    };
+    let explore = Explore::Dfs { preemption_bound: None, reduction: true };
+    let s = Sweep { runs: 100, stop_at_failure: false, property: Some(&record), ..Sweep::new(explore) };
+    let e = explore::sweep(&s, "main", &setup);
+    assert!(e.exhausted, "{e:?}");
+    assert_eq!(seen.into_inner().unwrap().into_iter().collect::<Vec<_>>(), [4, 8]);
 }
