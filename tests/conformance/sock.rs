@@ -1259,3 +1259,47 @@ fn exhaustive_search_explores_recv_splits() {
     assert!(e.exhausted, "{e:?}");
     assert_eq!(seen.into_inner().unwrap().into_iter().collect::<Vec<_>>(), [4, 8]);
 }
+
+/// §22.5 (SK-24, sock.c test_simultaneous_async_recv: receives waiting side by side
+/// complete in the order they were made, the first taking the first bytes): two threads
+/// blocked in recv(16), one send of 32 bytes; on every seed the recv that waited first
+/// gets the stream's first bytes and nothing is lost or reordered.
+#[test]
+fn waiting_receives_complete_in_order() {
+    check_every_schedule(|ctx| async move {
+        startup(&ctx).await;
+        let (c, s) = pair(&ctx).await;
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut threads = Vec::new();
+        for k in 0..2u8 {
+            let order = order.clone();
+            threads.push(
+                spawn(&ctx, move |ctx| async move {
+                    let mut b = [0u8; 16];
+                    let n = ctx.recv(c, &mut b, 16, 0).await;
+                    order.borrow_mut().push((k, b[..n.max(0) as usize].to_vec()));
+                    0
+                })
+                .await,
+            );
+            // The first is blocked before the second starts.
+            ctx.sleep(1).await;
+        }
+        let data: Vec<u8> = (0..32).collect();
+        assert_eq!(ctx.send(s, &data, 32, 0).await, 32);
+        for t in threads {
+            join(&ctx, t).await;
+        }
+        let got = order.borrow().clone();
+        let first = got.iter().find(|(k, _)| *k == 0).expect("the first recv returned");
+        let second = got.iter().find(|(k, _)| *k == 1).expect("the second recv returned");
+        assert!(!first.1.is_empty() && !second.1.is_empty());
+        let mut all = first.1.clone();
+        all.extend(&second.1);
+        assert_eq!(all, data[..all.len()], "the first waiter took the first bytes, in order");
+        let rest = recv_all(&ctx, c, 32 - all.len()).await;
+        all.extend(rest);
+        assert_eq!(all, data);
+        0
+    });
+}
