@@ -79,6 +79,8 @@ pub fn catalogue() -> Vec<Scenario> {
         sockets::connect_refused_race_fixed(),
         sockets::abortive_close_lost_response(),
         sockets::abortive_close_lost_response_fixed(),
+        sockets::port_hijack(),
+        sockets::port_hijack_fixed(),
     ]
 }
 

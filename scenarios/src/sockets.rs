@@ -350,3 +350,101 @@ pub fn abortive_close_lost_response_fixed() -> Scenario {
         main: "server.exe",
     }
 }
+
+// ----- TEACHING-CASES item 22b: a second server hijacks the port ----------------------
+
+/// The launcher: starts the real server, then the impostor, then a client; the exit code
+/// is the client's: 0 when the real server answered, 1 when the impostor did.
+async fn hijack_launcher(ctx: ThreadCtx, exclusive: bool) -> u32 {
+    let real = if exclusive { "server.exe real exclusive" } else { "server.exe real" };
+    let Some(a) = start(&ctx, real).await else { return 70 };
+    // The real server listens before the impostor starts.
+    ctx.sleep(10).await;
+    let Some(b) = start(&ctx, "server.exe impostor").await else { return 71 };
+    ctx.sleep(10).await;
+    let Some(c) = start(&ctx, "client.exe").await else { return 72 };
+    ctx.wait_for_single_object(c, INFINITE).await;
+    let mut code = 0;
+    let _ = ctx.get_exit_code_process(c, &mut code).await;
+    let _ = ctx.terminate_process(a, 0).await;
+    let _ = ctx.terminate_process(b, 0).await;
+    code
+}
+
+/// A server: SO_REUSEADDR (or, with "exclusive", SO_EXCLUSIVEADDRUSE), bind PORT, listen,
+/// answer one client with its name. The impostor sets SO_REUSEADDR too; when its bind
+/// fails it exits with the error.
+async fn hijack_server(ctx: ThreadCtx) -> u32 {
+    let cmd = ctx.get_command_line();
+    let name: &[u8] = if cmd.contains("impostor") { b"impostor" } else { b"real" };
+    if ctx.wsa_startup(MAKEWORD(2, 2), None).await != 0 {
+        return 80;
+    }
+    let l = ctx.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP).await;
+    let opt = if cmd.contains("exclusive") { SO_EXCLUSIVEADDRUSE } else { SO_REUSEADDR };
+    let _ = ctx.setsockopt(l, SOL_SOCKET, opt, Some(&1i32.to_le_bytes()), 4).await;
+    let a = server_addr();
+    if ctx.bind(l, Some(&a), SOCKADDR_IN_LEN).await != 0 {
+        return ctx.wsa_get_last_error() as u32;
+    }
+    if ctx.listen(l, 5).await != 0 {
+        return 81;
+    }
+    let s = ctx.accept(l, None, None).await;
+    if s == INVALID_SOCKET {
+        return 82;
+    }
+    let _ = send_all(&ctx, s, name).await;
+    let _ = ctx.shutdown(s, SD_SEND).await;
+    let _ = drain(&ctx, s).await;
+    let _ = ctx.closesocket(s).await;
+    0
+}
+
+/// The client: connects and reads who answered; exit code 1 for the impostor.
+async fn hijack_client(ctx: ThreadCtx) -> u32 {
+    let Ok(s) = connect_once(&ctx).await else { return 90 };
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16];
+    loop {
+        let n = ctx.recv(s, &mut buf, 16, 0).await;
+        if n <= 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n as usize]);
+    }
+    let _ = ctx.closesocket(s).await;
+    u32::from(got != b"real")
+}
+
+/// TEACHING-CASES item 22b, buggy: both servers set SO_REUSEADDR; the second binds the same
+/// port and takes the connections.
+pub fn port_hijack() -> Scenario {
+    Scenario {
+        name: "port-hijack",
+        summary: "SO_REUSEADDR on Windows lets a second server bind a port in use: the client reaches the impostor",
+        expect: "the client exits with 1 (answered by the impostor) on every seed",
+        install: |sim| {
+            sim.program("launcher.exe", |ctx| hijack_launcher(ctx, false));
+            sim.program("server.exe", hijack_server);
+            sim.program("client.exe", hijack_client);
+        },
+        main: "launcher.exe",
+    }
+}
+
+/// TEACHING-CASES item 22b, fixed: the real server sets SO_EXCLUSIVEADDRUSE; the impostor's
+/// bind fails with WSAEACCES and the client reaches the real server.
+pub fn port_hijack_fixed() -> Scenario {
+    Scenario {
+        name: "port-hijack-fixed",
+        summary: "SO_EXCLUSIVEADDRUSE keeps the port: the impostor's bind fails and the client reaches the real server",
+        expect: "completes with exit code 0 on every seed",
+        install: |sim| {
+            sim.program("launcher.exe", |ctx| hijack_launcher(ctx, true));
+            sim.program("server.exe", hijack_server);
+            sim.program("client.exe", hijack_client);
+        },
+        main: "launcher.exe",
+    }
+}

@@ -1389,3 +1389,22 @@ fn abortive_close_loses_the_response_and_graceful_close_does_not() {
         format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary())
     );
 }
+
+/// TEACHING-CASES item 22b (§22.3): with SO_REUSEADDR on both, a second server binds the
+/// port in use and the client reaches it; with SO_EXCLUSIVEADDRUSE on the first, the
+/// impostor's bind fails with WSAEACCES (it asked to share an exclusive address) and the
+/// client reaches the real server.
+#[test]
+fn port_hijack_and_exclusive_address_use() {
+    let buggy = scenarios::find("port-hijack").unwrap();
+    let fixed = scenarios::find("port-hijack-fixed").unwrap();
+    for seed in 0..30 {
+        assert_eq!(main_exit_code(&buggy.run(Config::random(seed)), seed), 1, "buggy, seed {seed}");
+        let r = fixed.run(Config::random(seed));
+        assert_eq!(main_exit_code(&r, seed), 0, "fixed, seed {seed}");
+        let Outcome::Completed { exit_codes } = &r.outcome else { unreachable!() };
+        assert!(exit_codes.iter().any(|c| c.1 == "server.exe" && c.2 == WSAEACCES.0), "{exit_codes:?}");
+    }
+    let r = buggy.run(Config::random(0));
+    insta::assert_snapshot!("port_hijack", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+}
