@@ -19,7 +19,8 @@
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
-//! `com_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! `com_op`; 5: Winsock sockets, `socket_op`; the others add nothing yet), its low nibble
+//! is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -291,6 +292,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(2) => mapping_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(3) => lock_op(&ctx, op, a, b).await,
             96.. if script.family == Some(4) => com_op(&ctx, op, a, b, h).await,
+            96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1511,6 +1513,11 @@ pub fn run_program(data: &[u8]) -> Option<RunReport> {
     run_program_traced(data, std::env::var_os("FUZZ_TRACE").is_some())
 }
 
+/// `run_program` with the trace on or off (coverage checks read the trace).
+pub fn run_program_with(data: &[u8], trace: bool) -> Option<RunReport> {
+    run_program_traced(data, trace)
+}
+
 /// As `run_program`, with the trace on or off.
 pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     if data.len() < 2 {
@@ -1573,4 +1580,156 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
         });
     }
     Some(sim.run("fuzz.exe"))
+}
+
+// ----- family 5: Winsock sockets (docs/semantics.md §22) --------------------------------
+
+/// A socket address for the socket ops: loopback or wildcard on a few ports (0: ephemeral),
+/// now and then an address off this host, a bad family or a short length.
+fn fuzz_sockaddr(sel: u8) -> (SOCKADDR_IN, i32) {
+    let port = [0, 7001, 7002, 7001][usize::from(sel) % 4];
+    let ip = [INADDR_LOOPBACK, INADDR_LOOPBACK, INADDR_ANY, 0x0A00_0001][usize::from(sel >> 2) % 4];
+    let mut a = SOCKADDR_IN::new(ip, port);
+    if sel & 0x40 != 0 {
+        a.sin_family = [AF_UNSPEC, 99][usize::from(sel >> 4) % 2] as i16;
+    }
+    let len = if sel & 0x80 != 0 { 8 } else { SOCKADDR_IN_LEN };
+    (a, len)
+}
+
+/// The socket family's ops (96-111, docs/semantics.md §22). `h` is the handle `a` selects
+/// (sockets are remembered among the recent handles); `b` picks arguments. Blocking calls
+/// may wait forever (a deadlock is an outcome); connects to nobody take 2 s of virtual
+/// time. AF_INET6 and unmodelled recv/send flags end a run as Unsupported, so they are
+/// never passed.
+async fn socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    let mut buf = [0u8; 16];
+    match op {
+        96 => ignore(ctx.wsa_startup(MAKEWORD(b & 3, (b >> 2) & 3), None).await),
+        97 => ignore(ctx.wsa_cleanup().await),
+        98 | 99 => {
+            let (af, ty, proto) = match (op, b % 8) {
+                (99, k) => (AF_INET, [SOCK_STREAM, SOCK_DGRAM][usize::from(k) % 2], 0),
+                (_, 0) => (AF_UNSPEC, SOCK_STREAM, 0),
+                (_, 1) => (AF_INET, 7, 0),
+                (_, 2) => (AF_INET, SOCK_STREAM, IPPROTO_UDP),
+                (_, 3) => (AF_INET, SOCK_DGRAM, IPPROTO_UDP),
+                (_, k) => (AF_INET, [SOCK_STREAM, SOCK_DGRAM][usize::from(k) % 2], IPPROTO_TCP * i32::from(k & 1)),
+            };
+            let flags = if a & 1 != 0 { WSA_FLAG_NO_HANDLE_INHERIT } else { 0 };
+            if op == 99 {
+                // The valid form starts Winsock first (each start needs its cleanup).
+                ignore(ctx.wsa_startup(MAKEWORD(2, 2), None).await);
+            }
+            let s = ctx.wsa_socket(af, ty, proto, flags).await;
+            remember(recent, s);
+            if op == 99 && s != INVALID_SOCKET {
+                // Now and then a listener on 7001, or a client of it.
+                let addr = SOCKADDR_IN::new(INADDR_LOOPBACK, 7001);
+                match b >> 5 {
+                    1 | 2 => {
+                        ignore(ctx.bind(s, Some(&addr), SOCKADDR_IN_LEN).await);
+                        ignore(ctx.listen(s, 2).await);
+                    }
+                    3..=5 => ignore(ctx.connect(s, Some(&addr), SOCKADDR_IN_LEN).await),
+                    _ => {}
+                }
+            }
+        }
+        100 => {
+            let (addr, len) = fuzz_sockaddr(b);
+            ignore(ctx.bind(h, (b & 0x30 != 0x30).then_some(&addr), len).await);
+        }
+        101 => ignore(ctx.listen(h, [-1, 0, 1, 2, SOMAXCONN][usize::from(b) % 5]).await),
+        102 => {
+            let mut from = SOCKADDR_IN::default();
+            let mut len = [SOCKADDR_IN_LEN, 0, 4][usize::from(b) % 3];
+            remember(recent, ctx.accept(h, (b & 4 != 0).then_some(&mut from), (b & 8 != 0).then_some(&mut len)).await);
+        }
+        103 => {
+            let (addr, len) = fuzz_sockaddr(b);
+            ignore(ctx.connect(h, Some(&addr), len).await);
+        }
+        104 => {
+            let n = usize::from(b % 17);
+            ignore(ctx.send(h, &buf[..n.min(16)], [n as i32, -1, 20][usize::from(b >> 5) % 3], 0).await);
+        }
+        105 => {
+            let flags = [0, MSG_PEEK, 0, MSG_OOB][usize::from(b >> 5) % 4];
+            ignore(ctx.recv(h, &mut buf, i32::from(b % 17), flags).await);
+        }
+        106 => {
+            let (addr, len) = fuzz_sockaddr(b);
+            ignore(ctx.sendto(h, &buf, i32::from(a % 17), 0, (b & 0x30 != 0x30).then_some(&addr), len).await);
+        }
+        107 => {
+            let mut from = SOCKADDR_IN::default();
+            let mut len = SOCKADDR_IN_LEN;
+            ignore(ctx.recvfrom(h, &mut buf, i32::from(b % 17), 0, Some(&mut from), Some(&mut len)).await);
+        }
+        108 => ignore(ctx.shutdown(h, [SD_RECEIVE, SD_SEND, SD_BOTH, 7][usize::from(b) % 4]).await),
+        109 => ignore(ctx.closesocket(h).await),
+        110 => {
+            let (level, name) = [
+                (SOL_SOCKET, SO_REUSEADDR),
+                (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+                (SOL_SOCKET, SO_LINGER),
+                (SOL_SOCKET, SO_RCVBUF),
+                (SOL_SOCKET, SO_SNDBUF),
+                (SOL_SOCKET, SO_RCVTIMEO),
+                (IPPROTO_TCP, TCP_NODELAY),
+                (SOL_SOCKET, SO_ACCEPTCONN),
+            ][usize::from(b) % 8];
+            let v = [0i32, 1, 4, 0x0001_0001][usize::from(b >> 3) % 4].to_le_bytes();
+            let len = if b & 0x80 != 0 { 2 } else { 4 };
+            ignore(ctx.setsockopt(h, level, name, Some(&v), len).await);
+        }
+        111 => {
+            let mut v = [0u8; 4];
+            let mut len = 4;
+            let mut addr = SOCKADDR_IN::default();
+            let mut alen = SOCKADDR_IN_LEN;
+            match b % 9 {
+                0 => ignore(ctx.getsockopt(h, SOL_SOCKET, SO_ERROR, Some(&mut v), Some(&mut len)).await),
+                1 => ignore(ctx.getsockname(h, Some(&mut addr), Some(&mut alen)).await),
+                2 => ignore(ctx.getpeername(h, Some(&mut addr), Some(&mut alen)).await),
+                3 => {
+                    let mut on = u32::from(b & 0x10 != 0);
+                    ignore(ctx.ioctlsocket(h, FIONBIO, Some(&mut on)).await)
+                }
+                4 => {
+                    let mut n = 0;
+                    ignore(ctx.ioctlsocket(h, FIONREAD, Some(&mut n)).await)
+                }
+                5 => ignore(ctx.ioctlsocket(h, 0x1234, None).await),
+                6 => {
+                    // select on the selected handle and the last one remembered, maybe waiting.
+                    let other = recent.borrow().last().copied().unwrap_or(h);
+                    let (mut r, mut w, mut x) = (fd_set::default(), fd_set::default(), fd_set::default());
+                    FD_SET(h, &mut r);
+                    FD_SET(other, &mut w);
+                    FD_SET(other, &mut x);
+                    let tv = TIMEVAL { tv_sec: 0, tv_usec: i32::from(b >> 4) * 1000 };
+                    let t = (b & 0x80 == 0).then_some(&tv);
+                    ignore(ctx.select(0, Some(&mut r), Some(&mut w), (b & 0x40 != 0).then_some(&mut x), t).await);
+                }
+                7 => {
+                    let events = [POLLRDNORM, POLLWRNORM, POLLIN | POLLOUT, POLLPRI][usize::from(b >> 4) % 4];
+                    let mut fds = [WSAPOLLFD { fd: h, events, revents: 0 }];
+                    let timeout = [0, 5, -1, 0][usize::from(b >> 6) % 4];
+                    ignore(ctx.wsa_poll(&mut fds, u32::from(b & 0x08 == 0), timeout).await);
+                }
+                _ => {
+                    // WSAEventSelect with a new event, then enumerate.
+                    let ev = ctx.wsa_create_event().await;
+                    let mask = [FD_READ | FD_WRITE | FD_CLOSE, FD_ACCEPT, 0, FD_ALL_EVENTS][usize::from(b >> 4) % 4];
+                    ignore(ctx.wsa_event_select(h, ev, mask as i32).await);
+                    let mut ne = WSANETWORKEVENTS::default();
+                    ignore(ctx.wsa_enum_network_events(h, ev, &mut ne).await);
+                    remember(recent, ev);
+                }
+            }
+        }
+        _ => {}
+    }
 }

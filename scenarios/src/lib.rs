@@ -17,6 +17,7 @@ pub mod messages;
 pub mod named_pipes;
 pub mod pipes;
 pub mod shared_memory;
+pub mod sockets;
 mod sync;
 pub mod timers;
 
@@ -111,6 +112,14 @@ pub fn catalogue() -> Vec<Scenario> {
         com::com_marshalled_proxy(),
         com::com_shutdown_order(),
         com::com_init_table(),
+        sockets::tcp_message_split(),
+        sockets::tcp_message_split_fixed(),
+        sockets::connect_refused_race(),
+        sockets::connect_refused_race_fixed(),
+        sockets::abortive_close_lost_response(),
+        sockets::abortive_close_lost_response_fixed(),
+        sockets::port_hijack(),
+        sockets::port_hijack_fixed(),
     ]
 }
 

@@ -146,6 +146,66 @@ win32_errors! {
     ERROR_TIMEOUT = 1460;
     /// Not enough quota is available to process this command (1816).
     ERROR_NOT_ENOUGH_QUOTA = 1816;
+    // ----- Winsock (winerror.h WSABASEERR + n; docs/semantics.md §22) -----
+    /// A blocking operation was interrupted (10004): a blocking call whose socket another
+    /// thread closed.
+    WSAEINTR = 10004;
+    /// Permission denied (10013): a bind refused by the address-sharing rules.
+    WSAEACCES = 10013;
+    /// Bad address (10014): a missing or short address or buffer.
+    WSAEFAULT = 10014;
+    /// Invalid argument (10022).
+    WSAEINVAL = 10022;
+    /// Too many open sockets (10024).
+    WSAEMFILE = 10024;
+    /// Resource temporarily unavailable (10035): a non-blocking call that would block.
+    WSAEWOULDBLOCK = 10035;
+    /// Operation now in progress (10036).
+    WSAEINPROGRESS = 10036;
+    /// Operation already in progress (10037).
+    WSAEALREADY = 10037;
+    /// Socket operation on nonsocket (10038).
+    WSAENOTSOCK = 10038;
+    /// Destination address required (10039).
+    WSAEDESTADDRREQ = 10039;
+    /// Message too long (10040): a datagram larger than the receive buffer (truncated).
+    WSAEMSGSIZE = 10040;
+    /// Protocol wrong type for socket (10041).
+    WSAEPROTOTYPE = 10041;
+    /// Bad protocol option (10042).
+    WSAENOPROTOOPT = 10042;
+    /// Protocol not supported (10043).
+    WSAEPROTONOSUPPORT = 10043;
+    /// Socket type not supported (10044).
+    WSAESOCKTNOSUPPORT = 10044;
+    /// Operation not supported (10045).
+    WSAEOPNOTSUPP = 10045;
+    /// Address family not supported by protocol family (10047).
+    WSAEAFNOSUPPORT = 10047;
+    /// Address already in use (10048).
+    WSAEADDRINUSE = 10048;
+    /// Cannot assign requested address (10049).
+    WSAEADDRNOTAVAIL = 10049;
+    /// Software caused connection abort (10053).
+    WSAECONNABORTED = 10053;
+    /// Connection reset by peer (10054).
+    WSAECONNRESET = 10054;
+    /// No buffer space available (10055).
+    WSAENOBUFS = 10055;
+    /// Socket is already connected (10056).
+    WSAEISCONN = 10056;
+    /// Socket is not connected (10057).
+    WSAENOTCONN = 10057;
+    /// Cannot send after socket shutdown (10058).
+    WSAESHUTDOWN = 10058;
+    /// Connection timed out (10060).
+    WSAETIMEDOUT = 10060;
+    /// Connection refused (10061).
+    WSAECONNREFUSED = 10061;
+    /// Winsock.dll version out of range (10092).
+    WSAVERNOTSUPPORTED = 10092;
+    /// Successful WSAStartup not yet performed (10093).
+    WSANOTINITIALISED = 10093;
 }
 
 impl fmt::Debug for Win32Error {

@@ -29,6 +29,8 @@ pub enum LimitKind {
     MessageNesting,
     /// `Config::section_bytes_max`: section pages materialised by writes (§19.20).
     SectionBytes,
+    /// `Config::sockets_max`: sockets one process created or accepted (§22).
+    Sockets,
 }
 
 impl LimitKind {
@@ -44,6 +46,7 @@ impl LimitKind {
                 ERROR_NOT_ENOUGH_MEMORY
             }
             LimitKind::Handles | LimitKind::IoBytes | LimitKind::MessageNesting => ERROR_NO_SYSTEM_RESOURCES,
+            LimitKind::Sockets => WSAEMFILE,
         }
     }
 }
@@ -242,6 +245,21 @@ pub enum WaitEdge {
         /// The open writer (client) handles: only a write through one of these, or
         /// through a client opened later, completes the read.
         writers: Vec<HandleRef>,
+    },
+    /// A socket call waiting for its peer or the network (§22): recv for data or end of
+    /// stream, send for the peer to read, accept for a connection, connect for a listener.
+    Socket {
+        /// The socket, described.
+        socket: String,
+        /// What it waits for, in words.
+        waits_for: String,
+        /// The peer socket, for recv and send.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<String>,
+        /// The handles that keep the peer open: while any exists, a recv can never see end
+        /// of stream (a leaked or inherited copy shows here).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        peer_handles: Vec<HandleRef>,
     },
     /// GetQueuedCompletionStatus waiting for a packet.
     Port {
@@ -485,6 +503,19 @@ impl DeadlockReport {
                             render_handle(&mut s, h, t.pid);
                         }
                     }
+                    WaitEdge::Socket { socket, waits_for, peer, peer_handles } => {
+                        let _ = writeln!(s, "    waits for {waits_for} on {socket}");
+                        if let Some(peer) = peer {
+                            if peer_handles.is_empty() {
+                                let _ = writeln!(s, "      its peer {peer} has no handle open");
+                            } else {
+                                let _ = writeln!(s, "      its peer {peer} is kept open by:");
+                                for h in peer_handles {
+                                    render_handle(&mut s, h, t.pid);
+                                }
+                            }
+                        }
+                    }
                     WaitEdge::PipeDrain { pipe, unread } => {
                         let _ = writeln!(s, "    waits for the reader of {pipe} to read {unread} bytes");
                     }
@@ -703,6 +734,18 @@ impl RunReport {
         let d = Config::default();
         if c.steps_max != d.steps_max {
             changes.push(format!("steps_max: {}", c.steps_max));
+        }
+        if c.sockets_max != d.sockets_max {
+            changes.push(format!("sockets_max: {}", c.sockets_max));
+        }
+        if c.connect_refusal_ms != d.connect_refusal_ms {
+            changes.push(format!("connect_refusal_ms: {}", c.connect_refusal_ms));
+        }
+        if c.connect_timeout_ms != d.connect_timeout_ms {
+            changes.push(format!("connect_timeout_ms: {}", c.connect_timeout_ms));
+        }
+        if c.stream_splits != d.stream_splits {
+            changes.push(format!("stream_splits: {}", c.stream_splits));
         }
         if c.section_bytes_max != d.section_bytes_max {
             changes.push(format!("section_bytes_max: {}", c.section_bytes_max));

@@ -655,3 +655,274 @@ pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xC000_0005;
 pub const CONDITION_VARIABLE_LOCKMODE_SHARED: u32 = 0x1;
 
 pub use crate::api::{CONDITION_VARIABLE, CRITICAL_SECTION, SRWLOCK};
+
+// ----- Winsock (winsock2.h, ws2def.h; docs/semantics.md §22) -----------------------------
+
+/// `SOCKET`: a socket is a handle in its process's handle table (socket handles are
+/// kernel file objects on Windows: CloseHandle, DuplicateHandle and inheritance apply).
+pub type SOCKET = HANDLE;
+/// `INVALID_SOCKET`: `(SOCKET)(~0)`, the same bits as INVALID_HANDLE_VALUE.
+pub const INVALID_SOCKET: SOCKET = HANDLE(-1);
+/// `SOCKET_ERROR`: the failure value of the int-returning Winsock functions.
+pub const SOCKET_ERROR: i32 = -1;
+/// `AF_UNSPEC`.
+pub const AF_UNSPEC: i32 = 0;
+/// `AF_INET`: IPv4.
+pub const AF_INET: i32 = 2;
+/// `AF_INET6`: IPv6 (not modelled: socket() ends the run as Unsupported).
+pub const AF_INET6: i32 = 23;
+/// `SOCK_STREAM`: TCP.
+pub const SOCK_STREAM: i32 = 1;
+/// `SOCK_DGRAM`: UDP.
+pub const SOCK_DGRAM: i32 = 2;
+/// `SOCK_RAW`.
+pub const SOCK_RAW: i32 = 3;
+/// `IPPROTO_IP` (0: the type's default protocol).
+pub const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: i32 = 6;
+/// `IPPROTO_UDP`.
+pub const IPPROTO_UDP: i32 = 17;
+/// `SOL_SOCKET`: socket-level options.
+pub const SOL_SOCKET: i32 = 0xffff;
+/// `SO_ACCEPTCONN`: whether the socket listens (read-only).
+pub const SO_ACCEPTCONN: i32 = 0x0002;
+/// `SO_REUSEADDR`: allow a bind to an address in use (Windows' meaning: port sharing).
+pub const SO_REUSEADDR: i32 = 0x0004;
+/// `SO_KEEPALIVE`.
+pub const SO_KEEPALIVE: i32 = 0x0008;
+/// `SO_LINGER`: a `LINGER` structure.
+pub const SO_LINGER: i32 = 0x0080;
+/// `SO_DONTLINGER` (`~SO_LINGER`).
+pub const SO_DONTLINGER: i32 = !SO_LINGER;
+/// `SO_EXCLUSIVEADDRUSE` (`~SO_REUSEADDR`): nobody else may bind the address.
+pub const SO_EXCLUSIVEADDRUSE: i32 = !SO_REUSEADDR;
+/// `SO_SNDBUF`: the send buffer size.
+pub const SO_SNDBUF: i32 = 0x1001;
+/// `SO_RCVBUF`: the receive buffer size.
+pub const SO_RCVBUF: i32 = 0x1002;
+/// `SO_SNDTIMEO`: the send time-out in ms (0: none).
+pub const SO_SNDTIMEO: i32 = 0x1005;
+/// `SO_RCVTIMEO`: the receive time-out in ms (0: none).
+pub const SO_RCVTIMEO: i32 = 0x1006;
+/// `SO_ERROR`: the pending error.
+pub const SO_ERROR: i32 = 0x1007;
+/// `SO_TYPE`: SOCK_STREAM or SOCK_DGRAM.
+pub const SO_TYPE: i32 = 0x1008;
+/// `TCP_NODELAY` (level IPPROTO_TCP): accepted and kept; it changes nothing on loopback.
+pub const TCP_NODELAY: i32 = 0x0001;
+/// `FIONBIO`: ioctlsocket's command to set (non-zero) or clear non-blocking mode.
+pub const FIONBIO: i32 = 0x8004_667e_u32 as i32;
+/// `FIONREAD`: ioctlsocket's command for the bytes a recv would return now.
+pub const FIONREAD: i32 = 0x4004_667f;
+/// `SD_RECEIVE`: shutdown the receive side.
+pub const SD_RECEIVE: i32 = 0;
+/// `SD_SEND`: shutdown the send side (a FIN: the peer's recv returns 0).
+pub const SD_SEND: i32 = 1;
+/// `SD_BOTH`.
+pub const SD_BOTH: i32 = 2;
+/// `SOMAXCONN`: the provider's maximum backlog.
+pub const SOMAXCONN: i32 = 0x7fff_ffff;
+/// `MSG_OOB` (not modelled).
+pub const MSG_OOB: i32 = 0x1;
+/// `MSG_PEEK`: recv copies without consuming.
+pub const MSG_PEEK: i32 = 0x2;
+/// `INADDR_ANY` (0.0.0.0), host order.
+pub const INADDR_ANY: u32 = 0;
+/// `INADDR_LOOPBACK` (127.0.0.1), host order.
+pub const INADDR_LOOPBACK: u32 = 0x7f00_0001;
+
+/// `IN_ADDR`: an IPv4 address in network byte order (`S_un.S_addr`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IN_ADDR {
+    /// The address, network byte order.
+    pub s_addr: u32,
+}
+
+/// `SOCKADDR_IN`: an IPv4 socket address. `sin_port` and `sin_addr` are in network byte
+/// order, as on Windows (`htons`, `htonl`); [`SOCKADDR_IN::new`] takes host order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SOCKADDR_IN {
+    /// The address family (AF_INET).
+    pub sin_family: i16,
+    /// The port, network byte order.
+    pub sin_port: u16,
+    /// The address, network byte order.
+    pub sin_addr: IN_ADDR,
+}
+
+impl SOCKADDR_IN {
+    /// An AF_INET address from a host-order address and port:
+    /// `SOCKADDR_IN::new(INADDR_LOOPBACK, 8080)`.
+    pub fn new(addr: u32, port: u16) -> SOCKADDR_IN {
+        SOCKADDR_IN { sin_family: AF_INET as i16, sin_port: htons(port), sin_addr: IN_ADDR { s_addr: htonl(addr) } }
+    }
+    /// The port in host order.
+    pub fn port(&self) -> u16 {
+        ntohs(self.sin_port)
+    }
+    /// The address in host order.
+    pub fn addr(&self) -> u32 {
+        ntohl(self.sin_addr.s_addr)
+    }
+}
+
+/// `sizeof(SOCKADDR_IN)`: the length bind, connect and sendto expect.
+pub const SOCKADDR_IN_LEN: i32 = 16;
+
+/// htons.
+pub fn htons(v: u16) -> u16 {
+    v.to_be()
+}
+/// ntohs.
+pub fn ntohs(v: u16) -> u16 {
+    u16::from_be(v)
+}
+/// htonl.
+pub fn htonl(v: u32) -> u32 {
+    v.to_be()
+}
+/// ntohl.
+pub fn ntohl(v: u32) -> u32 {
+    u32::from_be(v)
+}
+
+/// `LINGER`: SO_LINGER's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LINGER {
+    /// Non-zero: linger on close.
+    pub l_onoff: u16,
+    /// The time-out in seconds; with `l_onoff` and 0, closesocket resets the connection.
+    pub l_linger: u16,
+}
+
+/// `WSADATA`: what WSAStartup reports (the version fields; the rest is historical).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WSADATA {
+    /// The version the caller should use.
+    pub wVersion: u16,
+    /// The highest version ws2_32 supports (2.2).
+    pub wHighVersion: u16,
+}
+
+/// `MAKEWORD(low, high)`.
+pub const fn MAKEWORD(low: u8, high: u8) -> u16 {
+    (low as u16) | ((high as u16) << 8)
+}
+
+/// WSASocket's `WSA_FLAG_OVERLAPPED` (accepted; overlapped socket I/O is not modelled).
+pub const WSA_FLAG_OVERLAPPED: u32 = 0x01;
+/// WSASocket's `WSA_FLAG_NO_HANDLE_INHERIT`: the handle is not inheritable.
+pub const WSA_FLAG_NO_HANDLE_INHERIT: u32 = 0x80;
+
+/// `FD_READ`: data to read (WSAEventSelect).
+pub const FD_READ: u32 = 0x01;
+/// `FD_WRITE`: room to send.
+pub const FD_WRITE: u32 = 0x02;
+/// `FD_OOB`: out-of-band data (never recorded: not modelled).
+pub const FD_OOB: u32 = 0x04;
+/// `FD_ACCEPT`: a connection waits for accept.
+pub const FD_ACCEPT: u32 = 0x08;
+/// `FD_CONNECT`: a connect completed (its error in `iErrorCode[FD_CONNECT_BIT]`).
+pub const FD_CONNECT: u32 = 0x10;
+/// `FD_CLOSE`: the peer closed (its error in `iErrorCode[FD_CLOSE_BIT]`).
+pub const FD_CLOSE: u32 = 0x20;
+/// `FD_MAX_EVENTS`.
+pub const FD_MAX_EVENTS: usize = 10;
+/// `FD_ALL_EVENTS`.
+pub const FD_ALL_EVENTS: u32 = (1 << FD_MAX_EVENTS) - 1;
+/// `FD_READ_BIT`.
+pub const FD_READ_BIT: usize = 0;
+/// `FD_WRITE_BIT`.
+pub const FD_WRITE_BIT: usize = 1;
+/// `FD_ACCEPT_BIT`.
+pub const FD_ACCEPT_BIT: usize = 3;
+/// `FD_CONNECT_BIT`.
+pub const FD_CONNECT_BIT: usize = 4;
+/// `FD_CLOSE_BIT`.
+pub const FD_CLOSE_BIT: usize = 5;
+
+/// `WSANETWORKEVENTS`: what WSAEnumNetworkEvents reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WSANETWORKEVENTS {
+    /// The FD_ bits recorded.
+    pub lNetworkEvents: i32,
+    /// The error code of each event, by its FD_*_BIT.
+    pub iErrorCode: [i32; FD_MAX_EVENTS],
+}
+
+/// `POLLRDNORM`: normal data may be read.
+pub const POLLRDNORM: i16 = 0x0100;
+/// `POLLRDBAND`: priority data may be read.
+pub const POLLRDBAND: i16 = 0x0200;
+/// `POLLIN` (POLLRDNORM | POLLRDBAND).
+pub const POLLIN: i16 = POLLRDNORM | POLLRDBAND;
+/// `POLLPRI`.
+pub const POLLPRI: i16 = 0x0400;
+/// `POLLWRNORM`: normal data may be sent.
+pub const POLLWRNORM: i16 = 0x0010;
+/// `POLLOUT` (= POLLWRNORM).
+pub const POLLOUT: i16 = POLLWRNORM;
+/// `POLLWRBAND`.
+pub const POLLWRBAND: i16 = 0x0020;
+/// `POLLERR`: an error occurred.
+pub const POLLERR: i16 = 0x0001;
+/// `POLLHUP`: the connection was closed or reset.
+pub const POLLHUP: i16 = 0x0002;
+/// `POLLNVAL`: not a socket.
+pub const POLLNVAL: i16 = 0x0004;
+
+/// `WSAPOLLFD`: one WSAPoll entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WSAPOLLFD {
+    /// The socket.
+    pub fd: SOCKET,
+    /// The events asked for (POLLRDNORM, POLLRDBAND, POLLWRNORM and their unions).
+    pub events: i16,
+    /// The events that happened (set by WSAPoll).
+    pub revents: i16,
+}
+
+/// `fd_set` (FD_SET): a set of sockets for select.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct fd_set {
+    /// The sockets (fd_count is its length).
+    pub fd_array: Vec<SOCKET>,
+}
+
+/// `FD_SET(s, set)`: adds `s` (once).
+pub fn FD_SET(s: SOCKET, set: &mut fd_set) {
+    if !set.fd_array.contains(&s) {
+        set.fd_array.push(s);
+    }
+}
+/// `FD_CLR(s, set)`.
+pub fn FD_CLR(s: SOCKET, set: &mut fd_set) {
+    set.fd_array.retain(|&x| x != s);
+}
+/// `FD_ISSET(s, set)`.
+pub fn FD_ISSET(s: SOCKET, set: &fd_set) -> bool {
+    set.fd_array.contains(&s)
+}
+/// `FD_ZERO(set)`.
+pub fn FD_ZERO(set: &mut fd_set) {
+    set.fd_array.clear();
+}
+
+/// `TIMEVAL`: select's time-out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TIMEVAL {
+    /// Seconds.
+    pub tv_sec: i32,
+    /// Microseconds.
+    pub tv_usec: i32,
+}
+
+/// `WSA_INFINITE` (= INFINITE).
+pub const WSA_INFINITE: u32 = INFINITE;
+/// `WSA_WAIT_EVENT_0` (= WAIT_OBJECT_0).
+pub const WSA_WAIT_EVENT_0: u32 = WAIT_OBJECT_0;
+/// `WSA_WAIT_TIMEOUT` (= WAIT_TIMEOUT).
+pub const WSA_WAIT_TIMEOUT: u32 = WAIT_TIMEOUT;
+/// `WSA_WAIT_FAILED` (= WAIT_FAILED).
+pub const WSA_WAIT_FAILED: u32 = WAIT_FAILED;

@@ -11,4 +11,5 @@ pub mod mailslot;
 pub mod messages;
 pub mod named_pipe;
 pub mod pipe;
+pub mod socket;
 pub mod sync;

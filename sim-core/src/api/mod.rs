@@ -9,6 +9,7 @@ mod mailslot;
 mod mapping;
 mod overlapped;
 mod user32;
+mod winsock;
 
 pub use com::CO_MTA_USAGE_COOKIE;
 pub use kernel32::ThreadCtx;

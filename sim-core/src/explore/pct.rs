@@ -73,6 +73,10 @@ impl Pct {
 
 impl Strategy for Pct {
     fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        if point.kind == ChoiceKind::Data {
+            // Byte counts are no threads: drawn uniformly.
+            return Some(self.rng.random_range(0..point.options.len()));
+        }
         for &t in point.options {
             if !self.priority.contains_key(&t) {
                 // Initial priorities lie above every change-point priority (1..depth).

@@ -33,6 +33,10 @@ impl Strategy for Sticky {
                 return Some(i);
             }
         }
+        if p.kind == ChoiceKind::Data {
+            // A recv takes all it can: no split.
+            return Some(p.options.len() - 1);
+        }
         Some(0)
     }
 }
@@ -103,7 +107,7 @@ impl Anchored {
 
 impl Strategy for Anchored {
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
-        if p.kind == ChoiceKind::Waiter {
+        if p.kind != ChoiceKind::Thread {
             let w = self.waiters.get(self.waiter_pos).copied();
             self.waiter_pos += 1;
             return Some(w.and_then(|w| p.options.iter().position(|&t| t == w)).unwrap_or(0));
@@ -159,7 +163,7 @@ struct Meter {
 impl Strategy for Meter {
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
         let i = self.inner.pick(p)?;
-        if p.kind == ChoiceKind::Waiter {
+        if p.kind != ChoiceKind::Thread {
             self.counts.waiters.borrow_mut().push(p.options[i]);
         }
         if p.kind == ChoiceKind::Thread {

@@ -122,6 +122,36 @@ pub struct Config {
     /// Default 8: naturally aligned accesses up to 8 bytes never tear, as on x64.
     #[serde(default = "default_memory_atomic_bytes")]
     pub memory_atomic_bytes: u32,
+    /// Sockets one process may hold (socket and accept): beyond it the run ends with
+    /// `LimitKind::Sockets` (or the call fails with WSAEMFILE under `LimitAction::FailCall`).
+    #[serde(default = "default_sockets_max")]
+    pub sockets_max: u32,
+    /// How long a blocking connect to a loopback port nobody listens on retries before
+    /// WSAECONNREFUSED: Windows resends the SYN after each reset, about 2 s in all
+    /// (TEACHING-CASES item 22a; docs/semantics.md §22.6). 0 refuses at once, as Linux does.
+    #[serde(default = "default_connect_refusal_ms")]
+    pub connect_refusal_ms: u32,
+    /// How long a blocking connect to an address no host answers waits before
+    /// WSAETIMEDOUT: 21 s, three SYNs 3, 6 and 12 s apart [inferred: TcpMaxConnectRetransmissions 2].
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u32,
+    /// Whether the scheduler decides how many of the available bytes a recv on a stream
+    /// socket returns (`ChoiceKind::Data`); off, a recv takes all it can.
+    #[serde(default = "default_true")]
+    pub stream_splits: bool,
+}
+
+fn default_sockets_max() -> u32 {
+    10_000
+}
+fn default_connect_refusal_ms() -> u32 {
+    2000
+}
+fn default_connect_timeout_ms() -> u32 {
+    21_000
+}
+fn default_true() -> bool {
+    true
 }
 
 fn default_section_bytes_max() -> u64 {
@@ -197,6 +227,10 @@ impl Default for Config {
             message_nesting_max: default_message_nesting_max(),
             section_bytes_max: default_section_bytes_max(),
             memory_atomic_bytes: default_memory_atomic_bytes(),
+            sockets_max: default_sockets_max(),
+            connect_refusal_ms: default_connect_refusal_ms(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            stream_splits: true,
         }
     }
 }

@@ -53,6 +53,10 @@ pub enum Resource {
     /// COM's state (`Kernel::com`: apartments, pointers, marshal data, calls, §21), hashed
     /// as one resource; COM calls are not listed in `call_reads`, so they read everything.
     Com,
+    /// Winsock's kernel-wide state: the port namespace, WSAStartup counts, connects
+    /// retrying (`Kernel::net`). Socket calls are not listed in `call_reads`: they read
+    /// everything.
+    Net,
 }
 
 /// What one or more steps read and wrote.
@@ -148,6 +152,7 @@ impl Kernel {
         // resource (their calls are not listed in `call_reads`, so they read everything).
         hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
         hashes.insert(Resource::Com, fnv(&format!("{:?}", self.com)));
+        hashes.insert(Resource::Net, fnv(&format!("{:?}", self.net)));
         Snapshot { hashes }
     }
 

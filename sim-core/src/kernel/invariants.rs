@@ -81,6 +81,14 @@ impl Kernel {
                 }
                 // A mailslot client holds its mailslot (§18.16).
                 Body::MailslotClient(c) => *refs.entry(c.slot).or_default() += 1,
+                // A listener holds the connections waiting for accept (§22.10).
+                Body::Socket(s) => {
+                    s.backlog.iter().for_each(|&c| *refs.entry(c).or_default() += 1);
+                    // A WSAEventSelect holds its event (§22.28).
+                    if let Some((ev, _)) = s.event_select {
+                        *refs.entry(ev).or_default() += 1;
+                    }
+                }
                 _ => {}
             }
         }
@@ -154,12 +162,20 @@ impl Kernel {
                 Body::NamedPipe(n) => n.waiters.iter().copied().for_each(&mut note),
                 Body::Port(p) => p.waiters.iter().copied().for_each(&mut note),
                 Body::Mailslot(m) => m.reads.iter().copied().for_each(&mut note),
+                Body::Socket(s) => {
+                    s.reads.iter().copied().for_each(&mut note);
+                    s.accepts.iter().copied().for_each(&mut note);
+                    s.inbound.iter().filter_map(|g| g.writer).for_each(&mut note);
+                }
                 _ => {}
             }
             if let Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. }) = &o.body {
                 i.connects.iter().copied().for_each(&mut note);
             }
         }
+        // Blocking connects wait in the kernel's list (§22.6).
+        self.net.connects.iter().copied().for_each(&mut note);
+        self.net.selects.iter().copied().for_each(&mut note);
         for (id, op) in &self.ops {
             match &op.kind {
                 OpKind::Wait { objects, .. } => {
@@ -337,6 +353,13 @@ impl Kernel {
                     );
                     Some(m.bytes)
                 }
+                // Unread socket bytes count toward the same limit (§22).
+                Body::Socket(s) => {
+                    let stream: u64 = s.inbound.iter().map(|g| (g.data.len() - g.off) as u64).sum();
+                    let dgrams: u64 = s.datagrams.iter().map(|(_, d)| d.len() as u64).sum();
+                    assert_eq!(s.unread, stream + dgrams, "simulator bug: socket byte count is off");
+                    Some(s.unread)
+                }
                 _ => None,
             })
             .sum();
@@ -367,6 +390,24 @@ impl Kernel {
             }
         }
         assert!(self.section_bytes <= self.config.section_bytes_max, "simulator bug: section bytes past the cap");
+        // Sockets: a connection's two ends name each other; the port table holds open,
+        // bound sockets of its protocol and port.
+        for (id, o) in &self.objects {
+            if let Body::Socket(s) = &o.body {
+                if let Some(p) = s.peer {
+                    let back =
+                        matches!(self.objects.get(p).map(|o| &o.body), Some(Body::Socket(q)) if q.peer == Some(id));
+                    assert!(back, "simulator bug: {} names a peer that does not name it", self.describe(id));
+                }
+            }
+        }
+        for ((proto, port), list) in &self.net.bound {
+            for &id in list {
+                let ok = matches!(self.objects.get(id).map(|o| &o.body),
+                    Some(Body::Socket(s)) if !s.closed && s.proto == *proto && s.local.map(|a| a.port) == Some(*port));
+                assert!(ok, "simulator bug: port {port} is bound to a closed or different socket");
+            }
+        }
         for (key, &id) in &self.mailslot_names {
             let bound = matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Mailslot(m)) if !m.closed);
             assert!(bound, "simulator bug: mailslot name {key} is bound to a closed or missing mailslot");

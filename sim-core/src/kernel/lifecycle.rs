@@ -53,6 +53,7 @@ impl Kernel {
                 Some((Body::Mailslot(m), serial)) => write!(s, "mailslot#{serial} client of {}", m.name),
                 _ => write!(s, "mailslot client#{}", o.hdr.serial),
             },
+            Body::Socket(so) => write!(s, "{}", crate::objects::socket::label(so, o.hdr.serial)),
             Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
             Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
             b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),

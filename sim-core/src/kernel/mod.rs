@@ -175,6 +175,9 @@ pub struct Kernel {
     /// COM: per-thread state, apartments, objects, pointers, marshal data, calls in flight
     /// (`objects/com.rs`, docs/semantics.md §21).
     pub(crate) com: crate::objects::com::Com,
+    /// Winsock's kernel-wide state: WSAStartup counts, the port table, blocking connects
+    /// (`objects/socket.rs`).
+    pub(crate) net: crate::objects::socket::Net,
 }
 
 impl Kernel {
@@ -232,6 +235,7 @@ impl Kernel {
             async_ops: BTreeMap::new(),
             locks: Default::default(),
             com: Default::default(),
+            net: Default::default(),
         }
     }
 

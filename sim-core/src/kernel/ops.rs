@@ -141,6 +141,52 @@ pub enum OpKind {
         /// The SRW lock was held shared (CONDITION_VARIABLE_LOCKMODE_SHARED).
         shared: bool,
     },
+    /// recv/recvfrom waiting for data, end of stream or a reset (§22).
+    SockRecv {
+        /// The socket.
+        sock: ObjectId,
+        /// The buffer size.
+        len: u32,
+        /// MSG_PEEK.
+        peek: bool,
+        /// recvfrom (the source address is returned).
+        from: bool,
+    },
+    /// accept waiting for a connection (§22.10).
+    SockAccept {
+        /// The listening socket.
+        sock: ObjectId,
+    },
+    /// A blocking connect retrying until someone listens or its time is up (§22.6); its
+    /// deadline is the next retry.
+    SockConnect {
+        /// The connecting socket.
+        sock: ObjectId,
+        /// Where to.
+        to: crate::objects::socket::SockAddr,
+        /// The tick at which it gives up (WSAECONNREFUSED or WSAETIMEDOUT).
+        give_up: u64,
+    },
+    /// send waiting for the peer to read: its bytes are queued (readable) and it completes
+    /// when they fit the two buffers (§22.5).
+    SockSend {
+        /// The sending socket.
+        sock: ObjectId,
+        /// The receiving socket (its inbound queue holds the bytes).
+        peer: ObjectId,
+        /// The bytes sent.
+        len: u32,
+    },
+    /// select waiting for a socket of its sets to be ready (§22.26).
+    SockSelect {
+        /// The read, write and except sets: handles as passed and their sockets.
+        sets: [Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3],
+    },
+    /// WSAPoll waiting for an entry's events (§22.27).
+    SockPoll {
+        /// Each entry's socket (None: not a socket) and events asked for.
+        fds: Vec<(Option<ObjectId>, i16)>,
+    },
     /// Waiting for the I/O lock of a synchronous file object held by another thread's
     /// call. When granted, the thread is parked again at `next` and runs it in a step of
     /// its own. The wait holds a reference on the file object.

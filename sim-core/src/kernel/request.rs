@@ -137,6 +137,43 @@ impl ToArg for STARTUPINFO {
     }
 }
 
+impl ToArg for Option<crate::types::SOCKADDR_IN> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(a) => ArgValue::Sym(sockaddr(a)),
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl ToArg for Option<Vec<HANDLE>> {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        Some(match self {
+            Some(v) => v.to_arg(full)?,
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl ToArg for Vec<(HANDLE, i16)> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Handles(self.iter().map(|&(h, _)| h).collect()))
+    }
+}
+impl ToArg for Option<i32> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        self.map(ArgValue::I32)
+    }
+}
+impl ToArg for Option<Vec<u8>> {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        self.as_ref().and_then(|v| v.to_arg(full))
+    }
+}
+impl ToArg for u16 {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Flags(u32::from(*self)))
+    }
+}
+
 /// How a return type turns a reply into the value the caller sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RetKind {
@@ -164,6 +201,8 @@ pub enum RetKind {
     /// An HRESULT (COM, §21). A CoWaitForMultipleHandles round that waits shows the wait
     /// code it ended with.
     Hresult,
+    /// A Winsock int: the value (a byte count, 0) on success, SOCKET_ERROR (-1) on failure.
+    Int,
 }
 
 macro_rules! api_blocks {
@@ -515,6 +554,28 @@ api_table! {
     ReplyMessage(result: isize) -> Bool => reply_message;
     SetTimer(hwnd: HWND, id: usize, elapse_ms: u32, timer_proc: Option<TIMERPROC>) -> Long => set_timer;
     KillTimer(hwnd: HWND, id: usize) -> Bool => kill_timer;
+    WSAStartup(version: u16) -> Int => wsa_startup;
+    WSACleanup() -> Int => wsa_cleanup;
+    socket(af: i32, ty: i32, protocol: i32, flags: u32 [flags]) -> HandleOrInvalid => socket;
+    bind(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int => bind;
+    listen(s: HANDLE, backlog: i32) -> Int => listen;
+    accept(s: HANDLE, addrlen: Option<i32>) -> HandleOrInvalid, blocks => accept;
+    connect(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int, blocks => connect;
+    recv(s: HANDLE, len: i32, flags: i32, from: bool) -> Int, blocks => recv;
+    send(s: HANDLE, data: Vec<u8>, len: i32, flags: i32, to: Option<crate::types::SOCKADDR_IN>, tolen: i32) -> Int, blocks
+        => send;
+    shutdown(s: HANDLE, how: i32) -> Int => shutdown;
+    closesocket(s: HANDLE) -> Int => closesocket;
+    getsockname(s: HANDLE, namelen: i32) -> Int => getsockname;
+    getpeername(s: HANDLE, namelen: i32) -> Int => getpeername;
+    setsockopt(s: HANDLE, level: i32, optname: i32, optval: Option<Vec<u8>>, optlen: i32) -> Int => setsockopt;
+    getsockopt(s: HANDLE, level: i32, optname: i32, optlen: i32) -> Int => getsockopt;
+    ioctlsocket(s: HANDLE, cmd: i32, arg: Option<u32>) -> Int => ioctlsocket;
+    select(readfds: Option<Vec<HANDLE>>, writefds: Option<Vec<HANDLE>>, exceptfds: Option<Vec<HANDLE>>, timeout_ms: u32 [timeout])
+        -> Int, blocks => select;
+    WSAPoll(fds: Vec<(HANDLE, i16)>, timeout: i32) -> Int, blocks => wsa_poll;
+    WSAEventSelect(s: HANDLE, event: HANDLE, mask: u32 [flags]) -> Int => wsa_event_select;
+    WSAEnumNetworkEvents(s: HANDLE, event: HANDLE) -> Int => wsa_enum_network_events;
     /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
     /// waited in SendMessage waits again (or takes its reply).
     SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
@@ -672,6 +733,18 @@ pub enum Value {
     Com(ComReply),
     /// Calls that return nothing.
     Void,
+    /// accept: the new socket and the peer's address.
+    Accept(HANDLE, crate::types::SOCKADDR_IN),
+    /// recv, recvfrom: the bytes and, for recvfrom, the source address.
+    Recv(Vec<u8>, Option<crate::types::SOCKADDR_IN>),
+    /// getsockname, getpeername: an address.
+    SockName(crate::types::SOCKADDR_IN),
+    /// select: the ready sockets of the read, write and except sets.
+    Select([Vec<HANDLE>; 3]),
+    /// WSAPoll: each entry's revents.
+    Poll(Vec<i16>),
+    /// WSAEnumNetworkEvents: the FD_ bits and each one's error code.
+    NetworkEvents(u32, [u32; 10]),
 }
 
 impl Value {
@@ -723,6 +796,27 @@ impl Value {
                 vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
             }
             Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
+            Value::Accept(s, a) => vec![h("socket", *s), Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::Recv(d, from) => {
+                let mut v = vec![Arg::new("read", ArgValue::bytes(d))];
+                if let Some(a) = from {
+                    v.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
+                }
+                v
+            }
+            Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::Select([r, w, x]) => vec![
+                Arg::new("readfds", ArgValue::Handles(r.clone())),
+                Arg::new("writefds", ArgValue::Handles(w.clone())),
+                Arg::new("exceptfds", ArgValue::Handles(x.clone())),
+            ],
+            Value::Poll(rev) => {
+                vec![Arg::new(
+                    "revents",
+                    ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")),
+                )]
+            }
+            Value::NetworkEvents(ev, _) => vec![Arg::new("events", ArgValue::Flags(*ev))],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
                 u("max", *max_message_size),
                 u("next", *next_size),
@@ -731,6 +825,11 @@ impl Value {
             ],
         }
     }
+}
+
+/// An address as the trace shows it: `127.0.0.1:8080`.
+fn sockaddr(a: &crate::types::SOCKADDR_IN) -> String {
+    crate::objects::socket::SockAddr { ip: a.addr(), port: a.port() }.to_string()
 }
 
 /// How a call ended, as wide as Windows' completion status.
@@ -805,7 +904,7 @@ impl Reply {
                 _ => Ret::Long(-1),
             },
             RetKind::Handle | RetKind::HandleOrInvalid => match (&self.value, ok) {
-                (Value::Handle(h), true) | (Value::Thread(h, _), true) => Ret::Handle(*h),
+                (Value::Handle(h), true) | (Value::Thread(h, _), true) | (Value::Accept(h, _), true) => Ret::Handle(*h),
                 (_, true) => Ret::Handle(HANDLE::NULL),
                 (_, false) if kind == RetKind::Handle => Ret::Handle(HANDLE::NULL),
                 (_, false) => Ret::Handle(INVALID_HANDLE_VALUE),
@@ -827,6 +926,14 @@ impl Reply {
                 Value::Wait(v) => Ret::Wait(*v),
                 _ if !ok => Ret::Wait(WAIT_FAILED),
                 _ => Ret::Void,
+            },
+            RetKind::Int => match (&self.value, ok) {
+                (Value::Long(v), true) => Ret::Long(*v),
+                (Value::Recv(d, _), true) => Ret::Long(d.len() as i64),
+                (Value::Select(s), true) => Ret::Long(s.iter().map(Vec::len).sum::<usize>() as i64),
+                (Value::Poll(r), true) => Ret::Long(r.iter().filter(|&&x| x != 0).count() as i64),
+                (_, true) => Ret::Long(0),
+                _ => Ret::Long(-1),
             },
             RetKind::Void => Ret::Void,
         }

@@ -22,6 +22,9 @@ pub enum ChoiceKind {
     Thread,
     /// Which of several waiters a signal satisfies (event, mutex, semaphore, file lock).
     Waiter,
+    /// How many bytes a recv on a stream socket takes (docs/semantics.md §22): the options
+    /// are byte counts, not threads (`Decision::tid` holds the count chosen).
+    Data,
 }
 
 /// One recorded scheduler decision: the kind of choice, the options offered and the
@@ -143,6 +146,10 @@ impl Strategy for RoundRobin {
         let options = point.options;
         if point.kind == ChoiceKind::Waiter {
             return Some(0);
+        }
+        if point.kind == ChoiceKind::Data {
+            // The textbook stream: a recv takes all it can.
+            return Some(options.len() - 1);
         }
         let i = match self.last {
             Some(last) => options.iter().position(|&t| t > last).unwrap_or(0),

@@ -117,6 +117,12 @@ impl Kernel {
                 self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
             }
             OpKind::SendWait { .. } => self.time_out_send_wait(id),
+            // SO_RCVTIMEO / SO_SNDTIMEO: WSAETIMEDOUT; a blocking connect's retry (§22).
+            OpKind::SockRecv { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => crate::objects::socket::timed_out(self, id),
             // SleepConditionVariable* returns FALSE with ERROR_TIMEOUT once it has its
             // lock back (§20.14).
             OpKind::CondWait { .. } => self.cond_timed_out(id),

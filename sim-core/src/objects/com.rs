@@ -128,14 +128,7 @@ impl ToArg for HRESULT {
         Some(ArgValue::Sym(self.to_string()))
     }
 }
-impl ToArg for Option<Vec<HANDLE>> {
-    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
-        Some(match self {
-            Some(v) => ArgValue::Handles(v.clone()),
-            None => ArgValue::Sym("NULL".into()),
-        })
-    }
-}
+// `Option<Vec<HANDLE>>` renders through the kernel's own impl (request.rs).
 
 /// COINIT_MULTITHREADED (0): join the process's MTA.
 pub const COINIT_MULTITHREADED: u32 = 0x0;

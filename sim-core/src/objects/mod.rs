@@ -20,6 +20,7 @@ pub mod pipe;
 pub mod port;
 pub mod process;
 pub mod section;
+pub mod socket;
 pub mod sync;
 pub mod thread;
 pub mod timer;
@@ -178,6 +179,8 @@ pub enum Body {
     MailslotClient(mailslot::MailslotClient),
     /// A file mapping: a pagefile-backed section (see `section.rs`).
     Section(section::Section),
+    /// A Winsock socket (see `socket.rs`).
+    Socket(socket::Socket),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -209,6 +212,8 @@ pub enum ObjectType {
     MailslotClient,
     /// Section (a file mapping).
     Section,
+    /// File (an AFD socket).
+    Socket,
 }
 
 impl fmt::Display for ObjectType {
@@ -227,6 +232,7 @@ impl fmt::Display for ObjectType {
             ObjectType::Mailslot => "mailslot",
             ObjectType::MailslotClient => "mailslot client",
             ObjectType::Section => "section",
+            ObjectType::Socket => "socket",
         })
     }
 }
@@ -248,6 +254,7 @@ impl Body {
             Body::Mailslot(_) => ObjectType::Mailslot,
             Body::MailslotClient(_) => ObjectType::MailslotClient,
             Body::Section(_) => ObjectType::Section,
+            Body::Socket(_) => ObjectType::Socket,
         }
     }
 }
@@ -275,6 +282,9 @@ impl Kernel {
             // read without an event is in progress (§18.20).
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
+            // [inferred] A socket is a file object with no asynchronous I/O modelled:
+            // signalled.
+            Body::Socket(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
         }
     }
@@ -320,6 +330,7 @@ impl Kernel {
             Body::Port(_) => port::port_closed(self, id),
             Body::Mailslot(_) => mailslot::server_closed(self, id),
             Body::MailslotClient(_) => mailslot::client_closed(self, id),
+            Body::Socket(_) => socket::socket_closed(self, id),
             _ => {}
         }
     }
@@ -373,7 +384,7 @@ impl Kernel {
             }
             Body::MailslotClient(c) => self.release(c.slot),
             Body::Section(s) => section::destroyed(self, &s),
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
         }
     }
 
@@ -390,6 +401,12 @@ impl Kernel {
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => socket::unqueue(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -446,6 +463,12 @@ impl Kernel {
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => socket::op_reason(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -487,6 +510,12 @@ impl Kernel {
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => socket::op_wait_edges(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -503,6 +532,12 @@ impl Kernel {
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
+            OpKind::SockRecv { .. }
+            | OpKind::SockAccept { .. }
+            | OpKind::SockConnect { .. }
+            | OpKind::SockSend { .. }
+            | OpKind::SockSelect { .. }
+            | OpKind::SockPoll { .. } => socket::op_releasers(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
@@ -524,7 +559,7 @@ impl Kernel {
             // A server's read completes when a client writes (§18.20); a client is always
             // signalled.
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
-            Body::MailslotClient(_) | Body::Section(_) => Vec::new(),
+            Body::MailslotClient(_) | Body::Section(_) | Body::Socket(_) => Vec::new(),
         }
     }
 
@@ -572,6 +607,7 @@ impl Kernel {
             Body::Mailslot(m) => mailslot::state(m),
             Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
             Body::Section(s) => section::state(s),
+            Body::Socket(s) => socket::state(s),
         }
     }
 

@@ -358,7 +358,8 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
         | ObjectType::Pipe
         | ObjectType::NamedPipe
         | ObjectType::Mailslot
-        | ObjectType::MailslotClient => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
+        | ObjectType::MailslotClient
+        | ObjectType::Socket => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
         // The section GENERIC_MAPPING; FILE_MAP_EXECUTE (SECTION_MAP_EXECUTE_EXPLICIT) is
         // grantable too [inferred].
         ObjectType::Section => (
