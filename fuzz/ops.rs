@@ -1356,7 +1356,7 @@ thread_local! {
 }
 
 /// The COM family's ops (96-111, docs/semantics.md §21): initialisation in both models
-/// (and bad flags), OLE, apartment types, MTA usage cookies, toy objects, marshalling in
+/// (and bad flags), OLE, apartment types, scripted message filters, MTA usage cookies, toy objects, marshalling in
 /// streams with every MSHLFLAGS, calls through direct pointers and proxies of any
 /// apartment (wrong-thread, disconnected, input-synchronous), CoWaitForMultipleHandles,
 /// releases. Pointers and streams are picked by `a` among those this process made; one
@@ -1396,6 +1396,16 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
             let _ = ctx.ole_initialize(None).await;
         }
         99 => ctx.ole_uninitialize().await,
+        100 if b >= 0xC0 => {
+            // A scripted message filter (or none): answers and retries picked by b.
+            let f = MessageFilter {
+                handle_in_coming_call: vec![u32::from(b) % 3, SERVERCALL_ISHANDLED],
+                when_call_pending: (b & 4 != 0).then_some(SERVERCALL_RETRYLATER),
+                retry_rejected_call: vec![[-1, 0, 150][usize::from(b >> 3) % 3], -1],
+            };
+            let mut prev = None;
+            let _ = ctx.co_register_message_filter((b & 1 == 0).then_some(f), Some(&mut prev)).await;
+        }
         100 => {
             let (mut t, mut q) = (0, 0);
             let _ = ctx.co_get_apartment_type((b & 1 == 0).then_some(&mut t), (b & 2 == 0).then_some(&mut q)).await;

@@ -446,3 +446,108 @@ pub fn com_init_table() -> Scenario {
         main: "init.exe",
     }
 }
+
+// ----- 2. re-entrancy during an outgoing call, and the message-filter fix -------------------------
+
+/// Main (STA A) owns object `mine` and runs mine->CallBack(cb) on it, where cb is a proxy
+/// to an object of STA B, which starts pumping only after 50 ms: A waits in its modal
+/// loop. Meanwhile thread C (an STA) calls mine->Add(10) through a proxy: it is let in as
+/// CALLTYPE_TOPLEVEL_CALLPENDING and enters `mine` while its CallBack runs (the trace says
+/// "re-entered"). With `filters`, A answers SERVERCALL_RETRYLATER to such calls and C's
+/// RetryRejectedCall says "retry in 150 ms", so C's call lands after A's finished. Exits
+/// with the counter (10).
+async fn reentrancy(ctx: ThreadCtx, filters: bool) -> u32 {
+    ctx.co_initialize(None).await;
+    if filters {
+        let f = MessageFilter { when_call_pending: Some(SERVERCALL_RETRYLATER), ..MessageFilter::default() };
+        ctx.co_register_message_filter(Some(f), None).await;
+    }
+    let Some(mine) = toy(&ctx).await else { return 1000 };
+    let for_c = marshal(&ctx, mine).await;
+    // B: an STA that is busy for 50 ms before it pumps.
+    let out: Rc<RefCell<(Option<IStream>, u32)>> = Rc::default();
+    let o2 = out.clone();
+    let ready = ctx.create_event(None, true, false, None).await;
+    let b = ctx
+        .create_thread(
+            None,
+            0,
+            move |ctx| async move {
+                ctx.co_initialize(None).await;
+                if let Some(p) = toy(&ctx).await {
+                    *o2.borrow_mut() = (marshal(&ctx, p).await, ctx.get_current_thread_id());
+                }
+                ctx.set_event(ready).await;
+                ctx.sleep(50).await;
+                let mut m = MSG::default();
+                while ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+                    ctx.dispatch_message(&m).await;
+                }
+                ctx.co_uninitialize().await;
+                0
+            },
+            0,
+            None,
+        )
+        .await;
+    ctx.wait_for_single_object(ready, INFINITE).await;
+    let (s, b_tid) = *out.borrow();
+    let Some(cb) = unmarshal(&ctx, s).await else { return 1001 };
+    let c = ctx
+        .create_thread(
+            None,
+            0,
+            move |ctx| async move {
+                ctx.co_initialize(None).await;
+                if filters {
+                    let f = MessageFilter { retry_rejected_call: vec![150], ..MessageFilter::default() };
+                    ctx.co_register_message_filter(Some(f), None).await;
+                }
+                let hr = match unmarshal(&ctx, for_c).await {
+                    Some(p) => ctx.itoy_add(p, 10).await,
+                    None => E_POINTER,
+                };
+                ctx.co_uninitialize().await;
+                hr.0 as u32
+            },
+            0,
+            None,
+        )
+        .await;
+    // The method on our own object that calls out (the direct pointer: runs here).
+    ctx.itoy_call_back(mine, Some(cb)).await;
+    let mut index = 0;
+    ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[c]), Some(&mut index)).await;
+    ctx.release(cb).await;
+    ctx.post_thread_message(b_tid, WM_QUIT, 0, 0).await;
+    ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[b]), Some(&mut index)).await;
+    let v = counter(&ctx, mine).await;
+    ctx.co_uninitialize().await;
+    v
+}
+
+/// Teaching case 2: re-entrancy during an outgoing call.
+pub fn com_reentrancy() -> Scenario {
+    Scenario {
+        name: "com-reentrancy",
+        summary: "an STA waiting on an outgoing call lets an unrelated incoming call (CALLTYPE_TOPLEVEL_CALLPENDING) into the object whose method is running",
+        expect: "completes on every seed with exit code 10; the trace shows IToy::Add re-entering the object",
+        install: |sim| {
+            sim.program("reenter.exe", |ctx| reentrancy(ctx, false));
+        },
+        main: "reenter.exe",
+    }
+}
+
+/// Teaching case 2, fixed with message filters.
+pub fn com_reentrancy_filtered() -> Scenario {
+    Scenario {
+        name: "com-reentrancy-filtered",
+        summary: "the fix: the STA's filter answers SERVERCALL_RETRYLATER to pending-time calls; the caller's retries after 150 ms",
+        expect: "completes on every seed with exit code 10; no re-entry, the call lands at 150 ms",
+        install: |sim| {
+            sim.program("reenter.exe", |ctx| reentrancy(ctx, true));
+        },
+        main: "reenter.exe",
+    }
+}

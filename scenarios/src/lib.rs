@@ -105,6 +105,8 @@ pub fn catalogue() -> Vec<Scenario> {
         com::com_sta_no_pump(),
         com::com_sta_cowait(),
         com::com_raw_pointer_race(),
+        com::com_reentrancy(),
+        com::com_reentrancy_filtered(),
         com::com_input_sync_call(),
         com::com_ui_on_mta(),
         com::com_ui_on_sta(),

@@ -307,6 +307,8 @@ hresults! {
     RPC_E_CHANGED_MODE = 0x8001_0106u32;
     /// The object invoked has disconnected from its clients (MP-2, SD-2).
     RPC_E_DISCONNECTED = 0x8001_0108u32;
+    /// The message filter rejected the call (RPC_E_SERVERCALL_REJECTED).
+    RPC_E_SERVERCALL_REJECTED = 0x8001_010Bu32;
     /// The message filter indicated that the application is busy.
     RPC_E_SERVERCALL_RETRYLATER = 0x8001_010Au32;
     /// An outgoing call cannot be made while dispatching an input-synchronous call (IS-1).

@@ -1010,3 +1010,77 @@ fn a_pending_wm_quit_does_not_stop_a_com_call() {
         0
     });
 }
+
+// ----- F. message filters ---------------------------------------------------------------------
+
+#[test]
+fn co_register_message_filter_only_in_an_sta() {
+    // com-apartments.md MF-1; compobj.c test_CoRegisterMessageFilter, implicit_mta_proc.
+    check(|ctx| async move {
+        let f = MessageFilter::default();
+        let mut prev = Some(MessageFilter { when_call_pending: Some(9), ..MessageFilter::default() });
+        assert_eq!(ctx.co_register_message_filter(Some(f.clone()), Some(&mut prev)).await, CO_E_NOT_SUPPORTED);
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        assert_eq!(ctx.co_register_message_filter(Some(f.clone()), Some(&mut prev)).await, CO_E_NOT_SUPPORTED);
+        assert_eq!(prev.as_ref().and_then(|p| p.when_call_pending), Some(9), "prev untouched");
+        ctx.co_uninitialize().await;
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        assert_eq!(ctx.co_register_message_filter(None, None).await, S_OK);
+        assert_eq!(ctx.co_register_message_filter(None, Some(&mut prev)).await, S_OK);
+        assert_eq!(prev, None, "no filter before");
+        assert_eq!(ctx.co_register_message_filter(Some(f.clone()), Some(&mut prev)).await, S_OK);
+        assert_eq!(ctx.co_register_message_filter(None, Some(&mut prev)).await, S_OK);
+        assert_eq!(prev, Some(f));
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn a_callee_filter_rejects_and_a_caller_filter_retries() {
+    // com-apartments.md MF-2, MF-3; marshal.c test_message_filter; MS docs
+    // IMessageFilter::HandleInComingCall, RetryRejectedCall.
+    let r = run_main(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        // The server STA registers a filter: REJECTED, then RETRYLATER, then ISHANDLED.
+        let out = cell::<Option<(IStream, u32)>>();
+        let o2 = out.clone();
+        let ready = ctx.create_event(None, true, false, None).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let f = MessageFilter {
+                handle_in_coming_call: vec![SERVERCALL_REJECTED, SERVERCALL_RETRYLATER, SERVERCALL_ISHANDLED],
+                ..MessageFilter::default()
+            };
+            assert_eq!(ctx.co_register_message_filter(Some(f), None).await, S_OK);
+            let p = toy(&ctx).await;
+            *o2.borrow_mut() = Some((marshal(&ctx, p).await, ctx.get_current_thread_id()));
+            ctx.set_event(ready).await;
+            let mut m = MSG::default();
+            while ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+                ctx.dispatch_message(&m).await;
+            }
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        ctx.wait_for_single_object(ready, INFINITE).await;
+        let (s, tid) = out.borrow().expect("stream");
+        let proxy = unmarshal(&ctx, s).await;
+        // No caller filter: the rejection comes back at once.
+        assert_eq!(ctx.itoy_add(proxy, 1).await, RPC_E_CALL_REJECTED);
+        // A caller filter that retries at once: RETRYLATER, then the call gets in.
+        let f = MessageFilter { retry_rejected_call: vec![0], ..MessageFilter::default() };
+        assert_eq!(ctx.co_register_message_filter(Some(f), None).await, S_OK);
+        assert_eq!(ctx.itoy_add(proxy, 1).await, S_OK);
+        assert_eq!(get(&ctx, proxy).await, 1);
+        ctx.release(proxy).await;
+        stop_server(&ctx, t, tid).await;
+        ctx.co_uninitialize().await;
+        0
+    });
+    assert_completed(&r);
+    let text = r.trace_text();
+    assert!(text.contains("HandleInComingCall answers RPC_E_CALL_REJECTED"), "{text}");
+    assert!(text.contains("RetryRejectedCall(RPC_E_SERVERCALL_RETRYLATER) answers 0"), "{text}");
+}

@@ -1542,3 +1542,26 @@ fn port_hijack_and_exclusive_address_use() {
     let r = buggy.run(Config::random(0));
     insta::assert_snapshot!("port_hijack", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
 }
+
+/// Teaching case 2: an STA waiting on an outgoing call is re-entered by an unrelated call
+/// (CALLTYPE_TOPLEVEL_CALLPENDING) in the middle of its own method; a message filter on
+/// the callee (SERVERCALL_RETRYLATER for such calls) with a retrying caller (150 ms) fixes
+/// it (com-apartments.md XC-2, XC-3, MF-2, MF-3; ONT 2023-04-26).
+#[test]
+fn com_reentrancy_and_the_message_filter_fix() {
+    for r in com_runs("com-reentrancy", 30) {
+        assert_eq!(main_code(&r), 10);
+        let text = r.trace_text();
+        assert!(text.contains("(CALLTYPE_TOPLEVEL_CALLPENDING)") && text.contains("re-entered"), "{text}");
+    }
+    for r in com_runs("com-reentrancy-filtered", 30) {
+        assert_eq!(main_code(&r), 10);
+        let text = r.trace_text();
+        assert!(!text.contains("re-entered"), "{text}");
+        assert!(text.contains("answers RPC_E_SERVERCALL_RETRYLATER") && text.contains("answers 150"), "{text}");
+    }
+    let r = scenarios::find("com-reentrancy").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_reentrancy", r.trace_text());
+    let r = scenarios::find("com-reentrancy-filtered").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_reentrancy_filtered", r.trace_text());
+}

@@ -274,7 +274,7 @@ impl ThreadCtx {
     }
 
     /// A method call through a pointer: direct, or through a proxy (post, wait, reply).
-    async fn invoke(&self, req: Request) -> (HRESULT, i64) {
+    async fn invoke_once(&self, req: Request) -> (HRESULT, i64) {
         let c = self.com(req).await;
         match c.out {
             ComOut::Direct { obj, method } => self.run_toy_method(obj, method).await,
@@ -316,6 +316,26 @@ impl ThreadCtx {
         }
     }
 
+    /// A method call, retried as the caller's message filter says when the callee's filter
+    /// refuses it (MF-2, MF-3). Without a filter: RPC_E_CALL_REJECTED for a rejection,
+    /// RPC_E_SERVERCALL_RETRYLATER for "retry later" (MF-4's proposal, [unverified]). A
+    /// retry after 100 ms or more waits in Sleep, without pumping (MF-3: [unverified]).
+    async fn invoke(&self, mk: impl Fn() -> Request) -> (HRESULT, i64) {
+        loop {
+            let (hr, v) = self.invoke_once(mk()).await;
+            if hr != RPC_E_CALL_REJECTED && hr != RPC_E_SERVERCALL_RETRYLATER {
+                return (hr, v);
+            }
+            let r = self.com(Request::RetryRejectedCall { rejected: hr }).await;
+            match r.out {
+                ComOut::Value(-1) => return (RPC_E_CALL_REJECTED, 0),
+                ComOut::Value(ms) if ms >= 100 => self.sleep(ms as u32).await,
+                ComOut::Value(_) => {}
+                _ => return (hr, 0),
+            }
+        }
+    }
+
     /// IToy::Add(n): the counter grows by n (read on entry, written on exit: two Adds not
     /// serialised by an apartment can lose one, MP-6). Through a proxy the callee's HRESULT
     /// comes back unchanged (XC-5); the proxy's own failures: CO_E_OBJNOTCONNECTED (its
@@ -324,12 +344,12 @@ impl ThreadCtx {
     /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL (an STA handling another thread's SendMessage,
     /// IS-1).
     pub async fn itoy_add(&self, this: ComPtr, n: i32) -> HRESULT {
-        Box::pin(self.invoke(Request::IToy_Add { this, n })).await.0
+        Box::pin(self.invoke(|| Request::IToy_Add { this, n })).await.0
     }
 
     /// IToy::Get: the counter, in `value` (left alone on failure).
     pub async fn itoy_get(&self, this: ComPtr, value: Option<&mut i64>) -> HRESULT {
-        let (hr, v) = Box::pin(self.invoke(Request::IToy_Get { this })).await;
+        let (hr, v) = Box::pin(self.invoke(|| Request::IToy_Get { this })).await;
         if let (true, Some(o)) = (hr.succeeded(), value) {
             *o = v;
         }
@@ -340,24 +360,24 @@ impl ThreadCtx {
     /// `cb` is marshalled there, so a callback living in the caller's STA re-enters it as
     /// CALLTYPE_NESTED (XC-2, XC-3). E_POINTER for a NULL `cb`.
     pub async fn itoy_call_back(&self, this: ComPtr, cb: Option<ComPtr>) -> HRESULT {
-        Box::pin(self.invoke(Request::IToy_CallBack { this, cb })).await.0
+        Box::pin(self.invoke(|| Request::IToy_CallBack { this, cb })).await.0
     }
 
     /// IToy::WaitOn(event): WaitForSingleObject(event, INFINITE) on the callee's thread, a
     /// wait that does not pump (ST-3).
     pub async fn itoy_wait_on(&self, this: ComPtr, event: HANDLE) -> HRESULT {
-        Box::pin(self.invoke(Request::IToy_WaitOn { this, event })).await.0
+        Box::pin(self.invoke(|| Request::IToy_WaitOn { this, event })).await.0
     }
 
     /// IToy::SendTo(hwnd, msg): SendMessage(hwnd, msg, 0, 0) from the callee's thread
     /// (XC-2, IS-1).
     pub async fn itoy_send_to(&self, this: ComPtr, hwnd: HWND, msg: u32) -> HRESULT {
-        Box::pin(self.invoke(Request::IToy_SendTo { this, hwnd, msg })).await.0
+        Box::pin(self.invoke(|| Request::IToy_SendTo { this, hwnd, msg })).await.0
     }
 
     /// IToyCallback::Notify(): counts a notification (the object's counter grows by 1).
     pub async fn itoy_callback_notify(&self, this: ComPtr) -> HRESULT {
-        Box::pin(self.invoke(Request::IToyCallback_Notify { this })).await.0
+        Box::pin(self.invoke(|| Request::IToyCallback_Notify { this })).await.0
     }
 
     // ----- marshalling ------------------------------------------------------------------------
@@ -461,6 +481,29 @@ impl ThreadCtx {
             };
         }
         c.hr
+    }
+
+    // ----- message filters ---------------------------------------------------------------------
+
+    /// CoRegisterMessageFilter (learn.microsoft.com/en-us/windows/win32/api/objbase/nf-objbase-coregistermessagefilter):
+    /// registers a scripted [`MessageFilter`] for the caller's STA (None removes it); the
+    /// previous one goes to `prev` (None when there was none). Outside an STA:
+    /// CO_E_NOT_SUPPORTED, `prev` untouched (MF-1; the doc's S_FALSE is contradicted by the
+    /// tests). The callee's HandleInComingCall is consulted for every incoming call
+    /// (REJECTED/RETRYLATER refuse it, MF-2); the caller's RetryRejectedCall decides
+    /// whether a refused call is cancelled or retried (MF-3). MessagePending is not
+    /// modelled.
+    pub async fn co_register_message_filter(
+        &self,
+        filter: Option<MessageFilter>,
+        prev: Option<&mut Option<MessageFilter>>,
+    ) -> HRESULT {
+        let old = self.kernel.borrow().com_filter_of(self.tid);
+        let hr = self.com(Request::CoRegisterMessageFilter { filter, has_prev: prev.is_some() }).await.hr;
+        if let (S_OK, Some(p)) = (hr, prev) {
+            *p = old;
+        }
+        hr
     }
 
     // ----- the Global Interface Table (MP-9) -----------------------------------------------------

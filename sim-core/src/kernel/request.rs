@@ -13,7 +13,7 @@
 
 use crate::api::ThreadCtx;
 use crate::error::*;
-use crate::objects::com::{ComPtr, ComReply, GUID, IStream, ToyMethod};
+use crate::objects::com::{ComPtr, ComReply, GUID, IStream, MessageFilter, ToyMethod};
 use crate::objects::window::{SENDASYNCPROC, TIMERPROC, WNDPROC};
 use crate::trace::{Arg, ArgValue, Ret, ToArg};
 use crate::types::{
@@ -607,6 +607,10 @@ api_table! {
         => git_get_interface_from_global;
     IGlobalInterfaceTable_RevokeInterfaceFromGlobal(this: ComPtr, cookie: u32) -> Hresult
         => git_revoke_interface_from_global;
+    CoRegisterMessageFilter(filter: Option<MessageFilter>, has_prev: bool) -> Hresult => co_register_message_filter;
+    /// winsim's step, not a Win32 function: COM asks the caller's message filter what to do
+    /// with a call the callee's filter refused (IMessageFilter::RetryRejectedCall).
+    RetryRejectedCall(rejected: HRESULT) -> Hresult => com_retry_rejected_call;
     CreateStreamOnHGlobal(has_out: bool) -> Hresult => create_stream_on_hglobal;
     IStream_Seek(this: IStream) -> Hresult => istream_seek;
     IStream_Release(this: IStream) -> Long => istream_release;

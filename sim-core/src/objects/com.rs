@@ -209,6 +209,35 @@ pub const WM_DDE_FIRST: u32 = 0x03E0;
 /// WM_DDE_LAST.
 pub const WM_DDE_LAST: u32 = 0x03E8;
 
+/// SERVERCALL_ISHANDLED (0): HandleInComingCall lets the call in.
+pub const SERVERCALL_ISHANDLED: u32 = 0;
+/// SERVERCALL_REJECTED (1).
+pub const SERVERCALL_REJECTED: u32 = 1;
+/// SERVERCALL_RETRYLATER (2).
+pub const SERVERCALL_RETRYLATER: u32 = 2;
+
+/// An IMessageFilter as a scripted policy (MF-1 .. MF-3): what its HandleInComingCall and
+/// RetryRejectedCall return. MessagePending is not modelled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    /// HandleInComingCall's answers (SERVERCALL_*), one per incoming call in order; the
+    /// last one repeats; empty: SERVERCALL_ISHANDLED.
+    pub handle_in_coming_call: Vec<u32>,
+    /// If set, the answer for CALLTYPE_TOPLEVEL_CALLPENDING calls (the others get
+    /// `handle_in_coming_call`'s).
+    pub when_call_pending: Option<u32>,
+    /// RetryRejectedCall's answers, in order, the last repeating: -1 cancels (the call
+    /// returns RPC_E_CALL_REJECTED), 0..99 retries at once, 100 or more retries after that
+    /// many virtual milliseconds (MF-3). Empty: -1.
+    pub retry_rejected_call: Vec<i32>,
+}
+
+impl ToArg for Option<MessageFilter> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Sym(if self.is_some() { "filter" } else { "NULL" }.to_string()))
+    }
+}
+
 // ----- kernel state ------------------------------------------------------------------------
 
 /// A method of the toy class, with its arguments (J.2).
@@ -446,6 +475,9 @@ pub struct Com {
     /// The Global Interface Table: cookie → (process, the stream holding its table-strong
     /// marshal data) (MP-9).
     pub git: BTreeMap<u32, (Pid, u32)>,
+    /// Message filters by STA, with how many HandleInComingCall and RetryRejectedCall
+    /// answers each has given.
+    pub filters: BTreeMap<u32, (MessageFilter, usize, usize)>,
     next: u32,
 }
 
@@ -605,6 +637,7 @@ impl Kernel {
         a.alive = false;
         a.main = false;
         let (pid, kind) = (a.pid, a.kind);
+        self.com.filters.remove(&apt);
         if kind == AptKind::Mta {
             self.com.mta.remove(&pid);
         }
@@ -1144,6 +1177,27 @@ impl Kernel {
             Some(o) if o.causality == c.causality => CALLTYPE_NESTED,
             Some(_) => CALLTYPE_TOPLEVEL_CALLPENDING,
         };
+        if let Some((f, used, _)) = self.com.filters.get_mut(&c.target) {
+            let answer = match f.when_call_pending {
+                Some(a) if calltype == CALLTYPE_TOPLEVEL_CALLPENDING => a,
+                _ => {
+                    let a = f.handle_in_coming_call.get(*used).or(f.handle_in_coming_call.last()).copied();
+                    *used += 1;
+                    a.unwrap_or(SERVERCALL_ISHANDLED)
+                }
+            };
+            if answer != SERVERCALL_ISHANDLED {
+                let h = if answer == SERVERCALL_RETRYLATER { RPC_E_SERVERCALL_RETRYLATER } else { RPC_E_CALL_REJECTED };
+                self.finish_call(n, h, 0, "was refused by the callee's message filter");
+                self.note_effect(|_| {
+                    format!(
+                        "the message filter's HandleInComingCall answers {} to call #{n} (MF-2)",
+                        h.name().unwrap_or("")
+                    )
+                });
+                return hr(h);
+            }
+        }
         let mut method = c.method;
         let mut arg_ptr = None;
         if let ToyMethod::CallBack(Some(cb)) = method {
@@ -1428,6 +1482,46 @@ impl Kernel {
         let (h, out) = self.unmarshal_from(pid, tid, st.0, iid);
         self.com.streams.get_mut(&st.0).expect("checked").released = true;
         hr_out(h, out)
+    }
+
+    // ----- message filters (MF-1 .. MF-4) -------------------------------------------------------
+
+    /// The message filter of `tid`'s STA, if any (what CoRegisterMessageFilter's
+    /// lplpMessageFilter receives).
+    pub(crate) fn com_filter_of(&self, tid: Tid) -> Option<MessageFilter> {
+        let (a, _) = self.com_apartment_of(tid)?;
+        self.com.filters.get(&a).map(|f| f.0.clone())
+    }
+
+    /// CoRegisterMessageFilter: one filter per STA, replacing the previous one; outside an
+    /// STA (no COM, the MTA, the implicit MTA) CO_E_NOT_SUPPORTED (MF-1).
+    pub(crate) fn co_register_message_filter(
+        &mut self,
+        _pid: Pid,
+        tid: Tid,
+        filter: Option<MessageFilter>,
+        _has_prev: bool,
+    ) -> CallResult {
+        if !self.com_is_sta(tid) {
+            return hr(CO_E_NOT_SUPPORTED);
+        }
+        let (a, _) = self.com_apartment_of(tid).expect("an STA");
+        match filter {
+            Some(f) => self.com.filters.insert(a, (f, 0, 0)),
+            None => self.com.filters.remove(&a),
+        };
+        hr(S_OK)
+    }
+
+    /// The caller's IMessageFilter::RetryRejectedCall for a call refused with `rejected`
+    /// (MF-2, MF-3): its answer, or None when the caller's apartment has no filter.
+    pub(crate) fn com_retry_rejected_call(&mut self, _pid: Pid, tid: Tid, rejected: HRESULT) -> CallResult {
+        let Some((a, _)) = self.com_apartment_of(tid) else { return hr_out(S_OK, ComOut::None) };
+        let Some((f, _, used)) = self.com.filters.get_mut(&a) else { return hr_out(S_OK, ComOut::None) };
+        let answer = f.retry_rejected_call.get(*used).or(f.retry_rejected_call.last()).copied().unwrap_or(-1);
+        *used += 1;
+        self.note_effect(|_| format!("RetryRejectedCall({rejected}) answers {answer} (MF-3)"));
+        hr_out(S_OK, ComOut::Value(i64::from(answer)))
     }
 
     // ----- the Global Interface Table (MP-9) ---------------------------------------------------
