@@ -279,6 +279,8 @@ pub enum Ret {
     Hwnd(crate::types::HWND),
     /// A pointer (MapViewOfFile's LPVOID): a simulated address, NULL on failure.
     Ptr(u64),
+    /// An HRESULT (Message Queuing), shown by its mq.h name.
+    Hresult(u32),
 }
 
 impl fmt::Display for Ret {
@@ -295,6 +297,7 @@ impl fmt::Display for Ret {
             Ret::Hwnd(h) => write!(f, "{h}"),
             Ret::Ptr(0) => f.write_str("NULL"),
             Ret::Ptr(p) => write!(f, "0x{p:x}"),
+            Ret::Hresult(h) => write!(f, "{}", crate::mq::HRESULT(*h)),
         }
     }
 }

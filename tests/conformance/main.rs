@@ -15,6 +15,7 @@ mod kernel;
 mod locks;
 mod mailslot;
 mod mapping;
+mod msmq;
 mod model;
 mod model_mailslot;
 mod model_msg;

@@ -50,6 +50,10 @@ pub enum Resource {
     /// User-mode locks and condition variables (`Kernel::locks`): program memory on
     /// Windows, kept outside kernel objects, so hashed as one resource.
     Locks,
+    /// The Message Queuing queue manager (`Kernel::mq`): queues and messages live outside
+    /// kernel objects, so they are hashed as one resource; no MQ call is listed in
+    /// `call_reads`, so each reads everything.
+    Msmq,
 }
 
 /// What one or more steps read and wrote.
@@ -144,6 +148,7 @@ impl Kernel {
         // User-mode locks live outside kernel objects: their state is hashed as one
         // resource (their calls are not listed in `call_reads`, so they read everything).
         hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
+        hashes.insert(Resource::Msmq, fnv(&format!("{:?}", self.mq)));
         Snapshot { hashes }
     }
 

@@ -172,6 +172,8 @@ pub struct Kernel {
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
     pub(crate) locks: crate::objects::locks::Locks,
+    /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
+    pub(crate) mq: crate::objects::msmq::QueueManager,
 }
 
 impl Kernel {
@@ -228,6 +230,7 @@ impl Kernel {
             parked: BTreeSet::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
+            mq: Default::default(),
         }
     }
 

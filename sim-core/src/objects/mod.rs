@@ -14,6 +14,7 @@
 
 pub mod locks;
 pub mod mailslot;
+pub mod msmq;
 pub mod named_pipe;
 pub mod pipe;
 pub mod port;
@@ -177,6 +178,13 @@ pub enum Body {
     MailslotClient(mailslot::MailslotClient),
     /// A file mapping: a pagefile-backed section (see `section.rs`).
     Section(section::Section),
+    /// An open Message Queuing queue: MQOpenQueue's handle (see `msmq.rs`).
+    MqQueue(msmq::MqDescriptor),
+    /// A Message Queuing cursor: MQCreateCursor's handle (see `msmq.rs`).
+    MqCursor(msmq::MqCursor),
+    /// A Message Queuing internal transaction: MQBeginTransaction's ITransaction (see
+    /// `msmq.rs`).
+    MqTransaction(msmq::MqTransaction),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -208,6 +216,12 @@ pub enum ObjectType {
     MailslotClient,
     /// Section (a file mapping).
     Section,
+    /// An open Message Queuing queue (QUEUEHANDLE).
+    MqQueue,
+    /// A Message Queuing cursor.
+    MqCursor,
+    /// A Message Queuing internal transaction (ITransaction).
+    MqTransaction,
 }
 
 impl fmt::Display for ObjectType {
@@ -226,6 +240,9 @@ impl fmt::Display for ObjectType {
             ObjectType::Mailslot => "mailslot",
             ObjectType::MailslotClient => "mailslot client",
             ObjectType::Section => "section",
+            ObjectType::MqQueue => "queue handle",
+            ObjectType::MqCursor => "cursor",
+            ObjectType::MqTransaction => "transaction",
         })
     }
 }
@@ -247,6 +264,9 @@ impl Body {
             Body::Mailslot(_) => ObjectType::Mailslot,
             Body::MailslotClient(_) => ObjectType::MailslotClient,
             Body::Section(_) => ObjectType::Section,
+            Body::MqQueue(_) => ObjectType::MqQueue,
+            Body::MqCursor(_) => ObjectType::MqCursor,
+            Body::MqTransaction(_) => ObjectType::MqTransaction,
         }
     }
 }
@@ -256,7 +276,16 @@ impl Body {
 impl Kernel {
     /// Whether a handle to `obj` may be waited on.
     pub(crate) fn waitable(&self, obj: ObjectId) -> bool {
-        !matches!(self.objects[obj].body, Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_))
+        !matches!(
+            self.objects[obj].body,
+            Body::Pipe(_)
+                | Body::NamedPipe(_)
+                | Body::Section(_)
+                // Message Queuing handles are not kernel handles [inferred].
+                | Body::MqQueue(_)
+                | Body::MqCursor(_)
+                | Body::MqTransaction(_)
+        )
     }
 
     /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
@@ -275,6 +304,7 @@ impl Kernel {
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
+            Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => false,
         }
     }
 
@@ -319,6 +349,8 @@ impl Kernel {
             Body::Port(_) => port::port_closed(self, id),
             Body::Mailslot(_) => mailslot::server_closed(self, id),
             Body::MailslotClient(_) => mailslot::client_closed(self, id),
+            Body::MqQueue(_) => msmq::desc_closed(self, id),
+            Body::MqTransaction(_) => msmq::tx_closed(self, id),
             _ => {}
         }
     }
@@ -372,7 +404,9 @@ impl Kernel {
             }
             Body::MailslotClient(c) => self.release(c.slot),
             Body::Section(s) => section::destroyed(self, &s),
+            Body::MqCursor(c) => self.release(c.desc),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            Body::MqQueue(_) | Body::MqTransaction(_) => {}
         }
     }
 
@@ -389,6 +423,7 @@ impl Kernel {
             }
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::unqueue(self, op),
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
+            OpKind::MqReceive(_) => msmq::unqueue(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -440,6 +475,7 @@ impl Kernel {
             OpKind::PortWait { port } => format!("waits for a completion packet on {}", self.describe(*port)),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_reason(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
+            OpKind::MqReceive(_) => msmq::op_reason(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -480,6 +516,7 @@ impl Kernel {
             OpKind::PortWait { port } => vec![WaitEdge::Port { port: self.describe(*port) }],
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_wait_edges(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
+            OpKind::MqReceive(_) => msmq::op_wait_edges(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -496,6 +533,7 @@ impl Kernel {
             OpKind::PortWait { port } => self.holder_threads(*port),
             OpKind::PipeConnect { .. } | OpKind::WaitNamedPipe { .. } => named_pipe::op_releasers(self, op),
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
+            OpKind::MqReceive(_) => msmq::op_releasers(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
@@ -518,6 +556,7 @@ impl Kernel {
             // signalled.
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
             Body::MailslotClient(_) | Body::Section(_) => Vec::new(),
+            Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => Vec::new(),
         }
     }
 
@@ -564,6 +603,7 @@ impl Kernel {
             Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
             Body::Mailslot(m) => mailslot::state(m),
             Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
+            b @ (Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_)) => msmq::state(self, b),
             Body::Section(s) => section::state(s),
         }
     }
