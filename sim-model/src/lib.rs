@@ -8,6 +8,7 @@
 
 pub mod mailslot;
 pub mod messages;
+pub mod msmq;
 pub mod named_pipe;
 pub mod pipe;
 pub mod sync;

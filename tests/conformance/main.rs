@@ -19,6 +19,7 @@ mod msmq;
 mod model;
 mod model_mailslot;
 mod model_msg;
+mod model_msmq;
 mod model_named;
 mod model_sync;
 mod msg;

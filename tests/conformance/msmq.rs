@@ -745,3 +745,4 @@ fn deadlock_report_names_the_queue_and_its_senders() {
     assert!(text.contains("send handles open:"), "{text}");
     assert!(text.contains("MQReceiveMessage"), "{text}");
 }
+

@@ -856,6 +856,21 @@ impl Kernel {
         let pos: Pos = (MQ_MAX_PRIORITY - msg.priority, msg.seq);
         let deadline = (msg.ttbr_s != INFINITE).then(|| msg.sent_tick + u64::from(msg.ttbr_s) * 1000 * TICKS_PER_MS);
         let seq = msg.seq;
+        if deadline.is_some_and(|d| d <= self.now) {
+            // Its time ran out before it reached the queue (a transaction committed too
+            // late, or a time-to-be-received of 0): [MS-MQDMPR] 3.1.7.1.9's "message timed
+            // out in transit"; it never enters the queue (§23.19).
+            let (path, tx) = (q.path_name.clone(), q.transactional);
+            let dl = msg.journal & MQMSG_DEADLETTER != 0;
+            self.mq_dead_letter(msg, MQMSG_CLASS_NACK_RECEIVE_TIMEOUT, tx);
+            self.note_effect(|_| {
+                format!(
+                    "message #{seq} expired before reaching {path}{}",
+                    if dl { "; moved to the dead-letter queue" } else { "" }
+                )
+            });
+            return;
+        }
         q.bytes += n;
         q.messages.insert(pos, msg);
         self.pipe_bytes += n;
