@@ -11,6 +11,7 @@ use sim_core::prelude::*;
 pub mod async_io;
 pub mod mailslots;
 pub mod messages;
+pub mod msmq;
 pub mod named_pipes;
 pub mod pipes;
 pub mod shared_memory;
@@ -72,6 +73,13 @@ pub fn catalogue() -> Vec<Scenario> {
         mailslots::mailslot_two_writers(),
         shared_memory::shm_ring_buffer(),
         shared_memory::shm_create_race(),
+        msmq::msmq_reply_by_arrival_order(),
+        msmq::msmq_reply_by_correlation_id(),
+        msmq::msmq_poison_message(),
+        msmq::msmq_poison_message_moved_aside(),
+        msmq::msmq_priority_starvation(),
+        msmq::msmq_reply_expired(),
+        msmq::msmq_receiver_exits(),
     ]
 }
 

@@ -921,6 +921,8 @@ impl Kernel {
             let args = args.clone();
             if let Some(v) = self.mq_attempt(&args, true) {
                 self.mq.queues.get_mut(&queue).expect("queue").waiters.retain(|&w| w != op);
+                let (tid, what) = (self.ops[op].tid, if args.action == MQ_ACTION_RECEIVE { "receive" } else { "peek" });
+                self.add_effect(|| format!("taken by T{tid}'s waiting {what}"));
                 let why = self.cause(|| "a message became available".to_string());
                 self.complete_op(op, Value::MqReceived(v.0, v.1).into(), &why);
             }
@@ -1120,6 +1122,7 @@ impl Kernel {
         }
         let seq = m.seq;
         let path = q.path_name.clone();
+        let waited_ms = (self.now - m.sent_tick) / TICKS_PER_MS;
         if let Some((c, _)) = cursor {
             self.set_cursor(c, CursorPos::AfterReceive(p));
         }
@@ -1128,14 +1131,35 @@ impl Kernel {
                 self.mq.queues.get_mut(&a.queue).expect("queue").messages.get_mut(&p).expect("message").locked = Some(t);
                 let Body::MqTransaction(tr) = &mut self.objects[t].body else { unreachable!() };
                 tr.ops.push(TxOp::Receive { queue: a.queue, pos: p });
-                self.note_effect(|k| format!("message #{seq} of {path} received in {}", k.describe(t)));
+                if !retry {
+                    self.note_effect(|k| format!("message #{seq} of {path} received in {}", k.describe(t)));
+                }
             }
             None => {
                 self.mq_remove(a.queue, p);
-                self.note_effect(|k| format!("message #{seq} removed from {path}: {} available", k.mq.queues[&a.queue].available()));
+                if !retry {
+                    self.note_effect(|k| {
+                        format!(
+                            "message #{seq} removed from {path} {waited_ms} ms after it was sent: {} available",
+                            k.mq.queues[&a.queue].available()
+                        )
+                    });
+                }
             }
         }
         Some((MQ_OK, Some(props)))
+    }
+
+    /// Adds to what the executing call changed (a send that also completed waiting
+    /// receives), for the trace.
+    fn add_effect(&mut self, what: impl FnOnce() -> String) {
+        if self.config.trace {
+            let more = what();
+            self.effect = Some(match self.effect.take() {
+                Some(e) => format!("{e}; {more}"),
+                None => more,
+            });
+        }
     }
 
     fn set_cursor(&mut self, c: ObjectId, pos: CursorPos) {
