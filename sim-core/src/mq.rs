@@ -77,7 +77,8 @@ hresults! {
     MQ_ERROR_UNSUPPORTED_ACCESS_MODE = 0xC00E0045;
     /// The queue handle refers to no queue any more.
     MQ_ERROR_QUEUE_NOT_AVAILABLE = 0xC00E004B;
-    /// A transactional operation on a nontransactional queue, or the reverse.
+    /// A transactional receive from a nontransactional queue (sends no longer get it,
+    /// docs/semantics.md §23.24).
     MQ_ERROR_TRANSACTION_USAGE = 0xC00E0050;
     /// The transaction is not active (already committed or aborted).
     MQ_ERROR_TRANSACTION_SEQUENCE = 0xC00E0051;
@@ -226,6 +227,10 @@ pub const MQMSG_CLASS_NACK_RECEIVE_TIMEOUT: u16 = 0xC002;
 pub const MQMSG_CLASS_NACK_Q_EXCEED_QUOTA: u16 = 0x8003;
 /// The class of a message whose queue was purged (MQPurgeQueue).
 pub const MQMSG_CLASS_NACK_Q_PURGED: u16 = 0xC001;
+/// The class of a nontransactional message rejected by a transactional queue.
+pub const MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q: u16 = 0x8009;
+/// The class of a transactional message rejected by a nontransactional queue.
+pub const MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG: u16 = 0x800A;
 /// The class of a message whose queue was deleted before it was received.
 pub const MQMSG_CLASS_NACK_Q_DELETED: u16 = 0xC000;
 

@@ -43,6 +43,10 @@ pub const CLASS_NORMAL: u16 = 0;
 pub const CLASS_RECEIVE_TIMEOUT: u16 = 0xC002;
 /// MQMSG_CLASS_NACK_Q_EXCEED_QUOTA.
 pub const CLASS_EXCEED_QUOTA: u16 = 0x8003;
+/// MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q.
+pub const CLASS_NOT_TRANSACTIONAL_Q: u16 = 0x8009;
+/// MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG.
+pub const CLASS_NOT_TRANSACTIONAL_MSG: u16 = 0x800A;
 /// MQMSG_CLASS_NACK_Q_PURGED.
 pub const CLASS_PURGED: u16 = 0xC001;
 
@@ -366,9 +370,6 @@ impl QueueManager {
         if !self.queues[q].alive {
             return R::Hr(MQ_ERROR_QUEUE_DELETED);
         }
-        if self.queues[q].transactional != tx.is_some() {
-            return R::Hr(MQ_ERROR_TRANSACTION_USAGE);
-        }
         let m = Msg {
             seq: self.next_seq,
             body: body.to_vec(),
@@ -384,9 +385,22 @@ impl QueueManager {
         self.next_seq += 1;
         match tx {
             Some(Some(t)) => self.txs[t].ops.push(TxOp::Send(q, m)),
-            _ => self.enqueue(q, m),
+            Some(None) => self.deliver(q, m),
+            // A transactional queue rejects a nontransactional message; the send succeeds
+            // (KB 901281, §23.24).
+            None if self.queues[q].transactional => self.dead_letter(m, CLASS_NOT_TRANSACTIONAL_Q, false),
+            None => self.enqueue(q, m),
         }
         R::Hr(MQ_OK)
+    }
+
+    /// A transactional message reaches its queue: a nontransactional queue rejects it.
+    fn deliver(&mut self, q: usize, m: Msg) {
+        if self.queues[q].transactional {
+            self.enqueue(q, m);
+        } else {
+            self.dead_letter(m, CLASS_NOT_TRANSACTIONAL_MSG, true);
+        }
     }
 
     fn enqueue(&mut self, q: usize, mut m: Msg) {
@@ -546,7 +560,7 @@ impl QueueManager {
             match op {
                 TxOp::Send(q, m) => {
                     if self.queues[q].alive {
-                        self.enqueue(q, m);
+                        self.deliver(q, m);
                     }
                 }
                 TxOp::Receive(q, seq) => {

@@ -701,28 +701,45 @@ fn a_transaction_left_open_at_exit_aborts() {
     assert!(r.trace_text().contains("released while active: aborted: message #1 returned to its place"), "{}", r.trace_text());
 }
 
-/// §23.24 (MQSendMessage: MQ_ERROR_TRANSACTION_USAGE; MSMQTransactionDispenser:
+/// §23.24 (KB 901281: since MSMQ 3.0 MQSendMessage no longer returns
+/// MQ_ERROR_TRANSACTION_USAGE; the mismatched message is rejected with a negative
+/// acknowledgment, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q or _MSG; MSMQTransactionDispenser:
 /// reading in a transaction from a nontransactional queue is MQ_ERROR_TRANSACTION_USAGE):
-/// transactional and nontransactional do not mix.
+/// mismatched sends succeed and never arrive (dead-lettered when asked); a transactional
+/// receive from a nontransactional queue fails.
 #[test]
 fn transaction_usage_mismatches() {
     check(|ctx| async move {
         let (_, ts, tr) = queue(&ctx, MQQUEUEPROPS::path(r".\private$\tx").transactional()).await;
         let (_, ns, nr) = queue(&ctx, MQQUEUEPROPS::path(r".\private$\plain")).await;
-        let m = MQMSGPROPS::body(b"x");
-        assert_eq!(ctx.mq_send_message(ts, &m, HANDLE::NULL).await, MQ_ERROR_TRANSACTION_USAGE);
-        assert_eq!(ctx.mq_send_message(ns, &m, MQ_SINGLE_MESSAGE).await, MQ_ERROR_TRANSACTION_USAGE);
+        let m = MQMSGPROPS::body(b"x").journal(MQMSG_DEADLETTER);
+        assert_eq!(ctx.mq_send_message(ts, &m, HANDLE::NULL).await, MQ_OK);
+        assert_eq!(ctx.mq_send_message(ns, &m, MQ_SINGLE_MESSAGE).await, MQ_OK);
         let mut tx = HANDLE::NULL;
         assert_eq!(ctx.mq_begin_transaction(&mut tx).await, MQ_OK);
-        assert_eq!(ctx.mq_send_message(ns, &m, tx).await, MQ_ERROR_TRANSACTION_USAGE);
-        send(&ctx, ns, m.clone()).await;
-        assert_eq!(recv(&ctx, nr, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, tx).await.0, MQ_ERROR_TRANSACTION_USAGE);
-        // A nontransactional receive from a transactional queue is allowed.
-        assert_eq!(ctx.mq_send_message(ts, &m, MQ_SINGLE_MESSAGE).await, MQ_OK);
-        assert_eq!(take(&ctx, tr).await, b"x");
-        // An ended transaction and a handle that is no transaction [inferred codes].
+        assert_eq!(ctx.mq_send_message(ns, &MQMSGPROPS::body(b"y"), tx).await, MQ_OK);
         assert_eq!(ctx.itransaction_commit(tx).await, MQ_OK);
-        assert_eq!(ctx.mq_send_message(ts, &m, tx).await, MQ_ERROR_TRANSACTION_SEQUENCE);
+        for q in [tr, nr] {
+            assert_eq!(recv(&ctx, q, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
+        }
+        // The rejected ones that asked for it are in the dead-letter queues, with the class
+        // saying why: the nontransactional one in DEADLETTER, the transactional in DEADXACT.
+        let d = open(&ctx, MQ_DEADLETTER_FORMAT_NAME, MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
+        assert_eq!(recv(&ctx, d, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q);
+        let x = open(&ctx, MQ_DEADXACT_FORMAT_NAME, MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
+        assert_eq!(recv(&ctx, x, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG);
+        assert_eq!(recv(&ctx, x, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
+        // A transactional receive from a nontransactional queue fails.
+        let mut rx = HANDLE::NULL;
+        assert_eq!(ctx.mq_begin_transaction(&mut rx).await, MQ_OK);
+        send(&ctx, ns, MQMSGPROPS::body(b"z")).await;
+        assert_eq!(recv(&ctx, nr, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, rx).await.0, MQ_ERROR_TRANSACTION_USAGE);
+        // A nontransactional receive from a transactional queue is allowed.
+        assert_eq!(ctx.mq_send_message(ts, &MQMSGPROPS::body(b"t"), MQ_SINGLE_MESSAGE).await, MQ_OK);
+        assert_eq!(take(&ctx, tr).await, b"t");
+        // An ended transaction and a handle that is no transaction [inferred codes].
+        assert_eq!(ctx.itransaction_commit(rx).await, MQ_OK);
+        assert_eq!(ctx.mq_send_message(ts, &m, rx).await, MQ_ERROR_TRANSACTION_SEQUENCE);
         assert_eq!(ctx.mq_send_message(ts, &m, ns).await, MQ_ERROR_INVALID_PARAMETER);
         0
     });

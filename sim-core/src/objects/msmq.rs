@@ -641,7 +641,7 @@ impl Kernel {
                 TxOp::Send { queue, msg } => {
                     if self.mq.queues.contains_key(&queue) {
                         sent += 1;
-                        self.mq_enqueue(queue, msg);
+                        self.mq_deliver(queue, msg, true);
                     }
                 }
                 TxOp::Receive { queue, pos } => {
@@ -798,11 +798,7 @@ impl Kernel {
             Err(e) => return hr(e),
         };
         let Some(q) = self.mq.queues.get(&qid) else { return hr(MQ_ERROR_QUEUE_DELETED) };
-        if q.transactional != tx.is_some() {
-            // A transactional queue takes only transactional messages and the reverse
-            // (§23.24).
-            return hr(MQ_ERROR_TRANSACTION_USAGE);
-        }
+        let queue_tx = q.transactional;
         if tx.is_some() {
             // Transactional messages all have priority 0 (§23.10).
             msg.priority = 0;
@@ -819,6 +815,12 @@ impl Kernel {
         msg.seq = self.mq.next_seq;
         self.mq.next_seq += 1;
         let seq = msg.seq;
+        if tx.is_none() && queue_tx {
+            // A transactional queue takes only transactional messages; since MSMQ 3.0 the
+            // send succeeds and the message is rejected (KB 901281; §23.24).
+            self.mq_reject(qid, msg, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q, false);
+            return hr(MQ_OK);
+        }
         match tx {
             Some(Some(t)) => {
                 let Body::MqTransaction(tr) = &mut self.objects[t].body else { unreachable!() };
@@ -827,13 +829,39 @@ impl Kernel {
                     format!("message #{seq} held by {} until commit", k.describe(t))
                 });
             }
-            _ => self.mq_enqueue(qid, msg),
+            Some(None) => self.mq_deliver(qid, msg, true),
+            None => self.mq_enqueue(qid, msg),
         }
         hr(MQ_OK)
     }
 
     /// Puts a message in a queue (or rejects it for the quota), arms its expiry, moves
     /// cursors waiting at the end and serves waiting receives.
+    /// Rejects a message a queue does not take (transactional mismatch, §23.24): it goes
+    /// to the dead-letter queue if it asks for it; the send still returned MQ_OK.
+    fn mq_reject(&mut self, queue: u64, msg: Message, class: u16, transactional_msg: bool) {
+        let path = queue_name(self, queue);
+        let (seq, dl) = (msg.seq, msg.journal & MQMSG_DEADLETTER != 0);
+        self.mq_dead_letter(msg, class, transactional_msg);
+        let why = if transactional_msg { "a transactional message" } else { "a nontransactional message" };
+        self.add_effect(|| {
+            format!(
+                "message #{seq} rejected: {path} does not take {why}{}",
+                if dl { "; moved to the dead-letter queue" } else { "" }
+            )
+        });
+    }
+
+    /// Delivers a message sent outside a transaction (`transactional` false) or in one
+    /// (true: a single-message transaction, or an internal one at its commit).
+    fn mq_deliver(&mut self, queue: u64, msg: Message, transactional: bool) {
+        if transactional && !self.mq.queues[&queue].transactional {
+            self.mq_reject(queue, msg, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG, true);
+            return;
+        }
+        self.mq_enqueue(queue, msg);
+    }
+
     fn mq_enqueue(&mut self, queue: u64, msg: Message) {
         let q = self.mq.queues.get_mut(&queue).expect("simulator bug: enqueue to a missing queue");
         let n = msg.body.len() as u64;
