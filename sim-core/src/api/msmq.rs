@@ -54,7 +54,7 @@ impl ThreadCtx {
         h
     }
 
-    /// MQCreateQueue (learn.microsoft.com/en-us/previous-versions/windows/desktop/msmq/ms711363(v=vs.85)):
+    /// MQCreateQueue (learn.microsoft.com/en-us/previous-versions/windows/embedded/ms895108(v=msdn.10)):
     /// creates the private queue named by PROPID_Q_PATHNAME (`.\private$\NAME`,
     /// case-insensitive) with PROPID_Q_LABEL, PROPID_Q_TRANSACTION, PROPID_Q_QUOTA,
     /// PROPID_Q_JOURNAL. `format_name_len` is the buffer length in characters on input and
@@ -126,7 +126,8 @@ impl ThreadCtx {
         self.mq_hr(Request::MQCloseCursor { cursor }).await
     }
 
-    /// MQSendMessage: sends a message built from PROPID_M_BODY, PROPID_M_LABEL,
+    /// MQSendMessage (learn.microsoft.com/en-us/previous-versions/windows/desktop/msmq/ms711382(v=vs.85)):
+    /// sends a message built from PROPID_M_BODY, PROPID_M_LABEL,
     /// PROPID_M_PRIORITY (0-7), PROPID_M_CORRELATIONID, PROPID_M_RESP_QUEUE,
     /// PROPID_M_APPSPECIFIC, PROPID_M_TIME_TO_REACH_QUEUE, PROPID_M_TIME_TO_BE_RECEIVED,
     /// PROPID_M_JOURNAL and PROPID_M_DELIVERY. `transaction` is NULL, MQ_SINGLE_MESSAGE,
@@ -136,7 +137,8 @@ impl ThreadCtx {
         self.mq_hr(Request::MQSendMessage { queue, props: message_props.clone(), transaction }).await
     }
 
-    /// MQReceiveMessage, synchronous form (lpOverlapped and fnReceiveCallback NULL):
+    /// MQReceiveMessage (learn.microsoft.com/en-us/previous-versions/windows/desktop/msmq/ms699825(v=vs.85)),
+    /// synchronous form (lpOverlapped and fnReceiveCallback NULL):
     /// MQ_ACTION_RECEIVE, MQ_ACTION_PEEK_CURRENT or MQ_ACTION_PEEK_NEXT, at the cursor or
     /// (without one) at the front; `timeout_ms` 0, a virtual-time time-out or INFINITE
     /// (MQ_ERROR_IO_TIMEOUT). `body_capacity` is the PROPID_M_BODY buffer size: a larger
