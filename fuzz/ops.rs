@@ -1496,8 +1496,16 @@ async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
             ignore(ctx.mq_path_name_to_format_name(path, &mut name, &mut len).await);
         }
         99 => {
-            let access = [MQ_RECEIVE_ACCESS, MQ_SEND_ACCESS, MQ_PEEK_ACCESS, MQ_SEND_ACCESS, MQ_RECEIVE_ACCESS, 0, MQ_ADMIN_ACCESS, 3]
-                [usize::from(b) % 8];
+            let access = [
+                MQ_RECEIVE_ACCESS,
+                MQ_SEND_ACCESS,
+                MQ_PEEK_ACCESS,
+                MQ_SEND_ACCESS,
+                MQ_RECEIVE_ACCESS,
+                0,
+                MQ_ADMIN_ACCESS,
+                3,
+            ][usize::from(b) % 8];
             let share = [MQ_DENY_NONE, MQ_DENY_NONE, MQ_DENY_RECEIVE_SHARE, 2][usize::from(b >> 3) % 4];
             if b & 0x80 != 0 {
                 // Create it first (transactional or not), so that the open usually finds it.
@@ -1552,7 +1560,10 @@ async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
             let cursor = if op == 108 { mq_handle(ctx, 1, b >> 2, recent) } else { HANDLE::NULL };
             let tx = if b & 0x20 != 0 { mq_handle(ctx, 2, b >> 1, recent) } else { HANDLE::NULL };
             let mut m = MqMessage::default();
-            ignore(ctx.mq_receive_message(q, timeout, action, [0, 4, 64][usize::from(b >> 6) % 3], &mut m, cursor, tx).await);
+            ignore(
+                ctx.mq_receive_message(q, timeout, action, [0, 4, 64][usize::from(b >> 6) % 3], &mut m, cursor, tx)
+                    .await,
+            );
         }
         109 => {
             let mut t = HANDLE::NULL;

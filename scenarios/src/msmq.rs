@@ -61,7 +61,9 @@ async fn rr_server(ctx: ThreadCtx) -> u32 {
                 |ctx: ThreadCtx| async move {
                     let Some(rq) = open(&ctx, REQUESTS, MQ_RECEIVE_ACCESS).await else { return 1 };
                     let mut m = MqMessage::default();
-                    if ctx.mq_receive_message(rq, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL).await
+                    if ctx
+                        .mq_receive_message(rq, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL)
+                        .await
                         != MQ_OK
                     {
                         return 2;
@@ -137,7 +139,8 @@ async fn rr_client(ctx: ThreadCtx, fixed: bool) -> u32 {
     let mut threads = Vec::new();
     for tag in [b'x', b'y'] {
         let body = move |ctx: ThreadCtx| async move {
-            let (Some(rq), Some(rp)) = (open(&ctx, REQUESTS, MQ_SEND_ACCESS).await, open(&ctx, REPLIES, MQ_RECEIVE_ACCESS).await)
+            let (Some(rq), Some(rp)) =
+                (open(&ctx, REQUESTS, MQ_SEND_ACCESS).await, open(&ctx, REPLIES, MQ_RECEIVE_ACCESS).await)
             else {
                 return 100;
             };
@@ -206,7 +209,8 @@ pub fn msmq_reply_by_correlation_id() -> Scenario {
 /// empty. With `fixed`, a message aborted `MAX_ABORTS` times is moved to the poison queue
 /// in the receiving transaction, which then commits.
 async fn consumer(ctx: ThreadCtx, fixed: bool) -> u32 {
-    let (Some(q), Some(p)) = (open(&ctx, WORK, MQ_RECEIVE_ACCESS).await, open(&ctx, POISON, MQ_SEND_ACCESS).await) else {
+    let (Some(q), Some(p)) = (open(&ctx, WORK, MQ_RECEIVE_ACCESS).await, open(&ctx, POISON, MQ_SEND_ACCESS).await)
+    else {
         return 1;
     };
     loop {
@@ -326,7 +330,8 @@ async fn starvation_main(ctx: ThreadCtx) -> u32 {
     let mut position = 0;
     for n in 1..=HIGH_COUNT + 1 {
         let mut m = MqMessage::default();
-        if ctx.mq_receive_message(r, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL).await != MQ_OK {
+        if ctx.mq_receive_message(r, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL).await != MQ_OK
+        {
             return 4;
         }
         if m.body == b"low" {
@@ -378,7 +383,8 @@ async fn expiry_client(ctx: ThreadCtx) -> u32 {
         return 1;
     }
     let Some(server) = start(&ctx, "server.exe").await else { return 2 };
-    let (Some(rq), Some(rp)) = (open(&ctx, REQUESTS, MQ_SEND_ACCESS).await, open(&ctx, REPLIES, MQ_RECEIVE_ACCESS).await)
+    let (Some(rq), Some(rp)) =
+        (open(&ctx, REQUESTS, MQ_SEND_ACCESS).await, open(&ctx, REPLIES, MQ_RECEIVE_ACCESS).await)
     else {
         return 3;
     };
@@ -431,7 +437,9 @@ async fn exiting_receiver(ctx: ThreadCtx) -> u32 {
             0,
             move |ctx: ThreadCtx| async move {
                 let mut m = MqMessage::default();
-                let _ = ctx.mq_receive_message(q, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL).await;
+                let _ = ctx
+                    .mq_receive_message(q, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL)
+                    .await;
                 0
             },
             0,

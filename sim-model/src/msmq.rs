@@ -199,7 +199,14 @@ impl Default for QueueManager {
 impl QueueManager {
     /// A machine with its two dead-letter queues.
     pub fn new() -> QueueManager {
-        let sys = |tx| Queue { key: String::new(), transactional: tx, quota_kb: None, msgs: Vec::new(), system: true, alive: true };
+        let sys = |tx| Queue {
+            key: String::new(),
+            transactional: tx,
+            quota_kb: None,
+            msgs: Vec::new(),
+            system: true,
+            alive: true,
+        };
         QueueManager {
             queues: vec![sys(false), sys(true)],
             descs: Vec::new(),
@@ -278,7 +285,14 @@ impl QueueManager {
         if self.live_queue(key).is_some() {
             return R::Hr(MQ_ERROR_QUEUE_EXISTS);
         }
-        self.queues.push(Queue { key: key.into(), transactional, quota_kb, msgs: Vec::new(), system: false, alive: true });
+        self.queues.push(Queue {
+            key: key.into(),
+            transactional,
+            quota_kb,
+            msgs: Vec::new(),
+            system: false,
+            alive: true,
+        });
         R::Hr(MQ_OK)
     }
 

@@ -18,23 +18,64 @@ use std::rc::Rc;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Create { q: u8, tx: bool, quota: Option<u32> },
-    Delete { q: u8 },
+    Create {
+        q: u8,
+        tx: bool,
+        quota: Option<u32>,
+    },
+    Delete {
+        q: u8,
+    },
     /// `q` None: the dead-letter queue.
-    Open { q: Option<u8>, access: u8 },
-    Close { d: usize },
+    Open {
+        q: Option<u8>,
+        access: u8,
+    },
+    Close {
+        d: usize,
+    },
     /// `any`: among all queue handles, else among send handles.
-    Send { any: bool, d: usize, prio: u8, len: usize, ttbr: Option<u32>, dl: bool, tx: Option<Option<usize>> },
+    Send {
+        any: bool,
+        d: usize,
+        prio: u8,
+        len: usize,
+        ttbr: Option<u32>,
+        dl: bool,
+        tx: Option<Option<usize>>,
+    },
     /// `any`: among all queue handles, else among receive and peek handles.
-    Recv { any: bool, d: usize, action: u8, cap: u32, cursor: Option<usize>, tx: Option<usize>, timeout: u32 },
-    Cursor { d: usize },
-    CloseCursor { c: usize },
+    Recv {
+        any: bool,
+        d: usize,
+        action: u8,
+        cap: u32,
+        cursor: Option<usize>,
+        tx: Option<usize>,
+        timeout: u32,
+    },
+    Cursor {
+        d: usize,
+    },
+    CloseCursor {
+        c: usize,
+    },
     Begin,
-    Commit { t: usize },
-    Abort { t: usize },
-    Release { t: usize },
-    Purge { d: usize },
-    Sleep { ms: u32 },
+    Commit {
+        t: usize,
+    },
+    Abort {
+        t: usize,
+    },
+    Release {
+        t: usize,
+    },
+    Purge {
+        d: usize,
+    },
+    Sleep {
+        ms: u32,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -176,56 +217,72 @@ fn run_kernel(ops: &[Op], seed: u64) -> (RunReport, Results) {
                         }
                         None => None,
                     },
-                    Op::Send { any, d, prio, len, ttbr, dl, tx } => match usable(&live, 0, &descs, pick_desc(&access, *any, *d, sender)) {
-                        None => None,
-                        Some(d) => {
-                            let t = match tx {
-                                None => Some(MQ_NO_TRANSACTION),
-                                Some(None) => Some(MQ_SINGLE_MESSAGE),
-                                Some(Some(t)) => usable(&live, 2, &txs, pick(txs.len(), *t)).map(|t| txs[t]),
-                            };
-                            match t {
-                                None => None,
-                                Some(t) => {
-                                    sends = sends.wrapping_add(1);
-                                    let mut m = MQMSGPROPS::body(&vec![sends; *len]).priority(*prio);
-                                    if let Some(s) = ttbr {
-                                        m = m.time_to_be_received(*s);
+                    Op::Send { any, d, prio, len, ttbr, dl, tx } => {
+                        match usable(&live, 0, &descs, pick_desc(&access, *any, *d, sender)) {
+                            None => None,
+                            Some(d) => {
+                                let t = match tx {
+                                    None => Some(MQ_NO_TRANSACTION),
+                                    Some(None) => Some(MQ_SINGLE_MESSAGE),
+                                    Some(Some(t)) => usable(&live, 2, &txs, pick(txs.len(), *t)).map(|t| txs[t]),
+                                };
+                                match t {
+                                    None => None,
+                                    Some(t) => {
+                                        sends = sends.wrapping_add(1);
+                                        let mut m = MQMSGPROPS::body(&vec![sends; *len]).priority(*prio);
+                                        if let Some(s) = ttbr {
+                                            m = m.time_to_be_received(*s);
+                                        }
+                                        if *dl {
+                                            m = m.journal(MQMSG_DEADLETTER);
+                                        }
+                                        hr(ctx.mq_send_message(descs[d], &m, t).await)
                                     }
-                                    if *dl {
-                                        m = m.journal(MQMSG_DEADLETTER);
-                                    }
-                                    hr(ctx.mq_send_message(descs[d], &m, t).await)
                                 }
                             }
                         }
-                    },
-                    Op::Recv { any, d, action, cap, cursor, tx, timeout } => match usable(&live, 0, &descs, pick_desc(&access, *any, *d, reader)) {
-                        None => None,
-                        Some(d) => {
-                            let c = match cursor {
-                                None => Some(HANDLE::NULL),
-                                Some(c) => usable(&live, 1, &cursors, pick(cursors.len(), *c)).map(|c| cursors[c]),
-                            };
-                            let t = match tx {
-                                None => Some(HANDLE::NULL),
-                                Some(t) => usable(&live, 2, &txs, pick(txs.len(), *t)).map(|t| txs[t]),
-                            };
-                            match (c, t) {
-                                (Some(c), Some(t)) => {
-                                    let timeout = if dlq[d] { 0 } else { *timeout };
-                                    let mut m = MqMessage::default();
-                                    let h = ctx
-                                        .mq_receive_message(descs[d], timeout, ACTIONS[*action as usize], *cap, &mut m, c, t)
-                                        .await;
-                                    let seen = (h == MQ_OK || h == MQ_ERROR_BUFFER_OVERFLOW)
-                                        .then(|| (m.body, m.priority, m.abort_count, m.class));
-                                    Some(R::Recv(h.0, seen))
+                    }
+                    Op::Recv { any, d, action, cap, cursor, tx, timeout } => {
+                        match usable(&live, 0, &descs, pick_desc(&access, *any, *d, reader)) {
+                            None => None,
+                            Some(d) => {
+                                let c = match cursor {
+                                    None => Some(HANDLE::NULL),
+                                    Some(c) => usable(&live, 1, &cursors, pick(cursors.len(), *c)).map(|c| cursors[c]),
+                                };
+                                let t = match tx {
+                                    None => Some(HANDLE::NULL),
+                                    Some(t) => usable(&live, 2, &txs, pick(txs.len(), *t)).map(|t| txs[t]),
+                                };
+                                match (c, t) {
+                                    (Some(c), Some(t)) => {
+                                        let timeout = if dlq[d] { 0 } else { *timeout };
+                                        let mut m = MqMessage::default();
+                                        let h = ctx
+                                            .mq_receive_message(
+                                                descs[d],
+                                                timeout,
+                                                ACTIONS[*action as usize],
+                                                *cap,
+                                                &mut m,
+                                                c,
+                                                t,
+                                            )
+                                            .await;
+                                        let seen = (h == MQ_OK || h == MQ_ERROR_BUFFER_OVERFLOW).then_some((
+                                            m.body,
+                                            m.priority,
+                                            m.abort_count,
+                                            m.class,
+                                        ));
+                                        Some(R::Recv(h.0, seen))
+                                    }
+                                    _ => None,
                                 }
-                                _ => None,
                             }
                         }
-                    },
+                    }
                     Op::Cursor { d } => match usable(&live, 0, &descs, pick(descs.len(), *d)) {
                         None => None,
                         Some(d) => {
@@ -329,22 +386,24 @@ fn run_model(ops: &[Op], kernel: &Results) -> Results {
                     m.send(descs[d], &vec![sends; *len], *prio, *ttbr, *dl, t)
                 })
             }),
-            Op::Recv { any, d, action, cap, cursor, tx, timeout } => pick_desc(&access, *any, *d, reader).and_then(|d| {
-                let c = match cursor {
-                    None => Some(None),
-                    Some(c) => pick(cursors.len(), *c).map(|c| Some(cursors[c])),
-                };
-                let t = match tx {
-                    None => Some(None),
-                    Some(t) => pick(txs.len(), *t).map(|t| Some(txs[t])),
-                };
-                let action = [Action::Receive, Action::PeekCurrent, Action::PeekNext][*action as usize];
-                let timeout = if dlq[d] { 0 } else { *timeout };
-                match (c, t) {
-                    (Some(c), Some(t)) => Some(m.receive(descs[d], timeout, action, *cap, c, t)),
-                    _ => None,
-                }
-            }),
+            Op::Recv { any, d, action, cap, cursor, tx, timeout } => {
+                pick_desc(&access, *any, *d, reader).and_then(|d| {
+                    let c = match cursor {
+                        None => Some(None),
+                        Some(c) => pick(cursors.len(), *c).map(|c| Some(cursors[c])),
+                    };
+                    let t = match tx {
+                        None => Some(None),
+                        Some(t) => pick(txs.len(), *t).map(|t| Some(txs[t])),
+                    };
+                    let action = [Action::Receive, Action::PeekCurrent, Action::PeekNext][*action as usize];
+                    let timeout = if dlq[d] { 0 } else { *timeout };
+                    match (c, t) {
+                        (Some(c), Some(t)) => Some(m.receive(descs[d], timeout, action, *cap, c, t)),
+                        _ => None,
+                    }
+                })
+            }
             Op::Cursor { d } => pick(descs.len(), *d).map(|d| {
                 let (r, c) = m.create_cursor(descs[d]);
                 cursors.extend(c);
@@ -390,4 +449,3 @@ proptest! {
         prop_assert_eq!(kernel.len(), model.len());
     }
 }
-

@@ -36,7 +36,14 @@ async fn send(ctx: &ThreadCtx, q: HANDLE, props: MQMSGPROPS) {
 }
 
 /// MQReceiveMessage with a 1 KB body buffer: (HRESULT, message).
-async fn recv(ctx: &ThreadCtx, q: HANDLE, timeout: u32, action: u32, cursor: HANDLE, tx: HANDLE) -> (HRESULT, MqMessage) {
+async fn recv(
+    ctx: &ThreadCtx,
+    q: HANDLE,
+    timeout: u32,
+    action: u32,
+    cursor: HANDLE,
+    tx: HANDLE,
+) -> (HRESULT, MqMessage) {
     let mut m = MqMessage::default();
     let h = ctx.mq_receive_message(q, timeout, action, 1024, &mut m, cursor, tx).await;
     (h, m)
@@ -124,7 +131,10 @@ fn create_queue_rejects_bad_properties() {
             (MQQUEUEPROPS::path(r".\public\orders"), MQ_ERROR_ILLEGAL_QUEUE_PATHNAME),
             (MQQUEUEPROPS::path(PATH).with(PROPID_Q_QUOTA, MQPROPVARIANT::UI1(1)), MQ_ERROR_PROPERTY),
             (MQQUEUEPROPS::path(PATH).with(999, MQPROPVARIANT::UI4(1)), MQ_ERROR_PROPERTY),
-            (MQQUEUEPROPS::path(PATH).with(PROPID_Q_TRANSACTION, MQPROPVARIANT::UI1(7)), MQ_ERROR_ILLEGAL_PROPERTY_VALUE),
+            (
+                MQQUEUEPROPS::path(PATH).with(PROPID_Q_TRANSACTION, MQPROPVARIANT::UI1(7)),
+                MQ_ERROR_ILLEGAL_PROPERTY_VALUE,
+            ),
             (
                 MQQUEUEPROPS::path(PATH).with(PROPID_Q_LABEL, MQPROPVARIANT::LPWSTR("x".repeat(125))),
                 MQ_ERROR_ILLEGAL_PROPERTY_VALUE,
@@ -291,7 +301,12 @@ fn priority_order_then_fifo() {
     check(|ctx| async move {
         let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
         for (body, p) in [(b"a3", 3), (b"b1", 1), (b"c7", 7), (b"d3", 3), (b"e0", 0), (b"f7", 7)] {
-            send(&ctx, s, MQMSGPROPS::body(body).priority(p).label(std::str::from_utf8(body).unwrap()).app_specific(u32::from(p))).await;
+            send(
+                &ctx,
+                s,
+                MQMSGPROPS::body(body).priority(p).label(std::str::from_utf8(body).unwrap()).app_specific(u32::from(p)),
+            )
+            .await;
         }
         let mut order = Vec::new();
         for _ in 0..6 {
@@ -365,7 +380,10 @@ fn access_rights_and_bad_handles() {
         assert_eq!(ctx.mq_send_message(r, &body, HANDLE::NULL).await, MQ_ERROR_ACCESS_DENIED);
         assert_eq!(ctx.mq_send_message(HANDLE(0x1234), &body, HANDLE::NULL).await, MQ_ERROR_INVALID_HANDLE);
         send(&ctx, s, body.clone()).await;
-        assert_eq!(recv(&ctx, s, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_ACCESS_DENIED);
+        assert_eq!(
+            recv(&ctx, s, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0,
+            MQ_ERROR_ACCESS_DENIED
+        );
         assert_eq!(recv(&ctx, p, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_ACCESS_DENIED);
         assert_eq!(recv(&ctx, p, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0, MQ_OK);
         // An event handle is not a queue handle.
@@ -556,7 +574,10 @@ fn time_to_be_received_expires_to_the_dead_letter_queue() {
         assert_eq!(recv(&ctx, d, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
         // Only Message Queuing sends to a dead-letter queue [inferred error].
         let mut q = HANDLE::NULL;
-        assert_eq!(ctx.mq_open_queue(MQ_DEADLETTER_FORMAT_NAME, MQ_SEND_ACCESS, 0, &mut q).await, MQ_ERROR_ACCESS_DENIED);
+        assert_eq!(
+            ctx.mq_open_queue(MQ_DEADLETTER_FORMAT_NAME, MQ_SEND_ACCESS, 0, &mut q).await,
+            MQ_ERROR_ACCESS_DENIED
+        );
         0
     });
 }
@@ -698,7 +719,11 @@ fn a_transaction_left_open_at_exit_aborts() {
     });
     let r = sim.run("main.exe");
     assert_completed(&r);
-    assert!(r.trace_text().contains("released while active: aborted: message #1 returned to its place"), "{}", r.trace_text());
+    assert!(
+        r.trace_text().contains("released while active: aborted: message #1 returned to its place"),
+        "{}",
+        r.trace_text()
+    );
 }
 
 /// §23.24 (KB 901281: since MSMQ 3.0 MQSendMessage no longer returns
@@ -720,14 +745,23 @@ fn transaction_usage_mismatches() {
         assert_eq!(ctx.mq_send_message(ns, &MQMSGPROPS::body(b"y"), tx).await, MQ_OK);
         assert_eq!(ctx.itransaction_commit(tx).await, MQ_OK);
         for q in [tr, nr] {
-            assert_eq!(recv(&ctx, q, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
+            assert_eq!(
+                recv(&ctx, q, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0,
+                MQ_ERROR_IO_TIMEOUT
+            );
         }
         // The rejected ones that asked for it are in the dead-letter queues, with the class
         // saying why: the nontransactional one in DEADLETTER, the transactional in DEADXACT.
         let d = open(&ctx, MQ_DEADLETTER_FORMAT_NAME, MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
-        assert_eq!(recv(&ctx, d, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q);
+        assert_eq!(
+            recv(&ctx, d, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class,
+            MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q
+        );
         let x = open(&ctx, MQ_DEADXACT_FORMAT_NAME, MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
-        assert_eq!(recv(&ctx, x, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG);
+        assert_eq!(
+            recv(&ctx, x, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.1.class,
+            MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG
+        );
         assert_eq!(recv(&ctx, x, 0, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
         // A transactional receive from a nontransactional queue fails.
         let mut rx = HANDLE::NULL;
@@ -762,4 +796,3 @@ fn deadlock_report_names_the_queue_and_its_senders() {
     assert!(text.contains("send handles open:"), "{text}");
     assert!(text.contains("MQReceiveMessage"), "{text}");
 }
-

@@ -1311,7 +1311,13 @@ fn shared_memory_scenarios_meet_their_expect_lines() {
 /// The exit code of a completed run's first process.
 fn main_exit_code(r: &RunReport) -> u32 {
     let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}\n{}", r.summary(), r.trace_text()) };
-    exit_codes.iter().find(|(_, image, _)| image.contains("client") || image.contains("main") || image.contains("consumers") || image.contains("jobs")).expect("main process").2
+    exit_codes
+        .iter()
+        .find(|(_, image, _)| {
+            image.contains("client") || image.contains("main") || image.contains("consumers") || image.contains("jobs")
+        })
+        .expect("main process")
+        .2
 }
 
 /// Case 1 (§§23.10, 23.14-23.17): two threads of a client share a response queue. Taking
@@ -1331,8 +1337,14 @@ fn msmq_request_response_matched_by_correlation_id() {
         assert_eq!(main_exit_code(&fixed.run(Config::random(seed))), 0, "seed {seed}: the fix");
     }
     let seed = crossed.expect("some seed crosses the replies");
-    insta::assert_snapshot!("msmq_reply_by_arrival_order", format!("seed {seed}\n{}", buggy.run(Config::random(seed)).trace_text()));
-    insta::assert_snapshot!("msmq_reply_by_correlation_id", format!("seed {seed}\n{}", fixed.run(Config::random(seed)).trace_text()));
+    insta::assert_snapshot!(
+        "msmq_reply_by_arrival_order",
+        format!("seed {seed}\n{}", buggy.run(Config::random(seed)).trace_text())
+    );
+    insta::assert_snapshot!(
+        "msmq_reply_by_correlation_id",
+        format!("seed {seed}\n{}", fixed.run(Config::random(seed)).trace_text())
+    );
 }
 
 /// Case 2 (§23.22, Handling Poison Messages): an aborted transactional receive puts the

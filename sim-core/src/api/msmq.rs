@@ -79,7 +79,12 @@ impl ThreadCtx {
     /// MQPathNameToFormatName: the private format name of an existing local queue
     /// (`PRIVATE=<guid>\<number>`, 54 characters with the null), or
     /// MQ_ERROR_FORMATNAME_BUFFER_TOO_SMALL with the length needed (§23.7).
-    pub async fn mq_path_name_to_format_name(&self, path_name: &str, format_name: &mut String, count: &mut u32) -> HRESULT {
+    pub async fn mq_path_name_to_format_name(
+        &self,
+        path_name: &str,
+        format_name: &mut String,
+        count: &mut u32,
+    ) -> HRESULT {
         let req = Request::MQPathNameToFormatName { path_name: path_name.into(), format_name_len: *count };
         self.mq_format_name(req, format_name, count).await
     }
@@ -190,4 +195,3 @@ impl ThreadCtx {
         self.mq_hr(Request::ITransactionRelease { transaction }).await
     }
 }
-

@@ -699,7 +699,13 @@ impl Value {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
             Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => Vec::new(),
             Value::Hresult(_) | Value::MqQueueProps(..) => Vec::new(),
-            Value::MqHandle(_, hh) => if hh.is_null() { Vec::new() } else { vec![h("handle", *hh)] },
+            Value::MqHandle(_, hh) => {
+                if hh.is_null() {
+                    Vec::new()
+                } else {
+                    vec![h("handle", *hh)]
+                }
+            }
             Value::MqFormatName(_, name, len) => {
                 vec![Arg::new("format_name", ArgValue::Str(Some(name.clone()))), u("len", *len)]
             }

@@ -70,7 +70,14 @@ impl Default for QueueManager {
         for (id, path, tx) in [(DEADLETTER, "SYSTEM$;DEADLETTER", false), (DEADXACT, "SYSTEM$;DEADXACT", true)] {
             queues.insert(id, Queue::new(id, path.to_string(), String::new(), tx, INFINITE, 0, true));
         }
-        QueueManager { queues, names: BTreeMap::new(), next_queue: 3, next_seq: 1, expiries: BTreeMap::new(), messages: 0 }
+        QueueManager {
+            queues,
+            names: BTreeMap::new(),
+            next_queue: 3,
+            next_seq: 1,
+            expiries: BTreeMap::new(),
+            messages: 0,
+        }
     }
 }
 
@@ -378,7 +385,13 @@ impl Kernel {
     }
 
     /// MQCreateQueue (§§23.1-23.6).
-    pub(crate) fn mq_create_queue(&mut self, pid: Pid, _tid: Tid, props: MQQUEUEPROPS, format_name_len: u32) -> CallResult {
+    pub(crate) fn mq_create_queue(
+        &mut self,
+        pid: Pid,
+        _tid: Tid,
+        props: MQQUEUEPROPS,
+        format_name_len: u32,
+    ) -> CallResult {
         let mut path = None;
         let (mut label, mut tx, mut quota, mut journal) = (String::new(), false, INFINITE, 0u8);
         for (id, v) in &props.props {
@@ -416,7 +429,9 @@ impl Kernel {
         let name = q.format_name();
         self.mq.queues.insert(id, q);
         self.mq.names.insert(key, id);
-        self.note_effect(|_| format!("queue {path} created ({}) by P{pid}", if tx { "transactional" } else { "nontransactional" }));
+        self.note_effect(|_| {
+            format!("queue {path} created ({}) by P{pid}", if tx { "transactional" } else { "nontransactional" })
+        });
         format_name_reply(name, format_name_len, MQ_INFORMATION_FORMATNAME_BUFFER_TOO_SMALL)
     }
 
@@ -467,7 +482,14 @@ impl Kernel {
     }
 
     /// MQOpenQueue (§§23.9, 23.11, 23.12).
-    pub(crate) fn mq_open_queue(&mut self, pid: Pid, tid: Tid, format_name: String, access: u32, share: u32) -> CallResult {
+    pub(crate) fn mq_open_queue(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        format_name: String,
+        access: u32,
+        share: u32,
+    ) -> CallResult {
         if ![MQ_RECEIVE_ACCESS, MQ_SEND_ACCESS, MQ_PEEK_ACCESS].contains(&access) {
             return Ok(Value::MqHandle(MQ_ERROR_UNSUPPORTED_ACCESS_MODE, HANDLE::NULL).into());
         }
@@ -808,7 +830,9 @@ impl Kernel {
             let max = self.config.pipe_bytes_max;
             self.hit_limit(
                 LimitKind::PipeBytes,
-                format!("pipes, mailslots and message queues would hold more than {max} bytes or {MQ_MESSAGES_MAX} messages"),
+                format!(
+                    "pipes, mailslots and message queues would hold more than {max} bytes or {MQ_MESSAGES_MAX} messages"
+                ),
             );
             return hr(MQ_ERROR_INSUFFICIENT_RESOURCES);
         }
@@ -825,9 +849,7 @@ impl Kernel {
             Some(Some(t)) => {
                 let Body::MqTransaction(tr) = &mut self.objects[t].body else { unreachable!() };
                 tr.ops.push(TxOp::Send { queue: qid, msg });
-                self.note_effect(|k| {
-                    format!("message #{seq} held by {} until commit", k.describe(t))
-                });
+                self.note_effect(|k| format!("message #{seq} held by {} until commit", k.describe(t)));
             }
             Some(None) => self.mq_deliver(qid, msg, true),
             None => self.mq_enqueue(qid, msg),
@@ -910,7 +932,12 @@ impl Kernel {
         }
         self.note_effect(|k| {
             let q = &k.mq.queues[&queue];
-            format!("message #{seq} (priority {}) queued in {}: {} available", MQ_MAX_PRIORITY - pos.0, q.path_name, q.available())
+            format!(
+                "message #{seq} (priority {}) queued in {}: {} available",
+                MQ_MAX_PRIORITY - pos.0,
+                q.path_name,
+                q.available()
+            )
         });
         self.mq_arrived(queue, pos);
     }
@@ -1156,7 +1183,8 @@ impl Kernel {
         }
         match a.tx {
             Some(t) => {
-                self.mq.queues.get_mut(&a.queue).expect("queue").messages.get_mut(&p).expect("message").locked = Some(t);
+                self.mq.queues.get_mut(&a.queue).expect("queue").messages.get_mut(&p).expect("message").locked =
+                    Some(t);
                 let Body::MqTransaction(tr) = &mut self.objects[t].body else { unreachable!() };
                 tr.ops.push(TxOp::Receive { queue: a.queue, pos: p });
                 if !retry {
@@ -1211,8 +1239,12 @@ fn format_name_reply(name: String, len: u32, too_small: HRESULT) -> CallResult {
 pub(crate) fn desc_closed(k: &mut Kernel, id: ObjectId) {
     let queue = desc_of(k, id).queue;
     let Some(q) = k.mq.queues.get(&queue) else { return };
-    let ops: Vec<OpId> =
-        q.waiters.iter().copied().filter(|&op| matches!(&k.ops[op].kind, OpKind::MqReceive(a) if a.desc == id)).collect();
+    let ops: Vec<OpId> = q
+        .waiters
+        .iter()
+        .copied()
+        .filter(|&op| matches!(&k.ops[op].kind, OpKind::MqReceive(a) if a.desc == id))
+        .collect();
     let why = k.cause(|| "MQCloseQueue".to_string());
     for op in ops {
         k.mq.queues.get_mut(&queue).expect("queue").waiters.retain(|&w| w != op);
@@ -1253,7 +1285,9 @@ fn queue_name(k: &Kernel, queue: u64) -> String {
 fn descriptors(k: &Kernel, queue: u64, access: u32) -> Vec<ObjectId> {
     k.objects
         .iter()
-        .filter(|(_, o)| o.hdr.handle_count > 0 && matches!(&o.body, Body::MqQueue(d) if d.queue == queue && d.access == access))
+        .filter(|(_, o)| {
+            o.hdr.handle_count > 0 && matches!(&o.body, Body::MqQueue(d) if d.queue == queue && d.access == access)
+        })
         .map(|(id, _)| id)
         .collect()
 }
@@ -1277,7 +1311,8 @@ fn in_flight(k: &Kernel, queue: u64) -> (u64, Vec<ObjectId>) {
 /// What a receive waits for, in words.
 pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
     let OpKind::MqReceive(a) = &k.ops[op].kind else { unreachable!("not a receive") };
-    let senders: usize = descriptors(k, a.queue, MQ_SEND_ACCESS).iter().map(|&d| k.objects[d].hdr.handle_count as usize).sum();
+    let senders: usize =
+        descriptors(k, a.queue, MQ_SEND_ACCESS).iter().map(|&d| k.objects[d].hdr.handle_count as usize).sum();
     let (flight, _) = in_flight(k, a.queue);
     let locked = k.mq.queues.get(&a.queue).map_or(0, |q| q.messages.len() as u64 - q.available());
     format!(
@@ -1305,7 +1340,8 @@ pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
 /// the queue, or transactions that hold its messages or sends to it.
 pub(crate) fn op_releasers(k: &Kernel, op: OpId) -> Vec<Tid> {
     let OpKind::MqReceive(a) = &k.ops[op].kind else { unreachable!("not a receive") };
-    let mut out: Vec<Tid> = descriptors(k, a.queue, MQ_SEND_ACCESS).into_iter().flat_map(|d| k.holder_threads(d)).collect();
+    let mut out: Vec<Tid> =
+        descriptors(k, a.queue, MQ_SEND_ACCESS).into_iter().flat_map(|d| k.holder_threads(d)).collect();
     let (_, txs) = in_flight(k, a.queue);
     out.extend(txs.into_iter().flat_map(|t| k.holder_threads(t)));
     if let Some(q) = k.mq.queues.get(&a.queue) {
