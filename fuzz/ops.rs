@@ -19,8 +19,8 @@
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
-//! `com_op`; 5: Winsock sockets, `socket_op`; the others add nothing yet), its low nibble
-//! is the seed; byte 2
+//! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; the others
+//! add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -293,6 +293,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(3) => lock_op(&ctx, op, a, b).await,
             96.. if script.family == Some(4) => com_op(&ctx, op, a, b, h).await,
             96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1556,6 +1557,7 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     VIEWS.with(|v| v.borrow_mut().clear());
     LOCKS.with(|l| *l.borrow_mut() = None);
     COM.with(|c| *c.borrow_mut() = ComPool::default());
+    MQ_HANDLES.with(|m| *m.borrow_mut() = Default::default());
     let recent = Rc::new(RefCell::new(Vec::new()));
     let first = Script { ops: Rc::new(first.to_vec()), set, family, depth: 0, recent: recent.clone() };
     let second = Script { ops: Rc::new(second.to_vec()), set, family, depth: 0, recent };
@@ -1741,5 +1743,181 @@ async fn socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Re
             }
         }
         _ => {}
+    }
+}
+
+// ----- family 6: Message Queuing (docs/semantics.md §23) --------------------------------
+
+/// Queue path names: two valid ones (in varying case) and bad ones.
+const MQ_PATHS: [&str; 7] =
+    [r".\private$\a", r".\PRIVATE$\b", r".\private$\A", "a", r".\private$\", r"server\private$\a", r".\public\a"];
+
+/// Format names: the two queues', the dead-letter queues', a stale private one, bad ones.
+const MQ_FORMAT_NAMES: [&str; 9] = [
+    r"DIRECT=OS:.\private$\a",
+    r"DIRECT=OS:.\private$\B",
+    MQ_DEADLETTER_FORMAT_NAME,
+    MQ_DEADXACT_FORMAT_NAME,
+    r"PRIVATE=5e7a1c00-0000-4000-8000-000000000001\00000003",
+    r"PRIVATE=5e7a1c00-0000-4000-8000-000000000001\zz",
+    r".\private$\a",
+    "",
+    r"DIRECT=TCP:1.2.3.4\private$\a",
+];
+
+thread_local! {
+    /// The queue handles, cursors and transactions the program's Message Queuing calls
+    /// returned, by kind (0, 1, 2), with their process (reset by `run_program`).
+    static MQ_HANDLES: RefCell<[Vec<(u32, HANDLE)>; 3]> = RefCell::new(Default::default());
+}
+
+fn mq_keep(ctx: &ThreadCtx, kind: usize, h: HANDLE) {
+    if !h.is_null() {
+        let pid = ctx.get_current_process_id();
+        MQ_HANDLES.with(|m| m.borrow_mut()[kind].push((pid, h)));
+    }
+}
+
+/// A handle argument of a kind: usually one of the process's handles of that kind (newest
+/// first, maybe closed since), else NULL, one the process's calls returned, or a fixed
+/// value.
+fn mq_handle(ctx: &ThreadCtx, kind: usize, b: u8, recent: &RefCell<Vec<HANDLE>>) -> HANDLE {
+    let pid = ctx.get_current_process_id();
+    let mine: Vec<HANDLE> =
+        MQ_HANDLES.with(|m| m.borrow()[kind].iter().filter(|(p, _)| *p == pid).map(|(_, h)| *h).collect());
+    let r = recent.borrow();
+    match b % 8 {
+        0 => HANDLE::NULL,
+        1 if !r.is_empty() => r[r.len() - 1 - usize::from(b >> 3) % r.len()],
+        2 => HANDLES_64[usize::from(b >> 3) % HANDLES_64.len()],
+        _ if !mine.is_empty() => mine[mine.len() - 1 - usize::from(b >> 3) % mine.len()],
+        _ => HANDLE::NULL,
+    }
+}
+
+/// The Message Queuing family's ops (96-111, docs/semantics.md §23). `h` is the handle
+/// `a` selects (often one the process's calls returned: queue handles, cursors and
+/// transactions are remembered); the calls that take no handle read `a` as a name index.
+async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    // Mostly the first two names, so that queues get created, opened and used.
+    let name_index = |x: u8| if x % 4 != 0 { usize::from(x >> 2) % 2 } else { usize::from(x >> 2) };
+    let format_name = MQ_FORMAT_NAMES[name_index(a) % MQ_FORMAT_NAMES.len()];
+    let path = MQ_PATHS[name_index(a) % MQ_PATHS.len()];
+    // Usually a queue handle of this process; a process with none first creates (if need
+    // be) and opens one, for sending or receiving as the op does.
+    let mut q = if a & 3 != 0 { mq_handle(ctx, 0, a | 4, recent) } else { h };
+    if q.is_null() && a & 3 != 0 && op != 99 {
+        let (mut name, mut len) = (String::new(), 256);
+        let props = MQQUEUEPROPS::path(MQ_PATHS[usize::from(a >> 2) % 2]);
+        let props = if a & 0x80 != 0 { props.transactional() } else { props };
+        ignore(ctx.mq_create_queue(&props, &mut name, &mut len).await);
+        let access = if matches!(op, 105 | 106) { MQ_SEND_ACCESS } else { MQ_RECEIVE_ACCESS };
+        ignore(ctx.mq_open_queue(MQ_FORMAT_NAMES[usize::from(a >> 2) % 2], access, MQ_DENY_NONE, &mut q).await);
+        mq_keep(ctx, 0, q);
+    }
+    match op {
+        96 => {
+            let mut props = MQQUEUEPROPS::path(path);
+            if b & 1 != 0 {
+                props = props.transactional();
+            }
+            if b & 2 != 0 {
+                props = props.with(PROPID_Q_QUOTA, MQPROPVARIANT::UI4(u32::from(b >> 4)));
+            }
+            if b & 4 != 0 {
+                props = props.with(PROPID_Q_LABEL, MQPROPVARIANT::LPWSTR("label".into()));
+            }
+            if b & 0x88 == 0x88 {
+                // A bad property: an unknown id, or a known one with the wrong type.
+                props = props.with([999, PROPID_Q_JOURNAL][usize::from(b >> 7)], MQPROPVARIANT::UI4(1));
+            }
+            let (mut name, mut len) = (String::new(), [0, 10, 54, 256][usize::from(b >> 5) % 4]);
+            ignore(ctx.mq_create_queue(&props, &mut name, &mut len).await);
+        }
+        97 => ignore(ctx.mq_delete_queue(format_name).await),
+        98 => {
+            let (mut name, mut len) = (String::new(), [0, 53, 54, 256][usize::from(b) % 4]);
+            ignore(ctx.mq_path_name_to_format_name(path, &mut name, &mut len).await);
+        }
+        99 => {
+            let access = [
+                MQ_RECEIVE_ACCESS,
+                MQ_SEND_ACCESS,
+                MQ_PEEK_ACCESS,
+                MQ_SEND_ACCESS,
+                MQ_RECEIVE_ACCESS,
+                0,
+                MQ_ADMIN_ACCESS,
+                3,
+            ][usize::from(b) % 8];
+            let share = [MQ_DENY_NONE, MQ_DENY_NONE, MQ_DENY_RECEIVE_SHARE, 2][usize::from(b >> 3) % 4];
+            if b & 0x80 != 0 {
+                // Create it first (transactional or not), so that the open usually finds it.
+                let mut props = MQQUEUEPROPS::path(&path.replace('A', "a"));
+                if b & 0x40 != 0 {
+                    props = props.transactional();
+                }
+                let (mut name, mut len) = (String::new(), 256);
+                ignore(ctx.mq_create_queue(&props, &mut name, &mut len).await);
+            }
+            let mut q = HANDLE::NULL;
+            ignore(ctx.mq_open_queue(format_name, access, share, &mut q).await);
+            mq_keep(ctx, 0, q);
+        }
+        100 => ignore(ctx.mq_close_queue(q).await),
+        101 => {
+            let mut props = MQQUEUEPROPS::default();
+            ignore(ctx.mq_get_queue_properties(format_name, &mut props).await);
+        }
+        102 => ignore(ctx.mq_purge_queue(q).await),
+        103 => {
+            let mut c = HANDLE::NULL;
+            ignore(ctx.mq_create_cursor(q, &mut c).await);
+            mq_keep(ctx, 1, c);
+        }
+        104 => ignore(ctx.mq_close_cursor(mq_handle(ctx, 1, b, recent)).await),
+        105 | 106 => {
+            let mut m = MQMSGPROPS::body(&[b'q'; 40][..usize::from(b) % 40]).priority(b % 9);
+            if b & 0x10 != 0 {
+                m = m.time_to_be_received(u32::from(b >> 5) % 3).journal(MQMSG_DEADLETTER);
+            }
+            if b & 0x20 != 0 {
+                m = m.correlation_id(&[b; 20]).app_specific(u32::from(a)).label("l");
+            }
+            if op == 106 && b & 0x40 != 0 {
+                m = m.response_queue(MQ_FORMAT_NAMES[usize::from(b) % MQ_FORMAT_NAMES.len()]);
+            }
+            if b & 0x80 != 0 {
+                m = m.with(PROPID_M_BODY_SIZE, MQPROPVARIANT::UI4(1));
+            }
+            let tx = match b % 5 {
+                0 => MQ_SINGLE_MESSAGE,
+                1 => MQ_MTS_TRANSACTION,
+                2 | 3 => mq_handle(ctx, 2, b >> 2, recent),
+                _ => MQ_NO_TRANSACTION,
+            };
+            ignore(ctx.mq_send_message(q, &m, tx).await);
+        }
+        107 | 108 => {
+            let timeout = [0, 1, 5, 30, INFINITE, 0, 2, 1000][usize::from(b) % 8];
+            let action = [MQ_ACTION_RECEIVE, MQ_ACTION_PEEK_CURRENT, MQ_ACTION_PEEK_NEXT, 7][usize::from(b >> 3) % 4];
+            let cursor = if op == 108 { mq_handle(ctx, 1, b >> 2, recent) } else { HANDLE::NULL };
+            let tx = if b & 0x20 != 0 { mq_handle(ctx, 2, b >> 1, recent) } else { HANDLE::NULL };
+            let mut m = MqMessage::default();
+            ignore(
+                ctx.mq_receive_message(q, timeout, action, [0, 4, 64][usize::from(b >> 6) % 3], &mut m, cursor, tx)
+                    .await,
+            );
+        }
+        109 => {
+            let mut t = HANDLE::NULL;
+            ignore(ctx.mq_begin_transaction(&mut t).await);
+            mq_keep(ctx, 2, t);
+        }
+        110 => match b % 2 {
+            0 => ignore(ctx.itransaction_commit(mq_handle(ctx, 2, b >> 1, recent)).await),
+            _ => ignore(ctx.itransaction_abort(mq_handle(ctx, 2, b >> 1, recent)).await),
+        },
+        _ => ignore(ctx.itransaction_release(mq_handle(ctx, 2, b, recent)).await),
     }
 }

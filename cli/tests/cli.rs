@@ -191,7 +191,9 @@ fn output_to_a_closed_pipe_ends_quietly() {
 fn builtin_expectations_hold_for_their_first_seeds() {
     for s in scenarios::catalogue() {
         let kinds = s.expected_kinds();
-        for seed in 0..6 {
+        // A livelock runs to the step limit: one seed says enough, and is slow.
+        let seeds = if kinds.contains(&"step-limit") { 1 } else { 6 };
+        for seed in 0..seeds {
             let mut c = sim_core::Config::random(seed);
             c.trace = false;
             let kind = s.run(c).outcome.kind();

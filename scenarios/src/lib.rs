@@ -14,6 +14,7 @@ pub mod file;
 pub mod interp;
 pub mod mailslots;
 pub mod messages;
+pub mod msmq;
 pub mod named_pipes;
 pub mod pipes;
 pub mod shared_memory;
@@ -44,8 +45,11 @@ impl Scenario {
     pub fn expected_kinds(&self) -> Vec<&'static str> {
         let e = self.expect.to_lowercase();
         let some = e.contains("some seeds") || e.contains("seeds where") || e.contains(" or ");
-        let (deadlock, fails, steps) =
-            (e.starts_with("deadlock"), e.starts_with("fail") || e.contains("or fails"), e.contains("step limit"));
+        let (deadlock, fails, steps) = (
+            e.starts_with("deadlock"),
+            e.starts_with("fail") || e.contains("or fails"),
+            e.contains("step limit") || e.contains("steplimit") || e.contains("livelock"),
+        );
         let mut kinds = Vec::new();
         if some || !(deadlock || fails || steps) {
             kinds.push("completed");
@@ -122,6 +126,13 @@ pub fn catalogue() -> Vec<Scenario> {
         sockets::abortive_close_lost_response_fixed(),
         sockets::port_hijack(),
         sockets::port_hijack_fixed(),
+        msmq::msmq_reply_by_arrival_order(),
+        msmq::msmq_reply_by_correlation_id(),
+        msmq::msmq_poison_message(),
+        msmq::msmq_poison_message_moved_aside(),
+        msmq::msmq_priority_starvation(),
+        msmq::msmq_reply_expired(),
+        msmq::msmq_receiver_exits(),
     ]
 }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod explore;
 pub mod handles;
 pub mod kernel;
+pub mod mq;
 pub mod objects;
 pub mod report;
 pub mod sim;
@@ -39,6 +40,7 @@ pub mod prelude {
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::request::TimerApcRoutine;
+    pub use crate::mq::*;
     pub use crate::objects::port::Packet;
     pub use crate::report::{Outcome, RunReport};
     pub use crate::sim::Sim;

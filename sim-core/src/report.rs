@@ -261,6 +261,19 @@ pub enum WaitEdge {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         peer_handles: Vec<HandleRef>,
     },
+    /// MQReceiveMessage waiting for a message in a Message Queuing queue (§23.25).
+    QueueMessage {
+        /// The queue's path name.
+        queue: String,
+        /// Messages available to a receive.
+        available: u64,
+        /// Messages held by transactions that received them (they return on abort).
+        locked: u64,
+        /// Messages sent to the queue in transactions not yet committed.
+        in_flight: u64,
+        /// The open send handles to the queue.
+        senders: Vec<HandleRef>,
+    },
     /// GetQueuedCompletionStatus waiting for a packet.
     Port {
         /// The port, described.
@@ -534,6 +547,23 @@ impl DeadlockReport {
                         let _ = writeln!(s, "    waits for an instance of {pipe} to listen; its instances:");
                         for i in instances {
                             let _ = writeln!(s, "      {i}");
+                        }
+                    }
+                    WaitEdge::QueueMessage { queue, available, locked, in_flight, senders } => {
+                        let _ = writeln!(
+                            s,
+                            "    waits for a message in queue {queue} ({available} available, {locked} held by transactions, {in_flight} in flight in open transactions)"
+                        );
+                        if senders.is_empty() {
+                            let _ = writeln!(
+                                s,
+                                "    no send handle is open: only a new MQOpenQueue with MQ_SEND_ACCESS could send"
+                            );
+                        } else {
+                            let _ = writeln!(s, "    send handles open:");
+                        }
+                        for h in senders {
+                            render_handle(&mut s, h, t.pid);
                         }
                     }
                     WaitEdge::MailslotMessage { mailslot, queued, writers } => {

@@ -281,6 +281,8 @@ pub enum Ret {
     Ptr(u64),
     /// An HRESULT (COM, §21), shown by its winerror.h name.
     Hresult(crate::error::HRESULT),
+    /// An HRESULT of a Message Queuing call (§23), shown by its mq.h name (MQ_OK).
+    MqHresult(crate::error::HRESULT),
 }
 
 impl fmt::Display for Ret {
@@ -298,6 +300,7 @@ impl fmt::Display for Ret {
             Ret::Ptr(0) => f.write_str("NULL"),
             Ret::Ptr(p) => write!(f, "0x{p:x}"),
             Ret::Hresult(h) => write!(f, "{h}"),
+            Ret::MqHresult(h) => f.write_str(&crate::mq::mq_display(*h)),
         }
     }
 }

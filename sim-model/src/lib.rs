@@ -9,6 +9,7 @@
 pub mod com;
 pub mod mailslot;
 pub mod messages;
+pub mod msmq;
 pub mod named_pipe;
 pub mod pipe;
 pub mod socket;

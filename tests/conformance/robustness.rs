@@ -172,6 +172,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The Message Queuing family (extended header 0xFF, family 6, docs/semantics.md §23):
+    /// ops 96-111 create, delete, open and close queues, send, receive and peek with
+    /// cursors, time-outs and transactions, with bad names, property ids and types, access
+    /// modes and handles, mixed with every op of the 96-op set.
+    #[test]
+    fn random_msmq_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        // Two in three of every third op.
+        let data = family_input(6, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}\ninput {:?}", e, data);
+        }
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]

@@ -1565,3 +1565,104 @@ fn com_reentrancy_and_the_message_filter_fix() {
     let r = scenarios::find("com-reentrancy-filtered").unwrap().run(Config::random(0));
     insta::assert_snapshot!("com_reentrancy_filtered", r.trace_text());
 }
+
+// ----- Message Queuing (docs/semantics.md §23; issue 15's teaching cases 1-5) ------------
+
+/// The exit code of a completed run's first process.
+fn mq_main_exit_code(r: &RunReport) -> u32 {
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}\n{}", r.summary(), r.trace_text()) };
+    exit_codes
+        .iter()
+        .find(|(_, image, _)| {
+            image.contains("client") || image.contains("main") || image.contains("consumers") || image.contains("jobs")
+        })
+        .expect("main process")
+        .2
+}
+
+/// Case 1 (§§23.10, 23.14-23.17): two threads of a client share a response queue. Taking
+/// replies in arrival order gives a thread the other's reply on some seeds (exit code 12);
+/// matching the correlation id with a cursor gives each its own on every seed.
+#[test]
+fn msmq_request_response_matched_by_correlation_id() {
+    let buggy = scenarios::find("msmq-reply-by-arrival-order").unwrap();
+    let fixed = scenarios::find("msmq-reply-by-correlation-id").unwrap();
+    let mut crossed = None;
+    for seed in 0..100 {
+        let code = mq_main_exit_code(&buggy.run(Config::random(seed)));
+        assert!(code == 0 || code == 12, "seed {seed}: exit code {code}");
+        if code == 12 && crossed.is_none() {
+            crossed = Some(seed);
+        }
+        assert_eq!(mq_main_exit_code(&fixed.run(Config::random(seed))), 0, "seed {seed}: the fix");
+    }
+    let seed = crossed.expect("some seed crosses the replies");
+    insta::assert_snapshot!(
+        "msmq_reply_by_arrival_order",
+        format!("seed {seed}\n{}", buggy.run(Config::random(seed)).trace_text())
+    );
+    insta::assert_snapshot!(
+        "msmq_reply_by_correlation_id",
+        format!("seed {seed}\n{}", fixed.run(Config::random(seed)).trace_text())
+    );
+}
+
+/// Case 2 (§23.22, Handling Poison Messages): an aborted transactional receive puts the
+/// message back at the front, so two consumers spin on a poison message until the step
+/// limit; moving it aside after 3 aborts (PROPID_M_ABORT_COUNT) lets them finish.
+#[test]
+fn msmq_poison_message_livelock_and_fix() {
+    let buggy = scenarios::find("msmq-poison-message").unwrap();
+    let fixed = scenarios::find("msmq-poison-message-moved-aside").unwrap();
+    for seed in 0..20 {
+        let mut config = Config::random(seed);
+        config.steps_max = 3_000;
+        let r = buggy.run(config);
+        assert!(matches!(r.outcome, Outcome::StepLimit { .. }), "seed {seed}: {}", r.summary());
+        assert!(r.trace_text().contains("returned to its place"), "seed {seed}");
+        let r = fixed.run(Config::random(seed));
+        assert_eq!(mq_main_exit_code(&r), 0, "seed {seed}");
+        assert!(r.trace_text().contains("abort_count=3"), "seed {seed}: moved after the third abort");
+    }
+    let mut config = Config::random(0);
+    config.steps_max = 120;
+    let r = buggy.run(config);
+    insta::assert_snapshot!("msmq_poison_message", format!("{}\n{}", r.trace_text(), r.summary()));
+    insta::assert_snapshot!("msmq_poison_message_moved_aside", fixed.run(Config::random(0)).trace_text());
+}
+
+/// Case 3 (§23.10): the low-priority job sent first waits behind every high-priority one
+/// and is served last, on every seed.
+#[test]
+fn msmq_priority_starvation_serves_the_low_job_last() {
+    let s = scenarios::find("msmq-priority-starvation").unwrap();
+    for seed in 0..50 {
+        let r = s.run(Config::random(seed));
+        assert_eq!(mq_main_exit_code(&r), scenarios::msmq::HIGH_COUNT + 1, "seed {seed}");
+    }
+    insta::assert_snapshot!("msmq_priority_starvation", s.run(Config::random(0)).trace_text());
+}
+
+/// Case 4 (§23.19): the reply's time-to-be-received runs out before the client reads it:
+/// its receive times out and the dead-letter queue holds the reply.
+#[test]
+fn msmq_reply_expires_to_the_dead_letter_queue() {
+    let s = scenarios::find("msmq-reply-expired").unwrap();
+    for seed in 0..50 {
+        assert_eq!(mq_main_exit_code(&s.run(Config::random(seed))), 0, "seed {seed}");
+    }
+    let r = s.run(Config::random(0));
+    assert!(r.trace_text().contains("expired in .\\private$\\replies"), "{}", r.trace_text());
+    insta::assert_snapshot!("msmq_reply_expired", r.trace_text());
+}
+
+/// Case 5 (§23.9, §23.12): a receiver process exits while its receive waits; the message
+/// sent afterwards stays queued for the next receiver.
+#[test]
+fn msmq_receiver_exit_loses_nothing() {
+    let s = scenarios::find("msmq-receiver-exits").unwrap();
+    for seed in 0..50 {
+        assert_eq!(mq_main_exit_code(&s.run(Config::random(seed))), 0, "seed {seed}");
+    }
+    insta::assert_snapshot!("msmq_receiver_exits", s.run(Config::random(0)).trace_text());
+}

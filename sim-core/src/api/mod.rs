@@ -7,6 +7,7 @@ mod kernel32;
 mod locks;
 mod mailslot;
 mod mapping;
+mod msmq;
 mod overlapped;
 mod user32;
 mod winsock;

@@ -57,6 +57,10 @@ pub enum Resource {
     /// retrying (`Kernel::net`). Socket calls are not listed in `call_reads`: they read
     /// everything.
     Net,
+    /// The Message Queuing queue manager (`Kernel::mq`): queues and messages live outside
+    /// kernel objects, so they are hashed as one resource; no MQ call is listed in
+    /// `call_reads`, so each reads everything.
+    Msmq,
 }
 
 /// What one or more steps read and wrote.
@@ -153,6 +157,7 @@ impl Kernel {
         hashes.insert(Resource::Locks, fnv(&format!("{:?}", self.locks)));
         hashes.insert(Resource::Com, fnv(&format!("{:?}", self.com)));
         hashes.insert(Resource::Net, fnv(&format!("{:?}", self.net)));
+        hashes.insert(Resource::Msmq, fnv(&format!("{:?}", self.mq)));
         Snapshot { hashes }
     }
 

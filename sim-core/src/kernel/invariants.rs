@@ -89,6 +89,8 @@ impl Kernel {
                         *refs.entry(ev).or_default() += 1;
                     }
                 }
+                // A cursor holds its open queue (§23.13).
+                Body::MqCursor(c) => *refs.entry(c.desc).or_default() += 1,
                 _ => {}
             }
         }
@@ -176,6 +178,9 @@ impl Kernel {
         // Blocking connects wait in the kernel's list (§22.6).
         self.net.connects.iter().copied().for_each(&mut note);
         self.net.selects.iter().copied().for_each(&mut note);
+        for q in self.mq.queues.values() {
+            q.waiters.iter().copied().for_each(&mut note);
+        }
         for (id, op) in &self.ops {
             match &op.kind {
                 OpKind::Wait { objects, .. } => {
@@ -362,7 +367,8 @@ impl Kernel {
                 }
                 _ => None,
             })
-            .sum();
+            .sum::<u64>()
+            + self.check_mq();
         assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
         // Materialised section pages: sections' own and copy-on-write views' private ones.
         let page = crate::objects::section::PAGE_SIZE;
@@ -477,6 +483,48 @@ impl Kernel {
         }
     }
 
+    /// The queue manager's books (§23): names, byte and message counts, expiries, locks;
+    /// returns the bytes its queues hold (they count toward `pipe_bytes_max`).
+    fn check_mq(&self) -> u64 {
+        let mq = &self.mq;
+        for (key, id) in &mq.names {
+            let q = mq.queues.get(id).unwrap_or_else(|| panic!("simulator bug: queue name {key} names no queue"));
+            assert_eq!(
+                crate::objects::msmq::path_key(&q.path_name).as_deref(),
+                Ok(key.as_str()),
+                "simulator bug: queue name bound to another queue"
+            );
+        }
+        let mut bytes = 0;
+        let mut count = 0;
+        for q in mq.queues.values() {
+            assert_eq!(
+                q.bytes,
+                q.messages.values().map(|m| m.body.len() as u64).sum::<u64>(),
+                "simulator bug: queue byte count is off"
+            );
+            for (pos, m) in &q.messages {
+                assert_eq!(pos.1, m.seq, "simulator bug: a message out of its position");
+                if let Some(t) = m.locked {
+                    assert!(
+                        matches!(self.objects.get(t).map(|o| &o.body), Some(Body::MqTransaction(x)) if x.active),
+                        "simulator bug: a message locked by a transaction that ended"
+                    );
+                }
+            }
+            bytes += q.bytes;
+            count += q.messages.len() as u64;
+        }
+        assert_eq!(mq.messages, count, "simulator bug: message count is off");
+        for (seq, (queue, pos, _, _)) in &mq.expiries {
+            assert!(
+                mq.queues.get(queue).is_some_and(|q| q.messages.get(pos).is_some_and(|m| m.seq == *seq)),
+                "simulator bug: an expiry for a message not in its queue"
+            );
+        }
+        bytes
+    }
+
     fn check_threads_and_timers(&self) {
         // Every timer-queue entry belongs to a pending operation or an active timer with
         // that due time.
@@ -503,6 +551,12 @@ impl Kernel {
                     assert!(
                         self.user.timers.get(&serial).is_some_and(|t| t.entry == (d, seq)),
                         "simulator bug: stale SetTimer entry"
+                    );
+                }
+                TimerKey::MqExpiry(m) => {
+                    assert!(
+                        self.mq.expiries.get(&m).is_some_and(|&(_, _, due, s)| (due, s) == (d, seq)),
+                        "simulator bug: stale message expiry entry"
                     );
                 }
             }

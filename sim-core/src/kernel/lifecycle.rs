@@ -56,6 +56,10 @@ impl Kernel {
             Body::Socket(so) => write!(s, "{}", crate::objects::socket::label(so, o.hdr.serial)),
             Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
             Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
+            Body::MqQueue(d) => match self.mq.queues.get(&d.queue) {
+                Some(q) => write!(s, "queue handle#{} {}", o.hdr.serial, q.path_name),
+                None => write!(s, "queue handle#{} (queue deleted)", o.hdr.serial),
+            },
             b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),
         };
         if let Some(n) = &o.hdr.name {

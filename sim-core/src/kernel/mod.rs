@@ -178,6 +178,8 @@ pub struct Kernel {
     /// Winsock's kernel-wide state: WSAStartup counts, the port table, blocking connects
     /// (`objects/socket.rs`).
     pub(crate) net: crate::objects::socket::Net,
+    /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
+    pub(crate) mq: crate::objects::msmq::QueueManager,
 }
 
 impl Kernel {
@@ -236,6 +238,7 @@ impl Kernel {
             locks: Default::default(),
             com: Default::default(),
             net: Default::default(),
+            mq: Default::default(),
         }
     }
 

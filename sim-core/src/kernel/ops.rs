@@ -102,6 +102,9 @@ pub enum OpKind {
         /// The buffer size.
         len: u32,
     },
+    /// MQReceiveMessage waiting for a message (docs/semantics.md §23.12), with its
+    /// dwTimeout (MQ_ERROR_IO_TIMEOUT).
+    MqReceive(crate::objects::msmq::RecvArgs),
     /// GetMessage waiting for a message its filter takes (or a sent message to run).
     MsgGet {
         /// The window filter.

@@ -125,6 +125,40 @@ impl ToArg for MemoryAccess {
     }
 }
 
+impl ToArg for crate::mq::MQQUEUEPROPS {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        let path = self.props.iter().find_map(|(id, v)| match (id, v) {
+            (&crate::mq::PROPID_Q_PATHNAME, crate::mq::MQPROPVARIANT::LPWSTR(p)) => Some(p.clone()),
+            _ => None,
+        });
+        Some(ArgValue::Str(Some(format!("{} ({} properties)", path.unwrap_or_default(), self.props.len()))))
+    }
+}
+impl ToArg for crate::mq::MQMSGPROPS {
+    fn to_arg(&self, full: bool) -> Option<ArgValue> {
+        use crate::mq::*;
+        if !full {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .props
+            .iter()
+            .map(|(id, v)| match (*id, v) {
+                (PROPID_M_BODY, MQPROPVARIANT::Bytes(b)) => format!("body {} bytes", b.len()),
+                (PROPID_M_PRIORITY, MQPROPVARIANT::UI1(p)) => format!("priority {p}"),
+                (PROPID_M_LABEL, MQPROPVARIANT::LPWSTR(l)) => format!("label {l:?}"),
+                (PROPID_M_CORRELATIONID, MQPROPVARIANT::Bytes(_)) => "correlation id".to_string(),
+                (PROPID_M_RESP_QUEUE, MQPROPVARIANT::LPWSTR(q)) => format!("response queue {q}"),
+                (PROPID_M_APPSPECIFIC, MQPROPVARIANT::UI4(a)) => format!("app-specific {a}"),
+                (PROPID_M_TIME_TO_BE_RECEIVED, MQPROPVARIANT::UI4(t)) => format!("time-to-be-received {t} s"),
+                (PROPID_M_JOURNAL, MQPROPVARIANT::UI1(j)) => format!("journal {j}"),
+                (id, _) => format!("property {id}"),
+            })
+            .collect();
+        Some(ArgValue::Str(Some(parts.join(", "))))
+    }
+}
+
 impl ToArg for usize {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
@@ -203,6 +237,9 @@ pub enum RetKind {
     Hresult,
     /// A Winsock int: the value (a byte count, 0) on success, SOCKET_ERROR (-1) on failure.
     Int,
+    /// An HRESULT (Message Queuing, §23): the value itself, shown by its mq.h name; the
+    /// last error is left alone.
+    MqHresult,
 }
 
 macro_rules! api_blocks {
@@ -576,6 +613,31 @@ api_table! {
     WSAPoll(fds: Vec<(HANDLE, i16)>, timeout: i32) -> Int, blocks => wsa_poll;
     WSAEventSelect(s: HANDLE, event: HANDLE, mask: u32 [flags]) -> Int => wsa_event_select;
     WSAEnumNetworkEvents(s: HANDLE, event: HANDLE) -> Int => wsa_enum_network_events;
+    MQCreateQueue(props: crate::mq::MQQUEUEPROPS, format_name_len: u32) -> MqHresult => mq_create_queue;
+    MQDeleteQueue(format_name: String) -> MqHresult => mq_delete_queue;
+    MQPathNameToFormatName(path_name: String, format_name_len: u32) -> MqHresult => mq_path_name_to_format_name;
+    MQOpenQueue(format_name: String, access: u32 [flags], share_mode: u32 [flags]) -> MqHresult => mq_open_queue;
+    MQCloseQueue(queue: HANDLE) -> MqHresult => mq_close_queue;
+    MQGetQueueProperties(format_name: String) -> MqHresult => mq_get_queue_properties;
+    MQPurgeQueue(queue: HANDLE) -> MqHresult => mq_purge_queue;
+    MQCreateCursor(queue: HANDLE) -> MqHresult => mq_create_cursor;
+    MQCloseCursor(cursor: HANDLE) -> MqHresult => mq_close_cursor;
+    MQSendMessage(queue: HANDLE, props: crate::mq::MQMSGPROPS, transaction: HANDLE) -> MqHresult => mq_send_message;
+    MQReceiveMessage(
+        queue: HANDLE,
+        timeout_ms: u32 [timeout],
+        action: u32 [flags],
+        body_capacity: u32,
+        cursor: HANDLE,
+        transaction: HANDLE,
+    ) -> MqHresult, blocks => mq_receive_message;
+    MQBeginTransaction() -> MqHresult => mq_begin_transaction;
+    /// ITransaction::Commit of an internal Message Queuing transaction.
+    ITransactionCommit(transaction: HANDLE) -> MqHresult => itransaction_commit;
+    /// ITransaction::Abort of an internal Message Queuing transaction.
+    ITransactionAbort(transaction: HANDLE) -> MqHresult => itransaction_abort;
+    /// ITransaction::Release: the last reference to the transaction goes.
+    ITransactionRelease(transaction: HANDLE) -> MqHresult => itransaction_release;
     /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
     /// waited in SendMessage waits again (or takes its reply).
     SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
@@ -735,6 +797,18 @@ pub enum Value {
     Ptr(u64),
     /// A COM call's HRESULT and out value (§21).
     Com(ComReply),
+    /// A Message Queuing call's HRESULT.
+    Hresult(crate::mq::HRESULT),
+    /// MQOpenQueue, MQCreateCursor, MQBeginTransaction: the HRESULT and the handle.
+    MqHandle(crate::mq::HRESULT, HANDLE),
+    /// MQCreateQueue, MQPathNameToFormatName: the HRESULT, the format name (empty when it
+    /// did not fit) and its length with the null.
+    MqFormatName(crate::mq::HRESULT, String, u32),
+    /// MQGetQueueProperties: the HRESULT and the properties.
+    MqQueueProps(crate::mq::HRESULT, crate::mq::MQQUEUEPROPS),
+    /// MQReceiveMessage: the HRESULT and the message's properties (on
+    /// MQ_ERROR_BUFFER_OVERFLOW without the body).
+    MqReceived(crate::mq::HRESULT, Option<crate::mq::MqMessage>),
     /// Calls that return nothing.
     Void,
     /// accept: the new socket and the peer's address.
@@ -760,6 +834,27 @@ impl Value {
             Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
             Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => Vec::new(),
             Value::Com(c) => c.outs(),
+            Value::Hresult(_) | Value::MqQueueProps(..) => Vec::new(),
+            Value::MqHandle(_, hh) => {
+                if hh.is_null() {
+                    Vec::new()
+                } else {
+                    vec![h("handle", *hh)]
+                }
+            }
+            Value::MqFormatName(_, name, len) => {
+                vec![Arg::new("format_name", ArgValue::Str(Some(name.clone()))), u("len", *len)]
+            }
+            Value::MqReceived(_, m) => match m {
+                None => Vec::new(),
+                Some(m) => vec![
+                    Arg::new("body", ArgValue::bytes(&m.body)),
+                    u("body_size", m.body_size),
+                    Arg::new("label", ArgValue::Str(Some(m.label.clone()))),
+                    u("priority", u32::from(m.priority)),
+                    u("abort_count", m.abort_count),
+                ],
+            },
             Value::Msg(m) => vec![
                 Arg::new("hwnd", ArgValue::Sym(m.hwnd.to_string())),
                 Arg::new("message", ArgValue::message(&m.message)),
@@ -940,6 +1035,14 @@ impl Reply {
                 _ => Ret::Long(-1),
             },
             RetKind::Void => Ret::Void,
+            RetKind::MqHresult => Ret::MqHresult(match &self.value {
+                Value::Hresult(h)
+                | Value::MqHandle(h, _)
+                | Value::MqFormatName(h, ..)
+                | Value::MqQueueProps(h, _)
+                | Value::MqReceived(h, _) => *h,
+                _ => crate::mq::MQ_ERROR_INVALID_PARAMETER,
+            }),
         }
     }
 }

@@ -28,6 +28,8 @@ pub enum TimerKey {
     Timer(ObjectId),
     /// A SetTimer timer's period (by its serial).
     UserTimer(u64),
+    /// A Message Queuing message's time-to-be-received deadline (by its sequence number).
+    MqExpiry(u64),
 }
 
 impl Kernel {
@@ -53,7 +55,7 @@ impl Kernel {
     /// periodic timer would otherwise tick forever).
     pub(crate) fn clock_is_idle(&self) -> bool {
         self.timers.iter().all(|&(_, _, key)| match key {
-            TimerKey::Op(_) => false,
+            TimerKey::Op(_) | TimerKey::MqExpiry(_) => false,
             TimerKey::UserTimer(serial) => self.user_timer_idle(serial),
             TimerKey::Timer(id) => {
                 matches!(self.objects.get(id).map(|o| &o.body), Some(crate::objects::Body::Timer(t)) if t.signalled
@@ -78,6 +80,7 @@ impl Kernel {
                 TimerKey::Op(id) => self.time_out_op(id),
                 TimerKey::Timer(obj) => self.fire_waitable_timer(obj),
                 TimerKey::UserTimer(serial) => self.fire_user_timer(serial),
+                TimerKey::MqExpiry(seq) => self.mq_expire(seq),
             }
         }
         self.cause_event = None;
@@ -115,6 +118,11 @@ impl Kernel {
                 // No message within the mailslot's read time-out (§18.5).
                 self.unqueue_op(id);
                 self.complete_op(id, Reply::error(crate::error::ERROR_SEM_TIMEOUT), "time-out");
+            }
+            OpKind::MqReceive(_) => {
+                // No message within dwTimeout (§23.12).
+                self.unqueue_op(id);
+                self.complete_op(id, Value::MqReceived(crate::mq::MQ_ERROR_IO_TIMEOUT, None).into(), "time-out");
             }
             OpKind::SendWait { .. } => self.time_out_send_wait(id),
             // SO_RCVTIMEO / SO_SNDTIMEO: WSAETIMEDOUT; a blocking connect's retry (§22).

@@ -15,6 +15,7 @@
 pub mod com;
 pub mod locks;
 pub mod mailslot;
+pub mod msmq;
 pub mod named_pipe;
 pub mod pipe;
 pub mod port;
@@ -181,6 +182,13 @@ pub enum Body {
     Section(section::Section),
     /// A Winsock socket (see `socket.rs`).
     Socket(socket::Socket),
+    /// An open Message Queuing queue: MQOpenQueue's handle (see `msmq.rs`).
+    MqQueue(msmq::MqDescriptor),
+    /// A Message Queuing cursor: MQCreateCursor's handle (see `msmq.rs`).
+    MqCursor(msmq::MqCursor),
+    /// A Message Queuing internal transaction: MQBeginTransaction's ITransaction (see
+    /// `msmq.rs`).
+    MqTransaction(msmq::MqTransaction),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -214,6 +222,12 @@ pub enum ObjectType {
     Section,
     /// File (an AFD socket).
     Socket,
+    /// An open Message Queuing queue (QUEUEHANDLE).
+    MqQueue,
+    /// A Message Queuing cursor.
+    MqCursor,
+    /// A Message Queuing internal transaction (ITransaction).
+    MqTransaction,
 }
 
 impl fmt::Display for ObjectType {
@@ -233,6 +247,9 @@ impl fmt::Display for ObjectType {
             ObjectType::MailslotClient => "mailslot client",
             ObjectType::Section => "section",
             ObjectType::Socket => "socket",
+            ObjectType::MqQueue => "queue handle",
+            ObjectType::MqCursor => "cursor",
+            ObjectType::MqTransaction => "transaction",
         })
     }
 }
@@ -255,6 +272,9 @@ impl Body {
             Body::MailslotClient(_) => ObjectType::MailslotClient,
             Body::Section(_) => ObjectType::Section,
             Body::Socket(_) => ObjectType::Socket,
+            Body::MqQueue(_) => ObjectType::MqQueue,
+            Body::MqCursor(_) => ObjectType::MqCursor,
+            Body::MqTransaction(_) => ObjectType::MqTransaction,
         }
     }
 }
@@ -264,7 +284,16 @@ impl Body {
 impl Kernel {
     /// Whether a handle to `obj` may be waited on.
     pub(crate) fn waitable(&self, obj: ObjectId) -> bool {
-        !matches!(self.objects[obj].body, Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_))
+        !matches!(
+            self.objects[obj].body,
+            Body::Pipe(_)
+                | Body::NamedPipe(_)
+                | Body::Section(_)
+                // Message Queuing handles are not kernel handles [inferred].
+                | Body::MqQueue(_)
+                | Body::MqCursor(_)
+                | Body::MqTransaction(_)
+        )
     }
 
     /// Whether `obj` is signalled as far as a wait by `tid` is concerned.
@@ -286,6 +315,7 @@ impl Kernel {
             // signalled.
             Body::Socket(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
+            Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => false,
         }
     }
 
@@ -331,6 +361,8 @@ impl Kernel {
             Body::Mailslot(_) => mailslot::server_closed(self, id),
             Body::MailslotClient(_) => mailslot::client_closed(self, id),
             Body::Socket(_) => socket::socket_closed(self, id),
+            Body::MqQueue(_) => msmq::desc_closed(self, id),
+            Body::MqTransaction(_) => msmq::tx_closed(self, id),
             _ => {}
         }
     }
@@ -385,6 +417,8 @@ impl Kernel {
             Body::MailslotClient(c) => self.release(c.slot),
             Body::Section(s) => section::destroyed(self, &s),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
+            Body::MqCursor(c) => self.release(c.desc),
+            Body::MqQueue(_) | Body::MqTransaction(_) => {}
         }
     }
 
@@ -407,6 +441,7 @@ impl Kernel {
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
             | OpKind::SockPoll { .. } => socket::unqueue(self, op),
+            OpKind::MqReceive(_) => msmq::unqueue(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew => {}
             OpKind::SendWait { sent, .. } => {
                 let sent = *sent;
@@ -469,6 +504,7 @@ impl Kernel {
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
             | OpKind::SockPoll { .. } => socket::op_reason(self, op),
+            OpKind::MqReceive(_) => msmq::op_reason(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_reason(op),
             _ => pipe::op_reason(self, op),
         }
@@ -516,6 +552,7 @@ impl Kernel {
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
             | OpKind::SockPoll { .. } => socket::op_wait_edges(self, op),
+            OpKind::MqReceive(_) => msmq::op_wait_edges(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_wait_edges(op),
             _ => pipe::op_wait_edges(self, op),
         }
@@ -538,6 +575,7 @@ impl Kernel {
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
             | OpKind::SockPoll { .. } => socket::op_releasers(self, op),
+            OpKind::MqReceive(_) => msmq::op_releasers(self, op),
             OpKind::MsgGet { .. } | OpKind::MsgWaitNew | OpKind::SendWait { .. } => self.user_op_releasers(op),
             _ => pipe::op_releasers(self, op),
         }
@@ -560,6 +598,7 @@ impl Kernel {
             // signalled.
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
             Body::MailslotClient(_) | Body::Section(_) | Body::Socket(_) => Vec::new(),
+            Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => Vec::new(),
         }
     }
 
@@ -606,6 +645,7 @@ impl Kernel {
             Body::Port(p) => format!("{} packet(s) queued, {} thread(s) waiting", p.queue.len(), p.waiters.len()),
             Body::Mailslot(m) => mailslot::state(m),
             Body::MailslotClient(c) => format!("writes to {}", self.describe(c.slot)),
+            b @ (Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_)) => msmq::state(self, b),
             Body::Section(s) => section::state(s),
             Body::Socket(s) => socket::state(s),
         }
