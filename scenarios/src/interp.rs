@@ -235,8 +235,11 @@ impl Cx {
         }
     }
 
+    /// Ends the thread's body with a failure at the scenario's own place. It unwinds
+    /// without the panic hook, so the outcome carries the file's line and column and no
+    /// location in the interpreter's Rust source.
     fn fail(&self, pos: Pos, message: String) -> ! {
-        panic!("{}:{}:{}: {message}", self.file.path, pos.line, pos.column)
+        std::panic::resume_unwind(Box::new(format!("{}:{}:{}: {message}", self.file.path, pos.line, pos.column)))
     }
 
     /// Pushes a loop's until-error set; returns its depth.
