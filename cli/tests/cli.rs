@@ -43,7 +43,7 @@ fn json_output_is_one_event_per_line_then_the_outcome() {
     assert_eq!(lines[0], serde_json::json!({"schema": "winsim-trace", "version": 2}));
     assert!(lines[1..lines.len() - 1].iter().all(|e| e.get("event").is_some() && e.get("step").is_some()));
     let last = lines.last().unwrap();
-    assert!(last["outcome"].get("Completed").is_some(), "{last}");
+    assert!(last["outcome"].get("completed").is_some(), "{last}");
 }
 
 #[test]

@@ -53,16 +53,20 @@ impl LimitKind {
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every thread of every process ended.
+    #[serde(alias = "Completed")]
     Completed {
         /// Each process's exit code, in the order the processes ended: (pid, image, code).
         exit_codes: Vec<(Pid, String, u32)>,
     },
     /// Live threads remain, none can run, and no time-out is pending.
+    #[serde(alias = "Deadlock")]
     Deadlock(DeadlockReport),
     /// A thread body panicked (an assertion in user code, or a bug in it), or misused
     /// its ThreadCtx.
+    #[serde(alias = "Failed")]
     Failed {
         /// The thread's process.
         pid: Pid,
@@ -74,11 +78,13 @@ pub enum Outcome {
         location: Option<String>,
     },
     /// The run reached `Config::steps_max` kernel steps.
+    #[serde(alias = "StepLimit")]
     StepLimit {
         /// Steps executed.
         steps: u64,
     },
     /// A resource limit of the configuration was reached.
+    #[serde(alias = "LimitExceeded")]
     LimitExceeded {
         /// Which limit.
         limit: LimitKind,
@@ -86,6 +92,7 @@ pub enum Outcome {
         detail: String,
     },
     /// A call used something winsim does not model; the run stops rather than guess.
+    #[serde(alias = "Unsupported")]
     Unsupported {
         /// The Win32 function.
         api: String,
@@ -97,6 +104,7 @@ pub enum Outcome {
     /// uncommitted SEC_RESERVE page (docs/semantics.md §19.23). On Windows the access
     /// raises EXCEPTION_ACCESS_VIOLATION (0xC0000005); unhandled, it ends the process;
     /// winsim ends the run, as it does for any crash.
+    #[serde(alias = "AccessViolation")]
     AccessViolation {
         /// The faulting thread's process.
         pid: Pid,
@@ -111,6 +119,7 @@ pub enum Outcome {
     },
     /// The kernel itself panicked: a bug in winsim, not in the simulated program. The
     /// run's seed reproduces it; please report it.
+    #[serde(alias = "SimulatorBug")]
     SimulatorBug {
         /// Step at which it happened.
         step: u64,
@@ -119,6 +128,7 @@ pub enum Outcome {
     },
     /// A replayed decision list did not fit the run (the program changed, or the list is
     /// from another program).
+    #[serde(alias = "ReplayDiverged")]
     ReplayDiverged {
         /// Step at which the replay failed.
         step: u64,
@@ -173,8 +183,10 @@ pub struct HandleRef {
 
 /// What a stuck thread waits for: one edge of the wait-for graph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WaitEdge {
     /// A dispatcher object (event, mutex, semaphore, process, thread, file).
+    #[serde(alias = "Object")]
     Object {
         /// The handle waited on.
         handle: HANDLE,
@@ -188,6 +200,7 @@ pub enum WaitEdge {
         last_signal: Option<String>,
     },
     /// ReadFile waiting for data or end of file.
+    #[serde(alias = "PipeData")]
     PipeData {
         /// The pipe, described.
         pipe: String,
@@ -200,6 +213,7 @@ pub enum WaitEdge {
         closed_writers: Vec<ClosedHandle>,
     },
     /// WriteFile waiting for the reader to make room.
+    #[serde(alias = "PipeSpace")]
     PipeSpace {
         /// The pipe, described.
         pipe: String,
@@ -211,6 +225,7 @@ pub enum WaitEdge {
         readers: Vec<HandleRef>,
     },
     /// FlushFileBuffers waiting for the reader.
+    #[serde(alias = "PipeDrain")]
     PipeDrain {
         /// The pipe, described.
         pipe: String,
@@ -218,6 +233,7 @@ pub enum WaitEdge {
         unread: u64,
     },
     /// Waiting for another call to finish on the same synchronous file object.
+    #[serde(alias = "FileLock")]
     FileLock {
         /// The file object, described.
         file: String,
@@ -225,11 +241,13 @@ pub enum WaitEdge {
         holder: Option<Tid>,
     },
     /// ConnectNamedPipe waiting for a client to open the pipe.
+    #[serde(alias = "PipeClient")]
     PipeClient {
         /// The pipe's name.
         pipe: String,
     },
     /// WaitNamedPipe waiting for an instance of the pipe to listen.
+    #[serde(alias = "PipeInstance")]
     PipeInstance {
         /// The pipe's name.
         pipe: String,
@@ -237,6 +255,7 @@ pub enum WaitEdge {
         instances: Vec<String>,
     },
     /// ReadFile waiting forever for a message in an empty mailslot (§18.6).
+    #[serde(alias = "MailslotMessage")]
     MailslotMessage {
         /// The mailslot's name.
         mailslot: String,
@@ -248,6 +267,7 @@ pub enum WaitEdge {
     },
     /// A socket call waiting for its peer or the network (§22): recv for data or end of
     /// stream, send for the peer to read, accept for a connection, connect for a listener.
+    #[serde(alias = "Socket")]
     Socket {
         /// The socket, described.
         socket: String,
@@ -262,6 +282,7 @@ pub enum WaitEdge {
         peer_handles: Vec<HandleRef>,
     },
     /// MQReceiveMessage waiting for a message in a Message Queuing queue (§23.25).
+    #[serde(alias = "QueueMessage")]
     QueueMessage {
         /// The queue's path name.
         queue: String,
@@ -275,13 +296,16 @@ pub enum WaitEdge {
         senders: Vec<HandleRef>,
     },
     /// GetQueuedCompletionStatus waiting for a packet.
+    #[serde(alias = "Port")]
     Port {
         /// The port, described.
         port: String,
     },
     /// Sleep(INFINITE).
+    #[serde(alias = "SleepForever")]
     SleepForever,
     /// EnterCriticalSection or AcquireSRWLock* waiting for a user-mode lock (§20).
+    #[serde(alias = "UserLock")]
     UserLock {
         /// The lock ("critical section #1", "SRW lock #2").
         lock: String,
@@ -291,6 +315,7 @@ pub enum WaitEdge {
         state: String,
     },
     /// SleepConditionVariable* sleeping until another thread wakes the variable (§20).
+    #[serde(alias = "ConditionVariable")]
     ConditionVariable {
         /// The condition variable.
         variable: String,
@@ -299,12 +324,14 @@ pub enum WaitEdge {
     },
     /// User APCs are queued to the thread, but it waits without being alertable, so they
     /// never run (§16.35).
+    #[serde(alias = "QueuedApcs")]
     QueuedApcs {
         /// Who queued each.
         from: Vec<String>,
     },
     /// A user32 wait: GetMessage or WaitMessage waiting for a message, or SendMessage
     /// waiting for its receiver to run the message (§17).
+    #[serde(alias = "Message")]
     Message {
         /// What it waits for, in words.
         what: String,
@@ -321,6 +348,7 @@ pub enum WaitEdge {
     /// A COM call through a proxy waiting for its reply (§21): the call, the apartment it
     /// went to, where it is (queued on the STA's hidden window, running), and what the
     /// thread that must run it does.
+    #[serde(alias = "ComCall")]
     ComCall {
         /// The method and the call's number (`IToy::Add (call #7)`).
         call: String,
@@ -336,6 +364,7 @@ pub enum WaitEdge {
         receiver_state: Option<String>,
     },
     /// The thread is suspended and nothing will resume it.
+    #[serde(alias = "Suspended")]
     Suspended {
         /// Its suspend count.
         count: u32,

@@ -259,3 +259,16 @@ fn a_long_trace_keeps_its_end_within_the_limit() {
     assert_eq!(cut.trace[..], full.trace[full.trace.len() - cut.trace.len()..]);
     assert!(cut.trace_text().starts_with(&format!("… {} earlier events dropped", cut.trace_dropped)));
 }
+
+/// Outcomes and wait edges serialize with snake_case tags, like trace events, and still
+/// read the PascalCase tags of failure files written before (the aliases).
+#[test]
+fn outcome_json_is_snake_case_and_reads_old_files() {
+    let o = sim_core::Outcome::StepLimit { steps: 5 };
+    assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"step_limit":{"steps":5}}"#);
+    let old: sim_core::Outcome = serde_json::from_str(r#"{"StepLimit":{"steps":5}}"#).unwrap();
+    assert_eq!(old, o);
+    let e = sim_core::WaitEdge::SleepForever;
+    assert_eq!(serde_json::to_string(&e).unwrap(), r#""sleep_forever""#);
+    assert_eq!(serde_json::from_str::<sim_core::WaitEdge>(r#""SleepForever""#).unwrap(), e);
+}
