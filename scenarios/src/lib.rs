@@ -158,6 +158,7 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "redirect-grandchild-holds-pipe.kdl",
         "mutex-abandoned.kdl",
         "posted-message-quota.kdl",
+        "spawn-race-inheritance.kdl",
     ]
 }
 

@@ -314,3 +314,22 @@ fn mutex_abandoned_and_posted_message_quota() {
     assert!(kinds(&builtin("mutex-abandoned"), 0..20).iter().all(|&k| k == "completed"));
     assert_eq!(kinds(&builtin("posted-message-quota"), 0..2), ["completed", "completed"]);
 }
+
+/// docs/semantics.md §7.10 (TEACHING-CASES item 4): bInheritHandles copies every
+/// inheritable handle, so a child started while another thread's pipe is open inherits
+/// that pipe's write end: a deadlock on some seeds, whose report says which CreateProcess
+/// of which thread gave B the handle another thread created; a mutex around
+/// create-pipe-and-spawn completes on every seed.
+#[test]
+fn spawn_race_inherits_the_other_threads_pipe() {
+    let f = builtin("spawn-race-inheritance");
+    let k = kinds(&f, 0..100);
+    assert!(k.contains(&"deadlock") && k.contains(&"completed"), "{k:?}");
+    let seed = k.iter().position(|&x| x == "deadlock").unwrap() as u64;
+    let r = interp::run(&f, Config::random(seed));
+    let text = r.outcome.deadlock().unwrap().render();
+    assert!(text.contains("(b.exe)") && text.contains("created (write end) by CreatePipe"), "{text}");
+    let mut locked = (*f).clone();
+    locked.set("locked", "1").unwrap();
+    assert!(kinds(&Arc::new(locked), 0..200).iter().all(|&k| k == "completed"));
+}
