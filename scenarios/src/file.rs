@@ -315,6 +315,7 @@ sigs! {
     "CreateWindowEx" Ret::HandleNull => [("class", Str, true), ("as", Out, false), ("title", Str, false), ("parent", Handle, false)];
     "DestroyWindow" Ret::Bool => [("hwnd", Handle, true)];
     "SendMessage" Ret::Value => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false), ("as", Out, false)];
+    "SendMessageTimeout" Ret::HandleNull => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false), ("flags", Num, false), ("timeout", Num, true), ("result", Out, false)];
     "PostMessage" Ret::Bool => [("hwnd", Handle, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false)];
     "DispatchMessage" Ret::Value => [("as", Out, false)];
     "CreateFileMapping" Ret::HandleNull => [("as", Out, true), ("size", Num, true), ("protect", Num, false), ("name", Str, false), ("file", Handle, false), ("inherit", Bool, false)];
@@ -364,7 +365,7 @@ constants! {
     WM_NULL, WM_QUIT, WM_TIMER, WM_USER, WM_APP, PM_NOREMOVE, PM_REMOVE, WM_CREATE, WM_DESTROY, WM_CLOSE,
     WM_NCCREATE, WM_NCDESTROY, WM_COPYDATA, QS_POSTMESSAGE, QS_SENDMESSAGE, QS_ALLPOSTMESSAGE, QS_TIMER,
     QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PAGE_NOACCESS,
-    SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
+    SMTO_NORMAL, SMTO_BLOCK, SMTO_ABORTIFHUNG, SMTO_NOTIMEOUTIFNOTHUNG, SMTO_ERRORONEXIT, SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
 }
 
 /// Parses `--set KEY=VALUE` into the parameter table: a number for a number parameter,

@@ -699,6 +699,24 @@ impl Cx {
                 self.bind(c, "as", Val::Num(r as i64));
                 r as i64
             }
+            "SendMessageTimeout" => {
+                let mut result = 0usize;
+                let r = ctx
+                    .send_message_timeout(
+                        HWND(self.h(pos, c, "hwnd").0),
+                        self.u(pos, c, "msg", 0),
+                        self.n(pos, c, "wparam", 0) as WPARAM,
+                        self.n(pos, c, "lparam", 0) as LPARAM,
+                        self.u(pos, c, "flags", SMTO_NORMAL),
+                        self.u(pos, c, "timeout", 0),
+                        Some(&mut result),
+                    )
+                    .await;
+                if r != 0 {
+                    self.bind(c, "result", Val::Num(result as i64));
+                }
+                r as i64
+            }
             "PostMessage" => i64::from(
                 ctx.post_message(
                     HWND(self.h(pos, c, "hwnd").0),

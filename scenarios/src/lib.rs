@@ -159,6 +159,7 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "mutex-abandoned.kdl",
         "posted-message-quota.kdl",
         "spawn-race-inheritance.kdl",
+        "sendmessage-timeout-hung.kdl",
     ]
 }
 

@@ -333,3 +333,16 @@ fn spawn_race_inherits_the_other_threads_pipe() {
     locked.set("locked", "1").unwrap();
     assert!(kinds(&Arc::new(locked), 0..200).iter().all(|&k| k == "completed"));
 }
+
+/// docs/semantics.md §17.J2: SendMessageTimeout to a thread that does not pump returns 0
+/// with ERROR_TIMEOUT (1460) when the time-out passes (virtual time), so the program that
+/// deadlocks with SendMessage completes on every seed, at the time-out.
+#[test]
+fn sendmessage_timeout_to_a_hung_window() {
+    let f = builtin("sendmessage-timeout-hung");
+    for seed in 0..50 {
+        let r = interp::run(&f, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert_eq!(r.time_ms, 1000, "seed {seed}");
+    }
+}
