@@ -160,6 +160,7 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "posted-message-quota.kdl",
         "spawn-race-inheritance.kdl",
         "sendmessage-timeout-hung.kdl",
+        "wait-64-handles.kdl",
     ]
 }
 
