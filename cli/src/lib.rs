@@ -522,22 +522,9 @@ where
             ExitCode::SUCCESS
         }
         Command::Run { scenario, set, sched, format, strict, html } => {
-            if let Err(code) = sched.check() {
-                return code;
-            }
-            let s = match resolve(cat, &scenario, &set) {
-                Ok(s) => s,
+            let (s, report) = match one_run(cat, &scenario, &set, &sched) {
+                Ok(x) => x,
                 Err(code) => return code,
-            };
-            let report = match &sched.replay {
-                None => s.run(sched.config()),
-                Some(path) => match replay_file(&s, path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        eprintln!("winsim: {e}");
-                        return ExitCode::from(BAD_INPUT);
-                    }
-                },
             };
             if let Some(path) = &html {
                 let page = winsim::pictures::html(&report, &format!("winsim: {} ({})", s.name, s.summary));
@@ -734,22 +721,9 @@ where
             ExitCode::from(UNEXPECTED)
         }
         Command::Trace { scenario, set, sched, format } => {
-            if let Err(code) = sched.check() {
-                return code;
-            }
-            let s = match resolve(cat, &scenario, &set) {
-                Ok(s) => s,
+            let (s, report) = match one_run(cat, &scenario, &set, &sched) {
+                Ok(x) => x,
                 Err(code) => return code,
-            };
-            let report = match &sched.replay {
-                None => s.run(sched.config()),
-                Some(path) => match replay_file(&s, path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        eprintln!("winsim: {e}");
-                        return ExitCode::from(BAD_INPUT);
-                    }
-                },
             };
             match format {
                 Picture::Text => say_raw!("{}", report.trace_text()),
@@ -771,22 +745,9 @@ where
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Explain { scenario, set, sched, step } => {
-            if let Err(code) = sched.check() {
-                return code;
-            }
-            let s = match resolve(cat, &scenario, &set) {
-                Ok(s) => s,
+            let (s, report) = match one_run(cat, &scenario, &set, &sched) {
+                Ok(x) => x,
                 Err(code) => return code,
-            };
-            let report = match &sched.replay {
-                None => s.run(sched.config()),
-                Some(path) => match replay_file(&s, path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        eprintln!("winsim: {e}");
-                        return ExitCode::from(BAD_INPUT);
-                    }
-                },
             };
             say!("scenario {}: {}\n", s.name, s.summary);
             say_raw!("{}", winsim::pictures::explain(&report, step));
@@ -794,17 +755,11 @@ where
             if s.expects(report.outcome.kind(), false) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Replay { file, format } => {
-            let (s, failure) = match failure_target(cat, &file) {
+            let (s, saved, report) = match failure_target(cat, &file) {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let report = match replay_file(&s, &file) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("winsim: {e}");
-                    return ExitCode::from(BAD_INPUT);
-                }
-            };
+            let failure = &saved.failures[0];
             match format {
                 Format::Text => {
                     say!("scenario {}: {}", s.name, s.summary);
@@ -831,17 +786,11 @@ where
             if report.outcome.kind() == failure.kind { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
         Command::Shrink { file, out, budget } => {
-            let (s, failure) = match failure_target(cat, &file) {
+            let (s, mut saved, report) = match failure_target(cat, &file) {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let report = match replay_file(&s, &file) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("winsim: {e}");
-                    return ExitCode::from(BAD_INPUT);
-                }
-            };
+            let failure = saved.failures[0].clone();
             if report.outcome.kind() != failure.kind {
                 eprintln!(
                     "winsim: the failure no longer reproduces: the replay ended {}, the file says {}",
@@ -852,13 +801,6 @@ where
             }
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
             let r = explore::shrink(&setup, &s.main, &Config::default(), &report, None, budget);
-            let mut saved = match winsim::FailureFile::load(&file) {
-                Ok(f) => f,
-                Err(e) => {
-                    eprintln!("winsim: {e}");
-                    return ExitCode::from(BAD_INPUT);
-                }
-            };
             let record = &mut saved.failures[0];
             record.decisions = r.report.decisions.clone();
             record.outcome = r.report.outcome.clone();
@@ -997,14 +939,37 @@ where
     }
 }
 
-/// The scenario a failure file names, and its first failure.
-fn failure_target(cat: &Catalogue, path: &std::path::Path) -> Result<(Target, winsim::FailureRecord), ExitCode> {
+/// One run of a scenario for `run`, `trace` and `explain`: by the scheduler the flags
+/// name, or replaying a failure file (`--replay`).
+fn one_run(
+    cat: &Catalogue,
+    scenario: &str,
+    set: &[String],
+    sched: &SchedArgs,
+) -> Result<(Target, sim_core::RunReport), ExitCode> {
+    sched.check()?;
+    let s = resolve(cat, scenario, set)?;
+    let report = match &sched.replay {
+        None => s.run(sched.config()),
+        Some(path) => replay_file(&s, path).map_err(|e| {
+            eprintln!("winsim: {e}");
+            ExitCode::from(BAD_INPUT)
+        })?,
+    };
+    Ok((s, report))
+}
+
+/// The scenario a failure file names, the file, and the replay of its first failure.
+fn failure_target(
+    cat: &Catalogue,
+    path: &std::path::Path,
+) -> Result<(Target, winsim::FailureFile, sim_core::RunReport), ExitCode> {
     let bad = |msg: String| {
         eprintln!("winsim: {msg}");
         ExitCode::from(BAD_INPUT)
     };
     let file = winsim::FailureFile::load(path).map_err(bad)?;
-    let Some(first) = file.failures.first().cloned() else {
+    let Some(first) = file.failures.first() else {
         return Err(bad(format!("{}: no failures in the file", path.display())));
     };
     let name = match (&file.scenario, file.test.strip_prefix("scenario ")) {
@@ -1018,7 +983,9 @@ fn failure_target(cat: &Catalogue, path: &std::path::Path) -> Result<(Target, wi
             )));
         }
     };
-    Ok((resolve(cat, &name, &file.set)?, first))
+    let s = resolve(cat, &name, &file.set)?;
+    let report = replay_record(&s, first);
+    Ok((s, file, report))
 }
 
 /// The `--set` flags of a command, to repeat in the replay line it prints.
@@ -1038,13 +1005,18 @@ fn seed_flags(strategy: &StrategyConfig, seed: u64) -> String {
 fn replay_file(s: &Target, path: &std::path::Path) -> Result<sim_core::RunReport, String> {
     let file = winsim::FailureFile::load(path)?;
     let f = file.failures.first().ok_or_else(|| format!("{}: no failures in the file", path.display()))?;
+    Ok(replay_record(s, f))
+}
+
+/// Replays one failure record leniently, trace on.
+fn replay_record(s: &Target, f: &winsim::FailureRecord) -> sim_core::RunReport {
     let mut config = f.config.with_replay(f.decisions.clone());
     config.trace = true;
     let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
     let (mut report, _) =
         explore::run_with(&setup, &s.main, config.clone(), Box::new(explore::Lenient::new(f.decisions.clone())));
     report.config = config.with_replay(report.decisions.clone());
-    Ok(report)
+    report
 }
 
 /// How many failing seeds a sweep lists (the smallest ones); the counts cover all.

@@ -28,7 +28,6 @@
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 /// A mistake in a scenario file, with where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -368,10 +367,9 @@ constants! {
     SMTO_NORMAL, SMTO_BLOCK, SMTO_ABORTIFHUNG, SMTO_NOTIMEOUTIFNOTHUNG, SMTO_ERRORONEXIT, SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
 }
 
-/// Parses `--set KEY=VALUE` into the parameter table: a number for a number parameter,
-/// anything for a string one.
 impl ScenarioFile {
-    /// Sets parameter `key` from its text, as `--set key=value` does.
+    /// Sets parameter `key` from its text, as `--set key=value` does: a number for a
+    /// number parameter, anything for a string one.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let Some(p) = self.params.get_mut(key) else {
             let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
@@ -573,7 +571,7 @@ impl Parser<'_> {
         if out.expect.is_empty() {
             out.expect.push("completed".to_string());
         }
-        self.check(&out, doc)?;
+        self.check(&out)?;
         Ok(out)
     }
 
@@ -897,8 +895,7 @@ impl Parser<'_> {
     }
 
     /// Checks what needs the whole file: threads and programs named, `$params` declared.
-    fn check(&self, f: &ScenarioFile, doc: &KdlDocument) -> Result<(), ScenarioError> {
-        // Positions of statements are kept; find the node again by position for errors.
+    fn check(&self, f: &ScenarioFile) -> Result<(), ScenarioError> {
         let err_at = |pos: Pos, message: String| ScenarioError {
             file: self.file.to_string(),
             line: pos.line,
@@ -919,7 +916,6 @@ impl Parser<'_> {
             }
             Ok(())
         }
-        let _ = doc;
         for prog in &f.programs {
             let mut visit = |s: &Stmt| -> Result<(), ScenarioError> {
                 let mut args: Vec<&Arg> = Vec::new();
@@ -1012,6 +1008,3 @@ impl Parser<'_> {
 fn prop(e: &KdlEntry) -> Option<&str> {
     e.name().map(|n| n.value())
 }
-
-/// A scenario file ready to be shared by sweep workers.
-pub type Shared = Arc<ScenarioFile>;

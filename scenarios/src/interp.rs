@@ -329,6 +329,21 @@ impl Cx {
         }
     }
 
+    /// GetMessage's and PeekMessage's outputs.
+    fn bind_msg(&self, c: &Call, msg: &MSG) {
+        self.bind(c, "message", Val::Num(i64::from(msg.message)));
+        self.bind(c, "wparam", Val::Num(msg.wParam as i64));
+        self.bind(c, "lparam", Val::Num(msg.lParam as i64));
+    }
+
+    /// The handle list of a wait.
+    fn handles(&self, pos: Pos, c: &Call) -> Vec<HANDLE> {
+        match self.arg(c, "handles") {
+            Some(Arg::List(l)) => l.iter().map(|n| self.handle(pos, &Arg::Str(n.clone()))).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn arg<'c>(&self, c: &'c Call, param: &str) -> Option<&'c Arg> {
         c.api.index(param).and_then(|i| c.args[i].as_ref())
     }
@@ -621,10 +636,7 @@ impl Cx {
                 ctx.wait_for_single_object(self.h(pos, c, "handle"), self.u(pos, c, "timeout", INFINITE)).await,
             ),
             "WaitForMultipleObjects" => {
-                let handles: Vec<HANDLE> = match self.arg(c, "handles") {
-                    Some(Arg::List(l)) => l.iter().map(|n| self.handle(pos, &Arg::Str(n.clone()))).collect(),
-                    _ => Vec::new(),
-                };
+                let handles = self.handles(pos, c);
                 i64::from(
                     ctx.wait_for_multiple_objects(&handles, self.b(c, "all"), self.u(pos, c, "timeout", INFINITE))
                         .await,
@@ -648,9 +660,7 @@ impl Cx {
                 let r = ctx.get_message(&mut msg, HWND::NULL, 0, 0).await;
                 self.msg.set(msg);
                 if r != -1 {
-                    self.bind(c, "message", Val::Num(i64::from(msg.message)));
-                    self.bind(c, "wparam", Val::Num(msg.wParam as i64));
-                    self.bind(c, "lparam", Val::Num(msg.lParam as i64));
+                    self.bind_msg(c, &msg);
                 }
                 i64::from(r)
             }
@@ -659,9 +669,7 @@ impl Cx {
                 let r = ctx.peek_message(&mut msg, HWND::NULL, 0, 0, self.u(pos, c, "remove", PM_NOREMOVE)).await;
                 if r != FALSE {
                     self.msg.set(msg);
-                    self.bind(c, "message", Val::Num(i64::from(msg.message)));
-                    self.bind(c, "wparam", Val::Num(msg.wParam as i64));
-                    self.bind(c, "lparam", Val::Num(msg.lParam as i64));
+                    self.bind_msg(c, &msg);
                 }
                 i64::from(r)
             }
@@ -732,10 +740,7 @@ impl Cx {
                 r as i64
             }
             "MsgWaitForMultipleObjects" => {
-                let handles: Vec<HANDLE> = match self.arg(c, "handles") {
-                    Some(Arg::List(l)) => l.iter().map(|n| self.handle(pos, &Arg::Str(n.clone()))).collect(),
-                    _ => Vec::new(),
-                };
+                let handles = self.handles(pos, c);
                 i64::from(
                     ctx.msg_wait_for_multiple_objects(
                         &handles,

@@ -178,11 +178,7 @@ pub fn file_catalogue() -> Vec<std::sync::Arc<file::ScenarioFile>> {
 
 /// Finds a built-in scenario file by its scenario name.
 pub fn find_file(name: &str) -> Option<std::sync::Arc<file::ScenarioFile>> {
-    files().iter().find_map(|(file_name, text)| {
-        (file_name.strip_suffix(".kdl") == Some(name))
-            .then(|| file::parse(text, &format!("scenarios/catalogue/{file_name}")).ok().map(std::sync::Arc::new))
-            .flatten()
-    })
+    file_catalogue().into_iter().find(|f| f.name == name)
 }
 
 /// Finds a scenario by name.
