@@ -68,8 +68,15 @@ pub struct ScenarioFile {
     pub name: String,
     /// One line saying what it shows.
     pub summary: String,
-    /// The outcome kinds (`Outcome::kind`) a run may end with and still be as expected.
+    /// The outcome kinds (`Outcome::kind`) a run may end with and still be as expected,
+    /// for the parameters' current values (see [`ScenarioFile::expect_when`]).
     pub expect: Vec<String>,
+    /// `expect KIND... when="PARAM=VALUE"` lines, in file order: the first whose parameter
+    /// has that value gives [`ScenarioFile::expect`]; when none does, the plain `expect`
+    /// line does. So one file holds a bug and its fix, each with its own expectation.
+    pub expect_when: Vec<(String, String, Vec<String>)>,
+    /// The plain `expect` line's kinds.
+    pub expect_default: Vec<String>,
     /// The command line of the first process.
     pub main: String,
     /// Parameters with their values (defaults, then `--set`).
@@ -327,6 +334,7 @@ sigs! {
     "InterlockedExchangeAdd" Ret::Value => [("address", Num, true), ("value", Num, true), ("offset", Num, false), ("as", Out, false)];
     "InterlockedCompareExchange" Ret::Value => [("address", Num, true), ("exchange", Num, true), ("comparand", Num, true), ("offset", Num, false), ("as", Out, false)];
     "MsgWaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("all", Bool, false), ("timeout", Num, false), ("mask", Num, false)];
+    "MsgWaitForMultipleObjectsEx" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("timeout", Num, false), ("mask", Num, false), ("flags", Num, false)];
 }
 
 /// The signature of a call by its Win32 name.
@@ -365,6 +373,7 @@ constants! {
     WM_NCCREATE, WM_NCDESTROY, WM_COPYDATA, QS_POSTMESSAGE, QS_SENDMESSAGE, QS_ALLPOSTMESSAGE, QS_TIMER,
     QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PAGE_NOACCESS,
     SMTO_NORMAL, SMTO_BLOCK, SMTO_ABORTIFHUNG, SMTO_NOTIMEOUTIFNOTHUNG, SMTO_ERRORONEXIT, SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
+    MWMO_WAITALL, MWMO_ALERTABLE, MWMO_INPUTAVAILABLE,
 }
 
 impl ScenarioFile {
@@ -385,7 +394,21 @@ impl ScenarioFile {
             ),
             Param::Str(_) => Param::Str(value.to_string()),
         };
+        self.refresh_expect();
         Ok(())
+    }
+
+    /// Recomputes [`ScenarioFile::expect`] from the parameters' current values.
+    fn refresh_expect(&mut self) {
+        let hit = self.expect_when.iter().find(|(k, v, _)| match self.params.get(k) {
+            Some(Param::Int(n)) => parse_int(v) == Some(*n),
+            Some(Param::Str(s)) => s == v,
+            None => false,
+        });
+        self.expect = match hit {
+            Some((_, _, kinds)) => kinds.clone(),
+            None => self.expect_default.clone(),
+        };
     }
 
     /// Whether an outcome kind is one this scenario expects.
@@ -490,6 +513,8 @@ impl Parser<'_> {
             name: String::new(),
             summary: String::new(),
             expect: Vec::new(),
+            expect_when: Vec::new(),
+            expect_default: Vec::new(),
             main: String::new(),
             params: BTreeMap::new(),
             programs: Vec::new(),
@@ -568,9 +593,23 @@ impl Parser<'_> {
         if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(first)) {
             return Err(self.err(header, format!("main names program {first:?}, which the file does not define")));
         }
-        if out.expect.is_empty() {
-            out.expect.push("completed".to_string());
+        if out.expect_default.is_empty() {
+            out.expect_default.push("completed".to_string());
         }
+        for (key, value, _) in &out.expect_when {
+            let known = match out.params.get(key) {
+                Some(Param::Int(_)) => parse_int(value).is_some(),
+                Some(Param::Str(_)) => true,
+                None => false,
+            };
+            if !known {
+                return Err(self.err(
+                    header,
+                    format!("`expect ... when=\"{key}={value}\"` names no parameter {key} taking that value"),
+                ));
+            }
+        }
+        out.refresh_expect();
         self.check(&out)?;
         Ok(out)
     }
@@ -583,7 +622,20 @@ impl Parser<'_> {
                 "summary" => out.summary = self.string_arg(c, 0, "a one-line summary")?,
                 "main" => out.main = self.string_arg(c, 0, "the first process's command line")?,
                 "expect" => {
+                    let mut kinds = Vec::new();
+                    let mut when = None;
                     for e in c.entries() {
+                        if prop(e) == Some("when") {
+                            let cond = match e.value() {
+                                KdlValue::String(s) => s.split_once('=').map(|(k, v)| (k.trim(), v.trim())),
+                                _ => None,
+                            };
+                            let Some((k, v)) = cond else {
+                                return Err(self.err_entry(e, "when= takes \"PARAM=VALUE\""));
+                            };
+                            when = Some((k.to_string(), v.to_string()));
+                            continue;
+                        }
                         let KdlValue::String(k) = e.value() else {
                             return Err(self.err_entry(e, "expect takes outcome kinds: completed, deadlock, ..."));
                         };
@@ -593,7 +645,11 @@ impl Parser<'_> {
                                 format!("unknown outcome kind {k:?}; expected one of {}", OUTCOME_KINDS.join(", ")),
                             ));
                         }
-                        out.expect.push(k.clone());
+                        kinds.push(k.clone());
+                    }
+                    match when {
+                        Some((k, v)) => out.expect_when.push((k, v, kinds)),
+                        None => out.expect_default.extend(kinds),
                     }
                 }
                 other => {

@@ -751,6 +751,18 @@ impl Cx {
                     .await,
                 )
             }
+            "MsgWaitForMultipleObjectsEx" => {
+                let handles = self.handles(pos, c);
+                i64::from(
+                    ctx.msg_wait_for_multiple_objects_ex(
+                        &handles,
+                        self.u(pos, c, "timeout", INFINITE),
+                        self.u(pos, c, "mask", QS_ALLINPUT),
+                        self.u(pos, c, "flags", 0),
+                    )
+                    .await,
+                )
+            }
             "CreateFileMapping" => {
                 let size = self.n(pos, c, "size", 0) as u64;
                 let file = match self.arg(c, "file") {

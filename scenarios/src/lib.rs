@@ -161,6 +161,10 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "spawn-race-inheritance.kdl",
         "sendmessage-timeout-hung.kdl",
         "wait-64-handles.kdl",
+        "wm-quit-nested-loop.kdl",
+        "msgwait-stale-input.kdl",
+        "sendmessage-to-hung-window.kdl",
+        "section-lifetime-and-namespace.kdl",
     ]
 }
 

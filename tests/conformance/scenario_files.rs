@@ -42,6 +42,117 @@ fn builtin_files_reach_their_expected_outcomes() {
     }
 }
 
+/// `expect ... when="PARAM=VALUE"`: each such line is a variant (usually the fix) with its
+/// own expectation, checked like the default one.
+#[test]
+fn builtin_files_reach_their_expected_outcomes_in_every_variant() {
+    for f in scenarios::file_catalogue() {
+        for (key, value, want) in &f.expect_when {
+            let mut v = (*f).clone();
+            v.set(key, value).unwrap();
+            assert_eq!(&v.expect, want, "{} {key}={value}", f.name);
+            let v = Arc::new(v);
+            for (seed, kind) in kinds(&v, 0..40).into_iter().enumerate() {
+                assert!(v.expects(kind), "{} {key}={value} seed {seed}: {kind}, expected {want:?}", f.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn expect_when_names_a_parameter_and_a_value_it_can_take() {
+    let text = |when: &str| {
+        format!(
+            "scenario \"w\" {{\n    summary \"s\"\n    expect deadlock\n    expect completed when=\"{when}\"\n}}\nparam fix 0\nprogram \"a.exe\" {{\n    Sleep 1\n}}\n"
+        )
+    };
+    let f = file::parse(&text("fix=1"), "w.kdl").unwrap();
+    assert_eq!(f.expect, ["deadlock"]);
+    let mut g = f.clone();
+    g.set("fix", "1").unwrap();
+    assert_eq!(g.expect, ["completed"]);
+    g.set("fix", "2").unwrap();
+    assert_eq!(g.expect, ["deadlock"]);
+    let e = file::parse(&text("nope=1"), "w.kdl").unwrap_err().to_string();
+    assert!(e.starts_with("w.kdl:1:1:") && e.contains("no parameter nope"), "{e}");
+    let e = file::parse(&text("fix=x"), "w.kdl").unwrap_err().to_string();
+    assert!(e.contains("no parameter fix taking that value"), "{e}");
+    let e = file::parse(&text("fix"), "w.kdl").unwrap_err().to_string();
+    assert!(e.starts_with("w.kdl:4:") && e.contains("PARAM=VALUE"), "{e}");
+}
+
+fn with(name: &str, key: &str, value: &str) -> Arc<ScenarioFile> {
+    let mut f = (*builtin(name)).clone();
+    f.set(key, value).unwrap();
+    Arc::new(f)
+}
+
+/// docs/semantics.md §17.E1: PostQuitMessage sets a flag, and WM_QUIT comes only when no
+/// posted message is left, so a nested loop eats the quit only on schedules where the
+/// worker's last post is late; re-posting it (PostQuitMessage(wParam)) fixes every seed.
+#[test]
+fn wm_quit_eaten_by_a_nested_loop() {
+    let k = kinds(&builtin("wm-quit-nested-loop"), 0..60);
+    assert!(k.contains(&"deadlock") && k.contains(&"completed"), "{k:?}");
+    let fixed = with("wm-quit-nested-loop", "repost", "1");
+    for seed in 0..60 {
+        let r = interp::run(&fixed, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert!(r.summary().contains(": 3"), "exit code 3 (WM_QUIT's wParam): {}", r.summary());
+    }
+}
+
+/// docs/semantics.md §17.H2: MsgWaitForMultipleObjects without MWMO_INPUTAVAILABLE wakes
+/// only for input that arrived after the thread last looked at its queue; the report says
+/// that the queued message is not new.
+#[test]
+fn msgwait_does_not_wake_for_a_message_already_seen() {
+    let f = builtin("msgwait-stale-input");
+    let reports: Vec<_> = (0..40).map(|seed| interp::run(&f, Config::random(seed))).collect();
+    let stuck = reports.iter().filter(|r| r.outcome.kind() == "deadlock").count();
+    assert!(stuck > 0 && stuck < 40, "deadlocks on some seeds only: {stuck}/40");
+    let r = reports.iter().find(|r| r.outcome.kind() == "deadlock").unwrap();
+    let text = r.summary();
+    assert!(text.contains("1 posted message(s) already queued were seen"), "{text}");
+    for fix in ["1", "2"] {
+        assert!(kinds(&with("msgwait-stale-input", "fix", fix), 0..40).iter().all(|k| *k == "completed"));
+    }
+}
+
+/// docs/semantics.md §17.I, §17.J2, §17.J7: SendMessage waits for a thread that does not
+/// pump; SendMessageTimeout's time-out applies per window (10 s for two hung windows);
+/// SMTO_ABORTIFHUNG fails at once for a thread that has not looked at its queue for 5 s.
+#[test]
+fn sendmessage_to_hung_windows_and_its_two_fixes() {
+    let r = interp::run(&builtin("sendmessage-to-hung-window"), Config::random(0));
+    assert_eq!(r.outcome.kind(), "deadlock", "{}", r.summary());
+    assert!(r.summary().contains("does not look at its message queue"), "{}", r.summary());
+    for (fix, ms) in [("1", 10_000), ("2", 5_000)] {
+        let f = with("sendmessage-to-hung-window", "fix", fix);
+        for seed in 0..20 {
+            let r = interp::run(&f, Config::random(seed));
+            assert!(r.outcome.is_completed(), "fix={fix} seed {seed}: {}", r.summary());
+            assert_eq!(r.time_ms, ms, "fix={fix} seed {seed}");
+            assert!(r.summary().contains(": 2"), "two windows timed out: {}", r.summary());
+        }
+    }
+}
+
+/// docs/semantics.md §19 (SM-35, SM-36, SM-18): a view keeps the section alive, the name
+/// needs a handle, and views start on the 64 KiB granularity. The file's own asserts check
+/// the values each process read; here both settings must complete.
+#[test]
+fn section_lifetime_and_namespace() {
+    for keep in ["0", "1"] {
+        let f = with("section-lifetime-and-namespace", "keep", keep);
+        let r = interp::run(&f, Config::random(0));
+        assert!(r.outcome.is_completed(), "keep={keep}: {}", r.summary());
+        let trace = r.trace_text();
+        let created = trace.matches("creates section#").count();
+        assert_eq!(created, if keep == "0" { 2 } else { 1 }, "keep={keep}: {trace}");
+    }
+}
+
 /// docs/semantics.md §3: a WriteFile returns once its bytes fit the quota or are read;
 /// both sides writing more than nSize before reading deadlock on every seed, and with
 /// room for the whole message the same program completes.

@@ -529,7 +529,20 @@ impl Kernel {
                         "waits in CoWaitForMultipleHandles for an incoming COM call or a sent message to dispatch"
                             .to_string()
                     } else {
-                        format!("waits for input (QS mask 0x{:x}) in its message queue", i.mask)
+                        let tid = self.ops[op].tid;
+                        let queued = self.user.queues.get(&tid).map_or(0, |q| q.posted.len());
+                        let stale = self.queue_present(tid) & i.mask != 0 && !i.available;
+                        let mut what = format!("waits for input (QS mask 0x{:x}) in its message queue", i.mask);
+                        if stale {
+                            // §17.H2: only input that arrived after the thread last looked
+                            // at its queue ends this wait.
+                            what.push_str(&format!(
+                                "; {queued} posted message(s) already queued were seen when the thread last \
+                                 looked at its queue, so they are not new and do not end the wait \
+                                 (MWMO_INPUTAVAILABLE, or draining with PeekMessage(PM_REMOVE), would)"
+                            ));
+                        }
+                        what
                     };
                     edges.push(WaitEdge::Message { what, window: None, receiver: None, receiver_state: None });
                 }
