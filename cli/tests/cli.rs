@@ -40,7 +40,7 @@ fn json_output_is_one_event_per_line_then_the_outcome() {
     let lines: Vec<serde_json::Value> =
         out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     assert!(lines.len() > 10);
-    assert_eq!(lines[0], serde_json::json!({"schema": "winsim-trace", "version": 2}));
+    assert_eq!(lines[0], serde_json::json!({"schema": "winsim-trace", "version": 3}));
     assert!(lines[1..lines.len() - 1].iter().all(|e| e.get("event").is_some() && e.get("step").is_some()));
     let last = lines.last().unwrap();
     assert!(last["outcome"].get("completed").is_some(), "{last}");

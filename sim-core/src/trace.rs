@@ -15,7 +15,7 @@ use std::fmt::{self, Write as _};
 
 /// The version of the JSON-lines schema (docs/trace-format.md). Bumped on any change to
 /// the shape of [`Event`].
-pub const TRACE_SCHEMA_VERSION: u32 = 2;
+pub const TRACE_SCHEMA_VERSION: u32 = 3;
 
 /// One trace event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +43,12 @@ pub struct Event {
 }
 
 /// A typed argument or out-parameter value.
+///
+/// In JSON every value is an object tagged by its kind (`{"u32": 5}`); a handle is
+/// `{"handle": 4, "object": "pipe#1 read end"}`, the handle a plain number as everywhere
+/// else in winsim's JSON (reports, `handles` lists), with what it names beside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "ArgValueWire", from = "ArgValueWire")]
 pub enum ArgValue {
     /// A handle, with the object behind it in the caller's process when the trace knows it
     /// (`event#2 "name"`, `pipe#1 write end`).
@@ -81,6 +85,74 @@ pub enum ArgValue {
         /// The first bytes, rendered.
         preview: String,
     },
+}
+
+/// [`ArgValue`] as written in JSON: a handle flattened (`{"handle": N, "object": ...}`),
+/// every other kind tagged by its snake_case name.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum ArgValueWire {
+    Handle {
+        handle: HANDLE,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        object: Option<String>,
+    },
+    Other(ArgValueTagged),
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ArgValueTagged {
+    Handles(Vec<HANDLE>),
+    Bool(bool),
+    U32(u32),
+    I32(i32),
+    I64(i64),
+    Flags(u32),
+    Timeout(u32),
+    Str(Option<String>),
+    Sym(String),
+    Bytes { len: u32, preview: String },
+}
+
+impl From<ArgValue> for ArgValueWire {
+    fn from(v: ArgValue) -> ArgValueWire {
+        use ArgValueTagged as T;
+        ArgValueWire::Other(match v {
+            ArgValue::Handle { handle, object } => return ArgValueWire::Handle { handle, object },
+            ArgValue::Handles(h) => T::Handles(h),
+            ArgValue::Bool(b) => T::Bool(b),
+            ArgValue::U32(n) => T::U32(n),
+            ArgValue::I32(n) => T::I32(n),
+            ArgValue::I64(n) => T::I64(n),
+            ArgValue::Flags(n) => T::Flags(n),
+            ArgValue::Timeout(n) => T::Timeout(n),
+            ArgValue::Str(s) => T::Str(s),
+            ArgValue::Sym(s) => T::Sym(s),
+            ArgValue::Bytes { len, preview } => T::Bytes { len, preview },
+        })
+    }
+}
+
+impl From<ArgValueWire> for ArgValue {
+    fn from(v: ArgValueWire) -> ArgValue {
+        use ArgValueTagged as T;
+        match v {
+            ArgValueWire::Handle { handle, object } => ArgValue::Handle { handle, object },
+            ArgValueWire::Other(t) => match t {
+                T::Handles(h) => ArgValue::Handles(h),
+                T::Bool(b) => ArgValue::Bool(b),
+                T::U32(n) => ArgValue::U32(n),
+                T::I32(n) => ArgValue::I32(n),
+                T::I64(n) => ArgValue::I64(n),
+                T::Flags(n) => ArgValue::Flags(n),
+                T::Timeout(n) => ArgValue::Timeout(n),
+                T::Str(s) => ArgValue::Str(s),
+                T::Sym(s) => ArgValue::Sym(s),
+                T::Bytes { len, preview } => ArgValue::Bytes { len, preview },
+            },
+        }
+    }
 }
 
 /// A named argument.

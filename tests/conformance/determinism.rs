@@ -230,10 +230,10 @@ fn json_trace_round_trips() {
     for s in scenarios::catalogue() {
         let r = s.run(Config::random(3));
         let text = render_json_lines(&r.trace);
-        assert!(text.starts_with("{\"schema\":\"winsim-trace\",\"version\":2}\n"), "{}", s.name);
+        assert!(text.starts_with("{\"schema\":\"winsim-trace\",\"version\":3}\n"), "{}", s.name);
         let back = sim_core::trace::parse_json_lines(&text).expect("a versioned trace");
         assert_eq!(back, r.trace, "{}", s.name);
-        assert!(sim_core::trace::parse_json_lines(&text.replace("\"version\":2", "\"version\":1")).is_err());
+        assert!(sim_core::trace::parse_json_lines(&text.replace("\"version\":3", "\"version\":1")).is_err());
     }
 }
 
@@ -271,4 +271,44 @@ fn outcome_json_is_snake_case_and_reads_old_files() {
     let e = sim_core::WaitEdge::SleepForever;
     assert_eq!(serde_json::to_string(&e).unwrap(), r#""sleep_forever""#);
     assert_eq!(serde_json::from_str::<sim_core::WaitEdge>(r#""SleepForever""#).unwrap(), e);
+}
+
+/// Trace schema 3 (docs/trace-format.md): a handle is a plain number in every JSON form,
+/// an argument's handle with the object it names beside it; decision kinds are snake_case
+/// and failure files written with the older PascalCase names still read.
+#[test]
+fn json_handles_are_numbers_and_decision_kinds_snake_case() {
+    use sim_core::trace::ArgValue;
+    let v = ArgValue::Handle { handle: HANDLE(4), object: Some("pipe#1 read end".into()) };
+    let json = serde_json::to_string(&v).unwrap();
+    assert_eq!(json, r#"{"handle":4,"object":"pipe#1 read end"}"#);
+    assert_eq!(serde_json::from_str::<ArgValue>(&json).unwrap(), v);
+    let bare = ArgValue::handle(HANDLE(8));
+    assert_eq!(serde_json::to_string(&bare).unwrap(), r#"{"handle":8}"#);
+    assert_eq!(serde_json::from_str::<ArgValue>(r#"{"handle":8}"#).unwrap(), bare);
+    for v in
+        [ArgValue::Handles(vec![HANDLE(4), HANDLE(8)]), ArgValue::U32(7), ArgValue::Str(None), ArgValue::Bool(true)]
+    {
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(serde_json::from_str::<ArgValue>(&json).unwrap(), v, "{json}");
+    }
+    assert_eq!(serde_json::to_string(&ArgValue::Handles(vec![HANDLE(4)])).unwrap(), r#"{"handles":[4]}"#);
+    let d = Decision::new(ChoiceKind::Thread, 12);
+    assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"kind":"thread","tid":12}"#);
+    let old: Decision = serde_json::from_str(r#"{"kind":"Waiter","tid":3}"#).unwrap();
+    assert_eq!(old, Decision::new(ChoiceKind::Waiter, 3));
+    // A whole trace reads back equal to what was written.
+    let mut sim = Sim::new(Config::random(1));
+    sim.program("p.exe", |ctx: ThreadCtx| async move {
+        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+        assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE);
+        assert_eq!(ctx.write_file(w, b"x", None).await, TRUE);
+        assert_eq!(ctx.close_handle(r).await, TRUE);
+        assert_eq!(ctx.close_handle(w).await, TRUE);
+        0
+    });
+    let report = sim.run("p.exe");
+    let text = render_json_lines(&report.trace);
+    assert!(text.contains(r#""value":{"handle":8,"object":"pipe#1 write end"}"#), "{text}");
+    assert_eq!(sim_core::trace::parse_json_lines(&text).unwrap(), report.trace);
 }

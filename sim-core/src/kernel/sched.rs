@@ -16,14 +16,21 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// What is being chosen.
+///
+/// JSON: `"thread"`, `"waiter"`, `"data"` (the PascalCase names of failure files written
+/// before trace schema 3 are still read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChoiceKind {
     /// Which runnable thread executes its pending call next.
+    #[serde(alias = "Thread")]
     Thread,
     /// Which of several waiters a signal satisfies (event, mutex, semaphore, file lock).
+    #[serde(alias = "Waiter")]
     Waiter,
     /// How many bytes a recv on a stream socket takes (docs/semantics.md §22): the options
     /// are byte counts, not threads (`Decision::tid` holds the count chosen).
+    #[serde(alias = "Data")]
     Data,
 }
 
