@@ -57,6 +57,7 @@ pub fn chrome_trace(report: &RunReport) -> String {
     }
     let by_id: BTreeMap<u64, &Event> = events.iter().map(|e| (e.id, e)).collect();
     let mut open: BTreeMap<u64, &Event> = BTreeMap::new();
+    let mut counters = false;
     let end = report.steps.max(events.last().map_or(0, |e| e.step)) + 1;
     for e in events {
         let ts = e.step;
@@ -89,11 +90,22 @@ pub fn chrome_trace(report: &RunReport) -> String {
                 }
             }
             EventKind::Granted { .. } => {}
+            // Occupancy: a counter track per buffer or queue, on the "buffers and queues"
+            // pseudo-process (pid 0), as a track belongs to no one thread's process.
+            EventKind::Counter { name, value } => {
+                counters = true;
+                out.push(json!({"ph": "C", "name": name, "ts": ts, "pid": 0, "tid": 0, "args": {"value": value}}));
+            }
             _ => out.push(json!({
                 "ph": "i", "s": if e.tid == 0 { "p" } else { "t" }, "name": line(e), "cat": "event",
                 "ts": ts, "pid": e.pid, "tid": e.tid, "args": {"time_ms": e.time_ms}
             })),
         }
+    }
+    if counters {
+        out.push(
+            json!({"ph": "M", "name": "process_name", "pid": 0, "tid": 0, "args": {"name": "buffers and queues"}}),
+        );
     }
     // Calls still blocked when the run ended: their slices run to the end.
     for b in open.values() {
@@ -181,7 +193,7 @@ pub fn mermaid_sequence(report: &RunReport) -> String {
                     let _ = writeln!(out, "    deactivate {who}");
                 }
             }
-            EventKind::Granted { .. } | EventKind::ThreadStart => {}
+            EventKind::Granted { .. } | EventKind::ThreadStart | EventKind::Counter { .. } => {}
             _ => {
                 let _ = writeln!(out, "    Note over {who}: {}", mermaid_text(&line(e), 90));
             }
@@ -433,6 +445,7 @@ pub fn html(report: &RunReport, title: &str) -> String {
                     x(e.step)
                 );
             }
+            EventKind::Counter { .. } => {}
             _ => {
                 let _ = writeln!(
                     svg,
@@ -487,7 +500,7 @@ pub fn html(report: &RunReport, title: &str) -> String {
         html_escape(&report.summary()),
         html_escape(&explain(report, None))
     );
-    for e in events {
+    for e in events.iter().filter(|e| !matches!(e.kind, EventKind::Counter { .. })) {
         let _ = writeln!(
             page,
             "<tr><td>#{}</td><td>{}ms</td><td>P{}/T{}</td><td>{}</td></tr>",

@@ -452,6 +452,17 @@ pub enum EventKind {
         /// The file object.
         file: String,
     },
+    /// A buffer's or queue's occupancy after a step that changed it (only when it
+    /// changed): the unread bytes of a pipe direction, a mailslot's messages, a thread's
+    /// posted messages, a Message Queuing queue's messages. Not shown in the text trace;
+    /// the Chrome trace draws each `name` as a counter track.
+    Counter {
+        /// What is counted: `pipe#1 unread bytes`, `pipe#3 unread bytes (to client)`,
+        /// `mailslot#2 messages`, `T8 posted messages`, `queue .\private$\q messages`.
+        name: String,
+        /// The new value.
+        value: u64,
+    },
     /// A waitable timer became signalled.
     TimerFired {
         /// The timer, described.
@@ -572,6 +583,11 @@ fn render_result(out: &mut String, ret: &Ret, outs: &[Arg]) {
 pub fn render_text(events: &[Event]) -> String {
     let mut out = String::new();
     for e in events {
+        if matches!(e.kind, EventKind::Counter { .. }) {
+            // Occupancy samples are for pictures (the Chrome trace's counter tracks); the
+            // narration already says what each call read or wrote.
+            continue;
+        }
         let who = match (e.pid, e.tid) {
             (0, 0) => "kernel".to_string(),
             (pid, 0) => format!("P{pid}"),
@@ -626,6 +642,7 @@ pub fn render_text(events: &[Event]) -> String {
                     let _ = write!(out, "; closing {}", closed.join(", "));
                 }
             }
+            EventKind::Counter { .. } => {}
             EventKind::ThreadStart => out.push_str("thread starts"),
             EventKind::ThreadExit { code, how } => {
                 let _ = write!(out, "thread exits with code {code} ({how})");

@@ -2,6 +2,7 @@
 //! diagram and the deadlock's wait-for graph in Mermaid and DOT.
 
 use sim_core::prelude::*;
+use sim_core::trace::EventKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use winsim::pictures;
@@ -43,6 +44,14 @@ fn chrome_trace_is_well_formed() {
         if name == "pipe-both-write" {
             let stuck = events.iter().filter(|e| e["name"] == "WriteFile (never returned)").count();
             assert_eq!(stuck, 2, "both writers are still blocked at the end");
+            // Occupancy: a counter track per pipe direction, ending at what was left unread.
+            let samples: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "C").collect();
+            assert!(!samples.is_empty(), "counter events");
+            assert!(samples.iter().all(|e| e["pid"] == 0 && e["args"]["value"].is_u64()), "{samples:?}");
+            assert!(
+                events.iter().any(|e| e["ph"] == "M" && e["pid"] == 0 && e["args"]["name"] == "buffers and queues"),
+                "the counters' pseudo-process is named"
+            );
         }
     }
 }
@@ -102,4 +111,24 @@ fn pictures_are_deterministic() {
     let b = scenarios::interp::run(&f, Config::random(9));
     assert_eq!(pictures::chrome_trace(&a), pictures::chrome_trace(&b));
     assert_eq!(pictures::mermaid_sequence(&a), pictures::mermaid_sequence(&b));
+}
+
+/// docs/trace-format.md `counter`: a pipe's unread bytes after each step that changes
+/// them. pipe-quota-arithmetic writes 10 bytes into a pipe of nSize 4 (the blocked write's
+/// bytes are queued, docs/semantics.md §2) and reads them one at a time: 10 down to 0. The
+/// text trace does not show the samples.
+#[test]
+fn occupancy_counters_follow_the_pipe() {
+    let report = run_builtin("pipe-quota-arithmetic", 0);
+    let values: Vec<u64> = report
+        .trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Counter { name, value } if name == "pipe#1 unread bytes" => Some(*value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(values, (0..=10).rev().collect::<Vec<u64>>());
+    let narrated = report.trace.iter().filter(|e| !matches!(e.kind, EventKind::Counter { .. })).count();
+    assert_eq!(report.trace_text().lines().count(), narrated);
 }

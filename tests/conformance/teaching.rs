@@ -687,15 +687,19 @@ fn trace_collapsed(r: &RunReport) -> String {
         EventKind::Call { api, ret, error, .. } => Some((e.tid, api.clone(), ret.to_string(), *error)),
         _ => None,
     };
+    // Occupancy samples are not narrated (render_text skips them): leave them out here
+    // too, or they would cut every run of like calls in two.
+    let trace: Vec<sim_core::trace::Event> =
+        r.trace.iter().filter(|e| !matches!(e.kind, EventKind::Counter { .. })).cloned().collect();
     let mut out = String::new();
     let mut i = 0;
-    while i < r.trace.len() {
-        let k = key(&r.trace[i]);
+    while i < trace.len() {
+        let k = key(&trace[i]);
         let mut j = i + 1;
-        while k.is_some() && j < r.trace.len() && key(&r.trace[j]) == k {
+        while k.is_some() && j < trace.len() && key(&trace[j]) == k {
             j += 1;
         }
-        let run = &r.trace[i..j];
+        let run = &trace[i..j];
         if run.len() > 4 {
             out.push_str(&sim_core::trace::render_text(&run[..2]));
             let (first, last) = (run[2].step, run[run.len() - 2].step);

@@ -213,6 +213,55 @@ impl Kernel {
             }
         }
         self.trace.extend(effects);
+        if traced {
+            self.sample_occupancy();
+        }
+    }
+
+    /// Appends a `counter` event for each buffer or queue whose occupancy this step
+    /// changed (trace on only): pipe directions, mailslots, threads' posted messages,
+    /// Message Queuing queues. Objects are visited in their table's order, so the events
+    /// are deterministic.
+    pub(crate) fn sample_occupancy(&mut self) {
+        let mut now: Vec<(String, u64)> = Vec::new();
+        for (_, o) in self.objects.iter() {
+            match &o.body {
+                crate::objects::Body::Pipe(p) => {
+                    let label = format!("pipe#{}", o.hdr.serial);
+                    if p.anonymous {
+                        let unread: u64 = p.ends.iter().map(|e| e.inbound.unread).sum();
+                        now.push((format!("{label} unread bytes"), unread));
+                    } else {
+                        for (end, who) in [(0, "server"), (1, "client")] {
+                            now.push((format!("{label} unread bytes (to {who})"), p.ends[end].inbound.unread));
+                        }
+                    }
+                }
+                crate::objects::Body::Mailslot(m) => {
+                    now.push((format!("mailslot#{} messages", o.hdr.serial), m.messages.len() as u64));
+                }
+                _ => {}
+            }
+        }
+        for (tid, q) in &self.user.queues {
+            now.push((format!("T{tid} posted messages"), q.posted.len() as u64));
+        }
+        for q in self.mq.queues.values() {
+            now.push((format!("queue {} messages", q.path_name), q.messages.len() as u64));
+        }
+        let tid = self.current.unwrap_or(0);
+        for (name, value) in now {
+            if self.counters.get(&name) == Some(&value) {
+                continue;
+            }
+            // A counter appears with its first non-zero value.
+            if value == 0 && !self.counters.contains_key(&name) {
+                continue;
+            }
+            self.counters.insert(name.clone(), value);
+            let tid = if self.tids.contains_key(&tid) { tid } else { 0 };
+            self.push_event(tid, EventKind::Counter { name, value });
+        }
     }
 
     /// The arguments with the object behind each handle named, as `pid` sees it now

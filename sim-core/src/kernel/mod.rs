@@ -180,6 +180,9 @@ pub struct Kernel {
     pub(crate) net: crate::objects::socket::Net,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
     pub(crate) mq: crate::objects::msmq::QueueManager,
+    /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
+    /// kept only while the trace is on).
+    pub(crate) counters: BTreeMap<String, u64>,
 }
 
 impl Kernel {
@@ -239,6 +242,7 @@ impl Kernel {
             com: Default::default(),
             net: Default::default(),
             mq: Default::default(),
+            counters: BTreeMap::new(),
         }
     }
 
