@@ -31,6 +31,7 @@ mod pipe;
 mod process;
 mod robustness;
 mod scenario_files;
+mod schemas;
 mod sock;
 mod sync;
 mod teaching;
