@@ -285,8 +285,14 @@ sigs! {
     "TerminateProcess" Ret::Bool => [("handle", Handle, true), ("code", Num, false)];
     "ExitProcess" Ret::Value => [("code", Num, false)];
     "ExitThread" Ret::Value => [("code", Num, false)];
-    "ReadFile" Ret::Bool => [("handle", Handle, true), ("size", Num, true), ("into", Buffer, false), ("bytes", Out, false)];
-    "WriteFile" Ret::Bool => [("handle", Handle, true), ("data", Str, false), ("size", Num, false), ("bytes", Out, false)];
+    "ReadFile" Ret::Bool => [("handle", Handle, true), ("size", Num, true), ("into", Buffer, false), ("bytes", Out, false), ("overlapped", Buffer, false), ("event", Handle, false)];
+    "WriteFile" Ret::Bool => [("handle", Handle, true), ("data", Str, false), ("size", Num, false), ("bytes", Out, false), ("overlapped", Buffer, false), ("event", Handle, false)];
+    "GetOverlappedResult" Ret::Bool => [("handle", Handle, true), ("overlapped", Buffer, true), ("wait", Bool, false), ("bytes", Out, false)];
+    "CancelIoEx" Ret::Bool => [("handle", Handle, true), ("overlapped", Buffer, false)];
+    "CreateWaitableTimer" Ret::HandleNull => [("as", Out, true), ("manual", Bool, false), ("name", Str, false)];
+    "SetWaitableTimer" Ret::Bool => [("timer", Handle, true), ("due", Num, true), ("period", Num, false)];
+    "CancelWaitableTimer" Ret::Bool => [("timer", Handle, true)];
+    "GetTickCount" Ret::Value => [("as", Out, true)];
     "PeekNamedPipe" Ret::Bool => [("handle", Handle, true), ("avail", Out, false), ("left", Out, false)];
     "FlushFileBuffers" Ret::Bool => [("handle", Handle, true)];
     "CreateNamedPipe" Ret::HandleInvalid => [

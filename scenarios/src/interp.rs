@@ -28,6 +28,10 @@ enum Val {
 struct ProcState {
     vars: BTreeMap<String, Val>,
     buffers: BTreeMap<String, Vec<u8>>,
+    /// OVERLAPPED variables (`overlapped=NAME` on ReadFile/WriteFile): the structure, and
+    /// for a read still in progress its buffer and the `into=` buffer its data goes to
+    /// when GetOverlappedResult reports it.
+    overlapped: BTreeMap<String, (Overlapped, Option<(IoBuffer, Option<String>)>)>,
 }
 
 /// One thread's interpreter state.
@@ -376,6 +380,41 @@ impl Cx {
         self.b(c, "inherit").then_some(&SECURITY_ATTRIBUTES::INHERIT)
     }
 
+    /// The name of the call's `overlapped=` variable.
+    fn overlapped_name(&self, c: &Call) -> String {
+        match self.arg(c, "overlapped") {
+            Some(Arg::Str(name)) => name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// A fresh OVERLAPPED for a ReadFile or WriteFile, with `event=` as its hEvent, kept
+    /// under its `overlapped=` name for GetOverlappedResult and CancelIoEx (as C code
+    /// zeroes its OVERLAPPED and sets hEvent before each operation).
+    fn new_overlapped(&self, pos: Pos, c: &Call) -> Overlapped {
+        let event = match self.arg(c, "event") {
+            Some(_) => self.h(pos, c, "event"),
+            None => HANDLE::NULL,
+        };
+        let ov = Overlapped::new(event);
+        self.st.borrow_mut().overlapped.insert(self.overlapped_name(c), (ov.clone(), None));
+        ov
+    }
+
+    /// WriteFile's bytes: `data=` text, or `size=N` bytes `abc...z` repeated.
+    fn write_data(&self, pos: Pos, c: &Call) -> Vec<u8> {
+        match self.s(pos, c, "data") {
+            Some(text) => text.into_bytes(),
+            None => {
+                let size = self.n(pos, c, "size", 0);
+                if !(0..=1 << 24).contains(&size) {
+                    self.fail(pos, format!("WriteFile size {size} is outside 0..=16 MiB"));
+                }
+                (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+            }
+        }
+    }
+
     /// Makes one call; checks its expectations; returns (return value, success, last error).
     async fn call(&self, pos: Pos, c: &Call) -> (i64, bool, u32) {
         let ctx = &self.ctx;
@@ -485,6 +524,95 @@ impl Cx {
                 ctx.exit_thread(self.u(pos, c, "code", 0)).await;
                 0
             }
+            "ReadFile" if self.arg(c, "overlapped").is_some() => {
+                let size = self.n(pos, c, "size", 0);
+                let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
+                if size > 1 << 24 {
+                    self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
+                }
+                let ov = self.new_overlapped(pos, c);
+                let buf = IoBuffer::new(size);
+                let mut n = 0;
+                let ok = ctx.read_file_overlapped(self.h(pos, c, "handle"), &buf, Some(&mut n), &ov).await;
+                let into = match self.arg(c, "into") {
+                    Some(Arg::Str(b)) => Some(b.clone()),
+                    _ => None,
+                };
+                if ok != FALSE {
+                    if let Some(b) = &into {
+                        self.st
+                            .borrow_mut()
+                            .buffers
+                            .entry(b.clone())
+                            .or_default()
+                            .extend_from_slice(&buf.head(n as usize));
+                    }
+                } else if ctx.get_last_error() == ERROR_IO_PENDING {
+                    // The data arrives later: GetOverlappedResult appends it.
+                    let key = self.overlapped_name(c);
+                    if let Some(e) = self.st.borrow_mut().overlapped.get_mut(&key) {
+                        e.1 = Some((buf, into));
+                    }
+                }
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                i64::from(ok)
+            }
+            "WriteFile" if self.arg(c, "overlapped").is_some() => {
+                let data = self.write_data(pos, c);
+                let ov = self.new_overlapped(pos, c);
+                let mut n = 0;
+                let ok = ctx.write_file_overlapped(self.h(pos, c, "handle"), &data, Some(&mut n), &ov).await;
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                i64::from(ok)
+            }
+            "GetOverlappedResult" => {
+                let key = self.overlapped_name(c);
+                let Some(ov) = self.st.borrow().overlapped.get(&key).map(|e| e.0.clone()) else {
+                    self.fail(pos, format!("no ReadFile or WriteFile has used OVERLAPPED {key} yet"))
+                };
+                let mut n = 0;
+                let ok = ctx.get_overlapped_result(self.h(pos, c, "handle"), &ov, &mut n, self.b(c, "wait")).await;
+                if ok != FALSE {
+                    let read = self.st.borrow_mut().overlapped.get_mut(&key).and_then(|e| e.1.take());
+                    if let Some((buf, Some(into))) = read {
+                        self.st.borrow_mut().buffers.entry(into).or_default().extend_from_slice(&buf.head(n as usize));
+                    }
+                }
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                i64::from(ok)
+            }
+            "CancelIoEx" => {
+                let ov = match self.arg(c, "overlapped") {
+                    Some(_) => {
+                        let key = self.overlapped_name(c);
+                        self.st.borrow().overlapped.get(&key).map(|e| e.0.clone())
+                    }
+                    None => None,
+                };
+                i64::from(ctx.cancel_io_ex(self.h(pos, c, "handle"), ov.as_ref()).await)
+            }
+            "CreateWaitableTimer" => {
+                let name = self.s(pos, c, "name");
+                let h = ctx.create_waitable_timer(self.sa(c), self.b(c, "manual"), name.as_deref()).await;
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "SetWaitableTimer" => {
+                let due = self.n(pos, c, "due", 0);
+                let period = self.n(pos, c, "period", 0);
+                let Ok(period) = i32::try_from(period) else {
+                    self.fail(pos, format!("period {period} is not a LONG"))
+                };
+                i64::from(ctx.set_waitable_timer(self.h(pos, c, "timer"), due, period, None, false).await)
+            }
+            "CancelWaitableTimer" => i64::from(ctx.cancel_waitable_timer(self.h(pos, c, "timer")).await),
+            "GetTickCount" => {
+                let t = ctx.get_tick_count().await;
+                self.bind(c, "as", Val::Num(i64::from(t)));
+                i64::from(t)
+            }
             "ReadFile" => {
                 let size = self.n(pos, c, "size", 0);
                 let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
@@ -502,16 +630,7 @@ impl Cx {
                 i64::from(ok)
             }
             "WriteFile" => {
-                let data: Vec<u8> = match self.s(pos, c, "data") {
-                    Some(text) => text.into_bytes(),
-                    None => {
-                        let size = self.n(pos, c, "size", 0);
-                        if !(0..=1 << 24).contains(&size) {
-                            self.fail(pos, format!("WriteFile size {size} is outside 0..=16 MiB"));
-                        }
-                        (0..size).map(|i| b'a' + (i % 26) as u8).collect()
-                    }
-                };
+                let data = self.write_data(pos, c);
                 let mut n = 0;
                 let ok = ctx.write_file(self.h(pos, c, "handle"), &data, Some(&mut n)).await;
                 self.bind(c, "bytes", Val::Num(i64::from(n)));

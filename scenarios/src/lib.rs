@@ -165,6 +165,7 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "msgwait-stale-input.kdl",
         "sendmessage-to-hung-window.kdl",
         "section-lifetime-and-namespace.kdl",
+        "pipe-poll-vs-wait.kdl",
     ]
 }
 

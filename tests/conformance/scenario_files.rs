@@ -457,3 +457,52 @@ fn sendmessage_timeout_to_a_hung_window() {
         assert_eq!(r.time_ms, 1000, "seed {seed}");
     }
 }
+
+/// docs/semantics.md §10.7: a file object is signalled while no I/O is in progress, so a
+/// wait on a pipe handle returns at once and the ReadFile after it blocks: the reader
+/// never sees its stop event. The overlapped fix (§16) waits on the read's event and
+/// the stop event, and its cancelled read reports ERROR_OPERATION_ABORTED.
+#[test]
+fn pipe_poll_vs_wait_and_the_overlapped_fix() {
+    let r = interp::run(&builtin("pipe-poll-vs-wait"), Config::random(0));
+    assert_eq!(r.outcome.kind(), "deadlock", "{}", r.summary());
+    assert!(r.summary().contains("is blocked in ReadFile"), "{}", r.summary());
+    let fixed = with("pipe-poll-vs-wait", "fix", "1");
+    for seed in 0..30 {
+        let r = interp::run(&fixed, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert_eq!(r.time_ms, 1000, "the reader stops when asked, at 1 s");
+        let t = r.trace_text();
+        assert!(t.contains("ERROR_IO_PENDING") && t.contains("ERROR_OPERATION_ABORTED"), "{t}");
+    }
+}
+
+/// Waitable timers and GetTickCount as statements (docs/semantics.md §14: a relative due
+/// time in 100-ns units; a periodic timer signals once per period).
+#[test]
+fn waitable_timer_statements() {
+    let text = r#"
+scenario "timers" {
+    summary "a timer due in 2 s, then periodic every 500 ms"
+}
+program "t.exe" {
+    CreateWaitableTimer as=t
+    SetWaitableTimer t due=-20000000 expect=TRUE
+    WaitForSingleObject t expect=WAIT_OBJECT_0
+    GetTickCount as=now
+    assert now 2000
+    SetWaitableTimer t due=-5000000 period=500 expect=TRUE
+    repeat 3 {
+        WaitForSingleObject t expect=WAIT_OBJECT_0
+    }
+    GetTickCount as=now
+    assert now 3500
+    CancelWaitableTimer t expect=TRUE
+    WaitForSingleObject t timeout=1000 expect=WAIT_TIMEOUT
+}
+"#;
+    let f = Arc::new(file::parse(text, "timers.kdl").unwrap());
+    let r = interp::run(&f, Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    assert_eq!(r.time_ms, 4500);
+}
