@@ -393,6 +393,7 @@ async fn bad_handles<W: Win32>(w: W, log: Log) {
     call!(w, log, "WriteFile(read end)", w.write_file(r, b"no", None));
     call!(w, log, "ReadFile(write end)", w.read_file(wr, &mut buf, None));
     call!(w, log, "ConnectNamedPipe(anonymous read end)", w.connect_named_pipe(r));
+    call!(w, log, "ConnectNamedPipe(anonymous write end)", w.connect_named_pipe(wr));
 
     call!(w, log, "SetEvent(NULL)", w.set_event(HANDLE::NULL));
     call!(w, log, "CloseHandle(NULL)", w.close_handle(HANDLE::NULL));
@@ -411,8 +412,9 @@ async fn bad_handles<W: Win32>(w: W, log: Log) {
     call!(w, log, "CloseHandle(closed)", w.close_handle(ev));
 
     call!(w, log, "CloseHandle(mutex)", w.close_handle(m));
-    call!(w, log, "CloseHandle(read end)", w.close_handle(r));
     call!(w, log, "CloseHandle(write end)", w.close_handle(wr));
+    call!(w, log, "ConnectNamedPipe(anonymous read end, writer closed)", w.connect_named_pipe(r));
+    call!(w, log, "CloseHandle(read end)", w.close_handle(r));
 }
 
 /// Threads: exit codes, waiting on a thread, STILL_ACTIVE while it runs
