@@ -29,12 +29,15 @@ macro_rules! call {
     }};
 }
 
+/// A case's body: the backend value of its main thread and its log.
+pub type CaseBody<W> = fn(W, Log) -> Pin<Box<dyn Future<Output = ()>>>;
+
 /// One case: its name (also the program name in the simulator) and its body.
 pub struct Case<W: Win32> {
     /// The name, the first field of every line it logs.
     pub name: &'static str,
     /// The body, run as the main thread of its own process.
-    pub run: fn(W, Log) -> Pin<Box<dyn Future<Output = ()>>>,
+    pub run: CaseBody<W>,
 }
 
 /// Every case, in the order both backends run them.

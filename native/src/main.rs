@@ -11,7 +11,9 @@ use winsim_native::compare::{compare, parse_manifest};
 
 fn read_lines(path: &str) -> Vec<String> {
     match std::fs::read_to_string(path) {
-        Ok(t) => t.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).map(str::to_string).collect(),
+        Ok(t) => {
+            t.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+        }
         Err(e) => {
             eprintln!("winsim-native: cannot read {path}: {e}");
             std::process::exit(2);

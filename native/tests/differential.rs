@@ -49,7 +49,10 @@ fn line(case: &str, what: &str, ret: &str, err: &str) -> String {
 /// Rule 3: the last error counts only where the call failed.
 #[test]
 fn the_last_error_is_compared_only_on_failure() {
-    let sim = vec![line("c", "SetEvent", "TRUE", "untouched"), line("c", "SetEvent(closed)", "FALSE", "ERROR_INVALID_HANDLE")];
+    let sim = vec![
+        line("c", "SetEvent", "TRUE", "untouched"),
+        line("c", "SetEvent(closed)", "FALSE", "ERROR_INVALID_HANDLE"),
+    ];
     let same_ok = vec![line("c", "SetEvent", "TRUE", "ERROR_SUCCESS"), sim[1].clone()];
     let c = compare(&sim, &same_ok, &[]);
     assert_eq!((c.agreements, c.disagreements(), c.cases_agreeing), (2, 0, 1));
@@ -62,7 +65,8 @@ fn the_last_error_is_compared_only_on_failure() {
 /// manifest entry matches only its exact values.
 #[test]
 fn return_values_missing_lines_and_the_manifest() {
-    let sim = vec![line("c", "ReleaseSemaphore(0)", "FALSE", "ERROR_INVALID_PARAMETER"), line("c", "note: n", "5", "-")];
+    let sim =
+        vec![line("c", "ReleaseSemaphore(0)", "FALSE", "ERROR_INVALID_PARAMETER"), line("c", "note: n", "5", "-")];
     let native = vec![line("c", "ReleaseSemaphore(0)", "TRUE", "untouched")];
     let c = compare(&sim, &native, &[]);
     assert_eq!((c.lines, c.agreements, c.disagreements()), (2, 0, 2));
