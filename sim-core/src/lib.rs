@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod backend;
 pub mod error;
 pub mod explore;
 pub mod handles;
@@ -25,6 +26,7 @@ pub mod trace;
 pub mod types;
 
 pub use api::ThreadCtx;
+pub use backend::Win32;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
 pub use report::{DeadlockReport, Outcome, RunReport, WaitEdge};

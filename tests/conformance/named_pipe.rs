@@ -1656,3 +1656,23 @@ fn connect_after_the_client_closed_fails_with_no_data() {
         0
     });
 }
+
+/// §6.7 (Microsoft Learn, Anonymous Pipe Operations: anonymous pipes are named pipes with
+/// a unique name; native differential, docs/conformance.md): the read end of an anonymous
+/// pipe is a connected server end, so ConnectNamedPipe on it fails with
+/// ERROR_PIPE_CONNECTED, and with ERROR_NO_DATA once the write end has closed; on the
+/// write end (the client) it is ERROR_INVALID_FUNCTION.
+#[test]
+fn connect_named_pipe_on_an_anonymous_pipe() {
+    check(|ctx| async move {
+        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+        assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE);
+        assert_eq!(connect_error(&ctx, r).await, ERROR_PIPE_CONNECTED);
+        assert_eq!(connect_error(&ctx, w).await, ERROR_INVALID_FUNCTION);
+        write(&ctx, w, b"still connected").await;
+        assert_eq!(read(&ctx, r, 32).await, b"still connected");
+        assert_eq!(ctx.close_handle(w).await, TRUE);
+        assert_eq!(connect_error(&ctx, r).await, ERROR_NO_DATA);
+        0
+    });
+}

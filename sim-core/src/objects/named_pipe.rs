@@ -390,6 +390,17 @@ impl Kernel {
     /// after DisconnectNamedPipe the instance listens again. PIPE_NOWAIT returns
     /// ERROR_PIPE_LISTENING instead of waiting (§6.10).
     pub(crate) fn connect_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE, overlapped: Option<Overlapped>) -> Exec {
+        // An anonymous pipe is a named pipe whose one client is connected from the start:
+        // its read (server) end answers as a connected instance does, ERROR_PIPE_CONNECTED,
+        // or ERROR_NO_DATA once the write end has closed (§6.7; found by the native
+        // differential, docs/conformance.md).
+        if let Ok((_, pipe, end)) = self.file_from_handle(pid, tid, h, 0)
+            && end == SERVER
+            && instance(self, pipe).is_none()
+        {
+            let err = if pipe_ref(self, pipe).ends[CLIENT].closed { ERROR_NO_DATA } else { ERROR_PIPE_CONNECTED };
+            return Exec::Done(Reply::error(err));
+        }
         let (file, pipe) = match self.server_instance(pid, tid, h) {
             Ok(x) => x,
             Err(e) => return Exec::Done(Reply::error(e)),

@@ -1,0 +1,155 @@
+//! The one line format both backends print, so their logs can be compared line by line.
+//!
+//! A line is four fields separated by ` | `:
+//!
+//! ```text
+//! case | what | ret | err
+//! pipe_broken | WriteFile(reader closed) | FALSE | ERROR_NO_DATA
+//! pipe_broken | note: read | "x" | -
+//! ```
+//!
+//! `what` names the call (or, for a `note:`, a value the case read back: data, counts,
+//! exit codes); `ret` is the call's return value rendered without raw handle values
+//! (`handle`, `NULL`, `INVALID_HANDLE_VALUE`, `TRUE`, `FALSE`, `WAIT_OBJECT_0+1`...);
+//! `err` is GetLastError after the call, the last error having been set to 0xdeadbeef
+//! just before it (`untouched` when the call left it alone).
+
+use sim_core::error::Win32Error;
+use sim_core::types::*;
+use std::sync::{Arc, Mutex};
+
+/// The field separator.
+pub const SEP: &str = " | ";
+
+/// One case's log: lines in order. Cloning shares the buffer. A thread whose calls would
+/// interleave with another's in real time logs into its own [`Log::thread`] buffer, which
+/// the case merges once the thread has ended, so the log is the same on every schedule.
+#[derive(Clone, Debug)]
+pub struct Log {
+    case: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Log {
+    /// An empty log for `case`.
+    pub fn new(case: &str) -> Log {
+        Log { case: case.to_string(), lines: Arc::new(Mutex::new(Vec::new())) }
+    }
+
+    /// A separate buffer for a thread of this case, its lines named `case/who`.
+    pub fn thread(&self, who: &str) -> Log {
+        Log::new(&format!("{}/{who}", self.case))
+    }
+
+    /// Appends another buffer's lines (a thread's, after it ended).
+    pub fn merge(&self, other: &Log) {
+        let theirs = other.lines();
+        self.lines.lock().expect("log lock").extend(theirs);
+    }
+
+    /// Records a call: its return value and the last error read right after it.
+    pub fn call(&self, what: &str, ret: &dyn Rendered, err: u32) {
+        self.push(what, &ret.render(), &render_error(err));
+    }
+
+    /// Records a value the case read back (data, a count, an exit code).
+    pub fn note(&self, what: &str, value: impl std::fmt::Display) {
+        self.push(&format!("note: {what}"), &value.to_string(), "-");
+    }
+
+    fn push(&self, what: &str, ret: &str, err: &str) {
+        let line = [self.case.as_str(), what, ret, err].join(SEP);
+        self.lines.lock().expect("log lock").push(line);
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("log lock").clone()
+    }
+}
+
+/// The sentinel set before every logged call.
+pub const SENTINEL: u32 = 0xdead_beef;
+
+/// A last error as its winerror.h name where winsim knows it.
+pub fn render_error(err: u32) -> String {
+    if err == SENTINEL {
+        return "untouched".to_string();
+    }
+    match Win32Error(err).name() {
+        Some(name) => name.to_string(),
+        None => format!("0x{err:08x}"),
+    }
+}
+
+/// Bytes as a quoted string (printable ASCII kept, others as `\xNN`).
+pub fn render_bytes(data: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in data {
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// A return value rendered for the log.
+pub trait Rendered {
+    /// The text in the `ret` field.
+    fn render(&self) -> String;
+}
+
+/// BOOL.
+impl Rendered for i32 {
+    fn render(&self) -> String {
+        match *self {
+            FALSE => "FALSE".to_string(),
+            TRUE => "TRUE".to_string(),
+            v => format!("BOOL({v})"),
+        }
+    }
+}
+
+/// A wait result (the only DWORD returns in the surface).
+impl Rendered for u32 {
+    fn render(&self) -> String {
+        match *self {
+            WAIT_TIMEOUT => "WAIT_TIMEOUT".to_string(),
+            WAIT_FAILED => "WAIT_FAILED".to_string(),
+            v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
+            v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => {
+                format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0)
+            }
+            v => format!("DWORD({v})"),
+        }
+    }
+}
+
+/// A handle: its value is meaningless across backends, so only what kind it is.
+impl Rendered for HANDLE {
+    fn render(&self) -> String {
+        if self.is_null() {
+            "NULL".to_string()
+        } else if *self == INVALID_HANDLE_VALUE {
+            "INVALID_HANDLE_VALUE".to_string()
+        } else {
+            "handle".to_string()
+        }
+    }
+}
+
+/// No return value (Sleep).
+impl Rendered for () {
+    fn render(&self) -> String {
+        "-".to_string()
+    }
+}
+
+/// True for a rendered return value that means the call failed: the comparer checks
+/// the last error only then.
+pub fn is_failure(ret: &str) -> bool {
+    matches!(ret, "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED")
+}

@@ -1,0 +1,489 @@
+//! The native backend: [`NativeCtx`] implements [`Win32`] with the real Win32 calls
+//! (windows-sys). Every call completes before its future is first polled, so a thread
+//! body runs to its end under [`block_on`] on its own OS thread. Processes are real
+//! processes: one executable holds the program registry and a child is that executable
+//! started with `--winsim-program NAME ARGS`.
+//!
+//! The only `unsafe` in the workspace outside a forbid: FFI calls whose pointers come
+//! from live Rust references for the duration of the call.
+#![allow(unsafe_code)]
+
+use sim_core::backend::{Program, Win32};
+use sim_core::error::ERROR_FILE_NOT_FOUND;
+use sim_core::types::*;
+use std::ffi::c_void;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
+use windows_sys::Win32::Foundation as F;
+use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
+use windows_sys::Win32::Storage::FileSystem as FS;
+use windows_sys::Win32::System::Environment::GetCommandLineW;
+use windows_sys::Win32::System::Pipes as P;
+use windows_sys::Win32::System::Threading as T;
+
+/// The command-line flag that makes the executable run a registered program.
+pub const PROGRAM_FLAG: &str = "--winsim-program";
+
+static REGISTRY: OnceLock<Vec<(&'static str, Program<NativeCtx>)>> = OnceLock::new();
+
+/// Installs the program registry (once, before any CreateProcess).
+pub fn register_programs(programs: Vec<(&'static str, Program<NativeCtx>)>) {
+    let _ = REGISTRY.set(programs);
+}
+
+fn find_program(name: &str) -> Option<Program<NativeCtx>> {
+    let base = name.rsplit(['\\', '/']).next().unwrap_or(name).to_ascii_lowercase();
+    let base = base.strip_suffix(".exe").unwrap_or(&base).to_string();
+    REGISTRY.get()?.iter().find(|(n, _)| n.eq_ignore_ascii_case(&base)).map(|&(_, p)| p)
+}
+
+/// Runs a future whose every await completes at once (the native calls are
+/// synchronous). Polls again if it ever returns Pending.
+pub fn block_on<Fut: Future>(fut: Fut) -> Fut::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// The command line after [`PROGRAM_FLAG`], if this process was started as a program.
+fn program_command_line() -> Option<String> {
+    // SAFETY: GetCommandLineW returns a NUL-terminated string owned by the process.
+    let raw = unsafe { GetCommandLineW() };
+    let mut len = 0;
+    // SAFETY: reading up to the terminating NUL.
+    while unsafe { *raw.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` u16s were just read.
+    let full = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(raw, len) });
+    let at = full.find(PROGRAM_FLAG)?;
+    Some(full[at + PROGRAM_FLAG.len()..].trim_start().to_string())
+}
+
+/// If this process was started as a registered program, runs it and exits with its exit
+/// code; otherwise returns.
+pub fn dispatch_program() {
+    let Some(cmd) = program_command_line() else { return };
+    let name = cmd.split_whitespace().next().unwrap_or("");
+    let code = match find_program(name) {
+        Some(p) => block_on(p(NativeCtx)),
+        None => 1,
+    };
+    std::process::exit(code as i32);
+}
+
+/// A thread's view of the real machine: the native backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeCtx;
+
+fn raw(h: HANDLE) -> F::HANDLE {
+    h.0 as F::HANDLE
+}
+
+fn ours(h: F::HANDLE) -> HANDLE {
+    HANDLE(h as isize)
+}
+
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+fn wide_opt(s: Option<&str>) -> Option<Vec<u16>> {
+    s.map(wide)
+}
+
+fn pcwstr(s: &Option<Vec<u16>>) -> *const u16 {
+    s.as_ref().map_or(std::ptr::null(), |v| v.as_ptr())
+}
+
+fn nt_sa(sa: Option<&SECURITY_ATTRIBUTES>) -> Option<NT_SA> {
+    sa.map(|s| NT_SA {
+        nLength: std::mem::size_of::<NT_SA>() as u32,
+        lpSecurityDescriptor: std::ptr::null_mut(),
+        bInheritHandle: s.bInheritHandle as i32,
+    })
+}
+
+fn sa_ptr(sa: &Option<NT_SA>) -> *const NT_SA {
+    sa.as_ref().map_or(std::ptr::null(), |s| s as *const NT_SA)
+}
+
+fn out_ptr(o: Option<&mut u32>) -> *mut u32 {
+    o.map_or(std::ptr::null_mut(), |r| r as *mut u32)
+}
+
+type Start = Box<dyn FnOnce() -> u32 + Send>;
+
+unsafe extern "system" fn thread_start(param: *mut c_void) -> u32 {
+    // SAFETY: `param` is the Box leaked by create_thread, given to exactly one thread.
+    let start: Box<Start> = unsafe { Box::from_raw(param as *mut Start) };
+    start()
+}
+
+impl Win32 for NativeCtx {
+    fn get_last_error(&self) -> u32 {
+        // SAFETY: no arguments.
+        unsafe { F::GetLastError() }
+    }
+    fn set_last_error(&self, code: u32) {
+        // SAFETY: no pointers.
+        unsafe { F::SetLastError(code) }
+    }
+    fn get_current_process(&self) -> HANDLE {
+        // SAFETY: no arguments.
+        ours(unsafe { T::GetCurrentProcess() })
+    }
+    fn get_current_process_id(&self) -> u32 {
+        // SAFETY: no arguments.
+        unsafe { T::GetCurrentProcessId() }
+    }
+    fn get_command_line(&self) -> String {
+        program_command_line().unwrap_or_default()
+    }
+
+    async fn create_pipe(
+        &self,
+        read_pipe: &mut HANDLE,
+        write_pipe: &mut HANDLE,
+        pipe_attributes: Option<&SECURITY_ATTRIBUTES>,
+        size: u32,
+    ) -> BOOL {
+        let sa = nt_sa(pipe_attributes);
+        let (mut r, mut w): (F::HANDLE, F::HANDLE) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: out pointers to locals, `sa` lives across the call.
+        let ok = unsafe { P::CreatePipe(&mut r, &mut w, sa_ptr(&sa), size) };
+        if ok != 0 {
+            *read_pipe = ours(r);
+            *write_pipe = ours(w);
+        }
+        ok
+    }
+    async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
+        let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+        // SAFETY: `buffer` holds `len` bytes; no OVERLAPPED.
+        unsafe { FS::ReadFile(raw(h_file), buffer.as_mut_ptr(), len, out_ptr(bytes_read), std::ptr::null_mut()) }
+    }
+    async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
+        let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+        // SAFETY: `buffer` holds `len` bytes; no OVERLAPPED.
+        unsafe { FS::WriteFile(raw(h_file), buffer.as_ptr(), len, out_ptr(bytes_written), std::ptr::null_mut()) }
+    }
+    async fn peek_named_pipe(
+        &self,
+        h_named_pipe: HANDLE,
+        buffer: Option<&mut [u8]>,
+        bytes_read: Option<&mut u32>,
+        total_bytes_avail: Option<&mut u32>,
+        bytes_left_this_message: Option<&mut u32>,
+    ) -> BOOL {
+        let (ptr, len) = match buffer {
+            Some(b) => (b.as_mut_ptr() as *mut c_void, u32::try_from(b.len()).unwrap_or(u32::MAX)),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: `ptr` holds `len` bytes or is NULL with 0; out pointers are live.
+        unsafe {
+            P::PeekNamedPipe(
+                raw(h_named_pipe),
+                ptr,
+                len,
+                out_ptr(bytes_read),
+                out_ptr(total_bytes_avail),
+                out_ptr(bytes_left_this_message),
+            )
+        }
+    }
+    async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { FS::FlushFileBuffers(raw(h_file)) }
+    }
+    async fn close_handle(&self, h_object: HANDLE) -> BOOL {
+        // SAFETY: no pointers (a bad handle fails with ERROR_INVALID_HANDLE).
+        unsafe { F::CloseHandle(raw(h_object)) }
+    }
+    async fn duplicate_handle(
+        &self,
+        source_process_handle: HANDLE,
+        source_handle: HANDLE,
+        target_process_handle: HANDLE,
+        target_handle: &mut HANDLE,
+        desired_access: u32,
+        inherit_handle: bool,
+        options: u32,
+    ) -> BOOL {
+        let mut t: F::HANDLE = std::ptr::null_mut();
+        // SAFETY: out pointer to a local.
+        let ok = unsafe {
+            F::DuplicateHandle(
+                raw(source_process_handle),
+                raw(source_handle),
+                raw(target_process_handle),
+                &mut t,
+                desired_access,
+                inherit_handle as i32,
+                options,
+            )
+        };
+        *target_handle = ours(t);
+        ok
+    }
+    async fn set_handle_information(&self, h_object: HANDLE, mask: u32, flags: u32) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { F::SetHandleInformation(raw(h_object), mask, flags) }
+    }
+
+    async fn create_event(
+        &self,
+        event_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(event_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call.
+        ours(unsafe { T::CreateEventW(sa_ptr(&sa), manual_reset as i32, initial_state as i32, pcwstr(&name)) })
+    }
+    async fn set_event(&self, h_event: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { T::SetEvent(raw(h_event)) }
+    }
+    async fn reset_event(&self, h_event: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { T::ResetEvent(raw(h_event)) }
+    }
+    async fn create_mutex(
+        &self,
+        mutex_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_owner: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(mutex_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call.
+        ours(unsafe { T::CreateMutexW(sa_ptr(&sa), initial_owner as i32, pcwstr(&name)) })
+    }
+    async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { T::ReleaseMutex(raw(h_mutex)) }
+    }
+    async fn create_semaphore(
+        &self,
+        semaphore_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_count: i32,
+        maximum_count: i32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(semaphore_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call.
+        ours(unsafe { T::CreateSemaphoreW(sa_ptr(&sa), initial_count, maximum_count, pcwstr(&name)) })
+    }
+    async fn release_semaphore(
+        &self,
+        h_semaphore: HANDLE,
+        release_count: i32,
+        previous_count: Option<&mut i32>,
+    ) -> BOOL {
+        let p = previous_count.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        // SAFETY: `p` is NULL or a live reference.
+        unsafe { T::ReleaseSemaphore(raw(h_semaphore), release_count, p) }
+    }
+
+    async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
+        // SAFETY: no pointers.
+        unsafe { T::WaitForSingleObject(raw(h_handle), milliseconds) }
+    }
+    async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32 {
+        let raw_handles: Vec<F::HANDLE> = handles.iter().map(|&h| raw(h)).collect();
+        let ptr = if raw_handles.is_empty() { std::ptr::null() } else { raw_handles.as_ptr() };
+        // SAFETY: `ptr` holds `len` handles (or is NULL with 0).
+        unsafe { T::WaitForMultipleObjects(raw_handles.len() as u32, ptr, wait_all as i32, milliseconds) }
+    }
+    async fn sleep(&self, milliseconds: u32) {
+        // SAFETY: no pointers.
+        unsafe { T::Sleep(milliseconds) }
+    }
+
+    async fn create_thread<Fs, Fut>(
+        &self,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        stack_size: usize,
+        start: Fs,
+        creation_flags: u32,
+        thread_id: Option<&mut u32>,
+    ) -> HANDLE
+    where
+        Fs: FnOnce(Self) -> Fut + Send + 'static,
+        Fut: Future<Output = u32> + 'static,
+    {
+        let sa = nt_sa(thread_attributes);
+        let body: Start = Box::new(move || block_on(start(NativeCtx)));
+        let param = Box::into_raw(Box::new(body)) as *const c_void;
+        // SAFETY: `param` is a leaked Box<Start> the new thread takes back; on failure
+        // no thread took it and it is freed here.
+        let h = unsafe {
+            T::CreateThread(sa_ptr(&sa), stack_size, Some(thread_start), param, creation_flags, out_ptr(thread_id))
+        };
+        if h.is_null() {
+            // SAFETY: the thread was not created, so `param` is still ours.
+            drop(unsafe { Box::from_raw(param as *mut Start) });
+        }
+        ours(h)
+    }
+    async fn get_exit_code_thread(&self, h_thread: HANDLE, exit_code: &mut u32) -> BOOL {
+        // SAFETY: out pointer to a live reference.
+        unsafe { T::GetExitCodeThread(raw(h_thread), exit_code) }
+    }
+
+    async fn create_named_pipe(
+        &self,
+        name: &str,
+        open_mode: u32,
+        pipe_mode: u32,
+        max_instances: u32,
+        out_buffer_size: u32,
+        in_buffer_size: u32,
+        default_time_out: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(security_attributes), wide(name));
+        // SAFETY: `sa` and `name` live across the call.
+        ours(unsafe {
+            P::CreateNamedPipeW(
+                name.as_ptr(),
+                open_mode,
+                pipe_mode,
+                max_instances,
+                out_buffer_size,
+                in_buffer_size,
+                default_time_out,
+                sa_ptr(&sa),
+            )
+        })
+    }
+    async fn connect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL {
+        // SAFETY: no OVERLAPPED.
+        unsafe { P::ConnectNamedPipe(raw(h_named_pipe), std::ptr::null_mut()) }
+    }
+    async fn disconnect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { P::DisconnectNamedPipe(raw(h_named_pipe)) }
+    }
+    async fn wait_named_pipe(&self, name: &str, time_out: u32) -> BOOL {
+        let name = wide(name);
+        // SAFETY: `name` lives across the call.
+        unsafe { P::WaitNamedPipeW(name.as_ptr(), time_out) }
+    }
+    async fn create_file(
+        &self,
+        file_name: &str,
+        desired_access: u32,
+        share_mode: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+        creation_disposition: u32,
+        flags_and_attributes: u32,
+        template_file: HANDLE,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(security_attributes), wide(file_name));
+        // SAFETY: `sa` and `name` live across the call.
+        ours(unsafe {
+            FS::CreateFileW(
+                name.as_ptr(),
+                desired_access,
+                share_mode,
+                sa_ptr(&sa),
+                creation_disposition,
+                flags_and_attributes,
+                raw(template_file),
+            )
+        })
+    }
+    async fn set_named_pipe_handle_state(
+        &self,
+        h_named_pipe: HANDLE,
+        mode: Option<u32>,
+        max_collection_count: Option<u32>,
+        collect_data_timeout: Option<u32>,
+    ) -> BOOL {
+        let p = |o: &Option<u32>| o.as_ref().map_or(std::ptr::null(), |v| v as *const u32);
+        // SAFETY: each pointer is NULL or points at a live local.
+        unsafe {
+            P::SetNamedPipeHandleState(raw(h_named_pipe), p(&mode), p(&max_collection_count), p(&collect_data_timeout))
+        }
+    }
+
+    async fn create_process(
+        &self,
+        command_line: &str,
+        process_attributes: Option<&SECURITY_ATTRIBUTES>,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        inherit_handles: bool,
+        creation_flags: u32,
+        startup_info: &STARTUPINFO,
+        process_information: &mut PROCESS_INFORMATION,
+    ) -> BOOL {
+        // The registry stands for the file system: an unknown program is not found.
+        let name = command_line.split_whitespace().next().unwrap_or("");
+        if find_program(name).is_none() {
+            self.set_last_error(ERROR_FILE_NOT_FOUND.0);
+            return FALSE;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            self.set_last_error(ERROR_FILE_NOT_FOUND.0);
+            return FALSE;
+        };
+        let mut cmd = wide(&format!("\"{}\" {PROGRAM_FLAG} {command_line}", exe.display()));
+        let (psa, tsa) = (nt_sa(process_attributes), nt_sa(thread_attributes));
+        let si = T::STARTUPINFOW {
+            cb: std::mem::size_of::<T::STARTUPINFOW>() as u32,
+            dwFlags: startup_info.dwFlags,
+            hStdInput: raw(startup_info.hStdInput),
+            hStdOutput: raw(startup_info.hStdOutput),
+            hStdError: raw(startup_info.hStdError),
+            ..Default::default()
+        };
+        let mut pi = T::PROCESS_INFORMATION::default();
+        // SAFETY: every pointer is to a live local; `cmd` is writable as CreateProcessW needs.
+        let ok = unsafe {
+            T::CreateProcessW(
+                std::ptr::null(),
+                cmd.as_mut_ptr(),
+                sa_ptr(&psa),
+                sa_ptr(&tsa),
+                inherit_handles as i32,
+                creation_flags,
+                std::ptr::null(),
+                std::ptr::null(),
+                &si,
+                &mut pi,
+            )
+        };
+        if ok != 0 {
+            *process_information = PROCESS_INFORMATION {
+                hProcess: ours(pi.hProcess),
+                hThread: ours(pi.hThread),
+                dwProcessId: pi.dwProcessId,
+                dwThreadId: pi.dwThreadId,
+            };
+        }
+        ok
+    }
+    async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
+        // SAFETY: out pointer to a live reference.
+        unsafe { T::GetExitCodeProcess(raw(h_process), exit_code) }
+    }
+}
+
+/// Runs every case natively, in order, and returns the log.
+pub fn run_all() -> Vec<String> {
+    let mut lines = Vec::new();
+    for case in crate::cases::all::<NativeCtx>() {
+        let log = crate::log::Log::new(case.name);
+        block_on((case.run)(NativeCtx, log.clone()));
+        lines.extend(log.lines());
+    }
+    lines
+}

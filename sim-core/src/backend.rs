@@ -1,0 +1,442 @@
+//! One program, two backends: the backend-neutral Win32 surface.
+//!
+//! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
+//! named pipes, handles, events, mutexes, semaphores, waits, threads and processes. A
+//! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
+//! trait by delegating to its own methods, so code written against `ThreadCtx` is
+//! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
+//! calls are the real Win32 calls.
+//!
+//! The signatures are Win32-shaped and the same in both backends: `HANDLE` values,
+//! `BOOL` results, `u32` last errors compared with the `ERROR_*` constants of
+//! [`crate::error`]. Only synchronous I/O is in the surface (no OVERLAPPED): a native
+//! call completes before its future is first polled.
+
+use crate::api::ThreadCtx;
+use crate::types::*;
+use std::future::Future;
+
+/// The body of a program registered under a name, generic over the backend: a program
+/// registry maps names to these, in the simulator (`Sim::program`) and natively (one
+/// executable dispatching on a command-line argument).
+pub type Program<W> = fn(W) -> std::pin::Pin<Box<dyn Future<Output = u32>>>;
+
+/// The Win32 calls a protocol needs, implemented by the simulator's [`ThreadCtx`] and by
+/// the native backend. A value is one thread's view: cloning it is cheap and a clone is
+/// the same thread; [`Win32::create_thread`] gives the new thread its own.
+///
+/// Each method documents only where it differs from the `ThreadCtx` method of the same
+/// name, whose doc comment says what winsim models.
+#[allow(async_fn_in_trait)] // the futures are polled on the thread that made them
+pub trait Win32: Clone + 'static {
+    /// GetLastError, as a plain `u32` (compare with `ERROR_*.0` or `u32::from`).
+    fn get_last_error(&self) -> u32;
+    /// SetLastError.
+    fn set_last_error(&self, code: u32);
+    /// GetCurrentProcess: the pseudo handle.
+    fn get_current_process(&self) -> HANDLE;
+    /// GetCurrentProcessId.
+    fn get_current_process_id(&self) -> u32;
+    /// GetCommandLine: the program's name and its arguments, as the creator passed them
+    /// to [`Win32::create_process`] (natively, without the executable's own path).
+    fn get_command_line(&self) -> String;
+
+    /// CreatePipe.
+    async fn create_pipe(
+        &self,
+        read_pipe: &mut HANDLE,
+        write_pipe: &mut HANDLE,
+        pipe_attributes: Option<&SECURITY_ATTRIBUTES>,
+        size: u32,
+    ) -> BOOL;
+    /// ReadFile (synchronous).
+    async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL;
+    /// WriteFile (synchronous).
+    async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL;
+    /// PeekNamedPipe.
+    async fn peek_named_pipe(
+        &self,
+        h_named_pipe: HANDLE,
+        buffer: Option<&mut [u8]>,
+        bytes_read: Option<&mut u32>,
+        total_bytes_avail: Option<&mut u32>,
+        bytes_left_this_message: Option<&mut u32>,
+    ) -> BOOL;
+    /// FlushFileBuffers.
+    async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL;
+    /// CloseHandle.
+    async fn close_handle(&self, h_object: HANDLE) -> BOOL;
+    /// DuplicateHandle.
+    #[allow(clippy::too_many_arguments)]
+    async fn duplicate_handle(
+        &self,
+        source_process_handle: HANDLE,
+        source_handle: HANDLE,
+        target_process_handle: HANDLE,
+        target_handle: &mut HANDLE,
+        desired_access: u32,
+        inherit_handle: bool,
+        options: u32,
+    ) -> BOOL;
+    /// SetHandleInformation.
+    async fn set_handle_information(&self, h_object: HANDLE, mask: u32, flags: u32) -> BOOL;
+
+    /// CreateEvent.
+    async fn create_event(
+        &self,
+        event_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<&str>,
+    ) -> HANDLE;
+    /// SetEvent.
+    async fn set_event(&self, h_event: HANDLE) -> BOOL;
+    /// ResetEvent.
+    async fn reset_event(&self, h_event: HANDLE) -> BOOL;
+    /// CreateMutex.
+    async fn create_mutex(
+        &self,
+        mutex_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_owner: bool,
+        name: Option<&str>,
+    ) -> HANDLE;
+    /// ReleaseMutex.
+    async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL;
+    /// CreateSemaphore.
+    async fn create_semaphore(
+        &self,
+        semaphore_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_count: i32,
+        maximum_count: i32,
+        name: Option<&str>,
+    ) -> HANDLE;
+    /// ReleaseSemaphore.
+    async fn release_semaphore(
+        &self,
+        h_semaphore: HANDLE,
+        release_count: i32,
+        previous_count: Option<&mut i32>,
+    ) -> BOOL;
+
+    /// WaitForSingleObject. Time-outs are virtual in the simulator, real natively.
+    async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32;
+    /// WaitForMultipleObjects (`nCount` is `handles.len()`).
+    async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32;
+    /// Sleep.
+    async fn sleep(&self, milliseconds: u32);
+
+    /// CreateThread: `start` receives the new thread's own backend value; its return
+    /// value is the exit code. Natively the body runs on its own OS thread, so `start`
+    /// is `Send`; the future it returns need not be.
+    async fn create_thread<F, Fut>(
+        &self,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        stack_size: usize,
+        start: F,
+        creation_flags: u32,
+        thread_id: Option<&mut u32>,
+    ) -> HANDLE
+    where
+        F: FnOnce(Self) -> Fut + Send + 'static,
+        Fut: Future<Output = u32> + 'static;
+    /// GetExitCodeThread.
+    async fn get_exit_code_thread(&self, h_thread: HANDLE, exit_code: &mut u32) -> BOOL;
+
+    /// CreateNamedPipe.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_named_pipe(
+        &self,
+        name: &str,
+        open_mode: u32,
+        pipe_mode: u32,
+        max_instances: u32,
+        out_buffer_size: u32,
+        in_buffer_size: u32,
+        default_time_out: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE;
+    /// ConnectNamedPipe, synchronous (no OVERLAPPED).
+    async fn connect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL;
+    /// DisconnectNamedPipe.
+    async fn disconnect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL;
+    /// WaitNamedPipe.
+    async fn wait_named_pipe(&self, name: &str, time_out: u32) -> BOOL;
+    /// CreateFile (of `\\.\pipe\NAME` in the simulator).
+    #[allow(clippy::too_many_arguments)]
+    async fn create_file(
+        &self,
+        file_name: &str,
+        desired_access: u32,
+        share_mode: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+        creation_disposition: u32,
+        flags_and_attributes: u32,
+        template_file: HANDLE,
+    ) -> HANDLE;
+    /// SetNamedPipeHandleState.
+    async fn set_named_pipe_handle_state(
+        &self,
+        h_named_pipe: HANDLE,
+        mode: Option<u32>,
+        max_collection_count: Option<u32>,
+        collect_data_timeout: Option<u32>,
+    ) -> BOOL;
+
+    /// CreateProcess of a registered program: the first token of `command_line` names
+    /// it (an unknown name fails with ERROR_FILE_NOT_FOUND in both backends; natively the
+    /// registry stands for the file system). `application_name` must be `None`.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_process(
+        &self,
+        command_line: &str,
+        process_attributes: Option<&SECURITY_ATTRIBUTES>,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        inherit_handles: bool,
+        creation_flags: u32,
+        startup_info: &STARTUPINFO,
+        process_information: &mut PROCESS_INFORMATION,
+    ) -> BOOL;
+    /// GetExitCodeProcess.
+    async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL;
+}
+
+impl Win32 for ThreadCtx {
+    fn get_last_error(&self) -> u32 {
+        ThreadCtx::get_last_error(self).0
+    }
+    fn set_last_error(&self, code: u32) {
+        ThreadCtx::set_last_error(self, code);
+    }
+    fn get_current_process(&self) -> HANDLE {
+        ThreadCtx::get_current_process(self)
+    }
+    fn get_current_process_id(&self) -> u32 {
+        ThreadCtx::get_current_process_id(self)
+    }
+    fn get_command_line(&self) -> String {
+        ThreadCtx::get_command_line(self)
+    }
+
+    async fn create_pipe(
+        &self,
+        read_pipe: &mut HANDLE,
+        write_pipe: &mut HANDLE,
+        pipe_attributes: Option<&SECURITY_ATTRIBUTES>,
+        size: u32,
+    ) -> BOOL {
+        ThreadCtx::create_pipe(self, read_pipe, write_pipe, pipe_attributes, size).await
+    }
+    async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
+        ThreadCtx::read_file(self, h_file, buffer, bytes_read).await
+    }
+    async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
+        ThreadCtx::write_file(self, h_file, buffer, bytes_written).await
+    }
+    async fn peek_named_pipe(
+        &self,
+        h_named_pipe: HANDLE,
+        buffer: Option<&mut [u8]>,
+        bytes_read: Option<&mut u32>,
+        total_bytes_avail: Option<&mut u32>,
+        bytes_left_this_message: Option<&mut u32>,
+    ) -> BOOL {
+        ThreadCtx::peek_named_pipe(self, h_named_pipe, buffer, bytes_read, total_bytes_avail, bytes_left_this_message)
+            .await
+    }
+    async fn flush_file_buffers(&self, h_file: HANDLE) -> BOOL {
+        ThreadCtx::flush_file_buffers(self, h_file).await
+    }
+    async fn close_handle(&self, h_object: HANDLE) -> BOOL {
+        ThreadCtx::close_handle(self, h_object).await
+    }
+    async fn duplicate_handle(
+        &self,
+        source_process_handle: HANDLE,
+        source_handle: HANDLE,
+        target_process_handle: HANDLE,
+        target_handle: &mut HANDLE,
+        desired_access: u32,
+        inherit_handle: bool,
+        options: u32,
+    ) -> BOOL {
+        ThreadCtx::duplicate_handle(
+            self,
+            source_process_handle,
+            source_handle,
+            target_process_handle,
+            target_handle,
+            desired_access,
+            inherit_handle,
+            options,
+        )
+        .await
+    }
+    async fn set_handle_information(&self, h_object: HANDLE, mask: u32, flags: u32) -> BOOL {
+        ThreadCtx::set_handle_information(self, h_object, mask, flags).await
+    }
+
+    async fn create_event(
+        &self,
+        event_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        initial_state: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_event(self, event_attributes, manual_reset, initial_state, name).await
+    }
+    async fn set_event(&self, h_event: HANDLE) -> BOOL {
+        ThreadCtx::set_event(self, h_event).await
+    }
+    async fn reset_event(&self, h_event: HANDLE) -> BOOL {
+        ThreadCtx::reset_event(self, h_event).await
+    }
+    async fn create_mutex(
+        &self,
+        mutex_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_owner: bool,
+        name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_mutex(self, mutex_attributes, initial_owner, name).await
+    }
+    async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
+        ThreadCtx::release_mutex(self, h_mutex).await
+    }
+    async fn create_semaphore(
+        &self,
+        semaphore_attributes: Option<&SECURITY_ATTRIBUTES>,
+        initial_count: i32,
+        maximum_count: i32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_semaphore(self, semaphore_attributes, initial_count, maximum_count, name).await
+    }
+    async fn release_semaphore(
+        &self,
+        h_semaphore: HANDLE,
+        release_count: i32,
+        previous_count: Option<&mut i32>,
+    ) -> BOOL {
+        ThreadCtx::release_semaphore(self, h_semaphore, release_count, previous_count).await
+    }
+
+    async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
+        ThreadCtx::wait_for_single_object(self, h_handle, milliseconds).await
+    }
+    async fn wait_for_multiple_objects(&self, handles: &[HANDLE], wait_all: bool, milliseconds: u32) -> u32 {
+        ThreadCtx::wait_for_multiple_objects(self, handles, wait_all, milliseconds).await
+    }
+    async fn sleep(&self, milliseconds: u32) {
+        ThreadCtx::sleep(self, milliseconds).await
+    }
+
+    async fn create_thread<F, Fut>(
+        &self,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        stack_size: usize,
+        start: F,
+        creation_flags: u32,
+        thread_id: Option<&mut u32>,
+    ) -> HANDLE
+    where
+        F: FnOnce(Self) -> Fut + Send + 'static,
+        Fut: Future<Output = u32> + 'static,
+    {
+        ThreadCtx::create_thread(self, thread_attributes, stack_size, start, creation_flags, thread_id).await
+    }
+    async fn get_exit_code_thread(&self, h_thread: HANDLE, exit_code: &mut u32) -> BOOL {
+        ThreadCtx::get_exit_code_thread(self, h_thread, exit_code).await
+    }
+
+    async fn create_named_pipe(
+        &self,
+        name: &str,
+        open_mode: u32,
+        pipe_mode: u32,
+        max_instances: u32,
+        out_buffer_size: u32,
+        in_buffer_size: u32,
+        default_time_out: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE {
+        ThreadCtx::create_named_pipe(
+            self,
+            name,
+            open_mode,
+            pipe_mode,
+            max_instances,
+            out_buffer_size,
+            in_buffer_size,
+            default_time_out,
+            security_attributes,
+        )
+        .await
+    }
+    async fn connect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL {
+        ThreadCtx::connect_named_pipe(self, h_named_pipe, None).await
+    }
+    async fn disconnect_named_pipe(&self, h_named_pipe: HANDLE) -> BOOL {
+        ThreadCtx::disconnect_named_pipe(self, h_named_pipe).await
+    }
+    async fn wait_named_pipe(&self, name: &str, time_out: u32) -> BOOL {
+        ThreadCtx::wait_named_pipe(self, name, time_out).await
+    }
+    async fn create_file(
+        &self,
+        file_name: &str,
+        desired_access: u32,
+        share_mode: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+        creation_disposition: u32,
+        flags_and_attributes: u32,
+        template_file: HANDLE,
+    ) -> HANDLE {
+        ThreadCtx::create_file(
+            self,
+            file_name,
+            desired_access,
+            share_mode,
+            security_attributes,
+            creation_disposition,
+            flags_and_attributes,
+            template_file,
+        )
+        .await
+    }
+    async fn set_named_pipe_handle_state(
+        &self,
+        h_named_pipe: HANDLE,
+        mode: Option<u32>,
+        max_collection_count: Option<u32>,
+        collect_data_timeout: Option<u32>,
+    ) -> BOOL {
+        ThreadCtx::set_named_pipe_handle_state(self, h_named_pipe, mode, max_collection_count, collect_data_timeout)
+            .await
+    }
+
+    async fn create_process(
+        &self,
+        command_line: &str,
+        process_attributes: Option<&SECURITY_ATTRIBUTES>,
+        thread_attributes: Option<&SECURITY_ATTRIBUTES>,
+        inherit_handles: bool,
+        creation_flags: u32,
+        startup_info: &STARTUPINFO,
+        process_information: &mut PROCESS_INFORMATION,
+    ) -> BOOL {
+        ThreadCtx::create_process(
+            self,
+            None,
+            Some(command_line),
+            process_attributes,
+            thread_attributes,
+            inherit_handles,
+            creation_flags,
+            startup_info,
+            process_information,
+        )
+        .await
+    }
+    async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
+        ThreadCtx::get_exit_code_process(self, h_process, exit_code).await
+    }
+}
