@@ -115,6 +115,10 @@ win32_errors! {
     ERROR_ABANDONED_WAIT_0 = 735;
     /// Element not found (1168).
     ERROR_NOT_FOUND = 1168;
+    /// The system cannot find message text for message number 0x%1 (317): what
+    /// RtlNtStatusToDosError gives for an NTSTATUS it has no mapping for, such as a
+    /// Message Queuing HRESULT in a completion packet (docs/semantics.md §23.29).
+    ERROR_MR_MID_NOT_FOUND = 317;
     /// A required privilege is not held by the client (1314).
     ERROR_PRIVILEGE_NOT_HELD = 1314;
     /// Insufficient system resources exist to complete the requested service (1450).

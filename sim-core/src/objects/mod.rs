@@ -418,7 +418,13 @@ impl Kernel {
             Body::Section(s) => section::destroyed(self, &s),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
             Body::MqCursor(c) => self.release(c.desc),
-            Body::MqQueue(_) | Body::MqTransaction(_) => {}
+            // A queue handle associated with a completion port holds it (§23.29).
+            Body::MqQueue(d) => {
+                if let Some((port, _)) = d.port {
+                    self.release(port);
+                }
+            }
+            Body::MqTransaction(_) => {}
         }
     }
 
