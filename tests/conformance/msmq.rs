@@ -1117,3 +1117,28 @@ fn process_exit_cancels_asynchronous_receives_and_loses_nothing() {
     let r = sim.run("main.exe");
     assert_completed(&r);
 }
+
+/// §23.32 (winsim's report): a thread that waits for the event of an asynchronous receive
+/// nobody can complete deadlocks; the report says whose event it waits on and lists the
+/// receive among the pending asynchronous operations, naming its queue and its senders.
+#[test]
+fn deadlock_report_names_the_queue_of_a_pending_asynchronous_receive() {
+    let r = run_main(|ctx| async move {
+        let (_, _s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        let _ = ctx.wait_for_single_object(ev, INFINITE).await;
+        0
+    });
+    let Outcome::Deadlock(d) = &r.outcome else { panic!("{}", r.summary()) };
+    let text = d.render();
+    assert!(text.contains("pending asynchronous I/O"), "{text}");
+    assert!(text.contains("it is the OVERLAPPED event of the pending MQReceiveMessage (operation #1)"), "{text}");
+    assert!(text.contains(r"waits for a message in queue .\private$\orders (0 available"), "{text}");
+    assert!(text.contains("MQReceiveMessage"), "{text}");
+}
