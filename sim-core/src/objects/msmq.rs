@@ -1193,6 +1193,8 @@ impl Kernel {
     ) {
         let (h, m) = match &reply.value {
             Value::MqReceived(h, m) => (*h, m.clone()),
+            // MQDeleteQueue's MQ_ERROR_QUEUE_DELETED (§23.8).
+            Value::Hresult(h) => (*h, None),
             _ => (MQ_ERROR_OPERATION_CANCELLED, None),
         };
         if let (Some(buf), Some(m)) = (&target.mq_message, m) {
