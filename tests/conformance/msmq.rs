@@ -1142,3 +1142,62 @@ fn deadlock_report_names_the_queue_of_a_pending_asynchronous_receive() {
     assert!(text.contains(r"waits for a message in queue .\private$\orders (0 available"), "{text}");
     assert!(text.contains("MQReceiveMessage"), "{text}");
 }
+
+/// §23.8, §23.31 (mq.h: MQ_ERROR_QUEUE_DELETED "the queue was deleted; messages cannot be
+/// received any more using this queue handle"): deleting the queue ends a pending
+/// asynchronous receive with MQ_ERROR_QUEUE_DELETED in its OVERLAPPED, the event set.
+#[test]
+fn delete_queue_ends_asynchronous_receives() {
+    check(|ctx| async move {
+        let (f, _s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.mq_delete_queue(&f).await, MQ_OK);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_ERROR_QUEUE_DELETED);
+        0
+    });
+}
+
+/// §23.31 [inferred: the queue handle, not the thread, owns the receive]: the issuing
+/// thread's exit leaves its asynchronous receive pending; a message sent afterwards
+/// completes it.
+#[test]
+fn issuing_thread_exit_leaves_the_asynchronous_receive_pending() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let (ov2, buf2) = (ov.clone(), buf.clone());
+        let t = spawn(&ctx, move |ctx| async move {
+            let h = ctx
+                .mq_receive_message_overlapped(
+                    r,
+                    INFINITE,
+                    MQ_ACTION_RECEIVE,
+                    64,
+                    &buf2,
+                    &ov2,
+                    HANDLE::NULL,
+                    HANDLE::NULL,
+                )
+                .await;
+            assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert!(!ov.has_overlapped_io_completed());
+        send(&ctx, s, MQMSGPROPS::body(b"later")).await;
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_OK);
+        assert_eq!(buf.get().body, b"later");
+        0
+    });
+}
