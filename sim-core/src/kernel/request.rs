@@ -703,6 +703,9 @@ api_table! {
     /// winsim's step, not a Win32 function: the caller takes its call's reply (the end of
     /// the call's span).
     ComCallReturn(call: u32) -> Hresult => com_call_return;
+    /// winsim's step, not a Win32 function: no RPC worker thread could be started for an
+    /// MTA call; it fails with RPC_E_OUT_OF_RESOURCES (§21.15).
+    ComNoWorker(call: u32) -> Hresult => com_no_worker;
     /// winsim's step, not a Win32 function: a toy method begins on its object.
     ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
     /// winsim's step, not a Win32 function: a toy method ends on its object.
