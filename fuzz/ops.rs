@@ -1903,6 +1903,12 @@ async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
             let action = [MQ_ACTION_RECEIVE, MQ_ACTION_PEEK_CURRENT, MQ_ACTION_PEEK_NEXT, 7][usize::from(b >> 3) % 4];
             let cursor = if op == 108 { mq_handle(ctx, 1, b >> 2, recent) } else { HANDLE::NULL };
             let tx = if b & 0x20 != 0 { mq_handle(ctx, 2, b >> 1, recent) } else { HANDLE::NULL };
+            if b >> 6 == 3 {
+                // The asynchronous forms (§§23.27-23.31): b's top bits 11 (otherwise the
+                // same capacity as 00) ask for them.
+                mq_async_receive(ctx, q, timeout, action, cursor, tx, b, recent).await;
+                return;
+            }
             let mut m = MqMessage::default();
             ignore(
                 ctx.mq_receive_message(q, timeout, action, [0, 4, 64][usize::from(b >> 6) % 3], &mut m, cursor, tx)
@@ -1919,5 +1925,49 @@ async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
             _ => ignore(ctx.itransaction_abort(mq_handle(ctx, 2, b >> 1, recent)).await),
         },
         _ => ignore(ctx.itransaction_release(mq_handle(ctx, 2, b, recent)).await),
+    }
+}
+
+/// MQReceiveMessage's asynchronous forms for ops 107/108 (§§23.27-23.31): with a callback
+/// (`b` bit 2), or with an OVERLAPPED from the pool (its event one of the process's
+/// handles, or none), the queue handle sometimes first associated with a new completion
+/// port whose packet is then taken (bit 4), and MQGetOverlappedResult read at once.
+#[allow(clippy::too_many_arguments)]
+async fn mq_async_receive(
+    ctx: &ThreadCtx,
+    q: HANDLE,
+    timeout: u32,
+    action: u32,
+    cursor: HANDLE,
+    tx: HANDLE,
+    b: u8,
+    recent: &RefCell<Vec<HANDLE>>,
+) {
+    if b & 4 != 0 {
+        let callback: MqReceiveCallback = Rc::new(|ctx: ThreadCtx, _hr, _q, _t, _a, _m, _c| {
+            Box::pin(async move {
+                // The callback itself makes a call: it runs on a thread of its own.
+                ignore(ctx.get_tick_count().await);
+            })
+        });
+        ignore(ctx.mq_receive_message_callback(q, timeout, action, 16, callback, cursor, tx).await);
+        return;
+    }
+    let event = if b & 8 != 0 { mq_handle(ctx, 0, b, recent) } else { HANDLE::NULL };
+    let event = if b & 1 != 0 { ctx.create_event(None, true, false, None).await } else { event };
+    let port = if b & 0x10 != 0 {
+        ctx.create_io_completion_port(q, HANDLE::NULL, usize::from(b), 0).await
+    } else {
+        HANDLE::NULL
+    };
+    let ov = overlapped_for(0x40 | (b & 3), event);
+    let buf = MqMessageBuf::new();
+    ignore(ctx.mq_receive_message_overlapped(q, timeout, action, 16, &buf, &ov, cursor, tx).await);
+    ignore(ctx.mq_get_overlapped_result(&ov).await);
+    if !port.is_null() {
+        let (mut n, mut key, mut got) = (0, 0, None);
+        ignore(
+            ctx.get_queued_completion_status(port, &mut n, &mut key, &mut got, [0, 10][usize::from(b >> 1) % 2]).await,
+        );
     }
 }

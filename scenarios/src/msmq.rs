@@ -430,24 +430,28 @@ pub fn msmq_reply_expired() -> Scenario {
 
 async fn exiting_receiver(ctx: ThreadCtx) -> u32 {
     let Some(q) = open(&ctx, JOBS, MQ_RECEIVE_ACCESS).await else { return 1 };
-    // A worker waits for a job; the process ends before one comes.
-    let _worker = ctx
-        .create_thread(
-            None,
-            0,
-            move |ctx: ThreadCtx| async move {
-                let mut m = MqMessage::default();
-                let _ = ctx
-                    .mq_receive_message(q, INFINITE, MQ_ACTION_RECEIVE, 64, &mut m, HANDLE::NULL, HANDLE::NULL)
-                    .await;
-                0
-            },
-            0,
-            None,
+    // An asynchronous receive for the next job (docs/semantics.md §23.27); the process ends
+    // before one comes, with the receive pending.
+    let event = ctx.create_event(None, true, false, None).await;
+    let overlapped = Overlapped::new(event);
+    let message = MqMessageBuf::new();
+    let h = ctx
+        .mq_receive_message_overlapped(
+            q,
+            INFINITE,
+            MQ_ACTION_RECEIVE,
+            64,
+            &message,
+            &overlapped,
+            HANDLE::NULL,
+            HANDLE::NULL,
         )
         .await;
+    if h != MQ_INFORMATION_OPERATION_PENDING {
+        return 2;
+    }
     ctx.sleep(10).await;
-    0 // main returns: ExitProcess ends the worker inside its receive
+    0 // main returns: ExitProcess cancels the pending receive (§23.31)
 }
 
 async fn exit_main(ctx: ThreadCtx) -> u32 {
@@ -467,13 +471,13 @@ async fn exit_main(ctx: ThreadCtx) -> u32 {
     if h == MQ_OK && m.body == b"job" { 0 } else { 6 }
 }
 
-/// Teaching case 5 (with a synchronous receive on a worker thread; asynchronous receive
-/// is not built): the receiver process exits while its receive waits; the message sent
-/// afterwards is not lost, it stays in the queue for the next receiver.
+/// Teaching case 5: the receiver process exits while its asynchronous receive (an
+/// OVERLAPPED with an event) is pending; process exit cancels it (§23.31), so the message
+/// sent afterwards is not lost, it stays in the queue for the next receiver.
 pub fn msmq_receiver_exits() -> Scenario {
     Scenario {
         name: "msmq-receiver-exits",
-        summary: "a receiver that exits while its receive is pending loses nothing: the message stays queued",
+        summary: "a receiver that exits while its asynchronous receive is pending loses nothing: the message stays queued",
         expect: "completes on every seed with exit code 0",
         install: |sim| {
             sim.program("main.exe", exit_main);

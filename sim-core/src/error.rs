@@ -115,6 +115,10 @@ win32_errors! {
     ERROR_ABANDONED_WAIT_0 = 735;
     /// Element not found (1168).
     ERROR_NOT_FOUND = 1168;
+    /// The system cannot find message text for message number 0x%1 (317): what
+    /// RtlNtStatusToDosError gives for an NTSTATUS it has no mapping for, such as a
+    /// Message Queuing HRESULT in a completion packet (docs/semantics.md §23.29).
+    ERROR_MR_MID_NOT_FOUND = 317;
     /// A required privilege is not held by the client (1314).
     ERROR_PRIVILEGE_NOT_HELD = 1314;
     /// Insufficient system resources exist to complete the requested service (1450).
@@ -307,6 +311,9 @@ hresults! {
     RPC_E_CHANGED_MODE = 0x8001_0106u32;
     /// The object invoked has disconnected from its clients (MP-2, SD-2).
     RPC_E_DISCONNECTED = 0x8001_0108u32;
+    /// Not enough resources (0x80010101): winsim's result of a call into the MTA for
+    /// which no RPC worker thread could be started (docs/semantics.md §21.15) [inferred].
+    RPC_E_OUT_OF_RESOURCES = 0x8001_0101u32;
     /// The message filter rejected the call (RPC_E_SERVERCALL_REJECTED).
     RPC_E_SERVERCALL_REJECTED = 0x8001_010Bu32;
     /// The message filter indicated that the application is busy.

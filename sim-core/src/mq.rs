@@ -82,6 +82,9 @@ hresults! {
     MQ_ERROR_QUEUE_DELETED = 0xC00E005A;
     /// Informational: the queue was created but its format name did not fit the buffer.
     MQ_INFORMATION_FORMATNAME_BUFFER_TOO_SMALL = 0x400E0009;
+    /// Informational: an asynchronous MQReceiveMessage is pending (docs/semantics.md
+    /// §23.27).
+    MQ_INFORMATION_OPERATION_PENDING = 0x400E0006;
     /// ITransaction::Commit/Abort on a transaction that already ended (winerror.h).
     XACT_E_NOTRANSACTION = 0x8004D00E;
 }
@@ -333,4 +336,61 @@ pub struct MqMessage {
     pub journal: u8,
     /// PROPID_M_DELIVERY as sent.
     pub delivery: u8,
+}
+
+// ----- Asynchronous MQReceiveMessage (docs/semantics.md §§23.27-23.33) ------------------
+
+/// The message properties of an asynchronous MQReceiveMessage: the MQMSGPROPS the queue
+/// manager fills when the receive completes (caller memory on Windows, a shared record
+/// here, as [`crate::api::IoBuffer`] is for ReadFile). Cloning gives the same record.
+#[derive(Clone, Debug, Default)]
+pub struct MqMessageBuf {
+    pub(crate) data: std::rc::Rc<std::cell::RefCell<MqMessage>>,
+}
+
+impl MqMessageBuf {
+    /// An empty record.
+    pub fn new() -> MqMessageBuf {
+        MqMessageBuf::default()
+    }
+
+    /// A copy of the properties written so far.
+    pub fn get(&self) -> MqMessage {
+        self.data.borrow().clone()
+    }
+
+    /// Whether two values are the same record.
+    pub fn same(&self, other: &MqMessageBuf) -> bool {
+        std::rc::Rc::ptr_eq(&self.data, &other.data)
+    }
+}
+
+/// A receive callback (PMQRECEIVECALLBACK): called with the receive's HRESULT, the queue
+/// handle, dwTimeout, dwAction, the message's properties, the OVERLAPPED (None here: the
+/// callback form has none of the caller's) and the cursor handle, on a thread of
+/// Message Queuing's in the receiving process (§23.30).
+#[allow(clippy::type_complexity)]
+pub type MqReceiveCallback = std::rc::Rc<
+    dyn Fn(
+        crate::api::ThreadCtx,
+        HRESULT,
+        HANDLE,
+        u32,
+        u32,
+        MqMessage,
+        HANDLE,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+>;
+
+/// How an MQReceiveMessage call is asynchronous, as the kernel sees it.
+#[derive(Clone, Debug)]
+pub struct MqAsyncReceive {
+    /// The OVERLAPPED the completion is written to (the callback form uses one of
+    /// Message Queuing's own).
+    pub overlapped: crate::api::Overlapped,
+    /// Where the message's properties go.
+    pub message: MqMessageBuf,
+    /// The callback form: every result of the read itself, even one known at once, is
+    /// delivered as a completion, and the call returns MQ_INFORMATION_OPERATION_PENDING.
+    pub callback: bool,
 }

@@ -35,6 +35,12 @@ pub const MQ_ERROR_TRANSACTION_USAGE: u32 = 0xC00E0050;
 pub const MQ_ERROR_TRANSACTION_SEQUENCE: u32 = 0xC00E0051;
 /// MQ_ERROR_QUEUE_DELETED.
 pub const MQ_ERROR_QUEUE_DELETED: u32 = 0xC00E005A;
+/// MQ_INFORMATION_OPERATION_PENDING.
+pub const MQ_INFORMATION_OPERATION_PENDING: u32 = 0x400E0006;
+/// MQ_ERROR_OPERATION_CANCELLED.
+pub const MQ_ERROR_OPERATION_CANCELLED: u32 = 0xC00E0008;
+/// STATUS_PENDING: an OVERLAPPED's Internal while its receive is pending.
+pub const STATUS_PENDING: u32 = 0x103;
 /// XACT_E_NOTRANSACTION.
 pub const XACT_E_NOTRANSACTION: u32 = 0x8004D00E;
 /// MQMSG_CLASS_NORMAL.
@@ -174,9 +180,24 @@ struct Transaction {
     released: bool,
 }
 
+/// An asynchronous receive (docs/semantics.md §§23.27-23.31): no cursor, no transaction.
+#[derive(Debug, Clone)]
+struct AsyncRecv {
+    desc: usize,
+    action: Action,
+    capacity: u32,
+    /// The clock time of its time-out (None: INFINITE).
+    deadline_ms: Option<u64>,
+    /// Its completion (None while pending).
+    result: Option<R>,
+}
+
 /// The queue manager of one machine.
 #[derive(Debug, Clone)]
 pub struct QueueManager {
+    /// Asynchronous receives in the order they were issued (pending ones are served in
+    /// that order, §23.27).
+    asyncs: Vec<AsyncRecv>,
     queues: Vec<Queue>,
     descs: Vec<Desc>,
     cursors: Vec<Cursor>,
@@ -208,6 +229,7 @@ impl QueueManager {
             alive: true,
         };
         QueueManager {
+            asyncs: Vec::new(),
             queues: vec![sys(false), sys(true)],
             descs: Vec::new(),
             cursors: Vec::new(),
@@ -250,6 +272,13 @@ impl QueueManager {
             let tx = self.queues[qi].transactional;
             self.dead_letter(m, CLASS_RECEIVE_TIMEOUT, tx);
         }
+        // Pending asynchronous receives whose time ran out complete with
+        // MQ_ERROR_IO_TIMEOUT (§23.28).
+        for a in &mut self.asyncs {
+            if a.result.is_none() && a.deadline_ms.is_some_and(|d| d <= now_ms) {
+                a.result = Some(R::Recv(MQ_ERROR_IO_TIMEOUT, None));
+            }
+        }
         self.now_ms = now_ms;
     }
 
@@ -267,13 +296,51 @@ impl QueueManager {
         self.arrived(q, k);
     }
 
-    /// Cursors waiting at the end of a queue move to a message that became available.
+    /// Cursors waiting at the end of a queue move to a message that became available;
+    /// then the pending asynchronous receives on the queue are served in order (§23.27).
     fn arrived(&mut self, q: usize, k: (u8, u64)) {
         for c in &mut self.cursors {
             if c.state == CursorState::End && self.descs[c.desc].queue == q {
                 c.state = CursorState::At(k);
             }
         }
+        for i in 0..self.asyncs.len() {
+            let a = &self.asyncs[i];
+            if a.result.is_some() || self.descs[a.desc].queue != q {
+                continue;
+            }
+            let (d, action, capacity) = (a.desc, a.action, a.capacity);
+            let r = self.receive(d, 0, action, capacity, None, None);
+            if r != R::Recv(MQ_ERROR_IO_TIMEOUT, None) {
+                self.asyncs[i].result = Some(r);
+            }
+        }
+    }
+
+    /// MQReceiveMessage with an OVERLAPPED (no cursor, no transaction, §§23.27-23.31): the
+    /// call's result and, when it started (pending or finished at once: MQ_OK,
+    /// MQ_ERROR_BUFFER_OVERFLOW, MQ_ERROR_IO_TIMEOUT), the receive's number for
+    /// [`QueueManager::async_result`].
+    pub fn receive_async(&mut self, d: usize, timeout_ms: u32, action: Action, capacity: u32) -> (R, Option<usize>) {
+        let r = self.receive(d, 0, action, capacity, None, None);
+        let (ret, result) = match r {
+            R::Recv(MQ_ERROR_IO_TIMEOUT, None) if timeout_ms > 0 => {
+                (R::Recv(MQ_INFORMATION_OPERATION_PENDING, None), None)
+            }
+            R::Recv(MQ_OK | MQ_ERROR_BUFFER_OVERFLOW | MQ_ERROR_IO_TIMEOUT, _) => (r.clone(), Some(r)),
+            // Refused at once: the OVERLAPPED is not touched.
+            _ => return (r, None),
+        };
+        let deadline_ms = (timeout_ms != u32::MAX).then(|| self.now_ms + u64::from(timeout_ms));
+        self.asyncs.push(AsyncRecv { desc: d, action, capacity, deadline_ms, result });
+        (ret, Some(self.asyncs.len() - 1))
+    }
+
+    /// What MQGetOverlappedResult and the message record of an asynchronous receive show:
+    /// STATUS_PENDING while it is pending, else its HRESULT and (on MQ_OK and
+    /// MQ_ERROR_BUFFER_OVERFLOW) the message.
+    pub fn async_result(&self, a: usize) -> R {
+        self.asyncs[a].result.clone().unwrap_or(R::Recv(STATUS_PENDING, None))
     }
 
     fn live_queue(&self, key: &str) -> Option<usize> {
@@ -301,6 +368,12 @@ impl QueueManager {
         let Some(q) = self.live_queue(key) else { return R::Hr(MQ_ERROR_QUEUE_NOT_FOUND) };
         self.queues[q].alive = false;
         self.queues[q].msgs.clear();
+        // Its pending receives end (§23.8).
+        for a in &mut self.asyncs {
+            if a.result.is_none() && self.descs[a.desc].queue == q {
+                a.result = Some(R::Recv(MQ_ERROR_QUEUE_DELETED, None));
+            }
+        }
         R::Hr(MQ_OK)
     }
 
@@ -327,6 +400,12 @@ impl QueueManager {
             return R::Hr(MQ_ERROR_INVALID_HANDLE);
         }
         self.descs[d].open = false;
+        // Its pending asynchronous receives are cancelled (§23.31).
+        for a in &mut self.asyncs {
+            if a.result.is_none() && a.desc == d {
+                a.result = Some(R::Recv(MQ_ERROR_OPERATION_CANCELLED, None));
+            }
+        }
         R::Hr(MQ_OK)
     }
 

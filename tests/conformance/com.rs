@@ -1084,3 +1084,30 @@ fn a_callee_filter_rejects_and_a_caller_filter_retries() {
     assert!(text.contains("HandleInComingCall answers RPC_E_CALL_REJECTED"), "{text}");
     assert!(text.contains("RetryRejectedCall(RPC_E_SERVERCALL_RETRYLATER) answers 0"), "{text}");
 }
+
+/// §21.15 (winsim's limit, [inferred] HRESULT): a call into the MTA for which no RPC worker
+/// thread can be started (the thread limit, with `LimitAction::FailCall`) fails with
+/// RPC_E_OUT_OF_RESOURCES instead of waiting forever; the method does not run.
+#[test]
+fn an_mta_call_without_a_worker_thread_fails_with_rpc_e_out_of_resources() {
+    let config = Config { threads_max: 2, limit_action: LimitAction::FailCall, ..Config::round_robin() };
+    let r = run_with(config, |ctx| async move {
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        let p = toy(&ctx).await;
+        let s = marshal(&ctx, p).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let proxy = unmarshal(&ctx, s).await;
+            // The third thread (the worker) cannot be made.
+            assert_eq!(ctx.itoy_add(proxy, 4).await, RPC_E_OUT_OF_RESOURCES);
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert_eq!(get(&ctx, p).await, 0, "the method did not run");
+        ctx.co_uninitialize().await;
+        0
+    });
+    assert_completed(&r);
+}

@@ -7,7 +7,9 @@
 //! begin, commit, abort and release transactions, purge, and sleep across expiry
 //! deadlines. The kernel runs the program under a random seed; the model runs the same
 //! operations; every call's HRESULT and the message it read (body, priority, abort count,
-//! class) must agree. Sections (§23.N) refer to docs/semantics.md.
+//! class) must agree. Asynchronous receives with an OVERLAPPED (no cursor, no
+//! transaction) and their results (MQGetOverlappedResult and the message record) are
+//! compared too (§§23.27-23.31). Sections (§23.N) refer to docs/semantics.md.
 
 use proptest::prelude::*;
 use sim_core::prelude::*;
@@ -76,6 +78,19 @@ enum Op {
     Sleep {
         ms: u32,
     },
+    /// MQReceiveMessage with an OVERLAPPED (no cursor, no transaction; not on the
+    /// dead-letter queue, whose arrivals depend on expiry order): `any` as for Recv.
+    RecvAsync {
+        any: bool,
+        d: usize,
+        action: u8,
+        cap: u32,
+        timeout: u32,
+    },
+    /// MQGetOverlappedResult and the message record of asynchronous receive `a`.
+    AsyncResult {
+        a: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -113,6 +128,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => idx.clone().prop_map(|t| Op::Release { t }),
         1 => idx.clone().prop_map(|d| Op::Purge { d }),
         2 => (1u32..2500).prop_map(|ms| Op::Sleep { ms }),
+        4 => (
+            (prop::bool::weighted(0.15), idx.clone()),
+            0u8..3,
+            prop_oneof![1 => 0u32..8, 4 => Just(1024u32)],
+            prop_oneof![1 => Just(0u32), 2 => Just(INFINITE), 2 => 1u32..2500],
+        )
+            .prop_map(|((any, d), action, cap, timeout)| Op::RecvAsync { any, d, action, cap, timeout }),
+        4 => idx.clone().prop_map(|a| Op::AsyncResult { a }),
     ]
 }
 
@@ -177,6 +200,7 @@ fn run_kernel(ops: &[Op], seed: u64) -> (RunReport, Results) {
             // Windows, and the model numbers objects instead).
             let mut live: BTreeMap<isize, (u8, usize)> = BTreeMap::new();
             let mut sends = 0u8;
+            let mut asyncs: Vec<(Overlapped, MqMessageBuf)> = Vec::new();
             for op in ops.iter() {
                 let usable = |live: &BTreeMap<isize, (u8, usize)>, kind: u8, list: &[HANDLE], i: Option<usize>| {
                     i.filter(|&i| live.get(&list[i].0).is_none_or(|&e| e == (kind, i)))
@@ -338,6 +362,44 @@ fn run_kernel(ops: &[Op], seed: u64) -> (RunReport, Results) {
                         ctx.sleep(*ms).await;
                         None
                     }
+                    Op::RecvAsync { any, d, action, cap, timeout } => {
+                        match usable(&live, 0, &descs, pick_desc(&access, *any, *d, reader)).filter(|&d| !dlq[d]) {
+                            None => None,
+                            Some(d) => {
+                                let (ov, buf) = (Overlapped::new(HANDLE::NULL), MqMessageBuf::new());
+                                let h = ctx
+                                    .mq_receive_message_overlapped(
+                                        descs[d],
+                                        *timeout,
+                                        ACTIONS[*action as usize],
+                                        *cap,
+                                        &buf,
+                                        &ov,
+                                        HANDLE::NULL,
+                                        HANDLE::NULL,
+                                    )
+                                    .await;
+                                let started = [
+                                    MQ_INFORMATION_OPERATION_PENDING,
+                                    MQ_OK,
+                                    MQ_ERROR_BUFFER_OVERFLOW,
+                                    MQ_ERROR_IO_TIMEOUT,
+                                ];
+                                if started.contains(&h) {
+                                    asyncs.push((ov, buf.clone()));
+                                }
+                                Some(R::Recv(h.0 as u32, seen_of(h, &buf.get())))
+                            }
+                        }
+                    }
+                    Op::AsyncResult { a } => match pick(asyncs.len(), *a) {
+                        None => None,
+                        Some(a) => {
+                            let (ov, buf) = &asyncs[a];
+                            let h = ctx.mq_get_overlapped_result(ov).await;
+                            Some(R::Recv(h.0 as u32, seen_of(h, &buf.get())))
+                        }
+                    },
                 };
                 out.borrow_mut().push(r);
             }
@@ -349,11 +411,17 @@ fn run_kernel(ops: &[Op], seed: u64) -> (RunReport, Results) {
     (r, results)
 }
 
+/// The message a receive's record shows: on MQ_OK and MQ_ERROR_BUFFER_OVERFLOW.
+fn seen_of(h: HRESULT, m: &MqMessage) -> Option<sim_model::msmq::Seen> {
+    (h == MQ_OK || h == MQ_ERROR_BUFFER_OVERFLOW).then(|| (m.body.clone(), m.priority, m.abort_count, m.class))
+}
+
 fn run_model(ops: &[Op], kernel: &Results) -> Results {
     let mut m = QueueManager::new();
     let (mut descs, mut dlq, mut cursors, mut txs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut access: Vec<u32> = Vec::new();
     let mut sends = 0u8;
+    let mut asyncs: Vec<usize> = Vec::new();
     let mut out = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         if kernel.get(i).is_none_or(|k| k.is_none()) && !matches!(op, Op::Sleep { .. }) {
@@ -423,6 +491,15 @@ fn run_model(ops: &[Op], kernel: &Results) -> Results {
                 m.advance(now);
                 None
             }
+            Op::RecvAsync { any, d, action, cap, timeout } => {
+                pick_desc(&access, *any, *d, reader).filter(|&d| !dlq[d]).map(|d| {
+                    let action = [Action::Receive, Action::PeekCurrent, Action::PeekNext][*action as usize];
+                    let (r, a) = m.receive_async(descs[d], *timeout, action, *cap);
+                    asyncs.extend(a);
+                    r
+                })
+            }
+            Op::AsyncResult { a } => pick(asyncs.len(), *a).map(|a| m.async_result(asyncs[a])),
         };
         out.push(r);
     }
@@ -437,7 +514,7 @@ fn cases() -> u32 {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-    /// §§23.1-23.24 as stated by sim-model's msmq module, against the kernel.
+    /// §§23.1-23.24 and 23.27-23.31 as stated by sim-model's msmq module, against the kernel.
     #[test]
     fn kernel_msmq_calls_agree_with_the_model(ops in program(), seed in any::<u64>()) {
         let (r, kernel) = run_kernel(&ops, seed);

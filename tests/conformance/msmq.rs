@@ -796,3 +796,408 @@ fn deadlock_report_names_the_queue_and_its_senders() {
     assert!(text.contains("send handles open:"), "{text}");
     assert!(text.contains("MQReceiveMessage"), "{text}");
 }
+
+// ----- asynchronous receive (23.27-23.33) ----------------------------------------------
+
+/// §23.27 (MQReceiveMessage, lpOverlapped; Asynchronous Reading: "when a suitable message
+/// arrives ... the event object is set to the signaled state"; MQGetOverlappedResult reads
+/// the code from Internal): an overlapped receive on an empty queue returns
+/// MQ_INFORMATION_OPERATION_PENDING and the caller goes on; a message sent later
+/// completes it: the event is set, Internal holds MQ_OK, the properties are written and
+/// the message has left the queue.
+#[test]
+fn overlapped_receive_pends_then_completes_with_the_event() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, true, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        // The call reset the event; the operation is pending.
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT);
+        assert!(!ov.has_overlapped_io_completed());
+        assert_eq!(ov.internal(), STATUS_PENDING);
+        send(&ctx, s, MQMSGPROPS::body(b"async").label("a")).await;
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_OK);
+        assert_eq!(ov.internal(), 0);
+        let m = buf.get();
+        assert_eq!((m.body.as_slice(), m.label.as_str()), (&b"async"[..], "a"));
+        // Received: nothing is left.
+        assert_eq!(recv(&ctx, r, 0, MQ_ACTION_PEEK_CURRENT, HANDLE::NULL, HANDLE::NULL).await.0, MQ_ERROR_IO_TIMEOUT);
+        0
+    });
+}
+
+/// §23.27 [inferred: an I/O that completes at once still reports its completion]: a
+/// message already there is read at once: MQ_OK, the event set, the properties written.
+/// MQ_ERROR_BUFFER_OVERFLOW at once returns the size and leaves the message.
+#[test]
+fn overlapped_receive_of_a_waiting_message_completes_at_once() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        send(&ctx, s, MQMSGPROPS::body(b"ready")).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(
+                r,
+                INFINITE,
+                MQ_ACTION_PEEK_CURRENT,
+                2,
+                &buf,
+                &ov,
+                HANDLE::NULL,
+                HANDLE::NULL,
+            )
+            .await;
+        assert_eq!(h, MQ_ERROR_BUFFER_OVERFLOW);
+        assert_eq!(buf.get().body_size, 5);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT);
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_OK);
+        assert_eq!(buf.get().body, b"ready");
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_OK);
+        0
+    });
+}
+
+/// §23.28 (MQGetOverlappedResult: MQ_ERROR_IO_TIMEOUT "no message was received within the
+/// time-out period specified by dwTimeout"; Asynchronous Reading: the event is set "when
+/// ... a time-out occurs"): the time-out is delivered asynchronously at its virtual time;
+/// dwTimeout 0 on an empty queue fails at once; a transaction is refused
+/// (lpOverlapped "set to NULL for ... transactions").
+#[test]
+fn overlapped_receive_times_out_asynchronously() {
+    check(|ctx| async move {
+        let (_, _s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let t0 = ctx.get_tick_count().await;
+        let h = ctx
+            .mq_receive_message_overlapped(r, 100, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.get_tick_count().await - t0, 100);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_ERROR_IO_TIMEOUT);
+        assert_eq!(ov.internal(), MQ_ERROR_IO_TIMEOUT.0 as u32);
+        // dwTimeout 0: at once, the event untouched after its reset.
+        let h =
+            ctx.mq_receive_message_overlapped(r, 0, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL).await;
+        assert_eq!(h, MQ_ERROR_IO_TIMEOUT);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT);
+        let mut tx = HANDLE::NULL;
+        assert_eq!(ctx.mq_begin_transaction(&mut tx).await, MQ_OK);
+        let h = ctx.mq_receive_message_overlapped(r, 0, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, tx).await;
+        assert_eq!(h, MQ_ERROR_TRANSACTION_USAGE);
+        // Bad handles are refused at once.
+        let h = ctx
+            .mq_receive_message_overlapped(
+                HANDLE(0x7777),
+                0,
+                MQ_ACTION_RECEIVE,
+                64,
+                &buf,
+                &ov,
+                HANDLE::NULL,
+                HANDLE::NULL,
+            )
+            .await;
+        assert_eq!(h, MQ_ERROR_INVALID_HANDLE);
+        0
+    });
+}
+
+/// §23.29 (Asynchronous Reading: "a queue handle can be associated with the port";
+/// MQGetOverlappedResult after "a completion port notification"; the mqport sample
+/// associates the queue handle with CreateIoCompletionPort): a completed receive queues a
+/// packet with the association's key and the OVERLAPPED; a timed-out one a failing packet
+/// whose Internal holds MQ_ERROR_IO_TIMEOUT; a second association is refused.
+#[test]
+fn overlapped_receive_completes_to_the_completion_port() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let port = ctx.create_io_completion_port(r, HANDLE::NULL, 7, 0).await;
+        assert!(!port.is_null());
+        ctx.set_last_error(0xdead_beefu32);
+        assert_eq!(ctx.create_io_completion_port(r, port, 8, 0).await, HANDLE::NULL);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        let ov = Overlapped::new(HANDLE::NULL);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        let t = spawn(&ctx, move |ctx| async move {
+            send(&ctx, s, MQMSGPROPS::body(b"via port")).await;
+            0
+        })
+        .await;
+        let (mut n, mut key, mut got) = (99, 0, None);
+        assert_eq!(ctx.get_queued_completion_status(port, &mut n, &mut key, &mut got, INFINITE).await, TRUE);
+        assert_eq!((n, key), (0, 7));
+        let got = got.expect("the receive's OVERLAPPED");
+        assert!(got.same(&ov));
+        assert_eq!(ctx.mq_get_overlapped_result(&got).await, MQ_OK);
+        assert_eq!(buf.get().body, b"via port");
+        join(&ctx, t).await;
+        // A time-out: the packet fails the call; the HRESULT is in Internal.
+        let h =
+            ctx.mq_receive_message_overlapped(r, 5, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL).await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        let mut got = None;
+        assert_eq!(ctx.get_queued_completion_status(port, &mut n, &mut key, &mut got, INFINITE).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_MR_MID_NOT_FOUND);
+        assert!(got.is_some_and(|o| o.same(&ov)));
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_ERROR_IO_TIMEOUT);
+        0
+    });
+}
+
+/// §23.30 (Asynchronous Reading: "Message Queuing reads the message by calling the callback
+/// function ... if a message is immediately available, when a message arrives, or when the
+/// time for reading a message expires"): the call returns MQ_INFORMATION_OPERATION_PENDING
+/// and the callback runs on another thread than the caller's, with MQ_OK and the message,
+/// or with MQ_ERROR_IO_TIMEOUT.
+#[test]
+fn receive_callback_runs_on_a_thread_of_message_queuing() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        send(&ctx, s, MQMSGPROPS::body(b"now")).await;
+        let seen: Rc<std::cell::RefCell<Vec<(u32, HRESULT, Vec<u8>)>>> = Rc::default();
+        let done = ctx.create_event(None, false, false, None).await;
+        let callback =
+            |seen: Rc<std::cell::RefCell<Vec<(u32, HRESULT, Vec<u8>)>>>, done: HANDLE| -> MqReceiveCallback {
+                Rc::new(move |ctx: ThreadCtx, hr: HRESULT, _q, _timeout, _action, m: MqMessage, _cursor| {
+                    let seen = seen.clone();
+                    Box::pin(async move {
+                        seen.borrow_mut().push((ctx.get_current_thread_id(), hr, m.body));
+                        let _ = ctx.set_event(done).await;
+                    })
+                })
+            };
+        let h = ctx
+            .mq_receive_message_callback(
+                r,
+                INFINITE,
+                MQ_ACTION_RECEIVE,
+                64,
+                callback(seen.clone(), done),
+                HANDLE::NULL,
+                HANDLE::NULL,
+            )
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.wait_for_single_object(done, INFINITE).await, WAIT_OBJECT_0);
+        let h = ctx
+            .mq_receive_message_callback(
+                r,
+                30,
+                MQ_ACTION_RECEIVE,
+                64,
+                callback(seen.clone(), done),
+                HANDLE::NULL,
+                HANDLE::NULL,
+            )
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.wait_for_single_object(done, INFINITE).await, WAIT_OBJECT_0);
+        let me = ctx.get_current_thread_id();
+        let seen = seen.borrow();
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|(tid, ..)| *tid != me), "{seen:?}");
+        assert_eq!((seen[0].1, seen[0].2.as_slice()), (MQ_OK, &b"now"[..]));
+        assert_eq!(seen[1].1, MQ_ERROR_IO_TIMEOUT);
+        // Refused arguments are returned; no callback.
+        let h = ctx
+            .mq_receive_message_callback(
+                s,
+                0,
+                MQ_ACTION_RECEIVE,
+                64,
+                callback(Rc::default(), done),
+                HANDLE::NULL,
+                HANDLE::NULL,
+            )
+            .await;
+        assert_eq!(h, MQ_ERROR_ACCESS_DENIED);
+        0
+    });
+}
+
+/// §23.31 (MQCloseQueue; mq.h: MQ_ERROR_OPERATION_CANCELLED "the operation was cancelled
+/// before it could be completed"): closing the queue handle completes its pending
+/// asynchronous receives with MQ_ERROR_OPERATION_CANCELLED (event set); a message sent
+/// afterwards stays in the queue.
+#[test]
+fn close_queue_cancels_asynchronous_receives() {
+    check(|ctx| async move {
+        let (f, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.mq_close_queue(r).await, MQ_OK);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_ERROR_OPERATION_CANCELLED);
+        send(&ctx, s, MQMSGPROPS::body(b"kept")).await;
+        let r = open(&ctx, &f, MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
+        assert_eq!(take(&ctx, r).await, b"kept");
+        0
+    });
+}
+
+/// §23.27 [inferred: one queue of pending reads, MS-MQDMPR 3.1.7.1 waits in arrival order]:
+/// synchronous and asynchronous receives waiting on a queue are served in the order they
+/// began.
+#[test]
+fn waiting_receives_are_served_in_order_whatever_their_form() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ov = Overlapped::new(ctx.create_event(None, true, false, None).await);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        let t = spawn(&ctx, move |ctx| async move {
+            let (h, m) = recv(&ctx, r, INFINITE, MQ_ACTION_RECEIVE, HANDLE::NULL, HANDLE::NULL).await;
+            assert_eq!((h, m.body.as_slice()), (MQ_OK, &b"second"[..]));
+            0
+        })
+        .await;
+        ctx.sleep(5).await;
+        send(&ctx, s, MQMSGPROPS::body(b"first")).await;
+        send(&ctx, s, MQMSGPROPS::body(b"second")).await;
+        join(&ctx, t).await;
+        assert_eq!(buf.get().body, b"first");
+        0
+    });
+}
+
+/// §23.31, §9 (process exit cancels the process's pending I/O): a receiver process that
+/// exits with an asynchronous receive pending takes nothing; the message sent afterwards is
+/// in the queue.
+#[test]
+fn process_exit_cancels_asynchronous_receives_and_loses_nothing() {
+    let mut sim = Sim::new(Config::round_robin());
+    sim.program("receiver.exe", |ctx| async move {
+        let r = open(&ctx, r"DIRECT=OS:.\private$\orders", MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
+        let ov = Overlapped::new(HANDLE::NULL);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        0 // exits with the receive pending
+    });
+    sim.program("main.exe", |ctx| async move {
+        let (_, s, _r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let si = STARTUPINFO::default();
+        let mut pi = PROCESS_INFORMATION::default();
+        assert_eq!(ctx.create_process(None, Some("receiver.exe"), None, None, false, 0, &si, &mut pi).await, TRUE);
+        assert_eq!(ctx.wait_for_single_object(pi.hProcess, INFINITE).await, WAIT_OBJECT_0);
+        send(&ctx, s, MQMSGPROPS::body(b"safe")).await;
+        let r = open(&ctx, r"DIRECT=OS:.\private$\orders", MQ_RECEIVE_ACCESS, MQ_DENY_NONE).await;
+        assert_eq!(take(&ctx, r).await, b"safe");
+        0
+    });
+    let r = sim.run("main.exe");
+    assert_completed(&r);
+}
+
+/// §23.32 (winsim's report): a thread that waits for the event of an asynchronous receive
+/// nobody can complete deadlocks; the report says whose event it waits on and lists the
+/// receive among the pending asynchronous operations, naming its queue and its senders.
+#[test]
+fn deadlock_report_names_the_queue_of_a_pending_asynchronous_receive() {
+    let r = run_main(|ctx| async move {
+        let (_, _s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        let _ = ctx.wait_for_single_object(ev, INFINITE).await;
+        0
+    });
+    let Outcome::Deadlock(d) = &r.outcome else { panic!("{}", r.summary()) };
+    let text = d.render();
+    assert!(text.contains("pending asynchronous I/O"), "{text}");
+    assert!(text.contains("it is the OVERLAPPED event of the pending MQReceiveMessage (operation #1)"), "{text}");
+    assert!(text.contains(r"waits for a message in queue .\private$\orders (0 available"), "{text}");
+    assert!(text.contains("MQReceiveMessage"), "{text}");
+}
+
+/// §23.8, §23.31 (mq.h: MQ_ERROR_QUEUE_DELETED "the queue was deleted; messages cannot be
+/// received any more using this queue handle"): deleting the queue ends a pending
+/// asynchronous receive with MQ_ERROR_QUEUE_DELETED in its OVERLAPPED, the event set.
+#[test]
+fn delete_queue_ends_asynchronous_receives() {
+    check(|ctx| async move {
+        let (f, _s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let h = ctx
+            .mq_receive_message_overlapped(r, INFINITE, MQ_ACTION_RECEIVE, 64, &buf, &ov, HANDLE::NULL, HANDLE::NULL)
+            .await;
+        assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+        assert_eq!(ctx.mq_delete_queue(&f).await, MQ_OK);
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_ERROR_QUEUE_DELETED);
+        0
+    });
+}
+
+/// §23.31 [inferred: the queue handle, not the thread, owns the receive]: the issuing
+/// thread's exit leaves its asynchronous receive pending; a message sent afterwards
+/// completes it.
+#[test]
+fn issuing_thread_exit_leaves_the_asynchronous_receive_pending() {
+    check(|ctx| async move {
+        let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = MqMessageBuf::new();
+        let (ov2, buf2) = (ov.clone(), buf.clone());
+        let t = spawn(&ctx, move |ctx| async move {
+            let h = ctx
+                .mq_receive_message_overlapped(
+                    r,
+                    INFINITE,
+                    MQ_ACTION_RECEIVE,
+                    64,
+                    &buf2,
+                    &ov2,
+                    HANDLE::NULL,
+                    HANDLE::NULL,
+                )
+                .await;
+            assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert!(!ov.has_overlapped_io_completed());
+        send(&ctx, s, MQMSGPROPS::body(b"later")).await;
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        assert_eq!(ctx.mq_get_overlapped_result(&ov).await, MQ_OK);
+        assert_eq!(buf.get().body, b"later");
+        0
+    });
+}

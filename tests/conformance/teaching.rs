@@ -1660,13 +1660,17 @@ fn msmq_reply_expires_to_the_dead_letter_queue() {
     insta::assert_snapshot!("msmq_reply_expired", r.trace_text());
 }
 
-/// Case 5 (§23.9, §23.12): a receiver process exits while its receive waits; the message
-/// sent afterwards stays queued for the next receiver.
+/// Case 5 (§23.9, §23.27, §23.31): a receiver process exits while its asynchronous
+/// receive is pending; process exit cancels it (MQ_ERROR_OPERATION_CANCELLED) and the
+/// message sent afterwards stays queued for the next receiver.
 #[test]
 fn msmq_receiver_exit_loses_nothing() {
     let s = scenarios::find("msmq-receiver-exits").unwrap();
     for seed in 0..50 {
         assert_eq!(mq_main_exit_code(&s.run(Config::random(seed))), 0, "seed {seed}");
     }
-    insta::assert_snapshot!("msmq_receiver_exits", s.run(Config::random(0)).trace_text());
+    let trace = s.run(Config::random(0)).trace_text();
+    assert!(trace.contains("MQ_INFORMATION_OPERATION_PENDING"), "{trace}");
+    assert!(trace.contains("MQ_ERROR_OPERATION_CANCELLED"), "{trace}");
+    insta::assert_snapshot!("msmq_receiver_exits", trace);
 }

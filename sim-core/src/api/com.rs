@@ -294,7 +294,10 @@ impl ThreadCtx {
                             None,
                         )
                         .await;
-                    if !worker.is_null() {
+                    if worker.is_null() {
+                        // No worker thread: the call fails (§21.15).
+                        let _ = self.call(Request::ComNoWorker { call }).await;
+                    } else {
                         let _ = self.close_handle(worker).await;
                     }
                 }

@@ -7,9 +7,10 @@
 //! table: process exit closes them, and a transaction left open aborts (§23.23).
 
 use super::kernel32::ThreadCtx;
+use crate::api::Overlapped;
 use crate::kernel::request::{Request, Value};
 use crate::mq::*;
-use crate::types::HANDLE;
+use crate::types::{HANDLE, INFINITE};
 
 impl ThreadCtx {
     async fn mq_call(&self, req: Request) -> (HRESULT, Value) {
@@ -162,7 +163,15 @@ impl ThreadCtx {
         cursor: HANDLE,
         transaction: HANDLE,
     ) -> HRESULT {
-        let req = Request::MQReceiveMessage { queue, timeout_ms, action, body_capacity, cursor, transaction };
+        let req = Request::MQReceiveMessage {
+            queue,
+            timeout_ms,
+            action,
+            body_capacity,
+            cursor,
+            transaction,
+            asynchronous: None,
+        };
         let (h, v) = self.mq_call(req).await;
         if let Value::MqReceived(_, Some(m)) = v {
             *message = m;
@@ -193,5 +202,103 @@ impl ThreadCtx {
     /// (§23.23).
     pub async fn itransaction_release(&self, transaction: HANDLE) -> HRESULT {
         self.mq_hr(Request::ITransactionRelease { transaction }).await
+    }
+
+    /// MQReceiveMessage with an OVERLAPPED
+    /// (learn.microsoft.com/en-us/previous-versions/windows/desktop/msmq/ms699825(v=vs.85);
+    /// Asynchronous Reading, ms701332): a message there at once is read and MQ_OK returned
+    /// (the event is set and, when the queue handle is associated with a completion port,
+    /// a packet queued, as for any I/O that completes at once); otherwise the call returns
+    /// MQ_INFORMATION_OPERATION_PENDING and the receive waits in the queue. Its completion
+    /// (a message, MQ_ERROR_IO_TIMEOUT at the virtual-time time-out, MQ_ERROR_BUFFER_OVERFLOW,
+    /// MQ_ERROR_OPERATION_CANCELLED when the queue handle closes or the process exits)
+    /// writes the message's properties to `message`, the HRESULT into the OVERLAPPED's
+    /// Internal member (read it with [`ThreadCtx::mq_get_overlapped_result`]), sets hEvent
+    /// and queues the completion packet (§§23.27-23.31). `transaction` must be NULL
+    /// (MQ_ERROR_TRANSACTION_USAGE otherwise, §23.28).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn mq_receive_message_overlapped(
+        &self,
+        queue: HANDLE,
+        timeout_ms: u32,
+        action: u32,
+        body_capacity: u32,
+        message: &MqMessageBuf,
+        overlapped: &Overlapped,
+        cursor: HANDLE,
+        transaction: HANDLE,
+    ) -> HRESULT {
+        let asynchronous =
+            Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: false });
+        let req =
+            Request::MQReceiveMessage { queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous };
+        self.mq_hr(req).await
+    }
+
+    /// MQReceiveMessage with a callback (fnReceiveCallback; Asynchronous Reading, ms701332:
+    /// "the function is called if a message is immediately available, when a message
+    /// arrives, or when the time for reading a message expires"). The call returns
+    /// MQ_INFORMATION_OPERATION_PENDING unless the arguments are refused at once (bad
+    /// handle, access, action, cursor, a transaction), and the callback runs with the
+    /// result on a thread Message Queuing starts in the calling process for the receive,
+    /// never on the calling thread (§23.30). The receive is otherwise the overlapped form's
+    /// (time-out, cancellation at MQCloseQueue and process exit).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn mq_receive_message_callback(
+        &self,
+        queue: HANDLE,
+        timeout_ms: u32,
+        action: u32,
+        body_capacity: u32,
+        callback: MqReceiveCallback,
+        cursor: HANDLE,
+        transaction: HANDLE,
+    ) -> HRESULT {
+        // Message Queuing's own event and OVERLAPPED for the receive [inferred: how mqrt
+        // waits is not documented; the event is a handle of the process].
+        let event = self.create_event(None, true, false, None).await;
+        if event.is_null() {
+            return MQ_ERROR_INSUFFICIENT_RESOURCES;
+        }
+        let overlapped = Overlapped::new(event);
+        let message = MqMessageBuf::new();
+        let asynchronous =
+            Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: true });
+        let req =
+            Request::MQReceiveMessage { queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous };
+        let h = self.mq_hr(req).await;
+        if h != MQ_INFORMATION_OPERATION_PENDING {
+            let _ = self.close_handle(event).await;
+            return h;
+        }
+        let thread = self
+            .create_thread(
+                None,
+                0,
+                move |ctx: ThreadCtx| async move {
+                    let _ = ctx.wait_for_single_object(event, INFINITE).await;
+                    let status = ctx.mq_get_overlapped_result(&overlapped).await;
+                    callback(ctx.clone(), status, queue, timeout_ms, action, message.get(), cursor).await;
+                    let _ = ctx.close_handle(event).await;
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        if thread.is_null() {
+            // [inferred] No thread for the callback: the receive stays pending, unreported.
+            return MQ_ERROR_INSUFFICIENT_RESOURCES;
+        }
+        let _ = self.close_handle(thread).await;
+        h
+    }
+
+    /// MQGetOverlappedResult
+    /// (learn.microsoft.com/en-us/previous-versions/windows/desktop/msmq/ms705323(v=vs.85)):
+    /// the Message Queuing success or error code in the OVERLAPPED's Internal member, after
+    /// its event was set or its completion packet taken (§23.27).
+    pub async fn mq_get_overlapped_result(&self, overlapped: &Overlapped) -> HRESULT {
+        self.mq_hr(Request::MQGetOverlappedResult { overlapped: overlapped.clone() }).await
     }
 }

@@ -91,6 +91,12 @@ impl Kernel {
                 }
                 // A cursor holds its open queue (§23.13).
                 Body::MqCursor(c) => *refs.entry(c.desc).or_default() += 1,
+                // A queue handle holds its completion port (§23.29).
+                Body::MqQueue(d) => {
+                    if let Some((port, _)) = d.port {
+                        *refs.entry(port).or_default() += 1;
+                    }
+                }
                 _ => {}
             }
         }

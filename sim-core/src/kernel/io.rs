@@ -36,6 +36,9 @@ pub struct AsyncTarget {
     /// Whether the completion queues a packet to the file's port: false for a call with a
     /// NULL OVERLAPPED on an overlapped handle, which has no OVERLAPPED to report (§16.6).
     pub packet: bool,
+    /// An asynchronous MQReceiveMessage: where the message's properties go. Its
+    /// completion is Message Queuing's (`Kernel::mq_signal_async`, §23.27).
+    pub mq_message: Option<crate::mq::MqMessageBuf>,
 }
 
 /// A ReadFileEx/WriteFileEx completion routine (LPOVERLAPPED_COMPLETION_ROUTINE): called
@@ -134,7 +137,16 @@ impl Kernel {
             st.internal = STATUS_PENDING;
             st.error = None;
         }
-        Ok(AsyncTarget { pid, overlapped: overlapped.clone(), event, file, buffer, routine: None, packet: true })
+        Ok(AsyncTarget {
+            pid,
+            overlapped: overlapped.clone(),
+            event,
+            file,
+            buffer,
+            routine: None,
+            packet: true,
+            mq_message: None,
+        })
     }
 
     /// Makes a started asynchronous operation pending: FALSE, ERROR_IO_PENDING; the
@@ -229,6 +241,11 @@ impl Kernel {
     /// Writes the completion into the OVERLAPPED and the buffer, signals the event or the
     /// file object, and queues the completion packet.
     fn signal_async(&mut self, tid: Tid, api: Api, at_once: bool, target: AsyncTarget, reply: &Reply) {
+        if target.mq_message.is_some() {
+            // An asynchronous MQReceiveMessage: its HRESULT goes into Internal (§23.27).
+            self.mq_signal_async(tid, api, target, reply);
+            return;
+        }
         let bytes = transferred(&reply.value);
         if let Some(routine) = target.routine {
             // The completion routine runs as an APC on the issuing thread, never inside
@@ -386,7 +403,14 @@ impl Kernel {
         for op in ops {
             if self.ops.contains_key(op) {
                 self.unqueue_op(op);
-                self.complete_op(op, Reply::error(ERROR_OPERATION_ABORTED), why);
+                // A cancelled Message Queuing receive ends with MQ_ERROR_OPERATION_CANCELLED
+                // (§23.31).
+                let reply = if matches!(self.ops[op].kind, OpKind::MqReceive(_)) {
+                    Value::MqReceived(crate::mq::MQ_ERROR_OPERATION_CANCELLED, None).into()
+                } else {
+                    Reply::error(ERROR_OPERATION_ABORTED)
+                };
+                self.complete_op(op, reply, why);
             }
         }
     }

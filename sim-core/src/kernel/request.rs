@@ -79,6 +79,12 @@ impl ToArg for crate::api::Overlapped {
         Some(ArgValue::Str(Some("overlapped".to_string())))
     }
 }
+impl ToArg for Option<crate::mq::MqAsyncReceive> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        // A synchronous receive shows no argument for it (its trace is unchanged).
+        self.as_ref().map(|a| ArgValue::Str(Some(if a.callback { "callback" } else { "overlapped" }.to_string())))
+    }
+}
 impl ToArg for crate::api::IoBuffer {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
@@ -630,6 +636,7 @@ api_table! {
         body_capacity: u32,
         cursor: HANDLE,
         transaction: HANDLE,
+        asynchronous: Option<crate::mq::MqAsyncReceive>,
     ) -> MqHresult, blocks => mq_receive_message;
     MQBeginTransaction() -> MqHresult => mq_begin_transaction;
     /// ITransaction::Commit of an internal Message Queuing transaction.
@@ -638,6 +645,7 @@ api_table! {
     ITransactionAbort(transaction: HANDLE) -> MqHresult => itransaction_abort;
     /// ITransaction::Release: the last reference to the transaction goes.
     ITransactionRelease(transaction: HANDLE) -> MqHresult => itransaction_release;
+    MQGetOverlappedResult(overlapped: crate::api::Overlapped) -> MqHresult => mq_get_overlapped_result;
     /// winsim's step, not a Win32 function: a thread that ran a message sent to it while it
     /// waited in SendMessage waits again (or takes its reply).
     SendMessageWait(sent: u64) -> Long, blocks => send_message_wait;
@@ -695,6 +703,9 @@ api_table! {
     /// winsim's step, not a Win32 function: the caller takes its call's reply (the end of
     /// the call's span).
     ComCallReturn(call: u32) -> Hresult => com_call_return;
+    /// winsim's step, not a Win32 function: no RPC worker thread could be started for an
+    /// MTA call; it fails with RPC_E_OUT_OF_RESOURCES (§21.15).
+    ComNoWorker(call: u32) -> Hresult => com_no_worker;
     /// winsim's step, not a Win32 function: a toy method begins on its object.
     ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
     /// winsim's step, not a Win32 function: a toy method ends on its object.

@@ -1109,6 +1109,19 @@ impl Kernel {
         hr_out(S_OK, ComOut::Pending { call: n, event: ev, mta: kind == AptKind::Mta })
     }
 
+    /// No RPC worker thread could be started for call `n` into the MTA (the thread limit
+    /// with `LimitAction::FailCall`): it fails with RPC_E_OUT_OF_RESOURCES instead of
+    /// staying queued (§21.15) [inferred: the HRESULT].
+    pub(crate) fn com_no_worker(&mut self, _pid: Pid, tid: Tid, n: u32) -> CallResult {
+        let queued = self.com.calls.get(&n).is_some_and(|c| c.state == CallState::Queued && c.caller == tid);
+        if !queued {
+            return hr(E_UNEXPECTED);
+        }
+        self.finish_call(n, RPC_E_OUT_OF_RESOURCES, 0, "found no RPC worker thread");
+        self.note_effect(|_| format!("call #{n} failed: no RPC worker thread could be started"));
+        hr(S_OK)
+    }
+
     /// Stores a call's result and signals its caller's event.
     fn finish_call(&mut self, n: u32, h: HRESULT, value: i64, why: &str) {
         let Some(c) = self.com.calls.get_mut(&n) else { return };

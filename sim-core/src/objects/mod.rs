@@ -418,7 +418,13 @@ impl Kernel {
             Body::Section(s) => section::destroyed(self, &s),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
             Body::MqCursor(c) => self.release(c.desc),
-            Body::MqQueue(_) | Body::MqTransaction(_) => {}
+            // A queue handle associated with a completion port holds it (§23.29).
+            Body::MqQueue(d) => {
+                if let Some((port, _)) = d.port {
+                    self.release(port);
+                }
+            }
+            Body::MqTransaction(_) => {}
         }
     }
 
@@ -678,7 +684,20 @@ impl Kernel {
         let o = &self.objects[obj];
         match o.body {
             Body::Event(_) | Body::Semaphore(_) | Body::Mutex(_) | Body::Timer(_) => {
-                Some(o.hdr.last_signal.map(|s| s.to_string()).unwrap_or_else(|| "never signalled".into()))
+                let history = o.hdr.last_signal.map(|s| s.to_string()).unwrap_or_else(|| "never signalled".into());
+                // The event of a pending asynchronous operation is set by its completion:
+                // say what that operation waits for (a Message Queuing receive names its
+                // queue, docs/semantics.md §23.32).
+                let pending = self.ops.iter().find_map(|(id, op)| match &op.target {
+                    crate::kernel::ops::Target::Async(t) if t.event == Some(obj) => {
+                        Some(format!("{} (operation #{}), which {}", op.api, op.serial, self.op_reason(id)))
+                    }
+                    _ => None,
+                });
+                Some(match pending {
+                    Some(p) => format!("{history}; it is the OVERLAPPED event of the pending {p}"),
+                    None => history,
+                })
             }
             _ => None,
         }

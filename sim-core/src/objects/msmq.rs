@@ -219,6 +219,9 @@ pub struct MqDescriptor {
     pub share: u32,
     /// The process that opened it.
     pub pid: Pid,
+    /// The completion port it is associated with and its key (CreateIoCompletionPort on
+    /// the queue handle, §23.29); a reference is held on the port.
+    pub port: Option<(ObjectId, usize)>,
 }
 
 /// Where a cursor is ([MS-MQDMPR] 3.2 CursorState, in the terms of the "Cursor Behavior"
@@ -526,7 +529,8 @@ impl Kernel {
                 return Ok(Value::MqHandle(MQ_ERROR_SHARING_VIOLATION, HANDLE::NULL).into());
             }
         }
-        let id = self.alloc_object(Body::MqQueue(MqDescriptor { queue, format_name, access, share, pid }), None);
+        let id =
+            self.alloc_object(Body::MqQueue(MqDescriptor { queue, format_name, access, share, pid, port: None }), None);
         let origin = self.origin(pid, tid, "MQOpenQueue", "opened (queue)", None);
         match self.alloc_handle(pid, id, 0, 0, vec![origin]) {
             Ok(h) => Ok(Value::MqHandle(MQ_OK, h).into()),
@@ -1048,6 +1052,7 @@ impl Kernel {
         body_capacity: u32,
         cursor: HANDLE,
         transaction: HANDLE,
+        asynchronous: Option<MqAsyncReceive>,
     ) -> Exec {
         let done = |h: HRESULT| Exec::Done(Value::MqReceived(h, None).into());
         let d = match self.mq_desc(pid, tid, queue) {
@@ -1074,6 +1079,12 @@ impl Kernel {
                 _ => return done(MQ_ERROR_INVALID_HANDLE),
             }
         };
+        if asynchronous.is_some() && !transaction.is_null() {
+            // lpOverlapped and fnReceiveCallback are NULL for transactions (MQReceiveMessage,
+            // Windows CE page): an asynchronous receive in a transaction is refused
+            // (§23.28) [inferred: the HRESULT].
+            return done(MQ_ERROR_TRANSACTION_USAGE);
+        }
         let tx = if transaction.is_null() {
             None
         } else {
@@ -1095,6 +1106,9 @@ impl Kernel {
             return done(MQ_ERROR_ILLEGAL_CURSOR_ACTION);
         }
         let args = RecvArgs { queue: qid, desc: d, cursor, action, capacity: body_capacity, tx };
+        if let Some(a) = asynchronous {
+            return self.mq_receive_async(pid, tid, args, timeout_ms, a);
+        }
         if let Some((h, m)) = self.mq_attempt(&args, false) {
             return Exec::Done(Value::MqReceived(h, m).into());
         }
@@ -1110,6 +1124,139 @@ impl Kernel {
         let op = self.new_op(tid, OpKind::MqReceive(args), deadline);
         self.mq.queues.get_mut(&qid).expect("queue").waiters.push_back(op);
         Exec::Block(op)
+    }
+
+    /// An asynchronous MQReceiveMessage (§§23.27-23.30): a result known at once is
+    /// returned (the overlapped form: MQ_OK also sets the event and queues the port's
+    /// packet; an error touches nothing) or, for the callback form, delivered as a
+    /// completion; otherwise the receive waits in the queue as a pending operation whose
+    /// completion writes the OVERLAPPED, sets its event and queues a packet to the queue
+    /// handle's completion port, and the call returns MQ_INFORMATION_OPERATION_PENDING.
+    fn mq_receive_async(&mut self, pid: Pid, tid: Tid, args: RecvArgs, timeout_ms: u32, a: MqAsyncReceive) -> Exec {
+        let api = crate::kernel::request::Api::MQReceiveMessage;
+        let mut target = match self.begin_async_with(pid, tid, api, args.desc, &a.overlapped, None, true) {
+            Ok(t) => t,
+            // A bad hEvent [inferred: MQ_ERROR_INVALID_PARAMETER].
+            Err(_) => return Exec::Done(Value::MqReceived(MQ_ERROR_INVALID_PARAMETER, None).into()),
+        };
+        target.mq_message = Some(a.message.clone());
+        let at_once = match self.mq_attempt(&args, false) {
+            Some(r) => Some(r),
+            None if timeout_ms == 0 => Some((MQ_ERROR_IO_TIMEOUT, None)),
+            None => None,
+        };
+        if let Some((h, m)) = at_once {
+            if a.callback || h == MQ_OK {
+                let reply: crate::kernel::request::Reply = Value::MqReceived(h, m.clone()).into();
+                self.mq_signal_async(tid, api, target, &reply);
+            } else {
+                // A failure at once: the OVERLAPPED says so; no event, no packet [inferred,
+                // as for file I/O, §16].
+                let mut st = a.overlapped.state.borrow_mut();
+                st.internal = h.0 as u32;
+                st.pending = None;
+            }
+            if a.callback {
+                return Exec::Done(Value::MqReceived(MQ_INFORMATION_OPERATION_PENDING, None).into());
+            }
+            if let Some(msg) = &m {
+                // MQ_ERROR_BUFFER_OVERFLOW at once still tells the body's size.
+                *a.message.data.borrow_mut() = msg.clone();
+            }
+            return Exec::Done(Value::MqReceived(h, m).into());
+        }
+        // Pending: a peek-next has moved its cursor to the end and waits as a peek-current.
+        let mut args = args;
+        if args.action == MQ_ACTION_PEEK_NEXT {
+            args.action = MQ_ACTION_PEEK_CURRENT;
+        }
+        let qid = args.queue;
+        let deadline = self.deadline(timeout_ms);
+        let op = self.pend_async(tid, OpKind::MqReceive(args), target);
+        self.arm_deadline(op, deadline);
+        self.mq.queues.get_mut(&qid).expect("queue").waiters.push_back(op);
+        let serial = self.ops[op].serial;
+        self.note_effect(|k| format!("receive #{serial} pending on {} (asynchronous)", queue_name(k, qid)));
+        Exec::Done(Value::MqReceived(MQ_INFORMATION_OPERATION_PENDING, None).into())
+    }
+
+    /// An asynchronous receive completed (or ended at once, or was cancelled): the
+    /// message's properties go to its record, its HRESULT into the OVERLAPPED's Internal
+    /// (MQGetOverlappedResult reads it there), its event is set and, when the queue handle
+    /// is associated with a completion port, a packet is queued (§§23.27-23.29, 23.31).
+    pub(crate) fn mq_signal_async(
+        &mut self,
+        tid: Tid,
+        api: crate::kernel::request::Api,
+        target: crate::kernel::io::AsyncTarget,
+        reply: &crate::kernel::request::Reply,
+    ) {
+        let (h, m) = match &reply.value {
+            Value::MqReceived(h, m) => (*h, m.clone()),
+            // MQDeleteQueue's MQ_ERROR_QUEUE_DELETED (§23.8).
+            Value::Hresult(h) => (*h, None),
+            _ => (MQ_ERROR_OPERATION_CANCELLED, None),
+        };
+        if let (Some(buf), Some(m)) = (&target.mq_message, m) {
+            *buf.data.borrow_mut() = m;
+        }
+        {
+            let mut st = target.overlapped.state.borrow_mut();
+            st.internal = h.0 as u32;
+            st.internal_high = 0;
+            st.error = (!h.succeeded()).then_some(crate::error::ERROR_MR_MID_NOT_FOUND);
+            st.pending = None;
+        }
+        let why = self.cause(|| format!("{api} completed"));
+        if let Some(ev) = target.event.filter(|&ev| self.objects.contains_key(ev)) {
+            if let Body::Event(e) = &mut self.objects[ev].body {
+                e.signalled = true;
+            }
+            self.record_signal(ev, tid, api);
+            self.wake_waiters(ev, &why);
+        }
+        let port = match self.objects.get(target.file).map(|o| &o.body) {
+            Some(Body::MqQueue(d)) => d.port,
+            _ => None,
+        };
+        if let Some((port, key)) = port {
+            // The packet's status is the HRESULT as an NTSTATUS: GetQueuedCompletionStatus
+            // fails for an error one [inferred: no Win32 error maps Message Queuing's
+            // facility, so ERROR_MR_MID_NOT_FOUND], 0 bytes (§23.29).
+            let error = (!h.succeeded()).then_some(crate::error::ERROR_MR_MID_NOT_FOUND);
+            self.post_packet(
+                port,
+                super::port::Packet { key, bytes: 0, overlapped: Some(target.overlapped.clone()), error },
+            );
+        }
+    }
+
+    /// MQGetOverlappedResult (§23.27): the HRESULT in the OVERLAPPED's Internal member
+    /// (STATUS_PENDING, 0x103, while the receive is pending [inferred]).
+    pub(crate) fn mq_get_overlapped_result(
+        &mut self,
+        _pid: Pid,
+        _tid: Tid,
+        overlapped: crate::api::Overlapped,
+    ) -> CallResult {
+        hr(HRESULT(overlapped.internal() as i32))
+    }
+
+    /// CreateIoCompletionPort on a queue handle (§23.29): associates it with `port` under
+    /// `key`; a handle already associated: ERROR_INVALID_PARAMETER (as for files, §16).
+    pub(crate) fn mq_associate_port(
+        &mut self,
+        desc: ObjectId,
+        port: ObjectId,
+        key: usize,
+    ) -> Result<(), crate::error::Win32Error> {
+        let Body::MqQueue(d) = &mut self.objects[desc].body else { unreachable!("type checked") };
+        if d.port.is_some() {
+            return Err(crate::error::ERROR_INVALID_PARAMETER);
+        }
+        d.port = Some((port, key));
+        self.add_ref(port);
+        Ok(())
     }
 
     /// One attempt at a receive: `None` means wait. On a waiting retry (`retry`) a cursor

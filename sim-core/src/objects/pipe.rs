@@ -952,6 +952,7 @@ impl Kernel {
                     buffer: None,
                     routine: None,
                     packet: false,
+                    mq_message: None,
                 }))
             }
             None => Ok(IoMode::Sync),

@@ -138,10 +138,24 @@ impl Kernel {
             }
             None
         } else {
-            let id = self.object_from_handle(pid, tid, file, Some(ObjectType::File), 0)?;
-            let Body::File(f) = &self.objects[id].body else { unreachable!("type checked") };
-            if f.synchronous || f.port.is_some() {
-                return Err(ERROR_INVALID_PARAMETER);
+            let id = self.object_from_handle(pid, tid, file, None, 0)?;
+            match &self.objects[id].body {
+                Body::File(f) => {
+                    if f.synchronous || f.port.is_some() {
+                        return Err(ERROR_INVALID_PARAMETER);
+                    }
+                }
+                // A Message Queuing queue handle can be associated too (§23.29).
+                Body::MqQueue(d) => {
+                    if d.port.is_some() {
+                        return Err(ERROR_INVALID_PARAMETER);
+                    }
+                }
+                _ => {
+                    // What the file-type check gives for any other object.
+                    let _ = self.object_from_handle(pid, tid, file, Some(ObjectType::File), 0)?;
+                    return Err(ERROR_INVALID_HANDLE);
+                }
             }
             Some(id)
         };
@@ -168,11 +182,15 @@ impl Kernel {
             (port, existing_port)
         };
         if let Some(id) = file_id {
-            if let Body::File(f) = &mut self.objects[id].body {
-                f.port = Some((port, key));
+            if matches!(self.objects[id].body, Body::MqQueue(_)) {
+                self.mq_associate_port(id, port, key)?;
+            } else {
+                if let Body::File(f) = &mut self.objects[id].body {
+                    f.port = Some((port, key));
+                }
+                // The association holds the port (its packets go there while the file lives).
+                self.add_ref(port);
             }
-            // The association holds the port (its packets go there while the file lives).
-            self.add_ref(port);
         }
         Ok(Value::Handle(h).into())
     }
