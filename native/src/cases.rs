@@ -52,6 +52,8 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "bad_handles", run: |w, l| Box::pin(bad_handles(w, l)) },
         Case { name: "threads", run: |w, l| Box::pin(threads(w, l)) },
         Case { name: "process_inherit", run: |w, l| Box::pin(process_inherit(w, l)) },
+        Case { name: "named_pipe_modes_and_limits", run: |w, l| Box::pin(named_pipe_modes_and_limits(w, l)) },
+        Case { name: "handle_duplication", run: |w, l| Box::pin(handle_duplication(w, l)) },
     ]
 }
 
@@ -75,6 +77,13 @@ async fn read_to_end<W: Win32>(w: &W, log: &Log, h: HANDLE, what: &str) {
             return;
         }
         all.extend_from_slice(&buf[..n as usize]);
+    }
+}
+
+/// Closes a handle a call was expected not to return, without a log line.
+async fn close_quietly<W: Win32>(w: &W, h: HANDLE) {
+    if !h.is_null() && h != INVALID_HANDLE_VALUE {
+        w.close_handle(h).await;
     }
 }
 
@@ -496,4 +505,210 @@ async fn child_writer<W: Win32>(w: W) -> u32 {
         return 2;
     }
     7
+}
+
+/// Named pipes: bad parameters, instance limits, FILE_FLAG_FIRST_PIPE_INSTANCE, access
+/// against the direction, read modes, PIPE_NOWAIT, zero-length writes, a message pipe
+/// read in byte mode, a client gone (docs/semantics.md §§5.1-5.7, 6.1-6.10, 4.2).
+async fn named_pipe_modes_and_limits<W: Win32>(w: W, log: Log) {
+    let name = r"\\.\pipe\winsim-diff-limits";
+    let create = |w: &W, name: &'static str, open_mode: u32, pipe_mode: u32, max: u32| {
+        let w = w.clone();
+        async move { w.create_named_pipe(name, open_mode, pipe_mode, max, 1024, 1024, 0, None).await }
+    };
+    // Calls expected to fail use names of their own, and a handle one of them returns
+    // anyway is closed without a log line, so one difference does not cascade.
+    let h = call!(
+        w,
+        log,
+        "CreateNamedPipe(max instances 0)",
+        create(&w, r"\\.\pipe\winsim-diff-max0", PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 0)
+    );
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateNamedPipe(max instances 256)",
+        create(&w, r"\\.\pipe\winsim-diff-max256", PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 256)
+    );
+    close_quietly(&w, h).await;
+    let s = call!(
+        w,
+        log,
+        "CreateNamedPipe(inbound, byte, 1 instance)",
+        create(&w, name, PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 1)
+    );
+    call!(w, log, "CreateNamedPipe(second instance of 1)", create(&w, name, PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE, 1));
+    call!(
+        w,
+        log,
+        "CreateFile(GENERIC_READ of an inbound pipe)",
+        w.create_file(name, GENERIC_READ, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let c = call!(
+        w,
+        log,
+        "CreateFile(GENERIC_WRITE)",
+        w.create_file(name, GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    call!(
+        w,
+        log,
+        "SetNamedPipeHandleState(message read mode on a byte pipe)",
+        w.set_named_pipe_handle_state(c, Some(PIPE_READMODE_MESSAGE), None, None)
+    );
+    call!(
+        w,
+        log,
+        "SetNamedPipeHandleState(inbound server: GENERIC_READ, no FILE_WRITE_ATTRIBUTES)",
+        w.set_named_pipe_handle_state(s, Some(PIPE_NOWAIT), None, None)
+    );
+    call!(w, log, "CloseHandle(client)", w.close_handle(c));
+    call!(w, log, "CloseHandle(server)", w.close_handle(s));
+
+    let dname = r"\\.\pipe\winsim-diff-nowait";
+    let s = call!(
+        w,
+        log,
+        "CreateNamedPipe(duplex, byte, 1 instance)",
+        create(&w, dname, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1)
+    );
+    let c = call!(
+        w,
+        log,
+        "CreateFile(GENERIC_READ | GENERIC_WRITE)",
+        w.create_file(dname, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    call!(
+        w,
+        log,
+        "SetNamedPipeHandleState(server, PIPE_NOWAIT)",
+        w.set_named_pipe_handle_state(s, Some(PIPE_NOWAIT), None, None)
+    );
+    read(&w, &log, s, 16, "empty, nowait").await;
+    write(&w, &log, c, b"", "zero bytes").await;
+    let mut avail = 99u32;
+    call!(w, log, "PeekNamedPipe(after a zero-byte write)", w.peek_named_pipe(s, None, None, Some(&mut avail), None));
+    log.note("avail", avail);
+    write(&w, &log, c, b"abc", "abc").await;
+    read(&w, &log, s, 16, "abc, nowait").await;
+    call!(w, log, "CloseHandle(client)", w.close_handle(c));
+    read(&w, &log, s, 16, "client gone, nowait").await;
+    call!(w, log, "ConnectNamedPipe(client gone, nowait)", w.connect_named_pipe(s));
+    call!(w, log, "DisconnectNamedPipe", w.disconnect_named_pipe(s));
+    call!(w, log, "ConnectNamedPipe(listening again, nowait)", w.connect_named_pipe(s));
+    call!(w, log, "CloseHandle(server)", w.close_handle(s));
+
+    let oname = r"\\.\pipe\winsim-diff-outbound";
+    let s = call!(
+        w,
+        log,
+        "CreateNamedPipe(outbound, byte, 1 instance)",
+        create(&w, oname, PIPE_ACCESS_OUTBOUND, PIPE_TYPE_BYTE, 1)
+    );
+    let c = call!(
+        w,
+        log,
+        "CreateFile(GENERIC_READ only)",
+        w.create_file(oname, GENERIC_READ, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    call!(
+        w,
+        log,
+        "SetNamedPipeHandleState(client without FILE_WRITE_ATTRIBUTES)",
+        w.set_named_pipe_handle_state(c, Some(PIPE_READMODE_BYTE | PIPE_NOWAIT), None, None)
+    );
+    call!(w, log, "CloseHandle(client)", w.close_handle(c));
+    call!(w, log, "CloseHandle(server)", w.close_handle(s));
+
+    let mname = r"\\.\pipe\winsim-diff-message";
+    let duplex_msg = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE;
+    let m = call!(
+        w,
+        log,
+        "CreateNamedPipe(duplex, message, 2 instances)",
+        create(&w, mname, PIPE_ACCESS_DUPLEX, duplex_msg, 2)
+    );
+    let h = call!(
+        w,
+        log,
+        "CreateNamedPipe(FILE_FLAG_FIRST_PIPE_INSTANCE, name exists)",
+        create(&w, mname, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE, duplex_msg, 2)
+    );
+    close_quietly(&w, h).await;
+    let b = call!(
+        w,
+        log,
+        "CreateNamedPipe(byte type under a message pipe's name)",
+        create(&w, mname, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 2)
+    );
+    let mc = call!(
+        w,
+        log,
+        "CreateFile(message pipe)",
+        w.create_file(mname, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    write(&w, &log, m, b"one", "message one").await;
+    write(&w, &log, m, b"two!", "message two").await;
+    let (mut got, mut left) = (0u32, 99u32);
+    let mut peek = [0u8; 2];
+    call!(
+        w,
+        log,
+        "PeekNamedPipe(client, 2 bytes)",
+        w.peek_named_pipe(mc, Some(&mut peek), Some(&mut got), Some(&mut avail), Some(&mut left))
+    );
+    log.note("peeked", render_bytes(&peek[..got as usize]));
+    log.note("avail", avail);
+    log.note("left this message", left);
+    read(&w, &log, mc, 64, "client in byte read mode").await;
+    write(&w, &log, mc, b"", "zero-length message").await;
+    write(&w, &log, mc, b"after", "message after it").await;
+    read(&w, &log, m, 64, "zero-length message").await;
+    read(&w, &log, m, 64, "message after it").await;
+    call!(w, log, "CloseHandle(message client)", w.close_handle(mc));
+    call!(w, log, "CloseHandle(message server)", w.close_handle(m));
+    if b != INVALID_HANDLE_VALUE {
+        call!(w, log, "CloseHandle(byte-type instance)", w.close_handle(b));
+    }
+}
+
+/// Handles: duplicates share the object, DUPLICATE_CLOSE_SOURCE, a real handle from the
+/// process pseudo handle, HANDLE_FLAG_PROTECT_FROM_CLOSE (docs/semantics.md §§7.2-7.7).
+async fn handle_duplication<W: Win32>(w: W, log: Log) {
+    let me = w.get_current_process();
+    let ev = call!(w, log, "CreateEvent", w.create_event(None, true, false, None));
+    let (mut d1, mut d2, mut p) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
+    call!(w, log, "DuplicateHandle(event)", w.duplicate_handle(me, ev, me, &mut d1, 0, false, DUPLICATE_SAME_ACCESS));
+    log.note("duplicate is another value", d1 != ev);
+    call!(w, log, "SetEvent(duplicate)", w.set_event(d1));
+    call!(w, log, "WaitForSingleObject(original, 0)", w.wait_for_single_object(ev, 0));
+    call!(
+        w,
+        log,
+        "DuplicateHandle(duplicate, DUPLICATE_CLOSE_SOURCE)",
+        w.duplicate_handle(me, d1, me, &mut d2, 0, false, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE)
+    );
+    call!(w, log, "ResetEvent(second duplicate)", w.reset_event(d2));
+    call!(w, log, "WaitForSingleObject(original, 0)", w.wait_for_single_object(ev, 0));
+    call!(
+        w,
+        log,
+        "DuplicateHandle(current process pseudo handle)",
+        w.duplicate_handle(me, me, me, &mut p, 0, false, DUPLICATE_SAME_ACCESS)
+    );
+    call!(w, log, "WaitForSingleObject(own process, 0)", w.wait_for_single_object(p, 0));
+    call!(w, log, "CloseHandle(own process)", w.close_handle(p));
+    call!(
+        w,
+        log,
+        "SetHandleInformation(protect from close)",
+        w.set_handle_information(ev, HANDLE_FLAG_PROTECT_FROM_CLOSE, HANDLE_FLAG_PROTECT_FROM_CLOSE)
+    );
+    call!(w, log, "CloseHandle(protected)", w.close_handle(ev));
+    call!(w, log, "SetEvent(still open)", w.set_event(ev));
+    call!(w, log, "SetHandleInformation(unprotect)", w.set_handle_information(ev, HANDLE_FLAG_PROTECT_FROM_CLOSE, 0));
+    call!(w, log, "CloseHandle(event)", w.close_handle(ev));
+    call!(w, log, "CloseHandle(second duplicate)", w.close_handle(d2));
+    call!(w, log, "CloseHandle(second duplicate again)", w.close_handle(d2));
 }

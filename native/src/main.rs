@@ -31,9 +31,8 @@ fn main() {
     match args.first().map(String::as_str) {
         #[cfg(windows)]
         Some("native") => {
-            for line in winsim_native::win::run_all() {
-                println!("{line}");
-            }
+            winsim_native::win::run_all();
+            std::process::exit(0);
         }
         Some("sim") => {
             let seed = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);

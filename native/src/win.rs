@@ -477,13 +477,32 @@ impl Win32 for NativeCtx {
     }
 }
 
-/// Runs every case natively, in order, and returns the log.
-pub fn run_all() -> Vec<String> {
-    let mut lines = Vec::new();
+/// How long a case may take natively before it counts as hung.
+pub const CASE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs every case natively, in order, each on its own OS thread, and prints its lines
+/// as soon as it has ended. A case still running after [`CASE_TIME_LIMIT`] is reported
+/// with the lines it logged so far and a `note: outcome | hung` line (the simulator's
+/// log has a `note: outcome` line for a run that did not complete), and the runner
+/// moves on; the process exits when every case has had its turn.
+pub fn run_all() {
+    use std::io::Write;
     for case in crate::cases::all::<NativeCtx>() {
         let log = crate::log::Log::new(case.name);
-        block_on((case.run)(NativeCtx, log.clone()));
-        lines.extend(log.lines());
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let (body, case_log) = (case.run, log.clone());
+        std::thread::spawn(move || {
+            block_on(body(NativeCtx, case_log));
+            let _ = done_tx.send(());
+        });
+        let finished = done_rx.recv_timeout(CASE_TIME_LIMIT).is_ok();
+        let mut out = std::io::stdout().lock();
+        for line in log.lines() {
+            let _ = writeln!(out, "{line}");
+        }
+        if !finished {
+            let _ = writeln!(out, "{}", [case.name, "note: outcome", "hung", "-"].join(crate::log::SEP));
+        }
+        let _ = out.flush();
     }
-    lines
 }

@@ -1676,3 +1676,36 @@ fn connect_named_pipe_on_an_anonymous_pipe() {
         0
     });
 }
+
+/// §24.5 (SetNamedPipeHandleState and CreateNamedPipe docs; native differential): the
+/// call needs FILE_WRITE_ATTRIBUTES. An inbound pipe's server (GENERIC_READ) and a client
+/// that opened an outbound pipe with GENERIC_READ alone are denied; the same client with
+/// FILE_WRITE_ATTRIBUTES, and a duplex server, may change the mode.
+#[test]
+fn set_named_pipe_handle_state_needs_file_write_attributes() {
+    check(|ctx| async move {
+        let set = |h: HANDLE| {
+            let ctx = ctx.clone();
+            async move {
+                ctx.set_last_error(SENTINEL);
+                let ok = ctx.set_named_pipe_handle_state(h, Some(PIPE_READMODE_BYTE | PIPE_NOWAIT), None, None).await;
+                (ok, ctx.get_last_error())
+            }
+        };
+        let inbound = create_full(&ctx, NAME, PIPE_ACCESS_INBOUND, BYTE_WAIT, 1, 1024, 1024, 0).await;
+        assert_eq!(set(inbound).await, (FALSE, ERROR_ACCESS_DENIED));
+        assert_eq!(ctx.close_handle(inbound).await, TRUE);
+
+        let outbound = create_full(&ctx, NAME, PIPE_ACCESS_OUTBOUND, BYTE_WAIT, 2, 1024, 1024, 0).await;
+        let _second = create_full(&ctx, NAME, PIPE_ACCESS_OUTBOUND, BYTE_WAIT, 2, 1024, 1024, 0).await;
+        let open = |access: u32| ctx.create_file(NAME, access, 0, None, OPEN_EXISTING, 0, HANDLE::NULL);
+        let reader = open(GENERIC_READ).await;
+        assert_ne!(reader, INVALID_HANDLE_VALUE);
+        assert_eq!(set(reader).await, (FALSE, ERROR_ACCESS_DENIED));
+        let reader_attrs = open(GENERIC_READ | FILE_WRITE_ATTRIBUTES).await;
+        assert_ne!(reader_attrs, INVALID_HANDLE_VALUE);
+        assert_eq!(set(reader_attrs).await.0, TRUE);
+        assert_eq!(set(outbound).await.0, TRUE);
+        0
+    });
+}

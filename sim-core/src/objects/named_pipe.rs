@@ -119,10 +119,12 @@ pub(crate) fn is_pipe_path(name: &str) -> bool {
     pipe_key(name).is_ok()
 }
 
-/// Rights of a server handle, by the pipe's direction.
+/// Rights of a server handle, by the pipe's direction. PIPE_ACCESS_INBOUND gives "the
+/// equivalent of GENERIC_READ access" (CreateNamedPipe doc), so no FILE_WRITE_ATTRIBUTES:
+/// SetNamedPipeHandleState on such a server fails with ERROR_ACCESS_DENIED (§24.5).
 fn server_access(access: u32) -> u32 {
     match access {
-        PIPE_ACCESS_INBOUND => FILE_GENERIC_READ | FILE_WRITE_ATTRIBUTES,
+        PIPE_ACCESS_INBOUND => FILE_GENERIC_READ,
         PIPE_ACCESS_OUTBOUND => FILE_GENERIC_WRITE | FILE_READ_ATTRIBUTES,
         _ => FILE_GENERIC_READ | FILE_GENERIC_WRITE,
     }
@@ -481,7 +483,9 @@ impl Kernel {
         max_collection_count: Option<u32>,
         collect_data_timeout: Option<u32>,
     ) -> CallResult {
-        let (file, pipe, _) = self.file_from_handle(pid, tid, h, 0)?;
+        // The handle needs FILE_WRITE_ATTRIBUTES: GENERIC_WRITE gives it, a read-only end
+        // must ask for it (SetNamedPipeHandleState doc; §24.5).
+        let (file, pipe, _) = self.file_from_handle(pid, tid, h, FILE_WRITE_ATTRIBUTES)?;
         if file_ref(self, file).disconnected {
             // A client whose server disconnected fails every call with
             // ERROR_PIPE_NOT_CONNECTED (§6.12) [inferred for this call: NPFS checks the
