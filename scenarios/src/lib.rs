@@ -166,6 +166,8 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "sendmessage-to-hung-window.kdl",
         "section-lifetime-and-namespace.kdl",
         "pipe-poll-vs-wait.kdl",
+        "single-instance-race.kdl",
+        "process-supervisor-waits.kdl",
     ]
 }
 

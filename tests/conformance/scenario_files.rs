@@ -506,3 +506,34 @@ program "t.exe" {
     assert!(r.outcome.is_completed(), "{}", r.summary());
     assert_eq!(r.time_ms, 4500);
 }
+
+/// docs/semantics.md §7.13 (CreateMutex of an existing name: a handle and
+/// ERROR_ALREADY_EXISTS, never NULL) and §6 (CreateFile on a pipe name with no instance:
+/// ERROR_FILE_NOT_FOUND): the NULL check makes both launches primary on every seed; the
+/// right check still leaves the gap before the pipe exists on some seeds; retrying fixes it.
+#[test]
+fn single_instance_race_and_its_fix() {
+    assert!(kinds(&with("single-instance-race", "check", "0"), 0..30).iter().all(|k| *k == "deadlock"));
+    let b = kinds(&with("single-instance-race", "check", "1"), 0..60);
+    assert!(b.contains(&"deadlock") && b.contains(&"completed"), "{b:?}");
+    let fixed = with("single-instance-race", "check", "2");
+    for seed in 0..60 {
+        let r = interp::run(&fixed, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert_eq!(r.trace_text().matches("[last error ERROR_ALREADY_EXISTS (183)]").count(), 1, "seed {seed}");
+    }
+}
+
+/// docs/semantics.md §9 and §10: an exit code of 259 is STILL_ACTIVE's value, so polling
+/// GetExitCodeProcess keeps a finished worker "alive"; a zero-time-out wait on the
+/// process handle tells them apart.
+#[test]
+fn supervisor_polling_exit_codes_and_waiting_on_handles() {
+    let r = interp::run(&builtin("process-supervisor-waits"), Config::random(0));
+    assert_eq!(r.outcome.kind(), "failed", "{}", r.summary());
+    assert!(r.summary().contains("assert alive: it is 1, expected 0"), "{}", r.summary());
+    assert_eq!(r.time_ms, 4900, "gave up at the 50th poll, after 49 sleeps of 100 ms");
+    let r = interp::run(&with("process-supervisor-waits", "fix", "1"), Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    assert_eq!(r.time_ms, 300, "seen gone at its exit");
+}
