@@ -24,6 +24,7 @@ mod invariants;
 pub mod io;
 mod lifecycle;
 pub mod ops;
+pub mod race;
 pub mod request;
 pub mod sched;
 pub mod time;
@@ -180,6 +181,8 @@ pub struct Kernel {
     pub(crate) net: crate::objects::socket::Net,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
     pub(crate) mq: crate::objects::msmq::QueueManager,
+    /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
+    pub(crate) race: race::Detector,
 }
 
 impl Kernel {
@@ -239,6 +242,7 @@ impl Kernel {
             com: Default::default(),
             net: Default::default(),
             mq: Default::default(),
+            race: Default::default(),
         }
     }
 
