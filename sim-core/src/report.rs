@@ -832,6 +832,13 @@ impl RunReport {
             }
             Outcome::DataRace(r) => r.render(),
         };
+        // Races the detector recorded without ending the run (`RaceDetection::Record`).
+        if !self.races.is_empty() {
+            let _ = writeln!(s, "{} data race(s) recorded:", self.races.len());
+            for r in &self.races {
+                let _ = writeln!(s, "  {}", r.one_line());
+            }
+        }
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "seed {seed}");
         }
@@ -894,6 +901,10 @@ impl RunReport {
         }
         if c.memory_atomic_bytes != d.memory_atomic_bytes {
             changes.push(format!("memory_atomic_bytes: {}", c.memory_atomic_bytes));
+        }
+        if c.race_detection != d.race_detection {
+            changes.push(format!("race_detection: RaceDetection::{:?}", c.race_detection));
+            flags.push_str(&format!(" --races {}", format!("{:?}", c.race_detection).to_lowercase()));
         }
         if c.limit_action != d.limit_action {
             changes.push(format!("limit_action: LimitAction::{:?}", c.limit_action));
