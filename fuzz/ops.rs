@@ -19,8 +19,9 @@
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
-//! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; the others
-//! add nothing yet), its low nibble is the seed; byte 2
+//! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; 7:
+//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; the others add
+//! nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -294,6 +295,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(4) => com_op(&ctx, op, a, b, h).await,
             96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(7) => address_op(&ctx, op, a, b, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1919,5 +1921,34 @@ async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
             _ => ignore(ctx.itransaction_abort(mq_handle(ctx, 2, b >> 1, recent)).await),
         },
         _ => ignore(ctx.itransaction_release(mq_handle(ctx, 2, b, recent)).await),
+    }
+}
+
+/// The address-wait family's ops (96-111, docs/semantics.md §26): WaitOnAddress with every
+/// size (valid or not) and time-out, WakeByAddressSingle/All, and the stores and
+/// interlocked operations that change what waiters compare, at view addresses (of the
+/// mapping family's views) and at addresses no view maps.
+async fn address_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) {
+    // Two words of the view, so that waits and wakes meet.
+    let at = view_address(ctx, a, 0, recent).await + usize::from(b >> 6 & 1) * 8;
+    match op {
+        96..=100 => {
+            let size = [4usize, 8, 1, 2, 4, 3, 0, 16][usize::from(b) % 8];
+            // Mostly the value a fresh page holds, so that the wait sleeps.
+            let value = if b & 0x80 == 0 { 0u64 } else { u64::from(a) };
+            let compare = value.to_le_bytes().repeat(2);
+            // Mostly bounded: an INFINITE wait nobody wakes is a deadlock, an outcome.
+            let timeout = [0, 1, 5, 50, 1, 5, 50, INFINITE][usize::from(a) % 8];
+            let _ = ctx.wait_on_address(at, &compare[..size.min(16)], timeout).await;
+        }
+        101..=103 => ctx.wake_by_address_single(at).await,
+        104 | 105 => ctx.wake_by_address_all(at).await,
+        106 => ctx.wake_by_address_single(usize::from(a) * 0x1000).await,
+        107 | 108 => {
+            ctx.interlocked_exchange(at, i32::from(b)).await;
+            ctx.wake_by_address_all(at).await;
+        }
+        109 => ctx.write_u32(at, u32::from(b)).await,
+        _ => ctx.sleep(u32::from(b % 4)).await,
     }
 }

@@ -392,6 +392,14 @@ pub enum WaitEdge {
         /// Its state, described.
         state: String,
     },
+    /// WaitOnAddress waiting for a WakeByAddress* on its address (§26).
+    #[serde(alias = "AddressWait")]
+    AddressWait {
+        /// The address.
+        address: u64,
+        /// The value there now, and the value the wait compared (hex, little-endian).
+        state: String,
+    },
     /// SleepConditionVariable* sleeping until another thread wakes the variable (§20).
     #[serde(alias = "ConditionVariable")]
     ConditionVariable {
@@ -695,6 +703,12 @@ impl DeadlockReport {
                     }
                     WaitEdge::UserLock { lock, owners: _, state } => {
                         let _ = writeln!(s, "    waits for {lock}: {state}");
+                    }
+                    WaitEdge::AddressWait { address, state } => {
+                        let _ = writeln!(
+                            s,
+                            "    waits on address 0x{address:x} (WaitOnAddress, {state}); no thread left to wake it"
+                        );
                     }
                     WaitEdge::ConditionVariable { variable, lock } => {
                         let _ = writeln!(s, "    sleeps on {variable} (released {lock}); no thread left to wake it");

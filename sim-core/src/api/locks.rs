@@ -198,4 +198,34 @@ impl ThreadCtx {
     pub async fn wake_all_condition_variable(&self, cv: &CONDITION_VARIABLE) {
         let _ = self.call(Request::WakeAllConditionVariable { cv: self.lock_id(&cv.0) }).await;
     }
+
+    /// WaitOnAddress (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitonaddress):
+    /// waits while the `compare_address.len()` bytes (1, 2, 4 or 8) at the simulated
+    /// `address` equal `compare_address`, until a WakeByAddressSingle/All on `address` by
+    /// another thread of this process or `milliseconds` (virtual time; INFINITE). TRUE when
+    /// the value differs at the call (at once) or when woken, even if the value is still
+    /// the same (the caller must look again, §26.4); FALSE with ERROR_TIMEOUT after the
+    /// time-out, FALSE with ERROR_INVALID_PARAMETER for another size (§26.1). An address
+    /// the thread may not read ends the run with `Outcome::AccessViolation`.
+    pub async fn wait_on_address(&self, address: usize, compare_address: &[u8], milliseconds: u32) -> BOOL {
+        let req = Request::WaitOnAddress {
+            address: address as u64,
+            compare: compare_address.to_vec(),
+            timeout_ms: milliseconds,
+        };
+        bool_ret(&self.call(req).await)
+    }
+
+    /// WakeByAddressSingle (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-wakebyaddresssingle):
+    /// wakes the first thread of this process waiting on `address` in WaitOnAddress;
+    /// nothing when none waits (the wake is not remembered, §26.5).
+    pub async fn wake_by_address_single(&self, address: usize) {
+        let _ = self.call(Request::WakeByAddressSingle { address: address as u64 }).await;
+    }
+
+    /// WakeByAddressAll (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-wakebyaddressall):
+    /// wakes every thread of this process waiting on `address` (§26.5).
+    pub async fn wake_by_address_all(&self, address: usize) {
+        let _ = self.call(Request::WakeByAddressAll { address: address as u64 }).await;
+    }
 }

@@ -199,6 +199,15 @@ impl Kernel {
                     op.tid
                 ),
                 OpKind::Sleep => {}
+                OpKind::AddressWait { address, .. } => {
+                    let pid = self.pid_of(op.tid);
+                    let n = self
+                        .locks
+                        .address_waits
+                        .get(&(pid, *address))
+                        .map_or(0, |q| q.iter().filter(|&&w| w == id).count());
+                    assert_eq!(n, 1, "simulator bug: T{}'s WaitOnAddress is not in its address's waiters once", op.tid);
+                }
                 OpKind::LockWait { lock: l, .. } | OpKind::CondWait { cv: l, .. } => {
                     let pid = self.pid_of(op.tid);
                     let n =

@@ -135,6 +135,13 @@ pub enum OpKind {
         /// returns FALSE with ERROR_TIMEOUT once it has the lock).
         then: Option<bool>,
     },
+    /// WaitOnAddress waiting for a WakeByAddress* on its address (§26).
+    AddressWait {
+        /// The address waited on (in the issuing thread's process).
+        address: u64,
+        /// The value it compared ("undesired value"): 1, 2, 4 or 8 bytes.
+        compare: Vec<u8>,
+    },
     /// SleepConditionVariable* sleeping on a condition variable.
     CondWait {
         /// The condition variable's id.

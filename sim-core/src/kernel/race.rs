@@ -87,6 +87,8 @@ pub(crate) enum SyncKey {
     Atomic(MemKey, u64),
     /// A user-mode lock or condition variable of a process (`objects/locks.rs` id).
     Lock(Pid, u64),
+    /// An address of a process that WaitOnAddress and WakeByAddress* name (§26).
+    Address(Pid, u64),
     /// The window manager (win32k serialises USER calls behind one lock).
     User,
     /// COM's runtime state.
@@ -227,6 +229,10 @@ impl Kernel {
             | R::ReleaseSRWLockShared { lock }
             | R::WakeConditionVariable { cv: lock }
             | R::WakeAllConditionVariable { cv: lock } => keys.push(SyncKey::Lock(pid, *lock)),
+            // WakeByAddress* → the WaitOnAddress it wakes (§26.6).
+            R::WaitOnAddress { address, .. } | R::WakeByAddressSingle { address } | R::WakeByAddressAll { address } => {
+                keys.push(SyncKey::Address(pid, *address))
+            }
             R::SleepConditionVariableCS { cv, lock, .. } | R::SleepConditionVariableSRW { cv, lock, .. } => {
                 keys.push(SyncKey::Lock(pid, *cv));
                 keys.push(SyncKey::Lock(pid, *lock));

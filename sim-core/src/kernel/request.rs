@@ -539,6 +539,10 @@ api_table! {
         => sleep_condition_variable_srw;
     WakeConditionVariable(cv: u64) -> Void => wake_condition_variable;
     WakeAllConditionVariable(cv: u64) -> Void => wake_all_condition_variable;
+    WaitOnAddress(address: u64 [addr], compare: Vec<u8>, timeout_ms: u32 [timeout]) -> Bool, blocks
+        => wait_on_address;
+    WakeByAddressSingle(address: u64 [addr]) -> Void => wake_by_address_single;
+    WakeByAddressAll(address: u64 [addr]) -> Void => wake_by_address_all;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(

@@ -540,6 +540,28 @@ impl Kernel {
         }
     }
 
+    /// Reads `len` bytes for WaitOnAddress's comparison (§26.2): an access violation where
+    /// the thread may not read; an interlocked read for the race detector (the kernel
+    /// compares under its lock).
+    pub(crate) fn read_for_wait(&mut self, pid: Pid, tid: Tid, address: u64, len: u64) -> Result<Vec<u8>, Win32Error> {
+        if let Err(at) = self.check_range(pid, address, len, false) {
+            let call = format!("WaitOnAddress(0x{address:x}, {len} bytes)");
+            return Err(self.access_violation(pid, tid, at, false, call));
+        }
+        let mut out = vec![0u8; len as usize];
+        self.load(pid, address, &mut out);
+        self.race_access(pid, tid, Api::WaitOnAddress, address, len, false, true);
+        Ok(out)
+    }
+
+    /// The bytes at `address` if `pid` may read them (reports).
+    pub(crate) fn peek_memory(&self, pid: Pid, address: u64, len: u64) -> Option<Vec<u8>> {
+        self.check_range(pid, address, len, false).ok()?;
+        let mut out = vec![0u8; len as usize];
+        self.load(pid, address, &mut out);
+        Some(out)
+    }
+
     pub(crate) fn read_memory(
         &mut self,
         pid: Pid,
