@@ -1558,6 +1558,7 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     WINDOWS.with(|w| w.borrow_mut().clear());
     VIEWS.with(|v| v.borrow_mut().clear());
     LOCKS.with(|l| *l.borrow_mut() = None);
+    ONCE.with(|o| *o.borrow_mut() = None);
     COM.with(|c| *c.borrow_mut() = ComPool::default());
     MQ_HANDLES.with(|m| *m.borrow_mut() = Default::default());
     let recent = Rc::new(RefCell::new(Vec::new()));
@@ -1949,6 +1950,33 @@ async fn address_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<
             ctx.wake_by_address_all(at).await;
         }
         109 => ctx.write_u32(at, u32::from(b)).await,
+        110 => {
+            // One-time initialisation (§26.8-26.10) on one INIT_ONCE per run: begin and
+            // complete with every flag, or the whole of InitOnceExecuteOnce.
+            let once = ONCE.with(|o| o.borrow_mut().get_or_insert_with(INIT_ONCE::default).clone());
+            let mut pending = FALSE;
+            match b % 4 {
+                0 => {
+                    let _ = ctx.init_once_begin_initialize(&once, u32::from(a % 2), &mut pending, None).await;
+                }
+                1 => {
+                    let flags = [0, INIT_ONCE_INIT_FAILED, INIT_ONCE_INIT_FAILED | INIT_ONCE_ASYNC][usize::from(a) % 3];
+                    let _ = ctx.init_once_complete(&once, flags, usize::from(b & 0xF0)).await;
+                }
+                _ => {
+                    let init = move |ctx: ThreadCtx| async move {
+                        ctx.write_u32(at, u32::from(a)).await;
+                        (if a % 2 == 0 { TRUE } else { FALSE }, 0x40)
+                    };
+                    let _ = ctx.init_once_execute_once(&once, init, None).await;
+                }
+            }
+        }
         _ => ctx.sleep(u32::from(b % 4)).await,
     }
+}
+
+thread_local! {
+    /// The run's INIT_ONCE (address-wait family, op 110).
+    static ONCE: RefCell<Option<INIT_ONCE>> = const { RefCell::new(None) };
 }

@@ -771,3 +771,116 @@ fn wait_on_an_unmapped_address_is_an_access_violation() {
     });
     assert!(matches!(r.outcome, Outcome::AccessViolation { address: 0x4000, write: false, .. }), "{:?}", r.outcome);
 }
+
+// ----- one-time initialisation (§26.8-26.10) -------------------------------------------------
+
+/// §26.8-26.10 (Wine kernel32 sync.c test_initonce, whose assertions pass on Windows): the
+/// callback runs once and its context is returned; a later call does not run it and
+/// returns the same context; a failed callback returns FALSE with the last error untouched
+/// and leaves the INIT_ONCE not begun, so the next call runs it again.
+#[test]
+fn init_once_execute_once_runs_the_callback_once() {
+    check(|ctx| async move {
+        let once = INIT_ONCE::default();
+        let runs = Rc::new(Cell::new(0));
+        let r2 = runs.clone();
+        let mut context = 0usize;
+        let init = |r: Rc<Cell<u32>>, ok: BOOL| {
+            move |_ctx: ThreadCtx| async move {
+                r.set(r.get() + 1);
+                (ok, 0xFFFF_FFF0usize)
+            }
+        };
+        assert_eq!(ctx.init_once_execute_once(&once, init(r2.clone(), TRUE), Some(&mut context)).await, TRUE);
+        assert_eq!((runs.get(), context), (1, 0xFFFF_FFF0));
+        context = 0;
+        assert_eq!(ctx.init_once_execute_once(&once, init(r2.clone(), TRUE), Some(&mut context)).await, TRUE);
+        assert_eq!((runs.get(), context), (1, 0xFFFF_FFF0), "not run again");
+        // callback failed
+        let failing = INIT_ONCE::default();
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_execute_once(&failing, init(r2.clone(), FALSE), None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), SENTINEL);
+        assert_eq!(ctx.init_once_execute_once(&failing, init(r2.clone(), TRUE), None).await, TRUE);
+        assert_eq!(runs.get(), 3, "run again after the failure");
+        0
+    });
+}
+
+/// §26.9, §26.10 (sync.c test_initonce, "blocking initialization without a callback" and
+/// "test INIT_ONCE_CHECK_ONLY"): BeginInitialize makes the caller the initialiser (pending);
+/// CHECK_ONLY fails with ERROR_GEN_FAILURE until it is done, pending untouched; Complete with
+/// INIT_ONCE_INIT_FAILED and a context is ERROR_INVALID_PARAMETER and leaves it pending; a
+/// context with a low bit set is ERROR_INVALID_PARAMETER; Complete(0, ctx) finishes it, and
+/// CHECK_ONLY then returns TRUE, not pending, with the context. INIT_FAILED on one not begun
+/// is ERROR_GEN_FAILURE; CHECK_ONLY|ASYNC is ERROR_INVALID_PARAMETER.
+#[test]
+fn init_once_begin_and_complete_follow_the_state_machine() {
+    check(|ctx| async move {
+        let once = INIT_ONCE::default();
+        ctx.init_once_initialize(&once);
+        let (mut pending, mut c) = (FALSE, 0usize);
+        assert_eq!(ctx.init_once_begin_initialize(&once, 0, &mut pending, Some(&mut c)).await, TRUE);
+        assert_eq!(pending, TRUE);
+        let mut untouched = 0xf;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_begin_initialize(&once, INIT_ONCE_CHECK_ONLY, &mut untouched, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_GEN_FAILURE);
+        assert_eq!(untouched, 0xf);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_complete(&once, INIT_ONCE_INIT_FAILED, 0xdeadbee0).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        assert_eq!(ctx.init_once_complete(&once, 0, 0xdeadbeef).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        assert_eq!(ctx.init_once_complete(&once, 0, 0xdeadbee0).await, TRUE);
+        assert_eq!(ctx.init_once_begin_initialize(&once, INIT_ONCE_CHECK_ONLY, &mut pending, Some(&mut c)).await, TRUE);
+        assert_eq!((pending, c), (FALSE, 0xdeadbee0));
+        let fresh = INIT_ONCE::default();
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_complete(&fresh, INIT_ONCE_INIT_FAILED, 0).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_GEN_FAILURE);
+        let flags = INIT_ONCE_CHECK_ONLY | INIT_ONCE_ASYNC;
+        assert_eq!(ctx.init_once_begin_initialize(&fresh, flags, &mut pending, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        0
+    });
+}
+
+/// §26.8, §26.10, §25.2: threads racing through InitOnceExecuteOnce run the callback once
+/// on every seed; the others wait for it, and its writes to simulated memory are ordered
+/// before their reads (InitOnceComplete → the callers after it: no race).
+#[test]
+fn init_once_runs_once_across_threads_and_publishes_its_writes() {
+    for r in seeds(|ctx| async move {
+        let p = page(&ctx).await;
+        let once = INIT_ONCE::default();
+        let mut threads = Vec::new();
+        for _ in 0..3 {
+            let once = once.clone();
+            threads.push(
+                spawn(&ctx, move |ctx| async move {
+                    let init = move |ctx: ThreadCtx| async move {
+                        let n = ctx.read_u32(p).await;
+                        ctx.sleep(1).await;
+                        ctx.write_u32(p, n + 1).await;
+                        ctx.write_u32(p + 8, 42).await;
+                        (TRUE, p + 8)
+                    };
+                    let mut c = 0usize;
+                    assert_eq!(ctx.init_once_execute_once(&once, init, Some(&mut c)).await, TRUE);
+                    assert_eq!(ctx.read_u32(c).await, 42);
+                    0
+                })
+                .await,
+            );
+        }
+        for t in threads {
+            join(&ctx, t).await;
+        }
+        assert_eq!(ctx.read_u32(p).await, 1, "the callback ran once");
+        0
+    }) {
+        assert_completed(&r);
+        assert!(r.trace_text().contains("InitOnceBeginInitialize"));
+    }
+}

@@ -376,6 +376,7 @@ fn address_wait_family_inputs_reach_the_calls() {
             ("woken", "<- WakeByAddress"),
             ("timed out", "WaitOnAddress returns FALSE"),
             ("bad size", "ERROR_INVALID_PARAMETER"),
+            ("init once", "InitOnceComplete("),
         ] {
             if text.contains(needle) {
                 *seen.entry(key).or_default() += 1;
@@ -383,7 +384,7 @@ fn address_wait_family_inputs_reach_the_calls() {
         }
         *seen.entry(r.outcome.kind()).or_default() += 1;
     }
-    for key in ["slept", "woken", "timed out", "bad size", "completed"] {
+    for key in ["slept", "woken", "timed out", "bad size", "init once", "completed"] {
         assert!(seen.get(key).copied().unwrap_or(0) > 0, "no run {key}: {seen:?}");
     }
 }

@@ -199,6 +199,15 @@ impl Kernel {
                     op.tid
                 ),
                 OpKind::Sleep => {}
+                OpKind::InitOnceWait { once } => {
+                    let pid = self.pid_of(op.tid);
+                    let n = self
+                        .locks
+                        .init_onces
+                        .get(&(pid, *once))
+                        .map_or(0, |o| o.waiters.iter().filter(|&&w| w == id).count());
+                    assert_eq!(n, 1, "simulator bug: T{}'s InitOnceBeginInitialize is not queued once", op.tid);
+                }
                 OpKind::AddressWait { address, .. } => {
                     let pid = self.pid_of(op.tid);
                     let n = self

@@ -135,6 +135,11 @@ pub enum OpKind {
         /// returns FALSE with ERROR_TIMEOUT once it has the lock).
         then: Option<bool>,
     },
+    /// InitOnceBeginInitialize waiting for another thread's initialisation (§26.8).
+    InitOnceWait {
+        /// The one-time initialisation's id (in the issuing thread's process).
+        once: u64,
+    },
     /// WaitOnAddress waiting for a WakeByAddress* on its address (§26).
     AddressWait {
         /// The address waited on (in the issuing thread's process).

@@ -228,7 +228,9 @@ impl Kernel {
             | R::ReleaseSRWLockExclusive { lock }
             | R::ReleaseSRWLockShared { lock }
             | R::WakeConditionVariable { cv: lock }
-            | R::WakeAllConditionVariable { cv: lock } => keys.push(SyncKey::Lock(pid, *lock)),
+            | R::WakeAllConditionVariable { cv: lock }
+            | R::InitOnceBeginInitialize { once: lock, .. }
+            | R::InitOnceComplete { once: lock, .. } => keys.push(SyncKey::Lock(pid, *lock)),
             // WakeByAddress* → the WaitOnAddress it wakes (§26.6).
             R::WaitOnAddress { address, .. } | R::WakeByAddressSingle { address } | R::WakeByAddressAll { address } => {
                 keys.push(SyncKey::Address(pid, *address))

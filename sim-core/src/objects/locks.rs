@@ -67,6 +67,19 @@ pub struct Locks {
     /// (§26). Invariant: each is a pending `OpKind::AddressWait` of that process; no
     /// empty queue is kept.
     pub address_waits: BTreeMap<(Pid, u64), Vec<crate::kernel::ops::OpId>>,
+    /// One-time initialisations by (process, id) (§26.8); absent: never begun.
+    pub init_onces: BTreeMap<(Pid, u64), InitOnce>,
+}
+
+/// An INIT_ONCE's state (synchronous mode).
+#[derive(Clone, Debug, Default)]
+pub struct InitOnce {
+    /// Who is initialising it, if someone is.
+    pub running: Option<Tid>,
+    /// The context it completed with, once it has.
+    pub done: Option<u64>,
+    /// InitOnceBeginInitialize calls waiting for the initialiser, in order.
+    pub waiters: Vec<OpId>,
 }
 
 /// A user-mode lock's name in traces and reports.
@@ -306,6 +319,12 @@ impl Kernel {
         let id = match self.ops[op].kind {
             OpKind::LockWait { lock, .. } => lock,
             OpKind::CondWait { cv, .. } => cv,
+            OpKind::InitOnceWait { once } => {
+                if let Some(o) = self.locks.init_onces.get_mut(&(pid, once)) {
+                    o.waiters.retain(|&w| w != op);
+                }
+                return;
+            }
             OpKind::AddressWait { address, .. } => {
                 if let Some(q) = self.locks.address_waits.get_mut(&(pid, address)) {
                     q.retain(|&o| o != op);
@@ -358,6 +377,7 @@ impl Kernel {
                 format!("waits for {} ({})", lock_name(kind, *lock), self.lock_state(pid, *lock))
             }
             OpKind::CondWait { cv, .. } => format!("sleeps on {}", lock_name(LockKind::ConditionVariable, *cv)),
+            OpKind::InitOnceWait { once } => format!("waits for {}", self.init_once_state(pid, *once)),
             OpKind::AddressWait { address, compare } => {
                 format!(
                     "waits on address 0x{address:x} while it holds {}",
@@ -389,6 +409,11 @@ impl Kernel {
                     state: self.lock_state(pid, *lock),
                 }]
             }
+            OpKind::InitOnceWait { once } => vec![WaitEdge::UserLock {
+                lock: format!("one-time initialisation #{once}"),
+                owners: self.locks.init_onces.get(&(pid, *once)).and_then(|o| o.running).into_iter().collect(),
+                state: self.init_once_state(pid, *once),
+            }],
             OpKind::AddressWait { address, compare } => vec![WaitEdge::AddressWait {
                 address: *address,
                 state: self.address_wait_state(pid, *address, compare),
@@ -411,6 +436,9 @@ impl Kernel {
         let pid = self.pid_of(tid);
         match &self.ops[op].kind {
             OpKind::LockWait { lock, .. } => self.lock_holders(pid, *lock),
+            OpKind::InitOnceWait { once } => {
+                self.locks.init_onces.get(&(pid, *once)).and_then(|o| o.running).into_iter().collect()
+            }
             OpKind::CondWait { .. } | OpKind::AddressWait { .. } => {
                 match self.pids.get(&pid).map(|&p| &self.objects[p].body) {
                     Some(crate::objects::Body::Process(p)) => p.threads.iter().copied().filter(|&t| t != tid).collect(),
@@ -683,5 +711,88 @@ impl Kernel {
             n => format!("woke {n} waiter(s)"),
         });
         Ok(Value::Void.into())
+    }
+    // ----- one-time initialisation (§26.8-26.10) ----------------------------------------
+
+    /// An INIT_ONCE's state in words.
+    fn init_once_state(&self, pid: Pid, once: u64) -> String {
+        match self.locks.init_onces.get(&(pid, once)) {
+            Some(InitOnce { done: Some(c), .. }) => format!("one-time initialisation #{once} (done, context 0x{c:x})"),
+            Some(InitOnce { running: Some(t), .. }) => format!("one-time initialisation #{once} (T{t} initialising)"),
+            _ => format!("one-time initialisation #{once} (not begun)"),
+        }
+    }
+
+    /// InitOnceBeginInitialize, synchronous (§26.8, §26.9): done → TRUE, not pending, the
+    /// context; not begun → TRUE, pending (the caller initialises); another thread
+    /// initialising → waits for it. INIT_ONCE_CHECK_ONLY never begins or waits.
+    pub(crate) fn init_once_begin_initialize(&mut self, pid: Pid, tid: Tid, once: u64, flags: u32) -> Exec {
+        use crate::types::{INIT_ONCE_ASYNC, INIT_ONCE_CHECK_ONLY};
+        if flags & !(INIT_ONCE_ASYNC | INIT_ONCE_CHECK_ONLY) != 0 || flags == INIT_ONCE_ASYNC | INIT_ONCE_CHECK_ONLY {
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        if flags & INIT_ONCE_ASYNC != 0 {
+            self.unsupported("InitOnceBeginInitialize", "INIT_ONCE_ASYNC (asynchronous one-time initialisation)");
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        let o = self.locks.init_onces.entry((pid, once)).or_default();
+        if let Some(c) = o.done {
+            return Exec::Done(Value::InitOnce(false, c).into());
+        }
+        if flags & INIT_ONCE_CHECK_ONLY != 0 {
+            return Exec::Done(Reply::error(ERROR_GEN_FAILURE));
+        }
+        if o.running.is_none() {
+            o.running = Some(tid);
+            self.note_effect(|_| "begins the initialisation: pending".into());
+            return Exec::Done(Value::InitOnce(true, 0).into());
+        }
+        let op = self.new_op(tid, OpKind::InitOnceWait { once }, None);
+        self.locks.init_onces.get_mut(&(pid, once)).expect("made above").waiters.push(op);
+        Exec::Block(op)
+    }
+
+    /// InitOnceComplete, synchronous (§26.10): success stores the context (its two low bits
+    /// must be 0) and returns TRUE to every waiter; INIT_ONCE_INIT_FAILED (with a NULL
+    /// context) makes it not begun again, and one waiter begins it.
+    pub(crate) fn init_once_complete(&mut self, pid: Pid, tid: Tid, once: u64, flags: u32, context: u64) -> CallResult {
+        use crate::types::{INIT_ONCE_ASYNC, INIT_ONCE_INIT_FAILED};
+        if flags & !(INIT_ONCE_ASYNC | INIT_ONCE_INIT_FAILED) != 0 || flags & INIT_ONCE_ASYNC != 0 {
+            if flags & INIT_ONCE_ASYNC != 0 && flags & INIT_ONCE_INIT_FAILED == 0 {
+                self.unsupported("InitOnceComplete", "INIT_ONCE_ASYNC (asynchronous one-time initialisation)");
+            }
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let failed = flags & INIT_ONCE_INIT_FAILED != 0;
+        let o = self.locks.init_onces.entry((pid, once)).or_default();
+        if o.running.is_none() {
+            // Not begun (or done): nothing to complete.
+            return Err(if failed { ERROR_GEN_FAILURE } else { ERROR_INVALID_PARAMETER });
+        }
+        if (failed && context != 0) || context & 3 != 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        o.running = None;
+        let waiters = std::mem::take(&mut o.waiters);
+        let cause = format!("InitOnceComplete by T{tid}");
+        if failed {
+            // One waiter begins it again; the others wait for that one.
+            let mut rest = waiters.into_iter();
+            if let Some(first) = rest.next() {
+                let t = self.ops[first].tid;
+                let o = self.locks.init_onces.get_mut(&(pid, once)).expect("made above");
+                o.running = Some(t);
+                o.waiters = rest.collect();
+                self.complete_op(first, Value::InitOnce(true, 0).into(), &cause);
+            }
+            self.note_effect(|_| "the initialisation failed: not begun again".into());
+        } else {
+            self.locks.init_onces.get_mut(&(pid, once)).expect("made above").done = Some(context);
+            for op in waiters {
+                self.complete_op(op, Value::InitOnce(false, context).into(), &cause);
+            }
+            self.note_effect(|_| format!("done, context 0x{context:x}"));
+        }
+        Ok(Value::Bool(true).into())
     }
 }
