@@ -19,8 +19,9 @@
 //! family: byte 1's high nibble picks the family (0: window messages, `msg_op`; 1:
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
-//! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; the others
-//! add nothing yet), its low nibble is the seed; byte 2
+//! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; 7:
+//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; the others add
+//! nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -294,6 +295,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(4) => com_op(&ctx, op, a, b, h).await,
             96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(7) => address_op(&ctx, op, a, b, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1556,6 +1558,7 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     WINDOWS.with(|w| w.borrow_mut().clear());
     VIEWS.with(|v| v.borrow_mut().clear());
     LOCKS.with(|l| *l.borrow_mut() = None);
+    ONCE.with(|o| *o.borrow_mut() = None);
     COM.with(|c| *c.borrow_mut() = ComPool::default());
     MQ_HANDLES.with(|m| *m.borrow_mut() = Default::default());
     let recent = Rc::new(RefCell::new(Vec::new()));
@@ -1970,4 +1973,60 @@ async fn mq_async_receive(
             ctx.get_queued_completion_status(port, &mut n, &mut key, &mut got, [0, 10][usize::from(b >> 1) % 2]).await,
         );
     }
+}
+
+/// The address-wait family's ops (96-111, docs/semantics.md §26): WaitOnAddress with every
+/// size (valid or not) and time-out, WakeByAddressSingle/All, and the stores and
+/// interlocked operations that change what waiters compare, at view addresses (of the
+/// mapping family's views) and at addresses no view maps.
+async fn address_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) {
+    // Two words of the view, so that waits and wakes meet.
+    let at = view_address(ctx, a, 0, recent).await + usize::from(b >> 6 & 1) * 8;
+    match op {
+        96..=100 => {
+            let size = [4usize, 8, 1, 2, 4, 3, 0, 16][usize::from(b) % 8];
+            // Mostly the value a fresh page holds, so that the wait sleeps.
+            let value = if b & 0x80 == 0 { 0u64 } else { u64::from(a) };
+            let compare = value.to_le_bytes().repeat(2);
+            // Mostly bounded: an INFINITE wait nobody wakes is a deadlock, an outcome.
+            let timeout = [0, 1, 5, 50, 1, 5, 50, INFINITE][usize::from(a) % 8];
+            let _ = ctx.wait_on_address(at, &compare[..size.min(16)], timeout).await;
+        }
+        101..=103 => ctx.wake_by_address_single(at).await,
+        104 | 105 => ctx.wake_by_address_all(at).await,
+        106 => ctx.wake_by_address_single(usize::from(a) * 0x1000).await,
+        107 | 108 => {
+            ctx.interlocked_exchange(at, i32::from(b)).await;
+            ctx.wake_by_address_all(at).await;
+        }
+        109 => ctx.write_u32(at, u32::from(b)).await,
+        110 => {
+            // One-time initialisation (§26.8-26.10) on one INIT_ONCE per run: begin and
+            // complete with every flag, or the whole of InitOnceExecuteOnce.
+            let once = ONCE.with(|o| o.borrow_mut().get_or_insert_with(INIT_ONCE::default).clone());
+            let mut pending = FALSE;
+            match b % 4 {
+                0 => {
+                    let _ = ctx.init_once_begin_initialize(&once, u32::from(a % 2), &mut pending, None).await;
+                }
+                1 => {
+                    let flags = [0, INIT_ONCE_INIT_FAILED, INIT_ONCE_INIT_FAILED | INIT_ONCE_ASYNC][usize::from(a) % 3];
+                    let _ = ctx.init_once_complete(&once, flags, usize::from(b & 0xF0)).await;
+                }
+                _ => {
+                    let init = move |ctx: ThreadCtx| async move {
+                        ctx.write_u32(at, u32::from(a)).await;
+                        (if a % 2 == 0 { TRUE } else { FALSE }, 0x40)
+                    };
+                    let _ = ctx.init_once_execute_once(&once, init, None).await;
+                }
+            }
+        }
+        _ => ctx.sleep(u32::from(b % 4)).await,
+    }
+}
+
+thread_local! {
+    /// The run's INIT_ONCE (address-wait family, op 110).
+    static ONCE: RefCell<Option<INIT_ONCE>> = const { RefCell::new(None) };
 }

@@ -187,6 +187,9 @@ enum Command {
         /// Worker threads (the result does not depend on it).
         #[arg(long)]
         jobs: Option<usize>,
+        /// The data-race detector: stop (default), record or off (docs/semantics.md §25).
+        #[arg(long, value_enum)]
+        races: Option<Races>,
     },
     /// Replays the first failure of a failure file (`winsim explore --save FILE`) with
     /// its trace and report: the scenario and parameters come from the file.
@@ -235,6 +238,9 @@ enum Command {
         /// Exit with status 1 if any seed did not complete (for scripts and CI).
         #[arg(long)]
         strict: bool,
+        /// The data-race detector: stop (default), record or off (docs/semantics.md §25).
+        #[arg(long, value_enum)]
+        races: Option<Races>,
         /// Output format: text, or JSON lines (the counts, each failing seed up to
         /// 1000, then the result with the first failure's report).
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -266,6 +272,38 @@ struct SchedArgs {
     /// The scheduler as `explore` names it: random, rr, or pct:D[:K] (seeded by --seed).
     #[arg(long)]
     strategy: Option<String>,
+    /// The data-race detector (docs/semantics.md §25): stop (the default: the first race
+    /// ends the run), record (races are listed, the run goes on), or off.
+    #[arg(long, value_enum)]
+    races: Option<Races>,
+}
+
+/// `Config::race_detection` for a `--races` flag.
+fn race_detection(races: Option<Races>) -> sim_core::RaceDetection {
+    match races {
+        Some(Races::Stop) | None => sim_core::RaceDetection::Stop,
+        Some(Races::Record) => sim_core::RaceDetection::Record,
+        Some(Races::Off) => sim_core::RaceDetection::Off,
+    }
+}
+
+/// The `--races` flag to repeat in a replay line.
+fn races_flag(races: Option<Races>) -> &'static str {
+    match races {
+        Some(Races::Stop) | None => "",
+        Some(Races::Record) => " --races record",
+        Some(Races::Off) => " --races off",
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Races {
+    /// The first data race ends the run (the default).
+    Stop,
+    /// Data races are recorded and the run goes on.
+    Record,
+    /// No race detection.
+    Off,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -329,6 +367,7 @@ impl SchedArgs {
         if self.fifo {
             c.waiter_order = WaiterOrder::Fifo;
         }
+        c.race_detection = race_detection(self.races);
         c
     }
 }
@@ -819,7 +858,7 @@ where
             say!("shrunk from {} to {}\nsaved: {}", show(r.before), show(r.after), target.display());
             ExitCode::SUCCESS
         }
-        Command::Threshold { scenario, set, param, range, seeds, jobs } => {
+        Command::Threshold { scenario, set, param, range, seeds, jobs, races } => {
             let bad = |msg: String| {
                 eprintln!("winsim: {msg}");
                 ExitCode::from(BAD_INPUT)
@@ -839,7 +878,7 @@ where
                 let mut sets = set.clone();
                 sets.push(format!("{param}={v}"));
                 let t = resolve(cat, &scenario, &sets)?;
-                let stats = sweep(&t, 0, seeds, jobs, false);
+                let stats = sweep(&t, 0, seeds, jobs, false, races);
                 let kinds: Vec<&'static str> = stats.counts.keys().copied().collect();
                 let words = if stats.counts.len() == 1 {
                     format!("{} on every seed", kinds[0])
@@ -873,7 +912,7 @@ where
             say!("{param} {a}..={lo}: {first_words}; from {hi}: {hi_words}");
             ExitCode::SUCCESS
         }
-        Command::Sweep { scenario, set, seeds, start, jobs, strict, format } => {
+        Command::Sweep { scenario, set, seeds, start, jobs, strict, format, races } => {
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -888,7 +927,7 @@ where
             }
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-            let stats = sweep(&s, start, seeds, jobs, strict);
+            let stats = sweep(&s, start, seeds, jobs, strict, races);
             let first = stats.failing.first().copied();
             match format {
                 Format::Text => {
@@ -898,8 +937,9 @@ where
                     }
                     if let Some((seed, _)) = first {
                         say!(
-                            "first seed that did not complete: {seed}\nreplay: winsim run {scenario} --seed {seed}{}",
-                            set_flags(&set)
+                            "first seed that did not complete: {seed}\nreplay: winsim run {scenario} --seed {seed}{}{}",
+                            set_flags(&set),
+                            races_flag(races)
                         );
                     }
                 }
@@ -913,13 +953,13 @@ where
                     }
                     let failures = seeds - stats.counts.get("completed").copied().unwrap_or(0);
                     let first_report = first.map(|(seed, kind)| {
-                        let r = s.run(Config::random(seed));
+                        let r = s.run(Config { race_detection: race_detection(races), ..Config::random(seed) });
                         serde_json::json!({
                             "seed": seed,
                             "kind": kind,
                             "outcome": r.outcome,
                             "report": r.summary(),
-                            "replay": format!("winsim run {scenario} --seed {seed}{}", set_flags(&set)),
+                            "replay": format!("winsim run {scenario} --seed {seed}{}{}", set_flags(&set), races_flag(races)),
                         })
                     });
                     say!(
@@ -1057,7 +1097,7 @@ impl SweepStats {
 /// Runs seeds `start..start+seeds` on `jobs` worker threads. Seeds are dealt out in
 /// fixed stripes, each run is independent and single-threaded, and the merge sorts, so
 /// the result is the same for any number of workers; memory does not grow with `seeds`.
-fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool) -> SweepStats {
+fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: Option<Races>) -> SweepStats {
     let bar = progress_bar(seeds);
     let bar = &bar;
     let stats: Vec<SweepStats> = std::thread::scope(|scope| {
@@ -1069,6 +1109,7 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool) -> Sweep
                     while i < seeds {
                         let mut config = Config::random(start + i);
                         config.trace = false;
+                        config.race_detection = race_detection(races);
                         let kind = s.run(config).outcome.kind();
                         *out.counts.entry(kind).or_default() += 1;
                         if kind != "completed" {

@@ -63,6 +63,10 @@ impl Scenario {
         if steps {
             kinds.push("step-limit");
         }
+        // The race detector's outcome (docs/semantics.md §25).
+        if e.contains("data race") {
+            kinds.push("data-race");
+        }
         kinds
     }
 
@@ -105,6 +109,7 @@ pub fn catalogue() -> Vec<Scenario> {
         mailslots::mailslot_two_writers(),
         shared_memory::shm_ring_buffer(),
         shared_memory::shm_create_race(),
+        shared_memory::shm_ring_early_publish(),
         // COM apartments (§21)
         com::com_sta_no_pump(),
         com::com_sta_cowait(),

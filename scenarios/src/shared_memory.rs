@@ -35,6 +35,15 @@ fn slot(view: usize, i: u32) -> usize {
     view + SLOT0 + 4 * (i % SLOTS) as usize
 }
 
+/// Reads the index at `at` with an interlocked operation: InterlockedCompareExchange(at,
+/// 0, 0) stores nothing unless the index is 0 (then it stores the same 0) and returns the
+/// value, the usual interlocked read. A plain load of an index the other side advances
+/// with InterlockedIncrement would be a data race (docs/semantics.md §25): it is not
+/// ordered after the other side's accesses to the slot.
+async fn read_index(ctx: &ThreadCtx, at: usize) -> u32 {
+    ctx.interlocked_compare_exchange(at, 0, 0).await as u32
+}
+
 /// Starts `command_line` (no handles inherited); returns its process handle or NULL.
 async fn start(ctx: &ThreadCtx, command_line: &str) -> HANDLE {
     let mut pi = PROCESS_INFORMATION::default();
@@ -51,6 +60,16 @@ async fn start(ctx: &ThreadCtx, command_line: &str) -> HANDLE {
 /// with InterlockedIncrement(head) and sets the data event. Waits for the consumer and
 /// exits with its exit code (10 + a step that failed for its own failures).
 async fn ring_producer(ctx: ThreadCtx) -> u32 {
+    producer(ctx, false).await
+}
+
+/// The producer of `shm-ring-early-publish`: publishes each item's index before writing
+/// its slot.
+async fn ring_producer_early(ctx: ThreadCtx) -> u32 {
+    producer(ctx, true).await
+}
+
+async fn producer(ctx: ThreadCtx, publish_first: bool) -> u32 {
     let h = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 4096, Some(RING)).await;
     if h.is_null() {
         return 11;
@@ -69,13 +88,19 @@ async fn ring_producer(ctx: ThreadCtx) -> u32 {
         // Full: every slot holds an item the consumer has not taken. An aligned u32 read
         // is atomic (§19.24); the consumer's InterlockedIncrement(tail) publishes a free
         // slot, and the auto-reset space event wakes this wait (or is already set).
-        while i - ctx.read_u32(view + TAIL).await == SLOTS {
+        while i - read_index(&ctx, view + TAIL).await == SLOTS {
             ctx.wait_for_single_object(space, INFINITE).await;
         }
-        ctx.write_u32(slot(view, i), item(i)).await;
-        // The slot is written before head says so: the interlocked operation is a full
-        // barrier (§19.25), so the consumer never sees head before the item.
-        ctx.interlocked_increment(view + HEAD).await;
+        if publish_first {
+            // The bug: head says the item is there before it is.
+            ctx.interlocked_increment(view + HEAD).await;
+            ctx.write_u32(slot(view, i), item(i)).await;
+        } else {
+            ctx.write_u32(slot(view, i), item(i)).await;
+            // The slot is written before head says so: the interlocked operation is a
+            // full barrier (§19.25), so the consumer never sees head before the item.
+            ctx.interlocked_increment(view + HEAD).await;
+        }
         ctx.set_event(data).await;
     }
     ctx.wait_for_single_object(consumer, INFINITE).await;
@@ -106,7 +131,7 @@ async fn ring_consumer(ctx: ThreadCtx) -> u32 {
     for i in 0..ITEMS {
         // Empty: the producer has published no item this one has not taken. A data event
         // set for an item already taken only costs one more look at head.
-        while ctx.read_u32(view + HEAD).await == i {
+        while read_index(&ctx, view + HEAD).await == i {
             ctx.wait_for_single_object(data, INFINITE).await;
         }
         let v = ctx.read_u32(slot(view, i)).await;
@@ -128,6 +153,23 @@ pub fn shm_ring_buffer() -> Scenario {
         expect: "completes on every seed; the consumer receives items 101..108 in order (both exit codes 0)",
         install: |sim| {
             sim.program("producer.exe", ring_producer);
+            sim.program("consumer.exe", ring_consumer);
+        },
+        main: "producer.exe",
+    }
+}
+
+/// The same ring buffer with the producer publishing each index before writing its slot
+/// (issue 7, teaching case 2): the race detector reports the slot's write and the
+/// consumer's read on the first run (§25); without it, some seeds let the consumer read a
+/// stale slot.
+pub fn shm_ring_early_publish() -> Scenario {
+    Scenario {
+        name: "shm-ring-early-publish",
+        summary: "the shm-ring-buffer producer advances head before writing the slot: the consumer may read a slot not yet written",
+        expect: "ends with a data race on the first run (the slot written after head is published); with the detector off, fails on some seeds (the consumer exits with the index of a stale item)",
+        install: |sim| {
+            sim.program("producer.exe", ring_producer_early);
             sim.program("consumer.exe", ring_consumer);
         },
         main: "producer.exe",

@@ -210,6 +210,9 @@ win32_errors! {
     WSAVERNOTSUPPORTED = 10092;
     /// Successful WSAStartup not yet performed (10093).
     WSANOTINITIALISED = 10093;
+    /// A device attached to the system is not functioning (31): InitOnceBeginInitialize
+    /// with INIT_ONCE_CHECK_ONLY before the initialisation completed (§26.9).
+    ERROR_GEN_FAILURE = 31;
 }
 
 impl fmt::Debug for Win32Error {

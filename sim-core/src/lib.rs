@@ -28,8 +28,9 @@ pub mod types;
 pub use api::ThreadCtx;
 pub use backend::Win32;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+pub use kernel::race::RaceDetection;
 pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
-pub use report::{DeadlockReport, Outcome, RunReport, WaitEdge};
+pub use report::{DeadlockReport, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge};
 pub use sim::Sim;
 
 /// Everything a simulated program needs: `use sim_core::prelude::*;`.
@@ -41,10 +42,11 @@ pub mod prelude {
     };
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+    pub use crate::kernel::race::RaceDetection;
     pub use crate::kernel::request::TimerApcRoutine;
     pub use crate::mq::*;
     pub use crate::objects::port::Packet;
-    pub use crate::report::{Outcome, RunReport};
+    pub use crate::report::{Outcome, RaceReport, RunReport};
     pub use crate::sim::Sim;
     pub use crate::types::*;
     // COM apartments (§21): HRESULTs come with crate::error::*.

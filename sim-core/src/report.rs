@@ -135,6 +135,83 @@ pub enum Outcome {
         /// What did not match.
         detail: String,
     },
+    /// Two threads accessed the same bytes of simulated memory, at least one writing and
+    /// not both with interlocked operations, with no happens-before between the accesses
+    /// (docs/semantics.md §25): a data race, found by the detector on the run where it
+    /// happened, whatever the values read.
+    #[serde(alias = "DataRace")]
+    DataRace(RaceReport),
+}
+
+/// One of the two accesses of a data race.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaceAccess {
+    /// The thread's process.
+    pub pid: Pid,
+    /// The thread.
+    pub tid: Tid,
+    /// The step of the access.
+    pub step: u64,
+    /// The access, as a call (`WriteMemory(0x10000010, 4 bytes)`, `InterlockedIncrement(0x10000000)`).
+    pub call: String,
+    /// The address the thread used (in its own process).
+    pub address: u64,
+    /// Bytes accessed.
+    pub bytes: u64,
+    /// A write (or an interlocked operation that stored).
+    pub write: bool,
+    /// An interlocked operation.
+    pub interlocked: bool,
+}
+
+impl RaceAccess {
+    fn render(&self) -> String {
+        let what = match (self.interlocked, self.write) {
+            (true, _) => "interlocked",
+            (false, true) => "write",
+            (false, false) => "read",
+        };
+        format!("{what} {} by P{}/T{} at step {}", self.call, self.pid, self.tid, self.step)
+    }
+}
+
+/// A data race: two conflicting accesses with no happens-before between them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaceReport {
+    /// The memory: the section (`section#1 "Local\\ring"`) or a copy-on-write view.
+    pub memory: String,
+    /// The offset of the second access in it.
+    pub offset: u64,
+    /// The earlier access.
+    pub first: RaceAccess,
+    /// The later access, which found the race.
+    pub second: RaceAccess,
+}
+
+impl RaceReport {
+    /// The race in one line (trace notes).
+    pub fn one_line(&self) -> String {
+        format!(
+            "DATA RACE on {} offset 0x{:x}: {} and {}, with no synchronisation between them",
+            self.memory,
+            self.offset,
+            self.first.render(),
+            self.second.render()
+        )
+    }
+
+    /// The race for people: both accesses, the memory, and what would order them.
+    pub fn render(&self) -> String {
+        format!(
+            "DATA RACE on {} at offset 0x{:x}\n  first:  {}\n  second: {}\n  \
+             no happens-before between them: order them with a lock, an event or semaphore wait, \
+             or an interlocked operation on a flag (docs/semantics.md §25)\n",
+            self.memory,
+            self.offset,
+            self.first.render(),
+            self.second.render()
+        )
+    }
 }
 
 impl Outcome {
@@ -151,6 +228,7 @@ impl Outcome {
             Outcome::ReplayDiverged { .. } => "replay-diverged",
             Outcome::SimulatorBug { .. } => "simulator-bug",
             Outcome::AccessViolation { .. } => "access-violation",
+            Outcome::DataRace(_) => "data-race",
         }
     }
 
@@ -312,6 +390,14 @@ pub enum WaitEdge {
         /// The threads holding it (the owner, or an SRW lock's shared holders).
         owners: Vec<Tid>,
         /// Its state, described.
+        state: String,
+    },
+    /// WaitOnAddress waiting for a WakeByAddress* on its address (§26).
+    #[serde(alias = "AddressWait")]
+    AddressWait {
+        /// The address.
+        address: u64,
+        /// The value there now, and the value the wait compared (hex, little-endian).
         state: String,
     },
     /// SleepConditionVariable* sleeping until another thread wakes the variable (§20).
@@ -618,6 +704,12 @@ impl DeadlockReport {
                     WaitEdge::UserLock { lock, owners: _, state } => {
                         let _ = writeln!(s, "    waits for {lock}: {state}");
                     }
+                    WaitEdge::AddressWait { address, state } => {
+                        let _ = writeln!(
+                            s,
+                            "    waits on address 0x{address:x} (WaitOnAddress, {state}); no thread left to wake it"
+                        );
+                    }
                     WaitEdge::ConditionVariable { variable, lock } => {
                         let _ = writeln!(s, "    sleeps on {variable} (released {lock}); no thread left to wake it");
                     }
@@ -712,6 +804,10 @@ pub struct RunReport {
     pub trace: Vec<Event>,
     /// Events dropped from the start of the trace (`Config::trace_events_max`).
     pub trace_dropped: u64,
+    /// Data races found, with `Config::race_detection` = `RaceDetection::Record` (the
+    /// first 64; docs/semantics.md §25). With `Stop`, the first ends the run instead.
+    #[serde(default)]
+    pub races: Vec<RaceReport>,
 }
 
 impl RunReport {
@@ -748,7 +844,15 @@ impl RunReport {
             Outcome::SimulatorBug { step, message } => {
                 format!("SIMULATOR BUG at step {step} (a bug in winsim, not in the program): {message}\n")
             }
+            Outcome::DataRace(r) => r.render(),
         };
+        // Races the detector recorded without ending the run (`RaceDetection::Record`).
+        if !self.races.is_empty() {
+            let _ = writeln!(s, "{} data race(s) recorded:", self.races.len());
+            for r in &self.races {
+                let _ = writeln!(s, "  {}", r.one_line());
+            }
+        }
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "seed {seed}");
         }
@@ -811,6 +915,10 @@ impl RunReport {
         }
         if c.memory_atomic_bytes != d.memory_atomic_bytes {
             changes.push(format!("memory_atomic_bytes: {}", c.memory_atomic_bytes));
+        }
+        if c.race_detection != d.race_detection {
+            changes.push(format!("race_detection: RaceDetection::{:?}", c.race_detection));
+            flags.push_str(&format!(" --races {}", format!("{:?}", c.race_detection).to_lowercase()));
         }
         if c.limit_action != d.limit_action {
             changes.push(format!("limit_action: LimitAction::{:?}", c.limit_action));

@@ -133,6 +133,7 @@ impl Sim {
             time_ms: k.now_ms(),
             decisions: std::mem::take(&mut k.decisions),
             trace: std::mem::take(&mut k.trace),
+            races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
         }
     }

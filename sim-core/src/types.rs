@@ -654,7 +654,7 @@ pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xC000_0005;
 /// SleepConditionVariableSRW's flag: the SRW lock is held shared.
 pub const CONDITION_VARIABLE_LOCKMODE_SHARED: u32 = 0x1;
 
-pub use crate::api::{CONDITION_VARIABLE, CRITICAL_SECTION, SRWLOCK};
+pub use crate::api::{CONDITION_VARIABLE, CRITICAL_SECTION, INIT_ONCE, SRWLOCK};
 
 // ----- Winsock (winsock2.h, ws2def.h; docs/semantics.md §22) -----------------------------
 
@@ -926,3 +926,11 @@ pub const WSA_WAIT_EVENT_0: u32 = WAIT_OBJECT_0;
 pub const WSA_WAIT_TIMEOUT: u32 = WAIT_TIMEOUT;
 /// `WSA_WAIT_FAILED` (= WAIT_FAILED).
 pub const WSA_WAIT_FAILED: u32 = WAIT_FAILED;
+
+/// `INIT_ONCE_CHECK_ONLY`: InitOnceBeginInitialize only reports whether the initialisation
+/// is done (§26.9).
+pub const INIT_ONCE_CHECK_ONLY: u32 = 0x1;
+/// `INIT_ONCE_ASYNC`: asynchronous one-time initialisation (not modelled, §26).
+pub const INIT_ONCE_ASYNC: u32 = 0x2;
+/// `INIT_ONCE_INIT_FAILED`: InitOnceComplete reports a failed initialisation (§26.10).
+pub const INIT_ONCE_INIT_FAILED: u32 = 0x4;

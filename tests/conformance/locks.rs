@@ -602,3 +602,285 @@ fn exhaustive_search_with_reduction_finds_the_lock_order_deadlock() {
     let (fixed, _) = kinds(true, true);
     assert!(!fixed.iter().any(|k| k.contains("deadlock")), "{fixed:?}");
 }
+
+// ----- WaitOnAddress, WakeByAddressSingle, WakeByAddressAll (§26) ----------------------------
+
+/// A read-write page of a fresh section: its address.
+async fn page(ctx: &ThreadCtx) -> usize {
+    let h = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 0x1000, None).await;
+    let p = ctx.map_view_of_file(h, FILE_MAP_ALL_ACCESS, 0, 0, 0).await;
+    assert_ne!(p, 0);
+    p
+}
+
+/// §26.1 (ntdll sync.c test_wait_on_address, "invalid values": size 5 gives
+/// STATUS_INVALID_PARAMETER; Microsoft Learn: AddressSize is 1, 2, 4 or 8): another size
+/// fails with ERROR_INVALID_PARAMETER, without waiting.
+#[test]
+fn wait_on_address_takes_sizes_1_2_4_8_only() {
+    check(|ctx| async move {
+        let p = page(&ctx).await;
+        for size in [0usize, 3, 5, 16] {
+            ctx.set_last_error(SENTINEL);
+            assert_eq!(ctx.wait_on_address(p, &vec![0u8; size], INFINITE).await, FALSE, "size {size}");
+            assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        }
+        0
+    });
+}
+
+/// §26.2, §26.3 (ntdll sync.c test_wait_on_address, "values match": STATUS_TIMEOUT after
+/// the time-out, the memory untouched; "different address size": only the first `size`
+/// bytes are compared; compare 1 against 0 returns success at once): equal values sleep
+/// until the time-out, FALSE with ERROR_TIMEOUT (Microsoft Learn); a different value
+/// returns TRUE at once.
+#[test]
+fn wait_on_address_compares_size_bytes_and_times_out() {
+    check(|ctx| async move {
+        let p = page(&ctx).await;
+        let t0 = ctx.get_tick_count().await;
+        assert_eq!(ctx.wait_on_address(p, &0u64.to_le_bytes(), 100).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_TIMEOUT);
+        assert_eq!(ctx.get_tick_count().await - t0, 100, "virtual time moved by the time-out");
+        assert_eq!(ctx.read_u64(p).await, 0);
+        for size in [1usize, 2, 4] {
+            // compare = ~0 << (size * 8): its first `size` bytes are 0, like the memory.
+            let compare = (!0u64 << (size * 8)).to_le_bytes();
+            assert_eq!(ctx.wait_on_address(p, &compare[..size], 10).await, FALSE, "size {size}");
+            assert_eq!(ctx.get_last_error(), ERROR_TIMEOUT);
+            assert_eq!(ctx.wait_on_address(p, &compare[..size * 2], 10).await, TRUE, "size {}", size * 2);
+        }
+        assert_eq!(ctx.wait_on_address(p, &1u64.to_le_bytes(), INFINITE).await, TRUE);
+        // A zero time-out with equal values returns at once [inferred].
+        assert_eq!(ctx.wait_on_address(p, &[0u8; 4], 0).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_TIMEOUT);
+        0
+    });
+}
+
+/// §26.5 (ntdll sync.c test_wait_on_address, "don't crash" and "no waiters"): a wake with
+/// no waiter, or of NULL, does nothing and is not remembered: a later wait still sleeps.
+#[test]
+fn a_wake_with_no_waiter_is_lost() {
+    check(|ctx| async move {
+        let p = page(&ctx).await;
+        ctx.wake_by_address_single(0).await;
+        ctx.wake_by_address_all(0).await;
+        ctx.wake_by_address_single(p).await;
+        ctx.wake_by_address_all(p).await;
+        assert_eq!(ctx.read_u64(p).await, 0);
+        assert_eq!(ctx.wait_on_address(p, &[0u8; 4], 10).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_TIMEOUT);
+        0
+    });
+}
+
+/// §26.4, §26.5 (Microsoft Learn WakeByAddressSingle: "If multiple threads are waiting for
+/// this address, the system wakes the first thread to wait"; WaitOnAddress may return TRUE
+/// with the value unchanged, so callers look again): WakeByAddressSingle wakes the first
+/// waiter only, WakeByAddressAll the rest; each returns TRUE although the value is still
+/// the one it compared.
+#[test]
+fn wake_single_wakes_the_first_waiter_and_wake_all_the_rest() {
+    let r = run_main(|ctx| async move {
+        let p = page(&ctx).await;
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut threads = Vec::new();
+        for i in 0..3u32 {
+            let order = order.clone();
+            threads.push(
+                spawn(&ctx, move |ctx| async move {
+                    assert_eq!(ctx.wait_on_address(p, &[0u8; 4], INFINITE).await, TRUE);
+                    order.borrow_mut().push(i);
+                    0
+                })
+                .await,
+            );
+            // Let it reach its wait before the next one starts (round-robin).
+            ctx.sleep(1).await;
+        }
+        ctx.wake_by_address_single(p).await;
+        ctx.sleep(1).await;
+        assert_eq!(*order.borrow(), [0], "the first to wait");
+        ctx.wake_by_address_all(p).await;
+        for t in threads {
+            join(&ctx, t).await;
+        }
+        let mut rest = order.borrow()[1..].to_vec();
+        rest.sort();
+        assert_eq!(rest, [1, 2]);
+        0
+    });
+    assert_completed(&r);
+    assert!(r.trace_text().contains("woke 1 waiter(s)") && r.trace_text().contains("woke 2 waiter(s)"));
+}
+
+/// §26.6 and §25.2: a flag published with an interlocked operation and WakeByAddressSingle,
+/// awaited with WaitOnAddress in a loop (the documented pattern): every item arrives, on
+/// every seed, and the data written before the flag is ordered before the waiter's read
+/// (no race).
+#[test]
+fn wait_on_address_publishes_data_without_a_race() {
+    for r in seeds(|ctx| async move {
+        let p = page(&ctx).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            ctx.write_u32(p + 8, 42).await;
+            ctx.interlocked_exchange(p, 1).await;
+            ctx.wake_by_address_single(p).await;
+            0
+        })
+        .await;
+        while ctx.interlocked_compare_exchange(p, 0, 0).await == 0 {
+            assert_eq!(ctx.wait_on_address(p, &[0u8; 4], INFINITE).await, TRUE);
+        }
+        assert_eq!(ctx.read_u32(p + 8).await, 42);
+        join(&ctx, t).await;
+        0
+    }) {
+        assert_completed(&r);
+    }
+}
+
+/// §26.7: a WaitOnAddress nobody can end is a deadlock whose report names the address, the
+/// value there and the value compared.
+#[test]
+fn a_wait_on_address_nobody_wakes_is_a_deadlock() {
+    let r = run_main(|ctx| async move {
+        let p = page(&ctx).await;
+        ctx.write_u32(p, 7).await;
+        ctx.wait_on_address(p, &7u32.to_le_bytes(), INFINITE).await;
+        0
+    });
+    let d = r.outcome.deadlock().unwrap_or_else(|| panic!("expected a deadlock: {}", r.summary()));
+    assert!(
+        matches!(&d.threads[0].waits[0], WaitEdge::AddressWait { address, state }
+            if *address == 0x1000_0000 && state.contains("[07 00 00 00]")),
+        "{:?}",
+        d.threads[0].waits
+    );
+    assert!(d.render().contains("waits on address 0x10000000"), "{}", d.render());
+}
+
+/// §26.2 (Microsoft Learn: an address the thread cannot read faults like any access): an
+/// unmapped address ends the run with an access violation.
+#[test]
+fn wait_on_an_unmapped_address_is_an_access_violation() {
+    let r = run_main(|ctx| async move {
+        ctx.wait_on_address(0x4000, &[0u8; 4], INFINITE).await;
+        0
+    });
+    assert!(matches!(r.outcome, Outcome::AccessViolation { address: 0x4000, write: false, .. }), "{:?}", r.outcome);
+}
+
+// ----- one-time initialisation (§26.8-26.10) -------------------------------------------------
+
+/// §26.8-26.10 (Wine kernel32 sync.c test_initonce, whose assertions pass on Windows): the
+/// callback runs once and its context is returned; a later call does not run it and
+/// returns the same context; a failed callback returns FALSE with the last error untouched
+/// and leaves the INIT_ONCE not begun, so the next call runs it again.
+#[test]
+fn init_once_execute_once_runs_the_callback_once() {
+    check(|ctx| async move {
+        let once = INIT_ONCE::default();
+        let runs = Rc::new(Cell::new(0));
+        let r2 = runs.clone();
+        let mut context = 0usize;
+        let init = |r: Rc<Cell<u32>>, ok: BOOL| {
+            move |_ctx: ThreadCtx| async move {
+                r.set(r.get() + 1);
+                (ok, 0xFFFF_FFF0usize)
+            }
+        };
+        assert_eq!(ctx.init_once_execute_once(&once, init(r2.clone(), TRUE), Some(&mut context)).await, TRUE);
+        assert_eq!((runs.get(), context), (1, 0xFFFF_FFF0));
+        context = 0;
+        assert_eq!(ctx.init_once_execute_once(&once, init(r2.clone(), TRUE), Some(&mut context)).await, TRUE);
+        assert_eq!((runs.get(), context), (1, 0xFFFF_FFF0), "not run again");
+        // callback failed
+        let failing = INIT_ONCE::default();
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_execute_once(&failing, init(r2.clone(), FALSE), None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), SENTINEL);
+        assert_eq!(ctx.init_once_execute_once(&failing, init(r2.clone(), TRUE), None).await, TRUE);
+        assert_eq!(runs.get(), 3, "run again after the failure");
+        0
+    });
+}
+
+/// §26.9, §26.10 (sync.c test_initonce, "blocking initialization without a callback" and
+/// "test INIT_ONCE_CHECK_ONLY"): BeginInitialize makes the caller the initialiser (pending);
+/// CHECK_ONLY fails with ERROR_GEN_FAILURE until it is done, pending untouched; Complete with
+/// INIT_ONCE_INIT_FAILED and a context is ERROR_INVALID_PARAMETER and leaves it pending; a
+/// context with a low bit set is ERROR_INVALID_PARAMETER; Complete(0, ctx) finishes it, and
+/// CHECK_ONLY then returns TRUE, not pending, with the context. INIT_FAILED on one not begun
+/// is ERROR_GEN_FAILURE; CHECK_ONLY|ASYNC is ERROR_INVALID_PARAMETER.
+#[test]
+fn init_once_begin_and_complete_follow_the_state_machine() {
+    check(|ctx| async move {
+        let once = INIT_ONCE::default();
+        ctx.init_once_initialize(&once);
+        let (mut pending, mut c) = (FALSE, 0usize);
+        assert_eq!(ctx.init_once_begin_initialize(&once, 0, &mut pending, Some(&mut c)).await, TRUE);
+        assert_eq!(pending, TRUE);
+        let mut untouched = 0xf;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_begin_initialize(&once, INIT_ONCE_CHECK_ONLY, &mut untouched, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_GEN_FAILURE);
+        assert_eq!(untouched, 0xf);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_complete(&once, INIT_ONCE_INIT_FAILED, 0xdeadbee0).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        assert_eq!(ctx.init_once_complete(&once, 0, 0xdeadbeef).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        assert_eq!(ctx.init_once_complete(&once, 0, 0xdeadbee0).await, TRUE);
+        assert_eq!(ctx.init_once_begin_initialize(&once, INIT_ONCE_CHECK_ONLY, &mut pending, Some(&mut c)).await, TRUE);
+        assert_eq!((pending, c), (FALSE, 0xdeadbee0));
+        let fresh = INIT_ONCE::default();
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.init_once_complete(&fresh, INIT_ONCE_INIT_FAILED, 0).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_GEN_FAILURE);
+        let flags = INIT_ONCE_CHECK_ONLY | INIT_ONCE_ASYNC;
+        assert_eq!(ctx.init_once_begin_initialize(&fresh, flags, &mut pending, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_PARAMETER);
+        0
+    });
+}
+
+/// §26.8, §26.10, §25.2: threads racing through InitOnceExecuteOnce run the callback once
+/// on every seed; the others wait for it, and its writes to simulated memory are ordered
+/// before their reads (InitOnceComplete → the callers after it: no race).
+#[test]
+fn init_once_runs_once_across_threads_and_publishes_its_writes() {
+    for r in seeds(|ctx| async move {
+        let p = page(&ctx).await;
+        let once = INIT_ONCE::default();
+        let mut threads = Vec::new();
+        for _ in 0..3 {
+            let once = once.clone();
+            threads.push(
+                spawn(&ctx, move |ctx| async move {
+                    let init = move |ctx: ThreadCtx| async move {
+                        let n = ctx.read_u32(p).await;
+                        ctx.sleep(1).await;
+                        ctx.write_u32(p, n + 1).await;
+                        ctx.write_u32(p + 8, 42).await;
+                        (TRUE, p + 8)
+                    };
+                    let mut c = 0usize;
+                    assert_eq!(ctx.init_once_execute_once(&once, init, Some(&mut c)).await, TRUE);
+                    assert_eq!(ctx.read_u32(c).await, 42);
+                    0
+                })
+                .await,
+            );
+        }
+        for t in threads {
+            join(&ctx, t).await;
+        }
+        assert_eq!(ctx.read_u32(p).await, 1, "the callback ran once");
+        0
+    }) {
+        assert_completed(&r);
+        assert!(r.trace_text().contains("InitOnceBeginInitialize"));
+    }
+}

@@ -29,6 +29,7 @@ mod named_pipe;
 mod pictures;
 mod pipe;
 mod process;
+mod race;
 mod robustness;
 mod scenario_files;
 mod schemas;

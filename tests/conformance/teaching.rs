@@ -1149,6 +1149,45 @@ fn shm_ring_buffer_delivers_every_item_in_order() {
     insta::assert_snapshot!("shm_ring_buffer", format!("seed {seed}\n{}\n{}", r.trace_text(), r.summary()));
 }
 
+/// The consumer's exit code in a completed `shm-ring-early-publish` run: 0 when it took
+/// every item right, else 1 + the index of the first stale one.
+fn consumer_code(r: &RunReport) -> u32 {
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+    exit_codes.iter().find(|c| c.1 == "consumer.exe").expect("the consumer ran").2
+}
+
+/// Shared-memory case 2 (issue 7, item 2; scenario `shm-ring-early-publish`): the ring of
+/// case 1 with the producer advancing head *before* writing the slot. The consumer's
+/// interlocked read of head acquires the producer's clock as of the increment, which does
+/// not cover the slot's write after it, so the data-race detector reports the slot's write
+/// and read on the first run (§25.1), naming both processes' calls, their steps and the
+/// section. With the detector off (`RaceDetection::Off`), a sweep finds a seed on which the
+/// consumer reads the slot between the increment and the write and takes a stale item;
+/// replaying that seed's decisions reproduces it. The snapshot is the first run's race.
+#[test]
+fn shm_ring_early_publish_is_reported_then_found_stale_by_a_sweep() {
+    use scenarios::shared_memory::{SLOT0, SLOTS};
+    let s = scenarios::find("shm-ring-early-publish").unwrap();
+    let r = s.run(Config::random(0));
+    let Outcome::DataRace(race) = &r.outcome else { panic!("{}", r.summary()) };
+    let slots = SLOT0 as u64..SLOT0 as u64 + 4 * u64::from(SLOTS);
+    assert!(slots.contains(&race.offset), "the race is on a slot: {}", race.render());
+    assert!(race.memory.contains("teaching-ring"), "{}", race.memory);
+    assert_ne!(race.first.pid, race.second.pid, "producer and consumer");
+    let calls = [race.first.call.as_str(), race.second.call.as_str()];
+    assert!(calls.iter().any(|c| c.starts_with("WriteMemory")) && calls.iter().any(|c| c.starts_with("ReadMemory")));
+    let off = |seed| Config { race_detection: RaceDetection::Off, ..Config::random(seed) };
+    let stale = (0..300).find(|&seed| consumer_code(&s.run(off(seed))) != 0).expect("some seed reads a stale slot");
+    let first = s.run(off(stale));
+    let code = consumer_code(&first);
+    for again in [s.run(off(stale)), s.run(first.replay_config())] {
+        assert_eq!((consumer_code(&again), again.trace_text()), (code, first.trace_text()));
+    }
+    // The stale seed is a race too, the detector on.
+    assert!(matches!(s.run(Config::random(stale)).outcome, Outcome::DataRace(_)));
+    insta::assert_snapshot!("shm_ring_early_publish", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+}
+
 /// Where the record of shared-memory case 3 is in its view: 16-byte aligned, so each
 /// 8-byte half is naturally aligned.
 const RECORD: usize = 0x40;
@@ -1164,6 +1203,9 @@ fn torn_record(config: Config) -> (RunReport, [u8; 2], u64) {
     use std::rc::Rc;
     let seen: Rc<Cell<([u8; 2], u64)>> = Rc::default();
     let s2 = seen.clone();
+    // The read races with the writer on purpose: the detector records the race (§25) and
+    // the run goes on, so the sweep can find a torn value.
+    let config = Config { race_detection: RaceDetection::Record, ..config };
     let r = run_program(config, "record.exe", move |ctx| {
         let seen = s2.clone();
         async move {
@@ -1207,6 +1249,9 @@ fn a_16_byte_record_tears_on_some_seed_and_an_aligned_u64_never_does() {
     for seed in 0..100 {
         let (r, [first, second], field) = torn_record(Config::random(seed));
         let Outcome::Completed { exit_codes } = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        // The detector finds the race on every run, torn or not (§25.1): the reader's
+        // loads and the writer's stores have no happens-before between them.
+        assert!(!r.races.is_empty(), "seed {seed}: no race recorded");
         assert_eq!(exit_codes[0].2, u32::from(first != second));
         // The aligned field is one version (0 if read before the first write), whole.
         assert!((0..=3u8).any(|v| field == u64::from_le_bytes([v; 8])), "seed {seed}: the field read {field:#x}");

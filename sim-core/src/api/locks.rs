@@ -33,6 +33,12 @@ pub struct SRWLOCK(LockId);
 #[derive(Clone, Debug, Default)]
 pub struct CONDITION_VARIABLE(LockId);
 
+/// An INIT_ONCE. `INIT_ONCE::default()` is `INIT_ONCE_STATIC_INIT`. Clones name the same
+/// one-time initialisation (§26.8).
+#[allow(non_camel_case_types)]
+#[derive(Clone, Debug, Default)]
+pub struct INIT_ONCE(LockId);
+
 /// `SRWLOCK_INIT`: a statically initialised SRW lock.
 #[allow(non_snake_case)]
 pub fn SRWLOCK_INIT() -> SRWLOCK {
@@ -197,5 +203,114 @@ impl ThreadCtx {
     /// WakeAllConditionVariable: wakes every sleeper (§20.16).
     pub async fn wake_all_condition_variable(&self, cv: &CONDITION_VARIABLE) {
         let _ = self.call(Request::WakeAllConditionVariable { cv: self.lock_id(&cv.0) }).await;
+    }
+
+    /// WaitOnAddress (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-waitonaddress):
+    /// waits while the `compare_address.len()` bytes (1, 2, 4 or 8) at the simulated
+    /// `address` equal `compare_address`, until a WakeByAddressSingle/All on `address` by
+    /// another thread of this process or `milliseconds` (virtual time; INFINITE). TRUE when
+    /// the value differs at the call (at once) or when woken, even if the value is still
+    /// the same (the caller must look again, §26.4); FALSE with ERROR_TIMEOUT after the
+    /// time-out, FALSE with ERROR_INVALID_PARAMETER for another size (§26.1). An address
+    /// the thread may not read ends the run with `Outcome::AccessViolation`.
+    pub async fn wait_on_address(&self, address: usize, compare_address: &[u8], milliseconds: u32) -> BOOL {
+        let req = Request::WaitOnAddress {
+            address: address as u64,
+            compare: compare_address.to_vec(),
+            timeout_ms: milliseconds,
+        };
+        bool_ret(&self.call(req).await)
+    }
+
+    /// WakeByAddressSingle (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-wakebyaddresssingle):
+    /// wakes the first thread of this process waiting on `address` in WaitOnAddress;
+    /// nothing when none waits (the wake is not remembered, §26.5).
+    pub async fn wake_by_address_single(&self, address: usize) {
+        let _ = self.call(Request::WakeByAddressSingle { address: address as u64 }).await;
+    }
+
+    /// WakeByAddressAll (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-wakebyaddressall):
+    /// wakes every thread of this process waiting on `address` (§26.5).
+    pub async fn wake_by_address_all(&self, address: usize) {
+        let _ = self.call(Request::WakeByAddressAll { address: address as u64 }).await;
+    }
+
+    /// InitOnceInitialize (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-initonceinitialize):
+    /// makes `init_once` a fresh, not begun one-time initialisation (§26.8).
+    pub fn init_once_initialize(&self, init_once: &INIT_ONCE) {
+        init_once.0.0.set(self.kernel.borrow_mut().alloc_lock_id());
+    }
+
+    /// InitOnceBeginInitialize (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-initoncebegininitialize),
+    /// synchronous: TRUE with `*pending` TRUE when the caller must initialise (then call
+    /// InitOnceComplete), TRUE with `*pending` FALSE and `*context` when it is done; waits
+    /// while another thread initialises. INIT_ONCE_CHECK_ONLY: FALSE with ERROR_GEN_FAILURE
+    /// when not done (§§26.8, 26.9). INIT_ONCE_ASYNC ends the run as `Outcome::Unsupported`.
+    pub async fn init_once_begin_initialize(
+        &self,
+        init_once: &INIT_ONCE,
+        flags: u32,
+        pending: &mut BOOL,
+        context: Option<&mut usize>,
+    ) -> BOOL {
+        let req = Request::InitOnceBeginInitialize { once: self.lock_id(&init_once.0), flags };
+        let r = self.call(req).await;
+        if let crate::kernel::request::Value::InitOnce(p, c) = r.value {
+            *pending = if p { TRUE } else { FALSE };
+            if let Some(ctx) = context {
+                *ctx = c as usize;
+            }
+        }
+        bool_ret(&r)
+    }
+
+    /// InitOnceComplete (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-initoncecomplete),
+    /// synchronous: ends the caller's initialisation with `context` (its two low bits 0),
+    /// or, with INIT_ONCE_INIT_FAILED and a NULL context, as failed (another caller may try
+    /// again). FALSE with ERROR_INVALID_PARAMETER or ERROR_GEN_FAILURE for a bad call
+    /// (§26.10).
+    pub async fn init_once_complete(&self, init_once: &INIT_ONCE, flags: u32, context: usize) -> BOOL {
+        let req = Request::InitOnceComplete { once: self.lock_id(&init_once.0), flags, context: context as u64 };
+        bool_ret(&self.call(req).await)
+    }
+
+    /// InitOnceExecuteOnce (learn.microsoft.com/en-us/windows/win32/api/synchapi/nf-synchapi-initonceexecuteonce):
+    /// runs `init_fn` once for all the threads of the process that call this with
+    /// `init_once`: the first caller runs it (on its own thread; it may make any call),
+    /// concurrent callers wait for it, later callers return at once. `init_fn` returns
+    /// (TRUE, context) on success: every caller gets TRUE and `*context`; on FALSE this
+    /// call returns FALSE, the last error untouched, and the next caller runs it again
+    /// (§26.10). Built, as in ntdll, from InitOnceBeginInitialize and InitOnceComplete,
+    /// which the trace shows.
+    pub async fn init_once_execute_once<F, Fut>(
+        &self,
+        init_once: &INIT_ONCE,
+        init_fn: F,
+        context: Option<&mut usize>,
+    ) -> BOOL
+    where
+        F: FnOnce(ThreadCtx) -> Fut,
+        Fut: std::future::Future<Output = (BOOL, usize)>,
+    {
+        let mut pending = FALSE;
+        let mut ctx = 0usize;
+        if self.init_once_begin_initialize(init_once, 0, &mut pending, Some(&mut ctx)).await == FALSE {
+            return FALSE;
+        }
+        if pending == TRUE {
+            let (ok, c) = init_fn(self.clone()).await;
+            if ok == FALSE {
+                let _ = self.init_once_complete(init_once, crate::types::INIT_ONCE_INIT_FAILED, 0).await;
+                return FALSE;
+            }
+            if self.init_once_complete(init_once, 0, c).await == FALSE {
+                return FALSE;
+            }
+            ctx = c;
+        }
+        if let Some(out) = context {
+            *out = ctx;
+        }
+        TRUE
     }
 }

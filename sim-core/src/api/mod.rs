@@ -14,6 +14,6 @@ mod winsock;
 
 pub use com::CO_MTA_USAGE_COOKIE;
 pub use kernel32::ThreadCtx;
-pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, SRWLOCK, SRWLOCK_INIT};
+pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, INIT_ONCE, SRWLOCK, SRWLOCK_INIT};
 pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};
 pub use user32::{SENDASYNCPROC, TIMERPROC, WNDCLASSEX, WNDPROC, sendasyncproc, timerproc, wndproc};

@@ -125,6 +125,8 @@ impl Kernel {
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
+        // The call releases into what it names (the race detector, §25.2).
+        self.race_call_start(pid, tid, &req);
         let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
             Err(file) => {
                 // Any file call can queue behind the lock: its arguments go on the operation.
@@ -159,6 +161,9 @@ impl Kernel {
         }
         self.calling = None;
         let effects: Vec<Event> = self.trace.drain(mark..).collect();
+        if matches!(exec, Exec::Done(_)) {
+            self.race_call_done(tid);
+        }
         match exec {
             Exec::Done(reply) => {
                 if let Some(e) = reply.status.last_error() {

@@ -139,6 +139,11 @@ pub struct Config {
     /// socket returns (`ChoiceKind::Data`); off, a recv takes all it can.
     #[serde(default = "default_true")]
     pub stream_splits: bool,
+    /// The data-race detector (docs/semantics.md §25): `Stop` (default) ends the run with
+    /// `Outcome::DataRace` at the first race, `Record` lists races in `RunReport::races`
+    /// and goes on, `Off` tracks nothing.
+    #[serde(default)]
+    pub race_detection: super::race::RaceDetection,
 }
 
 fn default_sockets_max() -> u32 {
@@ -231,6 +236,7 @@ impl Default for Config {
             connect_refusal_ms: default_connect_refusal_ms(),
             connect_timeout_ms: default_connect_timeout_ms(),
             stream_splits: true,
+            race_detection: super::race::RaceDetection::Stop,
         }
     }
 }

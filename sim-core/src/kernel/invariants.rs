@@ -205,6 +205,24 @@ impl Kernel {
                     op.tid
                 ),
                 OpKind::Sleep => {}
+                OpKind::InitOnceWait { once } => {
+                    let pid = self.pid_of(op.tid);
+                    let n = self
+                        .locks
+                        .init_onces
+                        .get(&(pid, *once))
+                        .map_or(0, |o| o.waiters.iter().filter(|&&w| w == id).count());
+                    assert_eq!(n, 1, "simulator bug: T{}'s InitOnceBeginInitialize is not queued once", op.tid);
+                }
+                OpKind::AddressWait { address, .. } => {
+                    let pid = self.pid_of(op.tid);
+                    let n = self
+                        .locks
+                        .address_waits
+                        .get(&(pid, *address))
+                        .map_or(0, |q| q.iter().filter(|&&w| w == id).count());
+                    assert_eq!(n, 1, "simulator bug: T{}'s WaitOnAddress is not in its address's waiters once", op.tid);
+                }
                 OpKind::LockWait { lock: l, .. } | OpKind::CondWait { cv: l, .. } => {
                     let pid = self.pid_of(op.tid);
                     let n =

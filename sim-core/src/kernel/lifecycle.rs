@@ -101,6 +101,7 @@ impl Kernel {
         }
         assert!(o.hdr.waiters.is_empty(), "simulator bug: destroying an object with waiters");
         let o = self.objects.remove(id).expect("object exists");
+        self.race_object_destroyed(id);
         self.on_destroyed(id, o.body);
     }
 

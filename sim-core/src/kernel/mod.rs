@@ -24,6 +24,7 @@ mod invariants;
 pub mod io;
 mod lifecycle;
 pub mod ops;
+pub mod race;
 pub mod request;
 pub mod sched;
 pub mod time;
@@ -183,6 +184,8 @@ pub struct Kernel {
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
     /// kept only while the trace is on).
     pub(crate) counters: BTreeMap<String, u64>,
+    /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
+    pub(crate) race: race::Detector,
 }
 
 impl Kernel {
@@ -243,6 +246,7 @@ impl Kernel {
             net: Default::default(),
             mq: Default::default(),
             counters: BTreeMap::new(),
+            race: Default::default(),
         }
     }
 

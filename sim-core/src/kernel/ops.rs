@@ -7,7 +7,7 @@
 //! for a synchronous call; the shape admits an OVERLAPPED record with its event, a
 //! completion port and an APC without reshaping.
 
-use super::request::{Api, Reply, Request};
+use super::request::{Api, Reply, Request, Value};
 use super::{Kernel, Tid, TimerKey};
 use crate::objects::ObjectId;
 use crate::objects::thread::Run;
@@ -135,6 +135,18 @@ pub enum OpKind {
         /// returns FALSE with ERROR_TIMEOUT once it has the lock).
         then: Option<bool>,
     },
+    /// InitOnceBeginInitialize waiting for another thread's initialisation (§26.8).
+    InitOnceWait {
+        /// The one-time initialisation's id (in the issuing thread's process).
+        once: u64,
+    },
+    /// WaitOnAddress waiting for a WakeByAddress* on its address (§26).
+    AddressWait {
+        /// The address waited on (in the issuing thread's process).
+        address: u64,
+        /// The value it compared ("undesired value"): 1, 2, 4 or 8 bytes.
+        compare: Vec<u8>,
+    },
     /// SleepConditionVariable* sleeping on a condition variable.
     CondWait {
         /// The condition variable's id.
@@ -250,6 +262,7 @@ impl Kernel {
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
+        self.race_op_created(id);
         id
     }
 
@@ -269,6 +282,13 @@ impl Kernel {
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
         let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
+        // The race detector's acquire (or an asynchronous completion's release, §25.2).
+        let timed_out = why == "time-out" || reply.value == Value::Wait(crate::types::WAIT_TIMEOUT);
+        let target = match &op.target {
+            Target::Async(t) => Some(&**t),
+            _ => None,
+        };
+        self.race_op_completed(id, op.tid, timed_out, target);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
@@ -324,6 +344,7 @@ impl Kernel {
         self.unqueue_op(id);
         let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: cancelling a missing operation"));
         self.forget_async(&op);
+        self.race_op_cancelled(id);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }

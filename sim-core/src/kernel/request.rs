@@ -545,6 +545,12 @@ api_table! {
         => sleep_condition_variable_srw;
     WakeConditionVariable(cv: u64) -> Void => wake_condition_variable;
     WakeAllConditionVariable(cv: u64) -> Void => wake_all_condition_variable;
+    InitOnceBeginInitialize(once: u64, flags: u32 [flags]) -> Bool, blocks => init_once_begin_initialize;
+    InitOnceComplete(once: u64, flags: u32 [flags], context: u64 [addr]) -> Bool => init_once_complete;
+    WaitOnAddress(address: u64 [addr], compare: Vec<u8>, timeout_ms: u32 [timeout]) -> Bool, blocks
+        => wait_on_address;
+    WakeByAddressSingle(address: u64 [addr]) -> Void => wake_by_address_single;
+    WakeByAddressAll(address: u64 [addr]) -> Void => wake_by_address_all;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(
@@ -806,6 +812,8 @@ pub enum Value {
     Ids(u32, u32),
     /// A simulated address (MapViewOfFile).
     Ptr(u64),
+    /// InitOnceBeginInitialize: fPending and the context (§26.8).
+    InitOnce(bool, u64),
     /// A COM call's HRESULT and out value (§21).
     Com(ComReply),
     /// A Message Queuing call's HRESULT.
@@ -894,6 +902,10 @@ impl Value {
                 u("max", *max_instances),
             ],
             Value::Out(v) => vec![u("out", *v)],
+            Value::InitOnce(pending, context) => vec![
+                Arg::new("pending", ArgValue::Bool(*pending)),
+                Arg::new("context", ArgValue::Sym(format!("0x{context:x}"))),
+            ],
             Value::Packets(p) => {
                 let mut v = vec![u("packets", p.len() as u32)];
                 if let [one] = p.as_slice() {

@@ -134,6 +134,11 @@ impl Kernel {
             // SleepConditionVariable* returns FALSE with ERROR_TIMEOUT once it has its
             // lock back (§20.14).
             OpKind::CondWait { .. } => self.cond_timed_out(id),
+            // WaitOnAddress returns FALSE with ERROR_TIMEOUT (§26.3).
+            OpKind::AddressWait { .. } => {
+                self.unqueue_op(id);
+                self.complete_op(id, Reply::error(crate::error::ERROR_TIMEOUT), "time-out");
+            }
             ref other => panic!("simulator bug: a time-out for a {other:?} operation"),
         }
     }

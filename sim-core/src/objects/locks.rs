@@ -63,6 +63,23 @@ pub struct Locks {
     pub next_id: u64,
     /// State by (process, id).
     pub map: BTreeMap<(Pid, u64), ULock>,
+    /// WaitOnAddress waiters by (process, address), in the order they began to wait
+    /// (§26). Invariant: each is a pending `OpKind::AddressWait` of that process; no
+    /// empty queue is kept.
+    pub address_waits: BTreeMap<(Pid, u64), Vec<crate::kernel::ops::OpId>>,
+    /// One-time initialisations by (process, id) (§26.8); absent: never begun.
+    pub init_onces: BTreeMap<(Pid, u64), InitOnce>,
+}
+
+/// An INIT_ONCE's state (synchronous mode).
+#[derive(Clone, Debug, Default)]
+pub struct InitOnce {
+    /// Who is initialising it, if someone is.
+    pub running: Option<Tid>,
+    /// The context it completed with, once it has.
+    pub done: Option<u64>,
+    /// InitOnceBeginInitialize calls waiting for the initialiser, in order.
+    pub waiters: Vec<OpId>,
 }
 
 /// A user-mode lock's name in traces and reports.
@@ -302,6 +319,21 @@ impl Kernel {
         let id = match self.ops[op].kind {
             OpKind::LockWait { lock, .. } => lock,
             OpKind::CondWait { cv, .. } => cv,
+            OpKind::InitOnceWait { once } => {
+                if let Some(o) = self.locks.init_onces.get_mut(&(pid, once)) {
+                    o.waiters.retain(|&w| w != op);
+                }
+                return;
+            }
+            OpKind::AddressWait { address, .. } => {
+                if let Some(q) = self.locks.address_waits.get_mut(&(pid, address)) {
+                    q.retain(|&o| o != op);
+                    if q.is_empty() {
+                        self.locks.address_waits.remove(&(pid, address));
+                    }
+                }
+                return;
+            }
             _ => return,
         };
         if let Some(l) = self.locks.map.get_mut(&(pid, id)) {
@@ -345,7 +377,23 @@ impl Kernel {
                 format!("waits for {} ({})", lock_name(kind, *lock), self.lock_state(pid, *lock))
             }
             OpKind::CondWait { cv, .. } => format!("sleeps on {}", lock_name(LockKind::ConditionVariable, *cv)),
+            OpKind::InitOnceWait { once } => format!("waits for {}", self.init_once_state(pid, *once)),
+            OpKind::AddressWait { address, compare } => {
+                format!(
+                    "waits on address 0x{address:x} while it holds {}",
+                    self.address_wait_state(pid, *address, compare)
+                )
+            }
             _ => String::new(),
+        }
+    }
+
+    /// What a WaitOnAddress waits on, in words: the value now and the one compared.
+    fn address_wait_state(&self, pid: Pid, address: u64, compare: &[u8]) -> String {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+        match self.peek_memory(pid, address, compare.len() as u64) {
+            Some(now) => format!("[{}], the value compared [{}]", hex(&now), hex(compare)),
+            None => format!("unmapped memory, the value compared [{}]", hex(compare)),
         }
     }
 
@@ -361,6 +409,15 @@ impl Kernel {
                     state: self.lock_state(pid, *lock),
                 }]
             }
+            OpKind::InitOnceWait { once } => vec![WaitEdge::UserLock {
+                lock: format!("one-time initialisation #{once}"),
+                owners: self.locks.init_onces.get(&(pid, *once)).and_then(|o| o.running).into_iter().collect(),
+                state: self.init_once_state(pid, *once),
+            }],
+            OpKind::AddressWait { address, compare } => vec![WaitEdge::AddressWait {
+                address: *address,
+                state: self.address_wait_state(pid, *address, compare),
+            }],
             OpKind::CondWait { cv, lock, .. } => {
                 let kind = self.locks.map.get(&(pid, *lock)).map_or(LockKind::CriticalSection, |l| l.kind);
                 vec![WaitEdge::ConditionVariable {
@@ -379,10 +436,15 @@ impl Kernel {
         let pid = self.pid_of(tid);
         match &self.ops[op].kind {
             OpKind::LockWait { lock, .. } => self.lock_holders(pid, *lock),
-            OpKind::CondWait { .. } => match self.pids.get(&pid).map(|&p| &self.objects[p].body) {
-                Some(crate::objects::Body::Process(p)) => p.threads.iter().copied().filter(|&t| t != tid).collect(),
-                _ => Vec::new(),
-            },
+            OpKind::InitOnceWait { once } => {
+                self.locks.init_onces.get(&(pid, *once)).and_then(|o| o.running).into_iter().collect()
+            }
+            OpKind::CondWait { .. } | OpKind::AddressWait { .. } => {
+                match self.pids.get(&pid).map(|&p| &self.objects[p].body) {
+                    Some(crate::objects::Body::Process(p)) => p.threads.iter().copied().filter(|&t| t != tid).collect(),
+                    _ => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         }
     }
@@ -586,5 +648,151 @@ impl Kernel {
             n => format!("woke {n} sleeper(s)"),
         });
         Exec::Done(Value::Void.into())
+    }
+
+    // ----- WaitOnAddress (§26) -----------------------------------------------------------
+
+    /// WaitOnAddress: compares the 1, 2, 4 or 8 bytes at `address` with `compare` and, when
+    /// they are equal, sleeps until a WakeByAddress* on the address or the time-out
+    /// (§§26.1-26.4).
+    pub(crate) fn wait_on_address(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        compare: Vec<u8>,
+        timeout_ms: u32,
+    ) -> Exec {
+        // STATUS_INVALID_PARAMETER for another size (ntdll sync.c test_wait_on_address).
+        if !matches!(compare.len(), 1 | 2 | 4 | 8) {
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        let now = match self.read_for_wait(pid, tid, address, compare.len() as u64) {
+            Ok(v) => v,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        if now != compare {
+            // Not the undesired value: returns TRUE at once (§26.2).
+            self.note_effect(|_| "the value differs from the one compared: returns at once".into());
+            return Exec::Done(Value::Bool(true).into());
+        }
+        if timeout_ms == 0 {
+            self.note_effect(|_| "the value is the one compared; zero time-out: returns at once".into());
+            return Exec::Done(Reply::error(ERROR_TIMEOUT));
+        }
+        let deadline = self.deadline(timeout_ms);
+        let op = self.new_op(tid, OpKind::AddressWait { address, compare }, deadline);
+        self.locks.address_waits.entry((pid, address)).or_default().push(op);
+        Exec::Block(op)
+    }
+
+    /// WakeByAddressSingle: wakes the first thread of the process waiting on the address
+    /// (§26.5); nothing when none is.
+    pub(crate) fn wake_by_address_single(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.wake_address(pid, tid, address, false, "WakeByAddressSingle")
+    }
+
+    /// WakeByAddressAll: wakes every thread of the process waiting on the address (§26.5).
+    pub(crate) fn wake_by_address_all(&mut self, pid: Pid, tid: Tid, address: u64) -> CallResult {
+        self.wake_address(pid, tid, address, true, "WakeByAddressAll")
+    }
+
+    fn wake_address(&mut self, pid: Pid, tid: Tid, address: u64, all: bool, api: &str) -> CallResult {
+        let waiters = self.locks.address_waits.get(&(pid, address)).cloned().unwrap_or_default();
+        let woken: Vec<OpId> = if all { waiters } else { waiters.into_iter().take(1).collect() };
+        let cause = format!("{api} by T{tid}");
+        for &op in &woken {
+            self.unqueue_lock_op(op);
+            self.complete_op(op, Value::Bool(true).into(), &cause);
+        }
+        let n = woken.len();
+        self.note_effect(|_| match n {
+            0 => "no thread was waiting on the address: nothing to wake".into(),
+            n => format!("woke {n} waiter(s)"),
+        });
+        Ok(Value::Void.into())
+    }
+    // ----- one-time initialisation (§26.8-26.10) ----------------------------------------
+
+    /// An INIT_ONCE's state in words.
+    fn init_once_state(&self, pid: Pid, once: u64) -> String {
+        match self.locks.init_onces.get(&(pid, once)) {
+            Some(InitOnce { done: Some(c), .. }) => format!("one-time initialisation #{once} (done, context 0x{c:x})"),
+            Some(InitOnce { running: Some(t), .. }) => format!("one-time initialisation #{once} (T{t} initialising)"),
+            _ => format!("one-time initialisation #{once} (not begun)"),
+        }
+    }
+
+    /// InitOnceBeginInitialize, synchronous (§26.8, §26.9): done → TRUE, not pending, the
+    /// context; not begun → TRUE, pending (the caller initialises); another thread
+    /// initialising → waits for it. INIT_ONCE_CHECK_ONLY never begins or waits.
+    pub(crate) fn init_once_begin_initialize(&mut self, pid: Pid, tid: Tid, once: u64, flags: u32) -> Exec {
+        use crate::types::{INIT_ONCE_ASYNC, INIT_ONCE_CHECK_ONLY};
+        if flags & !(INIT_ONCE_ASYNC | INIT_ONCE_CHECK_ONLY) != 0 || flags == INIT_ONCE_ASYNC | INIT_ONCE_CHECK_ONLY {
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        if flags & INIT_ONCE_ASYNC != 0 {
+            self.unsupported("InitOnceBeginInitialize", "INIT_ONCE_ASYNC (asynchronous one-time initialisation)");
+            return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+        }
+        let o = self.locks.init_onces.entry((pid, once)).or_default();
+        if let Some(c) = o.done {
+            return Exec::Done(Value::InitOnce(false, c).into());
+        }
+        if flags & INIT_ONCE_CHECK_ONLY != 0 {
+            return Exec::Done(Reply::error(ERROR_GEN_FAILURE));
+        }
+        if o.running.is_none() {
+            o.running = Some(tid);
+            self.note_effect(|_| "begins the initialisation: pending".into());
+            return Exec::Done(Value::InitOnce(true, 0).into());
+        }
+        let op = self.new_op(tid, OpKind::InitOnceWait { once }, None);
+        self.locks.init_onces.get_mut(&(pid, once)).expect("made above").waiters.push(op);
+        Exec::Block(op)
+    }
+
+    /// InitOnceComplete, synchronous (§26.10): success stores the context (its two low bits
+    /// must be 0) and returns TRUE to every waiter; INIT_ONCE_INIT_FAILED (with a NULL
+    /// context) makes it not begun again, and one waiter begins it.
+    pub(crate) fn init_once_complete(&mut self, pid: Pid, tid: Tid, once: u64, flags: u32, context: u64) -> CallResult {
+        use crate::types::{INIT_ONCE_ASYNC, INIT_ONCE_INIT_FAILED};
+        if flags & !(INIT_ONCE_ASYNC | INIT_ONCE_INIT_FAILED) != 0 || flags & INIT_ONCE_ASYNC != 0 {
+            if flags & INIT_ONCE_ASYNC != 0 && flags & INIT_ONCE_INIT_FAILED == 0 {
+                self.unsupported("InitOnceComplete", "INIT_ONCE_ASYNC (asynchronous one-time initialisation)");
+            }
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let failed = flags & INIT_ONCE_INIT_FAILED != 0;
+        let o = self.locks.init_onces.entry((pid, once)).or_default();
+        if o.running.is_none() {
+            // Not begun (or done): nothing to complete.
+            return Err(if failed { ERROR_GEN_FAILURE } else { ERROR_INVALID_PARAMETER });
+        }
+        if (failed && context != 0) || context & 3 != 0 {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        o.running = None;
+        let waiters = std::mem::take(&mut o.waiters);
+        let cause = format!("InitOnceComplete by T{tid}");
+        if failed {
+            // One waiter begins it again; the others wait for that one.
+            let mut rest = waiters.into_iter();
+            if let Some(first) = rest.next() {
+                let t = self.ops[first].tid;
+                let o = self.locks.init_onces.get_mut(&(pid, once)).expect("made above");
+                o.running = Some(t);
+                o.waiters = rest.collect();
+                self.complete_op(first, Value::InitOnce(true, 0).into(), &cause);
+            }
+            self.note_effect(|_| "the initialisation failed: not begun again".into());
+        } else {
+            self.locks.init_onces.get_mut(&(pid, once)).expect("made above").done = Some(context);
+            for op in waiters {
+                self.complete_op(op, Value::InitOnce(false, context).into(), &cause);
+            }
+            self.note_effect(|_| format!("done, context 0x{context:x}"));
+        }
+        Ok(Value::Bool(true).into())
     }
 }

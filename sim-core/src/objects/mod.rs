@@ -435,7 +435,10 @@ impl Kernel {
             OpKind::Wait { .. } | OpKind::OverlappedResult { .. } => self.unregister_wait(op),
             OpKind::PortWait { .. } => port::unqueue(self, op),
             OpKind::Sleep => {}
-            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.unqueue_lock_op(op),
+            OpKind::LockWait { .. }
+            | OpKind::CondWait { .. }
+            | OpKind::AddressWait { .. }
+            | OpKind::InitOnceWait { .. } => self.unqueue_lock_op(op),
             OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::PipeFlush { .. } | OpKind::FileLock { .. } => {
                 pipe::unqueue(self, op)
             }
@@ -494,7 +497,10 @@ impl Kernel {
                 }
             }
             OpKind::Sleep => "sleeps".into(),
-            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_reason(op),
+            OpKind::LockWait { .. }
+            | OpKind::CondWait { .. }
+            | OpKind::AddressWait { .. }
+            | OpKind::InitOnceWait { .. } => self.lock_op_reason(op),
             OpKind::OverlappedResult { object, .. } => {
                 format!(
                     "waits for the operation of its OVERLAPPED to complete ({} to be signalled)",
@@ -555,7 +561,10 @@ impl Kernel {
                 edges
             }
             OpKind::Sleep => vec![WaitEdge::SleepForever],
-            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_wait_edges(op),
+            OpKind::LockWait { .. }
+            | OpKind::CondWait { .. }
+            | OpKind::AddressWait { .. }
+            | OpKind::InitOnceWait { .. } => self.lock_op_wait_edges(op),
             OpKind::OverlappedResult { object, .. } => vec![WaitEdge::Object {
                 handle: HANDLE::NULL,
                 object: self.describe(*object),
@@ -582,7 +591,10 @@ impl Kernel {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),
-            OpKind::LockWait { .. } | OpKind::CondWait { .. } => self.lock_op_releasers(op),
+            OpKind::LockWait { .. }
+            | OpKind::CondWait { .. }
+            | OpKind::AddressWait { .. }
+            | OpKind::InitOnceWait { .. } => self.lock_op_releasers(op),
             OpKind::OverlappedResult { object, .. } => self.releasers(*object),
             // Whoever holds the port could post; the files associated with it complete.
             OpKind::PortWait { port } => self.holder_threads(*port),

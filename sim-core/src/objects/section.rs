@@ -370,6 +370,9 @@ impl Kernel {
 
     fn unmap(&mut self, pid: Pid, at: u64) {
         let v = self.process_mut(pid).space.views.remove(&at).expect("simulator bug: unmapping a missing view");
+        if v.access == ViewAccess::Copy {
+            self.race_forget_memory(crate::kernel::race::MemKey::Private(pid, at));
+        }
         self.section_bytes -= v.private.len() as u64 * PAGE_SIZE;
         self.section_mut(v.section).views -= 1;
         self.release(v.section);
@@ -507,6 +510,58 @@ impl Kernel {
         true
     }
 
+    /// Tells the race detector about an access of `len` bytes at `addr` by `tid` (the
+    /// range is checked), page by page: the memory each page stands for, whichever view
+    /// the thread used (§25.3).
+    #[allow(clippy::too_many_arguments)]
+    fn race_access(&mut self, pid: Pid, tid: Tid, api: Api, addr: u64, len: u64, write: bool, atomic: bool) {
+        if self.config.race_detection == crate::kernel::race::RaceDetection::Off {
+            return;
+        }
+        let mut done = 0u64;
+        while done < len {
+            let a = addr + done;
+            let Some(b) = self.view_at(pid, a) else { return };
+            let (key, off) = {
+                let v = &self.process(pid).space.views[&b];
+                let off = v.offset + (a - b);
+                let private = v.access == ViewAccess::Copy && (write || v.private.contains_key(&(off / PAGE_SIZE)));
+                let key = if private {
+                    crate::kernel::race::MemKey::Private(pid, b)
+                } else {
+                    crate::kernel::race::MemKey::Section(v.section)
+                };
+                (key, off)
+            };
+            let n = (len - done).min(PAGE_SIZE - off % PAGE_SIZE);
+            let access = crate::kernel::race::MemAccess { key, offset: off, len: n, write, atomic, address: a, api };
+            self.race_memory(pid, tid, access);
+            done += n;
+        }
+    }
+
+    /// Reads `len` bytes for WaitOnAddress's comparison (§26.2): an access violation where
+    /// the thread may not read; an interlocked read for the race detector (the kernel
+    /// compares under its lock).
+    pub(crate) fn read_for_wait(&mut self, pid: Pid, tid: Tid, address: u64, len: u64) -> Result<Vec<u8>, Win32Error> {
+        if let Err(at) = self.check_range(pid, address, len, false) {
+            let call = format!("WaitOnAddress(0x{address:x}, {len} bytes)");
+            return Err(self.access_violation(pid, tid, at, false, call));
+        }
+        let mut out = vec![0u8; len as usize];
+        self.load(pid, address, &mut out);
+        self.race_access(pid, tid, Api::WaitOnAddress, address, len, false, true);
+        Ok(out)
+    }
+
+    /// The bytes at `address` if `pid` may read them (reports).
+    pub(crate) fn peek_memory(&self, pid: Pid, address: u64, len: u64) -> Option<Vec<u8>> {
+        self.check_range(pid, address, len, false).ok()?;
+        let mut out = vec![0u8; len as usize];
+        self.load(pid, address, &mut out);
+        Some(out)
+    }
+
     pub(crate) fn read_memory(
         &mut self,
         pid: Pid,
@@ -522,6 +577,7 @@ impl Kernel {
         }
         let mut out = vec![0u8; len as usize];
         self.load(pid, address, &mut out);
+        self.race_access(pid, tid, Api::ReadMemory, address, u64::from(len), false, false);
         Ok(Value::Read(out).into())
     }
 
@@ -541,6 +597,7 @@ impl Kernel {
         if !self.store(pid, address, &data) {
             return Err(ERROR_NOT_ENOUGH_MEMORY);
         }
+        self.race_access(pid, tid, Api::WriteMemory, address, data.len() as u64, true, false);
         Ok(Value::Void.into())
     }
 
@@ -580,11 +637,14 @@ impl Kernel {
         let mut buf = [0u8; 8];
         self.load(pid, address, &mut buf[..width]);
         let old = u64::from_le_bytes(buf);
-        if let Some(new) = op(old) {
+        let new = op(old);
+        if let Some(new) = new {
             if !self.store(pid, address, &new.to_le_bytes()[..width]) {
                 return Err(ERROR_NOT_ENOUGH_MEMORY);
             }
         }
+        // A compare-exchange that stores nothing is an interlocked read (§25.2).
+        self.race_access(pid, tid, api, address, width as u64, new.is_some(), true);
         Ok(old)
     }
 

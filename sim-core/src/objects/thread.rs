@@ -107,6 +107,8 @@ impl Kernel {
         // The thread's own life is a reference, released when it exits.
         self.add_ref(id);
         self.tids.insert(tid, id);
+        // It starts with its creator's clock (the race detector, §25.2).
+        self.race_thread_created(self.current, tid);
         self.process_mut(pid).threads.push(tid);
         self.starts.insert(tid, start);
         if !suspended {
@@ -283,6 +285,9 @@ impl Kernel {
         self.starts.remove(&tid);
         self.dead.push(tid);
         let cause = format!("T{tid} exited");
+        // Its clock goes into its thread and process objects before waiters see it (§25.2).
+        let process = self.thread(tid).process;
+        self.race_thread_exited(tid, id, process);
         self.wake_waiters(id, &cause);
         let p = self.process_mut(pid);
         p.threads.retain(|&t| t != tid);

@@ -1,0 +1,583 @@
+//! The data-race detector: happens-before by vector clocks over every synchronising edge
+//! winsim models, and shadow memory recording who last read and wrote each byte of
+//! simulated memory (docs/semantics.md §25).
+//!
+//! The scheme is the vector-clock one of DJIT+ and FastTrack (Flanagan and Freund, "FastTrack:
+//! Efficient and Precise Dynamic Race Detection", PLDI 2009), the one ThreadSanitizer and
+//! Miri's data-race detector use: each thread has a vector clock; each synchronisation
+//! point (a kernel object, a user-mode lock, an interlocked location, the window manager)
+//! has a clock that a *release* joins the thread's clock into and an *acquire* joins into
+//! the thread's clock; each access records its thread's epoch (`thread ordinal`, `own
+//! clock entry`). Two accesses to the same byte conflict when at least one writes and they
+//! are not both interlocked; they race when the earlier one's epoch is not covered by the
+//! later thread's clock. This code is winsim's own.
+//!
+//! **Edges** (§25.2). Every Win32 call is a release, at its start, into the keys it names
+//! (the objects behind its handles, a file object's pipe and port, a mailslot client's
+//! mailslot, a socket's peer, a user-mode lock, the window manager, COM, Winsock, the queue
+//! manager), and an acquire of the same keys when it returns, at once or when its pending
+//! operation completes (a wait that times out acquires nothing). As the NT dispatcher
+//! serialises every call on an object, a later call on it is ordered after an earlier one.
+//! Thread creation gives the child its creator's clock; a thread's exit releases into its
+//! thread and process objects, which a wait on them or GetExitCode* acquires. An
+//! asynchronous completion releases what its operation acquired into its event, file
+//! object, port and (for a completion routine or an alertable wait) its thread. An
+//! interlocked operation acquires and releases its own location's clock (per 8-byte word).
+//!
+//! **Shadow memory** (§25.3) is sparse: a `BTreeMap` from (memory, 8-byte word) to the few
+//! accesses that may still race with a later one, each with a byte mask. An access drops
+//! the earlier accesses it makes redundant (its own thread's, and those that happen before
+//! it, a write dropping reads and writes, a read dropping reads), so a word holds at most
+//! about two records per thread that touched it concurrently.
+
+use super::request::{Api, Request};
+use super::{Kernel, Pid, Tid};
+use crate::kernel::ops::OpId;
+use crate::objects::{Body, ObjectId};
+use crate::report::{Outcome, RaceAccess, RaceReport};
+use crate::trace::ArgValue;
+use crate::types::{CURRENT_PROCESS_PSEUDO_HANDLE, CURRENT_THREAD_PSEUDO_HANDLE, HANDLE};
+use std::collections::BTreeMap;
+
+/// What the detector does when it finds a race (`Config::race_detection`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaceDetection {
+    /// No clocks, no shadow memory.
+    Off,
+    /// Races are recorded (`RunReport::races`, a trace note) and the run goes on.
+    Record,
+    /// The first race ends the run with `Outcome::DataRace` (the default).
+    #[default]
+    Stop,
+}
+
+/// Races kept in `Record` mode (the first ones).
+pub const RACES_RECORDED_MAX: usize = 64;
+
+/// A vector clock: one entry per thread ordinal (threads in creation order).
+pub(crate) type Clock = Vec<u32>;
+
+fn join(into: &mut Clock, from: &Clock) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a = (*a).max(*b);
+    }
+}
+
+/// The memory an address stands for, whoever maps it: a section (shared by every view of
+/// it in every process) or the private pages of a copy-on-write view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum MemKey {
+    /// A section's pages (offsets in the section).
+    Section(ObjectId),
+    /// A copy-on-write view's private pages: its process and base address (offsets in
+    /// the section).
+    Private(Pid, u64),
+}
+
+/// A synchronisation point with a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SyncKey {
+    /// A kernel object.
+    Object(ObjectId),
+    /// An interlocked location: memory and 8-byte word.
+    Atomic(MemKey, u64),
+    /// A user-mode lock or condition variable of a process (`objects/locks.rs` id).
+    Lock(Pid, u64),
+    /// An address of a process that WaitOnAddress and WakeByAddress* name (§26).
+    Address(Pid, u64),
+    /// The window manager (win32k serialises USER calls behind one lock).
+    User,
+    /// COM's runtime state.
+    Com,
+    /// Winsock's kernel-wide state.
+    Net,
+    /// The Message Queuing queue manager.
+    Msmq,
+}
+
+/// One access still able to race with a later one.
+#[derive(Clone, Debug)]
+struct Access {
+    ord: usize,
+    epoch: u32,
+    mask: u8,
+    write: bool,
+    atomic: bool,
+    pid: Pid,
+    tid: Tid,
+    step: u64,
+    api: Api,
+    address: u64,
+    len: u64,
+}
+
+/// What the detector knows. Invariant: `clocks`, `who` have one entry per ordinal.
+#[derive(Debug, Default)]
+pub(crate) struct Detector {
+    /// Thread ordinals by thread id (ids are never reused).
+    ordinal: BTreeMap<Tid, usize>,
+    /// Each thread's clock, by ordinal.
+    clocks: Vec<Clock>,
+    /// Clocks of synchronisation points.
+    sync: BTreeMap<SyncKey, Clock>,
+    /// The keys of the executing call.
+    calling: Vec<SyncKey>,
+    /// The keys of pending operations, acquired when they complete.
+    op_keys: BTreeMap<OpId, Vec<SyncKey>>,
+    /// Shadow memory: (memory, word) → accesses that may still race.
+    shadow: BTreeMap<(MemKey, u64), Vec<Access>>,
+    /// Races found (kept in `Record` mode, up to `RACES_RECORDED_MAX`).
+    pub(crate) races: Vec<RaceReport>,
+}
+
+/// A memory access being checked.
+pub(crate) struct MemAccess {
+    pub(crate) key: MemKey,
+    /// Offset in the memory (the section's offset).
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) write: bool,
+    pub(crate) atomic: bool,
+    /// The address the thread used.
+    pub(crate) address: u64,
+    pub(crate) api: Api,
+}
+
+impl Kernel {
+    fn race_on(&self) -> bool {
+        self.config.race_detection != RaceDetection::Off
+    }
+
+    fn race_ord(&mut self, tid: Tid) -> usize {
+        if let Some(&o) = self.race.ordinal.get(&tid) {
+            return o;
+        }
+        let o = self.race.clocks.len();
+        let mut c = vec![0; o + 1];
+        c[o] = 1;
+        self.race.clocks.push(c);
+        self.race.ordinal.insert(tid, o);
+        o
+    }
+
+    /// Thread `child` was created by `creator` (None for a run's first thread): it starts
+    /// with its creator's clock, and the creation is a release by the creator (§25.2).
+    pub(crate) fn race_thread_created(&mut self, creator: Option<Tid>, child: Tid) {
+        if !self.race_on() {
+            return;
+        }
+        let o = self.race_ord(child);
+        if let Some(c) = creator {
+            let co = self.race_ord(c);
+            let parent = self.race.clocks[co].clone();
+            join(&mut self.race.clocks[o], &parent);
+            self.race.clocks[co][co] += 1;
+        }
+    }
+
+    /// Joins the thread's clock into `key` and starts its next epoch.
+    fn race_release(&mut self, tid: Tid, key: SyncKey) {
+        let o = self.race_ord(tid);
+        let c = self.race.clocks[o].clone();
+        join(self.race.sync.entry(key).or_default(), &c);
+    }
+
+    fn race_tick(&mut self, tid: Tid) {
+        let o = self.race_ord(tid);
+        self.race.clocks[o][o] += 1;
+    }
+
+    fn race_acquire(&mut self, tid: Tid, key: SyncKey) {
+        let o = self.race_ord(tid);
+        if let Some(c) = self.race.sync.get(&key) {
+            let c = c.clone();
+            join(&mut self.race.clocks[o], &c);
+        }
+    }
+
+    /// A thread ended: its clock goes into its thread and process objects, which waits on
+    /// them and GetExitCode* acquire (§25.2).
+    pub(crate) fn race_thread_exited(&mut self, tid: Tid, thread: ObjectId, process: ObjectId) {
+        if !self.race_on() {
+            return;
+        }
+        self.race_release(tid, SyncKey::Object(thread));
+        self.race_release(tid, SyncKey::Object(process));
+        self.race_tick(tid);
+    }
+
+    /// The keys a call names (§25.2).
+    fn race_keys(&self, pid: Pid, tid: Tid, req: &Request) -> Vec<SyncKey> {
+        use Request as R;
+        let mut keys = Vec::new();
+        match req {
+            R::InitializeCriticalSection { lock, .. }
+            | R::InitializeCriticalSectionAndSpinCount { lock, .. }
+            | R::EnterCriticalSection { lock }
+            | R::TryEnterCriticalSection { lock }
+            | R::LeaveCriticalSection { lock }
+            | R::DeleteCriticalSection { lock }
+            | R::AcquireSRWLockExclusive { lock }
+            | R::AcquireSRWLockShared { lock }
+            | R::TryAcquireSRWLockExclusive { lock }
+            | R::TryAcquireSRWLockShared { lock }
+            | R::ReleaseSRWLockExclusive { lock }
+            | R::ReleaseSRWLockShared { lock }
+            | R::WakeConditionVariable { cv: lock }
+            | R::WakeAllConditionVariable { cv: lock }
+            | R::InitOnceBeginInitialize { once: lock, .. }
+            | R::InitOnceComplete { once: lock, .. } => keys.push(SyncKey::Lock(pid, *lock)),
+            // WakeByAddress* → the WaitOnAddress it wakes (§26.6).
+            R::WaitOnAddress { address, .. } | R::WakeByAddressSingle { address } | R::WakeByAddressAll { address } => {
+                keys.push(SyncKey::Address(pid, *address))
+            }
+            R::SleepConditionVariableCS { cv, lock, .. } | R::SleepConditionVariableSRW { cv, lock, .. } => {
+                keys.push(SyncKey::Lock(pid, *cv));
+                keys.push(SyncKey::Lock(pid, *lock));
+            }
+            _ => {}
+        }
+        let name = req.api().name();
+        if is_user_api(req.api()) {
+            keys.push(SyncKey::User);
+        }
+        if name.starts_with("Co")
+            || name.starts_with("Ole")
+            || name.starts_with("Com")
+            || name.starts_with("Toy")
+            || name.starts_with("IUnknown")
+            || name.starts_with("IToy")
+            || name.starts_with("IGlobal")
+            || name.starts_with("IStream")
+            || name == "CreateStreamOnHGlobal"
+            || name == "RetryRejectedCall"
+        {
+            keys.push(SyncKey::Com);
+        }
+        if name.starts_with("WSA") || name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+            keys.push(SyncKey::Net);
+        }
+        if name.starts_with("MQ") || name.starts_with("ITransaction") {
+            keys.push(SyncKey::Msmq);
+        }
+        for arg in req.args_with(false) {
+            match (&*arg.name, &arg.value) {
+                (_, ArgValue::Handle { handle, .. }) => self.race_handle_keys(pid, tid, *handle, &mut keys),
+                (_, ArgValue::Handles(hs)) => hs.iter().for_each(|&h| self.race_handle_keys(pid, tid, h, &mut keys)),
+                // An alertable wait runs the APCs and completion routines queued to its
+                // thread: it acquires what they released into the thread.
+                ("alertable", ArgValue::Bool(true)) => {
+                    if let Some(&id) = self.tids.get(&tid) {
+                        keys.push(SyncKey::Object(id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
+        let id = if h == CURRENT_PROCESS_PSEUDO_HANDLE {
+            self.pids.get(&pid).copied()
+        } else if h == CURRENT_THREAD_PSEUDO_HANDLE {
+            self.tids.get(&tid).copied()
+        } else {
+            self.pids.get(&pid).and_then(|_| self.process(pid).handles.get(h).map(|e| e.object))
+        };
+        let Some(id) = id else { return };
+        keys.push(SyncKey::Object(id));
+        match self.objects.get(id).map(|o| &o.body) {
+            Some(Body::File(f)) => {
+                keys.push(SyncKey::Object(f.pipe));
+                if let Some((port, _)) = f.port {
+                    keys.push(SyncKey::Object(port));
+                }
+            }
+            Some(Body::MailslotClient(c)) => keys.push(SyncKey::Object(c.slot)),
+            Some(Body::Socket(s)) => {
+                if let Some(p) = s.peer {
+                    keys.push(SyncKey::Object(p));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A call starts: it releases into the keys it names (§25.2). Memory accesses have
+    /// their own rules (`race_memory`).
+    pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
+        self.race.calling.clear();
+        if !self.race_on() || is_memory_api(req.api()) {
+            return;
+        }
+        let keys = self.race_keys(pid, tid, req);
+        for &k in &keys {
+            self.race_release(tid, k);
+        }
+        self.race_tick(tid);
+        self.race.calling = keys;
+    }
+
+    /// The executing call returned at once: it acquires its keys.
+    pub(crate) fn race_call_done(&mut self, tid: Tid) {
+        let keys = std::mem::take(&mut self.race.calling);
+        if self.tids.contains_key(&tid) {
+            for k in keys {
+                self.race_acquire(tid, k);
+            }
+        }
+    }
+
+    /// The executing call became pending operation `op`: its keys wait with it.
+    pub(crate) fn race_op_created(&mut self, op: OpId) {
+        if self.race_on() {
+            let keys = self.race.calling.clone();
+            self.race.op_keys.insert(op, keys);
+        }
+    }
+
+    /// Operation `op` of `tid` completed: a thread target acquires its keys (unless it
+    /// timed out); an asynchronous one releases their clocks into its event, file object,
+    /// port and issuing thread (§25.2).
+    pub(crate) fn race_op_completed(
+        &mut self,
+        op: OpId,
+        tid: Tid,
+        timed_out: bool,
+        target: Option<&crate::kernel::io::AsyncTarget>,
+    ) {
+        let Some(keys) = self.race.op_keys.remove(&op) else { return };
+        if timed_out || !self.tids.contains_key(&tid) {
+            return;
+        }
+        match target {
+            None => {
+                for k in keys {
+                    self.race_acquire(tid, k);
+                }
+            }
+            Some(t) => {
+                let mut c = Clock::new();
+                for k in &keys {
+                    if let Some(kc) = self.race.sync.get(k) {
+                        join(&mut c, kc);
+                    }
+                }
+                let mut into = vec![SyncKey::Object(t.file), SyncKey::Object(self.tids[&tid])];
+                if let Some(ev) = t.event {
+                    into.push(SyncKey::Object(ev));
+                }
+                if let Some(Body::File(f)) = self.objects.get(t.file).map(|o| &o.body) {
+                    if let Some((port, _)) = f.port {
+                        into.push(SyncKey::Object(port));
+                    }
+                }
+                for k in into {
+                    join(self.race.sync.entry(k).or_default(), &c);
+                }
+            }
+        }
+    }
+
+    /// Operation `op` was cancelled: its keys go.
+    pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
+        self.race.op_keys.remove(&op);
+    }
+
+    /// An object was destroyed: its clock goes, and a section's shadow memory.
+    pub(crate) fn race_object_destroyed(&mut self, id: ObjectId) {
+        self.race.sync.remove(&SyncKey::Object(id));
+        let k = MemKey::Section(id);
+        self.race_forget_memory(k);
+    }
+
+    /// Memory went (a section destroyed, a copy-on-write view unmapped): its shadow and
+    /// interlocked clocks go.
+    pub(crate) fn race_forget_memory(&mut self, k: MemKey) {
+        let keys: Vec<(MemKey, u64)> = self.race.shadow.range((k, 0)..=(k, u64::MAX)).map(|(w, _)| *w).collect();
+        for w in keys {
+            self.race.shadow.remove(&w);
+        }
+        let atomics: Vec<SyncKey> =
+            self.race.sync.range(SyncKey::Atomic(k, 0)..=SyncKey::Atomic(k, u64::MAX)).map(|(s, _)| *s).collect();
+        for s in atomics {
+            self.race.sync.remove(&s);
+        }
+    }
+
+    /// An access to simulated memory by `tid`: checks it against the shadow, reports the
+    /// first race, records it (§25.3). An interlocked access also acquires and releases
+    /// its location (§25.2).
+    pub(crate) fn race_memory(&mut self, pid: Pid, tid: Tid, a: MemAccess) {
+        if !self.race_on() || a.len == 0 {
+            return;
+        }
+        let o = self.race_ord(tid);
+        let first_word = a.offset / 8;
+        let last_word = (a.offset + a.len - 1) / 8;
+        if a.atomic {
+            for w in first_word..=last_word {
+                self.race_acquire(tid, SyncKey::Atomic(a.key, w));
+            }
+        }
+        let mut found: Option<Access> = None;
+        for w in first_word..=last_word {
+            let lo = a.offset.max(w * 8) - w * 8;
+            let hi = (a.offset + a.len).min(w * 8 + 8) - w * 8;
+            let mask = ((1u16 << hi) - (1u16 << lo)) as u8;
+            let clock = &self.race.clocks[o];
+            let recs = self.race.shadow.entry((a.key, w)).or_default();
+            if found.is_none() {
+                found = recs
+                    .iter()
+                    .find(|r| {
+                        r.ord != o
+                            && r.mask & mask != 0
+                            && (r.write || a.write)
+                            && !(r.atomic && a.atomic)
+                            && r.epoch > clock.get(r.ord).copied().unwrap_or(0)
+                    })
+                    .cloned();
+            }
+            // Earlier accesses this one makes redundant: its own thread's and those that
+            // happen before it (a write covers reads and writes, a read covers reads), of
+            // the same atomicity.
+            for r in recs.iter_mut() {
+                let before = r.ord == o || r.epoch <= clock.get(r.ord).copied().unwrap_or(0);
+                if before && (a.write || !r.write) && r.atomic == a.atomic {
+                    r.mask &= !mask;
+                }
+            }
+            recs.retain(|r| r.mask != 0);
+            recs.push(Access {
+                ord: o,
+                epoch: clock[o],
+                mask,
+                write: a.write,
+                atomic: a.atomic,
+                pid,
+                tid,
+                step: self.step,
+                api: a.api,
+                address: a.address,
+                len: a.len,
+            });
+        }
+        if a.atomic {
+            for w in first_word..=last_word {
+                self.race_release(tid, SyncKey::Atomic(a.key, w));
+            }
+            self.race_tick(tid);
+        }
+        if let Some(first) = found {
+            self.race_found(pid, tid, &a, first);
+        }
+    }
+
+    fn race_found(&mut self, pid: Pid, tid: Tid, a: &MemAccess, first: Access) {
+        let memory = match a.key {
+            MemKey::Section(id) => self.describe(id),
+            MemKey::Private(p, base) => format!("the copy-on-write view at 0x{base:x} of P{p}"),
+        };
+        let access = |pid, tid, step, api: Api, address, len, write, atomic| RaceAccess {
+            pid,
+            tid,
+            step,
+            call: call_text(api, address, len),
+            address,
+            bytes: len,
+            write,
+            interlocked: atomic,
+        };
+        let report = RaceReport {
+            memory,
+            offset: a.offset,
+            first: access(
+                first.pid,
+                first.tid,
+                first.step,
+                first.api,
+                first.address,
+                first.len,
+                first.write,
+                first.atomic,
+            ),
+            second: access(pid, tid, self.step, a.api, a.address, a.len, a.write, a.atomic),
+        };
+        let text = report.one_line();
+        if self.config.trace {
+            self.effect = Some(match self.effect.take() {
+                Some(e) => format!("{e}; {text}"),
+                None => text,
+            });
+        }
+        match self.config.race_detection {
+            RaceDetection::Stop => {
+                if self.stop.is_none() {
+                    self.stop = Some(Outcome::DataRace(report));
+                }
+            }
+            RaceDetection::Record => {
+                if self.race.races.len() < RACES_RECORDED_MAX {
+                    self.race.races.push(report);
+                }
+            }
+            RaceDetection::Off => {}
+        }
+    }
+}
+
+fn call_text(api: Api, address: u64, len: u64) -> String {
+    match api {
+        Api::ReadMemory | Api::WriteMemory => format!("{api}(0x{address:x}, {len} bytes)"),
+        _ => format!("{api}(0x{address:x})"),
+    }
+}
+
+fn is_memory_api(api: Api) -> bool {
+    matches!(api, Api::ReadMemory | Api::WriteMemory | Api::MemoryBarrier) || api.name().starts_with("Interlocked")
+}
+
+/// The window manager's calls (user32), serialised by win32k's lock.
+fn is_user_api(api: Api) -> bool {
+    use Api as A;
+    matches!(
+        api,
+        A::RegisterClassEx
+            | A::UnregisterClass
+            | A::CreateWindowEx
+            | A::DestroyWindow
+            | A::IsWindow
+            | A::GetWindowThreadProcessId
+            | A::FindWindowEx
+            | A::SetWindowLongPtr
+            | A::GetWindowLongPtr
+            | A::RegisterWindowMessage
+            | A::PostMessage
+            | A::PostThreadMessage
+            | A::PostQuitMessage
+            | A::GetMessage
+            | A::PeekMessage
+            | A::WaitMessage
+            | A::GetQueueStatus
+            | A::MsgWaitForMultipleObjectsEx
+            | A::DispatchMessage
+            | A::SendMessage
+            | A::SendMessageTimeout
+            | A::SendNotifyMessage
+            | A::SendMessageCallback
+            | A::ReplyMessage
+            | A::SetTimer
+            | A::KillTimer
+            | A::SendMessageWait
+            | A::WndProcReturn
+            | A::CoWaitForMultipleHandles
+    )
+}
