@@ -13,8 +13,13 @@ fn main() {
 /// threads blocked for ever in WaitForSingleObject (the cost of a step must not grow with
 /// threads that take no part in it).
 fn ping_pong_with_idle(n: u32, idle: u32, trace: bool) -> RunReport {
+    ping_pong_with(n, idle, trace, RaceDetection::Stop)
+}
+
+fn ping_pong_with(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport {
     let mut config = Config::random(1);
     config.trace = trace;
+    config.race_detection = races;
     let mut sim = Sim::new(config);
     sim.program("pingpong.exe", move |ctx| async move {
         if idle > 0 {
@@ -79,6 +84,15 @@ fn pipe_ping_pong_0_idle_threads(bencher: divan::Bencher, idle: u32) {
 #[divan::bench]
 fn pipe_ping_pong_1000_no_trace(bencher: divan::Bencher) {
     bencher.counter(divan::counter::ItemsCount::new(4003u32)).bench(|| ping_pong_with_idle(1000, 0, false));
+}
+
+/// The same with the data-race detector off (it is on by default): what its clocks cost
+/// per step.
+#[divan::bench]
+fn pipe_ping_pong_1000_no_race_detection(bencher: divan::Bencher) {
+    bencher
+        .counter(divan::counter::ItemsCount::new(4003u32))
+        .bench(|| ping_pong_with(1000, 0, false, RaceDetection::Off));
 }
 
 /// The same with the full trace recorded.

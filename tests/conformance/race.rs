@@ -606,3 +606,24 @@ fn catalogue_scenarios_race_only_where_documented() {
         }
     }
 }
+
+/// §25.2 (lazy start): clocks are kept from the run's first access to simulated memory.
+/// An edge made before it cannot order accesses, and the race after a late first access
+/// is still found on every schedule (the SetEvent orders nothing that comes after it).
+#[test]
+fn clocks_start_at_the_first_access_and_races_after_it_are_found() {
+    race_on_every_schedule(|ctx| async move {
+        let p = shared_page(&ctx).await;
+        let e = ctx.create_event(None, false, false, None).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.set_event(e).await, TRUE);
+            ctx.write_u32(p, 1).await;
+            0
+        })
+        .await;
+        assert_eq!(ctx.wait_for_single_object(e, INFINITE).await, WAIT_OBJECT_0);
+        let _ = ctx.read_u32(p).await;
+        join(&ctx, t).await;
+        0
+    });
+}

@@ -132,6 +132,11 @@ pub(crate) struct Detector {
     shadow: BTreeMap<(MemKey, u64), Vec<Access>>,
     /// Races found (kept in `Record` mode, up to `RACES_RECORDED_MAX`).
     pub(crate) races: Vec<RaceReport>,
+    /// Clocks are kept only from the run's first access to simulated memory on (§25.2,
+    /// "lazy start"): a happens-before chain between two accesses starts after the first
+    /// of them, so edges made before any access cannot order two accesses, and a run that
+    /// never touches simulated memory pays nothing but the keys of blocked calls.
+    active: bool,
 }
 
 /// A memory access being checked.
@@ -148,8 +153,19 @@ pub(crate) struct MemAccess {
 }
 
 impl Kernel {
+    /// The detector keeps clocks (it is on, and memory has been touched).
     fn race_on(&self) -> bool {
-        self.config.race_detection != RaceDetection::Off
+        self.race.active && self.config.race_detection != RaceDetection::Off
+    }
+
+    /// The first access to simulated memory: clocks start now, every thread at its own
+    /// first epoch; the keys of operations already pending are kept, so their completion
+    /// still acquires what is released from now on.
+    fn race_activate(&mut self) {
+        self.race.active = true;
+        self.race.ordinal.clear();
+        self.race.clocks.clear();
+        self.race.sync.clear();
     }
 
     fn race_ord(&mut self, tid: Tid) -> usize {
@@ -179,11 +195,11 @@ impl Kernel {
         }
     }
 
-    /// Joins the thread's clock into `key` and starts its next epoch.
+    /// Joins the thread's clock into `key`.
     fn race_release(&mut self, tid: Tid, key: SyncKey) {
         let o = self.race_ord(tid);
-        let c = self.race.clocks[o].clone();
-        join(self.race.sync.entry(key).or_default(), &c);
+        let d = &mut self.race;
+        join(d.sync.entry(key).or_default(), &d.clocks[o]);
     }
 
     fn race_tick(&mut self, tid: Tid) {
@@ -193,9 +209,9 @@ impl Kernel {
 
     fn race_acquire(&mut self, tid: Tid, key: SyncKey) {
         let o = self.race_ord(tid);
-        if let Some(c) = self.race.sync.get(&key) {
-            let c = c.clone();
-            join(&mut self.race.clocks[o], &c);
+        let d = &mut self.race;
+        if let Some(c) = d.sync.get(&key) {
+            join(&mut d.clocks[o], c);
         }
     }
 
@@ -314,21 +330,25 @@ impl Kernel {
     /// their own rules (`race_memory`).
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
         self.race.calling.clear();
-        if !self.race_on() || is_memory_api(req.api()) {
+        if self.config.race_detection == RaceDetection::Off || is_memory_api(req.api()) {
             return;
         }
+        // Before activation the keys are still taken, for a call that blocks: its
+        // operation may complete after memory has been touched.
         let keys = self.race_keys(pid, tid, req);
-        for &k in &keys {
-            self.race_release(tid, k);
+        if self.race_on() {
+            for &k in &keys {
+                self.race_release(tid, k);
+            }
+            self.race_tick(tid);
         }
-        self.race_tick(tid);
         self.race.calling = keys;
     }
 
     /// The executing call returned at once: it acquires its keys.
     pub(crate) fn race_call_done(&mut self, tid: Tid) {
         let keys = std::mem::take(&mut self.race.calling);
-        if self.tids.contains_key(&tid) {
+        if self.race_on() && self.tids.contains_key(&tid) {
             for k in keys {
                 self.race_acquire(tid, k);
             }
@@ -337,7 +357,7 @@ impl Kernel {
 
     /// The executing call became pending operation `op`: its keys wait with it.
     pub(crate) fn race_op_created(&mut self, op: OpId) {
-        if self.race_on() {
+        if self.config.race_detection != RaceDetection::Off {
             let keys = self.race.calling.clone();
             self.race.op_keys.insert(op, keys);
         }
@@ -354,7 +374,7 @@ impl Kernel {
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
         let Some(keys) = self.race.op_keys.remove(&op) else { return };
-        if timed_out || !self.tids.contains_key(&tid) {
+        if timed_out || !self.tids.contains_key(&tid) || !self.race_on() {
             return;
         }
         match target {
@@ -416,8 +436,11 @@ impl Kernel {
     /// first race, records it (§25.3). An interlocked access also acquires and releases
     /// its location (§25.2).
     pub(crate) fn race_memory(&mut self, pid: Pid, tid: Tid, a: MemAccess) {
-        if !self.race_on() || a.len == 0 {
+        if self.config.race_detection == RaceDetection::Off || a.len == 0 {
             return;
+        }
+        if !self.race.active {
+            self.race_activate();
         }
         let o = self.race_ord(tid);
         let first_word = a.offset / 8;
