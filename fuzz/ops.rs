@@ -1517,6 +1517,10 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                 }
             }
         }
+        112 => {
+            // CoDisconnectObject (§21.16): NULL, or a pointer (its proxies are cut off).
+            let _ = ctx.co_disconnect_object(if b & 1 == 0 { ptr } else { None }, 0).await;
+        }
         _ => ctx.sleep(0).await,
     }
 }

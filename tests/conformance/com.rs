@@ -1111,3 +1111,62 @@ fn an_mta_call_without_a_worker_thread_fails_with_rpc_e_out_of_resources() {
     });
     assert_completed(&r);
 }
+
+/// §21.16: CoDisconnectObject cuts off the object's proxies (their next call:
+/// CO_E_OBJNOTCONNECTED, Learn's CoDisconnectObject page), drops its marshal data's
+/// references (marshal.c test_disconnect_stub: no locks left; table data then gives
+/// CO_E_OBJNOTREG as after CoReleaseMarshalData, MP-4), leaves the object and direct
+/// pointers usable, and rejects NULL with E_INVALIDARG (test_disconnect_stub, Windows).
+#[test]
+fn co_disconnect_object_cuts_off_proxies_and_marshal_data() {
+    check_every_schedule(|ctx| async move {
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        let p = toy(&ctx).await;
+        let s = marshal(&ctx, p).await;
+        let mut table = None;
+        assert_eq!(ctx.create_stream_on_hglobal(Some(&mut table)).await, S_OK);
+        let table = table.expect("stream");
+        assert_eq!(
+            ctx.co_marshal_interface(Some(table), &IID_IToy, Some(p), MSHCTX_INPROC, None, MSHLFLAGS_TABLESTRONG).await,
+            S_OK
+        );
+        let called = ctx.create_event(None, true, false, None).await;
+        let cut = ctx.create_event(None, true, false, None).await;
+        let again = cell::<Option<IStream>>();
+        let again2 = again.clone();
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let proxy = unmarshal(&ctx, s).await;
+            assert_eq!(ctx.itoy_add(proxy, 4).await, S_OK);
+            ctx.set_event(called).await;
+            ctx.wait_for_single_object(cut, INFINITE).await;
+            assert_eq!(ctx.itoy_add(proxy, 1).await, CO_E_OBJNOTCONNECTED);
+            let mut v = -1;
+            assert_eq!(ctx.itoy_get(proxy, Some(&mut v)).await, CO_E_OBJNOTCONNECTED);
+            assert_eq!(v, -1, "the out value is untouched");
+            assert_eq!(ctx.release(proxy).await, 0, "a cut-off proxy is still released");
+            // Marshalled again after the disconnection: a working proxy.
+            let fresh = again2.borrow_mut().take().expect("main marshalled again");
+            let proxy = unmarshal(&ctx, fresh).await;
+            assert_eq!(ctx.itoy_add(proxy, 10).await, S_OK);
+            assert_eq!(ctx.release(proxy).await, 0);
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        ctx.wait_for_single_object(called, INFINITE).await;
+        assert_eq!(ctx.co_disconnect_object(None, 0).await, E_INVALIDARG);
+        assert_eq!(ctx.co_disconnect_object(Some(p), 0).await, S_OK);
+        assert_eq!(get(&ctx, p).await, 4, "the object and its direct pointer live on");
+        let mut q = None;
+        assert_eq!(ctx.istream_seek_start(table).await, S_OK);
+        assert_eq!(ctx.co_unmarshal_interface(Some(table), &IID_IToy, Some(&mut q)).await, CO_E_OBJNOTREG);
+        ctx.istream_release(table).await;
+        *again.borrow_mut() = Some(marshal(&ctx, p).await);
+        ctx.set_event(cut).await;
+        join(&ctx, t).await;
+        assert_eq!(get(&ctx, p).await, 14);
+        ctx.co_uninitialize().await;
+        0
+    });
+}

@@ -451,6 +451,12 @@ impl ThreadCtx {
         self.com(Request::CoReleaseMarshalData { stream }).await.hr
     }
 
+    /// CoDisconnectObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-codisconnectobject):
+    /// cuts off every proxy to the object; NULL: E_INVALIDARG (§21.16).
+    pub async fn co_disconnect_object(&self, unk: Option<ComPtr>, reserved: u32) -> HRESULT {
+        self.com(Request::CoDisconnectObject { unk, reserved }).await.hr
+    }
+
     /// CoMarshalInterThreadInterfaceInStream (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-comarshalinterthreadinterfaceinstream):
     /// a new stream with NORMAL marshal data; E_INVALIDARG for a NULL pointer or stream
     /// out-pointer (MP-1: the test contradicts the doc's "can be NULL").

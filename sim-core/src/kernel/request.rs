@@ -694,6 +694,7 @@ api_table! {
         -> Hresult => co_marshal_interface;
     CoUnmarshalInterface(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult => co_unmarshal_interface;
     CoReleaseMarshalData(stream: Option<IStream>) -> Hresult => co_release_marshal_data;
+    CoDisconnectObject(unk: Option<ComPtr>, reserved: u32) -> Hresult => co_disconnect_object;
     CoMarshalInterThreadInterfaceInStream(iid: GUID, unk: Option<ComPtr>, has_out: bool) -> Hresult
         => co_marshal_inter_thread_interface_in_stream;
     CoGetInterfaceAndReleaseStream(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult

@@ -339,6 +339,8 @@ pub struct ComObject {
     pub reentered: u32,
     /// Alive: its apartment lives (its stub answers calls).
     pub alive: bool,
+    /// CoDisconnectObject calls on it: proxies made before the last one are cut off (§21.16).
+    pub disconnects: u32,
 }
 
 /// What an interface pointer points at.
@@ -368,6 +370,9 @@ pub struct PtrState {
     pub kind: PtrKind,
     /// Its reference count; 0: released (kept to catch a use after release).
     pub refs: u32,
+    /// The object's `disconnects` when it was made: a proxy made before a later
+    /// CoDisconnectObject answers CO_E_OBJNOTCONNECTED (§21.16).
+    pub epoch: u32,
 }
 
 /// Where marshal data is in its life.
@@ -834,7 +839,8 @@ impl Kernel {
 
     fn new_ptr(&mut self, pid: Pid, obj: u32, iid: IID, kind: PtrKind) -> ComPtr {
         let id = self.com.id();
-        self.com.ptrs.insert(id, PtrState { pid, obj, iid, kind, refs: 1 });
+        let epoch = self.com.objects.get(&obj).map_or(0, |o| o.disconnects);
+        self.com.ptrs.insert(id, PtrState { pid, obj, iid, kind, refs: 1, epoch });
         ComPtr(id)
     }
 
@@ -901,7 +907,7 @@ impl Kernel {
             return hr(E_NOINTERFACE);
         }
         let obj = self.com.id();
-        self.com.objects.insert(obj, ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true });
+        self.com.objects.insert(obj, ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true, disconnects: 0 });
         let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
         let words = self.apt_words(apt);
         self.note_effect(|_| format!("toy object #{obj} made in {words}"));
@@ -920,6 +926,10 @@ impl Kernel {
         }
         if !connected || !self.com.objects[&s.obj].alive {
             return Err(RPC_E_DISCONNECTED);
+        }
+        if s.epoch != self.com.objects[&s.obj].disconnects {
+            // CoDisconnectObject cut this proxy off (§21.16).
+            return Err(CO_E_OBJNOTCONNECTED);
         }
         Ok(apt)
     }
@@ -1444,6 +1454,35 @@ impl Kernel {
         let Some(&pk) = s.packets.get(s.pos) else { return hr(STG_E_READFAULT) };
         s.pos += 1;
         self.com.packets.get_mut(&pk).expect("exists").state = PacketState::Released;
+        hr(S_OK)
+    }
+
+    /// CoDisconnectObject (§21.16): cuts off every proxy to the object (their later calls
+    /// answer CO_E_OBJNOTCONNECTED; calls already queued or running complete) and drops
+    /// the references its marshal data holds (as CoReleaseMarshalData would). The object
+    /// itself, and direct pointers to it, stay usable; it may be marshalled again.
+    pub(crate) fn co_disconnect_object(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        unk: Option<ComPtr>,
+        _reserved: u32,
+    ) -> CallResult {
+        let Some(p) = unk else { return hr(E_INVALIDARG) };
+        let s = match self.ptr_ok(pid, p) {
+            Ok(s) => s,
+            Err(m) => return self.com_misuse(pid, tid, format!("CoDisconnectObject: {m}")),
+        };
+        if s.obj == 0 || matches!(s.kind, PtrKind::Proxy { .. }) {
+            // The GIT, or a proxy: this process manages no stub for it [inferred].
+            return hr(S_OK);
+        }
+        let obj = s.obj;
+        self.com.objects.get_mut(&obj).expect("a live pointer's object").disconnects += 1;
+        for pk in self.com.packets.values_mut().filter(|pk| pk.obj == obj) {
+            pk.state = PacketState::Released;
+        }
+        self.note_effect(|_| format!("toy object #{obj} disconnected: its proxies are cut off"));
         hr(S_OK)
     }
 
