@@ -54,6 +54,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "process_inherit", run: |w, l| Box::pin(process_inherit(w, l)) },
         Case { name: "named_pipe_modes_and_limits", run: |w, l| Box::pin(named_pipe_modes_and_limits(w, l)) },
         Case { name: "handle_duplication", run: |w, l| Box::pin(handle_duplication(w, l)) },
+        Case { name: "mailslots", run: |w, l| Box::pin(mailslots(w, l)) },
     ]
 }
 
@@ -711,4 +712,103 @@ async fn handle_duplication<W: Win32>(w: W, log: Log) {
     call!(w, log, "CloseHandle(event)", w.close_handle(ev));
     call!(w, log, "CloseHandle(second duplicate)", w.close_handle(d2));
     call!(w, log, "CloseHandle(second duplicate again)", w.close_handle(d2));
+}
+
+/// Logs GetMailslotInfo's four outputs as one note.
+async fn mailslot_info<W: Win32>(w: &W, log: &Log, h: HANDLE, what: &str) {
+    let (mut max, mut next, mut count, mut timeout) = (0u32, 0u32, 0u32, 0u32);
+    call!(
+        w,
+        log,
+        &format!("GetMailslotInfo({what})"),
+        w.get_mailslot_info(h, Some(&mut max), Some(&mut next), Some(&mut count), Some(&mut timeout))
+    );
+    log.note(&format!("{what} info"), format!("max {max:#x} next {next:#x} count {count} timeout {timeout:#x}"));
+}
+
+/// Mailslots (docs/semantics.md §18): names, one server per name, direction, message
+/// boundaries, a short buffer consuming nothing, a zero-length message, the read time-out
+/// (0 and SetMailslotInfo's), GetMailslotInfo's counts, bad handles, the end of a mailslot.
+async fn mailslots<W: Win32>(w: W, log: Log) {
+    let name = r"\\.\mailslot\winsim_diff\box";
+    let share = FILE_SHARE_READ | FILE_SHARE_WRITE;
+    call!(w, log, "CreateMailslot(NULL)", w.create_mailslot(None, 0, 0, None));
+    call!(w, log, "CreateMailslot(bad name)", w.create_mailslot(Some("winsim_diff_box"), 0, 0, None));
+    call!(
+        w,
+        log,
+        "CreateFile(no server)",
+        w.create_file(name, GENERIC_WRITE, share, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let srv = call!(w, log, "CreateMailslot(max 0, time-out 0)", w.create_mailslot(Some(name), 0, 0, None));
+    call!(w, log, "CreateMailslot(same name)", w.create_mailslot(Some(name), 0, 0, None));
+    mailslot_info(&w, &log, srv, "empty").await;
+    let mut buf = [0u8; 16];
+    let mut n = 0xffu32;
+    call!(w, log, "ReadFile(empty, time-out 0)", w.read_file(srv, &mut buf, Some(&mut n)));
+    log.note("bytes read", n);
+    call!(w, log, "WriteFile(server)", w.write_file(srv, b"x", None));
+    let upper = r"\\.\MAILSLOT\WINSIM_DIFF\BOX";
+    let cl = call!(
+        w,
+        log,
+        "CreateFile(upper case name)",
+        w.create_file(upper, GENERIC_WRITE, share, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let cl2 = call!(
+        w,
+        log,
+        "CreateFile(second client)",
+        w.create_file(name, GENERIC_WRITE, share, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let mut written = 0u32;
+    call!(w, log, "WriteFile(client, \"a\")", w.write_file(cl, b"a", Some(&mut written)));
+    log.note("written", written);
+    call!(w, log, "WriteFile(second client, \"bc\")", w.write_file(cl2, b"bc", Some(&mut written)));
+    call!(w, log, "WriteFile(client, \"hello world\")", w.write_file(cl, b"hello world", Some(&mut written)));
+    mailslot_info(&w, &log, srv, "three messages").await;
+    mailslot_info(&w, &log, cl, "through a client").await;
+    call!(w, log, "ReadFile(client)", w.read_file(cl, &mut buf, Some(&mut n)));
+    n = 0xff;
+    call!(w, log, "ReadFile(first message)", w.read_file(srv, &mut buf, Some(&mut n)));
+    log.note("data", render_bytes(&buf[..n as usize]));
+    let mut small = [0u8; 1];
+    n = 0xff;
+    call!(w, log, "ReadFile(1-byte buffer, 2-byte message)", w.read_file(srv, &mut small, Some(&mut n)));
+    log.note("bytes read", n);
+    mailslot_info(&w, &log, srv, "after the short read").await;
+    for what in ["second", "third"] {
+        n = 0xff;
+        call!(w, log, &format!("ReadFile({what} message)"), w.read_file(srv, &mut buf, Some(&mut n)));
+        log.note("data", render_bytes(&buf[..n as usize]));
+    }
+    call!(w, log, "WriteFile(client, zero bytes)", w.write_file(cl, b"", Some(&mut written)));
+    log.note("written", written);
+    mailslot_info(&w, &log, srv, "zero-length message").await;
+    n = 0xff;
+    call!(w, log, "ReadFile(zero-length message)", w.read_file(srv, &mut buf, Some(&mut n)));
+    log.note("bytes read", n);
+    mailslot_info(&w, &log, srv, "drained").await;
+    call!(w, log, "SetMailslotInfo(50 ms)", w.set_mailslot_info(srv, 50));
+    mailslot_info(&w, &log, srv, "time-out set").await;
+    call!(w, log, "ReadFile(empty, time-out 50 ms)", w.read_file(srv, &mut buf, Some(&mut n)));
+    let ev = call!(w, log, "CreateEvent", w.create_event(None, true, false, None));
+    call!(w, log, "GetMailslotInfo(event)", w.get_mailslot_info(ev, None, None, None, None));
+    call!(w, log, "SetMailslotInfo(event)", w.set_mailslot_info(ev, 0));
+    call!(w, log, "CloseHandle(event)", w.close_handle(ev));
+    call!(w, log, "GetMailslotInfo(closed handle)", w.get_mailslot_info(ev, None, None, None, None));
+    call!(w, log, "SetMailslotInfo(closed handle)", w.set_mailslot_info(ev, 0));
+    call!(w, log, "ReadFile(closed handle)", w.read_file(ev, &mut buf, Some(&mut n)));
+    call!(w, log, "CloseHandle(client)", w.close_handle(cl));
+    call!(w, log, "CloseHandle(second client)", w.close_handle(cl2));
+    call!(w, log, "CloseHandle(server)", w.close_handle(srv));
+    call!(
+        w,
+        log,
+        "CreateFile(server closed)",
+        w.create_file(name, GENERIC_WRITE, share, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let srv2 = call!(w, log, "CreateMailslot(name again, max 4)", w.create_mailslot(Some(name), 4, 0, None));
+    mailslot_info(&w, &log, srv2, "new mailslot").await;
+    call!(w, log, "CloseHandle(new server)", w.close_handle(srv2));
 }

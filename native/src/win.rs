@@ -19,6 +19,7 @@ use windows_sys::Win32::Foundation as F;
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
 use windows_sys::Win32::Storage::FileSystem as FS;
 use windows_sys::Win32::System::Environment::GetCommandLineW;
+use windows_sys::Win32::System::Mailslots as M;
 use windows_sys::Win32::System::Pipes as P;
 use windows_sys::Win32::System::Threading as T;
 
@@ -474,6 +475,40 @@ impl Win32 for NativeCtx {
     async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
         // SAFETY: out pointer to a live reference.
         unsafe { T::GetExitCodeProcess(raw(h_process), exit_code) }
+    }
+    async fn create_mailslot(
+        &self,
+        name: Option<&str>,
+        max_message_size: u32,
+        read_timeout: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(security_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call; a `None` name is NULL.
+        ours(unsafe { M::CreateMailslotW(pcwstr(&name), max_message_size, read_timeout, sa_ptr(&sa)) })
+    }
+    async fn get_mailslot_info(
+        &self,
+        h_mailslot: HANDLE,
+        max_message_size: Option<&mut u32>,
+        next_size: Option<&mut u32>,
+        message_count: Option<&mut u32>,
+        read_timeout: Option<&mut u32>,
+    ) -> BOOL {
+        // SAFETY: each out pointer is a live reference or NULL.
+        unsafe {
+            M::GetMailslotInfo(
+                raw(h_mailslot),
+                out_ptr(max_message_size),
+                out_ptr(next_size),
+                out_ptr(message_count),
+                out_ptr(read_timeout),
+            )
+        }
+    }
+    async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { M::SetMailslotInfo(raw(h_mailslot), read_timeout) }
     }
 }
 

@@ -198,6 +198,25 @@ pub trait Win32: Clone + 'static {
     ) -> BOOL;
     /// GetExitCodeProcess.
     async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL;
+    /// CreateMailslot: the server (read) handle of `\\.\mailslot\NAME` (§18).
+    async fn create_mailslot(
+        &self,
+        name: Option<&str>,
+        max_message_size: u32,
+        read_timeout: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE;
+    /// GetMailslotInfo; each out-parameter may be `None` (§18.3).
+    async fn get_mailslot_info(
+        &self,
+        h_mailslot: HANDLE,
+        max_message_size: Option<&mut u32>,
+        next_size: Option<&mut u32>,
+        message_count: Option<&mut u32>,
+        read_timeout: Option<&mut u32>,
+    ) -> BOOL;
+    /// SetMailslotInfo: the read time-out of later reads (§18.14).
+    async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL;
 }
 
 impl Win32 for ThreadCtx {
@@ -438,5 +457,27 @@ impl Win32 for ThreadCtx {
     }
     async fn get_exit_code_process(&self, h_process: HANDLE, exit_code: &mut u32) -> BOOL {
         ThreadCtx::get_exit_code_process(self, h_process, exit_code).await
+    }
+    async fn create_mailslot(
+        &self,
+        name: Option<&str>,
+        max_message_size: u32,
+        read_timeout: u32,
+        security_attributes: Option<&SECURITY_ATTRIBUTES>,
+    ) -> HANDLE {
+        ThreadCtx::create_mailslot(self, name, max_message_size, read_timeout, security_attributes).await
+    }
+    async fn get_mailslot_info(
+        &self,
+        h_mailslot: HANDLE,
+        max_message_size: Option<&mut u32>,
+        next_size: Option<&mut u32>,
+        message_count: Option<&mut u32>,
+        read_timeout: Option<&mut u32>,
+    ) -> BOOL {
+        ThreadCtx::get_mailslot_info(self, h_mailslot, max_message_size, next_size, message_count, read_timeout).await
+    }
+    async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL {
+        ThreadCtx::set_mailslot_info(self, h_mailslot, read_timeout).await
     }
 }
