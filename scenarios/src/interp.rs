@@ -401,6 +401,16 @@ impl Cx {
         ov
     }
 
+    /// ReadFile's `size=`, within the interpreter's 16 MiB buffer limit.
+    fn read_size(&self, pos: Pos, c: &Call) -> usize {
+        let size = self.n(pos, c, "size", 0);
+        let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
+        if size > 1 << 24 {
+            self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
+        }
+        size
+    }
+
     /// WriteFile's bytes: `data=` text, or `size=N` bytes `abc...z` repeated.
     fn write_data(&self, pos: Pos, c: &Call) -> Vec<u8> {
         match self.s(pos, c, "data") {
@@ -525,11 +535,7 @@ impl Cx {
                 0
             }
             "ReadFile" if self.arg(c, "overlapped").is_some() => {
-                let size = self.n(pos, c, "size", 0);
-                let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
-                if size > 1 << 24 {
-                    self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
-                }
+                let size = self.read_size(pos, c);
                 let ov = self.new_overlapped(pos, c);
                 let buf = IoBuffer::new(size);
                 let mut n = 0;
@@ -614,11 +620,7 @@ impl Cx {
                 i64::from(t)
             }
             "ReadFile" => {
-                let size = self.n(pos, c, "size", 0);
-                let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
-                if size > 1 << 24 {
-                    self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
-                }
+                let size = self.read_size(pos, c);
                 let mut buf = vec![0u8; size];
                 let mut n = 0;
                 let ok = ctx.read_file(self.h(pos, c, "handle"), &mut buf, Some(&mut n)).await;

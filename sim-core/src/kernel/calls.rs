@@ -226,45 +226,46 @@ impl Kernel {
     /// Appends a `counter` event for each buffer or queue whose occupancy this step
     /// changed (trace on only): pipe directions, mailslots, threads' posted messages,
     /// Message Queuing queues. Objects are visited in their table's order, so the events
-    /// are deterministic.
+    /// are deterministic; a counter's name is built only when its value changes.
     pub(crate) fn sample_occupancy(&mut self) {
-        let mut now: Vec<(String, u64)> = Vec::new();
-        for (_, o) in self.objects.iter() {
+        let mut now: Vec<(Counter, u64)> = Vec::new();
+        for (id, o) in self.objects.iter() {
             match &o.body {
-                crate::objects::Body::Pipe(p) => {
-                    let label = format!("pipe#{}", o.hdr.serial);
-                    if p.anonymous {
-                        let unread: u64 = p.ends.iter().map(|e| e.inbound.unread).sum();
-                        now.push((format!("{label} unread bytes"), unread));
-                    } else {
-                        for (end, who) in [(0, "server"), (1, "client")] {
-                            now.push((format!("{label} unread bytes (to {who})"), p.ends[end].inbound.unread));
-                        }
+                Body::Pipe(p) if p.anonymous => {
+                    now.push((Counter::Pipe(id, None), p.ends.iter().map(|e| e.inbound.unread).sum()));
+                }
+                Body::Pipe(p) => {
+                    for end in 0..2 {
+                        now.push((Counter::Pipe(id, Some(end)), p.ends[end].inbound.unread));
                     }
                 }
-                crate::objects::Body::Mailslot(m) => {
-                    now.push((format!("mailslot#{} messages", o.hdr.serial), m.messages.len() as u64));
-                }
+                Body::Mailslot(m) => now.push((Counter::Mailslot(id), m.messages.len() as u64)),
                 _ => {}
             }
         }
-        for (tid, q) in &self.user.queues {
-            now.push((format!("T{tid} posted messages"), q.posted.len() as u64));
-        }
-        for q in self.mq.queues.values() {
-            now.push((format!("queue {} messages", q.path_name), q.messages.len() as u64));
-        }
-        let tid = self.current.unwrap_or(0);
-        for (name, value) in now {
-            if self.counters.get(&name) == Some(&value) {
-                continue;
+        now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
+        now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
+        let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
+        for (key, value) in now {
+            match self.counters.get(&key) {
+                Some(&v) if v == value => continue,
+                // A counter appears with its first non-zero value.
+                None if value == 0 => continue,
+                _ => {}
             }
-            // A counter appears with its first non-zero value.
-            if value == 0 && !self.counters.contains_key(&name) {
-                continue;
-            }
-            self.counters.insert(name.clone(), value);
-            let tid = if self.tids.contains_key(&tid) { tid } else { 0 };
+            self.counters.insert(key, value);
+            let name = match key {
+                Counter::Pipe(id, end) => {
+                    let label = format!("pipe#{}", self.objects[id].hdr.serial);
+                    match end {
+                        None => format!("{label} unread bytes"),
+                        Some(e) => format!("{label} unread bytes (to {})", ["server", "client"][e]),
+                    }
+                }
+                Counter::Mailslot(id) => format!("mailslot#{} messages", self.objects[id].hdr.serial),
+                Counter::Posted(t) => format!("T{t} posted messages"),
+                Counter::Mq(n) => format!("queue {} messages", self.mq.queues[&n].path_name),
+            };
             self.push_event(tid, EventKind::Counter { name, value });
         }
     }
@@ -349,4 +350,18 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// What an occupancy counter counts (`Kernel::sample_occupancy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Counter {
+    /// A pipe's unread bytes: both directions of an anonymous pipe (None), or those
+    /// waiting for the server (0) or the client (1) of a named pipe instance.
+    Pipe(crate::objects::ObjectId, Option<usize>),
+    /// A mailslot's messages.
+    Mailslot(crate::objects::ObjectId),
+    /// A thread's posted messages.
+    Posted(Tid),
+    /// A Message Queuing queue's messages, by queue number.
+    Mq(u64),
 }

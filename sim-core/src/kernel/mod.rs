@@ -183,7 +183,7 @@ pub struct Kernel {
     pub(crate) mq: crate::objects::msmq::QueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
     /// kept only while the trace is on).
-    pub(crate) counters: BTreeMap<String, u64>,
+    pub(crate) counters: BTreeMap<calls::Counter, u64>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: race::Detector,
 }
