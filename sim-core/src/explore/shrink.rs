@@ -260,27 +260,32 @@ pub fn shrink<S: Fn(&mut Sim)>(
         // Candidates: each preemption removed, the others kept (anchored, earliest
         // first); each preemption undone with the rest replayed as far as it fits
         // (latest first); each prefix continued without preemptions (shortest first).
-        let mut candidates: Vec<Box<dyn Strategy>> = Vec::new();
-        for k in 0..best.anchored.len() {
-            let mut kept = best.anchored.clone();
-            kept.remove(k);
-            candidates.push(Box::new(Anchored::new(kept, best.waiters.clone())));
-        }
-        let decisions = &best.report.decisions;
-        for &(j, current) in best.preempting.iter().rev() {
-            let mut d = decisions.clone();
-            d[j].tid = current;
-            candidates.push(Box::new(Lenient::new(d)));
-        }
-        for j in 0..decisions.len() {
-            candidates.push(Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky))));
-        }
-        for strategy in candidates {
+        // Built one at a time, as tried: a long run has thousands of decisions, and
+        // building every candidate up front costs the square of that.
+        let (anchored, preempting, n) = (best.anchored.len(), best.preempting.len(), best.report.decisions.len());
+        let candidate = |i: usize| -> Box<dyn Strategy> {
+            if i < anchored {
+                let mut kept = best.anchored.clone();
+                kept.remove(i);
+                return Box::new(Anchored::new(kept, best.waiters.clone()));
+            }
+            let decisions = &best.report.decisions;
+            let i = i - anchored;
+            if i < preempting {
+                let (j, current) = best.preempting[preempting - 1 - i];
+                let mut d = decisions.clone();
+                d[j].tid = current;
+                return Box::new(Lenient::new(d));
+            }
+            let j = i - preempting;
+            Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky)))
+        };
+        for i in 0..anchored + preempting + n {
             if attempts >= attempts_max {
                 break 'improve;
             }
             attempts += 1;
-            let m = metered(setup, entry, &config, strategy);
+            let m = metered(setup, entry, &config, candidate(i));
             if m.size < best.size && same_failure(&m.report, failing, property) {
                 best = m;
                 continue 'improve;
