@@ -335,7 +335,8 @@ pub fn send_to_non_pumping(fixed: bool) -> Setup {
 pub fn polite_backoff(fixed: bool) -> Setup {
     Box::new(move |sim: &mut Sim| {
         sim.program("main", move |ctx| async move {
-            let flags = [ctx.create_event(None, true, false, None).await, ctx.create_event(None, true, false, None).await];
+            let flags =
+                [ctx.create_event(None, true, false, None).await, ctx.create_event(None, true, false, None).await];
             let mut threads = Vec::new();
             for me in 0..2usize {
                 let (mine, other) = (flags[me], flags[1 - me]);

@@ -241,6 +241,9 @@ pub struct ShrinkResult {
     pub attempts: u64,
 }
 
+/// Decision lists longer than this are long runs: shrinking tries coarse prefixes first.
+const LONG_RUN: usize = 64;
+
 /// Shrinks the failing run `failing` (its decisions, replayed with `config`'s limits)
 /// with at most `attempts_max` runs.
 pub fn shrink<S: Fn(&mut Sim)>(
@@ -263,7 +266,20 @@ pub fn shrink<S: Fn(&mut Sim)>(
         // Built one at a time, as tried: a long run has thousands of decisions, and
         // building every candidate up front costs the square of that.
         let (anchored, preempting, n) = (best.anchored.len(), best.preempting.len(), best.report.decisions.len());
+        // A long run (a livelock reaches the step limit with thousands of preemptions)
+        // first tries prefixes of 1, 2, 4, 8, ... decisions continued without
+        // preemptions: one of them often keeps the failure at a fraction of the size,
+        // where removing preemptions one at a time would take thousands of runs.
+        let coarse: Vec<usize> = if n > LONG_RUN {
+            std::iter::successors(Some(1usize), |j| Some(j * 2)).take_while(|&j| j < n).collect()
+        } else {
+            Vec::new()
+        };
         let candidate = |i: usize| -> Box<dyn Strategy> {
+            if let Some(&j) = coarse.get(i) {
+                return Box::new(PrefixThen::new(best.report.decisions[..j].to_vec(), Box::new(Sticky)));
+            }
+            let i = i - coarse.len();
             if i < anchored {
                 let mut kept = best.anchored.clone();
                 kept.remove(i);
@@ -280,7 +296,7 @@ pub fn shrink<S: Fn(&mut Sim)>(
             let j = i - preempting;
             Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky)))
         };
-        for i in 0..anchored + preempting + n {
+        for i in 0..coarse.len() + anchored + preempting + n {
             if attempts >= attempts_max {
                 break 'improve;
             }
