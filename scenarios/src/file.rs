@@ -433,8 +433,18 @@ fn parse_int(s: &str) -> Option<i64> {
 }
 
 /// The outcome kinds `expect` may name.
-pub const OUTCOME_KINDS: &[&str] =
-    &["completed", "deadlock", "failed", "step-limit", "limit", "unsupported", "access-violation", "data-race", "any"];
+pub const OUTCOME_KINDS: &[&str] = &[
+    "completed",
+    "deadlock",
+    "failed",
+    "step-limit",
+    "livelock",
+    "limit",
+    "unsupported",
+    "access-violation",
+    "data-race",
+    "any",
+];
 
 /// Reads and parses a scenario file.
 pub fn load(path: &std::path::Path) -> Result<ScenarioFile, ScenarioError> {

@@ -63,6 +63,10 @@ impl Scenario {
         if steps {
             kinds.push("step-limit");
         }
+        // A run that never ends may be told a livelock (kernel/livelock.rs).
+        if e.contains("livelock") {
+            kinds.push("livelock");
+        }
         // The race detector's outcome (docs/semantics.md §25).
         if e.contains("data race") {
             kinds.push("data-race");

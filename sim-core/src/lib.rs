@@ -30,7 +30,9 @@ pub use backend::Win32;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::race::RaceDetection;
 pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
-pub use report::{DeadlockReport, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge};
+pub use report::{
+    DeadlockReport, LivelockReport, LivelockThread, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge,
+};
 pub use sim::Sim;
 
 /// Everything a simulated program needs: `use sim_core::prelude::*;`.

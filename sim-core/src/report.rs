@@ -141,6 +141,67 @@ pub enum Outcome {
     /// happened, whatever the values read.
     #[serde(alias = "DataRace")]
     DataRace(RaceReport),
+    /// The run reached `Config::steps_max` with every thread that ran in the last
+    /// `Config::livelock_window` steps repeating one cycle of calls with the same results,
+    /// and no data moving (`kernel/livelock.rs`, docs/exploration.md): a livelock, not a
+    /// long run.
+    Livelock(LivelockReport),
+}
+
+/// A livelock: what each running thread repeats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivelockReport {
+    /// Steps executed (the step limit).
+    pub steps: u64,
+    /// The steps watched before the limit.
+    pub window: u64,
+    /// Each thread that ran in the window, by thread id.
+    pub threads: Vec<LivelockThread>,
+}
+
+/// One thread of a livelock and the cycle it repeats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivelockThread {
+    /// The thread's process.
+    pub pid: Pid,
+    /// The thread.
+    pub tid: Tid,
+    /// Its process's image name.
+    pub image: String,
+    /// The calls of one cycle with their results, in order, from the rotation that sorts
+    /// first (`Sleep`,
+    /// `WaitForSingleObject -> WAIT_OBJECT_0`).
+    pub cycle: Vec<String>,
+    /// Whole cycles seen in the window.
+    pub repeats: u64,
+}
+
+impl LivelockReport {
+    /// The livelock for people: each thread's cycle.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "LIVELOCK: {} steps executed (steps_max); in the last {} every running thread repeated \
+             the same calls with the same results, and no data moved\n",
+            self.steps, self.window
+        );
+        for t in &self.threads {
+            let n = t.cycle.len();
+            let _ = writeln!(
+                s,
+                "  T{} ({} P{}) repeats {n} call{} {} times:",
+                t.tid,
+                t.image,
+                t.pid,
+                if n == 1 { "" } else { "s" },
+                t.repeats
+            );
+            for c in &t.cycle {
+                let _ = writeln!(s, "    {c}");
+            }
+        }
+        s.push_str("  nothing else can change what they see: break the symmetry (a back-off that differs per thread, a lock order, or waiting instead of polling)\n");
+        s
+    }
 }
 
 /// One of the two accesses of a data race.
@@ -229,6 +290,7 @@ impl Outcome {
             Outcome::SimulatorBug { .. } => "simulator-bug",
             Outcome::AccessViolation { .. } => "access-violation",
             Outcome::DataRace(_) => "data-race",
+            Outcome::Livelock(_) => "livelock",
         }
     }
 
@@ -845,6 +907,7 @@ impl RunReport {
                 format!("SIMULATOR BUG at step {step} (a bug in winsim, not in the program): {message}\n")
             }
             Outcome::DataRace(r) => r.render(),
+            Outcome::Livelock(l) => l.render(),
         };
         // Races the detector recorded without ending the run (`RaceDetection::Record`).
         if !self.races.is_empty() {

@@ -180,7 +180,10 @@ impl Sim {
                 return Outcome::Deadlock(DeadlockReport::build(&k));
             }
             if k.step >= k.config.steps_max {
-                return Outcome::StepLimit { steps: k.step };
+                return match k.livelock_report() {
+                    Some(l) => Outcome::Livelock(l),
+                    None => Outcome::StepLimit { steps: k.step },
+                };
             }
             let tid = k.choose(ChoiceKind::Thread, &runnable);
             if let Some(o) = k.stop.take() {

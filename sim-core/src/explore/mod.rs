@@ -27,8 +27,9 @@ pub enum Explore {
     /// Seeded uniform random choice; run i uses `Config::random(seed + i)`.
     Random,
     /// PCT with depth d; run i uses `Config::pct(seed + i, d, k)`. Without `steps`, k is
-    /// twice the thread choices of one calibration run (`Config::random(seed)`), at
-    /// least 10.
+    /// twice the thread choices of one calibration run (`Config::random(seed)`, or, if
+    /// that one reaches the step limit, the first of the next four seeds whose run ends),
+    /// at least 10.
     Pct {
         /// The bug depth targeted.
         depth: u32,
@@ -194,6 +195,9 @@ pub struct Exploration {
     pub pct_steps: Option<u64>,
 }
 
+/// Random runs PCT tries, at most, to estimate a run's length when the first never ends.
+const CALIBRATION_RUNS: u64 = 5;
+
 /// FNV-1a over a decision list: schedules are counted by hash to keep memory small.
 fn schedule_hash(decisions: &[Decision]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -238,11 +242,20 @@ pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> E
             let k = match steps {
                 Some(k) => *k,
                 None => {
-                    let r = run_once(
-                        setup,
-                        entry,
-                        Config { strategy: StrategyConfig::Random { seed: s.seed }, ..base.clone() },
-                    );
+                    // A calibration run that never ended (a livelock, or a loop until the
+                    // step limit) says nothing about a run's length: try a few more seeds
+                    // for one that ends, else keep the first.
+                    let calibrate = |i: u64| {
+                        let strategy = StrategyConfig::Random { seed: s.seed.wrapping_add(i) };
+                        run_once(setup, entry, Config { strategy, ..base.clone() })
+                    };
+                    let endless = |r: &RunReport| matches!(r.outcome, Outcome::StepLimit { .. } | Outcome::Livelock(_));
+                    let first = calibrate(0);
+                    let r = if endless(&first) {
+                        (1..CALIBRATION_RUNS).map(calibrate).find(|r| !endless(r)).unwrap_or(first)
+                    } else {
+                        first
+                    };
                     let n = r.decisions.iter().filter(|d| d.kind == crate::ChoiceKind::Thread).count() as u64;
                     // Too small an estimate puts change points at nearly every choice;
                     // too large one only wastes some of them.

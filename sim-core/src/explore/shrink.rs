@@ -241,6 +241,9 @@ pub struct ShrinkResult {
     pub attempts: u64,
 }
 
+/// Decision lists longer than this are long runs: shrinking tries coarse prefixes first.
+const LONG_RUN: usize = 64;
+
 /// Shrinks the failing run `failing` (its decisions, replayed with `config`'s limits)
 /// with at most `attempts_max` runs.
 pub fn shrink<S: Fn(&mut Sim)>(
@@ -260,27 +263,45 @@ pub fn shrink<S: Fn(&mut Sim)>(
         // Candidates: each preemption removed, the others kept (anchored, earliest
         // first); each preemption undone with the rest replayed as far as it fits
         // (latest first); each prefix continued without preemptions (shortest first).
-        let mut candidates: Vec<Box<dyn Strategy>> = Vec::new();
-        for k in 0..best.anchored.len() {
-            let mut kept = best.anchored.clone();
-            kept.remove(k);
-            candidates.push(Box::new(Anchored::new(kept, best.waiters.clone())));
-        }
-        let decisions = &best.report.decisions;
-        for &(j, current) in best.preempting.iter().rev() {
-            let mut d = decisions.clone();
-            d[j].tid = current;
-            candidates.push(Box::new(Lenient::new(d)));
-        }
-        for j in 0..decisions.len() {
-            candidates.push(Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky))));
-        }
-        for strategy in candidates {
+        // Built one at a time, as tried: a long run has thousands of decisions, and
+        // building every candidate up front costs the square of that.
+        let (anchored, preempting, n) = (best.anchored.len(), best.preempting.len(), best.report.decisions.len());
+        // A long run (a livelock reaches the step limit with thousands of preemptions)
+        // first tries prefixes of 1, 2, 4, 8, ... decisions continued without
+        // preemptions: one of them often keeps the failure at a fraction of the size,
+        // where removing preemptions one at a time would take thousands of runs.
+        let coarse: Vec<usize> = if n > LONG_RUN {
+            std::iter::successors(Some(1usize), |j| Some(j * 2)).take_while(|&j| j < n).collect()
+        } else {
+            Vec::new()
+        };
+        let candidate = |i: usize| -> Box<dyn Strategy> {
+            if let Some(&j) = coarse.get(i) {
+                return Box::new(PrefixThen::new(best.report.decisions[..j].to_vec(), Box::new(Sticky)));
+            }
+            let i = i - coarse.len();
+            if i < anchored {
+                let mut kept = best.anchored.clone();
+                kept.remove(i);
+                return Box::new(Anchored::new(kept, best.waiters.clone()));
+            }
+            let decisions = &best.report.decisions;
+            let i = i - anchored;
+            if i < preempting {
+                let (j, current) = best.preempting[preempting - 1 - i];
+                let mut d = decisions.clone();
+                d[j].tid = current;
+                return Box::new(Lenient::new(d));
+            }
+            let j = i - preempting;
+            Box::new(PrefixThen::new(decisions[..j].to_vec(), Box::new(Sticky)))
+        };
+        for i in 0..coarse.len() + anchored + preempting + n {
             if attempts >= attempts_max {
                 break 'improve;
             }
             attempts += 1;
-            let m = metered(setup, entry, &config, strategy);
+            let m = metered(setup, entry, &config, candidate(i));
             if m.size < best.size && same_failure(&m.report, failing, property) {
                 best = m;
                 continue 'improve;

@@ -76,10 +76,14 @@ impl Kernel {
 
     /// Takes a completed call's result (the API future's second poll).
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
-        match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+        let reply = match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
             Some(Body::Thread(t)) => t.reply.take(),
             _ => None,
+        };
+        if let (Some(r), Some(_)) = (&reply, &self.livelock) {
+            self.watch_reply(tid, r);
         }
+        reply
     }
 
     /// Executes the parked call of `tid`: one kernel step.
@@ -90,6 +94,9 @@ impl Kernel {
             other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
         };
         self.step += 1;
+        if self.step > self.watch_from {
+            self.watch_call(tid, &req);
+        }
         self.current = Some(tid);
         self.execute(tid, *req);
         self.current = None;

@@ -144,6 +144,16 @@ pub struct Config {
     /// and goes on, `Off` tracks nothing.
     #[serde(default)]
     pub race_detection: super::race::RaceDetection,
+    /// How many steps before `steps_max` the kernel starts watching for a livelock
+    /// (`kernel/livelock.rs`, docs/exploration.md): a run that reaches the limit with every
+    /// running thread repeating one cycle of calls and results, and no data moving, ends
+    /// with `Outcome::Livelock` instead of `Outcome::StepLimit`. 0 turns the watch off.
+    #[serde(default = "default_livelock_window")]
+    pub livelock_window: u64,
+}
+
+fn default_livelock_window() -> u64 {
+    2048
 }
 
 fn default_sockets_max() -> u32 {
@@ -237,6 +247,7 @@ impl Default for Config {
             connect_timeout_ms: default_connect_timeout_ms(),
             stream_splits: true,
             race_detection: super::race::RaceDetection::Stop,
+            livelock_window: default_livelock_window(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod handle_ops;
 mod invariants;
 pub mod io;
 mod lifecycle;
+mod livelock;
 pub mod ops;
 pub mod race;
 pub mod request;
@@ -186,6 +187,11 @@ pub struct Kernel {
     pub(crate) counters: BTreeMap<calls::Counter, u64>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: race::Detector,
+    /// The livelock watch (`kernel/livelock.rs`): open over the last
+    /// `Config::livelock_window` steps before the step limit.
+    pub(crate) livelock: Option<livelock::Watch>,
+    /// The step from which the livelock watch records (`u64::MAX`: never).
+    pub(crate) watch_from: u64,
 }
 
 impl Kernel {
@@ -199,6 +205,10 @@ impl Kernel {
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
         let footprints = strategy.wants_calls().then(footprint::Recorder::default);
+        let watch_from = match config.livelock_window {
+            0 => u64::MAX,
+            w => config.steps_max.saturating_sub(w),
+        };
         Kernel {
             objects: SlotMap::with_key(),
             ops: SlotMap::with_key(),
@@ -247,6 +257,8 @@ impl Kernel {
             mq: Default::default(),
             counters: BTreeMap::new(),
             race: Default::default(),
+            livelock: None,
+            watch_from,
         }
     }
 
