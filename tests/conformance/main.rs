@@ -38,3 +38,4 @@ mod sync;
 mod teaching;
 mod thread;
 mod timer;
+mod vmem;

@@ -144,6 +144,22 @@ pub struct Config {
     /// and goes on, `Off` tracks nothing.
     #[serde(default)]
     pub race_detection: super::race::RaceDetection,
+    /// Bytes of private memory (VirtualAlloc commits and heap segments) that may be
+    /// committed at once in one run (§29.6): past it VirtualAlloc fails with
+    /// ERROR_COMMITMENT_LIMIT and HeapAlloc returns NULL, as when Windows' commit limit
+    /// is reached. A failed allocation does not end the run.
+    #[serde(default = "default_private_bytes_max")]
+    pub private_bytes_max: u64,
+    /// Whether a thread sleeping in SleepConditionVariableCS/SRW may wake spuriously: the
+    /// scheduler then decides, as a recorded choice, whether each sleeping waiter wakes
+    /// without a Wake call (returning TRUE with its lock re-acquired, §29.21). Off by
+    /// default: waiters wake only when woken or timed out.
+    #[serde(default)]
+    pub spurious_wakeups: bool,
+}
+
+fn default_private_bytes_max() -> u64 {
+    256 << 20
 }
 
 fn default_sockets_max() -> u32 {
@@ -237,6 +253,8 @@ impl Default for Config {
             connect_timeout_ms: default_connect_timeout_ms(),
             stream_splits: true,
             race_detection: super::race::RaceDetection::Stop,
+            private_bytes_max: default_private_bytes_max(),
+            spurious_wakeups: false,
         }
     }
 }
