@@ -626,3 +626,92 @@ fn the_heap_lock_orders_blocks_for_the_race_detector() {
     });
     assert!(matches!(r.outcome, Outcome::DataRace(_)), "{:?}", r.outcome);
 }
+
+// ----- spurious condition-variable wake-ups (§29.20) ---------------------------------
+
+/// A consumer waits on a condition variable for a flag in simulated memory that a producer
+/// sets; `while_loop` re-tests the flag after each wake (the documented pattern), otherwise
+/// it tests it once. Returns the run.
+fn cv_consumer_run(seed: u64, spurious: bool, while_loop: bool, srw: bool) -> RunReport {
+    let config = Config { spurious_wakeups: spurious, ..Config::random(seed) };
+    run_with(config, move |ctx| async move {
+        let flag = ctx.virtual_alloc(0, 0x1000, MEM_COMMIT, PAGE_READWRITE).await;
+        let cs = CRITICAL_SECTION::default();
+        let srw_lock = SRWLOCK_INIT();
+        let cv = CONDITION_VARIABLE_INIT();
+        ctx.initialize_critical_section(&cs).await;
+        let (cs2, srw2, cv2) = (cs.clone(), srw_lock.clone(), cv.clone());
+        let producer = spawn(&ctx, move |ctx| async move {
+            if srw {
+                ctx.acquire_srw_lock_exclusive(&srw2).await;
+                ctx.write_u32(flag, 1).await;
+                ctx.release_srw_lock_exclusive(&srw2).await;
+            } else {
+                ctx.enter_critical_section(&cs2).await;
+                ctx.write_u32(flag, 1).await;
+                ctx.leave_critical_section(&cs2).await;
+            }
+            ctx.wake_condition_variable(&cv2).await;
+            0
+        })
+        .await;
+        if srw {
+            ctx.acquire_srw_lock_exclusive(&srw_lock).await;
+        } else {
+            ctx.enter_critical_section(&cs).await;
+        }
+        let mut first = true;
+        while ctx.read_u32(flag).await == 0 && (while_loop || first) {
+            first = false;
+            let ok = if srw {
+                ctx.sleep_condition_variable_srw(&cv, &srw_lock, INFINITE, 0).await
+            } else {
+                ctx.sleep_condition_variable_cs(&cv, &cs, INFINITE).await
+            };
+            assert_eq!(ok, TRUE, "a wake (spurious or not) returns TRUE");
+        }
+        assert_eq!(ctx.read_u32(flag).await, 1, "the consumer went on before the flag was set");
+        if srw {
+            ctx.release_srw_lock_exclusive(&srw_lock).await;
+        } else {
+            ctx.leave_critical_section(&cs).await;
+        }
+        join(&ctx, producer).await;
+        0
+    })
+}
+
+/// §29.20, §20.13: with spurious wake-ups on, a waiter that re-tests its condition in a
+/// loop survives every seed, with a critical section or an SRW lock (Microsoft Learn,
+/// SleepConditionVariableCS: "Condition variables are subject to spurious wakeups ... and
+/// stolen wakeups ... you should recheck a predicate (typically in a while loop)").
+#[test]
+fn a_while_loop_waiter_survives_spurious_wake_ups() {
+    for seed in 0..60 {
+        for srw in [false, true] {
+            let r = cv_consumer_run(seed, true, true, srw);
+            assert_completed(&r);
+        }
+    }
+}
+
+/// §29.20: a waiter that tests its condition once (`if`, not `while`) breaks on some seed
+/// with spurious wake-ups on: it returns TRUE holding the lock with the flag still 0; the
+/// failing run replays from its recorded decisions. With the switch off (the default) it
+/// never breaks: waiters wake only when woken.
+#[test]
+fn an_if_waiter_breaks_on_some_seed_and_only_with_spurious_wake_ups() {
+    let broken =
+        (0..60).find(|&seed| matches!(cv_consumer_run(seed, true, false, false).outcome, Outcome::Failed { .. }));
+    let seed = broken.expect("no seed woke the if-waiter spuriously");
+    let r = cv_consumer_run(seed, true, false, false);
+    match &r.outcome {
+        Outcome::Failed { message, .. } => assert!(message.contains("before the flag was set"), "{message}"),
+        o => panic!("{o:?}"),
+    }
+    assert!(r.trace_text().contains("woke spuriously"), "the trace names the spurious wake-up");
+    for seed in 0..60 {
+        assert_completed(&cv_consumer_run(seed, false, false, false));
+        assert_completed(&cv_consumer_run(seed, false, false, true));
+    }
+}

@@ -152,7 +152,7 @@ pub struct Config {
     pub private_bytes_max: u64,
     /// Whether a thread sleeping in SleepConditionVariableCS/SRW may wake spuriously: the
     /// scheduler then decides, as a recorded choice, whether each sleeping waiter wakes
-    /// without a Wake call (returning TRUE with its lock re-acquired, §29.21). Off by
+    /// without a Wake call (returning TRUE with its lock re-acquired, §29.20). Off by
     /// default: waiters wake only when woken or timed out.
     #[serde(default)]
     pub spurious_wakeups: bool,

@@ -98,7 +98,7 @@ pub struct AddressSpace {
     /// Private memory (VirtualAlloc reservations, heap segments) by base address.
     /// Invariant: they overlap neither each other nor a view (§29).
     pub regions: BTreeMap<u64, super::vmem::Region>,
-    /// Heaps by handle (the heap's first segment's base, §29.20).
+    /// Heaps by handle (the heap's first segment's base, §29.16).
     pub heaps: BTreeMap<u64, super::vmem::Heap>,
     /// The process heap (GetProcessHeap), made at its first use.
     pub process_heap: Option<u64>,
