@@ -495,7 +495,7 @@ impl Kernel {
     }
 
     /// Copies simulated memory out (the range is checked).
-    fn load(&self, pid: Pid, addr: u64, out: &mut [u8]) {
+    pub(crate) fn load(&self, pid: Pid, addr: u64, out: &mut [u8]) {
         let mut done = 0usize;
         while done < out.len() {
             let a = addr + done as u64;
@@ -558,7 +558,7 @@ impl Kernel {
 
     /// Copies bytes into simulated memory (the range is checked); false when the
     /// section-bytes cap ended the run.
-    fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> bool {
+    pub(crate) fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> bool {
         let mut done = 0usize;
         while done < data.len() {
             let a = addr + done as u64;

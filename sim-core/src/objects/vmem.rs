@@ -144,6 +144,29 @@ pub(crate) fn view_page_protect(v: &View, s: &super::section::Section, page: u64
     Some(p)
 }
 
+/// The next view page after `i` where a page's attributes may change: where an entry of
+/// the view's protections, the section's commits (SEC_RESERVE) or the view's private
+/// copies starts or ends.
+fn next_change(v: &View, s: &super::section::Section, i: u64) -> Option<u64> {
+    let base = v.offset / PAGE_SIZE;
+    let mut best: Option<u64> = None;
+    let mut consider = |c: Option<u64>| {
+        if let Some(c) = c.filter(|&c| c > i) {
+            best = Some(best.map_or(c, |b: u64| b.min(c)));
+        }
+    };
+    // A key after i starts an entry; the first key at or after i ends one at key + 1.
+    consider(v.protect.range(i + 1..).next().map(|(k, _)| *k));
+    consider(v.protect.range(i..).next().map(|(k, _)| k + 1));
+    if s.reserve {
+        consider(s.committed.range(base + i + 1..).next().map(|k| k - base));
+        consider(s.committed.range(base + i..).next().map(|k| k - base + 1));
+    }
+    consider(v.private.range(base + i + 1..).next().map(|(k, _)| k - base));
+    consider(v.private.range(base + i..).next().map(|(k, _)| k - base + 1));
+    best
+}
+
 /// What a page is, for VirtualQuery: (state, protection) — protection 0 when reserved.
 fn page_attrs(p: Option<u32>) -> (u32, u32) {
     match p {
@@ -350,7 +373,7 @@ impl Kernel {
             return Err(ERROR_INVALID_ADDRESS);
         }
         let (first, last) = ((start - b) / PAGE_SIZE, (end - b) / PAGE_SIZE);
-        let new = (first..last).filter(|i| !r.committed.contains_key(i)).count() as u64;
+        let new = (last - first) - r.committed.range(first..last).count() as u64;
         if !self.charge(new) {
             return Err(ERROR_COMMITMENT_LIMIT);
         }
@@ -398,6 +421,9 @@ impl Kernel {
         }
         self.check_view_protect(pid, b, protect)?;
         let (first, last) = ((start - b) / PAGE_SIZE, (end - b) / PAGE_SIZE);
+        if !self.view_pages_within_limit(last - first, "VirtualAlloc") {
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
+        }
         let s = self.section_mut(section);
         if s.reserve {
             for i in first..last {
@@ -410,6 +436,20 @@ impl Kernel {
         }
         self.note_effect(|_| format!("commits 0x{start:x}..0x{end:x} of the view at 0x{b:x}"));
         Ok(Value::Ptr(start).into())
+    }
+
+    /// winsim keeps a view's page protections and a SEC_RESERVE section's commits page by
+    /// page: one call may set at most `section_bytes_max` bytes of them (§29.6); past it
+    /// the limit is reached (the run ends, or the call fails under `LimitAction::FailCall`).
+    fn view_pages_within_limit(&mut self, pages: u64, api: &str) -> bool {
+        let max = self.config.section_bytes_max;
+        if pages.saturating_mul(PAGE_SIZE) <= max {
+            return true;
+        }
+        let detail =
+            format!("{api} on {pages} pages of a view: per-page view state past section_bytes_max ({max} bytes)");
+        let _ = self.hit_limit(crate::report::LimitKind::SectionBytes, detail);
+        false
     }
 
     /// Whether `protect` is within what the view at `b` allows (§29.13): a read-only
@@ -471,11 +511,10 @@ impl Kernel {
         };
         let (first, last) = ((start - b) / PAGE_SIZE, (end - b) / PAGE_SIZE);
         let r = self.process_mut(pid).space.regions.get_mut(&b).expect("found");
-        let mut freed = 0u64;
-        for i in first..last {
-            if r.committed.remove(&i).is_some() {
-                freed += 1;
-            }
+        let pages: Vec<u64> = r.committed.range(first..last).map(|(k, _)| *k).collect();
+        let freed = pages.len() as u64;
+        for i in pages {
+            r.committed.remove(&i);
             r.data.remove(&i);
         }
         self.private_bytes -= freed * PAGE_SIZE;
@@ -518,9 +557,22 @@ impl Kernel {
             let s = self.section(v.section);
             let first = (at - b) / PAGE_SIZE;
             let attrs = page_attrs(view_page_protect(v, s, first));
-            let mut i = first + 1;
-            while i < v.size / PAGE_SIZE && page_attrs(view_page_protect(v, s, i)) == attrs {
-                i += 1;
+            let n = v.size / PAGE_SIZE;
+            // Only where a page's own protection, commit or copy starts or ends can the
+            // attributes change: jump from one such point to the next.
+            let mut i = first;
+            loop {
+                match next_change(v, s, i).filter(|&c| c < n) {
+                    None => {
+                        i = n;
+                        break;
+                    }
+                    Some(c) if page_attrs(view_page_protect(v, s, c)) != attrs => {
+                        i = c;
+                        break;
+                    }
+                    Some(c) => i = c,
+                }
             }
             info.AllocationBase = b as usize;
             info.AllocationProtect = view_protect(v);
@@ -529,11 +581,23 @@ impl Kernel {
             info.Type = MEM_MAPPED;
         } else if let Some((b, r)) = self.region_at(pid, at) {
             let first = (at - b) / PAGE_SIZE;
+            let n = r.size / PAGE_SIZE;
             let attrs = page_attrs(r.committed.get(&first).copied());
-            let mut i = first + 1;
-            while i < r.size / PAGE_SIZE && page_attrs(r.committed.get(&i).copied()) == attrs {
-                i += 1;
-            }
+            let i = match r.committed.get(&first) {
+                // Reserved: up to the next committed page.
+                None => r.committed.range(first..).next().map_or(n, |(k, _)| *k),
+                // Committed: while the pages follow on with the same protection.
+                Some(&p) => {
+                    let mut i = first + 1;
+                    for (&k, &q) in r.committed.range(first + 1..) {
+                        if k != i || q != p {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i
+                }
+            };
             info.AllocationBase = b as usize;
             info.AllocationProtect = r.alloc_protect;
             info.RegionSize = ((i - first) * PAGE_SIZE) as usize;
@@ -576,10 +640,16 @@ impl Kernel {
                 return Err(ERROR_INVALID_ADDRESS);
             }
             let (first, last) = ((start - b) / PAGE_SIZE, (end - b) / PAGE_SIZE);
+            if !self.view_pages_within_limit(last - first, "VirtualProtect") {
+                return Err(ERROR_NOT_ENOUGH_MEMORY);
+            }
             let old = {
                 let v = &self.process(pid).space.views[&b];
                 let s = self.section(v.section);
-                if (first..last).any(|i| view_page_protect(v, s, i).is_none()) {
+                let committed = !s.reserve
+                    || s.committed.range(v.offset / PAGE_SIZE + first..v.offset / PAGE_SIZE + last).count() as u64
+                        == last - first;
+                if !committed {
                     return Err(ERROR_INVALID_ADDRESS);
                 }
                 view_page_protect(v, s, first).unwrap_or(0)
@@ -608,7 +678,7 @@ impl Kernel {
             return Err(ERROR_INVALID_ADDRESS);
         }
         let (first, last) = ((start - b) / PAGE_SIZE, (end - b) / PAGE_SIZE);
-        if (first..last).any(|i| !r.committed.contains_key(&i)) {
+        if r.committed.range(first..last).count() as u64 != last - first {
             return Err(ERROR_INVALID_ADDRESS);
         }
         let old = r.committed[&first];
@@ -742,8 +812,8 @@ impl Kernel {
         Ok(Value::Ptr(0).into())
     }
 
-    /// Allocates a block of `size` bytes in heap `heap` (zeroed when asked): its address.
-    fn heap_place(&mut self, pid: Pid, heap: u64, size: u64, zero: bool) -> Option<u64> {
+    /// Allocates a block of `size` bytes in heap `heap`: its address.
+    fn heap_place(&mut self, pid: Pid, heap: u64, size: u64) -> Option<u64> {
         let span = round_up(size.max(1), HEAP_GRANULE)?;
         let at = match self.heap_fit(pid, heap, span) {
             Some(a) => a,
@@ -761,18 +831,27 @@ impl Kernel {
             }
         };
         self.process_mut(pid).space.heaps.get_mut(&heap).expect("heap").blocks.insert(at, size);
-        if zero {
-            self.heap_zero(pid, at, size);
-        }
         Some(at)
     }
 
-    /// Zeroes `len` bytes of heap memory at `at` (committed; pages never written are zero).
-    fn heap_zero(&mut self, pid: Pid, at: u64, len: u64) {
+    /// Zeroes `len` bytes of heap memory at `at` (pages never written are zero); false
+    /// when the memory is not writable (the program decommitted or protected it).
+    fn heap_zero(&mut self, pid: Pid, at: u64, len: u64) -> bool {
+        if self.check_range(pid, at, len, true).is_err() {
+            return false;
+        }
         let mut a = at;
         let end = at + len;
         while a < end {
-            let Some((b, _)) = self.region_at(pid, a) else { return };
+            let Some((b, _)) = self.region_at(pid, a) else {
+                // Something else was mapped there under the heap: plain stores.
+                let n = (end - a).min(PAGE_SIZE - a % PAGE_SIZE);
+                if !self.store(pid, a, &vec![0u8; n as usize]) {
+                    return false;
+                }
+                a += n;
+                continue;
+            };
             let r = self.process_mut(pid).space.regions.get_mut(&b).expect("found");
             let page = (a - b) / PAGE_SIZE;
             let in_page = ((a - b) % PAGE_SIZE) as usize;
@@ -782,6 +861,17 @@ impl Kernel {
             }
             a += n;
         }
+        true
+    }
+
+    /// Zeroes heap bytes for a call, or ends the run with the access violation the call
+    /// makes when the program decommitted or protected the memory.
+    fn heap_zero_for(&mut self, pid: Pid, tid: Tid, at: u64, len: u64, api: &str) -> Result<(), Win32Error> {
+        if self.heap_zero(pid, at, len) {
+            return Ok(());
+        }
+        let x = self.check_range(pid, at, len, true).err().unwrap_or(at);
+        Err(self.access_violation(pid, tid, x, true, format!("{api}(0x{at:x}, {len} bytes)")))
     }
 
     fn check_heap(&mut self, pid: Pid, tid: Tid, heap: u64, api: &str) -> Result<(), Win32Error> {
@@ -795,13 +885,12 @@ impl Kernel {
     /// HeapAlloc (§29.17).
     pub(crate) fn heap_alloc(&mut self, pid: Pid, tid: Tid, heap: u64, flags: u32, bytes: u64) -> CallResult {
         self.check_heap(pid, tid, heap, "HeapAlloc")?;
-        let at = if bytes > HEAP_REQUEST_MAX {
-            None
-        } else {
-            self.heap_place(pid, heap, bytes, flags & HEAP_ZERO_MEMORY != 0)
-        };
+        let at = if bytes > HEAP_REQUEST_MAX { None } else { self.heap_place(pid, heap, bytes) };
         match at {
             Some(a) => {
+                if flags & HEAP_ZERO_MEMORY != 0 {
+                    self.heap_zero_for(pid, tid, a, bytes, "HeapAlloc")?;
+                }
                 self.note_effect(|_| format!("allocates {bytes} bytes at 0x{a:x}"));
                 Ok(Value::Ptr(a).into())
             }
@@ -864,7 +953,7 @@ impl Kernel {
         if round_up(bytes.max(1), HEAP_GRANULE).is_some_and(|s| s <= room) {
             self.process_mut(pid).space.heaps.get_mut(&heap).expect("checked").blocks.insert(mem, bytes);
             if zero && bytes > old {
-                self.heap_zero(pid, mem + old, bytes - old);
+                self.heap_zero_for(pid, tid, mem + old, bytes - old, "HeapReAlloc")?;
             }
             self.note_effect(|_| format!("resizes the block at 0x{mem:x} to {bytes} bytes in place"));
             return Ok(Value::Ptr(mem).into());
@@ -872,26 +961,25 @@ impl Kernel {
         if flags & HEAP_REALLOC_IN_PLACE_ONLY != 0 {
             return self.heap_no_memory(pid, tid, heap, flags, "HeapReAlloc", bytes);
         }
-        let Some(at) = self.heap_place(pid, heap, bytes, false) else {
+        let Some(at) = self.heap_place(pid, heap, bytes) else {
             return self.heap_no_memory(pid, tid, heap, flags, "HeapReAlloc", bytes);
         };
-        // Move the bytes, then free the old block.
+        // Move the bytes, then free the old block. Heap memory the program decommitted or
+        // protected faults in the copy, as it would inside HeapReAlloc on Windows.
         let keep = old.min(bytes);
-        if self.check_range(pid, mem, keep, false).is_err() || self.check_range(pid, at, keep, true).is_err() {
-            let what = format!("HeapReAlloc of 0x{mem:x}: the heap's memory was freed or protected under it");
-            return Err(self.heap_corruption(pid, tid, what));
+        for (a, len, write) in [(mem, keep, false), (at, keep, true)] {
+            if let Err(x) = self.check_range(pid, a, len, write) {
+                self.process_mut(pid).space.heaps.get_mut(&heap).expect("checked").blocks.remove(&at);
+                return Err(self.access_violation(pid, tid, x, write, format!("HeapReAlloc(0x{heap:x}, 0x{mem:x})")));
+            }
         }
         let mut buf = vec![0u8; keep as usize];
-        let mut done = 0usize;
-        while done < buf.len() {
-            done += self.load_private(pid, mem + done as u64, &mut buf[done..]);
-        }
-        let mut done = 0usize;
-        while done < buf.len() {
-            done += self.store_private(pid, at + done as u64, &buf[done..]);
+        self.load(pid, mem, &mut buf);
+        if !self.store(pid, at, &buf) {
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
         }
         if bytes > keep && zero {
-            self.heap_zero(pid, at + keep, bytes - keep);
+            self.heap_zero_for(pid, tid, at + keep, bytes - keep, "HeapReAlloc")?;
         }
         self.process_mut(pid).space.heaps.get_mut(&heap).expect("checked").blocks.remove(&mem);
         self.note_effect(|_| format!("moves the block at 0x{mem:x} to 0x{at:x} ({bytes} bytes)"));
