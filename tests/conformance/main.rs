@@ -23,6 +23,7 @@ mod model_msmq;
 mod model_named;
 mod model_sock;
 mod model_sync;
+mod model_vmem;
 mod msg;
 mod msmq;
 mod named_pipe;

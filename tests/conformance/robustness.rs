@@ -256,6 +256,10 @@ fn fuzz_regressions() {
         // cancellation queued the routine's APC to the dying thread, which still read as
         // blocked on the operation just removed: a kernel panic.
         ("readfileex-killed-thread-apc", include_bytes!("../../fuzz/regressions/readfileex-killed-thread-apc.bin")),
+        // Found by the process-memory family (family 10): a 4-byte store 8 bytes below the
+        // top of the address space overflowed while being split into parts (a panic in
+        // ThreadCtx::write_memory) instead of faulting.
+        ("parts-overflow-near-top", include_bytes!("../../fuzz/regressions/parts-overflow-near-top.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");
