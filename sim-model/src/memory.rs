@@ -56,8 +56,12 @@ struct Section {
     protect: u32,
     reserve: bool,
     committed: Vec<bool>,
+    /// Its name, while a handle refers to it: the last CloseHandle frees the name even
+    /// when views remain (test_MapViewOfFile "close named mapping handle without
+    /// unmapping": OpenFileMapping then fails, CreateFileMapping makes a new section).
     name: Option<String>,
     refs: u32,
+    handles: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -175,7 +179,9 @@ impl MemoryModel {
         let write = matches!(base, PAGE_READWRITE | PAGE_EXECUTE_READWRITE);
         if let Some(n) = name {
             if let Some(s) = self.find_name(n) {
-                self.sections[s].as_mut().expect("live").refs += 1;
+                let sec = self.sections[s].as_mut().expect("live");
+                sec.refs += 1;
+                sec.handles += 1;
                 self.handles.push(Some((s, true, write)));
                 return Ok(((self.handles.len() - 1) as u64, Some(ALREADY_EXISTS)));
             }
@@ -189,6 +195,7 @@ impl MemoryModel {
             committed: vec![false; pages],
             name: name.map(str::to_string),
             refs: 1,
+            handles: 1,
         }));
         self.handles.push(Some((self.sections.len() - 1, true, write)));
         Ok(((self.handles.len() - 1) as u64, Some(0)))
@@ -197,7 +204,9 @@ impl MemoryModel {
     /// OpenFileMapping(access, name) with FILE_MAP_READ, FILE_MAP_WRITE or both (§19.3).
     pub fn open(&mut self, access: u32, name: &str) -> Res {
         let s = self.find_name(name).ok_or(FILE_NOT_FOUND)?;
-        self.sections[s].as_mut().expect("live").refs += 1;
+        let sec = self.sections[s].as_mut().expect("live");
+        sec.refs += 1;
+        sec.handles += 1;
         self.handles.push(Some((s, access & FILE_MAP_READ != 0, access & FILE_MAP_WRITE != 0)));
         Ok(((self.handles.len() - 1) as u64, None))
     }
@@ -205,6 +214,11 @@ impl MemoryModel {
     /// CloseHandle of a slot.
     pub fn close(&mut self, slot: usize) -> Res {
         let (s, _, _) = self.handles.get_mut(slot).and_then(Option::take).ok_or(INVALID_HANDLE)?;
+        let sec = self.sections[s].as_mut().expect("live");
+        sec.handles -= 1;
+        if sec.handles == 0 {
+            sec.name = None;
+        }
         self.release(s);
         Ok((1, None))
     }
