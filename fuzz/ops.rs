@@ -20,8 +20,9 @@
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
 //! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; 7:
-//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; the others add
-//! nothing yet), its low nibble is the seed; byte 2
+//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; 10: process memory,
+//! VirtualAlloc & co and heaps, `vmem_op`; the others add nothing yet), its low nibble is
+//! the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -296,6 +297,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(7) => address_op(&ctx, op, a, b, &script.recent).await,
+            96.. if script.family == Some(10) => vmem_op(&ctx, op, a, b, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1563,6 +1565,7 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     VIEWS.with(|v| v.borrow_mut().clear());
     LOCKS.with(|l| *l.borrow_mut() = None);
     ONCE.with(|o| *o.borrow_mut() = None);
+    VMEM.with(|v| *v.borrow_mut() = VmemPool::default());
     COM.with(|c| *c.borrow_mut() = ComPool::default());
     MQ_HANDLES.with(|m| *m.borrow_mut() = Default::default());
     let recent = Rc::new(RefCell::new(Vec::new()));
@@ -2033,4 +2036,232 @@ async fn address_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<
 thread_local! {
     /// The run's INIT_ONCE (address-wait family, op 110).
     static ONCE: RefCell<Option<INIT_ONCE>> = const { RefCell::new(None) };
+}
+
+// ----- family 10: process memory (docs/semantics.md §29) --------------------------------
+
+/// The process-memory family's allocations: (pid, base, size) of VirtualAlloc results,
+/// (pid, heap) of heaps and (pid, heap, block) of live heap blocks.
+#[derive(Default)]
+struct VmemPool {
+    allocs: Vec<(u32, usize, usize)>,
+    heaps: Vec<(u32, usize)>,
+    blocks: Vec<(u32, usize, usize)>,
+}
+
+thread_local! {
+    /// The run's process-memory allocations (family 10).
+    static VMEM: RefCell<VmemPool> = RefCell::new(VmemPool::default());
+}
+
+/// Protections the family passes: valid and invalid ones, never PAGE_GUARD (not modelled:
+/// Unsupported) and never a copy-on-write one (Unsupported on a shared writable view).
+const VMEM_PROTECT: [u32; 10] = [
+    PAGE_READWRITE,
+    PAGE_READWRITE,
+    PAGE_READONLY,
+    PAGE_NOACCESS,
+    PAGE_EXECUTE_READWRITE,
+    PAGE_EXECUTE,
+    0,
+    PAGE_READONLY | PAGE_EXECUTE,
+    PAGE_READWRITE | PAGE_NOCACHE,
+    0x800,
+];
+
+/// An address for a process-memory op: mostly inside one of this process's VirtualAlloc
+/// allocations or heap blocks, sometimes in a view (`view_address`), sometimes nowhere.
+async fn vmem_address(ctx: &ThreadCtx, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) -> usize {
+    let pid = ctx.get_current_process_id();
+    let offset = usize::from(b) * 24;
+    match a % 8 {
+        0 => [0usize, 0x1234, 0x7FFF_FFFE_F000, usize::MAX - 7][usize::from(a >> 3) % 4] + usize::from(b % 8),
+        1 => view_address(ctx, a, b, recent).await,
+        2 | 3 => {
+            let blocks =
+                VMEM.with(|v| v.borrow().blocks.iter().filter(|x| x.0 == pid).map(|x| x.2).collect::<Vec<_>>());
+            match blocks.len() {
+                0 => offset,
+                n => blocks[usize::from(a >> 3) % n] + usize::from(b % 32),
+            }
+        }
+        _ => {
+            let allocs =
+                VMEM.with(|v| v.borrow().allocs.iter().filter(|x| x.0 == pid).map(|x| (x.1, x.2)).collect::<Vec<_>>());
+            match allocs.len() {
+                0 => 0x1000_0000 + offset,
+                n => {
+                    let (base, size) = allocs[usize::from(a >> 3) % n];
+                    base + offset % size.max(1)
+                }
+            }
+        }
+    }
+}
+
+/// The process-memory family's ops (96-111, docs/semantics.md §29): VirtualAlloc with
+/// every type, protection, size and address; VirtualFree, VirtualQuery, VirtualProtect
+/// anywhere; loads, stores and interlocked operations on private memory; SEC_RESERVE views
+/// committed with VirtualAlloc; heaps. Nothing here may end the run as Unsupported or as
+/// a program error: no MEM_WRITE_WATCH/MEM_PHYSICAL/MEM_LARGE_PAGES/MEM_RESET_UNDO, no
+/// PAGE_GUARD, no copy-on-write protection, no HEAP_GENERATE_EXCEPTIONS, and heap blocks
+/// are freed once (each is taken off the list before its free), heaps destroyed only by
+/// the op that made them.
+async fn vmem_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) {
+    let pid = ctx.get_current_process_id();
+    match op {
+        96 | 97 => {
+            let ty = [
+                MEM_COMMIT,
+                MEM_RESERVE | MEM_COMMIT,
+                MEM_RESERVE,
+                MEM_COMMIT | MEM_TOP_DOWN,
+                0,
+                MEM_RESET,
+                MEM_DECOMMIT,
+                AT_ROUND_TO_PAGE | MEM_COMMIT,
+            ][usize::from(b) % 8];
+            let protect = VMEM_PROTECT[usize::from(b >> 3) % VMEM_PROTECT.len()];
+            let size = [0x1000, 0x10000, 0xFFFC, 1, 0, 0x3_0000, 0x100_0000, usize::MAX, 1 << 44][usize::from(a) % 9];
+            let address = if op == 96 { 0 } else { vmem_address(ctx, a >> 1, b, recent).await };
+            let at = ctx.virtual_alloc(address, size, ty, protect).await;
+            if at != 0 && address == 0 {
+                let size = (size + 0xFFF) & !0xFFF;
+                VMEM.with(|v| v.borrow_mut().allocs.push((pid, at, size)));
+            }
+        }
+        98 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            let at = if b & 0x80 != 0 { at & !0xFFFF } else { at };
+            let (size, ty) = [
+                (0, MEM_RELEASE),
+                (0x1000, MEM_DECOMMIT),
+                (0, MEM_DECOMMIT),
+                (1, MEM_RELEASE),
+                (0x1000, 0),
+                (0, MEM_FREE),
+            ][usize::from(b) % 6];
+            if ctx.virtual_free(at, size, ty).await == TRUE && ty == MEM_RELEASE {
+                VMEM.with(|v| v.borrow_mut().allocs.retain(|x| x.0 != pid || x.1 != at));
+            }
+        }
+        99 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            let mut info = MEMORY_BASIC_INFORMATION::default();
+            let len = [48, 48, 47, 0][usize::from(b >> 6)];
+            let _ = ctx.virtual_query(at, &mut info, len).await;
+        }
+        100 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            let protect = VMEM_PROTECT[usize::from(b) % VMEM_PROTECT.len()];
+            let size = [0x1000, 1, 0, 0x2000, 0x10000, usize::MAX][usize::from(b >> 4) % 6];
+            let mut old = 0;
+            let _ = ctx.virtual_protect(at, size, protect, &mut old).await;
+        }
+        101 | 102 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            match b % 3 {
+                0 => ctx.write_u32(at, u32::from(a)).await,
+                1 => ctx.write_u64(at, u64::from(b) << 8).await,
+                _ => ctx.write_memory(at, &[a; 24]).await,
+            }
+        }
+        103 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            let mut buf = [0u8; 24];
+            match b % 2 {
+                0 => drop(ctx.read_u64(at).await),
+                _ => ctx.read_memory(at, &mut buf).await,
+            }
+        }
+        104 => {
+            let at = vmem_address(ctx, a, b, recent).await;
+            let _ = ctx.interlocked_exchange_add(at, i32::from(b)).await;
+        }
+        105 => {
+            let heap = if b % 4 == 0 {
+                ctx.heap_create(
+                    [0, HEAP_NO_SERIALIZE, HEAP_CREATE_ENABLE_EXECUTE][usize::from(b >> 4) % 3],
+                    [0, 0x1000, 0x10000][usize::from(a) % 3],
+                    [0, 0x10000, 0x1000, 0x20000][usize::from(a >> 2) % 4],
+                )
+                .await
+            } else {
+                ctx.get_process_heap().await
+            };
+            if heap != 0 {
+                VMEM.with(|v| {
+                    let mut v = v.borrow_mut();
+                    if !v.heaps.contains(&(pid, heap)) {
+                        v.heaps.push((pid, heap));
+                    }
+                });
+            }
+        }
+        106 | 107 => {
+            let heaps = VMEM.with(|v| v.borrow().heaps.iter().filter(|x| x.0 == pid).map(|x| x.1).collect::<Vec<_>>());
+            let heap = match heaps.len() {
+                0 => ctx.get_process_heap().await,
+                n => heaps[usize::from(a) % n],
+            };
+            let flags = [0, HEAP_ZERO_MEMORY, HEAP_NO_SERIALIZE][usize::from(b) % 3];
+            let size = [16, 0, 1, 100, 0x1000, 0x2_0000, usize::MAX, 0x10_0000][usize::from(b >> 3) % 8];
+            let p = ctx.heap_alloc(heap, flags, size).await;
+            if p != 0 {
+                VMEM.with(|v| v.borrow_mut().blocks.push((pid, heap, p)));
+            }
+        }
+        108 | 109 => {
+            // Take a block off the list first: no other thread can free it again.
+            let taken = VMEM.with(|v| {
+                let mut v = v.borrow_mut();
+                let mine: Vec<usize> = (0..v.blocks.len()).filter(|&i| v.blocks[i].0 == pid).collect();
+                (!mine.is_empty()).then(|| v.blocks.remove(mine[usize::from(a) % mine.len()]))
+            });
+            let Some((_, heap, block)) = taken else { return };
+            if op == 108 {
+                let _ = ctx.heap_size(heap, 0, block).await;
+                let _ = ctx.heap_size(heap, 0, block + 1).await;
+                let _ = ctx.heap_free(heap, 0, block).await;
+            } else {
+                let flags = [0, HEAP_ZERO_MEMORY, HEAP_REALLOC_IN_PLACE_ONLY][usize::from(b) % 3];
+                let size = [8, 64, 0x1000, 0x4_0000, usize::MAX][usize::from(b >> 2) % 5];
+                let p = ctx.heap_re_alloc(heap, flags, block, size).await;
+                let keep = if p != 0 { p } else { block };
+                VMEM.with(|v| v.borrow_mut().blocks.push((pid, heap, keep)));
+            }
+        }
+        110 => {
+            // A heap of its own, used and destroyed in one op.
+            let heap = ctx.heap_create(0, 0, [0, 0x10000][usize::from(b) % 2]).await;
+            if heap != 0 {
+                let p = ctx.heap_alloc(heap, HEAP_ZERO_MEMORY, usize::from(a) * 16).await;
+                if p != 0 {
+                    ctx.write_u8(p, b).await;
+                }
+                let _ = ctx.heap_destroy(heap).await;
+            }
+            let _ = ctx.heap_free(ctx.get_process_heap().await, 0, 0).await;
+        }
+        _ => {
+            // A SEC_RESERVE section, its view committed in part with VirtualAlloc.
+            let m = ctx
+                .create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE | SEC_RESERVE, 0, 0x20000, Some("r"))
+                .await;
+            remember(recent, m);
+            let access = [FILE_MAP_WRITE, FILE_MAP_READ, FILE_MAP_COPY][usize::from(b) % 3];
+            let at = ctx.map_view_of_file(m, access, 0, 0, 0).await;
+            if at != 0 {
+                VIEWS.with(|v| v.borrow_mut().push((pid, at)));
+                let protect = [PAGE_READWRITE, PAGE_READONLY, PAGE_NOACCESS, PAGE_EXECUTE_READ][usize::from(a) % 4];
+                let size = [0x1000, 0x10000, 0x30000][usize::from(a >> 2) % 3];
+                if ctx.virtual_alloc(at + usize::from(b >> 4) * 0x1000, size, MEM_COMMIT, protect).await != 0
+                    && access == FILE_MAP_WRITE
+                    && protect == PAGE_READWRITE
+                {
+                    ctx.write_u32(at + usize::from(b >> 4) * 0x1000, u32::from(a)).await;
+                }
+            }
+        }
+    }
 }

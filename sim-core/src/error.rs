@@ -213,6 +213,12 @@ win32_errors! {
     /// A device attached to the system is not functioning (31): InitOnceBeginInitialize
     /// with INIT_ONCE_CHECK_ONLY before the initialisation completed (§26.9).
     ERROR_GEN_FAILURE = 31;
+    /// The paging file is too small for this operation to complete (1455):
+    /// STATUS_COMMITMENT_LIMIT (VirtualAlloc past `Config::private_bytes_max`, §29.6).
+    ERROR_COMMITMENT_LIMIT = 1455;
+    /// The program issued a command but the command length is incorrect (24):
+    /// STATUS_INFO_LENGTH_MISMATCH (VirtualQuery with a buffer too small, §29.11).
+    ERROR_BAD_LENGTH = 24;
 }
 
 impl fmt::Debug for Win32Error {

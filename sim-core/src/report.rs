@@ -979,6 +979,12 @@ impl RunReport {
         if c.memory_atomic_bytes != d.memory_atomic_bytes {
             changes.push(format!("memory_atomic_bytes: {}", c.memory_atomic_bytes));
         }
+        if c.private_bytes_max != d.private_bytes_max {
+            changes.push(format!("private_bytes_max: {}", c.private_bytes_max));
+        }
+        if c.spurious_wakeups != d.spurious_wakeups {
+            changes.push(format!("spurious_wakeups: {}", c.spurious_wakeups));
+        }
         if c.race_detection != d.race_detection {
             changes.push(format!("race_detection: RaceDetection::{:?}", c.race_detection));
             flags.push_str(&format!(" --races {}", format!("{:?}", c.race_detection).to_lowercase()));

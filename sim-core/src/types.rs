@@ -934,3 +934,74 @@ pub const INIT_ONCE_CHECK_ONLY: u32 = 0x1;
 pub const INIT_ONCE_ASYNC: u32 = 0x2;
 /// `INIT_ONCE_INIT_FAILED`: InitOnceComplete reports a failed initialisation (§26.10).
 pub const INIT_ONCE_INIT_FAILED: u32 = 0x4;
+
+// ----- process memory: VirtualAlloc and heaps (docs/semantics.md §29) -----------------
+
+/// `MEM_COMMIT`.
+pub const MEM_COMMIT: u32 = 0x0000_1000;
+/// `MEM_RESERVE`.
+pub const MEM_RESERVE: u32 = 0x0000_2000;
+/// `MEM_DECOMMIT`.
+pub const MEM_DECOMMIT: u32 = 0x0000_4000;
+/// `MEM_RELEASE`.
+pub const MEM_RELEASE: u32 = 0x0000_8000;
+/// `MEM_FREE` (VirtualQuery's State of unallocated memory).
+pub const MEM_FREE: u32 = 0x0001_0000;
+/// `MEM_PRIVATE` (VirtualQuery's Type of VirtualAlloc memory).
+pub const MEM_PRIVATE: u32 = 0x0002_0000;
+/// `MEM_MAPPED` (VirtualQuery's Type of a view of a section).
+pub const MEM_MAPPED: u32 = 0x0004_0000;
+/// `MEM_RESET`.
+pub const MEM_RESET: u32 = 0x0008_0000;
+/// `MEM_TOP_DOWN`.
+pub const MEM_TOP_DOWN: u32 = 0x0010_0000;
+/// `MEM_WRITE_WATCH`.
+pub const MEM_WRITE_WATCH: u32 = 0x0020_0000;
+/// `MEM_PHYSICAL`.
+pub const MEM_PHYSICAL: u32 = 0x0040_0000;
+/// `MEM_RESET_UNDO`.
+pub const MEM_RESET_UNDO: u32 = 0x0100_0000;
+/// `MEM_LARGE_PAGES`.
+pub const MEM_LARGE_PAGES: u32 = 0x2000_0000;
+/// `AT_ROUND_TO_PAGE` (not accepted by VirtualAlloc, §29.2).
+pub const AT_ROUND_TO_PAGE: u32 = 0x4000_0000;
+
+/// `HEAP_NO_SERIALIZE`.
+pub const HEAP_NO_SERIALIZE: u32 = 0x0000_0001;
+/// `HEAP_GROWABLE`.
+pub const HEAP_GROWABLE: u32 = 0x0000_0002;
+/// `HEAP_GENERATE_EXCEPTIONS`.
+pub const HEAP_GENERATE_EXCEPTIONS: u32 = 0x0000_0004;
+/// `HEAP_ZERO_MEMORY`.
+pub const HEAP_ZERO_MEMORY: u32 = 0x0000_0008;
+/// `HEAP_REALLOC_IN_PLACE_ONLY`.
+pub const HEAP_REALLOC_IN_PLACE_ONLY: u32 = 0x0000_0010;
+/// `HEAP_CREATE_ENABLE_EXECUTE`.
+pub const HEAP_CREATE_ENABLE_EXECUTE: u32 = 0x0004_0000;
+/// `STATUS_NO_MEMORY`: the exception HeapAlloc raises on failure with
+/// HEAP_GENERATE_EXCEPTIONS.
+pub const STATUS_NO_MEMORY: u32 = 0xC000_0017;
+/// `STATUS_HEAP_CORRUPTION`: the fail-fast exception of a corrupted heap (a double free).
+pub const STATUS_HEAP_CORRUPTION: u32 = 0xC000_0374;
+
+/// `MEMORY_BASIC_INFORMATION` (x64): what VirtualQuery reports about a region of pages.
+#[allow(non_snake_case)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MEMORY_BASIC_INFORMATION {
+    /// The start of the region (the queried address rounded down to a page).
+    pub BaseAddress: usize,
+    /// The base of the allocation (reservation or view) it belongs to; 0 for free memory.
+    pub AllocationBase: usize,
+    /// The protection the allocation was made with; 0 for free memory.
+    pub AllocationProtect: u32,
+    /// The partition (always 0).
+    pub PartitionId: u16,
+    /// The size of the run of pages from BaseAddress with the same attributes.
+    pub RegionSize: usize,
+    /// MEM_COMMIT, MEM_RESERVE or MEM_FREE.
+    pub State: u32,
+    /// The pages' protection (0 for reserved pages, PAGE_NOACCESS for free ones).
+    pub Protect: u32,
+    /// MEM_PRIVATE, MEM_MAPPED, or 0 for free memory.
+    pub Type: u32,
+}

@@ -8,6 +8,7 @@
 
 pub mod com;
 pub mod mailslot;
+pub mod memory;
 pub mod messages;
 pub mod msmq;
 pub mod named_pipe;

@@ -193,6 +193,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The process-memory family (extended header 0xFF, family 10, docs/semantics.md §29):
+    /// ops 96-111 VirtualAlloc, VirtualFree, VirtualQuery and VirtualProtect with random
+    /// addresses, sizes, types and protections, loads, stores and interlocked operations on
+    /// private memory, SEC_RESERVE views committed with VirtualAlloc, and heaps, mixed with
+    /// every op of the 96-op set. Access violations and limits are outcomes; Unsupported
+    /// use and heap corruption (the family frees each block once) are failures.
+    #[test]
+    fn random_vmem_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let data = family_input(10, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program(&data).expect("input is long enough");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}\ninput {:?}", e, data);
+        }
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]
@@ -234,6 +256,10 @@ fn fuzz_regressions() {
         // cancellation queued the routine's APC to the dying thread, which still read as
         // blocked on the operation just removed: a kernel panic.
         ("readfileex-killed-thread-apc", include_bytes!("../../fuzz/regressions/readfileex-killed-thread-apc.bin")),
+        // Found by the process-memory family (family 10): a 4-byte store 8 bytes below the
+        // top of the address space overflowed while being split into parts (a panic in
+        // ThreadCtx::write_memory) instead of faulting.
+        ("parts-overflow-near-top", include_bytes!("../../fuzz/regressions/parts-overflow-near-top.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");

@@ -35,7 +35,7 @@ fn parts(addr: u64, len: usize, atomic: u32) -> impl Iterator<Item = (u64, usize
             return None;
         }
         let mut n = atomic;
-        while n > 1 && (a % n != 0 || a + n > end) {
+        while n > 1 && (a % n != 0 || a.checked_add(n).is_none_or(|e| e > end)) {
             n /= 2;
         }
         let part = (a, n as usize);
@@ -376,6 +376,9 @@ mod tests {
         assert_eq!(p(0x1000, 4, 3), vec![(0x1000, 2), (0x1002, 2)]);
         assert_eq!(p(0x1000, 0, 8), vec![]);
         assert_eq!(p(u64::MAX, 2, 8), vec![(u64::MAX, 2)]);
+        // Near the top of the address space a part must not overflow (found by fuzz
+        // family 10).
+        assert_eq!(p(u64::MAX - 7, 4, 8), vec![(u64::MAX - 7, 4)]);
         // Lazy: a 1 TiB access yields its first part without building the rest.
         assert_eq!(parts(0x1000, 1 << 40, 8).next(), Some((0x1000, 8)));
     }

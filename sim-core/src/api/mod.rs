@@ -10,6 +10,7 @@ mod mapping;
 mod msmq;
 mod overlapped;
 mod user32;
+mod vmem;
 mod winsock;
 
 pub use com::CO_MTA_USAGE_COOKIE;

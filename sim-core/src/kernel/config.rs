@@ -150,10 +150,26 @@ pub struct Config {
     /// with `Outcome::Livelock` instead of `Outcome::StepLimit`. 0 turns the watch off.
     #[serde(default = "default_livelock_window")]
     pub livelock_window: u64,
+    /// Bytes of private memory (VirtualAlloc commits and heap segments) that may be
+    /// committed at once in one run (§29.6): past it VirtualAlloc fails with
+    /// ERROR_COMMITMENT_LIMIT and HeapAlloc returns NULL, as when Windows' commit limit
+    /// is reached. A failed allocation does not end the run.
+    #[serde(default = "default_private_bytes_max")]
+    pub private_bytes_max: u64,
+    /// Whether a thread sleeping in SleepConditionVariableCS/SRW may wake spuriously: the
+    /// scheduler then decides, as a recorded choice, whether each sleeping waiter wakes
+    /// without a Wake call (returning TRUE with its lock re-acquired, §29.20). Off by
+    /// default: waiters wake only when woken or timed out.
+    #[serde(default)]
+    pub spurious_wakeups: bool,
 }
 
 fn default_livelock_window() -> u64 {
     2048
+}
+
+fn default_private_bytes_max() -> u64 {
+    256 << 20
 }
 
 fn default_sockets_max() -> u32 {
@@ -248,6 +264,8 @@ impl Default for Config {
             stream_splits: true,
             race_detection: super::race::RaceDetection::Stop,
             livelock_window: default_livelock_window(),
+            private_bytes_max: default_private_bytes_max(),
+            spurious_wakeups: false,
         }
     }
 }

@@ -420,6 +420,26 @@ impl Kernel {
             }
         }
         assert!(self.section_bytes <= self.config.section_bytes_max, "simulator bug: section bytes past the cap");
+        // Private memory (§29): committed pages are charged, data only on committed pages,
+        // regions do not overlap each other or a view.
+        let mut committed: u64 = 0;
+        for o in self.objects.values() {
+            if let Body::Process(p) = &o.body {
+                let mut last_end = 0u64;
+                for (b, r) in &p.space.regions {
+                    assert!(*b >= last_end, "simulator bug: private regions overlap at 0x{b:x}");
+                    last_end = b + r.size;
+                    committed += r.committed.len() as u64;
+                    for page in r.data.keys() {
+                        assert!(r.committed.contains_key(page), "simulator bug: data on an uncommitted page");
+                    }
+                    let vb = p.space.views.range(..b + r.size).next_back();
+                    assert!(vb.is_none_or(|(vb, v)| vb + v.size <= *b), "simulator bug: a region overlaps a view");
+                }
+            }
+        }
+        assert_eq!(self.private_bytes, committed * page, "simulator bug: private byte count is off");
+        assert!(self.private_bytes <= self.config.private_bytes_max, "simulator bug: private bytes past the cap");
         // Sockets: a connection's two ends name each other; the port table holds open,
         // bound sockets of its protocol and port.
         for (id, o) in &self.objects {

@@ -160,6 +160,9 @@ pub struct Kernel {
     /// Bytes of section pages materialised (sections' pages and copy-on-write views'
     /// private pages). Invariant: their sum; at most `Config::section_bytes_max`.
     pub(crate) section_bytes: u64,
+    /// Bytes of private memory committed (VirtualAlloc, heap segments) in all processes.
+    /// Invariant: their sum; at most `Config::private_bytes_max` (§29.6).
+    pub(crate) private_bytes: u64,
     /// Trace events dropped to stay within `Config::trace_events_max`.
     pub(crate) trace_dropped: u64,
     /// Windows, classes and message queues (user32).
@@ -247,6 +250,7 @@ impl Kernel {
             exited: Vec::new(),
             pipe_bytes: 0,
             section_bytes: 0,
+            private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
             parked: BTreeSet::new(),

@@ -76,6 +76,9 @@ pub(crate) enum MemKey {
     /// A copy-on-write view's private pages: its process and base address (offsets in
     /// the section).
     Private(Pid, u64),
+    /// Private memory (VirtualAlloc, heap segments): its process and the base of its
+    /// reservation (offsets from that base, §29.11).
+    Virtual(Pid, u64),
 }
 
 /// A synchronisation point with a clock.
@@ -251,6 +254,13 @@ impl Kernel {
             R::WaitOnAddress { address, .. } | R::WakeByAddressSingle { address } | R::WakeByAddressAll { address } => {
                 keys.push(SyncKey::Address(pid, *address))
             }
+            // A heap's lock orders its calls: a block freed by one thread and allocated
+            // by another is not a race (§29.18).
+            R::HeapAlloc { heap, .. }
+            | R::HeapFree { heap, .. }
+            | R::HeapReAlloc { heap, .. }
+            | R::HeapSize { heap, .. }
+            | R::HeapDestroy { heap } => keys.push(SyncKey::Lock(pid, *heap)),
             R::SleepConditionVariableCS { cv, lock, .. } | R::SleepConditionVariableSRW { cv, lock, .. } => {
                 keys.push(SyncKey::Lock(pid, *cv));
                 keys.push(SyncKey::Lock(pid, *lock));
@@ -508,6 +518,7 @@ impl Kernel {
         let memory = match a.key {
             MemKey::Section(id) => self.describe(id),
             MemKey::Private(p, base) => format!("the copy-on-write view at 0x{base:x} of P{p}"),
+            MemKey::Virtual(p, base) => format!("the private memory at 0x{base:x} of P{p}"),
         };
         let access = |pid, tid, step, api: Api, address, len, write, atomic| RaceAccess {
             pid,

@@ -551,6 +551,18 @@ api_table! {
         => wait_on_address;
     WakeByAddressSingle(address: u64 [addr]) -> Void => wake_by_address_single;
     WakeByAddressAll(address: u64 [addr]) -> Void => wake_by_address_all;
+    VirtualAlloc(address: u64 [addr], size: u64, allocation_type: u32 [flags], protect: u32 [flags]) -> Ptr
+        => virtual_alloc;
+    VirtualFree(address: u64 [addr], size: u64, free_type: u32 [flags]) -> Bool => virtual_free;
+    VirtualQuery(address: u64 [addr], length: u64) -> Bool => virtual_query;
+    VirtualProtect(address: u64 [addr], size: u64, new_protect: u32 [flags]) -> Bool => virtual_protect;
+    GetProcessHeap() -> Ptr => get_process_heap;
+    HeapCreate(options: u32 [flags], initial_size: u64, maximum_size: u64) -> Ptr => heap_create;
+    HeapDestroy(heap: u64 [addr]) -> Bool => heap_destroy;
+    HeapAlloc(heap: u64 [addr], flags: u32 [flags], bytes: u64) -> Ptr => heap_alloc;
+    HeapFree(heap: u64 [addr], flags: u32 [flags], mem: u64 [addr]) -> Bool => heap_free;
+    HeapReAlloc(heap: u64 [addr], flags: u32 [flags], mem: u64 [addr], bytes: u64) -> Ptr => heap_re_alloc;
+    HeapSize(heap: u64 [addr], flags: u32 [flags], mem: u64 [addr]) -> Long => heap_size;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
     CreateWindowEx(
@@ -843,6 +855,8 @@ pub enum Value {
     Poll(Vec<i16>),
     /// WSAEnumNetworkEvents: the FD_ bits and each one's error code.
     NetworkEvents(u32, [u32; 10]),
+    /// VirtualQuery: the region's MEMORY_BASIC_INFORMATION (§29.11).
+    MemInfo(Box<crate::types::MEMORY_BASIC_INFORMATION>),
 }
 
 impl Value {
@@ -940,6 +954,15 @@ impl Value {
                 )]
             }
             Value::NetworkEvents(ev, _) => vec![Arg::new("events", ArgValue::Flags(*ev))],
+            Value::MemInfo(m) => vec![
+                Arg::new("BaseAddress", ArgValue::Sym(format!("0x{:x}", m.BaseAddress))),
+                Arg::new("AllocationBase", ArgValue::Sym(format!("0x{:x}", m.AllocationBase))),
+                Arg::new("AllocationProtect", ArgValue::Flags(m.AllocationProtect)),
+                Arg::new("RegionSize", ArgValue::Sym(format!("0x{:x}", m.RegionSize))),
+                Arg::new("State", ArgValue::Flags(m.State)),
+                Arg::new("Protect", ArgValue::Flags(m.Protect)),
+                Arg::new("Type", ArgValue::Flags(m.Type)),
+            ],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
                 u("max", *max_message_size),
                 u("next", *next_size),

@@ -580,6 +580,26 @@ impl Kernel {
         if free {
             self.grant_lock(pid, lock, &cause);
         }
+        // A spurious wake-up (§29.20): with `Config::spurious_wakeups`, the scheduler
+        // decides (a recorded `ChoiceKind::Data` choice: 0 wakes, 1 sleeps; round-robin
+        // and shrinking pick 1) whether the sleeper wakes at once without a Wake call. It
+        // then re-acquires the lock as a woken sleeper does and returns TRUE.
+        if self.config.spurious_wakeups && self.choose(ChoiceKind::Data, &[0, 1]) == 0 {
+            if self.try_take(pid, lock, tid, shared) {
+                self.note_effect(|k| {
+                    format!("released {name}; woke spuriously and took it back ({})", k.lock_state(pid, lock))
+                });
+                return Exec::Done(Value::Bool(true).into());
+            }
+            let op = self.new_op(tid, OpKind::LockWait { lock, shared, then: Some(false) }, None);
+            if let Some(l) = self.locks.map.get_mut(&(pid, lock)) {
+                l.waiters.push(op);
+            }
+            self.note_effect(|k| {
+                format!("released {name}; woke spuriously and waits for it ({})", k.lock_state(pid, lock))
+            });
+            return Exec::Block(op);
+        }
         let deadline = self.deadline(timeout_ms);
         let op = self.new_op(tid, OpKind::CondWait { cv, lock, shared }, deadline);
         self.locks.map.get_mut(&(pid, cv)).expect("made above").waiters.push(op);

@@ -25,6 +25,7 @@ pub mod socket;
 pub mod sync;
 pub mod thread;
 pub mod timer;
+pub mod vmem;
 pub mod window;
 
 use crate::kernel::ops::{OpId, OpKind};

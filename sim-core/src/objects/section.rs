@@ -11,6 +11,7 @@
 //! keeps its written pages privately. Memory is sequentially consistent: every load,
 //! store and interlocked operation is one kernel step, in the order the scheduler picks.
 
+use super::vmem::{protect_allows, view_page_protect};
 use super::{Body, ObjectId, ObjectType};
 use crate::error::*;
 use crate::kernel::request::{Api, Value};
@@ -47,6 +48,9 @@ pub struct Section {
     pub pages: BTreeMap<u64, Page>,
     /// Views of it in all processes (each holds a reference on it).
     pub views: u32,
+    /// A SEC_RESERVE section's pages committed through VirtualAlloc(MEM_COMMIT) on a view
+    /// of it, by page index: visible in every view (§29.14).
+    pub committed: std::collections::BTreeSet<u64>,
 }
 
 /// What a view lets its process do (the view's protection, §19.10).
@@ -78,6 +82,9 @@ pub struct View {
     /// A copy-on-write view's private pages, by section page index. Invariant: counted in
     /// `Kernel::section_bytes`.
     pub private: BTreeMap<u64, Page>,
+    /// Page protections set by VirtualProtect or VirtualAlloc(MEM_COMMIT) on this view, by
+    /// page index in the view; a page not listed has the view's own protection (§29.13).
+    pub protect: BTreeMap<u64, u32>,
 }
 
 /// A process's simulated address space: its views by base address.
@@ -88,15 +95,28 @@ pub struct AddressSpace {
     /// Where the next view without a requested address goes: addresses are never reused
     /// within a run unless a caller asks for one (MapViewOfFileEx).
     pub next_base: u64,
+    /// Private memory (VirtualAlloc reservations, heap segments) by base address.
+    /// Invariant: they overlap neither each other nor a view (§29).
+    pub regions: BTreeMap<u64, super::vmem::Region>,
+    /// Heaps by handle (the heap's first segment's base, §29.16).
+    pub heaps: BTreeMap<u64, super::vmem::Heap>,
+    /// The process heap (GetProcessHeap), made at its first use.
+    pub process_heap: Option<u64>,
 }
 
 impl Default for AddressSpace {
     fn default() -> AddressSpace {
-        AddressSpace { views: BTreeMap::new(), next_base: VIEW_BASE_START }
+        AddressSpace {
+            views: BTreeMap::new(),
+            next_base: VIEW_BASE_START,
+            regions: BTreeMap::new(),
+            heaps: BTreeMap::new(),
+            process_heap: None,
+        }
     }
 }
 
-fn round_up(v: u64, to: u64) -> Option<u64> {
+pub(crate) fn round_up(v: u64, to: u64) -> Option<u64> {
     v.checked_add(to - 1).map(|x| x / to * to)
 }
 
@@ -147,14 +167,14 @@ fn check_protection(fl_protect: u32) -> Result<(u32, bool), Win32Error> {
 }
 
 impl Kernel {
-    fn section(&self, id: ObjectId) -> &Section {
+    pub(crate) fn section(&self, id: ObjectId) -> &Section {
         match &self.objects[id].body {
             Body::Section(s) => s,
             _ => panic!("simulator bug: not a section"),
         }
     }
 
-    fn section_mut(&mut self, id: ObjectId) -> &mut Section {
+    pub(crate) fn section_mut(&mut self, id: ObjectId) -> &mut Section {
         match &mut self.objects[id].body {
             Body::Section(s) => s,
             _ => panic!("simulator bug: not a section"),
@@ -209,7 +229,16 @@ impl Kernel {
             inherit,
             name,
             access_for_protection(base),
-            move |_| Body::Section(Section { size, protect: base, reserve, pages: BTreeMap::new(), views: 0 }),
+            move |_| {
+                Body::Section(Section {
+                    size,
+                    protect: base,
+                    reserve,
+                    pages: BTreeMap::new(),
+                    views: 0,
+                    committed: Default::default(),
+                })
+            },
         );
         // Say which section the handle names: a new one, or the existing one, whose size
         // is kept whatever this call asked for (§19.2).
@@ -334,27 +363,44 @@ impl Kernel {
         };
         self.add_ref(id);
         self.section_mut(id).views += 1;
-        let v = View { section: id, offset, size: vsize, access: view, execute, private: BTreeMap::new() };
+        let v = View {
+            section: id,
+            offset,
+            size: vsize,
+            access: view,
+            execute,
+            private: BTreeMap::new(),
+            protect: BTreeMap::new(),
+        };
         self.process_mut(pid).space.views.insert(at, v);
         self.note_effect(|k| format!("maps {} at 0x{at:x} ({vsize} bytes, {view:?})", k.describe(id)));
         Ok(Value::Ptr(at).into())
     }
 
-    /// The end of the first view of `pid` overlapping `[at, at + len)`, if one does.
-    fn first_overlap(&self, pid: Pid, at: u64, len: u64) -> Option<u64> {
+    /// The end of the first view or private region of `pid` overlapping `[at, at + len)`,
+    /// if one does.
+    pub(crate) fn first_overlap(&self, pid: Pid, at: u64, len: u64) -> Option<u64> {
         let end = at.saturating_add(len);
         let views = &self.process(pid).space.views;
         let before = views.range(..at).next_back().filter(|(b, v)| *b + v.size > at);
         let inside = views.range(at..end).next();
-        before.or(inside).map(|(b, v)| b + v.size)
+        let view = before.or(inside).map(|(b, v)| b + v.size);
+        let regions = &self.process(pid).space.regions;
+        let before = regions.range(..at).next_back().filter(|(b, r)| *b + r.size > at);
+        let inside = regions.range(at..end).next();
+        let region = before.or(inside).map(|(b, r)| b + r.size);
+        match (view, region) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    fn overlaps(&self, pid: Pid, at: u64, len: u64) -> bool {
+    pub(crate) fn overlaps(&self, pid: Pid, at: u64, len: u64) -> bool {
         self.first_overlap(pid, at, len).is_some()
     }
 
     /// The base of the view of `pid` that contains `addr`.
-    fn view_at(&self, pid: Pid, addr: u64) -> Option<u64> {
+    pub(crate) fn view_at(&self, pid: Pid, addr: u64) -> Option<u64> {
         let (b, v) = self.process(pid).space.views.range(..=addr).next_back()?;
         (addr < b + v.size).then_some(*b)
     }
@@ -384,6 +430,8 @@ impl Kernel {
         for at in bases {
             self.unmap(pid, at);
         }
+        // Its private memory and heaps go too (§29.9).
+        self.release_all_private(pid);
     }
 
     pub(crate) fn flush_view_of_file(&mut self, pid: Pid, _tid: Tid, base: u64, _bytes: u64) -> CallResult {
@@ -396,7 +444,14 @@ impl Kernel {
     // ----- loads, stores, interlocked operations -----------------------------------
 
     /// Ends the run with an access violation at `address` (§19.23).
-    fn access_violation(&mut self, pid: Pid, tid: Tid, address: u64, write: bool, call: String) -> Win32Error {
+    pub(crate) fn access_violation(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        address: u64,
+        write: bool,
+        call: String,
+    ) -> Win32Error {
         if self.stop.is_none() {
             self.stop = Some(Outcome::AccessViolation { pid, tid, address, write, call });
         }
@@ -405,31 +460,49 @@ impl Kernel {
 
     /// Checks that `[addr, addr + len)` may be read (or written) by `pid`; returns the
     /// first address that may not be.
-    fn check_range(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Result<(), u64> {
+    pub(crate) fn check_range(&self, pid: Pid, addr: u64, len: u64, write: bool) -> Result<(), u64> {
         let Some(end) = addr.checked_add(len) else { return Err(addr) };
         let mut a = addr;
         while a < end {
-            let Some(b) = self.view_at(pid, a) else { return Err(a) };
-            let v = &self.process(pid).space.views[&b];
-            let ok = match v.access {
-                ViewAccess::NoAccess => false,
-                ViewAccess::Read => !write,
-                ViewAccess::Write | ViewAccess::Copy => true,
+            let Some(b) = self.view_at(pid, a) else {
+                // Private memory (VirtualAlloc, heaps): page by page (§29.10).
+                a = self.check_private(pid, a, end, write)?;
+                continue;
             };
-            if !ok || self.section(v.section).reserve {
-                return Err(a);
+            let v = &self.process(pid).space.views[&b];
+            let s = self.section(v.section);
+            if v.protect.is_empty() && !s.reserve {
+                let ok = match v.access {
+                    ViewAccess::NoAccess => false,
+                    ViewAccess::Read => !write,
+                    ViewAccess::Write | ViewAccess::Copy => true,
+                };
+                if !ok {
+                    return Err(a);
+                }
+                a = (b + v.size).min(end);
+                continue;
             }
-            a = (b + v.size).min(end);
+            // Pages with their own protection, or a SEC_RESERVE section (§§29.13, 29.14).
+            let page_end = ((a / PAGE_SIZE) + 1) * PAGE_SIZE;
+            match view_page_protect(v, s, (a - b) / PAGE_SIZE) {
+                Some(p) if protect_allows(p, write) => {}
+                _ => return Err(a),
+            }
+            a = page_end.min(end);
         }
         Ok(())
     }
 
     /// Copies simulated memory out (the range is checked).
-    fn load(&self, pid: Pid, addr: u64, out: &mut [u8]) {
+    pub(crate) fn load(&self, pid: Pid, addr: u64, out: &mut [u8]) {
         let mut done = 0usize;
         while done < out.len() {
             let a = addr + done as u64;
-            let b = self.view_at(pid, a).expect("checked");
+            let Some(b) = self.view_at(pid, a) else {
+                done += self.load_private(pid, a, &mut out[done..]);
+                continue;
+            };
             let v = &self.process(pid).space.views[&b];
             let off = v.offset + (a - b);
             let (page, in_page) = (off / PAGE_SIZE, (off % PAGE_SIZE) as usize);
@@ -485,10 +558,14 @@ impl Kernel {
 
     /// Copies bytes into simulated memory (the range is checked); false when the
     /// section-bytes cap ended the run.
-    fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> bool {
+    pub(crate) fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> bool {
         let mut done = 0usize;
         while done < data.len() {
             let a = addr + done as u64;
+            if self.view_at(pid, a).is_none() {
+                done += self.store_private(pid, a, &data[done..]);
+                continue;
+            }
             if !self.materialise(pid, a) {
                 return false;
             }
@@ -521,7 +598,17 @@ impl Kernel {
         let mut done = 0u64;
         while done < len {
             let a = addr + done;
-            let Some(b) = self.view_at(pid, a) else { return };
+            let Some(b) = self.view_at(pid, a) else {
+                // Private memory: keyed by its reservation (§29.11).
+                let Some((rb, _)) = self.region_at(pid, a) else { return };
+                let n = (len - done).min(PAGE_SIZE - a % PAGE_SIZE);
+                let key = crate::kernel::race::MemKey::Virtual(pid, rb);
+                let access =
+                    crate::kernel::race::MemAccess { key, offset: a - rb, len: n, write, atomic, address: a, api };
+                self.race_memory(pid, tid, access);
+                done += n;
+                continue;
+            };
             let (key, off) = {
                 let v = &self.process(pid).space.views[&b];
                 let off = v.offset + (a - b);
