@@ -26,6 +26,7 @@ mod model_sync;
 mod msg;
 mod msmq;
 mod named_pipe;
+mod network;
 mod pictures;
 mod pipe;
 mod process;
