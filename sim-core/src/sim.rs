@@ -129,6 +129,31 @@ impl Sim {
         self
     }
 
+    /// Configures the link between two hosts (`Config::network.links`; a later link for
+    /// the same pair wins). Recorded in the configuration, like `host`.
+    pub fn link(&mut self, link: crate::kernel::config::LinkConfig) -> &mut Sim {
+        {
+            let mut k = self.kernel.borrow_mut();
+            if !k.config.network.links.contains(&link) {
+                k.config.network.links.push(link);
+            }
+        }
+        self
+    }
+
+    /// Cuts hosts `a` and `b` apart from `from_ms` to `to_ms` (None: for good), both ways
+    /// (`Config::network.partitions`, docs/semantics.md §27.6).
+    pub fn partition(&mut self, a: &str, b: &str, from_ms: u64, to_ms: Option<u64>) -> &mut Sim {
+        {
+            let p = crate::kernel::config::PartitionConfig { a: a.into(), b: b.into(), from_ms, to_ms };
+            let mut k = self.kernel.borrow_mut();
+            if !k.config.network.partitions.contains(&p) {
+                k.config.network.partitions.push(p);
+            }
+        }
+        self
+    }
+
     /// Starts a process from `command_line` on host `host` when the run begins, after the
     /// first process (in the order of the calls). Its children run on its host.
     pub fn start_on(&mut self, host: &str, command_line: &str) -> &mut Sim {

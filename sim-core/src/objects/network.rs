@@ -771,12 +771,12 @@ impl Kernel {
         let a = self.sock_host(hs.client);
         let back = self.link_now(hs.dest, a);
         let t = self.now + back.latency;
+        let text = format!("network: SYN from {} reaches {}", self.describe(hs.client), hs.to);
+        self.note_net(text);
         if self.establish_remote(hs.client, hs.to, hs.dest) {
-            let text = format!("network: SYN from {} reaches {}: accepted", self.describe(hs.client), hs.to);
-            self.note_net(text);
             self.schedule_flight_at(t, Flight::Established(hs));
         } else {
-            let text = format!("network: SYN from {} reaches {}: nobody listens", self.describe(hs.client), hs.to);
+            let text = format!("network: nobody listens on {}: a reset goes back", hs.to);
             self.note_net(text);
             self.schedule_flight_at(t, Flight::Refused(hs));
         }
