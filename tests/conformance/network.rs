@@ -590,3 +590,88 @@ fn network_decisions_carry_their_chance() {
     let json = serde_json::to_string(&r.decisions).unwrap();
     assert!(json.contains("\"network\"") || json.contains("Network"), "{json}");
 }
+
+/// The echo exchange of the loopback-versus-network differential: the client sends
+/// messages of the given sizes, the server echoes each back, both log every result.
+fn echo_run(config: Config, cross: bool, sizes: Vec<u32>) -> (RunReport, Vec<String>) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (lc, ls) = (log.clone(), log.clone());
+    let sizes = Rc::new(sizes);
+    let mut sim = Sim::new(config);
+    if cross {
+        sim.host("local", CLIENT_IP).host("server", SERVER_IP);
+    }
+    let target = if cross { server_addr() } else { SOCKADDR_IN::new(INADDR_LOOPBACK, PORT) };
+    let sz = sizes.clone();
+    sim.program("client.exe", move |ctx| {
+        let (log, sizes) = (lc.clone(), sz.clone());
+        async move {
+            startup(&ctx).await;
+            ctx.sleep(10).await;
+            let c = tcp(&ctx).await;
+            let r = ctx.connect(c, Some(&target), SOCKADDR_IN_LEN).await;
+            log.borrow_mut().push(format!("client connect {r}"));
+            for (k, &n) in sizes.iter().enumerate() {
+                let d: Vec<u8> = (0..n).map(|i| b'a' + ((k as u32 + i) % 26) as u8).collect();
+                let r = ctx.send(c, &d, n as i32, 0).await;
+                log.borrow_mut().push(format!("client send {r}"));
+                let back = recv_all(&ctx, c, n as usize).await;
+                log.borrow_mut().push(format!("client got {:?}", String::from_utf8_lossy(&back)));
+            }
+            let r = ctx.shutdown(c, SD_SEND).await;
+            log.borrow_mut().push(format!("client shutdown {r}"));
+            let mut buf = [0u8; 4];
+            let r = ctx.recv(c, &mut buf, 4, 0).await;
+            log.borrow_mut().push(format!("client eof {r}"));
+            let r = ctx.closesocket(c).await;
+            log.borrow_mut().push(format!("client close {r}"));
+            0
+        }
+    });
+    sim.program("server.exe", move |ctx| {
+        let (log, sizes) = (ls.clone(), sizes.clone());
+        async move {
+            startup(&ctx).await;
+            let s = accept_one(&ctx).await;
+            for &n in sizes.iter() {
+                let got = recv_all(&ctx, s, n as usize).await;
+                log.borrow_mut().push(format!("server got {:?}", String::from_utf8_lossy(&got)));
+                let r = ctx.send(s, &got, n as i32, 0).await;
+                log.borrow_mut().push(format!("server send {r}"));
+            }
+            let mut buf = [0u8; 4];
+            let r = ctx.recv(s, &mut buf, 4, 0).await;
+            log.borrow_mut().push(format!("server eof {r}"));
+            let r = ctx.closesocket(s).await;
+            log.borrow_mut().push(format!("server close {r}"));
+            0
+        }
+    });
+    sim.start_on(if cross { "server" } else { "local" }, "server.exe");
+    let r = sim.run("client.exe");
+    let v = log.borrow().clone();
+    (r, v)
+}
+
+/// §27.2, §27.8: a connection across two fault-free hosts behaves like one over loopback
+/// but for time: over many seeds and message sizes, every call returns the same, every
+/// byte arrives the same, in the same order per side (the recv splits off, as in the
+/// model differential model_sock.rs). A differential of the kernel against itself: the
+/// reference model (sim-model) has no notion of time in flight.
+#[test]
+fn cross_host_connection_agrees_with_loopback_but_for_time() {
+    for seed in 0..40u64 {
+        let sizes: Vec<u32> = (0..(1 + seed % 5)).map(|k| 1 + ((seed * 7 + k * 13) % 40) as u32).collect();
+        let mut c = Config::random(seed);
+        c.stream_splits = false;
+        let (one, a) = echo_run(c.clone(), false, sizes.clone());
+        completed_ok(&one);
+        let (two, b) = echo_run(c, true, sizes.clone());
+        completed_ok(&two);
+        let side = |v: &[String], who: &str| v.iter().filter(|l| l.starts_with(who)).cloned().collect::<Vec<_>>();
+        for who in ["client", "server"] {
+            assert_eq!(side(&a, who), side(&b, who), "seed {seed}, sizes {sizes:?}, {who}");
+        }
+        assert!(two.time_ms > one.time_ms, "the network takes time");
+    }
+}

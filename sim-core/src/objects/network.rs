@@ -283,7 +283,8 @@ impl Kernel {
         self.process_mut(pid).host = h;
         let addrs: Vec<String> =
             self.net.network.hosts.get(h).map(|x| x.addrs.iter().map(|&a| ip_text(a)).collect()).unwrap_or_default();
-        let text = format!("P{pid} runs on host {} ({})", self.host_name(h), addrs.join(", "));
+        let addrs = if addrs.is_empty() { "loopback only".to_string() } else { addrs.join(", ") };
+        let text = format!("P{pid} runs on host {} ({addrs})", self.host_name(h));
         let _ = self.push_process_event(pid, EventKind::Note { text });
     }
 
