@@ -675,3 +675,56 @@ fn cross_host_connection_agrees_with_loopback_but_for_time() {
         assert!(two.time_ms > one.time_ms, "the network takes time");
     }
 }
+
+/// §27.5: the bounded exhaustive search explores network faults like any other decision:
+/// two datagrams over a link that drops half the packets reach the server 0, 1 or 2 times,
+/// the search finds all three and exhausts the space.
+#[test]
+fn exhaustive_search_explores_network_faults() {
+    use sim_core::explore::{self, Explore, Sweep};
+    let setup = |sim: &mut Sim| {
+        sim.host("local", CLIENT_IP).host("server", SERVER_IP);
+        let mut link = LinkConfig::new("local", "server", 5);
+        link.drop_permille = 500;
+        sim.link(link);
+        sim.program("main", |ctx| async move {
+            startup(&ctx).await;
+            ctx.sleep(10).await;
+            let s = udp(&ctx).await;
+            let to = server_addr();
+            for i in 0..2u8 {
+                assert_eq!(ctx.sendto(s, &[i], 1, 0, Some(&to), SOCKADDR_IN_LEN).await, 1);
+            }
+            0
+        });
+        sim.program("server.exe", |ctx| async move {
+            startup(&ctx).await;
+            let s = udp(&ctx).await;
+            let a = SOCKADDR_IN::new(INADDR_ANY, PORT);
+            assert_eq!(ctx.bind(s, Some(&a), SOCKADDR_IN_LEN).await, 0);
+            let t = 100i32.to_le_bytes();
+            assert_eq!(ctx.setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, Some(&t), 4).await, 0);
+            let mut n = 0;
+            let mut buf = [0u8; 4];
+            while ctx.recvfrom(s, &mut buf, 4, 0, None, None).await > 0 {
+                n += 1;
+            }
+            n
+        });
+        sim.start_on("server", "server.exe");
+    };
+    let seen = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let record = |r: &RunReport| -> Result<(), String> {
+        if let Outcome::Completed { exit_codes } = &r.outcome {
+            if let Some(c) = exit_codes.iter().find(|c| c.1 == "server.exe") {
+                seen.lock().unwrap().insert(c.2);
+            }
+        }
+        Ok(())
+    };
+    let explore = Explore::Dfs { preemption_bound: None, reduction: true };
+    let s = Sweep { runs: 2000, stop_at_failure: false, property: Some(&record), ..Sweep::new(explore) };
+    let e = explore::sweep(&s, "main", &setup);
+    assert!(e.exhausted, "{e:?}");
+    assert_eq!(seen.into_inner().unwrap().into_iter().collect::<Vec<_>>(), [0, 1, 2]);
+}
