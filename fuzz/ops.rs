@@ -20,9 +20,9 @@
 //! mailslots, `mailslot_op`; 2: file mappings and simulated memory, `mapping_op`; 3:
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
 //! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; 7:
-//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; 10: process memory,
-//! VirtualAlloc & co and heaps, `vmem_op`; the others add nothing yet), its low nibble is
-//! the seed; byte 2
+//! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; 8: sockets across
+//! two hosts and a faulty network, `net_op`; 10: process memory, VirtualAlloc & co and
+//! heaps, `vmem_op`; the others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -297,6 +297,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(5) => socket_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(7) => address_op(&ctx, op, a, b, &script.recent).await,
+            96.. if script.family == Some(8) => net_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(10) => vmem_op(&ctx, op, a, b, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
@@ -1582,7 +1583,35 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
         config.handles_max = 12;
         config.pipe_bytes_max = 24;
     }
+    if family == Some(8) {
+        // Two hosts (docs/semantics.md §27): this one 10.0.0.1, `far` 10.0.0.2, a lossy,
+        // duplicating, reordering link and a partition, all from the seed.
+        let mut link = LinkConfig::new("local", "far", 1 + (seed % 7) as u32);
+        link.drop_permille = [0, 100, 300, 1000][(seed % 4) as usize];
+        link.duplicate_permille = [0, 200][(seed / 4 % 2) as usize];
+        link.reorder_permille = [0, 250][(seed / 8 % 2) as usize];
+        link.bandwidth = (seed % 3 == 0).then_some(64);
+        config.network.links.push(link);
+        let to = if seed % 5 == 0 { None } else { Some(40 + seed * 50) };
+        config.network.partitions.push(PartitionConfig {
+            a: "local".into(),
+            b: "far".into(),
+            from_ms: seed * 3,
+            to_ms: to,
+        });
+    }
     let mut sim = Sim::new(config);
+    if family == Some(8) {
+        sim.host("local", [10, 0, 0, 1]).host("far", [10, 0, 0, 2]);
+        let ops = Rc::new(data[2..].to_vec());
+        sim.program("far.exe", move |ctx| {
+            boxed(
+                ctx,
+                Script { ops: ops.clone(), set, family, depth: DEPTH_MAX, recent: Rc::new(RefCell::new(Vec::new())) },
+            )
+        });
+        sim.start_on("far", "far.exe");
+    }
     sim.program("fuzz.exe", move |ctx| {
         let (first, second) = (first.clone(), second.clone());
         async move {
@@ -1753,6 +1782,53 @@ async fn socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &Re
             }
         }
         _ => {}
+    }
+}
+
+// ----- family 8: sockets across hosts (docs/semantics.md §27) ----------------------------
+
+/// An address on either host, a host nobody has, or loopback, on a few ports.
+fn net_sockaddr(sel: u8) -> SOCKADDR_IN {
+    let ip = [0x0A00_0002, 0x0A00_0001, 0x0A00_0009, INADDR_LOOPBACK][usize::from(sel) % 4];
+    SOCKADDR_IN::new(ip, [7001, 7002][usize::from(sel >> 2) % 2])
+}
+
+/// The network family's ops (96-111): the process runs on `local` (10.0.0.1) and, the
+/// same ops, on `far` (10.0.0.2), linked by a faulty network. Ops 96-98 make listeners,
+/// cross-host connects and datagrams; 99-111 are the socket family's ops (§22) on the
+/// sockets they made. Connects across a partition take 21 s of virtual time.
+async fn net_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    match op {
+        96..=98 => {
+            ignore(ctx.wsa_startup(MAKEWORD(2, 2), None).await);
+            let ty = if op == 98 || b & 0x80 != 0 { SOCK_DGRAM } else { SOCK_STREAM };
+            let s = ctx.socket(AF_INET, ty, 0).await;
+            remember(recent, s);
+            let addr = net_sockaddr(b);
+            match op {
+                96 => {
+                    let any = SOCKADDR_IN::new(INADDR_ANY, addr.port());
+                    ignore(ctx.bind(s, Some(&any), SOCKADDR_IN_LEN).await);
+                    ignore(ctx.listen(s, 2).await);
+                }
+                97 => {
+                    if a & 1 != 0 {
+                        let mut on = 1u32;
+                        ignore(ctx.ioctlsocket(s, FIONBIO, Some(&mut on)).await);
+                    }
+                    ignore(ctx.connect(s, Some(&addr), SOCKADDR_IN_LEN).await);
+                }
+                _ => {
+                    let data = [a; 8];
+                    ignore(ctx.sendto(s, &data, i32::from(a % 9), 0, Some(&addr), SOCKADDR_IN_LEN).await);
+                }
+            }
+        }
+        99 => {
+            let t = i32::from(b).to_le_bytes();
+            ignore(ctx.setsockopt(h, SOL_SOCKET, SO_RCVTIMEO, Some(&t), 4).await);
+        }
+        _ => socket_op(ctx, op, a, b, h, recent).await,
     }
 }
 

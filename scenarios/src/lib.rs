@@ -16,6 +16,7 @@ pub mod mailslots;
 pub mod messages;
 pub mod msmq;
 pub mod named_pipes;
+pub mod network;
 pub mod pipes;
 pub mod shared_memory;
 pub mod sockets;
@@ -135,6 +136,9 @@ pub fn catalogue() -> Vec<Scenario> {
         sockets::abortive_close_lost_response_fixed(),
         sockets::port_hijack(),
         sockets::port_hijack_fixed(),
+        // Hosts and the simulated network (§27): teaching case 4.
+        network::partition_retry_double_charge(),
+        network::partition_retry_idempotent(),
         msmq::msmq_reply_by_arrival_order(),
         msmq::msmq_reply_by_correlation_id(),
         msmq::msmq_poison_message(),

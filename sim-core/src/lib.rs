@@ -28,6 +28,7 @@ pub mod types;
 pub use api::ThreadCtx;
 pub use backend::Win32;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+pub use kernel::config::{HostConfig, LinkConfig, NetworkConfig, PartitionConfig};
 pub use kernel::race::RaceDetection;
 pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
 pub use report::{
@@ -54,4 +55,6 @@ pub mod prelude {
     // COM apartments (§21): HRESULTs come with crate::error::*.
     pub use crate::api::CO_MTA_USAGE_COOKIE;
     pub use crate::objects::com::*;
+    // Hosts and the simulated network (§27).
+    pub use crate::kernel::config::{HostConfig, LinkConfig, NetworkConfig, PartitionConfig};
 }

@@ -65,13 +65,16 @@ fn install_panic_hook() {
 pub struct Sim {
     kernel: Rc<RefCell<Kernel>>,
     bodies: BTreeMap<Tid, BodyFuture>,
+    /// Processes to start at the beginning of the run besides the first: (host, command
+    /// line), in order.
+    start_on: Vec<(String, String)>,
 }
 
 impl Sim {
     /// A simulation with the given configuration.
     pub fn new(config: Config) -> Sim {
         install_panic_hook();
-        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new() }
+        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new(), start_on: Vec::new() }
     }
 
     /// A simulation whose choices are made by `strategy` instead of the one
@@ -79,7 +82,11 @@ impl Sim {
     /// across the runs of a sweep. `run_with_strategy` hands it back.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Sim {
         install_panic_hook();
-        Sim { kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))), bodies: BTreeMap::new() }
+        Sim {
+            kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
+            bodies: BTreeMap::new(),
+            start_on: Vec::new(),
+        }
     }
 
     /// Runs like [`Sim::run`] and returns the strategy too, for the next run of a sweep.
@@ -104,6 +111,56 @@ impl Sim {
         self
     }
 
+    /// Adds a host with the IPv4 address `addr` (docs/semantics.md §27.1), or gives an
+    /// existing host (`local` is the default host, where the first process runs) one more
+    /// address. Each host has its own loopback, ports and processes; hosts reach each other
+    /// through the simulated network (`Config::network`: links, faults, partitions). The
+    /// host is recorded in the configuration, so `RunReport::replay_config` keeps it.
+    pub fn host(&mut self, name: &str, addr: [u8; 4]) -> &mut Sim {
+        {
+            let mut k = self.kernel.borrow_mut();
+            let hosts = &mut k.config.network.hosts;
+            match hosts.iter_mut().find(|h| h.name.eq_ignore_ascii_case(name)) {
+                Some(h) if h.addrs.contains(&addr) => {}
+                Some(h) => h.addrs.push(addr),
+                None => hosts.push(crate::kernel::config::HostConfig { name: name.into(), addrs: vec![addr] }),
+            }
+        }
+        self
+    }
+
+    /// Configures the link between two hosts (`Config::network.links`; a later link for
+    /// the same pair wins). Recorded in the configuration, like `host`.
+    pub fn link(&mut self, link: crate::kernel::config::LinkConfig) -> &mut Sim {
+        {
+            let mut k = self.kernel.borrow_mut();
+            if !k.config.network.links.contains(&link) {
+                k.config.network.links.push(link);
+            }
+        }
+        self
+    }
+
+    /// Cuts hosts `a` and `b` apart from `from_ms` to `to_ms` (None: for good), both ways
+    /// (`Config::network.partitions`, docs/semantics.md §27.6).
+    pub fn partition(&mut self, a: &str, b: &str, from_ms: u64, to_ms: Option<u64>) -> &mut Sim {
+        {
+            let p = crate::kernel::config::PartitionConfig { a: a.into(), b: b.into(), from_ms, to_ms };
+            let mut k = self.kernel.borrow_mut();
+            if !k.config.network.partitions.contains(&p) {
+                k.config.network.partitions.push(p);
+            }
+        }
+        self
+    }
+
+    /// Starts a process from `command_line` on host `host` when the run begins, after the
+    /// first process (in the order of the calls). Its children run on its host.
+    pub fn start_on(&mut self, host: &str, command_line: &str) -> &mut Sim {
+        self.start_on.push((host.to_string(), command_line.to_string()));
+        self
+    }
+
     /// Starts the program `name` as the first process and runs until the outcome.
     pub fn run(self, name: &str) -> RunReport {
         self.run_command_line(name)
@@ -112,7 +169,18 @@ impl Sim {
     /// Starts the first process from a command line (its first token names the program).
     pub fn run_command_line(mut self, command_line: &str) -> RunReport {
         let program = command_line.split_whitespace().next().unwrap_or("").to_string();
-        let started = self.kernel.borrow_mut().start_process(&program, command_line);
+        let booted = self.kernel.borrow_mut().net_boot();
+        let started = match booted {
+            Ok(()) => self.kernel.borrow_mut().start_process(&program, command_line),
+            Err(o) => {
+                self.kernel.borrow_mut().stop = Some(*o);
+                None
+            }
+        };
+        let started = match started {
+            Some(first) => self.start_others().map(|()| first),
+            None => None,
+        };
         let outcome = match started {
             None => match self.kernel.borrow_mut().stop.take() {
                 Some(o) => o,
@@ -136,6 +204,33 @@ impl Sim {
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
         }
+    }
+
+    /// Starts the `start_on` processes; None (with `stop` set) if one cannot start.
+    fn start_others(&mut self) -> Option<()> {
+        let list = std::mem::take(&mut self.start_on);
+        let mut k = self.kernel.borrow_mut();
+        for (host, cmd) in list {
+            let Some(h) = k.host_id(&host) else {
+                k.stop = Some(Outcome::Unsupported {
+                    api: "Sim::start_on".into(),
+                    detail: format!("no host named {host:?} (Sim::host adds one)"),
+                });
+                return None;
+            };
+            let program = cmd.split_whitespace().next().unwrap_or("").to_string();
+            let Some((pid, _)) = k.start_process(&program, &cmd) else {
+                if k.stop.is_none() {
+                    k.stop = Some(Outcome::Unsupported {
+                        api: "Sim::start_on".into(),
+                        detail: format!("no program named {program:?}"),
+                    });
+                }
+                return None;
+            };
+            k.set_process_host(pid, h);
+        }
+        Some(())
     }
 
     fn drive(&mut self) -> Outcome {

@@ -27,6 +27,7 @@ mod model_vmem;
 mod msg;
 mod msmq;
 mod named_pipe;
+mod network;
 mod pictures;
 mod pipe;
 mod process;

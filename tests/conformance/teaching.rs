@@ -1719,3 +1719,37 @@ fn msmq_receiver_exit_loses_nothing() {
     assert!(trace.contains("MQ_ERROR_OPERATION_CANCELLED"), "{trace}");
     insta::assert_snapshot!("msmq_receiver_exits", trace);
 }
+
+// ----- Hosts and the simulated network (docs/semantics.md §27; issue 10's teaching case 4) --
+
+/// Teaching case 4: two hosts, a partition (50 ms to 3 s) during a request. The server's
+/// answer is stuck behind the partition (§27.8: retransmitted until it heals); the
+/// client's recv fails with WSAETIMEDOUT after SO_RCVTIMEO (§22, setsockopt doc), it
+/// closes the connection (its state is indeterminate) and retries; its new SYN is lost and
+/// resent 3 s later (§27.7), after the heal. The request reaches the server twice: the
+/// buggy server charges twice (exit code 2), the fixed one remembers the request id and
+/// charges once (exit code 1). The client is answered in both (exit code 0).
+#[test]
+fn partition_retry_duplicate_request() {
+    for (name, charges) in [("partition-retry-double-charge", 2), ("partition-retry-idempotent", 1)] {
+        let s = scenarios::find(name).unwrap();
+        for seed in 0..20 {
+            let r = s.run(Config::random(seed));
+            let Outcome::Completed { exit_codes } = &r.outcome else {
+                panic!("{name} seed {seed}: {}\n{}", r.summary(), r.trace_text())
+            };
+            assert!(exit_codes.iter().any(|c| c.1 == "client.exe" && c.2 == 0), "{name} seed {seed}: {exit_codes:?}");
+            assert!(
+                exit_codes.iter().any(|c| c.1 == "server.exe" && c.2 == charges),
+                "{name} seed {seed}: {exit_codes:?}\n{}",
+                r.trace_text()
+            );
+            let text = r.trace_text();
+            assert!(text.contains("partition #1") && text.contains("WSAETIMEDOUT"), "{text}");
+        }
+    }
+    let r = scenarios::find("partition-retry-double-charge").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("partition_retry_double_charge", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+    let r = scenarios::find("partition-retry-idempotent").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("partition_retry_idempotent", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+}

@@ -73,6 +73,9 @@ impl Pct {
 
 impl Strategy for Pct {
     fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        if point.kind == ChoiceKind::Network {
+            return Some(crate::kernel::sched::network_pick(point.options, self.rng.random_range(0..1000)));
+        }
         if point.kind == ChoiceKind::Data {
             // Byte counts are no threads: drawn uniformly.
             return Some(self.rng.random_range(0..point.options.len()));

@@ -162,6 +162,10 @@ pub struct Config {
     /// default: waiters wake only when woken or timed out.
     #[serde(default)]
     pub spurious_wakeups: bool,
+    /// Hosts and the simulated network between them (docs/semantics.md §27). Empty by
+    /// default: one host, loopback only, no faults.
+    #[serde(default)]
+    pub network: NetworkConfig,
 }
 
 fn default_livelock_window() -> u64 {
@@ -170,6 +174,114 @@ fn default_livelock_window() -> u64 {
 
 fn default_private_bytes_max() -> u64 {
     256 << 20
+}
+
+/// A host of a multi-host simulation (docs/semantics.md §27.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostConfig {
+    /// Its name (`Sim::start_on` names it). `local` is the default host, where the first
+    /// process runs.
+    pub name: String,
+    /// Its IPv4 addresses besides 127.0.0.1 (each on one host only).
+    pub addrs: Vec<[u8; 4]>,
+}
+
+/// The link between two hosts, in one direction or both (docs/semantics.md §27.4).
+/// Probabilities are in permille (0: never, 1000: always); each fault is a scheduler
+/// decision (`ChoiceKind::Network`) made only when its probability is between.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkConfig {
+    /// The sending host.
+    pub from: String,
+    /// The receiving host.
+    pub to: String,
+    /// The same settings apply from `to` to `from`.
+    #[serde(default = "default_true")]
+    pub both_ways: bool,
+    /// One-way delay in virtual milliseconds.
+    #[serde(default)]
+    pub latency_ms: u32,
+    /// Bytes the link carries per virtual millisecond (None: unlimited).
+    #[serde(default)]
+    pub bandwidth: Option<u32>,
+    /// Chance a packet (a datagram, a TCP segment or SYN) is lost, in permille.
+    #[serde(default)]
+    pub drop_permille: u16,
+    /// Chance a datagram arrives twice, in permille (TCP discards duplicates).
+    #[serde(default)]
+    pub duplicate_permille: u16,
+    /// Chance a datagram is held back `reorder_ms` so later ones overtake it, in permille.
+    #[serde(default)]
+    pub reorder_permille: u16,
+    /// How long a reordered datagram is held back (virtual ms).
+    #[serde(default = "default_reorder_ms")]
+    pub reorder_ms: u32,
+}
+
+impl LinkConfig {
+    /// A fault-free link with `latency_ms` both ways.
+    pub fn new(from: &str, to: &str, latency_ms: u32) -> LinkConfig {
+        LinkConfig {
+            from: from.into(),
+            to: to.into(),
+            both_ways: true,
+            latency_ms,
+            bandwidth: None,
+            drop_permille: 0,
+            duplicate_permille: 0,
+            reorder_permille: 0,
+            reorder_ms: default_reorder_ms(),
+        }
+    }
+}
+
+/// A time window during which the link between two hosts carries nothing, either way
+/// (docs/semantics.md §27.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionConfig {
+    /// One host.
+    pub a: String,
+    /// The other host.
+    pub b: String,
+    /// Start, virtual ms since boot.
+    pub from_ms: u64,
+    /// End (None: it never heals).
+    pub to_ms: Option<u64>,
+}
+
+/// The simulated network (docs/semantics.md §27).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Hosts besides the default one (or `local` itself, to give it addresses).
+    #[serde(default)]
+    pub hosts: Vec<HostConfig>,
+    /// Links; a pair of hosts with none has `default_latency_ms` and no faults.
+    #[serde(default)]
+    pub links: Vec<LinkConfig>,
+    /// Partitions.
+    #[serde(default)]
+    pub partitions: Vec<PartitionConfig>,
+    /// The one-way latency of a link not configured (virtual ms).
+    #[serde(default = "default_latency_ms")]
+    pub default_latency_ms: u32,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> NetworkConfig {
+        NetworkConfig {
+            hosts: Vec::new(),
+            links: Vec::new(),
+            partitions: Vec::new(),
+            default_latency_ms: default_latency_ms(),
+        }
+    }
+}
+
+fn default_latency_ms() -> u32 {
+    1
+}
+fn default_reorder_ms() -> u32 {
+    10
 }
 
 fn default_sockets_max() -> u32 {
@@ -266,6 +378,7 @@ impl Default for Config {
             livelock_window: default_livelock_window(),
             private_bytes_max: default_private_bytes_max(),
             spurious_wakeups: false,
+            network: NetworkConfig::default(),
         }
     }
 }

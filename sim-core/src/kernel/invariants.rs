@@ -100,6 +100,12 @@ impl Kernel {
                 _ => {}
             }
         }
+        // What is in flight on the network holds its sockets (§27).
+        for (_, _, f) in self.net.network.flights.values() {
+            for id in f.refs() {
+                *refs.entry(id).or_default() += 1;
+            }
+        }
         for (_, op) in &self.ops {
             if let Target::Async(t) | Target::SyncOverlapped(t) = &op.target {
                 // An asynchronous operation holds a reference on its OVERLAPPED's event.
@@ -392,7 +398,8 @@ impl Kernel {
                 _ => None,
             })
             .sum::<u64>()
-            + self.check_mq();
+            + self.check_mq()
+            + self.net.network.flight_bytes();
         assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
         // Materialised section pages: sections' own and copy-on-write views' private ones.
         let page = crate::objects::section::PAGE_SIZE;
@@ -451,7 +458,7 @@ impl Kernel {
                 }
             }
         }
-        for ((proto, port), list) in &self.net.bound {
+        for ((_, proto, port), list) in &self.net.bound {
             for &id in list {
                 let ok = matches!(self.objects.get(id).map(|o| &o.body),
                     Some(Body::Socket(s)) if !s.closed && s.proto == *proto && s.local.map(|a| a.port) == Some(*port));
@@ -601,6 +608,12 @@ impl Kernel {
                     assert!(
                         self.mq.expiries.get(&m).is_some_and(|&(_, _, due, s)| (due, s) == (d, seq)),
                         "simulator bug: stale message expiry entry"
+                    );
+                }
+                TimerKey::Net(n) => {
+                    assert!(
+                        self.net.network.flights.get(&n).is_some_and(|&(due, s, _)| (due, s) == (d, seq)),
+                        "simulator bug: stale network flight entry"
                     );
                 }
             }

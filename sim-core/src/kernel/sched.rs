@@ -32,6 +32,17 @@ pub enum ChoiceKind {
     /// are byte counts, not threads (`Decision::tid` holds the count chosen).
     #[serde(alias = "Data")]
     Data,
+    /// Whether the simulated network faults a packet (docs/semantics.md §27.5): the
+    /// options are `[0, p]`, 0 for no fault and `p` (1..=999) for the fault, whose chance
+    /// is `p` permille; random strategies draw it with that chance, the others pick 0.
+    Network,
+}
+
+/// The index a random strategy picks at a `ChoiceKind::Network` point: the fault
+/// (index 1) with chance `options[1]` permille.
+pub fn network_pick(options: &[Tid], draw: u32) -> usize {
+    let p = options.get(1).copied().unwrap_or(0);
+    usize::from(draw % 1000 < p)
 }
 
 /// One recorded scheduler decision: the kind of choice, the options offered and the
@@ -137,6 +148,9 @@ impl RandomStrategy {
 
 impl Strategy for RandomStrategy {
     fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        if point.kind == ChoiceKind::Network {
+            return Some(network_pick(point.options, self.rng.random_range(0..1000)));
+        }
         Some(self.rng.random_range(0..point.options.len()))
     }
 }
@@ -157,6 +171,10 @@ impl Strategy for RoundRobin {
         if point.kind == ChoiceKind::Data {
             // The textbook stream: a recv takes all it can.
             return Some(options.len() - 1);
+        }
+        if point.kind == ChoiceKind::Network {
+            // The textbook network: no faults.
+            return Some(0);
         }
         let i = match self.last {
             Some(last) => options.iter().position(|&t| t > last).unwrap_or(0),

@@ -30,6 +30,9 @@ pub enum TimerKey {
     UserTimer(u64),
     /// A Message Queuing message's time-to-be-received deadline (by its sequence number).
     MqExpiry(u64),
+    /// Something in flight on the simulated network arrives (by its sequence number in
+    /// `Network::flights`, docs/semantics.md §27).
+    Net(u64),
 }
 
 impl Kernel {
@@ -55,7 +58,7 @@ impl Kernel {
     /// periodic timer would otherwise tick forever).
     pub(crate) fn clock_is_idle(&self) -> bool {
         self.timers.iter().all(|&(_, _, key)| match key {
-            TimerKey::Op(_) | TimerKey::MqExpiry(_) => false,
+            TimerKey::Op(_) | TimerKey::MqExpiry(_) | TimerKey::Net(_) => false,
             TimerKey::UserTimer(serial) => self.user_timer_idle(serial),
             TimerKey::Timer(id) => {
                 matches!(self.objects.get(id).map(|o| &o.body), Some(crate::objects::Body::Timer(t)) if t.signalled
@@ -81,6 +84,7 @@ impl Kernel {
                 TimerKey::Timer(obj) => self.fire_waitable_timer(obj),
                 TimerKey::UserTimer(serial) => self.fire_user_timer(serial),
                 TimerKey::MqExpiry(seq) => self.mq_expire(seq),
+                TimerKey::Net(n) => self.net_deliver(n),
             }
         }
         self.cause_event = None;

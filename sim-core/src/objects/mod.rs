@@ -17,6 +17,7 @@ pub mod locks;
 pub mod mailslot;
 pub mod msmq;
 pub mod named_pipe;
+pub mod network;
 pub mod pipe;
 pub mod port;
 pub mod process;

@@ -32,6 +32,9 @@ pub struct Process {
     pub std_handles: [HANDLE; 3],
     /// Its simulated address space: the views it maps. Emptied when the process exits.
     pub space: super::section::AddressSpace,
+    /// The host it runs on (docs/semantics.md §27.1): 0 is the default host; a child
+    /// runs on its parent's.
+    pub host: usize,
 }
 
 /// Index of a STD_*_HANDLE value in `Process::std_handles`.
@@ -81,6 +84,7 @@ impl Kernel {
         }
         self.processes_created += 1;
         let pid = self.alloc_cid();
+        let host = if parent == 0 { 0 } else { self.pids.get(&parent).map(|_| self.process(parent).host).unwrap_or(0) };
         let id = self.alloc_object(
             Body::Process(Process {
                 pid,
@@ -92,6 +96,7 @@ impl Kernel {
                 exit_code: None,
                 std_handles: [HANDLE::NULL; 3],
                 space: Default::default(),
+                host,
             }),
             None,
         );

@@ -170,6 +170,12 @@ pub struct Socket {
     /// Events that may be recorded again (cleared when recorded, set by the re-enabling
     /// call: recv for FD_READ, accept for FD_ACCEPT, a send that would block for FD_WRITE).
     pub enabled: u32,
+    /// The host it lives on (docs/semantics.md §27.1): its creator's, or its listener's.
+    pub host: usize,
+    /// Bytes in flight to it on the network (they count toward the sender's quota).
+    pub incoming: u64,
+    /// When the last thing it sent over the network arrives (TCP keeps order, §27.8).
+    pub last_arrival: u64,
 }
 
 impl Socket {
@@ -209,6 +215,9 @@ impl Socket {
             connect_error: 0,
             close_error: 0,
             enabled: FD_ALL_EVENTS,
+            host: 0,
+            incoming: 0,
+            last_arrival: 0,
         }
     }
 }
@@ -226,10 +235,11 @@ pub const CONNECT_RETRY_MS: u32 = 500;
 pub struct Net {
     /// WSAStartup counts per process (WSACleanup decrements; 0 removes the entry).
     pub started: BTreeMap<Pid, u32>,
-    /// The port table: sockets bound to each (protocol, port), in bind order.
-    pub bound: BTreeMap<(Proto, u16), Vec<ObjectId>>,
-    /// The next ephemeral port to try.
-    pub next_ephemeral: u16,
+    /// The port table: sockets bound to each (host, protocol, port), in bind order. Each
+    /// host has its own ports (§27.2).
+    pub bound: BTreeMap<(usize, Proto, u16), Vec<ObjectId>>,
+    /// The next ephemeral port to try, per host.
+    pub next_ephemeral: BTreeMap<usize, u16>,
     /// Blocking connects waiting for a retry or their time-out.
     pub connects: Vec<OpId>,
     /// select and WSAPoll calls waiting for readiness, oldest first.
@@ -238,6 +248,8 @@ pub struct Net {
     pub event_sockets: Vec<ObjectId>,
     /// Sockets per process (the `sockets_max` limit).
     pub per_process: BTreeMap<Pid, u32>,
+    /// Hosts and what is in flight between them (§27).
+    pub network: super::network::Network,
 }
 
 fn sock(k: &Kernel, id: ObjectId) -> &Socket {
@@ -372,7 +384,9 @@ impl Kernel {
             (SOCK_STREAM | SOCK_DGRAM, _) => return Err(WSAEPROTONOSUPPORT),
             _ => return Err(WSAESOCKTNOSUPPORT),
         };
-        let id = self.alloc_object(Body::Socket(Socket::new(proto)), None);
+        let mut so = Socket::new(proto);
+        so.host = self.process(pid).host;
+        let id = self.alloc_object(Body::Socket(so), None);
         self.sock_handle(pid, tid, id, "socket", "created", flags & WSA_FLAG_NO_HANDLE_INHERIT == 0)
     }
 
@@ -400,14 +414,12 @@ impl Kernel {
     }
 
     /// A free ephemeral port for `proto` (§22.3).
-    fn ephemeral_port(&mut self, proto: Proto) -> Result<u16, Win32Error> {
-        if self.net.next_ephemeral < EPHEMERAL_FIRST {
-            self.net.next_ephemeral = EPHEMERAL_FIRST;
-        }
+    fn ephemeral_port(&mut self, host: usize, proto: Proto) -> Result<u16, Win32Error> {
         for _ in 0..=(u16::MAX - EPHEMERAL_FIRST) {
-            let p = self.net.next_ephemeral;
-            self.net.next_ephemeral = if p == u16::MAX { EPHEMERAL_FIRST } else { p + 1 };
-            if self.net.bound.get(&(proto, p)).is_none_or(|v| v.is_empty()) {
+            let next = self.net.next_ephemeral.entry(host).or_insert(EPHEMERAL_FIRST);
+            let p = (*next).max(EPHEMERAL_FIRST);
+            *next = if p == u16::MAX { EPHEMERAL_FIRST } else { p + 1 };
+            if self.net.bound.get(&(host, proto, p)).is_none_or(|v| v.is_empty()) {
                 return Ok(p);
             }
         }
@@ -417,13 +429,14 @@ impl Kernel {
     fn bind_to(&mut self, id: ObjectId, mut addr: SockAddr) -> Result<(), Win32Error> {
         let s = sock(self, id);
         let proto = s.proto;
-        if addr.ip != 0 && !addr.is_loopback() {
-            // Not an address of this host (§22.13).
+        let host = s.host;
+        if addr.ip != 0 && !self.host_owns(host, addr.ip) {
+            // Not an address of this host (§22.13, §27.2).
             return Err(WSAEADDRNOTAVAIL);
         }
         if addr.port == 0 {
-            addr.port = self.ephemeral_port(proto)?;
-        } else if let Some(list) = self.net.bound.get(&(proto, addr.port)) {
+            addr.port = self.ephemeral_port(host, proto)?;
+        } else if let Some(list) = self.net.bound.get(&(host, proto, addr.port)) {
             for &other in list {
                 let o = sock(self, other);
                 let oa = o.local.expect("a bound socket has an address");
@@ -431,7 +444,7 @@ impl Kernel {
             }
         }
         sock_mut(self, id).local = Some(addr);
-        self.net.bound.entry((proto, addr.port)).or_default().push(id);
+        self.net.bound.entry((host, proto, addr.port)).or_default().push(id);
         Ok(())
     }
 
@@ -482,8 +495,8 @@ impl Kernel {
     /// The listener a connection to `to` reaches: a listening TCP socket bound to its port
     /// and to its address or the wildcard, the specific one first, the last bound first
     /// [inferred: Windows leaves the choice among sockets sharing a port undefined].
-    fn find_listener(&self, to: SockAddr) -> Option<ObjectId> {
-        let list = self.net.bound.get(&(Proto::Tcp, to.port))?;
+    fn find_listener(&self, host: usize, to: SockAddr) -> Option<ObjectId> {
+        let list = self.net.bound.get(&(host, Proto::Tcp, to.port))?;
         let listening = |&&id: &&ObjectId| matches!(sock(self, id).state, State::Listening { .. });
         let at = |ip: u32| list.iter().rev().filter(listening).find(|&&id| sock(self, id).local.unwrap().ip == ip);
         at(to.ip).or_else(|| at(0)).copied()
@@ -492,12 +505,28 @@ impl Kernel {
     /// Tries to connect `client` to `to` (loopback): Ok(true) when a listener took it,
     /// Ok(false) when nobody listens or its backlog is full.
     fn try_establish(&mut self, client: ObjectId, to: SockAddr) -> Result<bool, Win32Error> {
-        let Some(listener) = self.find_listener(to) else { return Ok(false) };
+        let host = sock(self, client).host;
+        Ok(self.establish_on(client, to, host, true))
+    }
+
+    /// The SYN of `client` (on another host) reaches `to` on host `dest`: a listener there
+    /// takes the connection (§27.7); the client stays connecting until the SYN-ACK is back.
+    pub(crate) fn establish_remote(&mut self, client: ObjectId, to: SockAddr, dest: usize) -> bool {
+        if sock(self, client).local.is_some_and(|a| a.ip == 0) {
+            // The wildcard-bound client sends from its host's address.
+            let ip = self.host_addr(sock(self, client).host);
+            sock_mut(self, client).local.as_mut().expect("checked").ip = ip;
+        }
+        self.establish_on(client, to, dest, false)
+    }
+
+    fn establish_on(&mut self, client: ObjectId, to: SockAddr, host: usize, now: bool) -> bool {
+        let Some(listener) = self.find_listener(host, to) else { return false };
         let l = sock(self, listener);
         let State::Listening { backlog } = l.state else { unreachable!("a listener listens") };
         if l.backlog.len() as u32 >= backlog {
             // A full backlog refuses (§22.9).
-            return Ok(false);
+            return false;
         }
         let lsock = l.clone();
         let mut server = Socket::new(Proto::Tcp);
@@ -516,18 +545,126 @@ impl Kernel {
         server.remote = sock(self, client).local;
         server.state = State::Connected;
         server.peer = Some(client);
+        server.host = host;
         let sid = self.alloc_object(Body::Socket(server), None);
         let c = sock_mut(self, client);
         c.peer = Some(sid);
         c.remote = Some(to);
-        c.state = State::Connected;
+        // Across hosts the client is connected when the SYN-ACK is back (§27.7).
+        c.state = if now { State::Connected } else { State::Connecting };
         c.so_error = 0;
         // The listener holds the connection until accept takes it.
         self.add_ref(sid);
         sock_mut(self, listener).backlog.push_back(sid);
         self.accepts_progress(listener);
         self.events_changed();
-        Ok(true)
+        true
+    }
+
+    /// The SYN-ACK reached a connecting client (§27.7).
+    pub(crate) fn remote_connected(&mut self, client: ObjectId, op: Option<OpId>) {
+        let so = sock_mut(self, client);
+        so.state = State::Connected;
+        so.so_error = 0;
+        if let Some(op) = op {
+            self.net.connects.retain(|&c| c != op);
+            self.complete_op(op, Value::Long(0).into(), "the SYN-ACK arrived");
+        }
+        self.events_changed();
+    }
+
+    /// A connect to another host failed (no answer, or refused).
+    pub(crate) fn remote_connect_failed(&mut self, client: ObjectId, op: Option<OpId>, e: Win32Error) {
+        // The connection half-made on the other host (if any) is forgotten.
+        if let Some(p) = sock_mut(self, client).peer.take() {
+            sock_mut(self, p).peer = None;
+            self.tcp_reset_arrived(p, WSAECONNRESET);
+        }
+        let so = sock_mut(self, client);
+        so.state = State::Failed;
+        match op {
+            Some(op) => {
+                so.so_error = 0;
+                self.net.connects.retain(|&c| c != op);
+                self.complete_op(op, Reply::error(e), "the connect gave up");
+            }
+            None => so.so_error = e.0,
+        }
+        self.events_changed();
+    }
+
+    /// Bytes from another host reach `id` (§27.8).
+    pub(crate) fn tcp_arrived(&mut self, id: ObjectId, seg: Segment) {
+        let so = sock_mut(self, id);
+        so.unread += (seg.data.len() - seg.off) as u64;
+        so.inbound.push_back(seg);
+        self.reads_progress(id);
+        self.sends_progress(id);
+        self.events_changed();
+    }
+
+    /// A FIN from another host reaches `id`.
+    pub(crate) fn tcp_fin_arrived(&mut self, id: ObjectId) {
+        sock_mut(self, id).eof = true;
+        self.reads_progress(id);
+        self.events_changed();
+    }
+
+    /// A reset reaches `id` (or its own retransmissions gave up).
+    pub(crate) fn tcp_reset_arrived(&mut self, id: ObjectId, e: Win32Error) {
+        if let Some(p) = sock(self, id).peer {
+            if sock(self, p).peer == Some(id) {
+                sock_mut(self, p).peer = None;
+            }
+        }
+        self.reset_socket(id, e);
+    }
+
+    /// Waiting recvs on a UDP socket take what arrived.
+    pub(crate) fn udp_reads_progress(&mut self, id: ObjectId) {
+        self.reads_progress(id);
+        self.events_changed();
+    }
+
+    /// A datagram from another host reaches host `host` (§27.5): the socket bound there
+    /// takes it, or an ICMP port unreachable goes back. Returns the trace's words.
+    pub(crate) fn udp_arrived(
+        &mut self,
+        host: usize,
+        dest: SockAddr,
+        src: SockAddr,
+        from: ObjectId,
+        data: Vec<u8>,
+    ) -> String {
+        let n = data.len();
+        let Some(t) = self.udp_target(host, dest) else {
+            self.icmp_back(from, host);
+            return format!("network: datagram from {src} to {dest} dropped: no socket bound there");
+        };
+        let ts = sock(self, t);
+        if ts.shut_recv || ts.unread + n as u64 > u64::from(ts.rcvbuf) {
+            return format!("network: datagram from {src} dropped: {} has no room", self.describe(t));
+        }
+        if self.pipe_bytes + n as u64 > self.config.pipe_bytes_max {
+            return format!("network: datagram from {src} dropped: pipe_bytes_max reached");
+        }
+        let ts = sock_mut(self, t);
+        ts.datagrams.push_back((src, data));
+        ts.unread += n as u64;
+        self.pipe_bytes += n as u64;
+        self.reads_progress(t);
+        self.events_changed();
+        format!("network: datagram of {n} byte(s) from {src} delivered to {}", self.describe(t))
+    }
+
+    /// The UDP socket of host `host` a datagram to `dest` reaches.
+    fn udp_target(&self, host: usize, dest: SockAddr) -> Option<ObjectId> {
+        self.net.bound.get(&(host, Proto::Udp, dest.port)).and_then(|l| {
+            l.iter().rev().copied().find(|&t| {
+                let a = sock(self, t).local.expect("bound");
+                a.ip == 0 || a.ip == dest.ip
+            })
+        })
     }
 
     /// connect (§§22.6-22.8): to a loopback listener at once (the handshake completes
@@ -584,7 +721,22 @@ impl Kernel {
             self.bind_to(id, SockAddr { ip, port: 0 })?;
         }
         let nonblocking = sock(self, id).nonblocking;
-        if to.is_loopback() && self.try_establish(id, to)? {
+        let here = sock(self, id).host;
+        let local = self.host_owns(here, to.ip);
+        if let Some(dest) = self.host_at(to.ip).filter(|&d| d != here) {
+            // Another host: the SYN crosses the network (§27.7).
+            sock_mut(self, id).state = State::Connecting;
+            sock_mut(self, id).so_error = 0;
+            if nonblocking {
+                self.connect_remote(id, to, dest, None);
+                return Ok(Exec::Done(Reply::error(WSAEWOULDBLOCK)));
+            }
+            let op = self.new_op(tid, OpKind::SockConnect { sock: id, to, give_up: u64::MAX }, None);
+            self.net.connects.push(op);
+            self.connect_remote(id, to, dest, Some(op));
+            return Ok(Exec::Block(op));
+        }
+        if local && self.try_establish(id, to)? {
             self.note_effect(|k| format!("{} connected to {to}", k.describe(id)));
             if nonblocking {
                 // A non-blocking connect never succeeds at once (§22.6).
@@ -592,7 +744,7 @@ impl Kernel {
             }
             return Ok(Exec::Done(Value::Long(0).into()));
         }
-        let refused = to.is_loopback();
+        let refused = local;
         if nonblocking {
             let so = sock_mut(self, id);
             if refused {
@@ -622,7 +774,8 @@ impl Kernel {
     /// or fail (§22.6).
     pub(crate) fn connect_retry(&mut self, op: OpId) {
         let OpKind::SockConnect { sock: id, to, give_up } = self.ops[op].kind else { unreachable!("not a connect") };
-        if to.is_loopback() {
+        let local = self.host_owns(sock(self, id).host, to.ip);
+        if local {
             match self.try_establish(id, to) {
                 Ok(true) => {
                     self.net.connects.retain(|&c| c != op);
@@ -644,7 +797,7 @@ impl Kernel {
             // exceptfds only, WSAPoll reports POLLWRNORM|POLLHUP|POLLERR).
             sock_mut(self, id).state = State::Failed;
             sock_mut(self, id).so_error = 0;
-            let (e, why) = if to.is_loopback() {
+            let (e, why) = if local {
                 (WSAECONNREFUSED, format!("nobody listens on {to}: refused"))
             } else {
                 (WSAETIMEDOUT, format!("no answer from {to}"))
@@ -753,6 +906,9 @@ impl Kernel {
         }
         for r in reads {
             self.complete_op(r, Reply::error(e), &why);
+        }
+        for w in self.flight_writers_from(id) {
+            self.complete_op(w, Reply::error(e), &why);
         }
         self.note_effect(|k| format!("{} reset ({e})", k.describe(id)));
         self.events_changed();
@@ -1016,8 +1172,9 @@ impl Kernel {
             return Ok(Exec::Done(Value::Long(0).into()));
         }
         let quota = u64::from(sock(self, p).rcvbuf) + u64::from(so.sndbuf);
-        let unread = sock(self, p).unread;
+        let unread = sock(self, p).unread + sock(self, p).incoming;
         let nonblocking = so.nonblocking;
+        let remote = sock(self, p).host != so.host;
         let mut data = data;
         if nonblocking {
             // A non-blocking send takes what fits, WSAEWOULDBLOCK when nothing does (§22.21).
@@ -1041,6 +1198,28 @@ impl Kernel {
         // buffers one send beyond the limit).
         let overcommit = unread == 0;
         let sndtimeo = so.sndtimeo;
+        if remote {
+            // Over the network: in flight until it arrives (§27.8).
+            self.pipe_bytes += k as u64;
+            sock_mut(self, p).incoming += k as u64;
+            let blocks = !(nonblocking || overcommit || unread + k as u64 <= quota);
+            let mut seg = Segment { data, off: 0, writer: None };
+            let op = if blocks {
+                let deadline = if sndtimeo == 0 { None } else { self.deadline(sndtimeo) };
+                let op = self.new_op(tid, OpKind::SockSend { sock: id, peer: p, len: k as u32 }, deadline);
+                seg.writer = Some(op);
+                Some(op)
+            } else {
+                None
+            };
+            let what = self.tcp_send_remote(id, p, seg);
+            self.note_effect(|_| what);
+            self.events_changed();
+            return Ok(match op {
+                Some(op) => Exec::Block(op),
+                None => Exec::Done(Value::Long(k as i64).into()),
+            });
+        }
         let ps = sock_mut(self, p);
         ps.inbound.push_back(Segment { data, off: 0, writer: None });
         ps.unread += k as u64;
@@ -1080,20 +1259,32 @@ impl Kernel {
         }
         let n = data.len();
         let mut src = sock(self, id).local.expect("bound");
-        if src.ip == 0 {
-            src.ip = INADDR_LOOPBACK;
+        let here = sock(self, id).host;
+        if let Some(b) = self.remote_host_of(here, dest.ip) {
+            // Another host: across the network (§27.5).
+            if src.ip == 0 {
+                src.ip = self.host_addr(here);
+            }
+            if self.pipe_bytes + n as u64 > self.config.pipe_bytes_max {
+                let max = self.config.pipe_bytes_max;
+                return Err(self.hit_limit(
+                    LimitKind::PipeBytes,
+                    format!("pipes, mailslots and sockets would hold more than {max} unread bytes (pipe_bytes_max)"),
+                ));
+            }
+            let what = self.udp_send_remote(id, src, dest, b, data);
+            self.note_effect(|_| what);
+            return Ok(Value::Long(n as i64));
         }
-        if !dest.is_loopback() {
+        if src.ip == 0 {
+            src.ip = if dest.is_loopback() { INADDR_LOOPBACK } else { self.host_addr(here) };
+        }
+        if !self.host_owns(here, dest.ip) {
             // Off this host: there is no network to carry it [one host only].
             self.note_effect(|_| format!("datagram to {dest} dropped: no route off this host"));
             return Ok(Value::Long(n as i64));
         }
-        let target = self.net.bound.get(&(Proto::Udp, dest.port)).and_then(|l| {
-            l.iter().rev().copied().find(|&t| {
-                let a = sock(self, t).local.expect("bound");
-                a.ip == 0 || a.ip == dest.ip
-            })
-        });
+        let target = self.udp_target(here, dest);
         let Some(t) = target else {
             // Port unreachable: the sender's next recvfrom fails with WSAECONNRESET.
             sock_mut(self, id).port_unreachable = true;
@@ -1144,8 +1335,13 @@ impl Kernel {
         if how != SD_RECEIVE && !so.shut_send {
             so.shut_send = true;
             if let Some(p) = peer {
-                sock_mut(self, p).eof = true;
-                self.reads_progress(p);
+                if sock(self, p).host != sock(self, id).host {
+                    // The FIN crosses the network behind the data (§27.8).
+                    self.tcp_close_remote(id, p, false);
+                } else {
+                    sock_mut(self, p).eof = true;
+                    self.reads_progress(p);
+                }
             }
         }
         self.events_changed();
@@ -1358,7 +1554,8 @@ impl Kernel {
                     (Some(_), _) => true,
                     (None, Some(p)) => {
                         let q = u64::from(sock(self, p).rcvbuf) + u64::from(s.sndbuf);
-                        sock(self, p).unread < q || sock(self, p).unread == 0
+                        let pending = sock(self, p).unread + sock(self, p).incoming;
+                        pending < q || pending == 0
                     }
                     (None, None) => true,
                 };
@@ -1682,7 +1879,8 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
         k.net.connects.retain(|&c| c != op);
         k.complete_op(op, Reply::error(WSAEINTR), &why);
     }
-    if let Some(p) = local.map(|a| (proto, a.port)) {
+    let host = sock(k, id).host;
+    if let Some(p) = local.map(|a| (host, proto, a.port)) {
         if let Some(list) = k.net.bound.get_mut(&p) {
             list.retain(|&s| s != id);
             if list.is_empty() {
@@ -1705,8 +1903,19 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
         for w in mine {
             k.complete_op(w, Reply::error(WSAEINTR), &why);
         }
+        for w in k.flight_writers_from(id) {
+            k.complete_op(w, Reply::error(WSAEINTR), &why);
+        }
         sock_mut(k, p).peer = None;
-        if abortive && state == State::Connected {
+        if sock(k, p).host != host {
+            // Across the network: the FIN or reset arrives later (§27.8).
+            let shut = sock(k, id).shut_send;
+            if abortive && state == State::Connected {
+                k.tcp_close_remote(id, p, true);
+            } else if !shut {
+                k.tcp_close_remote(id, p, false);
+            }
+        } else if abortive && state == State::Connected {
             k.reset_socket(p, WSAECONNRESET);
         } else {
             // A FIN: the peer reads what is left, then 0 (§§22.14, 22.15).
@@ -1750,6 +1959,7 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
                     seg.writer = None;
                 }
             }
+            k.flight_forget_writer(op);
         }
         OpKind::SockSelect { .. } | OpKind::SockPoll { .. } => k.net.selects.retain(|&s| s != op),
         _ => unreachable!("not a socket operation"),
@@ -1832,9 +2042,18 @@ pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
         OpKind::SockSend { peer, .. } => ("the peer to read", Some(peer)),
         _ => unreachable!("not a socket operation"),
     };
+    // A connection across hosts names its link (§27.9).
+    let far = match k.ops[op].kind {
+        OpKind::SockConnect { to, .. } => k.host_at(to.ip).filter(|&h| h != so.host),
+        _ => other.map(|p| sock(k, p).host).or(so.remote.and_then(|r| k.host_at(r.ip))).filter(|&h| h != so.host),
+    };
+    let what = match far {
+        Some(h) => format!("{what} over {}", k.link_words(so.host, h)),
+        None => what.to_string(),
+    };
     vec![WaitEdge::Socket {
         socket: k.describe(id),
-        waits_for: what.to_string(),
+        waits_for: what,
         peer: other.map(|p| k.describe(p)),
         peer_handles: other.map(|p| handle_refs(k, p)).unwrap_or_default(),
     }]
