@@ -237,6 +237,10 @@ pub enum Ret {
     Value,
     /// GetMessage's BOOL: -1 is failure, 0 is WM_QUIT.
     GetMessage,
+    /// A Winsock int: SOCKET_ERROR (-1) is failure.
+    Int,
+    /// An error code returned directly (WSAStartup): 0 is success.
+    ErrorCode,
 }
 
 /// A call's signature: its Win32 name, parameters (positional order) and return.
@@ -320,8 +324,37 @@ sigs! {
     "WaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, true), ("all", Bool, false), ("timeout", Num, false)];
     "Sleep" Ret::Value => [("ms", Num, true)];
     "PostThreadMessage" Ret::Bool => [("thread", Num, true), ("msg", Num, true), ("wparam", Num, false), ("lparam", Num, false)];
-    "GetMessage" Ret::GetMessage => [("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
-    "PeekMessage" Ret::Value => [("remove", Num, false), ("message", Out, false), ("wparam", Out, false), ("lparam", Out, false)];
+    "GetMessage" Ret::GetMessage => [
+        ("message", Out, false), ("wparam", Out, false), ("lparam", Out, false), ("hwnd", Handle, false), ("min", Num, false),
+        ("max", Num, false), ("window", Out, false),
+    ];
+    "PeekMessage" Ret::Value => [
+        ("remove", Num, false), ("message", Out, false), ("wparam", Out, false), ("lparam", Out, false), ("hwnd", Handle, false),
+        ("min", Num, false), ("max", Num, false), ("window", Out, false),
+    ];
+    "SetTimer" Ret::HandleNull => [("hwnd", Handle, false), ("id", Num, false), ("ms", Num, true), ("as", Out, false)];
+    "KillTimer" Ret::Bool => [("hwnd", Handle, false), ("id", Num, true)];
+    "SleepEx" Ret::Value => [("ms", Num, true), ("alertable", Bool, false), ("as", Out, false)];
+    "WaitForSingleObjectEx" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handle", Handle, true), ("timeout", Num, false), ("alertable", Bool, false)];
+    "QueueUserAPC" Ret::Bool => [("body", Thread, true), ("thread", Handle, true), ("data", Num, false)];
+    "CreateIoCompletionPort" Ret::HandleNull => [("handle", Handle, false), ("port", Handle, false), ("key", Num, false), ("threads", Num, false), ("as", Out, false)];
+    "GetQueuedCompletionStatus" Ret::Bool => [("port", Handle, true), ("timeout", Num, false), ("bytes", Out, false), ("key", Out, false)];
+    "PostQueuedCompletionStatus" Ret::Bool => [("port", Handle, true), ("bytes", Num, false), ("key", Num, false)];
+    "WSAStartup" Ret::ErrorCode => [("version", Num, false)];
+    "WSACleanup" Ret::Int => [];
+    "WSAGetLastError" Ret::Value => [("as", Out, true)];
+    "socket" Ret::HandleInvalid => [("type", Num, true), ("as", Out, false), ("af", Num, false), ("protocol", Num, false), ("inherit", Bool, false)];
+    "bind" Ret::Int => [("socket", Handle, true), ("port", Num, true), ("addr", Str, false)];
+    "listen" Ret::Int => [("socket", Handle, true), ("backlog", Num, false)];
+    "accept" Ret::HandleInvalid => [("socket", Handle, true), ("as", Out, false), ("port", Out, false)];
+    "connect" Ret::Int => [("socket", Handle, true), ("port", Num, true), ("addr", Str, false)];
+    "send" Ret::Int => [("socket", Handle, true), ("data", Str, false), ("size", Num, false), ("bytes", Out, false), ("flags", Num, false)];
+    "recv" Ret::Int => [("socket", Handle, true), ("size", Num, true), ("into", Buffer, false), ("bytes", Out, false), ("flags", Num, false)];
+    "shutdown" Ret::Int => [("socket", Handle, true), ("how", Num, true)];
+    "closesocket" Ret::Int => [("socket", Handle, true)];
+    "setsockopt" Ret::Int => [("socket", Handle, true), ("level", Num, true), ("option", Num, true), ("value", Num, true), ("seconds", Num, false)];
+    "ioctlsocket" Ret::Int => [("socket", Handle, true), ("cmd", Num, true), ("arg", Num, false), ("as", Out, false)];
+    "getsockname" Ret::Int => [("socket", Handle, true), ("port", Out, true)];
     "PostQuitMessage" Ret::Value => [("code", Num, false)];
     "RegisterClassEx" Ret::HandleNull => [("class", Class, true)];
     "CreateWindowEx" Ret::HandleNull => [("class", Str, true), ("as", Out, false), ("title", Str, false), ("parent", Handle, false)];
@@ -380,6 +413,9 @@ constants! {
     QS_ALLEVENTS, QS_ALLINPUT, QS_INPUT, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PAGE_NOACCESS,
     SMTO_NORMAL, SMTO_BLOCK, SMTO_ABORTIFHUNG, SMTO_NOTIMEOUTIFNOTHUNG, SMTO_ERRORONEXIT, SEC_COMMIT, SEC_RESERVE, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY,
     MWMO_WAITALL, MWMO_ALERTABLE, MWMO_INPUTAVAILABLE,
+    AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_TCP, IPPROTO_UDP, SOL_SOCKET, SO_REUSEADDR, SO_EXCLUSIVEADDRUSE,
+    SO_LINGER, SO_DONTLINGER, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE, TCP_NODELAY, FIONBIO, FIONREAD, SD_RECEIVE, SD_SEND,
+    SD_BOTH, SOMAXCONN, MSG_PEEK, SOCKET_ERROR, INADDR_ANY, INADDR_LOOPBACK,
 }
 
 impl ScenarioFile {

@@ -335,6 +335,7 @@ impl Cx {
 
     /// GetMessage's and PeekMessage's outputs.
     fn bind_msg(&self, c: &Call, msg: &MSG) {
+        self.bind(c, "window", Val::Handle(HANDLE(msg.hwnd.0)));
         self.bind(c, "message", Val::Num(i64::from(msg.message)));
         self.bind(c, "wparam", Val::Num(msg.wParam as i64));
         self.bind(c, "lparam", Val::Num(msg.lParam as i64));
@@ -366,6 +367,28 @@ impl Cx {
 
     fn s(&self, pos: Pos, c: &Call, param: &str) -> Option<String> {
         self.arg(c, param).map(|a| self.string(pos, a))
+    }
+
+    /// The call's `hwnd=` window (NULL when not given).
+    fn hwnd(&self, pos: Pos, c: &Call) -> HWND {
+        HWND(self.h(pos, c, "hwnd").0)
+    }
+
+    /// A socket address from `addr=` (dotted IPv4, default `default`) and `port=`.
+    fn sockaddr(&self, pos: Pos, c: &Call, default: u32) -> SOCKADDR_IN {
+        let addr = match self.s(pos, c, "addr") {
+            None => default,
+            Some(text) => {
+                let parts: Vec<Option<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
+                match parts[..] {
+                    [Some(a), Some(b), Some(c), Some(d)] => u32::from_be_bytes([a, b, c, d]),
+                    _ => self.fail(pos, format!("{text:?} is not a dotted IPv4 address")),
+                }
+            }
+        };
+        let port = self.n(pos, c, "port", 0);
+        let Ok(port) = u16::try_from(port) else { self.fail(pos, format!("port {port} is outside 0..=65535")) };
+        SOCKADDR_IN::new(addr, port)
     }
 
     fn b(&self, c: &Call, param: &str) -> bool {
@@ -778,16 +801,190 @@ impl Cx {
             ),
             "GetMessage" => {
                 let mut msg = MSG::default();
-                let r = ctx.get_message(&mut msg, HWND::NULL, 0, 0).await;
+                let r = ctx
+                    .get_message(&mut msg, self.hwnd(pos, c), self.u(pos, c, "min", 0), self.u(pos, c, "max", 0))
+                    .await;
                 self.msg.set(msg);
                 if r != -1 {
                     self.bind_msg(c, &msg);
                 }
                 i64::from(r)
             }
+            "SetTimer" => {
+                let id = usize::try_from(self.n(pos, c, "id", 0)).unwrap_or(0);
+                let r = ctx.set_timer(self.hwnd(pos, c), id, self.u(pos, c, "ms", 0), None).await;
+                self.bind(c, "as", Val::Num(r as i64));
+                r as i64
+            }
+            "KillTimer" => {
+                let id = usize::try_from(self.n(pos, c, "id", 0)).unwrap_or(0);
+                i64::from(ctx.kill_timer(self.hwnd(pos, c), id).await)
+            }
+            "SleepEx" => {
+                let r = ctx.sleep_ex(self.u(pos, c, "ms", 0), self.b(c, "alertable")).await;
+                self.bind(c, "as", Val::Num(i64::from(r)));
+                i64::from(r)
+            }
+            "WaitForSingleObjectEx" => i64::from(
+                ctx.wait_for_single_object_ex(
+                    self.h(pos, c, "handle"),
+                    self.u(pos, c, "timeout", INFINITE),
+                    self.b(c, "alertable"),
+                )
+                .await,
+            ),
+            "QueueUserAPC" => {
+                let Some(Arg::Str(body)) = self.arg(c, "body") else {
+                    self.fail(pos, "QueueUserAPC needs a body".into())
+                };
+                let (file, st, prog, body) = (self.file.clone(), self.st.clone(), self.prog, body.clone());
+                let data = usize::try_from(self.n(pos, c, "data", 0)).unwrap_or(0);
+                // The APC runs the body's statements on the target thread, with `data`
+                // set to its parameter (variables are per process, as handles are).
+                let apc = move |ctx: ThreadCtx, data: usize| async move {
+                    st.borrow_mut().vars.insert("data".into(), Val::Num(data as i64));
+                    run_body(ctx, file, prog, Some(body), st).await;
+                };
+                i64::from(ctx.queue_user_apc(apc, self.h(pos, c, "thread"), data).await)
+            }
+            "CreateIoCompletionPort" => {
+                let file = match self.arg(c, "handle") {
+                    Some(_) => self.h(pos, c, "handle"),
+                    None => INVALID_HANDLE_VALUE,
+                };
+                let key = usize::try_from(self.n(pos, c, "key", 0)).unwrap_or(0);
+                let h = ctx
+                    .create_io_completion_port(file, self.h(pos, c, "port"), key, self.u(pos, c, "threads", 0))
+                    .await;
+                if !h.is_null() {
+                    self.bind(c, "as", Val::Handle(h));
+                }
+                h.0 as i64
+            }
+            "GetQueuedCompletionStatus" => {
+                let (mut n, mut key, mut ov) = (0, 0, None);
+                let timeout = self.u(pos, c, "timeout", INFINITE);
+                let ok =
+                    ctx.get_queued_completion_status(self.h(pos, c, "port"), &mut n, &mut key, &mut ov, timeout).await;
+                self.bind(c, "bytes", Val::Num(i64::from(n)));
+                self.bind(c, "key", Val::Num(key as i64));
+                i64::from(ok)
+            }
+            "PostQueuedCompletionStatus" => {
+                let key = usize::try_from(self.n(pos, c, "key", 0)).unwrap_or(0);
+                i64::from(
+                    ctx.post_queued_completion_status(self.h(pos, c, "port"), self.u(pos, c, "bytes", 0), key, None)
+                        .await,
+                )
+            }
+            "WSAStartup" => {
+                let version = self.n(pos, c, "version", 0x0202) as u16;
+                i64::from(ctx.wsa_startup(version, None).await)
+            }
+            "WSACleanup" => i64::from(ctx.wsa_cleanup().await),
+            "WSAGetLastError" => {
+                let e = ctx.wsa_get_last_error();
+                self.bind(c, "as", Val::Num(i64::from(e)));
+                i64::from(e)
+            }
+            "socket" => {
+                let af = self.n(pos, c, "af", i64::from(AF_INET)) as i32;
+                let ty = self.n(pos, c, "type", 0) as i32;
+                let s = ctx.socket(af, ty, self.n(pos, c, "protocol", 0) as i32).await;
+                if s != INVALID_SOCKET {
+                    self.bind(c, "as", Val::Handle(s));
+                    // Sockets are inheritable when created (§22); `inherit=#false` clears it.
+                    if matches!(self.arg(c, "inherit"), Some(Arg::Bool(false))) {
+                        let _ = ctx.set_handle_information(s, HANDLE_FLAG_INHERIT, 0).await;
+                    }
+                }
+                s.0 as i64
+            }
+            "bind" => {
+                let a = self.sockaddr(pos, c, INADDR_ANY);
+                i64::from(ctx.bind(self.h(pos, c, "socket"), Some(&a), SOCKADDR_IN_LEN).await)
+            }
+            "listen" => i64::from(
+                ctx.listen(self.h(pos, c, "socket"), self.n(pos, c, "backlog", i64::from(SOMAXCONN)) as i32).await,
+            ),
+            "accept" => {
+                let mut peer = SOCKADDR_IN::default();
+                let mut len = SOCKADDR_IN_LEN;
+                let s = ctx.accept(self.h(pos, c, "socket"), Some(&mut peer), Some(&mut len)).await;
+                if s != INVALID_SOCKET {
+                    self.bind(c, "as", Val::Handle(s));
+                    self.bind(c, "port", Val::Num(i64::from(peer.port())));
+                }
+                s.0 as i64
+            }
+            "connect" => {
+                let a = self.sockaddr(pos, c, INADDR_LOOPBACK);
+                i64::from(ctx.connect(self.h(pos, c, "socket"), Some(&a), SOCKADDR_IN_LEN).await)
+            }
+            "send" => {
+                let data = self.write_data(pos, c);
+                let Ok(len) = i32::try_from(data.len()) else { self.fail(pos, "send: too much data".into()) };
+                let n = ctx.send(self.h(pos, c, "socket"), &data, len, self.n(pos, c, "flags", 0) as i32).await;
+                self.bind(c, "bytes", Val::Num(i64::from(n.max(0))));
+                i64::from(n)
+            }
+            "recv" => {
+                let size = self.read_size(pos, c);
+                let mut buf = vec![0u8; size];
+                let n =
+                    ctx.recv(self.h(pos, c, "socket"), &mut buf, size as i32, self.n(pos, c, "flags", 0) as i32).await;
+                if n > 0 {
+                    if let Some(Arg::Str(b)) = self.arg(c, "into") {
+                        self.st
+                            .borrow_mut()
+                            .buffers
+                            .entry(b.clone())
+                            .or_default()
+                            .extend_from_slice(&buf[..n as usize]);
+                    }
+                }
+                self.bind(c, "bytes", Val::Num(i64::from(n.max(0))));
+                i64::from(n)
+            }
+            "shutdown" => i64::from(ctx.shutdown(self.h(pos, c, "socket"), self.n(pos, c, "how", 0) as i32).await),
+            "closesocket" => i64::from(ctx.closesocket(self.h(pos, c, "socket")).await),
+            "setsockopt" => {
+                let option = self.n(pos, c, "option", 0) as i32;
+                let value = self.n(pos, c, "value", 0);
+                let bytes: Vec<u8> = if option == SO_LINGER {
+                    // LINGER { l_onoff = value, l_linger = seconds= }.
+                    let secs = self.n(pos, c, "seconds", 0) as u16;
+                    [(value as u16).to_le_bytes(), secs.to_le_bytes()].concat()
+                } else {
+                    (value as u32).to_le_bytes().to_vec()
+                };
+                let level = self.n(pos, c, "level", 0) as i32;
+                i64::from(
+                    ctx.setsockopt(self.h(pos, c, "socket"), level, option, Some(&bytes), bytes.len() as i32).await,
+                )
+            }
+            "ioctlsocket" => {
+                let mut arg = self.u(pos, c, "arg", 0);
+                let r =
+                    ctx.ioctlsocket(self.h(pos, c, "socket"), self.n(pos, c, "cmd", 0) as i32, Some(&mut arg)).await;
+                self.bind(c, "as", Val::Num(i64::from(arg)));
+                i64::from(r)
+            }
+            "getsockname" => {
+                let mut a = SOCKADDR_IN::default();
+                let mut len = SOCKADDR_IN_LEN;
+                let r = ctx.getsockname(self.h(pos, c, "socket"), Some(&mut a), Some(&mut len)).await;
+                if r == 0 {
+                    self.bind(c, "port", Val::Num(i64::from(a.port())));
+                }
+                i64::from(r)
+            }
             "PeekMessage" => {
                 let mut msg = MSG::default();
-                let r = ctx.peek_message(&mut msg, HWND::NULL, 0, 0, self.u(pos, c, "remove", PM_NOREMOVE)).await;
+                let (min, max) = (self.u(pos, c, "min", 0), self.u(pos, c, "max", 0));
+                let r = ctx
+                    .peek_message(&mut msg, self.hwnd(pos, c), min, max, self.u(pos, c, "remove", PM_NOREMOVE))
+                    .await;
                 if r != FALSE {
                     self.msg.set(msg);
                     self.bind_msg(c, &msg);
@@ -985,7 +1182,8 @@ impl Cx {
             Ret::HandleInvalid => ret != -1,
             Ret::Dword(f) => ret != i64::from(f),
             Ret::Value => true,
-            Ret::GetMessage => ret != -1,
+            Ret::GetMessage | Ret::Int => ret != -1,
+            Ret::ErrorCode => ret == 0,
         };
         let err = ctx.get_last_error().0;
         self.last.set((ret, ok, err));

@@ -181,6 +181,11 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "pipe-poll-vs-wait.kdl",
         "single-instance-race.kdl",
         "process-supervisor-waits.kdl",
+        "iocp-one-exit-packet-per-worker.kdl",
+        "apc-needs-alertable-wait.kdl",
+        "filtered-getmessage-starves-window.kdl",
+        "thread-message-eaten-by-modal-loop.kdl",
+        "socket-inherited-listener.kdl",
     ]
 }
 

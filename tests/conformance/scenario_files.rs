@@ -552,3 +552,177 @@ fn supervisor_polling_exit_codes_and_waiting_on_handles() {
     assert!(r.outcome.is_completed(), "{}", r.summary());
     assert_eq!(r.time_ms, 300, "seen gone at its exit");
 }
+
+fn exit_code(r: &RunReport, image: &str) -> Option<u32> {
+    match &r.outcome {
+        Outcome::Completed { exit_codes } => exit_codes.iter().find(|(_, i, _)| i == image).map(|(_, _, c)| *c),
+        _ => None,
+    }
+}
+
+/// docs/semantics.md §9 (a completion packet is dequeued by one thread): one exit packet
+/// ends one of two workers; the other waits in GetQueuedCompletionStatus, named by the
+/// deadlock report. One packet per worker shuts the pool down.
+#[test]
+fn iocp_pool_needs_an_exit_packet_per_worker() {
+    let f = builtin("iocp-one-exit-packet-per-worker");
+    for seed in 0..20 {
+        let r = interp::run(&f, Config::random(seed));
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        let text = d.render();
+        assert!(text.contains("GetQueuedCompletionStatus"), "seed {seed}: {text}");
+        assert!(text.contains("WaitForMultipleObjects"), "seed {seed}: {text}");
+    }
+    assert!(kinds(&with("iocp-one-exit-packet-per-worker", "exits", "2"), 0..20).iter().all(|k| *k == "completed"));
+}
+
+/// docs/semantics.md §16.33: a user-mode APC runs only in an alertable wait, which then
+/// returns WAIT_IO_COMPLETION.
+#[test]
+fn apc_runs_only_in_an_alertable_wait() {
+    let f = builtin("apc-needs-alertable-wait");
+    for seed in 0..10 {
+        let r = interp::run(&f, Config::random(seed));
+        assert_eq!(r.outcome.kind(), "deadlock", "seed {seed}: {}", r.summary());
+        assert!(r.trace_text().contains("QueueUserAPC"), "seed {seed}");
+    }
+    let fixed = with("apc-needs-alertable-wait", "alertable", "1");
+    for seed in 0..10 {
+        let r = interp::run(&fixed, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert!(r.trace_text().contains("WAIT_IO_COMPLETION"), "seed {seed}: the alertable wait ran the APC");
+    }
+}
+
+/// docs/semantics.md §17.C (GetMessage's hwnd filter): a loop filtered to one window
+/// leaves the posted messages of the thread's other windows queued.
+#[test]
+fn a_filtered_getmessage_starves_the_helper_window() {
+    let f = builtin("filtered-getmessage-starves-window");
+    for seed in 0..10 {
+        let r = interp::run(&f, Config::random(seed));
+        assert_eq!(r.outcome.kind(), "deadlock", "seed {seed}: {}", r.summary());
+    }
+    assert!(kinds(&with("filtered-getmessage-starves-window", "fix", "1"), 0..20).iter().all(|k| *k == "completed"));
+}
+
+/// docs/semantics.md §17.C, §17.O: DispatchMessage of a thread message (no window) has
+/// nowhere to deliver it, so a modal loop drops the thread's messages; a message posted
+/// to a window reaches its procedure from any loop.
+#[test]
+fn a_modal_loop_eats_a_thread_message() {
+    let f = builtin("thread-message-eaten-by-modal-loop");
+    for seed in 0..10 {
+        let r = interp::run(&f, Config::random(seed));
+        assert_eq!(r.outcome.kind(), "deadlock", "seed {seed}: {}", r.summary());
+        let trace = r.trace_text();
+        assert!(trace.contains("PostThreadMessage"), "seed {seed}");
+        assert!(trace.contains("DispatchMessage"), "seed {seed}");
+    }
+    assert!(kinds(&with("thread-message-eaten-by-modal-loop", "fix", "1"), 0..20).iter().all(|k| *k == "completed"));
+}
+
+/// docs/semantics.md §22 (socket handles are inheritable; SO_EXCLUSIVEADDRUSE and the port
+/// table): the child's inherited listener keeps the port bound after the parent closes its
+/// handle, so the re-bind fails with WSAEADDRINUSE; without inheritance it succeeds.
+#[test]
+fn an_inherited_listening_socket_keeps_its_port() {
+    let f = builtin("socket-inherited-listener");
+    for seed in 0..10 {
+        let r = interp::run(&f, Config::random(seed));
+        assert_eq!(exit_code(&r, "server.exe"), Some(1), "seed {seed}: {}", r.summary());
+        assert!(r.trace_text().contains("WSAEADDRINUSE"), "seed {seed}");
+    }
+    let fixed = with("socket-inherited-listener", "fix", "1");
+    for seed in 0..10 {
+        let r = interp::run(&fixed, Config::random(seed));
+        assert_eq!(exit_code(&r, "server.exe"), Some(0), "seed {seed}: {}", r.summary());
+    }
+}
+
+/// The socket statements over loopback: a server and a client exchange a request and a
+/// response; connect to a port nobody listens on is refused after the retries
+/// (docs/semantics.md §22.6: about 2 s); WSAGetLastError reads the thread's last error.
+#[test]
+fn socket_statements() {
+    let text = r#"
+scenario "sock" {
+    summary "loopback echo"
+    main "a.exe"
+}
+program "a.exe" {
+    thread "client" {
+        socket type=SOCK_STREAM as=c
+        connect c port=7000 expect=0
+        send c data="ping" expect=4
+        recv c size=16 into=reply
+        assert-data reply "pong"
+        closesocket c expect=0
+    }
+    WSAStartup expect=0
+    socket type=SOCK_STREAM as=l
+    bind l port=7000 addr="127.0.0.1" expect=0
+    listen l backlog=1 expect=0
+    getsockname l port=p
+    assert p 7000
+    CreateThread client as=t
+    accept l as=s
+    recv s size=4 into=req bytes=n
+    assert n 4
+    assert-data req "ping"
+    send s data="pong" expect=4
+    recv s size=4 expect=0
+    closesocket s expect=0
+    socket type=SOCK_STREAM as=x
+    connect x port=7001 expect=SOCKET_ERROR error=WSAECONNREFUSED
+    WSAGetLastError as=e
+    assert e 10061
+    GetTickCount as=now
+    WaitForSingleObject t expect=WAIT_OBJECT_0
+    WSACleanup expect=0
+}
+"#;
+    let f = Arc::new(file::parse(text, "sock.kdl").unwrap_or_else(|e| panic!("{e}")));
+    for seed in 0..10 {
+        let r = interp::run(&f, Config { stream_splits: false, ..Config::random(seed) });
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+        assert!(r.time_ms >= 2000, "the refused connect took {} ms", r.time_ms);
+    }
+}
+
+/// Window timers and the message filters: a timer's WM_TIMER is generated when the
+/// thread looks at its queue, one per elapsed period however many passed (§17.N), and
+/// PeekMessage's min/max filter selects it.
+#[test]
+fn window_timer_statements() {
+    let text = r#"
+scenario "timer" {
+    summary "SetTimer"
+    main "a.exe"
+}
+program "a.exe" {
+    window-class "w" {
+        on WM_TIMER {
+            add ticks 1
+            return 0
+        }
+    }
+    set ticks 0
+    RegisterClassEx "w"
+    CreateWindowEx "w" as=win
+    SetTimer hwnd=win id=7 ms=100 as=id
+    assert id 7
+    Sleep 1000
+    PeekMessage remove=PM_REMOVE min=WM_TIMER max=WM_TIMER message=m window=h expect=1
+    assert m 275
+    DispatchMessage
+    PeekMessage remove=PM_REMOVE min=WM_TIMER max=WM_TIMER expect=0
+    assert ticks 1
+    KillTimer hwnd=win id=7 expect=TRUE
+    KillTimer hwnd=win id=7 expect=FALSE
+}
+"#;
+    let f = Arc::new(file::parse(text, "timer.kdl").unwrap_or_else(|e| panic!("{e}")));
+    let r = interp::run(&f, Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+}
