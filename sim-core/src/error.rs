@@ -213,6 +213,23 @@ win32_errors! {
     /// A device attached to the system is not functioning (31): InitOnceBeginInitialize
     /// with INIT_ONCE_CHECK_ONLY before the initialisation completed (§26.9).
     ERROR_GEN_FAILURE = 31;
+    // ----- files on the in-memory volume (docs/semantics.md §28) -----
+    /// The file exists (80): CreateFile CREATE_NEW over an existing file.
+    ERROR_FILE_EXISTS = 80;
+    /// The process cannot access the file because it is being used by another process
+    /// (32): the share-mode check (§28.8).
+    ERROR_SHARING_VIOLATION = 32;
+    /// There is not enough space on the disk (112): the volume is full (§28.20).
+    ERROR_DISK_FULL = 112;
+    /// An attempt was made to move the file pointer before the beginning of the file (131).
+    ERROR_NEGATIVE_SEEK = 131;
+    /// The directory is not empty (145).
+    ERROR_DIR_NOT_EMPTY = 145;
+    /// The directory name is invalid (267).
+    ERROR_DIRECTORY = 267;
+    /// The requested operation cannot be performed on a file with a user-mapped section
+    /// open (1224).
+    ERROR_USER_MAPPED_FILE = 1224;
 }
 
 impl fmt::Debug for Win32Error {

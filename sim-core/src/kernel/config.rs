@@ -144,6 +144,19 @@ pub struct Config {
     /// and goes on, `Off` tracks nothing.
     #[serde(default)]
     pub race_detection: super::race::RaceDetection,
+    /// The in-memory volume's capacity: the sum of the sizes of its files (§28.20). A
+    /// write, SetEndOfFile or file-backed CreateFileMapping that would pass it fails with
+    /// ERROR_DISK_FULL, as on a full disk, and the run goes on. Storage is sparse: only
+    /// written 4 KiB pages cost memory, so a large cap costs nothing until it is used.
+    #[serde(default = "default_volume_bytes_max")]
+    pub volume_bytes_max: u64,
+    /// Files on the volume when the run starts (`Sim::file` adds to it), by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::objects::file::VolumeFile>,
+}
+
+fn default_volume_bytes_max() -> u64 {
+    256 << 20
 }
 
 fn default_sockets_max() -> u32 {
@@ -237,6 +250,8 @@ impl Default for Config {
             connect_timeout_ms: default_connect_timeout_ms(),
             stream_splits: true,
             race_detection: super::race::RaceDetection::Stop,
+            volume_bytes_max: default_volume_bytes_max(),
+            files: Vec::new(),
         }
     }
 }

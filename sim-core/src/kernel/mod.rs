@@ -186,6 +186,9 @@ pub struct Kernel {
     pub(crate) counters: BTreeMap<calls::Counter, u64>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: race::Detector,
+    /// The in-memory volume: files and directories that outlive processes
+    /// (`objects/file.rs`, docs/semantics.md §28).
+    pub(crate) volume: crate::objects::file::Volume,
 }
 
 impl Kernel {
@@ -247,7 +250,18 @@ impl Kernel {
             mq: Default::default(),
             counters: BTreeMap::new(),
             race: Default::default(),
+            volume: Default::default(),
         }
+        .with_preloaded_files()
+    }
+
+    /// The files of `Config::files`, put on the volume before the run starts (§28.1).
+    fn with_preloaded_files(mut self) -> Kernel {
+        let files = self.config.files.clone();
+        for f in &files {
+            self.preload_file(&f.path, &f.data);
+        }
+        self
     }
 
     /// The run's configuration.
