@@ -644,3 +644,250 @@ fn bad_input_gets_errors() {
         0
     });
 }
+
+// ----- file-backed sections ------------------------------------------------------------
+
+/// A file of `len` bytes `fill`, opened with `access` and shared for everything.
+async fn file_of(ctx: &ThreadCtx, path: &str, access: u32, len: usize, fill: u8) -> HANDLE {
+    let h = open(ctx, path, GENERIC_READ | GENERIC_WRITE, SHARE_ALL, CREATE_ALWAYS).await;
+    write(ctx, h, &vec![fill; len]).await;
+    assert_eq!(ctx.close_handle(h).await, TRUE);
+    open(ctx, path, access, SHARE_ALL, OPEN_EXISTING).await
+}
+
+async fn mapping_error(ctx: &ThreadCtx, file: HANDLE, protect: u32, size: u32) -> Win32Error {
+    ctx.set_last_error(SENTINEL);
+    let m = ctx.create_file_mapping(file, None, protect, 0, size, None).await;
+    assert!(m.is_null(), "CreateFileMapping(0x{protect:x}, {size}) succeeded");
+    ctx.get_last_error()
+}
+
+async fn mapping(ctx: &ThreadCtx, file: HANDLE, protect: u32, size: u32) -> HANDLE {
+    let m = ctx.create_file_mapping(file, None, protect, 0, size, None).await;
+    assert!(!m.is_null(), "CreateFileMapping(0x{protect:x}, {size}) failed: {:?}", ctx.get_last_error());
+    m
+}
+
+/// §28.14 (Microsoft Learn, CreateFileMapping, flProtect: PAGE_READONLY and
+/// PAGE_WRITECOPY need GENERIC_READ, PAGE_READWRITE needs GENERIC_READ and GENERIC_WRITE,
+/// the PAGE_EXECUTE_* ones GENERIC_EXECUTE too): a protection the file handle's access
+/// does not allow is ERROR_ACCESS_DENIED.
+#[test]
+fn file_mapping_protection_against_the_file_handles_access() {
+    check(|ctx| async move {
+        let r = file_of(&ctx, F, GENERIC_READ, 100, 1).await;
+        assert_eq!(mapping_error(&ctx, r, PAGE_READWRITE, 0).await, ERROR_ACCESS_DENIED);
+        assert_eq!(mapping_error(&ctx, r, PAGE_EXECUTE_READ, 0).await, ERROR_ACCESS_DENIED);
+        for p in [PAGE_READONLY, PAGE_WRITECOPY] {
+            let m = mapping(&ctx, r, p, 0).await;
+            assert_eq!(ctx.close_handle(m).await, TRUE);
+        }
+        let w = open(&ctx, F, GENERIC_WRITE, SHARE_ALL, OPEN_EXISTING).await;
+        assert_eq!(mapping_error(&ctx, w, PAGE_READONLY, 0).await, ERROR_ACCESS_DENIED);
+        let x = open(&ctx, F, GENERIC_READ | GENERIC_EXECUTE, SHARE_ALL, OPEN_EXISTING).await;
+        let m = mapping(&ctx, x, PAGE_EXECUTE_READ, 0).await;
+        assert_eq!(ctx.close_handle(m).await, TRUE);
+        0
+    });
+}
+
+/// §28.14 (Microsoft Learn, CreateFileMapping: "An attempt to map a file with a length of
+/// 0 (zero) fails with an error code of ERROR_FILE_INVALID"; a size larger than the file
+/// extends it; a size 0 is the file's size): an empty file with size 0 is
+/// ERROR_FILE_INVALID; size 0 maps the file's size (a view past it fails); a larger size
+/// with PAGE_READWRITE extends the file with zeros, with PAGE_READONLY fails
+/// (STATUS_SECTION_TOO_BIG, ERROR_NOT_ENOUGH_MEMORY [inferred]); SEC_RESERVE with a file
+/// is ERROR_INVALID_PARAMETER [inferred].
+#[test]
+fn file_mapping_sizes() {
+    check(|ctx| async move {
+        let h = open(&ctx, F, RW, SHARE_ALL, CREATE_NEW).await;
+        assert_eq!(mapping_error(&ctx, h, PAGE_READWRITE, 0).await, ERROR_FILE_INVALID);
+        assert_eq!(mapping_error(&ctx, h, PAGE_READONLY, 0).await, ERROR_FILE_INVALID);
+        write(&ctx, h, &[7u8; 5000]).await;
+        let m = mapping(&ctx, h, PAGE_READONLY, 0).await;
+        let v = ctx.map_view_of_file(m, FILE_MAP_READ, 0, 0, 0).await;
+        assert_ne!(v, 0);
+        assert_eq!(ctx.read_u8(v + 4999).await, 7);
+        // The section is the file's 5000 bytes, rounded up to pages.
+        assert_eq!(ctx.read_u8(v + 5000).await, 0);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.map_view_of_file(m, FILE_MAP_READ, 0, 0, 8193).await, 0);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
+        assert_eq!(mapping_error(&ctx, h, PAGE_READONLY, 9000).await, ERROR_NOT_ENOUGH_MEMORY);
+        assert_eq!(mapping_error(&ctx, h, PAGE_READWRITE | SEC_RESERVE, 0).await, ERROR_INVALID_PARAMETER);
+        assert_eq!(size(&ctx, h).await, 5000);
+        let m2 = mapping(&ctx, h, PAGE_READWRITE, 20000).await;
+        assert_eq!(size(&ctx, h).await, 20000);
+        seek(&ctx, h, 4990).await;
+        let tail = read(&ctx, h, 100).await;
+        assert_eq!(&tail[..10], &[7u8; 10]);
+        assert!(tail[10..].iter().all(|&b| b == 0));
+        // A smaller size than the file leaves the file alone.
+        let m3 = mapping(&ctx, h, PAGE_READWRITE, 10).await;
+        assert_eq!(size(&ctx, h).await, 20000);
+        for x in [m, m2, m3] {
+            assert_eq!(ctx.close_handle(x).await, TRUE);
+        }
+        0
+    });
+}
+
+/// §28.16 (Microsoft Learn, "File Mapping": views of a file and ReadFile/WriteFile on it
+/// are coherent, as the cache manager maps both; CreateFileMapping: the section keeps the
+/// file open after CloseHandle of the file): a store through a view is what ReadFile
+/// reads, a WriteFile is what a view loads, two sections of one file share their pages,
+/// and the section keeps the data after the file handle closed and the file was deleted.
+/// FlushViewOfFile succeeds (nothing is cached in virtual time).
+#[test]
+fn views_and_read_write_file_are_coherent() {
+    check(|ctx| async move {
+        let h = file_of(&ctx, F, RW, 8192, 0).await;
+        let m = mapping(&ctx, h, PAGE_READWRITE, 0).await;
+        let v = ctx.map_view_of_file(m, FILE_MAP_WRITE, 0, 0, 0).await;
+        ctx.write_memory(v + 4094, b"view").await;
+        seek(&ctx, h, 4094).await;
+        assert_eq!(read(&ctx, h, 4).await, b"view");
+        seek(&ctx, h, 100).await;
+        write(&ctx, h, b"file").await;
+        let mut b = [0u8; 4];
+        ctx.read_memory(v + 100, &mut b).await;
+        assert_eq!(&b, b"file");
+        // A second section of the same file, and another handle.
+        let h2 = open(&ctx, F, GENERIC_READ, SHARE_ALL, OPEN_EXISTING).await;
+        let m2 = mapping(&ctx, h2, PAGE_READONLY, 0).await;
+        let v2 = ctx.map_view_of_file(m2, FILE_MAP_READ, 0, 0, 0).await;
+        ctx.read_memory(v2 + 4094, &mut b).await;
+        assert_eq!(&b, b"view");
+        assert_eq!(ctx.flush_view_of_file(v, 0).await, TRUE);
+        // The data outlives the file's handles and its name.
+        assert_eq!(ctx.close_handle(h).await, TRUE);
+        assert_eq!(ctx.close_handle(h2).await, TRUE);
+        assert_eq!(ctx.delete_file(F).await, TRUE);
+        assert_eq!(open_error(&ctx, F, GENERIC_READ, SHARE_ALL, OPEN_EXISTING).await, ERROR_FILE_NOT_FOUND);
+        ctx.write_memory(v, b"still").await;
+        let mut s = [0u8; 5];
+        ctx.read_memory(v2, &mut s).await;
+        assert_eq!(&s, b"still");
+        0
+    });
+}
+
+/// §28.16 (Microsoft Learn, MapViewOfFile FILE_MAP_COPY: "changes are not written to the
+/// original file"): a copy-on-write view's stores stay in the view; ReadFile reads the
+/// file's bytes.
+#[test]
+fn copy_on_write_views_do_not_write_back() {
+    check(|ctx| async move {
+        let h = file_of(&ctx, F, GENERIC_READ, 4096, b'a').await;
+        let m = mapping(&ctx, h, PAGE_WRITECOPY, 0).await;
+        let v = ctx.map_view_of_file(m, FILE_MAP_COPY, 0, 0, 0).await;
+        assert_ne!(v, 0);
+        ctx.write_u8(v, b'Z').await;
+        assert_eq!(ctx.read_u8(v).await, b'Z');
+        assert_eq!(read(&ctx, h, 2).await, b"aa");
+        0
+    });
+}
+
+/// §28.9 (Wine file.c test_file_sharing, mapping part, on Windows): while a PAGE_READWRITE
+/// section of the file exists (even with every file handle closed) an open that does not
+/// share write fails with ERROR_SHARING_VIOLATION, whatever its access; a PAGE_READONLY or
+/// PAGE_WRITECOPY section restricts nothing; the section does not keep the closed handle's
+/// own share mode.
+#[test]
+fn a_writable_section_makes_opens_share_write() {
+    check(|ctx| async move {
+        for (p, restricts) in [(PAGE_READWRITE, true), (PAGE_READONLY, false), (PAGE_WRITECOPY, false)] {
+            let h = file_of(&ctx, F, RW, 100, 1).await;
+            assert_eq!(ctx.close_handle(h).await, TRUE);
+            let h0 = open(&ctx, F, RW, 0, OPEN_EXISTING).await;
+            let m = mapping(&ctx, h0, p, 0).await;
+            assert_eq!(ctx.close_handle(h0).await, TRUE);
+            for access in [0, GENERIC_READ, RW] {
+                for share in 0..8 {
+                    ctx.set_last_error(SENTINEL);
+                    let h2 = ctx.create_file(F, access, share, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+                    if restricts && share & FILE_SHARE_WRITE == 0 {
+                        assert_eq!(h2, INVALID_HANDLE_VALUE, "0x{p:x}: {access:x}/{share:x}");
+                        assert_eq!(ctx.get_last_error(), ERROR_SHARING_VIOLATION);
+                    } else {
+                        assert_ne!(h2, INVALID_HANDLE_VALUE, "0x{p:x}: {access:x}/{share:x}");
+                        assert_eq!(ctx.close_handle(h2).await, TRUE);
+                    }
+                }
+            }
+            assert_eq!(ctx.close_handle(m).await, TRUE);
+        }
+        0
+    });
+}
+
+/// §28.15 (Wine file.c test_file_sharing: CREATE_ALWAYS over a file with a section fails
+/// with ERROR_USER_MAPPED_FILE, on Windows; MmCanFileBeTruncated for SetEndOfFile
+/// [inferred]): overwriting or shrinking a file below a live section's size fails with
+/// ERROR_USER_MAPPED_FILE; extending it does not; with the section gone, shrinking works.
+#[test]
+fn a_section_keeps_its_file_from_shrinking() {
+    check(|ctx| async move {
+        let h = file_of(&ctx, F, RW, 8192, 1).await;
+        let m = mapping(&ctx, h, PAGE_READONLY, 0).await;
+        assert_eq!(open_error(&ctx, F, GENERIC_WRITE, SHARE_ALL, CREATE_ALWAYS).await, ERROR_USER_MAPPED_FILE);
+        assert_eq!(open_error(&ctx, F, GENERIC_WRITE, SHARE_ALL, TRUNCATE_EXISTING).await, ERROR_USER_MAPPED_FILE);
+        seek(&ctx, h, 4096).await;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.set_end_of_file(h).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_USER_MAPPED_FILE);
+        seek(&ctx, h, 10000).await;
+        assert_eq!(ctx.set_end_of_file(h).await, TRUE);
+        // A view keeps the section after its handle closes.
+        let v = ctx.map_view_of_file(m, FILE_MAP_READ, 0, 0, 0).await;
+        assert_eq!(ctx.close_handle(m).await, TRUE);
+        seek(&ctx, h, 0).await;
+        assert_eq!(ctx.set_end_of_file(h).await, FALSE);
+        assert_eq!(ctx.unmap_view_of_file(v).await, TRUE);
+        assert_eq!(ctx.set_end_of_file(h).await, TRUE);
+        assert_eq!(size(&ctx, h).await, 0);
+        0
+    });
+}
+
+/// §28.19 (§25: the data-race detector): a store through a view of a file and a
+/// ReadFile of the same bytes by another thread, with nothing ordering them, are a data
+/// race; ordered by an event, they are not. WriteFile and ReadFile on one file are
+/// ordered by the file (the file system serialises them).
+#[test]
+fn a_view_store_and_a_read_file_race_unless_ordered() {
+    for ordered in [false, true] {
+        let r = run_main(move |ctx| async move {
+            let h = file_of(&ctx, F, RW, 4096, 0).await;
+            let m = mapping(&ctx, h, PAGE_READWRITE, 0).await;
+            let v = ctx.map_view_of_file(m, FILE_MAP_WRITE, 0, 0, 0).await;
+            let ev = ctx.create_event(None, true, false, None).await;
+            let mut dup = HANDLE::NULL;
+            let me = ctx.get_current_process();
+            assert_eq!(ctx.duplicate_handle(me, h, me, &mut dup, 0, false, DUPLICATE_SAME_ACCESS).await, TRUE);
+            let t = spawn(&ctx, move |ctx| async move {
+                if ordered {
+                    assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
+                }
+                let mut b = [0u8; 4];
+                let _ = ctx.read_file(dup, &mut b, None).await;
+                0
+            })
+            .await;
+            ctx.write_u32(v, 0x1234_5678).await;
+            assert_eq!(ctx.set_event(ev).await, TRUE);
+            assert_eq!(ctx.wait_for_single_object(t, INFINITE).await, WAIT_OBJECT_0);
+            0
+        });
+        match (&r.outcome, ordered) {
+            (Outcome::DataRace(race), false) => {
+                let text = format!("{race:?}");
+                assert!(text.contains("ReadFile") && text.contains("WriteMemory"), "{text}");
+            }
+            (o, true) => assert!(o.is_completed(), "{o:?}\n{}", r.trace_text()),
+            (o, false) => panic!("expected a data race, got {o:?}\n{}", r.trace_text()),
+        }
+    }
+}
