@@ -891,3 +891,71 @@ fn a_view_store_and_a_read_file_race_unless_ordered() {
         }
     }
 }
+
+/// §28.21 (Microsoft Learn, ReadFile/WriteFile "Synchronization and File Position": with
+/// an OVERLAPPED the I/O starts at Offset/OffsetHigh; on a synchronous handle the call
+/// stays synchronous and moves the file pointer past the bytes; a read at the end of file
+/// with an OVERLAPPED fails with ERROR_HANDLE_EOF; Offset = OffsetHigh = 0xFFFFFFFF
+/// writes at the end of file): the OVERLAPPED records the completion (Internal 0,
+/// InternalHigh the count) and its event is set.
+#[test]
+fn an_overlapped_gives_the_offset_on_a_synchronous_handle() {
+    check(|ctx| async move {
+        let h = open(&ctx, F, RW, 0, CREATE_NEW).await;
+        write(&ctx, h, b"0123456789").await;
+        let ev = ctx.create_event(None, true, false, None).await;
+        let ov = Overlapped::with_offset(ev, 3);
+        let buf = IoBuffer::new(4);
+        let mut n = 0;
+        assert_eq!(ctx.read_file_overlapped(h, &buf, Some(&mut n), &ov).await, TRUE);
+        assert_eq!((n, buf.to_vec()), (4, b"3456".to_vec()));
+        assert_eq!((ov.internal(), ov.internal_high()), (0, 4));
+        assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
+        // The pointer follows the OVERLAPPED's read.
+        assert_eq!(read(&ctx, h, 2).await, b"78");
+        let ow = Overlapped::with_offset(HANDLE::NULL, 1);
+        assert_eq!(ctx.write_file_overlapped(h, b"AB", None, &ow).await, TRUE);
+        let end = Overlapped::with_offset(HANDLE::NULL, u64::MAX);
+        assert_eq!(ctx.write_file_overlapped(h, b"!", None, &end).await, TRUE);
+        seek(&ctx, h, 0).await;
+        assert_eq!(read(&ctx, h, 20).await, b"0AB3456789!");
+        let past = Overlapped::with_offset(HANDLE::NULL, 11);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.read_file_overlapped(h, &IoBuffer::new(4), None, &past).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_HANDLE_EOF);
+        0
+    });
+}
+
+/// §28.21: on a handle opened with FILE_FLAG_OVERLAPPED the I/O of the in-memory volume
+/// completes at once (Windows may also pend it; a cached read often does not): TRUE,
+/// the OVERLAPPED filled in; there is no file pointer. ReadFileEx and WriteFileEx run
+/// their completion routine in the next alertable wait (§16.39).
+#[test]
+fn overlapped_file_handles_complete_at_once_and_run_completion_routines() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    check(|ctx| async move {
+        let h = ctx.create_file(F, RW, 0, None, CREATE_NEW, FILE_FLAG_OVERLAPPED, HANDLE::NULL).await;
+        let ow = Overlapped::with_offset(HANDLE::NULL, 0);
+        assert_eq!(ctx.write_file_overlapped(h, b"hello", None, &ow).await, TRUE);
+        assert_eq!(ow.internal_high(), 5);
+        let got = Rc::new(Cell::new((u32::MAX, 0u32)));
+        let g = got.clone();
+        let buf = IoBuffer::new(8);
+        let ov = Overlapped::with_offset(HANDLE::NULL, 1);
+        let ok =
+            ctx.read_file_ex(h, &buf, &ov, move |_ctx, code, bytes, _ov| async move { g.set((code, bytes)) }).await;
+        assert_eq!(ok, TRUE);
+        assert_eq!(got.get().0, u32::MAX, "the routine waits for an alertable wait");
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(got.get(), (0, 4));
+        assert_eq!(buf.head(4), b"ello");
+        let ow = Overlapped::with_offset(HANDLE::NULL, 5);
+        assert_eq!(ctx.write_file_ex(h, b"!", &ow, |_ctx, _code, _bytes, _ov| async {}).await, TRUE);
+        let mut s = 0;
+        assert_eq!(ctx.get_file_size_ex(h, Some(&mut s)).await, TRUE);
+        assert_eq!(s, 6);
+        0
+    });
+}

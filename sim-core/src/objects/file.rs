@@ -17,9 +17,11 @@
 
 use super::section::{PAGE_SIZE, Page};
 use super::{Body, ObjectId, ObjectType};
+use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
-use crate::kernel::request::{Done, Value};
-use crate::kernel::{CallResult, Kernel, Pid, Tid};
+use crate::kernel::io::IoCompletionRoutine;
+use crate::kernel::request::{Api, Done, Reply, Value};
+use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::types::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -516,7 +518,7 @@ impl Kernel {
         if self.config.race_detection == crate::kernel::race::RaceDetection::Off || !self.node(node).mapped {
             return;
         }
-        let api = if write { crate::kernel::request::Api::WriteFile } else { crate::kernel::request::Api::ReadFile };
+        let api = if write { Api::WriteFile } else { Api::ReadFile };
         let mut done = 0u64;
         while done < len {
             let off = offset + done;
@@ -529,23 +531,61 @@ impl Kernel {
         }
     }
 
-    /// ReadFile on a volume file (§28.10): from the file pointer, up to the end of file;
-    /// at or past the end, TRUE with 0 bytes.
-    pub(crate) fn disk_read_file(&mut self, pid: Pid, tid: Tid, h: HANDLE, len: u32, overlapped: bool) -> CallResult {
-        let id = self.disk_handle(pid, tid, h, FILE_READ_DATA)?;
-        if overlapped {
-            self.unsupported("ReadFile", "an OVERLAPPED on a file of the volume is not modelled yet");
-            return Err(ERROR_INVALID_PARAMETER);
-        }
-        let (node, pos) = {
+    /// ReadFile (and ReadFileEx) on a volume file (§28.10, §28.21): from the file pointer,
+    /// or from the OVERLAPPED's offset, up to the end of file. Without an OVERLAPPED a
+    /// read at or past the end returns TRUE with 0 bytes; with one it fails with
+    /// ERROR_HANDLE_EOF. I/O never waits: with an OVERLAPPED it completes at once, its
+    /// OVERLAPPED and event (and a completion routine) hearing of it as for any
+    /// completion at once (§16).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn disk_read_file(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        h: HANDLE,
+        len: u32,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+        routine: Option<IoCompletionRoutine>,
+    ) -> Exec {
+        let id = match self.disk_handle(pid, tid, h, FILE_READ_DATA) {
+            Ok(id) => id,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let (node, sync) = {
             let f = self.disk_file(id);
-            if f.overlapped {
+            (f.node, !f.overlapped)
+        };
+        let Some(ov) = overlapped else {
+            if !sync {
                 // No file pointer on an overlapped file object: NtReadFile needs a
                 // ByteOffset (§28.21).
-                return Err(ERROR_INVALID_PARAMETER);
+                return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
             }
-            (f.node, f.position)
+            let pos = self.disk_file(id).position;
+            return Exec::Done(self.read_at(pid, tid, id, pos, len, false).into());
         };
+        let pos = ov.offset();
+        let mut t = match self.begin_async_with(pid, tid, api, id, &ov, buffer, routine.is_none()) {
+            Ok(t) => t,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        t.routine = routine;
+        let r = if pos >= self.node(node).size && len > 0 {
+            // STATUS_END_OF_FILE with an OVERLAPPED (§28.21).
+            Err(ERROR_HANDLE_EOF)
+        } else {
+            self.read_at(pid, tid, id, pos, len, sync)
+        };
+        self.finish_async_now(tid, api, t, r.into())
+    }
+
+    /// Reads `len` bytes of the file of `id` from `pos` (up to its end); the file pointer
+    /// moves past them when `move_pointer` (a read without an OVERLAPPED, or with one on a
+    /// synchronous handle).
+    fn read_at(&mut self, pid: Pid, tid: Tid, id: ObjectId, pos: u64, len: u32, move_pointer: bool) -> CallResult {
+        let node = self.disk_file(id).node;
         if u64::from(len) > u64::from(self.config.io_bytes_max) {
             let max = self.config.io_bytes_max;
             return Err(self.hit_limit(
@@ -557,38 +597,63 @@ impl Kernel {
         let n = size.saturating_sub(pos).min(u64::from(len));
         let mut data = vec![0u8; n as usize];
         read_bytes(self.node(node), pos, &mut data);
-        self.disk_file_mut(id).position = pos + n;
+        let f = self.disk_file_mut(id);
+        if move_pointer || !f.overlapped {
+            f.position = pos + n;
+        }
         self.race_file_access(pid, tid, node, pos, n, false);
         self.note_effect(|k| format!("reads {n} bytes of {} at {pos}", k.describe(node)));
         Ok(Value::Read(data).into())
     }
 
-    /// WriteFile on a volume file (§28.11): at the file pointer (at the end of file for a
-    /// handle with FILE_APPEND_DATA and not FILE_WRITE_DATA), extending the file, with
-    /// zeros in any gap.
+    /// WriteFile (and WriteFileEx) on a volume file (§28.11, §28.21): at the file pointer,
+    /// or at the OVERLAPPED's offset (0xFFFFFFFF_FFFFFFFF: at the end of file), and at the
+    /// end of file for a handle with FILE_APPEND_DATA and not FILE_WRITE_DATA; extending
+    /// the file, with zeros in any gap.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn disk_write_file(
         &mut self,
         pid: Pid,
         tid: Tid,
+        api: Api,
         h: HANDLE,
         data: &[u8],
-        overlapped: bool,
-    ) -> CallResult {
+        overlapped: Option<Overlapped>,
+        routine: Option<IoCompletionRoutine>,
+    ) -> Exec {
         let id = match self.disk_handle(pid, tid, h, FILE_WRITE_DATA) {
-            Ok(id) => id,
-            Err(ERROR_ACCESS_DENIED) => self.disk_handle(pid, tid, h, FILE_APPEND_DATA)?,
-            Err(e) => return Err(e),
+            Ok(id) => Ok(id),
+            Err(ERROR_ACCESS_DENIED) => self.disk_handle(pid, tid, h, FILE_APPEND_DATA),
+            Err(e) => Err(e),
         };
-        if overlapped {
-            self.unsupported("WriteFile", "an OVERLAPPED on a file of the volume is not modelled yet");
-            return Err(ERROR_INVALID_PARAMETER);
-        }
-        let (node, pos, append) = {
-            let f = self.disk_file(id);
-            if f.overlapped {
-                return Err(ERROR_INVALID_PARAMETER);
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        let sync = !self.disk_file(id).overlapped;
+        let Some(ov) = overlapped else {
+            if !sync {
+                return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
             }
-            (f.node, f.position, f.access & FILE_WRITE_DATA == 0)
+            let pos = self.disk_file(id).position;
+            return Exec::Done(self.write_at(pid, tid, id, Some(pos), data).into());
+        };
+        let pos = ov.offset();
+        let mut t = match self.begin_async_with(pid, tid, api, id, &ov, None, routine.is_none()) {
+            Ok(t) => t,
+            Err(e) => return Exec::Done(Reply::error(e)),
+        };
+        t.routine = routine;
+        let r = self.write_at(pid, tid, id, (pos != u64::MAX).then_some(pos), data);
+        self.finish_async_now(tid, api, t, r.into())
+    }
+
+    /// Writes `data` to the file of `id` at `pos` (`None`: at the end of file); the file
+    /// pointer of a synchronous file object moves past them.
+    fn write_at(&mut self, pid: Pid, tid: Tid, id: ObjectId, pos: Option<u64>, data: &[u8]) -> CallResult {
+        let (node, append, sync) = {
+            let f = self.disk_file(id);
+            (f.node, f.access & FILE_WRITE_DATA == 0, !f.overlapped)
         };
         if data.len() as u64 > u64::from(self.config.io_bytes_max) {
             let max = self.config.io_bytes_max;
@@ -597,18 +662,22 @@ impl Kernel {
                 .hit_limit(crate::report::LimitKind::IoBytes, format!("a {n}-byte I/O exceeds io_bytes_max ({max})")));
         }
         let size = self.node(node).size;
-        let at = if append { size } else { pos };
+        let at = if append { size } else { pos.unwrap_or(size) };
         let len = data.len() as u64;
         if len == 0 {
             // A zero-length write changes nothing, not even the size (§28.11).
             return Ok(Value::Written(0).into());
         }
-        let Some(end) = at.checked_add(len) else { return Err(ERROR_INVALID_PARAMETER) };
+        let Some(end) = at.checked_add(len).filter(|&e| e <= i64::MAX as u64) else {
+            return Err(ERROR_INVALID_PARAMETER);
+        };
         if end > size {
             self.resize(node, end)?;
         }
         write_bytes(self.node_mut(node), at, data);
-        self.disk_file_mut(id).position = end;
+        if sync {
+            self.disk_file_mut(id).position = end;
+        }
         self.race_file_access(pid, tid, node, at, len, true);
         self.note_effect(|k| format!("writes {len} bytes to {} at {at}", k.describe(node)));
         Ok(Value::Written(len as u32).into())

@@ -579,7 +579,8 @@ impl Kernel {
             }
             // A file of the volume (§28.11).
             Err(_) if self.is_disk_file_handle(pid, tid, h) => {
-                return Exec::Done(self.disk_write_file(pid, tid, h, &data, overlapped.is_some()).into());
+                let routine = self.pending_routine.take();
+                return self.disk_write_file(pid, tid, Api::WriteFile, h, &data, overlapped, routine);
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
@@ -761,7 +762,7 @@ impl Kernel {
             }
             // A file of the volume (§28.10).
             Err(_) if self.is_disk_file_handle(pid, tid, h) => {
-                return Exec::Done(self.disk_read_file(pid, tid, h, len, overlapped.is_some()).into());
+                return self.disk_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
@@ -842,9 +843,19 @@ impl Kernel {
     ) -> Exec {
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // A file of the volume (§28.21).
             Err(_) if self.is_disk_file_handle(pid, tid, h) => {
-                self.unsupported("ReadFileEx", "asynchronous I/O on a file of the volume is not modelled yet");
-                return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+                let api = Api::ReadFileEx;
+                return ex_result(self.disk_read_file(
+                    pid,
+                    tid,
+                    api,
+                    h,
+                    len,
+                    Some(overlapped),
+                    Some(buffer),
+                    Some(routine),
+                ));
             }
             // Not a pipe's file object: maybe a mailslot's (§18.18).
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
@@ -885,9 +896,10 @@ impl Kernel {
     ) -> Exec {
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
+            // A file of the volume (§28.21).
             Err(_) if self.is_disk_file_handle(pid, tid, h) => {
-                self.unsupported("WriteFileEx", "asynchronous I/O on a file of the volume is not modelled yet");
-                return Exec::Done(Reply::error(ERROR_INVALID_PARAMETER));
+                let api = Api::WriteFileEx;
+                return ex_result(self.disk_write_file(pid, tid, api, h, &data, Some(overlapped), Some(routine)));
             }
             // Not a pipe's file object: maybe a mailslot's (§18.18).
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
