@@ -230,6 +230,9 @@ win32_errors! {
     /// The requested operation cannot be performed on a file with a user-mapped section
     /// open (1224).
     ERROR_USER_MAPPED_FILE = 1224;
+    /// %1 is not a valid Win32 application (193): STATUS_INVALID_FILE_FOR_SECTION, a
+    /// section on a file object that cannot back one (a pipe, §28.14).
+    ERROR_BAD_EXE_FORMAT = 193;
 }
 
 impl fmt::Debug for Win32Error {

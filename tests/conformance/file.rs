@@ -631,6 +631,9 @@ fn bad_input_gets_errors() {
         let (r, _w) = pipe(&ctx, 0).await;
         assert_eq!(ctx.set_file_pointer_ex(r, 0, None, FILE_BEGIN).await, FALSE);
         assert_eq!(ctx.get_last_error(), ERROR_INVALID_FUNCTION);
+        // A section on a pipe: STATUS_INVALID_FILE_FOR_SECTION [inferred, §28.14].
+        assert!(ctx.create_file_mapping(r, None, PAGE_READONLY, 0, 0x1000, None).await.is_null());
+        assert_eq!(ctx.get_last_error(), ERROR_BAD_EXE_FORMAT);
         let h = open(&ctx, F, RW, 0, OPEN_EXISTING).await;
         assert_eq!(ctx.set_file_pointer_ex(h, i64::MAX, None, FILE_BEGIN).await, TRUE);
         assert_eq!(ctx.set_file_pointer_ex(h, i64::MAX, None, FILE_CURRENT).await, FALSE);

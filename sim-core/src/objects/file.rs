@@ -886,9 +886,10 @@ impl Kernel {
         let id = self.object_from_handle(pid, tid, file, None, 0)?;
         let access = match &self.objects[id].body {
             Body::DiskFile(f) => f.access,
+            // A pipe, mailslot or socket has no data a section could map:
+            // STATUS_INVALID_FILE_FOR_SECTION [inferred, §28.14].
             Body::File(_) | Body::Mailslot(_) | Body::MailslotClient(_) | Body::Socket(_) => {
-                self.unsupported("CreateFileMapping", "a section on a pipe, mailslot or socket is not modelled");
-                return Err(ERROR_INVALID_HANDLE);
+                return Err(ERROR_BAD_EXE_FORMAT);
             }
             // STATUS_OBJECT_TYPE_MISMATCH.
             _ => return Err(ERROR_INVALID_HANDLE),
