@@ -24,6 +24,7 @@ mod model_msmq;
 mod model_named;
 mod model_sock;
 mod model_sync;
+mod model_volume;
 mod msg;
 mod msmq;
 mod named_pipe;
