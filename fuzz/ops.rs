@@ -21,8 +21,9 @@
 //! critical sections, SRW locks and condition variables, `lock_op`; 4: COM apartments,
 //! `com_op`; 5: Winsock sockets, `socket_op`; 6: Message Queuing, `msmq_op`; 7:
 //! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; 8: sockets across
-//! two hosts and a faulty network, `net_op`; 10: process memory, VirtualAlloc & co and
-//! heaps, `vmem_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! two hosts and a faulty network, `net_op`; 9: files on the in-memory volume and
+//! file-backed sections, `file_op`; 10: process memory, VirtualAlloc & co and heaps,
+//! `vmem_op`; the others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -298,6 +299,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(6) => msmq_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(7) => address_op(&ctx, op, a, b, &script.recent).await,
             96.. if script.family == Some(8) => net_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(9) => file_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(10) => vmem_op(&ctx, op, a, b, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
@@ -2338,6 +2340,142 @@ async fn vmem_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<HAN
                     ctx.write_u32(at + usize::from(b >> 4) * 0x1000, u32::from(a)).await;
                 }
             }
+        }
+    }
+}
+
+// ----- family 9: files on the in-memory volume (docs/semantics.md §28) --------------------
+
+/// Paths the file family uses: two files in two spellings, one in a directory, the
+/// directory itself, the root, and names Windows refuses (another drive, a bad character,
+/// an empty path, a file as a directory).
+const FILE_PATHS: [&str; 12] = [
+    r"C:\f.txt",
+    r"c:\F.TXT",
+    r"C:\g.bin",
+    "g.bin",
+    r"C:\d\h.txt",
+    r"C:\D\H.TXT",
+    r"C:\d",
+    r"C:\",
+    r"D:\f.txt",
+    r"C:\a?b",
+    "",
+    r"C:\f.txt\x",
+];
+
+/// The file family's ops (96-111, docs/semantics.md §28): CreateFile with every
+/// disposition, access, share mode and flag, ReadFile/WriteFile with and without an
+/// OVERLAPPED, SetFilePointer(Ex), SetEndOfFile, GetFileSize(Ex), GetFileType,
+/// FlushFileBuffers, DeleteFile, CreateDirectory/RemoveDirectory, file-backed
+/// CreateFileMapping and views over it. `h` is the handle `a` selects; handles CreateFile
+/// returns go to `recent`. Nothing here may end the run as Unsupported.
+async fn file_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    let path = FILE_PATHS[usize::from(b) % FILE_PATHS.len()];
+    match op {
+        96 | 97 => {
+            let access = [
+                GENERIC_READ | GENERIC_WRITE,
+                GENERIC_READ,
+                GENERIC_WRITE,
+                0,
+                FILE_APPEND_DATA,
+                DELETE | GENERIC_READ,
+                FILE_READ_ATTRIBUTES,
+                GENERIC_ALL,
+            ][usize::from(a) % 8];
+            let share = u32::from(a >> 3) % 8;
+            let disposition = u32::from(b >> 4) % 7;
+            let flags =
+                [0, 0, 0, FILE_FLAG_OVERLAPPED, FILE_FLAG_DELETE_ON_CLOSE, 0, 0, 0][usize::from(a >> 6) * 2 % 8];
+            let sa = (b & 0x80 != 0).then_some(SECURITY_ATTRIBUTES::INHERIT);
+            let f = ctx.create_file(path, access, share, sa.as_ref(), disposition.max(1), flags, HANDLE::NULL).await;
+            remember(recent, f);
+        }
+        98 => {
+            let mut buf = vec![0u8; usize::from(b) * 37];
+            let _ = ctx.read_file(h, &mut buf, None).await;
+        }
+        99 => {
+            let data = vec![b; usize::from(a) * 53 % 9000];
+            let _ = ctx.write_file(h, &data, None).await;
+        }
+        100 => {
+            let mut high = i32::from(a as i8) >> 5;
+            let method = u32::from(b) % 4;
+            let low = i32::from(b as i8) * 513;
+            if a & 1 == 0 {
+                let _ = ctx.set_file_pointer(h, low, None, method).await;
+            } else {
+                let _ = ctx.set_file_pointer(h, low, Some(&mut high), method).await;
+            }
+        }
+        101 => {
+            let to = [0i64, 1, 4095, 4096, 70_000, -1, i64::MAX, i64::MIN, 1 << 40, 100][usize::from(a) % 10];
+            let _ = ctx.set_file_pointer_ex(h, to, None, u32::from(b) % 4).await;
+        }
+        102 => {
+            let _ = ctx.set_end_of_file(h).await;
+        }
+        103 => {
+            if b & 1 == 0 {
+                let mut high = 0;
+                let _ = ctx.get_file_size(h, Some(&mut high)).await;
+            } else {
+                let _ = ctx.get_file_size_ex(h, None).await;
+            }
+        }
+        104 => {
+            let _ = ctx.delete_file(path).await;
+        }
+        105 => {
+            let dir = [r"C:\d", r"C:\D", r"C:\d\e", r"C:\x\y", r"C:\"][usize::from(a) % 5];
+            if b & 1 == 0 {
+                let _ = ctx.create_directory(dir, None).await;
+            } else {
+                let _ = ctx.remove_directory(dir).await;
+            }
+        }
+        106 | 107 => {
+            // A file-backed section on the handle `a` selects (mostly a file).
+            let protect =
+                [PAGE_READWRITE, PAGE_READONLY, PAGE_WRITECOPY, PAGE_EXECUTE_READ, PAGE_READWRITE | SEC_RESERVE]
+                    [usize::from(b) % 5];
+            let size = [0u32, 0, 100, 0x1000, 0x2_0000, 1][usize::from(b >> 3) % 6];
+            remember(recent, ctx.create_file_mapping(h, None, protect, 0, size, None).await);
+        }
+        108 => {
+            // A view of the section `a` selects, touched where its protection allows.
+            let access = [FILE_MAP_WRITE, FILE_MAP_READ, FILE_MAP_COPY][usize::from(b) % 3];
+            let v = ctx.map_view_of_file(h, access, 0, 0, 0).await;
+            if v != 0 {
+                if access == FILE_MAP_READ {
+                    let _ = ctx.read_u32(v + usize::from(b) * 4 % 0x1000).await;
+                } else {
+                    ctx.write_u32(v + usize::from(b) * 4 % 0x1000, u32::from(a)).await;
+                }
+                if a & 1 == 0 {
+                    let _ = ctx.unmap_view_of_file(v).await;
+                } else {
+                    let _ = ctx.flush_view_of_file(v, 0).await;
+                }
+            }
+        }
+        109 => {
+            let _ = ctx.flush_file_buffers(h).await;
+            let _ = ctx.get_file_type(h).await;
+        }
+        110 => {
+            // I/O at an OVERLAPPED's offset (its event NULL: the file handle's own).
+            let ov = Overlapped::with_offset(HANDLE::NULL, [0u64, 5, 4096, u64::MAX, 1 << 33][usize::from(a) % 5]);
+            if b & 1 == 0 {
+                let _ = ctx.read_file_overlapped(h, &IoBuffer::new(usize::from(b)), None, &ov).await;
+            } else {
+                let _ = ctx.write_file_overlapped(h, &[a; 7], None, &ov).await;
+            }
+        }
+        _ => {
+            let _ = ctx.close_handle(h).await;
         }
     }
 }

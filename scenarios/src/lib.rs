@@ -11,6 +11,7 @@ use sim_core::prelude::*;
 pub mod async_io;
 pub mod com;
 pub mod file;
+pub mod file_mapping;
 pub mod interp;
 pub mod mailslots;
 pub mod messages;
@@ -146,6 +147,9 @@ pub fn catalogue() -> Vec<Scenario> {
         msmq::msmq_priority_starvation(),
         msmq::msmq_reply_expired(),
         msmq::msmq_receiver_exits(),
+        // Files behind mappings (§28; issue 7, teaching case 5)
+        file_mapping::file_record_via_view(),
+        file_mapping::file_record_unpublished(),
     ]
 }
 

@@ -219,6 +219,26 @@ win32_errors! {
     /// The program issued a command but the command length is incorrect (24):
     /// STATUS_INFO_LENGTH_MISMATCH (VirtualQuery with a buffer too small, §29.11).
     ERROR_BAD_LENGTH = 24;
+    // ----- files on the in-memory volume (docs/semantics.md §28) -----
+    /// The file exists (80): CreateFile CREATE_NEW over an existing file.
+    ERROR_FILE_EXISTS = 80;
+    /// The process cannot access the file because it is being used by another process
+    /// (32): the share-mode check (§28.8).
+    ERROR_SHARING_VIOLATION = 32;
+    /// There is not enough space on the disk (112): the volume is full (§28.20).
+    ERROR_DISK_FULL = 112;
+    /// An attempt was made to move the file pointer before the beginning of the file (131).
+    ERROR_NEGATIVE_SEEK = 131;
+    /// The directory is not empty (145).
+    ERROR_DIR_NOT_EMPTY = 145;
+    /// The directory name is invalid (267).
+    ERROR_DIRECTORY = 267;
+    /// The requested operation cannot be performed on a file with a user-mapped section
+    /// open (1224).
+    ERROR_USER_MAPPED_FILE = 1224;
+    /// %1 is not a valid Win32 application (193): STATUS_INVALID_FILE_FOR_SECTION, a
+    /// section on a file object that cannot back one (a pipe, §28.14).
+    ERROR_BAD_EXE_FORMAT = 193;
 }
 
 impl fmt::Debug for Win32Error {

@@ -48,6 +48,7 @@ pub mod prelude {
     pub use crate::kernel::race::RaceDetection;
     pub use crate::kernel::request::TimerApcRoutine;
     pub use crate::mq::*;
+    pub use crate::objects::file::VolumeFile;
     pub use crate::objects::port::Packet;
     pub use crate::report::{Outcome, RaceReport, RunReport};
     pub use crate::sim::Sim;

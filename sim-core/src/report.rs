@@ -870,6 +870,9 @@ pub struct RunReport {
     /// first 64; docs/semantics.md §25). With `Stop`, the first ends the run instead.
     #[serde(default)]
     pub races: Vec<RaceReport>,
+    /// The files on the in-memory volume when the run ended, in path order (§28.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume: Vec<crate::objects::file::VolumeFile>,
 }
 
 impl RunReport {

@@ -161,6 +161,17 @@ impl Sim {
         self
     }
 
+    /// Puts a file on the run's in-memory volume before the run starts, with its
+    /// directories (docs/semantics.md §28.1); a file of that name is replaced. The file is
+    /// recorded in the configuration (`Config::files`), so a replay has it too.
+    pub fn file(&mut self, path: &str, data: &[u8]) -> &mut Sim {
+        let mut k = self.kernel.borrow_mut();
+        k.config.files.push(crate::objects::file::VolumeFile { path: path.to_string(), data: data.to_vec() });
+        k.preload_file(path, data);
+        drop(k);
+        self
+    }
+
     /// Starts the program `name` as the first process and runs until the outcome.
     pub fn run(self, name: &str) -> RunReport {
         self.run_command_line(name)
@@ -203,6 +214,7 @@ impl Sim {
             trace: std::mem::take(&mut k.trace),
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
+            volume: k.volume_files(),
         }
     }
 

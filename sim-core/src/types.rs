@@ -1005,3 +1005,30 @@ pub struct MEMORY_BASIC_INFORMATION {
     /// MEM_PRIVATE, MEM_MAPPED, or 0 for free memory.
     pub Type: u32,
 }
+
+// ----- files on the in-memory volume (docs/semantics.md §28) ------------------------------
+/// `FILE_SHARE_DELETE`.
+pub const FILE_SHARE_DELETE: u32 = 0x4;
+/// `FILE_EXECUTE`.
+pub const FILE_EXECUTE: u32 = 0x0020;
+/// `FILE_FLAG_DELETE_ON_CLOSE` (CreateFile): the file is deleted when its last handle
+/// closes (§28.13).
+pub const FILE_FLAG_DELETE_ON_CLOSE: u32 = 0x0400_0000;
+/// `FILE_BEGIN` (SetFilePointer's dwMoveMethod).
+pub const FILE_BEGIN: u32 = 0;
+/// `FILE_CURRENT`.
+pub const FILE_CURRENT: u32 = 1;
+/// `FILE_END`.
+pub const FILE_END: u32 = 2;
+/// `INVALID_SET_FILE_POINTER`: SetFilePointer's failure value.
+pub const INVALID_SET_FILE_POINTER: u32 = 0xFFFF_FFFF;
+/// `INVALID_FILE_SIZE`: GetFileSize's failure value.
+pub const INVALID_FILE_SIZE: u32 = 0xFFFF_FFFF;
+/// `FILE_TYPE_UNKNOWN` (GetFileType).
+pub const FILE_TYPE_UNKNOWN: u32 = 0x0000;
+/// `FILE_TYPE_DISK`: a file on a volume.
+pub const FILE_TYPE_DISK: u32 = 0x0001;
+/// `FILE_TYPE_CHAR`.
+pub const FILE_TYPE_CHAR: u32 = 0x0002;
+/// `FILE_TYPE_PIPE`: a pipe or a socket.
+pub const FILE_TYPE_PIPE: u32 = 0x0003;

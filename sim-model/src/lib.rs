@@ -15,3 +15,4 @@ pub mod named_pipe;
 pub mod pipe;
 pub mod socket;
 pub mod sync;
+pub mod volume;

@@ -937,25 +937,21 @@ fn flush_view_of_file() {
     });
 }
 
-/// File-backed mappings are not modelled: a real file handle ends the run as
-/// `Outcome::Unsupported`; a handle that is not one is ERROR_INVALID_HANDLE.
+/// A handle that is no handle, or names an object that is no file, is
+/// ERROR_INVALID_HANDLE (STATUS_OBJECT_TYPE_MISMATCH); file-backed sections are in
+/// tests/conformance/file.rs (§28.14).
 #[test]
-fn file_backed_mappings_are_unsupported() {
-    let r = run_main(|ctx| async move {
+fn a_mapping_on_a_handle_that_is_no_file_is_invalid_handle() {
+    check(|ctx| async move {
         ctx.set_last_error(SENTINEL);
         assert!(ctx.create_file_mapping(HANDLE(0x4444), None, PAGE_READWRITE, 0, 0x1000, None).await.is_null());
         assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         let ev = ctx.create_event(None, true, false, None).await;
-        let _ = ctx.create_file_mapping(ev, None, PAGE_READWRITE, 0, 0x1000, None).await;
+        ctx.set_last_error(SENTINEL);
+        assert!(ctx.create_file_mapping(ev, None, PAGE_READWRITE, 0, 0x1000, None).await.is_null());
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
         0
     });
-    match &r.outcome {
-        Outcome::Unsupported { api, detail } => {
-            assert_eq!(api, "CreateFileMapping");
-            assert!(detail.contains("file-backed"), "{detail}");
-        }
-        other => panic!("{other:?}"),
-    }
 }
 
 /// Waiting on a section handle fails: a section is not a dispatcher object

@@ -213,6 +213,24 @@ proptest! {
             prop_assert!(false, "{}\ninput {:?}", e, data);
         }
     }
+
+    /// The file family (extended header 0xFF, family 9, docs/semantics.md §28): ops 96-111
+    /// are CreateFile on paths with every disposition, access, share mode and flag,
+    /// ReadFile/WriteFile (with and without an OVERLAPPED), SetFilePointer(Ex),
+    /// SetEndOfFile, GetFileSize(Ex), GetFileType, FlushFileBuffers, DeleteFile,
+    /// Create/RemoveDirectory, file-backed sections and views, CloseHandle.
+    #[test]
+    fn random_file_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..240),
+    ) {
+        let data = family_input(9, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program(&data).expect("a family input");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}", e);
+        }
+    }
 }
 
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as

@@ -1753,3 +1753,70 @@ fn partition_retry_duplicate_request() {
     let r = scenarios::find("partition-retry-idempotent").unwrap().run(Config::random(0));
     insta::assert_snapshot!("partition_retry_idempotent", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
 }
+
+// ----- files behind mappings (docs/semantics.md §28; issue 7, teaching case 5) ------------
+
+/// The exit code of `image` in a completed run.
+fn exit_code_of(r: &RunReport, image: &str) -> u32 {
+    let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+    exit_codes.iter().find(|c| c.1 == image).expect("the process ran").2
+}
+
+/// Shared-memory case 5 (issue 7; scenario `file-record-via-view`): a writer process
+/// creates C:\records\order.dat, maps it with a 4096-byte PAGE_READWRITE section (the
+/// empty file grows to 4096 bytes, §28.14), starts the reader, stores a 24-byte record
+/// through its view and sets a named event. The reader waits for the event, opens the
+/// file sharing write (the writer's writable section requires it, §28.9) and ReadFile's
+/// the record: the view and ReadFile see the same bytes (§28.16), and the event orders
+/// the read after the store (§28.19). Correct on every seed; the volume at the end holds
+/// the record followed by zeros up to 4096 bytes. The snapshot is seed 0.
+#[test]
+fn file_record_via_view_is_read_back_by_another_process() {
+    use scenarios::file_mapping::{RECORD, RECORD_FILE_SIZE};
+    let s = scenarios::find("file-record-via-view").unwrap();
+    for seed in 0..100 {
+        let r = s.run(Config::random(seed));
+        assert_eq!(exit_code_of(&r, "reader.exe"), 0, "seed {seed}\n{}", r.trace_text());
+        assert_eq!(exit_code_of(&r, "writer.exe"), 0, "seed {seed}");
+        let [f] = r.volume.as_slice() else { panic!("one file: {:?}", r.volume) };
+        assert_eq!(f.path, r"C:\records\order.dat");
+        assert_eq!(f.data.len(), RECORD_FILE_SIZE as usize);
+        assert_eq!(&f.data[..RECORD.len()], RECORD);
+        assert!(f.data[RECORD.len()..].iter().all(|&b| b == 0));
+    }
+    let r = s.run(Config::random(0));
+    insta::assert_snapshot!("file_record_via_view", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+}
+
+/// Shared-memory case 5, broken (scenario `file-record-unpublished`): the reader does
+/// not wait for the event. Its ReadFile and the writer's store through the view touch
+/// the same bytes of the file with nothing ordering them: the data-race detector reports
+/// it on every seed, naming ReadFile, WriteMemory and the file (§28.19). With the
+/// detector off, a sweep finds seeds on which the reader reads zeros (exit code 1) and
+/// seeds on which it reads the record; a replay reproduces a stale seed. The snapshot is
+/// seed 0's race.
+#[test]
+fn file_record_unpublished_is_a_data_race() {
+    let s = scenarios::find("file-record-unpublished").unwrap();
+    for seed in 0..50 {
+        let r = s.run(Config::random(seed));
+        let Outcome::DataRace(race) = &r.outcome else { panic!("seed {seed}: {}", r.summary()) };
+        assert!(race.memory.contains(r"C:\records\order.dat"), "{}", race.memory);
+        assert_ne!(race.first.pid, race.second.pid, "writer and reader");
+        let calls = [race.first.call.as_str(), race.second.call.as_str()];
+        assert!(
+            calls.iter().any(|c| c.starts_with("WriteMemory")) && calls.iter().any(|c| c.starts_with("ReadFile")),
+            "{calls:?}"
+        );
+    }
+    let off = |seed| Config { race_detection: RaceDetection::Off, ..Config::random(seed) };
+    let codes: Vec<u32> = (0..100).map(|seed| exit_code_of(&s.run(off(seed)), "reader.exe")).collect();
+    assert!(codes.iter().all(|&c| c <= 1), "{codes:?}");
+    let stale = codes.iter().position(|&c| c == 1).expect("some seed reads zeros") as u64;
+    assert!(codes.contains(&0), "some seed reads the record");
+    let first = s.run(off(stale));
+    let again = s.run(first.replay_config());
+    assert_eq!((exit_code_of(&again, "reader.exe"), again.trace_text()), (1, first.trace_text()));
+    let r = s.run(Config::random(0));
+    insta::assert_snapshot!("file_record_unpublished", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
+}

@@ -867,12 +867,16 @@ impl ThreadCtx {
         self.call_handle(req).await
     }
 
-    /// CreateFile. Only the client end of a named pipe (`\\.\pipe\NAME`) and a mailslot
-    /// writer (`\\.\mailslot\NAME`, §18.8) are modelled. For a pipe:
-    /// ERROR_FILE_NOT_FOUND when no such pipe exists, ERROR_PIPE_BUSY when no instance is
-    /// listening, ERROR_ACCESS_DENIED for access against the pipe's direction; the client
-    /// starts in byte read mode (§5.4). Other paths, and FILE_FLAG_OVERLAPPED, end the run
-    /// as Unsupported. INVALID_HANDLE_VALUE on failure.
+    /// CreateFile: the client end of a named pipe (`\\.\pipe\NAME`), a mailslot writer
+    /// (`\\.\mailslot\NAME`, §18.8), or a file of the run's in-memory volume (`C:\dir\name`,
+    /// §28). For a pipe: ERROR_FILE_NOT_FOUND when no such pipe exists, ERROR_PIPE_BUSY
+    /// when no instance is listening, ERROR_ACCESS_DENIED for access against the pipe's
+    /// direction; the client starts in byte read mode (§5.4). For a file: the five
+    /// dispositions (ERROR_FILE_EXISTS, ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND; last
+    /// error ERROR_ALREADY_EXISTS when CREATE_ALWAYS or OPEN_ALWAYS found the file, else
+    /// 0), share modes (ERROR_SHARING_VIOLATION), delete-pending files
+    /// (ERROR_ACCESS_DENIED), FILE_FLAG_DELETE_ON_CLOSE (§§28.1-28.13).
+    /// INVALID_HANDLE_VALUE on failure.
     #[allow(clippy::too_many_arguments)]
     #[must_use]
     pub async fn create_file(

@@ -3,6 +3,7 @@
 //! order. Every awaited call is a schedule point.
 
 mod com;
+mod file;
 mod kernel32;
 mod locks;
 mod mailslot;

@@ -27,6 +27,9 @@ pub(crate) struct OverlappedState {
     pub(crate) error: Option<Win32Error>,
     /// The pending operation using it: (its trace number, its API name).
     pub(crate) pending: Option<(u64, &'static str)>,
+    /// `Offset` and `OffsetHigh`: where a read or write of a file on the volume starts
+    /// (docs/semantics.md §28.21).
+    pub(crate) offset: u64,
 }
 
 /// An `OVERLAPPED` structure: its event and the status fields the kernel writes.
@@ -52,6 +55,25 @@ impl Overlapped {
     /// signalled at completion).
     pub fn new(h_event: HANDLE) -> Overlapped {
         Overlapped { state: Rc::new(RefCell::new(OverlappedState { event: h_event, ..Default::default() })) }
+    }
+
+    /// An OVERLAPPED with `hEvent` and the file position `Offset`/`OffsetHigh` (for a
+    /// file on the volume: where the read or write starts; 0xFFFFFFFF_FFFFFFFF writes at
+    /// the end of file, docs/semantics.md §28.21).
+    pub fn with_offset(h_event: HANDLE, offset: u64) -> Overlapped {
+        let o = Overlapped::new(h_event);
+        o.set_offset(offset);
+        o
+    }
+
+    /// `Offset` and `OffsetHigh` as one 64-bit position.
+    pub fn offset(&self) -> u64 {
+        self.state.borrow().offset
+    }
+
+    /// Sets `Offset` and `OffsetHigh`.
+    pub fn set_offset(&self, offset: u64) {
+        self.state.borrow_mut().offset = offset;
     }
 
     /// `hEvent`.

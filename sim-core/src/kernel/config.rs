@@ -166,6 +166,15 @@ pub struct Config {
     /// default: one host, loopback only, no faults.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// The in-memory volume's capacity: the sum of the sizes of its files (§28.20). A
+    /// write, SetEndOfFile or file-backed CreateFileMapping that would pass it fails with
+    /// ERROR_DISK_FULL, as on a full disk, and the run goes on. Storage is sparse: only
+    /// written 4 KiB pages cost memory, so a large cap costs nothing until it is used.
+    #[serde(default = "default_volume_bytes_max")]
+    pub volume_bytes_max: u64,
+    /// Files on the volume when the run starts (`Sim::file` adds to it), by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::objects::file::VolumeFile>,
 }
 
 fn default_livelock_window() -> u64 {
@@ -284,6 +293,10 @@ fn default_reorder_ms() -> u32 {
     10
 }
 
+fn default_volume_bytes_max() -> u64 {
+    256 << 20
+}
+
 fn default_sockets_max() -> u32 {
     10_000
 }
@@ -379,6 +392,8 @@ impl Default for Config {
             private_bytes_max: default_private_bytes_max(),
             spurious_wakeups: false,
             network: NetworkConfig::default(),
+            volume_bytes_max: default_volume_bytes_max(),
+            files: Vec::new(),
         }
     }
 }

@@ -144,7 +144,7 @@ impl Kernel {
             self.tids, self.pids, self.next_cid, self.serials, self.processes_created, self.exited, self.live_threads
         );
         hashes.insert(Resource::Ids, fnv(&ids));
-        let names = format!("{:?}{:?}{:?}", self.names, self.pipe_names, self.mailslot_names);
+        let names = format!("{:?}{:?}{:?}{:?}", self.names, self.pipe_names, self.mailslot_names, self.volume);
         hashes.insert(Resource::Names, fnv(&names));
         // The queue's entries carry their sequence numbers, so their order is in the hash;
         // the counter itself moves with every pending operation and is left out.

@@ -91,6 +91,11 @@ impl Kernel {
                 }
                 // A cursor holds its open queue (§23.13).
                 Body::MqCursor(c) => *refs.entry(c.desc).or_default() += 1,
+                // A file object and a file-backed section hold their file's data (§28).
+                Body::DiskFile(f) => *refs.entry(f.node).or_default() += 1,
+                Body::Section(crate::objects::section::Section { file: Some(node), .. }) => {
+                    *refs.entry(*node).or_default() += 1
+                }
                 // A queue handle holds its completion port (§23.29).
                 Body::MqQueue(d) => {
                     if let Some((port, _)) = d.port {
@@ -105,6 +110,10 @@ impl Kernel {
             for id in f.refs() {
                 *refs.entry(id).or_default() += 1;
             }
+        }
+        // The volume holds each linked file's data (§28.1).
+        for &node in self.volume.files.values() {
+            *refs.entry(node).or_default() += 1;
         }
         for (_, op) in &self.ops {
             if let Target::Async(t) | Target::SyncOverlapped(t) = &op.target {
@@ -447,6 +456,36 @@ impl Kernel {
         }
         assert_eq!(self.private_bytes, committed * page, "simulator bug: private byte count is off");
         assert!(self.private_bytes <= self.config.private_bytes_max, "simulator bug: private bytes past the cap");
+        // The volume counts the size of every file whose data exists; each linked name
+        // maps to a linked node of that key; a node's opens and sections are live (§28).
+        let mut sizes = 0u64;
+        for (id, o) in &self.objects {
+            if let Body::FileNode(n) = &o.body {
+                sizes += n.size;
+                assert_eq!(n.linked, self.volume.files.get(&n.key) == Some(&id), "simulator bug: {} linked", n.path);
+                assert!(
+                    !n.pages.keys().any(|&p| p * page >= n.size.div_ceil(page) * page + page),
+                    "simulator bug: {} has pages past its end",
+                    n.path
+                );
+                for &f in &n.opens {
+                    assert!(
+                        matches!(self.objects.get(f).map(|o| &o.body), Some(Body::DiskFile(d)) if d.node == id)
+                            && self.objects[f].hdr.handle_count > 0,
+                        "simulator bug: a closed open on {}",
+                        n.path
+                    );
+                }
+                for &s in &n.sections {
+                    assert!(
+                        matches!(self.objects.get(s).map(|o| &o.body), Some(Body::Section(sec)) if sec.file == Some(id)),
+                        "simulator bug: a dead section on {}",
+                        n.path
+                    );
+                }
+            }
+        }
+        assert_eq!(self.volume.bytes, sizes, "simulator bug: volume byte count is off");
         // Sockets: a connection's two ends name each other; the port table holds open,
         // bound sockets of its protocol and port.
         for (id, o) in &self.objects {

@@ -60,6 +60,11 @@ impl Kernel {
                 Some(q) => write!(s, "queue handle#{} {}", o.hdr.serial, q.path_name),
                 None => write!(s, "queue handle#{} (queue deleted)", o.hdr.serial),
             },
+            Body::DiskFile(f) => match self.objects.get(f.node).map(|n| &n.body) {
+                Some(Body::FileNode(n)) => write!(s, "file#{} {}", o.hdr.serial, n.path),
+                _ => write!(s, "file#{}", o.hdr.serial),
+            },
+            Body::FileNode(n) => write!(s, "{}", n.path),
             b => write!(s, "{}#{}", b.object_type(), o.hdr.serial),
         };
         if let Some(n) = &o.hdr.name {

@@ -195,6 +195,9 @@ pub struct Kernel {
     pub(crate) livelock: Option<livelock::Watch>,
     /// The step from which the livelock watch records (`u64::MAX`: never).
     pub(crate) watch_from: u64,
+    /// The in-memory volume: files and directories that outlive processes
+    /// (`objects/file.rs`, docs/semantics.md §28).
+    pub(crate) volume: crate::objects::file::Volume,
 }
 
 impl Kernel {
@@ -263,7 +266,18 @@ impl Kernel {
             race: Default::default(),
             livelock: None,
             watch_from,
+            volume: Default::default(),
         }
+        .with_preloaded_files()
+    }
+
+    /// The files of `Config::files`, put on the volume before the run starts (§28.1).
+    fn with_preloaded_files(mut self) -> Kernel {
+        let files = self.config.files.clone();
+        for f in &files {
+            self.preload_file(&f.path, &f.data);
+        }
+        self
     }
 
     /// The run's configuration.

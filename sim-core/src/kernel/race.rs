@@ -327,6 +327,9 @@ impl Kernel {
                 }
             }
             Some(Body::MailslotClient(c)) => keys.push(SyncKey::Object(c.slot)),
+            // Every file object on a volume file orders its calls through the file's data
+            // (§28.19).
+            Some(Body::DiskFile(f)) => keys.push(SyncKey::Object(f.node)),
             Some(Body::Socket(s)) => {
                 if let Some(p) = s.peer {
                     keys.push(SyncKey::Object(p));

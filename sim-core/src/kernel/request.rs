@@ -729,6 +729,16 @@ api_table! {
     ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
     /// winsim's step, not a Win32 function: a toy method ends on its object.
     ToyLeave(obj: u32, method: ToyMethod, value: i64) -> Void => toy_leave;
+    // ----- files on the in-memory volume (objects/file.rs, docs/semantics.md §28) -----
+    SetFilePointer(handle: HANDLE, distance: i64, high: bool, method: u32) -> Dword => set_file_pointer;
+    SetFilePointerEx(handle: HANDLE, distance: i64, method: u32) -> Bool => set_file_pointer_ex;
+    SetEndOfFile(handle: HANDLE) -> Bool => set_end_of_file;
+    GetFileSize(handle: HANDLE) -> Dword => get_file_size;
+    GetFileSizeEx(handle: HANDLE) -> Bool => get_file_size_ex;
+    GetFileType(handle: HANDLE) -> Dword => get_file_type;
+    DeleteFile(name: Option<String>) -> Bool => delete_file;
+    CreateDirectory(name: Option<String>, inherit: bool) -> Bool => create_directory;
+    RemoveDirectory(name: Option<String>) -> Bool => remove_directory;
 }
 
 impl fmt::Display for Api {
@@ -857,6 +867,8 @@ pub enum Value {
     NetworkEvents(u32, [u32; 10]),
     /// VirtualQuery: the region's MEMORY_BASIC_INFORMATION (§29.11).
     MemInfo(Box<crate::types::MEMORY_BASIC_INFORMATION>),
+    /// SetFilePointer(Ex): the new file pointer; GetFileSize(Ex): the size (§28).
+    FilePos(u64),
 }
 
 impl Value {
@@ -963,6 +975,7 @@ impl Value {
                 Arg::new("Protect", ArgValue::Flags(m.Protect)),
                 Arg::new("Type", ArgValue::Flags(m.Type)),
             ],
+            Value::FilePos(p) => vec![Arg::new("position", ArgValue::I64(*p as i64))],
             Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
                 u("max", *max_message_size),
                 u("next", *next_size),
@@ -1057,6 +1070,7 @@ impl Reply {
             },
             RetKind::Dword => match (&self.value, ok) {
                 (Value::U32(v), true) => Ret::Dword(*v),
+                (Value::FilePos(p), true) => Ret::Dword(*p as u32),
                 _ => Ret::Dword(u32::MAX),
             },
             RetKind::Wait => match (&self.value, ok) {

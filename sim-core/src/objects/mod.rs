@@ -13,6 +13,7 @@
 //! report. `kernel/` and `report.rs` call these and know no family's internals.
 
 pub mod com;
+pub mod file;
 pub mod locks;
 pub mod mailslot;
 pub mod msmq;
@@ -191,6 +192,11 @@ pub enum Body {
     /// A Message Queuing internal transaction: MQBeginTransaction's ITransaction (see
     /// `msmq.rs`).
     MqTransaction(msmq::MqTransaction),
+    /// A file object on a file of the volume: what a CreateFile handle on a path refers
+    /// to (see `file.rs`).
+    DiskFile(file::DiskFile),
+    /// A file's data on the volume (not reachable through a handle; see `file.rs`).
+    FileNode(file::FileNode),
 }
 
 /// The type of an object, as NT's object manager names it.
@@ -230,6 +236,10 @@ pub enum ObjectType {
     MqCursor,
     /// A Message Queuing internal transaction (ITransaction).
     MqTransaction,
+    /// File (a file on the volume).
+    DiskFile,
+    /// A file's data on the volume (not reachable through a handle).
+    FileNode,
 }
 
 impl fmt::Display for ObjectType {
@@ -252,6 +262,8 @@ impl fmt::Display for ObjectType {
             ObjectType::MqQueue => "queue handle",
             ObjectType::MqCursor => "cursor",
             ObjectType::MqTransaction => "transaction",
+            ObjectType::DiskFile => "file",
+            ObjectType::FileNode => "file data",
         })
     }
 }
@@ -277,6 +289,8 @@ impl Body {
             Body::MqQueue(_) => ObjectType::MqQueue,
             Body::MqCursor(_) => ObjectType::MqCursor,
             Body::MqTransaction(_) => ObjectType::MqTransaction,
+            Body::DiskFile(_) => ObjectType::DiskFile,
+            Body::FileNode(_) => ObjectType::FileNode,
         }
     }
 }
@@ -295,6 +309,7 @@ impl Kernel {
                 | Body::MqQueue(_)
                 | Body::MqCursor(_)
                 | Body::MqTransaction(_)
+                | Body::FileNode(_)
         )
     }
 
@@ -318,6 +333,10 @@ impl Kernel {
             Body::Socket(_) => true,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
             Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => false,
+            // Synchronous I/O on a volume file completes within its call: the file
+            // object is always idle, signalled (§28.22).
+            Body::DiskFile(_) => true,
+            Body::FileNode(_) => false,
         }
     }
 
@@ -365,6 +384,7 @@ impl Kernel {
             Body::Socket(_) => socket::socket_closed(self, id),
             Body::MqQueue(_) => msmq::desc_closed(self, id),
             Body::MqTransaction(_) => msmq::tx_closed(self, id),
+            Body::DiskFile(_) => file::file_closed(self, id),
             _ => {}
         }
     }
@@ -417,7 +437,14 @@ impl Kernel {
                 }
             }
             Body::MailslotClient(c) => self.release(c.slot),
-            Body::Section(s) => section::destroyed(self, &s),
+            Body::Section(s) => {
+                if let Some(node) = s.file {
+                    file::section_destroyed(self, id, node);
+                }
+                section::destroyed(self, &s)
+            }
+            Body::DiskFile(f) => file::file_destroyed(self, &f),
+            Body::FileNode(n) => file::node_destroyed(self, &n),
             Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
             Body::MqCursor(c) => self.release(c.desc),
             // A queue handle associated with a completion port holds it (§23.29).
@@ -632,6 +659,7 @@ impl Kernel {
             Body::Mailslot(m) => m.clients.iter().flat_map(|&c| self.holder_threads(c)).collect(),
             Body::MailslotClient(_) | Body::Section(_) | Body::Socket(_) => Vec::new(),
             Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => Vec::new(),
+            Body::DiskFile(_) | Body::FileNode(_) => Vec::new(),
         }
     }
 
@@ -681,6 +709,8 @@ impl Kernel {
             b @ (Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_)) => msmq::state(self, b),
             Body::Section(s) => section::state(s),
             Body::Socket(s) => socket::state(s),
+            Body::DiskFile(f) => file::state(self, f),
+            Body::FileNode(n) => format!("{} bytes{}", n.size, if n.delete_pending { ", delete pending" } else { "" }),
         }
     }
 

@@ -286,7 +286,7 @@ impl Kernel {
         tid: Tid,
         name: Option<String>,
         access: u32,
-        _share_mode: u32,
+        share_mode: u32,
         inherit: bool,
         disposition: u32,
         flags: u32,
@@ -297,8 +297,8 @@ impl Kernel {
             return self.open_mailslot(pid, tid, &name, access, inherit, disposition);
         }
         if !is_pipe_path(&name) {
-            self.unsupported("CreateFile", "only named pipes (\\\\.\\pipe\\NAME) are modelled; files are not yet");
-            return Err(ERROR_FILE_NOT_FOUND);
+            // A path on the in-memory volume (§28).
+            return self.create_disk_file(pid, tid, &name, access, share_mode, inherit, disposition, flags);
         }
         if !(CREATE_NEW..=TRUNCATE_EXISTING).contains(&disposition) {
             return Err(ERROR_INVALID_PARAMETER);

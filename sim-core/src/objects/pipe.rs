@@ -577,6 +577,11 @@ impl Kernel {
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
                 return self.mailslot_write_file(pid, tid, Api::WriteFile, h, data, overlapped, None);
             }
+            // A file of the volume (§28.11).
+            Err(_) if self.is_disk_file_handle(pid, tid, h) => {
+                let routine = self.pending_routine.take();
+                return self.disk_write_file(pid, tid, Api::WriteFile, h, &data, overlapped, routine);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
@@ -755,6 +760,10 @@ impl Kernel {
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
                 return self.mailslot_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
             }
+            // A file of the volume (§28.10).
+            Err(_) if self.is_disk_file_handle(pid, tid, h) => {
+                return self.disk_read_file(pid, tid, Api::ReadFile, h, len, overlapped, buffer, None);
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
@@ -834,6 +843,20 @@ impl Kernel {
     ) -> Exec {
         let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
+            // A file of the volume (§28.21).
+            Err(_) if self.is_disk_file_handle(pid, tid, h) => {
+                let api = Api::ReadFileEx;
+                return ex_result(self.disk_read_file(
+                    pid,
+                    tid,
+                    api,
+                    h,
+                    len,
+                    Some(overlapped),
+                    Some(buffer),
+                    Some(routine),
+                ));
+            }
             // Not a pipe's file object: maybe a mailslot's (§18.18).
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
                 let api = Api::ReadFileEx;
@@ -873,6 +896,11 @@ impl Kernel {
     ) -> Exec {
         let file_id = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok((f, _, _)) => f,
+            // A file of the volume (§28.21).
+            Err(_) if self.is_disk_file_handle(pid, tid, h) => {
+                let api = Api::WriteFileEx;
+                return ex_result(self.disk_write_file(pid, tid, api, h, &data, Some(overlapped), Some(routine)));
+            }
             // Not a pipe's file object: maybe a mailslot's (§18.18).
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {
                 let api = Api::WriteFileEx;
@@ -1044,6 +1072,10 @@ impl Kernel {
     pub(crate) fn flush_file_buffers(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Exec {
         let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, 0) {
             Ok(x) => x,
+            // A file of the volume (§28.23).
+            Err(_) if self.is_disk_file_handle(pid, tid, h) => {
+                return Exec::Done(self.disk_flush_file_buffers(pid, tid, h).into());
+            }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         if let Some(e) = self.connection_error(file_id, false) {

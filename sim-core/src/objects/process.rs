@@ -364,7 +364,9 @@ pub fn map_generic(ty: ObjectType, access: u32) -> u32 {
         | ObjectType::NamedPipe
         | ObjectType::Mailslot
         | ObjectType::MailslotClient
-        | ObjectType::Socket => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
+        | ObjectType::Socket
+        | ObjectType::DiskFile
+        | ObjectType::FileNode => (FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS),
         // [inferred] Message Queuing handles carry no NT access mask of their own.
         ObjectType::MqQueue | ObjectType::MqCursor | ObjectType::MqTransaction => (0, 0, 0, 0),
         // The section GENERIC_MAPPING; FILE_MAP_EXECUTE (SECTION_MAP_EXECUTE_EXPLICIT) is

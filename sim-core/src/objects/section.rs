@@ -51,6 +51,9 @@ pub struct Section {
     /// A SEC_RESERVE section's pages committed through VirtualAlloc(MEM_COMMIT) on a view
     /// of it, by page index: visible in every view (§29.14).
     pub committed: std::collections::BTreeSet<u64>,
+    /// The volume file behind a file-backed section (its `FileNode`, referenced): its
+    /// pages are the file's, and `pages` stays empty (§28.16).
+    pub file: Option<ObjectId>,
 }
 
 /// What a view lets its process do (the view's protection, §19.10).
@@ -174,6 +177,71 @@ impl Kernel {
         }
     }
 
+    /// A section's pages: its own, or its file's for a file-backed section (§28.16).
+    fn section_pages(&self, id: ObjectId) -> &BTreeMap<u64, Page> {
+        match self.section(id).file {
+            Some(node) => &self.node(node).pages,
+            None => &self.section(id).pages,
+        }
+    }
+
+    /// CreateFileMapping with a file handle (§§28.14-28.16): the section's pages are the
+    /// file's; its size is the file's when `maximum_size` is 0.
+    #[allow(clippy::too_many_arguments)]
+    fn create_file_backed_mapping(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        file: HANDLE,
+        inherit: bool,
+        protect: u32,
+        maximum_size: u64,
+        name: Option<String>,
+    ) -> CallResult {
+        let (base, reserve) = check_protection(protect)?;
+        if reserve {
+            // SEC_RESERVE is for pagefile-backed sections only [inferred, §28.14].
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        let node = self.file_section_source(pid, tid, file, protect, maximum_size)?;
+        let file_size = self.node(node).size;
+        let bytes = if maximum_size == 0 { file_size } else { maximum_size };
+        let size = round_up(bytes, PAGE_SIZE).unwrap_or(u64::MAX);
+        let r = self.create_named(
+            pid,
+            tid,
+            "CreateFileMapping",
+            ObjectType::Section,
+            inherit,
+            name,
+            access_for_protection(base),
+            move |_| {
+                Body::Section(Section {
+                    size,
+                    protect: base,
+                    reserve: false,
+                    pages: BTreeMap::new(),
+                    views: 0,
+                    committed: Default::default(),
+                    file: Some(node),
+                })
+            },
+        );
+        if let Ok(crate::kernel::Done { value: Value::Handle(h), last_error }) = &r {
+            let (h, existed) = (*h, *last_error == Some(ERROR_ALREADY_EXISTS));
+            if let Ok(id) = self.object_from_handle(pid, tid, h, Some(ObjectType::Section), 0) {
+                if !existed {
+                    self.file_section_created(node, id);
+                }
+                self.note_effect(|k| {
+                    let what = if existed { "opens the existing" } else { "creates" };
+                    format!("{what} {} ({} bytes) on {}", k.describe(id), k.section(id).size, k.describe(node))
+                });
+            }
+        }
+        r
+    }
+
     pub(crate) fn section_mut(&mut self, id: ObjectId) -> &mut Section {
         match &mut self.objects[id].body {
             Body::Section(s) => s,
@@ -193,14 +261,7 @@ impl Kernel {
         name: Option<String>,
     ) -> CallResult {
         if file != INVALID_HANDLE_VALUE {
-            if self.object_from_handle(pid, tid, file, None, 0).is_err() {
-                return Err(ERROR_INVALID_HANDLE);
-            }
-            self.unsupported(
-                "CreateFileMapping",
-                "file-backed mappings are not modelled: pass INVALID_HANDLE_VALUE for a pagefile-backed section",
-            );
-            return Err(ERROR_INVALID_HANDLE);
+            return self.create_file_backed_mapping(pid, tid, file, inherit, protect, maximum_size, name);
         }
         // SEC_LARGE_PAGES|SEC_COMMIT is valid on Windows but needs SeLockMemoryPrivilege
         // and large pages; its other combinations are ERROR_INVALID_PARAMETER (§19.8).
@@ -237,6 +298,7 @@ impl Kernel {
                     pages: BTreeMap::new(),
                     views: 0,
                     committed: Default::default(),
+                    file: None,
                 })
             },
         );
@@ -507,7 +569,7 @@ impl Kernel {
             let off = v.offset + (a - b);
             let (page, in_page) = (off / PAGE_SIZE, (off % PAGE_SIZE) as usize);
             let n = (out.len() - done).min(PAGE_SIZE as usize - in_page);
-            let src = v.private.get(&page).or_else(|| self.section(v.section).pages.get(&page));
+            let src = v.private.get(&page).or_else(|| self.section_pages(v.section).get(&page));
             match src {
                 Some(p) => out[done..done + n].copy_from_slice(&p[in_page..in_page + n]),
                 None => out[done..done + n].fill(0),
@@ -528,9 +590,14 @@ impl Kernel {
         let have = if copy {
             self.process(pid).space.views[&b].private.contains_key(&page)
         } else {
-            self.section(section).pages.contains_key(&page)
+            self.section_pages(section).contains_key(&page)
         };
         if have {
+            return true;
+        }
+        if let (Some(node), false) = (self.section(section).file, copy) {
+            // A file's page: the volume's capacity already covers the file's size (§28.20).
+            self.node_mut(node).pages.insert(page, vec![0u8; PAGE_SIZE as usize].into_boxed_slice());
             return true;
         }
         let max = self.config.section_bytes_max;
@@ -545,7 +612,7 @@ impl Kernel {
         }
         self.section_bytes += PAGE_SIZE;
         if copy {
-            let initial: Page = match self.section(section).pages.get(&page) {
+            let initial: Page = match self.section_pages(section).get(&page) {
                 Some(p) => p.clone(),
                 None => vec![0u8; PAGE_SIZE as usize].into_boxed_slice(),
             };
@@ -576,8 +643,11 @@ impl Kernel {
             };
             let (page, in_page) = (off / PAGE_SIZE, (off % PAGE_SIZE) as usize);
             let n = (data.len() - done).min(PAGE_SIZE as usize - in_page);
+            let file = self.section(section).file;
             let dst = if copy {
                 self.process_mut(pid).space.views.get_mut(&b).and_then(|v| v.private.get_mut(&page))
+            } else if let Some(node) = file {
+                self.node_mut(node).pages.get_mut(&page)
             } else {
                 self.section_mut(section).pages.get_mut(&page)
             };
@@ -616,7 +686,9 @@ impl Kernel {
                 let key = if private {
                     crate::kernel::race::MemKey::Private(pid, b)
                 } else {
-                    crate::kernel::race::MemKey::Section(v.section)
+                    // A file-backed section's memory is its file's, whichever section
+                    // maps it (§28.19).
+                    crate::kernel::race::MemKey::Section(self.section(v.section).file.unwrap_or(v.section))
                 };
                 (key, off)
             };
