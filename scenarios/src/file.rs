@@ -83,6 +83,14 @@ pub struct ScenarioFile {
     pub params: BTreeMap<String, Param>,
     /// The programs, in file order.
     pub programs: Vec<Program>,
+    /// `host "NAME" "A.B.C.D"`: hosts and their addresses (docs/semantics.md §27).
+    pub hosts: Vec<(String, [u8; 4])>,
+    /// `start "COMMAND LINE" host="NAME"`: processes started on a host when the run begins.
+    pub starts: Vec<(String, String)>,
+    /// `link "A" "B" latency=MS ...`: the network between two hosts.
+    pub links: Vec<sim_core::LinkConfig>,
+    /// `partition "A" "B" from=MS [to=MS]`: a time the link carries nothing.
+    pub partitions: Vec<(String, String, u64, Option<u64>)>,
 }
 
 /// A parameter's value.
@@ -570,6 +578,10 @@ impl Parser<'_> {
             main: String::new(),
             params: BTreeMap::new(),
             programs: Vec::new(),
+            hosts: Vec::new(),
+            starts: Vec::new(),
+            links: Vec::new(),
+            partitions: Vec::new(),
         };
         let mut header = None;
         for node in doc.nodes() {
@@ -624,10 +636,87 @@ impl Parser<'_> {
                     }
                     out.programs.push(prog);
                 }
+                "host" => {
+                    let name = self.string_arg(node, 0, "a host name")?;
+                    let text = self.string_arg(node, 1, "the host's IPv4 address (\"10.0.0.2\")")?;
+                    let octets: Vec<Option<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
+                    let [Some(a), Some(b), Some(c), Some(d)] = octets[..] else {
+                        return Err(self.err(node, format!("{text:?} is not a dotted IPv4 address")));
+                    };
+                    self.no_children(node)?;
+                    out.hosts.push((name, [a, b, c, d]));
+                }
+                "start" => {
+                    let command = self.string_arg(node, 0, "the command line of a process to start")?;
+                    let host = self.string_prop(node, "host")?.unwrap_or_else(|| "local".to_string());
+                    self.no_children(node)?;
+                    out.starts.push((host, command));
+                }
+                "link" => {
+                    let a = self.string_arg(node, 0, "the first host")?;
+                    let b = self.string_arg(node, 1, "the second host")?;
+                    let mut link = sim_core::LinkConfig::new(&a, &b, 1);
+                    for e in node.entries().iter().filter(|e| e.name().is_some()) {
+                        let key = prop(e).unwrap_or("");
+                        let KdlValue::Integer(n) = e.value() else {
+                            return Err(self.err_entry(e, format!("{key}= takes a number")));
+                        };
+                        let n = self.int(e, *n)?;
+                        let small = |max: i64| -> Result<i64, ScenarioError> {
+                            if (0..=max).contains(&n) {
+                                Ok(n)
+                            } else {
+                                Err(self.err_entry(e, format!("{key}={n} is outside 0..={max}")))
+                            }
+                        };
+                        match key {
+                            "latency" => link.latency_ms = small(i64::from(u32::MAX))? as u32,
+                            "bandwidth" => link.bandwidth = Some(small(i64::from(u32::MAX))? as u32),
+                            "drop" => link.drop_permille = small(1000)? as u16,
+                            "duplicate" => link.duplicate_permille = small(1000)? as u16,
+                            "reorder" => link.reorder_permille = small(1000)? as u16,
+                            other => {
+                                return Err(self.err_entry(
+                                    e,
+                                    format!("unknown link property `{other}`; expected latency, bandwidth, drop, duplicate or reorder"),
+                                ));
+                            }
+                        }
+                    }
+                    self.no_children(node)?;
+                    out.links.push(link);
+                }
+                "partition" => {
+                    let a = self.string_arg(node, 0, "the first host")?;
+                    let b = self.string_arg(node, 1, "the second host")?;
+                    let mut from = 0u64;
+                    let mut to = None;
+                    for e in node.entries().iter().filter(|e| e.name().is_some()) {
+                        let key = prop(e).unwrap_or("");
+                        let n = match e.value() {
+                            KdlValue::Integer(n) if *n >= 0 => u64::try_from(*n).unwrap_or(u64::MAX),
+                            _ => return Err(self.err_entry(e, format!("{key}= takes a time in ms"))),
+                        };
+                        match key {
+                            "from" => from = n,
+                            "to" => to = Some(n),
+                            other => {
+                                return Err(self.err_entry(
+                                    e,
+                                    format!("unknown partition property `{other}`; expected from or to"),
+                                ));
+                            }
+                        }
+                    }
+                    self.no_children(node)?;
+                    out.partitions.push((a, b, from, to));
+                }
                 other => {
                     return Err(self.err(
                         node,
-                        format!("unknown top-level node `{other}`; expected `scenario`, `param` or `program`"),
+                        format!(
+                            "unknown top-level node `{other}`; expected `scenario`, `param`, `program`, `host`, `start`, `link` or `partition`"
+                        ),
                     ));
                 }
             }
@@ -728,6 +817,17 @@ impl Parser<'_> {
                 _ => Err(self.err_entry(e, format!("expected {what} (a string)"))),
             },
             None => Err(self.err(node, format!("`{}` needs {what}", node.name().value()))),
+        }
+    }
+
+    /// A string property (`host="server"`) of a node, if given.
+    fn string_prop(&self, node: &KdlNode, key: &str) -> Result<Option<String>, ScenarioError> {
+        match node.entries().iter().find(|e| prop(e) == Some(key)) {
+            None => Ok(None),
+            Some(e) => match e.value() {
+                KdlValue::String(s) => Ok(Some(s.clone())),
+                _ => Err(self.err_entry(e, format!("{key}= takes a string"))),
+            },
         }
     }
 

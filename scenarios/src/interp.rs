@@ -62,6 +62,19 @@ pub fn install(file: &Arc<ScenarioFile>, sim: &mut Sim) {
         let f = file.clone();
         sim.program(&p.name, move |ctx| run_body(ctx, f.clone(), i, None, Rc::new(RefCell::new(ProcState::default()))));
     }
+    // Hosts and the network between them (docs/semantics.md §27).
+    for (name, addr) in &file.hosts {
+        sim.host(name, *addr);
+    }
+    for link in &file.links {
+        sim.link(link.clone());
+    }
+    for (a, b, from, to) in &file.partitions {
+        sim.partition(a, b, *from, *to);
+    }
+    for (host, command) in &file.starts {
+        sim.start_on(host, command);
+    }
 }
 
 /// Runs a scenario file once.

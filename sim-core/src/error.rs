@@ -239,6 +239,9 @@ win32_errors! {
     /// %1 is not a valid Win32 application (193): STATUS_INVALID_FILE_FOR_SECTION, a
     /// section on a file object that cannot back one (a pipe, §28.14).
     ERROR_BAD_EXE_FORMAT = 193;
+    /// The filename or extension is too long (206): OpenFile with a full path that does
+    /// not fit OFSTRUCT's 128 characters (§28.24).
+    ERROR_FILENAME_EXCED_RANGE = 206;
 }
 
 impl fmt::Debug for Win32Error {

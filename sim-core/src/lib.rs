@@ -43,6 +43,11 @@ pub mod prelude {
         SENDASYNCPROC, SRWLOCK_INIT, STATUS_PENDING, TIMERPROC, ThreadCtx, WNDCLASSEX, WNDPROC, sendasyncproc,
         timerproc, wndproc,
     };
+    pub use crate::api::{
+        HFILE, HFILE_ERROR, OF_CANCEL, OF_CREATE, OF_DELETE, OF_EXIST, OF_PARSE, OF_PROMPT, OF_READ, OF_READWRITE,
+        OF_REOPEN, OF_SHARE_COMPAT, OF_SHARE_DENY_NONE, OF_SHARE_DENY_READ, OF_SHARE_DENY_WRITE, OF_SHARE_EXCLUSIVE,
+        OF_VERIFY, OF_WRITE, OFS_MAXPATHNAME, OFSTRUCT, OFSTRUCT_SIZE,
+    };
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::race::RaceDetection;

@@ -962,3 +962,96 @@ fn overlapped_file_handles_complete_at_once_and_run_completion_routines() {
         0
     });
 }
+
+/// §28.24 (Microsoft Learn, OpenFile; Wine kernel32 file.c test_OpenFile, which runs on
+/// Windows): OF_EXIST of a missing file fails with ERROR_FILE_NOT_FOUND in the last error
+/// and nErrCode and leaves cBytes; OF_CREATE creates an empty file and fills the OFSTRUCT
+/// (cBytes 136, nErrCode 0, the full path); OF_READ, OF_WRITE and OF_READWRITE open it
+/// with that access; OF_EXIST returns 1 and leaves no handle open; OF_DELETE returns 1 and
+/// the file is gone; a path past 127 characters fails with ERROR_FILENAME_EXCED_RANGE;
+/// OF_SHARE_EXCLUSIVE shares nothing and OF_SHARE_DENY_WRITE shares reading.
+#[test]
+fn open_file_over_create_file() {
+    check(|ctx| async move {
+        let path = r"C:\openfile.txt";
+        let mut ofs = OFSTRUCT { cBytes: 0xA5, ..OFSTRUCT::default() };
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_EXIST).await, HFILE_ERROR);
+        assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND);
+        assert_eq!((ofs.nErrCode, ofs.cBytes), (2, 0xA5));
+
+        let h = ctx.open_file(path, &mut ofs, OF_CREATE | OF_WRITE).await;
+        assert_ne!(h, HFILE_ERROR);
+        assert_eq!(ofs, OFSTRUCT { cBytes: 136, fFixedDisk: 1, nErrCode: 0, szPathName: path.into() });
+        write(&ctx, HANDLE(h as isize), b"hello").await;
+        assert_eq!(ctx.close_handle(HANDLE(h as isize)).await, TRUE);
+
+        // OF_READ opens for reading only: a write fails with ERROR_ACCESS_DENIED.
+        ctx.set_last_error(SENTINEL);
+        let r = HANDLE(ctx.open_file(path, &mut ofs, OF_READ).await as isize);
+        assert_ne!(r, INVALID_HANDLE_VALUE);
+        assert_eq!(ctx.get_last_error(), ERROR_SUCCESS);
+        assert_eq!(read(&ctx, r, 16).await, b"hello");
+        assert_eq!(ctx.write_file(r, b"x", None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_ACCESS_DENIED);
+        assert_eq!(ctx.close_handle(r).await, TRUE);
+
+        // OF_REOPEN takes the path from the OFSTRUCT; OF_READWRITE reads and writes.
+        let rw = HANDLE(ctx.open_file("ignored", &mut ofs, OF_REOPEN | OF_READWRITE).await as isize);
+        assert_ne!(rw, INVALID_HANDLE_VALUE);
+        write(&ctx, rw, b"J").await;
+        // OF_SHARE_EXCLUSIVE: nobody else may open it while this handle is open.
+        assert_eq!(ctx.close_handle(rw).await, TRUE);
+        let ex = HANDLE(ctx.open_file(path, &mut ofs, OF_READ | OF_SHARE_EXCLUSIVE).await as isize);
+        assert_ne!(ex, INVALID_HANDLE_VALUE);
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_READ | OF_SHARE_DENY_NONE).await, HFILE_ERROR);
+        assert_eq!(ctx.get_last_error(), ERROR_SHARING_VIOLATION);
+        assert_eq!(ofs.nErrCode, 32);
+        assert_eq!(ctx.close_handle(ex).await, TRUE);
+        // OF_SHARE_DENY_WRITE: another reader may open it, a writer may not.
+        let dw = HANDLE(ctx.open_file(path, &mut ofs, OF_READ | OF_SHARE_DENY_WRITE).await as isize);
+        let reader = ctx.open_file(path, &mut ofs, OF_READ | OF_SHARE_DENY_NONE).await;
+        assert_ne!(reader, HFILE_ERROR);
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_WRITE | OF_SHARE_DENY_NONE).await, HFILE_ERROR);
+        assert_eq!(ctx.get_last_error(), ERROR_SHARING_VIOLATION);
+        assert_eq!(ctx.close_handle(dw).await, TRUE);
+        assert_eq!(ctx.close_handle(HANDLE(reader as isize)).await, TRUE);
+
+        // OF_EXIST returns 1 and closes what it opened: an exclusive open then succeeds.
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_EXIST).await, 1);
+        assert_eq!(ofs.nErrCode, 0);
+
+        // OF_CREATE truncates an existing file.
+        let t = HANDLE(ctx.open_file(path, &mut ofs, OF_CREATE | OF_READWRITE).await as isize);
+        assert_eq!(size(&ctx, t).await, 0);
+        assert_eq!(ctx.close_handle(t).await, TRUE);
+
+        // A full path of 128 characters does not fit szPathName.
+        let long = format!(r"C:\{}", "a".repeat(125));
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.open_file(&long, &mut ofs, OF_EXIST).await, HFILE_ERROR);
+        assert_eq!(ctx.get_last_error(), ERROR_FILENAME_EXCED_RANGE);
+        assert_eq!(ofs.nErrCode, 206);
+
+        // OF_DELETE deletes and returns 1; the file is gone.
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_DELETE).await, 1);
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_EXIST).await, HFILE_ERROR);
+        assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND);
+        assert_eq!(ctx.open_file(path, &mut ofs, OF_DELETE).await, HFILE_ERROR);
+        assert_eq!(ofs.nErrCode, 2);
+        0
+    });
+}
+
+/// §28.24: OF_PARSE and the dialog-box styles are not modelled: the run ends as
+/// Unsupported rather than guess.
+#[test]
+fn open_file_styles_not_modelled_end_the_run() {
+    let r = run_main(|ctx| async move {
+        let mut ofs = OFSTRUCT::default();
+        let _ = ctx.open_file(r"C:\x", &mut ofs, OF_PARSE).await;
+        ctx.sleep(0).await;
+        0
+    });
+    assert!(matches!(&r.outcome, Outcome::Unsupported { api, .. } if api == "OpenFile"), "{}", r.summary());
+}

@@ -5,6 +5,7 @@
 
 use super::kernel32::{ThreadCtx, bool_of, done};
 use crate::kernel::request::{Api, Request, Value};
+use crate::error::*;
 use crate::types::*;
 
 impl ThreadCtx {
@@ -156,5 +157,133 @@ impl ThreadCtx {
     #[must_use]
     pub async fn remove_directory(&self, path_name: &str) -> BOOL {
         bool_of(&self.call(Request::RemoveDirectory { name: Some(path_name.to_string()) }).await)
+    }
+}
+
+/// `HFILE`: OpenFile's file handle, a handle value in an int.
+pub type HFILE = i32;
+/// `HFILE_ERROR`: OpenFile's failure value.
+pub const HFILE_ERROR: HFILE = -1;
+/// `OFS_MAXPATHNAME`: the size of `OFSTRUCT::szPathName`, with its null.
+pub const OFS_MAXPATHNAME: usize = 128;
+/// `sizeof(OFSTRUCT)`: what a successful OpenFile puts in `cBytes`.
+pub const OFSTRUCT_SIZE: u8 = 136;
+/// `OF_READ`.
+pub const OF_READ: u32 = 0x0000;
+/// `OF_WRITE`.
+pub const OF_WRITE: u32 = 0x0001;
+/// `OF_READWRITE`.
+pub const OF_READWRITE: u32 = 0x0002;
+/// `OF_SHARE_COMPAT`.
+pub const OF_SHARE_COMPAT: u32 = 0x0000;
+/// `OF_SHARE_EXCLUSIVE`.
+pub const OF_SHARE_EXCLUSIVE: u32 = 0x0010;
+/// `OF_SHARE_DENY_WRITE`.
+pub const OF_SHARE_DENY_WRITE: u32 = 0x0020;
+/// `OF_SHARE_DENY_READ`.
+pub const OF_SHARE_DENY_READ: u32 = 0x0030;
+/// `OF_SHARE_DENY_NONE`.
+pub const OF_SHARE_DENY_NONE: u32 = 0x0040;
+/// `OF_PARSE` (not modelled: ends the run as Unsupported).
+pub const OF_PARSE: u32 = 0x0100;
+/// `OF_DELETE`.
+pub const OF_DELETE: u32 = 0x0200;
+/// `OF_VERIFY` (not modelled).
+pub const OF_VERIFY: u32 = 0x0400;
+/// `OF_CANCEL` (a dialog-box option: not modelled).
+pub const OF_CANCEL: u32 = 0x0800;
+/// `OF_CREATE`.
+pub const OF_CREATE: u32 = 0x1000;
+/// `OF_PROMPT` (a dialog box: not modelled).
+pub const OF_PROMPT: u32 = 0x2000;
+/// `OF_EXIST`.
+pub const OF_EXIST: u32 = 0x4000;
+/// `OF_REOPEN`.
+pub const OF_REOPEN: u32 = 0x8000;
+
+/// `OFSTRUCT`: what OpenFile reports about the file it opened. `szPathName` is the full
+/// path (at most `OFS_MAXPATHNAME - 1` characters).
+#[allow(non_snake_case)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OFSTRUCT {
+    /// `sizeof(OFSTRUCT)` after a success.
+    pub cBytes: u8,
+    /// Nonzero for a fixed disk (the volume is one).
+    pub fFixedDisk: u8,
+    /// The error code when OpenFile fails (0 after a success).
+    pub nErrCode: u16,
+    /// The file's full path.
+    pub szPathName: String,
+}
+
+impl ThreadCtx {
+    /// OpenFile (learn.microsoft.com/en-us/windows/win32/api/winbase/nf-winbase-openfile),
+    /// the 16-bit-era file API over CreateFile (docs/semantics.md §28.24): OF_READ,
+    /// OF_WRITE, OF_READWRITE as GENERIC_READ/WRITE; the OF_SHARE_* modes as share modes
+    /// (OF_SHARE_EXCLUSIVE none, OF_SHARE_DENY_WRITE read, OF_SHARE_DENY_READ write,
+    /// OF_SHARE_DENY_NONE and OF_SHARE_COMPAT both [inferred for compat]); OF_CREATE creates
+    /// or truncates (CREATE_ALWAYS), otherwise the file must exist; OF_EXIST opens and
+    /// closes it and returns 1; OF_DELETE deletes it and returns 1; OF_REOPEN takes the path
+    /// from `reopen_buff`. A success fills `reopen_buff` (cBytes 136, nErrCode 0, the full
+    /// path); a failure returns HFILE_ERROR with the error in the last error and nErrCode,
+    /// leaving the rest of the structure as it was. A full path of 128 characters or more
+    /// fails with ERROR_FILENAME_EXCED_RANGE. OF_PARSE, OF_VERIFY, OF_PROMPT and OF_CANCEL
+    /// end the run as Unsupported.
+    #[must_use]
+    pub async fn open_file(&self, file_name: &str, reopen_buff: &mut OFSTRUCT, style: u32) -> HFILE {
+        if style & (OF_PARSE | OF_VERIFY | OF_PROMPT | OF_CANCEL) != 0 {
+            let detail =
+                format!("OpenFile style 0x{style:x}: OF_PARSE, OF_VERIFY, OF_PROMPT and OF_CANCEL are not modelled");
+            self.kernel.borrow_mut().unsupported("OpenFile", &detail);
+            return HFILE_ERROR;
+        }
+        let name = if style & OF_REOPEN != 0 { reopen_buff.szPathName.clone() } else { file_name.to_string() };
+        let fail = |ctx: &ThreadCtx, ofs: &mut OFSTRUCT, e: Win32Error| {
+            ctx.set_last_error(e);
+            ofs.nErrCode = e.0 as u16;
+            HFILE_ERROR
+        };
+        // The full path, as OpenFile reports it (the volume's current directory is C:\).
+        let full = match crate::objects::file::parse_path(&name) {
+            Ok(p) => p.display(),
+            Err(_) => name.clone(),
+        };
+        if full.chars().count() >= OFS_MAXPATHNAME {
+            return fail(self, reopen_buff, ERROR_FILENAME_EXCED_RANGE);
+        }
+        let succeed = |ofs: &mut OFSTRUCT| {
+            *ofs = OFSTRUCT { cBytes: OFSTRUCT_SIZE, fFixedDisk: 1, nErrCode: 0, szPathName: full.clone() };
+        };
+        if style & OF_DELETE != 0 {
+            if self.delete_file(&name).await == FALSE {
+                let e = self.get_last_error();
+                return fail(self, reopen_buff, e);
+            }
+            succeed(reopen_buff);
+            return 1;
+        }
+        let access = match style & 0x3 {
+            OF_READ => GENERIC_READ,
+            OF_WRITE => GENERIC_WRITE,
+            _ => GENERIC_READ | GENERIC_WRITE,
+        };
+        let share = match style & 0x70 {
+            OF_SHARE_EXCLUSIVE => 0,
+            OF_SHARE_DENY_WRITE => FILE_SHARE_READ,
+            OF_SHARE_DENY_READ => FILE_SHARE_WRITE,
+            _ => FILE_SHARE_READ | FILE_SHARE_WRITE,
+        };
+        let disposition = if style & OF_CREATE != 0 { CREATE_ALWAYS } else { OPEN_EXISTING };
+        let h = self.create_file(&name, access, share, None, disposition, FILE_ATTRIBUTE_NORMAL, HANDLE::NULL).await;
+        if h == INVALID_HANDLE_VALUE {
+            let e = self.get_last_error();
+            return fail(self, reopen_buff, e);
+        }
+        succeed(reopen_buff);
+        if style & OF_EXIST != 0 {
+            let _ = self.close_handle(h).await;
+            return 1;
+        }
+        h.0 as HFILE
     }
 }
