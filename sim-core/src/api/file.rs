@@ -4,8 +4,8 @@
 //! on a path of the volume are the same `ThreadCtx` methods as for pipes (kernel32.rs).
 
 use super::kernel32::{ThreadCtx, bool_of, done};
-use crate::kernel::request::{Api, Request, Value};
 use crate::error::*;
+use crate::kernel::request::{Api, Request, Value};
 use crate::types::*;
 
 impl ThreadCtx {
