@@ -398,3 +398,52 @@ fn run_takes_a_strategy() {
     assert_eq!(winsim(&["run", "redirect-fixed", "--strategy", "dfs"]).0, 2);
     assert_eq!(winsim(&["run", "redirect-fixed", "--strategy", "pct:0"]).0, 2);
 }
+
+fn schema(file: &str) -> jsonschema::Validator {
+    let path = format!("{}/../docs/schema/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    jsonschema::draft202012::new(&doc).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every line `--format json` prints matches docs/schema/: summary lines (`type`) the CLI
+/// lines schema, trace lines (`event`) the trace schema; and the CLI schema rejects
+/// malformed lines, so it is not a schema that accepts anything.
+#[test]
+fn json_lines_match_their_schemas() {
+    let cli = schema("cli-lines.schema.json");
+    let trace = schema("trace-v3.schema.json");
+    let runs: [&[&str]; 7] = [
+        &["run", "pipe-both-write", "--format", "json"],
+        &["run", "redirect-fixed", "--format", "json", "--round-robin"],
+        &["trace", "named-pipe-echo", "--format", "json"],
+        &["sweep", "lost-wakeup-pulse-event", "--seeds", "30", "--format", "json"],
+        &["sweep", "redirect-fixed", "--seeds", "5", "--format", "json"],
+        &["explore", "lost-wakeup-pulse-event", "--strategy", "pct:2", "--runs", "50", "--format", "json"],
+        &["explore", "redirect-fixed", "--strategy", "dfs:1", "--runs", "50", "--format", "json"],
+    ];
+    let mut types = std::collections::BTreeSet::new();
+    for args in runs {
+        let (_, out) = winsim(args);
+        assert!(!out.trim().is_empty(), "{args:?} printed nothing");
+        for line in out.lines() {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{args:?}: {e}: {line}"));
+            let v = if doc.get("type").is_some() { &cli } else { &trace };
+            let errs: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            assert!(errs.is_empty(), "{args:?}: {line}\n{errs:#?}");
+            if let Some(t) = doc["type"].as_str() {
+                types.insert(t.to_string());
+            }
+        }
+    }
+    assert_eq!(types.into_iter().collect::<Vec<_>>(), ["explore", "failure", "result", "sweep"]);
+    for bad in [
+        r#"{"type":"sweep","scenario":"x","seeds":3,"start":0}"#,
+        r#"{"type":"failure","seed":1,"kind":"hang"}"#,
+        r#"{"type":"result","expected":true,"first_failure":null,"extra":1}"#,
+        r#"{"type":"explore","scenario":"x","strategy":"dfs","runs":-1,"schedules":1,"exhausted":true,"exhausted_bound":null,"counts":{}}"#,
+        r#"{"type":"result","kind":"deadlock","report":"","outcome":{"Deadlock":{}}}"#,
+    ] {
+        assert!(!cli.is_valid(&serde_json::from_str(bad).unwrap()), "accepted {bad}");
+    }
+}
