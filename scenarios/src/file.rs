@@ -467,6 +467,15 @@ impl ScenarioFile {
     }
 }
 
+/// A dotted IPv4 address (`10.0.0.2`) as its four octets.
+pub fn parse_ipv4(text: &str) -> Option<[u8; 4]> {
+    let octets: Vec<Option<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
+    match octets[..] {
+        [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+        _ => None,
+    }
+}
+
 fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -639,12 +648,11 @@ impl Parser<'_> {
                 "host" => {
                     let name = self.string_arg(node, 0, "a host name")?;
                     let text = self.string_arg(node, 1, "the host's IPv4 address (\"10.0.0.2\")")?;
-                    let octets: Vec<Option<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
-                    let [Some(a), Some(b), Some(c), Some(d)] = octets[..] else {
+                    let Some(addr) = parse_ipv4(&text) else {
                         return Err(self.err(node, format!("{text:?} is not a dotted IPv4 address")));
                     };
                     self.no_children(node)?;
-                    out.hosts.push((name, [a, b, c, d]));
+                    out.hosts.push((name, addr));
                 }
                 "start" => {
                     let command = self.string_arg(node, 0, "the command line of a process to start")?;

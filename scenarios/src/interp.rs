@@ -391,13 +391,10 @@ impl Cx {
     fn sockaddr(&self, pos: Pos, c: &Call, default: u32) -> SOCKADDR_IN {
         let addr = match self.s(pos, c, "addr") {
             None => default,
-            Some(text) => {
-                let parts: Vec<Option<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
-                match parts[..] {
-                    [Some(a), Some(b), Some(c), Some(d)] => u32::from_be_bytes([a, b, c, d]),
-                    _ => self.fail(pos, format!("{text:?} is not a dotted IPv4 address")),
-                }
-            }
+            Some(text) => match crate::file::parse_ipv4(&text) {
+                Some(octets) => u32::from_be_bytes(octets),
+                None => self.fail(pos, format!("{text:?} is not a dotted IPv4 address")),
+            },
         };
         let port = self.n(pos, c, "port", 0);
         let Ok(port) = u16::try_from(port) else { self.fail(pos, format!("port {port} is outside 0..=65535")) };
@@ -437,12 +434,12 @@ impl Cx {
         ov
     }
 
-    /// ReadFile's `size=`, within the interpreter's 16 MiB buffer limit.
+    /// ReadFile's (or recv's) `size=`, within the interpreter's 16 MiB buffer limit.
     fn read_size(&self, pos: Pos, c: &Call) -> usize {
-        let size = self.n(pos, c, "size", 0);
-        let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("ReadFile size {size}")) };
+        let (size, api) = (self.n(pos, c, "size", 0), c.api.name);
+        let Ok(size) = usize::try_from(size) else { self.fail(pos, format!("{api} size {size}")) };
         if size > 1 << 24 {
-            self.fail(pos, format!("ReadFile size {size} is over the interpreter's 16 MiB buffer limit"));
+            self.fail(pos, format!("{api} size {size} is over the interpreter's 16 MiB buffer limit"));
         }
         size
     }

@@ -63,14 +63,6 @@ enum Moves {
     OnSuccess,
 }
 
-impl Watch {
-    /// The number of calls recorded (for tests of the recorder).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.threads.values().map(|t| t.calls.len()).sum()
-    }
-}
-
 fn moves_of(req: &Request) -> Moves {
     match req {
         Request::PeekMessage { remove, .. } if remove & PM_REMOVE == 0 => Moves::Never,
@@ -203,9 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn peeks_and_transactional_receives_do_not_move_data() {
-        let w = Watch::default();
-        assert_eq!(w.len(), 0);
+    fn what_moves_data() {
+        // PeekMessage moves a message only with PM_REMOVE.
+        let peek = |remove| Request::PeekMessage { hwnd: crate::types::HWND::NULL, min: 0, max: 0, remove };
+        assert_eq!(moves_of(&peek(0)), Moves::Never);
+        assert_eq!(moves_of(&peek(PM_REMOVE)), Moves::ByValue);
         assert!(value_moves(&Value::Read(vec![1])));
         assert!(!value_moves(&Value::Read(Vec::new())));
         assert!(!value_moves(&Value::Bool(true)));

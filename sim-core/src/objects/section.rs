@@ -34,7 +34,7 @@ pub const USER_SPACE_END: u64 = 0x7FFF_FFFF_0000;
 /// A page of section memory.
 pub type Page = Box<[u8]>;
 
-/// A pagefile-backed section.
+/// A section: pagefile-backed, or backed by a volume file (`file`).
 #[derive(Debug)]
 pub struct Section {
     /// Its size, rounded up to whole pages (§19.9).
@@ -207,26 +207,7 @@ impl Kernel {
         let file_size = self.node(node).size;
         let bytes = if maximum_size == 0 { file_size } else { maximum_size };
         let size = round_up(bytes, PAGE_SIZE).unwrap_or(u64::MAX);
-        let r = self.create_named(
-            pid,
-            tid,
-            "CreateFileMapping",
-            ObjectType::Section,
-            inherit,
-            name,
-            access_for_protection(base),
-            move |_| {
-                Body::Section(Section {
-                    size,
-                    protect: base,
-                    reserve: false,
-                    pages: BTreeMap::new(),
-                    views: 0,
-                    committed: Default::default(),
-                    file: Some(node),
-                })
-            },
-        );
+        let r = self.create_section(pid, tid, inherit, name, size, base, false, Some(node));
         if let Ok(crate::kernel::Done { value: Value::Handle(h), last_error }) = &r {
             let (h, existed) = (*h, *last_error == Some(ERROR_ALREADY_EXISTS));
             if let Ok(id) = self.object_from_handle(pid, tid, h, Some(ObjectType::Section), 0) {
@@ -240,6 +221,28 @@ impl Kernel {
             }
         }
         r
+    }
+
+    /// CreateFileMapping's object: a new section of `size` bytes (pagefile-backed, or on the
+    /// volume file `file`), or the existing section of that name.
+    #[allow(clippy::too_many_arguments)]
+    fn create_section(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        inherit: bool,
+        name: Option<String>,
+        size: u64,
+        protect: u32,
+        reserve: bool,
+        file: Option<ObjectId>,
+    ) -> CallResult {
+        let section =
+            Section { size, protect, reserve, pages: BTreeMap::new(), views: 0, committed: Default::default(), file };
+        let access = access_for_protection(protect);
+        self.create_named(pid, tid, "CreateFileMapping", ObjectType::Section, inherit, name, access, move |_| {
+            Body::Section(section)
+        })
     }
 
     pub(crate) fn section_mut(&mut self, id: ObjectId) -> &mut Section {
@@ -282,26 +285,7 @@ impl Kernel {
             Some(s) if s <= USER_SPACE_END => s,
             _ => return Err(ERROR_NOT_ENOUGH_MEMORY),
         };
-        let r = self.create_named(
-            pid,
-            tid,
-            "CreateFileMapping",
-            ObjectType::Section,
-            inherit,
-            name,
-            access_for_protection(base),
-            move |_| {
-                Body::Section(Section {
-                    size,
-                    protect: base,
-                    reserve,
-                    pages: BTreeMap::new(),
-                    views: 0,
-                    committed: Default::default(),
-                    file: None,
-                })
-            },
-        );
+        let r = self.create_section(pid, tid, inherit, name, size, base, reserve, None);
         // Say which section the handle names: a new one, or the existing one, whose size
         // is kept whatever this call asked for (§19.2).
         if let Ok(crate::kernel::Done { value: Value::Handle(h), last_error }) = &r {
