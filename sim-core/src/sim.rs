@@ -276,9 +276,13 @@ impl Sim {
             if let Some(o) = k.stop.take() {
                 return o;
             }
-            let runnable = k.runnable();
+            // The runnable set into a buffer kept across steps (no allocation per step).
+            let mut runnable = std::mem::take(&mut k.scratch_tids);
+            runnable.clear();
+            runnable.extend(k.parked.iter().copied());
             if runnable.is_empty() {
-                if k.live_threads().is_empty() {
+                k.scratch_tids = runnable;
+                if k.live_threads == 0 {
                     return Outcome::Completed { exit_codes: k.exited.clone() };
                 }
                 if !k.clock_is_idle() && k.advance_clock() {
@@ -287,12 +291,14 @@ impl Sim {
                 return Outcome::Deadlock(DeadlockReport::build(&k));
             }
             if k.step >= k.config.steps_max {
+                k.scratch_tids = runnable;
                 return match k.livelock_report() {
                     Some(l) => Outcome::Livelock(l),
                     None => Outcome::StepLimit { steps: k.step },
                 };
             }
             let tid = k.choose(ChoiceKind::Thread, &runnable);
+            k.scratch_tids = runnable;
             if let Some(o) = k.stop.take() {
                 return o;
             }

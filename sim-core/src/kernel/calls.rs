@@ -18,7 +18,7 @@ impl Kernel {
         if self.polling == Some(tid) {
             if let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
                 if matches!(t.run, Run::Running) {
-                    t.run = Run::Parked(Box::new(req));
+                    t.run = Run::Parked(req);
                     if t.suspend_count == 0 {
                         self.parked.insert(tid);
                     }
@@ -98,7 +98,7 @@ impl Kernel {
             self.watch_call(tid, &req);
         }
         self.current = Some(tid);
-        self.execute(tid, *req);
+        self.execute(tid, req);
         self.current = None;
         self.cause_event = None;
         if self.trace.len() > self.config.trace_events_max {
@@ -123,7 +123,13 @@ impl Kernel {
         // What a pending operation keeps (the same with the trace on or off), and what the
         // trace shows: buffer previews, and the object behind each handle as the caller
         // sees it before the call (CloseHandle's handle is gone after it).
-        let args = if api.may_block() { req.args_with(false) } else { Vec::new() };
+        // The list's buffer is kept from call to call: only a call that blocks takes it
+        // (onto its operation), so a call that completes allocates nothing for it.
+        let mut args = std::mem::take(&mut self.args_buf);
+        args.clear();
+        if api.may_block() {
+            req.args_into(false, &mut args);
+        }
         let shown = if traced { self.named_args(pid, req.args()) } else { Vec::new() };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
@@ -166,7 +172,9 @@ impl Kernel {
             }
             self.release(file);
         }
-        self.calling = None;
+        if let Some((_, buf)) = self.calling.take() {
+            self.args_buf = buf;
+        }
         let effects: Vec<Event> = self.trace.drain(mark..).collect();
         if matches!(exec, Exec::Done(_)) {
             self.race_call_done(tid);

@@ -1187,7 +1187,7 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
 /// Handles (in every process) that refer to an object: (pid, image, handle).
 pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     let mut out = Vec::new();
-    for (&pid, &pobj) in &k.pids {
+    for (pid, &pobj) in &k.pids {
         if let Body::Process(p) = &k.objects[pobj].body {
             for (h, e) in p.handles.iter() {
                 if e.object == id {

@@ -17,7 +17,7 @@ pub enum Run {
     /// Created, body not yet started.
     Fresh,
     /// Parked at a call that the kernel has not executed yet: runnable.
-    Parked(Box<crate::kernel::request::Request>),
+    Parked(crate::kernel::request::Request),
     /// In a call that became this pending operation.
     Blocked(OpId),
     /// Its call completed; it runs to its next call when polled.
