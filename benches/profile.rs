@@ -14,6 +14,9 @@ fn ping_pong(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport 
     let mut config = Config::random(1);
     config.trace = trace;
     config.race_detection = races;
+    config.threads_max = config.threads_max.max(idle + 16);
+    config.handles_max = config.handles_max.max(idle as usize + 64);
+    config.steps_max = config.steps_max.max(u64::from(idle) * 4 + 100_000);
     let mut sim = Sim::new(config);
     sim.program("pingpong.exe", move |ctx| async move {
         if idle > 0 {

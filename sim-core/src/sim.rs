@@ -12,7 +12,6 @@ use crate::objects::thread::Run;
 use crate::report::{DeadlockReport, Outcome, RunReport};
 use crate::trace::EventKind;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -64,7 +63,8 @@ fn install_panic_hook() {
 /// ```
 pub struct Sim {
     kernel: Rc<RefCell<Kernel>>,
-    bodies: BTreeMap<Tid, BodyFuture>,
+    /// Thread bodies by thread id (indexed directly: looked up at every poll).
+    bodies: crate::kernel::idmap::IdMap<BodyFuture>,
     /// Processes to start at the beginning of the run besides the first: (host, command
     /// line), in order.
     start_on: Vec<(String, String)>,
@@ -74,7 +74,7 @@ impl Sim {
     /// A simulation with the given configuration.
     pub fn new(config: Config) -> Sim {
         install_panic_hook();
-        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new(), start_on: Vec::new() }
+        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: Default::default(), start_on: Vec::new() }
     }
 
     /// A simulation whose choices are made by `strategy` instead of the one
@@ -84,7 +84,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
-            bodies: BTreeMap::new(),
+            bodies: Default::default(),
             start_on: Vec::new(),
         }
     }

@@ -29,6 +29,18 @@ impl<V> IdMap<V> {
         self.slots.get(Self::index(*id)).and_then(Option::as_ref).filter(|_| id % 4 == 0)
     }
 
+    pub(crate) fn get_mut(&mut self, id: &u32) -> Option<&mut V> {
+        if id % 4 != 0 {
+            return None;
+        }
+        self.slots.get_mut(Self::index(*id)).and_then(Option::as_mut)
+    }
+
+    /// Removes every entry, dropping the values in id order (as a `BTreeMap` does).
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+    }
+
     pub(crate) fn contains_key(&self, id: &u32) -> bool {
         self.get(id).is_some()
     }

@@ -169,7 +169,7 @@ impl Kernel {
         let mut queued: BTreeMap<OpId, u32> = BTreeMap::new();
         let mut note = |op: OpId| *queued.entry(op).or_default() += 1;
         for (_, o) in &self.objects {
-            let mut seen = o.hdr.waiters.clone();
+            let mut seen: Vec<OpId> = o.hdr.waiters.iter().copied().collect();
             seen.sort();
             seen.dedup();
             assert_eq!(seen.len(), o.hdr.waiters.len(), "simulator bug: an operation twice on one wait list");

@@ -20,7 +20,7 @@ mod calls;
 pub mod config;
 pub mod footprint;
 mod handle_ops;
-mod idmap;
+pub(crate) mod idmap;
 mod invariants;
 pub mod io;
 mod lifecycle;

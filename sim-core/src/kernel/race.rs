@@ -129,7 +129,7 @@ pub(crate) struct Detector {
     /// The keys of the executing call.
     calling: Vec<SyncKey>,
     /// The keys of pending operations, acquired when they complete.
-    op_keys: BTreeMap<OpId, Vec<SyncKey>>,
+    op_keys: slotmap::SecondaryMap<OpId, Vec<SyncKey>>,
     /// Shadow memory: (memory, word) → accesses that may still race.
     shadow: BTreeMap<(MemKey, u64), Vec<Access>>,
     /// Races found (kept in `Record` mode, up to `RACES_RECORDED_MAX`).
@@ -371,7 +371,7 @@ impl Kernel {
         timed_out: bool,
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
-        let Some(keys) = self.race.op_keys.remove(&op) else { return };
+        let Some(keys) = self.race.op_keys.remove(op) else { return };
         if timed_out || !self.tids.contains_key(&tid) || !self.race_on() {
             return;
         }
@@ -406,7 +406,7 @@ impl Kernel {
 
     /// Operation `op` was cancelled: its keys go.
     pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
-        self.race.op_keys.remove(&op);
+        self.race.op_keys.remove(op);
     }
 
     /// An object was destroyed: its clock goes, and a section's shadow memory.
