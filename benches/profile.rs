@@ -3,7 +3,8 @@
 //! `valgrind --tool=callgrind target/release/deps/profile-<hash> WORKLOAD N RUNS`.
 //! Workloads: `pingpong` (N round trips, trace off), `pingpong-traced`, `pingpong-norace`,
 //! `idle` (the 1000-round-trip ping-pong beside N idle threads), `trivial` (a two-thread
-//! run that makes no call but CreateThread and a wait). Prints the wall time per run and
+//! run that makes no call but CreateThread and a wait), `section` (a 1 GiB section with
+//! one page touched). Prints the wall time per run and
 //! per kernel step; docs/performance.md gives the numbers that matter (instructions).
 #![forbid(unsafe_code)]
 
@@ -69,6 +70,22 @@ fn trivial() -> RunReport {
     sim.run("t.exe")
 }
 
+/// A 1 GiB section with one page touched (peak memory: `/usr/bin/time -f %M`).
+fn big_section() -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("s.exe", |ctx| async move {
+        let h = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 1 << 30, None).await;
+        assert!(!h.is_null(), "CreateFileMapping: {}", ctx.get_last_error());
+        let p = ctx.map_view_of_file(h, FILE_MAP_WRITE, 0, 0, 0).await;
+        assert_ne!(p, 0, "MapViewOfFile: {}", ctx.get_last_error());
+        ctx.write_u8(p + 4096 * 1000, 7).await;
+        0
+    });
+    sim.run("s.exe")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let workload = args.first().map(String::as_str).unwrap_or("pingpong");
@@ -83,6 +100,7 @@ fn main() {
             "pingpong-norace" => ping_pong(n, 0, false, RaceDetection::Off),
             "idle" => ping_pong(1000, n, false, RaceDetection::Stop),
             "trivial" => trivial(),
+            "section" => big_section(),
             other => panic!("unknown workload {other}"),
         };
         assert!(matches!(r.outcome, Outcome::Completed { .. }), "{:?}", r.outcome);

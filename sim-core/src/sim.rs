@@ -177,8 +177,41 @@ impl Sim {
         self.run_command_line(name)
     }
 
+    /// Runs like [`Sim::run`], then makes this `Sim` ready for another run under `next`,
+    /// without registering the programs again: a sweep keeps one `Sim` for all its runs.
+    /// What `program`, `host`, `link`, `partition`, `file` and `start_on` set up is kept
+    /// (the hosts, links, partitions and files are carried into `next`'s configuration
+    /// when it has none of its own); the rest of `next` (strategy and seed, limits,
+    /// trace) replaces the configuration. The next run is the run a fresh `Sim` with the
+    /// same setup and `next` would make, decision for decision.
+    pub fn run_and_reset(&mut self, name: &str, next: Config) -> RunReport {
+        let start_on = self.start_on.clone();
+        let (programs, network, files) = {
+            let k = self.kernel.borrow();
+            (k.programs.clone(), k.config.network.clone(), k.config.files.clone())
+        };
+        let report = self.run_inner(name);
+        let mut next = next;
+        if next.network == crate::kernel::config::NetworkConfig::default() {
+            next.network = network;
+        }
+        if next.files.is_empty() {
+            next.files = files;
+        }
+        let mut kernel = Kernel::new(next);
+        kernel.programs = programs;
+        self.kernel = Rc::new(RefCell::new(kernel));
+        self.bodies = Default::default();
+        self.start_on = start_on;
+        report
+    }
+
     /// Starts the first process from a command line (its first token names the program).
     pub fn run_command_line(mut self, command_line: &str) -> RunReport {
+        self.run_inner(command_line)
+    }
+
+    fn run_inner(&mut self, command_line: &str) -> RunReport {
         let program = command_line.split_whitespace().next().unwrap_or("").to_string();
         let booted = self.kernel.borrow_mut().net_boot();
         let started = match booted {
