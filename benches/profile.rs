@@ -86,6 +86,44 @@ fn big_section() -> RunReport {
     sim.run("s.exe")
 }
 
+/// `n` overlapped ReadFiles pending on one named-pipe instance.
+fn pending_reads(n: u32) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("p.exe", move |ctx| async move {
+        let name = r"\\.\pipe\bench";
+        let server = ctx
+            .create_named_pipe(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 1024, 1024, 0, None)
+            .await;
+        let _client = ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+        let mut pending = Vec::new();
+        for _ in 0..n {
+            let ov = Overlapped::new(HANDLE::NULL);
+            let buf = IoBuffer::new(1);
+            let _ = ctx.read_file_overlapped(server, &buf, None, &ov).await;
+            pending.push((ov, buf));
+        }
+        0
+    });
+    sim.run("p.exe")
+}
+
+/// `n` live event handles.
+fn handles(n: u32) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    config.handles_max = config.handles_max.max(n as usize + 64);
+    let mut sim = Sim::new(config);
+    sim.program("h.exe", move |ctx| async move {
+        for _ in 0..n {
+            let _ = ctx.create_event(None, true, false, None).await;
+        }
+        0
+    });
+    sim.run("h.exe")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let workload = args.first().map(String::as_str).unwrap_or("pingpong");
@@ -101,6 +139,8 @@ fn main() {
             "idle" => ping_pong(1000, n, false, RaceDetection::Stop),
             "trivial" => trivial(),
             "section" => big_section(),
+            "pending" => pending_reads(n),
+            "handles" => handles(n),
             other => panic!("unknown workload {other}"),
         };
         assert!(matches!(r.outcome, Outcome::Completed { .. }), "{:?}", r.outcome);
