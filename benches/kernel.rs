@@ -161,9 +161,8 @@ fn ping_pong_beside(n: u32, beside: Beside) -> RunReport {
                         None,
                     )
                     .await;
-                let client = ctx
-                    .create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
-                    .await;
+                let client =
+                    ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
                 for _ in 0..k {
                     let ov = Overlapped::new(HANDLE::NULL);
                     let buf = IoBuffer::new(1);

@@ -24,7 +24,13 @@ fn ping_pong(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport 
             let never = ctx.create_event(None, true, false, None).await;
             for _ in 0..idle {
                 let _ = ctx
-                    .create_thread(None, 0, move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await }, 0, None)
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await },
+                        0,
+                        None,
+                    )
                     .await;
             }
         }
@@ -94,9 +100,19 @@ fn pending_reads(n: u32) -> RunReport {
     sim.program("p.exe", move |ctx| async move {
         let name = r"\\.\pipe\bench";
         let server = ctx
-            .create_named_pipe(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 1024, 1024, 0, None)
+            .create_named_pipe(
+                name,
+                PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                PIPE_TYPE_BYTE | PIPE_WAIT,
+                1,
+                1024,
+                1024,
+                0,
+                None,
+            )
             .await;
-        let _client = ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+        let _client =
+            ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
         let mut pending = Vec::new();
         for _ in 0..n {
             let ov = Overlapped::new(HANDLE::NULL);

@@ -1013,10 +1013,10 @@ impl Value {
             Value::Select(sets) => {
                 let [r, w, x] = &**sets;
                 vec![
-                Arg::new("readfds", ArgValue::Handles(r.clone())),
-                Arg::new("writefds", ArgValue::Handles(w.clone())),
-                Arg::new("exceptfds", ArgValue::Handles(x.clone())),
-            ]
+                    Arg::new("readfds", ArgValue::Handles(r.clone())),
+                    Arg::new("writefds", ArgValue::Handles(w.clone())),
+                    Arg::new("exceptfds", ArgValue::Handles(x.clone())),
+                ]
             }
             Value::Poll(rev) => {
                 vec![Arg::new(
