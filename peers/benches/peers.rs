@@ -169,3 +169,35 @@ fn shuttle_pct_run(bencher: divan::Bencher, n: u32) {
         shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
     });
 }
+
+/// Benchmark 3: a trivial two-thread run, setup and teardown included: winsim's
+/// CreateThread + WaitForSingleObject on a fresh `Sim`, beside shuttle's spawn + join in
+/// one run of its random scheduler.
+#[divan::bench]
+fn winsim_trivial_run(bencher: divan::Bencher) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let mut config = Config::random(seed);
+        config.trace = false;
+        let mut sim = Sim::new(config);
+        sim.program("t.exe", |ctx| async move {
+            let t = ctx.create_thread(None, 0, |_ctx| async move { 0 }, 0, None).await;
+            ctx.wait_for_single_object(t, INFINITE).await;
+            0
+        });
+        sim.run("t.exe")
+    });
+}
+
+#[divan::bench]
+fn shuttle_trivial_run(bencher: divan::Bencher) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(|| {
+            shuttle::thread::spawn(|| {}).join().unwrap();
+        });
+    });
+}

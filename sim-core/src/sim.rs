@@ -12,7 +12,6 @@ use crate::objects::thread::Run;
 use crate::report::{DeadlockReport, Outcome, RunReport};
 use crate::trace::EventKind;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -64,7 +63,8 @@ fn install_panic_hook() {
 /// ```
 pub struct Sim {
     kernel: Rc<RefCell<Kernel>>,
-    bodies: BTreeMap<Tid, BodyFuture>,
+    /// Thread bodies by thread id (indexed directly: looked up at every poll).
+    bodies: crate::kernel::idmap::IdMap<BodyFuture>,
     /// Processes to start at the beginning of the run besides the first: (host, command
     /// line), in order.
     start_on: Vec<(String, String)>,
@@ -74,7 +74,7 @@ impl Sim {
     /// A simulation with the given configuration.
     pub fn new(config: Config) -> Sim {
         install_panic_hook();
-        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: BTreeMap::new(), start_on: Vec::new() }
+        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: Default::default(), start_on: Vec::new() }
     }
 
     /// A simulation whose choices are made by `strategy` instead of the one
@@ -84,7 +84,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
-            bodies: BTreeMap::new(),
+            bodies: Default::default(),
             start_on: Vec::new(),
         }
     }
@@ -177,8 +177,41 @@ impl Sim {
         self.run_command_line(name)
     }
 
+    /// Runs like [`Sim::run`], then makes this `Sim` ready for another run under `next`,
+    /// without registering the programs again: a sweep keeps one `Sim` for all its runs.
+    /// What `program`, `host`, `link`, `partition`, `file` and `start_on` set up is kept
+    /// (the hosts, links, partitions and files are carried into `next`'s configuration
+    /// when it has none of its own); the rest of `next` (strategy and seed, limits,
+    /// trace) replaces the configuration. The next run is the run a fresh `Sim` with the
+    /// same setup and `next` would make, decision for decision.
+    pub fn run_and_reset(&mut self, name: &str, next: Config) -> RunReport {
+        let start_on = self.start_on.clone();
+        let (programs, network, files) = {
+            let k = self.kernel.borrow();
+            (k.programs.clone(), k.config.network.clone(), k.config.files.clone())
+        };
+        let report = self.run_inner(name);
+        let mut next = next;
+        if next.network == crate::kernel::config::NetworkConfig::default() {
+            next.network = network;
+        }
+        if next.files.is_empty() {
+            next.files = files;
+        }
+        let mut kernel = Kernel::new(next);
+        kernel.programs = programs;
+        self.kernel = Rc::new(RefCell::new(kernel));
+        self.bodies = Default::default();
+        self.start_on = start_on;
+        report
+    }
+
     /// Starts the first process from a command line (its first token names the program).
     pub fn run_command_line(mut self, command_line: &str) -> RunReport {
+        self.run_inner(command_line)
+    }
+
+    fn run_inner(&mut self, command_line: &str) -> RunReport {
         let program = command_line.split_whitespace().next().unwrap_or("").to_string();
         let booted = self.kernel.borrow_mut().net_boot();
         let started = match booted {
@@ -276,9 +309,13 @@ impl Sim {
             if let Some(o) = k.stop.take() {
                 return o;
             }
-            let runnable = k.runnable();
+            // The runnable set into a buffer kept across steps (no allocation per step).
+            let mut runnable = std::mem::take(&mut k.scratch_tids);
+            runnable.clear();
+            runnable.extend(k.parked.iter().copied());
             if runnable.is_empty() {
-                if k.live_threads().is_empty() {
+                k.scratch_tids = runnable;
+                if k.live_threads == 0 {
                     return Outcome::Completed { exit_codes: k.exited.clone() };
                 }
                 if !k.clock_is_idle() && k.advance_clock() {
@@ -287,12 +324,14 @@ impl Sim {
                 return Outcome::Deadlock(DeadlockReport::build(&k));
             }
             if k.step >= k.config.steps_max {
+                k.scratch_tids = runnable;
                 return match k.livelock_report() {
                     Some(l) => Outcome::Livelock(l),
                     None => Outcome::StepLimit { steps: k.step },
                 };
             }
             let tid = k.choose(ChoiceKind::Thread, &runnable);
+            k.scratch_tids = runnable;
             if let Some(o) = k.stop.take() {
                 return o;
             }

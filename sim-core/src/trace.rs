@@ -253,42 +253,70 @@ pub trait ToArg {
     /// The field as an argument value; `full` asks for the costly parts too (a buffer's
     /// preview), which only the trace shows.
     fn to_arg(&self, full: bool) -> Option<ArgValue>;
+
+    /// Calls `f` with each handle the field names, as its `to_arg` shows them (a handle,
+    /// or a list of handles), without building the argument where a type says how
+    /// (the data-race detector's keys, §25.2, are taken from these at every call).
+    fn visit_handles(&self, f: &mut dyn FnMut(HANDLE)) {
+        match self.to_arg(false) {
+            Some(ArgValue::Handle { handle, .. }) => f(handle),
+            Some(ArgValue::Handles(hs)) => hs.into_iter().for_each(f),
+            _ => {}
+        }
+    }
+
+    /// Whether the field is a BOOL that is TRUE.
+    fn is_true(&self) -> bool {
+        false
+    }
 }
 
 impl ToArg for HANDLE {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::handle(*self))
     }
+    fn visit_handles(&self, f: &mut dyn FnMut(HANDLE)) {
+        f(*self)
+    }
 }
 impl ToArg for bool {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Bool(*self))
+    }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
+    fn is_true(&self) -> bool {
+        *self
     }
 }
 impl ToArg for u32 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::U32(*self))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for String {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(Some(self.clone())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for isize {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for u64 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::types::HWND {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Sym(self.to_string()))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::types::MSG {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
@@ -300,25 +328,32 @@ impl ToArg for crate::types::MSG {
             self.lParam
         )))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for i32 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I32(*self))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for i64 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<String> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(self.clone()))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Vec<HANDLE> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Handles(self.clone()))
+    }
+    fn visit_handles(&self, f: &mut dyn FnMut(HANDLE)) {
+        self.iter().for_each(|&h| f(h))
     }
 }
 impl ToArg for Vec<u8> {
@@ -329,6 +364,7 @@ impl ToArg for Vec<u8> {
             Some(ArgValue::Bytes { len: u32::try_from(self.len()).unwrap_or(u32::MAX), preview: String::new() })
         }
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 
 /// What a call returned, typed by the API's return type.

@@ -312,3 +312,56 @@ fn json_handles_are_numbers_and_decision_kinds_snake_case() {
     assert!(text.contains(r#""value":{"handle":8,"object":"pipe#1 write end"}"#), "{text}");
     assert_eq!(sim_core::trace::parse_json_lines(&text).unwrap(), report.trace);
 }
+
+/// Issue 13: one `Sim` reused across the runs of a sweep (`Sim::run_and_reset`) makes the
+/// same runs as a fresh `Sim` per seed: same outcome, decisions and trace, without the
+/// programs being registered again; a preloaded file and a second host carry over.
+#[test]
+fn a_reset_sim_makes_the_runs_a_fresh_one_makes() {
+    fn setup(sim: &mut Sim) {
+        sim.file(r"C:\data.txt", b"abc");
+        sim.host("peer", [10, 0, 0, 2]);
+        sim.program("main", |ctx| async move {
+            let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+            assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 1).await, TRUE);
+            let t = ctx
+                .create_thread(
+                    None,
+                    0,
+                    move |ctx| async move {
+                        for b in b"xyz" {
+                            assert_eq!(ctx.write_file(w, &[*b], None).await, TRUE);
+                        }
+                        0
+                    },
+                    0,
+                    None,
+                )
+                .await;
+            let f = ctx.create_file(r"C:\data.txt", GENERIC_READ, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+            assert_ne!(f, INVALID_HANDLE_VALUE, "the preloaded file is on the volume");
+            let mut b = [0u8; 3];
+            for _ in 0..3 {
+                assert_eq!(ctx.read_file(r, &mut b[..1], None).await, TRUE);
+            }
+            ctx.wait_for_single_object(t, INFINITE).await;
+            0
+        });
+    }
+    let mut reused = Sim::new(Config::random(0));
+    setup(&mut reused);
+    let mut distinct = BTreeSet::new();
+    for seed in 0..12u64 {
+        let mut fresh = Sim::new(Config::random(seed));
+        setup(&mut fresh);
+        let a = fresh.run("main");
+        let b = reused.run_and_reset("main", Config::random(seed + 1));
+        assert!(a.outcome.is_completed(), "{}", a.summary());
+        assert_eq!(a.outcome, b.outcome, "seed {seed}");
+        assert_eq!(a.decisions, b.decisions, "seed {seed}");
+        assert_eq!(render_json_lines(&a.trace), render_json_lines(&b.trace), "seed {seed}");
+        assert_eq!(b.config.network.hosts.len(), a.config.network.hosts.len(), "the host carried over");
+        distinct.insert(format!("{:?}", a.decisions));
+    }
+    assert!(distinct.len() > 1, "the seeds made different runs");
+}

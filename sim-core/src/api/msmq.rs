@@ -174,7 +174,7 @@ impl ThreadCtx {
         };
         let (h, v) = self.mq_call(req).await;
         if let Value::MqReceived(_, Some(m)) = v {
-            *message = m;
+            *message = *m;
         }
         h
     }

@@ -319,7 +319,8 @@ impl ThreadCtx {
             timeout_ms,
         };
         let (n, r) = self.call_int(req).await;
-        if let Some(Value::Select([rd, wr, ex])) = done(r) {
+        if let Some(Value::Select(sets)) = done(r) {
+            let [rd, wr, ex] = *sets;
             for (set, ready) in [(readfds, rd), (writefds, wr), (exceptfds, ex)] {
                 if let Some(set) = set {
                     set.fd_array = ready;

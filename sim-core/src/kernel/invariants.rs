@@ -169,7 +169,7 @@ impl Kernel {
         let mut queued: BTreeMap<OpId, u32> = BTreeMap::new();
         let mut note = |op: OpId| *queued.entry(op).or_default() += 1;
         for (_, o) in &self.objects {
-            let mut seen = o.hdr.waiters.clone();
+            let mut seen: Vec<OpId> = o.hdr.waiters.iter().copied().collect();
             seen.sort();
             seen.dedup();
             assert_eq!(seen.len(), o.hdr.waiters.len(), "simulator bug: an operation twice on one wait list");
@@ -659,7 +659,7 @@ impl Kernel {
         }
         self.check_user();
         let mut live = 0;
-        for (&tid, &id) in &self.tids {
+        for (tid, &id) in &self.tids {
             let Body::Thread(t) = &self.objects[id].body else { panic!("simulator bug: tid maps to a non-thread") };
             assert_eq!(t.tid, tid, "simulator bug: tid map is off");
             assert!(
@@ -681,7 +681,7 @@ impl Kernel {
         let scanned: std::collections::BTreeSet<super::Tid> = self
             .tids
             .iter()
-            .filter_map(|(&tid, &id)| match &self.objects[id].body {
+            .filter_map(|(tid, &id)| match &self.objects[id].body {
                 Body::Thread(t) if t.suspend_count == 0 && matches!(t.run, Run::Parked(_)) => Some(tid),
                 _ => None,
             })

@@ -364,7 +364,7 @@ impl Kernel {
         let deadline = self.deadline(timeout_ms);
         let op = self.new_op(tid, OpKind::OverlappedResult { object, overlapped }, deadline);
         self.ops[op].alertable = alertable;
-        self.objects[object].hdr.waiters.push(op);
+        self.objects[object].hdr.waiters.push_back(op);
         self.add_ref(object);
         Exec::Block(op)
     }

@@ -19,7 +19,7 @@ impl Kernel {
             handle_count: 0,
             ref_count: 0,
             name,
-            waiters: Vec::new(),
+            waiters: Default::default(),
             created_step: self.step,
             closed: Vec::new(),
             last_signal: None,

@@ -20,6 +20,7 @@ mod calls;
 pub mod config;
 pub mod footprint;
 mod handle_ops;
+pub(crate) mod idmap;
 mod invariants;
 pub mod io;
 mod lifecycle;
@@ -99,9 +100,9 @@ pub struct Kernel {
     pub(crate) ops: SlotMap<OpId, Op>,
     op_serial: u64,
     /// Thread objects by id. Invariant: an entry exists exactly while its object does.
-    pub(crate) tids: BTreeMap<Tid, ObjectId>,
+    pub(crate) tids: idmap::IdMap<ObjectId>,
     /// Process objects by id. Invariant: an entry exists exactly while its object does.
-    pub(crate) pids: BTreeMap<Pid, ObjectId>,
+    pub(crate) pids: idmap::IdMap<ObjectId>,
     /// The named-object namespace (events, mutexes, semaphores, waitable timers).
     pub(crate) names: BTreeMap<String, ObjectId>,
     /// The pipe namespace (`\\.\pipe\`), case-insensitive: lower-cased name → its
@@ -171,6 +172,10 @@ pub struct Kernel {
     /// state, so that choosing the next thread costs nothing per thread not involved
     /// (invariant: equal to a scan of every thread, `check_invariants`).
     pub(crate) parked: BTreeSet<Tid>,
+    /// A buffer for the runnable set at each step, kept so a step allocates nothing.
+    pub(crate) scratch_tids: Vec<Tid>,
+    /// The buffer of the executing call's arguments (`Kernel::calling`), kept across calls.
+    pub(crate) args_buf: Vec<crate::trace::Arg>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
     pub(crate) async_ops: BTreeMap<Tid, u32>,
@@ -219,8 +224,8 @@ impl Kernel {
             objects: SlotMap::with_key(),
             ops: SlotMap::with_key(),
             op_serial: 0,
-            tids: BTreeMap::new(),
-            pids: BTreeMap::new(),
+            tids: idmap::IdMap::default(),
+            pids: idmap::IdMap::default(),
             names: BTreeMap::new(),
             pipe_names: BTreeMap::new(),
             mailslot_names: BTreeMap::new(),
@@ -257,6 +262,8 @@ impl Kernel {
             trace_dropped: 0,
             user: Default::default(),
             parked: BTreeSet::new(),
+            scratch_tids: Vec::new(),
+            args_buf: Vec::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
             com: Default::default(),
@@ -420,7 +427,7 @@ impl Kernel {
     pub fn live_threads(&self) -> Vec<Tid> {
         self.tids
             .iter()
-            .filter_map(|(&tid, &id)| match &self.objects[id].body {
+            .filter_map(|(tid, &id)| match &self.objects[id].body {
                 Body::Thread(t) if !matches!(t.run, Run::Exited) => Some(tid),
                 _ => None,
             })

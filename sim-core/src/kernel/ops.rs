@@ -361,7 +361,7 @@ impl Kernel {
             panic!("simulator bug: granting a lock to a {:?} operation", op.api)
         };
         let tid = op.tid;
-        match std::mem::replace(&mut self.thread_mut(tid).run, Run::Parked(next)) {
+        match std::mem::replace(&mut self.thread_mut(tid).run, Run::Parked(*next)) {
             Run::Blocked(b) if b == id => {}
             other => panic!("simulator bug: granting T{tid} a lock while it is {other:?}"),
         }

@@ -35,7 +35,6 @@ use super::{Kernel, Pid, Tid};
 use crate::kernel::ops::OpId;
 use crate::objects::{Body, ObjectId};
 use crate::report::{Outcome, RaceAccess, RaceReport};
-use crate::trace::ArgValue;
 use crate::types::{CURRENT_PROCESS_PSEUDO_HANDLE, CURRENT_THREAD_PSEUDO_HANDLE, HANDLE};
 use std::collections::BTreeMap;
 
@@ -130,7 +129,7 @@ pub(crate) struct Detector {
     /// The keys of the executing call.
     calling: Vec<SyncKey>,
     /// The keys of pending operations, acquired when they complete.
-    op_keys: BTreeMap<OpId, Vec<SyncKey>>,
+    op_keys: slotmap::SecondaryMap<OpId, Vec<SyncKey>>,
     /// Shadow memory: (memory, word) → accesses that may still race.
     shadow: BTreeMap<(MemKey, u64), Vec<Access>>,
     /// Races found (kept in `Record` mode, up to `RACES_RECORDED_MAX`).
@@ -230,9 +229,8 @@ impl Kernel {
     }
 
     /// The keys a call names (§25.2).
-    fn race_keys(&self, pid: Pid, tid: Tid, req: &Request) -> Vec<SyncKey> {
+    fn race_keys(&self, pid: Pid, tid: Tid, req: &Request, keys: &mut Vec<SyncKey>) {
         use Request as R;
-        let mut keys = Vec::new();
         match req {
             R::InitializeCriticalSection { lock, .. }
             | R::InitializeCriticalSectionAndSpinCount { lock, .. }
@@ -267,46 +265,29 @@ impl Kernel {
             }
             _ => {}
         }
-        let name = req.api().name();
-        if is_user_api(req.api()) {
+        let class = api_class(req.api());
+        if class & CLASS_USER != 0 {
             keys.push(SyncKey::User);
         }
-        if name.starts_with("Co")
-            || name.starts_with("Ole")
-            || name.starts_with("Com")
-            || name.starts_with("Toy")
-            || name.starts_with("IUnknown")
-            || name.starts_with("IToy")
-            || name.starts_with("IGlobal")
-            || name.starts_with("IStream")
-            || name == "CreateStreamOnHGlobal"
-            || name == "RetryRejectedCall"
-        {
+        if class & CLASS_COM != 0 {
             keys.push(SyncKey::Com);
         }
-        if name.starts_with("WSA") || name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+        if class & CLASS_NET != 0 {
             keys.push(SyncKey::Net);
         }
-        if name.starts_with("MQ") || name.starts_with("ITransaction") {
+        if class & CLASS_MSMQ != 0 {
             keys.push(SyncKey::Msmq);
         }
-        for arg in req.args_with(false) {
-            match (&*arg.name, &arg.value) {
-                (_, ArgValue::Handle { handle, .. }) => self.race_handle_keys(pid, tid, *handle, &mut keys),
-                (_, ArgValue::Handles(hs)) => hs.iter().for_each(|&h| self.race_handle_keys(pid, tid, h, &mut keys)),
-                // An alertable wait runs the APCs and completion routines queued to its
-                // thread: it acquires what they released into the thread.
-                ("alertable", ArgValue::Bool(true)) => {
-                    if let Some(&id) = self.tids.get(&tid) {
-                        keys.push(SyncKey::Object(id));
-                    }
-                }
-                _ => {}
+        // An alertable wait runs the APCs and completion routines queued to its thread:
+        // it acquires what they released into the thread.
+        let alertable = req.visit_handles(&mut |h| self.race_handle_keys(pid, tid, h, keys));
+        if alertable {
+            if let Some(&id) = self.tids.get(&tid) {
+                keys.push(SyncKey::Object(id));
             }
         }
         keys.sort();
         keys.dedup();
-        keys
     }
 
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
@@ -343,12 +324,14 @@ impl Kernel {
     /// their own rules (`race_memory`).
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
         self.race.calling.clear();
-        if self.config.race_detection == RaceDetection::Off || is_memory_api(req.api()) {
+        if self.config.race_detection == RaceDetection::Off || api_class(req.api()) & CLASS_MEMORY != 0 {
             return;
         }
         // Before activation the keys are still taken, for a call that blocks: its
-        // operation may complete after memory has been touched.
-        let keys = self.race_keys(pid, tid, req);
+        // operation may complete after memory has been touched. The list's buffer is
+        // reused from call to call.
+        let mut keys = std::mem::take(&mut self.race.calling);
+        self.race_keys(pid, tid, req, &mut keys);
         if self.race_on() {
             for &k in &keys {
                 self.race_release(tid, k);
@@ -360,12 +343,14 @@ impl Kernel {
 
     /// The executing call returned at once: it acquires its keys.
     pub(crate) fn race_call_done(&mut self, tid: Tid) {
-        let keys = std::mem::take(&mut self.race.calling);
         if self.race_on() && self.tids.contains_key(&tid) {
-            for k in keys {
+            let keys = std::mem::take(&mut self.race.calling);
+            for &k in &keys {
                 self.race_acquire(tid, k);
             }
+            self.race.calling = keys;
         }
+        self.race.calling.clear();
     }
 
     /// The executing call became pending operation `op`: its keys wait with it.
@@ -386,7 +371,7 @@ impl Kernel {
         timed_out: bool,
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
-        let Some(keys) = self.race.op_keys.remove(&op) else { return };
+        let Some(keys) = self.race.op_keys.remove(op) else { return };
         if timed_out || !self.tids.contains_key(&tid) || !self.race_on() {
             return;
         }
@@ -421,7 +406,7 @@ impl Kernel {
 
     /// Operation `op` was cancelled: its keys go.
     pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
-        self.race.op_keys.remove(&op);
+        self.race.op_keys.remove(op);
     }
 
     /// An object was destroyed: its clock goes, and a section's shadow memory.
@@ -576,6 +561,53 @@ fn call_text(api: Api, address: u64, len: u64) -> String {
         Api::ReadMemory | Api::WriteMemory => format!("{api}(0x{address:x}, {len} bytes)"),
         _ => format!("{api}(0x{address:x})"),
     }
+}
+
+/// What a call is, for its keys: bits of `CLASS_*`, computed once per API from the table.
+const CLASS_MEMORY: u8 = 1;
+const CLASS_USER: u8 = 2;
+const CLASS_COM: u8 = 4;
+const CLASS_NET: u8 = 8;
+const CLASS_MSMQ: u8 = 16;
+
+fn api_class(api: Api) -> u8 {
+    static CLASSES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let classes = CLASSES.get_or_init(|| {
+        Api::ALL
+            .iter()
+            .map(|&a| {
+                let name = a.name();
+                let mut c = 0;
+                if is_memory_api(a) {
+                    c |= CLASS_MEMORY;
+                }
+                if is_user_api(a) {
+                    c |= CLASS_USER;
+                }
+                if name.starts_with("Co")
+                    || name.starts_with("Ole")
+                    || name.starts_with("Com")
+                    || name.starts_with("Toy")
+                    || name.starts_with("IUnknown")
+                    || name.starts_with("IToy")
+                    || name.starts_with("IGlobal")
+                    || name.starts_with("IStream")
+                    || name == "CreateStreamOnHGlobal"
+                    || name == "RetryRejectedCall"
+                {
+                    c |= CLASS_COM;
+                }
+                if name.starts_with("WSA") || name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                    c |= CLASS_NET;
+                }
+                if name.starts_with("MQ") || name.starts_with("ITransaction") {
+                    c |= CLASS_MSMQ;
+                }
+                c
+            })
+            .collect()
+    });
+    classes[api as usize]
 }
 
 fn is_memory_api(api: Api) -> bool {

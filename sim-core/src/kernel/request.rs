@@ -44,22 +44,26 @@ impl ToArg for ApcRoutine {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::kernel::io::IoCompletionRoutine {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 
 impl ToArg for ThreadStart {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<TimerApcRoutine> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(self.as_ref().map(|_| "routine".to_string())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<u32> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
@@ -68,47 +72,56 @@ impl ToArg for Option<u32> {
             None => ArgValue::Str(None),
         })
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<crate::api::Overlapped> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(self.as_ref().map(|_| "overlapped".to_string())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::api::Overlapped {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Str(Some("overlapped".to_string())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<crate::mq::MqAsyncReceive> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         // A synchronous receive shows no argument for it (its trace is unchanged).
         self.as_ref().map(|a| ArgValue::Str(Some(if a.callback { "callback" } else { "overlapped" }.to_string())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::api::IoBuffer {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<crate::api::IoBuffer> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<WNDPROC> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<TIMERPROC> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         self.as_ref().map(|_| ArgValue::Str(Some("timer_proc".into())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<SENDASYNCPROC> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         self.as_ref().map(|_| ArgValue::Str(Some("callback".into())))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<COPYDATASTRUCT> {
     fn to_arg(&self, full: bool) -> Option<ArgValue> {
@@ -129,6 +142,7 @@ impl ToArg for MemoryAccess {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 
 impl ToArg for crate::mq::MQQUEUEPROPS {
@@ -139,6 +153,7 @@ impl ToArg for crate::mq::MQQUEUEPROPS {
         });
         Some(ArgValue::Str(Some(format!("{} ({} properties)", path.unwrap_or_default(), self.props.len()))))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for crate::mq::MQMSGPROPS {
     fn to_arg(&self, full: bool) -> Option<ArgValue> {
@@ -163,12 +178,14 @@ impl ToArg for crate::mq::MQMSGPROPS {
             .collect();
         Some(ArgValue::Str(Some(parts.join(", "))))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 
 impl ToArg for usize {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::I64(*self as i64))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for STARTUPINFO {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
@@ -184,6 +201,7 @@ impl ToArg for Option<crate::types::SOCKADDR_IN> {
             None => ArgValue::Str(None),
         })
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<Vec<HANDLE>> {
     fn to_arg(&self, full: bool) -> Option<ArgValue> {
@@ -202,6 +220,7 @@ impl ToArg for Option<i32> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         self.map(ArgValue::I32)
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 impl ToArg for Option<Vec<u8>> {
     fn to_arg(&self, full: bool) -> Option<ArgValue> {
@@ -212,6 +231,7 @@ impl ToArg for u16 {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         Some(ArgValue::Flags(u32::from(*self)))
     }
+    fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
 
 /// How a return type turns a reply into the value the caller sees.
@@ -272,6 +292,17 @@ macro_rules! api_arg {
     };
 }
 
+/// One field's handles, for `Request::visit_handles` (a field with a renderer is a number).
+macro_rules! api_visit {
+    ($fn:ident, $alertable:ident, $f:ident) => {
+        ToArg::visit_handles($f, $fn);
+        if stringify!($f) == "alertable" {
+            $alertable |= ToArg::is_true($f);
+        }
+    };
+    ($fn:ident, $alertable:ident, $f:ident, $r:ident) => {};
+}
+
 /// Declares the API table. Each line:
 /// `Name(field: Type [render], ...) -> RetKind [, blocks] => kernel_method;`
 /// where `[render]` optionally names an `ArgValue` constructor for the trace (`timeout`,
@@ -322,9 +353,34 @@ macro_rules! api_table {
                 self.args_with(true)
             }
 
+            /// Calls `f` with every handle the call names (the handles its arguments show)
+            /// and returns whether it has an `alertable` argument that is TRUE: what the
+            /// data-race detector takes its keys from at every call (§25.2), without
+            /// building the arguments.
+            #[allow(unused_variables, unused_mut)]
+            pub(crate) fn visit_handles(&self, f: &mut dyn FnMut(HANDLE)) -> bool {
+                match self {
+                    $( Request::$name { $($f),* } => {
+                        let mut alertable = false;
+                        $( api_visit!(f, alertable, $f $(, $r)?); )*
+                        alertable
+                    } )*
+                }
+            }
+
             /// The arguments; without `full`, the costly parts only the trace shows (a
             /// buffer's preview) are left out: what a pending operation keeps for the
             /// deadlock report, the same whether or not the trace is on.
+            #[allow(unused_variables)]
+            pub(crate) fn args_into(&self, full: bool, v: &mut Vec<Arg>) {
+                match self {
+                    $( Request::$name { $($f),* } => {
+                        $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
+                    } )*
+                }
+            }
+
+            /// The arguments as `args_into` gives them, in a new list.
             #[allow(unused_variables, unused_mut)]
             pub fn args_with(&self, full: bool) -> Vec<Arg> {
                 match self {
@@ -850,7 +906,7 @@ pub enum Value {
     MqQueueProps(crate::mq::HRESULT, crate::mq::MQQUEUEPROPS),
     /// MQReceiveMessage: the HRESULT and the message's properties (on
     /// MQ_ERROR_BUFFER_OVERFLOW without the body).
-    MqReceived(crate::mq::HRESULT, Option<crate::mq::MqMessage>),
+    MqReceived(crate::mq::HRESULT, Option<Box<crate::mq::MqMessage>>),
     /// Calls that return nothing.
     Void,
     /// accept: the new socket and the peer's address.
@@ -860,7 +916,7 @@ pub enum Value {
     /// getsockname, getpeername: an address.
     SockName(crate::types::SOCKADDR_IN),
     /// select: the ready sockets of the read, write and except sets.
-    Select([Vec<HANDLE>; 3]),
+    Select(Box<[Vec<HANDLE>; 3]>),
     /// WSAPoll: each entry's revents.
     Poll(Vec<i16>),
     /// WSAEnumNetworkEvents: the FD_ bits and each one's error code.
@@ -954,11 +1010,14 @@ impl Value {
                 v
             }
             Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
-            Value::Select([r, w, x]) => vec![
-                Arg::new("readfds", ArgValue::Handles(r.clone())),
-                Arg::new("writefds", ArgValue::Handles(w.clone())),
-                Arg::new("exceptfds", ArgValue::Handles(x.clone())),
-            ],
+            Value::Select(sets) => {
+                let [r, w, x] = &**sets;
+                vec![
+                    Arg::new("readfds", ArgValue::Handles(r.clone())),
+                    Arg::new("writefds", ArgValue::Handles(w.clone())),
+                    Arg::new("exceptfds", ArgValue::Handles(x.clone())),
+                ]
+            }
             Value::Poll(rev) => {
                 vec![Arg::new(
                     "revents",

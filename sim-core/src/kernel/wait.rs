@@ -199,7 +199,7 @@ impl Kernel {
         let op = self.new_op(tid, OpKind::Wait { objects, handles, all, input }, deadline);
         self.ops[op].alertable = alertable;
         for o in unique {
-            self.objects[o].hdr.waiters.push(op);
+            self.objects[o].hdr.waiters.push_back(op);
             self.add_ref(o);
         }
         Exec::Block(op)
@@ -217,7 +217,10 @@ impl Kernel {
         unique.sort();
         unique.dedup();
         for o in unique {
-            self.objects[o].hdr.waiters.retain(|&w| w != op);
+            let waiters = &mut self.objects[o].hdr.waiters;
+            if let Some(i) = waiters.iter().position(|&w| w == op) {
+                waiters.remove(i);
+            }
             self.release(o);
         }
     }

@@ -65,7 +65,8 @@ pub struct Header {
     /// `Kernel::names` exactly while `handle_count > 0` (docs/semantics.md §7.13).
     pub name: Option<String>,
     /// Wait operations that include this object, in the order they began waiting.
-    pub waiters: Vec<OpId>,
+    /// (A deque: a thread that exits leaves from the front of a long list in O(1).)
+    pub waiters: std::collections::VecDeque<OpId>,
     /// Kernel step at which the object was created.
     pub created_step: u64,
     /// The most recently closed handles to this object (at most `CLOSED_HANDLES_KEPT`),
@@ -646,7 +647,7 @@ impl Kernel {
         match &self.objects[id].body {
             Body::Thread(t) if t.exit_code.is_none() => vec![t.tid],
             Body::Thread(_) => Vec::new(),
-            Body::Process(p) => p.threads.clone(),
+            Body::Process(p) => p.threads.iter().copied().collect(),
             Body::Mutex(m) => m.owner.into_iter().collect(),
             Body::File(f) => f.lock.into_iter().collect(),
             // Anyone holding a handle could set it; an armed timer fires by itself, but

@@ -983,7 +983,7 @@ impl Kernel {
                 let (tid, what) = (self.ops[op].tid, if args.action == MQ_ACTION_RECEIVE { "receive" } else { "peek" });
                 self.add_effect(|| format!("taken by T{tid}'s waiting {what}"));
                 let why = self.cause(|| "a message became available".to_string());
-                self.complete_op(op, Value::MqReceived(v.0, v.1).into(), &why);
+                self.complete_op(op, Value::MqReceived(v.0, v.1.map(Box::new)).into(), &why);
             }
         }
     }
@@ -1110,7 +1110,7 @@ impl Kernel {
             return self.mq_receive_async(pid, tid, args, timeout_ms, a);
         }
         if let Some((h, m)) = self.mq_attempt(&args, false) {
-            return Exec::Done(Value::MqReceived(h, m).into());
+            return Exec::Done(Value::MqReceived(h, m.map(Box::new)).into());
         }
         if timeout_ms == 0 {
             return done(MQ_ERROR_IO_TIMEOUT);
@@ -1147,7 +1147,7 @@ impl Kernel {
         };
         if let Some((h, m)) = at_once {
             if a.callback || h == MQ_OK {
-                let reply: crate::kernel::request::Reply = Value::MqReceived(h, m.clone()).into();
+                let reply: crate::kernel::request::Reply = Value::MqReceived(h, m.clone().map(Box::new)).into();
                 self.mq_signal_async(tid, api, target, &reply);
             } else {
                 // A failure at once: the OVERLAPPED says so; no event, no packet [inferred,
@@ -1163,7 +1163,7 @@ impl Kernel {
                 // MQ_ERROR_BUFFER_OVERFLOW at once still tells the body's size.
                 *a.message.data.borrow_mut() = msg.clone();
             }
-            return Exec::Done(Value::MqReceived(h, m).into());
+            return Exec::Done(Value::MqReceived(h, m.map(Box::new)).into());
         }
         // Pending: a peek-next has moved its cursor to the end and waits as a peek-current.
         let mut args = args;
@@ -1192,7 +1192,7 @@ impl Kernel {
         reply: &crate::kernel::request::Reply,
     ) {
         let (h, m) = match &reply.value {
-            Value::MqReceived(h, m) => (*h, m.clone()),
+            Value::MqReceived(h, m) => (*h, m.as_deref().cloned()),
             // MQDeleteQueue's MQ_ERROR_QUEUE_DELETED (§23.8).
             Value::Hresult(h) => (*h, None),
             _ => (MQ_ERROR_OPERATION_CANCELLED, None),

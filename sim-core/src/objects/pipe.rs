@@ -452,7 +452,12 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
     match k.ops[op].kind {
         OpKind::PipeRead { file, .. } => {
             let (pipe, end) = (file_ref(k, file).pipe, file_ref(k, file).end);
-            pipe_mut(k, pipe).ends[end].reads.retain(|&r| r != op);
+            // The first match, usually at the front (reads end in the order they began):
+            // a process exit cancelling thousands of reads stays linear.
+            let reads = &mut pipe_mut(k, pipe).ends[end].reads;
+            if let Some(i) = reads.iter().position(|&r| r == op) {
+                reads.remove(i);
+            }
         }
         OpKind::PipeWrite { file, .. } => cancel_write(k, file, op),
         OpKind::PipeFlush { file, .. } => {
@@ -1187,7 +1192,7 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
 /// Handles (in every process) that refer to an object: (pid, image, handle).
 pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
     let mut out = Vec::new();
-    for (&pid, &pobj) in &k.pids {
+    for (pid, &pobj) in &k.pids {
         if let Body::Process(p) = &k.objects[pobj].body {
             for (h, e) in p.handles.iter() {
                 if e.object == id {

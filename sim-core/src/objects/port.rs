@@ -91,8 +91,8 @@ impl Kernel {
     fn port_running(&self, id: ObjectId, except: Option<Tid>) -> usize {
         self.tids
             .iter()
-            .filter(|&(&t, _)| Some(t) != except)
-            .filter(|&(&t, _)| {
+            .filter(|&(t, _)| Some(t) != except)
+            .filter(|&(t, _)| {
                 let th = self.thread(t);
                 th.port == Some(id) && th.exit_code.is_none() && !matches!(th.run, Run::Blocked(_) | Run::Exited)
             })

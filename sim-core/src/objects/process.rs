@@ -25,7 +25,9 @@ pub struct Process {
     /// Handle table. Emptied when the process exits.
     pub handles: HandleTable,
     /// Live threads, in creation order. Invariant: empty once `exit_code` is set.
-    pub threads: Vec<Tid>,
+    /// (Ids only grow, so id order is creation order; a set, so that a thread leaves it
+    /// in O(log n) when thousands end.)
+    pub threads: std::collections::BTreeSet<Tid>,
     /// Exit code once ended.
     pub exit_code: Option<u32>,
     /// Standard handles: input, output, error (PEB process parameters).
@@ -92,7 +94,7 @@ impl Kernel {
                 command_line: command_line.clone(),
                 parent,
                 handles: HandleTable::default(),
-                threads: Vec::new(),
+                threads: Default::default(),
                 exit_code: None,
                 std_handles: [HANDLE::NULL; 3],
                 space: Default::default(),

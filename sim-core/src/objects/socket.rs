@@ -1584,7 +1584,7 @@ impl Kernel {
         match &self.ops[op].kind {
             OpKind::SockSelect { sets } => {
                 let out = self.select_now(sets);
-                (out.iter().map(Vec::len).sum::<usize>() > 0).then(|| Value::Select(out).into())
+                (out.iter().map(Vec::len).sum::<usize>() > 0).then(|| Value::Select(Box::new(out)).into())
             }
             OpKind::SockPoll { fds } => {
                 let revents = self.poll_now(fds);
@@ -1675,7 +1675,7 @@ impl Kernel {
         }
         let out = self.select_now(&sets);
         if out.iter().map(Vec::len).sum::<usize>() > 0 || timeout_ms == 0 {
-            return Exec::Done(Value::Select(out).into());
+            return Exec::Done(Value::Select(Box::new(out)).into());
         }
         let deadline = self.deadline(timeout_ms);
         let op = self.new_op(tid, OpKind::SockSelect { sets }, deadline);

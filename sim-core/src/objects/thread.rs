@@ -17,7 +17,7 @@ pub enum Run {
     /// Created, body not yet started.
     Fresh,
     /// Parked at a call that the kernel has not executed yet: runnable.
-    Parked(Box<crate::kernel::request::Request>),
+    Parked(crate::kernel::request::Request),
     /// In a call that became this pending operation.
     Blocked(OpId),
     /// Its call completed; it runs to its next call when polled.
@@ -109,7 +109,7 @@ impl Kernel {
         self.tids.insert(tid, id);
         // It starts with its creator's clock (the race detector, §25.2).
         self.race_thread_created(self.current, tid);
-        self.process_mut(pid).threads.push(tid);
+        self.process_mut(pid).threads.insert(tid);
         self.starts.insert(tid, start);
         if !suspended {
             self.to_poll.push_back(tid);
@@ -290,7 +290,7 @@ impl Kernel {
         self.race_thread_exited(tid, id, process);
         self.wake_waiters(id, &cause);
         let p = self.process_mut(pid);
-        p.threads.retain(|&t| t != tid);
+        p.threads.remove(&tid);
         let last = p.threads.is_empty() && p.exit_code.is_none();
         if last {
             self.exit_process(pid, code);

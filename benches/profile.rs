@@ -1,0 +1,172 @@
+//! A plain driver for profilers (no benchmark harness around the work):
+//! `cargo bench --bench profile -- WORKLOAD [N] [RUNS]`, or under
+//! `valgrind --tool=callgrind target/release/deps/profile-<hash> WORKLOAD N RUNS`.
+//! Workloads: `pingpong` (N round trips, trace off), `pingpong-traced`, `pingpong-norace`,
+//! `idle` (the 1000-round-trip ping-pong beside N idle threads), `trivial` (a two-thread
+//! run that makes no call but CreateThread and a wait), `section` (a 1 GiB section with
+//! one page touched). Prints the wall time per run and
+//! per kernel step; docs/performance.md gives the numbers that matter (instructions).
+#![forbid(unsafe_code)]
+
+use std::time::Instant;
+use winsim::prelude::*;
+
+fn ping_pong(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = trace;
+    config.race_detection = races;
+    config.threads_max = config.threads_max.max(idle + 16);
+    config.handles_max = config.handles_max.max(idle as usize + 64);
+    config.steps_max = config.steps_max.max(u64::from(idle) * 4 + 100_000);
+    let mut sim = Sim::new(config);
+    sim.program("pingpong.exe", move |ctx| async move {
+        if idle > 0 {
+            let never = ctx.create_event(None, true, false, None).await;
+            for _ in 0..idle {
+                let _ = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move { ctx.wait_for_single_object(never, INFINITE).await },
+                        0,
+                        None,
+                    )
+                    .await;
+            }
+        }
+        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
+        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
+        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
+        let echo = ctx
+            .create_thread(
+                None,
+                0,
+                move |ctx| async move {
+                    let mut b = [0u8; 1];
+                    for _ in 0..n {
+                        let _ = ctx.read_file(r1, &mut b, None).await;
+                        let _ = ctx.write_file(w2, &b, None).await;
+                    }
+                    0
+                },
+                0,
+                None,
+            )
+            .await;
+        let mut b = [0u8; 1];
+        for _ in 0..n {
+            let _ = ctx.write_file(w1, b"x", None).await;
+            let _ = ctx.read_file(r2, &mut b, None).await;
+        }
+        ctx.wait_for_single_object(echo, INFINITE).await;
+        0
+    });
+    sim.run("pingpong.exe")
+}
+
+fn trivial() -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("t.exe", |ctx| async move {
+        let t = ctx.create_thread(None, 0, |_ctx| async move { 0 }, 0, None).await;
+        ctx.wait_for_single_object(t, INFINITE).await;
+        0
+    });
+    sim.run("t.exe")
+}
+
+/// A 1 GiB section with one page touched (peak memory: `/usr/bin/time -f %M`).
+fn big_section() -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("s.exe", |ctx| async move {
+        let h = ctx.create_file_mapping(INVALID_HANDLE_VALUE, None, PAGE_READWRITE, 0, 1 << 30, None).await;
+        assert!(!h.is_null(), "CreateFileMapping: {}", ctx.get_last_error());
+        let p = ctx.map_view_of_file(h, FILE_MAP_WRITE, 0, 0, 0).await;
+        assert_ne!(p, 0, "MapViewOfFile: {}", ctx.get_last_error());
+        ctx.write_u8(p + 4096 * 1000, 7).await;
+        0
+    });
+    sim.run("s.exe")
+}
+
+/// `n` overlapped ReadFiles pending on one named-pipe instance.
+fn pending_reads(n: u32) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    let mut sim = Sim::new(config);
+    sim.program("p.exe", move |ctx| async move {
+        let name = r"\\.\pipe\bench";
+        let server = ctx
+            .create_named_pipe(
+                name,
+                PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                PIPE_TYPE_BYTE | PIPE_WAIT,
+                1,
+                1024,
+                1024,
+                0,
+                None,
+            )
+            .await;
+        let _client =
+            ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+        let mut pending = Vec::new();
+        for _ in 0..n {
+            let ov = Overlapped::new(HANDLE::NULL);
+            let buf = IoBuffer::new(1);
+            let _ = ctx.read_file_overlapped(server, &buf, None, &ov).await;
+            pending.push((ov, buf));
+        }
+        0
+    });
+    sim.run("p.exe")
+}
+
+/// `n` live event handles.
+fn handles(n: u32) -> RunReport {
+    let mut config = Config::random(1);
+    config.trace = false;
+    config.handles_max = config.handles_max.max(n as usize + 64);
+    let mut sim = Sim::new(config);
+    sim.program("h.exe", move |ctx| async move {
+        for _ in 0..n {
+            let _ = ctx.create_event(None, true, false, None).await;
+        }
+        0
+    });
+    sim.run("h.exe")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let workload = args.first().map(String::as_str).unwrap_or("pingpong");
+    let n: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let runs: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let start = Instant::now();
+    let mut steps = 0;
+    for _ in 0..runs {
+        let r = match workload {
+            "pingpong" => ping_pong(n, 0, false, RaceDetection::Stop),
+            "pingpong-traced" => ping_pong(n, 0, true, RaceDetection::Stop),
+            "pingpong-norace" => ping_pong(n, 0, false, RaceDetection::Off),
+            "idle" => ping_pong(1000, n, false, RaceDetection::Stop),
+            "trivial" => trivial(),
+            "section" => big_section(),
+            "pending" => pending_reads(n),
+            "handles" => handles(n),
+            other => panic!("unknown workload {other}"),
+        };
+        assert!(matches!(r.outcome, Outcome::Completed { .. }), "{:?}", r.outcome);
+        steps += r.steps;
+    }
+    let t = start.elapsed().as_secs_f64();
+    println!(
+        "{workload} n={n} runs={runs}: {:.3} ms/run, {:.1} ns/step ({} steps/run)",
+        t * 1e3 / runs as f64,
+        t * 1e9 / steps as f64,
+        steps / runs as u64
+    );
+}
