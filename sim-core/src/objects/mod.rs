@@ -24,6 +24,7 @@ pub mod port;
 pub mod process;
 pub mod section;
 pub mod socket;
+pub mod socket_async;
 pub mod sync;
 pub mod thread;
 pub mod timer;
@@ -328,9 +329,9 @@ impl Kernel {
             // read without an event is in progress (§18.20).
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
-            // [inferred] A socket is a file object with no asynchronous I/O modelled:
-            // signalled.
-            Body::Socket(_) => true,
+            // A socket is a file object: nonsignalled while an overlapped operation without
+            // an event runs (§§16.3, 22.40).
+            Body::Socket(s) => s.signalled,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
             Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => false,
             // Synchronous I/O on a volume file completes within its call: the file
@@ -445,7 +446,13 @@ impl Kernel {
             }
             Body::DiskFile(f) => file::file_destroyed(self, &f),
             Body::FileNode(n) => file::node_destroyed(self, &n),
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            // A socket associated with a completion port holds it (§22.40).
+            Body::Socket(s) => {
+                if let Some((port, _)) = s.port {
+                    self.release(port);
+                }
+            }
             Body::MqCursor(c) => self.release(c.desc),
             // A queue handle associated with a completion port holds it (§23.29).
             Body::MqQueue(d) => {
@@ -475,6 +482,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -541,6 +549,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -605,6 +614,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -631,6 +641,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
