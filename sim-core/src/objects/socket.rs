@@ -766,6 +766,10 @@ impl Kernel {
             State::Connecting => return Err(WSAEALREADY),
             State::Open | State::Failed => {}
         }
+        if so.accept_for.is_some() {
+            // The accept socket of a pending AcceptEx (sock.c test_AcceptEx; §22.42).
+            return Err(WSAEINVAL);
+        }
         let to = read_addr(name, namelen)?;
         if to.ip == 0 || to.port == 0 {
             return Err(WSAEADDRNOTAVAIL);
