@@ -812,3 +812,49 @@ fn disconnectex_reuse_socket_serves_acceptex_again() {
         0
     });
 }
+
+// ----- deadlock report (22.40) ---------------------------------------------------------------
+
+/// §22.40 (the deadlock report names what a wait waits for): a thread waiting in
+/// GetQueuedCompletionStatus for a WSARecv whose peer only it holds open is stuck; the
+/// report names the socket, its peer and the peer's handle, and the thread waits for
+/// itself. Likewise WSAGetOverlappedResult(fWait) and an alertable SleepEx for a completion
+/// routine.
+#[test]
+fn a_port_wait_for_a_receive_nobody_can_complete_is_a_deadlock_naming_the_socket() {
+    for how in 0..3 {
+        let r = run_main(move |ctx| async move {
+            startup(&ctx).await;
+            let (src, _dst) = pair(&ctx).await;
+            let buf = IoBuffer::new(8);
+            let ov = Overlapped::new(HANDLE::NULL);
+            match how {
+                0 => {
+                    let port = ctx.create_io_completion_port(src, HANDLE::NULL, 1, 0).await;
+                    recv_pending(&ctx, src, &buf, &ov).await;
+                    let _ = gqcs(&ctx, port, INFINITE).await;
+                }
+                1 => {
+                    let ov = Overlapped::new(ctx.wsa_create_event().await);
+                    recv_pending(&ctx, src, &buf, &ov).await;
+                    let (mut n, mut f) = (0, 0);
+                    let _ = ctx.wsa_get_overlapped_result(src, &ov, &mut n, true, &mut f).await;
+                }
+                _ => {
+                    let routine = wsa_completion_routine(|_ctx, _code, _bytes, _ov| async {});
+                    let mut flags = 0;
+                    let r = ctx.wsa_recv(src, &buf, None, &mut flags, Some(&ov), Some(routine)).await;
+                    fails(&ctx, r, WSA_IO_PENDING);
+                    let _ = ctx.sleep_ex(INFINITE, true).await;
+                }
+            }
+            0
+        });
+        let Outcome::Deadlock(d) = &r.outcome else { panic!("case {how}: expected a deadlock, got {}", r.summary()) };
+        let text = d.render();
+        assert!(text.contains("data or end of stream"), "case {how}: {text}");
+        assert!(text.contains("socket#"), "case {how}: {text}");
+        assert_eq!(d.cycle.len(), 1, "case {how}: the thread holds the peer itself: {text}");
+        assert!(d.pending_io.iter().any(|p| p.contains("WSARecv")), "case {how}: {text}");
+    }
+}

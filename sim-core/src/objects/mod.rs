@@ -562,6 +562,17 @@ impl Kernel {
 
     /// The edges of the wait-for graph from a pending operation (deadlock report).
     pub(crate) fn op_wait_edges(&self, op: OpId) -> Vec<WaitEdge> {
+        let mut edges = self.op_wait_edges_of(op);
+        // A wait that an overlapped socket operation would end (GetQueuedCompletionStatus on
+        // its port, WSAGetOverlappedResult on its OVERLAPPED, an alertable wait for its
+        // completion routine) names that operation's socket and peer (§22.40).
+        for a in self.socket_ops_ending(op) {
+            edges.extend(socket::op_wait_edges(self, a));
+        }
+        edges
+    }
+
+    fn op_wait_edges_of(&self, op: OpId) -> Vec<WaitEdge> {
         match &self.ops[op].kind {
             OpKind::Wait { objects, handles, input, .. } => {
                 let mut edges: Vec<WaitEdge> = objects
@@ -627,6 +638,14 @@ impl Kernel {
 
     /// The threads whose action could complete a pending operation (deadlock report).
     pub(crate) fn op_releasers(&self, op: OpId) -> Vec<Tid> {
+        let mut tids = self.op_releasers_of(op);
+        for a in self.socket_ops_ending(op) {
+            tids.extend(socket::op_releasers(self, a));
+        }
+        tids
+    }
+
+    fn op_releasers_of(&self, op: OpId) -> Vec<Tid> {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),

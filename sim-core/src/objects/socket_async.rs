@@ -621,3 +621,36 @@ impl Kernel {
         self.events_changed();
     }
 }
+
+impl Kernel {
+    /// The pending overlapped socket operations whose completion would end the wait `op`:
+    /// packets for the port GetQueuedCompletionStatus waits on, the OVERLAPPED
+    /// WSAGetOverlappedResult (or GetOverlappedResult) waits for, the completion routines an
+    /// alertable wait of the issuing thread would run (deadlock report, §22.40).
+    pub(crate) fn socket_ops_ending(&self, op: OpId) -> Vec<OpId> {
+        let w = &self.ops[op];
+        self.ops
+            .iter()
+            .filter(|&(id, p)| {
+                let Target::Async(t) = &p.target else { return false };
+                let Some(Body::Socket(so)) = self.objects.get(t.file).map(|o| &o.body) else { return false };
+                let is_sock_op = matches!(
+                    p.kind,
+                    OpKind::SockRecv { .. }
+                        | OpKind::SockSend { .. }
+                        | OpKind::SockAcceptEx { .. }
+                        | OpKind::SockConnect { .. }
+                );
+                if id == op || !is_sock_op {
+                    return false;
+                }
+                match &w.kind {
+                    OpKind::PortWait { port } => so.port.is_some_and(|(p, _)| p == *port) && t.packet,
+                    OpKind::OverlappedResult { overlapped, .. } => t.overlapped.same(overlapped),
+                    _ => w.alertable && p.tid == w.tid && t.routine.is_some(),
+                }
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
