@@ -858,3 +858,123 @@ fn a_port_wait_for_a_receive_nobody_can_complete_is_a_deadlock_naming_the_socket
         assert!(d.pending_io.iter().any(|p| p.contains("WSARecv")), "case {how}: {text}");
     }
 }
+
+// ----- across hosts (27.11) ------------------------------------------------------------------
+
+/// Runs `client` on host `local` (10.0.0.1) and `server` on host `server` (10.0.0.2).
+fn two_hosts<C, CF, S, SF>(config: Config, client: C, server: S) -> RunReport
+where
+    C: Fn(ThreadCtx) -> CF + 'static,
+    CF: Future<Output = u32> + 'static,
+    S: Fn(ThreadCtx) -> SF + 'static,
+    SF: Future<Output = u32> + 'static,
+{
+    let mut sim = Sim::new(config);
+    sim.host("local", [10, 0, 0, 1]).host("server", [10, 0, 0, 2]);
+    sim.program("client.exe", client);
+    sim.program("server.exe", server);
+    sim.start_on("server", "server.exe");
+    sim.run("client.exe")
+}
+
+/// The server of the cross-host tests: accepts one connection on 7000 and echoes 4 bytes.
+async fn echo_server(ctx: ThreadCtx) -> u32 {
+    startup(&ctx).await;
+    let l = tcp(&ctx).await;
+    let a = SOCKADDR_IN::new(INADDR_ANY, 7000);
+    assert_eq!(ctx.bind(l, Some(&a), SOCKADDR_IN_LEN).await, 0);
+    assert_eq!(ctx.listen(l, 5).await, 0);
+    let s = ctx.accept(l, None, None).await;
+    if s == INVALID_SOCKET {
+        return 0;
+    }
+    let mut b = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        let n = ctx.recv(s, &mut b[got..], (4 - got) as i32, 0).await;
+        if n <= 0 {
+            return 0;
+        }
+        got += n as usize;
+    }
+    assert_eq!(ctx.send(s, &b, 4, 0).await, 4);
+    ctx.sleep(1000).await;
+    0
+}
+
+/// §27.11 (§27.7's handshake; sock.c test_ConnectEx): ConnectEx to another host pends, and
+/// completes once the SYN-ACK is back (one round trip of virtual time), with its send
+/// buffer delivered; across a partition that never heals it fails in the completion with
+/// WSAETIMEDOUT after 21 s (GetOverlappedResult: ERROR_SEM_TIMEOUT [inferred]).
+#[test]
+fn connectex_across_hosts_and_a_partition() {
+    let mut config = Config::round_robin();
+    config.network.links.push(LinkConfig::new("local", "server", 5));
+    let r = two_hosts(
+        config,
+        |ctx| async move {
+            startup(&ctx).await;
+            let c = tcp(&ctx).await;
+            let any = SOCKADDR_IN::new(INADDR_ANY, 0);
+            assert_eq!(ctx.bind(c, Some(&any), SOCKADDR_IN_LEN).await, 0);
+            let ev = ctx.create_event(None, false, false, None).await;
+            let ov = Overlapped::new(ev);
+            let to = SOCKADDR_IN::new(0x0A00_0002, 7000);
+            ctx.sleep(1).await;
+            let t0 = ctx.get_tick_count().await;
+            false_with(&ctx, ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, Some(b"echo"), None, Some(&ov)).await, ERROR_IO_PENDING.0);
+            assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
+            assert_eq!(ctx.get_tick_count().await - t0, 10, "one round trip");
+            let mut n = 0;
+            assert_eq!(ctx.get_overlapped_result(c, &ov, &mut n, false).await, TRUE);
+            assert_eq!(n, 4);
+            let buf = IoBuffer::new(4);
+            let ov2 = Overlapped::new(ctx.wsa_create_event().await);
+            let mut flags = 0;
+            let r = ctx.wsa_recv(c, &buf, None, &mut flags, Some(&ov2), None).await;
+            assert!(r == 0 || ctx.wsa_get_last_error() == WSA_IO_PENDING as i32);
+            let (mut n, mut f) = (0, 0);
+            assert_eq!(ctx.wsa_get_overlapped_result(c, &ov2, &mut n, true, &mut f).await, TRUE);
+            assert_eq!(buf.head(n as usize), &b"echo"[..n as usize]);
+            0
+        },
+        echo_server,
+    );
+    match &r.outcome {
+        Outcome::Completed { exit_codes } => assert!(exit_codes.iter().all(|e| e.2 == 0), "{}", r.trace_text()),
+        _ => panic!("{}\n{}", r.summary(), r.trace_text()),
+    }
+
+    let mut config = Config::round_robin();
+    config.network.partitions.push(PartitionConfig { a: "local".into(), b: "server".into(), from_ms: 0, to_ms: None });
+    let r = two_hosts(
+        config,
+        |ctx| async move {
+            startup(&ctx).await;
+            let c = tcp(&ctx).await;
+            let any = SOCKADDR_IN::new(INADDR_ANY, 0);
+            assert_eq!(ctx.bind(c, Some(&any), SOCKADDR_IN_LEN).await, 0);
+            let ev = ctx.create_event(None, false, false, None).await;
+            let ov = Overlapped::new(ev);
+            let to = SOCKADDR_IN::new(0x0A00_0002, 7000);
+            let t0 = ctx.get_tick_count().await;
+            false_with(&ctx, ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, None, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+            assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
+            assert_eq!(ctx.get_tick_count().await - t0, 21_000);
+            let mut n = 0;
+            false_with(&ctx, ctx.get_overlapped_result(c, &ov, &mut n, false).await, ERROR_SEM_TIMEOUT.0);
+            let mut f = 0;
+            assert_eq!(ctx.wsa_get_overlapped_result(c, &ov, &mut n, false, &mut f).await, FALSE);
+            assert_eq!(ctx.wsa_get_last_error(), WSAETIMEDOUT.0 as i32);
+            0
+        },
+        |ctx| async move {
+            ctx.sleep(30_000).await;
+            0
+        },
+    );
+    match &r.outcome {
+        Outcome::Completed { exit_codes } => assert!(exit_codes.iter().all(|e| e.2 == 0), "{}", r.trace_text()),
+        _ => panic!("{}\n{}", r.summary(), r.trace_text()),
+    }
+}
