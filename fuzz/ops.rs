@@ -2529,7 +2529,9 @@ async fn overlapped_socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, 
                     let buf = IoBuffer::new(usize::from(b % 17));
                     ignore(ctx.wsa_recv(h, &buf, Some(&mut n), &mut flags, ov.as_ref(), routine(b)).await);
                 }
-                99 => ignore(ctx.wsa_send(h, &[a; 16][..usize::from(b % 17)], Some(&mut n), 0, ov.as_ref(), routine(b)).await),
+                99 => ignore(
+                    ctx.wsa_send(h, &[a; 16][..usize::from(b % 17)], Some(&mut n), 0, ov.as_ref(), routine(b)).await,
+                ),
                 _ if b & 8 != 0 => {
                     let (to, len) = fuzz_sockaddr(a);
                     ignore(ctx.wsa_send_to(h, &[b; 8], Some(&mut n), 0, Some(&to), len, ov.as_ref(), routine(b)).await);
@@ -2537,7 +2539,16 @@ async fn overlapped_socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, 
                 _ => {
                     let buf = IoBuffer::new(usize::from(b % 9));
                     let (mut from, mut len) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
-                    let r = ctx.wsa_recv_from(h, &buf, Some(&mut n), &mut flags, Some(&mut from), Some(&mut len), ov.as_ref(), routine(b));
+                    let r = ctx.wsa_recv_from(
+                        h,
+                        &buf,
+                        Some(&mut n),
+                        &mut flags,
+                        Some(&mut from),
+                        Some(&mut len),
+                        ov.as_ref(),
+                        routine(b),
+                    );
                     ignore(r.await);
                 }
             }

@@ -514,7 +514,10 @@ fn an_overlapped_recvfrom_of_a_long_datagram_is_truncated() {
             .await;
         fails(&ctx, r, WSA_IO_PENDING);
         let mut sent = 0;
-        assert_eq!(ctx.wsa_send_to(b, b"0123456789", Some(&mut sent), 0, Some(&to), SOCKADDR_IN_LEN, None, None).await, 0);
+        assert_eq!(
+            ctx.wsa_send_to(b, b"0123456789", Some(&mut sent), 0, Some(&to), SOCKADDR_IN_LEN, None, None).await,
+            0
+        );
         assert_eq!(sent, 10);
         false_with(&ctx, ctx.get_overlapped_result(a, &ov, &mut n, false).await, ERROR_MORE_DATA.0);
         assert_eq!(n, 4);
@@ -568,16 +571,28 @@ fn acceptex_argument_checks() {
             let ctx = ctx.clone();
             async move { ctx.accept_ex(l, a, b.as_ref(), 0, local, remote, None, o.as_ref()).await }
         };
-        false_with(&ctx, call(HANDLE(0x7777), a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await, WSAENOTSOCK.0);
+        false_with(
+            &ctx,
+            call(HANDLE(0x7777), a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await,
+            WSAENOTSOCK.0,
+        );
         false_with(&ctx, call(l, a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await, WSAEINVAL.0);
         assert_eq!(ctx.listen(l, 5).await, 0);
-        false_with(&ctx, call(l, HANDLE(0x7777), Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await, WSAENOTSOCK.0);
+        false_with(
+            &ctx,
+            call(l, HANDLE(0x7777), Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await,
+            WSAENOTSOCK.0,
+        );
         false_with(&ctx, call(l, a, None, ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await, WSAEFAULT.0);
         false_with(&ctx, call(l, a, Some(buf.clone()), 0, ADDR_SPACE, Some(ov.clone())).await, ERROR_IO_PENDING.0);
         assert_eq!(ctx.cancel_io(l).await, TRUE);
         false_with(&ctx, call(l, a, Some(buf.clone()), ADDR_SPACE, 0, Some(ov.clone())).await, WSAEFAULT.0);
         false_with(&ctx, call(l, a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, None).await, ERROR_INVALID_PARAMETER.0);
-        false_with(&ctx, call(l, a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await, ERROR_IO_PENDING.0);
+        false_with(
+            &ctx,
+            call(l, a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov.clone())).await,
+            ERROR_IO_PENDING.0,
+        );
         let ov2 = Overlapped::new(HANDLE::NULL);
         false_with(&ctx, call(l, a, Some(buf.clone()), ADDR_SPACE, ADDR_SPACE, Some(ov2)).await, WSAEINVAL.0);
         fails(&ctx, ctx.connect(a, Some(&addr), SOCKADDR_IN_LEN).await, WSAEINVAL.0);
@@ -667,13 +682,21 @@ fn closing_either_socket_aborts_a_pending_acceptex() {
         let ov = Overlapped::new(ev);
         let buf = IoBuffer::new(2 * ADDR_SPACE as usize);
         let a = tcp(&ctx).await;
-        false_with(&ctx, ctx.accept_ex(l, a, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+        false_with(
+            &ctx,
+            ctx.accept_ex(l, a, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await,
+            ERROR_IO_PENDING.0,
+        );
         assert_eq!(ctx.closesocket(a).await, 0);
         assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
         let mut n = 0;
         false_with(&ctx, ctx.get_overlapped_result(l, &ov, &mut n, false).await, ERROR_OPERATION_ABORTED.0);
         let a = tcp(&ctx).await;
-        false_with(&ctx, ctx.accept_ex(l, a, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+        false_with(
+            &ctx,
+            ctx.accept_ex(l, a, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await,
+            ERROR_IO_PENDING.0,
+        );
         let _ = ctx.cancel_io(a).await;
         assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_TIMEOUT);
         assert_eq!(ctx.closesocket(l).await, 0);
@@ -698,10 +721,18 @@ fn connectex_needs_a_bound_socket_and_sends_its_buffer() {
         let ev = ctx.create_event(None, false, false, None).await;
         let ov = Overlapped::new(ev);
         let mut sent = SENTINEL;
-        false_with(&ctx, ctx.connect_ex(c, Some(&addr), SOCKADDR_IN_LEN, None, Some(&mut sent), Some(&ov)).await, WSAEINVAL.0);
+        false_with(
+            &ctx,
+            ctx.connect_ex(c, Some(&addr), SOCKADDR_IN_LEN, None, Some(&mut sent), Some(&ov)).await,
+            WSAEINVAL.0,
+        );
         let here = SOCKADDR_IN::new(LOOPBACK, 0);
         assert_eq!(ctx.bind(c, Some(&here), SOCKADDR_IN_LEN).await, 0);
-        false_with(&ctx, ctx.connect_ex(c, Some(&addr), SOCKADDR_IN_LEN, None, None, None).await, ERROR_INVALID_PARAMETER.0);
+        false_with(
+            &ctx,
+            ctx.connect_ex(c, Some(&addr), SOCKADDR_IN_LEN, None, None, None).await,
+            ERROR_INVALID_PARAMETER.0,
+        );
         let r = ctx.connect_ex(c, Some(&addr), SOCKADDR_IN_LEN, Some(b"123"), Some(&mut sent), Some(&ov)).await;
         false_with(&ctx, r, ERROR_IO_PENDING.0);
         assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
@@ -733,7 +764,11 @@ fn connectex_to_a_closed_port_is_refused_in_the_completion() {
         let ov = Overlapped::new(ev);
         let nobody = SOCKADDR_IN::new(LOOPBACK, 1);
         let t0 = ctx.get_tick_count().await;
-        false_with(&ctx, ctx.connect_ex(c, Some(&nobody), SOCKADDR_IN_LEN, None, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+        false_with(
+            &ctx,
+            ctx.connect_ex(c, Some(&nobody), SOCKADDR_IN_LEN, None, None, Some(&ov)).await,
+            ERROR_IO_PENDING.0,
+        );
         assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
         assert_eq!(ctx.get_tick_count().await - t0, 2000);
         let mut n = 0;
@@ -801,7 +836,11 @@ fn disconnectex_reuse_socket_serves_acceptex_again() {
         let ev = ctx.create_event(None, false, false, None).await;
         let ov = Overlapped::new(ev);
         let buf = IoBuffer::new(2 * ADDR_SPACE as usize);
-        false_with(&ctx, ctx.accept_ex(l, c, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+        false_with(
+            &ctx,
+            ctx.accept_ex(l, c, Some(&buf), 0, ADDR_SPACE, ADDR_SPACE, None, Some(&ov)).await,
+            ERROR_IO_PENDING.0,
+        );
         let c2 = tcp(&ctx).await;
         assert_eq!(ctx.connect(c2, Some(&addr), SOCKADDR_IN_LEN).await, 0);
         assert_eq!(ctx.wait_for_single_object(ev, 0).await, WAIT_OBJECT_0);
@@ -922,7 +961,11 @@ fn connectex_across_hosts_and_a_partition() {
             let to = SOCKADDR_IN::new(0x0A00_0002, 7000);
             ctx.sleep(1).await;
             let t0 = ctx.get_tick_count().await;
-            false_with(&ctx, ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, Some(b"echo"), None, Some(&ov)).await, ERROR_IO_PENDING.0);
+            false_with(
+                &ctx,
+                ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, Some(b"echo"), None, Some(&ov)).await,
+                ERROR_IO_PENDING.0,
+            );
             assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
             assert_eq!(ctx.get_tick_count().await - t0, 10, "one round trip");
             let mut n = 0;
@@ -958,7 +1001,11 @@ fn connectex_across_hosts_and_a_partition() {
             let ov = Overlapped::new(ev);
             let to = SOCKADDR_IN::new(0x0A00_0002, 7000);
             let t0 = ctx.get_tick_count().await;
-            false_with(&ctx, ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, None, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+            false_with(
+                &ctx,
+                ctx.connect_ex(c, Some(&to), SOCKADDR_IN_LEN, None, None, Some(&ov)).await,
+                ERROR_IO_PENDING.0,
+            );
             assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
             assert_eq!(ctx.get_tick_count().await - t0, 21_000);
             let mut n = 0;

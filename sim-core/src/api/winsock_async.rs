@@ -134,8 +134,17 @@ impl ThreadCtx {
         lp_overlapped: Option<&Overlapped>,
         lp_completion_routine: Option<LPWSAOVERLAPPED_COMPLETION_ROUTINE>,
     ) -> i32 {
-        self.wsa_send_to(s, lp_buffers, lp_number_of_bytes_sent, dw_flags, None, 0, lp_overlapped, lp_completion_routine)
-            .await
+        self.wsa_send_to(
+            s,
+            lp_buffers,
+            lp_number_of_bytes_sent,
+            dw_flags,
+            None,
+            0,
+            lp_overlapped,
+            lp_completion_routine,
+        )
+        .await
     }
 
     /// WSASendTo (learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsasendto):

@@ -397,7 +397,14 @@ impl Kernel {
 
     /// Writes the local and remote addresses into AcceptEx's buffer after the data, each
     /// in its reserved size (GetAcceptExSockaddrs reads them back).
-    fn write_accept_addresses(&mut self, buf: &IoBuffer, conn: ObjectId, recv_len: u32, local_len: u32, remote_len: u32) {
+    fn write_accept_addresses(
+        &mut self,
+        buf: &IoBuffer,
+        conn: ObjectId,
+        recv_len: u32,
+        local_len: u32,
+        remote_len: u32,
+    ) {
         let so = sock(self, conn);
         let local = so.local.unwrap_or_default().to_sockaddr();
         let remote = so.remote.unwrap_or_default().to_sockaddr();
