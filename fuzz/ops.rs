@@ -23,7 +23,8 @@
 //! WaitOnAddress and WakeByAddress* on view addresses, `address_op`; 8: sockets across
 //! two hosts and a faulty network, `net_op`; 9: files on the in-memory volume and
 //! file-backed sections, `file_op`; 10: process memory, VirtualAlloc & co and heaps,
-//! `vmem_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! `vmem_op`; 11: overlapped sockets, completion ports, AcceptEx, ConnectEx and
+//! DisconnectEx, `overlapped_socket_op`; the others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -301,6 +302,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(8) => net_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(9) => file_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(10) => vmem_op(&ctx, op, a, b, &script.recent).await,
+            96.. if script.family == Some(11) => overlapped_socket_op(&ctx, op, a, b, h, &script.recent).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -2476,6 +2478,144 @@ async fn file_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefC
         }
         _ => {
             let _ = ctx.close_handle(h).await;
+        }
+    }
+}
+
+// ----- family 11: overlapped sockets (docs/semantics.md §§22.40-22.44) --------------------
+
+/// The overlapped-socket family's ops (96-111): overlapped sockets that listen on or
+/// connect to 127.0.0.1:7001, completion ports on them, WSARecv/WSASend/WSARecvFrom/
+/// WSASendTo with an event, no event, or a completion routine, WSAGetOverlappedResult (with
+/// and without waiting), GetQueuedCompletionStatus, CancelIo(Ex), AcceptEx, ConnectEx,
+/// DisconnectEx, SetFileCompletionNotificationModes and SO_UPDATE_ACCEPT_CONTEXT, with bad
+/// handles, lengths and flags. `h` is the handle `a` selects (sockets and ports are
+/// remembered). A wait nobody ends is a deadlock (an outcome).
+async fn overlapped_socket_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
+    let routine = |sel: u8| (sel & 6 == 6).then(|| wsa_completion_routine(|_ctx, _code, _bytes, _ov| async {}));
+    let addr = SOCKADDR_IN::new(INADDR_LOOPBACK, 7001);
+    match op {
+        96 => {
+            ignore(ctx.wsa_startup(MAKEWORD(2, 2), None).await);
+            let ty = if b & 0x80 != 0 { SOCK_DGRAM } else { SOCK_STREAM };
+            let flags = if b & 0x40 != 0 { 0 } else { WSA_FLAG_OVERLAPPED };
+            let s = ctx.wsa_socket(AF_INET, ty, 0, flags).await;
+            remember(recent, s);
+            match b & 3 {
+                1 => {
+                    ignore(ctx.bind(s, Some(&addr), SOCKADDR_IN_LEN).await);
+                    ignore(ctx.listen(s, 2).await);
+                }
+                2 => ignore(ctx.connect(s, Some(&addr), SOCKADDR_IN_LEN).await),
+                3 => {
+                    let any = SOCKADDR_IN::new(INADDR_LOOPBACK, 0);
+                    ignore(ctx.bind(s, Some(&any), SOCKADDR_IN_LEN).await);
+                }
+                _ => {}
+            }
+        }
+        97 => {
+            let existing = if b & 1 != 0 { recent.borrow().last().copied().unwrap_or_default() } else { HANDLE::NULL };
+            let port = ctx.create_io_completion_port(h, existing, usize::from(b), 0).await;
+            remember(recent, port);
+        }
+        98 | 99 | 110 => {
+            let ov = Overlapped::new(if b & 1 != 0 { ctx.wsa_create_event().await } else { HANDLE::NULL });
+            let ov = (b & 0x80 == 0).then_some(ov);
+            let mut n = 0;
+            let mut flags = u32::from(b >> 6 & 1) * MSG_PEEK as u32;
+            match op {
+                98 => {
+                    let buf = IoBuffer::new(usize::from(b % 17));
+                    ignore(ctx.wsa_recv(h, &buf, Some(&mut n), &mut flags, ov.as_ref(), routine(b)).await);
+                }
+                99 => ignore(
+                    ctx.wsa_send(h, &[a; 16][..usize::from(b % 17)], Some(&mut n), 0, ov.as_ref(), routine(b)).await,
+                ),
+                _ if b & 8 != 0 => {
+                    let (to, len) = fuzz_sockaddr(a);
+                    ignore(ctx.wsa_send_to(h, &[b; 8], Some(&mut n), 0, Some(&to), len, ov.as_ref(), routine(b)).await);
+                }
+                _ => {
+                    let buf = IoBuffer::new(usize::from(b % 9));
+                    let (mut from, mut len) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+                    let r = ctx.wsa_recv_from(
+                        h,
+                        &buf,
+                        Some(&mut n),
+                        &mut flags,
+                        Some(&mut from),
+                        Some(&mut len),
+                        ov.as_ref(),
+                        routine(b),
+                    );
+                    ignore(r.await);
+                }
+            }
+            if let (Some(ov), true) = (ov, b & 0x10 != 0) {
+                let (mut n, mut f) = (0, 0);
+                ignore(ctx.wsa_get_overlapped_result(h, &ov, &mut n, b & 0x20 != 0, &mut f).await);
+            }
+        }
+        100 => {
+            let ov = Overlapped::new(if b & 1 != 0 { ctx.wsa_create_event().await } else { HANDLE::NULL });
+            let buf = IoBuffer::new(4);
+            let mut flags = 0;
+            ignore(ctx.wsa_recv(h, &buf, None, &mut flags, Some(&ov), None).await);
+            let (mut n, mut f) = (0, 0);
+            ignore(ctx.wsa_get_overlapped_result(h, &ov, &mut n, b & 2 != 0, &mut f).await);
+            ignore(ctx.get_overlapped_result(h, &ov, &mut n, false).await);
+        }
+        101 => {
+            let (mut n, mut key, mut ov) = (0, 0, None);
+            let ms = [0, 10, 100][usize::from(b) % 3];
+            ignore(ctx.get_queued_completion_status(h, &mut n, &mut key, &mut ov, ms).await);
+        }
+        102 => {
+            if b & 1 != 0 {
+                ignore(ctx.cancel_io(h).await);
+            } else {
+                ignore(ctx.cancel_io_ex(h, None).await);
+            }
+        }
+        103 => {
+            let acc = if b & 1 != 0 { ctx.socket(AF_INET, SOCK_STREAM, 0).await } else { HANDLE(isize::from(a)) };
+            remember(recent, acc);
+            let recv_len = u32::from(b >> 1 & 3);
+            let lens = [32, 0, 31, 16];
+            let (local, remote) = (lens[usize::from(b >> 3) % 4], lens[usize::from(b >> 5) % 4]);
+            let buf = IoBuffer::new(usize::from(b % 3) * 40);
+            let ov = (b & 0x80 == 0).then(|| Overlapped::new(HANDLE::NULL));
+            let mut n = 0;
+            ignore(ctx.accept_ex(h, acc, Some(&buf), recv_len, local, remote, Some(&mut n), ov.as_ref()).await);
+        }
+        104 => {
+            if b & 1 != 0 {
+                let any = SOCKADDR_IN::new(INADDR_LOOPBACK, 0);
+                ignore(ctx.bind(h, Some(&any), SOCKADDR_IN_LEN).await);
+            }
+            let (to, len) = if b & 2 != 0 { fuzz_sockaddr(a) } else { (addr, SOCKADDR_IN_LEN) };
+            let ov = (b & 0x80 == 0).then(|| Overlapped::new(HANDLE::NULL));
+            let data = [b; 4];
+            let mut n = 0;
+            let send = (b & 4 != 0).then_some(&data[..]);
+            ignore(ctx.connect_ex(h, Some(&to), len, send, Some(&mut n), ov.as_ref()).await);
+        }
+        105 => {
+            let ov = (b & 0x80 == 0).then(|| Overlapped::new(HANDLE::NULL));
+            ignore(ctx.disconnect_ex(h, ov.as_ref(), u32::from(b & 3), u32::from(b >> 6 & 1)).await);
+        }
+        106 => ignore(ctx.set_file_completion_notification_modes(h, u32::from(b & 7)).await),
+        107 => ignore(ctx.closesocket(h).await),
+        108 => {
+            let other = recent.borrow().first().copied().unwrap_or_default();
+            let v = (other.0 as i64).to_le_bytes();
+            ignore(ctx.setsockopt(h, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, Some(&v), [8, 4][usize::from(b & 1)]).await);
+        }
+        109 => ignore(ctx.sleep_ex([0, 10][usize::from(b & 1)], true).await),
+        _ => {
+            // 111: the socket family's ops on the same sockets.
+            Box::pin(socket_op(ctx, 96 + b % 16, a, b, h, recent)).await
         }
     }
 }

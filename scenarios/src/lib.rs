@@ -137,6 +137,8 @@ pub fn catalogue() -> Vec<Scenario> {
         sockets::abortive_close_lost_response_fixed(),
         sockets::port_hijack(),
         sockets::port_hijack_fixed(),
+        sockets::iocp_skip_on_success_hang(),
+        sockets::iocp_skip_on_success_fixed(),
         // Hosts and the simulated network (§27): teaching case 4.
         network::partition_retry_double_charge(),
         network::partition_retry_idempotent(),

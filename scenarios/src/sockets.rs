@@ -448,3 +448,108 @@ pub fn port_hijack_fixed() -> Scenario {
         main: "launcher.exe",
     }
 }
+
+// ----- TEACHING-CASES item 22: an IOCP server that skips packets on success ------------
+
+/// The number of one-byte requests the client makes (each waits for its one-byte answer).
+pub const SKIP_REQUESTS: u8 = 3;
+
+/// The server: accepts, associates the connection with a completion port, sets
+/// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (§22.40) and serves SKIP_REQUESTS requests with
+/// overlapped WSARecv. Buggy (`handle_at_once` false): it takes WSARecv's 0 (the data was
+/// already there) like WSA_IO_PENDING and waits in GetQueuedCompletionStatus for a packet
+/// that skip mode never queues. Fixed: a 0 is the completion; the bytes are in
+/// lpNumberOfBytesRecvd; only WSA_IO_PENDING waits for the port.
+async fn skip_server(ctx: ThreadCtx, handle_at_once: bool) -> u32 {
+    let Some(l) = listen_on_port(&ctx).await else { return 80 };
+    let Some(child) = start(&ctx, "client.exe").await else { return 81 };
+    let s = ctx.accept(l, None, None).await;
+    if s == INVALID_SOCKET {
+        return 82;
+    }
+    let port = ctx.create_io_completion_port(s, HANDLE::NULL, 1, 0).await;
+    if port == HANDLE::NULL {
+        return 83;
+    }
+    if ctx.set_file_completion_notification_modes(s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS).await == FALSE {
+        return 84;
+    }
+    let buf = IoBuffer::new(1);
+    for _ in 0..SKIP_REQUESTS {
+        let ov = Overlapped::new(HANDLE::NULL);
+        let (mut bytes, mut flags) = (0u32, 0u32);
+        let r = ctx.wsa_recv(s, &buf, Some(&mut bytes), &mut flags, Some(&ov), None).await;
+        let pending = r == SOCKET_ERROR && ctx.wsa_get_last_error() == WSA_IO_PENDING as i32;
+        if r != 0 && !pending {
+            return 85;
+        }
+        if pending || !handle_at_once {
+            // The bug when r == 0: with skip mode no packet comes for a success at once.
+            let (mut key, mut done) = (0usize, None);
+            if ctx.get_queued_completion_status(port, &mut bytes, &mut key, &mut done, INFINITE).await == FALSE {
+                return 86;
+            }
+        }
+        if bytes != 1 || !send_all(&ctx, s, &buf.head(1)).await {
+            return 87;
+        }
+    }
+    let _ = ctx.shutdown(s, SD_SEND).await;
+    let _ = drain(&ctx, s).await;
+    let _ = ctx.closesocket(s).await;
+    let _ = ctx.closesocket(l).await;
+    let _ = ctx.close_handle(port).await;
+    ctx.wait_for_single_object(child, INFINITE).await;
+    let mut code = 0;
+    let _ = ctx.get_exit_code_process(child, &mut code).await;
+    code
+}
+
+/// The client: SKIP_REQUESTS one-byte requests, each followed by a blocking recv of its
+/// one-byte echo; exit code 1 when an echo is wrong or missing.
+async fn skip_client(ctx: ThreadCtx) -> u32 {
+    let Ok(s) = connect_once(&ctx).await else { return 90 };
+    for i in 0..SKIP_REQUESTS {
+        let request = [b'1' + i];
+        if !send_all(&ctx, s, &request).await {
+            return 91;
+        }
+        let mut echo = [0u8; 1];
+        if ctx.recv(s, &mut echo, 1, 0).await != 1 || echo != request {
+            return 1;
+        }
+    }
+    let _ = ctx.shutdown(s, SD_SEND).await;
+    let _ = drain(&ctx, s).await;
+    let _ = ctx.closesocket(s).await;
+    0
+}
+
+/// TEACHING-CASES item 22 (overlapped sockets), buggy: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
+/// with a server that still waits on the port when WSARecv returns 0.
+pub fn iocp_skip_on_success_hang() -> Scenario {
+    Scenario {
+        name: "iocp-skip-on-success-hang",
+        summary: "with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, a WSARecv that returns 0 queues no packet: a server that waits on the port for it hangs",
+        expect: "deadlocks on some seeds: those where a request was already there when the server's WSARecv ran",
+        install: |sim| {
+            sim.program("server.exe", |ctx| skip_server(ctx, false));
+            sim.program("client.exe", skip_client);
+        },
+        main: "server.exe",
+    }
+}
+
+/// TEACHING-CASES item 22, fixed: a 0 from WSARecv is the completion, handled at once.
+pub fn iocp_skip_on_success_fixed() -> Scenario {
+    Scenario {
+        name: "iocp-skip-on-success-fixed",
+        summary: "a WSARecv that returns 0 is handled at once; only WSA_IO_PENDING waits for the completion port",
+        expect: "completes with exit code 0 on every seed",
+        install: |sim| {
+            sim.program("server.exe", |ctx| skip_server(ctx, true));
+            sim.program("client.exe", skip_client);
+        },
+        main: "server.exe",
+    }
+}

@@ -210,6 +210,25 @@ win32_errors! {
     WSAVERNOTSUPPORTED = 10092;
     /// Successful WSAStartup not yet performed (10093).
     WSANOTINITIALISED = 10093;
+    // ----- overlapped socket I/O (docs/semantics.md §22.40-) -----
+    /// The specified network name is no longer available (64): RtlNtStatusToDosError of
+    /// STATUS_CONNECTION_RESET, what GetOverlappedResult and GetQueuedCompletionStatus report
+    /// for an overlapped socket operation ended by a reset (sock.c test_tcp_reset).
+    ERROR_NETNAME_DELETED = 64;
+    /// The network connection was aborted by the local system (1236):
+    /// STATUS_CONNECTION_ABORTED (closesocket with an overlapped WSARecv pending, sock.c
+    /// iocp_async_read_closesocket).
+    ERROR_CONNECTION_ABORTED = 1236;
+    /// The remote computer refused the network connection (1225): STATUS_CONNECTION_REFUSED
+    /// (ConnectEx to a closed port, sock.c test_connect).
+    ERROR_CONNECTION_REFUSED = 1225;
+    /// The remote system is not reachable by the transport (1232): STATUS_HOST_UNREACHABLE.
+    ERROR_HOST_UNREACHABLE = 1232;
+    /// Graceful shutdown in progress (10101).
+    WSAEDISCON = 10101;
+    /// A non-blocking call that cannot be completed at once was deferred (11002): WSAAccept's
+    /// condition function returned CF_DEFER (sock.c test_accept).
+    WSATRY_AGAIN = 11002;
     /// A device attached to the system is not functioning (31): InitOnceBeginInitialize
     /// with INIT_ONCE_CHECK_ONLY before the initialisation completed (§26.9).
     ERROR_GEN_FAILURE = 31;

@@ -48,6 +48,7 @@ pub mod prelude {
         OF_REOPEN, OF_SHARE_COMPAT, OF_SHARE_DENY_NONE, OF_SHARE_DENY_READ, OF_SHARE_DENY_WRITE, OF_SHARE_EXCLUSIVE,
         OF_VERIFY, OF_WRITE, OFS_MAXPATHNAME, OFSTRUCT, OFSTRUCT_SIZE,
     };
+    pub use crate::api::{LPWSAOVERLAPPED_COMPLETION_ROUTINE, wsa_completion_routine};
     pub use crate::error::*;
     pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::race::RaceDetection;

@@ -810,10 +810,36 @@ pub const fn MAKEWORD(low: u8, high: u8) -> u16 {
     (low as u16) | ((high as u16) << 8)
 }
 
-/// WSASocket's `WSA_FLAG_OVERLAPPED` (accepted; overlapped socket I/O is not modelled).
+/// WSASocket's `WSA_FLAG_OVERLAPPED`: the socket takes overlapped I/O (socket() sockets
+/// always do; docs/semantics.md §22.40).
 pub const WSA_FLAG_OVERLAPPED: u32 = 0x01;
 /// WSASocket's `WSA_FLAG_NO_HANDLE_INHERIT`: the handle is not inheritable.
 pub const WSA_FLAG_NO_HANDLE_INHERIT: u32 = 0x80;
+/// `WSA_IO_PENDING` (= ERROR_IO_PENDING, 997): an overlapped socket call is under way.
+pub const WSA_IO_PENDING: u32 = 997;
+/// `WSA_IO_INCOMPLETE` (= ERROR_IO_INCOMPLETE, 996): WSAGetOverlappedResult with fWait FALSE
+/// on an operation still pending.
+pub const WSA_IO_INCOMPLETE: u32 = 996;
+/// `WSA_OPERATION_ABORTED` (= ERROR_OPERATION_ABORTED, 995): a cancelled overlapped
+/// operation.
+pub const WSA_OPERATION_ABORTED: u32 = 995;
+/// `SO_UPDATE_ACCEPT_CONTEXT` (mswsock.h): gives a socket accepted by AcceptEx the
+/// listener's context; getpeername/getsockname and shutdown work on it only after.
+pub const SO_UPDATE_ACCEPT_CONTEXT: i32 = 0x700B;
+/// `SO_UPDATE_CONNECT_CONTEXT` (mswsock.h): the same for a socket connected by ConnectEx.
+pub const SO_UPDATE_CONNECT_CONTEXT: i32 = 0x7010;
+/// DisconnectEx / TransmitFile `TF_DISCONNECT`.
+pub const TF_DISCONNECT: u32 = 0x01;
+/// DisconnectEx / TransmitFile `TF_REUSE_SOCKET`: the socket can be used again by AcceptEx
+/// or ConnectEx once the disconnect completes.
+pub const TF_REUSE_SOCKET: u32 = 0x02;
+/// WSAAccept's condition function: accept the connection.
+pub const CF_ACCEPT: i32 = 0x0000;
+/// WSAAccept's condition function: reject it (the client's connect fails with
+/// WSAECONNREFUSED).
+pub const CF_REJECT: i32 = 0x0001;
+/// WSAAccept's condition function: leave it queued (WSAAccept fails with WSATRY_AGAIN).
+pub const CF_DEFER: i32 = 0x0002;
 
 /// `FD_READ`: data to read (WSAEventSelect).
 pub const FD_READ: u32 = 0x01;

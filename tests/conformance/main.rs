@@ -38,6 +38,7 @@ mod robustness;
 mod scenario_files;
 mod schemas;
 mod sock;
+mod sock_overlapped;
 mod sync;
 mod teaching;
 mod thread;

@@ -214,6 +214,25 @@ proptest! {
         }
     }
 
+    /// The overlapped-socket family (extended header 0xFF, family 11, docs/semantics.md
+    /// §§22.40-22.44): ops 96-111 make overlapped (and plain) sockets, completion ports,
+    /// overlapped WSARecv/WSASend/WSARecvFrom/WSASendTo with events, ports and completion
+    /// routines, WSAGetOverlappedResult, GetQueuedCompletionStatus, CancelIo(Ex), AcceptEx,
+    /// ConnectEx, DisconnectEx, with bad handles, sizes and flags, mixed with every op of
+    /// the 96-op set.
+    #[test]
+    fn random_overlapped_socket_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..240),
+    ) {
+        let data = family_input(11, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program(&data).expect("a family input");
+        if let Err(e) = family_outcome_ok(&r) {
+            prop_assert!(false, "{}\ninput {:?}", e, data);
+        }
+    }
+
     /// The file family (extended header 0xFF, family 9, docs/semantics.md §28): ops 96-111
     /// are CreateFile on paths with every disposition, access, share mode and flag,
     /// ReadFile/WriteFile (with and without an OVERLAPPED), SetFilePointer(Ex),

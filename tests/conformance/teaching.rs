@@ -1592,6 +1592,34 @@ fn port_hijack_and_exclusive_address_use() {
     insta::assert_snapshot!("port_hijack", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
 }
 
+/// TEACHING-CASES item 22, overlapped sockets (§22.40: with
+/// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS an overlapped call that succeeds at once queues no
+/// packet; §22.41: an overlapped WSARecv with the data already there returns 0 with the
+/// byte count set): the server that waits on the port after a 0 from WSARecv deadlocks on
+/// the seeds where a request arrived before its WSARecv, and the deadlock report names the
+/// port wait; the server that handles the 0 at once serves every seed.
+#[test]
+fn iocp_skip_on_success_hang_and_its_fix() {
+    let buggy = scenarios::find("iocp-skip-on-success-hang").unwrap();
+    let fixed = scenarios::find("iocp-skip-on-success-fixed").unwrap();
+    let mut hung = Vec::new();
+    for seed in 0..100 {
+        let r = buggy.run(Config::random(seed));
+        match &r.outcome {
+            Outcome::Completed { .. } => assert_eq!(main_exit_code(&r, seed), 0, "buggy, seed {seed}"),
+            Outcome::Deadlock { .. } => hung.push(seed),
+            o => panic!("seed {seed}: {o:?}"),
+        }
+        assert_eq!(main_exit_code(&fixed.run(Config::random(seed)), seed), 0, "fixed, seed {seed}");
+    }
+    assert!(!hung.is_empty() && hung.len() < 100, "deadlocks on some seeds only: {hung:?}");
+    let seed = hung[0];
+    let r = buggy.run(Config::random(seed));
+    let text = r.trace_text();
+    assert!(text.contains("GetQueuedCompletionStatus"), "the server waits on the port");
+    insta::assert_snapshot!("iocp_skip_on_success_hang", format!("seed {seed}\n{text}\n{}", r.summary()));
+}
+
 /// Teaching case 2: an STA waiting on an outgoing call is re-entered by an unrelated call
 /// (CALLTYPE_TOPLEVEL_CALLPENDING) in the middle of its own method; a message filter on
 /// the callee (SERVERCALL_RETRYLATER for such calls) with a retrying caller (150 ms) fixes

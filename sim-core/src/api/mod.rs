@@ -13,6 +13,7 @@ mod overlapped;
 mod user32;
 mod vmem;
 mod winsock;
+mod winsock_async;
 
 pub use com::CO_MTA_USAGE_COOKIE;
 pub use file::{
@@ -23,4 +24,5 @@ pub use file::{
 pub use kernel32::ThreadCtx;
 pub use locks::{CONDITION_VARIABLE, CONDITION_VARIABLE_INIT, CRITICAL_SECTION, INIT_ONCE, SRWLOCK, SRWLOCK_INIT};
 pub use overlapped::{HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped, STATUS_PENDING};
+pub use overlapped::{LPWSAOVERLAPPED_COMPLETION_ROUTINE, wsa_completion_routine};
 pub use user32::{SENDASYNCPROC, TIMERPROC, WNDCLASSEX, WNDPROC, sendasyncproc, timerproc, wndproc};

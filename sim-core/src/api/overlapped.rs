@@ -25,6 +25,9 @@ pub(crate) struct OverlappedState {
     pub(crate) internal_high: u32,
     /// The Win32 error of the completed operation (what GetOverlappedResult reports).
     pub(crate) error: Option<Win32Error>,
+    /// A socket operation's Winsock error (what WSAGetOverlappedResult reports: WSAECONNRESET
+    /// where GetOverlappedResult says ERROR_NETNAME_DELETED, §22.40).
+    pub(crate) wsa_error: Option<Win32Error>,
     /// The pending operation using it: (its trace number, its API name).
     pub(crate) pending: Option<(u64, &'static str)>,
     /// `Offset` and `OffsetHigh`: where a read or write of a file on the volume starts
@@ -157,4 +160,19 @@ impl IoBuffer {
         let d = self.data.borrow();
         d[..n.min(d.len())].to_vec()
     }
+}
+
+/// `LPWSAOVERLAPPED_COMPLETION_ROUTINE`: a WSARecv/WSASend completion routine, called as an
+/// APC in an alertable wait of the issuing thread with the operation's error (0 on
+/// success), the bytes transferred and the OVERLAPPED (dwFlags is always 0 here).
+#[allow(non_camel_case_types)]
+pub type LPWSAOVERLAPPED_COMPLETION_ROUTINE = crate::kernel::io::IoCompletionRoutine;
+
+/// Boxes a closure as an `LPWSAOVERLAPPED_COMPLETION_ROUTINE`.
+pub fn wsa_completion_routine<F, Fut>(f: F) -> LPWSAOVERLAPPED_COMPLETION_ROUTINE
+where
+    F: FnOnce(crate::api::ThreadCtx, u32, u32, Overlapped) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    Box::new(move |ctx, code, bytes, ov| Box::pin(f(ctx, code, bytes, ov)))
 }

@@ -79,7 +79,7 @@ impl ThreadCtx {
     /// without a protocol-info structure and with group 0: `socket` plus dwFlags;
     /// WSA_FLAG_NO_HANDLE_INHERIT makes the handle non-inheritable.
     pub async fn wsa_socket(&self, af: i32, ty: i32, protocol: i32, dw_flags: u32) -> SOCKET {
-        self.call_handle(Request::socket { af, ty, protocol, flags: dw_flags }).await
+        self.call_handle(Request::WSASocket { af, ty, protocol, flags: dw_flags }).await
     }
 
     /// bind (learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-bind): port 0

@@ -88,6 +88,10 @@ impl Kernel {
                     if let Some((ev, _)) = s.event_select {
                         *refs.entry(ev).or_default() += 1;
                     }
+                    // A socket associated with a completion port holds it (§22.40).
+                    if let Some((port, _)) = s.port {
+                        *refs.entry(port).or_default() += 1;
+                    }
                 }
                 // A cursor holds its open queue (§23.13).
                 Body::MqCursor(c) => *refs.entry(c.desc).or_default() += 1,

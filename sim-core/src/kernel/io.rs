@@ -82,6 +82,9 @@ fn transferred(v: &Value) -> u32 {
     match v {
         Value::Read(d) => d.len() as u32,
         Value::Written(n) => *n,
+        // Socket operations: a receive's bytes, a send's (or ConnectEx's) count (§22.40).
+        Value::Recv(d, _) => d.len() as u32,
+        Value::Long(n) if *n > 0 => *n as u32,
         _ => 0,
     }
 }
@@ -130,6 +133,8 @@ impl Kernel {
             Body::File(f) => f.signalled = false,
             // A mailslot's server is a file object too (§18.18).
             Body::Mailslot(m) => m.signalled = false,
+            // So is a socket (§22.40).
+            Body::Socket(s) => s.signalled = false,
             _ => {}
         }
         {
@@ -194,10 +199,19 @@ impl Kernel {
             match &mut self.objects[target.file].body {
                 Body::File(f) => f.signalled = true,
                 Body::Mailslot(m) => m.signalled = true,
+                Body::Socket(s) => s.signalled = true,
                 _ => {}
             }
         }
         Exec::Done(reply)
+    }
+
+    /// An asynchronous operation whose result is known within the call but which Windows
+    /// reports as pending (ConnectEx, §22.43): the call fails with ERROR_IO_PENDING and
+    /// the OVERLAPPED, event and port hear of the completion at once.
+    pub(crate) fn complete_as_pending(&mut self, tid: Tid, api: Api, target: AsyncTarget, reply: Reply) -> Exec {
+        self.signal_async(tid, api, false, target, &reply);
+        Exec::Done(Reply { status: Status::Pending, value: Value::Void })
     }
 
     /// An asynchronous operation completed: the one place its target hears of it.
@@ -259,16 +273,27 @@ impl Kernel {
             let apc: super::request::ApcRoutine = Box::new(move |ctx| routine(ctx, code, bytes, ov));
             self.queue_apc(tid, apc, format!("{api}'s completion routine"));
         }
-        if let (Some(buf), Value::Read(d)) = (&target.buffer, &reply.value) {
+        if let (Some(buf), Value::Read(d) | Value::Recv(d, _)) = (&target.buffer, &reply.value) {
             let mut b = buf.data.borrow_mut();
             let n = d.len().min(b.len());
             b[..n].copy_from_slice(&d[..n]);
         }
+        let on_socket = matches!(self.objects.get(target.file).map(|o| &o.body), Some(Body::Socket(_)));
+        // A socket operation's status is AFD's NTSTATUS: GetOverlappedResult and the port
+        // report its Win32 error (ERROR_NETNAME_DELETED for a reset), WSAGetOverlappedResult
+        // its Winsock error (WSAECONNRESET) (§22.40).
+        let codes = if on_socket {
+            crate::objects::socket::completion_codes(reply.status)
+        } else {
+            let e = reply.status.last_error().filter(|_| !reply.status.succeeded());
+            (ntstatus(reply.status), e, e)
+        };
         {
             let mut st = target.overlapped.state.borrow_mut();
-            st.internal = ntstatus(reply.status);
+            st.internal = codes.0;
             st.internal_high = bytes;
-            st.error = reply.status.last_error().filter(|_| !reply.status.succeeded());
+            st.error = codes.1;
+            st.wsa_error = codes.2;
             st.pending = None;
         }
         let why = self.cause(|| format!("{api} completed"));
@@ -306,6 +331,27 @@ impl Kernel {
             }
             if !skip_packet && target.packet {
                 self.queue_completion_packet(target.file, bytes, &target.overlapped, reply.status);
+            }
+        }
+        if let Some(Body::Socket(so)) = self.objects.get_mut(target.file).map(|o| &mut o.body) {
+            // A socket is a file object: the same rules (§§16.3, 16.32, 22.40).
+            let set_file = !so.skip_set_event && target.event.is_none();
+            let skip_packet = at_once && so.skip_port_on_success && reply.status.succeeded();
+            let port = so.port;
+            if set_file {
+                so.signalled = true;
+            }
+            if set_file && !self.objects[target.file].hdr.waiters.is_empty() {
+                self.wake_waiters(target.file, &why);
+            }
+            if let (false, true, Some((port, key))) = (skip_packet, target.packet, port) {
+                let packet = crate::objects::port::Packet {
+                    key,
+                    bytes,
+                    overlapped: Some(target.overlapped.clone()),
+                    error: codes.1,
+                };
+                self.post_packet(port, packet);
             }
         }
     }
@@ -372,8 +418,14 @@ impl Kernel {
     /// The result once the wait of GetOverlappedResult returned: the operation's, or
     /// ERROR_IO_INCOMPLETE when the event was set by someone else while it still runs.
     pub(crate) fn overlapped_result_after_wait(&self, overlapped: &Overlapped) -> Reply {
+        self.overlapped_result_after_wait_as(overlapped, false)
+    }
+
+    /// As `overlapped_result_after_wait`, with the Winsock error for WSAGetOverlappedResult
+    /// (`wsa`).
+    pub(crate) fn overlapped_result_after_wait_as(&self, overlapped: &Overlapped, wsa: bool) -> Reply {
         if overlapped.has_overlapped_io_completed() {
-            overlapped_result(overlapped)
+            overlapped_result_as(overlapped, wsa)
         } else {
             Reply::error(ERROR_IO_INCOMPLETE)
         }
@@ -457,7 +509,9 @@ impl Kernel {
     fn io_object_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE) -> Result<ObjectId, Win32Error> {
         let id = self.object_from_handle(pid, tid, h, None, 0)?;
         match self.objects[id].body.object_type() {
-            ObjectType::File | ObjectType::Mailslot | ObjectType::MailslotClient => Ok(id),
+            // A socket's overlapped operations are cancelled the same way (CancelIoEx doc;
+            // sock.c test_completion_port; §22.40).
+            ObjectType::File | ObjectType::Mailslot | ObjectType::MailslotClient | ObjectType::Socket => Ok(id),
             _ => Err(ERROR_INVALID_HANDLE),
         }
     }
@@ -562,7 +616,11 @@ impl Kernel {
                     && matches!(&op.target, Target::Async(t)
                         if matches!(self.objects.get(t.file).map(|o| &o.body),
                             Some(Body::File(f)) if f.port.is_none())
-                            || matches!(self.objects.get(t.file).map(|o| &o.body), Some(Body::Mailslot(_))))
+                            || matches!(self.objects.get(t.file).map(|o| &o.body), Some(Body::Mailslot(_)))
+                            // A socket's likewise: a WSARecv on a socket with a port survives
+                            // its thread (sock.c iocp_async_read_thread_closesocket).
+                            || matches!(self.objects.get(t.file).map(|o| &o.body),
+                                Some(Body::Socket(so)) if so.port.is_none()))
             })
             .map(|(id, _)| id)
             .collect();
@@ -574,9 +632,16 @@ impl Kernel {
 
 /// The result GetOverlappedResult reports for a completed operation.
 fn overlapped_result(overlapped: &Overlapped) -> Reply {
+    overlapped_result_as(overlapped, false)
+}
+
+/// The result GetOverlappedResult (`wsa` false: the Win32 error) or WSAGetOverlappedResult
+/// (`wsa`: the Winsock error) reports for a completed operation (§22.40).
+pub(crate) fn overlapped_result_as(overlapped: &Overlapped, wsa: bool) -> Reply {
     let st = overlapped.state.borrow();
     let value = Value::Out(st.internal_high);
-    match st.error {
+    let error = if wsa { st.wsa_error.or(st.error) } else { st.error };
+    match error {
         None => Reply { status: Status::Success, value },
         Some(ERROR_MORE_DATA) => Reply { status: Status::Warning(ERROR_MORE_DATA), value },
         Some(e) => Reply { status: Status::Error(e), value },

@@ -172,6 +172,22 @@ pub enum OpKind {
         /// The listening socket.
         sock: ObjectId,
     },
+    /// AcceptEx waiting for a connection (§22.42); once it has one and waits for the first
+    /// bytes, it becomes a `SockRecv` on the connection.
+    SockAcceptEx {
+        /// The listening socket.
+        sock: ObjectId,
+        /// The accept socket.
+        accept: ObjectId,
+        /// The accept socket's handle in the issuing process: it is given the connection.
+        handle: crate::types::HANDLE,
+        /// dwReceiveDataLength.
+        recv_len: u32,
+        /// dwLocalAddressLength.
+        local_len: u32,
+        /// dwRemoteAddressLength.
+        remote_len: u32,
+    },
     /// A blocking connect retrying until someone listens or its time is up (§22.6); its
     /// deadline is the next retry.
     SockConnect {

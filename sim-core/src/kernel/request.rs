@@ -46,6 +46,11 @@ impl ToArg for ApcRoutine {
     }
     fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
 }
+impl ToArg for Option<crate::kernel::io::IoCompletionRoutine> {
+    fn to_arg(&self, _full: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(self.as_ref().map(|_| "routine".to_string())))
+    }
+}
 impl ToArg for crate::kernel::io::IoCompletionRoutine {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
         None
@@ -674,6 +679,7 @@ api_table! {
     WSAStartup(version: u16) -> Int => wsa_startup;
     WSACleanup() -> Int => wsa_cleanup;
     socket(af: i32, ty: i32, protocol: i32, flags: u32 [flags]) -> HandleOrInvalid => socket;
+    WSASocket(af: i32, ty: i32, protocol: i32, flags: u32 [flags]) -> HandleOrInvalid => wsa_socket;
     bind(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int => bind;
     listen(s: HANDLE, backlog: i32) -> Int => listen;
     accept(s: HANDLE, addrlen: Option<i32>) -> HandleOrInvalid, blocks => accept;
@@ -693,6 +699,51 @@ api_table! {
     WSAPoll(fds: Vec<(HANDLE, i16)>, timeout: i32) -> Int, blocks => wsa_poll;
     WSAEventSelect(s: HANDLE, event: HANDLE, mask: u32 [flags]) -> Int => wsa_event_select;
     WSAEnumNetworkEvents(s: HANDLE, event: HANDLE) -> Int => wsa_enum_network_events;
+    WSARecv(
+        s: HANDLE,
+        len: u32,
+        flags: u32 [flags],
+        overlapped: Option<crate::api::Overlapped>,
+        buffer: Option<crate::api::IoBuffer>,
+        routine: Option<crate::kernel::io::IoCompletionRoutine>,
+    ) -> Int, blocks => wsa_recv;
+    WSARecvFrom(
+        s: HANDLE,
+        len: u32,
+        flags: u32 [flags],
+        overlapped: Option<crate::api::Overlapped>,
+        buffer: Option<crate::api::IoBuffer>,
+        routine: Option<crate::kernel::io::IoCompletionRoutine>,
+    ) -> Int, blocks => wsa_recv_from;
+    WSASend(
+        s: HANDLE,
+        data: Vec<u8>,
+        flags: u32 [flags],
+        to: Option<crate::types::SOCKADDR_IN>,
+        tolen: i32,
+        overlapped: Option<crate::api::Overlapped>,
+        routine: Option<crate::kernel::io::IoCompletionRoutine>,
+    ) -> Int, blocks => wsa_send;
+    WSAGetOverlappedResult(s: HANDLE, overlapped: crate::api::Overlapped, wait: bool) -> Bool, blocks
+        => wsa_get_overlapped_result;
+    AcceptEx(
+        listen: HANDLE,
+        accept: HANDLE,
+        recv_len: u32,
+        local_len: u32,
+        remote_len: u32,
+        overlapped: Option<crate::api::Overlapped>,
+        buffer: Option<crate::api::IoBuffer>,
+    ) -> Bool, blocks => accept_ex;
+    ConnectEx(
+        s: HANDLE,
+        name: Option<crate::types::SOCKADDR_IN>,
+        namelen: i32,
+        data: Vec<u8>,
+        overlapped: Option<crate::api::Overlapped>,
+    ) -> Bool, blocks => connect_ex;
+    DisconnectEx(s: HANDLE, overlapped: Option<crate::api::Overlapped>, flags: u32 [flags]) -> Bool, blocks
+        => disconnect_ex;
     MQCreateQueue(props: crate::mq::MQQUEUEPROPS, format_name_len: u32) -> MqHresult => mq_create_queue;
     MQDeleteQueue(format_name: String) -> MqHresult => mq_delete_queue;
     MQPathNameToFormatName(path_name: String, format_name_len: u32) -> MqHresult => mq_path_name_to_format_name;
@@ -913,6 +964,9 @@ pub enum Value {
     Accept(HANDLE, crate::types::SOCKADDR_IN),
     /// recv, recvfrom: the bytes and, for recvfrom, the source address.
     Recv(Vec<u8>, Option<crate::types::SOCKADDR_IN>),
+    /// WSARecv, WSARecvFrom, WSASend, AcceptEx completed at once: the bytes transferred
+    /// (the data is in the caller's buffer) and, for WSARecvFrom, the source (§22.41).
+    WsaBytes(u32, Option<crate::types::SOCKADDR_IN>),
     /// getsockname, getpeername: an address.
     SockName(crate::types::SOCKADDR_IN),
     /// select: the ready sockets of the read, write and except sets.
@@ -1010,6 +1064,13 @@ impl Value {
                 v
             }
             Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::WsaBytes(n, from) => {
+                let mut v = vec![u("bytes", *n)];
+                if let Some(a) = from {
+                    v.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
+                }
+                v
+            }
             Value::Select(sets) => {
                 let [r, w, x] = &**sets;
                 vec![

@@ -248,7 +248,10 @@ impl Kernel {
         let code = self.satisfy_with_input(tid, plan, input);
         // GetOverlappedResult's wait ended: its result is the operation's (§16).
         let reply = match &self.ops[op].kind {
-            OpKind::OverlappedResult { overlapped, .. } => self.overlapped_result_after_wait(overlapped),
+            OpKind::OverlappedResult { overlapped, .. } => self.overlapped_result_after_wait_as(
+                overlapped,
+                self.ops[op].api == super::request::Api::WSAGetOverlappedResult,
+            ),
             _ => Value::Wait(code).into(),
         };
         self.unregister_wait(op);

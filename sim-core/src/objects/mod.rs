@@ -24,6 +24,7 @@ pub mod port;
 pub mod process;
 pub mod section;
 pub mod socket;
+pub mod socket_async;
 pub mod sync;
 pub mod thread;
 pub mod timer;
@@ -329,9 +330,9 @@ impl Kernel {
             // read without an event is in progress (§18.20).
             Body::Mailslot(m) => m.signalled,
             Body::MailslotClient(_) => true,
-            // [inferred] A socket is a file object with no asynchronous I/O modelled:
-            // signalled.
-            Body::Socket(_) => true,
+            // A socket is a file object: nonsignalled while an overlapped operation without
+            // an event runs (§§16.3, 22.40).
+            Body::Socket(s) => s.signalled,
             Body::Pipe(_) | Body::NamedPipe(_) | Body::Section(_) => false,
             Body::MqQueue(_) | Body::MqCursor(_) | Body::MqTransaction(_) => false,
             // Synchronous I/O on a volume file completes within its call: the file
@@ -446,7 +447,13 @@ impl Kernel {
             }
             Body::DiskFile(f) => file::file_destroyed(self, &f),
             Body::FileNode(n) => file::node_destroyed(self, &n),
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) | Body::Socket(_) => {}
+            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            // A socket associated with a completion port holds it (§22.40).
+            Body::Socket(s) => {
+                if let Some((port, _)) = s.port {
+                    self.release(port);
+                }
+            }
             Body::MqCursor(c) => self.release(c.desc),
             // A queue handle associated with a completion port holds it (§23.29).
             Body::MqQueue(d) => {
@@ -476,6 +483,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::unqueue(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -542,6 +550,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_reason(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -554,6 +563,17 @@ impl Kernel {
 
     /// The edges of the wait-for graph from a pending operation (deadlock report).
     pub(crate) fn op_wait_edges(&self, op: OpId) -> Vec<WaitEdge> {
+        let mut edges = self.op_wait_edges_of(op);
+        // A wait that an overlapped socket operation would end (GetQueuedCompletionStatus on
+        // its port, WSAGetOverlappedResult on its OVERLAPPED, an alertable wait for its
+        // completion routine) names that operation's socket and peer (§22.40).
+        for a in self.socket_ops_ending(op) {
+            edges.extend(socket::op_wait_edges(self, a));
+        }
+        edges
+    }
+
+    fn op_wait_edges_of(&self, op: OpId) -> Vec<WaitEdge> {
         match &self.ops[op].kind {
             OpKind::Wait { objects, handles, input, .. } => {
                 let mut edges: Vec<WaitEdge> = objects
@@ -606,6 +626,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_wait_edges(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }
@@ -618,6 +639,14 @@ impl Kernel {
 
     /// The threads whose action could complete a pending operation (deadlock report).
     pub(crate) fn op_releasers(&self, op: OpId) -> Vec<Tid> {
+        let mut tids = self.op_releasers_of(op);
+        for a in self.socket_ops_ending(op) {
+            tids.extend(socket::op_releasers(self, a));
+        }
+        tids
+    }
+
+    fn op_releasers_of(&self, op: OpId) -> Vec<Tid> {
         match &self.ops[op].kind {
             OpKind::Wait { objects, .. } => objects.iter().flat_map(|&o| self.releasers(o)).collect(),
             OpKind::Sleep => Vec::new(),
@@ -632,6 +661,7 @@ impl Kernel {
             OpKind::MailslotRead { .. } => mailslot::op_releasers(self, op),
             OpKind::SockRecv { .. }
             | OpKind::SockAccept { .. }
+            | OpKind::SockAcceptEx { .. }
             | OpKind::SockConnect { .. }
             | OpKind::SockSend { .. }
             | OpKind::SockSelect { .. }

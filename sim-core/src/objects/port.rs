@@ -151,6 +151,14 @@ impl Kernel {
                         return Err(ERROR_INVALID_PARAMETER);
                     }
                 }
+                // A socket is a file object: one with the overlapped attribute, once
+                // (sock.c test_completion_port; §22.40) [inferred: a socket without it is
+                // refused as a synchronous file is].
+                Body::Socket(so) => {
+                    if !so.overlapped || so.port.is_some() {
+                        return Err(ERROR_INVALID_PARAMETER);
+                    }
+                }
                 _ => {
                     // What the file-type check gives for any other object.
                     let _ = self.object_from_handle(pid, tid, file, Some(ObjectType::File), 0)?;
@@ -185,8 +193,10 @@ impl Kernel {
             if matches!(self.objects[id].body, Body::MqQueue(_)) {
                 self.mq_associate_port(id, port, key)?;
             } else {
-                if let Body::File(f) = &mut self.objects[id].body {
-                    f.port = Some((port, key));
+                match &mut self.objects[id].body {
+                    Body::File(f) => f.port = Some((port, key)),
+                    Body::Socket(so) => so.port = Some((port, key)),
+                    _ => {}
                 }
                 // The association holds the port (its packets go there while the file lives).
                 self.add_ref(port);
@@ -266,6 +276,20 @@ impl Kernel {
         h: HANDLE,
         flags: u32,
     ) -> CallResult {
+        let id = self.object_from_handle(pid, tid, h, None, 0)?;
+        if let Body::Socket(so) = &mut self.objects[id].body {
+            // Sockets take the modes too (SetFileCompletionNotificationModes doc: "for
+            // sockets ... FILE_SKIP_COMPLETION_PORT_ON_SUCCESS"; §22.40).
+            if flags & !(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0 {
+                return Err(ERROR_INVALID_PARAMETER);
+            }
+            so.skip_port_on_success |= flags & FILE_SKIP_COMPLETION_PORT_ON_SUCCESS != 0;
+            so.skip_set_event |= flags & FILE_SKIP_SET_EVENT_ON_HANDLE != 0;
+            if so.skip_set_event {
+                so.signalled = false;
+            }
+            return Ok(Value::Bool(true).into());
+        }
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::File), 0)?;
         if flags & !(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0 {
             return Err(ERROR_INVALID_PARAMETER);

@@ -176,6 +176,24 @@ pub struct Socket {
     pub incoming: u64,
     /// When the last thing it sent over the network arrives (TCP keeps order, §27.8).
     pub last_arrival: u64,
+    /// It takes overlapped I/O: socket() sockets always, WSASocket ones with
+    /// WSA_FLAG_OVERLAPPED (§22.40).
+    pub overlapped: bool,
+    /// CreateIoCompletionPort: the port (a reference is held) and the completion key.
+    pub port: Option<(ObjectId, usize)>,
+    /// SetFileCompletionNotificationModes FILE_SKIP_COMPLETION_PORT_ON_SUCCESS.
+    pub skip_port_on_success: bool,
+    /// SetFileCompletionNotificationModes FILE_SKIP_SET_EVENT_ON_HANDLE.
+    pub skip_set_event: bool,
+    /// The file object's own signal: cleared when an overlapped operation starts, set when
+    /// one without an event completes (§16.3).
+    pub signalled: bool,
+    /// Accepted by AcceptEx and not yet given SO_UPDATE_ACCEPT_CONTEXT (§22.42).
+    pub needs_accept_context: bool,
+    /// The AcceptEx waiting with this socket as its accept socket.
+    pub accept_for: Option<OpId>,
+    /// ConnectEx's lpSendBuffer: sent once the connection is made (§22.43).
+    pub connect_data: Vec<u8>,
 }
 
 impl Socket {
@@ -218,6 +236,14 @@ impl Socket {
             host: 0,
             incoming: 0,
             last_arrival: 0,
+            overlapped: true,
+            port: None,
+            skip_port_on_success: false,
+            skip_set_event: false,
+            signalled: true,
+            needs_accept_context: false,
+            accept_for: None,
+            connect_data: Vec::new(),
         }
     }
 }
@@ -250,16 +276,21 @@ pub struct Net {
     pub per_process: BTreeMap<Pid, u32>,
     /// Hosts and what is in flight between them (§27).
     pub network: super::network::Network,
+    /// The overlapped call being made (WSARecv, WSASend, ConnectEx ... with an OVERLAPPED):
+    /// where its operation goes if it cannot complete at once, and whether it blocks its
+    /// caller instead (a socket without the overlapped attribute, §22.40). Taken by
+    /// [`Kernel::sock_wait`].
+    pub overlapped: Option<(crate::kernel::io::AsyncTarget, bool)>,
 }
 
-fn sock(k: &Kernel, id: ObjectId) -> &Socket {
+pub(crate) fn sock(k: &Kernel, id: ObjectId) -> &Socket {
     match &k.objects[id].body {
         Body::Socket(s) => s,
         _ => panic!("simulator bug: not a socket"),
     }
 }
 
-fn sock_mut(k: &mut Kernel, id: ObjectId) -> &mut Socket {
+pub(crate) fn sock_mut(k: &mut Kernel, id: ObjectId) -> &mut Socket {
     match &mut k.objects[id].body {
         Body::Socket(s) => s,
         _ => panic!("simulator bug: not a socket"),
@@ -268,7 +299,7 @@ fn sock_mut(k: &mut Kernel, id: ObjectId) -> &mut Socket {
 
 /// Reads a SOCKADDR_IN argument: a missing or short one is WSAEFAULT, another family
 /// WSAEAFNOSUPPORT (§22.13).
-fn read_addr(name: Option<SOCKADDR_IN>, namelen: i32) -> Result<SockAddr, Win32Error> {
+pub(crate) fn read_addr(name: Option<SOCKADDR_IN>, namelen: i32) -> Result<SockAddr, Win32Error> {
     let a = name.ok_or(WSAEFAULT)?;
     if namelen < SOCKADDR_IN_LEN {
         return Err(WSAEFAULT);
@@ -308,7 +339,7 @@ fn share_check(first: &Socket, first_addr: SockAddr, second: &Socket, addr: Sock
 
 impl Kernel {
     /// The socket behind a handle: WSAENOTSOCK for a bad handle or another object (§22.4).
-    fn socket_of(&self, pid: Pid, tid: Tid, s: SOCKET) -> Result<ObjectId, Win32Error> {
+    pub(crate) fn socket_of(&self, pid: Pid, tid: Tid, s: SOCKET) -> Result<ObjectId, Win32Error> {
         let id = self.object_from_handle(pid, tid, s, None, 0).map_err(|_| WSAENOTSOCK)?;
         match &self.objects[id].body {
             Body::Socket(_) => Ok(id),
@@ -322,7 +353,7 @@ impl Kernel {
     }
 
     /// Both checks every socket call starts with.
-    fn sock_call(&self, pid: Pid, tid: Tid, s: SOCKET) -> Result<ObjectId, Win32Error> {
+    pub(crate) fn sock_call(&self, pid: Pid, tid: Tid, s: SOCKET) -> Result<ObjectId, Win32Error> {
         self.wsa_ready(pid)?;
         self.socket_of(pid, tid, s)
     }
@@ -368,6 +399,27 @@ impl Kernel {
     /// socket / WSASocket: a new unbound socket; its handle is inheritable unless
     /// WSA_FLAG_NO_HANDLE_INHERIT (§22.2, §22.5).
     pub(crate) fn socket(&mut self, pid: Pid, tid: Tid, af: i32, ty: i32, protocol: i32, flags: u32) -> CallResult {
+        // socket(): "the socket that is created will have the overlapped attribute as a
+        // default" (socket doc; §22.40).
+        self.socket_with(pid, tid, af, ty, protocol, flags, true)
+    }
+
+    /// WSASocket: as socket, overlapped only with WSA_FLAG_OVERLAPPED (WSASocketW doc).
+    pub(crate) fn wsa_socket(&mut self, pid: Pid, tid: Tid, af: i32, ty: i32, protocol: i32, flags: u32) -> CallResult {
+        self.socket_with(pid, tid, af, ty, protocol, flags, flags & WSA_FLAG_OVERLAPPED != 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn socket_with(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        af: i32,
+        ty: i32,
+        protocol: i32,
+        flags: u32,
+        overlapped: bool,
+    ) -> CallResult {
         self.wsa_ready(pid)?;
         if af == AF_INET6 {
             self.unsupported("socket", "AF_INET6 is not modelled");
@@ -386,6 +438,7 @@ impl Kernel {
         };
         let mut so = Socket::new(proto);
         so.host = self.process(pid).host;
+        so.overlapped = overlapped;
         let id = self.alloc_object(Body::Socket(so), None);
         self.sock_handle(pid, tid, id, "socket", "created", flags & WSA_FLAG_NO_HANDLE_INHERIT == 0)
     }
@@ -568,7 +621,8 @@ impl Kernel {
         so.so_error = 0;
         if let Some(op) = op {
             self.net.connects.retain(|&c| c != op);
-            self.complete_op(op, Value::Long(0).into(), "the SYN-ACK arrived");
+            let n = self.connect_ex_data_sent(op, client);
+            self.complete_op(op, Value::Long(n).into(), "the SYN-ACK arrived");
         }
         self.events_changed();
     }
@@ -712,6 +766,10 @@ impl Kernel {
             State::Connecting => return Err(WSAEALREADY),
             State::Open | State::Failed => {}
         }
+        if so.accept_for.is_some() {
+            // The accept socket of a pending AcceptEx (sock.c test_AcceptEx; §22.42).
+            return Err(WSAEINVAL);
+        }
         let to = read_addr(name, namelen)?;
         if to.ip == 0 || to.port == 0 {
             return Err(WSAEADDRNOTAVAIL);
@@ -720,7 +778,9 @@ impl Kernel {
             let ip = if to.is_loopback() { INADDR_LOOPBACK } else { 0 };
             self.bind_to(id, SockAddr { ip, port: 0 })?;
         }
-        let nonblocking = sock(self, id).nonblocking;
+        // ConnectEx is not affected by non-blocking mode [inferred: it is an overlapped
+        // call; §22.43].
+        let nonblocking = sock(self, id).nonblocking && self.net.overlapped.is_none();
         let here = sock(self, id).host;
         let local = self.host_owns(here, to.ip);
         if let Some(dest) = self.host_at(to.ip).filter(|&d| d != here) {
@@ -731,10 +791,10 @@ impl Kernel {
                 self.connect_remote(id, to, dest, None);
                 return Ok(Exec::Done(Reply::error(WSAEWOULDBLOCK)));
             }
-            let op = self.new_op(tid, OpKind::SockConnect { sock: id, to, give_up: u64::MAX }, None);
+            let (op, exec) = self.sock_wait(tid, OpKind::SockConnect { sock: id, to, give_up: u64::MAX }, None, true);
             self.net.connects.push(op);
             self.connect_remote(id, to, dest, Some(op));
-            return Ok(Exec::Block(op));
+            return Ok(exec);
         }
         if local && self.try_establish(id, to)? {
             self.note_effect(|k| format!("{} connected to {to}", k.describe(id)));
@@ -765,9 +825,9 @@ impl Kernel {
         let step = if refused { total.min(CONNECT_RETRY_MS) } else { total };
         let deadline = self.deadline(step);
         sock_mut(self, id).state = State::Connecting;
-        let op = self.new_op(tid, OpKind::SockConnect { sock: id, to, give_up }, deadline);
+        let (op, exec) = self.sock_wait(tid, OpKind::SockConnect { sock: id, to, give_up }, deadline, true);
         self.net.connects.push(op);
-        Ok(Exec::Block(op))
+        Ok(exec)
     }
 
     /// A blocking connect's retry time came: connect if someone listens now, else retry
@@ -779,7 +839,8 @@ impl Kernel {
             match self.try_establish(id, to) {
                 Ok(true) => {
                     self.net.connects.retain(|&c| c != op);
-                    self.complete_op(op, Value::Long(0).into(), &format!("retry reached a listener on {to}"));
+                    let n = self.connect_ex_data_sent(op, id);
+                    self.complete_op(op, Value::Long(n).into(), &format!("retry reached a listener on {to}"));
                     return;
                 }
                 Ok(false) => {}
@@ -822,6 +883,10 @@ impl Kernel {
             }
             let op = l.accepts.pop_front().expect("checked");
             let conn = l.backlog.pop_front().expect("checked");
+            if matches!(self.ops[op].kind, OpKind::SockAcceptEx { .. }) {
+                self.accept_ex_connection(op, conn);
+                continue;
+            }
             let tid = self.ops[op].tid;
             let pid = self.pid_of(tid);
             let reply = self.take_connection(pid, tid, conn);
@@ -881,7 +946,7 @@ impl Kernel {
     }
 
     /// `id` goes without a close handshake: its peer is reset (WSAECONNRESET).
-    fn abort_connection(&mut self, id: ObjectId) {
+    pub(crate) fn abort_connection(&mut self, id: ObjectId) {
         let peer = sock_mut(self, id).peer.take();
         if let Some(p) = peer {
             sock_mut(self, p).peer = None;
@@ -948,22 +1013,70 @@ impl Kernel {
         let len = len as u32;
         // recv re-enables FD_READ (§22.28).
         self.reenable(id, FD_READ);
-        if let Some(r) = self.recv_now(id, len, peek, from) {
-            self.events_changed();
-            return Exec::Done(r);
+        let overlapped = self.net.overlapped.is_some();
+        // An overlapped receive into a zero-length buffer waits for data and then completes
+        // with 0 bytes, consuming nothing (sock.c test_empty_recv; §22.41).
+        let empty_wait = overlapped && len == 0 && sock(self, id).proto == Proto::Tcp && !self.stream_ready(id);
+        if !empty_wait {
+            if let Some(r) = self.recv_now(id, len, peek, from) {
+                self.events_changed();
+                return Exec::Done(r);
+            }
         }
-        if sock(self, id).nonblocking {
+        // An overlapped receive on a non-blocking socket pends all the same (sock.c
+        // test_nonblocking_async_recv; §22.41).
+        if sock(self, id).nonblocking && !overlapped {
             return Exec::Done(Reply::error(WSAEWOULDBLOCK));
         }
         let t = sock(self, id).rcvtimeo;
         let deadline = if t == 0 { None } else { self.deadline(t) };
-        let op = self.new_op(tid, OpKind::SockRecv { sock: id, len, peek, from }, deadline);
+        let (op, exec) = self.sock_wait(tid, OpKind::SockRecv { sock: id, len, peek, from }, deadline, false);
         sock_mut(self, id).reads.push_back(op);
-        Exec::Block(op)
+        exec
+    }
+
+    /// Whether a stream socket has something for a receive: bytes, end of stream or an
+    /// error.
+    pub(crate) fn stream_ready(&self, id: ObjectId) -> bool {
+        let so = sock(self, id);
+        so.unread > 0 || so.eof || so.error.is_some()
+    }
+
+    /// Makes the operation a call waits in: the thread blocks in it, or, for an
+    /// overlapped call (`Net::overlapped`), it goes on asynchronously and the call returns
+    /// WSA_IO_PENDING (§22.40). Overlapped operations have no time-out (SO_RCVTIMEO and
+    /// SO_SNDTIMEO do not apply to them, sock.c test_timeout) unless `keep_deadline` (a
+    /// connect's retry timer).
+    pub(crate) fn sock_wait(
+        &mut self,
+        tid: Tid,
+        kind: OpKind,
+        deadline: Option<u64>,
+        keep_deadline: bool,
+    ) -> (OpId, Exec) {
+        let Some((target, blocking)) = self.net.overlapped.take() else {
+            let op = self.new_op(tid, kind, deadline);
+            return (op, Exec::Block(op));
+        };
+        let (op, exec) = if blocking {
+            let op = self.pend_sync_overlapped(tid, kind, target);
+            (op, Exec::Block(op))
+        } else {
+            let op = self.pend_async(tid, kind, target);
+            (op, Exec::Done(Reply { status: Status::Pending, value: Value::Void }))
+        };
+        if let (true, Some(at)) = (keep_deadline, deadline) {
+            let seq = self.next_timer_seq();
+            let o = &mut self.ops[op];
+            o.deadline = Some(at);
+            o.timer_seq = seq;
+            self.timers.insert((at, seq, TimerKey::Op(op)));
+        }
+        (op, exec)
     }
 
     /// What a recv on `id` gets now, or None when it would wait.
-    fn recv_now(&mut self, id: ObjectId, len: u32, peek: bool, from: bool) -> Option<Reply> {
+    pub(crate) fn recv_now(&mut self, id: ObjectId, len: u32, peek: bool, from: bool) -> Option<Reply> {
         let so = sock(self, id);
         if let Some(e) = so.error {
             return Some(Reply::error(e));
@@ -1087,11 +1200,16 @@ impl Kernel {
     }
 
     /// Waiting recvs on `id` take what arrived, oldest first.
-    fn reads_progress(&mut self, id: ObjectId) {
+    pub(crate) fn reads_progress(&mut self, id: ObjectId) {
         while let Some(&op) = sock(self, id).reads.front() {
             let OpKind::SockRecv { len, peek, from, .. } = self.ops[op].kind else {
                 unreachable!("a socket's read queue holds recvs")
             };
+            // Only an overlapped receive into a zero-length buffer queues with len 0: it
+            // waits for data (§22.41).
+            if len == 0 && sock(self, id).proto == Proto::Tcp && !self.stream_ready(id) {
+                break;
+            }
             let Some(reply) = self.recv_now(id, len, peek, from) else { break };
             sock_mut(self, id).reads.pop_front();
             let why = self.cause(|| format!("data or end of stream on {}", self.describe(id)));
@@ -1173,7 +1291,9 @@ impl Kernel {
         }
         let quota = u64::from(sock(self, p).rcvbuf) + u64::from(so.sndbuf);
         let unread = sock(self, p).unread + sock(self, p).incoming;
-        let nonblocking = so.nonblocking;
+        // An overlapped send is not affected by non-blocking mode [inferred from the
+        // receive side, sock.c test_nonblocking_async_recv; §22.41].
+        let nonblocking = so.nonblocking && self.net.overlapped.is_none();
         let remote = sock(self, p).host != so.host;
         let mut data = data;
         if nonblocking {
@@ -1206,9 +1326,10 @@ impl Kernel {
             let mut seg = Segment { data, off: 0, writer: None };
             let op = if blocks {
                 let deadline = if sndtimeo == 0 { None } else { self.deadline(sndtimeo) };
-                let op = self.new_op(tid, OpKind::SockSend { sock: id, peer: p, len: k as u32 }, deadline);
+                let (op, exec) =
+                    self.sock_wait(tid, OpKind::SockSend { sock: id, peer: p, len: k as u32 }, deadline, false);
                 seg.writer = Some(op);
-                Some(op)
+                Some(exec)
             } else {
                 None
             };
@@ -1216,7 +1337,7 @@ impl Kernel {
             self.note_effect(|_| what);
             self.events_changed();
             return Ok(match op {
-                Some(op) => Exec::Block(op),
+                Some(exec) => exec,
                 None => Exec::Done(Value::Long(k as i64).into()),
             });
         }
@@ -1235,9 +1356,9 @@ impl Kernel {
             return Ok(Exec::Done(Value::Long(k as i64).into()));
         }
         let deadline = if sndtimeo == 0 { None } else { self.deadline(sndtimeo) };
-        let op = self.new_op(tid, OpKind::SockSend { sock: id, peer: p, len: k as u32 }, deadline);
+        let (op, exec) = self.sock_wait(tid, OpKind::SockSend { sock: id, peer: p, len: k as u32 }, deadline, false);
         sock_mut(self, p).inbound.back_mut().expect("bytes left").writer = Some(op);
-        Ok(Exec::Block(op))
+        Ok(exec)
     }
 
     fn send_datagram(
@@ -1362,6 +1483,10 @@ impl Kernel {
         if namelen < SOCKADDR_IN_LEN {
             return Err(WSAEFAULT);
         }
+        if sock(self, id).needs_accept_context {
+            // An AcceptEx socket before SO_UPDATE_ACCEPT_CONTEXT (§22.42).
+            return Err(WSAENOTCONN);
+        }
         let a = sock(self, id).local.ok_or(WSAEINVAL)?;
         Ok(Value::SockName(a.to_sockaddr()).into())
     }
@@ -1373,7 +1498,7 @@ impl Kernel {
             return Err(WSAEFAULT);
         }
         let so = sock(self, id);
-        if so.state != State::Connected {
+        if so.state != State::Connected || so.needs_accept_context {
             return Err(WSAENOTCONN);
         }
         Ok(Value::SockName(so.remote.ok_or(WSAENOTCONN)?.to_sockaddr()).into())
@@ -1395,6 +1520,9 @@ impl Kernel {
     ) -> CallResult {
         let id = self.sock_call(pid, tid, s)?;
         let val = optval.ok_or(WSAEFAULT)?;
+        if level == SOL_SOCKET && (optname == SO_UPDATE_ACCEPT_CONTEXT || optname == SO_UPDATE_CONNECT_CONTEXT) {
+            return self.update_context(pid, tid, id, optname, &val, optlen);
+        }
         let need = 4;
         if optlen < need || val.len() < need as usize {
             return Err(WSAEFAULT);
@@ -1866,7 +1994,20 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
     let peer = so.peer.take();
     let state = so.state;
     for op in reads.into_iter().chain(accepts) {
-        k.complete_op(op, Reply::error(WSAEINTR), &why);
+        let r = closed_reply(k, op);
+        if let OpKind::SockAcceptEx { accept, .. } = k.ops[op].kind {
+            if let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body) {
+                a.accept_for = None;
+            }
+        }
+        k.complete_op(op, r, &why);
+    }
+    // The AcceptEx using it as its accept socket ends (sock.c test_AcceptEx, SK-26).
+    if let Some(op) = sock_mut(k, id).accept_for.take() {
+        if k.ops.contains_key(op) {
+            k.unqueue_op(op);
+            k.complete_op(op, Reply::error(ERROR_OPERATION_ABORTED), &why);
+        }
     }
     let connects: Vec<OpId> = k
         .net
@@ -1877,7 +2018,8 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
         .collect();
     for op in connects {
         k.net.connects.retain(|&c| c != op);
-        k.complete_op(op, Reply::error(WSAEINTR), &why);
+        let r = closed_reply(k, op);
+        k.complete_op(op, r, &why);
     }
     let host = sock(k, id).host;
     if let Some(p) = local.map(|a| (host, proto, a.port)) {
@@ -1901,10 +2043,12 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
             seg.writer = None;
         }
         for w in mine {
-            k.complete_op(w, Reply::error(WSAEINTR), &why);
+            let r = closed_reply(k, w);
+            k.complete_op(w, r, &why);
         }
         for w in k.flight_writers_from(id) {
-            k.complete_op(w, Reply::error(WSAEINTR), &why);
+            let r = closed_reply(k, w);
+            k.complete_op(w, r, &why);
         }
         sock_mut(k, p).peer = None;
         if sock(k, p).host != host {
@@ -1927,8 +2071,55 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
     k.events_changed();
 }
 
+/// The status block of a completed overlapped socket operation: its NTSTATUS (OVERLAPPED
+/// `Internal`), the Win32 error GetOverlappedResult and GetQueuedCompletionStatus report
+/// (RtlNtStatusToDosError) and the Winsock error WSAGetOverlappedResult reports (§22.40).
+/// The operation's reply carries the Winsock error.
+pub(crate) fn completion_codes(status: Status) -> (u32, Option<Win32Error>, Option<Win32Error>) {
+    let e = match status {
+        Status::Success | Status::SuccessSetting(_) => return (0, None, None),
+        Status::Pending => return (crate::api::STATUS_PENDING, None, None),
+        Status::Warning(e) | Status::Error(e) => e,
+    };
+    let (nt, dos) = match e {
+        // sock.c test_tcp_reset: Internal STATUS_CONNECTION_RESET, ERROR_NETNAME_DELETED.
+        WSAECONNRESET => (0xC000_020D, ERROR_NETNAME_DELETED),
+        // sock.c iocp_async_read_closesocket: STATUS_CONNECTION_ABORTED,
+        // ERROR_CONNECTION_ABORTED.
+        WSAECONNABORTED => (0xC000_0241, ERROR_CONNECTION_ABORTED),
+        // STATUS_CANCELLED: ERROR_OPERATION_ABORTED = WSA_OPERATION_ABORTED (995).
+        ERROR_OPERATION_ABORTED => (0xC000_0120, ERROR_OPERATION_ABORTED),
+        // sock.c test_connect: ConnectEx to a closed port, ERROR_CONNECTION_REFUSED.
+        WSAECONNREFUSED => (0xC000_0236, ERROR_CONNECTION_REFUSED),
+        // [inferred] STATUS_IO_TIMEOUT, whose Win32 error is ERROR_SEM_TIMEOUT.
+        WSAETIMEDOUT => (0xC000_00B5, ERROR_SEM_TIMEOUT),
+        // STATUS_BUFFER_OVERFLOW: a datagram cut short (ERROR_MORE_DATA for the port).
+        WSAEMSGSIZE => (0x8000_0005, ERROR_MORE_DATA),
+        // [inferred] anything else: STATUS_UNSUCCESSFUL, the Winsock code as is.
+        other => (0xC000_0001, other),
+    };
+    (nt, Some(dos), Some(e))
+}
+
+/// What a pending operation on a closing socket ends with: a blocked call WSAEINTR; an
+/// overlapped receive or send STATUS_CONNECTION_ABORTED (sock.c
+/// iocp_async_read_closesocket); AcceptEx and ConnectEx STATUS_CANCELLED (sock.c
+/// test_AcceptEx, SK-26; ConnectEx [inferred]).
+fn closed_reply(k: &Kernel, op: OpId) -> Reply {
+    let o = &k.ops[op];
+    if matches!(o.target, crate::kernel::ops::Target::Thread) {
+        return Reply::error(WSAEINTR);
+    }
+    match o.api {
+        crate::kernel::request::Api::AcceptEx | crate::kernel::request::Api::ConnectEx => {
+            Reply::error(ERROR_OPERATION_ABORTED)
+        }
+        _ => Reply::error(WSAECONNABORTED),
+    }
+}
+
 /// Drops what a closing socket still holds (its unread bytes; blocked sends of its peer).
-fn discard(k: &mut Kernel, id: ObjectId) {
+pub(crate) fn discard(k: &mut Kernel, id: ObjectId) {
     let why = k.cause(|| format!("{} closed", k.describe(id)));
     let so = sock_mut(k, id);
     let segs: Vec<Segment> = so.inbound.drain(..).collect();
@@ -1947,6 +2138,14 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
     match k.ops[op].kind {
         OpKind::SockRecv { sock: id, .. } => sock_mut(k, id).reads.retain(|&r| r != op),
         OpKind::SockAccept { sock: id } => sock_mut(k, id).accepts.retain(|&r| r != op),
+        OpKind::SockAcceptEx { sock: id, accept, .. } => {
+            sock_mut(k, id).accepts.retain(|&r| r != op);
+            if let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body) {
+                if a.accept_for == Some(op) {
+                    a.accept_for = None;
+                }
+            }
+        }
         OpKind::SockConnect { sock: id, .. } => {
             k.net.connects.retain(|&c| c != op);
             if let Some(Body::Socket(s)) = k.objects.get_mut(id).map(|o| &mut o.body) {
@@ -1988,6 +2187,7 @@ fn op_socket(k: &Kernel, op: OpId) -> ObjectId {
     match k.ops[op].kind {
         OpKind::SockRecv { sock, .. }
         | OpKind::SockAccept { sock }
+        | OpKind::SockAcceptEx { sock, .. }
         | OpKind::SockConnect { sock, .. }
         | OpKind::SockSend { sock, .. } => sock,
         _ => unreachable!("not a socket operation"),
@@ -2014,6 +2214,9 @@ pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
     match k.ops[op].kind {
         OpKind::SockRecv { .. } => format!("waits for data on {d}"),
         OpKind::SockAccept { .. } => format!("waits for a connection on {d}"),
+        OpKind::SockAcceptEx { accept, .. } => {
+            format!("waits for a connection on {d} for {}", k.describe(accept))
+        }
         OpKind::SockConnect { to, .. } => format!("connects {d} to {to}"),
         OpKind::SockSend { peer, .. } => {
             format!("waits for {} to read ({} unread byte(s))", k.describe(peer), sock(k, peer).unread)
@@ -2037,7 +2240,7 @@ pub(crate) fn op_wait_edges(k: &Kernel, op: OpId) -> Vec<WaitEdge> {
     let so = sock(k, id);
     let (what, other) = match k.ops[op].kind {
         OpKind::SockRecv { .. } => ("data or end of stream", so.peer),
-        OpKind::SockAccept { .. } => ("a connection", None),
+        OpKind::SockAccept { .. } | OpKind::SockAcceptEx { .. } => ("a connection", None),
         OpKind::SockConnect { .. } => ("a listener", None),
         OpKind::SockSend { peer, .. } => ("the peer to read", Some(peer)),
         _ => unreachable!("not a socket operation"),
