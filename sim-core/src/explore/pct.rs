@@ -108,7 +108,7 @@ mod tests {
 
     fn pick(p: &mut Pct, options: &[Tid], current: Option<Tid>) -> usize {
         let point =
-            ChoicePoint { kind: ChoiceKind::Thread, options, current, step: 0, index: 0, calls: &[], footprint: None };
+            ChoicePoint { kind: ChoiceKind::Thread, options, current, step: 0, index: 0, calls: &[], footprint: None, state: None };
         p.pick(&point).unwrap()
     }
 

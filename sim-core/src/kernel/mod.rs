@@ -28,6 +28,7 @@ pub mod ops;
 pub mod race;
 pub mod request;
 pub mod sched;
+mod state_hash;
 pub mod time;
 mod wait;
 
@@ -41,7 +42,7 @@ use config::{Config, LimitAction, WaiterOrder};
 use ops::{Op, OpId};
 pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
-use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Strategy};
+use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, StateHash, Strategy};
 use slotmap::SlotMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use time::TimerKey;
@@ -198,6 +199,11 @@ pub struct Kernel {
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
     pub(crate) volume: crate::objects::file::Volume,
+    /// Each thread's position (results taken, their running hash), kept only while state
+    /// hashing is on (`kernel/state_hash.rs`).
+    pub(crate) positions: Option<state_hash::Positions>,
+    /// Whether the strategy wants the state hash at each thread choice and at the end.
+    pub(crate) wants_states: bool,
 }
 
 impl Kernel {
@@ -211,6 +217,7 @@ impl Kernel {
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
         let footprints = strategy.wants_calls().then(footprint::Recorder::default);
+        let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
@@ -267,6 +274,8 @@ impl Kernel {
             livelock: None,
             watch_from,
             volume: Default::default(),
+            positions: wants_states.then(state_hash::Positions::default),
+            wants_states,
         }
         .with_preloaded_files()
     }
@@ -451,7 +460,16 @@ impl Kernel {
             }
             false => None,
         };
+        if self.wants_states {
+            let s = self.state_now();
+            self.strategy.end_state(s);
+        }
         self.strategy.end_execution(f.as_ref());
+    }
+
+    /// The state's hash, as a strategy sees it.
+    fn state_now(&self) -> StateHash {
+        StateHash { hash: self.state_hash(), exact: self.user.generation == 0 }
     }
 
     /// Asks the strategy to choose among `options` (sorted); records the decision.
@@ -487,6 +505,7 @@ impl Kernel {
             index: self.decisions.len(),
             calls: &calls,
             footprint: footprint.as_ref(),
+            state: (self.wants_states && kind == ChoiceKind::Thread).then(|| self.state_now()),
         };
         match self.strategy.pick(&point) {
             Some(i) => {
