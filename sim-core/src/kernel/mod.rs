@@ -440,10 +440,11 @@ impl Kernel {
     /// wants footprints) and that `tid` is the thread stepping.
     pub(crate) fn before_step(&mut self, tid: Tid) {
         if self.footprints.is_some() {
-            let reads = match &self.thread(tid).run {
+            let mut reads = match &self.thread(tid).run {
                 Run::Parked(req) => self.call_reads(tid, req),
                 _ => footprint::Footprint::everything(),
             };
+            reads.threads.insert(tid);
             if let Some(r) = self.footprints.as_mut() {
                 r.before_step(reads);
             }

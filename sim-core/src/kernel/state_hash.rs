@@ -305,7 +305,8 @@ impl Kernel {
         let _ = writeln!(out, "mailslots {}", canon(&format!("{:?}", self.mailslot_names)));
         let _ = writeln!(out, "volume {}", canon(&drop_fields(&format!("{:?}", self.volume))));
         // The timer queue in firing order, without its sequence numbers.
-        let timers: Vec<String> = self.timers.iter().map(|(due, _, key)| format!("{due}:{}", canon(&format!("{key:?}")))).collect();
+        let timers: Vec<String> =
+            self.timers.iter().map(|(due, _, key)| format!("{due}:{}", canon(&format!("{key:?}")))).collect();
         let _ = writeln!(out, "timers {} now {}", timers.join(","), self.now);
         let _ = writeln!(
             out,
