@@ -237,6 +237,9 @@ fn the_state_hash_ignores_allocation_order_and_tells_states_apart() {
 /// exhaustive search sees every state a random sweep sees.
 #[test]
 fn sweeps_report_distinct_states_when_asked() {
+    // The strategy's name parses back (WINSIM_STRATEGY, `winsim explore --strategy`).
+    assert_eq!(Explore::parse("dpor"), Ok(Explore::Dpor));
+    assert_eq!(Explore::Dpor.name(), "dpor");
     let setup = depth3(true);
     let mut counts = Vec::new();
     for explore in [Explore::Random, Explore::Pct { depth: 3, steps: None }, full(), Explore::Dpor] {
