@@ -261,12 +261,13 @@ impl Kernel {
             .copied()
             .chain(self.objects.keys());
         for root in roots {
-            if seen.insert(root) {
+            // A stale id in a table (never expected) is skipped, not a panic.
+            if text.contains_key(&root) && seen.insert(root) {
                 queue.push_back(root);
             }
             while let Some(id) = queue.pop_front() {
                 order.push(id);
-                let mut named: Vec<&str> = ids_in(&text[&id], "ObjectId(");
+                let mut named: Vec<&str> = text.get(&id).map(|t| ids_in(t, "ObjectId(")).unwrap_or_default();
                 if let Some(ops) = thread_ops.get(&id) {
                     for (_, _, t) in ops {
                         named.extend(ids_in(t, "ObjectId("));
@@ -292,7 +293,7 @@ impl Kernel {
         let canon = |s: &str| relabel(&relabel(s, "ObjectId(", &obj_labels, "O"), "OpId(", &op_labels, "P");
         let mut out = String::new();
         for (i, id) in order.iter().enumerate() {
-            let _ = write!(out, "#{i} {}", canon(&text[id]));
+            let _ = write!(out, "#{i} {}", canon(text.get(id).map(String::as_str).unwrap_or("")));
             for (_, _, t) in thread_ops.get(id).into_iter().flatten() {
                 let _ = write!(out, " op {}", canon(t));
             }
