@@ -281,6 +281,8 @@ impl Check {
             property,
             stop_at_failure: true,
             progress: Some(&tick),
+            states: false,
+            prune_states: false,
         };
         let exploration = explore::sweep(&sweep, entry, &setup);
         bar.finish_and_clear();

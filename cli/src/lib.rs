@@ -103,7 +103,7 @@ enum Command {
         /// Set a scenario file's parameter (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// random, pct[:D[:K]], dfs[:B[:por]] or rr.
+        /// random, pct[:D[:K]], dfs[:B[:por]], dpor or rr.
         #[arg(long, default_value = "random")]
         strategy: String,
         /// Most runs.
@@ -125,6 +125,15 @@ enum Command {
         /// Count every outcome but completion as a failure.
         #[arg(long)]
         strict: bool,
+        /// Count distinct kernel states (a canonical hash of the kernel's state at every
+        /// thread choice and at each run's end; slower per run).
+        #[arg(long)]
+        states: bool,
+        /// Exhaustive search (dfs): do not explore again a choice whose state was
+        /// explored (sound for deterministic bodies sharing state only through winsim
+        /// objects; docs/exploration.md).
+        #[arg(long)]
+        prune_states: bool,
         /// Output format: text, or JSON lines (the counts, then the result with the
         /// first failure shrunk).
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -614,7 +623,20 @@ where
             // A deadlock the scenario expects is a result, not an error of the tool.
             if s.expects(report.outcome.kind(), strict) { ExitCode::SUCCESS } else { ExitCode::from(UNEXPECTED) }
         }
-        Command::Explore { scenario, set, strategy, runs, seed, jobs, shard, save, strict, format } => {
+        Command::Explore {
+            scenario,
+            set,
+            strategy,
+            runs,
+            seed,
+            jobs,
+            shard,
+            save,
+            strict,
+            states,
+            prune_states,
+            format,
+        } => {
             let text = matches!(format, Format::Text);
             let s = match resolve(cat, &scenario, &set) {
                 Ok(s) => s,
@@ -634,7 +656,13 @@ where
             let (seed, runs) = match shard.as_deref().map(|sh| sh.split_once('/')) {
                 None => (seed, runs),
                 Some(Some((i, n))) => match (i.trim().parse::<u64>(), n.trim().parse::<u64>()) {
-                    (Ok(i), Ok(n)) if n > 0 && i >= 1 && i <= n && !strategy.starts_with("dfs") => {
+                    (Ok(i), Ok(n))
+                        if n > 0
+                            && i >= 1
+                            && i <= n
+                            && !strategy.starts_with("dfs")
+                            && !strategy.starts_with("dpor") =>
+                    {
                         let from = runs * (i - 1) / n;
                         let to = runs * i / n;
                         (seed + from, to - from)
@@ -656,7 +684,15 @@ where
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
             let bar = progress_bar(runs);
             let tick = || bar.inc(1);
-            let sweep = Sweep { runs, seed, jobs: jobs.max(1), progress: Some(&tick), ..Sweep::new(explore.clone()) };
+            let sweep = Sweep {
+                runs,
+                seed,
+                jobs: jobs.max(1),
+                progress: Some(&tick),
+                states,
+                prune_states,
+                ..Sweep::new(explore.clone())
+            };
             let e = explore::sweep(&sweep, &s.main, &setup);
             bar.finish_and_clear();
             let bound = match (e.exhausted, e.exhausted_bound) {
@@ -667,8 +703,16 @@ where
             let counts: std::collections::BTreeMap<&str, u64> =
                 e.outcomes.iter().map(|(k, n)| (k.as_str(), *n)).collect();
             if text {
+                let distinct_states = match e.states {
+                    Some(n) => format!(", {n} distinct states"),
+                    None => String::new(),
+                };
+                let pruned = match e.pruned {
+                    0 => String::new(),
+                    n => format!(", {n} pruned"),
+                };
                 say!(
-                    "scenario {}: strategy {}, {} runs, {} distinct schedules{bound}",
+                    "scenario {}: strategy {}, {} runs, {} distinct schedules{distinct_states}{pruned}{bound}",
                     s.name,
                     explore.name(),
                     e.runs,
@@ -683,7 +727,7 @@ where
                     serde_json::json!({
                         "type": "explore", "scenario": s.name, "strategy": explore.name(), "runs": e.runs,
                         "schedules": e.schedules, "exhausted": e.exhausted, "exhausted_bound": e.exhausted_bound,
-                        "counts": counts,
+                        "counts": counts, "states": e.states, "pruned": e.pruned,
                     })
                 );
             }

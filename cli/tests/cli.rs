@@ -358,6 +358,36 @@ fn counts(out: &str) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
+/// `explore --states`: the text line and the JSON line give the distinct kernel states
+/// beside the distinct schedules (none without the flag); `--prune-states` on an
+/// exhaustive search explores every schedule in fewer runs, with the same outcomes.
+#[test]
+fn explore_counts_states_and_prunes_revisits() {
+    let (code, out) = winsim(&["explore", "redirect-fixed", "--strategy", "dfs", "--states"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("distinct states"), "{out}");
+    let (_, plain) = winsim(&["explore", "redirect-fixed", "--strategy", "dfs"]);
+    assert!(!plain.contains("distinct states"), "{plain}");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out) = winsim(args);
+        assert_eq!(code, 0, "{out}");
+        serde_json::from_str(out.lines().next().unwrap()).unwrap()
+    };
+    let full = json(&["explore", "redirect-fixed", "--strategy", "dfs", "--states", "--format", "json"]);
+    let pruned =
+        json(&["explore", "redirect-fixed", "--strategy", "dfs", "--states", "--prune-states", "--format", "json"]);
+    assert!(full["states"].as_u64().unwrap() > 1, "{full}");
+    let kinds = |v: &serde_json::Value| v["counts"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(kinds(&full), kinds(&pruned), "{full} {pruned}");
+    assert_eq!(full["exhausted"], true);
+    assert_eq!(pruned["exhausted"], true);
+    assert!(pruned["runs"].as_u64() <= full["runs"].as_u64(), "{full} {pruned}");
+    assert_eq!(
+        json(&["explore", "redirect-fixed", "--strategy", "dfs", "--format", "json"])["states"],
+        serde_json::Value::Null
+    );
+}
+
 /// `explore --shard I/N`: shard I makes the I-th contiguous part of the runs (and
 /// seeds), so the shards together make the runs of the whole; DFS cannot be sharded this
 /// way and is refused.
@@ -413,7 +443,7 @@ fn schema(file: &str) -> jsonschema::Validator {
 fn json_lines_match_their_schemas() {
     let cli = schema("cli-lines.schema.json");
     let trace = schema("trace-v3.schema.json");
-    let runs: [&[&str]; 7] = [
+    let runs: [&[&str]; 8] = [
         &["run", "pipe-both-write", "--format", "json"],
         &["run", "redirect-fixed", "--format", "json", "--round-robin"],
         &["trace", "named-pipe-echo", "--format", "json"],
@@ -421,6 +451,7 @@ fn json_lines_match_their_schemas() {
         &["sweep", "redirect-fixed", "--seeds", "5", "--format", "json"],
         &["explore", "lost-wakeup-pulse-event", "--strategy", "pct:2", "--runs", "50", "--format", "json"],
         &["explore", "redirect-fixed", "--strategy", "dfs:1", "--runs", "50", "--format", "json"],
+        &["explore", "redirect-fixed", "--strategy", "dpor", "--states", "--runs", "50", "--format", "json"],
     ];
     let mut types = std::collections::BTreeSet::new();
     for args in runs {
@@ -441,7 +472,8 @@ fn json_lines_match_their_schemas() {
         r#"{"type":"sweep","scenario":"x","seeds":3,"start":0}"#,
         r#"{"type":"failure","seed":1,"kind":"hang"}"#,
         r#"{"type":"result","expected":true,"first_failure":null,"extra":1}"#,
-        r#"{"type":"explore","scenario":"x","strategy":"dfs","runs":-1,"schedules":1,"exhausted":true,"exhausted_bound":null,"counts":{}}"#,
+        r#"{"type":"explore","scenario":"x","strategy":"dfs","runs":-1,"schedules":1,"exhausted":true,"exhausted_bound":null,"counts":{},"states":null,"pruned":0}"#,
+        r#"{"type":"explore","scenario":"x","strategy":"dfs","runs":1,"schedules":1,"exhausted":true,"exhausted_bound":null,"counts":{}}"#,
         r#"{"type":"result","kind":"deadlock","report":"","outcome":{"Deadlock":{}}}"#,
     ] {
         assert!(!cli.is_valid(&serde_json::from_str(bad).unwrap()), "accepted {bad}");

@@ -30,7 +30,7 @@ pub use backend::Win32;
 pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::config::{HostConfig, LinkConfig, NetworkConfig, PartitionConfig};
 pub use kernel::race::RaceDetection;
-pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, Strategy};
+pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, StateHash, Strategy};
 pub use report::{
     DeadlockReport, LivelockReport, LivelockThread, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge,
 };

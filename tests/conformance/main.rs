@@ -10,6 +10,7 @@ mod audit;
 mod com;
 mod determinism;
 mod explore;
+mod explore_dpor;
 mod file;
 mod handles;
 mod kernel;

@@ -10,12 +10,12 @@ mod dfs;
 mod pct;
 mod shrink;
 
-pub use dfs::{Dfs, DfsState, Root};
+pub use dfs::{Dfs, DfsOptions, DfsState, Root, StateMemory};
 pub use pct::Pct;
 pub use shrink::{Anchored, Lenient, Preemption, ShrinkResult, Size, Sticky, measure, shrink};
 
 use crate::kernel::config::{Config, StrategyConfig};
-use crate::kernel::sched::{Decision, Strategy};
+use crate::kernel::sched::{ChoicePoint, Decision, StateHash, Strategy};
 use crate::report::{Outcome, RunReport};
 use crate::sim::Sim;
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,10 @@ pub enum Explore {
     },
     /// Round-robin (one run: every run would be the same).
     RoundRobin,
+    /// Exhaustive search without a preemption bound, with dynamic partial-order reduction
+    /// (Flanagan and Godefroid, POPL 2005) and sleep sets: only the orders of conflicting
+    /// steps are varied (threads must share state only through winsim objects).
+    Dpor,
 }
 
 impl Explore {
@@ -64,6 +68,7 @@ impl Explore {
         match parts[0] {
             "random" if parts.len() == 1 => Ok(Explore::Random),
             "rr" | "round-robin" if parts.len() == 1 => Ok(Explore::RoundRobin),
+            "dpor" if parts.len() == 1 => Ok(Explore::Dpor),
             "pct" if parts.len() <= 3 => {
                 Ok(Explore::Pct { depth: num(parts.get(1))?.unwrap_or(3) as u32, steps: num(parts.get(2))? })
             }
@@ -75,7 +80,7 @@ impl Explore {
                 };
                 Ok(Explore::Dfs { preemption_bound: num(parts.get(1))?.map(|b| b as u32), reduction })
             }
-            _ => Err(format!("unknown strategy {s:?}: expected random, pct[:D[:K]], dfs[:B[:por]] or rr")),
+            _ => Err(format!("unknown strategy {s:?}: expected random, pct[:D[:K]], dfs[:B[:por]], dpor or rr")),
         }
     }
 
@@ -91,6 +96,7 @@ impl Explore {
                 if *reduction { format!("dfs:{b}:por") } else { format!("dfs:{b}") }
             }
             Explore::RoundRobin => "rr".into(),
+            Explore::Dpor => "dpor".into(),
         }
     }
 }
@@ -142,6 +148,14 @@ pub struct Sweep<'a> {
     /// Called after each run, from whichever worker ran it: for a progress display only
     /// (it cannot change the sweep, whose result does not depend on it).
     pub progress: Option<&'a (dyn Fn() + Sync)>,
+    /// Count distinct kernel states (`Kernel::state_hash` at every thread choice and at
+    /// each run's end): `Exploration::states`. Costs formatting the state per choice.
+    pub states: bool,
+    /// Exhaustive search (`Dfs`): do not explore again a choice whose state (thread
+    /// positions included), current thread and preemptions were explored before. Sound
+    /// only for deterministic thread bodies that share state only through winsim objects
+    /// (docs/exploration.md). Ignored by the other strategies and by `Dpor`.
+    pub prune_states: bool,
 }
 
 impl Sweep<'_> {
@@ -156,6 +170,8 @@ impl Sweep<'_> {
             property: None,
             stop_at_failure: true,
             progress: None,
+            states: false,
+            prune_states: false,
         }
     }
 }
@@ -193,6 +209,14 @@ pub struct Exploration {
     pub exhausted: bool,
     /// The thread-choice estimate PCT used.
     pub pct_steps: Option<u64>,
+    /// Distinct kernel states seen at thread choices and at runs' ends (when
+    /// `Sweep::states`; `Kernel::state_hash`).
+    pub states: Option<u64>,
+    /// The distinct states runs ended in (when `Sweep::states`; abandoned runs excluded).
+    pub final_states: BTreeSet<u64>,
+    /// Runs the exhaustive search abandoned because their state had been explored
+    /// (`Sweep::prune_states`; counted in `pruned` too).
+    pub state_pruned: u64,
 }
 
 /// Random runs PCT tries, at most, to estimate a run's length when the first never ends.
@@ -227,6 +251,55 @@ pub fn run_with<S: Fn(&mut Sim)>(
     let mut sim = Sim::with_strategy(config, strategy);
     setup(&mut sim);
     sim.run_with_strategy(entry)
+}
+
+/// Wraps a run's strategy to collect the state hashes it is shown.
+struct Counting {
+    inner: Box<dyn Strategy>,
+    seen: std::rc::Rc<std::cell::RefCell<(BTreeSet<u64>, Option<u64>)>>,
+}
+
+impl Strategy for Counting {
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        if let Some(st) = point.state {
+            self.seen.borrow_mut().0.insert(st.hash);
+        }
+        self.inner.pick(point)
+    }
+    fn new_execution(&mut self) -> bool {
+        self.inner.new_execution()
+    }
+    fn end_execution(&mut self, footprint: Option<&crate::kernel::footprint::Footprint>) {
+        self.inner.end_execution(footprint);
+    }
+    fn wants_calls(&self) -> bool {
+        self.inner.wants_calls()
+    }
+    fn wants_states(&self) -> bool {
+        true
+    }
+    fn end_state(&mut self, state: StateHash) {
+        self.seen.borrow_mut().1 = Some(state.hash);
+        self.inner.end_state(state);
+    }
+}
+
+/// One run of the program with `config`, and (when `states`) the states seen at its
+/// thread choices and the state it ended in.
+fn run_counting<S: Fn(&mut Sim)>(
+    setup: &S,
+    entry: &str,
+    config: Config,
+    states: bool,
+) -> (RunReport, BTreeSet<u64>, Option<u64>) {
+    if !states {
+        return (run_once(setup, entry, config), BTreeSet::new(), None);
+    }
+    let seen = std::rc::Rc::new(std::cell::RefCell::new((BTreeSet::new(), None)));
+    let inner = crate::kernel::sched::from_config(&config.strategy);
+    let (report, _) = run_with(setup, entry, config, Box::new(Counting { inner, seen: seen.clone() }));
+    let (set, end) = seen.take();
+    (report, set, end)
 }
 
 /// Runs a sweep of the program `entry` registered by `setup`.
@@ -271,7 +344,19 @@ pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> E
             indexed(&one, entry, setup, None, &|_| Config { strategy: StrategyConfig::RoundRobin, ..base.clone() })
         }
         Explore::Dfs { preemption_bound, reduction } => {
-            exhaustive(s, entry, setup, &base, *preemption_bound, *reduction)
+            let options = DfsOptions {
+                bound: *preemption_bound,
+                reduction: *reduction,
+                dpor: false,
+                states: s.states,
+                prune_states: s.prune_states,
+            };
+            exhaustive(s, entry, setup, &base, options)
+        }
+        Explore::Dpor => {
+            let options =
+                DfsOptions { bound: None, reduction: true, dpor: true, states: s.states, prune_states: false };
+            exhaustive(s, entry, setup, &base, options)
         }
     }
 }
@@ -285,11 +370,12 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
     config_of: &(dyn Fn(u64) -> Config + Sync),
 ) -> Exploration {
     let jobs = s.jobs.max(1) as u64;
-    let worker = |w: u64| -> Vec<(u64, u64, String, Option<Failure>)> {
+    type Row = (u64, u64, String, Option<Failure>, BTreeSet<u64>, Option<u64>);
+    let worker = |w: u64| -> Vec<Row> {
         let mut out = Vec::new();
         let mut i = w;
         while i < s.runs {
-            let report = run_once(setup, entry, config_of(i));
+            let (report, states, end) = run_counting(setup, entry, config_of(i), s.states);
             if let Some(p) = s.progress {
                 p();
             }
@@ -298,7 +384,7 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
             let hash = schedule_hash(&report.decisions);
             let failure = v.map(|(k, message)| Failure { run: i, report, kind: k, message });
             let stop = failure.is_some() && s.stop_at_failure;
-            out.push((i, hash, kind, failure));
+            out.push((i, hash, kind, failure, states, end));
             if stop {
                 break;
             }
@@ -306,7 +392,7 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
         }
         out
     };
-    let mut all: Vec<(u64, u64, String, Option<Failure>)> = if jobs == 1 {
+    let mut all: Vec<Row> = if jobs == 1 {
         worker(0)
     } else {
         std::thread::scope(|scope| {
@@ -324,44 +410,56 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
     }
     let mut e = Exploration { pct_steps, ..Exploration::default() };
     let mut seen = BTreeSet::new();
-    for (_, hash, kind, failure) in all {
+    let mut states = BTreeSet::new();
+    for (_, hash, kind, failure, at_choices, end) in all {
         e.runs += 1;
         seen.insert(hash);
+        states.extend(at_choices);
+        states.extend(end);
+        e.final_states.extend(end);
         *e.outcomes.entry(kind).or_default() += 1;
         if e.failure.is_none() {
             e.failure = failure;
         }
     }
     e.schedules = seen.len() as u64;
+    e.states = s.states.then_some(states.len() as u64);
     e
 }
 
 /// The exhaustive search: bounds 0, 1, ... (fewest preemptions first); each bound
-/// searches only the subtrees the previous one deferred.
+/// searches only the subtrees the previous one deferred. With DPOR, one unbounded search.
 fn exhaustive<S: Fn(&mut Sim)>(
     s: &Sweep<'_>,
     entry: &str,
     setup: &S,
     base: &Config,
-    bound: Option<u32>,
-    reduction: bool,
+    options: DfsOptions,
 ) -> Exploration {
     let mut e = Exploration::default();
     let mut seen = BTreeSet::new();
     let mut roots = vec![Root::default()];
     let mut limit = 0u32;
+    let mut memory = StateMemory::default();
+    let finish = |e: &mut Exploration, seen: &BTreeSet<u64>, memory: &StateMemory| {
+        e.schedules = seen.len() as u64;
+        if options.states {
+            e.states = Some(memory.seen.len() as u64);
+            e.final_states = memory.finals.clone();
+        }
+    };
     loop {
         let mut next = Vec::new();
         for root in roots {
-            let dfs = Dfs::from_root(root, Some(limit), reduction);
+            let bound = if options.dpor { None } else { Some(limit) };
+            let dfs = Dfs::with_options(root, DfsOptions { bound, ..options }, std::mem::take(&mut memory));
             let mut strategy: Box<dyn Strategy> = Box::new(dfs.clone());
-            loop {
+            let done = loop {
                 if e.runs >= s.runs {
-                    e.schedules = seen.len() as u64;
-                    return e;
+                    break true;
                 }
                 if !strategy.new_execution() {
-                    break;
+                    break false;
                 }
                 let (mut report, back) = run_with(setup, entry, base.clone(), strategy);
                 strategy = back;
@@ -376,6 +474,7 @@ fn exhaustive<S: Fn(&mut Sim)>(
                 }
                 if state.abandoned {
                     e.pruned += 1;
+                    e.state_pruned += u64::from(state.state_pruned);
                     continue;
                 }
                 drop(state);
@@ -385,21 +484,29 @@ fn exhaustive<S: Fn(&mut Sim)>(
                     if let Some((kind, message)) = verdict(&report, s.property) {
                         e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
                         if s.stop_at_failure {
-                            e.schedules = seen.len() as u64;
-                            return e;
+                            break true;
                         }
                     }
                 }
+            };
+            memory = dfs.take_memory();
+            if done {
+                finish(&mut e, &seen, &memory);
+                return e;
             }
             next.extend(dfs.take_deferred());
         }
-        e.schedules = seen.len() as u64;
+        finish(&mut e, &seen, &memory);
+        if options.dpor {
+            e.exhausted = true;
+            return e;
+        }
         e.exhausted_bound = Some(limit);
         if next.is_empty() {
             e.exhausted = true;
             return e;
         }
-        if bound.is_some_and(|max| limit >= max) {
+        if options.bound.is_some_and(|max| limit >= max) {
             return e;
         }
         roots = next;

@@ -107,8 +107,16 @@ mod tests {
     use super::*;
 
     fn pick(p: &mut Pct, options: &[Tid], current: Option<Tid>) -> usize {
-        let point =
-            ChoicePoint { kind: ChoiceKind::Thread, options, current, step: 0, index: 0, calls: &[], footprint: None };
+        let point = ChoicePoint {
+            kind: ChoiceKind::Thread,
+            options,
+            current,
+            step: 0,
+            index: 0,
+            calls: &[],
+            footprint: None,
+            state: None,
+        };
         p.pick(&point).unwrap()
     }
 

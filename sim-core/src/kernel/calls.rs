@@ -86,6 +86,9 @@ impl Kernel {
         if let (Some(r), Some(_)) = (&reply, &self.livelock) {
             self.watch_reply(tid, r);
         }
+        if let (Some(r), Some(p)) = (&reply, self.positions.as_mut()) {
+            p.took(tid, &format!("{r:?}"));
+        }
         reply
     }
 

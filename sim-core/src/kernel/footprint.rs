@@ -72,6 +72,9 @@ pub struct Footprint {
     pub writes: BTreeSet<Resource>,
     /// Read everything (a call whose reads winsim does not list).
     pub reads_all: bool,
+    /// The threads whose calls made these steps (the chosen thread, and any that ran
+    /// without a choice before the next one): for DPOR's happens-before.
+    pub threads: BTreeSet<super::Tid>,
 }
 
 impl Footprint {
@@ -94,6 +97,7 @@ impl Footprint {
         self.reads.extend(other.reads.iter().copied());
         self.writes.extend(other.writes.iter().copied());
         self.reads_all |= other.reads_all;
+        self.threads.extend(other.threads.iter().copied());
     }
 }
 

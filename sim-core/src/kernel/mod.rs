@@ -29,6 +29,7 @@ pub mod ops;
 pub mod race;
 pub mod request;
 pub mod sched;
+mod state_hash;
 pub mod time;
 mod wait;
 
@@ -42,7 +43,7 @@ use config::{Config, LimitAction, WaiterOrder};
 use ops::{Op, OpId};
 pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
-use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Strategy};
+use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, StateHash, Strategy};
 use slotmap::SlotMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use time::TimerKey;
@@ -203,6 +204,11 @@ pub struct Kernel {
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
     pub(crate) volume: crate::objects::file::Volume,
+    /// Each thread's position (results taken, their running hash), kept only while state
+    /// hashing is on (`kernel/state_hash.rs`).
+    pub(crate) positions: Option<state_hash::Positions>,
+    /// Whether the strategy wants the state hash at each thread choice and at the end.
+    pub(crate) wants_states: bool,
 }
 
 impl Kernel {
@@ -216,6 +222,7 @@ impl Kernel {
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
         let footprints = strategy.wants_calls().then(footprint::Recorder::default);
+        let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
@@ -274,6 +281,8 @@ impl Kernel {
             livelock: None,
             watch_from,
             volume: Default::default(),
+            positions: wants_states.then(state_hash::Positions::default),
+            wants_states,
         }
         .with_preloaded_files()
     }
@@ -438,10 +447,11 @@ impl Kernel {
     /// wants footprints) and that `tid` is the thread stepping.
     pub(crate) fn before_step(&mut self, tid: Tid) {
         if self.footprints.is_some() {
-            let reads = match &self.thread(tid).run {
+            let mut reads = match &self.thread(tid).run {
                 Run::Parked(req) => self.call_reads(tid, req),
                 _ => footprint::Footprint::everything(),
             };
+            reads.threads.insert(tid);
             if let Some(r) = self.footprints.as_mut() {
                 r.before_step(reads);
             }
@@ -458,7 +468,16 @@ impl Kernel {
             }
             false => None,
         };
+        if self.wants_states {
+            let s = self.state_now();
+            self.strategy.end_state(s);
+        }
         self.strategy.end_execution(f.as_ref());
+    }
+
+    /// The state's hash, as a strategy sees it.
+    fn state_now(&self) -> StateHash {
+        StateHash { hash: self.state_hash(), exact: self.user.generation == 0 }
     }
 
     /// Asks the strategy to choose among `options` (sorted); records the decision.
@@ -494,6 +513,7 @@ impl Kernel {
             index: self.decisions.len(),
             calls: &calls,
             footprint: footprint.as_ref(),
+            state: (self.wants_states && kind == ChoiceKind::Thread).then(|| self.state_now()),
         };
         match self.strategy.pick(&point) {
             Some(i) => {

@@ -99,6 +99,19 @@ pub struct ChoicePoint<'a> {
     /// For a thread choice when the strategy `wants_calls`: the footprint of everything
     /// that ran since the previous thread choice (steps, wake-ups, thread exits).
     pub footprint: Option<&'a Footprint>,
+    /// For a thread choice when the strategy `wants_states`: the canonical hash of the
+    /// kernel's state (`Kernel::state_hash`, thread positions included).
+    pub state: Option<StateHash>,
+}
+
+/// The kernel's state at a choice or at the end of a run, hashed (`Kernel::state_hash`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StateHash {
+    /// The hash.
+    pub hash: u64,
+    /// Whether everything is in it: false once the window manager has state, which is
+    /// summarised by its change count (fine for counting states, not a key for pruning).
+    pub exact: bool,
 }
 
 /// A scheduling strategy: picks one of the options of a [`ChoicePoint`].
@@ -118,6 +131,14 @@ pub trait Strategy {
     fn wants_calls(&self) -> bool {
         false
     }
+    /// Whether thread choices should carry the kernel's state hash, and the run's end
+    /// `end_state` (costs formatting the whole state per choice: opt-in).
+    fn wants_states(&self) -> bool {
+        false
+    }
+    /// Called when a run ends, before `end_execution`, with the final state's hash (when
+    /// `wants_states`).
+    fn end_state(&mut self, _state: StateHash) {}
 }
 
 /// The strategy a configuration names, for one run.
@@ -254,6 +275,12 @@ impl Strategy for PrefixThen {
     fn wants_calls(&self) -> bool {
         self.then.wants_calls()
     }
+    fn wants_states(&self) -> bool {
+        self.then.wants_states()
+    }
+    fn end_state(&mut self, state: StateHash) {
+        self.then.end_state(state);
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +288,7 @@ mod tests {
     use super::*;
 
     fn point(kind: ChoiceKind, options: &[Tid]) -> ChoicePoint<'_> {
-        ChoicePoint { kind, options, current: None, step: 0, index: 0, calls: &[], footprint: None }
+        ChoicePoint { kind, options, current: None, step: 0, index: 0, calls: &[], footprint: None, state: None }
     }
 
     #[test]
