@@ -173,11 +173,13 @@ impl ThreadCtx {
     // ----- objects --------------------------------------------------------------------------
 
     /// CoCreateInstance (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cocreateinstance):
-    /// CLSID_Toy only (an in-process class with ThreadingModel "Both": the object is made
-    /// in the caller's apartment and the pointer is direct, MP-8). CO_E_NOTINITIALIZED
-    /// without an apartment (the implicit MTA counts, CI-1, CI-7), REGDB_E_CLASSNOTREG for
-    /// another class or a context without CLSCTX_INPROC_SERVER [inferred: local servers are
-    /// not modelled], CLASS_E_NOAGGREGATION with an outer object, E_NOINTERFACE,
+    /// a class some apartment registered with CoRegisterClassObject (§21.17: through
+    /// CLSCTX_LOCAL_SERVER from any process; CoGetClassObject, IClassFactory::CreateInstance
+    /// in the server's apartment, Release; the client gets a proxy), else CLSID_Toy (an
+    /// in-process class with ThreadingModel "Both": the object is made in the caller's
+    /// apartment and the pointer is direct, MP-8). CO_E_NOTINITIALIZED without an apartment
+    /// (the implicit MTA counts, CI-1, CI-7), REGDB_E_CLASSNOTREG for a class nobody
+    /// registered (winsim launches no server), CLASS_E_NOAGGREGATION with an outer object, E_NOINTERFACE,
     /// E_POINTER for a NULL `ppv`. `ppv` is set to NULL on failure.
     pub async fn co_create_instance(
         &self,
