@@ -195,7 +195,7 @@ fn co_register_class_object_argument_checks_and_independent_registrations() {
         let mut i = 0;
         assert_eq!(ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[t]), Some(&mut i)).await, S_OK);
         let mut code = 0;
-        ctx.get_exit_code_thread(t, &mut code).await;
+        assert_eq!(ctx.get_exit_code_thread(t, &mut code).await, TRUE);
         assert_eq!(HRESULT(code as i32), RPC_E_WRONG_THREAD);
         assert_eq!(ctx.co_revoke_class_object(a).await, S_OK);
         assert_eq!(ctx.co_revoke_class_object(b).await, S_OK);
@@ -542,4 +542,99 @@ fn query_interface_through_a_proxy_waits_for_a_server_sta_that_does_not_pump() {
     });
     let d = r.outcome.deadlock().unwrap_or_else(|| panic!("expected a deadlock\n{}", r.summary()));
     assert!(d.render().contains("IUnknown::QueryInterface (call #"), "{}", d.render());
+}
+
+// ----- IMessageFilter::MessagePending (MF-6, CW-7; §21.20) -----------------------------------
+
+/// Main (an STA with a message filter whose MessagePending answers `answer`) calls
+/// WaitOn(gate) on an object of a second STA; while it waits, a third thread posts WM_APP
+/// to main's thread and then sets the gate. Returns (the call's HRESULT, whether WM_APP is
+/// still queued afterwards) and the trace.
+fn message_pending(answer: u32) -> (RunReport, HRESULT, bool) {
+    let out = std::rc::Rc::new(std::cell::Cell::new((S_OK, false)));
+    let o = out.clone();
+    let r = run_main(move |ctx| {
+        let o = o.clone();
+        async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let f = MessageFilter { message_pending: vec![answer], ..MessageFilter::default() };
+            assert_eq!(ctx.co_register_message_filter(Some(f), None).await, S_OK);
+            let gate = ctx.create_event(None, true, false, None).await;
+            let ready = ctx.create_event(None, true, false, None).await;
+            let cell = std::rc::Rc::new(std::cell::Cell::new(None));
+            let c2 = cell.clone();
+            let b = spawn(&ctx, move |ctx| async move {
+                ctx.co_initialize(None).await;
+                let mut p = None;
+                ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IToy, Some(&mut p)).await;
+                let mut s = None;
+                ctx.co_marshal_inter_thread_interface_in_stream(&IID_IToy, p, Some(&mut s)).await;
+                c2.set(Some((s, ctx.get_current_thread_id())));
+                ctx.set_event(ready).await;
+                let mut m = MSG::default();
+                while ctx.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+                    ctx.dispatch_message(&m).await;
+                }
+                ctx.co_uninitialize().await;
+                0
+            })
+            .await;
+            ctx.wait_for_single_object(ready, INFINITE).await;
+            let mut proxy = None;
+            let (s, btid) = cell.get().expect("b's stream");
+            ctx.co_get_interface_and_release_stream(s, &IID_IToy, Some(&mut proxy)).await;
+            let proxy = proxy.expect("proxy");
+            let me = ctx.get_current_thread_id();
+            let poster = spawn(&ctx, move |ctx| async move {
+                ctx.sleep(10).await;
+                ctx.post_thread_message(me, WM_APP, 0, 0).await;
+                ctx.sleep(10).await;
+                ctx.set_event(gate).await;
+                0
+            })
+            .await;
+            let hr = ctx.itoy_wait_on(proxy, gate).await;
+            let mut m = MSG::default();
+            let queued = ctx.peek_message(&mut m, HWND::NULL, WM_APP, WM_APP, PM_REMOVE).await != 0;
+            o.set((hr, queued));
+            // A bare CoWaitForMultipleHandles does not consult MessagePending (CW-7).
+            ctx.post_thread_message(me, WM_APP + 1, 0, 0).await;
+            let mut i = 0;
+            assert_eq!(ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[poster]), Some(&mut i)).await, S_OK);
+            ctx.post_thread_message(btid, WM_QUIT, 0, 0).await;
+            assert_eq!(ctx.co_wait_for_multiple_handles(0, INFINITE, Some(&[b]), Some(&mut i)).await, S_OK);
+            ctx.co_uninitialize().await;
+            0
+        }
+    });
+    assert_completed(&r);
+    let (hr, q) = out.get();
+    (r, hr, q)
+}
+
+#[test]
+fn message_pending_cancels_or_keeps_waiting_and_the_message_stays_queued() {
+    // com-apartments.md MF-6 (Learn IMessageFilter::MessagePending, PENDINGMSG): called when
+    // a window message arrives while the STA waits for an outgoing call's reply;
+    // PENDINGMSG_CANCELCALL makes the call fail with RPC_E_CALL_CANCELED (0x80010002);
+    // WAITDEFPROCESS / WAITNOPROCESS keep waiting; the message stays queued. CW-7: a bare
+    // CoWaitForMultipleHandles does not call it.
+    let (r, hr, queued) = message_pending(PENDINGMSG_CANCELCALL);
+    assert_eq!(hr, RPC_E_CALL_CANCELED, "{}", r.trace_text());
+    assert!(queued, "the message stays queued");
+    let text = r.trace_text();
+    assert_eq!(text.matches("MessagePending(PENDINGTYPE").count(), 1, "{text}");
+    assert!(text.contains("answers PENDINGMSG_CANCELCALL"), "{text}");
+    for answer in [PENDINGMSG_WAITDEFPROCESS, PENDINGMSG_WAITNOPROCESS] {
+        let (r, hr, queued) = message_pending(answer);
+        assert_eq!(hr, S_OK, "{}", r.trace_text());
+        assert!(queued);
+        let text = r.trace_text();
+        assert!(text.contains("(PENDINGTYPE_TOPLEVEL) answers PENDINGMSG_WAIT"), "{text}");
+        assert_eq!(
+            text.matches("MessagePending(PENDINGTYPE").count(),
+            1,
+            "only for WM_APP, not in the bare wait\n{text}"
+        );
+    }
 }

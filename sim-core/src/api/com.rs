@@ -434,9 +434,13 @@ impl ThreadCtx {
                 if sta {
                     // The COM modal loop (XC-1): pumps incoming calls and sent messages.
                     let mut index = 0;
-                    let _ = self
+                    let hr = self
                         .co_wait_for_multiple_handles(COWAIT_DEFAULT, INFINITE, Some(&[event]), Some(&mut index))
                         .await;
+                    if hr == RPC_E_CALL_CANCELED {
+                        // MessagePending said PENDINGMSG_CANCELCALL (MF-6).
+                        return (self.com(Request::ComCallCancel { call }).await.hr, 0);
+                    }
                 } else {
                     // An MTA caller blocks without pumping (XC-1).
                     let _ = self.wait_for_single_object(event, INFINITE).await;
@@ -762,6 +766,9 @@ impl ThreadCtx {
                 *o = v;
             }
         };
+        // Window messages MessagePending has been told about (MF-6; only in the COM modal
+        // loop of an STA whose filter scripts it).
+        let mut told = self.kernel.borrow().com_other_posted(self.tid);
         loop {
             let remaining = if timeout == INFINITE {
                 INFINITE
@@ -795,6 +802,21 @@ impl ThreadCtx {
                     }
                     if code == WAIT_OBJECT_0 + n {
                         self.com_pump(flags & COWAIT_DISPATCH_WINDOW_MESSAGES != 0).await;
+                        let (call, now) = {
+                            let k = self.kernel.borrow();
+                            (
+                                k.com_message_pending_call(self.pid, self.tid, handles.unwrap_or(&[])),
+                                k.com_other_posted(self.tid),
+                            )
+                        };
+                        if let Some(call) = call.filter(|_| now > told) {
+                            told = now;
+                            let r = self.com(Request::MessagePending { call }).await;
+                            if r.out == ComOut::Value(i64::from(PENDINGMSG_CANCELCALL)) {
+                                return RPC_E_CALL_CANCELED;
+                            }
+                        }
+                        told = told.min(now);
                         continue;
                     }
                     set(code);

@@ -735,6 +735,12 @@ api_table! {
     /// winsim's step, not a Win32 function: no RPC worker thread could be started for an
     /// MTA call; it fails with RPC_E_OUT_OF_RESOURCES (§21.15).
     ComNoWorker(call: u32) -> Hresult => com_no_worker;
+    /// winsim's step, not a Win32 function: COM asks the waiting caller's message filter
+    /// about a window message that arrived (IMessageFilter::MessagePending, MF-6).
+    MessagePending(call: u32) -> Hresult => com_message_pending;
+    /// winsim's step, not a Win32 function: the caller cancels its outgoing call
+    /// (PENDINGMSG_CANCELCALL, MF-6).
+    ComCallCancel(call: u32) -> Hresult => com_call_cancel;
     /// winsim's step, not a Win32 function: an RPC worker thread starts in the server
     /// process of a call into another process's MTA (§21.17).
     ComStartWorker(call: u32, start: ThreadStart) -> Hresult => com_start_worker;

@@ -249,7 +249,23 @@ pub struct MessageFilter {
     /// returns RPC_E_CALL_REJECTED), 0..99 retries at once, 100 or more retries after that
     /// many virtual milliseconds (MF-3). Empty: -1.
     pub retry_rejected_call: Vec<i32>,
+    /// MessagePending's answers (PENDINGMSG_*), one per window message that arrives while
+    /// the STA waits for an outgoing call's reply, the last repeating (MF-6, §21.20).
+    /// Empty: MessagePending is not consulted (as before §21.20).
+    pub message_pending: Vec<u32>,
 }
+
+/// PENDINGMSG_CANCELCALL (0): the outgoing call fails with RPC_E_CALL_CANCELED (MF-6).
+pub const PENDINGMSG_CANCELCALL: u32 = 0;
+/// PENDINGMSG_WAITNOPROCESS (1): keep waiting; the message stays queued.
+pub const PENDINGMSG_WAITNOPROCESS: u32 = 1;
+/// PENDINGMSG_WAITDEFPROCESS (2): keep waiting; the message stays queued [inferred for
+/// posted messages: winsim has no keyboard, mouse or WM_PAINT input].
+pub const PENDINGMSG_WAITDEFPROCESS: u32 = 2;
+/// PENDINGTYPE_TOPLEVEL (1).
+pub const PENDINGTYPE_TOPLEVEL: u32 = 1;
+/// PENDINGTYPE_NESTED (2).
+pub const PENDINGTYPE_NESTED: u32 = 2;
 
 impl ToArg for Option<MessageFilter> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
@@ -2103,14 +2119,86 @@ impl Kernel {
             Ok(o) => o,
             Err(e) => return Exec::from(hr(HRESULT_FROM_WIN32(e))),
         };
+        let pending = self.com_message_pending_call(pid, tid, &handles).is_some();
         let input = if self.com_is_sta(tid) && self.user.queues.contains_key(&tid) {
             self.queue_mut(tid).last_pump = self.now;
             let com = if flags & COWAIT_DISPATCH_WINDOW_MESSAGES != 0 { 2 } else { 1 };
-            Some(crate::objects::window::InputWait { mask: 0, available: false, com })
+            if pending {
+                // The modal loop also wakes for a new window message, for MessagePending (MF-6).
+                Some(crate::objects::window::InputWait { mask: QS_POSTMESSAGE, available: false, com: 3 })
+            } else {
+                Some(crate::objects::window::InputWait { mask: 0, available: false, com })
+            }
         } else {
             None
         };
         self.wait_on(tid, objects, handles, all, timeout_ms, alertable, input)
+    }
+
+    /// The outgoing call whose reply `tid`'s COM modal loop waits for on `handles`, when
+    /// its STA's message filter scripts MessagePending (MF-6; a bare
+    /// CoWaitForMultipleHandles never consults it, CW-7).
+    pub(crate) fn com_message_pending_call(&self, pid: Pid, tid: Tid, handles: &[HANDLE]) -> Option<u32> {
+        let th = self.com.threads.get(&tid)?;
+        let &n = th.outgoing.last()?;
+        let c = self.com.calls.get(&n)?;
+        if handles != [c.event_handle] || c.caller_pid != pid || !self.com_is_sta(tid) {
+            return None;
+        }
+        let (a, _) = self.com_apartment_of(tid)?;
+        self.com.filters.get(&a).filter(|f| !f.0.message_pending.is_empty()).map(|_| n)
+    }
+
+    /// Posted messages in `tid`'s queue that the COM modal loop does not dispatch (what
+    /// MessagePending is told about).
+    pub(crate) fn com_other_posted(&self, tid: Tid) -> usize {
+        let Some(q) = self.user.queues.get(&tid) else { return 0 };
+        let hidden = self.com_hidden_window(tid);
+        q.posted
+            .iter()
+            .filter(|m| {
+                !((m.message == WM_COM_CALL && Some(m.hwnd) == hidden)
+                    || (WM_DDE_FIRST..=WM_DDE_LAST).contains(&m.message))
+            })
+            .count()
+    }
+
+    /// IMessageFilter::MessagePending for outgoing call `n` (MF-6): the script's answer.
+    pub(crate) fn com_message_pending(&mut self, _pid: Pid, tid: Tid, n: u32) -> CallResult {
+        let nested = self.com.threads.get(&tid).is_some_and(|t| !t.running.is_empty());
+        let Some((a, _)) = self.com_apartment_of(tid) else { return hr(E_UNEXPECTED) };
+        let Some((f, _, _)) = self.com.filters.get_mut(&a) else { return hr(E_UNEXPECTED) };
+        let used = f.message_pending.len();
+        let answer = f.message_pending.first().copied().unwrap_or(PENDINGMSG_WAITDEFPROCESS);
+        if used > 1 {
+            f.message_pending.remove(0);
+        }
+        let kind = if nested { "PENDINGTYPE_NESTED" } else { "PENDINGTYPE_TOPLEVEL" };
+        let name = match answer {
+            PENDINGMSG_CANCELCALL => "PENDINGMSG_CANCELCALL",
+            PENDINGMSG_WAITNOPROCESS => "PENDINGMSG_WAITNOPROCESS",
+            _ => "PENDINGMSG_WAITDEFPROCESS",
+        };
+        self.note_effect(|_| {
+            format!("a window message arrived while call #{n} waits: MessagePending({kind}) answers {name} (MF-6); the message stays queued")
+        });
+        hr_out(S_OK, ComOut::Value(i64::from(answer)))
+    }
+
+    /// The caller gives up outgoing call `n` (MessagePending said PENDINGMSG_CANCELCALL):
+    /// RPC_E_CALL_CANCELED; a reply that comes later is dropped (MF-6).
+    pub(crate) fn com_call_cancel(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+        self.com_thread(tid).outgoing.retain(|&c| c != n);
+        if let Some(c) = self.com.calls.get_mut(&n) {
+            c.caller_gone = true;
+            if c.state == CallState::Done {
+                let h = c.event_handle;
+                let _ = self.close_handle(pid, h);
+                self.com.calls.remove(&n);
+            }
+        }
+        self.note_effect(|_| format!("call #{n} cancelled: returns RPC_E_CALL_CANCELED; its reply will be dropped"));
+        hr(RPC_E_CALL_CANCELED)
     }
 
     /// Whether an STA's CoWaitForMultipleHandles has something to dispatch (CW-4).
