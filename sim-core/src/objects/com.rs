@@ -1992,7 +1992,7 @@ impl Kernel {
         let (apt, _) = self.com_apartment_of(tid).ok_or(CO_E_NOTINITIALIZED)?;
         let p = self.ptr_for(pid, r.obj, iid, apt, true);
         let (here, home, name) = (self.apt_words(apt), self.apt_words(r.apt), r.clsid.name());
-        let other = (r.pid != pid).then(|| format!(" of server process P{}", r.pid)).unwrap_or_default();
+        let other = if r.pid != pid { format!(" of server process P{}", r.pid) } else { String::new() };
         self.note_effect(|_| {
             format!("{p} reaches the class object of {name} (cookie {cookie}) in {home}{other} from {here}")
         });
