@@ -1412,6 +1412,7 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                 handle_in_coming_call: vec![u32::from(b) % 3, SERVERCALL_ISHANDLED],
                 when_call_pending: (b & 4 != 0).then_some(SERVERCALL_RETRYLATER),
                 retry_rejected_call: vec![[-1, 0, 150][usize::from(b >> 3) % 3], -1],
+                message_pending: if b & 2 == 0 { Vec::new() } else { vec![u32::from(b >> 4) % 3] },
             };
             let mut prev = None;
             let _ = ctx.co_register_message_filter((b & 1 == 0).then_some(f), Some(&mut prev)).await;

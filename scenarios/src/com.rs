@@ -551,3 +551,90 @@ pub fn com_reentrancy_filtered() -> Scenario {
         main: "reenter.exe",
     }
 }
+
+// ----- "plus": a client process and an out-of-process STA server (§21.17) ---------------------
+
+/// server.exe: an STA that registers CLSID_Toy's class factory as CLSID_ToyServer
+/// (CLSCTX_LOCAL_SERVER, REGCLS_MULTIPLEUSE), sets the named event "ready", then waits for
+/// "done": with WaitForSingleObject (`pump` false: its hidden window is never looked at)
+/// or CoWaitForMultipleHandles (which serves incoming calls).
+async fn local_server(ctx: ThreadCtx, pump: bool) -> u32 {
+    ctx.co_initialize(None).await;
+    let mut cf = None;
+    ctx.co_get_class_object(&CLSID_Toy, CLSCTX_INPROC_SERVER, None, &IID_IClassFactory, Some(&mut cf)).await;
+    let mut cookie = 0;
+    let hr =
+        ctx.co_register_class_object(&CLSID_ToyServer, cf, CLSCTX_LOCAL_SERVER, REGCLS_MULTIPLEUSE, Some(&mut cookie));
+    if hr.await != S_OK {
+        return 1;
+    }
+    let ready = ctx.create_event(None, true, false, Some("ready")).await;
+    let done = ctx.create_event(None, true, false, Some("done")).await;
+    ctx.set_event(ready).await;
+    if pump {
+        let mut index = 0;
+        ctx.co_wait_for_multiple_handles(COWAIT_DEFAULT, INFINITE, Some(&[done]), Some(&mut index)).await;
+    } else {
+        ctx.wait_for_single_object(done, INFINITE).await;
+    }
+    ctx.co_revoke_class_object(cookie).await;
+    if let Some(cf) = cf {
+        ctx.release(cf).await;
+    }
+    ctx.co_uninitialize().await;
+    0
+}
+
+/// client.exe: starts server.exe, waits until it registered, creates an object of
+/// CLSID_ToyServer with CLSCTX_LOCAL_SERVER (a proxy), calls Add(1), reads the counter,
+/// lets the server go. Exits with the counter (or 1000 + the failed step).
+async fn local_server_client(ctx: ThreadCtx) -> u32 {
+    ctx.co_initialize(None).await;
+    let ready = ctx.create_event(None, true, false, Some("ready")).await;
+    let done = ctx.create_event(None, true, false, Some("done")).await;
+    let mut pi = PROCESS_INFORMATION::default();
+    let si = STARTUPINFO::default();
+    if ctx.create_process(None, Some("server.exe"), None, None, false, 0, &si, &mut pi).await == FALSE {
+        return 1001;
+    }
+    ctx.wait_for_single_object(ready, INFINITE).await;
+    let mut p = None;
+    ctx.co_create_instance(&CLSID_ToyServer, None, CLSCTX_LOCAL_SERVER, &IID_IToy, Some(&mut p)).await;
+    let Some(p) = p else { return 1002 };
+    ctx.itoy_add(p, 1).await;
+    let v = counter(&ctx, p).await;
+    ctx.release(p).await;
+    ctx.set_event(done).await;
+    ctx.wait_for_single_object(pi.hProcess, INFINITE).await;
+    ctx.co_uninitialize().await;
+    v
+}
+
+/// The "plus" teaching case: a client calls an out-of-process STA server that waits
+/// without pumping.
+pub fn com_local_server_no_pump() -> Scenario {
+    Scenario {
+        name: "com-local-server-no-pump",
+        summary: "a client process creates an object of an out-of-process STA server that waits in WaitForSingleObject: the activation call is posted to the server's hidden window and never runs",
+        expect: "deadlocks on every seed; the report names IClassFactory::CreateInstance, the server's STA and process, and its thread",
+        install: |sim| {
+            sim.program("client.exe", local_server_client);
+            sim.program("server.exe", |ctx| local_server(ctx, false));
+        },
+        main: "client.exe",
+    }
+}
+
+/// The "plus" teaching case, fixed: the server waits with CoWaitForMultipleHandles.
+pub fn com_local_server_cowait() -> Scenario {
+    Scenario {
+        name: "com-local-server-cowait",
+        summary: "the fix: the out-of-process STA server waits with CoWaitForMultipleHandles, which serves the client's calls",
+        expect: "completes on every seed with exit code 1 (the counter, read through the proxy)",
+        install: |sim| {
+            sim.program("client.exe", local_server_client);
+            sim.program("server.exe", |ctx| local_server(ctx, true));
+        },
+        main: "client.exe",
+    }
+}

@@ -129,6 +129,8 @@ pub fn catalogue() -> Vec<Scenario> {
         com::com_marshalled_proxy(),
         com::com_shutdown_order(),
         com::com_init_table(),
+        com::com_local_server_no_pump(),
+        com::com_local_server_cowait(),
         sockets::tcp_message_split(),
         sockets::tcp_message_split_fixed(),
         sockets::connect_refused_race(),

@@ -373,6 +373,17 @@ hresults! {
     RPC_E_CANTCALLOUT_ININPUTSYNCCALL = 0x8001_010Du32;
     /// The application called an interface that was marshalled for a different thread (MP-5).
     RPC_E_WRONG_THREAD = 0x8001_010Eu32;
+    /// HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE, 1722) = 0x800706BA, "The RPC server is
+    /// unavailable": a call through a proxy whose server process has ended (§21.17).
+    RPC_S_SERVER_UNAVAILABLE = 0x8007_06BAu32;
+    /// HRESULT_FROM_WIN32(RPC_S_CALL_FAILED, 1726) = 0x800706BE, "The remote procedure call
+    /// failed": a call in flight when its server process ended (§21.17).
+    RPC_S_CALL_FAILED = 0x8007_06BEu32;
+    /// Already registered in the class object table (CoRegisterClassObject; Windows CE's
+    /// page lists it, the desktop page says repeated registrations are independent).
+    CO_E_OBJISREG = 0x8004_01FCu32;
+    /// Server execution failed (CoCreateInstance of a local server that could not start).
+    CO_E_SERVER_EXEC_FAILURE = 0x8008_0005u32;
     /// CoWaitForMultipleHandles timed out (CW-3).
     RPC_S_CALLPENDING = 0x8001_0115u32;
     /// CoWaitForMultipleHandles with no handles (CW-1).

@@ -8,6 +8,7 @@ mod support;
 mod async_io;
 mod audit;
 mod com;
+mod com_server;
 mod determinism;
 mod explore;
 mod explore_dpor;

@@ -1848,3 +1848,40 @@ fn file_record_unpublished_is_a_data_race() {
     let r = s.run(Config::random(0));
     insta::assert_snapshot!("file_record_unpublished", format!("seed 0\n{}\n{}", r.trace_text(), r.summary()));
 }
+
+/// The "plus" teaching case (issue 9, com-apartments.md J.3 with §21.17): a client process
+/// creates an object of an out-of-process STA server that waits in WaitForSingleObject.
+/// CoCreateInstance's IClassFactory::CreateInstance is a call posted to the server STA's
+/// hidden window (ST-1, XC-1), so the run deadlocks on every seed and the report names the
+/// call, the server's apartment and process, and the server thread that does not pump; the
+/// server that waits with CoWaitForMultipleHandles serves it (CW-4) and the run completes.
+#[test]
+fn com_local_server_blocked_without_pumping() {
+    let s = scenarios::find("com-local-server-no-pump").unwrap();
+    assert!(s.expect.starts_with("deadlocks on every seed"));
+    for r in com_runs("com-local-server-no-pump", 30) {
+        let d = r.outcome.deadlock().unwrap_or_else(|| panic!("expected a deadlock: {}", r.summary()));
+        let edge = d.threads.iter().flat_map(|t| t.waits.iter()).find(|w| matches!(w, WaitEdge::ComCall { .. }));
+        let Some(WaitEdge::ComCall { call, apartment, state, receiver, receiver_state }) = edge else {
+            panic!("no COM edge:\n{}", d.render())
+        };
+        assert!(call.starts_with("IClassFactory::CreateInstance (call #"), "{call}");
+        assert!(apartment.contains("STA#") && apartment.contains("of server process P"), "{apartment}");
+        assert!(apartment.ends_with("(server.exe)"), "{apartment}");
+        assert!(state.contains("queued on the hidden window"), "{state}");
+        let rs = receiver_state.as_deref().unwrap_or_default();
+        assert!(rs.contains("WaitForSingleObject") && rs.contains("does not look at its message queue"), "{rs}");
+        assert!(receiver.is_some_and(|t| d.cycle.contains(&t)), "{}", d.render());
+    }
+    let s = scenarios::find("com-local-server-cowait").unwrap();
+    assert!(s.expect.starts_with("completes on every seed with exit code 1"));
+    for r in com_runs("com-local-server-cowait", 30) {
+        let Outcome::Completed { exit_codes } = &r.outcome else { panic!("{}", r.summary()) };
+        let client = exit_codes.iter().find(|e| e.1 == "client.exe").expect("client.exe ended");
+        assert_eq!(client.2, 1, "{}", r.trace_text());
+    }
+    let r = scenarios::find("com-local-server-no-pump").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_local_server_no_pump", format!("{}\n{}", r.trace_text(), r.summary()));
+    let r = scenarios::find("com-local-server-cowait").unwrap().run(Config::random(0));
+    insta::assert_snapshot!("com_local_server_cowait", r.trace_text());
+}

@@ -173,11 +173,13 @@ impl ThreadCtx {
     // ----- objects --------------------------------------------------------------------------
 
     /// CoCreateInstance (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cocreateinstance):
-    /// CLSID_Toy only (an in-process class with ThreadingModel "Both": the object is made
-    /// in the caller's apartment and the pointer is direct, MP-8). CO_E_NOTINITIALIZED
-    /// without an apartment (the implicit MTA counts, CI-1, CI-7), REGDB_E_CLASSNOTREG for
-    /// another class or a context without CLSCTX_INPROC_SERVER [inferred: local servers are
-    /// not modelled], CLASS_E_NOAGGREGATION with an outer object, E_NOINTERFACE,
+    /// a class some apartment registered with CoRegisterClassObject (§21.17: through
+    /// CLSCTX_LOCAL_SERVER from any process; CoGetClassObject, IClassFactory::CreateInstance
+    /// in the server's apartment, Release; the client gets a proxy), else CLSID_Toy (an
+    /// in-process class with ThreadingModel "Both": the object is made in the caller's
+    /// apartment and the pointer is direct, MP-8). CO_E_NOTINITIALIZED without an apartment
+    /// (the implicit MTA counts, CI-1, CI-7), REGDB_E_CLASSNOTREG for a class nobody
+    /// registered (winsim launches no server), CLASS_E_NOAGGREGATION with an outer object, E_NOINTERFACE,
     /// E_POINTER for a NULL `ppv`. `ppv` is set to NULL on failure.
     pub async fn co_create_instance(
         &self,
@@ -195,6 +197,13 @@ impl ThreadCtx {
             has_out: ppv.is_some(),
         };
         let c = self.com(req).await;
+        if let ComOut::Activate(factory) = c.out {
+            // A class a server registered (§21.17): CoGetClassObject, then
+            // IClassFactory::CreateInstance through the class object, then its Release.
+            let hr = Box::pin(self.iclassfactory_create_instance(factory, None, riid, ppv)).await;
+            let _ = self.release(factory).await;
+            return hr;
+        }
         if let Some(o) = ppv {
             *o = match c.out {
                 ComOut::Ptr(p) => Some(p),
@@ -204,10 +213,23 @@ impl ThreadCtx {
         c.hr
     }
 
-    /// IUnknown::QueryInterface: IID_IUnknown, IID_IToy, IID_IToyCallback; E_NOINTERFACE
-    /// otherwise. Through a proxy from another apartment: RPC_E_WRONG_THREAD (MP-5).
-    pub async fn query_interface(&self, this: ComPtr, riid: &IID, ppv: Option<&mut Option<ComPtr>>) -> HRESULT {
-        let c = self.com(Request::IUnknown_QueryInterface { this, iid: *riid, has_out: ppv.is_some() }).await;
+    /// CoGetClassObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-cogetclassobject):
+    /// a class object registered with CoRegisterClassObject (CLSCTX_INPROC_SERVER: by the
+    /// caller's own apartment, MP-7; CLSCTX_LOCAL_SERVER: by any process, a proxy unless it
+    /// is the caller's own apartment's), else CLSID_Toy's class factory for
+    /// CLSCTX_INPROC_SERVER; REGDB_E_CLASSNOTREG otherwise (winsim launches no server:
+    /// no class has a LocalServer32 entry). `server_info` (COSERVERINFO) is ignored
+    /// [inferred]. E_INVALIDARG for a NULL `ppv`, CO_E_NOTINITIALIZED (§21.17).
+    pub async fn co_get_class_object(
+        &self,
+        rclsid: &CLSID,
+        cls_context: u32,
+        _server_info: Option<usize>,
+        riid: &IID,
+        ppv: Option<&mut Option<ComPtr>>,
+    ) -> HRESULT {
+        let req = Request::CoGetClassObject { clsid: *rclsid, cls_context, iid: *riid, has_out: ppv.is_some() };
+        let c = self.com(req).await;
         if let Some(o) = ppv {
             *o = match c.out {
                 ComOut::Ptr(p) => Some(p),
@@ -215,6 +237,84 @@ impl ThreadCtx {
             };
         }
         c.hr
+    }
+
+    /// CoRegisterClassObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-coregisterclassobject):
+    /// publishes a class object (e.g. CLSID_Toy's class factory from CoGetClassObject) as
+    /// `rclsid` for `cls_context` (CLSCTX_LOCAL_SERVER: reachable from other processes,
+    /// whose calls reach this apartment as cross-apartment calls do) with REGCLS_SINGLEUSE
+    /// (one client connects, then it is out of view), REGCLS_MULTIPLEUSE (also
+    /// CLSCTX_INPROC_SERVER for this process), REGCLS_MULTI_SEPARATE, REGCLS_SUSPENDED
+    /// (hidden until CoResumeClassObjects). Repeated registrations are independent (Learn).
+    /// E_INVALIDARG for a NULL object or cookie; CO_E_NOTINITIALIZED. The registration
+    /// ends with CoRevokeClassObject or the apartment (SD-5) (§21.17).
+    pub async fn co_register_class_object(
+        &self,
+        rclsid: &CLSID,
+        unk: Option<ComPtr>,
+        cls_context: u32,
+        flags: u32,
+        register: Option<&mut u32>,
+    ) -> HRESULT {
+        let req =
+            Request::CoRegisterClassObject { clsid: *rclsid, unk, cls_context, flags, has_cookie: register.is_some() };
+        let c = self.com(req).await;
+        if let Some(o) = register {
+            *o = match c.out {
+                ComOut::Cookie(v) => v as u32,
+                _ => 0,
+            };
+        }
+        c.hr
+    }
+
+    /// CoRevokeClassObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-corevokeclassobject):
+    /// from the registering apartment only (RPC_E_WRONG_THREAD otherwise, MP-7); an unknown
+    /// cookie: E_INVALIDARG [inferred] (§21.17).
+    pub async fn co_revoke_class_object(&self, register: u32) -> HRESULT {
+        self.com(Request::CoRevokeClassObject { cookie: register }).await.hr
+    }
+
+    /// CoResumeClassObjects (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-coresumeclassobjects):
+    /// the process's REGCLS_SUSPENDED registrations become visible to clients (§21.17).
+    pub async fn co_resume_class_objects(&self) -> HRESULT {
+        self.com(Request::CoResumeClassObjects {}).await.hr
+    }
+
+    /// IClassFactory::CreateInstance(pUnkOuter, riid, ppv): a new toy object in the class
+    /// object's apartment. Through a proxy (a local server's class object) it is a call into
+    /// that apartment like any other (an STA server must pump to serve it) and `ppv`
+    /// receives a proxy. CLASS_E_NOAGGREGATION with an outer object, E_POINTER for a NULL
+    /// `ppv`, E_NOINTERFACE (§21.17).
+    pub async fn iclassfactory_create_instance(
+        &self,
+        this: ComPtr,
+        unk_outer: Option<ComPtr>,
+        riid: &IID,
+        ppv: Option<&mut Option<ComPtr>>,
+    ) -> HRESULT {
+        let (outer, iid, has_out) = (unk_outer.is_some(), *riid, ppv.is_some());
+        let (hr, v) =
+            Box::pin(self.invoke(|| Request::IClassFactory_CreateInstance { this, outer, iid, has_out })).await;
+        if let Some(o) = ppv {
+            *o = (hr.succeeded() && v > 0).then_some(ComPtr(v as u32));
+        }
+        hr
+    }
+
+    /// IUnknown::QueryInterface: a toy object answers IID_IUnknown, IID_IToy,
+    /// IID_IToyCallback, a class factory IID_IUnknown and IID_IClassFactory; E_NOINTERFACE
+    /// otherwise. Through a proxy from another apartment: RPC_E_WRONG_THREAD (MP-5); a
+    /// proxy answers IID_IUnknown and interfaces it already has itself, and asks the
+    /// object's apartment for any other (a call: it waits for that apartment like any
+    /// call, §21.19).
+    pub async fn query_interface(&self, this: ComPtr, riid: &IID, ppv: Option<&mut Option<ComPtr>>) -> HRESULT {
+        let (iid, has_out) = (*riid, ppv.is_some());
+        let (hr, v) = Box::pin(self.invoke(|| Request::IUnknown_QueryInterface { this, iid, has_out })).await;
+        if let Some(o) = ppv {
+            *o = (hr.succeeded() && v > 0).then_some(ComPtr(v as u32));
+        }
+        hr
     }
 
     /// IUnknown::AddRef: the pointer's new reference count.
@@ -242,6 +342,23 @@ impl ThreadCtx {
     /// Runs a toy method on its object, on this thread: `ToyEnter`, the body, `ToyLeave`.
     fn run_toy_method(&self, obj: u32, method: ToyMethod) -> Pin<Box<dyn Future<Output = (HRESULT, i64)> + '_>> {
         Box::pin(async move {
+            match method {
+                ToyMethod::CreateInstance(iid) => {
+                    // The class factory's method: a new object on this thread (§21.17).
+                    let c = self.com(Request::ClassFactoryCreate { obj, iid }).await;
+                    let p = match c.out {
+                        ComOut::Ptr(p) => i64::from(p.0),
+                        _ => 0,
+                    };
+                    return (c.hr, p);
+                }
+                ToyMethod::QueryInterface(iid) => {
+                    // QueryInterface run in the object's apartment (§21.19).
+                    let ok = self.kernel.borrow().com_obj_implements(obj, iid);
+                    return (if ok { S_OK } else { E_NOINTERFACE }, 0);
+                }
+                _ => {}
+            }
             let e = self.com(Request::ToyEnter { obj, method }).await;
             let v = value_of(e.out);
             let (hr, out, new) = match method {
@@ -258,6 +375,7 @@ impl ThreadCtx {
                     (S_OK, 0, v)
                 }
                 ToyMethod::Notify => (S_OK, 0, v + 1),
+                ToyMethod::CreateInstance(_) | ToyMethod::QueryInterface(_) => (E_UNEXPECTED, 0, v),
             };
             let _ = self.call(Request::ToyLeave { obj, method, value: new }).await;
             (hr, out)
@@ -279,7 +397,18 @@ impl ThreadCtx {
         match c.out {
             ComOut::Direct { obj, method } => self.run_toy_method(obj, method).await,
             ComOut::Pending { call, event, mta } => {
-                if mta {
+                let remote = mta && self.kernel.borrow().com_call_is_remote(call);
+                if remote {
+                    // A worker of the server process's MTA (§21.17).
+                    let start: crate::kernel::request::ThreadStart = Box::new(move |ctx: ThreadCtx| {
+                        Box::pin(async move {
+                            ctx.serve_com_call(call).await;
+                            0
+                        })
+                    });
+                    let _ = self.com(Request::ComStartWorker { call, start }).await;
+                }
+                if mta && !remote {
                     // An RPC worker thread of the MTA runs the call [inferred: Windows
                     // takes one from a pool].
                     let worker = self
@@ -305,9 +434,13 @@ impl ThreadCtx {
                 if sta {
                     // The COM modal loop (XC-1): pumps incoming calls and sent messages.
                     let mut index = 0;
-                    let _ = self
+                    let hr = self
                         .co_wait_for_multiple_handles(COWAIT_DEFAULT, INFINITE, Some(&[event]), Some(&mut index))
                         .await;
+                    if hr == RPC_E_CALL_CANCELED {
+                        // MessagePending said PENDINGMSG_CANCELCALL (MF-6).
+                        return (self.com(Request::ComCallCancel { call }).await.hr, 0);
+                    }
                 } else {
                     // An MTA caller blocks without pumping (XC-1).
                     let _ = self.wait_for_single_object(event, INFINITE).await;
@@ -315,6 +448,7 @@ impl ThreadCtx {
                 let r = self.com(Request::ComCallReturn { call }).await;
                 (r.hr, value_of(r.out))
             }
+            ComOut::Ptr(p) => (c.hr, i64::from(p.0)),
             _ => (c.hr, 0),
         }
     }
@@ -632,6 +766,9 @@ impl ThreadCtx {
                 *o = v;
             }
         };
+        // Window messages MessagePending has been told about (MF-6; only in the COM modal
+        // loop of an STA whose filter scripts it).
+        let mut told = self.kernel.borrow().com_other_posted(self.tid);
         loop {
             let remaining = if timeout == INFINITE {
                 INFINITE
@@ -665,6 +802,21 @@ impl ThreadCtx {
                     }
                     if code == WAIT_OBJECT_0 + n {
                         self.com_pump(flags & COWAIT_DISPATCH_WINDOW_MESSAGES != 0).await;
+                        let (call, now) = {
+                            let k = self.kernel.borrow();
+                            (
+                                k.com_message_pending_call(self.pid, self.tid, handles.unwrap_or(&[])),
+                                k.com_other_posted(self.tid),
+                            )
+                        };
+                        if let Some(call) = call.filter(|_| now > told) {
+                            told = now;
+                            let r = self.com(Request::MessagePending { call }).await;
+                            if r.out == ComOut::Value(i64::from(PENDINGMSG_CANCELCALL)) {
+                                return RPC_E_CALL_CANCELED;
+                            }
+                        }
+                        told = told.min(now);
                         continue;
                     }
                     set(code);

@@ -788,6 +788,16 @@ api_table! {
     CoCreateInstance(clsid: GUID, outer: bool, cls_context: u32 [flags], iid: GUID, has_out: bool) -> Hresult
         => co_create_instance;
     IUnknown_QueryInterface(this: ComPtr, iid: GUID, has_out: bool) -> Hresult => iunknown_query_interface;
+    CoRegisterClassObject(clsid: GUID, unk: Option<ComPtr>, cls_context: u32 [flags], flags: u32 [flags], has_cookie: bool)
+        -> Hresult => co_register_class_object;
+    CoRevokeClassObject(cookie: u32) -> Hresult => co_revoke_class_object;
+    CoResumeClassObjects() -> Hresult => co_resume_class_objects;
+    CoGetClassObject(clsid: GUID, cls_context: u32 [flags], iid: GUID, has_out: bool) -> Hresult => co_get_class_object;
+    IClassFactory_CreateInstance(this: ComPtr, outer: bool, iid: GUID, has_out: bool) -> Hresult
+        => iclassfactory_create_instance;
+    /// winsim's step, not a Win32 function: a class factory's CreateInstance makes a toy
+    /// object on the factory's thread (§21.17).
+    ClassFactoryCreate(obj: u32, iid: GUID) -> Hresult => class_factory_create;
     IUnknown_AddRef(this: ComPtr) -> Long => iunknown_add_ref;
     IUnknown_Release(this: ComPtr) -> Long => iunknown_release;
     IToy_Add(this: ComPtr, n: i32) -> Hresult => itoy_add;
@@ -832,6 +842,15 @@ api_table! {
     /// winsim's step, not a Win32 function: no RPC worker thread could be started for an
     /// MTA call; it fails with RPC_E_OUT_OF_RESOURCES (§21.15).
     ComNoWorker(call: u32) -> Hresult => com_no_worker;
+    /// winsim's step, not a Win32 function: COM asks the waiting caller's message filter
+    /// about a window message that arrived (IMessageFilter::MessagePending, MF-6).
+    MessagePending(call: u32) -> Hresult => com_message_pending;
+    /// winsim's step, not a Win32 function: the caller cancels its outgoing call
+    /// (PENDINGMSG_CANCELCALL, MF-6).
+    ComCallCancel(call: u32) -> Hresult => com_call_cancel;
+    /// winsim's step, not a Win32 function: an RPC worker thread starts in the server
+    /// process of a call into another process's MTA (§21.17).
+    ComStartWorker(call: u32, start: ThreadStart) -> Hresult => com_start_worker;
     /// winsim's step, not a Win32 function: a toy method begins on its object.
     ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
     /// winsim's step, not a Win32 function: a toy method ends on its object.

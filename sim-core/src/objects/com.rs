@@ -58,6 +58,24 @@ pub const CLSID_StdGlobalInterfaceTable: CLSID = GUID(0x00000323_0000_0000_C000_
 /// makes its objects in the caller's apartment (MP-8); it implements IUnknown, IToy and
 /// IToyCallback.
 pub const CLSID_Toy: CLSID = GUID(0x77151000_0000_0000_C000_000000000057);
+/// A class id with no registry entry, for classes a server process registers itself with
+/// CoRegisterClassObject (winsim's own, §21.17): found only while registered.
+pub const CLSID_ToyServer: CLSID = GUID(0x77151001_0000_0000_C000_000000000057);
+
+/// REGCLS_SINGLEUSE (0): after one CoGetClassObject connects to it, the class object is
+/// removed from public view (Learn, REGCLS).
+pub const REGCLS_SINGLEUSE: u32 = 0;
+/// REGCLS_MULTIPLEUSE (1): many clients; with CLSCTX_LOCAL_SERVER it is also registered
+/// as CLSCTX_INPROC_SERVER for its own process.
+pub const REGCLS_MULTIPLEUSE: u32 = 1;
+/// REGCLS_MULTI_SEPARATE (2): many clients, each context registered separately.
+pub const REGCLS_MULTI_SEPARATE: u32 = 2;
+/// REGCLS_SUSPENDED (4): not visible to clients until CoResumeClassObjects.
+pub const REGCLS_SUSPENDED: u32 = 4;
+/// REGCLS_SURROGATE (8): accepted, no effect.
+pub const REGCLS_SURROGATE: u32 = 8;
+/// REGCLS_AGILE (0x10): accepted, no effect.
+pub const REGCLS_AGILE: u32 = 0x10;
 
 impl GUID {
     /// The Win32 name winsim knows for it.
@@ -68,6 +86,7 @@ impl GUID {
             IID_IToy => "IID_IToy".into(),
             IID_IToyCallback => "IID_IToyCallback".into(),
             CLSID_Toy => "CLSID_Toy".into(),
+            CLSID_ToyServer => "CLSID_ToyServer".into(),
             IID_IGlobalInterfaceTable => "IID_IGlobalInterfaceTable".into(),
             CLSID_StdGlobalInterfaceTable => "CLSID_StdGlobalInterfaceTable".into(),
             GUID(v) => format!("{{{v:032X}}}"),
@@ -230,7 +249,23 @@ pub struct MessageFilter {
     /// returns RPC_E_CALL_REJECTED), 0..99 retries at once, 100 or more retries after that
     /// many virtual milliseconds (MF-3). Empty: -1.
     pub retry_rejected_call: Vec<i32>,
+    /// MessagePending's answers (PENDINGMSG_*), one per window message that arrives while
+    /// the STA waits for an outgoing call's reply, the last repeating (MF-6, §21.20).
+    /// Empty: MessagePending is not consulted (as before §21.20).
+    pub message_pending: Vec<u32>,
 }
+
+/// PENDINGMSG_CANCELCALL (0): the outgoing call fails with RPC_E_CALL_CANCELED (MF-6).
+pub const PENDINGMSG_CANCELCALL: u32 = 0;
+/// PENDINGMSG_WAITNOPROCESS (1): keep waiting; the message stays queued.
+pub const PENDINGMSG_WAITNOPROCESS: u32 = 1;
+/// PENDINGMSG_WAITDEFPROCESS (2): keep waiting; the message stays queued [inferred for
+/// posted messages: winsim has no keyboard, mouse or WM_PAINT input].
+pub const PENDINGMSG_WAITDEFPROCESS: u32 = 2;
+/// PENDINGTYPE_TOPLEVEL (1).
+pub const PENDINGTYPE_TOPLEVEL: u32 = 1;
+/// PENDINGTYPE_NESTED (2).
+pub const PENDINGTYPE_NESTED: u32 = 2;
 
 impl ToArg for Option<MessageFilter> {
     fn to_arg(&self, _full: bool) -> Option<ArgValue> {
@@ -256,6 +291,12 @@ pub enum ToyMethod {
     SendTo(HWND, u32),
     /// IToyCallback::Notify(): counts a notification (the counter grows by 1).
     Notify,
+    /// IClassFactory::CreateInstance(NULL, iid): a new toy object in the factory's
+    /// apartment (§21.17).
+    CreateInstance(IID),
+    /// IUnknown::QueryInterface(iid) answered by the object's apartment (a proxy asking
+    /// for an interface it does not have yet, §21.19).
+    QueryInterface(IID),
 }
 
 impl ToyMethod {
@@ -268,10 +309,17 @@ impl ToyMethod {
             ToyMethod::WaitOn(_) => "IToy::WaitOn",
             ToyMethod::SendTo(..) => "IToy::SendTo",
             ToyMethod::Notify => "IToyCallback::Notify",
+            ToyMethod::CreateInstance(_) => "IClassFactory::CreateInstance",
+            ToyMethod::QueryInterface(_) => "IUnknown::QueryInterface",
         }
     }
     fn iid(&self) -> IID {
-        if *self == ToyMethod::Notify { IID_IToyCallback } else { IID_IToy }
+        match self {
+            ToyMethod::Notify => IID_IToyCallback,
+            ToyMethod::CreateInstance(_) => IID_IClassFactory,
+            ToyMethod::QueryInterface(_) => IID_IUnknown,
+            _ => IID_IToy,
+        }
     }
 }
 
@@ -341,6 +389,33 @@ pub struct ComObject {
     pub alive: bool,
     /// CoDisconnectObject calls on it: proxies made before the last one are cut off (§21.16).
     pub disconnects: u32,
+    /// A class factory (IClassFactory) of the toy class rather than a toy object (§21.17).
+    pub factory: bool,
+    /// Its server process ended (not only its apartment): proxies in other processes answer
+    /// RPC_S_SERVER_UNAVAILABLE (§21.17).
+    pub server_gone: bool,
+}
+
+/// A class object registered with CoRegisterClassObject (§21.17).
+#[derive(Clone, Debug)]
+pub struct ClassReg {
+    /// The registering process.
+    pub pid: Pid,
+    /// The registering apartment (registrations are per apartment, MP-7).
+    pub apt: u32,
+    /// The class.
+    pub clsid: CLSID,
+    /// The class object.
+    pub obj: u32,
+    /// CLSCTX_* it was registered for (REGCLS_MULTIPLEUSE with CLSCTX_LOCAL_SERVER adds
+    /// CLSCTX_INPROC_SERVER).
+    pub ctx: u32,
+    /// REGCLS_*.
+    pub flags: u32,
+    /// REGCLS_SUSPENDED and CoResumeClassObjects not yet called.
+    pub suspended: bool,
+    /// REGCLS_SINGLEUSE: a client connected, so it is out of public view.
+    pub used: bool,
 }
 
 /// What an interface pointer points at.
@@ -483,6 +558,11 @@ pub struct Com {
     /// Message filters by STA, with how many HandleInComingCall and RetryRejectedCall
     /// answers each has given.
     pub filters: BTreeMap<u32, (MessageFilter, usize, usize)>,
+    /// Class objects registered with CoRegisterClassObject, by cookie (§21.17).
+    pub classes: BTreeMap<u32, ClassReg>,
+    /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
+    /// apartments end as their server process dies (§21.17).
+    pub ending: std::collections::BTreeSet<Pid>,
     next: u32,
 }
 
@@ -514,6 +594,9 @@ pub enum ComOut {
         /// The target is the MTA: the API layer starts an RPC worker thread.
         mta: bool,
     },
+    /// CoCreateInstance of a class a server registered: the API layer calls the class
+    /// object's IClassFactory::CreateInstance through this pointer, then releases it.
+    Activate(ComPtr),
     /// A direct pointer: run the method here.
     Direct {
         /// The object.
@@ -546,6 +629,7 @@ impl ComReply {
             ComOut::Pending { call, event, .. } => {
                 vec![Arg::new("call", ArgValue::U32(call)), Arg::new("reply_event", ArgValue::handle(event))]
             }
+            ComOut::Activate(p) => vec![Arg::new("class_object", ArgValue::Sym(p.to_string()))],
             ComOut::None | ComOut::NewSta | ComOut::Direct { .. } => Vec::new(),
         }
     }
@@ -567,6 +651,12 @@ impl Com {
 
 fn implements(iid: IID) -> bool {
     matches!(iid, IID_IUnknown | IID_IToy | IID_IToyCallback)
+}
+
+/// The interfaces an object answers: a class factory IUnknown and IClassFactory, a toy
+/// object IUnknown, IToy and IToyCallback.
+fn obj_implements(o: &ComObject, iid: IID) -> bool {
+    if o.factory { matches!(iid, IID_IUnknown | IID_IClassFactory) } else { implements(iid) }
 }
 
 impl Kernel {
@@ -642,30 +732,44 @@ impl Kernel {
         a.alive = false;
         a.main = false;
         let (pid, kind) = (a.pid, a.kind);
+        // Its process is ending: other processes see their server die (§21.17).
+        let server_gone = self.com.ending.contains(&pid);
         self.com.filters.remove(&apt);
+        // Its class registrations go with it (SD-5, MP-7).
+        self.com.classes.retain(|_, r| r.apt != apt);
         if kind == AptKind::Mta {
             self.com.mta.remove(&pid);
         }
         let mut gone = 0;
         for o in self.com.objects.values_mut().filter(|o| o.apt == apt && o.alive) {
             o.alive = false;
+            o.server_gone = server_gone;
             gone += 1;
         }
-        let calls: Vec<u32> = self
+        let calls: Vec<(u32, Pid)> = self
             .com
             .calls
             .iter()
             .filter(|(_, c)| c.target == apt && c.state != CallState::Done)
-            .map(|(&n, _)| n)
+            .map(|(&n, c)| (n, c.caller_pid))
             .collect();
-        for n in &calls {
-            self.finish_call(*n, RPC_E_DISCONNECTED, 0, "its apartment ended");
+        for &(n, caller_pid) in &calls {
+            if server_gone && caller_pid != pid {
+                self.finish_call(n, RPC_S_CALL_FAILED, 0, "lost its server process");
+            } else {
+                self.finish_call(n, RPC_E_DISCONNECTED, 0, "its apartment ended");
+            }
         }
         let words = self.apt_words(apt);
         self.note_effect(|_| {
             let mut s = format!("{words} ends: {gone} object(s) disconnected");
             if !calls.is_empty() {
-                s.push_str(&format!("; {} call(s) into it fail with RPC_E_DISCONNECTED", calls.len()));
+                let h = if server_gone {
+                    "RPC_S_CALL_FAILED (from other processes) or RPC_E_DISCONNECTED"
+                } else {
+                    "RPC_E_DISCONNECTED"
+                };
+                s.push_str(&format!("; {} call(s) into it fail with {h}", calls.len()));
             }
             s
         });
@@ -900,6 +1004,14 @@ impl Kernel {
             let p = self.new_ptr(pid, 0, IID_IGlobalInterfaceTable, PtrKind::Direct);
             return hr_out(S_OK, ComOut::Ptr(p));
         }
+        if let Some(cookie) = self.find_class(tid, clsid, cls_context) {
+            // A class object a server registered: CoCreateInstance is CoGetClassObject,
+            // IClassFactory::CreateInstance and Release (Learn, CoCreateInstance) (§21.17).
+            return match self.class_object_ptr(pid, tid, cookie, IID_IClassFactory) {
+                Ok(p) => hr_out(S_OK, ComOut::Activate(p)),
+                Err(h) => hr(h),
+            };
+        }
         if clsid != CLSID_Toy || cls_context & (CLSCTX_INPROC_SERVER | CLSCTX_INPROC_HANDLER) == 0 {
             return hr(REGDB_E_CLASSNOTREG);
         }
@@ -907,7 +1019,19 @@ impl Kernel {
             return hr(E_NOINTERFACE);
         }
         let obj = self.com.id();
-        self.com.objects.insert(obj, ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true, disconnects: 0 });
+        self.com.objects.insert(
+            obj,
+            ComObject {
+                apt,
+                counter: 0,
+                busy: 0,
+                reentered: 0,
+                alive: true,
+                disconnects: 0,
+                factory: false,
+                server_gone: false,
+            },
+        );
         let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
         let words = self.apt_words(apt);
         self.note_effect(|_| format!("toy object #{obj} made in {words}"));
@@ -924,7 +1048,12 @@ impl Kernel {
         if apt != owner {
             return Err(RPC_E_WRONG_THREAD);
         }
-        if !connected || !self.com.objects[&s.obj].alive {
+        let o = &self.com.objects[&s.obj];
+        if connected && !o.alive && o.server_gone && self.com.apts[&o.apt].pid != s.pid {
+            // The server process ended (§21.17).
+            return Err(RPC_S_SERVER_UNAVAILABLE);
+        }
+        if !connected || !o.alive {
             return Err(RPC_E_DISCONNECTED);
         }
         if s.epoch != self.com.objects[&s.obj].disconnects {
@@ -957,7 +1086,15 @@ impl Kernel {
         if let Err(h) = self.proxy_check(tid, &s) {
             return hr(h);
         }
-        if !implements(iid) {
+        if let PtrKind::Proxy { .. } = s.kind {
+            // The proxy manager answers IUnknown and the interfaces it already has a proxy
+            // for; any other goes to the object's apartment as a call (§21.19).
+            let known = iid == IID_IUnknown
+                || self.com.ptrs.values().any(|p| p.obj == s.obj && p.kind == s.kind && p.iid == iid && p.refs > 0);
+            if !known {
+                return self.com_invoke(pid, tid, this, ToyMethod::QueryInterface(iid));
+            }
+        } else if !obj_implements(&self.com.objects[&s.obj], iid) {
             return hr(E_NOINTERFACE);
         }
         let p = self.new_ptr(pid, s.obj, iid, s.kind);
@@ -1027,7 +1164,13 @@ impl Kernel {
         if s.obj == 0 {
             return self.com_misuse(pid, tid, format!("{}: {this} is the Global Interface Table", method.name()));
         }
-        if s.iid != method.iid() && s.iid != IID_IUnknown && !(s.iid == IID_IToy && method == ToyMethod::Notify) {
+        let qi = matches!(method, ToyMethod::QueryInterface(_));
+        if !qi && !obj_implements(&self.com.objects[&s.obj], method.iid()) {
+            let what = if self.com.objects[&s.obj].factory { "a class factory" } else { "a toy object" };
+            return self.com_misuse(pid, tid, format!("{}: {this} points at {what}", method.name()));
+        }
+        if !qi && s.iid != method.iid() && s.iid != IID_IUnknown && !(s.iid == IID_IToy && method == ToyMethod::Notify)
+        {
             // Calling a method of another interface through this pointer: a vtable mix-up.
             return self.com_misuse(pid, tid, format!("{}: {this} is an {} pointer", method.name(), s.iid.name()));
         }
@@ -1132,6 +1275,32 @@ impl Kernel {
         hr(S_OK)
     }
 
+    /// An RPC worker thread in the server process of call `n` into another process's MTA
+    /// (§21.17); none can be made: the call fails as in §21.15.
+    pub(crate) fn com_start_worker(
+        &mut self,
+        _pid: Pid,
+        tid: Tid,
+        n: u32,
+        start: crate::kernel::request::ThreadStart,
+    ) -> CallResult {
+        let Some(c) = self.com.calls.get(&n).filter(|c| c.state == CallState::Queued && c.caller == tid) else {
+            return hr(E_UNEXPECTED);
+        };
+        let server = self.com.apts[&c.target].pid;
+        let made = self.new_thread(server, crate::kernel::Start::Thread(start), false, false);
+        let Some((id, worker)) = made else {
+            self.finish_call(n, RPC_E_OUT_OF_RESOURCES, 0, "found no RPC worker thread");
+            return hr(RPC_E_OUT_OF_RESOURCES);
+        };
+        let origin = self.origin(server, tid, "CreateThread", "RPC worker", None);
+        if let Ok(h) = self.alloc_handle(server, id, crate::types::THREAD_ALL_ACCESS, 0, vec![origin]) {
+            let _ = self.close_handle(server, h);
+        }
+        self.note_effect(|_| format!("RPC worker T{worker} of server process P{server} takes call #{n}"));
+        hr(S_OK)
+    }
+
     /// Stores a call's result and signals its caller's event.
     fn finish_call(&mut self, n: u32, h: HRESULT, value: i64, why: &str) {
         let Some(c) = self.com.calls.get_mut(&n) else { return };
@@ -1173,6 +1342,25 @@ impl Kernel {
     }
     pub(crate) fn itoy_callback_notify(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
         self.com_invoke(pid, tid, this, ToyMethod::Notify)
+    }
+    /// IClassFactory::CreateInstance: CLASS_E_NOAGGREGATION with an outer object, E_POINTER
+    /// for a NULL `ppv` (§21.17).
+    pub(crate) fn iclassfactory_create_instance(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        this: ComPtr,
+        outer: bool,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        if !has_out {
+            return hr(E_POINTER);
+        }
+        if outer {
+            return hr(CLASS_E_NOAGGREGATION);
+        }
+        self.com_invoke(pid, tid, this, ToyMethod::CreateInstance(iid))
     }
 
     /// The stub side: the callee thread (the STA's own, from its hidden window's
@@ -1257,7 +1445,29 @@ impl Kernel {
         self.com_thread(tid).outgoing.retain(|&c| c != n);
         let Some(c) = self.com.calls.remove(&n) else { return hr(RPC_E_DISCONNECTED) };
         let _ = self.close_handle(pid, c.event_handle);
-        let (h, v) = c.result.unwrap_or((RPC_E_DISCONNECTED, 0));
+        let (mut h, mut v) = c.result.unwrap_or((RPC_E_DISCONNECTED, 0));
+        if h.succeeded() {
+            // An interface pointer coming back is unmarshalled in the caller's apartment:
+            // a proxy (§21.17, §21.19).
+            let obj = match c.method {
+                ToyMethod::CreateInstance(_) => self.com.ptrs.get_mut(&(v as u32)).map(|p| {
+                    // The callee's own pointer is handed over to the stub.
+                    p.refs = 0;
+                    (p.obj, p.iid)
+                }),
+                ToyMethod::QueryInterface(iid) => Some((c.obj, iid)),
+                _ => None,
+            };
+            if let Some((obj, iid)) = obj {
+                match self.com_apartment_of(tid) {
+                    Some((apt, _)) => {
+                        let p = self.ptr_for(pid, obj, iid, apt, true);
+                        v = i64::from(p.0);
+                    }
+                    None => (h, v) = (CO_E_NOTINITIALIZED, 0),
+                }
+            }
+        }
         let steps = self.step - c.since_step;
         self.note_effect(|_| format!("{} call #{n} returns {h} ({steps} steps after it was made)", c.method.name()));
         hr_out(h, ComOut::Value(v))
@@ -1349,7 +1559,7 @@ impl Kernel {
                 return h;
             }
         }
-        if !implements(iid) {
+        if !obj_implements(&self.com.objects[&s.obj], iid) {
             return E_NOINTERFACE;
         }
         if !self.com.objects[&s.obj].alive {
@@ -1404,7 +1614,7 @@ impl Kernel {
         if p.flags == MSHLFLAGS_NORMAL {
             self.com.packets.get_mut(&pk).expect("exists").state = PacketState::Consumed;
         }
-        if !implements(iid) {
+        if !obj_implements(&self.com.objects[&p.obj], iid) {
             // The data is consumed all the same (MP-2).
             return (E_NOINTERFACE, ComOut::None);
         }
@@ -1668,6 +1878,215 @@ impl Kernel {
         }
     }
 
+    // ----- class objects and local servers (§21.17) -----------------------------------------
+
+    /// CoRegisterClassObject: publishes the object behind `unk` as the class object of
+    /// `clsid` for the caller's apartment. NULL `unk` or cookie: E_INVALIDARG; no apartment:
+    /// CO_E_NOTINITIALIZED; unknown REGCLS bits: E_INVALIDARG [inferred]. A repeated
+    /// registration is independent and gets its own cookie (Learn: "Multiple registrations
+    /// of the same class object are independent and do not produce an error").
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn co_register_class_object(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        clsid: GUID,
+        unk: Option<ComPtr>,
+        cls_context: u32,
+        flags: u32,
+        has_cookie: bool,
+    ) -> CallResult {
+        let (Some(p), true) = (unk, has_cookie) else { return hr(E_INVALIDARG) };
+        let s = match self.ptr_ok(pid, p) {
+            Ok(s) => s,
+            Err(m) => return self.com_misuse(pid, tid, format!("CoRegisterClassObject: {m}")),
+        };
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return hr(CO_E_NOTINITIALIZED) };
+        if flags & !0x1F != 0 || s.obj == 0 {
+            return hr(E_INVALIDARG);
+        }
+        let mut ctx = cls_context;
+        if flags & REGCLS_MULTIPLEUSE != 0 && ctx & CLSCTX_LOCAL_SERVER != 0 {
+            // Learn, REGCLS_MULTIPLEUSE: also registered as CLSCTX_INPROC_SERVER.
+            ctx |= CLSCTX_INPROC_SERVER;
+        }
+        let cookie = self.com.id();
+        let suspended = flags & REGCLS_SUSPENDED != 0;
+        self.com.classes.insert(cookie, ClassReg { pid, apt, clsid, obj: s.obj, ctx, flags, suspended, used: false });
+        let (words, name) = (self.apt_words(apt), clsid.name());
+        self.note_effect(|_| {
+            format!(
+                "{name} registered from {words} (cookie {cookie}){}",
+                if suspended { ", suspended until CoResumeClassObjects" } else { "" }
+            )
+        });
+        hr_out(S_OK, ComOut::Cookie(u64::from(cookie)))
+    }
+
+    /// CoRevokeClassObject: only from the registering apartment (RPC_E_WRONG_THREAD
+    /// otherwise, compobj.c test_registered_object_thread_affinity); an unknown cookie:
+    /// E_INVALIDARG [inferred]. Proxies already handed out keep working.
+    pub(crate) fn co_revoke_class_object(&mut self, _pid: Pid, tid: Tid, cookie: u32) -> CallResult {
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return hr(CO_E_NOTINITIALIZED) };
+        match self.com.classes.get(&cookie) {
+            None => hr(E_INVALIDARG),
+            Some(r) if r.apt != apt => hr(RPC_E_WRONG_THREAD),
+            Some(_) => {
+                self.com.classes.remove(&cookie);
+                hr(S_OK)
+            }
+        }
+    }
+
+    /// CoResumeClassObjects: the process's REGCLS_SUSPENDED registrations become visible.
+    pub(crate) fn co_resume_class_objects(&mut self, pid: Pid, _tid: Tid) -> CallResult {
+        let mut n = 0;
+        for r in self.com.classes.values_mut().filter(|r| r.pid == pid && r.suspended) {
+            r.suspended = false;
+            n += 1;
+        }
+        self.note_effect(|_| format!("{n} suspended class object(s) now visible to clients"));
+        hr(S_OK)
+    }
+
+    /// The registration a client in `tid` reaches for `clsid` in `ctx`: an in-process one
+    /// of its own apartment first (MP-7), then a local server one of any process, not
+    /// suspended and not a REGCLS_SINGLEUSE one a client already connected to (which it
+    /// then marks).
+    fn find_class(&mut self, tid: Tid, clsid: CLSID, ctx: u32) -> Option<u32> {
+        let (apt, _) = self.com_apartment_of(tid)?;
+        if ctx & CLSCTX_INPROC_SERVER != 0 {
+            let found = self
+                .com
+                .classes
+                .iter()
+                .find(|(_, r)| r.clsid == clsid && r.apt == apt && r.ctx & CLSCTX_INPROC_SERVER != 0);
+            if let Some((&c, _)) = found {
+                return Some(c);
+            }
+        }
+        if ctx & CLSCTX_LOCAL_SERVER != 0 {
+            let found = self.com.classes.iter_mut().find(|(_, r)| {
+                r.clsid == clsid
+                    && r.ctx & CLSCTX_LOCAL_SERVER != 0
+                    && !r.suspended
+                    && !(r.flags & 3 == REGCLS_SINGLEUSE && r.used)
+            });
+            if let Some((&c, r)) = found {
+                if r.flags & 3 == REGCLS_SINGLEUSE {
+                    r.used = true;
+                }
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    /// A pointer for the caller to the class object of registration `cookie` (the object
+    /// itself in its own apartment, a proxy elsewhere, MP-3, MP-7).
+    fn class_object_ptr(&mut self, pid: Pid, tid: Tid, cookie: u32, iid: IID) -> Result<ComPtr, HRESULT> {
+        let r = self.com.classes[&cookie].clone();
+        if !obj_implements(&self.com.objects[&r.obj], iid) {
+            return Err(E_NOINTERFACE);
+        }
+        let (apt, _) = self.com_apartment_of(tid).ok_or(CO_E_NOTINITIALIZED)?;
+        let p = self.ptr_for(pid, r.obj, iid, apt, true);
+        let (here, home, name) = (self.apt_words(apt), self.apt_words(r.apt), r.clsid.name());
+        let other = if r.pid != pid { format!(" of server process P{}", r.pid) } else { String::new() };
+        self.note_effect(|_| {
+            format!("{p} reaches the class object of {name} (cookie {cookie}) in {home}{other} from {here}")
+        });
+        Ok(p)
+    }
+
+    /// CoGetClassObject: a registered class object (CLSCTX_INPROC_SERVER: of the caller's
+    /// apartment; CLSCTX_LOCAL_SERVER: of any process, as a proxy), else for CLSID_Toy
+    /// with CLSCTX_INPROC_SERVER a new class factory in the caller's apartment;
+    /// REGDB_E_CLASSNOTREG otherwise (nothing is launched: no class has a LocalServer32
+    /// entry) (§21.17).
+    pub(crate) fn co_get_class_object(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        clsid: GUID,
+        cls_context: u32,
+        iid: GUID,
+        has_out: bool,
+    ) -> CallResult {
+        if !has_out {
+            return hr(E_INVALIDARG);
+        }
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return hr(CO_E_NOTINITIALIZED) };
+        if let Some(cookie) = self.find_class(tid, clsid, cls_context) {
+            return match self.class_object_ptr(pid, tid, cookie, iid) {
+                Ok(p) => hr_out(S_OK, ComOut::Ptr(p)),
+                Err(h) => hr(h),
+            };
+        }
+        if clsid != CLSID_Toy || cls_context & (CLSCTX_INPROC_SERVER | CLSCTX_INPROC_HANDLER) == 0 {
+            return hr(REGDB_E_CLASSNOTREG);
+        }
+        if !matches!(iid, IID_IUnknown | IID_IClassFactory) {
+            return hr(E_NOINTERFACE);
+        }
+        let obj = self.com.id();
+        self.com.objects.insert(
+            obj,
+            ComObject {
+                apt,
+                counter: 0,
+                busy: 0,
+                reentered: 0,
+                alive: true,
+                disconnects: 0,
+                factory: true,
+                server_gone: false,
+            },
+        );
+        let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
+        let words = self.apt_words(apt);
+        self.note_effect(|_| format!("class factory #{obj} of CLSID_Toy made in {words}"));
+        hr_out(S_OK, ComOut::Ptr(p))
+    }
+
+    /// IClassFactory::CreateInstance, on the class object's thread: a new toy object in
+    /// the factory's apartment, and a direct pointer to it for that thread.
+    pub(crate) fn class_factory_create(&mut self, pid: Pid, _tid: Tid, factory: u32, iid: GUID) -> CallResult {
+        let Some(f) = self.com.objects.get(&factory) else { return hr(E_UNEXPECTED) };
+        if !implements(iid) {
+            return hr(E_NOINTERFACE);
+        }
+        let apt = f.apt;
+        let obj = self.com.id();
+        self.com.objects.insert(
+            obj,
+            ComObject {
+                apt,
+                counter: 0,
+                busy: 0,
+                reentered: 0,
+                alive: true,
+                disconnects: 0,
+                factory: false,
+                server_gone: false,
+            },
+        );
+        let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
+        let words = self.apt_words(apt);
+        self.note_effect(|_| format!("toy object #{obj} made by class factory #{factory} in {words}"));
+        hr_out(S_OK, ComOut::Ptr(p))
+    }
+
+    /// Whether call `n` goes to another process (a local server, §21.17).
+    pub(crate) fn com_call_is_remote(&self, n: u32) -> bool {
+        self.com.calls.get(&n).is_some_and(|c| self.com.apts.get(&c.target).is_some_and(|a| a.pid != c.caller_pid))
+    }
+
+    /// Whether object `obj` answers `iid` (QueryInterface run in its apartment, §21.19).
+    pub(crate) fn com_obj_implements(&self, obj: u32, iid: IID) -> bool {
+        self.com.objects.get(&obj).is_some_and(|o| obj_implements(o, iid))
+    }
+
     // ----- waiting -----------------------------------------------------------------------------
 
     /// CoWaitForMultipleHandles, one round: the argument checks (CW-1), then a wait on the
@@ -1700,14 +2119,86 @@ impl Kernel {
             Ok(o) => o,
             Err(e) => return Exec::from(hr(HRESULT_FROM_WIN32(e))),
         };
+        let pending = self.com_message_pending_call(pid, tid, &handles).is_some();
         let input = if self.com_is_sta(tid) && self.user.queues.contains_key(&tid) {
             self.queue_mut(tid).last_pump = self.now;
             let com = if flags & COWAIT_DISPATCH_WINDOW_MESSAGES != 0 { 2 } else { 1 };
-            Some(crate::objects::window::InputWait { mask: 0, available: false, com })
+            if pending {
+                // The modal loop also wakes for a new window message, for MessagePending (MF-6).
+                Some(crate::objects::window::InputWait { mask: QS_POSTMESSAGE, available: false, com: 3 })
+            } else {
+                Some(crate::objects::window::InputWait { mask: 0, available: false, com })
+            }
         } else {
             None
         };
         self.wait_on(tid, objects, handles, all, timeout_ms, alertable, input)
+    }
+
+    /// The outgoing call whose reply `tid`'s COM modal loop waits for on `handles`, when
+    /// its STA's message filter scripts MessagePending (MF-6; a bare
+    /// CoWaitForMultipleHandles never consults it, CW-7).
+    pub(crate) fn com_message_pending_call(&self, pid: Pid, tid: Tid, handles: &[HANDLE]) -> Option<u32> {
+        let th = self.com.threads.get(&tid)?;
+        let &n = th.outgoing.last()?;
+        let c = self.com.calls.get(&n)?;
+        if handles != [c.event_handle] || c.caller_pid != pid || !self.com_is_sta(tid) {
+            return None;
+        }
+        let (a, _) = self.com_apartment_of(tid)?;
+        self.com.filters.get(&a).filter(|f| !f.0.message_pending.is_empty()).map(|_| n)
+    }
+
+    /// Posted messages in `tid`'s queue that the COM modal loop does not dispatch (what
+    /// MessagePending is told about).
+    pub(crate) fn com_other_posted(&self, tid: Tid) -> usize {
+        let Some(q) = self.user.queues.get(&tid) else { return 0 };
+        let hidden = self.com_hidden_window(tid);
+        q.posted
+            .iter()
+            .filter(|m| {
+                !((m.message == WM_COM_CALL && Some(m.hwnd) == hidden)
+                    || (WM_DDE_FIRST..=WM_DDE_LAST).contains(&m.message))
+            })
+            .count()
+    }
+
+    /// IMessageFilter::MessagePending for outgoing call `n` (MF-6): the script's answer.
+    pub(crate) fn com_message_pending(&mut self, _pid: Pid, tid: Tid, n: u32) -> CallResult {
+        let nested = self.com.threads.get(&tid).is_some_and(|t| !t.running.is_empty());
+        let Some((a, _)) = self.com_apartment_of(tid) else { return hr(E_UNEXPECTED) };
+        let Some((f, _, _)) = self.com.filters.get_mut(&a) else { return hr(E_UNEXPECTED) };
+        let used = f.message_pending.len();
+        let answer = f.message_pending.first().copied().unwrap_or(PENDINGMSG_WAITDEFPROCESS);
+        if used > 1 {
+            f.message_pending.remove(0);
+        }
+        let kind = if nested { "PENDINGTYPE_NESTED" } else { "PENDINGTYPE_TOPLEVEL" };
+        let name = match answer {
+            PENDINGMSG_CANCELCALL => "PENDINGMSG_CANCELCALL",
+            PENDINGMSG_WAITNOPROCESS => "PENDINGMSG_WAITNOPROCESS",
+            _ => "PENDINGMSG_WAITDEFPROCESS",
+        };
+        self.note_effect(|_| {
+            format!("a window message arrived while call #{n} waits: MessagePending({kind}) answers {name} (MF-6); the message stays queued")
+        });
+        hr_out(S_OK, ComOut::Value(i64::from(answer)))
+    }
+
+    /// The caller gives up outgoing call `n` (MessagePending said PENDINGMSG_CANCELCALL):
+    /// RPC_E_CALL_CANCELED; a reply that comes later is dropped (MF-6).
+    pub(crate) fn com_call_cancel(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+        self.com_thread(tid).outgoing.retain(|&c| c != n);
+        if let Some(c) = self.com.calls.get_mut(&n) {
+            c.caller_gone = true;
+            if c.state == CallState::Done {
+                let h = c.event_handle;
+                let _ = self.close_handle(pid, h);
+                self.com.calls.remove(&n);
+            }
+        }
+        self.note_effect(|_| format!("call #{n} cancelled: returns RPC_E_CALL_CANCELED; its reply will be dropped"));
+        hr(RPC_E_CALL_CANCELED)
     }
 
     /// Whether an STA's CoWaitForMultipleHandles has something to dispatch (CW-4).
@@ -1730,8 +2221,19 @@ impl Kernel {
     /// was running fail with RPC_E_DISCONNECTED; its outgoing calls lose their caller.
     pub(crate) fn com_thread_exited(&mut self, tid: Tid) {
         let Some(th) = self.com.threads.get(&tid).cloned() else { return };
+        let pid = self.thread(tid).pid;
+        if self.process(pid).threads.len() <= 1 {
+            // Its last thread: the process ends with it (§21.17).
+            self.com.ending.insert(pid);
+        }
+        let ending = self.com.ending.contains(&pid);
         for n in th.running.iter().rev() {
-            self.finish_call(*n, RPC_E_DISCONNECTED, 0, "lost its callee thread");
+            let other = self.com.calls.get(n).is_some_and(|c| c.caller_pid != pid);
+            if ending && other {
+                self.finish_call(*n, RPC_S_CALL_FAILED, 0, "lost its server process");
+            } else {
+                self.finish_call(*n, RPC_E_DISCONNECTED, 0, "lost its callee thread");
+            }
         }
         for n in &th.outgoing {
             if let Some(c) = self.com.calls.get_mut(n) {
@@ -1765,7 +2267,12 @@ impl Kernel {
         if !waiting {
             return (Vec::new(), Vec::new());
         }
-        let apartment = self.apt_words(c.target);
+        let mut apartment = self.apt_words(c.target);
+        if let Some(a) = self.com.apts.get(&c.target).filter(|a| a.pid != c.caller_pid) {
+            // A local server: name its process (§21.17).
+            let image = self.pids.get(&a.pid).map_or(String::new(), |_| self.process(a.pid).image.clone());
+            apartment = format!("{apartment} of server process P{} ({image})", a.pid);
+        }
         let (state, receiver) = match (c.state, self.com.apts.get(&c.target).map(|a| a.kind)) {
             (CallState::Queued, Some(AptKind::Sta(t))) => (
                 format!(

@@ -224,6 +224,8 @@ impl Kernel {
 
     /// Ends every thread of a process with `code`; its last thread's exit ends it.
     pub(crate) fn terminate_process_by_id(&mut self, pid: Pid, code: u32, how: String) {
+        // Its COM apartments end as a dying server's (§21.17).
+        self.com.ending.insert(pid);
         let threads = self.process(pid).threads.clone();
         for t in threads {
             self.kill_thread(t, code, how.clone());

@@ -427,6 +427,11 @@ impl Kernel {
 
     /// Whether a MsgWaitForMultipleObjects input condition holds (§17.H1-H2).
     pub(crate) fn input_ready(&self, tid: Tid, i: InputWait) -> bool {
+        if i.com == 3 {
+            // The COM modal loop with MessagePending: also a new posted message (MF-6).
+            let new = self.user.queues.get(&tid).is_some_and(|q| q.changed & i.mask != 0);
+            return new || self.com_input_present(tid, false);
+        }
         if i.com != 0 {
             return self.com_input_present(tid, i.com == 2);
         }
