@@ -8,6 +8,8 @@
 //! a FIN makes recv return 0 after the data; a close with unread bytes, or with SO_LINGER
 //! {1, 0}, resets the peer (WSAECONNRESET, its unread bytes discarded); sending to a peer
 //! that closed aborts the connection (WSAECONNABORTED).
+//! Overlapped WSARecv/WSASend (§§22.40-22.41) follow the same rules, pending where the
+//! blocking calls block; a close of their own socket completes them with WSAECONNABORTED.
 
 use std::collections::VecDeque;
 
@@ -67,6 +69,8 @@ struct Segment {
     off: usize,
     /// The blocked send these bytes belong to.
     writer: Option<Tid>,
+    /// That send is an overlapped WSASend (§22.41).
+    overlapped: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,8 +86,8 @@ struct End {
     closed: bool,
     /// The peer closed its last handle.
     peer_gone: bool,
-    /// Blocked recvs: (thread, buffer size).
-    reads: VecDeque<(Tid, u32)>,
+    /// Blocked recvs: (thread, buffer size, an overlapped WSARecv).
+    reads: VecDeque<(Tid, u32, bool)>,
 }
 
 impl End {
@@ -116,6 +120,17 @@ impl StreamModel {
 
     /// send of `data` by `tid` on end `e` (§§22.5, 22.16, 22.19).
     pub fn send(&mut self, tid: Tid, e: usize, data: &[u8]) -> Outcome {
+        self.send_as(tid, e, data, false)
+    }
+
+    /// An overlapped WSASend of `data` on end `e`, its completion reported to `tid`
+    /// (§22.41): as send, except that it pends (WSA_IO_PENDING) where send blocks, and a
+    /// closesocket of its own socket completes it with WSAECONNABORTED (§22.40).
+    pub fn send_overlapped(&mut self, tid: Tid, e: usize, data: &[u8]) -> Outcome {
+        self.send_as(tid, e, data, true)
+    }
+
+    fn send_as(&mut self, tid: Tid, e: usize, data: &[u8], overlapped: bool) -> Outcome {
         let p = 1 - e;
         let me = &self.ends[e];
         if me.closed {
@@ -138,7 +153,7 @@ impl StreamModel {
         }
         let quota = u64::from(self.ends[p].rcvbuf) + u64::from(self.ends[e].sndbuf);
         let overcommit = self.ends[p].unread() == 0;
-        self.ends[p].inbound.push_back(Segment { data: data.to_vec(), off: 0, writer: None });
+        self.ends[p].inbound.push_back(Segment { data: data.to_vec(), off: 0, writer: None, overlapped });
         let mut completed = self.reads_progress(p);
         let left = self.ends[p].unread();
         if overcommit || left <= quota {
@@ -151,6 +166,17 @@ impl StreamModel {
 
     /// recv of up to `len` bytes by `tid` on end `e` (§§22.14, 22.17, 22.20, 22.22).
     pub fn recv(&mut self, tid: Tid, e: usize, len: u32) -> Outcome {
+        self.recv_as(tid, e, len, false)
+    }
+
+    /// An overlapped WSARecv of up to `len` bytes on end `e`, its completion reported to
+    /// `tid` (§22.41): as recv, except that it pends (WSA_IO_PENDING) where recv blocks,
+    /// and a closesocket of its own socket completes it with WSAECONNABORTED (§22.40).
+    pub fn recv_overlapped(&mut self, tid: Tid, e: usize, len: u32) -> Outcome {
+        self.recv_as(tid, e, len, true)
+    }
+
+    fn recv_as(&mut self, tid: Tid, e: usize, len: u32, overlapped: bool) -> Outcome {
         let me = &self.ends[e];
         if me.closed {
             return Reply::Failed(WSAENOTSOCK).into();
@@ -161,7 +187,7 @@ impl StreamModel {
         match self.recv_now(e, len) {
             Some((reply, completed)) => Outcome { reply, completed },
             None => {
-                self.ends[e].reads.push_back((tid, len));
+                self.ends[e].reads.push_back((tid, len, overlapped));
                 Reply::Pending.into()
             }
         }
@@ -231,7 +257,7 @@ impl StreamModel {
     /// Blocked recvs on `e` take what arrived, oldest first.
     fn reads_progress(&mut self, e: usize) -> Vec<(Tid, Reply)> {
         let mut out = Vec::new();
-        while let Some(&(tid, len)) = self.ends[e].reads.front() {
+        while let Some(&(tid, len, _)) = self.ends[e].reads.front() {
             let Some((reply, more)) = self.recv_now(e, len) else { break };
             self.ends[e].reads.pop_front();
             out.push((tid, reply));
@@ -252,7 +278,7 @@ impl StreamModel {
                 out.push((w, Reply::Failed(err)));
             }
         }
-        for (tid, _) in me.reads.drain(..) {
+        for (tid, ..) in me.reads.drain(..) {
             out.push((tid, Reply::Failed(err)));
         }
         out
@@ -290,16 +316,16 @@ impl StreamModel {
         let p = 1 - e;
         let abortive = self.ends[e].unread() > 0 || self.ends[e].linger_zero;
         let mut completed: Vec<(Tid, Reply)> = Vec::new();
-        // Its blocked recvs.
-        for (tid, _) in self.ends[e].reads.drain(..) {
-            completed.push((tid, Reply::Failed(WSAEINTR)));
+        // Its blocked recvs: WSAEINTR, an overlapped one WSAECONNABORTED (§22.40).
+        for (tid, _, overlapped) in self.ends[e].reads.drain(..) {
+            completed.push((tid, Reply::Failed(if overlapped { WSAECONNABORTED } else { WSAEINTR })));
         }
         let peer_there = !self.ends[e].peer_gone;
         if peer_there {
             // Its blocked sends, queued in the peer's inbound.
             for seg in self.ends[p].inbound.iter_mut() {
                 if let Some(w) = seg.writer.take() {
-                    completed.push((w, Reply::Failed(WSAEINTR)));
+                    completed.push((w, Reply::Failed(if seg.overlapped { WSAECONNABORTED } else { WSAEINTR })));
                 }
             }
             if abortive {
@@ -325,7 +351,7 @@ impl StreamModel {
     pub fn waiting(&self) -> Vec<Tid> {
         let mut out: Vec<Tid> = Vec::new();
         for end in &self.ends {
-            out.extend(end.reads.iter().map(|&(t, _)| t));
+            out.extend(end.reads.iter().map(|&(t, ..)| t));
             out.extend(end.inbound.iter().filter_map(|s| s.writer));
         }
         out.sort_unstable();

@@ -8,6 +8,14 @@
 //! blocked, and which blocked calls each call completed with what result. Sent bytes are
 //! letters that tell each thread's sends apart.
 //!
+//! Overlapped forms (§§22.40-22.41): workers also make overlapped WSARecv/WSASend (with an
+//! event; WSAGetOverlappedResult(fWait) when they pend) and receivers use an overlapped
+//! WSARecv for an odd buffer size. Such a call must complete at once exactly when the
+//! model's call does (0 and the byte count), else pend with WSA_IO_PENDING; its
+//! asynchronous completion (a `Wake` of the WSARecv/WSASend in the trace) must come from
+//! the call the model says, with the model's result (a closesocket of its own socket:
+//! WSAECONNABORTED, where a blocked recv gets WSAEINTR).
+//!
 //! The kernel's schedule-decided recv splits are switched off here (`stream_splits`): the
 //! model's recv takes all it can. The splits are checked by sock.rs. Section numbers
 //! (§N.M) refer to docs/semantics.md §22.
@@ -28,6 +36,10 @@ enum Op {
     Linger0,
     Close,
     Sleep(u32),
+    /// An overlapped WSARecv (1..12 bytes), then WSAGetOverlappedResult(fWait) if it pends.
+    OvRecv(u32),
+    /// An overlapped WSASend, then WSAGetOverlappedResult(fWait) if it pends.
+    OvSend(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +63,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Linger0),
         1 => Just(Op::Close),
         2 => (0u32..5).prop_map(Op::Sleep),
+        3 => (1u32..12).prop_map(Op::OvRecv),
+        3 => (0u32..12).prop_map(Op::OvSend),
     ]
 }
 
@@ -74,6 +88,7 @@ async fn worker(ctx: ThreadCtx, s: SOCKET, ops: Vec<Op>) -> u32 {
     let tid = ctx.get_current_thread_id();
     let mut k = 0;
     let mut buf = [0u8; 16];
+    let event = ctx.create_event(None, true, false, None).await;
     for op in ops {
         match op {
             Op::Send(n) => {
@@ -94,6 +109,20 @@ async fn worker(ctx: ThreadCtx, s: SOCKET, ops: Vec<Op>) -> u32 {
                 let _ = ctx.closesocket(s).await;
             }
             Op::Sleep(ms) => ctx.sleep(ms).await,
+            Op::OvRecv(n) | Op::OvSend(n) => {
+                let ov = Overlapped::new(event);
+                let (mut bytes, mut flags) = (0u32, 0u32);
+                let r = if let Op::OvSend(_) = op {
+                    k += 1;
+                    let d = data(tid, k - 1, n);
+                    ctx.wsa_send(s, &d, Some(&mut bytes), 0, Some(&ov), None).await
+                } else {
+                    ctx.wsa_recv(s, &IoBuffer::new(n as usize), Some(&mut bytes), &mut flags, Some(&ov), None).await
+                };
+                if r == SOCKET_ERROR && ctx.wsa_get_last_error() == WSA_IO_PENDING as i32 {
+                    let _ = ctx.wsa_get_overlapped_result(s, &ov, &mut bytes, true, &mut flags).await;
+                }
+            }
         }
     }
     0
@@ -133,7 +162,9 @@ fn run(p: &Program, seed: u64) -> (RunReport, [HANDLE; 2]) {
             for (i, &h) in hs.iter().enumerate() {
                 let ops = p.workers[i].clone();
                 threads.push(ctx.create_thread(None, 0, move |ctx| worker(ctx, h, ops), 0, None).await);
-                let ops: Vec<Op> = p.receivers[i].iter().map(|&n| Op::Recv(n)).collect();
+                // An odd size is an overlapped WSARecv (which a close of its socket aborts).
+                let ops: Vec<Op> =
+                    p.receivers[i].iter().map(|&n| if n % 2 == 1 { Op::OvRecv(n) } else { Op::Recv(n) }).collect();
                 threads.push(ctx.create_thread(None, 0, move |ctx| worker(ctx, h, ops), 0, None).await);
             }
             ctx.wait_for_multiple_objects(&threads, true, INFINITE).await;
@@ -144,7 +175,22 @@ fn run(p: &Program, seed: u64) -> (RunReport, [HANDLE; 2]) {
     (r, out.get())
 }
 
-const APIS: [&str; 4] = ["send", "recv", "shutdown", "closesocket"];
+const APIS: [&str; 6] = ["send", "recv", "shutdown", "closesocket", "WSARecv", "WSASend"];
+
+/// The overlapped calls: they pend (SOCKET_ERROR, WSA_IO_PENDING) where the others block,
+/// and their asynchronous completion is a `Wake` of the call itself (§22.40).
+const OVERLAPPED_APIS: [&str; 2] = ["WSARecv", "WSASend"];
+
+/// What the trace must show for an overlapped call that completed at once (§22.40: 0, the
+/// byte count in lpNumberOfBytes..., or SOCKET_ERROR with the error).
+fn expected_at_once(reply: &Reply) -> (Ret, Vec<u32>, Option<u32>) {
+    match reply {
+        Reply::Sent(n) => (Ret::Long(0), vec![*n], None),
+        Reply::Received(d) => (Ret::Long(0), vec![d.len() as u32], None),
+        Reply::Failed(e) => (Ret::Long(-1), Vec::new(), Some(*e)),
+        r => unreachable!("{r:?}"),
+    }
+}
 
 fn arg<'a>(step: u64, args: &'a [Arg], name: &str) -> Result<&'a ArgValue, String> {
     args.iter()
@@ -224,13 +270,56 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
                         model.send(tid, end, &d)
                     }
                     "recv" => model.recv(tid, end, i32_arg(step, args, "len")? as u32),
+                    "WSARecv" => match arg(step, args, "len")? {
+                        ArgValue::U32(n) => model.recv_overlapped(tid, end, *n),
+                        v => return Err(format!("step {step}: WSARecv len {v:?}")),
+                    },
+                    "WSASend" => {
+                        let ArgValue::Bytes { len, .. } = arg(step, args, "data")? else {
+                            return Err(format!("step {step}: WSASend data {args:?}"));
+                        };
+                        let k = sends.entry(tid).or_insert(0);
+                        *k += 1;
+                        let d = data(tid, *k - 1, *len as u32);
+                        if *arg(step, args, "data")? != ArgValue::bytes(&d) {
+                            return Err(format!("step {step}: WSASend data {args:?}, the program sent {d:?}"));
+                        }
+                        model.send_overlapped(tid, end, &d)
+                    }
                     "shutdown" => model.shutdown(end, i32_arg(step, args, "how")?),
                     "closesocket" => model.close(end),
                     _ => unreachable!(),
                 };
                 match (&e.kind, &outcome.reply) {
-                    (EventKind::Block { .. }, Reply::Pending) => {
+                    (EventKind::Block { .. }, Reply::Pending) if !OVERLAPPED_APIS.contains(&api.as_str()) => {
                         blocked.insert(tid);
+                    }
+                    // §22.40: an overlapped call that cannot complete returns SOCKET_ERROR with
+                    // WSA_IO_PENDING; its thread then waits in WSAGetOverlappedResult(fWait).
+                    (EventKind::Call { ret, error, .. }, Reply::Pending) if OVERLAPPED_APIS.contains(&api.as_str()) => {
+                        if *ret != Ret::Long(-1) || error.map(|e| e.0) != Some(WSA_IO_PENDING) {
+                            return Err(format!(
+                                "step {step}: T{tid}'s {api}: kernel {ret} (error {error:?}), model pending"
+                            ));
+                        }
+                        blocked.insert(tid);
+                    }
+                    (EventKind::Call { ret, outs, error, .. }, reply) if OVERLAPPED_APIS.contains(&api.as_str()) => {
+                        let want = expected_at_once(reply);
+                        let bytes: Vec<u32> = outs
+                            .iter()
+                            .filter(|a| a.name == "bytes")
+                            .filter_map(|a| if let ArgValue::U32(n) = a.value { Some(n) } else { None })
+                            .collect();
+                        let read_ok = match (reply, outs.iter().find(|a| a.name == "read")) {
+                            (Reply::Received(d), Some(a)) => a.value == ArgValue::bytes(d),
+                            _ => true,
+                        };
+                        if (ret, &bytes, error.map(|e| e.0)) != (&want.0, &want.1, want.2) || !read_ok {
+                            return Err(format!(
+                                "step {step}: T{tid}'s {api} at once: kernel {ret} {outs:?} (error {error:?}), model {reply:?}"
+                            ));
+                        }
                     }
                     (EventKind::Call { ret, outs, error, .. }, reply) if *reply != Reply::Pending => {
                         check(step, api, (ret, outs, error.map(|e| e.0)), expected(reply))?;
@@ -290,7 +379,7 @@ fn cases() -> u32 {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-    /// §§22.5, 22.14-22.20, 22.22 as stated by sim-model's socket module, against the kernel.
+    /// §§22.5, 22.14-22.20, 22.22, 22.40-22.41 as stated by sim-model's socket module, against the kernel.
     #[test]
     fn kernel_stream_socket_calls_agree_with_the_model(p in program(), seed in any::<u64>()) {
         let (r, ends) = run(&p, seed);
