@@ -56,7 +56,7 @@ impl ThreadCtx {
         let api = req.api();
         let r = self.call(req).await;
         match r.value {
-            Value::Com(c) => c,
+            Value::Com(c) => *c,
             v => {
                 self.mismatch(api, &v);
                 ComReply { hr: E_UNEXPECTED, out: ComOut::None }

@@ -964,7 +964,7 @@ pub enum Value {
     /// InitOnceBeginInitialize: fPending and the context (§26.8).
     InitOnce(bool, u64),
     /// A COM call's HRESULT and out value (§21).
-    Com(ComReply),
+    Com(Box<ComReply>),
     /// A Message Queuing call's HRESULT.
     Hresult(crate::mq::HRESULT),
     /// MQOpenQueue, MQCreateCursor, MQBeginTransaction: the HRESULT and the handle.

@@ -636,10 +636,10 @@ impl ComReply {
 }
 
 fn hr(h: HRESULT) -> CallResult {
-    Ok(Value::Com(ComReply { hr: h, out: ComOut::None }).into())
+    Ok(Value::Com(Box::new(ComReply { hr: h, out: ComOut::None })).into())
 }
 fn hr_out(h: HRESULT, out: ComOut) -> CallResult {
-    Ok(Value::Com(ComReply { hr: h, out }).into())
+    Ok(Value::Com(Box::new(ComReply { hr: h, out })).into())
 }
 
 impl Com {
