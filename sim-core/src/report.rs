@@ -157,6 +157,19 @@ pub struct LivelockReport {
     pub window: u64,
     /// Each thread that ran in the window, by thread id.
     pub threads: Vec<LivelockThread>,
+    /// How the kernel's state (thread positions and absolute times aside) returned over
+    /// the last steps, when it was recorded and did (`kernel/livelock.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<LivelockStates>,
+}
+
+/// The kernel's states in the last steps of a livelock: they kept returning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivelockStates {
+    /// The steps recorded (the tail of the window).
+    pub steps: u64,
+    /// The distinct states those steps went through.
+    pub distinct: u64,
 }
 
 /// One thread of a livelock and the cycle it repeats.
@@ -174,26 +187,43 @@ pub struct LivelockThread {
     pub cycle: Vec<String>,
     /// Whole cycles seen in the window.
     pub repeats: u64,
+    /// The thread's results differed from round to round (it read the clock, say), so
+    /// `cycle` holds the APIs alone; the kernel's returning states make it a livelock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub results_vary: bool,
 }
 
 impl LivelockReport {
     /// The livelock for people: each thread's cycle.
     pub fn render(&self) -> String {
+        let vary = self.threads.iter().any(|t| t.results_vary);
         let mut s = format!(
             "LIVELOCK: {} steps executed (steps_max); in the last {} every running thread repeated \
-             the same calls with the same results, and no data moved\n",
-            self.steps, self.window
+             the same calls with {}, and no data moved\n",
+            self.steps,
+            self.window,
+            if vary { "the same results (or, where marked, the kernel's state returning)" } else { "the same results" }
         );
+        if let Some(st) = &self.states {
+            let _ = writeln!(
+                s,
+                "  the kernel's state (times relative to now) kept returning: {} distinct state{} in the last {} steps",
+                st.distinct,
+                if st.distinct == 1 { "" } else { "s" },
+                st.steps
+            );
+        }
         for t in &self.threads {
             let n = t.cycle.len();
             let _ = writeln!(
                 s,
-                "  T{} ({} P{}) repeats {n} call{} {} times:",
+                "  T{} ({} P{}) repeats {n} call{} {} times{}:",
                 t.tid,
                 t.image,
                 t.pid,
                 if n == 1 { "" } else { "s" },
-                t.repeats
+                t.repeats,
+                if t.results_vary { " (their results vary)" } else { "" }
             );
             for c in &t.cycle {
                 let _ = writeln!(s, "    {c}");

@@ -1019,6 +1019,95 @@ mod livelock {
         assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), r.outcome);
     }
 
+    /// The polite back-off, with each thread reading the clock every round (to log when it
+    /// last tried): its calls repeat but GetTickCount's result never does, so only the
+    /// kernel's returning states tell the livelock from a long run (kernel/livelock.rs).
+    fn polite_backoff_with_clock() -> Setup {
+        Box::new(move |sim: &mut Sim| {
+            sim.program("main", move |ctx| async move {
+                let flags =
+                    [ctx.create_event(None, true, false, None).await, ctx.create_event(None, true, false, None).await];
+                let mut threads = Vec::new();
+                for me in 0..2usize {
+                    let (mine, other) = (flags[me], flags[1 - me]);
+                    threads.push(
+                        spawn(&ctx, move |ctx| async move {
+                            assert_eq!(ctx.set_event(mine).await, TRUE);
+                            let mut last_try = 0;
+                            while ctx.wait_for_single_object(other, 0).await == WAIT_OBJECT_0 {
+                                last_try = ctx.get_tick_count().await;
+                                ctx.sleep(10).await;
+                            }
+                            assert_eq!(ctx.reset_event(mine).await, TRUE);
+                            last_try
+                        })
+                        .await,
+                    );
+                }
+                ctx.wait_for_multiple_objects(&threads, true, INFINITE).await;
+                0
+            });
+        })
+    }
+
+    #[test]
+    fn a_livelock_shows_the_kernel_states_returning() {
+        let r = run(&polite_backoff(false), limited(Config::round_robin()));
+        let Outcome::Livelock(l) = &r.outcome else { panic!("{}", r.summary()) };
+        let st = l.states.expect("the states are recorded for a small program");
+        assert_eq!(st.steps, 512);
+        // Two threads, each between Sleep and its poll: a handful of states, not 512.
+        assert!(st.distinct <= 8, "{}", r.summary());
+        assert!(l.threads.iter().all(|t| !t.results_vary));
+        assert!(r.summary().contains("kept returning"), "{}", r.summary());
+    }
+
+    #[test]
+    fn calls_whose_results_vary_are_a_livelock_when_the_states_return() {
+        // Round-robin livelocks; a random schedule livelocks on the seeds where both flags
+        // go up before either thread looks, and completes on the others: never a long run.
+        let mut livelocks = 0;
+        for config in std::iter::once(Config::round_robin()).chain((0..8).map(Config::random)) {
+            let r = run(&polite_backoff_with_clock(), limited(config));
+            if r.outcome.is_completed() {
+                continue;
+            }
+            livelocks += 1;
+            let Outcome::Livelock(l) = &r.outcome else { panic!("{}", r.summary()) };
+            assert_eq!(l.threads.len(), 2, "{}", r.summary());
+            for t in &l.threads {
+                assert!(t.results_vary, "{}", r.summary());
+                assert_eq!(t.cycle, ["GetTickCount", "Sleep", "WaitForSingleObject"], "{}", r.summary());
+            }
+            assert!(r.summary().contains("(their results vary)"), "{}", r.summary());
+            // The JSON form carries the states and the flag, and round-trips.
+            let json = serde_json::to_string(&r.outcome).unwrap();
+            assert!(json.contains(r#""results_vary":true"#) && json.contains(r#""distinct":"#), "{json}");
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), r.outcome);
+        }
+        assert!(livelocks >= 3, "round-robin and at least two random seeds livelock: {livelocks}");
+        // Without the watch it is only a long run.
+        let r = run(&polite_backoff_with_clock(), Config { livelock_window: 0, ..limited(Config::round_robin()) });
+        assert!(matches!(r.outcome, Outcome::StepLimit { .. }), "{}", r.summary());
+    }
+
+    #[test]
+    fn repeating_calls_over_a_growing_state_are_not_a_livelock() {
+        // Each round reads the clock and creates an event it never closes: the calls repeat
+        // (their results vary), but the handle table grows, so no state returns.
+        let setup: Setup = Box::new(|sim: &mut Sim| {
+            sim.program("main", |ctx| async move {
+                loop {
+                    ctx.get_tick_count().await;
+                    let _leaked = ctx.create_event(None, true, false, None).await;
+                    ctx.sleep(1).await;
+                }
+            });
+        });
+        let r = run(&setup, limited(Config::round_robin()));
+        assert!(matches!(r.outcome, Outcome::StepLimit { .. }), "{}", r.summary());
+    }
+
     #[test]
     fn a_livelock_replays_from_its_decisions() {
         let setup = polite_backoff(false);

@@ -106,6 +106,9 @@ impl Kernel {
         self.current = Some(tid);
         self.execute(tid, req);
         self.current = None;
+        if self.step > self.watch_from {
+            self.watch_state();
+        }
         self.cause_event = None;
         if self.trace.len() > self.config.trace_events_max {
             let drop = self.trace.len() - self.config.trace_events_max / 2;

@@ -19,13 +19,30 @@
 //! works (a writer and a reader moving identical chunks through a pipe until the limit).
 //! Otherwise the run ends as `Outcome::StepLimit`, as before.
 //!
+//! A thread whose calls repeat but whose results do not (it reads the clock each round,
+//! say) is judged by the kernel's state instead (`Kernel::livelock_state_hash`: no thread
+//! positions, times relative to now). Over the last `STATE_TAIL` steps the kernel records
+//! the state after each step; the states *return* when every state of the tail's second
+//! half was already seen in its first half (under a random schedule the threads' steps
+//! interleave differently each round, so the states recur without forming one periodic
+//! sequence). Such a thread counts as repeating itself when the APIs it calls form one
+//! cycle, three times over, and the states return; the report marks its cycle
+//! `results_vary` and shows how many distinct states the tail went through. The report of
+//! any livelock shows the returning states when the kernel recorded them (not beyond
+//! `STATE_OBJECTS_MAX` objects, where hashing each step would cost too much).
+//!
 //! Recording starts only `livelock_window` steps before the limit, so runs that end
 //! earlier pay one comparison per step for it.
 
 use super::request::{Api, Reply, Request, Value};
 use super::{Kernel, Pid, Tid};
-use crate::report::{LivelockReport, LivelockThread};
-use std::collections::BTreeMap;
+use crate::report::{LivelockReport, LivelockStates, LivelockThread};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The steps before the limit over which the kernel's state is recorded.
+pub(crate) const STATE_TAIL: u64 = 512;
+/// Above this many objects the state is not recorded (each hash formats every object).
+const STATE_OBJECTS_MAX: usize = 4096;
 
 /// PM_REMOVE: PeekMessage takes the message off the queue.
 const PM_REMOVE: u32 = 0x0001;
@@ -41,6 +58,10 @@ pub(crate) struct Watch {
     threads: BTreeMap<Tid, ThreadLog>,
     /// Data moved in the window (see the module documentation).
     pub(crate) moved: bool,
+    /// The kernel's state after each of the last `STATE_TAIL` steps.
+    states: Vec<u64>,
+    /// A state was not recorded (too many objects).
+    states_skipped: bool,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +71,8 @@ struct ThreadLog {
     calling: Option<(Api, Moves)>,
     /// Completed calls: `API -> result`, in words.
     calls: Vec<String>,
+    /// The same calls' API names alone.
+    apis: Vec<String>,
 }
 
 /// Whether a call's result moves data, decided from its request.
@@ -118,6 +141,22 @@ impl Kernel {
             line.push_str(&format!(" [{}]", outs.join(", ")));
         }
         log.calls.push(line);
+        log.apis.push(api.name().to_string());
+    }
+
+    /// Called after each step while the window is open: records the kernel's state over
+    /// the last `STATE_TAIL` steps.
+    pub(crate) fn watch_state(&mut self) {
+        let tail = STATE_TAIL.min(self.config.livelock_window);
+        if self.step + tail <= self.config.steps_max {
+            return;
+        }
+        let state = (self.objects.len() <= STATE_OBJECTS_MAX).then(|| self.livelock_state_hash());
+        let watch = self.livelock.get_or_insert_with(Watch::default);
+        match state {
+            Some(h) => watch.states.push(h),
+            None => watch.states_skipped = true,
+        }
     }
 
     /// At the step limit: the livelock the window shows, if it shows one.
@@ -126,23 +165,31 @@ impl Kernel {
         if watch.moved {
             return None;
         }
+        let states = watch.states_return();
         let mut threads = Vec::new();
         for (&tid, log) in &watch.threads {
             if log.calls.is_empty() {
                 continue;
             }
-            let period = cycle_period(&log.calls)?;
+            // The same calls with the same results; or, while the kernel's states return,
+            // the same calls with results that vary.
+            let (seq, results_vary) = match cycle_period(&log.calls) {
+                Some(_) => (&log.calls, false),
+                None if states.is_some() => (&log.apis, true),
+                None => return None,
+            };
+            let period = cycle_period(seq)?;
             // The window may start anywhere in a cycle: show it from its least rotation, so
             // the same livelock reads the same whatever the window's alignment.
-            let cycle = least_rotation(&log.calls[..period]);
-            let repeats = (log.calls.len() / period) as u64;
+            let cycle = least_rotation(&seq[..period]);
+            let repeats = (seq.len() / period) as u64;
             let image = self.process_image(log.pid);
-            threads.push(LivelockThread { pid: log.pid, tid, image, cycle, repeats });
+            threads.push(LivelockThread { pid: log.pid, tid, image, cycle, repeats, results_vary });
         }
         if threads.is_empty() {
             return None;
         }
-        Some(LivelockReport { steps: self.step, window: self.config.livelock_window, threads })
+        Some(LivelockReport { steps: self.step, window: self.config.livelock_window, threads, states })
     }
 
     fn process_image(&self, pid: Pid) -> String {
@@ -152,6 +199,23 @@ impl Kernel {
             .map(|(_, image, _)| image.clone())
             .or_else(|| self.pids.contains_key(&pid).then(|| self.process(pid).image.clone()))
             .unwrap_or_default()
+    }
+}
+
+impl Watch {
+    /// Whether the recorded states return: the whole tail was recorded and every state of
+    /// its second half was seen in its first half.
+    fn states_return(&self) -> Option<LivelockStates> {
+        let n = self.states.len();
+        if self.states_skipped || n < 4 {
+            return None;
+        }
+        let first: BTreeSet<u64> = self.states[..n / 2].iter().copied().collect();
+        if !self.states[n / 2..].iter().all(|h| first.contains(h)) {
+            return None;
+        }
+        let distinct = self.states.iter().collect::<BTreeSet<_>>().len() as u64;
+        Some(LivelockStates { steps: n as u64, distinct })
     }
 }
 

@@ -73,6 +73,11 @@ impl Positions {
 /// (values end at the next `,` or closing bracket at their own depth; strings are skipped
 /// whole).
 fn drop_fields(s: &str) -> String {
+    drop_fields_in(s, DROPPED_FIELDS)
+}
+
+/// `drop_fields` for the given field names.
+fn drop_fields_in(s: &str, fields: &[&str]) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -80,7 +85,7 @@ fn drop_fields(s: &str) -> String {
         // A field starts after `{ ` or `, `.
         let at_field = i >= 2 && (&b[i - 2..i] == b"{ " || &b[i - 2..i] == b", ");
         if at_field {
-            if let Some(name) = DROPPED_FIELDS.iter().find(|n| s[i..].starts_with(&format!("{n}: "))) {
+            if let Some(name) = fields.iter().find(|n| s[i..].starts_with(&format!("{n}: "))) {
                 let end = value_end(b, i + name.len() + 2);
                 // Drop the field and the separator after it (or before it, at the end).
                 if end < b.len() && b[end] == b',' {
@@ -215,8 +220,27 @@ impl Kernel {
         fnv_extend(FNV_START, self.canonical_state().as_bytes())
     }
 
+    /// The hash of the kernel's state as the livelock watch compares it
+    /// (`kernel/livelock.rs`): without thread positions (they grow with every result, so
+    /// with them no state ever repeats) or results not yet taken, and with time told relative to now (the clock, the
+    /// timer queue's due times, pending operations' deadlines and waitable timers' due
+    /// times), so a thread that sleeps 10 ms each round is in the same state each round.
+    pub(crate) fn livelock_state_hash(&self) -> u64 {
+        fnv_extend(FNV_START, self.canonical_state_as(Canon::Livelock).as_bytes())
+    }
+
     /// The text `state_hash` hashes.
     pub(crate) fn canonical_state(&self) -> String {
+        self.canonical_state_as(Canon::Exact)
+    }
+
+    fn canonical_state_as(&self, canon_as: Canon) -> String {
+        let livelock = canon_as == Canon::Livelock;
+        let now = self.now;
+        // For the livelock watch, also a thread's result not yet taken: it is the thread's
+        // to see (its calls' results are the watch's other witness), and a clock read
+        // waiting in it would make every round's state new.
+        let timed = |s: String| if livelock { relative_times(&drop_fields_in(&s, &["reply"]), now) } else { s };
         // Raw texts, with reports' memory dropped.
         let mut text: BTreeMap<ObjectId, String> = BTreeMap::new();
         for (id, obj) in self.objects.iter() {
@@ -230,13 +254,14 @@ impl Kernel {
                 waiters.join(","),
                 drop_fields(&format!("{:?}", obj.body))
             );
+            let s = timed(s);
             text.insert(id, s);
         }
         // Each thread's pending operations, ordered by their text with ids blanked.
         let mut thread_ops: BTreeMap<ObjectId, Vec<(String, String, String)>> = BTreeMap::new();
         for (op_id, op) in self.ops.iter() {
             if let Some(&tid_obj) = self.tids.get(&op.tid) {
-                let t = drop_fields(&format!("{op:?}"));
+                let t = timed(drop_fields(&format!("{op:?}")));
                 let blank = relabel(&relabel(&t, "ObjectId(", &BTreeMap::new(), "O"), "OpId(", &BTreeMap::new(), "P");
                 let key = format!("{op_id:?}").trim_start_matches("OpId(").trim_end_matches(')').to_string();
                 thread_ops.entry(tid_obj).or_default().push((blank, key, t));
@@ -306,9 +331,19 @@ impl Kernel {
         let _ = writeln!(out, "mailslots {}", canon(&format!("{:?}", self.mailslot_names)));
         let _ = writeln!(out, "volume {}", canon(&drop_fields(&format!("{:?}", self.volume))));
         // The timer queue in firing order, without its sequence numbers.
-        let timers: Vec<String> =
-            self.timers.iter().map(|(due, _, key)| format!("{due}:{}", canon(&format!("{key:?}")))).collect();
-        let _ = writeln!(out, "timers {} now {}", timers.join(","), self.now);
+        let timers: Vec<String> = self
+            .timers
+            .iter()
+            .map(|(due, _, key)| {
+                let due = if livelock { due.saturating_sub(now) } else { *due };
+                format!("{due}:{}", canon(&format!("{key:?}")))
+            })
+            .collect();
+        if livelock {
+            let _ = writeln!(out, "timers {}", timers.join(","));
+        } else {
+            let _ = writeln!(out, "timers {} now {}", timers.join(","), self.now);
+        }
         let _ = writeln!(
             out,
             "ids {} {} {:?} {} {}",
@@ -319,11 +354,75 @@ impl Kernel {
         let _ = writeln!(out, "net {}", canon(&drop_fields(&format!("{:?}", self.net))));
         let _ = writeln!(out, "mq {}", canon(&format!("{:?}", self.mq)));
         let _ = writeln!(out, "user {}", self.user.generation);
-        if let Some(p) = &self.positions {
+        if let Some(p) = self.positions.as_ref().filter(|_| !livelock) {
             let _ = writeln!(out, "positions {:?}", p.threads);
         }
         out
     }
+}
+
+/// How `canonical_state_as` renders the state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Canon {
+    /// Everything `state_hash` covers (module documentation).
+    Exact,
+    /// For the livelock watch: no positions, times relative to now.
+    Livelock,
+}
+
+/// Fields holding an absolute virtual time (ms): a pending operation's `deadline`, a
+/// window timer's `deadline`, a socket wait's `deadline`, a waitable timer's `due`, a
+/// link's `busy_until`.
+const TIME_FIELDS: &[&str] = &["deadline: Some(", "due: Some((", "busy_until: {"];
+
+/// `s` with every absolute time in a `TIME_FIELDS` field told as its distance from `now`
+/// (`+10`; a time already past is `+0`). Inside `busy_until: {…}` each map value is one; a
+/// `due` pair's sequence number is blanked.
+fn relative_times(s: &str, now: u64) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some((at, field)) =
+        TIME_FIELDS.iter().filter_map(|f| rest.find(f).map(|i| (i, *f))).min_by_key(|&(i, _)| i)
+    {
+        let start = at + field.len();
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if field.ends_with('{') {
+            // A map `{(a, b): t, ...}`: each value after `: `.
+            let end = rest.find('}').unwrap_or(rest.len());
+            let mut body = &rest[..end];
+            while let Some(c) = body.find(": ") {
+                out.push_str(&body[..c + 2]);
+                body = &body[c + 2..];
+                let n = body.bytes().take_while(u8::is_ascii_digit).count();
+                match body[..n].parse::<u64>() {
+                    Ok(t) => out.push_str(&format!("+{}", t.saturating_sub(now))),
+                    Err(_) => out.push_str(&body[..n]),
+                }
+                body = &body[n..];
+            }
+            out.push_str(body);
+            rest = &rest[end..];
+        } else {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            match rest[..n].parse::<u64>() {
+                Ok(t) => out.push_str(&format!("+{}", t.saturating_sub(now))),
+                Err(_) => out.push_str(&rest[..n]),
+            }
+            rest = &rest[n..];
+            // A waitable timer's `due` pairs the time with its timer-queue sequence number,
+            // which grows with every setting: blanked.
+            if field.starts_with("due") {
+                if let Some(after) = rest.strip_prefix(", ") {
+                    let m = after.bytes().take_while(u8::is_ascii_digit).count();
+                    out.push_str(", _");
+                    rest = &after[m..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -337,6 +436,19 @@ mod tests {
         assert_eq!(drop_fields("A { x: B { history: [C { a: \"}\" }], y: 2 }, z: 3 }"), "A { x: B { y: 2 }, z: 3 }");
         // Only whole field names after `{ ` or `, `.
         assert_eq!(drop_fields("A { my_serial: 3, s: \", serial: 4\" }"), "A { my_serial: 3, s: \", serial: 4\" }");
+    }
+
+    #[test]
+    fn relative_times_tell_each_time_from_now() {
+        assert_eq!(
+            relative_times("Op { deadline: Some(130), x: 5 } T { due: Some((90, 0)) }", 100),
+            "Op { deadline: Some(+30), x: 5 } T { due: Some((+0, _)) }"
+        );
+        assert_eq!(
+            relative_times("L { busy_until: {(0, 1): 150, (1, 0): 99} }", 100),
+            "L { busy_until: {(0, 1): +50, (1, 0): +0} }"
+        );
+        assert_eq!(relative_times("Op { deadline: None }", 100), "Op { deadline: None }");
     }
 
     #[test]
