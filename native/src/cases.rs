@@ -11,7 +11,7 @@
 //! Sources: each case cites the docs/semantics.md sections it exercises; the facts there
 //! cite Microsoft Learn and Wine's conformance tests.
 
-use crate::log::{Log, render_bytes, render_error};
+use crate::log::{Dword, Log, Size, render_bytes, render_error};
 use sim_core::backend::{Program, Win32};
 use sim_core::types::*;
 use std::future::Future;
@@ -55,12 +55,15 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "named_pipe_modes_and_limits", run: |w, l| Box::pin(named_pipe_modes_and_limits(w, l)) },
         Case { name: "handle_duplication", run: |w, l| Box::pin(handle_duplication(w, l)) },
         Case { name: "mailslots", run: |w, l| Box::pin(mailslots(w, l)) },
+        Case { name: "file_mapping", run: |w, l| Box::pin(file_mapping(w, l)) },
+        Case { name: "virtual_memory", run: |w, l| Box::pin(virtual_memory(w, l)) },
+        Case { name: "files", run: |w, l| Box::pin(files(w, l)) },
     ]
 }
 
 /// The child programs cases start with CreateProcess, by name.
 pub fn programs<W: Win32>() -> Vec<(&'static str, Program<W>)> {
-    vec![("child_writer", |w| Box::pin(child_writer(w)))]
+    vec![("child_writer", |w| Box::pin(child_writer(w))), ("child_mapper", |w| Box::pin(child_mapper(w)))]
 }
 
 /// Reads until ReadFile fails; logs the data as one note and the failing call.
@@ -811,4 +814,484 @@ async fn mailslots<W: Win32>(w: W, log: Log) {
     let srv2 = call!(w, log, "CreateMailslot(name again, max 4)", w.create_mailslot(Some(name), 4, 0, None));
     mailslot_info(&w, &log, srv2, "new mailslot").await;
     call!(w, log, "CloseHandle(new server)", w.close_handle(srv2));
+}
+
+/// Reads `len` bytes of memory at `addr` and logs them as a note.
+async fn peek_memory<W: Win32>(w: &W, log: &Log, addr: usize, len: usize, what: &str) {
+    let mut buf = vec![0u8; len];
+    w.read_memory(addr, &mut buf).await;
+    log.note(what, render_bytes(&buf));
+}
+
+/// Notes the last error a call left (for calls whose success sets it, such as a create
+/// of an existing name).
+fn note_last_error<W: Win32>(w: &W, log: &Log, what: &str) {
+    log.note(&format!("last error after {what}"), render_error(w.get_last_error()));
+}
+
+/// The section name of `file_mapping` (and of its child).
+const MAP_NAME: &str = "winsim-diff-section";
+
+/// File mappings (docs/semantics.md §19): bad sizes and protections, a named section
+/// created twice (ERROR_ALREADY_EXISTS, the size kept), case-sensitive names, another
+/// type's name, access checks (write does not imply read), alignment of offsets and
+/// bases, a view past the end, two views (and a child process's view) that see each
+/// other's writes, interlocked operations, copy-on-write, unmapping by any inner address,
+/// a view outliving its handles while the name goes.
+async fn file_mapping<W: Win32>(w: W, log: Log) {
+    let pagefile = INVALID_HANDLE_VALUE;
+    let create = |w: &W, protect: u32, size: u32, name: Option<&'static str>| {
+        let w = w.clone();
+        async move { w.create_file_mapping(pagefile, None, protect, 0, size, name).await }
+    };
+    let h = call!(w, log, "CreateFileMapping(size 0)", create(&w, PAGE_READWRITE, 0, None));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFileMapping(PAGE_NOACCESS)", create(&w, PAGE_NOACCESS, 0x1000, None));
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(PAGE_READONLY | PAGE_READWRITE)",
+        create(&w, PAGE_READONLY | PAGE_READWRITE, 0x1000, None)
+    );
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(SEC_RESERVE | SEC_COMMIT)",
+        create(&w, PAGE_READWRITE | SEC_RESERVE | SEC_COMMIT, 0x1000, None)
+    );
+    close_quietly(&w, h).await;
+    call!(w, log, "OpenFileMapping(no such name)", w.open_file_mapping(FILE_MAP_READ, false, Some(MAP_NAME)));
+
+    let s = call!(w, log, "CreateFileMapping(named, 0x3000)", create(&w, PAGE_READWRITE, 0x3000, Some(MAP_NAME)));
+    note_last_error(&w, &log, "a new name");
+    let s2 = call!(w, log, "CreateFileMapping(same name, 0x1000)", create(&w, PAGE_READWRITE, 0x1000, Some(MAP_NAME)));
+    note_last_error(&w, &log, "an existing name");
+    let h = call!(w, log, "CreateEvent(a section's name)", w.create_event(None, true, false, Some(MAP_NAME)));
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "OpenFileMapping(name in upper case)",
+        w.open_file_mapping(FILE_MAP_READ, false, Some("WINSIM-DIFF-SECTION"))
+    );
+    close_quietly(&w, h).await;
+    let ow =
+        call!(w, log, "OpenFileMapping(FILE_MAP_WRITE)", w.open_file_mapping(FILE_MAP_WRITE, false, Some(MAP_NAME)));
+
+    let v1 =
+        call!(w, log, "MapViewOfFile(FILE_MAP_ALL_ACCESS, whole)", w.map_view_of_file(s, FILE_MAP_ALL_ACCESS, 0, 0, 0));
+    let v2 = call!(
+        w,
+        log,
+        "MapViewOfFile(second handle, FILE_MAP_READ, 0x1000)",
+        w.map_view_of_file(s2, FILE_MAP_READ, 0, 0, 0x1000)
+    );
+    log.note("two views, two addresses", v1 != v2 && v1 != 0 && v2 != 0);
+    if v1 == 0 || v2 == 0 {
+        return;
+    }
+    peek_memory(&w, &log, v1 + 0x2ff0, 16, "fresh section, last 16 bytes (the size was kept)").await;
+    w.write_memory(v1, b"shared").await;
+    peek_memory(&w, &log, v2, 6, "written through one view, read through the other").await;
+    log.note("InterlockedIncrement", w.interlocked_increment(v1 + 0x100).await);
+    log.note("InterlockedIncrement", w.interlocked_increment(v1 + 0x100).await);
+    log.note("InterlockedCompareExchange(10 if 5)", w.interlocked_compare_exchange(v1 + 0x100, 10, 5).await);
+    log.note("InterlockedCompareExchange(10 if 2)", w.interlocked_compare_exchange(v1 + 0x100, 10, 2).await);
+    peek_memory(&w, &log, v2 + 0x100, 4, "the LONG, through the other view").await;
+
+    let h = call!(
+        w,
+        log,
+        "MapViewOfFile(FILE_MAP_WRITE handle, FILE_MAP_READ)",
+        w.map_view_of_file(ow, FILE_MAP_READ, 0, 0, 0)
+    );
+    if h != 0 {
+        let _ = w.unmap_view_of_file(h).await;
+    }
+    let v3 = call!(
+        w,
+        log,
+        "MapViewOfFile(FILE_MAP_WRITE handle, FILE_MAP_WRITE)",
+        w.map_view_of_file(ow, FILE_MAP_WRITE, 0, 0, 0)
+    );
+    if v3 != 0 {
+        w.write_memory(v3 + 6, b"+more").await;
+    }
+    peek_memory(&w, &log, v2, 11, "written through the opened handle's view").await;
+    for (what, high, low, size) in [
+        ("MapViewOfFile(offset 1)", 0, 1, 0),
+        ("MapViewOfFile(offset 0x1000, not 64 KiB aligned)", 0, 0x1000, 0),
+        ("MapViewOfFile(0x3001 bytes of 0x3000)", 0, 0, 0x3001),
+        ("MapViewOfFile(offset past the end)", 0, 0x10000, 0),
+    ] {
+        let v = call!(w, log, what, w.map_view_of_file(s, FILE_MAP_READ, high, low, size));
+        if v != 0 {
+            let _ = w.unmap_view_of_file(v).await;
+        }
+    }
+    let v = call!(w, log, "MapViewOfFileEx(at the first view)", w.map_view_of_file_ex(s, FILE_MAP_READ, 0, 0, 0, v1));
+    if v != 0 {
+        let _ = w.unmap_view_of_file(v).await;
+    }
+    let ev = call!(w, log, "CreateEvent", w.create_event(None, true, false, None));
+    call!(w, log, "MapViewOfFile(event)", w.map_view_of_file(ev, FILE_MAP_READ, 0, 0, 0));
+    call!(w, log, "CloseHandle(event)", w.close_handle(ev));
+    call!(w, log, "MapViewOfFile(closed handle)", w.map_view_of_file(ev, FILE_MAP_READ, 0, 0, 0));
+
+    // A child process maps the section by name, reads the LONG, stores it + 1.
+    let si = STARTUPINFO::default();
+    let mut pi = PROCESS_INFORMATION::default();
+    let cmd = format!("child_mapper {MAP_NAME}");
+    call!(w, log, "CreateProcess(child_mapper)", w.create_process(&cmd, None, None, false, 0, &si, &mut pi));
+    call!(w, log, "WaitForSingleObject(child, 10000 ms)", w.wait_for_single_object(pi.hProcess, 10000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeProcess(child)", w.get_exit_code_process(pi.hProcess, &mut code));
+    log.note("the LONG the child read (its exit code)", code);
+    peek_memory(&w, &log, v1 + 0x100, 4, "the LONG the child stored").await;
+    call!(w, log, "CloseHandle(child process)", w.close_handle(pi.hProcess));
+    call!(w, log, "CloseHandle(child thread)", w.close_handle(pi.hThread));
+
+    call!(w, log, "FlushViewOfFile(view, 0)", w.flush_view_of_file(v1, 0));
+    call!(w, log, "UnmapViewOfFile(an address inside the view)", w.unmap_view_of_file(v1 + 100));
+    call!(w, log, "UnmapViewOfFile(again)", w.unmap_view_of_file(v1));
+    call!(w, log, "UnmapViewOfFile(0)", w.unmap_view_of_file(0));
+    if v3 != 0 {
+        call!(w, log, "UnmapViewOfFile(third view)", w.unmap_view_of_file(v3));
+    }
+    call!(w, log, "CloseHandle(section)", w.close_handle(s));
+    call!(w, log, "CloseHandle(second handle)", w.close_handle(s2));
+    call!(w, log, "CloseHandle(opened handle)", w.close_handle(ow));
+    peek_memory(&w, &log, v2, 6, "every handle closed, the view still reads").await;
+    let h = call!(
+        w,
+        log,
+        "OpenFileMapping(name gone with the handles)",
+        w.open_file_mapping(FILE_MAP_READ, false, Some(MAP_NAME))
+    );
+    close_quietly(&w, h).await;
+    call!(w, log, "UnmapViewOfFile(last view)", w.unmap_view_of_file(v2));
+
+    // Copy-on-write: a PAGE_READONLY section maps read and copy views, not write ones.
+    let ro = call!(w, log, "CreateFileMapping(PAGE_READONLY)", create(&w, PAGE_READONLY, 0x1000, None));
+    let v = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_WRITE)",
+        w.map_view_of_file(ro, FILE_MAP_WRITE, 0, 0, 0)
+    );
+    if v != 0 {
+        let _ = w.unmap_view_of_file(v).await;
+    }
+    let cow = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_COPY)",
+        w.map_view_of_file(ro, FILE_MAP_COPY, 0, 0, 0)
+    );
+    let rd = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_READ)",
+        w.map_view_of_file(ro, FILE_MAP_READ, 0, 0, 0)
+    );
+    if cow != 0 && rd != 0 {
+        w.write_memory(cow, b"private").await;
+        peek_memory(&w, &log, cow, 7, "the copy-on-write view").await;
+        peek_memory(&w, &log, rd, 7, "the read view (the copy is private)").await;
+        call!(w, log, "UnmapViewOfFile(copy view)", w.unmap_view_of_file(cow));
+        call!(w, log, "UnmapViewOfFile(read view)", w.unmap_view_of_file(rd));
+    }
+    call!(w, log, "CloseHandle(read-only section)", w.close_handle(ro));
+}
+
+/// `child_mapper NAME`: opens the named section, maps it, reads the LONG at 0x100, stores
+/// it + 1 and exits with the value read (100 + the step that failed otherwise).
+async fn child_mapper<W: Win32>(w: W) -> u32 {
+    let cmd = w.get_command_line();
+    let Some(name) = cmd.split_whitespace().nth(1) else { return 101 };
+    let s = w.open_file_mapping(FILE_MAP_READ | FILE_MAP_WRITE, false, Some(name)).await;
+    if s.is_null() {
+        return 102;
+    }
+    let v = w.map_view_of_file(s, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0).await;
+    if v == 0 {
+        return 103;
+    }
+    let mut b = [0u8; 4];
+    w.read_memory(v + 0x100, &mut b).await;
+    let n = u32::from_le_bytes(b);
+    w.write_memory(v + 0x100, &(n + 1).to_le_bytes()).await;
+    let _ = w.unmap_view_of_file(v).await;
+    let _ = w.close_handle(s).await;
+    n
+}
+
+/// Logs VirtualQuery of `addr` as one note: the region relative to `base` (addresses
+/// differ between the backends), its size unless `free`, state, protections and type.
+async fn query<W: Win32>(w: &W, log: &Log, addr: usize, base: usize, what: &str) {
+    let mut m = MEMORY_BASIC_INFORMATION::default();
+    let n = call!(w, log, &format!("VirtualQuery({what})"), async {
+        Size(w.virtual_query(addr, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await)
+    });
+    if n.0 == 0 {
+        return;
+    }
+    let alloc = if m.AllocationBase == 0 {
+        "none".to_string()
+    } else {
+        format!("{:+#x}", m.AllocationBase as i64 - base as i64)
+    };
+    // Free memory's region runs to the next allocation, wherever the backend put it.
+    let size = if m.State == MEM_FREE { "-".to_string() } else { format!("{:#x}", m.RegionSize) };
+    log.note(
+        &format!("{what} region"),
+        format!(
+            "base {:+#x} allocation base {alloc} size {size} state {:#x} protect {:#x} allocation protect {:#x} type {:#x}",
+            m.BaseAddress as i64 - base as i64,
+            m.State,
+            m.Protect,
+            m.AllocationProtect,
+            m.Type
+        ),
+    );
+}
+
+/// Process memory (docs/semantics.md §29): VirtualAlloc's bad sizes, types and
+/// protections, reserve then commit inside the reservation, committed pages read as
+/// zeros, VirtualQuery of each state, VirtualProtect and its old protection, decommit,
+/// release and its rules.
+async fn virtual_memory<W: Win32>(w: W, log: Log) {
+    let rc = MEM_RESERVE | MEM_COMMIT;
+    for (what, size, kind, protect) in [
+        ("VirtualAlloc(size 0)", 0, rc, PAGE_READWRITE),
+        ("VirtualAlloc(protection 0)", 0x1000, rc, 0),
+        ("VirtualAlloc(PAGE_READONLY | PAGE_READWRITE)", 0x1000, rc, PAGE_READONLY | PAGE_READWRITE),
+        ("VirtualAlloc(type MEM_RELEASE)", 0x1000, MEM_RELEASE, PAGE_READWRITE),
+        ("VirtualAlloc(type 0)", 0x1000, 0, PAGE_READWRITE),
+    ] {
+        let a = call!(w, log, what, w.virtual_alloc(0, size, kind, protect));
+        if a != 0 {
+            let _ = w.virtual_free(a, 0, MEM_RELEASE).await;
+        }
+    }
+    let r = call!(w, log, "VirtualAlloc(reserve 0x20000)", w.virtual_alloc(0, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+    if r == 0 {
+        return;
+    }
+    log.note("reservation 64 KiB aligned", r % 0x10000 == 0);
+    query(&w, &log, r + 0x10, r, "reserved").await;
+    let a = call!(
+        w,
+        log,
+        "VirtualAlloc(reserve over the reservation)",
+        w.virtual_alloc(r, 0x1000, MEM_RESERVE, PAGE_READWRITE)
+    );
+    log.note("address", a != 0);
+    let c = call!(
+        w,
+        log,
+        "VirtualAlloc(commit 0x1000 at +0x1800)",
+        w.virtual_alloc(r + 0x1800, 0x1000, MEM_COMMIT, PAGE_READWRITE)
+    );
+    log.note("commit base relative to the reservation", format!("{:+#x}", c as i64 - r as i64));
+    query(&w, &log, r + 0x1000, r, "committed").await;
+    query(&w, &log, r + 0x3000, r, "after the committed pages").await;
+    peek_memory(&w, &log, r + 0x2ff8, 8, "fresh committed bytes").await;
+    w.write_memory(r + 0x1000, b"abc").await;
+    peek_memory(&w, &log, r + 0x1000, 3, "written").await;
+    let mut old = 0xffu32;
+    call!(
+        w,
+        log,
+        "VirtualProtect(first committed page, PAGE_READONLY)",
+        w.virtual_protect(r + 0x1000, 0x1000, PAGE_READONLY, &mut old)
+    );
+    log.note("old protection", format!("{old:#x}"));
+    query(&w, &log, r + 0x1000, r, "after VirtualProtect").await;
+    old = 0xff;
+    call!(w, log, "VirtualProtect(reserved page)", w.virtual_protect(r, 0x1000, PAGE_READWRITE, &mut old));
+    call!(w, log, "VirtualProtect(bad protection)", w.virtual_protect(r + 0x1000, 0x1000, 0x1234, &mut old));
+    let mut m = MEMORY_BASIC_INFORMATION::default();
+    call!(w, log, "VirtualQuery(buffer of 10 bytes)", async { Size(w.virtual_query(r, &mut m, 10).await) });
+    call!(w, log, "VirtualFree(release with a size)", w.virtual_free(r, 0x20000, MEM_RELEASE));
+    call!(w, log, "VirtualFree(release not at the base)", w.virtual_free(r + 0x1000, 0, MEM_RELEASE));
+    call!(w, log, "VirtualFree(free type 0)", w.virtual_free(r, 0, 0));
+    call!(w, log, "VirtualFree(decommit the second page)", w.virtual_free(r + 0x2000, 0x1000, MEM_DECOMMIT));
+    query(&w, &log, r + 0x2000, r, "decommitted").await;
+    call!(w, log, "VirtualFree(release)", w.virtual_free(r, 0, MEM_RELEASE));
+    query(&w, &log, r, r, "released").await;
+    call!(w, log, "VirtualFree(release again)", w.virtual_free(r, 0, MEM_RELEASE));
+
+    let both = call!(w, log, "VirtualAlloc(reserve and commit 0x1000)", w.virtual_alloc(0, 0x1000, rc, PAGE_READWRITE));
+    if both != 0 {
+        query(&w, &log, both, both, "reserved and committed").await;
+        call!(w, log, "VirtualFree(release)", w.virtual_free(both, 0, MEM_RELEASE));
+    }
+}
+
+/// Files on paths (docs/semantics.md §28), in a directory unique to the run: directories,
+/// CreateFile's dispositions and their last errors, reads and writes at the file pointer,
+/// SetFilePointer(Ex) and its errors, a write past the end (zeros in the gap),
+/// SetEndOfFile, GetFileSize(Ex), GetFileType, share modes, DeleteFile and
+/// RemoveDirectory rules, and a file-backed section coherent with the file.
+async fn files<W: Win32>(w: W, log: Log) {
+    let dir = log.scratch().to_string();
+    let path = |rel: &str| format!(r"{dir}\{rel}");
+    let open = |w: &W, name: String, access: u32, share: u32, disposition: u32| {
+        let w = w.clone();
+        async move { w.create_file(&name, access, share, None, disposition, FILE_ATTRIBUTE_NORMAL, HANDLE::NULL).await }
+    };
+    let rw = GENERIC_READ | GENERIC_WRITE;
+    let share_rw = FILE_SHARE_READ | FILE_SHARE_WRITE;
+    call!(w, log, "CreateDirectory(dir)", w.create_directory(&dir, None));
+    call!(w, log, "CreateDirectory(dir again)", w.create_directory(&dir, None));
+    call!(w, log, "CreateDirectory(dir\\missing\\sub)", w.create_directory(&path(r"missing\sub"), None));
+    let f = path("a.txt");
+    let h = call!(w, log, "CreateFile(a.txt, OPEN_EXISTING, missing)", open(&w, f.clone(), rw, 0, OPEN_EXISTING));
+    close_quietly(&w, h).await;
+    let h =
+        call!(w, log, "CreateFile(missing\\a.txt, CREATE_NEW)", open(&w, path(r"missing\a.txt"), rw, 0, CREATE_NEW));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFile(a.txt, disposition 6)", open(&w, f.clone(), rw, 0, 6));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFile(dir itself)", open(&w, dir.clone(), GENERIC_READ, share_rw, OPEN_EXISTING));
+    close_quietly(&w, h).await;
+    let a = call!(
+        w,
+        log,
+        "CreateFile(a.txt, CREATE_NEW, share read)",
+        open(&w, f.clone(), rw, FILE_SHARE_READ, CREATE_NEW)
+    );
+    note_last_error(&w, &log, "CREATE_NEW");
+    let h = call!(w, log, "CreateFile(a.txt, CREATE_NEW again)", open(&w, f.clone(), rw, share_rw, CREATE_NEW));
+    close_quietly(&w, h).await;
+    call!(w, log, "GetFileType(file)", async { Dword(w.get_file_type(a).await) });
+    write(&w, &log, a, b"hello world", "hello world").await;
+    let mut high = 0xffu32;
+    call!(w, log, "GetFileSize", async { Dword(w.get_file_size(a, Some(&mut high)).await) });
+    log.note("high part", high);
+    let mut size = -1i64;
+    call!(w, log, "GetFileSizeEx", w.get_file_size_ex(a, Some(&mut size)));
+    log.note("size", size);
+    call!(w, log, "SetFilePointer(6, FILE_BEGIN)", async { Dword(w.set_file_pointer(a, 6, None, FILE_BEGIN).await) });
+    read(&w, &log, a, 16, "from 6").await;
+    read(&w, &log, a, 16, "at the end").await;
+    call!(w, log, "SetFilePointer(-100, FILE_CURRENT)", async {
+        Dword(w.set_file_pointer(a, -100, None, FILE_CURRENT).await)
+    });
+    call!(w, log, "SetFilePointer(0, method 7)", async { Dword(w.set_file_pointer(a, 0, None, 7).await) });
+    let mut pos = -1i64;
+    call!(w, log, "SetFilePointerEx(0, FILE_CURRENT)", w.set_file_pointer_ex(a, 0, Some(&mut pos), FILE_CURRENT));
+    log.note("pointer (unchanged by the failures)", pos);
+    call!(w, log, "SetFilePointerEx(20, FILE_BEGIN)", w.set_file_pointer_ex(a, 20, Some(&mut pos), FILE_BEGIN));
+    log.note("pointer", pos);
+    write(&w, &log, a, b"!", "past the end").await;
+    call!(w, log, "GetFileSizeEx(after)", w.get_file_size_ex(a, Some(&mut size)));
+    log.note("size", size);
+    let mut hi = 0i32;
+    call!(w, log, "SetFilePointer(9, high 0, FILE_BEGIN)", async {
+        Dword(w.set_file_pointer(a, 9, Some(&mut hi), FILE_BEGIN).await)
+    });
+    log.note("high part", hi);
+    read(&w, &log, a, 16, "across the gap").await;
+    call!(w, log, "SetFilePointer(5, FILE_BEGIN)", async { Dword(w.set_file_pointer(a, 5, None, FILE_BEGIN).await) });
+    call!(w, log, "SetEndOfFile(at 5)", w.set_end_of_file(a));
+    call!(w, log, "GetFileSize(after SetEndOfFile)", async { Dword(w.get_file_size(a, None).await) });
+    call!(w, log, "SetFilePointerEx(0, FILE_END)", w.set_file_pointer_ex(a, 0, Some(&mut pos), FILE_END));
+    log.note("pointer", pos);
+
+    // Share modes: `a` has read and write access and shares read only.
+    let r = call!(
+        w,
+        log,
+        "CreateFile(read, share read and write)",
+        open(&w, f.clone(), GENERIC_READ, share_rw, OPEN_EXISTING)
+    );
+    let h = call!(
+        w,
+        log,
+        "CreateFile(write: a does not share write)",
+        open(&w, f.clone(), GENERIC_WRITE, share_rw, OPEN_EXISTING)
+    );
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFile(read, share read only: a writes)",
+        open(&w, f.clone(), GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING)
+    );
+    close_quietly(&w, h).await;
+    let mut n = 0u32;
+    call!(w, log, "WriteFile(read-only handle)", w.write_file(r, b"x", Some(&mut n)));
+    read(&w, &log, r, 16, "through the second handle").await;
+    call!(w, log, "DeleteFile(open without FILE_SHARE_DELETE)", w.delete_file(&f));
+    call!(w, log, "CloseHandle(a)", w.close_handle(a));
+    call!(w, log, "CloseHandle(read handle)", w.close_handle(r));
+
+    let a = call!(w, log, "CreateFile(a.txt, OPEN_ALWAYS, exists)", open(&w, f.clone(), rw, share_rw, OPEN_ALWAYS));
+    note_last_error(&w, &log, "OPEN_ALWAYS of an existing file");
+    call!(w, log, "GetFileSize", async { Dword(w.get_file_size(a, None).await) });
+    let h = call!(w, log, "CreateFile(a.txt, CREATE_ALWAYS, exists)", open(&w, f.clone(), rw, share_rw, CREATE_ALWAYS));
+    note_last_error(&w, &log, "CREATE_ALWAYS of an existing file");
+    call!(w, log, "GetFileSize(emptied)", async { Dword(w.get_file_size(a, None).await) });
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFile(TRUNCATE_EXISTING without GENERIC_WRITE)",
+        open(&w, f.clone(), GENERIC_READ, share_rw, TRUNCATE_EXISTING)
+    );
+    close_quietly(&w, h).await;
+
+    // A file-backed section sees the file's bytes, and the file sees the view's.
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(empty file, size 0)",
+        w.create_file_mapping(a, None, PAGE_READWRITE, 0, 0, None)
+    );
+    close_quietly(&w, h).await;
+    write(&w, &log, a, b"file data", "file data").await;
+    let m = call!(
+        w,
+        log,
+        "CreateFileMapping(file, PAGE_READWRITE, size 0)",
+        w.create_file_mapping(a, None, PAGE_READWRITE, 0, 0, None)
+    );
+    let v = call!(w, log, "MapViewOfFile(file section)", w.map_view_of_file(m, FILE_MAP_ALL_ACCESS, 0, 0, 0));
+    if v != 0 {
+        peek_memory(&w, &log, v, 9, "the view").await;
+        w.write_memory(v, b"F").await;
+        call!(w, log, "FlushViewOfFile", w.flush_view_of_file(v, 0));
+        call!(w, log, "SetFilePointer(0, FILE_BEGIN)", async {
+            Dword(w.set_file_pointer(a, 0, None, FILE_BEGIN).await)
+        });
+        read(&w, &log, a, 16, "the file after a store through the view").await;
+        call!(w, log, "SetFilePointer(0, FILE_BEGIN)", async {
+            Dword(w.set_file_pointer(a, 0, None, FILE_BEGIN).await)
+        });
+        call!(w, log, "SetEndOfFile(0 under a mapped section)", w.set_end_of_file(a));
+        call!(w, log, "UnmapViewOfFile", w.unmap_view_of_file(v));
+    }
+    call!(w, log, "CloseHandle(file section)", w.close_handle(m));
+    call!(w, log, "CloseHandle(a)", w.close_handle(a));
+
+    call!(w, log, "DeleteFile(a.txt)", w.delete_file(&f));
+    call!(w, log, "DeleteFile(a.txt again)", w.delete_file(&f));
+    call!(w, log, "CreateDirectory(sub)", w.create_directory(&path("sub"), None));
+    let b = call!(w, log, "CreateFile(sub\\b.txt, CREATE_NEW)", open(&w, path(r"sub\b.txt"), rw, 0, CREATE_NEW));
+    call!(w, log, "CloseHandle(b)", w.close_handle(b));
+    call!(w, log, "RemoveDirectory(sub, not empty)", w.remove_directory(&path("sub")));
+    call!(w, log, "RemoveDirectory(a file)", w.remove_directory(&path(r"sub\b.txt")));
+    call!(w, log, "RemoveDirectory(missing)", w.remove_directory(&path("missing")));
+    call!(w, log, "DeleteFile(a directory)", w.delete_file(&path("sub")));
+    call!(w, log, "GetFileType(closed handle)", async { Dword(w.get_file_type(b).await) });
+    call!(w, log, "GetFileSize(closed handle)", async { Dword(w.get_file_size(b, None).await) });
+    call!(w, log, "SetFilePointer(closed handle)", async { Dword(w.set_file_pointer(b, 0, None, FILE_BEGIN).await) });
+    call!(w, log, "SetEndOfFile(closed handle)", w.set_end_of_file(b));
+    call!(w, log, "DeleteFile(sub\\b.txt)", w.delete_file(&path(r"sub\b.txt")));
+    call!(w, log, "RemoveDirectory(sub)", w.remove_directory(&path("sub")));
+    call!(w, log, "RemoveDirectory(dir)", w.remove_directory(&dir));
 }

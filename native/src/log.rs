@@ -28,17 +28,35 @@ pub const SEP: &str = " | ";
 pub struct Log {
     case: String,
     lines: Arc<Mutex<Vec<String>>>,
+    scratch: Arc<str>,
 }
+
+/// The scratch directory of a simulator run: the volume is the run's own (§28.1), so a
+/// fixed path is unique.
+pub const SIM_SCRATCH: &str = r"C:\winsim-diff";
 
 impl Log {
     /// An empty log for `case`.
     pub fn new(case: &str) -> Log {
-        Log { case: case.to_string(), lines: Arc::new(Mutex::new(Vec::new())) }
+        Log { case: case.to_string(), lines: Arc::new(Mutex::new(Vec::new())), scratch: SIM_SCRATCH.into() }
+    }
+
+    /// The same log with another scratch directory (the native runner's, unique to the
+    /// run, since the real file system outlives it).
+    pub fn with_scratch(mut self, dir: &str) -> Log {
+        self.scratch = dir.into();
+        self
+    }
+
+    /// The directory, not yet created, under which file cases make their files: its
+    /// path differs between the backends, so cases never log it.
+    pub fn scratch(&self) -> &str {
+        &self.scratch
     }
 
     /// A separate buffer for a thread of this case, its lines named `case/who`.
     pub fn thread(&self, who: &str) -> Log {
-        Log::new(&format!("{}/{who}", self.case))
+        Log::new(&format!("{}/{who}", self.case)).with_scratch(&self.scratch)
     }
 
     /// Appends another buffer's lines (a thread's, after it ended).
@@ -141,6 +159,37 @@ impl Rendered for HANDLE {
     }
 }
 
+/// An address (MapViewOfFile, VirtualAlloc): its value differs between the backends, so
+/// only whether it is NULL.
+impl Rendered for usize {
+    fn render(&self) -> String {
+        if *self == 0 { "NULL".to_string() } else { "address".to_string() }
+    }
+}
+
+/// A DWORD that is a number, not a wait result (GetFileSize, SetFilePointer,
+/// GetFileType): `DWORD(n)`, and 0xFFFFFFFF (INVALID_FILE_SIZE, INVALID_SET_FILE_POINTER)
+/// as `DWORD(0xffffffff)`, a failure when the last error is not 0, so the comparer
+/// compares the last error for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dword(pub u32);
+
+impl Rendered for Dword {
+    fn render(&self) -> String {
+        if self.0 == u32::MAX { "DWORD(0xffffffff)".to_string() } else { format!("DWORD({})", self.0) }
+    }
+}
+
+/// A byte count a call returns (VirtualQuery): `SIZE(n)`, `SIZE(0)` being its failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub usize);
+
+impl Rendered for Size {
+    fn render(&self) -> String {
+        format!("SIZE({})", self.0)
+    }
+}
+
 /// No return value (Sleep).
 impl Rendered for () {
     fn render(&self) -> String {
@@ -148,8 +197,9 @@ impl Rendered for () {
     }
 }
 
-/// True for a rendered return value that means the call failed: the comparer checks
-/// the last error only then.
+/// True for a rendered return value that means the call failed (or, for
+/// `DWORD(0xffffffff)`, may have: the last error tells), so the comparer checks the last
+/// error only then.
 pub fn is_failure(ret: &str) -> bool {
-    matches!(ret, "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED")
+    matches!(ret, "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED" | "DWORD(0xffffffff)" | "SIZE(0)")
 }

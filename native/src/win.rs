@@ -20,6 +20,7 @@ use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
 use windows_sys::Win32::Storage::FileSystem as FS;
 use windows_sys::Win32::System::Environment::GetCommandLineW;
 use windows_sys::Win32::System::Mailslots as M;
+use windows_sys::Win32::System::Memory as Mem;
 use windows_sys::Win32::System::Pipes as P;
 use windows_sys::Win32::System::Threading as T;
 
@@ -510,6 +511,221 @@ impl Win32 for NativeCtx {
         // SAFETY: no pointers.
         unsafe { M::SetMailslotInfo(raw(h_mailslot), read_timeout) }
     }
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(file_mapping_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call; a `None` name is NULL.
+        ours(unsafe {
+            Mem::CreateFileMappingW(
+                raw(h_file),
+                sa_ptr(&sa),
+                fl_protect,
+                maximum_size_high,
+                maximum_size_low,
+                pcwstr(&name),
+            )
+        })
+    }
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        let name = wide_opt(name);
+        // SAFETY: `name` lives across the call; a `None` name is NULL.
+        ours(unsafe { Mem::OpenFileMappingW(desired_access, inherit_handle as i32, pcwstr(&name)) })
+    }
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize {
+        // SAFETY: no pointers in; the address out is only ever used through
+        // read_memory/write_memory, which a program aims at what it mapped.
+        let v = unsafe {
+            Mem::MapViewOfFile(
+                raw(h_file_mapping_object),
+                desired_access,
+                file_offset_high,
+                file_offset_low,
+                number_of_bytes_to_map,
+            )
+        };
+        v.Value as usize
+    }
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize {
+        // SAFETY: the base is an address hint the kernel checks; nothing is dereferenced.
+        let v = unsafe {
+            Mem::MapViewOfFileEx(
+                raw(h_file_mapping_object),
+                desired_access,
+                file_offset_high,
+                file_offset_low,
+                number_of_bytes_to_map,
+                base_address as *const c_void,
+            )
+        };
+        v.Value as usize
+    }
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL {
+        let v = Mem::MEMORY_MAPPED_VIEW_ADDRESS { Value: base_address as *mut c_void };
+        // SAFETY: the kernel checks the address (ERROR_INVALID_ADDRESS for no view); the
+        // program no longer touches the view's memory after this call.
+        unsafe { Mem::UnmapViewOfFile(v) }
+    }
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL {
+        // SAFETY: the kernel checks the range; nothing is dereferenced here.
+        unsafe { Mem::FlushViewOfFile(base_address as *const c_void, number_of_bytes_to_flush) }
+    }
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]) {
+        if buffer.is_empty() {
+            return;
+        }
+        // SAFETY: the trait's contract: `address..address + len` is memory the program
+        // mapped or committed readable (a view, a VirtualAlloc). Other threads and
+        // processes may write it concurrently only where the program synchronises, as
+        // with any shared memory; the copy is bytewise, like the simulator's read.
+        unsafe { std::ptr::copy_nonoverlapping(address as *const u8, buffer.as_mut_ptr(), buffer.len()) }
+    }
+    async fn write_memory(&self, address: usize, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        // SAFETY: as read_memory, for memory the program mapped or committed writable;
+        // it is never memory Rust owns, so no Rust reference aliases it.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), address as *mut u8, data.len()) }
+    }
+    async fn interlocked_increment(&self, addend: usize) -> i32 {
+        // SAFETY: the trait's contract: a 4-byte aligned LONG in memory the program
+        // mapped or committed writable, accessed by other threads only atomically.
+        let a = unsafe { std::sync::atomic::AtomicI32::from_ptr(addend as *mut i32) };
+        a.fetch_add(1, std::sync::atomic::Ordering::SeqCst).wrapping_add(1)
+    }
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32 {
+        // SAFETY: as interlocked_increment.
+        let a = unsafe { std::sync::atomic::AtomicI32::from_ptr(destination as *mut i32) };
+        use std::sync::atomic::Ordering::SeqCst;
+        match a.compare_exchange(comparand, exchange, SeqCst, SeqCst) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+    async fn virtual_alloc(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_allocation_type: u32,
+        fl_protect: u32,
+    ) -> usize {
+        // SAFETY: the address is a hint the kernel checks; nothing is dereferenced.
+        (unsafe { Mem::VirtualAlloc(lp_address as *const c_void, dw_size, fl_allocation_type, fl_protect) }) as usize
+    }
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL {
+        // SAFETY: the kernel checks the range; the program no longer touches freed pages.
+        unsafe { Mem::VirtualFree(lp_address as *mut c_void, dw_size, dw_free_type) }
+    }
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize {
+        let mut m = Mem::MEMORY_BASIC_INFORMATION::default();
+        let len = dw_length.min(std::mem::size_of::<Mem::MEMORY_BASIC_INFORMATION>());
+        // SAFETY: `m` is a live local of at least `len` bytes.
+        let n = unsafe { Mem::VirtualQuery(lp_address as *const c_void, &mut m, len) };
+        if n != 0 {
+            *lp_buffer = MEMORY_BASIC_INFORMATION {
+                BaseAddress: m.BaseAddress as usize,
+                AllocationBase: m.AllocationBase as usize,
+                AllocationProtect: m.AllocationProtect,
+                PartitionId: m.PartitionId,
+                RegionSize: m.RegionSize,
+                State: m.State,
+                Protect: m.Protect,
+                Type: m.Type,
+            };
+        }
+        n
+    }
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL {
+        // SAFETY: the kernel checks the range; the out pointer is a live reference.
+        unsafe { Mem::VirtualProtect(lp_address as *const c_void, dw_size, fl_new_protect, lpfl_old_protect) }
+    }
+
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32 {
+        let high = distance_to_move_high.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        // SAFETY: `high` is NULL or a live reference.
+        unsafe { FS::SetFilePointer(raw(h_file), distance_to_move, high, move_method) }
+    }
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL {
+        let out = new_file_pointer.map_or(std::ptr::null_mut(), |r| r as *mut i64);
+        // SAFETY: `out` is NULL or a live reference.
+        unsafe { FS::SetFilePointerEx(raw(h_file), distance_to_move, out, move_method) }
+    }
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { FS::SetEndOfFile(raw(h_file)) }
+    }
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32 {
+        // SAFETY: the out pointer is NULL or a live reference.
+        unsafe { FS::GetFileSize(raw(h_file), out_ptr(file_size_high)) }
+    }
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL {
+        let out = file_size.map_or(std::ptr::null_mut(), |r| r as *mut i64);
+        // SAFETY: `out` is NULL or a live reference.
+        unsafe { FS::GetFileSizeEx(raw(h_file), out) }
+    }
+    async fn get_file_type(&self, h_file: HANDLE) -> u32 {
+        // SAFETY: no pointers.
+        unsafe { FS::GetFileType(raw(h_file)) }
+    }
+    async fn delete_file(&self, file_name: &str) -> BOOL {
+        let name = wide(file_name);
+        // SAFETY: `name` lives across the call.
+        unsafe { FS::DeleteFileW(name.as_ptr()) }
+    }
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL {
+        let (sa, name) = (nt_sa(security_attributes), wide(path_name));
+        // SAFETY: `sa` and `name` live across the call.
+        unsafe { FS::CreateDirectoryW(name.as_ptr(), sa_ptr(&sa)) }
+    }
+    async fn remove_directory(&self, path_name: &str) -> BOOL {
+        let name = wide(path_name);
+        // SAFETY: `name` lives across the call.
+        unsafe { FS::RemoveDirectoryW(name.as_ptr()) }
+    }
 }
 
 /// How long a case may take natively before it counts as hung.
@@ -522,8 +738,14 @@ pub const CASE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(
 /// moves on; the process exits when every case has had its turn.
 pub fn run_all() {
     use std::io::Write;
+    // The real file system outlives the run: a directory unique to it, under %TEMP%.
+    let scratch = format!(
+        r"{}\winsim-diff-{}",
+        std::env::temp_dir().display().to_string().trim_end_matches('\\'),
+        std::process::id()
+    );
     for case in crate::cases::all::<NativeCtx>() {
-        let log = crate::log::Log::new(case.name);
+        let log = crate::log::Log::new(case.name).with_scratch(&scratch);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let (body, case_log) = (case.run, log.clone());
         std::thread::spawn(move || {

@@ -217,6 +217,110 @@ pub trait Win32: Clone + 'static {
     ) -> BOOL;
     /// SetMailslotInfo: the read time-out of later reads (§18.14).
     async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL;
+
+    // ----- file mappings, views and process memory (§§19, 29) -----------------------
+
+    /// CreateFileMapping: `h_file` INVALID_HANDLE_VALUE for a pagefile-backed section, or
+    /// a file handle (in the simulator, a file of the in-memory volume, §28.14).
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE;
+    /// OpenFileMapping.
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE;
+    /// MapViewOfFile: the view's address (0 for NULL). Addresses differ between the
+    /// backends: a program uses them, it never compares them with constants.
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize;
+    /// MapViewOfFileEx.
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize;
+    /// UnmapViewOfFile.
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL;
+    /// FlushViewOfFile.
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL;
+    /// Reads memory at `address` (a `memcpy` out of a view or an allocation). An address
+    /// that cannot be read is an access violation: the simulator ends the run with
+    /// `Outcome::AccessViolation`, natively the process dies, so a portable program only
+    /// touches memory it mapped or committed.
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]);
+    /// Writes memory at `address` (as [`Win32::read_memory`], for stores).
+    async fn write_memory(&self, address: usize, data: &[u8]);
+    /// InterlockedIncrement of the LONG at `addend`: the new value.
+    async fn interlocked_increment(&self, addend: usize) -> i32;
+    /// InterlockedCompareExchange of the LONG at `destination`: the initial value.
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32;
+    /// VirtualAlloc: the base address (0 for NULL).
+    async fn virtual_alloc(&self, lp_address: usize, dw_size: usize, fl_allocation_type: u32, fl_protect: u32)
+    -> usize;
+    /// VirtualFree.
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL;
+    /// VirtualQuery: the bytes written to `lp_buffer` (0 on failure).
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize;
+    /// VirtualProtect.
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL;
+
+    // ----- files on paths (§28) -------------------------------------------------------
+
+    /// SetFilePointer.
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32;
+    /// SetFilePointerEx.
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL;
+    /// SetEndOfFile.
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL;
+    /// GetFileSize.
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32;
+    /// GetFileSizeEx.
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL;
+    /// GetFileType.
+    async fn get_file_type(&self, h_file: HANDLE) -> u32;
+    /// DeleteFile.
+    async fn delete_file(&self, file_name: &str) -> BOOL;
+    /// CreateDirectory.
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL;
+    /// RemoveDirectory.
+    async fn remove_directory(&self, path_name: &str) -> BOOL;
 }
 
 impl Win32 for ThreadCtx {
@@ -479,5 +583,154 @@ impl Win32 for ThreadCtx {
     }
     async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL {
         ThreadCtx::set_mailslot_info(self, h_mailslot, read_timeout).await
+    }
+
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_file_mapping(
+            self,
+            h_file,
+            file_mapping_attributes,
+            fl_protect,
+            maximum_size_high,
+            maximum_size_low,
+            name,
+        )
+        .await
+    }
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        ThreadCtx::open_file_mapping(self, desired_access, inherit_handle, name).await
+    }
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize {
+        ThreadCtx::map_view_of_file(
+            self,
+            h_file_mapping_object,
+            desired_access,
+            file_offset_high,
+            file_offset_low,
+            number_of_bytes_to_map,
+        )
+        .await
+    }
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize {
+        ThreadCtx::map_view_of_file_ex(
+            self,
+            h_file_mapping_object,
+            desired_access,
+            file_offset_high,
+            file_offset_low,
+            number_of_bytes_to_map,
+            base_address,
+        )
+        .await
+    }
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL {
+        ThreadCtx::unmap_view_of_file(self, base_address).await
+    }
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL {
+        ThreadCtx::flush_view_of_file(self, base_address, number_of_bytes_to_flush).await
+    }
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]) {
+        ThreadCtx::read_memory(self, address, buffer).await
+    }
+    async fn write_memory(&self, address: usize, data: &[u8]) {
+        ThreadCtx::write_memory(self, address, data).await
+    }
+    async fn interlocked_increment(&self, addend: usize) -> i32 {
+        ThreadCtx::interlocked_increment(self, addend).await
+    }
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32 {
+        ThreadCtx::interlocked_compare_exchange(self, destination, exchange, comparand).await
+    }
+    async fn virtual_alloc(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_allocation_type: u32,
+        fl_protect: u32,
+    ) -> usize {
+        ThreadCtx::virtual_alloc(self, lp_address, dw_size, fl_allocation_type, fl_protect).await
+    }
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL {
+        ThreadCtx::virtual_free(self, lp_address, dw_size, dw_free_type).await
+    }
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize {
+        ThreadCtx::virtual_query(self, lp_address, lp_buffer, dw_length).await
+    }
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL {
+        ThreadCtx::virtual_protect(self, lp_address, dw_size, fl_new_protect, lpfl_old_protect).await
+    }
+
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32 {
+        ThreadCtx::set_file_pointer(self, h_file, distance_to_move, distance_to_move_high, move_method).await
+    }
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL {
+        ThreadCtx::set_file_pointer_ex(self, h_file, distance_to_move, new_file_pointer, move_method).await
+    }
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL {
+        ThreadCtx::set_end_of_file(self, h_file).await
+    }
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32 {
+        ThreadCtx::get_file_size(self, h_file, file_size_high).await
+    }
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL {
+        ThreadCtx::get_file_size_ex(self, h_file, file_size).await
+    }
+    async fn get_file_type(&self, h_file: HANDLE) -> u32 {
+        ThreadCtx::get_file_type(self, h_file).await
+    }
+    async fn delete_file(&self, file_name: &str) -> BOOL {
+        ThreadCtx::delete_file(self, file_name).await
+    }
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL {
+        ThreadCtx::create_directory(self, path_name, security_attributes).await
+    }
+    async fn remove_directory(&self, path_name: &str) -> BOOL {
+        ThreadCtx::remove_directory(self, path_name).await
     }
 }
