@@ -58,6 +58,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "file_mapping", run: |w, l| Box::pin(file_mapping(w, l)) },
         Case { name: "virtual_memory", run: |w, l| Box::pin(virtual_memory(w, l)) },
         Case { name: "files", run: |w, l| Box::pin(files(w, l)) },
+        Case { name: "overlapped_pipe", run: |w, l| Box::pin(overlapped_pipe(w, l)) },
     ]
 }
 
@@ -1294,4 +1295,131 @@ async fn files<W: Win32>(w: W, log: Log) {
     call!(w, log, "DeleteFile(sub\\b.txt)", w.delete_file(&path(r"sub\b.txt")));
     call!(w, log, "RemoveDirectory(sub)", w.remove_directory(&path("sub")));
     call!(w, log, "RemoveDirectory(dir)", w.remove_directory(&dir));
+}
+
+/// The pipe name of `overlapped_pipe`.
+const OV_PIPE: &str = r"\\.\pipe\winsim-diff-overlapped";
+
+/// Logs GetQueuedCompletionStatus: its return value and last error, then one note with
+/// the bytes, the key and which OVERLAPPED came back.
+async fn dequeue<W: Win32>(w: &W, log: &Log, port: HANDLE, ms: u32, mine: &W::Overlapped, what: &str) {
+    let (mut n, mut key) = (0xffu32, 0xffusize);
+    let mut o = None;
+    call!(
+        w,
+        log,
+        &format!("GetQueuedCompletionStatus({what}, {ms} ms)"),
+        w.get_queued_completion_status(port, &mut n, &mut key, &mut o, ms)
+    );
+    let which = match &o {
+        None => "none",
+        Some(x) if w.same_overlapped(x, mine) => "the read's",
+        Some(_) => "another",
+    };
+    log.note(&format!("{what} packet"), format!("bytes {n} key {key} overlapped {which}"));
+}
+
+/// Overlapped I/O on a named pipe (docs/semantics.md §16): ConnectNamedPipe pending until
+/// a client comes, GetOverlappedResult without and with waiting (ERROR_IO_INCOMPLETE),
+/// a read pending until a write, one completing at once, CancelIoEx
+/// (ERROR_OPERATION_ABORTED, then ERROR_NOT_FOUND), a completion port: an empty port at
+/// time-out 0 (WAIT_TIMEOUT), a posted packet, a read's packet with its key and
+/// OVERLAPPED, a failed read's packet (the client gone: ERROR_BROKEN_PIPE), bad handles.
+async fn overlapped_pipe<W: Win32>(w: W, log: Log) {
+    let server = call!(
+        w,
+        log,
+        "CreateNamedPipe(duplex, FILE_FLAG_OVERLAPPED)",
+        w.create_named_pipe(OV_PIPE, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, None)
+    );
+    let ev = call!(w, log, "CreateEvent(connect)", w.create_event(None, true, false, None));
+    let oc = w.new_overlapped(ev);
+    call!(w, log, "ConnectNamedPipe(overlapped, no client)", w.connect_named_pipe_overlapped(server, &oc));
+    log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&oc));
+    let mut n = 0xffu32;
+    call!(w, log, "GetOverlappedResult(connect, no wait)", w.get_overlapped_result(server, &oc, &mut n, false));
+    let client = call!(
+        w,
+        log,
+        "CreateFile(client, FILE_FLAG_OVERLAPPED)",
+        w.create_file(
+            OV_PIPE,
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            None,
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED,
+            HANDLE::NULL
+        )
+    );
+    call!(w, log, "WaitForSingleObject(connect event, 5000 ms)", w.wait_for_single_object(ev, 5000));
+    log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&oc));
+    call!(w, log, "GetOverlappedResult(connect, no wait)", w.get_overlapped_result(server, &oc, &mut n, false));
+
+    let rev = call!(w, log, "CreateEvent(read)", w.create_event(None, true, false, None));
+    let wev = call!(w, log, "CreateEvent(write)", w.create_event(None, true, false, None));
+    let (or, ow) = (w.new_overlapped(rev), w.new_overlapped(wev));
+    let buf = w.new_io_buffer(16);
+    call!(w, log, "ReadFile(overlapped, empty pipe)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+    call!(w, log, "GetOverlappedResult(read, no wait)", w.get_overlapped_result(server, &or, &mut n, false));
+    let mut written = 0xffu32;
+    call!(w, log, "WriteFile(overlapped, \"ping\")", w.write_file_overlapped(client, b"ping", Some(&mut written), &ow));
+    log.note("written", written);
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(read, wait)", w.get_overlapped_result(server, &or, &mut n, true));
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, n as usize)));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+
+    call!(w, log, "ResetEvent(read)", w.reset_event(rev));
+    call!(w, log, "ReadFile(overlapped, to be cancelled)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "CancelIoEx(the read)", w.cancel_io_ex(server, Some(&or)));
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(cancelled read, wait)", w.get_overlapped_result(server, &or, &mut n, true));
+    log.note("bytes", n);
+    call!(w, log, "CancelIoEx(nothing pending)", w.cancel_io_ex(server, Some(&or)));
+    call!(w, log, "CancelIo(nothing pending)", w.cancel_io(server));
+
+    call!(w, log, "WriteFile(overlapped, \"abc\")", w.write_file_overlapped(client, b"abc", None, &ow));
+    let mut got = 0xffu32;
+    call!(w, log, "ReadFile(overlapped, data waiting)", w.read_file_overlapped(server, &buf, Some(&mut got), &or));
+    log.note("read at once", got);
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(read at once)", w.get_overlapped_result(server, &or, &mut n, false));
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, n as usize)));
+
+    // A completion port.
+    let port = call!(
+        w,
+        log,
+        "CreateIoCompletionPort(new port)",
+        w.create_io_completion_port(INVALID_HANDLE_VALUE, HANDLE::NULL, 0, 1)
+    );
+    dequeue(&w, &log, port, 0, &or, "empty port").await;
+    let same = call!(w, log, "CreateIoCompletionPort(server, key 7)", w.create_io_completion_port(server, port, 7, 0));
+    log.note("returns the port", same == port);
+    call!(w, log, "PostQueuedCompletionStatus(5 bytes, key 9)", w.post_queued_completion_status(port, 5, 9, None));
+    dequeue(&w, &log, port, 0, &or, "posted").await;
+    call!(w, log, "ResetEvent(read)", w.reset_event(rev));
+    call!(w, log, "ReadFile(overlapped, port)", w.read_file_overlapped(server, &buf, None, &or));
+    dequeue(&w, &log, port, 0, &or, "read pending").await;
+    call!(w, log, "WriteFile(overlapped, \"xyz\")", w.write_file_overlapped(client, b"xyz", None, &ow));
+    dequeue(&w, &log, port, 5000, &or, "read done").await;
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, 3)));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+    call!(w, log, "ReadFile(overlapped, port, client to go)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "CloseHandle(client)", w.close_handle(client));
+    dequeue(&w, &log, port, 5000, &or, "client gone").await;
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(failed read)", w.get_overlapped_result(server, &or, &mut n, false));
+
+    let mut k = 0usize;
+    let mut o = None;
+    call!(w, log, "GetQueuedCompletionStatus(event)", w.get_queued_completion_status(ev, &mut n, &mut k, &mut o, 0));
+    call!(w, log, "PostQueuedCompletionStatus(event)", w.post_queued_completion_status(ev, 0, 0, None));
+    call!(w, log, "CloseHandle(port)", w.close_handle(port));
+    call!(w, log, "PostQueuedCompletionStatus(closed port)", w.post_queued_completion_status(port, 0, 0, None));
+    for (what, h) in [("server", server), ("connect event", ev), ("read event", rev), ("write event", wev)] {
+        call!(w, log, &format!("CloseHandle({what})"), w.close_handle(h));
+    }
 }

@@ -11,14 +11,16 @@
 use sim_core::backend::{Program, Win32};
 use sim_core::error::ERROR_FILE_NOT_FOUND;
 use sim_core::types::*;
+use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use windows_sys::Win32::Foundation as F;
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
 use windows_sys::Win32::Storage::FileSystem as FS;
 use windows_sys::Win32::System::Environment::GetCommandLineW;
+use windows_sys::Win32::System::IO;
 use windows_sys::Win32::System::Mailslots as M;
 use windows_sys::Win32::System::Memory as Mem;
 use windows_sys::Win32::System::Pipes as P;
@@ -79,6 +81,68 @@ pub fn dispatch_program() {
     };
     std::process::exit(code as i32);
 }
+
+/// What a [`NativeOverlapped`] points at: the OVERLAPPED the kernel writes, at a stable
+/// heap address, and the bytes of its last overlapped write.
+struct OverlappedInner {
+    ov: UnsafeCell<IO::OVERLAPPED>,
+    write_data: Mutex<Box<[u8]>>,
+}
+
+// SAFETY: the OVERLAPPED is written by the kernel and read here only with volatile reads
+// of `Internal` or by the kernel calls themselves; `write_data` is behind a Mutex.
+unsafe impl Send for OverlappedInner {}
+// SAFETY: as for Send.
+unsafe impl Sync for OverlappedInner {}
+
+/// The native OVERLAPPED: a shared heap structure (cloning gives the same OVERLAPPED, as
+/// passing its address twice would). It must outlive the operation that uses it, as on
+/// Windows; the differential cases wait for or cancel every operation they start.
+#[derive(Clone)]
+pub struct NativeOverlapped(Arc<OverlappedInner>);
+
+impl NativeOverlapped {
+    fn ptr(&self) -> *mut IO::OVERLAPPED {
+        self.0.ov.get()
+    }
+}
+
+/// Every OVERLAPPED made, weakly, so GetQueuedCompletionStatus can give back the value
+/// whose address the kernel returns.
+static OVERLAPPEDS: Mutex<Vec<Weak<OverlappedInner>>> = Mutex::new(Vec::new());
+
+fn overlapped_at(ptr: *mut IO::OVERLAPPED) -> Option<NativeOverlapped> {
+    if ptr.is_null() {
+        return None;
+    }
+    let mut all = OVERLAPPEDS.lock().expect("overlapped registry");
+    all.retain(|w| w.strong_count() > 0);
+    all.iter().filter_map(Weak::upgrade).find(|o| o.ov.get() == ptr).map(NativeOverlapped)
+}
+
+/// What a [`NativeIoBuffer`] points at: a heap buffer the kernel fills when a read
+/// completes.
+struct IoBufferInner {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Drop for IoBufferInner {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` came from Box::into_raw of a boxed slice of `len` bytes.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len)) });
+    }
+}
+
+// SAFETY: the bytes are written by the kernel during an operation and read only after it
+// completed (the program's side of the OVERLAPPED contract).
+unsafe impl Send for IoBufferInner {}
+// SAFETY: as for Send.
+unsafe impl Sync for IoBufferInner {}
+
+/// The native buffer for overlapped reads (cloning gives the same buffer).
+#[derive(Clone)]
+pub struct NativeIoBuffer(Arc<IoBufferInner>);
 
 /// A thread's view of the real machine: the native backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -725,6 +789,132 @@ impl Win32 for NativeCtx {
         let name = wide(path_name);
         // SAFETY: `name` lives across the call.
         unsafe { FS::RemoveDirectoryW(name.as_ptr()) }
+    }
+    type Overlapped = NativeOverlapped;
+    type IoBuffer = NativeIoBuffer;
+    fn new_overlapped(&self, h_event: HANDLE) -> NativeOverlapped {
+        let ov = IO::OVERLAPPED { hEvent: raw(h_event), ..Default::default() };
+        let o = Arc::new(OverlappedInner { ov: UnsafeCell::new(ov), write_data: Mutex::new(Box::new([])) });
+        OVERLAPPEDS.lock().expect("overlapped registry").push(Arc::downgrade(&o));
+        NativeOverlapped(o)
+    }
+    fn new_io_buffer(&self, len: usize) -> NativeIoBuffer {
+        let b: Box<[u8]> = vec![0u8; len].into_boxed_slice();
+        let ptr = Box::into_raw(b) as *mut u8;
+        NativeIoBuffer(Arc::new(IoBufferInner { ptr, len }))
+    }
+    fn io_buffer_head(&self, buffer: &NativeIoBuffer, n: usize) -> Vec<u8> {
+        let n = n.min(buffer.0.len);
+        // SAFETY: `ptr` holds `len` bytes; the program reads them after the operation
+        // that filled them completed, so the kernel no longer writes them.
+        unsafe { std::slice::from_raw_parts(buffer.0.ptr, n).to_vec() }
+    }
+    fn has_overlapped_io_completed(&self, overlapped: &NativeOverlapped) -> bool {
+        // SAFETY: a volatile read of the field the kernel writes at completion.
+        let internal = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*overlapped.ptr()).Internal)) };
+        internal != 0x103 // STATUS_PENDING
+    }
+    fn same_overlapped(&self, a: &NativeOverlapped, b: &NativeOverlapped) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &NativeIoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &NativeOverlapped,
+    ) -> BOOL {
+        let len = u32::try_from(buffer.0.len).unwrap_or(u32::MAX);
+        // SAFETY: the buffer and the OVERLAPPED are heap allocations that live as long as
+        // a clone of them does; the program keeps them until the operation completed.
+        unsafe { FS::ReadFile(raw(h_file), buffer.0.ptr, len, out_ptr(bytes_read), overlapped.ptr()) }
+    }
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &NativeOverlapped,
+    ) -> BOOL {
+        let mut keep = overlapped.0.write_data.lock().expect("write data");
+        *keep = buffer.to_vec().into_boxed_slice();
+        let len = u32::try_from(keep.len()).unwrap_or(u32::MAX);
+        // SAFETY: the bytes live in the OVERLAPPED's own storage until its next write, so
+        // a pending write reads live memory; the OVERLAPPED outlives the operation.
+        unsafe { FS::WriteFile(raw(h_file), keep.as_ptr(), len, out_ptr(bytes_written), overlapped.ptr()) }
+    }
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &NativeOverlapped) -> BOOL {
+        // SAFETY: the OVERLAPPED outlives the operation.
+        unsafe { P::ConnectNamedPipe(raw(h_named_pipe), overlapped.ptr()) }
+    }
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &NativeOverlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL {
+        // SAFETY: the OVERLAPPED is live; the out pointer is a live reference.
+        unsafe { IO::GetOverlappedResult(raw(h_file), overlapped.ptr(), number_of_bytes_transferred, wait as i32) }
+    }
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { IO::CancelIo(raw(h_file)) }
+    }
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&NativeOverlapped>) -> BOOL {
+        let p = overlapped.map_or(std::ptr::null(), |o| o.ptr() as *const IO::OVERLAPPED);
+        // SAFETY: `p` is NULL or a live OVERLAPPED.
+        unsafe { IO::CancelIoEx(raw(h_file), p) }
+    }
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE {
+        // SAFETY: no pointers.
+        ours(unsafe {
+            IO::CreateIoCompletionPort(
+                raw(file_handle),
+                raw(existing_completion_port),
+                completion_key,
+                number_of_concurrent_threads,
+            )
+        })
+    }
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<NativeOverlapped>,
+        milliseconds: u32,
+    ) -> BOOL {
+        let mut p: *mut IO::OVERLAPPED = std::ptr::null_mut();
+        // SAFETY: out pointers to live references and a local.
+        let ok = unsafe {
+            IO::GetQueuedCompletionStatus(
+                raw(completion_port),
+                number_of_bytes_transferred,
+                completion_key,
+                &mut p,
+                milliseconds,
+            )
+        };
+        *overlapped = overlapped_at(p);
+        ok
+    }
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&NativeOverlapped>,
+    ) -> BOOL {
+        let p = overlapped.map_or(std::ptr::null(), |o| o.ptr() as *const IO::OVERLAPPED);
+        // SAFETY: `p` is NULL or a live OVERLAPPED, handed back by the port as an address.
+        unsafe { IO::PostQueuedCompletionStatus(raw(completion_port), number_of_bytes_transferred, completion_key, p) }
     }
 }
 

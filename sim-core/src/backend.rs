@@ -321,6 +321,85 @@ pub trait Win32: Clone + 'static {
     async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL;
     /// RemoveDirectory.
     async fn remove_directory(&self, path_name: &str) -> BOOL;
+
+    // ----- overlapped I/O and completion ports (§16) ---------------------------------
+
+    /// An OVERLAPPED: the simulator's [`crate::api::Overlapped`], natively a structure at a
+    /// stable address that the kernel writes when the operation completes. Cloning gives
+    /// the same OVERLAPPED. As on Windows, it must outlive the operation that uses it: a
+    /// program waits for (or cancels and waits for) every operation it started.
+    type Overlapped: Clone + 'static;
+    /// A buffer an overlapped read fills when it completes: the simulator's
+    /// [`crate::api::IoBuffer`], natively a heap buffer at a stable address.
+    type IoBuffer: Clone + 'static;
+    /// A new OVERLAPPED whose `hEvent` is `h_event` (NULL for none), offset 0.
+    fn new_overlapped(&self, h_event: HANDLE) -> Self::Overlapped;
+    /// A new zeroed buffer of `len` bytes for overlapped reads.
+    fn new_io_buffer(&self, len: usize) -> Self::IoBuffer;
+    /// The first `n` bytes of an I/O buffer (read once the operation has completed).
+    fn io_buffer_head(&self, buffer: &Self::IoBuffer, n: usize) -> Vec<u8>;
+    /// HasOverlappedIoCompleted: `Internal != STATUS_PENDING`.
+    fn has_overlapped_io_completed(&self, overlapped: &Self::Overlapped) -> bool;
+    /// Whether two OVERLAPPED values are the same structure (what comparing the pointers
+    /// GetQueuedCompletionStatus returns does).
+    fn same_overlapped(&self, a: &Self::Overlapped, b: &Self::Overlapped) -> bool;
+    /// ReadFile with an OVERLAPPED (the handle opened with FILE_FLAG_OVERLAPPED).
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL;
+    /// WriteFile with an OVERLAPPED. Natively the bytes are copied into storage the
+    /// OVERLAPPED keeps until its next operation, so `buffer` need not outlive the call.
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL;
+    /// ConnectNamedPipe with an OVERLAPPED.
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &Self::Overlapped) -> BOOL;
+    /// GetOverlappedResult.
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Self::Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL;
+    /// CancelIo.
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL;
+    /// CancelIoEx.
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&Self::Overlapped>) -> BOOL;
+    /// CreateIoCompletionPort.
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE;
+    /// GetQueuedCompletionStatus: `*overlapped` is the packet's OVERLAPPED (None for a
+    /// time-out or a posted packet without one).
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<Self::Overlapped>,
+        milliseconds: u32,
+    ) -> BOOL;
+    /// PostQueuedCompletionStatus.
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL;
 }
 
 impl Win32 for ThreadCtx {
@@ -732,5 +811,109 @@ impl Win32 for ThreadCtx {
     }
     async fn remove_directory(&self, path_name: &str) -> BOOL {
         ThreadCtx::remove_directory(self, path_name).await
+    }
+
+    type Overlapped = crate::api::Overlapped;
+    type IoBuffer = crate::api::IoBuffer;
+    fn new_overlapped(&self, h_event: HANDLE) -> Self::Overlapped {
+        crate::api::Overlapped::new(h_event)
+    }
+    fn new_io_buffer(&self, len: usize) -> Self::IoBuffer {
+        crate::api::IoBuffer::new(len)
+    }
+    fn io_buffer_head(&self, buffer: &Self::IoBuffer, n: usize) -> Vec<u8> {
+        buffer.head(n)
+    }
+    fn has_overlapped_io_completed(&self, overlapped: &Self::Overlapped) -> bool {
+        overlapped.has_overlapped_io_completed()
+    }
+    fn same_overlapped(&self, a: &Self::Overlapped, b: &Self::Overlapped) -> bool {
+        a.same(b)
+    }
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL {
+        ThreadCtx::read_file_overlapped(self, h_file, buffer, bytes_read, overlapped).await
+    }
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL {
+        ThreadCtx::write_file_overlapped(self, h_file, buffer, bytes_written, overlapped).await
+    }
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &Self::Overlapped) -> BOOL {
+        ThreadCtx::connect_named_pipe(self, h_named_pipe, Some(overlapped)).await
+    }
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Self::Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL {
+        ThreadCtx::get_overlapped_result(self, h_file, overlapped, number_of_bytes_transferred, wait).await
+    }
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL {
+        ThreadCtx::cancel_io(self, h_file).await
+    }
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&Self::Overlapped>) -> BOOL {
+        ThreadCtx::cancel_io_ex(self, h_file, overlapped).await
+    }
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE {
+        ThreadCtx::create_io_completion_port(
+            self,
+            file_handle,
+            existing_completion_port,
+            completion_key,
+            number_of_concurrent_threads,
+        )
+        .await
+    }
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<Self::Overlapped>,
+        milliseconds: u32,
+    ) -> BOOL {
+        ThreadCtx::get_queued_completion_status(
+            self,
+            completion_port,
+            number_of_bytes_transferred,
+            completion_key,
+            overlapped,
+            milliseconds,
+        )
+        .await
+    }
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL {
+        ThreadCtx::post_queued_completion_status(
+            self,
+            completion_port,
+            number_of_bytes_transferred,
+            completion_key,
+            overlapped,
+        )
+        .await
     }
 }
