@@ -190,6 +190,18 @@ impl Rendered for Size {
     }
 }
 
+/// An int a Winsock call returns: `SOCKET_ERROR` (-1, a failure whose error
+/// WSAGetLastError gives), otherwise the number (`INT(5)`: bytes sent, received; 0 for
+/// success).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Int(pub i32);
+
+impl Rendered for Int {
+    fn render(&self) -> String {
+        if self.0 == -1 { "SOCKET_ERROR".to_string() } else { format!("INT({})", self.0) }
+    }
+}
+
 /// No return value (Sleep).
 impl Rendered for () {
     fn render(&self) -> String {
@@ -201,5 +213,8 @@ impl Rendered for () {
 /// `DWORD(0xffffffff)`, may have: the last error tells), so the comparer checks the last
 /// error only then.
 pub fn is_failure(ret: &str) -> bool {
-    matches!(ret, "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED" | "DWORD(0xffffffff)" | "SIZE(0)")
+    matches!(
+        ret,
+        "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED" | "DWORD(0xffffffff)" | "SIZE(0)" | "SOCKET_ERROR"
+    )
 }

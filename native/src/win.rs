@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use windows_sys::Win32::Foundation as F;
+use windows_sys::Win32::Networking::WinSock as WS;
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
 use windows_sys::Win32::Storage::FileSystem as FS;
 use windows_sys::Win32::System::Environment::GetCommandLineW;
@@ -182,6 +183,54 @@ fn sa_ptr(sa: &Option<NT_SA>) -> *const NT_SA {
 
 fn out_ptr(o: Option<&mut u32>) -> *mut u32 {
     o.map_or(std::ptr::null_mut(), |r| r as *mut u32)
+}
+
+/// Room for a socket address of any length a caller may claim (the kernel reads or writes
+/// `namelen` bytes), holding an AF_INET address at its start.
+#[repr(C, align(8))]
+struct SaBuf([u8; 128]);
+
+impl SaBuf {
+    fn from(a: Option<&SOCKADDR_IN>) -> SaBuf {
+        let mut b = SaBuf([0; 128]);
+        if let Some(a) = a {
+            b.0[0..2].copy_from_slice(&(a.sin_family as u16).to_le_bytes());
+            b.0[2..4].copy_from_slice(&a.sin_port.to_ne_bytes());
+            b.0[4..8].copy_from_slice(&a.sin_addr.s_addr.to_ne_bytes());
+        }
+        b
+    }
+    fn to_sockaddr(&self) -> SOCKADDR_IN {
+        SOCKADDR_IN {
+            sin_family: i16::from_le_bytes([self.0[0], self.0[1]]),
+            sin_port: u16::from_ne_bytes([self.0[2], self.0[3]]),
+            sin_addr: IN_ADDR { s_addr: u32::from_ne_bytes([self.0[4], self.0[5], self.0[6], self.0[7]]) },
+        }
+    }
+    fn ptr(&self) -> *const WS::SOCKADDR {
+        self.0.as_ptr() as *const WS::SOCKADDR
+    }
+    fn ptr_mut(&mut self) -> *mut WS::SOCKADDR {
+        self.0.as_mut_ptr() as *mut WS::SOCKADDR
+    }
+}
+
+fn sock(s: SOCKET) -> WS::SOCKET {
+    s.0 as WS::SOCKET
+}
+
+fn our_sock(s: WS::SOCKET) -> SOCKET {
+    HANDLE(s as isize)
+}
+
+/// A caller's length clamped to the buffer, for the kernel's reads and writes.
+fn clamp_len(len: i32) -> i32 {
+    len.min(128)
+}
+
+/// A `len` that claims more than `buf` holds is clamped to it.
+fn buf_len(len: i32, buf: usize) -> i32 {
+    len.min(i32::try_from(buf).unwrap_or(i32::MAX))
 }
 
 type Start = Box<dyn FnOnce() -> u32 + Send>;
@@ -915,6 +964,132 @@ impl Win32 for NativeCtx {
         let p = overlapped.map_or(std::ptr::null(), |o| o.ptr() as *const IO::OVERLAPPED);
         // SAFETY: `p` is NULL or a live OVERLAPPED, handed back by the port as an address.
         unsafe { IO::PostQueuedCompletionStatus(raw(completion_port), number_of_bytes_transferred, completion_key, p) }
+    }
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32 {
+        let mut d = WS::WSADATA::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WS::WSAStartup(w_version_requested, &mut d) };
+        if let (0, Some(out)) = (r, lp_wsa_data) {
+            *out = WSADATA { wVersion: d.wVersion, wHighVersion: d.wHighVersion };
+        }
+        r
+    }
+    async fn wsa_cleanup(&self) -> i32 {
+        // SAFETY: no arguments.
+        unsafe { WS::WSACleanup() }
+    }
+    fn wsa_get_last_error(&self) -> i32 {
+        // SAFETY: no arguments.
+        unsafe { WS::WSAGetLastError() }
+    }
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET {
+        // SAFETY: no pointers.
+        our_sock(unsafe { WS::socket(af, ty, protocol) })
+    }
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        let b = SaBuf::from(name);
+        let p = if name.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `p` is NULL or 128 readable bytes, and the length is clamped to them.
+        unsafe { WS::bind(sock(s), p, clamp_len(namelen)) }
+    }
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::listen(sock(s), backlog) }
+    }
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET {
+        let mut b = SaBuf::from(None);
+        let mut len = addrlen.as_ref().map_or(0, |l| clamp_len(**l));
+        let (pa, pl) = match (&addr, &addrlen) {
+            (Some(_), Some(_)) => (b.ptr_mut(), &mut len as *mut i32),
+            (Some(_), None) => (b.ptr_mut(), std::ptr::null_mut()),
+            (None, Some(_)) => (std::ptr::null_mut(), &mut len as *mut i32),
+            (None, None) => (std::ptr::null_mut(), std::ptr::null_mut()),
+        };
+        // SAFETY: each pointer is NULL or points at a live local of the size claimed.
+        let r = unsafe { WS::accept(sock(s), pa, pl) };
+        if r != WS::INVALID_SOCKET {
+            if let Some(a) = addr {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = addrlen {
+                *l = len;
+            }
+        }
+        our_sock(r)
+    }
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        let b = SaBuf::from(name);
+        let p = if name.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `p` is NULL or 128 readable bytes, and the length is clamped to them.
+        unsafe { WS::connect(sock(s), p, clamp_len(namelen)) }
+    }
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32 {
+        // SAFETY: `buf` holds at least the clamped length.
+        unsafe { WS::recv(sock(s), buf.as_mut_ptr(), buf_len(len, buf.len()), flags) }
+    }
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32 {
+        let mut b = SaBuf::from(None);
+        let mut flen = fromlen.as_ref().map_or(0, |l| clamp_len(**l));
+        let pa = if from.is_some() { b.ptr_mut() } else { std::ptr::null_mut() };
+        let pl = if fromlen.is_some() { &mut flen as *mut i32 } else { std::ptr::null_mut() };
+        // SAFETY: `buf` holds the clamped length; the address pointers are NULL or locals.
+        let r = unsafe { WS::recvfrom(sock(s), buf.as_mut_ptr(), buf_len(len, buf.len()), flags, pa, pl) };
+        if r >= 0 {
+            if let Some(a) = from {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = fromlen {
+                *l = flen;
+            }
+        }
+        r
+    }
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32 {
+        // SAFETY: `buf` holds at least the clamped length.
+        unsafe { WS::send(sock(s), buf.as_ptr(), buf_len(len, buf.len()), flags) }
+    }
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32 {
+        let b = SaBuf::from(to);
+        let p = if to.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `buf` holds the clamped length; `p` is NULL or 128 readable bytes.
+        unsafe { WS::sendto(sock(s), buf.as_ptr(), buf_len(len, buf.len()), flags, p, clamp_len(tolen)) }
+    }
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::shutdown(sock(s), how) }
+    }
+    async fn closesocket(&self, s: SOCKET) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::closesocket(sock(s)) }
+    }
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32 {
+        let mut b = SaBuf::from(None);
+        let mut len = namelen.as_ref().map_or(0, |l| clamp_len(**l));
+        let pa = if name.is_some() { b.ptr_mut() } else { std::ptr::null_mut() };
+        let pl = if namelen.is_some() { &mut len as *mut i32 } else { std::ptr::null_mut() };
+        // SAFETY: each pointer is NULL or a live local of the size claimed.
+        let r = unsafe { WS::getsockname(sock(s), pa, pl) };
+        if r == 0 {
+            if let Some(a) = name {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = namelen {
+                *l = len;
+            }
+        }
+        r
+    }
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
+        // SAFETY: the argument pointer is NULL or a live reference.
+        unsafe { WS::ioctlsocket(sock(s), cmd, out_ptr(argp)) }
     }
 }
 

@@ -400,6 +400,50 @@ pub trait Win32: Clone + 'static {
         completion_key: usize,
         overlapped: Option<&Self::Overlapped>,
     ) -> BOOL;
+
+    // ----- Winsock over loopback (§22) --------------------------------------------------
+
+    /// WSAStartup: 0, or the error.
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32;
+    /// WSACleanup.
+    async fn wsa_cleanup(&self) -> i32;
+    /// WSAGetLastError.
+    fn wsa_get_last_error(&self) -> i32;
+    /// socket.
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET;
+    /// bind.
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32;
+    /// listen.
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32;
+    /// accept.
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET;
+    /// connect.
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32;
+    /// recv (`len` at most `buf.len()`).
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32;
+    /// recvfrom.
+    #[allow(clippy::too_many_arguments)]
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32;
+    /// send (`len` at most `buf.len()`).
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32;
+    /// sendto.
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32;
+    /// shutdown.
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32;
+    /// closesocket.
+    async fn closesocket(&self, s: SOCKET) -> i32;
+    /// getsockname.
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32;
+    /// ioctlsocket (FIONBIO, FIONREAD).
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32;
 }
 
 impl Win32 for ThreadCtx {
@@ -915,5 +959,62 @@ impl Win32 for ThreadCtx {
             overlapped,
         )
         .await
+    }
+
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32 {
+        ThreadCtx::wsa_startup(self, w_version_requested, lp_wsa_data).await
+    }
+    async fn wsa_cleanup(&self) -> i32 {
+        ThreadCtx::wsa_cleanup(self).await
+    }
+    fn wsa_get_last_error(&self) -> i32 {
+        ThreadCtx::wsa_get_last_error(self)
+    }
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET {
+        ThreadCtx::socket(self, af, ty, protocol).await
+    }
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        ThreadCtx::bind(self, s, name, namelen).await
+    }
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32 {
+        ThreadCtx::listen(self, s, backlog).await
+    }
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET {
+        ThreadCtx::accept(self, s, addr, addrlen).await
+    }
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        ThreadCtx::connect(self, s, name, namelen).await
+    }
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32 {
+        ThreadCtx::recv(self, s, buf, len, flags).await
+    }
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32 {
+        ThreadCtx::recvfrom(self, s, buf, len, flags, from, fromlen).await
+    }
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32 {
+        ThreadCtx::send(self, s, buf, len, flags).await
+    }
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32 {
+        ThreadCtx::sendto(self, s, buf, len, flags, to, tolen).await
+    }
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32 {
+        ThreadCtx::shutdown(self, s, how).await
+    }
+    async fn closesocket(&self, s: SOCKET) -> i32 {
+        ThreadCtx::closesocket(self, s).await
+    }
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32 {
+        ThreadCtx::getsockname(self, s, name, namelen).await
+    }
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
+        ThreadCtx::ioctlsocket(self, s, cmd, argp).await
     }
 }
