@@ -60,6 +60,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "files", run: |w, l| Box::pin(files(w, l)) },
         Case { name: "overlapped_pipe", run: |w, l| Box::pin(overlapped_pipe(w, l)) },
         Case { name: "sockets", run: |w, l| Box::pin(sockets(w, l)) },
+        Case { name: "thread_messages", run: |w, l| Box::pin(thread_messages(w, l)) },
     ]
 }
 
@@ -1533,4 +1534,79 @@ async fn sockets<W: Win32>(w: W, log: Log) {
     call!(w, log, "closesocket(UDP)", async { Int(w.closesocket(u).await) });
     call!(w, log, "WSACleanup", async { Int(w.wsa_cleanup().await) });
     call!(w, log, "socket(after the last WSACleanup)", tcp(&w));
+}
+
+/// Logs a retrieved message as one note (a thread message: no window).
+fn note_msg(log: &Log, what: &str, m: &MSG) {
+    let hwnd = if m.hwnd.0 == 0 { "NULL" } else { "a window" };
+    log.note(what, format!("hwnd {hwnd} message {:#x} wParam {} lParam {}", m.message, m.wParam, m.lParam));
+}
+
+/// Thread messages (docs/semantics.md §17): PostThreadMessage to itself (its first user32
+/// call makes the queue), a thread without a queue cannot be posted to
+/// (ERROR_INVALID_THREAD_ID) until its first PeekMessage makes one, filters, WM_QUIT after
+/// every posted message (even one posted after PostQuitMessage), GetMessage's 0 for
+/// WM_QUIT, a message to another thread blocked in GetMessage, a thread that has ended.
+async fn thread_messages<W: Win32>(w: W, log: Log) {
+    let me = w.get_current_thread_id();
+    let mut m = MSG::default();
+    call!(w, log, "PostThreadMessage(own thread, its first user32 call)", w.post_thread_message(me, WM_USER + 1, 1, 2));
+    call!(w, log, "PeekMessage(PM_NOREMOVE)", w.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE));
+    call!(w, log, "PostThreadMessage(WM_USER+1)", w.post_thread_message(me, WM_USER + 1, 1, 2));
+    call!(w, log, "PostThreadMessage(WM_USER+2)", w.post_thread_message(me, WM_USER + 2, 3, 4));
+    call!(
+        w,
+        log,
+        "PeekMessage(filter WM_USER+2, PM_REMOVE)",
+        w.peek_message(&mut m, HWND(0), WM_USER + 2, WM_USER + 2, PM_REMOVE)
+    );
+    note_msg(&log, "peeked", &m);
+    call!(w, log, "PostQuitMessage(5)", w.post_quit_message(5));
+    call!(w, log, "PostThreadMessage(WM_USER+3, after the quit)", w.post_thread_message(me, WM_USER + 3, 5, 6));
+    for what in ["first", "second", "third", "fourth"] {
+        call!(w, log, &format!("GetMessage({what})"), async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+        note_msg(&log, &format!("{what} message"), &m);
+    }
+    call!(w, log, "PeekMessage(after WM_QUIT)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+
+    // Another thread waits in GetMessage; its exit code is the message it got.
+    let ready = call!(w, log, "CreateEvent(ready)", w.create_event(None, true, false, None));
+    let go = call!(w, log, "CreateEvent(go)", w.create_event(None, true, false, None));
+    let mut tid = 0u32;
+    let t = call!(
+        w,
+        log,
+        "CreateThread(receiver)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                let mut m = MSG::default();
+                if t.wait_for_single_object(go, 5000).await != WAIT_OBJECT_0 {
+                    return 2;
+                }
+                let _ = t.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE).await;
+                let _ = t.set_event(ready).await;
+                if t.get_message(&mut m, HWND(0), 0, 0).await <= 0 {
+                    return 1;
+                }
+                m.message + m.wParam as u32
+            },
+            0,
+            Some(&mut tid)
+        )
+    );
+    call!(w, log, "PostThreadMessage(receiver, no queue yet)", w.post_thread_message(tid, WM_USER + 6, 0, 0));
+    call!(w, log, "SetEvent(go)", w.set_event(go));
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    call!(w, log, "WaitForSingleObject(receiver, 0)", w.wait_for_single_object(t, 0));
+    call!(w, log, "PostThreadMessage(receiver, WM_USER+7, 10)", w.post_thread_message(tid, WM_USER + 7, 10, 0));
+    call!(w, log, "WaitForSingleObject(receiver, 5000 ms)", w.wait_for_single_object(t, 5000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeThread(receiver)", w.get_exit_code_thread(t, &mut code));
+    log.note("receiver's message + wParam", format!("{code:#x}"));
+    call!(w, log, "PostThreadMessage(receiver ended)", w.post_thread_message(tid, WM_USER, 0, 0));
+    call!(w, log, "CloseHandle(receiver)", w.close_handle(t));
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "CloseHandle(go)", w.close_handle(go));
 }

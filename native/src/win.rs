@@ -26,6 +26,7 @@ use windows_sys::Win32::System::Mailslots as M;
 use windows_sys::Win32::System::Memory as Mem;
 use windows_sys::Win32::System::Pipes as P;
 use windows_sys::Win32::System::Threading as T;
+use windows_sys::Win32::UI::WindowsAndMessaging as WM;
 
 /// The command-line flag that makes the executable run a registered program.
 pub const PROGRAM_FLAG: &str = "--winsim-program";
@@ -231,6 +232,17 @@ fn clamp_len(len: i32) -> i32 {
 /// A `len` that claims more than `buf` holds is clamped to it.
 fn buf_len(len: i32, buf: usize) -> i32 {
     len.min(i32::try_from(buf).unwrap_or(i32::MAX))
+}
+
+fn our_msg(m: &WM::MSG) -> MSG {
+    MSG {
+        hwnd: HWND(m.hwnd as isize),
+        message: m.message,
+        wParam: m.wParam,
+        lParam: m.lParam,
+        time: m.time,
+        pt: POINT { x: m.pt.x, y: m.pt.y },
+    }
 }
 
 type Start = Box<dyn FnOnce() -> u32 + Send>;
@@ -1090,6 +1102,43 @@ impl Win32 for NativeCtx {
     async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
         // SAFETY: the argument pointer is NULL or a live reference.
         unsafe { WS::ioctlsocket(sock(s), cmd, out_ptr(argp)) }
+    }
+    fn get_current_thread_id(&self) -> u32 {
+        // SAFETY: no arguments.
+        unsafe { T::GetCurrentThreadId() }
+    }
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::PostThreadMessageW(id_thread, msg, w_param, l_param) }
+    }
+    async fn post_quit_message(&self, exit_code: i32) {
+        // SAFETY: no pointers.
+        unsafe { WM::PostQuitMessage(exit_code) }
+    }
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL {
+        let mut m = WM::MSG::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WM::GetMessageW(&mut m, hwnd.0 as F::HWND, msg_filter_min, msg_filter_max) };
+        if r != -1 {
+            *msg = our_msg(&m);
+        }
+        r
+    }
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL {
+        let mut m = WM::MSG::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WM::PeekMessageW(&mut m, hwnd.0 as F::HWND, msg_filter_min, msg_filter_max, remove_msg) };
+        if r != 0 {
+            *msg = our_msg(&m);
+        }
+        r
     }
 }
 

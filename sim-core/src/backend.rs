@@ -444,6 +444,26 @@ pub trait Win32: Clone + 'static {
     async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32;
     /// ioctlsocket (FIONBIO, FIONREAD).
     async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32;
+
+    // ----- thread messages (§17) --------------------------------------------------------
+
+    /// GetCurrentThreadId.
+    fn get_current_thread_id(&self) -> u32;
+    /// PostThreadMessage.
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// PostQuitMessage.
+    async fn post_quit_message(&self, exit_code: i32);
+    /// GetMessage: nonzero for a message, 0 for WM_QUIT, -1 on error.
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL;
+    /// PeekMessage.
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL;
 }
 
 impl Win32 for ThreadCtx {
@@ -1016,5 +1036,28 @@ impl Win32 for ThreadCtx {
     }
     async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
         ThreadCtx::ioctlsocket(self, s, cmd, argp).await
+    }
+
+    fn get_current_thread_id(&self) -> u32 {
+        ThreadCtx::get_current_thread_id(self)
+    }
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::post_thread_message(self, id_thread, msg, w_param, l_param).await
+    }
+    async fn post_quit_message(&self, exit_code: i32) {
+        ThreadCtx::post_quit_message(self, exit_code).await
+    }
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL {
+        ThreadCtx::get_message(self, msg, hwnd, msg_filter_min, msg_filter_max).await
+    }
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL {
+        ThreadCtx::peek_message(self, msg, hwnd, msg_filter_min, msg_filter_max, remove_msg).await
     }
 }
