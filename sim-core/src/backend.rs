@@ -1,7 +1,9 @@
 //! One program, two backends: the backend-neutral Win32 surface.
 //!
 //! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
-//! named pipes, handles, events, mutexes, semaphores, waits, threads and processes. A
+//! named pipes, mailslots, handles, events, mutexes, semaphores, waits, threads and
+//! processes, file mappings and views, process memory, files on paths, overlapped I/O and
+//! completion ports, Winsock over loopback and thread messages. A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
 //! trait by delegating to its own methods, so code written against `ThreadCtx` is
 //! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
@@ -9,8 +11,11 @@
 //!
 //! The signatures are Win32-shaped and the same in both backends: `HANDLE` values,
 //! `BOOL` results, `u32` last errors compared with the `ERROR_*` constants of
-//! [`crate::error`]. Only synchronous I/O is in the surface (no OVERLAPPED): a native
-//! call completes before its future is first polled.
+//! [`crate::error`]; memory addresses are `usize` values that differ between the backends.
+//! An OVERLAPPED and an overlapped read's buffer are the associated types
+//! [`Win32::Overlapped`] and [`Win32::IoBuffer`], so no raw pointer crosses the surface. A
+//! native call completes before its future is first polled (an overlapped one may leave
+//! its operation pending, as on Windows).
 
 use crate::api::ThreadCtx;
 use crate::types::*;
