@@ -11,8 +11,8 @@
 //! Sources: each case cites the docs/semantics.md sections it exercises; the facts there
 //! cite Microsoft Learn and Wine's conformance tests.
 
-use crate::log::{Dword, Int, Log, Size, render_bytes, render_error};
-use sim_core::backend::{Program, Win32};
+use crate::log::{Atom, Dword, Id, Int, Log, Lresult, Size, render_bytes, render_error};
+use sim_core::backend::{Program, Win32, WindowProc};
 use sim_core::types::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -61,6 +61,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "overlapped_pipe", run: |w, l| Box::pin(overlapped_pipe(w, l)) },
         Case { name: "sockets", run: |w, l| Box::pin(sockets(w, l)) },
         Case { name: "thread_messages", run: |w, l| Box::pin(thread_messages(w, l)) },
+        Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
     ]
 }
 
@@ -1609,4 +1610,190 @@ async fn thread_messages<W: Win32>(w: W, log: Log) {
     call!(w, log, "CloseHandle(receiver)", w.close_handle(t));
     call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
     call!(w, log, "CloseHandle(go)", w.close_handle(go));
+}
+
+/// The window procedure of the `window_messages` case: it logs WM_CREATE, WM_DESTROY,
+/// WM_NCDESTROY and the WM_USER range (with InSendMessage), answers WM_USER+n with
+/// n * 100 + wParam (never 0), and leaves everything else, which differs between Windows
+/// versions, to DefWindowProc unlogged.
+fn logging_proc<W: Win32>(log: Log) -> WindowProc<W> {
+    std::sync::Arc::new(move |w: W, hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM| {
+        let log = log.clone();
+        Box::pin(async move {
+            match msg {
+                WM_CREATE => {
+                    log.note("procedure", "WM_CREATE");
+                    0
+                }
+                WM_DESTROY => {
+                    log.note("procedure", "WM_DESTROY");
+                    0
+                }
+                WM_NCDESTROY => {
+                    log.note("procedure", "WM_NCDESTROY");
+                    0
+                }
+                m if (WM_USER..WM_USER + 0x100).contains(&m) => {
+                    let sent = if w.in_send_message() != FALSE { "sent by another thread" } else { "not sent" };
+                    log.note("procedure", format!("WM_USER+{} wParam {wp} lParam {lp}, {sent}", m - WM_USER));
+                    (m - WM_USER) as LRESULT * 100 + wp as LRESULT
+                }
+                _ => w.def_window_proc(hwnd, msg, wp, lp).await,
+            }
+        })
+    })
+}
+
+/// Window messages (docs/semantics.md §17): RegisterClassEx (twice:
+/// ERROR_CLASS_ALREADY_EXISTS, §17.P1), CreateWindowEx of an unknown class
+/// (ERROR_CANNOT_FIND_WND_CLASS) and of a message-only window (WM_CREATE runs inside it),
+/// IsWindow, GetWindowThreadProcessId, SendMessage to the own window (a direct call,
+/// §17.I1), PostMessage, PeekMessage with PM_NOREMOVE and filters, GetMessage with a
+/// window filter, TranslateMessage, DispatchMessage (the procedure's result), PostMessage
+/// of a message that carries a pointer (ERROR_MESSAGE_SYNC_ONLY, §17.B2), SendMessage from
+/// another thread run inside the window thread's GetMessage (§17.I2-I3), SendMessageTimeout
+/// to a thread that does not look at its queue (ERROR_TIMEOUT, never delivered, §17.J2),
+/// DestroyWindow of another thread's window (ERROR_ACCESS_DENIED, §17.I7), and a
+/// destroyed window (ERROR_INVALID_WINDOW_HANDLE, §17.B1, §17.M1), UnregisterClass.
+async fn window_messages<W: Win32>(w: W, log: Log) {
+    const CLASS: &str = "winsim_diff_window";
+    let me = w.get_current_thread_id();
+    let mut m = MSG::default();
+    call!(w, log, "RegisterClassEx", async { Atom(w.register_class(CLASS, logging_proc::<W>(log.clone())).await) });
+    call!(w, log, "RegisterClassEx(again)", async {
+        Atom(w.register_class(CLASS, logging_proc::<W>(log.clone())).await)
+    });
+    call!(
+        w,
+        log,
+        "CreateWindowEx(unregistered class)",
+        w.create_window_ex(0, "winsim_diff_no_such_class", "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+    );
+    let hwnd = call!(
+        w,
+        log,
+        "CreateWindowEx(message-only)",
+        w.create_window_ex(0, CLASS, "diff", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+    );
+    call!(w, log, "IsWindow(it)", w.is_window(hwnd));
+    call!(w, log, "IsWindow(NULL)", w.is_window(HWND(0)));
+    let mut pid = 0u32;
+    let tid = call!(w, log, "GetWindowThreadProcessId(it)", async {
+        Id(w.get_window_thread_process_id(hwnd, Some(&mut pid)).await)
+    });
+    log.note("window's thread is this one", tid.0 == me);
+    log.note("window's process is this one", pid == w.get_current_process_id());
+    call!(w, log, "GetWindowThreadProcessId(NULL)", async { Id(w.get_window_thread_process_id(HWND(0), None).await) });
+
+    // The own window: SendMessage calls the procedure directly; posted messages wait.
+    call!(w, log, "SendMessage(WM_USER+1, own window)", async {
+        Lresult(w.send_message(hwnd, WM_USER + 1, 2, 3).await)
+    });
+    call!(w, log, "PostMessage(WM_USER+2)", w.post_message(hwnd, WM_USER + 2, 4, 5));
+    call!(w, log, "PostMessage(WM_USER+3)", w.post_message(hwnd, WM_USER + 3, 6, 7));
+    call!(w, log, "PeekMessage(the window, PM_NOREMOVE)", w.peek_message(&mut m, hwnd, 0, 0, PM_NOREMOVE));
+    note_msg(&log, "peeked", &m);
+    call!(
+        w,
+        log,
+        "PeekMessage(filter WM_USER+3, PM_REMOVE)",
+        w.peek_message(&mut m, hwnd, WM_USER + 3, WM_USER + 3, PM_REMOVE)
+    );
+    note_msg(&log, "peeked", &m);
+    call!(w, log, "DispatchMessage(WM_USER+3)", async { Lresult(w.dispatch_message(&m).await) });
+    call!(w, log, "GetMessage(the window)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got", &m);
+    call!(w, log, "TranslateMessage(WM_USER+2)", w.translate_message(&m));
+    call!(w, log, "DispatchMessage(WM_USER+2)", async { Lresult(w.dispatch_message(&m).await) });
+    call!(w, log, "PeekMessage(nothing left)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+    call!(w, log, "PostMessage(WM_SETTEXT, carries a pointer)", w.post_message(hwnd, WM_SETTEXT, 0, 0));
+
+    // Another thread sends to the window; its procedure runs inside this thread's
+    // GetMessage, then the sender posts the result back.
+    let sender = call!(
+        w,
+        log,
+        "CreateThread(sender)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                let r = t.send_message(hwnd, WM_USER + 4, 8, 9).await;
+                let owner = t.get_window_thread_process_id(hwnd, None).await == me;
+                if t.post_message(hwnd, WM_USER + 5, r as usize, owner as LPARAM).await == FALSE {
+                    return 1;
+                }
+                0
+            },
+            0,
+            None
+        )
+    );
+    call!(w, log, "GetMessage(the sender's post)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got (wParam: SendMessage's result; lParam: the owner was this thread)", &m);
+    call!(w, log, "WaitForSingleObject(sender, 5000 ms)", w.wait_for_single_object(sender, 5000));
+    call!(w, log, "CloseHandle(sender)", w.close_handle(sender));
+
+    // A thread with a window that does not look at its queue until told to.
+    let stop = call!(w, log, "CreateEvent(stop)", w.create_event(None, true, false, None));
+    let idle = call!(
+        w,
+        log,
+        "CreateThread(idle window thread)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                let h = t.create_window_ex(0, CLASS, "idle", 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+                if h.0 == 0 || t.post_thread_message(me, WM_USER + 9, h.0 as usize, 0).await == FALSE {
+                    return 100;
+                }
+                if t.wait_for_single_object(stop, 10000).await != WAIT_OBJECT_0 {
+                    return 101;
+                }
+                let mut m = MSG::default();
+                let mut seen = 0;
+                while t.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE).await != FALSE {
+                    seen += 1;
+                }
+                if t.destroy_window(h).await == FALSE {
+                    return 102;
+                }
+                seen
+            },
+            0,
+            None
+        )
+    );
+    call!(w, log, "GetMessage(the idle window's handle)", async {
+        Int(w.get_message(&mut m, HWND(0), WM_USER + 9, WM_USER + 9).await)
+    });
+    let other = HWND(m.wParam as isize);
+    let mut res = 77usize;
+    call!(w, log, "SendMessageTimeout(idle thread, SMTO_NORMAL, 200 ms)", async {
+        Lresult(w.send_message_timeout(other, WM_USER + 6, 1, 0, SMTO_NORMAL, 200, Some(&mut res)).await)
+    });
+    log.note("result", res);
+    call!(w, log, "SendMessageTimeout(idle thread, SMTO_ABORTIFHUNG, 200 ms)", async {
+        Lresult(w.send_message_timeout(other, WM_USER + 7, 1, 0, SMTO_ABORTIFHUNG, 200, None).await)
+    });
+    call!(w, log, "DestroyWindow(another thread's window)", w.destroy_window(other));
+    call!(w, log, "SetEvent(stop)", w.set_event(stop));
+    call!(w, log, "WaitForSingleObject(idle thread, 5000 ms)", w.wait_for_single_object(idle, 5000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeThread(idle thread)", w.get_exit_code_thread(idle, &mut code));
+    log.note("messages the idle thread found", code);
+    call!(w, log, "IsWindow(the idle thread's window, destroyed)", w.is_window(other));
+    call!(w, log, "CloseHandle(idle thread)", w.close_handle(idle));
+    call!(w, log, "CloseHandle(stop)", w.close_handle(stop));
+
+    // Destroyed.
+    call!(w, log, "DestroyWindow(it)", w.destroy_window(hwnd));
+    call!(w, log, "IsWindow(destroyed)", w.is_window(hwnd));
+    call!(w, log, "PostMessage(destroyed)", w.post_message(hwnd, WM_USER, 0, 0));
+    call!(w, log, "SendMessage(destroyed)", async { Lresult(w.send_message(hwnd, WM_USER, 0, 0).await) });
+    call!(w, log, "DestroyWindow(destroyed)", w.destroy_window(hwnd));
+    call!(w, log, "PeekMessage(destroyed window filter)", w.peek_message(&mut m, hwnd, 0, 0, PM_REMOVE));
+    call!(w, log, "UnregisterClass", w.unregister_class(CLASS));
+    call!(w, log, "UnregisterClass(again)", w.unregister_class(CLASS));
 }

@@ -202,6 +202,47 @@ impl Rendered for Int {
     }
 }
 
+/// A window: its value is meaningless across backends (§17), so only whether it is NULL.
+impl Rendered for HWND {
+    fn render(&self) -> String {
+        if self.0 == 0 { "NULL".to_string() } else { "window".to_string() }
+    }
+}
+
+/// A message result (SendMessage, SendMessageTimeout, DispatchMessage): `LRESULT(n)`.
+/// The cases' window procedures never answer 0, so `LRESULT(0)` is a failure (or a
+/// SendMessageTimeout that timed out) and the comparer compares its last error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lresult(pub isize);
+
+impl Rendered for Lresult {
+    fn render(&self) -> String {
+        format!("LRESULT({})", self.0)
+    }
+}
+
+/// A class atom (RegisterClassEx): its value differs between the backends, so `atom`, or
+/// `ATOM(0)`, the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Atom(pub u16);
+
+impl Rendered for Atom {
+    fn render(&self) -> String {
+        if self.0 == 0 { "ATOM(0)".to_string() } else { "atom".to_string() }
+    }
+}
+
+/// A thread or process id a call returns (GetWindowThreadProcessId): its value differs
+/// between the backends, so `id`, or `ID(0)`, the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Id(pub u32);
+
+impl Rendered for Id {
+    fn render(&self) -> String {
+        if self.0 == 0 { "ID(0)".to_string() } else { "id".to_string() }
+    }
+}
+
 /// No return value (Sleep).
 impl Rendered for () {
     fn render(&self) -> String {
@@ -215,6 +256,15 @@ impl Rendered for () {
 pub fn is_failure(ret: &str) -> bool {
     matches!(
         ret,
-        "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED" | "DWORD(0xffffffff)" | "SIZE(0)" | "SOCKET_ERROR"
+        "FALSE"
+            | "NULL"
+            | "INVALID_HANDLE_VALUE"
+            | "WAIT_FAILED"
+            | "DWORD(0xffffffff)"
+            | "SIZE(0)"
+            | "SOCKET_ERROR"
+            | "LRESULT(0)"
+            | "ATOM(0)"
+            | "ID(0)"
     )
 }

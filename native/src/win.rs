@@ -8,7 +8,7 @@
 //! from live Rust references for the duration of the call.
 #![allow(unsafe_code)]
 
-use sim_core::backend::{Program, Win32};
+use sim_core::backend::{Program, Win32, WindowProc};
 use sim_core::error::ERROR_FILE_NOT_FOUND;
 use sim_core::types::*;
 use std::cell::UnsafeCell;
@@ -242,6 +242,49 @@ fn our_msg(m: &WM::MSG) -> MSG {
         lParam: m.lParam,
         time: m.time,
         pt: POINT { x: m.pt.x, y: m.pt.y },
+    }
+}
+
+fn native_msg(m: &MSG) -> WM::MSG {
+    WM::MSG {
+        hwnd: m.hwnd.0 as F::HWND,
+        message: m.message,
+        wParam: m.wParam,
+        lParam: m.lParam,
+        time: m.time,
+        pt: F::POINT { x: m.pt.x, y: m.pt.y },
+    }
+}
+
+fn hwnd_raw(h: HWND) -> F::HWND {
+    h.0 as F::HWND
+}
+
+/// The procedures of the window classes this process registered, by class name (window
+/// classes belong to the process, §17.P1). [`class_wndproc`] finds a window's here.
+static CLASSES: Mutex<Vec<(String, WindowProc<NativeCtx>)>> = Mutex::new(Vec::new());
+
+fn module() -> F::HINSTANCE {
+    // SAFETY: NULL asks for the executable's own module; nothing is written.
+    unsafe { windows_sys::Win32::System::LibraryLoader::GetModuleHandleW(std::ptr::null()) }
+}
+
+/// The one native window procedure of every class registered through [`Win32`]: it runs
+/// the Rust procedure registered for the window's class on the calling thread (the
+/// window's, as Windows calls it), and DefWindowProc for a class it does not know.
+unsafe extern "system" fn class_wndproc(hwnd: F::HWND, msg: u32, w: WPARAM, l: LPARAM) -> LRESULT {
+    let mut name = [0u16; 257];
+    // SAFETY: the buffer holds 257 u16s; GetClassName writes at most 256 and a NUL.
+    let n = unsafe { WM::GetClassNameW(hwnd, name.as_mut_ptr(), 257) };
+    let class = String::from_utf16_lossy(&name[..n.max(0) as usize]);
+    let proc = {
+        let classes = CLASSES.lock().expect("class registry");
+        classes.iter().find(|(c, _)| c.eq_ignore_ascii_case(&class)).map(|(_, p)| p.clone())
+    };
+    match proc {
+        Some(p) => block_on(p(NativeCtx, HWND(hwnd as isize), msg, w, l)),
+        // SAFETY: the arguments are the ones Windows passed in.
+        None => unsafe { WM::DefWindowProcW(hwnd, msg, w, l) },
     }
 }
 
@@ -1139,6 +1182,127 @@ impl Win32 for NativeCtx {
             *msg = our_msg(&m);
         }
         r
+    }
+
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM {
+        let name = wide(class_name);
+        let wc = WM::WNDCLASSEXW {
+            cbSize: std::mem::size_of::<WM::WNDCLASSEXW>() as u32,
+            lpfnWndProc: Some(class_wndproc),
+            hInstance: module(),
+            lpszClassName: name.as_ptr(),
+            ..Default::default()
+        };
+        // SAFETY: `wc` and the name it points to live for the call (Windows copies the name).
+        let atom = unsafe { WM::RegisterClassExW(&wc) };
+        if atom != 0 {
+            let mut classes = CLASSES.lock().expect("class registry");
+            classes.retain(|(c, _)| !c.eq_ignore_ascii_case(class_name));
+            classes.push((class_name.to_string(), wnd_proc));
+        }
+        atom
+    }
+    async fn unregister_class(&self, class_name: &str) -> BOOL {
+        let name = wide(class_name);
+        // SAFETY: the name lives for the call.
+        let ok = unsafe { WM::UnregisterClassW(name.as_ptr(), module()) };
+        if ok != 0 {
+            CLASSES.lock().expect("class registry").retain(|(c, _)| !c.eq_ignore_ascii_case(class_name));
+        }
+        ok
+    }
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND {
+        let (class, title) = (wide(class_name), wide(window_name));
+        // SAFETY: the strings live for the call; no lpParam.
+        let h = unsafe {
+            WM::CreateWindowExW(
+                ex_style,
+                class.as_ptr(),
+                title.as_ptr(),
+                style,
+                x,
+                y,
+                width,
+                height,
+                hwnd_raw(parent),
+                menu as WM::HMENU,
+                module(),
+                std::ptr::null(),
+            )
+        };
+        HWND(h as isize)
+    }
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::DestroyWindow(hwnd_raw(hwnd)) }
+    }
+    async fn is_window(&self, hwnd: HWND) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::IsWindow(hwnd_raw(hwnd)) }
+    }
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32 {
+        // SAFETY: the out pointer is NULL or a live reference.
+        unsafe { WM::GetWindowThreadProcessId(hwnd_raw(hwnd), out_ptr(process_id)) }
+    }
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        // SAFETY: the cases pass no pointers in wParam/lParam.
+        unsafe { WM::DefWindowProcW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: no pointers (a message that carries one fails, ERROR_MESSAGE_SYNC_ONLY).
+        unsafe { WM::PostMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        // SAFETY: the cases send only messages whose parameters are numbers.
+        unsafe { WM::SendMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT {
+        let out = result.map_or(std::ptr::null_mut(), |r| r as *mut usize);
+        // SAFETY: numeric parameters; the out pointer is NULL or a live reference.
+        unsafe { WM::SendMessageTimeoutW(hwnd_raw(hwnd), msg, w_param, l_param, flags, timeout, out) }
+    }
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: numeric parameters.
+        unsafe { WM::SendNotifyMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
+        let m = native_msg(msg);
+        // SAFETY: a pointer to a local MSG.
+        unsafe { WM::DispatchMessageW(&m) }
+    }
+    async fn translate_message(&self, msg: &MSG) -> BOOL {
+        let m = native_msg(msg);
+        // SAFETY: a pointer to a local MSG.
+        unsafe { WM::TranslateMessage(&m) }
+    }
+    fn in_send_message(&self) -> BOOL {
+        // SAFETY: no arguments.
+        unsafe { WM::InSendMessage() }
+    }
+    async fn reply_message(&self, result: LRESULT) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::ReplyMessage(result) }
     }
 }
 

@@ -26,6 +26,15 @@ use std::future::Future;
 /// executable dispatching on a command-line argument).
 pub type Program<W> = fn(W) -> std::pin::Pin<Box<dyn Future<Output = u32>>>;
 
+/// A window procedure generic over the backend, registered with
+/// [`Win32::register_class`]: it gets the window thread's own backend value and returns
+/// the message's result, calling [`Win32::def_window_proc`] for what it does not handle.
+/// It is `Send + Sync` so a case can capture it in a thread body and register it there;
+/// natively one `extern "system"` procedure finds it by the window's class.
+pub type WindowProc<W> = std::sync::Arc<
+    dyn Fn(W, HWND, u32, WPARAM, LPARAM) -> std::pin::Pin<Box<dyn Future<Output = LRESULT>>> + Send + Sync,
+>;
+
 /// The Win32 calls a protocol needs, implemented by the simulator's [`ThreadCtx`] and by
 /// the native backend. A value is one thread's view: cloning it is cheap and a clone is
 /// the same thread; [`Win32::create_thread`] gives the new thread its own.
@@ -469,6 +478,63 @@ pub trait Win32: Clone + 'static {
         msg_filter_max: u32,
         remove_msg: u32,
     ) -> BOOL;
+
+    // Windows and window messages (§17).
+    /// RegisterClassEx of a class with only a name and a procedure: the class atom, or 0.
+    /// The atom's value differs between the backends.
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM;
+    /// UnregisterClass (of a class this process registered).
+    async fn unregister_class(&self, class_name: &str) -> BOOL;
+    /// CreateWindowEx (natively with the executable's module as hInstance and no
+    /// lpParam).
+    #[allow(clippy::too_many_arguments)]
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND;
+    /// DestroyWindow.
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL;
+    /// IsWindow.
+    async fn is_window(&self, hwnd: HWND) -> BOOL;
+    /// GetWindowThreadProcessId.
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32;
+    /// DefWindowProc.
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT;
+    /// PostMessage.
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// SendMessage.
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT;
+    /// SendMessageTimeout.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT;
+    /// SendNotifyMessage.
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// DispatchMessage.
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT;
+    /// TranslateMessage.
+    async fn translate_message(&self, msg: &MSG) -> BOOL;
+    /// InSendMessage.
+    fn in_send_message(&self) -> BOOL;
+    /// ReplyMessage.
+    async fn reply_message(&self, result: LRESULT) -> BOOL;
 }
 
 impl Win32 for ThreadCtx {
@@ -1064,5 +1130,74 @@ impl Win32 for ThreadCtx {
         remove_msg: u32,
     ) -> BOOL {
         ThreadCtx::peek_message(self, msg, hwnd, msg_filter_min, msg_filter_max, remove_msg).await
+    }
+
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM {
+        let proc = crate::api::wndproc(move |ctx, hwnd, msg, w, l| wnd_proc(ctx, hwnd, msg, w, l));
+        ThreadCtx::register_class_ex(self, &crate::api::WNDCLASSEX::new(class_name, proc)).await
+    }
+    async fn unregister_class(&self, class_name: &str) -> BOOL {
+        ThreadCtx::unregister_class(self, class_name).await
+    }
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND {
+        ThreadCtx::create_window_ex(self, ex_style, class_name, window_name, style, x, y, width, height, parent, menu)
+            .await
+    }
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL {
+        ThreadCtx::destroy_window(self, hwnd).await
+    }
+    async fn is_window(&self, hwnd: HWND) -> BOOL {
+        ThreadCtx::is_window(self, hwnd).await
+    }
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32 {
+        ThreadCtx::get_window_thread_process_id(self, hwnd, process_id).await
+    }
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        ThreadCtx::def_window_proc(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::post_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        ThreadCtx::send_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT {
+        ThreadCtx::send_message_timeout(self, hwnd, msg, w_param, l_param, flags, timeout, result).await
+    }
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::send_notify_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
+        ThreadCtx::dispatch_message(self, msg).await
+    }
+    async fn translate_message(&self, msg: &MSG) -> BOOL {
+        ThreadCtx::translate_message(self, msg)
+    }
+    fn in_send_message(&self) -> BOOL {
+        ThreadCtx::in_send_message(self)
+    }
+    async fn reply_message(&self, result: LRESULT) -> BOOL {
+        ThreadCtx::reply_message(self, result).await
     }
 }
