@@ -62,6 +62,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "sockets", run: |w, l| Box::pin(sockets(w, l)) },
         Case { name: "thread_messages", run: |w, l| Box::pin(thread_messages(w, l)) },
         Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
+        Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
     ]
 }
 
@@ -1796,4 +1797,188 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
     call!(w, log, "PeekMessage(destroyed window filter)", w.peek_message(&mut m, hwnd, 0, 0, PM_REMOVE));
     call!(w, log, "UnregisterClass", w.unregister_class(CLASS));
     call!(w, log, "UnregisterClass(again)", w.unregister_class(CLASS));
+}
+
+/// Starts a thread running `body`, logging only the CreateThread call.
+async fn spawn<W: Win32, F, Fut>(w: &W, log: &Log, what: &str, body: F) -> HANDLE
+where
+    F: FnOnce(W) -> Fut + Send + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    call!(w, log, &format!("CreateThread({what})"), w.create_thread(None, 0, body, 0, None))
+}
+
+/// Waits for a thread (5 s), logs its exit code as a note, closes it.
+async fn join<W: Win32>(w: &W, log: &Log, t: HANDLE, what: &str) {
+    call!(w, log, &format!("WaitForSingleObject({what}, 5000 ms)"), w.wait_for_single_object(t, 5000));
+    let mut code = 0u32;
+    w.get_exit_code_thread(t, &mut code).await;
+    log.note(&format!("{what} exit code"), format!("{code:#x}"));
+    w.close_handle(t).await;
+}
+
+/// User-mode locks (docs/semantics.md §20), shared between threads through the trait's
+/// lock handles: a critical section entered recursively (§20.3), TryEnter from another
+/// thread while it is owned and once it is free (§20.5), a thread blocked in
+/// EnterCriticalSection until the owner leaves (§20.2); an SRW lock held shared (another
+/// thread's TryAcquireShared succeeds, TryAcquireExclusive fails) and exclusive (both
+/// fail), not recursive (§§20.8-20.10); SleepConditionVariableCS/SRW timing out with
+/// ERROR_TIMEOUT and the lock held again (§20.14); WakeConditionVariable waking one of two
+/// sleepers and WakeAllConditionVariable the rest (§§20.12, 20.15, 20.16), the sleepers
+/// checking a predicate under the lock (§20.17). Threads report through their exit codes.
+async fn user_locks<W: Win32>(w: W, log: Log) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+    // Critical section.
+    let cs = w.new_critical_section();
+    call!(w, log, "InitializeCriticalSection", w.initialize_critical_section(&cs));
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    call!(w, log, "TryEnterCriticalSection(owner, recursion)", w.try_enter_critical_section(&cs));
+    call!(w, log, "LeaveCriticalSection(one level)", w.leave_critical_section(&cs));
+    let c = cs.clone();
+    let t =
+        spawn(
+            &w,
+            &log,
+            "TryEnter while owned",
+            move |t: W| async move { t.try_enter_critical_section(&c).await as u32 },
+        )
+        .await;
+    join(&w, &log, t, "TryEnter while owned").await;
+    call!(w, log, "LeaveCriticalSection(last level)", w.leave_critical_section(&cs));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "TryEnter while free", move |t: W| async move {
+        let got = t.try_enter_critical_section(&c).await;
+        if got != FALSE {
+            t.leave_critical_section(&c).await;
+        }
+        got as u32
+    })
+    .await;
+    join(&w, &log, t, "TryEnter while free").await;
+    call!(w, log, "EnterCriticalSection(again)", w.enter_critical_section(&cs));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "Enter while owned", move |t: W| async move {
+        t.enter_critical_section(&c).await;
+        t.leave_critical_section(&c).await;
+        7
+    })
+    .await;
+    call!(w, log, "WaitForSingleObject(blocked in Enter, 200 ms)", w.wait_for_single_object(t, 200));
+    call!(w, log, "LeaveCriticalSection(the waiter gets it)", w.leave_critical_section(&cs));
+    join(&w, &log, t, "Enter while owned").await;
+
+    // SRW lock.
+    let srw = w.new_srw_lock();
+    let try_both = |l: W::SrwLock| {
+        move |t: W| async move {
+            let shared = t.try_acquire_srw_lock_shared(&l).await;
+            if shared != FALSE {
+                t.release_srw_lock_shared(&l).await;
+            }
+            let exclusive = t.try_acquire_srw_lock_exclusive(&l).await;
+            if exclusive != FALSE {
+                t.release_srw_lock_exclusive(&l).await;
+            }
+            (shared as u32) << 4 | exclusive as u32
+        }
+    };
+    call!(w, log, "AcquireSRWLockShared", w.acquire_srw_lock_shared(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while held shared", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while held shared").await;
+    call!(w, log, "ReleaseSRWLockShared", w.release_srw_lock_shared(&srw));
+    call!(w, log, "AcquireSRWLockExclusive", w.acquire_srw_lock_exclusive(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while held exclusive", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while held exclusive").await;
+    call!(w, log, "TryAcquireSRWLockExclusive(owner: not recursive)", w.try_acquire_srw_lock_exclusive(&srw));
+    call!(w, log, "TryAcquireSRWLockShared(exclusive owner)", w.try_acquire_srw_lock_shared(&srw));
+    call!(w, log, "ReleaseSRWLockExclusive", w.release_srw_lock_exclusive(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while free", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while free").await;
+
+    // Condition variables: time-outs.
+    let cv = w.new_condition_variable();
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    call!(w, log, "SleepConditionVariableCS(no wake, 50 ms)", w.sleep_condition_variable_cs(&cv, &cs, 50));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "TryEnter after the time-out", move |t: W| async move {
+        t.try_enter_critical_section(&c).await as u32
+    })
+    .await;
+    join(&w, &log, t, "TryEnter after the time-out (the sleeper owns it again)").await;
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(w, log, "AcquireSRWLockExclusive", w.acquire_srw_lock_exclusive(&srw));
+    call!(
+        w,
+        log,
+        "SleepConditionVariableSRW(exclusive, no wake, 50 ms)",
+        w.sleep_condition_variable_srw(&cv, &srw, 50, 0)
+    );
+    call!(w, log, "TryAcquireSRWLockShared(held exclusive again)", w.try_acquire_srw_lock_shared(&srw));
+    call!(w, log, "ReleaseSRWLockExclusive", w.release_srw_lock_exclusive(&srw));
+    call!(w, log, "AcquireSRWLockShared", w.acquire_srw_lock_shared(&srw));
+    call!(
+        w,
+        log,
+        "SleepConditionVariableSRW(shared, no wake, 50 ms)",
+        w.sleep_condition_variable_srw(&cv, &srw, 50, CONDITION_VARIABLE_LOCKMODE_SHARED)
+    );
+    call!(w, log, "ReleaseSRWLockShared", w.release_srw_lock_shared(&srw));
+
+    // Two sleepers, each waiting under the critical section for a ticket; the second to
+    // fall asleep sets `ready` while it still owns the critical section, so once this
+    // thread owns it both sleep.
+    let tickets = Arc::new(AtomicU32::new(0));
+    let asleep = Arc::new(AtomicU32::new(0));
+    let ready = call!(w, log, "CreateEvent(ready)", w.create_event(None, true, false, None));
+    let mut sleepers = Vec::new();
+    for i in 0..2 {
+        let (c, v, tickets, asleep) = (cs.clone(), cv.clone(), tickets.clone(), asleep.clone());
+        let body = move |t: W| async move {
+            t.enter_critical_section(&c).await;
+            if asleep.fetch_add(1, SeqCst) == 1 {
+                t.set_event(ready).await;
+            }
+            let mut ok = TRUE;
+            while tickets.load(SeqCst) == 0 && ok != FALSE {
+                ok = t.sleep_condition_variable_cs(&v, &c, 10000).await;
+            }
+            tickets.fetch_sub(1, SeqCst);
+            t.leave_critical_section(&c).await;
+            ok as u32
+        };
+        sleepers.push(spawn(&w, &log, &format!("sleeper {i}"), body).await);
+    }
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    call!(w, log, "EnterCriticalSection(both asleep)", w.enter_critical_section(&cs));
+    tickets.store(1, SeqCst);
+    call!(w, log, "WakeConditionVariable(one ticket)", w.wake_condition_variable(&cv));
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(
+        w,
+        log,
+        "WaitForMultipleObjects(both sleepers, all, 300 ms)",
+        w.wait_for_multiple_objects(&sleepers, true, 300)
+    );
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    log.note("tickets left (one sleeper took it)", tickets.load(SeqCst));
+    tickets.store(1, SeqCst);
+    call!(w, log, "WakeAllConditionVariable(one more ticket)", w.wake_all_condition_variable(&cv));
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(
+        w,
+        log,
+        "WaitForMultipleObjects(both sleepers, all, 5000 ms)",
+        w.wait_for_multiple_objects(&sleepers, true, 5000)
+    );
+    for (i, t) in sleepers.into_iter().enumerate() {
+        let mut code = 0u32;
+        w.get_exit_code_thread(t, &mut code).await;
+        log.note(&format!("sleeper {i}'s last sleep"), code);
+        w.close_handle(t).await;
+    }
+    log.note("tickets left", tickets.load(SeqCst));
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "DeleteCriticalSection", w.delete_critical_section(&cs));
 }

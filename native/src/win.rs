@@ -146,6 +146,44 @@ unsafe impl Sync for IoBufferInner {}
 #[derive(Clone)]
 pub struct NativeIoBuffer(Arc<IoBufferInner>);
 
+/// A user-mode lock structure (CRITICAL_SECTION, SRWLOCK, CONDITION_VARIABLE) at a stable
+/// heap address: it is made in place behind an `Arc` and never moves, as Windows requires
+/// of a structure a lock function has seen.
+struct LockCell<L>(UnsafeCell<L>);
+
+// SAFETY: the structure is read and written only by the Win32 lock functions, which are
+// made to be called on one structure from any number of threads at once.
+unsafe impl<L> Send for LockCell<L> {}
+// SAFETY: as for Send.
+unsafe impl<L> Sync for LockCell<L> {}
+
+impl<L: Default> LockCell<L> {
+    fn new() -> Arc<LockCell<L>> {
+        // A zeroed structure: SRWLOCK_INIT and CONDITION_VARIABLE_INIT are all zeros; a
+        // CRITICAL_SECTION is initialised by InitializeCriticalSection before use.
+        Arc::new(LockCell(UnsafeCell::new(L::default())))
+    }
+}
+
+impl<L> LockCell<L> {
+    fn ptr(&self) -> *mut L {
+        self.0.get()
+    }
+}
+
+/// The native CRITICAL_SECTION: cloning gives the same one. The case deletes it before
+/// the last clone goes (dropping it frees the memory only).
+#[derive(Clone)]
+pub struct NativeCriticalSection(Arc<LockCell<T::CRITICAL_SECTION>>);
+
+/// The native SRWLOCK: cloning gives the same one.
+#[derive(Clone)]
+pub struct NativeSrwLock(Arc<LockCell<T::SRWLOCK>>);
+
+/// The native CONDITION_VARIABLE: cloning gives the same one.
+#[derive(Clone)]
+pub struct NativeConditionVariable(Arc<LockCell<T::CONDITION_VARIABLE>>);
+
 /// A thread's view of the real machine: the native backend.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NativeCtx;
@@ -1303,6 +1341,90 @@ impl Win32 for NativeCtx {
     async fn reply_message(&self, result: LRESULT) -> BOOL {
         // SAFETY: no pointers.
         unsafe { WM::ReplyMessage(result) }
+    }
+
+    type CriticalSection = NativeCriticalSection;
+    type SrwLock = NativeSrwLock;
+    type ConditionVariable = NativeConditionVariable;
+    fn new_critical_section(&self) -> NativeCriticalSection {
+        NativeCriticalSection(LockCell::new())
+    }
+    fn new_srw_lock(&self) -> NativeSrwLock {
+        NativeSrwLock(LockCell::new())
+    }
+    fn new_condition_variable(&self) -> NativeConditionVariable {
+        NativeConditionVariable(LockCell::new())
+    }
+    async fn initialize_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: a live structure at a stable address (LockCell).
+        unsafe { T::InitializeCriticalSection(cs.0.ptr()) }
+    }
+    async fn enter_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; the cases initialise before use.
+        unsafe { T::EnterCriticalSection(cs.0.ptr()) }
+    }
+    async fn try_enter_critical_section(&self, cs: &NativeCriticalSection) -> BOOL {
+        // SAFETY: as above.
+        unsafe { T::TryEnterCriticalSection(cs.0.ptr()) }
+    }
+    async fn leave_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; the cases leave only what they entered.
+        unsafe { T::LeaveCriticalSection(cs.0.ptr()) }
+    }
+    async fn delete_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; no thread waits for it when the cases delete it.
+        unsafe { T::DeleteCriticalSection(cs.0.ptr()) }
+    }
+    async fn acquire_srw_lock_exclusive(&self, lock: &NativeSrwLock) {
+        // SAFETY: a live structure at a stable address (LockCell).
+        unsafe { T::AcquireSRWLockExclusive(lock.0.ptr()) }
+    }
+    async fn acquire_srw_lock_shared(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above.
+        unsafe { T::AcquireSRWLockShared(lock.0.ptr()) }
+    }
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &NativeSrwLock) -> BOOL {
+        // SAFETY: as above.
+        (unsafe { T::TryAcquireSRWLockExclusive(lock.0.ptr()) }) as BOOL
+    }
+    async fn try_acquire_srw_lock_shared(&self, lock: &NativeSrwLock) -> BOOL {
+        // SAFETY: as above.
+        (unsafe { T::TryAcquireSRWLockShared(lock.0.ptr()) }) as BOOL
+    }
+    async fn release_srw_lock_exclusive(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above; the cases release only what they hold.
+        unsafe { T::ReleaseSRWLockExclusive(lock.0.ptr()) }
+    }
+    async fn release_srw_lock_shared(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above.
+        unsafe { T::ReleaseSRWLockShared(lock.0.ptr()) }
+    }
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &NativeConditionVariable,
+        cs: &NativeCriticalSection,
+        milliseconds: u32,
+    ) -> BOOL {
+        // SAFETY: live structures at stable addresses; the caller owns the critical section.
+        unsafe { T::SleepConditionVariableCS(cv.0.ptr(), cs.0.ptr(), milliseconds) }
+    }
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &NativeConditionVariable,
+        lock: &NativeSrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL {
+        // SAFETY: as above; the caller holds the lock in the mode `flags` says.
+        unsafe { T::SleepConditionVariableSRW(cv.0.ptr(), lock.0.ptr(), milliseconds, flags) }
+    }
+    async fn wake_condition_variable(&self, cv: &NativeConditionVariable) {
+        // SAFETY: a live structure at a stable address.
+        unsafe { T::WakeConditionVariable(cv.0.ptr()) }
+    }
+    async fn wake_all_condition_variable(&self, cv: &NativeConditionVariable) {
+        // SAFETY: as above.
+        unsafe { T::WakeAllConditionVariable(cv.0.ptr()) }
     }
 }
 

@@ -535,6 +535,105 @@ pub trait Win32: Clone + 'static {
     fn in_send_message(&self) -> BOOL;
     /// ReplyMessage.
     async fn reply_message(&self, result: LRESULT) -> BOOL;
+
+    // User-mode locks (§20). The values are user memory on Windows; here they are
+    // handles to that memory that every thread of the process may share: cloning one
+    // gives the same lock (as passing its address would), and they are `Send` so a thread
+    // body may capture them.
+    /// A CRITICAL_SECTION's storage, shared by its clones.
+    type CriticalSection: Clone + Send + Sync + 'static;
+    /// An SRWLOCK, shared by its clones.
+    type SrwLock: Clone + Send + Sync + 'static;
+    /// A CONDITION_VARIABLE, shared by its clones.
+    type ConditionVariable: Clone + Send + Sync + 'static;
+    /// Storage for a new CRITICAL_SECTION, not yet initialised.
+    fn new_critical_section(&self) -> Self::CriticalSection;
+    /// A new SRWLOCK, SRWLOCK_INIT.
+    fn new_srw_lock(&self) -> Self::SrwLock;
+    /// A new CONDITION_VARIABLE, CONDITION_VARIABLE_INIT.
+    fn new_condition_variable(&self) -> Self::ConditionVariable;
+    /// InitializeCriticalSection.
+    async fn initialize_critical_section(&self, cs: &Self::CriticalSection);
+    /// EnterCriticalSection.
+    async fn enter_critical_section(&self, cs: &Self::CriticalSection);
+    /// TryEnterCriticalSection.
+    async fn try_enter_critical_section(&self, cs: &Self::CriticalSection) -> BOOL;
+    /// LeaveCriticalSection.
+    async fn leave_critical_section(&self, cs: &Self::CriticalSection);
+    /// DeleteCriticalSection.
+    async fn delete_critical_section(&self, cs: &Self::CriticalSection);
+    /// AcquireSRWLockExclusive.
+    async fn acquire_srw_lock_exclusive(&self, lock: &Self::SrwLock);
+    /// AcquireSRWLockShared.
+    async fn acquire_srw_lock_shared(&self, lock: &Self::SrwLock);
+    /// TryAcquireSRWLockExclusive (a BOOLEAN on Windows, TRUE or FALSE here).
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &Self::SrwLock) -> BOOL;
+    /// TryAcquireSRWLockShared (a BOOLEAN on Windows, TRUE or FALSE here).
+    async fn try_acquire_srw_lock_shared(&self, lock: &Self::SrwLock) -> BOOL;
+    /// ReleaseSRWLockExclusive.
+    async fn release_srw_lock_exclusive(&self, lock: &Self::SrwLock);
+    /// ReleaseSRWLockShared.
+    async fn release_srw_lock_shared(&self, lock: &Self::SrwLock);
+    /// SleepConditionVariableCS.
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &Self::ConditionVariable,
+        cs: &Self::CriticalSection,
+        milliseconds: u32,
+    ) -> BOOL;
+    /// SleepConditionVariableSRW.
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &Self::ConditionVariable,
+        lock: &Self::SrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL;
+    /// WakeConditionVariable.
+    async fn wake_condition_variable(&self, cv: &Self::ConditionVariable);
+    /// WakeAllConditionVariable.
+    async fn wake_all_condition_variable(&self, cv: &Self::ConditionVariable);
+}
+
+// The simulator's lock values (`CRITICAL_SECTION`, `SRWLOCK`, `CONDITION_VARIABLE` of
+// `crate::api`) are `Rc`-shared, so they cannot be captured by the `Send` thread bodies
+// of [`Win32::create_thread`]. Through the trait a program holds a `Send` token instead:
+// the index of the value in a table of the OS thread that runs the simulation (every
+// simulated thread runs there). The table only grows, by one entry per lock a program
+// makes through the trait; a token is never reused, so two runs on one OS thread cannot
+// mix their locks. Nothing about a token reaches a trace.
+thread_local! {
+    static SIM_CRITICAL_SECTIONS: std::cell::RefCell<Vec<crate::api::CRITICAL_SECTION>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static SIM_SRW_LOCKS: std::cell::RefCell<Vec<crate::api::SRWLOCK>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SIM_CONDITION_VARIABLES: std::cell::RefCell<Vec<crate::api::CONDITION_VARIABLE>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Through [`Win32`], the simulator's CRITICAL_SECTION: a token for a
+/// [`crate::api::CRITICAL_SECTION`] of the simulating OS thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimCriticalSection(usize);
+
+/// Through [`Win32`], the simulator's SRWLOCK: a token for a [`crate::api::SRWLOCK`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimSrwLock(usize);
+
+/// Through [`Win32`], the simulator's CONDITION_VARIABLE: a token for a
+/// [`crate::api::CONDITION_VARIABLE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimConditionVariable(usize);
+
+fn sim_cs(t: &SimCriticalSection) -> crate::api::CRITICAL_SECTION {
+    SIM_CRITICAL_SECTIONS.with(|v| v.borrow()[t.0].clone())
+}
+
+fn sim_srw(t: &SimSrwLock) -> crate::api::SRWLOCK {
+    SIM_SRW_LOCKS.with(|v| v.borrow()[t.0].clone())
+}
+
+fn sim_cv(t: &SimConditionVariable) -> crate::api::CONDITION_VARIABLE {
+    SIM_CONDITION_VARIABLES.with(|v| v.borrow()[t.0].clone())
 }
 
 impl Win32 for ThreadCtx {
@@ -1199,5 +1298,86 @@ impl Win32 for ThreadCtx {
     }
     async fn reply_message(&self, result: LRESULT) -> BOOL {
         ThreadCtx::reply_message(self, result).await
+    }
+
+    type CriticalSection = SimCriticalSection;
+    type SrwLock = SimSrwLock;
+    type ConditionVariable = SimConditionVariable;
+    fn new_critical_section(&self) -> SimCriticalSection {
+        SIM_CRITICAL_SECTIONS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::CRITICAL_SECTION::default());
+            SimCriticalSection(v.len() - 1)
+        })
+    }
+    fn new_srw_lock(&self) -> SimSrwLock {
+        SIM_SRW_LOCKS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::SRWLOCK_INIT());
+            SimSrwLock(v.len() - 1)
+        })
+    }
+    fn new_condition_variable(&self) -> SimConditionVariable {
+        SIM_CONDITION_VARIABLES.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::CONDITION_VARIABLE_INIT());
+            SimConditionVariable(v.len() - 1)
+        })
+    }
+    async fn initialize_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::initialize_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn enter_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::enter_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn try_enter_critical_section(&self, cs: &SimCriticalSection) -> BOOL {
+        ThreadCtx::try_enter_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn leave_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::leave_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn delete_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::delete_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn acquire_srw_lock_exclusive(&self, lock: &SimSrwLock) {
+        ThreadCtx::acquire_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn acquire_srw_lock_shared(&self, lock: &SimSrwLock) {
+        ThreadCtx::acquire_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &SimSrwLock) -> BOOL {
+        ThreadCtx::try_acquire_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn try_acquire_srw_lock_shared(&self, lock: &SimSrwLock) -> BOOL {
+        ThreadCtx::try_acquire_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn release_srw_lock_exclusive(&self, lock: &SimSrwLock) {
+        ThreadCtx::release_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn release_srw_lock_shared(&self, lock: &SimSrwLock) {
+        ThreadCtx::release_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &SimConditionVariable,
+        cs: &SimCriticalSection,
+        milliseconds: u32,
+    ) -> BOOL {
+        ThreadCtx::sleep_condition_variable_cs(self, &sim_cv(cv), &sim_cs(cs), milliseconds).await
+    }
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &SimConditionVariable,
+        lock: &SimSrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL {
+        ThreadCtx::sleep_condition_variable_srw(self, &sim_cv(cv), &sim_srw(lock), milliseconds, flags).await
+    }
+    async fn wake_condition_variable(&self, cv: &SimConditionVariable) {
+        ThreadCtx::wake_condition_variable(self, &sim_cv(cv)).await
+    }
+    async fn wake_all_condition_variable(&self, cv: &SimConditionVariable) {
+        ThreadCtx::wake_all_condition_variable(self, &sim_cv(cv)).await
     }
 }
