@@ -13,6 +13,7 @@
 
 use crate::log::{Atom, Dword, Id, Int, Log, Lresult, Size, render_bytes, render_error};
 use sim_core::backend::{Program, Win32, WindowProc};
+use sim_core::objects::com::{COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED};
 use sim_core::types::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -63,6 +64,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "thread_messages", run: |w, l| Box::pin(thread_messages(w, l)) },
         Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
         Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
+        Case { name: "com_init", run: |w, l| Box::pin(com_init(w, l)) },
     ]
 }
 
@@ -1981,4 +1983,67 @@ async fn user_locks<W: Win32>(w: W, log: Log) {
     log.note("tickets left", tickets.load(SeqCst));
     call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
     call!(w, log, "DeleteCriticalSection", w.delete_critical_section(&cs));
+}
+
+/// CoGetApartmentType with both out values, logged.
+async fn apartment<W: Win32>(w: &W, log: &Log, what: &str) {
+    let (mut t, mut q) = (-7i32, -7i32);
+    call!(w, log, &format!("CoGetApartmentType({what})"), w.co_get_apartment_type(Some(&mut t), Some(&mut q)));
+    log.note("apartment type, qualifier", format!("{t}, {q}"));
+}
+
+/// COM initialisation bookkeeping (docs/semantics.md §21, CI-1..CI-7): CoGetApartmentType
+/// before any CoInitializeEx (CO_E_NOTINITIALIZED), a reserved pointer (E_INVALIDARG, last),
+/// S_OK then S_FALSE in the same model, RPC_E_CHANGED_MODE for the other (not counted),
+/// the main STA of a second thread, a thread that never initialised in the implicit MTA
+/// while the process has one, and CoUninitialize balancing each success. No objects.
+async fn com_init<W: Win32>(w: W, log: Log) {
+    apartment(&w, &log, "before CoInitializeEx").await;
+    call!(w, log, "CoGetApartmentType(NULL, NULL)", w.co_get_apartment_type(None, None));
+    call!(w, log, "CoInitializeEx(MTA)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    call!(w, log, "CoInitializeEx(MTA again)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    call!(w, log, "CoInitializeEx(STA, other model)", w.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+    apartment(&w, &log, "in the MTA").await;
+
+    // A thread that never initialised, while the process has an MTA.
+    let tlog = log.thread("implicit");
+    let l = tlog.clone();
+    let t = spawn(&w, &log, "never initialises", move |t: W| async move {
+        apartment(&t, &l, "never initialised, the process has an MTA").await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "never initialises").await;
+    log.merge(&tlog);
+
+    // A thread in its own STA, the process's first.
+    let tlog = log.thread("sta");
+    let l = tlog.clone();
+    let t = spawn(&w, &log, "STA", move |t: W| async move {
+        let log = l;
+        call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        call!(t, log, "CoInitializeEx(STA again)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        call!(t, log, "CoInitializeEx(MTA, other model)", t.co_initialize_ex(None, COINIT_MULTITHREADED));
+        apartment(&t, &log, "in the first STA").await;
+        call!(t, log, "CoUninitialize", t.co_uninitialize());
+        apartment(&t, &log, "after one of two CoUninitialize").await;
+        call!(t, log, "CoUninitialize", t.co_uninitialize());
+        apartment(&t, &log, "after both (the process still has an MTA)").await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "STA").await;
+    log.merge(&tlog);
+
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
+    apartment(&w, &log, "after one of two CoUninitialize").await;
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
+    apartment(&w, &log, "after both").await;
+    call!(w, log, "CoUninitialize(unbalanced)", w.co_uninitialize());
+    apartment(&w, &log, "after an unbalanced CoUninitialize").await;
+    // Last, so that a backend that accepts it changes no line before; undone unlogged.
+    let hr = call!(w, log, "CoInitializeEx(reserved not NULL)", w.co_initialize_ex(Some(0x1000), COINIT_MULTITHREADED));
+    if hr.succeeded() {
+        w.co_uninitialize().await;
+    }
 }

@@ -243,6 +243,17 @@ impl Rendered for Id {
     }
 }
 
+/// An HRESULT: its winerror.h name, or its value in hex. COM reports through it, not the
+/// last error, so no HRESULT counts as a failure for the comparer's last-error rule.
+impl Rendered for sim_core::error::HRESULT {
+    fn render(&self) -> String {
+        match self.name() {
+            Some(n) => n.to_string(),
+            None => format!("HRESULT(0x{:08x})", self.0 as u32),
+        }
+    }
+}
+
 /// No return value (Sleep).
 impl Rendered for () {
     fn render(&self) -> String {

@@ -1426,6 +1426,27 @@ impl Win32 for NativeCtx {
         // SAFETY: as above.
         unsafe { T::WakeAllConditionVariable(cv.0.ptr()) }
     }
+
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> sim_core::error::HRESULT {
+        // SAFETY: pvReserved is never dereferenced: CoInitializeEx rejects any non-NULL value.
+        sim_core::error::HRESULT(unsafe {
+            windows_sys::Win32::System::Com::CoInitializeEx(reserved.unwrap_or(0) as *const c_void, coinit)
+        })
+    }
+    async fn co_uninitialize(&self) {
+        // SAFETY: no arguments.
+        unsafe { windows_sys::Win32::System::Com::CoUninitialize() }
+    }
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> sim_core::error::HRESULT {
+        let t = apt_type.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        let q = qualifier.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        // SAFETY: the out pointers are NULL or live references.
+        sim_core::error::HRESULT(unsafe { windows_sys::Win32::System::Com::CoGetApartmentType(t, q) })
+    }
 }
 
 /// How long a case may take natively before it counts as hung.

@@ -593,6 +593,20 @@ pub trait Win32: Clone + 'static {
     async fn wake_condition_variable(&self, cv: &Self::ConditionVariable);
     /// WakeAllConditionVariable.
     async fn wake_all_condition_variable(&self, cv: &Self::ConditionVariable);
+
+    // COM initialisation bookkeeping (docs/semantics.md §21, CI-*): apartments only, no
+    // objects.
+    /// CoInitializeEx (`reserved` stands for pvReserved: natively that value is passed as
+    /// the pointer).
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> crate::error::HRESULT;
+    /// CoUninitialize.
+    async fn co_uninitialize(&self);
+    /// CoGetApartmentType.
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> crate::error::HRESULT;
 }
 
 // The simulator's lock values (`CRITICAL_SECTION`, `SRWLOCK`, `CONDITION_VARIABLE` of
@@ -1379,5 +1393,19 @@ impl Win32 for ThreadCtx {
     }
     async fn wake_all_condition_variable(&self, cv: &SimConditionVariable) {
         ThreadCtx::wake_all_condition_variable(self, &sim_cv(cv)).await
+    }
+
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> crate::error::HRESULT {
+        ThreadCtx::co_initialize_ex(self, reserved, coinit).await
+    }
+    async fn co_uninitialize(&self) {
+        ThreadCtx::co_uninitialize(self).await
+    }
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_get_apartment_type(self, apt_type, qualifier).await
     }
 }
