@@ -3,7 +3,9 @@
 //! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
 //! named pipes, mailslots, handles, events, mutexes, semaphores, waits, threads and
 //! processes, file mappings and views, process memory, files on paths, overlapped I/O and
-//! completion ports, Winsock over loopback and thread messages. A
+//! completion ports, Winsock over loopback, thread and window messages (a window procedure
+//! written once, [`WindowProc`]), user-mode locks (critical sections, SRW locks and
+//! condition variables as shareable associated types) and COM initialisation. A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
 //! trait by delegating to its own methods, so code written against `ThreadCtx` is
 //! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
