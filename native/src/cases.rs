@@ -1639,6 +1639,13 @@ fn logging_proc<W: Win32>(log: Log) -> WindowProc<W> {
                 m if (WM_USER..WM_USER + 0x100).contains(&m) => {
                     let sent = if w.in_send_message() != FALSE { "sent by another thread" } else { "not sent" };
                     log.note("procedure", format!("WM_USER+{} wParam {wp} lParam {lp}, {sent}", m - WM_USER));
+                    if m == WM_USER + 8 {
+                        // Answers early: the sender gets 4242, not the return value (§17.L1).
+                        let replied = w.reply_message(4242).await;
+                        log.note("procedure: ReplyMessage(4242)", replied);
+                        let again = w.reply_message(1).await;
+                        log.note("procedure: ReplyMessage again", again);
+                    }
                     (m - WM_USER) as LRESULT * 100 + wp as LRESULT
                 }
                 _ => w.def_window_proc(hwnd, msg, wp, lp).await,
@@ -1710,9 +1717,19 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
     call!(w, log, "DispatchMessage(WM_USER+2)", async { Lresult(w.dispatch_message(&m).await) });
     call!(w, log, "PeekMessage(nothing left)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
     call!(w, log, "PostMessage(WM_SETTEXT, carries a pointer)", w.post_message(hwnd, WM_SETTEXT, 0, 0));
+    call!(
+        w,
+        log,
+        "SendNotifyMessage(WM_USER+10, own window: a direct call)",
+        w.send_notify_message(hwnd, WM_USER + 10, 1, 0)
+    );
+    call!(w, log, "ReplyMessage(no message sent by another thread)", w.reply_message(5));
+    call!(w, log, "PeekMessage(the notify left nothing queued)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
 
     // Another thread sends to the window; its procedure runs inside this thread's
-    // GetMessage, then the sender posts the result back.
+    // GetMessage, then the sender posts the result back. Told to go on, it notifies and
+    // sends again (the procedure replies early), then posts both results.
+    let phase2 = call!(w, log, "CreateEvent(phase 2)", w.create_event(None, true, false, None));
     let sender = call!(
         w,
         log,
@@ -1726,6 +1743,15 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
                 if t.post_message(hwnd, WM_USER + 5, r as usize, owner as LPARAM).await == FALSE {
                     return 1;
                 }
+                if t.wait_for_single_object(phase2, 5000).await != WAIT_OBJECT_0 {
+                    return 2;
+                }
+                // Queued as sent messages, run in order inside the window thread's GetMessage.
+                let notified = t.send_notify_message(hwnd, WM_USER + 10, 2, 0).await;
+                let replied = t.send_message(hwnd, WM_USER + 8, 8, 0).await;
+                if t.post_message(hwnd, WM_USER + 11, replied as usize, notified as LPARAM).await == FALSE {
+                    return 1;
+                }
                 0
             },
             0,
@@ -1734,8 +1760,12 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
     );
     call!(w, log, "GetMessage(the sender's post)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
     note_msg(&log, "got (wParam: SendMessage's result; lParam: the owner was this thread)", &m);
+    call!(w, log, "SetEvent(phase 2)", w.set_event(phase2));
+    call!(w, log, "GetMessage(the sender's second post)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got (wParam: the replied SendMessage's result; lParam: SendNotifyMessage's)", &m);
     call!(w, log, "WaitForSingleObject(sender, 5000 ms)", w.wait_for_single_object(sender, 5000));
     call!(w, log, "CloseHandle(sender)", w.close_handle(sender));
+    call!(w, log, "CloseHandle(phase 2)", w.close_handle(phase2));
 
     // A thread with a window that does not look at its queue until told to.
     let stop = call!(w, log, "CreateEvent(stop)", w.create_event(None, true, false, None));
@@ -1781,8 +1811,11 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
         Lresult(w.send_message_timeout(other, WM_USER + 7, 1, 0, SMTO_ABORTIFHUNG, 200, None).await)
     });
     call!(w, log, "DestroyWindow(another thread's window)", w.destroy_window(other));
-    call!(w, log, "SetEvent(stop)", w.set_event(stop));
+    // Not through call!: the idle thread's procedure logs as soon as the event is set, so
+    // this thread logs again only once that thread has ended.
+    let set = w.set_event(stop).await;
     call!(w, log, "WaitForSingleObject(idle thread, 5000 ms)", w.wait_for_single_object(idle, 5000));
+    log.note("SetEvent(stop), made before the wait", set);
     let mut code = 0u32;
     call!(w, log, "GetExitCodeThread(idle thread)", w.get_exit_code_thread(idle, &mut code));
     log.note("messages the idle thread found", code);
