@@ -1768,6 +1768,7 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
     call!(w, log, "CloseHandle(phase 2)", w.close_handle(phase2));
 
     // A thread with a window that does not look at its queue until told to.
+    let go = call!(w, log, "CreateEvent(go)", w.create_event(None, true, false, None));
     let stop = call!(w, log, "CreateEvent(stop)", w.create_event(None, true, false, None));
     let idle = call!(
         w,
@@ -1777,6 +1778,9 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
             None,
             0,
             move |t: W| async move {
+                if t.wait_for_single_object(go, 5000).await != WAIT_OBJECT_0 {
+                    return 99;
+                }
                 let h = t.create_window_ex(0, CLASS, "idle", 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
                 if h.0 == 0 || t.post_thread_message(me, WM_USER + 9, h.0 as usize, 0).await == FALSE {
                     return 100;
@@ -1798,9 +1802,13 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
             None
         )
     );
+    // Not through call!: the new thread's WM_CREATE is logged as soon as the event is set;
+    // the GetMessage below returns after it.
+    let set = w.set_event(go).await;
     call!(w, log, "GetMessage(the idle window's handle)", async {
         Int(w.get_message(&mut m, HWND(0), WM_USER + 9, WM_USER + 9).await)
     });
+    log.note("SetEvent(go), made before the GetMessage", set);
     let other = HWND(m.wParam as isize);
     let mut res = 77usize;
     call!(w, log, "SendMessageTimeout(idle thread, SMTO_NORMAL, 200 ms)", async {
@@ -1822,6 +1830,7 @@ async fn window_messages<W: Win32>(w: W, log: Log) {
     call!(w, log, "IsWindow(the idle thread's window, destroyed)", w.is_window(other));
     call!(w, log, "CloseHandle(idle thread)", w.close_handle(idle));
     call!(w, log, "CloseHandle(stop)", w.close_handle(stop));
+    call!(w, log, "CloseHandle(go)", w.close_handle(go));
 
     // Destroyed.
     call!(w, log, "DestroyWindow(it)", w.destroy_window(hwnd));
