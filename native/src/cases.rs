@@ -11,8 +11,9 @@
 //! Sources: each case cites the docs/semantics.md sections it exercises; the facts there
 //! cite Microsoft Learn and Wine's conformance tests.
 
-use crate::log::{Log, render_bytes, render_error};
-use sim_core::backend::{Program, Win32};
+use crate::log::{Atom, Dword, Id, Int, Log, Lresult, Size, render_bytes, render_error};
+use sim_core::backend::{Program, Win32, WindowProc};
+use sim_core::objects::com::{COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED};
 use sim_core::types::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -55,12 +56,21 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "named_pipe_modes_and_limits", run: |w, l| Box::pin(named_pipe_modes_and_limits(w, l)) },
         Case { name: "handle_duplication", run: |w, l| Box::pin(handle_duplication(w, l)) },
         Case { name: "mailslots", run: |w, l| Box::pin(mailslots(w, l)) },
+        Case { name: "file_mapping", run: |w, l| Box::pin(file_mapping(w, l)) },
+        Case { name: "virtual_memory", run: |w, l| Box::pin(virtual_memory(w, l)) },
+        Case { name: "files", run: |w, l| Box::pin(files(w, l)) },
+        Case { name: "overlapped_pipe", run: |w, l| Box::pin(overlapped_pipe(w, l)) },
+        Case { name: "sockets", run: |w, l| Box::pin(sockets(w, l)) },
+        Case { name: "thread_messages", run: |w, l| Box::pin(thread_messages(w, l)) },
+        Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
+        Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
+        Case { name: "com_init", run: |w, l| Box::pin(com_init(w, l)) },
     ]
 }
 
 /// The child programs cases start with CreateProcess, by name.
 pub fn programs<W: Win32>() -> Vec<(&'static str, Program<W>)> {
-    vec![("child_writer", |w| Box::pin(child_writer(w)))]
+    vec![("child_writer", |w| Box::pin(child_writer(w))), ("child_mapper", |w| Box::pin(child_mapper(w)))]
 }
 
 /// Reads until ReadFile fails; logs the data as one note and the failing call.
@@ -811,4 +821,1271 @@ async fn mailslots<W: Win32>(w: W, log: Log) {
     let srv2 = call!(w, log, "CreateMailslot(name again, max 4)", w.create_mailslot(Some(name), 4, 0, None));
     mailslot_info(&w, &log, srv2, "new mailslot").await;
     call!(w, log, "CloseHandle(new server)", w.close_handle(srv2));
+}
+
+/// Reads `len` bytes of memory at `addr` and logs them as a note.
+async fn peek_memory<W: Win32>(w: &W, log: &Log, addr: usize, len: usize, what: &str) {
+    let mut buf = vec![0u8; len];
+    w.read_memory(addr, &mut buf).await;
+    log.note(what, render_bytes(&buf));
+}
+
+/// Notes the last error a call left (for calls whose success sets it, such as a create
+/// of an existing name).
+fn note_last_error<W: Win32>(w: &W, log: &Log, what: &str) {
+    log.note(&format!("last error after {what}"), render_error(w.get_last_error()));
+}
+
+/// The section name of `file_mapping` (and of its child).
+const MAP_NAME: &str = "winsim-diff-section";
+
+/// File mappings (docs/semantics.md §19): bad sizes and protections, a named section
+/// created twice (ERROR_ALREADY_EXISTS, the size kept), case-sensitive names, another
+/// type's name, access checks (write does not imply read), alignment of offsets and
+/// bases, a view past the end, two views (and a child process's view) that see each
+/// other's writes, interlocked operations, copy-on-write, unmapping by any inner address,
+/// a view outliving its handles while the name goes.
+async fn file_mapping<W: Win32>(w: W, log: Log) {
+    let pagefile = INVALID_HANDLE_VALUE;
+    let create = |w: &W, protect: u32, size: u32, name: Option<&'static str>| {
+        let w = w.clone();
+        async move { w.create_file_mapping(pagefile, None, protect, 0, size, name).await }
+    };
+    let h = call!(w, log, "CreateFileMapping(size 0)", create(&w, PAGE_READWRITE, 0, None));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFileMapping(PAGE_NOACCESS)", create(&w, PAGE_NOACCESS, 0x1000, None));
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(PAGE_READONLY | PAGE_READWRITE)",
+        create(&w, PAGE_READONLY | PAGE_READWRITE, 0x1000, None)
+    );
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(SEC_RESERVE | SEC_COMMIT)",
+        create(&w, PAGE_READWRITE | SEC_RESERVE | SEC_COMMIT, 0x1000, None)
+    );
+    close_quietly(&w, h).await;
+    call!(w, log, "OpenFileMapping(no such name)", w.open_file_mapping(FILE_MAP_READ, false, Some(MAP_NAME)));
+
+    let s = call!(w, log, "CreateFileMapping(named, 0x3000)", create(&w, PAGE_READWRITE, 0x3000, Some(MAP_NAME)));
+    note_last_error(&w, &log, "a new name");
+    let s2 = call!(w, log, "CreateFileMapping(same name, 0x1000)", create(&w, PAGE_READWRITE, 0x1000, Some(MAP_NAME)));
+    note_last_error(&w, &log, "an existing name");
+    let h = call!(w, log, "CreateEvent(a section's name)", w.create_event(None, true, false, Some(MAP_NAME)));
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "OpenFileMapping(name in upper case)",
+        w.open_file_mapping(FILE_MAP_READ, false, Some("WINSIM-DIFF-SECTION"))
+    );
+    close_quietly(&w, h).await;
+    let ow =
+        call!(w, log, "OpenFileMapping(FILE_MAP_WRITE)", w.open_file_mapping(FILE_MAP_WRITE, false, Some(MAP_NAME)));
+
+    let v1 =
+        call!(w, log, "MapViewOfFile(FILE_MAP_ALL_ACCESS, whole)", w.map_view_of_file(s, FILE_MAP_ALL_ACCESS, 0, 0, 0));
+    let v2 = call!(
+        w,
+        log,
+        "MapViewOfFile(second handle, FILE_MAP_READ, 0x1000)",
+        w.map_view_of_file(s2, FILE_MAP_READ, 0, 0, 0x1000)
+    );
+    log.note("two views, two addresses", v1 != v2 && v1 != 0 && v2 != 0);
+    if v1 == 0 || v2 == 0 {
+        return;
+    }
+    peek_memory(&w, &log, v1 + 0x2ff0, 16, "fresh section, last 16 bytes (the size was kept)").await;
+    w.write_memory(v1, b"shared").await;
+    peek_memory(&w, &log, v2, 6, "written through one view, read through the other").await;
+    log.note("InterlockedIncrement", w.interlocked_increment(v1 + 0x100).await);
+    log.note("InterlockedIncrement", w.interlocked_increment(v1 + 0x100).await);
+    log.note("InterlockedCompareExchange(10 if 5)", w.interlocked_compare_exchange(v1 + 0x100, 10, 5).await);
+    log.note("InterlockedCompareExchange(10 if 2)", w.interlocked_compare_exchange(v1 + 0x100, 10, 2).await);
+    peek_memory(&w, &log, v2 + 0x100, 4, "the LONG, through the other view").await;
+
+    let h = call!(
+        w,
+        log,
+        "MapViewOfFile(FILE_MAP_WRITE handle, FILE_MAP_READ)",
+        w.map_view_of_file(ow, FILE_MAP_READ, 0, 0, 0)
+    );
+    if h != 0 {
+        let _ = w.unmap_view_of_file(h).await;
+    }
+    let v3 = call!(
+        w,
+        log,
+        "MapViewOfFile(FILE_MAP_WRITE handle, FILE_MAP_WRITE)",
+        w.map_view_of_file(ow, FILE_MAP_WRITE, 0, 0, 0)
+    );
+    if v3 != 0 {
+        w.write_memory(v3 + 6, b"+more").await;
+    }
+    peek_memory(&w, &log, v2, 11, "written through the opened handle's view").await;
+    for (what, high, low, size) in [
+        ("MapViewOfFile(offset 1)", 0, 1, 0),
+        ("MapViewOfFile(offset 0x1000, not 64 KiB aligned)", 0, 0x1000, 0),
+        ("MapViewOfFile(0x3001 bytes of 0x3000)", 0, 0, 0x3001),
+        ("MapViewOfFile(offset past the end)", 0, 0x10000, 0),
+    ] {
+        let v = call!(w, log, what, w.map_view_of_file(s, FILE_MAP_READ, high, low, size));
+        if v != 0 {
+            let _ = w.unmap_view_of_file(v).await;
+        }
+    }
+    let v = call!(w, log, "MapViewOfFileEx(at the first view)", w.map_view_of_file_ex(s, FILE_MAP_READ, 0, 0, 0, v1));
+    if v != 0 {
+        let _ = w.unmap_view_of_file(v).await;
+    }
+    let ev = call!(w, log, "CreateEvent", w.create_event(None, true, false, None));
+    call!(w, log, "MapViewOfFile(event)", w.map_view_of_file(ev, FILE_MAP_READ, 0, 0, 0));
+    call!(w, log, "CloseHandle(event)", w.close_handle(ev));
+    call!(w, log, "MapViewOfFile(closed handle)", w.map_view_of_file(ev, FILE_MAP_READ, 0, 0, 0));
+
+    // A child process maps the section by name, reads the LONG, stores it + 1.
+    let si = STARTUPINFO::default();
+    let mut pi = PROCESS_INFORMATION::default();
+    let cmd = format!("child_mapper {MAP_NAME}");
+    call!(w, log, "CreateProcess(child_mapper)", w.create_process(&cmd, None, None, false, 0, &si, &mut pi));
+    call!(w, log, "WaitForSingleObject(child, 10000 ms)", w.wait_for_single_object(pi.hProcess, 10000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeProcess(child)", w.get_exit_code_process(pi.hProcess, &mut code));
+    log.note("the LONG the child read (its exit code)", code);
+    peek_memory(&w, &log, v1 + 0x100, 4, "the LONG the child stored").await;
+    call!(w, log, "CloseHandle(child process)", w.close_handle(pi.hProcess));
+    call!(w, log, "CloseHandle(child thread)", w.close_handle(pi.hThread));
+
+    call!(w, log, "FlushViewOfFile(view, 0)", w.flush_view_of_file(v1, 0));
+    call!(w, log, "UnmapViewOfFile(an address inside the view)", w.unmap_view_of_file(v1 + 100));
+    call!(w, log, "UnmapViewOfFile(again)", w.unmap_view_of_file(v1));
+    call!(w, log, "UnmapViewOfFile(0)", w.unmap_view_of_file(0));
+    if v3 != 0 {
+        call!(w, log, "UnmapViewOfFile(third view)", w.unmap_view_of_file(v3));
+    }
+    call!(w, log, "CloseHandle(section)", w.close_handle(s));
+    call!(w, log, "CloseHandle(second handle)", w.close_handle(s2));
+    call!(w, log, "CloseHandle(opened handle)", w.close_handle(ow));
+    peek_memory(&w, &log, v2, 6, "every handle closed, the view still reads").await;
+    let h = call!(
+        w,
+        log,
+        "OpenFileMapping(name gone with the handles)",
+        w.open_file_mapping(FILE_MAP_READ, false, Some(MAP_NAME))
+    );
+    close_quietly(&w, h).await;
+    call!(w, log, "UnmapViewOfFile(last view)", w.unmap_view_of_file(v2));
+
+    // Copy-on-write: a PAGE_READONLY section maps read and copy views, not write ones.
+    let ro = call!(w, log, "CreateFileMapping(PAGE_READONLY)", create(&w, PAGE_READONLY, 0x1000, None));
+    let v = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_WRITE)",
+        w.map_view_of_file(ro, FILE_MAP_WRITE, 0, 0, 0)
+    );
+    if v != 0 {
+        let _ = w.unmap_view_of_file(v).await;
+    }
+    let cow = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_COPY)",
+        w.map_view_of_file(ro, FILE_MAP_COPY, 0, 0, 0)
+    );
+    let rd = call!(
+        w,
+        log,
+        "MapViewOfFile(read-only section, FILE_MAP_READ)",
+        w.map_view_of_file(ro, FILE_MAP_READ, 0, 0, 0)
+    );
+    if cow != 0 && rd != 0 {
+        w.write_memory(cow, b"private").await;
+        peek_memory(&w, &log, cow, 7, "the copy-on-write view").await;
+        peek_memory(&w, &log, rd, 7, "the read view (the copy is private)").await;
+        call!(w, log, "UnmapViewOfFile(copy view)", w.unmap_view_of_file(cow));
+        call!(w, log, "UnmapViewOfFile(read view)", w.unmap_view_of_file(rd));
+    }
+    call!(w, log, "CloseHandle(read-only section)", w.close_handle(ro));
+}
+
+/// `child_mapper NAME`: opens the named section, maps it, reads the LONG at 0x100, stores
+/// it + 1 and exits with the value read (100 + the step that failed otherwise).
+async fn child_mapper<W: Win32>(w: W) -> u32 {
+    let cmd = w.get_command_line();
+    let Some(name) = cmd.split_whitespace().nth(1) else { return 101 };
+    let s = w.open_file_mapping(FILE_MAP_READ | FILE_MAP_WRITE, false, Some(name)).await;
+    if s.is_null() {
+        return 102;
+    }
+    let v = w.map_view_of_file(s, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0).await;
+    if v == 0 {
+        return 103;
+    }
+    let mut b = [0u8; 4];
+    w.read_memory(v + 0x100, &mut b).await;
+    let n = u32::from_le_bytes(b);
+    w.write_memory(v + 0x100, &(n + 1).to_le_bytes()).await;
+    let _ = w.unmap_view_of_file(v).await;
+    let _ = w.close_handle(s).await;
+    n
+}
+
+/// Logs VirtualQuery of `addr` as one note: the region relative to `base` (addresses
+/// differ between the backends), its size unless `free`, state, protections and type.
+async fn query<W: Win32>(w: &W, log: &Log, addr: usize, base: usize, what: &str) {
+    let mut m = MEMORY_BASIC_INFORMATION::default();
+    let n = call!(w, log, &format!("VirtualQuery({what})"), async {
+        Size(w.virtual_query(addr, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await)
+    });
+    if n.0 == 0 {
+        return;
+    }
+    let alloc = if m.AllocationBase == 0 {
+        "none".to_string()
+    } else {
+        format!("{:+#x}", m.AllocationBase as i64 - base as i64)
+    };
+    // Free memory's region runs to the next allocation, wherever the backend put it.
+    let size = if m.State == MEM_FREE { "-".to_string() } else { format!("{:#x}", m.RegionSize) };
+    log.note(
+        &format!("{what} region"),
+        format!(
+            "base {:+#x} allocation base {alloc} size {size} state {:#x} protect {:#x} allocation protect {:#x} type {:#x}",
+            m.BaseAddress as i64 - base as i64,
+            m.State,
+            m.Protect,
+            m.AllocationProtect,
+            m.Type
+        ),
+    );
+}
+
+/// Process memory (docs/semantics.md §29): VirtualAlloc's bad sizes, types and
+/// protections, reserve then commit inside the reservation, committed pages read as
+/// zeros, VirtualQuery of each state, VirtualProtect and its old protection, decommit,
+/// release and its rules.
+async fn virtual_memory<W: Win32>(w: W, log: Log) {
+    let rc = MEM_RESERVE | MEM_COMMIT;
+    for (what, size, kind, protect) in [
+        ("VirtualAlloc(size 0)", 0, rc, PAGE_READWRITE),
+        ("VirtualAlloc(protection 0)", 0x1000, rc, 0),
+        ("VirtualAlloc(PAGE_READONLY | PAGE_READWRITE)", 0x1000, rc, PAGE_READONLY | PAGE_READWRITE),
+        ("VirtualAlloc(type MEM_RELEASE)", 0x1000, MEM_RELEASE, PAGE_READWRITE),
+        ("VirtualAlloc(type 0)", 0x1000, 0, PAGE_READWRITE),
+    ] {
+        let a = call!(w, log, what, w.virtual_alloc(0, size, kind, protect));
+        if a != 0 {
+            let _ = w.virtual_free(a, 0, MEM_RELEASE).await;
+        }
+    }
+    let r = call!(w, log, "VirtualAlloc(reserve 0x20000)", w.virtual_alloc(0, 0x20000, MEM_RESERVE, PAGE_NOACCESS));
+    if r == 0 {
+        return;
+    }
+    log.note("reservation 64 KiB aligned", r % 0x10000 == 0);
+    query(&w, &log, r + 0x10, r, "reserved").await;
+    let a = call!(
+        w,
+        log,
+        "VirtualAlloc(reserve over the reservation)",
+        w.virtual_alloc(r, 0x1000, MEM_RESERVE, PAGE_READWRITE)
+    );
+    log.note("address", a != 0);
+    let c = call!(
+        w,
+        log,
+        "VirtualAlloc(commit 0x1000 at +0x1800)",
+        w.virtual_alloc(r + 0x1800, 0x1000, MEM_COMMIT, PAGE_READWRITE)
+    );
+    log.note("commit base relative to the reservation", format!("{:+#x}", c as i64 - r as i64));
+    query(&w, &log, r + 0x1000, r, "committed").await;
+    query(&w, &log, r + 0x3000, r, "after the committed pages").await;
+    peek_memory(&w, &log, r + 0x2ff8, 8, "fresh committed bytes").await;
+    w.write_memory(r + 0x1000, b"abc").await;
+    peek_memory(&w, &log, r + 0x1000, 3, "written").await;
+    let mut old = 0xffu32;
+    call!(
+        w,
+        log,
+        "VirtualProtect(first committed page, PAGE_READONLY)",
+        w.virtual_protect(r + 0x1000, 0x1000, PAGE_READONLY, &mut old)
+    );
+    log.note("old protection", format!("{old:#x}"));
+    query(&w, &log, r + 0x1000, r, "after VirtualProtect").await;
+    old = 0xff;
+    call!(w, log, "VirtualProtect(reserved page)", w.virtual_protect(r, 0x1000, PAGE_READWRITE, &mut old));
+    call!(w, log, "VirtualProtect(bad protection)", w.virtual_protect(r + 0x1000, 0x1000, 0x1234, &mut old));
+    let mut m = MEMORY_BASIC_INFORMATION::default();
+    call!(w, log, "VirtualQuery(buffer of 10 bytes)", async { Size(w.virtual_query(r, &mut m, 10).await) });
+    call!(w, log, "VirtualFree(release with a size)", w.virtual_free(r, 0x20000, MEM_RELEASE));
+    call!(w, log, "VirtualFree(release not at the base)", w.virtual_free(r + 0x1000, 0, MEM_RELEASE));
+    call!(w, log, "VirtualFree(free type 0)", w.virtual_free(r, 0, 0));
+    call!(w, log, "VirtualFree(decommit the second page)", w.virtual_free(r + 0x2000, 0x1000, MEM_DECOMMIT));
+    query(&w, &log, r + 0x2000, r, "decommitted").await;
+    call!(w, log, "VirtualFree(release)", w.virtual_free(r, 0, MEM_RELEASE));
+    query(&w, &log, r, r, "released").await;
+    call!(w, log, "VirtualFree(release again)", w.virtual_free(r, 0, MEM_RELEASE));
+
+    let both = call!(w, log, "VirtualAlloc(reserve and commit 0x1000)", w.virtual_alloc(0, 0x1000, rc, PAGE_READWRITE));
+    if both != 0 {
+        query(&w, &log, both, both, "reserved and committed").await;
+        call!(w, log, "VirtualFree(release)", w.virtual_free(both, 0, MEM_RELEASE));
+    }
+}
+
+/// Files on paths (docs/semantics.md §28), in a directory unique to the run: directories,
+/// CreateFile's dispositions and their last errors, reads and writes at the file pointer,
+/// SetFilePointer(Ex) and its errors, a write past the end (zeros in the gap),
+/// SetEndOfFile, GetFileSize(Ex), GetFileType, share modes, DeleteFile and
+/// RemoveDirectory rules, and a file-backed section coherent with the file.
+async fn files<W: Win32>(w: W, log: Log) {
+    let dir = log.scratch().to_string();
+    let path = |rel: &str| format!(r"{dir}\{rel}");
+    let open = |w: &W, name: String, access: u32, share: u32, disposition: u32| {
+        let w = w.clone();
+        async move { w.create_file(&name, access, share, None, disposition, FILE_ATTRIBUTE_NORMAL, HANDLE::NULL).await }
+    };
+    let rw = GENERIC_READ | GENERIC_WRITE;
+    let share_rw = FILE_SHARE_READ | FILE_SHARE_WRITE;
+    call!(w, log, "CreateDirectory(dir)", w.create_directory(&dir, None));
+    call!(w, log, "CreateDirectory(dir again)", w.create_directory(&dir, None));
+    call!(w, log, "CreateDirectory(dir\\missing\\sub)", w.create_directory(&path(r"missing\sub"), None));
+    let f = path("a.txt");
+    let h = call!(w, log, "CreateFile(a.txt, OPEN_EXISTING, missing)", open(&w, f.clone(), rw, 0, OPEN_EXISTING));
+    close_quietly(&w, h).await;
+    let h =
+        call!(w, log, "CreateFile(missing\\a.txt, CREATE_NEW)", open(&w, path(r"missing\a.txt"), rw, 0, CREATE_NEW));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFile(a.txt, disposition 6)", open(&w, f.clone(), rw, 0, 6));
+    close_quietly(&w, h).await;
+    let h = call!(w, log, "CreateFile(dir itself)", open(&w, dir.clone(), GENERIC_READ, share_rw, OPEN_EXISTING));
+    close_quietly(&w, h).await;
+    let a = call!(
+        w,
+        log,
+        "CreateFile(a.txt, CREATE_NEW, share read)",
+        open(&w, f.clone(), rw, FILE_SHARE_READ, CREATE_NEW)
+    );
+    note_last_error(&w, &log, "CREATE_NEW");
+    let h = call!(w, log, "CreateFile(a.txt, CREATE_NEW again)", open(&w, f.clone(), rw, share_rw, CREATE_NEW));
+    close_quietly(&w, h).await;
+    call!(w, log, "GetFileType(file)", async { Dword(w.get_file_type(a).await) });
+    write(&w, &log, a, b"hello world", "hello world").await;
+    let mut high = 0xffu32;
+    call!(w, log, "GetFileSize", async { Dword(w.get_file_size(a, Some(&mut high)).await) });
+    log.note("high part", high);
+    let mut size = -1i64;
+    call!(w, log, "GetFileSizeEx", w.get_file_size_ex(a, Some(&mut size)));
+    log.note("size", size);
+    call!(w, log, "SetFilePointer(6, FILE_BEGIN)", async { Dword(w.set_file_pointer(a, 6, None, FILE_BEGIN).await) });
+    read(&w, &log, a, 16, "from 6").await;
+    read(&w, &log, a, 16, "at the end").await;
+    call!(w, log, "SetFilePointer(-100, FILE_CURRENT)", async {
+        Dword(w.set_file_pointer(a, -100, None, FILE_CURRENT).await)
+    });
+    call!(w, log, "SetFilePointer(0, method 7)", async { Dword(w.set_file_pointer(a, 0, None, 7).await) });
+    let mut pos = -1i64;
+    call!(w, log, "SetFilePointerEx(0, FILE_CURRENT)", w.set_file_pointer_ex(a, 0, Some(&mut pos), FILE_CURRENT));
+    log.note("pointer (unchanged by the failures)", pos);
+    call!(w, log, "SetFilePointerEx(20, FILE_BEGIN)", w.set_file_pointer_ex(a, 20, Some(&mut pos), FILE_BEGIN));
+    log.note("pointer", pos);
+    write(&w, &log, a, b"!", "past the end").await;
+    call!(w, log, "GetFileSizeEx(after)", w.get_file_size_ex(a, Some(&mut size)));
+    log.note("size", size);
+    let mut hi = 0i32;
+    call!(w, log, "SetFilePointer(9, high 0, FILE_BEGIN)", async {
+        Dword(w.set_file_pointer(a, 9, Some(&mut hi), FILE_BEGIN).await)
+    });
+    log.note("high part", hi);
+    read(&w, &log, a, 16, "across the gap").await;
+    call!(w, log, "SetFilePointer(5, FILE_BEGIN)", async { Dword(w.set_file_pointer(a, 5, None, FILE_BEGIN).await) });
+    call!(w, log, "SetEndOfFile(at 5)", w.set_end_of_file(a));
+    call!(w, log, "GetFileSize(after SetEndOfFile)", async { Dword(w.get_file_size(a, None).await) });
+    call!(w, log, "SetFilePointerEx(0, FILE_END)", w.set_file_pointer_ex(a, 0, Some(&mut pos), FILE_END));
+    log.note("pointer", pos);
+
+    // Share modes: `a` has read and write access and shares read only.
+    let r = call!(
+        w,
+        log,
+        "CreateFile(read, share read and write)",
+        open(&w, f.clone(), GENERIC_READ, share_rw, OPEN_EXISTING)
+    );
+    let h = call!(
+        w,
+        log,
+        "CreateFile(write: a does not share write)",
+        open(&w, f.clone(), GENERIC_WRITE, share_rw, OPEN_EXISTING)
+    );
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFile(read, share read only: a writes)",
+        open(&w, f.clone(), GENERIC_READ, FILE_SHARE_READ, OPEN_EXISTING)
+    );
+    close_quietly(&w, h).await;
+    let mut n = 0u32;
+    call!(w, log, "WriteFile(read-only handle)", w.write_file(r, b"x", Some(&mut n)));
+    read(&w, &log, r, 16, "through the second handle").await;
+    call!(w, log, "DeleteFile(open without FILE_SHARE_DELETE)", w.delete_file(&f));
+    call!(w, log, "CloseHandle(a)", w.close_handle(a));
+    call!(w, log, "CloseHandle(read handle)", w.close_handle(r));
+
+    let a = call!(w, log, "CreateFile(a.txt, OPEN_ALWAYS, exists)", open(&w, f.clone(), rw, share_rw, OPEN_ALWAYS));
+    note_last_error(&w, &log, "OPEN_ALWAYS of an existing file");
+    call!(w, log, "GetFileSize", async { Dword(w.get_file_size(a, None).await) });
+    let h = call!(w, log, "CreateFile(a.txt, CREATE_ALWAYS, exists)", open(&w, f.clone(), rw, share_rw, CREATE_ALWAYS));
+    note_last_error(&w, &log, "CREATE_ALWAYS of an existing file");
+    call!(w, log, "GetFileSize(emptied)", async { Dword(w.get_file_size(a, None).await) });
+    close_quietly(&w, h).await;
+    let h = call!(
+        w,
+        log,
+        "CreateFile(TRUNCATE_EXISTING without GENERIC_WRITE)",
+        open(&w, f.clone(), GENERIC_READ, share_rw, TRUNCATE_EXISTING)
+    );
+    close_quietly(&w, h).await;
+
+    // A file-backed section sees the file's bytes, and the file sees the view's.
+    let h = call!(
+        w,
+        log,
+        "CreateFileMapping(empty file, size 0)",
+        w.create_file_mapping(a, None, PAGE_READWRITE, 0, 0, None)
+    );
+    close_quietly(&w, h).await;
+    write(&w, &log, a, b"file data", "file data").await;
+    let m = call!(
+        w,
+        log,
+        "CreateFileMapping(file, PAGE_READWRITE, size 0)",
+        w.create_file_mapping(a, None, PAGE_READWRITE, 0, 0, None)
+    );
+    let v = call!(w, log, "MapViewOfFile(file section)", w.map_view_of_file(m, FILE_MAP_ALL_ACCESS, 0, 0, 0));
+    if v != 0 {
+        peek_memory(&w, &log, v, 9, "the view").await;
+        w.write_memory(v, b"F").await;
+        call!(w, log, "FlushViewOfFile", w.flush_view_of_file(v, 0));
+        call!(w, log, "SetFilePointer(0, FILE_BEGIN)", async {
+            Dword(w.set_file_pointer(a, 0, None, FILE_BEGIN).await)
+        });
+        read(&w, &log, a, 16, "the file after a store through the view").await;
+        call!(w, log, "SetFilePointer(0, FILE_BEGIN)", async {
+            Dword(w.set_file_pointer(a, 0, None, FILE_BEGIN).await)
+        });
+        call!(w, log, "SetEndOfFile(0 under a mapped section)", w.set_end_of_file(a));
+        call!(w, log, "UnmapViewOfFile", w.unmap_view_of_file(v));
+    }
+    call!(w, log, "CloseHandle(file section)", w.close_handle(m));
+    call!(w, log, "CloseHandle(a)", w.close_handle(a));
+
+    call!(w, log, "DeleteFile(a.txt)", w.delete_file(&f));
+    call!(w, log, "DeleteFile(a.txt again)", w.delete_file(&f));
+    call!(w, log, "CreateDirectory(sub)", w.create_directory(&path("sub"), None));
+    let b = call!(w, log, "CreateFile(sub\\b.txt, CREATE_NEW)", open(&w, path(r"sub\b.txt"), rw, 0, CREATE_NEW));
+    call!(w, log, "CloseHandle(b)", w.close_handle(b));
+    call!(w, log, "RemoveDirectory(sub, not empty)", w.remove_directory(&path("sub")));
+    call!(w, log, "RemoveDirectory(a file)", w.remove_directory(&path(r"sub\b.txt")));
+    call!(w, log, "RemoveDirectory(missing)", w.remove_directory(&path("missing")));
+    call!(w, log, "DeleteFile(a directory)", w.delete_file(&path("sub")));
+    call!(w, log, "GetFileType(closed handle)", async { Dword(w.get_file_type(b).await) });
+    call!(w, log, "GetFileSize(closed handle)", async { Dword(w.get_file_size(b, None).await) });
+    call!(w, log, "SetFilePointer(closed handle)", async { Dword(w.set_file_pointer(b, 0, None, FILE_BEGIN).await) });
+    call!(w, log, "SetEndOfFile(closed handle)", w.set_end_of_file(b));
+    call!(w, log, "DeleteFile(sub\\b.txt)", w.delete_file(&path(r"sub\b.txt")));
+    call!(w, log, "RemoveDirectory(sub)", w.remove_directory(&path("sub")));
+    call!(w, log, "RemoveDirectory(dir)", w.remove_directory(&dir));
+}
+
+/// The pipe name of `overlapped_pipe`.
+const OV_PIPE: &str = r"\\.\pipe\winsim-diff-overlapped";
+
+/// Logs GetQueuedCompletionStatus: its return value and last error, then one note with
+/// the bytes, the key and which OVERLAPPED came back.
+async fn dequeue<W: Win32>(w: &W, log: &Log, port: HANDLE, ms: u32, mine: &W::Overlapped, what: &str) {
+    let (mut n, mut key) = (0xffu32, 0xffusize);
+    let mut o = None;
+    call!(
+        w,
+        log,
+        &format!("GetQueuedCompletionStatus({what}, {ms} ms)"),
+        w.get_queued_completion_status(port, &mut n, &mut key, &mut o, ms)
+    );
+    let which = match &o {
+        None => "none",
+        Some(x) if w.same_overlapped(x, mine) => "the read's",
+        Some(_) => "another",
+    };
+    log.note(&format!("{what} packet"), format!("bytes {n} key {key} overlapped {which}"));
+}
+
+/// Overlapped I/O on a named pipe (docs/semantics.md §16): ConnectNamedPipe pending until
+/// a client comes, GetOverlappedResult without and with waiting (ERROR_IO_INCOMPLETE),
+/// a read pending until a write, one completing at once, CancelIoEx
+/// (ERROR_OPERATION_ABORTED, then ERROR_NOT_FOUND), a completion port: an empty port at
+/// time-out 0 (WAIT_TIMEOUT), a posted packet, a read's packet with its key and
+/// OVERLAPPED, a failed read's packet (the client gone: ERROR_BROKEN_PIPE), bad handles.
+async fn overlapped_pipe<W: Win32>(w: W, log: Log) {
+    let server = call!(
+        w,
+        log,
+        "CreateNamedPipe(duplex, FILE_FLAG_OVERLAPPED)",
+        w.create_named_pipe(OV_PIPE, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, None)
+    );
+    let ev = call!(w, log, "CreateEvent(connect)", w.create_event(None, true, false, None));
+    let oc = w.new_overlapped(ev);
+    call!(w, log, "ConnectNamedPipe(overlapped, no client)", w.connect_named_pipe_overlapped(server, &oc));
+    log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&oc));
+    let mut n = 0xffu32;
+    call!(w, log, "GetOverlappedResult(connect, no wait)", w.get_overlapped_result(server, &oc, &mut n, false));
+    let client = call!(
+        w,
+        log,
+        "CreateFile(client, FILE_FLAG_OVERLAPPED)",
+        w.create_file(
+            OV_PIPE,
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            None,
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED,
+            HANDLE::NULL
+        )
+    );
+    call!(w, log, "WaitForSingleObject(connect event, 5000 ms)", w.wait_for_single_object(ev, 5000));
+    log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&oc));
+    call!(w, log, "GetOverlappedResult(connect, no wait)", w.get_overlapped_result(server, &oc, &mut n, false));
+
+    let rev = call!(w, log, "CreateEvent(read)", w.create_event(None, true, false, None));
+    let wev = call!(w, log, "CreateEvent(write)", w.create_event(None, true, false, None));
+    let (or, ow) = (w.new_overlapped(rev), w.new_overlapped(wev));
+    let buf = w.new_io_buffer(16);
+    call!(w, log, "ReadFile(overlapped, empty pipe)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+    call!(w, log, "GetOverlappedResult(read, no wait)", w.get_overlapped_result(server, &or, &mut n, false));
+    let mut written = 0xffu32;
+    call!(w, log, "WriteFile(overlapped, \"ping\")", w.write_file_overlapped(client, b"ping", Some(&mut written), &ow));
+    log.note("written", written);
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(read, wait)", w.get_overlapped_result(server, &or, &mut n, true));
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, n as usize)));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+
+    call!(w, log, "ResetEvent(read)", w.reset_event(rev));
+    call!(w, log, "ReadFile(overlapped, to be cancelled)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "CancelIoEx(the read)", w.cancel_io_ex(server, Some(&or)));
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(cancelled read, wait)", w.get_overlapped_result(server, &or, &mut n, true));
+    log.note("bytes", n);
+    call!(w, log, "CancelIoEx(nothing pending)", w.cancel_io_ex(server, Some(&or)));
+    call!(w, log, "CancelIo(nothing pending)", w.cancel_io(server));
+
+    call!(w, log, "WriteFile(overlapped, \"abc\")", w.write_file_overlapped(client, b"abc", None, &ow));
+    let mut got = 0xffu32;
+    call!(w, log, "ReadFile(overlapped, data waiting)", w.read_file_overlapped(server, &buf, Some(&mut got), &or));
+    log.note("read at once", got);
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(read at once)", w.get_overlapped_result(server, &or, &mut n, false));
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, n as usize)));
+
+    // A completion port.
+    let port = call!(
+        w,
+        log,
+        "CreateIoCompletionPort(new port)",
+        w.create_io_completion_port(INVALID_HANDLE_VALUE, HANDLE::NULL, 0, 1)
+    );
+    dequeue(&w, &log, port, 0, &or, "empty port").await;
+    let same = call!(w, log, "CreateIoCompletionPort(server, key 7)", w.create_io_completion_port(server, port, 7, 0));
+    log.note("returns the port", same == port);
+    call!(w, log, "PostQueuedCompletionStatus(5 bytes, key 9)", w.post_queued_completion_status(port, 5, 9, None));
+    dequeue(&w, &log, port, 0, &or, "posted").await;
+    call!(w, log, "ResetEvent(read)", w.reset_event(rev));
+    call!(w, log, "ReadFile(overlapped, port)", w.read_file_overlapped(server, &buf, None, &or));
+    dequeue(&w, &log, port, 0, &or, "read pending").await;
+    call!(w, log, "WriteFile(overlapped, \"xyz\")", w.write_file_overlapped(client, b"xyz", None, &ow));
+    dequeue(&w, &log, port, 5000, &or, "read done").await;
+    log.note("read", render_bytes(&w.io_buffer_head(&buf, 3)));
+    call!(w, log, "WaitForSingleObject(read event, 0)", w.wait_for_single_object(rev, 0));
+    call!(w, log, "ReadFile(overlapped, port, client to go)", w.read_file_overlapped(server, &buf, None, &or));
+    call!(w, log, "CloseHandle(client)", w.close_handle(client));
+    dequeue(&w, &log, port, 5000, &or, "client gone").await;
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(failed read)", w.get_overlapped_result(server, &or, &mut n, false));
+
+    let mut k = 0usize;
+    let mut o = None;
+    call!(w, log, "GetQueuedCompletionStatus(event)", w.get_queued_completion_status(ev, &mut n, &mut k, &mut o, 0));
+    call!(w, log, "PostQueuedCompletionStatus(event)", w.post_queued_completion_status(ev, 0, 0, None));
+    call!(w, log, "CloseHandle(port)", w.close_handle(port));
+    call!(w, log, "PostQueuedCompletionStatus(closed port)", w.post_queued_completion_status(port, 0, 0, None));
+    for (what, h) in [("server", server), ("connect event", ev), ("read event", rev), ("write event", wev)] {
+        call!(w, log, &format!("CloseHandle({what})"), w.close_handle(h));
+    }
+}
+
+/// Receives exactly `n` bytes (a stream may deliver them in pieces, in the simulator as
+/// on Windows) and logs them as one note, or the call that failed or hit the end.
+async fn recv_exact<W: Win32>(w: &W, log: &Log, s: SOCKET, n: usize, what: &str) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < n {
+        let want = (n - got.len()).min(buf.len()) as i32;
+        w.set_last_error(crate::log::SENTINEL);
+        let r = w.recv(s, &mut buf, want, 0).await;
+        if r <= 0 {
+            log.call(&format!("recv({what}, before {n} bytes)"), &Int(r), w.get_last_error());
+            break;
+        }
+        got.extend_from_slice(&buf[..r as usize]);
+    }
+    log.note(&format!("{what} received"), render_bytes(&got));
+}
+
+/// Winsock on loopback (docs/semantics.md §22): calls before WSAStartup
+/// (WSANOTINITIALISED), bad families, lengths and sockets, a TCP connection on a port
+/// picked by bind (read back with getsockname, never printed), send and recv (data
+/// compared, not the split), FIONREAD, FIONBIO and WSAEWOULDBLOCK, shutdown (end of
+/// stream, WSAESHUTDOWN), closesocket twice, a refused connection, UDP to itself, and
+/// WSACleanup.
+async fn sockets<W: Win32>(w: W, log: Log) {
+    let tcp = |w: &W| {
+        let w = w.clone();
+        async move { w.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP).await }
+    };
+    call!(w, log, "socket(before WSAStartup)", tcp(&w));
+    call!(w, log, "WSACleanup(before WSAStartup)", async { Int(w.wsa_cleanup().await) });
+    let mut data = WSADATA::default();
+    let r = w.wsa_startup(MAKEWORD(2, 2), Some(&mut data)).await;
+    log.note("WSAStartup(2.2)", r);
+    log.note("version", format!("{:#06x}", data.wVersion));
+    let s = call!(w, log, "socket(AF 99)", w.socket(99, SOCK_STREAM, 0));
+    if s != INVALID_SOCKET {
+        w.closesocket(s).await;
+    }
+    let any = SOCKADDR_IN::new(INADDR_LOOPBACK, 0);
+    let lst = call!(w, log, "socket(TCP listener)", tcp(&w));
+    call!(w, log, "bind(namelen 3)", async { Int(w.bind(lst, Some(&any), 3).await) });
+    call!(w, log, "bind(127.0.0.1, port 0)", async { Int(w.bind(lst, Some(&any), SOCKADDR_IN_LEN).await) });
+    let (mut at, mut len) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    call!(w, log, "getsockname(listener)", async { Int(w.getsockname(lst, Some(&mut at), Some(&mut len)).await) });
+    log.note("a port was picked", at.port() != 0);
+    log.note("address", format!("{:#010x}", at.addr()));
+    call!(w, log, "listen(5)", async { Int(w.listen(lst, 5).await) });
+    let c = call!(w, log, "socket(TCP client)", tcp(&w));
+    call!(w, log, "connect(the listener)", async { Int(w.connect(c, Some(&at), SOCKADDR_IN_LEN).await) });
+    let (mut peer, mut plen) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    let a = call!(w, log, "accept", w.accept(lst, Some(&mut peer), Some(&mut plen)));
+    let (mut mine, mut mlen) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    call!(w, log, "getsockname(client)", async { Int(w.getsockname(c, Some(&mut mine), Some(&mut mlen)).await) });
+    log.note("accept's address is the client's", peer == mine && plen == SOCKADDR_IN_LEN);
+
+    call!(w, log, "send(client, \"hello\")", async { Int(w.send(c, b"hello", 5, 0).await) });
+    recv_exact(&w, &log, a, 5, "hello").await;
+    call!(w, log, "send(server, \"0123456789\")", async { Int(w.send(a, b"0123456789", 10, 0).await) });
+    recv_exact(&w, &log, c, 4, "first 4").await;
+    let mut avail = 0xffu32;
+    call!(w, log, "ioctlsocket(FIONREAD)", async { Int(w.ioctlsocket(c, FIONREAD, Some(&mut avail)).await) });
+    log.note("bytes waiting", avail);
+    recv_exact(&w, &log, c, 6, "last 6").await;
+    let mut on = 1u32;
+    call!(w, log, "ioctlsocket(FIONBIO, 1)", async { Int(w.ioctlsocket(c, FIONBIO, Some(&mut on)).await) });
+    let mut buf = [0u8; 16];
+    call!(w, log, "recv(non-blocking, nothing sent)", async { Int(w.recv(c, &mut buf, 16, 0).await) });
+    on = 0;
+    call!(w, log, "ioctlsocket(FIONBIO, 0)", async { Int(w.ioctlsocket(c, FIONBIO, Some(&mut on)).await) });
+    call!(w, log, "shutdown(client, SD_SEND)", async { Int(w.shutdown(c, SD_SEND).await) });
+    call!(w, log, "send(after SD_SEND)", async { Int(w.send(c, b"late", 4, 0).await) });
+    call!(w, log, "recv(server, peer shut down)", async { Int(w.recv(a, &mut buf, 16, 0).await) });
+    call!(w, log, "recv(server, again)", async { Int(w.recv(a, &mut buf, 16, 0).await) });
+    call!(w, log, "send(server, \"bye\")", async { Int(w.send(a, b"bye", 3, 0).await) });
+    recv_exact(&w, &log, c, 3, "bye").await;
+
+    let ev = call!(w, log, "CreateEvent", w.create_event(None, true, false, None));
+    call!(w, log, "recv(an event)", async { Int(w.recv(ev, &mut buf, 16, 0).await) });
+    call!(w, log, "CloseHandle(event)", w.close_handle(ev));
+    let u = call!(w, log, "socket(UDP)", w.socket(AF_INET, SOCK_DGRAM, 0));
+    call!(w, log, "closesocket(accepted)", async { Int(w.closesocket(a).await) });
+    call!(w, log, "closesocket(accepted, again)", async { Int(w.closesocket(a).await) });
+    call!(w, log, "closesocket(client)", async { Int(w.closesocket(c).await) });
+    call!(w, log, "closesocket(listener)", async { Int(w.closesocket(lst).await) });
+    // The listener's port is free now: nobody listens there.
+    let r = call!(w, log, "socket(TCP)", tcp(&w));
+    call!(w, log, "connect(a port nobody listens on)", async { Int(w.connect(r, Some(&at), SOCKADDR_IN_LEN).await) });
+    call!(w, log, "closesocket", async { Int(w.closesocket(r).await) });
+
+    call!(w, log, "bind(UDP, 127.0.0.1, port 0)", async { Int(w.bind(u, Some(&any), SOCKADDR_IN_LEN).await) });
+    // Bound first: which of WSAEOPNOTSUPP (a datagram socket) and WSAEINVAL (not bound)
+    // an unbound UDP socket gets is not established (Wine 8.0: WSAEINVAL).
+    call!(w, log, "listen(bound UDP)", async { Int(w.listen(u, 5).await) });
+    let (mut uat, mut ulen) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    call!(w, log, "getsockname(UDP)", async { Int(w.getsockname(u, Some(&mut uat), Some(&mut ulen)).await) });
+    call!(w, log, "sendto(itself, \"datagram\")", async {
+        Int(w.sendto(u, b"datagram", 8, 0, Some(&uat), SOCKADDR_IN_LEN).await)
+    });
+    let (mut from, mut flen) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    let n = call!(w, log, "recvfrom(UDP)", async {
+        Int(w.recvfrom(u, &mut buf, 16, 0, Some(&mut from), Some(&mut flen)).await)
+    });
+    log.note("datagram", render_bytes(&buf[..n.0.max(0) as usize]));
+    log.note("from itself", from == uat);
+    call!(w, log, "closesocket(UDP)", async { Int(w.closesocket(u).await) });
+    call!(w, log, "WSACleanup", async { Int(w.wsa_cleanup().await) });
+    call!(w, log, "socket(after the last WSACleanup)", tcp(&w));
+}
+
+/// Logs a retrieved message as one note (a thread message: no window).
+fn note_msg(log: &Log, what: &str, m: &MSG) {
+    let hwnd = if m.hwnd.0 == 0 { "NULL" } else { "a window" };
+    log.note(what, format!("hwnd {hwnd} message {:#x} wParam {} lParam {}", m.message, m.wParam, m.lParam));
+}
+
+/// Thread messages (docs/semantics.md §17): PostThreadMessage to itself (its first user32
+/// call makes the queue), a thread without a queue cannot be posted to
+/// (ERROR_INVALID_THREAD_ID) until its first PeekMessage makes one, filters, WM_QUIT after
+/// every posted message (even one posted after PostQuitMessage), GetMessage's 0 for
+/// WM_QUIT, a message to another thread blocked in GetMessage, a thread that has ended.
+async fn thread_messages<W: Win32>(w: W, log: Log) {
+    let me = w.get_current_thread_id();
+    let mut m = MSG::default();
+    call!(w, log, "PostThreadMessage(own thread, its first user32 call)", w.post_thread_message(me, WM_USER + 1, 1, 2));
+    call!(w, log, "PeekMessage(PM_NOREMOVE)", w.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE));
+    call!(w, log, "PostThreadMessage(WM_USER+1)", w.post_thread_message(me, WM_USER + 1, 1, 2));
+    call!(w, log, "PostThreadMessage(WM_USER+2)", w.post_thread_message(me, WM_USER + 2, 3, 4));
+    call!(
+        w,
+        log,
+        "PeekMessage(filter WM_USER+2, PM_REMOVE)",
+        w.peek_message(&mut m, HWND(0), WM_USER + 2, WM_USER + 2, PM_REMOVE)
+    );
+    note_msg(&log, "peeked", &m);
+    call!(w, log, "PostQuitMessage(5)", w.post_quit_message(5));
+    call!(w, log, "PostThreadMessage(WM_USER+3, after the quit)", w.post_thread_message(me, WM_USER + 3, 5, 6));
+    for what in ["first", "second", "third", "fourth"] {
+        call!(w, log, &format!("GetMessage({what})"), async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+        note_msg(&log, &format!("{what} message"), &m);
+    }
+    call!(w, log, "PeekMessage(after WM_QUIT)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+
+    // Another thread waits in GetMessage; its exit code is the message it got.
+    let ready = call!(w, log, "CreateEvent(ready)", w.create_event(None, true, false, None));
+    let go = call!(w, log, "CreateEvent(go)", w.create_event(None, true, false, None));
+    let mut tid = 0u32;
+    let t = call!(
+        w,
+        log,
+        "CreateThread(receiver)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                let mut m = MSG::default();
+                if t.wait_for_single_object(go, 5000).await != WAIT_OBJECT_0 {
+                    return 2;
+                }
+                let _ = t.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE).await;
+                let _ = t.set_event(ready).await;
+                if t.get_message(&mut m, HWND(0), 0, 0).await <= 0 {
+                    return 1;
+                }
+                m.message + m.wParam as u32
+            },
+            0,
+            Some(&mut tid)
+        )
+    );
+    call!(w, log, "PostThreadMessage(receiver, no queue yet)", w.post_thread_message(tid, WM_USER + 6, 0, 0));
+    call!(w, log, "SetEvent(go)", w.set_event(go));
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    call!(w, log, "WaitForSingleObject(receiver, 0)", w.wait_for_single_object(t, 0));
+    call!(w, log, "PostThreadMessage(receiver, WM_USER+7, 10)", w.post_thread_message(tid, WM_USER + 7, 10, 0));
+    call!(w, log, "WaitForSingleObject(receiver, 5000 ms)", w.wait_for_single_object(t, 5000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeThread(receiver)", w.get_exit_code_thread(t, &mut code));
+    log.note("receiver's message + wParam", format!("{code:#x}"));
+    call!(w, log, "PostThreadMessage(receiver ended)", w.post_thread_message(tid, WM_USER, 0, 0));
+    call!(w, log, "CloseHandle(receiver)", w.close_handle(t));
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "CloseHandle(go)", w.close_handle(go));
+}
+
+/// The window procedure of the `window_messages` case: it logs WM_CREATE, WM_DESTROY,
+/// WM_NCDESTROY and the WM_USER range (with InSendMessage), answers WM_USER+n with
+/// n * 100 + wParam (never 0), and leaves everything else, which differs between Windows
+/// versions, to DefWindowProc unlogged.
+fn logging_proc<W: Win32>(log: Log) -> WindowProc<W> {
+    std::sync::Arc::new(move |w: W, hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM| {
+        let log = log.clone();
+        Box::pin(async move {
+            match msg {
+                WM_CREATE => {
+                    log.note("procedure", "WM_CREATE");
+                    0
+                }
+                WM_DESTROY => {
+                    log.note("procedure", "WM_DESTROY");
+                    0
+                }
+                WM_NCDESTROY => {
+                    log.note("procedure", "WM_NCDESTROY");
+                    0
+                }
+                m if (WM_USER..WM_USER + 0x100).contains(&m) => {
+                    let sent = if w.in_send_message() != FALSE { "sent by another thread" } else { "not sent" };
+                    log.note("procedure", format!("WM_USER+{} wParam {wp} lParam {lp}, {sent}", m - WM_USER));
+                    if m == WM_USER + 8 {
+                        // Answers early: the sender gets 4242, not the return value (§17.L1).
+                        let replied = w.reply_message(4242).await;
+                        log.note("procedure: ReplyMessage(4242)", replied);
+                        let again = w.reply_message(1).await;
+                        log.note("procedure: ReplyMessage again", again);
+                    }
+                    (m - WM_USER) as LRESULT * 100 + wp as LRESULT
+                }
+                _ => w.def_window_proc(hwnd, msg, wp, lp).await,
+            }
+        })
+    })
+}
+
+/// Window messages (docs/semantics.md §17): RegisterClassEx (twice:
+/// ERROR_CLASS_ALREADY_EXISTS, §17.P1), CreateWindowEx of an unknown class
+/// (ERROR_CANNOT_FIND_WND_CLASS) and of a message-only window (WM_CREATE runs inside it),
+/// IsWindow, GetWindowThreadProcessId, SendMessage to the own window (a direct call,
+/// §17.I1), PostMessage, PeekMessage with PM_NOREMOVE and filters, GetMessage with a
+/// window filter, TranslateMessage, DispatchMessage (the procedure's result), PostMessage
+/// of a message that carries a pointer (ERROR_MESSAGE_SYNC_ONLY, §17.B2), SendMessage from
+/// another thread run inside the window thread's GetMessage (§17.I2-I3), SendMessageTimeout
+/// to a thread that does not look at its queue (ERROR_TIMEOUT, never delivered, §17.J2),
+/// DestroyWindow of another thread's window (ERROR_ACCESS_DENIED, §17.I7), and a
+/// destroyed window (ERROR_INVALID_WINDOW_HANDLE, §17.B1, §17.M1), UnregisterClass.
+async fn window_messages<W: Win32>(w: W, log: Log) {
+    const CLASS: &str = "winsim_diff_window";
+    let me = w.get_current_thread_id();
+    let mut m = MSG::default();
+    call!(w, log, "RegisterClassEx", async { Atom(w.register_class(CLASS, logging_proc::<W>(log.clone())).await) });
+    call!(w, log, "RegisterClassEx(again)", async {
+        Atom(w.register_class(CLASS, logging_proc::<W>(log.clone())).await)
+    });
+    call!(
+        w,
+        log,
+        "CreateWindowEx(unregistered class)",
+        w.create_window_ex(0, "winsim_diff_no_such_class", "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+    );
+    let hwnd = call!(
+        w,
+        log,
+        "CreateWindowEx(message-only)",
+        w.create_window_ex(0, CLASS, "diff", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+    );
+    call!(w, log, "IsWindow(it)", w.is_window(hwnd));
+    call!(w, log, "IsWindow(NULL)", w.is_window(HWND(0)));
+    let mut pid = 0u32;
+    let tid = call!(w, log, "GetWindowThreadProcessId(it)", async {
+        Id(w.get_window_thread_process_id(hwnd, Some(&mut pid)).await)
+    });
+    log.note("window's thread is this one", tid.0 == me);
+    log.note("window's process is this one", pid == w.get_current_process_id());
+    call!(w, log, "GetWindowThreadProcessId(NULL)", async { Id(w.get_window_thread_process_id(HWND(0), None).await) });
+
+    // The own window: SendMessage calls the procedure directly; posted messages wait.
+    call!(w, log, "SendMessage(WM_USER+1, own window)", async {
+        Lresult(w.send_message(hwnd, WM_USER + 1, 2, 3).await)
+    });
+    call!(w, log, "PostMessage(WM_USER+2)", w.post_message(hwnd, WM_USER + 2, 4, 5));
+    call!(w, log, "PostMessage(WM_USER+3)", w.post_message(hwnd, WM_USER + 3, 6, 7));
+    call!(w, log, "PeekMessage(the window, PM_NOREMOVE)", w.peek_message(&mut m, hwnd, 0, 0, PM_NOREMOVE));
+    note_msg(&log, "peeked", &m);
+    call!(
+        w,
+        log,
+        "PeekMessage(filter WM_USER+3, PM_REMOVE)",
+        w.peek_message(&mut m, hwnd, WM_USER + 3, WM_USER + 3, PM_REMOVE)
+    );
+    note_msg(&log, "peeked", &m);
+    call!(w, log, "DispatchMessage(WM_USER+3)", async { Lresult(w.dispatch_message(&m).await) });
+    call!(w, log, "GetMessage(the window)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got", &m);
+    call!(w, log, "TranslateMessage(WM_USER+2)", w.translate_message(&m));
+    call!(w, log, "DispatchMessage(WM_USER+2)", async { Lresult(w.dispatch_message(&m).await) });
+    call!(w, log, "PeekMessage(nothing left)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+    call!(w, log, "PostMessage(WM_SETTEXT, carries a pointer)", w.post_message(hwnd, WM_SETTEXT, 0, 0));
+    call!(
+        w,
+        log,
+        "SendNotifyMessage(WM_USER+10, own window: a direct call)",
+        w.send_notify_message(hwnd, WM_USER + 10, 1, 0)
+    );
+    call!(w, log, "ReplyMessage(no message sent by another thread)", w.reply_message(5));
+    call!(w, log, "PeekMessage(the notify left nothing queued)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+
+    // Another thread sends to the window; its procedure runs inside this thread's
+    // GetMessage, then the sender posts the result back. Told to go on, it notifies and
+    // sends again (the procedure replies early), then posts both results.
+    let phase2 = call!(w, log, "CreateEvent(phase 2)", w.create_event(None, true, false, None));
+    let sender = call!(
+        w,
+        log,
+        "CreateThread(sender)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                let r = t.send_message(hwnd, WM_USER + 4, 8, 9).await;
+                let owner = t.get_window_thread_process_id(hwnd, None).await == me;
+                if t.post_message(hwnd, WM_USER + 5, r as usize, owner as LPARAM).await == FALSE {
+                    return 1;
+                }
+                if t.wait_for_single_object(phase2, 5000).await != WAIT_OBJECT_0 {
+                    return 2;
+                }
+                // Queued as sent messages, run in order inside the window thread's GetMessage.
+                let notified = t.send_notify_message(hwnd, WM_USER + 10, 2, 0).await;
+                let replied = t.send_message(hwnd, WM_USER + 8, 8, 0).await;
+                if t.post_message(hwnd, WM_USER + 11, replied as usize, notified as LPARAM).await == FALSE {
+                    return 1;
+                }
+                0
+            },
+            0,
+            None
+        )
+    );
+    call!(w, log, "GetMessage(the sender's post)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got (wParam: SendMessage's result; lParam: the owner was this thread)", &m);
+    call!(w, log, "SetEvent(phase 2)", w.set_event(phase2));
+    call!(w, log, "GetMessage(the sender's second post)", async { Int(w.get_message(&mut m, hwnd, 0, 0).await) });
+    note_msg(&log, "got (wParam: the replied SendMessage's result; lParam: SendNotifyMessage's)", &m);
+    call!(w, log, "WaitForSingleObject(sender, 5000 ms)", w.wait_for_single_object(sender, 5000));
+    call!(w, log, "CloseHandle(sender)", w.close_handle(sender));
+    call!(w, log, "CloseHandle(phase 2)", w.close_handle(phase2));
+
+    // A thread with a window that does not look at its queue until told to.
+    let go = call!(w, log, "CreateEvent(go)", w.create_event(None, true, false, None));
+    let stop = call!(w, log, "CreateEvent(stop)", w.create_event(None, true, false, None));
+    let idle = call!(
+        w,
+        log,
+        "CreateThread(idle window thread)",
+        w.create_thread(
+            None,
+            0,
+            move |t: W| async move {
+                if t.wait_for_single_object(go, 5000).await != WAIT_OBJECT_0 {
+                    return 99;
+                }
+                let h = t.create_window_ex(0, CLASS, "idle", 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+                if h.0 == 0 || t.post_thread_message(me, WM_USER + 9, h.0 as usize, 0).await == FALSE {
+                    return 100;
+                }
+                if t.wait_for_single_object(stop, 10000).await != WAIT_OBJECT_0 {
+                    return 101;
+                }
+                let mut m = MSG::default();
+                let mut seen = 0;
+                while t.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE).await != FALSE {
+                    seen += 1;
+                }
+                if t.destroy_window(h).await == FALSE {
+                    return 102;
+                }
+                seen
+            },
+            0,
+            None
+        )
+    );
+    // Not through call!: the new thread's WM_CREATE is logged as soon as the event is set;
+    // the GetMessage below returns after it.
+    let set = w.set_event(go).await;
+    call!(w, log, "GetMessage(the idle window's handle)", async {
+        Int(w.get_message(&mut m, HWND(0), WM_USER + 9, WM_USER + 9).await)
+    });
+    log.note("SetEvent(go), made before the GetMessage", set);
+    let other = HWND(m.wParam as isize);
+    let mut res = 77usize;
+    call!(w, log, "SendMessageTimeout(idle thread, SMTO_NORMAL, 200 ms)", async {
+        Lresult(w.send_message_timeout(other, WM_USER + 6, 1, 0, SMTO_NORMAL, 200, Some(&mut res)).await)
+    });
+    log.note("result", res);
+    call!(w, log, "SendMessageTimeout(idle thread, SMTO_ABORTIFHUNG, 200 ms)", async {
+        Lresult(w.send_message_timeout(other, WM_USER + 7, 1, 0, SMTO_ABORTIFHUNG, 200, None).await)
+    });
+    call!(w, log, "DestroyWindow(another thread's window)", w.destroy_window(other));
+    // Not through call!: the idle thread's procedure logs as soon as the event is set, so
+    // this thread logs again only once that thread has ended.
+    let set = w.set_event(stop).await;
+    call!(w, log, "WaitForSingleObject(idle thread, 5000 ms)", w.wait_for_single_object(idle, 5000));
+    log.note("SetEvent(stop), made before the wait", set);
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeThread(idle thread)", w.get_exit_code_thread(idle, &mut code));
+    log.note("messages the idle thread found", code);
+    call!(w, log, "IsWindow(the idle thread's window, destroyed)", w.is_window(other));
+    call!(w, log, "CloseHandle(idle thread)", w.close_handle(idle));
+    call!(w, log, "CloseHandle(stop)", w.close_handle(stop));
+    call!(w, log, "CloseHandle(go)", w.close_handle(go));
+
+    // Destroyed.
+    call!(w, log, "DestroyWindow(it)", w.destroy_window(hwnd));
+    call!(w, log, "IsWindow(destroyed)", w.is_window(hwnd));
+    call!(w, log, "PostMessage(destroyed)", w.post_message(hwnd, WM_USER, 0, 0));
+    call!(w, log, "SendMessage(destroyed)", async { Lresult(w.send_message(hwnd, WM_USER, 0, 0).await) });
+    call!(w, log, "DestroyWindow(destroyed)", w.destroy_window(hwnd));
+    call!(w, log, "PeekMessage(destroyed window filter)", w.peek_message(&mut m, hwnd, 0, 0, PM_REMOVE));
+    call!(w, log, "UnregisterClass", w.unregister_class(CLASS));
+    call!(w, log, "UnregisterClass(again)", w.unregister_class(CLASS));
+}
+
+/// Starts a thread running `body`, logging only the CreateThread call.
+async fn spawn<W: Win32, F, Fut>(w: &W, log: &Log, what: &str, body: F) -> HANDLE
+where
+    F: FnOnce(W) -> Fut + Send + 'static,
+    Fut: Future<Output = u32> + 'static,
+{
+    call!(w, log, &format!("CreateThread({what})"), w.create_thread(None, 0, body, 0, None))
+}
+
+/// Waits for a thread (5 s), logs its exit code as a note, closes it.
+async fn join<W: Win32>(w: &W, log: &Log, t: HANDLE, what: &str) {
+    call!(w, log, &format!("WaitForSingleObject({what}, 5000 ms)"), w.wait_for_single_object(t, 5000));
+    let mut code = 0u32;
+    w.get_exit_code_thread(t, &mut code).await;
+    log.note(&format!("{what} exit code"), format!("{code:#x}"));
+    w.close_handle(t).await;
+}
+
+/// User-mode locks (docs/semantics.md §20), shared between threads through the trait's
+/// lock handles: a critical section entered recursively (§20.3), TryEnter from another
+/// thread while it is owned and once it is free (§20.5), a thread blocked in
+/// EnterCriticalSection until the owner leaves (§20.2); an SRW lock held shared (another
+/// thread's TryAcquireShared succeeds, TryAcquireExclusive fails) and exclusive (both
+/// fail), not recursive (§§20.8-20.10); SleepConditionVariableCS/SRW timing out with
+/// ERROR_TIMEOUT and the lock held again (§20.14); WakeConditionVariable waking one of two
+/// sleepers and WakeAllConditionVariable the rest (§§20.12, 20.15, 20.16), the sleepers
+/// checking a predicate under the lock (§20.17). Threads report through their exit codes.
+async fn user_locks<W: Win32>(w: W, log: Log) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+    // Critical section.
+    let cs = w.new_critical_section();
+    call!(w, log, "InitializeCriticalSection", w.initialize_critical_section(&cs));
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    call!(w, log, "TryEnterCriticalSection(owner, recursion)", w.try_enter_critical_section(&cs));
+    call!(w, log, "LeaveCriticalSection(one level)", w.leave_critical_section(&cs));
+    let c = cs.clone();
+    let t =
+        spawn(
+            &w,
+            &log,
+            "TryEnter while owned",
+            move |t: W| async move { t.try_enter_critical_section(&c).await as u32 },
+        )
+        .await;
+    join(&w, &log, t, "TryEnter while owned").await;
+    call!(w, log, "LeaveCriticalSection(last level)", w.leave_critical_section(&cs));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "TryEnter while free", move |t: W| async move {
+        let got = t.try_enter_critical_section(&c).await;
+        if got != FALSE {
+            t.leave_critical_section(&c).await;
+        }
+        got as u32
+    })
+    .await;
+    join(&w, &log, t, "TryEnter while free").await;
+    call!(w, log, "EnterCriticalSection(again)", w.enter_critical_section(&cs));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "Enter while owned", move |t: W| async move {
+        t.enter_critical_section(&c).await;
+        t.leave_critical_section(&c).await;
+        7
+    })
+    .await;
+    call!(w, log, "WaitForSingleObject(blocked in Enter, 200 ms)", w.wait_for_single_object(t, 200));
+    call!(w, log, "LeaveCriticalSection(the waiter gets it)", w.leave_critical_section(&cs));
+    join(&w, &log, t, "Enter while owned").await;
+
+    // SRW lock.
+    let srw = w.new_srw_lock();
+    let try_both = |l: W::SrwLock| {
+        move |t: W| async move {
+            let shared = t.try_acquire_srw_lock_shared(&l).await;
+            if shared != FALSE {
+                t.release_srw_lock_shared(&l).await;
+            }
+            let exclusive = t.try_acquire_srw_lock_exclusive(&l).await;
+            if exclusive != FALSE {
+                t.release_srw_lock_exclusive(&l).await;
+            }
+            (shared as u32) << 4 | exclusive as u32
+        }
+    };
+    call!(w, log, "AcquireSRWLockShared", w.acquire_srw_lock_shared(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while held shared", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while held shared").await;
+    call!(w, log, "ReleaseSRWLockShared", w.release_srw_lock_shared(&srw));
+    call!(w, log, "AcquireSRWLockExclusive", w.acquire_srw_lock_exclusive(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while held exclusive", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while held exclusive").await;
+    call!(w, log, "TryAcquireSRWLockExclusive(owner: not recursive)", w.try_acquire_srw_lock_exclusive(&srw));
+    call!(w, log, "TryAcquireSRWLockShared(exclusive owner)", w.try_acquire_srw_lock_shared(&srw));
+    call!(w, log, "ReleaseSRWLockExclusive", w.release_srw_lock_exclusive(&srw));
+    let t = spawn(&w, &log, "TryAcquire shared/exclusive while free", try_both(srw.clone())).await;
+    join(&w, &log, t, "TryAcquire shared (0x10) / exclusive (0x1) while free").await;
+
+    // Condition variables: time-outs.
+    let cv = w.new_condition_variable();
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    call!(w, log, "SleepConditionVariableCS(no wake, 50 ms)", w.sleep_condition_variable_cs(&cv, &cs, 50));
+    let c = cs.clone();
+    let t = spawn(&w, &log, "TryEnter after the time-out", move |t: W| async move {
+        t.try_enter_critical_section(&c).await as u32
+    })
+    .await;
+    join(&w, &log, t, "TryEnter after the time-out (the sleeper owns it again)").await;
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(w, log, "AcquireSRWLockExclusive", w.acquire_srw_lock_exclusive(&srw));
+    call!(
+        w,
+        log,
+        "SleepConditionVariableSRW(exclusive, no wake, 50 ms)",
+        w.sleep_condition_variable_srw(&cv, &srw, 50, 0)
+    );
+    call!(w, log, "TryAcquireSRWLockShared(held exclusive again)", w.try_acquire_srw_lock_shared(&srw));
+    call!(w, log, "ReleaseSRWLockExclusive", w.release_srw_lock_exclusive(&srw));
+    call!(w, log, "AcquireSRWLockShared", w.acquire_srw_lock_shared(&srw));
+    call!(
+        w,
+        log,
+        "SleepConditionVariableSRW(shared, no wake, 50 ms)",
+        w.sleep_condition_variable_srw(&cv, &srw, 50, CONDITION_VARIABLE_LOCKMODE_SHARED)
+    );
+    call!(w, log, "ReleaseSRWLockShared", w.release_srw_lock_shared(&srw));
+
+    // Two sleepers, each waiting under the critical section for a ticket; the second to
+    // fall asleep sets `ready` while it still owns the critical section, so once this
+    // thread owns it both sleep.
+    let tickets = Arc::new(AtomicU32::new(0));
+    let asleep = Arc::new(AtomicU32::new(0));
+    let ready = call!(w, log, "CreateEvent(ready)", w.create_event(None, true, false, None));
+    let mut sleepers = Vec::new();
+    for i in 0..2 {
+        let (c, v, tickets, asleep) = (cs.clone(), cv.clone(), tickets.clone(), asleep.clone());
+        let body = move |t: W| async move {
+            t.enter_critical_section(&c).await;
+            if asleep.fetch_add(1, SeqCst) == 1 {
+                t.set_event(ready).await;
+            }
+            let mut ok = TRUE;
+            while tickets.load(SeqCst) == 0 && ok != FALSE {
+                ok = t.sleep_condition_variable_cs(&v, &c, 10000).await;
+            }
+            tickets.fetch_sub(1, SeqCst);
+            t.leave_critical_section(&c).await;
+            ok as u32
+        };
+        sleepers.push(spawn(&w, &log, &format!("sleeper {i}"), body).await);
+    }
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    call!(w, log, "EnterCriticalSection(both asleep)", w.enter_critical_section(&cs));
+    tickets.store(1, SeqCst);
+    call!(w, log, "WakeConditionVariable(one ticket)", w.wake_condition_variable(&cv));
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(
+        w,
+        log,
+        "WaitForMultipleObjects(both sleepers, all, 300 ms)",
+        w.wait_for_multiple_objects(&sleepers, true, 300)
+    );
+    call!(w, log, "EnterCriticalSection", w.enter_critical_section(&cs));
+    log.note("tickets left (one sleeper took it)", tickets.load(SeqCst));
+    tickets.store(1, SeqCst);
+    call!(w, log, "WakeAllConditionVariable(one more ticket)", w.wake_all_condition_variable(&cv));
+    call!(w, log, "LeaveCriticalSection", w.leave_critical_section(&cs));
+    call!(
+        w,
+        log,
+        "WaitForMultipleObjects(both sleepers, all, 5000 ms)",
+        w.wait_for_multiple_objects(&sleepers, true, 5000)
+    );
+    for (i, t) in sleepers.into_iter().enumerate() {
+        let mut code = 0u32;
+        w.get_exit_code_thread(t, &mut code).await;
+        log.note(&format!("sleeper {i}'s last sleep"), code);
+        w.close_handle(t).await;
+    }
+    log.note("tickets left", tickets.load(SeqCst));
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "DeleteCriticalSection", w.delete_critical_section(&cs));
+}
+
+/// CoGetApartmentType with both out values, logged.
+async fn apartment<W: Win32>(w: &W, log: &Log, what: &str) {
+    let (mut t, mut q) = (-7i32, -7i32);
+    call!(w, log, &format!("CoGetApartmentType({what})"), w.co_get_apartment_type(Some(&mut t), Some(&mut q)));
+    log.note("apartment type, qualifier", format!("{t}, {q}"));
+}
+
+/// COM initialisation bookkeeping (docs/semantics.md §21, CI-1..CI-7): CoGetApartmentType
+/// before any CoInitializeEx (CO_E_NOTINITIALIZED), a reserved pointer (E_INVALIDARG, last),
+/// S_OK then S_FALSE in the same model, RPC_E_CHANGED_MODE for the other (not counted),
+/// the main STA of a second thread, a thread that never initialised in the implicit MTA
+/// while the process has one, and CoUninitialize balancing each success. No objects.
+async fn com_init<W: Win32>(w: W, log: Log) {
+    apartment(&w, &log, "before CoInitializeEx").await;
+    call!(w, log, "CoGetApartmentType(NULL, NULL)", w.co_get_apartment_type(None, None));
+    call!(w, log, "CoInitializeEx(MTA)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    call!(w, log, "CoInitializeEx(MTA again)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    call!(w, log, "CoInitializeEx(STA, other model)", w.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+    apartment(&w, &log, "in the MTA").await;
+
+    // A thread that never initialised, while the process has an MTA.
+    let tlog = log.thread("implicit");
+    let l = tlog.clone();
+    let t = spawn(&w, &log, "never initialises", move |t: W| async move {
+        apartment(&t, &l, "never initialised, the process has an MTA").await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "never initialises").await;
+    log.merge(&tlog);
+
+    // A thread in its own STA, the process's first.
+    let tlog = log.thread("sta");
+    let l = tlog.clone();
+    let t = spawn(&w, &log, "STA", move |t: W| async move {
+        let log = l;
+        call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        call!(t, log, "CoInitializeEx(STA again)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        call!(t, log, "CoInitializeEx(MTA, other model)", t.co_initialize_ex(None, COINIT_MULTITHREADED));
+        apartment(&t, &log, "in the first STA").await;
+        call!(t, log, "CoUninitialize", t.co_uninitialize());
+        apartment(&t, &log, "after one of two CoUninitialize").await;
+        call!(t, log, "CoUninitialize", t.co_uninitialize());
+        apartment(&t, &log, "after both (the process still has an MTA)").await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "STA").await;
+    log.merge(&tlog);
+
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
+    apartment(&w, &log, "after one of two CoUninitialize").await;
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
+    apartment(&w, &log, "after both").await;
+    call!(w, log, "CoUninitialize(unbalanced)", w.co_uninitialize());
+    apartment(&w, &log, "after an unbalanced CoUninitialize").await;
+    // Last, so that a backend that accepts it changes no line before; undone unlogged.
+    let hr = call!(w, log, "CoInitializeEx(reserved not NULL)", w.co_initialize_ex(Some(0x1000), COINIT_MULTITHREADED));
+    if hr.succeeded() {
+        w.co_uninitialize().await;
+    }
 }

@@ -28,17 +28,35 @@ pub const SEP: &str = " | ";
 pub struct Log {
     case: String,
     lines: Arc<Mutex<Vec<String>>>,
+    scratch: Arc<str>,
 }
+
+/// The scratch directory of a simulator run: the volume is the run's own (§28.1), so a
+/// fixed path is unique.
+pub const SIM_SCRATCH: &str = r"C:\winsim-diff";
 
 impl Log {
     /// An empty log for `case`.
     pub fn new(case: &str) -> Log {
-        Log { case: case.to_string(), lines: Arc::new(Mutex::new(Vec::new())) }
+        Log { case: case.to_string(), lines: Arc::new(Mutex::new(Vec::new())), scratch: SIM_SCRATCH.into() }
+    }
+
+    /// The same log with another scratch directory (the native runner's, unique to the
+    /// run, since the real file system outlives it).
+    pub fn with_scratch(mut self, dir: &str) -> Log {
+        self.scratch = dir.into();
+        self
+    }
+
+    /// The directory, not yet created, under which file cases make their files: its
+    /// path differs between the backends, so cases never log it.
+    pub fn scratch(&self) -> &str {
+        &self.scratch
     }
 
     /// A separate buffer for a thread of this case, its lines named `case/who`.
     pub fn thread(&self, who: &str) -> Log {
-        Log::new(&format!("{}/{who}", self.case))
+        Log::new(&format!("{}/{who}", self.case)).with_scratch(&self.scratch)
     }
 
     /// Appends another buffer's lines (a thread's, after it ended).
@@ -141,6 +159,101 @@ impl Rendered for HANDLE {
     }
 }
 
+/// An address (MapViewOfFile, VirtualAlloc): its value differs between the backends, so
+/// only whether it is NULL.
+impl Rendered for usize {
+    fn render(&self) -> String {
+        if *self == 0 { "NULL".to_string() } else { "address".to_string() }
+    }
+}
+
+/// A DWORD that is a number, not a wait result (GetFileSize, SetFilePointer,
+/// GetFileType): `DWORD(n)`, and 0xFFFFFFFF (INVALID_FILE_SIZE, INVALID_SET_FILE_POINTER)
+/// as `DWORD(0xffffffff)`, a failure when the last error is not 0, so the comparer
+/// compares the last error for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dword(pub u32);
+
+impl Rendered for Dword {
+    fn render(&self) -> String {
+        if self.0 == u32::MAX { "DWORD(0xffffffff)".to_string() } else { format!("DWORD({})", self.0) }
+    }
+}
+
+/// A byte count a call returns (VirtualQuery): `SIZE(n)`, `SIZE(0)` being its failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub usize);
+
+impl Rendered for Size {
+    fn render(&self) -> String {
+        format!("SIZE({})", self.0)
+    }
+}
+
+/// An int a Winsock call returns: `SOCKET_ERROR` (-1, a failure whose error
+/// WSAGetLastError gives), otherwise the number (`INT(5)`: bytes sent, received; 0 for
+/// success).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Int(pub i32);
+
+impl Rendered for Int {
+    fn render(&self) -> String {
+        if self.0 == -1 { "SOCKET_ERROR".to_string() } else { format!("INT({})", self.0) }
+    }
+}
+
+/// A window: its value is meaningless across backends (§17), so only whether it is NULL.
+impl Rendered for HWND {
+    fn render(&self) -> String {
+        if self.0 == 0 { "NULL".to_string() } else { "window".to_string() }
+    }
+}
+
+/// A message result (SendMessage, SendMessageTimeout, DispatchMessage): `LRESULT(n)`.
+/// The cases' window procedures never answer 0, so `LRESULT(0)` is a failure (or a
+/// SendMessageTimeout that timed out) and the comparer compares its last error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lresult(pub isize);
+
+impl Rendered for Lresult {
+    fn render(&self) -> String {
+        format!("LRESULT({})", self.0)
+    }
+}
+
+/// A class atom (RegisterClassEx): its value differs between the backends, so `atom`, or
+/// `ATOM(0)`, the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Atom(pub u16);
+
+impl Rendered for Atom {
+    fn render(&self) -> String {
+        if self.0 == 0 { "ATOM(0)".to_string() } else { "atom".to_string() }
+    }
+}
+
+/// A thread or process id a call returns (GetWindowThreadProcessId): its value differs
+/// between the backends, so `id`, or `ID(0)`, the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Id(pub u32);
+
+impl Rendered for Id {
+    fn render(&self) -> String {
+        if self.0 == 0 { "ID(0)".to_string() } else { "id".to_string() }
+    }
+}
+
+/// An HRESULT: its winerror.h name, or its value in hex. COM reports through it, not the
+/// last error, so no HRESULT counts as a failure for the comparer's last-error rule.
+impl Rendered for sim_core::error::HRESULT {
+    fn render(&self) -> String {
+        match self.name() {
+            Some(n) => n.to_string(),
+            None => format!("HRESULT(0x{:08x})", self.0 as u32),
+        }
+    }
+}
+
 /// No return value (Sleep).
 impl Rendered for () {
     fn render(&self) -> String {
@@ -148,8 +261,21 @@ impl Rendered for () {
     }
 }
 
-/// True for a rendered return value that means the call failed: the comparer checks
-/// the last error only then.
+/// True for a rendered return value that means the call failed (or, for
+/// `DWORD(0xffffffff)`, may have: the last error tells), so the comparer checks the last
+/// error only then.
 pub fn is_failure(ret: &str) -> bool {
-    matches!(ret, "FALSE" | "NULL" | "INVALID_HANDLE_VALUE" | "WAIT_FAILED")
+    matches!(
+        ret,
+        "FALSE"
+            | "NULL"
+            | "INVALID_HANDLE_VALUE"
+            | "WAIT_FAILED"
+            | "DWORD(0xffffffff)"
+            | "SIZE(0)"
+            | "SOCKET_ERROR"
+            | "LRESULT(0)"
+            | "ATOM(0)"
+            | "ID(0)"
+    )
 }

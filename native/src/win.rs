@@ -8,20 +8,25 @@
 //! from live Rust references for the duration of the call.
 #![allow(unsafe_code)]
 
-use sim_core::backend::{Program, Win32};
+use sim_core::backend::{Program, Win32, WindowProc};
 use sim_core::error::ERROR_FILE_NOT_FOUND;
 use sim_core::types::*;
+use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use windows_sys::Win32::Foundation as F;
+use windows_sys::Win32::Networking::WinSock as WS;
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES as NT_SA;
 use windows_sys::Win32::Storage::FileSystem as FS;
 use windows_sys::Win32::System::Environment::GetCommandLineW;
+use windows_sys::Win32::System::IO;
 use windows_sys::Win32::System::Mailslots as M;
+use windows_sys::Win32::System::Memory as Mem;
 use windows_sys::Win32::System::Pipes as P;
 use windows_sys::Win32::System::Threading as T;
+use windows_sys::Win32::UI::WindowsAndMessaging as WM;
 
 /// The command-line flag that makes the executable run a registered program.
 pub const PROGRAM_FLAG: &str = "--winsim-program";
@@ -79,6 +84,106 @@ pub fn dispatch_program() {
     std::process::exit(code as i32);
 }
 
+/// What a [`NativeOverlapped`] points at: the OVERLAPPED the kernel writes, at a stable
+/// heap address, and the bytes of its last overlapped write.
+struct OverlappedInner {
+    ov: UnsafeCell<IO::OVERLAPPED>,
+    write_data: Mutex<Box<[u8]>>,
+}
+
+// SAFETY: the OVERLAPPED is written by the kernel and read here only with volatile reads
+// of `Internal` or by the kernel calls themselves; `write_data` is behind a Mutex.
+unsafe impl Send for OverlappedInner {}
+// SAFETY: as for Send.
+unsafe impl Sync for OverlappedInner {}
+
+/// The native OVERLAPPED: a shared heap structure (cloning gives the same OVERLAPPED, as
+/// passing its address twice would). It must outlive the operation that uses it, as on
+/// Windows; the differential cases wait for or cancel every operation they start.
+#[derive(Clone)]
+pub struct NativeOverlapped(Arc<OverlappedInner>);
+
+impl NativeOverlapped {
+    fn ptr(&self) -> *mut IO::OVERLAPPED {
+        self.0.ov.get()
+    }
+}
+
+/// Every OVERLAPPED made, weakly, so GetQueuedCompletionStatus can give back the value
+/// whose address the kernel returns.
+static OVERLAPPEDS: Mutex<Vec<Weak<OverlappedInner>>> = Mutex::new(Vec::new());
+
+fn overlapped_at(ptr: *mut IO::OVERLAPPED) -> Option<NativeOverlapped> {
+    if ptr.is_null() {
+        return None;
+    }
+    let mut all = OVERLAPPEDS.lock().expect("overlapped registry");
+    all.retain(|w| w.strong_count() > 0);
+    all.iter().filter_map(Weak::upgrade).find(|o| o.ov.get() == ptr).map(NativeOverlapped)
+}
+
+/// What a [`NativeIoBuffer`] points at: a heap buffer the kernel fills when a read
+/// completes.
+struct IoBufferInner {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Drop for IoBufferInner {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` came from Box::into_raw of a boxed slice of `len` bytes.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len)) });
+    }
+}
+
+// SAFETY: the bytes are written by the kernel during an operation and read only after it
+// completed (the program's side of the OVERLAPPED contract).
+unsafe impl Send for IoBufferInner {}
+// SAFETY: as for Send.
+unsafe impl Sync for IoBufferInner {}
+
+/// The native buffer for overlapped reads (cloning gives the same buffer).
+#[derive(Clone)]
+pub struct NativeIoBuffer(Arc<IoBufferInner>);
+
+/// A user-mode lock structure (CRITICAL_SECTION, SRWLOCK, CONDITION_VARIABLE) at a stable
+/// heap address: it is made in place behind an `Arc` and never moves, as Windows requires
+/// of a structure a lock function has seen.
+struct LockCell<L>(UnsafeCell<L>);
+
+// SAFETY: the structure is read and written only by the Win32 lock functions, which are
+// made to be called on one structure from any number of threads at once.
+unsafe impl<L> Send for LockCell<L> {}
+// SAFETY: as for Send.
+unsafe impl<L> Sync for LockCell<L> {}
+
+impl<L: Default> LockCell<L> {
+    fn new() -> Arc<LockCell<L>> {
+        // A zeroed structure: SRWLOCK_INIT and CONDITION_VARIABLE_INIT are all zeros; a
+        // CRITICAL_SECTION is initialised by InitializeCriticalSection before use.
+        Arc::new(LockCell(UnsafeCell::new(L::default())))
+    }
+}
+
+impl<L> LockCell<L> {
+    fn ptr(&self) -> *mut L {
+        self.0.get()
+    }
+}
+
+/// The native CRITICAL_SECTION: cloning gives the same one. The case deletes it before
+/// the last clone goes (dropping it frees the memory only).
+#[derive(Clone)]
+pub struct NativeCriticalSection(Arc<LockCell<T::CRITICAL_SECTION>>);
+
+/// The native SRWLOCK: cloning gives the same one.
+#[derive(Clone)]
+pub struct NativeSrwLock(Arc<LockCell<T::SRWLOCK>>);
+
+/// The native CONDITION_VARIABLE: cloning gives the same one.
+#[derive(Clone)]
+pub struct NativeConditionVariable(Arc<LockCell<T::CONDITION_VARIABLE>>);
+
 /// A thread's view of the real machine: the native backend.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NativeCtx;
@@ -117,6 +222,108 @@ fn sa_ptr(sa: &Option<NT_SA>) -> *const NT_SA {
 
 fn out_ptr(o: Option<&mut u32>) -> *mut u32 {
     o.map_or(std::ptr::null_mut(), |r| r as *mut u32)
+}
+
+/// Room for a socket address of any length a caller may claim (the kernel reads or writes
+/// `namelen` bytes), holding an AF_INET address at its start.
+#[repr(C, align(8))]
+struct SaBuf([u8; 128]);
+
+impl SaBuf {
+    fn from(a: Option<&SOCKADDR_IN>) -> SaBuf {
+        let mut b = SaBuf([0; 128]);
+        if let Some(a) = a {
+            b.0[0..2].copy_from_slice(&(a.sin_family as u16).to_le_bytes());
+            b.0[2..4].copy_from_slice(&a.sin_port.to_ne_bytes());
+            b.0[4..8].copy_from_slice(&a.sin_addr.s_addr.to_ne_bytes());
+        }
+        b
+    }
+    fn to_sockaddr(&self) -> SOCKADDR_IN {
+        SOCKADDR_IN {
+            sin_family: i16::from_le_bytes([self.0[0], self.0[1]]),
+            sin_port: u16::from_ne_bytes([self.0[2], self.0[3]]),
+            sin_addr: IN_ADDR { s_addr: u32::from_ne_bytes([self.0[4], self.0[5], self.0[6], self.0[7]]) },
+        }
+    }
+    fn ptr(&self) -> *const WS::SOCKADDR {
+        self.0.as_ptr() as *const WS::SOCKADDR
+    }
+    fn ptr_mut(&mut self) -> *mut WS::SOCKADDR {
+        self.0.as_mut_ptr() as *mut WS::SOCKADDR
+    }
+}
+
+fn sock(s: SOCKET) -> WS::SOCKET {
+    s.0 as WS::SOCKET
+}
+
+fn our_sock(s: WS::SOCKET) -> SOCKET {
+    HANDLE(s as isize)
+}
+
+/// A caller's length clamped to the buffer, for the kernel's reads and writes.
+fn clamp_len(len: i32) -> i32 {
+    len.min(128)
+}
+
+/// A `len` that claims more than `buf` holds is clamped to it.
+fn buf_len(len: i32, buf: usize) -> i32 {
+    len.min(i32::try_from(buf).unwrap_or(i32::MAX))
+}
+
+fn our_msg(m: &WM::MSG) -> MSG {
+    MSG {
+        hwnd: HWND(m.hwnd as isize),
+        message: m.message,
+        wParam: m.wParam,
+        lParam: m.lParam,
+        time: m.time,
+        pt: POINT { x: m.pt.x, y: m.pt.y },
+    }
+}
+
+fn native_msg(m: &MSG) -> WM::MSG {
+    WM::MSG {
+        hwnd: m.hwnd.0 as F::HWND,
+        message: m.message,
+        wParam: m.wParam,
+        lParam: m.lParam,
+        time: m.time,
+        pt: F::POINT { x: m.pt.x, y: m.pt.y },
+    }
+}
+
+fn hwnd_raw(h: HWND) -> F::HWND {
+    h.0 as F::HWND
+}
+
+/// The procedures of the window classes this process registered, by class name (window
+/// classes belong to the process, §17.P1). [`class_wndproc`] finds a window's here.
+static CLASSES: Mutex<Vec<(String, WindowProc<NativeCtx>)>> = Mutex::new(Vec::new());
+
+fn module() -> F::HINSTANCE {
+    // SAFETY: NULL asks for the executable's own module; nothing is written.
+    unsafe { windows_sys::Win32::System::LibraryLoader::GetModuleHandleW(std::ptr::null()) }
+}
+
+/// The one native window procedure of every class registered through [`Win32`]: it runs
+/// the Rust procedure registered for the window's class on the calling thread (the
+/// window's, as Windows calls it), and DefWindowProc for a class it does not know.
+unsafe extern "system" fn class_wndproc(hwnd: F::HWND, msg: u32, w: WPARAM, l: LPARAM) -> LRESULT {
+    let mut name = [0u16; 257];
+    // SAFETY: the buffer holds 257 u16s; GetClassName writes at most 256 and a NUL.
+    let n = unsafe { WM::GetClassNameW(hwnd, name.as_mut_ptr(), 257) };
+    let class = String::from_utf16_lossy(&name[..n.max(0) as usize]);
+    let proc = {
+        let classes = CLASSES.lock().expect("class registry");
+        classes.iter().find(|(c, _)| c.eq_ignore_ascii_case(&class)).map(|(_, p)| p.clone())
+    };
+    match proc {
+        Some(p) => block_on(p(NativeCtx, HWND(hwnd as isize), msg, w, l)),
+        // SAFETY: the arguments are the ones Windows passed in.
+        None => unsafe { WM::DefWindowProcW(hwnd, msg, w, l) },
+    }
 }
 
 type Start = Box<dyn FnOnce() -> u32 + Send>;
@@ -510,6 +717,736 @@ impl Win32 for NativeCtx {
         // SAFETY: no pointers.
         unsafe { M::SetMailslotInfo(raw(h_mailslot), read_timeout) }
     }
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        let (sa, name) = (nt_sa(file_mapping_attributes), wide_opt(name));
+        // SAFETY: `sa` and `name` live across the call; a `None` name is NULL.
+        ours(unsafe {
+            Mem::CreateFileMappingW(
+                raw(h_file),
+                sa_ptr(&sa),
+                fl_protect,
+                maximum_size_high,
+                maximum_size_low,
+                pcwstr(&name),
+            )
+        })
+    }
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        let name = wide_opt(name);
+        // SAFETY: `name` lives across the call; a `None` name is NULL.
+        ours(unsafe { Mem::OpenFileMappingW(desired_access, inherit_handle as i32, pcwstr(&name)) })
+    }
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize {
+        // SAFETY: no pointers in; the address out is only ever used through
+        // read_memory/write_memory, which a program aims at what it mapped.
+        let v = unsafe {
+            Mem::MapViewOfFile(
+                raw(h_file_mapping_object),
+                desired_access,
+                file_offset_high,
+                file_offset_low,
+                number_of_bytes_to_map,
+            )
+        };
+        v.Value as usize
+    }
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize {
+        // SAFETY: the base is an address hint the kernel checks; nothing is dereferenced.
+        let v = unsafe {
+            Mem::MapViewOfFileEx(
+                raw(h_file_mapping_object),
+                desired_access,
+                file_offset_high,
+                file_offset_low,
+                number_of_bytes_to_map,
+                base_address as *const c_void,
+            )
+        };
+        v.Value as usize
+    }
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL {
+        let v = Mem::MEMORY_MAPPED_VIEW_ADDRESS { Value: base_address as *mut c_void };
+        // SAFETY: the kernel checks the address (ERROR_INVALID_ADDRESS for no view); the
+        // program no longer touches the view's memory after this call.
+        unsafe { Mem::UnmapViewOfFile(v) }
+    }
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL {
+        // SAFETY: the kernel checks the range; nothing is dereferenced here.
+        unsafe { Mem::FlushViewOfFile(base_address as *const c_void, number_of_bytes_to_flush) }
+    }
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]) {
+        if buffer.is_empty() {
+            return;
+        }
+        // SAFETY: the trait's contract: `address..address + len` is memory the program
+        // mapped or committed readable (a view, a VirtualAlloc). Other threads and
+        // processes may write it concurrently only where the program synchronises, as
+        // with any shared memory; the copy is bytewise, like the simulator's read.
+        unsafe { std::ptr::copy_nonoverlapping(address as *const u8, buffer.as_mut_ptr(), buffer.len()) }
+    }
+    async fn write_memory(&self, address: usize, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        // SAFETY: as read_memory, for memory the program mapped or committed writable;
+        // it is never memory Rust owns, so no Rust reference aliases it.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), address as *mut u8, data.len()) }
+    }
+    async fn interlocked_increment(&self, addend: usize) -> i32 {
+        // SAFETY: the trait's contract: a 4-byte aligned LONG in memory the program
+        // mapped or committed writable, accessed by other threads only atomically.
+        let a = unsafe { std::sync::atomic::AtomicI32::from_ptr(addend as *mut i32) };
+        a.fetch_add(1, std::sync::atomic::Ordering::SeqCst).wrapping_add(1)
+    }
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32 {
+        // SAFETY: as interlocked_increment.
+        let a = unsafe { std::sync::atomic::AtomicI32::from_ptr(destination as *mut i32) };
+        use std::sync::atomic::Ordering::SeqCst;
+        match a.compare_exchange(comparand, exchange, SeqCst, SeqCst) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+    async fn virtual_alloc(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_allocation_type: u32,
+        fl_protect: u32,
+    ) -> usize {
+        // SAFETY: the address is a hint the kernel checks; nothing is dereferenced.
+        (unsafe { Mem::VirtualAlloc(lp_address as *const c_void, dw_size, fl_allocation_type, fl_protect) }) as usize
+    }
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL {
+        // SAFETY: the kernel checks the range; the program no longer touches freed pages.
+        unsafe { Mem::VirtualFree(lp_address as *mut c_void, dw_size, dw_free_type) }
+    }
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize {
+        let mut m = Mem::MEMORY_BASIC_INFORMATION::default();
+        let len = dw_length.min(std::mem::size_of::<Mem::MEMORY_BASIC_INFORMATION>());
+        // SAFETY: `m` is a live local of at least `len` bytes.
+        let n = unsafe { Mem::VirtualQuery(lp_address as *const c_void, &mut m, len) };
+        if n != 0 {
+            *lp_buffer = MEMORY_BASIC_INFORMATION {
+                BaseAddress: m.BaseAddress as usize,
+                AllocationBase: m.AllocationBase as usize,
+                AllocationProtect: m.AllocationProtect,
+                PartitionId: m.PartitionId,
+                RegionSize: m.RegionSize,
+                State: m.State,
+                Protect: m.Protect,
+                Type: m.Type,
+            };
+        }
+        n
+    }
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL {
+        // SAFETY: the kernel checks the range; the out pointer is a live reference.
+        unsafe { Mem::VirtualProtect(lp_address as *const c_void, dw_size, fl_new_protect, lpfl_old_protect) }
+    }
+
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32 {
+        let high = distance_to_move_high.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        // SAFETY: `high` is NULL or a live reference.
+        unsafe { FS::SetFilePointer(raw(h_file), distance_to_move, high, move_method) }
+    }
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL {
+        let out = new_file_pointer.map_or(std::ptr::null_mut(), |r| r as *mut i64);
+        // SAFETY: `out` is NULL or a live reference.
+        unsafe { FS::SetFilePointerEx(raw(h_file), distance_to_move, out, move_method) }
+    }
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { FS::SetEndOfFile(raw(h_file)) }
+    }
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32 {
+        // SAFETY: the out pointer is NULL or a live reference.
+        unsafe { FS::GetFileSize(raw(h_file), out_ptr(file_size_high)) }
+    }
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL {
+        let out = file_size.map_or(std::ptr::null_mut(), |r| r as *mut i64);
+        // SAFETY: `out` is NULL or a live reference.
+        unsafe { FS::GetFileSizeEx(raw(h_file), out) }
+    }
+    async fn get_file_type(&self, h_file: HANDLE) -> u32 {
+        // SAFETY: no pointers.
+        unsafe { FS::GetFileType(raw(h_file)) }
+    }
+    async fn delete_file(&self, file_name: &str) -> BOOL {
+        let name = wide(file_name);
+        // SAFETY: `name` lives across the call.
+        unsafe { FS::DeleteFileW(name.as_ptr()) }
+    }
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL {
+        let (sa, name) = (nt_sa(security_attributes), wide(path_name));
+        // SAFETY: `sa` and `name` live across the call.
+        unsafe { FS::CreateDirectoryW(name.as_ptr(), sa_ptr(&sa)) }
+    }
+    async fn remove_directory(&self, path_name: &str) -> BOOL {
+        let name = wide(path_name);
+        // SAFETY: `name` lives across the call.
+        unsafe { FS::RemoveDirectoryW(name.as_ptr()) }
+    }
+    type Overlapped = NativeOverlapped;
+    type IoBuffer = NativeIoBuffer;
+    fn new_overlapped(&self, h_event: HANDLE) -> NativeOverlapped {
+        let ov = IO::OVERLAPPED { hEvent: raw(h_event), ..Default::default() };
+        let o = Arc::new(OverlappedInner { ov: UnsafeCell::new(ov), write_data: Mutex::new(Box::new([])) });
+        OVERLAPPEDS.lock().expect("overlapped registry").push(Arc::downgrade(&o));
+        NativeOverlapped(o)
+    }
+    fn new_io_buffer(&self, len: usize) -> NativeIoBuffer {
+        let b: Box<[u8]> = vec![0u8; len].into_boxed_slice();
+        let ptr = Box::into_raw(b) as *mut u8;
+        NativeIoBuffer(Arc::new(IoBufferInner { ptr, len }))
+    }
+    fn io_buffer_head(&self, buffer: &NativeIoBuffer, n: usize) -> Vec<u8> {
+        let n = n.min(buffer.0.len);
+        // SAFETY: `ptr` holds `len` bytes; the program reads them after the operation
+        // that filled them completed, so the kernel no longer writes them.
+        unsafe { std::slice::from_raw_parts(buffer.0.ptr, n).to_vec() }
+    }
+    fn has_overlapped_io_completed(&self, overlapped: &NativeOverlapped) -> bool {
+        // SAFETY: a volatile read of the field the kernel writes at completion.
+        let internal = unsafe { std::ptr::read_volatile(std::ptr::addr_of!((*overlapped.ptr()).Internal)) };
+        internal != 0x103 // STATUS_PENDING
+    }
+    fn same_overlapped(&self, a: &NativeOverlapped, b: &NativeOverlapped) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &NativeIoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &NativeOverlapped,
+    ) -> BOOL {
+        let len = u32::try_from(buffer.0.len).unwrap_or(u32::MAX);
+        // SAFETY: the buffer and the OVERLAPPED are heap allocations that live as long as
+        // a clone of them does; the program keeps them until the operation completed.
+        unsafe { FS::ReadFile(raw(h_file), buffer.0.ptr, len, out_ptr(bytes_read), overlapped.ptr()) }
+    }
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &NativeOverlapped,
+    ) -> BOOL {
+        let mut keep = overlapped.0.write_data.lock().expect("write data");
+        *keep = buffer.to_vec().into_boxed_slice();
+        let len = u32::try_from(keep.len()).unwrap_or(u32::MAX);
+        // SAFETY: the bytes live in the OVERLAPPED's own storage until its next write, so
+        // a pending write reads live memory; the OVERLAPPED outlives the operation.
+        unsafe { FS::WriteFile(raw(h_file), keep.as_ptr(), len, out_ptr(bytes_written), overlapped.ptr()) }
+    }
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &NativeOverlapped) -> BOOL {
+        // SAFETY: the OVERLAPPED outlives the operation.
+        unsafe { P::ConnectNamedPipe(raw(h_named_pipe), overlapped.ptr()) }
+    }
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &NativeOverlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL {
+        // SAFETY: the OVERLAPPED is live; the out pointer is a live reference.
+        unsafe { IO::GetOverlappedResult(raw(h_file), overlapped.ptr(), number_of_bytes_transferred, wait as i32) }
+    }
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { IO::CancelIo(raw(h_file)) }
+    }
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&NativeOverlapped>) -> BOOL {
+        let p = overlapped.map_or(std::ptr::null(), |o| o.ptr() as *const IO::OVERLAPPED);
+        // SAFETY: `p` is NULL or a live OVERLAPPED.
+        unsafe { IO::CancelIoEx(raw(h_file), p) }
+    }
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE {
+        // SAFETY: no pointers.
+        ours(unsafe {
+            IO::CreateIoCompletionPort(
+                raw(file_handle),
+                raw(existing_completion_port),
+                completion_key,
+                number_of_concurrent_threads,
+            )
+        })
+    }
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<NativeOverlapped>,
+        milliseconds: u32,
+    ) -> BOOL {
+        let mut p: *mut IO::OVERLAPPED = std::ptr::null_mut();
+        // SAFETY: out pointers to live references and a local.
+        let ok = unsafe {
+            IO::GetQueuedCompletionStatus(
+                raw(completion_port),
+                number_of_bytes_transferred,
+                completion_key,
+                &mut p,
+                milliseconds,
+            )
+        };
+        *overlapped = overlapped_at(p);
+        ok
+    }
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&NativeOverlapped>,
+    ) -> BOOL {
+        let p = overlapped.map_or(std::ptr::null(), |o| o.ptr() as *const IO::OVERLAPPED);
+        // SAFETY: `p` is NULL or a live OVERLAPPED, handed back by the port as an address.
+        unsafe { IO::PostQueuedCompletionStatus(raw(completion_port), number_of_bytes_transferred, completion_key, p) }
+    }
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32 {
+        let mut d = WS::WSADATA::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WS::WSAStartup(w_version_requested, &mut d) };
+        if let (0, Some(out)) = (r, lp_wsa_data) {
+            *out = WSADATA { wVersion: d.wVersion, wHighVersion: d.wHighVersion };
+        }
+        r
+    }
+    async fn wsa_cleanup(&self) -> i32 {
+        // SAFETY: no arguments.
+        unsafe { WS::WSACleanup() }
+    }
+    fn wsa_get_last_error(&self) -> i32 {
+        // SAFETY: no arguments.
+        unsafe { WS::WSAGetLastError() }
+    }
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET {
+        // SAFETY: no pointers.
+        our_sock(unsafe { WS::socket(af, ty, protocol) })
+    }
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        let b = SaBuf::from(name);
+        let p = if name.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `p` is NULL or 128 readable bytes, and the length is clamped to them.
+        unsafe { WS::bind(sock(s), p, clamp_len(namelen)) }
+    }
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::listen(sock(s), backlog) }
+    }
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET {
+        let mut b = SaBuf::from(None);
+        let mut len = addrlen.as_ref().map_or(0, |l| clamp_len(**l));
+        let (pa, pl) = match (&addr, &addrlen) {
+            (Some(_), Some(_)) => (b.ptr_mut(), &mut len as *mut i32),
+            (Some(_), None) => (b.ptr_mut(), std::ptr::null_mut()),
+            (None, Some(_)) => (std::ptr::null_mut(), &mut len as *mut i32),
+            (None, None) => (std::ptr::null_mut(), std::ptr::null_mut()),
+        };
+        // SAFETY: each pointer is NULL or points at a live local of the size claimed.
+        let r = unsafe { WS::accept(sock(s), pa, pl) };
+        if r != WS::INVALID_SOCKET {
+            if let Some(a) = addr {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = addrlen {
+                *l = len;
+            }
+        }
+        our_sock(r)
+    }
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        let b = SaBuf::from(name);
+        let p = if name.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `p` is NULL or 128 readable bytes, and the length is clamped to them.
+        unsafe { WS::connect(sock(s), p, clamp_len(namelen)) }
+    }
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32 {
+        // SAFETY: `buf` holds at least the clamped length.
+        unsafe { WS::recv(sock(s), buf.as_mut_ptr(), buf_len(len, buf.len()), flags) }
+    }
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32 {
+        let mut b = SaBuf::from(None);
+        let mut flen = fromlen.as_ref().map_or(0, |l| clamp_len(**l));
+        let pa = if from.is_some() { b.ptr_mut() } else { std::ptr::null_mut() };
+        let pl = if fromlen.is_some() { &mut flen as *mut i32 } else { std::ptr::null_mut() };
+        // SAFETY: `buf` holds the clamped length; the address pointers are NULL or locals.
+        let r = unsafe { WS::recvfrom(sock(s), buf.as_mut_ptr(), buf_len(len, buf.len()), flags, pa, pl) };
+        if r >= 0 {
+            if let Some(a) = from {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = fromlen {
+                *l = flen;
+            }
+        }
+        r
+    }
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32 {
+        // SAFETY: `buf` holds at least the clamped length.
+        unsafe { WS::send(sock(s), buf.as_ptr(), buf_len(len, buf.len()), flags) }
+    }
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32 {
+        let b = SaBuf::from(to);
+        let p = if to.is_some() { b.ptr() } else { std::ptr::null() };
+        // SAFETY: `buf` holds the clamped length; `p` is NULL or 128 readable bytes.
+        unsafe { WS::sendto(sock(s), buf.as_ptr(), buf_len(len, buf.len()), flags, p, clamp_len(tolen)) }
+    }
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::shutdown(sock(s), how) }
+    }
+    async fn closesocket(&self, s: SOCKET) -> i32 {
+        // SAFETY: no pointers.
+        unsafe { WS::closesocket(sock(s)) }
+    }
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32 {
+        let mut b = SaBuf::from(None);
+        let mut len = namelen.as_ref().map_or(0, |l| clamp_len(**l));
+        let pa = if name.is_some() { b.ptr_mut() } else { std::ptr::null_mut() };
+        let pl = if namelen.is_some() { &mut len as *mut i32 } else { std::ptr::null_mut() };
+        // SAFETY: each pointer is NULL or a live local of the size claimed.
+        let r = unsafe { WS::getsockname(sock(s), pa, pl) };
+        if r == 0 {
+            if let Some(a) = name {
+                *a = b.to_sockaddr();
+            }
+            if let Some(l) = namelen {
+                *l = len;
+            }
+        }
+        r
+    }
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
+        // SAFETY: the argument pointer is NULL or a live reference.
+        unsafe { WS::ioctlsocket(sock(s), cmd, out_ptr(argp)) }
+    }
+    fn get_current_thread_id(&self) -> u32 {
+        // SAFETY: no arguments.
+        unsafe { T::GetCurrentThreadId() }
+    }
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::PostThreadMessageW(id_thread, msg, w_param, l_param) }
+    }
+    async fn post_quit_message(&self, exit_code: i32) {
+        // SAFETY: no pointers.
+        unsafe { WM::PostQuitMessage(exit_code) }
+    }
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL {
+        let mut m = WM::MSG::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WM::GetMessageW(&mut m, hwnd.0 as F::HWND, msg_filter_min, msg_filter_max) };
+        if r != -1 {
+            *msg = our_msg(&m);
+        }
+        r
+    }
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL {
+        let mut m = WM::MSG::default();
+        // SAFETY: an out pointer to a local.
+        let r = unsafe { WM::PeekMessageW(&mut m, hwnd.0 as F::HWND, msg_filter_min, msg_filter_max, remove_msg) };
+        if r != 0 {
+            *msg = our_msg(&m);
+        }
+        r
+    }
+
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM {
+        let name = wide(class_name);
+        let wc = WM::WNDCLASSEXW {
+            cbSize: std::mem::size_of::<WM::WNDCLASSEXW>() as u32,
+            lpfnWndProc: Some(class_wndproc),
+            hInstance: module(),
+            lpszClassName: name.as_ptr(),
+            ..Default::default()
+        };
+        // SAFETY: `wc` and the name it points to live for the call (Windows copies the name).
+        let atom = unsafe { WM::RegisterClassExW(&wc) };
+        if atom != 0 {
+            let mut classes = CLASSES.lock().expect("class registry");
+            classes.retain(|(c, _)| !c.eq_ignore_ascii_case(class_name));
+            classes.push((class_name.to_string(), wnd_proc));
+        }
+        atom
+    }
+    async fn unregister_class(&self, class_name: &str) -> BOOL {
+        let name = wide(class_name);
+        // SAFETY: the name lives for the call.
+        let ok = unsafe { WM::UnregisterClassW(name.as_ptr(), module()) };
+        if ok != 0 {
+            CLASSES.lock().expect("class registry").retain(|(c, _)| !c.eq_ignore_ascii_case(class_name));
+        }
+        ok
+    }
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND {
+        let (class, title) = (wide(class_name), wide(window_name));
+        // SAFETY: the strings live for the call; no lpParam.
+        let h = unsafe {
+            WM::CreateWindowExW(
+                ex_style,
+                class.as_ptr(),
+                title.as_ptr(),
+                style,
+                x,
+                y,
+                width,
+                height,
+                hwnd_raw(parent),
+                menu as WM::HMENU,
+                module(),
+                std::ptr::null(),
+            )
+        };
+        HWND(h as isize)
+    }
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::DestroyWindow(hwnd_raw(hwnd)) }
+    }
+    async fn is_window(&self, hwnd: HWND) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::IsWindow(hwnd_raw(hwnd)) }
+    }
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32 {
+        // SAFETY: the out pointer is NULL or a live reference.
+        unsafe { WM::GetWindowThreadProcessId(hwnd_raw(hwnd), out_ptr(process_id)) }
+    }
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        // SAFETY: the cases pass no pointers in wParam/lParam.
+        unsafe { WM::DefWindowProcW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: no pointers (a message that carries one fails, ERROR_MESSAGE_SYNC_ONLY).
+        unsafe { WM::PostMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        // SAFETY: the cases send only messages whose parameters are numbers.
+        unsafe { WM::SendMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT {
+        let out = result.map_or(std::ptr::null_mut(), |r| r as *mut usize);
+        // SAFETY: numeric parameters; the out pointer is NULL or a live reference.
+        unsafe { WM::SendMessageTimeoutW(hwnd_raw(hwnd), msg, w_param, l_param, flags, timeout, out) }
+    }
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        // SAFETY: numeric parameters.
+        unsafe { WM::SendNotifyMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
+    }
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
+        let m = native_msg(msg);
+        // SAFETY: a pointer to a local MSG.
+        unsafe { WM::DispatchMessageW(&m) }
+    }
+    async fn translate_message(&self, msg: &MSG) -> BOOL {
+        let m = native_msg(msg);
+        // SAFETY: a pointer to a local MSG.
+        unsafe { WM::TranslateMessage(&m) }
+    }
+    fn in_send_message(&self) -> BOOL {
+        // SAFETY: no arguments.
+        unsafe { WM::InSendMessage() }
+    }
+    async fn reply_message(&self, result: LRESULT) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::ReplyMessage(result) }
+    }
+
+    type CriticalSection = NativeCriticalSection;
+    type SrwLock = NativeSrwLock;
+    type ConditionVariable = NativeConditionVariable;
+    fn new_critical_section(&self) -> NativeCriticalSection {
+        NativeCriticalSection(LockCell::new())
+    }
+    fn new_srw_lock(&self) -> NativeSrwLock {
+        NativeSrwLock(LockCell::new())
+    }
+    fn new_condition_variable(&self) -> NativeConditionVariable {
+        NativeConditionVariable(LockCell::new())
+    }
+    async fn initialize_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: a live structure at a stable address (LockCell).
+        unsafe { T::InitializeCriticalSection(cs.0.ptr()) }
+    }
+    async fn enter_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; the cases initialise before use.
+        unsafe { T::EnterCriticalSection(cs.0.ptr()) }
+    }
+    async fn try_enter_critical_section(&self, cs: &NativeCriticalSection) -> BOOL {
+        // SAFETY: as above.
+        unsafe { T::TryEnterCriticalSection(cs.0.ptr()) }
+    }
+    async fn leave_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; the cases leave only what they entered.
+        unsafe { T::LeaveCriticalSection(cs.0.ptr()) }
+    }
+    async fn delete_critical_section(&self, cs: &NativeCriticalSection) {
+        // SAFETY: as above; no thread waits for it when the cases delete it.
+        unsafe { T::DeleteCriticalSection(cs.0.ptr()) }
+    }
+    async fn acquire_srw_lock_exclusive(&self, lock: &NativeSrwLock) {
+        // SAFETY: a live structure at a stable address (LockCell).
+        unsafe { T::AcquireSRWLockExclusive(lock.0.ptr()) }
+    }
+    async fn acquire_srw_lock_shared(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above.
+        unsafe { T::AcquireSRWLockShared(lock.0.ptr()) }
+    }
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &NativeSrwLock) -> BOOL {
+        // SAFETY: as above.
+        (unsafe { T::TryAcquireSRWLockExclusive(lock.0.ptr()) }) as BOOL
+    }
+    async fn try_acquire_srw_lock_shared(&self, lock: &NativeSrwLock) -> BOOL {
+        // SAFETY: as above.
+        (unsafe { T::TryAcquireSRWLockShared(lock.0.ptr()) }) as BOOL
+    }
+    async fn release_srw_lock_exclusive(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above; the cases release only what they hold.
+        unsafe { T::ReleaseSRWLockExclusive(lock.0.ptr()) }
+    }
+    async fn release_srw_lock_shared(&self, lock: &NativeSrwLock) {
+        // SAFETY: as above.
+        unsafe { T::ReleaseSRWLockShared(lock.0.ptr()) }
+    }
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &NativeConditionVariable,
+        cs: &NativeCriticalSection,
+        milliseconds: u32,
+    ) -> BOOL {
+        // SAFETY: live structures at stable addresses; the caller owns the critical section.
+        unsafe { T::SleepConditionVariableCS(cv.0.ptr(), cs.0.ptr(), milliseconds) }
+    }
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &NativeConditionVariable,
+        lock: &NativeSrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL {
+        // SAFETY: as above; the caller holds the lock in the mode `flags` says.
+        unsafe { T::SleepConditionVariableSRW(cv.0.ptr(), lock.0.ptr(), milliseconds, flags) }
+    }
+    async fn wake_condition_variable(&self, cv: &NativeConditionVariable) {
+        // SAFETY: a live structure at a stable address.
+        unsafe { T::WakeConditionVariable(cv.0.ptr()) }
+    }
+    async fn wake_all_condition_variable(&self, cv: &NativeConditionVariable) {
+        // SAFETY: as above.
+        unsafe { T::WakeAllConditionVariable(cv.0.ptr()) }
+    }
+
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> sim_core::error::HRESULT {
+        // SAFETY: pvReserved is never dereferenced: CoInitializeEx rejects any non-NULL value.
+        sim_core::error::HRESULT(unsafe {
+            windows_sys::Win32::System::Com::CoInitializeEx(reserved.unwrap_or(0) as *const c_void, coinit)
+        })
+    }
+    async fn co_uninitialize(&self) {
+        // SAFETY: no arguments.
+        unsafe { windows_sys::Win32::System::Com::CoUninitialize() }
+    }
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> sim_core::error::HRESULT {
+        let t = apt_type.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        let q = qualifier.map_or(std::ptr::null_mut(), |r| r as *mut i32);
+        // SAFETY: the out pointers are NULL or live references.
+        sim_core::error::HRESULT(unsafe { windows_sys::Win32::System::Com::CoGetApartmentType(t, q) })
+    }
 }
 
 /// How long a case may take natively before it counts as hung.
@@ -522,8 +1459,14 @@ pub const CASE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(
 /// moves on; the process exits when every case has had its turn.
 pub fn run_all() {
     use std::io::Write;
+    // The real file system outlives the run: a directory unique to it, under %TEMP%.
+    let scratch = format!(
+        r"{}\winsim-diff-{}",
+        std::env::temp_dir().display().to_string().trim_end_matches('\\'),
+        std::process::id()
+    );
     for case in crate::cases::all::<NativeCtx>() {
-        let log = crate::log::Log::new(case.name);
+        let log = crate::log::Log::new(case.name).with_scratch(&scratch);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let (body, case_log) = (case.run, log.clone());
         std::thread::spawn(move || {

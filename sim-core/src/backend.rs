@@ -1,7 +1,11 @@
 //! One program, two backends: the backend-neutral Win32 surface.
 //!
 //! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
-//! named pipes, handles, events, mutexes, semaphores, waits, threads and processes. A
+//! named pipes, mailslots, handles, events, mutexes, semaphores, waits, threads and
+//! processes, file mappings and views, process memory, files on paths, overlapped I/O and
+//! completion ports, Winsock over loopback, thread and window messages (a window procedure
+//! written once, [`WindowProc`]), user-mode locks (critical sections, SRW locks and
+//! condition variables as shareable associated types) and COM initialisation. A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
 //! trait by delegating to its own methods, so code written against `ThreadCtx` is
 //! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
@@ -9,8 +13,11 @@
 //!
 //! The signatures are Win32-shaped and the same in both backends: `HANDLE` values,
 //! `BOOL` results, `u32` last errors compared with the `ERROR_*` constants of
-//! [`crate::error`]. Only synchronous I/O is in the surface (no OVERLAPPED): a native
-//! call completes before its future is first polled.
+//! [`crate::error`]; memory addresses are `usize` values that differ between the backends.
+//! An OVERLAPPED and an overlapped read's buffer are the associated types
+//! [`Win32::Overlapped`] and [`Win32::IoBuffer`], so no raw pointer crosses the surface. A
+//! native call completes before its future is first polled (an overlapped one may leave
+//! its operation pending, as on Windows).
 
 use crate::api::ThreadCtx;
 use crate::types::*;
@@ -20,6 +27,15 @@ use std::future::Future;
 /// registry maps names to these, in the simulator (`Sim::program`) and natively (one
 /// executable dispatching on a command-line argument).
 pub type Program<W> = fn(W) -> std::pin::Pin<Box<dyn Future<Output = u32>>>;
+
+/// A window procedure generic over the backend, registered with
+/// [`Win32::register_class`]: it gets the window thread's own backend value and returns
+/// the message's result, calling [`Win32::def_window_proc`] for what it does not handle.
+/// It is `Send + Sync` so a case can capture it in a thread body and register it there;
+/// natively one `extern "system"` procedure finds it by the window's class.
+pub type WindowProc<W> = std::sync::Arc<
+    dyn Fn(W, HWND, u32, WPARAM, LPARAM) -> std::pin::Pin<Box<dyn Future<Output = LRESULT>>> + Send + Sync,
+>;
 
 /// The Win32 calls a protocol needs, implemented by the simulator's [`ThreadCtx`] and by
 /// the native backend. A value is one thread's view: cloning it is cheap and a clone is
@@ -217,6 +233,423 @@ pub trait Win32: Clone + 'static {
     ) -> BOOL;
     /// SetMailslotInfo: the read time-out of later reads (§18.14).
     async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL;
+
+    // ----- file mappings, views and process memory (§§19, 29) -----------------------
+
+    /// CreateFileMapping: `h_file` INVALID_HANDLE_VALUE for a pagefile-backed section, or
+    /// a file handle (in the simulator, a file of the in-memory volume, §28.14).
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE;
+    /// OpenFileMapping.
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE;
+    /// MapViewOfFile: the view's address (0 for NULL). Addresses differ between the
+    /// backends: a program uses them, it never compares them with constants.
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize;
+    /// MapViewOfFileEx.
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize;
+    /// UnmapViewOfFile.
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL;
+    /// FlushViewOfFile.
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL;
+    /// Reads memory at `address` (a `memcpy` out of a view or an allocation). An address
+    /// that cannot be read is an access violation: the simulator ends the run with
+    /// `Outcome::AccessViolation`, natively the process dies, so a portable program only
+    /// touches memory it mapped or committed.
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]);
+    /// Writes memory at `address` (as [`Win32::read_memory`], for stores).
+    async fn write_memory(&self, address: usize, data: &[u8]);
+    /// InterlockedIncrement of the LONG at `addend`: the new value.
+    async fn interlocked_increment(&self, addend: usize) -> i32;
+    /// InterlockedCompareExchange of the LONG at `destination`: the initial value.
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32;
+    /// VirtualAlloc: the base address (0 for NULL).
+    async fn virtual_alloc(&self, lp_address: usize, dw_size: usize, fl_allocation_type: u32, fl_protect: u32)
+    -> usize;
+    /// VirtualFree.
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL;
+    /// VirtualQuery: the bytes written to `lp_buffer` (0 on failure).
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize;
+    /// VirtualProtect.
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL;
+
+    // ----- files on paths (§28) -------------------------------------------------------
+
+    /// SetFilePointer.
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32;
+    /// SetFilePointerEx.
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL;
+    /// SetEndOfFile.
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL;
+    /// GetFileSize.
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32;
+    /// GetFileSizeEx.
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL;
+    /// GetFileType.
+    async fn get_file_type(&self, h_file: HANDLE) -> u32;
+    /// DeleteFile.
+    async fn delete_file(&self, file_name: &str) -> BOOL;
+    /// CreateDirectory.
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL;
+    /// RemoveDirectory.
+    async fn remove_directory(&self, path_name: &str) -> BOOL;
+
+    // ----- overlapped I/O and completion ports (§16) ---------------------------------
+
+    /// An OVERLAPPED: the simulator's [`crate::api::Overlapped`], natively a structure at a
+    /// stable address that the kernel writes when the operation completes. Cloning gives
+    /// the same OVERLAPPED. As on Windows, it must outlive the operation that uses it: a
+    /// program waits for (or cancels and waits for) every operation it started.
+    type Overlapped: Clone + 'static;
+    /// A buffer an overlapped read fills when it completes: the simulator's
+    /// [`crate::api::IoBuffer`], natively a heap buffer at a stable address.
+    type IoBuffer: Clone + 'static;
+    /// A new OVERLAPPED whose `hEvent` is `h_event` (NULL for none), offset 0.
+    fn new_overlapped(&self, h_event: HANDLE) -> Self::Overlapped;
+    /// A new zeroed buffer of `len` bytes for overlapped reads.
+    fn new_io_buffer(&self, len: usize) -> Self::IoBuffer;
+    /// The first `n` bytes of an I/O buffer (read once the operation has completed).
+    fn io_buffer_head(&self, buffer: &Self::IoBuffer, n: usize) -> Vec<u8>;
+    /// HasOverlappedIoCompleted: `Internal != STATUS_PENDING`.
+    fn has_overlapped_io_completed(&self, overlapped: &Self::Overlapped) -> bool;
+    /// Whether two OVERLAPPED values are the same structure (what comparing the pointers
+    /// GetQueuedCompletionStatus returns does).
+    fn same_overlapped(&self, a: &Self::Overlapped, b: &Self::Overlapped) -> bool;
+    /// ReadFile with an OVERLAPPED (the handle opened with FILE_FLAG_OVERLAPPED).
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL;
+    /// WriteFile with an OVERLAPPED. Natively the bytes are copied into storage the
+    /// OVERLAPPED keeps until its next operation, so `buffer` need not outlive the call.
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL;
+    /// ConnectNamedPipe with an OVERLAPPED.
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &Self::Overlapped) -> BOOL;
+    /// GetOverlappedResult.
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Self::Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL;
+    /// CancelIo.
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL;
+    /// CancelIoEx.
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&Self::Overlapped>) -> BOOL;
+    /// CreateIoCompletionPort.
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE;
+    /// GetQueuedCompletionStatus: `*overlapped` is the packet's OVERLAPPED (None for a
+    /// time-out or a posted packet without one).
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<Self::Overlapped>,
+        milliseconds: u32,
+    ) -> BOOL;
+    /// PostQueuedCompletionStatus.
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL;
+
+    // ----- Winsock over loopback (§22) --------------------------------------------------
+
+    /// WSAStartup: 0, or the error.
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32;
+    /// WSACleanup.
+    async fn wsa_cleanup(&self) -> i32;
+    /// WSAGetLastError.
+    fn wsa_get_last_error(&self) -> i32;
+    /// socket.
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET;
+    /// bind.
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32;
+    /// listen.
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32;
+    /// accept.
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET;
+    /// connect.
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32;
+    /// recv (`len` at most `buf.len()`).
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32;
+    /// recvfrom.
+    #[allow(clippy::too_many_arguments)]
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32;
+    /// send (`len` at most `buf.len()`).
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32;
+    /// sendto.
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32;
+    /// shutdown.
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32;
+    /// closesocket.
+    async fn closesocket(&self, s: SOCKET) -> i32;
+    /// getsockname.
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32;
+    /// ioctlsocket (FIONBIO, FIONREAD).
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32;
+
+    // ----- thread messages (§17) --------------------------------------------------------
+
+    /// GetCurrentThreadId.
+    fn get_current_thread_id(&self) -> u32;
+    /// PostThreadMessage.
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// PostQuitMessage.
+    async fn post_quit_message(&self, exit_code: i32);
+    /// GetMessage: nonzero for a message, 0 for WM_QUIT, -1 on error.
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL;
+    /// PeekMessage.
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL;
+
+    // Windows and window messages (§17).
+    /// RegisterClassEx of a class with only a name and a procedure: the class atom, or 0.
+    /// The atom's value differs between the backends.
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM;
+    /// UnregisterClass (of a class this process registered).
+    async fn unregister_class(&self, class_name: &str) -> BOOL;
+    /// CreateWindowEx (natively with the executable's module as hInstance and no
+    /// lpParam).
+    #[allow(clippy::too_many_arguments)]
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND;
+    /// DestroyWindow.
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL;
+    /// IsWindow.
+    async fn is_window(&self, hwnd: HWND) -> BOOL;
+    /// GetWindowThreadProcessId.
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32;
+    /// DefWindowProc.
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT;
+    /// PostMessage.
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// SendMessage.
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT;
+    /// SendMessageTimeout.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT;
+    /// SendNotifyMessage.
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// DispatchMessage.
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT;
+    /// TranslateMessage.
+    async fn translate_message(&self, msg: &MSG) -> BOOL;
+    /// InSendMessage.
+    fn in_send_message(&self) -> BOOL;
+    /// ReplyMessage.
+    async fn reply_message(&self, result: LRESULT) -> BOOL;
+
+    // User-mode locks (§20). The values are user memory on Windows; here they are
+    // handles to that memory that every thread of the process may share: cloning one
+    // gives the same lock (as passing its address would), and they are `Send` so a thread
+    // body may capture them.
+    /// A CRITICAL_SECTION's storage, shared by its clones.
+    type CriticalSection: Clone + Send + Sync + 'static;
+    /// An SRWLOCK, shared by its clones.
+    type SrwLock: Clone + Send + Sync + 'static;
+    /// A CONDITION_VARIABLE, shared by its clones.
+    type ConditionVariable: Clone + Send + Sync + 'static;
+    /// Storage for a new CRITICAL_SECTION, not yet initialised.
+    fn new_critical_section(&self) -> Self::CriticalSection;
+    /// A new SRWLOCK, SRWLOCK_INIT.
+    fn new_srw_lock(&self) -> Self::SrwLock;
+    /// A new CONDITION_VARIABLE, CONDITION_VARIABLE_INIT.
+    fn new_condition_variable(&self) -> Self::ConditionVariable;
+    /// InitializeCriticalSection.
+    async fn initialize_critical_section(&self, cs: &Self::CriticalSection);
+    /// EnterCriticalSection.
+    async fn enter_critical_section(&self, cs: &Self::CriticalSection);
+    /// TryEnterCriticalSection.
+    async fn try_enter_critical_section(&self, cs: &Self::CriticalSection) -> BOOL;
+    /// LeaveCriticalSection.
+    async fn leave_critical_section(&self, cs: &Self::CriticalSection);
+    /// DeleteCriticalSection.
+    async fn delete_critical_section(&self, cs: &Self::CriticalSection);
+    /// AcquireSRWLockExclusive.
+    async fn acquire_srw_lock_exclusive(&self, lock: &Self::SrwLock);
+    /// AcquireSRWLockShared.
+    async fn acquire_srw_lock_shared(&self, lock: &Self::SrwLock);
+    /// TryAcquireSRWLockExclusive (a BOOLEAN on Windows, TRUE or FALSE here).
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &Self::SrwLock) -> BOOL;
+    /// TryAcquireSRWLockShared (a BOOLEAN on Windows, TRUE or FALSE here).
+    async fn try_acquire_srw_lock_shared(&self, lock: &Self::SrwLock) -> BOOL;
+    /// ReleaseSRWLockExclusive.
+    async fn release_srw_lock_exclusive(&self, lock: &Self::SrwLock);
+    /// ReleaseSRWLockShared.
+    async fn release_srw_lock_shared(&self, lock: &Self::SrwLock);
+    /// SleepConditionVariableCS.
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &Self::ConditionVariable,
+        cs: &Self::CriticalSection,
+        milliseconds: u32,
+    ) -> BOOL;
+    /// SleepConditionVariableSRW.
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &Self::ConditionVariable,
+        lock: &Self::SrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL;
+    /// WakeConditionVariable.
+    async fn wake_condition_variable(&self, cv: &Self::ConditionVariable);
+    /// WakeAllConditionVariable.
+    async fn wake_all_condition_variable(&self, cv: &Self::ConditionVariable);
+
+    // COM initialisation bookkeeping (docs/semantics.md §21, CI-*): apartments only, no
+    // objects.
+    /// CoInitializeEx (`reserved` stands for pvReserved: natively that value is passed as
+    /// the pointer).
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> crate::error::HRESULT;
+    /// CoUninitialize.
+    async fn co_uninitialize(&self);
+    /// CoGetApartmentType.
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> crate::error::HRESULT;
+}
+
+// The simulator's lock values (`CRITICAL_SECTION`, `SRWLOCK`, `CONDITION_VARIABLE` of
+// `crate::api`) are `Rc`-shared, so they cannot be captured by the `Send` thread bodies
+// of [`Win32::create_thread`]. Through the trait a program holds a `Send` token instead:
+// the index of the value in a table of the OS thread that runs the simulation (every
+// simulated thread runs there). The table only grows, by one entry per lock a program
+// makes through the trait; a token is never reused, so two runs on one OS thread cannot
+// mix their locks. Nothing about a token reaches a trace.
+thread_local! {
+    static SIM_CRITICAL_SECTIONS: std::cell::RefCell<Vec<crate::api::CRITICAL_SECTION>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static SIM_SRW_LOCKS: std::cell::RefCell<Vec<crate::api::SRWLOCK>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SIM_CONDITION_VARIABLES: std::cell::RefCell<Vec<crate::api::CONDITION_VARIABLE>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Through [`Win32`], the simulator's CRITICAL_SECTION: a token for a
+/// [`crate::api::CRITICAL_SECTION`] of the simulating OS thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimCriticalSection(usize);
+
+/// Through [`Win32`], the simulator's SRWLOCK: a token for a [`crate::api::SRWLOCK`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimSrwLock(usize);
+
+/// Through [`Win32`], the simulator's CONDITION_VARIABLE: a token for a
+/// [`crate::api::CONDITION_VARIABLE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimConditionVariable(usize);
+
+fn sim_cs(t: &SimCriticalSection) -> crate::api::CRITICAL_SECTION {
+    SIM_CRITICAL_SECTIONS.with(|v| v.borrow()[t.0].clone())
+}
+
+fn sim_srw(t: &SimSrwLock) -> crate::api::SRWLOCK {
+    SIM_SRW_LOCKS.with(|v| v.borrow()[t.0].clone())
+}
+
+fn sim_cv(t: &SimConditionVariable) -> crate::api::CONDITION_VARIABLE {
+    SIM_CONDITION_VARIABLES.with(|v| v.borrow()[t.0].clone())
 }
 
 impl Win32 for ThreadCtx {
@@ -479,5 +912,502 @@ impl Win32 for ThreadCtx {
     }
     async fn set_mailslot_info(&self, h_mailslot: HANDLE, read_timeout: u32) -> BOOL {
         ThreadCtx::set_mailslot_info(self, h_mailslot, read_timeout).await
+    }
+
+    async fn create_file_mapping(
+        &self,
+        h_file: HANDLE,
+        file_mapping_attributes: Option<&SECURITY_ATTRIBUTES>,
+        fl_protect: u32,
+        maximum_size_high: u32,
+        maximum_size_low: u32,
+        name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_file_mapping(
+            self,
+            h_file,
+            file_mapping_attributes,
+            fl_protect,
+            maximum_size_high,
+            maximum_size_low,
+            name,
+        )
+        .await
+    }
+    async fn open_file_mapping(&self, desired_access: u32, inherit_handle: bool, name: Option<&str>) -> HANDLE {
+        ThreadCtx::open_file_mapping(self, desired_access, inherit_handle, name).await
+    }
+    async fn map_view_of_file(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+    ) -> usize {
+        ThreadCtx::map_view_of_file(
+            self,
+            h_file_mapping_object,
+            desired_access,
+            file_offset_high,
+            file_offset_low,
+            number_of_bytes_to_map,
+        )
+        .await
+    }
+    async fn map_view_of_file_ex(
+        &self,
+        h_file_mapping_object: HANDLE,
+        desired_access: u32,
+        file_offset_high: u32,
+        file_offset_low: u32,
+        number_of_bytes_to_map: usize,
+        base_address: usize,
+    ) -> usize {
+        ThreadCtx::map_view_of_file_ex(
+            self,
+            h_file_mapping_object,
+            desired_access,
+            file_offset_high,
+            file_offset_low,
+            number_of_bytes_to_map,
+            base_address,
+        )
+        .await
+    }
+    async fn unmap_view_of_file(&self, base_address: usize) -> BOOL {
+        ThreadCtx::unmap_view_of_file(self, base_address).await
+    }
+    async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL {
+        ThreadCtx::flush_view_of_file(self, base_address, number_of_bytes_to_flush).await
+    }
+    async fn read_memory(&self, address: usize, buffer: &mut [u8]) {
+        ThreadCtx::read_memory(self, address, buffer).await
+    }
+    async fn write_memory(&self, address: usize, data: &[u8]) {
+        ThreadCtx::write_memory(self, address, data).await
+    }
+    async fn interlocked_increment(&self, addend: usize) -> i32 {
+        ThreadCtx::interlocked_increment(self, addend).await
+    }
+    async fn interlocked_compare_exchange(&self, destination: usize, exchange: i32, comparand: i32) -> i32 {
+        ThreadCtx::interlocked_compare_exchange(self, destination, exchange, comparand).await
+    }
+    async fn virtual_alloc(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_allocation_type: u32,
+        fl_protect: u32,
+    ) -> usize {
+        ThreadCtx::virtual_alloc(self, lp_address, dw_size, fl_allocation_type, fl_protect).await
+    }
+    async fn virtual_free(&self, lp_address: usize, dw_size: usize, dw_free_type: u32) -> BOOL {
+        ThreadCtx::virtual_free(self, lp_address, dw_size, dw_free_type).await
+    }
+    async fn virtual_query(
+        &self,
+        lp_address: usize,
+        lp_buffer: &mut MEMORY_BASIC_INFORMATION,
+        dw_length: usize,
+    ) -> usize {
+        ThreadCtx::virtual_query(self, lp_address, lp_buffer, dw_length).await
+    }
+    async fn virtual_protect(
+        &self,
+        lp_address: usize,
+        dw_size: usize,
+        fl_new_protect: u32,
+        lpfl_old_protect: &mut u32,
+    ) -> BOOL {
+        ThreadCtx::virtual_protect(self, lp_address, dw_size, fl_new_protect, lpfl_old_protect).await
+    }
+
+    async fn set_file_pointer(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i32,
+        distance_to_move_high: Option<&mut i32>,
+        move_method: u32,
+    ) -> u32 {
+        ThreadCtx::set_file_pointer(self, h_file, distance_to_move, distance_to_move_high, move_method).await
+    }
+    async fn set_file_pointer_ex(
+        &self,
+        h_file: HANDLE,
+        distance_to_move: i64,
+        new_file_pointer: Option<&mut i64>,
+        move_method: u32,
+    ) -> BOOL {
+        ThreadCtx::set_file_pointer_ex(self, h_file, distance_to_move, new_file_pointer, move_method).await
+    }
+    async fn set_end_of_file(&self, h_file: HANDLE) -> BOOL {
+        ThreadCtx::set_end_of_file(self, h_file).await
+    }
+    async fn get_file_size(&self, h_file: HANDLE, file_size_high: Option<&mut u32>) -> u32 {
+        ThreadCtx::get_file_size(self, h_file, file_size_high).await
+    }
+    async fn get_file_size_ex(&self, h_file: HANDLE, file_size: Option<&mut i64>) -> BOOL {
+        ThreadCtx::get_file_size_ex(self, h_file, file_size).await
+    }
+    async fn get_file_type(&self, h_file: HANDLE) -> u32 {
+        ThreadCtx::get_file_type(self, h_file).await
+    }
+    async fn delete_file(&self, file_name: &str) -> BOOL {
+        ThreadCtx::delete_file(self, file_name).await
+    }
+    async fn create_directory(&self, path_name: &str, security_attributes: Option<&SECURITY_ATTRIBUTES>) -> BOOL {
+        ThreadCtx::create_directory(self, path_name, security_attributes).await
+    }
+    async fn remove_directory(&self, path_name: &str) -> BOOL {
+        ThreadCtx::remove_directory(self, path_name).await
+    }
+
+    type Overlapped = crate::api::Overlapped;
+    type IoBuffer = crate::api::IoBuffer;
+    fn new_overlapped(&self, h_event: HANDLE) -> Self::Overlapped {
+        crate::api::Overlapped::new(h_event)
+    }
+    fn new_io_buffer(&self, len: usize) -> Self::IoBuffer {
+        crate::api::IoBuffer::new(len)
+    }
+    fn io_buffer_head(&self, buffer: &Self::IoBuffer, n: usize) -> Vec<u8> {
+        buffer.head(n)
+    }
+    fn has_overlapped_io_completed(&self, overlapped: &Self::Overlapped) -> bool {
+        overlapped.has_overlapped_io_completed()
+    }
+    fn same_overlapped(&self, a: &Self::Overlapped, b: &Self::Overlapped) -> bool {
+        a.same(b)
+    }
+    async fn read_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        bytes_read: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL {
+        ThreadCtx::read_file_overlapped(self, h_file, buffer, bytes_read, overlapped).await
+    }
+    async fn write_file_overlapped(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        bytes_written: Option<&mut u32>,
+        overlapped: &Self::Overlapped,
+    ) -> BOOL {
+        ThreadCtx::write_file_overlapped(self, h_file, buffer, bytes_written, overlapped).await
+    }
+    async fn connect_named_pipe_overlapped(&self, h_named_pipe: HANDLE, overlapped: &Self::Overlapped) -> BOOL {
+        ThreadCtx::connect_named_pipe(self, h_named_pipe, Some(overlapped)).await
+    }
+    async fn get_overlapped_result(
+        &self,
+        h_file: HANDLE,
+        overlapped: &Self::Overlapped,
+        number_of_bytes_transferred: &mut u32,
+        wait: bool,
+    ) -> BOOL {
+        ThreadCtx::get_overlapped_result(self, h_file, overlapped, number_of_bytes_transferred, wait).await
+    }
+    async fn cancel_io(&self, h_file: HANDLE) -> BOOL {
+        ThreadCtx::cancel_io(self, h_file).await
+    }
+    async fn cancel_io_ex(&self, h_file: HANDLE, overlapped: Option<&Self::Overlapped>) -> BOOL {
+        ThreadCtx::cancel_io_ex(self, h_file, overlapped).await
+    }
+    async fn create_io_completion_port(
+        &self,
+        file_handle: HANDLE,
+        existing_completion_port: HANDLE,
+        completion_key: usize,
+        number_of_concurrent_threads: u32,
+    ) -> HANDLE {
+        ThreadCtx::create_io_completion_port(
+            self,
+            file_handle,
+            existing_completion_port,
+            completion_key,
+            number_of_concurrent_threads,
+        )
+        .await
+    }
+    async fn get_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: &mut u32,
+        completion_key: &mut usize,
+        overlapped: &mut Option<Self::Overlapped>,
+        milliseconds: u32,
+    ) -> BOOL {
+        ThreadCtx::get_queued_completion_status(
+            self,
+            completion_port,
+            number_of_bytes_transferred,
+            completion_key,
+            overlapped,
+            milliseconds,
+        )
+        .await
+    }
+    async fn post_queued_completion_status(
+        &self,
+        completion_port: HANDLE,
+        number_of_bytes_transferred: u32,
+        completion_key: usize,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL {
+        ThreadCtx::post_queued_completion_status(
+            self,
+            completion_port,
+            number_of_bytes_transferred,
+            completion_key,
+            overlapped,
+        )
+        .await
+    }
+
+    async fn wsa_startup(&self, w_version_requested: u16, lp_wsa_data: Option<&mut WSADATA>) -> i32 {
+        ThreadCtx::wsa_startup(self, w_version_requested, lp_wsa_data).await
+    }
+    async fn wsa_cleanup(&self) -> i32 {
+        ThreadCtx::wsa_cleanup(self).await
+    }
+    fn wsa_get_last_error(&self) -> i32 {
+        ThreadCtx::wsa_get_last_error(self)
+    }
+    async fn socket(&self, af: i32, ty: i32, protocol: i32) -> SOCKET {
+        ThreadCtx::socket(self, af, ty, protocol).await
+    }
+    async fn bind(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        ThreadCtx::bind(self, s, name, namelen).await
+    }
+    async fn listen(&self, s: SOCKET, backlog: i32) -> i32 {
+        ThreadCtx::listen(self, s, backlog).await
+    }
+    async fn accept(&self, s: SOCKET, addr: Option<&mut SOCKADDR_IN>, addrlen: Option<&mut i32>) -> SOCKET {
+        ThreadCtx::accept(self, s, addr, addrlen).await
+    }
+    async fn connect(&self, s: SOCKET, name: Option<&SOCKADDR_IN>, namelen: i32) -> i32 {
+        ThreadCtx::connect(self, s, name, namelen).await
+    }
+    async fn recv(&self, s: SOCKET, buf: &mut [u8], len: i32, flags: i32) -> i32 {
+        ThreadCtx::recv(self, s, buf, len, flags).await
+    }
+    async fn recvfrom(
+        &self,
+        s: SOCKET,
+        buf: &mut [u8],
+        len: i32,
+        flags: i32,
+        from: Option<&mut SOCKADDR_IN>,
+        fromlen: Option<&mut i32>,
+    ) -> i32 {
+        ThreadCtx::recvfrom(self, s, buf, len, flags, from, fromlen).await
+    }
+    async fn send(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32) -> i32 {
+        ThreadCtx::send(self, s, buf, len, flags).await
+    }
+    async fn sendto(&self, s: SOCKET, buf: &[u8], len: i32, flags: i32, to: Option<&SOCKADDR_IN>, tolen: i32) -> i32 {
+        ThreadCtx::sendto(self, s, buf, len, flags, to, tolen).await
+    }
+    async fn shutdown(&self, s: SOCKET, how: i32) -> i32 {
+        ThreadCtx::shutdown(self, s, how).await
+    }
+    async fn closesocket(&self, s: SOCKET) -> i32 {
+        ThreadCtx::closesocket(self, s).await
+    }
+    async fn getsockname(&self, s: SOCKET, name: Option<&mut SOCKADDR_IN>, namelen: Option<&mut i32>) -> i32 {
+        ThreadCtx::getsockname(self, s, name, namelen).await
+    }
+    async fn ioctlsocket(&self, s: SOCKET, cmd: i32, argp: Option<&mut u32>) -> i32 {
+        ThreadCtx::ioctlsocket(self, s, cmd, argp).await
+    }
+
+    fn get_current_thread_id(&self) -> u32 {
+        ThreadCtx::get_current_thread_id(self)
+    }
+    async fn post_thread_message(&self, id_thread: u32, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::post_thread_message(self, id_thread, msg, w_param, l_param).await
+    }
+    async fn post_quit_message(&self, exit_code: i32) {
+        ThreadCtx::post_quit_message(self, exit_code).await
+    }
+    async fn get_message(&self, msg: &mut MSG, hwnd: HWND, msg_filter_min: u32, msg_filter_max: u32) -> BOOL {
+        ThreadCtx::get_message(self, msg, hwnd, msg_filter_min, msg_filter_max).await
+    }
+    async fn peek_message(
+        &self,
+        msg: &mut MSG,
+        hwnd: HWND,
+        msg_filter_min: u32,
+        msg_filter_max: u32,
+        remove_msg: u32,
+    ) -> BOOL {
+        ThreadCtx::peek_message(self, msg, hwnd, msg_filter_min, msg_filter_max, remove_msg).await
+    }
+
+    async fn register_class(&self, class_name: &str, wnd_proc: WindowProc<Self>) -> ATOM {
+        let proc = crate::api::wndproc(move |ctx, hwnd, msg, w, l| wnd_proc(ctx, hwnd, msg, w, l));
+        ThreadCtx::register_class_ex(self, &crate::api::WNDCLASSEX::new(class_name, proc)).await
+    }
+    async fn unregister_class(&self, class_name: &str) -> BOOL {
+        ThreadCtx::unregister_class(self, class_name).await
+    }
+    async fn create_window_ex(
+        &self,
+        ex_style: u32,
+        class_name: &str,
+        window_name: &str,
+        style: u32,
+        x: i32,
+        y: i32,
+        width: i32,
+        height: i32,
+        parent: HWND,
+        menu: isize,
+    ) -> HWND {
+        ThreadCtx::create_window_ex(self, ex_style, class_name, window_name, style, x, y, width, height, parent, menu)
+            .await
+    }
+    async fn destroy_window(&self, hwnd: HWND) -> BOOL {
+        ThreadCtx::destroy_window(self, hwnd).await
+    }
+    async fn is_window(&self, hwnd: HWND) -> BOOL {
+        ThreadCtx::is_window(self, hwnd).await
+    }
+    async fn get_window_thread_process_id(&self, hwnd: HWND, process_id: Option<&mut u32>) -> u32 {
+        ThreadCtx::get_window_thread_process_id(self, hwnd, process_id).await
+    }
+    async fn def_window_proc(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        ThreadCtx::def_window_proc(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn post_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::post_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
+        ThreadCtx::send_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn send_message_timeout(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        flags: u32,
+        timeout: u32,
+        result: Option<&mut usize>,
+    ) -> LRESULT {
+        ThreadCtx::send_message_timeout(self, hwnd, msg, w_param, l_param, flags, timeout, result).await
+    }
+    async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
+        ThreadCtx::send_notify_message(self, hwnd, msg, w_param, l_param).await
+    }
+    async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
+        ThreadCtx::dispatch_message(self, msg).await
+    }
+    async fn translate_message(&self, msg: &MSG) -> BOOL {
+        ThreadCtx::translate_message(self, msg)
+    }
+    fn in_send_message(&self) -> BOOL {
+        ThreadCtx::in_send_message(self)
+    }
+    async fn reply_message(&self, result: LRESULT) -> BOOL {
+        ThreadCtx::reply_message(self, result).await
+    }
+
+    type CriticalSection = SimCriticalSection;
+    type SrwLock = SimSrwLock;
+    type ConditionVariable = SimConditionVariable;
+    fn new_critical_section(&self) -> SimCriticalSection {
+        SIM_CRITICAL_SECTIONS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::CRITICAL_SECTION::default());
+            SimCriticalSection(v.len() - 1)
+        })
+    }
+    fn new_srw_lock(&self) -> SimSrwLock {
+        SIM_SRW_LOCKS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::SRWLOCK_INIT());
+            SimSrwLock(v.len() - 1)
+        })
+    }
+    fn new_condition_variable(&self) -> SimConditionVariable {
+        SIM_CONDITION_VARIABLES.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push(crate::api::CONDITION_VARIABLE_INIT());
+            SimConditionVariable(v.len() - 1)
+        })
+    }
+    async fn initialize_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::initialize_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn enter_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::enter_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn try_enter_critical_section(&self, cs: &SimCriticalSection) -> BOOL {
+        ThreadCtx::try_enter_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn leave_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::leave_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn delete_critical_section(&self, cs: &SimCriticalSection) {
+        ThreadCtx::delete_critical_section(self, &sim_cs(cs)).await
+    }
+    async fn acquire_srw_lock_exclusive(&self, lock: &SimSrwLock) {
+        ThreadCtx::acquire_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn acquire_srw_lock_shared(&self, lock: &SimSrwLock) {
+        ThreadCtx::acquire_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn try_acquire_srw_lock_exclusive(&self, lock: &SimSrwLock) -> BOOL {
+        ThreadCtx::try_acquire_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn try_acquire_srw_lock_shared(&self, lock: &SimSrwLock) -> BOOL {
+        ThreadCtx::try_acquire_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn release_srw_lock_exclusive(&self, lock: &SimSrwLock) {
+        ThreadCtx::release_srw_lock_exclusive(self, &sim_srw(lock)).await
+    }
+    async fn release_srw_lock_shared(&self, lock: &SimSrwLock) {
+        ThreadCtx::release_srw_lock_shared(self, &sim_srw(lock)).await
+    }
+    async fn sleep_condition_variable_cs(
+        &self,
+        cv: &SimConditionVariable,
+        cs: &SimCriticalSection,
+        milliseconds: u32,
+    ) -> BOOL {
+        ThreadCtx::sleep_condition_variable_cs(self, &sim_cv(cv), &sim_cs(cs), milliseconds).await
+    }
+    async fn sleep_condition_variable_srw(
+        &self,
+        cv: &SimConditionVariable,
+        lock: &SimSrwLock,
+        milliseconds: u32,
+        flags: u32,
+    ) -> BOOL {
+        ThreadCtx::sleep_condition_variable_srw(self, &sim_cv(cv), &sim_srw(lock), milliseconds, flags).await
+    }
+    async fn wake_condition_variable(&self, cv: &SimConditionVariable) {
+        ThreadCtx::wake_condition_variable(self, &sim_cv(cv)).await
+    }
+    async fn wake_all_condition_variable(&self, cv: &SimConditionVariable) {
+        ThreadCtx::wake_all_condition_variable(self, &sim_cv(cv)).await
+    }
+
+    async fn co_initialize_ex(&self, reserved: Option<usize>, coinit: u32) -> crate::error::HRESULT {
+        ThreadCtx::co_initialize_ex(self, reserved, coinit).await
+    }
+    async fn co_uninitialize(&self) {
+        ThreadCtx::co_uninitialize(self).await
+    }
+    async fn co_get_apartment_type(
+        &self,
+        apt_type: Option<&mut i32>,
+        qualifier: Option<&mut i32>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_get_apartment_type(self, apt_type, qualifier).await
     }
 }
