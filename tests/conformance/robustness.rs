@@ -366,6 +366,26 @@ fn com_family_input_reaches_com_calls() {
     }
 }
 
+/// The local-server family's ops reach the local-server calls (§21.17): a fixed family-12
+/// input (server.exe an STA with REGCLS_MULTIPLEUSE; the client initialises an STA, creates
+/// a CLSID_ToyServer object with CLSCTX_LOCAL_SERVER, calls IToy::Add through the proxy and
+/// releases it) activates through server.exe's class object and completes.
+#[test]
+fn local_server_family_input_reaches_the_server() {
+    // byte 0 = 0xFF, family 12 seed 0, split 0; (op, selector, argument) triples.
+    // server.exe runs the same ops after registering: selector 1 picks its toy object (its
+    // pool holds the class factory first), the client's only pointer, the proxy.
+    let ops: &[u8] = &[96, 0, 0, 102, 0, 0, 105, 1, 0, 106, 1, 0];
+    let mut data = vec![0xFF, 0xC0, 0];
+    data.extend_from_slice(ops);
+    let r = ops::run_program_traced(&data, true).expect("long enough");
+    let text = r.trace_text();
+    for want in ["CoRegisterClassObject", "IClassFactory_CreateInstance", "of server process", "IToy_Add"] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(r.outcome.is_completed(), "{}\n{text}", r.summary());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
     /// The socket family (extended header 0xFF, family 5, docs/semantics.md §22): ops
