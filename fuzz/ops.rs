@@ -1364,6 +1364,10 @@ struct ComPool {
     classes: Vec<(u32, u32)>,
     /// Family 12: fuzz.exe's handle to the server process it started, and that process's id.
     server: Option<(HANDLE, u32)>,
+    /// Family 12: the interface each kept pointer was asked for, so that methods are
+    /// called through pointers of their interface (a mix-up is a reported `Failed`,
+    /// which only rogue ops aim at).
+    iids: Vec<(ComPtr, IID)>,
 }
 
 thread_local! {
@@ -1541,17 +1545,17 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
 
 // ----- family 12: COM local servers (docs/semantics.md §§21.17-21.19) ----------------------
 
-/// CLSCTX values family 12 passes: the local server most often, in-process, both, all,
-/// none, the in-process handler alone, and an undefined bit.
+/// CLSCTX values family 12 passes: the local server most often (alone, with the
+/// in-process server, all), in-process, none with an undefined bit, the in-process handler.
 const LS_CLSCTX: [u32; 8] = [
     CLSCTX_LOCAL_SERVER,
     CLSCTX_LOCAL_SERVER,
-    CLSCTX_INPROC_SERVER,
+    CLSCTX_LOCAL_SERVER,
     CLSCTX_INPROC_SERVER | CLSCTX_LOCAL_SERVER,
     CLSCTX_ALL,
-    0,
-    CLSCTX_INPROC_HANDLER,
+    CLSCTX_INPROC_SERVER,
     0x4000_0000,
+    CLSCTX_INPROC_HANDLER,
 ];
 
 /// REGCLS values family 12 passes: each kind, suspended ones, the bits winsim accepts
@@ -1567,9 +1571,18 @@ const LS_REGCLS: [u32; 8] = [
     0x40,
 ];
 
-/// Classes family 12 names: the one servers register, CLSID_Toy (built in), and a class
-/// nobody registers (REGDB_E_CLASSNOTREG).
-const LS_CLSID: [CLSID; 4] = [CLSID_ToyServer, CLSID_ToyServer, CLSID_Toy, IID_IUnknown];
+/// Classes family 12 names: the one servers register (most often), CLSID_Toy (built in),
+/// and a class nobody registers (REGDB_E_CLASSNOTREG).
+const LS_CLSID: [CLSID; 8] = [
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_Toy,
+    IID_IUnknown,
+];
 
 /// server.exe of a family-12 run: initialises COM (an STA or the MTA, by the seed),
 /// registers CLSID_Toy's class factory as CLSID_ToyServer for CLSCTX_LOCAL_SERVER with a
@@ -1588,7 +1601,11 @@ async fn com_server_body(ctx: ThreadCtx, script: Script, seed: u8) -> u32 {
         COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
     }
     if let Some(cf) = cf {
-        COM.with(|c| c.borrow_mut().ptrs.push((pid, cf)));
+        COM.with(|c| {
+            let mut c = c.borrow_mut();
+            c.ptrs.push((pid, cf));
+            c.iids.push((cf, IID_IClassFactory));
+        });
     }
     interpret(ctx.clone(), script).await;
     let never = ctx.create_event(None, true, false, None).await;
@@ -1609,21 +1626,32 @@ async fn com_server_body(ctx: ThreadCtx, script: Script, seed: u8) -> u32 {
 async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
     let pid = ctx.get_current_process_id();
     let rogue = b >= 0xF0;
-    let ptr = COM.with(|c| {
-        let c = c.borrow();
-        if rogue && !c.released.is_empty() {
-            return Some(c.released[usize::from(a) % c.released.len()]);
-        }
-        let mine: Vec<ComPtr> = c.ptrs.iter().filter(|p| p.0 == pid).map(|p| p.1).collect();
-        (!mine.is_empty()).then(|| mine[usize::from(a) % mine.len()])
-    });
-    let keep_ptr = |p: Option<ComPtr>| {
+    // A pointer of this process whose interface `want` accepts (any pointer, or a released
+    // one, for a rogue op).
+    let pick = |want: &dyn Fn(IID) -> bool| {
+        COM.with(|c| {
+            let c = c.borrow();
+            if rogue && !c.released.is_empty() {
+                return Some(c.released[usize::from(a) % c.released.len()]);
+            }
+            let iid_of = |p: ComPtr| c.iids.iter().rev().find(|k| k.0 == p).map_or(IID_IUnknown, |k| k.1);
+            let mine: Vec<ComPtr> =
+                c.ptrs.iter().filter(|p| p.0 == pid && (rogue || want(iid_of(p.1)))).map(|p| p.1).collect();
+            (!mine.is_empty()).then(|| mine[usize::from(a) % mine.len()])
+        })
+    };
+    let ptr = pick(&|_| true);
+    let keep_ptr = |p: Option<ComPtr>, iid: IID| {
         if let Some(p) = p {
-            COM.with(|c| c.borrow_mut().ptrs.push((pid, p)));
+            COM.with(|c| {
+                let mut c = c.borrow_mut();
+                c.ptrs.push((pid, p));
+                c.iids.push((p, iid));
+            });
         }
     };
-    let clsid = LS_CLSID[usize::from(b) % 4];
-    let clsctx = LS_CLSCTX[usize::from(b >> 2) % 8];
+    let clsid = LS_CLSID[usize::from(b) % 8];
+    let clsctx = LS_CLSCTX[usize::from(b >> 3) % 8];
     let iid = [IID_IToy, IID_IUnknown, IID_IClassFactory, IID_IToyCallback][usize::from(a >> 4) % 4];
     let out = b & 0xE0 != 0xE0;
     match op {
@@ -1635,7 +1663,7 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
         98 => {
             let mut p = None;
             let _ = ctx.co_get_class_object(&clsid, clsctx, None, &iid, out.then_some(&mut p)).await;
-            keep_ptr(p);
+            keep_ptr(p, iid);
         }
         99 => {
             let flags = LS_REGCLS[usize::from(b >> 5)];
@@ -1666,32 +1694,32 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
             let outer = if b & 0x80 != 0 && a & 1 == 1 { ptr } else { None };
             let mut p = None;
             let _ = ctx.co_create_instance(&clsid, outer, clsctx, &iid, out.then_some(&mut p)).await;
-            keep_ptr(p);
+            keep_ptr(p, iid);
         }
         103 => {
-            if let Some(f) = ptr {
+            if let Some(f) = pick(&|i| i == IID_IClassFactory) {
                 let outer = if b & 0x40 != 0 && a & 1 == 1 { ptr } else { None };
                 let mut p = None;
                 let _ = ctx.iclassfactory_create_instance(f, outer, &iid, out.then_some(&mut p)).await;
-                keep_ptr(p);
+                keep_ptr(p, iid);
             }
         }
         104 => {
             if let Some(p) = ptr {
                 let mut q = None;
                 let _ = ctx.query_interface(p, &iid, out.then_some(&mut q)).await;
-                keep_ptr(q);
+                keep_ptr(q, iid);
             }
         }
         105 => {
-            if let Some(p) = ptr {
-                let _ = match b % 4 {
-                    0 => ctx.itoy_add(p, 1).await,
-                    1 => ctx.itoy_get(p, None).await,
-                    2 => ctx.itoy_callback_notify(p).await,
-                    _ => ctx.itoy_call_back(p, if b & 4 == 0 { ptr } else { None }).await,
-                };
-            }
+            let (toy, cb) = (pick(&|i| i == IID_IToy), pick(&|i| i == IID_IToyCallback));
+            let _ = match (b % 4, toy, cb) {
+                (0, Some(p), _) => ctx.itoy_add(p, 1).await,
+                (1, Some(p), _) => ctx.itoy_get(p, None).await,
+                (2, _, Some(p)) => ctx.itoy_callback_notify(p).await,
+                (3, Some(p), _) => ctx.itoy_call_back(p, if b & 4 == 0 { cb } else { None }).await,
+                _ => S_OK,
+            };
         }
         106 => {
             if let Some(p) = ptr {
@@ -1757,7 +1785,7 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
             // A toy object (not a class factory) registered as a class object: clients'
             // CreateInstance through it must end as a reported misuse, never a panic.
             let mut p = None;
-            let _ = ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IUnknown, Some(&mut p)).await;
+            let _ = ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IToy, Some(&mut p)).await;
             if p.is_some() && b & 3 == 0 {
                 let mut cookie = 0;
                 let flags = LS_REGCLS[usize::from(b >> 5)];
@@ -1769,7 +1797,7 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                     COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
                 }
             }
-            keep_ptr(p);
+            keep_ptr(p, IID_IToy);
         }
         _ => {
             // CoGetClassObject(CLSID_Toy) in-process and its registration for the local
@@ -1785,7 +1813,7 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
                     COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
                 }
             }
-            keep_ptr(cf);
+            keep_ptr(cf, IID_IClassFactory);
         }
     }
 }
@@ -1893,6 +1921,10 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
                 if ctx.create_process(None, Some("server.exe"), None, None, false, 0, &si, &mut pi).await == TRUE {
                     COM.with(|c| c.borrow_mut().server = Some((pi.hProcess, pi.dwProcessId)));
                 }
+                // The client's main thread starts in an STA or the MTA (seed bit 3) so that
+                // its calls reach the server; the second thread starts with no COM.
+                let model = if seed & 8 == 0 { COINIT_APARTMENTTHREADED } else { COINIT_MULTITHREADED };
+                let _ = ctx.co_initialize_ex(None, model).await;
             }
             let other = ctx.create_thread(None, 0, move |ctx| boxed(ctx, second), 0, None).await;
             interpret(ctx.clone(), first).await;

@@ -330,6 +330,11 @@ fn fuzz_regressions() {
         // top of the address space overflowed while being split into parts (a panic in
         // ThreadCtx::write_memory) instead of faulting.
         ("parts-overflow-near-top", include_bytes!("../../fuzz/regressions/parts-overflow-near-top.bin")),
+        // Found by the COM local-server family (family 12): a client process exited while
+        // its call ran in server.exe's MTA; the server's CoUninitialize then finished the
+        // call and closed its reply event in the client's process, which no longer
+        // existed: a kernel panic ("no process").
+        ("com-server-exit-no-process", include_bytes!("../../fuzz/regressions/com-server-exit-no-process.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");

@@ -1316,7 +1316,11 @@ impl Kernel {
             }
         }
         if gone {
-            let _ = self.close_handle(pid, handle);
+            // The caller's process may have ended since (its handles went with it): a call
+            // from a client process that exited, finished when the server's apartment ends.
+            if self.pids.contains_key(&pid) {
+                let _ = self.close_handle(pid, handle);
+            }
             self.com.calls.remove(&n);
             return;
         }
