@@ -24,7 +24,8 @@
 //! two hosts and a faulty network, `net_op`; 9: files on the in-memory volume and
 //! file-backed sections, `file_op`; 10: process memory, VirtualAlloc & co and heaps,
 //! `vmem_op`; 11: overlapped sockets, completion ports, AcceptEx, ConnectEx and
-//! DisconnectEx, `overlapped_socket_op`; the others add nothing yet), its low nibble is the seed; byte 2
+//! DisconnectEx, `overlapped_socket_op`; 12: COM local servers, `local_server_op`, with a
+//! server.exe that fuzz.exe starts first; the others add nothing yet), its low nibble is the seed; byte 2
 //! is then the split byte and the ops start at byte 3. They run with the tight limits off.
 //!
 //! In the 64- and 96-op sets, bit 4 of byte 0 also runs with `LimitAction::FailCall` and small
@@ -303,6 +304,7 @@ pub async fn interpret(ctx: ThreadCtx, script: Script) -> u32 {
             96.. if script.family == Some(9) => file_op(&ctx, op, a, b, h, &script.recent).await,
             96.. if script.family == Some(10) => vmem_op(&ctx, op, a, b, &script.recent).await,
             96.. if script.family == Some(11) => overlapped_socket_op(&ctx, op, a, b, h, &script.recent).await,
+            96.. if script.family == Some(12) => local_server_op(&ctx, op, a, b, h).await,
             64.. => async_op(&ctx, op, a, b, h, &script.recent).await,
             32.. => pipe_op(&ctx, op, a, b, h, &mut buf, &script.recent).await,
             _ => {}
@@ -1358,6 +1360,14 @@ struct ComPool {
     released: Vec<ComPtr>,
     streams: Vec<(u32, IStream)>,
     cookies: Vec<(u32, u64)>,
+    /// Family 12: class registration cookies (CoRegisterClassObject), with the process.
+    classes: Vec<(u32, u32)>,
+    /// Family 12: fuzz.exe's handle to the server process it started, and that process's id.
+    server: Option<(HANDLE, u32)>,
+    /// Family 12: the interface each kept pointer was asked for, so that methods are
+    /// called through pointers of their interface (a mix-up is a reported `Failed`,
+    /// which only rogue ops aim at).
+    iids: Vec<(ComPtr, IID)>,
 }
 
 thread_local! {
@@ -1533,6 +1543,281 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
     }
 }
 
+// ----- family 12: COM local servers (docs/semantics.md §§21.17-21.19) ----------------------
+
+/// CLSCTX values family 12 passes: the local server most often (alone, with the
+/// in-process server, all), in-process, none with an undefined bit, the in-process handler.
+const LS_CLSCTX: [u32; 8] = [
+    CLSCTX_LOCAL_SERVER,
+    CLSCTX_LOCAL_SERVER,
+    CLSCTX_LOCAL_SERVER,
+    CLSCTX_INPROC_SERVER | CLSCTX_LOCAL_SERVER,
+    CLSCTX_ALL,
+    CLSCTX_INPROC_SERVER,
+    0x4000_0000,
+    CLSCTX_INPROC_HANDLER,
+];
+
+/// REGCLS values family 12 passes: each kind, suspended ones, the bits winsim accepts
+/// without a meaning (SURROGATE, AGILE) and one above 0x1F (E_INVALIDARG, §21.17).
+const LS_REGCLS: [u32; 8] = [
+    REGCLS_SINGLEUSE,
+    REGCLS_MULTIPLEUSE,
+    REGCLS_MULTI_SEPARATE,
+    REGCLS_MULTIPLEUSE | REGCLS_SUSPENDED,
+    REGCLS_SINGLEUSE | REGCLS_SUSPENDED,
+    REGCLS_SURROGATE,
+    REGCLS_AGILE | REGCLS_MULTIPLEUSE,
+    0x40,
+];
+
+/// Classes family 12 names: the one servers register (most often), CLSID_Toy (built in),
+/// and a class nobody registers (REGDB_E_CLASSNOTREG).
+const LS_CLSID: [CLSID; 8] = [
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_ToyServer,
+    CLSID_Toy,
+    IID_IUnknown,
+];
+
+/// server.exe of a family-12 run: initialises COM (an STA or the MTA, by the seed),
+/// registers CLSID_Toy's class factory as CLSID_ToyServer for CLSCTX_LOCAL_SERVER with a
+/// REGCLS picked by the seed, runs the whole input's ops, then serves calls for a while
+/// (CoWaitForMultipleHandles pumps in an STA) and ends with whatever it still holds.
+async fn com_server_body(ctx: ThreadCtx, script: Script, seed: u8) -> u32 {
+    let pid = ctx.get_current_process_id();
+    let model = if seed & 1 == 0 { COINIT_APARTMENTTHREADED } else { COINIT_MULTITHREADED };
+    let _ = ctx.co_initialize_ex(None, model).await;
+    let mut cf = None;
+    let _ = ctx.co_get_class_object(&CLSID_Toy, CLSCTX_INPROC_SERVER, None, &IID_IClassFactory, Some(&mut cf)).await;
+    let flags = [REGCLS_MULTIPLEUSE, REGCLS_SINGLEUSE, REGCLS_MULTIPLEUSE | REGCLS_SUSPENDED, REGCLS_MULTI_SEPARATE]
+        [usize::from(seed >> 1) % 4];
+    let mut cookie = 0;
+    if ctx.co_register_class_object(&CLSID_ToyServer, cf, CLSCTX_LOCAL_SERVER, flags, Some(&mut cookie)).await == S_OK {
+        COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
+    }
+    if let Some(cf) = cf {
+        COM.with(|c| {
+            let mut c = c.borrow_mut();
+            c.ptrs.push((pid, cf));
+            c.iids.push((cf, IID_IClassFactory));
+        });
+    }
+    interpret(ctx.clone(), script).await;
+    let never = ctx.create_event(None, true, false, None).await;
+    let mut index = 0;
+    let _ = ctx.co_wait_for_multiple_handles(0, 100, Some(&[never]), Some(&mut index)).await;
+    0
+}
+
+/// The local-server family's ops (96-111, docs/semantics.md §§21.17-21.19): COM
+/// initialisation, CoRegisterClassObject with every REGCLS and CLSCTX (and bad ones, NULL
+/// object or cookie), CoRevokeClassObject (own, foreign and made-up cookies),
+/// CoResumeClassObjects, CoGetClassObject and CoCreateInstance with every CLSCTX,
+/// IClassFactory::CreateInstance, QueryInterface, IToy calls and Release through what they
+/// gave (proxies into server.exe among them), pumping, CoDisconnectObject, the server's
+/// end (CoUninitialize, ExitProcess, TerminateProcess from the client). Pointers are
+/// picked by `a` among those this process holds; a released one is used again only when
+/// `b >= 0xF0` (the kernel then ends the run as `Failed`).
+async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
+    let pid = ctx.get_current_process_id();
+    let rogue = b >= 0xF0;
+    // A pointer of this process whose interface `want` accepts (any pointer, or a released
+    // one, for a rogue op).
+    let pick = |want: &dyn Fn(IID) -> bool| {
+        COM.with(|c| {
+            let c = c.borrow();
+            if rogue && !c.released.is_empty() {
+                return Some(c.released[usize::from(a) % c.released.len()]);
+            }
+            let iid_of = |p: ComPtr| c.iids.iter().rev().find(|k| k.0 == p).map_or(IID_IUnknown, |k| k.1);
+            let mine: Vec<ComPtr> =
+                c.ptrs.iter().filter(|p| p.0 == pid && (rogue || want(iid_of(p.1)))).map(|p| p.1).collect();
+            (!mine.is_empty()).then(|| mine[usize::from(a) % mine.len()])
+        })
+    };
+    let ptr = pick(&|_| true);
+    let keep_ptr = |p: Option<ComPtr>, iid: IID| {
+        if let Some(p) = p {
+            COM.with(|c| {
+                let mut c = c.borrow_mut();
+                c.ptrs.push((pid, p));
+                c.iids.push((p, iid));
+            });
+        }
+    };
+    let clsid = LS_CLSID[usize::from(b) % 8];
+    let clsctx = LS_CLSCTX[usize::from(b >> 3) % 8];
+    let iid = [IID_IToy, IID_IUnknown, IID_IClassFactory, IID_IToyCallback][usize::from(a >> 4) % 4];
+    let out = b & 0xE0 != 0xE0;
+    match op {
+        96 => {
+            let coinit = [COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, 0x100][usize::from(b) % 3];
+            let _ = ctx.co_initialize_ex(None, coinit).await;
+        }
+        97 => ctx.co_uninitialize().await,
+        98 => {
+            let mut p = None;
+            let _ = ctx.co_get_class_object(&clsid, clsctx, None, &iid, out.then_some(&mut p)).await;
+            keep_ptr(p, iid);
+        }
+        99 => {
+            let flags = LS_REGCLS[usize::from(b >> 5)];
+            let unk = if a & 0x0F == 0x0F { None } else { ptr };
+            let mut cookie = 0;
+            let has = a & 0x0F != 0x0E;
+            if ctx.co_register_class_object(&clsid, unk, clsctx, flags, has.then_some(&mut cookie)).await == S_OK {
+                COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
+            }
+        }
+        100 => {
+            // This process's cookie, another process's, or a made-up one.
+            let cookie = COM.with(|c| {
+                let c = c.borrow();
+                let (mine, theirs): (Vec<&(u32, u32)>, Vec<_>) = c.classes.iter().partition(|k| k.0 == pid);
+                match b % 4 {
+                    0 | 1 if !mine.is_empty() => mine[usize::from(a) % mine.len()].1,
+                    2 if !theirs.is_empty() => theirs[usize::from(a) % theirs.len()].1,
+                    _ => u32::from(b) * 7 + 1,
+                }
+            });
+            let _ = ctx.co_revoke_class_object(cookie).await;
+        }
+        101 => {
+            let _ = ctx.co_resume_class_objects().await;
+        }
+        102 => {
+            let outer = if b & 0x80 != 0 && a & 1 == 1 { ptr } else { None };
+            let mut p = None;
+            let _ = ctx.co_create_instance(&clsid, outer, clsctx, &iid, out.then_some(&mut p)).await;
+            keep_ptr(p, iid);
+        }
+        103 => {
+            if let Some(f) = pick(&|i| i == IID_IClassFactory) {
+                let outer = if b & 0x40 != 0 && a & 1 == 1 { ptr } else { None };
+                let mut p = None;
+                let _ = ctx.iclassfactory_create_instance(f, outer, &iid, out.then_some(&mut p)).await;
+                keep_ptr(p, iid);
+            }
+        }
+        104 => {
+            if let Some(p) = ptr {
+                let mut q = None;
+                let _ = ctx.query_interface(p, &iid, out.then_some(&mut q)).await;
+                keep_ptr(q, iid);
+            }
+        }
+        105 => {
+            let (toy, cb) = (pick(&|i| i == IID_IToy), pick(&|i| i == IID_IToyCallback));
+            let _ = match (b % 4, toy, cb) {
+                (0, Some(p), _) => ctx.itoy_add(p, 1).await,
+                (1, Some(p), _) => ctx.itoy_get(p, None).await,
+                (2, _, Some(p)) => ctx.itoy_callback_notify(p).await,
+                (3, Some(p), _) => ctx.itoy_call_back(p, if b & 4 == 0 { cb } else { None }).await,
+                _ => S_OK,
+            };
+        }
+        106 => {
+            if let Some(p) = ptr {
+                if b & 1 == 1 && !rogue {
+                    let _ = ctx.add_ref(p).await;
+                } else if ctx.release(p).await == 0 {
+                    COM.with(|c| {
+                        let mut c = c.borrow_mut();
+                        c.ptrs.retain(|k| k.1 != p);
+                        c.released.push(p);
+                    });
+                }
+            }
+        }
+        107 => {
+            // Pump: CoWaitForMultipleHandles (an STA serves calls), or a PeekMessage loop.
+            if b & 1 == 0 {
+                let mut index = 0;
+                let _ = ctx.co_wait_for_multiple_handles(0, u32::from(b % 24), Some(&[h]), Some(&mut index)).await;
+            } else {
+                let mut msg = MSG::default();
+                for _ in 0..(b % 4 + 1) {
+                    if ctx.peek_message(&mut msg, HWND(0), 0, 0, PM_REMOVE).await == FALSE {
+                        break;
+                    }
+                    let _ = ctx.dispatch_message(&msg).await;
+                }
+            }
+        }
+        108 => {
+            // The server's end: its apartment (CoUninitialize), its process (ExitProcess,
+            // or TerminateProcess from fuzz.exe), or only a wait without pumping.
+            let server = COM.with(|c| c.borrow().server);
+            match b % 4 {
+                0 => ctx.co_uninitialize().await,
+                1 if server.is_some_and(|s| s.1 == pid) => ctx.exit_process(3).await,
+                2 => {
+                    if let Some((hp, _)) = server.filter(|s| s.1 != pid) {
+                        ctx.terminate_process(hp, 4).await;
+                    }
+                }
+                _ => {
+                    ctx.wait_for_single_object(h, u32::from(b % 10)).await;
+                }
+            }
+        }
+        109 => {
+            if b & 1 == 0 {
+                let _ = ctx.co_disconnect_object(if b & 2 == 0 { ptr } else { None }, 0).await;
+            } else {
+                // A filter that rejects or asks to retry, or none (§21.9a).
+                let f = MessageFilter {
+                    handle_in_coming_call: vec![u32::from(b >> 1) % 3, SERVERCALL_ISHANDLED],
+                    when_call_pending: None,
+                    retry_rejected_call: vec![[-1, 0, 150][usize::from(b >> 3) % 3], -1],
+                    message_pending: Vec::new(),
+                };
+                let mut prev = None;
+                let _ = ctx.co_register_message_filter((b & 2 == 0).then_some(f), Some(&mut prev)).await;
+            }
+        }
+        110 => {
+            // A toy object (not a class factory) registered as a class object: clients'
+            // CreateInstance through it must end as a reported misuse, never a panic.
+            let mut p = None;
+            let _ = ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IToy, Some(&mut p)).await;
+            if p.is_some() && b & 3 == 0 {
+                let mut cookie = 0;
+                let flags = LS_REGCLS[usize::from(b >> 5)];
+                if ctx
+                    .co_register_class_object(&CLSID_ToyServer, p, CLSCTX_LOCAL_SERVER, flags, Some(&mut cookie))
+                    .await
+                    == S_OK
+                {
+                    COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
+                }
+            }
+            keep_ptr(p, IID_IToy);
+        }
+        _ => {
+            // CoGetClassObject(CLSID_Toy) in-process and its registration for the local
+            // server: a second server inside whichever process runs this.
+            let mut cf = None;
+            let _ = ctx
+                .co_get_class_object(&CLSID_Toy, CLSCTX_INPROC_SERVER, None, &IID_IClassFactory, Some(&mut cf))
+                .await;
+            if cf.is_some() {
+                let mut cookie = 0;
+                let flags = LS_REGCLS[usize::from(b >> 5)];
+                if ctx.co_register_class_object(&CLSID_ToyServer, cf, clsctx, flags, Some(&mut cookie)).await == S_OK {
+                    COM.with(|c| c.borrow_mut().classes.push((pid, cookie)));
+                }
+            }
+            keep_ptr(cf, IID_IClassFactory);
+        }
+    }
+}
+
 /// Runs the program that `data` encodes and returns its report.
 pub fn run_program(data: &[u8]) -> Option<RunReport> {
     run_program_traced(data, std::env::var_os("FUZZ_TRACE").is_some())
@@ -1617,9 +1902,30 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
         });
         sim.start_on("far", "far.exe");
     }
+    if family == Some(12) {
+        let ops = Rc::new(data[2..].to_vec());
+        let seed = data[0] & 0x0f;
+        sim.program("server.exe", move |ctx| {
+            let s =
+                Script { ops: ops.clone(), set, family, depth: DEPTH_MAX, recent: Rc::new(RefCell::new(Vec::new())) };
+            Box::pin(com_server_body(ctx, s, seed)) as Pin<Box<dyn Future<Output = u32>>>
+        });
+    }
     sim.program("fuzz.exe", move |ctx| {
         let (first, second) = (first.clone(), second.clone());
         async move {
+            if family == Some(12) {
+                // A local server process (family 12) to reach with CLSCTX_LOCAL_SERVER.
+                let mut pi = PROCESS_INFORMATION::default();
+                let si = STARTUPINFO::default();
+                if ctx.create_process(None, Some("server.exe"), None, None, false, 0, &si, &mut pi).await == TRUE {
+                    COM.with(|c| c.borrow_mut().server = Some((pi.hProcess, pi.dwProcessId)));
+                }
+                // The client's main thread starts in an STA or the MTA (seed bit 3) so that
+                // its calls reach the server; the second thread starts with no COM.
+                let model = if seed & 8 == 0 { COINIT_APARTMENTTHREADED } else { COINIT_MULTITHREADED };
+                let _ = ctx.co_initialize_ex(None, model).await;
+            }
             let other = ctx.create_thread(None, 0, move |ctx| boxed(ctx, second), 0, None).await;
             interpret(ctx.clone(), first).await;
             ctx.wait_for_single_object(other, 50).await;

@@ -228,6 +228,8 @@ pub enum Kind {
     Buffer,
     /// A window class of the same program.
     Class,
+    /// A CLSID or IID by its winsim name (`CLSID_Toy`, `IID_IToy`, docs/scenarios.md).
+    Guid,
 }
 
 /// How a call's return value says it failed.
@@ -249,6 +251,9 @@ pub enum Ret {
     Int,
     /// An error code returned directly (WSAStartup): 0 is success.
     ErrorCode,
+    /// A COM HRESULT: negative (as an i32) is failure, as FAILED(hr). The value a scenario
+    /// sees is the HRESULT's 32 bits as an unsigned number (`expect=RPC_E_WRONG_THREAD`).
+    Hresult,
 }
 
 /// A call's signature: its Win32 name, parameters (positional order) and return.
@@ -382,6 +387,36 @@ sigs! {
     "InterlockedCompareExchange" Ret::Value => [("address", Num, true), ("exchange", Num, true), ("comparand", Num, true), ("offset", Num, false), ("as", Out, false)];
     "MsgWaitForMultipleObjects" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("all", Bool, false), ("timeout", Num, false), ("mask", Num, false)];
     "MsgWaitForMultipleObjectsEx" Ret::Dword(sim_core::prelude::WAIT_FAILED) => [("handles", Handles, false), ("timeout", Num, false), ("mask", Num, false), ("flags", Num, false)];
+    // COM (docs/semantics.md §21): interface pointers, streams and cookies are number
+    // variables; NULL passes a NULL pointer.
+    "CoInitializeEx" Ret::Hresult => [("coinit", Num, true)];
+    "CoInitialize" Ret::Hresult => [];
+    "CoUninitialize" Ret::Value => [];
+    "OleInitialize" Ret::Hresult => [];
+    "OleUninitialize" Ret::Value => [];
+    "CoCreateInstance" Ret::Hresult => [("clsid", Guid, true), ("as", Out, false), ("context", Num, false), ("iid", Guid, false), ("outer", Num, false)];
+    "CoGetClassObject" Ret::Hresult => [("clsid", Guid, true), ("as", Out, false), ("context", Num, false), ("iid", Guid, false)];
+    "CoRegisterClassObject" Ret::Hresult => [("clsid", Guid, true), ("unk", Num, true), ("as", Out, false), ("context", Num, false), ("flags", Num, false)];
+    "CoRevokeClassObject" Ret::Hresult => [("cookie", Num, true)];
+    "CoResumeClassObjects" Ret::Hresult => [];
+    "IClassFactory_CreateInstance" Ret::Hresult => [("this", Num, true), ("as", Out, false), ("iid", Guid, false), ("outer", Num, false)];
+    "QueryInterface" Ret::Hresult => [("this", Num, true), ("iid", Guid, true), ("as", Out, false)];
+    "AddRef" Ret::Value => [("this", Num, true)];
+    "Release" Ret::Value => [("this", Num, true)];
+    "IToy_Add" Ret::Hresult => [("this", Num, true), ("n", Num, false)];
+    "IToy_Get" Ret::Hresult => [("this", Num, true), ("as", Out, false)];
+    "IToy_CallBack" Ret::Hresult => [("this", Num, true), ("cb", Num, false)];
+    "IToy_WaitOn" Ret::Hresult => [("this", Num, true), ("event", Handle, true)];
+    "IToy_SendTo" Ret::Hresult => [("this", Num, true), ("hwnd", Handle, true), ("msg", Num, true)];
+    "IToyCallback_Notify" Ret::Hresult => [("this", Num, true)];
+    "CoMarshalInterThreadInterfaceInStream" Ret::Hresult => [("unk", Num, true), ("as", Out, false), ("iid", Guid, false)];
+    "CoGetInterfaceAndReleaseStream" Ret::Hresult => [("stream", Num, true), ("as", Out, false), ("iid", Guid, false)];
+    "RegisterInterfaceInGlobal" Ret::Hresult => [("git", Num, true), ("unk", Num, true), ("as", Out, false), ("iid", Guid, false)];
+    "GetInterfaceFromGlobal" Ret::Hresult => [("git", Num, true), ("cookie", Num, true), ("as", Out, false), ("iid", Guid, false)];
+    "RevokeInterfaceFromGlobal" Ret::Hresult => [("git", Num, true), ("cookie", Num, true)];
+    "CoDisconnectObject" Ret::Hresult => [("unk", Num, true)];
+    "CoWaitForMultipleHandles" Ret::Hresult => [("handles", Handles, false), ("flags", Num, false), ("timeout", Num, false), ("index", Out, false)];
+    "CoRegisterMessageFilter" Ret::Hresult => [("incoming", Str, false), ("callpending", Num, false), ("retry", Str, false), ("pending", Str, false)];
 }
 
 /// The signature of a call by its Win32 name.
@@ -400,7 +435,9 @@ macro_rules! constants {
                 "NULL" => Some(0),
                 "INVALID_HANDLE_VALUE" => Some(-1),
                 $( stringify!($name) => Some(i64::from($name)), )*
-                _ => sim_core::prelude::Win32Error::from_name(name).map(|e| i64::from(e.0)),
+                _ => sim_core::prelude::Win32Error::from_name(name)
+                    .map(|e| i64::from(e.0))
+                    .or_else(|| sim_core::prelude::HRESULT::from_name(name).map(|h| i64::from(h.0 as u32))),
             }
         }
     };
@@ -424,6 +461,53 @@ constants! {
     AF_INET, SOCK_STREAM, SOCK_DGRAM, IPPROTO_TCP, IPPROTO_UDP, SOL_SOCKET, SO_REUSEADDR, SO_EXCLUSIVEADDRUSE,
     SO_LINGER, SO_DONTLINGER, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE, TCP_NODELAY, FIONBIO, FIONREAD, SD_RECEIVE, SD_SEND,
     SD_BOTH, SOMAXCONN, MSG_PEEK, SOCKET_ERROR, INADDR_ANY, INADDR_LOOPBACK,
+    COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, COINIT_DISABLE_OLE1DDE, COINIT_SPEED_OVER_MEMORY,
+    CLSCTX_INPROC_SERVER, CLSCTX_INPROC_HANDLER, CLSCTX_LOCAL_SERVER, CLSCTX_ALL, REGCLS_SINGLEUSE,
+    REGCLS_MULTIPLEUSE, REGCLS_MULTI_SEPARATE, REGCLS_SUSPENDED, REGCLS_SURROGATE, REGCLS_AGILE,
+    COWAIT_DEFAULT, COWAIT_WAITALL, COWAIT_ALERTABLE, COWAIT_INPUTAVAILABLE, COWAIT_DISPATCH_CALLS,
+    COWAIT_DISPATCH_WINDOW_MESSAGES, SERVERCALL_ISHANDLED, SERVERCALL_REJECTED, SERVERCALL_RETRYLATER,
+    PENDINGMSG_CANCELCALL, PENDINGMSG_WAITNOPROCESS, PENDINGMSG_WAITDEFPROCESS,
+}
+
+/// The CLSIDs and IIDs a scenario may name (docs/semantics.md §§21.6, 21.7a, 21.18).
+pub const GUIDS: &[(&str, sim_core::prelude::GUID)] = {
+    use sim_core::prelude::*;
+    &[
+        ("CLSID_Toy", CLSID_Toy),
+        ("CLSID_ToyServer", CLSID_ToyServer),
+        ("CLSID_StdGlobalInterfaceTable", CLSID_StdGlobalInterfaceTable),
+        ("IID_IUnknown", IID_IUnknown),
+        ("IID_IToy", IID_IToy),
+        ("IID_IToyCallback", IID_IToyCallback),
+        ("IID_IClassFactory", IID_IClassFactory),
+        ("IID_IGlobalInterfaceTable", IID_IGlobalInterfaceTable),
+    ]
+};
+
+/// The GUID a scenario names.
+pub fn guid(name: &str) -> Option<sim_core::prelude::GUID> {
+    GUIDS.iter().find(|(n, _)| *n == name).map(|(_, g)| *g)
+}
+
+/// The closest of `names` to `word` (case-insensitive edit distance at most a third of
+/// its length, at least 2), for "did you mean" in load errors.
+pub fn did_you_mean<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.to_lowercase().chars().collect(), b.to_lowercase().chars().collect());
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    let limit = (word.chars().count() / 3).max(2);
+    names.iter().map(|n| (distance(word, n), *n)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, n)| n)
 }
 
 impl ScenarioFile {
@@ -1007,10 +1091,12 @@ impl Parser<'_> {
     fn call(&self, node: &KdlNode) -> Result<Call, ScenarioError> {
         let name = node.name().value();
         let Some(api) = sig(name) else {
+            let names: Vec<&str> = SIGS.iter().map(|s| s.name).collect();
+            let hint = did_you_mean(name, &names).map_or(String::new(), |n| format!("did you mean `{n}`? "));
             return Err(self.err(
                 node,
                 format!(
-                    "unknown call or statement `{name}`; docs/scenarios.md lists the calls (and repeat, loop, if, else, break, exit, assert, assert-data, set, add)"
+                    "unknown call or statement `{name}`; {hint}docs/scenarios.md lists the calls (and repeat, loop, if, else, break, exit, assert, assert-data, set, add)"
                 ),
             ));
         };
@@ -1080,6 +1166,17 @@ impl Parser<'_> {
             (Num, Arg::Int(_) | Arg::Str(_)) => true,
             (Str, Arg::Str(_)) => true,
             (Handle | Out | Thread | Buffer | Class, Arg::Str(_)) => true,
+            (Guid, Arg::Str(g)) => {
+                if g.starts_with('$') || guid(g).is_some() {
+                    true
+                } else {
+                    let names: Vec<&str> = GUIDS.iter().map(|(n, _)| *n).collect();
+                    let hint = did_you_mean(g, &names).map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+                    return Err(
+                        self.err_entry(e, format!("unknown CLSID or IID {g:?}{hint} (known: {})", names.join(", ")))
+                    );
+                }
+            }
             (Handles, Arg::Str(s)) => return Ok(Arg::List(vec![s.clone()])),
             _ => false,
         };
@@ -1094,6 +1191,7 @@ impl Parser<'_> {
                 Thread => "a thread body's name",
                 Buffer => "a buffer name",
                 Class => "a window class name",
+                Guid => "a CLSID or IID name",
             };
             return Err(self.err_entry(e, format!("expected {want}")));
         }

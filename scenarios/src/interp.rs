@@ -77,6 +77,11 @@ pub fn install(file: &Arc<ScenarioFile>, sim: &mut Sim) {
     }
 }
 
+/// A COM call's HRESULT as the number a scenario sees (its 32 bits, unsigned).
+fn hres(hr: HRESULT) -> i64 {
+    i64::from(hr.0 as u32)
+}
+
 /// Runs a scenario file once.
 pub fn run(file: &Arc<ScenarioFile>, config: Config) -> RunReport {
     let mut sim = Sim::new(config);
@@ -380,6 +385,55 @@ impl Cx {
 
     fn s(&self, pos: Pos, c: &Call, param: &str) -> Option<String> {
         self.arg(c, param).map(|a| self.string(pos, a))
+    }
+
+    /// A COM interface pointer (or stream) argument: a number variable, NULL for None.
+    fn ptr(&self, pos: Pos, c: &Call, param: &str) -> Option<ComPtr> {
+        let v = self.n(pos, c, param, 0);
+        (v != 0).then_some(ComPtr(v as u32))
+    }
+
+    /// The `this` pointer of a method call; NULL is a program error here, as calling a
+    /// method through a NULL pointer crashes on Windows.
+    fn this(&self, pos: Pos, c: &Call) -> ComPtr {
+        match self.ptr(pos, c, "this") {
+            Some(p) => p,
+            None => self.fail(pos, format!("{} through a NULL interface pointer", c.api.name)),
+        }
+    }
+
+    /// A CLSID or IID argument by its name (`$param` allowed), or `default`.
+    fn guid(&self, pos: Pos, c: &Call, param: &str, default: GUID) -> GUID {
+        match self.s(pos, c, param) {
+            None => default,
+            Some(name) => match crate::file::guid(&name) {
+                Some(g) => g,
+                None => self.fail(pos, format!("unknown CLSID or IID {name:?}")),
+            },
+        }
+    }
+
+    /// Binds `as=` to a pointer, stream or cookie a COM call returned (0 when it failed).
+    fn bind_ptr(&self, c: &Call, v: Option<u32>) {
+        self.bind(c, "as", Val::Num(i64::from(v.unwrap_or(0))));
+    }
+
+    /// A comma-separated list of numbers or constants (`"SERVERCALL_REJECTED,SERVERCALL_ISHANDLED"`).
+    fn list(&self, pos: Pos, c: &Call, param: &str) -> Vec<i64> {
+        match self.s(pos, c, param) {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| {
+                    let t = t.trim();
+                    match t.parse::<i64>() {
+                        Ok(v) => v,
+                        Err(_) => self.num(pos, &Arg::Str(t.to_string())),
+                    }
+                })
+                .collect(),
+        }
     }
 
     /// The call's `hwnd=` window (NULL when not given).
@@ -1185,6 +1239,151 @@ impl Cx {
                 self.bind(c, "as", Val::Num(v));
                 v
             }
+            // ----- COM (docs/semantics.md §21): the same ThreadCtx calls as Rust code -----
+            "CoInitializeEx" => hres(ctx.co_initialize_ex(None, self.u(pos, c, "coinit", 0)).await),
+            "CoInitialize" => hres(ctx.co_initialize(None).await),
+            "CoUninitialize" => {
+                ctx.co_uninitialize().await;
+                0
+            }
+            "OleInitialize" => hres(ctx.ole_initialize(None).await),
+            "OleUninitialize" => {
+                ctx.ole_uninitialize().await;
+                0
+            }
+            "CoCreateInstance" => {
+                let clsid = self.guid(pos, c, "clsid", CLSID_Toy);
+                let iid = self.guid(pos, c, "iid", IID_IToy);
+                let mut p = None;
+                let hr = ctx
+                    .co_create_instance(
+                        &clsid,
+                        self.ptr(pos, c, "outer"),
+                        self.u(pos, c, "context", CLSCTX_INPROC_SERVER),
+                        &iid,
+                        Some(&mut p),
+                    )
+                    .await;
+                self.bind_ptr(c, p.map(|p| p.0));
+                hres(hr)
+            }
+            "CoGetClassObject" => {
+                let clsid = self.guid(pos, c, "clsid", CLSID_Toy);
+                let iid = self.guid(pos, c, "iid", IID_IClassFactory);
+                let mut p = None;
+                let ctxflags = self.u(pos, c, "context", CLSCTX_INPROC_SERVER);
+                let hr = ctx.co_get_class_object(&clsid, ctxflags, None, &iid, Some(&mut p)).await;
+                self.bind_ptr(c, p.map(|p| p.0));
+                hres(hr)
+            }
+            "CoRegisterClassObject" => {
+                let clsid = self.guid(pos, c, "clsid", CLSID_ToyServer);
+                let mut cookie = 0;
+                let hr = ctx
+                    .co_register_class_object(
+                        &clsid,
+                        self.ptr(pos, c, "unk"),
+                        self.u(pos, c, "context", CLSCTX_LOCAL_SERVER),
+                        self.u(pos, c, "flags", REGCLS_MULTIPLEUSE),
+                        Some(&mut cookie),
+                    )
+                    .await;
+                self.bind_ptr(c, (hr == S_OK).then_some(cookie));
+                hres(hr)
+            }
+            "CoRevokeClassObject" => hres(ctx.co_revoke_class_object(self.u(pos, c, "cookie", 0)).await),
+            "CoResumeClassObjects" => hres(ctx.co_resume_class_objects().await),
+            "IClassFactory_CreateInstance" | "QueryInterface" => {
+                let this = self.this(pos, c);
+                let mut p = None;
+                let hr = if name == "QueryInterface" {
+                    ctx.query_interface(this, &self.guid(pos, c, "iid", IID_IUnknown), Some(&mut p)).await
+                } else {
+                    let iid = self.guid(pos, c, "iid", IID_IToy);
+                    ctx.iclassfactory_create_instance(this, self.ptr(pos, c, "outer"), &iid, Some(&mut p)).await
+                };
+                self.bind_ptr(c, p.map(|p| p.0));
+                hres(hr)
+            }
+            "AddRef" => i64::from(ctx.add_ref(self.this(pos, c)).await),
+            "Release" => i64::from(ctx.release(self.this(pos, c)).await),
+            "IToy_Add" => hres(ctx.itoy_add(self.this(pos, c), self.n(pos, c, "n", 1) as i32).await),
+            "IToy_Get" => {
+                let mut v = 0;
+                let hr = ctx.itoy_get(self.this(pos, c), Some(&mut v)).await;
+                if hr.succeeded() {
+                    self.bind(c, "as", Val::Num(v));
+                }
+                hres(hr)
+            }
+            "IToy_CallBack" => hres(ctx.itoy_call_back(self.this(pos, c), self.ptr(pos, c, "cb")).await),
+            "IToy_WaitOn" => hres(ctx.itoy_wait_on(self.this(pos, c), self.h(pos, c, "event")).await),
+            "IToy_SendTo" => {
+                hres(ctx.itoy_send_to(self.this(pos, c), self.hwnd(pos, c), self.u(pos, c, "msg", 0)).await)
+            }
+            "IToyCallback_Notify" => hres(ctx.itoy_callback_notify(self.this(pos, c)).await),
+            "CoMarshalInterThreadInterfaceInStream" => {
+                let iid = self.guid(pos, c, "iid", IID_IToy);
+                let mut st = None;
+                let hr =
+                    ctx.co_marshal_inter_thread_interface_in_stream(&iid, self.ptr(pos, c, "unk"), Some(&mut st)).await;
+                self.bind_ptr(c, st.map(|s| s.0));
+                hres(hr)
+            }
+            "CoGetInterfaceAndReleaseStream" => {
+                let iid = self.guid(pos, c, "iid", IID_IToy);
+                let stream = self.ptr(pos, c, "stream").map(|p| IStream(p.0));
+                let mut p = None;
+                let hr = ctx.co_get_interface_and_release_stream(stream, &iid, Some(&mut p)).await;
+                self.bind_ptr(c, p.map(|p| p.0));
+                hres(hr)
+            }
+            "RegisterInterfaceInGlobal" => {
+                let iid = self.guid(pos, c, "iid", IID_IToy);
+                let git = self.ptr(pos, c, "git").unwrap_or(ComPtr(0));
+                let mut cookie = 0;
+                let hr = ctx.register_interface_in_global(git, self.ptr(pos, c, "unk"), &iid, Some(&mut cookie)).await;
+                self.bind_ptr(c, (hr == S_OK).then_some(cookie));
+                hres(hr)
+            }
+            "GetInterfaceFromGlobal" => {
+                let iid = self.guid(pos, c, "iid", IID_IToy);
+                let git = self.ptr(pos, c, "git").unwrap_or(ComPtr(0));
+                let mut p = None;
+                let hr = ctx.get_interface_from_global(git, self.u(pos, c, "cookie", 0), &iid, Some(&mut p)).await;
+                self.bind_ptr(c, p.map(|p| p.0));
+                hres(hr)
+            }
+            "RevokeInterfaceFromGlobal" => {
+                let git = self.ptr(pos, c, "git").unwrap_or(ComPtr(0));
+                hres(ctx.revoke_interface_from_global(git, self.u(pos, c, "cookie", 0)).await)
+            }
+            "CoDisconnectObject" => hres(ctx.co_disconnect_object(self.ptr(pos, c, "unk"), 0).await),
+            "CoWaitForMultipleHandles" => {
+                let handles = self.handles(pos, c);
+                let mut index = 0;
+                let hr = ctx
+                    .co_wait_for_multiple_handles(
+                        self.u(pos, c, "flags", COWAIT_DEFAULT),
+                        self.u(pos, c, "timeout", INFINITE),
+                        Some(&handles),
+                        Some(&mut index),
+                    )
+                    .await;
+                self.bind(c, "index", Val::Num(i64::from(index)));
+                hres(hr)
+            }
+            "CoRegisterMessageFilter" => {
+                let given = ["incoming", "callpending", "retry", "pending"].iter().any(|p| self.arg(c, p).is_some());
+                let filter = given.then(|| MessageFilter {
+                    handle_in_coming_call: self.list(pos, c, "incoming").into_iter().map(|v| v as u32).collect(),
+                    when_call_pending: self.arg(c, "callpending").map(|a| self.num(pos, a) as u32),
+                    retry_rejected_call: self.list(pos, c, "retry").into_iter().map(|v| v as i32).collect(),
+                    message_pending: self.list(pos, c, "pending").into_iter().map(|v| v as u32).collect(),
+                });
+                let mut prev = None;
+                hres(ctx.co_register_message_filter(filter, Some(&mut prev)).await)
+            }
             other => self.fail(pos, format!("the interpreter has no implementation of {other}")),
         };
         let ok = match c.api.ret {
@@ -1194,13 +1393,26 @@ impl Cx {
             Ret::Value => true,
             Ret::GetMessage | Ret::Int => ret != -1,
             Ret::ErrorCode => ret == 0,
+            Ret::Hresult => ret as u32 as i32 >= 0,
         };
         let err = ctx.get_last_error().0;
         self.last.set((ret, ok, err));
         let error_name = |e: u32| Win32Error(e).name().map_or_else(|| e.to_string(), str::to_string);
         if let Some(want) = &c.expect {
-            let w = self.num(pos, want);
+            // An HRESULT name wins over a Win32 error of the same name (RPC_S_CALL_FAILED is
+            // both: 1726 and HRESULT_FROM_WIN32 of it).
+            let w = match want {
+                Arg::Str(n) if c.api.ret == Ret::Hresult => {
+                    HRESULT::from_name(n).map_or_else(|| self.num(pos, want), |h| hres(h))
+                }
+                _ => self.num(pos, want),
+            };
             if w != ret {
+                if c.api.ret == Ret::Hresult {
+                    let hr_name =
+                        |v: i64| HRESULT(v as u32 as i32).name().map_or_else(|| format!("{v:#x}"), str::to_string);
+                    self.fail(pos, format!("{name} returned {}, expected {}", hr_name(ret), hr_name(w)));
+                }
                 self.fail(pos, format!("{name} returned {ret} (last error {}), expected {w}", error_name(err)));
             }
         }

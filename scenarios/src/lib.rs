@@ -194,6 +194,9 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "filtered-getmessage-starves-window.kdl",
         "thread-message-eaten-by-modal-loop.kdl",
         "socket-inherited-listener.kdl",
+        "com-sta-blocked-wait.kdl",
+        "com-proxy-wrong-apartment.kdl",
+        "com-local-server-stops-pumping.kdl",
     ]
 }
 

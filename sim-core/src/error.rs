@@ -315,6 +315,14 @@ macro_rules! hresults {
                     _ => None,
                 }
             }
+
+            /// The HRESULT a winerror.h name stands for, if winsim knows it.
+            pub fn from_name(name: &str) -> Option<HRESULT> {
+                match name {
+                    $( stringify!($name) => Some($name), )*
+                    _ => None,
+                }
+            }
         }
     };
 }

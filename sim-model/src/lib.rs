@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod com;
+pub mod com_class;
 pub mod mailslot;
 pub mod memory;
 pub mod messages;

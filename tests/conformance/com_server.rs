@@ -48,6 +48,7 @@ async fn server(ctx: ThreadCtx, s: Server) -> u32 {
     assert_eq!(hr, S_OK);
     let mut cookie = 0;
     assert_eq!(ctx.co_register_class_object(&CLSID_ToyServer, cf, s.ctx, s.flags, Some(&mut cookie)).await, S_OK);
+    SERVER_COOKIE.with(|c| c.set(cookie));
     let (ready, done, stop) =
         (named_event(&ctx, "ready").await, named_event(&ctx, "done").await, named_event(&ctx, "stop").await);
     let resume = named_event(&ctx, "resume").await;
@@ -83,6 +84,11 @@ async fn server(ctx: ThreadCtx, s: Server) -> u32 {
     }
     ctx.co_uninitialize().await;
     0
+}
+
+thread_local! {
+    /// The cookie server.exe's registration got (for a client that tries to revoke it).
+    static SERVER_COOKIE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Starts server.exe and waits until it registered; returns its process handle.
@@ -356,6 +362,29 @@ fn single_use_suspended_revoked_and_unregistered_classes_are_not_found() {
         ctx.co_initialize(None).await;
         assert_eq!(create(&ctx, CLSCTX_LOCAL_SERVER).await.0, REGDB_E_CLASSNOTREG, "revoked");
         ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn another_process_s_cookie_is_unknown_to_co_revoke_class_object() {
+    // §21.21: each process keeps its own class table (Learn CoRevokeClassObject: dwRegister
+    // is "a token previously returned from the CoRegisterClassObject function" in this
+    // process; Wine combase keeps the registered classes per process and answers an
+    // unknown cookie with E_INVALIDARG [Wine impl]), so the server's cookie, passed to
+    // CoRevokeClassObject in the client, is E_INVALIDARG [inferred], not
+    // RPC_E_WRONG_THREAD, and the server's registration stays.
+    check_pair(SERVER, |ctx| async move {
+        ctx.co_initialize(None).await;
+        let server = start_server(&ctx).await;
+        let cookie = SERVER_COOKIE.with(std::cell::Cell::get);
+        assert_ne!(cookie, 0);
+        assert_eq!(ctx.co_revoke_class_object(cookie).await, E_INVALIDARG);
+        let (hr, p) = create(&ctx, CLSCTX_LOCAL_SERVER).await;
+        assert_eq!(hr, S_OK, "the registration is still there");
+        ctx.release(p.expect("proxy")).await;
+        ctx.co_uninitialize().await;
+        finish_server(&ctx, server).await;
         0
     });
 }

@@ -20,6 +20,7 @@ mod mailslot;
 mod mapping;
 mod model;
 mod model_com;
+mod model_com_class;
 mod model_mailslot;
 mod model_msg;
 mod model_msmq;

@@ -252,6 +252,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: family_cases(), ..ProptestConfig::default() })]
+    /// The COM local-server family (extended header 0xFF, family 12, docs/semantics.md
+    /// §§21.17-21.19): fuzz.exe starts server.exe, which registers a class factory for
+    /// CLSCTX_LOCAL_SERVER (REGCLS by the seed) and runs the same ops; ops 96-111
+    /// register, revoke and resume class objects with every REGCLS and CLSCTX (bad ones,
+    /// NULL objects and cookies, foreign and made-up cookies), get class objects, create
+    /// instances in and out of process, call, QueryInterface and release through proxies,
+    /// pump, disconnect, and end the server (CoUninitialize, ExitProcess,
+    /// TerminateProcess), mixed with every op of the 96-op set. A use of a released
+    /// pointer, or IClassFactory::CreateInstance on a toy object, is a reported `Failed`.
+    #[test]
+    fn random_local_server_programs_end_with_an_outcome(
+        seed in 0u8..16,
+        split in any::<u8>(),
+        ops in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let data = family_input(12, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program(&data).expect("a family input");
+        let ok = match &r.outcome {
+            Outcome::Failed { location: None, message, .. } => {
+                // COM misuse winsim reports (§21.7, §21.18): a released or foreign pointer, a
+                // method of one interface called on an object without it (a toy object
+                // registered as a class object is no class factory).
+                message.contains("Release") || message.contains("pointer") || message.contains("OVERLAPPED")
+                    || message.contains(" points at ")
+            }
+            _ => family_outcome_ok(&r).is_ok(),
+        };
+        prop_assert!(ok, "{:?}\ninput {:?}", r.outcome, data);
+    }
+}
+
 /// Inputs the fuzzer found that once broke the kernel (fuzz/regressions/), kept as
 /// regression tests.
 #[test]
@@ -297,6 +330,11 @@ fn fuzz_regressions() {
         // top of the address space overflowed while being split into parts (a panic in
         // ThreadCtx::write_memory) instead of faulting.
         ("parts-overflow-near-top", include_bytes!("../../fuzz/regressions/parts-overflow-near-top.bin")),
+        // Found by the COM local-server family (family 12): a client process exited while
+        // its call ran in server.exe's MTA; the server's CoUninitialize then finished the
+        // call and closed its reply event in the client's process, which no longer
+        // existed: a kernel panic ("no process").
+        ("com-server-exit-no-process", include_bytes!("../../fuzz/regressions/com-server-exit-no-process.bin")),
     ];
     for (name, data) in inputs {
         let r = ops::run_program(data).expect("long enough");
@@ -331,6 +369,26 @@ fn com_family_input_reaches_com_calls() {
     {
         assert!(text.contains(api), "{api} missing:\n{text}");
     }
+}
+
+/// The local-server family's ops reach the local-server calls (§21.17): a fixed family-12
+/// input (server.exe an STA with REGCLS_MULTIPLEUSE; the client initialises an STA, creates
+/// a CLSID_ToyServer object with CLSCTX_LOCAL_SERVER, calls IToy::Add through the proxy and
+/// releases it) activates through server.exe's class object and completes.
+#[test]
+fn local_server_family_input_reaches_the_server() {
+    // byte 0 = 0xFF, family 12 seed 0, split 0; (op, selector, argument) triples.
+    // server.exe runs the same ops after registering: selector 1 picks its toy object (its
+    // pool holds the class factory first), the client's only pointer, the proxy.
+    let ops: &[u8] = &[96, 0, 0, 102, 0, 0, 105, 1, 0, 106, 1, 0];
+    let mut data = vec![0xFF, 0xC0, 0];
+    data.extend_from_slice(ops);
+    let r = ops::run_program_traced(&data, true).expect("long enough");
+    let text = r.trace_text();
+    for want in ["CoRegisterClassObject", "IClassFactory_CreateInstance", "of server process", "IToy_Add"] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(r.outcome.is_completed(), "{}\n{text}", r.summary());
 }
 
 proptest! {

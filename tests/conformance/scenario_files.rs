@@ -803,3 +803,102 @@ program "server.exe" {{
         assert!(e.contains(want) && e.contains("bad.kdl:1:"), "{bad}: {e}");
     }
 }
+
+// ----- COM statements (docs/scenarios.md "COM", docs/semantics.md §21.22) ----------------------
+
+fn parse_err(text: &str) -> String {
+    file::parse(text, "c.kdl").unwrap_err().to_string()
+}
+
+fn com_file(body: &str) -> String {
+    format!("scenario \"c\" {{\n    summary \"s\"\n}}\nprogram \"a.exe\" {{\n{body}}}\n")
+}
+
+/// Malformed COM statements are rejected at load with file:line:column; an unknown call or
+/// CLSID/IID name comes with the closest known one.
+#[test]
+fn com_statement_mistakes_are_reported_with_their_place_and_a_suggestion() {
+    let e = parse_err(&com_file("    CoInitialise\n"));
+    assert!(e.starts_with("c.kdl:5:5:") && e.contains("did you mean `CoInitialize`?"), "{e}");
+    let e = parse_err(&com_file("    CoInitializeEx expect=S_OK\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("CoInitializeEx needs `coinit`"), "{e}");
+    let e = parse_err(&com_file("    CoInitializeEx COINIT_MULTITHREADED\n    CoCreateInstance CLSID_Toi as=p\n"));
+    assert!(e.starts_with("c.kdl:6:") && e.contains("did you mean `CLSID_Toy`?"), "{e}");
+    let e = parse_err(&com_file("    CoCreateInstance 5 as=p\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("expected a CLSID or IID name"), "{e}");
+    let e = parse_err(&com_file("    IToy_Add p n=1 count=2\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("IToy_Add has no parameter `count`"), "{e}");
+    let e = parse_err(&com_file("    CoWaitForMultipleHandles h flags=\"COWAIT_WAITALL|COWAIT_NOPE\"\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("unknown constant \"COWAIT_NOPE\""), "{e}");
+}
+
+/// A method called through NULL ends the run as `failed` at the statement; an HRESULT
+/// expectation that is not met names both HRESULTs (§21.22).
+#[test]
+fn com_statement_run_time_failures_name_the_statement_and_the_hresults() {
+    let f = Arc::new(file::parse(&com_file("    IToy_Add NULL\n"), "c.kdl").unwrap());
+    let r = interp::run(&f, Config::round_robin());
+    match &r.outcome {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("c.kdl:5:5: IToy_Add through a NULL interface pointer"), "{message}")
+        }
+        o => panic!("{o:?}"),
+    }
+    // com-proxy-wrong-apartment's bug: J.1/MP-5, RPC_E_WRONG_THREAD from a proxy used in
+    // another apartment (§21.8).
+    let r = interp::run(&builtin("com-proxy-wrong-apartment"), Config::random(3));
+    match &r.outcome {
+        Outcome::Failed { message, .. } => assert!(
+            message.contains("com-proxy-wrong-apartment.kdl:")
+                && message.contains("IToy_Add returned RPC_E_WRONG_THREAD, expected S_OK"),
+            "{message}"
+        ),
+        o => panic!("{o:?}"),
+    }
+}
+
+/// The statements reach the same ThreadCtx calls: the GIT from two apartments (MP-9,
+/// §21.7a), a scripted message filter that rejects (§21.9a: no caller filter, so
+/// RPC_E_CALL_REJECTED), CoGetClassObject/CoRegisterClassObject/CoRevokeClassObject with
+/// another apartment's cookie (RPC_E_WRONG_THREAD, MP-7), QueryInterface and AddRef.
+#[test]
+fn com_statements_drive_the_git_message_filters_and_class_registration() {
+    let text = com_file(
+        r#"    thread "mta" {
+        CoInitializeEx COINIT_MULTITHREADED expect=S_OK
+        GetInterfaceFromGlobal git cookie as=p expect=S_OK
+        IToy_Add p 2 expect=RPC_E_CALL_REJECTED
+        IToy_Add p 3 expect=S_OK
+        Release p
+        CoRevokeClassObject reg expect=RPC_E_WRONG_THREAD
+        CoUninitialize
+    }
+    CoInitializeEx COINIT_APARTMENTTHREADED expect=S_OK
+    CoRegisterMessageFilter incoming="SERVERCALL_REJECTED,SERVERCALL_ISHANDLED" expect=S_OK
+    CoCreateInstance CLSID_Toy as=toy expect=S_OK
+    QueryInterface toy IID_IToyCallback as=cb expect=S_OK
+    QueryInterface toy IID_IClassFactory as=none expect=E_NOINTERFACE
+    AddRef toy expect=2
+    Release toy expect=1
+    CoCreateInstance CLSID_StdGlobalInterfaceTable iid=IID_IGlobalInterfaceTable as=git expect=S_OK
+    RegisterInterfaceInGlobal git toy as=cookie expect=S_OK
+    CoGetClassObject CLSID_Toy as=factory expect=S_OK
+    CoRegisterClassObject CLSID_ToyServer factory as=reg expect=S_OK
+    CreateThread mta as=t
+    CoWaitForMultipleHandles t expect=S_OK
+    IToy_Get toy as=n expect=S_OK
+    assert n 3
+    RevokeInterfaceFromGlobal git cookie expect=S_OK
+    CoRevokeClassObject reg expect=S_OK
+    CoRevokeClassObject reg expect=E_INVALIDARG
+    CoRegisterMessageFilter expect=S_OK
+    CoUninitialize
+    CoCreateInstance CLSID_Toy as=p2 expect=CO_E_NOTINITIALIZED
+"#,
+    );
+    let f = Arc::new(file::parse(&text, "c.kdl").unwrap_or_else(|e| panic!("{e}")));
+    for seed in 0..8 {
+        let r = interp::run(&f, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}\n{}", r.summary(), r.trace_text());
+    }
+}

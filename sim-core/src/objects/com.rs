@@ -1316,7 +1316,11 @@ impl Kernel {
             }
         }
         if gone {
-            let _ = self.close_handle(pid, handle);
+            // The caller's process may have ended since (its handles went with it): a call
+            // from a client process that exited, finished when the server's apartment ends.
+            if self.pids.contains_key(&pid) {
+                let _ = self.close_handle(pid, handle);
+            }
             self.com.calls.remove(&n);
             return;
         }
@@ -1925,11 +1929,13 @@ impl Kernel {
 
     /// CoRevokeClassObject: only from the registering apartment (RPC_E_WRONG_THREAD
     /// otherwise, compobj.c test_registered_object_thread_affinity); an unknown cookie:
-    /// E_INVALIDARG [inferred]. Proxies already handed out keep working.
-    pub(crate) fn co_revoke_class_object(&mut self, _pid: Pid, tid: Tid, cookie: u32) -> CallResult {
+    /// E_INVALIDARG [inferred]; so is another process's cookie, as each process keeps its own
+    /// class table (§21.21). Proxies already handed out keep working.
+    pub(crate) fn co_revoke_class_object(&mut self, pid: Pid, tid: Tid, cookie: u32) -> CallResult {
         let Some((apt, _)) = self.com_apartment_of(tid) else { return hr(CO_E_NOTINITIALIZED) };
         match self.com.classes.get(&cookie) {
             None => hr(E_INVALIDARG),
+            Some(r) if r.pid != pid => hr(E_INVALIDARG),
             Some(r) if r.apt != apt => hr(RPC_E_WRONG_THREAD),
             Some(_) => {
                 self.com.classes.remove(&cookie);
