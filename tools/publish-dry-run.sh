@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packages every published crate of the workspace and checks that it would publish:
 # `cargo publish --dry-run --workspace` packages each member in dependency order
-# (winsim-model, winsim-core, winsim-macros, winsim-scenarios, winsim, winsim-native,
-# winsim-cli), builds each .crate on its own against the others' packaged versions (a
+# (winsim-core, winsim-macros, winsim-model, winsim-scenarios, winsim, winsim-cli,
+# winsim-native), builds each .crate on its own against the others' packaged versions (a
 # local overlay of crates.io), and uploads nothing. Then it checks each .crate's size
 # against crates.io's 10 MB limit and lists what it ships. docs/publishing.md.
 #
