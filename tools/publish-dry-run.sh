@@ -13,8 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target="${CARGO_TARGET_DIR:-target}"
-rm -f "$target"/package/*.crate
 cargo publish --dry-run --workspace --locked "$@"
+
+# The dry run keeps its .crate files in cargo's temporary folders: package once more
+# without building (seconds) to have them at target/package/NAME-VERSION.crate.
+package_args=()
+for a in "$@"; do [ "$a" = "--allow-dirty" ] && package_args+=(--allow-dirty); done
+rm -f "$target"/package/*.crate
+cargo package --workspace --no-verify --locked "${package_args[@]}"
 
 limit=$((10 * 1024 * 1024))
 status=0
