@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds the published crates with the toolchain of the MSRV that Cargo.toml states
-# (workspace.package.rust-version), from Cargo.lock, so the stated MSRV stays true.
-# Installs that toolchain with rustup when missing (minimal profile). docs/publishing.md.
+# (workspace.package.rust-version), so the stated MSRV stays true. Installs that toolchain
+# with rustup when missing (minimal profile). docs/publishing.md.
+#
+# Cargo.lock holds the newest dependencies, some of which need a newer rustc than ours
+# (kdl 6.7 asks for 1.95). A user on the MSRV gets older ones: cargo's MSRV-aware resolver
+# picks, for each dependency, its newest version that supports our rust-version. The check
+# does the same: it resolves a lockfile that way for the build and puts Cargo.lock back.
 #
 # Usage: tools/msrv-check.sh
 set -euo pipefail
@@ -16,6 +21,10 @@ if ! rustup run "$msrv" rustc --version >/dev/null 2>&1; then
   rustup toolchain install "$msrv" --profile minimal
 fi
 echo "MSRV $msrv: $(rustup run "$msrv" rustc --version)"
+
+cp Cargo.lock "${TMPDIR:-/tmp}/winsim-msrv-Cargo.lock"
+trap 'cp "${TMPDIR:-/tmp}/winsim-msrv-Cargo.lock" Cargo.lock' EXIT
+CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update --quiet
 
 # Its own target directory: another toolchain's artifacts would only be rebuilt.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/msrv-$msrv"
