@@ -229,6 +229,30 @@ impl Check {
     }
 
     /// Like [`Check::run`], returning the failure message instead of panicking.
+    ///
+    /// ```
+    /// use winsim::prelude::*;
+    /// let dir = std::env::temp_dir().join("winsim-doctest-try-run");
+    /// let failed = winsim::Check::new("lost_pulse")
+    ///     .runs(200)
+    ///     .ignore_env() // this example ignores WINSIM_RUNS, WINSIM_SEED, ...
+    ///     .failure_dir(&dir)
+    ///     .try_run("main.exe", |sim| {
+    ///         sim.program("main.exe", |ctx| async move {
+    ///             let ev = ctx.create_event(None, false, false, None).await;
+    ///             let waiter = ctx
+    ///                 .create_thread(None, 0, move |ctx| async move { ctx.wait_for_single_object(ev, INFINITE).await }, 0, None)
+    ///                 .await;
+    ///             ctx.pulse_event(ev).await; // lost when the waiter is not waiting yet (§2)
+    ///             ctx.wait_for_single_object(waiter, INFINITE).await;
+    ///             0
+    ///         });
+    ///     });
+    /// let message = failed.expect_err("some schedule loses the pulse");
+    /// assert!(message.contains("DEADLOCK"), "{message}");
+    /// assert!(dir.join("lost_pulse.json").exists()); // replayed first next time
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// ```
     pub fn try_run<S: Fn(&mut Sim) + Sync>(mut self, entry: &str, setup: S) -> Result<Passed, String> {
         self.apply_env();
         let path = self.failure_path();
@@ -397,6 +421,22 @@ fn replay<S: Fn(&mut Sim)>(setup: &S, entry: &str, f: &FailureRecord, trace: boo
 
 /// Checks program `entry` as `setup` registers it with the default settings
 /// ([`Check::new`]); panics on a failure.
+///
+/// ```
+/// use winsim::prelude::*;
+/// let passed = winsim::check("two_increments", "main.exe", |sim| {
+///     sim.program("main.exe", |ctx| async move {
+///         let mem = ctx.virtual_alloc(0, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE).await;
+///         let add = move |ctx: ThreadCtx| async move { ctx.interlocked_increment(mem).await as u32 };
+///         let a = ctx.create_thread(None, 0, add, 0, None).await;
+///         let b = ctx.create_thread(None, 0, add, 0, None).await;
+///         ctx.wait_for_multiple_objects(&[a, b], true, INFINITE).await;
+///         assert_eq!(ctx.read_u32(mem).await, 2); // never a lost update
+///         0
+///     });
+/// });
+/// assert!(passed.exploration.runs > 0);
+/// ```
 pub fn check<S: Fn(&mut Sim) + Sync>(name: &str, entry: &str, setup: S) -> Passed {
     Check::new(name).run(entry, setup)
 }

@@ -18,6 +18,7 @@
 //! assert_eq!(report.time_ms, 10); // virtual time
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod check;
 pub mod pictures;

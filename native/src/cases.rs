@@ -2,7 +2,7 @@
 //!
 //! Each case is deterministic on real Windows: one thread, or threads sequenced by
 //! waits, a thread that could race with another logging into its own buffer that is
-//! merged after it ended. Every call goes through [`call!`]: last error set to the
+//! merged after it ended. Every call goes through `call!`: last error set to the
 //! sentinel, the call, the last error read back, one log line. A case that must see a
 //! block (a deadlock, an end of file that never comes) waits on the blocked thread with a
 //! time-out (virtual in the simulator, real natively) and then unblocks it by closing a

@@ -148,24 +148,67 @@ pub enum StmtKind {
     /// A Win32 call.
     Call(Call),
     /// `repeat N [until-error=E] { ... }`.
-    Repeat { count: Arg, until: Vec<Arg>, body: Vec<Stmt> },
+    Repeat {
+        /// How many times (N).
+        count: Arg,
+        /// The errors (`until-error=E`, `E1|E2`) a failing call ends the loop with; empty
+        /// when none.
+        until: Vec<Arg>,
+        /// The statements repeated.
+        body: Vec<Stmt>,
+    },
     /// `loop [until-error=E] { ... }`: until a `break`, or a call failing with E.
-    Loop { until: Vec<Arg>, body: Vec<Stmt> },
+    Loop {
+        /// The errors (`until-error=E`, `E1|E2`) a failing call ends the loop with; empty
+        /// when only `break` ends it.
+        until: Vec<Arg>,
+        /// The statements repeated.
+        body: Vec<Stmt>,
+    },
     /// `if COND { ... } [else { ... }]` on the previous call's result.
-    If { cond: Cond, then: Vec<Stmt>, otherwise: Vec<Stmt> },
+    If {
+        /// The condition.
+        cond: Cond,
+        /// The statements run when it holds.
+        then: Vec<Stmt>,
+        /// The `else` block's statements (empty without one).
+        otherwise: Vec<Stmt>,
+    },
     /// `break`: leaves the innermost loop.
     Break,
     /// `exit [CODE]` (or `return [CODE]`): the thread body returns CODE (default 0); in
     /// a message handler, the LRESULT.
     Exit(Arg),
     /// `assert-data BUF "text"` or `assert-data BUF size=N`.
-    AssertData { buffer: String, equals: Option<Arg>, size: Option<Arg> },
+    AssertData {
+        /// The buffer variable (a call's `into=BUF`).
+        buffer: String,
+        /// The text it must hold, when given.
+        equals: Option<Arg>,
+        /// The number of bytes it must hold (`size=N`), when given.
+        size: Option<Arg>,
+    },
     /// `assert VAR N`: a number variable's value.
-    Assert { var: String, equals: Arg },
+    Assert {
+        /// The variable.
+        var: String,
+        /// The value it must have.
+        equals: Arg,
+    },
     /// `set VAR N`.
-    Set { var: String, value: Arg },
+    Set {
+        /// The variable.
+        var: String,
+        /// Its new value.
+        value: Arg,
+    },
     /// `add VAR N`.
-    Add { var: String, value: Arg },
+    Add {
+        /// The variable.
+        var: String,
+        /// What is added to it.
+        value: Arg,
+    },
 }
 
 /// The condition of an `if`.

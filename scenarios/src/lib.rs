@@ -2,9 +2,10 @@
 //! simulated programs written against the Win32 surface of `sim-core`.
 //!
 //! Scenarios come two ways: Rust code registered in [`catalogue`], and scenario files
-//! (KDL, docs/scenarios.md) parsed by [`file`] and run by [`interp`]; the files of the
+//! (KDL, docs/scenarios.md) parsed by [`file`](mod@file) and run by [`interp`]; the files of the
 //! catalogue directory `scenarios/catalogue/` are built in too ([`files`]).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use sim_core::prelude::*;
 

@@ -371,7 +371,7 @@ hresults! {
     /// The object invoked has disconnected from its clients (MP-2, SD-2).
     RPC_E_DISCONNECTED = 0x8001_0108u32;
     /// Not enough resources (0x80010101): winsim's result of a call into the MTA for
-    /// which no RPC worker thread could be started (docs/semantics.md §21.15) [inferred].
+    /// which no RPC worker thread could be started (docs/semantics.md §21.15) \[inferred\].
     RPC_E_OUT_OF_RESOURCES = 0x8001_0101u32;
     /// The message filter rejected the call (RPC_E_SERVERCALL_REJECTED).
     RPC_E_SERVERCALL_REJECTED = 0x8001_010Bu32;

@@ -36,7 +36,8 @@ pub use report::{
 };
 pub use sim::Sim;
 
-/// Everything a simulated program needs: `use sim_core::prelude::*;`.
+/// Everything a simulated program needs: `use winsim_core::prelude::*;` (through the
+/// facade: `use winsim::prelude::*;`).
 pub mod prelude {
     pub use crate::api::{
         CONDITION_VARIABLE_INIT, HasOverlappedIoCompleted, IoBuffer, OVERLAPPED, OVERLAPPED_ENTRY, Overlapped,

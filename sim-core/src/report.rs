@@ -110,9 +110,9 @@ pub enum Outcome {
         pid: Pid,
         /// The faulting thread.
         tid: Tid,
-        /// The first address that could not be accessed (ExceptionInformation[1]).
+        /// The first address that could not be accessed (`ExceptionInformation[1]`).
         address: u64,
-        /// A write (ExceptionInformation[0] = 1) or a read (0).
+        /// A write (`ExceptionInformation[0]` = 1) or a read (0).
         write: bool,
         /// The access, as the call that made it (`WriteMemory(0x10000000, 4 bytes)`).
         call: String,

@@ -46,7 +46,7 @@ fn install_panic_hook() {
 /// A simulation: programs registered by name, then one run.
 ///
 /// ```
-/// use sim_core::prelude::*;
+/// use winsim_core::prelude::*;
 /// let mut sim = Sim::new(Config::random(1));
 /// sim.program("main", |ctx| async move {
 ///     let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);

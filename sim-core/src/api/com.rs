@@ -165,7 +165,7 @@ impl ThreadCtx {
     }
 
     /// CoDecrementMTAUsage (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-codecrementmtausage):
-    /// releases a cookie; E_INVALIDARG for one not outstanding in this process [inferred].
+    /// releases a cookie; E_INVALIDARG for one not outstanding in this process \[inferred\].
     pub async fn co_decrement_mta_usage(&self, cookie: CO_MTA_USAGE_COOKIE) -> HRESULT {
         self.com(Request::CoDecrementMTAUsage { cookie }).await.hr
     }
@@ -219,7 +219,7 @@ impl ThreadCtx {
     /// is the caller's own apartment's), else CLSID_Toy's class factory for
     /// CLSCTX_INPROC_SERVER; REGDB_E_CLASSNOTREG otherwise (winsim launches no server:
     /// no class has a LocalServer32 entry). `server_info` (COSERVERINFO) is ignored
-    /// [inferred]. E_INVALIDARG for a NULL `ppv`, CO_E_NOTINITIALIZED (§21.17).
+    /// \[inferred\]. E_INVALIDARG for a NULL `ppv`, CO_E_NOTINITIALIZED (§21.17).
     pub async fn co_get_class_object(
         &self,
         rclsid: &CLSID,
@@ -270,7 +270,7 @@ impl ThreadCtx {
 
     /// CoRevokeClassObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-corevokeclassobject):
     /// from the registering apartment only (RPC_E_WRONG_THREAD otherwise, MP-7); an unknown
-    /// cookie: E_INVALIDARG [inferred] (§21.17).
+    /// cookie: E_INVALIDARG \[inferred\] (§21.17).
     pub async fn co_revoke_class_object(&self, register: u32) -> HRESULT {
         self.com(Request::CoRevokeClassObject { cookie: register }).await.hr
     }
@@ -677,7 +677,7 @@ impl ThreadCtx {
 
     /// IGlobalInterfaceTable::GetInterfaceFromGlobal: a pointer for the caller's apartment
     /// (a proxy, or the object itself in its own); CO_E_NOTINITIALIZED without an apartment
-    /// (MP-9); E_INVALIDARG for a cookie not registered [inferred].
+    /// (MP-9); E_INVALIDARG for a cookie not registered \[inferred\].
     pub async fn get_interface_from_global(
         &self,
         git: ComPtr,
@@ -702,7 +702,7 @@ impl ThreadCtx {
     }
 
     /// IGlobalInterfaceTable::RevokeInterfaceFromGlobal: from any apartment (MP-9);
-    /// E_INVALIDARG for a cookie not registered [inferred].
+    /// E_INVALIDARG for a cookie not registered \[inferred\].
     pub async fn revoke_interface_from_global(&self, git: ComPtr, cookie: u32) -> HRESULT {
         self.com(Request::IGlobalInterfaceTable_RevokeInterfaceFromGlobal { this: git, cookie }).await.hr
     }
@@ -747,7 +747,7 @@ impl ThreadCtx {
     /// COWAIT_ALERTABLE, CW-6); RPC_S_CALLPENDING with index 0 on time-out (CW-3). Already
     /// signalled: S_OK at once, nothing dispatched (CW-2). E_INVALIDARG for a NULL `index`,
     /// or NULL `handles` (index 0); RPC_E_NO_SYNC for no handles (index 0) (CW-1); a bad
-    /// handle gives HRESULT_FROM_WIN32 of the wait's error [inferred].
+    /// handle gives HRESULT_FROM_WIN32 of the wait's error \[inferred\].
     /// COWAIT_INPUTAVAILABLE and COWAIT_DISPATCH_CALLS are accepted without effect
     /// [inferred; CW-6].
     pub async fn co_wait_for_multiple_handles(

@@ -210,6 +210,20 @@ impl ThreadCtx {
     /// one closure); its return value is the exit code. `dwCreationFlags`:
     /// CREATE_SUSPENDED, STACK_SIZE_PARAM_IS_A_RESERVATION; other bits fail with
     /// ERROR_INVALID_PARAMETER. Success leaves the last error alone (§8.7).
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let worker = ctx.create_thread(None, 0, |ctx| async move { ctx.sleep(5).await; 7 }, 0, None).await;
+    ///     assert_eq!(ctx.wait_for_single_object(worker, INFINITE).await, WAIT_OBJECT_0);
+    ///     let mut code = 0;
+    ///     assert_eq!(ctx.get_exit_code_thread(worker, &mut code).await, TRUE);
+    ///     assert_eq!(code, 7); // the body's return value
+    ///     0
+    /// });
+    /// assert!(sim.run("main.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     pub async fn create_thread<F, Fut>(
         &self,
@@ -278,6 +292,25 @@ impl ThreadCtx {
     /// at the same value (§7.10); std handles follow §7.11. Flags:
     /// CREATE_SUSPENDED and the console/priority flags (accepted, no effect);
     /// DEBUG_PROCESS ends the run as Unsupported.
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("child.exe", |ctx| async move { if ctx.get_command_line() == "child.exe 3" { 3 } else { 1 } });
+    /// sim.program("parent.exe", |ctx| async move {
+    ///     let (si, mut pi) = (STARTUPINFO::default(), PROCESS_INFORMATION::default());
+    ///     assert_eq!(ctx.create_process(None, Some("child.exe 3"), None, None, false, 0, &si, &mut pi).await, TRUE);
+    ///     ctx.wait_for_single_object(pi.hProcess, INFINITE).await;
+    ///     let mut code = 0;
+    ///     assert_eq!(ctx.get_exit_code_process(pi.hProcess, &mut code).await, TRUE);
+    ///     assert_eq!(code, 3);
+    ///     // A program the simulation does not know:
+    ///     assert_eq!(ctx.create_process(None, Some("nope.exe"), None, None, false, 0, &si, &mut pi).await, FALSE);
+    ///     assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND);
+    ///     0
+    /// });
+    /// assert!(sim.run("parent.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub async fn create_process(
@@ -390,6 +423,21 @@ impl ThreadCtx {
     /// WaitForSingleObject: WAIT_OBJECT_0, WAIT_ABANDONED, WAIT_TIMEOUT, or WAIT_FAILED
     /// with the last error set; success and time-out leave it alone (§10.1).
     /// Pseudo handles may be waited on (§8.11).
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let ev = ctx.create_event(None, true, false, None).await; // manual-reset, not signalled
+    ///     assert_eq!(ctx.wait_for_single_object(ev, 10).await, WAIT_TIMEOUT); // 10 ms of virtual time
+    ///     assert_eq!(ctx.set_event(ev).await, TRUE);
+    ///     assert_eq!(ctx.wait_for_single_object(ev, INFINITE).await, WAIT_OBJECT_0);
+    ///     0
+    /// });
+    /// let report = sim.run("main.exe");
+    /// assert!(report.outcome.is_completed());
+    /// assert_eq!(report.time_ms, 10);
+    /// ```
     pub async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
         self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await
     }
@@ -434,6 +482,20 @@ impl ThreadCtx {
 
     /// CreateEvent. Sets the last error to 0, or to ERROR_ALREADY_EXISTS when the name
     /// exists (§7.13); a name held by another type: NULL, ERROR_INVALID_HANDLE (7.14).
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let a = ctx.create_event(None, false, false, Some("Local\\ready")).await;
+    ///     assert_eq!(ctx.get_last_error(), 0u32);
+    ///     let b = ctx.create_event(None, false, false, Some("Local\\ready")).await;
+    ///     assert!(!b.is_null() && b != a); // a second handle to the same event
+    ///     assert_eq!(ctx.get_last_error(), ERROR_ALREADY_EXISTS);
+    ///     0
+    /// });
+    /// assert!(sim.run("main.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     pub async fn create_event(
         &self,
@@ -555,6 +617,20 @@ impl ThreadCtx {
 
     /// CreatePipe: `size` 0 means 4096, other values are the quota as given (§§1.1,
     /// 1.2). The handles are synchronous.
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+    ///     assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE); // 0: a 4096-byte quota
+    ///     let mut written = 0;
+    ///     assert_eq!(ctx.write_file(w, &[1; 4096], Some(&mut written)).await, TRUE);
+    ///     assert_eq!(written, 4096); // fits the quota: returns at once
+    ///     0
+    /// });
+    /// assert!(sim.run("main.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     pub async fn create_pipe(
         &self,
@@ -579,6 +655,24 @@ impl ThreadCtx {
     /// ReadFile on a pipe: returns what is available up to `buffer.len()`, blocking while
     /// the pipe is empty; FALSE with ERROR_BROKEN_PIPE once drained after every write
     /// handle closed (§§3.1-3.5). `*bytes_read` is set to 0 first, as Windows does.
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+    ///     assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE);
+    ///     assert_eq!(ctx.write_file(w, b"bye", None).await, TRUE);
+    ///     assert_eq!(ctx.close_handle(w).await, TRUE);
+    ///     let (mut buf, mut n) = ([0u8; 16], 0);
+    ///     assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, TRUE); // what is there
+    ///     assert_eq!(&buf[..n as usize], b"bye");
+    ///     assert_eq!(ctx.read_file(r, &mut buf, Some(&mut n)).await, FALSE); // then end of file
+    ///     assert_eq!(ctx.get_last_error(), ERROR_BROKEN_PIPE);
+    ///     0
+    /// });
+    /// assert!(sim.run("main.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     pub async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
         let mut bytes_read = bytes_read;
@@ -593,6 +687,20 @@ impl ThreadCtx {
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
     /// including its own fit the quota (§§2.2-2.5); ERROR_NO_DATA once the reader is
     /// gone, ERROR_BROKEN_PIPE if it goes while the write is pending (§2.11).
+    ///
+    /// ```
+    /// use winsim_core::prelude::*;
+    /// let mut sim = Sim::new(Config::random(1));
+    /// sim.program("main.exe", |ctx| async move {
+    ///     let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+    ///     assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 0).await, TRUE);
+    ///     assert_eq!(ctx.close_handle(r).await, TRUE); // no reader left
+    ///     assert_eq!(ctx.write_file(w, b"lost", None).await, FALSE);
+    ///     assert_eq!(ctx.get_last_error(), ERROR_NO_DATA);
+    ///     0
+    /// });
+    /// assert!(sim.run("main.exe").outcome.is_completed());
+    /// ```
     #[must_use]
     pub async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
         let mut bytes_written = bytes_written;

@@ -164,7 +164,7 @@ impl ThreadCtx {
 
     /// FlushViewOfFile (learn.microsoft.com/en-us/windows/win32/api/memoryapi/nf-memoryapi-flushviewoffile):
     /// TRUE for an address inside a view (a pagefile-backed view has nothing to write
-    /// back); FALSE with ERROR_INVALID_ADDRESS otherwise [inferred] (§19.26).
+    /// back); FALSE with ERROR_INVALID_ADDRESS otherwise \[inferred\] (§19.26).
     #[must_use]
     pub async fn flush_view_of_file(&self, base_address: usize, number_of_bytes_to_flush: usize) -> BOOL {
         let req = Request::FlushViewOfFile { base: base_address as u64, bytes: number_of_bytes_to_flush as u64 };

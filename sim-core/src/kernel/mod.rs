@@ -1,7 +1,7 @@
 //! The kernel: the one place that loops. Objects are data it acts on.
 //!
 //! Every Win32 call is one atomic transition (`Kernel::execute`, in `calls.rs`). Before
-//! each call the thread parks with its [`Request`]; the scheduler picks one parked thread;
+//! each call the thread parks with its [`Request`](request::Request); the scheduler picks one parked thread;
 //! the kernel executes its request, which either completes at once or becomes a pending
 //! operation (`ops.rs`, an IRP or a wait block in NT terms). A pending operation is
 //! completed by the event that satisfies it, at that moment, through one path

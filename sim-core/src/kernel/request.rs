@@ -1,6 +1,6 @@
 //! The API table: every Win32 call the kernel executes, declared once.
 //!
-//! One line per API in [`api_table!`] gives its [`Request`] variant (the call with its
+//! One line per API in `api_table!` gives its [`Request`] variant (the call with its
 //! parameters), its [`Api`] id and Win32 name, the rendering of its arguments for the trace,
 //! its return type (how a [`Reply`] becomes the BOOL/HANDLE/DWORD the caller sees), whether
 //! it may block (its arguments are then kept for the deadlock report even with the trace

@@ -146,7 +146,7 @@ fn key_of(parts: &[String]) -> String {
 
 /// Parses a Win32 path on the volume (§28.2): `C:\dir\file`, `\dir\file` (the root of
 /// the current drive), or relative to the current directory, which is `C:\` for every
-/// simulated process [inferred]. `/` separates like `\`; `.` and `..` are resolved; a
+/// simulated process \[inferred\]. `/` separates like `\`; `.` and `..` are resolved; a
 /// `\\?\` prefix is accepted. Another drive letter → ERROR_PATH_NOT_FOUND (no such
 /// volume); the characters `<>:"|?*` and control characters in a name →
 /// ERROR_INVALID_NAME; an empty path → ERROR_PATH_NOT_FOUND.

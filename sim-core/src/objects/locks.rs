@@ -12,7 +12,7 @@
 //! decision, `ChoiceKind::Waiter`), which returns from its call owning it. Windows does
 //! not promise hand-off (since Vista a woken waiter competes with the releaser and late
 //! comers); winsim's choice of waiter covers which thread gets the lock next, but not a
-//! releaser that re-takes the lock before any waiter runs (§20.4 [inferred]).
+//! releaser that re-takes the lock before any waiter runs (§20.4 \[inferred\]).
 
 use crate::error::*;
 use crate::kernel::ops::{OpId, OpKind};

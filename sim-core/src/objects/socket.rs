@@ -279,7 +279,7 @@ pub struct Net {
     /// The overlapped call being made (WSARecv, WSASend, ConnectEx ... with an OVERLAPPED):
     /// where its operation goes if it cannot complete at once, and whether it blocks its
     /// caller instead (a socket without the overlapped attribute, §22.40). Taken by
-    /// [`Kernel::sock_wait`].
+    /// `Kernel::sock_wait`.
     pub overlapped: Option<(crate::kernel::io::AsyncTarget, bool)>,
 }
 

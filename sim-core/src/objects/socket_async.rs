@@ -4,7 +4,7 @@
 //!
 //! An overlapped socket call runs the same code as its blocking form (`recv`, `send`,
 //! `connect` in socket.rs) with `Net::overlapped` set: where the blocking form would block,
-//! [`Kernel::sock_wait`] makes the operation asynchronous instead (the pipes' pending
+//! `Kernel::sock_wait` makes the operation asynchronous instead (the pipes' pending
 //! operations, kernel/io.rs), and the call returns WSA_IO_PENDING. A call that completes
 //! at once goes through `finish_async_now` (its OVERLAPPED, event and port hear of it as for
 //! a file). A completion's status is AFD's NTSTATUS, reported as a Win32 error by
