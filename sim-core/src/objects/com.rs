@@ -396,6 +396,13 @@ pub struct ComObject {
     pub server_gone: bool,
 }
 
+impl ComObject {
+    /// A new, live object in apartment `apt`: a toy object, or a class factory.
+    fn new(apt: u32, factory: bool) -> ComObject {
+        ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true, disconnects: 0, factory, server_gone: false }
+    }
+}
+
 /// A class object registered with CoRegisterClassObject (§21.17).
 #[derive(Clone, Debug)]
 pub struct ClassReg {
@@ -1019,19 +1026,7 @@ impl Kernel {
             return hr(E_NOINTERFACE);
         }
         let obj = self.com.id();
-        self.com.objects.insert(
-            obj,
-            ComObject {
-                apt,
-                counter: 0,
-                busy: 0,
-                reentered: 0,
-                alive: true,
-                disconnects: 0,
-                factory: false,
-                server_gone: false,
-            },
-        );
+        self.com.objects.insert(obj, ComObject::new(apt, false));
         let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
         let words = self.apt_words(apt);
         self.note_effect(|_| format!("toy object #{obj} made in {words}"));
@@ -2036,19 +2031,7 @@ impl Kernel {
             return hr(E_NOINTERFACE);
         }
         let obj = self.com.id();
-        self.com.objects.insert(
-            obj,
-            ComObject {
-                apt,
-                counter: 0,
-                busy: 0,
-                reentered: 0,
-                alive: true,
-                disconnects: 0,
-                factory: true,
-                server_gone: false,
-            },
-        );
+        self.com.objects.insert(obj, ComObject::new(apt, true));
         let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
         let words = self.apt_words(apt);
         self.note_effect(|_| format!("class factory #{obj} of CLSID_Toy made in {words}"));
@@ -2064,19 +2047,7 @@ impl Kernel {
         }
         let apt = f.apt;
         let obj = self.com.id();
-        self.com.objects.insert(
-            obj,
-            ComObject {
-                apt,
-                counter: 0,
-                busy: 0,
-                reentered: 0,
-                alive: true,
-                disconnects: 0,
-                factory: false,
-                server_gone: false,
-            },
-        );
+        self.com.objects.insert(obj, ComObject::new(apt, false));
         let p = self.new_ptr(pid, obj, iid, PtrKind::Direct);
         let words = self.apt_words(apt);
         self.note_effect(|_| format!("toy object #{obj} made by class factory #{factory} in {words}"));
