@@ -6,7 +6,8 @@
 # release. docs/publishing.md.
 #
 # Usage: tools/semver-check.sh [BASELINE_REV]
-#   BASELINE_REV  the last release point: default the newest tag v*, else `main`.
+#   BASELINE_REV  the last release point: default the newest tag v* (required while
+#                 there is none).
 # cargo-semver-checks is installed from crates.io when missing (into
 # $SEMVER_TOOLS/bin; SEMVER_TOOLS defaults to target/tools).
 set -euo pipefail
@@ -21,7 +22,12 @@ fi
 cargo semver-checks --version
 
 baseline="${1:-$(git tag --list 'v*' --sort=-v:refname | head -n 1)}"
-baseline="${baseline:-main}"
+if [ -z "$baseline" ]; then
+  # Comparing the tree with itself would pass and prove nothing.
+  echo "semver-check: no release tag v* yet; give the revision to compare with," >&2
+  echo "  e.g. tools/semver-check.sh HEAD~20 (docs/publishing.md)" >&2
+  exit 2
+fi
 rev=$(git rev-parse --verify "$baseline^{commit}")
 echo "baseline: $baseline ($rev)"
 

@@ -31,6 +31,7 @@ use std::fmt;
 
 /// A mistake in a scenario file, with where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScenarioError {
     /// The file (as given to [`load`]).
     pub file: String,
@@ -52,6 +53,7 @@ impl std::error::Error for ScenarioError {}
 
 /// A place in a scenario file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Pos {
     /// 1-based line.
     pub line: usize,
@@ -61,6 +63,7 @@ pub struct Pos {
 
 /// A parsed, checked scenario file.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ScenarioFile {
     /// The path it was loaded from (or the name given to [`parse`]).
     pub path: String,
@@ -95,6 +98,7 @@ pub struct ScenarioFile {
 
 /// A parameter's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Param {
     /// A number.
     Int(i64),
@@ -113,6 +117,7 @@ impl fmt::Display for Param {
 
 /// A program: its main thread's statements and the thread bodies it can start.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Program {
     /// The image name (`CreateProcess "child.exe"`).
     pub name: String,
@@ -126,6 +131,7 @@ pub struct Program {
 
 /// `on MSG { ... }` in a `window-class`: what the window procedure does for MSG.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Handler {
     /// The message (a number or a WM_* name).
     pub msg: Arg,
@@ -135,6 +141,7 @@ pub struct Handler {
 
 /// One statement, with where it is.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Stmt {
     /// Where it starts.
     pub pos: Pos,
@@ -144,6 +151,7 @@ pub struct Stmt {
 
 /// What a statement does.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum StmtKind {
     /// A Win32 call.
     Call(Call),
@@ -213,6 +221,7 @@ pub enum StmtKind {
 
 /// The condition of an `if`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Cond {
     /// `ok=#true`: whether the previous call succeeded.
     Ok(bool),
@@ -226,6 +235,7 @@ pub enum Cond {
 
 /// A Win32 call with its arguments.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Call {
     /// Its signature.
     pub api: &'static Sig,
@@ -239,6 +249,7 @@ pub struct Call {
 
 /// An argument as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Arg {
     /// A number literal.
     Int(i64),
@@ -252,6 +263,7 @@ pub enum Arg {
 
 /// What a parameter of a call takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
     /// A handle variable (or NULL, INVALID_HANDLE_VALUE).
     Handle,
@@ -277,6 +289,7 @@ pub enum Kind {
 
 /// How a call's return value says it failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ret {
     /// BOOL: FALSE is failure.
     Bool,
@@ -301,6 +314,7 @@ pub enum Ret {
 
 /// A call's signature: its Win32 name, parameters (positional order) and return.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Sig {
     /// The Win32 name (`WriteFile`).
     pub name: &'static str,

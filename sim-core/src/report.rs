@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 /// Which limit a run hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum LimitKind {
     /// `Config::threads_max`.
     Threads,
@@ -54,6 +55,7 @@ impl LimitKind {
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Every thread of every process ended.
     #[serde(alias = "Completed")]
@@ -150,6 +152,7 @@ pub enum Outcome {
 
 /// A livelock: what each running thread repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LivelockReport {
     /// Steps executed (the step limit).
     pub steps: u64,
@@ -165,6 +168,7 @@ pub struct LivelockReport {
 
 /// The kernel's states in the last steps of a livelock: they kept returning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LivelockStates {
     /// The steps recorded (the tail of the window).
     pub steps: u64,
@@ -174,6 +178,7 @@ pub struct LivelockStates {
 
 /// One thread of a livelock and the cycle it repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LivelockThread {
     /// The thread's process.
     pub pid: Pid,
@@ -236,6 +241,7 @@ impl LivelockReport {
 
 /// One of the two accesses of a data race.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RaceAccess {
     /// The thread's process.
     pub pid: Pid,
@@ -268,6 +274,7 @@ impl RaceAccess {
 
 /// A data race: two conflicting accesses with no happens-before between them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RaceReport {
     /// The memory: the section (`section#1 "Local\\ring"`) or a copy-on-write view.
     pub memory: String,
@@ -340,6 +347,7 @@ impl Outcome {
 
 /// A handle that keeps an object alive or open, with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HandleRef {
     /// The process holding it.
     pub pid: Pid,
@@ -354,6 +362,7 @@ pub struct HandleRef {
 /// What a stuck thread waits for: one edge of the wait-for graph.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WaitEdge {
     /// A dispatcher object (event, mutex, semaphore, process, thread, file).
     #[serde(alias = "Object")]
@@ -551,6 +560,7 @@ pub enum WaitEdge {
 
 /// A thread that can never run again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StuckThread {
     /// Its process.
     pub pid: Pid,
@@ -575,6 +585,7 @@ pub struct StuckThread {
 
 /// Every live thread and what it waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeadlockReport {
     /// Virtual time at which the run stopped.
     pub time_ms: u64,
@@ -878,6 +889,7 @@ fn render_handle(s: &mut String, h: &HandleRef, waiter_pid: Pid) {
 
 /// Everything a run produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunReport {
     /// How it ended.
     pub outcome: Outcome,

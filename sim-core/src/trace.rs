@@ -19,6 +19,7 @@ pub const TRACE_SCHEMA_VERSION: u32 = 3;
 
 /// One trace event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Event {
     /// Unique, increasing id of this event within its run.
     pub id: u64,
@@ -49,6 +50,7 @@ pub struct Event {
 /// else in winsim's JSON (reports, `handles` lists), with what it names beside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "ArgValueWire", from = "ArgValueWire")]
+#[non_exhaustive]
 pub enum ArgValue {
     /// A handle, with the object behind it in the caller's process when the trace knows it
     /// (`event#2 "name"`, `pipe#1 write end`).
@@ -157,6 +159,7 @@ impl From<ArgValueWire> for ArgValue {
 
 /// A named argument.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Arg {
     /// The parameter's name (borrowed from the API table: no allocation per call).
     pub name: Cow<'static, str>,
@@ -370,6 +373,7 @@ impl ToArg for Vec<u8> {
 /// What a call returned, typed by the API's return type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Ret {
     /// A BOOL.
     Bool(bool),
@@ -433,6 +437,7 @@ pub fn wait_code(v: u32) -> String {
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
     /// A call that completed at once.
     Call {
@@ -703,6 +708,7 @@ pub fn render_text(events: &[Event]) -> String {
 
 /// The first line of a JSON-lines trace: the schema and its version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TraceHeader {
     /// Always "winsim-trace".
     pub schema: String,
