@@ -1717,10 +1717,21 @@ impl Win32 for NativeCtx {
     }
 }
 
-/// Drops the completion routine of an operation that did not start.
+/// Drops the completion routine of an operation that did not start, keeping the call's
+/// last error (a thread-local access may go through TlsGetValue, which sets it to 0).
 fn forget_io_routine(overlapped: &NativeOverlapped) {
+    // SAFETY: no arguments.
+    let err = unsafe { F::GetLastError() };
     let p = overlapped.ptr();
-    IO_ROUTINES.with(|t| t.borrow_mut().retain(|(o, _)| o.ptr() != p));
+    let dropped: Vec<_> = IO_ROUTINES.with(|t| {
+        let mut t = t.borrow_mut();
+        let (gone, kept): (Vec<_>, Vec<_>) = t.drain(..).partition(|(o, _)| o.ptr() == p);
+        *t = kept;
+        gone
+    });
+    drop(dropped);
+    // SAFETY: no pointers.
+    unsafe { F::SetLastError(err) };
 }
 
 /// How long a case may take natively before it counts as hung.

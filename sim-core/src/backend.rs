@@ -45,9 +45,11 @@ pub type ApcRoutine<W> = Box<dyn FnOnce(W, usize) -> std::pin::Pin<Box<dyn Futur
 
 /// A completion routine of [`Win32::read_file_ex`] / [`Win32::write_file_ex`]
 /// (LPOVERLAPPED_COMPLETION_ROUTINE): it runs as an APC on the issuing thread with the
-/// error code (0 on success), the bytes transferred and the operation's OVERLAPPED.
+/// error code (0 on success), the bytes transferred and the operation's OVERLAPPED. Not
+/// `Send`: it runs on the thread that started the operation, so it may hold that thread's
+/// OVERLAPPED and buffer.
 pub type IoCompletionRoutine<W> =
-    Box<dyn FnOnce(W, u32, u32, <W as Win32>::Overlapped) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send>;
+    Box<dyn FnOnce(W, u32, u32, <W as Win32>::Overlapped) -> std::pin::Pin<Box<dyn Future<Output = ()>>>>;
 
 /// A waitable timer's completion routine ([`Win32::set_waitable_timer`],
 /// PTIMERAPCROUTINE): queued as an APC to the setting thread at each expiry, with the low
