@@ -2697,6 +2697,8 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
         w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
     );
     log.note("bytes", got);
+    let (ovc, bufc) = (w.new_overlapped(HANDLE::NULL), w.new_io_buffer(4));
+    call!(w, log, "WSARecv(closed socket)", async { Int(w.wsa_recv(c, &bufc, None, &mut flags, Some(&ovc)).await) });
 
     // A pending receive whose own socket is closed.
     let c2 = call!(w, log, "socket(TCP client 2)", tcp(&w));
@@ -2718,7 +2720,6 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     call!(w, log, "WSARecv(an event)", async { Int(w.wsa_recv(ev, &buf, None, &mut flags, Some(&ov)).await) });
     call!(w, log, "WSASend(an event)", async { Int(w.wsa_send(ev, b"x", None, 0, Some(&sov)).await) });
     call!(w, log, "WSAGetOverlappedResult(an event)", w.wsa_get_overlapped_result(ev, &ov, &mut got, false, &mut fl));
-    call!(w, log, "WSARecv(closed socket)", async { Int(w.wsa_recv(c, &buf, None, &mut flags, Some(&ov)).await) });
 
     call!(w, log, "closesocket(accepted 2)", async { Int(w.closesocket(a2).await) });
     call!(w, log, "closesocket(accepted)", async { Int(w.closesocket(a).await) });
@@ -2836,7 +2837,8 @@ async fn window_messages_across_processes<W: Win32>(w: W, log: Log) {
     let mut code = 0u32;
     call!(w, log, "GetExitCodeProcess(child)", w.get_exit_code_process(pi.hProcess, &mut code));
     log.note("child's exit code", code);
-    log.note("IsWindow(the child's window, child ended)", w.is_window(hw).await);
+    let alive = w.is_window(hw).await;
+    log.note("IsWindow(the child's window, child ended)", crate::log::Rendered::render(&alive));
     call!(w, log, "SendMessage(the child's window, child ended)", async {
         Lresult(w.send_message(hw, WM_USER + 1, 1, 0).await)
     });
