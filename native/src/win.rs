@@ -350,6 +350,9 @@ thread_local! {
     /// the thread, since Windows queues them to the setting thread at each expiry until
     /// the timer is cancelled, set again or closed (a timer set by a thread that ended is
     /// cancelled, §14.21).
+    /// Boxed: the routine's argument is the address of a (fat) `Arc`, which must not move
+    /// when the table grows.
+    #[allow(clippy::vec_box)]
     static TIMER_ROUTINES: RefCell<Vec<Box<TimerRoutine<NativeCtx>>>> = const { RefCell::new(Vec::new()) };
 }
 

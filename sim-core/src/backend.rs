@@ -3,9 +3,12 @@
 //! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
 //! named pipes, mailslots, handles, events, mutexes, semaphores, waits, threads and
 //! processes, file mappings and views, process memory, files on paths, overlapped I/O and
-//! completion ports, Winsock over loopback, thread and window messages (a window procedure
-//! written once, [`WindowProc`]), user-mode locks (critical sections, SRW locks and
-//! condition variables as shareable associated types) and COM initialisation. A
+//! completion ports, Winsock over loopback (overlapped WSARecv/WSASend too), thread and
+//! window messages (a window procedure written once, [`WindowProc`]; windows of other
+//! processes and WM_COPYDATA; SetTimer/KillTimer), user-mode locks (critical sections, SRW
+//! locks and condition variables as shareable associated types), COM initialisation,
+//! waitable timers, and APCs with alertable waits (routines written once: [`ApcRoutine`],
+//! [`IoCompletionRoutine`], [`TimerRoutine`]). A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
 //! trait by delegating to its own methods, so code written against `ThreadCtx` is
 //! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
