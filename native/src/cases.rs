@@ -2300,8 +2300,8 @@ fn logging_completion<W: Win32>(
 /// queued before it (§16.37); an APC ends an alertable WaitForSingleObjectEx and
 /// WaitForMultipleObjectsEx; an APC that signals the awaited object leaves the signal for
 /// the next wait, and an object already signalled wins over a queued APC (§16.38);
-/// QueueUserAPC to a thread that has ended (ERROR_GEN_FAILURE, §16.34), to NULL and to an
-/// event; ReadFileEx/WriteFileEx completion routines run only in an alertable wait of the
+/// QueueUserAPC to a thread that has ended (ERROR_GEN_FAILURE, §16.34), through a handle
+/// without THREAD_SET_CONTEXT (ERROR_ACCESS_DENIED), to NULL and to an event; ReadFileEx/WriteFileEx completion routines run only in an alertable wait of the
 /// issuing thread, even when the operation completed at once, with 0 or
 /// ERROR_OPERATION_ABORTED after CancelIo, and none for a call that failed (§16.39).
 async fn apcs<W: Win32>(w: W, log: Log) {
@@ -2392,6 +2392,16 @@ async fn apcs<W: Win32>(w: W, log: Log) {
     log.note("APCs the worker ran", code);
     log.merge(&tlog);
     call!(w, log, "QueueUserAPC(thread ended)", queue(&w, logging_apc::<W>(&log, &order), worker, 6));
+    let mut sync_only = HANDLE::NULL;
+    let me = w.get_current_process();
+    call!(
+        w,
+        log,
+        "DuplicateHandle(worker, SYNCHRONIZE only)",
+        w.duplicate_handle(me, worker, me, &mut sync_only, SYNCHRONIZE, false, 0)
+    );
+    call!(w, log, "QueueUserAPC(no THREAD_SET_CONTEXT)", queue(&w, logging_apc::<W>(&log, &order), sync_only, 9));
+    call!(w, log, "CloseHandle(SYNCHRONIZE-only handle)", w.close_handle(sync_only));
     call!(w, log, "QueueUserAPC(NULL)", queue(&w, logging_apc::<W>(&log, &order), HANDLE::NULL, 7));
     call!(w, log, "QueueUserAPC(an event)", queue(&w, logging_apc::<W>(&log, &order), never, 8));
     call!(w, log, "SleepEx(0, alertable, nothing was queued here)", w.sleep_ex(0, true));
@@ -2584,7 +2594,8 @@ async fn rest_of<W: Win32>(w: &W, log: &Log, s: SOCKET, mut first: Vec<u8>, tota
 /// Overlapped Winsock on loopback (docs/semantics.md §§22.40-22.41): WSARecv with an
 /// OVERLAPPED pending (WSA_IO_PENDING) until the peer sends, WSAGetOverlappedResult
 /// without waiting (WSA_IO_INCOMPLETE) and waiting (the bytes, flags 0), the event set at
-/// completion, a WSARecv that completes at once, an overlapped WSASend, a pending receive
+/// completion, a WSARecv that completes at once, an overlapped WSASend, a zero-length
+/// receive that waits for data and consumes none (§22.41), a pending receive
 /// completed by the peer's graceful close (0 bytes), one ended by closesocket of its own
 /// socket (WSAECONNABORTED), CancelIoEx of a pending receive (WSA_OPERATION_ABORTED), and
 /// handles that are not sockets (WSAENOTSOCK).
@@ -2672,6 +2683,24 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     });
     log.note("sent", sent);
     recv_exact(&w, &log, c, 2, "xy").await;
+
+    // A zero-length receive waits for data and consumes none (§22.41).
+    call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
+    let empty = w.new_io_buffer(0);
+    call!(w, log, "WSARecv(overlapped, zero-length buffer)", async {
+        Int(w.wsa_recv(a, &empty, None, &mut flags, Some(&ov)).await)
+    });
+    call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
+    call!(w, log, "send(client, \"z\")", async { Int(w.send(c, b"z", 1, 0).await) });
+    got = 0xff;
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(zero-length, wait)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
+    );
+    log.note("bytes", got);
+    recv_exact(&w, &log, a, 1, "z (not consumed)").await;
 
     // A pending receive cancelled, then one completed by the peer's graceful close.
     call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
