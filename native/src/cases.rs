@@ -2217,11 +2217,11 @@ async fn waitable_timers<W: Win32>(w: W, log: Log) {
     call!(
         w,
         log,
-        "SetWaitableTimer(sync, in 100 ms, routine)",
-        w.set_waitable_timer(s, -100 * TICKS_PER_MS, 0, Some(routine.clone()), false)
+        "SetWaitableTimer(sync, in 300 ms, routine)",
+        w.set_waitable_timer(s, -300 * TICKS_PER_MS, 0, Some(routine.clone()), false)
     );
     call!(w, log, "SleepEx(0, alertable, not yet due)", w.sleep_ex(0, true));
-    call!(w, log, "Sleep(400)", w.sleep(400));
+    call!(w, log, "Sleep(700)", w.sleep(700));
     log.note("routine runs after a non-alertable sleep", runs.load(SeqCst));
     call!(w, log, "WaitForSingleObject(routine's timer, 0)", w.wait_for_single_object(s, 0));
     call!(w, log, "SleepEx(0, alertable)", w.sleep_ex(0, true));
@@ -2230,11 +2230,14 @@ async fn waitable_timers<W: Win32>(w: W, log: Log) {
     call!(
         w,
         log,
-        "SetWaitableTimer(sync, period 100 ms, routine)",
-        w.set_waitable_timer(s, -100 * TICKS_PER_MS, 100, Some(routine.clone()), false)
+        "SetWaitableTimer(sync, period 500 ms, routine)",
+        w.set_waitable_timer(s, -500 * TICKS_PER_MS, 500, Some(routine.clone()), false)
     );
-    call!(w, log, "Sleep(1000)", w.sleep(1000));
-    call!(w, log, "SleepEx(0, alertable, after many periods)", w.sleep_ex(0, true));
+    // Three expiries (500, 1000, 1500 ms), then the alertable wait at 1600 ms, 400 ms
+    // before the next: a shorter period let a real machine's next expiry land inside the
+    // wait's pass over the APCs, which runs an APC queued meanwhile too (§16.36).
+    call!(w, log, "Sleep(1600)", w.sleep(1600));
+    call!(w, log, "SleepEx(0, alertable, after three periods)", w.sleep_ex(0, true));
     log.note("routine runs", runs.load(SeqCst));
     call!(w, log, "CancelWaitableTimer(periodic, routine)", w.cancel_waitable_timer(s));
     call!(w, log, "SleepEx(0, alertable, cancelled)", w.sleep_ex(0, true));
@@ -2528,7 +2531,7 @@ async fn window_timers<W: Win32>(w: W, log: Log) {
         "CreateWindowEx(message-only)",
         w.create_window_ex(0, CLASS, "timers", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
     );
-    let id = call!(w, log, "SetTimer(window, 0x19, 100 ms)", async { Id(w.set_timer(hwnd, 0x19, 100).await as u32) });
+    let id = call!(w, log, "SetTimer(window, 0x19, 200 ms)", async { Id(w.set_timer(hwnd, 0x19, 200).await as u32) });
     log.note("id", format!("{:#x}", id.0));
     call!(w, log, "PeekMessage(not yet due)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
     call!(w, log, "GetMessage(WM_TIMER)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
@@ -2543,8 +2546,8 @@ async fn window_timers<W: Win32>(w: W, log: Log) {
         ),
     );
     call!(w, log, "DispatchMessage(WM_TIMER)", async { Lresult(w.dispatch_message(&m).await) });
-    call!(w, log, "Sleep(1050)", w.sleep(1050));
-    call!(w, log, "GetMessage(after ten periods)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+    call!(w, log, "Sleep(1100)", w.sleep(1100));
+    call!(w, log, "GetMessage(after five periods)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
     log.note("got", format!("message {:#x} wParam {:#x}", m.message, m.wParam));
     call!(w, log, "PeekMessage(no second WM_TIMER)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
     call!(w, log, "Sleep(250)", w.sleep(250));
@@ -2594,7 +2597,9 @@ async fn rest_of<W: Win32>(w: &W, log: &Log, s: SOCKET, mut first: Vec<u8>, tota
 /// Overlapped Winsock on loopback (docs/semantics.md §§22.40-22.41): WSARecv with an
 /// OVERLAPPED pending (WSA_IO_PENDING) until the peer sends, WSAGetOverlappedResult
 /// without waiting (WSA_IO_INCOMPLETE) and waiting (the bytes, flags 0), the event set at
-/// completion, a WSARecv that completes at once, an overlapped WSASend, a zero-length
+/// completion, a WSARecv that completes at once, an overlapped WSASend, completion routines
+/// of a pending receive, of a send done at once and of a cancelled receive, run only in an
+/// alertable wait (WAIT_IO_COMPLETION, §22.40), a zero-length
 /// receive that waits for data and consumes none (§22.41), a pending receive
 /// completed by the peer's graceful close (0 bytes), one ended by closesocket of its own
 /// socket (WSAECONNABORTED), CancelIoEx of a pending receive (WSA_OPERATION_ABORTED), and
@@ -2622,7 +2627,7 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     let buf = w.new_io_buffer(16);
     let (mut n, mut flags) = (0xffu32, 0u32);
     call!(w, log, "WSARecv(overlapped, nothing sent)", async {
-        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov)).await)
+        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov), None).await)
     });
     log.note("bytes (untouched while pending)", format!("{n:#x}"));
     call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
@@ -2656,7 +2661,7 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
     n = 0xff;
     call!(w, log, "WSARecv(overlapped, data waiting)", async {
-        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov)).await)
+        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov), None).await)
     });
     let first = w.io_buffer_head(&buf, n as usize);
     log.note("at once: a start of the data, flags", format!("{} {flags}", n > 0 && b"abc".starts_with(&first)));
@@ -2673,22 +2678,47 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     let sov = w.new_overlapped(sev);
     let mut sent = 0xffu32;
     call!(w, log, "WSASend(overlapped, \"world\")", async {
-        Int(w.wsa_send(c, b"world", Some(&mut sent), 0, Some(&sov)).await)
+        Int(w.wsa_send(c, b"world", Some(&mut sent), 0, Some(&sov), None).await)
     });
     call!(w, log, "WSAGetOverlappedResult(send, wait)", w.wsa_get_overlapped_result(c, &sov, &mut got, true, &mut fl));
     log.note("sent", got);
     recv_exact(&w, &log, a, 5, "world").await;
     call!(w, log, "WSASend(no OVERLAPPED, \"xy\")", async {
-        Int(w.wsa_send(a, b"xy", Some(&mut sent), 0, None).await)
+        Int(w.wsa_send(a, b"xy", Some(&mut sent), 0, None, None).await)
     });
     log.note("sent", sent);
     recv_exact(&w, &log, c, 2, "xy").await;
+
+    // Completion routines (§22.40): queued to this thread at completion, also for a
+    // completion at once, and run only in its alertable waits.
+    let (rb, ro) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(w, log, "WSARecv(routine, nothing sent)", async {
+        let routine = logging_completion::<W>(&log, "WSARecv", &ro, Some(rb.clone()));
+        Int(w.wsa_recv(a, &rb, None, &mut flags, Some(&ro), Some(routine)).await)
+    });
+    call!(w, log, "SleepEx(0, alertable, receive pending)", w.sleep_ex(0, true));
+    call!(w, log, "send(client, \"r\")", async { Int(w.send(c, b"r", 1, 0).await) });
+    call!(w, log, "SleepEx(5000, alertable, receive done)", w.sleep_ex(5000, true));
+    let so = w.new_overlapped(HANDLE::NULL);
+    call!(w, log, "WSASend(routine, \"pq\")", async {
+        let routine = logging_completion::<W>(&log, "WSASend", &so, None);
+        Int(w.wsa_send(c, b"pq", None, 0, Some(&so), Some(routine)).await)
+    });
+    call!(w, log, "SleepEx(0, alertable, send done)", w.sleep_ex(0, true));
+    recv_exact(&w, &log, a, 2, "pq").await;
+    let (cb, co) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(w, log, "WSARecv(routine, to be cancelled)", async {
+        let routine = logging_completion::<W>(&log, "cancelled WSARecv", &co, Some(cb.clone()));
+        Int(w.wsa_recv(a, &cb, None, &mut flags, Some(&co), Some(routine)).await)
+    });
+    call!(w, log, "CancelIoEx(the receive with a routine)", w.cancel_io_ex(a, Some(&co)));
+    call!(w, log, "SleepEx(5000, alertable, receive cancelled)", w.sleep_ex(5000, true));
 
     // A zero-length receive waits for data and consumes none (§22.41).
     call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
     let empty = w.new_io_buffer(0);
     call!(w, log, "WSARecv(overlapped, zero-length buffer)", async {
-        Int(w.wsa_recv(a, &empty, None, &mut flags, Some(&ov)).await)
+        Int(w.wsa_recv(a, &empty, None, &mut flags, Some(&ov), None).await)
     });
     call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
     call!(w, log, "send(client, \"z\")", async { Int(w.send(c, b"z", 1, 0).await) });
@@ -2705,7 +2735,7 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     // A pending receive cancelled, then one completed by the peer's graceful close.
     call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
     call!(w, log, "WSARecv(overlapped, to be cancelled)", async {
-        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov)).await)
+        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov), None).await)
     });
     call!(w, log, "CancelIoEx(the receive)", w.cancel_io_ex(a, Some(&ov)));
     call!(
@@ -2715,7 +2745,7 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
         w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
     );
     call!(w, log, "WSARecv(overlapped, peer to close)", async {
-        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov)).await)
+        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov), None).await)
     });
     call!(w, log, "closesocket(client)", async { Int(w.closesocket(c).await) });
     got = 0xff;
@@ -2727,7 +2757,9 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     );
     log.note("bytes", got);
     let (ovc, bufc) = (w.new_overlapped(HANDLE::NULL), w.new_io_buffer(4));
-    call!(w, log, "WSARecv(closed socket)", async { Int(w.wsa_recv(c, &bufc, None, &mut flags, Some(&ovc)).await) });
+    call!(w, log, "WSARecv(closed socket)", async {
+        Int(w.wsa_recv(c, &bufc, None, &mut flags, Some(&ovc), None).await)
+    });
 
     // A pending receive whose own socket is closed.
     let c2 = call!(w, log, "socket(TCP client 2)", tcp(&w));
@@ -2737,7 +2769,7 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     let ov2 = w.new_overlapped(ev2);
     let buf2 = w.new_io_buffer(16);
     call!(w, log, "WSARecv(overlapped, own socket to close)", async {
-        Int(w.wsa_recv(c2, &buf2, None, &mut flags, Some(&ov2)).await)
+        Int(w.wsa_recv(c2, &buf2, None, &mut flags, Some(&ov2), None).await)
     });
     call!(w, log, "closesocket(client 2, receive pending)", async { Int(w.closesocket(c2).await) });
     call!(w, log, "WaitForSingleObject(receive 2 event, 5000 ms)", w.wait_for_single_object(ev2, 5000));
@@ -2746,8 +2778,8 @@ async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
     call!(w, log, "GetOverlappedResult(closed socket's receive)", w.get_overlapped_result(c2, &ov2, &mut ob, false));
 
     // Not sockets.
-    call!(w, log, "WSARecv(an event)", async { Int(w.wsa_recv(ev, &buf, None, &mut flags, Some(&ov)).await) });
-    call!(w, log, "WSASend(an event)", async { Int(w.wsa_send(ev, b"x", None, 0, Some(&sov)).await) });
+    call!(w, log, "WSARecv(an event)", async { Int(w.wsa_recv(ev, &buf, None, &mut flags, Some(&ov), None).await) });
+    call!(w, log, "WSASend(an event)", async { Int(w.wsa_send(ev, b"x", None, 0, Some(&sov), None).await) });
     call!(w, log, "WSAGetOverlappedResult(an event)", w.wsa_get_overlapped_result(ev, &ov, &mut got, false, &mut fl));
 
     call!(w, log, "closesocket(accepted 2)", async { Int(w.closesocket(a2).await) });

@@ -369,6 +369,14 @@ unsafe extern "system" fn io_completion(code: u32, bytes: u32, ov: *mut IO::OVER
     }
 }
 
+/// The one native LPWSAOVERLAPPED_COMPLETION_ROUTINE of [`Win32::wsa_recv`] and
+/// [`Win32::wsa_send`]: the routine of the OVERLAPPED in this thread's table (dwFlags is
+/// not passed on).
+unsafe extern "system" fn wsa_completion(code: u32, bytes: u32, ov: *mut IO::OVERLAPPED, _flags: u32) {
+    // SAFETY: the same contract as io_completion's (an OVERLAPPED of this thread's table).
+    unsafe { io_completion(code, bytes, ov) }
+}
+
 /// The one native PTIMERAPCROUTINE: its argument is a timer routine of this thread's
 /// [`TIMER_ROUTINES`].
 unsafe extern "system" fn timer_apc(arg: *const c_void, low: u32, high: u32) {
@@ -1669,12 +1677,22 @@ impl Win32 for NativeCtx {
         number_of_bytes_recvd: Option<&mut u32>,
         flags: &mut u32,
         overlapped: Option<&NativeOverlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
         let wsabuf = WS::WSABUF { len: u32::try_from(buffer.0.len).unwrap_or(u32::MAX), buf: buffer.0.ptr };
         let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
+        let routine: WS::LPWSAOVERLAPPED_COMPLETION_ROUTINE = match (overlapped, completion_routine) {
+            (Some(o), Some(r)) => {
+                IO_ROUTINES.with(|t| t.borrow_mut().push((o.clone(), r)));
+                Some(wsa_completion)
+            }
+            _ => None,
+        };
         // SAFETY: Winsock copies the WSABUF array at the call; the buffer and the
         // OVERLAPPED outlive the operation.
-        unsafe { WS::WSARecv(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_recvd), flags, ov, None) }
+        let r = unsafe { WS::WSARecv(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_recvd), flags, ov, routine) };
+        forget_wsa_routine_on_failure(r, overlapped, routine.is_some());
+        r
     }
     async fn wsa_send(
         &self,
@@ -1683,7 +1701,15 @@ impl Win32 for NativeCtx {
         number_of_bytes_sent: Option<&mut u32>,
         flags: u32,
         overlapped: Option<&NativeOverlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
+        let routine: WS::LPWSAOVERLAPPED_COMPLETION_ROUTINE = match (overlapped, completion_routine) {
+            (Some(o), Some(r)) => {
+                IO_ROUTINES.with(|t| t.borrow_mut().push((o.clone(), r)));
+                Some(wsa_completion)
+            }
+            _ => None,
+        };
         let mut owned;
         let mut keep = None;
         let ptr = match overlapped {
@@ -1703,8 +1729,9 @@ impl Win32 for NativeCtx {
         let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
         // SAFETY: with an OVERLAPPED the bytes live in its storage until its next
         // operation; without one, in `owned` across the (blocking) call.
-        let r = unsafe { WS::WSASend(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_sent), flags, ov, None) };
+        let r = unsafe { WS::WSASend(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_sent), flags, ov, routine) };
         drop(keep);
+        forget_wsa_routine_on_failure(r, overlapped, routine.is_some());
         r
     }
     async fn wsa_get_overlapped_result(
@@ -1718,6 +1745,23 @@ impl Win32 for NativeCtx {
         // SAFETY: the OVERLAPPED is live; the out pointers are live references.
         unsafe { WS::WSAGetOverlappedResult(sock(s), overlapped.ptr(), transfer, wait as i32, flags) }
     }
+}
+
+/// Drops the completion routine of a WSARecv/WSASend that failed at once (anything but 0
+/// or WSA_IO_PENDING: no routine will run), keeping the Winsock error.
+fn forget_wsa_routine_on_failure(r: i32, overlapped: Option<&NativeOverlapped>, had_routine: bool) {
+    if r == 0 || !had_routine {
+        return;
+    }
+    // SAFETY: no arguments.
+    let err = unsafe { WS::WSAGetLastError() };
+    if err as u32 != sim_core::types::WSA_IO_PENDING {
+        if let Some(o) = overlapped {
+            forget_io_routine(o);
+        }
+    }
+    // SAFETY: no pointers.
+    unsafe { WS::WSASetLastError(err) };
 }
 
 /// Drops the completion routine of an operation that did not start, keeping the call's

@@ -722,7 +722,10 @@ pub trait Win32: Clone + 'static {
 
     // ----- overlapped Winsock (§§22.40-22.44) -------------------------------------------
 
-    /// WSARecv with one WSABUF (`buffer`) and no completion routine.
+    /// WSARecv with one WSABUF (`buffer`); a completion routine runs as an APC on this
+    /// thread with the Winsock error (0 on success), the bytes and the OVERLAPPED
+    /// (natively dwFlags is dropped).
+    #[allow(clippy::too_many_arguments)]
     async fn wsa_recv(
         &self,
         s: SOCKET,
@@ -730,9 +733,11 @@ pub trait Win32: Clone + 'static {
         number_of_bytes_recvd: Option<&mut u32>,
         flags: &mut u32,
         overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32;
-    /// WSASend with one WSABUF and no completion routine (natively the bytes are kept
-    /// with the OVERLAPPED while the send runs).
+    /// WSASend with one WSABUF (natively the bytes are kept with the OVERLAPPED while the
+    /// send runs); a completion routine as for [`Win32::wsa_recv`].
+    #[allow(clippy::too_many_arguments)]
     async fn wsa_send(
         &self,
         s: SOCKET,
@@ -740,6 +745,7 @@ pub trait Win32: Clone + 'static {
         number_of_bytes_sent: Option<&mut u32>,
         flags: u32,
         overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32;
     /// WSAGetOverlappedResult.
     async fn wsa_get_overlapped_result(
@@ -1654,8 +1660,11 @@ impl Win32 for ThreadCtx {
         number_of_bytes_recvd: Option<&mut u32>,
         flags: &mut u32,
         overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
-        ThreadCtx::wsa_recv(self, s, buffer, number_of_bytes_recvd, flags, overlapped, None).await
+        let routine =
+            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        ThreadCtx::wsa_recv(self, s, buffer, number_of_bytes_recvd, flags, overlapped, routine).await
     }
     async fn wsa_send(
         &self,
@@ -1664,8 +1673,11 @@ impl Win32 for ThreadCtx {
         number_of_bytes_sent: Option<&mut u32>,
         flags: u32,
         overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
-        ThreadCtx::wsa_send(self, s, buffer, number_of_bytes_sent, flags, overlapped, None).await
+        let routine =
+            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        ThreadCtx::wsa_send(self, s, buffer, number_of_bytes_sent, flags, overlapped, routine).await
     }
     async fn wsa_get_overlapped_result(
         &self,
