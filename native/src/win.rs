@@ -1755,10 +1755,10 @@ fn forget_wsa_routine_on_failure(r: i32, overlapped: Option<&NativeOverlapped>, 
     }
     // SAFETY: no arguments.
     let err = unsafe { WS::WSAGetLastError() };
-    if err as u32 != sim_core::types::WSA_IO_PENDING {
-        if let Some(o) = overlapped {
-            forget_io_routine(o);
-        }
+    if let Some(o) = overlapped
+        && err as u32 != sim_core::types::WSA_IO_PENDING
+    {
+        forget_io_routine(o);
     }
     // SAFETY: no pointers.
     unsafe { WS::WSASetLastError(err) };
