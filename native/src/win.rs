@@ -331,7 +331,9 @@ type ApcBox = (ApcRoutine<NativeCtx>, usize);
 
 /// The one native APC function of [`Win32::queue_user_apc`]: it takes back the box whose
 /// address is its argument and runs the routine on this thread (the one the APC was
-/// queued to, inside its alertable wait).
+/// queued to, inside its alertable wait). An APC still queued when its thread ends is
+/// discarded by Windows (§16.41) and its box is never freed: a leak of one small
+/// allocation, which the cases never cause.
 unsafe extern "system" fn user_apc(param: usize) {
     // SAFETY: `param` is the Box leaked by queue_user_apc, run exactly once (Windows calls
     // a queued APC once; a failed QueueUserAPC took the box back).
