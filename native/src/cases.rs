@@ -65,12 +65,21 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
         Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
         Case { name: "com_init", run: |w, l| Box::pin(com_init(w, l)) },
+        Case { name: "waitable_timers", run: |w, l| Box::pin(waitable_timers(w, l)) },
+        Case { name: "apcs", run: |w, l| Box::pin(apcs(w, l)) },
+        Case { name: "window_timers", run: |w, l| Box::pin(window_timers(w, l)) },
+        Case { name: "overlapped_sockets", run: |w, l| Box::pin(overlapped_sockets(w, l)) },
+        Case { name: "window_messages_across_processes", run: |w, l| Box::pin(window_messages_across_processes(w, l)) },
     ]
 }
 
 /// The child programs cases start with CreateProcess, by name.
 pub fn programs<W: Win32>() -> Vec<(&'static str, Program<W>)> {
-    vec![("child_writer", |w| Box::pin(child_writer(w))), ("child_mapper", |w| Box::pin(child_mapper(w)))]
+    vec![
+        ("child_writer", |w| Box::pin(child_writer(w))),
+        ("child_mapper", |w| Box::pin(child_mapper(w))),
+        ("child_window", |w| Box::pin(child_window(w))),
+    ]
 }
 
 /// Reads until ReadFile fails; logs the data as one note and the failing call.
@@ -2088,4 +2097,813 @@ async fn com_init<W: Win32>(w: W, log: Log) {
     if hr.succeeded() {
         w.co_uninitialize().await;
     }
+}
+
+/// 100-ns units per millisecond: a relative due time of `ms` is `-(ms * TICKS_PER_MS)`.
+const TICKS_PER_MS: i64 = 10_000;
+
+/// Waitable timers (docs/semantics.md §14), with delays of 100 ms and more so that a real
+/// machine keeps the order: a new timer inactive and nonsignalled (§14.2), cancelling a
+/// timer never set (§14.24), a relative due time (§14.14), a notification timer staying
+/// signalled through waits and a cancel (§§14.23, 14.26), set again and nonsignalled
+/// (§14.19), a due time already passed signalling during the call (§14.15), a
+/// synchronization timer releasing one wait (§14.25) and reset by a new setting even when
+/// signalled (§14.19), a periodic timer (§14.27) stopped by a cancel (§14.22), names
+/// (§§14.4, 14.6, 14.9), access (§§14.17, 14.30), bad handles and a negative period
+/// (§14.16), fResume on a machine without wake support (§14.18), and completion routines:
+/// queued only at expiry, run only in an alertable wait of the setting thread, at most one
+/// queued per timer (§14.21).
+async fn waitable_timers<W: Win32>(w: W, log: Log) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    let n = call!(w, log, "CreateWaitableTimer(manual reset)", w.create_waitable_timer(None, true, None));
+    call!(w, log, "WaitForSingleObject(new timer, 0)", w.wait_for_single_object(n, 0));
+    call!(w, log, "CancelWaitableTimer(never set)", w.cancel_waitable_timer(n));
+    call!(w, log, "SetWaitableTimer(in 300 ms)", w.set_waitable_timer(n, -300 * TICKS_PER_MS, 0, None, false));
+    call!(w, log, "WaitForSingleObject(not yet due, 0)", w.wait_for_single_object(n, 0));
+    call!(w, log, "WaitForSingleObject(due, 5000 ms)", w.wait_for_single_object(n, 5000));
+    call!(w, log, "WaitForSingleObject(notification timer again, 0)", w.wait_for_single_object(n, 0));
+    call!(w, log, "CancelWaitableTimer(signalled)", w.cancel_waitable_timer(n));
+    call!(w, log, "WaitForSingleObject(cancelled, still signalled, 0)", w.wait_for_single_object(n, 0));
+    call!(w, log, "SetWaitableTimer(in 10 s)", w.set_waitable_timer(n, -10_000 * TICKS_PER_MS, 0, None, false));
+    call!(w, log, "WaitForSingleObject(set again, 0)", w.wait_for_single_object(n, 0));
+    call!(w, log, "CancelWaitableTimer(active)", w.cancel_waitable_timer(n));
+    call!(w, log, "SetWaitableTimer(due time 0, passed)", w.set_waitable_timer(n, 0, 0, None, false));
+    call!(w, log, "WaitForSingleObject(passed due time, 0)", w.wait_for_single_object(n, 0));
+
+    let s = call!(w, log, "CreateWaitableTimer(synchronization)", w.create_waitable_timer(None, false, None));
+    call!(w, log, "SetWaitableTimer(sync, in 200 ms)", w.set_waitable_timer(s, -200 * TICKS_PER_MS, 0, None, false));
+    call!(w, log, "WaitForSingleObject(sync, 5000 ms)", w.wait_for_single_object(s, 5000));
+    call!(w, log, "WaitForSingleObject(sync, taken, 0)", w.wait_for_single_object(s, 0));
+    call!(w, log, "SetWaitableTimer(sync, passed)", w.set_waitable_timer(s, 0, 0, None, false));
+    call!(
+        w,
+        log,
+        "SetWaitableTimer(sync, signalled, again in 10 s)",
+        w.set_waitable_timer(s, -10_000 * TICKS_PER_MS, 0, None, false)
+    );
+    call!(w, log, "WaitForSingleObject(sync, set again, 0)", w.wait_for_single_object(s, 0));
+    call!(
+        w,
+        log,
+        "SetWaitableTimer(sync, period 300 ms)",
+        w.set_waitable_timer(s, -300 * TICKS_PER_MS, 300, None, false)
+    );
+    call!(w, log, "WaitForSingleObject(first period, 5000 ms)", w.wait_for_single_object(s, 5000));
+    call!(w, log, "WaitForSingleObject(second period, 5000 ms)", w.wait_for_single_object(s, 5000));
+    call!(w, log, "CancelWaitableTimer(periodic)", w.cancel_waitable_timer(s));
+    call!(w, log, "WaitForSingleObject(cancelled periodic, 700 ms)", w.wait_for_single_object(s, 700));
+
+    // Names (one namespace with events; case-sensitive).
+    let name = "winsim-diff-timer";
+    let t1 = call!(w, log, "CreateWaitableTimer(named)", w.create_waitable_timer(None, false, Some(name)));
+    let t2 = call!(w, log, "CreateWaitableTimer(named, again)", w.create_waitable_timer(None, true, Some(name)));
+    note_last_error(&w, &log, "the second create");
+    call!(
+        w,
+        log,
+        "OpenWaitableTimer(other case)",
+        w.open_waitable_timer(TIMER_ALL_ACCESS, false, Some("WINSIM-DIFF-TIMER"))
+    );
+    call!(w, log, "OpenWaitableTimer(NULL name)", w.open_waitable_timer(TIMER_ALL_ACCESS, false, None));
+    call!(w, log, "CreateEvent(the timer's name)", w.create_event(None, true, false, Some(name)));
+    let ev_name = "winsim-diff-timer-event";
+    let ev = call!(w, log, "CreateEvent(named)", w.create_event(None, true, false, Some(ev_name)));
+    call!(w, log, "OpenWaitableTimer(an event's name)", w.open_waitable_timer(TIMER_ALL_ACCESS, false, Some(ev_name)));
+    call!(w, log, "CreateWaitableTimer(an event's name)", w.create_waitable_timer(None, false, Some(ev_name)));
+    let q = call!(
+        w,
+        log,
+        "OpenWaitableTimer(TIMER_QUERY_STATE)",
+        w.open_waitable_timer(TIMER_QUERY_STATE, false, Some(name))
+    );
+    call!(w, log, "SetWaitableTimer(no TIMER_MODIFY_STATE)", w.set_waitable_timer(q, 0, 0, None, false));
+    call!(w, log, "CancelWaitableTimer(no TIMER_MODIFY_STATE)", w.cancel_waitable_timer(q));
+    call!(w, log, "WaitForSingleObject(no SYNCHRONIZE)", w.wait_for_single_object(q, 0));
+    call!(w, log, "SetWaitableTimer(the named timer, passed)", w.set_waitable_timer(t1, 0, 0, None, false));
+    call!(w, log, "WaitForSingleObject(through the other handle, 0)", w.wait_for_single_object(t2, 0));
+    call!(w, log, "WaitForSingleObject(synchronization kept, 0)", w.wait_for_single_object(t1, 0));
+
+    // Bad input.
+    call!(w, log, "SetWaitableTimer(NULL)", w.set_waitable_timer(HANDLE::NULL, 0, 0, None, false));
+    call!(w, log, "SetWaitableTimer(an event)", w.set_waitable_timer(ev, 0, 0, None, false));
+    call!(w, log, "CancelWaitableTimer(an event)", w.cancel_waitable_timer(ev));
+    call!(w, log, "CancelWaitableTimer(NULL)", w.cancel_waitable_timer(HANDLE::NULL));
+    let ok = call!(
+        w,
+        log,
+        "SetWaitableTimer(negative period)",
+        w.set_waitable_timer(s, -10_000 * TICKS_PER_MS, -1, None, false)
+    );
+    if ok != FALSE {
+        w.cancel_waitable_timer(s).await;
+    }
+    call!(w, log, "WaitForSingleObject(after the negative period, 0)", w.wait_for_single_object(s, 0));
+    call!(w, log, "SetWaitableTimer(fResume)", w.set_waitable_timer(s, -10_000 * TICKS_PER_MS, 0, None, true));
+    note_last_error(&w, &log, "SetWaitableTimer(fResume)");
+    call!(w, log, "CancelWaitableTimer(resume timer)", w.cancel_waitable_timer(s));
+
+    // Completion routines: queued to this thread at expiry, run only when it waits
+    // alertably, at most one queued per timer.
+    let runs = Arc::new(AtomicU32::new(0));
+    let (r, l) = (runs.clone(), log.clone());
+    let routine: sim_core::backend::TimerRoutine<W> = Arc::new(move |_w: W, _low, _high| {
+        let (r, l) = (r.clone(), l.clone());
+        Box::pin(async move {
+            let k = r.fetch_add(1, SeqCst) + 1;
+            l.note("completion routine", format!("run {k}"));
+        })
+    });
+    call!(
+        w,
+        log,
+        "SetWaitableTimer(sync, in 300 ms, routine)",
+        w.set_waitable_timer(s, -300 * TICKS_PER_MS, 0, Some(routine.clone()), false)
+    );
+    call!(w, log, "SleepEx(0, alertable, not yet due)", w.sleep_ex(0, true));
+    call!(w, log, "Sleep(700)", w.sleep(700));
+    log.note("routine runs after a non-alertable sleep", runs.load(SeqCst));
+    call!(w, log, "WaitForSingleObject(routine's timer, 0)", w.wait_for_single_object(s, 0));
+    call!(w, log, "SleepEx(0, alertable)", w.sleep_ex(0, true));
+    log.note("routine runs", runs.load(SeqCst));
+    call!(w, log, "SleepEx(0, alertable, nothing queued)", w.sleep_ex(0, true));
+    call!(
+        w,
+        log,
+        "SetWaitableTimer(sync, period 500 ms, routine)",
+        w.set_waitable_timer(s, -500 * TICKS_PER_MS, 500, Some(routine.clone()), false)
+    );
+    // Three expiries (500, 1000, 1500 ms), then the alertable wait at 1600 ms, 400 ms
+    // before the next: a shorter period let a real machine's next expiry land inside the
+    // wait's pass over the APCs, which runs an APC queued meanwhile too (§16.36).
+    call!(w, log, "Sleep(1600)", w.sleep(1600));
+    call!(w, log, "SleepEx(0, alertable, after three periods)", w.sleep_ex(0, true));
+    log.note("routine runs", runs.load(SeqCst));
+    call!(w, log, "CancelWaitableTimer(periodic, routine)", w.cancel_waitable_timer(s));
+    call!(w, log, "SleepEx(0, alertable, cancelled)", w.sleep_ex(0, true));
+    call!(
+        w,
+        log,
+        "SetWaitableTimer(sync, in 200 ms, routine)",
+        w.set_waitable_timer(s, -200 * TICKS_PER_MS, 0, Some(routine), false)
+    );
+    call!(w, log, "SleepEx(5000, alertable)", w.sleep_ex(5000, true));
+    log.note("routine runs", runs.load(SeqCst));
+    call!(w, log, "WaitForSingleObject(the routine's timer, 0)", w.wait_for_single_object(s, 0));
+
+    for (what, h) in
+        [("notification", n), ("synchronization", s), ("named", t1), ("named again", t2), ("query", q), ("event", ev)]
+    {
+        call!(w, log, &format!("CloseHandle({what})"), w.close_handle(h));
+    }
+    call!(w, log, "OpenWaitableTimer(name gone)", w.open_waitable_timer(TIMER_ALL_ACCESS, false, Some(name)));
+}
+
+/// The pipe of the `apcs` case's ReadFileEx/WriteFileEx part.
+const APC_PIPE: &str = r"\\.\pipe\winsim-diff-apc";
+
+/// A user APC that logs its data into `log` and appends it to `order`.
+fn logging_apc<W: Win32>(
+    log: &Log,
+    order: &std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+) -> sim_core::backend::ApcRoutine<W> {
+    let (log, order) = (log.clone(), order.clone());
+    Box::new(move |_w: W, data: usize| {
+        Box::pin(async move {
+            log.note("APC", format!("data {data}"));
+            order.lock().expect("order").push(data);
+        })
+    })
+}
+
+/// A completion routine that logs its error code, byte count, whether it got the
+/// operation's own OVERLAPPED, and the bytes a read brought.
+fn logging_completion<W: Win32>(
+    log: &Log,
+    what: &'static str,
+    mine: &W::Overlapped,
+    buffer: Option<W::IoBuffer>,
+) -> sim_core::backend::IoCompletionRoutine<W> {
+    let (log, mine) = (log.clone(), mine.clone());
+    Box::new(move |w: W, code: u32, bytes: u32, ov: W::Overlapped| {
+        Box::pin(async move {
+            let same = w.same_overlapped(&ov, &mine);
+            let data = buffer.map_or(String::from("-"), |b| render_bytes(&w.io_buffer_head(&b, bytes as usize)));
+            log.note(
+                &format!("completion routine ({what})"),
+                format!("error {} bytes {bytes} own OVERLAPPED {same} data {data}", render_error(code)),
+            );
+        })
+    })
+}
+
+/// APCs and alertable waits (docs/semantics.md §§16.34-16.41): APCs queued to a thread
+/// that waits non-alertably stay queued (§16.35) and run, all of them and in order, at its
+/// next alertable wait, which returns WAIT_IO_COMPLETION (§16.36), at once when they were
+/// queued before it (§16.37); an APC ends an alertable WaitForSingleObjectEx and
+/// WaitForMultipleObjectsEx; an APC that signals the awaited object leaves the signal for
+/// the next wait, and an object already signalled wins over a queued APC (§16.38);
+/// QueueUserAPC to a thread that has ended (ERROR_GEN_FAILURE, §16.34), through a handle
+/// without THREAD_SET_CONTEXT (ERROR_ACCESS_DENIED), to NULL and to an event; ReadFileEx/WriteFileEx completion routines run only in an alertable wait of the
+/// issuing thread, even when the operation completed at once, with 0 or
+/// ERROR_OPERATION_ABORTED after CancelIo, and none for a call that failed (§16.39).
+async fn apcs<W: Win32>(w: W, log: Log) {
+    use std::sync::{Arc, Mutex};
+    let order = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let ev = |w: &W, manual: bool| {
+        let w = w.clone();
+        async move { w.create_event(None, manual, false, None).await }
+    };
+    let ready = call!(w, log, "CreateEvent(ready)", ev(&w, true));
+    let go = call!(w, log, "CreateEvent(go)", ev(&w, true));
+    let waiting1 = call!(w, log, "CreateEvent(waiting 1)", ev(&w, true));
+    let waiting2 = call!(w, log, "CreateEvent(waiting 2)", ev(&w, true));
+    let waiting3 = call!(w, log, "CreateEvent(waiting 3)", ev(&w, true));
+    let go2 = call!(w, log, "CreateEvent(go 2)", ev(&w, true));
+    let never = call!(w, log, "CreateEvent(never set)", ev(&w, true));
+    let sig = call!(w, log, "CreateEvent(auto-reset)", ev(&w, false));
+
+    let tlog = log.thread("alertable");
+    let (l, o) = (tlog.clone(), order.clone());
+    let worker = spawn(&w, &log, "alertable", move |t: W| async move {
+        let (log, order) = (l, o);
+        let count = |o: &Arc<Mutex<Vec<usize>>>| o.lock().expect("order").len();
+        t.set_event(ready).await;
+        call!(t, log, "WaitForSingleObject(go, 5000 ms, APCs queued)", t.wait_for_single_object(go, 5000));
+        log.note("APCs run in a non-alertable wait", count(&order));
+        call!(t, log, "SleepEx(0, not alertable)", t.sleep_ex(0, false));
+        log.note("APCs run in a non-alertable SleepEx", count(&order));
+        call!(t, log, "SleepEx(0, alertable, two queued)", t.sleep_ex(0, true));
+        log.note("APC order", format!("{:?}", order.lock().expect("order")));
+        t.set_event(waiting1).await;
+        call!(
+            t,
+            log,
+            "WaitForSingleObjectEx(never set, 5000 ms, alertable)",
+            t.wait_for_single_object_ex(never, 5000, true)
+        );
+        t.set_event(waiting2).await;
+        call!(
+            t,
+            log,
+            "WaitForMultipleObjectsEx(never set, auto-reset; any; 5000 ms, alertable)",
+            t.wait_for_multiple_objects_ex(&[never, sig], false, 5000, true)
+        );
+        call!(t, log, "WaitForSingleObject(auto-reset, set by the APC, 0)", t.wait_for_single_object(sig, 0));
+        t.set_event(waiting3).await;
+        call!(t, log, "WaitForSingleObject(go 2, 5000 ms)", t.wait_for_single_object(go2, 5000));
+        let before = count(&order);
+        call!(
+            t,
+            log,
+            "WaitForSingleObjectEx(signalled, 0, alertable, APC queued)",
+            t.wait_for_single_object_ex(sig, 0, true)
+        );
+        log.note("APCs run by a wait satisfied at once", count(&order) - before);
+        call!(t, log, "SleepEx(0, alertable, one queued)", t.sleep_ex(0, true));
+        call!(t, log, "SleepEx(0, alertable, none queued)", t.sleep_ex(0, true));
+        count(&order) as u32
+    })
+    .await;
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    let queue = |w: &W, apc: sim_core::backend::ApcRoutine<W>, h: HANDLE, data: usize| {
+        let w = w.clone();
+        async move { if w.queue_user_apc(apc, h, data).await != 0 { TRUE } else { FALSE } }
+    };
+    call!(w, log, "QueueUserAPC(1)", queue(&w, logging_apc::<W>(&tlog, &order), worker, 1));
+    call!(w, log, "QueueUserAPC(2)", queue(&w, logging_apc::<W>(&tlog, &order), worker, 2));
+    call!(w, log, "SetEvent(go)", w.set_event(go));
+    call!(w, log, "WaitForSingleObject(waiting 1, 5000 ms)", w.wait_for_single_object(waiting1, 5000));
+    call!(w, log, "QueueUserAPC(3)", queue(&w, logging_apc::<W>(&tlog, &order), worker, 3));
+    call!(w, log, "WaitForSingleObject(waiting 2, 5000 ms)", w.wait_for_single_object(waiting2, 5000));
+    let (l, o) = (tlog.clone(), order.clone());
+    let setter: sim_core::backend::ApcRoutine<W> = Box::new(move |t: W, data: usize| {
+        Box::pin(async move {
+            let ok = t.set_event(sig).await;
+            l.note("APC", format!("data {data}, SetEvent(auto-reset) {}", crate::log::Rendered::render(&ok)));
+            o.lock().expect("order").push(data);
+        })
+    });
+    call!(w, log, "QueueUserAPC(4, sets the awaited event)", queue(&w, setter, worker, 4));
+    call!(w, log, "WaitForSingleObject(waiting 3, 5000 ms)", w.wait_for_single_object(waiting3, 5000));
+    call!(w, log, "QueueUserAPC(5)", queue(&w, logging_apc::<W>(&tlog, &order), worker, 5));
+    call!(w, log, "SetEvent(auto-reset)", w.set_event(sig));
+    call!(w, log, "SetEvent(go 2)", w.set_event(go2));
+    call!(w, log, "WaitForSingleObject(worker, 5000 ms)", w.wait_for_single_object(worker, 5000));
+    let mut code = 0u32;
+    w.get_exit_code_thread(worker, &mut code).await;
+    log.note("APCs the worker ran", code);
+    log.merge(&tlog);
+    call!(w, log, "QueueUserAPC(thread ended)", queue(&w, logging_apc::<W>(&log, &order), worker, 6));
+    let mut sync_only = HANDLE::NULL;
+    let me = w.get_current_process();
+    call!(
+        w,
+        log,
+        "DuplicateHandle(worker, SYNCHRONIZE only)",
+        w.duplicate_handle(me, worker, me, &mut sync_only, SYNCHRONIZE, false, 0)
+    );
+    call!(w, log, "QueueUserAPC(no THREAD_SET_CONTEXT)", queue(&w, logging_apc::<W>(&log, &order), sync_only, 9));
+    call!(w, log, "CloseHandle(SYNCHRONIZE-only handle)", w.close_handle(sync_only));
+    call!(w, log, "QueueUserAPC(NULL)", queue(&w, logging_apc::<W>(&log, &order), HANDLE::NULL, 7));
+    call!(w, log, "QueueUserAPC(an event)", queue(&w, logging_apc::<W>(&log, &order), never, 8));
+    call!(w, log, "SleepEx(0, alertable, nothing was queued here)", w.sleep_ex(0, true));
+    call!(w, log, "CloseHandle(worker)", w.close_handle(worker));
+    for (what, h) in [
+        ("ready", ready),
+        ("go", go),
+        ("waiting 1", waiting1),
+        ("waiting 2", waiting2),
+        ("waiting 3", waiting3),
+        ("go 2", go2),
+        ("auto-reset", sig),
+    ] {
+        call!(w, log, &format!("CloseHandle({what})"), w.close_handle(h));
+    }
+
+    // ReadFileEx and WriteFileEx: completion routines on this thread.
+    let server = call!(
+        w,
+        log,
+        "CreateNamedPipe(duplex, FILE_FLAG_OVERLAPPED)",
+        w.create_named_pipe(
+            APC_PIPE,
+            PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+            PIPE_TYPE_BYTE,
+            1,
+            4096,
+            4096,
+            0,
+            None
+        )
+    );
+    let client = call!(
+        w,
+        log,
+        "CreateFile(client)",
+        w.create_file(APC_PIPE, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL)
+    );
+    let (b1, o1) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(
+        w,
+        log,
+        "ReadFileEx(empty pipe)",
+        w.read_file_ex(server, &b1, &o1, logging_completion::<W>(&log, "pending read", &o1, Some(b1.clone())))
+    );
+    call!(w, log, "SleepEx(0, alertable, read pending)", w.sleep_ex(0, true));
+    write(&w, &log, client, b"ping", "client, \"ping\"").await;
+    call!(w, log, "SleepEx(5000, alertable)", w.sleep_ex(5000, true));
+    write(&w, &log, client, b"abc", "client, \"abc\"").await;
+    let (b2, o2) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(
+        w,
+        log,
+        "ReadFileEx(data waiting)",
+        w.read_file_ex(server, &b2, &o2, logging_completion::<W>(&log, "read at once", &o2, Some(b2.clone())))
+    );
+    call!(w, log, "SleepEx(0, alertable, read done at once)", w.sleep_ex(0, true));
+    let (b3, o3) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(
+        w,
+        log,
+        "ReadFileEx(to be cancelled)",
+        w.read_file_ex(server, &b3, &o3, logging_completion::<W>(&log, "cancelled read", &o3, Some(b3.clone())))
+    );
+    call!(w, log, "CancelIo(server)", w.cancel_io(server));
+    call!(w, log, "SleepEx(5000, alertable, cancelled)", w.sleep_ex(5000, true));
+    let o4 = w.new_overlapped(HANDLE::NULL);
+    call!(
+        w,
+        log,
+        "WriteFileEx(server, \"pong\")",
+        w.write_file_ex(server, b"pong", &o4, logging_completion::<W>(&log, "write", &o4, None))
+    );
+    call!(w, log, "SleepEx(0, alertable, write done)", w.sleep_ex(0, true));
+    read(&w, &log, client, 16, "client").await;
+    let o5 = w.new_overlapped(HANDLE::NULL);
+    call!(
+        w,
+        log,
+        "ReadFileEx(NULL)",
+        w.read_file_ex(HANDLE::NULL, &b1, &o5, logging_completion::<W>(&log, "NULL", &o5, None))
+    );
+    call!(
+        w,
+        log,
+        "WriteFileEx(an event)",
+        w.write_file_ex(never, b"x", &o5, logging_completion::<W>(&log, "an event", &o5, None))
+    );
+    call!(w, log, "SleepEx(0, alertable, failed calls queue nothing)", w.sleep_ex(0, true));
+    call!(w, log, "CloseHandle(client)", w.close_handle(client));
+    call!(w, log, "CloseHandle(server)", w.close_handle(server));
+    call!(w, log, "CloseHandle(never set)", w.close_handle(never));
+}
+
+/// The window procedure of `window_timers`: logs WM_TIMER (its id) and answers 1.
+fn timer_proc<W: Win32>(log: Log) -> WindowProc<W> {
+    std::sync::Arc::new(move |w: W, hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM| {
+        let log = log.clone();
+        Box::pin(async move {
+            if msg == WM_TIMER {
+                log.note("procedure", format!("WM_TIMER id {wp:#x} lParam {lp}"));
+                1
+            } else {
+                w.def_window_proc(hwnd, msg, wp, lp).await
+            }
+        })
+    })
+}
+
+/// SetTimer, KillTimer and WM_TIMER (docs/semantics.md §17.N), with periods of 100 ms and
+/// more and waits several times longer: a window timer keeps its id (§17.N1), its WM_TIMER
+/// comes through GetMessage and DispatchMessage to the procedure, WM_TIMER never piles up
+/// however long the thread did not look (§17.N7), KillTimer takes a due WM_TIMER with it
+/// (§17.N7), KillTimer of no such timer (ERROR_INVALID_PARAMETER), a thread timer gets an
+/// id of the system's and its WM_TIMER no window, SetTimer with that id replaces it
+/// (§17.N3), SetTimer on a window that is gone (ERROR_INVALID_WINDOW_HANDLE).
+async fn window_timers<W: Win32>(w: W, log: Log) {
+    const CLASS: &str = "winsim_diff_timers";
+    let mut m = MSG::default();
+    call!(w, log, "RegisterClassEx", async { Atom(w.register_class(CLASS, timer_proc::<W>(log.clone())).await) });
+    let hwnd = call!(
+        w,
+        log,
+        "CreateWindowEx(message-only)",
+        w.create_window_ex(0, CLASS, "timers", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+    );
+    let id = call!(w, log, "SetTimer(window, 0x19, 200 ms)", async { Id(w.set_timer(hwnd, 0x19, 200).await as u32) });
+    log.note("id", format!("{:#x}", id.0));
+    call!(w, log, "PeekMessage(not yet due)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+    call!(w, log, "GetMessage(WM_TIMER)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+    log.note(
+        "got",
+        format!(
+            "message {:#x} for the window {} wParam {:#x} lParam {}",
+            m.message,
+            m.hwnd == hwnd,
+            m.wParam,
+            m.lParam
+        ),
+    );
+    call!(w, log, "DispatchMessage(WM_TIMER)", async { Lresult(w.dispatch_message(&m).await) });
+    call!(w, log, "Sleep(1100)", w.sleep(1100));
+    call!(w, log, "GetMessage(after five periods)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+    log.note("got", format!("message {:#x} wParam {:#x}", m.message, m.wParam));
+    call!(w, log, "PeekMessage(no second WM_TIMER)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+    call!(w, log, "Sleep(250)", w.sleep(250));
+    call!(w, log, "KillTimer(window, 0x19, one due)", w.kill_timer(hwnd, 0x19));
+    call!(w, log, "PeekMessage(after KillTimer)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+    call!(w, log, "KillTimer(window, 0x19, again)", w.kill_timer(hwnd, 0x19));
+    call!(w, log, "KillTimer(window, never set)", w.kill_timer(hwnd, 0x77));
+
+    let tid = call!(w, log, "SetTimer(thread timer, 100 ms)", async { Id(w.set_timer(HWND(0), 0, 100).await as u32) });
+    call!(w, log, "GetMessage(thread WM_TIMER)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+    log.note(
+        "got",
+        format!("message {:#x} no window {} wParam is the id {}", m.message, m.hwnd.0 == 0, m.wParam as u32 == tid.0),
+    );
+    // No window and no TIMERPROC: nothing to call, so 0 (a last error is not documented).
+    let r = w.dispatch_message(&m).await;
+    log.note("DispatchMessage(thread WM_TIMER)", r);
+    let again = call!(w, log, "SetTimer(thread timer, its id, 200 ms)", async {
+        Id(w.set_timer(HWND(0), tid.0 as usize, 200).await as u32)
+    });
+    log.note("same id", again.0 == tid.0);
+    call!(w, log, "KillTimer(thread timer)", w.kill_timer(HWND(0), tid.0 as usize));
+    call!(w, log, "KillTimer(thread timer, again)", w.kill_timer(HWND(0), tid.0 as usize));
+    call!(w, log, "Sleep(300)", w.sleep(300));
+    call!(w, log, "PeekMessage(killed thread timer)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
+
+    call!(w, log, "DestroyWindow", w.destroy_window(hwnd));
+    call!(w, log, "SetTimer(destroyed window)", async { Id(w.set_timer(hwnd, 1, 100).await as u32) });
+    call!(w, log, "KillTimer(destroyed window)", w.kill_timer(hwnd, 0x19));
+    call!(w, log, "UnregisterClass", w.unregister_class(CLASS));
+}
+
+/// Receives what is left of `total` bytes after `first` and logs them all as one note.
+async fn rest_of<W: Win32>(w: &W, log: &Log, s: SOCKET, mut first: Vec<u8>, total: usize, what: &str) {
+    let mut buf = [0u8; 64];
+    while first.len() < total {
+        let want = (total - first.len()).min(buf.len()) as i32;
+        let r = w.recv(s, &mut buf, want, 0).await;
+        if r <= 0 {
+            break;
+        }
+        first.extend_from_slice(&buf[..r as usize]);
+    }
+    log.note(&format!("{what} received"), render_bytes(&first));
+}
+
+/// Overlapped Winsock on loopback (docs/semantics.md §§22.40-22.41): WSARecv with an
+/// OVERLAPPED pending (WSA_IO_PENDING) until the peer sends, WSAGetOverlappedResult
+/// without waiting (WSA_IO_INCOMPLETE) and waiting (the bytes, flags 0), the event set at
+/// completion, a WSARecv that completes at once, an overlapped WSASend, completion routines
+/// of a pending receive, of a send done at once and of a cancelled receive, run only in an
+/// alertable wait (WAIT_IO_COMPLETION, §22.40), a zero-length
+/// receive that waits for data and consumes none (§22.41), a pending receive
+/// completed by the peer's graceful close (0 bytes), one ended by closesocket of its own
+/// socket (WSAECONNABORTED), CancelIoEx of a pending receive (WSA_OPERATION_ABORTED), and
+/// handles that are not sockets (WSAENOTSOCK).
+async fn overlapped_sockets<W: Win32>(w: W, log: Log) {
+    let mut data = WSADATA::default();
+    let r = w.wsa_startup(MAKEWORD(2, 2), Some(&mut data)).await;
+    log.note("WSAStartup(2.2)", r);
+    let tcp = |w: &W| {
+        let w = w.clone();
+        async move { w.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP).await }
+    };
+    let any = SOCKADDR_IN::new(INADDR_LOOPBACK, 0);
+    let lst = call!(w, log, "socket(TCP listener)", tcp(&w));
+    call!(w, log, "bind(127.0.0.1, port 0)", async { Int(w.bind(lst, Some(&any), SOCKADDR_IN_LEN).await) });
+    let (mut at, mut len) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
+    call!(w, log, "getsockname(listener)", async { Int(w.getsockname(lst, Some(&mut at), Some(&mut len)).await) });
+    call!(w, log, "listen(5)", async { Int(w.listen(lst, 5).await) });
+    let c = call!(w, log, "socket(TCP client)", tcp(&w));
+    call!(w, log, "connect(the listener)", async { Int(w.connect(c, Some(&at), SOCKADDR_IN_LEN).await) });
+    let a = call!(w, log, "accept", w.accept(lst, None, None));
+
+    let ev = call!(w, log, "CreateEvent(receive)", w.create_event(None, true, false, None));
+    let ov = w.new_overlapped(ev);
+    let buf = w.new_io_buffer(16);
+    let (mut n, mut flags) = (0xffu32, 0u32);
+    call!(w, log, "WSARecv(overlapped, nothing sent)", async {
+        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov), None).await)
+    });
+    log.note("bytes (untouched while pending)", format!("{n:#x}"));
+    call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
+    let (mut got, mut fl) = (0xffu32, 0xffu32);
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(pending, no wait)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, false, &mut fl)
+    );
+    call!(w, log, "send(client, \"hello\")", async { Int(w.send(c, b"hello", 5, 0).await) });
+    call!(w, log, "WSAGetOverlappedResult(wait)", w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl));
+    // A stream may deliver the bytes in pieces (in the simulator as on Windows): the
+    // completion brings the first of them, plain recv calls the rest.
+    let first = w.io_buffer_head(&buf, got as usize);
+    log.note("completion: a start of the data, flags", format!("{} {fl}", got > 0 && b"hello".starts_with(&first)));
+    rest_of(&w, &log, a, first, 5, "hello").await;
+    call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
+
+    call!(w, log, "send(client, \"abc\")", async { Int(w.send(c, b"abc", 3, 0).await) });
+    // Wait (FIONREAD) until the bytes have arrived, so the next WSARecv completes at once
+    // on every machine.
+    let mut avail = 0u32;
+    for _ in 0..50 {
+        w.ioctlsocket(a, FIONREAD, Some(&mut avail)).await;
+        if avail >= 3 {
+            break;
+        }
+        w.sleep(20).await;
+    }
+    call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
+    n = 0xff;
+    call!(w, log, "WSARecv(overlapped, data waiting)", async {
+        Int(w.wsa_recv(a, &buf, Some(&mut n), &mut flags, Some(&ov), None).await)
+    });
+    let first = w.io_buffer_head(&buf, n as usize);
+    log.note("at once: a start of the data, flags", format!("{} {flags}", n > 0 && b"abc".starts_with(&first)));
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(done at once)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, false, &mut fl)
+    );
+    log.note("the same count, flags", format!("{} {fl}", got == n));
+    rest_of(&w, &log, a, first, 3, "abc").await;
+
+    let sev = call!(w, log, "CreateEvent(send)", w.create_event(None, true, false, None));
+    let sov = w.new_overlapped(sev);
+    let mut sent = 0xffu32;
+    call!(w, log, "WSASend(overlapped, \"world\")", async {
+        Int(w.wsa_send(c, b"world", Some(&mut sent), 0, Some(&sov), None).await)
+    });
+    call!(w, log, "WSAGetOverlappedResult(send, wait)", w.wsa_get_overlapped_result(c, &sov, &mut got, true, &mut fl));
+    log.note("sent", got);
+    recv_exact(&w, &log, a, 5, "world").await;
+    call!(w, log, "WSASend(no OVERLAPPED, \"xy\")", async {
+        Int(w.wsa_send(a, b"xy", Some(&mut sent), 0, None, None).await)
+    });
+    log.note("sent", sent);
+    recv_exact(&w, &log, c, 2, "xy").await;
+
+    // Completion routines (§22.40): queued to this thread at completion, also for a
+    // completion at once, and run only in its alertable waits.
+    let (rb, ro) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(w, log, "WSARecv(routine, nothing sent)", async {
+        let routine = logging_completion::<W>(&log, "WSARecv", &ro, Some(rb.clone()));
+        Int(w.wsa_recv(a, &rb, None, &mut flags, Some(&ro), Some(routine)).await)
+    });
+    call!(w, log, "SleepEx(0, alertable, receive pending)", w.sleep_ex(0, true));
+    call!(w, log, "send(client, \"r\")", async { Int(w.send(c, b"r", 1, 0).await) });
+    call!(w, log, "SleepEx(5000, alertable, receive done)", w.sleep_ex(5000, true));
+    let so = w.new_overlapped(HANDLE::NULL);
+    call!(w, log, "WSASend(routine, \"pq\")", async {
+        let routine = logging_completion::<W>(&log, "WSASend", &so, None);
+        Int(w.wsa_send(c, b"pq", None, 0, Some(&so), Some(routine)).await)
+    });
+    call!(w, log, "SleepEx(0, alertable, send done)", w.sleep_ex(0, true));
+    recv_exact(&w, &log, a, 2, "pq").await;
+    let (cb, co) = (w.new_io_buffer(16), w.new_overlapped(HANDLE::NULL));
+    call!(w, log, "WSARecv(routine, to be cancelled)", async {
+        let routine = logging_completion::<W>(&log, "cancelled WSARecv", &co, Some(cb.clone()));
+        Int(w.wsa_recv(a, &cb, None, &mut flags, Some(&co), Some(routine)).await)
+    });
+    call!(w, log, "CancelIoEx(the receive with a routine)", w.cancel_io_ex(a, Some(&co)));
+    call!(w, log, "SleepEx(5000, alertable, receive cancelled)", w.sleep_ex(5000, true));
+
+    // A zero-length receive waits for data and consumes none (§22.41).
+    call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
+    let empty = w.new_io_buffer(0);
+    call!(w, log, "WSARecv(overlapped, zero-length buffer)", async {
+        Int(w.wsa_recv(a, &empty, None, &mut flags, Some(&ov), None).await)
+    });
+    call!(w, log, "WaitForSingleObject(receive event, 0)", w.wait_for_single_object(ev, 0));
+    call!(w, log, "send(client, \"z\")", async { Int(w.send(c, b"z", 1, 0).await) });
+    got = 0xff;
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(zero-length, wait)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
+    );
+    log.note("bytes", got);
+    recv_exact(&w, &log, a, 1, "z (not consumed)").await;
+
+    // A pending receive cancelled, then one completed by the peer's graceful close.
+    call!(w, log, "ResetEvent(receive)", w.reset_event(ev));
+    call!(w, log, "WSARecv(overlapped, to be cancelled)", async {
+        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov), None).await)
+    });
+    call!(w, log, "CancelIoEx(the receive)", w.cancel_io_ex(a, Some(&ov)));
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(cancelled, wait)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
+    );
+    call!(w, log, "WSARecv(overlapped, peer to close)", async {
+        Int(w.wsa_recv(a, &buf, None, &mut flags, Some(&ov), None).await)
+    });
+    call!(w, log, "closesocket(client)", async { Int(w.closesocket(c).await) });
+    got = 0xff;
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(peer closed, wait)",
+        w.wsa_get_overlapped_result(a, &ov, &mut got, true, &mut fl)
+    );
+    log.note("bytes", got);
+    let (ovc, bufc) = (w.new_overlapped(HANDLE::NULL), w.new_io_buffer(4));
+    call!(w, log, "WSARecv(closed socket)", async {
+        Int(w.wsa_recv(c, &bufc, None, &mut flags, Some(&ovc), None).await)
+    });
+
+    // A pending receive whose own socket is closed.
+    let c2 = call!(w, log, "socket(TCP client 2)", tcp(&w));
+    call!(w, log, "connect(client 2)", async { Int(w.connect(c2, Some(&at), SOCKADDR_IN_LEN).await) });
+    let a2 = call!(w, log, "accept(2)", w.accept(lst, None, None));
+    let ev2 = call!(w, log, "CreateEvent(receive 2)", w.create_event(None, true, false, None));
+    let ov2 = w.new_overlapped(ev2);
+    let buf2 = w.new_io_buffer(16);
+    call!(w, log, "WSARecv(overlapped, own socket to close)", async {
+        Int(w.wsa_recv(c2, &buf2, None, &mut flags, Some(&ov2), None).await)
+    });
+    call!(w, log, "closesocket(client 2, receive pending)", async { Int(w.closesocket(c2).await) });
+    call!(w, log, "WaitForSingleObject(receive 2 event, 5000 ms)", w.wait_for_single_object(ev2, 5000));
+    log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&ov2));
+    let mut ob = 0xffu32;
+    call!(w, log, "GetOverlappedResult(closed socket's receive)", w.get_overlapped_result(c2, &ov2, &mut ob, false));
+
+    // Not sockets.
+    call!(w, log, "WSARecv(an event)", async { Int(w.wsa_recv(ev, &buf, None, &mut flags, Some(&ov), None).await) });
+    call!(w, log, "WSASend(an event)", async { Int(w.wsa_send(ev, b"x", None, 0, Some(&sov), None).await) });
+    call!(w, log, "WSAGetOverlappedResult(an event)", w.wsa_get_overlapped_result(ev, &ov, &mut got, false, &mut fl));
+
+    call!(w, log, "closesocket(accepted 2)", async { Int(w.closesocket(a2).await) });
+    call!(w, log, "closesocket(accepted)", async { Int(w.closesocket(a).await) });
+    call!(w, log, "closesocket(listener)", async { Int(w.closesocket(lst).await) });
+    for (what, h) in [("receive", ev), ("send", sev), ("receive 2", ev2)] {
+        call!(w, log, &format!("CloseHandle({what})"), w.close_handle(h));
+    }
+    call!(w, log, "WSACleanup", async { Int(w.wsa_cleanup().await) });
+}
+
+/// The class, title and ready event of `window_messages_across_processes`.
+const XPROC_CLASS: &str = "winsim_diff_xproc";
+const XPROC_TITLE: &str = "winsim-diff-xproc";
+const XPROC_READY: &str = "winsim-diff-xproc-ready";
+
+/// `child_window`: a message-only window of its own class in a process of its own. Its
+/// procedure answers WM_USER+1 with wParam * 2, adds a posted WM_USER+2's wParam to a sum,
+/// answers WM_COPYDATA with dwData * 100 + the data's length when the data is "hello"
+/// (-1 otherwise), destroys the window on WM_CLOSE and quits on WM_DESTROY. It sets the
+/// named ready event once the window exists and exits with 100 + the sum (1 if the window
+/// could not be made).
+async fn child_window<W: Win32>(w: W) -> u32 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    let sum = Arc::new(AtomicU32::new(0));
+    let s = sum.clone();
+    let proc: WindowProc<W> = Arc::new(move |w: W, hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM| {
+        let s = s.clone();
+        Box::pin(async move {
+            match msg {
+                m if m == WM_USER + 1 => wp as LRESULT * 2,
+                m if m == WM_USER + 2 => {
+                    s.fetch_add(wp as u32, SeqCst);
+                    1
+                }
+                WM_COPYDATA => match w.copydata(lp) {
+                    Some(cds) if cds.lpData == b"hello" => cds.dwData as LRESULT * 100 + cds.lpData.len() as LRESULT,
+                    _ => -1,
+                },
+                WM_CLOSE => {
+                    w.destroy_window(hwnd).await;
+                    0
+                }
+                WM_DESTROY => {
+                    w.post_quit_message(0).await;
+                    0
+                }
+                _ => w.def_window_proc(hwnd, msg, wp, lp).await,
+            }
+        })
+    });
+    if w.register_class(XPROC_CLASS, proc).await == 0 {
+        return 1;
+    }
+    let hwnd = w.create_window_ex(0, XPROC_CLASS, XPROC_TITLE, 0, 0, 0, 0, 0, HWND_MESSAGE, 0).await;
+    if hwnd.0 == 0 {
+        return 1;
+    }
+    let ready = w.create_event(None, true, false, Some(XPROC_READY)).await;
+    w.set_event(ready).await;
+    w.close_handle(ready).await;
+    let mut m = MSG::default();
+    while w.get_message(&mut m, HWND(0), 0, 0).await > 0 {
+        w.dispatch_message(&m).await;
+    }
+    100 + sum.load(SeqCst)
+}
+
+/// Window messages between processes (docs/semantics.md §17.P, §17.I7, §17.N2): a child
+/// process's message-only window found with FindWindowEx(HWND_MESSAGE) by class and
+/// title (and not by a top-level search), GetWindowThreadProcessId naming the child,
+/// SendMessage and SendMessageTimeout answered by the child's procedure, a posted message,
+/// WM_COPYDATA's data copied into the child (§17.P3) and WM_COPYDATA posted
+/// (ERROR_MESSAGE_SYNC_ONLY, §17.B2), DestroyWindow, SetTimer and KillTimer of another
+/// process's window (ERROR_ACCESS_DENIED), WM_CLOSE ending the child, and its window gone.
+async fn window_messages_across_processes<W: Win32>(w: W, log: Log) {
+    let ready = call!(w, log, "CreateEvent(named ready)", w.create_event(None, true, false, Some(XPROC_READY)));
+    let mut pi = PROCESS_INFORMATION::default();
+    let si = STARTUPINFO::default();
+    call!(w, log, "CreateProcess(child_window)", w.create_process("child_window", None, None, false, 0, &si, &mut pi));
+    call!(w, log, "WaitForSingleObject(ready, 10000 ms)", w.wait_for_single_object(ready, 10000));
+    let none = w.find_window_ex(HWND_MESSAGE, HWND(0), Some("winsim_diff_no_such_class"), None).await;
+    log.note("FindWindowEx(message-only, unknown class) found one", none.0 != 0);
+    let top = w.find_window_ex(HWND(0), HWND(0), Some(XPROC_CLASS), None).await;
+    log.note("FindWindowEx(top-level, the class) found one", top.0 != 0);
+    let hw = call!(
+        w,
+        log,
+        "FindWindowEx(message-only, class and title)",
+        w.find_window_ex(HWND_MESSAGE, HWND(0), Some(XPROC_CLASS), Some(XPROC_TITLE))
+    );
+    let mut pid = 0u32;
+    let tid = call!(w, log, "GetWindowThreadProcessId(child's window)", async {
+        Id(w.get_window_thread_process_id(hw, Some(&mut pid)).await)
+    });
+    log.note("the child's thread and process", tid.0 == pi.dwThreadId && pid == pi.dwProcessId);
+    call!(w, log, "SendMessage(WM_USER+1, 21)", async { Lresult(w.send_message(hw, WM_USER + 1, 21, 0).await) });
+    call!(w, log, "PostMessage(WM_USER+2, 5)", w.post_message(hw, WM_USER + 2, 5, 0));
+    let cds = COPYDATASTRUCT { dwData: 7, lpData: b"hello".to_vec() };
+    call!(w, log, "SendMessage(WM_COPYDATA, 7, \"hello\")", async {
+        Lresult(w.send_message_copydata(hw, 0, &cds).await)
+    });
+    let mut res = 0usize;
+    call!(w, log, "SendMessageTimeout(WM_USER+1, 4, 5000 ms)", async {
+        Lresult(w.send_message_timeout(hw, WM_USER + 1, 4, 0, SMTO_NORMAL, 5000, Some(&mut res)).await)
+    });
+    log.note("result", res);
+    call!(w, log, "PostMessage(WM_COPYDATA)", w.post_message(hw, WM_COPYDATA, 0, 0));
+    call!(w, log, "DestroyWindow(another process's window)", w.destroy_window(hw));
+    call!(w, log, "SetTimer(another process's window)", async { Id(w.set_timer(hw, 1, 100).await as u32) });
+    call!(w, log, "KillTimer(another process's window)", w.kill_timer(hw, 1));
+    call!(w, log, "PostMessage(WM_USER+2, 3)", w.post_message(hw, WM_USER + 2, 3, 0));
+    call!(w, log, "PostMessage(WM_CLOSE)", w.post_message(hw, WM_CLOSE, 0, 0));
+    call!(w, log, "WaitForSingleObject(child, 10000 ms)", w.wait_for_single_object(pi.hProcess, 10000));
+    let mut code = 0u32;
+    call!(w, log, "GetExitCodeProcess(child)", w.get_exit_code_process(pi.hProcess, &mut code));
+    log.note("child's exit code", code);
+    let alive = w.is_window(hw).await;
+    log.note("IsWindow(the child's window, child ended)", crate::log::Rendered::render(&alive));
+    call!(w, log, "SendMessage(the child's window, child ended)", async {
+        Lresult(w.send_message(hw, WM_USER + 1, 1, 0).await)
+    });
+    call!(w, log, "CloseHandle(child process)", w.close_handle(pi.hProcess));
+    call!(w, log, "CloseHandle(child thread)", w.close_handle(pi.hThread));
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
 }

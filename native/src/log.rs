@@ -137,6 +137,7 @@ impl Rendered for u32 {
         match *self {
             WAIT_TIMEOUT => "WAIT_TIMEOUT".to_string(),
             WAIT_FAILED => "WAIT_FAILED".to_string(),
+            WAIT_IO_COMPLETION => "WAIT_IO_COMPLETION".to_string(),
             v if v < 64 => format!("WAIT_OBJECT_0+{v}"),
             v if (WAIT_ABANDONED_0..WAIT_ABANDONED_0 + 64).contains(&v) => {
                 format!("WAIT_ABANDONED_0+{}", v - WAIT_ABANDONED_0)

@@ -8,10 +8,10 @@
 //! from live Rust references for the duration of the call.
 #![allow(unsafe_code)]
 
-use sim_core::backend::{Program, Win32, WindowProc};
+use sim_core::backend::{ApcRoutine, IoCompletionRoutine, Program, TimerRoutine, Win32, WindowProc};
 use sim_core::error::ERROR_FILE_NOT_FOUND;
 use sim_core::types::*;
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::ffi::c_void;
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -324,6 +324,68 @@ unsafe extern "system" fn class_wndproc(hwnd: F::HWND, msg: u32, w: WPARAM, l: L
         // SAFETY: the arguments are the ones Windows passed in.
         None => unsafe { WM::DefWindowProcW(hwnd, msg, w, l) },
     }
+}
+
+/// What QueueUserAPC's argument points to: the routine and the caller's `data`.
+type ApcBox = (ApcRoutine<NativeCtx>, usize);
+
+/// The one native APC function of [`Win32::queue_user_apc`]: it takes back the box whose
+/// address is its argument and runs the routine on this thread (the one the APC was
+/// queued to, inside its alertable wait). An APC still queued when its thread ends is
+/// discarded by Windows (§16.41) and its box is never freed: a leak of one small
+/// allocation, which the cases never cause.
+unsafe extern "system" fn user_apc(param: usize) {
+    // SAFETY: `param` is the Box leaked by queue_user_apc, run exactly once (Windows calls
+    // a queued APC once; a failed QueueUserAPC took the box back).
+    let apc: Box<ApcBox> = unsafe { Box::from_raw(param as *mut ApcBox) };
+    let (routine, data) = *apc;
+    block_on(routine(NativeCtx, data));
+}
+
+thread_local! {
+    /// The completion routines of this thread's pending ReadFileEx/WriteFileEx calls, by
+    /// OVERLAPPED: Windows runs the routine on the issuing thread, so the table is the
+    /// thread's own.
+    static IO_ROUTINES: RefCell<Vec<(NativeOverlapped, IoCompletionRoutine<NativeCtx>)>> =
+        const { RefCell::new(Vec::new()) };
+    /// The completion routines of the waitable timers this thread set: alive as long as
+    /// the thread, since Windows queues them to the setting thread at each expiry until
+    /// the timer is cancelled, set again or closed (a timer set by a thread that ended is
+    /// cancelled, §14.21).
+    /// Boxed: the routine's argument is the address of a (fat) `Arc`, which must not move
+    /// when the table grows.
+    #[allow(clippy::vec_box)]
+    static TIMER_ROUTINES: RefCell<Vec<Box<TimerRoutine<NativeCtx>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The one native LPOVERLAPPED_COMPLETION_ROUTINE of [`Win32::read_file_ex`] and
+/// [`Win32::write_file_ex`]: finds the routine of the OVERLAPPED in this thread's table.
+unsafe extern "system" fn io_completion(code: u32, bytes: u32, ov: *mut IO::OVERLAPPED) {
+    let found = IO_ROUTINES.with(|t| {
+        let mut t = t.borrow_mut();
+        let at = t.iter().position(|(o, _)| o.ptr() == ov)?;
+        Some(t.remove(at))
+    });
+    if let Some((o, routine)) = found {
+        block_on(routine(NativeCtx, code, bytes, o));
+    }
+}
+
+/// The one native LPWSAOVERLAPPED_COMPLETION_ROUTINE of [`Win32::wsa_recv`] and
+/// [`Win32::wsa_send`]: the routine of the OVERLAPPED in this thread's table (dwFlags is
+/// not passed on).
+unsafe extern "system" fn wsa_completion(code: u32, bytes: u32, ov: *mut IO::OVERLAPPED, _flags: u32) {
+    // SAFETY: the same contract as io_completion's (an OVERLAPPED of this thread's table).
+    unsafe { io_completion(code, bytes, ov) }
+}
+
+/// The one native PTIMERAPCROUTINE: its argument is a timer routine of this thread's
+/// [`TIMER_ROUTINES`].
+unsafe extern "system" fn timer_apc(arg: *const c_void, low: u32, high: u32) {
+    // SAFETY: `arg` points to a Box kept in TIMER_ROUTINES for the thread's lifetime, and
+    // the APC runs on that thread.
+    let routine: TimerRoutine<NativeCtx> = unsafe { (*(arg as *const TimerRoutine<NativeCtx>)).clone() };
+    block_on(routine(NativeCtx, low, high));
 }
 
 type Start = Box<dyn FnOnce() -> u32 + Send>;
@@ -1447,6 +1509,278 @@ impl Win32 for NativeCtx {
         // SAFETY: the out pointers are NULL or live references.
         sim_core::error::HRESULT(unsafe { windows_sys::Win32::System::Com::CoGetApartmentType(t, q) })
     }
+
+    async fn create_waitable_timer(
+        &self,
+        timer_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        timer_name: Option<&str>,
+    ) -> HANDLE {
+        let sa = nt_sa(timer_attributes);
+        let name = wide_opt(timer_name);
+        // SAFETY: the attributes and the name live across the call.
+        ours(unsafe { T::CreateWaitableTimerW(sa_ptr(&sa), manual_reset as i32, pcwstr(&name)) })
+    }
+    async fn open_waitable_timer(&self, desired_access: u32, inherit_handle: bool, timer_name: Option<&str>) -> HANDLE {
+        let name = wide_opt(timer_name);
+        // SAFETY: the name lives across the call.
+        ours(unsafe { T::OpenWaitableTimerW(desired_access, inherit_handle as i32, pcwstr(&name)) })
+    }
+    async fn set_waitable_timer(
+        &self,
+        h_timer: HANDLE,
+        due_time: i64,
+        period: i32,
+        completion_routine: Option<TimerRoutine<Self>>,
+        resume: bool,
+    ) -> BOOL {
+        let arg = completion_routine.map(|r| {
+            let b = Box::new(r);
+            let p = &*b as *const TimerRoutine<NativeCtx> as *const c_void;
+            TIMER_ROUTINES.with(|t| t.borrow_mut().push(b));
+            p
+        });
+        let (routine, arg): (T::PTIMERAPCROUTINE, *const c_void) = match arg {
+            Some(p) => (Some(timer_apc), p),
+            None => (None, std::ptr::null()),
+        };
+        // SAFETY: `due_time` lives across the call; `arg` is NULL or a Box kept for the
+        // thread's lifetime.
+        unsafe { T::SetWaitableTimer(raw(h_timer), &due_time, period, routine, arg, resume as i32) }
+    }
+    async fn cancel_waitable_timer(&self, h_timer: HANDLE) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { T::CancelWaitableTimer(raw(h_timer)) }
+    }
+
+    async fn sleep_ex(&self, milliseconds: u32, alertable: bool) -> u32 {
+        // SAFETY: no pointers (the APCs it runs are the trampolines above).
+        unsafe { T::SleepEx(milliseconds, alertable as i32) }
+    }
+    async fn wait_for_single_object_ex(&self, h_handle: HANDLE, milliseconds: u32, alertable: bool) -> u32 {
+        // SAFETY: no pointers.
+        unsafe { T::WaitForSingleObjectEx(raw(h_handle), milliseconds, alertable as i32) }
+    }
+    async fn wait_for_multiple_objects_ex(
+        &self,
+        handles: &[HANDLE],
+        wait_all: bool,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> u32 {
+        let raw_handles: Vec<F::HANDLE> = handles.iter().map(|&h| raw(h)).collect();
+        let ptr = if raw_handles.is_empty() { std::ptr::null() } else { raw_handles.as_ptr() };
+        // SAFETY: `ptr` holds `len` handles (or is NULL with 0).
+        unsafe {
+            T::WaitForMultipleObjectsEx(raw_handles.len() as u32, ptr, wait_all as i32, milliseconds, alertable as i32)
+        }
+    }
+    async fn queue_user_apc(&self, pfn_apc: ApcRoutine<Self>, h_thread: HANDLE, data: usize) -> u32 {
+        let param = Box::into_raw(Box::new((pfn_apc, data))) as usize;
+        // SAFETY: `param` is a leaked Box the APC takes back; on failure no APC was
+        // queued and it is freed here.
+        let r = unsafe { T::QueueUserAPC(Some(user_apc), raw(h_thread), param) };
+        if r == 0 {
+            // SAFETY: nothing was queued, so the box is still ours.
+            drop(unsafe { Box::from_raw(param as *mut ApcBox) });
+        }
+        r
+    }
+    async fn read_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &NativeIoBuffer,
+        overlapped: &NativeOverlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL {
+        IO_ROUTINES.with(|t| t.borrow_mut().push((overlapped.clone(), completion_routine)));
+        let len = u32::try_from(buffer.0.len).unwrap_or(u32::MAX);
+        // SAFETY: the buffer and the OVERLAPPED live as long as a clone does (the table
+        // holds one until the routine ran).
+        let ok = unsafe { FS::ReadFileEx(raw(h_file), buffer.0.ptr, len, overlapped.ptr(), Some(io_completion)) };
+        if ok == FALSE {
+            forget_io_routine(overlapped);
+        }
+        ok
+    }
+    async fn write_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        overlapped: &NativeOverlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL {
+        IO_ROUTINES.with(|t| t.borrow_mut().push((overlapped.clone(), completion_routine)));
+        let mut keep = overlapped.0.write_data.lock().expect("write data");
+        *keep = buffer.to_vec().into_boxed_slice();
+        let len = u32::try_from(keep.len()).unwrap_or(u32::MAX);
+        // SAFETY: the bytes live in the OVERLAPPED's own storage until its next write.
+        let ok = unsafe { FS::WriteFileEx(raw(h_file), keep.as_ptr(), len, overlapped.ptr(), Some(io_completion)) };
+        drop(keep);
+        if ok == FALSE {
+            forget_io_routine(overlapped);
+        }
+        ok
+    }
+
+    async fn set_timer(&self, hwnd: HWND, id_event: usize, elapse: u32) -> usize {
+        // SAFETY: no pointers.
+        unsafe { WM::SetTimer(hwnd_raw(hwnd), id_event, elapse, None) }
+    }
+    async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL {
+        // SAFETY: no pointers.
+        unsafe { WM::KillTimer(hwnd_raw(hwnd), id_event) }
+    }
+
+    async fn find_window_ex(
+        &self,
+        parent: HWND,
+        child_after: HWND,
+        class_name: Option<&str>,
+        window_name: Option<&str>,
+    ) -> HWND {
+        let (class, title) = (wide_opt(class_name), wide_opt(window_name));
+        // SAFETY: the strings live across the call.
+        let h = unsafe { WM::FindWindowExW(hwnd_raw(parent), hwnd_raw(child_after), pcwstr(&class), pcwstr(&title)) };
+        HWND(h as isize)
+    }
+    async fn send_message_copydata(&self, hwnd: HWND, w_param: WPARAM, data: &COPYDATASTRUCT) -> LRESULT {
+        let mut bytes = data.lpData.clone();
+        let cds = windows_sys::Win32::System::DataExchange::COPYDATASTRUCT {
+            dwData: data.dwData,
+            cbData: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            lpData: if bytes.is_empty() { std::ptr::null_mut() } else { bytes.as_mut_ptr() as *mut c_void },
+        };
+        // SAFETY: the structure and its bytes live across the call; the system copies
+        // them into the receiver.
+        unsafe { WM::SendMessageW(hwnd_raw(hwnd), WM::WM_COPYDATA, w_param, &cds as *const _ as LPARAM) }
+    }
+    fn copydata(&self, l_param: LPARAM) -> Option<COPYDATASTRUCT> {
+        if l_param == 0 {
+            return None;
+        }
+        let p = l_param as *const windows_sys::Win32::System::DataExchange::COPYDATASTRUCT;
+        // SAFETY: called by a window procedure for the lParam of WM_COPYDATA, which points
+        // to the system's copy, valid while the message runs.
+        let cds = unsafe { *p };
+        let data = if cds.lpData.is_null() || cds.cbData == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: as above, `cbData` bytes at `lpData`.
+            unsafe { std::slice::from_raw_parts(cds.lpData as *const u8, cds.cbData as usize).to_vec() }
+        };
+        Some(COPYDATASTRUCT { dwData: cds.dwData, lpData: data })
+    }
+
+    async fn wsa_recv(
+        &self,
+        s: SOCKET,
+        buffer: &NativeIoBuffer,
+        number_of_bytes_recvd: Option<&mut u32>,
+        flags: &mut u32,
+        overlapped: Option<&NativeOverlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32 {
+        let wsabuf = WS::WSABUF { len: u32::try_from(buffer.0.len).unwrap_or(u32::MAX), buf: buffer.0.ptr };
+        let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
+        let routine: WS::LPWSAOVERLAPPED_COMPLETION_ROUTINE = match (overlapped, completion_routine) {
+            (Some(o), Some(r)) => {
+                IO_ROUTINES.with(|t| t.borrow_mut().push((o.clone(), r)));
+                Some(wsa_completion)
+            }
+            _ => None,
+        };
+        // SAFETY: Winsock copies the WSABUF array at the call; the buffer and the
+        // OVERLAPPED outlive the operation.
+        let r = unsafe { WS::WSARecv(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_recvd), flags, ov, routine) };
+        forget_wsa_routine_on_failure(r, overlapped, routine.is_some());
+        r
+    }
+    async fn wsa_send(
+        &self,
+        s: SOCKET,
+        buffer: &[u8],
+        number_of_bytes_sent: Option<&mut u32>,
+        flags: u32,
+        overlapped: Option<&NativeOverlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32 {
+        let routine: WS::LPWSAOVERLAPPED_COMPLETION_ROUTINE = match (overlapped, completion_routine) {
+            (Some(o), Some(r)) => {
+                IO_ROUTINES.with(|t| t.borrow_mut().push((o.clone(), r)));
+                Some(wsa_completion)
+            }
+            _ => None,
+        };
+        let mut owned;
+        let mut keep = None;
+        let ptr = match overlapped {
+            Some(o) => {
+                let mut k = o.0.write_data.lock().expect("write data");
+                *k = buffer.to_vec().into_boxed_slice();
+                let p = k.as_mut_ptr();
+                keep = Some(k);
+                p
+            }
+            None => {
+                owned = buffer.to_vec();
+                owned.as_mut_ptr()
+            }
+        };
+        let wsabuf = WS::WSABUF { len: u32::try_from(buffer.len()).unwrap_or(u32::MAX), buf: ptr };
+        let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
+        // SAFETY: with an OVERLAPPED the bytes live in its storage until its next
+        // operation; without one, in `owned` across the (blocking) call.
+        let r = unsafe { WS::WSASend(sock(s), &wsabuf, 1, out_ptr(number_of_bytes_sent), flags, ov, routine) };
+        drop(keep);
+        forget_wsa_routine_on_failure(r, overlapped, routine.is_some());
+        r
+    }
+    async fn wsa_get_overlapped_result(
+        &self,
+        s: SOCKET,
+        overlapped: &NativeOverlapped,
+        transfer: &mut u32,
+        wait: bool,
+        flags: &mut u32,
+    ) -> BOOL {
+        // SAFETY: the OVERLAPPED is live; the out pointers are live references.
+        unsafe { WS::WSAGetOverlappedResult(sock(s), overlapped.ptr(), transfer, wait as i32, flags) }
+    }
+}
+
+/// Drops the completion routine of a WSARecv/WSASend that failed at once (anything but 0
+/// or WSA_IO_PENDING: no routine will run), keeping the Winsock error.
+fn forget_wsa_routine_on_failure(r: i32, overlapped: Option<&NativeOverlapped>, had_routine: bool) {
+    if r == 0 || !had_routine {
+        return;
+    }
+    // SAFETY: no arguments.
+    let err = unsafe { WS::WSAGetLastError() };
+    if let Some(o) = overlapped
+        && err as u32 != sim_core::types::WSA_IO_PENDING
+    {
+        forget_io_routine(o);
+    }
+    // SAFETY: no pointers.
+    unsafe { WS::WSASetLastError(err) };
+}
+
+/// Drops the completion routine of an operation that did not start, keeping the call's
+/// last error (a thread-local access may go through TlsGetValue, which sets it to 0).
+fn forget_io_routine(overlapped: &NativeOverlapped) {
+    // SAFETY: no arguments.
+    let err = unsafe { F::GetLastError() };
+    let p = overlapped.ptr();
+    let dropped: Vec<_> = IO_ROUTINES.with(|t| {
+        let mut t = t.borrow_mut();
+        let (gone, kept): (Vec<_>, Vec<_>) = t.drain(..).partition(|(o, _)| o.ptr() == p);
+        *t = kept;
+        gone
+    });
+    drop(dropped);
+    // SAFETY: no pointers.
+    unsafe { F::SetLastError(err) };
 }
 
 /// How long a case may take natively before it counts as hung.

@@ -3,9 +3,12 @@
 //! [`Win32`] is the part of the Win32 API a protocol written once needs: anonymous and
 //! named pipes, mailslots, handles, events, mutexes, semaphores, waits, threads and
 //! processes, file mappings and views, process memory, files on paths, overlapped I/O and
-//! completion ports, Winsock over loopback, thread and window messages (a window procedure
-//! written once, [`WindowProc`]), user-mode locks (critical sections, SRW locks and
-//! condition variables as shareable associated types) and COM initialisation. A
+//! completion ports, Winsock over loopback (overlapped WSARecv/WSASend too), thread and
+//! window messages (a window procedure written once, [`WindowProc`]; windows of other
+//! processes and WM_COPYDATA; SetTimer/KillTimer), user-mode locks (critical sections, SRW
+//! locks and condition variables as shareable associated types), COM initialisation,
+//! waitable timers, and APCs with alertable waits (routines written once: [`ApcRoutine`],
+//! [`IoCompletionRoutine`], [`TimerRoutine`]). A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
 //! trait by delegating to its own methods, so code written against `ThreadCtx` is
 //! unchanged) and, through the `winsim-native` crate, as a real Windows program whose
@@ -36,6 +39,27 @@ pub type Program<W> = fn(W) -> std::pin::Pin<Box<dyn Future<Output = u32>>>;
 pub type WindowProc<W> = std::sync::Arc<
     dyn Fn(W, HWND, u32, WPARAM, LPARAM) -> std::pin::Pin<Box<dyn Future<Output = LRESULT>>> + Send + Sync,
 >;
+
+/// A user APC written once ([`Win32::queue_user_apc`]): it runs on the thread it was queued
+/// to, in that thread's next alertable wait, with the thread's own backend value and the
+/// `data` given at the queueing. `Send` because it is made on one thread and run on
+/// another (natively, a real thread).
+pub type ApcRoutine<W> = Box<dyn FnOnce(W, usize) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send>;
+
+/// A completion routine of [`Win32::read_file_ex`] / [`Win32::write_file_ex`]
+/// (LPOVERLAPPED_COMPLETION_ROUTINE): it runs as an APC on the issuing thread with the
+/// error code (0 on success), the bytes transferred and the operation's OVERLAPPED. Not
+/// `Send`: it runs on the thread that started the operation, so it may hold that thread's
+/// OVERLAPPED and buffer.
+pub type IoCompletionRoutine<W> =
+    Box<dyn FnOnce(W, u32, u32, <W as Win32>::Overlapped) -> std::pin::Pin<Box<dyn Future<Output = ()>>>>;
+
+/// A waitable timer's completion routine ([`Win32::set_waitable_timer`],
+/// PTIMERAPCROUTINE): queued as an APC to the setting thread at each expiry, with the low
+/// and high halves of the expiry's FILETIME (which differ between the backends: a case
+/// never logs them).
+pub type TimerRoutine<W> =
+    std::sync::Arc<dyn Fn(W, u32, u32) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
 
 /// The Win32 calls a protocol needs, implemented by the simulator's [`ThreadCtx`] and by
 /// the native backend. A value is one thread's view: cloning it is cheap and a clone is
@@ -609,6 +633,129 @@ pub trait Win32: Clone + 'static {
         apt_type: Option<&mut i32>,
         qualifier: Option<&mut i32>,
     ) -> crate::error::HRESULT;
+
+    // ----- waitable timers (§14) -------------------------------------------------------
+
+    /// CreateWaitableTimer.
+    async fn create_waitable_timer(
+        &self,
+        timer_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        timer_name: Option<&str>,
+    ) -> HANDLE;
+    /// OpenWaitableTimer.
+    async fn open_waitable_timer(&self, desired_access: u32, inherit_handle: bool, timer_name: Option<&str>) -> HANDLE;
+    /// SetWaitableTimer: `due_time` is the LARGE_INTEGER pDueTime points to (negative:
+    /// relative, in 100-ns units); natively the routine gets the expiry's FILETIME halves,
+    /// and lpArgToCompletionRoutine is the backend's own.
+    async fn set_waitable_timer(
+        &self,
+        h_timer: HANDLE,
+        due_time: i64,
+        period: i32,
+        completion_routine: Option<TimerRoutine<Self>>,
+        resume: bool,
+    ) -> BOOL;
+    /// CancelWaitableTimer.
+    async fn cancel_waitable_timer(&self, h_timer: HANDLE) -> BOOL;
+
+    // ----- APCs and alertable waits (§§16.34-16.41) -------------------------------------
+
+    /// SleepEx: 0, or WAIT_IO_COMPLETION after running the thread's queued APCs.
+    async fn sleep_ex(&self, milliseconds: u32, alertable: bool) -> u32;
+    /// WaitForSingleObjectEx.
+    async fn wait_for_single_object_ex(&self, h_handle: HANDLE, milliseconds: u32, alertable: bool) -> u32;
+    /// WaitForMultipleObjectsEx.
+    async fn wait_for_multiple_objects_ex(
+        &self,
+        handles: &[HANDLE],
+        wait_all: bool,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> u32;
+    /// QueueUserAPC: nonzero on success (natively the routine and `data` travel in a box
+    /// whose address is the APC's argument).
+    async fn queue_user_apc(&self, pfn_apc: ApcRoutine<Self>, h_thread: HANDLE, data: usize) -> u32;
+    /// ReadFileEx: the bytes reach `buffer`; the routine runs in an alertable wait of this
+    /// thread once the read completed.
+    async fn read_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        overlapped: &Self::Overlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL;
+    /// WriteFileEx (natively the bytes are kept with the OVERLAPPED, as for
+    /// [`Win32::write_file_overlapped`]).
+    async fn write_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        overlapped: &Self::Overlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL;
+
+    // ----- window and thread timers (§17.N) ---------------------------------------------
+
+    /// SetTimer without a TIMERPROC (lpTimerFunc NULL: WM_TIMER goes to the window
+    /// procedure, or to GetMessage for a thread timer). A thread timer's id is the
+    /// system's choice and differs between the backends.
+    async fn set_timer(&self, hwnd: HWND, id_event: usize, elapse: u32) -> usize;
+    /// KillTimer.
+    async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL;
+
+    // ----- windows of other processes (§17.P) -------------------------------------------
+
+    /// FindWindowEx (`parent` HWND_MESSAGE searches the message-only windows).
+    async fn find_window_ex(
+        &self,
+        parent: HWND,
+        child_after: HWND,
+        class_name: Option<&str>,
+        window_name: Option<&str>,
+    ) -> HWND;
+    /// SendMessage(hwnd, WM_COPYDATA, w_param, &COPYDATASTRUCT).
+    async fn send_message_copydata(&self, hwnd: HWND, w_param: WPARAM, data: &COPYDATASTRUCT) -> LRESULT;
+    /// In a window procedure running WM_COPYDATA, the data its lParam points to (natively
+    /// read from the receiver's copy; None for an lParam of 0).
+    fn copydata(&self, l_param: LPARAM) -> Option<COPYDATASTRUCT>;
+
+    // ----- overlapped Winsock (§§22.40-22.44) -------------------------------------------
+
+    /// WSARecv with one WSABUF (`buffer`); a completion routine runs as an APC on this
+    /// thread with the Winsock error (0 on success), the bytes and the OVERLAPPED
+    /// (natively dwFlags is dropped).
+    #[allow(clippy::too_many_arguments)]
+    async fn wsa_recv(
+        &self,
+        s: SOCKET,
+        buffer: &Self::IoBuffer,
+        number_of_bytes_recvd: Option<&mut u32>,
+        flags: &mut u32,
+        overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32;
+    /// WSASend with one WSABUF (natively the bytes are kept with the OVERLAPPED while the
+    /// send runs); a completion routine as for [`Win32::wsa_recv`].
+    #[allow(clippy::too_many_arguments)]
+    async fn wsa_send(
+        &self,
+        s: SOCKET,
+        buffer: &[u8],
+        number_of_bytes_sent: Option<&mut u32>,
+        flags: u32,
+        overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32;
+    /// WSAGetOverlappedResult.
+    async fn wsa_get_overlapped_result(
+        &self,
+        s: SOCKET,
+        overlapped: &Self::Overlapped,
+        transfer: &mut u32,
+        wait: bool,
+        flags: &mut u32,
+    ) -> BOOL;
 }
 
 // The simulator's lock values (`CRITICAL_SECTION`, `SRWLOCK`, `CONDITION_VARIABLE` of
@@ -1409,5 +1556,137 @@ impl Win32 for ThreadCtx {
         qualifier: Option<&mut i32>,
     ) -> crate::error::HRESULT {
         ThreadCtx::co_get_apartment_type(self, apt_type, qualifier).await
+    }
+
+    async fn create_waitable_timer(
+        &self,
+        timer_attributes: Option<&SECURITY_ATTRIBUTES>,
+        manual_reset: bool,
+        timer_name: Option<&str>,
+    ) -> HANDLE {
+        ThreadCtx::create_waitable_timer(self, timer_attributes, manual_reset, timer_name).await
+    }
+    async fn open_waitable_timer(&self, desired_access: u32, inherit_handle: bool, timer_name: Option<&str>) -> HANDLE {
+        ThreadCtx::open_waitable_timer(self, desired_access, inherit_handle, timer_name).await
+    }
+    async fn set_waitable_timer(
+        &self,
+        h_timer: HANDLE,
+        due_time: i64,
+        period: i32,
+        completion_routine: Option<TimerRoutine<Self>>,
+        resume: bool,
+    ) -> BOOL {
+        let routine = completion_routine.map(|r| {
+            let r: crate::kernel::request::TimerApcRoutine = std::rc::Rc::new(move |ctx, low, high| r(ctx, low, high));
+            r
+        });
+        ThreadCtx::set_waitable_timer(self, h_timer, due_time, period, routine, resume).await
+    }
+    async fn cancel_waitable_timer(&self, h_timer: HANDLE) -> BOOL {
+        ThreadCtx::cancel_waitable_timer(self, h_timer).await
+    }
+
+    async fn sleep_ex(&self, milliseconds: u32, alertable: bool) -> u32 {
+        ThreadCtx::sleep_ex(self, milliseconds, alertable).await
+    }
+    async fn wait_for_single_object_ex(&self, h_handle: HANDLE, milliseconds: u32, alertable: bool) -> u32 {
+        ThreadCtx::wait_for_single_object_ex(self, h_handle, milliseconds, alertable).await
+    }
+    async fn wait_for_multiple_objects_ex(
+        &self,
+        handles: &[HANDLE],
+        wait_all: bool,
+        milliseconds: u32,
+        alertable: bool,
+    ) -> u32 {
+        ThreadCtx::wait_for_multiple_objects_ex(self, handles, wait_all, milliseconds, alertable).await
+    }
+    async fn queue_user_apc(&self, pfn_apc: ApcRoutine<Self>, h_thread: HANDLE, data: usize) -> u32 {
+        ThreadCtx::queue_user_apc(self, move |ctx, d| pfn_apc(ctx, d), h_thread, data).await
+    }
+    async fn read_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &Self::IoBuffer,
+        overlapped: &Self::Overlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL {
+        ThreadCtx::read_file_ex(self, h_file, buffer, overlapped, move |ctx, code, n, ov| {
+            completion_routine(ctx, code, n, ov)
+        })
+        .await
+    }
+    async fn write_file_ex(
+        &self,
+        h_file: HANDLE,
+        buffer: &[u8],
+        overlapped: &Self::Overlapped,
+        completion_routine: IoCompletionRoutine<Self>,
+    ) -> BOOL {
+        ThreadCtx::write_file_ex(self, h_file, buffer, overlapped, move |ctx, code, n, ov| {
+            completion_routine(ctx, code, n, ov)
+        })
+        .await
+    }
+
+    async fn set_timer(&self, hwnd: HWND, id_event: usize, elapse: u32) -> usize {
+        ThreadCtx::set_timer(self, hwnd, id_event, elapse, None).await
+    }
+    async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL {
+        ThreadCtx::kill_timer(self, hwnd, id_event).await
+    }
+
+    async fn find_window_ex(
+        &self,
+        parent: HWND,
+        child_after: HWND,
+        class_name: Option<&str>,
+        window_name: Option<&str>,
+    ) -> HWND {
+        ThreadCtx::find_window_ex(self, parent, child_after, class_name, window_name).await
+    }
+    async fn send_message_copydata(&self, hwnd: HWND, w_param: WPARAM, data: &COPYDATASTRUCT) -> LRESULT {
+        ThreadCtx::send_message_copydata(self, hwnd, w_param, data).await
+    }
+    fn copydata(&self, l_param: LPARAM) -> Option<COPYDATASTRUCT> {
+        ThreadCtx::copydata(self, l_param)
+    }
+
+    async fn wsa_recv(
+        &self,
+        s: SOCKET,
+        buffer: &Self::IoBuffer,
+        number_of_bytes_recvd: Option<&mut u32>,
+        flags: &mut u32,
+        overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32 {
+        let routine =
+            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        ThreadCtx::wsa_recv(self, s, buffer, number_of_bytes_recvd, flags, overlapped, routine).await
+    }
+    async fn wsa_send(
+        &self,
+        s: SOCKET,
+        buffer: &[u8],
+        number_of_bytes_sent: Option<&mut u32>,
+        flags: u32,
+        overlapped: Option<&Self::Overlapped>,
+        completion_routine: Option<IoCompletionRoutine<Self>>,
+    ) -> i32 {
+        let routine =
+            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        ThreadCtx::wsa_send(self, s, buffer, number_of_bytes_sent, flags, overlapped, routine).await
+    }
+    async fn wsa_get_overlapped_result(
+        &self,
+        s: SOCKET,
+        overlapped: &Self::Overlapped,
+        transfer: &mut u32,
+        wait: bool,
+        flags: &mut u32,
+    ) -> BOOL {
+        ThreadCtx::wsa_get_overlapped_result(self, s, overlapped, transfer, wait, flags).await
     }
 }
