@@ -1115,3 +1115,44 @@ fn msmq_statements_drive_overlapped_and_callback_receives() {
         assert_eq!(exit_code(&r, "a.exe"), Some(0), "seed {seed}: the callback ran on the calling thread");
     }
 }
+
+/// msmq-transactional-send-to-plain-queue (§23.24): the transactional send returns MQ_OK,
+/// the queue rejects the message, and the INFINITE receive deadlocks; the report names
+/// the queue. Created transactional, the queue takes it.
+#[test]
+fn msmq_transactional_send_to_a_plain_queue_is_dropped() {
+    let f = builtin("msmq-transactional-send-to-plain-queue");
+    let r = interp::run(&f, Config::random(0));
+    match &r.outcome {
+        Outcome::Deadlock { .. } => {}
+        o => panic!("{o:?}\n{}", r.trace_text()),
+    }
+    assert!(r.summary().contains(r".\private$\orders"), "{}", r.summary());
+    insta::assert_snapshot!(
+        "file_msmq_transactional_send_to_plain_queue_seed_0",
+        format!("{}\n{}", r.trace_text(), r.summary())
+    );
+    let r = interp::run(&with("msmq-transactional-send-to-plain-queue", "fix", "1"), Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    insta::assert_snapshot!("file_msmq_transactional_send_to_plain_queue_fixed_seed_0", r.trace_text());
+}
+
+/// msmq-poison-message-batch (§§23.20-23.22): each abort puts the message back at the
+/// front with its abort count up by one, so the batch of 20 receives processes one order of
+/// two; moving the message aside after 3 aborts processes both.
+#[test]
+fn msmq_poison_message_and_moving_it_aside() {
+    let r = interp::run(&builtin("msmq-poison-message-batch"), Config::random(0));
+    match &r.outcome {
+        Outcome::Failed { message, .. } => assert!(
+            message.contains("msmq-poison-message-batch.kdl:")
+                && message.contains("assert processed: it is 1, expected 2"),
+            "{message}"
+        ),
+        o => panic!("{o:?}"),
+    }
+    assert!(r.trace_text().contains("abort count 18"), "{}", r.trace_text());
+    let r = interp::run(&with("msmq-poison-message-batch", "fix", "1"), Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    insta::assert_snapshot!("file_msmq_poison_message_fixed_seed_0", r.trace_text());
+}
