@@ -87,6 +87,9 @@ pub struct ScenarioFile {
     pub hosts: Vec<(String, [u8; 4])>,
     /// `start "COMMAND LINE" host="NAME"`: processes started on a host when the run begins.
     pub starts: Vec<(String, String)>,
+    /// `service "COMMAND LINE"`: processes started as services (session 0, with
+    /// SeCreateGlobalPrivilege) when the run begins (docs/semantics.md §30.1).
+    pub services: Vec<String>,
     /// `link "A" "B" latency=MS ...`: the network between two hosts.
     pub links: Vec<sim_core::LinkConfig>,
     /// `partition "A" "B" from=MS [to=MS]`: a time the link carries nothing.
@@ -762,6 +765,7 @@ impl Parser<'_> {
             programs: Vec::new(),
             hosts: Vec::new(),
             starts: Vec::new(),
+            services: Vec::new(),
             links: Vec::new(),
             partitions: Vec::new(),
         };
@@ -833,6 +837,11 @@ impl Parser<'_> {
                     self.no_children(node)?;
                     out.starts.push((host, command));
                 }
+                "service" => {
+                    let command = self.string_arg(node, 0, "the command line of a service to start")?;
+                    self.no_children(node)?;
+                    out.services.push(command);
+                }
                 "link" => {
                     let a = self.string_arg(node, 0, "the first host")?;
                     let b = self.string_arg(node, 1, "the second host")?;
@@ -896,7 +905,7 @@ impl Parser<'_> {
                     return Err(self.err(
                         node,
                         format!(
-                            "unknown top-level node `{other}`; expected `scenario`, `param`, `program`, `host`, `start`, `link` or `partition`"
+                            "unknown top-level node `{other}`; expected `scenario`, `param`, `program`, `host`, `start`, `service`, `link` or `partition`"
                         ),
                     ));
                 }
@@ -914,6 +923,14 @@ impl Parser<'_> {
         let first = out.main.split_whitespace().next().unwrap_or("");
         if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(first)) {
             return Err(self.err(header, format!("main names program {first:?}, which the file does not define")));
+        }
+        for command in &out.services {
+            let image = command.split_whitespace().next().unwrap_or("");
+            if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(image)) {
+                return Err(
+                    self.err(header, format!("service names program {image:?}, which the file does not define"))
+                );
+            }
         }
         if out.expect_default.is_empty() {
             out.expect_default.push("completed".to_string());

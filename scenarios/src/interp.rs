@@ -80,6 +80,10 @@ pub fn install(file: &Arc<ScenarioFile>, sim: &mut Sim) {
     for (host, command) in &file.starts {
         sim.start_on(host, command);
     }
+    // Services: session 0, SeCreateGlobalPrivilege (docs/semantics.md §30.1).
+    for command in &file.services {
+        sim.start_service(command);
+    }
 }
 
 /// A COM call's HRESULT as the number a scenario sees (its 32 bits, unsigned).
