@@ -200,6 +200,7 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "com-local-server-stops-pumping.kdl",
         "msmq-transactional-send-to-plain-queue.kdl",
         "msmq-poison-message-batch.kdl",
+        "global-mapping-service-client.kdl",
     ]
 }
 

@@ -131,3 +131,41 @@ fn children_run_in_their_parents_session() {
         o => panic!("{o:?}\n{}", r.trace_text()),
     }
 }
+
+/// The catalogue file global-mapping-service-client (TEACHING-CASES item 21): the
+/// unprefixed name fails on every seed with ERROR_FILE_NOT_FOUND (§30.2); the
+/// create-or-open fails with ERROR_ACCESS_DENIED on the seeds where the client comes first
+/// and works on others (§30.3); the fix works on every seed.
+#[test]
+fn global_mapping_service_client_teaching_case() {
+    use scenarios::interp;
+    let with = |mode: &str| {
+        let mut f = (*scenarios::find_file("global-mapping-service-client").unwrap()).clone();
+        f.set("mode", mode).unwrap();
+        std::sync::Arc::new(f)
+    };
+    let last_error_of = |r: &RunReport, api: &str| {
+        r.trace_text().lines().filter(|l| l.contains(&format!("{api}("))).map(str::to_string).collect::<Vec<_>>()
+    };
+    let (mut denied, mut worked) = (0, 0);
+    for seed in 0..30 {
+        let r = interp::run(&with("0"), Config::random(seed));
+        assert_eq!(r.outcome.kind(), "failed", "seed {seed}");
+        let opens = last_error_of(&r, "OpenFileMapping");
+        assert!(opens.iter().any(|l| l.contains("ERROR_FILE_NOT_FOUND")), "seed {seed}: {opens:?}");
+        let r = interp::run(&with("1"), Config::random(seed));
+        let creates = last_error_of(&r, "CreateFileMapping");
+        if r.outcome.is_completed() {
+            worked += 1;
+        } else {
+            assert_eq!(r.outcome.kind(), "failed", "seed {seed}: {}", r.summary());
+            assert!(creates.iter().any(|l| l.contains("ERROR_ACCESS_DENIED")), "seed {seed}: {creates:?}");
+            denied += 1;
+        }
+        let r = interp::run(&with("2"), Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}", r.summary());
+    }
+    assert!(denied > 0 && worked > 0, "mode 1: denied on {denied} seeds, worked on {worked}");
+    let r = interp::run(&with("0"), Config::random(0));
+    insta::assert_snapshot!("global_mapping_service_client_seed_0", format!("{}\n{}", r.trace_text(), r.summary()));
+}
