@@ -1156,3 +1156,21 @@ fn msmq_poison_message_and_moving_it_aside() {
     assert!(r.outcome.is_completed(), "{}", r.summary());
     insta::assert_snapshot!("file_msmq_poison_message_fixed_seed_0", r.trace_text());
 }
+
+/// `service "CMDLINE"` (docs/semantics.md §30.1) names a program of the file; another
+/// name is rejected at load with its place.
+#[test]
+fn a_service_node_names_a_program_of_the_file() {
+    let text = |svc: &str| {
+        format!(
+            "scenario \"s\" {{\n    summary \"s\"\n}}\nservice \"{svc}\"\nprogram \"a.exe\" {{\n    Sleep 1\n}}\nprogram \"svc.exe\" {{\n    Sleep 1\n}}\n"
+        )
+    };
+    let f = file::parse(&text("svc.exe --flag"), "s.kdl").unwrap();
+    assert_eq!(f.services, ["svc.exe --flag"]);
+    assert!(interp::run(&Arc::new(f), Config::random(0)).outcome.is_completed());
+    let e = file::parse(&text("nope.exe"), "s.kdl").unwrap_err().to_string();
+    assert!(e.starts_with("s.kdl:1:1:") && e.contains("service names program \"nope.exe\""), "{e}");
+    let e = parse_err("scenario \"s\" {\n    summary \"s\"\n}\nservices \"x\"\nprogram \"a.exe\" {\n    Sleep 1\n}\n");
+    assert!(e.starts_with("c.kdl:4:1:") && e.contains("`service`"), "{e}");
+}
