@@ -90,6 +90,9 @@ pub struct ScenarioFile {
     pub hosts: Vec<(String, [u8; 4])>,
     /// `start "COMMAND LINE" host="NAME"`: processes started on a host when the run begins.
     pub starts: Vec<(String, String)>,
+    /// `service "COMMAND LINE"`: processes started as services (session 0, with
+    /// SeCreateGlobalPrivilege) when the run begins (docs/semantics.md §30.1).
+    pub services: Vec<String>,
     /// `link "A" "B" latency=MS ...`: the network between two hosts.
     pub links: Vec<sim_core::LinkConfig>,
     /// `partition "A" "B" from=MS [to=MS]`: a time the link carries nothing.
@@ -474,6 +477,45 @@ sigs! {
     "CoDisconnectObject" Ret::Hresult => [("unk", Num, true)];
     "CoWaitForMultipleHandles" Ret::Hresult => [("handles", Handles, false), ("flags", Num, false), ("timeout", Num, false), ("index", Out, false)];
     "CoRegisterMessageFilter" Ret::Hresult => [("incoming", Str, false), ("callpending", Num, false), ("retry", Str, false), ("pending", Str, false)];
+    // Message Queuing (docs/semantics.md §23): format names are strings, or buffers a call
+    // filled (`as=` of MQCreateQueue, `response=` of a receive); queue, cursor and
+    // transaction handles are handle variables.
+    "MQCreateQueue" Ret::Hresult => [
+        ("path", Str, true), ("as", Buffer, false), ("transactional", Bool, false), ("label", Str, false),
+        ("quota", Num, false), ("journal", Bool, false), ("length", Num, false), ("needed", Out, false),
+    ];
+    "MQDeleteQueue" Ret::Hresult => [("format", Str, true)];
+    "MQPathNameToFormatName" Ret::Hresult => [("path", Str, true), ("as", Buffer, false), ("length", Num, false), ("needed", Out, false)];
+    "MQOpenQueue" Ret::Hresult => [("format", Str, true), ("access", Num, true), ("as", Out, false), ("share", Num, false)];
+    "MQCloseQueue" Ret::Hresult => [("queue", Handle, true)];
+    "MQGetQueueProperties" Ret::Hresult => [
+        ("format", Str, true), ("transactional", Out, false), ("quota", Out, false), ("journal", Out, false),
+        ("label", Buffer, false), ("path", Buffer, false),
+    ];
+    "MQPurgeQueue" Ret::Hresult => [("queue", Handle, true)];
+    "MQCreateCursor" Ret::Hresult => [("queue", Handle, true), ("as", Out, false)];
+    "MQCloseCursor" Ret::Hresult => [("cursor", Handle, true)];
+    "MQSendMessage" Ret::Hresult => [
+        ("queue", Handle, true), ("body", Str, false), ("size", Num, false), ("label", Str, false), ("priority", Num, false),
+        ("correlation", Str, false), ("response", Str, false), ("app-specific", Num, false), ("ttbr", Num, false),
+        ("ttrq", Num, false), ("journal", Num, false), ("delivery", Num, false), ("transaction", Handle, false),
+    ];
+    "MQReceiveMessage" Ret::Hresult => [
+        ("queue", Handle, true), ("timeout", Num, false), ("action", Num, false), ("size", Num, false),
+        ("into", Buffer, false), ("label", Buffer, false), ("correlation", Buffer, false), ("response", Buffer, false),
+        ("body-size", Out, false), ("priority", Out, false), ("app-specific", Out, false), ("class", Out, false),
+        ("abort-count", Out, false), ("cursor", Handle, false), ("transaction", Handle, false),
+        ("overlapped", Buffer, false), ("event", Handle, false), ("callback", Thread, false), ("status", Out, false),
+    ];
+    "MQGetOverlappedResult" Ret::Hresult => [
+        ("overlapped", Buffer, true), ("into", Buffer, false), ("label", Buffer, false), ("correlation", Buffer, false),
+        ("response", Buffer, false), ("body-size", Out, false), ("priority", Out, false), ("app-specific", Out, false),
+        ("class", Out, false), ("abort-count", Out, false),
+    ];
+    "MQBeginTransaction" Ret::Hresult => [("as", Out, false)];
+    "ITransaction_Commit" Ret::Hresult => [("transaction", Handle, true)];
+    "ITransaction_Abort" Ret::Hresult => [("transaction", Handle, true)];
+    "ITransaction_Release" Ret::Hresult => [("transaction", Handle, true)];
 }
 
 /// The signature of a call by its Win32 name.
@@ -494,7 +536,8 @@ macro_rules! constants {
                 $( stringify!($name) => Some(i64::from($name)), )*
                 _ => sim_core::prelude::Win32Error::from_name(name)
                     .map(|e| i64::from(e.0))
-                    .or_else(|| sim_core::prelude::HRESULT::from_name(name).map(|h| i64::from(h.0 as u32))),
+                    .or_else(|| sim_core::prelude::HRESULT::from_name(name).map(|h| i64::from(h.0 as u32)))
+                    .or_else(|| sim_core::mq::mq_from_name(name).map(|h| i64::from(h.0 as u32))),
             }
         }
     };
@@ -524,6 +567,12 @@ constants! {
     COWAIT_DEFAULT, COWAIT_WAITALL, COWAIT_ALERTABLE, COWAIT_INPUTAVAILABLE, COWAIT_DISPATCH_CALLS,
     COWAIT_DISPATCH_WINDOW_MESSAGES, SERVERCALL_ISHANDLED, SERVERCALL_REJECTED, SERVERCALL_RETRYLATER,
     PENDINGMSG_CANCELCALL, PENDINGMSG_WAITNOPROCESS, PENDINGMSG_WAITDEFPROCESS,
+    MQ_RECEIVE_ACCESS, MQ_SEND_ACCESS, MQ_PEEK_ACCESS, MQ_ADMIN_ACCESS, MQ_DENY_NONE, MQ_DENY_RECEIVE_SHARE,
+    MQ_ACTION_RECEIVE, MQ_ACTION_PEEK_CURRENT, MQ_ACTION_PEEK_NEXT, MQMSG_JOURNAL_NONE, MQMSG_DEADLETTER,
+    MQMSG_JOURNAL, MQMSG_DELIVERY_EXPRESS, MQMSG_DELIVERY_RECOVERABLE, MQ_TRANSACTIONAL_NONE, MQ_TRANSACTIONAL,
+    MQ_MAX_PRIORITY, MQMSG_CLASS_NORMAL, MQMSG_CLASS_NACK_RECEIVE_TIMEOUT, MQMSG_CLASS_NACK_Q_EXCEED_QUOTA,
+    MQMSG_CLASS_NACK_Q_PURGED, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_Q, MQMSG_CLASS_NACK_NOT_TRANSACTIONAL_MSG,
+    MQMSG_CLASS_NACK_Q_DELETED,
 }
 
 /// The CLSIDs and IIDs a scenario may name (docs/semantics.md §§21.6, 21.7a, 21.18).
@@ -730,6 +779,7 @@ impl Parser<'_> {
             programs: Vec::new(),
             hosts: Vec::new(),
             starts: Vec::new(),
+            services: Vec::new(),
             links: Vec::new(),
             partitions: Vec::new(),
         };
@@ -801,6 +851,11 @@ impl Parser<'_> {
                     self.no_children(node)?;
                     out.starts.push((host, command));
                 }
+                "service" => {
+                    let command = self.string_arg(node, 0, "the command line of a service to start")?;
+                    self.no_children(node)?;
+                    out.services.push(command);
+                }
                 "link" => {
                     let a = self.string_arg(node, 0, "the first host")?;
                     let b = self.string_arg(node, 1, "the second host")?;
@@ -864,7 +919,7 @@ impl Parser<'_> {
                     return Err(self.err(
                         node,
                         format!(
-                            "unknown top-level node `{other}`; expected `scenario`, `param`, `program`, `host`, `start`, `link` or `partition`"
+                            "unknown top-level node `{other}`; expected `scenario`, `param`, `program`, `host`, `start`, `service`, `link` or `partition`"
                         ),
                     ));
                 }
@@ -882,6 +937,14 @@ impl Parser<'_> {
         let first = out.main.split_whitespace().next().unwrap_or("");
         if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(first)) {
             return Err(self.err(header, format!("main names program {first:?}, which the file does not define")));
+        }
+        for command in &out.services {
+            let image = command.split_whitespace().next().unwrap_or("");
+            if !out.programs.iter().any(|p| p.name.eq_ignore_ascii_case(image)) {
+                return Err(
+                    self.err(header, format!("service names program {image:?}, which the file does not define"))
+                );
+            }
         }
         if out.expect_default.is_empty() {
             out.expect_default.push("completed".to_string());
@@ -1211,6 +1274,21 @@ impl Parser<'_> {
         }
         if name == "WriteFile" && call.args[1].is_some() == call.args[2].is_some() {
             return Err(self.err(node, "WriteFile takes either data (\"text\") or size=N"));
+        }
+        let given = |p: &str| api.index(p).is_some_and(|i| call.args[i].is_some());
+        if name == "MQSendMessage" && given("body") && given("size") {
+            return Err(self.err(node, "MQSendMessage takes either a body (\"text\") or size=N"));
+        }
+        if name == "MQReceiveMessage" {
+            if given("overlapped") && given("callback") {
+                return Err(self.err(node, "MQReceiveMessage takes overlapped= or callback=, not both"));
+            }
+            if given("event") && !given("overlapped") {
+                return Err(self.err(node, "event= goes with overlapped=NAME"));
+            }
+            if given("status") && !given("callback") {
+                return Err(self.err(node, "status= is the callback's result; it goes with callback=THREAD"));
+            }
         }
         Ok(call)
     }

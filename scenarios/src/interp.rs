@@ -16,6 +16,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod mq;
+
 /// A variable's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Val {
@@ -32,6 +34,9 @@ struct ProcState {
     /// for a read still in progress its buffer and the `into=` buffer its data goes to
     /// when GetOverlappedResult reports it.
     overlapped: BTreeMap<String, (Overlapped, Option<(IoBuffer, Option<String>)>)>,
+    /// The OVERLAPPED and message record of each `MQReceiveMessage overlapped=NAME`, for
+    /// MQGetOverlappedResult.
+    mq_overlapped: BTreeMap<String, (Overlapped, MqMessageBuf)>,
 }
 
 /// One thread's interpreter state.
@@ -74,6 +79,10 @@ pub fn install(file: &Arc<ScenarioFile>, sim: &mut Sim) {
     }
     for (host, command) in &file.starts {
         sim.start_on(host, command);
+    }
+    // Services: session 0, SeCreateGlobalPrivilege (docs/semantics.md §30.1).
+    for command in &file.services {
+        sim.start_service(command);
     }
 }
 
@@ -141,10 +150,13 @@ fn exec<'a>(cx: &'a Cx, stmts: &'a [Stmt]) -> Pin<Box<dyn Future<Output = Flow> 
         for s in stmts {
             match &s.kind {
                 StmtKind::Call(c) => {
-                    let (_, ok, err) = cx.call(s.pos, c).await;
+                    let (ret, ok, err) = cx.call(s.pos, c).await;
                     if !ok {
+                        // A call returning an HRESULT leaves the last error alone: its
+                        // loop ends on the HRESULT (`until-error=MQ_ERROR_IO_TIMEOUT`).
+                        let code = if c.api.ret == Ret::Hresult { ret as u32 } else { err };
                         let until = cx.until.borrow();
-                        if let Some(depth) = until.iter().rposition(|set| set.contains(&err)) {
+                        if let Some(depth) = until.iter().rposition(|set| set.contains(&code)) {
                             return Flow::Break(depth);
                         }
                     }
@@ -337,6 +349,8 @@ impl Cx {
             "INVALID_HANDLE_VALUE" => INVALID_HANDLE_VALUE,
             "HWND_MESSAGE" => HANDLE(HWND_MESSAGE.0),
             "HWND_BROADCAST" => HANDLE(HWND_BROADCAST.0),
+            "MQ_SINGLE_MESSAGE" => MQ_SINGLE_MESSAGE,
+            "MQ_MTS_TRANSACTION" => MQ_MTS_TRANSACTION,
             _ => match self.st.borrow().vars.get(name) {
                 Some(Val::Handle(h)) => *h,
                 Some(Val::Num(n)) => HANDLE(*n as isize),
@@ -1384,6 +1398,8 @@ impl Cx {
                 let mut prev = None;
                 hres(ctx.co_register_message_filter(filter, Some(&mut prev)).await)
             }
+            // ----- Message Queuing (docs/semantics.md §23): interp/mq.rs -----
+            _ if name.starts_with("MQ") || name.starts_with("ITransaction_") => self.mq(pos, c).await,
             other => self.fail(pos, format!("the interpreter has no implementation of {other}")),
         };
         let ok = match c.api.ret {
@@ -1403,14 +1419,19 @@ impl Cx {
             // both: 1726 and HRESULT_FROM_WIN32 of it).
             let w = match want {
                 Arg::Str(n) if c.api.ret == Ret::Hresult => {
-                    HRESULT::from_name(n).map_or_else(|| self.num(pos, want), |h| hres(h))
+                    HRESULT::from_name(n).or_else(|| mq_from_name(n)).map_or_else(|| self.num(pos, want), hres)
                 }
                 _ => self.num(pos, want),
             };
             if w != ret {
                 if c.api.ret == Ret::Hresult {
-                    let hr_name =
-                        |v: i64| HRESULT(v as u32 as i32).name().map_or_else(|| format!("{v:#x}"), str::to_string);
+                    // Message Queuing calls name their HRESULTs as mq.h does (MQ_OK, not S_OK).
+                    let mq_call = name.starts_with("MQ") || name.starts_with("ITransaction_");
+                    let hr_name = |v: i64| {
+                        let h = HRESULT(v as u32 as i32);
+                        let n = if mq_call { mq_name(h).or(h.name()) } else { h.name().or_else(|| mq_name(h)) };
+                        n.map_or_else(|| format!("{v:#x}"), str::to_string)
+                    };
                     self.fail(pos, format!("{name} returned {}, expected {}", hr_name(ret), hr_name(w)));
                 }
                 self.fail(pos, format!("{name} returned {ret} (last error {}), expected {w}", error_name(err)));

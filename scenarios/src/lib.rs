@@ -198,6 +198,9 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "com-sta-blocked-wait.kdl",
         "com-proxy-wrong-apartment.kdl",
         "com-local-server-stops-pumping.kdl",
+        "msmq-transactional-send-to-plain-queue.kdl",
+        "msmq-poison-message-batch.kdl",
+        "global-mapping-service-client.kdl",
     ]
 }
 

@@ -21,6 +21,13 @@ macro_rules! hresults {
                 _ => None,
             }
         }
+        /// The HRESULT an mq.h name stands for (`MQ_ERROR_IO_TIMEOUT`), for scenario files.
+        pub fn mq_from_name(name: &str) -> Option<HRESULT> {
+            match name {
+                $( stringify!($name) => Some($name), )*
+                _ => None,
+            }
+        }
     };
 }
 

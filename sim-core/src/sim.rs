@@ -68,13 +68,21 @@ pub struct Sim {
     /// Processes to start at the beginning of the run besides the first: (host, command
     /// line), in order.
     start_on: Vec<(String, String)>,
+    /// Services to start at the beginning of the run, after `start_on`'s processes:
+    /// command lines, in order (docs/semantics.md §30.1).
+    services: Vec<String>,
 }
 
 impl Sim {
     /// A simulation with the given configuration.
     pub fn new(config: Config) -> Sim {
         install_panic_hook();
-        Sim { kernel: Rc::new(RefCell::new(Kernel::new(config))), bodies: Default::default(), start_on: Vec::new() }
+        Sim {
+            kernel: Rc::new(RefCell::new(Kernel::new(config))),
+            bodies: Default::default(),
+            start_on: Vec::new(),
+            services: Vec::new(),
+        }
     }
 
     /// A simulation whose choices are made by `strategy` instead of the one
@@ -86,6 +94,7 @@ impl Sim {
             kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
             bodies: Default::default(),
             start_on: Vec::new(),
+            services: Vec::new(),
         }
     }
 
@@ -161,6 +170,16 @@ impl Sim {
         self
     }
 
+    /// Starts a process from `command_line` as a service when the run begins, after the
+    /// first process and the `start_on` ones: it runs in session 0, where names without
+    /// a prefix (and `Local\`) are in the global namespace, and holds
+    /// SeCreateGlobalPrivilege; its children too (docs/semantics.md §§30.1-30.3). Other
+    /// processes run in session 1 without the privilege.
+    pub fn start_service(&mut self, command_line: &str) -> &mut Sim {
+        self.services.push(command_line.to_string());
+        self
+    }
+
     /// Puts a file on the run's in-memory volume before the run starts, with its
     /// directories (docs/semantics.md §28.1); a file of that name is replaced. The file is
     /// recorded in the configuration (`Config::files`), so a replay has it too.
@@ -186,6 +205,7 @@ impl Sim {
     /// same setup and `next` would make, decision for decision.
     pub fn run_and_reset(&mut self, name: &str, next: Config) -> RunReport {
         let start_on = self.start_on.clone();
+        let services = self.services.clone();
         let (programs, network, files) = {
             let k = self.kernel.borrow();
             (k.programs.clone(), k.config.network.clone(), k.config.files.clone())
@@ -203,6 +223,7 @@ impl Sim {
         self.kernel = Rc::new(RefCell::new(kernel));
         self.bodies = Default::default();
         self.start_on = start_on;
+        self.services = services;
         report
     }
 
@@ -274,6 +295,19 @@ impl Sim {
                 return None;
             };
             k.set_process_host(pid, h);
+        }
+        for cmd in std::mem::take(&mut self.services) {
+            let program = cmd.split_whitespace().next().unwrap_or("").to_string();
+            let Some((pid, _)) = k.start_process(&program, &cmd) else {
+                if k.stop.is_none() {
+                    k.stop = Some(Outcome::Unsupported {
+                        api: "Sim::start_service".into(),
+                        detail: format!("no program named {program:?}"),
+                    });
+                }
+                return None;
+            };
+            k.make_service(pid);
         }
         Some(())
     }

@@ -40,6 +40,7 @@ mod race;
 mod robustness;
 mod scenario_files;
 mod schemas;
+mod sessions;
 mod sock;
 mod sock_overlapped;
 mod sync;

@@ -902,3 +902,275 @@ fn com_statements_drive_the_git_message_filters_and_class_registration() {
         assert!(r.outcome.is_completed(), "seed {seed}: {}\n{}", r.summary(), r.trace_text());
     }
 }
+
+// ----- Message Queuing statements (docs/scenarios.md "Message Queuing", docs/semantics.md §23)
+
+/// Malformed MSMQ statements are rejected at load with file:line:column; an unknown call
+/// or parameter comes with the closest known one or the list of parameters.
+#[test]
+fn msmq_statement_mistakes_are_reported_with_their_place_and_a_suggestion() {
+    let e = parse_err(&com_file("    MQRecieveMessage q\n"));
+    assert!(e.starts_with("c.kdl:5:5:") && e.contains("did you mean `MQReceiveMessage`?"), "{e}");
+    let e = parse_err(&com_file("    MQOpenQueue \"DIRECT=OS:.\\\\private$\\\\q\" as=q\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("MQOpenQueue needs `access`"), "{e}");
+    let e = parse_err(&com_file("    MQReceiveMessage q timeout_ms=5\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("MQReceiveMessage has no parameter `timeout_ms`"), "{e}");
+    let e = parse_err(&com_file("    MQSendMessage q \"a\" size=3\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("either a body"), "{e}");
+    let e = parse_err(&com_file("    MQReceiveMessage q overlapped=ov callback=cb\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("overlapped= or callback=, not both"), "{e}");
+    let e = parse_err(&com_file("    MQReceiveMessage q event=e\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("event= goes with overlapped=NAME"), "{e}");
+    let e = parse_err(&com_file("    MQReceiveMessage q callback=nothere\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("no thread body \"nothere\""), "{e}");
+    let e = parse_err(&com_file("    MQOpenQueue \"x\" \"MQ_RECEIVE_ACCESS|MQ_PEAK_ACCESS\"\n"));
+    assert!(e.starts_with("c.kdl:5:") && e.contains("unknown constant \"MQ_PEAK_ACCESS\""), "{e}");
+    // An HRESULT expectation not met names both by their mq.h names, at the statement.
+    let f = Arc::new(
+        file::parse(
+            &com_file(
+                "    MQCreateQueue \".\\\\private$\\\\q\" as=fmt expect=MQ_OK\n    MQOpenQueue fmt MQ_RECEIVE_ACCESS as=q expect=MQ_OK\n    MQReceiveMessage q timeout=0 expect=MQ_OK\n",
+            ),
+            "c.kdl",
+        )
+        .unwrap(),
+    );
+    match &interp::run(&f, Config::round_robin()).outcome {
+        Outcome::Failed { message, .. } => assert!(
+            message.contains("c.kdl:7:5: MQReceiveMessage returned MQ_ERROR_IO_TIMEOUT, expected MQ_OK"),
+            "{message}"
+        ),
+        o => panic!("{o:?}"),
+    }
+}
+
+fn run_completed(text: &str, seeds: std::ops::Range<u64>) {
+    let f = Arc::new(file::parse(text, "c.kdl").unwrap_or_else(|e| panic!("{e}")));
+    for seed in seeds {
+        let r = interp::run(&f, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}\n{}", r.summary(), r.trace_text());
+    }
+}
+
+/// The statements reach the same ThreadCtx calls as Rust code: queue creation and its
+/// format name (§§23.1-23.7: the informational code for a short buffer, 54 characters
+/// with the null), opening, properties (§23.9), priority order (§23.10), a virtual-time
+/// time-out (§23.12), buffer overflow leaving the message (§23.12), cursors (§§23.13-23.15),
+/// purge (§23.18), deletion (§23.8).
+#[test]
+fn msmq_statements_drive_queues_messages_and_cursors() {
+    let text = com_file(
+        r#"    MQCreateQueue ".\\private$\\orders" as=fmt label="orders" quota=64 expect=MQ_OK
+    MQCreateQueue ".\\PRIVATE$\\Orders" expect=MQ_ERROR_QUEUE_EXISTS
+    MQCreateQueue ".\\private$\\short" length=10 needed=n expect=MQ_INFORMATION_FORMATNAME_BUFFER_TOO_SMALL
+    assert n 54
+    MQPathNameToFormatName ".\\private$\\orders" as=fmt2 expect=MQ_OK
+    assert-data fmt2 size=53
+    MQPathNameToFormatName ".\\private$\\orders" length=5 needed=n expect=MQ_ERROR_FORMATNAME_BUFFER_TOO_SMALL
+    assert n 54
+    MQPathNameToFormatName ".\\private$\\nope" expect=MQ_ERROR_QUEUE_NOT_FOUND
+    MQGetQueueProperties fmt2 transactional=t quota=qk label=l path=p expect=MQ_OK
+    assert t 0
+    assert qk 64
+    assert-data l "orders"
+    assert-data p ".\\private$\\orders"
+    MQOpenQueue fmt MQ_SEND_ACCESS as=s expect=MQ_OK
+    MQOpenQueue "DIRECT=OS:.\\private$\\orders" MQ_RECEIVE_ACCESS as=r expect=MQ_OK
+    MQReceiveMessage r timeout=0 expect=MQ_ERROR_IO_TIMEOUT
+    GetTickCount as=t0
+    MQReceiveMessage r timeout=250 expect=MQ_ERROR_IO_TIMEOUT
+    GetTickCount as=t1
+    add t1 -250
+    assert t1 t0
+    MQSendMessage s "low" priority=1 label="first" expect=MQ_OK
+    MQSendMessage s "high" priority=6 correlation="c-1" app-specific=7 response=fmt expect=MQ_OK
+    MQSendMessage s size=40 expect=MQ_OK
+    MQReceiveMessage r size=2 body-size=bs expect=MQ_ERROR_BUFFER_OVERFLOW
+    assert bs 4
+    MQReceiveMessage r into=b priority=pr correlation=cid app-specific=a response=reply expect=MQ_OK
+    assert-data b "high"
+    assert pr 6
+    assert a 7
+    assert-data cid "c-1"
+    MQOpenQueue reply MQ_PEEK_ACCESS as=peek expect=MQ_OK
+    MQCreateCursor peek as=cur expect=MQ_OK
+    MQReceiveMessage peek cursor=cur action=MQ_ACTION_PEEK_NEXT expect=MQ_ERROR_ILLEGAL_CURSOR_ACTION
+    MQReceiveMessage peek cursor=cur action=MQ_ACTION_PEEK_CURRENT body-size=bs priority=pr expect=MQ_OK
+    assert bs 40
+    assert pr 3
+    MQReceiveMessage peek cursor=cur action=MQ_ACTION_PEEK_NEXT into=b label=l expect=MQ_OK
+    assert-data b "low"
+    assert-data l "first"
+    MQReceiveMessage peek cursor=cur action=MQ_ACTION_RECEIVE expect=MQ_ERROR_ACCESS_DENIED
+    MQCloseCursor cur expect=MQ_OK
+    MQCloseCursor cur expect=MQ_ERROR_INVALID_HANDLE
+    MQPurgeQueue s expect=MQ_ERROR_ACCESS_DENIED
+    MQPurgeQueue r expect=MQ_OK
+    MQReceiveMessage r timeout=0 expect=MQ_ERROR_IO_TIMEOUT
+    MQCloseQueue peek expect=MQ_OK
+    MQCloseQueue s expect=MQ_OK
+    MQCloseQueue r expect=MQ_OK
+    MQCloseQueue r expect=MQ_ERROR_INVALID_HANDLE
+    MQDeleteQueue fmt expect=MQ_OK
+    MQOpenQueue fmt MQ_RECEIVE_ACCESS as=r expect=MQ_ERROR_QUEUE_NOT_FOUND
+"#,
+    );
+    run_completed(&text, 0..4);
+}
+
+/// Transactions (§§23.20-23.24): sends visible at commit; an aborted receive puts the
+/// message back with PROPID_M_ABORT_COUNT incremented; an ended transaction is
+/// MQ_ERROR_TRANSACTION_SEQUENCE / XACT_E_NOTRANSACTION; a transactional receive from a
+/// nontransactional queue is MQ_ERROR_TRANSACTION_USAGE; and a loop ends on an HRESULT
+/// (`until-error=MQ_ERROR_IO_TIMEOUT`).
+#[test]
+fn msmq_statements_drive_transactions_and_hresult_loops() {
+    let text = com_file(
+        r#"    MQCreateQueue ".\\private$\\tx" transactional=#true as=fmt expect=MQ_OK
+    MQOpenQueue fmt MQ_SEND_ACCESS as=s expect=MQ_OK
+    MQOpenQueue fmt MQ_RECEIVE_ACCESS as=r expect=MQ_OK
+    MQBeginTransaction as=t expect=MQ_OK
+    MQSendMessage s "one" transaction=t expect=MQ_OK
+    MQSendMessage s "two" transaction=t expect=MQ_OK
+    MQReceiveMessage r timeout=0 expect=MQ_ERROR_IO_TIMEOUT
+    ITransaction_Commit t expect=MQ_OK
+    ITransaction_Commit t expect=XACT_E_NOTRANSACTION
+    MQSendMessage s "late" transaction=t expect=MQ_ERROR_TRANSACTION_SEQUENCE
+    ITransaction_Release t expect=MQ_OK
+    MQBeginTransaction as=t2 expect=MQ_OK
+    MQReceiveMessage r transaction=t2 into=b abort-count=ac expect=MQ_OK
+    assert-data b "one"
+    assert ac 0
+    ITransaction_Abort t2 expect=MQ_OK
+    ITransaction_Release t2 expect=MQ_OK
+    MQReceiveMessage r action=MQ_ACTION_PEEK_CURRENT into=b abort-count=ac expect=MQ_OK
+    assert-data b "one"
+    assert ac 1
+    MQSendMessage s "three" transaction=MQ_SINGLE_MESSAGE expect=MQ_OK
+    set got 0
+    loop until-error=MQ_ERROR_IO_TIMEOUT {
+        MQReceiveMessage r timeout=0
+        add got 1
+    }
+    assert got 3
+    MQCreateQueue ".\\private$\\plain" as=plain expect=MQ_OK
+    MQOpenQueue plain MQ_RECEIVE_ACCESS as=pr expect=MQ_OK
+    MQBeginTransaction as=t3 expect=MQ_OK
+    MQReceiveMessage pr timeout=0 transaction=t3 expect=MQ_ERROR_TRANSACTION_USAGE
+    if ret=MQ_ERROR_TRANSACTION_USAGE {
+        ITransaction_Abort t3 expect=MQ_OK
+    }
+    ITransaction_Release t3
+"#,
+    );
+    run_completed(&text, 0..4);
+}
+
+/// The asynchronous forms (§§23.27-23.30): an overlapped receive pends, its event is set
+/// when a message arrives, and MQGetOverlappedResult gives the HRESULT and the message;
+/// a callback receive runs its thread body on a thread of Message Queuing's with the
+/// message and `status=` set.
+#[test]
+fn msmq_statements_drive_overlapped_and_callback_receives() {
+    let text = com_file(
+        r#"    thread "sender" {
+        Sleep 50
+        MQOpenQueue "DIRECT=OS:.\\private$\\async" MQ_SEND_ACCESS as=s expect=MQ_OK
+        MQSendMessage s "first" expect=MQ_OK
+        Sleep 50
+        MQSendMessage s "second" expect=MQ_OK
+        MQCloseQueue s
+    }
+    thread "on-message" {
+        assert hr 0
+        assert-data cb "second"
+        GetCurrentThreadId as=cbtid
+        SetEvent done
+    }
+    MQCreateQueue ".\\private$\\async" as=fmt expect=MQ_OK
+    MQOpenQueue fmt MQ_RECEIVE_ACCESS as=r expect=MQ_OK
+    CreateEvent as=e manual=#true
+    CreateEvent as=done manual=#true
+    MQReceiveMessage r overlapped=ov event=e into=b expect=MQ_INFORMATION_OPERATION_PENDING
+    MQGetOverlappedResult ov expect=0x103
+    CreateThread sender as=st
+    WaitForSingleObject e expect=WAIT_OBJECT_0
+    MQGetOverlappedResult ov into=b expect=MQ_OK
+    assert-data b "first"
+    MQReceiveMessage r callback=on-message into=cb status=hr expect=MQ_INFORMATION_OPERATION_PENDING
+    WaitForSingleObject done expect=WAIT_OBJECT_0
+    GetCurrentThreadId as=me
+    if var=cbtid equals=me {
+        exit 1
+    }
+    WaitForSingleObject st expect=WAIT_OBJECT_0
+    MQReceiveMessage r overlapped=ov2 event=e timeout=0 expect=MQ_ERROR_IO_TIMEOUT
+    MQCloseQueue r expect=MQ_OK
+"#,
+    );
+    let f = Arc::new(file::parse(&text, "c.kdl").unwrap_or_else(|e| panic!("{e}")));
+    for seed in 0..4 {
+        let r = interp::run(&f, Config::random(seed));
+        assert!(r.outcome.is_completed(), "seed {seed}: {}\n{}", r.summary(), r.trace_text());
+        assert_eq!(exit_code(&r, "a.exe"), Some(0), "seed {seed}: the callback ran on the calling thread");
+    }
+}
+
+/// msmq-transactional-send-to-plain-queue (§23.24): the transactional send returns MQ_OK,
+/// the queue rejects the message, and the INFINITE receive deadlocks; the report names
+/// the queue. Created transactional, the queue takes it.
+#[test]
+fn msmq_transactional_send_to_a_plain_queue_is_dropped() {
+    let f = builtin("msmq-transactional-send-to-plain-queue");
+    let r = interp::run(&f, Config::random(0));
+    match &r.outcome {
+        Outcome::Deadlock { .. } => {}
+        o => panic!("{o:?}\n{}", r.trace_text()),
+    }
+    assert!(r.summary().contains(r".\private$\orders"), "{}", r.summary());
+    insta::assert_snapshot!(
+        "file_msmq_transactional_send_to_plain_queue_seed_0",
+        format!("{}\n{}", r.trace_text(), r.summary())
+    );
+    let r = interp::run(&with("msmq-transactional-send-to-plain-queue", "fix", "1"), Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    insta::assert_snapshot!("file_msmq_transactional_send_to_plain_queue_fixed_seed_0", r.trace_text());
+}
+
+/// msmq-poison-message-batch (§§23.20-23.22): each abort puts the message back at the
+/// front with its abort count up by one, so the batch of 20 receives processes one order of
+/// two; moving the message aside after 3 aborts processes both.
+#[test]
+fn msmq_poison_message_and_moving_it_aside() {
+    let r = interp::run(&builtin("msmq-poison-message-batch"), Config::random(0));
+    match &r.outcome {
+        Outcome::Failed { message, .. } => assert!(
+            message.contains("msmq-poison-message-batch.kdl:")
+                && message.contains("assert processed: it is 1, expected 2"),
+            "{message}"
+        ),
+        o => panic!("{o:?}"),
+    }
+    assert!(r.trace_text().contains("abort count 18"), "{}", r.trace_text());
+    let r = interp::run(&with("msmq-poison-message-batch", "fix", "1"), Config::random(0));
+    assert!(r.outcome.is_completed(), "{}", r.summary());
+    insta::assert_snapshot!("file_msmq_poison_message_fixed_seed_0", r.trace_text());
+}
+
+/// `service "CMDLINE"` (docs/semantics.md §30.1) names a program of the file; another
+/// name is rejected at load with its place.
+#[test]
+fn a_service_node_names_a_program_of_the_file() {
+    let text = |svc: &str| {
+        format!(
+            "scenario \"s\" {{\n    summary \"s\"\n}}\nservice \"{svc}\"\nprogram \"a.exe\" {{\n    Sleep 1\n}}\nprogram \"svc.exe\" {{\n    Sleep 1\n}}\n"
+        )
+    };
+    let f = file::parse(&text("svc.exe --flag"), "s.kdl").unwrap();
+    assert_eq!(f.services, ["svc.exe --flag"]);
+    assert!(interp::run(&Arc::new(f), Config::random(0)).outcome.is_completed());
+    let e = file::parse(&text("nope.exe"), "s.kdl").unwrap_err().to_string();
+    assert!(e.starts_with("s.kdl:1:1:") && e.contains("service names program \"nope.exe\""), "{e}");
+    let e = parse_err("scenario \"s\" {\n    summary \"s\"\n}\nservices \"x\"\nprogram \"a.exe\" {\n    Sleep 1\n}\n");
+    assert!(e.starts_with("c.kdl:4:1:") && e.contains("`service`"), "{e}");
+}

@@ -37,6 +37,12 @@ pub struct Process {
     /// The host it runs on (docs/semantics.md §27.1): 0 is the default host; a child
     /// runs on its parent's.
     pub host: usize,
+    /// The Terminal Services session it runs in (docs/semantics.md §30.1): 1 for a user's
+    /// process, 0 for a service (`Sim::start_service`); a child runs in its parent's.
+    pub session: u32,
+    /// Whether its token holds SeCreateGlobalPrivilege (§30.3): a service's does, a
+    /// user's process's does not; a child has its parent's.
+    pub create_global: bool,
 }
 
 /// Index of a STD_*_HANDLE value in `Process::std_handles`.
@@ -87,6 +93,11 @@ impl Kernel {
         self.processes_created += 1;
         let pid = self.alloc_cid();
         let host = if parent == 0 { 0 } else { self.pids.get(&parent).map(|_| self.process(parent).host).unwrap_or(0) };
+        // A child runs in its parent's session with its parent's token (§30.1, §30.3).
+        let (session, create_global) = match self.pids.get(&parent) {
+            Some(_) if parent != 0 => (self.process(parent).session, self.process(parent).create_global),
+            _ => (1, false),
+        };
         let id = self.alloc_object(
             Body::Process(Process {
                 pid,
@@ -99,6 +110,8 @@ impl Kernel {
                 std_handles: [HANDLE::NULL; 3],
                 space: Default::default(),
                 host,
+                session,
+                create_global,
             }),
             None,
         );
@@ -108,6 +121,13 @@ impl Kernel {
         let _ = self.push_process_event(pid, EventKind::ProcessStart { image, command_line, parent });
         let (tid_obj, tid) = self.new_thread(pid, start, suspended, true)?;
         Some((id, pid, tid_obj, tid))
+    }
+
+    /// Makes a process a service: session 0, with SeCreateGlobalPrivilege (§30.1, §30.3).
+    pub(crate) fn make_service(&mut self, pid: Pid) {
+        let p = self.process_mut(pid);
+        p.session = 0;
+        p.create_global = true;
     }
 
     /// Starts the first process of a run (no parent, no handles).

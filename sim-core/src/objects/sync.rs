@@ -39,16 +39,23 @@ pub struct Semaphore {
     pub maximum: i32,
 }
 
-/// Normalises an object name to its namespace key, or fails as Windows does for a path
-/// that names no object directory. `Local\` is the session namespace, the same as no
-/// prefix for an interactive program; `Global\` is a separate one.
-pub(crate) fn name_key(name: &str) -> Result<String, Win32Error> {
+/// Normalises an object name, as a process in `session` names it, to its namespace key,
+/// or fails as Windows does for a path that names no object directory (docs/semantics.md
+/// §30.2). `Local\` is the session namespace, the same as no prefix; `Global\` is the
+/// global one, shared by every session; session 0 (services) uses the global namespace
+/// for both. The keys of session 1, the default, are the bare names.
+pub(crate) fn name_key(name: &str, session: u32) -> Result<String, Win32Error> {
+    let local = |rest: &str| match session {
+        0 => format!("Global\\{rest}"),
+        1 => rest.to_string(),
+        n => format!("Session\\{n}\\{rest}"),
+    };
     let (prefix, rest) = match name.split_once('\\') {
-        None => return Ok(name.to_string()),
+        None => return Ok(local(name)),
         Some(split) => split,
     };
     match prefix {
-        "Local" if !rest.contains('\\') => Ok(rest.to_string()),
+        "Local" if !rest.contains('\\') => Ok(local(rest)),
         "Global" if !rest.contains('\\') => Ok(format!("Global\\{rest}")),
         // STATUS_OBJECT_PATH_NOT_FOUND: an unknown directory (Wine probe: a name with a
         // backslash gives ERROR_PATH_NOT_FOUND).
@@ -77,7 +84,7 @@ impl Kernel {
         let all = access;
         let name = name.filter(|n| !n.is_empty());
         let key = match &name {
-            Some(n) => Some(name_key(n)?),
+            Some(n) => Some(name_key(n, self.process(pid).session)?),
             None => None,
         };
         if let Some(key) = &key {
@@ -88,6 +95,14 @@ impl Kernel {
                 let origin = self.origin(pid, tid, api, "opened existing", None);
                 let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
                 return Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_ALREADY_EXISTS) });
+            }
+        }
+        // Creating a file mapping in the global namespace from a session other than 0
+        // needs SeCreateGlobalPrivilege; opening an existing one (above) does not (§30.3).
+        if ty == ObjectType::Section && key.as_deref().is_some_and(|k| k.starts_with("Global\\")) {
+            let p = self.process(pid);
+            if p.session != 0 && !p.create_global {
+                return Err(ERROR_ACCESS_DENIED);
             }
         }
         let body = make(self);
@@ -127,7 +142,7 @@ impl Kernel {
         if name.is_empty() {
             return Err(ERROR_INVALID_HANDLE);
         }
-        let key = name_key(&name)?;
+        let key = name_key(&name, self.process(pid).session)?;
         let Some(&id) = self.names.get(&key) else { return Err(ERROR_FILE_NOT_FOUND) };
         if self.objects[id].body.object_type() != ty {
             return Err(ERROR_INVALID_HANDLE);
@@ -464,9 +479,15 @@ mod tests {
 
     #[test]
     fn name_keys() {
-        assert_eq!(name_key("x").unwrap(), "x");
-        assert_eq!(name_key("Local\\x").unwrap(), "x");
-        assert_eq!(name_key("Global\\x").unwrap(), "Global\\x");
-        assert_eq!(name_key("a\\b"), Err(ERROR_PATH_NOT_FOUND));
+        assert_eq!(name_key("x", 1).unwrap(), "x");
+        assert_eq!(name_key("Local\\x", 1).unwrap(), "x");
+        assert_eq!(name_key("Global\\x", 1).unwrap(), "Global\\x");
+        assert_eq!(name_key("a\\b", 1), Err(ERROR_PATH_NOT_FOUND));
+        // §30.2: other sessions have their own local namespace; session 0's is global.
+        assert_eq!(name_key("x", 2).unwrap(), "Session\\2\\x");
+        assert_eq!(name_key("Local\\x", 2).unwrap(), "Session\\2\\x");
+        assert_eq!(name_key("x", 0).unwrap(), "Global\\x");
+        assert_eq!(name_key("Local\\x", 0).unwrap(), "Global\\x");
+        assert_eq!(name_key("Global\\x", 0).unwrap(), "Global\\x");
     }
 }
