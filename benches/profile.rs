@@ -2,6 +2,7 @@
 //! `cargo bench --bench profile -- WORKLOAD [N] [RUNS]`, or under
 //! `valgrind --tool=callgrind target/release/deps/profile-<hash> WORKLOAD N RUNS`.
 //! Workloads: `pingpong` (N round trips, trace off), `pingpong-traced`, `pingpong-norace`,
+//! `pingpong-schedule` (trace off, decisions recorded as the one-byte schedule only),
 //! `idle` (the 1000-round-trip ping-pong beside N idle threads), `trivial` (a two-thread
 //! run that makes no call but CreateThread and a wait), `section` (a 1 GiB section with
 //! one page touched). Prints the wall time per run and
@@ -12,7 +13,12 @@ use std::time::Instant;
 use winsim::prelude::*;
 
 fn ping_pong(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport {
+    ping_pong_recording(n, idle, trace, races, DecisionRecord::Full)
+}
+
+fn ping_pong_recording(n: u32, idle: u32, trace: bool, races: RaceDetection, record: DecisionRecord) -> RunReport {
     let mut config = Config::random(1);
+    config.decision_record = record;
     config.trace = trace;
     config.race_detection = races;
     config.threads_max = config.threads_max.max(idle + 16);
@@ -147,11 +153,13 @@ fn main() {
     let runs: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let start = Instant::now();
     let mut steps = 0;
+    let mut last = None;
     for _ in 0..runs {
         let r = match workload {
             "pingpong" => ping_pong(n, 0, false, RaceDetection::Stop),
             "pingpong-traced" => ping_pong(n, 0, true, RaceDetection::Stop),
             "pingpong-norace" => ping_pong(n, 0, false, RaceDetection::Off),
+            "pingpong-schedule" => ping_pong_recording(n, 0, false, RaceDetection::Stop, DecisionRecord::Schedule),
             "idle" => ping_pong(1000, n, false, RaceDetection::Stop),
             "trivial" => trivial(),
             "section" => big_section(),
@@ -161,6 +169,7 @@ fn main() {
         };
         assert!(matches!(r.outcome, Outcome::Completed { .. }), "{:?}", r.outcome);
         steps += r.steps;
+        last = Some(r);
     }
     let t = start.elapsed().as_secs_f64();
     println!(
@@ -169,4 +178,25 @@ fn main() {
         t * 1e9 / steps as f64,
         steps / runs as u64
     );
+    if let Some(r) = last {
+        // What a run's record of its decisions costs: the schedule's bytes, and the
+        // expanded list's heap (each `Decision` plus its options' buffer).
+        let n = r.schedule.len().max(1);
+        let list: usize = r
+            .decisions
+            .iter()
+            .map(|d| {
+                std::mem::size_of::<winsim::Decision>()
+                    + d.options.capacity() * std::mem::size_of::<winsim::kernel::Tid>()
+            })
+            .sum();
+        println!(
+            "decisions: {} ; schedule {} bytes ({:.2} bytes/decision) ; decision list {} bytes ({:.1} bytes/decision)",
+            r.schedule.len(),
+            r.schedule.bytes().len(),
+            r.schedule.bytes().len() as f64 / n as f64,
+            list,
+            list as f64 / n as f64
+        );
+    }
 }

@@ -1154,6 +1154,8 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
                         let mut config = Config::random(start + i);
                         config.trace = false;
                         config.race_detection = race_detection(races);
+                        // Only the outcome is kept: the decisions as the one-byte schedule.
+                        config.decision_record = sim_core::DecisionRecord::Schedule;
                         let kind = s.run(config).outcome.kind();
                         *out.counts.entry(kind).or_default() += 1;
                         if kind != "completed" {

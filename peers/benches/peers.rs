@@ -8,6 +8,10 @@
 //! - winsim, mutex + events: a 4-slot buffer guarded by a winsim mutex, with auto-reset
 //!   events "not full" and "not empty".
 //! - shuttle: the Mutex + two Condvars version, under shuttle's random and PCT schedulers.
+//! - loom: the same Mutex + two Condvars version, explored exhaustively by `loom::model`
+//!   with preemption bound 2; one iteration is the whole exploration, and divan's
+//!   throughput (items) is executions per second, so its time per item is loom's cost
+//!   per run (N = 2 and 4 only: the exploration grows exponentially with N).
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
@@ -199,5 +203,83 @@ fn shuttle_trivial_run(bencher: divan::Bencher) {
         shuttle::Runner::new(scheduler, shuttle::Config::new()).run(|| {
             shuttle::thread::spawn(|| {}).join().unwrap();
         });
+    });
+}
+
+fn loom_body(n: u32) {
+    use loom::sync::{Arc, Condvar, Mutex};
+    let state = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
+    let s2 = state.clone();
+    let producer = loom::thread::spawn(move || {
+        let (m, not_full, not_empty) = &*s2;
+        for i in 0..n {
+            let mut q = m.lock().unwrap();
+            while q.len() >= 4 {
+                q = not_full.wait(q).unwrap();
+            }
+            q.push_back(i);
+            not_empty.notify_one();
+        }
+    });
+    let (m, not_full, not_empty) = &*state;
+    for _ in 0..n {
+        let mut q = m.lock().unwrap();
+        while q.is_empty() {
+            q = not_empty.wait(q).unwrap();
+        }
+        q.pop_front();
+        not_full.notify_one();
+    }
+    producer.join().unwrap();
+}
+
+/// One exhaustive loom exploration (preemption bound 2); returns the executions it ran.
+fn loom_explore(n: u32) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.max_branches = 1_000_000;
+    builder.check(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        loom_body(n);
+    });
+    runs.load(Ordering::Relaxed)
+}
+
+#[divan::bench(args = [2, 4])]
+fn loom_pb2_exploration(bencher: divan::Bencher, n: u32) {
+    let executions = loom_explore(n);
+    eprintln!("loom, N = {n}, preemption bound 2: {executions} executions per exploration");
+    bencher.counter(divan::counter::ItemsCount::new(executions)).bench_local(|| loom_explore(n));
+}
+
+/// winsim's pipe and mutex + events runs at the loom sizes, in the same process.
+#[divan::bench(args = [2, 4])]
+fn winsim_pipe_small_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_pipe(n, seed)
+    });
+}
+
+#[divan::bench(args = [2, 4])]
+fn winsim_mutex_events_small_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_mutex_events(n, seed)
+    });
+}
+
+#[divan::bench(args = [2, 4])]
+fn shuttle_random_small_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
     });
 }

@@ -27,10 +27,10 @@ pub mod types;
 
 pub use api::ThreadCtx;
 pub use backend::Win32;
-pub use kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+pub use kernel::config::{Config, DecisionRecord, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::config::{HostConfig, LinkConfig, NetworkConfig, PartitionConfig};
 pub use kernel::race::RaceDetection;
-pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, StateHash, Strategy};
+pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, ReplaySchedule, Schedule, StateHash, Strategy};
 pub use report::{
     DeadlockReport, LivelockReport, LivelockThread, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge,
 };
@@ -51,7 +51,7 @@ pub mod prelude {
     };
     pub use crate::api::{LPWSAOVERLAPPED_COMPLETION_ROUTINE, wsa_completion_routine};
     pub use crate::error::*;
-    pub use crate::kernel::config::{Config, LimitAction, StrategyConfig, WaiterOrder};
+    pub use crate::kernel::config::{Config, DecisionRecord, LimitAction, StrategyConfig, WaiterOrder};
     pub use crate::kernel::race::RaceDetection;
     pub use crate::kernel::request::TimerApcRoutine;
     pub use crate::mq::*;

@@ -3,7 +3,7 @@
 use crate::error::*;
 use crate::handles::Origin;
 use crate::kernel::config::{Config, StrategyConfig, WaiterOrder};
-use crate::kernel::sched::Decision;
+use crate::kernel::sched::{Decision, Schedule};
 use crate::kernel::{Kernel, Pid, Tid};
 use crate::objects::ClosedHandle;
 use crate::objects::thread::Run;
@@ -901,8 +901,13 @@ pub struct RunReport {
     pub steps: u64,
     /// Virtual time at the end, in milliseconds.
     pub time_ms: u64,
-    /// The scheduler decisions made; `replay_config()` reproduces the run.
+    /// The scheduler decisions made; `replay_config()` reproduces the run. Empty when
+    /// `Config::decision_record` is `DecisionRecord::Schedule` (then `schedule` has them).
     pub decisions: Vec<Decision>,
+    /// The same decisions, one byte each (kind and index chosen, `Schedule`):
+    /// `ReplaySchedule` replays them.
+    #[serde(default, skip_serializing_if = "Schedule::is_empty")]
+    pub schedule: Schedule,
     /// The trace (empty when `Config::trace` is off): the last events of the run when
     /// `trace_dropped` is not zero.
     pub trace: Vec<Event>,
@@ -965,7 +970,7 @@ impl RunReport {
             let _ = writeln!(s, "seed {seed}");
         }
         if !self.outcome.is_completed() {
-            let n = self.decisions.len();
+            let n = self.schedule.len().max(self.decisions.len());
             let plural = if n == 1 { "" } else { "s" };
             let _ = writeln!(s, "reproduce: {}", self.reproduce_hint());
             let _ = writeln!(
@@ -980,7 +985,11 @@ impl RunReport {
 impl RunReport {
     /// The configuration that replays this run exactly: its recorded decisions with every
     /// other setting it ran with (waiter order, limits, trace).
+    /// A run that recorded only its schedule (`DecisionRecord::Schedule`) replays it.
     pub fn replay_config(&self) -> Config {
+        if self.decisions.is_empty() && !self.schedule.is_empty() {
+            return self.config.with_schedule(self.schedule.clone());
+        }
         self.config.with_replay(self.decisions.clone())
     }
 
@@ -995,7 +1004,9 @@ impl RunReport {
                 format!("Config::pct({seed}, {depth}, {steps})"),
                 format!("--seed {seed} --pct {depth} --pct-steps {steps}"),
             ),
-            StrategyConfig::Replay { .. } => ("report.replay_config()".to_string(), "--replay FILE".to_string()),
+            StrategyConfig::Replay { .. } | StrategyConfig::ReplaySchedule { .. } => {
+                ("report.replay_config()".to_string(), "--replay FILE".to_string())
+            }
         };
         let mut changes = Vec::new();
         if c.waiter_order == WaiterOrder::Fifo {

@@ -265,6 +265,7 @@ impl Sim {
             steps: k.step,
             time_ms: k.now_ms(),
             decisions: std::mem::take(&mut k.decisions),
+            schedule: std::mem::take(&mut k.schedule),
             trace: std::mem::take(&mut k.trace),
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,

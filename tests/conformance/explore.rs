@@ -872,6 +872,60 @@ fn decision_lists_recorded_without_options_still_replay() {
     assert!(serde_json::to_string(&a.decisions[0]).unwrap().contains("\"options\":["));
 }
 
+/// Issue 13: the recorded schedule costs one byte per decision (fewer than 63 options):
+/// each byte names the kind and the index of the option chosen, which is the decision
+/// list's thread's place among its options.
+#[test]
+fn the_schedule_is_one_byte_a_decision_and_matches_the_decision_list() {
+    let setup = lock_order_with_noise(false, 3);
+    let a = explore::run_once(&setup, "main", Config::random(2));
+    assert!(a.decisions.len() > 4, "{}", a.decisions.len());
+    assert_eq!(a.schedule.len(), a.decisions.len());
+    assert_eq!(a.schedule.bytes().len(), a.decisions.len());
+    for ((kind, i), d) in a.schedule.iter().zip(&a.decisions) {
+        assert_eq!(kind, d.kind);
+        assert_eq!(d.options[i], d.tid);
+    }
+}
+
+/// A run that records only its schedule (`DecisionRecord::Schedule`) is the same run, and
+/// replays from it: compactly, or with the decision list expanded again.
+#[test]
+fn a_run_recording_only_its_schedule_replays_from_it() {
+    let setup = lock_order_with_noise(false, 3);
+    let full = explore::run_once(&setup, "main", Config::random(5));
+    let compact =
+        explore::run_once(&setup, "main", Config { decision_record: DecisionRecord::Schedule, ..Config::random(5) });
+    assert!(compact.decisions.is_empty());
+    assert_eq!(compact.schedule, full.schedule);
+    assert_eq!(compact.outcome, full.outcome);
+    let again = explore::run_once(&setup, "main", compact.replay_config());
+    assert!(matches!(again.config.strategy, StrategyConfig::ReplaySchedule { .. }));
+    assert_eq!((again.outcome, &again.schedule), (full.outcome.clone(), &full.schedule));
+    let expanded = explore::run_once(&setup, "main", Config::default().with_schedule(full.schedule.clone()));
+    assert_eq!(expanded.decisions, full.decisions);
+    assert_eq!(expanded.outcome, full.outcome);
+    // A schedule cut short diverges instead of guessing.
+    let short = explore::run_once(&setup, "main", Config::default().with_schedule(full.schedule.prefix(1)));
+    assert!(matches!(short.outcome, Outcome::ReplayDiverged { .. }), "{}", short.summary());
+}
+
+/// Sweeps record schedules only; the failure they report is run again with its decision
+/// list in full, so failure files and shrinking see the same decisions as before.
+#[test]
+fn a_sweeps_failure_carries_its_full_decision_list() {
+    let setup = lock_order(false);
+    for explore in [Explore::Random, Explore::parse("dfs:2").unwrap()] {
+        let e = explore::sweep(&Sweep { runs: 500, ..Sweep::new(explore) }, "main", &setup);
+        let f = e.failure.expect("the lock-order inversion is found");
+        assert!(!f.report.decisions.is_empty());
+        assert_eq!(f.report.decisions.len(), f.report.schedule.len());
+        let again = explore::run_once(&setup, "main", f.report.replay_config());
+        assert_eq!(again.outcome, f.report.outcome);
+        assert_eq!(again.decisions, f.report.decisions);
+    }
+}
+
 /// `#[winsim::test]`: the function registers the programs; the attribute runs the check
 /// (here the exhaustive search proves the fixed lock order).
 #[winsim::test(strategy = "dfs:2:por", runs = 10_000)]

@@ -14,8 +14,8 @@ pub use dfs::{Dfs, DfsOptions, DfsState, Root, StateMemory};
 pub use pct::Pct;
 pub use shrink::{Anchored, Lenient, Preemption, ShrinkResult, Size, Sticky, measure, shrink};
 
-use crate::kernel::config::{Config, StrategyConfig};
-use crate::kernel::sched::{ChoicePoint, Decision, StateHash, Strategy};
+use crate::kernel::config::{Config, DecisionRecord, StrategyConfig};
+use crate::kernel::sched::{ChoicePoint, ReplaySchedule, StateHash, Strategy};
 use crate::report::{Outcome, RunReport};
 use crate::sim::Sim;
 use serde::{Deserialize, Serialize};
@@ -222,18 +222,6 @@ pub struct Exploration {
 /// Random runs PCT tries, at most, to estimate a run's length when the first never ends.
 const CALIBRATION_RUNS: u64 = 5;
 
-/// FNV-1a over a decision list: schedules are counted by hash to keep memory small.
-fn schedule_hash(decisions: &[Decision]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for d in decisions {
-        for b in [d.kind as u8, 0].into_iter().chain(d.tid.to_le_bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
 /// One run of the program with `config`.
 pub fn run_once<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: Config) -> RunReport {
     let mut sim = Sim::new(config);
@@ -329,7 +317,7 @@ pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> E
                     } else {
                         first
                     };
-                    let n = r.decisions.iter().filter(|d| d.kind == crate::ChoiceKind::Thread).count() as u64;
+                    let n = r.schedule.iter().filter(|(k, _)| *k == crate::ChoiceKind::Thread).count() as u64;
                     // Too small an estimate puts change points at nearly every choice;
                     // too large one only wastes some of them.
                     (2 * n).max(10)
@@ -375,14 +363,20 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
         let mut out = Vec::new();
         let mut i = w;
         while i < s.runs {
-            let (report, states, end) = run_counting(setup, entry, config_of(i), s.states);
+            // Runs record their schedule only (one byte a decision); the run reported
+            // as a failure is run again with its decisions in full (same config, same run).
+            let config = Config { decision_record: DecisionRecord::Schedule, ..config_of(i) };
+            let (report, states, end) = run_counting(setup, entry, config, s.states);
             if let Some(p) = s.progress {
                 p();
             }
             let v = verdict(&report, s.property);
             let kind = report.outcome.kind().to_string();
-            let hash = schedule_hash(&report.decisions);
-            let failure = v.map(|(k, message)| Failure { run: i, report, kind: k, message });
+            let hash = report.schedule.hash64();
+            let failure = v.map(|(k, message)| {
+                let report = run_once(setup, entry, Config { decision_record: DecisionRecord::Full, ..config_of(i) });
+                Failure { run: i, report, kind: k, message }
+            });
             let stop = failure.is_some() && s.stop_at_failure;
             out.push((i, hash, kind, failure, states, end));
             if stop {
@@ -436,6 +430,9 @@ fn exhaustive<S: Fn(&mut Sim)>(
     base: &Config,
     options: DfsOptions,
 ) -> Exploration {
+    // Runs record their schedule only; a failure is run again with its decisions in full.
+    let compact = Config { decision_record: DecisionRecord::Schedule, ..base.clone() };
+    let full = Config { decision_record: DecisionRecord::Full, ..base.clone() };
     let mut e = Exploration::default();
     let mut seen = BTreeSet::new();
     let mut roots = vec![Root::default()];
@@ -461,9 +458,9 @@ fn exhaustive<S: Fn(&mut Sim)>(
                 if !strategy.new_execution() {
                     break false;
                 }
-                let (mut report, back) = run_with(setup, entry, base.clone(), strategy);
+                let (mut report, back) = run_with(setup, entry, compact.clone(), strategy);
                 strategy = back;
-                report.config = base.with_replay(report.decisions.clone());
+                report.config = base.with_schedule(report.schedule.clone());
                 e.runs += 1;
                 if let Some(p) = s.progress {
                     p();
@@ -478,10 +475,14 @@ fn exhaustive<S: Fn(&mut Sim)>(
                     continue;
                 }
                 drop(state);
-                seen.insert(schedule_hash(&report.decisions));
+                seen.insert(report.schedule.hash64());
                 *e.outcomes.entry(report.outcome.kind().to_string()).or_default() += 1;
                 if e.failure.is_none() {
                     if let Some((kind, message)) = verdict(&report, s.property) {
+                        // The run again, its decisions in full.
+                        let schedule = Box::new(ReplaySchedule::new(report.schedule.clone()));
+                        let (mut report, _) = run_with(setup, entry, full.clone(), schedule);
+                        report.config = full.with_replay(report.decisions.clone());
                         e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
                         if s.stop_at_failure {
                             break true;

@@ -215,7 +215,7 @@ fn metered<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: &Config, strategy: B
         preemptions: counts.preemptions.get(),
         switches: counts.switches.get(),
         steps: report.steps,
-        decisions: report.decisions.len() as u64,
+        decisions: report.schedule.len() as u64,
     };
     let preempting = counts.preempting.borrow().clone();
     let anchored = counts.anchored.borrow().clone();
@@ -256,7 +256,14 @@ pub fn shrink<S: Fn(&mut Sim)>(
 ) -> ShrinkResult {
     let mut config = config.clone();
     config.trace = false;
-    let mut best = metered(setup, entry, &config, Box::new(Replay::new(failing.decisions.clone())));
+    // Shrinking edits decision lists by thread: record them in full.
+    config.decision_record = crate::kernel::config::DecisionRecord::Full;
+    let first: Box<dyn Strategy> = if failing.decisions.is_empty() && !failing.schedule.is_empty() {
+        Box::new(crate::kernel::sched::ReplaySchedule::new(failing.schedule.clone()))
+    } else {
+        Box::new(Replay::new(failing.decisions.clone()))
+    };
+    let mut best = metered(setup, entry, &config, first);
     let before = best.size;
     let mut attempts = 1;
     'improve: loop {

@@ -30,6 +30,11 @@ pub enum StrategyConfig {
         /// The decisions recorded by an earlier run (`RunReport::decisions`).
         decisions: Vec<Decision>,
     },
+    /// Replays a recorded schedule exactly (`RunReport::schedule`, one byte a decision).
+    ReplaySchedule {
+        /// The schedule recorded by an earlier run.
+        schedule: super::sched::Schedule,
+    },
 }
 
 /// Which waiter wins when one signal can satisfy only some of the threads waiting for it.
@@ -175,6 +180,30 @@ pub struct Config {
     /// Files on the volume when the run starts (`Sim::file` adds to it), by path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<crate::objects::file::VolumeFile>,
+    /// What a run records of its decisions: `Full` (default) fills both
+    /// `RunReport::decisions` (kind, thread, options) and `RunReport::schedule` (one byte
+    /// a decision); `Schedule` only the schedule (sweeps, which expand the one run they
+    /// report).
+    #[serde(default, skip_serializing_if = "DecisionRecord::is_full")]
+    pub decision_record: DecisionRecord,
+}
+
+/// What a run records of its scheduler decisions (`Config::decision_record`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionRecord {
+    /// `RunReport::decisions` (each decision's kind, thread and options) and
+    /// `RunReport::schedule`.
+    #[default]
+    Full,
+    /// `RunReport::schedule` only: one byte per decision, no list.
+    Schedule,
+}
+
+impl DecisionRecord {
+    fn is_full(&self) -> bool {
+        *self == DecisionRecord::Full
+    }
 }
 
 fn default_livelock_window() -> u64 {
@@ -348,6 +377,11 @@ impl Config {
     pub fn with_replay(&self, decisions: Vec<Decision>) -> Config {
         Config { strategy: StrategyConfig::Replay { decisions }, ..self.clone() }
     }
+    /// This configuration with its strategy replaced by a replay of `schedule` (the
+    /// compact record, `RunReport::schedule`).
+    pub fn with_schedule(&self, schedule: super::sched::Schedule) -> Config {
+        Config { strategy: StrategyConfig::ReplaySchedule { schedule }, ..self.clone() }
+    }
     /// A PCT run with default limits (see `StrategyConfig::Pct`).
     pub fn pct(seed: u64, depth: u32, steps: u64) -> Config {
         Config { strategy: StrategyConfig::Pct { seed, depth, steps }, ..Config::default() }
@@ -394,6 +428,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             volume_bytes_max: default_volume_bytes_max(),
             files: Vec::new(),
+            decision_record: DecisionRecord::Full,
         }
     }
 }

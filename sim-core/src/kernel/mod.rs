@@ -39,11 +39,11 @@ use crate::objects::thread::{Run, Thread};
 use crate::objects::{Body, Object, ObjectId, ObjectType};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
-use config::{Config, LimitAction, WaiterOrder};
+use config::{Config, DecisionRecord, LimitAction, WaiterOrder};
 use ops::{Op, OpId};
 pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
-use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, StateHash, Strategy};
+use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Schedule, StateHash, Strategy};
 use slotmap::SlotMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use time::TimerKey;
@@ -116,7 +116,10 @@ pub struct Kernel {
     pub(crate) programs: BTreeMap<String, (String, Program)>,
     pub(crate) config: Config,
     pub(crate) strategy: Box<dyn Strategy>,
+    /// The decisions made, expanded (only with `DecisionRecord::Full`).
     pub(crate) decisions: Vec<Decision>,
+    /// The decisions made, one byte each (`sched::Schedule`).
+    pub(crate) schedule: Schedule,
     /// The thread that made the last step (a strategy's "current thread").
     pub(crate) last_stepped: Option<Tid>,
     /// Footprints of the steps between thread choices, when the strategy wants them.
@@ -240,6 +243,7 @@ impl Kernel {
             config,
             strategy,
             decisions: Vec::new(),
+            schedule: Schedule::new(),
             last_stepped: None,
             footprints,
             trace: Vec::new(),
@@ -510,7 +514,7 @@ impl Kernel {
             options,
             current,
             step: self.step,
-            index: self.decisions.len(),
+            index: self.schedule.len(),
             calls: &calls,
             footprint: footprint.as_ref(),
             state: (self.wants_states && kind == ChoiceKind::Thread).then(|| self.state_now()),
@@ -518,7 +522,10 @@ impl Kernel {
         match self.strategy.pick(&point) {
             Some(i) => {
                 let tid = options[i];
-                self.decisions.push(Decision { kind, tid, options: options.to_vec() });
+                self.schedule.push(kind, i);
+                if self.config.decision_record == DecisionRecord::Full {
+                    self.decisions.push(Decision { kind, tid, options: options.to_vec() });
+                }
                 tid
             }
             None => {
@@ -527,7 +534,7 @@ impl Kernel {
                         step: self.step,
                         detail: format!(
                             "decision {} ({:?} among {:?}) does not match the recording",
-                            self.decisions.len(),
+                            self.schedule.len(),
                             kind,
                             options
                         ),

@@ -66,6 +66,230 @@ impl Decision {
     }
 }
 
+/// A run's recorded schedule in one byte per decision: the kind (top two bits) and the
+/// index of the option chosen (low six bits) when it is below 63; above, the low bits are
+/// 63 and the index minus 63 follows as a LEB128 varint. Options and thread ids are not
+/// stored: a replay recomputes the options (the run is deterministic) and takes the
+/// recorded index among them. `RunReport::schedule` holds it; `RunReport::decisions`
+/// holds the expanded list (kind, thread, options) unless `Config::decision_record` is
+/// `DecisionRecord::Schedule`; [`ReplaySchedule`] replays it.
+///
+/// JSON: the bytes as a lower-case hex string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Schedule {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+/// The index bits of a schedule byte that mean "the index follows as a varint".
+const SCHEDULE_ESCAPE: u8 = 63;
+
+impl ChoiceKind {
+    fn code(self) -> u8 {
+        match self {
+            ChoiceKind::Thread => 0,
+            ChoiceKind::Waiter => 1,
+            ChoiceKind::Data => 2,
+            ChoiceKind::Network => 3,
+        }
+    }
+    fn from_code(code: u8) -> ChoiceKind {
+        match code & 3 {
+            0 => ChoiceKind::Thread,
+            1 => ChoiceKind::Waiter,
+            2 => ChoiceKind::Data,
+            _ => ChoiceKind::Network,
+        }
+    }
+}
+
+impl Schedule {
+    /// An empty schedule.
+    pub fn new() -> Schedule {
+        Schedule::default()
+    }
+    /// Records a decision: option `index` chosen at a choice of `kind`.
+    pub fn push(&mut self, kind: ChoiceKind, index: usize) {
+        let head = kind.code() << 6;
+        if index < usize::from(SCHEDULE_ESCAPE) {
+            // Fits: the index is below 63.
+            self.bytes.push(head | index as u8);
+        } else {
+            self.bytes.push(head | SCHEDULE_ESCAPE);
+            let mut rest = (index - usize::from(SCHEDULE_ESCAPE)) as u64;
+            loop {
+                let b = (rest & 0x7f) as u8;
+                rest >>= 7;
+                if rest == 0 {
+                    self.bytes.push(b);
+                    break;
+                }
+                self.bytes.push(b | 0x80);
+            }
+        }
+        self.len += 1;
+    }
+    /// Decisions recorded.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether no decision is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The encoded bytes (one per decision whose index is below 63).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// The schedule these bytes encode, or `None` if they are not a well-formed encoding
+    /// (a varint cut short or longer than 64 bits).
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<Schedule> {
+        let mut it = ScheduleIter { bytes: &bytes, pos: 0, broken: false };
+        let mut len = 0;
+        while it.next().is_some() {
+            len += 1;
+        }
+        if it.broken {
+            return None;
+        }
+        Some(Schedule { bytes, len })
+    }
+    /// The decisions in order: kind and index of the option chosen.
+    pub fn iter(&self) -> impl Iterator<Item = (ChoiceKind, usize)> + '_ {
+        ScheduleIter { bytes: &self.bytes, pos: 0, broken: false }
+    }
+    /// The first `n` decisions.
+    pub fn prefix(&self, n: usize) -> Schedule {
+        let mut s = Schedule::new();
+        for (k, i) in self.iter().take(n) {
+            s.push(k, i);
+        }
+        s
+    }
+    /// FNV-1a over the bytes: equal schedules of one program are equal runs.
+    pub fn hash64(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in &self.bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+    /// Drops every decision, keeping the buffer.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.len = 0;
+    }
+}
+
+struct ScheduleIter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    broken: bool,
+}
+
+impl Iterator for ScheduleIter<'_> {
+    type Item = (ChoiceKind, usize);
+    fn next(&mut self) -> Option<(ChoiceKind, usize)> {
+        let &head = self.bytes.get(self.pos)?;
+        self.pos += 1;
+        let kind = ChoiceKind::from_code(head >> 6);
+        let low = head & SCHEDULE_ESCAPE;
+        if low < SCHEDULE_ESCAPE {
+            return Some((kind, usize::from(low)));
+        }
+        let mut rest: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = self.bytes.get(self.pos) else {
+                self.broken = true;
+                return None;
+            };
+            self.pos += 1;
+            if shift > 63 {
+                self.broken = true;
+                return None;
+            }
+            rest |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let index = usize::try_from(rest).ok().and_then(|r| r.checked_add(usize::from(SCHEDULE_ESCAPE)));
+        match index {
+            Some(i) => Some((kind, i)),
+            None => {
+                self.broken = true;
+                None
+            }
+        }
+    }
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut hex = String::with_capacity(self.bytes.len() * 2);
+        for b in &self.bytes {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        s.serialize_str(&hex)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Schedule, D::Error> {
+        let hex = String::deserialize(d)?;
+        let digit = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+        let raw = hex.as_bytes();
+        if raw.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("a schedule is an even number of hex digits"));
+        }
+        let mut bytes = Vec::with_capacity(raw.len() / 2);
+        for pair in raw.chunks(2) {
+            match (digit(pair[0]), digit(pair[1])) {
+                (Some(h), Some(l)) => bytes.push(h << 4 | l),
+                _ => return Err(serde::de::Error::custom("a schedule is hex digits")),
+            }
+        }
+        Schedule::from_bytes(bytes).ok_or_else(|| serde::de::Error::custom("a schedule's varint is cut short"))
+    }
+}
+
+/// Replays a recorded [`Schedule`]: at each choice, the recorded index among the options
+/// the replay computes. A choice of another kind, or an index past the options, is a
+/// divergence (`None`).
+pub struct ReplaySchedule {
+    schedule: Schedule,
+    /// The byte offset of the next decision.
+    pos: usize,
+}
+
+impl ReplaySchedule {
+    /// A strategy that makes exactly the decisions of `schedule`, in order.
+    pub fn new(schedule: Schedule) -> ReplaySchedule {
+        ReplaySchedule { schedule, pos: 0 }
+    }
+}
+
+impl Strategy for ReplaySchedule {
+    fn new_execution(&mut self) -> bool {
+        self.pos = 0;
+        true
+    }
+
+    fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
+        let mut it = ScheduleIter { bytes: &self.schedule.bytes, pos: self.pos, broken: false };
+        let (kind, i) = it.next()?;
+        if kind != point.kind || i >= point.options.len() {
+            return None;
+        }
+        self.pos = it.pos;
+        Some(i)
+    }
+}
+
 /// A runnable thread's next call, as a strategy sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NextCall {
@@ -148,6 +372,7 @@ pub fn from_config(config: &super::config::StrategyConfig) -> Box<dyn Strategy> 
         StrategyConfig::Random { seed } => Box::new(RandomStrategy::new(*seed)),
         StrategyConfig::RoundRobin => Box::new(RoundRobin::default()),
         StrategyConfig::Replay { decisions } => Box::new(Replay::new(decisions.clone())),
+        StrategyConfig::ReplaySchedule { schedule } => Box::new(ReplaySchedule::new(schedule.clone())),
         StrategyConfig::Pct { seed, depth, steps } => Box::new(crate::explore::Pct::new(*seed, *depth, *steps)),
     }
 }
@@ -311,6 +536,64 @@ mod tests {
         let mut s = RoundRobin::default();
         let picks: Vec<_> = (0..4).map(|_| s.pick(&point(ChoiceKind::Thread, &[4, 8, 12])).unwrap()).collect();
         assert_eq!(picks, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn a_schedule_is_one_byte_per_decision_below_63_options() {
+        let mut s = Schedule::new();
+        let kinds = [ChoiceKind::Thread, ChoiceKind::Waiter, ChoiceKind::Data, ChoiceKind::Network];
+        for i in 0..63 {
+            s.push(kinds[i % 4], i);
+        }
+        assert_eq!((s.len(), s.bytes().len()), (63, 63));
+        let back: Vec<_> = s.iter().collect();
+        assert_eq!(back, (0..63).map(|i| (kinds[i % 4], i)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_schedule_escapes_large_indices_and_round_trips() {
+        let mut s = Schedule::new();
+        let picks =
+            [(ChoiceKind::Thread, 62), (ChoiceKind::Data, 63), (ChoiceKind::Waiter, 200), (ChoiceKind::Data, 70_000)];
+        for (k, i) in picks {
+            s.push(k, i);
+        }
+        // 62: one byte; 63: escape + varint 0; 200: escape + 137 (two varint bytes);
+        // 70,000: escape + 69,937 (three varint bytes).
+        assert_eq!(s.bytes().len(), 1 + 2 + 3 + 4);
+        assert_eq!(s.iter().collect::<Vec<_>>(), picks.to_vec());
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.starts_with("\"3e"), "{json}");
+        let back: Schedule = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(Schedule::from_bytes(s.bytes().to_vec()), Some(s.clone()));
+        assert_eq!(s.prefix(2).iter().collect::<Vec<_>>(), picks[..2].to_vec());
+    }
+
+    #[test]
+    fn a_broken_schedule_is_refused_not_a_panic() {
+        // An escape with its varint cut short.
+        assert_eq!(Schedule::from_bytes(vec![0x3f]), None);
+        assert_eq!(Schedule::from_bytes(vec![0x3f, 0x80]), None);
+        // A varint longer than 64 bits.
+        assert_eq!(Schedule::from_bytes([&[0x3fu8][..], &[0xff; 11]].concat()), None);
+        assert!(serde_json::from_str::<Schedule>("\"3f\"").is_err());
+        assert!(serde_json::from_str::<Schedule>("\"0\"").is_err());
+        assert!(serde_json::from_str::<Schedule>("\"zz\"").is_err());
+    }
+
+    #[test]
+    fn a_schedule_replay_takes_the_recorded_index_and_diverges_on_another_kind() {
+        let mut s = Schedule::new();
+        s.push(ChoiceKind::Thread, 1);
+        s.push(ChoiceKind::Thread, 5);
+        let mut r = ReplaySchedule::new(s);
+        assert_eq!(r.pick(&point(ChoiceKind::Thread, &[4, 8])), Some(1));
+        // Index 5 among two options: the replay diverged.
+        assert_eq!(r.pick(&point(ChoiceKind::Thread, &[4, 8])), None);
+        let mut s = Schedule::new();
+        s.push(ChoiceKind::Waiter, 0);
+        assert_eq!(ReplaySchedule::new(s).pick(&point(ChoiceKind::Thread, &[4, 8])), None);
     }
 
     #[test]
