@@ -298,6 +298,14 @@ fn fuzz_regressions() {
         // reference (its process had exited, closing every handle); the object was
         // released before the queued call used it: a kernel panic.
         ("lock-waiter-outlives-file", include_bytes!("../../fuzz/regressions/lock-waiter-outlives-file.bin")),
+        // Found by family 12 once it reached the server in most runs: another client thread
+        // closed a COM call's reply event handle while the caller waited on it; the
+        // caller's wake freed the event and signalling it went on with a freed object (a
+        // kernel panic). The call now holds its own reference on its event.
+        (
+            "com-call-event-closed-by-caller",
+            include_bytes!("../../fuzz/regressions/com-call-event-closed-by-caller.bin"),
+        ),
         // A periodic timer nobody waits on, every thread blocked without a time-out: the
         // clock advanced from expiry to expiry forever instead of reporting the deadlock.
         ("periodic-timer-hang", include_bytes!("../../fuzz/regressions/periodic-timer-hang.bin")),

@@ -1463,6 +1463,9 @@ impl Kernel {
             Err(_) => return hr(E_OUTOFMEMORY),
         };
         let event = self.process(pid).handles.get(ev).expect("just made").object;
+        // The call holds its own reference on its reply event: a program that closes the
+        // handle (COM's, on Windows) must not free it under the call.
+        self.add_ref(event);
         let causality = self.causality_of(tid);
         let n = self.com.id();
         let since_step = self.step;
@@ -1545,6 +1548,23 @@ impl Kernel {
         hr(S_OK)
     }
 
+    /// Call `n` ends: it leaves the table, its reply event handle is closed if it still
+    /// names the event (the program may have closed it, and the number been reused), and
+    /// the call's own reference on the event goes.
+    fn drop_call(&mut self, n: u32) -> Option<ComCall> {
+        let c = self.com.calls.remove(&n)?;
+        let pid = c.caller_pid;
+        let named = self.pids.contains_key(&pid)
+            && self.process(pid).handles.get(c.event_handle).is_some_and(|e| e.object == c.event);
+        if named {
+            let _ = self.close_handle(pid, c.event_handle);
+        }
+        if self.objects.contains_key(c.event) {
+            self.release(c.event);
+        }
+        Some(c)
+    }
+
     /// Stores a call's result and signals its caller's event.
     fn finish_call(&mut self, n: u32, h: HRESULT, value: i64, why: &str) {
         let Some(c) = self.com.calls.get_mut(&n) else { return };
@@ -1553,7 +1573,7 @@ impl Kernel {
         }
         c.state = CallState::Done;
         c.result = Some((h, value));
-        let (event, gone, pid, handle) = (c.event, c.caller_gone, c.caller_pid, c.event_handle);
+        let (event, gone) = (c.event, c.caller_gone);
         let arg = c.arg_ptr.take();
         if let Some(p) = arg {
             self.drop_ptr(p.0);
@@ -1561,10 +1581,7 @@ impl Kernel {
         if gone {
             // The caller's process may have ended since (its handles went with it): a call
             // from a client process that exited, finished when the server's apartment ends.
-            if self.pids.contains_key(&pid) {
-                let _ = self.close_handle(pid, handle);
-            }
-            self.com.calls.remove(&n);
+            self.drop_call(n);
             return;
         }
         let tid = self.current.unwrap_or(0);
@@ -1690,8 +1707,7 @@ impl Kernel {
     /// The caller takes its call's result: the end of the call's span.
     pub(crate) fn com_call_return(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
         self.com_thread(tid).outgoing.retain(|&c| c != n);
-        let Some(c) = self.com.calls.remove(&n) else { return hr(RPC_E_DISCONNECTED) };
-        let _ = self.close_handle(pid, c.event_handle);
+        let Some(c) = self.drop_call(n) else { return hr(RPC_E_DISCONNECTED) };
         let (mut h, mut v) = c.result.unwrap_or((RPC_E_DISCONNECTED, 0));
         if h.succeeded() {
             // An interface pointer coming back is unmarshalled in the caller's apartment:
@@ -2491,14 +2507,12 @@ impl Kernel {
 
     /// The caller gives up outgoing call `n` (MessagePending said PENDINGMSG_CANCELCALL):
     /// RPC_E_CALL_CANCELED; a reply that comes later is dropped (MF-6).
-    pub(crate) fn com_call_cancel(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+    pub(crate) fn com_call_cancel(&mut self, _pid: Pid, tid: Tid, n: u32) -> CallResult {
         self.com_thread(tid).outgoing.retain(|&c| c != n);
         if let Some(c) = self.com.calls.get_mut(&n) {
             c.caller_gone = true;
             if c.state == CallState::Done {
-                let h = c.event_handle;
-                let _ = self.close_handle(pid, h);
-                self.com.calls.remove(&n);
+                self.drop_call(n);
             }
         }
         self.note_effect(|_| format!("call #{n} cancelled: returns RPC_E_CALL_CANCELED; its reply will be dropped"));
@@ -2543,9 +2557,7 @@ impl Kernel {
             if let Some(c) = self.com.calls.get_mut(n) {
                 c.caller_gone = true;
                 if c.state == CallState::Done {
-                    let (pid, h) = (c.caller_pid, c.event_handle);
-                    let _ = self.close_handle(pid, h);
-                    self.com.calls.remove(n);
+                    self.drop_call(*n);
                 }
             }
         }
