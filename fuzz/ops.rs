@@ -1368,6 +1368,31 @@ struct ComPool {
     /// called through pointers of their interface (a mix-up is a reported `Failed`,
     /// which only rogue ops aim at).
     iids: Vec<(ComPtr, IID)>,
+    /// References AddRef added to kept pointers (one entry each): a pointer leaves `ptrs`
+    /// at the Release that drops its own last reference, whatever count Release returns
+    /// (the object's or the proxy manager's, docs/semantics.md §21.23, §21.24).
+    extra: Vec<ComPtr>,
+}
+
+/// IUnknown::AddRef through a kept pointer, remembered in the pool.
+async fn pool_add_ref(ctx: &ThreadCtx, p: ComPtr) {
+    let _ = ctx.add_ref(p).await;
+    COM.with(|c| c.borrow_mut().extra.push(p));
+}
+
+/// IUnknown::Release through a kept pointer: the pool drops the pointer when its own last
+/// reference goes (used again only by rogue ops).
+async fn pool_release(ctx: &ThreadCtx, p: ComPtr) {
+    let _ = ctx.release(p).await;
+    COM.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(i) = c.extra.iter().position(|&q| q == p) {
+            c.extra.remove(i);
+        } else if c.ptrs.iter().any(|k| k.1 == p) {
+            c.ptrs.retain(|k| k.1 != p);
+            c.released.push(p);
+        }
+    });
 }
 
 thread_local! {
@@ -1379,7 +1404,7 @@ thread_local! {
 /// (and bad flags), OLE, apartment types, scripted message filters, MTA usage cookies, toy objects, marshalling in
 /// streams with every MSHLFLAGS, calls through direct pointers and proxies of any
 /// apartment (wrong-thread, disconnected, input-synchronous), CoWaitForMultipleHandles,
-/// releases. Pointers and streams are picked by `a` among those this process made; one
+/// AddRef and Release, CoLockObjectExternal and CoDisconnectObject (op 111). Pointers and streams are picked by `a` among those this process made; one
 /// released to 0 is used again only when `b`'s top bits are all set (the kernel then ends
 /// the run as `Failed`, an outcome like any other here).
 async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
@@ -1526,18 +1551,21 @@ async fn com_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
         }
         111 => {
             if let Some(p) = ptr {
-                if ctx.release(p).await == 0 {
-                    COM.with(|c| {
-                        let mut c = c.borrow_mut();
-                        c.ptrs.retain(|k| k.1 != p);
-                        c.released.push(p);
-                    });
+                if b & 3 == 3 && !rogue {
+                    // Reference counts and external locks (§21.16, §21.23 .. §21.25).
+                    match (b >> 2) % 4 {
+                        0 => pool_add_ref(ctx, p).await,
+                        1 => ignore(ctx.co_lock_object_external(Some(p), true, b & 0x10 == 0).await),
+                        2 => ignore(ctx.co_lock_object_external(Some(p), false, b & 0x10 == 0).await),
+                        _ => ignore(ctx.co_disconnect_object(if b & 0x10 == 0 { Some(p) } else { None }, 0).await),
+                    }
+                } else {
+                    pool_release(ctx, p).await;
                 }
+            } else if b & 3 == 3 {
+                // NULL: E_INVALIDARG (§21.16, §21.25).
+                ignore(ctx.co_lock_object_external(None, b & 4 == 0, true).await);
             }
-        }
-        112 => {
-            // CoDisconnectObject (§21.16): NULL, or a pointer (its proxies are cut off).
-            let _ = ctx.co_disconnect_object(if b & 1 == 0 { ptr } else { None }, 0).await;
         }
         _ => ctx.sleep(0).await,
     }
@@ -1584,6 +1612,9 @@ const LS_CLSID: [CLSID; 8] = [
     IID_IUnknown,
 ];
 
+/// The named event server.exe sets once its class object is registered (family 12).
+const SERVER_READY: &str = "winsim-fuzz-server-ready";
+
 /// server.exe of a family-12 run: initialises COM (an STA or the MTA, by the seed),
 /// registers CLSID_Toy's class factory as CLSID_ToyServer for CLSCTX_LOCAL_SERVER with a
 /// REGCLS picked by the seed, runs the whole input's ops, then serves calls for a while
@@ -1607,6 +1638,15 @@ async fn com_server_body(ctx: ThreadCtx, script: Script, seed: u8) -> u32 {
             c.iids.push((cf, IID_IClassFactory));
         });
     }
+    // Tell fuzz.exe the class object is registered (it waits for this in most runs, so
+    // that its activations find the class; in the others registration and activation race).
+    if flags & REGCLS_SUSPENDED != 0 {
+        // The documented pattern: register suspended, then resume all at once (Learn,
+        // REGCLS_SUSPENDED and CoResumeClassObjects).
+        let _ = ctx.co_resume_class_objects().await;
+    }
+    let ready = ctx.create_event(None, true, false, Some(SERVER_READY)).await;
+    ctx.set_event(ready).await;
     interpret(ctx.clone(), script).await;
     let never = ctx.create_event(None, true, false, None).await;
     let mut index = 0;
@@ -1650,14 +1690,28 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
             });
         }
     };
-    let clsid = LS_CLSID[usize::from(b) % 8];
-    let clsctx = LS_CLSCTX[usize::from(b >> 3) % 8];
+    let in_server = COM.with(|c| c.borrow().server.is_some_and(|s| s.1 == pid));
+    // A client (fuzz.exe, its children) names the server's class for the local server in
+    // half its ops (by `a`'s bit 3), so that activations mostly reach server.exe.
+    let (clsid, clsctx) = if !in_server && a & 0x08 == 0 {
+        (CLSID_ToyServer, CLSCTX_LOCAL_SERVER)
+    } else {
+        (LS_CLSID[usize::from(b) % 8], LS_CLSCTX[usize::from(b >> 3) % 8])
+    };
     let iid = [IID_IToy, IID_IUnknown, IID_IClassFactory, IID_IToyCallback][usize::from(a >> 4) % 4];
     let out = b & 0xE0 != 0xE0;
+    // server.exe runs the same ops as the clients; some mean more in one role than the
+    // other (the coverage bias of §21.17's family: clients activate, the server lives).
     match op {
         96 => {
             let coinit = [COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, 0x100][usize::from(b) % 3];
             let _ = ctx.co_initialize_ex(None, coinit).await;
+        }
+        97 if in_server && b & 3 != 0 => {
+            // In the server, three in four CoUninitialize ops pump instead, so that its
+            // class object outlives the first few ops and clients can reach it.
+            let mut index = 0;
+            let _ = ctx.co_wait_for_multiple_handles(0, u32::from(b % 8), Some(&[h]), Some(&mut index)).await;
         }
         97 => ctx.co_uninitialize().await,
         98 => {
@@ -1723,14 +1777,11 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
         }
         106 => {
             if let Some(p) = ptr {
-                if b & 1 == 1 && !rogue {
-                    let _ = ctx.add_ref(p).await;
-                } else if ctx.release(p).await == 0 {
-                    COM.with(|c| {
-                        let mut c = c.borrow_mut();
-                        c.ptrs.retain(|k| k.1 != p);
-                        c.released.push(p);
-                    });
+                match b & 3 {
+                    1 if !rogue => pool_add_ref(ctx, p).await,
+                    // A server pins an object with an external lock, or lets it go (§21.25).
+                    3 if !rogue => ignore(ctx.co_lock_object_external(Some(p), b & 4 == 0, b & 8 == 0).await),
+                    _ => pool_release(ctx, p).await,
                 }
             }
         }
@@ -1799,6 +1850,21 @@ async fn local_server_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE) {
             }
             keep_ptr(p, IID_IToy);
         }
+        _ if !in_server && b & 1 == 0 => {
+            // In a client, half of these ops activate the server's class: CoCreateInstance
+            // (or CoGetClassObject) of CLSID_ToyServer with CLSCTX_LOCAL_SERVER, keeping
+            // what it gives (proxies the later ops call and release).
+            let mut p = None;
+            if b & 2 == 0 {
+                let _ = ctx.co_create_instance(&CLSID_ToyServer, None, CLSCTX_LOCAL_SERVER, &iid, Some(&mut p)).await;
+                keep_ptr(p, iid);
+            } else {
+                let _ = ctx
+                    .co_get_class_object(&CLSID_ToyServer, CLSCTX_LOCAL_SERVER, None, &IID_IClassFactory, Some(&mut p))
+                    .await;
+                keep_ptr(p, IID_IClassFactory);
+            }
+        }
         _ => {
             // CoGetClassObject(CLSID_Toy) in-process and its registration for the local
             // server: a second server inside whichever process runs this.
@@ -1849,6 +1915,7 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
     let tight = family.is_none() && set >= 64 && data[0] & 0x10 != 0;
     let seed = u64::from(seed);
     let split = (data[1] as usize).min(data.len() - 2);
+    let split_byte = data[1];
     let body = &data[2..];
     let (first, second) = body.split_at(split.min(body.len()));
     OVERLAPPED_POOL.with(|p| p.borrow_mut().clear());
@@ -1925,6 +1992,29 @@ pub fn run_program_traced(data: &[u8], trace: bool) -> Option<RunReport> {
                 // its calls reach the server; the second thread starts with no COM.
                 let model = if seed & 8 == 0 { COINIT_APARTMENTTHREADED } else { COINIT_MULTITHREADED };
                 let _ = ctx.co_initialize_ex(None, model).await;
+                // Registration before activation in three runs in four (by the split
+                // byte's low bits): wait a little for server.exe's class object.
+                if split_byte & 3 != 3 {
+                    let ready = ctx.create_event(None, true, false, Some(SERVER_READY)).await;
+                    ctx.wait_for_single_object(ready, 20).await;
+                }
+                // In three runs in four (by the split byte's bits 2-3) the client starts by
+                // activating the server's class, so that the ops that follow call, query and
+                // release a proxy into server.exe (kept in the pool like any pointer).
+                if split_byte & 0x0C != 0x0C {
+                    let mut p = None;
+                    let _ = ctx
+                        .co_create_instance(&CLSID_ToyServer, None, CLSCTX_LOCAL_SERVER, &IID_IToy, Some(&mut p))
+                        .await;
+                    if let Some(p) = p {
+                        let pid = ctx.get_current_process_id();
+                        COM.with(|c| {
+                            let mut c = c.borrow_mut();
+                            c.ptrs.push((pid, p));
+                            c.iids.push((p, IID_IToy));
+                        });
+                    }
+                }
             }
             let other = ctx.create_thread(None, 0, move |ctx| boxed(ctx, second), 0, None).await;
             interpret(ctx.clone(), first).await;

@@ -1170,3 +1170,309 @@ fn co_disconnect_object_cuts_off_proxies_and_marshal_data() {
         0
     });
 }
+
+// ----- reference counts, the stub manager and external locks (§21.23 .. §21.25) -----------
+
+/// The object's reference count as the toy class reports it: AddRef then Release through a
+/// direct pointer (marshal.c's cLocks counts the same AddRef/Release calls).
+async fn count(ctx: &ThreadCtx, p: ComPtr) -> u32 {
+    let n = ctx.add_ref(p).await;
+    assert_eq!(ctx.release(p).await, n - 1);
+    n - 1
+}
+
+async fn stream(ctx: &ThreadCtx) -> IStream {
+    let mut s = None;
+    assert_eq!(ctx.create_stream_on_hglobal(Some(&mut s)).await, S_OK);
+    s.expect("stream")
+}
+
+async fn marshal_with(ctx: &ThreadCtx, p: ComPtr, flags: u32) -> IStream {
+    let s = stream(ctx).await;
+    assert_eq!(ctx.co_marshal_interface(Some(s), &IID_IToy, Some(p), MSHCTX_INPROC, None, flags).await, S_OK);
+    assert_eq!(ctx.istream_seek_start(s).await, S_OK);
+    s
+}
+
+#[test]
+fn the_toy_object_counts_its_references_and_is_destroyed_at_zero() {
+    // §21.23. Learn IUnknown::AddRef/Release ("returns the new reference count", "for test
+    // purposes only"): the toy class returns its own count, shared by its interfaces
+    // (QueryInterface adds a reference). A use after the last Release is undefined on
+    // Windows; winsim ends the run as Failed naming the destroyed object.
+    let r = run_main(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let p = toy(&ctx).await;
+        assert_eq!(ctx.add_ref(p).await, 2);
+        let mut q = None;
+        assert_eq!(ctx.query_interface(p, &IID_IToyCallback, Some(&mut q)).await, S_OK);
+        let q = q.expect("IToyCallback");
+        assert_eq!(ctx.add_ref(q).await, 4, "one count for the object, whatever the interface");
+        assert_eq!(ctx.release(q).await, 3);
+        assert_eq!(ctx.release(q).await, 2);
+        assert_eq!(ctx.release(p).await, 1);
+        assert_eq!(ctx.itoy_add(p, 1).await, S_OK, "still alive");
+        assert_eq!(ctx.release(p).await, 0, "destroyed");
+        let _ = ctx.itoy_add(p, 1).await;
+        0
+    });
+    match &r.outcome {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("after its last Release") && message.contains("destroyed"), "{message}")
+        }
+        o => panic!("expected Failed, got {o:?}"),
+    }
+}
+
+#[test]
+fn marshal_data_and_proxies_hold_the_object_through_its_stub_manager() {
+    // §21.24. marshal.c test_normal_marshal_and_release (CoReleaseMarshalData: no locks),
+    // test_normal_marshal_and_unmarshal (the proxy's last Release: no locks),
+    // test_CoMarshalInterThreadInterfaceInStream (compobj.c: unmarshalled in the same
+    // apartment, the data's reference goes), all run on Windows.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        let p = toy(&ctx).await;
+        assert_eq!(count(&ctx, p).await, 1);
+        let s = marshal_with(&ctx, p, MSHLFLAGS_NORMAL).await;
+        assert_eq!(count(&ctx, p).await, 2, "the stub manager holds the object");
+        assert_eq!(ctx.co_release_marshal_data(Some(s)).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1, "released data: the stub manager goes");
+        ctx.istream_release(s).await;
+        // Unmarshalled in its own apartment: the object itself, the data's reference gone.
+        let s = marshal(&ctx, p).await;
+        let same = unmarshal(&ctx, s).await;
+        assert_eq!(count(&ctx, p).await, 2, "the object and its second direct pointer");
+        assert_eq!(ctx.release(same).await, 1);
+        // A proxy in an STA keeps the object alive; its own AddRef/Release are counted
+        // locally; its last Release releases the stub manager's reference.
+        let s = marshal(&ctx, p).await;
+        let seen = cell::<Vec<u32>>();
+        let seen2 = seen.clone();
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let proxy = unmarshal(&ctx, s).await;
+            assert_eq!(ctx.itoy_add(proxy, 3).await, S_OK);
+            let mut q = None;
+            assert_eq!(ctx.query_interface(proxy, &IID_IUnknown, Some(&mut q)).await, S_OK);
+            let q = q.expect("IUnknown");
+            let mut v = seen2.borrow_mut();
+            v.push(ctx.add_ref(proxy).await);
+            v.push(ctx.release(q).await);
+            v.push(ctx.release(proxy).await);
+            v.push(ctx.release(proxy).await);
+            drop(v);
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert_eq!(*seen.borrow(), vec![3, 2, 1, 0], "the proxy manager's count");
+        assert_eq!(get(&ctx, p).await, 3);
+        assert_eq!(count(&ctx, p).await, 1, "the last proxy released the stub manager's reference");
+        assert_eq!(ctx.release(p).await, 0);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn table_strong_data_holds_the_object_and_table_weak_data_only_the_stub_manager() {
+    // §21.24. marshal.c (run on Windows, without IExternalConnection):
+    // test_tablestrong_marshal_and_unmarshal_twice (locks remain after the proxies go, until
+    // CoReleaseMarshalData), test_tableweak_marshal_and_unmarshal_twice (no locks once the
+    // proxies go: "weak has cLocks == 0"), test_tableweak_marshal_releasedata2 (CO_E_OBJNOTREG
+    // after), test_two_tableweak_marshal_and_releasedata (one weak ref keeps it),
+    // test_tableweak_and_normal_marshal_and_releasedata ("release normal ... will free the
+    // object despite the weak ref").
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        let p = toy(&ctx).await;
+        for flags in [MSHLFLAGS_TABLESTRONG, MSHLFLAGS_TABLEWEAK] {
+            let s = marshal_with(&ctx, p, flags).await;
+            assert_eq!(count(&ctx, p).await, 2, "the stub manager holds the object");
+            let t = spawn(&ctx, move |ctx| async move {
+                assert_eq!(ctx.co_initialize(None).await, S_OK);
+                let mut proxies = Vec::new();
+                for _ in 0..2 {
+                    let mut q = None;
+                    assert_eq!(ctx.istream_seek_start(s).await, S_OK);
+                    assert_eq!(ctx.co_unmarshal_interface(Some(s), &IID_IToy, Some(&mut q)).await, S_OK);
+                    proxies.push(q.expect("proxy"));
+                }
+                assert_eq!(ctx.release(proxies[0]).await, 1, "one proxy manager for both");
+                assert_eq!(ctx.release(proxies[1]).await, 0);
+                ctx.co_uninitialize().await;
+                0
+            })
+            .await;
+            join(&ctx, t).await;
+            let mut q = None;
+            assert_eq!(ctx.istream_seek_start(s).await, S_OK);
+            if flags == MSHLFLAGS_TABLESTRONG {
+                assert_eq!(count(&ctx, p).await, 2, "table-strong data still holds it");
+                assert_eq!(ctx.co_release_marshal_data(Some(s)).await, S_OK);
+                assert_eq!(count(&ctx, p).await, 1);
+            } else {
+                assert_eq!(count(&ctx, p).await, 1, "the last proxy released the stub manager");
+                assert_eq!(ctx.co_unmarshal_interface(Some(s), &IID_IToy, Some(&mut q)).await, CO_E_OBJNOTREG);
+            }
+            ctx.istream_release(s).await;
+        }
+        // Two table-weak marshals: the remaining one keeps the stub manager.
+        let (w1, w2) =
+            (marshal_with(&ctx, p, MSHLFLAGS_TABLEWEAK).await, marshal_with(&ctx, p, MSHLFLAGS_TABLEWEAK).await);
+        assert_eq!(ctx.co_release_marshal_data(Some(w1)).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2);
+        assert_eq!(ctx.co_release_marshal_data(Some(w2)).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        // Table-weak and NORMAL: releasing the NORMAL data frees it despite the weak data.
+        let (w, n) = (marshal_with(&ctx, p, MSHLFLAGS_TABLEWEAK).await, marshal_with(&ctx, p, MSHLFLAGS_NORMAL).await);
+        assert_eq!(ctx.co_release_marshal_data(Some(n)).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        let mut q = None;
+        assert_eq!(ctx.co_unmarshal_interface(Some(w), &IID_IToy, Some(&mut q)).await, CO_E_OBJNOTREG);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn co_lock_object_external_holds_a_strong_reference() {
+    // §21.25. marshal.c test_lock_object_external and test_disconnect_stub (run on Windows,
+    // the lock counts checked without IExternalConnection too); Learn CoLockObjectExternal.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_lock_object_external(None, true, true).await, E_INVALIDARG);
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let p = toy(&ctx).await;
+        // The lock makes the stub manager; CoDisconnectObject drops it, locks and all.
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2);
+        assert_eq!(ctx.co_disconnect_object(Some(p), 0).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        // Lock, NORMAL marshal, lock: released data leaves the locks; the last unlock with
+        // fLastUnlockReleases releases the object.
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, true).await, S_OK);
+        let s = marshal_with(&ctx, p, MSHLFLAGS_NORMAL).await;
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2, "one stub manager, one reference");
+        assert_eq!(ctx.co_release_marshal_data(Some(s)).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2);
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2);
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        ctx.istream_release(s).await;
+        // Only strong references: the last unlock releases even with fLastUnlockReleases
+        // FALSE.
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, false).await, S_OK);
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, false).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        // Table-weak data present: an unlock with FALSE leaves the stub manager.
+        let w = marshal_with(&ctx, p, MSHLFLAGS_TABLEWEAK).await;
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, false).await, S_OK);
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, false).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 2);
+        assert_eq!(ctx.co_disconnect_object(Some(p), 0).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        ctx.istream_release(w).await;
+        // An unlock without a lock does nothing [Wine impl].
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        // A lock outlives the proxies: their last Release leaves the stub manager.
+        assert_eq!(ctx.co_lock_object_external(Some(p), true, true).await, S_OK);
+        let s = marshal(&ctx, p).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+            let proxy = unmarshal(&ctx, s).await;
+            assert_eq!(ctx.release(proxy).await, 0);
+            ctx.co_uninitialize().await;
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert_eq!(count(&ctx, p).await, 2, "the lock still holds the stub manager");
+        assert_eq!(ctx.co_lock_object_external(Some(p), false, true).await, S_OK);
+        assert_eq!(count(&ctx, p).await, 1);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn co_lock_object_external_without_an_apartment_is_co_e_notinitialized() {
+    // §21.25 [Wine impl]: the current apartment's stub manager is wanted.
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let p = toy(&ctx).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            // No COM, and the process has no MTA.
+            assert_eq!(ctx.co_lock_object_external(Some(p), true, true).await, CO_E_NOTINITIALIZED);
+            0
+        })
+        .await;
+        join(&ctx, t).await;
+        assert_eq!(count(&ctx, p).await, 1, "no lock was taken");
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn a_client_apartment_that_ends_releases_its_proxies_references() {
+    // §21.24, SD-1; marshal.c test_no_couninitialize_client (the client thread exits
+    // without CoUninitialize or Release: no locks remain on the server's object).
+    check(|ctx| async move {
+        assert_eq!(ctx.co_initialize_ex(None, COINIT_MULTITHREADED).await, S_OK);
+        let p = toy(&ctx).await;
+        let s = marshal(&ctx, p).await;
+        let t = spawn(&ctx, move |ctx| async move {
+            assert_eq!(ctx.co_initialize(None).await, S_OK);
+            let _proxy = unmarshal(&ctx, s).await;
+            0 // exits holding the proxy
+        })
+        .await;
+        join(&ctx, t).await;
+        assert_eq!(count(&ctx, p).await, 1);
+        ctx.co_uninitialize().await;
+        0
+    });
+}
+
+#[test]
+fn a_registered_class_object_is_held_until_revoked() {
+    // §21.23 [Wine impl: CoRegisterClassObject AddRefs the class object, CoRevokeClassObject
+    // releases it]; Learn CoRevokeClassObject.
+    let r = run_main(|ctx| async move {
+        assert_eq!(ctx.co_initialize(None).await, S_OK);
+        let mut f = None;
+        assert_eq!(
+            ctx.co_get_class_object(&CLSID_Toy, CLSCTX_INPROC_SERVER, None, &IID_IClassFactory, Some(&mut f)).await,
+            S_OK
+        );
+        let f = f.expect("class factory");
+        let mut cookie = 0;
+        assert_eq!(
+            ctx.co_register_class_object(
+                &CLSID_ToyServer,
+                Some(f),
+                CLSCTX_INPROC_SERVER,
+                REGCLS_MULTIPLEUSE,
+                Some(&mut cookie)
+            )
+            .await,
+            S_OK
+        );
+        assert_eq!(count(&ctx, f).await, 2);
+        assert_eq!(ctx.co_revoke_class_object(cookie).await, S_OK);
+        assert_eq!(ctx.release(f).await, 0, "destroyed");
+        let _ = ctx.release(f).await;
+        0
+    });
+    match &r.outcome {
+        Outcome::Failed { message, .. } => {
+            assert!(message.contains("class factory") && message.contains("destroyed"), "{message}")
+        }
+        o => panic!("expected Failed, got {o:?}"),
+    }
+}

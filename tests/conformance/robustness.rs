@@ -298,6 +298,14 @@ fn fuzz_regressions() {
         // reference (its process had exited, closing every handle); the object was
         // released before the queued call used it: a kernel panic.
         ("lock-waiter-outlives-file", include_bytes!("../../fuzz/regressions/lock-waiter-outlives-file.bin")),
+        // Found by family 12 once it reached the server in most runs: another client thread
+        // closed a COM call's reply event handle while the caller waited on it; the
+        // caller's wake freed the event and signalling it went on with a freed object (a
+        // kernel panic). The call now holds its own reference on its event.
+        (
+            "com-call-event-closed-by-caller",
+            include_bytes!("../../fuzz/regressions/com-call-event-closed-by-caller.bin"),
+        ),
         // A periodic timer nobody waits on, every thread blocked without a time-out: the
         // clock advanced from expiry to expiry forever instead of reporting the deadlock.
         ("periodic-timer-hang", include_bytes!("../../fuzz/regressions/periodic-timer-hang.bin")),
@@ -389,6 +397,51 @@ fn local_server_family_input_reaches_the_server() {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
     assert!(r.outcome.is_completed(), "{}\n{text}", r.summary());
+}
+
+/// The share of family-12 inputs in which a client in fuzz.exe reaches server.exe's class
+/// object (the trace's "reaches the class object of CLSID_ToyServer ... of server process"),
+/// over `n` fixed pseudo-random inputs generated as `random_local_server_programs_end_with_an_outcome`
+/// generates them.
+fn local_server_reach(n: u32) -> (u32, u32) {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 24) as u8
+    };
+    let mut reached = 0;
+    for _ in 0..n {
+        let (seed, split) = (next() % 16, next());
+        let len = usize::from(next()) % 200;
+        let ops: Vec<u8> = (0..len).map(|_| next()).collect();
+        let data = family_input(12, seed, split, &ops, |b| (b % 3 != 0).then_some(b >> 2));
+        let r = ops::run_program_with(&data, true).expect("a family input");
+        let text = r.trace_text();
+        if text
+            .lines()
+            .any(|l| l.contains("reaches the class object of CLSID_ToyServer") && l.contains("of server process"))
+        {
+            reached += 1;
+        }
+    }
+    (reached, n)
+}
+
+/// Family 12 reaches the server's class object in most runs (the generator favours
+/// activation after registration and keeps the pointers it gets). Measured with
+/// `LOCAL_SERVER_REACH_RUNS=1000 cargo test -p winsim --test conformance
+/// local_server_family_reaches_the_class_object_in_most_runs -- --nocapture`.
+#[test]
+fn local_server_family_reaches_the_class_object_in_most_runs() {
+    let n = std::env::var("LOCAL_SERVER_REACH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
+    let (reached, n) = local_server_reach(n);
+    eprintln!(
+        "family 12: {reached} of {n} runs reach server.exe's class object ({:.0}%)",
+        100.0 * f64::from(reached) / f64::from(n)
+    );
+    assert!(reached * 2 > n, "{reached} of {n}");
 }
 
 proptest! {

@@ -860,7 +860,8 @@ fn com_statement_run_time_failures_name_the_statement_and_the_hresults() {
 /// The statements reach the same ThreadCtx calls: the GIT from two apartments (MP-9,
 /// §21.7a), a scripted message filter that rejects (§21.9a: no caller filter, so
 /// RPC_E_CALL_REJECTED), CoGetClassObject/CoRegisterClassObject/CoRevokeClassObject with
-/// another apartment's cookie (RPC_E_WRONG_THREAD, MP-7), QueryInterface and AddRef.
+/// another apartment's cookie (RPC_E_WRONG_THREAD, MP-7), QueryInterface and AddRef (the
+/// object's count: the QueryInterface added one, §21.23).
 #[test]
 fn com_statements_drive_the_git_message_filters_and_class_registration() {
     let text = com_file(
@@ -878,8 +879,8 @@ fn com_statements_drive_the_git_message_filters_and_class_registration() {
     CoCreateInstance CLSID_Toy as=toy expect=S_OK
     QueryInterface toy IID_IToyCallback as=cb expect=S_OK
     QueryInterface toy IID_IClassFactory as=none expect=E_NOINTERFACE
-    AddRef toy expect=2
-    Release toy expect=1
+    AddRef toy expect=3
+    Release toy expect=2
     CoCreateInstance CLSID_StdGlobalInterfaceTable iid=IID_IGlobalInterfaceTable as=git expect=S_OK
     RegisterInterfaceInGlobal git toy as=cookie expect=S_OK
     CoGetClassObject CLSID_Toy as=factory expect=S_OK

@@ -591,6 +591,23 @@ impl ThreadCtx {
         self.com(Request::CoDisconnectObject { unk, reserved }).await.hr
     }
 
+    /// CoLockObjectExternal (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-colockobjectexternal):
+    /// `f_lock` TRUE adds an external lock (a strong reference held by the object's stub
+    /// manager), FALSE removes one; the last strong reference unlocked releases the stub
+    /// manager (its proxies cut off, its reference on the object released) unless
+    /// `f_last_unlock_releases` is FALSE and table-weak marshal data still holds it. NULL:
+    /// E_INVALIDARG (§21.25).
+    pub async fn co_lock_object_external(
+        &self,
+        unk: Option<ComPtr>,
+        f_lock: bool,
+        f_last_unlock_releases: bool,
+    ) -> HRESULT {
+        self.com(Request::CoLockObjectExternal { unk, lock: f_lock, last_unlock_releases: f_last_unlock_releases })
+            .await
+            .hr
+    }
+
     /// CoMarshalInterThreadInterfaceInStream (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-comarshalinterthreadinterfaceinstream):
     /// a new stream with NORMAL marshal data; E_INVALIDARG for a NULL pointer or stream
     /// out-pointer (MP-1: the test contradicts the doc's "can be NULL").

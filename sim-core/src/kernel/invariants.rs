@@ -142,6 +142,10 @@ impl Kernel {
                 _ => {}
             }
         }
+        // A COM call in flight holds a reference on its reply event (§21.9).
+        for c in self.com.calls.values() {
+            *refs.entry(c.event).or_default() += 1;
+        }
         for (id, o) in &self.objects {
             let n = handles.get(&id).copied().unwrap_or(0);
             assert_eq!(

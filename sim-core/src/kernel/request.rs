@@ -824,6 +824,8 @@ api_table! {
     CoUnmarshalInterface(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult => co_unmarshal_interface;
     CoReleaseMarshalData(stream: Option<IStream>) -> Hresult => co_release_marshal_data;
     CoDisconnectObject(unk: Option<ComPtr>, reserved: u32) -> Hresult => co_disconnect_object;
+    CoLockObjectExternal(unk: Option<ComPtr>, lock: bool, last_unlock_releases: bool) -> Hresult
+        => co_lock_object_external;
     CoMarshalInterThreadInterfaceInStream(iid: GUID, unk: Option<ComPtr>, has_out: bool) -> Hresult
         => co_marshal_inter_thread_interface_in_stream;
     CoGetInterfaceAndReleaseStream(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult

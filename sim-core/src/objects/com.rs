@@ -394,12 +394,36 @@ pub struct ComObject {
     /// Its server process ended (not only its apartment): proxies in other processes answer
     /// RPC_S_SERVER_UNAVAILABLE (§21.17).
     pub server_gone: bool,
+    /// Its reference count, as the toy class keeps it (what AddRef and Release through a
+    /// direct pointer return): the direct pointers' counts, one for its stub manager while
+    /// that exists, one per class registration (§21.23).
+    pub refs: u32,
+    /// Its stub manager exists (made by the first marshal, proxy or external lock; it holds
+    /// one reference on the object) (§21.24).
+    pub stub: bool,
+    /// CoLockObjectExternal locks outstanding (strong external references, §21.25).
+    pub locks: u32,
+    /// Its last reference was released: the object is gone (§21.23).
+    pub destroyed: bool,
 }
 
 impl ComObject {
     /// A new, live object in apartment `apt`: a toy object, or a class factory.
     fn new(apt: u32, factory: bool) -> ComObject {
-        ComObject { apt, counter: 0, busy: 0, reentered: 0, alive: true, disconnects: 0, factory, server_gone: false }
+        ComObject {
+            apt,
+            counter: 0,
+            busy: 0,
+            reentered: 0,
+            alive: true,
+            disconnects: 0,
+            factory,
+            server_gone: false,
+            refs: 0,
+            stub: false,
+            locks: 0,
+            destroyed: false,
+        }
     }
 }
 
@@ -742,16 +766,46 @@ impl Kernel {
         // Its process is ending: other processes see their server die (§21.17).
         let server_gone = self.com.ending.contains(&pid);
         self.com.filters.remove(&apt);
-        // Its class registrations go with it (SD-5, MP-7).
-        self.com.classes.retain(|_, r| r.apt != apt);
+        // Its class registrations go with it (SD-5, MP-7), and their references.
+        let regs: Vec<u32> = self.com.classes.iter().filter(|(_, r)| r.apt == apt).map(|(&c, _)| c).collect();
+        for c in regs {
+            if let Some(r) = self.com.classes.remove(&c) {
+                self.obj_refs_add(r.obj, -1);
+            }
+        }
+        // Objects elsewhere its proxies held (SD-1: the proxies' references go).
+        let held: Vec<u32> = {
+            let mut v: Vec<u32> = self
+                .com
+                .ptrs
+                .values()
+                .filter(|p| p.refs > 0 && matches!(p.kind, PtrKind::Proxy { owner, connected: true } if owner == apt))
+                .map(|p| p.obj)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         if kind == AptKind::Mta {
             self.com.mta.remove(&pid);
         }
         let mut gone = 0;
-        for o in self.com.objects.values_mut().filter(|o| o.apt == apt && o.alive) {
+        let mut stubs = Vec::new();
+        for (&id, o) in self.com.objects.iter_mut().filter(|(_, o)| o.apt == apt && o.alive) {
             o.alive = false;
             o.server_gone = server_gone;
+            o.locks = 0;
+            if std::mem::replace(&mut o.stub, false) {
+                stubs.push(id);
+            }
             gone += 1;
+        }
+        // Its stub managers release their references on their objects (SD-4) (§21.24).
+        for id in stubs {
+            self.obj_refs_add(id, -1);
+        }
+        for obj in held {
+            self.stub_maybe_release(obj, true, "the apartment holding its proxies ended");
         }
         let calls: Vec<(u32, Pid)> = self
             .com
@@ -948,11 +1002,179 @@ impl Kernel {
 
     // ----- objects and pointers -------------------------------------------------------------
 
+    /// A new pointer with one reference: a direct one adds a reference to the object, a
+    /// connected proxy makes the object's stub manager if it has none (§21.23, §21.24).
     fn new_ptr(&mut self, pid: Pid, obj: u32, iid: IID, kind: PtrKind) -> ComPtr {
         let id = self.com.id();
         let epoch = self.com.objects.get(&obj).map_or(0, |o| o.disconnects);
+        if obj != 0 {
+            match kind {
+                PtrKind::Direct => {
+                    self.obj_refs_add(obj, 1);
+                }
+                PtrKind::Proxy { connected: true, .. } => self.stub_ensure(obj),
+                PtrKind::Proxy { .. } => {}
+            }
+        }
+        let epoch = self.com.objects.get(&obj).map_or(epoch, |o| o.disconnects);
         self.com.ptrs.insert(id, PtrState { pid, obj, iid, kind, refs: 1, epoch });
         ComPtr(id)
+    }
+
+    // ----- reference counts and the stub manager (§21.23 .. §21.25) --------------------------
+
+    fn obj_words(&self, obj: u32) -> String {
+        if self.com.objects.get(&obj).is_some_and(|o| o.factory) {
+            format!("class factory #{obj}")
+        } else {
+            format!("toy object #{obj}")
+        }
+    }
+
+    /// The object's reference count moves by `delta` (the toy class's own count); at 0 the
+    /// object is destroyed (§21.23). Returns the new count.
+    fn obj_refs_add(&mut self, obj: u32, delta: i64) -> u32 {
+        let Some(o) = self.com.objects.get_mut(&obj) else { return 0 };
+        if o.destroyed {
+            return 0;
+        }
+        let r = (i64::from(o.refs) + delta).clamp(0, i64::from(u32::MAX)) as u32;
+        o.refs = r;
+        if r == 0 {
+            o.destroyed = true;
+            let w = self.obj_words(obj);
+            self.note_effect(|_| format!("{w} destroyed: its last reference was released (§21.23)"));
+        }
+        r
+    }
+
+    /// The references of the proxy manager `p` belongs to: the counts of the live proxies
+    /// of its apartment to its object since the object's last disconnection (§21.24).
+    fn proxy_manager_refs(&self, s: &PtrState) -> u32 {
+        self.com
+            .ptrs
+            .values()
+            .filter(|q| q.obj == s.obj && q.kind == s.kind && q.epoch == s.epoch)
+            .map(|q| q.refs)
+            .sum()
+    }
+
+    /// The stub manager's strong external references (§21.24): NORMAL marshal data not yet
+    /// unmarshalled or released, TABLESTRONG data not released, one per proxy manager (an
+    /// apartment that holds a live connected proxy made since the last disconnection), and
+    /// CoLockObjectExternal locks (§21.25).
+    fn strong_refs(&self, obj: u32) -> u32 {
+        let Some(o) = self.com.objects.get(&obj) else { return 0 };
+        let data = self
+            .com
+            .packets
+            .values()
+            .filter(|p| {
+                p.obj == obj
+                    && match p.flags {
+                        MSHLFLAGS_NORMAL => p.state == PacketState::Fresh,
+                        MSHLFLAGS_TABLESTRONG => p.state != PacketState::Released,
+                        _ => false,
+                    }
+            })
+            .count() as u32;
+        let mut owners: Vec<u32> = self
+            .com
+            .ptrs
+            .values()
+            .filter_map(|p| match p.kind {
+                PtrKind::Proxy { owner, connected: true }
+                    if p.obj == obj
+                        && p.refs > 0
+                        && p.epoch == o.disconnects
+                        && self.com.apts.get(&owner).is_some_and(|a| a.alive) =>
+                {
+                    Some(owner)
+                }
+                _ => None,
+            })
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        data + owners.len() as u32 + o.locks
+    }
+
+    /// TABLEWEAK marshal data of the object not released (§21.24).
+    fn weak_refs(&self, obj: u32) -> u32 {
+        self.com
+            .packets
+            .values()
+            .filter(|p| p.obj == obj && p.flags == MSHLFLAGS_TABLEWEAK && p.state != PacketState::Released)
+            .count() as u32
+    }
+
+    /// The object's stub manager, made if it has none: it holds one reference on the
+    /// object (§21.24).
+    fn stub_ensure(&mut self, obj: u32) {
+        let Some(o) = self.com.objects.get_mut(&obj) else { return };
+        if o.stub || o.destroyed || !o.alive {
+            return;
+        }
+        o.stub = true;
+        self.obj_refs_add(obj, 1);
+    }
+
+    /// The stub manager goes: its marshal data is released, its proxies are cut off, its
+    /// external locks dropped and its reference on the object released (§21.16, §21.24).
+    fn stub_release(&mut self, obj: u32, why: &str) {
+        let Some(o) = self.com.objects.get_mut(&obj) else { return };
+        o.disconnects += 1;
+        o.locks = 0;
+        let had = std::mem::replace(&mut o.stub, false);
+        // NORMAL data already unmarshalled stays consumed (a second unmarshal:
+        // CO_E_OBJNOTCONNECTED, MP-2).
+        for pk in self.com.packets.values_mut().filter(|pk| pk.obj == obj && pk.state == PacketState::Fresh) {
+            pk.state = PacketState::Released;
+        }
+        if had {
+            let left = self.obj_refs_add(obj, -1);
+            let w = self.obj_words(obj);
+            self.note_effect(|_| {
+                if left == 0 {
+                    format!("{w}'s stub manager released ({why}); it held the last reference: {w} destroyed (§21.24)")
+                } else {
+                    format!("{w}'s stub manager released ({why}); {left} reference(s) left on the object (§21.24)")
+                }
+            });
+        }
+    }
+
+    /// A strong external reference went: with none left, the stub manager goes, unless
+    /// `last_closes` is false and TABLEWEAK data still holds it (§21.24, §21.25).
+    fn stub_maybe_release(&mut self, obj: u32, last_closes: bool, why: &str) {
+        let Some(o) = self.com.objects.get(&obj) else { return };
+        if !o.stub || !o.alive {
+            return;
+        }
+        if self.strong_refs(obj) == 0 && (last_closes || self.weak_refs(obj) == 0) {
+            self.stub_release(obj, why);
+        }
+    }
+
+    /// A pointer's references all go at once (a pointer COM held for a call, handed over,
+    /// or dropped with its call), with the accounting of Release.
+    fn drop_ptr(&mut self, p: u32) {
+        let Some(s) = self.com.ptrs.get_mut(&p) else { return };
+        let n = std::mem::replace(&mut s.refs, 0);
+        let s = s.clone();
+        if n == 0 || s.obj == 0 {
+            return;
+        }
+        match s.kind {
+            PtrKind::Direct => {
+                self.obj_refs_add(s.obj, -i64::from(n));
+            }
+            PtrKind::Proxy { .. } => {
+                if self.proxy_manager_refs(&s) == 0 {
+                    self.stub_maybe_release(s.obj, true, "its last proxy was released");
+                }
+            }
+        }
     }
 
     /// A pointer to `obj` for apartment `apt`: the object itself there, else a proxy bound
@@ -979,7 +1201,13 @@ impl Kernel {
         match self.com.ptrs.get(&p.0) {
             None => Err(format!("{p} is not an interface pointer")),
             Some(s) if s.pid != pid => Err(format!("{p} is a pointer of another process (P{})", s.pid)),
-            Some(s) if s.refs == 0 => Err(format!("{p} was used after its last Release")),
+            Some(s) if s.refs == 0 => match self.com.objects.get(&s.obj) {
+                Some(o) if o.destroyed => Err(format!(
+                    "{p} was used after its last Release ({} was destroyed: use after release, §21.23)",
+                    self.obj_words(s.obj)
+                )),
+                _ => Err(format!("{p} was used after its last Release")),
+            },
             Some(s) => Ok(s.clone()),
         }
     }
@@ -1096,7 +1324,9 @@ impl Kernel {
         hr_out(S_OK, ComOut::Ptr(p))
     }
 
-    /// IUnknown::AddRef: the new count.
+    /// IUnknown::AddRef: the new count. Through a direct pointer the object's own count
+    /// (the toy class returns it, §21.23); through a proxy its proxy manager's, counted
+    /// locally (§21.24).
     pub(crate) fn iunknown_add_ref(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
         if let Err(m) = self.ptr_ok(pid, this) {
             return self.com_misuse(pid, tid, format!("IUnknown::AddRef: {m}"));
@@ -1107,10 +1337,18 @@ impl Kernel {
             return Ok(Value::Long(1).into());
         }
         s.refs += 1;
-        Ok(Value::Long(i64::from(s.refs)).into())
+        let s = s.clone();
+        let n = match s.kind {
+            PtrKind::Direct => self.obj_refs_add(s.obj, 1),
+            PtrKind::Proxy { .. } => self.proxy_manager_refs(&s),
+        };
+        Ok(Value::Long(i64::from(n)).into())
     }
 
-    /// IUnknown::Release: the new count; accepted from any apartment (MP-5).
+    /// IUnknown::Release: the new count; accepted from any apartment (MP-5). Through a
+    /// direct pointer the object's count, the object destroyed at 0 (§21.23); through a
+    /// proxy its proxy manager's, whose last Release releases the stub manager's strong
+    /// reference (§21.24).
     pub(crate) fn iunknown_release(&mut self, pid: Pid, tid: Tid, this: ComPtr) -> CallResult {
         if let Err(m) = self.ptr_ok(pid, this) {
             return self.com_misuse(pid, tid, format!("IUnknown::Release: {m}"));
@@ -1120,7 +1358,18 @@ impl Kernel {
             return Ok(Value::Long(1).into());
         }
         s.refs -= 1;
-        Ok(Value::Long(i64::from(s.refs)).into())
+        let s = s.clone();
+        let n = match s.kind {
+            PtrKind::Direct => self.obj_refs_add(s.obj, -1),
+            PtrKind::Proxy { connected, .. } => {
+                let n = self.proxy_manager_refs(&s);
+                if n == 0 && connected {
+                    self.stub_maybe_release(s.obj, true, "its last proxy was released");
+                }
+                n
+            }
+        };
+        Ok(Value::Long(i64::from(n)).into())
     }
 
     // ----- calls ---------------------------------------------------------------------------
@@ -1214,6 +1463,9 @@ impl Kernel {
             Err(_) => return hr(E_OUTOFMEMORY),
         };
         let event = self.process(pid).handles.get(ev).expect("just made").object;
+        // The call holds its own reference on its reply event: a program that closes the
+        // handle (COM's, on Windows) must not free it under the call.
+        self.add_ref(event);
         let causality = self.causality_of(tid);
         let n = self.com.id();
         let since_step = self.step;
@@ -1296,6 +1548,23 @@ impl Kernel {
         hr(S_OK)
     }
 
+    /// Call `n` ends: it leaves the table, its reply event handle is closed if it still
+    /// names the event (the program may have closed it, and the number been reused), and
+    /// the call's own reference on the event goes.
+    fn drop_call(&mut self, n: u32) -> Option<ComCall> {
+        let c = self.com.calls.remove(&n)?;
+        let pid = c.caller_pid;
+        let named = self.pids.contains_key(&pid)
+            && self.process(pid).handles.get(c.event_handle).is_some_and(|e| e.object == c.event);
+        if named {
+            let _ = self.close_handle(pid, c.event_handle);
+        }
+        if self.objects.contains_key(c.event) {
+            self.release(c.event);
+        }
+        Some(c)
+    }
+
     /// Stores a call's result and signals its caller's event.
     fn finish_call(&mut self, n: u32, h: HRESULT, value: i64, why: &str) {
         let Some(c) = self.com.calls.get_mut(&n) else { return };
@@ -1304,19 +1573,15 @@ impl Kernel {
         }
         c.state = CallState::Done;
         c.result = Some((h, value));
-        let (event, gone, pid, handle) = (c.event, c.caller_gone, c.caller_pid, c.event_handle);
-        if let Some(p) = c.arg_ptr.take() {
-            if let Some(s) = self.com.ptrs.get_mut(&p.0) {
-                s.refs = 0;
-            }
+        let (event, gone) = (c.event, c.caller_gone);
+        let arg = c.arg_ptr.take();
+        if let Some(p) = arg {
+            self.drop_ptr(p.0);
         }
         if gone {
             // The caller's process may have ended since (its handles went with it): a call
             // from a client process that exited, finished when the server's apartment ends.
-            if self.pids.contains_key(&pid) {
-                let _ = self.close_handle(pid, handle);
-            }
-            self.com.calls.remove(&n);
+            self.drop_call(n);
             return;
         }
         let tid = self.current.unwrap_or(0);
@@ -1370,7 +1635,7 @@ impl Kernel {
         if c.state != CallState::Queued {
             return hr(RPC_E_DISCONNECTED);
         }
-        if !self.com.objects[&c.obj].alive {
+        if !self.com.objects[&c.obj].alive || self.com.objects[&c.obj].destroyed {
             self.finish_call(n, RPC_E_DISCONNECTED, 0, "found its object disconnected");
             return hr(RPC_E_DISCONNECTED);
         }
@@ -1442,16 +1707,15 @@ impl Kernel {
     /// The caller takes its call's result: the end of the call's span.
     pub(crate) fn com_call_return(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
         self.com_thread(tid).outgoing.retain(|&c| c != n);
-        let Some(c) = self.com.calls.remove(&n) else { return hr(RPC_E_DISCONNECTED) };
-        let _ = self.close_handle(pid, c.event_handle);
+        let Some(c) = self.drop_call(n) else { return hr(RPC_E_DISCONNECTED) };
         let (mut h, mut v) = c.result.unwrap_or((RPC_E_DISCONNECTED, 0));
         if h.succeeded() {
             // An interface pointer coming back is unmarshalled in the caller's apartment:
             // a proxy (§21.17, §21.19).
+            let mut handed = None;
             let obj = match c.method {
-                ToyMethod::CreateInstance(_) => self.com.ptrs.get_mut(&(v as u32)).map(|p| {
-                    // The callee's own pointer is handed over to the stub.
-                    p.refs = 0;
+                ToyMethod::CreateInstance(_) => self.com.ptrs.get(&(v as u32)).map(|p| {
+                    handed = Some(v as u32);
                     (p.obj, p.iid)
                 }),
                 ToyMethod::QueryInterface(iid) => Some((c.obj, iid)),
@@ -1465,6 +1729,11 @@ impl Kernel {
                     }
                     None => (h, v) = (CO_E_NOTINITIALIZED, 0),
                 }
+            }
+            if let Some(p) = handed {
+                // The callee's own pointer is handed over to the stub (which now holds the
+                // object, §21.24); with no proxy made the object goes.
+                self.drop_ptr(p);
             }
         }
         let steps = self.step - c.since_step;
@@ -1564,6 +1833,7 @@ impl Kernel {
         if !self.com.objects[&s.obj].alive {
             return CO_E_OBJNOTCONNECTED;
         }
+        self.stub_ensure(s.obj);
         let id = self.com.id();
         self.com.packets.insert(id, Packet { obj: s.obj, iid, flags: flags & 3, state: PacketState::Fresh });
         let st = self.com.streams.get_mut(&stream).expect("checked");
@@ -1615,9 +1885,17 @@ impl Kernel {
         }
         if !obj_implements(&self.com.objects[&p.obj], iid) {
             // The data is consumed all the same (MP-2).
+            if p.flags == MSHLFLAGS_NORMAL {
+                self.stub_maybe_release(p.obj, true, "its NORMAL marshal data was consumed");
+            }
             return (E_NOINTERFACE, ComOut::None);
         }
         let ptr = self.ptr_for(pid, p.obj, iid, apt, connected);
+        if p.flags == MSHLFLAGS_NORMAL {
+            // The data's strong reference passed to the proxy, or went (the object itself
+            // unmarshalled in its own apartment) (§21.24).
+            self.stub_maybe_release(p.obj, true, "its NORMAL marshal data was unmarshalled in its own apartment");
+        }
         let direct = self.com.ptrs[&ptr.0].kind == PtrKind::Direct;
         let (here, home) = (self.apt_words(apt), self.apt_words(self.com.objects[&p.obj].apt));
         self.note_effect(|_| {
@@ -1662,7 +1940,15 @@ impl Kernel {
         let s = self.com.streams.get_mut(&st.0).expect("checked");
         let Some(&pk) = s.packets.get(s.pos) else { return hr(STG_E_READFAULT) };
         s.pos += 1;
-        self.com.packets.get_mut(&pk).expect("exists").state = PacketState::Released;
+        let p = self.com.packets.get_mut(&pk).expect("exists");
+        let was = std::mem::replace(&mut p.state, PacketState::Released);
+        let (obj, weak) = (p.obj, p.flags == MSHLFLAGS_TABLEWEAK);
+        if was != PacketState::Released {
+            // Releasing strong data closes the stub manager when it was the last strong
+            // reference, table-weak data notwithstanding; releasing weak data only when
+            // nothing else holds it (§21.24).
+            self.stub_maybe_release(obj, !weak, "CoReleaseMarshalData released its last marshal data");
+        }
         hr(S_OK)
     }
 
@@ -1687,11 +1973,60 @@ impl Kernel {
             return hr(S_OK);
         }
         let obj = s.obj;
-        self.com.objects.get_mut(&obj).expect("a live pointer's object").disconnects += 1;
-        for pk in self.com.packets.values_mut().filter(|pk| pk.obj == obj) {
-            pk.state = PacketState::Released;
+        // The stub manager goes with its marshal data, proxies and external locks (§21.16,
+        // §21.25: test_lock_object_external, locks drop to 0).
+        self.stub_release(obj, "CoDisconnectObject");
+        let w = self.obj_words(obj);
+        self.note_effect(|_| format!("{w} disconnected: its proxies are cut off"));
+        hr(S_OK)
+    }
+
+    /// CoLockObjectExternal (§21.25): `lock` adds an external lock (a strong reference of
+    /// the object's stub manager, made if need be); an unlock removes one, and when it was
+    /// the last strong reference the stub manager goes (its proxies cut off, its reference
+    /// on the object released) unless `last_unlock_releases` is FALSE and TABLEWEAK marshal
+    /// data still holds it (marshal.c test_lock_object_external, run on Windows). NULL:
+    /// E_INVALIDARG; no apartment: CO_E_NOTINITIALIZED [Wine impl]; an unlock without a
+    /// lock: S_OK, nothing done [Wine impl: "native ... silently fails"]; a proxy, the GIT
+    /// or an object whose apartment ended: S_OK, nothing done [inferred].
+    pub(crate) fn co_lock_object_external(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        unk: Option<ComPtr>,
+        lock: bool,
+        last_unlock_releases: bool,
+    ) -> CallResult {
+        let Some(p) = unk else { return hr(E_INVALIDARG) };
+        let s = match self.ptr_ok(pid, p) {
+            Ok(s) => s,
+            Err(m) => return self.com_misuse(pid, tid, format!("CoLockObjectExternal: {m}")),
+        };
+        if self.com_apartment_of(tid).is_none() {
+            return hr(CO_E_NOTINITIALIZED);
         }
-        self.note_effect(|_| format!("toy object #{obj} disconnected: its proxies are cut off"));
+        if s.obj == 0 || matches!(s.kind, PtrKind::Proxy { .. }) || !self.com.objects[&s.obj].alive {
+            return hr(S_OK);
+        }
+        let obj = s.obj;
+        let w = self.obj_words(obj);
+        if lock {
+            self.stub_ensure(obj);
+            let o = self.com.objects.get_mut(&obj).expect("a live pointer's object");
+            o.locks += 1;
+            let n = o.locks;
+            self.note_effect(|_| format!("{w} externally locked ({n} lock(s))"));
+        } else {
+            let o = self.com.objects.get_mut(&obj).expect("a live pointer's object");
+            if o.locks == 0 {
+                self.note_effect(|_| format!("no effect: {w} has no external lock [Wine impl]"));
+                return hr(S_OK);
+            }
+            o.locks -= 1;
+            let n = o.locks;
+            self.note_effect(|_| format!("{w} externally unlocked ({n} lock(s) left)"));
+            self.stub_maybe_release(obj, last_unlock_releases, "its last strong reference was unlocked");
+        }
         hr(S_OK)
     }
 
@@ -1869,7 +2204,11 @@ impl Kernel {
                 let st = self.com.streams.get_mut(&stream).expect("git stream");
                 st.released = true;
                 if let Some(&pk) = st.packets.first() {
-                    self.com.packets.get_mut(&pk).expect("packet").state = PacketState::Released;
+                    let p = self.com.packets.get_mut(&pk).expect("packet");
+                    if std::mem::replace(&mut p.state, PacketState::Released) != PacketState::Released {
+                        let obj = p.obj;
+                        self.stub_maybe_release(obj, true, "its Global Interface Table entry was revoked");
+                    }
                 }
                 hr(S_OK)
             }
@@ -1912,6 +2251,8 @@ impl Kernel {
         let cookie = self.com.id();
         let suspended = flags & REGCLS_SUSPENDED != 0;
         self.com.classes.insert(cookie, ClassReg { pid, apt, clsid, obj: s.obj, ctx, flags, suspended, used: false });
+        // COM keeps a reference on a registered class object until it is revoked (§21.23).
+        self.obj_refs_add(s.obj, 1);
         let (words, name) = (self.apt_words(apt), clsid.name());
         self.note_effect(|_| {
             format!(
@@ -1933,7 +2274,9 @@ impl Kernel {
             Some(r) if r.pid != pid => hr(E_INVALIDARG),
             Some(r) if r.apt != apt => hr(RPC_E_WRONG_THREAD),
             Some(_) => {
-                self.com.classes.remove(&cookie);
+                if let Some(r) = self.com.classes.remove(&cookie) {
+                    self.obj_refs_add(r.obj, -1);
+                }
                 hr(S_OK)
             }
         }
@@ -2164,14 +2507,12 @@ impl Kernel {
 
     /// The caller gives up outgoing call `n` (MessagePending said PENDINGMSG_CANCELCALL):
     /// RPC_E_CALL_CANCELED; a reply that comes later is dropped (MF-6).
-    pub(crate) fn com_call_cancel(&mut self, pid: Pid, tid: Tid, n: u32) -> CallResult {
+    pub(crate) fn com_call_cancel(&mut self, _pid: Pid, tid: Tid, n: u32) -> CallResult {
         self.com_thread(tid).outgoing.retain(|&c| c != n);
         if let Some(c) = self.com.calls.get_mut(&n) {
             c.caller_gone = true;
             if c.state == CallState::Done {
-                let h = c.event_handle;
-                let _ = self.close_handle(pid, h);
-                self.com.calls.remove(&n);
+                self.drop_call(n);
             }
         }
         self.note_effect(|_| format!("call #{n} cancelled: returns RPC_E_CALL_CANCELED; its reply will be dropped"));
@@ -2216,9 +2557,7 @@ impl Kernel {
             if let Some(c) = self.com.calls.get_mut(n) {
                 c.caller_gone = true;
                 if c.state == CallState::Done {
-                    let (pid, h) = (c.caller_pid, c.event_handle);
-                    let _ = self.close_handle(pid, h);
-                    self.com.calls.remove(n);
+                    self.drop_call(*n);
                 }
             }
         }
