@@ -41,6 +41,26 @@ enum Op {
     /// from another apartment).
     CallShared(usize),
     Sleep(u32),
+    /// AddRef then Release through object k's raw pointer: the object's count (§21.23).
+    Count(usize),
+    /// AddRef then Release through the k-th pointer this thread got by UnmarshalData: a
+    /// proxy manager's count, or the object's (§21.23, §21.24).
+    CountMine(usize),
+    /// IToy::Get through the k-th pointer this thread got by UnmarshalData.
+    CallData(usize),
+    /// CoMarshalInterface of object k's raw pointer into a new shared stream, with
+    /// MSHLFLAGS 0 (NORMAL), 1 (TABLESTRONG) or 2 (TABLEWEAK) (§21.24).
+    MarshalData(usize, u32),
+    /// CoUnmarshalInterface of the k-th shared stream, rewound.
+    UnmarshalData(usize),
+    /// CoReleaseMarshalData of the k-th shared stream, rewound (§21.24).
+    ReleaseData(usize),
+    /// The last Release of the k-th pointer this thread got by UnmarshalData (§21.24).
+    ReleaseMine(usize),
+    /// CoLockObjectExternal(object k, fLock, fLastUnlockReleases) (§21.25).
+    Lock(usize, bool, bool),
+    /// CoDisconnectObject(object k) (§21.16).
+    Disconnect(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,6 +78,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..4).prop_map(Op::CallRaw),
         4 => (0usize..4).prop_map(Op::CallShared),
         1 => (0u32..5).prop_map(Op::Sleep),
+        2 => (0usize..4).prop_map(Op::Count),
+        2 => (0usize..3).prop_map(Op::CountMine),
+        3 => ((0usize..4), (0u32..3)).prop_map(|(k, f)| Op::MarshalData(k, f)),
+        3 => (0usize..4).prop_map(Op::UnmarshalData),
+        2 => (0usize..4).prop_map(Op::ReleaseData),
+        2 => (0usize..3).prop_map(Op::ReleaseMine),
+        3 => (0usize..3).prop_map(Op::CallData),
+        2 => ((0usize..4), any::<bool>(), any::<bool>()).prop_map(|(k, l, r)| Op::Lock(k, l, r)),
+        1 => (0usize..4).prop_map(Op::Disconnect),
     ]
 }
 
@@ -72,12 +101,21 @@ fn program() -> impl Strategy<Value = Vec<Vec<Op>>> {
     proptest::collection::vec(thread, 2..=THREADS_MAX)
 }
 
-/// Objects made so far: the raw pointer and one stream per thread; and every pointer
-/// unmarshalled by any thread.
-type Made = Rc<RefCell<(Vec<(ComPtr, Vec<Option<IStream>>)>, Vec<ComPtr>)>>;
+/// Objects made so far: the raw pointer and one stream per thread; every pointer
+/// unmarshalled by any thread (None once its last Release is done); and the streams of
+/// MarshalData.
+type Made = Rc<RefCell<(Vec<(ComPtr, Vec<Option<IStream>>)>, Vec<Option<ComPtr>>, Vec<IStream>)>>;
+
+fn raw(made: &Made, k: usize) -> Option<ComPtr> {
+    made.borrow().0.get(k).map(|(p, _)| *p)
+}
 
 async fn worker(ctx: ThreadCtx, me: usize, n: usize, ops: Vec<Op>, made: Made, done: HANDLE, all: HANDLE) -> u32 {
-    let mut mine: Vec<ComPtr> = Vec::new();
+    // Indices into made.1 of the pointers this thread unmarshalled.
+    let mut mine: Vec<usize> = Vec::new();
+    // The pointers of UnmarshalData: this thread's alone (None after their last Release),
+    // so no other thread uses one after its release.
+    let mut own: Vec<Option<ComPtr>> = Vec::new();
     let mut cookies: Vec<u64> = Vec::new();
     for op in ops {
         match op {
@@ -134,12 +172,15 @@ async fn worker(ctx: ThreadCtx, me: usize, n: usize, ops: Vec<Op>, made: Made, d
                     let _ = ctx.istream_seek_start(s).await;
                     let mut p = None;
                     let _ = ctx.co_unmarshal_interface(Some(s), &IID_IToy, Some(&mut p)).await;
-                    mine.extend(p);
-                    made.borrow_mut().1.extend(p);
+                    if p.is_some() {
+                        let mut m = made.borrow_mut();
+                        mine.push(m.1.len());
+                        m.1.push(p);
+                    }
                 }
             }
             Op::Call(k) => {
-                if let Some(&p) = mine.get(k) {
+                if let Some(p) = mine.get(k).and_then(|&i| made.borrow().1[i]) {
                     let _ = ctx.itoy_get(p, None).await;
                 }
             }
@@ -150,12 +191,74 @@ async fn worker(ctx: ThreadCtx, me: usize, n: usize, ops: Vec<Op>, made: Made, d
                 }
             }
             Op::CallShared(k) => {
-                let p = made.borrow().1.get(k).copied();
+                let p = made.borrow().1.get(k).copied().flatten();
                 if let Some(p) = p {
                     let _ = ctx.itoy_get(p, None).await;
                 }
             }
             Op::Sleep(ms) => ctx.sleep(ms).await,
+            Op::Count(k) => {
+                if let Some(p) = raw(&made, k) {
+                    let _ = ctx.add_ref(p).await;
+                    let _ = ctx.release(p).await;
+                }
+            }
+            Op::CountMine(k) => {
+                if let Some(p) = own.get(k).copied().flatten() {
+                    let _ = ctx.add_ref(p).await;
+                    let _ = ctx.release(p).await;
+                }
+            }
+            Op::MarshalData(k, flags) => {
+                if let Some(p) = raw(&made, k) {
+                    let mut s = None;
+                    let _ = ctx.create_stream_on_hglobal(Some(&mut s)).await;
+                    let s = s.expect("a stream");
+                    let hr = ctx.co_marshal_interface(Some(s), &IID_IToy, Some(p), MSHCTX_INPROC, None, flags).await;
+                    if hr == S_OK {
+                        made.borrow_mut().2.push(s);
+                    }
+                }
+            }
+            Op::UnmarshalData(k) => {
+                let s = made.borrow().2.get(k).copied();
+                if let Some(s) = s {
+                    let _ = ctx.istream_seek_start(s).await;
+                    let mut p = None;
+                    let _ = ctx.co_unmarshal_interface(Some(s), &IID_IToy, Some(&mut p)).await;
+                    if p.is_some() {
+                        own.push(p);
+                    }
+                }
+            }
+            Op::CallData(k) => {
+                if let Some(p) = own.get(k).copied().flatten() {
+                    let _ = ctx.itoy_get(p, None).await;
+                }
+            }
+            Op::ReleaseData(k) => {
+                let s = made.borrow().2.get(k).copied();
+                if let Some(s) = s {
+                    let _ = ctx.istream_seek_start(s).await;
+                    let _ = ctx.co_release_marshal_data(Some(s)).await;
+                }
+            }
+            Op::ReleaseMine(k) => {
+                let p = own.get_mut(k).and_then(Option::take);
+                if let Some(p) = p {
+                    let _ = ctx.release(p).await;
+                }
+            }
+            Op::Lock(k, lock, last) => {
+                if let Some(p) = raw(&made, k) {
+                    let _ = ctx.co_lock_object_external(Some(p), lock, last).await;
+                }
+            }
+            Op::Disconnect(k) => {
+                if let Some(p) = raw(&made, k) {
+                    let _ = ctx.co_disconnect_object(Some(p), 0).await;
+                }
+            }
         }
     }
     ctx.set_event(done).await;
@@ -229,6 +332,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
             EventKind::Call { api, args, ret, outs, .. } => {
                 let got = match ret {
                     Ret::Hresult(h) => Some(h.0 as u32),
+                    Ret::Long(v) => Some(*v as u32),
                     _ => None,
                 };
                 let want = match api.as_str() {
@@ -273,7 +377,28 @@ fn compare(r: &RunReport) -> Result<(), String> {
                         Some(model.co_create_instance(tid, ptr))
                     }
                     "CoMarshalInterface" => {
-                        Some(model.marshal_table_strong(tid, num(step, args, "stream")?, num(step, args, "unk")?))
+                        let flags = match args.iter().find(|a| a.name == "flags").map(|a| &a.value) {
+                            Some(ArgValue::Flags(f)) => *f,
+                            v => return Err(format!("step {step}: flags {v:?}")),
+                        };
+                        Some(model.marshal(tid, num(step, args, "stream")?, num(step, args, "unk")?, flags))
+                    }
+                    "IStream_Seek" => {
+                        model.seek_start(num(step, args, "this")?);
+                        None
+                    }
+                    // §21.23, §21.24: the counts AddRef and Release return.
+                    "IUnknown_AddRef" => Some(model.add_ref(num(step, args, "this")?)),
+                    "IUnknown_Release" => Some(model.release(num(step, args, "this")?)),
+                    "CoReleaseMarshalData" => Some(model.co_release_marshal_data(tid, num(step, args, "stream")?)),
+                    "CoDisconnectObject" => Some(model.co_disconnect_object(num(step, args, "unk")?)),
+                    "CoLockObjectExternal" => {
+                        let b = |n: &str| match args.iter().find(|a| a.name == n).map(|a| &a.value) {
+                            Some(ArgValue::Bool(v)) => Ok(*v),
+                            v => Err(format!("step {step}: {n} {v:?}")),
+                        };
+                        let (lock, last) = (b("lock")?, b("last_unlock_releases")?);
+                        Some(model.co_lock_object_external(tid, num(step, args, "unk")?, lock, last))
                     }
                     "CoUnmarshalInterface" => {
                         let ptr = if got == Some(0) { num(step, outs, "ppv")? } else { 0 };
