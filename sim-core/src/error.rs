@@ -370,6 +370,10 @@ hresults! {
     RPC_E_CHANGED_MODE = 0x8001_0106u32;
     /// The object invoked has disconnected from its clients (MP-2, SD-2).
     RPC_E_DISCONNECTED = 0x8001_0108u32;
+    /// The object exporter specified was not found (RPC_E_INVALID_OBJREF): winsim's answer
+    /// to CoReleaseMarshalData of data already released whose object has no stub manager
+    /// left (Wine 8.0, tools/wine-probes/com_inferred.c; docs/semantics.md §21.7).
+    RPC_E_INVALID_OBJREF = 0x8001_011Du32;
     /// Not enough resources (0x80010101): winsim's result of a call into the MTA for
     /// which no RPC worker thread could be started (docs/semantics.md §21.15) \[inferred\].
     RPC_E_OUT_OF_RESOURCES = 0x8001_0101u32;

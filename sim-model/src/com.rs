@@ -22,6 +22,7 @@ pub const CO_E_OBJNOTCONNECTED: u32 = 0x8004_01FD;
 pub const RPC_E_CHANGED_MODE: u32 = 0x8001_0106;
 /// RPC_E_DISCONNECTED.
 pub const RPC_E_DISCONNECTED: u32 = 0x8001_0108;
+pub const RPC_E_INVALID_OBJREF: u32 = 0x8001_011D;
 /// RPC_E_WRONG_THREAD.
 pub const RPC_E_WRONG_THREAD: u32 = 0x8001_010E;
 /// CO_E_OBJNOTREG.
@@ -544,17 +545,24 @@ impl ComModel {
         let (obj, weak) = (d.obj, d.flags == MSHLFLAGS_TABLEWEAK);
         if was != DataState::Released {
             self.stub_check(obj, !weak);
+        } else if !self.objects.get(&obj).is_some_and(|o| o.stub) {
+            // Released before, and no stub manager left (§21.7).
+            return RPC_E_INVALID_OBJREF;
         }
         S_OK
     }
 
     /// CoDisconnectObject (§21.16): the stub manager is released with its locks, marshal
-    /// data and proxies; a proxy: S_OK, nothing done.
-    pub fn co_disconnect_object(&mut self, ptr: u32) -> u32 {
+    /// data and proxies; a proxy: S_OK, nothing done; no apartment: CO_E_NOTINITIALIZED.
+    pub fn co_disconnect_object(&mut self, tid: u32, ptr: u32) -> u32 {
         let Some(&(obj, kind, _)) = self.ptrs.get(&ptr) else { return E_INVALIDARG };
-        if kind == Ptr::Direct {
-            self.stub_release(obj);
+        if kind != Ptr::Direct {
+            return S_OK;
         }
+        if self.apartment(tid).is_none() {
+            return CO_E_NOTINITIALIZED;
+        }
+        self.stub_release(obj);
         S_OK
     }
 

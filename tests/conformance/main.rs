@@ -9,6 +9,7 @@ mod async_io;
 mod audit;
 mod com;
 mod com_server;
+mod com_wine_probe;
 mod determinism;
 mod explore;
 mod explore_dpor;

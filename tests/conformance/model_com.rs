@@ -391,7 +391,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     "IUnknown_AddRef" => Some(model.add_ref(num(step, args, "this")?)),
                     "IUnknown_Release" => Some(model.release(num(step, args, "this")?)),
                     "CoReleaseMarshalData" => Some(model.co_release_marshal_data(tid, num(step, args, "stream")?)),
-                    "CoDisconnectObject" => Some(model.co_disconnect_object(num(step, args, "unk")?)),
+                    "CoDisconnectObject" => Some(model.co_disconnect_object(tid, num(step, args, "unk")?)),
                     "CoLockObjectExternal" => {
                         let b = |n: &str| match args.iter().find(|a| a.name == n).map(|a| &a.value) {
                             Some(ArgValue::Bool(v)) => Ok(*v),

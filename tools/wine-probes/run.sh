@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compiles each probe with mingw and runs it under Wine, each in a fresh prefix.
 # A manual tool, not part of CI. Usage: tools/wine-probes/run.sh [probe ...]
-# (probe = pipe_quota | redirect | zero_length | timers; default: all).
+# (probe = pipe_quota | redirect | zero_length | timers | com_inferred; default: all).
 set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +26,7 @@ wineserver=$(dirname "$wine")/wineserver64
 [ -x "$wineserver" ] || wineserver=$(dirname "$wine")/wineserver
 [ -x "$wineserver" ] || wineserver=$(command -v wineserver 2>/dev/null || true)
 
-probes=${*:-"pipe_quota redirect zero_length timers"}
+probes=${*:-"pipe_quota redirect zero_length timers com_inferred"}
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT INT TERM
 
@@ -36,7 +36,10 @@ status=0
 for p in $probes; do
     p=${p%.c}
     [ -f "$dir/$p.c" ] || die "no probe $dir/$p.c"
-    "$cc" -O1 -Wall -o "$build/$p.exe" "$dir/$p.c" || die "compiling $p.c failed"
+    # A probe names the libraries it needs in a comment: "LIBS: -lole32 -luuid".
+    libs=$(sed -n 's/.*LIBS: \(-[-a-z0-9_ ]*\).*/\1/p' "$dir/$p.c" | head -n 1)
+    # shellcheck disable=SC2086
+    "$cc" -O1 -Wall -o "$build/$p.exe" "$dir/$p.c" $libs || die "compiling $p.c failed"
     prefix=$(mktemp -d)
     echo
     echo "##### $p.exe (WINEPREFIX=$prefix)"

@@ -307,7 +307,7 @@ impl ThreadCtx {
     /// otherwise. Through a proxy from another apartment: RPC_E_WRONG_THREAD (MP-5); a
     /// proxy answers IID_IUnknown and interfaces it already has itself, and asks the
     /// object's apartment for any other (a call: it waits for that apartment like any
-    /// call, §21.19).
+    /// call, §21.19). The local answers hold after the object's side is gone (§21.26).
     pub async fn query_interface(&self, this: ComPtr, riid: &IID, ppv: Option<&mut Option<ComPtr>>) -> HRESULT {
         let (iid, has_out) = (*riid, ppv.is_some());
         let (hr, v) = Box::pin(self.invoke(|| Request::IUnknown_QueryInterface { this, iid, has_out })).await;
@@ -580,13 +580,16 @@ impl ThreadCtx {
     }
 
     /// CoReleaseMarshalData (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-coreleasemarshaldata):
-    /// releases the marshal data at the stream's position; STG_E_READFAULT past the end.
+    /// releases the marshal data at the stream's position; STG_E_READFAULT past the end;
+    /// data released before whose object has no stub manager left: RPC_E_INVALID_OBJREF
+    /// (§21.7, §21.26).
     pub async fn co_release_marshal_data(&self, stream: Option<IStream>) -> HRESULT {
         self.com(Request::CoReleaseMarshalData { stream }).await.hr
     }
 
     /// CoDisconnectObject (learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-codisconnectobject):
-    /// cuts off every proxy to the object; NULL: E_INVALIDARG (§21.16).
+    /// cuts off every proxy to the object; NULL: E_INVALIDARG; a proxy or the GIT: S_OK,
+    /// nothing done; no apartment: CO_E_NOTINITIALIZED (§21.16, §21.26).
     pub async fn co_disconnect_object(&self, unk: Option<ComPtr>, reserved: u32) -> HRESULT {
         self.com(Request::CoDisconnectObject { unk, reserved }).await.hr
     }

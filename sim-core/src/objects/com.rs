@@ -1263,14 +1263,8 @@ impl Kernel {
 
     /// The checks of a call through a proxy, in J.1's order (SD-1, MP-5, MP-2).
     fn proxy_check(&self, tid: Tid, s: &PtrState) -> Result<u32, HRESULT> {
-        let PtrKind::Proxy { owner, connected } = s.kind else { return Ok(self.com.objects[&s.obj].apt) };
-        if !self.com.apts[&owner].alive {
-            return Err(CO_E_OBJNOTCONNECTED);
-        }
-        let Some((apt, _)) = self.com_apartment_of(tid) else { return Err(CO_E_NOTINITIALIZED) };
-        if apt != owner {
-            return Err(RPC_E_WRONG_THREAD);
-        }
+        let PtrKind::Proxy { connected, .. } = s.kind else { return Ok(self.com.objects[&s.obj].apt) };
+        let apt = self.proxy_check_caller(tid, s)?;
         let o = &self.com.objects[&s.obj];
         if connected && !o.alive && o.server_gone && self.com.apts[&o.apt].pid != s.pid {
             // The server process ended (§21.17).
@@ -1282,6 +1276,21 @@ impl Kernel {
         if s.epoch != self.com.objects[&s.obj].disconnects {
             // CoDisconnectObject cut this proxy off (§21.16).
             return Err(CO_E_OBJNOTCONNECTED);
+        }
+        Ok(apt)
+    }
+
+    /// The caller's side of [`Self::proxy_check`]: the proxy's own apartment alive
+    /// (CO_E_OBJNOTCONNECTED), the caller in an apartment (CO_E_NOTINITIALIZED) and in the
+    /// proxy's (RPC_E_WRONG_THREAD). What the proxy manager answers locally needs only these.
+    fn proxy_check_caller(&self, tid: Tid, s: &PtrState) -> Result<u32, HRESULT> {
+        let PtrKind::Proxy { owner, .. } = s.kind else { return Ok(self.com.objects[&s.obj].apt) };
+        if !self.com.apts[&owner].alive {
+            return Err(CO_E_OBJNOTCONNECTED);
+        }
+        let Some((apt, _)) = self.com_apartment_of(tid) else { return Err(CO_E_NOTINITIALIZED) };
+        if apt != owner {
+            return Err(RPC_E_WRONG_THREAD);
         }
         Ok(apt)
     }
@@ -1306,14 +1315,18 @@ impl Kernel {
         if s.obj == 0 {
             return hr(if iid == IID_IUnknown || iid == IID_IGlobalInterfaceTable { S_OK } else { E_NOINTERFACE });
         }
-        if let Err(h) = self.proxy_check(tid, &s) {
-            return hr(h);
-        }
         if let PtrKind::Proxy { .. } = s.kind {
             // The proxy manager answers IUnknown and the interfaces it already has a proxy
-            // for; any other goes to the object's apartment as a call (§21.19).
+            // for, even when the object's side is gone (disconnected, its apartment or
+            // process ended: tools/wine-probes/com_inferred.c, Wine 8.0 answers S_OK for
+            // IUnknown after the object's apartment ended); any other goes to the object's
+            // apartment as a call, after every check (§21.19).
             let known = iid == IID_IUnknown
                 || self.com.ptrs.values().any(|p| p.obj == s.obj && p.kind == s.kind && p.iid == iid && p.refs > 0);
+            let checked = if known { self.proxy_check_caller(tid, &s) } else { self.proxy_check(tid, &s) };
+            if let Err(h) = checked {
+                return hr(h);
+            }
             if !known {
                 return self.com_invoke(pid, tid, this, ToyMethod::QueryInterface(iid));
             }
@@ -1948,6 +1961,10 @@ impl Kernel {
             // reference, table-weak data notwithstanding; releasing weak data only when
             // nothing else holds it (§21.24).
             self.stub_maybe_release(obj, !weak, "CoReleaseMarshalData released its last marshal data");
+        } else if !self.com.objects.get(&obj).is_some_and(|o| o.stub) {
+            // Released before, and its object has no stub manager any more: nothing in the
+            // apartment knows the data (Wine 8.0: RPC_E_INVALID_OBJREF; §21.7).
+            return hr(RPC_E_INVALID_OBJREF);
         }
         hr(S_OK)
     }
@@ -1969,8 +1986,14 @@ impl Kernel {
             Err(m) => return self.com_misuse(pid, tid, format!("CoDisconnectObject: {m}")),
         };
         if s.obj == 0 || matches!(s.kind, PtrKind::Proxy { .. }) {
-            // The GIT, or a proxy: this process manages no stub for it [inferred].
+            // The GIT, or a proxy: this process manages no stub for it (Wine 8.0 answers
+            // S_OK to both with COM initialised: tools/wine-probes/com_inferred.c).
             return hr(S_OK);
+        }
+        if self.com_apartment_of(tid).is_none() {
+            // As CoLockObjectExternal (Wine 8.0: CO_E_NOTINITIALIZED after the thread's
+            // last CoUninitialize; tools/wine-probes/com_inferred.c).
+            return hr(CO_E_NOTINITIALIZED);
         }
         let obj = s.obj;
         // The stub manager goes with its marshal data, proxies and external locks (§21.16,
