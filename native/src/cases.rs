@@ -13,7 +13,9 @@
 
 use crate::log::{Atom, Dword, Id, Int, Log, Lresult, Size, render_bytes, render_error};
 use sim_core::backend::{Program, Win32, WindowProc};
-use sim_core::objects::com::{COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED};
+use sim_core::objects::com::{
+    COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, IID_IClassFactory, IID_IToy, IID_IUnknown,
+};
 use sim_core::types::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -65,6 +67,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "window_messages", run: |w, l| Box::pin(window_messages(w, l)) },
         Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
         Case { name: "com_init", run: |w, l| Box::pin(com_init(w, l)) },
+        Case { name: "com_marshalling", run: |w, l| Box::pin(com_marshalling(w, l)) },
         Case { name: "waitable_timers", run: |w, l| Box::pin(waitable_timers(w, l)) },
         Case { name: "apcs", run: |w, l| Box::pin(apcs(w, l)) },
         Case { name: "window_timers", run: |w, l| Box::pin(window_timers(w, l)) },
@@ -2097,6 +2100,186 @@ async fn com_init<W: Win32>(w: W, log: Log) {
     if hr.succeeded() {
         w.co_uninitialize().await;
     }
+}
+
+/// COM objects across apartments (docs/semantics.md §21.6-§21.8, §21.16, §21.19,
+/// §21.24-§21.26), through a class factory (IClassFactory's proxy and stub ship with
+/// Windows): bad arguments (MP-1, §21.16); an STA makes the object, locks and
+/// unlocks it, marshals it twice and pumps; the MTA unmarshals both (one proxy manager:
+/// its counts), calls through the proxy (a call into the STA, answered while it pumps:
+/// XC-1), asks for an interface the object lacks (E_NOINTERFACE from the object, §21.19),
+/// calls from a thread in the implicit MTA (works) and from another STA
+/// (RPC_E_WRONG_THREAD, MP-5); CoLockObjectExternal and CoDisconnectObject given a proxy
+/// (S_OK, nothing done, §21.26); the STA leaves COM: calls answer RPC_E_DISCONNECTED
+/// (SD-2), QueryInterface(IID_IUnknown) is answered locally (§21.19, §21.26), and the
+/// object's own count is back to the creator's one reference (SD-4, §21.24).
+async fn com_marshalling<W: Win32>(w: W, log: Log) {
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    call!(w, log, "CoInitializeEx(MTA)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    let mut s = None;
+    call!(
+        w,
+        log,
+        "CoMarshalInterThreadInterfaceInStream(NULL object)",
+        w.co_marshal_inter_thread_interface_in_stream(&IID_IClassFactory, None, Some(&mut s))
+    );
+    let mut p = None;
+    call!(
+        w,
+        log,
+        "CoGetInterfaceAndReleaseStream(NULL stream)",
+        w.co_get_interface_and_release_stream(None, &IID_IClassFactory, Some(&mut p))
+    );
+    call!(w, log, "CoDisconnectObject(NULL)", w.co_disconnect_object(None, 0));
+    // CoLockObjectExternal(NULL) is left out: Wine 8.0 dereferences the pointer (a page
+    // fault in get_stub_manager_from_object), winsim answers E_INVALIDARG (§21.25).
+
+    let streams: Arc<Mutex<Vec<W::IStream>>> = Arc::default();
+    let sta_id = Arc::new(AtomicU32::new(0));
+    let ready = call!(w, log, "CreateEvent(ready)", w.create_event(None, true, false, None));
+    let tlog = log.thread("sta");
+    let (l, st, id) = (tlog.clone(), streams.clone(), sta_id.clone());
+    let sta = spawn(&w, &log, "STA", move |t: W| async move {
+        let log = l;
+        id.store(t.get_current_thread_id(), SeqCst);
+        call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        let f = t.new_class_factory().await.expect("a class factory");
+        call!(t, log, "CoLockObjectExternal(object, TRUE, TRUE)", t.co_lock_object_external(Some(f), true, true));
+        call!(t, log, "CoLockObjectExternal(object, FALSE, TRUE)", t.co_lock_object_external(Some(f), false, true));
+        for i in 1..=2 {
+            let mut s = None;
+            call!(
+                t,
+                log,
+                &format!("CoMarshalInterThreadInterfaceInStream(object, {i})"),
+                t.co_marshal_inter_thread_interface_in_stream(&IID_IClassFactory, Some(f), Some(&mut s))
+            );
+            st.lock().expect("streams").extend(s);
+        }
+        call!(t, log, "SetEvent(ready)", t.set_event(ready));
+        let mut m = MSG::default();
+        let mut n = 0;
+        while t.get_message(&mut m, HWND::NULL, 0, 0).await > 0 {
+            t.dispatch_message(&m).await;
+            n += 1;
+        }
+        log.note("pumped until WM_QUIT", if n > 0 { "some" } else { "none" });
+        call!(t, log, "CoUninitialize", t.co_uninitialize());
+        log.note("the object's Release after CoUninitialize", t.release(f).await);
+        0
+    })
+    .await;
+    call!(w, log, "WaitForSingleObject(ready, 5000 ms)", w.wait_for_single_object(ready, 5000));
+    let got: Vec<W::IStream> = streams.lock().expect("streams").clone();
+    let mut proxies = Vec::new();
+    for (i, s) in got.into_iter().enumerate() {
+        let mut p = None;
+        call!(
+            w,
+            log,
+            &format!("CoGetInterfaceAndReleaseStream({})", i + 1),
+            w.co_get_interface_and_release_stream(Some(s), &IID_IClassFactory, Some(&mut p))
+        );
+        proxies.extend(p);
+    }
+    let px = *proxies.first().expect("a proxy");
+    log.note("proxy AddRef", w.add_ref(px).await);
+    log.note("proxy AddRef", w.add_ref(px).await);
+    log.note("proxy Release", w.release(px).await);
+    log.note("proxy Release", w.release(px).await);
+    let mut o = None;
+    call!(
+        w,
+        log,
+        "IClassFactory::CreateInstance(IID_IUnknown) through the proxy",
+        w.iclassfactory_create_instance(px, None, &IID_IUnknown, Some(&mut o))
+    );
+    if let Some(o) = o {
+        log.note("the new object's proxy Release", w.release(o).await);
+    }
+    let mut o = None;
+    call!(
+        w,
+        log,
+        "IClassFactory::CreateInstance(IID_IClassFactory) through the proxy",
+        w.iclassfactory_create_instance(px, None, &IID_IClassFactory, Some(&mut o))
+    );
+    let mut q = None;
+    call!(w, log, "QueryInterface(proxy, IID_IUnknown)", w.query_interface(px, &IID_IUnknown, Some(&mut q)));
+    if let Some(q) = q {
+        w.release(q).await;
+    }
+    let mut q = None;
+    call!(w, log, "QueryInterface(proxy, IID_IToy)", w.query_interface(px, &IID_IToy, Some(&mut q)));
+
+    // A thread in the implicit MTA, and one in its own STA, use the MTA's proxy.
+    for sta in [false, true] {
+        let tl = log.thread(if sta { "other sta" } else { "implicit mta" });
+        let l = tl.clone();
+        let t = spawn(&w, &log, "caller", move |t: W| async move {
+            let log = l;
+            if sta {
+                call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+            }
+            let mut o = None;
+            call!(
+                t,
+                log,
+                "IClassFactory::CreateInstance(IID_IUnknown) through the MTA's proxy",
+                t.iclassfactory_create_instance(px, None, &IID_IUnknown, Some(&mut o))
+            );
+            if let Some(o) = o {
+                t.release(o).await;
+            }
+            if sta {
+                t.co_uninitialize().await;
+            }
+            0
+        })
+        .await;
+        join(&w, &log, t, "caller").await;
+        log.merge(&tl);
+    }
+
+    // Locked and unlocked: an unbalanced lock of a proxy differs (Wine 8.0 makes a stub
+    // manager for the proxy itself, which keeps a reference on it; winsim does nothing,
+    // §21.26), so only the balanced pair is compared.
+    call!(w, log, "CoLockObjectExternal(proxy, TRUE, TRUE)", w.co_lock_object_external(Some(px), true, true));
+    call!(w, log, "CoLockObjectExternal(proxy, FALSE, TRUE)", w.co_lock_object_external(Some(px), false, true));
+    call!(w, log, "CoDisconnectObject(proxy)", w.co_disconnect_object(Some(px), 0));
+    let mut o = None;
+    call!(
+        w,
+        log,
+        "IClassFactory::CreateInstance after CoDisconnectObject(proxy)",
+        w.iclassfactory_create_instance(px, None, &IID_IUnknown, Some(&mut o))
+    );
+    if let Some(o) = o {
+        w.release(o).await;
+    }
+
+    // The object's apartment ends while the proxy lives (SD-2).
+    call!(w, log, "PostThreadMessage(STA, WM_QUIT)", w.post_thread_message(sta_id.load(SeqCst), WM_QUIT, 0, 0));
+    join(&w, &log, sta, "STA").await;
+    log.merge(&tlog);
+    let mut o = None;
+    call!(
+        w,
+        log,
+        "IClassFactory::CreateInstance after the STA left COM",
+        w.iclassfactory_create_instance(px, None, &IID_IUnknown, Some(&mut o))
+    );
+    let mut q = None;
+    call!(w, log, "QueryInterface(proxy, IID_IUnknown) after", w.query_interface(px, &IID_IUnknown, Some(&mut q)));
+    if let Some(q) = q {
+        log.note("its Release", w.release(q).await);
+    }
+    for p in proxies {
+        log.note("proxy Release", w.release(p).await);
+    }
+    call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
 }
 
 /// 100-ns units per millisecond: a relative due time of `ms` is `-(ms * TICKS_PER_MS)`.

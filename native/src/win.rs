@@ -1510,6 +1510,127 @@ impl Win32 for NativeCtx {
         sim_core::error::HRESULT(unsafe { windows_sys::Win32::System::Com::CoGetApartmentType(t, q) })
     }
 
+    type ComPtr = NativeComPtr;
+    type IStream = NativeComPtr;
+    async fn new_class_factory(&self) -> Option<NativeComPtr> {
+        Some(com_obj::new_factory())
+    }
+    async fn co_marshal_inter_thread_interface_in_stream(
+        &self,
+        riid: &sim_core::objects::com::IID,
+        unk: Option<NativeComPtr>,
+        stream: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if stream.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: the IID and the out pointer live across the call; `unk` is a live
+        // interface pointer or NULL.
+        let hr = unsafe {
+            windows_sys::Win32::System::Com::Marshal::CoMarshalInterThreadInterfaceInStream(&iid, com_ptr(unk), pout)
+        };
+        if let Some(o) = stream {
+            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
+        }
+        sim_core::error::HRESULT(hr)
+    }
+    async fn co_get_interface_and_release_stream(
+        &self,
+        stream: Option<NativeComPtr>,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: as above; the stream is a live IStream or NULL, released by the call.
+        let hr = unsafe {
+            windows_sys::Win32::System::Com::StructuredStorage::CoGetInterfaceAndReleaseStream(
+                com_ptr(stream),
+                &iid,
+                pout,
+            )
+        };
+        if let Some(o) = ppv {
+            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
+        }
+        sim_core::error::HRESULT(hr)
+    }
+    async fn iclassfactory_create_instance(
+        &self,
+        this: NativeComPtr,
+        unk_outer: Option<NativeComPtr>,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: `this` is a live IClassFactory (an object or a proxy); the vtable's fourth
+        // entry is CreateInstance; the IID and out pointer live across the call.
+        let hr = unsafe {
+            let vt = *(this.0 as *const *const com_obj::ClassFactoryVtbl);
+            ((*vt).create_instance)(this.0 as *mut c_void, com_ptr(unk_outer), &iid, pout)
+        };
+        if let Some(o) = ppv {
+            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
+        }
+        sim_core::error::HRESULT(hr)
+    }
+    async fn query_interface(
+        &self,
+        this: NativeComPtr,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: `this` is a live interface pointer; every interface starts with IUnknown's
+        // three entries.
+        let hr = unsafe {
+            let vt = *(this.0 as *const *const com_obj::UnknownVtbl);
+            ((*vt).query_interface)(this.0 as *mut c_void, &iid, pout)
+        };
+        if let Some(o) = ppv {
+            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
+        }
+        sim_core::error::HRESULT(hr)
+    }
+    async fn add_ref(&self, this: NativeComPtr) -> u32 {
+        // SAFETY: as above.
+        unsafe {
+            let vt = *(this.0 as *const *const com_obj::UnknownVtbl);
+            ((*vt).add_ref)(this.0 as *mut c_void)
+        }
+    }
+    async fn release(&self, this: NativeComPtr) -> u32 {
+        // SAFETY: as above; the caller holds the reference it releases.
+        unsafe {
+            let vt = *(this.0 as *const *const com_obj::UnknownVtbl);
+            ((*vt).release)(this.0 as *mut c_void)
+        }
+    }
+    async fn co_disconnect_object(&self, unk: Option<NativeComPtr>, reserved: u32) -> sim_core::error::HRESULT {
+        // SAFETY: `unk` is a live interface pointer or NULL.
+        sim_core::error::HRESULT(unsafe { windows_sys::Win32::System::Com::CoDisconnectObject(com_ptr(unk), reserved) })
+    }
+    async fn co_lock_object_external(
+        &self,
+        unk: Option<NativeComPtr>,
+        f_lock: bool,
+        f_last_unlock_releases: bool,
+    ) -> sim_core::error::HRESULT {
+        // SAFETY: as above.
+        sim_core::error::HRESULT(unsafe {
+            windows_sys::Win32::System::Com::CoLockObjectExternal(
+                com_ptr(unk),
+                f_lock as i32,
+                f_last_unlock_releases as i32,
+            )
+        })
+    }
+
     async fn create_waitable_timer(
         &self,
         timer_attributes: Option<&SECURITY_ATTRIBUTES>,
@@ -1816,5 +1937,139 @@ pub fn run_all() {
             let _ = writeln!(out, "{}", [case.name, "note: outcome", "hung", "-"].join(crate::log::SEP));
         }
         let _ = out.flush();
+    }
+}
+
+/// A COM interface pointer's value ([`Win32::ComPtr`] natively). `Send` so a case can hand
+/// marshal data (an IStream) to another thread, as COM allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NativeComPtr(pub usize);
+
+fn com_ptr(p: Option<NativeComPtr>) -> *mut c_void {
+    p.map_or(std::ptr::null_mut(), |p| p.0 as *mut c_void)
+}
+
+fn guid(g: &sim_core::objects::com::GUID) -> windows_sys::core::GUID {
+    windows_sys::core::GUID::from_u128(g.0)
+}
+
+/// The native class factory behind [`Win32::new_class_factory`]: an IClassFactory written
+/// here (Windows ships IClassFactory's proxy and stub), whose CreateInstance makes an
+/// object with IUnknown only. Each object counts its references and frees itself at 0.
+mod com_obj {
+    use std::ffi::c_void;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use windows_sys::core::{GUID, HRESULT};
+
+    const S_OK: HRESULT = 0;
+    const E_NOINTERFACE: HRESULT = 0x8000_4002_u32 as i32;
+    const E_POINTER: HRESULT = 0x8000_4003_u32 as i32;
+    const CLASS_E_NOAGGREGATION: HRESULT = 0x8004_0110_u32 as i32;
+    const IID_IUNKNOWN: GUID = GUID::from_u128(0x00000000_0000_0000_C000_000000000046);
+    const IID_ICLASSFACTORY: GUID = GUID::from_u128(0x00000001_0000_0000_C000_000000000046);
+
+    /// IUnknown's vtable.
+    #[repr(C)]
+    pub struct UnknownVtbl {
+        pub query_interface: unsafe extern "system" fn(*mut c_void, *const GUID, *mut *mut c_void) -> HRESULT,
+        pub add_ref: unsafe extern "system" fn(*mut c_void) -> u32,
+        pub release: unsafe extern "system" fn(*mut c_void) -> u32,
+    }
+
+    /// IClassFactory's vtable.
+    #[repr(C)]
+    pub struct ClassFactoryVtbl {
+        pub unknown: UnknownVtbl,
+        pub create_instance:
+            unsafe extern "system" fn(*mut c_void, *mut c_void, *const GUID, *mut *mut c_void) -> HRESULT,
+        pub lock_server: unsafe extern "system" fn(*mut c_void, i32) -> HRESULT,
+    }
+
+    /// An object: its vtable first, then its count.
+    #[repr(C)]
+    struct Obj<V: 'static> {
+        vtbl: &'static V,
+        refs: AtomicU32,
+        factory: bool,
+    }
+
+    fn same(a: &GUID, b: &GUID) -> bool {
+        a.data1 == b.data1 && a.data2 == b.data2 && a.data3 == b.data3 && a.data4 == b.data4
+    }
+
+    unsafe extern "system" fn qi(this: *mut c_void, riid: *const GUID, out: *mut *mut c_void) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: COM passes this object and a live IID.
+        let (o, iid) = unsafe { (&*(this as *const Obj<UnknownVtbl>), &*riid) };
+        if same(iid, &IID_IUNKNOWN) || (o.factory && same(iid, &IID_ICLASSFACTORY)) {
+            o.refs.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: a live out pointer.
+            unsafe { *out = this };
+            S_OK
+        } else {
+            // SAFETY: as above.
+            unsafe { *out = std::ptr::null_mut() };
+            E_NOINTERFACE
+        }
+    }
+
+    unsafe extern "system" fn add_ref(this: *mut c_void) -> u32 {
+        // SAFETY: a live object.
+        unsafe { &*(this as *const Obj<UnknownVtbl>) }.refs.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    unsafe extern "system" fn release(this: *mut c_void) -> u32 {
+        // SAFETY: a live object.
+        let o = unsafe { &*(this as *const Obj<UnknownVtbl>) };
+        let n = o.refs.fetch_sub(1, Ordering::SeqCst) - 1;
+        if n == 0 {
+            // SAFETY: the last reference: the object was made by Box::into_raw with this
+            // layout (the vtable type does not change the layout: a reference first).
+            drop(unsafe { Box::from_raw(this as *mut Obj<UnknownVtbl>) });
+        }
+        n
+    }
+
+    unsafe extern "system" fn create_instance(
+        _this: *mut c_void,
+        outer: *mut c_void,
+        riid: *const GUID,
+        out: *mut *mut c_void,
+    ) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: a live out pointer.
+        unsafe { *out = std::ptr::null_mut() };
+        if !outer.is_null() {
+            return CLASS_E_NOAGGREGATION;
+        }
+        let obj = Box::into_raw(Box::new(Obj { vtbl: &UNKNOWN, refs: AtomicU32::new(1), factory: false }));
+        // SAFETY: the new object; QueryInterface adds the caller's reference, then the
+        // creation's reference goes (freeing it when the interface is not implemented).
+        unsafe {
+            let hr = qi(obj as *mut c_void, riid, out);
+            release(obj as *mut c_void);
+            hr
+        }
+    }
+
+    unsafe extern "system" fn lock_server(_this: *mut c_void, _lock: i32) -> HRESULT {
+        S_OK
+    }
+
+    static UNKNOWN: UnknownVtbl = UnknownVtbl { query_interface: qi, add_ref, release };
+    static FACTORY: ClassFactoryVtbl = ClassFactoryVtbl {
+        unknown: UnknownVtbl { query_interface: qi, add_ref, release },
+        create_instance,
+        lock_server,
+    };
+
+    /// A new class factory with one reference (the caller's).
+    pub fn new_factory() -> super::NativeComPtr {
+        let f = Box::into_raw(Box::new(Obj { vtbl: &FACTORY, refs: AtomicU32::new(1), factory: true }));
+        super::NativeComPtr(f as usize)
     }
 }

@@ -6,7 +6,8 @@
 //! completion ports, Winsock over loopback (overlapped WSARecv/WSASend too), thread and
 //! window messages (a window procedure written once, [`WindowProc`]; windows of other
 //! processes and WM_COPYDATA; SetTimer/KillTimer), user-mode locks (critical sections, SRW
-//! locks and condition variables as shareable associated types), COM initialisation,
+//! locks and condition variables as shareable associated types), COM initialisation and
+//! objects across apartments (a class factory, marshalled between threads),
 //! waitable timers, and APCs with alertable waits (routines written once: [`ApcRoutine`],
 //! [`IoCompletionRoutine`], [`TimerRoutine`]). A
 //! program generic over `W: Win32` runs in the simulator (`ThreadCtx` implements the
@@ -23,6 +24,7 @@
 //! its operation pending, as on Windows).
 
 use crate::api::ThreadCtx;
+use crate::objects::com::{CLSCTX_INPROC_SERVER, CLSID_Toy, IID, IID_IClassFactory};
 use crate::types::*;
 use std::future::Future;
 
@@ -632,6 +634,65 @@ pub trait Win32: Clone + 'static {
         &self,
         apt_type: Option<&mut i32>,
         qualifier: Option<&mut i32>,
+    ) -> crate::error::HRESULT;
+
+    // COM objects and cross-apartment calls (docs/semantics.md §21.6-§21.8, §21.16,
+    // §21.19, §21.24, §21.25), through a class factory: IClassFactory's proxy and stub
+    // ship with Windows, so the object marshals between apartments without a proxy DLL.
+
+    /// A COM interface pointer: the simulator's [`crate::objects::com::ComPtr`], natively the pointer's
+    /// value (a case never logs it).
+    type ComPtr: Copy + Send + 'static;
+    /// An IStream pointer holding marshal data.
+    type IStream: Copy + Send + 'static;
+    /// A class object made in the calling apartment, as an IClassFactory: in the simulator
+    /// CoGetClassObject(CLSID_Toy, CLSCTX_INPROC_SERVER, NULL, IID_IClassFactory) (its
+    /// objects are toy objects); natively a class factory written in Rust whose objects
+    /// answer IID_IUnknown only, so a case asks the objects it makes for IID_IUnknown and
+    /// IID_IClassFactory (E_NOINTERFACE on both backends) alone. `None` if it could not
+    /// be made (the simulator: no apartment).
+    async fn new_class_factory(&self) -> Option<Self::ComPtr>;
+    /// CoMarshalInterThreadInterfaceInStream.
+    async fn co_marshal_inter_thread_interface_in_stream(
+        &self,
+        riid: &IID,
+        unk: Option<Self::ComPtr>,
+        stream: Option<&mut Option<Self::IStream>>,
+    ) -> crate::error::HRESULT;
+    /// CoGetInterfaceAndReleaseStream.
+    async fn co_get_interface_and_release_stream(
+        &self,
+        stream: Option<Self::IStream>,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// IClassFactory::CreateInstance (through a proxy: a call into the factory's apartment).
+    async fn iclassfactory_create_instance(
+        &self,
+        this: Self::ComPtr,
+        unk_outer: Option<Self::ComPtr>,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// IUnknown::QueryInterface.
+    async fn query_interface(
+        &self,
+        this: Self::ComPtr,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// IUnknown::AddRef: the count it returns (a proxy's is its proxy manager's).
+    async fn add_ref(&self, this: Self::ComPtr) -> u32;
+    /// IUnknown::Release: the count it returns.
+    async fn release(&self, this: Self::ComPtr) -> u32;
+    /// CoDisconnectObject.
+    async fn co_disconnect_object(&self, unk: Option<Self::ComPtr>, reserved: u32) -> crate::error::HRESULT;
+    /// CoLockObjectExternal.
+    async fn co_lock_object_external(
+        &self,
+        unk: Option<Self::ComPtr>,
+        f_lock: bool,
+        f_last_unlock_releases: bool,
     ) -> crate::error::HRESULT;
 
     // ----- waitable timers (§14) -------------------------------------------------------
@@ -1556,6 +1617,69 @@ impl Win32 for ThreadCtx {
         qualifier: Option<&mut i32>,
     ) -> crate::error::HRESULT {
         ThreadCtx::co_get_apartment_type(self, apt_type, qualifier).await
+    }
+
+    type ComPtr = crate::objects::com::ComPtr;
+    type IStream = crate::objects::com::IStream;
+    async fn new_class_factory(&self) -> Option<crate::objects::com::ComPtr> {
+        let mut p = None;
+        ThreadCtx::co_get_class_object(self, &CLSID_Toy, CLSCTX_INPROC_SERVER, None, &IID_IClassFactory, Some(&mut p))
+            .await;
+        p
+    }
+    async fn co_marshal_inter_thread_interface_in_stream(
+        &self,
+        riid: &IID,
+        unk: Option<crate::objects::com::ComPtr>,
+        stream: Option<&mut Option<crate::objects::com::IStream>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_marshal_inter_thread_interface_in_stream(self, riid, unk, stream).await
+    }
+    async fn co_get_interface_and_release_stream(
+        &self,
+        stream: Option<crate::objects::com::IStream>,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_get_interface_and_release_stream(self, stream, riid, ppv).await
+    }
+    async fn iclassfactory_create_instance(
+        &self,
+        this: crate::objects::com::ComPtr,
+        unk_outer: Option<crate::objects::com::ComPtr>,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::iclassfactory_create_instance(self, this, unk_outer, riid, ppv).await
+    }
+    async fn query_interface(
+        &self,
+        this: crate::objects::com::ComPtr,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::query_interface(self, this, riid, ppv).await
+    }
+    async fn add_ref(&self, this: crate::objects::com::ComPtr) -> u32 {
+        ThreadCtx::add_ref(self, this).await
+    }
+    async fn release(&self, this: crate::objects::com::ComPtr) -> u32 {
+        ThreadCtx::release(self, this).await
+    }
+    async fn co_disconnect_object(
+        &self,
+        unk: Option<crate::objects::com::ComPtr>,
+        reserved: u32,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_disconnect_object(self, unk, reserved).await
+    }
+    async fn co_lock_object_external(
+        &self,
+        unk: Option<crate::objects::com::ComPtr>,
+        f_lock: bool,
+        f_last_unlock_releases: bool,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_lock_object_external(self, unk, f_lock, f_last_unlock_releases).await
     }
 
     async fn create_waitable_timer(
