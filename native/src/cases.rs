@@ -3187,13 +3187,15 @@ const ACCEPT_ADDR: u32 = 16 + 16;
 /// a remote address size of 0 WSAEFAULT, no OVERLAPPED ERROR_INVALID_PARAMETER, a local
 /// address size too small accepted), a pending AcceptEx cancelled by CancelIo on the
 /// listener (ERROR_OPERATION_ABORTED), the accept socket already in an AcceptEx
-/// (WSAEINVAL), completion at connect (0 bytes, the addresses through
-/// GetAcceptExSockaddrs, the accept socket carrying the connection), with a receive length
-/// only once data came, closing the accept socket aborting a pending AcceptEx (§22.42,
-/// SK-26); ConnectEx on an unbound socket (WSAEINVAL), without an OVERLAPPED
-/// (ERROR_INVALID_PARAMETER), pending then completed with the send buffer's bytes, on a
-/// connected socket (WSAEISCONN), and refused (ERROR_CONNECTION_REFUSED) (§22.43, SK-5,
-/// SK-7). Ports are never printed.
+/// (WSAEINVAL, and connect on it too), completion at connect (0 bytes, the addresses
+/// through GetAcceptExSockaddrs, the accept socket carrying the connection), with a receive
+/// length only once data came, closing the accept socket aborting a pending AcceptEx
+/// (§22.42, SK-26), a local address size of 3 failing at connect with
+/// ERROR_INSUFFICIENT_BUFFER and leaving the connection for accept (§22.42); ConnectEx on
+/// an unbound socket (WSAEINVAL), without an OVERLAPPED (ERROR_INVALID_PARAMETER), pending
+/// then completed with the send buffer's bytes, on a connected socket (WSAEISCONN), and
+/// refused (ERROR_CONNECTION_REFUSED, WSAECONNREFUSED for WSAGetOverlappedResult) (§§22.40,
+/// 22.43, SK-5, SK-7). Ports are never printed.
 async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     let mut data = WSADATA::default();
     let r = w.wsa_startup(MAKEWORD(2, 2), Some(&mut data)).await;
@@ -3255,6 +3257,9 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     log.note("HasOverlappedIoCompleted", w.has_overlapped_io_completed(&ov));
     let ov2 = w.new_overlapped(HANDLE::NULL);
     call!(w, log, "AcceptEx(accept socket 2 again)", w.accept_ex(lst, acc, Some(&buf), 0, a, a, None, Some(&ov2)));
+    call!(w, log, "connect(accept socket 2, in an AcceptEx)", async {
+        Int(w.connect(acc, Some(&at), SOCKADDR_IN_LEN).await)
+    });
     let c = call!(w, log, "socket(client)", tcp(&w));
     call!(w, log, "connect(client, the listener)", async { Int(w.connect(c, Some(&at), SOCKADDR_IN_LEN).await) });
     call!(w, log, "WaitForSingleObject(AcceptEx event, 5000 ms)", w.wait_for_single_object(ev, 5000));
@@ -3303,6 +3308,36 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     n = 0xff;
     call!(w, log, "GetOverlappedResult(aborted AcceptEx)", w.get_overlapped_result(lst, &ov, &mut n, false));
 
+    // A local address size too small: accepted, and failing when a client connects; the
+    // connection stays for accept (taken without blocking, so a run where it is gone
+    // cannot hang).
+    let acc5 = call!(w, log, "socket(accept socket 5)", tcp(&w));
+    call!(
+        w,
+        log,
+        "AcceptEx(accept socket 5, local address size 3)",
+        w.accept_ex(lst, acc5, Some(&buf), 0, 3, a, None, Some(&ov))
+    );
+    let c5 = call!(w, log, "socket(client 5)", tcp(&w));
+    call!(w, log, "connect(client 5, the listener)", async { Int(w.connect(c5, Some(&at), SOCKADDR_IN_LEN).await) });
+    call!(w, log, "WaitForSingleObject(AcceptEx event, 5000 ms)", w.wait_for_single_object(ev, 5000));
+    n = 0xff;
+    call!(
+        w,
+        log,
+        "GetOverlappedResult(AcceptEx, local address size 3)",
+        w.get_overlapped_result(lst, &ov, &mut n, false)
+    );
+    log.note("bytes", n);
+    let mut on = 1u32;
+    call!(w, log, "ioctlsocket(listener, FIONBIO, 1)", async { Int(w.ioctlsocket(lst, FIONBIO, Some(&mut on)).await) });
+    let a6 = call!(w, log, "accept(the connection AcceptEx left, non-blocking)", w.accept(lst, None, None));
+    on = 0;
+    call!(w, log, "ioctlsocket(listener, FIONBIO, 0)", async { Int(w.ioctlsocket(lst, FIONBIO, Some(&mut on)).await) });
+    if a6 != INVALID_SOCKET {
+        w.closesocket(a6).await;
+    }
+
     // ConnectEx.
     let u = call!(w, log, "socket(ConnectEx socket)", tcp(&w));
     call!(w, log, "ConnectEx(unbound)", w.connect_ex(u, Some(&at), SOCKADDR_IN_LEN, None, None, Some(&ov)));
@@ -3347,12 +3382,21 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     call!(w, log, "WaitForSingleObject(ConnectEx event, 10000 ms)", w.wait_for_single_object(ev, 10000));
     n = 0xff;
     call!(w, log, "GetOverlappedResult(refused ConnectEx)", w.get_overlapped_result(r6, &ov, &mut n, false));
+    let mut fl = 0u32;
+    call!(
+        w,
+        log,
+        "WSAGetOverlappedResult(refused ConnectEx)",
+        w.wsa_get_overlapped_result(r6, &ov, &mut n, false, &mut fl)
+    );
 
     for (what, s) in [
         ("accept socket 2", acc),
         ("client", c),
         ("accept socket 3", acc3),
         ("client 3", c3),
+        ("accept socket 5", acc5),
+        ("client 5", c5),
         ("ConnectEx socket", u),
         ("accepted", a5),
         ("not listening", idle),
