@@ -3195,7 +3195,9 @@ const ACCEPT_ADDR: u32 = 16 + 16;
 /// an unbound socket (WSAEINVAL), without an OVERLAPPED (ERROR_INVALID_PARAMETER), pending
 /// then completed with the send buffer's bytes, on a connected socket (WSAEISCONN), and
 /// refused (ERROR_CONNECTION_REFUSED, WSAECONNREFUSED for WSAGetOverlappedResult) (§§22.40,
-/// 22.43, SK-5, SK-7). Ports are never printed.
+/// 22.43, SK-5, SK-7); both ends overlapped, the AcceptEx's packet on the listener's
+/// completion port (its key, its OVERLAPPED, the ConnectEx's first bytes). Ports are never
+/// printed.
 async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     let mut data = WSADATA::default();
     let r = w.wsa_startup(MAKEWORD(2, 2), Some(&mut data)).await;
@@ -3390,6 +3392,55 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
         w.wsa_get_overlapped_result(r6, &ov, &mut n, false, &mut fl)
     );
 
+    // Both ends overlapped: an AcceptEx with a receive length on a listener associated with
+    // a completion port, and a ConnectEx sending "hey"; the AcceptEx's packet carries the
+    // listener's key, its OVERLAPPED and the first bytes (§§16, 22.42-22.43).
+    let port =
+        call!(w, log, "CreateIoCompletionPort(listener, key 7)", w.create_io_completion_port(lst, HANDLE::NULL, 7, 0));
+    let acc7 = call!(w, log, "socket(accept socket 7)", tcp(&w));
+    let pov = w.new_overlapped(HANDLE::NULL);
+    let pbuf = w.new_io_buffer(size);
+    call!(
+        w,
+        log,
+        "AcceptEx(accept socket 7, receive length 8, the port)",
+        w.accept_ex(lst, acc7, Some(&pbuf), 8, a, a, None, Some(&pov))
+    );
+    let u7 = call!(w, log, "socket(ConnectEx socket 7)", tcp(&w));
+    call!(w, log, "bind(ConnectEx socket 7, 127.0.0.1, port 0)", async {
+        Int(w.bind(u7, Some(&any), SOCKADDR_IN_LEN).await)
+    });
+    call!(
+        w,
+        log,
+        "ConnectEx(socket 7, the listener, \"hey\")",
+        w.connect_ex(u7, Some(&at), SOCKADDR_IN_LEN, Some(b"hey"), None, Some(&ov))
+    );
+    call!(w, log, "WaitForSingleObject(ConnectEx event, 5000 ms)", w.wait_for_single_object(ev, 5000));
+    n = 0xff;
+    call!(w, log, "GetOverlappedResult(ConnectEx 7)", w.get_overlapped_result(u7, &ov, &mut n, false));
+    log.note("bytes sent", n);
+    let (mut pn, mut key, mut po) = (0xffu32, 0xffusize, None);
+    call!(
+        w,
+        log,
+        "GetQueuedCompletionStatus(AcceptEx 7, 5000 ms)",
+        w.get_queued_completion_status(port, &mut pn, &mut key, &mut po, 5000)
+    );
+    let mine = po.as_ref().is_some_and(|o| w.same_overlapped(o, &pov));
+    let first = w.io_buffer_head(&pbuf, (pn as usize).min(8));
+    log.note(
+        "packet: key, own OVERLAPPED, a start of the data",
+        format!("{key} {mine} {}", pn > 0 && b"hey".starts_with(&first)),
+    );
+    rest_of(&w, &log, acc7, first, 3, "hey").await;
+    call!(
+        w,
+        log,
+        "GetQueuedCompletionStatus(nothing more, 0 ms)",
+        w.get_queued_completion_status(port, &mut pn, &mut key, &mut po, 0)
+    );
+
     for (what, s) in [
         ("accept socket 2", acc),
         ("client", c),
@@ -3401,10 +3452,13 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
         ("accepted", a5),
         ("not listening", idle),
         ("ConnectEx socket 2", r6),
+        ("accept socket 7", acc7),
+        ("ConnectEx socket 7", u7),
         ("listener", lst),
     ] {
         call!(w, log, &format!("closesocket({what})"), async { Int(w.closesocket(s).await) });
     }
+    call!(w, log, "CloseHandle(port)", w.close_handle(port));
     call!(w, log, "CloseHandle(event)", w.close_handle(ev));
     call!(w, log, "WSACleanup", async { Int(w.wsa_cleanup().await) });
 }
