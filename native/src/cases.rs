@@ -3114,8 +3114,9 @@ fn note_timer(log: &Log, m: &MSG, hwnd: HWND, id: usize) {
 /// SetTimer of the same id without one replaces it, and WM_TIMER goes to the window
 /// procedure again (lParam 0; Microsoft Learn SetTimer: an existing timer of that id is
 /// replaced); a killed timer calls nothing; a thread timer with a TIMERPROC (§17.N3) gets
-/// it called with no window and its own id; SetTimer with a TIMERPROC on a destroyed
-/// window fails (§17.N1).
+/// it called with no window and its own id; another thread sets a TIMERPROC timer on the
+/// window, which is called on the window's thread and kills its own timer (§17.N2);
+/// SetTimer with a TIMERPROC on a destroyed window fails (§17.N1).
 async fn timer_procs<W: Win32>(w: W, log: Log) {
     use std::sync::atomic::Ordering::SeqCst;
     const CLASS: &str = "winsim_diff_timerprocs";
@@ -3169,6 +3170,40 @@ async fn timer_procs<W: Win32>(w: W, log: Log) {
     w.dispatch_message(&m).await;
     log.note("TIMERPROC calls after DispatchMessage", calls.load(SeqCst));
     call!(w, log, "KillTimer(thread timer)", w.kill_timer(HWND(0), tid.0 as usize));
+
+    // Another thread sets a timer with a TIMERPROC on this thread's window (§17.N2): the
+    // WM_TIMER comes to this thread, whose DispatchMessage calls the TIMERPROC here, and the
+    // TIMERPROC kills its own timer.
+    let me = w.get_current_thread_id();
+    let killer: TimerProc<W> = {
+        let (log, calls) = (log.clone(), calls.clone());
+        std::sync::Arc::new(move |w: W, h: HWND, msg: u32, id: usize, _time: u32| {
+            let (log, calls) = (log.clone(), calls.clone());
+            Box::pin(async move {
+                calls.fetch_add(1, SeqCst);
+                let here = w.get_current_thread_id() == me;
+                log.note(
+                    "TIMERPROC (set by another thread)",
+                    format!("the window {} message {msg:#x} id {id:#x} on the window's thread {here}", h == hwnd),
+                );
+                let killed = w.kill_timer(h, id).await;
+                log.note("TIMERPROC: KillTimer(its own timer)", killed);
+            })
+        })
+    };
+    let setter = spawn(&w, &log, "setter", move |t: W| async move {
+        t.set_timer_with_proc(hwnd, 0x23, 100, Some(killer)).await as u32
+    })
+    .await;
+    join(&w, &log, setter, "setter").await;
+    call!(w, log, "GetMessage(WM_TIMER of another thread's setting)", async {
+        Int(w.get_message(&mut m, HWND(0), 0, 0).await)
+    });
+    note_timer(&log, &m, hwnd, 0x23);
+    w.dispatch_message(&m).await;
+    log.note("TIMERPROC calls after DispatchMessage", calls.load(SeqCst));
+    call!(w, log, "Sleep(300)", w.sleep(300));
+    call!(w, log, "PeekMessage(the timer its TIMERPROC killed)", w.peek_message(&mut m, HWND(0), 0, 0, PM_REMOVE));
 
     call!(w, log, "DestroyWindow", w.destroy_window(hwnd));
     call!(w, log, "SetTimer(destroyed window, TIMERPROC)", async {
