@@ -2942,9 +2942,9 @@ fn logging_callback<W: Win32>(
 /// once, the receiver runs the message when it retrieves messages (InSendMessage TRUE), and
 /// the callback, queued back to the sender, runs only inside the sender's PeekMessage: not
 /// in a wait or an alertable SleepEx (§17.K4), with the receiver's result, or the value it
-/// gave ReplyMessage (§17.L3); a message carrying a pointer to another thread
-/// (ERROR_MESSAGE_SYNC_ONLY, §17.B2) and a destroyed window (ERROR_INVALID_WINDOW_HANDLE,
-/// §17.B1) fail and call nothing.
+/// gave ReplyMessage (§17.L3), and a PeekMessage with PM_NOREMOVE runs it too; a message
+/// carrying a pointer to another thread (ERROR_MESSAGE_SYNC_ONLY, §17.B2), NULL and a
+/// destroyed window (ERROR_INVALID_WINDOW_HANDLE, §17.B1) fail and call nothing.
 async fn send_message_callbacks<W: Win32>(w: W, log: Log) {
     use std::sync::atomic::Ordering::SeqCst;
     const CLASS: &str = "winsim_diff_callbacks";
@@ -3058,6 +3058,15 @@ async fn send_message_callbacks<W: Win32>(w: W, log: Log) {
     log.note("got", format!("WM_USER+{}", m.message.wrapping_sub(WM_USER)));
     log.note("callbacks run", calls.load(SeqCst));
 
+    // A third answer: PeekMessage with PM_NOREMOVE runs the callback too.
+    call!(w, log, "SendMessageCallback(receiver's window, WM_USER+7, callback)", async {
+        w.send_message_callback(other, WM_USER + 7, 1, 0, Some(logging_callback::<W>(&log, other, &calls)), 0x78).await
+    });
+    call!(w, log, "PostMessage(receiver's window, WM_USER+20)", w.post_message(other, WM_USER + 20, 0, 0));
+    call!(w, log, "WaitForSingleObject(done, 5000 ms)", w.wait_for_single_object(done, 5000));
+    call!(w, log, "PeekMessage(PM_NOREMOVE, runs the callback)", w.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE));
+    log.note("callbacks run", calls.load(SeqCst));
+
     // Bad input: no callback runs.
     call!(w, log, "SendMessageCallback(receiver's window, WM_SETTEXT, carries a pointer)", async {
         w.send_message_callback(other, WM_SETTEXT, 0, 0, Some(logging_callback::<W>(&log, other, &calls)), 0x88).await
@@ -3069,6 +3078,9 @@ async fn send_message_callbacks<W: Win32>(w: W, log: Log) {
     call!(w, log, "GetExitCodeThread(receiver)", w.get_exit_code_thread(receiver, &mut code));
     log.note("receiver's exit code", code);
     call!(w, log, "DestroyWindow", w.destroy_window(hwnd));
+    call!(w, log, "SendMessageCallback(NULL, callback)", async {
+        w.send_message_callback(HWND(0), WM_USER + 6, 0, 0, Some(logging_callback::<W>(&log, hwnd, &calls)), 0x98).await
+    });
     call!(w, log, "SendMessageCallback(destroyed window, callback)", async {
         w.send_message_callback(hwnd, WM_USER + 6, 0, 0, Some(logging_callback::<W>(&log, hwnd, &calls)), 0x99).await
     });
