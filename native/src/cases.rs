@@ -3234,7 +3234,8 @@ const ACCEPT_ADDR: u32 = 16 + 16;
 /// a remote address size of 0 WSAEFAULT, no OVERLAPPED ERROR_INVALID_PARAMETER, a local
 /// address size too small accepted), a pending AcceptEx cancelled by CancelIo on the
 /// listener (ERROR_OPERATION_ABORTED), the accept socket already in an AcceptEx
-/// (WSAEINVAL, and connect on it too), completion at connect (0 bytes, the addresses
+/// (WSAEINVAL, and connect on it too), accept sockets that are bound, UDP or connected
+/// (WSAEINVAL), completion at connect (0 bytes, the addresses
 /// through GetAcceptExSockaddrs, the accept socket carrying the connection), with a receive
 /// length only once data came, closing the accept socket aborting a pending AcceptEx
 /// (§22.42, SK-26), a local address size of 3 failing at connect with
@@ -3356,6 +3357,32 @@ async fn accept_connect_ex<W: Win32>(w: W, log: Log) {
     call!(w, log, "WaitForSingleObject(AcceptEx event, 5000 ms)", w.wait_for_single_object(ev, 5000));
     n = 0xff;
     call!(w, log, "GetOverlappedResult(aborted AcceptEx)", w.get_overlapped_result(lst, &ov, &mut n, false));
+
+    // Accept sockets that cannot be accepted into, bound, UDP or connected: WSAEINVAL
+    // (§22.42). Wine 8.0 queues them (the manifest); each has its own OVERLAPPED and is
+    // cancelled, unlogged, as for the listener that did not listen.
+    let bound = tcp(&w).await;
+    w.bind(bound, Some(&any), SOCKADDR_IN_LEN).await;
+    let udp = w.socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP).await;
+    let c8 = tcp(&w).await;
+    w.connect(c8, Some(&at), SOCKADDR_IN_LEN).await;
+    let a8 = w.accept(lst, None, None).await;
+    for (what, s8) in [("bound", bound), ("UDP", udp), ("connected", c8)] {
+        let e8 = w.create_event(None, true, false, None).await;
+        let o8 = w.new_overlapped(e8);
+        call!(
+            w,
+            log,
+            &format!("AcceptEx(accept socket {what})"),
+            w.accept_ex(lst, s8, Some(&buf), 0, a, a, None, Some(&o8))
+        );
+        w.cancel_io(lst).await;
+        w.wait_for_single_object(e8, 1000).await;
+        w.close_handle(e8).await;
+    }
+    for s8 in [bound, udp, c8, a8] {
+        w.closesocket(s8).await;
+    }
 
     // A local address size too small: accepted, and failing when a client connects; the
     // connection stays for accept (taken without blocking, so a run where it is gone
