@@ -3126,7 +3126,8 @@ fn note_timer(log: &Log, m: &MSG, hwnd: HWND, id: usize) {
 /// SetTimer of the same id without one replaces it, and WM_TIMER goes to the window
 /// procedure again (lParam 0; Microsoft Learn SetTimer: an existing timer of that id is
 /// replaced); a killed timer calls nothing; a thread timer with a TIMERPROC (§17.N3) gets
-/// it called with no window and its own id; another thread sets a TIMERPROC timer on the
+/// it called with no window and its own id, and SetTimer of its id with another TIMERPROC
+/// replaces both; another thread sets a TIMERPROC timer on the
 /// window, which is called on the window's thread and kills its own timer (§17.N2);
 /// SetTimer with a TIMERPROC on a destroyed window fails (§17.N1).
 async fn timer_procs<W: Win32>(w: W, log: Log) {
@@ -3181,6 +3182,17 @@ async fn timer_procs<W: Win32>(w: W, log: Log) {
     note_timer(&log, &m, hwnd, tid.0 as usize);
     w.dispatch_message(&m).await;
     log.note("TIMERPROC calls after DispatchMessage", calls.load(SeqCst));
+    // SetTimer with the thread timer's id and another TIMERPROC replaces both (§17.N3).
+    let calls2 = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let tp2 = logging_timerproc::<W>(&log, hwnd, &expected, &calls2);
+    let again = call!(w, log, "SetTimer(thread timer, its id, 100 ms, another TIMERPROC)", async {
+        Id(w.set_timer_with_proc(HWND(0), tid.0 as usize, 100, Some(tp2)).await as u32)
+    });
+    log.note("same id", again.0 == tid.0);
+    call!(w, log, "GetMessage(thread WM_TIMER, replaced)", async { Int(w.get_message(&mut m, HWND(0), 0, 0).await) });
+    note_timer(&log, &m, hwnd, tid.0 as usize);
+    w.dispatch_message(&m).await;
+    log.note("calls of the first TIMERPROC, of the second", format!("{} {}", calls.load(SeqCst), calls2.load(SeqCst)));
     call!(w, log, "KillTimer(thread timer)", w.kill_timer(HWND(0), tid.0 as usize));
 
     // Another thread sets a timer with a TIMERPROC on this thread's window (§17.N2): the
