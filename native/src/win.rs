@@ -8,7 +8,9 @@
 //! from live Rust references for the duration of the call.
 #![allow(unsafe_code)]
 
-use sim_core::backend::{ApcRoutine, IoCompletionRoutine, Program, TimerRoutine, Win32, WindowProc};
+use sim_core::backend::{
+    ApcRoutine, IoCompletionRoutine, Program, SendAsyncProc, TimerProc, TimerRoutine, Win32, WindowProc,
+};
 use sim_core::error::ERROR_FILE_NOT_FOUND;
 use sim_core::types::*;
 use std::cell::{RefCell, UnsafeCell};
@@ -386,6 +388,99 @@ unsafe extern "system" fn timer_apc(arg: *const c_void, low: u32, high: u32) {
     // the APC runs on that thread.
     let routine: TimerRoutine<NativeCtx> = unsafe { (*(arg as *const TimerRoutine<NativeCtx>)).clone() };
     block_on(routine(NativeCtx, low, high));
+}
+
+/// What SendMessageCallback's dwData points to when there is a callback: the callback and
+/// the caller's own dwData.
+type CallbackBox = (SendAsyncProc<NativeCtx>, usize);
+
+/// The one native SENDASYNCPROC of [`Win32::send_message_callback`]: it takes back the box
+/// whose address is its dwData and runs the callback on this thread (the sender's, inside
+/// its GetMessage or PeekMessage, or inside SendMessageCallback itself for a window of
+/// this thread). A callback that never runs (its receiver ended without answering) leaks
+/// its box, which the cases never cause.
+unsafe extern "system" fn send_async(hwnd: F::HWND, msg: u32, data: usize, result: LRESULT) {
+    // SAFETY: `data` is the Box leaked by send_message_callback; Windows calls the
+    // callback once per successful SendMessageCallback.
+    let b: Box<CallbackBox> = unsafe { Box::from_raw(data as *mut CallbackBox) };
+    let (callback, data) = *b;
+    block_on(callback(NativeCtx, HWND(hwnd as isize), msg, data, result));
+}
+
+/// The TIMERPROCs set through [`Win32::set_timer_with_proc`], by window and timer id: a
+/// TIMERPROC gets no argument of the caller's, so [`timer_proc`] finds its Rust procedure
+/// here.
+#[allow(clippy::type_complexity)]
+static TIMER_PROCS: Mutex<Vec<((isize, usize), TimerProc<NativeCtx>)>> = Mutex::new(Vec::new());
+
+fn forget_timer_proc(hwnd: HWND, id: usize) {
+    TIMER_PROCS.lock().expect("timer procs").retain(|(k, _)| *k != (hwnd.0, id));
+}
+
+/// The one native TIMERPROC: runs the procedure set for this window and timer id (none:
+/// nothing, as for a timer killed since).
+unsafe extern "system" fn timer_proc(hwnd: F::HWND, msg: u32, id: usize, time: u32) {
+    let key = (hwnd as isize, id);
+    let proc = TIMER_PROCS.lock().expect("timer procs").iter().find(|(k, _)| *k == key).map(|(_, p)| p.clone());
+    if let Some(p) = proc {
+        block_on(p(NativeCtx, HWND(hwnd as isize), msg, id, time));
+    }
+}
+
+/// ConnectEx, found once with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) on a socket
+/// made for the purpose (Winsock must be started).
+fn connect_ex_fn() -> WS::LPFN_CONNECTEX {
+    static FOUND: OnceLock<WS::LPFN_CONNECTEX> = OnceLock::new();
+    if let Some(&f) = FOUND.get() {
+        return f;
+    }
+    // SAFETY: no arguments.
+    let saved = unsafe { F::GetLastError() };
+    // SAFETY: no pointers.
+    let s = unsafe { WS::socket(WS::AF_INET as i32, WS::SOCK_STREAM, WS::IPPROTO_TCP) };
+    let mut f: WS::LPFN_CONNECTEX = None;
+    if s != WS::INVALID_SOCKET {
+        let guid = WS::WSAID_CONNECTEX;
+        let mut n = 0u32;
+        // SAFETY: the GUID and the out buffer (one function pointer, which an
+        // Option<fn> is laid out as) live across the call.
+        let r = unsafe {
+            WS::WSAIoctl(
+                s,
+                WS::SIO_GET_EXTENSION_FUNCTION_POINTER,
+                &guid as *const _ as *const c_void,
+                std::mem::size_of_val(&guid) as u32,
+                &mut f as *mut WS::LPFN_CONNECTEX as *mut c_void,
+                std::mem::size_of::<WS::LPFN_CONNECTEX>() as u32,
+                &mut n,
+                std::ptr::null_mut(),
+                None,
+            )
+        };
+        if r != 0 {
+            f = None;
+        }
+        // SAFETY: the socket made above.
+        unsafe { WS::closesocket(s) };
+    }
+    if f.is_some() {
+        let _ = FOUND.set(f);
+    }
+    // SAFETY: no pointers.
+    unsafe { F::SetLastError(saved) };
+    f
+}
+
+/// A SOCKADDR_IN read from the address GetAcceptExSockaddrs gave.
+fn sockaddr_at(p: *const WS::SOCKADDR, len: i32) -> Option<SOCKADDR_IN> {
+    if p.is_null() || len < 8 {
+        return None;
+    }
+    let mut b = SaBuf([0; 128]);
+    // SAFETY: GetAcceptExSockaddrs points into the AcceptEx buffer, at an address of
+    // `len` (at least 8) bytes; 8 are copied.
+    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, b.0.as_mut_ptr(), 8) };
+    Some(b.to_sockaddr())
 }
 
 type Start = Box<dyn FnOnce() -> u32 + Send>;
@@ -1386,6 +1481,34 @@ impl Win32 for NativeCtx {
         // SAFETY: numeric parameters.
         unsafe { WM::SendNotifyMessageW(hwnd_raw(hwnd), msg, w_param, l_param) }
     }
+    async fn send_message_callback(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        result_callback: Option<SendAsyncProc<Self>>,
+        data: usize,
+    ) -> BOOL {
+        let Some(callback) = result_callback else {
+            // SAFETY: no callback; the parameters are values.
+            return unsafe { WM::SendMessageCallbackW(hwnd_raw(hwnd), msg, w_param, l_param, None, data) };
+        };
+        let param = Box::into_raw(Box::new((callback, data))) as usize;
+        // SAFETY: `param` is a leaked Box the callback takes back (for a window of this
+        // thread, before the call returns); on failure no callback will run and it is
+        // freed here.
+        let ok = unsafe { WM::SendMessageCallbackW(hwnd_raw(hwnd), msg, w_param, l_param, Some(send_async), param) };
+        if ok == FALSE {
+            // SAFETY: no arguments.
+            let err = unsafe { F::GetLastError() };
+            // SAFETY: nothing was sent, so the box is still ours.
+            drop(unsafe { Box::from_raw(param as *mut CallbackBox) });
+            // SAFETY: no pointers.
+            unsafe { F::SetLastError(err) };
+        }
+        ok
+    }
     async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
         let m = native_msg(msg);
         // SAFETY: a pointer to a local MSG.
@@ -1750,7 +1873,37 @@ impl Win32 for NativeCtx {
     }
     async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL {
         // SAFETY: no pointers.
-        unsafe { WM::KillTimer(hwnd_raw(hwnd), id_event) }
+        let ok = unsafe { WM::KillTimer(hwnd_raw(hwnd), id_event) };
+        if ok != FALSE {
+            // SAFETY: no arguments.
+            let err = unsafe { F::GetLastError() };
+            forget_timer_proc(hwnd, id_event);
+            // SAFETY: no pointers.
+            unsafe { F::SetLastError(err) };
+        }
+        ok
+    }
+    async fn set_timer_with_proc(
+        &self,
+        hwnd: HWND,
+        id_event: usize,
+        elapse: u32,
+        timer_func: Option<TimerProc<Self>>,
+    ) -> usize {
+        let native: WM::TIMERPROC = if timer_func.is_some() { Some(timer_proc) } else { None };
+        // SAFETY: the TIMERPROC is a function of this module, for the process's lifetime.
+        let id = unsafe { WM::SetTimer(hwnd_raw(hwnd), id_event, elapse, native) };
+        if id != 0 {
+            // SAFETY: no arguments.
+            let err = unsafe { F::GetLastError() };
+            forget_timer_proc(hwnd, id);
+            if let Some(f) = timer_func {
+                TIMER_PROCS.lock().expect("timer procs").push(((hwnd.0, id), f));
+            }
+            // SAFETY: no pointers.
+            unsafe { F::SetLastError(err) };
+        }
+        id
     }
 
     async fn find_window_ex(
@@ -1867,6 +2020,123 @@ impl Win32 for NativeCtx {
     ) -> BOOL {
         // SAFETY: the OVERLAPPED is live; the out pointers are live references.
         unsafe { WS::WSAGetOverlappedResult(sock(s), overlapped.ptr(), transfer, wait as i32, flags) }
+    }
+    async fn accept_ex(
+        &self,
+        listen_socket: SOCKET,
+        accept_socket: SOCKET,
+        output_buffer: Option<&NativeIoBuffer>,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        bytes_received: Option<&mut u32>,
+        overlapped: Option<&NativeOverlapped>,
+    ) -> BOOL {
+        let need = receive_data_length as usize + local_address_length as usize + remote_address_length as usize;
+        let buf = match output_buffer {
+            Some(b) if b.0.len >= need => b.0.ptr as *mut c_void,
+            // The kernel would write past a shorter buffer: the program's error, refused
+            // here as the simulator does (WSAEFAULT).
+            Some(_) => {
+                // SAFETY: no pointers.
+                unsafe { WS::WSASetLastError(WS::WSAEFAULT) };
+                return FALSE;
+            }
+            None => std::ptr::null_mut(),
+        };
+        let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
+        // SAFETY: the buffer holds the three lengths and, with the OVERLAPPED, outlives the
+        // operation (the program's side of the contract); the count is a live reference.
+        unsafe {
+            WS::AcceptEx(
+                sock(listen_socket),
+                sock(accept_socket),
+                buf,
+                receive_data_length,
+                local_address_length,
+                remote_address_length,
+                out_ptr(bytes_received),
+                ov,
+            )
+        }
+    }
+    fn get_accept_ex_sockaddrs(
+        &self,
+        output_buffer: &NativeIoBuffer,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        local_sockaddr: &mut SOCKADDR_IN,
+        remote_sockaddr: &mut SOCKADDR_IN,
+    ) {
+        let need = receive_data_length as usize + local_address_length as usize + remote_address_length as usize;
+        if output_buffer.0.len < need {
+            return;
+        }
+        let (mut lp, mut rp): (*mut WS::SOCKADDR, *mut WS::SOCKADDR) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let (mut ll, mut rl) = (0i32, 0i32);
+        // SAFETY: the buffer holds the three lengths (checked above) and is read only; the
+        // out pointers are locals.
+        unsafe {
+            WS::GetAcceptExSockaddrs(
+                output_buffer.0.ptr as *const c_void,
+                receive_data_length,
+                local_address_length,
+                remote_address_length,
+                &mut lp,
+                &mut ll,
+                &mut rp,
+                &mut rl,
+            )
+        };
+        if let Some(a) = sockaddr_at(lp, ll) {
+            *local_sockaddr = a;
+        }
+        if let Some(a) = sockaddr_at(rp, rl) {
+            *remote_sockaddr = a;
+        }
+    }
+    async fn connect_ex(
+        &self,
+        s: SOCKET,
+        name: Option<&SOCKADDR_IN>,
+        namelen: i32,
+        send_buffer: Option<&[u8]>,
+        bytes_sent: Option<&mut u32>,
+        overlapped: Option<&NativeOverlapped>,
+    ) -> BOOL {
+        let Some(connect_ex) = connect_ex_fn() else {
+            // SAFETY: no pointers.
+            unsafe { WS::WSASetLastError(WS::WSAEOPNOTSUPP) };
+            return FALSE;
+        };
+        let b = SaBuf::from(name);
+        let p = if name.is_some() { b.ptr() } else { std::ptr::null() };
+        let ov = overlapped.map_or(std::ptr::null_mut(), NativeOverlapped::ptr);
+        let mut owned = Vec::new();
+        let mut keep = None;
+        let (data, len) = match (send_buffer, overlapped) {
+            (None, _) => (std::ptr::null(), 0),
+            (Some(d), Some(o)) => {
+                let mut k = o.0.write_data.lock().expect("write data");
+                *k = d.to_vec().into_boxed_slice();
+                let p = k.as_ptr();
+                keep = Some(k);
+                (p, d.len())
+            }
+            (Some(d), None) => {
+                owned.extend_from_slice(d);
+                (owned.as_ptr(), d.len())
+            }
+        };
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        // SAFETY: the name is 128 readable bytes with its length clamped to them; the send
+        // bytes live in the OVERLAPPED's storage until its next operation (in `owned`
+        // across the call without one); the OVERLAPPED outlives the operation.
+        let r =
+            unsafe { connect_ex(sock(s), p, clamp_len(namelen), data as *const c_void, len, out_ptr(bytes_sent), ov) };
+        drop(keep);
+        r
     }
 }
 

@@ -5,7 +5,9 @@
 //! processes, file mappings and views, process memory, files on paths, overlapped I/O and
 //! completion ports, Winsock over loopback (overlapped WSARecv/WSASend too), thread and
 //! window messages (a window procedure written once, [`WindowProc`]; windows of other
-//! processes and WM_COPYDATA; SetTimer/KillTimer), user-mode locks (critical sections, SRW
+//! processes and WM_COPYDATA; SetTimer/KillTimer, with a TIMERPROC written once,
+//! [`TimerProc`]; SendMessageCallback with a callback written once, [`SendAsyncProc`]),
+//! AcceptEx and ConnectEx, user-mode locks (critical sections, SRW
 //! locks and condition variables as shareable associated types), COM initialisation and
 //! objects across apartments (a class factory, marshalled between threads),
 //! waitable timers, and APCs with alertable waits (routines written once: [`ApcRoutine`],
@@ -62,6 +64,21 @@ pub type IoCompletionRoutine<W> =
 /// never logs them).
 pub type TimerRoutine<W> =
     std::sync::Arc<dyn Fn(W, u32, u32) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+/// A SendMessageCallback callback written once ([`Win32::send_message_callback`],
+/// SENDASYNCPROC): it runs on the sending thread with the window, the message, the
+/// caller's dwData and the receiver's result; at once for a window of the sending thread,
+/// else inside the sender's next GetMessage or PeekMessage (§17.K1, §17.K4). `Send + Sync`
+/// as [`WindowProc`] is.
+pub type SendAsyncProc<W> =
+    std::sync::Arc<dyn Fn(W, HWND, u32, usize, LRESULT) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+/// A TIMERPROC written once ([`Win32::set_timer_with_proc`]): DispatchMessage of the
+/// timer's WM_TIMER calls it instead of the window procedure (§17.N6), with the window
+/// (NULL for a thread timer), WM_TIMER, the timer id and the tick count (a system value
+/// that differs between the backends: a case never logs it).
+pub type TimerProc<W> =
+    std::sync::Arc<dyn Fn(W, HWND, u32, usize, u32) -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
 
 /// The Win32 calls a protocol needs, implemented by the simulator's [`ThreadCtx`] and by
 /// the native backend. A value is one thread's view: cloning it is cheap and a clone is
@@ -555,6 +572,17 @@ pub trait Win32: Clone + 'static {
     ) -> LRESULT;
     /// SendNotifyMessage.
     async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL;
+    /// SendMessageCallback (natively with a callback, dwData is the address of a box
+    /// holding the callback and `data`, and the callback gets `data` back).
+    async fn send_message_callback(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        result_callback: Option<SendAsyncProc<Self>>,
+        data: usize,
+    ) -> BOOL;
     /// DispatchMessage.
     async fn dispatch_message(&self, msg: &MSG) -> LRESULT;
     /// TranslateMessage.
@@ -764,6 +792,17 @@ pub trait Win32: Clone + 'static {
     async fn set_timer(&self, hwnd: HWND, id_event: usize, elapse: u32) -> usize;
     /// KillTimer.
     async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL;
+    /// SetTimer with a TIMERPROC (None: as [`Win32::set_timer`]). The WM_TIMER's lParam
+    /// is the system's (natively the procedure's address): a case logs only whether it is
+    /// set. Natively the procedure is found by window and timer id, so it is kept until
+    /// KillTimer or a SetTimer of the same id.
+    async fn set_timer_with_proc(
+        &self,
+        hwnd: HWND,
+        id_event: usize,
+        elapse: u32,
+        timer_func: Option<TimerProc<Self>>,
+    ) -> usize;
 
     // ----- windows of other processes (§17.P) -------------------------------------------
 
@@ -816,6 +855,43 @@ pub trait Win32: Clone + 'static {
         transfer: &mut u32,
         wait: bool,
         flags: &mut u32,
+    ) -> BOOL;
+    /// AcceptEx (§22.42): `output_buffer` must hold the three lengths (natively the kernel
+    /// writes that much of it; the simulator fails a shorter one with WSAEFAULT).
+    #[allow(clippy::too_many_arguments)]
+    async fn accept_ex(
+        &self,
+        listen_socket: SOCKET,
+        accept_socket: SOCKET,
+        output_buffer: Option<&Self::IoBuffer>,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        bytes_received: Option<&mut u32>,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL;
+    /// GetAcceptExSockaddrs: the local and remote addresses a completed AcceptEx wrote
+    /// into its buffer (an address left out keeps its old value).
+    fn get_accept_ex_sockaddrs(
+        &self,
+        output_buffer: &Self::IoBuffer,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        local_sockaddr: &mut SOCKADDR_IN,
+        remote_sockaddr: &mut SOCKADDR_IN,
+    );
+    /// ConnectEx (§22.43; natively found with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER),
+    /// the send buffer's bytes kept with the OVERLAPPED as for
+    /// [`Win32::write_file_overlapped`]).
+    async fn connect_ex(
+        &self,
+        s: SOCKET,
+        name: Option<&SOCKADDR_IN>,
+        namelen: i32,
+        send_buffer: Option<&[u8]>,
+        bytes_sent: Option<&mut u32>,
+        overlapped: Option<&Self::Overlapped>,
     ) -> BOOL;
 }
 
@@ -1511,6 +1587,19 @@ impl Win32 for ThreadCtx {
     async fn send_notify_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> BOOL {
         ThreadCtx::send_notify_message(self, hwnd, msg, w_param, l_param).await
     }
+    async fn send_message_callback(
+        &self,
+        hwnd: HWND,
+        msg: u32,
+        w_param: WPARAM,
+        l_param: LPARAM,
+        result_callback: Option<SendAsyncProc<Self>>,
+        data: usize,
+    ) -> BOOL {
+        let cb = result_callback
+            .map(|f| crate::api::sendasyncproc(move |ctx, hwnd, msg, data, result| f(ctx, hwnd, msg, data, result)));
+        ThreadCtx::send_message_callback(self, hwnd, msg, w_param, l_param, cb, data).await
+    }
     async fn dispatch_message(&self, msg: &MSG) -> LRESULT {
         ThreadCtx::dispatch_message(self, msg).await
     }
@@ -1760,6 +1849,17 @@ impl Win32 for ThreadCtx {
     async fn kill_timer(&self, hwnd: HWND, id_event: usize) -> BOOL {
         ThreadCtx::kill_timer(self, hwnd, id_event).await
     }
+    async fn set_timer_with_proc(
+        &self,
+        hwnd: HWND,
+        id_event: usize,
+        elapse: u32,
+        timer_func: Option<TimerProc<Self>>,
+    ) -> usize {
+        let proc =
+            timer_func.map(|f| crate::api::timerproc(move |ctx, hwnd, msg, id, time| f(ctx, hwnd, msg, id, time)));
+        ThreadCtx::set_timer(self, hwnd, id_event, elapse, proc).await
+    }
 
     async fn find_window_ex(
         &self,
@@ -1812,5 +1912,59 @@ impl Win32 for ThreadCtx {
         flags: &mut u32,
     ) -> BOOL {
         ThreadCtx::wsa_get_overlapped_result(self, s, overlapped, transfer, wait, flags).await
+    }
+    async fn accept_ex(
+        &self,
+        listen_socket: SOCKET,
+        accept_socket: SOCKET,
+        output_buffer: Option<&Self::IoBuffer>,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        bytes_received: Option<&mut u32>,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL {
+        ThreadCtx::accept_ex(
+            self,
+            listen_socket,
+            accept_socket,
+            output_buffer,
+            receive_data_length,
+            local_address_length,
+            remote_address_length,
+            bytes_received,
+            overlapped,
+        )
+        .await
+    }
+    fn get_accept_ex_sockaddrs(
+        &self,
+        output_buffer: &Self::IoBuffer,
+        receive_data_length: u32,
+        local_address_length: u32,
+        remote_address_length: u32,
+        local_sockaddr: &mut SOCKADDR_IN,
+        remote_sockaddr: &mut SOCKADDR_IN,
+    ) {
+        ThreadCtx::get_accept_ex_sockaddrs(
+            self,
+            output_buffer,
+            receive_data_length,
+            local_address_length,
+            remote_address_length,
+            local_sockaddr,
+            remote_sockaddr,
+        )
+    }
+    async fn connect_ex(
+        &self,
+        s: SOCKET,
+        name: Option<&SOCKADDR_IN>,
+        namelen: i32,
+        send_buffer: Option<&[u8]>,
+        bytes_sent: Option<&mut u32>,
+        overlapped: Option<&Self::Overlapped>,
+    ) -> BOOL {
+        ThreadCtx::connect_ex(self, s, name, namelen, send_buffer, bytes_sent, overlapped).await
     }
 }

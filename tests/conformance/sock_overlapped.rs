@@ -670,6 +670,53 @@ fn acceptex_with_a_receive_length_waits_for_the_first_data() {
     });
 }
 
+/// §22.42 (Wine's dlls/ws2_32/tests/sock.c, test_AcceptEx, "Pass an insufficient local
+/// address size", run on Windows): AcceptEx with a local address size of 3, or of
+/// sizeof(SOCKADDR_IN) + 4, is accepted (pending) and fails when a client connects:
+/// GetOverlappedResult FALSE with ERROR_INSUFFICIENT_BUFFER (STATUS_BUFFER_TOO_SMALL), 0
+/// bytes; the connection is not accepted, so a later accept takes it. (Found by the native
+/// differential, docs/conformance.md; winsim completed it and took the connection.)
+#[test]
+fn acceptex_with_a_local_address_size_too_small_fails_when_a_client_connects() {
+    run_ok(|ctx| async move {
+        startup(&ctx).await;
+        let (l, addr) = listener(&ctx).await;
+        let ev = ctx.create_event(None, false, false, None).await;
+        let ov = Overlapped::new(ev);
+        let buf = IoBuffer::new(2 * ADDR_SPACE as usize);
+        for local in [3, SOCKADDR_IN_LEN as u32 + 4] {
+            let a = tcp(&ctx).await;
+            let r = ctx.accept_ex(l, a, Some(&buf), 0, local, ADDR_SPACE, None, Some(&ov)).await;
+            false_with(&ctx, r, ERROR_IO_PENDING.0);
+            let c = tcp(&ctx).await;
+            assert_eq!(ctx.connect(c, Some(&addr), SOCKADDR_IN_LEN).await, 0);
+            assert_eq!(ctx.wait_for_single_object(ev, 1000).await, WAIT_OBJECT_0);
+            let mut n = SENTINEL;
+            false_with(&ctx, ctx.get_overlapped_result(l, &ov, &mut n, false).await, ERROR_INSUFFICIENT_BUFFER.0);
+            assert_eq!(n, 0);
+            // The connection waits for an accept; the accept socket is still a new socket.
+            let s = ctx.accept(l, None, None).await;
+            assert_ne!(s, INVALID_SOCKET);
+            assert_eq!(ctx.send(c, b"k", 1, 0).await, 1);
+            let mut b = [0u8; 1];
+            assert_eq!(ctx.recv(s, &mut b, 1, 0).await, 1);
+            for h in [s, c, a] {
+                assert_eq!(ctx.closesocket(h).await, 0);
+            }
+        }
+        // A local address size of 0 leaves the address out and succeeds.
+        let a = tcp(&ctx).await;
+        false_with(&ctx, ctx.accept_ex(l, a, Some(&buf), 0, 0, ADDR_SPACE, None, Some(&ov)).await, ERROR_IO_PENDING.0);
+        let c = tcp(&ctx).await;
+        assert_eq!(ctx.connect(c, Some(&addr), SOCKADDR_IN_LEN).await, 0);
+        assert_eq!(ctx.wait_for_single_object(ev, 1000).await, WAIT_OBJECT_0);
+        let mut n = SENTINEL;
+        assert_eq!(ctx.get_overlapped_result(l, &ov, &mut n, false).await, TRUE);
+        assert_eq!(n, 0);
+        0
+    });
+}
+
 /// §22.42 (sock.c test_AcceptEx, SK-26): closing the accept socket or the listener while
 /// AcceptEx is pending completes it with ERROR_OPERATION_ABORTED; CancelIo on the accept
 /// socket does not cancel it (the operation is the listener's).

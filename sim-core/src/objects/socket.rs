@@ -883,7 +883,18 @@ impl Kernel {
             }
             let op = l.accepts.pop_front().expect("checked");
             let conn = l.backlog.pop_front().expect("checked");
-            if matches!(self.ops[op].kind, OpKind::SockAcceptEx { .. }) {
+            if let OpKind::SockAcceptEx { accept, local_len, .. } = self.ops[op].kind {
+                if super::socket_async::accept_local_too_small(local_len) {
+                    // §22.42 (sock.c test_AcceptEx): the AcceptEx fails with
+                    // STATUS_BUFFER_TOO_SMALL and the connection stays for a later accept.
+                    sock_mut(self, listener).backlog.push_front(conn);
+                    if let Some(Body::Socket(a)) = self.objects.get_mut(accept).map(|o| &mut o.body) {
+                        a.accept_for = None;
+                    }
+                    let why = self.cause(|| "a connection, and no room for the local address".to_string());
+                    self.complete_op(op, Reply::error(WSAEFAULT), &why);
+                    continue;
+                }
                 self.accept_ex_connection(op, conn);
                 continue;
             }
@@ -2095,6 +2106,9 @@ pub(crate) fn completion_codes(status: Status) -> (u32, Option<Win32Error>, Opti
         WSAETIMEDOUT => (0xC000_00B5, ERROR_SEM_TIMEOUT),
         // STATUS_BUFFER_OVERFLOW: a datagram cut short (ERROR_MORE_DATA for the port).
         WSAEMSGSIZE => (0x8000_0005, ERROR_MORE_DATA),
+        // sock.c test_AcceptEx (a local address size too small): STATUS_BUFFER_TOO_SMALL,
+        // ERROR_INSUFFICIENT_BUFFER; the Winsock code WSAEFAULT [inferred].
+        WSAEFAULT => (0xC000_0023, ERROR_INSUFFICIENT_BUFFER),
         // [inferred] anything else: STATUS_UNSUCCESSFUL, the Winsock code as is.
         other => (0xC000_0001, other),
     };
