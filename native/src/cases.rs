@@ -14,7 +14,9 @@
 use crate::log::{Atom, Dword, Id, Int, Log, Lresult, Size, render_bytes, render_error};
 use sim_core::backend::{Program, SendAsyncProc, TimerProc, Win32, WindowProc};
 use sim_core::objects::com::{
-    COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED, IID_IClassFactory, IID_IToy, IID_IUnknown,
+    CLSCTX_INPROC_SERVER, CLSID_StdGlobalInterfaceTable, COINIT_APARTMENTTHREADED, COINIT_MULTITHREADED,
+    IID_IClassFactory, IID_IGlobalInterfaceTable, IID_IToy, IID_IUnknown, MSHCTX_INPROC, MSHLFLAGS_NORMAL,
+    MSHLFLAGS_TABLESTRONG, MSHLFLAGS_TABLEWEAK,
 };
 use sim_core::types::*;
 use std::future::Future;
@@ -68,6 +70,7 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "user_locks", run: |w, l| Box::pin(user_locks(w, l)) },
         Case { name: "com_init", run: |w, l| Box::pin(com_init(w, l)) },
         Case { name: "com_marshalling", run: |w, l| Box::pin(com_marshalling(w, l)) },
+        Case { name: "com_table_marshalling", run: |w, l| Box::pin(com_table_marshalling(w, l)) },
         Case { name: "waitable_timers", run: |w, l| Box::pin(waitable_timers(w, l)) },
         Case { name: "apcs", run: |w, l| Box::pin(apcs(w, l)) },
         Case { name: "window_timers", run: |w, l| Box::pin(window_timers(w, l)) },
@@ -2282,6 +2285,235 @@ async fn com_marshalling<W: Win32>(w: W, log: Log) {
         log.note("proxy Release", w.release(p).await);
     }
     call!(w, log, "CloseHandle(ready)", w.close_handle(ready));
+    call!(w, log, "CoUninitialize", w.co_uninitialize());
+}
+
+/// COM marshal data and the Global Interface Table (docs/semantics.md §21.7, §21.7a,
+/// §21.24, §21.26): a stream without an out pointer; the MTA marshals its class object
+/// TABLESTRONG, unmarshals it in its own apartment (the object itself), and an STA
+/// unmarshals it twice into proxies and calls through one (a call into the MTA); released,
+/// the data is CO_E_OBJNOTREG to unmarshal and RPC_E_INVALID_OBJREF to release again;
+/// TABLEWEAK data whose object has only that data (marshal.c
+/// test_tableweak_marshal_releasedata2: CO_E_OBJNOTREG after the release, Wine differs);
+/// NORMAL data unmarshals once (a second: CO_E_OBJNOTCONNECTED); reading past the data
+/// (STG_E_READFAULT); the GIT: register in the MTA, get from an STA (a proxy that calls
+/// the MTA), revoke from the STA, revoke again and get an unknown cookie (E_INVALIDARG).
+async fn com_table_marshalling<W: Win32>(w: W, log: Log) {
+    use std::sync::{Arc, Mutex};
+    call!(w, log, "CoInitializeEx(MTA)", w.co_initialize_ex(None, COINIT_MULTITHREADED));
+    call!(w, log, "CreateStreamOnHGlobal(NULL out)", w.create_stream_on_hglobal(None));
+    let f = w.new_class_factory().await.expect("a class factory");
+    let mut s = None;
+    call!(w, log, "CreateStreamOnHGlobal", w.create_stream_on_hglobal(Some(&mut s)));
+    let s = s.expect("a stream");
+    call!(
+        w,
+        log,
+        "CoMarshalInterface(TABLESTRONG)",
+        w.co_marshal_interface(Some(s), &IID_IClassFactory, Some(f), MSHCTX_INPROC, None, MSHLFLAGS_TABLESTRONG)
+    );
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    let mut p = None;
+    call!(
+        w,
+        log,
+        "CoUnmarshalInterface(own apartment)",
+        w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+    );
+    if let Some(p) = p {
+        w.release(p).await;
+    }
+    let shared: Arc<Mutex<Option<W::IStream>>> = Arc::new(Mutex::new(Some(s)));
+    let tl = log.thread("sta");
+    let (l, sh) = (tl.clone(), shared.clone());
+    let t = spawn(&w, &log, "STA", move |t: W| async move {
+        let log = l;
+        call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        let s = sh.lock().expect("stream").expect("a stream");
+        let mut proxies = Vec::new();
+        for i in 1..=2 {
+            call!(t, log, "IStream::Seek(0)", t.istream_seek_start(s));
+            let mut p = None;
+            call!(
+                t,
+                log,
+                &format!("CoUnmarshalInterface(TABLESTRONG, {i})"),
+                t.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+            );
+            proxies.extend(p);
+        }
+        if let Some(&px) = proxies.first() {
+            let mut o = None;
+            call!(
+                t,
+                log,
+                "IClassFactory::CreateInstance through the proxy (a call into the MTA)",
+                t.iclassfactory_create_instance(px, None, &IID_IUnknown, Some(&mut o))
+            );
+            if let Some(o) = o {
+                t.release(o).await;
+            }
+        }
+        for p in proxies {
+            log.note("proxy Release", t.release(p).await);
+        }
+        t.co_uninitialize().await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "STA").await;
+    log.merge(&tl);
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    call!(w, log, "CoReleaseMarshalData(TABLESTRONG)", w.co_release_marshal_data(Some(s)));
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    let mut p = None;
+    call!(
+        w,
+        log,
+        "CoUnmarshalInterface(released)",
+        w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+    );
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    call!(w, log, "CoReleaseMarshalData(released)", w.co_release_marshal_data(Some(s)));
+    w.istream_release(s).await;
+
+    // TABLEWEAK data is the only thing that holds the object's stub manager.
+    let mut s = None;
+    w.create_stream_on_hglobal(Some(&mut s)).await;
+    let s = s.expect("a stream");
+    call!(
+        w,
+        log,
+        "CoMarshalInterface(TABLEWEAK)",
+        w.co_marshal_interface(Some(s), &IID_IClassFactory, Some(f), MSHCTX_INPROC, None, MSHLFLAGS_TABLEWEAK)
+    );
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    call!(w, log, "CoReleaseMarshalData(TABLEWEAK)", w.co_release_marshal_data(Some(s)));
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    let mut p = None;
+    call!(
+        w,
+        log,
+        "CoUnmarshalInterface(TABLEWEAK, released)",
+        w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+    );
+    w.istream_release(s).await;
+
+    // NORMAL data: one unmarshal.
+    let mut s = None;
+    w.create_stream_on_hglobal(Some(&mut s)).await;
+    let s = s.expect("a stream");
+    call!(
+        w,
+        log,
+        "CoMarshalInterface(NORMAL)",
+        w.co_marshal_interface(Some(s), &IID_IClassFactory, Some(f), MSHCTX_INPROC, None, MSHLFLAGS_NORMAL)
+    );
+    let mut p = None;
+    call!(
+        w,
+        log,
+        "CoUnmarshalInterface(not rewound)",
+        w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+    );
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    call!(w, log, "CoUnmarshalInterface(NORMAL)", w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p)));
+    if let Some(p) = p.take() {
+        w.release(p).await;
+    }
+    call!(w, log, "IStream::Seek(0)", w.istream_seek_start(s));
+    call!(
+        w,
+        log,
+        "CoUnmarshalInterface(NORMAL, again)",
+        w.co_unmarshal_interface(Some(s), &IID_IClassFactory, Some(&mut p))
+    );
+    w.istream_release(s).await;
+
+    // The Global Interface Table.
+    let mut git = None;
+    call!(
+        w,
+        log,
+        "CoCreateInstance(CLSID_StdGlobalInterfaceTable)",
+        w.co_create_instance(
+            &CLSID_StdGlobalInterfaceTable,
+            None,
+            CLSCTX_INPROC_SERVER,
+            &IID_IGlobalInterfaceTable,
+            Some(&mut git)
+        )
+    );
+    let git = git.expect("the GIT");
+    let mut cookie = 0u32;
+    call!(
+        w,
+        log,
+        "RegisterInterfaceInGlobal(class object)",
+        w.register_interface_in_global(git, Some(f), &IID_IClassFactory, Some(&mut cookie))
+    );
+    let tl = log.thread("sta 2");
+    let l = tl.clone();
+    let t = spawn(&w, &log, "STA 2", move |t: W| async move {
+        let log = l;
+        call!(t, log, "CoInitializeEx(STA)", t.co_initialize_ex(None, COINIT_APARTMENTTHREADED));
+        let mut g = None;
+        call!(
+            t,
+            log,
+            "CoCreateInstance(CLSID_StdGlobalInterfaceTable)",
+            t.co_create_instance(
+                &CLSID_StdGlobalInterfaceTable,
+                None,
+                CLSCTX_INPROC_SERVER,
+                &IID_IGlobalInterfaceTable,
+                Some(&mut g)
+            )
+        );
+        let g = g.expect("the GIT");
+        let mut p = None;
+        call!(
+            t,
+            log,
+            "GetInterfaceFromGlobal(cookie)",
+            t.get_interface_from_global(g, cookie, &IID_IClassFactory, Some(&mut p))
+        );
+        if let Some(p) = p {
+            let mut o = None;
+            call!(
+                t,
+                log,
+                "IClassFactory::CreateInstance through the GIT's proxy",
+                t.iclassfactory_create_instance(p, None, &IID_IUnknown, Some(&mut o))
+            );
+            if let Some(o) = o {
+                t.release(o).await;
+            }
+            t.release(p).await;
+        }
+        call!(
+            t,
+            log,
+            "RevokeInterfaceFromGlobal(cookie) from another apartment",
+            t.revoke_interface_from_global(g, cookie)
+        );
+        call!(t, log, "RevokeInterfaceFromGlobal(cookie) again", t.revoke_interface_from_global(g, cookie));
+        let mut p = None;
+        call!(
+            t,
+            log,
+            "GetInterfaceFromGlobal(revoked cookie)",
+            t.get_interface_from_global(g, cookie, &IID_IClassFactory, Some(&mut p))
+        );
+        t.release(g).await;
+        t.co_uninitialize().await;
+        0
+    })
+    .await;
+    join(&w, &log, t, "STA 2").await;
+    log.merge(&tl);
+    w.release(git).await;
+    w.release(f).await;
     call!(w, log, "CoUninitialize", w.co_uninitialize());
 }
 

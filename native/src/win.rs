@@ -1753,6 +1753,129 @@ impl Win32 for NativeCtx {
             )
         })
     }
+    async fn co_create_instance(
+        &self,
+        rclsid: &sim_core::objects::com::CLSID,
+        unk_outer: Option<NativeComPtr>,
+        cls_context: u32,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let (clsid, iid) = (guid(rclsid), guid(riid));
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: the GUIDs and the out pointer live across the call; the outer object is a
+        // live interface pointer or NULL.
+        let hr = unsafe {
+            windows_sys::Win32::System::Com::CoCreateInstance(&clsid, com_ptr(unk_outer), cls_context, &iid, pout)
+        };
+        put_ptr(ppv, out);
+        sim_core::error::HRESULT(hr)
+    }
+    async fn create_stream_on_hglobal(&self, stream: Option<&mut Option<NativeComPtr>>) -> sim_core::error::HRESULT {
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if stream.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: the out pointer lives across the call; NULL asks for a new HGLOBAL.
+        let hr = unsafe {
+            windows_sys::Win32::System::Com::StructuredStorage::CreateStreamOnHGlobal(std::ptr::null_mut(), 1, pout)
+        };
+        put_ptr(stream, out);
+        sim_core::error::HRESULT(hr)
+    }
+    async fn istream_seek_start(&self, this: NativeComPtr) -> sim_core::error::HRESULT {
+        // SAFETY: `this` is a live IStream; Seek is its vtable's sixth entry.
+        sim_core::error::HRESULT(unsafe {
+            let vt = *(this.0 as *const *const com_obj::StreamVtbl);
+            ((*vt).seek)(this.0 as *mut c_void, 0, 0, std::ptr::null_mut())
+        })
+    }
+    async fn istream_release(&self, this: NativeComPtr) -> u32 {
+        self.release(this).await
+    }
+    async fn co_marshal_interface(
+        &self,
+        stream: Option<NativeComPtr>,
+        riid: &sim_core::objects::com::IID,
+        unk: Option<NativeComPtr>,
+        dest_context: u32,
+        dest_context_reserved: Option<usize>,
+        mshlflags: u32,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let reserved = dest_context_reserved.unwrap_or(0) as *const c_void;
+        // SAFETY: the stream and the object are live interface pointers or NULL; the
+        // reserved pointer is never dereferenced for MSHCTX_INPROC.
+        sim_core::error::HRESULT(unsafe {
+            windows_sys::Win32::System::Com::Marshal::CoMarshalInterface(
+                com_ptr(stream),
+                &iid,
+                com_ptr(unk),
+                dest_context,
+                reserved,
+                mshlflags,
+            )
+        })
+    }
+    async fn co_unmarshal_interface(
+        &self,
+        stream: Option<NativeComPtr>,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: as above.
+        let hr = unsafe { windows_sys::Win32::System::Com::Marshal::CoUnmarshalInterface(com_ptr(stream), &iid, pout) };
+        put_ptr(ppv, out);
+        sim_core::error::HRESULT(hr)
+    }
+    async fn co_release_marshal_data(&self, stream: Option<NativeComPtr>) -> sim_core::error::HRESULT {
+        // SAFETY: a live IStream or NULL.
+        sim_core::error::HRESULT(unsafe {
+            windows_sys::Win32::System::Com::Marshal::CoReleaseMarshalData(com_ptr(stream))
+        })
+    }
+    async fn register_interface_in_global(
+        &self,
+        git: NativeComPtr,
+        unk: Option<NativeComPtr>,
+        riid: &sim_core::objects::com::IID,
+        cookie: Option<&mut u32>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let pc = cookie.map_or(std::ptr::null_mut(), |c| c as *mut u32);
+        // SAFETY: `git` is the live IGlobalInterfaceTable; the arguments live across the call.
+        sim_core::error::HRESULT(unsafe {
+            let vt = *(git.0 as *const *const com_obj::GitVtbl);
+            ((*vt).register)(git.0 as *mut c_void, com_ptr(unk), &iid, pc)
+        })
+    }
+    async fn get_interface_from_global(
+        &self,
+        git: NativeComPtr,
+        cookie: u32,
+        riid: &sim_core::objects::com::IID,
+        ppv: Option<&mut Option<NativeComPtr>>,
+    ) -> sim_core::error::HRESULT {
+        let iid = guid(riid);
+        let mut out: *mut c_void = std::ptr::null_mut();
+        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
+        // SAFETY: as above.
+        let hr = unsafe {
+            let vt = *(git.0 as *const *const com_obj::GitVtbl);
+            ((*vt).get)(git.0 as *mut c_void, cookie, &iid, pout)
+        };
+        put_ptr(ppv, out);
+        sim_core::error::HRESULT(hr)
+    }
+    async fn revoke_interface_from_global(&self, git: NativeComPtr, cookie: u32) -> sim_core::error::HRESULT {
+        // SAFETY: as above.
+        sim_core::error::HRESULT(unsafe {
+            let vt = *(git.0 as *const *const com_obj::GitVtbl);
+            ((*vt).revoke)(git.0 as *mut c_void, cookie)
+        })
+    }
 
     async fn create_waitable_timer(
         &self,
@@ -2219,6 +2342,12 @@ fn com_ptr(p: Option<NativeComPtr>) -> *mut c_void {
     p.map_or(std::ptr::null_mut(), |p| p.0 as *mut c_void)
 }
 
+fn put_ptr(out: Option<&mut Option<NativeComPtr>>, p: *mut c_void) {
+    if let Some(o) = out {
+        *o = (!p.is_null()).then_some(NativeComPtr(p as usize));
+    }
+}
+
 fn guid(g: &sim_core::objects::com::GUID) -> windows_sys::core::GUID {
     windows_sys::core::GUID::from_u128(g.0)
 }
@@ -2253,6 +2382,24 @@ mod com_obj {
         pub create_instance:
             unsafe extern "system" fn(*mut c_void, *mut c_void, *const GUID, *mut *mut c_void) -> HRESULT,
         pub lock_server: unsafe extern "system" fn(*mut c_void, i32) -> HRESULT,
+    }
+
+    /// IStream's vtable up to Seek (ISequentialStream's Read and Write come between).
+    #[repr(C)]
+    pub struct StreamVtbl {
+        pub unknown: UnknownVtbl,
+        pub read: usize,
+        pub write: usize,
+        pub seek: unsafe extern "system" fn(*mut c_void, i64, u32, *mut u64) -> HRESULT,
+    }
+
+    /// IGlobalInterfaceTable's vtable.
+    #[repr(C)]
+    pub struct GitVtbl {
+        pub unknown: UnknownVtbl,
+        pub register: unsafe extern "system" fn(*mut c_void, *mut c_void, *const GUID, *mut u32) -> HRESULT,
+        pub revoke: unsafe extern "system" fn(*mut c_void, u32) -> HRESULT,
+        pub get: unsafe extern "system" fn(*mut c_void, u32, *const GUID, *mut *mut c_void) -> HRESULT,
     }
 
     /// An object: its vtable first, then its count.

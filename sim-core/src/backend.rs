@@ -722,6 +722,59 @@ pub trait Win32: Clone + 'static {
         f_lock: bool,
         f_last_unlock_releases: bool,
     ) -> crate::error::HRESULT;
+    /// CoCreateInstance (natively only the system's classes exist: a case asks for
+    /// CLSID_StdGlobalInterfaceTable, never CLSID_Toy).
+    async fn co_create_instance(
+        &self,
+        rclsid: &crate::objects::com::CLSID,
+        unk_outer: Option<Self::ComPtr>,
+        cls_context: u32,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// CreateStreamOnHGlobal(NULL, TRUE, ppstm).
+    async fn create_stream_on_hglobal(&self, stream: Option<&mut Option<Self::IStream>>) -> crate::error::HRESULT;
+    /// IStream::Seek to the start.
+    async fn istream_seek_start(&self, this: Self::IStream) -> crate::error::HRESULT;
+    /// IStream::Release (the count it returns differs between the backends: not compared).
+    async fn istream_release(&self, this: Self::IStream) -> u32;
+    /// CoMarshalInterface.
+    async fn co_marshal_interface(
+        &self,
+        stream: Option<Self::IStream>,
+        riid: &IID,
+        unk: Option<Self::ComPtr>,
+        dest_context: u32,
+        dest_context_reserved: Option<usize>,
+        mshlflags: u32,
+    ) -> crate::error::HRESULT;
+    /// CoUnmarshalInterface.
+    async fn co_unmarshal_interface(
+        &self,
+        stream: Option<Self::IStream>,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// CoReleaseMarshalData.
+    async fn co_release_marshal_data(&self, stream: Option<Self::IStream>) -> crate::error::HRESULT;
+    /// IGlobalInterfaceTable::RegisterInterfaceInGlobal.
+    async fn register_interface_in_global(
+        &self,
+        git: Self::ComPtr,
+        unk: Option<Self::ComPtr>,
+        riid: &IID,
+        cookie: Option<&mut u32>,
+    ) -> crate::error::HRESULT;
+    /// IGlobalInterfaceTable::GetInterfaceFromGlobal.
+    async fn get_interface_from_global(
+        &self,
+        git: Self::ComPtr,
+        cookie: u32,
+        riid: &IID,
+        ppv: Option<&mut Option<Self::ComPtr>>,
+    ) -> crate::error::HRESULT;
+    /// IGlobalInterfaceTable::RevokeInterfaceFromGlobal.
+    async fn revoke_interface_from_global(&self, git: Self::ComPtr, cookie: u32) -> crate::error::HRESULT;
 
     // ----- waitable timers (§14) -------------------------------------------------------
 
@@ -1769,6 +1822,75 @@ impl Win32 for ThreadCtx {
         f_last_unlock_releases: bool,
     ) -> crate::error::HRESULT {
         ThreadCtx::co_lock_object_external(self, unk, f_lock, f_last_unlock_releases).await
+    }
+    async fn co_create_instance(
+        &self,
+        rclsid: &crate::objects::com::CLSID,
+        unk_outer: Option<crate::objects::com::ComPtr>,
+        cls_context: u32,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_create_instance(self, rclsid, unk_outer, cls_context, riid, ppv).await
+    }
+    async fn create_stream_on_hglobal(
+        &self,
+        stream: Option<&mut Option<crate::objects::com::IStream>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::create_stream_on_hglobal(self, stream).await
+    }
+    async fn istream_seek_start(&self, this: crate::objects::com::IStream) -> crate::error::HRESULT {
+        ThreadCtx::istream_seek_start(self, this).await
+    }
+    async fn istream_release(&self, this: crate::objects::com::IStream) -> u32 {
+        ThreadCtx::istream_release(self, this).await
+    }
+    async fn co_marshal_interface(
+        &self,
+        stream: Option<crate::objects::com::IStream>,
+        riid: &IID,
+        unk: Option<crate::objects::com::ComPtr>,
+        dest_context: u32,
+        dest_context_reserved: Option<usize>,
+        mshlflags: u32,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_marshal_interface(self, stream, riid, unk, dest_context, dest_context_reserved, mshlflags).await
+    }
+    async fn co_unmarshal_interface(
+        &self,
+        stream: Option<crate::objects::com::IStream>,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::co_unmarshal_interface(self, stream, riid, ppv).await
+    }
+    async fn co_release_marshal_data(&self, stream: Option<crate::objects::com::IStream>) -> crate::error::HRESULT {
+        ThreadCtx::co_release_marshal_data(self, stream).await
+    }
+    async fn register_interface_in_global(
+        &self,
+        git: crate::objects::com::ComPtr,
+        unk: Option<crate::objects::com::ComPtr>,
+        riid: &IID,
+        cookie: Option<&mut u32>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::register_interface_in_global(self, git, unk, riid, cookie).await
+    }
+    async fn get_interface_from_global(
+        &self,
+        git: crate::objects::com::ComPtr,
+        cookie: u32,
+        riid: &IID,
+        ppv: Option<&mut Option<crate::objects::com::ComPtr>>,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::get_interface_from_global(self, git, cookie, riid, ppv).await
+    }
+    async fn revoke_interface_from_global(
+        &self,
+        git: crate::objects::com::ComPtr,
+        cookie: u32,
+    ) -> crate::error::HRESULT {
+        ThreadCtx::revoke_interface_from_global(self, git, cookie).await
     }
 
     async fn create_waitable_timer(
