@@ -71,9 +71,11 @@ impl Kernel {
         let t = self.thread(tid);
         if t.main {
             let pid = t.pid;
-            self.terminate_process_by_id(pid, code, format!("main returned {code}; ExitProcess"));
+            let how = self.trace_text(|| format!("main returned {code}; ExitProcess"));
+            self.terminate_process_by_id(pid, code, how);
         } else {
-            self.kill_thread(tid, code, "returned".into());
+            let how = self.trace_text(|| "returned".into());
+            self.kill_thread(tid, code, how);
         }
     }
 
@@ -329,6 +331,12 @@ impl Kernel {
         if self.thread(tid).suspend_count == 0 {
             self.to_poll.push_back(tid);
         }
+    }
+
+    /// Text that only the trace shows (an exit's `how`, a wake-up's cause): built only
+    /// when the trace is on, empty otherwise (sweeps pay nothing for it).
+    pub(crate) fn trace_text(&self, text: impl FnOnce() -> String) -> String {
+        if self.config.trace { text() } else { String::new() }
     }
 
     /// "API by P/T", for wake-up causes in the trace. Built only when the trace is on:

@@ -193,7 +193,7 @@ pub struct Kernel {
     /// (`objects/socket.rs`).
     pub(crate) net: crate::objects::socket::Net,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
-    pub(crate) mq: crate::objects::msmq::QueueManager,
+    pub(crate) mq: crate::objects::msmq::LazyQueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
     /// kept only while the trace is on).
     pub(crate) counters: BTreeMap<calls::Counter, u64>,
@@ -230,7 +230,7 @@ impl Kernel {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
-        Kernel {
+        let mut kernel = Kernel {
             objects: SlotMap::with_key(),
             ops: SlotMap::with_key(),
             op_serial: 0,
@@ -287,17 +287,15 @@ impl Kernel {
             volume: Default::default(),
             positions: wants_states.then(state_hash::Positions::default),
             wants_states,
+        };
+        // The files of `Config::files`, put on the volume before the run starts (§28.1).
+        if !kernel.config.files.is_empty() {
+            let files = kernel.config.files.clone();
+            for f in &files {
+                kernel.preload_file(&f.path, &f.data);
+            }
         }
-        .with_preloaded_files()
-    }
-
-    /// The files of `Config::files`, put on the volume before the run starts (§28.1).
-    fn with_preloaded_files(mut self) -> Kernel {
-        let files = self.config.files.clone();
-        for f in &files {
-            self.preload_file(&f.path, &f.data);
-        }
-        self
+        kernel
     }
 
     /// The run's configuration.
