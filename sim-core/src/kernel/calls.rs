@@ -147,8 +147,7 @@ impl Kernel {
         // sees it before the call (CloseHandle's handle is gone after it).
         // The list's buffer is kept from call to call: only a call that blocks takes it
         // (onto its operation), so a call that completes allocates nothing for it.
-        let mut args = std::mem::take(&mut self.args_buf);
-        args.clear();
+        let mut args = self.args_pool.pop().unwrap_or_default();
         if api.may_block() {
             req.args_into(false, &mut args);
         }
@@ -195,7 +194,7 @@ impl Kernel {
             self.release(file);
         }
         if let Some((_, buf)) = self.calling.take() {
-            self.args_buf = buf;
+            self.recycle_args(buf);
         }
         let effects: Vec<Event> = self.trace.drain(mark..).collect();
         if matches!(exec, Exec::Done(_)) {
@@ -330,6 +329,14 @@ impl Kernel {
     pub(crate) fn schedule_poll(&mut self, tid: Tid) {
         if self.thread(tid).suspend_count == 0 {
             self.to_poll.push_back(tid);
+        }
+    }
+
+    /// Gives an argument buffer back for the next call (at most a few are kept).
+    pub(crate) fn recycle_args(&mut self, mut args: Vec<Arg>) {
+        if self.args_pool.len() < 4 && args.capacity() > 0 {
+            args.clear();
+            self.args_pool.push(args);
         }
     }
 

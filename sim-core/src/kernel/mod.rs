@@ -178,8 +178,12 @@ pub struct Kernel {
     pub(crate) parked: BTreeSet<Tid>,
     /// A buffer for the runnable set at each step, kept so a step allocates nothing.
     pub(crate) scratch_tids: Vec<Tid>,
-    /// The buffer of the executing call's arguments (`Kernel::calling`), kept across calls.
-    pub(crate) args_buf: Vec<crate::trace::Arg>,
+    /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
+    pub(crate) scratch_ops: Vec<OpId>,
+    /// Buffers for the executing call's arguments (`Kernel::calling`), kept across calls:
+    /// a call that blocks keeps its buffer on its operation, and the operation gives it
+    /// back when it completes (`Kernel::recycle_args`).
+    pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
     pub(crate) async_ops: BTreeMap<Tid, u32>,
@@ -274,7 +278,8 @@ impl Kernel {
             user: Default::default(),
             parked: BTreeSet::new(),
             scratch_tids: Vec::new(),
-            args_buf: Vec::new(),
+            scratch_ops: Vec::new(),
+            args_pool: Vec::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
             com: Default::default(),
