@@ -30,6 +30,7 @@ pub mod race;
 pub mod request;
 pub mod sched;
 mod state_hash;
+pub(crate) mod tidset;
 pub mod time;
 mod wait;
 
@@ -175,7 +176,7 @@ pub struct Kernel {
     /// The runnable threads: parked at a call and not suspended. Kept as threads change
     /// state, so that choosing the next thread costs nothing per thread not involved
     /// (invariant: equal to a scan of every thread, `check_invariants`).
-    pub(crate) parked: BTreeSet<Tid>,
+    pub(crate) parked: tidset::TidSet,
     /// A buffer for the runnable set at each step, kept so a step allocates nothing.
     pub(crate) scratch_tids: Vec<Tid>,
     /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
@@ -276,7 +277,7 @@ impl Kernel {
             private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
-            parked: BTreeSet::new(),
+            parked: Default::default(),
             scratch_tids: Vec::new(),
             scratch_ops: Vec::new(),
             args_pool: Vec::new(),
@@ -423,7 +424,7 @@ impl Kernel {
 
     /// Threads parked at a call and not suspended, in thread-id order.
     pub fn runnable(&self) -> Vec<Tid> {
-        self.parked.iter().copied().collect()
+        self.parked.iter().collect()
     }
 
     /// `tid`'s run state or suspend count changed: it is runnable exactly when it is
