@@ -179,6 +179,10 @@ pub struct Kernel {
     pub(crate) parked: tidset::TidSet,
     /// A buffer for the runnable set at each step, kept so a step allocates nothing.
     pub(crate) scratch_tids: Vec<Tid>,
+    /// Emptied byte buffers for the next WriteFile's copy of its bytes: a ReadFile that
+    /// took a whole write hands the write's buffer to its caller, whose copy into the
+    /// program's buffer gives it back here (no allocation per pipe transfer).
+    pub(crate) spare_bytes: Vec<Vec<u8>>,
     /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
     pub(crate) scratch_ops: Vec<OpId>,
     /// Buffers for the executing call's arguments (`Kernel::calling`), kept across calls:
@@ -280,6 +284,7 @@ impl Kernel {
             parked: Default::default(),
             scratch_tids: Vec::new(),
             scratch_ops: Vec::new(),
+            spare_bytes: Vec::new(),
             args_pool: Vec::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
@@ -354,6 +359,21 @@ impl Kernel {
         match &mut self.objects[id].body {
             Body::Process(p) => p,
             _ => panic!("simulator bug: pid maps to a non-process"),
+        }
+    }
+
+    /// A byte buffer for a call's copy of the program's bytes (`spare_bytes`).
+    pub(crate) fn byte_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut b = self.spare_bytes.pop().unwrap_or_default();
+        b.extend_from_slice(bytes);
+        b
+    }
+
+    /// Keeps a byte buffer a call is done with for the next one (a few small ones at most).
+    pub(crate) fn recycle_bytes(&mut self, mut b: Vec<u8>) {
+        if self.spare_bytes.len() < 4 && b.capacity() > 0 && b.capacity() <= 4096 {
+            b.clear();
+            self.spare_bytes.push(b);
         }
     }
 
