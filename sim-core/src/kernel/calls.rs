@@ -265,7 +265,9 @@ impl Kernel {
     /// Message Queuing queues. Objects are visited in their table's order, so the events
     /// are deterministic; a counter's name is built only when its value changes.
     pub(crate) fn sample_occupancy(&mut self) {
-        let mut now: Vec<(Counter, u64)> = Vec::new();
+        // The list's buffer is kept from step to step.
+        let mut now = std::mem::take(&mut self.occupancy);
+        now.clear();
         for (id, o) in self.objects.iter() {
             match &o.body {
                 Body::Pipe(p) if p.anonymous => {
@@ -283,14 +285,14 @@ impl Kernel {
         now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
         now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
         let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
-        for (key, value) in now {
-            match self.counters.get(&key) {
-                Some(&v) if v == value => continue,
+        for &(key, value) in &now {
+            match self.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) if self.counters[i].1 == value => continue,
+                Ok(i) => self.counters[i].1 = value,
                 // A counter appears with its first non-zero value.
-                None if value == 0 => continue,
-                _ => {}
+                Err(_) if value == 0 => continue,
+                Err(i) => self.counters.insert(i, (key, value)),
             }
-            self.counters.insert(key, value);
             let name = match key {
                 Counter::Pipe(id, end) => {
                     let label = format!("pipe#{}", self.objects[id].hdr.serial);
@@ -305,6 +307,7 @@ impl Kernel {
             };
             self.push_event(tid, EventKind::Counter { name, value });
         }
+        self.occupancy = now;
     }
 
     /// The arguments with the object behind each handle named, as `pid` sees it now

@@ -205,7 +205,11 @@ pub struct Kernel {
     pub(crate) mq: crate::objects::msmq::LazyQueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
     /// kept only while the trace is on).
-    pub(crate) counters: BTreeMap<calls::Counter, u64>,
+    /// (A map sorted by counter: a binary search in a short vector, not a tree walk, for
+    /// each counter at each traced step.)
+    pub(crate) counters: Vec<(calls::Counter, u64)>,
+    /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
+    pub(crate) occupancy: Vec<(calls::Counter, u64)>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: race::Detector,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
@@ -291,7 +295,8 @@ impl Kernel {
             com: Default::default(),
             net: Default::default(),
             mq: Default::default(),
-            counters: BTreeMap::new(),
+            counters: Vec::new(),
+            occupancy: Vec::new(),
             race: Default::default(),
             livelock: None,
             watch_from,
