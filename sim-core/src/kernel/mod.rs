@@ -416,8 +416,10 @@ impl Kernel {
 
     /// Registers a program that CreateProcess can start by name.
     pub fn register_program(&mut self, name: &str, program: Program) {
-        let key = name.to_ascii_lowercase();
-        let key = key.strip_suffix(".exe").unwrap_or(&key).to_string();
+        let mut key = name.to_ascii_lowercase();
+        if key.ends_with(".exe") {
+            key.truncate(key.len() - ".exe".len());
+        }
         self.programs.insert(key, (name.to_string(), program));
     }
 

@@ -1132,7 +1132,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
         return;
     }
     let peer = 1 - end;
-    let what = format!("{} closed", k.describe(id));
+    let what = k.trace_text(|| format!("{} closed", k.describe(id)));
     let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
     if let Some(actor) = k.current {
         if k.tids.contains_key(&actor) {
