@@ -196,8 +196,7 @@ impl Kernel {
         if let Some((_, buf)) = self.calling.take() {
             self.recycle_args(buf);
         }
-        let effects: Vec<Event> =
-            if self.trace.len() > mark { self.trace.drain(mark..).collect() } else { Vec::new() };
+        let effects: Vec<Event> = if self.trace.len() > mark { self.trace.drain(mark..).collect() } else { Vec::new() };
         if matches!(exec, Exec::Done(_)) {
             self.race_call_done(tid);
         }
