@@ -22,7 +22,7 @@ pub(crate) struct TidSet {
 
 impl TidSet {
     fn index(tid: Tid) -> usize {
-        assert!(tid % 4 == 0, "simulator bug: thread id {tid} is not a multiple of 4");
+        assert!(tid.is_multiple_of(4), "simulator bug: thread id {tid} is not a multiple of 4");
         (tid / 4) as usize
     }
 
@@ -45,7 +45,7 @@ impl TidSet {
 
     /// Removes `tid`; returns whether it was there.
     pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
-        if tid % 4 != 0 {
+        if !tid.is_multiple_of(4) {
             return false;
         }
         let i = (tid / 4) as usize;
