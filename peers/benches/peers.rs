@@ -12,6 +12,10 @@
 //!   with preemption bound 2; one iteration is the whole exploration, and divan's
 //!   throughput (items) is executions per second, so its time per item is loom's cost
 //!   per run (N = 2 and 4 only: the exploration grows exponentially with N).
+//!
+//! winsim's runs record their decisions as `Sim::run` does by default
+//! (`DecisionRecord::Full`: each decision with its options); the `_sweep` variants record
+//! only the one-byte schedule, as `winsim sweep` and the explorers run.
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
@@ -26,8 +30,13 @@ fn main() {
 const SIZES: [u32; 3] = [16, 32, 256];
 
 fn winsim_pipe(n: u32, seed: u64) -> RunReport {
+    winsim_pipe_recording(n, seed, DecisionRecord::Full)
+}
+
+fn winsim_pipe_recording(n: u32, seed: u64, record: DecisionRecord) -> RunReport {
     let mut config = Config::random(seed);
     config.trace = false;
+    config.decision_record = record;
     let mut sim = Sim::new(config);
     sim.program("pc.exe", move |ctx| async move {
         let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
@@ -57,8 +66,13 @@ fn winsim_pipe(n: u32, seed: u64) -> RunReport {
 }
 
 fn winsim_mutex_events(n: u32, seed: u64) -> RunReport {
+    winsim_mutex_events_recording(n, seed, DecisionRecord::Full)
+}
+
+fn winsim_mutex_events_recording(n: u32, seed: u64, record: DecisionRecord) -> RunReport {
     let mut config = Config::random(seed);
     config.trace = false;
+    config.decision_record = record;
     let mut sim = Sim::new(config);
     sim.program("pc.exe", move |ctx| async move {
         let buf: Rc<RefCell<VecDeque<u32>>> = Rc::default();
@@ -151,6 +165,24 @@ fn winsim_mutex_events_run(bencher: divan::Bencher, n: u32) {
     bencher.bench_local(|| {
         seed += 1;
         winsim_mutex_events(n, seed)
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn winsim_pipe_sweep_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_pipe_recording(n, seed, DecisionRecord::Schedule)
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn winsim_mutex_events_sweep_run(bencher: divan::Bencher, n: u32) {
+    let mut seed = 0;
+    bencher.bench_local(|| {
+        seed += 1;
+        winsim_mutex_events_recording(n, seed, DecisionRecord::Schedule)
     });
 }
 

@@ -347,7 +347,7 @@ impl Sim {
             // The runnable set into a buffer kept across steps (no allocation per step).
             let mut runnable = std::mem::take(&mut k.scratch_tids);
             runnable.clear();
-            runnable.extend(k.parked.iter().copied());
+            k.parked.extend_into(&mut runnable);
             if runnable.is_empty() {
                 k.scratch_tids = runnable;
                 if k.live_threads == 0 {

@@ -707,7 +707,8 @@ impl ThreadCtx {
         if let Some(n) = bytes_written.as_deref_mut() {
             *n = 0;
         }
-        match done(self.call(Request::WriteFile { handle: h_file, data: buffer.to_vec(), overlapped: None }).await) {
+        let data = self.kernel.borrow_mut().byte_buffer(buffer);
+        match done(self.call(Request::WriteFile { handle: h_file, data, overlapped: None }).await) {
             Some(v) => {
                 if let (Value::Written(w), Some(n)) = (v, bytes_written) {
                     *n = w;
@@ -932,6 +933,7 @@ impl ThreadCtx {
                 if let Some(n) = bytes_read {
                     *n = data.len() as u32;
                 }
+                self.kernel.borrow_mut().recycle_bytes(data);
             }
             Value::Void => {}
             v => self.mismatch(Api::ReadFile, &v),

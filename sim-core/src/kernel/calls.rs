@@ -71,9 +71,11 @@ impl Kernel {
         let t = self.thread(tid);
         if t.main {
             let pid = t.pid;
-            self.terminate_process_by_id(pid, code, format!("main returned {code}; ExitProcess"));
+            let how = self.trace_text(|| format!("main returned {code}; ExitProcess"));
+            self.terminate_process_by_id(pid, code, how);
         } else {
-            self.kill_thread(tid, code, "returned".into());
+            let how = self.trace_text(|| "returned".into());
+            self.kill_thread(tid, code, how);
         }
     }
 
@@ -145,8 +147,7 @@ impl Kernel {
         // sees it before the call (CloseHandle's handle is gone after it).
         // The list's buffer is kept from call to call: only a call that blocks takes it
         // (onto its operation), so a call that completes allocates nothing for it.
-        let mut args = std::mem::take(&mut self.args_buf);
-        args.clear();
+        let mut args = self.args_pool.pop().unwrap_or_default();
         if api.may_block() {
             req.args_into(false, &mut args);
         }
@@ -193,9 +194,9 @@ impl Kernel {
             self.release(file);
         }
         if let Some((_, buf)) = self.calling.take() {
-            self.args_buf = buf;
+            self.recycle_args(buf);
         }
-        let effects: Vec<Event> = self.trace.drain(mark..).collect();
+        let effects: Vec<Event> = if self.trace.len() > mark { self.trace.drain(mark..).collect() } else { Vec::new() };
         if matches!(exec, Exec::Done(_)) {
             self.race_call_done(tid);
         }
@@ -263,7 +264,9 @@ impl Kernel {
     /// Message Queuing queues. Objects are visited in their table's order, so the events
     /// are deterministic; a counter's name is built only when its value changes.
     pub(crate) fn sample_occupancy(&mut self) {
-        let mut now: Vec<(Counter, u64)> = Vec::new();
+        // The list's buffer is kept from step to step.
+        let mut now = std::mem::take(&mut self.occupancy);
+        now.clear();
         for (id, o) in self.objects.iter() {
             match &o.body {
                 Body::Pipe(p) if p.anonymous => {
@@ -281,14 +284,14 @@ impl Kernel {
         now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
         now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
         let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
-        for (key, value) in now {
-            match self.counters.get(&key) {
-                Some(&v) if v == value => continue,
+        for &(key, value) in &now {
+            match self.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) if self.counters[i].1 == value => continue,
+                Ok(i) => self.counters[i].1 = value,
                 // A counter appears with its first non-zero value.
-                None if value == 0 => continue,
-                _ => {}
+                Err(_) if value == 0 => continue,
+                Err(i) => self.counters.insert(i, (key, value)),
             }
-            self.counters.insert(key, value);
             let name = match key {
                 Counter::Pipe(id, end) => {
                     let label = format!("pipe#{}", self.objects[id].hdr.serial);
@@ -303,6 +306,7 @@ impl Kernel {
             };
             self.push_event(tid, EventKind::Counter { name, value });
         }
+        self.occupancy = now;
     }
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
@@ -329,6 +333,20 @@ impl Kernel {
         if self.thread(tid).suspend_count == 0 {
             self.to_poll.push_back(tid);
         }
+    }
+
+    /// Gives an argument buffer back for the next call (at most a few are kept).
+    pub(crate) fn recycle_args(&mut self, mut args: Vec<Arg>) {
+        if self.args_pool.len() < 4 && args.capacity() > 0 {
+            args.clear();
+            self.args_pool.push(args);
+        }
+    }
+
+    /// Text that only the trace shows (an exit's `how`, a wake-up's cause): built only
+    /// when the trace is on, empty otherwise (sweeps pay nothing for it).
+    pub(crate) fn trace_text(&self, text: impl FnOnce() -> String) -> String {
+        if self.config.trace { text() } else { String::new() }
     }
 
     /// "API by P/T", for wake-up causes in the trace. Built only when the trace is on:

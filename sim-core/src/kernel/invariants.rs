@@ -686,7 +686,7 @@ impl Kernel {
             }
         }
         assert_eq!(self.live_threads, live, "simulator bug: live thread count is off");
-        let scanned: std::collections::BTreeSet<super::Tid> = self
+        let scanned: super::tidset::TidSet = self
             .tids
             .iter()
             .filter_map(|(tid, &id)| match &self.objects[id].body {

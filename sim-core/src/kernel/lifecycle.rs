@@ -197,6 +197,14 @@ impl Kernel {
 
     /// Remembers a closed handle on its object (bounded), for reports.
     pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &str, how: &str) {
+        // The record lives on the object, and only a deadlock report reads it (a pipe's
+        // closed writers). An object whose last handle this is, that nothing else refers
+        // to, and whose family does nothing when its last handle closes is destroyed by
+        // this close (`drop_handle_ref`), its record unread: none is made.
+        let o = &self.objects[e.object];
+        if o.hdr.handle_count == 1 && o.hdr.ref_count == 0 && !o.body.has_last_handle_hook() {
+            return;
+        }
         let by_tid = self.current.unwrap_or(0);
         let closed = Origin { step: self.step, api: api.into(), how: how.into(), by_pid: pid, by_tid, from: None };
         let list = &mut self.objects[e.object].hdr.closed;

@@ -30,6 +30,7 @@ pub mod race;
 pub mod request;
 pub mod sched;
 mod state_hash;
+pub(crate) mod tidset;
 pub mod time;
 mod wait;
 
@@ -175,11 +176,19 @@ pub struct Kernel {
     /// The runnable threads: parked at a call and not suspended. Kept as threads change
     /// state, so that choosing the next thread costs nothing per thread not involved
     /// (invariant: equal to a scan of every thread, `check_invariants`).
-    pub(crate) parked: BTreeSet<Tid>,
+    pub(crate) parked: tidset::TidSet,
     /// A buffer for the runnable set at each step, kept so a step allocates nothing.
     pub(crate) scratch_tids: Vec<Tid>,
-    /// The buffer of the executing call's arguments (`Kernel::calling`), kept across calls.
-    pub(crate) args_buf: Vec<crate::trace::Arg>,
+    /// Emptied byte buffers for the next WriteFile's copy of its bytes: a ReadFile that
+    /// took a whole write hands the write's buffer to its caller, whose copy into the
+    /// program's buffer gives it back here (no allocation per pipe transfer).
+    pub(crate) spare_bytes: Vec<Vec<u8>>,
+    /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
+    pub(crate) scratch_ops: Vec<OpId>,
+    /// Buffers for the executing call's arguments (`Kernel::calling`), kept across calls:
+    /// a call that blocks keeps its buffer on its operation, and the operation gives it
+    /// back when it completes (`Kernel::recycle_args`).
+    pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
     pub(crate) async_ops: BTreeMap<Tid, u32>,
@@ -193,10 +202,14 @@ pub struct Kernel {
     /// (`objects/socket.rs`).
     pub(crate) net: crate::objects::socket::Net,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
-    pub(crate) mq: crate::objects::msmq::QueueManager,
+    pub(crate) mq: crate::objects::msmq::LazyQueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
     /// kept only while the trace is on).
-    pub(crate) counters: BTreeMap<calls::Counter, u64>,
+    /// (A map sorted by counter: a binary search in a short vector, not a tree walk, for
+    /// each counter at each traced step.)
+    pub(crate) counters: Vec<(calls::Counter, u64)>,
+    /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
+    pub(crate) occupancy: Vec<(calls::Counter, u64)>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: race::Detector,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
@@ -230,7 +243,7 @@ impl Kernel {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
-        Kernel {
+        let mut kernel = Kernel {
             objects: SlotMap::with_key(),
             ops: SlotMap::with_key(),
             op_serial: 0,
@@ -272,32 +285,33 @@ impl Kernel {
             private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
-            parked: BTreeSet::new(),
+            parked: Default::default(),
             scratch_tids: Vec::new(),
-            args_buf: Vec::new(),
+            scratch_ops: Vec::new(),
+            spare_bytes: Vec::new(),
+            args_pool: Vec::new(),
             async_ops: BTreeMap::new(),
             locks: Default::default(),
             com: Default::default(),
             net: Default::default(),
             mq: Default::default(),
-            counters: BTreeMap::new(),
+            counters: Vec::new(),
+            occupancy: Vec::new(),
             race: Default::default(),
             livelock: None,
             watch_from,
             volume: Default::default(),
             positions: wants_states.then(state_hash::Positions::default),
             wants_states,
+        };
+        // The files of `Config::files`, put on the volume before the run starts (§28.1).
+        if !kernel.config.files.is_empty() {
+            let files = kernel.config.files.clone();
+            for f in &files {
+                kernel.preload_file(&f.path, &f.data);
+            }
         }
-        .with_preloaded_files()
-    }
-
-    /// The files of `Config::files`, put on the volume before the run starts (§28.1).
-    fn with_preloaded_files(mut self) -> Kernel {
-        let files = self.config.files.clone();
-        for f in &files {
-            self.preload_file(&f.path, &f.data);
-        }
-        self
+        kernel
     }
 
     /// The run's configuration.
@@ -353,6 +367,21 @@ impl Kernel {
         }
     }
 
+    /// A byte buffer for a call's copy of the program's bytes (`spare_bytes`).
+    pub(crate) fn byte_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut b = self.spare_bytes.pop().unwrap_or_default();
+        b.extend_from_slice(bytes);
+        b
+    }
+
+    /// Keeps a byte buffer a call is done with for the next one (a few small ones at most).
+    pub(crate) fn recycle_bytes(&mut self, mut b: Vec<u8>) {
+        if self.spare_bytes.len() < 4 && b.capacity() > 0 && b.capacity() <= 4096 {
+            b.clear();
+            self.spare_bytes.push(b);
+        }
+    }
+
     /// The process id of a thread.
     pub fn pid_of(&self, tid: Tid) -> Pid {
         self.thread(tid).pid
@@ -387,8 +416,10 @@ impl Kernel {
 
     /// Registers a program that CreateProcess can start by name.
     pub fn register_program(&mut self, name: &str, program: Program) {
-        let key = name.to_ascii_lowercase();
-        let key = key.strip_suffix(".exe").unwrap_or(&key).to_string();
+        let mut key = name.to_ascii_lowercase();
+        if key.ends_with(".exe") {
+            key.truncate(key.len() - ".exe".len());
+        }
         self.programs.insert(key, (name.to_string(), program));
     }
 
@@ -420,7 +451,7 @@ impl Kernel {
 
     /// Threads parked at a call and not suspended, in thread-id order.
     pub fn runnable(&self) -> Vec<Tid> {
-        self.parked.iter().copied().collect()
+        self.parked.iter().collect()
     }
 
     /// `tid`'s run state or suspend count changed: it is runnable exactly when it is

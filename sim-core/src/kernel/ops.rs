@@ -296,7 +296,9 @@ impl Kernel {
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
-        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        // Its arguments' buffer serves the next call (only reports read it while pending).
+        self.recycle_args(std::mem::take(&mut op.args));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
         let timed_out = why == "time-out" || reply.value == Value::Wait(crate::types::WAIT_TIMEOUT);

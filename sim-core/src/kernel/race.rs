@@ -130,6 +130,9 @@ pub(crate) struct Detector {
     calling: Vec<SyncKey>,
     /// The keys of pending operations, acquired when they complete.
     op_keys: slotmap::SecondaryMap<OpId, Vec<SyncKey>>,
+    /// Emptied key lists of completed operations, for the next operations (no allocation
+    /// per blocked call).
+    spare_keys: Vec<Vec<SyncKey>>,
     /// Shadow memory: (memory, word) → accesses that may still race.
     shadow: BTreeMap<(MemKey, u64), Vec<Access>>,
     /// Races found (kept in `Record` mode, up to `RACES_RECORDED_MAX`).
@@ -356,7 +359,8 @@ impl Kernel {
     /// The executing call became pending operation `op`: its keys wait with it.
     pub(crate) fn race_op_created(&mut self, op: OpId) {
         if self.config.race_detection != RaceDetection::Off {
-            let keys = self.race.calling.clone();
+            let mut keys = self.race.spare_keys.pop().unwrap_or_default();
+            keys.extend_from_slice(&self.race.calling);
             self.race.op_keys.insert(op, keys);
         }
     }
@@ -372,18 +376,24 @@ impl Kernel {
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
         let Some(keys) = self.race.op_keys.remove(op) else { return };
-        if timed_out || !self.tids.contains_key(&tid) || !self.race_on() {
-            return;
+        if !timed_out && self.tids.contains_key(&tid) && self.race_on() {
+            self.race_op_acquire(tid, &keys, target);
         }
+        self.race_spare_keys(keys);
+    }
+
+    /// A completed operation's keys: acquired by its thread, or released into what an
+    /// asynchronous one signals.
+    fn race_op_acquire(&mut self, tid: Tid, keys: &[SyncKey], target: Option<&crate::kernel::io::AsyncTarget>) {
         match target {
             None => {
-                for k in keys {
+                for &k in keys {
                     self.race_acquire(tid, k);
                 }
             }
             Some(t) => {
                 let mut c = Clock::new();
-                for k in &keys {
+                for k in keys {
                     if let Some(kc) = self.race.sync.get(k) {
                         join(&mut c, kc);
                     }
@@ -406,7 +416,17 @@ impl Kernel {
 
     /// Operation `op` was cancelled: its keys go.
     pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
-        self.race.op_keys.remove(op);
+        if let Some(keys) = self.race.op_keys.remove(op) {
+            self.race_spare_keys(keys);
+        }
+    }
+
+    /// Keeps an operation's emptied key list for the next one (a few at most).
+    fn race_spare_keys(&mut self, mut keys: Vec<SyncKey>) {
+        if self.race.spare_keys.len() < 4 && keys.capacity() > 0 {
+            keys.clear();
+            self.race.spare_keys.push(keys);
+        }
     }
 
     /// An object was destroyed: its clock goes, and a section's shadow memory.

@@ -20,7 +20,37 @@ use crate::types::*;
 
 /// What satisfying a wait takes: the objects to consume, the index reported, and whether
 /// it returns for input in the message queue (MsgWaitForMultipleObjects).
-type Plan = (Vec<ObjectId>, Option<usize>, bool);
+type Plan = (Take, Option<usize>, bool);
+
+/// The objects a satisfiable wait consumes: one (wait-any: no allocation), or a list
+/// (wait-all).
+enum Take {
+    One(ObjectId),
+    List(Vec<ObjectId>),
+}
+
+impl Take {
+    fn as_slice(&self) -> &[ObjectId] {
+        match self {
+            Take::One(o) => std::slice::from_ref(o),
+            Take::List(v) => v,
+        }
+    }
+}
+
+/// `objects` without repeats (sorted), as the list of wait lists a wait is on. A wait on
+/// one object needs no list.
+fn each_once(objects: &[ObjectId]) -> Take {
+    match objects {
+        [o] => Take::One(*o),
+        _ => {
+            let mut unique = objects.to_vec();
+            unique.sort();
+            unique.dedup();
+            Take::List(unique)
+        }
+    }
+}
 
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
@@ -33,17 +63,17 @@ impl Kernel {
             // An STA's CoWaitForMultipleHandles(COWAIT_WAITALL): all the handles, or
             // something to dispatch (which does not consume them) (§21).
             if objects.iter().all(|&o| self.signalled_for(o, tid)) {
-                return Some((objects.to_vec(), None, false));
+                return Some((Take::List(objects.to_vec()), None, false));
             }
-            return (input_ready == Some(true)).then(|| (Vec::new(), Some(objects.len()), true));
+            return (input_ready == Some(true)).then(|| (Take::List(Vec::new()), Some(objects.len()), true));
         }
         if all {
             (objects.iter().all(|&o| self.signalled_for(o, tid)) && input_ready != Some(false))
-                .then(|| (objects.to_vec(), None, input.is_some()))
+                .then(|| (Take::List(objects.to_vec()), None, input.is_some()))
         } else {
             match objects.iter().position(|&o| self.signalled_for(o, tid)) {
-                Some(i) => Some((vec![objects[i]], Some(i), false)),
-                None if input_ready == Some(true) => Some((Vec::new(), Some(objects.len()), true)),
+                Some(i) => Some((Take::One(objects[i]), Some(i), false)),
+                None if input_ready == Some(true) => Some((Take::List(Vec::new()), Some(objects.len()), true)),
                 None => None,
             }
         }
@@ -53,7 +83,7 @@ impl Kernel {
     fn satisfy(&mut self, tid: Tid, plan: Plan) -> u32 {
         let (objs, index, _) = plan;
         let mut abandoned = false;
-        for o in objs {
+        for &o in objs.as_slice() {
             if self.consumes(o) {
                 self.note_signal_fate(o, SignalFate::ConsumedBy { tid, step: self.step });
             }
@@ -125,10 +155,31 @@ impl Kernel {
         single: bool,
         alertable: bool,
     ) -> Exec {
+        if let (true, &[h]) = (single, handles) {
+            // WaitForSingleObject(Ex): one object, no list made unless it blocks.
+            return match self.resolve_wait_handle(pid, tid, h, single) {
+                Err(e) => Exec::from(CallResult::Err(e)),
+                Ok(object) => self.wait_on(tid, &[object], handles, all, timeout_ms, alertable, None),
+            };
+        }
         match self.resolve_wait(pid, tid, handles, all, single) {
             Err(e) => Exec::from(CallResult::Err(e)),
-            Ok(objects) => self.wait_on(tid, objects, handles.to_vec(), all, timeout_ms, alertable, None),
+            Ok(objects) => self.wait_on(tid, &objects, handles, all, timeout_ms, alertable, None),
         }
+    }
+
+    /// The waitable object behind one handle of a wait (`resolve_wait`).
+    fn resolve_wait_handle(&self, pid: Pid, tid: Tid, h: HANDLE, single: bool) -> Result<ObjectId, Win32Error> {
+        if !single && (h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE) {
+            // Windows rejects pseudo handles in WaitForMultipleObjects (§10.3; Wine
+            // accepts them).
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        let id = self.object_from_handle(pid, tid, h, None, SYNCHRONIZE)?;
+        if !self.waitable(id) {
+            return Err(ERROR_INVALID_HANDLE);
+        }
+        Ok(id)
     }
 
     pub(crate) fn resolve_wait(
@@ -144,16 +195,7 @@ impl Kernel {
         }
         let mut objects = Vec::with_capacity(handles.len());
         for &h in handles {
-            if !single && (h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE) {
-                // Windows rejects pseudo handles in WaitForMultipleObjects (§10.3; Wine
-                // accepts them).
-                return Err(ERROR_INVALID_HANDLE);
-            }
-            let id = self.object_from_handle(pid, tid, h, None, SYNCHRONIZE)?;
-            if !self.waitable(id) {
-                return Err(ERROR_INVALID_HANDLE);
-            }
-            objects.push(id);
+            objects.push(self.resolve_wait_handle(pid, tid, h, single)?);
         }
         if all {
             let mut sorted = objects.clone();
@@ -172,15 +214,15 @@ impl Kernel {
     pub(crate) fn wait_on(
         &mut self,
         tid: Tid,
-        objects: Vec<ObjectId>,
-        handles: Vec<HANDLE>,
+        objects: &[ObjectId],
+        handles: &[HANDLE],
         all: bool,
         timeout_ms: u32,
         alertable: bool,
         input: Option<InputWait>,
     ) -> Exec {
         // An object already signalled wins over queued APCs (§16.38).
-        if let Some(plan) = self.wait_plan(tid, &objects, all, input) {
+        if let Some(plan) = self.wait_plan(tid, objects, all, input) {
             let code = self.satisfy_with_input(tid, plan, input);
             return Exec::from(CallResult::Ok(Value::Wait(code).into()));
         }
@@ -193,12 +235,11 @@ impl Kernel {
             return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
         let deadline = self.deadline(timeout_ms);
-        let mut unique = objects.clone();
-        unique.sort();
-        unique.dedup();
+        let unique = each_once(objects);
+        let (objects, handles) = (objects.to_vec(), handles.to_vec());
         let op = self.new_op(tid, OpKind::Wait { objects, handles, all, input }, deadline);
         self.ops[op].alertable = alertable;
-        for o in unique {
+        for &o in unique.as_slice() {
             self.objects[o].hdr.waiters.push_back(op);
             self.add_ref(o);
         }
@@ -213,10 +254,8 @@ impl Kernel {
             OpKind::OverlappedResult { object, .. } => std::slice::from_ref(object),
             _ => return,
         };
-        let mut unique = objects.to_vec();
-        unique.sort();
-        unique.dedup();
-        for o in unique {
+        let unique = each_once(objects);
+        for &o in unique.as_slice() {
             let waiters = &mut self.objects[o].hdr.waiters;
             if let Some(i) = waiters.iter().position(|&w| w == op) {
                 waiters.remove(i);
@@ -266,18 +305,38 @@ impl Kernel {
         let mut woken = 0;
         loop {
             let Some(o) = self.objects.get(obj) else { return woken };
-            let waiters = o.hdr.waiters.clone();
+            if o.hdr.waiters.is_empty() {
+                return woken;
+            }
+            // The waiters, copied into a buffer kept across calls (satisfying a waiter may
+            // wake waiters of another object: that call finds the buffer taken and makes
+            // its own).
+            let mut waiters = std::mem::take(&mut self.scratch_ops);
+            waiters.clear();
+            waiters.extend(o.hdr.waiters.iter().copied());
             let mut free = Vec::new();
             let mut competing = Vec::new();
-            for op in waiters {
+            let mut first_competing = None;
+            for &op in &waiters {
                 if let Some(plan) = self.ready_plan(op) {
-                    if plan.0.iter().any(|&c| self.consumes(c)) {
-                        competing.push(op);
+                    if plan.0.as_slice().iter().any(|&c| self.consumes(c)) {
+                        // The list is made only for a second competitor: one alone wins
+                        // without a choice (`choose` among one option decides nothing).
+                        match first_competing {
+                            None => first_competing = Some(op),
+                            Some(first) => {
+                                if competing.is_empty() {
+                                    competing.push(first);
+                                }
+                                competing.push(op);
+                            }
+                        }
                     } else {
                         free.push((op, plan));
                     }
                 }
             }
+            self.scratch_ops = waiters;
             if !free.is_empty() {
                 for (op, plan) in free {
                     self.satisfy_pending(op, plan, cause);
@@ -285,13 +344,16 @@ impl Kernel {
                 }
                 continue;
             }
-            if competing.is_empty() {
-                return woken;
-            }
-            // Choices are recorded by thread id; a thread has one synchronous wait.
-            let tids: Vec<Tid> = competing.iter().map(|&op| self.ops[op].tid).collect();
-            let winner = self.choose(ChoiceKind::Waiter, &tids);
-            let op = competing[tids.iter().position(|&t| t == winner).expect("chosen among them")];
+            let op = match first_competing {
+                None => return woken,
+                Some(only) if competing.is_empty() => only,
+                Some(_) => {
+                    // Choices are recorded by thread id; a thread has one synchronous wait.
+                    let tids: Vec<Tid> = competing.iter().map(|&op| self.ops[op].tid).collect();
+                    let winner = self.choose(ChoiceKind::Waiter, &tids);
+                    competing[tids.iter().position(|&t| t == winner).expect("chosen among them")]
+                }
+            };
             let plan = self.ready_plan(op).expect("candidate is satisfiable");
             self.satisfy_pending(op, plan, cause);
             woken += 1;
@@ -361,6 +423,6 @@ impl Kernel {
         if let Err(e) = signalled {
             return Exec::from(CallResult::Err(e));
         }
-        self.wait_on(tid, vec![wait_obj], vec![wait], false, timeout_ms, alertable, None)
+        self.wait_on(tid, &[wait_obj], &[wait], false, timeout_ms, alertable, None)
     }
 }

@@ -2475,7 +2475,7 @@ impl Kernel {
         } else {
             None
         };
-        self.wait_on(tid, objects, handles, all, timeout_ms, alertable, input)
+        self.wait_on(tid, &objects, &handles, all, timeout_ms, alertable, input)
     }
 
     /// The outgoing call whose reply `tid`'s COM modal loop waits for on `handles`, when

@@ -271,6 +271,22 @@ impl fmt::Display for ObjectType {
 }
 
 impl Body {
+    /// Whether the family acts when the object's last handle closes
+    /// (`Kernel::on_last_handle_closed`): such an object may live on after it.
+    pub(crate) fn has_last_handle_hook(&self) -> bool {
+        matches!(
+            self,
+            Body::File(_)
+                | Body::Port(_)
+                | Body::Mailslot(_)
+                | Body::MailslotClient(_)
+                | Body::Socket(_)
+                | Body::MqQueue(_)
+                | Body::MqTransaction(_)
+                | Body::DiskFile(_)
+        )
+    }
+
     /// The object's type.
     pub fn object_type(&self) -> ObjectType {
         match self {
@@ -378,6 +394,7 @@ impl Kernel {
 
     /// The last handle to `id` closed (its name is already unbound).
     pub(crate) fn on_last_handle_closed(&mut self, id: ObjectId) {
+        // (`Body::has_last_handle_hook` lists the families handled here.)
         match self.objects[id].body {
             Body::File(_) => pipe::file_cleanup(self, id),
             Body::Port(_) => port::port_closed(self, id),

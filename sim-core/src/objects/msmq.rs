@@ -64,6 +64,42 @@ pub const DEADLETTER: u64 = 1;
 /// The number of the transactional dead-letter queue.
 pub const DEADXACT: u64 = 2;
 
+/// The queue manager as the kernel holds it: made on first change. Until then it reads as
+/// a fresh `QueueManager` (the two dead-letter queues and nothing else) shared by every
+/// run, so a run that never uses Message Queuing allocates nothing for it.
+#[derive(Default)]
+pub struct LazyQueueManager(Option<Box<QueueManager>>);
+
+impl LazyQueueManager {
+    /// The fresh queue manager every run starts with.
+    fn fresh() -> &'static QueueManager {
+        static FRESH: std::sync::OnceLock<QueueManager> = std::sync::OnceLock::new();
+        FRESH.get_or_init(QueueManager::default)
+    }
+}
+
+impl std::ops::Deref for LazyQueueManager {
+    type Target = QueueManager;
+    fn deref(&self) -> &QueueManager {
+        match &self.0 {
+            Some(m) => m,
+            None => LazyQueueManager::fresh(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for LazyQueueManager {
+    fn deref_mut(&mut self) -> &mut QueueManager {
+        self.0.get_or_insert_with(|| Box::new(LazyQueueManager::fresh().clone()))
+    }
+}
+
+impl std::fmt::Debug for LazyQueueManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
 impl Default for QueueManager {
     fn default() -> QueueManager {
         let mut queues = BTreeMap::new();

@@ -266,8 +266,14 @@ pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
     }
     let e = q.entries.iter_mut().find(|e| e.unread()).expect("a read takes from a queue with data");
     let n = (len as usize).min(e.remaining());
-    let data = e.data[e.offset..e.offset + n].to_vec();
-    e.offset += n;
+    let data = match whole_entry(e, n) {
+        Some(data) => data,
+        None => {
+            let data = e.data[e.offset..e.offset + n].to_vec();
+            e.offset += n;
+            data
+        }
+    };
     let more = e.remaining() > 0;
     if e.empty_unread {
         e.empty_unread = false;
@@ -287,6 +293,13 @@ pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
 /// messages in the way are consumed).
 fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     let want = (len as u64).min(q.unread) as usize;
+    // A read of exactly the front write's bytes (the usual case) takes its buffer.
+    if let Some(data) = q.entries.front_mut().filter(|e| !e.empty_unread).and_then(|e| whole_entry(e, want)) {
+        q.unread -= data.len() as u64;
+        q.read_total += data.len() as u64;
+        q.pop_consumed();
+        return data;
+    }
     let mut out = Vec::with_capacity(want);
     let mut took_empty = false;
     for e in q.entries.iter_mut() {
@@ -308,6 +321,13 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     q.read_total += out.len() as u64;
     q.pop_consumed();
     out
+}
+
+/// A read of `n` bytes that takes all of an entry no write waits on: its buffer itself,
+/// moved out instead of copied (the entry is then consumed: nothing left at offset 0);
+/// None otherwise.
+fn whole_entry(e: &mut Entry, n: usize) -> Option<Vec<u8>> {
+    (n > 0 && e.offset == 0 && n == e.data.len() && e.writer.is_none()).then(|| std::mem::take(&mut e.data))
 }
 
 /// Copies up to `len` bytes from the front of a queue without consuming them; on a
@@ -1112,7 +1132,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
         return;
     }
     let peer = 1 - end;
-    let what = format!("{} closed", k.describe(id));
+    let what = k.trace_text(|| format!("{} closed", k.describe(id)));
     let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
     if let Some(actor) = k.current {
         if k.tids.contains_key(&actor) {

@@ -98,11 +98,17 @@ impl Kernel {
             Some(_) if parent != 0 => (self.process(parent).session, self.process(parent).create_global),
             _ => (1, false),
         };
+        // The trace's copy of the names, made only when it is on.
+        let event = self.config.trace.then(|| EventKind::ProcessStart {
+            image: image.clone(),
+            command_line: command_line.clone(),
+            parent,
+        });
         let id = self.alloc_object(
             Body::Process(Process {
                 pid,
-                image: image.clone(),
-                command_line: command_line.clone(),
+                image,
+                command_line,
                 parent,
                 handles: HandleTable::default(),
                 threads: Default::default(),
@@ -118,7 +124,9 @@ impl Kernel {
         // Alive until its last thread ends.
         self.add_ref(id);
         self.pids.insert(pid, id);
-        let _ = self.push_process_event(pid, EventKind::ProcessStart { image, command_line, parent });
+        if let Some(event) = event {
+            let _ = self.push_process_event(pid, event);
+        }
         let (tid_obj, tid) = self.new_thread(pid, start, suspended, true)?;
         Some((id, pid, tid_obj, tid))
     }
@@ -246,8 +254,15 @@ impl Kernel {
     pub(crate) fn terminate_process_by_id(&mut self, pid: Pid, code: u32, how: String) {
         // Its COM apartments end as a dying server's (§21.17).
         self.com.ending.insert(pid);
-        let threads = self.process(pid).threads.clone();
-        for t in threads {
+        // Its threads in id order, each looked up after the last one's exit (a thread
+        // leaves the set as it ends; a dying process starts none), so no copy of the set
+        // is made; the last exit may destroy the process.
+        let mut from = 0;
+        while let Some(t) = self.pids.get(&pid).and_then(|&id| match &self.objects[id].body {
+            Body::Process(p) => p.threads.range(from..).next().copied(),
+            _ => None,
+        }) {
+            from = t + 1;
             self.kill_thread(t, code, how.clone());
         }
     }
@@ -275,7 +290,7 @@ impl Kernel {
             self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
         }
-        let cause = format!("P{pid} exited");
+        let cause = self.trace_text(|| format!("P{pid} exited"));
         self.wake_waiters(id, &cause);
         self.release(id);
     }
@@ -298,14 +313,15 @@ impl Kernel {
             // ERROR_ACCESS_DENIED (CPython's subprocess relies on it; Wine returns TRUE).
             return Exec::Done(Reply::error(ERROR_ACCESS_DENIED));
         }
-        let how = format!("TerminateProcess({code}) by P{pid}/T{tid}");
+        let how = self.trace_text(|| format!("TerminateProcess({code}) by P{pid}/T{tid}"));
         self.terminate_process_by_id(target, code, how);
         if target == pid { Exec::Gone } else { Exec::Done(Reply::from(Value::Bool(true))) }
     }
 
     /// ExitProcess: ends every thread of the calling process; never returns.
     pub(crate) fn exit_process_call(&mut self, pid: Pid, tid: Tid, code: u32) -> Exec {
-        self.terminate_process_by_id(pid, code, format!("ExitProcess({code}) by T{tid}"));
+        let how = self.trace_text(|| format!("ExitProcess({code}) by T{tid}"));
+        self.terminate_process_by_id(pid, code, how);
         Exec::Gone
     }
 

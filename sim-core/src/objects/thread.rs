@@ -204,7 +204,7 @@ impl Kernel {
         if self.thread(target).exit_code.is_some() {
             return Exec::Done(Reply::from(Value::Bool(true)));
         }
-        let how = format!("TerminateThread by P{pid}/T{tid}");
+        let how = self.trace_text(|| format!("TerminateThread by P{pid}/T{tid}"));
         self.kill_thread(target, code, how);
         if target == tid { Exec::Gone } else { Exec::Done(Reply::from(Value::Bool(true))) }
     }
@@ -284,7 +284,7 @@ impl Kernel {
         }
         self.starts.remove(&tid);
         self.dead.push(tid);
-        let cause = format!("T{tid} exited");
+        let cause = self.trace_text(|| format!("T{tid} exited"));
         // Its clock goes into its thread and process objects before waiters see it (§25.2).
         let process = self.thread(tid).process;
         self.race_thread_exited(tid, id, process);
@@ -301,7 +301,8 @@ impl Kernel {
 
     /// ExitThread: ends the calling thread; its last thread's exit ends the process.
     pub(crate) fn exit_thread(&mut self, _pid: Pid, tid: Tid, code: u32) -> Exec {
-        self.kill_thread(tid, code, "ExitThread".into());
+        let how = self.trace_text(|| "ExitThread".into());
+        self.kill_thread(tid, code, how);
         Exec::Gone
     }
 }

@@ -1136,7 +1136,7 @@ impl Kernel {
             }
         };
         let input = InputWait { mask: wake_mask, available: flags & MWMO_INPUTAVAILABLE != 0, com: 0 };
-        self.wait_on(tid, objects, handles, all, timeout_ms, flags & MWMO_ALERTABLE != 0, Some(input))
+        self.wait_on(tid, &objects, &handles, all, timeout_ms, flags & MWMO_ALERTABLE != 0, Some(input))
     }
 
     /// DispatchMessage: hands the window procedure (or a WM_TIMER's TIMERPROC) to the API

@@ -1,0 +1,145 @@
+//! A set of thread ids as a two-level bitmap: the runnable set (`Kernel::parked`).
+//!
+//! Thread ids are multiples of 4 from a pool that only grows (`Kernel::next_cid`), so
+//! `id / 4` indexes a bit. A thread parks and is stepped at every call, so insertion and
+//! removal are two word updates each (a `BTreeSet` walks and rebalances nodes, and
+//! allocates when it grows). Iteration is in id order, as the `BTreeSet` it replaces
+//! iterated: a summary word per 64 words says which words have a bit set, so iterating
+//! skips empty stretches 4,096 ids at a time (100,000 idle threads cost 25 summary
+//! words a scan).
+
+use super::Tid;
+
+/// Thread ids (multiples of 4), in id order.
+#[derive(Clone, Default)]
+pub(crate) struct TidSet {
+    /// Bit `i % 64` of word `i / 64` is set when id `4 * i` is in the set.
+    words: Vec<u64>,
+    /// Bit `w % 64` of summary word `w / 64` is set when word `w` is not zero.
+    summary: Vec<u64>,
+    len: usize,
+}
+
+impl TidSet {
+    fn index(tid: Tid) -> usize {
+        assert!(tid.is_multiple_of(4), "simulator bug: thread id {tid} is not a multiple of 4");
+        (tid / 4) as usize
+    }
+
+    /// Adds `tid`; returns whether it was not there.
+    pub(crate) fn insert(&mut self, tid: Tid) -> bool {
+        let i = Self::index(tid);
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+            self.summary.resize(w / 64 + 1, 0);
+        }
+        if self.words[w] & bit != 0 {
+            return false;
+        }
+        self.words[w] |= bit;
+        self.summary[w / 64] |= 1u64 << (w % 64);
+        self.len += 1;
+        true
+    }
+
+    /// Removes `tid`; returns whether it was there.
+    pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
+        if !tid.is_multiple_of(4) {
+            return false;
+        }
+        let i = (tid / 4) as usize;
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        match self.words.get_mut(w) {
+            Some(word) if *word & bit != 0 => {
+                *word &= !bit;
+                if *word == 0 {
+                    self.summary[w / 64] &= !(1u64 << (w % 64));
+                }
+                self.len -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Appends the ids to `out` in increasing order (the scheduler's options each step).
+    pub(crate) fn extend_into(&self, out: &mut Vec<Tid>) {
+        out.reserve(self.len);
+        for (s, &summary) in self.summary.iter().enumerate() {
+            let mut words = summary;
+            while words != 0 {
+                let w = s * 64 + words.trailing_zeros() as usize;
+                words &= words - 1;
+                let mut bits = self.words[w];
+                while bits != 0 {
+                    out.push(((w * 64 + bits.trailing_zeros() as usize) * 4) as Tid);
+                    bits &= bits - 1;
+                }
+            }
+        }
+    }
+
+    /// The ids in increasing order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Tid> + '_ {
+        let mut ids = Vec::new();
+        self.extend_into(&mut ids);
+        ids.into_iter()
+    }
+}
+
+impl PartialEq for TidSet {
+    fn eq(&self, other: &TidSet) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for TidSet {
+    /// As a `BTreeSet` shows itself: `{4, 8}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<Tid> for TidSet {
+    fn from_iter<I: IntoIterator<Item = Tid>>(iter: I) -> TidSet {
+        let mut s = TidSet::default();
+        for t in iter {
+            s.insert(t);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TidSet;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn behaves_as_an_ordered_set_of_multiples_of_four() {
+        let mut s = TidSet::default();
+        let mut model = BTreeSet::new();
+        // A deterministic mix of inserts and removals over ids that span several summary
+        // words (4 * 64 * 64 = 16,384 ids a summary word).
+        let mut x: u32 = 12345;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let tid = ((x >> 8) % 40_000) * 4;
+            if (x >> 4) % 3 == 0 {
+                assert_eq!(s.remove(&tid), model.remove(&tid));
+            } else {
+                assert_eq!(s.insert(tid), model.insert(tid));
+            }
+            assert_eq!(s.len, model.len());
+        }
+        assert!(s.iter().eq(model.iter().copied()));
+        assert!(!s.remove(&5) && !s.remove(&400_000));
+        for t in model.clone() {
+            assert!(s.remove(&t));
+        }
+        assert!(s.len == 0 && s.iter().next().is_none());
+        let s: TidSet = [8, 4, 4096 * 4].into_iter().collect();
+        assert_eq!(format!("{s:?}"), "{4, 8, 16384}");
+    }
+}
