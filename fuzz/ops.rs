@@ -1082,7 +1082,7 @@ thread_local! {
 /// outcome like any other, but one that ends the program, so it is kept rare.
 async fn view_address(ctx: &ThreadCtx, a: u8, b: u8, recent: &RefCell<Vec<HANDLE>>) -> usize {
     let offset = usize::from(b) * 8 % 0x1000;
-    if a % 16 == 0 {
+    if a.is_multiple_of(16) {
         return [0x1000_0000, 0x1003_0000, 0][usize::from(a >> 4) % 3] + offset;
     }
     let pid = ctx.get_current_process_id();
@@ -2287,7 +2287,7 @@ fn mq_handle(ctx: &ThreadCtx, kind: usize, b: u8, recent: &RefCell<Vec<HANDLE>>)
 /// transactions are remembered); the calls that take no handle read `a` as a name index.
 async fn msmq_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, h: HANDLE, recent: &RefCell<Vec<HANDLE>>) {
     // Mostly the first two names, so that queues get created, opened and used.
-    let name_index = |x: u8| if x % 4 != 0 { usize::from(x >> 2) % 2 } else { usize::from(x >> 2) };
+    let name_index = |x: u8| if !x.is_multiple_of(4) { usize::from(x >> 2) % 2 } else { usize::from(x >> 2) };
     let format_name = MQ_FORMAT_NAMES[name_index(a) % MQ_FORMAT_NAMES.len()];
     let path = MQ_PATHS[name_index(a) % MQ_PATHS.len()];
     // Usually a queue handle of this process; a process with none first creates (if need
@@ -2500,7 +2500,7 @@ async fn address_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<
                 _ => {
                     let init = move |ctx: ThreadCtx| async move {
                         ctx.write_u32(at, u32::from(a)).await;
-                        (if a % 2 == 0 { TRUE } else { FALSE }, 0x40)
+                        (if a.is_multiple_of(2) { TRUE } else { FALSE }, 0x40)
                     };
                     let _ = ctx.init_once_execute_once(&once, init, None).await;
                 }
@@ -2656,7 +2656,7 @@ async fn vmem_op(ctx: &ThreadCtx, op: u8, a: u8, b: u8, recent: &RefCell<Vec<HAN
             let _ = ctx.interlocked_exchange_add(at, i32::from(b)).await;
         }
         105 => {
-            let heap = if b % 4 == 0 {
+            let heap = if b.is_multiple_of(4) {
                 ctx.heap_create(
                     [0, HEAP_NO_SERIALIZE, HEAP_CREATE_ENABLE_EXECUTE][usize::from(b >> 4) % 3],
                     [0, 0x1000, 0x10000][usize::from(a) % 3],

@@ -257,10 +257,10 @@ impl Check {
         self.apply_env();
         let path = self.failure_path();
         let property = self.property.as_deref();
-        if self.use_env {
-            if let Ok(replay) = std::env::var("WINSIM_REPLAY") {
-                return self.replay_file(Path::new(&replay), entry, &setup);
-            }
+        if self.use_env
+            && let Ok(replay) = std::env::var("WINSIM_REPLAY")
+        {
+            return self.replay_file(Path::new(&replay), entry, &setup);
         }
         // Failures found before are replayed first.
         let mut file = match path.exists() {

@@ -82,11 +82,12 @@ pub fn chrome_trace(report: &RunReport) -> String {
                     "pid": e.pid, "tid": e.tid,
                     "args": {"call": called, "returned": line(e), "time_ms": e.time_ms}
                 }));
-                if let Some(cause) = e.cause.and_then(|c| by_id.get(&c)) {
-                    if (cause.pid, cause.tid) != (e.pid, e.tid) && cause.tid != 0 {
-                        out.push(json!({"ph": "s", "name": "wakes", "cat": "wake", "id": e.id, "ts": cause.step, "pid": cause.pid, "tid": cause.tid}));
-                        out.push(json!({"ph": "f", "bp": "e", "name": "wakes", "cat": "wake", "id": e.id, "ts": ts, "pid": e.pid, "tid": e.tid}));
-                    }
+                if let Some(cause) = e.cause.and_then(|c| by_id.get(&c))
+                    && (cause.pid, cause.tid) != (e.pid, e.tid)
+                    && cause.tid != 0
+                {
+                    out.push(json!({"ph": "s", "name": "wakes", "cat": "wake", "id": e.id, "ts": cause.step, "pid": cause.pid, "tid": cause.tid}));
+                    out.push(json!({"ph": "f", "bp": "e", "name": "wakes", "cat": "wake", "id": e.id, "ts": ts, "pid": e.pid, "tid": e.tid}));
                 }
             }
             EventKind::Granted { .. } => {}

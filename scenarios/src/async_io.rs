@@ -63,11 +63,12 @@ async fn worker(ctx: ThreadCtx, server: Rc<RefCell<Server>>) -> u32 {
             }
         } else if is_read && !ok {
             // The client closed its end (ERROR_BROKEN_PIPE): this instance is done.
-            let mut s = server.borrow_mut();
-            s.closed += 1;
-            if s.closed == CLIENTS {
-                let port = s.port;
-                drop(s);
+            let last = {
+                let mut s = server.borrow_mut();
+                s.closed += 1;
+                (s.closed == CLIENTS).then_some(s.port)
+            };
+            if let Some(port) = last {
                 for _ in 0..2 {
                     let _ = ctx.post_queued_completion_status(port, 0, STOP, None).await;
                 }

@@ -721,14 +721,14 @@ pub fn parse(text: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
             Some((at, line))
         });
         for (at, line) in same_line_else {
-            if let Some(i) = line.find('}') {
-                if line[i + 1..].trim_start().starts_with("else") {
-                    let col = i + 1 + (line[i + 1..].len() - line[i + 1..].trim_start().len());
-                    return p.err_at(
-                        at + col,
-                        "`else` goes on its own line after the `if` block's `}` (KDL separates nodes by newlines or `;`)",
-                    );
-                }
+            if let Some(i) = line.find('}')
+                && line[i + 1..].trim_start().starts_with("else")
+            {
+                let col = i + 1 + (line[i + 1..].len() - line[i + 1..].trim_start().len());
+                return p.err_at(
+                    at + col,
+                    "`else` goes on its own line after the `if` block's `}` (KDL separates nodes by newlines or `;`)",
+                );
             }
         }
         p.err_at(offset, message)
@@ -1143,10 +1143,11 @@ impl Parser<'_> {
             }
             let msg = self.positional(h, 0).ok_or_else(|| self.err(h, "`on` needs a message: on WM_APP { ... }"))?;
             let msg = self.typed(msg, Num)?;
-            if let Arg::Str(m) = &msg {
-                if constant(m).is_none() && parse_int(m).is_none() {
-                    return Err(self.err(h, format!("unknown message {m:?}")));
-                }
+            if let Arg::Str(m) = &msg
+                && constant(m).is_none()
+                && parse_int(m).is_none()
+            {
+                return Err(self.err(h, format!("unknown message {m:?}")));
             }
             out.push(Handler { msg, body: self.block(h)? });
         }
@@ -1372,39 +1373,35 @@ impl Parser<'_> {
                     StmtKind::Call(c) => {
                         for (i, a) in c.args.iter().enumerate() {
                             let Some(a) = a else { continue };
-                            if c.api.params[i].1 == Class {
-                                if let Arg::Str(t) = a {
-                                    if !prog.classes.contains_key(t) {
-                                        return Err(err_at(
-                                            s.pos,
-                                            format!("program {:?} has no window-class {t:?}", prog.name),
-                                        ));
-                                    }
-                                }
+                            if c.api.params[i].1 == Class
+                                && let Arg::Str(t) = a
+                                && !prog.classes.contains_key(t)
+                            {
+                                return Err(err_at(
+                                    s.pos,
+                                    format!("program {:?} has no window-class {t:?}", prog.name),
+                                ));
                             }
-                            if c.api.params[i].1 == Thread {
-                                if let Arg::Str(t) = a {
-                                    if !prog.threads.contains_key(t) {
-                                        return Err(err_at(
-                                            s.pos,
-                                            format!("program {:?} has no thread body {t:?}", prog.name),
-                                        ));
-                                    }
-                                }
+                            if c.api.params[i].1 == Thread
+                                && let Arg::Str(t) = a
+                                && !prog.threads.contains_key(t)
+                            {
+                                return Err(err_at(s.pos, format!("program {:?} has no thread body {t:?}", prog.name)));
                             }
-                            if c.api.name == "CreateProcess" && i == 0 {
-                                if let Arg::Str(cmd) = a {
-                                    let image = cmd.split_whitespace().next().unwrap_or("");
-                                    if !cmd.starts_with('$')
-                                        && !f.programs.iter().any(|p| p.name.eq_ignore_ascii_case(image))
-                                    {
-                                        return Err(err_at(
-                                            s.pos,
-                                            format!(
-                                                "CreateProcess names program {image:?}, which the file does not define"
-                                            ),
-                                        ));
-                                    }
+                            if c.api.name == "CreateProcess"
+                                && i == 0
+                                && let Arg::Str(cmd) = a
+                            {
+                                let image = cmd.split_whitespace().next().unwrap_or("");
+                                if !cmd.starts_with('$')
+                                    && !f.programs.iter().any(|p| p.name.eq_ignore_ascii_case(image))
+                                {
+                                    return Err(err_at(
+                                        s.pos,
+                                        format!(
+                                            "CreateProcess names program {image:?}, which the file does not define"
+                                        ),
+                                    ));
                                 }
                             }
                             args.push(a);
@@ -1429,15 +1426,11 @@ impl Parser<'_> {
                     _ => {}
                 }
                 for a in args {
-                    if let Arg::Str(s2) = a {
-                        if let Some(p) = s2.strip_prefix('$') {
-                            if !f.params.contains_key(p) {
-                                return Err(err_at(
-                                    s.pos,
-                                    format!("`${p}` names no parameter; declare it: param {p} 0"),
-                                ));
-                            }
-                        }
+                    if let Arg::Str(s2) = a
+                        && let Some(p) = s2.strip_prefix('$')
+                        && !f.params.contains_key(p)
+                    {
+                        return Err(err_at(s.pos, format!("`${p}` names no parameter; declare it: param {p} 0")));
                     }
                 }
                 Ok(())

@@ -26,6 +26,10 @@ enum Val {
 }
 
 /// What the threads of one process share.
+/// A read in progress on an OVERLAPPED variable: its buffer, and the `into=` buffer its
+/// data goes to.
+type PendingRead = (IoBuffer, Option<String>);
+
 #[derive(Default)]
 struct ProcState {
     vars: BTreeMap<String, Val>,
@@ -33,7 +37,7 @@ struct ProcState {
     /// OVERLAPPED variables (`overlapped=NAME` on ReadFile/WriteFile): the structure, and
     /// for a read still in progress its buffer and the `into=` buffer its data goes to
     /// when GetOverlappedResult reports it.
-    overlapped: BTreeMap<String, (Overlapped, Option<(IoBuffer, Option<String>)>)>,
+    overlapped: BTreeMap<String, (Overlapped, Option<PendingRead>)>,
     /// The OVERLAPPED and message record of each `MQReceiveMessage overlapped=NAME`, for
     /// MQGetOverlappedResult.
     mq_overlapped: BTreeMap<String, (Overlapped, MqMessageBuf)>,
@@ -1011,15 +1015,10 @@ impl Cx {
                 let mut buf = vec![0u8; size];
                 let n =
                     ctx.recv(self.h(pos, c, "socket"), &mut buf, size as i32, self.n(pos, c, "flags", 0) as i32).await;
-                if n > 0 {
-                    if let Some(Arg::Str(b)) = self.arg(c, "into") {
-                        self.st
-                            .borrow_mut()
-                            .buffers
-                            .entry(b.clone())
-                            .or_default()
-                            .extend_from_slice(&buf[..n as usize]);
-                    }
+                if n > 0
+                    && let Some(Arg::Str(b)) = self.arg(c, "into")
+                {
+                    self.st.borrow_mut().buffers.entry(b.clone()).or_default().extend_from_slice(&buf[..n as usize]);
                 }
                 self.bind(c, "bytes", Val::Num(i64::from(n.max(0))));
                 i64::from(n)

@@ -1938,7 +1938,7 @@ impl Win32 for ThreadCtx {
         ThreadCtx::wait_for_multiple_objects_ex(self, handles, wait_all, milliseconds, alertable).await
     }
     async fn queue_user_apc(&self, pfn_apc: ApcRoutine<Self>, h_thread: HANDLE, data: usize) -> u32 {
-        ThreadCtx::queue_user_apc(self, move |ctx, d| pfn_apc(ctx, d), h_thread, data).await
+        ThreadCtx::queue_user_apc(self, pfn_apc, h_thread, data).await
     }
     async fn read_file_ex(
         &self,
@@ -2008,8 +2008,7 @@ impl Win32 for ThreadCtx {
         overlapped: Option<&Self::Overlapped>,
         completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
-        let routine =
-            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        let routine = completion_routine.map(crate::api::wsa_completion_routine);
         ThreadCtx::wsa_recv(self, s, buffer, number_of_bytes_recvd, flags, overlapped, routine).await
     }
     async fn wsa_send(
@@ -2021,8 +2020,7 @@ impl Win32 for ThreadCtx {
         overlapped: Option<&Self::Overlapped>,
         completion_routine: Option<IoCompletionRoutine<Self>>,
     ) -> i32 {
-        let routine =
-            completion_routine.map(|r| crate::api::wsa_completion_routine(move |ctx, code, n, ov| r(ctx, code, n, ov)));
+        let routine = completion_routine.map(crate::api::wsa_completion_routine);
         ThreadCtx::wsa_send(self, s, buffer, number_of_bytes_sent, flags, overlapped, routine).await
     }
     async fn wsa_get_overlapped_result(

@@ -330,15 +330,14 @@ impl ComModel {
             .count() as u32;
         let mut owners: Vec<usize> = Vec::new();
         for &(pobj, kind, refs) in self.ptrs.values() {
-            if let Ptr::Proxy { owner, connected: true, generation } = kind {
-                if pobj == obj
-                    && refs > 0
-                    && generation == o.generation
-                    && self.apts[owner].alive
-                    && !owners.contains(&owner)
-                {
-                    owners.push(owner);
-                }
+            if let Ptr::Proxy { owner, connected: true, generation } = kind
+                && pobj == obj
+                && refs > 0
+                && generation == o.generation
+                && self.apts[owner].alive
+                && !owners.contains(&owner)
+            {
+                owners.push(owner);
             }
         }
         data + owners.len() as u32 + o.locks

@@ -177,14 +177,14 @@ impl MemoryModel {
             return Err(INVALID_PARAMETER);
         }
         let write = matches!(base, PAGE_READWRITE | PAGE_EXECUTE_READWRITE);
-        if let Some(n) = name {
-            if let Some(s) = self.find_name(n) {
-                let sec = self.sections[s].as_mut().expect("live");
-                sec.refs += 1;
-                sec.handles += 1;
-                self.handles.push(Some((s, true, write)));
-                return Ok(((self.handles.len() - 1) as u64, Some(ALREADY_EXISTS)));
-            }
+        if let Some(n) = name
+            && let Some(s) = self.find_name(n)
+        {
+            let sec = self.sections[s].as_mut().expect("live");
+            sec.refs += 1;
+            sec.handles += 1;
+            self.handles.push(Some((s, true, write)));
+            return Ok(((self.handles.len() - 1) as u64, Some(ALREADY_EXISTS)));
         }
         let size = up(size, PAGE).ok_or(INVALID_PARAMETER)?;
         let pages = (size / PAGE) as usize;
@@ -269,7 +269,7 @@ impl MemoryModel {
         if view == Access::Write && !matches!(sec.protect, PAGE_READWRITE | PAGE_EXECUTE_READWRITE) {
             return Err(ACCESS_DENIED);
         }
-        if offset % GRAN != 0 {
+        if !offset.is_multiple_of(GRAN) {
             return Err(MAPPED_ALIGNMENT);
         }
         let size = sec.data.len() as u64;

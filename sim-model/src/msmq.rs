@@ -253,10 +253,10 @@ impl QueueManager {
             let mut due: Option<(u64, u64, usize, u64)> = None;
             for (qi, q) in self.queues.iter().enumerate() {
                 for m in &q.msgs {
-                    if let Some(d) = m.deadline_ms.filter(|&d| d <= now_ms) {
-                        if due.is_none_or(|(dd, a, _, _)| (d, m.armed) < (dd, a)) {
-                            due = Some((d, m.armed, qi, m.seq));
-                        }
+                    if let Some(d) = m.deadline_ms.filter(|&d| d <= now_ms)
+                        && due.is_none_or(|(dd, a, _, _)| (d, m.armed) < (dd, a))
+                    {
+                        due = Some((d, m.armed, qi, m.seq));
                     }
                 }
             }
@@ -538,15 +538,15 @@ impl QueueManager {
         if !allowed {
             return fail(MQ_ERROR_ACCESS_DENIED);
         }
-        if let Some(c) = cursor {
-            if !self.cursors[c].open || self.cursors[c].desc != d {
-                return fail(MQ_ERROR_INVALID_HANDLE);
-            }
+        if let Some(c) = cursor
+            && (!self.cursors[c].open || self.cursors[c].desc != d)
+        {
+            return fail(MQ_ERROR_INVALID_HANDLE);
         }
-        if let Some(t) = tx {
-            if let Err(e) = self.tx_arg(Tx::Internal(t)) {
-                return fail(e);
-            }
+        if let Some(t) = tx
+            && let Err(e) = self.tx_arg(Tx::Internal(t))
+        {
+            return fail(e);
         }
         let q = self.descs[d].queue;
         if !self.queues[q].alive {

@@ -577,10 +577,10 @@ impl NamedPipeModel {
     /// STATUS_PIPE_DISCONNECTED).
     pub fn set_mode(&mut self, end: End, mode: Mode) -> Reply {
         let i = self.instance_of(end);
-        if let End::Client(c) = end {
-            if self.clients[c].disconnected {
-                return Reply::Failed(ERROR_PIPE_NOT_CONNECTED);
-            }
+        if let End::Client(c) = end
+            && self.clients[c].disconnected
+        {
+            return Reply::Failed(ERROR_PIPE_NOT_CONNECTED);
         }
         if mode.message_read && !self.instances[i].message_type {
             return Reply::Failed(ERROR_INVALID_PARAMETER);
@@ -716,10 +716,10 @@ impl NamedPipeModel {
     /// (ERROR_NO_DATA at once for PIPE_NOWAIT [inferred, as a read]).
     pub fn transact(&mut self, end: End, call: CallId, data: &[u8], len: u32) -> Outcome {
         let i = self.instance_of(end);
-        if let End::Client(c) = end {
-            if self.clients[c].disconnected {
-                return Outcome::now(Reply::Failed(ERROR_PIPE_NOT_CONNECTED));
-            }
+        if let End::Client(c) = end
+            && self.clients[c].disconnected
+        {
+            return Outcome::now(Reply::Failed(ERROR_PIPE_NOT_CONNECTED));
         }
         if !self.instances[i].message_type || !self.mode(end).message_read {
             return Outcome::now(Reply::Failed(ERROR_BAD_PIPE));

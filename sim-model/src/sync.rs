@@ -316,10 +316,10 @@ impl SyncModel {
         self.waiters.retain(|w| w.thread != thread);
         let mut abandoned = Vec::new();
         for (id, o) in self.objects.iter_mut().enumerate() {
-            if let Object::Mutex(m) = o {
-                if m.abandon(thread) {
-                    abandoned.push(id);
-                }
+            if let Object::Mutex(m) = o
+                && m.abandon(thread)
+            {
+                abandoned.push(id);
             }
         }
         abandoned

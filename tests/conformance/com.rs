@@ -1256,12 +1256,13 @@ fn marshal_data_and_proxies_hold_the_object_through_its_stub_manager() {
             let mut q = None;
             assert_eq!(ctx.query_interface(proxy, &IID_IUnknown, Some(&mut q)).await, S_OK);
             let q = q.expect("IUnknown");
-            let mut v = seen2.borrow_mut();
-            v.push(ctx.add_ref(proxy).await);
-            v.push(ctx.release(q).await);
-            v.push(ctx.release(proxy).await);
-            v.push(ctx.release(proxy).await);
-            drop(v);
+            let v = vec![
+                ctx.add_ref(proxy).await,
+                ctx.release(q).await,
+                ctx.release(proxy).await,
+                ctx.release(proxy).await,
+            ];
+            seen2.borrow_mut().extend(v);
             ctx.co_uninitialize().await;
             0
         })

@@ -152,18 +152,18 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                 if lock_wait != (api == "WriteFile" && lock.is_some_and(|h| h != tid)) {
                     return Err(format!("step {step}: T{tid}'s {api} lock_wait={lock_wait}, lock holder {lock:?}"));
                 }
-                if api == "WriteFile" {
-                    if let Some(holder) = lock.filter(|&h| h != tid) {
-                        // Waiting for the file object's I/O lock: the call itself runs (and
-                        // is traced again) in a later step, after its Granted event.
-                        let Some(op) = blocked else {
-                            return Err(format!(
-                                "step {step}: T{tid}'s WriteFile ran while T{holder}'s call holds the file object's lock"
-                            ));
-                        };
-                        lock_waits.insert(op, tid);
-                        continue;
-                    }
+                if api == "WriteFile"
+                    && let Some(holder) = lock.filter(|&h| h != tid)
+                {
+                    // Waiting for the file object's I/O lock: the call itself runs (and
+                    // is traced again) in a later step, after its Granted event.
+                    let Some(op) = blocked else {
+                        return Err(format!(
+                            "step {step}: T{tid}'s WriteFile ran while T{holder}'s call holds the file object's lock"
+                        ));
+                    };
+                    lock_waits.insert(op, tid);
+                    continue;
                 }
                 if let EventKind::Call { ret, error, .. } = &e.kind {
                     if let Some(err) = error {
@@ -188,15 +188,15 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                     };
                     // A read already waiting takes the new bytes before the quota is
                     // checked (the kernel hands them over as the write is queued).
-                    if n > 0 {
-                        if let Some((rop, rtid, len)) = pending_read.take() {
-                            let (rr, more) = model.read(len);
-                            let ReadResult::Data(d) = rr else {
-                                return Err("model: waiting read found no data".into());
-                            };
-                            expected_wakes.insert(rop, Expected { tid: rtid, what: Completion::Read(d), cause: e.id });
-                            done.extend(more);
-                        }
+                    if n > 0
+                        && let Some((rop, rtid, len)) = pending_read.take()
+                    {
+                        let (rr, more) = model.read(len);
+                        let ReadResult::Data(d) = rr else {
+                            return Err("model: waiting read found no data".into());
+                        };
+                        expected_wakes.insert(rop, Expected { tid: rtid, what: Completion::Read(d), cause: e.id });
+                        done.extend(more);
                     }
                     let mine = done.contains(&tid);
                     if mine == blocked.is_some() {

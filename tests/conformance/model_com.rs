@@ -407,10 +407,10 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     "IToy_Get" => Some(model.call(tid, num(step, args, "this")?)),
                     _ => None,
                 };
-                if let Some(w) = want {
-                    if got != Some(w) {
-                        return Err(format!("step {step}: T{tid} {api}: kernel {got:x?}, model {w:#x}"));
-                    }
+                if let Some(w) = want
+                    && got != Some(w)
+                {
+                    return Err(format!("step {step}: T{tid} {api}: kernel {got:x?}, model {w:#x}"));
                 }
             }
             _ => {}

@@ -304,10 +304,10 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     ),
                     _ => None,
                 };
-                if let Some(w) = want {
-                    if got != Some(w) {
-                        return Err(format!("step {step}: P{pid} T{tid} {api}: kernel {got:x?}, model {w:#x}"));
-                    }
+                if let Some(w) = want
+                    && got != Some(w)
+                {
+                    return Err(format!("step {step}: P{pid} T{tid} {api}: kernel {got:x?}, model {w:#x}"));
                 }
             }
             _ => {}

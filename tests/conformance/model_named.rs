@@ -465,8 +465,8 @@ fn compare(r: &RunReport) -> Result<(), String> {
                         };
                         let d = next_data(len);
                         check_data("data", &d)?;
-                        let outcome = model.write(end, tid, &d);
-                        outcome
+
+                        model.write(end, tid, &d)
                     }
                     "TransactNamedPipe" => {
                         let end = end_of("pipe")?;

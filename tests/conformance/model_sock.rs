@@ -280,7 +280,7 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
                         };
                         let k = sends.entry(tid).or_insert(0);
                         *k += 1;
-                        let d = data(tid, *k - 1, *len as u32);
+                        let d = data(tid, *k - 1, *len);
                         if *arg(step, args, "data")? != ArgValue::bytes(&d) {
                             return Err(format!("step {step}: WSASend data {args:?}, the program sent {d:?}"));
                         }

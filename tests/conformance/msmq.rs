@@ -973,18 +973,18 @@ fn receive_callback_runs_on_a_thread_of_message_queuing() {
     check(|ctx| async move {
         let (_, s, r) = queue(&ctx, MQQUEUEPROPS::path(PATH)).await;
         send(&ctx, s, MQMSGPROPS::body(b"now")).await;
-        let seen: Rc<std::cell::RefCell<Vec<(u32, HRESULT, Vec<u8>)>>> = Rc::default();
+        type Seen = Rc<std::cell::RefCell<Vec<(u32, HRESULT, Vec<u8>)>>>;
+        let seen: Seen = Rc::default();
         let done = ctx.create_event(None, false, false, None).await;
-        let callback =
-            |seen: Rc<std::cell::RefCell<Vec<(u32, HRESULT, Vec<u8>)>>>, done: HANDLE| -> MqReceiveCallback {
-                Rc::new(move |ctx: ThreadCtx, hr: HRESULT, _q, _timeout, _action, m: MqMessage, _cursor| {
-                    let seen = seen.clone();
-                    Box::pin(async move {
-                        seen.borrow_mut().push((ctx.get_current_thread_id(), hr, m.body));
-                        let _ = ctx.set_event(done).await;
-                    })
+        let callback = |seen: Seen, done: HANDLE| -> MqReceiveCallback {
+            Rc::new(move |ctx: ThreadCtx, hr: HRESULT, _q, _timeout, _action, m: MqMessage, _cursor| {
+                let seen = seen.clone();
+                Box::pin(async move {
+                    seen.borrow_mut().push((ctx.get_current_thread_id(), hr, m.body));
+                    let _ = ctx.set_event(done).await;
                 })
-            };
+            })
+        };
         let h = ctx
             .mq_receive_message_callback(
                 r,
@@ -1012,7 +1012,7 @@ fn receive_callback_runs_on_a_thread_of_message_queuing() {
         assert_eq!(h, MQ_INFORMATION_OPERATION_PENDING);
         assert_eq!(ctx.wait_for_single_object(done, INFINITE).await, WAIT_OBJECT_0);
         let me = ctx.get_current_thread_id();
-        let seen = seen.borrow();
+        let seen = seen.borrow().clone();
         assert_eq!(seen.len(), 2);
         assert!(seen.iter().all(|(tid, ..)| *tid != me), "{seen:?}");
         assert_eq!((seen[0].1, seen[0].2.as_slice()), (MQ_OK, &b"now"[..]));

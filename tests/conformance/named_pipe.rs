@@ -1189,14 +1189,16 @@ fn another_thread_may_read_the_rest_of_a_message() {
         let got = Rc::new(RefCell::new(Vec::new()));
         let g = got.clone();
         let t = spawn(&ctx, move |t| async move {
-            g.borrow_mut().push(read_more(&t, c, 4).await);
+            let v = read_more(&t, c, 4).await;
+            g.borrow_mut().push(v);
             0
         })
         .await;
         join(&ctx, t).await;
         let g = got.clone();
         let t = spawn(&ctx, move |t| async move {
-            g.borrow_mut().push(read(&t, c, 32).await);
+            let v = read(&t, c, 32).await;
+            g.borrow_mut().push(v);
             0
         })
         .await;

@@ -715,10 +715,10 @@ fn exhaustive_search_explores_network_faults() {
     };
     let seen = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let record = |r: &RunReport| -> Result<(), String> {
-        if let Outcome::Completed { exit_codes } = &r.outcome {
-            if let Some(c) = exit_codes.iter().find(|c| c.1 == "server.exe") {
-                seen.lock().unwrap().insert(c.2);
-            }
+        if let Outcome::Completed { exit_codes } = &r.outcome
+            && let Some(c) = exit_codes.iter().find(|c| c.1 == "server.exe")
+        {
+            seen.lock().unwrap().insert(c.2);
         }
         Ok(())
     };

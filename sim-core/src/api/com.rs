@@ -737,11 +737,11 @@ impl ThreadCtx {
         let hidden = self.kernel.borrow().com_hidden_window(self.tid);
         let mut m = MSG::default();
         loop {
-            if let Some(h) = hidden {
-                if self.peek_message(&mut m, h, WM_COM_CALL, WM_COM_CALL, PM_REMOVE).await != 0 {
-                    let _ = self.dispatch_message(&m).await;
-                    continue;
-                }
+            if let Some(h) = hidden
+                && self.peek_message(&mut m, h, WM_COM_CALL, WM_COM_CALL, PM_REMOVE).await != 0
+            {
+                let _ = self.dispatch_message(&m).await;
+                continue;
             }
             if self.peek_message(&mut m, HWND::NULL, WM_DDE_FIRST, WM_DDE_LAST, PM_REMOVE).await != 0 {
                 let _ = self.dispatch_message(&m).await;

@@ -1353,12 +1353,12 @@ impl ThreadCtx {
         };
         let r = self.call(req).await;
         *overlapped = None;
-        if let Value::Packets(p) = &r.value {
-            if let [one] = p.as_slice() {
-                *number_of_bytes_transferred = one.bytes;
-                *completion_key = one.key;
-                *overlapped = one.overlapped.clone();
-            }
+        if let Value::Packets(p) = &r.value
+            && let [one] = p.as_slice()
+        {
+            *number_of_bytes_transferred = one.bytes;
+            *completion_key = one.key;
+            *overlapped = one.overlapped.clone();
         }
         bool_of(&r)
     }

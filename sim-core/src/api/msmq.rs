@@ -36,10 +36,10 @@ impl ThreadCtx {
 
     async fn mq_handle(&self, req: Request, out: &mut HANDLE) -> HRESULT {
         let (h, v) = self.mq_call(req).await;
-        if let Value::MqHandle(_, handle) = v {
-            if h.succeeded() {
-                *out = handle;
-            }
+        if let Value::MqHandle(_, handle) = v
+            && h.succeeded()
+        {
+            *out = handle;
         }
         h
     }
@@ -109,10 +109,10 @@ impl ThreadCtx {
     /// PROPID_Q_QUOTA and PROPID_Q_JOURNAL of the queue a format name names (§23.9).
     pub async fn mq_get_queue_properties(&self, format_name: &str, queue_props: &mut MQQUEUEPROPS) -> HRESULT {
         let (h, v) = self.mq_call(Request::MQGetQueueProperties { format_name: format_name.into() }).await;
-        if let Value::MqQueueProps(_, p) = v {
-            if h == MQ_OK {
-                *queue_props = p;
-            }
+        if let Value::MqQueueProps(_, p) = v
+            && h == MQ_OK
+        {
+            *queue_props = p;
         }
         h
     }

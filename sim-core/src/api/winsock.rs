@@ -269,11 +269,11 @@ impl ThreadCtx {
             _ => -1,
         };
         let (n, r) = self.call_int(Request::getsockopt { s, level, optname, optlen: len }).await;
-        if let Some(Value::Out(v)) = done(r) {
-            if let (Some(out), Some(l)) = (optval, optlen) {
-                out[..4].copy_from_slice(&v.to_le_bytes());
-                *l = 4;
-            }
+        if let Some(Value::Out(v)) = done(r)
+            && let (Some(out), Some(l)) = (optval, optlen)
+        {
+            out[..4].copy_from_slice(&v.to_le_bytes());
+            *l = 4;
         }
         n
     }

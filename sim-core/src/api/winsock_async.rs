@@ -249,16 +249,16 @@ impl ThreadCtx {
     ) {
         let b = lp_output_buffer.to_vec();
         let at = dw_receive_data_length as usize;
-        if dw_local_address_length >= 16 {
-            if let Some(a) = b.get(at..).and_then(crate::objects::socket_async::sockaddr_from_bytes) {
-                *local_sockaddr = a;
-            }
+        if dw_local_address_length >= 16
+            && let Some(a) = b.get(at..).and_then(crate::objects::socket_async::sockaddr_from_bytes)
+        {
+            *local_sockaddr = a;
         }
         let at = at + dw_local_address_length as usize;
-        if dw_remote_address_length >= 16 {
-            if let Some(a) = b.get(at..).and_then(crate::objects::socket_async::sockaddr_from_bytes) {
-                *remote_sockaddr = a;
-            }
+        if dw_remote_address_length >= 16
+            && let Some(a) = b.get(at..).and_then(crate::objects::socket_async::sockaddr_from_bytes)
+        {
+            *remote_sockaddr = a;
         }
     }
 

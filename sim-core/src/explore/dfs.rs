@@ -281,20 +281,20 @@ impl DfsState {
             }
             _ => Vec::new(),
         };
-        if let (true, ChoiceKind::Thread, Some(st)) = (self.options.prune_states, p.kind, p.state) {
-            if st.exact {
-                let key = (st.hash, p.current, preemptions);
-                let asleep: BTreeSet<Tid> = sleep.iter().map(|(t, _)| *t).collect();
-                let seen = self.memory.visited.entry(key).or_default();
-                // Explored before with a sleep set no larger: everything this choice could
-                // reach was reached from there (or deferred from there to the next bound).
-                if seen.iter().any(|s| s.is_subset(&asleep)) {
-                    self.abandoned = true;
-                    self.state_pruned = true;
-                    return None;
-                }
-                seen.push(asleep);
+        if let (true, ChoiceKind::Thread, Some(st)) = (self.options.prune_states, p.kind, p.state)
+            && st.exact
+        {
+            let key = (st.hash, p.current, preemptions);
+            let asleep: BTreeSet<Tid> = sleep.iter().map(|(t, _)| *t).collect();
+            let seen = self.memory.visited.entry(key).or_default();
+            // Explored before with a sleep set no larger: everything this choice could
+            // reach was reached from there (or deferred from there to the next bound).
+            if seen.iter().any(|s| s.is_subset(&asleep)) {
+                self.abandoned = true;
+                self.state_pruned = true;
+                return None;
             }
+            seen.push(asleep);
         }
         let mut node = Node {
             kind: p.kind,

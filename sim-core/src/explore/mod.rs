@@ -397,10 +397,10 @@ fn indexed<S: Fn(&mut Sim) + Sync>(
     all.sort_by_key(|r| r.0);
     // Runs after the first failure are not counted: which of them ran depends on the
     // number of workers.
-    if s.stop_at_failure {
-        if let Some(pos) = all.iter().position(|r| r.3.is_some()) {
-            all.truncate(pos + 1);
-        }
+    if s.stop_at_failure
+        && let Some(pos) = all.iter().position(|r| r.3.is_some())
+    {
+        all.truncate(pos + 1);
     }
     let mut e = Exploration { pct_steps, ..Exploration::default() };
     let mut seen = BTreeSet::new();
@@ -477,16 +477,16 @@ fn exhaustive<S: Fn(&mut Sim)>(
                 drop(state);
                 seen.insert(report.schedule.hash64());
                 *e.outcomes.entry(report.outcome.kind().to_string()).or_default() += 1;
-                if e.failure.is_none() {
-                    if let Some((kind, message)) = verdict(&report, s.property) {
-                        // The run again, its decisions in full.
-                        let schedule = Box::new(ReplaySchedule::new(report.schedule.clone()));
-                        let (mut report, _) = run_with(setup, entry, full.clone(), schedule);
-                        report.config = full.with_replay(report.decisions.clone());
-                        e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
-                        if s.stop_at_failure {
-                            break true;
-                        }
+                if e.failure.is_none()
+                    && let Some((kind, message)) = verdict(&report, s.property)
+                {
+                    // The run again, its decisions in full.
+                    let schedule = Box::new(ReplaySchedule::new(report.schedule.clone()));
+                    let (mut report, _) = run_with(setup, entry, full.clone(), schedule);
+                    report.config = full.with_replay(report.decisions.clone());
+                    e.failure = Some(Failure { run: e.runs - 1, report, kind, message });
+                    if s.stop_at_failure {
+                        break true;
                     }
                 }
             };

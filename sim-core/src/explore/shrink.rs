@@ -28,10 +28,10 @@ pub struct Sticky;
 
 impl Strategy for Sticky {
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
-        if p.kind == ChoiceKind::Thread {
-            if let Some(i) = p.current.and_then(|c| p.options.iter().position(|&t| t == c)) {
-                return Some(i);
-            }
+        if p.kind == ChoiceKind::Thread
+            && let Some(i) = p.current.and_then(|c| p.options.iter().position(|&t| t == c))
+        {
+            return Some(i);
         }
         if p.kind == ChoiceKind::Data {
             // A recv takes all it can: no split.
@@ -60,12 +60,12 @@ impl Lenient {
 
 impl Strategy for Lenient {
     fn pick(&mut self, p: &ChoicePoint<'_>) -> Option<usize> {
-        if let Some(d) = self.decisions.get(self.pos) {
-            if d.kind == p.kind {
-                self.pos += 1;
-                if let Some(i) = p.options.iter().position(|&t| t == d.tid) {
-                    return Some(i);
-                }
+        if let Some(d) = self.decisions.get(self.pos)
+            && d.kind == p.kind
+        {
+            self.pos += 1;
+            if let Some(i) = p.options.iter().position(|&t| t == d.tid) {
+                return Some(i);
             }
         }
         Sticky.pick(p)
@@ -166,21 +166,21 @@ impl Strategy for Meter {
         if p.kind != ChoiceKind::Thread {
             self.counts.waiters.borrow_mut().push(p.options[i]);
         }
-        if p.kind == ChoiceKind::Thread {
-            if let Some(c) = p.current {
-                let nth = {
-                    let mut seen = self.counts.seen.borrow_mut();
-                    let n = seen.entry(c).or_default();
-                    *n += 1;
-                    *n - 1
-                };
-                if p.options[i] != c {
-                    self.counts.switches.set(self.counts.switches.get() + 1);
-                    if p.options.contains(&c) {
-                        self.counts.preemptions.set(self.counts.preemptions.get() + 1);
-                        self.counts.preempting.borrow_mut().push((p.index, c));
-                        self.counts.anchored.borrow_mut().push(Preemption { from: c, nth, to: p.options[i] });
-                    }
+        if p.kind == ChoiceKind::Thread
+            && let Some(c) = p.current
+        {
+            let nth = {
+                let mut seen = self.counts.seen.borrow_mut();
+                let n = seen.entry(c).or_default();
+                *n += 1;
+                *n - 1
+            };
+            if p.options[i] != c {
+                self.counts.switches.set(self.counts.switches.get() + 1);
+                if p.options.contains(&c) {
+                    self.counts.preemptions.set(self.counts.preemptions.get() + 1);
+                    self.counts.preempting.borrow_mut().push((p.index, c));
+                    self.counts.anchored.borrow_mut().push(Preemption { from: c, nth, to: p.options[i] });
                 }
             }
         }

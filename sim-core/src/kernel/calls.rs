@@ -18,16 +18,15 @@ impl Kernel {
     pub(crate) fn park(&mut self, tid: Tid, req: Request) {
         // The usual case, with one lookup: the thread being polled calls through its own
         // ThreadCtx between two calls.
-        if self.polling == Some(tid) {
-            if let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
-                if matches!(t.run, Run::Running) {
-                    t.run = Run::Parked(req);
-                    if t.suspend_count == 0 {
-                        self.parked.insert(tid);
-                    }
-                    return;
-                }
+        if self.polling == Some(tid)
+            && let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body)
+            && matches!(t.run, Run::Running)
+        {
+            t.run = Run::Parked(req);
+            if t.suspend_count == 0 {
+                self.parked.insert(tid);
             }
+            return;
         }
         let message = self.misuse(tid, req.api()).unwrap_or_else(|| "simulator bug: a call could not park".into());
         self.fail_polled(tid, message);
@@ -132,7 +131,7 @@ impl Kernel {
     /// a run checks the same steps on every machine.
     fn invariants_due(&self) -> bool {
         let n = self.objects.len() as u64;
-        n <= INVARIANTS_EVERY_STEP || self.step % (n / INVARIANTS_EVERY_STEP) == 0
+        n <= INVARIANTS_EVERY_STEP || self.step.is_multiple_of(n / INVARIANTS_EVERY_STEP)
     }
 
     /// Executes one request for `tid` and records the outcome.

@@ -26,11 +26,11 @@ impl<V> IdMap<V> {
     }
 
     pub(crate) fn get(&self, id: &u32) -> Option<&V> {
-        self.slots.get(Self::index(*id)).and_then(Option::as_ref).filter(|_| id % 4 == 0)
+        self.slots.get(Self::index(*id)).and_then(Option::as_ref).filter(|_| id.is_multiple_of(4))
     }
 
     pub(crate) fn get_mut(&mut self, id: &u32) -> Option<&mut V> {
-        if id % 4 != 0 {
+        if !id.is_multiple_of(4) {
             return None;
         }
         self.slots.get_mut(Self::index(*id)).and_then(Option::as_mut)
@@ -47,7 +47,7 @@ impl<V> IdMap<V> {
 
     /// Inserts `v` at `id` (a multiple of 4); returns the value it replaces.
     pub(crate) fn insert(&mut self, id: u32, v: V) -> Option<V> {
-        assert!(id % 4 == 0, "simulator bug: id {id} is not a multiple of 4");
+        assert!(id.is_multiple_of(4), "simulator bug: id {id} is not a multiple of 4");
         let i = Self::index(id);
         if i >= self.slots.len() {
             self.slots.resize_with(i + 1, || None);
@@ -56,7 +56,7 @@ impl<V> IdMap<V> {
     }
 
     pub(crate) fn remove(&mut self, id: &u32) -> Option<V> {
-        if id % 4 != 0 {
+        if !id.is_multiple_of(4) {
             return None;
         }
         self.slots.get_mut(Self::index(*id)).and_then(Option::take)

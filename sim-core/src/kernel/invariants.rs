@@ -497,12 +497,11 @@ impl Kernel {
         // Sockets: a connection's two ends name each other; the port table holds open,
         // bound sockets of its protocol and port.
         for (id, o) in &self.objects {
-            if let Body::Socket(s) = &o.body {
-                if let Some(p) = s.peer {
-                    let back =
-                        matches!(self.objects.get(p).map(|o| &o.body), Some(Body::Socket(q)) if q.peer == Some(id));
-                    assert!(back, "simulator bug: {} names a peer that does not name it", self.describe(id));
-                }
+            if let Body::Socket(s) = &o.body
+                && let Some(p) = s.peer
+            {
+                let back = matches!(self.objects.get(p).map(|o| &o.body), Some(Body::Socket(q)) if q.peer == Some(id));
+                assert!(back, "simulator bug: {} names a peer that does not name it", self.describe(id));
             }
         }
         for ((_, proto, port), list) in &self.net.bound {

@@ -163,10 +163,10 @@ impl Kernel {
             let e = self.process(pid).handles.get(h).ok_or(ERROR_INVALID_HANDLE)?;
             (e.object, e.access)
         };
-        if let Some(ty) = ty {
-            if self.objects[id].body.object_type() != ty {
-                return Err(ERROR_INVALID_HANDLE);
-            }
+        if let Some(ty) = ty
+            && self.objects[id].body.object_type() != ty
+        {
+            return Err(ERROR_INVALID_HANDLE);
         }
         if granted & access != access {
             return Err(ERROR_ACCESS_DENIED);
@@ -221,10 +221,10 @@ impl Kernel {
         if o.hdr.handle_count == 0 {
             // The name goes with the last handle, even while references keep the object
             // (docs/semantics.md §7.13).
-            if let Some(name) = o.hdr.name.clone() {
-                if self.names.get(&name) == Some(&id) {
-                    self.names.remove(&name);
-                }
+            if let Some(name) = o.hdr.name.clone()
+                && self.names.get(&name) == Some(&id)
+            {
+                self.names.remove(&name);
             }
             // The object's hook may release references others held on it (a port's
             // waiters): a reference held across the hook keeps it alive until the hook is

@@ -399,10 +399,10 @@ impl Kernel {
     /// Sets a thread's last-error value (`SetLastError`); ignored for a thread that no
     /// longer exists.
     pub fn set_last_error(&mut self, tid: Tid, code: u32) {
-        if let Some(&id) = self.tids.get(&tid) {
-            if let Body::Thread(t) = &mut self.objects[id].body {
-                t.last_error = code;
-            }
+        if let Some(&id) = self.tids.get(&tid)
+            && let Body::Thread(t) = &mut self.objects[id].body
+        {
+            t.last_error = code;
         }
     }
 

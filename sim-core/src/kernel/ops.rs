@@ -395,12 +395,12 @@ impl Kernel {
 
     /// An operation left `ops`: one asynchronous operation fewer for its thread.
     fn forget_async(&mut self, op: &Op) {
-        if matches!(op.target, Target::Async(_)) {
-            if let Some(n) = self.async_ops.get_mut(&op.tid) {
-                *n -= 1;
-                if *n == 0 {
-                    self.async_ops.remove(&op.tid);
-                }
+        if matches!(op.target, Target::Async(_))
+            && let Some(n) = self.async_ops.get_mut(&op.tid)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.async_ops.remove(&op.tid);
             }
         }
     }

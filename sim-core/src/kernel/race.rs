@@ -284,10 +284,8 @@ impl Kernel {
         // An alertable wait runs the APCs and completion routines queued to its thread:
         // it acquires what they released into the thread.
         let alertable = req.visit_handles(&mut |h| self.race_handle_keys(pid, tid, h, keys));
-        if alertable {
-            if let Some(&id) = self.tids.get(&tid) {
-                keys.push(SyncKey::Object(id));
-            }
+        if alertable && let Some(&id) = self.tids.get(&tid) {
+            keys.push(SyncKey::Object(id));
         }
         keys.sort();
         keys.dedup();
@@ -402,10 +400,10 @@ impl Kernel {
                 if let Some(ev) = t.event {
                     into.push(SyncKey::Object(ev));
                 }
-                if let Some(Body::File(f)) = self.objects.get(t.file).map(|o| &o.body) {
-                    if let Some((port, _)) = f.port {
-                        into.push(SyncKey::Object(port));
-                    }
+                if let Some(Body::File(f)) = self.objects.get(t.file).map(|o| &o.body)
+                    && let Some((port, _)) = f.port
+                {
+                    into.push(SyncKey::Object(port));
                 }
                 for k in into {
                     join(self.race.sync.entry(k).or_default(), &c);

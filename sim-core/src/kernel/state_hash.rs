@@ -84,24 +84,22 @@ fn drop_fields_in(s: &str, fields: &[&str]) -> String {
     while i < b.len() {
         // A field starts after `{ ` or `, `.
         let at_field = i >= 2 && (&b[i - 2..i] == b"{ " || &b[i - 2..i] == b", ");
-        if at_field {
-            if let Some(name) = fields.iter().find(|n| s[i..].starts_with(&format!("{n}: "))) {
-                let end = value_end(b, i + name.len() + 2);
-                // Drop the field and the separator after it (or before it, at the end).
-                if end < b.len() && b[end] == b',' {
-                    i = end + 2;
-                } else {
-                    if out.ends_with(", ") {
-                        out.truncate(out.len() - 2);
-                        out.push(' ');
-                    }
-                    i = end;
-                    while i < b.len() && b[i] == b' ' {
-                        i += 1;
-                    }
+        if at_field && let Some(name) = fields.iter().find(|n| s[i..].starts_with(&format!("{n}: "))) {
+            let end = value_end(b, i + name.len() + 2);
+            // Drop the field and the separator after it (or before it, at the end).
+            if end < b.len() && b[end] == b',' {
+                i = end + 2;
+            } else {
+                if out.ends_with(", ") {
+                    out.truncate(out.len() - 2);
+                    out.push(' ');
                 }
-                continue;
+                i = end;
+                while i < b.len() && b[i] == b' ' {
+                    i += 1;
+                }
             }
+            continue;
         }
         let c = s[i..].chars().next().unwrap_or(' ');
         if c == '"' {
@@ -299,10 +297,10 @@ impl Kernel {
                     }
                 }
                 for r in named {
-                    if let Some(&next) = by_raw.get(r) {
-                        if seen.insert(next) {
-                            queue.push_back(next);
-                        }
+                    if let Some(&next) = by_raw.get(r)
+                        && seen.insert(next)
+                    {
+                        queue.push_back(next);
                     }
                 }
             }
@@ -412,12 +410,12 @@ fn relative_times(s: &str, now: u64) -> String {
             rest = &rest[n..];
             // A waitable timer's `due` pairs the time with its timer-queue sequence number,
             // which grows with every setting: blanked.
-            if field.starts_with("due") {
-                if let Some(after) = rest.strip_prefix(", ") {
-                    let m = after.bytes().take_while(u8::is_ascii_digit).count();
-                    out.push_str(", _");
-                    rest = &after[m..];
-                }
+            if field.starts_with("due")
+                && let Some(after) = rest.strip_prefix(", ")
+            {
+                let m = after.bytes().take_while(u8::is_ascii_digit).count();
+                out.push_str(", _");
+                rest = &after[m..];
             }
         }
     }

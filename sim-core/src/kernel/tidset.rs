@@ -126,7 +126,7 @@ mod tests {
         for _ in 0..20_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let tid = ((x >> 8) % 40_000) * 4;
-            if (x >> 4) % 3 == 0 {
+            if (x >> 4).is_multiple_of(3) {
                 assert_eq!(s.remove(&tid), model.remove(&tid));
             } else {
                 assert_eq!(s.insert(tid), model.insert(tid));

@@ -1397,10 +1397,10 @@ impl Kernel {
     }
 
     fn causality_of(&mut self, tid: Tid) -> u32 {
-        if let Some(&c) = self.com.threads.get(&tid).and_then(|t| t.running.last()) {
-            if let Some(call) = self.com.calls.get(&c) {
-                return call.causality;
-            }
+        if let Some(&c) = self.com.threads.get(&tid).and_then(|t| t.running.last())
+            && let Some(call) = self.com.calls.get(&c)
+        {
+            return call.causality;
         }
         if self.com_thread(tid).causality == 0 {
             let id = self.com.id();

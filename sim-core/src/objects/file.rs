@@ -357,10 +357,10 @@ impl Kernel {
         let cut = size.min(old);
         let first_gone = cut.div_ceil(PAGE_SIZE);
         n.pages.retain(|&p, _| p < first_gone);
-        if cut % PAGE_SIZE != 0 {
-            if let Some(p) = n.pages.get_mut(&(cut / PAGE_SIZE)) {
-                p[(cut % PAGE_SIZE) as usize..].fill(0);
-            }
+        if !cut.is_multiple_of(PAGE_SIZE)
+            && let Some(p) = n.pages.get_mut(&(cut / PAGE_SIZE))
+        {
+            p[(cut % PAGE_SIZE) as usize..].fill(0);
         }
         n.size = size;
         Ok(())

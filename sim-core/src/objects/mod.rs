@@ -430,10 +430,10 @@ impl Kernel {
                 }
             }
             Body::NamedPipe(n) => {
-                if let Ok(key) = named_pipe::pipe_key(&n.name) {
-                    if self.pipe_names.get(&key) == Some(&id) {
-                        self.pipe_names.remove(&key);
-                    }
+                if let Ok(key) = named_pipe::pipe_key(&n.name)
+                    && self.pipe_names.get(&key) == Some(&id)
+                {
+                    self.pipe_names.remove(&key);
                 }
             }
             // An owned mutex whose last handle closed goes away; it leaves its owner's
@@ -803,10 +803,10 @@ impl Kernel {
 
     /// Records what became of `obj`'s last signal.
     pub(crate) fn note_signal_fate(&mut self, obj: ObjectId, fate: SignalFate) {
-        if let Some(s) = &mut self.objects[obj].hdr.last_signal {
-            if s.fate == SignalFate::Pending || matches!(fate, SignalFate::ConsumedBy { .. }) {
-                s.fate = fate;
-            }
+        if let Some(s) = &mut self.objects[obj].hdr.last_signal
+            && (s.fate == SignalFate::Pending || matches!(fate, SignalFate::ConsumedBy { .. }))
+        {
+            s.fate = fate;
         }
     }
 }

@@ -1300,11 +1300,11 @@ impl Kernel {
     /// [inferred].
     fn mq_attempt(&mut self, a: &RecvArgs, retry: bool) -> Option<(HRESULT, Option<MqMessage>)> {
         let Some(q) = self.mq.queues.get(&a.queue) else { return Some((MQ_ERROR_QUEUE_DELETED, None)) };
-        if let Some(t) = a.tx {
-            if !matches!(self.objects.get(t).map(|o| &o.body), Some(Body::MqTransaction(x)) if x.active) {
-                // [inferred] The transaction ended while the receive waited.
-                return Some((MQ_ERROR_TRANSACTION_SEQUENCE, None));
-            }
+        if let Some(t) = a.tx
+            && !matches!(self.objects.get(t).map(|o| &o.body), Some(Body::MqTransaction(x)) if x.active)
+        {
+            // [inferred] The transaction ended while the receive waited.
+            return Some((MQ_ERROR_TRANSACTION_SEQUENCE, None));
         }
         let cursor = match a.cursor {
             None => None,

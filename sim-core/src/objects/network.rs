@@ -658,11 +658,9 @@ impl Kernel {
                     self.complete_op(w, Reply::error(WSAECONNABORTED), "retransmissions timed out");
                 }
                 let linked = matches!(&self.objects[to].body, Body::Socket(s) if s.peer == Some(from));
-                if linked {
-                    if let Body::Socket(s) = &mut self.objects[to].body {
-                        // The peer is not told: without keep-alives it waits on (§27.8).
-                        s.peer = None;
-                    }
+                if linked && let Body::Socket(s) = &mut self.objects[to].body {
+                    // The peer is not told: without keep-alives it waits on (§27.8).
+                    s.peer = None;
                 }
                 if matches!(&self.objects[from].body, Body::Socket(s) if !s.closed && s.error.is_none()) {
                     self.tcp_reset_arrived(from, WSAECONNABORTED);
@@ -676,13 +674,13 @@ impl Kernel {
                 self.note_net(text);
             }
             Flight::PortUnreachable { to } => {
-                if let Body::Socket(s) = &mut self.objects[*to].body {
-                    if !s.closed {
-                        s.port_unreachable = true;
-                        let text = format!("network: ICMP port unreachable reaches {}", self.describe(*to));
-                        self.note_net(text);
-                        self.udp_reads_progress(*to);
-                    }
+                if let Body::Socket(s) = &mut self.objects[*to].body
+                    && !s.closed
+                {
+                    s.port_unreachable = true;
+                    let text = format!("network: ICMP port unreachable reaches {}", self.describe(*to));
+                    self.note_net(text);
+                    self.udp_reads_progress(*to);
                 }
             }
             Flight::SynSend(hs) => self.syn_send(hs.clone()),
@@ -788,10 +786,10 @@ impl Kernel {
     pub(crate) fn flight_writers_from(&mut self, from: ObjectId) -> Vec<OpId> {
         let mut out = Vec::new();
         for (_, _, f) in self.net.network.flights.values_mut() {
-            if let Flight::Segment { from: x, seg, .. } = f {
-                if *x == from {
-                    out.extend(seg.writer.take());
-                }
+            if let Flight::Segment { from: x, seg, .. } = f
+                && *x == from
+            {
+                out.extend(seg.writer.take());
             }
         }
         out
@@ -800,10 +798,10 @@ impl Kernel {
     /// Forgets a blocked send's op in the flights (its time-out or cancel).
     pub(crate) fn flight_forget_writer(&mut self, op: OpId) {
         for (_, _, f) in self.net.network.flights.values_mut() {
-            if let Flight::Segment { seg, .. } = f {
-                if seg.writer == Some(op) {
-                    seg.writer = None;
-                }
+            if let Flight::Segment { seg, .. } = f
+                && seg.writer == Some(op)
+            {
+                seg.writer = None;
             }
         }
     }

@@ -1134,10 +1134,10 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let peer = 1 - end;
     let what = k.trace_text(|| format!("{} closed", k.describe(id)));
     let cause = k.cause(|| format!("last handle to {}", k.describe(id)));
-    if let Some(actor) = k.current {
-        if k.tids.contains_key(&actor) {
-            k.push_event(actor, EventKind::Note { text: what });
-        }
+    if let Some(actor) = k.current
+        && k.tids.contains_key(&actor)
+    {
+        k.push_event(actor, EventKind::Note { text: what });
     }
     let p = pipe_mut(k, pipe);
     p.ends[end].closed = true;

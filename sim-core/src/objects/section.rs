@@ -369,7 +369,7 @@ impl Kernel {
         if (view == ViewAccess::Write && !writable) || (execute && !executable) {
             return Err(ERROR_ACCESS_DENIED);
         }
-        if offset % ALLOCATION_GRANULARITY != 0 || base % ALLOCATION_GRANULARITY != 0 {
+        if !offset.is_multiple_of(ALLOCATION_GRANULARITY) || !base.is_multiple_of(ALLOCATION_GRANULARITY) {
             return Err(ERROR_MAPPED_ALIGNMENT);
         }
         // STATUS_INVALID_VIEW_SIZE: an offset at or past the end, or more bytes than the
@@ -781,10 +781,10 @@ impl Kernel {
         self.load(pid, address, &mut buf[..width]);
         let old = u64::from_le_bytes(buf);
         let new = op(old);
-        if let Some(new) = new {
-            if !self.store(pid, address, &new.to_le_bytes()[..width]) {
-                return Err(ERROR_NOT_ENOUGH_MEMORY);
-            }
+        if let Some(new) = new
+            && !self.store(pid, address, &new.to_le_bytes()[..width])
+        {
+            return Err(ERROR_NOT_ENOUGH_MEMORY);
         }
         // A compare-exchange that stores nothing is an interlocked read (§25.2).
         self.race_access(pid, tid, api, address, width as u64, new.is_some(), true);

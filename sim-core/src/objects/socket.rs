@@ -666,10 +666,10 @@ impl Kernel {
 
     /// A reset reaches `id` (or its own retransmissions gave up).
     pub(crate) fn tcp_reset_arrived(&mut self, id: ObjectId, e: Win32Error) {
-        if let Some(p) = sock(self, id).peer {
-            if sock(self, p).peer == Some(id) {
-                sock_mut(self, p).peer = None;
-            }
+        if let Some(p) = sock(self, id).peer
+            && sock(self, p).peer == Some(id)
+        {
+            sock_mut(self, p).peer = None;
         }
         self.reset_socket(id, e);
     }
@@ -1028,11 +1028,9 @@ impl Kernel {
         // An overlapped receive into a zero-length buffer waits for data and then completes
         // with 0 bytes, consuming nothing (sock.c test_empty_recv; §22.41).
         let empty_wait = overlapped && len == 0 && sock(self, id).proto == Proto::Tcp && !self.stream_ready(id);
-        if !empty_wait {
-            if let Some(r) = self.recv_now(id, len, peek, from) {
-                self.events_changed();
-                return Exec::Done(r);
-            }
+        if !empty_wait && let Some(r) = self.recv_now(id, len, peek, from) {
+            self.events_changed();
+            return Exec::Done(r);
         }
         // An overlapped receive on a non-blocking socket pends all the same (sock.c
         // test_nonblocking_async_recv; §22.41).
@@ -1947,10 +1945,10 @@ impl Kernel {
         if events & FD_CLOSE != 0 {
             errors[FD_CLOSE_BIT] = so.close_error;
         }
-        if let Some(ev) = ev {
-            if let Body::Event(e) = &mut self.objects[ev].body {
-                e.signalled = false;
-            }
+        if let Some(ev) = ev
+            && let Body::Event(e) = &mut self.objects[ev].body
+        {
+            e.signalled = false;
         }
         Ok(Value::NetworkEvents(events, errors).into())
     }
@@ -1982,12 +1980,12 @@ struct Ready {
 pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
     let why = k.cause(|| format!("{} closed", k.describe(id)));
     // Count it out of its owner's sockets.
-    if let Some(pid) = sock(k, id).owner {
-        if let Some(n) = k.net.per_process.get_mut(&pid) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                k.net.per_process.remove(&pid);
-            }
+    if let Some(pid) = sock(k, id).owner
+        && let Some(n) = k.net.per_process.get_mut(&pid)
+    {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            k.net.per_process.remove(&pid);
         }
     }
     if let Some((ev, _)) = sock_mut(k, id).event_select.take() {
@@ -2006,19 +2004,19 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
     let state = so.state;
     for op in reads.into_iter().chain(accepts) {
         let r = closed_reply(k, op);
-        if let OpKind::SockAcceptEx { accept, .. } = k.ops[op].kind {
-            if let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body) {
-                a.accept_for = None;
-            }
+        if let OpKind::SockAcceptEx { accept, .. } = k.ops[op].kind
+            && let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body)
+        {
+            a.accept_for = None;
         }
         k.complete_op(op, r, &why);
     }
     // The AcceptEx using it as its accept socket ends (sock.c test_AcceptEx, SK-26).
-    if let Some(op) = sock_mut(k, id).accept_for.take() {
-        if k.ops.contains_key(op) {
-            k.unqueue_op(op);
-            k.complete_op(op, Reply::error(ERROR_OPERATION_ABORTED), &why);
-        }
+    if let Some(op) = sock_mut(k, id).accept_for.take()
+        && k.ops.contains_key(op)
+    {
+        k.unqueue_op(op);
+        k.complete_op(op, Reply::error(ERROR_OPERATION_ABORTED), &why);
     }
     let connects: Vec<OpId> = k
         .net
@@ -2033,12 +2031,12 @@ pub(crate) fn socket_closed(k: &mut Kernel, id: ObjectId) {
         k.complete_op(op, r, &why);
     }
     let host = sock(k, id).host;
-    if let Some(p) = local.map(|a| (host, proto, a.port)) {
-        if let Some(list) = k.net.bound.get_mut(&p) {
-            list.retain(|&s| s != id);
-            if list.is_empty() {
-                k.net.bound.remove(&p);
-            }
+    if let Some(p) = local.map(|a| (host, proto, a.port))
+        && let Some(list) = k.net.bound.get_mut(&p)
+    {
+        list.retain(|&s| s != id);
+        if list.is_empty() {
+            k.net.bound.remove(&p);
         }
     }
     // Connections nobody accepted are reset.
@@ -2154,10 +2152,10 @@ pub(crate) fn unqueue(k: &mut Kernel, op: OpId) {
         OpKind::SockAccept { sock: id } => sock_mut(k, id).accepts.retain(|&r| r != op),
         OpKind::SockAcceptEx { sock: id, accept, .. } => {
             sock_mut(k, id).accepts.retain(|&r| r != op);
-            if let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body) {
-                if a.accept_for == Some(op) {
-                    a.accept_for = None;
-                }
+            if let Some(Body::Socket(a)) = k.objects.get_mut(accept).map(|o| &mut o.body)
+                && a.accept_for == Some(op)
+            {
+                a.accept_for = None;
             }
         }
         OpKind::SockConnect { sock: id, .. } => {

@@ -331,10 +331,10 @@ impl Kernel {
             a.accept_for = None;
         }
         self.adopt_connection(pid, tid, handle, accept, conn);
-        if let Target::Async(t) | Target::SyncOverlapped(t) = &self.ops[op].target {
-            if let Some(buf) = t.buffer.clone() {
-                self.write_accept_addresses(&buf, conn, recv_len, local_len, remote_len);
-            }
+        if let Target::Async(t) | Target::SyncOverlapped(t) = &self.ops[op].target
+            && let Some(buf) = t.buffer.clone()
+        {
+            self.write_accept_addresses(&buf, conn, recv_len, local_len, remote_len);
         }
         let why = self.cause(|| format!("a connection for {}", self.describe(conn)));
         if recv_len == 0 {
@@ -353,10 +353,10 @@ impl Kernel {
         if recv_len == 0 {
             return Exec::Done(Value::Long(0).into());
         }
-        if self.stream_ready(conn) {
-            if let Some(r) = self.recv_now(conn, recv_len, false, false) {
-                return Exec::Done(r);
-            }
+        if self.stream_ready(conn)
+            && let Some(r) = self.recv_now(conn, recv_len, false, false)
+        {
+            return Exec::Done(r);
         }
         let (op, exec) =
             self.sock_wait(tid, OpKind::SockRecv { sock: conn, len: recv_len, peek: false, from: false }, None, false);
@@ -605,19 +605,19 @@ impl Kernel {
     /// its end of stream) and its address [inferred: the socket "can be passed to AcceptEx
     /// or ConnectEx", AcceptEx wants an unbound socket; ConnectEx then needs a bind].
     fn make_reusable(&mut self, id: ObjectId) {
-        if let Some(p) = sock_mut(self, id).peer.take() {
-            if sock(self, p).peer == Some(id) {
-                sock_mut(self, p).peer = None;
-            }
+        if let Some(p) = sock_mut(self, id).peer.take()
+            && sock(self, p).peer == Some(id)
+        {
+            sock_mut(self, p).peer = None;
         }
         discard(self, id);
         let host = sock(self, id).host;
-        if let Some(a) = sock(self, id).local {
-            if let Some(list) = self.net.bound.get_mut(&(host, Proto::Tcp, a.port)) {
-                list.retain(|&x| x != id);
-                if list.is_empty() {
-                    self.net.bound.remove(&(host, Proto::Tcp, a.port));
-                }
+        if let Some(a) = sock(self, id).local
+            && let Some(list) = self.net.bound.get_mut(&(host, Proto::Tcp, a.port))
+        {
+            list.retain(|&x| x != id);
+            if list.is_empty() {
+                self.net.bound.remove(&(host, Proto::Tcp, a.port));
             }
         }
         let so = sock_mut(self, id);

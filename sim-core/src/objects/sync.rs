@@ -87,15 +87,15 @@ impl Kernel {
             Some(n) => Some(name_key(n, self.process(pid).session)?),
             None => None,
         };
-        if let Some(key) = &key {
-            if let Some(&id) = self.names.get(key) {
-                if self.objects[id].body.object_type() != ty {
-                    return Err(ERROR_INVALID_HANDLE);
-                }
-                let origin = self.origin(pid, tid, api, "opened existing", None);
-                let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
-                return Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_ALREADY_EXISTS) });
+        if let Some(key) = &key
+            && let Some(&id) = self.names.get(key)
+        {
+            if self.objects[id].body.object_type() != ty {
+                return Err(ERROR_INVALID_HANDLE);
             }
+            let origin = self.origin(pid, tid, api, "opened existing", None);
+            let h = self.alloc_handle(pid, id, all, flags, vec![origin])?;
+            return Ok(Done { value: Value::Handle(h), last_error: Some(ERROR_ALREADY_EXISTS) });
         }
         // Creating a file mapping in the global namespace from a session other than 0
         // needs SeCreateGlobalPrivilege; opening an existing one (above) does not (§30.3).
@@ -321,11 +321,12 @@ impl Kernel {
             },
         )
         .inspect(|done| {
-            if initial_owner && done.last_error == Some(ERROR_SUCCESS) {
-                if let Value::Handle(h) = done.value {
-                    let id = self.process(pid).handles.get(h).expect("just allocated").object;
-                    self.thread_mut(tid).owned_mutexes.push(id);
-                }
+            if initial_owner
+                && done.last_error == Some(ERROR_SUCCESS)
+                && let Value::Handle(h) = done.value
+            {
+                let id = self.process(pid).handles.get(h).expect("just allocated").object;
+                self.thread_mut(tid).owned_mutexes.push(id);
             }
         })
     }

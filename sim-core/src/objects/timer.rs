@@ -221,10 +221,10 @@ impl Kernel {
 
     /// Removes a timer's entry from the timer queue (cancel, re-set, destruction).
     pub(crate) fn cancel_timer_entry(&mut self, id: ObjectId) {
-        if let Some(Body::Timer(t)) = self.objects.get_mut(id).map(|o| &mut o.body) {
-            if let Some((due, seq)) = t.due.take() {
-                self.timers.remove(&(due, seq, TimerKey::Timer(id)));
-            }
+        if let Some(Body::Timer(t)) = self.objects.get_mut(id).map(|o| &mut o.body)
+            && let Some((due, seq)) = t.due.take()
+        {
+            self.timers.remove(&(due, seq, TimerKey::Timer(id)));
         }
     }
 

@@ -515,11 +515,11 @@ impl Kernel {
     fn complete_with_handoff(&mut self, op: OpId, tid: Tid, cause: &str) {
         let api = self.ops[op].api.name();
         self.complete_op(op, Value::Handoff.into(), cause);
-        if self.config.trace {
-            if let Some(what) = self.handoff_words(tid) {
-                let text = format!("{what} inside its {api}, which has not returned");
-                self.push_event(tid, crate::trace::EventKind::Note { text });
-            }
+        if self.config.trace
+            && let Some(what) = self.handoff_words(tid)
+        {
+            let text = format!("{what} inside its {api}, which has not returned");
+            self.push_event(tid, crate::trace::EventKind::Note { text });
         }
     }
 
@@ -831,10 +831,10 @@ impl Kernel {
 
     /// Frees a destroyed window's handle (after WM_NCDESTROY).
     fn free_window(&mut self, hwnd: HWND) {
-        if let Some(w) = self.user.windows.remove(&hwnd.0) {
-            if let Some(c) = self.user.classes.get_mut(&(w.pid, w.class)) {
-                c.windows -= 1;
-            }
+        if let Some(w) = self.user.windows.remove(&hwnd.0)
+            && let Some(c) = self.user.classes.get_mut(&(w.pid, w.class))
+        {
+            c.windows -= 1;
         }
     }
 
@@ -1151,13 +1151,13 @@ impl Kernel {
             // forged or stale WM_TIMER calls nothing [inferred: Windows checks the callback
             // against the thread's timers before calling it].
             let owned = |t: &UserTimer| t.hwnd == msg.hwnd && t.id == msg.wParam && t.tid == tid;
-            if let Some(t) = self.user.timers.get(&serial).filter(|t| owned(t)) {
-                if let Some(proc) = t.proc.clone() {
-                    let time = self.tick_count();
-                    self.user.handoff.insert(tid, Handoff::Timer { proc, hwnd: msg.hwnd, id: msg.wParam, time });
-                    self.note_effect(|_| format!("calls the TIMERPROC of timer {}", msg.wParam));
-                    return Ok(Value::Handoff.into());
-                }
+            if let Some(t) = self.user.timers.get(&serial).filter(|t| owned(t))
+                && let Some(proc) = t.proc.clone()
+            {
+                let time = self.tick_count();
+                self.user.handoff.insert(tid, Handoff::Timer { proc, hwnd: msg.hwnd, id: msg.wParam, time });
+                self.note_effect(|_| format!("calls the TIMERPROC of timer {}", msg.wParam));
+                return Ok(Value::Handoff.into());
             }
         }
         if msg.hwnd.is_null() {
