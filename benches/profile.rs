@@ -14,6 +14,9 @@
 use std::time::Instant;
 use winsim::prelude::*;
 
+#[path = "common/protocols.rs"]
+mod protocols;
+
 fn ping_pong(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunReport {
     ping_pong_recording(n, idle, trace, races, DecisionRecord::Full)
 }
@@ -84,96 +87,13 @@ fn trivial() -> RunReport {
     sim.run("t.exe")
 }
 
-/// The bounded producer/consumer through a pipe of nSize 4 (as in `peers/benches/peers.rs`).
-fn pipe_pc(n: u32) -> RunReport {
+/// A seeded random run without the trace, as the protocols are measured.
+fn untraced() -> Config {
     let mut config = Config::random(1);
     config.trace = false;
-    let mut sim = Sim::new(config);
-    sim.program("pc.exe", move |ctx| async move {
-        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-        let _ = ctx.create_pipe(&mut r, &mut w, None, 4).await;
-        let producer = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    for i in 0..n {
-                        let _ = ctx.write_file(w, &[i as u8], None).await;
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        let mut b = [0u8; 1];
-        for _ in 0..n {
-            let _ = ctx.read_file(r, &mut b, None).await;
-        }
-        ctx.wait_for_single_object(producer, INFINITE).await;
-        0
-    });
-    sim.run("pc.exe")
+    config
 }
 
-/// The bounded producer/consumer through a 4-slot buffer guarded by a mutex, with
-/// auto-reset events "not full" and "not empty" (as in `peers/benches/peers.rs`).
-fn mutex_events(n: u32) -> RunReport {
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-    use std::rc::Rc;
-    let mut config = Config::random(1);
-    config.trace = false;
-    let mut sim = Sim::new(config);
-    sim.program("pc.exe", move |ctx| async move {
-        let buf: Rc<RefCell<VecDeque<u32>>> = Rc::default();
-        let m = ctx.create_mutex(None, false, None).await;
-        let not_full = ctx.create_event(None, false, false, None).await;
-        let not_empty = ctx.create_event(None, false, false, None).await;
-        let b2 = buf.clone();
-        let producer = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    for i in 0..n {
-                        loop {
-                            ctx.wait_for_single_object(m, INFINITE).await;
-                            if b2.borrow().len() < 4 {
-                                b2.borrow_mut().push_back(i);
-                                let _ = ctx.release_mutex(m).await;
-                                ctx.set_event(not_empty).await;
-                                break;
-                            }
-                            let _ = ctx.release_mutex(m).await;
-                            ctx.wait_for_single_object(not_full, INFINITE).await;
-                        }
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        for _ in 0..n {
-            loop {
-                ctx.wait_for_single_object(m, INFINITE).await;
-                if buf.borrow_mut().pop_front().is_some() {
-                    let _ = ctx.release_mutex(m).await;
-                    ctx.set_event(not_full).await;
-                    break;
-                }
-                let _ = ctx.release_mutex(m).await;
-                ctx.wait_for_single_object(not_empty, INFINITE).await;
-            }
-        }
-        ctx.wait_for_single_object(producer, INFINITE).await;
-        0
-    });
-    sim.run("pc.exe")
-}
-
-/// A 1 GiB section with one page touched (peak memory: `/usr/bin/time -f %M`).
 fn big_section() -> RunReport {
     let mut config = Config::random(1);
     config.trace = false;
@@ -256,8 +176,8 @@ fn main() {
             "section" => big_section(),
             "pending" => pending_reads(n),
             "handles" => handles(n),
-            "pipe-pc" => pipe_pc(n),
-            "mutex-events" => mutex_events(n),
+            "pipe-pc" => protocols::pipe_pc(n, untraced()),
+            "mutex-events" => protocols::mutex_events(n, untraced()),
             other => panic!("unknown workload {other}"),
         };
         assert!(matches!(r.outcome, Outcome::Completed { .. }), "{:?}", r.outcome);

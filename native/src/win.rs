@@ -1645,17 +1645,11 @@ impl Win32 for NativeCtx {
         stream: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if stream.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: the IID and the out pointer live across the call; `unk` is a live
         // interface pointer or NULL.
-        let hr = unsafe {
+        com_out(stream, |pout| unsafe {
             windows_sys::Win32::System::Com::Marshal::CoMarshalInterThreadInterfaceInStream(&iid, com_ptr(unk), pout)
-        };
-        if let Some(o) = stream {
-            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
-        }
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn co_get_interface_and_release_stream(
         &self,
@@ -1664,20 +1658,14 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: as above; the stream is a live IStream or NULL, released by the call.
-        let hr = unsafe {
+        com_out(ppv, |pout| unsafe {
             windows_sys::Win32::System::Com::StructuredStorage::CoGetInterfaceAndReleaseStream(
                 com_ptr(stream),
                 &iid,
                 pout,
             )
-        };
-        if let Some(o) = ppv {
-            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
-        }
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn iclassfactory_create_instance(
         &self,
@@ -1687,18 +1675,12 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: `this` is a live IClassFactory (an object or a proxy); the vtable's fourth
         // entry is CreateInstance; the IID and out pointer live across the call.
-        let hr = unsafe {
+        com_out(ppv, |pout| unsafe {
             let vt = *(this.0 as *const *const com_obj::ClassFactoryVtbl);
             ((*vt).create_instance)(this.0 as *mut c_void, com_ptr(unk_outer), &iid, pout)
-        };
-        if let Some(o) = ppv {
-            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
-        }
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn query_interface(
         &self,
@@ -1707,18 +1689,12 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: `this` is a live interface pointer; every interface starts with IUnknown's
         // three entries.
-        let hr = unsafe {
+        com_out(ppv, |pout| unsafe {
             let vt = *(this.0 as *const *const com_obj::UnknownVtbl);
             ((*vt).query_interface)(this.0 as *mut c_void, &iid, pout)
-        };
-        if let Some(o) = ppv {
-            *o = (!out.is_null()).then_some(NativeComPtr(out as usize));
-        }
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn add_ref(&self, this: NativeComPtr) -> u32 {
         // SAFETY: as above.
@@ -1762,25 +1738,17 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let (clsid, iid) = (guid(rclsid), guid(riid));
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: the GUIDs and the out pointer live across the call; the outer object is a
         // live interface pointer or NULL.
-        let hr = unsafe {
+        com_out(ppv, |pout| unsafe {
             windows_sys::Win32::System::Com::CoCreateInstance(&clsid, com_ptr(unk_outer), cls_context, &iid, pout)
-        };
-        put_ptr(ppv, out);
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn create_stream_on_hglobal(&self, stream: Option<&mut Option<NativeComPtr>>) -> sim_core::error::HRESULT {
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if stream.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: the out pointer lives across the call; NULL asks for a new HGLOBAL.
-        let hr = unsafe {
+        com_out(stream, |pout| unsafe {
             windows_sys::Win32::System::Com::StructuredStorage::CreateStreamOnHGlobal(std::ptr::null_mut(), 1, pout)
-        };
-        put_ptr(stream, out);
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn istream_seek_start(&self, this: NativeComPtr) -> sim_core::error::HRESULT {
         // SAFETY: `this` is a live IStream; Seek is its vtable's sixth entry.
@@ -1823,12 +1791,10 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: as above.
-        let hr = unsafe { windows_sys::Win32::System::Com::Marshal::CoUnmarshalInterface(com_ptr(stream), &iid, pout) };
-        put_ptr(ppv, out);
-        sim_core::error::HRESULT(hr)
+        com_out(ppv, |pout| unsafe {
+            windows_sys::Win32::System::Com::Marshal::CoUnmarshalInterface(com_ptr(stream), &iid, pout)
+        })
     }
     async fn co_release_marshal_data(&self, stream: Option<NativeComPtr>) -> sim_core::error::HRESULT {
         // SAFETY: a live IStream or NULL.
@@ -1859,15 +1825,11 @@ impl Win32 for NativeCtx {
         ppv: Option<&mut Option<NativeComPtr>>,
     ) -> sim_core::error::HRESULT {
         let iid = guid(riid);
-        let mut out: *mut c_void = std::ptr::null_mut();
-        let pout = if ppv.is_some() { &mut out as *mut *mut c_void } else { std::ptr::null_mut() };
         // SAFETY: as above.
-        let hr = unsafe {
+        com_out(ppv, |pout| unsafe {
             let vt = *(git.0 as *const *const com_obj::GitVtbl);
             ((*vt).get)(git.0 as *mut c_void, cookie, &iid, pout)
-        };
-        put_ptr(ppv, out);
-        sim_core::error::HRESULT(hr)
+        })
     }
     async fn revoke_interface_from_global(&self, git: NativeComPtr, cookie: u32) -> sim_core::error::HRESULT {
         // SAFETY: as above.
@@ -2342,10 +2304,19 @@ fn com_ptr(p: Option<NativeComPtr>) -> *mut c_void {
     p.map_or(std::ptr::null_mut(), |p| p.0 as *mut c_void)
 }
 
-fn put_ptr(out: Option<&mut Option<NativeComPtr>>, p: *mut c_void) {
+/// Makes a COM call that writes an interface pointer: `pout` is NULL when the caller passed
+/// no out value, and the pointer written (if any) comes back in it.
+fn com_out(
+    out: Option<&mut Option<NativeComPtr>>,
+    call: impl FnOnce(*mut *mut c_void) -> i32,
+) -> sim_core::error::HRESULT {
+    let mut p: *mut c_void = std::ptr::null_mut();
+    let pout = if out.is_some() { &mut p as *mut *mut c_void } else { std::ptr::null_mut() };
+    let hr = call(pout);
     if let Some(o) = out {
         *o = (!p.is_null()).then_some(NativeComPtr(p as usize));
     }
+    sim_core::error::HRESULT(hr)
 }
 
 fn guid(g: &sim_core::objects::com::GUID) -> windows_sys::core::GUID {

@@ -18,10 +18,11 @@
 //! only the one-byte schedule, as `winsim sweep` and the explorers run.
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
 use winsim::prelude::*;
+
+#[path = "../../benches/common/protocols.rs"]
+mod protocols;
 
 fn main() {
     divan::main();
@@ -34,35 +35,7 @@ fn winsim_pipe(n: u32, seed: u64) -> RunReport {
 }
 
 fn winsim_pipe_recording(n: u32, seed: u64, record: DecisionRecord) -> RunReport {
-    let mut config = Config::random(seed);
-    config.trace = false;
-    config.decision_record = record;
-    let mut sim = Sim::new(config);
-    sim.program("pc.exe", move |ctx| async move {
-        let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
-        let _ = ctx.create_pipe(&mut r, &mut w, None, 4).await;
-        let producer = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    for i in 0..n {
-                        let _ = ctx.write_file(w, &[i as u8], None).await;
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        let mut b = [0u8; 1];
-        for _ in 0..n {
-            let _ = ctx.read_file(r, &mut b, None).await;
-        }
-        ctx.wait_for_single_object(producer, INFINITE).await;
-        0
-    });
-    sim.run("pc.exe")
+    protocols::pipe_pc(n, untraced(seed, record))
 }
 
 fn winsim_mutex_events(n: u32, seed: u64) -> RunReport {
@@ -70,56 +43,15 @@ fn winsim_mutex_events(n: u32, seed: u64) -> RunReport {
 }
 
 fn winsim_mutex_events_recording(n: u32, seed: u64, record: DecisionRecord) -> RunReport {
+    protocols::mutex_events(n, untraced(seed, record))
+}
+
+/// A seeded random run without the trace, recording its decisions as `record` says.
+fn untraced(seed: u64, record: DecisionRecord) -> Config {
     let mut config = Config::random(seed);
     config.trace = false;
     config.decision_record = record;
-    let mut sim = Sim::new(config);
-    sim.program("pc.exe", move |ctx| async move {
-        let buf: Rc<RefCell<VecDeque<u32>>> = Rc::default();
-        let m = ctx.create_mutex(None, false, None).await;
-        let not_full = ctx.create_event(None, false, false, None).await;
-        let not_empty = ctx.create_event(None, false, false, None).await;
-        let b2 = buf.clone();
-        let producer = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    for i in 0..n {
-                        loop {
-                            ctx.wait_for_single_object(m, INFINITE).await;
-                            if b2.borrow().len() < 4 {
-                                b2.borrow_mut().push_back(i);
-                                let _ = ctx.release_mutex(m).await;
-                                ctx.set_event(not_empty).await;
-                                break;
-                            }
-                            let _ = ctx.release_mutex(m).await;
-                            ctx.wait_for_single_object(not_full, INFINITE).await;
-                        }
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        for _ in 0..n {
-            loop {
-                ctx.wait_for_single_object(m, INFINITE).await;
-                if buf.borrow_mut().pop_front().is_some() {
-                    let _ = ctx.release_mutex(m).await;
-                    ctx.set_event(not_full).await;
-                    break;
-                }
-                let _ = ctx.release_mutex(m).await;
-                ctx.wait_for_single_object(not_empty, INFINITE).await;
-            }
-        }
-        ctx.wait_for_single_object(producer, INFINITE).await;
-        0
-    });
-    sim.run("pc.exe")
+    config
 }
 
 fn shuttle_body(n: u32) {

@@ -9,7 +9,7 @@ use sim_core::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-async fn toy(ctx: &ThreadCtx) -> ComPtr {
+pub(crate) async fn toy(ctx: &ThreadCtx) -> ComPtr {
     let mut p = None;
     assert_eq!(ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IToy, Some(&mut p)).await, S_OK);
     p.expect("CoCreateInstance gave a pointer")
@@ -1187,7 +1187,7 @@ async fn stream(ctx: &ThreadCtx) -> IStream {
     s.expect("stream")
 }
 
-async fn marshal_with(ctx: &ThreadCtx, p: ComPtr, flags: u32) -> IStream {
+pub(crate) async fn marshal_with(ctx: &ThreadCtx, p: ComPtr, flags: u32) -> IStream {
     let s = stream(ctx).await;
     assert_eq!(ctx.co_marshal_interface(Some(s), &IID_IToy, Some(p), MSHCTX_INPROC, None, flags).await, S_OK);
     assert_eq!(ctx.istream_seek_start(s).await, S_OK);

@@ -4,6 +4,7 @@
 //! probe marshals a C IClassFactory; winsim marshals its toy object (IToy::Get plays the
 //! part of IClassFactory::CreateInstance: a call with no effect the test looks at).
 
+use crate::com::{marshal_with, toy};
 use crate::support::*;
 use sim_core::prelude::*;
 use std::cell::RefCell;
@@ -13,24 +14,6 @@ type Log = Rc<RefCell<Vec<(String, u32)>>>;
 
 fn put(log: &Log, what: &str, hr: HRESULT) {
     log.borrow_mut().push((what.to_owned(), hr.0 as u32));
-}
-
-async fn toy(ctx: &ThreadCtx) -> ComPtr {
-    let mut p = None;
-    assert_eq!(ctx.co_create_instance(&CLSID_Toy, None, CLSCTX_INPROC_SERVER, &IID_IToy, Some(&mut p)).await, S_OK);
-    p.expect("CoCreateInstance gave a pointer")
-}
-
-async fn stream(ctx: &ThreadCtx) -> IStream {
-    let mut s = None;
-    assert_eq!(ctx.create_stream_on_hglobal(Some(&mut s)).await, S_OK);
-    s.expect("a stream")
-}
-
-async fn marshal_with(ctx: &ThreadCtx, p: ComPtr, flags: u32) -> IStream {
-    let s = stream(ctx).await;
-    assert_eq!(ctx.co_marshal_interface(Some(s), &IID_IToy, Some(p), MSHCTX_INPROC, None, flags).await, S_OK);
-    s
 }
 
 /// What the probe printed under Wine 8.0 (`tools/wine-probes/run.sh com_inferred`).

@@ -399,18 +399,23 @@ fn local_server_family_input_reaches_the_server() {
     assert!(r.outcome.is_completed(), "{}\n{text}", r.summary());
 }
 
+/// A fixed pseudo-random byte stream (xorshift64 from `seed`), so the coverage guards
+/// below see the same inputs on every machine.
+fn bytes(mut x: u64) -> impl FnMut() -> u8 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 24) as u8
+    }
+}
+
 /// The share of family-12 inputs in which a client in fuzz.exe reaches server.exe's class
 /// object (the trace's "reaches the class object of CLSID_ToyServer ... of server process"),
 /// over `n` fixed pseudo-random inputs generated as `random_local_server_programs_end_with_an_outcome`
 /// generates them.
 fn local_server_reach(n: u32) -> (u32, u32) {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 24) as u8
-    };
+    let mut next = bytes(0x2545_F491_4F6C_DD1D);
     let mut reached = 0;
     for _ in 0..n {
         let (seed, split) = (next() % 16, next());
@@ -471,13 +476,7 @@ proptest! {
 /// the sweep above exercises sockets rather than failing at WSAStartup).
 #[test]
 fn socket_family_inputs_reach_the_socket_calls() {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 24) as u8
-    };
+    let mut next = bytes(0x9E37_79B9_7F4A_7C15);
     let mut seen = std::collections::BTreeMap::<&str, u32>::new();
     for _ in 0..300 {
         let (seed, split) = (next() % 16, next());
@@ -530,13 +529,7 @@ proptest! {
 /// guard that the sweep above exercises WaitOnAddress rather than faulting first).
 #[test]
 fn address_wait_family_inputs_reach_the_calls() {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 24) as u8
-    };
+    let mut next = bytes(0x2545_F491_4F6C_DD1D);
     let mut seen = std::collections::BTreeMap::<&str, u32>::new();
     for _ in 0..200 {
         let (seed, split) = (next() % 16, next());
@@ -589,13 +582,7 @@ proptest! {
 /// partitions show; the same input gives the same trace.
 #[test]
 fn network_family_inputs_reach_the_network() {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 24) as u8
-    };
+    let mut next = bytes(0x2545_F491_4F6C_DD1D);
     let mut seen = std::collections::BTreeMap::<&str, u32>::new();
     for i in 0..200 {
         let (seed, split) = (next() % 16, next());
