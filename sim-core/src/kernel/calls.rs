@@ -162,6 +162,7 @@ impl Kernel {
         self.race_call_start(pid, tid, &req);
         let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
             Err(file) => {
+                self.call_file = None;
                 // Any file call can queue behind the lock: its arguments go on the operation.
                 if let Some((_, a)) = self.calling.as_mut().filter(|(_, a)| a.is_empty()) {
                     *a = req.args_with(false);
@@ -170,6 +171,7 @@ impl Kernel {
             }
             Ok(locked) => {
                 let exec = self.dispatch(pid, tid, req);
+                self.call_file = None;
                 if let Some(file) = locked {
                     match exec {
                         Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),

@@ -134,6 +134,10 @@ pub struct Kernel {
     pub(crate) pending_routine: Option<io::IoCompletionRoutine>,
     /// The executing call's API and arguments, taken by `new_op` if it blocks.
     pub(crate) calling: Option<(request::Api, Vec<crate::trace::Arg>)>,
+    /// The file object the executing call's I/O lock check resolved its handle to
+    /// (process, handle, access checked, object): the call's own handler reuses it instead
+    /// of walking the handle table again. Cleared when the call's dispatch ends.
+    pub(crate) call_file: Option<(Pid, crate::types::HANDLE, u32, crate::objects::ObjectId)>,
     /// What the executing call changed, in words (trace only).
     pub(crate) effect: Option<String>,
     /// Virtual time in 100-ns ticks since boot.
@@ -263,6 +267,7 @@ impl Kernel {
             next_event_id: 1,
             cause_event: None,
             calling: None,
+            call_file: None,
             pending_routine: None,
             effect: None,
             now: 0,

@@ -287,8 +287,11 @@ impl Kernel {
         if alertable && let Some(&id) = self.tids.get(&tid) {
             keys.push(SyncKey::Object(id));
         }
-        keys.sort();
-        keys.dedup();
+        // Usually one or two keys already in order (a file object, then its pipe).
+        if !keys.is_sorted_by(|a, b| a < b) {
+            keys.sort();
+            keys.dedup();
+        }
     }
 
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
@@ -300,10 +303,15 @@ impl Kernel {
             self.pids.get(&pid).and_then(|_| self.process(pid).handles.get(h).map(|e| e.object))
         };
         let Some(id) = id else { return };
+        // A file object's pipe was made before it: pushed first, the keys are usually in
+        // order already and need no sort (`race_keys`).
+        let body = self.objects.get(id).map(|o| &o.body);
+        if let Some(Body::File(f)) = body {
+            keys.push(SyncKey::Object(f.pipe));
+        }
         keys.push(SyncKey::Object(id));
-        match self.objects.get(id).map(|o| &o.body) {
+        match body {
             Some(Body::File(f)) => {
-                keys.push(SyncKey::Object(f.pipe));
                 if let Some((port, _)) = f.port {
                     keys.push(SyncKey::Object(port));
                 }
