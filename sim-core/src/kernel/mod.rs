@@ -349,6 +349,14 @@ impl Kernel {
         }
     }
 
+    /// The thread `tid`, if it still exists (one lookup).
+    pub(crate) fn thread_if_mut(&mut self, tid: Tid) -> Option<&mut Thread> {
+        match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+            Some(Body::Thread(t)) => Some(t),
+            _ => None,
+        }
+    }
+
     pub(crate) fn thread_mut(&mut self, tid: Tid) -> &mut Thread {
         let id = *self.tids.get(&tid).unwrap_or_else(|| panic!("simulator bug: no thread {tid}"));
         match &mut self.objects[id].body {
@@ -560,7 +568,13 @@ impl Kernel {
                 let tid = options[i];
                 self.schedule.push(kind, i);
                 if self.config.decision_record == DecisionRecord::Full {
-                    self.decisions.push(Decision { kind, tid, options: options.to_vec() });
+                    // Runs often choose among the same threads again: the last
+                    // decision's options are shared instead of copied.
+                    let options = match self.decisions.last() {
+                        Some(d) if *d.options == *options => d.options.clone(),
+                        _ => std::sync::Arc::from(options),
+                    };
+                    self.decisions.push(Decision { kind, tid, options });
                 }
                 tid
             }
