@@ -193,14 +193,21 @@ fn main() {
     );
     if let Some(r) = last {
         // What a run's record of its decisions costs: the schedule's bytes, and the
-        // expanded list's heap (each `Decision` plus its options' buffer).
+        // expanded list's heap (each `Decision`, plus each options buffer once: consecutive
+        // decisions among the same threads share one, with its two reference counts).
         let n = r.schedule.len().max(1);
         let list: usize = r
             .decisions
             .iter()
-            .map(|d| {
-                std::mem::size_of::<winsim::Decision>()
-                    + d.options.capacity() * std::mem::size_of::<winsim::kernel::Tid>()
+            .enumerate()
+            .map(|(i, d)| {
+                let shared = i > 0 && std::sync::Arc::ptr_eq(&r.decisions[i - 1].options, &d.options);
+                let buffer = if shared || d.options.is_empty() {
+                    0
+                } else {
+                    16 + d.options.len() * std::mem::size_of::<winsim::kernel::Tid>()
+                };
+                std::mem::size_of::<winsim::Decision>() + buffer
             })
             .sum();
         println!(

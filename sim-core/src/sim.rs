@@ -384,32 +384,36 @@ impl Sim {
     fn poll_ready(&mut self) -> Option<Outcome> {
         let mut cx = Context::from_waker(Waker::noop());
         loop {
-            let dead: Vec<Tid> = std::mem::take(&mut self.kernel.borrow_mut().dead);
-            for t in dead {
-                // Dropping a body runs its destructors; the kernel is not borrowed here.
-                drop(self.bodies.remove(&t));
+            // One borrow of the kernel for everything before the poll.
+            let mut k = self.kernel.borrow_mut();
+            if !k.dead.is_empty() {
+                let dead: Vec<Tid> = std::mem::take(&mut k.dead);
+                drop(k);
+                for t in dead {
+                    // Dropping a body runs its destructors; the kernel is not borrowed here.
+                    drop(self.bodies.remove(&t));
+                }
+                continue;
             }
-            let tid = self.kernel.borrow_mut().to_poll.pop_front()?;
-            let start = {
-                let mut k = self.kernel.borrow_mut();
-                if !k.tids.contains_key(&tid) {
-                    continue;
-                }
-                let t = k.thread(tid);
-                if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
-                    continue;
-                }
-                let fresh = matches!(t.run, Run::Fresh);
-                k.thread_mut(tid).run = Run::Running;
-                if fresh {
-                    k.push_event(tid, EventKind::ThreadStart);
-                    k.starts.remove(&tid)
-                } else {
-                    None
-                }
+            let tid = k.to_poll.pop_front()?;
+            if !k.tids.contains_key(&tid) {
+                continue;
+            }
+            let t = k.thread_mut(tid);
+            if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
+                continue;
+            }
+            let fresh = matches!(t.run, Run::Fresh);
+            t.run = Run::Running;
+            let pid = t.pid;
+            let start = if fresh {
+                k.push_event(tid, EventKind::ThreadStart);
+                k.starts.remove(&tid)
+            } else {
+                None
             };
-            let pid = self.kernel.borrow().pid_of(tid);
-            self.kernel.borrow_mut().polling = Some(tid);
+            k.polling = Some(tid);
+            drop(k);
             let polled = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(start) = start {
                     let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);

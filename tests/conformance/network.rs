@@ -586,7 +586,7 @@ fn network_decisions_carry_their_chance() {
     let (r, _) = udp_fault_run(Config::random(7));
     let d: Vec<&Decision> = r.decisions.iter().filter(|d| d.kind == ChoiceKind::Network).collect();
     assert!(!d.is_empty());
-    assert!(d.iter().all(|d| d.options == vec![0, 100] && (d.tid == 0 || d.tid == 100)));
+    assert!(d.iter().all(|d| *d.options == [0, 100] && (d.tid == 0 || d.tid == 100)));
     let json = serde_json::to_string(&r.decisions).unwrap();
     assert!(json.contains("\"network\"") || json.contains("Network"), "{json}");
 }

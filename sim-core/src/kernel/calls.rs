@@ -162,6 +162,7 @@ impl Kernel {
         self.race_call_start(pid, tid, &req);
         let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
             Err(file) => {
+                self.call_file = None;
                 // Any file call can queue behind the lock: its arguments go on the operation.
                 if let Some((_, a)) = self.calling.as_mut().filter(|(_, a)| a.is_empty()) {
                     *a = req.args_with(false);
@@ -170,6 +171,7 @@ impl Kernel {
             }
             Ok(locked) => {
                 let exec = self.dispatch(pid, tid, req);
+                self.call_file = None;
                 if let Some(file) = locked {
                     match exec {
                         Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
@@ -182,7 +184,7 @@ impl Kernel {
         // A call granted a file object's lock after waiting for it holds a reference on
         // the object until it has used it.
         // (A thread that ended in its own call released it then.)
-        if let Some(file) = self.tids.contains_key(&tid).then(|| self.thread_mut(tid).granted.take()).flatten() {
+        if let Some(file) = self.thread_if_mut(tid).and_then(|t| t.granted.take()) {
             // A call that did not use the lock it was granted (its handle was closed, or
             // CloseHandle of a handle that was not the last) must not keep it.
             if matches!(&self.objects[file].body, crate::objects::Body::File(f) if f.lock == Some(tid))
@@ -201,9 +203,6 @@ impl Kernel {
         }
         match exec {
             Exec::Done(reply) => {
-                if let Some(e) = reply.status.last_error() {
-                    self.thread_mut(tid).last_error = e.0;
-                }
                 if traced {
                     let kind = EventKind::Call {
                         api: api.name().into(),
@@ -216,9 +215,14 @@ impl Kernel {
                     self.push_event_with_id(call_id, tid, None, kind);
                 }
                 let t = self.thread_mut(tid);
+                if let Some(e) = reply.status.last_error() {
+                    t.last_error = e.0;
+                }
                 t.reply = Some(reply);
                 t.run = Run::Ready;
-                self.schedule_poll(tid);
+                if t.suspend_count == 0 {
+                    self.to_poll.push_back(tid); // to be polled (unless suspended)
+                }
             }
             Exec::Block(op) => {
                 let t = self.thread_mut(tid);
@@ -323,14 +327,6 @@ impl Kernel {
     pub(crate) fn note_effect(&mut self, what: impl FnOnce(&Kernel) -> String) {
         if self.config.trace {
             self.effect = Some(what(self));
-        }
-    }
-
-    /// Queues a thread to run to its next call, unless it is suspended (ResumeThread
-    /// queues it then).
-    pub(crate) fn schedule_poll(&mut self, tid: Tid) {
-        if self.thread(tid).suspend_count == 0 {
-            self.to_poll.push_back(tid);
         }
     }
 

@@ -134,6 +134,10 @@ pub struct Kernel {
     pub(crate) pending_routine: Option<io::IoCompletionRoutine>,
     /// The executing call's API and arguments, taken by `new_op` if it blocks.
     pub(crate) calling: Option<(request::Api, Vec<crate::trace::Arg>)>,
+    /// The file object the executing call's I/O lock check resolved its handle to
+    /// (process, handle, access checked, object): the call's own handler reuses it instead
+    /// of walking the handle table again. Cleared when the call's dispatch ends.
+    pub(crate) call_file: Option<(Pid, crate::types::HANDLE, u32, crate::objects::ObjectId)>,
     /// What the executing call changed, in words (trace only).
     pub(crate) effect: Option<String>,
     /// Virtual time in 100-ns ticks since boot.
@@ -263,6 +267,7 @@ impl Kernel {
             next_event_id: 1,
             cause_event: None,
             calling: None,
+            call_file: None,
             pending_routine: None,
             effect: None,
             now: 0,
@@ -341,6 +346,14 @@ impl Kernel {
         match self.tids.get(&tid).map(|&id| &self.objects[id].body) {
             Some(Body::Thread(t)) => t,
             _ => panic!("simulator bug: no thread {tid}"),
+        }
+    }
+
+    /// The thread `tid`, if it still exists (one lookup).
+    pub(crate) fn thread_if_mut(&mut self, tid: Tid) -> Option<&mut Thread> {
+        match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+            Some(Body::Thread(t)) => Some(t),
+            _ => None,
         }
     }
 
@@ -555,7 +568,13 @@ impl Kernel {
                 let tid = options[i];
                 self.schedule.push(kind, i);
                 if self.config.decision_record == DecisionRecord::Full {
-                    self.decisions.push(Decision { kind, tid, options: options.to_vec() });
+                    // Runs often choose among the same threads again: the last
+                    // decision's options are shared instead of copied.
+                    let options = match self.decisions.last() {
+                        Some(d) if *d.options == *options => d.options.clone(),
+                        _ => std::sync::Arc::from(options),
+                    };
+                    self.decisions.push(Decision { kind, tid, options });
                 }
                 tid
             }

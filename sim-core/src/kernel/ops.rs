@@ -329,13 +329,6 @@ impl Kernel {
 
     fn deliver_to_thread(&mut self, id: OpId, op: Op, reply: Reply, why: &str) {
         let tid = op.tid;
-        match std::mem::replace(&mut self.thread_mut(tid).run, Run::Ready) {
-            Run::Blocked(b) if b == id => {}
-            other => panic!("simulator bug: completing T{tid}'s operation while it is {other:?}"),
-        }
-        if let Some(e) = reply.status.last_error() {
-            self.thread_mut(tid).last_error = e.0;
-        }
         if self.config.trace {
             let kind = EventKind::Wake {
                 api: op.api.name().into(),
@@ -346,11 +339,23 @@ impl Kernel {
             };
             self.push_event_full(tid, Some(op.serial), kind);
         }
-        self.thread_mut(tid).reply = Some(reply);
-        self.schedule_poll(tid);
+        // One lookup of the thread for its state, last error, result and lock.
+        let t = self.thread_mut(tid);
+        match std::mem::replace(&mut t.run, Run::Ready) {
+            Run::Blocked(b) if b == id => {}
+            other => panic!("simulator bug: completing T{tid}'s operation while it is {other:?}"),
+        }
+        if let Some(e) = reply.status.last_error() {
+            t.last_error = e.0;
+        }
+        t.reply = Some(reply);
+        let held = t.held_lock.take();
+        if t.suspend_count == 0 {
+            self.to_poll.push_back(tid); // to be polled (unless suspended)
+        }
         // The lock its call held goes now, after its completion is on record: the call it
         // is granted to comes after it.
-        if let Some(file) = self.thread_mut(tid).held_lock.take() {
+        if let Some(file) = held {
             crate::objects::pipe::unlock_file(self, file);
         }
     }

@@ -128,6 +128,11 @@ pub(crate) struct Detector {
     sync: BTreeMap<SyncKey, Clock>,
     /// The keys of the executing call.
     calling: Vec<SyncKey>,
+    /// The handles the executing call names, not yet resolved into `calling`: a call
+    /// that starts with the detector off needs its handles' keys only if it blocks (its
+    /// operation keeps them) or turns the detector on; the caller's process and thread.
+    calling_handles: Vec<HANDLE>,
+    calling_deferred: Option<(Pid, Tid, bool)>,
     /// The keys of pending operations, acquired when they complete.
     op_keys: slotmap::SecondaryMap<OpId, Vec<SyncKey>>,
     /// Emptied key lists of completed operations, for the next operations (no allocation
@@ -233,6 +238,29 @@ impl Kernel {
 
     /// The keys a call names (§25.2).
     fn race_keys(&self, pid: Pid, tid: Tid, req: &Request, keys: &mut Vec<SyncKey>) {
+        self.race_fixed_keys(pid, req, keys);
+        // An alertable wait runs the APCs and completion routines queued to its thread:
+        // it acquires what they released into the thread.
+        let alertable = req.visit_handles(&mut |h| self.race_handle_keys(pid, tid, h, keys));
+        self.race_finish_keys(tid, alertable, keys);
+    }
+
+    /// The keys of a call's handles, pushed by `race_handle_keys`, are complete: the
+    /// alertable wait's thread key, then the list sorted and without repeats.
+    fn race_finish_keys(&self, tid: Tid, alertable: bool, keys: &mut Vec<SyncKey>) {
+        if alertable && let Some(&id) = self.tids.get(&tid) {
+            keys.push(SyncKey::Object(id));
+        }
+        // Usually one or two keys already in order (a file object, then its pipe).
+        if !keys.is_sorted_by(|a, b| a < b) {
+            keys.sort();
+            keys.dedup();
+        }
+    }
+
+    /// The keys a call names that no handle resolves: its locks, addresses and
+    /// subsystems.
+    fn race_fixed_keys(&self, pid: Pid, req: &Request, keys: &mut Vec<SyncKey>) {
         use Request as R;
         match req {
             R::InitializeCriticalSection { lock, .. }
@@ -281,14 +309,19 @@ impl Kernel {
         if class & CLASS_MSMQ != 0 {
             keys.push(SyncKey::Msmq);
         }
-        // An alertable wait runs the APCs and completion routines queued to its thread:
-        // it acquires what they released into the thread.
-        let alertable = req.visit_handles(&mut |h| self.race_handle_keys(pid, tid, h, keys));
-        if alertable && let Some(&id) = self.tids.get(&tid) {
-            keys.push(SyncKey::Object(id));
+    }
+
+    /// Resolves the executing call's deferred handles into its keys (`calling_handles`).
+    fn race_resolve_calling(&mut self) {
+        let Some((pid, tid, alertable)) = self.race.calling_deferred.take() else { return };
+        let mut keys = std::mem::take(&mut self.race.calling);
+        let handles = std::mem::take(&mut self.race.calling_handles);
+        for &h in &handles {
+            self.race_handle_keys(pid, tid, h, &mut keys);
         }
-        keys.sort();
-        keys.dedup();
+        self.race_finish_keys(tid, alertable, &mut keys);
+        self.race.calling = keys;
+        self.race.calling_handles = handles;
     }
 
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
@@ -300,10 +333,15 @@ impl Kernel {
             self.pids.get(&pid).and_then(|_| self.process(pid).handles.get(h).map(|e| e.object))
         };
         let Some(id) = id else { return };
+        // A file object's pipe was made before it: pushed first, the keys are usually in
+        // order already and need no sort (`race_keys`).
+        let body = self.objects.get(id).map(|o| &o.body);
+        if let Some(Body::File(f)) = body {
+            keys.push(SyncKey::Object(f.pipe));
+        }
         keys.push(SyncKey::Object(id));
-        match self.objects.get(id).map(|o| &o.body) {
+        match body {
             Some(Body::File(f)) => {
-                keys.push(SyncKey::Object(f.pipe));
                 if let Some((port, _)) = f.port {
                     keys.push(SyncKey::Object(port));
                 }
@@ -325,19 +363,30 @@ impl Kernel {
     /// their own rules (`race_memory`).
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
         self.race.calling.clear();
+        self.race.calling_deferred = None;
         if self.config.race_detection == RaceDetection::Off || api_class(req.api()) & CLASS_MEMORY != 0 {
             return;
         }
-        // Before activation the keys are still taken, for a call that blocks: its
-        // operation may complete after memory has been touched. The list's buffer is
-        // reused from call to call.
+        // The list's buffer is reused from call to call.
         let mut keys = std::mem::take(&mut self.race.calling);
-        self.race_keys(pid, tid, req, &mut keys);
         if self.race_on() {
+            self.race_keys(pid, tid, req, &mut keys);
             for &k in &keys {
                 self.race_release(tid, k);
             }
             self.race_tick(tid);
+        } else {
+            // Before activation the keys are still wanted by a call that blocks (its
+            // operation may complete after memory has been touched) or that touches
+            // memory itself; the handles are noted now and resolved only then
+            // (`race_resolve_calling`), so a call that completes at once with the
+            // detector off costs no handle lookups.
+            self.race_fixed_keys(pid, req, &mut keys);
+            let mut handles = std::mem::take(&mut self.race.calling_handles);
+            handles.clear();
+            let alertable = req.visit_handles(&mut |h| handles.push(h));
+            self.race.calling_handles = handles;
+            self.race.calling_deferred = Some((pid, tid, alertable));
         }
         self.race.calling = keys;
     }
@@ -345,6 +394,7 @@ impl Kernel {
     /// The executing call returned at once: it acquires its keys.
     pub(crate) fn race_call_done(&mut self, tid: Tid) {
         if self.race_on() && self.tids.contains_key(&tid) {
+            self.race_resolve_calling();
             let keys = std::mem::take(&mut self.race.calling);
             for &k in &keys {
                 self.race_acquire(tid, k);
@@ -352,11 +402,13 @@ impl Kernel {
             self.race.calling = keys;
         }
         self.race.calling.clear();
+        self.race.calling_deferred = None;
     }
 
     /// The executing call became pending operation `op`: its keys wait with it.
     pub(crate) fn race_op_created(&mut self, op: OpId) {
         if self.config.race_detection != RaceDetection::Off {
+            self.race_resolve_calling();
             let mut keys = self.race.spare_keys.pop().unwrap_or_default();
             keys.extend_from_slice(&self.race.calling);
             self.race.op_keys.insert(op, keys);

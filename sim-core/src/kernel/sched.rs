@@ -54,15 +54,20 @@ pub struct Decision {
     /// The thread id chosen.
     pub tid: Tid,
     /// The options offered (sorted). Empty in lists recorded before options were kept;
-    /// a replay needs only `kind` and `tid`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub options: Vec<Tid>,
+    /// a replay needs only `kind` and `tid`. Shared (`Arc`) between consecutive decisions
+    /// among the same options, so a run's list does not allocate a buffer per decision.
+    #[serde(default, skip_serializing_if = "options_are_empty")]
+    pub options: std::sync::Arc<[Tid]>,
+}
+
+fn options_are_empty(o: &std::sync::Arc<[Tid]>) -> bool {
+    o.is_empty()
 }
 
 impl Decision {
     /// A decision with no recorded options (the form older recordings have).
     pub fn new(kind: ChoiceKind, tid: Tid) -> Decision {
-        Decision { kind, tid, options: Vec::new() }
+        Decision { kind, tid, options: std::sync::Arc::default() }
     }
 }
 

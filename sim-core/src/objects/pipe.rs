@@ -393,7 +393,10 @@ pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -
         // A call granted the lock after waiting already holds its file object.
         Some(id) => id,
         None => match k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) {
-            Ok(id) => id,
+            Ok(id) => {
+                k.call_file = Some((pid, h, access, id));
+                id
+            }
             Err(_) => return Ok(None),
         },
     };
@@ -533,7 +536,11 @@ impl Kernel {
                 }
                 id
             }
-            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?,
+            // The call's I/O lock check resolved this very handle a moment ago.
+            _ => match self.call_file {
+                Some((p, ch, a, id)) if p == pid && ch == h && a == access => id,
+                _ => self.object_from_handle(pid, tid, h, Some(ObjectType::File), access)?,
+            },
         };
         let f = file_ref(self, id);
         Ok((id, f.pipe, f.end))
