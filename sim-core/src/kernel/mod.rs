@@ -21,6 +21,7 @@ pub mod config;
 pub mod footprint;
 mod handle_ops;
 pub(crate) mod idmap;
+pub(crate) mod lazy;
 mod invariants;
 pub mod io;
 mod lifecycle;
@@ -37,7 +38,7 @@ mod wait;
 use crate::error::*;
 use crate::objects::process::Process;
 use crate::objects::thread::{Run, Thread};
-use crate::objects::{Body, Object, ObjectId, ObjectType};
+use crate::objects::{Body, Object, ObjectId};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
 use config::{Config, DecisionRecord, LimitAction, WaiterOrder};
@@ -140,7 +141,7 @@ pub struct Kernel {
     pub(crate) now: u64,
     pub(crate) step: u64,
     next_cid: u32,
-    serials: BTreeMap<ObjectType, u32>,
+    serials: lifecycle::Serials,
     /// The timer queue: (due tick, sequence, what fires). Invariant: every entry is
     /// recorded on the operation or timer it fires.
     pub(crate) timers: BTreeSet<(u64, u64, TimerKey)>,
@@ -194,13 +195,13 @@ pub struct Kernel {
     pub(crate) async_ops: BTreeMap<Tid, u32>,
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
-    pub(crate) locks: crate::objects::locks::Locks,
+    pub(crate) locks: lazy::Lazy<crate::objects::locks::Locks>,
     /// COM: per-thread state, apartments, objects, pointers, marshal data, calls in flight
     /// (`objects/com.rs`, docs/semantics.md §21).
     pub(crate) com: crate::objects::com::Com,
     /// Winsock's kernel-wide state: WSAStartup counts, the port table, blocking connects
     /// (`objects/socket.rs`).
-    pub(crate) net: crate::objects::socket::Net,
+    pub(crate) net: crate::objects::socket::LazyNet,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
     pub(crate) mq: crate::objects::msmq::LazyQueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
@@ -219,7 +220,7 @@ pub struct Kernel {
     pub(crate) watch_from: u64,
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
-    pub(crate) volume: crate::objects::file::Volume,
+    pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
     /// Each thread's position (results taken, their running hash), kept only while state
     /// hashing is on (`kernel/state_hash.rs`).
     pub(crate) positions: Option<state_hash::Positions>,
@@ -268,7 +269,7 @@ impl Kernel {
             now: 0,
             step: 0,
             next_cid: 4,
-            serials: BTreeMap::new(),
+            serials: Default::default(),
             timers: BTreeSet::new(),
             timer_seq: 0,
             to_poll: VecDeque::new(),

@@ -429,6 +429,9 @@ impl Kernel {
 
     /// An object was destroyed: its clock goes, and a section's shadow memory.
     pub(crate) fn race_object_destroyed(&mut self, id: ObjectId) {
+        if self.race.sync.is_empty() && self.race.shadow.is_empty() {
+            return;
+        }
         self.race.sync.remove(&SyncKey::Object(id));
         let k = MemKey::Section(id);
         self.race_forget_memory(k);

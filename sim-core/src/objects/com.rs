@@ -562,9 +562,57 @@ pub struct ComCall {
     pub since_step: u64,
 }
 
-/// Everything COM keeps (`Kernel::com`).
-#[derive(Clone, Debug, Default)]
+/// Everything COM keeps (`Kernel::com`): its tables, built on first use (most runs never
+/// touch COM), and the processes being ended (every process's end is recorded there).
+#[derive(Clone, Default)]
 pub struct Com {
+    state: crate::kernel::lazy::Lazy<ComState>,
+    /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
+    /// apartments end as their server process dies (§21.17).
+    pub ending: std::collections::BTreeSet<Pid>,
+}
+
+impl std::ops::Deref for Com {
+    type Target = ComState;
+    #[inline]
+    fn deref(&self) -> &ComState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Com {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut ComState {
+        &mut self.state
+    }
+}
+
+/// As the one struct it was: the tables' fields in order, `ending` before `next`.
+impl std::fmt::Debug for Com {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s: &ComState = &self.state;
+        f.debug_struct("Com")
+            .field("threads", &s.threads)
+            .field("apts", &s.apts)
+            .field("mta", &s.mta)
+            .field("objects", &s.objects)
+            .field("ptrs", &s.ptrs)
+            .field("packets", &s.packets)
+            .field("streams", &s.streams)
+            .field("calls", &s.calls)
+            .field("cookies", &s.cookies)
+            .field("git", &s.git)
+            .field("filters", &s.filters)
+            .field("classes", &s.classes)
+            .field("ending", &self.ending)
+            .field("next", &s.next)
+            .finish()
+    }
+}
+
+/// COM's tables (`Com`, made on first use).
+#[derive(Clone, Debug, Default)]
+pub struct ComState {
     /// Per-thread state, for threads that touched COM.
     pub threads: BTreeMap<Tid, ComThread>,
     /// Apartments by id.
@@ -591,11 +639,10 @@ pub struct Com {
     pub filters: BTreeMap<u32, (MessageFilter, usize, usize)>,
     /// Class objects registered with CoRegisterClassObject, by cookie (§21.17).
     pub classes: BTreeMap<u32, ClassReg>,
-    /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
-    /// apartments end as their server process dies (§21.17).
-    pub ending: std::collections::BTreeSet<Pid>,
     next: u32,
 }
+
+crate::kernel::lazy::fresh_shared!(ComState);
 
 /// What a COM call returns besides its HRESULT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -673,7 +720,7 @@ fn hr_out(h: HRESULT, out: ComOut) -> CallResult {
     Ok(Value::Com(Box::new(ComReply { hr: h, out })).into())
 }
 
-impl Com {
+impl ComState {
     fn id(&mut self) -> u32 {
         self.next += 1;
         self.next

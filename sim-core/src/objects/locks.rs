@@ -71,6 +71,8 @@ pub struct Locks {
     pub init_onces: BTreeMap<(Pid, u64), InitOnce>,
 }
 
+crate::kernel::lazy::fresh_shared!(Locks);
+
 /// An INIT_ONCE's state (synchronous mode).
 #[derive(Clone, Debug, Default)]
 pub struct InitOnce {
