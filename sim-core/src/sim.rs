@@ -238,7 +238,7 @@ impl Sim {
         let started = match booted {
             Ok(()) => self.kernel.borrow_mut().start_process(&program, command_line),
             Err(o) => {
-                self.kernel.borrow_mut().stop = Some(*o);
+                self.kernel.borrow_mut().stop = crate::kernel::Stop::of(*o);
                 None
             }
         };
@@ -260,11 +260,11 @@ impl Sim {
         k.end_execution();
         RunReport {
             outcome,
-            config: k.config.clone(),
+            config: Config::clone(&k.config),
             seed: k.config.seed(),
             steps: k.step,
             time_ms: k.now_ms(),
-            decisions: std::mem::take(&mut k.decisions),
+            decisions: k.decisions.take(),
             schedule: std::mem::take(&mut k.schedule),
             trace: std::mem::take(&mut k.trace),
             races: std::mem::take(&mut k.race.races),
@@ -279,7 +279,7 @@ impl Sim {
         let mut k = self.kernel.borrow_mut();
         for (host, cmd) in list {
             let Some(h) = k.host_id(&host) else {
-                k.stop = Some(Outcome::Unsupported {
+                k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                     api: "Sim::start_on".into(),
                     detail: format!("no host named {host:?} (Sim::host adds one)"),
                 });
@@ -288,7 +288,7 @@ impl Sim {
             let program = cmd.split_whitespace().next().unwrap_or("").to_string();
             let Some((pid, _)) = k.start_process(&program, &cmd) else {
                 if k.stop.is_none() {
-                    k.stop = Some(Outcome::Unsupported {
+                    k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                         api: "Sim::start_on".into(),
                         detail: format!("no program named {program:?}"),
                     });
@@ -301,7 +301,7 @@ impl Sim {
             let program = cmd.split_whitespace().next().unwrap_or("").to_string();
             let Some((pid, _)) = k.start_process(&program, &cmd) else {
                 if k.stop.is_none() {
-                    k.stop = Some(Outcome::Unsupported {
+                    k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                         api: "Sim::start_service".into(),
                         detail: format!("no program named {program:?}"),
                     });

@@ -48,6 +48,13 @@ pub(crate) use {fresh_per_thread, fresh_shared};
 /// `T`, built on first mutable use; reads as `T::default()` until then.
 pub struct Lazy<T: Fresh>(Option<Box<T>>);
 
+impl<T: Fresh> Lazy<T> {
+    /// The value, taken: this is fresh again.
+    pub(crate) fn take(&mut self) -> T {
+        self.0.take().map_or_else(T::default, |t| *t)
+    }
+}
+
 impl<T: Fresh> Default for Lazy<T> {
     fn default() -> Self {
         Lazy(None)
@@ -83,3 +90,7 @@ impl<T: Fresh + std::fmt::Debug> std::fmt::Debug for Lazy<T> {
         std::fmt::Debug::fmt(&**self, f)
     }
 }
+
+fresh_shared!(std::collections::BTreeMap<String, crate::objects::ObjectId>);
+fresh_shared!(std::collections::BTreeMap<crate::kernel::Tid, u32>);
+fresh_shared!(Vec<crate::kernel::sched::Decision>);

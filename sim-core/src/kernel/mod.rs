@@ -78,6 +78,28 @@ impl From<Reply> for Exec {
     }
 }
 
+/// Why the run must end, once that is decided (boxed: an `Outcome` is large and set at
+/// most once, and the kernel stays small).
+#[derive(Default)]
+pub(crate) struct Stop(Option<Box<Outcome>>);
+
+impl Stop {
+    /// The run ends with `outcome`.
+    pub(crate) fn of(outcome: Outcome) -> Stop {
+        Stop(Some(Box::new(outcome)))
+    }
+
+    /// The outcome, taken (none is left).
+    pub(crate) fn take(&mut self) -> Option<Outcome> {
+        self.0.take().map(|o| *o)
+    }
+
+    /// No outcome is decided.
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 /// How a thread's body starts: a CreateThread closure or a registered program's main.
 pub(crate) enum Start {
     Thread(ThreadStart),
@@ -107,25 +129,27 @@ pub struct Kernel {
     /// Process objects by id. Invariant: an entry exists exactly while its object does.
     pub(crate) pids: idmap::IdMap<ObjectId>,
     /// The named-object namespace (events, mutexes, semaphores, waitable timers).
-    pub(crate) names: BTreeMap<String, ObjectId>,
+    pub(crate) names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// The pipe namespace (`\\.\pipe\`), case-insensitive: lower-cased name → its
     /// `NamedPipe`. Invariant: bound exactly while the name has an instance.
-    pub(crate) pipe_names: BTreeMap<String, ObjectId>,
+    pub(crate) pipe_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// The mailslot namespace (`\\.\mailslot\`), case-insensitive: lower-cased name →
     /// its `Mailslot`. Invariant: bound exactly while the mailslot has a server handle.
-    pub(crate) mailslot_names: BTreeMap<String, ObjectId>,
+    pub(crate) mailslot_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// Registered programs by lower-case name without ".exe": (display name, main body).
     pub(crate) programs: BTreeMap<String, (String, Program)>,
-    pub(crate) config: Config,
+    /// Boxed, like the other large parts read rarely, so that the kernel itself stays small
+    /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
+    pub(crate) config: Box<Config>,
     pub(crate) strategy: Box<dyn Strategy>,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
-    pub(crate) decisions: Vec<Decision>,
+    pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
     pub(crate) schedule: Schedule,
     /// The thread that made the last step (a strategy's "current thread").
     pub(crate) last_stepped: Option<Tid>,
     /// Footprints of the steps between thread choices, when the strategy wants them.
-    pub(crate) footprints: Option<footprint::Recorder>,
+    pub(crate) footprints: Option<Box<footprint::Recorder>>,
     pub(crate) trace: Vec<Event>,
     next_event_id: u64,
     /// The event whose effects are being applied (the executing call, a timer firing):
@@ -153,7 +177,7 @@ pub struct Kernel {
     /// Threads that ended since the last poll round; their futures are dropped.
     pub(crate) dead: Vec<Tid>,
     /// Set when the run must end (limit, replay divergence, unsupported call).
-    pub(crate) stop: Option<Outcome>,
+    pub(crate) stop: Stop,
     /// The thread whose call is being executed (for causes in the trace).
     pub(crate) current: Option<Tid>,
     /// The thread whose body is being polled (to catch a ThreadCtx used by another thread).
@@ -192,7 +216,7 @@ pub struct Kernel {
     pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
-    pub(crate) async_ops: BTreeMap<Tid, u32>,
+    pub(crate) async_ops: lazy::Lazy<BTreeMap<Tid, u32>>,
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
     pub(crate) locks: lazy::Lazy<crate::objects::locks::Locks>,
@@ -212,10 +236,10 @@ pub struct Kernel {
     /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
     pub(crate) occupancy: Vec<(calls::Counter, u64)>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
-    pub(crate) race: race::Detector,
+    pub(crate) race: Box<race::Detector>,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
     /// `Config::livelock_window` steps before the step limit.
-    pub(crate) livelock: Option<livelock::Watch>,
+    pub(crate) livelock: Option<Box<livelock::Watch>>,
     /// The step from which the livelock watch records (`u64::MAX`: never).
     pub(crate) watch_from: u64,
     /// The in-memory volume: files and directories that outlive processes
@@ -223,7 +247,7 @@ pub struct Kernel {
     pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
     /// Each thread's position (results taken, their running hash), kept only while state
     /// hashing is on (`kernel/state_hash.rs`).
-    pub(crate) positions: Option<state_hash::Positions>,
+    pub(crate) positions: Option<Box<state_hash::Positions>>,
     /// Whether the strategy wants the state hash at each thread choice and at the end.
     pub(crate) wants_states: bool,
 }
@@ -238,7 +262,7 @@ impl Kernel {
     /// A machine whose choices are made by `strategy` (a strategy that lives across the
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
-        let footprints = strategy.wants_calls().then(footprint::Recorder::default);
+        let footprints = strategy.wants_calls().then(Box::default);
         let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
             0 => u64::MAX,
@@ -250,13 +274,13 @@ impl Kernel {
             op_serial: 0,
             tids: idmap::IdMap::default(),
             pids: idmap::IdMap::default(),
-            names: BTreeMap::new(),
-            pipe_names: BTreeMap::new(),
-            mailslot_names: BTreeMap::new(),
+            names: Default::default(),
+            pipe_names: Default::default(),
+            mailslot_names: Default::default(),
             programs: BTreeMap::new(),
-            config,
+            config: Box::new(config),
             strategy,
-            decisions: Vec::new(),
+            decisions: Default::default(),
             schedule: Schedule::new(),
             last_stepped: None,
             footprints,
@@ -275,7 +299,7 @@ impl Kernel {
             to_poll: VecDeque::new(),
             starts: BTreeMap::new(),
             dead: Vec::new(),
-            stop: None,
+            stop: Stop::default(),
             current: None,
             polling: None,
             live_threads: 0,
@@ -291,7 +315,7 @@ impl Kernel {
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
             args_pool: Vec::new(),
-            async_ops: BTreeMap::new(),
+            async_ops: Default::default(),
             locks: Default::default(),
             com: Default::default(),
             net: Default::default(),
@@ -302,7 +326,7 @@ impl Kernel {
             livelock: None,
             watch_from,
             volume: Default::default(),
-            positions: wants_states.then(state_hash::Positions::default),
+            positions: wants_states.then(Box::default),
             wants_states,
         };
         // The files of `Config::files`, put on the volume before the run starts (§28.1).
@@ -410,8 +434,22 @@ impl Kernel {
     /// Looks a program up by a command line's first token or an application name: the
     /// last path component, case-insensitive, with or without ".exe".
     pub(crate) fn find_program(&self, name: &str) -> Option<(String, Program)> {
-        let base = name.rsplit(['\\', '/']).next().unwrap_or(name).to_ascii_lowercase();
-        let base = base.strip_suffix(".exe").unwrap_or(&base);
+        let base = name.rsplit(['\\', '/']).next().unwrap_or(name);
+        // Lower-cased on the stack when it is short (a name has no reason to be long).
+        let mut buf = [0u8; 64];
+        let lower;
+        let base = match buf.get_mut(..base.len()) {
+            Some(b) => {
+                b.copy_from_slice(base.as_bytes());
+                b.make_ascii_lowercase();
+                std::str::from_utf8(b).expect("ASCII lower-casing keeps UTF-8 valid")
+            }
+            None => {
+                lower = base.to_ascii_lowercase();
+                &lower
+            }
+        };
+        let base = base.strip_suffix(".exe").unwrap_or(base);
         self.programs.get(base).map(|(n, p)| (n.clone(), p.clone()))
     }
 
@@ -429,7 +467,7 @@ impl Kernel {
     /// it runs out of that resource. Returns that error.
     pub(crate) fn hit_limit(&mut self, limit: LimitKind, detail: String) -> Win32Error {
         if self.config.limit_action == LimitAction::EndRun && self.stop.is_none() {
-            self.stop = Some(Outcome::LimitExceeded { limit, detail });
+            self.stop = crate::kernel::Stop::of(Outcome::LimitExceeded { limit, detail });
         }
         limit.win32_error()
     }
@@ -437,14 +475,14 @@ impl Kernel {
     /// Records an unsupported use and ends the run (tier 2 of the error model).
     pub(crate) fn unsupported(&mut self, api: &str, detail: &str) {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::Unsupported { api: api.into(), detail: detail.into() });
+            self.stop = crate::kernel::Stop::of(Outcome::Unsupported { api: api.into(), detail: detail.into() });
         }
     }
 
     /// Ends the run as a simulator bug (an inconsistency found without a panic).
     pub(crate) fn simulator_bug(&mut self, message: String) {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::SimulatorBug { step: self.step, message });
+            self.stop = crate::kernel::Stop::of(Outcome::SimulatorBug { step: self.step, message });
         }
     }
 
@@ -562,7 +600,7 @@ impl Kernel {
             }
             None => {
                 if self.stop.is_none() {
-                    self.stop = Some(Outcome::ReplayDiverged {
+                    self.stop = crate::kernel::Stop::of(Outcome::ReplayDiverged {
                         step: self.step,
                         detail: format!(
                             "decision {} ({:?} among {:?}) does not match the recording",

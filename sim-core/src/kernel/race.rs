@@ -564,7 +564,7 @@ impl Kernel {
         match self.config.race_detection {
             RaceDetection::Stop => {
                 if self.stop.is_none() {
-                    self.stop = Some(Outcome::DataRace(report));
+                    self.stop = crate::kernel::Stop::of(Outcome::DataRace(report));
                 }
             }
             RaceDetection::Record => {

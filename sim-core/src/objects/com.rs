@@ -1239,7 +1239,7 @@ impl Kernel {
     /// pointer of the caller's process (undefined behaviour on Windows: a crash).
     fn com_misuse(&mut self, pid: Pid, tid: Tid, message: String) -> CallResult {
         if self.stop.is_none() {
-            self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+            self.stop = crate::kernel::Stop::of(crate::report::Outcome::Failed { pid, tid, message, location: None });
         }
         hr(E_POINTER)
     }
