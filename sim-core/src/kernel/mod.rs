@@ -78,6 +78,72 @@ impl From<Reply> for Exec {
     }
 }
 
+/// The emptied buffers of the last kernel dropped on this OS thread, taken by the next
+/// kernel built on it: a sweep builds a kernel for each run, and these would otherwise be
+/// allocated again at every run's first process and threads. Only small buffers are
+/// kept (a capacity is never observable: an emptied buffer behaves as a new one).
+#[derive(Default)]
+struct Spare {
+    tids: idmap::IdMap<ObjectId>,
+    pids: idmap::IdMap<ObjectId>,
+    to_poll: VecDeque<Tid>,
+    dead: Vec<Tid>,
+    exited: Vec<(Pid, String, u32)>,
+    parked: tidset::TidSet,
+    scratch_tids: Vec<Tid>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+/// The most a kept buffer holds, in elements.
+const SPARE_MAX: usize = 64;
+
+impl Spare {
+    /// The buffers kept on this OS thread, or new ones.
+    fn take() -> Spare {
+        SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps a dropped kernel's buffers, emptied, for the next kernel on this OS thread.
+    fn keep(k: &mut Kernel) {
+        let small = k.tids.capacity() <= SPARE_MAX
+            && k.pids.capacity() <= SPARE_MAX
+            && k.to_poll.capacity() <= SPARE_MAX
+            && k.dead.capacity() <= SPARE_MAX
+            && k.exited.capacity() <= SPARE_MAX
+            && k.parked.capacity() <= SPARE_MAX
+            && k.scratch_tids.capacity() <= SPARE_MAX;
+        if !small {
+            return;
+        }
+        let mut s = Spare {
+            tids: std::mem::take(&mut k.tids),
+            pids: std::mem::take(&mut k.pids),
+            to_poll: std::mem::take(&mut k.to_poll),
+            dead: std::mem::take(&mut k.dead),
+            exited: std::mem::take(&mut k.exited),
+            parked: std::mem::take(&mut k.parked),
+            scratch_tids: std::mem::take(&mut k.scratch_tids),
+        };
+        s.tids.clear();
+        s.pids.clear();
+        s.to_poll.clear();
+        s.dead.clear();
+        s.exited.clear();
+        s.parked.clear();
+        s.scratch_tids.clear();
+        let _ = SPARE.try_with(|c| c.set(Some(s)));
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        Spare::keep(self);
+    }
+}
+
 /// Why the run must end, once that is decided (boxed: an `Outcome` is large and set at
 /// most once, and the kernel stays small).
 #[derive(Default)]
@@ -268,12 +334,15 @@ impl Kernel {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
+        let spare = Spare::take();
         let mut kernel = Kernel {
-            objects: SlotMap::with_key(),
+            // Room for a first process, its main thread and one more object: without it
+            // the first insertion moves the slot array (slot maps start with one slot).
+            objects: SlotMap::with_capacity_and_key(3),
             ops: SlotMap::with_key(),
             op_serial: 0,
-            tids: idmap::IdMap::default(),
-            pids: idmap::IdMap::default(),
+            tids: spare.tids,
+            pids: spare.pids,
             names: Default::default(),
             pipe_names: Default::default(),
             mailslot_names: Default::default(),
@@ -296,22 +365,22 @@ impl Kernel {
             serials: Default::default(),
             timers: BTreeSet::new(),
             timer_seq: 0,
-            to_poll: VecDeque::new(),
+            to_poll: spare.to_poll,
             starts: BTreeMap::new(),
-            dead: Vec::new(),
+            dead: spare.dead,
             stop: Stop::default(),
             current: None,
             polling: None,
             live_threads: 0,
             processes_created: 0,
-            exited: Vec::new(),
+            exited: spare.exited,
             pipe_bytes: 0,
             section_bytes: 0,
             private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
-            parked: Default::default(),
-            scratch_tids: Vec::new(),
+            parked: spare.parked,
+            scratch_tids: spare.scratch_tids,
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
             args_pool: Vec::new(),
