@@ -233,10 +233,10 @@ impl Sim {
     }
 
     fn run_inner(&mut self, command_line: &str) -> RunReport {
-        let program = command_line.split_whitespace().next().unwrap_or("").to_string();
+        let program = command_line.split_whitespace().next().unwrap_or("");
         let booted = self.kernel.borrow_mut().net_boot();
         let started = match booted {
-            Ok(()) => self.kernel.borrow_mut().start_process(&program, command_line),
+            Ok(()) => self.kernel.borrow_mut().start_process(program, command_line),
             Err(o) => {
                 self.kernel.borrow_mut().stop = crate::kernel::Stop::of(*o);
                 None

@@ -91,6 +91,9 @@ struct Spare {
     exited: Vec<(Pid, String, u32)>,
     parked: tidset::TidSet,
     scratch_tids: Vec<Tid>,
+    args_pool: Vec<Vec<crate::trace::Arg>>,
+    /// The race detector's buffers (`race::Detector::buffers`).
+    race: race::Buffers,
 }
 
 thread_local! {
@@ -114,7 +117,8 @@ impl Spare {
             && k.dead.capacity() <= SPARE_MAX
             && k.exited.capacity() <= SPARE_MAX
             && k.parked.capacity() <= SPARE_MAX
-            && k.scratch_tids.capacity() <= SPARE_MAX;
+            && k.scratch_tids.capacity() <= SPARE_MAX
+            && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX);
         if !small {
             return;
         }
@@ -126,6 +130,8 @@ impl Spare {
             exited: std::mem::take(&mut k.exited),
             parked: std::mem::take(&mut k.parked),
             scratch_tids: std::mem::take(&mut k.scratch_tids),
+            args_pool: std::mem::take(&mut k.args_pool),
+            race: k.race.take_buffers(),
         };
         s.tids.clear();
         s.pids.clear();
@@ -134,6 +140,7 @@ impl Spare {
         s.exited.clear();
         s.parked.clear();
         s.scratch_tids.clear();
+        // (The argument pool's buffers are empty: `recycle_args` clears each.)
         let _ = SPARE.try_with(|c| c.set(Some(s)));
     }
 }
@@ -383,7 +390,7 @@ impl Kernel {
             scratch_tids: spare.scratch_tids,
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
-            args_pool: Vec::new(),
+            args_pool: spare.args_pool,
             async_ops: Default::default(),
             locks: Default::default(),
             com: Default::default(),
@@ -391,7 +398,7 @@ impl Kernel {
             mq: Default::default(),
             counters: Vec::new(),
             occupancy: Vec::new(),
-            race: Default::default(),
+            race: Box::new(race::Detector::with_buffers(spare.race)),
             livelock: None,
             watch_from,
             volume: Default::default(),

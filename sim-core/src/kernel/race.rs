@@ -157,6 +157,31 @@ pub(crate) struct MemAccess {
     pub(crate) api: Api,
 }
 
+/// A detector's buffers, emptied, for the next kernel's (`Kernel`'s spare buffers).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    calling: Vec<SyncKey>,
+    spare_keys: Vec<Vec<SyncKey>>,
+}
+
+impl Detector {
+    /// A new detector with these buffers.
+    pub(crate) fn with_buffers(b: Buffers) -> Detector {
+        Detector { calling: b.calling, spare_keys: b.spare_keys, ..Detector::default() }
+    }
+
+    /// Its buffers, emptied (the spare key lists are kept empty), when they are small.
+    pub(crate) fn take_buffers(&mut self) -> Buffers {
+        const MAX: usize = 64;
+        if self.calling.capacity() > MAX || self.spare_keys.iter().any(|k| k.capacity() > MAX) {
+            return Buffers::default();
+        }
+        let mut calling = std::mem::take(&mut self.calling);
+        calling.clear();
+        Buffers { calling, spare_keys: std::mem::take(&mut self.spare_keys) }
+    }
+}
+
 impl Kernel {
     /// The detector keeps clocks (it is on, and memory has been touched).
     fn race_on(&self) -> bool {
