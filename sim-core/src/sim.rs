@@ -25,6 +25,28 @@ thread_local! {
     static IN_BODY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+thread_local! {
+    /// The emptied body table of the last `Sim` dropped on this OS thread, for the next
+    /// one (like the kernel's spare buffers: a sweep builds a `Sim` for each run).
+    static SPARE_BODIES: std::cell::Cell<Option<crate::kernel::idmap::IdMap<BodyFuture>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// A body table: the last dropped `Sim`'s, emptied, or a new one.
+fn body_table() -> crate::kernel::idmap::IdMap<BodyFuture> {
+    SPARE_BODIES.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.bodies.capacity() <= 64 {
+            let mut bodies = std::mem::take(&mut self.bodies);
+            bodies.clear();
+            let _ = SPARE_BODIES.try_with(|s| s.set(Some(bodies)));
+        }
+    }
+}
+
 /// Installs (once per process) a panic hook that records the location of a panic in a
 /// thread body, so `Outcome::Failed` can name its file and line, and keeps such panics
 /// (reported as outcomes) off stderr. Other panics go to the hook that was there before.
@@ -79,7 +101,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::new(config))),
-            bodies: Default::default(),
+            bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
         }
@@ -92,7 +114,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
-            bodies: Default::default(),
+            bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
         }

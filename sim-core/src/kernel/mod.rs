@@ -92,6 +92,7 @@ struct Spare {
     parked: tidset::TidSet,
     scratch_tids: Vec<Tid>,
     args_pool: Vec<Vec<crate::trace::Arg>>,
+    starts: idmap::IdMap<Start>,
     /// The race detector's buffers (`race::Detector::buffers`).
     race: race::Buffers,
 }
@@ -118,7 +119,8 @@ impl Spare {
             && k.exited.capacity() <= SPARE_MAX
             && k.parked.capacity() <= SPARE_MAX
             && k.scratch_tids.capacity() <= SPARE_MAX
-            && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX);
+            && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX)
+            && k.starts.capacity() <= SPARE_MAX;
         if !small {
             return;
         }
@@ -131,6 +133,7 @@ impl Spare {
             parked: std::mem::take(&mut k.parked),
             scratch_tids: std::mem::take(&mut k.scratch_tids),
             args_pool: std::mem::take(&mut k.args_pool),
+            starts: std::mem::take(&mut k.starts),
             race: k.race.take_buffers(),
         };
         s.tids.clear();
@@ -140,6 +143,7 @@ impl Spare {
         s.exited.clear();
         s.parked.clear();
         s.scratch_tids.clear();
+        s.starts.clear();
         // (The argument pool's buffers are empty: `recycle_args` clears each.)
         let _ = SPARE.try_with(|c| c.set(Some(s)));
     }
@@ -246,7 +250,7 @@ pub struct Kernel {
     /// Threads whose result is decided (or that are new) and must run to their next call.
     pub(crate) to_poll: VecDeque<Tid>,
     /// Bodies of threads not yet started.
-    pub(crate) starts: BTreeMap<Tid, Start>,
+    pub(crate) starts: idmap::IdMap<Start>,
     /// Threads that ended since the last poll round; their futures are dropped.
     pub(crate) dead: Vec<Tid>,
     /// Set when the run must end (limit, replay divergence, unsupported call).
@@ -373,7 +377,7 @@ impl Kernel {
             timers: BTreeSet::new(),
             timer_seq: 0,
             to_poll: spare.to_poll,
-            starts: BTreeMap::new(),
+            starts: spare.starts,
             dead: spare.dead,
             stop: Stop::default(),
             current: None,
