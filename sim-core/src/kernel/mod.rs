@@ -93,6 +93,7 @@ struct Spare {
     scratch_tids: Vec<Tid>,
     args_pool: Vec<Vec<crate::trace::Arg>>,
     starts: idmap::IdMap<Start>,
+    ending: Vec<Pid>,
     /// The race detector's buffers (`race::Detector::buffers`).
     race: race::Buffers,
 }
@@ -120,7 +121,8 @@ impl Spare {
             && k.parked.capacity() <= SPARE_MAX
             && k.scratch_tids.capacity() <= SPARE_MAX
             && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX)
-            && k.starts.capacity() <= SPARE_MAX;
+            && k.starts.capacity() <= SPARE_MAX
+            && k.com.ending.capacity() <= SPARE_MAX;
         if !small {
             return;
         }
@@ -134,6 +136,7 @@ impl Spare {
             scratch_tids: std::mem::take(&mut k.scratch_tids),
             args_pool: std::mem::take(&mut k.args_pool),
             starts: std::mem::take(&mut k.starts),
+            ending: k.com.ending.take_buffer(),
             race: k.race.take_buffers(),
         };
         s.tids.clear();
@@ -397,7 +400,7 @@ impl Kernel {
             args_pool: spare.args_pool,
             async_ops: Default::default(),
             locks: Default::default(),
-            com: Default::default(),
+            com: crate::objects::com::Com::with_ending(spare.ending),
             net: Default::default(),
             mq: Default::default(),
             counters: Vec::new(),

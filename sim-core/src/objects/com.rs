@@ -569,7 +569,14 @@ pub struct Com {
     state: crate::kernel::lazy::Lazy<ComState>,
     /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
     /// apartments end as their server process dies (§21.17).
-    pub ending: std::collections::BTreeSet<Pid>,
+    pub ending: PidSet,
+}
+
+impl Com {
+    /// COM with nothing made yet, its set of ending processes in `buffer` (emptied).
+    pub(crate) fn with_ending(buffer: Vec<Pid>) -> Com {
+        Com { state: Default::default(), ending: PidSet::with_buffer(buffer) }
+    }
 }
 
 impl std::ops::Deref for Com {
@@ -584,6 +591,53 @@ impl std::ops::DerefMut for Com {
     #[inline]
     fn deref_mut(&mut self) -> &mut ComState {
         &mut self.state
+    }
+}
+
+/// A set of process ids: a sorted vector, shown as a set (as the `BTreeSet` it replaces);
+/// a process's end adds one, none leaves, so it stays short.
+#[derive(Clone, Default)]
+pub struct PidSet(Vec<Pid>);
+
+impl PidSet {
+    /// Adds `pid`; false if it was there.
+    pub fn insert(&mut self, pid: Pid) -> bool {
+        match self.0.binary_search(&pid) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, pid);
+                true
+            }
+        }
+    }
+
+    /// Whether `pid` is in the set.
+    pub fn contains(&self, pid: &Pid) -> bool {
+        self.0.binary_search(pid).is_ok()
+    }
+
+    /// Its buffer, emptied (the kernel's spare buffers).
+    pub(crate) fn take_buffer(&mut self) -> Vec<Pid> {
+        let mut v = std::mem::take(&mut self.0);
+        v.clear();
+        v
+    }
+
+    /// An empty set in `buffer` (emptied).
+    pub(crate) fn with_buffer(mut buffer: Vec<Pid>) -> PidSet {
+        buffer.clear();
+        PidSet(buffer)
+    }
+
+    /// The memory it keeps, in ids.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl std::fmt::Debug for PidSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(&self.0).finish()
     }
 }
 
