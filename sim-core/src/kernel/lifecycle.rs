@@ -148,9 +148,29 @@ impl Kernel {
             return;
         }
         assert!(o.hdr.waiters.is_empty(), "simulator bug: destroying an object with waiters");
-        let o = self.objects.remove(id).expect("object exists");
-        self.race_object_destroyed(id);
-        self.on_destroyed(id, o.body);
+        // Threads and processes (every run has some) need only their ids once destroyed:
+        // they are dropped where they lie rather than moved out whole (an object is a
+        // few hundred bytes) for the other families' hook.
+        match o.body {
+            Body::Thread(ref t) => {
+                let (tid, process) = (t.tid, t.process);
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                self.tids.remove(&tid);
+                self.release(process);
+            }
+            Body::Process(ref p) => {
+                let pid = p.pid;
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                self.pids.remove(&pid);
+            }
+            _ => {
+                let o = self.objects.remove(id).expect("object exists");
+                self.race_object_destroyed(id);
+                self.on_destroyed(id, o.body);
+            }
+        }
     }
 
     /// Binds an object's name (on creation).
