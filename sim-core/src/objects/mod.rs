@@ -412,7 +412,9 @@ impl Kernel {
     pub(crate) fn on_destroyed(&mut self, id: ObjectId, body: Body) {
         match body {
             // Destroyed in place (`Kernel::maybe_destroy`).
-            Body::Thread(_) | Body::Process(_) => unreachable!("simulator bug: threads and processes are destroyed in place"),
+            Body::Thread(_) | Body::Process(_) => {
+                unreachable!("simulator bug: threads and processes are destroyed in place")
+            }
             Body::File(f) => {
                 if let Some((port, _)) = f.port {
                     self.release(port);
