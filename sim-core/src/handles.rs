@@ -178,6 +178,14 @@ impl HandleTable {
         assert!(!matches!(self.entries.last(), Some(None)), "simulator bug: a handle table ends with a free slot");
     }
 
+    /// Takes every entry out as the table's slots (slot `i` holds handle `handle_of(i)`),
+    /// without copying them out (process exit).
+    pub(crate) fn take_slots(&mut self) -> Vec<Option<HandleEntry>> {
+        self.count = 0;
+        self.free.clear();
+        std::mem::take(&mut self.entries)
+    }
+
     /// Takes every entry out, in value order (process exit).
     pub fn drain(&mut self) -> Vec<(HANDLE, HandleEntry)> {
         let out = std::mem::take(&mut self.entries)

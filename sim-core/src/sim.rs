@@ -25,6 +25,28 @@ thread_local! {
     static IN_BODY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+thread_local! {
+    /// The emptied body table of the last `Sim` dropped on this OS thread, for the next
+    /// one (like the kernel's spare buffers: a sweep builds a `Sim` for each run).
+    static SPARE_BODIES: std::cell::Cell<Option<crate::kernel::idmap::IdMap<BodyFuture>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// A body table: the last dropped `Sim`'s, emptied, or a new one.
+fn body_table() -> crate::kernel::idmap::IdMap<BodyFuture> {
+    SPARE_BODIES.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.bodies.capacity() <= 64 {
+            let mut bodies = std::mem::take(&mut self.bodies);
+            bodies.clear();
+            let _ = SPARE_BODIES.try_with(|s| s.set(Some(bodies)));
+        }
+    }
+}
+
 /// Installs (once per process) a panic hook that records the location of a panic in a
 /// thread body, so `Outcome::Failed` can name its file and line, and keeps such panics
 /// (reported as outcomes) off stderr. Other panics go to the hook that was there before.
@@ -79,7 +101,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::new(config))),
-            bodies: Default::default(),
+            bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
         }
@@ -92,7 +114,7 @@ impl Sim {
         install_panic_hook();
         Sim {
             kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
-            bodies: Default::default(),
+            bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
         }
@@ -233,12 +255,12 @@ impl Sim {
     }
 
     fn run_inner(&mut self, command_line: &str) -> RunReport {
-        let program = command_line.split_whitespace().next().unwrap_or("").to_string();
+        let program = command_line.split_whitespace().next().unwrap_or("");
         let booted = self.kernel.borrow_mut().net_boot();
         let started = match booted {
-            Ok(()) => self.kernel.borrow_mut().start_process(&program, command_line),
+            Ok(()) => self.kernel.borrow_mut().start_process(program, command_line),
             Err(o) => {
-                self.kernel.borrow_mut().stop = Some(*o);
+                self.kernel.borrow_mut().stop = crate::kernel::Stop::of(*o);
                 None
             }
         };
@@ -260,11 +282,11 @@ impl Sim {
         k.end_execution();
         RunReport {
             outcome,
-            config: k.config.clone(),
+            config: Config::clone(&k.config),
             seed: k.config.seed(),
             steps: k.step,
             time_ms: k.now_ms(),
-            decisions: std::mem::take(&mut k.decisions),
+            decisions: k.decisions.take(),
             schedule: std::mem::take(&mut k.schedule),
             trace: std::mem::take(&mut k.trace),
             races: std::mem::take(&mut k.race.races),
@@ -279,7 +301,7 @@ impl Sim {
         let mut k = self.kernel.borrow_mut();
         for (host, cmd) in list {
             let Some(h) = k.host_id(&host) else {
-                k.stop = Some(Outcome::Unsupported {
+                k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                     api: "Sim::start_on".into(),
                     detail: format!("no host named {host:?} (Sim::host adds one)"),
                 });
@@ -288,7 +310,7 @@ impl Sim {
             let program = cmd.split_whitespace().next().unwrap_or("").to_string();
             let Some((pid, _)) = k.start_process(&program, &cmd) else {
                 if k.stop.is_none() {
-                    k.stop = Some(Outcome::Unsupported {
+                    k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                         api: "Sim::start_on".into(),
                         detail: format!("no program named {program:?}"),
                     });
@@ -301,7 +323,7 @@ impl Sim {
             let program = cmd.split_whitespace().next().unwrap_or("").to_string();
             let Some((pid, _)) = k.start_process(&program, &cmd) else {
                 if k.stop.is_none() {
-                    k.stop = Some(Outcome::Unsupported {
+                    k.stop = crate::kernel::Stop::of(Outcome::Unsupported {
                         api: "Sim::start_service".into(),
                         detail: format!("no program named {program:?}"),
                     });

@@ -60,7 +60,7 @@ impl Kernel {
         let culprit = self.polling.unwrap_or(tid);
         let pid = if self.tids.contains_key(&culprit) { self.pid_of(culprit) } else { 0 };
         if self.stop.is_none() {
-            self.stop = Some(Outcome::Failed { pid, tid: culprit, message, location: None });
+            self.stop = crate::kernel::Stop::of(Outcome::Failed { pid, tid: culprit, message, location: None });
         }
     }
 

@@ -46,7 +46,8 @@ impl Kernel {
                 op.serial
             );
             if self.stop.is_none() {
-                self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+                self.stop =
+                    crate::kernel::Stop::of(crate::report::Outcome::Failed { pid, tid, message, location: None });
             }
         }
     }

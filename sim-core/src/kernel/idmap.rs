@@ -36,6 +36,11 @@ impl<V> IdMap<V> {
         self.slots.get_mut(Self::index(*id)).and_then(Option::as_mut)
     }
 
+    /// The number of slots it keeps memory for.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// Removes every entry, dropping the values in id order (as a `BTreeMap` does).
     pub(crate) fn clear(&mut self) {
         self.slots.clear();

@@ -511,12 +511,12 @@ impl Kernel {
                 assert!(ok, "simulator bug: port {port} is bound to a closed or different socket");
             }
         }
-        for (key, &id) in &self.mailslot_names {
+        for (key, &id) in self.mailslot_names.iter() {
             let bound = matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Mailslot(m)) if !m.closed);
             assert!(bound, "simulator bug: mailslot name {key} is bound to a closed or missing mailslot");
         }
         // Names are bound exactly to live objects that still have handles.
-        for (name, &id) in &self.names {
+        for (name, &id) in self.names.iter() {
             let o = self
                 .objects
                 .get(id)
@@ -700,6 +700,6 @@ impl Kernel {
                 *counted.entry(op.tid).or_default() += 1;
             }
         }
-        assert_eq!(self.async_ops, counted, "simulator bug: the count of asynchronous operations is off");
+        assert_eq!(*self.async_ops, counted, "simulator bug: the count of asynchronous operations is off");
     }
 }

@@ -113,7 +113,7 @@ impl Kernel {
                  pending operation"
             );
             if self.stop.is_none() {
-                self.stop = Some(Outcome::Failed { pid, tid, message, location: None });
+                self.stop = crate::kernel::Stop::of(Outcome::Failed { pid, tid, message, location: None });
             }
             return Err(ERROR_INVALID_PARAMETER);
         }

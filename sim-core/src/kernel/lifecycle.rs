@@ -9,13 +9,56 @@ use crate::objects::{Body, Header, Object, ObjectId, ObjectType};
 use crate::report::LimitKind;
 use crate::types::*;
 
+/// Every object type, in order (`ObjectType as usize` indexes it).
+const OBJECT_TYPES: [ObjectType; 19] = [
+    ObjectType::Process,
+    ObjectType::Thread,
+    ObjectType::Event,
+    ObjectType::Mutex,
+    ObjectType::Semaphore,
+    ObjectType::Timer,
+    ObjectType::Pipe,
+    ObjectType::File,
+    ObjectType::NamedPipe,
+    ObjectType::IoCompletion,
+    ObjectType::Mailslot,
+    ObjectType::MailslotClient,
+    ObjectType::Section,
+    ObjectType::Socket,
+    ObjectType::MqQueue,
+    ObjectType::MqCursor,
+    ObjectType::MqTransaction,
+    ObjectType::DiskFile,
+    ObjectType::FileNode,
+];
+
+/// The last serial given per object type (0: none yet): an array indexed by type, shown
+/// as the map by type of the types that have one.
+#[derive(Default)]
+pub(crate) struct Serials([u32; OBJECT_TYPES.len()]);
+
+impl Serials {
+    /// The next serial of type `ty`.
+    fn next(&mut self, ty: ObjectType) -> u32 {
+        debug_assert_eq!(OBJECT_TYPES[ty as usize], ty);
+        let s = &mut self.0[ty as usize];
+        *s += 1;
+        *s
+    }
+}
+
+impl std::fmt::Debug for Serials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(OBJECT_TYPES.iter().zip(&self.0).filter(|(_, n)| **n > 0)).finish()
+    }
+}
+
 impl Kernel {
     /// Puts a new object in the arena with no handles and no references.
     pub(crate) fn alloc_object(&mut self, body: Body, name: Option<String>) -> ObjectId {
-        let serial = self.serials.entry(body.object_type()).or_insert(0);
-        *serial += 1;
+        let serial = self.serials.next(body.object_type());
         let hdr = Header {
-            serial: *serial,
+            serial,
             handle_count: 0,
             ref_count: 0,
             name,
@@ -105,9 +148,29 @@ impl Kernel {
             return;
         }
         assert!(o.hdr.waiters.is_empty(), "simulator bug: destroying an object with waiters");
-        let o = self.objects.remove(id).expect("object exists");
-        self.race_object_destroyed(id);
-        self.on_destroyed(id, o.body);
+        // Threads and processes (every run has some) need only their ids once destroyed:
+        // they are dropped where they lie rather than moved out whole (an object is a
+        // few hundred bytes) for the other families' hook.
+        match o.body {
+            Body::Thread(ref t) => {
+                let (tid, process) = (t.tid, t.process);
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                self.tids.remove(&tid);
+                self.release(process);
+            }
+            Body::Process(ref p) => {
+                let pid = p.pid;
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                self.pids.remove(&pid);
+            }
+            _ => {
+                let o = self.objects.remove(id).expect("object exists");
+                self.race_object_destroyed(id);
+                self.on_destroyed(id, o.body);
+            }
+        }
     }
 
     /// Binds an object's name (on creation).

@@ -113,7 +113,7 @@ impl Kernel {
     /// Called for each step once the watch window has begun: notes the call `tid` makes.
     pub(crate) fn watch_call(&mut self, tid: Tid, req: &Request) {
         let pid = self.pid_of(tid);
-        let log = self.livelock.get_or_insert_with(Watch::default).threads.entry(tid).or_default();
+        let log = self.livelock.get_or_insert_with(Box::default).threads.entry(tid).or_default();
         log.pid = pid;
         log.calling = Some((req.api(), moves_of(req)));
     }
@@ -152,7 +152,7 @@ impl Kernel {
             return;
         }
         let state = (self.objects.len() <= STATE_OBJECTS_MAX).then(|| self.livelock_state_hash());
-        let watch = self.livelock.get_or_insert_with(Watch::default);
+        let watch = self.livelock.get_or_insert_with(Box::default);
         match state {
             Some(h) => watch.states.push(h),
             None => watch.states_skipped = true,

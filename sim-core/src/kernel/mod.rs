@@ -23,6 +23,7 @@ mod handle_ops;
 pub(crate) mod idmap;
 mod invariants;
 pub mod io;
+pub(crate) mod lazy;
 mod lifecycle;
 mod livelock;
 pub mod ops;
@@ -37,7 +38,7 @@ mod wait;
 use crate::error::*;
 use crate::objects::process::Process;
 use crate::objects::thread::{Run, Thread};
-use crate::objects::{Body, Object, ObjectId, ObjectType};
+use crate::objects::{Body, Object, ObjectId};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
 use config::{Config, DecisionRecord, LimitAction, WaiterOrder};
@@ -77,6 +78,108 @@ impl From<Reply> for Exec {
     }
 }
 
+/// The emptied buffers of the last kernel dropped on this OS thread, taken by the next
+/// kernel built on it: a sweep builds a kernel for each run, and these would otherwise be
+/// allocated again at every run's first process and threads. Only small buffers are
+/// kept (a capacity is never observable: an emptied buffer behaves as a new one).
+#[derive(Default)]
+struct Spare {
+    tids: idmap::IdMap<ObjectId>,
+    pids: idmap::IdMap<ObjectId>,
+    to_poll: VecDeque<Tid>,
+    dead: Vec<Tid>,
+    exited: Vec<(Pid, String, u32)>,
+    parked: tidset::TidSet,
+    scratch_tids: Vec<Tid>,
+    args_pool: Vec<Vec<crate::trace::Arg>>,
+    starts: idmap::IdMap<Start>,
+    ending: Vec<Pid>,
+    /// The race detector's buffers (`race::Detector::buffers`).
+    race: race::Buffers,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+/// The most a kept buffer holds, in elements.
+const SPARE_MAX: usize = 64;
+
+impl Spare {
+    /// The buffers kept on this OS thread, or new ones.
+    fn take() -> Spare {
+        SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps a dropped kernel's buffers, emptied, for the next kernel on this OS thread.
+    fn keep(k: &mut Kernel) {
+        let small = k.tids.capacity() <= SPARE_MAX
+            && k.pids.capacity() <= SPARE_MAX
+            && k.to_poll.capacity() <= SPARE_MAX
+            && k.dead.capacity() <= SPARE_MAX
+            && k.exited.capacity() <= SPARE_MAX
+            && k.parked.capacity() <= SPARE_MAX
+            && k.scratch_tids.capacity() <= SPARE_MAX
+            && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX)
+            && k.starts.capacity() <= SPARE_MAX
+            && k.com.ending.capacity() <= SPARE_MAX;
+        if !small {
+            return;
+        }
+        let mut s = Spare {
+            tids: std::mem::take(&mut k.tids),
+            pids: std::mem::take(&mut k.pids),
+            to_poll: std::mem::take(&mut k.to_poll),
+            dead: std::mem::take(&mut k.dead),
+            exited: std::mem::take(&mut k.exited),
+            parked: std::mem::take(&mut k.parked),
+            scratch_tids: std::mem::take(&mut k.scratch_tids),
+            args_pool: std::mem::take(&mut k.args_pool),
+            starts: std::mem::take(&mut k.starts),
+            ending: k.com.ending.take_buffer(),
+            race: k.race.take_buffers(),
+        };
+        s.tids.clear();
+        s.pids.clear();
+        s.to_poll.clear();
+        s.dead.clear();
+        s.exited.clear();
+        s.parked.clear();
+        s.scratch_tids.clear();
+        s.starts.clear();
+        // (The argument pool's buffers are empty: `recycle_args` clears each.)
+        let _ = SPARE.try_with(|c| c.set(Some(s)));
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        Spare::keep(self);
+    }
+}
+
+/// Why the run must end, once that is decided (boxed: an `Outcome` is large and set at
+/// most once, and the kernel stays small).
+#[derive(Default)]
+pub(crate) struct Stop(Option<Box<Outcome>>);
+
+impl Stop {
+    /// The run ends with `outcome`.
+    pub(crate) fn of(outcome: Outcome) -> Stop {
+        Stop(Some(Box::new(outcome)))
+    }
+
+    /// The outcome, taken (none is left).
+    pub(crate) fn take(&mut self) -> Option<Outcome> {
+        self.0.take().map(|o| *o)
+    }
+
+    /// No outcome is decided.
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 /// How a thread's body starts: a CreateThread closure or a registered program's main.
 pub(crate) enum Start {
     Thread(ThreadStart),
@@ -106,25 +209,27 @@ pub struct Kernel {
     /// Process objects by id. Invariant: an entry exists exactly while its object does.
     pub(crate) pids: idmap::IdMap<ObjectId>,
     /// The named-object namespace (events, mutexes, semaphores, waitable timers).
-    pub(crate) names: BTreeMap<String, ObjectId>,
+    pub(crate) names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// The pipe namespace (`\\.\pipe\`), case-insensitive: lower-cased name → its
     /// `NamedPipe`. Invariant: bound exactly while the name has an instance.
-    pub(crate) pipe_names: BTreeMap<String, ObjectId>,
+    pub(crate) pipe_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// The mailslot namespace (`\\.\mailslot\`), case-insensitive: lower-cased name →
     /// its `Mailslot`. Invariant: bound exactly while the mailslot has a server handle.
-    pub(crate) mailslot_names: BTreeMap<String, ObjectId>,
+    pub(crate) mailslot_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// Registered programs by lower-case name without ".exe": (display name, main body).
     pub(crate) programs: BTreeMap<String, (String, Program)>,
-    pub(crate) config: Config,
+    /// Boxed, like the other large parts read rarely, so that the kernel itself stays small
+    /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
+    pub(crate) config: Box<Config>,
     pub(crate) strategy: Box<dyn Strategy>,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
-    pub(crate) decisions: Vec<Decision>,
+    pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
     pub(crate) schedule: Schedule,
     /// The thread that made the last step (a strategy's "current thread").
     pub(crate) last_stepped: Option<Tid>,
     /// Footprints of the steps between thread choices, when the strategy wants them.
-    pub(crate) footprints: Option<footprint::Recorder>,
+    pub(crate) footprints: Option<Box<footprint::Recorder>>,
     pub(crate) trace: Vec<Event>,
     next_event_id: u64,
     /// The event whose effects are being applied (the executing call, a timer firing):
@@ -144,7 +249,7 @@ pub struct Kernel {
     pub(crate) now: u64,
     pub(crate) step: u64,
     next_cid: u32,
-    serials: BTreeMap<ObjectType, u32>,
+    serials: lifecycle::Serials,
     /// The timer queue: (due tick, sequence, what fires). Invariant: every entry is
     /// recorded on the operation or timer it fires.
     pub(crate) timers: BTreeSet<(u64, u64, TimerKey)>,
@@ -152,11 +257,11 @@ pub struct Kernel {
     /// Threads whose result is decided (or that are new) and must run to their next call.
     pub(crate) to_poll: VecDeque<Tid>,
     /// Bodies of threads not yet started.
-    pub(crate) starts: BTreeMap<Tid, Start>,
+    pub(crate) starts: idmap::IdMap<Start>,
     /// Threads that ended since the last poll round; their futures are dropped.
     pub(crate) dead: Vec<Tid>,
     /// Set when the run must end (limit, replay divergence, unsupported call).
-    pub(crate) stop: Option<Outcome>,
+    pub(crate) stop: Stop,
     /// The thread whose call is being executed (for causes in the trace).
     pub(crate) current: Option<Tid>,
     /// The thread whose body is being polled (to catch a ThreadCtx used by another thread).
@@ -195,16 +300,16 @@ pub struct Kernel {
     pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
-    pub(crate) async_ops: BTreeMap<Tid, u32>,
+    pub(crate) async_ops: lazy::Lazy<BTreeMap<Tid, u32>>,
     /// User-mode locks and condition variables (`objects/locks.rs`): program memory on
     /// Windows, kept here by process and id.
-    pub(crate) locks: crate::objects::locks::Locks,
+    pub(crate) locks: lazy::Lazy<crate::objects::locks::Locks>,
     /// COM: per-thread state, apartments, objects, pointers, marshal data, calls in flight
     /// (`objects/com.rs`, docs/semantics.md §21).
     pub(crate) com: crate::objects::com::Com,
     /// Winsock's kernel-wide state: WSAStartup counts, the port table, blocking connects
     /// (`objects/socket.rs`).
-    pub(crate) net: crate::objects::socket::Net,
+    pub(crate) net: crate::objects::socket::LazyNet,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
     pub(crate) mq: crate::objects::msmq::LazyQueueManager,
     /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
@@ -215,18 +320,18 @@ pub struct Kernel {
     /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
     pub(crate) occupancy: Vec<(calls::Counter, u64)>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
-    pub(crate) race: race::Detector,
+    pub(crate) race: Box<race::Detector>,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
     /// `Config::livelock_window` steps before the step limit.
-    pub(crate) livelock: Option<livelock::Watch>,
+    pub(crate) livelock: Option<Box<livelock::Watch>>,
     /// The step from which the livelock watch records (`u64::MAX`: never).
     pub(crate) watch_from: u64,
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
-    pub(crate) volume: crate::objects::file::Volume,
+    pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
     /// Each thread's position (results taken, their running hash), kept only while state
     /// hashing is on (`kernel/state_hash.rs`).
-    pub(crate) positions: Option<state_hash::Positions>,
+    pub(crate) positions: Option<Box<state_hash::Positions>>,
     /// Whether the strategy wants the state hash at each thread choice and at the end.
     pub(crate) wants_states: bool,
 }
@@ -241,25 +346,28 @@ impl Kernel {
     /// A machine whose choices are made by `strategy` (a strategy that lives across the
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
-        let footprints = strategy.wants_calls().then(footprint::Recorder::default);
+        let footprints = strategy.wants_calls().then(Box::default);
         let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
+        let spare = Spare::take();
         let mut kernel = Kernel {
-            objects: SlotMap::with_key(),
+            // Room for a first process, its main thread and one more object: without it
+            // the first insertion moves the slot array (slot maps start with one slot).
+            objects: SlotMap::with_capacity_and_key(3),
             ops: SlotMap::with_key(),
             op_serial: 0,
-            tids: idmap::IdMap::default(),
-            pids: idmap::IdMap::default(),
-            names: BTreeMap::new(),
-            pipe_names: BTreeMap::new(),
-            mailslot_names: BTreeMap::new(),
+            tids: spare.tids,
+            pids: spare.pids,
+            names: Default::default(),
+            pipe_names: Default::default(),
+            mailslot_names: Default::default(),
             programs: BTreeMap::new(),
-            config,
+            config: Box::new(config),
             strategy,
-            decisions: Vec::new(),
+            decisions: Default::default(),
             schedule: Schedule::new(),
             last_stepped: None,
             footprints,
@@ -273,40 +381,40 @@ impl Kernel {
             now: 0,
             step: 0,
             next_cid: 4,
-            serials: BTreeMap::new(),
+            serials: Default::default(),
             timers: BTreeSet::new(),
             timer_seq: 0,
-            to_poll: VecDeque::new(),
-            starts: BTreeMap::new(),
-            dead: Vec::new(),
-            stop: None,
+            to_poll: spare.to_poll,
+            starts: spare.starts,
+            dead: spare.dead,
+            stop: Stop::default(),
             current: None,
             polling: None,
             live_threads: 0,
             processes_created: 0,
-            exited: Vec::new(),
+            exited: spare.exited,
             pipe_bytes: 0,
             section_bytes: 0,
             private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
-            parked: Default::default(),
-            scratch_tids: Vec::new(),
+            parked: spare.parked,
+            scratch_tids: spare.scratch_tids,
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
-            args_pool: Vec::new(),
-            async_ops: BTreeMap::new(),
+            args_pool: spare.args_pool,
+            async_ops: Default::default(),
             locks: Default::default(),
-            com: Default::default(),
+            com: crate::objects::com::Com::with_ending(spare.ending),
             net: Default::default(),
             mq: Default::default(),
             counters: Vec::new(),
             occupancy: Vec::new(),
-            race: Default::default(),
+            race: Box::new(race::Detector::with_buffers(spare.race)),
             livelock: None,
             watch_from,
             volume: Default::default(),
-            positions: wants_states.then(state_hash::Positions::default),
+            positions: wants_states.then(Box::default),
             wants_states,
         };
         // The files of `Config::files`, put on the volume before the run starts (§28.1).
@@ -422,8 +530,22 @@ impl Kernel {
     /// Looks a program up by a command line's first token or an application name: the
     /// last path component, case-insensitive, with or without ".exe".
     pub(crate) fn find_program(&self, name: &str) -> Option<(String, Program)> {
-        let base = name.rsplit(['\\', '/']).next().unwrap_or(name).to_ascii_lowercase();
-        let base = base.strip_suffix(".exe").unwrap_or(&base);
+        let base = name.rsplit(['\\', '/']).next().unwrap_or(name);
+        // Lower-cased on the stack when it is short (a name has no reason to be long).
+        let mut buf = [0u8; 64];
+        let lower;
+        let base = match buf.get_mut(..base.len()) {
+            Some(b) => {
+                b.copy_from_slice(base.as_bytes());
+                b.make_ascii_lowercase();
+                std::str::from_utf8(b).expect("ASCII lower-casing keeps UTF-8 valid")
+            }
+            None => {
+                lower = base.to_ascii_lowercase();
+                &lower
+            }
+        };
+        let base = base.strip_suffix(".exe").unwrap_or(base);
         self.programs.get(base).map(|(n, p)| (n.clone(), p.clone()))
     }
 
@@ -441,7 +563,7 @@ impl Kernel {
     /// it runs out of that resource. Returns that error.
     pub(crate) fn hit_limit(&mut self, limit: LimitKind, detail: String) -> Win32Error {
         if self.config.limit_action == LimitAction::EndRun && self.stop.is_none() {
-            self.stop = Some(Outcome::LimitExceeded { limit, detail });
+            self.stop = crate::kernel::Stop::of(Outcome::LimitExceeded { limit, detail });
         }
         limit.win32_error()
     }
@@ -449,14 +571,14 @@ impl Kernel {
     /// Records an unsupported use and ends the run (tier 2 of the error model).
     pub(crate) fn unsupported(&mut self, api: &str, detail: &str) {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::Unsupported { api: api.into(), detail: detail.into() });
+            self.stop = crate::kernel::Stop::of(Outcome::Unsupported { api: api.into(), detail: detail.into() });
         }
     }
 
     /// Ends the run as a simulator bug (an inconsistency found without a panic).
     pub(crate) fn simulator_bug(&mut self, message: String) {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::SimulatorBug { step: self.step, message });
+            self.stop = crate::kernel::Stop::of(Outcome::SimulatorBug { step: self.step, message });
         }
     }
 
@@ -580,7 +702,7 @@ impl Kernel {
             }
             None => {
                 if self.stop.is_none() {
-                    self.stop = Some(Outcome::ReplayDiverged {
+                    self.stop = crate::kernel::Stop::of(Outcome::ReplayDiverged {
                         step: self.step,
                         detail: format!(
                             "decision {} ({:?} among {:?}) does not match the recording",

@@ -162,6 +162,31 @@ pub(crate) struct MemAccess {
     pub(crate) api: Api,
 }
 
+/// A detector's buffers, emptied, for the next kernel's (`Kernel`'s spare buffers).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    calling: Vec<SyncKey>,
+    spare_keys: Vec<Vec<SyncKey>>,
+}
+
+impl Detector {
+    /// A new detector with these buffers.
+    pub(crate) fn with_buffers(b: Buffers) -> Detector {
+        Detector { calling: b.calling, spare_keys: b.spare_keys, ..Detector::default() }
+    }
+
+    /// Its buffers, emptied (the spare key lists are kept empty), when they are small.
+    pub(crate) fn take_buffers(&mut self) -> Buffers {
+        const MAX: usize = 64;
+        if self.calling.capacity() > MAX || self.spare_keys.iter().any(|k| k.capacity() > MAX) {
+            return Buffers::default();
+        }
+        let mut calling = std::mem::take(&mut self.calling);
+        calling.clear();
+        Buffers { calling, spare_keys: std::mem::take(&mut self.spare_keys) }
+    }
+}
+
 impl Kernel {
     /// The detector keeps clocks (it is on, and memory has been touched).
     fn race_on(&self) -> bool {
@@ -481,6 +506,9 @@ impl Kernel {
 
     /// An object was destroyed: its clock goes, and a section's shadow memory.
     pub(crate) fn race_object_destroyed(&mut self, id: ObjectId) {
+        if self.race.sync.is_empty() && self.race.shadow.is_empty() {
+            return;
+        }
         self.race.sync.remove(&SyncKey::Object(id));
         let k = MemKey::Section(id);
         self.race_forget_memory(k);
@@ -613,7 +641,7 @@ impl Kernel {
         match self.config.race_detection {
             RaceDetection::Stop => {
                 if self.stop.is_none() {
-                    self.stop = Some(Outcome::DataRace(report));
+                    self.stop = crate::kernel::Stop::of(Outcome::DataRace(report));
                 }
             }
             RaceDetection::Record => {

@@ -206,7 +206,7 @@ impl Kernel {
     /// hashed into its position (`state_hash` works without it, with every position 0).
     pub fn track_positions(&mut self) {
         if self.positions.is_none() {
-            self.positions = Some(Positions::default());
+            self.positions = Some(Box::default());
         }
     }
 

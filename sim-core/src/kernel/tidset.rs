@@ -27,6 +27,18 @@ impl TidSet {
     }
 
     /// Adds `tid`; returns whether it was not there.
+    /// Empties the set, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.words.clear();
+        self.summary.clear();
+        self.len = 0;
+    }
+
+    /// The memory it keeps, in words.
+    pub(crate) fn capacity(&self) -> usize {
+        self.words.capacity() + self.summary.capacity()
+    }
+
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
         let i = Self::index(tid);
         let (w, bit) = (i / 64, 1u64 << (i % 64));

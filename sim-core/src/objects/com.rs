@@ -562,9 +562,111 @@ pub struct ComCall {
     pub since_step: u64,
 }
 
-/// Everything COM keeps (`Kernel::com`).
-#[derive(Clone, Debug, Default)]
+/// Everything COM keeps (`Kernel::com`): its tables, built on first use (most runs never
+/// touch COM), and the processes being ended (every process's end is recorded there).
+#[derive(Clone, Default)]
 pub struct Com {
+    state: crate::kernel::lazy::Lazy<ComState>,
+    /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
+    /// apartments end as their server process dies (§21.17).
+    pub ending: PidSet,
+}
+
+impl Com {
+    /// COM with nothing made yet, its set of ending processes in `buffer` (emptied).
+    pub(crate) fn with_ending(buffer: Vec<Pid>) -> Com {
+        Com { state: Default::default(), ending: PidSet::with_buffer(buffer) }
+    }
+}
+
+impl std::ops::Deref for Com {
+    type Target = ComState;
+    #[inline]
+    fn deref(&self) -> &ComState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Com {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut ComState {
+        &mut self.state
+    }
+}
+
+/// A set of process ids: a sorted vector, shown as a set (as the `BTreeSet` it replaces);
+/// a process's end adds one, none leaves, so it stays short.
+#[derive(Clone, Default)]
+pub struct PidSet(Vec<Pid>);
+
+impl PidSet {
+    /// Adds `pid`; false if it was there.
+    pub fn insert(&mut self, pid: Pid) -> bool {
+        match self.0.binary_search(&pid) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, pid);
+                true
+            }
+        }
+    }
+
+    /// Whether `pid` is in the set.
+    pub fn contains(&self, pid: &Pid) -> bool {
+        self.0.binary_search(pid).is_ok()
+    }
+
+    /// Its buffer, emptied (the kernel's spare buffers).
+    pub(crate) fn take_buffer(&mut self) -> Vec<Pid> {
+        let mut v = std::mem::take(&mut self.0);
+        v.clear();
+        v
+    }
+
+    /// An empty set in `buffer` (emptied).
+    pub(crate) fn with_buffer(mut buffer: Vec<Pid>) -> PidSet {
+        buffer.clear();
+        PidSet(buffer)
+    }
+
+    /// The memory it keeps, in ids.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl std::fmt::Debug for PidSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(&self.0).finish()
+    }
+}
+
+/// As the one struct it was: the tables' fields in order, `ending` before `next`.
+impl std::fmt::Debug for Com {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s: &ComState = &self.state;
+        f.debug_struct("Com")
+            .field("threads", &s.threads)
+            .field("apts", &s.apts)
+            .field("mta", &s.mta)
+            .field("objects", &s.objects)
+            .field("ptrs", &s.ptrs)
+            .field("packets", &s.packets)
+            .field("streams", &s.streams)
+            .field("calls", &s.calls)
+            .field("cookies", &s.cookies)
+            .field("git", &s.git)
+            .field("filters", &s.filters)
+            .field("classes", &s.classes)
+            .field("ending", &self.ending)
+            .field("next", &s.next)
+            .finish()
+    }
+}
+
+/// COM's tables (`Com`, made on first use).
+#[derive(Clone, Debug, Default)]
+pub struct ComState {
     /// Per-thread state, for threads that touched COM.
     pub threads: BTreeMap<Tid, ComThread>,
     /// Apartments by id.
@@ -591,11 +693,10 @@ pub struct Com {
     pub filters: BTreeMap<u32, (MessageFilter, usize, usize)>,
     /// Class objects registered with CoRegisterClassObject, by cookie (§21.17).
     pub classes: BTreeMap<u32, ClassReg>,
-    /// Processes being ended (ExitProcess, TerminateProcess, their last thread): their
-    /// apartments end as their server process dies (§21.17).
-    pub ending: std::collections::BTreeSet<Pid>,
     next: u32,
 }
+
+crate::kernel::lazy::fresh_shared!(ComState);
 
 /// What a COM call returns besides its HRESULT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -673,7 +774,7 @@ fn hr_out(h: HRESULT, out: ComOut) -> CallResult {
     Ok(Value::Com(Box::new(ComReply { hr: h, out })).into())
 }
 
-impl Com {
+impl ComState {
     fn id(&mut self) -> u32 {
         self.next += 1;
         self.next
@@ -1192,7 +1293,7 @@ impl Kernel {
     /// pointer of the caller's process (undefined behaviour on Windows: a crash).
     fn com_misuse(&mut self, pid: Pid, tid: Tid, message: String) -> CallResult {
         if self.stop.is_none() {
-            self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+            self.stop = crate::kernel::Stop::of(crate::report::Outcome::Failed { pid, tid, message, location: None });
         }
         hr(E_POINTER)
     }

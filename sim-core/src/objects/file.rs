@@ -52,6 +52,8 @@ pub struct Volume {
     pub bytes: u64,
 }
 
+crate::kernel::lazy::fresh_shared!(Volume);
+
 /// A file's data and sharing state (not reachable through a handle).
 #[derive(Debug)]
 pub struct FileNode {

@@ -71,6 +71,8 @@ pub struct Locks {
     pub init_onces: BTreeMap<(Pid, u64), InitOnce>,
 }
 
+crate::kernel::lazy::fresh_shared!(Locks);
+
 /// An INIT_ONCE's state (synchronous mode).
 #[derive(Clone, Debug, Default)]
 pub struct InitOnce {
@@ -103,7 +105,7 @@ impl Kernel {
     /// Windows) and returns a reply that nothing will see.
     fn lock_misuse(&mut self, pid: Pid, tid: Tid, message: String) -> Exec {
         if self.stop.is_none() {
-            self.stop = Some(crate::report::Outcome::Failed { pid, tid, message, location: None });
+            self.stop = crate::kernel::Stop::of(crate::report::Outcome::Failed { pid, tid, message, location: None });
         }
         Exec::Done(Reply::error(ERROR_INVALID_PARAMETER))
     }

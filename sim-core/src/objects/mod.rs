@@ -411,12 +411,9 @@ impl Kernel {
     /// `id` was destroyed (no handle, no reference left); `body` is what it was.
     pub(crate) fn on_destroyed(&mut self, id: ObjectId, body: Body) {
         match body {
-            Body::Thread(t) => {
-                self.tids.remove(&t.tid);
-                self.release(t.process);
-            }
-            Body::Process(p) => {
-                self.pids.remove(&p.pid);
+            // Destroyed in place (`Kernel::maybe_destroy`).
+            Body::Thread(_) | Body::Process(_) => {
+                unreachable!("simulator bug: threads and processes are destroyed in place")
             }
             Body::File(f) => {
                 if let Some((port, _)) = f.port {

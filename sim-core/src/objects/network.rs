@@ -216,6 +216,12 @@ impl Kernel {
     /// partitions (partition notes go in the timer queue). A configuration that names an
     /// unknown host or gives one address to two hosts ends the run at once.
     pub(crate) fn net_boot(&mut self) -> Result<(), Box<Outcome>> {
+        let n = &self.config.network;
+        if n.hosts.is_empty() && n.links.is_empty() && n.partitions.is_empty() && self.net.is_fresh() {
+            // What the code below makes of an empty configuration: the default host only.
+            self.net.boot_default();
+            return Ok(());
+        }
         let cfg = self.config.network.clone();
         let bad = |detail: String| Box::new(Outcome::Unsupported { api: "Config::network".into(), detail });
         let mut hosts = vec![Host { name: LOCAL_HOST.into(), addrs: Vec::new() }];

@@ -278,15 +278,23 @@ impl Kernel {
         let p = self.process_mut(pid);
         p.exit_code = Some(code);
         let image = p.image.clone();
-        let handles = p.handles.drain();
+        // Its handles in value order (slot order).
+        let slots = p.handles.take_slots();
         self.exited.push((pid, image, code));
         let closed = if self.config.trace {
-            handles.iter().map(|(h, e)| format!("{h} ({})", self.describe(e.object))).collect()
+            slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.as_ref().map(|e| (crate::handles::handle_of(i), e)))
+                .map(|(h, e)| format!("{h} ({})", self.describe(e.object)))
+                .collect()
         } else {
             Vec::new()
         };
         let _ = self.push_process_event(pid, EventKind::ProcessExit { code, closed });
-        for (h, e) in handles {
+        for (i, e) in slots.into_iter().enumerate() {
+            let Some(e) = e else { continue };
+            let h = crate::handles::handle_of(i);
             self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
         }

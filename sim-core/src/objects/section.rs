@@ -499,7 +499,7 @@ impl Kernel {
         call: String,
     ) -> Win32Error {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::AccessViolation { pid, tid, address, write, call });
+            self.stop = crate::kernel::Stop::of(Outcome::AccessViolation { pid, tid, address, write, call });
         }
         ERROR_NOACCESS
     }
@@ -590,7 +590,7 @@ impl Kernel {
             let _ = self.hit_limit(LimitKind::SectionBytes, detail.clone());
             if self.stop.is_none() {
                 // A store has no error to return: FailCall ends the run too.
-                self.stop = Some(Outcome::LimitExceeded { limit: LimitKind::SectionBytes, detail });
+                self.stop = crate::kernel::Stop::of(Outcome::LimitExceeded { limit: LimitKind::SectionBytes, detail });
             }
             return false;
         }

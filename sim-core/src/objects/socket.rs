@@ -283,6 +283,74 @@ pub struct Net {
     pub overlapped: Option<(crate::kernel::io::AsyncTarget, bool)>,
 }
 
+/// `Net` as the kernel holds it: made on first change. Until then it reads as a fresh
+/// `Net`, or, once a run has started on the default network (`Kernel::net_boot` with no
+/// hosts, links or partitions configured), as that booted `Net` (the default host and
+/// nothing else), either shared by every run on the OS thread: a run that makes no socket
+/// allocates nothing for Winsock.
+#[derive(Default)]
+pub struct LazyNet {
+    state: Option<Box<Net>>,
+    /// Booted on the default network, still unchanged.
+    booted: bool,
+}
+
+impl LazyNet {
+    /// Nothing made yet, and nothing but the default network's boot done.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.state.is_none()
+    }
+
+    /// Boots a fresh `Net` on the default network: what `net_boot` makes of an empty
+    /// network configuration.
+    pub(crate) fn boot_default(&mut self) {
+        debug_assert!(self.state.is_none());
+        self.booted = true;
+    }
+
+    fn fresh(booted: bool) -> &'static Net {
+        thread_local! {
+            static FRESH: &'static Net = Box::leak(Box::default());
+            static BOOTED: &'static Net = Box::leak(Box::new(Net::booted_default()));
+        }
+        if booted { BOOTED.with(|n| *n) } else { FRESH.with(|n| *n) }
+    }
+}
+
+impl Net {
+    /// A fresh `Net` booted on the default network (`LazyNet::boot_default`).
+    fn booted_default() -> Net {
+        let mut n = Net::default();
+        n.network.hosts = vec![super::network::Host { name: super::network::LOCAL_HOST.into(), addrs: Vec::new() }];
+        n
+    }
+}
+
+impl std::ops::Deref for LazyNet {
+    type Target = Net;
+    #[inline]
+    fn deref(&self) -> &Net {
+        match &self.state {
+            Some(n) => n,
+            None => LazyNet::fresh(self.booted),
+        }
+    }
+}
+
+impl std::ops::DerefMut for LazyNet {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Net {
+        let booted = self.booted;
+        self.state.get_or_insert_with(|| Box::new(if booted { Net::booted_default() } else { Net::default() }))
+    }
+}
+
+impl std::fmt::Debug for LazyNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
 pub(crate) fn sock(k: &Kernel, id: ObjectId) -> &Socket {
     match &k.objects[id].body {
         Body::Socket(s) => s,

@@ -696,7 +696,7 @@ impl Kernel {
     /// Windows is undefined behaviour that usually ends the process (§29.19).
     fn heap_corruption(&mut self, pid: Pid, tid: Tid, what: String) -> Win32Error {
         if self.stop.is_none() {
-            self.stop = Some(Outcome::Failed {
+            self.stop = crate::kernel::Stop::of(Outcome::Failed {
                 pid,
                 tid,
                 message: format!("heap corruption (STATUS_HEAP_CORRUPTION 0xC0000374): {what}"),
@@ -798,7 +798,7 @@ impl Kernel {
         let options = self.process(pid).space.heaps[&heap].options;
         if (flags | options) & HEAP_GENERATE_EXCEPTIONS != 0 {
             if self.stop.is_none() {
-                self.stop = Some(Outcome::Failed {
+                self.stop = crate::kernel::Stop::of(Outcome::Failed {
                     pid,
                     tid,
                     message: format!(

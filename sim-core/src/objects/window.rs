@@ -267,9 +267,34 @@ pub enum Handoff {
     },
 }
 
-/// The window manager's state.
+/// The window manager's state: its tables, built on first use (most runs make no window),
+/// and the generation every thread's exit bumps.
 #[derive(Default)]
 pub struct User {
+    state: crate::kernel::lazy::Lazy<UserState>,
+    /// Bumped at every change (or possible change) of this state: the footprint of a step
+    /// for partial-order reduction (`kernel/footprint.rs`).
+    pub generation: u64,
+}
+
+impl std::ops::Deref for User {
+    type Target = UserState;
+    #[inline]
+    fn deref(&self) -> &UserState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for User {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut UserState {
+        &mut self.state
+    }
+}
+
+/// The window manager's tables (`User`, made on first use).
+#[derive(Default)]
+pub struct UserState {
     /// Classes by (process, lower-case name).
     pub classes: BTreeMap<(Pid, String), Class>,
     /// The global atom table of class names and registered messages (lower-case name →
@@ -291,10 +316,9 @@ pub struct User {
     next_thread_timer_id: usize,
     /// User code for the API layer to run next, by thread.
     pub handoff: BTreeMap<Tid, Handoff>,
-    /// Bumped at every change (or possible change) of this state: the footprint of a step
-    /// for partial-order reduction (`kernel/footprint.rs`).
-    pub generation: u64,
 }
+
+crate::kernel::lazy::fresh_per_thread!(UserState);
 
 /// Messages (below WM_USER) that carry pointers, which PostMessage and the other
 /// asynchronous sends refuse with ERROR_MESSAGE_SYNC_ONLY (§17.B2-B3).
@@ -727,8 +751,9 @@ impl Kernel {
             return Err(ERROR_NOT_SUPPORTED);
         }
         let key = class.to_lowercase();
-        let Some(c) = self.user.classes.get_mut(&(pid, key.clone())) else { return Err(ERROR_CANNOT_FIND_WND_CLASS) };
-        let owned = self.user.windows.values().filter(|w| w.pid == pid).count();
+        let user = &mut *self.user;
+        let Some(c) = user.classes.get_mut(&(pid, key.clone())) else { return Err(ERROR_CANNOT_FIND_WND_CLASS) };
+        let owned = user.windows.values().filter(|w| w.pid == pid).count();
         if owned >= self.config.windows_max as usize {
             // The process's USER handle quota (10,000 by default on Windows) (§17.P2).
             return Err(ERROR_NO_MORE_USER_HANDLES);
