@@ -6,7 +6,7 @@ use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
-use crate::trace::{Arg, ArgValue, Event, EventKind, Ret};
+use crate::trace::{Arg, ArgValue, Event, EventKind, Ret, push_u64};
 
 /// Up to this many objects, the invariants are checked after every step.
 const INVARIANTS_EVERY_STEP: u64 = 256;
@@ -195,7 +195,9 @@ impl Kernel {
         if let Some((_, buf)) = self.calling.take() {
             self.recycle_args(buf);
         }
-        let effects: Vec<Event> = if self.trace.len() > mark { self.trace.drain(mark..).collect() } else { Vec::new() };
+        // The call's effects stay where they are: once the call's own event (and any the
+        // completion adds) is pushed after them, a rotation puts them last.
+        let effects = self.trace.len() - mark;
         if matches!(exec, Exec::Done(_)) {
             self.race_call_done(tid);
         }
@@ -252,7 +254,9 @@ impl Kernel {
                 }
             }
         }
-        self.trace.extend(effects);
+        if effects > 0 {
+            self.trace[mark..].rotate_left(effects);
+        }
         if traced {
             self.sample_occupancy();
         }
@@ -291,18 +295,32 @@ impl Kernel {
                 Err(_) if value == 0 => continue,
                 Err(i) => self.counters.insert(i, (key, value)),
             }
-            let name = match key {
+            let mut name = String::with_capacity(40);
+            match key {
                 Counter::Pipe(id, end) => {
-                    let label = format!("pipe#{}", self.objects[id].hdr.serial);
-                    match end {
-                        None => format!("{label} unread bytes"),
-                        Some(e) => format!("{label} unread bytes (to {})", ["server", "client"][e]),
+                    name.push_str("pipe#");
+                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                    name.push_str(" unread bytes");
+                    if let Some(e) = end {
+                        name.push_str([" (to server)", " (to client)"][e]);
                     }
                 }
-                Counter::Mailslot(id) => format!("mailslot#{} messages", self.objects[id].hdr.serial),
-                Counter::Posted(t) => format!("T{t} posted messages"),
-                Counter::Mq(n) => format!("queue {} messages", self.mq.queues[&n].path_name),
-            };
+                Counter::Mailslot(id) => {
+                    name.push_str("mailslot#");
+                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                    name.push_str(" messages");
+                }
+                Counter::Posted(t) => {
+                    name.push('T');
+                    push_u64(&mut name, u64::from(t));
+                    name.push_str(" posted messages");
+                }
+                Counter::Mq(n) => {
+                    name.push_str("queue ");
+                    name.push_str(&self.mq.queues[&n].path_name);
+                    name.push_str(" messages");
+                }
+            }
             self.push_event(tid, EventKind::Counter { name, value });
         }
         self.occupancy = now;
@@ -362,6 +380,30 @@ impl Kernel {
             Some(tid) => format!("{what} by T{tid}"),
             None => what,
         }
+    }
+
+    /// `cause`'s text written by `what` into one String sized beforehand, with the acting
+    /// thread appended the same way (empty with the trace off).
+    pub(crate) fn cause_with(&self, what: impl FnOnce(&mut String)) -> String {
+        if !self.config.trace {
+            return String::new();
+        }
+        let mut s = String::with_capacity(64);
+        what(&mut s);
+        match self.current {
+            Some(tid) if self.tids.contains_key(&tid) => {
+                s.push_str(" by P");
+                push_u64(&mut s, u64::from(self.pid_of(tid)));
+                s.push_str("/T");
+                push_u64(&mut s, u64::from(tid));
+            }
+            Some(tid) => {
+                s.push_str(" by T");
+                push_u64(&mut s, u64::from(tid));
+            }
+            None => {}
+        }
+        s
     }
 
     fn reserve_event_id(&mut self) -> u64 {
