@@ -574,7 +574,7 @@ pub fn show_bytes(data: &[u8]) -> String {
         // Printable ASCII that `{:?}` leaves as it is: the same text without the
         // formatting machinery (the usual buffer of a trace).
         s.push('"');
-        s.push_str(std::str::from_utf8(shown).expect("ASCII"));
+        s.extend(shown.iter().map(|&b| char::from(b)));
         s.push('"');
     } else {
         match std::str::from_utf8(shown) {
@@ -769,7 +769,7 @@ pub(crate) fn push_u64(s: &mut String, n: u64) {
             break;
         }
     }
-    s.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+    s.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Appends `n` in lower-case hex without a prefix (as `{n:x}` writes it).
@@ -786,7 +786,7 @@ pub(crate) fn push_hex(s: &mut String, n: u64) {
             break;
         }
     }
-    s.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+    s.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Appends a handle as its `Display` writes it (`0x8`, `(HANDLE)-1`).

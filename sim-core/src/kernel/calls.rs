@@ -270,7 +270,26 @@ impl Kernel {
         // The list's buffer is kept from step to step.
         let mut now = std::mem::take(&mut self.occupancy);
         now.clear();
-        for (id, o) in self.objects.iter() {
+        // Only pipes and mailslots have an occupancy: their ids are listed in table order
+        // once, and listed again only after a pipe or a mailslot was made (its type's
+        // serial moved on; a new object may take a free slot anywhere in the table). A
+        // destroyed one is skipped (its id no longer resolves), so the order of the rest
+        // is the table's, as a walk over every object gives it, without that walk at
+        // every traced step.
+        let serial = |t| self.serials.get(&t).copied().unwrap_or(0);
+        let stamp = (serial(crate::objects::ObjectType::Pipe), serial(crate::objects::ObjectType::Mailslot));
+        if stamp != self.occupied.stamp {
+            self.occupied.stamp = stamp;
+            self.occupied.ids.clear();
+            self.occupied.ids.extend(
+                self.objects
+                    .iter()
+                    .filter(|(_, o)| matches!(o.body, Body::Pipe(_) | Body::Mailslot(_)))
+                    .map(|(id, _)| id),
+            );
+        }
+        for &id in &self.occupied.ids {
+            let Some(o) = self.objects.get(id) else { continue };
             match &o.body {
                 Body::Pipe(p) if p.anonymous => {
                     now.push((Counter::Pipe(id, None), p.ends.iter().map(|e| e.inbound.unread).sum()));
@@ -444,6 +463,16 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// The objects whose occupancy the trace samples, in table order, as of the pipe and
+/// mailslot serials in `stamp` (`Kernel::sample_occupancy`).
+#[derive(Debug, Default)]
+pub(crate) struct Occupied {
+    /// The last pipe and mailslot serials handed out when `ids` was listed.
+    stamp: (u32, u32),
+    /// Pipes and mailslots (some perhaps destroyed since), in table order.
+    ids: Vec<crate::objects::ObjectId>,
 }
 
 /// What an occupancy counter counts (`Kernel::sample_occupancy`).
