@@ -441,8 +441,8 @@ pub fn wait_code(v: u32) -> String {
 pub enum EventKind {
     /// A call that completed at once.
     Call {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its arguments.
         args: Vec<Arg>,
         /// Its return value.
@@ -459,8 +459,8 @@ pub enum EventKind {
     },
     /// A call that became a pending operation (`op` names it).
     Block {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its arguments.
         args: Vec<Arg>,
         /// What it waits for.
@@ -472,8 +472,8 @@ pub enum EventKind {
     },
     /// A pending operation completed (`op` names it, `cause` the event that completed it).
     Wake {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its return value.
         ret: Ret,
         /// Its out-parameters.
@@ -488,8 +488,8 @@ pub enum EventKind {
     /// A call waiting for a synchronous file object's lock was granted it; the call
     /// runs when its thread is next scheduled (`op` is the lock wait).
     Granted {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// The file object.
         file: String,
     },
