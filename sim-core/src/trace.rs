@@ -758,6 +758,11 @@ pub fn parse_json_lines(text: &str) -> Result<Vec<Event>, String> {
 
 /// Appends `n` in decimal (as `{n}` writes it, without the formatting machinery).
 pub(crate) fn push_u64(s: &mut String, n: u64) {
+    if n < 10 {
+        // Serials, process and thread ids and counts of a small run: one digit.
+        s.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;

@@ -432,7 +432,11 @@ impl Kernel {
     }
 
     fn push_event_with_id(&mut self, id: u64, tid: Tid, op: Option<u64>, kind: EventKind) {
-        let pid = self.tids.get(&tid).map(|_| self.pid_of(tid)).unwrap_or(0);
+        // One lookup (`pid_of` after `tids.get` made two).
+        let pid = match self.tids.get(&tid).map(|&id| &self.objects[id].body) {
+            Some(Body::Thread(t)) => t.pid,
+            _ => 0,
+        };
         let cause =
             if matches!(kind, EventKind::Wake { .. } | EventKind::Granted { .. }) { self.cause_event } else { None };
         let time_ms = self.now_ms();
