@@ -441,8 +441,8 @@ pub fn wait_code(v: u32) -> String {
 pub enum EventKind {
     /// A call that completed at once.
     Call {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its arguments.
         args: Vec<Arg>,
         /// Its return value.
@@ -459,8 +459,8 @@ pub enum EventKind {
     },
     /// A call that became a pending operation (`op` names it).
     Block {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its arguments.
         args: Vec<Arg>,
         /// What it waits for.
@@ -472,8 +472,8 @@ pub enum EventKind {
     },
     /// A pending operation completed (`op` names it, `cause` the event that completed it).
     Wake {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// Its return value.
         ret: Ret,
         /// Its out-parameters.
@@ -488,8 +488,8 @@ pub enum EventKind {
     /// A call waiting for a synchronous file object's lock was granted it; the call
     /// runs when its thread is next scheduled (`op` is the lock wait).
     Granted {
-        /// Win32 function name.
-        api: String,
+        /// Win32 function name (borrowed from the API table: no allocation per event).
+        api: Cow<'static, str>,
         /// The file object.
         file: String,
     },
@@ -567,21 +567,32 @@ pub enum EventKind {
 /// Renders up to 24 bytes of data: as a quoted string when it is text, as hex bytes
 /// otherwise.
 pub fn show_bytes(data: &[u8]) -> String {
-    let mut s = String::new();
     let shown = &data[..data.len().min(24)];
-    match std::str::from_utf8(shown) {
-        Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
-            let _ = write!(s, "{text:?}");
-        }
-        _ => {
-            s.push('[');
-            for (i, b) in shown.iter().enumerate() {
-                if i > 0 {
-                    s.push(' ');
-                }
-                let _ = write!(s, "{b:02x}");
+    // Quotes, the bytes (or three characters a byte in hex), and the ellipsis.
+    let mut s = String::with_capacity(shown.len() * 3 + 5);
+    if shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'') {
+        // Printable ASCII that `{:?}` leaves as it is: the same text without the
+        // formatting machinery (the usual buffer of a trace).
+        s.push('"');
+        s.extend(shown.iter().map(|&b| char::from(b)));
+        s.push('"');
+    } else {
+        match std::str::from_utf8(shown) {
+            Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
+                let _ = write!(s, "{text:?}");
             }
-            s.push(']');
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                s.push('[');
+                for (i, &b) in shown.iter().enumerate() {
+                    if i > 0 {
+                        s.push(' ');
+                    }
+                    s.push(char::from(HEX[usize::from(b >> 4)]));
+                    s.push(char::from(HEX[usize::from(b & 15)]));
+                }
+                s.push(']');
+            }
         }
     }
     if data.len() > shown.len() {
@@ -743,4 +754,55 @@ pub fn parse_json_lines(text: &str) -> Result<Vec<Event>, String> {
         ));
     }
     lines.enumerate().map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 2))).collect()
+}
+
+/// Appends `n` in decimal (as `{n}` writes it, without the formatting machinery).
+pub(crate) fn push_u64(s: &mut String, n: u64) {
+    if n < 10 {
+        // Serials, process and thread ids and counts of a small run: one digit.
+        s.push(char::from(b'0' + n as u8));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// Appends `n` in lower-case hex without a prefix (as `{n:x}` writes it).
+pub(crate) fn push_hex(s: &mut String, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = HEX[(n & 15) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// Appends a handle as its `Display` writes it (`0x8`, `(HANDLE)-1`).
+pub(crate) fn push_handle(s: &mut String, h: HANDLE) {
+    match h.0 {
+        v if v >= 0 => {
+            s.push_str("0x");
+            push_hex(s, v as u64);
+        }
+        _ => {
+            let _ = write!(s, "{h}");
+        }
+    }
 }

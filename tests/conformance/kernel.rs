@@ -115,7 +115,7 @@ fn narration_says_what_a_call_changed() {
                     ArgValue::Handle { object, .. } => object.clone().unwrap_or_default(),
                     _ => String::new(),
                 };
-                Some((api.clone(), object, effect.clone()))
+                Some((api.to_string(), object, effect.clone()))
             }
             _ => None,
         })

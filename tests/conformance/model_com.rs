@@ -335,7 +335,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     Ret::Long(v) => Some(*v as u32),
                     _ => None,
                 };
-                let want = match api.as_str() {
+                let want = match &**api {
                     "CoInitializeEx" => {
                         let coinit = match args.iter().find(|a| a.name == "coinit").map(|a| &a.value) {
                             Some(ArgValue::Flags(f)) => *f,

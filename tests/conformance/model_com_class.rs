@@ -253,7 +253,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     Ret::Hresult(h) => Some(h.0 as u32),
                     _ => None,
                 };
-                let want = match api.as_str() {
+                let want = match &**api {
                     "CoInitializeEx" => {
                         let coinit = num(step, args, "coinit")?;
                         Some(model.co_initialize_ex(pid, tid, coinit & COINIT_APARTMENTTHREADED != 0))

@@ -268,7 +268,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
     for e in &r.trace {
         let (step, tid, now) = (e.step, e.tid, e.time_ms);
         match &e.kind {
-            EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. } if APIS.contains(&api.as_str()) => {
+            EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. } if APIS.contains(&&**api) => {
                 if !wanted.is_empty() {
                     return Err(format!("step {step}: wake-ups {wanted:?} never came"));
                 }
@@ -287,7 +287,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                 // A reader thread's handle may have been closed by the main thread: a read
                 // on a handle that names no mailslot fails with ERROR_INVALID_HANDLE.
                 let stale = api == "ReadFile" && !sides.contains_key(&handle_arg(step, args, "handle")?);
-                let outcome: ModelOutcome = match api.as_str() {
+                let outcome: ModelOutcome = match &**api {
                     _ if stale => Reply::Failed(ERROR_INVALID_HANDLE.0).into(),
                     "CreateMailslot" => model
                         .create(u32_arg(step, args, "max_message_size")?, u32_arg(step, args, "read_timeout_ms")?)
@@ -376,7 +376,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                 }
                 check(step, api, (ret, outs, error.map(|e| e.0)), expected(api, &reply))?;
             }
-            EventKind::Wake { api, .. } if APIS.contains(&api.as_str()) => {
+            EventKind::Wake { api, .. } if APIS.contains(&&**api) => {
                 return Err(format!("step {step}: a {api} was woken; only reads wait"));
             }
             // The process exits: its handles close, which is no call to compare.

@@ -232,7 +232,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
             continue;
         }
         let EventKind::Call { api, args, ret, outs, error, .. } = &e.kind else { continue };
-        match api.as_str() {
+        match &**api {
             "CreateWindowEx" => {
                 let Ret::Hwnd(h) = ret else { return Err(format!("step {step}: CreateWindowEx returned {ret}")) };
                 windows.insert(h.to_string(), (tid, h.0 as i64));

@@ -398,7 +398,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
         let (step, tid) = (e.step, e.tid);
         match &e.kind {
             EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. }
-                if PIPE_APIS.contains(&api.as_str()) || api == "CloseHandle" =>
+                if PIPE_APIS.contains(&&**api) || api == "CloseHandle" =>
             {
                 if !wanted.is_empty() {
                     return Err(format!("step {step}: wake-ups {wanted:?} never came"));
@@ -425,7 +425,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     }
                     Ok(())
                 };
-                let outcome: ModelOutcome = match api.as_str() {
+                let outcome: ModelOutcome = match &**api {
                     "CreateNamedPipe" => {
                         let mode = u32_arg(step, args, "pipe_mode")?;
                         let reply = model.create_instance(
@@ -522,7 +522,7 @@ fn compare(r: &RunReport) -> Result<(), String> {
                     wanted.insert(b.op, Wanted { tid: t, api: b.api, reply, cause: e.id });
                 }
             }
-            EventKind::Wake { api, ret, outs, error, .. } if PIPE_APIS.contains(&api.as_str()) => {
+            EventKind::Wake { api, ret, outs, error, .. } if PIPE_APIS.contains(&&**api) => {
                 let want = e.op.and_then(|op| wanted.remove(&op));
                 let Some(want) = want else {
                     return Err(format!(

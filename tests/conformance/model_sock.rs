@@ -251,14 +251,14 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
         let (step, tid) = (e.step, e.tid);
         match &e.kind {
             EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. }
-                if tid != main && APIS.contains(&api.as_str()) =>
+                if tid != main && APIS.contains(&&**api) =>
             {
                 if !wanted.is_empty() {
                     return Err(format!("step {step}: wake-ups {wanted:?} never came"));
                 }
                 let h = arg(step, args, "s")?.as_handle().ok_or(format!("step {step}: no socket"))?;
                 let end = ends.iter().position(|&x| x == h).ok_or(format!("step {step}: unknown socket {h}"))?;
-                let outcome: ModelOutcome = match api.as_str() {
+                let outcome: ModelOutcome = match &**api {
                     "send" => {
                         let len = i32_arg(step, args, "len")? as u32;
                         let k = sends.entry(tid).or_insert(0);
@@ -291,12 +291,12 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
                     _ => unreachable!(),
                 };
                 match (&e.kind, &outcome.reply) {
-                    (EventKind::Block { .. }, Reply::Pending) if !OVERLAPPED_APIS.contains(&api.as_str()) => {
+                    (EventKind::Block { .. }, Reply::Pending) if !OVERLAPPED_APIS.contains(&&**api) => {
                         blocked.insert(tid);
                     }
                     // §22.40: an overlapped call that cannot complete returns SOCKET_ERROR with
                     // WSA_IO_PENDING; its thread then waits in WSAGetOverlappedResult(fWait).
-                    (EventKind::Call { ret, error, .. }, Reply::Pending) if OVERLAPPED_APIS.contains(&api.as_str()) => {
+                    (EventKind::Call { ret, error, .. }, Reply::Pending) if OVERLAPPED_APIS.contains(&&**api) => {
                         if *ret != Ret::Long(-1) || error.map(|e| e.0) != Some(WSA_IO_PENDING) {
                             return Err(format!(
                                 "step {step}: T{tid}'s {api}: kernel {ret} (error {error:?}), model pending"
@@ -304,7 +304,7 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
                         }
                         blocked.insert(tid);
                     }
-                    (EventKind::Call { ret, outs, error, .. }, reply) if OVERLAPPED_APIS.contains(&api.as_str()) => {
+                    (EventKind::Call { ret, outs, error, .. }, reply) if OVERLAPPED_APIS.contains(&&**api) => {
                         let want = expected_at_once(reply);
                         let bytes: Vec<u32> = outs
                             .iter()
@@ -346,7 +346,7 @@ fn compare(r: &RunReport, p: &Program, ends: [HANDLE; 2]) -> Result<(), String> 
                     check(step, api, (ret, outs, error.map(|e| e.0)), expected(&outcome.reply))?;
                 }
             }
-            EventKind::Wake { api, ret, outs, error, .. } if APIS.contains(&api.as_str()) => {
+            EventKind::Wake { api, ret, outs, error, .. } if APIS.contains(&&**api) => {
                 let Some((reply, cause)) = wanted.remove(&tid) else {
                     return Err(format!(
                         "step {step}: kernel completed T{tid}'s {api} ({ret}, {outs:?}, error {error:?}), the model did not"

@@ -289,7 +289,7 @@ impl Replay<'_> {
                     cause: c,
                     kind: EventKind::Wake { api, ret, outs, error, .. },
                     ..
-                }) if WAIT_APIS.contains(&api.as_str()) && *c == cause && blocked.contains_key(op) => {
+                }) if WAIT_APIS.contains(&&**api) && *c == cause && blocked.contains_key(op) => {
                     if !eligible.contains(tid) || blocked[op].tid != *tid {
                         return Err(format!(
                             "step {step}: kernel released T{tid} (op {op}: {ret}); the model allows only {eligible:?}"
@@ -355,7 +355,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
         let ok = (Ret::Bool(true), Vec::new(), None);
         match &e.kind {
             EventKind::Call { api, args, ret, error, .. }
-                if ["CreateEvent", "CreateMutex", "CreateSemaphore"].contains(&api.as_str()) =>
+                if ["CreateEvent", "CreateMutex", "CreateSemaphore"].contains(&&**api) =>
             {
                 let spec = specs.next().ok_or("more objects created than the program has")?;
                 let id = match *spec {
@@ -378,11 +378,11 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                 }
             }
             EventKind::Call { api, args, ret, outs, error, .. }
-                if ["SetEvent", "ResetEvent", "PulseEvent"].contains(&api.as_str()) =>
+                if ["SetEvent", "ResetEvent", "PulseEvent"].contains(&&**api) =>
             {
                 let id = rp.object(step, handle_arg(step, args, "event")?)?;
                 expect(step, api, (ret, outs, *error), ok)?;
-                match api.as_str() {
+                match &**api {
                     "SetEvent" => rp.model.set_event(id),
                     "ResetEvent" => rp.model.reset_event(id),
                     _ => {
@@ -413,9 +413,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                 expect(step, api, (ret, outs, *error), want)?;
                 rp.release(step, Some(e.id), None)?;
             }
-            EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. }
-                if WAIT_APIS.contains(&api.as_str()) =>
-            {
+            EventKind::Call { api, args, .. } | EventKind::Block { api, args, .. } if WAIT_APIS.contains(&&**api) => {
                 let (hs, all, timeout_ms) = wait_args(step, api, args)?;
                 let known = hs.iter().filter(|h| rp.handles.contains_key(*h)).count();
                 if known == 0 {
@@ -450,7 +448,7 @@ fn compare(p: &Program, r: &RunReport) -> Result<(), String> {
                 }
                 rp.release(step, Some(e.id), None)?;
             }
-            EventKind::Wake { api, ret, outs, error, .. } if WAIT_APIS.contains(&api.as_str()) => {
+            EventKind::Wake { api, ret, outs, error, .. } if WAIT_APIS.contains(&&**api) => {
                 let op = e.op.ok_or(format!("step {step}: {api} woke without an op"))?;
                 if let Some(t) = rp.ignored.remove(&op) {
                     if t != tid {

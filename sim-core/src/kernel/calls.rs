@@ -6,7 +6,7 @@ use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
-use crate::trace::{Arg, ArgValue, Event, EventKind, Ret};
+use crate::trace::{Arg, ArgValue, Event, EventKind, Ret, push_u64};
 
 /// Up to this many objects, the invariants are checked after every step.
 const INVARIANTS_EVERY_STEP: u64 = 256;
@@ -197,7 +197,9 @@ impl Kernel {
         if let Some((_, buf)) = self.calling.take() {
             self.recycle_args(buf);
         }
-        let effects: Vec<Event> = if self.trace.len() > mark { self.trace.drain(mark..).collect() } else { Vec::new() };
+        // The call's effects stay where they are: once the call's own event (and any the
+        // completion adds) is pushed after them, a rotation puts them last.
+        let effects = self.trace.len() - mark;
         if matches!(exec, Exec::Done(_)) {
             self.race_call_done(tid);
         }
@@ -256,7 +258,9 @@ impl Kernel {
                 }
             }
         }
-        self.trace.extend(effects);
+        if effects > 0 {
+            self.trace[mark..].rotate_left(effects);
+        }
         if traced {
             self.sample_occupancy();
         }
@@ -270,7 +274,26 @@ impl Kernel {
         // The list's buffer is kept from step to step.
         let mut now = std::mem::take(&mut self.occupancy);
         now.clear();
-        for (id, o) in self.objects.iter() {
+        // Only pipes and mailslots have an occupancy: their ids are listed in table order
+        // once, and listed again only after a pipe or a mailslot was made (its type's
+        // serial moved on; a new object may take a free slot anywhere in the table). A
+        // destroyed one is skipped (its id no longer resolves), so the order of the rest
+        // is the table's, as a walk over every object gives it, without that walk at
+        // every traced step.
+        let serial = |t| self.serials.last(t);
+        let stamp = (serial(crate::objects::ObjectType::Pipe), serial(crate::objects::ObjectType::Mailslot));
+        if stamp != self.occupied.stamp {
+            self.occupied.stamp = stamp;
+            self.occupied.ids.clear();
+            self.occupied.ids.extend(
+                self.objects
+                    .iter()
+                    .filter(|(_, o)| matches!(o.body, Body::Pipe(_) | Body::Mailslot(_)))
+                    .map(|(id, _)| id),
+            );
+        }
+        for &id in &self.occupied.ids {
+            let Some(o) = self.objects.get(id) else { continue };
             match &o.body {
                 Body::Pipe(p) if p.anonymous => {
                     now.push((Counter::Pipe(id, None), p.ends.iter().map(|e| e.inbound.unread).sum()));
@@ -295,18 +318,32 @@ impl Kernel {
                 Err(_) if value == 0 => continue,
                 Err(i) => self.counters.insert(i, (key, value)),
             }
-            let name = match key {
+            let mut name = String::with_capacity(40);
+            match key {
                 Counter::Pipe(id, end) => {
-                    let label = format!("pipe#{}", self.objects[id].hdr.serial);
-                    match end {
-                        None => format!("{label} unread bytes"),
-                        Some(e) => format!("{label} unread bytes (to {})", ["server", "client"][e]),
+                    name.push_str("pipe#");
+                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                    name.push_str(" unread bytes");
+                    if let Some(e) = end {
+                        name.push_str([" (to server)", " (to client)"][e]);
                     }
                 }
-                Counter::Mailslot(id) => format!("mailslot#{} messages", self.objects[id].hdr.serial),
-                Counter::Posted(t) => format!("T{t} posted messages"),
-                Counter::Mq(n) => format!("queue {} messages", self.mq.queues[&n].path_name),
-            };
+                Counter::Mailslot(id) => {
+                    name.push_str("mailslot#");
+                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                    name.push_str(" messages");
+                }
+                Counter::Posted(t) => {
+                    name.push('T');
+                    push_u64(&mut name, u64::from(t));
+                    name.push_str(" posted messages");
+                }
+                Counter::Mq(n) => {
+                    name.push_str("queue ");
+                    name.push_str(&self.mq.queues[&n].path_name);
+                    name.push_str(" messages");
+                }
+            }
             self.push_event(tid, EventKind::Counter { name, value });
         }
         self.occupancy = now;
@@ -360,6 +397,30 @@ impl Kernel {
         }
     }
 
+    /// `cause`'s text written by `what` into one String sized beforehand, with the acting
+    /// thread appended the same way (empty with the trace off).
+    pub(crate) fn cause_with(&self, what: impl FnOnce(&mut String)) -> String {
+        if !self.config.trace {
+            return String::new();
+        }
+        let mut s = String::with_capacity(64);
+        what(&mut s);
+        match self.current {
+            Some(tid) if self.tids.contains_key(&tid) => {
+                s.push_str(" by P");
+                push_u64(&mut s, u64::from(self.pid_of(tid)));
+                s.push_str("/T");
+                push_u64(&mut s, u64::from(tid));
+            }
+            Some(tid) => {
+                s.push_str(" by T");
+                push_u64(&mut s, u64::from(tid));
+            }
+            None => {}
+        }
+        s
+    }
+
     fn reserve_event_id(&mut self) -> u64 {
         let id = self.next_event_id;
         self.next_event_id += 1;
@@ -367,7 +428,11 @@ impl Kernel {
     }
 
     fn push_event_with_id(&mut self, id: u64, tid: Tid, op: Option<u64>, kind: EventKind) {
-        let pid = self.tids.get(&tid).map(|_| self.pid_of(tid)).unwrap_or(0);
+        // One lookup (`pid_of` after `tids.get` made two).
+        let pid = match self.tids.get(&tid).map(|&id| &self.objects[id].body) {
+            Some(Body::Thread(t)) => t.pid,
+            _ => 0,
+        };
         let cause =
             if matches!(kind, EventKind::Wake { .. } | EventKind::Granted { .. }) { self.cause_event } else { None };
         let time_ms = self.now_ms();
@@ -398,6 +463,16 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// The objects whose occupancy the trace samples, in table order, as of the pipe and
+/// mailslot serials in `stamp` (`Kernel::sample_occupancy`).
+#[derive(Debug, Default)]
+pub(crate) struct Occupied {
+    /// The last pipe and mailslot serials handed out when `ids` was listed.
+    stamp: (u32, u32),
+    /// Pipes and mailslots (some perhaps destroyed since), in table order.
+    ids: Vec<crate::objects::ObjectId>,
 }
 
 /// What an occupancy counter counts (`Kernel::sample_occupancy`).

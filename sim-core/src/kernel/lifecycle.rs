@@ -45,6 +45,11 @@ impl Serials {
         *s += 1;
         *s
     }
+
+    /// The last serial given of type `ty` (0: none yet).
+    pub(crate) fn last(&self, ty: ObjectType) -> u32 {
+        self.0[ty as usize]
+    }
 }
 
 impl std::fmt::Debug for Serials {
@@ -77,18 +82,19 @@ impl Kernel {
         let mut s = String::with_capacity(32);
         let _ = match &o.body {
             Body::File(f) => {
+                // Pushed piece by piece: a pipe end is the object a traced step names most.
                 let pipe = self.objects.get(f.pipe);
-                let pipe_serial = pipe.map(|p| p.hdr.serial).unwrap_or(0);
-                let name = match pipe.map(|p| &p.body) {
-                    Some(Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. })) => {
-                        match self.objects.get(i.family).map(|o| &o.body) {
-                            Some(Body::NamedPipe(n)) => format!(" of {}", n.name),
-                            _ => String::new(),
-                        }
-                    }
-                    _ => String::new(),
-                };
-                write!(s, "pipe#{pipe_serial} {}{name}", crate::objects::pipe::end_name(self, f))
+                s.push_str("pipe#");
+                crate::trace::push_u64(&mut s, u64::from(pipe.map(|p| p.hdr.serial).unwrap_or(0)));
+                s.push(' ');
+                s.push_str(crate::objects::pipe::end_name(self, f));
+                if let Some(Body::Pipe(crate::objects::pipe::Pipe { named: Some(i), .. })) = pipe.map(|p| &p.body)
+                    && let Some(Body::NamedPipe(n)) = self.objects.get(i.family).map(|o| &o.body)
+                {
+                    s.push_str(" of ");
+                    s.push_str(&n.name);
+                }
+                Ok(())
             }
             Body::NamedPipe(n) => write!(s, "{}", n.name),
             Body::Mailslot(m) => write!(s, "mailslot#{} {}", o.hdr.serial, m.name),
@@ -98,7 +104,13 @@ impl Kernel {
             },
             Body::Socket(so) => write!(s, "{}", crate::objects::socket::label(so, o.hdr.serial)),
             Body::Process(p) => write!(s, "process {} (P{})", p.image, p.pid),
-            Body::Thread(t) => write!(s, "thread T{} of P{}", t.tid, t.pid),
+            Body::Thread(t) => {
+                s.push_str("thread T");
+                crate::trace::push_u64(&mut s, u64::from(t.tid));
+                s.push_str(" of P");
+                crate::trace::push_u64(&mut s, u64::from(t.pid));
+                Ok(())
+            }
             Body::MqQueue(d) => match self.mq.queues.get(&d.queue) {
                 Some(q) => write!(s, "queue handle#{} {}", o.hdr.serial, q.path_name),
                 None => write!(s, "queue handle#{} (queue deleted)", o.hdr.serial),

@@ -319,6 +319,9 @@ pub struct Kernel {
     pub(crate) counters: Vec<(calls::Counter, u64)>,
     /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
     pub(crate) occupancy: Vec<(calls::Counter, u64)>,
+    /// The objects whose occupancy the trace samples (pipes, mailslots), in table order
+    /// (`Kernel::sample_occupancy`).
+    pub(crate) occupied: calls::Occupied,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: Box<race::Detector>,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
@@ -410,6 +413,7 @@ impl Kernel {
             mq: Default::default(),
             counters: Vec::new(),
             occupancy: Vec::new(),
+            occupied: Default::default(),
             race: Box::new(race::Detector::with_buffers(spare.race)),
             livelock: None,
             watch_from,

@@ -621,8 +621,12 @@ impl Kernel {
         q.written_total += n;
         q.empty_messages += u32::from(n == 0);
         q.entries.push_back(super::pipe::Entry { data, offset: 0, writer: None, empty_unread: n == 0 });
-        self.pipe_progress(pipe, peer, move || format!("TransactNamedPipe({h}, {n} bytes)"));
-        self.read_now_or_wait(tid, api, file, len, mode, move || format!("TransactNamedPipe({h})"))
+        self.pipe_progress(pipe, peer, move |s: &mut String| {
+            let _ = std::fmt::Write::write_fmt(s, format_args!("TransactNamedPipe({h}, {n} bytes)"));
+        });
+        self.read_now_or_wait(tid, api, file, len, mode, move |s: &mut String| {
+            let _ = std::fmt::Write::write_fmt(s, format_args!("TransactNamedPipe({h})"));
+        })
     }
 }
 

@@ -24,7 +24,7 @@ use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
 use crate::report::{HandleRef, LimitKind, WaitEdge};
-use crate::trace::EventKind;
+use crate::trace::{EventKind, push_handle, push_u64};
 use crate::types::*;
 use std::collections::VecDeque;
 
@@ -683,7 +683,13 @@ impl Kernel {
         let empty = len == 0;
         q.empty_messages += u32::from(empty);
         q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: empty });
-        let cause = move || format!("WriteFile({h}, {len} bytes)");
+        let cause = move |s: &mut String| {
+            s.push_str("WriteFile(");
+            push_handle(s, h);
+            s.push_str(", ");
+            push_u64(s, u64::from(len));
+            s.push_str(" bytes)");
+        };
         // Pending reads take their bytes first; then the write is the last entry, and the
         // unread bytes up to the end of it are all the unread bytes.
         self.pipe_progress(pipe, peer, cause);
@@ -716,9 +722,12 @@ impl Kernel {
     /// been read.
     /// `cause` says what made the progress; its text is built only when an operation
     /// completes and the trace is on.
-    pub(crate) fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn() -> String) {
+    pub(crate) fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn(&mut String)) {
+        // The text is written once, into one String, for all the operations it completes.
         let mut text: Option<String> = None;
-        let mut why = |k: &Kernel| text.get_or_insert_with(|| k.cause(&cause)).clone();
+        fn why<'a>(k: &Kernel, text: &'a mut Option<String>, cause: &impl Fn(&mut String)) -> &'a str {
+            text.get_or_insert_with(|| k.cause_with(cause))
+        }
         // Pending reads take what is there, in order (§3.1: a read returns what is
         // available; §3.3: a zero-length read completes with 0 bytes).
         loop {
@@ -735,8 +744,8 @@ impl Kernel {
             if let Value::Read(d) = &reply.value {
                 self.pipe_bytes -= d.len() as u64;
             }
-            let why = why(self);
-            self.complete_op(r, reply, &why);
+            let why = why(self, &mut text, &cause);
+            self.complete_op(r, reply, why);
         }
         // Writes complete when the unread bytes up to and including theirs fit (§2.4).
         let p = pipe_mut(self, pipe);
@@ -765,12 +774,12 @@ impl Kernel {
         }
         pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         for (w, n) in completed {
-            let why = why(self);
-            self.complete_op(w, Value::Written(n).into(), &why);
+            let why = why(self, &mut text, &cause);
+            self.complete_op(w, Value::Written(n).into(), why);
         }
         for f in flushed {
-            let why = why(self);
-            self.complete_op(f, Value::Bool(true).into(), &why);
+            let why = why(self, &mut text, &cause);
+            self.complete_op(f, Value::Bool(true).into(), why);
         }
     }
 
@@ -805,7 +814,11 @@ impl Kernel {
         if let Some(e) = self.connection_error(file_id, false) {
             return self.io_done(mode, tid, Api::ReadFile, Reply::error(e));
         }
-        self.read_now_or_wait(tid, Api::ReadFile, file_id, len, mode, || format!("ReadFile({h})"))
+        self.read_now_or_wait(tid, Api::ReadFile, file_id, len, mode, |s: &mut String| {
+            s.push_str("ReadFile(");
+            push_handle(s, h);
+            s.push(')');
+        })
     }
 
     /// A read on a file object: what is there (one message in message read mode), or end
@@ -817,7 +830,7 @@ impl Kernel {
         file_id: ObjectId,
         len: u32,
         mode: IoMode,
-        what: impl Fn() -> String,
+        what: impl Fn(&mut String),
     ) -> Exec {
         let (pipe, end, message, nowait) = {
             let f = file_ref(self, file_id);
@@ -841,7 +854,12 @@ impl Kernel {
                 _ => 0,
             };
             self.pipe_bytes -= n as u64;
-            self.pipe_progress(pipe, end, move || format!("{} took {n} bytes", what()));
+            self.pipe_progress(pipe, end, move |s: &mut String| {
+                what(s);
+                s.push_str(" took ");
+                push_u64(s, n as u64);
+                s.push_str(" bytes");
+            });
             return self.io_done(mode, tid, api, reply);
         }
         if p.ends[1 - end].closed {
@@ -911,7 +929,11 @@ impl Kernel {
         };
         let exec = match self.connection_error(file_id, false) {
             Some(e) => self.io_done(mode, tid, Api::ReadFileEx, Reply::error(e)),
-            None => self.read_now_or_wait(tid, Api::ReadFileEx, file_id, len, mode, || format!("ReadFileEx({h})")),
+            None => self.read_now_or_wait(tid, Api::ReadFileEx, file_id, len, mode, |s: &mut String| {
+                s.push_str("ReadFileEx(");
+                push_handle(s, h);
+                s.push(')');
+            }),
         };
         ex_result(exec)
     }
@@ -1213,7 +1235,11 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     q.entries.retain(|e| e.unread());
     k.pipe_bytes -= discarded;
     let tid = k.ops[op].tid;
-    k.pipe_progress(pipe, peer, move || format!("T{tid}'s pending write was cancelled"));
+    k.pipe_progress(pipe, peer, move |s: &mut String| {
+        s.push('T');
+        push_u64(s, u64::from(tid));
+        s.push_str("'s pending write was cancelled");
+    });
 }
 
 /// Handles (in every process) that refer to an object: (pid, image, handle).
@@ -1229,6 +1255,18 @@ pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
         }
     }
     out
+}
+
+/// How many handles name `id`, in all processes (`handles_to(k, id).len()`, without the
+/// list).
+fn handle_count_to(k: &Kernel, id: ObjectId) -> usize {
+    let mut n = 0;
+    for &pobj in k.pids.values() {
+        if let Body::Process(p) = &k.objects[pobj].body {
+            n += p.handles.iter().filter(|(_, e)| e.object == id).count();
+        }
+    }
+    n
 }
 
 pub(crate) fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {
@@ -1262,15 +1300,20 @@ pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
     let f = file_ref(k, id);
     let p = pipe_ref(k, f.pipe);
     match k.ops[op].kind {
+        // The two reasons a traced step gives most, pushed piece by piece.
         OpKind::PipeRead { .. } => {
-            let writers = p.ends[1 - f.end].file.map(|w| handles_to(k, w).len()).unwrap_or(0);
-            format!(
-                "waits for data in {} ({} bytes queued; {} has {} open handle(s))",
-                pipe_label(k, f.pipe),
-                p.ends[f.end].inbound.unread,
-                if p.anonymous { "write end" } else { "peer end" },
-                writers
-            )
+            let writers = p.ends[1 - f.end].file.map(|w| handle_count_to(k, w)).unwrap_or(0);
+            let mut s = String::with_capacity(96);
+            s.push_str("waits for data in pipe#");
+            push_u64(&mut s, u64::from(k.objects[f.pipe].hdr.serial));
+            s.push_str(" (");
+            push_u64(&mut s, p.ends[f.end].inbound.unread);
+            s.push_str(" bytes queued; ");
+            s.push_str(if p.anonymous { "write end" } else { "peer end" });
+            s.push_str(" has ");
+            push_u64(&mut s, writers as u64);
+            s.push_str(" open handle(s))");
+            s
         }
         OpKind::PipeWrite { .. } => {
             let q = &p.ends[1 - f.end].inbound;
@@ -1281,13 +1324,17 @@ pub(crate) fn op_reason(k: &Kernel, op: OpId) -> String {
                     break;
                 }
             }
-            format!(
-                "{} has {} unread bytes, quota {}; the write returns when the unread bytes up to the end of it ({}) fit the quota",
-                pipe_label(k, f.pipe),
-                q.unread,
-                q.quota,
-                upto
-            )
+            let mut s = String::with_capacity(160);
+            s.push_str("pipe#");
+            push_u64(&mut s, u64::from(k.objects[f.pipe].hdr.serial));
+            s.push_str(" has ");
+            push_u64(&mut s, q.unread);
+            s.push_str(" unread bytes, quota ");
+            push_u64(&mut s, u64::from(q.quota));
+            s.push_str("; the write returns when the unread bytes up to the end of it (");
+            push_u64(&mut s, upto);
+            s.push_str(") fit the quota");
+            s
         }
         OpKind::PipeFlush { .. } => format!(
             "waits for the reader of {} to read {} queued bytes",
