@@ -280,6 +280,11 @@ impl Sim {
         self.bodies.clear();
         let mut k = self.kernel.borrow_mut();
         k.end_execution();
+        let mut outcome = outcome;
+        if let Outcome::Completed { exit_codes } = &mut outcome {
+            // `drive_steps` leaves the list in the kernel until its last reader is done.
+            *exit_codes = std::mem::take(&mut k.exited);
+        }
         RunReport {
             outcome,
             config: Config::clone(&k.config),
@@ -373,7 +378,9 @@ impl Sim {
             if runnable.is_empty() {
                 k.scratch_tids = runnable;
                 if k.live_threads == 0 {
-                    return Outcome::Completed { exit_codes: k.exited.clone() };
+                    // The exit list moves into the outcome after `end_execution` (which
+                    // hashes it) instead of being copied here (`run_inner`).
+                    return Outcome::Completed { exit_codes: Vec::new() };
                 }
                 if !k.clock_is_idle() && k.advance_clock() {
                     continue;
@@ -409,11 +416,16 @@ impl Sim {
             // One borrow of the kernel for everything before the poll.
             let mut k = self.kernel.borrow_mut();
             if !k.dead.is_empty() {
-                let dead: Vec<Tid> = std::mem::take(&mut k.dead);
+                let mut dead: Vec<Tid> = std::mem::take(&mut k.dead);
                 drop(k);
-                for t in dead {
+                for t in dead.drain(..) {
                     // Dropping a body runs its destructors; the kernel is not borrowed here.
                     drop(self.bodies.remove(&t));
+                }
+                // The emptied list goes back for the next exits (no allocation per exit).
+                let mut k = self.kernel.borrow_mut();
+                if k.dead.is_empty() {
+                    k.dead = dead;
                 }
                 continue;
             }

@@ -222,12 +222,13 @@ impl Kernel {
     /// Ends a thread: cancels what it was doing, abandons its mutexes, signals it, and
     /// ends its process if it was the last thread (§8.8).
     pub(crate) fn kill_thread(&mut self, tid: Tid, code: u32, how: String) {
-        if self.thread(tid).exit_code.is_some() {
+        let t = self.thread(tid);
+        if t.exit_code.is_some() {
             return;
         }
         // Thread exit cancels the operation it waits on synchronously, and its
         // asynchronous I/O (except on files associated with a completion port).
-        if let Run::Blocked(op) = self.thread(tid).run {
+        if let Run::Blocked(op) = t.run {
             let op = self.cancel_op(op);
             // It is in no call any more: what its exit does next (cancelling its I/O, which
             // may queue it an APC) must not find the cancelled operation.
@@ -249,9 +250,10 @@ impl Kernel {
         self.com_thread_exited(tid);
         self.user_thread_exited(tid);
         // Its queued APCs are discarded (§16.41).
-        let discarded = std::mem::take(&mut self.thread_mut(tid).apcs);
+        let t = self.thread_mut(tid);
+        let discarded = std::mem::take(&mut t.apcs);
+        t.run = Run::Exited;
         drop(discarded);
-        self.thread_mut(tid).run = Run::Exited;
         self.parked.remove(&tid);
         self.live_threads -= 1;
         // It no longer runs for its completion port: a waiter may take a packet (§16.30).
@@ -267,7 +269,8 @@ impl Kernel {
         let t = self.thread_mut(tid);
         t.exit_code = Some(code);
         t.reply = None;
-        let pid = t.pid;
+        let (pid, process) = (t.pid, t.process);
+        let (held, granted) = (t.held_lock.take(), t.granted.take());
         self.push_event(tid, EventKind::ThreadExit { code, how });
         // Outside a call (a body returned), the exit is what wakes the thread's waiters.
         let outer_cause = self.cause_event;
@@ -275,10 +278,10 @@ impl Kernel {
             self.cause_event = self.trace.last().filter(|e| e.tid == tid).map(|e| e.id);
         }
         // Locks it held go after its exit is on record.
-        if let Some(file) = self.thread_mut(tid).held_lock.take() {
+        if let Some(file) = held {
             crate::objects::pipe::unlock_file(self, file);
         }
-        if let Some(file) = self.thread_mut(tid).granted.take() {
+        if let Some(file) = granted {
             crate::objects::pipe::unlock_file(self, file);
             self.release(file);
         }
@@ -286,7 +289,6 @@ impl Kernel {
         self.dead.push(tid);
         let cause = self.trace_text(|| format!("T{tid} exited"));
         // Its clock goes into its thread and process objects before waiters see it (§25.2).
-        let process = self.thread(tid).process;
         self.race_thread_exited(tid, id, process);
         self.wake_waiters(id, &cause);
         let p = self.process_mut(pid);
