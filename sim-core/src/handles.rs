@@ -188,14 +188,7 @@ impl HandleTable {
 
     /// Takes every entry out, in value order (process exit).
     pub fn drain(&mut self) -> Vec<(HANDLE, HandleEntry)> {
-        let out = std::mem::take(&mut self.entries)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.map(|e| (handle_of(i), e)))
-            .collect();
-        self.count = 0;
-        self.free.clear();
-        out
+        self.take_slots().into_iter().enumerate().filter_map(|(i, e)| e.map(|e| (handle_of(i), e))).collect()
     }
 }
 

@@ -582,7 +582,6 @@ pub fn show_bytes(data: &[u8]) -> String {
                 let _ = write!(s, "{text:?}");
             }
             _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 s.push('[');
                 for (i, &b) in shown.iter().enumerate() {
                     if i > 0 {
@@ -758,28 +757,14 @@ pub fn parse_json_lines(text: &str) -> Result<Vec<Event>, String> {
 
 /// Appends `n` in decimal (as `{n}` writes it, without the formatting machinery).
 pub(crate) fn push_u64(s: &mut String, n: u64) {
-    if n < 10 {
-        // Serials, process and thread ids and counts of a small run: one digit.
-        s.push(char::from(b'0' + n as u8));
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.extend(buf[i..].iter().map(|&b| char::from(b)));
+    s.push_str(itoa::Buffer::new().format(n));
 }
+
+/// Lower-case hex digits, for `push_hex` and `show_bytes`.
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `n` in lower-case hex without a prefix (as `{n:x}` writes it).
 pub(crate) fn push_hex(s: &mut String, n: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 16];
     let mut i = buf.len();
     let mut n = n;

@@ -387,14 +387,9 @@ impl Kernel {
         if !self.config.trace {
             return String::new();
         }
-        let what = what();
-        match self.current {
-            // The acting thread may have ended during its own call (TerminateProcess of
-            // its own process, TerminateThread of itself).
-            Some(tid) if self.tids.contains_key(&tid) => format!("{what} by P{}/T{tid}", self.pid_of(tid)),
-            Some(tid) => format!("{what} by T{tid}"),
-            None => what,
-        }
+        let mut s = what();
+        self.push_actor(&mut s);
+        s
     }
 
     /// `cause`'s text written by `what` into one String sized beforehand, with the acting
@@ -405,20 +400,27 @@ impl Kernel {
         }
         let mut s = String::with_capacity(64);
         what(&mut s);
+        self.push_actor(&mut s);
+        s
+    }
+
+    /// Appends the thread whose call made a cause (`… by P4/T8`), if a call did.
+    fn push_actor(&self, s: &mut String) {
         match self.current {
+            // The acting thread may have ended during its own call (TerminateProcess of
+            // its own process, TerminateThread of itself).
             Some(tid) if self.tids.contains_key(&tid) => {
                 s.push_str(" by P");
-                push_u64(&mut s, u64::from(self.pid_of(tid)));
+                push_u64(s, u64::from(self.pid_of(tid)));
                 s.push_str("/T");
-                push_u64(&mut s, u64::from(tid));
+                push_u64(s, u64::from(tid));
             }
             Some(tid) => {
                 s.push_str(" by T");
-                push_u64(&mut s, u64::from(tid));
+                push_u64(s, u64::from(tid));
             }
             None => {}
         }
-        s
     }
 
     fn reserve_event_id(&mut self) -> u64 {

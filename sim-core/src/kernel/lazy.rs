@@ -43,7 +43,28 @@ macro_rules! fresh_per_thread {
     };
 }
 
-pub(crate) use {fresh_per_thread, fresh_shared};
+/// Derefs a subsystem's state (`$outer`) to its lazily built tables (`$inner`, in field
+/// `$field`), for a state that keeps a few eagerly written fields beside them.
+macro_rules! deref_to_tables {
+    ($outer:ty => $inner:ty, $field:ident) => {
+        impl std::ops::Deref for $outer {
+            type Target = $inner;
+            #[inline]
+            fn deref(&self) -> &$inner {
+                &self.$field
+            }
+        }
+
+        impl std::ops::DerefMut for $outer {
+            #[inline]
+            fn deref_mut(&mut self) -> &mut $inner {
+                &mut self.$field
+            }
+        }
+    };
+}
+
+pub(crate) use {deref_to_tables, fresh_per_thread, fresh_shared};
 
 /// `T`, built on first mutable use; reads as `T::default()` until then.
 pub struct Lazy<T: Fresh>(Option<Box<T>>);

@@ -26,7 +26,6 @@ impl TidSet {
         (tid / 4) as usize
     }
 
-    /// Adds `tid`; returns whether it was not there.
     /// Empties the set, keeping its memory.
     pub(crate) fn clear(&mut self) {
         self.words.clear();
@@ -39,6 +38,7 @@ impl TidSet {
         self.words.capacity() + self.summary.capacity()
     }
 
+    /// Adds `tid`; returns whether it was not there.
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
         let i = Self::index(tid);
         let (w, bit) = (i / 64, 1u64 << (i % 64));

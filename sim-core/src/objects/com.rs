@@ -579,20 +579,7 @@ impl Com {
     }
 }
 
-impl std::ops::Deref for Com {
-    type Target = ComState;
-    #[inline]
-    fn deref(&self) -> &ComState {
-        &self.state
-    }
-}
-
-impl std::ops::DerefMut for Com {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut ComState {
-        &mut self.state
-    }
-}
+crate::kernel::lazy::deref_to_tables!(Com => ComState, state);
 
 /// A set of process ids: a sorted vector, shown as a set (as the `BTreeSet` it replaces);
 /// a process's end adds one, none leaves, so it stays short.

@@ -1242,31 +1242,29 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     });
 }
 
+/// Each handle (in every process, in id and value order) that names `id`, with its process.
+fn each_handle_to(
+    k: &Kernel,
+    id: ObjectId,
+) -> impl Iterator<Item = (Pid, &crate::objects::process::Process, HANDLE)> + '_ {
+    k.pids
+        .iter()
+        .filter_map(|(pid, &pobj)| match &k.objects[pobj].body {
+            Body::Process(p) => Some((pid, p)),
+            _ => None,
+        })
+        .flat_map(move |(pid, p)| p.handles.iter().filter(move |(_, e)| e.object == id).map(move |(h, _)| (pid, p, h)))
+}
+
 /// Handles (in every process) that refer to an object: (pid, image, handle).
 pub fn handles_to(k: &Kernel, id: ObjectId) -> Vec<(Pid, String, HANDLE)> {
-    let mut out = Vec::new();
-    for (pid, &pobj) in &k.pids {
-        if let Body::Process(p) = &k.objects[pobj].body {
-            for (h, e) in p.handles.iter() {
-                if e.object == id {
-                    out.push((pid, p.image.clone(), h));
-                }
-            }
-        }
-    }
-    out
+    each_handle_to(k, id).map(|(pid, p, h)| (pid, p.image.clone(), h)).collect()
 }
 
 /// How many handles name `id`, in all processes (`handles_to(k, id).len()`, without the
 /// list).
 fn handle_count_to(k: &Kernel, id: ObjectId) -> usize {
-    let mut n = 0;
-    for &pobj in k.pids.values() {
-        if let Body::Process(p) = &k.objects[pobj].body {
-            n += p.handles.iter().filter(|(_, e)| e.object == id).count();
-        }
-    }
-    n
+    each_handle_to(k, id).count()
 }
 
 pub(crate) fn handle_refs(k: &Kernel, id: ObjectId) -> Vec<HandleRef> {

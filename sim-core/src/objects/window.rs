@@ -277,20 +277,7 @@ pub struct User {
     pub generation: u64,
 }
 
-impl std::ops::Deref for User {
-    type Target = UserState;
-    #[inline]
-    fn deref(&self) -> &UserState {
-        &self.state
-    }
-}
-
-impl std::ops::DerefMut for User {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut UserState {
-        &mut self.state
-    }
-}
+crate::kernel::lazy::deref_to_tables!(User => UserState, state);
 
 /// The window manager's tables (`User`, made on first use).
 #[derive(Default)]
