@@ -430,10 +430,7 @@ impl Sim {
                 continue;
             }
             let tid = k.to_poll.pop_front()?;
-            if !k.tids.contains_key(&tid) {
-                continue;
-            }
-            let t = k.thread_mut(tid);
+            let Some(t) = k.thread_if_mut(tid) else { continue };
             if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
                 continue;
             }

@@ -25,10 +25,12 @@ impl<V> IdMap<V> {
         (id / 4) as usize
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: &u32) -> Option<&V> {
         self.slots.get(Self::index(*id)).and_then(Option::as_ref).filter(|_| id.is_multiple_of(4))
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: &u32) -> Option<&mut V> {
         if !id.is_multiple_of(4) {
             return None;

@@ -454,14 +454,19 @@ impl Kernel {
         id
     }
 
+    // The lookups below run several times a step: inlined, with their (never taken)
+    // panics out of line, they are a few instructions each.
+
+    #[inline]
     pub(crate) fn thread(&self, tid: Tid) -> &Thread {
         match self.tids.get(&tid).map(|&id| &self.objects[id].body) {
             Some(Body::Thread(t)) => t,
-            _ => panic!("simulator bug: no thread {tid}"),
+            _ => no_such("thread", tid),
         }
     }
 
     /// The thread `tid`, if it still exists (one lookup).
+    #[inline]
     pub(crate) fn thread_if_mut(&mut self, tid: Tid) -> Option<&mut Thread> {
         match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
             Some(Body::Thread(t)) => Some(t),
@@ -469,26 +474,27 @@ impl Kernel {
         }
     }
 
+    #[inline]
     pub(crate) fn thread_mut(&mut self, tid: Tid) -> &mut Thread {
-        let id = *self.tids.get(&tid).unwrap_or_else(|| panic!("simulator bug: no thread {tid}"));
-        match &mut self.objects[id].body {
-            Body::Thread(t) => t,
-            _ => panic!("simulator bug: tid maps to a non-thread"),
+        match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+            Some(Body::Thread(t)) => t,
+            _ => no_such("thread", tid),
         }
     }
 
+    #[inline]
     pub(crate) fn process(&self, pid: Pid) -> &Process {
         match self.pids.get(&pid).map(|&id| &self.objects[id].body) {
             Some(Body::Process(p)) => p,
-            _ => panic!("simulator bug: no process {pid}"),
+            _ => no_such("process", pid),
         }
     }
 
+    #[inline]
     pub(crate) fn process_mut(&mut self, pid: Pid) -> &mut Process {
-        let id = *self.pids.get(&pid).unwrap_or_else(|| panic!("simulator bug: no process {pid}"));
-        match &mut self.objects[id].body {
-            Body::Process(p) => p,
-            _ => panic!("simulator bug: pid maps to a non-process"),
+        match self.pids.get(&pid).map(|&id| &mut self.objects[id].body) {
+            Some(Body::Process(p)) => p,
+            _ => no_such("process", pid),
         }
     }
 
@@ -720,4 +726,13 @@ impl Kernel {
             }
         }
     }
+}
+
+/// A thread or process id that names none: a bug in winsim (the kernel looks up only
+/// ids it holds). Out of line, so the lookups that may end here stay small.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn no_such(what: &str, id: u32) -> ! {
+    panic!("simulator bug: no {what} {id}")
 }

@@ -229,31 +229,43 @@ pub fn end_name(k: &Kernel, f: &File) -> &'static str {
     }
 }
 
+/// An object id that names an object of another type: a bug in winsim.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_a(what: &str) -> ! {
+    panic!("simulator bug: not {what}")
+}
+
+#[inline]
 pub(crate) fn file_ref(k: &Kernel, id: ObjectId) -> &File {
     match &k.objects[id].body {
         Body::File(f) => f,
-        _ => panic!("simulator bug: not a file object"),
+        _ => not_a("a file object"),
     }
 }
 
+#[inline]
 pub(crate) fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
     match &mut k.objects[id].body {
         Body::File(f) => f,
-        _ => panic!("simulator bug: not a file object"),
+        _ => not_a("a file object"),
     }
 }
 
+#[inline]
 pub(crate) fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
     match &mut k.objects[id].body {
         Body::Pipe(p) => p,
-        _ => panic!("simulator bug: not a pipe"),
+        _ => not_a("a pipe"),
     }
 }
 
+#[inline]
 pub(crate) fn pipe_ref(k: &Kernel, id: ObjectId) -> &Pipe {
     match &k.objects[id].body {
         Body::Pipe(p) => p,
-        _ => panic!("simulator bug: not a pipe"),
+        _ => not_a("a pipe"),
     }
 }
 
