@@ -237,7 +237,7 @@ fn not_a(what: &str) -> ! {
     panic!("simulator bug: not {what}")
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn file_ref(k: &Kernel, id: ObjectId) -> &File {
     match &k.objects[id].body {
         Body::File(f) => f,
@@ -245,7 +245,7 @@ pub(crate) fn file_ref(k: &Kernel, id: ObjectId) -> &File {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
     match &mut k.objects[id].body {
         Body::File(f) => f,
@@ -253,7 +253,7 @@ pub(crate) fn file_mut(k: &mut Kernel, id: ObjectId) -> &mut File {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
     match &mut k.objects[id].body {
         Body::Pipe(p) => p,
@@ -261,7 +261,7 @@ pub(crate) fn pipe_mut(k: &mut Kernel, id: ObjectId) -> &mut Pipe {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn pipe_ref(k: &Kernel, id: ObjectId) -> &Pipe {
     match &k.objects[id].body {
         Body::Pipe(p) => p,
@@ -513,7 +513,17 @@ impl Kernel {
     /// instance or a disconnected client file ERROR_PIPE_NOT_CONNECTED (§6.12); a peek on a
     /// server without a client gets ERROR_BAD_PIPE (§§3.9, 4.6). Anonymous pipes are
     /// always connected.
+    #[inline]
     pub(crate) fn connection_error(&self, file: ObjectId, peek: bool) -> Option<Win32Error> {
+        // The usual case, inlined: an anonymous pipe's end (always connected).
+        let f = file_ref(self, file);
+        if !f.disconnected && pipe_ref(self, f.pipe).named.is_none() {
+            return None;
+        }
+        self.named_connection_error(file, peek)
+    }
+
+    fn named_connection_error(&self, file: ObjectId, peek: bool) -> Option<Win32Error> {
         let f = file_ref(self, file);
         if f.disconnected {
             return Some(ERROR_PIPE_NOT_CONNECTED);
@@ -558,6 +568,7 @@ impl Kernel {
         Ok((id, f.pipe, f.end))
     }
 
+    #[inline]
     fn io_limit(&mut self, len: usize) -> Result<(), Win32Error> {
         if len as u64 > u64::from(self.config.io_bytes_max) {
             let max = self.config.io_bytes_max;
@@ -1019,7 +1030,25 @@ impl Kernel {
     /// How a data call runs: synchronously (its thread blocks when it must wait), or, with
     /// an OVERLAPPED on a handle opened with FILE_FLAG_OVERLAPPED, asynchronously (§16).
     /// An OVERLAPPED on a synchronous handle is not modelled (Unsupported).
+    #[inline]
     pub(crate) fn io_mode(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        api: Api,
+        file: ObjectId,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+    ) -> Result<IoMode, Win32Error> {
+        // The usual case, inlined: no OVERLAPPED on a synchronous handle.
+        if overlapped.is_none() && file_ref(self, file).synchronous {
+            return Ok(IoMode::Sync);
+        }
+        self.io_mode_overlapped(pid, tid, api, file, overlapped, buffer)
+    }
+
+    /// `io_mode` with an OVERLAPPED, or on a handle opened for overlapped I/O.
+    fn io_mode_overlapped(
         &mut self,
         pid: Pid,
         tid: Tid,
