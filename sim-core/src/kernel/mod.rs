@@ -669,41 +669,37 @@ impl Kernel {
         if kind == ChoiceKind::Waiter && self.config.waiter_order == WaiterOrder::Fifo {
             return options[0];
         }
-        let (calls, footprint) = match (kind, self.footprints.is_some()) {
-            (ChoiceKind::Thread, true) => {
-                let calls: Vec<NextCall> = options
-                    .iter()
-                    .map(|&tid| match &self.thread(tid).run {
-                        Run::Parked(req) => NextCall { tid, api: req.api(), reads: self.call_reads(tid, req) },
-                        _ => panic!("simulator bug: a runnable thread is not parked"),
-                    })
-                    .collect();
-                let now = self.snapshot();
-                let f = self.footprints.as_mut().map(|r| r.take(now));
-                (calls, f)
-            }
-            _ => (Vec::new(), None),
+        let picked = if kind == ChoiceKind::Thread && (self.footprints.is_some() || self.wants_states) {
+            self.pick_thread_with_state(options)
+        } else {
+            // The usual choice: no next calls, footprint or state to show the strategy.
+            let point = ChoicePoint {
+                kind,
+                options,
+                current: if kind == ChoiceKind::Thread { self.last_stepped } else { self.current },
+                step: self.step,
+                index: self.schedule.len(),
+                calls: &[],
+                footprint: None,
+                state: None,
+            };
+            self.strategy.pick(&point)
         };
-        let current = if kind == ChoiceKind::Thread { self.last_stepped } else { self.current };
-        let point = ChoicePoint {
-            kind,
-            options,
-            current,
-            step: self.step,
-            index: self.schedule.len(),
-            calls: &calls,
-            footprint: footprint.as_ref(),
-            state: (self.wants_states && kind == ChoiceKind::Thread).then(|| self.state_now()),
-        };
-        match self.strategy.pick(&point) {
+        match picked {
             Some(i) => {
                 let tid = options[i];
                 self.schedule.push(kind, i);
                 if self.config.decision_record == DecisionRecord::Full {
                     // Runs often choose among the same threads again: the last
-                    // decision's options are shared instead of copied.
+                    // decision's options are shared instead of copied. (Compared element
+                    // by element: a few ids, where a slice comparison calls memcmp.)
                     let options = match self.decisions.last() {
-                        Some(d) if *d.options == *options => d.options.clone(),
+                        Some(d)
+                            if d.options.len() == options.len()
+                                && d.options.iter().zip(options).all(|(a, b)| a == b) =>
+                        {
+                            d.options.clone()
+                        }
                         _ => std::sync::Arc::from(options),
                     };
                     self.decisions.push(Decision { kind, tid, options });
@@ -725,6 +721,39 @@ impl Kernel {
                 options[0]
             }
         }
+    }
+
+    /// A thread choice for a strategy that wants each option's next call and the
+    /// footprint since the last choice, or the state's hash (out of line: the usual
+    /// choice needs neither).
+    #[inline(never)]
+    fn pick_thread_with_state(&mut self, options: &[Tid]) -> Option<usize> {
+        let (calls, footprint) = match self.footprints.is_some() {
+            true => {
+                let calls: Vec<NextCall> = options
+                    .iter()
+                    .map(|&tid| match &self.thread(tid).run {
+                        Run::Parked(req) => NextCall { tid, api: req.api(), reads: self.call_reads(tid, req) },
+                        _ => panic!("simulator bug: a runnable thread is not parked"),
+                    })
+                    .collect();
+                let now = self.snapshot();
+                let f = self.footprints.as_mut().map(|r| r.take(now));
+                (calls, f)
+            }
+            false => (Vec::new(), None),
+        };
+        let point = ChoicePoint {
+            kind: ChoiceKind::Thread,
+            options,
+            current: self.last_stepped,
+            step: self.step,
+            index: self.schedule.len(),
+            calls: &calls,
+            footprint: footprint.as_ref(),
+            state: self.wants_states.then(|| self.state_now()),
+        };
+        self.strategy.pick(&point)
     }
 }
 

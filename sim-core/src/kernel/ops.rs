@@ -301,7 +301,7 @@ impl Kernel {
         self.recycle_args(std::mem::take(&mut op.args));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
-        let timed_out = why == "time-out" || reply.value == Value::Wait(crate::types::WAIT_TIMEOUT);
+        let timed_out = why == "time-out" || matches!(reply.value, Value::Wait(crate::types::WAIT_TIMEOUT));
         let target = match &op.target {
             Target::Async(t) => Some(&**t),
             _ => None,
@@ -357,6 +357,10 @@ impl Kernel {
         // is granted to comes after it.
         if let Some(file) = held {
             crate::objects::pipe::unlock_file(self, file);
+        }
+        // A wait's lists serve the next wait that blocks.
+        if let OpKind::Wait { objects, handles, .. } = op.kind {
+            super::wait::spare_lists::keep(objects, handles);
         }
     }
 

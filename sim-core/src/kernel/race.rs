@@ -389,7 +389,11 @@ impl Kernel {
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
         self.race.calling.clear();
         self.race.calling_deferred = None;
-        if self.config.race_detection == RaceDetection::Off || api_class(req.api()) & CLASS_MEMORY != 0 {
+        if self.config.race_detection == RaceDetection::Off {
+            return;
+        }
+        let hot = hot_handle(req);
+        if hot.is_none() && api_class(req.api()) & CLASS_MEMORY != 0 {
             return;
         }
         // The list's buffer is reused from call to call.
@@ -406,10 +410,18 @@ impl Kernel {
             // memory itself; the handles are noted now and resolved only then
             // (`race_resolve_calling`), so a call that completes at once with the
             // detector off costs no handle lookups.
-            self.race_fixed_keys(pid, req, &mut keys);
             let mut handles = std::mem::take(&mut self.race.calling_handles);
             handles.clear();
-            let alertable = req.visit_handles(&mut |h| handles.push(h));
+            let alertable = match hot {
+                Some(h) => {
+                    handles.push(h);
+                    false
+                }
+                None => {
+                    self.race_fixed_keys(pid, req, &mut keys);
+                    req.visit_handles(&mut |h| handles.push(h))
+                }
+            };
             self.race.calling_handles = handles;
             self.race.calling_deferred = Some((pid, tid, alertable));
         }
@@ -668,6 +680,21 @@ const CLASS_COM: u8 = 4;
 const CLASS_NET: u8 = 8;
 const CLASS_MSMQ: u8 = 16;
 
+/// The one handle of the calls made most (waits on one object, signalling an event or a
+/// mutex, pipe reads and writes), which name no lock, address or subsystem, are in no API
+/// class and are not alertable: the keys `race_fixed_keys` and `Request::visit_handles`
+/// give them, found without walking the whole request table at every call.
+fn hot_handle(req: &Request) -> Option<HANDLE> {
+    match req {
+        Request::WaitForSingleObject { handle, .. }
+        | Request::SetEvent { event: handle }
+        | Request::ReleaseMutex { mutex: handle }
+        | Request::ReadFile { handle, .. }
+        | Request::WriteFile { handle, .. } => Some(*handle),
+        _ => None,
+    }
+}
+
 fn api_class(api: Api) -> u8 {
     static CLASSES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let classes = CLASSES.get_or_init(|| {
@@ -747,4 +774,29 @@ fn is_user_api(api: Api) -> bool {
             | A::WndProcReturn
             | A::CoWaitForMultipleHandles
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hot_handles_are_what_the_request_table_gives() {
+        let h = HANDLE(0x44);
+        let hot = [
+            Request::WaitForSingleObject { handle: h, timeout_ms: 5 },
+            Request::SetEvent { event: h },
+            Request::ReleaseMutex { mutex: h },
+            Request::ReadFile { handle: h, len: 1, overlapped: None, buffer: None },
+            Request::WriteFile { handle: h, data: vec![1], overlapped: None },
+        ];
+        for req in &hot {
+            let mut seen = Vec::new();
+            let alertable = req.visit_handles(&mut |x| seen.push(x));
+            assert_eq!((seen, alertable), (vec![h], false), "{:?}", req.api());
+            assert_eq!(api_class(req.api()), 0, "{:?}", req.api());
+            assert_eq!(hot_handle(req), Some(h));
+        }
+        assert_eq!(hot_handle(&Request::WaitForSingleObjectEx { handle: h, timeout_ms: 5, alertable: true }), None);
+    }
 }

@@ -43,16 +43,25 @@ impl TidSet {
         let i = Self::index(tid);
         let (w, bit) = (i / 64, 1u64 << (i % 64));
         if w >= self.words.len() {
-            self.words.resize(w + 1, 0);
-            self.summary.resize(w / 64 + 1, 0);
+            self.grow(w);
         }
-        if self.words[w] & bit != 0 {
+        let word = &mut self.words[w];
+        if *word & bit != 0 {
             return false;
         }
-        self.words[w] |= bit;
+        *word |= bit;
         self.summary[w / 64] |= 1u64 << (w % 64);
         self.len += 1;
         true
+    }
+
+    /// Makes room for word `w` (out of line: a set grows a few times a run, and a thread
+    /// parks at every call).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, w: usize) {
+        self.words.resize(w + 1, 0);
+        self.summary.resize(w / 64 + 1, 0);
     }
 
     /// Removes `tid`; returns whether it was there.

@@ -52,6 +52,40 @@ fn each_once(objects: &[ObjectId]) -> Take {
     }
 }
 
+/// The object and handle lists of completed waits, emptied, for the next wait that
+/// blocks (two allocations and two frees less for each): kept per OS thread, at most a
+/// few, each small. A capacity is never observable.
+pub(crate) mod spare_lists {
+    use super::{HANDLE, ObjectId};
+    use std::cell::RefCell;
+
+    type Lists = (Vec<ObjectId>, Vec<HANDLE>);
+
+    thread_local! {
+        static SPARE: RefCell<Vec<Lists>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Two empty lists.
+    pub(crate) fn take() -> Lists {
+        SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps a completed wait's lists.
+    pub(crate) fn keep(mut objects: Vec<ObjectId>, mut handles: Vec<HANDLE>) {
+        if objects.capacity() > 8 || handles.capacity() > 8 {
+            return;
+        }
+        objects.clear();
+        handles.clear();
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < 4 {
+                s.push((objects, handles));
+            }
+        });
+    }
+}
+
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
     /// consume and the index reported (lowest signalled index for wait-any, §10.2).
@@ -236,8 +270,11 @@ impl Kernel {
         }
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
-        let (objects, handles) = (objects.to_vec(), handles.to_vec());
-        let op = self.new_op(tid, OpKind::Wait { objects, handles, all, input }, deadline);
+        let (mut objects_kept, mut handles_kept) = spare_lists::take();
+        objects_kept.extend_from_slice(objects);
+        handles_kept.extend_from_slice(handles);
+        let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
+        let op = self.new_op(tid, kind, deadline);
         self.ops[op].alertable = alertable;
         for &o in unique.as_slice() {
             self.objects[o].hdr.waiters.push_back(op);
@@ -322,11 +359,12 @@ impl Kernel {
                     if plan.0.as_slice().iter().any(|&c| self.consumes(c)) {
                         // The list is made only for a second competitor: one alone wins
                         // without a choice (`choose` among one option decides nothing).
-                        match first_competing {
-                            None => first_competing = Some(op),
-                            Some(first) => {
+                        // The first one's plan is kept: alone, it is the winner's.
+                        match &first_competing {
+                            None => first_competing = Some((op, plan)),
+                            Some((first, _)) => {
                                 if competing.is_empty() {
-                                    competing.push(first);
+                                    competing.push(*first);
                                 }
                                 competing.push(op);
                             }
@@ -344,17 +382,18 @@ impl Kernel {
                 }
                 continue;
             }
-            let op = match first_competing {
+            let (op, plan) = match first_competing {
                 None => return woken,
+                // Nothing changed since its plan was made.
                 Some(only) if competing.is_empty() => only,
                 Some(_) => {
                     // Choices are recorded by thread id; a thread has one synchronous wait.
                     let tids: Vec<Tid> = competing.iter().map(|&op| self.ops[op].tid).collect();
                     let winner = self.choose(ChoiceKind::Waiter, &tids);
-                    competing[tids.iter().position(|&t| t == winner).expect("chosen among them")]
+                    let op = competing[tids.iter().position(|&t| t == winner).expect("chosen among them")];
+                    (op, self.ready_plan(op).expect("candidate is satisfiable"))
                 }
             };
-            let plan = self.ready_plan(op).expect("candidate is satisfiable");
             self.satisfy_pending(op, plan, cause);
             woken += 1;
         }
