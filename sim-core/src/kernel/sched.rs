@@ -120,19 +120,28 @@ impl Schedule {
             // Fits: the index is below 63.
             self.bytes.push(head | index as u8);
         } else {
-            self.bytes.push(head | SCHEDULE_ESCAPE);
-            let mut rest = (index - usize::from(SCHEDULE_ESCAPE)) as u64;
-            loop {
-                let b = (rest & 0x7f) as u8;
-                rest >>= 7;
-                if rest == 0 {
-                    self.bytes.push(b);
-                    break;
-                }
-                self.bytes.push(b | 0x80);
-            }
+            self.push_escaped(head, index);
         }
         self.len += 1;
+    }
+
+    /// An index of 63 or more: the escape, then the rest as a varint (out of line: a
+    /// choice among more than 63 options is rare, and a decision is recorded at every
+    /// choice).
+    #[cold]
+    #[inline(never)]
+    fn push_escaped(&mut self, head: u8, index: usize) {
+        self.bytes.push(head | SCHEDULE_ESCAPE);
+        let mut rest = (index - usize::from(SCHEDULE_ESCAPE)) as u64;
+        loop {
+            let b = (rest & 0x7f) as u8;
+            rest >>= 7;
+            if rest == 0 {
+                self.bytes.push(b);
+                break;
+            }
+            self.bytes.push(b | 0x80);
+        }
     }
     /// Decisions recorded.
     pub fn len(&self) -> usize {

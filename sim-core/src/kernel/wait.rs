@@ -294,7 +294,10 @@ impl Kernel {
         let unique = each_once(objects);
         for &o in unique.as_slice() {
             let waiters = &mut self.objects[o].hdr.waiters;
-            if let Some(i) = waiters.iter().position(|&w| w == op) {
+            if waiters.front() == Some(&op) {
+                // The usual case: the first in line (no shifting).
+                waiters.pop_front();
+            } else if let Some(i) = waiters.iter().position(|&w| w == op) {
                 waiters.remove(i);
             }
             self.release(o);
