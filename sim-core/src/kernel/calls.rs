@@ -144,17 +144,27 @@ impl Kernel {
         // What a pending operation keeps (the same with the trace on or off), and what the
         // trace shows: buffer previews, and the object behind each handle as the caller
         // sees it before the call (CloseHandle's handle is gone after it).
-        // The list's buffer is kept from call to call: only a call that blocks takes it
-        // (onto its operation), so a call that completes allocates nothing for it.
-        let mut args = self.args_pool.pop().unwrap_or_default();
-        if api.may_block() {
-            req.args_into(false, &mut args);
-        }
+        // The request moves into its handler, so what the operation's list is built from
+        // is kept first (a few copied words: handles, lengths, whether an OVERLAPPED was
+        // given); the list itself is built only if the call blocks (`new_op_for`).
+        let kept = if api.may_block() {
+            debug_assert!(
+                {
+                    let mut v = Vec::new();
+                    req.keep_args().args_into(&mut v);
+                    v == req.args_with(false)
+                },
+                "simulator bug: {api}'s kept arguments differ from its arguments"
+            );
+            Some(req.keep_args())
+        } else {
+            None
+        };
         let shown = if traced { self.named_args(pid, req.args()) } else { Vec::new() };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
         self.effect = None;
-        self.calling = Some((api, args));
+        self.calling = Some((api, kept));
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
@@ -164,8 +174,8 @@ impl Kernel {
             Err(file) => {
                 self.call_file = None;
                 // Any file call can queue behind the lock: its arguments go on the operation.
-                if let Some((_, a)) = self.calling.as_mut().filter(|(_, a)| a.is_empty()) {
-                    *a = req.args_with(false);
+                if let Some((_, a @ None)) = self.calling.as_mut() {
+                    *a = Some(req.keep_args());
                 }
                 Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
             }
@@ -194,9 +204,7 @@ impl Kernel {
             }
             self.release(file);
         }
-        if let Some((_, buf)) = self.calling.take() {
-            self.recycle_args(buf);
-        }
+        self.calling = None;
         // The call's effects stay where they are: once the call's own event (and any the
         // completion adds) is pushed after them, a rotation puts them last.
         let effects = self.trace.len() - mark;

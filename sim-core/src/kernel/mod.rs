@@ -237,8 +237,10 @@ pub struct Kernel {
     pub(crate) cause_event: Option<u64>,
     /// WriteFileEx's completion routine on its way into the write's asynchronous target.
     pub(crate) pending_routine: Option<io::IoCompletionRoutine>,
-    /// The executing call's API and arguments, taken by `new_op` if it blocks.
-    pub(crate) calling: Option<(request::Api, Vec<crate::trace::Arg>)>,
+    /// The executing call's API and, for a call that may block (or one that queues
+    /// behind a file object's I/O lock), its arguments as kept before it ran: taken by
+    /// `new_op`, which builds the operation's argument list from them, if it blocks.
+    pub(crate) calling: Option<(request::Api, Option<request::KeptArgs>)>,
     /// The file object the executing call's I/O lock check resolved its handle to
     /// (process, handle, access checked, object): the call's own handler reuses it instead
     /// of walking the handle table again. Cleared when the call's dispatch ends.
@@ -294,9 +296,9 @@ pub struct Kernel {
     pub(crate) spare_bytes: Vec<Vec<u8>>,
     /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
     pub(crate) scratch_ops: Vec<OpId>,
-    /// Buffers for the executing call's arguments (`Kernel::calling`), kept across calls:
-    /// a call that blocks keeps its buffer on its operation, and the operation gives it
-    /// back when it completes (`Kernel::recycle_args`).
+    /// Buffers for pending operations' arguments, kept across calls: a call that blocks
+    /// takes one for its operation (`Kernel::new_op_for`), and the operation gives it back
+    /// when it completes (`Kernel::recycle_args`).
     pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.

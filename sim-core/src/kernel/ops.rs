@@ -265,7 +265,17 @@ impl Kernel {
 
     /// `new_op` with another completion target (an asynchronous operation's).
     pub(crate) fn new_op_for(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
-        let (api, args) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        // The arguments kept before the call ran, built now that it blocks (a call that
+        // cannot block keeps none).
+        let args = match kept {
+            Some(kept) => {
+                let mut args = self.args_pool.pop().unwrap_or_default();
+                kept.args_into(&mut args);
+                args
+            }
+            None => Vec::new(),
+        };
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();

@@ -354,8 +354,17 @@ impl Kernel {
             self.pids.get(&pid).copied()
         } else if h == CURRENT_THREAD_PSEUDO_HANDLE {
             self.tids.get(&tid).copied()
+        } else if let Some((p, fh, _, file)) = self.call_file
+            && (p, fh) == (pid, h)
+        {
+            // The executing call's I/O lock check resolved this handle already (a ReadFile
+            // or WriteFile that blocks): the same object, without the lookups.
+            Some(file)
         } else {
-            self.pids.get(&pid).and_then(|_| self.process(pid).handles.get(h).map(|e| e.object))
+            match self.pids.get(&pid).map(|&id| &self.objects[id].body) {
+                Some(Body::Process(p)) => p.handles.get(h).map(|e| e.object),
+                _ => None,
+            }
         };
         let Some(id) = id else { return };
         // A file object's pipe was made before it: pushed first, the keys are usually in

@@ -297,6 +297,221 @@ macro_rules! api_arg {
     };
 }
 
+/// What a call that may block keeps of one argument before it runs (`KeptArgs`): the
+/// parts `ToArg::to_arg(false)` reads, copied (a buffer's length, whether an OVERLAPPED
+/// was given), so that the argument list is built only if the call does block (issue 13:
+/// most calls complete at once, and the request itself moves into its handler).
+/// `kept_arg(keep(x))` is `x.to_arg(false)`.
+pub(crate) trait Keep {
+    /// The kept parts.
+    type Kept;
+    /// Copies the parts the argument is built from.
+    fn keep(&self) -> Self::Kept;
+    /// The argument, as `to_arg(false)` gives it.
+    fn kept_arg(kept: Self::Kept) -> Option<ArgValue>;
+}
+
+/// Small `Copy` values are kept as they are.
+macro_rules! keep_copy {
+    ($($t:ty),* $(,)?) => {$(
+        impl Keep for $t {
+            type Kept = $t;
+            fn keep(&self) -> $t {
+                *self
+            }
+            fn kept_arg(kept: $t) -> Option<ArgValue> {
+                ToArg::to_arg(&kept, false)
+            }
+        }
+    )*};
+}
+
+/// Values of calls that cannot block (kept only when a call queues behind a file
+/// object's I/O lock): the argument itself, built at once.
+macro_rules! keep_built {
+    ($($t:ty),* $(,)?) => {$(
+        impl Keep for $t {
+            type Kept = Option<Box<ArgValue>>;
+            fn keep(&self) -> Option<Box<ArgValue>> {
+                ToArg::to_arg(self, false).map(Box::new)
+            }
+            fn kept_arg(kept: Option<Box<ArgValue>>) -> Option<ArgValue> {
+                kept.map(|b| *b)
+            }
+        }
+    )*};
+}
+
+/// Values that never show as an argument.
+macro_rules! keep_nothing {
+    ($($t:ty),* $(,)?) => {$(
+        impl Keep for $t {
+            type Kept = ();
+            fn keep(&self) {}
+            fn kept_arg(_: ()) -> Option<ArgValue> {
+                None
+            }
+        }
+    )*};
+}
+
+keep_copy!(HANDLE, HWND, bool, i32, isize, u32, u64, usize, Option<i32>, Option<crate::types::SOCKADDR_IN>);
+keep_nothing!(
+    ApcRoutine,
+    ThreadStart,
+    MemoryAccess,
+    crate::api::IoBuffer,
+    Option<crate::api::IoBuffer>,
+    crate::kernel::io::IoCompletionRoutine,
+);
+keep_built!(
+    GUID,
+    ComPtr,
+    crate::error::HRESULT,
+    IStream,
+    MSG,
+    Option<ComPtr>,
+    Option<IStream>,
+    Option<MessageFilter>,
+    Option<SENDASYNCPROC>,
+    Option<TIMERPROC>,
+    Option<TimerApcRoutine>,
+    Option<Vec<u8>>,
+    Option<WNDPROC>,
+    STARTUPINFO,
+    String,
+    ToyMethod,
+    crate::mq::MQMSGPROPS,
+    crate::mq::MQQUEUEPROPS,
+    Option<u32>,
+    i64,
+    u16,
+);
+
+impl Keep for Vec<u8> {
+    /// The length (the preview is the trace's only).
+    type Kept = u32;
+    fn keep(&self) -> u32 {
+        u32::try_from(self.len()).unwrap_or(u32::MAX)
+    }
+    fn kept_arg(len: u32) -> Option<ArgValue> {
+        Some(ArgValue::Bytes { len, preview: String::new() })
+    }
+}
+impl Keep for Option<COPYDATASTRUCT> {
+    type Kept = Option<u32>;
+    fn keep(&self) -> Option<u32> {
+        self.as_ref().map(|c| c.lpData.keep())
+    }
+    fn kept_arg(len: Option<u32>) -> Option<ArgValue> {
+        len.and_then(Vec::<u8>::kept_arg)
+    }
+}
+impl Keep for Option<crate::api::Overlapped> {
+    type Kept = bool;
+    fn keep(&self) -> bool {
+        self.is_some()
+    }
+    fn kept_arg(given: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(given.then(|| "overlapped".to_string())))
+    }
+}
+impl Keep for crate::api::Overlapped {
+    type Kept = ();
+    fn keep(&self) {}
+    fn kept_arg(_: ()) -> Option<ArgValue> {
+        Some(ArgValue::Str(Some("overlapped".to_string())))
+    }
+}
+impl Keep for Option<crate::kernel::io::IoCompletionRoutine> {
+    type Kept = bool;
+    fn keep(&self) -> bool {
+        self.is_some()
+    }
+    fn kept_arg(given: bool) -> Option<ArgValue> {
+        Some(ArgValue::Str(given.then(|| "routine".to_string())))
+    }
+}
+impl Keep for Option<crate::mq::MqAsyncReceive> {
+    /// Whether it is a callback, if the receive is asynchronous.
+    type Kept = Option<bool>;
+    fn keep(&self) -> Option<bool> {
+        self.as_ref().map(|a| a.callback)
+    }
+    fn kept_arg(callback: Option<bool>) -> Option<ArgValue> {
+        callback.map(|c| ArgValue::Str(Some(if c { "callback" } else { "overlapped" }.to_string())))
+    }
+}
+impl Keep for Option<String> {
+    type Kept = Option<String>;
+    fn keep(&self) -> Option<String> {
+        self.clone()
+    }
+    fn kept_arg(s: Option<String>) -> Option<ArgValue> {
+        Some(ArgValue::Str(s))
+    }
+}
+impl Keep for Vec<HANDLE> {
+    type Kept = Vec<HANDLE>;
+    fn keep(&self) -> Vec<HANDLE> {
+        self.clone()
+    }
+    fn kept_arg(v: Vec<HANDLE>) -> Option<ArgValue> {
+        Some(ArgValue::Handles(v))
+    }
+}
+impl Keep for Option<Vec<HANDLE>> {
+    type Kept = Option<Vec<HANDLE>>;
+    fn keep(&self) -> Option<Vec<HANDLE>> {
+        self.clone()
+    }
+    fn kept_arg(v: Option<Vec<HANDLE>>) -> Option<ArgValue> {
+        Some(match v {
+            Some(v) => ArgValue::Handles(v),
+            None => ArgValue::Str(None),
+        })
+    }
+}
+impl Keep for Vec<(HANDLE, i16)> {
+    type Kept = Vec<HANDLE>;
+    fn keep(&self) -> Vec<HANDLE> {
+        self.iter().map(|&(h, _)| h).collect()
+    }
+    fn kept_arg(v: Vec<HANDLE>) -> Option<ArgValue> {
+        Some(ArgValue::Handles(v))
+    }
+}
+
+/// A field's kept type (`Keep`); a field with a renderer is a number, kept as it is.
+macro_rules! api_kept_ty {
+    ($t:ty) => {
+        <$t as Keep>::Kept
+    };
+    ($t:ty, $r:ident) => {
+        $t
+    };
+}
+
+/// A field kept (`Request::keep_args`).
+macro_rules! api_keep {
+    ($f:ident, $t:ty) => {
+        <$t as Keep>::keep($f)
+    };
+    ($f:ident, $t:ty, $r:ident) => {
+        *$f
+    };
+}
+
+/// A kept field's argument (`KeptArgs::args_into`), as `api_arg!` without `full` gives it.
+macro_rules! api_kept_arg {
+    ($f:ident, $t:ty) => {
+        <$t as Keep>::kept_arg($f)
+    };
+    ($f:ident, $t:ty, $r:ident) => {
+        Some(ArgValue::$r(&$f))
+    };
+}
+
 /// One field's handles, for `Request::visit_handles` (a field with a renderer is a number).
 macro_rules! api_visit {
     ($fn:ident, $alertable:ident, $f:ident) => {
@@ -322,6 +537,14 @@ macro_rules! api_table {
         #[allow(missing_docs, non_camel_case_types)]
         pub enum Request {
             $( $(#[$doc])* $name { $($f: $t),* }, )*
+        }
+
+        /// A call's arguments as a pending operation keeps them (`args_with(false)`),
+        /// in the parts they are built from: what a call that may block keeps before it
+        /// runs, its list built only if it does block (`Request::keep_args`).
+        #[allow(non_camel_case_types)]
+        pub(crate) enum KeptArgs {
+            $( $name { $($f: api_kept_ty!($t $(, $r)?)),* }, )*
         }
 
         /// The id of a Win32 function winsim executes.
@@ -373,19 +596,19 @@ macro_rules! api_table {
                 }
             }
 
-            /// The arguments; without `full`, the costly parts only the trace shows (a
-            /// buffer's preview) are left out: what a pending operation keeps for the
-            /// deadlock report, the same whether or not the trace is on.
+            /// What the call's pending operation would show as its arguments, kept before
+            /// the call runs (its handler takes the request): `args_with(false)` once
+            /// built (`KeptArgs::args_into`).
             #[allow(unused_variables)]
-            pub(crate) fn args_into(&self, full: bool, v: &mut Vec<Arg>) {
+            pub(crate) fn keep_args(&self) -> KeptArgs {
                 match self {
-                    $( Request::$name { $($f),* } => {
-                        $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
-                    } )*
+                    $( Request::$name { $($f),* } => KeptArgs::$name { $($f: api_keep!($f, $t $(, $r)?)),* }, )*
                 }
             }
 
-            /// The arguments as `args_into` gives them, in a new list.
+            /// The arguments; without `full`, the costly parts only the trace shows (a
+            /// buffer's preview) are left out: what a pending operation keeps for the
+            /// deadlock report, the same whether or not the trace is on.
             #[allow(unused_variables, unused_mut)]
             pub fn args_with(&self, full: bool) -> Vec<Arg> {
                 match self {
@@ -393,6 +616,18 @@ macro_rules! api_table {
                         let mut v = Vec::with_capacity(0 $( + api_count!($f) )*);
                         $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
                         v
+                    } )*
+                }
+            }
+        }
+
+        impl KeptArgs {
+            /// The list `Request::args_with(false)` gives, appended to `v`.
+            #[allow(unused_variables)]
+            pub(crate) fn args_into(self, v: &mut Vec<Arg>) {
+                match self {
+                    $( KeptArgs::$name { $($f),* } => {
+                        $( if let Some(a) = api_kept_arg!($f, $t $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
                     } )*
                 }
             }
