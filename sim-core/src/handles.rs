@@ -180,6 +180,12 @@ impl HandleTable {
 
     /// Takes every entry out as the table's slots (slot `i` holds handle `handle_of(i)`),
     /// without copying them out (process exit).
+    /// An empty table over `entries`, an emptied slot vector kept for reuse.
+    pub(crate) fn with_slots(entries: Vec<Option<HandleEntry>>) -> HandleTable {
+        debug_assert!(entries.is_empty());
+        HandleTable { entries, count: 0, free: Default::default() }
+    }
+
     pub(crate) fn take_slots(&mut self) -> Vec<Option<HandleEntry>> {
         self.count = 0;
         self.free.clear();

@@ -287,7 +287,6 @@ impl Sim {
         }
         RunReport {
             outcome,
-            config: Config::clone(&k.config),
             seed: k.config.seed(),
             steps: k.step,
             time_ms: k.now_ms(),
@@ -297,6 +296,10 @@ impl Sim {
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
             volume: k.volume_files(),
+            // Last, after every other reader: the run is over and nothing reads the
+            // kernel's configuration again (the kernel is dropped, or replaced by
+            // `run_and_reset`), so it is moved, not copied.
+            config: std::mem::take(&mut *k.config),
         }
     }
 

@@ -279,8 +279,10 @@ impl Kernel {
     /// Message Queuing queues. Objects are visited in their table's order, so the events
     /// are deterministic; a counter's name is built only when its value changes.
     pub(crate) fn sample_occupancy(&mut self) {
-        // The list's buffer is kept from step to step.
-        let mut now = std::mem::take(&mut self.occupancy);
+        // The counters, taken while the kernel is read and put back at the end; the
+        // sample's buffer is kept from step to step.
+        let mut occ = self.occupancy.take().unwrap_or_default();
+        let mut now = std::mem::take(&mut occ.sample);
         now.clear();
         // Only pipes and mailslots have an occupancy: their ids are listed in table order
         // once, and listed again only after a pipe or a mailslot was made (its type's
@@ -290,17 +292,17 @@ impl Kernel {
         // every traced step.
         let serial = |t| self.serials.last(t);
         let stamp = (serial(crate::objects::ObjectType::Pipe), serial(crate::objects::ObjectType::Mailslot));
-        if stamp != self.occupied.stamp {
-            self.occupied.stamp = stamp;
-            self.occupied.ids.clear();
-            self.occupied.ids.extend(
+        if stamp != occ.occupied.stamp {
+            occ.occupied.stamp = stamp;
+            occ.occupied.ids.clear();
+            occ.occupied.ids.extend(
                 self.objects
                     .iter()
                     .filter(|(_, o)| matches!(o.body, Body::Pipe(_) | Body::Mailslot(_)))
                     .map(|(id, _)| id),
             );
         }
-        for &id in &self.occupied.ids {
+        for &id in &occ.occupied.ids {
             let Some(o) = self.objects.get(id) else { continue };
             match &o.body {
                 Body::Pipe(p) if p.anonymous => {
@@ -319,12 +321,12 @@ impl Kernel {
         now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
         let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
         for &(key, value) in &now {
-            match self.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
-                Ok(i) if self.counters[i].1 == value => continue,
-                Ok(i) => self.counters[i].1 = value,
+            match occ.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) if occ.counters[i].1 == value => continue,
+                Ok(i) => occ.counters[i].1 = value,
                 // A counter appears with its first non-zero value.
                 Err(_) if value == 0 => continue,
-                Err(i) => self.counters.insert(i, (key, value)),
+                Err(i) => occ.counters.insert(i, (key, value)),
             }
             let mut name = String::with_capacity(40);
             match key {
@@ -354,7 +356,8 @@ impl Kernel {
             }
             self.push_event(tid, EventKind::Counter { name, value });
         }
-        self.occupancy = now;
+        occ.sample = now;
+        self.occupancy = Some(occ);
     }
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
@@ -473,6 +476,19 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// The trace's occupancy counters (`Kernel::sample_occupancy`), boxed in the kernel and
+/// made at the first traced step.
+#[derive(Debug, Default)]
+pub(crate) struct Occupancy {
+    /// The last value of each counter, sorted by counter (a binary search in a short
+    /// vector, not a tree walk, for each counter at each traced step).
+    counters: Vec<(Counter, u64)>,
+    /// A buffer for each traced step's sample.
+    sample: Vec<(Counter, u64)>,
+    /// The objects whose occupancy is sampled (pipes, mailslots), in table order.
+    occupied: Occupied,
 }
 
 /// The objects whose occupancy the trace samples, in table order, as of the pipe and

@@ -56,7 +56,12 @@ impl<V> IdMap<V> {
     pub(crate) fn insert(&mut self, id: u32, v: V) -> Option<V> {
         assert!(id.is_multiple_of(4), "simulator bug: id {id} is not a multiple of 4");
         let i = Self::index(id);
-        if i >= self.slots.len() {
+        if i == self.slots.len() {
+            // The next id: a push (ids come from one growing pool).
+            self.slots.push(Some(v));
+            return None;
+        }
+        if i > self.slots.len() {
             self.slots.resize_with(i + 1, || None);
         }
         self.slots[i].replace(v)

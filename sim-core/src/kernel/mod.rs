@@ -96,23 +96,32 @@ struct Spare {
     ending: Vec<Pid>,
     /// The race detector's buffers (`race::Detector::buffers`).
     race: race::Buffers,
+    /// An ended process's emptied handle slots, for the next process's table (kept
+    /// while the run lasts too: `Kernel::spare_handle_slots`).
+    handle_slots: Vec<Option<crate::handles::HandleEntry>>,
+    /// An ended process's emptied thread set (its root node still allocated), for the
+    /// next process (`Kernel::spare_thread_set`).
+    thread_set: BTreeSet<Tid>,
 }
 
 thread_local! {
-    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+    static SPARE: std::cell::Cell<Option<Box<Spare>>> = const { std::cell::Cell::new(None) };
 }
 
 /// The most a kept buffer holds, in elements.
 const SPARE_MAX: usize = 64;
 
 impl Spare {
-    /// The buffers kept on this OS thread, or new ones.
-    fn take() -> Spare {
+    /// The buffers kept on this OS thread, or new ones. (Boxed: the buffers move in and
+    /// out field by field and the box goes back and forth, instead of the whole set being
+    /// copied into and out of the thread-local at each kernel.)
+    fn take() -> Box<Spare> {
         SPARE.try_with(|s| s.take()).ok().flatten().unwrap_or_default()
     }
 
     /// Keeps a dropped kernel's buffers, emptied, for the next kernel on this OS thread.
     fn keep(k: &mut Kernel) {
+        let Some(mut s) = k.spare.take() else { return };
         let small = k.tids.capacity() <= SPARE_MAX
             && k.pids.capacity() <= SPARE_MAX
             && k.to_poll.capacity() <= SPARE_MAX
@@ -123,32 +132,63 @@ impl Spare {
             && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX)
             && k.starts.capacity() <= SPARE_MAX
             && k.com.ending.capacity() <= SPARE_MAX;
-        if !small {
-            return;
+        if small {
+            std::mem::swap(&mut s.tids, &mut k.tids);
+            std::mem::swap(&mut s.pids, &mut k.pids);
+            std::mem::swap(&mut s.to_poll, &mut k.to_poll);
+            std::mem::swap(&mut s.dead, &mut k.dead);
+            std::mem::swap(&mut s.exited, &mut k.exited);
+            std::mem::swap(&mut s.parked, &mut k.parked);
+            std::mem::swap(&mut s.scratch_tids, &mut k.scratch_tids);
+            std::mem::swap(&mut s.args_pool, &mut k.args_pool);
+            std::mem::swap(&mut s.starts, &mut k.starts);
+            s.ending = k.com.ending.take_buffer();
+            s.race = k.race.take_buffers();
+            s.tids.clear();
+            s.pids.clear();
+            s.to_poll.clear();
+            s.dead.clear();
+            s.exited.clear();
+            s.parked.clear();
+            s.scratch_tids.clear();
+            s.starts.clear();
+            // (The argument pool's buffers are empty: `recycle_args` clears each.)
         }
-        let mut s = Spare {
-            tids: std::mem::take(&mut k.tids),
-            pids: std::mem::take(&mut k.pids),
-            to_poll: std::mem::take(&mut k.to_poll),
-            dead: std::mem::take(&mut k.dead),
-            exited: std::mem::take(&mut k.exited),
-            parked: std::mem::take(&mut k.parked),
-            scratch_tids: std::mem::take(&mut k.scratch_tids),
-            args_pool: std::mem::take(&mut k.args_pool),
-            starts: std::mem::take(&mut k.starts),
-            ending: k.com.ending.take_buffer(),
-            race: k.race.take_buffers(),
-        };
-        s.tids.clear();
-        s.pids.clear();
-        s.to_poll.clear();
-        s.dead.clear();
-        s.exited.clear();
-        s.parked.clear();
-        s.scratch_tids.clear();
-        s.starts.clear();
-        // (The argument pool's buffers are empty: `recycle_args` clears each.)
+        // The box goes back even empty (its buffers were large): the next kernel fills
+        // its own, and the box is not allocated again.
         let _ = SPARE.try_with(|c| c.set(Some(s)));
+    }
+}
+
+impl Kernel {
+    /// An empty handle slot vector for a new process's table: an ended process's, or new.
+    pub(crate) fn spare_handle_slots(&mut self) -> Vec<Option<crate::handles::HandleEntry>> {
+        self.spare.as_mut().map(|s| std::mem::take(&mut s.handle_slots)).unwrap_or_default()
+    }
+
+    /// Keeps an ended process's emptied handle slots for the next process (a small one,
+    /// when none is kept).
+    pub(crate) fn keep_handle_slots(&mut self, slots: Vec<Option<crate::handles::HandleEntry>>) {
+        debug_assert!(slots.is_empty());
+        if let Some(s) = self.spare.as_mut()
+            && s.handle_slots.capacity() == 0
+            && slots.capacity() <= SPARE_MAX
+        {
+            s.handle_slots = slots;
+        }
+    }
+
+    /// An empty thread set for a new process: an ended process's, or new.
+    pub(crate) fn spare_thread_set(&mut self) -> BTreeSet<Tid> {
+        self.spare.as_mut().map(|s| std::mem::take(&mut s.thread_set)).unwrap_or_default()
+    }
+
+    /// Keeps an ended process's emptied thread set for the next process.
+    pub(crate) fn keep_thread_set(&mut self, set: BTreeSet<Tid>) {
+        debug_assert!(set.is_empty());
+        if let Some(s) = self.spare.as_mut() {
+            s.thread_set = set;
+        }
     }
 }
 
@@ -177,6 +217,56 @@ impl Stop {
     /// No outcome is decided.
     pub(crate) fn is_none(&self) -> bool {
         self.0.is_none()
+    }
+}
+
+/// A name without its ".exe" suffix (of any case).
+fn strip_exe(name: &str) -> &str {
+    match name.len().checked_sub(".exe".len()) {
+        // The suffix is ASCII, so a match ends the name on a character boundary.
+        Some(n) if name.as_bytes()[n..].eq_ignore_ascii_case(b".exe") => &name[..n],
+        _ => name,
+    }
+}
+
+/// A registered program: the name it was registered under, and its main body.
+#[derive(Clone)]
+pub(crate) struct ProgramEntry {
+    /// The name as registered (the process's image name).
+    pub(crate) name: String,
+    /// The length of its key: the name without ".exe", compared lower-cased.
+    key_len: usize,
+    pub(crate) program: Program,
+}
+
+impl ProgramEntry {
+    /// Orders this program's key (its name lower-cased, without ".exe") against `key`'s
+    /// bytes lower-cased, as the map of lower-cased names it replaces ordered them.
+    fn cmp_key(&self, key: &str) -> std::cmp::Ordering {
+        let own = self.name.as_bytes()[..self.key_len].iter().map(u8::to_ascii_lowercase);
+        own.cmp(key.bytes().map(|b| b.to_ascii_lowercase()))
+    }
+}
+
+/// The registered programs, sorted by key (lower-case name without ".exe"): one string
+/// a program, where a map kept a lower-cased copy of each name beside the name.
+#[derive(Clone, Default)]
+pub(crate) struct Programs(Vec<ProgramEntry>);
+
+impl Programs {
+    /// The program registered under `key` (without ".exe"), compared case-insensitively.
+    fn find(&self, key: &str) -> Option<&ProgramEntry> {
+        self.0.binary_search_by(|e| e.cmp_key(key)).ok().map(|i| &self.0[i])
+    }
+
+    /// Registers `program` as `name`; a program of the same key is replaced.
+    fn insert(&mut self, name: &str, program: Program) {
+        let key_len = strip_exe(name).len();
+        let entry = ProgramEntry { name: name.to_string(), key_len, program };
+        match self.0.binary_search_by(|e| e.cmp_key(&name[..key_len])) {
+            Ok(i) => self.0[i] = entry,
+            Err(i) => self.0.insert(i, entry),
+        }
     }
 }
 
@@ -216,8 +306,8 @@ pub struct Kernel {
     /// The mailslot namespace (`\\.\mailslot\`), case-insensitive: lower-cased name →
     /// its `Mailslot`. Invariant: bound exactly while the mailslot has a server handle.
     pub(crate) mailslot_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
-    /// Registered programs by lower-case name without ".exe": (display name, main body).
-    pub(crate) programs: BTreeMap<String, (String, Program)>,
+    /// Registered programs by lower-case name without ".exe".
+    pub(crate) programs: Programs,
     /// Boxed, like the other large parts read rarely, so that the kernel itself stays small
     /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
     pub(crate) config: Box<Config>,
@@ -314,16 +404,10 @@ pub struct Kernel {
     pub(crate) net: crate::objects::socket::LazyNet,
     /// The Message Queuing queue manager (`objects/msmq.rs`): queues outlive processes.
     pub(crate) mq: crate::objects::msmq::LazyQueueManager,
-    /// The last value of each occupancy counter in the trace (`Kernel::sample_occupancy`;
-    /// kept only while the trace is on).
-    /// (A map sorted by counter: a binary search in a short vector, not a tree walk, for
-    /// each counter at each traced step.)
-    pub(crate) counters: Vec<(calls::Counter, u64)>,
-    /// A buffer for each traced step's occupancy sample (`Kernel::sample_occupancy`).
-    pub(crate) occupancy: Vec<(calls::Counter, u64)>,
-    /// The objects whose occupancy the trace samples (pipes, mailslots), in table order
-    /// (`Kernel::sample_occupancy`).
-    pub(crate) occupied: calls::Occupied,
+    /// The trace's occupancy counters (`Kernel::sample_occupancy`): made at the first
+    /// traced step, so an untraced run's kernel is smaller by their three buffers (its `Rc`
+    /// then fits the allocator's per-thread cache).
+    pub(crate) occupancy: Option<Box<calls::Occupancy>>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: Box<race::Detector>,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
@@ -339,6 +423,9 @@ pub struct Kernel {
     pub(crate) positions: Option<Box<state_hash::Positions>>,
     /// Whether the strategy wants the state hash at each thread choice and at the end.
     pub(crate) wants_states: bool,
+    /// The spare buffers' box, emptied into this kernel: refilled with its buffers when
+    /// it is dropped, for the next kernel on this OS thread (`Spare`).
+    spare: Option<Box<Spare>>,
 }
 
 impl Kernel {
@@ -351,25 +438,41 @@ impl Kernel {
     /// A machine whose choices are made by `strategy` (a strategy that lives across the
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
+        if config.files.is_empty() {
+            // Built in the caller's place, not built here and then moved (a kernel is
+            // about a kilobyte).
+            return Kernel::build(config, strategy);
+        }
+        let mut kernel = Kernel::build(config, strategy);
+        // The files of `Config::files`, put on the volume before the run starts (§28.1).
+        let files = kernel.config.files.clone();
+        for f in &files {
+            kernel.preload_file(&f.path, &f.data);
+        }
+        kernel
+    }
+
+    /// A machine with no processes and an empty volume.
+    fn build(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
         let footprints = strategy.wants_calls().then(Box::default);
         let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
-        let spare = Spare::take();
-        let mut kernel = Kernel {
+        let mut spare = Spare::take();
+        Kernel {
             // Room for a first process, its main thread and one more object: without it
             // the first insertion moves the slot array (slot maps start with one slot).
             objects: SlotMap::with_capacity_and_key(3),
             ops: SlotMap::with_key(),
             op_serial: 0,
-            tids: spare.tids,
-            pids: spare.pids,
+            tids: std::mem::take(&mut spare.tids),
+            pids: std::mem::take(&mut spare.pids),
             names: Default::default(),
             pipe_names: Default::default(),
             mailslot_names: Default::default(),
-            programs: BTreeMap::new(),
+            programs: Programs::default(),
             config: Box::new(config),
             strategy,
             decisions: Default::default(),
@@ -389,48 +492,39 @@ impl Kernel {
             serials: Default::default(),
             timers: BTreeSet::new(),
             timer_seq: 0,
-            to_poll: spare.to_poll,
-            starts: spare.starts,
-            dead: spare.dead,
+            to_poll: std::mem::take(&mut spare.to_poll),
+            starts: std::mem::take(&mut spare.starts),
+            dead: std::mem::take(&mut spare.dead),
             stop: Stop::default(),
             current: None,
             polling: None,
             live_threads: 0,
             processes_created: 0,
-            exited: spare.exited,
+            exited: std::mem::take(&mut spare.exited),
             pipe_bytes: 0,
             section_bytes: 0,
             private_bytes: 0,
             trace_dropped: 0,
             user: Default::default(),
-            parked: spare.parked,
-            scratch_tids: spare.scratch_tids,
+            parked: std::mem::take(&mut spare.parked),
+            scratch_tids: std::mem::take(&mut spare.scratch_tids),
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
-            args_pool: spare.args_pool,
+            args_pool: std::mem::take(&mut spare.args_pool),
             async_ops: Default::default(),
             locks: Default::default(),
-            com: crate::objects::com::Com::with_ending(spare.ending),
+            com: crate::objects::com::Com::with_ending(std::mem::take(&mut spare.ending)),
             net: Default::default(),
             mq: Default::default(),
-            counters: Vec::new(),
-            occupancy: Vec::new(),
-            occupied: Default::default(),
-            race: Box::new(race::Detector::with_buffers(spare.race)),
+            occupancy: None,
+            race: Box::new(race::Detector::with_buffers(std::mem::take(&mut spare.race))),
             livelock: None,
             watch_from,
             volume: Default::default(),
             positions: wants_states.then(Box::default),
             wants_states,
-        };
-        // The files of `Config::files`, put on the volume before the run starts (§28.1).
-        if !kernel.config.files.is_empty() {
-            let files = kernel.config.files.clone();
-            for f in &files {
-                kernel.preload_file(&f.path, &f.data);
-            }
+            spare: Some(spare),
         }
-        kernel
     }
 
     /// The run's configuration.
@@ -543,31 +637,12 @@ impl Kernel {
     /// last path component, case-insensitive, with or without ".exe".
     pub(crate) fn find_program(&self, name: &str) -> Option<(String, Program)> {
         let base = name.rsplit(['\\', '/']).next().unwrap_or(name);
-        // Lower-cased on the stack when it is short (a name has no reason to be long).
-        let mut buf = [0u8; 64];
-        let lower;
-        let base = match buf.get_mut(..base.len()) {
-            Some(b) => {
-                b.copy_from_slice(base.as_bytes());
-                b.make_ascii_lowercase();
-                std::str::from_utf8(b).expect("ASCII lower-casing keeps UTF-8 valid")
-            }
-            None => {
-                lower = base.to_ascii_lowercase();
-                &lower
-            }
-        };
-        let base = base.strip_suffix(".exe").unwrap_or(base);
-        self.programs.get(base).map(|(n, p)| (n.clone(), p.clone()))
+        self.programs.find(strip_exe(base)).map(|e| (e.name.clone(), e.program.clone()))
     }
 
     /// Registers a program that CreateProcess can start by name.
     pub fn register_program(&mut self, name: &str, program: Program) {
-        let mut key = name.to_ascii_lowercase();
-        if key.ends_with(".exe") {
-            key.truncate(key.len() - ".exe".len());
-        }
-        self.programs.insert(key, (name.to_string(), program));
+        self.programs.insert(name, program);
     }
 
     /// A limit was reached: ends the run with a limit outcome (the first one set wins), or,

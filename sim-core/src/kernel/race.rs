@@ -133,8 +133,9 @@ pub(crate) struct Detector {
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
-    /// The keys of pending operations, acquired when they complete.
-    op_keys: slotmap::SecondaryMap<OpId, Vec<SyncKey>>,
+    /// The keys of pending operations, acquired when they complete (made at the first
+    /// operation: a run whose calls all complete at once never allocates it).
+    op_keys: Option<slotmap::SecondaryMap<OpId, Vec<SyncKey>>>,
     /// Emptied key lists of completed operations, for the next operations (no allocation
     /// per blocked call).
     spare_keys: Vec<Vec<SyncKey>>,
@@ -166,24 +167,35 @@ pub(crate) struct MemAccess {
 #[derive(Default)]
 pub(crate) struct Buffers {
     calling: Vec<SyncKey>,
+    calling_handles: Vec<HANDLE>,
     spare_keys: Vec<Vec<SyncKey>>,
 }
 
 impl Detector {
     /// A new detector with these buffers.
     pub(crate) fn with_buffers(b: Buffers) -> Detector {
-        Detector { calling: b.calling, spare_keys: b.spare_keys, ..Detector::default() }
+        Detector {
+            calling: b.calling,
+            calling_handles: b.calling_handles,
+            spare_keys: b.spare_keys,
+            ..Detector::default()
+        }
     }
 
     /// Its buffers, emptied (the spare key lists are kept empty), when they are small.
     pub(crate) fn take_buffers(&mut self) -> Buffers {
         const MAX: usize = 64;
-        if self.calling.capacity() > MAX || self.spare_keys.iter().any(|k| k.capacity() > MAX) {
+        if self.calling.capacity() > MAX
+            || self.calling_handles.capacity() > MAX
+            || self.spare_keys.iter().any(|k| k.capacity() > MAX)
+        {
             return Buffers::default();
         }
         let mut calling = std::mem::take(&mut self.calling);
         calling.clear();
-        Buffers { calling, spare_keys: std::mem::take(&mut self.spare_keys) }
+        let mut calling_handles = std::mem::take(&mut self.calling_handles);
+        calling_handles.clear();
+        Buffers { calling, calling_handles, spare_keys: std::mem::take(&mut self.spare_keys) }
     }
 }
 
@@ -457,7 +469,7 @@ impl Kernel {
             self.race_resolve_calling();
             let mut keys = self.race.spare_keys.pop().unwrap_or_default();
             keys.extend_from_slice(&self.race.calling);
-            self.race.op_keys.insert(op, keys);
+            self.race.op_keys.get_or_insert_with(Default::default).insert(op, keys);
         }
     }
 
@@ -471,7 +483,7 @@ impl Kernel {
         timed_out: bool,
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
-        let Some(keys) = self.race.op_keys.remove(op) else { return };
+        let Some(keys) = self.race.op_keys.as_mut().and_then(|m| m.remove(op)) else { return };
         if !timed_out && self.tids.contains_key(&tid) && self.race_on() {
             self.race_op_acquire(tid, &keys, target);
         }
@@ -512,7 +524,7 @@ impl Kernel {
 
     /// Operation `op` was cancelled: its keys go.
     pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
-        if let Some(keys) = self.race.op_keys.remove(op) {
+        if let Some(keys) = self.race.op_keys.as_mut().and_then(|m| m.remove(op)) {
             self.race_spare_keys(keys);
         }
     }

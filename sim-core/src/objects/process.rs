@@ -104,14 +104,17 @@ impl Kernel {
             command_line: command_line.clone(),
             parent,
         });
+        // An ended process's emptied buffers, when there is one (no allocation).
+        let handles = HandleTable::with_slots(self.spare_handle_slots());
+        let threads = self.spare_thread_set();
         let id = self.alloc_object(
             Body::Process(Process {
                 pid,
                 image,
                 command_line,
                 parent,
-                handles: HandleTable::default(),
-                threads: Default::default(),
+                handles,
+                threads,
                 exit_code: None,
                 std_handles: [HANDLE::NULL; 3],
                 space: Default::default(),
@@ -278,8 +281,13 @@ impl Kernel {
         let p = self.process_mut(pid);
         p.exit_code = Some(code);
         let image = p.image.clone();
+        // Its emptied thread set goes to the next process (kept allocated).
+        let threads = if p.threads.is_empty() { Some(std::mem::take(&mut p.threads)) } else { None };
         // Its handles in value order (slot order).
-        let slots = p.handles.take_slots();
+        let mut slots = p.handles.take_slots();
+        if let Some(t) = threads {
+            self.keep_thread_set(t);
+        }
         self.exited.push((pid, image, code));
         let closed = if self.config.trace {
             slots
@@ -292,12 +300,14 @@ impl Kernel {
             Vec::new()
         };
         let _ = self.push_process_event(pid, EventKind::ProcessExit { code, closed });
-        for (i, e) in slots.into_iter().enumerate() {
+        for (i, e) in slots.drain(..).enumerate() {
             let Some(e) = e else { continue };
             let h = crate::handles::handle_of(i);
             self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
         }
+        // The emptied slots go to the next process's table.
+        self.keep_handle_slots(slots);
         let cause = self.trace_text(|| format!("P{pid} exited"));
         self.wake_waiters(id, &cause);
         self.release(id);
