@@ -96,7 +96,9 @@ impl Kernel {
     /// Executes the parked call of `tid`: one kernel step.
     pub fn step_thread(&mut self, tid: Tid) {
         self.parked.remove(&tid);
-        let req = match std::mem::replace(&mut self.thread_mut(tid).run, Run::Running) {
+        let t = self.thread_mut(tid);
+        let pid = t.pid;
+        let req = match std::mem::replace(&mut t.run, Run::Running) {
             Run::Parked(req) => req,
             other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
         };
@@ -105,7 +107,7 @@ impl Kernel {
             self.watch_call(tid, &req);
         }
         self.current = Some(tid);
-        self.execute(tid, req);
+        self.execute(tid, pid, req);
         self.current = None;
         if self.step > self.watch_from {
             self.watch_state();
@@ -135,9 +137,8 @@ impl Kernel {
     }
 
     /// Executes one request for `tid` and records the outcome.
-    fn execute(&mut self, tid: Tid, req: Request) {
+    fn execute(&mut self, tid: Tid, pid: super::Pid, req: Request) {
         let api = req.api();
-        let pid = self.pid_of(tid);
         let traced = self.config.trace;
         // A call that may block keeps its arguments on its operation for the deadlock
         // report, whether or not the trace is on.

@@ -39,6 +39,7 @@ impl TidSet {
     }
 
     /// Adds `tid`; returns whether it was not there.
+    #[inline]
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
         let i = Self::index(tid);
         let (w, bit) = (i / 64, 1u64 << (i % 64));
@@ -65,6 +66,7 @@ impl TidSet {
     }
 
     /// Removes `tid`; returns whether it was there.
+    #[inline]
     pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
         if !tid.is_multiple_of(4) {
             return false;
@@ -85,6 +87,7 @@ impl TidSet {
     }
 
     /// Appends the ids to `out` in increasing order (the scheduler's options each step).
+    #[inline]
     pub(crate) fn extend_into(&self, out: &mut Vec<Tid>) {
         out.reserve(self.len);
         for (s, &summary) in self.summary.iter().enumerate() {
