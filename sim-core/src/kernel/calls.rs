@@ -148,24 +148,25 @@ impl Kernel {
         // The request moves into its handler, so what the operation's list is built from
         // is kept first (a few copied words: handles, lengths, whether an OVERLAPPED was
         // given); the list itself is built only if the call blocks (`new_op_for`).
-        let kept = if api.may_block() {
-            debug_assert!(
-                {
-                    let mut v = Vec::new();
-                    req.keep_args().args_into(&mut v);
-                    v == req.args_with(false)
-                },
-                "simulator bug: {api}'s kept arguments differ from its arguments"
-            );
-            Some(req.keep_args())
-        } else {
-            None
-        };
+        let may_block = api.may_block();
+        debug_assert!(
+            !may_block || {
+                let mut v = Vec::new();
+                req.keep_args().args_into(&mut v);
+                v == req.args_with(false)
+            },
+            "simulator bug: {api}'s kept arguments differ from its arguments"
+        );
         let shown = if traced { self.named_args(pid, req.args()) } else { Vec::new() };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
         self.effect = None;
-        self.calling = Some((api, kept));
+        // Written in place (the kept parts are not built into a temporary first).
+        self.calling = None;
+        let calling = self.calling.insert((api, None));
+        if may_block {
+            calling.1 = Some(req.keep_args());
+        }
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
