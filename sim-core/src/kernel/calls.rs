@@ -162,7 +162,6 @@ impl Kernel {
         self.cause_event = Some(call_id);
         self.effect = None;
         // Written in place (the kept parts are not built into a temporary first).
-        self.calling = None;
         let calling = self.calling.insert((api, None));
         if may_block {
             calling.1 = Some(req.keep_args());

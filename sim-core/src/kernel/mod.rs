@@ -102,6 +102,9 @@ struct Spare {
     /// An ended process's emptied thread set (its root node still allocated), for the
     /// next process (`Kernel::spare_thread_set`).
     thread_set: BTreeSet<Tid>,
+    /// Completed waits' object and handle lists, emptied, for the next wait that blocks
+    /// (kept while the run lasts: `Kernel::spare_wait_lists`).
+    wait_lists: Vec<(Vec<ObjectId>, Vec<crate::types::HANDLE>)>,
 }
 
 thread_local! {
@@ -181,6 +184,25 @@ impl Kernel {
     /// An empty thread set for a new process: an ended process's, or new.
     pub(crate) fn spare_thread_set(&mut self) -> BTreeSet<Tid> {
         self.spare.as_mut().map(|s| std::mem::take(&mut s.thread_set)).unwrap_or_default()
+    }
+
+    /// Two empty lists for a wait that blocks: a completed wait's, or new.
+    pub(crate) fn spare_wait_lists(&mut self) -> (Vec<ObjectId>, Vec<crate::types::HANDLE>) {
+        self.spare.as_mut().and_then(|s| s.wait_lists.pop()).unwrap_or_default()
+    }
+
+    /// Keeps a completed wait's lists, emptied, for the next wait that blocks (a few small
+    /// ones at most).
+    pub(crate) fn keep_wait_lists(&mut self, mut objects: Vec<ObjectId>, mut handles: Vec<crate::types::HANDLE>) {
+        if let Some(s) = self.spare.as_mut()
+            && s.wait_lists.len() < 4
+            && objects.capacity() <= 8
+            && handles.capacity() <= 8
+        {
+            objects.clear();
+            handles.clear();
+            s.wait_lists.push((objects, handles));
+        }
     }
 
     /// Keeps an ended process's emptied thread set for the next process.

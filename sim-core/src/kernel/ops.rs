@@ -370,7 +370,7 @@ impl Kernel {
         }
         // A wait's lists serve the next wait that blocks.
         if let OpKind::Wait { objects, handles, .. } = op.kind {
-            super::wait::spare_lists::keep(objects, handles);
+            self.keep_wait_lists(objects, handles);
         }
     }
 

@@ -311,13 +311,14 @@ pub(crate) trait Keep {
     fn kept_arg(kept: Self::Kept) -> Option<ArgValue>;
 }
 
-/// Small `Copy` values are kept as they are.
-macro_rules! keep_copy {
+/// Values kept as they are (small `Copy` values, and the few lists and names a blocking
+/// call shows in full).
+macro_rules! keep_as_is {
     ($($t:ty),* $(,)?) => {$(
         impl Keep for $t {
             type Kept = $t;
             fn keep(&self) -> $t {
-                *self
+                self.clone()
             }
             fn kept_arg(kept: $t) -> Option<ArgValue> {
                 ToArg::to_arg(&kept, false)
@@ -355,7 +356,21 @@ macro_rules! keep_nothing {
     )*};
 }
 
-keep_copy!(HANDLE, HWND, bool, i32, isize, u32, u64, usize, Option<i32>, Option<crate::types::SOCKADDR_IN>);
+keep_as_is!(
+    HANDLE,
+    HWND,
+    bool,
+    i32,
+    isize,
+    u32,
+    u64,
+    usize,
+    Option<i32>,
+    Option<crate::types::SOCKADDR_IN>,
+    Option<String>,
+    Vec<HANDLE>,
+    Option<Vec<HANDLE>>,
+);
 keep_nothing!(
     ApcRoutine,
     ThreadStart,
@@ -440,36 +455,6 @@ impl Keep for Option<crate::mq::MqAsyncReceive> {
     }
     fn kept_arg(callback: Option<bool>) -> Option<ArgValue> {
         callback.map(|c| ArgValue::Str(Some(if c { "callback" } else { "overlapped" }.to_string())))
-    }
-}
-impl Keep for Option<String> {
-    type Kept = Option<String>;
-    fn keep(&self) -> Option<String> {
-        self.clone()
-    }
-    fn kept_arg(s: Option<String>) -> Option<ArgValue> {
-        Some(ArgValue::Str(s))
-    }
-}
-impl Keep for Vec<HANDLE> {
-    type Kept = Vec<HANDLE>;
-    fn keep(&self) -> Vec<HANDLE> {
-        self.clone()
-    }
-    fn kept_arg(v: Vec<HANDLE>) -> Option<ArgValue> {
-        Some(ArgValue::Handles(v))
-    }
-}
-impl Keep for Option<Vec<HANDLE>> {
-    type Kept = Option<Vec<HANDLE>>;
-    fn keep(&self) -> Option<Vec<HANDLE>> {
-        self.clone()
-    }
-    fn kept_arg(v: Option<Vec<HANDLE>>) -> Option<ArgValue> {
-        Some(match v {
-            Some(v) => ArgValue::Handles(v),
-            None => ArgValue::Str(None),
-        })
     }
 }
 impl Keep for Vec<(HANDLE, i16)> {

@@ -52,40 +52,6 @@ fn each_once(objects: &[ObjectId]) -> Take {
     }
 }
 
-/// The object and handle lists of completed waits, emptied, for the next wait that
-/// blocks (two allocations and two frees less for each): kept per OS thread, at most a
-/// few, each small. A capacity is never observable.
-pub(crate) mod spare_lists {
-    use super::{HANDLE, ObjectId};
-    use std::cell::RefCell;
-
-    type Lists = (Vec<ObjectId>, Vec<HANDLE>);
-
-    thread_local! {
-        static SPARE: RefCell<Vec<Lists>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// Two empty lists.
-    pub(crate) fn take() -> Lists {
-        SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default()
-    }
-
-    /// Keeps a completed wait's lists.
-    pub(crate) fn keep(mut objects: Vec<ObjectId>, mut handles: Vec<HANDLE>) {
-        if objects.capacity() > 8 || handles.capacity() > 8 {
-            return;
-        }
-        objects.clear();
-        handles.clear();
-        let _ = SPARE.try_with(|s| {
-            let mut s = s.borrow_mut();
-            if s.len() < 4 {
-                s.push((objects, handles));
-            }
-        });
-    }
-}
-
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
     /// consume and the index reported (lowest signalled index for wait-any, §10.2).
@@ -270,7 +236,7 @@ impl Kernel {
         }
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
-        let (mut objects_kept, mut handles_kept) = spare_lists::take();
+        let (mut objects_kept, mut handles_kept) = self.spare_wait_lists();
         objects_kept.extend_from_slice(objects);
         handles_kept.extend_from_slice(handles);
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
