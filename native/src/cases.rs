@@ -47,7 +47,7 @@ pub struct Case<W: Win32> {
 
 /// Every case, in the order both backends run them.
 pub fn all<W: Win32>() -> Vec<Case<W>> {
-    vec![
+    let mut cases = vec![
         Case { name: "pipe_basics", run: |w, l| Box::pin(pipe_basics(w, l)) },
         Case { name: "pipe_broken", run: |w, l| Box::pin(pipe_broken(w, l)) },
         Case { name: "pipe_full_both_directions", run: |w, l| Box::pin(pipe_full_both_directions(w, l)) },
@@ -79,8 +79,19 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "send_message_callbacks", run: |w, l| Box::pin(send_message_callbacks(w, l)) },
         Case { name: "timer_procs", run: |w, l| Box::pin(timer_procs(w, l)) },
         Case { name: "accept_connect_ex", run: |w, l| Box::pin(accept_connect_ex(w, l)) },
-    ]
+    ];
+    // The generated cases (`random.rs`), one a seed.
+    cases.extend(random_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases
 }
+
+/// `random_ops_<seed>` for each seed: the generated case of that seed.
+macro_rules! random_cases {
+    ($($seed:literal),*) => {
+        [$(Case { name: concat!("random_ops_", $seed), run: |w, l| Box::pin(crate::random::random_ops(w, l, $seed)) }),*]
+    };
+}
+use random_cases;
 
 /// The child programs cases start with CreateProcess, by name.
 pub fn programs<W: Win32>() -> Vec<(&'static str, Program<W>)> {

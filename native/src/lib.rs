@@ -3,6 +3,7 @@
 //! - [`cases`]: the differential cases, written once, generic over
 //!   [`sim_core::backend::Win32`];
 //! - [`log`]: the one line format both backends print;
+//! - [`random`]: generated cases, seeded random call sequences;
 //! - [`sim_side`]: runs the cases in the simulator;
 //! - [`compare`]: compares a simulator log with a native one under documented rules and
 //!   a manifest of known Wine-versus-Windows differences;
@@ -18,6 +19,7 @@
 pub mod cases;
 pub mod compare;
 pub mod log;
+pub mod random;
 pub mod sim_side;
 #[cfg(windows)]
 pub mod win;

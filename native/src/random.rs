@@ -1,0 +1,407 @@
+//! Generated cases: seeded random sequences of handle, synchronization-object and
+//! anonymous-pipe calls, run by both backends and compared like the written cases.
+//!
+//! The written cases check the sequences someone thought of; these check the rules on
+//! sequences nobody wrote down: a handle duplicated with less access and then used, a
+//! protected handle closed, a wait-all naming a closed handle, a semaphore released past
+//! its maximum through a duplicate, a pipe read through a second handle after its writer
+//! closed. The sequence is a function of the seed only (a SplitMix64 generator, the same
+//! on both sides), so the two logs have the same lines wherever the backends agree.
+//!
+//! Every call returns at once on real Windows, whatever the state: waits have a time-out
+//! of 0; a pipe is written at most `PIPE_BYTES` bytes in all (far below any pipe's
+//! buffer, so WriteFile never waits for a reader); ReadFile is made on a pipe's read end
+//! only after PeekNamedPipe, on the same handle, did not report an empty pipe with a
+//! live writer (the one state in which it would wait). A handle is used after its
+//! CloseHandle only until the next handle is made, so a reused handle value never
+//! stands for another object. Handle values are never logged.
+//!
+//! Each line names its handles by slot: `e2` an event, `m3` a mutex, `s4` a semaphore,
+//! `r5`/`w6` a pipe's read/write end, the number its place in the case's list (a
+//! duplicate gets a new slot of its source's kind).
+
+use crate::log::{Log, render_bytes};
+use sim_core::backend::Win32;
+use sim_core::error::ERROR_ALREADY_EXISTS;
+use sim_core::types::*;
+
+/// Calls a case makes (a pipe read adds its PeekNamedPipe line).
+const OPS: usize = 70;
+
+/// The most bytes written into one pipe in a case, both directions together.
+const PIPE_BYTES: u32 = 256;
+
+/// SplitMix64: small, and the same sequence on every target.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn coin(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+
+    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())]
+    }
+}
+
+/// What a slot's handle was made as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Event,
+    Mutex,
+    Semaphore,
+    /// A pipe's read end (the pipe's index in the case).
+    Read(usize),
+    /// A pipe's write end.
+    Write(usize),
+}
+
+impl Kind {
+    /// The pipe of a pipe's end.
+    fn pipe(self) -> Option<usize> {
+        match self {
+            Kind::Read(p) | Kind::Write(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn letter(self) -> char {
+        match self {
+            Kind::Event => 'e',
+            Kind::Mutex => 'm',
+            Kind::Semaphore => 's',
+            Kind::Read(_) => 'r',
+            Kind::Write(_) => 'w',
+        }
+    }
+}
+
+/// One handle the case made.
+struct Slot {
+    h: HANDLE,
+    kind: Kind,
+    /// `Some(n)`: closed when `n` handles had been made (usable until the next is made).
+    closed: Option<usize>,
+    /// Protected from CloseHandle (HANDLE_FLAG_PROTECT_FROM_CLOSE), as the case set it.
+    protected: bool,
+    /// The object: slots with the same number are handles to one object (duplicates, and
+    /// a named create that opened an existing object).
+    object: usize,
+}
+
+struct State {
+    rng: Rng,
+    slots: Vec<Slot>,
+    /// Handles made so far (successful creations and duplications).
+    made: usize,
+    /// Bytes written into each pipe so far.
+    written: Vec<u32>,
+    /// The case's object names (distinct across cases: the native run is one process).
+    names: [String; 2],
+    /// Objects made so far.
+    objects: usize,
+    /// The object each name last made.
+    named: [usize; 2],
+}
+
+impl State {
+    fn label(&self, i: usize) -> String {
+        format!("{}{i}", self.slots[i].kind.letter())
+    }
+
+    /// A slot whose handle may be used: open, or closed with no handle made since.
+    fn usable(&mut self) -> Option<usize> {
+        let ok: Vec<usize> =
+            (0..self.slots.len()).filter(|&i| self.slots[i].closed.is_none_or(|n| n == self.made)).collect();
+        if ok.is_empty() { None } else { Some(ok[self.rng.below(ok.len())]) }
+    }
+
+    /// One of the case's two names (as its index), or none.
+    fn name(&mut self) -> Option<usize> {
+        if self.rng.below(3) == 0 { Some(self.rng.below(2)) } else { None }
+    }
+
+    /// A handle made to a new object, or (`existing`) to the one `name` names already.
+    fn add_made(&mut self, h: HANDLE, kind: Kind, name: Option<usize>, existing: bool) {
+        let object = match name {
+            Some(n) if existing => self.named[n],
+            _ => {
+                self.objects += 1;
+                self.objects
+            }
+        };
+        if let Some(n) = name {
+            self.named[n] = object;
+        }
+        self.add(h, kind, object);
+    }
+
+    fn add(&mut self, h: HANDLE, kind: Kind, object: usize) {
+        if !h.is_null() && h != INVALID_HANDLE_VALUE {
+            self.slots.push(Slot { h, kind, closed: None, protected: false, object });
+            self.made += 1;
+        }
+    }
+}
+
+fn name_tag(name: Option<usize>) -> &'static str {
+    match name {
+        None => "",
+        Some(0) => ", \"a\"",
+        Some(_) => ", \"b\"",
+    }
+}
+
+/// Logs a call: last error set to the sentinel first, read back after.
+macro_rules! logged {
+    ($w:expr, $log:expr, $what:expr, $call:expr) => {{
+        $w.set_last_error($crate::log::SENTINEL);
+        let ret = $call.await;
+        let err = $w.get_last_error();
+        $log.call(&$what, &ret, err);
+        ret
+    }};
+}
+
+/// One generated case: `OPS` calls drawn from `seed`.
+pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut st = State {
+        rng: Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5EED),
+        slots: Vec::new(),
+        made: 0,
+        written: Vec::new(),
+        names: [format!("winsim-diff-random-{seed}-a"), format!("winsim-diff-random-{seed}-b")],
+        objects: 0,
+        named: [0; 2],
+    };
+    let process = w.get_current_process();
+    for _ in 0..OPS {
+        // Making handles is likelier while there are few.
+        let make = st.slots.len() < 3 || st.rng.below(5) == 0;
+        if make {
+            match st.rng.below(4) {
+                0 => {
+                    let (manual, initial, name) = (st.rng.coin(), st.rng.coin(), st.name());
+                    let what = format!(
+                        "CreateEvent({}, {}{})",
+                        if manual { "manual" } else { "auto" },
+                        if initial { "set" } else { "unset" },
+                        name_tag(name)
+                    );
+                    let text = name.map(|n| st.names[n].clone());
+                    let h = logged!(w, log, what, w.create_event(None, manual, initial, text.as_deref()));
+                    st.add_made(h, Kind::Event, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
+                }
+                1 => {
+                    let (owned, name) = (st.rng.coin(), st.name());
+                    let what = format!("CreateMutex({}{})", if owned { "owned" } else { "free" }, name_tag(name));
+                    let text = name.map(|n| st.names[n].clone());
+                    let h = logged!(w, log, what, w.create_mutex(None, owned, text.as_deref()));
+                    st.add_made(h, Kind::Mutex, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
+                }
+                2 => {
+                    let initial = st.rng.pick(&[-1, 0, 1, 2, 3]);
+                    let max = st.rng.pick(&[0, 1, 2, 3]);
+                    let name = st.name();
+                    let what = format!("CreateSemaphore({initial} of {max}{})", name_tag(name));
+                    let text = name.map(|n| st.names[n].clone());
+                    let h = logged!(w, log, what, w.create_semaphore(None, initial, max, text.as_deref()));
+                    st.add_made(h, Kind::Semaphore, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
+                }
+                _ => {
+                    let (mut r, mut wr) = (HANDLE::NULL, HANDLE::NULL);
+                    let ok = logged!(w, log, "CreatePipe".to_string(), w.create_pipe(&mut r, &mut wr, None, 0));
+                    if ok != FALSE {
+                        let pipe = st.written.len();
+                        st.written.push(0);
+                        st.add_made(r, Kind::Read(pipe), None, false);
+                        st.add_made(wr, Kind::Write(pipe), None, false);
+                    }
+                }
+            }
+            continue;
+        }
+        let Some(i) = st.usable() else { continue };
+        let (h, l) = (st.slots[i].h, st.label(i));
+        match st.rng.below(15) {
+            0 => {
+                logged!(w, log, format!("SetEvent({l})"), w.set_event(h));
+            }
+            1 => {
+                logged!(w, log, format!("ResetEvent({l})"), w.reset_event(h));
+            }
+            2 => {
+                logged!(w, log, format!("ReleaseMutex({l})"), w.release_mutex(h));
+            }
+            3 => {
+                // Counts of 0 and below are left out: Windows rejects them before it looks at
+                // the handle, Wine does not (native/manifest.txt, sync_objects), and the
+                // state would part from there on.
+                let count = st.rng.pick(&[1, 1, 2, 3]);
+                let mut prev = -7;
+                logged!(
+                    w,
+                    log,
+                    format!("ReleaseSemaphore({l}, {count})"),
+                    w.release_semaphore(h, count, Some(&mut prev))
+                );
+                log.note("previous count", prev);
+            }
+            4 | 5 => {
+                logged!(w, log, format!("WaitForSingleObject({l}, 0)"), w.wait_for_single_object(h, 0));
+            }
+            6 => {
+                let n = 1 + st.rng.below(3);
+                let all = st.rng.coin();
+                let mut hs = vec![h];
+                let mut ls = vec![l];
+                let mut objects = vec![st.slots[i].object];
+                for _ in 1..n {
+                    if let Some(j) = st.usable() {
+                        // A wait-all never names one object twice: Windows fails it, Wine
+                        // waits (native/manifest.txt, sync_objects), and the state would
+                        // part from there on.
+                        if all && objects.contains(&st.slots[j].object) {
+                            continue;
+                        }
+                        objects.push(st.slots[j].object);
+                        hs.push(st.slots[j].h);
+                        ls.push(st.label(j));
+                    }
+                }
+                let what = format!("WaitForMultipleObjects({}; {}; 0)", ls.join(", "), if all { "all" } else { "any" });
+                logged!(w, log, what, w.wait_for_multiple_objects(&hs, all, 0));
+            }
+            7 | 8 => {
+                let ok = logged!(w, log, format!("CloseHandle({l})"), w.close_handle(h));
+                if ok != FALSE {
+                    st.slots[i].closed = Some(st.made);
+                }
+            }
+            9 => {
+                let (access, access_name) = st.rng.pick(&[
+                    (0, "0"),
+                    (SYNCHRONIZE, "SYNCHRONIZE"),
+                    (EVENT_MODIFY_STATE, "MODIFY_STATE"),
+                    (GENERIC_READ, "GENERIC_READ"),
+                    (GENERIC_WRITE, "GENERIC_WRITE"),
+                    (GENERIC_EXECUTE, "GENERIC_EXECUTE"),
+                ]);
+                let (options, options_name) = st.rng.pick(&[
+                    (DUPLICATE_SAME_ACCESS, "SAME_ACCESS"),
+                    (DUPLICATE_SAME_ACCESS, "SAME_ACCESS"),
+                    (0, "0"),
+                    (DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, "SAME_ACCESS|CLOSE_SOURCE"),
+                    (DUPLICATE_CLOSE_SOURCE, "CLOSE_SOURCE"),
+                ]);
+                let mut out = HANDLE::NULL;
+                let what = format!("DuplicateHandle({l}, {access_name}, {options_name})");
+                let ok =
+                    logged!(w, log, what, w.duplicate_handle(process, h, process, &mut out, access, false, options));
+                // DUPLICATE_CLOSE_SOURCE closes the source whether or not the duplicate is
+                // made (Microsoft Learn DuplicateHandle), unless it is protected.
+                if options & DUPLICATE_CLOSE_SOURCE != 0 && !st.slots[i].protected {
+                    st.slots[i].closed = st.slots[i].closed.or(Some(st.made));
+                }
+                if ok != FALSE {
+                    let (kind, object) = (st.slots[i].kind, st.slots[i].object);
+                    st.add(out, kind, object);
+                }
+            }
+            10 => {
+                let protect = st.rng.coin();
+                let (mask, flags) = if st.rng.below(3) == 0 {
+                    (HANDLE_FLAG_INHERIT, if protect { HANDLE_FLAG_INHERIT } else { 0 })
+                } else {
+                    (HANDLE_FLAG_PROTECT_FROM_CLOSE, if protect { HANDLE_FLAG_PROTECT_FROM_CLOSE } else { 0 })
+                };
+                let what = format!(
+                    "SetHandleInformation({l}, {}, {})",
+                    if mask == HANDLE_FLAG_INHERIT { "INHERIT" } else { "PROTECT_FROM_CLOSE" },
+                    if flags != 0 { "on" } else { "off" }
+                );
+                let ok = logged!(w, log, what, w.set_handle_information(h, mask, flags));
+                if ok != FALSE && mask == HANDLE_FLAG_PROTECT_FROM_CLOSE {
+                    st.slots[i].protected = protect;
+                }
+            }
+            11 | 12 => {
+                let n = 1 + st.rng.below(12) as u32;
+                // Either end: a duplicate of a read end made with GENERIC_WRITE writes too.
+                let pipe = st.slots[i].kind.pipe();
+                if pipe.is_some_and(|p| st.written[p] + n > PIPE_BYTES) {
+                    continue;
+                }
+                let data: Vec<u8> = (0..n).map(|k| b'a' + ((k as usize + i) % 26) as u8).collect();
+                let mut done = u32::MAX;
+                let ok = logged!(w, log, format!("WriteFile({l}, {n})"), w.write_file(h, &data, Some(&mut done)));
+                log.note("written", done);
+                if let (Some(p), true) = (pipe, ok != FALSE) {
+                    st.written[p] += done;
+                }
+            }
+            13 => {
+                // A pipe's handle is peeked first, through the same handle: an empty pipe with
+                // a live writer would block the read (either end: a duplicate of a write end
+                // made with GENERIC_READ reads too).
+                let mut avail = u32::MAX;
+                if st.slots[i].kind.pipe().is_some() {
+                    let ok = logged!(
+                        w,
+                        log,
+                        format!("PeekNamedPipe({l})"),
+                        w.peek_named_pipe(h, None, None, Some(&mut avail), None)
+                    );
+                    log.note("available", avail);
+                    if ok != FALSE && avail == 0 {
+                        continue;
+                    }
+                }
+                let len = 1 + st.rng.below(8);
+                let mut buf = vec![0u8; len];
+                let mut got = u32::MAX;
+                let ok = logged!(w, log, format!("ReadFile({l}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
+                log.note("read", got);
+                if ok != FALSE {
+                    log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
+                }
+            }
+            _ => {
+                // Pipes only: on another object Windows fails the call's handle check
+                // (ERROR_INVALID_HANDLE, as winsim), Wine its access check.
+                if st.slots[i].kind.pipe().is_none() {
+                    continue;
+                }
+                let mut avail = u32::MAX;
+                let mut peeked = u32::MAX;
+                let mut buf = [0u8; 4];
+                let what = format!("PeekNamedPipe({l}, 4)");
+                logged!(w, log, what, w.peek_named_pipe(h, Some(&mut buf), Some(&mut peeked), Some(&mut avail), None));
+                log.note("peeked, available", format!("{peeked}, {avail}"));
+            }
+        }
+    }
+    // Unlogged: every handle still open is closed (protected ones unprotected first), so
+    // the native run's process holds nothing of this case when the next begins.
+    for s in &st.slots {
+        if s.closed.is_none() {
+            if s.protected {
+                w.set_handle_information(s.h, HANDLE_FLAG_PROTECT_FROM_CLOSE, 0).await;
+            }
+            w.close_handle(s.h).await;
+        }
+    }
+}
