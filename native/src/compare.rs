@@ -9,9 +9,11 @@
 //! 4. A difference listed in the manifest (`native/manifest.txt`) is a documented
 //!    difference, not a disagreement: a known place where the native implementation the
 //!    runner used (Wine) differs from Windows, which winsim follows, each with its source.
+//!    An entry's `case` and `what` may hold `*`, matching any run of characters, so that
+//!    one entry covers a rule wherever the generated cases (`random.rs`) exercise it.
 
 use crate::log::{SEP, is_failure};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One manifest entry: on line `what` of `case`, winsim (following Windows) logs
 /// `windows` in `field`, the native run under Wine logs `wine`.
@@ -90,6 +92,8 @@ pub struct Comparison {
     pub agreements: usize,
     /// Documented differences and disagreements, in log order.
     pub findings: Vec<Finding>,
+    /// The manifest entries (by position) that documented at least one line.
+    pub entries_used: BTreeSet<usize>,
 }
 
 impl Comparison {
@@ -171,11 +175,14 @@ pub fn compare(sim: &[String], native: &[String], manifest: &[Known]) -> Compari
                 continue;
             }
             let (field, wv, nv) = if ret_differs { ("ret", fa[2], fb[2]) } else { ("err", fa[3], fb[3]) };
-            let known = manifest
-                .iter()
-                .find(|k| k.case == fa[0] && k.what == fa[1] && k.field == field && k.windows == wv && k.wine == nv);
+            let known = manifest.iter().enumerate().find(|(_, k)| {
+                glob(&k.case, fa[0]) && glob(&k.what, fa[1]) && k.field == field && k.windows == wv && k.wine == nv
+            });
             match known {
-                Some(k) => c.findings.push(Finding::Documented { line: a.into(), source: k.source.clone() }),
+                Some((i, k)) => {
+                    c.entries_used.insert(i);
+                    c.findings.push(Finding::Documented { line: a.into(), source: k.source.clone() })
+                }
                 None => c.findings.push(Finding::Disagreement {
                     sim: a.into(),
                     native: b.into(),
@@ -189,6 +196,24 @@ pub fn compare(sim: &[String], native: &[String], manifest: &[Known]) -> Compari
         }
     }
     c
+}
+
+/// Whether `text` matches `pattern`, in which `*` matches any run of characters (none
+/// included) and every other character itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else { return pattern == text };
+    let Some(mut text) = text.strip_prefix(head) else { return false };
+    // Each later piece is found at its first place after the last: the first match leaves
+    // the most text for the pieces after it.
+    let mut pieces: Vec<&str> = rest.split('*').collect();
+    let last = pieces.pop().unwrap_or("");
+    for piece in pieces {
+        match text.find(piece) {
+            Some(i) => text = &text[i + piece.len()..],
+            None => return false,
+        }
+    }
+    text.len() >= last.len() && text.ends_with(last)
 }
 
 /// True when two lines agree under rules 1-3 (no manifest).

@@ -405,3 +405,202 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
         }
     }
 }
+
+/// What a named-pipe case's slot is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// A server instance of name `0`.
+    Server(usize),
+    /// A client of name `0`, opened with the access in `1`.
+    Client(usize, u32),
+}
+
+/// One handle a named-pipe case made.
+struct PipeSlot {
+    h: HANDLE,
+    end: End,
+    closed: Option<usize>,
+}
+
+/// The access a client opens with, and its label.
+const CLIENT_ACCESS: [(u32, &str); 4] = [
+    (GENERIC_READ, "GENERIC_READ"),
+    (GENERIC_WRITE, "GENERIC_WRITE"),
+    (GENERIC_READ | GENERIC_WRITE, "GENERIC_READ|GENERIC_WRITE"),
+    (GENERIC_READ | FILE_WRITE_ATTRIBUTES, "GENERIC_READ|FILE_WRITE_ATTRIBUTES"),
+];
+
+/// A generated named-pipe case: `OPS` calls drawn from `seed` on two pipe names (and a
+/// third never created): server instances of every direction, type and read mode,
+/// clients of four accesses, ConnectNamedPipe, DisconnectNamedPipe,
+/// SetNamedPipeHandleState, WaitNamedPipe, WriteFile (zero-length messages included),
+/// PeekNamedPipe and ReadFile, CloseHandle.
+///
+/// Nothing waits natively: every server instance is made with PIPE_NOWAIT and keeps it
+/// (ConnectNamedPipe answers at once, a server's ReadFile never waits); a client's
+/// ReadFile follows a PeekNamedPipe on the same handle that did not report an empty,
+/// connected pipe; at most `PIPE_BYTES` bytes are written under each name, far below the
+/// 1024-byte buffers, so no write waits for quota; WaitNamedPipe waits 1 ms at most.
+/// SetNamedPipeHandleState is made only through handles with FILE_WRITE_ATTRIBUTES
+/// (Wine does not check that access on a client: native/manifest.txt).
+pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E6C_63D0_676A_9A99) ^ 0x0B1E);
+    let names = [
+        format!(r"\\.\pipe\winsim-diff-random-{seed}-a"),
+        format!(r"\\.\pipe\winsim-diff-random-{seed}-b"),
+        format!(r"\\.\pipe\winsim-diff-random-{seed}-none"),
+    ];
+    let mut slots: Vec<PipeSlot> = Vec::new();
+    let mut made = 0usize;
+    let mut written = [0u32; 3];
+    let label = |slots: &[PipeSlot], i: usize| match slots[i].end {
+        End::Server(n) => format!("server{i}/{}", ["a", "b", "none"][n]),
+        End::Client(n, _) => format!("client{i}/{}", ["a", "b", "none"][n]),
+    };
+    for _ in 0..OPS {
+        let usable: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].closed.is_none_or(|n| n == made)).collect();
+        let make = usable.len() < 2 || rng.below(4) == 0;
+        if make {
+            if rng.coin() {
+                let n = rng.below(2);
+                let (open_mode, open_name) = rng.pick(&[
+                    (PIPE_ACCESS_DUPLEX, "duplex"),
+                    (PIPE_ACCESS_INBOUND, "inbound"),
+                    (PIPE_ACCESS_OUTBOUND, "outbound"),
+                ]);
+                let (ty, ty_name) = rng.pick(&[(PIPE_TYPE_BYTE, "byte"), (PIPE_TYPE_MESSAGE, "message")]);
+                let (read, read_name) =
+                    rng.pick(&[(PIPE_READMODE_BYTE, "read byte"), (PIPE_READMODE_MESSAGE, "read message")]);
+                let max = rng.pick(&[1, 2, PIPE_UNLIMITED_INSTANCES]);
+                let what = format!(
+                    "CreateNamedPipe({}, {open_name}, {ty_name}, {read_name}, nowait, {max})",
+                    ["a", "b", "none"][n]
+                );
+                let h = logged!(
+                    w,
+                    log,
+                    what,
+                    w.create_named_pipe(&names[n], open_mode, ty | read | PIPE_NOWAIT, max, 1024, 1024, 0, None)
+                );
+                if h != INVALID_HANDLE_VALUE && !h.is_null() {
+                    slots.push(PipeSlot { h, end: End::Server(n), closed: None });
+                    made += 1;
+                }
+            } else {
+                let n = rng.pick(&[0, 0, 1, 1, 2]);
+                let (access, access_name) = rng.pick(&CLIENT_ACCESS);
+                let what = format!("CreateFile({}, {access_name})", ["a", "b", "none"][n]);
+                let h =
+                    logged!(w, log, what, w.create_file(&names[n], access, 0, None, OPEN_EXISTING, 0, HANDLE::NULL));
+                if h != INVALID_HANDLE_VALUE && !h.is_null() {
+                    slots.push(PipeSlot { h, end: End::Client(n, access), closed: None });
+                    made += 1;
+                }
+            }
+            continue;
+        }
+        let i = usable[rng.below(usable.len())];
+        let (h, l) = (slots[i].h, label(&slots, i));
+        let name = match slots[i].end {
+            End::Server(n) | End::Client(n, _) => n,
+        };
+        match rng.below(12) {
+            0 => {
+                logged!(w, log, format!("ConnectNamedPipe({l})"), w.connect_named_pipe(h));
+            }
+            1 => {
+                logged!(w, log, format!("DisconnectNamedPipe({l})"), w.disconnect_named_pipe(h));
+            }
+            2 => {
+                // A server keeps PIPE_NOWAIT; a client may change both modes, given the
+                // access.
+                let may = match slots[i].end {
+                    End::Server(_) => true,
+                    End::Client(_, access) => access & (GENERIC_WRITE | FILE_WRITE_ATTRIBUTES) != 0,
+                };
+                if !may {
+                    continue;
+                }
+                let message = rng.coin();
+                let nowait = matches!(slots[i].end, End::Server(_)) || rng.coin();
+                let mode = if message { PIPE_READMODE_MESSAGE } else { PIPE_READMODE_BYTE }
+                    | if nowait { PIPE_NOWAIT } else { PIPE_WAIT };
+                let what = format!(
+                    "SetNamedPipeHandleState({l}, {}, {})",
+                    if message { "read message" } else { "read byte" },
+                    if nowait { "nowait" } else { "wait" }
+                );
+                logged!(w, log, what, w.set_named_pipe_handle_state(h, Some(mode), None, None));
+            }
+            3 => {
+                let n = rng.pick(&[0, 1, 2]);
+                let what = format!("WaitNamedPipe({}, 1 ms)", ["a", "b", "none"][n]);
+                logged!(w, log, what, w.wait_named_pipe(&names[n], 1));
+            }
+            4 | 5 | 6 => {
+                let len = rng.pick(&[0, 1, 3, 5, 8, 12]);
+                if written[name] + len > PIPE_BYTES {
+                    continue;
+                }
+                let data: Vec<u8> = (0..len).map(|k| b'A' + ((k as usize + i) % 26) as u8).collect();
+                let mut done = u32::MAX;
+                let ok = logged!(w, log, format!("WriteFile({l}, {len})"), w.write_file(h, &data, Some(&mut done)));
+                log.note("written", done);
+                if ok != FALSE {
+                    written[name] += done;
+                }
+            }
+            7 | 8 => {
+                if matches!(slots[i].end, End::Client(..)) {
+                    let mut avail = u32::MAX;
+                    let ok = logged!(
+                        w,
+                        log,
+                        format!("PeekNamedPipe({l})"),
+                        w.peek_named_pipe(h, None, None, Some(&mut avail), None)
+                    );
+                    log.note("available", avail);
+                    if ok != FALSE && avail == 0 {
+                        continue;
+                    }
+                }
+                let len = rng.pick(&[1, 2, 4, 8]);
+                let mut buf = vec![0u8; len];
+                let mut got = u32::MAX;
+                let ok = logged!(w, log, format!("ReadFile({l}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
+                log.note("read", got);
+                if ok != FALSE || w.get_last_error() == sim_core::error::ERROR_MORE_DATA.0 {
+                    log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
+                }
+            }
+            9 | 10 => {
+                let mut avail = u32::MAX;
+                let mut peeked = u32::MAX;
+                let mut left = u32::MAX;
+                let mut buf = [0u8; 4];
+                let what = format!("PeekNamedPipe({l}, 4)");
+                let ok = logged!(
+                    w,
+                    log,
+                    what,
+                    w.peek_named_pipe(h, Some(&mut buf), Some(&mut peeked), Some(&mut avail), Some(&mut left))
+                );
+                log.note("peeked, available, left in message", format!("{peeked}, {avail}, {left}"));
+                if ok != FALSE {
+                    log.note("data", render_bytes(&buf[..(peeked as usize).min(4)]));
+                }
+            }
+            _ => {
+                let ok = logged!(w, log, format!("CloseHandle({l})"), w.close_handle(h));
+                if ok != FALSE {
+                    slots[i].closed = Some(made);
+                }
+            }
+        }
+    }
+    for s in &slots {
+        if s.closed.is_none() {
+            w.close_handle(s.h).await;
+        }
+    }
+}

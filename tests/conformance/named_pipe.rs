@@ -334,6 +334,29 @@ fn first_pipe_instance_fails_when_the_pipe_exists() {
     });
 }
 
+/// §6.3a (ReactOS's NPFS, create.c NpCreateExistingNamedPipe, which looks at the instance
+/// count before the access mode and the create disposition; Wine's server does the same,
+/// and the native differential's generated named-pipe cases see it under Wine): a name at
+/// its instance limit fails a new instance with ERROR_PIPE_BUSY even when its access mode
+/// differs or it asks for FILE_FLAG_FIRST_PIPE_INSTANCE; below the limit those fail with
+/// ERROR_ACCESS_DENIED (§6.4).
+#[test]
+fn the_instance_limit_is_checked_before_the_access_mode() {
+    check(|ctx| async move {
+        let only = create(&ctx, PIPE_ACCESS_DUPLEX, BYTE_WAIT, 1, 1024, 1024).await;
+        for open_mode in [PIPE_ACCESS_INBOUND, PIPE_ACCESS_OUTBOUND, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE]
+        {
+            assert_eq!(create_error(&ctx, NAME, open_mode, BYTE_WAIT, 1).await, ERROR_PIPE_BUSY, "{open_mode:#x}");
+        }
+        assert_eq!(ctx.close_handle(only).await, TRUE);
+        let _first = create(&ctx, PIPE_ACCESS_DUPLEX, BYTE_WAIT, 2, 1024, 1024).await;
+        for open_mode in [PIPE_ACCESS_INBOUND, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE] {
+            assert_eq!(create_error(&ctx, NAME, open_mode, BYTE_WAIT, 2).await, ERROR_ACCESS_DENIED, "{open_mode:#x}");
+        }
+        0
+    });
+}
+
 /// §6.5 (pipe.c :: test_CreateNamedPipe): a server handle is signalled right after
 /// creation, and the successful wait leaves the last error alone (§10.1).
 #[test]
@@ -722,6 +745,31 @@ fn every_call_on_a_disconnected_client_fails_with_233() {
 }
 
 // ----- DisconnectNamedPipe -------------------------------------------------------------
+
+/// §6.12a (ReactOS's NPFS, fsctrl.c NpDisconnect and NpListen: the file object is decoded
+/// first, and a client file a disconnect cut off from its instance decodes to no pipe):
+/// DisconnectNamedPipe on a connected client fails with ERROR_INVALID_FUNCTION
+/// (STATUS_ILLEGAL_FUNCTION); once the server disconnected, on that client it fails with
+/// ERROR_PIPE_NOT_CONNECTED (STATUS_PIPE_DISCONNECTED), while ConnectNamedPipe on it still
+/// fails with ERROR_INVALID_FUNCTION (§6.7) [inferred: no test run on Windows checks it].
+#[test]
+fn disconnect_on_a_client_is_an_illegal_function_until_the_server_cuts_it_off() {
+    check(|ctx| async move {
+        let s = byte_server(&ctx).await;
+        let c = open(&ctx).await;
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.disconnect_named_pipe(c).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_FUNCTION, "a connected client");
+        assert_eq!(ctx.disconnect_named_pipe(s).await, TRUE);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.disconnect_named_pipe(c).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_PIPE_NOT_CONNECTED, "a client the server cut off");
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.connect_named_pipe(c, None).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_FUNCTION, "ConnectNamedPipe on it");
+        0
+    });
+}
 
 /// §6.12 (pipe.c :: test_DisconnectNamedPipe; DisconnectNamedPipe doc): DisconnectNamedPipe
 /// discards unread data in both directions: after the instance is connected again (§6.8),

@@ -201,14 +201,16 @@ impl Kernel {
         let fam = match self.pipe_names.get(&key).copied() {
             Some(fam) => {
                 let f = family(self, fam);
+                // The instance limit is checked first: a name at its limit answers
+                // ERROR_PIPE_BUSY whatever else the call asks (§6.3a).
+                if f.instances.len() >= f.max_instances as usize {
+                    // STATUS_INSTANCE_NOT_AVAILABLE (§6.3).
+                    return Err(ERROR_PIPE_BUSY);
+                }
                 if open_mode & FILE_FLAG_FIRST_PIPE_INSTANCE != 0 || f.access != access {
                     // The name exists: FILE_FLAG_FIRST_PIPE_INSTANCE fails (CreateNamedPipe
                     // doc), and so does another access mode (§6.4).
                     return Err(ERROR_ACCESS_DENIED);
-                }
-                if f.instances.len() >= f.max_instances as usize {
-                    // STATUS_INSTANCE_NOT_AVAILABLE (§6.3).
-                    return Err(ERROR_PIPE_BUSY);
                 }
                 fam
             }
@@ -433,6 +435,13 @@ impl Kernel {
     /// calls on both ends fail with ERROR_PIPE_NOT_CONNECTED (§§6.12, 6.13); the instance
     /// neither has a client nor listens until ConnectNamedPipe (§6.8).
     pub(crate) fn disconnect_named_pipe(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
+        // A client file a DisconnectNamedPipe cut off is no end of any instance any more:
+        // the call fails as on a disconnected pipe before it asks which end it is (§6.12a).
+        if let Ok((file, _, _)) = self.file_from_handle(pid, tid, h, 0)
+            && file_ref(self, file).disconnected
+        {
+            return Err(ERROR_PIPE_NOT_CONNECTED);
+        }
         let (_, pipe) = self.server_instance(pid, tid, h)?;
         match instance(self, pipe).expect("named").state {
             InstanceState::Disconnected => return Err(ERROR_PIPE_NOT_CONNECTED),
