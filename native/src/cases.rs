@@ -83,8 +83,20 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
     // The generated cases (`random.rs`), one a seed.
     cases.extend(random_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(random_pipe_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(random_message_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases
 }
+
+/// `random_messages_<seed>` for each seed.
+macro_rules! random_message_cases {
+    ($($seed:literal),*) => {
+        [$(Case {
+            name: concat!("random_messages_", $seed),
+            run: |w, l| Box::pin(crate::random::random_messages(w, l, $seed)),
+        }),*]
+    };
+}
+use random_message_cases;
 
 /// `random_named_pipes_<seed>` for each seed.
 macro_rules! random_pipe_cases {

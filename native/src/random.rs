@@ -604,3 +604,210 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
         }
     }
 }
+
+/// The windows of a message case, by handle, for the labels the procedure logs.
+type Windows = std::sync::Arc<std::sync::Mutex<Vec<HWND>>>;
+
+/// A window's label: `win<i>` by its place in the case's list, `NULL`, or `other`.
+fn window_label(windows: &Windows, h: HWND) -> String {
+    if h.0 == 0 {
+        return "NULL".into();
+    }
+    match windows.lock().expect("windows lock").iter().position(|&x| x == h) {
+        Some(i) => format!("win{i}"),
+        None => "other".into(),
+    }
+}
+
+/// The procedure of a message case's windows: logs the messages it is given (its own
+/// range and the destruction pair) and answers a value made of them.
+fn message_proc<W: Win32>(log: Log, windows: Windows) -> sim_core::backend::WindowProc<W> {
+    std::sync::Arc::new(move |w: W, hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM| {
+        let (log, windows) = (log.clone(), windows.clone());
+        Box::pin(async move {
+            let me = window_label(&windows, hwnd);
+            match msg {
+                WM_DESTROY | WM_NCDESTROY => {
+                    let name = if msg == WM_DESTROY { "WM_DESTROY" } else { "WM_NCDESTROY" };
+                    log.note("procedure", format!("{me} {name}"));
+                    0
+                }
+                m if (WM_USER..WM_USER + 8).contains(&m) => {
+                    log.note("procedure", format!("{me} WM_USER+{} wParam {wp} lParam {lp}", m - WM_USER));
+                    (m - WM_USER) as LRESULT * 1000 + wp as LRESULT
+                }
+                _ => w.def_window_proc(hwnd, msg, wp, lp).await,
+            }
+        })
+    })
+}
+
+/// A message as the log shows it.
+fn msg_text(windows: &Windows, m: &MSG) -> String {
+    let name = match m.message {
+        WM_QUIT => "WM_QUIT".to_string(),
+        x if (WM_USER..WM_USER + 8).contains(&x) => format!("WM_USER+{}", x - WM_USER),
+        x => format!("{x:#x}"),
+    };
+    format!("{} {name} wParam {} lParam {}", window_label(windows, m.hwnd), m.wParam, m.lParam)
+}
+
+/// A generated message case: `OPS` calls drawn from `seed` on one thread's queue and its
+/// message-only windows: PostThreadMessage and PostMessage (to a window, to NULL, to a
+/// destroyed window), SendMessage (a direct call of the procedure), PostQuitMessage,
+/// PeekMessage with every kind of window filter (NULL, a window, a destroyed window; not
+/// -1, see below) and of range (everything, one message, a band, WM_QUIT alone; not an
+/// inverted band, see below), PM_REMOVE and PM_NOREMOVE, GetMessage, DispatchMessage of what was
+/// last taken, CreateWindowEx, DestroyWindow (which takes its window's posted messages
+/// with it), IsWindow.
+///
+/// GetMessage would wait on an empty queue, so it is made only right after a
+/// PeekMessage(PM_NOREMOVE) with the same filters found a message or failed (a filter
+/// naming a destroyed window fails both at once).
+pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x3E55);
+    let class = format!("winsim_diff_random_{seed}");
+    let windows: Windows = Default::default();
+    let me = w.get_current_thread_id();
+    let mut m = MSG::default();
+    // Unlogged: the thread's queue exists from here on (the written thread_messages case
+    // checks what happens before).
+    w.peek_message(&mut m, HWND(0), 0, 0, PM_NOREMOVE).await;
+    w.register_class(&class, message_proc::<W>(log.clone(), windows.clone())).await;
+    // Windows made, and whether each is destroyed.
+    let mut made: Vec<(HWND, bool)> = Vec::new();
+    let mut last: Option<MSG> = None;
+    // No inverted range (min > max): what Windows takes for one is unproven
+    // (docs/semantics.md §17.C7), Wine takes no posted message, and the queues would part.
+    let ranges: [(u32, u32, &str); 5] = [
+        (0, 0, "all"),
+        (0, 0, "all"),
+        (WM_USER + 1, WM_USER + 1, "WM_USER+1"),
+        (WM_USER, WM_USER + 2, "WM_USER..+2"),
+        (WM_QUIT, WM_QUIT, "WM_QUIT"),
+    ];
+    for _ in 0..OPS {
+        let n = made.len();
+        // A window of the case (destroyed ones included, a fifth of the time), or none.
+        let window = |rng: &mut Rng| -> Option<usize> {
+            let live: Vec<usize> = (0..n).filter(|&i| !made[i].1).collect();
+            if n > 0 && (live.is_empty() || rng.below(5) == 0) {
+                Some(rng.below(n))
+            } else if !live.is_empty() {
+                Some(live[rng.below(live.len())])
+            } else {
+                None
+            }
+        };
+        match rng.below(14) {
+            0 => {
+                if made.iter().filter(|x| !x.1).count() >= 2 {
+                    continue;
+                }
+                let h = logged!(
+                    w,
+                    log,
+                    format!("CreateWindowEx(message-only, win{n})"),
+                    w.create_window_ex(0, &class, "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
+                );
+                if h.0 != 0 {
+                    windows.lock().expect("windows lock").push(h);
+                    made.push((h, false));
+                }
+            }
+            1 | 2 => {
+                let k = rng.below(5) as u32;
+                let wp = rng.below(100);
+                logged!(
+                    w,
+                    log,
+                    format!("PostThreadMessage(own thread, WM_USER+{k}, {wp})"),
+                    w.post_thread_message(me, WM_USER + k, wp, 7)
+                );
+            }
+            3 | 4 => {
+                let target = if rng.below(4) == 0 { None } else { window(&mut rng) };
+                let h = target.map_or(HWND(0), |i| made[i].0);
+                let k = rng.below(5) as u32;
+                let wp = rng.below(100);
+                let what = format!("PostMessage({}, WM_USER+{k}, {wp})", window_label(&windows, h));
+                logged!(w, log, what, w.post_message(h, WM_USER + k, wp, 9));
+            }
+            5 => {
+                let Some(i) = window(&mut rng) else { continue };
+                let h = made[i].0;
+                let k = rng.below(5) as u32;
+                let wp = rng.below(100);
+                let what = format!("SendMessage(win{i}, WM_USER+{k}, {wp})");
+                logged!(w, log, what, async { crate::log::Lresult(w.send_message(h, WM_USER + k, wp, 3).await) });
+            }
+            6 => {
+                let code = rng.below(4) as i32;
+                log.note("PostQuitMessage", code);
+                w.post_quit_message(code).await;
+            }
+            7..=10 => {
+                // Not -1 (thread messages only, Microsoft Learn PeekMessage): Wine 8.0 takes
+                // it for a bad window, sets ERROR_INVALID_WINDOW_HANDLE and still returns a
+                // pending WM_QUIT ahead of posted messages, and the queues would part.
+                let filter = match rng.below(3) {
+                    0 | 1 => window(&mut rng).map_or(HWND(0), |i| made[i].0),
+                    _ => HWND(0),
+                };
+                let flabel = if filter.0 == -1 { "-1".to_string() } else { window_label(&windows, filter) };
+                let (lo, hi, rlabel) = ranges[rng.below(ranges.len())];
+                let get = rng.below(3) == 0;
+                let remove = rng.coin();
+                let mode = if get || !remove { PM_NOREMOVE } else { PM_REMOVE };
+                let what = format!(
+                    "PeekMessage({flabel}, {rlabel}, {})",
+                    if mode == PM_REMOVE { "PM_REMOVE" } else { "PM_NOREMOVE" }
+                );
+                w.set_last_error(crate::log::SENTINEL);
+                let mut peeked = MSG::default();
+                let found = w.peek_message(&mut peeked, filter, lo, hi, mode).await;
+                let err = w.get_last_error();
+                log.call(&what, &found, err);
+                if found != FALSE {
+                    log.note("message", msg_text(&windows, &peeked));
+                    if mode == PM_REMOVE {
+                        last = Some(peeked);
+                    }
+                }
+                if get && (found != FALSE || err != crate::log::SENTINEL) {
+                    let mut got = MSG::default();
+                    let r = logged!(w, log, format!("GetMessage({flabel}, {rlabel})"), async {
+                        crate::log::Int(w.get_message(&mut got, filter, lo, hi).await)
+                    });
+                    if r.0 != -1 {
+                        log.note("message", msg_text(&windows, &got));
+                        last = Some(got);
+                    }
+                }
+            }
+            11 => {
+                let Some(msg) = last.take() else { continue };
+                let what = format!("DispatchMessage({})", msg_text(&windows, &msg));
+                logged!(w, log, what, async { crate::log::Lresult(w.dispatch_message(&msg).await) });
+            }
+            12 => {
+                let Some(i) = window(&mut rng) else { continue };
+                let ok = logged!(w, log, format!("DestroyWindow(win{i})"), w.destroy_window(made[i].0));
+                if ok != FALSE {
+                    made[i].1 = true;
+                }
+            }
+            _ => {
+                let Some(i) = window(&mut rng) else { continue };
+                logged!(w, log, format!("IsWindow(win{i})"), w.is_window(made[i].0));
+            }
+        }
+    }
+    // Unlogged: the windows go, then the class, so the native run's process keeps nothing.
+    for (h, destroyed) in made {
+        if !destroyed {
+            w.destroy_window(h).await;
+        }
+    }
+    w.unregister_class(&class).await;
+}

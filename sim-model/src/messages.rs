@@ -122,8 +122,8 @@ impl QueueModel {
     }
 
     /// PeekMessage with these filters and flags (PM_REMOVE, PM_QS_* in the high word): the
-    /// first posted message that passes (queue order), else the quit flag (any range,
-    /// §17.D11; only for a filter that takes thread messages), else nothing. Any call
+    /// first posted message that passes (queue order), else the quit flag (any range, and
+    /// any filter but one that matches nothing, §17.D11), else nothing. Any call
     /// clears the "new" bits (§17.G3) and the quit flag's after-image (§17.E4).
     pub fn peek(&mut self, filter: Filter, min: u32, max: u32, flags: u32) -> Option<Msg> {
         self.new_bits = 0;
@@ -148,7 +148,7 @@ impl QueueModel {
             return Some(m);
         }
         match self.quit {
-            Some(code) if posted_ok && filter.takes(0) => {
+            Some(code) if posted_ok && filter != Filter::Nothing => {
                 if remove {
                     self.quit = None;
                     self.quit_just_taken = true;

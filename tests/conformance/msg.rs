@@ -776,6 +776,29 @@ fn quit_ignores_the_message_range() {
     });
 }
 
+/// §17.D11: a filter naming one of the thread's own windows takes the quit flag too, once
+/// no posted message for that window is left (ReactOS win32ss/user/ntuser/message.c,
+/// co_IntPeekMessage: the quit flag is looked at after the posted messages and whatever the
+/// filter; Wine's server the same, seen by the native differential's generated message
+/// cases); the thread messages stay queued.
+#[test]
+fn quit_comes_through_a_window_filter_too() {
+    check_every_schedule(|ctx| async move {
+        let hwnd = recording_window(&ctx, Rc::default()).await;
+        assert_eq!(ctx.post_thread_message(ctx.get_current_thread_id(), WM_USER + 1, 0, 0).await, TRUE);
+        assert_eq!(ctx.post_message(hwnd, WM_USER + 2, 0, 0).await, TRUE);
+        ctx.post_quit_message(5).await;
+        let mut m = MSG::default();
+        assert_eq!(ctx.peek_message(&mut m, hwnd, 0, 0, PM_REMOVE).await, TRUE);
+        assert_eq!((m.hwnd, m.message), (hwnd, WM_USER + 2), "the window's posted message first");
+        assert_eq!(ctx.get_message(&mut m, hwnd, 0, 0).await, 0, "then WM_QUIT");
+        assert_eq!((m.hwnd, m.message, m.wParam), (HWND::NULL, WM_QUIT, 5));
+        assert_eq!(ctx.peek_message(&mut m, HWND::NULL, 0, 0, PM_REMOVE).await, TRUE);
+        assert_eq!(m.message, WM_USER + 1, "the thread message is still there");
+        0
+    });
+}
+
 /// §17.D2 (PM_NOREMOVE): a peek without PM_REMOVE leaves the message for the next call.
 #[test]
 fn pm_noremove_leaves_the_message() {

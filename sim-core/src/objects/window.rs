@@ -624,9 +624,10 @@ impl Kernel {
             }
             return Got::Msg(m);
         }
-        // The quit flag: after every posted message, whatever the range (§17.D11, E1), but
-        // only for a filter that takes thread messages.
-        if let Some(code) = q.quit.filter(|_| posted_ok && filter.takes(HWND::NULL)) {
+        // The quit flag: after every posted message the filter takes, whatever the range
+        // and for a filter naming one of the thread's windows too (§17.D11, E1).
+        let quit_ok = matches!(filter, Filter::Any | Filter::ThreadOnly | Filter::Window(_));
+        if let Some(code) = q.quit.filter(|_| posted_ok && quit_ok) {
             if remove {
                 q.quit = None;
                 q.quit_status = true;
