@@ -77,6 +77,9 @@ impl Log {
 
     fn push(&self, what: &str, ret: &str, err: &str) {
         let line = [self.case.as_str(), what, ret, err].join(SEP);
+        if ECHO.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("{line}");
+        }
         self.lines.lock().expect("log lock").push(line);
     }
 
@@ -85,6 +88,12 @@ impl Log {
         self.lines.lock().expect("log lock").clone()
     }
 }
+
+/// A debugging aid for a native run that dies in a case (an access violation): when set,
+/// each line also goes to stderr as it is logged. The native runner sets it once, before
+/// the first case, from the environment variable WINSIM_NATIVE_ECHO (reading the
+/// environment sets the last error, so it is never read between a call and its line).
+pub static ECHO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The sentinel set before every logged call.
 pub const SENTINEL: u32 = 0xdead_beef;

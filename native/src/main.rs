@@ -1,7 +1,7 @@
 //! `winsim-native`: the differential runner.
 //!
-//! - `winsim-native native` (Windows): runs every case with the real Win32 calls and
-//!   prints the log; a process started as `winsim-native --winsim-program NAME ...`
+//! - `winsim-native native [PREFIX]` (Windows): runs every case (or those whose name
+//!   starts with PREFIX) with the real Win32 calls and prints the log; a process started as `winsim-native --winsim-program NAME ...`
 //!   runs the registered program NAME instead.
 //! - `winsim-native sim [SEED]`: runs every case in the simulator and prints the log.
 //! - `winsim-native compare SIM_LOG NATIVE_LOG [MANIFEST]`: compares two logs and
@@ -31,7 +31,7 @@ fn main() {
     match args.first().map(String::as_str) {
         #[cfg(windows)]
         Some("native") => {
-            winsim_native::win::run_all();
+            winsim_native::win::run_all(args.get(1).map(String::as_str));
             std::process::exit(0);
         }
         Some("sim") => {
@@ -59,7 +59,7 @@ fn main() {
             }
         }
         _ => {
-            eprintln!("usage: winsim-native native | sim [SEED] | compare SIM_LOG NATIVE_LOG [MANIFEST]");
+            eprintln!("usage: winsim-native native [PREFIX] | sim [SEED] | compare SIM_LOG NATIVE_LOG [MANIFEST]");
             std::process::exit(2);
         }
     }

@@ -811,3 +811,274 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
     }
     w.unregister_class(&class).await;
 }
+
+/// One section handle a section case made.
+struct SectionSlot {
+    h: HANDLE,
+    /// The section (slots of one section share it).
+    section: usize,
+    closed: Option<usize>,
+}
+
+/// What the case knows of a section: its size, whether its pages are left uncommitted,
+/// and whether it was made writable (PAGE_READWRITE or PAGE_EXECUTE_READWRITE).
+struct SectionInfo {
+    size: u32,
+    reserved: bool,
+    writable: bool,
+}
+
+/// One view a section case mapped.
+struct View {
+    addr: usize,
+    section: usize,
+    /// The access it was mapped with.
+    access: u32,
+    /// Its offset in the section.
+    offset: u32,
+    /// Written through (a copy-on-write view's written page is private from then on).
+    written: bool,
+    /// `Some(n)`: unmapped when `n` views had been mapped. Its address is used again only
+    /// until the next view is mapped, which may take the same address (in one backend and
+    /// not the other).
+    unmapped: Option<usize>,
+}
+
+/// The protections a section is made with, and their labels.
+const PROTECTIONS: [(u32, &str); 7] = [
+    (PAGE_READWRITE, "PAGE_READWRITE"),
+    (PAGE_READWRITE, "PAGE_READWRITE"),
+    (PAGE_READONLY, "PAGE_READONLY"),
+    (PAGE_WRITECOPY, "PAGE_WRITECOPY"),
+    (PAGE_EXECUTE_READ, "PAGE_EXECUTE_READ"),
+    (PAGE_EXECUTE_READWRITE, "PAGE_EXECUTE_READWRITE"),
+    (PAGE_NOACCESS, "PAGE_NOACCESS"),
+];
+
+/// The accesses a view is mapped with (and a section opened with), and their labels.
+const MAP_ACCESS: [(u32, &str); 7] = [
+    (FILE_MAP_READ, "FILE_MAP_READ"),
+    (FILE_MAP_WRITE, "FILE_MAP_WRITE"),
+    (FILE_MAP_ALL_ACCESS, "FILE_MAP_ALL_ACCESS"),
+    (FILE_MAP_COPY, "FILE_MAP_COPY"),
+    (FILE_MAP_READ | FILE_MAP_WRITE, "FILE_MAP_READ|FILE_MAP_WRITE"),
+    (FILE_MAP_EXECUTE | FILE_MAP_READ, "FILE_MAP_EXECUTE|FILE_MAP_READ"),
+    (0, "0"),
+];
+
+/// A generated section case: `OPS` calls drawn from `seed` on pagefile-backed sections
+/// and their views: CreateFileMapping of every protection (PAGE_NOACCESS and a size of 0
+/// fail), sizes around the 64 KiB granularity, SEC_RESERVE, named sections (an existing
+/// name keeps its size) and OpenFileMapping, MapViewOfFile of every access at aligned,
+/// unaligned and past-the-end offsets and sizes, reads and writes through the views (one
+/// section's views see each other's writes, a FILE_MAP_COPY view keeps its own),
+/// VirtualQuery of a view, UnmapViewOfFile (at the base, inside, twice), CloseHandle
+/// (views outlive their handles).
+///
+/// Memory is touched only where it is there on Windows: the first 8 bytes of a view the
+/// call mapped inside a section made without SEC_RESERVE, read through any view and written
+/// through one mapped with write or copy access of a section made writable (an access
+/// violation would end the native run).
+pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0xA24B_AED4_963E_E407) ^ 0x5EC7);
+    let names = [format!("winsim-diff-random-section-{seed}-a"), format!("winsim-diff-random-section-{seed}-b")];
+    let mut slots: Vec<SectionSlot> = Vec::new();
+    let mut sections: Vec<SectionInfo> = Vec::new();
+    let mut views: Vec<View> = Vec::new();
+    // The section each name names, while it has a handle open (as the case knows it).
+    let mut named: [Option<usize>; 2] = [None, None];
+    let mut made = 0usize;
+    for _ in 0..OPS {
+        let usable: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].closed.is_none_or(|n| n == made)).collect();
+        let live_views: Vec<usize> = (0..views.len()).filter(|&v| views[v].unmapped.is_none()).collect();
+        let addressable: Vec<usize> =
+            (0..views.len()).filter(|&v| views[v].unmapped.is_none_or(|n| n == views.len())).collect();
+        match rng.below(12) {
+            0 | 1 => {
+                let (protect, protect_name) = rng.pick(&PROTECTIONS);
+                let reserve = rng.below(6) == 0;
+                let size = rng.pick(&[0x1000u32, 0x3000, 0x10000, 0x10001, 0x20000, 0]);
+                let name = if rng.below(3) == 0 { Some(rng.below(2)) } else { None };
+                let what = format!(
+                    "CreateFileMapping({protect_name}{}, {size:#x}{})",
+                    if reserve { "|SEC_RESERVE" } else { "" },
+                    name_tag(name)
+                );
+                let flags = protect | if reserve { SEC_RESERVE } else { 0 };
+                let text = name.map(|n| names[n].clone());
+                let h = logged!(
+                    w,
+                    log,
+                    what,
+                    w.create_file_mapping(INVALID_HANDLE_VALUE, None, flags, 0, size, text.as_deref())
+                );
+                if h.is_null() {
+                    continue;
+                }
+                let existing = w.get_last_error() == ERROR_ALREADY_EXISTS.0;
+                let section = match (name, existing) {
+                    (Some(n), true) if named[n].is_some() => named[n].expect("checked"),
+                    _ => {
+                        sections.push(SectionInfo {
+                            size,
+                            reserved: reserve,
+                            writable: matches!(protect, PAGE_READWRITE | PAGE_EXECUTE_READWRITE),
+                        });
+                        sections.len() - 1
+                    }
+                };
+                if let Some(n) = name {
+                    named[n] = Some(section);
+                }
+                slots.push(SectionSlot { h, section, closed: None });
+                made += 1;
+            }
+            2 => {
+                let n = rng.below(2);
+                // Not access 0: Windows refuses to open an object with no access (as OpenMutex
+                // does, docs/semantics.md §12.2, §19.4), Wine 8.0 opens the section, and the
+                // handles would part.
+                let (access, access_name) = rng.pick(&MAP_ACCESS[..6]);
+                let what = format!("OpenFileMapping({access_name}{})", name_tag(Some(n)));
+                let h = logged!(w, log, what, w.open_file_mapping(access, false, Some(&names[n])));
+                if let (false, Some(section)) = (h.is_null(), named[n]) {
+                    slots.push(SectionSlot { h, section, closed: None });
+                    made += 1;
+                }
+            }
+            3..=5 => {
+                if usable.is_empty() {
+                    continue;
+                }
+                let i = usable[rng.below(usable.len())];
+                let (access, access_name) = rng.pick(&MAP_ACCESS[..6]);
+                let offset = rng.pick(&[0u32, 0, 0x1000, 0x10000, 0x20000]);
+                let size = rng.pick(&[0usize, 0, 1, 0x1000, 0x2000, 0x30000]);
+                let what = format!("MapViewOfFile(s{i}, {access_name}, {offset:#x}, {size:#x})");
+                let addr = logged!(w, log, what, w.map_view_of_file(slots[i].h, access, 0, offset, size));
+                if addr != 0 {
+                    views.push(View {
+                        addr,
+                        section: slots[i].section,
+                        access,
+                        offset,
+                        written: false,
+                        unmapped: None,
+                    });
+                    log.note("view", format!("v{}", views.len() - 1));
+                }
+            }
+            6 | 7 => {
+                if live_views.is_empty() {
+                    continue;
+                }
+                let v = live_views[rng.below(live_views.len())];
+                let view = &views[v];
+                // Every access the case maps with gives readable pages (FILE_MAP_WRITE maps
+                // them read-write); write and copy access give writable ones. Writes go only
+                // to views of writable sections: a copy-on-write view of a read-only section
+                // is writable on Windows, but Wine 8.0 faults on the store (seen: the native
+                // run died), and a fault ends the native run.
+                let writable = view.access & (FILE_MAP_WRITE | FILE_MAP_COPY) != 0 && sections[view.section].writable;
+                // Only a view that starts inside its section: Wine 8.0 maps one past the end
+                // (Windows refuses it, native/manifest.txt), and touching it faults.
+                if sections[view.section].reserved || view.offset >= sections[view.section].size {
+                    continue;
+                }
+                if rng.coin() && writable {
+                    let data: Vec<u8> = (0..4).map(|k| b'a' + ((v + k + rng.below(20)) % 26) as u8).collect();
+                    log.note(&format!("write v{v}"), render_bytes(&data));
+                    w.write_memory(view.addr, &data).await;
+                    views[v].written = true;
+                } else {
+                    let mut buf = [0u8; 8];
+                    w.read_memory(view.addr, &mut buf).await;
+                    log.note(&format!("read v{v}"), render_bytes(&buf));
+                }
+            }
+            8 => {
+                if live_views.is_empty() {
+                    continue;
+                }
+                let v = live_views[rng.below(live_views.len())];
+                // Not a copy-on-write view written through: its written page is private and
+                // PAGE_READWRITE on Windows (Microsoft Learn, Memory Protection Constants;
+                // docs/semantics.md §29.12), Wine 8.0 still reports PAGE_WRITECOPY (and one
+                // region where Windows has two).
+                if views[v].written && views[v].access == FILE_MAP_COPY {
+                    continue;
+                }
+                let mut m = MEMORY_BASIC_INFORMATION::default();
+                let n = logged!(w, log, format!("VirtualQuery(v{v})"), async {
+                    crate::log::Size(
+                        w.virtual_query(views[v].addr, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await,
+                    )
+                });
+                if n.0 != 0 {
+                    // The view's region relative to its base (addresses differ between the
+                    // backends); its current protection on a line of its own.
+                    let base = views[v].addr as i64;
+                    log.note(
+                        &format!("v{v} region"),
+                        format!(
+                            "base {:+#x} allocation base {:+#x} size {:#x} state {:#x} allocation protect {:#x} type {:#x}",
+                            m.BaseAddress as i64 - base,
+                            m.AllocationBase as i64 - base,
+                            m.RegionSize,
+                            m.State,
+                            m.AllocationProtect,
+                            m.Type
+                        ),
+                    );
+                    log.note(&format!("v{v} protect"), format!("{:#x}", m.Protect));
+                }
+            }
+            9 => {
+                if addressable.is_empty() {
+                    continue;
+                }
+                // Usually a live view, at its base or inside it; sometimes one just unmapped.
+                let v = if !live_views.is_empty() && rng.below(4) != 0 {
+                    live_views[rng.below(live_views.len())]
+                } else {
+                    addressable[rng.below(addressable.len())]
+                };
+                let inside = rng.below(3) == 0;
+                let what = format!("UnmapViewOfFile(v{v}{})", if inside { " + 0x10" } else { "" });
+                let ok = logged!(w, log, what, w.unmap_view_of_file(views[v].addr + if inside { 0x10 } else { 0 }));
+                if ok != FALSE {
+                    views[v].unmapped = Some(views.len());
+                }
+            }
+            _ => {
+                if usable.is_empty() {
+                    continue;
+                }
+                let i = usable[rng.below(usable.len())];
+                let ok = logged!(w, log, format!("CloseHandle(s{i})"), w.close_handle(slots[i].h));
+                if ok != FALSE {
+                    slots[i].closed = Some(made);
+                    // The name goes with the section's last handle; views do not keep it.
+                    let section = slots[i].section;
+                    if !slots.iter().any(|s| s.section == section && s.closed.is_none()) {
+                        for n in named.iter_mut() {
+                            if *n == Some(section) {
+                                *n = None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for v in &views {
+        if v.unmapped.is_none() {
+            w.unmap_view_of_file(v.addr).await;
+        }
+    }
+    for s in &slots {
+        if s.closed.is_none() {
+            w.close_handle(s.h).await;
+        }
+    }
+}

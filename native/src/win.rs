@@ -2262,13 +2262,16 @@ fn forget_io_routine(overlapped: &NativeOverlapped) {
 /// How long a case may take natively before it counts as hung.
 pub const CASE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Runs every case natively, in order, each on its own OS thread, and prints its lines
+/// Runs every case natively (or those whose name starts with `only`), in order, each on its
+/// own OS thread, and prints its lines
 /// as soon as it has ended. A case still running after [`CASE_TIME_LIMIT`] is reported
 /// with the lines it logged so far and a `note: outcome | hung` line (the simulator's
 /// log has a `note: outcome` line for a run that did not complete), and the runner
 /// moves on; the process exits when every case has had its turn.
-pub fn run_all() {
+pub fn run_all(only: Option<&str>) {
     use std::io::Write;
+    let echo = std::env::var_os("WINSIM_NATIVE_ECHO").is_some();
+    crate::log::ECHO.store(echo, std::sync::atomic::Ordering::Relaxed);
     // The real file system outlives the run: a directory unique to it, under %TEMP%.
     let scratch = format!(
         r"{}\winsim-diff-{}",
@@ -2276,6 +2279,9 @@ pub fn run_all() {
         std::process::id()
     );
     for case in crate::cases::all::<NativeCtx>() {
+        if only.is_some_and(|prefix| !case.name.starts_with(prefix)) {
+            continue;
+        }
         let log = crate::log::Log::new(case.name).with_scratch(&scratch);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let (body, case_log) = (case.run, log.clone());
