@@ -223,7 +223,7 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 }
                 _ => {
                     let (mut r, mut wr) = (HANDLE::NULL, HANDLE::NULL);
-                    let ok = logged!(w, log, "CreatePipe".to_string(), w.create_pipe(&mut r, &mut wr, None, 0));
+                    let ok = logged!(w, log, "CreatePipe", w.create_pipe(&mut r, &mut wr, None, 0));
                     if ok != FALSE {
                         let pipe = st.written.len();
                         st.written.push(0);
@@ -537,7 +537,7 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                 let what = format!("WaitNamedPipe({}, 1 ms)", ["a", "b", "none"][n]);
                 logged!(w, log, what, w.wait_named_pipe(&names[n], 1));
             }
-            4 | 5 | 6 => {
+            4..=6 => {
                 let len = rng.pick(&[0, 1, 3, 5, 8, 12]);
                 if written[name] + len > PIPE_BYTES {
                     continue;
