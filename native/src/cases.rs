@@ -85,8 +85,20 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
     cases.extend(random_pipe_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(random_message_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(random_section_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(random_memory_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases
 }
+
+/// `random_memory_<seed>` for each seed.
+macro_rules! random_memory_cases {
+    ($($seed:literal),*) => {
+        [$(Case {
+            name: concat!("random_memory_", $seed),
+            run: |w, l| Box::pin(crate::random::random_memory(w, l, $seed)),
+        }),*]
+    };
+}
+use random_memory_cases;
 
 /// `random_sections_<seed>` for each seed.
 macro_rules! random_section_cases {

@@ -1082,3 +1082,178 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
         }
     }
 }
+
+/// One reservation a memory case made, page by page as the case knows it.
+struct Region {
+    base: usize,
+    /// Each page: `None` reserved, `Some(protect)` committed with that protection.
+    pages: Vec<Option<u32>>,
+    /// Pages were decommitted: Wine 8.0 reports such a region's extent differently
+    /// (native/manifest.txt, virtual_memory), so it is no longer queried.
+    decommitted: bool,
+    /// `Some(n)`: released when `n` reservations had been made (its address is used again
+    /// only until the next one, which may take it).
+    released: Option<usize>,
+}
+
+const PAGE: usize = 0x1000;
+
+/// The protections a memory case asks for, and their labels.
+const VM_PROTECT: [(u32, &str); 7] = [
+    (PAGE_READWRITE, "PAGE_READWRITE"),
+    (PAGE_READWRITE, "PAGE_READWRITE"),
+    (PAGE_READONLY, "PAGE_READONLY"),
+    (PAGE_NOACCESS, "PAGE_NOACCESS"),
+    (PAGE_EXECUTE_READWRITE, "PAGE_EXECUTE_READWRITE"),
+    (PAGE_EXECUTE_READ, "PAGE_EXECUTE_READ"),
+    (PAGE_WRITECOPY, "PAGE_WRITECOPY"),
+];
+
+/// A generated memory case: `OPS` calls drawn from `seed` on private memory: VirtualAlloc
+/// reserving, committing at once, and committing pages inside a reservation (sizes and
+/// addresses on and off page boundaries, PAGE_WRITECOPY and a size of 0 refused),
+/// VirtualProtect (the old protection of the first page; a range with a reserved page
+/// refused), VirtualFree (MEM_DECOMMIT of pages, MEM_RELEASE at the base with size 0, and
+/// the refused forms: a size with MEM_RELEASE, not at the base, twice), VirtualQuery, and
+/// reads and writes of committed pages (fresh pages read as zeros, a decommitted and
+/// recommitted page too).
+///
+/// Memory is touched only where the case's own account of its pages says it is committed
+/// with a protection that allows the access, kept from the calls that succeeded in this
+/// backend (an access violation would end the native run).
+pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0xE703_7ED1_A0B4_28DB) ^ 0x7E77);
+    let mut regions: Vec<Region> = Vec::new();
+    let readable = |p: u32| matches!(p, PAGE_READONLY | PAGE_READWRITE | PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE);
+    let writable = |p: u32| matches!(p, PAGE_READWRITE | PAGE_EXECUTE_READWRITE);
+    for _ in 0..OPS {
+        let reservations = regions.len();
+        let usable: Vec<usize> =
+            (0..regions.len()).filter(|&r| regions[r].released.is_none_or(|n| n == reservations)).collect();
+        let live: Vec<usize> = (0..regions.len()).filter(|&r| regions[r].released.is_none()).collect();
+        let make = live.is_empty() || rng.below(6) == 0;
+        if make {
+            let size = rng.pick(&[0usize, 0x1000, 0x3000, 0x10000, 0x12345]);
+            let (kind, kind_name) = rng.pick(&[
+                (MEM_RESERVE, "MEM_RESERVE"),
+                (MEM_RESERVE | MEM_COMMIT, "MEM_RESERVE|MEM_COMMIT"),
+                (MEM_COMMIT, "MEM_COMMIT"),
+            ]);
+            let (protect, protect_name) = rng.pick(&VM_PROTECT);
+            let what = format!("VirtualAlloc(NULL, {size:#x}, {kind_name}, {protect_name})");
+            let base = logged!(w, log, what, w.virtual_alloc(0, size, kind, protect));
+            if base != 0 {
+                let pages = size.div_ceil(PAGE);
+                let state = if kind & MEM_COMMIT != 0 { Some(protect) } else { None };
+                log.note("region", format!("m{}", regions.len()));
+                regions.push(Region { base, pages: vec![state; pages], decommitted: false, released: None });
+            }
+            continue;
+        }
+        let r = if rng.below(8) == 0 { usable[rng.below(usable.len())] } else { live[rng.below(live.len())] };
+        let n = regions[r].pages.len();
+        // A page of the region, and a length of one to three pages (sometimes off the page
+        // boundaries, or running past the end).
+        let page = rng.below(n.max(1));
+        let off = page * PAGE + if rng.below(5) == 0 { 0x800 } else { 0 };
+        let len = rng.pick(&[PAGE, PAGE, 2 * PAGE, 3 * PAGE, 0x10]);
+        let first = off / PAGE;
+        let last = ((off + len).div_ceil(PAGE)).min(n.max(1));
+        let base = regions[r].base;
+        match rng.below(10) {
+            0 | 1 => {
+                let (protect, protect_name) = rng.pick(&VM_PROTECT);
+                let what = format!("VirtualAlloc(m{r}+{off:#x}, {len:#x}, MEM_COMMIT, {protect_name})");
+                let a = logged!(w, log, what, w.virtual_alloc(base + off, len, MEM_COMMIT, protect));
+                if a != 0 {
+                    log.note("at the page", a == base + first * PAGE);
+                    for p in first..last.min(n) {
+                        regions[r].pages[p] = Some(protect);
+                    }
+                }
+            }
+            2 | 3 => {
+                let (protect, protect_name) = rng.pick(&VM_PROTECT);
+                let mut old = 0xdead_u32;
+                let what = format!("VirtualProtect(m{r}+{off:#x}, {len:#x}, {protect_name})");
+                let ok = logged!(w, log, what, w.virtual_protect(base + off, len, protect, &mut old));
+                log.note("old protection", format!("{old:#x}"));
+                if ok != FALSE {
+                    for p in first..last.min(n) {
+                        regions[r].pages[p] = Some(protect);
+                    }
+                }
+            }
+            4 => {
+                let what = format!("VirtualFree(m{r}+{off:#x}, {len:#x}, MEM_DECOMMIT)");
+                let ok = logged!(w, log, what, w.virtual_free(base + off, len, MEM_DECOMMIT));
+                if ok != FALSE {
+                    for p in first..last.min(n) {
+                        regions[r].pages[p] = None;
+                    }
+                    regions[r].decommitted = true;
+                }
+            }
+            5 => {
+                // At the base with size 0 (the one form that releases), or a refused form.
+                let (at, size, label) = match rng.below(4) {
+                    0 => (base + PAGE, 0, "+0x1000, 0"),
+                    1 => (base, n * PAGE, "+0x0, its size"),
+                    _ => (base, 0, "+0x0, 0"),
+                };
+                let what = format!("VirtualFree(m{r}{label}, MEM_RELEASE)");
+                let ok = logged!(w, log, what, w.virtual_free(at, size, MEM_RELEASE));
+                if ok != FALSE && regions[r].released.is_none() {
+                    regions[r].released = Some(regions.len());
+                }
+            }
+            6 => {
+                if regions[r].decommitted || regions[r].released.is_some() {
+                    continue;
+                }
+                let mut m = MEMORY_BASIC_INFORMATION::default();
+                let n = logged!(w, log, format!("VirtualQuery(m{r}+{off:#x})"), async {
+                    crate::log::Size(
+                        w.virtual_query(base + off, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await,
+                    )
+                });
+                if n.0 != 0 {
+                    log.note(
+                        &format!("m{r} region"),
+                        format!(
+                            "base {:+#x} allocation base {:+#x} size {:#x} state {:#x} protect {:#x} allocation protect {:#x} type {:#x}",
+                            m.BaseAddress as i64 - base as i64,
+                            m.AllocationBase as i64 - base as i64,
+                            m.RegionSize,
+                            m.State,
+                            m.Protect,
+                            m.AllocationProtect,
+                            m.Type
+                        ),
+                    );
+                }
+            }
+            _ => {
+                if regions[r].released.is_some() || n == 0 {
+                    continue;
+                }
+                let Some(protect) = regions[r].pages[page] else { continue };
+                let at = base + page * PAGE + 0x10;
+                if rng.coin() && writable(protect) {
+                    let data: Vec<u8> = (0..4).map(|k| b'A' + ((r + page + k + rng.below(9)) % 26) as u8).collect();
+                    log.note(&format!("write m{r}+{:#x}", page * PAGE + 0x10), render_bytes(&data));
+                    w.write_memory(at, &data).await;
+                } else if readable(protect) {
+                    let mut buf = [0u8; 4];
+                    w.read_memory(at, &mut buf).await;
+                    log.note(&format!("read m{r}+{:#x}", page * PAGE + 0x10), render_bytes(&buf));
+                }
+            }
+        }
+    }
+    for r in &regions {
+        if r.released.is_none() {
+            w.virtual_free(r.base, 0, MEM_RELEASE).await;
+        }
+    }
+}
