@@ -817,6 +817,8 @@ struct SectionSlot {
     h: HANDLE,
     /// The section (slots of one section share it).
     section: usize,
+    /// Made by OpenFileMapping.
+    opened: bool,
     closed: Option<usize>,
 }
 
@@ -826,6 +828,8 @@ struct SectionInfo {
     size: u32,
     reserved: bool,
     writable: bool,
+    /// Made with an execute protection.
+    executable: bool,
 }
 
 /// One view a section case mapped.
@@ -923,6 +927,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                             size,
                             reserved: reserve,
                             writable: matches!(protect, PAGE_READWRITE | PAGE_EXECUTE_READWRITE),
+                            executable: matches!(protect, PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE),
                         });
                         sections.len() - 1
                     }
@@ -930,7 +935,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 if let Some(n) = name {
                     named[n] = Some(section);
                 }
-                slots.push(SectionSlot { h, section, closed: None });
+                slots.push(SectionSlot { h, section, opened: false, closed: None });
                 made += 1;
             }
             2 => {
@@ -942,7 +947,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 let what = format!("OpenFileMapping({access_name}{})", name_tag(Some(n)));
                 let h = logged!(w, log, what, w.open_file_mapping(access, false, Some(&names[n])));
                 if let (false, Some(section)) = (h.is_null(), named[n]) {
-                    slots.push(SectionSlot { h, section, closed: None });
+                    slots.push(SectionSlot { h, section, opened: true, closed: None });
                     made += 1;
                 }
             }
@@ -952,6 +957,17 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 }
                 let i = usable[rng.below(usable.len())];
                 let (access, access_name) = rng.pick(&MAP_ACCESS[..6]);
+                // Not a view the section's protection cannot grant (write access to a section
+                // not made writable, execute access to one not made executable) through an
+                // opened handle or of a SEC_RESERVE section: Windows refuses it
+                // (docs/semantics.md §19.11), Wine 8.0 maps it there, and the views would
+                // part. Through the creating handle of a committed section both refuse it.
+                let info = &sections[slots[i].section];
+                let exceeds = (access & FILE_MAP_WRITE != 0 && !info.writable)
+                    || (access & FILE_MAP_EXECUTE != 0 && !info.executable);
+                if exceeds && (slots[i].opened || info.reserved) {
+                    continue;
+                }
                 let offset = rng.pick(&[0u32, 0, 0x1000, 0x10000, 0x20000]);
                 let size = rng.pick(&[0usize, 0, 1, 0x1000, 0x2000, 0x30000]);
                 let what = format!("MapViewOfFile(s{i}, {access_name}, {offset:#x}, {size:#x})");

@@ -351,6 +351,8 @@ pub struct Client {
 pub struct NamedPipeModel {
     /// nMaxInstances of the instance that created the name.
     pub max_instances: u32,
+    /// The type of the instance that created the name: every instance's (§6.4a).
+    pub message_type: bool,
     /// Every instance ever created, in order (closed ones keep their place).
     pub instances: Vec<Instance>,
     /// Listening instances, in the order they began to listen: a client gets the first
@@ -461,7 +463,7 @@ impl NamedPipeModel {
 
     /// CreateNamedPipe of one more instance. Byte type with message read mode is
     /// ERROR_INVALID_PARAMETER (§6.1); beyond nMaxInstances (the first instance's)
-    /// ERROR_PIPE_BUSY (§6.3). A new instance listens at once (§6.6). `out_quota` limits
+    /// ERROR_PIPE_BUSY (§6.3). Every instance has the first instance's type (§6.4a). A new instance listens at once (§6.6). `out_quota` limits
     /// data toward the client, `in_quota` data toward the server (§2.1), as given: 0 too
     /// (§2.6).
     pub fn create_instance(
@@ -477,11 +479,14 @@ impl NamedPipeModel {
         }
         if !self.exists() {
             self.max_instances = max_instances;
+            self.message_type = message_type;
         }
         let live = self.instances.iter().filter(|i| i.server_open).count();
         if live >= self.max_instances as usize {
             return Reply::Failed(ERROR_PIPE_BUSY);
         }
+        // The name's type, not the one asked for (§6.4a).
+        let message_type = self.message_type;
         let id = self.instances.len();
         self.instances.push(Instance {
             message_type,

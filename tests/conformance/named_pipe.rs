@@ -320,6 +320,36 @@ fn instances_must_share_the_access_mode_but_nothing_else() {
     });
 }
 
+/// §6.4a (ReactOS's NPFS, create.c: NpCreateExistingNamedPipe creates the instance with
+/// the name's type and never looks at the type asked for; Wine's server the same, seen by
+/// the native differential's generated named-pipe cases): a later instance asked as byte
+/// type of a message-type name is message type: message read mode may be set on it and
+/// its messages keep their boundaries. An instance asked as message type with message
+/// read mode of a byte-type name is created (as Wine creates it) [inferred].
+#[test]
+fn every_instance_has_the_first_instances_type() {
+    check(|ctx| async move {
+        let _first = create(&ctx, PIPE_ACCESS_DUPLEX, MSG_WAIT, 2, 1024, 1024).await;
+        let byte_asked = create(&ctx, PIPE_ACCESS_DUPLEX, BYTE_WAIT, 2, 1024, 1024).await;
+        let mode = PIPE_READMODE_MESSAGE;
+        assert_eq!(ctx.set_named_pipe_handle_state(byte_asked, Some(mode), None, None).await, TRUE);
+        // The first instance is listening first: the first client takes it (§6.15), the
+        // second one this instance.
+        let _c1 = open(&ctx).await;
+        let c2 = open(&ctx).await;
+        write(&ctx, c2, b"one").await;
+        write(&ctx, c2, b"two").await;
+        assert_eq!(read(&ctx, byte_asked, 16).await, b"one", "one message at a time");
+        assert_eq!(read(&ctx, byte_asked, 16).await, b"two");
+        0
+    });
+    check(|ctx| async move {
+        let _first = create(&ctx, PIPE_ACCESS_DUPLEX, BYTE_WAIT, 2, 1024, 1024).await;
+        let _second = create(&ctx, PIPE_ACCESS_DUPLEX, MSG_WAIT, 2, 1024, 1024).await;
+        0
+    });
+}
+
 /// CreateNamedPipe doc [D] (FILE_FLAG_FIRST_PIPE_INSTANCE): the flag succeeds on the
 /// first instance; a later instance with it fails with ERROR_ACCESS_DENIED, while one
 /// without it is created.

@@ -37,6 +37,9 @@ pub struct NamedPipe {
     pub access: u32,
     /// nMaxInstances of the first instance.
     pub max_instances: u32,
+    /// PIPE_TYPE_MESSAGE of the first instance: every instance is of this type, whatever
+    /// type a later CreateNamedPipe asks for (§6.4a).
+    pub message_type: bool,
     /// nDefaultTimeOut of the first instance (WaitNamedPipe's default wait).
     pub default_timeout_ms: u32,
     /// Instances whose server end is open, in creation order.
@@ -189,9 +192,9 @@ impl Kernel {
         if pipe_mode & !PIPE_MODE_BITS != 0 {
             return Err(ERROR_INVALID_PARAMETER);
         }
-        let message_type = pipe_mode & PIPE_TYPE_MESSAGE != 0;
+        let asked_message_type = pipe_mode & PIPE_TYPE_MESSAGE != 0;
         let read_message = pipe_mode & PIPE_READMODE_MESSAGE != 0;
-        if read_message && !message_type {
+        if read_message && !asked_message_type {
             // A byte-type pipe cannot be read in message mode (§6.1).
             return Err(ERROR_INVALID_PARAMETER);
         }
@@ -220,6 +223,7 @@ impl Kernel {
                         name: name.clone(),
                         access,
                         max_instances,
+                        message_type: asked_message_type,
                         default_timeout_ms,
                         instances: Vec::new(),
                         listening: VecDeque::new(),
@@ -231,6 +235,9 @@ impl Kernel {
                 fam
             }
         };
+        // The type is the name's, set by its first instance; the read mode is kept as asked,
+        // and a message read mode reads a byte-type pipe as bytes (§6.4a).
+        let message_type = family(self, fam).message_type;
         // nInBufferSize limits data toward the server, nOutBufferSize data toward the
         // client (§2.1).
         let end = |quota| PipeEnd {
