@@ -817,7 +817,7 @@ struct SectionSlot {
     h: HANDLE,
     /// The section (slots of one section share it).
     section: usize,
-    /// Made by OpenFileMapping.
+    /// Made by OpenFileMapping, or by a CreateFileMapping that opened an existing name.
     opened: bool,
     closed: Option<usize>,
 }
@@ -920,6 +920,9 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                     continue;
                 }
                 let existing = w.get_last_error() == ERROR_ALREADY_EXISTS.0;
+                // A create of a name that exists opens that section: its handle counts as an
+                // opened one (below).
+                let opened = name.is_some() && existing;
                 let section = match (name, existing) {
                     (Some(n), true) if named[n].is_some() => named[n].expect("checked"),
                     _ => {
@@ -935,7 +938,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 if let Some(n) = name {
                     named[n] = Some(section);
                 }
-                slots.push(SectionSlot { h, section, opened: false, closed: None });
+                slots.push(SectionSlot { h, section, opened, closed: None });
                 made += 1;
             }
             2 => {
