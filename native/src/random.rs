@@ -136,6 +136,10 @@ impl State {
 
     /// A handle made to a new object, or (`existing`) to the one `name` names already.
     fn add_made(&mut self, h: HANDLE, kind: Kind, name: Option<usize>, existing: bool) {
+        // A create that failed made nothing, and the name keeps its object.
+        if h.is_null() || h == INVALID_HANDLE_VALUE {
+            return;
+        }
         let object = match name {
             Some(n) if existing => self.named[n],
             _ => {
