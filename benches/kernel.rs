@@ -4,6 +4,10 @@
 
 use winsim::prelude::*;
 
+#[path = "common/scaling.rs"]
+mod scaling;
+use scaling::{Beside, ping_pong_beside, round_trips};
+
 fn main() {
     divan::main();
 }
@@ -38,31 +42,7 @@ fn ping_pong_with(n: u32, idle: u32, trace: bool, races: RaceDetection) -> RunRe
                     .await;
             }
         }
-        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
-        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
-        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
-        let echo = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    let mut b = [0u8; 1];
-                    for _ in 0..n {
-                        let _ = ctx.read_file(r1, &mut b, None).await;
-                        let _ = ctx.write_file(w2, &b, None).await;
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        let mut b = [0u8; 1];
-        for _ in 0..n {
-            let _ = ctx.write_file(w1, b"x", None).await;
-            let _ = ctx.read_file(r2, &mut b, None).await;
-        }
-        ctx.wait_for_single_object(echo, INFINITE).await;
+        round_trips!(ctx, n);
         0
     });
     sim.run("pingpong.exe")
@@ -114,93 +94,6 @@ fn scenario_run(bencher: divan::Bencher, name: &str) {
         c.trace = false;
         s.run(c)
     });
-}
-
-/// What sits beside the ping-pong in the scaling benchmarks (benchmark 4).
-#[derive(Clone, Copy, Debug)]
-enum Beside {
-    /// Live handles to events in the main process.
-    Handles(u32),
-    /// Messages posted to the main thread's queue and never retrieved.
-    Messages(u32),
-    /// Overlapped ReadFiles pending on one named-pipe instance.
-    PendingReads(u32),
-}
-
-fn ping_pong_beside(n: u32, beside: Beside) -> RunReport {
-    let mut config = Config::random(1);
-    config.trace = false;
-    config.handles_max = config.handles_max.max(200_000);
-    let mut sim = Sim::new(config);
-    sim.program("pingpong.exe", move |ctx| async move {
-        // Kept alive until the end of the run.
-        let mut pending = Vec::new();
-        match beside {
-            Beside::Handles(k) => {
-                for _ in 0..k {
-                    let _ = ctx.create_event(None, true, false, None).await;
-                }
-            }
-            Beside::Messages(k) => {
-                let me = ctx.get_current_thread_id();
-                for i in 0..k {
-                    let _ = ctx.post_thread_message(me, WM_USER, i as usize, 0).await;
-                }
-            }
-            Beside::PendingReads(k) => {
-                let name = r"\\.\pipe\bench";
-                let server = ctx
-                    .create_named_pipe(
-                        name,
-                        PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
-                        PIPE_TYPE_BYTE | PIPE_WAIT,
-                        1,
-                        1024,
-                        1024,
-                        0,
-                        None,
-                    )
-                    .await;
-                let client =
-                    ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
-                for _ in 0..k {
-                    let ov = Overlapped::new(HANDLE::NULL);
-                    let buf = IoBuffer::new(1);
-                    let _ = ctx.read_file_overlapped(server, &buf, None, &ov).await;
-                    pending.push((ov, buf));
-                }
-                pending.push((Overlapped::new(client), IoBuffer::new(0)));
-            }
-        }
-        let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
-        let _ = ctx.create_pipe(&mut r1, &mut w1, None, 0).await;
-        let _ = ctx.create_pipe(&mut r2, &mut w2, None, 0).await;
-        let echo = ctx
-            .create_thread(
-                None,
-                0,
-                move |ctx| async move {
-                    let mut b = [0u8; 1];
-                    for _ in 0..n {
-                        let _ = ctx.read_file(r1, &mut b, None).await;
-                        let _ = ctx.write_file(w2, &b, None).await;
-                    }
-                    0
-                },
-                0,
-                None,
-            )
-            .await;
-        let mut b = [0u8; 1];
-        for _ in 0..n {
-            let _ = ctx.write_file(w1, b"x", None).await;
-            let _ = ctx.read_file(r2, &mut b, None).await;
-        }
-        ctx.wait_for_single_object(echo, INFINITE).await;
-        drop(pending);
-        0
-    });
-    sim.run("pingpong.exe")
 }
 
 /// Scaling: the ping-pong beside 10 to 100,000 live handles (per ping-pong step; the

@@ -33,6 +33,7 @@ macro_rules! call {
         ret
     }};
 }
+pub(crate) use call;
 
 /// A case's body: the backend value of its main thread and its log.
 pub type CaseBody<W> = fn(W, Log) -> Pin<Box<dyn Future<Output = ()>>>;
@@ -81,65 +82,24 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
         Case { name: "accept_connect_ex", run: |w, l| Box::pin(accept_connect_ex(w, l)) },
     ];
     // The generated cases (`random.rs`), one a seed.
-    cases.extend(random_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
-    cases.extend(random_pipe_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
-    cases.extend(random_message_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
-    cases.extend(random_section_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
-    cases.extend(random_memory_cases!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(generated!("random_ops_", crate::random::random_ops; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(
+        generated!("random_named_pipes_", crate::random::random_named_pipes; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+    );
+    cases.extend(generated!("random_messages_", crate::random::random_messages; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(generated!("random_sections_", crate::random::random_sections; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(generated!("random_memory_", crate::random::random_memory; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases
 }
 
-/// `random_memory_<seed>` for each seed.
-macro_rules! random_memory_cases {
-    ($($seed:literal),*) => {
-        [$(Case {
-            name: concat!("random_memory_", $seed),
-            run: |w, l| Box::pin(crate::random::random_memory(w, l, $seed)),
-        }),*]
+/// The generated cases of one generator: `<prefix><seed>` for each seed, running the
+/// generator with that seed.
+macro_rules! generated {
+    ($prefix:literal, $generator:path; $($seed:literal),*) => {
+        [$(Case { name: concat!($prefix, $seed), run: |w, l| Box::pin($generator(w, l, $seed)) }),*]
     };
 }
-use random_memory_cases;
-
-/// `random_sections_<seed>` for each seed.
-macro_rules! random_section_cases {
-    ($($seed:literal),*) => {
-        [$(Case {
-            name: concat!("random_sections_", $seed),
-            run: |w, l| Box::pin(crate::random::random_sections(w, l, $seed)),
-        }),*]
-    };
-}
-use random_section_cases;
-
-/// `random_messages_<seed>` for each seed.
-macro_rules! random_message_cases {
-    ($($seed:literal),*) => {
-        [$(Case {
-            name: concat!("random_messages_", $seed),
-            run: |w, l| Box::pin(crate::random::random_messages(w, l, $seed)),
-        }),*]
-    };
-}
-use random_message_cases;
-
-/// `random_named_pipes_<seed>` for each seed.
-macro_rules! random_pipe_cases {
-    ($($seed:literal),*) => {
-        [$(Case {
-            name: concat!("random_named_pipes_", $seed),
-            run: |w, l| Box::pin(crate::random::random_named_pipes(w, l, $seed)),
-        }),*]
-    };
-}
-use random_pipe_cases;
-
-/// `random_ops_<seed>` for each seed: the generated case of that seed.
-macro_rules! random_cases {
-    ($($seed:literal),*) => {
-        [$(Case { name: concat!("random_ops_", $seed), run: |w, l| Box::pin(crate::random::random_ops(w, l, $seed)) }),*]
-    };
-}
-use random_cases;
+use generated;
 
 /// The child programs cases start with CreateProcess, by name.
 pub fn programs<W: Win32>() -> Vec<(&'static str, Program<W>)> {

@@ -20,6 +20,7 @@
 //! `r5`/`w6` a pipe's read/write end, the number its place in the case's list (a
 //! duplicate gets a new slot of its source's kind).
 
+use crate::cases::call;
 use crate::log::{Log, render_bytes};
 use sim_core::backend::Win32;
 use sim_core::error::ERROR_ALREADY_EXISTS;
@@ -169,15 +170,27 @@ fn name_tag(name: Option<usize>) -> &'static str {
     }
 }
 
-/// Logs a call: last error set to the sentinel first, read back after.
-macro_rules! logged {
-    ($w:expr, $log:expr, $what:expr, $call:expr) => {{
-        $w.set_last_error($crate::log::SENTINEL);
-        let ret = $call.await;
-        let err = $w.get_last_error();
-        $log.call(&$what, &ret, err);
-        ret
-    }};
+/// PeekNamedPipe through `h` (logged), before a ReadFile that would wait on an empty pipe
+/// with a live writer: whether the read may be made (the peek failed, so the read fails at
+/// once too, or found bytes).
+async fn may_read<W: Win32>(w: &W, log: &Log, h: HANDLE, label: &str) -> bool {
+    let mut avail = u32::MAX;
+    let ok =
+        call!(w, log, &format!("PeekNamedPipe({label})"), w.peek_named_pipe(h, None, None, Some(&mut avail), None));
+    log.note("available", avail);
+    ok == FALSE || avail != 0
+}
+
+/// ReadFile of up to `len` bytes through `h` (logged), with the count and, when bytes came
+/// (a message longer than the buffer included, ERROR_MORE_DATA), the data.
+async fn read<W: Win32>(w: &W, log: &Log, h: HANDLE, label: &str, len: usize) {
+    let mut buf = vec![0u8; len];
+    let mut got = u32::MAX;
+    let ok = call!(w, log, &format!("ReadFile({label}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
+    log.note("read", got);
+    if ok != FALSE || w.get_last_error() == sim_core::error::ERROR_MORE_DATA.0 {
+        log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
+    }
 }
 
 /// One generated case: `OPS` calls drawn from `seed`.
@@ -206,14 +219,14 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                         name_tag(name)
                     );
                     let text = name.map(|n| st.names[n].clone());
-                    let h = logged!(w, log, what, w.create_event(None, manual, initial, text.as_deref()));
+                    let h = call!(w, log, &what, w.create_event(None, manual, initial, text.as_deref()));
                     st.add_made(h, Kind::Event, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
                 }
                 1 => {
                     let (owned, name) = (st.rng.coin(), st.name());
                     let what = format!("CreateMutex({}{})", if owned { "owned" } else { "free" }, name_tag(name));
                     let text = name.map(|n| st.names[n].clone());
-                    let h = logged!(w, log, what, w.create_mutex(None, owned, text.as_deref()));
+                    let h = call!(w, log, &what, w.create_mutex(None, owned, text.as_deref()));
                     st.add_made(h, Kind::Mutex, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
                 }
                 2 => {
@@ -222,12 +235,12 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                     let name = st.name();
                     let what = format!("CreateSemaphore({initial} of {max}{})", name_tag(name));
                     let text = name.map(|n| st.names[n].clone());
-                    let h = logged!(w, log, what, w.create_semaphore(None, initial, max, text.as_deref()));
+                    let h = call!(w, log, &what, w.create_semaphore(None, initial, max, text.as_deref()));
                     st.add_made(h, Kind::Semaphore, name, w.get_last_error() == ERROR_ALREADY_EXISTS.0);
                 }
                 _ => {
                     let (mut r, mut wr) = (HANDLE::NULL, HANDLE::NULL);
-                    let ok = logged!(w, log, "CreatePipe", w.create_pipe(&mut r, &mut wr, None, 0));
+                    let ok = call!(w, log, "CreatePipe", w.create_pipe(&mut r, &mut wr, None, 0));
                     if ok != FALSE {
                         let pipe = st.written.len();
                         st.written.push(0);
@@ -242,13 +255,13 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
         let (h, l) = (st.slots[i].h, st.label(i));
         match st.rng.below(15) {
             0 => {
-                logged!(w, log, format!("SetEvent({l})"), w.set_event(h));
+                call!(w, log, &format!("SetEvent({l})"), w.set_event(h));
             }
             1 => {
-                logged!(w, log, format!("ResetEvent({l})"), w.reset_event(h));
+                call!(w, log, &format!("ResetEvent({l})"), w.reset_event(h));
             }
             2 => {
-                logged!(w, log, format!("ReleaseMutex({l})"), w.release_mutex(h));
+                call!(w, log, &format!("ReleaseMutex({l})"), w.release_mutex(h));
             }
             3 => {
                 // Counts of 0 and below are left out: Windows rejects them before it looks at
@@ -256,16 +269,16 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 // state would part from there on.
                 let count = st.rng.pick(&[1, 1, 2, 3]);
                 let mut prev = -7;
-                logged!(
+                call!(
                     w,
                     log,
-                    format!("ReleaseSemaphore({l}, {count})"),
+                    &format!("ReleaseSemaphore({l}, {count})"),
                     w.release_semaphore(h, count, Some(&mut prev))
                 );
                 log.note("previous count", prev);
             }
             4 | 5 => {
-                logged!(w, log, format!("WaitForSingleObject({l}, 0)"), w.wait_for_single_object(h, 0));
+                call!(w, log, &format!("WaitForSingleObject({l}, 0)"), w.wait_for_single_object(h, 0));
             }
             6 => {
                 let n = 1 + st.rng.below(3);
@@ -287,10 +300,10 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                     }
                 }
                 let what = format!("WaitForMultipleObjects({}; {}; 0)", ls.join(", "), if all { "all" } else { "any" });
-                logged!(w, log, what, w.wait_for_multiple_objects(&hs, all, 0));
+                call!(w, log, &what, w.wait_for_multiple_objects(&hs, all, 0));
             }
             7 | 8 => {
-                let ok = logged!(w, log, format!("CloseHandle({l})"), w.close_handle(h));
+                let ok = call!(w, log, &format!("CloseHandle({l})"), w.close_handle(h));
                 if ok != FALSE {
                     st.slots[i].closed = Some(st.made);
                 }
@@ -314,7 +327,7 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 let mut out = HANDLE::NULL;
                 let what = format!("DuplicateHandle({l}, {access_name}, {options_name})");
                 let ok =
-                    logged!(w, log, what, w.duplicate_handle(process, h, process, &mut out, access, false, options));
+                    call!(w, log, &what, w.duplicate_handle(process, h, process, &mut out, access, false, options));
                 // DUPLICATE_CLOSE_SOURCE closes the source whether or not the duplicate is
                 // made (Microsoft Learn DuplicateHandle), unless it is protected.
                 if options & DUPLICATE_CLOSE_SOURCE != 0 && !st.slots[i].protected {
@@ -337,7 +350,7 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                     if mask == HANDLE_FLAG_INHERIT { "INHERIT" } else { "PROTECT_FROM_CLOSE" },
                     if flags != 0 { "on" } else { "off" }
                 );
-                let ok = logged!(w, log, what, w.set_handle_information(h, mask, flags));
+                let ok = call!(w, log, &what, w.set_handle_information(h, mask, flags));
                 if ok != FALSE && mask == HANDLE_FLAG_PROTECT_FROM_CLOSE {
                     st.slots[i].protected = protect;
                 }
@@ -351,7 +364,7 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 }
                 let data: Vec<u8> = (0..n).map(|k| b'a' + ((k as usize + i) % 26) as u8).collect();
                 let mut done = u32::MAX;
-                let ok = logged!(w, log, format!("WriteFile({l}, {n})"), w.write_file(h, &data, Some(&mut done)));
+                let ok = call!(w, log, &format!("WriteFile({l}, {n})"), w.write_file(h, &data, Some(&mut done)));
                 log.note("written", done);
                 if let (Some(p), true) = (pipe, ok != FALSE) {
                     st.written[p] += done;
@@ -361,27 +374,11 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 // A pipe's handle is peeked first, through the same handle: an empty pipe with
                 // a live writer would block the read (either end: a duplicate of a write end
                 // made with GENERIC_READ reads too).
-                let mut avail = u32::MAX;
-                if st.slots[i].kind.pipe().is_some() {
-                    let ok = logged!(
-                        w,
-                        log,
-                        format!("PeekNamedPipe({l})"),
-                        w.peek_named_pipe(h, None, None, Some(&mut avail), None)
-                    );
-                    log.note("available", avail);
-                    if ok != FALSE && avail == 0 {
-                        continue;
-                    }
+                if st.slots[i].kind.pipe().is_some() && !may_read(&w, &log, h, &l).await {
+                    continue;
                 }
                 let len = 1 + st.rng.below(8);
-                let mut buf = vec![0u8; len];
-                let mut got = u32::MAX;
-                let ok = logged!(w, log, format!("ReadFile({l}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
-                log.note("read", got);
-                if ok != FALSE {
-                    log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
-                }
+                read(&w, &log, h, &l, len).await;
             }
             _ => {
                 // Pipes only: on another object Windows fails the call's handle check
@@ -393,7 +390,7 @@ pub async fn random_ops<W: Win32>(w: W, log: Log, seed: u64) {
                 let mut peeked = u32::MAX;
                 let mut buf = [0u8; 4];
                 let what = format!("PeekNamedPipe({l}, 4)");
-                logged!(w, log, what, w.peek_named_pipe(h, Some(&mut buf), Some(&mut peeked), Some(&mut avail), None));
+                call!(w, log, &what, w.peek_named_pipe(h, Some(&mut buf), Some(&mut peeked), Some(&mut avail), None));
                 log.note("peeked, available", format!("{peeked}, {avail}"));
             }
         }
@@ -480,10 +477,10 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                     "CreateNamedPipe({}, {open_name}, {ty_name}, {read_name}, nowait, {max})",
                     ["a", "b", "none"][n]
                 );
-                let h = logged!(
+                let h = call!(
                     w,
                     log,
-                    what,
+                    &what,
                     w.create_named_pipe(&names[n], open_mode, ty | read | PIPE_NOWAIT, max, 1024, 1024, 0, None)
                 );
                 if h != INVALID_HANDLE_VALUE && !h.is_null() {
@@ -494,8 +491,7 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                 let n = rng.pick(&[0, 0, 1, 1, 2]);
                 let (access, access_name) = rng.pick(&CLIENT_ACCESS);
                 let what = format!("CreateFile({}, {access_name})", ["a", "b", "none"][n]);
-                let h =
-                    logged!(w, log, what, w.create_file(&names[n], access, 0, None, OPEN_EXISTING, 0, HANDLE::NULL));
+                let h = call!(w, log, &what, w.create_file(&names[n], access, 0, None, OPEN_EXISTING, 0, HANDLE::NULL));
                 if h != INVALID_HANDLE_VALUE && !h.is_null() {
                     slots.push(PipeSlot { h, end: End::Client(n, access), closed: None });
                     made += 1;
@@ -510,10 +506,10 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
         };
         match rng.below(12) {
             0 => {
-                logged!(w, log, format!("ConnectNamedPipe({l})"), w.connect_named_pipe(h));
+                call!(w, log, &format!("ConnectNamedPipe({l})"), w.connect_named_pipe(h));
             }
             1 => {
-                logged!(w, log, format!("DisconnectNamedPipe({l})"), w.disconnect_named_pipe(h));
+                call!(w, log, &format!("DisconnectNamedPipe({l})"), w.disconnect_named_pipe(h));
             }
             2 => {
                 // A server keeps PIPE_NOWAIT; a client may change both modes, given the
@@ -534,12 +530,12 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                     if message { "read message" } else { "read byte" },
                     if nowait { "nowait" } else { "wait" }
                 );
-                logged!(w, log, what, w.set_named_pipe_handle_state(h, Some(mode), None, None));
+                call!(w, log, &what, w.set_named_pipe_handle_state(h, Some(mode), None, None));
             }
             3 => {
                 let n = rng.pick(&[0, 1, 2]);
                 let what = format!("WaitNamedPipe({}, 1 ms)", ["a", "b", "none"][n]);
-                logged!(w, log, what, w.wait_named_pipe(&names[n], 1));
+                call!(w, log, &what, w.wait_named_pipe(&names[n], 1));
             }
             4..=6 => {
                 let len = rng.pick(&[0, 1, 3, 5, 8, 12]);
@@ -548,34 +544,19 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                 }
                 let data: Vec<u8> = (0..len).map(|k| b'A' + ((k as usize + i) % 26) as u8).collect();
                 let mut done = u32::MAX;
-                let ok = logged!(w, log, format!("WriteFile({l}, {len})"), w.write_file(h, &data, Some(&mut done)));
+                let ok = call!(w, log, &format!("WriteFile({l}, {len})"), w.write_file(h, &data, Some(&mut done)));
                 log.note("written", done);
                 if ok != FALSE {
                     written[name] += done;
                 }
             }
             7 | 8 => {
-                if matches!(slots[i].end, End::Client(..)) {
-                    let mut avail = u32::MAX;
-                    let ok = logged!(
-                        w,
-                        log,
-                        format!("PeekNamedPipe({l})"),
-                        w.peek_named_pipe(h, None, None, Some(&mut avail), None)
-                    );
-                    log.note("available", avail);
-                    if ok != FALSE && avail == 0 {
-                        continue;
-                    }
+                // A client is peeked first (a server never waits: PIPE_NOWAIT).
+                if matches!(slots[i].end, End::Client(..)) && !may_read(&w, &log, h, &l).await {
+                    continue;
                 }
                 let len = rng.pick(&[1, 2, 4, 8]);
-                let mut buf = vec![0u8; len];
-                let mut got = u32::MAX;
-                let ok = logged!(w, log, format!("ReadFile({l}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
-                log.note("read", got);
-                if ok != FALSE || w.get_last_error() == sim_core::error::ERROR_MORE_DATA.0 {
-                    log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
-                }
+                read(&w, &log, h, &l, len).await;
             }
             9 | 10 => {
                 let mut avail = u32::MAX;
@@ -583,10 +564,10 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                 let mut left = u32::MAX;
                 let mut buf = [0u8; 4];
                 let what = format!("PeekNamedPipe({l}, 4)");
-                let ok = logged!(
+                let ok = call!(
                     w,
                     log,
-                    what,
+                    &what,
                     w.peek_named_pipe(h, Some(&mut buf), Some(&mut peeked), Some(&mut avail), Some(&mut left))
                 );
                 log.note("peeked, available, left in message", format!("{peeked}, {avail}, {left}"));
@@ -595,7 +576,7 @@ pub async fn random_named_pipes<W: Win32>(w: W, log: Log, seed: u64) {
                 }
             }
             _ => {
-                let ok = logged!(w, log, format!("CloseHandle({l})"), w.close_handle(h));
+                let ok = call!(w, log, &format!("CloseHandle({l})"), w.close_handle(h));
                 if ok != FALSE {
                     slots[i].closed = Some(made);
                 }
@@ -708,10 +689,10 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
                 if made.iter().filter(|x| !x.1).count() >= 2 {
                     continue;
                 }
-                let h = logged!(
+                let h = call!(
                     w,
                     log,
-                    format!("CreateWindowEx(message-only, win{n})"),
+                    &format!("CreateWindowEx(message-only, win{n})"),
                     w.create_window_ex(0, &class, "", 0, 0, 0, 0, 0, HWND_MESSAGE, 0)
                 );
                 if h.0 != 0 {
@@ -722,10 +703,10 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
             1 | 2 => {
                 let k = rng.below(5) as u32;
                 let wp = rng.below(100);
-                logged!(
+                call!(
                     w,
                     log,
-                    format!("PostThreadMessage(own thread, WM_USER+{k}, {wp})"),
+                    &format!("PostThreadMessage(own thread, WM_USER+{k}, {wp})"),
                     w.post_thread_message(me, WM_USER + k, wp, 7)
                 );
             }
@@ -735,7 +716,7 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
                 let k = rng.below(5) as u32;
                 let wp = rng.below(100);
                 let what = format!("PostMessage({}, WM_USER+{k}, {wp})", window_label(&windows, h));
-                logged!(w, log, what, w.post_message(h, WM_USER + k, wp, 9));
+                call!(w, log, &what, w.post_message(h, WM_USER + k, wp, 9));
             }
             5 => {
                 let Some(i) = window(&mut rng) else { continue };
@@ -743,7 +724,7 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
                 let k = rng.below(5) as u32;
                 let wp = rng.below(100);
                 let what = format!("SendMessage(win{i}, WM_USER+{k}, {wp})");
-                logged!(w, log, what, async { crate::log::Lresult(w.send_message(h, WM_USER + k, wp, 3).await) });
+                call!(w, log, &what, async { crate::log::Lresult(w.send_message(h, WM_USER + k, wp, 3).await) });
             }
             6 => {
                 let code = rng.below(4) as i32;
@@ -780,7 +761,7 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
                 }
                 if get && (found != FALSE || err != crate::log::SENTINEL) {
                     let mut got = MSG::default();
-                    let r = logged!(w, log, format!("GetMessage({flabel}, {rlabel})"), async {
+                    let r = call!(w, log, &format!("GetMessage({flabel}, {rlabel})"), async {
                         crate::log::Int(w.get_message(&mut got, filter, lo, hi).await)
                     });
                     if r.0 != -1 {
@@ -792,18 +773,18 @@ pub async fn random_messages<W: Win32>(w: W, log: Log, seed: u64) {
             11 => {
                 let Some(msg) = last.take() else { continue };
                 let what = format!("DispatchMessage({})", msg_text(&windows, &msg));
-                logged!(w, log, what, async { crate::log::Lresult(w.dispatch_message(&msg).await) });
+                call!(w, log, &what, async { crate::log::Lresult(w.dispatch_message(&msg).await) });
             }
             12 => {
                 let Some(i) = window(&mut rng) else { continue };
-                let ok = logged!(w, log, format!("DestroyWindow(win{i})"), w.destroy_window(made[i].0));
+                let ok = call!(w, log, &format!("DestroyWindow(win{i})"), w.destroy_window(made[i].0));
                 if ok != FALSE {
                     made[i].1 = true;
                 }
             }
             _ => {
                 let Some(i) = window(&mut rng) else { continue };
-                logged!(w, log, format!("IsWindow(win{i})"), w.is_window(made[i].0));
+                call!(w, log, &format!("IsWindow(win{i})"), w.is_window(made[i].0));
             }
         }
     }
@@ -914,10 +895,10 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 );
                 let flags = protect | if reserve { SEC_RESERVE } else { 0 };
                 let text = name.map(|n| names[n].clone());
-                let h = logged!(
+                let h = call!(
                     w,
                     log,
-                    what,
+                    &what,
                     w.create_file_mapping(INVALID_HANDLE_VALUE, None, flags, 0, size, text.as_deref())
                 );
                 if h.is_null() {
@@ -952,7 +933,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 // handles would part.
                 let (access, access_name) = rng.pick(&MAP_ACCESS[..6]);
                 let what = format!("OpenFileMapping({access_name}{})", name_tag(Some(n)));
-                let h = logged!(w, log, what, w.open_file_mapping(access, false, Some(&names[n])));
+                let h = call!(w, log, &what, w.open_file_mapping(access, false, Some(&names[n])));
                 if let (false, Some(section)) = (h.is_null(), named[n]) {
                     slots.push(SectionSlot { h, section, opened: true, closed: None });
                     made += 1;
@@ -978,7 +959,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 let offset = rng.pick(&[0u32, 0, 0x1000, 0x10000, 0x20000]);
                 let size = rng.pick(&[0usize, 0, 1, 0x1000, 0x2000, 0x30000]);
                 let what = format!("MapViewOfFile(s{i}, {access_name}, {offset:#x}, {size:#x})");
-                let addr = logged!(w, log, what, w.map_view_of_file(slots[i].h, access, 0, offset, size));
+                let addr = call!(w, log, &what, w.map_view_of_file(slots[i].h, access, 0, offset, size));
                 if addr != 0 {
                     views.push(View {
                         addr,
@@ -1032,7 +1013,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                     continue;
                 }
                 let mut m = MEMORY_BASIC_INFORMATION::default();
-                let n = logged!(w, log, format!("VirtualQuery(v{v})"), async {
+                let n = call!(w, log, &format!("VirtualQuery(v{v})"), async {
                     crate::log::Size(
                         w.virtual_query(views[v].addr, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await,
                     )
@@ -1068,7 +1049,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                 };
                 let inside = rng.below(3) == 0;
                 let what = format!("UnmapViewOfFile(v{v}{})", if inside { " + 0x10" } else { "" });
-                let ok = logged!(w, log, what, w.unmap_view_of_file(views[v].addr + if inside { 0x10 } else { 0 }));
+                let ok = call!(w, log, &what, w.unmap_view_of_file(views[v].addr + if inside { 0x10 } else { 0 }));
                 if ok != FALSE {
                     views[v].unmapped = Some(views.len());
                 }
@@ -1078,7 +1059,7 @@ pub async fn random_sections<W: Win32>(w: W, log: Log, seed: u64) {
                     continue;
                 }
                 let i = usable[rng.below(usable.len())];
-                let ok = logged!(w, log, format!("CloseHandle(s{i})"), w.close_handle(slots[i].h));
+                let ok = call!(w, log, &format!("CloseHandle(s{i})"), w.close_handle(slots[i].h));
                 if ok != FALSE {
                     slots[i].closed = Some(made);
                     // The name goes with the section's last handle; views do not keep it.
@@ -1164,7 +1145,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
             ]);
             let (protect, protect_name) = rng.pick(&VM_PROTECT);
             let what = format!("VirtualAlloc(NULL, {size:#x}, {kind_name}, {protect_name})");
-            let base = logged!(w, log, what, w.virtual_alloc(0, size, kind, protect));
+            let base = call!(w, log, &what, w.virtual_alloc(0, size, kind, protect));
             if base != 0 {
                 let pages = size.div_ceil(PAGE);
                 let state = if kind & MEM_COMMIT != 0 { Some(protect) } else { None };
@@ -1187,7 +1168,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
             0 | 1 => {
                 let (protect, protect_name) = rng.pick(&VM_PROTECT);
                 let what = format!("VirtualAlloc(m{r}+{off:#x}, {len:#x}, MEM_COMMIT, {protect_name})");
-                let a = logged!(w, log, what, w.virtual_alloc(base + off, len, MEM_COMMIT, protect));
+                let a = call!(w, log, &what, w.virtual_alloc(base + off, len, MEM_COMMIT, protect));
                 if a != 0 {
                     log.note("at the page", a == base + first * PAGE);
                     for p in first..last.min(n) {
@@ -1199,7 +1180,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
                 let (protect, protect_name) = rng.pick(&VM_PROTECT);
                 let mut old = 0xdead_u32;
                 let what = format!("VirtualProtect(m{r}+{off:#x}, {len:#x}, {protect_name})");
-                let ok = logged!(w, log, what, w.virtual_protect(base + off, len, protect, &mut old));
+                let ok = call!(w, log, &what, w.virtual_protect(base + off, len, protect, &mut old));
                 log.note("old protection", format!("{old:#x}"));
                 if ok != FALSE {
                     for p in first..last.min(n) {
@@ -1209,7 +1190,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
             }
             4 => {
                 let what = format!("VirtualFree(m{r}+{off:#x}, {len:#x}, MEM_DECOMMIT)");
-                let ok = logged!(w, log, what, w.virtual_free(base + off, len, MEM_DECOMMIT));
+                let ok = call!(w, log, &what, w.virtual_free(base + off, len, MEM_DECOMMIT));
                 if ok != FALSE {
                     for p in first..last.min(n) {
                         regions[r].pages[p] = None;
@@ -1225,7 +1206,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
                     _ => (base, 0, "+0x0, 0"),
                 };
                 let what = format!("VirtualFree(m{r}{label}, MEM_RELEASE)");
-                let ok = logged!(w, log, what, w.virtual_free(at, size, MEM_RELEASE));
+                let ok = call!(w, log, &what, w.virtual_free(at, size, MEM_RELEASE));
                 if ok != FALSE && regions[r].released.is_none() {
                     regions[r].released = Some(regions.len());
                 }
@@ -1235,7 +1216,7 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
                     continue;
                 }
                 let mut m = MEMORY_BASIC_INFORMATION::default();
-                let n = logged!(w, log, format!("VirtualQuery(m{r}+{off:#x})"), async {
+                let n = call!(w, log, &format!("VirtualQuery(m{r}+{off:#x})"), async {
                     crate::log::Size(
                         w.virtual_query(base + off, &mut m, std::mem::size_of::<MEMORY_BASIC_INFORMATION>()).await,
                     )

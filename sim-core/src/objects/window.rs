@@ -626,8 +626,7 @@ impl Kernel {
         }
         // The quit flag: after every posted message the filter takes, whatever the range
         // and for a filter naming one of the thread's windows too (§17.D11, E1).
-        let quit_ok = matches!(filter, Filter::Any | Filter::ThreadOnly | Filter::Window(_));
-        if let Some(code) = q.quit.filter(|_| posted_ok && quit_ok) {
+        if let Some(code) = q.quit.filter(|_| posted_ok && filter != Filter::Nothing) {
             if remove {
                 q.quit = None;
                 q.quit_status = true;
