@@ -418,6 +418,17 @@ impl Kernel {
             + self.check_mq()
             + self.net.network.flight_bytes();
         assert_eq!(self.pipe_bytes, queued, "simulator bug: pipe byte count is off");
+        let writes = self
+            .objects
+            .values()
+            .filter_map(|o| match &o.body {
+                Body::Pipe(p) => {
+                    Some(p.ends.iter().flat_map(|e| &e.inbound.entries).filter(|e| e.writer.is_some()).count())
+                }
+                _ => None,
+            })
+            .sum::<usize>();
+        assert_eq!(self.pipe_writes_pending as usize, writes, "simulator bug: pending pipe write count is off");
         // Materialised section pages: sections' own and copy-on-write views' private ones.
         let page = crate::objects::section::PAGE_SIZE;
         let mut pages: u64 = 0;

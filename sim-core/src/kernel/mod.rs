@@ -386,6 +386,10 @@ pub struct Kernel {
     pub(crate) exited: Vec<(Pid, String, u32)>,
     /// Unread bytes in all pipes. Invariant: the sum of every data queue's `unread`.
     pub(crate) pipe_bytes: u64,
+    /// Pipe writes waiting for their bytes to fit the quota (entries of a data queue with
+    /// a `writer`), in all pipes: while there is none, a pipe's progress skips its scan for
+    /// writes to complete. Invariant: the number of such entries.
+    pub(crate) pipe_writes_pending: u32,
     /// Bytes of section pages materialised (sections' pages and copy-on-write views'
     /// private pages). Invariant: their sum; at most `Config::section_bytes_max`.
     pub(crate) section_bytes: u64,
@@ -524,6 +528,7 @@ impl Kernel {
             processes_created: 0,
             exited: std::mem::take(&mut spare.exited),
             pipe_bytes: 0,
+            pipe_writes_pending: 0,
             section_bytes: 0,
             private_bytes: 0,
             trace_dropped: 0,

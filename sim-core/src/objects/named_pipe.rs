@@ -460,11 +460,14 @@ impl Kernel {
         let p = pipe_mut(self, pipe);
         let mut failed: Vec<OpId> = Vec::new();
         let mut discarded = 0;
+        let mut writes = 0;
         for e in 0..2 {
             let end = &mut p.ends[e];
             failed.extend(end.reads.drain(..));
             let q = &mut end.inbound;
+            let before = failed.len();
             failed.extend(q.entries.iter().filter_map(|x| x.writer));
+            writes += failed.len() - before;
             failed.append(&mut q.flushers);
             discarded += q.unread;
             q.read_total += q.unread;
@@ -477,6 +480,7 @@ impl Kernel {
         let client = p.ends[CLIENT].file.take();
         p.ends[CLIENT].closed = false;
         self.pipe_bytes -= discarded;
+        self.pipe_writes_pending -= writes as u32;
         if let Some(c) = client {
             file_mut(self, c).disconnected = true;
         }

@@ -461,7 +461,21 @@ pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
 
 /// Releases a file object's I/O lock and grants it to a waiting call, if any (the
 /// scheduler picks among several). The granted call runs in a step of its own.
+#[inline]
 pub(crate) fn unlock_file(k: &mut Kernel, id: ObjectId) {
+    let f = file_mut(k, id);
+    // The usual case, inlined: a call that did not block leaves the object signalled,
+    // and nobody waits for the lock.
+    if f.signalled && f.lock_waiters.is_empty() {
+        f.lock = None;
+        return;
+    }
+    unlock_file_waiters(k, id);
+}
+
+/// `unlock_file` when the object was nonsignalled or calls wait for its lock.
+#[inline(never)]
+fn unlock_file_waiters(k: &mut Kernel, id: ObjectId) {
     let f = file_mut(k, id);
     f.lock = None;
     let was_signalled = std::mem::replace(&mut f.signalled, true);
@@ -540,7 +554,31 @@ impl Kernel {
         }
     }
 
+    #[inline]
     pub(crate) fn file_from_handle(
+        &self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        access: u32,
+    ) -> Result<(ObjectId, ObjectId, usize), Win32Error> {
+        // The usual case, inlined: the call's I/O lock check resolved this very handle a
+        // moment ago (it does so only for a call not granted its lock after waiting, so the
+        // thread's `granted` need not be looked at).
+        if let Some((p, ch, a, id)) = self.call_file
+            && p == pid
+            && ch == h
+            && a == access
+        {
+            let f = file_ref(self, id);
+            return Ok((id, f.pipe, f.end));
+        }
+        self.file_from_handle_slow(pid, tid, h, access)
+    }
+
+    /// `file_from_handle` when the lock check did not resolve the handle.
+    #[inline(never)]
+    fn file_from_handle_slow(
         &self,
         pid: Pid,
         tid: Tid,
@@ -737,6 +775,7 @@ impl Kernel {
         let (op, exec) = self.io_pend(mode, tid, OpKind::PipeWrite { file: file_id, len });
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
+        self.pipe_writes_pending += 1;
         exec
     }
 
@@ -771,31 +810,39 @@ impl Kernel {
             self.complete_op(r, reply, why);
         }
         // Writes complete when the unread bytes up to and including theirs fit (§2.4).
+        // (No write waits in any pipe, the usual case: nothing to look for.)
+        let pending = self.pipe_writes_pending;
         let p = pipe_mut(self, pipe);
         let q = &mut p.ends[reader].inbound;
-        let mut running = 0u64;
         let mut completed = Vec::new();
-        for e in q.entries.iter_mut() {
-            running += e.remaining() as u64;
-            if running > u64::from(q.quota) {
-                break;
-            }
-            if let Some(w) = e.writer.take() {
-                completed.push((w, e.data.len() as u32));
+        if pending > 0 {
+            let mut running = 0u64;
+            for e in q.entries.iter_mut() {
+                running += e.remaining() as u64;
+                if running > u64::from(q.quota) {
+                    break;
+                }
+                if let Some(w) = e.writer.take() {
+                    completed.push((w, e.data.len() as u32));
+                }
             }
         }
         q.pop_consumed();
-        let read_total = q.read_total;
-        let flushers = std::mem::take(&mut q.flushers);
+        self.pipe_writes_pending -= completed.len() as u32;
         let mut flushed = Vec::new();
-        let mut waiting = Vec::new();
-        for f in flushers {
-            match self.ops[f].kind {
-                OpKind::PipeFlush { target, .. } if read_total >= target => flushed.push(f),
-                _ => waiting.push(f),
+        let q = &mut pipe_mut(self, pipe).ends[reader].inbound;
+        if !q.flushers.is_empty() {
+            let read_total = q.read_total;
+            let flushers = std::mem::take(&mut q.flushers);
+            let mut waiting = Vec::new();
+            for f in flushers {
+                match self.ops[f].kind {
+                    OpKind::PipeFlush { target, .. } if read_total >= target => flushed.push(f),
+                    _ => waiting.push(f),
+                }
             }
+            pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         }
-        pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         for (w, n) in completed {
             let why = why(self, &mut text, &cause);
             self.complete_op(w, Value::Written(n).into(), why);
@@ -1030,7 +1077,7 @@ impl Kernel {
     /// How a data call runs: synchronously (its thread blocks when it must wait), or, with
     /// an OVERLAPPED on a handle opened with FILE_FLAG_OVERLAPPED, asynchronously (§16).
     /// An OVERLAPPED on a synchronous handle is not modelled (Unsupported).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn io_mode(
         &mut self,
         pid: Pid,
@@ -1048,6 +1095,7 @@ impl Kernel {
     }
 
     /// `io_mode` with an OVERLAPPED, or on a handle opened for overlapped I/O.
+    #[inline(never)]
     fn io_mode_overlapped(
         &mut self,
         pid: Pid,
@@ -1243,6 +1291,7 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     q.empty_messages = 0;
     discarded += std::mem::take(&mut q.unread);
     k.pipe_bytes -= discarded;
+    k.pipe_writes_pending -= (own_writes.len() + peer_writes.len()) as u32;
     for op in own_reads.into_iter().chain(own_writes).chain(own_flushes) {
         k.complete_op(op, Reply::error(ERROR_BROKEN_PIPE), &cause);
     }
@@ -1261,9 +1310,11 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     let peer = 1 - end;
     let q = &mut pipe_mut(k, pipe).ends[peer].inbound;
     let mut discarded = 0u64;
+    let mut cancelled = 0;
     for e in q.entries.iter_mut() {
         if e.writer == Some(op) {
             e.writer = None;
+            cancelled += 1;
             discarded += e.remaining() as u64;
             q.unread -= e.remaining() as u64;
             // Discarded bytes will never be read: count them as consumed, or a later
@@ -1275,6 +1326,7 @@ fn cancel_write(k: &mut Kernel, file: ObjectId, op: OpId) {
     // Empty messages not yet read stay: the peer still reads them (§3.8).
     q.entries.retain(|e| e.unread());
     k.pipe_bytes -= discarded;
+    k.pipe_writes_pending -= cancelled;
     let tid = k.ops[op].tid;
     k.pipe_progress(pipe, peer, move |s: &mut String| {
         s.push('T');
