@@ -648,7 +648,7 @@ impl DeadlockReport {
                         k.op_wait_edges(op),
                         k.op_releasers(op),
                         o.api.name().to_string(),
-                        crate::trace::render_args(&k.named_args(t.pid, o.args.clone())),
+                        crate::trace::render_args(&k.named_args(t.pid, o.args.to_vec())),
                         o.since_step,
                     )
                 }

@@ -379,14 +379,6 @@ impl Kernel {
         }
     }
 
-    /// Gives an argument buffer back for the next call (at most a few are kept).
-    pub(crate) fn recycle_args(&mut self, mut args: Vec<Arg>) {
-        if self.args_pool.len() < 4 && args.capacity() > 0 {
-            args.clear();
-            self.args_pool.push(args);
-        }
-    }
-
     /// Text that only the trace shows (an exit's `how`, a wake-up's cause): built only
     /// when the trace is on, empty otherwise (sweeps pay nothing for it).
     pub(crate) fn trace_text(&self, text: impl FnOnce() -> String) -> String {

@@ -91,7 +91,6 @@ struct Spare {
     exited: Vec<(Pid, String, u32)>,
     parked: tidset::TidSet,
     scratch_tids: Vec<Tid>,
-    args_pool: Vec<Vec<crate::trace::Arg>>,
     starts: idmap::IdMap<Start>,
     ending: Vec<Pid>,
     /// The race detector's buffers (`race::Detector::buffers`).
@@ -132,7 +131,6 @@ impl Spare {
             && k.exited.capacity() <= SPARE_MAX
             && k.parked.capacity() <= SPARE_MAX
             && k.scratch_tids.capacity() <= SPARE_MAX
-            && k.args_pool.iter().all(|a| a.capacity() <= SPARE_MAX)
             && k.starts.capacity() <= SPARE_MAX
             && k.com.ending.capacity() <= SPARE_MAX;
         if small {
@@ -143,7 +141,6 @@ impl Spare {
             std::mem::swap(&mut s.exited, &mut k.exited);
             std::mem::swap(&mut s.parked, &mut k.parked);
             std::mem::swap(&mut s.scratch_tids, &mut k.scratch_tids);
-            std::mem::swap(&mut s.args_pool, &mut k.args_pool);
             std::mem::swap(&mut s.starts, &mut k.starts);
             s.ending = k.com.ending.take_buffer();
             s.race = k.race.take_buffers();
@@ -155,7 +152,6 @@ impl Spare {
             s.parked.clear();
             s.scratch_tids.clear();
             s.starts.clear();
-            // (The argument pool's buffers are empty: `recycle_args` clears each.)
         }
         // The box goes back even empty (its buffers were large): the next kernel fills
         // its own, and the box is not allocated again.
@@ -412,10 +408,6 @@ pub struct Kernel {
     pub(crate) spare_bytes: Vec<Vec<u8>>,
     /// A buffer for the waiters of an object being signalled (`Kernel::wake_waiters`).
     pub(crate) scratch_ops: Vec<OpId>,
-    /// Buffers for pending operations' arguments, kept across calls: a call that blocks
-    /// takes one for its operation (`Kernel::new_op_for`), and the operation gives it back
-    /// when it completes (`Kernel::recycle_args`).
-    pub(crate) args_pool: Vec<Vec<crate::trace::Arg>>,
     /// Pending asynchronous operations per issuing thread (only threads with some), so a
     /// thread's exit looks for its I/O to cancel only when it has any.
     pub(crate) async_ops: lazy::Lazy<BTreeMap<Tid, u32>>,
@@ -537,7 +529,6 @@ impl Kernel {
             scratch_tids: std::mem::take(&mut spare.scratch_tids),
             scratch_ops: Vec::new(),
             spare_bytes: Vec::new(),
-            args_pool: std::mem::take(&mut spare.args_pool),
             async_ops: Default::default(),
             locks: Default::default(),
             com: crate::objects::com::Com::with_ending(std::mem::take(&mut spare.ending)),

@@ -7,12 +7,13 @@
 //! for a synchronous call; the shape admits an OVERLAPPED record with its event, a
 //! completion port and an APC without reshaping.
 
-use super::request::{Api, Reply, Request, Value};
+use super::request::{Api, KeptArgs, Reply, Request, Value};
 use super::{Kernel, Tid, TimerKey};
 use crate::objects::ObjectId;
 use crate::objects::thread::Run;
 use crate::trace::{Arg, EventKind};
 use crate::types::HANDLE;
+use std::fmt;
 
 slotmap::new_key_type! {
     /// The id of a pending operation.
@@ -229,6 +230,31 @@ pub enum OpKind {
     },
 }
 
+/// A pending operation's arguments (kept whether or not the trace is on: deadlock reports
+/// show them): the few words its call kept before it ran (`Request::keep_args`), the list
+/// itself built only when something reads it (a report, a state's text), not for every
+/// call that blocks.
+pub struct OpArgs(Option<KeptArgs>);
+
+impl OpArgs {
+    /// The arguments, as `Request::args_with(false)` gave them for the call (empty for a
+    /// call that kept none).
+    pub fn to_vec(&self) -> Vec<Arg> {
+        let mut v = Vec::new();
+        if let Some(kept) = &self.0 {
+            kept.clone().args_into(&mut v);
+        }
+        v
+    }
+}
+
+impl fmt::Debug for OpArgs {
+    /// As the list's own `Debug` (state and footprint texts read it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.to_vec().iter()).finish()
+    }
+}
+
 /// A pending operation.
 #[derive(Debug)]
 pub struct Op {
@@ -237,7 +263,7 @@ pub struct Op {
     /// The call.
     pub api: Api,
     /// Its arguments (kept whether or not the trace is on: deadlock reports show them).
-    pub args: Vec<Arg>,
+    pub args: OpArgs,
     /// What it waits for.
     pub kind: OpKind,
     /// Who is told when it completes.
@@ -266,16 +292,9 @@ impl Kernel {
     /// `new_op` with another completion target (an asynchronous operation's).
     pub(crate) fn new_op_for(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
         let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
-        // The arguments kept before the call ran, built now that it blocks (a call that
-        // cannot block keeps none).
-        let args = match kept {
-            Some(kept) => {
-                let mut args = self.args_pool.pop().unwrap_or_default();
-                kept.args_into(&mut args);
-                args
-            }
-            None => Vec::new(),
-        };
+        // The arguments kept before the call ran (a call that cannot block keeps none),
+        // their list built only when read.
+        let args = OpArgs(kept);
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
@@ -306,9 +325,7 @@ impl Kernel {
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
-        let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
-        // Its arguments' buffer serves the next call (only reports read it while pending).
-        self.recycle_args(std::mem::take(&mut op.args));
+        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
         let timed_out = why == "time-out" || matches!(reply.value, Value::Wait(crate::types::WAIT_TIMEOUT));

@@ -528,6 +528,7 @@ macro_rules! api_table {
         /// in the parts they are built from: what a call that may block keeps before it
         /// runs, its list built only if it does block (`Request::keep_args`).
         #[allow(non_camel_case_types)]
+        #[derive(Clone)]
         pub(crate) enum KeptArgs {
             $( $name { $($f: api_kept_ty!($t $(, $r)?)),* }, )*
         }
