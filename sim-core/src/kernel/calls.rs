@@ -98,6 +98,7 @@ impl Kernel {
         self.parked.remove(&tid);
         let t = self.thread_mut(tid);
         let pid = t.pid;
+        let granted = t.granted;
         let req = match std::mem::replace(&mut t.run, Run::Running) {
             Run::Parked(req) => req,
             other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
@@ -107,7 +108,7 @@ impl Kernel {
             self.watch_call(tid, &req);
         }
         self.current = Some(tid);
-        self.execute(tid, pid, req);
+        self.execute(tid, pid, req, granted);
         self.current = None;
         if self.step > self.watch_from {
             self.watch_state();
@@ -136,8 +137,9 @@ impl Kernel {
         n <= INVARIANTS_EVERY_STEP || self.step.is_multiple_of(n / INVARIANTS_EVERY_STEP)
     }
 
-    /// Executes one request for `tid` and records the outcome.
-    fn execute(&mut self, tid: Tid, pid: super::Pid, req: Request) {
+    /// Executes one request for `tid` and records the outcome. `granted` is the thread's
+    /// `granted` file object as the call starts.
+    fn execute(&mut self, tid: Tid, pid: super::Pid, req: Request, granted: Option<crate::objects::ObjectId>) {
         let api = req.api();
         let traced = self.config.trace;
         // A call that may block keeps its arguments on its operation for the deadlock
@@ -171,7 +173,7 @@ impl Kernel {
         let mark = self.trace.len();
         // The call releases into what it names (the race detector, §25.2).
         self.race_call_start(pid, tid, &req);
-        let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req) {
+        let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted) {
             Err(file) => {
                 self.call_file = None;
                 // Any file call can queue behind the lock: its arguments go on the operation.
@@ -194,8 +196,12 @@ impl Kernel {
         };
         // A call granted a file object's lock after waiting for it holds a reference on
         // the object until it has used it.
-        // (A thread that ended in its own call released it then.)
-        if let Some(file) = self.thread_if_mut(tid).and_then(|t| t.granted.take()) {
+        // (A thread that ended in its own call released it then.) Only a call that started
+        // with a grant has one: a lock is granted to a thread blocked waiting for it, never
+        // to the thread whose call is executing.
+        if granted.is_some()
+            && let Some(file) = self.thread_if_mut(tid).and_then(|t| t.granted.take())
+        {
             // A call that did not use the lock it was granted (its handle was closed, or
             // CloseHandle of a handle that was not the last) must not keep it.
             if matches!(&self.objects[file].body, crate::objects::Body::File(f) if f.lock == Some(tid))

@@ -288,8 +288,13 @@ impl Kernel {
         if alertable && let Some(&id) = self.tids.get(&tid) {
             keys.push(SyncKey::Object(id));
         }
-        // Usually one or two keys already in order (a file object, then its pipe).
-        if !keys.is_sorted_by(|a, b| a < b) {
+        // Usually one or two keys already in order (a file object's pipe, then the file
+        // object): kernel objects compared by id at once, as the derived order does.
+        let sorted = keys.windows(2).all(|w| match (w[0], w[1]) {
+            (SyncKey::Object(a), SyncKey::Object(b)) => a < b,
+            (a, b) => a < b,
+        });
+        if !sorted {
             keys.sort();
             keys.dedup();
         }
@@ -415,6 +420,15 @@ impl Kernel {
         }
         let hot = hot_handle(req);
         if hot.is_none() && api_class(req.api()) & CLASS_MEMORY != 0 {
+            return;
+        }
+        // The usual case before activation: one handle noted, no buffer moved.
+        if let Some(h) = hot
+            && !self.race_on()
+        {
+            self.race.calling_handles.clear();
+            self.race.calling_handles.push(h);
+            self.race.calling_deferred = Some((pid, tid, false));
             return;
         }
         // The list's buffer is reused from call to call.

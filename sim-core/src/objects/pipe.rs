@@ -396,21 +396,36 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
 /// `Ok(Some(file))`: the lock is held for this call; `Ok(None)`: no lock is involved
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
 /// thread's call holds the lock, and this thread is queued for it.
-pub(crate) fn lock_file_for(k: &mut Kernel, pid: Pid, tid: Tid, req: &Request) -> Result<Option<ObjectId>, ObjectId> {
+/// `granted` is the thread's `granted` file object (the caller has the thread at hand).
+#[inline]
+pub(crate) fn lock_file_for(
+    k: &mut Kernel,
+    pid: Pid,
+    tid: Tid,
+    req: &Request,
+    granted: Option<ObjectId>,
+) -> Result<Option<ObjectId>, ObjectId> {
     if let Request::CloseHandle { handle } = req {
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    let id = match k.thread(tid).granted {
+    let id = match granted {
         // A call granted the lock after waiting already holds its file object.
         Some(id) => id,
-        None => match k.object_from_handle(pid, tid, h, Some(ObjectType::File), access) {
-            Ok(id) => {
-                k.call_file = Some((pid, h, access, id));
-                id
+        // `object_from_handle` for a file object, inlined: a pseudo handle names a process
+        // or a thread, never a file object; a handle error is the call's to report.
+        None => {
+            if h == crate::types::CURRENT_PROCESS_PSEUDO_HANDLE || h == crate::types::CURRENT_THREAD_PSEUDO_HANDLE {
+                return Ok(None);
             }
-            Err(_) => return Ok(None),
-        },
+            let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
+            let (id, granted_access) = (e.object, e.access);
+            if !matches!(k.objects[id].body, Body::File(_)) || granted_access & access != access {
+                return Ok(None);
+            }
+            k.call_file = Some((pid, h, access, id));
+            id
+        }
     };
     let f = file_mut(k, id);
     if !f.synchronous {
@@ -784,7 +799,23 @@ impl Kernel {
     /// been read.
     /// `cause` says what made the progress; its text is built only when an operation
     /// completes and the trace is on.
+    #[inline(always)]
     pub(crate) fn pipe_progress(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn(&mut String)) {
+        // The usual case, inlined: no read pending on this end, no write pending in any
+        // pipe, no flush pending: nothing can complete, and only fully read entries at the
+        // front go (as below).
+        let pending = self.pipe_writes_pending;
+        let e = &mut pipe_mut(self, pipe).ends[reader];
+        if pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty() {
+            e.inbound.pop_consumed();
+            return;
+        }
+        self.pipe_progress_ops(pipe, reader, cause);
+    }
+
+    /// `pipe_progress` when an operation may complete.
+    #[inline(never)]
+    fn pipe_progress_ops(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn(&mut String)) {
         // The text is written once, into one String, for all the operations it completes.
         let mut text: Option<String> = None;
         fn why<'a>(k: &Kernel, text: &'a mut Option<String>, cause: &impl Fn(&mut String)) -> &'a str {
