@@ -166,7 +166,7 @@ impl Kernel {
         // Written in place (the kept parts are not built into a temporary first).
         let calling = self.calling.insert((api, None));
         if may_block {
-            calling.1 = Some(req.keep_args());
+            calling.1 = Some(req.keep_args_hot());
         }
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
@@ -211,7 +211,11 @@ impl Kernel {
             }
             self.release(file);
         }
-        self.calling = None;
+        // ReadFile's and WriteFile's kept arguments (the usual ones) need no drop.
+        match self.calling.take() {
+            Some((_, Some(kept))) if super::request::kept_is_plain(&kept) => std::mem::forget(kept),
+            _ => {}
+        }
         // The call's effects stay where they are: once the call's own event (and any the
         // completion adds) is pushed after them, a rotation puts them last.
         let effects = self.trace.len() - mark;

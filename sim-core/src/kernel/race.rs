@@ -289,12 +289,8 @@ impl Kernel {
             keys.push(SyncKey::Object(id));
         }
         // Usually one or two keys already in order (a file object's pipe, then the file
-        // object): kernel objects compared by id at once, as the derived order does.
-        let sorted = keys.windows(2).all(|w| match (w[0], w[1]) {
-            (SyncKey::Object(a), SyncKey::Object(b)) => a < b,
-            (a, b) => a < b,
-        });
-        if !sorted {
+        // object).
+        if !sorted_keys(keys) {
             keys.sort();
             keys.dedup();
         }
@@ -356,6 +352,29 @@ impl Kernel {
     /// Resolves the executing call's deferred handles into its keys (`calling_handles`).
     fn race_resolve_calling(&mut self) {
         let Some((pid, tid, alertable)) = self.race.calling_deferred.take() else { return };
+        // The usual case (a ReadFile or WriteFile that blocks): its one handle is the file
+        // object the I/O lock check resolved; its keys are `race_handle_keys`'s for a file
+        // object (its pipe, itself, its port), pushed in place.
+        if !alertable
+            && self.race.calling.is_empty()
+            && let [h] = self.race.calling_handles[..]
+            && let Some((p, fh, _, file)) = self.call_file
+            && (p, fh) == (pid, h)
+            && h != CURRENT_PROCESS_PSEUDO_HANDLE
+            && h != CURRENT_THREAD_PSEUDO_HANDLE
+            && let Some(Body::File(f)) = self.objects.get(file).map(|o| &o.body)
+        {
+            let (pipe, port) = (f.pipe, f.port.map(|(port, _)| port));
+            let keys = &mut self.race.calling;
+            keys.push(SyncKey::Object(pipe));
+            keys.push(SyncKey::Object(file));
+            keys.extend(port.map(SyncKey::Object));
+            if !sorted_keys(keys) {
+                keys.sort();
+                keys.dedup();
+            }
+            return;
+        }
         let mut keys = std::mem::take(&mut self.race.calling);
         let handles = std::mem::take(&mut self.race.calling_handles);
         for &h in &handles {
@@ -719,6 +738,16 @@ const CLASS_MSMQ: u8 = 16;
 /// mutex, pipe reads and writes), which name no lock, address or subsystem, are in no API
 /// class and are not alertable: the keys `race_fixed_keys` and `Request::visit_handles`
 /// give them, found without walking the whole request table at every call.
+/// Whether keys are in strictly increasing order; kernel objects compared by id at once,
+/// as the derived order does.
+#[inline]
+fn sorted_keys(keys: &[SyncKey]) -> bool {
+    keys.windows(2).all(|w| match (w[0], w[1]) {
+        (SyncKey::Object(a), SyncKey::Object(b)) => a < b,
+        (a, b) => a < b,
+    })
+}
+
 fn hot_handle(req: &Request) -> Option<HANDLE> {
     match req {
         Request::WaitForSingleObject { handle, .. }

@@ -630,6 +630,36 @@ macro_rules! api_table {
     };
 }
 
+impl Request {
+    /// `keep_args`, with the two calls made most that may block (ReadFile, WriteFile)
+    /// kept inline rather than through the table's match.
+    #[inline(always)]
+    pub(crate) fn keep_args_hot(&self) -> KeptArgs {
+        match self {
+            Request::ReadFile { handle, len, overlapped, buffer } => KeptArgs::ReadFile {
+                handle: Keep::keep(handle),
+                len: Keep::keep(len),
+                overlapped: Keep::keep(overlapped),
+                buffer: Keep::keep(buffer),
+            },
+            Request::WriteFile { handle, data, overlapped } => KeptArgs::WriteFile {
+                handle: Keep::keep(handle),
+                data: Keep::keep(data),
+                overlapped: Keep::keep(overlapped),
+            },
+            _ => self.keep_args(),
+        }
+    }
+}
+
+/// Whether kept arguments hold nothing to free (ReadFile's and WriteFile's: handles,
+/// lengths and flags), so that they may be forgotten instead of dropped through the
+/// table's drop glue.
+#[inline(always)]
+pub(crate) fn kept_is_plain(kept: &KeptArgs) -> bool {
+    matches!(kept, KeptArgs::ReadFile { .. } | KeptArgs::WriteFile { .. })
+}
+
 api_table! {
     CreateThread(inherit: bool, flags: u32 [flags], start: ThreadStart) -> Handle => create_thread;
     ResumeThread(thread: HANDLE) -> Dword => resume_thread;

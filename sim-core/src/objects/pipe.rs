@@ -103,6 +103,7 @@ impl DataQueue {
     }
 
     /// Drops fully read entries whose write has completed from the front.
+    #[inline]
     fn pop_consumed(&mut self) {
         while self.entries.front().is_some_and(|e| !e.unread() && e.writer.is_none()) {
             self.entries.pop_front();
@@ -170,6 +171,17 @@ pub struct File {
     pub skip_port_on_success: bool,
     /// FILE_SKIP_SET_EVENT_ON_HANDLE.
     pub skip_set_event: bool,
+}
+
+/// What a WriteFile's progress says it was (its text built only when needed).
+fn write_cause(h: HANDLE, len: u32) -> impl Fn(&mut String) {
+    move |s: &mut String| {
+        s.push_str("WriteFile(");
+        push_handle(s, h);
+        s.push_str(", ");
+        push_u64(s, u64::from(len));
+        s.push_str(" bytes)");
+    }
 }
 
 /// ReadFileEx/WriteFileEx return TRUE once the operation is under way, pending or done
@@ -759,16 +771,9 @@ impl Kernel {
         let empty = len == 0;
         q.empty_messages += u32::from(empty);
         q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: empty });
-        let cause = move |s: &mut String| {
-            s.push_str("WriteFile(");
-            push_handle(s, h);
-            s.push_str(", ");
-            push_u64(s, u64::from(len));
-            s.push_str(" bytes)");
-        };
         // Pending reads take their bytes first; then the write is the last entry, and the
         // unread bytes up to the end of it are all the unread bytes.
-        self.pipe_progress(pipe, peer, cause);
+        self.pipe_progress(pipe, peer, write_cause(h, len));
         if dropped > 0 {
             // A PIPE_NOWAIT byte write that did not fit: what the reads did not take is
             // not written (counted as consumed, so a later flush does not wait for it).
