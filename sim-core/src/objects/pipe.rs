@@ -704,6 +704,25 @@ impl Kernel {
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        // The usual case: no OVERLAPPED on a synchronous handle, some bytes into an
+        // anonymous byte-type pipe whose reader is there, within the limits. The checks
+        // below all pass (no error, no PIPE_NOWAIT, nothing dropped); one lookup of the
+        // file object and of the pipe answers them.
+        let f = file_ref(self, file_id);
+        let n = data.len() as u64;
+        if overlapped.is_none()
+            && f.synchronous
+            && !f.disconnected
+            && !f.nowait
+            && n > 0
+            && n <= u64::from(self.config.io_bytes_max)
+            && self.pipe_bytes + n <= self.config.pipe_bytes_max
+        {
+            let p = pipe_ref(self, pipe);
+            if p.named.is_none() && !p.message_type && !p.ends[1 - end].closed {
+                return self.write_pipe_bytes(tid, h, file_id, pipe, 1 - end, data);
+            }
+        }
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -797,6 +816,36 @@ impl Kernel {
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
         self.pipe_writes_pending += 1;
         exec
+    }
+
+    /// `write_file`'s usual case: synchronous, bytes into an anonymous byte-type pipe
+    /// whose reader is there, within the limits. As the general path: queued, pending
+    /// reads served, done when the unread bytes fit the quota, else blocked.
+    fn write_pipe_bytes(
+        &mut self,
+        tid: Tid,
+        h: HANDLE,
+        file_id: ObjectId,
+        pipe: ObjectId,
+        peer: usize,
+        data: Vec<u8>,
+    ) -> Exec {
+        let len = data.len() as u32;
+        self.pipe_bytes += u64::from(len);
+        let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
+        q.unread += u64::from(len);
+        q.written_total += u64::from(len);
+        q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: false });
+        self.pipe_progress(pipe, peer, write_cause(h, len));
+        let q = &pipe_ref(self, pipe).ends[peer].inbound;
+        if q.unread <= u64::from(q.quota) {
+            return Exec::Done(Reply::from(Value::Written(len)));
+        }
+        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
+        q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
+        self.pipe_writes_pending += 1;
+        Exec::Block(op)
     }
 
     /// After data was added to or taken from the queue toward `reader`: completes pending
