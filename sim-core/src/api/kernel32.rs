@@ -49,6 +49,38 @@ impl Future for Call<'_> {
     }
 }
 
+/// A call's future that turns the reply into the API's return value as it completes: one
+/// state machine between a thread body and the kernel for the calls made most, where an
+/// `async fn` around the call makes two and one around `call_dword` three (issue 13).
+pub(super) struct MapReply<'a, T> {
+    call: Call<'a>,
+    api: Api,
+    map: fn(&ThreadCtx, Api, Reply) -> T,
+}
+
+impl<T> Future for MapReply<'_, T> {
+    type Output = T;
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = &mut *self;
+        match Pin::new(&mut this.call).poll(cx) {
+            Poll::Ready(r) => Poll::Ready((this.map)(this.call.ctx, this.api, r)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A DWORD or wait-code return (`call_dword`'s mapping).
+fn dword_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
+    match r.ret(api.ret_kind()) {
+        Ret::Dword(v) | Ret::Wait(v) => v,
+        _ => {
+            ctx.mismatch(api, &r.value);
+            u32::MAX
+        }
+    }
+}
+
 /// The value of a call that returned its success value (`None` on failure).
 pub(super) fn done(r: Reply) -> Option<Value> {
     r.status.succeeded().then_some(r.value)
@@ -91,16 +123,15 @@ impl ThreadCtx {
     }
 
     /// A call returning a DWORD, or a wait code.
-    async fn call_dword(&self, req: Request) -> u32 {
+    fn call_dword(&self, req: Request) -> MapReply<'_, u32> {
+        self.call_mapped(req, dword_of)
+    }
+
+    /// The call's future, its reply mapped by `map`.
+    #[inline]
+    fn call_mapped<T>(&self, req: Request, map: fn(&ThreadCtx, Api, Reply) -> T) -> MapReply<'_, T> {
         let api = req.api();
-        let r = self.call(req).await;
-        match r.ret(api.ret_kind()) {
-            Ret::Dword(v) | Ret::Wait(v) => v,
-            _ => {
-                self.mismatch(api, &r.value);
-                u32::MAX
-            }
-        }
+        MapReply { call: self.call(req), api, map }
     }
 
     /// A BOOL call with one DWORD out-parameter.
@@ -440,8 +471,8 @@ impl ThreadCtx {
     /// assert!(report.outcome.is_completed());
     /// assert_eq!(report.time_ms, 10);
     /// ```
-    pub async fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> u32 {
-        self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }).await
+    pub fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> impl Future<Output = u32> + '_ {
+        self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds })
     }
 
     /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
@@ -525,8 +556,8 @@ impl ThreadCtx {
     }
 
     /// SetEvent (needs EVENT_MODIFY_STATE).
-    pub async fn set_event(&self, h_event: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::SetEvent { event: h_event }).await)
+    pub fn set_event(&self, h_event: HANDLE) -> impl Future<Output = BOOL> + '_ {
+        self.call_mapped(Request::SetEvent { event: h_event }, |_, _, r| bool_of(&r))
     }
 
     /// ResetEvent.
@@ -565,8 +596,8 @@ impl ThreadCtx {
 
     /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (§§12.1, 12.5).
     #[must_use]
-    pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
+    pub fn release_mutex(&self, h_mutex: HANDLE) -> impl Future<Output = BOOL> + '_ {
+        self.call_mapped(Request::ReleaseMutex { mutex: h_mutex }, |_, _, r| bool_of(&r))
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.

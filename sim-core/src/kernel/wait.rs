@@ -15,7 +15,7 @@ use super::sched::ChoiceKind;
 use super::{Exec, Kernel, Pid, Tid};
 use crate::error::*;
 use crate::objects::window::InputWait;
-use crate::objects::{ObjectId, ObjectType, SignalFate};
+use crate::objects::{ObjectId, ObjectType};
 use crate::types::*;
 
 /// What satisfying a wait takes: the objects to consume, the index reported, and whether
@@ -84,10 +84,7 @@ impl Kernel {
         let (objs, index, _) = plan;
         let mut abandoned = false;
         for &o in objs.as_slice() {
-            if self.consumes(o) {
-                self.note_signal_fate(o, SignalFate::ConsumedBy { tid, step: self.step });
-            }
-            abandoned |= self.consume(o, tid);
+            abandoned |= self.take_signal(o, tid);
         }
         // Wait-all reports WAIT_ABANDONED_0 itself when any mutex was abandoned (Wine
         // probe; WRK KeWaitForMultipleObjects), wait-any the index of the object.
@@ -311,8 +308,19 @@ impl Kernel {
         let mut woken = 0;
         loop {
             let Some(o) = self.objects.get(obj) else { return woken };
-            if o.hdr.waiters.is_empty() {
-                return woken;
+            match o.hdr.waiters.len() {
+                0 => return woken,
+                1 => {
+                    // One waiter (the usual case): it wins if it can, without the lists
+                    // below (alone, it competes with no one, and `choose` among one option
+                    // decides nothing).
+                    let op = o.hdr.waiters[0];
+                    let Some(plan) = self.ready_plan(op) else { return woken };
+                    self.satisfy_pending(op, plan, cause);
+                    woken += 1;
+                    continue;
+                }
+                _ => {}
             }
             // The waiters, copied into a buffer kept across calls (satisfying a waiter may
             // wake waiters of another object: that call finds the buffer taken and makes

@@ -78,6 +78,19 @@ pub struct Header {
     pub last_signal: Option<SignalRecord>,
 }
 
+impl Header {
+    /// Records what became of the object's last signal: a fate is set once, except that a
+    /// consuming wait overrides an earlier one.
+    #[inline]
+    pub(crate) fn note_fate(&mut self, fate: SignalFate) {
+        if let Some(s) = &mut self.last_signal
+            && (s.fate == SignalFate::Pending || matches!(fate, SignalFate::ConsumedBy { .. }))
+        {
+            s.fate = fate;
+        }
+    }
+}
+
 /// How many closed handles an object remembers.
 pub const CLOSED_HANDLES_KEPT: usize = 16;
 
@@ -366,6 +379,39 @@ impl Kernel {
             Body::Mutex(_) | Body::Semaphore(_) => true,
             _ => false,
         }
+    }
+
+    /// A satisfied wait takes `obj`'s signal for `tid`: `consume`, and for an object whose
+    /// signal a wait consumes (`consumes`), its last signal is recorded as consumed by
+    /// `tid` at this step. One look-up of the object for the usual objects (issue 13).
+    /// Returns true if it was an abandoned mutex.
+    #[inline]
+    pub(crate) fn take_signal(&mut self, obj: ObjectId, tid: Tid) -> bool {
+        let step = self.step;
+        let o = &mut self.objects[obj];
+        let consumed = match &mut o.body {
+            Body::Event(e) if !e.manual_reset => {
+                e.signalled = false;
+                true
+            }
+            Body::Timer(t) if !t.manual_reset => {
+                t.signalled = false;
+                true
+            }
+            Body::Semaphore(s) => {
+                s.count -= 1;
+                true
+            }
+            Body::Mutex(_) => {
+                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                return self.acquire_mutex(obj, tid);
+            }
+            _ => false,
+        };
+        if consumed {
+            o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+        }
+        false
     }
 
     /// Takes the signal of `obj` for `tid`. Returns true if it was an abandoned mutex.
@@ -800,10 +846,6 @@ impl Kernel {
 
     /// Records what became of `obj`'s last signal.
     pub(crate) fn note_signal_fate(&mut self, obj: ObjectId, fate: SignalFate) {
-        if let Some(s) = &mut self.objects[obj].hdr.last_signal
-            && (s.fate == SignalFate::Pending || matches!(fate, SignalFate::ConsumedBy { .. }))
-        {
-            s.fate = fate;
-        }
+        self.objects[obj].hdr.note_fate(fate);
     }
 }
