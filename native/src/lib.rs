@@ -20,6 +20,7 @@ pub mod cases;
 pub mod compare;
 pub mod log;
 pub mod random;
+pub mod random_sockets;
 pub mod sim_side;
 #[cfg(windows)]
 pub mod win;
