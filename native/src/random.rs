@@ -1903,8 +1903,8 @@ struct FileSlot {
 /// empty, a file), CreateFile of a directory.
 ///
 /// Left out: TRUNCATE_EXISTING without GENERIC_WRITE (Windows refuses it, Wine 8.0 opens
-/// and truncates: native/manifest.txt, files), SetEndOfFile through a handle opened with
-/// access 0 (Windows refuses it, Wine 8.0 answers other errors or moves the end of
+/// and truncates: native/manifest.txt, files), SetEndOfFile through a handle without
+/// write access (Windows refuses it, Wine 8.0 answers other errors or moves the end of
 /// file), and a DeleteFile that would succeed while
 /// the file is open (every open shares delete): the file is delete-pending under the
 /// documented rules winsim models, while Windows 10 may delete it at once with POSIX
@@ -1996,12 +1996,14 @@ pub async fn random_files<W: Win32>(w: W, log: Log, seed: u64) {
                 }
             }
             8 => {
-                // Not through a handle opened with access 0: Windows refuses it
-                // (ERROR_ACCESS_DENIED: SetEndOfFile needs GENERIC_WRITE, Microsoft Learn
-                // SetEndOfFile; FileEndOfFileInformation needs FILE_WRITE_DATA), Wine 8.0
+                // Not through a handle without write access (opened with access 0, or open
+                // with GENERIC_READ alone): Windows refuses it (ERROR_ACCESS_DENIED:
+                // SetEndOfFile needs GENERIC_WRITE, Microsoft Learn SetEndOfFile), Wine 8.0
                 // answers ERROR_INVALID_PARAMETER or ERROR_INVALID_HANDLE, or succeeds and
-                // moves the end of file, and the files would part.
-                if slots[i].access == 0 {
+                // moves the end of file, and the files would part. (A closed handle is
+                // ERROR_INVALID_HANDLE in both.)
+                let writes = slots[i].access & (GENERIC_WRITE | FILE_APPEND_DATA) != 0;
+                if slots[i].access == 0 || (slots[i].closed.is_none() && !writes) {
                     continue;
                 }
                 call!(w, log, &format!("SetEndOfFile({l})"), w.set_end_of_file(h));
