@@ -89,6 +89,8 @@ pub fn all<W: Win32>() -> Vec<Case<W>> {
     cases.extend(generated!("random_messages_", crate::random::random_messages; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(generated!("random_sections_", crate::random::random_sections; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(generated!("random_memory_", crate::random::random_memory; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(generated!("random_async_", crate::random::random_async; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+    cases.extend(generated!("random_files_", crate::random::random_files; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
     cases.extend(
         generated!("random_sockets_", crate::random_sockets::random_sockets; 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
     );

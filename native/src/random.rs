@@ -1261,3 +1261,844 @@ pub async fn random_memory<W: Win32>(w: W, log: Log, seed: u64) {
         }
     }
 }
+
+/// What an async case's slot is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AsyncKind {
+    /// An I/O completion port.
+    Port,
+    /// A manual-reset event (something to wait on, and a handle of the wrong type).
+    Event,
+    /// A waitable timer: the timer object's index in the case.
+    Timer(usize),
+    /// A named pipe's server end: the pipe's index, and whether it was opened with
+    /// FILE_FLAG_OVERLAPPED.
+    Server(usize, bool),
+    /// A named pipe's client end.
+    Client(usize, bool),
+}
+
+impl AsyncKind {
+    fn letter(self) -> &'static str {
+        match self {
+            AsyncKind::Port => "p",
+            AsyncKind::Event => "e",
+            AsyncKind::Timer(_) => "t",
+            AsyncKind::Server(..) => "server",
+            AsyncKind::Client(..) => "client",
+        }
+    }
+
+    /// The pipe and the direction (0: towards the server, 1: towards the client) a write
+    /// through this end goes.
+    fn direction(self) -> Option<(usize, usize)> {
+        match self {
+            AsyncKind::Server(p, _) => Some((p, 1)),
+            AsyncKind::Client(p, _) => Some((p, 0)),
+            _ => None,
+        }
+    }
+}
+
+/// One handle an async case made.
+struct AsyncSlot {
+    h: HANDLE,
+    kind: AsyncKind,
+    closed: Option<usize>,
+    /// Associated with a port (as the case knows it).
+    associated: bool,
+}
+
+/// What an async case knows of a waitable timer.
+struct TimerInfo {
+    manual: bool,
+    /// Possibly signalled: set with a due time already passed and not yet waited on
+    /// (a synchronization timer) since. Such a timer is never set again: Windows makes it
+    /// nonsignalled, Wine 8.0 does not (native/manifest.txt, waitable_timers), and the
+    /// states would part.
+    signalled: bool,
+}
+
+/// The accesses an async case opens a timer with, and their labels.
+const TIMER_ACCESS: [(u32, &str); 4] = [
+    (TIMER_ALL_ACCESS, "TIMER_ALL_ACCESS"),
+    (TIMER_MODIFY_STATE | SYNCHRONIZE, "TIMER_MODIFY_STATE|SYNCHRONIZE"),
+    (SYNCHRONIZE, "SYNCHRONIZE"),
+    (TIMER_QUERY_STATE, "TIMER_QUERY_STATE"),
+];
+
+/// A user APC of an async case: logs its data; `chain` makes it queue one more APC (data
+/// + 100) to its own thread from inside, which the same alertable wait runs (§16.36).
+fn async_apc<W: Win32>(log: &Log, chain: bool) -> sim_core::backend::ApcRoutine<W> {
+    let log = log.clone();
+    Box::new(move |w: W, data: usize| {
+        Box::pin(async move {
+            log.note("APC", format!("data {data}"));
+            if chain {
+                let r = w.queue_user_apc(async_apc::<W>(&log, false), CURRENT_THREAD_PSEUDO_HANDLE, data + 100).await;
+                log.note("APC queued from an APC", r != 0);
+            }
+        })
+    })
+}
+
+/// A generated case of asynchronous notifications, on one thread: I/O completion ports
+/// (CreateIoCompletionPort making a port and associating files, overlapped and not, and
+/// handles of other types; PostQueuedCompletionStatus; GetQueuedCompletionStatus at
+/// time-out 0 on empty and non-empty ports, closed handles and handles of other types),
+/// overlapped ReadFile and WriteFile on named pipes that complete at once (their packets
+/// on an associated port), QueueUserAPC to the thread itself (an APC that queues another)
+/// and to handles of other types, SleepEx(0) and WaitForSingleObjectEx /
+/// WaitForMultipleObjectsEx at time-out 0, alertable or not (APCs run oldest first and
+/// give WAIT_IO_COMPLETION; a non-alertable wait leaves them queued; a signalled object
+/// wins over them), waitable timers (manual and synchronization, named, OpenWaitableTimer
+/// with four accesses, SetWaitableTimer with a due time passed or an hour away, a period
+/// of an hour, a completion routine, CancelWaitableTimer), SetEvent/ResetEvent, and an
+/// SRW lock's try-acquires on the thread that holds it.
+///
+/// Nothing depends on timing: every wait has a time-out of 0, a timer is due either
+/// before the call (due time 0, absolute: 1601) or an hour later, with a period of 0 or
+/// an hour; pipe reads are made only after PeekNamedPipe through the same handle found
+/// bytes (or failed), and at most `PIPE_BYTES` bytes go each way of a pipe, far below its
+/// 1024-byte buffer, so every read and write completes in the call; an SRW lock is
+/// acquired without "Try" only when the case holds nothing of it. The last call is an
+/// alertable SleepEx(0), so both backends run what is still queued.
+pub async fn random_async<W: Win32>(w: W, log: Log, seed: u64) {
+    use std::sync::Arc;
+    let mut rng = Rng(seed.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ 0xA5C0);
+    let names = [format!("winsim-diff-random-async-{seed}-a"), format!("winsim-diff-random-async-{seed}-b")];
+    let pipe_name = |k: usize| format!(r"\\.\pipe\winsim-diff-random-async-{seed}-{k}");
+    let mut slots: Vec<AsyncSlot> = Vec::new();
+    let mut timers: Vec<TimerInfo> = Vec::new();
+    // The timer object each name names while a handle to it is open.
+    let mut named: [Option<usize>; 2] = [None, None];
+    let mut made = 0usize;
+    let mut pipes = 0usize;
+    // Bytes written each way of each pipe.
+    let mut written: Vec<[u32; 2]> = Vec::new();
+    let ovs: Vec<W::Overlapped> = (0..3).map(|_| w.new_overlapped(HANDLE::NULL)).collect();
+    let ov_label = |w: &W, o: &Option<W::Overlapped>| match o {
+        None => "none".to_string(),
+        Some(x) => match ovs.iter().position(|y| w.same_overlapped(x, y)) {
+            Some(i) => format!("o{i}"),
+            None => "another".to_string(),
+        },
+    };
+    let mut apcs = 0usize;
+    let srw = w.new_srw_lock();
+    let (mut shared, mut exclusive) = (0u32, false);
+    let routine_log = log.clone();
+    let routine: sim_core::backend::TimerRoutine<W> = Arc::new(move |_w: W, _low, _high| {
+        let l = routine_log.clone();
+        Box::pin(async move { l.note("timer routine", "run") })
+    });
+    let label = |slots: &[AsyncSlot], i: usize| format!("{}{i}", slots[i].kind.letter());
+    for _ in 0..OPS {
+        let usable: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].closed.is_none_or(|n| n == made)).collect();
+        let pick_kind = |rng: &mut Rng, f: &dyn Fn(AsyncKind) -> bool| -> Option<usize> {
+            let of: Vec<usize> = usable.iter().copied().filter(|&i| f(slots[i].kind)).collect();
+            if of.is_empty() { None } else { Some(of[rng.below(of.len())]) }
+        };
+        let any = |rng: &mut Rng| -> Option<usize> {
+            if usable.is_empty() { None } else { Some(usable[rng.below(usable.len())]) }
+        };
+        let make = usable.len() < 3 || rng.below(6) == 0;
+        if make {
+            let mut new: Vec<(HANDLE, AsyncKind)> = Vec::new();
+            let open_ports = slots.iter().filter(|s| s.kind == AsyncKind::Port && s.closed.is_none()).count();
+            match rng.below(7) {
+                // At most two ports open: packets go to few ports, and the case looks there.
+                0 if open_ports < 2 => {
+                    let n = rng.pick(&[0u32, 1, 4]);
+                    let h = call!(
+                        w,
+                        log,
+                        &format!("CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, {n})"),
+                        w.create_io_completion_port(INVALID_HANDLE_VALUE, HANDLE::NULL, 0, n)
+                    );
+                    new.push((h, AsyncKind::Port));
+                }
+                1 => {
+                    let initial = rng.coin();
+                    let h = call!(
+                        w,
+                        log,
+                        &format!("CreateEvent(manual, {})", if initial { "set" } else { "unset" }),
+                        w.create_event(None, true, initial, None)
+                    );
+                    new.push((h, AsyncKind::Event));
+                }
+                2 => {
+                    let manual = rng.coin();
+                    let name = if rng.coin() { Some(rng.below(2)) } else { None };
+                    let text = name.map(|n| names[n].clone());
+                    let what = format!(
+                        "CreateWaitableTimer({}{})",
+                        if manual { "manual" } else { "synchronization" },
+                        name_tag(name)
+                    );
+                    let h = call!(w, log, &what, w.create_waitable_timer(None, manual, text.as_deref()));
+                    if !h.is_null() {
+                        let existing = w.get_last_error() == ERROR_ALREADY_EXISTS.0;
+                        let t = match name.and_then(|n| named[n]) {
+                            Some(t) if existing => t,
+                            _ => {
+                                timers.push(TimerInfo { manual, signalled: false });
+                                timers.len() - 1
+                            }
+                        };
+                        if let Some(n) = name {
+                            named[n] = Some(t);
+                        }
+                        new.push((h, AsyncKind::Timer(t)));
+                    }
+                }
+                3 => {
+                    let n = rng.below(2);
+                    let (access, access_name) = rng.pick(&TIMER_ACCESS);
+                    let what = format!("OpenWaitableTimer({access_name}{})", name_tag(Some(n)));
+                    let h = call!(w, log, &what, w.open_waitable_timer(access, false, Some(&names[n])));
+                    if let (false, Some(t)) = (h.is_null(), named[n]) {
+                        new.push((h, AsyncKind::Timer(t)));
+                    }
+                }
+                _ => {
+                    // A pipe: its server and a client, each overlapped or not.
+                    let k = pipes;
+                    pipes += 1;
+                    written.push([0, 0]);
+                    let (sov, cov) = (rng.below(6) != 0, rng.below(6) != 0);
+                    let tag = |ov: bool| if ov { "overlapped" } else { "synchronous" };
+                    let s = call!(
+                        w,
+                        log,
+                        &format!("CreateNamedPipe(pipe{k}, {})", tag(sov)),
+                        w.create_named_pipe(
+                            &pipe_name(k),
+                            PIPE_ACCESS_DUPLEX | if sov { FILE_FLAG_OVERLAPPED } else { 0 },
+                            PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                            1,
+                            1024,
+                            1024,
+                            0,
+                            None
+                        )
+                    );
+                    let c = call!(
+                        w,
+                        log,
+                        &format!("CreateFile(pipe{k}, {})", tag(cov)),
+                        w.create_file(
+                            &pipe_name(k),
+                            GENERIC_READ | GENERIC_WRITE,
+                            0,
+                            None,
+                            OPEN_EXISTING,
+                            if cov { FILE_FLAG_OVERLAPPED } else { 0 },
+                            HANDLE::NULL
+                        )
+                    );
+                    new.push((s, AsyncKind::Server(k, sov)));
+                    new.push((c, AsyncKind::Client(k, cov)));
+                }
+            }
+            for (h, kind) in new {
+                if !h.is_null() && h != INVALID_HANDLE_VALUE {
+                    slots.push(AsyncSlot { h, kind, closed: None, associated: false });
+                    made += 1;
+                    log.note("slot", label(&slots, slots.len() - 1));
+                }
+            }
+            continue;
+        }
+        match rng.below(23) {
+            0 | 1 | 21 => {
+                // Associate a handle (usually an overlapped pipe end not yet associated) with
+                // a port (usually a port).
+                let fresh: Vec<usize> = usable
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        matches!(slots[i].kind, AsyncKind::Server(_, true) | AsyncKind::Client(_, true))
+                            && !slots[i].associated
+                            && slots[i].closed.is_none()
+                    })
+                    .collect();
+                let Some(i) = (if !fresh.is_empty() && rng.below(4) != 0 {
+                    Some(fresh[rng.below(fresh.len())])
+                } else {
+                    any(&mut rng)
+                }) else {
+                    continue;
+                };
+                let key = rng.pick(&[1usize, 2, 7]);
+                let (port, plabel) = match rng.below(6) {
+                    0 => (HANDLE::NULL, "NULL".to_string()),
+                    1 => match any(&mut rng) {
+                        Some(j) => (slots[j].h, label(&slots, j)),
+                        None => continue,
+                    },
+                    _ => match pick_kind(&mut rng, &|k| k == AsyncKind::Port) {
+                        Some(j) => (slots[j].h, label(&slots, j)),
+                        None => (HANDLE::NULL, "NULL".to_string()),
+                    },
+                };
+                let what = format!("CreateIoCompletionPort({}, {plabel}, key {key}, 0)", label(&slots, i));
+                let h = call!(w, log, &what, w.create_io_completion_port(slots[i].h, port, key, 0));
+                if !h.is_null() {
+                    slots[i].associated = true;
+                    if port.is_null() {
+                        slots.push(AsyncSlot { h, kind: AsyncKind::Port, closed: None, associated: false });
+                        made += 1;
+                        log.note("slot", label(&slots, slots.len() - 1));
+                    } else {
+                        log.note("returns the port", h == port);
+                    }
+                }
+            }
+            2 => {
+                if rng.coin() {
+                    continue;
+                }
+                let Some(j) = pick_kind(&mut rng, &|k| k == AsyncKind::Port) else { continue };
+                let what = format!("CreateIoCompletionPort(INVALID_HANDLE_VALUE, {}, key 3, 0)", label(&slots, j));
+                call!(w, log, &what, w.create_io_completion_port(INVALID_HANDLE_VALUE, slots[j].h, 3, 0));
+            }
+            3..=5 => {
+                let Some(i) =
+                    (if rng.below(5) != 0 { pick_kind(&mut rng, &|k| k == AsyncKind::Port) } else { any(&mut rng) })
+                else {
+                    continue;
+                };
+                let bytes = rng.pick(&[0u32, 5, 1000]);
+                let key = rng.pick(&[0usize, 9, 0xffff]);
+                let o = rng.below(4);
+                let what = format!(
+                    "PostQueuedCompletionStatus({}, {bytes}, key {key}, {})",
+                    label(&slots, i),
+                    if o == 3 { "NULL".to_string() } else { format!("o{o}") }
+                );
+                call!(w, log, &what, w.post_queued_completion_status(slots[i].h, bytes, key, ovs.get(o)));
+            }
+            6..=8 => {
+                // Usually a port still open.
+                let open: Vec<usize> = usable
+                    .iter()
+                    .copied()
+                    .filter(|&i| slots[i].kind == AsyncKind::Port && slots[i].closed.is_none())
+                    .collect();
+                let i = if !open.is_empty() && rng.below(6) != 0 {
+                    open[rng.below(open.len())]
+                } else {
+                    match any(&mut rng) {
+                        Some(i) => i,
+                        None => continue,
+                    }
+                };
+                let (mut n, mut key) = (0xffu32, 0xffusize);
+                let mut o = None;
+                let what = format!("GetQueuedCompletionStatus({}, 0 ms)", label(&slots, i));
+                call!(w, log, &what, w.get_queued_completion_status(slots[i].h, &mut n, &mut key, &mut o, 0));
+                log.note("packet", format!("bytes {n} key {key} overlapped {}", ov_label(&w, &o)));
+            }
+            9 | 10 => {
+                // An overlapped write that fits: it completes in the call.
+                let Some(i) = pick_kind(&mut rng, &|k| k.direction().is_some()) else { continue };
+                let (p, d) = slots[i].kind.direction().expect("a pipe end");
+                let len = rng.pick(&[1u32, 3, 8]);
+                if written[p][d] + len > PIPE_BYTES {
+                    continue;
+                }
+                let o = rng.below(3);
+                let data: Vec<u8> = (0..len).map(|k| b'a' + ((k as usize + i + o) % 26) as u8).collect();
+                let mut done = 0xffu32;
+                let what = format!("WriteFile({}, {len}, o{o})", label(&slots, i));
+                let ok = call!(w, log, &what, w.write_file_overlapped(slots[i].h, &data, Some(&mut done), &ovs[o]));
+                log.note("written", done);
+                if ok != FALSE {
+                    written[p][d] += len;
+                }
+                if rng.coin() {
+                    let mut n = 0xffu32;
+                    let what = format!("GetOverlappedResult({}, o{o}, no wait)", label(&slots, i));
+                    call!(w, log, &what, w.get_overlapped_result(slots[i].h, &ovs[o], &mut n, false));
+                    log.note("bytes", n);
+                }
+            }
+            11 | 12 => {
+                // An overlapped read, only where PeekNamedPipe through the same handle found
+                // bytes or failed: it completes (or fails) in the call.
+                let Some(i) = pick_kind(&mut rng, &|k| k.direction().is_some()) else { continue };
+                let l = label(&slots, i);
+                if !may_read(&w, &log, slots[i].h, &l).await {
+                    continue;
+                }
+                let o = rng.below(3);
+                let len = rng.pick(&[1usize, 4, 16]);
+                let buf = w.new_io_buffer(len);
+                let mut got = 0xffu32;
+                let what = format!("ReadFile({l}, {len}, o{o})");
+                let ok = call!(w, log, &what, w.read_file_overlapped(slots[i].h, &buf, Some(&mut got), &ovs[o]));
+                log.note("read", got);
+                if ok != FALSE {
+                    log.note("data", render_bytes(&w.io_buffer_head(&buf, got as usize)));
+                }
+            }
+            13 | 14 => {
+                // To the thread itself (the pseudo handle), now and then to another handle.
+                let (h, target) = if rng.below(6) == 0 {
+                    match any(&mut rng) {
+                        Some(j) => (slots[j].h, label(&slots, j)),
+                        None => continue,
+                    }
+                } else {
+                    (CURRENT_THREAD_PSEUDO_HANDLE, "current thread".to_string())
+                };
+                apcs += 1;
+                let chain = rng.below(4) == 0;
+                let what = format!("QueueUserAPC({target}, {apcs}{})", if chain { ", queues another" } else { "" });
+                call!(w, log, &what, async {
+                    if w.queue_user_apc(async_apc::<W>(&log, chain), h, apcs).await != 0 { TRUE } else { FALSE }
+                });
+            }
+            15 => {
+                let alertable = rng.coin();
+                let what = format!("SleepEx(0, {})", if alertable { "alertable" } else { "not alertable" });
+                call!(w, log, &what, w.sleep_ex(0, alertable));
+            }
+            16 | 17 => {
+                // Events and timers; now and then the thread itself (never signalled while it
+                // runs).
+                let alertable = rng.coin();
+                let wait = |rng: &mut Rng| -> Option<usize> {
+                    pick_kind(rng, &|k| matches!(k, AsyncKind::Event | AsyncKind::Timer(_)))
+                };
+                let alert = if alertable { "alertable" } else { "not alertable" };
+                if rng.below(3) == 0 {
+                    // Several, any or all (never one object twice in a wait-all: Windows fails
+                    // it, Wine waits, native/manifest.txt sync_objects).
+                    let all = rng.coin();
+                    let (mut hs, mut ls, mut objs) = (Vec::new(), Vec::new(), Vec::new());
+                    for _ in 0..1 + rng.below(3) {
+                        let Some(j) = wait(&mut rng) else { continue };
+                        let obj = match slots[j].kind {
+                            AsyncKind::Timer(t) => t + 1_000_000,
+                            _ => j,
+                        };
+                        if all && objs.contains(&obj) {
+                            continue;
+                        }
+                        objs.push(obj);
+                        hs.push(slots[j].h);
+                        ls.push(j);
+                    }
+                    if hs.is_empty() {
+                        continue;
+                    }
+                    let what = format!(
+                        "WaitForMultipleObjectsEx({}; {}; 0; {alert})",
+                        ls.iter().map(|&j| label(&slots, j)).collect::<Vec<_>>().join(", "),
+                        if all { "all" } else { "any" }
+                    );
+                    let r = call!(w, log, &what, w.wait_for_multiple_objects_ex(&hs, all, 0, alertable));
+                    // A synchronization timer the wait took is nonsignalled again.
+                    let taken: Vec<usize> = if all && r == WAIT_OBJECT_0 {
+                        ls.clone()
+                    } else if !all && r < WAIT_OBJECT_0 + ls.len() as u32 {
+                        vec![ls[r as usize]]
+                    } else {
+                        Vec::new()
+                    };
+                    for j in taken {
+                        if let AsyncKind::Timer(t) = slots[j].kind
+                            && !timers[t].manual
+                        {
+                            timers[t].signalled = false;
+                        }
+                    }
+                } else {
+                    let (h, l, j) = match wait(&mut rng) {
+                        Some(j) if rng.below(8) != 0 => (slots[j].h, label(&slots, j), Some(j)),
+                        _ => (CURRENT_THREAD_PSEUDO_HANDLE, "current thread".to_string(), None),
+                    };
+                    let what = format!("WaitForSingleObjectEx({l}, 0, {alert})");
+                    let r = call!(w, log, &what, w.wait_for_single_object_ex(h, 0, alertable));
+                    if let (WAIT_OBJECT_0, Some(AsyncKind::Timer(t))) = (r, j.map(|j| slots[j].kind))
+                        && !timers[t].manual
+                    {
+                        timers[t].signalled = false;
+                    }
+                }
+            }
+            18 => {
+                let Some(i) =
+                    (if rng.below(6) != 0 { pick_kind(&mut rng, &|k| k == AsyncKind::Event) } else { any(&mut rng) })
+                else {
+                    continue;
+                };
+                if rng.coin() {
+                    call!(w, log, &format!("SetEvent({})", label(&slots, i)), w.set_event(slots[i].h));
+                } else {
+                    call!(w, log, &format!("ResetEvent({})", label(&slots, i)), w.reset_event(slots[i].h));
+                }
+            }
+            19 => {
+                let Some(i) = (if rng.below(6) != 0 {
+                    pick_kind(&mut rng, &|k| matches!(k, AsyncKind::Timer(_)))
+                } else {
+                    any(&mut rng)
+                }) else {
+                    continue;
+                };
+                let l = label(&slots, i);
+                if rng.below(3) == 0 {
+                    call!(w, log, &format!("CancelWaitableTimer({l})"), w.cancel_waitable_timer(slots[i].h));
+                    continue;
+                }
+                if let AsyncKind::Timer(t) = slots[i].kind
+                    && !timers[t].manual
+                    && timers[t].signalled
+                {
+                    continue;
+                }
+                let passed = rng.coin();
+                let period = rng.pick(&[0i32, 0, 3_600_000]);
+                let with_routine = rng.below(3) == 0;
+                let due = if passed { 0 } else { -3_600_000 * 10_000i64 };
+                let what = format!(
+                    "SetWaitableTimer({l}, {}, period {period}{})",
+                    if passed { "due time passed" } else { "in an hour" },
+                    if with_routine { ", routine" } else { "" }
+                );
+                let r = with_routine.then(|| routine.clone());
+                let ok = call!(w, log, &what, w.set_waitable_timer(slots[i].h, due, period, r, false));
+                if let (true, AsyncKind::Timer(t)) = (ok != FALSE, slots[i].kind) {
+                    timers[t].signalled = passed;
+                }
+            }
+            20 => {
+                // The SRW lock, held or not by this thread.
+                match rng.below(6) {
+                    0 => {
+                        let ok = call!(w, log, "TryAcquireSRWLockExclusive", w.try_acquire_srw_lock_exclusive(&srw));
+                        exclusive |= ok != FALSE;
+                    }
+                    1 => {
+                        let ok = call!(w, log, "TryAcquireSRWLockShared", w.try_acquire_srw_lock_shared(&srw));
+                        shared += u32::from(ok != FALSE);
+                    }
+                    2 if !exclusive && shared == 0 => {
+                        log.note("AcquireSRWLockExclusive", "free");
+                        w.acquire_srw_lock_exclusive(&srw).await;
+                        exclusive = true;
+                    }
+                    3 if !exclusive && shared == 0 => {
+                        log.note("AcquireSRWLockShared", "free");
+                        w.acquire_srw_lock_shared(&srw).await;
+                        shared += 1;
+                    }
+                    _ if exclusive => {
+                        log.note("ReleaseSRWLockExclusive", "held");
+                        w.release_srw_lock_exclusive(&srw).await;
+                        exclusive = false;
+                    }
+                    _ if shared > 0 => {
+                        log.note("ReleaseSRWLockShared", shared);
+                        w.release_srw_lock_shared(&srw).await;
+                        shared -= 1;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {
+                let Some(i) = any(&mut rng) else { continue };
+                // A port is closed less often: its packets are what the case is about.
+                if slots[i].kind == AsyncKind::Port && rng.coin() {
+                    continue;
+                }
+                let ok = call!(w, log, &format!("CloseHandle({})", label(&slots, i)), w.close_handle(slots[i].h));
+                if ok != FALSE {
+                    slots[i].closed = Some(made);
+                    if let AsyncKind::Timer(t) = slots[i].kind
+                        && !slots.iter().any(|s| s.kind == AsyncKind::Timer(t) && s.closed.is_none())
+                    {
+                        for n in named.iter_mut() {
+                            if *n == Some(t) {
+                                *n = None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    call!(w, log, "SleepEx(0, alertable, the end)", w.sleep_ex(0, true));
+    // Unlogged: the lock released, every handle closed.
+    if exclusive {
+        w.release_srw_lock_exclusive(&srw).await;
+    }
+    for _ in 0..shared {
+        w.release_srw_lock_shared(&srw).await;
+    }
+    for s in &slots {
+        if s.closed.is_none() {
+            w.close_handle(s.h).await;
+        }
+    }
+}
+
+/// The files of a file case, relative to its directory: two in it, one in `sub`.
+const FILE_NAMES: [&str; 3] = ["a.txt", "b.txt", r"sub\c.txt"];
+
+/// The directories of a file case, relative to its directory.
+const DIR_NAMES: [&str; 2] = ["sub", "sub2"];
+
+/// The accesses a file case opens with, and their labels.
+const FILE_ACCESS: [(u32, &str); 6] = [
+    (GENERIC_READ, "GENERIC_READ"),
+    (GENERIC_WRITE, "GENERIC_WRITE"),
+    (GENERIC_READ | GENERIC_WRITE, "GENERIC_READ|GENERIC_WRITE"),
+    (GENERIC_READ | GENERIC_WRITE, "GENERIC_READ|GENERIC_WRITE"),
+    (0, "0"),
+    (FILE_APPEND_DATA, "FILE_APPEND_DATA"),
+];
+
+/// The share modes a file case opens with, and their labels.
+const FILE_SHARE: [(u32, &str); 6] = [
+    (0, "0"),
+    (FILE_SHARE_READ, "R"),
+    (FILE_SHARE_WRITE, "W"),
+    (FILE_SHARE_READ | FILE_SHARE_WRITE, "RW"),
+    (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, "RWD"),
+    (FILE_SHARE_DELETE, "D"),
+];
+
+/// The dispositions, and their labels.
+const DISPOSITIONS: [(u32, &str); 5] = [
+    (CREATE_NEW, "CREATE_NEW"),
+    (CREATE_ALWAYS, "CREATE_ALWAYS"),
+    (OPEN_EXISTING, "OPEN_EXISTING"),
+    (OPEN_ALWAYS, "OPEN_ALWAYS"),
+    (TRUNCATE_EXISTING, "TRUNCATE_EXISTING"),
+];
+
+/// One handle a file case opened.
+struct FileSlot {
+    h: HANDLE,
+    /// The file (an index into `FILE_NAMES`).
+    file: usize,
+    access: u32,
+    share: u32,
+    closed: Option<usize>,
+}
+
+/// A generated case of files on paths: CreateFile of three names (one in a directory that
+/// may not exist) with every disposition, six accesses (append-only and none included)
+/// and six share modes, against existing and missing files and against the handles
+/// already open (ERROR_SHARING_VIOLATION); ReadFile and WriteFile at the file pointer,
+/// SetFilePointer and SetFilePointerEx from each origin (before the start:
+/// ERROR_NEGATIVE_SEEK; past the end), SetEndOfFile, GetFileSize(Ex), GetFileType,
+/// FlushFileBuffers, CloseHandle, DeleteFile (missing, a directory, refused by an open that
+/// does not share delete), CreateDirectory and RemoveDirectory (existing, missing, not
+/// empty, a file), CreateFile of a directory.
+///
+/// Left out: TRUNCATE_EXISTING without GENERIC_WRITE (Windows refuses it, Wine 8.0 opens
+/// and truncates: native/manifest.txt, files), SetEndOfFile through a handle without
+/// write access (Windows refuses it, Wine 8.0 answers other errors or moves the end of
+/// file), and a DeleteFile that would succeed while
+/// the file is open (every open shares delete): the file is delete-pending under the
+/// documented rules winsim models, while Windows 10 may delete it at once with POSIX
+/// semantics (docs/semantics.md §28.12), so what the name does next is not one answer.
+/// Nothing waits: every handle is synchronous and volume I/O never blocks.
+pub async fn random_files<W: Win32>(w: W, log: Log, seed: u64) {
+    let mut rng = Rng(seed.wrapping_mul(0x8CB9_2BA7_2F3D_8DD7) ^ 0xF11E);
+    let root = log.scratch().to_string();
+    let dir = format!(r"{root}\random-files-{seed}");
+    let path = |rel: &str| format!(r"{dir}\{rel}");
+    // Unlogged: the scratch directory exists (another case may have made it already).
+    w.create_directory(&root, None).await;
+    call!(w, log, "CreateDirectory(the case's directory)", w.create_directory(&dir, None));
+    let mut slots: Vec<FileSlot> = Vec::new();
+    let mut made = 0usize;
+    const DATA_RIGHTS: u32 = GENERIC_READ | GENERIC_WRITE | FILE_APPEND_DATA;
+    for _ in 0..OPS {
+        let usable: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].closed.is_none_or(|n| n == made)).collect();
+        let make = usable.len() < 2 || rng.below(4) == 0;
+        if make {
+            let file = rng.pick(&[0usize, 0, 1, 1, 2]);
+            let (access, access_name) = rng.pick(&FILE_ACCESS);
+            let (share, share_name) = rng.pick(&FILE_SHARE);
+            let (disposition, disposition_name) = rng.pick(&DISPOSITIONS);
+            // Not TRUNCATE_EXISTING without GENERIC_WRITE: Wine 8.0 opens and truncates
+            // where Windows refuses (native/manifest.txt, files).
+            if disposition == TRUNCATE_EXISTING && access & GENERIC_WRITE == 0 {
+                continue;
+            }
+            let what =
+                format!("CreateFile({}, {access_name}, share {share_name}, {disposition_name})", FILE_NAMES[file]);
+            let h = call!(
+                w,
+                log,
+                &what,
+                w.create_file(
+                    &path(FILE_NAMES[file]),
+                    access,
+                    share,
+                    None,
+                    disposition,
+                    FILE_ATTRIBUTE_NORMAL,
+                    HANDLE::NULL
+                )
+            );
+            if h != INVALID_HANDLE_VALUE && !h.is_null() {
+                if matches!(disposition, CREATE_ALWAYS | OPEN_ALWAYS) {
+                    // ERROR_ALREADY_EXISTS or 0: whether the file was there.
+                    log.note("last error", crate::log::render_error(w.get_last_error()));
+                }
+                slots.push(FileSlot { h, file, access, share, closed: None });
+                made += 1;
+                log.note("handle", format!("h{}", slots.len() - 1));
+            }
+            continue;
+        }
+        let i = usable[rng.below(usable.len())];
+        let (h, l) = (slots[i].h, format!("h{i}/{}", FILE_NAMES[slots[i].file]));
+        match rng.below(16) {
+            0..=2 => {
+                let len = rng.pick(&[1usize, 3, 7, 16]);
+                let data: Vec<u8> = (0..len).map(|k| b'a' + ((k + i + rng.below(5)) % 26) as u8).collect();
+                let mut done = 0xffu32;
+                call!(w, log, &format!("WriteFile({l}, {len})"), w.write_file(h, &data, Some(&mut done)));
+                log.note("written", done);
+            }
+            3..=5 => {
+                let len = rng.pick(&[1usize, 4, 16]);
+                let mut buf = vec![0u8; len];
+                let mut got = 0xffu32;
+                let ok = call!(w, log, &format!("ReadFile({l}, {len})"), w.read_file(h, &mut buf, Some(&mut got)));
+                log.note("read", got);
+                if ok != FALSE {
+                    log.note("data", render_bytes(&buf[..(got as usize).min(len)]));
+                }
+            }
+            6 | 7 => {
+                let dist = rng.pick(&[0i32, 2, 5, 40, -1, -3, -100]);
+                let (method, method_name) =
+                    rng.pick(&[(FILE_BEGIN, "FILE_BEGIN"), (FILE_CURRENT, "FILE_CURRENT"), (FILE_END, "FILE_END")]);
+                if rng.coin() {
+                    let what = format!("SetFilePointer({l}, {dist}, {method_name})");
+                    call!(w, log, &what, async { crate::log::Dword(w.set_file_pointer(h, dist, None, method).await) });
+                } else {
+                    let mut pos = -7i64;
+                    let what = format!("SetFilePointerEx({l}, {dist}, {method_name})");
+                    call!(w, log, &what, w.set_file_pointer_ex(h, i64::from(dist), Some(&mut pos), method));
+                    log.note("pointer", pos);
+                }
+            }
+            8 => {
+                // Not through a handle without write access (opened with access 0, or open
+                // with GENERIC_READ alone): Windows refuses it (ERROR_ACCESS_DENIED:
+                // SetEndOfFile needs GENERIC_WRITE, Microsoft Learn SetEndOfFile), Wine 8.0
+                // answers ERROR_INVALID_PARAMETER or ERROR_INVALID_HANDLE, or succeeds and
+                // moves the end of file, and the files would part. (A closed handle is
+                // ERROR_INVALID_HANDLE in both.)
+                let writes = slots[i].access & (GENERIC_WRITE | FILE_APPEND_DATA) != 0;
+                if slots[i].access == 0 || (slots[i].closed.is_none() && !writes) {
+                    continue;
+                }
+                call!(w, log, &format!("SetEndOfFile({l})"), w.set_end_of_file(h));
+            }
+            9 => {
+                if rng.coin() {
+                    let mut high = 0xffu32;
+                    call!(w, log, &format!("GetFileSize({l})"), async {
+                        crate::log::Dword(w.get_file_size(h, Some(&mut high)).await)
+                    });
+                    log.note("high part", high);
+                } else {
+                    let mut size = -1i64;
+                    call!(w, log, &format!("GetFileSizeEx({l})"), w.get_file_size_ex(h, Some(&mut size)));
+                    log.note("size", size);
+                }
+            }
+            10 => {
+                if rng.coin() {
+                    call!(w, log, &format!("GetFileType({l})"), async { crate::log::Dword(w.get_file_type(h).await) });
+                } else {
+                    call!(w, log, &format!("FlushFileBuffers({l})"), w.flush_file_buffers(h));
+                }
+            }
+            11 | 12 => {
+                let ok = call!(w, log, &format!("CloseHandle({l})"), w.close_handle(h));
+                if ok != FALSE {
+                    slots[i].closed = Some(made);
+                }
+            }
+            13 => {
+                // DeleteFile of a file, a directory or a missing name; of a file only when no
+                // handle is open to it, or an open with a data right refuses it.
+                let target = rng.below(FILE_NAMES.len() + 2);
+                if target < FILE_NAMES.len() {
+                    let open: Vec<&FileSlot> =
+                        slots.iter().filter(|s| s.file == target && s.closed.is_none()).collect();
+                    let refused = open.iter().any(|s| s.access & DATA_RIGHTS != 0 && s.share & FILE_SHARE_DELETE == 0);
+                    if !open.is_empty() && !refused {
+                        continue;
+                    }
+                }
+                let name = match target {
+                    t if t < FILE_NAMES.len() => FILE_NAMES[t],
+                    t if t == FILE_NAMES.len() => DIR_NAMES[0],
+                    _ => "missing.txt",
+                };
+                call!(w, log, &format!("DeleteFile({name})"), w.delete_file(&path(name)));
+            }
+            14 => {
+                let name = rng.pick(&[DIR_NAMES[0], DIR_NAMES[0], DIR_NAMES[1], r"sub2\deeper\x", FILE_NAMES[0]]);
+                if rng.coin() {
+                    call!(w, log, &format!("CreateDirectory({name})"), w.create_directory(&path(name), None));
+                } else {
+                    call!(w, log, &format!("RemoveDirectory({name})"), w.remove_directory(&path(name)));
+                }
+            }
+            _ => {
+                let name = rng.pick(&DIR_NAMES);
+                let (access, access_name) = rng.pick(&FILE_ACCESS[..3]);
+                let what = format!("CreateFile({name}, {access_name}, share RW, OPEN_EXISTING)");
+                let h = call!(
+                    w,
+                    log,
+                    &what,
+                    w.create_file(
+                        &path(name),
+                        access,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE,
+                        None,
+                        OPEN_EXISTING,
+                        FILE_ATTRIBUTE_NORMAL,
+                        HANDLE::NULL
+                    )
+                );
+                if h != INVALID_HANDLE_VALUE && !h.is_null() {
+                    w.close_handle(h).await;
+                }
+            }
+        }
+    }
+    // Unlogged: every handle closed, the files and directories gone.
+    for s in &slots {
+        if s.closed.is_none() {
+            w.close_handle(s.h).await;
+        }
+    }
+    for name in FILE_NAMES {
+        w.delete_file(&path(name)).await;
+    }
+    w.remove_directory(&path(r"sub2\deeper")).await;
+    w.remove_directory(&path(FILE_NAMES[0])).await;
+    for name in DIR_NAMES {
+        w.remove_directory(&path(name)).await;
+    }
+    call!(w, log, "RemoveDirectory(the case's directory)", w.remove_directory(&dir));
+    w.remove_directory(&root).await;
+}

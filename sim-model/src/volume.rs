@@ -186,12 +186,18 @@ impl Volume {
 
     /// SetFilePointerEx (§28.17).
     pub fn seek(&mut self, h: usize, distance: i64, method: u32) -> Answer {
+        // The method, and a FILE_BEGIN position, are checked before the handle.
+        if method > 2 {
+            return fail(0, INVALID_PARAMETER);
+        }
+        if method == 0 && distance < 0 {
+            return fail(0, NEGATIVE_SEEK);
+        }
         let Some(o) = self.open(h) else { return fail(0, INVALID_HANDLE) };
         let base = match method {
             0 => 0i128,
             1 => i128::from(o.pos),
-            2 => self.files[&o.key].len() as i128,
-            _ => return fail(0, INVALID_PARAMETER),
+            _ => self.files[&o.key].len() as i128,
         };
         let new = base + i128::from(distance);
         if new < 0 {

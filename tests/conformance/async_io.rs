@@ -409,6 +409,43 @@ fn a_failure_at_once_queues_nothing_and_leaves_internal_pending() {
     });
 }
 
+/// §16.4 (ReactOS kernel32 client/file/rw.c and npipe.c, written after Windows: ReadFile,
+/// WriteFile, ReadFileEx, WriteFileEx and ConnectNamedPipe store STATUS_PENDING in
+/// Internal before they call the NT service): a call whose handle is closed fails before
+/// the I/O manager has the request, and the OVERLAPPED it was given keeps Internal
+/// STATUS_PENDING, whatever an earlier operation left there, so GetOverlappedResult
+/// without waiting reports ERROR_IO_INCOMPLETE (found by the native differential,
+/// random_async seeds 24 and 59, where Wine 8.0 does the same).
+#[test]
+fn a_call_on_a_closed_handle_still_marks_its_overlapped_pending() {
+    check(|ctx| async move {
+        let (server, client) = pair(&ctx).await;
+        let ov = Overlapped::new(HANDLE::NULL);
+        let mut n = SENTINEL;
+        assert_eq!(ctx.write_file_overlapped(server, b"ab", Some(&mut n), &ov).await, TRUE);
+        assert_eq!(ov.internal(), 0, "the write completed");
+        assert_eq!(ctx.close_handle(server).await, TRUE);
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.write_file_overlapped(server, b"c", None, &ov).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
+        assert_eq!(ov.internal(), STATUS_PENDING);
+        assert!(!HasOverlappedIoCompleted(&ov));
+        ctx.set_last_error(SENTINEL);
+        assert_eq!(ctx.get_overlapped_result(server, &ov, &mut n, false).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_IO_INCOMPLETE);
+        // A read and a connect through a closed handle do the same to a fresh OVERLAPPED.
+        let (ov2, ov3) = (Overlapped::new(HANDLE::NULL), Overlapped::new(HANDLE::NULL));
+        assert_eq!(ctx.read_file_overlapped(server, &IoBuffer::new(4), None, &ov2).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
+        assert_eq!(ov2.internal(), STATUS_PENDING);
+        assert_eq!(ctx.connect_named_pipe(server, Some(&ov3)).await, FALSE);
+        assert_eq!(ctx.get_last_error(), ERROR_INVALID_HANDLE);
+        assert_eq!(ov3.internal(), STATUS_PENDING);
+        assert_eq!(ctx.close_handle(client).await, TRUE);
+        0
+    });
+}
+
 /// §16.5, §5.6 (pipe.c :: test_ReadFile, overlapped_read_sync): a message read into a
 /// buffer too small is a warning: FALSE, ERROR_MORE_DATA, count 0, Internal
 /// STATUS_BUFFER_OVERFLOW, InternalHigh the bytes copied; GetOverlappedResult → FALSE, 234

@@ -336,6 +336,36 @@ fn writes_past_the_end_extend_with_zeros() {
     });
 }
 
+/// §28.17 (ReactOS kernel32 client/file/fileinfo.c, SetFilePointer and SetFilePointerEx:
+/// the method is checked and a FILE_BEGIN position worked out before the file system is
+/// asked): a bad method and a negative FILE_BEGIN position fail whatever the handle, a
+/// closed one included; FILE_CURRENT and FILE_END need the handle first. Found by the
+/// native differential (random_files seeds 1, 2, 10), where Wine 8.0 does the same.
+#[test]
+fn a_bad_method_or_a_negative_file_begin_fails_before_the_handle_is_looked_at() {
+    check(|ctx| async move {
+        let h = open(&ctx, F, RW, 0, CREATE_NEW).await;
+        assert_eq!(ctx.close_handle(h).await, TRUE);
+        let mut pos = 7i64;
+        for (distance, method, error) in [
+            (-1, FILE_BEGIN, ERROR_NEGATIVE_SEEK),
+            (0, 7, ERROR_INVALID_PARAMETER),
+            (-1, FILE_CURRENT, ERROR_INVALID_HANDLE),
+            (-1, FILE_END, ERROR_INVALID_HANDLE),
+            (0, FILE_BEGIN, ERROR_INVALID_HANDLE),
+        ] {
+            ctx.set_last_error(SENTINEL);
+            assert_eq!(ctx.set_file_pointer(h, distance, None, method).await, INVALID_SET_FILE_POINTER);
+            assert_eq!(ctx.get_last_error(), error, "SetFilePointer({distance}, {method})");
+            ctx.set_last_error(SENTINEL);
+            assert_eq!(ctx.set_file_pointer_ex(h, i64::from(distance), Some(&mut pos), method).await, FALSE);
+            assert_eq!(ctx.get_last_error(), error, "SetFilePointerEx({distance}, {method})");
+        }
+        assert_eq!(pos, 7, "nothing written on failure");
+        0
+    });
+}
+
 /// §28.17 (Microsoft Learn, SetFilePointer, SetFilePointerEx): the three methods; a
 /// negative result fails with INVALID_SET_FILE_POINTER and ERROR_NEGATIVE_SEEK and leaves
 /// the pointer; with lpDistanceToMoveHigh the distance is 64-bit and the high part comes

@@ -433,6 +433,46 @@ fn a_timer_whose_setter_ended_with_a_routine_is_cancelled() {
     });
 }
 
+/// §14.31 (Windows Research Kernel base/ntos/ex/timer.c: NtSetTimer keeps its reference
+/// on a timer it associates with a completion routine, the thread's active timer list
+/// holds it, and ExpTimerApcRoutine drops it once a one-shot timer's APC has run; the
+/// timer type has no close procedure): closing the last handle of a timer with a
+/// completion routine does not cancel it. A routine already queued still runs, a timer
+/// not yet due still fires and queues it, a periodic one keeps firing; the name goes with
+/// the last handle. Found by the native differential (random_async seeds 122, 160, 199),
+/// where Wine 8.0 runs the routine too.
+#[test]
+fn closing_a_timer_with_a_completion_routine_does_not_cancel_it() {
+    check(|ctx| async move {
+        let calls: Calls = Rc::default();
+        // Due at once: the routine is queued before the handle closes.
+        let t = timer(&ctx, false).await;
+        assert_eq!(ctx.set_waitable_timer(t, 0, 0, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.close_handle(t).await, TRUE);
+        assert_eq!(ctx.sleep_ex(0, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(calls.borrow().len(), 1, "the queued routine ran");
+        // Not yet due, named: it fires after its last handle closed; the name is gone.
+        let name = "closed-timer";
+        let t = ctx.create_waitable_timer(None, true, Some(name)).await;
+        assert_eq!(ctx.set_waitable_timer(t, -5 * MS, 0, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.close_handle(t).await, TRUE);
+        ctx.set_last_error(SENTINEL);
+        assert!(ctx.open_waitable_timer(TIMER_ALL_ACCESS, false, Some(name)).await.is_null());
+        assert_eq!(ctx.get_last_error(), ERROR_FILE_NOT_FOUND);
+        assert_eq!(ctx.sleep_ex(50, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(calls.borrow().len(), 2, "the closed timer fired and queued its routine");
+        assert_eq!(ctx.sleep_ex(20, true).await, 0, "a one-shot timer fires once");
+        // Periodic: it keeps firing while its setter lives.
+        let t = timer(&ctx, false).await;
+        assert_eq!(ctx.set_waitable_timer(t, -5 * MS, 10, Some(recording_routine(&calls)), false).await, TRUE);
+        assert_eq!(ctx.close_handle(t).await, TRUE);
+        assert_eq!(ctx.sleep_ex(50, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(ctx.sleep_ex(50, true).await, WAIT_IO_COMPLETION);
+        assert_eq!(calls.borrow().len(), 4);
+        0
+    });
+}
+
 /// §14.31: a timer whose handles are all closed while a thread waits on it still fires
 /// for that waiter (the wait references it); one closed with nobody waiting is gone.
 #[test]

@@ -1056,6 +1056,9 @@ impl ThreadCtx {
     /// closed, ERROR_PIPE_LISTENING for PIPE_NOWAIT (§6.10), ERROR_INVALID_FUNCTION on a
     /// client handle (§6.7). An `overlapped` ends the run as Unsupported for now.
     pub async fn connect_named_pipe(&self, h_named_pipe: HANDLE, overlapped: Option<&Overlapped>) -> BOOL {
+        if let Some(o) = overlapped {
+            o.mark_started();
+        }
         let req = Request::ConnectNamedPipe { pipe: h_named_pipe, overlapped: overlapped.cloned() };
         bool_of(&self.call(req).await)
     }
@@ -1147,6 +1150,9 @@ impl ThreadCtx {
         if let Some(n) = bytes_read.as_deref_mut() {
             *n = 0;
         }
+        if let Some(o) = overlapped {
+            o.mark_started();
+        }
         let req = Request::TransactNamedPipe {
             pipe: h_named_pipe,
             data: in_buffer.to_vec(),
@@ -1213,6 +1219,7 @@ impl ThreadCtx {
             *n = 0;
         }
         let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+        overlapped.mark_started();
         let req = Request::ReadFile {
             handle: h_file,
             len,
@@ -1244,6 +1251,7 @@ impl ThreadCtx {
         if let Some(n) = bytes_written.as_deref_mut() {
             *n = 0;
         }
+        overlapped.mark_started();
         let req = Request::WriteFile { handle: h_file, data: buffer.to_vec(), overlapped: Some(overlapped.clone()) };
         let r = self.call(req).await;
         let ok = bool_of(&r);
@@ -1263,6 +1271,7 @@ impl ThreadCtx {
         out_buffer: &IoBuffer,
         overlapped: &Overlapped,
     ) -> BOOL {
+        overlapped.mark_started();
         let req = Request::TransactNamedPipe {
             pipe: h_named_pipe,
             data: in_buffer.to_vec(),
@@ -1546,6 +1555,7 @@ impl ThreadCtx {
     {
         let routine: crate::kernel::io::IoCompletionRoutine =
             Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
+        overlapped.mark_started();
         let req = Request::ReadFileEx {
             handle: h_file,
             len: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
@@ -1571,6 +1581,7 @@ impl ThreadCtx {
     {
         let routine: crate::kernel::io::IoCompletionRoutine =
             Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
+        overlapped.mark_started();
         let req =
             Request::WriteFileEx { handle: h_file, data: buffer.to_vec(), overlapped: overlapped.clone(), routine };
         bool_of(&self.call(req).await)

@@ -99,6 +99,14 @@ impl Overlapped {
         self.internal() != STATUS_PENDING
     }
 
+    /// What kernel32 does with the OVERLAPPED before it calls the NT service: `Internal`
+    /// becomes STATUS_PENDING, so a call that fails before the I/O manager took the
+    /// request (a closed handle, a bad event) leaves it so, and GetOverlappedResult then
+    /// reports ERROR_IO_INCOMPLETE (docs/semantics.md §16.4).
+    pub(crate) fn mark_started(&self) {
+        self.state.borrow_mut().internal = STATUS_PENDING;
+    }
+
     /// Whether two values are the same OVERLAPPED.
     pub fn same(&self, other: &Overlapped) -> bool {
         Rc::ptr_eq(&self.state, &other.state)

@@ -98,6 +98,9 @@ impl Kernel {
         }
         let apc = self.thread_mut(tid).apcs.pop_front()?;
         self.push_event(tid, EventKind::ApcRun { from: apc.from });
+        if let Some(timer) = apc.timer {
+            self.timer_apc_delivered(tid, timer);
+        }
         Some(apc.routine)
     }
 

@@ -95,6 +95,9 @@ impl Kernel {
                 }
                 // A cursor holds its open queue (§23.13).
                 Body::MqCursor(c) => *refs.entry(c.desc).or_default() += 1,
+                // A timer set with a completion routine is held by its setting thread's list
+                // of active timers (§14.31).
+                Body::Timer(t) if t.routine.is_some() => *refs.entry(id).or_default() += 1,
                 // A file object and a file-backed section hold their file's data (§28).
                 Body::DiskFile(f) => *refs.entry(f.node).or_default() += 1,
                 Body::Section(crate::objects::section::Section { file: Some(node), .. }) => {

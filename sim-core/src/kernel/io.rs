@@ -384,14 +384,15 @@ impl Kernel {
             // is not looked at (§16.10).
             return Exec::Done(overlapped_result(&overlapped));
         }
+        if timeout_ms == 0 {
+            // Even alertable, a 0 time-out runs no APC (§16.13), and it does not look at
+            // the handle either: kernel32 answers from Internal alone (§16.11).
+            return Exec::Done(Reply::error(ERROR_IO_INCOMPLETE));
+        }
         let file = match self.object_from_handle(pid, tid, h, None, 0) {
             Ok(f) => f,
             Err(e) => return Exec::Done(Reply::error(e)),
         };
-        if timeout_ms == 0 {
-            // Even alertable, a 0 time-out runs no APC (§16.13).
-            return Exec::Done(Reply::error(ERROR_IO_INCOMPLETE));
-        }
         if self.alerted(tid, alertable) {
             return Exec::Done(Reply::error(Win32Error(WAIT_IO_COMPLETION)));
         }

@@ -727,13 +727,21 @@ impl Kernel {
     }
 
     fn move_pointer(&mut self, pid: Pid, tid: Tid, h: HANDLE, distance: i64, method: u32) -> Result<u64, Win32Error> {
+        // kernel32 checks the method, and works out a FILE_BEGIN position, before it asks
+        // the file system anything: a bad method or a negative FILE_BEGIN position fails
+        // whatever the handle (§28.17).
+        if !matches!(method, FILE_BEGIN | FILE_CURRENT | FILE_END) {
+            return Err(ERROR_INVALID_PARAMETER);
+        }
+        if method == FILE_BEGIN && distance < 0 {
+            return Err(ERROR_NEGATIVE_SEEK);
+        }
         let id = self.disk_handle_or(pid, tid, h, 0)?;
         let f = self.disk_file(id);
         let base = match method {
             FILE_BEGIN => 0i128,
             FILE_CURRENT => i128::from(f.position),
-            FILE_END => i128::from(self.node(f.node).size),
-            _ => return Err(ERROR_INVALID_PARAMETER),
+            _ => i128::from(self.node(f.node).size),
         };
         let new = base + i128::from(distance);
         if new < 0 {

@@ -492,8 +492,8 @@ impl Kernel {
                 if let Some((due, seq)) = t.due {
                     self.timers.remove(&(due, seq, crate::kernel::TimerKey::Timer(id)));
                 }
-                // Its completion APC goes too (ExpDeleteTimer cancels the timer and
-                // removes its APC).
+                // A timer with a completion routine is never destroyed: the association
+                // holds a reference until it ends (§14.31). Should one be, its APC goes.
                 if let Some(r) = t.routine {
                     self.forget_timer_routine(r.tid, id);
                 }

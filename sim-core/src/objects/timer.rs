@@ -142,6 +142,10 @@ impl Kernel {
         // NtSetTimer removes the timer's APC from the queue before setting it again).
         self.drop_timer_routine(id);
         if let Some(routine) = completion_routine {
+            // The setting thread's list of active timers holds the timer while a routine is
+            // associated with it (NtSetTimer keeps its reference), so closing its last
+            // handle does not cancel it (§14.31).
+            self.add_ref(id);
             self.timer_mut(id).routine = Some(TimerRoutine { tid, routine });
             let routines = &mut self.thread_mut(tid).timer_routines;
             if !routines.contains(&id) {
@@ -187,7 +191,8 @@ impl Kernel {
     }
 
     /// Forgets a timer's completion routine and removes its APC if one is queued (re-set,
-    /// cancel, destruction, §§14.21-14.22).
+    /// cancel, §§14.21-14.22), dropping the reference the association held (§14.31): the
+    /// caller holds a handle, so the timer stays.
     pub(crate) fn drop_timer_routine(&mut self, id: ObjectId) {
         let routine = match self.objects.get_mut(id).map(|o| &mut o.body) {
             Some(Body::Timer(t)) => t.routine.take(),
@@ -195,6 +200,21 @@ impl Kernel {
         };
         if let Some(r) = routine {
             self.forget_timer_routine(r.tid, id);
+            self.release(id);
+        }
+    }
+
+    /// A timer's completion APC is about to run on `tid`: a timer without a period is no
+    /// longer associated with its routine, and the reference the association held goes
+    /// (NT's ExpTimerApcRoutine removes a one-shot timer from the thread's active timer
+    /// list; §14.31), which destroys a timer whose handles are all closed.
+    pub(crate) fn timer_apc_delivered(&mut self, tid: Tid, id: ObjectId) {
+        let ends = matches!(self.objects.get(id).map(|o| &o.body),
+            Some(Body::Timer(t)) if t.period_ms == 0 && t.routine.as_ref().is_some_and(|r| r.tid == tid));
+        if ends {
+            self.timer_mut(id).routine = None;
+            self.thread_mut(tid).timer_routines.retain(|&x| x != id);
+            self.release(id);
         }
     }
 
@@ -208,13 +228,16 @@ impl Kernel {
     }
 
     /// A thread that set timers with completion routines ends: those timers are cancelled
-    /// and keep their signalled state (§14.21).
+    /// and keep their signalled state (§14.21), and the references their associations
+    /// held go (a timer whose handles are all closed is destroyed, §14.31).
     pub(crate) fn cancel_timers_of(&mut self, tid: Tid) {
         for id in std::mem::take(&mut self.thread_mut(tid).timer_routines) {
             if matches!(self.objects.get(id).map(|o| &o.body), Some(Body::Timer(t)) if t.routine.as_ref().is_some_and(|r| r.tid == tid))
             {
                 self.cancel_timer_entry(id);
                 self.timer_mut(id).routine = None;
+                self.thread_mut(tid).apcs.retain(|a| a.timer != Some(id));
+                self.release(id);
             }
         }
     }
