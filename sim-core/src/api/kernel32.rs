@@ -595,9 +595,11 @@ impl ThreadCtx {
     }
 
     /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (§§12.1, 12.5).
+    // An `async fn`, so that `#[must_use]` applies to the BOOL it returns (on a function
+    // returning `impl Future` it would apply to the future).
     #[must_use]
-    pub fn release_mutex(&self, h_mutex: HANDLE) -> impl Future<Output = BOOL> + '_ {
-        self.call_mapped(Request::ReleaseMutex { mutex: h_mutex }, |_, _, r| bool_of(&r))
+    pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
+        bool_of(&self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.
