@@ -99,21 +99,7 @@ fn pending_reads(n: u32) -> RunReport {
     config.trace = false;
     let mut sim = Sim::new(config);
     sim.program("p.exe", move |ctx| async move {
-        let name = r"\\.\pipe\bench";
-        let server = ctx
-            .create_named_pipe(
-                name,
-                PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
-                PIPE_TYPE_BYTE | PIPE_WAIT,
-                1,
-                1024,
-                1024,
-                0,
-                None,
-            )
-            .await;
-        let _client =
-            ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+        let (server, _client) = scaling::overlapped_pipe(&ctx).await;
         let mut pending = Vec::new();
         for _ in 0..n {
             let ov = Overlapped::new(HANDLE::NULL);

@@ -88,21 +88,7 @@ pub fn ping_pong_beside(n: u32, beside: Beside) -> RunReport {
                 }
             }
             Beside::PendingReads(k) => {
-                let name = r"\\.\pipe\bench";
-                let server = ctx
-                    .create_named_pipe(
-                        name,
-                        PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
-                        PIPE_TYPE_BYTE | PIPE_WAIT,
-                        1,
-                        1024,
-                        1024,
-                        0,
-                        None,
-                    )
-                    .await;
-                let client =
-                    ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+                let (server, client) = overlapped_pipe(&ctx).await;
                 assert!(!client.is_null(), "CreateFile: {}", ctx.get_last_error());
                 for i in 0..k {
                     let ov = Overlapped::new(HANDLE::NULL);
@@ -119,4 +105,25 @@ pub fn ping_pong_beside(n: u32, beside: Beside) -> RunReport {
         0
     });
     sim.run("pingpong.exe")
+}
+
+/// A named pipe's overlapped server instance and a client connected to it: where the
+/// pending-read loads queue their ReadFiles (`Beside::PendingReads`, profile.rs's
+/// `pending`).
+pub async fn overlapped_pipe(ctx: &ThreadCtx) -> (HANDLE, HANDLE) {
+    let name = r"\\.\pipe\bench";
+    let server = ctx
+        .create_named_pipe(
+            name,
+            PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+            PIPE_TYPE_BYTE | PIPE_WAIT,
+            1,
+            1024,
+            1024,
+            0,
+            None,
+        )
+        .await;
+    let client = ctx.create_file(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, HANDLE::NULL).await;
+    (server, client)
 }

@@ -136,6 +136,11 @@ impl<W: Win32> State<W> {
         format!("{letter}{i}")
     }
 
+    /// What a call on slot `i` needs: the backend, the log, the slot's label, its socket.
+    fn parts(&self, i: usize) -> (W, Log, String, SOCKET) {
+        (self.w.clone(), self.log.clone(), self.label(i), self.socks[i].s)
+    }
+
     fn open_count(&self) -> usize {
         self.socks.iter().filter(|s| s.open()).count()
     }
@@ -180,11 +185,9 @@ impl<W: Win32> State<W> {
     }
 
     async fn bind(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let loopback = SOCKADDR_IN::new(INADDR_LOOPBACK, 0);
         let sock = &self.socks[i];
-        let s = sock.s;
         // A port in use: an open socket of the same protocol bound and not connected
         // (so no connection, nor one in TIME_WAIT, shares its port).
         let proto = sock.proto;
@@ -223,10 +226,8 @@ impl<W: Win32> State<W> {
     }
 
     async fn listen(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let backlog = self.rng.pick(&[2, 5, SOMAXCONN]);
-        let s = self.socks[i].s;
         // Which of WSAEOPNOTSUPP (a datagram socket) and WSAEINVAL (not bound) an unbound
         // UDP socket gets is not established.
         if self.socks[i].open() && self.socks[i].proto == Proto::Udp && self.socks[i].bound.is_none() {
@@ -248,9 +249,7 @@ impl<W: Win32> State<W> {
     }
 
     async fn connect(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
-        let s = self.socks[i].s;
+        let (w, log, label, s) = self.parts(i);
         // A listener with no connection waiting.
         let listeners: Vec<usize> = (0..self.socks.len())
             .filter(|&j| self.socks[j].open() && self.socks[j].listening && self.socks[j].waiting.is_empty())
@@ -278,10 +277,8 @@ impl<W: Win32> State<W> {
     }
 
     async fn accept(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let sock = &self.socks[i];
-        let s = sock.s;
         // A blocking accept only when a connection waits.
         if sock.open() && sock.listening && sock.waiting.is_empty() && !sock.nonblocking {
             return;
@@ -318,10 +315,8 @@ impl<W: Win32> State<W> {
     }
 
     async fn send(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let sock = &self.socks[i];
-        let s = sock.s;
         // Not on a listener (Wine 8.0 waits where Windows fails with WSAENOTCONN), nor on
         // an unbound UDP socket (Linux binds it while failing the send, and later binds
         // then differ).
@@ -354,11 +349,9 @@ impl<W: Win32> State<W> {
     }
 
     async fn recv(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let len = self.rng.pick(&[1usize, 4, 16]);
         let sock = &self.socks[i];
-        let s = sock.s;
         // Not on a listener (Wine 8.0 waits where Windows fails with WSAENOTCONN).
         if sock.spoiled || sock.listening {
             return;
@@ -393,9 +386,7 @@ impl<W: Win32> State<W> {
     }
 
     async fn sendto(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
-        let s = self.socks[i].s;
+        let (w, log, label, s) = self.parts(i);
         let targets: Vec<usize> = (0..self.socks.len())
             // Bound to 127.0.0.1: a socket bound by its first sendto has the wildcard
             // address, which Windows refuses as a destination (WSAEADDRNOTAVAIL, Microsoft
@@ -427,10 +418,8 @@ impl<W: Win32> State<W> {
     }
 
     async fn shutdown(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let sock = &self.socks[i];
-        let s = sock.s;
         // Not on an unbound UDP socket: what Windows answers there is not established.
         if sock.spoiled
             || sock.connected_waiting
@@ -471,13 +460,11 @@ impl<W: Win32> State<W> {
     }
 
     async fn close(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let sock = &self.socks[i];
         if sock.open() && sock.connected_waiting {
             return;
         }
-        let s = sock.s;
         let r = call!(w, log, &format!("closesocket({label})"), async { Int(w.closesocket(s).await) });
         if r.0 != 0 || !self.socks[i].open() {
             return;
@@ -499,9 +486,7 @@ impl<W: Win32> State<W> {
     }
 
     async fn getsockname(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
-        let s = self.socks[i].s;
+        let (w, log, label, s) = self.parts(i);
         let (mut at, mut len) = (SOCKADDR_IN::default(), SOCKADDR_IN_LEN);
         let r = call!(w, log, &format!("getsockname({label})"), async {
             Int(w.getsockname(s, Some(&mut at), Some(&mut len)).await)
@@ -515,10 +500,8 @@ impl<W: Win32> State<W> {
     }
 
     async fn ioctl(&mut self, i: usize) {
-        let (w, log) = (self.w.clone(), self.log.clone());
-        let label = self.label(i);
+        let (w, log, label, s) = self.parts(i);
         let sock = &self.socks[i];
-        let s = sock.s;
         if self.rng.coin() {
             let on = self.rng.coin();
             let mut arg = on as u32;

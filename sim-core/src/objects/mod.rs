@@ -381,12 +381,23 @@ impl Kernel {
         }
     }
 
-    /// A satisfied wait takes `obj`'s signal for `tid`: `consume`, and for an object whose
-    /// signal a wait consumes (`consumes`), its last signal is recorded as consumed by
-    /// `tid` at this step. One look-up of the object for the usual objects (issue 13).
-    /// Returns true if it was an abandoned mutex.
+    /// A satisfied wait takes `obj`'s signal for `tid` (`consume`), and for an object whose
+    /// signal a wait consumes (`consumes`) records its last signal as consumed by `tid` at
+    /// this step. Returns true if it was an abandoned mutex.
     #[inline]
     pub(crate) fn take_signal(&mut self, obj: ObjectId, tid: Tid) -> bool {
+        self.take(obj, tid, true)
+    }
+
+    /// Takes the signal of `obj` for `tid`. Returns true if it was an abandoned mutex.
+    pub(crate) fn consume(&mut self, obj: ObjectId, tid: Tid) -> bool {
+        self.take(obj, tid, false)
+    }
+
+    /// `consume`, noting the signal's fate when `note` is set: one look-up of the object
+    /// (issue 13: `consumes`, `note_signal_fate` and `consume` were three).
+    #[inline]
+    fn take(&mut self, obj: ObjectId, tid: Tid, note: bool) -> bool {
         let step = self.step;
         let o = &mut self.objects[obj];
         let consumed = match &mut o.body {
@@ -403,39 +414,17 @@ impl Kernel {
                 true
             }
             Body::Mutex(_) => {
-                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                if note {
+                    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                }
                 return self.acquire_mutex(obj, tid);
             }
             _ => false,
         };
-        if consumed {
+        if consumed && note {
             o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
         }
         false
-    }
-
-    /// Takes the signal of `obj` for `tid`. Returns true if it was an abandoned mutex.
-    pub(crate) fn consume(&mut self, obj: ObjectId, tid: Tid) -> bool {
-        match &mut self.objects[obj].body {
-            Body::Event(e) => {
-                if !e.manual_reset {
-                    e.signalled = false;
-                }
-                false
-            }
-            Body::Timer(t) => {
-                if !t.manual_reset {
-                    t.signalled = false;
-                }
-                false
-            }
-            Body::Mutex(_) => self.acquire_mutex(obj, tid),
-            Body::Semaphore(s) => {
-                s.count -= 1;
-                false
-            }
-            _ => false,
-        }
     }
 
     /// The last handle to `id` closed (its name is already unbound).
