@@ -33,7 +33,7 @@ x86_64-w64-mingw32-gcc -O1 -shared -o "$RUN/bcryptprimitives.dll" "$ROOT/tools/n
 
 # 3. Run natively under Wine, in a fresh prefix.
 PREFIX=$(mktemp -d)
-trap 'rm -rf "$PREFIX" 2>/dev/null || true' EXIT
+trap 'WINEPREFIX="$PREFIX" "$(dirname "$WINE")/wineserver" -k 2>/dev/null; rm -rf "$PREFIX" 2>/dev/null || true' EXIT
 WINEPREFIX=$PREFIX WINEDEBUG=-all timeout 300 "$WINE" "$RUN/winsim-native.exe" native | tr -d '\r' >"$RUN/native.log"
 
 # 4. The simulator side.
