@@ -366,6 +366,19 @@ impl Sim {
     }
 
     fn drive_steps(&mut self) -> Outcome {
+        {
+            let mut k = self.kernel.borrow_mut();
+            k.inline_steps = true;
+            k.stepping_inline = false;
+        }
+        let outcome = self.drive_steps_loop();
+        if let Ok(mut k) = self.kernel.try_borrow_mut() {
+            k.inline_steps = false;
+        }
+        outcome
+    }
+
+    fn drive_steps_loop(&mut self) -> Outcome {
         loop {
             if let Some(o) = self.poll_ready() {
                 return o;
@@ -468,6 +481,12 @@ impl Sim {
             }));
             match polled {
                 Err(payload) => {
+                    // A panic in the kernel while this thread's call took the driver's
+                    // steps (`Kernel::step_inline`) goes on to the driver, which reports
+                    // it as a simulator bug, as it would have if it had taken the step.
+                    if self.kernel.try_borrow().is_ok_and(|k| k.stepping_inline) {
+                        std::panic::resume_unwind(payload);
+                    }
                     let message = panic_message(&*payload);
                     let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
                     let mut k = self.kernel.borrow_mut();
@@ -499,7 +518,7 @@ impl Sim {
                     if let Some(o) = k.stop.take() {
                         return Some(o);
                     }
-                    if matches!(k.thread(tid).run, Run::Running) {
+                    if k.thread_if_mut(tid).is_some_and(|t| matches!(t.run, Run::Running)) {
                         let message = "the thread body awaited a future that is not a winsim call; \
                                        simulated threads may only await ThreadCtx calls"
                             .to_string();

@@ -38,11 +38,15 @@ impl Future for Call<'_> {
     type Output = Reply;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
         let tid = self.ctx.tid;
+        let mut k = self.ctx.kernel.borrow_mut();
         if let Some(req) = self.req.take() {
-            self.ctx.kernel.borrow_mut().park(tid, req);
-            return Poll::Pending;
+            k.park(tid, req);
+            // The driver's next steps, taken here: the call may complete at once.
+            if !k.step_inline(tid) {
+                return Poll::Pending;
+            }
         }
-        match self.ctx.kernel.borrow_mut().take_reply(tid) {
+        match k.take_reply(tid) {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }

@@ -78,6 +78,60 @@ impl Kernel {
         }
     }
 
+    /// Takes the driver's next steps from inside the call that `tid` just parked at, and
+    /// says whether that call has completed with `tid` the next thread the driver would
+    /// poll: its future then returns the result at once (issue 13).
+    ///
+    /// Once the last thread of a poll round parks, `Sim::drive_steps` would: find no thread
+    /// to poll and no stop, list the runnable threads, choose one, step it, and poll what
+    /// the step made ready, in order. This does the same steps in the same order, on the
+    /// same state, so every decision, trace event and outcome is the same; what it saves is
+    /// the unwinding of the thread's future to the driver and its polling back down to this
+    /// call. It stops, leaving the rest to the driver, at anything the driver does besides
+    /// choosing and stepping: a thread to poll other than `tid` (a woken or new thread, or
+    /// the chosen other thread), bodies to drop, a stop, no runnable thread (the clock, a
+    /// deadlock, the end), or the step limit.
+    pub(crate) fn step_inline(&mut self, tid: Tid) -> bool {
+        if !self.inline_steps {
+            return false;
+        }
+        loop {
+            if !self.to_poll.is_empty() || !self.dead.is_empty() || !self.stop.is_none() {
+                return false;
+            }
+            let mut runnable = std::mem::take(&mut self.scratch_tids);
+            runnable.clear();
+            self.parked.extend_into(&mut runnable);
+            if runnable.is_empty() || self.step >= self.config.steps_max {
+                self.scratch_tids = runnable;
+                return false;
+            }
+            let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
+            self.scratch_tids = runnable;
+            if !self.stop.is_none() {
+                return false;
+            }
+            self.before_step(chosen);
+            self.stepping_inline = true;
+            self.step_thread(chosen);
+            self.stepping_inline = false;
+            if !self.stop.is_none() {
+                return false;
+            }
+            // The driver now polls the threads the step made ready, in order: the call
+            // goes on here only if `tid` is the one (as `Sim::poll_ready` checks it).
+            if self.to_poll.len() == 1 && self.to_poll[0] == tid && self.dead.is_empty() {
+                let Some(t) = self.thread_if_mut(tid) else { return false };
+                if t.suspend_count > 0 || !matches!(t.run, Run::Ready) {
+                    return false;
+                }
+                t.run = Run::Running;
+                self.to_poll.clear();
+                return true;
+            }
+        }
+    }
+
     /// Takes a completed call's result (the API future's second poll).
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
         let reply = match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {

@@ -370,6 +370,12 @@ pub struct Kernel {
     pub(crate) starts: idmap::IdMap<Start>,
     /// Threads that ended since the last poll round; their futures are dropped.
     pub(crate) dead: Vec<Tid>,
+    /// Whether a parked call may take the driver's next steps itself (`step_inline`):
+    /// only while `Sim::drive_steps` drives the run.
+    pub(crate) inline_steps: bool,
+    /// Set while a step is taken from inside a parked call, so that a panic in the kernel
+    /// is reported as the driver reports it (a simulator bug), not against the thread.
+    pub(crate) stepping_inline: bool,
     /// Set when the run must end (limit, replay divergence, unsupported call).
     pub(crate) stop: Stop,
     /// The thread whose call is being executed (for causes in the trace).
@@ -511,6 +517,8 @@ impl Kernel {
             timers: BTreeSet::new(),
             timer_seq: 0,
             to_poll: std::mem::take(&mut spare.to_poll),
+            inline_steps: false,
+            stepping_inline: false,
             starts: std::mem::take(&mut spare.starts),
             dead: std::mem::take(&mut spare.dead),
             stop: Stop::default(),
