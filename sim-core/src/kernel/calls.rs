@@ -158,6 +158,10 @@ impl Kernel {
             other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
         };
         self.step += 1;
+        #[cfg(test)]
+        if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
+            panic!("a test's kernel panic at step {}", self.step);
+        }
         if self.step > self.watch_from {
             self.watch_call(tid, &req);
         }
@@ -570,4 +574,64 @@ pub(crate) enum Counter {
     Posted(Tid),
     /// A Message Queuing queue's messages, by queue number.
     Mq(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernel::config::Config;
+    use crate::report::Outcome;
+    use crate::sim::Sim;
+    use crate::types::{HANDLE, INFINITE};
+
+    thread_local! {
+        /// The step in which the kernel panics (0: none), for the test below.
+        pub(super) static PANIC_AT_STEP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A panic in the kernel is a simulator bug, whichever steps it: the driver, or a
+    /// parked call taking the driver's steps (`step_inline`), where it unwinds through a
+    /// thread's body and must not be charged to that thread as a `Failed` run.
+    #[test]
+    fn a_kernel_panic_in_any_step_is_a_simulator_bug() {
+        // Every step of the run, from the first to the last (the run completes when the
+        // panic would come after its last step).
+        for at in 1.. {
+            PANIC_AT_STEP.with(|p| p.set(at));
+            let mut sim = Sim::new(Config::random(at));
+            sim.program("pc.exe", |ctx| async move {
+                let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+                let _ = ctx.create_pipe(&mut r, &mut w, None, 2).await;
+                let producer = ctx
+                    .create_thread(
+                        None,
+                        0,
+                        move |ctx| async move {
+                            for i in 0..8u8 {
+                                let _ = ctx.write_file(w, &[i], None).await;
+                            }
+                            0
+                        },
+                        0,
+                        None,
+                    )
+                    .await;
+                let mut b = [0u8; 1];
+                for _ in 0..8 {
+                    let _ = ctx.read_file(r, &mut b, None).await;
+                }
+                ctx.wait_for_single_object(producer, INFINITE).await;
+                0
+            });
+            let report = sim.run("pc.exe");
+            PANIC_AT_STEP.with(|p| p.set(0));
+            match &report.outcome {
+                Outcome::SimulatorBug { step, message } => {
+                    assert_eq!(*step, at, "{message}");
+                    assert!(message.contains("a test's kernel panic"), "{message}");
+                }
+                Outcome::Completed { .. } if at > 15 => break,
+                other => panic!("a kernel panic at step {at} ended the run as {other:?}"),
+            }
+        }
+    }
 }
