@@ -9,29 +9,32 @@
 //! words a scan).
 //!
 //! While the set is small (at most `LISTED` ids, the usual case: a few runnable threads
-//! among any number of blocked ones) it also keeps its ids as a sorted list, so the
-//! scheduler's options each step are a copy of a few words, not a scan of the bitmap
-//! (issue 13: 83 instructions a step on the mutex + events producer/consumer went to
-//! the scan).
+//! among any number of blocked ones) it is a sorted list only, and its bitmap is empty:
+//! the scheduler's options each step are a copy of a few words, not a scan of the bitmap
+//! (issue 13: 83 instructions a step on the mutex + events producer/consumer went to the
+//! scan), and a thread parking and being stepped moves a few words of the list instead
+//! of updating both the list and the bitmap (121 instructions a step on the pipe
+//! producer/consumer went to the two). Past `LISTED` ids the set is a bitmap only, until
+//! it falls to half of that.
 
 use super::Tid;
 
-/// How many ids the sorted list keeps before the set is listed from its bitmap only.
+/// How many ids the sorted list holds before the set moves to its bitmap.
 const LISTED: usize = 32;
 
 /// Thread ids (multiples of 4), in id order.
 #[derive(Clone, Default)]
 pub(crate) struct TidSet {
-    /// Bit `i % 64` of word `i / 64` is set when id `4 * i` is in the set.
+    /// While `unlisted`: bit `i % 64` of word `i / 64` is set when id `4 * i` is in the
+    /// set. Otherwise every word is zero.
     words: Vec<u64>,
-    /// Bit `w % 64` of summary word `w / 64` is set when word `w` is not zero.
+    /// While `unlisted`: bit `w % 64` of summary word `w / 64` is set when word `w` is not
+    /// zero. Otherwise every word is zero.
     summary: Vec<u64>,
     len: usize,
-    /// The first `listed` entries are the ids in increasing order, while `unlisted` is
-    /// false.
+    /// While not `unlisted`: the first `len` entries are the ids, in increasing order.
     list: [Tid; LISTED],
-    listed: u8,
-    /// The set grew past `LISTED` ids: `list` is not kept until it is small again.
+    /// The set grew past `LISTED` ids: it is kept in the bitmap until it is small again.
     unlisted: bool,
 }
 
@@ -46,7 +49,6 @@ impl TidSet {
         self.words.clear();
         self.summary.clear();
         self.len = 0;
-        self.listed = 0;
         self.unlisted = false;
     }
 
@@ -58,6 +60,62 @@ impl TidSet {
     /// Adds `tid`; returns whether it was not there.
     #[inline]
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
+        if self.unlisted {
+            return self.bit_insert(tid);
+        }
+        assert!(tid.is_multiple_of(4), "simulator bug: thread id {tid} is not a multiple of 4");
+        let n = self.len;
+        // From the end: a thread parking usually has the highest id of the few listed.
+        let mut i = n;
+        while i > 0 && self.list[i - 1] > tid {
+            i -= 1;
+        }
+        if i > 0 && self.list[i - 1] == tid {
+            return false;
+        }
+        if n == LISTED {
+            self.to_bitmap();
+            return self.bit_insert(tid);
+        }
+        let mut j = n;
+        while j > i {
+            self.list[j] = self.list[j - 1];
+            j -= 1;
+        }
+        self.list[i] = tid;
+        self.len = n + 1;
+        true
+    }
+
+    /// Removes `tid`; returns whether it was there.
+    #[inline]
+    pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
+        if self.unlisted {
+            return self.bit_remove(*tid);
+        }
+        let n = self.len;
+        let Some(at) = self.list[..n].iter().position(|t| t == tid) else { return false };
+        for j in at..n - 1 {
+            self.list[j] = self.list[j + 1];
+        }
+        self.len = n - 1;
+        true
+    }
+
+    /// The set grows past `LISTED` ids: its list goes into the bitmap.
+    #[cold]
+    #[inline(never)]
+    fn to_bitmap(&mut self) {
+        let n = self.len;
+        self.len = 0;
+        self.unlisted = true;
+        for k in 0..n {
+            let tid = self.list[k];
+            self.bit_insert(tid);
+        }
+    }
+
+    fn bit_insert(&mut self, tid: Tid) -> bool {
         let i = Self::index(tid);
         let (w, bit) = (i / 64, 1u64 << (i % 64));
         if w >= self.words.len() {
@@ -70,70 +128,10 @@ impl TidSet {
         *word |= bit;
         self.summary[w / 64] |= 1u64 << (w % 64);
         self.len += 1;
-        if !self.unlisted {
-            self.list_insert(tid);
-        }
         true
     }
 
-    /// Puts a new id into the sorted list (a few ids: shifted in place, no memmove call),
-    /// or stops keeping the list once the set is large.
-    #[inline]
-    fn list_insert(&mut self, tid: Tid) {
-        let n = self.listed as usize;
-        if n == LISTED {
-            self.unlisted = true;
-            return;
-        }
-        let mut i = n;
-        while i > 0 && self.list[i - 1] > tid {
-            self.list[i] = self.list[i - 1];
-            i -= 1;
-        }
-        self.list[i] = tid;
-        self.listed += 1;
-    }
-
-    /// Takes an id out of the sorted list, or lists the set again once it is small (at
-    /// most half of `LISTED`: a set hovering at the limit is not listed anew each time).
-    #[inline]
-    fn list_remove(&mut self, tid: Tid) {
-        if !self.unlisted {
-            let n = self.listed as usize;
-            if let Some(at) = self.list[..n].iter().position(|&t| t == tid) {
-                for j in at..n - 1 {
-                    self.list[j] = self.list[j + 1];
-                }
-                self.listed -= 1;
-            }
-        } else if self.len <= LISTED / 2 {
-            self.relist();
-        }
-    }
-
-    /// Lists the set from its bitmap (out of line: after a large set shrank).
-    #[cold]
-    #[inline(never)]
-    fn relist(&mut self) {
-        let mut ids = Vec::with_capacity(self.len);
-        self.scan_into(&mut ids);
-        self.list[..ids.len()].copy_from_slice(&ids);
-        self.listed = ids.len() as u8;
-        self.unlisted = false;
-    }
-
-    /// Makes room for word `w` (out of line: a set grows a few times a run, and a thread
-    /// parks at every call).
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, w: usize) {
-        self.words.resize(w + 1, 0);
-        self.summary.resize(w / 64 + 1, 0);
-    }
-
-    /// Removes `tid`; returns whether it was there.
-    #[inline]
-    pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
+    fn bit_remove(&mut self, tid: Tid) -> bool {
         if !tid.is_multiple_of(4) {
             return false;
         }
@@ -146,24 +144,55 @@ impl TidSet {
                     self.summary[w / 64] &= !(1u64 << (w % 64));
                 }
                 self.len -= 1;
-                self.list_remove(*tid);
+                if self.len <= LISTED / 2 {
+                    self.relist();
+                }
                 true
             }
             _ => false,
         }
     }
 
-    /// Appends the ids to `out` in increasing order (the scheduler's options each step).
+    /// The set is small again: its bitmap goes back into the list, and is left empty
+    /// (the words that were set are cleared; the memory is kept).
+    #[cold]
+    #[inline(never)]
+    fn relist(&mut self) {
+        let mut n = 0;
+        for s in 0..self.summary.len() {
+            let mut words = std::mem::take(&mut self.summary[s]);
+            while words != 0 {
+                let w = s * 64 + words.trailing_zeros() as usize;
+                words &= words - 1;
+                let mut bits = std::mem::take(&mut self.words[w]);
+                while bits != 0 {
+                    self.list[n] = ((w * 64 + bits.trailing_zeros() as usize) * 4) as Tid;
+                    n += 1;
+                    bits &= bits - 1;
+                }
+            }
+        }
+        debug_assert_eq!(n, self.len);
+        self.unlisted = false;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, w: usize) {
+        self.words.resize(w + 1, 0);
+        self.summary.resize(w / 64 + 1, 0);
+    }
+
+    /// Appends the ids, in increasing order, to `out`.
     #[inline]
     pub(crate) fn extend_into(&self, out: &mut Vec<Tid>) {
         if self.unlisted {
             self.scan_into(out);
         } else {
-            out.extend_from_slice(&self.list[..self.listed as usize]);
+            out.extend_from_slice(&self.list[..self.len]);
         }
     }
 
-    /// Appends the ids to `out` in increasing order, read from the bitmap.
     fn scan_into(&self, out: &mut Vec<Tid>) {
         out.reserve(self.len);
         for (s, &summary) in self.summary.iter().enumerate() {
@@ -269,6 +298,10 @@ mod tests {
             }
             if model.len() <= super::LISTED / 2 {
                 assert!(!s.unlisted, "round {round}: {} ids not listed", model.len());
+            }
+            // A listed set leaves its bitmap empty.
+            if !s.unlisted {
+                assert!(s.words.iter().chain(&s.summary).all(|&w| w == 0), "round {round}: bits set while listed");
             }
         }
         s.clear();
