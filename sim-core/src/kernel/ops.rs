@@ -338,7 +338,11 @@ impl Kernel {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
         match op.target {
-            Target::Thread => self.deliver_to_thread(id, op, reply, why),
+            // The operation lent, not moved: its kind is disposed of after the delivery.
+            Target::Thread => {
+                self.deliver_to_thread(id, &op, reply, why);
+                self.dispose_kind(op.kind);
+            }
             Target::Async(t) => {
                 let (tid, api, serial) = (op.tid, op.api, op.serial);
                 self.deliver_async(tid, api, serial, *t, reply, why)
@@ -349,12 +353,25 @@ impl Kernel {
                     unreachable!("matched above")
                 };
                 self.signal_sync_overlapped(op.tid, op.api, *t, &reply);
-                self.deliver_to_thread(id, op, reply, why)
+                self.deliver_to_thread(id, &op, reply, why);
+                self.dispose_kind(op.kind);
             }
         }
     }
 
-    fn deliver_to_thread(&mut self, id: OpId, op: Op, reply: Reply, why: &str) {
+    /// A completed operation's kind: a wait's lists serve the next wait that blocks.
+    #[inline(always)]
+    fn dispose_kind(&mut self, kind: OpKind) {
+        match kind {
+            OpKind::Wait { objects, handles, .. } => self.keep_wait_lists(objects, handles),
+            // Nothing to drop (the usual pipe operations), without the drop glue's call.
+            OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } => {}
+            other => drop(other),
+        }
+    }
+
+    /// Completes the call of a thread blocked in operation `id` with `reply`.
+    fn deliver_to_thread(&mut self, id: OpId, op: &Op, reply: Reply, why: &str) {
         let tid = op.tid;
         if self.config.trace {
             let kind = EventKind::Wake {
@@ -384,10 +401,6 @@ impl Kernel {
         // is granted to comes after it.
         if let Some(file) = held {
             crate::objects::pipe::unlock_file(self, file);
-        }
-        // A wait's lists serve the next wait that blocks.
-        if let OpKind::Wait { objects, handles, .. } = op.kind {
-            self.keep_wait_lists(objects, handles);
         }
     }
 

@@ -103,7 +103,7 @@ impl DataQueue {
     }
 
     /// Drops fully read entries whose write has completed from the front.
-    #[inline]
+    #[inline(always)]
     fn pop_consumed(&mut self) {
         while self.entries.front().is_some_and(|e| !e.unread() && e.writer.is_none()) {
             self.entries.pop_front();
@@ -315,15 +315,29 @@ pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
 
 /// Takes up to `len` bytes from the front of a queue (byte mode: across writes; empty
 /// messages in the way are consumed).
+#[inline(always)]
 fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     let want = (len as u64).min(q.unread) as usize;
-    // A read of exactly the front write's bytes (the usual case) takes its buffer.
-    if let Some(data) = q.entries.front_mut().filter(|e| !e.empty_unread).and_then(|e| whole_entry(e, want)) {
+    // A read of exactly the front write's bytes (the usual case) takes its entry, whose
+    // buffer it returns (as `whole_entry`, with the consumed entry dropped at once).
+    if want > 0
+        && q.entries
+            .front()
+            .is_some_and(|e| e.offset == 0 && e.data.len() == want && e.writer.is_none() && !e.empty_unread)
+    {
+        let data = q.entries.pop_front().expect("checked above").data;
         q.unread -= data.len() as u64;
         q.read_total += data.len() as u64;
         q.pop_consumed();
         return data;
     }
+    take_across(q, want)
+}
+
+/// `take` of `want` bytes (at most the unread ones) when they are not exactly the front
+/// write's.
+#[inline(never)]
+fn take_across(q: &mut DataQueue, want: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(want);
     let mut took_empty = false;
     for e in q.entries.iter_mut() {
@@ -490,12 +504,21 @@ pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
 /// scheduler picks among several). The granted call runs in a step of its own.
 #[inline]
 pub(crate) fn unlock_file(k: &mut Kernel, id: ObjectId) {
-    let f = file_mut(k, id);
-    // The usual case, inlined: a call that did not block leaves the object signalled,
-    // and nobody waits for the lock.
-    if f.signalled && f.lock_waiters.is_empty() {
-        f.lock = None;
-        return;
+    let o = &mut k.objects[id];
+    let Body::File(f) = &mut o.body else { not_a("a file object") };
+    // The usual cases, inlined: nobody waits for the lock, and the object was signalled
+    // (a call that did not block), or it was not (a call that blocked) and nobody waits
+    // on it, so that there is no wait to wake: it is signalled again, as below.
+    if f.lock_waiters.is_empty() {
+        if f.signalled {
+            f.lock = None;
+            return;
+        }
+        if o.hdr.waiters.is_empty() {
+            f.lock = None;
+            f.signalled = true;
+            return;
+        }
     }
     unlock_file_waiters(k, id);
 }
@@ -901,7 +924,9 @@ impl Kernel {
         let pending = self.pipe_writes_pending;
         let p = pipe_mut(self, pipe);
         let q = &mut p.ends[reader].inbound;
-        let mut completed = Vec::new();
+        // The first write completed, and any others (usually none: no list is built).
+        let mut first: Option<(OpId, u32)> = None;
+        let mut more = Vec::new();
         if pending > 0 {
             let mut running = 0u64;
             for e in q.entries.iter_mut() {
@@ -910,12 +935,17 @@ impl Kernel {
                     break;
                 }
                 if let Some(w) = e.writer.take() {
-                    completed.push((w, e.data.len() as u32));
+                    let done = (w, e.data.len() as u32);
+                    if first.is_none() {
+                        first = Some(done);
+                    } else {
+                        more.push(done);
+                    }
                 }
             }
         }
         q.pop_consumed();
-        self.pipe_writes_pending -= completed.len() as u32;
+        self.pipe_writes_pending -= u32::from(first.is_some()) + more.len() as u32;
         let mut flushed = Vec::new();
         let q = &mut pipe_mut(self, pipe).ends[reader].inbound;
         if !q.flushers.is_empty() {
@@ -930,7 +960,7 @@ impl Kernel {
             }
             pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         }
-        for (w, n) in completed {
+        for (w, n) in first.into_iter().chain(more) {
             let why = why(self, &mut text, &cause);
             self.complete_op(w, Value::Written(n).into(), why);
         }
@@ -964,6 +994,20 @@ impl Kernel {
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        // The usual case: no OVERLAPPED on a synchronous handle, a read of some bytes from
+        // an anonymous byte-type pipe, without PIPE_NOWAIT. The general path's checks then
+        // all pass (Sync mode, no connection error, no zero-length read, a byte read
+        // whatever the read mode); `read_pipe_bytes` does what remains with one lookup of
+        // the file object and of the pipe, or says to go on with the general path.
+        // (tests/conformance/pipe.rs: writer_closed_reads_drain_then_broken_pipe and
+        // an_oversized_io_request_ends_at_io_bytes_max take both ways.)
+        let f = file_ref(self, file_id);
+        if overlapped.is_none() && f.synchronous && !f.disconnected && !f.nowait && len > 0 {
+            let (pipe, end) = (f.pipe, f.end);
+            if let Some(exec) = self.read_pipe_bytes(tid, h, file_id, pipe, end, len) {
+                return exec;
+            }
+        }
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -976,6 +1020,63 @@ impl Kernel {
             push_handle(s, h);
             s.push(')');
         })
+    }
+
+    /// `read_file`'s usual case (see there), as `read_now_or_wait` does it: the bytes
+    /// queued, up to `len`, pending operations served as `pipe_progress` serves them; or,
+    /// with nothing queued and the writer there, a pending read the thread blocks on.
+    /// None (nothing done) for anything else: a named or message-type pipe, empty messages
+    /// queued, a read over `io_bytes_max`, end of file.
+    #[inline(always)]
+    fn read_pipe_bytes(
+        &mut self,
+        tid: Tid,
+        h: HANDLE,
+        file_id: ObjectId,
+        pipe: ObjectId,
+        end: usize,
+        len: u32,
+    ) -> Option<Exec> {
+        let io_max = u64::from(self.config.io_bytes_max);
+        let pending = self.pipe_writes_pending;
+        let p = pipe_mut(self, pipe);
+        if p.named.is_some() {
+            return None;
+        }
+        let writer_closed = p.ends[1 - end].closed;
+        let e = &mut p.ends[end];
+        let q = &mut e.inbound;
+        if q.message || q.empty_messages > 0 {
+            return None;
+        }
+        if q.unread == 0 {
+            if writer_closed {
+                return None;
+            }
+            // Empty: the read waits (`io_pend` in Sync mode).
+            let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
+            pipe_mut(self, pipe).ends[end].reads.push_back(op);
+            return Some(Exec::Block(op));
+        }
+        if q.unread.min(u64::from(len)) > io_max {
+            return None;
+        }
+        let data = take(q, len);
+        // `take` dropped the consumed entries at the front: with nothing pending that
+        // could complete, `pipe_progress` has nothing left to do.
+        let quiet = pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty();
+        let n = data.len();
+        self.pipe_bytes -= n as u64;
+        if !quiet {
+            self.pipe_progress_ops(pipe, end, move |s: &mut String| {
+                s.push_str("ReadFile(");
+                push_handle(s, h);
+                s.push_str(") took ");
+                push_u64(s, n as u64);
+                s.push_str(" bytes");
+            });
+        }
+        Some(Exec::Done(Reply::from(Value::Read(data))))
     }
 
     /// A read on a file object: what is there (one message in message read mode), or end
