@@ -7,7 +7,7 @@
 
 use super::{IoBuffer, OVERLAPPED_ENTRY, Overlapped};
 use crate::error::Win32Error;
-use crate::kernel::request::{Api, Reply, Request, TimerApcRoutine, Value};
+use crate::kernel::request::{Api, Reply, Request, Status, TimerApcRoutine, Value};
 use crate::kernel::{Kernel, Pid, Tid};
 use crate::objects::process::std_index;
 use crate::trace::Ret;
@@ -83,6 +83,31 @@ fn dword_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
             u32::MAX
         }
     }
+}
+
+/// A wait code (`WaitForSingleObject`'s mapping): `dword_of`, with the usual reply (a
+/// success carrying its wait code, nothing to drop) read without `Reply::ret`.
+#[inline]
+fn wait_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
+    if let Reply { status: Status::Success, value: Value::Wait(v) } = r {
+        // Owns no memory: no drop to run.
+        std::mem::forget(r);
+        return v;
+    }
+    dword_of(ctx, api, r)
+}
+
+/// A BOOL return (`bool_of`) of a reply taken by value: the usual one (`Value::Bool`)
+/// has nothing to drop.
+#[inline]
+fn bool_reply(r: Reply) -> BOOL {
+    let b = bool_of(&r);
+    match r.value {
+        // Owns no memory: no drop to run.
+        Value::Bool(_) => std::mem::forget(r),
+        _ => drop(r),
+    }
+    b
 }
 
 /// The value of a call that returned its success value (`None` on failure).
@@ -476,7 +501,7 @@ impl ThreadCtx {
     /// assert_eq!(report.time_ms, 10);
     /// ```
     pub fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> impl Future<Output = u32> + '_ {
-        self.call_dword(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds })
+        self.call_mapped(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }, wait_of)
     }
 
     /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
@@ -561,12 +586,12 @@ impl ThreadCtx {
 
     /// SetEvent (needs EVENT_MODIFY_STATE).
     pub fn set_event(&self, h_event: HANDLE) -> impl Future<Output = BOOL> + '_ {
-        self.call_mapped(Request::SetEvent { event: h_event }, |_, _, r| bool_of(&r))
+        self.call_mapped(Request::SetEvent { event: h_event }, |_, _, r| bool_reply(r))
     }
 
     /// ResetEvent.
     pub async fn reset_event(&self, h_event: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::ResetEvent { event: h_event }).await)
+        bool_reply(self.call(Request::ResetEvent { event: h_event }).await)
     }
 
     /// PulseEvent: releases only the threads waiting at this instant (§11.1).
@@ -603,7 +628,7 @@ impl ThreadCtx {
     // returning `impl Future` it would apply to the future).
     #[must_use]
     pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
-        bool_of(&self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
+        bool_reply(self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.

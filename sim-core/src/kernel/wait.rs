@@ -15,7 +15,7 @@ use super::sched::ChoiceKind;
 use super::{Exec, Kernel, Pid, Tid};
 use crate::error::*;
 use crate::objects::window::InputWait;
-use crate::objects::{ObjectId, ObjectType};
+use crate::objects::{ObjectId, ObjectType, SyncTake};
 use crate::types::*;
 
 /// What satisfying a wait takes: the objects to consume, the index reported, and whether
@@ -40,6 +40,7 @@ impl Take {
 
 /// `objects` without repeats (sorted), as the list of wait lists a wait is on. A wait on
 /// one object needs no list.
+#[inline]
 fn each_once(objects: &[ObjectId]) -> Take {
     match objects {
         [o] => Take::One(*o),
@@ -103,6 +104,29 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
+        // The usual case: a real handle with SYNCHRONIZE to an event, a mutex or a
+        // semaphore. `wait_for_objects` would resolve it the same way (a pseudo handle, an
+        // unknown handle or a missing right is its error to report, below), find it
+        // waitable, and `wait_on` would take its signal at once if it is signalled for
+        // this thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
+        // alertable: no APC ends the wait) time out at once for a 0 time-out, or block on
+        // it alone. Here the handle is looked up once and no wait plan is made.
+        if let Some(e) = self.process(pid).handles.get(handle)
+            && e.access & SYNCHRONIZE != 0
+        {
+            let object = e.object;
+            match self.try_take_sync(object, tid) {
+                SyncTake::Taken { abandoned } => {
+                    let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
+                    return Exec::Done(Value::Wait(code).into());
+                }
+                SyncTake::NotSignalled if timeout_ms == 0 => return Exec::Done(Value::Wait(WAIT_TIMEOUT).into()),
+                SyncTake::NotSignalled => {
+                    return self.block_on(tid, &[object], &[handle], false, timeout_ms, false, None);
+                }
+                SyncTake::Other => {}
+            }
+        }
         self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true, false)
     }
 
@@ -231,6 +255,22 @@ impl Kernel {
             // Success or time-out leaves the last error alone (§10.1).
             return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
+        self.block_on(tid, objects, handles, all, timeout_ms, alertable, input)
+    }
+
+    /// A wait that could not be satisfied at once and does not end at once blocks: a `Wait`
+    /// operation on the wait list of each of its objects, holding a reference on each.
+    #[allow(clippy::too_many_arguments)]
+    fn block_on(
+        &mut self,
+        tid: Tid,
+        objects: &[ObjectId],
+        handles: &[HANDLE],
+        all: bool,
+        timeout_ms: u32,
+        alertable: bool,
+        input: Option<InputWait>,
+    ) -> Exec {
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
         let (mut objects_kept, mut handles_kept) = self.spare_wait_lists();
@@ -240,8 +280,10 @@ impl Kernel {
         let op = self.new_op(tid, kind, deadline);
         self.ops[op].alertable = alertable;
         for &o in unique.as_slice() {
-            self.objects[o].hdr.waiters.push_back(op);
-            self.add_ref(o);
+            // `add_ref`, in the same look-up.
+            let hdr = &mut self.objects[o].hdr;
+            hdr.waiters.push_back(op);
+            hdr.ref_count += 1;
         }
         Exec::Block(op)
     }
@@ -315,6 +357,32 @@ impl Kernel {
                     // below (alone, it competes with no one, and `choose` among one option
                     // decides nothing).
                     let op = o.hdr.waiters[0];
+                    // The usual one: a plain wait (no message-queue input) on this object
+                    // alone, by a thread not suspended. Its plan would take `obj` and
+                    // report index 0 (wait-any or wait-all alike); `try_take_sync` takes
+                    // it if it is signalled for the thread, and the wait leaves the front
+                    // of this one wait list (`unregister_wait`) before it completes, as
+                    // `satisfy_pending` does. Other objects and waits take the lines below.
+                    let w = &self.ops[op];
+                    let tid = w.tid;
+                    if let OpKind::Wait { objects, input: None, .. } = &w.kind
+                        && let [only] = objects[..]
+                        && self.thread(tid).suspend_count == 0
+                    {
+                        debug_assert_eq!(only, obj);
+                        match self.try_take_sync(obj, tid) {
+                            SyncTake::NotSignalled => return woken,
+                            SyncTake::Taken { abandoned } => {
+                                let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
+                                self.objects[obj].hdr.waiters.pop_front();
+                                self.release(obj);
+                                self.complete_op(op, Value::Wait(code).into(), cause);
+                                woken += 1;
+                                continue;
+                            }
+                            SyncTake::Other => {}
+                        }
+                    }
                     let Some(plan) = self.ready_plan(op) else { return woken };
                     self.satisfy_pending(op, plan, cause);
                     woken += 1;

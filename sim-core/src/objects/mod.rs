@@ -326,6 +326,21 @@ impl Body {
     }
 }
 
+/// What `Kernel::try_take_sync` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SyncTake {
+    /// The object was signalled for the thread and its signal is taken (`abandoned`: it
+    /// was an abandoned mutex, the wait reports WAIT_ABANDONED).
+    Taken {
+        /// An abandoned mutex.
+        abandoned: bool,
+    },
+    /// An event, mutex or semaphore not signalled for the thread: nothing changed.
+    NotSignalled,
+    /// Not an event, a mutex or a semaphore: nothing changed.
+    Other,
+}
+
 // ----- the hooks ---------------------------------------------------------------------
 
 impl Kernel {
@@ -425,6 +440,52 @@ impl Kernel {
             o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
         }
         false
+    }
+
+    /// `signalled_for` and then `take_signal`, in one look-up of the object, for the
+    /// objects waits are made on most: events, mutexes and semaphores. Other types answer
+    /// `SyncTake::Other` and are left alone (the caller takes the general hooks).
+    #[inline]
+    pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid) -> SyncTake {
+        let step = self.step;
+        let o = &mut self.objects[obj];
+        let abandoned = match &mut o.body {
+            Body::Event(e) => {
+                if !e.signalled {
+                    return SyncTake::NotSignalled;
+                }
+                if !e.manual_reset {
+                    e.signalled = false;
+                    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                }
+                false
+            }
+            Body::Semaphore(s) => {
+                if s.count <= 0 {
+                    return SyncTake::NotSignalled;
+                }
+                s.count -= 1;
+                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                false
+            }
+            Body::Mutex(m) => {
+                // `acquire_mutex`, inlined.
+                let newly_owned = m.owner.is_none();
+                if !newly_owned && m.owner != Some(tid) {
+                    return SyncTake::NotSignalled;
+                }
+                m.owner = Some(tid);
+                m.count += 1;
+                let abandoned = std::mem::take(&mut m.abandoned);
+                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                if newly_owned {
+                    self.thread_mut(tid).owned_mutexes.push(obj);
+                }
+                abandoned
+            }
+            _ => return SyncTake::Other,
+        };
+        SyncTake::Taken { abandoned }
     }
 
     /// The last handle to `id` closed (its name is already unbound).

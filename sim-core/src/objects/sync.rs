@@ -2,7 +2,7 @@
 //! sections 7.13-7.14 and 11-13 of docs/semantics.md).
 
 use super::process::map_generic;
-use super::{Body, ObjectId, ObjectType, SignalFate};
+use super::{Body, ObjectId, ObjectType, SignalFate, SignalRecord};
 use crate::error::*;
 use crate::kernel::request::{Api, Value};
 use crate::kernel::{CallResult, Done, Kernel, Pid, Tid};
@@ -233,15 +233,20 @@ impl Kernel {
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
     /// Returns how many waiters it released.
     pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
-        let was = std::mem::replace(&mut self.event_mut(id).signalled, true);
+        // One look-up of the event for its state, its last signal (`record_signal`) and
+        // whether anyone waits (`wake_waiters` finds no one otherwise).
+        let step = self.step;
+        let o = &mut self.objects[id];
+        let Body::Event(e) = &mut o.body else { unreachable!("type checked by object_from_handle") };
+        let was = std::mem::replace(&mut e.signalled, true);
         if was {
             // Setting a signalled event changes nothing: signals do not count.
             self.note_effect(|_| "no effect: the event was already signalled".into());
             return 0;
         }
-        self.record_signal(id, tid, api);
-        let woken = self.wake_waiters(id, cause);
-        let manual = matches!(&self.objects[id].body, Body::Event(e) if e.manual_reset);
+        let manual = e.manual_reset;
+        o.hdr.last_signal = Some(SignalRecord { step, tid, api, fate: SignalFate::Pending });
+        let woken = if o.hdr.waiters.is_empty() { 0 } else { self.wake_waiters(id, cause) };
         if manual && woken > 0 {
             self.note_signal_fate(id, SignalFate::Released { waiters: woken });
         }
@@ -258,7 +263,17 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+        let id = match self.process(pid).handles.get(h) {
+            // The usual case, `object_from_handle`'s checks passed inline: a real handle to
+            // an event, with the right. Anything else is its to report.
+            Some(e)
+                if e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
+                    && matches!(self.objects[e.object].body, Body::Event(_)) =>
+            {
+                e.object
+            }
+            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?,
+        };
         let cause = self.cause(|| format!("SetEvent({h})"));
         self.signal_event(id, tid, Api::SetEvent, &cause);
         Ok(Value::Bool(true).into())
@@ -266,10 +281,13 @@ impl Kernel {
 
     pub(crate) fn reset_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        let was = std::mem::replace(&mut self.event_mut(id).signalled, false);
+        // The event and its signal's fate (`note_signal_fate`) in one look-up.
+        let step = self.step;
+        let o = &mut self.objects[id];
+        let Body::Event(e) = &mut o.body else { unreachable!("type checked by object_from_handle") };
+        let was = std::mem::replace(&mut e.signalled, false);
         if was {
-            let step = self.step;
-            self.note_signal_fate(id, SignalFate::Reset { tid, step });
+            o.hdr.note_fate(SignalFate::Reset { tid, step });
         }
         self.note_effect(|_| {
             if was { "was signalled; now not signalled" } else { "no effect: was not signalled" }.into()
@@ -354,16 +372,21 @@ impl Kernel {
 
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
-        let m = self.mutex_mut(id);
+        // One look-up of the mutex for its state, its last signal (`record_signal`) and
+        // whether anyone waits (`wake_waiters` finds no one otherwise).
+        let step = self.step;
+        let o = &mut self.objects[id];
+        let Body::Mutex(m) = &mut o.body else { unreachable!("type checked by object_from_handle") };
         if m.owner != Some(tid) {
             return Err(ERROR_NOT_OWNER);
         }
         m.count -= 1;
         if m.count == 0 {
             m.owner = None;
+            o.hdr.last_signal = Some(SignalRecord { step, tid, api: Api::ReleaseMutex, fate: SignalFate::Pending });
+            let waiting = !o.hdr.waiters.is_empty();
             self.thread_mut(tid).owned_mutexes.retain(|&o| o != id);
-            self.record_signal(id, tid, Api::ReleaseMutex);
-            let woken = self.wake_waiters(id, cause);
+            let woken = if waiting { self.wake_waiters(id, cause) } else { 0 };
             self.note_effect(|_| match woken {
                 0 => "released; the mutex is free".into(),
                 _ => "released; ownership passed to a waiter".into(),
@@ -377,7 +400,12 @@ impl Kernel {
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         // ReleaseMutex does not check the handle's access rights (§12.2).
-        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
+        let id = match self.process(pid).handles.get(h) {
+            // The usual case, `object_from_handle`'s checks passed inline: a real handle to
+            // a mutex. Anything else is its to report.
+            Some(e) if matches!(self.objects[e.object].body, Body::Mutex(_)) => e.object,
+            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?,
+        };
         let cause = self.cause(|| format!("ReleaseMutex({h})"));
         self.release_mutex_obj(id, tid, &cause)?;
         Ok(Value::Bool(true).into())
