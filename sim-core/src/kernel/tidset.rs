@@ -74,7 +74,7 @@ impl TidSet {
             return false;
         }
         if n == LISTED {
-            self.to_bitmap();
+            self.move_to_bitmap();
             return self.bit_insert(tid);
         }
         let mut j = n;
@@ -105,7 +105,7 @@ impl TidSet {
     /// The set grows past `LISTED` ids: its list goes into the bitmap.
     #[cold]
     #[inline(never)]
-    fn to_bitmap(&mut self) {
+    fn move_to_bitmap(&mut self) {
         let n = self.len;
         self.len = 0;
         self.unlisted = true;
