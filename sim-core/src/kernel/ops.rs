@@ -362,11 +362,8 @@ impl Kernel {
     /// A completed operation's kind: a wait's lists serve the next wait that blocks.
     #[inline(always)]
     fn dispose_kind(&mut self, kind: OpKind) {
-        match kind {
-            OpKind::Wait { objects, handles, .. } => self.keep_wait_lists(objects, handles),
-            // Nothing to drop (the usual pipe operations), without the drop glue's call.
-            OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } => {}
-            other => drop(other),
+        if let OpKind::Wait { objects, handles, .. } = kind {
+            self.keep_wait_lists(objects, handles);
         }
     }
 

@@ -360,9 +360,9 @@ impl Kernel {
                     // The usual one: a plain wait (no message-queue input) on this object
                     // alone, by a thread not suspended. Its plan would take `obj` and
                     // report index 0 (wait-any or wait-all alike); `try_take_sync` takes
-                    // it if it is signalled for the thread, and the wait leaves the front
-                    // of this one wait list (`unregister_wait`) before it completes, as
-                    // `satisfy_pending` does. Other objects and waits take the lines below.
+                    // it if it is signalled for the thread, and the wait leaves its wait
+                    // list before it completes, as `satisfy_pending` does. Other objects
+                    // and waits take the lines below.
                     let w = &self.ops[op];
                     let tid = w.tid;
                     if let OpKind::Wait { objects, input: None, .. } = &w.kind
@@ -374,8 +374,7 @@ impl Kernel {
                             SyncTake::NotSignalled => return woken,
                             SyncTake::Taken { abandoned } => {
                                 let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
-                                self.objects[obj].hdr.waiters.pop_front();
-                                self.release(obj);
+                                self.unregister_wait(op);
                                 self.complete_op(op, Value::Wait(code).into(), cause);
                                 woken += 1;
                                 continue;

@@ -79,6 +79,13 @@ pub struct Header {
 }
 
 impl Header {
+    /// Records a signal of the object by `tid`'s call of `api` at `step`; its fate is not
+    /// known yet.
+    #[inline]
+    pub(crate) fn record_signal(&mut self, step: u64, tid: Tid, api: crate::kernel::request::Api) {
+        self.last_signal = Some(SignalRecord { step, tid, api, fate: SignalFate::Pending });
+    }
+
     /// Records what became of the object's last signal: a fate is set once, except that a
     /// consuming wait overrides an earlier one.
     #[inline]
@@ -442,50 +449,18 @@ impl Kernel {
         false
     }
 
-    /// `signalled_for` and then `take_signal`, in one look-up of the object, for the
-    /// objects waits are made on most: events, mutexes and semaphores. Other types answer
-    /// `SyncTake::Other` and are left alone (the caller takes the general hooks).
+    /// `signalled_for` and then `take_signal`, for the objects waits are made on most:
+    /// events, mutexes and semaphores. Other types answer `SyncTake::Other` and are left
+    /// alone (the caller takes the general hooks).
     #[inline]
     pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid) -> SyncTake {
-        let step = self.step;
-        let o = &mut self.objects[obj];
-        let abandoned = match &mut o.body {
-            Body::Event(e) => {
-                if !e.signalled {
-                    return SyncTake::NotSignalled;
-                }
-                if !e.manual_reset {
-                    e.signalled = false;
-                    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                }
-                false
-            }
-            Body::Semaphore(s) => {
-                if s.count <= 0 {
-                    return SyncTake::NotSignalled;
-                }
-                s.count -= 1;
-                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                false
-            }
-            Body::Mutex(m) => {
-                // `acquire_mutex`, inlined.
-                let newly_owned = m.owner.is_none();
-                if !newly_owned && m.owner != Some(tid) {
-                    return SyncTake::NotSignalled;
-                }
-                m.owner = Some(tid);
-                m.count += 1;
-                let abandoned = std::mem::take(&mut m.abandoned);
-                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                if newly_owned {
-                    self.thread_mut(tid).owned_mutexes.push(obj);
-                }
-                abandoned
-            }
-            _ => return SyncTake::Other,
-        };
-        SyncTake::Taken { abandoned }
+        if !matches!(self.objects[obj].body, Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_)) {
+            return SyncTake::Other;
+        }
+        if !self.signalled_for(obj, tid) {
+            return SyncTake::NotSignalled;
+        }
+        SyncTake::Taken { abandoned: self.take_signal(obj, tid) }
     }
 
     /// The last handle to `id` closed (its name is already unbound).
@@ -891,7 +866,7 @@ impl Kernel {
     /// Records that `obj` was signalled by `tid`'s `api` call (for reports).
     pub(crate) fn record_signal(&mut self, obj: ObjectId, tid: Tid, api: crate::kernel::request::Api) {
         let step = self.step;
-        self.objects[obj].hdr.last_signal = Some(SignalRecord { step, tid, api, fate: SignalFate::Pending });
+        self.objects[obj].hdr.record_signal(step, tid, api);
     }
 
     /// Records what became of `obj`'s last signal.

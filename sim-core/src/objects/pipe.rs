@@ -320,11 +320,7 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     let want = (len as u64).min(q.unread) as usize;
     // A read of exactly the front write's bytes (the usual case) takes its entry, whose
     // buffer it returns (as `whole_entry`, with the consumed entry dropped at once).
-    if want > 0
-        && q.entries
-            .front()
-            .is_some_and(|e| e.offset == 0 && e.data.len() == want && e.writer.is_none() && !e.empty_unread)
-    {
+    if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
         let data = q.entries.pop_front().expect("checked above").data;
         q.unread -= data.len() as u64;
         q.read_total += data.len() as u64;
@@ -365,7 +361,13 @@ fn take_across(q: &mut DataQueue, want: usize) -> Vec<u8> {
 /// moved out instead of copied (the entry is then consumed: nothing left at offset 0);
 /// None otherwise.
 fn whole_entry(e: &mut Entry, n: usize) -> Option<Vec<u8>> {
-    (n > 0 && e.offset == 0 && n == e.data.len() && e.writer.is_none()).then(|| std::mem::take(&mut e.data))
+    is_whole(e, n).then(|| std::mem::take(&mut e.data))
+}
+
+/// Whether a read of `n` bytes takes exactly entry `e`'s, whose write has completed.
+#[inline(always)]
+fn is_whole(e: &Entry, n: usize) -> bool {
+    n > 0 && e.offset == 0 && n == e.data.len() && e.writer.is_none()
 }
 
 /// Copies up to `len` bytes from the front of a queue without consuming them; on a

@@ -2,7 +2,7 @@
 //! sections 7.13-7.14 and 11-13 of docs/semantics.md).
 
 use super::process::map_generic;
-use super::{Body, ObjectId, ObjectType, SignalFate, SignalRecord};
+use super::{Body, ObjectId, ObjectType, SignalFate};
 use crate::error::*;
 use crate::kernel::request::{Api, Value};
 use crate::kernel::{CallResult, Done, Kernel, Pid, Tid};
@@ -233,7 +233,7 @@ impl Kernel {
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
     /// Returns how many waiters it released.
     pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
-        // One look-up of the event for its state, its last signal (`record_signal`) and
+        // One look-up of the event for its state, its last signal and
         // whether anyone waits (`wake_waiters` finds no one otherwise).
         let step = self.step;
         let o = &mut self.objects[id];
@@ -245,7 +245,7 @@ impl Kernel {
             return 0;
         }
         let manual = e.manual_reset;
-        o.hdr.last_signal = Some(SignalRecord { step, tid, api, fate: SignalFate::Pending });
+        o.hdr.record_signal(step, tid, api);
         let woken = if o.hdr.waiters.is_empty() { 0 } else { self.wake_waiters(id, cause) };
         if manual && woken > 0 {
             self.note_signal_fate(id, SignalFate::Released { waiters: woken });
@@ -372,7 +372,7 @@ impl Kernel {
 
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
-        // One look-up of the mutex for its state, its last signal (`record_signal`) and
+        // One look-up of the mutex for its state, its last signal and
         // whether anyone waits (`wake_waiters` finds no one otherwise).
         let step = self.step;
         let o = &mut self.objects[id];
@@ -383,7 +383,7 @@ impl Kernel {
         m.count -= 1;
         if m.count == 0 {
             m.owner = None;
-            o.hdr.last_signal = Some(SignalRecord { step, tid, api: Api::ReleaseMutex, fate: SignalFate::Pending });
+            o.hdr.record_signal(step, tid, Api::ReleaseMutex);
             let waiting = !o.hdr.waiters.is_empty();
             self.thread_mut(tid).owned_mutexes.retain(|&o| o != id);
             let woken = if waiting { self.wake_waiters(id, cause) } else { 0 };
