@@ -16,21 +16,33 @@
 //! of updating both the list and the bitmap (121 instructions a step on the pipe
 //! producer/consumer went to the two). Past `LISTED` ids the set is a bitmap only, until
 //! it falls to half of that.
+//!
+//! The first 64 ids (0 to 252: a run's first threads, which make most of its calls) are
+//! one word beside all that, `low`: a thread parking there and being stepped sets and
+//! clears a bit, and listing them is a walk over that word's bits (issue 13: the list's
+//! insertion, removal and copy cost 109 instructions a step on the producer/consumers,
+//! with two threads runnable). The list and the bitmap hold the ids from 256 on.
 
 use super::Tid;
 
 /// How many ids the sorted list holds before the set moves to its bitmap.
 const LISTED: usize = 32;
 
+/// Ids below this are bits of `TidSet::low`.
+const LOW: Tid = 64 * 4;
+
 /// Thread ids (multiples of 4), in id order.
 #[derive(Clone, Default)]
 pub(crate) struct TidSet {
+    /// Bit `id / 4` is set when id `id` (below `LOW`) is in the set.
+    low: u64,
     /// While `unlisted`: bit `i % 64` of word `i / 64` is set when id `4 * i` is in the
     /// set. Otherwise every word is zero.
     words: Vec<u64>,
     /// While `unlisted`: bit `w % 64` of summary word `w / 64` is set when word `w` is not
     /// zero. Otherwise every word is zero.
     summary: Vec<u64>,
+    /// The ids from `LOW` on (those in `low` are not counted).
     len: usize,
     /// While not `unlisted`: the first `len` entries are the ids, in increasing order.
     list: [Tid; LISTED],
@@ -46,10 +58,16 @@ impl TidSet {
 
     /// Empties the set, keeping its memory.
     pub(crate) fn clear(&mut self) {
+        self.low = 0;
         self.words.clear();
         self.summary.clear();
         self.len = 0;
         self.unlisted = false;
+    }
+
+    /// How many ids it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.low.count_ones() as usize + self.len
     }
 
     /// The memory it keeps, in words.
@@ -60,6 +78,18 @@ impl TidSet {
     /// Adds `tid`; returns whether it was not there.
     #[inline]
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
+        if tid < LOW {
+            assert!(tid.is_multiple_of(4), "simulator bug: thread id {tid} is not a multiple of 4");
+            let bit = 1u64 << (tid / 4);
+            let added = self.low & bit == 0;
+            self.low |= bit;
+            return added;
+        }
+        self.insert_high(tid)
+    }
+
+    /// `insert` of an id from `LOW` on.
+    fn insert_high(&mut self, tid: Tid) -> bool {
         if self.unlisted {
             return self.bit_insert(tid);
         }
@@ -90,6 +120,21 @@ impl TidSet {
     /// Removes `tid`; returns whether it was there.
     #[inline]
     pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
+        let tid = *tid;
+        if tid < LOW {
+            if !tid.is_multiple_of(4) {
+                return false;
+            }
+            let bit = 1u64 << (tid / 4);
+            let removed = self.low & bit != 0;
+            self.low &= !bit;
+            return removed;
+        }
+        self.remove_high(&tid)
+    }
+
+    /// `remove` of an id from `LOW` on.
+    fn remove_high(&mut self, tid: &Tid) -> bool {
         if self.unlisted {
             return self.bit_remove(*tid);
         }
@@ -186,6 +231,14 @@ impl TidSet {
     /// Appends the ids, in increasing order, to `out`.
     #[inline]
     pub(crate) fn extend_into(&self, out: &mut Vec<Tid>) {
+        let mut bits = self.low;
+        while bits != 0 {
+            out.push(bits.trailing_zeros() * 4);
+            bits &= bits - 1;
+        }
+        if self.len == 0 {
+            return;
+        }
         if self.unlisted {
             self.scan_into(out);
         } else {
@@ -219,7 +272,7 @@ impl TidSet {
 
 impl PartialEq for TidSet {
     fn eq(&self, other: &TidSet) -> bool {
-        self.len == other.len && self.iter().eq(other.iter())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -260,14 +313,14 @@ mod tests {
             } else {
                 assert_eq!(s.insert(tid), model.insert(tid));
             }
-            assert_eq!(s.len, model.len());
+            assert_eq!(s.len(), model.len());
         }
         assert!(s.iter().eq(model.iter().copied()));
         assert!(!s.remove(&5) && !s.remove(&400_000));
         for t in model.clone() {
             assert!(s.remove(&t));
         }
-        assert!(s.len == 0 && s.iter().next().is_none());
+        assert!(s.len() == 0 && s.low == 0 && s.iter().next().is_none());
         let s: TidSet = [8, 4, 4096 * 4].into_iter().collect();
         assert_eq!(format!("{s:?}"), "{4, 8, 16384}");
     }
@@ -281,9 +334,11 @@ mod tests {
         let mut x: u32 = 777;
         for round in 0..40_000u32 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            // The population drifts between a few ids and about 3 * LISTED.
+            // The population drifts between a few ids and about 3 * LISTED, above the
+            // ids kept in `low` (and, every fourth stretch, among them too).
             let span = 4 + (round / 500 % 24) * 4;
-            let tid = ((x >> 8) % span) * 4;
+            let base = if (round / 500).is_multiple_of(4) { super::LOW - 32 } else { super::LOW };
+            let tid = base + ((x >> 8) % span) * 4;
             if (x >> 4) & 1 == 0 {
                 assert_eq!(s.remove(&tid), model.remove(&tid));
             } else {
@@ -293,11 +348,12 @@ mod tests {
             s.extend_into(&mut listed);
             assert!(listed.iter().eq(model.iter()), "round {round}: {listed:?}");
             // Past the limit the list is dropped; at half of it or below it is kept again.
-            if model.len() > super::LISTED {
-                assert!(s.unlisted, "round {round}: {} ids listed", model.len());
+            let high = model.range(super::LOW..).count();
+            if high > super::LISTED {
+                assert!(s.unlisted, "round {round}: {high} ids listed");
             }
-            if model.len() <= super::LISTED / 2 {
-                assert!(!s.unlisted, "round {round}: {} ids not listed", model.len());
+            if high <= super::LISTED / 2 {
+                assert!(!s.unlisted, "round {round}: {high} ids not listed");
             }
             // A listed set leaves its bitmap empty.
             if !s.unlisted {
