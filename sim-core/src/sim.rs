@@ -126,7 +126,7 @@ impl Sim {
         let report = self.run(name);
         let mut k = kernel.borrow_mut();
         let placeholder: Box<dyn Strategy> = Box::new(crate::kernel::sched::RoundRobin::default());
-        (report, std::mem::replace(&mut k.strategy, placeholder))
+        (report, k.take_strategy(placeholder))
     }
 
     /// Registers a program: `body` is its main thread; its return value is main's return

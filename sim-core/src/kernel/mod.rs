@@ -330,6 +330,10 @@ pub struct Kernel {
     /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
     pub(crate) config: Box<Config>,
     pub(crate) strategy: Box<dyn Strategy>,
+    /// The configured random strategy, held here rather than in `strategy` (then a
+    /// placeholder) when the kernel was made from its configuration (`Kernel::new`): the
+    /// usual choice calls it directly.
+    random: Option<sched::RandomStrategy>,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
     pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
@@ -455,8 +459,25 @@ pub struct Kernel {
 impl Kernel {
     /// A machine with no processes yet.
     pub fn new(config: Config) -> Kernel {
+        if let config::StrategyConfig::Random { seed } = config.strategy {
+            // Held in the kernel: its choices are made without a virtual call (issue 13).
+            let mut kernel = Kernel::with_strategy(config, Box::new(sched::HeldRandom));
+            kernel.random = Some(sched::RandomStrategy::new(seed));
+            return kernel;
+        }
         let strategy = sched::from_config(&config.strategy);
         Kernel::with_strategy(config, strategy)
+    }
+
+    /// The strategy that makes this kernel's choices, taken out (`Sim::run_with_strategy`).
+    pub(crate) fn take_strategy(&mut self, placeholder: Box<dyn Strategy>) -> Box<dyn Strategy> {
+        match self.random.take() {
+            Some(r) => {
+                self.strategy = placeholder;
+                Box::new(r)
+            }
+            None => std::mem::replace(&mut self.strategy, placeholder),
+        }
     }
 
     /// A machine whose choices are made by `strategy` (a strategy that lives across the
@@ -499,6 +520,7 @@ impl Kernel {
             programs: Programs::default(),
             config: Box::new(config),
             strategy,
+            random: None,
             decisions: Default::default(),
             schedule: Schedule::new(),
             last_stepped: None,
@@ -728,18 +750,26 @@ impl Kernel {
 
     /// Before a step: records what the call about to run may read (when the strategy
     /// wants footprints) and that `tid` is the thread stepping.
+    #[inline]
     pub(crate) fn before_step(&mut self, tid: Tid) {
         if self.footprints.is_some() {
-            let mut reads = match &self.thread(tid).run {
-                Run::Parked(req) => self.call_reads(tid, req),
-                _ => footprint::Footprint::everything(),
-            };
-            reads.threads.insert(tid);
-            if let Some(r) = self.footprints.as_mut() {
-                r.before_step(reads);
-            }
+            self.record_reads(tid);
         }
         self.last_stepped = Some(tid);
+    }
+
+    /// What the call `tid` is about to run may read, for a strategy that wants
+    /// footprints (out of line: the usual run has none).
+    #[inline(never)]
+    fn record_reads(&mut self, tid: Tid) {
+        let mut reads = match &self.thread(tid).run {
+            Run::Parked(req) => self.call_reads(tid, req),
+            _ => footprint::Footprint::everything(),
+        };
+        reads.threads.insert(tid);
+        if let Some(r) = self.footprints.as_mut() {
+            r.before_step(reads);
+        }
     }
 
     /// At the end of a run: tells the strategy, with the footprint of the last steps.
@@ -774,6 +804,9 @@ impl Kernel {
         }
         let picked = if kind == ChoiceKind::Thread && (self.footprints.is_some() || self.wants_states) {
             self.pick_thread_with_state(options)
+        } else if let Some(r) = self.random.as_mut() {
+            // The usual choice, by the configured random strategy (no `ChoicePoint`).
+            Some(r.pick_index(kind, options))
         } else {
             // The usual choice: no next calls, footprint or state to show the strategy.
             let point = ChoicePoint {

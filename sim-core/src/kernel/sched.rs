@@ -406,12 +406,33 @@ impl RandomStrategy {
     }
 }
 
+impl RandomStrategy {
+    /// The index this strategy picks among `options` for a choice of `kind` (`pick`,
+    /// and the kernel's own copy of a configured random strategy, which calls it without
+    /// a `ChoicePoint` or a virtual call: `Kernel::choose`).
+    #[inline]
+    pub(crate) fn pick_index(&mut self, kind: ChoiceKind, options: &[Tid]) -> usize {
+        if kind == ChoiceKind::Network {
+            return network_pick(options, self.rng.random_range(0..1000));
+        }
+        self.rng.random_range(0..options.len())
+    }
+}
+
 impl Strategy for RandomStrategy {
     fn pick(&mut self, point: &ChoicePoint<'_>) -> Option<usize> {
-        if point.kind == ChoiceKind::Network {
-            return Some(network_pick(point.options, self.rng.random_range(0..1000)));
-        }
-        Some(self.rng.random_range(0..point.options.len()))
+        Some(self.pick_index(point.kind, point.options))
+    }
+}
+
+/// The strategy box of a kernel that holds its configured random strategy itself
+/// (`Kernel::random`): every hook is the default, as `RandomStrategy`'s are, and it is
+/// never asked to pick.
+pub(crate) struct HeldRandom;
+
+impl Strategy for HeldRandom {
+    fn pick(&mut self, _point: &ChoicePoint<'_>) -> Option<usize> {
+        panic!("simulator bug: the kernel's random strategy was asked through its placeholder")
     }
 }
 

@@ -76,7 +76,7 @@ impl TidSet {
     }
 
     /// Adds `tid`; returns whether it was not there.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(&mut self, tid: Tid) -> bool {
         if tid < LOW {
             assert!(tid.is_multiple_of(4), "simulator bug: thread id {tid} is not a multiple of 4");
@@ -89,6 +89,7 @@ impl TidSet {
     }
 
     /// `insert` of an id from `LOW` on.
+    #[inline(never)]
     fn insert_high(&mut self, tid: Tid) -> bool {
         if self.unlisted {
             return self.bit_insert(tid);
@@ -118,7 +119,7 @@ impl TidSet {
     }
 
     /// Removes `tid`; returns whether it was there.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove(&mut self, tid: &Tid) -> bool {
         let tid = *tid;
         if tid < LOW {
@@ -134,6 +135,7 @@ impl TidSet {
     }
 
     /// `remove` of an id from `LOW` on.
+    #[inline(never)]
     fn remove_high(&mut self, tid: &Tid) -> bool {
         if self.unlisted {
             return self.bit_remove(*tid);
@@ -229,16 +231,21 @@ impl TidSet {
     }
 
     /// Appends the ids, in increasing order, to `out`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn extend_into(&self, out: &mut Vec<Tid>) {
         let mut bits = self.low;
         while bits != 0 {
             out.push(bits.trailing_zeros() * 4);
             bits &= bits - 1;
         }
-        if self.len == 0 {
-            return;
+        if self.len > 0 {
+            self.extend_high_into(out);
         }
+    }
+
+    /// `extend_into` of the ids from `LOW` on.
+    #[inline(never)]
+    fn extend_high_into(&self, out: &mut Vec<Tid>) {
         if self.unlisted {
             self.scan_into(out);
         } else {
