@@ -42,9 +42,10 @@ impl Future for Call<'_> {
         if let Some(req) = self.req.take() {
             k.park(tid, req);
             // The driver's next steps, taken here: the call may complete at once.
-            if !k.step_inline(tid) {
-                return Poll::Pending;
-            }
+            return match k.step_inline(tid) {
+                Some(r) => Poll::Ready(r),
+                None => Poll::Pending,
+            };
         }
         match k.take_reply(tid) {
             Some(r) => Poll::Ready(r),

@@ -79,8 +79,8 @@ impl Kernel {
     }
 
     /// Takes the driver's next steps from inside the call that `tid` just parked at, and
-    /// says whether that call has completed with `tid` the next thread the driver would
-    /// poll: its future then returns the result at once (issue 13).
+    /// returns that call's result if it has completed with `tid` the next thread the
+    /// driver would poll: its future then returns the result at once (issue 13).
     ///
     /// Once the last thread of a poll round parks, `Sim::drive_steps` would: find no thread
     /// to poll and no stop, list the runnable threads, choose one, step it, and poll what
@@ -91,43 +91,51 @@ impl Kernel {
     /// choosing and stepping: a thread to poll other than `tid` (a woken or new thread, or
     /// the chosen other thread), bodies to drop, a stop, no runnable thread (the clock, a
     /// deadlock, the end), or the step limit.
-    pub(crate) fn step_inline(&mut self, tid: Tid) -> bool {
+    pub(crate) fn step_inline(&mut self, tid: Tid) -> Option<Reply> {
         if !self.inline_steps {
-            return false;
+            return None;
         }
         loop {
             if !self.to_poll.is_empty() || !self.dead.is_empty() || !self.stop.is_none() {
-                return false;
+                return None;
             }
             let mut runnable = std::mem::take(&mut self.scratch_tids);
             runnable.clear();
             self.parked.extend_into(&mut runnable);
             if runnable.is_empty() || self.step >= self.config.steps_max {
                 self.scratch_tids = runnable;
-                return false;
+                return None;
             }
             let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
             self.scratch_tids = runnable;
             if !self.stop.is_none() {
-                return false;
+                return None;
             }
             self.before_step(chosen);
             self.stepping_inline = true;
             self.step_thread(chosen);
             self.stepping_inline = false;
             if !self.stop.is_none() {
-                return false;
+                return None;
             }
             // The driver now polls the threads the step made ready, in order: the call
             // goes on here only if `tid` is the one (as `Sim::poll_ready` checks it).
             if self.to_poll.len() == 1 && self.to_poll[0] == tid && self.dead.is_empty() {
-                let Some(t) = self.thread_if_mut(tid) else { return false };
+                // The thread is looked up once, to be made running and to take its result
+                // (what `take_reply` does after the driver's poll).
+                let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) else {
+                    return None;
+                };
                 if t.suspend_count > 0 || !matches!(t.run, Run::Ready) {
-                    return false;
+                    return None;
                 }
                 t.run = Run::Running;
+                let reply = t.reply.take();
                 self.to_poll.clear();
-                return true;
+                if let Some(r) = &reply {
+                    self.took_reply(tid, r);
+                }
+                return reply;
             }
         }
     }
@@ -138,13 +146,22 @@ impl Kernel {
             Some(Body::Thread(t)) => t.reply.take(),
             _ => None,
         };
-        if let (Some(r), Some(_)) = (&reply, &self.livelock) {
-            self.watch_reply(tid, r);
-        }
-        if let (Some(r), Some(p)) = (&reply, self.positions.as_mut()) {
-            p.took(tid, &format!("{r:?}"));
+        if let Some(r) = &reply {
+            self.took_reply(tid, r);
         }
         reply
+    }
+
+    /// `tid` took the result `r` of its call: the livelock watch and the position
+    /// recorder see it, when they are on.
+    #[inline]
+    fn took_reply(&mut self, tid: Tid, r: &Reply) {
+        if self.livelock.is_some() {
+            self.watch_reply(tid, r);
+        }
+        if let Some(p) = self.positions.as_mut() {
+            p.took(tid, &format!("{r:?}"));
+        }
     }
 
     /// Executes the parked call of `tid`: one kernel step.
