@@ -292,7 +292,7 @@ impl Sim {
             time_ms: k.now_ms(),
             decisions: k.decisions.take(),
             schedule: std::mem::take(&mut k.schedule),
-            trace: std::mem::take(&mut k.trace),
+            trace: k.take_trace(),
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
             volume: k.volume_files(),

@@ -104,7 +104,14 @@ struct Spare {
     /// Completed waits' object and handle lists, emptied, for the next wait that blocks
     /// (kept while the run lasts: `Kernel::spare_wait_lists`).
     wait_lists: Vec<(Vec<ObjectId>, Vec<crate::types::HANDLE>)>,
+    /// How many events the last traced run on this OS thread recorded: the next traced
+    /// run reserves that many at once (`Kernel::take_trace`), instead of growing its
+    /// trace by doubling and copying every event it has so far at each doubling.
+    trace_len: usize,
 }
+
+/// The most events a traced run reserves from the last one's length (about 12 MB).
+const TRACE_RESERVE_MAX: usize = 1 << 16;
 
 thread_local! {
     static SPARE: std::cell::Cell<Option<Box<Spare>>> = const { std::cell::Cell::new(None) };
@@ -160,6 +167,17 @@ impl Spare {
 }
 
 impl Kernel {
+    /// The run's trace, taken for its report; its length is kept for the next traced run
+    /// on this OS thread to reserve.
+    pub(crate) fn take_trace(&mut self) -> Vec<crate::trace::Event> {
+        if self.config.trace
+            && let Some(s) = self.spare.as_mut()
+        {
+            s.trace_len = self.trace.len();
+        }
+        std::mem::take(&mut self.trace)
+    }
+
     /// An empty handle slot vector for a new process's table: an ended process's, or new.
     pub(crate) fn spare_handle_slots(&mut self) -> Vec<Option<crate::handles::HandleEntry>> {
         self.spare.as_mut().map(|s| std::mem::take(&mut s.handle_slots)).unwrap_or_default()
@@ -506,6 +524,10 @@ impl Kernel {
             w => config.steps_max.saturating_sub(w),
         };
         let mut spare = Spare::take();
+        let trace = match config.trace {
+            true => Vec::with_capacity(spare.trace_len.min(TRACE_RESERVE_MAX).min(config.trace_events_max)),
+            false => Vec::new(),
+        };
         Kernel {
             // Room for a first process, its main thread and one more object: without it
             // the first insertion moves the slot array (slot maps start with one slot).
@@ -525,7 +547,7 @@ impl Kernel {
             schedule: Schedule::new(),
             last_stepped: None,
             footprints,
-            trace: Vec::new(),
+            trace,
             next_event_id: 1,
             cause_event: None,
             calling: None,
