@@ -57,9 +57,11 @@ pub enum ArgValue {
     Handle {
         /// The value.
         handle: HANDLE,
-        /// The object it names, if any.
+        /// The object it names, if any. Shared: the events that name an object whose
+        /// description cannot change (a pipe end, a thread, a process, an event, a mutex,
+        /// a semaphore) hold one string, made once (issue 13).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        object: Option<String>,
+        object: Option<std::sync::Arc<str>>,
     },
     /// Several handles (WaitForMultipleObjects).
     Handles(Vec<HANDLE>),
@@ -97,7 +99,7 @@ enum ArgValueWire {
     Handle {
         handle: HANDLE,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        object: Option<String>,
+        object: Option<std::sync::Arc<str>>,
     },
     Other(ArgValueTagged),
 }

@@ -112,7 +112,7 @@ fn narration_says_what_a_call_changed() {
         .filter_map(|e| match &e.kind {
             EventKind::Call { api, args, effect, .. } if !api.starts_with("Create") => {
                 let object = match &args[0].value {
-                    ArgValue::Handle { object, .. } => object.clone().unwrap_or_default(),
+                    ArgValue::Handle { object, .. } => object.as_deref().unwrap_or_default().to_string(),
                     _ => String::new(),
                 };
                 Some((api.to_string(), object, effect.clone()))

@@ -234,7 +234,7 @@ impl Kernel {
             },
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
-        let shown = if traced { self.named_args(pid, req.args()) } else { Vec::new() };
+        let shown = if traced { self.named_args_shared(pid, req.args()) } else { Vec::new() };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
         self.effect = None;
@@ -452,6 +452,18 @@ impl Kernel {
         for a in &mut args {
             if let ArgValue::Handle { handle, object } = &mut a.value {
                 *object = self.describe_handle(pid, *handle);
+            }
+        }
+        args
+    }
+
+    /// `named_args`, with the descriptions that cannot change shared from one event to
+    /// the next (`Kernel::describe_handle_shared`). Out of line: only traced calls use it.
+    #[inline(never)]
+    fn named_args_shared(&mut self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
+        for a in &mut args {
+            if let ArgValue::Handle { handle, object } = &mut a.value {
+                *object = self.describe_handle_shared(pid, *handle);
             }
         }
         args

@@ -128,8 +128,8 @@ impl Kernel {
         s
     }
 
-    /// The object behind a handle of `pid`, described, for trace arguments.
-    pub(crate) fn describe_handle(&self, pid: Pid, h: HANDLE) -> Option<String> {
+    /// The object behind a handle of `pid`, for trace arguments.
+    pub(crate) fn handle_object(&self, pid: Pid, h: HANDLE) -> Option<ObjectId> {
         if h == CURRENT_PROCESS_PSEUDO_HANDLE || h == CURRENT_THREAD_PSEUDO_HANDLE {
             return None;
         }
@@ -137,7 +137,42 @@ impl Kernel {
             Body::Process(p) => Some(p),
             _ => None,
         })?;
-        p.handles.get(h).map(|e| self.describe(e.object))
+        p.handles.get(h).map(|e| e.object)
+    }
+
+    /// The object behind a handle of `pid`, described, for trace arguments.
+    pub(crate) fn describe_handle(&self, pid: Pid, h: HANDLE) -> Option<std::sync::Arc<str>> {
+        self.handle_object(pid, h).map(|id| self.describe(id).into())
+    }
+
+    /// `describe_handle`, with the description of an object that cannot change kept for
+    /// the next event that names it (`Kernel::descriptions`): one string shared by every
+    /// traced call on a pipe end, a thread, a process or a synchronisation object,
+    /// instead of one formatted and allocated at each (issue 13).
+    pub(crate) fn describe_handle_shared(&mut self, pid: Pid, h: HANDLE) -> Option<std::sync::Arc<str>> {
+        let id = self.handle_object(pid, h)?;
+        if let Some(d) = self.descriptions.as_ref().and_then(|m| m.get(id)) {
+            return Some(d.clone());
+        }
+        let d: std::sync::Arc<str> = self.describe(id).into();
+        if self.description_is_fixed(id) {
+            self.descriptions.get_or_insert_default().insert(id, d.clone());
+        }
+        Some(d)
+    }
+
+    /// Whether `describe(id)` gives the same text for as long as a handle names the
+    /// object: an anonymous pipe's end (its pipe lives as long as it, and its serial and
+    /// end never change), a thread, a process, an event, a mutex, a semaphore (type,
+    /// serial, ids and image are fixed at creation, and so is a name while a handle is
+    /// open, §7.13). A named pipe's end names its family, which may go; a socket, a
+    /// queue or a mailslot client describe state that changes.
+    fn description_is_fixed(&self, id: ObjectId) -> bool {
+        match &self.objects[id].body {
+            Body::File(f) => matches!(self.objects.get(f.pipe).map(|o| &o.body), Some(Body::Pipe(p)) if p.anonymous),
+            Body::Thread(_) | Body::Process(_) | Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_) => true,
+            _ => false,
+        }
     }
 
     /// Takes a non-handle reference on an object (a wait, a thread's life, a file's pipe).

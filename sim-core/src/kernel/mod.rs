@@ -348,6 +348,10 @@ pub struct Kernel {
     /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
     pub(crate) config: Box<Config>,
     pub(crate) strategy: Box<dyn Strategy>,
+    /// Descriptions of objects that cannot change, made for the trace and kept for the
+    /// next event that names the object (`Kernel::describe_handle_shared`; made at the
+    /// first: an untraced run never allocates it).
+    pub(crate) descriptions: Option<Box<slotmap::SecondaryMap<ObjectId, std::sync::Arc<str>>>>,
     /// The configured random strategy, held here rather than in `strategy` (then a
     /// placeholder) when the kernel was made from its configuration (`Kernel::new`): the
     /// usual choice calls it directly.
@@ -543,6 +547,7 @@ impl Kernel {
             config: Box::new(config),
             strategy,
             random: None,
+            descriptions: None,
             decisions: Default::default(),
             schedule: Schedule::new(),
             last_stepped: None,
