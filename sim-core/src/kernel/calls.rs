@@ -154,8 +154,16 @@ impl Kernel {
 
     /// `tid` took the result `r` of its call: the livelock watch and the position
     /// recorder see it, when they are on.
-    #[inline]
+    #[inline(always)]
     fn took_reply(&mut self, tid: Tid, r: &Reply) {
+        if self.livelock.is_some() || self.positions.is_some() {
+            self.took_reply_watched(tid, r);
+        }
+    }
+
+    /// `took_reply` with the livelock watch or the position recorder on (out of line).
+    #[inline(never)]
+    fn took_reply_watched(&mut self, tid: Tid, r: &Reply) {
         if self.livelock.is_some() {
             self.watch_reply(tid, r);
         }

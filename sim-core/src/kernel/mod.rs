@@ -355,7 +355,7 @@ pub struct Kernel {
     /// The configured random strategy, held here rather than in `strategy` (then a
     /// placeholder) when the kernel was made from its configuration (`Kernel::new`): the
     /// usual choice calls it directly.
-    random: Option<sched::RandomStrategy>,
+    random: Option<Box<sched::RandomStrategy>>,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
     pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
@@ -484,7 +484,7 @@ impl Kernel {
         if let config::StrategyConfig::Random { seed } = config.strategy {
             // Held in the kernel: its choices are made without a virtual call (issue 13).
             let mut kernel = Kernel::with_strategy(config, Box::new(sched::HeldRandom));
-            kernel.random = Some(sched::RandomStrategy::new(seed));
+            kernel.random = Some(Box::new(sched::RandomStrategy::new(seed)));
             return kernel;
         }
         let strategy = sched::from_config(&config.strategy);
@@ -496,7 +496,7 @@ impl Kernel {
         match self.random.take() {
             Some(r) => {
                 self.strategy = placeholder;
-                Box::new(r)
+                r
             }
             None => std::mem::replace(&mut self.strategy, placeholder),
         }
