@@ -256,7 +256,6 @@ impl fmt::Debug for OpArgs {
 }
 
 /// A pending operation.
-#[derive(Debug)]
 pub struct Op {
     /// The thread that issued it.
     pub tid: Tid,
@@ -279,6 +278,27 @@ pub struct Op {
     /// An alertable wait: a user APC queued to its thread ends it with
     /// WAIT_IO_COMPLETION (§16.36).
     pub alertable: bool,
+    /// The race detector's keys of the call, acquired when it completes (§25.2).
+    pub(crate) race_keys: super::race::OpKeys,
+}
+
+impl fmt::Debug for Op {
+    /// As `#[derive(Debug)]` gave it before the race keys were kept here (state hashes
+    /// and footprints read it): the keys are the detector's, not the operation's state.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Op")
+            .field("tid", &self.tid)
+            .field("api", &self.api)
+            .field("args", &self.args)
+            .field("kind", &self.kind)
+            .field("target", &self.target)
+            .field("deadline", &self.deadline)
+            .field("timer_seq", &self.timer_seq)
+            .field("since_step", &self.since_step)
+            .field("serial", &self.serial)
+            .field("alertable", &self.alertable)
+            .finish()
+    }
 }
 
 impl Kernel {
@@ -298,8 +318,20 @@ impl Kernel {
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
-        let op =
-            Op { tid, api, args, kind, target, deadline, timer_seq, since_step: self.step, serial, alertable: false };
+        let race_keys = self.race_op_keys();
+        let op = Op {
+            tid,
+            api,
+            args,
+            kind,
+            target,
+            deadline,
+            timer_seq,
+            since_step: self.step,
+            serial,
+            alertable: false,
+            race_keys,
+        };
         if matches!(op.target, Target::Async(_)) {
             *self.async_ops.entry(tid).or_default() += 1;
         }
@@ -307,7 +339,6 @@ impl Kernel {
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
-        self.race_op_created(id);
         id
     }
 
@@ -325,15 +356,16 @@ impl Kernel {
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
-        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
         let timed_out = why == "time-out" || matches!(reply.value, Value::Wait(crate::types::WAIT_TIMEOUT));
+        let keys = std::mem::take(&mut op.race_keys);
         let target = match &op.target {
             Target::Async(t) => Some(&**t),
             _ => None,
         };
-        self.race_op_completed(id, op.tid, timed_out, target);
+        self.race_op_completed(keys, op.tid, timed_out, target);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
@@ -368,6 +400,7 @@ impl Kernel {
     }
 
     /// Completes the call of a thread blocked in operation `id` with `reply`.
+    #[inline(always)]
     fn deliver_to_thread(&mut self, id: OpId, op: &Op, reply: Reply, why: &str) {
         let tid = op.tid;
         if self.config.trace {
@@ -406,9 +439,9 @@ impl Kernel {
     /// synchronously). Returns the operation.
     pub(crate) fn cancel_op(&mut self, id: OpId) -> Op {
         self.unqueue_op(id);
-        let op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: cancelling a missing operation"));
+        let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: cancelling a missing operation"));
         self.forget_async(&op);
-        self.race_op_cancelled(id);
+        self.race_op_cancelled(std::mem::take(&mut op.race_keys));
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }

@@ -32,7 +32,6 @@
 
 use super::request::{Api, Request};
 use super::{Kernel, Pid, Tid};
-use crate::kernel::ops::OpId;
 use crate::objects::{Body, ObjectId};
 use crate::report::{Outcome, RaceAccess, RaceReport};
 use crate::types::{CURRENT_PROCESS_PSEUDO_HANDLE, CURRENT_THREAD_PSEUDO_HANDLE, HANDLE};
@@ -101,6 +100,34 @@ pub(crate) enum SyncKey {
     Msmq,
 }
 
+/// A pending operation's keys, acquired when it completes (`Op::race_keys`), sorted and
+/// without repeats: none (the detector off, or a call that names nothing), one (a wait
+/// on one object) or two (a pipe's file object and its pipe), the usual cases, without a
+/// list; or a list of three or more.
+#[derive(Debug, Default)]
+pub(crate) enum OpKeys {
+    /// No key.
+    #[default]
+    None,
+    /// One key.
+    One(SyncKey),
+    /// Two keys.
+    Two([SyncKey; 2]),
+    /// Three or more.
+    List(Vec<SyncKey>),
+}
+
+impl OpKeys {
+    fn as_slice(&self) -> &[SyncKey] {
+        match self {
+            OpKeys::None => &[],
+            OpKeys::One(k) => std::slice::from_ref(k),
+            OpKeys::Two(k) => k,
+            OpKeys::List(v) => v,
+        }
+    }
+}
+
 /// One access still able to race with a later one.
 #[derive(Clone, Debug)]
 struct Access {
@@ -133,9 +160,6 @@ pub(crate) struct Detector {
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
-    /// The keys of pending operations, acquired when they complete (made at the first
-    /// operation: a run whose calls all complete at once never allocates it).
-    op_keys: Option<slotmap::SecondaryMap<OpId, Vec<SyncKey>>>,
     /// Emptied key lists of completed operations, for the next operations (no allocation
     /// per blocked call).
     spare_keys: Vec<Vec<SyncKey>>,
@@ -385,6 +409,33 @@ impl Kernel {
         self.race.calling_handles = handles;
     }
 
+    /// The executing call is a wait about to block on `obj`, an event, a mutex or a
+    /// semaphore that its one handle `h` names in process `pid` (WaitForSingleObject's
+    /// usual case looked it up already): its deferred keys are `[Object(obj)]`, put in
+    /// place without resolving the handle again. That is what `race_resolve_calling`
+    /// would make of them: not alertable, no fixed keys, the one handle `h` (not a pseudo
+    /// handle, not the call's I/O-locked file) resolving through the process's table to
+    /// `obj`, whose type adds no key of its own; one key needs no sort. In any other case
+    /// the keys are left deferred, for the general path.
+    pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
+        if let Some((p, _, false)) = self.race.calling_deferred
+            && p == pid
+            && self.race.calling.is_empty()
+            && self.race.calling_handles[..] == [h]
+            && h != CURRENT_PROCESS_PSEUDO_HANDLE
+            && h != CURRENT_THREAD_PSEUDO_HANDLE
+            && !matches!(self.call_file, Some((cp, ch, _, _)) if (cp, ch) == (pid, h))
+        {
+            debug_assert!(matches!(
+                self.objects.get(obj).map(|o| &o.body),
+                Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
+            ));
+            debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
+            self.race.calling_deferred = None;
+            self.race.calling.push(SyncKey::Object(obj));
+        }
+    }
+
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
         let id = if h == CURRENT_PROCESS_PSEUDO_HANDLE {
             self.pids.get(&pid).copied()
@@ -496,31 +547,43 @@ impl Kernel {
         self.race.calling_deferred = None;
     }
 
-    /// The executing call became pending operation `op`: its keys wait with it.
-    pub(crate) fn race_op_created(&mut self, op: OpId) {
-        if self.config.race_detection != RaceDetection::Off {
-            self.race_resolve_calling();
-            let mut keys = self.race.spare_keys.pop().unwrap_or_default();
-            keys.extend_from_slice(&self.race.calling);
-            self.race.op_keys.get_or_insert_with(Default::default).insert(op, keys);
+    /// The executing call becomes a pending operation: its keys, which wait with it (on
+    /// the operation itself, `Op::race_keys`: no map to insert them in and take them out
+    /// of). With the detector off there are none.
+    pub(crate) fn race_op_keys(&mut self) -> OpKeys {
+        if self.config.race_detection == RaceDetection::Off {
+            return OpKeys::None;
+        }
+        self.race_resolve_calling();
+        match self.race.calling[..] {
+            [] => OpKeys::None,
+            // The usual cases (a wait on one object; a pipe's ReadFile or WriteFile: the
+            // pipe and the file object): no list.
+            [k] => OpKeys::One(k),
+            [a, b] => OpKeys::Two([a, b]),
+            _ => {
+                let mut keys = self.race.spare_keys.pop().unwrap_or_default();
+                keys.extend_from_slice(&self.race.calling);
+                OpKeys::List(keys)
+            }
         }
     }
 
-    /// Operation `op` of `tid` completed: a thread target acquires its keys (unless it
-    /// timed out); an asynchronous one releases their clocks into its event, file object,
-    /// port and issuing thread (§25.2).
+    /// An operation of `tid` completed with these keys: a thread target acquires them
+    /// (unless it timed out); an asynchronous one releases their clocks into its event,
+    /// file object, port and issuing thread (§25.2). (With the detector off nothing is
+    /// acquired: `race_on` is false.)
     pub(crate) fn race_op_completed(
         &mut self,
-        op: OpId,
+        keys: OpKeys,
         tid: Tid,
         timed_out: bool,
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
-        let Some(keys) = self.race.op_keys.as_mut().and_then(|m| m.remove(op)) else { return };
-        if !timed_out && self.tids.contains_key(&tid) && self.race_on() {
-            self.race_op_acquire(tid, &keys, target);
+        if !timed_out && self.race_on() && self.tids.contains_key(&tid) {
+            self.race_op_acquire(tid, keys.as_slice(), target);
         }
-        self.race_spare_keys(keys);
+        self.race_op_cancelled(keys);
     }
 
     /// A completed operation's keys: acquired by its thread, or released into what an
@@ -555,9 +618,9 @@ impl Kernel {
         }
     }
 
-    /// Operation `op` was cancelled: its keys go.
-    pub(crate) fn race_op_cancelled(&mut self, op: OpId) {
-        if let Some(keys) = self.race.op_keys.as_mut().and_then(|m| m.remove(op)) {
+    /// An operation ended (or was cancelled): its keys go, a list kept for the next one.
+    pub(crate) fn race_op_cancelled(&mut self, keys: OpKeys) {
+        if let OpKeys::List(keys) = keys {
             self.race_spare_keys(keys);
         }
     }

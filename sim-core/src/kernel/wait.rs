@@ -39,18 +39,22 @@ impl Take {
 }
 
 /// `objects` without repeats (sorted), as the list of wait lists a wait is on. A wait on
-/// one object needs no list.
-#[inline]
+/// one object needs no list (that test is inlined where it is used; the list is made out
+/// of line).
+#[inline(always)]
 fn each_once(objects: &[ObjectId]) -> Take {
     match objects {
         [o] => Take::One(*o),
-        _ => {
-            let mut unique = objects.to_vec();
-            unique.sort();
-            unique.dedup();
-            Take::List(unique)
-        }
+        _ => each_once_list(objects),
     }
+}
+
+#[inline(never)]
+fn each_once_list(objects: &[ObjectId]) -> Take {
+    let mut unique = objects.to_vec();
+    unique.sort();
+    unique.dedup();
+    Take::List(unique)
 }
 
 impl Kernel {
@@ -122,6 +126,8 @@ impl Kernel {
                 }
                 SyncTake::NotSignalled if timeout_ms == 0 => return Exec::Done(Value::Wait(WAIT_TIMEOUT).into()),
                 SyncTake::NotSignalled => {
+                    // The race detector's keys for the operation: the object's, known.
+                    self.race_calling_object(pid, handle, object);
                     return self.block_on(tid, &[object], &[handle], false, timeout_ms, false, None);
                 }
                 SyncTake::Other => {}
@@ -278,7 +284,10 @@ impl Kernel {
         handles_kept.extend_from_slice(handles);
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
         let op = self.new_op(tid, kind, deadline);
-        self.ops[op].alertable = alertable;
+        if alertable {
+            // (`new_op` makes it not alertable.)
+            self.ops[op].alertable = true;
+        }
         for &o in unique.as_slice() {
             // `add_ref`, in the same look-up.
             let hdr = &mut self.objects[o].hdr;
@@ -298,14 +307,21 @@ impl Kernel {
         };
         let unique = each_once(objects);
         for &o in unique.as_slice() {
-            let waiters = &mut self.objects[o].hdr.waiters;
+            let hdr = &mut self.objects[o].hdr;
+            let waiters = &mut hdr.waiters;
             if waiters.front() == Some(&op) {
                 // The usual case: the first in line (no shifting).
                 waiters.pop_front();
             } else if let Some(i) = waiters.iter().position(|&w| w == op) {
                 waiters.remove(i);
             }
-            self.release(o);
+            // `release`, in the same look-up: `maybe_destroy` only when nothing holds the
+            // object any more (it returns at once otherwise).
+            assert!(hdr.ref_count > 0, "simulator bug: reference count underflow on {o:?}");
+            hdr.ref_count -= 1;
+            if hdr.ref_count == 0 && hdr.handle_count == 0 {
+                self.maybe_destroy(o);
+            }
         }
     }
 
@@ -374,7 +390,17 @@ impl Kernel {
                             SyncTake::NotSignalled => return woken,
                             SyncTake::Taken { abandoned } => {
                                 let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
-                                self.unregister_wait(op);
+                                // `unregister_wait`, knowing its one object and its place
+                                // (first, alone), in one look-up: out of the list, and
+                                // `release`.
+                                let hdr = &mut self.objects[obj].hdr;
+                                debug_assert_eq!(hdr.waiters.front(), Some(&op));
+                                hdr.waiters.pop_front();
+                                assert!(hdr.ref_count > 0, "simulator bug: reference count underflow on {obj:?}");
+                                hdr.ref_count -= 1;
+                                if hdr.ref_count == 0 && hdr.handle_count == 0 {
+                                    self.maybe_destroy(obj);
+                                }
                                 self.complete_op(op, Value::Wait(code).into(), cause);
                                 woken += 1;
                                 continue;

@@ -452,15 +452,52 @@ impl Kernel {
     /// `signalled_for` and then `take_signal`, for the objects waits are made on most:
     /// events, mutexes and semaphores. Other types answer `SyncTake::Other` and are left
     /// alone (the caller takes the general hooks).
-    #[inline]
+    ///
+    /// One look-up of the object (issue 13): the arms are `signalled_for`'s and `take`'s
+    /// (with `note` set) for the three types, in one match: an event is signalled when
+    /// set, and an auto-reset one is reset and its signal's fate noted; a semaphore is
+    /// signalled with a count, which goes down by one, its fate noted; a mutex is
+    /// signalled when free or owned by `tid`, and is acquired as `acquire_mutex` does (the
+    /// thread's owned list grows only when it was free), its fate noted.
+    #[inline(always)]
     pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid) -> SyncTake {
-        if !matches!(self.objects[obj].body, Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_)) {
-            return SyncTake::Other;
+        let step = self.step;
+        let o = &mut self.objects[obj];
+        match &mut o.body {
+            Body::Event(e) => {
+                if !e.signalled {
+                    return SyncTake::NotSignalled;
+                }
+                if !e.manual_reset {
+                    e.signalled = false;
+                    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                }
+                SyncTake::Taken { abandoned: false }
+            }
+            Body::Semaphore(s) => {
+                if s.count <= 0 {
+                    return SyncTake::NotSignalled;
+                }
+                s.count -= 1;
+                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                SyncTake::Taken { abandoned: false }
+            }
+            Body::Mutex(m) => {
+                let newly_owned = m.owner.is_none();
+                if !newly_owned && m.owner != Some(tid) {
+                    return SyncTake::NotSignalled;
+                }
+                m.owner = Some(tid);
+                m.count += 1;
+                let abandoned = std::mem::take(&mut m.abandoned);
+                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+                if newly_owned {
+                    self.thread_mut(tid).owned_mutexes.push(obj);
+                }
+                SyncTake::Taken { abandoned }
+            }
+            _ => SyncTake::Other,
         }
-        if !self.signalled_for(obj, tid) {
-            return SyncTake::NotSignalled;
-        }
-        SyncTake::Taken { abandoned: self.take_signal(obj, tid) }
     }
 
     /// The last handle to `id` closed (its name is already unbound).

@@ -233,29 +233,55 @@ impl Kernel {
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
     /// Returns how many waiters it released.
     pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
-        // One look-up of the event for its state, its last signal and
-        // whether anyone waits (`wake_waiters` finds no one otherwise).
+        self.signal_if_event(id, tid, api, |_| cause.to_string())
+            .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
+    }
+
+    /// `signal_event` if `id` is an event (None, and nothing done, otherwise): one look-up
+    /// of the event for its type, its state, its last signal and whether anyone waits
+    /// (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only when
+    /// there are waiters (its text reads the calling thread, which the signal leaves
+    /// alone).
+    #[inline(always)]
+    fn signal_if_event(
+        &mut self,
+        id: ObjectId,
+        tid: Tid,
+        api: Api,
+        cause: impl FnOnce(&Kernel) -> String,
+    ) -> Option<usize> {
         let step = self.step;
         let o = &mut self.objects[id];
-        let Body::Event(e) = &mut o.body else { unreachable!("type checked by object_from_handle") };
+        let Body::Event(e) = &mut o.body else { return None };
         let was = std::mem::replace(&mut e.signalled, true);
+        // (`note_effect` does nothing with the trace off: not called then.)
+        let traced = self.config.trace;
         if was {
             // Setting a signalled event changes nothing: signals do not count.
-            self.note_effect(|_| "no effect: the event was already signalled".into());
-            return 0;
+            if traced {
+                self.note_effect(|_| "no effect: the event was already signalled".into());
+            }
+            return Some(0);
         }
         let manual = e.manual_reset;
         o.hdr.record_signal(step, tid, api);
-        let woken = if o.hdr.waiters.is_empty() { 0 } else { self.wake_waiters(id, cause) };
+        let woken = if o.hdr.waiters.is_empty() {
+            0
+        } else {
+            let cause = cause(self);
+            self.wake_waiters(id, &cause)
+        };
         if manual && woken > 0 {
             self.note_signal_fate(id, SignalFate::Released { waiters: woken });
         }
-        self.note_effect(|k| match (woken, k.event_signalled(id)) {
-            (0, _) => "signalled; no thread was waiting".into(),
-            (n, true) => format!("signalled; released {n} waiter(s); stays signalled"),
-            (n, false) => format!("released {n} waiter(s), which consumed the signal"),
-        });
-        woken
+        if traced {
+            self.note_effect(|k| match (woken, k.event_signalled(id)) {
+                (0, _) => "signalled; no thread was waiting".into(),
+                (n, true) => format!("signalled; released {n} waiter(s); stays signalled"),
+                (n, false) => format!("released {n} waiter(s), which consumed the signal"),
+            });
+        }
+        Some(woken)
     }
 
     fn event_signalled(&self, id: ObjectId) -> bool {
@@ -263,19 +289,21 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        let id = match self.process(pid).handles.get(h) {
-            // The usual case, `object_from_handle`'s checks passed inline: a real handle to
-            // an event, with the right. Anything else is its to report.
-            Some(e)
-                if e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
-                    && matches!(self.objects[e.object].body, Body::Event(_)) =>
-            {
-                e.object
-            }
-            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?,
-        };
-        let cause = self.cause(|| format!("SetEvent({h})"));
-        self.signal_event(id, tid, Api::SetEvent, &cause);
+        // The cause is text only (made with the trace on, from the handle and the calling
+        // thread), made only if the event has waiters.
+        let cause = move |k: &Kernel| k.cause(|| format!("SetEvent({h})"));
+        // The usual case, `object_from_handle`'s checks passed inline: a real handle with
+        // the right to an event (its type checked by `signal_if_event`'s own look-up,
+        // which does nothing to another object). Anything else is `object_from_handle`'s
+        // to report.
+        if let Some(e) = self.process(pid).handles.get(h)
+            && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
+            && self.signal_if_event(e.object, tid, Api::SetEvent, cause).is_some()
+        {
+            return Ok(Value::Bool(true).into());
+        }
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
+        self.signal_if_event(id, tid, Api::SetEvent, cause).unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
 
@@ -372,42 +400,78 @@ impl Kernel {
 
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
-        // One look-up of the mutex for its state, its last signal and
-        // whether anyone waits (`wake_waiters` finds no one otherwise).
+        self.release_if_mutex(id, tid, |_| cause.to_string())
+            .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
+    }
+
+    /// `release_mutex_obj` if `id` is a mutex (None, and nothing done, otherwise): one
+    /// look-up of the mutex for its type, its state, its last signal and whether anyone
+    /// waits (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only
+    /// when there are waiters (its text reads the calling thread, which the release
+    /// leaves alone).
+    #[inline(always)]
+    fn release_if_mutex(
+        &mut self,
+        id: ObjectId,
+        tid: Tid,
+        cause: impl FnOnce(&Kernel) -> String,
+    ) -> Option<Result<(), Win32Error>> {
         let step = self.step;
         let o = &mut self.objects[id];
-        let Body::Mutex(m) = &mut o.body else { unreachable!("type checked by object_from_handle") };
+        let Body::Mutex(m) = &mut o.body else { return None };
         if m.owner != Some(tid) {
-            return Err(ERROR_NOT_OWNER);
+            return Some(Err(ERROR_NOT_OWNER));
         }
         m.count -= 1;
         if m.count == 0 {
             m.owner = None;
             o.hdr.record_signal(step, tid, Api::ReleaseMutex);
             let waiting = !o.hdr.waiters.is_empty();
-            self.thread_mut(tid).owned_mutexes.retain(|&o| o != id);
-            let woken = if waiting { self.wake_waiters(id, cause) } else { 0 };
-            self.note_effect(|_| match woken {
-                0 => "released; the mutex is free".into(),
-                _ => "released; ownership passed to a waiter".into(),
-            });
+            // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
+            // was free), so removing the one match is `retain`'s removal of every one; the
+            // usual one is the last acquired (a pop, no shift).
+            let owned = &mut self.thread_mut(tid).owned_mutexes;
+            if owned.last() == Some(&id) {
+                owned.pop();
+            } else if let Some(i) = owned.iter().position(|&o| o == id) {
+                owned.remove(i);
+            }
+            let woken = if waiting {
+                let cause = cause(self);
+                self.wake_waiters(id, &cause)
+            } else {
+                0
+            };
+            // (`note_effect` does nothing with the trace off: not called then.)
+            if self.config.trace {
+                self.note_effect(|_| match woken {
+                    0 => "released; the mutex is free".into(),
+                    _ => "released; ownership passed to a waiter".into(),
+                });
+            }
         } else {
             let left = m.count;
             self.note_effect(|_| format!("recursion count now {left}; still owned"));
         }
-        Ok(())
+        Some(Ok(()))
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // ReleaseMutex does not check the handle's access rights (§12.2).
-        let id = match self.process(pid).handles.get(h) {
-            // The usual case, `object_from_handle`'s checks passed inline: a real handle to
-            // a mutex. Anything else is its to report.
-            Some(e) if matches!(self.objects[e.object].body, Body::Mutex(_)) => e.object,
-            _ => self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?,
-        };
-        let cause = self.cause(|| format!("ReleaseMutex({h})"));
-        self.release_mutex_obj(id, tid, &cause)?;
+        // ReleaseMutex does not check the handle's access rights (§12.2). The cause is
+        // text only (made with the trace on, from the handle and the calling thread),
+        // made only if the mutex has waiters.
+        let cause = move |k: &Kernel| k.cause(|| format!("ReleaseMutex({h})"));
+        // The usual case, `object_from_handle`'s checks passed inline: a real handle to a
+        // mutex (its type checked by `release_if_mutex`'s own look-up, which does nothing
+        // to another object). Anything else is `object_from_handle`'s to report.
+        if let Some(e) = self.process(pid).handles.get(h)
+            && let Some(r) = self.release_if_mutex(e.object, tid, cause)
+        {
+            r?;
+            return Ok(Value::Bool(true).into());
+        }
+        let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
+        self.release_if_mutex(id, tid, cause).unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
 
