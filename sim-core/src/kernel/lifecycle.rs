@@ -184,9 +184,9 @@ impl Kernel {
     /// Drops a non-handle reference; destroys the object if nothing refers to it.
     pub(crate) fn release(&mut self, id: ObjectId) {
         let o = self.objects.get_mut(id).unwrap_or_else(|| panic!("simulator bug: release of a missing object"));
-        assert!(o.hdr.ref_count > 0, "simulator bug: reference count underflow on {id:?}");
-        o.hdr.ref_count -= 1;
-        self.maybe_destroy(id);
+        if o.hdr.drop_ref() {
+            self.maybe_destroy(id);
+        }
     }
 
     pub(crate) fn maybe_destroy(&mut self, id: ObjectId) {

@@ -315,11 +315,8 @@ impl Kernel {
             } else if let Some(i) = waiters.iter().position(|&w| w == op) {
                 waiters.remove(i);
             }
-            // `release`, in the same look-up: `maybe_destroy` only when nothing holds the
-            // object any more (it returns at once otherwise).
-            assert!(hdr.ref_count > 0, "simulator bug: reference count underflow on {o:?}");
-            hdr.ref_count -= 1;
-            if hdr.ref_count == 0 && hdr.handle_count == 0 {
+            // `release`, in the same look-up.
+            if hdr.drop_ref() {
                 self.maybe_destroy(o);
             }
         }
@@ -396,9 +393,7 @@ impl Kernel {
                                 let hdr = &mut self.objects[obj].hdr;
                                 debug_assert_eq!(hdr.waiters.front(), Some(&op));
                                 hdr.waiters.pop_front();
-                                assert!(hdr.ref_count > 0, "simulator bug: reference count underflow on {obj:?}");
-                                hdr.ref_count -= 1;
-                                if hdr.ref_count == 0 && hdr.handle_count == 0 {
+                                if hdr.drop_ref() {
                                     self.maybe_destroy(obj);
                                 }
                                 self.complete_op(op, Value::Wait(code).into(), cause);

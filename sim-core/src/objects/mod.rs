@@ -79,6 +79,16 @@ pub struct Header {
 }
 
 impl Header {
+    /// Drops a non-handle reference through the header (looked up already); returns
+    /// whether nothing holds the object any more, when the caller destroys it
+    /// (`Kernel::release` does both).
+    #[inline(always)]
+    pub(crate) fn drop_ref(&mut self) -> bool {
+        assert!(self.ref_count > 0, "simulator bug: reference count underflow");
+        self.ref_count -= 1;
+        self.ref_count == 0 && self.handle_count == 0
+    }
+
     /// Records a signal of the object by `tid`'s call of `api` at `step`; its fate is not
     /// known yet.
     #[inline]
@@ -370,8 +380,8 @@ impl Kernel {
     pub(crate) fn signalled_for(&self, obj: ObjectId, tid: Tid) -> bool {
         match &self.objects[obj].body {
             Body::Event(e) => e.signalled,
-            Body::Mutex(m) => m.owner.is_none() || m.owner == Some(tid),
-            Body::Semaphore(s) => s.count > 0,
+            Body::Mutex(m) => m.signalled_for(tid),
+            Body::Semaphore(s) => s.signalled(),
             Body::Timer(t) => t.signalled,
             Body::Process(p) => p.exit_code.is_some(),
             Body::Thread(t) => t.exit_code.is_some(),
@@ -423,16 +433,13 @@ impl Kernel {
         let step = self.step;
         let o = &mut self.objects[obj];
         let consumed = match &mut o.body {
-            Body::Event(e) if !e.manual_reset => {
-                e.signalled = false;
-                true
-            }
+            Body::Event(e) => e.consume(),
             Body::Timer(t) if !t.manual_reset => {
                 t.signalled = false;
                 true
             }
             Body::Semaphore(s) => {
-                s.count -= 1;
+                s.consume();
                 true
             }
             Body::Mutex(_) => {
@@ -453,51 +460,41 @@ impl Kernel {
     /// events, mutexes and semaphores. Other types answer `SyncTake::Other` and are left
     /// alone (the caller takes the general hooks).
     ///
-    /// One look-up of the object (issue 13): the arms are `signalled_for`'s and `take`'s
-    /// (with `note` set) for the three types, in one match: an event is signalled when
-    /// set, and an auto-reset one is reset and its signal's fate noted; a semaphore is
-    /// signalled with a count, which goes down by one, its fate noted; a mutex is
-    /// signalled when free or owned by `tid`, and is acquired as `acquire_mutex` does (the
-    /// thread's owned list grows only when it was free), its fate noted.
+    /// One look-up of the object (issue 13), with the types' own rules, which
+    /// `signalled_for` and `take` apply too (`Event::consume`, `Semaphore::signalled` and
+    /// `consume`, `Mutex::signalled_for` and `acquire`): a consumed signal's fate is
+    /// noted, as `take` notes it, and a mutex newly owned joins the thread's list, as
+    /// `acquire_mutex` adds it.
     #[inline(always)]
     pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid) -> SyncTake {
         let step = self.step;
         let o = &mut self.objects[obj];
-        match &mut o.body {
+        let abandoned = match &mut o.body {
+            Body::Event(e) if !e.signalled => return SyncTake::NotSignalled,
             Body::Event(e) => {
-                if !e.signalled {
-                    return SyncTake::NotSignalled;
+                if !e.consume() {
+                    return SyncTake::Taken { abandoned: false };
                 }
-                if !e.manual_reset {
-                    e.signalled = false;
-                    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                }
-                SyncTake::Taken { abandoned: false }
+                false
             }
+            Body::Semaphore(s) if !s.signalled() => return SyncTake::NotSignalled,
             Body::Semaphore(s) => {
-                if s.count <= 0 {
-                    return SyncTake::NotSignalled;
-                }
-                s.count -= 1;
-                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                SyncTake::Taken { abandoned: false }
+                s.consume();
+                false
             }
+            Body::Mutex(m) if !m.signalled_for(tid) => return SyncTake::NotSignalled,
             Body::Mutex(m) => {
-                let newly_owned = m.owner.is_none();
-                if !newly_owned && m.owner != Some(tid) {
-                    return SyncTake::NotSignalled;
-                }
-                m.owner = Some(tid);
-                m.count += 1;
-                let abandoned = std::mem::take(&mut m.abandoned);
+                let (abandoned, newly_owned) = m.acquire(tid);
                 o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
                 if newly_owned {
                     self.thread_mut(tid).owned_mutexes.push(obj);
                 }
-                SyncTake::Taken { abandoned }
+                return SyncTake::Taken { abandoned };
             }
-            _ => SyncTake::Other,
-        }
+            _ => return SyncTake::Other,
+        };
+        o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+        SyncTake::Taken { abandoned }
     }
 
     /// The last handle to `id` closed (its name is already unbound).

@@ -18,6 +18,19 @@ pub struct Event {
     pub signalled: bool,
 }
 
+impl Event {
+    /// A satisfied wait consumes an auto-reset event's signal (a manual-reset event stays
+    /// signalled); returns whether it consumed one.
+    #[inline(always)]
+    pub(crate) fn consume(&mut self) -> bool {
+        if self.manual_reset {
+            return false;
+        }
+        self.signalled = false;
+        true
+    }
+}
+
 /// A mutex ("mutant").
 #[derive(Debug, Clone)]
 pub struct Mutex {
@@ -30,6 +43,25 @@ pub struct Mutex {
     pub abandoned: bool,
 }
 
+impl Mutex {
+    /// A wait by `tid` is satisfied now: the mutex is free, or `tid` owns it (recursion).
+    #[inline(always)]
+    pub(crate) fn signalled_for(&self, tid: Tid) -> bool {
+        self.owner.is_none() || self.owner == Some(tid)
+    }
+
+    /// `tid`'s satisfied wait acquires it (once more); returns whether it was abandoned
+    /// (WAIT_ABANDONED, §12.3; cleared now) and whether it was free (then the thread's
+    /// owned list gains it).
+    #[inline(always)]
+    pub(crate) fn acquire(&mut self, tid: Tid) -> (bool, bool) {
+        let newly_owned = self.owner.is_none();
+        self.owner = Some(tid);
+        self.count += 1;
+        (std::mem::take(&mut self.abandoned), newly_owned)
+    }
+}
+
 /// A semaphore.
 #[derive(Debug, Clone)]
 pub struct Semaphore {
@@ -37,6 +69,20 @@ pub struct Semaphore {
     pub count: i32,
     /// Maximum count.
     pub maximum: i32,
+}
+
+impl Semaphore {
+    /// A wait is satisfied now: the count is above zero.
+    #[inline(always)]
+    pub(crate) fn signalled(&self) -> bool {
+        self.count > 0
+    }
+
+    /// A satisfied wait takes one from the count.
+    #[inline(always)]
+    pub(crate) fn consume(&mut self) {
+        self.count -= 1;
+    }
 }
 
 /// Normalises an object name, as a process in `session` names it, to its namespace key,
@@ -380,11 +426,7 @@ impl Kernel {
     /// A wait took the mutex for `tid` (the mutex family's `consume`). Returns true if it
     /// was abandoned (the wait then reports WAIT_ABANDONED, §12.3).
     pub(crate) fn acquire_mutex(&mut self, id: ObjectId, tid: Tid) -> bool {
-        let m = self.mutex_mut(id);
-        let newly_owned = m.owner.is_none();
-        m.owner = Some(tid);
-        m.count += 1;
-        let abandoned = std::mem::take(&mut m.abandoned);
+        let (abandoned, newly_owned) = self.mutex_mut(id).acquire(tid);
         if newly_owned {
             self.thread_mut(tid).owned_mutexes.push(id);
         }
