@@ -132,6 +132,9 @@ pub(crate) struct Detector {
     /// that starts with the detector off needs its handles' keys only if it blocks (its
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
+    /// The one handle of a call of the usual kind (`hot_handle`), noted in place of
+    /// `calling_handles` (two stores, not a list's clear and push, at every such call).
+    calling_hot: Option<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
     /// The keys of pending operations, acquired when they complete (made at the first
     /// operation: a run whose calls all complete at once never allocates it).
@@ -352,6 +355,11 @@ impl Kernel {
     /// Resolves the executing call's deferred handles into its keys (`calling_handles`).
     fn race_resolve_calling(&mut self) {
         let Some((pid, tid, alertable)) = self.race.calling_deferred.take() else { return };
+        // A call of the usual kind noted its one handle on its own: it is the list.
+        if let Some(h) = self.race.calling_hot.take() {
+            self.race.calling_handles.clear();
+            self.race.calling_handles.push(h);
+        }
         // The usual case (a ReadFile or WriteFile that blocks): its one handle is the file
         // object the I/O lock check resolved; its keys are `race_handle_keys`'s for a file
         // object (its pipe, itself, its port), pushed in place.
@@ -445,8 +453,7 @@ impl Kernel {
         if let Some(h) = hot
             && !self.race_on()
         {
-            self.race.calling_handles.clear();
-            self.race.calling_handles.push(h);
+            self.race.calling_hot = Some(h);
             self.race.calling_deferred = Some((pid, tid, false));
             return;
         }
@@ -477,6 +484,7 @@ impl Kernel {
                 }
             };
             self.race.calling_handles = handles;
+            self.race.calling_hot = None;
             self.race.calling_deferred = Some((pid, tid, alertable));
         }
         self.race.calling = keys;

@@ -550,8 +550,11 @@ macro_rules! api_table {
                 match self { $( Api::$name => RetKind::$ret, )* }
             }
             /// Whether the call can become a pending operation.
+            #[inline]
             pub fn may_block(self) -> bool {
-                match self { $( Api::$name => api_blocks!($($blocks)?), )* }
+                // A table (one load) rather than a match (a jump through a table).
+                const BLOCKS: [bool; [$( Api::$name, )*].len()] = [$( api_blocks!($($blocks)?), )*];
+                BLOCKS[self as usize]
             }
             /// Every API, in table order.
             pub const ALL: &'static [Api] = &[$( Api::$name, )*];
@@ -631,8 +634,8 @@ macro_rules! api_table {
 }
 
 impl Request {
-    /// `keep_args`, with the two calls made most that may block (ReadFile, WriteFile)
-    /// kept inline rather than through the table's match.
+    /// `keep_args`, with the three calls made most that may block (ReadFile, WriteFile,
+    /// WaitForSingleObject) kept inline rather than through the table's match.
     #[inline(always)]
     pub(crate) fn keep_args_hot(&self) -> KeptArgs {
         match self {
@@ -647,17 +650,20 @@ impl Request {
                 data: Keep::keep(data),
                 overlapped: Keep::keep(overlapped),
             },
+            Request::WaitForSingleObject { handle, timeout_ms } => {
+                KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms }
+            }
             _ => self.keep_args(),
         }
     }
 }
 
-/// Whether kept arguments hold nothing to free (ReadFile's and WriteFile's: handles,
-/// lengths and flags), so that they may be forgotten instead of dropped through the
-/// table's drop glue.
+/// Whether kept arguments hold nothing to free (ReadFile's, WriteFile's and
+/// WaitForSingleObject's: handles, lengths, time-outs and flags), so that they may be
+/// forgotten instead of dropped through the table's drop glue.
 #[inline(always)]
 pub(crate) fn kept_is_plain(kept: &KeptArgs) -> bool {
-    matches!(kept, KeptArgs::ReadFile { .. } | KeptArgs::WriteFile { .. })
+    matches!(kept, KeptArgs::ReadFile { .. } | KeptArgs::WriteFile { .. } | KeptArgs::WaitForSingleObject { .. })
 }
 
 api_table! {
