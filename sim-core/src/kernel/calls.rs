@@ -232,10 +232,9 @@ impl Kernel {
         // No call is executing: the slot is empty, and is written without a drop of what
         // it held.
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
-        if may_block {
-            std::mem::forget(self.calling.replace((api, Some(req.keep_args_hot()))));
-        } else {
-            std::mem::forget(self.calling.replace((api, None)));
+        std::mem::forget(self.calling.replace((api, None)));
+        if may_block && let Some((_, slot)) = &mut self.calling {
+            req.keep_args_into(slot);
         }
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.

@@ -634,27 +634,31 @@ macro_rules! api_table {
 }
 
 impl Request {
-    /// `keep_args`, with the three calls made most that may block (ReadFile, WriteFile,
-    /// WaitForSingleObject) kept inline rather than through the table's match.
+    /// `keep_args` written into `slot`, which holds none (they are not dropped), with the
+    /// three calls made most that may block (ReadFile, WriteFile, WaitForSingleObject)
+    /// kept inline, each written in place (not built in a temporary and moved: a
+    /// `KeptArgs` is large) rather than through the table's match.
     #[inline(always)]
-    pub(crate) fn keep_args_hot(&self) -> KeptArgs {
-        match self {
-            Request::ReadFile { handle, len, overlapped, buffer } => KeptArgs::ReadFile {
+    pub(crate) fn keep_args_into(&self, slot: &mut Option<KeptArgs>) {
+        debug_assert!(slot.is_none(), "simulator bug: kept arguments overwritten");
+        let old = match self {
+            Request::ReadFile { handle, len, overlapped, buffer } => slot.replace(KeptArgs::ReadFile {
                 handle: Keep::keep(handle),
                 len: Keep::keep(len),
                 overlapped: Keep::keep(overlapped),
                 buffer: Keep::keep(buffer),
-            },
-            Request::WriteFile { handle, data, overlapped } => KeptArgs::WriteFile {
+            }),
+            Request::WriteFile { handle, data, overlapped } => slot.replace(KeptArgs::WriteFile {
                 handle: Keep::keep(handle),
                 data: Keep::keep(data),
                 overlapped: Keep::keep(overlapped),
-            },
+            }),
             Request::WaitForSingleObject { handle, timeout_ms } => {
-                KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms }
+                slot.replace(KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms })
             }
-            _ => self.keep_args(),
-        }
+            _ => slot.replace(self.keep_args()),
+        };
+        std::mem::forget(old);
     }
 }
 
