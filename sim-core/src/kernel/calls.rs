@@ -175,23 +175,7 @@ impl Kernel {
     /// Executes the parked call of `tid`: one kernel step.
     pub fn step_thread(&mut self, tid: Tid) {
         self.parked.remove(&tid);
-        let t = self.thread_mut(tid);
-        let pid = t.pid;
-        let granted = t.granted;
-        let req = match std::mem::replace(&mut t.run, Run::Running) {
-            Run::Parked(req) => req,
-            other => panic!("simulator bug: stepping a thread that is not parked: {other:?}"),
-        };
-        self.step += 1;
-        #[cfg(test)]
-        if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
-            panic!("a test's kernel panic at step {}", self.step);
-        }
-        if self.step > self.watch_from {
-            self.watch_call(tid, &req);
-        }
-        self.current = Some(tid);
-        self.execute(tid, pid, req, granted);
+        self.execute(tid);
         self.current = None;
         if self.step > self.watch_from {
             self.watch_state();
@@ -220,9 +204,33 @@ impl Kernel {
         n <= INVARIANTS_EVERY_STEP || self.step.is_multiple_of(n / INVARIANTS_EVERY_STEP)
     }
 
-    /// Executes one request for `tid` and records the outcome. `granted` is the thread's
-    /// `granted` file object as the call starts.
-    fn execute(&mut self, tid: Tid, pid: super::Pid, req: Request, granted: Option<crate::objects::ObjectId>) {
+    /// Executes the parked call of `tid` and records the outcome (the step's work between
+    /// the scheduler's bookkeeping and the checks after it). The request is taken from the
+    /// thread here, in the one function that hands it to its handler, so that it is moved
+    /// as few times as may be (it is large).
+    #[inline(always)]
+    fn execute(&mut self, tid: Tid) {
+        // The thread's object, looked up once: the reply is stored through it (a thread id
+        // is never reused, so it names the same thread for the whole step).
+        let Some(&oid) = self.tids.get(&tid) else { super::no_such("thread", tid) };
+        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        let pid = t.pid;
+        // The thread's `granted` file object as the call starts.
+        let granted = t.granted;
+        // Checked before the request is moved out, so that the move is the only copy.
+        if !matches!(t.run, Run::Parked(_)) {
+            panic!("simulator bug: stepping a thread that is not parked: {:?}", t.run);
+        }
+        let Run::Parked(req) = std::mem::replace(&mut t.run, Run::Running) else { unreachable!() };
+        self.step += 1;
+        #[cfg(test)]
+        if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
+            panic!("a test's kernel panic at step {}", self.step);
+        }
+        if self.step > self.watch_from {
+            self.watch_call(tid, &req);
+        }
+        self.current = Some(tid);
         let api = req.api();
         let traced = self.config.trace;
         // A call that may block keeps its arguments on its operation for the deadlock
@@ -242,21 +250,30 @@ impl Kernel {
             },
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
-        let shown = if traced { self.named_args_shared(pid, req.args()) } else { Vec::new() };
+        let shown = if traced { Some(self.named_args_shared(pid, req.args())) } else { None };
         let call_id = self.reserve_event_id();
         self.cause_event = Some(call_id);
         self.effect = None;
-        // Written in place (the kept parts are not built into a temporary first).
-        let calling = self.calling.insert((api, None));
-        if may_block {
-            calling.1 = Some(req.keep_args_hot());
+        // No call is executing: the slot is empty, and is written without a drop of what
+        // it held.
+        debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
+        std::mem::forget(self.calling.replace((api, None)));
+        if may_block && let Some((_, slot)) = &mut self.calling {
+            req.keep_args_into(slot);
         }
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
         // The call releases into what it names (the race detector, §25.2).
         self.race_call_start(pid, tid, &req);
-        let exec = match crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted) {
+        // A call that cannot involve a file object's I/O lock (told by its API) skips the
+        // lock check, which would give `Ok(None)` for it.
+        let file_call = crate::objects::pipe::may_lock_file(api);
+        debug_assert!(file_call || crate::objects::pipe::never_locks(&req), "simulator bug: {api} may take a lock");
+        debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
+        let lock =
+            if file_call { crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted) } else { Ok(None) };
+        let exec = match lock {
             Err(file) => {
                 self.call_file = None;
                 // Any file call can queue behind the lock: its arguments go on the operation.
@@ -265,18 +282,19 @@ impl Kernel {
                 }
                 Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
             }
-            Ok(locked) => {
-                let exec = self.dispatch(pid, tid, req);
-                self.call_file = None;
-                if let Some(file) = locked {
-                    match exec {
-                        Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
-                        _ => crate::objects::pipe::unlock_file(self, file),
-                    }
-                }
-                exec
-            }
+            // The handler's result is written where `exec` lives (not moved there from
+            // a binding of its own): it is large.
+            Ok(_) => self.dispatch(pid, tid, req),
         };
+        if file_call && let Ok(locked) = lock {
+            self.call_file = None;
+            if let Some(file) = locked {
+                match exec {
+                    Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
+                    _ => crate::objects::pipe::unlock_file(self, file),
+                }
+            }
+        }
         // A call granted a file object's lock after waiting for it holds a reference on
         // the object until it has used it.
         // (A thread that ended in its own call released it then.) Only a call that started
@@ -294,23 +312,23 @@ impl Kernel {
             }
             self.release(file);
         }
-        // ReadFile's and WriteFile's kept arguments (the usual ones) need no drop.
-        match self.calling.take() {
-            Some((_, Some(kept))) if super::request::kept_is_plain(&kept) => std::mem::forget(kept),
-            _ => {}
+        // Kept arguments left (the call did not block) are dropped; the usual ones
+        // (ReadFile's, WriteFile's, WaitForSingleObject's) and none need no drop glue, and
+        // are cleared where they are, without being moved out first.
+        match &self.calling {
+            Some((_, Some(kept))) if !super::request::kept_is_plain(kept) => self.calling = None,
+            _ => std::mem::forget(self.calling.take()),
         }
         // The call's effects stay where they are: once the call's own event (and any the
         // completion adds) is pushed after them, a rotation puts them last.
         let effects = self.trace.len() - mark;
-        if matches!(exec, Exec::Done(_)) {
-            self.race_call_done(tid);
-        }
         match exec {
             Exec::Done(reply) => {
+                self.race_call_done(tid);
                 if traced {
                     let kind = EventKind::Call {
                         api: api.name().into(),
-                        args: shown,
+                        args: shown.unwrap_or_default(),
                         ret: reply.ret(api.ret_kind()),
                         outs: reply.value.outs(),
                         error: reply.status.last_error(),
@@ -318,7 +336,7 @@ impl Kernel {
                     };
                     self.push_event_with_id(call_id, tid, None, kind);
                 }
-                let t = self.thread_mut(tid);
+                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
                 if let Some(e) = reply.status.last_error() {
                     t.last_error = e.0;
                 }
@@ -336,7 +354,8 @@ impl Kernel {
                     let reason = self.op_reason(op);
                     let o = &self.ops[op];
                     let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
-                    let kind = EventKind::Block { api: api.name().into(), args: shown, reason, lock_wait };
+                    let kind =
+                        EventKind::Block { api: api.name().into(), args: shown.unwrap_or_default(), reason, lock_wait };
                     let serial = o.serial;
                     self.push_event_with_id(call_id, tid, Some(serial), kind);
                 }
@@ -350,7 +369,7 @@ impl Kernel {
                 if traced {
                     let kind = EventKind::Call {
                         api: api.name().into(),
-                        args: shown,
+                        args: shown.unwrap_or_default(),
                         ret: Ret::Void,
                         outs: Vec::new(),
                         error: None,

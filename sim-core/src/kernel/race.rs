@@ -159,6 +159,9 @@ pub(crate) struct Detector {
     /// that starts with the detector off needs its handles' keys only if it blocks (its
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
+    /// The one handle of a call of the usual kind (`hot_handle`), noted in place of
+    /// `calling_handles` (two stores, not a list's clear and push, at every such call).
+    calling_hot: Option<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
     /// Emptied key lists of completed operations, for the next operations (no allocation
     /// per blocked call).
@@ -376,6 +379,11 @@ impl Kernel {
     /// Resolves the executing call's deferred handles into its keys (`calling_handles`).
     fn race_resolve_calling(&mut self) {
         let Some((pid, tid, alertable)) = self.race.calling_deferred.take() else { return };
+        // A call of the usual kind noted its one handle on its own: it is the list.
+        if let Some(h) = self.race.calling_hot.take() {
+            self.race.calling_handles.clear();
+            self.race.calling_handles.push(h);
+        }
         // The usual case (a ReadFile or WriteFile that blocks): its one handle is the file
         // object the I/O lock check resolved; its keys are `race_handle_keys`'s for a file
         // object (its pipe, itself, its port), pushed in place.
@@ -418,10 +426,15 @@ impl Kernel {
     /// `obj`, whose type adds no key of its own; one key needs no sort. In any other case
     /// the keys are left deferred, for the general path.
     pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
+        // The call's noted handles: its one hot handle, or the list.
+        let one_handle = match self.race.calling_hot {
+            Some(x) => x == h,
+            None => self.race.calling_handles[..] == [h],
+        };
         if let Some((p, _, false)) = self.race.calling_deferred
             && p == pid
             && self.race.calling.is_empty()
-            && self.race.calling_handles[..] == [h]
+            && one_handle
             && h != CURRENT_PROCESS_PSEUDO_HANDLE
             && h != CURRENT_THREAD_PSEUDO_HANDLE
             && !matches!(self.call_file, Some((cp, ch, _, _)) if (cp, ch) == (pid, h))
@@ -432,6 +445,7 @@ impl Kernel {
             ));
             debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
             self.race.calling_deferred = None;
+            self.race.calling_hot = None;
             self.race.calling.push(SyncKey::Object(obj));
         }
     }
@@ -496,8 +510,7 @@ impl Kernel {
         if let Some(h) = hot
             && !self.race_on()
         {
-            self.race.calling_handles.clear();
-            self.race.calling_handles.push(h);
+            self.race.calling_hot = Some(h);
             self.race.calling_deferred = Some((pid, tid, false));
             return;
         }
@@ -528,6 +541,7 @@ impl Kernel {
                 }
             };
             self.race.calling_handles = handles;
+            self.race.calling_hot = None;
             self.race.calling_deferred = Some((pid, tid, alertable));
         }
         self.race.calling = keys;

@@ -550,8 +550,11 @@ macro_rules! api_table {
                 match self { $( Api::$name => RetKind::$ret, )* }
             }
             /// Whether the call can become a pending operation.
+            #[inline]
             pub fn may_block(self) -> bool {
-                match self { $( Api::$name => api_blocks!($($blocks)?), )* }
+                // A table (one load) rather than a match (a jump through a table).
+                const BLOCKS: [bool; [$( Api::$name, )*].len()] = [$( api_blocks!($($blocks)?), )*];
+                BLOCKS[self as usize]
             }
             /// Every API, in table order.
             pub const ALL: &'static [Api] = &[$( Api::$name, )*];
@@ -631,32 +634,36 @@ macro_rules! api_table {
 }
 
 impl Request {
-    /// `keep_args`, with the three calls made most that may block (ReadFile, WriteFile,
-    /// WaitForSingleObject) kept inline rather than through the table's match.
+    /// `keep_args` written into `slot`, which holds none (they are not dropped), with the
+    /// three calls made most that may block (ReadFile, WriteFile, WaitForSingleObject)
+    /// kept inline, each written in place (not built in a temporary and moved: a
+    /// `KeptArgs` is large) rather than through the table's match.
     #[inline(always)]
-    pub(crate) fn keep_args_hot(&self) -> KeptArgs {
-        match self {
-            Request::ReadFile { handle, len, overlapped, buffer } => KeptArgs::ReadFile {
+    pub(crate) fn keep_args_into(&self, slot: &mut Option<KeptArgs>) {
+        debug_assert!(slot.is_none(), "simulator bug: kept arguments overwritten");
+        let old = match self {
+            Request::ReadFile { handle, len, overlapped, buffer } => slot.replace(KeptArgs::ReadFile {
                 handle: Keep::keep(handle),
                 len: Keep::keep(len),
                 overlapped: Keep::keep(overlapped),
                 buffer: Keep::keep(buffer),
-            },
-            Request::WriteFile { handle, data, overlapped } => KeptArgs::WriteFile {
+            }),
+            Request::WriteFile { handle, data, overlapped } => slot.replace(KeptArgs::WriteFile {
                 handle: Keep::keep(handle),
                 data: Keep::keep(data),
                 overlapped: Keep::keep(overlapped),
-            },
+            }),
             Request::WaitForSingleObject { handle, timeout_ms } => {
-                KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms }
+                slot.replace(KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms })
             }
-            _ => self.keep_args(),
-        }
+            _ => slot.replace(self.keep_args()),
+        };
+        std::mem::forget(old);
     }
 }
 
 /// Whether kept arguments hold nothing to free (ReadFile's, WriteFile's and
-/// WaitForSingleObject's: handles, lengths, flags and a time-out), so that they may be
+/// WaitForSingleObject's: handles, lengths, time-outs and flags), so that they may be
 /// forgotten instead of dropped through the table's drop glue.
 #[inline(always)]
 pub(crate) fn kept_is_plain(kept: &KeptArgs) -> bool {

@@ -420,6 +420,36 @@ fn io_access(req: &Request) -> Option<(HANDLE, u32)> {
     }
 }
 
+/// Whether a call of `api` may involve a file object's I/O lock (`lock_file_for`):
+/// CloseHandle and the calls `io_access` lists. For any other call `lock_file_for` gives
+/// `Ok(None)` without a lookup, so the caller skips it on a test of the API it already
+/// has, instead of two matches on the request at every call.
+#[inline]
+pub(crate) fn may_lock_file(api: Api) -> bool {
+    matches!(
+        api,
+        Api::CloseHandle
+            | Api::ReadFile
+            | Api::WriteFile
+            | Api::PeekNamedPipe
+            | Api::GetNamedPipeInfo
+            | Api::FlushFileBuffers
+            | Api::ConnectNamedPipe
+            | Api::DisconnectNamedPipe
+            | Api::SetNamedPipeHandleState
+            | Api::GetNamedPipeHandleState
+            | Api::GetNamedPipeClientProcessId
+            | Api::GetNamedPipeServerProcessId
+            | Api::TransactNamedPipe
+    )
+}
+
+/// Whether `lock_file_for` gives `Ok(None)` for `req` whatever the state: what
+/// `may_lock_file` must say of every call it leaves out (checked in debug builds).
+pub(crate) fn never_locks(req: &Request) -> bool {
+    !matches!(req, Request::CloseHandle { .. }) && io_access(req).is_none()
+}
+
 /// Takes the I/O lock of a synchronous file object for a file call, if the call is one.
 /// `Ok(Some(file))`: the lock is held for this call; `Ok(None)`: no lock is involved
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
