@@ -475,25 +475,15 @@ impl Kernel {
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
     /// (for the trace and the deadlock report; the operation keeps them unnamed).
-    pub(crate) fn named_args(&self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
-        for a in &mut args {
-            if let ArgValue::Handle { handle, object } = &mut a.value {
-                *object = self.describe_handle(pid, *handle);
-            }
-        }
-        args
+    pub(crate) fn named_args(&self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
+        name_handles(args, |h| self.describe_handle(pid, h))
     }
 
     /// `named_args`, with the descriptions that cannot change shared from one event to
     /// the next (`Kernel::describe_handle_shared`). Out of line: only traced calls use it.
     #[inline(never)]
-    fn named_args_shared(&mut self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
-        for a in &mut args {
-            if let ArgValue::Handle { handle, object } = &mut a.value {
-                *object = self.describe_handle_shared(pid, *handle);
-            }
-        }
-        args
+    fn named_args_shared(&mut self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
+        name_handles(args, |h| self.describe_handle_shared(pid, h))
     }
 
     /// Records what the executing call changed, for the trace (built only when traced).
@@ -593,6 +583,19 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// `args` with each handle argument's object set by `describe`.
+fn name_handles(
+    mut args: Vec<Arg>,
+    mut describe: impl FnMut(crate::types::HANDLE) -> Option<std::sync::Arc<str>>,
+) -> Vec<Arg> {
+    for a in &mut args {
+        if let ArgValue::Handle { handle, object } = &mut a.value {
+            *object = describe(*handle);
+        }
+    }
+    args
 }
 
 /// The trace's occupancy counters (`Kernel::sample_occupancy`), boxed in the kernel and

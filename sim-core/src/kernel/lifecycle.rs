@@ -152,6 +152,8 @@ impl Kernel {
     pub(crate) fn describe_handle_shared(&mut self, pid: Pid, h: HANDLE) -> Option<std::sync::Arc<str>> {
         let id = self.handle_object(pid, h)?;
         if let Some(d) = self.descriptions.as_ref().and_then(|m| m.get(id)) {
+            // What `description_is_fixed` promises, checked by every traced test.
+            debug_assert_eq!(**d, *self.describe(id), "simulator bug: a kept description changed");
             return Some(d.clone());
         }
         let d: std::sync::Arc<str> = self.describe(id).into();

@@ -286,17 +286,20 @@ impl fmt::Debug for Op {
     /// As `#[derive(Debug)]` gave it before the race keys were kept here (state hashes
     /// and footprints read it): the keys are the detector's, not the operation's state.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field named: a field added to `Op` must be added here too.
+        let Op { tid, api, args, kind, target, deadline, timer_seq, since_step, serial, alertable, race_keys: _ } =
+            self;
         f.debug_struct("Op")
-            .field("tid", &self.tid)
-            .field("api", &self.api)
-            .field("args", &self.args)
-            .field("kind", &self.kind)
-            .field("target", &self.target)
-            .field("deadline", &self.deadline)
-            .field("timer_seq", &self.timer_seq)
-            .field("since_step", &self.since_step)
-            .field("serial", &self.serial)
-            .field("alertable", &self.alertable)
+            .field("tid", tid)
+            .field("api", api)
+            .field("args", args)
+            .field("kind", kind)
+            .field("target", target)
+            .field("deadline", deadline)
+            .field("timer_seq", timer_seq)
+            .field("since_step", since_step)
+            .field("serial", serial)
+            .field("alertable", alertable)
             .finish()
     }
 }
