@@ -290,8 +290,8 @@ impl Sim {
             seed: k.config.seed(),
             steps: k.step,
             time_ms: k.now_ms(),
-            decisions: k.decisions.take(),
-            schedule: std::mem::take(&mut k.schedule),
+            decisions: k.take_decisions(),
+            schedule: k.take_schedule(),
             trace: k.take_trace(),
             races: std::mem::take(&mut k.race.races),
             trace_dropped: k.trace_dropped,
@@ -386,6 +386,21 @@ impl Sim {
             let mut k = self.kernel.borrow_mut();
             if let Some(o) = k.stop.take() {
                 return o;
+            }
+            // The usual case: the choice made from the runnable set's word, without its
+            // list (`Kernel::choose_thread_in`); an empty set and the step limit are for
+            // the general path below.
+            if let Some(mask) = k.runnable_mask()
+                && mask != 0
+                && k.step < k.config.steps_max
+            {
+                let tid = k.choose_thread_in(mask);
+                k.before_step(tid);
+                k.step_thread(tid);
+                if let Some(o) = k.stop.take() {
+                    return o;
+                }
+                continue;
             }
             // The runnable set into a buffer kept across steps (no allocation per step).
             let mut runnable = std::mem::take(&mut k.scratch_tids);

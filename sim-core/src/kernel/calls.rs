@@ -99,15 +99,27 @@ impl Kernel {
             if !self.to_poll.is_empty() || !self.dead.is_empty() || !self.stop.is_none() {
                 return None;
             }
-            let mut runnable = std::mem::take(&mut self.scratch_tids);
-            runnable.clear();
-            self.parked.extend_into(&mut runnable);
-            if runnable.is_empty() || self.step >= self.config.steps_max {
-                self.scratch_tids = runnable;
-                return None;
-            }
-            let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
-            self.scratch_tids = runnable;
+            let chosen = match self.runnable_mask() {
+                // The usual case: the choice made from the set's word, without its list.
+                Some(mask) => {
+                    if mask == 0 || self.step >= self.config.steps_max {
+                        return None;
+                    }
+                    self.choose_thread_in(mask)
+                }
+                None => {
+                    let mut runnable = std::mem::take(&mut self.scratch_tids);
+                    runnable.clear();
+                    self.parked.extend_into(&mut runnable);
+                    if runnable.is_empty() || self.step >= self.config.steps_max {
+                        self.scratch_tids = runnable;
+                        return None;
+                    }
+                    let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
+                    self.scratch_tids = runnable;
+                    chosen
+                }
+            };
             if !self.stop.is_none() {
                 return None;
             }

@@ -70,6 +70,12 @@ pub(crate) use {deref_to_tables, fresh_per_thread, fresh_shared};
 pub struct Lazy<T: Fresh>(Option<Box<T>>);
 
 impl<T: Fresh> Lazy<T> {
+    /// A value built already (`value` may differ from the fresh one in what cannot be
+    /// observed, such as a buffer's capacity).
+    pub(crate) fn built(value: T) -> Self {
+        Lazy(Some(Box::new(value)))
+    }
+
     /// The value, taken: this is fresh again.
     pub(crate) fn take(&mut self) -> T {
         self.0.take().map_or_else(T::default, |t| *t)

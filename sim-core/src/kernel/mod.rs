@@ -108,10 +108,41 @@ struct Spare {
     /// run reserves that many at once (`Kernel::take_trace`), instead of growing its
     /// trace by doubling and copying every event it has so far at each doubling.
     trace_len: usize,
+    /// How many decisions the last run on this OS thread recorded in full, and how many
+    /// bytes its schedule took: the next run reserves as many (`Kernel::take_decisions`,
+    /// `Kernel::take_schedule`), instead of growing both by doubling and copying.
+    decisions_len: usize,
+    schedule_len: usize,
+}
+
+/// The options lists of recent thread choices made from the runnable set's word
+/// (`Kernel::record_decision_in`), each with that word (0 in an unused entry: a choice is
+/// never among no threads), replaced in turn.
+#[derive(Default)]
+struct OptionLists {
+    entries: [(u64, std::sync::Arc<[Tid]>); 4],
+    next: usize,
 }
 
 /// The most events a traced run reserves from the last one's length (about 12 MB).
 const TRACE_RESERVE_MAX: usize = 1 << 16;
+
+/// The most decisions (24 bytes each) and schedule bytes a run reserves from the last
+/// one's counts.
+const DECISIONS_RESERVE_MAX: usize = 1 << 16;
+
+/// A list taken for a run's report, its length kept in `*kept` for the next run on this
+/// OS thread to reserve; trimmed when the reservation was far too large (a short run
+/// after a long one), so that a report keeps about what it holds.
+fn taken_for_report<T>(mut list: Vec<T>, kept: Option<&mut usize>) -> Vec<T> {
+    if let Some(kept) = kept {
+        *kept = list.len();
+    }
+    if list.capacity() > 2 * list.len() + 64 {
+        list.shrink_to_fit();
+    }
+    list
+}
 
 thread_local! {
     static SPARE: std::cell::Cell<Option<Box<Spare>>> = const { std::cell::Cell::new(None) };
@@ -176,6 +207,18 @@ impl Kernel {
             s.trace_len = self.trace.len();
         }
         std::mem::take(&mut self.trace)
+    }
+
+    /// The run's full decision list, taken for its report (`taken_for_report`).
+    pub(crate) fn take_decisions(&mut self) -> Vec<Decision> {
+        let kept = self.spare.as_mut().map(|s| &mut s.decisions_len);
+        taken_for_report(self.decisions.take(), kept)
+    }
+
+    /// The run's schedule, taken for its report (`taken_for_report`).
+    pub(crate) fn take_schedule(&mut self) -> Schedule {
+        let kept = self.spare.as_mut().map(|s| &mut s.schedule_len);
+        std::mem::take(&mut self.schedule).map_bytes(|b| taken_for_report(b, kept))
     }
 
     /// An empty handle slot vector for a new process's table: an ended process's, or new.
@@ -356,6 +399,9 @@ pub struct Kernel {
     /// placeholder) when the kernel was made from its configuration (`Kernel::new`): the
     /// usual choice calls it directly.
     random: Option<Box<sched::RandomStrategy>>,
+    /// The options lists of the last few thread choices made from the runnable set's
+    /// word, by that word (`record_decision_in`; made at the first such decision).
+    option_lists: Option<Box<OptionLists>>,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
     pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
@@ -528,6 +574,7 @@ impl Kernel {
             w => config.steps_max.saturating_sub(w),
         };
         let mut spare = Spare::take();
+        let full_record = config.decision_record == DecisionRecord::Full;
         let trace = match config.trace {
             true => Vec::with_capacity(spare.trace_len.min(TRACE_RESERVE_MAX).min(config.trace_events_max)),
             false => Vec::new(),
@@ -547,9 +594,13 @@ impl Kernel {
             config: Box::new(config),
             strategy,
             random: None,
+            option_lists: None,
             descriptions: None,
-            decisions: Default::default(),
-            schedule: Schedule::new(),
+            decisions: match full_record && spare.decisions_len > 0 {
+                true => lazy::Lazy::built(Vec::with_capacity(spare.decisions_len.min(DECISIONS_RESERVE_MAX))),
+                false => Default::default(),
+            },
+            schedule: Schedule::with_capacity(spare.schedule_len.min(DECISIONS_RESERVE_MAX)),
             last_stepped: None,
             footprints,
             trace,
@@ -884,6 +935,75 @@ impl Kernel {
                 options[0]
             }
         }
+    }
+
+    /// The runnable set as one word (bit `id / 4` for each parked id, `TidSet::low_only`)
+    /// when the next thread can be chosen from it (`choose_thread_in`): the configured
+    /// random strategy chooses, no strategy hook wants the options' next calls,
+    /// footprints or states, and every parked id is below `tidset::LOW`. `None` when the
+    /// choice needs the list (`choose`).
+    #[inline(always)]
+    pub(crate) fn runnable_mask(&self) -> Option<u64> {
+        if self.random.is_some() && self.footprints.is_none() && !self.wants_states {
+            self.parked.low_only()
+        } else {
+            None
+        }
+    }
+
+    /// `choose(ChoiceKind::Thread, list)` on the list of the ids in `mask` (in increasing
+    /// order, as `TidSet::extend_into` lists them), without the list: the same draw
+    /// (`RandomStrategy::pick_among` with the list's length), the same schedule byte, and
+    /// the same decision recorded, its options shared with the last decision's when they
+    /// are the same list, as `choose` does (issue 13: listing the runnable threads and
+    /// the general choice cost about 60 instructions a step). Only for a mask from
+    /// `runnable_mask`, with at least one bit set.
+    #[inline(always)]
+    pub(crate) fn choose_thread_in(&mut self, mask: u64) -> Tid {
+        debug_assert!(mask != 0, "simulator bug: choice among no options");
+        let n = mask.count_ones() as usize;
+        if n == 1 {
+            return mask.trailing_zeros() * 4;
+        }
+        let Some(r) = self.random.as_mut() else {
+            unreachable!("simulator bug: a mask choice without the random strategy")
+        };
+        let i = r.pick_among(n);
+        let mut bits = mask;
+        for _ in 0..i {
+            bits &= bits - 1;
+        }
+        let tid = bits.trailing_zeros() * 4;
+        self.schedule.push(ChoiceKind::Thread, i);
+        if self.config.decision_record == DecisionRecord::Full {
+            self.record_decision_in(mask, n, tid);
+        }
+        tid
+    }
+
+    /// The full record of `choose_thread_in`'s decision (out of line). A run chooses
+    /// among the same few sets of threads again and again: the options lists of the last
+    /// few sets are kept by their word (`OptionLists`) and shared, not made again.
+    #[inline(never)]
+    fn record_decision_in(&mut self, mask: u64, n: usize, tid: Tid) {
+        let lists = self.option_lists.get_or_insert_with(Default::default);
+        let options = match lists.entries.iter().find(|(m, _)| *m == mask) {
+            Some((_, list)) => list.clone(),
+            None => {
+                let mut list = [0 as Tid; 64];
+                let mut bits = mask;
+                for slot in list.iter_mut().take(n) {
+                    *slot = bits.trailing_zeros() * 4;
+                    bits &= bits - 1;
+                }
+                let list: std::sync::Arc<[Tid]> = std::sync::Arc::from(&list[..n]);
+                let at = lists.next;
+                lists.entries[at] = (mask, list.clone());
+                lists.next = (at + 1) % lists.entries.len();
+                list
+            }
+        };
+        self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
     }
 
     /// A thread choice for a strategy that wants each option's next call and the

@@ -113,6 +113,17 @@ impl Schedule {
     pub fn new() -> Schedule {
         Schedule::default()
     }
+    /// An empty schedule with room for `bytes` bytes.
+    pub(crate) fn with_capacity(bytes: usize) -> Schedule {
+        Schedule { bytes: Vec::with_capacity(bytes), len: 0 }
+    }
+
+    /// This schedule with its byte buffer passed through `f` (which keeps its contents).
+    pub(crate) fn map_bytes(mut self, f: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Schedule {
+        self.bytes = f(std::mem::take(&mut self.bytes));
+        self
+    }
+
     /// Records a decision: option `index` chosen at a choice of `kind`.
     pub fn push(&mut self, kind: ChoiceKind, index: usize) {
         let head = kind.code() << 6;
@@ -415,7 +426,14 @@ impl RandomStrategy {
         if kind == ChoiceKind::Network {
             return network_pick(options, self.rng.random_range(0..1000));
         }
-        self.rng.random_range(0..options.len())
+        self.pick_among(options.len())
+    }
+
+    /// The index this strategy picks for a thread, waiter or data choice among `n`
+    /// options (`pick_index` without the list: `Kernel::choose_thread_in`).
+    #[inline(always)]
+    pub(crate) fn pick_among(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n)
     }
 }
 

@@ -29,7 +29,7 @@ use super::Tid;
 const LISTED: usize = 32;
 
 /// Ids below this are bits of `TidSet::low`.
-const LOW: Tid = 64 * 4;
+pub(crate) const LOW: Tid = 64 * 4;
 
 /// Thread ids (multiples of 4), in id order.
 #[derive(Clone, Default)]
@@ -228,6 +228,13 @@ impl TidSet {
     fn grow(&mut self, w: usize) {
         self.words.resize(w + 1, 0);
         self.summary.resize(w / 64 + 1, 0);
+    }
+
+    /// The set as one word, when every id in it is below `LOW` (the usual case): bit
+    /// `id / 4` set for each id, as in `low`. `None` when it holds an id from `LOW` on.
+    #[inline(always)]
+    pub(crate) fn low_only(&self) -> Option<u64> {
+        if self.len == 0 { Some(self.low) } else { None }
     }
 
     /// Appends the ids, in increasing order, to `out`.
