@@ -365,3 +365,88 @@ fn a_reset_sim_makes_the_runs_a_fresh_one_makes() {
     }
     assert!(distinct.len() > 1, "the seeds made different runs");
 }
+
+/// Issue 13: a run configured with the random strategy chooses its threads from the
+/// runnable set's word (`Kernel::choose_thread_in`) while every runnable id is below 256,
+/// and from the set's list otherwise; the same strategy given as a boxed `Strategy` always
+/// chooses through `ChoicePoint`s and the list. Both must make the same decisions with the
+/// same options and give the same trace, with few threads (the word) and with runnable
+/// threads past id 256 (70 idle threads created first: the list).
+#[test]
+fn the_random_strategy_chooses_the_same_from_the_runnable_word_and_from_the_list() {
+    fn setup(sim: &mut Sim, idle: usize) {
+        sim.program("main", move |ctx| async move {
+            let stop = ctx.create_event(None, true, false, None).await;
+            let mut idlers = Vec::new();
+            for _ in 0..idle {
+                idlers.push(
+                    ctx.create_thread(
+                        None,
+                        0,
+                        move |ctx| async move { ctx.wait_for_single_object(stop, INFINITE).await },
+                        0,
+                        None,
+                    )
+                    .await,
+                );
+            }
+            let m = ctx.create_mutex(None, false, None).await;
+            let (mut r, mut w) = (HANDLE::NULL, HANDLE::NULL);
+            assert_eq!(ctx.create_pipe(&mut r, &mut w, None, 2).await, TRUE);
+            let mut workers = Vec::new();
+            for tag in [b'a', b'b', b'c'] {
+                workers.push(
+                    ctx.create_thread(
+                        None,
+                        0,
+                        move |ctx| async move {
+                            for _ in 0..4 {
+                                ctx.wait_for_single_object(m, INFINITE).await;
+                                assert_eq!(ctx.write_file(w, &[tag], None).await, TRUE);
+                                assert_eq!(ctx.release_mutex(m).await, TRUE);
+                            }
+                            0
+                        },
+                        0,
+                        None,
+                    )
+                    .await,
+                );
+            }
+            let mut b = [0u8; 1];
+            for _ in 0..12 {
+                assert_eq!(ctx.read_file(r, &mut b, None).await, TRUE);
+            }
+            assert_eq!(ctx.set_event(stop).await, TRUE);
+            for t in workers.into_iter().chain(idlers) {
+                ctx.wait_for_single_object(t, INFINITE).await;
+            }
+            0
+        });
+    }
+    for idle in [0, 70] {
+        let mut word_choices = 0;
+        for seed in 0..8u64 {
+            let config = Config::random(seed);
+            let mut held = Sim::new(config.clone());
+            setup(&mut held, idle);
+            let a = held.run("main");
+            let strategy = Box::new(sim_core::kernel::sched::RandomStrategy::new(seed));
+            let mut boxed = Sim::with_strategy(config, strategy);
+            setup(&mut boxed, idle);
+            let b = boxed.run("main");
+            assert!(a.outcome.is_completed(), "{}", a.summary());
+            assert_eq!(a.decisions, b.decisions, "seed {seed}, {idle} idle threads");
+            assert_eq!(a.schedule, b.schedule, "seed {seed}, {idle} idle threads");
+            assert!(!a.trace.is_empty());
+            assert_eq!(render_json_lines(&a.trace), render_json_lines(&b.trace), "seed {seed}");
+            // The choices among several threads, all below id 256 (the word) or not.
+            let several = a.decisions.iter().filter(|d| d.options.len() > 1);
+            word_choices += several.clone().filter(|d| d.options.iter().all(|&t| t < 256)).count();
+            if idle == 70 {
+                assert!(several.clone().any(|d| d.options.iter().any(|&t| t >= 256)), "the list is used");
+            }
+        }
+        assert!(word_choices > 0, "the word is used");
+    }
+}
