@@ -190,11 +190,13 @@ impl ThreadCtx {
         ppv: Option<&mut Option<ComPtr>>,
     ) -> HRESULT {
         let req = Request::CoCreateInstance {
-            clsid: *rclsid,
-            outer: unk_outer.is_some(),
-            cls_context,
-            iid: *riid,
-            has_out: ppv.is_some(),
+            args: Box::new(crate::kernel::request::boxed::CoCreateInstance {
+                clsid: *rclsid,
+                outer: unk_outer.is_some(),
+                cls_context,
+                iid: *riid,
+                has_out: ppv.is_some(),
+            }),
         };
         let c = self.com(req).await;
         if let ComOut::Activate(factory) = c.out {
@@ -228,7 +230,14 @@ impl ThreadCtx {
         riid: &IID,
         ppv: Option<&mut Option<ComPtr>>,
     ) -> HRESULT {
-        let req = Request::CoGetClassObject { clsid: *rclsid, cls_context, iid: *riid, has_out: ppv.is_some() };
+        let req = Request::CoGetClassObject {
+            args: Box::new(crate::kernel::request::boxed::CoGetClassObject {
+                clsid: *rclsid,
+                cls_context,
+                iid: *riid,
+                has_out: ppv.is_some(),
+            }),
+        };
         let c = self.com(req).await;
         if let Some(o) = ppv {
             *o = match c.out {
@@ -256,8 +265,15 @@ impl ThreadCtx {
         flags: u32,
         register: Option<&mut u32>,
     ) -> HRESULT {
-        let req =
-            Request::CoRegisterClassObject { clsid: *rclsid, unk, cls_context, flags, has_cookie: register.is_some() };
+        let req = Request::CoRegisterClassObject {
+            args: Box::new(crate::kernel::request::boxed::CoRegisterClassObject {
+                clsid: *rclsid,
+                unk,
+                cls_context,
+                flags,
+                has_cookie: register.is_some(),
+            }),
+        };
         let c = self.com(req).await;
         if let Some(o) = register {
             *o = match c.out {
@@ -359,7 +375,9 @@ impl ThreadCtx {
                 }
                 _ => {}
             }
-            let e = self.com(Request::ToyEnter { obj, method }).await;
+            let e = self
+                .com(Request::ToyEnter { args: Box::new(crate::kernel::request::boxed::ToyEnter { obj, method }) })
+                .await;
             let v = value_of(e.out);
             let (hr, out, new) = match method {
                 ToyMethod::Add(n) => (S_OK, 0, v + i64::from(n)),
@@ -377,7 +395,11 @@ impl ThreadCtx {
                 ToyMethod::Notify => (S_OK, 0, v + 1),
                 ToyMethod::CreateInstance(_) | ToyMethod::QueryInterface(_) => (E_UNEXPECTED, 0, v),
             };
-            let _ = self.call(Request::ToyLeave { obj, method, value: new }).await;
+            let _ = self
+                .call(Request::ToyLeave {
+                    args: Box::new(crate::kernel::request::boxed::ToyLeave { obj, method, value: new }),
+                })
+                .await;
             (hr, out)
         })
     }
@@ -553,7 +575,15 @@ impl ThreadCtx {
         _dest_context_reserved: Option<usize>,
         mshlflags: u32,
     ) -> HRESULT {
-        let req = Request::CoMarshalInterface { stream, iid: *riid, unk, dest_context, flags: mshlflags };
+        let req = Request::CoMarshalInterface {
+            args: Box::new(crate::kernel::request::boxed::CoMarshalInterface {
+                stream,
+                iid: *riid,
+                unk,
+                dest_context,
+                flags: mshlflags,
+            }),
+        };
         self.com(req).await.hr
     }
 
@@ -662,7 +692,15 @@ impl ThreadCtx {
         prev: Option<&mut Option<MessageFilter>>,
     ) -> HRESULT {
         let old = self.kernel.borrow().com_filter_of(self.tid);
-        let hr = self.com(Request::CoRegisterMessageFilter { filter, has_prev: prev.is_some() }).await.hr;
+        let hr = self
+            .com(Request::CoRegisterMessageFilter {
+                args: Box::new(crate::kernel::request::boxed::CoRegisterMessageFilter {
+                    filter,
+                    has_prev: prev.is_some(),
+                }),
+            })
+            .await
+            .hr;
         if let (S_OK, Some(p)) = (hr, prev) {
             *p = old;
         }

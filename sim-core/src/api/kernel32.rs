@@ -389,13 +389,15 @@ impl ThreadCtx {
     ) -> BOOL {
         let r = self
             .call(Request::CreateProcess {
-                application_name: application_name.map(str::to_string),
-                command_line: command_line.map(str::to_string),
-                inherit_process: process_attributes.is_some_and(|s| s.bInheritHandle),
-                inherit_thread: thread_attributes.is_some_and(|s| s.bInheritHandle),
-                inherit_handles,
-                flags: creation_flags,
-                stdio: *startup_info,
+                args: Box::new(crate::kernel::request::boxed::CreateProcess {
+                    application_name: application_name.map(str::to_string),
+                    command_line: command_line.map(str::to_string),
+                    inherit_process: process_attributes.is_some_and(|s| s.bInheritHandle),
+                    inherit_thread: thread_attributes.is_some_and(|s| s.bInheritHandle),
+                    inherit_handles,
+                    flags: creation_flags,
+                    stdio: *startup_info,
+                }),
             })
             .await;
         let ok = bool_of(&r);
@@ -1030,14 +1032,16 @@ impl ThreadCtx {
         security_attributes: Option<&SECURITY_ATTRIBUTES>,
     ) -> HANDLE {
         let req = Request::CreateNamedPipe {
-            name: Some(name.to_string()),
-            open_mode,
-            pipe_mode,
-            max_instances,
-            out_buffer_size,
-            in_buffer_size,
-            default_timeout_ms: default_time_out,
-            inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
+            args: Box::new(crate::kernel::request::boxed::CreateNamedPipe {
+                name: Some(name.to_string()),
+                open_mode,
+                pipe_mode,
+                max_instances,
+                out_buffer_size,
+                in_buffer_size,
+                default_timeout_ms: default_time_out,
+                inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
+            }),
         };
         self.call_handle(req).await
     }
@@ -1065,13 +1069,15 @@ impl ThreadCtx {
         template_file: HANDLE,
     ) -> HANDLE {
         let req = Request::CreateFile {
-            name: Some(file_name.to_string()),
-            access: desired_access,
-            share_mode,
-            inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
-            disposition: creation_disposition,
-            flags: flags_and_attributes,
-            template: template_file,
+            args: Box::new(crate::kernel::request::boxed::CreateFile {
+                name: Some(file_name.to_string()),
+                access: desired_access,
+                share_mode,
+                inherit: security_attributes.is_some_and(|s| s.bInheritHandle),
+                disposition: creation_disposition,
+                flags: flags_and_attributes,
+                template: template_file,
+            }),
         };
         self.call_handle(req).await
     }
@@ -1187,10 +1193,12 @@ impl ThreadCtx {
         }
         let req = Request::TransactNamedPipe {
             pipe: h_named_pipe,
-            data: in_buffer.to_vec(),
-            len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
-            overlapped: overlapped.cloned(),
-            buffer: None,
+            args: Box::new(crate::kernel::request::boxed::TransactNamedPipe {
+                data: in_buffer.to_vec(),
+                len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
+                overlapped: overlapped.cloned(),
+                buffer: None,
+            }),
         };
         let r = self.call(req).await;
         self.fill_read(r, out_buffer, bytes_read)
@@ -1306,10 +1314,12 @@ impl ThreadCtx {
         overlapped.mark_started();
         let req = Request::TransactNamedPipe {
             pipe: h_named_pipe,
-            data: in_buffer.to_vec(),
-            len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
-            overlapped: Some(overlapped.clone()),
-            buffer: Some(out_buffer.clone()),
+            args: Box::new(crate::kernel::request::boxed::TransactNamedPipe {
+                data: in_buffer.to_vec(),
+                len: u32::try_from(out_buffer.len()).unwrap_or(u32::MAX),
+                overlapped: Some(overlapped.clone()),
+                buffer: Some(out_buffer.clone()),
+            }),
         };
         bool_of(&self.call(req).await)
     }
@@ -1589,11 +1599,13 @@ impl ThreadCtx {
             Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
         overlapped.mark_started();
         let req = Request::ReadFileEx {
-            handle: h_file,
-            len: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
-            overlapped: overlapped.clone(),
-            buffer: buffer.clone(),
-            routine,
+            args: Box::new(crate::kernel::request::boxed::ReadFileEx {
+                handle: h_file,
+                len: u32::try_from(buffer.len()).unwrap_or(u32::MAX),
+                overlapped: overlapped.clone(),
+                buffer: buffer.clone(),
+                routine,
+            }),
         };
         bool_of(&self.call(req).await)
     }
@@ -1614,8 +1626,14 @@ impl ThreadCtx {
         let routine: crate::kernel::io::IoCompletionRoutine =
             Box::new(move |ctx, code, bytes, ov| Box::pin(completion_routine(ctx, code, bytes, ov)));
         overlapped.mark_started();
-        let req =
-            Request::WriteFileEx { handle: h_file, data: buffer.to_vec(), overlapped: overlapped.clone(), routine };
+        let req = Request::WriteFileEx {
+            args: Box::new(crate::kernel::request::boxed::WriteFileEx {
+                handle: h_file,
+                data: buffer.to_vec(),
+                overlapped: overlapped.clone(),
+                routine,
+            }),
+        };
         bool_of(&self.call(req).await)
     }
 }

@@ -67,11 +67,13 @@ impl ThreadCtx {
         name: Option<&str>,
     ) -> HANDLE {
         let req = Request::CreateFileMapping {
-            file: h_file,
-            inherit: file_mapping_attributes.is_some_and(|s| s.bInheritHandle),
-            protect: fl_protect,
-            maximum_size: (u64::from(maximum_size_high) << 32) | u64::from(maximum_size_low),
-            name: name.map(str::to_string),
+            args: Box::new(crate::kernel::request::boxed::CreateFileMapping {
+                file: h_file,
+                inherit: file_mapping_attributes.is_some_and(|s| s.bInheritHandle),
+                protect: fl_protect,
+                maximum_size: (u64::from(maximum_size_high) << 32) | u64::from(maximum_size_low),
+                name: name.map(str::to_string),
+            }),
         };
         self.call_handle(req).await
     }
@@ -206,7 +208,15 @@ impl ThreadCtx {
         let mut at = 0usize;
         for (a, n) in parts(address as u64, data.len(), self.atomic_bytes()) {
             let whole = MemoryAccess { address: address as u64, len: data.len() as u64 };
-            let r = self.call(Request::WriteMemory { address: a, data: data[at..at + n].to_vec(), whole }).await;
+            let r = self
+                .call(Request::WriteMemory {
+                    args: Box::new(crate::kernel::request::boxed::WriteMemory {
+                        address: a,
+                        data: data[at..at + n].to_vec(),
+                        whole,
+                    }),
+                })
+                .await;
             if !r.status.succeeded() {
                 return;
             }

@@ -164,13 +164,15 @@ impl ThreadCtx {
         transaction: HANDLE,
     ) -> HRESULT {
         let req = Request::MQReceiveMessage {
-            queue,
-            timeout_ms,
-            action,
-            body_capacity,
-            cursor,
-            transaction,
-            asynchronous: None,
+            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
+                queue,
+                timeout_ms,
+                action,
+                body_capacity,
+                cursor,
+                transaction,
+                asynchronous: None,
+            }),
         };
         let (h, v) = self.mq_call(req).await;
         if let Value::MqReceived(_, Some(m)) = v {
@@ -230,8 +232,17 @@ impl ThreadCtx {
     ) -> HRESULT {
         let asynchronous =
             Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: false });
-        let req =
-            Request::MQReceiveMessage { queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous };
+        let req = Request::MQReceiveMessage {
+            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
+                queue,
+                timeout_ms,
+                action,
+                body_capacity,
+                cursor,
+                transaction,
+                asynchronous,
+            }),
+        };
         self.mq_hr(req).await
     }
 
@@ -264,8 +275,17 @@ impl ThreadCtx {
         let message = MqMessageBuf::new();
         let asynchronous =
             Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: true });
-        let req =
-            Request::MQReceiveMessage { queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous };
+        let req = Request::MQReceiveMessage {
+            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
+                queue,
+                timeout_ms,
+                action,
+                body_capacity,
+                cursor,
+                transaction,
+                asynchronous,
+            }),
+        };
         let h = self.mq_hr(req).await;
         if h != MQ_INFORMATION_OPERATION_PENDING {
             let _ = self.close_handle(event).await;

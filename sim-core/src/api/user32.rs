@@ -152,12 +152,14 @@ impl ThreadCtx {
         menu: isize,
     ) -> HWND {
         let req = Request::CreateWindowEx {
-            ex_style,
-            class_name: class_name.to_string(),
-            window_name: window_name.to_string(),
-            style,
-            parent,
-            id: menu,
+            args: Box::new(crate::kernel::request::boxed::CreateWindowEx {
+                ex_style,
+                class_name: class_name.to_string(),
+                window_name: window_name.to_string(),
+                style,
+                parent,
+                id: menu,
+            }),
         };
         let r = self.call(req).await;
         let hwnd = match (&r.value, r.status.succeeded()) {
@@ -230,10 +232,12 @@ impl ThreadCtx {
         window_name: Option<&str>,
     ) -> HWND {
         let req = Request::FindWindowEx {
-            parent,
-            after: child_after,
-            class_name: class_name.map(str::to_string),
-            window_name: window_name.map(str::to_string),
+            args: Box::new(crate::kernel::request::boxed::FindWindowEx {
+                parent,
+                after: child_after,
+                class_name: class_name.map(str::to_string),
+                window_name: window_name.map(str::to_string),
+            }),
         };
         match self.call(req).await {
             Reply { value: Value::Hwnd(h), status } if status.succeeded() => h,
@@ -460,7 +464,17 @@ impl ThreadCtx {
     /// at its queue, running messages sent to the caller meanwhile (§17.I1-I5). 0 on
     /// failure (ERROR_INVALID_WINDOW_HANDLE).
     pub async fn send_message(&self, hwnd: HWND, msg: u32, w_param: WPARAM, l_param: LPARAM) -> LRESULT {
-        let r = self.call(Request::SendMessage { hwnd, msg, wparam: w_param, lparam: l_param, copydata: None }).await;
+        let r = self
+            .call(Request::SendMessage {
+                args: Box::new(crate::kernel::request::boxed::SendMessage {
+                    hwnd,
+                    msg,
+                    wparam: w_param,
+                    lparam: l_param,
+                    copydata: None,
+                }),
+            })
+            .await;
         self.send_loop(r).await.unwrap_or(0)
     }
 
@@ -469,8 +483,15 @@ impl ThreadCtx {
     /// copy while the message runs (§17.P3). (winsim has no simulated memory yet for an
     /// lParam pointer to point at.)
     pub async fn send_message_copydata(&self, hwnd: HWND, w_param: WPARAM, data: &COPYDATASTRUCT) -> LRESULT {
-        let req =
-            Request::SendMessage { hwnd, msg: WM_COPYDATA, wparam: w_param, lparam: 0, copydata: Some(data.clone()) };
+        let req = Request::SendMessage {
+            args: Box::new(crate::kernel::request::boxed::SendMessage {
+                hwnd,
+                msg: WM_COPYDATA,
+                wparam: w_param,
+                lparam: 0,
+                copydata: Some(data.clone()),
+            }),
+        };
         let r = self.call(req).await;
         self.send_loop(r).await.unwrap_or(0)
     }
@@ -499,13 +520,15 @@ impl ThreadCtx {
         result: Option<&mut usize>,
     ) -> LRESULT {
         let req = Request::SendMessageTimeout {
-            hwnd,
-            msg,
-            wparam: w_param,
-            lparam: l_param,
-            flags,
-            timeout_ms: timeout,
-            copydata: None,
+            args: Box::new(crate::kernel::request::boxed::SendMessageTimeout {
+                hwnd,
+                msg,
+                wparam: w_param,
+                lparam: l_param,
+                flags,
+                timeout_ms: timeout,
+                copydata: None,
+            }),
         };
         let r = self.call(req).await;
         match self.send_loop(r).await {
@@ -549,12 +572,14 @@ impl ThreadCtx {
         data: usize,
     ) -> BOOL {
         let req = Request::SendMessageCallback {
-            hwnd,
-            msg,
-            wparam: w_param,
-            lparam: l_param,
-            callback: result_callback.clone(),
-            data,
+            args: Box::new(crate::kernel::request::boxed::SendMessageCallback {
+                hwnd,
+                msg,
+                wparam: w_param,
+                lparam: l_param,
+                callback: result_callback.clone(),
+                data,
+            }),
         };
         let r = self.call(req).await;
         if r.value == Value::Handoff && r.status.succeeded() {

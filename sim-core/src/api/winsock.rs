@@ -199,7 +199,11 @@ impl ThreadCtx {
         let ok = len >= 0 && len as usize <= buf.len();
         let data = if ok { buf[..len as usize].to_vec() } else { Vec::new() };
         let len = if ok { len } else { -1 };
-        self.call_int(Request::send { s, data, len, flags, to: to.copied(), tolen }).await.0
+        self.call_int(Request::send {
+            args: Box::new(crate::kernel::request::boxed::send { s, data, len, flags, to: to.copied(), tolen }),
+        })
+        .await
+        .0
     }
 
     /// shutdown (learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-shutdown):
@@ -250,7 +254,11 @@ impl ThreadCtx {
     /// SO_SNDBUF, SO_RCVTIMEO, SO_SNDTIMEO, SO_KEEPALIVE, TCP_NODELAY.
     pub async fn setsockopt(&self, s: SOCKET, level: i32, optname: i32, optval: Option<&[u8]>, optlen: i32) -> i32 {
         let optval = optval.map(|v| v[..v.len().min(optlen.max(0) as usize)].to_vec());
-        self.call_int(Request::setsockopt { s, level, optname, optval, optlen }).await.0
+        self.call_int(Request::setsockopt {
+            args: Box::new(crate::kernel::request::boxed::setsockopt { s, level, optname, optval, optlen }),
+        })
+        .await
+        .0
     }
 
     /// getsockopt (learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-getsockopt):
@@ -313,10 +321,12 @@ impl ThreadCtx {
             }
         };
         let req = Request::select {
-            readfds: readfds.as_ref().map(|s| s.fd_array.clone()),
-            writefds: writefds.as_ref().map(|s| s.fd_array.clone()),
-            exceptfds: exceptfds.as_ref().map(|s| s.fd_array.clone()),
-            timeout_ms,
+            args: Box::new(crate::kernel::request::boxed::select {
+                readfds: readfds.as_ref().map(|s| s.fd_array.clone()),
+                writefds: writefds.as_ref().map(|s| s.fd_array.clone()),
+                exceptfds: exceptfds.as_ref().map(|s| s.fd_array.clone()),
+                timeout_ms,
+            }),
         };
         let (n, r) = self.call_int(req).await;
         if let Some(Value::Select(sets)) = done(r) {

@@ -52,12 +52,14 @@ impl ThreadCtx {
         lp_completion_routine: Option<LPWSAOVERLAPPED_COMPLETION_ROUTINE>,
     ) -> i32 {
         let req = Request::WSARecv {
-            s,
-            len: u32::try_from(lp_buffers.len()).unwrap_or(u32::MAX),
-            flags: *lp_flags,
-            overlapped: lp_overlapped.cloned(),
-            buffer: Some(lp_buffers.clone()),
-            routine: lp_completion_routine,
+            args: Box::new(crate::kernel::request::boxed::WSARecv {
+                s,
+                len: u32::try_from(lp_buffers.len()).unwrap_or(u32::MAX),
+                flags: *lp_flags,
+                overlapped: lp_overlapped.cloned(),
+                buffer: Some(lp_buffers.clone()),
+                routine: lp_completion_routine,
+            }),
         };
         let r = self.call(req).await;
         self.wsa_recv_done(&r, lp_buffers, lp_number_of_bytes_recvd, lp_flags, None, None);
@@ -80,12 +82,14 @@ impl ThreadCtx {
         lp_completion_routine: Option<LPWSAOVERLAPPED_COMPLETION_ROUTINE>,
     ) -> i32 {
         let req = Request::WSARecvFrom {
-            s,
-            len: u32::try_from(lp_buffers.len()).unwrap_or(u32::MAX),
-            flags: *lp_flags,
-            overlapped: lp_overlapped.cloned(),
-            buffer: Some(lp_buffers.clone()),
-            routine: lp_completion_routine,
+            args: Box::new(crate::kernel::request::boxed::WSARecvFrom {
+                s,
+                len: u32::try_from(lp_buffers.len()).unwrap_or(u32::MAX),
+                flags: *lp_flags,
+                overlapped: lp_overlapped.cloned(),
+                buffer: Some(lp_buffers.clone()),
+                routine: lp_completion_routine,
+            }),
         };
         let r = self.call(req).await;
         self.wsa_recv_done(&r, lp_buffers, lp_number_of_bytes_recvd, lp_flags, lp_from, lp_fromlen);
@@ -162,13 +166,15 @@ impl ThreadCtx {
         lp_completion_routine: Option<LPWSAOVERLAPPED_COMPLETION_ROUTINE>,
     ) -> i32 {
         let req = Request::WSASend {
-            s,
-            data: lp_buffers.to_vec(),
-            flags: dw_flags,
-            to: lp_to.copied(),
-            tolen: i_tolen,
-            overlapped: lp_overlapped.cloned(),
-            routine: lp_completion_routine,
+            args: Box::new(crate::kernel::request::boxed::WSASend {
+                s,
+                data: lp_buffers.to_vec(),
+                flags: dw_flags,
+                to: lp_to.copied(),
+                tolen: i_tolen,
+                overlapped: lp_overlapped.cloned(),
+                routine: lp_completion_routine,
+            }),
         };
         let r = self.call(req).await;
         if let (Some((n, _)), Some(out)) = (bytes_of(&r).filter(|_| r.status.succeeded()), lp_number_of_bytes_sent) {
@@ -221,13 +227,15 @@ impl ThreadCtx {
         lp_overlapped: Option<&Overlapped>,
     ) -> BOOL {
         let req = Request::AcceptEx {
-            listen: s_listen_socket,
-            accept: s_accept_socket,
-            recv_len: dw_receive_data_length,
-            local_len: dw_local_address_length,
-            remote_len: dw_remote_address_length,
-            overlapped: lp_overlapped.cloned(),
-            buffer: lp_output_buffer.cloned(),
+            args: Box::new(crate::kernel::request::boxed::AcceptEx {
+                listen: s_listen_socket,
+                accept: s_accept_socket,
+                recv_len: dw_receive_data_length,
+                local_len: dw_local_address_length,
+                remote_len: dw_remote_address_length,
+                overlapped: lp_overlapped.cloned(),
+                buffer: lp_output_buffer.cloned(),
+            }),
         };
         let r = self.call(req).await;
         if let (true, Some((n, _)), Some(out)) = (r.status.succeeded(), bytes_of(&r), lpdw_bytes_received) {
@@ -278,11 +286,13 @@ impl ThreadCtx {
         lp_overlapped: Option<&Overlapped>,
     ) -> BOOL {
         let req = Request::ConnectEx {
-            s,
-            name: name.copied(),
-            namelen,
-            data: lp_send_buffer.map(<[u8]>::to_vec).unwrap_or_default(),
-            overlapped: lp_overlapped.cloned(),
+            args: Box::new(crate::kernel::request::boxed::ConnectEx {
+                s,
+                name: name.copied(),
+                namelen,
+                data: lp_send_buffer.map(<[u8]>::to_vec).unwrap_or_default(),
+                overlapped: lp_overlapped.cloned(),
+            }),
         };
         let r = self.call(req).await;
         if let (true, Some((n, _)), Some(out)) = (r.status.succeeded(), bytes_of(&r), lpdw_bytes_sent) {

@@ -295,8 +295,30 @@ impl Kernel {
                 Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
             }
             // The handler's result is written where `exec` lives (not moved there from
-            // a binding of its own): it is large.
-            Ok(_) => self.dispatch(pid, tid, req),
+            // a binding of its own): it is large. The calls made most go to their
+            // handlers here, as `dispatch` sends them (the same handlers, per the API
+            // table), without a call of `dispatch` and a copy of the request into it.
+            // (A request of the first three holds nothing to free, and its arm takes copies
+            // of its fields: it is forgotten, not dropped through the table's drop glue.)
+            Ok(_) => match req {
+                Request::WaitForSingleObject { handle, timeout_ms } => {
+                    std::mem::forget(req);
+                    self.wait_for_single_object(pid, tid, handle, timeout_ms)
+                }
+                Request::SetEvent { event } => {
+                    std::mem::forget(req);
+                    self.set_event(pid, tid, event).into()
+                }
+                Request::ReleaseMutex { mutex } => {
+                    std::mem::forget(req);
+                    self.release_mutex(pid, tid, mutex).into()
+                }
+                Request::ReadFile { handle, len, overlapped, buffer } => {
+                    self.read_file(pid, tid, handle, len, overlapped, buffer)
+                }
+                Request::WriteFile { handle, data, overlapped } => self.write_file(pid, tid, handle, data, overlapped),
+                req => self.dispatch(pid, tid, req),
+            },
         };
         if file_call && let Ok(locked) = lock {
             self.call_file = None;

@@ -89,9 +89,10 @@ enum Moves {
 fn moves_of(req: &Request) -> Moves {
     match req {
         Request::PeekMessage { remove, .. } if remove & PM_REMOVE == 0 => Moves::Never,
-        Request::MQReceiveMessage { action, transaction, .. } => {
+        Request::MQReceiveMessage { args } => {
+            let (action, transaction) = (args.action, args.transaction);
             let in_transaction = !transaction.is_null() && transaction.0 as u64 != MQ_SINGLE_MESSAGE;
-            if *action != MQ_ACTION_RECEIVE || in_transaction { Moves::Never } else { Moves::ByValue }
+            if action != MQ_ACTION_RECEIVE || in_transaction { Moves::Never } else { Moves::ByValue }
         }
         Request::ITransactionCommit { .. } => Moves::OnSuccess,
         _ => Moves::ByValue,

@@ -515,13 +515,29 @@ macro_rules! api_visit {
 macro_rules! api_table {
     ($(
         $(#[$doc:meta])*
-        $name:ident ( $($f:ident : $t:ty $([$r:ident])?),* $(,)? ) -> $ret:ident $(, $blocks:ident)? => $handler:ident;
+        $name:ident ( $($f:ident : $t:ty $([$r:ident])?),* $(,)? )
+        $(boxed $bx:ident { $($bf:ident : $bt:ty $([$br:ident])?),* $(,)? })?
+        -> $ret:ident $(, $blocks:ident)? => $handler:ident;
     )*) => {
         /// One Win32 call, as the kernel sees it: the Win32 function of the same name with
-        /// its parameters (documented on the `ThreadCtx` method that posts it).
+        /// its parameters (documented on the `ThreadCtx` method that posts it). The
+        /// parameters of a call whose line says `boxed` are held in a box (its struct in
+        /// `boxed`), after those in parentheses: such calls are large and rare, and a box
+        /// keeps every request small, so that the usual ones move cheaply from the
+        /// thread's future to their handler (issue 13).
         #[allow(missing_docs, non_camel_case_types)]
         pub enum Request {
-            $( $(#[$doc])* $name { $($f: $t),* }, )*
+            $( $(#[$doc])* $name { $($f: $t,)* $($bx: Box<boxed::$name>,)? }, )*
+        }
+
+        /// The boxed parameters of the calls whose table line says `boxed` (`Request`).
+        #[allow(missing_docs, non_camel_case_types)]
+        pub mod boxed {
+            use super::*;
+            $($(
+                #[doc = concat!("The boxed parameters (`", stringify!($bx), "`) of `Request::", stringify!($name), "`.")]
+                pub struct $name { $(pub $bf: $bt),* }
+            )?)*
         }
 
         /// A call's arguments as a pending operation keeps them (`args_with(false)`),
@@ -530,7 +546,7 @@ macro_rules! api_table {
         #[allow(non_camel_case_types)]
         #[derive(Clone)]
         pub(crate) enum KeptArgs {
-            $( $name { $($f: api_kept_ty!($t $(, $r)?)),* }, )*
+            $( $name { $($f: api_kept_ty!($t $(, $r)?),)* $($($bf: api_kept_ty!($bt $(, $br)?),)*)? }, )*
         }
 
         /// The id of a Win32 function winsim executes.
@@ -577,9 +593,11 @@ macro_rules! api_table {
             #[allow(unused_variables, unused_mut)]
             pub(crate) fn visit_handles(&self, f: &mut dyn FnMut(HANDLE)) -> bool {
                 match self {
-                    $( Request::$name { $($f),* } => {
+                    $( Request::$name { $($f,)* $($bx,)? } => {
+                        $( let boxed::$name { $($bf),* } = &**$bx; )?
                         let mut alertable = false;
                         $( api_visit!(f, alertable, $f $(, $r)?); )*
+                        $($( api_visit!(f, alertable, $bf $(, $br)?); )*)?
                         alertable
                     } )*
                 }
@@ -591,7 +609,13 @@ macro_rules! api_table {
             #[allow(unused_variables)]
             pub(crate) fn keep_args(&self) -> KeptArgs {
                 match self {
-                    $( Request::$name { $($f),* } => KeptArgs::$name { $($f: api_keep!($f, $t $(, $r)?)),* }, )*
+                    $( Request::$name { $($f,)* $($bx,)? } => {
+                        $( let boxed::$name { $($bf),* } = &**$bx; )?
+                        KeptArgs::$name {
+                            $($f: api_keep!($f, $t $(, $r)?),)*
+                            $($($bf: api_keep!($bf, $bt $(, $br)?),)*)?
+                        }
+                    } )*
                 }
             }
 
@@ -601,9 +625,11 @@ macro_rules! api_table {
             #[allow(unused_variables, unused_mut)]
             pub fn args_with(&self, full: bool) -> Vec<Arg> {
                 match self {
-                    $( Request::$name { $($f),* } => {
-                        let mut v = Vec::with_capacity(0 $( + api_count!($f) )*);
+                    $( Request::$name { $($f,)* $($bx,)? } => {
+                        $( let boxed::$name { $($bf),* } = &**$bx; )?
+                        let mut v = Vec::with_capacity(0 $( + api_count!($f) )* $($( + api_count!($bf) )*)?);
                         $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
+                        $($( if let Some(a) = api_arg!(full, $bf $(, $br)?) { v.push(Arg::new(stringify!($bf), a)); } )*)?
                         v
                     } )*
                 }
@@ -615,8 +641,9 @@ macro_rules! api_table {
             #[allow(unused_variables)]
             pub(crate) fn args_into(self, v: &mut Vec<Arg>) {
                 match self {
-                    $( KeptArgs::$name { $($f),* } => {
+                    $( KeptArgs::$name { $($f,)* $($($bf,)*)? } => {
                         $( if let Some(a) = api_kept_arg!($f, $t $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
+                        $($( if let Some(a) = api_kept_arg!($bf, $bt $(, $br)?) { v.push(Arg::new(stringify!($bf), a)); } )*)?
                     } )*
                 }
             }
@@ -626,7 +653,10 @@ macro_rules! api_table {
             /// Executes a request: the one dispatch of every API.
             pub(crate) fn dispatch(&mut self, pid: crate::kernel::Pid, tid: crate::kernel::Tid, req: Request) -> crate::kernel::Exec {
                 match req {
-                    $( Request::$name { $($f),* } => self.$handler(pid, tid, $($f),*).into(), )*
+                    $( Request::$name { $($f,)* $($bx,)? } => {
+                        $( let boxed::$name { $($bf),* } = *$bx; )?
+                        self.$handler(pid, tid, $($f,)* $($($bf,)*)?).into()
+                    } )*
                 }
             }
         }
@@ -677,15 +707,7 @@ api_table! {
     ExitThread(exit_code: u32) -> Void => exit_thread;
     TerminateThread(thread: HANDLE, exit_code: u32) -> Bool => terminate_thread;
     GetExitCodeThread(thread: HANDLE) -> Bool => get_exit_code_thread;
-    CreateProcess(
-        application_name: Option<String>,
-        command_line: Option<String>,
-        inherit_process: bool,
-        inherit_thread: bool,
-        inherit_handles: bool,
-        flags: u32 [flags],
-        stdio: STARTUPINFO,
-    ) -> Bool => create_process;
+    CreateProcess() boxed args { application_name: Option<String>, command_line: Option<String>, inherit_process: bool, inherit_thread: bool, inherit_handles: bool, flags: u32 [flags], stdio: STARTUPINFO } -> Bool => create_process;
     ExitProcess(exit_code: u32) -> Void => exit_process_call;
     TerminateProcess(process: HANDLE, exit_code: u32) -> Bool => terminate_process;
     GetExitCodeProcess(process: HANDLE) -> Bool => get_exit_code_process;
@@ -748,25 +770,8 @@ api_table! {
     PeekNamedPipe(handle: HANDLE, len: u32) -> Bool => peek_named_pipe;
     GetNamedPipeInfo(handle: HANDLE) -> Bool => get_named_pipe_info;
     FlushFileBuffers(handle: HANDLE) -> Bool, blocks => flush_file_buffers;
-    CreateNamedPipe(
-        name: Option<String>,
-        open_mode: u32 [flags],
-        pipe_mode: u32 [flags],
-        max_instances: u32,
-        out_buffer_size: u32,
-        in_buffer_size: u32,
-        default_timeout_ms: u32 [timeout],
-        inherit: bool,
-    ) -> HandleOrInvalid => create_named_pipe;
-    CreateFile(
-        name: Option<String>,
-        access: u32 [flags],
-        share_mode: u32 [flags],
-        inherit: bool,
-        disposition: u32,
-        flags: u32 [flags],
-        template: HANDLE,
-    ) -> HandleOrInvalid => create_file;
+    CreateNamedPipe() boxed args { name: Option<String>, open_mode: u32 [flags], pipe_mode: u32 [flags], max_instances: u32, out_buffer_size: u32, in_buffer_size: u32, default_timeout_ms: u32 [timeout], inherit: bool } -> HandleOrInvalid => create_named_pipe;
+    CreateFile() boxed args { name: Option<String>, access: u32 [flags], share_mode: u32 [flags], inherit: bool, disposition: u32, flags: u32 [flags], template: HANDLE } -> HandleOrInvalid => create_file;
     WaitNamedPipe(name: Option<String>, timeout_ms: u32 [timeout]) -> Bool, blocks => wait_named_pipe;
     ConnectNamedPipe(pipe: HANDLE, overlapped: Option<crate::api::Overlapped>) -> Bool, blocks => connect_named_pipe;
     DisconnectNamedPipe(pipe: HANDLE) -> Bool => disconnect_named_pipe;
@@ -779,28 +784,11 @@ api_table! {
     GetNamedPipeHandleState(pipe: HANDLE, collection: bool, user_name: bool) -> Bool => get_named_pipe_handle_state;
     GetNamedPipeClientProcessId(pipe: HANDLE) -> Bool => get_named_pipe_client_process_id;
     GetNamedPipeServerProcessId(pipe: HANDLE) -> Bool => get_named_pipe_server_process_id;
-    TransactNamedPipe(
-        pipe: HANDLE,
-        data: Vec<u8>,
-        len: u32,
-        overlapped: Option<crate::api::Overlapped>,
-        buffer: Option<crate::api::IoBuffer>,
-    ) -> Bool, blocks => transact_named_pipe;
+    TransactNamedPipe(pipe: HANDLE) boxed args { data: Vec<u8>, len: u32, overlapped: Option<crate::api::Overlapped>, buffer: Option<crate::api::IoBuffer> } -> Bool, blocks => transact_named_pipe;
     GetOverlappedResult(handle: HANDLE, overlapped: crate::api::Overlapped, timeout_ms: u32 [timeout], alertable: bool)
         -> Bool, blocks => get_overlapped_result;
-    ReadFileEx(
-        handle: HANDLE,
-        len: u32,
-        overlapped: crate::api::Overlapped,
-        buffer: crate::api::IoBuffer,
-        routine: crate::kernel::io::IoCompletionRoutine,
-    ) -> Bool => read_file_ex;
-    WriteFileEx(
-        handle: HANDLE,
-        data: Vec<u8>,
-        overlapped: crate::api::Overlapped,
-        routine: crate::kernel::io::IoCompletionRoutine,
-    ) -> Bool => write_file_ex;
+    ReadFileEx() boxed args { handle: HANDLE, len: u32, overlapped: crate::api::Overlapped, buffer: crate::api::IoBuffer, routine: crate::kernel::io::IoCompletionRoutine } -> Bool => read_file_ex;
+    WriteFileEx() boxed args { handle: HANDLE, data: Vec<u8>, overlapped: crate::api::Overlapped, routine: crate::kernel::io::IoCompletionRoutine } -> Bool => write_file_ex;
     CancelIo(handle: HANDLE) -> Bool => cancel_io;
     CancelIoEx(handle: HANDLE, overlapped: Option<crate::api::Overlapped>) -> Bool => cancel_io_ex;
     CancelSynchronousIo(thread: HANDLE) -> Bool => cancel_synchronous_io;
@@ -818,7 +806,7 @@ api_table! {
         -> HandleOrInvalid => create_mailslot;
     GetMailslotInfo(mailslot: HANDLE) -> Bool => get_mailslot_info;
     SetMailslotInfo(mailslot: HANDLE, read_timeout_ms: u32 [timeout]) -> Bool => set_mailslot_info;
-    CreateFileMapping(file: HANDLE, inherit: bool, protect: u32 [flags], maximum_size: u64, name: Option<String>)
+    CreateFileMapping() boxed args { file: HANDLE, inherit: bool, protect: u32 [flags], maximum_size: u64, name: Option<String> }
         -> Handle => create_file_mapping;
     OpenFileMapping(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_file_mapping;
     MapViewOfFile(mapping: HANDLE, access: u32 [flags], offset: u64, bytes: u64) -> Ptr => map_view_of_file;
@@ -831,7 +819,7 @@ api_table! {
     ReadMemory(address: u64 [addr], len: u32, whole: MemoryAccess) -> Void => read_memory;
     /// winsim's step, not a Win32 function: a store to simulated memory (one atomic part
     /// of a `ThreadCtx::write_memory`).
-    WriteMemory(address: u64 [addr], data: Vec<u8>, whole: MemoryAccess) -> Void => write_memory;
+    WriteMemory() boxed args { address: u64 [addr], data: Vec<u8>, whole: MemoryAccess } -> Void => write_memory;
     InterlockedIncrement(address: u64 [addr]) -> Long => interlocked_increment;
     InterlockedDecrement(address: u64 [addr]) -> Long => interlocked_decrement;
     InterlockedExchange(address: u64 [addr], value: i32) -> Long => interlocked_exchange;
@@ -887,18 +875,11 @@ api_table! {
     HeapSize(heap: u64 [addr], flags: u32 [flags], mem: u64 [addr]) -> Long => heap_size;
     RegisterClassEx(class_name: String, wnd_proc: Option<WNDPROC>) -> Long => register_class;
     UnregisterClass(class_name: String) -> Bool => unregister_class;
-    CreateWindowEx(
-        ex_style: u32 [flags],
-        class_name: String,
-        window_name: String,
-        style: u32 [flags],
-        parent: HWND,
-        id: isize,
-    ) -> Hwnd => create_window_ex;
+    CreateWindowEx() boxed args { ex_style: u32 [flags], class_name: String, window_name: String, style: u32 [flags], parent: HWND, id: isize } -> Hwnd => create_window_ex;
     DestroyWindow(hwnd: HWND) -> Bool => destroy_window;
     IsWindow(hwnd: HWND) -> Bool => is_window;
     GetWindowThreadProcessId(hwnd: HWND) -> Long => get_window_thread_process_id;
-    FindWindowEx(parent: HWND, after: HWND, class_name: Option<String>, window_name: Option<String>) -> Hwnd
+    FindWindowEx() boxed args { parent: HWND, after: HWND, class_name: Option<String>, window_name: Option<String> } -> Hwnd
         => find_window_ex;
     SetWindowLongPtr(hwnd: HWND, index: i32, value: isize) -> Long => set_window_long_ptr;
     GetWindowLongPtr(hwnd: HWND, index: i32) -> Long => get_window_long_ptr;
@@ -914,26 +895,11 @@ api_table! {
     MsgWaitForMultipleObjectsEx(handles: Vec<HANDLE>, timeout_ms: u32 [timeout], wake_mask: u32 [flags], flags: u32 [flags])
         -> Wait, blocks => msg_wait_for_multiple_objects_ex;
     DispatchMessage(msg: MSG) -> Long => dispatch_message;
-    SendMessage(hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize, copydata: Option<COPYDATASTRUCT>)
+    SendMessage() boxed args { hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize, copydata: Option<COPYDATASTRUCT> }
         -> Long, blocks => send_message;
-    SendMessageTimeout(
-        hwnd: HWND,
-        msg: u32 [message],
-        wparam: usize,
-        lparam: isize,
-        flags: u32 [flags],
-        timeout_ms: u32 [timeout],
-        copydata: Option<COPYDATASTRUCT>,
-    ) -> Long, blocks => send_message_timeout;
+    SendMessageTimeout() boxed args { hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize, flags: u32 [flags], timeout_ms: u32 [timeout], copydata: Option<COPYDATASTRUCT> } -> Long, blocks => send_message_timeout;
     SendNotifyMessage(hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize) -> Bool => send_notify_message;
-    SendMessageCallback(
-        hwnd: HWND,
-        msg: u32 [message],
-        wparam: usize,
-        lparam: isize,
-        callback: Option<SENDASYNCPROC>,
-        data: usize,
-    ) -> Bool => send_message_callback;
+    SendMessageCallback() boxed args { hwnd: HWND, msg: u32 [message], wparam: usize, lparam: isize, callback: Option<SENDASYNCPROC>, data: usize } -> Bool => send_message_callback;
     ReplyMessage(result: isize) -> Bool => reply_message;
     SetTimer(hwnd: HWND, id: usize, elapse_ms: u32, timer_proc: Option<TIMERPROC>) -> Long => set_timer;
     KillTimer(hwnd: HWND, id: usize) -> Bool => kill_timer;
@@ -946,63 +912,27 @@ api_table! {
     accept(s: HANDLE, addrlen: Option<i32>) -> HandleOrInvalid, blocks => accept;
     connect(s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32) -> Int, blocks => connect;
     recv(s: HANDLE, len: i32, flags: i32, from: bool) -> Int, blocks => recv;
-    send(s: HANDLE, data: Vec<u8>, len: i32, flags: i32, to: Option<crate::types::SOCKADDR_IN>, tolen: i32) -> Int, blocks
+    send() boxed args { s: HANDLE, data: Vec<u8>, len: i32, flags: i32, to: Option<crate::types::SOCKADDR_IN>, tolen: i32 } -> Int, blocks
         => send;
     shutdown(s: HANDLE, how: i32) -> Int => shutdown;
     closesocket(s: HANDLE) -> Int => closesocket;
     getsockname(s: HANDLE, namelen: i32) -> Int => getsockname;
     getpeername(s: HANDLE, namelen: i32) -> Int => getpeername;
-    setsockopt(s: HANDLE, level: i32, optname: i32, optval: Option<Vec<u8>>, optlen: i32) -> Int => setsockopt;
+    setsockopt() boxed args { s: HANDLE, level: i32, optname: i32, optval: Option<Vec<u8>>, optlen: i32 } -> Int => setsockopt;
     getsockopt(s: HANDLE, level: i32, optname: i32, optlen: i32) -> Int => getsockopt;
     ioctlsocket(s: HANDLE, cmd: i32, arg: Option<u32>) -> Int => ioctlsocket;
-    select(readfds: Option<Vec<HANDLE>>, writefds: Option<Vec<HANDLE>>, exceptfds: Option<Vec<HANDLE>>, timeout_ms: u32 [timeout])
+    select() boxed args { readfds: Option<Vec<HANDLE>>, writefds: Option<Vec<HANDLE>>, exceptfds: Option<Vec<HANDLE>>, timeout_ms: u32 [timeout] }
         -> Int, blocks => select;
     WSAPoll(fds: Vec<(HANDLE, i16)>, timeout: i32) -> Int, blocks => wsa_poll;
     WSAEventSelect(s: HANDLE, event: HANDLE, mask: u32 [flags]) -> Int => wsa_event_select;
     WSAEnumNetworkEvents(s: HANDLE, event: HANDLE) -> Int => wsa_enum_network_events;
-    WSARecv(
-        s: HANDLE,
-        len: u32,
-        flags: u32 [flags],
-        overlapped: Option<crate::api::Overlapped>,
-        buffer: Option<crate::api::IoBuffer>,
-        routine: Option<crate::kernel::io::IoCompletionRoutine>,
-    ) -> Int, blocks => wsa_recv;
-    WSARecvFrom(
-        s: HANDLE,
-        len: u32,
-        flags: u32 [flags],
-        overlapped: Option<crate::api::Overlapped>,
-        buffer: Option<crate::api::IoBuffer>,
-        routine: Option<crate::kernel::io::IoCompletionRoutine>,
-    ) -> Int, blocks => wsa_recv_from;
-    WSASend(
-        s: HANDLE,
-        data: Vec<u8>,
-        flags: u32 [flags],
-        to: Option<crate::types::SOCKADDR_IN>,
-        tolen: i32,
-        overlapped: Option<crate::api::Overlapped>,
-        routine: Option<crate::kernel::io::IoCompletionRoutine>,
-    ) -> Int, blocks => wsa_send;
+    WSARecv() boxed args { s: HANDLE, len: u32, flags: u32 [flags], overlapped: Option<crate::api::Overlapped>, buffer: Option<crate::api::IoBuffer>, routine: Option<crate::kernel::io::IoCompletionRoutine> } -> Int, blocks => wsa_recv;
+    WSARecvFrom() boxed args { s: HANDLE, len: u32, flags: u32 [flags], overlapped: Option<crate::api::Overlapped>, buffer: Option<crate::api::IoBuffer>, routine: Option<crate::kernel::io::IoCompletionRoutine> } -> Int, blocks => wsa_recv_from;
+    WSASend() boxed args { s: HANDLE, data: Vec<u8>, flags: u32 [flags], to: Option<crate::types::SOCKADDR_IN>, tolen: i32, overlapped: Option<crate::api::Overlapped>, routine: Option<crate::kernel::io::IoCompletionRoutine> } -> Int, blocks => wsa_send;
     WSAGetOverlappedResult(s: HANDLE, overlapped: crate::api::Overlapped, wait: bool) -> Bool, blocks
         => wsa_get_overlapped_result;
-    AcceptEx(
-        listen: HANDLE,
-        accept: HANDLE,
-        recv_len: u32,
-        local_len: u32,
-        remote_len: u32,
-        overlapped: Option<crate::api::Overlapped>,
-        buffer: Option<crate::api::IoBuffer>,
-    ) -> Bool, blocks => accept_ex;
-    ConnectEx(
-        s: HANDLE,
-        name: Option<crate::types::SOCKADDR_IN>,
-        namelen: i32,
-        data: Vec<u8>,
-        overlapped: Option<crate::api::Overlapped>,
-    ) -> Bool, blocks => connect_ex;
+    AcceptEx() boxed args { listen: HANDLE, accept: HANDLE, recv_len: u32, local_len: u32, remote_len: u32, overlapped: Option<crate::api::Overlapped>, buffer: Option<crate::api::IoBuffer> } -> Bool, blocks => accept_ex;
+    ConnectEx() boxed args { s: HANDLE, name: Option<crate::types::SOCKADDR_IN>, namelen: i32, data: Vec<u8>, overlapped: Option<crate::api::Overlapped> } -> Bool, blocks => connect_ex;
     DisconnectEx(s: HANDLE, overlapped: Option<crate::api::Overlapped>, flags: u32 [flags]) -> Bool, blocks
         => disconnect_ex;
     MQCreateQueue(props: crate::mq::MQQUEUEPROPS, format_name_len: u32) -> MqHresult => mq_create_queue;
@@ -1015,15 +945,7 @@ api_table! {
     MQCreateCursor(queue: HANDLE) -> MqHresult => mq_create_cursor;
     MQCloseCursor(cursor: HANDLE) -> MqHresult => mq_close_cursor;
     MQSendMessage(queue: HANDLE, props: crate::mq::MQMSGPROPS, transaction: HANDLE) -> MqHresult => mq_send_message;
-    MQReceiveMessage(
-        queue: HANDLE,
-        timeout_ms: u32 [timeout],
-        action: u32 [flags],
-        body_capacity: u32,
-        cursor: HANDLE,
-        transaction: HANDLE,
-        asynchronous: Option<crate::mq::MqAsyncReceive>,
-    ) -> MqHresult, blocks => mq_receive_message;
+    MQReceiveMessage() boxed args { queue: HANDLE, timeout_ms: u32 [timeout], action: u32 [flags], body_capacity: u32, cursor: HANDLE, transaction: HANDLE, asynchronous: Option<crate::mq::MqAsyncReceive> } -> MqHresult, blocks => mq_receive_message;
     MQBeginTransaction() -> MqHresult => mq_begin_transaction;
     /// ITransaction::Commit of an internal Message Queuing transaction.
     ITransactionCommit(transaction: HANDLE) -> MqHresult => itransaction_commit;
@@ -1046,14 +968,14 @@ api_table! {
     CoGetApartmentType(has_type: bool, has_qualifier: bool) -> Hresult => co_get_apartment_type;
     CoIncrementMTAUsage(has_cookie: bool) -> Hresult => co_increment_mta_usage;
     CoDecrementMTAUsage(cookie: u64) -> Hresult => co_decrement_mta_usage;
-    CoCreateInstance(clsid: GUID, outer: bool, cls_context: u32 [flags], iid: GUID, has_out: bool) -> Hresult
+    CoCreateInstance() boxed args { clsid: GUID, outer: bool, cls_context: u32 [flags], iid: GUID, has_out: bool } -> Hresult
         => co_create_instance;
     IUnknown_QueryInterface(this: ComPtr, iid: GUID, has_out: bool) -> Hresult => iunknown_query_interface;
-    CoRegisterClassObject(clsid: GUID, unk: Option<ComPtr>, cls_context: u32 [flags], flags: u32 [flags], has_cookie: bool)
+    CoRegisterClassObject() boxed args { clsid: GUID, unk: Option<ComPtr>, cls_context: u32 [flags], flags: u32 [flags], has_cookie: bool }
         -> Hresult => co_register_class_object;
     CoRevokeClassObject(cookie: u32) -> Hresult => co_revoke_class_object;
     CoResumeClassObjects() -> Hresult => co_resume_class_objects;
-    CoGetClassObject(clsid: GUID, cls_context: u32 [flags], iid: GUID, has_out: bool) -> Hresult => co_get_class_object;
+    CoGetClassObject() boxed args { clsid: GUID, cls_context: u32 [flags], iid: GUID, has_out: bool } -> Hresult => co_get_class_object;
     IClassFactory_CreateInstance(this: ComPtr, outer: bool, iid: GUID, has_out: bool) -> Hresult
         => iclassfactory_create_instance;
     /// winsim's step, not a Win32 function: a class factory's CreateInstance makes a toy
@@ -1073,14 +995,14 @@ api_table! {
         => git_get_interface_from_global;
     IGlobalInterfaceTable_RevokeInterfaceFromGlobal(this: ComPtr, cookie: u32) -> Hresult
         => git_revoke_interface_from_global;
-    CoRegisterMessageFilter(filter: Option<MessageFilter>, has_prev: bool) -> Hresult => co_register_message_filter;
+    CoRegisterMessageFilter() boxed args { filter: Option<MessageFilter>, has_prev: bool } -> Hresult => co_register_message_filter;
     /// winsim's step, not a Win32 function: COM asks the caller's message filter what to do
     /// with a call the callee's filter refused (IMessageFilter::RetryRejectedCall).
     RetryRejectedCall(rejected: HRESULT) -> Hresult => com_retry_rejected_call;
     CreateStreamOnHGlobal(has_out: bool) -> Hresult => create_stream_on_hglobal;
     IStream_Seek(this: IStream) -> Hresult => istream_seek;
     IStream_Release(this: IStream) -> Long => istream_release;
-    CoMarshalInterface(stream: Option<IStream>, iid: GUID, unk: Option<ComPtr>, dest_context: u32, flags: u32 [flags])
+    CoMarshalInterface() boxed args { stream: Option<IStream>, iid: GUID, unk: Option<ComPtr>, dest_context: u32, flags: u32 [flags] }
         -> Hresult => co_marshal_interface;
     CoUnmarshalInterface(stream: Option<IStream>, iid: GUID, has_out: bool) -> Hresult => co_unmarshal_interface;
     CoReleaseMarshalData(stream: Option<IStream>) -> Hresult => co_release_marshal_data;
@@ -1115,9 +1037,9 @@ api_table! {
     /// process of a call into another process's MTA (§21.17).
     ComStartWorker(call: u32, start: ThreadStart) -> Hresult => com_start_worker;
     /// winsim's step, not a Win32 function: a toy method begins on its object.
-    ToyEnter(obj: u32, method: ToyMethod) -> Void => toy_enter;
+    ToyEnter() boxed args { obj: u32, method: ToyMethod } -> Void => toy_enter;
     /// winsim's step, not a Win32 function: a toy method ends on its object.
-    ToyLeave(obj: u32, method: ToyMethod, value: i64) -> Void => toy_leave;
+    ToyLeave() boxed args { obj: u32, method: ToyMethod, value: i64 } -> Void => toy_leave;
     // ----- files on the in-memory volume (objects/file.rs, docs/semantics.md §28) -----
     SetFilePointer(handle: HANDLE, distance: i64, high: bool, method: u32) -> Dword => set_file_pointer;
     SetFilePointerEx(handle: HANDLE, distance: i64, method: u32) -> Bool => set_file_pointer_ex;
@@ -1129,6 +1051,10 @@ api_table! {
     CreateDirectory(name: Option<String>, inherit: bool) -> Bool => create_directory;
     RemoveDirectory(name: Option<String>) -> Bool => remove_directory;
 }
+
+// A request moves from the thread's future to its handler a few times per call: it is
+// kept small (96 bytes before the large, rare calls' parameters were boxed).
+const _: () = assert!(size_of::<Request>() <= 48);
 
 impl fmt::Display for Api {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
