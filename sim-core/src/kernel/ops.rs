@@ -255,6 +255,13 @@ impl fmt::Debug for OpArgs {
     }
 }
 
+/// Whether an operation completed with `reply` because `why`, its time-out, ended it
+/// (the race detector acquires nothing then).
+#[inline]
+fn timed_out(reply: &Reply, why: &str) -> bool {
+    why == "time-out" || matches!(reply.value, Value::Wait(crate::types::WAIT_TIMEOUT))
+}
+
 /// A pending operation.
 pub struct Op {
     /// The thread that issued it.
@@ -321,7 +328,7 @@ impl Kernel {
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
-        let race_keys = self.race_op_keys();
+        let race_keys = self.race_op_keys(matches!(target, Target::Thread));
         let op = Op {
             tid,
             api,
@@ -359,23 +366,52 @@ impl Kernel {
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
+        let op = self.ops.get_mut(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
+        // The usual case: a thread's synchronous call (a wait, a pipe's read or write, a
+        // Sleep) whose kept arguments own nothing (`kept_is_plain`). What the general path
+        // below uses of the operation is taken from it where it is (the race keys, a wait's
+        // lists), and what is left, owning nothing, is removed without being moved out; the
+        // rest is the general path's, in its order.
+        let plain_kind =
+            matches!(op.kind, OpKind::Wait { .. } | OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::Sleep);
+        if plain_kind
+            && matches!(op.target, Target::Thread)
+            && op.args.0.as_ref().is_none_or(super::request::kept_is_plain)
+        {
+            let keys = std::mem::take(&mut op.race_keys);
+            let lists = match &mut op.kind {
+                OpKind::Wait { objects, handles, .. } => Some((std::mem::take(objects), std::mem::take(handles))),
+                _ => None,
+            };
+            let (tid, api, serial, deadline, timer_seq) = (op.tid, op.api, op.serial, op.deadline, op.timer_seq);
+            // Nothing left in it owns memory: forgetting it frees nothing.
+            std::mem::forget(self.ops.remove(id));
+            self.race_op_completed(keys, tid, || timed_out(&reply, why), None);
+            if let Some(d) = deadline {
+                self.timers.remove(&(d, timer_seq, TimerKey::Op(id)));
+            }
+            self.deliver_to_thread(id, tid, api, serial, reply, why);
+            if let Some((objects, handles)) = lists {
+                self.keep_wait_lists(objects, handles);
+            }
+            return;
+        }
         let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
-        let timed_out = why == "time-out" || matches!(reply.value, Value::Wait(crate::types::WAIT_TIMEOUT));
         let keys = std::mem::take(&mut op.race_keys);
         let target = match &op.target {
             Target::Async(t) => Some(&**t),
             _ => None,
         };
-        self.race_op_completed(keys, op.tid, timed_out, target);
+        self.race_op_completed(keys, op.tid, || timed_out(&reply, why), target);
         if let Some(d) = op.deadline {
             self.timers.remove(&(d, op.timer_seq, TimerKey::Op(id)));
         }
         match op.target {
             // The operation lent, not moved: its kind is disposed of after the delivery.
             Target::Thread => {
-                self.deliver_to_thread(id, &op, reply, why);
+                self.deliver_to_thread(id, op.tid, op.api, op.serial, reply, why);
                 self.dispose_kind(op.kind);
             }
             Target::Async(t) => {
@@ -388,7 +424,7 @@ impl Kernel {
                     unreachable!("matched above")
                 };
                 self.signal_sync_overlapped(op.tid, op.api, *t, &reply);
-                self.deliver_to_thread(id, &op, reply, why);
+                self.deliver_to_thread(id, op.tid, op.api, op.serial, reply, why);
                 self.dispose_kind(op.kind);
             }
         }
@@ -404,17 +440,16 @@ impl Kernel {
 
     /// Completes the call of a thread blocked in operation `id` with `reply`.
     #[inline(always)]
-    fn deliver_to_thread(&mut self, id: OpId, op: &Op, reply: Reply, why: &str) {
-        let tid = op.tid;
+    fn deliver_to_thread(&mut self, id: OpId, tid: Tid, api: Api, serial: u64, reply: Reply, why: &str) {
         if self.config.trace {
             let kind = EventKind::Wake {
-                api: op.api.name().into(),
-                ret: reply.ret(op.api.ret_kind()),
+                api: api.name().into(),
+                ret: reply.ret(api.ret_kind()),
                 outs: reply.value.outs(),
                 error: reply.status.last_error(),
                 why: why.to_string(),
             };
-            self.push_event_full(tid, Some(op.serial), kind);
+            self.push_event_full(tid, Some(serial), kind);
         }
         // One lookup of the thread for its state, last error, result and lock.
         let t = self.thread_mut(tid);

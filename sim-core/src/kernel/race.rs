@@ -398,12 +398,20 @@ impl Kernel {
         {
             let (pipe, port) = (f.pipe, f.port.map(|(port, _)| port));
             let keys = &mut self.race.calling;
-            keys.push(SyncKey::Object(pipe));
-            keys.push(SyncKey::Object(file));
-            keys.extend(port.map(SyncKey::Object));
-            if !sorted_keys(keys) {
-                keys.sort();
-                keys.dedup();
+            match port {
+                // No port (the usual case): two kernel objects, put in order by one
+                // comparison (as the sort below would).
+                None if pipe < file => keys.extend_from_slice(&[SyncKey::Object(pipe), SyncKey::Object(file)]),
+                None => keys.extend_from_slice(&[SyncKey::Object(file), SyncKey::Object(pipe)]),
+                Some(port) => {
+                    keys.push(SyncKey::Object(pipe));
+                    keys.push(SyncKey::Object(file));
+                    keys.push(SyncKey::Object(port));
+                    if !sorted_keys(keys) {
+                        keys.sort();
+                        keys.dedup();
+                    }
+                }
             }
             return;
         }
@@ -564,9 +572,35 @@ impl Kernel {
     /// The executing call becomes a pending operation: its keys, which wait with it (on
     /// the operation itself, `Op::race_keys`: no map to insert them in and take them out
     /// of). With the detector off there are none.
-    pub(crate) fn race_op_keys(&mut self) -> OpKeys {
+    ///
+    /// For an operation whose target is its blocked thread (`thread`), whose call is not
+    /// told `race_call_done`, the usual case, a synchronous ReadFile or WriteFile on a
+    /// pipe's file object in no completion port, is answered without resolving the call's
+    /// keys into `calling`: the pipe and the file object, in order, as
+    /// `race_resolve_calling`'s usual case makes them (its conditions are these: not
+    /// alertable, no fixed keys, one handle, the I/O lock check's, not a pseudo handle).
+    /// The call's keys are left deferred; resolving them later would give the same keys.
+    pub(crate) fn race_op_keys(&mut self, thread: bool) -> OpKeys {
         if self.config.race_detection == RaceDetection::Off {
             return OpKeys::None;
+        }
+        if thread
+            && let Some((pid, _, false)) = self.race.calling_deferred
+            && let Some(h) = self.race.calling_hot
+            && self.race.calling.is_empty()
+            && let Some((p, fh, _, file)) = self.call_file
+            && (p, fh) == (pid, h)
+            && h != CURRENT_PROCESS_PSEUDO_HANDLE
+            && h != CURRENT_THREAD_PSEUDO_HANDLE
+            && let Some(Body::File(f)) = self.objects.get(file).map(|o| &o.body)
+            && f.port.is_none()
+        {
+            let pipe = f.pipe;
+            return if pipe < file {
+                OpKeys::Two([SyncKey::Object(pipe), SyncKey::Object(file)])
+            } else {
+                OpKeys::Two([SyncKey::Object(file), SyncKey::Object(pipe)])
+            };
         }
         self.race_resolve_calling();
         match self.race.calling[..] {
@@ -591,10 +625,10 @@ impl Kernel {
         &mut self,
         keys: OpKeys,
         tid: Tid,
-        timed_out: bool,
+        timed_out: impl FnOnce() -> bool,
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
-        if !timed_out && self.race_on() && self.tids.contains_key(&tid) {
+        if self.race_on() && !timed_out() && self.tids.contains_key(&tid) {
             self.race_op_acquire(tid, keys.as_slice(), target);
         }
         self.race_op_cancelled(keys);
