@@ -429,7 +429,7 @@ impl Kernel {
         // The counters, taken while the kernel is read and put back at the end; the
         // sample's buffer is kept from step to step.
         let mut occ = self.occupancy.take().unwrap_or_default();
-        let mut now = std::mem::take(&mut occ.sample);
+        let mut now = std::mem::take(&mut occ.next);
         now.clear();
         // Only pipes and mailslots have an occupancy: their ids are listed in table order
         // once, and listed again only after a pipe or a mailslot was made (its type's
@@ -467,7 +467,16 @@ impl Kernel {
         now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
         now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
         let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
-        for &(key, value) in &now {
+        // The usual step samples the same counters, in the same order, as the last one
+        // did: a counter whose value is the one it had then is unchanged (after the last
+        // sample, `counters` holds that value, or holds no entry for a value of 0, which
+        // the search below would skip too), and is passed over without the search.
+        let prev = &occ.sample;
+        let same_counters = prev.len() == now.len() && prev.iter().zip(&now).all(|(a, b)| a.0 == b.0);
+        for (i, &(key, value)) in now.iter().enumerate() {
+            if same_counters && prev[i].1 == value {
+                continue;
+            }
             match occ.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
                 Ok(i) if occ.counters[i].1 == value => continue,
                 Ok(i) => occ.counters[i].1 = value,
@@ -503,7 +512,7 @@ impl Kernel {
             }
             self.push_event(tid, EventKind::Counter { name, value });
         }
-        occ.sample = now;
+        occ.next = std::mem::replace(&mut occ.sample, now);
         self.occupancy = Some(occ);
     }
 
@@ -639,8 +648,10 @@ pub(crate) struct Occupancy {
     /// The last value of each counter, sorted by counter (a binary search in a short
     /// vector, not a tree walk, for each counter at each traced step).
     counters: Vec<(Counter, u64)>,
-    /// A buffer for each traced step's sample.
+    /// The last traced step's sample, in the order it was taken.
     sample: Vec<(Counter, u64)>,
+    /// A buffer for the next traced step's sample (the one before last, emptied).
+    next: Vec<(Counter, u64)>,
     /// The objects whose occupancy is sampled (pipes, mailslots), in table order.
     occupied: Occupied,
 }
