@@ -478,14 +478,23 @@ pub(crate) fn lock_file_for(
             }
             let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
             let (id, granted_access) = (e.object, e.access);
-            if !matches!(k.objects[id].body, Body::File(_)) || granted_access & access != access {
+            // The file object looked up once, for its type and for its lock (the handle
+            // resolved is kept for the call in either case).
+            let Body::File(f) = &mut k.objects[id].body else { return Ok(None) };
+            if granted_access & access != access {
                 return Ok(None);
             }
+            let r = take_file_lock(f, id, tid);
             k.call_file = Some((pid, h, access, id));
-            id
+            return r;
         }
     };
-    let f = file_mut(k, id);
+    take_file_lock(file_mut(k, id), id, tid)
+}
+
+/// `lock_file_for`'s test of a file object's lock, taken if free.
+#[inline(always)]
+fn take_file_lock(f: &mut File, id: ObjectId, tid: Tid) -> Result<Option<ObjectId>, ObjectId> {
     if !f.synchronous {
         return Ok(None);
     }
