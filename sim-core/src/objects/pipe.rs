@@ -478,14 +478,23 @@ pub(crate) fn lock_file_for(
             }
             let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
             let (id, granted_access) = (e.object, e.access);
-            if !matches!(k.objects[id].body, Body::File(_)) || granted_access & access != access {
+            // The file object looked up once, for its type and for its lock (the handle
+            // resolved is kept for the call in either case).
+            let Body::File(f) = &mut k.objects[id].body else { return Ok(None) };
+            if granted_access & access != access {
                 return Ok(None);
             }
+            let r = take_file_lock(f, id, tid);
             k.call_file = Some((pid, h, access, id));
-            id
+            return r;
         }
     };
-    let f = file_mut(k, id);
+    take_file_lock(file_mut(k, id), id, tid)
+}
+
+/// `lock_file_for`'s test of a file object's lock, taken if free.
+#[inline(always)]
+fn take_file_lock(f: &mut File, id: ObjectId, tid: Tid) -> Result<Option<ObjectId>, ObjectId> {
     if !f.synchronous {
         return Ok(None);
     }
@@ -658,6 +667,20 @@ impl Kernel {
         self.file_from_handle_slow(pid, tid, h, access)
     }
 
+    /// `file_from_handle`'s file object alone, for a caller that looks at the object
+    /// itself next: the usual case (the handle the lock check resolved) looks nothing up.
+    #[inline]
+    fn file_id_from_handle(&self, pid: Pid, tid: Tid, h: HANDLE, access: u32) -> Result<ObjectId, Win32Error> {
+        if let Some((p, ch, a, id)) = self.call_file
+            && p == pid
+            && ch == h
+            && a == access
+        {
+            return Ok(id);
+        }
+        self.file_from_handle_slow(pid, tid, h, access).map(|(id, _, _)| id)
+    }
+
     /// `file_from_handle` when the lock check did not resolve the handle.
     #[inline(never)]
     fn file_from_handle_slow(
@@ -745,7 +768,7 @@ impl Kernel {
         data: Vec<u8>,
         overlapped: Option<Overlapped>,
     ) -> Exec {
-        let (file_id, pipe, end) = match self.file_from_handle(pid, tid, h, FILE_WRITE_DATA) {
+        let file_id = match self.file_id_from_handle(pid, tid, h, FILE_WRITE_DATA) {
             Ok(x) => x,
             // Not a pipe's file object: maybe a mailslot's (§18), checked only here so that
             // pipe calls pay nothing for it.
@@ -764,6 +787,7 @@ impl Kernel {
         // below all pass (no error, no PIPE_NOWAIT, nothing dropped); one lookup of the
         // file object and of the pipe answers them.
         let f = file_ref(self, file_id);
+        let (pipe, end) = (f.pipe, f.end);
         let n = data.len() as u64;
         if overlapped.is_none()
             && f.synchronous
@@ -773,9 +797,35 @@ impl Kernel {
             && n <= u64::from(self.config.io_bytes_max)
             && self.pipe_bytes + n <= self.config.pipe_bytes_max
         {
-            let p = pipe_ref(self, pipe);
-            if p.named.is_none() && !p.message_type && !p.ends[1 - end].closed {
-                return self.write_pipe_bytes(tid, h, file_id, pipe, 1 - end, data);
+            // Queued as the general path does, in the one look-up of the pipe its checks
+            // made; then `pipe_progress`'s usual case (nothing pending that could complete:
+            // only fully read entries at the front go), inlined, and done if the unread
+            // bytes fit the quota, else blocked (`write_pipe_block`); with something
+            // pending, `write_pipe_progress` serves it first. (tests/conformance/pipe.rs:
+            // completion_rule_with_running_totals_quota_5000 blocks both ways, and
+            // a_write_that_fits_completes_at_once_beside_a_smaller_pending_read is done
+            // after serving a read.)
+            let pending = self.pipe_writes_pending;
+            let peer = 1 - end;
+            let p = pipe_mut(self, pipe);
+            if p.named.is_none() && !p.message_type && !p.ends[peer].closed {
+                let len = n as u32;
+                let e = &mut p.ends[peer];
+                let q = &mut e.inbound;
+                q.unread += n;
+                q.written_total += n;
+                q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: false });
+                if pending == 0 && e.reads.is_empty() && q.flushers.is_empty() {
+                    q.pop_consumed();
+                    let fits = q.unread <= u64::from(q.quota);
+                    self.pipe_bytes += n;
+                    if fits {
+                        return Exec::Done(Reply::from(Value::Written(len)));
+                    }
+                    return self.write_pipe_block(tid, file_id, pipe, peer, len);
+                }
+                self.pipe_bytes += n;
+                return self.write_pipe_progress(tid, h, file_id, pipe, peer, len);
             }
         }
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
@@ -873,31 +923,32 @@ impl Kernel {
         exec
     }
 
-    /// `write_file`'s usual case: synchronous, bytes into an anonymous byte-type pipe
-    /// whose reader is there, within the limits. As the general path: queued, pending
-    /// reads served, done when the unread bytes fit the quota, else blocked. (Its lines
-    /// repeat the general path's on purpose: one function each for queueing and for
-    /// blocking cost 15 instructions a step on the pipe producer/consumer.)
-    fn write_pipe_bytes(
+    /// `write_file`'s usual case after its bytes were queued, when something is pending
+    /// (a read on the reader's end, a write in any pipe, a flush): as the general path,
+    /// pending operations served, then done when the unread bytes fit the quota, else
+    /// blocked.
+    #[inline(never)]
+    fn write_pipe_progress(
         &mut self,
         tid: Tid,
         h: HANDLE,
         file_id: ObjectId,
         pipe: ObjectId,
         peer: usize,
-        data: Vec<u8>,
+        len: u32,
     ) -> Exec {
-        let len = data.len() as u32;
-        self.pipe_bytes += u64::from(len);
-        let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
-        q.unread += u64::from(len);
-        q.written_total += u64::from(len);
-        q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: false });
-        self.pipe_progress(pipe, peer, write_cause(h, len));
+        self.pipe_progress_ops(pipe, peer, write_cause(h, len));
         let q = &pipe_ref(self, pipe).ends[peer].inbound;
         if q.unread <= u64::from(q.quota) {
             return Exec::Done(Reply::from(Value::Written(len)));
         }
+        self.write_pipe_block(tid, file_id, pipe, peer, len)
+    }
+
+    /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
+    /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
+    #[inline(never)]
+    fn write_pipe_block(&mut self, tid: Tid, file_id: ObjectId, pipe: ObjectId, peer: usize, len: u32) -> Exec {
         let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
@@ -1014,7 +1065,7 @@ impl Kernel {
         overlapped: Option<Overlapped>,
         buffer: Option<IoBuffer>,
     ) -> Exec {
-        let (file_id, _, _) = match self.file_from_handle(pid, tid, h, FILE_READ_DATA) {
+        let file_id = match self.file_id_from_handle(pid, tid, h, FILE_READ_DATA) {
             Ok(x) => x,
             // Not a pipe's file object: maybe a mailslot's (§18).
             Err(_) if self.is_mailslot_handle(pid, tid, h) => {

@@ -337,7 +337,8 @@ impl Kernel {
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         // The cause is text only (made with the trace on, from the handle and the calling
         // thread), made only if the event has waiters.
-        let cause = move |k: &Kernel| k.cause(|| format!("SetEvent({h})"));
+        // (Its text is made out of line, so that the test of the trace is inlined.)
+        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() };
         // The usual case, `object_from_handle`'s checks passed inline: a real handle with
         // the right to an event (its type checked by `signal_if_event`'s own look-up,
         // which does nothing to another object). Anything else is `object_from_handle`'s
@@ -502,7 +503,8 @@ impl Kernel {
         // ReleaseMutex does not check the handle's access rights (§12.2). The cause is
         // text only (made with the trace on, from the handle and the calling thread),
         // made only if the mutex has waiters.
-        let cause = move |k: &Kernel| k.cause(|| format!("ReleaseMutex({h})"));
+        // (Its text is made out of line, so that the test of the trace is inlined.)
+        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() };
         // The usual case, `object_from_handle`'s checks passed inline: a real handle to a
         // mutex (its type checked by `release_if_mutex`'s own look-up, which does nothing
         // to another object). Anything else is `object_from_handle`'s to report.
@@ -606,6 +608,12 @@ impl Kernel {
         let prev = self.release_semaphore_obj(id, tid, count, &cause)?;
         Ok(Value::PrevCount(prev).into())
     }
+}
+
+/// `Kernel::cause` of a call on one handle, "API(handle)", with the trace on.
+#[inline(never)]
+fn traced_cause(k: &Kernel, api: &str, h: HANDLE) -> String {
+    k.cause(|| format!("{api}({h})"))
 }
 
 #[cfg(test)]
