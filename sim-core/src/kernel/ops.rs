@@ -211,8 +211,9 @@ pub enum OpKind {
     },
     /// select waiting for a socket of its sets to be ready (§22.26).
     SockSelect {
-        /// The read, write and except sets: handles as passed and their sockets.
-        sets: [Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3],
+        /// The read, write and except sets: handles as passed and their sockets (boxed:
+        /// they are large, and an operation is kept small to build and move).
+        sets: Box<[Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3]>,
     },
     /// WSAPoll waiting for an entry's events (§22.27).
     SockPoll {
@@ -334,7 +335,7 @@ pub struct Op {
 
 // An operation is built and moved into `Kernel::ops` for every call that blocks: it is kept
 // small (264 bytes at the start of the eleventh session).
-const _: () = assert!(size_of::<Op>() <= 184);
+const _: () = assert!(size_of::<Op>() <= 176);
 
 impl fmt::Debug for Op {
     /// As `#[derive(Debug)]` gave it before the race keys were kept here (state hashes
@@ -376,7 +377,13 @@ impl Kernel {
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
         let race_keys = self.race_op_keys(matches!(target, Target::Thread));
-        let op = Op {
+        if matches!(target, Target::Async(_)) {
+            *self.async_ops.entry(tid).or_default() += 1;
+        }
+        // Built where the slot map keeps it (its parts are ready: the closure does nothing
+        // else), rather than in a temporary moved there.
+        let since_step = self.step;
+        let id = self.ops.insert_with_key(|_| Op {
             tid,
             api,
             args,
@@ -384,15 +391,11 @@ impl Kernel {
             target,
             deadline,
             timer_seq,
-            since_step: self.step,
+            since_step,
             serial,
             alertable: false,
             race_keys,
-        };
-        if matches!(op.target, Target::Async(_)) {
-            *self.async_ops.entry(tid).or_default() += 1;
-        }
-        let id = self.ops.insert(op);
+        });
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
