@@ -35,6 +35,9 @@ pub enum Target {
     SyncOverlapped(Box<super::io::AsyncTarget>),
 }
 
+/// A waiting select's read, write and except sets: handles as passed and their sockets.
+pub type SelectSets = [Vec<(HANDLE, Option<ObjectId>)>; 3];
+
 /// What an operation waits for, and the data it needs to complete.
 #[derive(Debug)]
 pub enum OpKind {
@@ -213,7 +216,7 @@ pub enum OpKind {
     SockSelect {
         /// The read, write and except sets: handles as passed and their sockets (boxed:
         /// they are large, and an operation is kept small to build and move).
-        sets: Box<[Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3]>,
+        sets: Box<SelectSets>,
     },
     /// WSAPoll waiting for an entry's events (§22.27).
     SockPoll {
