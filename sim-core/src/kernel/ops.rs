@@ -35,6 +35,9 @@ pub enum Target {
     SyncOverlapped(Box<super::io::AsyncTarget>),
 }
 
+/// A waiting select's read, write and except sets: handles as passed and their sockets.
+pub type SelectSets = [Vec<(HANDLE, Option<ObjectId>)>; 3];
+
 /// What an operation waits for, and the data it needs to complete.
 #[derive(Debug)]
 pub enum OpKind {
@@ -211,8 +214,9 @@ pub enum OpKind {
     },
     /// select waiting for a socket of its sets to be ready (§22.26).
     SockSelect {
-        /// The read, write and except sets: handles as passed and their sockets.
-        sets: [Vec<(crate::types::HANDLE, Option<ObjectId>)>; 3],
+        /// The read, write and except sets: handles as passed and their sockets (boxed:
+        /// they are large, and an operation is kept small to build and move).
+        sets: Box<SelectSets>,
     },
     /// WSAPoll waiting for an entry's events (§22.27).
     SockPoll {
@@ -233,17 +237,60 @@ pub enum OpKind {
 /// A pending operation's arguments (kept whether or not the trace is on: deadlock reports
 /// show them): the few words its call kept before it ran (`Request::keep_args`), the list
 /// itself built only when something reads it (a report, a state's text), not for every
-/// call that blocks.
-pub struct OpArgs(Option<KeptArgs>);
+/// call that blocks. The three calls that block most (ReadFile, WriteFile,
+/// WaitForSingleObject) keep a handle, a number and a flag, held inline; any other call's
+/// kept arguments are boxed, so that an operation stays small to build and move (issue 13).
+pub struct OpArgs(OpKept);
+
+/// `OpArgs`' parts: `KeptArgs`, its usual small forms inline and the rest boxed.
+enum OpKept {
+    /// A call that kept none.
+    None,
+    /// `KeptArgs::ReadFile` (its buffer keeps nothing).
+    ReadFile { handle: HANDLE, len: u32, overlapped: bool },
+    /// `KeptArgs::WriteFile`.
+    WriteFile { handle: HANDLE, data: u32, overlapped: bool },
+    /// `KeptArgs::WaitForSingleObject`.
+    WaitForSingleObject { handle: HANDLE, timeout_ms: u32 },
+    /// Any other call's.
+    Other(Box<KeptArgs>),
+}
 
 impl OpArgs {
+    /// The kept arguments of a call (none for a call that kept none).
+    #[inline(always)]
+    fn new(kept: Option<KeptArgs>) -> OpArgs {
+        OpArgs(match kept {
+            None => OpKept::None,
+            Some(KeptArgs::ReadFile { handle, len, overlapped, buffer: () }) => {
+                OpKept::ReadFile { handle, len, overlapped }
+            }
+            Some(KeptArgs::WriteFile { handle, data, overlapped }) => OpKept::WriteFile { handle, data, overlapped },
+            Some(KeptArgs::WaitForSingleObject { handle, timeout_ms }) => {
+                OpKept::WaitForSingleObject { handle, timeout_ms }
+            }
+            Some(other) => OpKept::Other(Box::new(other)),
+        })
+    }
+
+    /// Whether they own nothing (they may be forgotten rather than dropped).
+    #[inline(always)]
+    fn is_plain(&self) -> bool {
+        !matches!(self.0, OpKept::Other(_))
+    }
+
     /// The arguments, as `Request::args_with(false)` gave them for the call (empty for a
     /// call that kept none).
     pub fn to_vec(&self) -> Vec<Arg> {
         let mut v = Vec::new();
-        if let Some(kept) = &self.0 {
-            kept.clone().args_into(&mut v);
-        }
+        let kept = match &self.0 {
+            OpKept::None => return v,
+            &OpKept::ReadFile { handle, len, overlapped } => KeptArgs::ReadFile { handle, len, overlapped, buffer: () },
+            &OpKept::WriteFile { handle, data, overlapped } => KeptArgs::WriteFile { handle, data, overlapped },
+            &OpKept::WaitForSingleObject { handle, timeout_ms } => KeptArgs::WaitForSingleObject { handle, timeout_ms },
+            OpKept::Other(kept) => (**kept).clone(),
+        };
+        kept.args_into(&mut v);
         v
     }
 }
@@ -289,6 +336,10 @@ pub struct Op {
     pub(crate) race_keys: super::race::OpKeys,
 }
 
+// An operation is built and moved into `Kernel::ops` for every call that blocks: it is kept
+// small (264 bytes at the start of the eleventh session).
+const _: () = assert!(size_of::<Op>() <= 176);
+
 impl fmt::Debug for Op {
     /// As `#[derive(Debug)]` gave it before the race keys were kept here (state hashes
     /// and footprints read it): the keys are the detector's, not the operation's state.
@@ -324,12 +375,18 @@ impl Kernel {
         let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
         // The arguments kept before the call ran (a call that cannot block keeps none),
         // their list built only when read.
-        let args = OpArgs(kept);
+        let args = OpArgs::new(kept);
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
         let race_keys = self.race_op_keys(matches!(target, Target::Thread));
-        let op = Op {
+        if matches!(target, Target::Async(_)) {
+            *self.async_ops.entry(tid).or_default() += 1;
+        }
+        // Built where the slot map keeps it (its parts are ready: the closure does nothing
+        // else), rather than in a temporary moved there.
+        let since_step = self.step;
+        let id = self.ops.insert_with_key(|_| Op {
             tid,
             api,
             args,
@@ -337,15 +394,11 @@ impl Kernel {
             target,
             deadline,
             timer_seq,
-            since_step: self.step,
+            since_step,
             serial,
             alertable: false,
             race_keys,
-        };
-        if matches!(op.target, Target::Async(_)) {
-            *self.async_ops.entry(tid).or_default() += 1;
-        }
-        let id = self.ops.insert(op);
+        });
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
@@ -368,16 +421,13 @@ impl Kernel {
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
         let op = self.ops.get_mut(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         // The usual case: a thread's synchronous call (a wait, a pipe's read or write, a
-        // Sleep) whose kept arguments own nothing (`kept_is_plain`). What the general path
+        // Sleep) whose kept arguments own nothing (`OpArgs::is_plain`). What the general path
         // below uses of the operation is taken from it where it is (the race keys, a wait's
         // lists), and what is left, owning nothing, is removed without being moved out; the
         // rest is the general path's, in its order.
         let plain_kind =
             matches!(op.kind, OpKind::Wait { .. } | OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::Sleep);
-        if plain_kind
-            && matches!(op.target, Target::Thread)
-            && op.args.0.as_ref().is_none_or(super::request::kept_is_plain)
-        {
+        if plain_kind && matches!(op.target, Target::Thread) && op.args.is_plain() {
             let keys = std::mem::take(&mut op.race_keys);
             let lists = match &mut op.kind {
                 OpKind::Wait { objects, handles, .. } => Some((std::mem::take(objects), std::mem::take(handles))),

@@ -102,8 +102,10 @@ pub(crate) enum SyncKey {
 
 /// A pending operation's keys, acquired when it completes (`Op::race_keys`), sorted and
 /// without repeats: none (the detector off, or a call that names nothing), one (a wait
-/// on one object) or two (a pipe's file object and its pipe), the usual cases, without a
-/// list; or a list of three or more.
+/// on one object) or two kernel objects (a pipe's file object and its pipe), the usual
+/// cases, without a list; or a list of any other keys (two that are not both objects,
+/// or three or more). Two objects are kept as their ids: a small value keeps an
+/// operation small to build and move (issue 13).
 #[derive(Debug, Default)]
 pub(crate) enum OpKeys {
     /// No key.
@@ -111,19 +113,21 @@ pub(crate) enum OpKeys {
     None,
     /// One key.
     One(SyncKey),
-    /// Two keys.
-    Two([SyncKey; 2]),
-    /// Three or more.
+    /// Two kernel objects' keys (`SyncKey::Object`), in order.
+    Two([ObjectId; 2]),
+    /// Any other keys (two that are not both objects, or three or more).
     List(Vec<SyncKey>),
 }
 
 impl OpKeys {
-    fn as_slice(&self) -> &[SyncKey] {
+    /// Calls `f` with the keys, in order.
+    #[inline(always)]
+    fn with_slice<R>(&self, f: impl FnOnce(&[SyncKey]) -> R) -> R {
         match self {
-            OpKeys::None => &[],
-            OpKeys::One(k) => std::slice::from_ref(k),
-            OpKeys::Two(k) => k,
-            OpKeys::List(v) => v,
+            OpKeys::None => f(&[]),
+            OpKeys::One(k) => f(std::slice::from_ref(k)),
+            &OpKeys::Two([a, b]) => f(&[SyncKey::Object(a), SyncKey::Object(b)]),
+            OpKeys::List(v) => f(v),
         }
     }
 }
@@ -596,11 +600,7 @@ impl Kernel {
             && f.port.is_none()
         {
             let pipe = f.pipe;
-            return if pipe < file {
-                OpKeys::Two([SyncKey::Object(pipe), SyncKey::Object(file)])
-            } else {
-                OpKeys::Two([SyncKey::Object(file), SyncKey::Object(pipe)])
-            };
+            return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
         }
         self.race_resolve_calling();
         match self.race.calling[..] {
@@ -608,7 +608,7 @@ impl Kernel {
             // The usual cases (a wait on one object; a pipe's ReadFile or WriteFile: the
             // pipe and the file object): no list.
             [k] => OpKeys::One(k),
-            [a, b] => OpKeys::Two([a, b]),
+            [SyncKey::Object(a), SyncKey::Object(b)] => OpKeys::Two([a, b]),
             _ => {
                 let mut keys = self.race.spare_keys.pop().unwrap_or_default();
                 keys.extend_from_slice(&self.race.calling);
@@ -629,7 +629,7 @@ impl Kernel {
         target: Option<&crate::kernel::io::AsyncTarget>,
     ) {
         if self.race_on() && !timed_out() && self.tids.contains_key(&tid) {
-            self.race_op_acquire(tid, keys.as_slice(), target);
+            keys.with_slice(|keys| self.race_op_acquire(tid, keys, target));
         }
         self.race_op_cancelled(keys);
     }

@@ -1883,7 +1883,7 @@ impl Kernel {
             return Exec::Done(Value::Select(Box::new(out)).into());
         }
         let deadline = self.deadline(timeout_ms);
-        let op = self.new_op(tid, OpKind::SockSelect { sets }, deadline);
+        let op = self.new_op(tid, OpKind::SockSelect { sets: Box::new(sets) }, deadline);
         self.net.selects.push(op);
         Exec::Block(op)
     }
