@@ -466,7 +466,6 @@ impl Kernel {
         }
         now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
         now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
-        let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
         // The usual step samples the same counters, in the same order, as the last one
         // did: a counter whose value is the one it had then is unchanged (after the last
         // sample, `counters` holds that value, or holds no entry for a value of 0, which
@@ -477,43 +476,65 @@ impl Kernel {
             if same_counters && prev[i].1 == value {
                 continue;
             }
-            match occ.counters.binary_search_by(|(k, _)| k.cmp(&key)) {
+            let at = match occ.counters.binary_search_by(|(k, _, _)| k.cmp(&key)) {
                 Ok(i) if occ.counters[i].1 == value => continue,
-                Ok(i) => occ.counters[i].1 = value,
+                Ok(i) => {
+                    occ.counters[i].1 = value;
+                    i
+                }
                 // A counter appears with its first non-zero value.
                 Err(_) if value == 0 => continue,
-                Err(i) => occ.counters.insert(i, (key, value)),
-            }
-            let mut name = String::with_capacity(40);
-            match key {
-                Counter::Pipe(id, end) => {
-                    name.push_str("pipe#");
-                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
-                    name.push_str(" unread bytes");
-                    if let Some(e) = end {
-                        name.push_str([" (to server)", " (to client)"][e]);
-                    }
+                Err(i) => {
+                    let name = match key {
+                        Counter::Mq(_) => String::new(),
+                        _ => self.counter_name(key),
+                    };
+                    occ.counters.insert(i, (key, value, name));
+                    i
                 }
-                Counter::Mailslot(id) => {
-                    name.push_str("mailslot#");
-                    push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
-                    name.push_str(" messages");
-                }
-                Counter::Posted(t) => {
-                    name.push('T');
-                    push_u64(&mut name, u64::from(t));
-                    name.push_str(" posted messages");
-                }
-                Counter::Mq(n) => {
-                    name.push_str("queue ");
-                    name.push_str(&self.mq.queues[&n].path_name);
-                    name.push_str(" messages");
-                }
-            }
+            };
+            // A counter's name is made once (an object's serial and a thread id never
+            // change); a queue's is made each time from its path.
+            let name = match key {
+                Counter::Mq(_) => self.counter_name(key),
+                _ => occ.counters[at].2.clone(),
+            };
+            let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
             self.push_event(tid, EventKind::Counter { name, value });
         }
         occ.next = std::mem::replace(&mut occ.sample, now);
         self.occupancy = Some(occ);
+    }
+
+    /// An occupancy counter's name in the trace.
+    fn counter_name(&self, key: Counter) -> String {
+        let mut name = String::with_capacity(40);
+        match key {
+            Counter::Pipe(id, end) => {
+                name.push_str("pipe#");
+                push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                name.push_str(" unread bytes");
+                if let Some(e) = end {
+                    name.push_str([" (to server)", " (to client)"][e]);
+                }
+            }
+            Counter::Mailslot(id) => {
+                name.push_str("mailslot#");
+                push_u64(&mut name, u64::from(self.objects[id].hdr.serial));
+                name.push_str(" messages");
+            }
+            Counter::Posted(t) => {
+                name.push('T');
+                push_u64(&mut name, u64::from(t));
+                name.push_str(" posted messages");
+            }
+            Counter::Mq(n) => {
+                name.push_str("queue ");
+                name.push_str(&self.mq.queues[&n].path_name);
+                name.push_str(" messages");
+            }
+        }
+        name
     }
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
@@ -646,8 +667,9 @@ fn name_handles(
 #[derive(Debug, Default)]
 pub(crate) struct Occupancy {
     /// The last value of each counter, sorted by counter (a binary search in a short
-    /// vector, not a tree walk, for each counter at each traced step).
-    counters: Vec<(Counter, u64)>,
+    /// vector, not a tree walk, for each counter at each traced step), with its name
+    /// (empty for a queue's, made each time).
+    counters: Vec<(Counter, u64, String)>,
     /// The last traced step's sample, in the order it was taken.
     sample: Vec<(Counter, u64)>,
     /// A buffer for the next traced step's sample (the one before last, emptied).
