@@ -163,17 +163,7 @@ impl ThreadCtx {
         cursor: HANDLE,
         transaction: HANDLE,
     ) -> HRESULT {
-        let req = Request::MQReceiveMessage {
-            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
-                queue,
-                timeout_ms,
-                action,
-                body_capacity,
-                cursor,
-                transaction,
-                asynchronous: None,
-            }),
-        };
+        let req = receive_request(queue, timeout_ms, action, body_capacity, cursor, transaction, None);
         let (h, v) = self.mq_call(req).await;
         if let Value::MqReceived(_, Some(m)) = v {
             *message = *m;
@@ -232,17 +222,7 @@ impl ThreadCtx {
     ) -> HRESULT {
         let asynchronous =
             Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: false });
-        let req = Request::MQReceiveMessage {
-            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
-                queue,
-                timeout_ms,
-                action,
-                body_capacity,
-                cursor,
-                transaction,
-                asynchronous,
-            }),
-        };
+        let req = receive_request(queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous);
         self.mq_hr(req).await
     }
 
@@ -275,17 +255,7 @@ impl ThreadCtx {
         let message = MqMessageBuf::new();
         let asynchronous =
             Some(MqAsyncReceive { overlapped: overlapped.clone(), message: message.clone(), callback: true });
-        let req = Request::MQReceiveMessage {
-            args: Box::new(crate::kernel::request::boxed::MQReceiveMessage {
-                queue,
-                timeout_ms,
-                action,
-                body_capacity,
-                cursor,
-                transaction,
-                asynchronous,
-            }),
-        };
+        let req = receive_request(queue, timeout_ms, action, body_capacity, cursor, transaction, asynchronous);
         let h = self.mq_hr(req).await;
         if h != MQ_INFORMATION_OPERATION_PENDING {
             let _ = self.close_handle(event).await;
@@ -321,4 +291,27 @@ impl ThreadCtx {
     pub async fn mq_get_overlapped_result(&self, overlapped: &Overlapped) -> HRESULT {
         self.mq_hr(Request::MQGetOverlappedResult { overlapped: overlapped.clone() }).await
     }
+}
+
+/// MQReceiveMessage's request (its parameters boxed: `Request::MQReceiveMessage`), for the
+/// synchronous, overlapped and callback forms alike.
+fn receive_request(
+    queue: HANDLE,
+    timeout_ms: u32,
+    action: u32,
+    body_capacity: u32,
+    cursor: HANDLE,
+    transaction: HANDLE,
+    asynchronous: Option<MqAsyncReceive>,
+) -> Request {
+    let args = crate::kernel::request::boxed::MQReceiveMessage {
+        queue,
+        timeout_ms,
+        action,
+        body_capacity,
+        cursor,
+        transaction,
+        asynchronous,
+    };
+    Request::MQReceiveMessage { args: Box::new(args) }
 }
