@@ -48,7 +48,7 @@ impl ThreadCtx {
         let (h, v) = self.mq_call(req).await;
         if let Value::MqFormatName(_, name, need) = v {
             if h == MQ_OK {
-                *format_name = name;
+                *format_name = name.into();
             }
             *len = need;
         }

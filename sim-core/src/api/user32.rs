@@ -317,7 +317,7 @@ impl ThreadCtx {
                     self.run_handoff().await;
                 }
                 (Value::Msg(m), true) => {
-                    *msg = m;
+                    *msg = *m;
                     return if m.message == WM_QUIT { 0 } else { 1 };
                 }
                 _ => return -1,
@@ -349,7 +349,7 @@ impl ThreadCtx {
                     }
                 }
                 (Value::Msg(m), true) => {
-                    *msg = m;
+                    *msg = *m;
                     return TRUE;
                 }
                 _ => return FALSE,

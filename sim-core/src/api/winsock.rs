@@ -385,7 +385,7 @@ impl ThreadCtx {
         let (n, r) = self.call_int(Request::WSAEnumNetworkEvents { s, event: h_event_object }).await;
         if let Some(Value::NetworkEvents(ev, errs)) = done(r) {
             lp_network_events.lNetworkEvents = ev as i32;
-            for (o, e) in lp_network_events.iErrorCode.iter_mut().zip(errs) {
+            for (o, e) in lp_network_events.iErrorCode.iter_mut().zip(*errs) {
                 *o = e as i32;
             }
         }

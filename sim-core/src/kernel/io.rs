@@ -273,7 +273,12 @@ impl Kernel {
             let apc: super::request::ApcRoutine = Box::new(move |ctx| routine(ctx, code, bytes, ov));
             self.queue_apc(tid, apc, format!("{api}'s completion routine"));
         }
-        if let (Some(buf), Value::Read(d) | Value::Recv(d, _)) = (&target.buffer, &reply.value) {
+        let data: Option<&[u8]> = match &reply.value {
+            Value::Read(d) => Some(d),
+            Value::Recv(d, _) => Some(d),
+            _ => None,
+        };
+        if let (Some(buf), Some(d)) = (&target.buffer, data) {
             let mut b = buf.data.borrow_mut();
             let n = d.len().min(b.len());
             b[..n].copy_from_slice(&d[..n]);

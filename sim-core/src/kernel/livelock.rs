@@ -102,7 +102,8 @@ fn moves_of(req: &Request) -> Moves {
 /// Whether a result carries data that left a queue or buffer for good.
 fn value_moves(v: &Value) -> bool {
     match v {
-        Value::Read(d) | Value::Recv(d, _) => !d.is_empty(),
+        Value::Read(d) => !d.is_empty(),
+        Value::Recv(d, _) => !d.is_empty(),
         Value::Packets(p) => !p.is_empty(),
         Value::Msg(_) | Value::Accept(..) | Value::Handoff => true,
         Value::MqReceived(_, m) => m.is_some(),

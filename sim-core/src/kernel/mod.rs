@@ -723,7 +723,12 @@ impl Kernel {
     /// A byte buffer for a call's copy of the program's bytes (`spare_bytes`).
     pub(crate) fn byte_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut b = self.spare_bytes.pop().unwrap_or_default();
-        b.extend_from_slice(bytes);
+        // A single byte (the usual small pipe message) is pushed: a call of `memcpy` costs
+        // more than the copy.
+        match bytes {
+            [one] => b.push(*one),
+            _ => b.extend_from_slice(bytes),
+        }
         b
     }
 

@@ -1095,8 +1095,8 @@ pub enum Value {
     Written(u32),
     /// PeekNamedPipe: bytes copied, total bytes available, bytes left in this message.
     Peek {
-        /// The bytes copied.
-        data: Vec<u8>,
+        /// The bytes copied (a boxed slice: it keeps `Value` at 32 bytes).
+        data: Box<[u8]>,
         /// Total unread bytes.
         avail: u32,
         /// Bytes left in the current message.
@@ -1137,8 +1137,9 @@ pub enum Value {
         /// lpReadTimeout.
         read_timeout: u32,
     },
-    /// GetMessage, PeekMessage: the message retrieved.
-    Msg(MSG),
+    /// GetMessage, PeekMessage: the message retrieved (boxed: it keeps `Value` at 32
+    /// bytes).
+    Msg(Box<MSG>),
     /// User code to run on the calling thread first (a window procedure, a callback): the
     /// API layer takes it from the kernel, runs it and goes on with the call.
     Handoff,
@@ -1159,8 +1160,9 @@ pub enum Value {
     /// MQOpenQueue, MQCreateCursor, MQBeginTransaction: the HRESULT and the handle.
     MqHandle(crate::mq::HRESULT, HANDLE),
     /// MQCreateQueue, MQPathNameToFormatName: the HRESULT, the format name (empty when it
-    /// did not fit) and its length with the null.
-    MqFormatName(crate::mq::HRESULT, String, u32),
+    /// did not fit) and its length with the null (a boxed str: it keeps `Value` at 32
+    /// bytes).
+    MqFormatName(crate::mq::HRESULT, Box<str>, u32),
     /// MQGetQueueProperties: the HRESULT and the properties.
     MqQueueProps(crate::mq::HRESULT, crate::mq::MQQUEUEPROPS),
     /// MQReceiveMessage: the HRESULT and the message's properties (on
@@ -1170,8 +1172,9 @@ pub enum Value {
     Void,
     /// accept: the new socket and the peer's address.
     Accept(HANDLE, crate::types::SOCKADDR_IN),
-    /// recv, recvfrom: the bytes and, for recvfrom, the source address.
-    Recv(Vec<u8>, Option<crate::types::SOCKADDR_IN>),
+    /// recv, recvfrom: the bytes and, for recvfrom, the source address (a boxed slice: it
+    /// keeps `Value` at 32 bytes).
+    Recv(Box<[u8]>, Option<crate::types::SOCKADDR_IN>),
     /// WSARecv, WSARecvFrom, WSASend, AcceptEx completed at once: the bytes transferred
     /// (the data is in the caller's buffer) and, for WSARecvFrom, the source (§22.41).
     WsaBytes(u32, Option<crate::types::SOCKADDR_IN>),
@@ -1181,8 +1184,9 @@ pub enum Value {
     Select(Box<[Vec<HANDLE>; 3]>),
     /// WSAPoll: each entry's revents.
     Poll(Vec<i16>),
-    /// WSAEnumNetworkEvents: the FD_ bits and each one's error code.
-    NetworkEvents(u32, [u32; 10]),
+    /// WSAEnumNetworkEvents: the FD_ bits and each one's error code (boxed: it keeps
+    /// `Value` at 32 bytes).
+    NetworkEvents(u32, Box<[u32; 10]>),
     /// VirtualQuery: the region's MEMORY_BASIC_INFORMATION (§29.11).
     MemInfo(Box<crate::types::MEMORY_BASIC_INFORMATION>),
     /// SetFilePointer(Ex): the new file pointer; GetFileSize(Ex): the size (§28).
@@ -1207,7 +1211,7 @@ impl Value {
                 }
             }
             Value::MqFormatName(_, name, len) => {
-                vec![Arg::new("format_name", ArgValue::Str(Some(name.clone()))), u("len", *len)]
+                vec![Arg::new("format_name", ArgValue::Str(Some(name.to_string()))), u("len", *len)]
             }
             Value::MqReceived(_, m) => match m {
                 None => Vec::new(),
@@ -1358,6 +1362,12 @@ pub struct Reply {
     /// What it produced (`Value::Void` for a failure without data).
     pub value: Value,
 }
+
+// A call's reply is stored on its thread, taken by its future and turned into the
+// caller's results: it moves a few times per call, and is kept small (`Value` was 48
+// bytes and `Reply` 56 before the rare large values were boxed).
+const _: () = assert!(size_of::<Value>() <= 32);
+const _: () = assert!(size_of::<Reply>() <= 40);
 
 impl Reply {
     /// A failure with no data.

@@ -1412,9 +1412,9 @@ impl Kernel {
 fn format_name_reply(name: String, len: u32, too_small: HRESULT) -> CallResult {
     let need = name.chars().count() as u32 + 1;
     if len < need {
-        return Ok(Value::MqFormatName(too_small, String::new(), need).into());
+        return Ok(Value::MqFormatName(too_small, Box::default(), need).into());
     }
-    Ok(Value::MqFormatName(MQ_OK, name, need).into())
+    Ok(Value::MqFormatName(MQ_OK, name.into(), need).into())
 }
 
 /// The last handle to an open queue closed: receives pending through it end with

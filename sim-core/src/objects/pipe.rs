@@ -1464,7 +1464,7 @@ impl Kernel {
         // minus the bytes copied, as a DWORD (§§4.1, 4.2). avail counts pending writes'
         // bytes too (4.7).
         let left = q.first_message_left().wrapping_sub(data.len() as u32);
-        Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data }.into())
+        Ok(Value::Peek { avail: q.unread.min(u64::from(u32::MAX)) as u32, left, data: data.into_boxed_slice() }.into())
     }
 
     pub(crate) fn get_named_pipe_info(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {

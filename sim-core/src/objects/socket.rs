@@ -1173,22 +1173,22 @@ impl Kernel {
             if d.len() as u64 > u64::from(len) {
                 // Truncated; the rest of the datagram is lost (§22.25).
                 let part = d[..len as usize].to_vec();
-                return Some(Reply { status: Status::Warning(WSAEMSGSIZE), value: Value::Recv(part, src) });
+                return Some(Reply { status: Status::Warning(WSAEMSGSIZE), value: Value::Recv(part.into(), src) });
             }
-            return Some(Value::Recv(d, src).into());
+            return Some(Value::Recv(d.into(), src).into());
         }
         if so.unread == 0 {
             // End of stream after the FIN, every time (§22.14).
-            return so.eof.then(|| Value::Recv(Vec::new(), None).into());
+            return so.eof.then(|| Value::Recv(Box::default(), None).into());
         }
         if len == 0 {
             // A zero-length buffer is not end of stream: 0, nothing consumed (§22.22).
-            return Some(Value::Recv(Vec::new(), None).into());
+            return Some(Value::Recv(Box::default(), None).into());
         }
         let n = self.recv_split(id, len);
         let data = self.take_bytes(id, n, peek);
         let remote = sock(self, id).remote.map(|a| a.to_sockaddr()).filter(|_| from);
-        Some(Value::Recv(data, remote).into())
+        Some(Value::Recv(data.into(), remote).into())
     }
 
     /// How many bytes a recv of `len` takes from `id` (at least 1): the scheduler's choice
@@ -2018,7 +2018,7 @@ impl Kernel {
         {
             e.signalled = false;
         }
-        Ok(Value::NetworkEvents(events, errors).into())
+        Ok(Value::NetworkEvents(events, Box::new(errors)).into())
     }
 
     /// A call that re-enables network events was made on `id` (recv: FD_READ, accept:

@@ -493,7 +493,7 @@ impl Kernel {
                 match self.retrieve(tid, filter, min, max, PM_REMOVE) {
                     Got::Nothing => {}
                     Got::Handoff => self.complete_with_handoff(op, tid, cause),
-                    Got::Msg(m) => self.complete_op(op, Value::Msg(m).into(), cause),
+                    Got::Msg(m) => self.complete_op(op, Value::Msg(Box::new(m)).into(), cause),
                 }
             }
             OpKind::MsgWaitNew => {
@@ -1066,7 +1066,7 @@ impl Kernel {
         };
         match self.retrieve(tid, filter, min, max, PM_REMOVE) {
             Got::Handoff => Exec::Done(Value::Handoff.into()),
-            Got::Msg(m) => Exec::Done(Value::Msg(m).into()),
+            Got::Msg(m) => Exec::Done(Value::Msg(Box::new(m)).into()),
             Got::Nothing => Exec::Block(self.new_op(tid, OpKind::MsgGet { hwnd, min, max }, None)),
         }
     }
@@ -1085,7 +1085,7 @@ impl Kernel {
         let filter = self.resolve_filter(tid, hwnd)?;
         match self.retrieve(tid, filter, min, max, flags) {
             Got::Handoff => Ok(Value::Handoff.into()),
-            Got::Msg(m) => Ok(Value::Msg(m).into()),
+            Got::Msg(m) => Ok(Value::Msg(Box::new(m)).into()),
             Got::Nothing => Ok(Value::Bool(false).into()),
         }
     }
