@@ -135,6 +135,7 @@ impl Kernel {
             if self.to_poll.len() == 1 && self.to_poll[0] == tid && self.dead.is_empty() {
                 // The thread is looked up once, to be made running and to take its result
                 // (what `take_reply` does after the driver's poll).
+                let watching = self.watching_replies();
                 let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) else {
                     return None;
                 };
@@ -142,10 +143,14 @@ impl Kernel {
                     return None;
                 }
                 t.run = Run::Running;
-                let reply = t.reply.take();
                 self.to_poll.clear();
+                if !watching {
+                    // The usual case: the reply moves straight to the caller.
+                    return t.reply.take();
+                }
+                let reply = t.reply.take();
                 if let Some(r) = &reply {
-                    self.took_reply(tid, r);
+                    self.took_reply_watched(tid, r);
                 }
                 return reply;
             }
@@ -154,26 +159,28 @@ impl Kernel {
 
     /// Takes a completed call's result (the API future's second poll).
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
+        let watching = self.watching_replies();
         let reply = match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
+            // The usual case: the reply moves straight to the caller.
+            Some(Body::Thread(t)) if !watching => return t.reply.take(),
             Some(Body::Thread(t)) => t.reply.take(),
             _ => None,
         };
         if let Some(r) = &reply {
-            self.took_reply(tid, r);
+            self.took_reply_watched(tid, r);
         }
         reply
     }
 
-    /// `tid` took the result `r` of its call: the livelock watch and the position
-    /// recorder see it, when they are on.
+    /// Whether the livelock watch or the position recorder sees each result a thread
+    /// takes (`took_reply_watched`).
     #[inline(always)]
-    fn took_reply(&mut self, tid: Tid, r: &Reply) {
-        if self.livelock.is_some() || self.positions.is_some() {
-            self.took_reply_watched(tid, r);
-        }
+    fn watching_replies(&self) -> bool {
+        self.livelock.is_some() || self.positions.is_some()
     }
 
-    /// `took_reply` with the livelock watch or the position recorder on (out of line).
+    /// `tid` took the result `r` of its call, with the livelock watch or the position
+    /// recorder on: they see it (out of line).
     #[inline(never)]
     fn took_reply_watched(&mut self, tid: Tid, r: &Reply) {
         if self.livelock.is_some() {

@@ -734,7 +734,7 @@ impl Kernel {
 
     /// Keeps a byte buffer a call is done with for the next one (a few small ones at most).
     pub(crate) fn recycle_bytes(&mut self, mut b: Vec<u8>) {
-        if self.spare_bytes.len() < 4 && b.capacity() > 0 && b.capacity() <= 4096 {
+        if self.spare_bytes.len() < 16 && b.capacity() > 0 && b.capacity() <= 4096 {
             b.clear();
             self.spare_bytes.push(b);
         }
