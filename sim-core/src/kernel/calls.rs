@@ -388,7 +388,8 @@ impl Kernel {
                 }
             }
             Exec::Block(op) => {
-                let t = self.thread_mut(tid);
+                // Through the thread's object looked up at the start, as `Exec::Done` is.
+                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
                 t.run = Run::Blocked(op);
                 let port_thread = t.port.is_some();
                 if traced {

@@ -131,7 +131,7 @@ impl Kernel {
             }
             match &op.kind {
                 OpKind::Wait { objects, .. } => {
-                    let mut unique = objects.clone();
+                    let mut unique = objects.to_vec();
                     unique.sort();
                     unique.dedup();
                     for o in unique {

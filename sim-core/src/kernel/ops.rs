@@ -35,6 +35,44 @@ pub enum Target {
     SyncOverlapped(Box<super::io::AsyncTarget>),
 }
 
+/// A wait's objects or handles, in argument order: one, held inline (a wait on one object,
+/// the usual one: nothing is allocated, copied or kept for reuse), or a list. It reads as
+/// the slice it holds, and prints as a list, as the `Vec` it replaced did.
+pub enum WaitList<T> {
+    /// One.
+    One(T),
+    /// Any other number (made from the kept spare lists, `Kernel::spare_wait_lists`).
+    Many(Vec<T>),
+}
+
+impl<T> std::ops::Deref for WaitList<T> {
+    type Target = [T];
+
+    #[inline(always)]
+    fn deref(&self) -> &[T] {
+        match self {
+            WaitList::One(x) => std::slice::from_ref(x),
+            WaitList::Many(v) => v,
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a WaitList<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for WaitList<T> {
+    /// As `Vec`'s (state hashes and footprints read it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A waiting select's read, write and except sets: handles as passed and their sockets.
 pub type SelectSets = [Vec<(HANDLE, Option<ObjectId>)>; 3];
 
@@ -44,9 +82,9 @@ pub enum OpKind {
     /// A dispatcher wait (WaitForSingleObject, WaitForMultipleObjects, SignalObjectAndWait).
     Wait {
         /// The objects, in argument order. The wait holds a reference on each.
-        objects: Vec<ObjectId>,
+        objects: WaitList<ObjectId>,
         /// The handles as passed (for reports).
-        handles: Vec<HANDLE>,
+        handles: WaitList<HANDLE>,
         /// bWaitAll.
         all: bool,
         /// MsgWaitForMultipleObjects(Ex): the message queue is waited on too (§17.H).
@@ -260,17 +298,21 @@ impl OpArgs {
     /// The kept arguments of a call (none for a call that kept none).
     #[inline(always)]
     fn new(kept: Option<KeptArgs>) -> OpArgs {
-        OpArgs(match kept {
+        // The usual forms are copied out of `kept` by reference and `kept`, which then owns
+        // nothing (`kept_is_plain`), is forgotten: no call of the table's drop glue.
+        let plain = match &kept {
             None => OpKept::None,
-            Some(KeptArgs::ReadFile { handle, len, overlapped, buffer: () }) => {
+            &Some(KeptArgs::ReadFile { handle, len, overlapped, buffer: () }) => {
                 OpKept::ReadFile { handle, len, overlapped }
             }
-            Some(KeptArgs::WriteFile { handle, data, overlapped }) => OpKept::WriteFile { handle, data, overlapped },
-            Some(KeptArgs::WaitForSingleObject { handle, timeout_ms }) => {
+            &Some(KeptArgs::WriteFile { handle, data, overlapped }) => OpKept::WriteFile { handle, data, overlapped },
+            &Some(KeptArgs::WaitForSingleObject { handle, timeout_ms }) => {
                 OpKept::WaitForSingleObject { handle, timeout_ms }
             }
-            Some(other) => OpKept::Other(Box::new(other)),
-        })
+            Some(_) => return OpArgs(OpKept::Other(Box::new(kept.expect("matched Some")))),
+        };
+        std::mem::forget(kept);
+        OpArgs(plain)
     }
 
     /// Whether they own nothing (they may be forgotten rather than dropped).
@@ -429,8 +471,15 @@ impl Kernel {
             matches!(op.kind, OpKind::Wait { .. } | OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::Sleep);
         if plain_kind && matches!(op.target, Target::Thread) && op.args.is_plain() {
             let keys = std::mem::take(&mut op.race_keys);
+            // A wait's lists (not a wait on one object's, held inline) serve the next wait.
             let lists = match &mut op.kind {
-                OpKind::Wait { objects, handles, .. } => Some((std::mem::take(objects), std::mem::take(handles))),
+                OpKind::Wait { objects: WaitList::Many(objects), handles, .. } => {
+                    let handles = match handles {
+                        WaitList::Many(h) => std::mem::take(h),
+                        WaitList::One(_) => Vec::new(),
+                    };
+                    Some((std::mem::take(objects), handles))
+                }
                 _ => None,
             };
             let (tid, api, serial, deadline, timer_seq) = (op.tid, op.api, op.serial, op.deadline, op.timer_seq);
@@ -483,7 +532,11 @@ impl Kernel {
     /// A completed operation's kind: a wait's lists serve the next wait that blocks.
     #[inline(always)]
     fn dispose_kind(&mut self, kind: OpKind) {
-        if let OpKind::Wait { objects, handles, .. } = kind {
+        if let OpKind::Wait { objects: WaitList::Many(objects), handles, .. } = kind {
+            let handles = match handles {
+                WaitList::Many(h) => h,
+                WaitList::One(_) => Vec::new(),
+            };
             self.keep_wait_lists(objects, handles);
         }
     }

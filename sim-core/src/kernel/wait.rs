@@ -9,7 +9,7 @@
 //! decision: Windows promises no order. What "signalled" means for each object type is
 //! its family's hook (`signalled_for`, `consumes`, `consume` in objects/mod.rs).
 
-use super::ops::{OpId, OpKind};
+use super::ops::{OpId, OpKind, WaitList};
 use super::request::{CallResult, Value};
 use super::sched::ChoiceKind;
 use super::{Exec, Kernel, Pid, Tid};
@@ -279,9 +279,17 @@ impl Kernel {
     ) -> Exec {
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
-        let (mut objects_kept, mut handles_kept) = self.spare_wait_lists();
-        objects_kept.extend_from_slice(objects);
-        handles_kept.extend_from_slice(handles);
+        // One object and one handle (the usual wait) are held inline; other lists are made
+        // from the kept spare ones.
+        let (objects_kept, handles_kept) = match (objects, handles) {
+            (&[o], &[h]) => (WaitList::One(o), WaitList::One(h)),
+            _ => {
+                let (mut objects_kept, mut handles_kept) = self.spare_wait_lists();
+                objects_kept.extend_from_slice(objects);
+                handles_kept.extend_from_slice(handles);
+                (WaitList::Many(objects_kept), WaitList::Many(handles_kept))
+            }
+        };
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
         let op = self.new_op(tid, kind, deadline);
         if alertable {
