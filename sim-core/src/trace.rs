@@ -11,6 +11,11 @@ use crate::error::Win32Error;
 use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+
+/// A trace text held inline up to 24 bytes (a buffer's preview, a counter's name), on the
+/// heap past that: it reads as a `str` (`Deref`), compares with `&str` and `String`, and
+/// is written in JSON as a string (issue 13).
+pub use compact_str::CompactString as Text;
 use std::fmt::{self, Write as _};
 
 /// The version of the JSON-lines schema (docs/trace-format.md). Bumped on any change to
@@ -86,8 +91,9 @@ pub enum ArgValue {
     Bytes {
         /// Its length.
         len: u32,
-        /// The first bytes, rendered.
-        preview: String,
+        /// The first bytes, rendered (held inline when short: no allocation for the
+        /// usual preview).
+        preview: Text,
     },
 }
 
@@ -116,7 +122,7 @@ enum ArgValueTagged {
     Timeout(u32),
     Str(Option<String>),
     Sym(String),
-    Bytes { len: u32, preview: String },
+    Bytes { len: u32, preview: Text },
 }
 
 impl From<ArgValue> for ArgValueWire {
@@ -179,7 +185,7 @@ impl Arg {
 impl ArgValue {
     /// A buffer's length and preview.
     pub fn bytes(data: &[u8]) -> ArgValue {
-        ArgValue::Bytes { len: u32::try_from(data.len()).unwrap_or(u32::MAX), preview: show_bytes(data) }
+        ArgValue::Bytes { len: u32::try_from(data.len()).unwrap_or(u32::MAX), preview: show_bytes_text(data) }
     }
     /// A handle with no object named yet.
     pub fn handle(h: HANDLE) -> ArgValue {
@@ -366,7 +372,7 @@ impl ToArg for Vec<u8> {
         if full {
             Some(ArgValue::bytes(self))
         } else {
-            Some(ArgValue::Bytes { len: u32::try_from(self.len()).unwrap_or(u32::MAX), preview: String::new() })
+            Some(ArgValue::Bytes { len: u32::try_from(self.len()).unwrap_or(u32::MAX), preview: Text::default() })
         }
     }
     fn visit_handles(&self, _f: &mut dyn FnMut(HANDLE)) {}
@@ -502,7 +508,9 @@ pub enum EventKind {
     Counter {
         /// What is counted: `pipe#1 unread bytes`, `pipe#3 unread bytes (to client)`,
         /// `mailslot#2 messages`, `T8 posted messages`, `queue .\private$\q messages`.
-        name: String,
+        /// (Held inline when short: a counter event at a traced step makes no allocation
+        /// for it.)
+        name: Text,
         /// The new value.
         value: u64,
     },
@@ -569,37 +577,53 @@ pub enum EventKind {
 /// Renders up to 24 bytes of data: as a quoted string when it is text, as hex bytes
 /// otherwise.
 pub fn show_bytes(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len().min(24) * 3 + 5);
+    write_bytes(&mut s, data);
+    s
+}
+
+/// `show_bytes` as a [`Text`]: a short preview (up to 24 bytes of text, a 1-byte
+/// message's `"x"`) is held inline, without an allocation (issue 13).
+pub fn show_bytes_text(data: &[u8]) -> Text {
+    let shown = data.len().min(24);
+    // The usual preview's exact size (quotes, the bytes, the ellipsis): inline when short.
+    let mut s = Text::with_capacity(shown + 2 + if data.len() > shown { '…'.len_utf8() } else { 0 });
+    write_bytes(&mut s, data);
+    s
+}
+
+/// `show_bytes`'s rendering, written into `s`.
+fn write_bytes(s: &mut impl fmt::Write, data: &[u8]) {
     let shown = &data[..data.len().min(24)];
-    // Quotes, the bytes (or three characters a byte in hex), and the ellipsis.
-    let mut s = String::with_capacity(shown.len() * 3 + 5);
     if shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'') {
         // Printable ASCII that `{:?}` leaves as it is: the same text without the
         // formatting machinery (the usual buffer of a trace).
-        s.push('"');
-        s.extend(shown.iter().map(|&b| char::from(b)));
-        s.push('"');
+        let _ = s.write_char('"');
+        for &b in shown {
+            let _ = s.write_char(char::from(b));
+        }
+        let _ = s.write_char('"');
     } else {
         match std::str::from_utf8(shown) {
             Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
                 let _ = write!(s, "{text:?}");
             }
             _ => {
-                s.push('[');
+                let _ = s.write_char('[');
                 for (i, &b) in shown.iter().enumerate() {
                     if i > 0 {
-                        s.push(' ');
+                        let _ = s.write_char(' ');
                     }
-                    s.push(char::from(HEX[usize::from(b >> 4)]));
-                    s.push(char::from(HEX[usize::from(b & 15)]));
+                    let _ = s.write_char(char::from(HEX[usize::from(b >> 4)]));
+                    let _ = s.write_char(char::from(HEX[usize::from(b & 15)]));
                 }
-                s.push(']');
+                let _ = s.write_char(']');
             }
         }
     }
     if data.len() > shown.len() {
-        s.push('…');
+        let _ = s.write_char('…');
     }
-    s
 }
 
 /// Renders an argument list: positionally, as a Win32 call reads (`0x8 [event#1],

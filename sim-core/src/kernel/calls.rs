@@ -494,8 +494,8 @@ impl Kernel {
                 Err(_) if value == 0 => continue,
                 Err(i) => {
                     let name = match key {
-                        Counter::Mq(_) => String::new(),
-                        _ => self.counter_name(key),
+                        Counter::Mq(_) => crate::trace::Text::default(),
+                        _ => crate::trace::Text::new(self.counter_name(key)),
                     };
                     occ.counters.insert(i, (key, value, name));
                     i
@@ -504,7 +504,7 @@ impl Kernel {
             // A counter's name is made once (an object's serial and a thread id never
             // change); a queue's is made each time from its path.
             let name = match key {
-                Counter::Mq(_) => self.counter_name(key),
+                Counter::Mq(_) => crate::trace::Text::from(self.counter_name(key)),
                 _ => occ.counters[at].2.clone(),
             };
             let tid = self.current.filter(|t| self.tids.contains_key(t)).unwrap_or(0);
@@ -677,7 +677,7 @@ pub(crate) struct Occupancy {
     /// The last value of each counter, sorted by counter (a binary search in a short
     /// vector, not a tree walk, for each counter at each traced step), with its name
     /// (empty for a queue's, made each time).
-    counters: Vec<(Counter, u64, String)>,
+    counters: Vec<(Counter, u64, crate::trace::Text)>,
     /// The last traced step's sample, in the order it was taken.
     sample: Vec<(Counter, u64)>,
     /// A buffer for the next traced step's sample (the one before last, emptied).

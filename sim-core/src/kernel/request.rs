@@ -410,7 +410,7 @@ impl Keep for Vec<u8> {
         u32::try_from(self.len()).unwrap_or(u32::MAX)
     }
     fn kept_arg(len: u32) -> Option<ArgValue> {
-        Some(ArgValue::Bytes { len, preview: String::new() })
+        Some(ArgValue::Bytes { len, preview: crate::trace::Text::default() })
     }
 }
 impl Keep for Option<COPYDATASTRUCT> {
@@ -1380,12 +1380,13 @@ impl Reply {
     /// WAIT_FAILED.
     pub fn ret(&self, kind: RetKind) -> Ret {
         let ok = self.status.succeeded();
-        if self.value == Value::Handoff && ok {
+        // (Matched, not compared with a made `Value`: no call of its `PartialEq`.)
+        if matches!(self.value, Value::Handoff) && ok {
             // The call goes on in the API layer: its return comes later.
             return Ret::Void;
         }
         match kind {
-            RetKind::Bool => Ret::Bool(ok && self.value != Value::Bool(false)),
+            RetKind::Bool => Ret::Bool(ok && !matches!(self.value, Value::Bool(false))),
             RetKind::Long => match (&self.value, ok) {
                 (Value::Long(v), true) => Ret::Long(*v),
                 (Value::U32(v), true) => Ret::Long(i64::from(*v)),
