@@ -196,6 +196,17 @@ impl Kernel {
         self.parked.remove(&tid);
         self.execute(tid);
         self.current = None;
+        // The usual step (no trace, no invariant checks, before the livelock watch's
+        // window) has nothing more to do: one comparison (`checks_from`).
+        if self.step > self.checks_from {
+            self.after_step();
+        }
+    }
+
+    /// The checks after a step that the usual one skips: the livelock watch, the trace's
+    /// cause and length, the invariants (out of line).
+    #[inline(never)]
+    fn after_step(&mut self) {
         if self.step > self.watch_from {
             self.watch_state();
         }
@@ -270,9 +281,17 @@ impl Kernel {
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
         let shown = if traced { Some(self.named_args_shared(pid, req.args())) } else { None };
-        let call_id = self.reserve_event_id();
-        self.cause_event = Some(call_id);
-        self.effect = None;
+        // The call's event id, its cause for the events it brings, and its effect are the
+        // trace's only (an event id is read nowhere else, and nothing writes an effect
+        // with the trace off): an untraced call leaves them alone.
+        let call_id = if traced {
+            let id = self.reserve_event_id();
+            self.cause_event = Some(id);
+            self.effect = None;
+            id
+        } else {
+            0
+        };
         // No call is executing: the slot is empty, and is written without a drop of what
         // it held.
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
