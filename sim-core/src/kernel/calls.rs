@@ -15,12 +15,14 @@ impl Kernel {
     /// Parks a thread at a call (the API future does this on its first poll). Misuse of a
     /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
     /// run as `Failed`, against the thread that misused it.
-    pub(crate) fn park(&mut self, tid: Tid, req: Request) {
+    /// The request is taken from `req` (the future's slot, which holds one).
+    pub(crate) fn park(&mut self, tid: Tid, req: &mut Option<Request>) {
         // The usual case, with one lookup: the thread being polled calls through its own
         // ThreadCtx between two calls.
         if self.polling == Some(tid)
             && let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body)
             && matches!(t.run, Run::Running)
+            && let Some(req) = req.take()
         {
             t.run = Run::Parked(req);
             if t.suspend_count == 0 {
@@ -28,6 +30,7 @@ impl Kernel {
             }
             return;
         }
+        let Some(req) = req.take() else { return };
         let message = self.misuse(tid, req.api()).unwrap_or_else(|| "simulator bug: a call could not park".into());
         self.fail_polled(tid, message);
     }
@@ -132,7 +135,7 @@ impl Kernel {
             }
             // The driver now polls the threads the step made ready, in order: the call
             // goes on here only if `tid` is the one (as `Sim::poll_ready` checks it).
-            if self.to_poll.len() == 1 && self.to_poll[0] == tid && self.dead.is_empty() {
+            if self.to_poll.len() == 1 && self.to_poll.front() == Some(&tid) && self.dead.is_empty() {
                 // The thread is looked up once, to be made running and to take its result
                 // (what `take_reply` does after the driver's poll).
                 let watching = self.watching_replies();
@@ -440,10 +443,11 @@ impl Kernel {
                 }
             }
         }
-        if effects > 0 {
-            self.trace[mark..].rotate_left(effects);
-        }
+        // (With the trace off no event is pushed: there is nothing to rotate.)
         if traced {
+            if effects > 0 {
+                self.trace[mark..].rotate_left(effects);
+            }
             self.sample_occupancy();
         }
     }
