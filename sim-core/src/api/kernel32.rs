@@ -37,10 +37,13 @@ pub(super) struct Call<'a> {
 impl Future for Call<'_> {
     type Output = Reply;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
-        let tid = self.ctx.tid;
-        let mut k = self.ctx.kernel.borrow_mut();
-        if let Some(req) = self.req.take() {
-            k.park(tid, req);
+        let this = &mut *self;
+        let tid = this.ctx.tid;
+        let mut k = this.ctx.kernel.borrow_mut();
+        if this.req.is_some() {
+            // The request moves from this future straight into the thread (`park`), not
+            // through a copy of its own (it is large).
+            k.park(tid, &mut this.req);
             // The driver's next steps, taken here: the call may complete at once.
             return match k.step_inline(tid) {
                 Some(r) => Poll::Ready(r),

@@ -15,12 +15,14 @@ impl Kernel {
     /// Parks a thread at a call (the API future does this on its first poll). Misuse of a
     /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
     /// run as `Failed`, against the thread that misused it.
-    pub(crate) fn park(&mut self, tid: Tid, req: Request) {
+    /// The request is taken from `req` (the future's slot, which holds one).
+    pub(crate) fn park(&mut self, tid: Tid, req: &mut Option<Request>) {
         // The usual case, with one lookup: the thread being polled calls through its own
         // ThreadCtx between two calls.
         if self.polling == Some(tid)
             && let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body)
             && matches!(t.run, Run::Running)
+            && let Some(req) = req.take()
         {
             t.run = Run::Parked(req);
             if t.suspend_count == 0 {
@@ -28,6 +30,7 @@ impl Kernel {
             }
             return;
         }
+        let Some(req) = req.take() else { return };
         let message = self.misuse(tid, req.api()).unwrap_or_else(|| "simulator bug: a call could not park".into());
         self.fail_polled(tid, message);
     }
@@ -132,7 +135,7 @@ impl Kernel {
             }
             // The driver now polls the threads the step made ready, in order: the call
             // goes on here only if `tid` is the one (as `Sim::poll_ready` checks it).
-            if self.to_poll.len() == 1 && self.to_poll[0] == tid && self.dead.is_empty() {
+            if self.to_poll.len() == 1 && self.to_poll.front() == Some(&tid) && self.dead.is_empty() {
                 // The thread is looked up once, to be made running and to take its result
                 // (what `take_reply` does after the driver's poll).
                 let watching = self.watching_replies();
@@ -196,6 +199,17 @@ impl Kernel {
         self.parked.remove(&tid);
         self.execute(tid);
         self.current = None;
+        // The usual step (no trace, no invariant checks, before the livelock watch's
+        // window) has nothing more to do: one comparison (`checks_from`).
+        if self.step > self.checks_from {
+            self.after_step();
+        }
+    }
+
+    /// The checks after a step that the usual one skips: the livelock watch, the trace's
+    /// cause and length, the invariants (out of line).
+    #[inline(never)]
+    fn after_step(&mut self) {
         if self.step > self.watch_from {
             self.watch_state();
         }
@@ -270,9 +284,17 @@ impl Kernel {
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
         let shown = if traced { Some(self.named_args_shared(pid, req.args())) } else { None };
-        let call_id = self.reserve_event_id();
-        self.cause_event = Some(call_id);
-        self.effect = None;
+        // The call's event id, its cause for the events it brings, and its effect are the
+        // trace's only (an event id is read nowhere else, and nothing writes an effect
+        // with the trace off): an untraced call leaves them alone.
+        let call_id = if traced {
+            let id = self.reserve_event_id();
+            self.cause_event = Some(id);
+            self.effect = None;
+            id
+        } else {
+            0
+        };
         // No call is executing: the slot is empty, and is written without a drop of what
         // it held.
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
@@ -421,10 +443,11 @@ impl Kernel {
                 }
             }
         }
-        if effects > 0 {
-            self.trace[mark..].rotate_left(effects);
-        }
+        // (With the trace off no event is pushed: there is nothing to rotate.)
         if traced {
+            if effects > 0 {
+                self.trace[mark..].rotate_left(effects);
+            }
             self.sample_occupancy();
         }
     }

@@ -122,6 +122,8 @@ struct Spare {
 struct OptionLists {
     entries: [(u64, std::sync::Arc<[Tid]>); 4],
     next: usize,
+    /// The entry used last (checked first, inline, by `choose_thread_in`).
+    last: usize,
 }
 
 /// The most events a traced run reserves from the last one's length (about 12 MB).
@@ -511,6 +513,11 @@ pub struct Kernel {
     pub(crate) livelock: Option<Box<livelock::Watch>>,
     /// The step from which the livelock watch records (`u64::MAX`: never).
     pub(crate) watch_from: u64,
+    /// The step after which a step needs `Kernel::after_step`'s checks: 0 when the trace
+    /// or the invariant checks are on (every step), else `watch_from` (the trace and
+    /// those checks are fixed for the run; with the trace off nothing reads the cause
+    /// event, and the trace stays empty).
+    checks_from: u64,
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
     pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
@@ -573,6 +580,7 @@ impl Kernel {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
+        let config_trace_or_checks = config.trace || config.check_invariants;
         let mut spare = Spare::take();
         let full_record = config.decision_record == DecisionRecord::Full;
         let trace = match config.trace {
@@ -646,6 +654,10 @@ impl Kernel {
             race: Box::new(race::Detector::with_buffers(std::mem::take(&mut spare.race))),
             livelock: None,
             watch_from,
+            checks_from: match config_trace_or_checks {
+                true => 0,
+                false => watch_from,
+            },
             volume: Default::default(),
             positions: wants_states.then(Box::default),
             wants_states,
@@ -981,7 +993,16 @@ impl Kernel {
         let tid = bits.trailing_zeros() * 4;
         self.schedule.push(ChoiceKind::Thread, i);
         if self.config.decision_record == DecisionRecord::Full {
-            self.record_decision_in(mask, n, tid);
+            // The usual case: the same set as the last list used (the most recent entry),
+            // whose list is shared; any other goes through `record_decision_in`, which
+            // finds the same list (the entries' masks differ from one another).
+            match self.option_lists.as_deref() {
+                Some(lists) if lists.entries[lists.last].0 == mask => {
+                    let options = lists.entries[lists.last].1.clone();
+                    self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+                }
+                _ => self.record_decision_in(mask, n, tid),
+            }
         }
         tid
     }
@@ -992,8 +1013,11 @@ impl Kernel {
     #[inline(never)]
     fn record_decision_in(&mut self, mask: u64, n: usize, tid: Tid) {
         let lists = self.option_lists.get_or_insert_with(Default::default);
-        let options = match lists.entries.iter().find(|(m, _)| *m == mask) {
-            Some((_, list)) => list.clone(),
+        let options = match lists.entries.iter().position(|(m, _)| *m == mask) {
+            Some(at) => {
+                lists.last = at;
+                lists.entries[at].1.clone()
+            }
             None => {
                 let mut list = [0 as Tid; 64];
                 let mut bits = mask;
@@ -1005,6 +1029,7 @@ impl Kernel {
                 let at = lists.next;
                 lists.entries[at] = (mask, list.clone());
                 lists.next = (at + 1) % lists.entries.len();
+                lists.last = at;
                 list
             }
         };
