@@ -409,11 +409,18 @@ impl Kernel {
     /// The caller queues the returned id where the family keeps it and returns
     /// `Exec::Block(id)`.
     pub(crate) fn new_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>) -> OpId {
-        self.new_op_for(tid, kind, deadline, Target::Thread)
+        // `make_op` inlined here: what only another target needs is left out at compile time.
+        self.make_op(tid, kind, deadline, Target::Thread)
     }
 
     /// `new_op` with another completion target (an asynchronous operation's).
     pub(crate) fn new_op_for(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
+        self.make_op(tid, kind, deadline, target)
+    }
+
+    /// `new_op_for`'s body.
+    #[inline(always)]
+    fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
         let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
         // The arguments kept before the call ran (a call that cannot block keeps none),
         // their list built only when read.

@@ -978,28 +978,40 @@ impl Kernel {
     /// `pipe_progress` when an operation may complete.
     #[inline(never)]
     fn pipe_progress_ops(&mut self, pipe: ObjectId, reader: usize, cause: impl Fn(&mut String)) {
-        // The text is written once, into one String, for all the operations it completes.
+        // The text is written once, into one String, for all the operations it completes;
+        // with the trace off it is empty (as `cause_with` makes it) and nothing is kept.
+        let trace = self.config.trace;
         let mut text: Option<String> = None;
-        fn why<'a>(k: &Kernel, text: &'a mut Option<String>, cause: &impl Fn(&mut String)) -> &'a str {
+        #[inline(always)]
+        fn why<'a>(k: &Kernel, trace: bool, text: &'a mut Option<String>, cause: &impl Fn(&mut String)) -> &'a str {
+            if !trace {
+                return "";
+            }
+            cause_text(k, text, cause)
+        }
+        #[inline(never)]
+        fn cause_text<'a>(k: &Kernel, text: &'a mut Option<String>, cause: &impl Fn(&mut String)) -> &'a str {
             text.get_or_insert_with(|| k.cause_with(cause))
         }
         // Pending reads take what is there, in order (§3.1: a read returns what is
         // available; §3.3: a zero-length read completes with 0 bytes).
         loop {
-            let p = pipe_mut(self, pipe);
-            let e = &mut p.ends[reader];
-            if !e.inbound.available() || e.reads.is_empty() {
+            let e = &mut pipe_mut(self, pipe).ends[reader];
+            if !e.inbound.available() {
                 break;
             }
-            let r = e.reads.pop_front().expect("checked non-empty");
+            let Some(r) = e.reads.pop_front() else { break };
+            // The read mode matters only for a message-type queue (`take_read`): the file
+            // object is looked up only then.
+            let queue_message = e.inbound.message;
             let OpKind::PipeRead { len, file } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
-            let message = file_ref(self, file).read_message;
+            let message = queue_message && file_ref(self, file).read_message;
             let e = &mut pipe_mut(self, pipe).ends[reader];
             let reply = take_read(&mut e.inbound, len, message);
             if let Value::Read(d) = &reply.value {
                 self.pipe_bytes -= d.len() as u64;
             }
-            let why = why(self, &mut text, &cause);
+            let why = why(self, trace, &mut text, &cause);
             self.complete_op(r, reply, why);
         }
         // Writes complete when the unread bytes up to and including theirs fit (§2.4).
@@ -1012,9 +1024,10 @@ impl Kernel {
         let mut more = Vec::new();
         if pending > 0 {
             let mut running = 0u64;
+            let quota = u64::from(q.quota);
             for e in q.entries.iter_mut() {
                 running += e.remaining() as u64;
-                if running > u64::from(q.quota) {
+                if running > quota {
                     break;
                 }
                 if let Some(w) = e.writer.take() {
@@ -1028,10 +1041,11 @@ impl Kernel {
             }
         }
         q.pop_consumed();
+        let flushing = !q.flushers.is_empty();
         self.pipe_writes_pending -= u32::from(first.is_some()) + more.len() as u32;
         let mut flushed = Vec::new();
-        let q = &mut pipe_mut(self, pipe).ends[reader].inbound;
-        if !q.flushers.is_empty() {
+        if flushing {
+            let q = &mut pipe_mut(self, pipe).ends[reader].inbound;
             let read_total = q.read_total;
             let flushers = std::mem::take(&mut q.flushers);
             let mut waiting = Vec::new();
@@ -1043,12 +1057,17 @@ impl Kernel {
             }
             pipe_mut(self, pipe).ends[reader].inbound.flushers = waiting;
         }
-        for (w, n) in first.into_iter().chain(more) {
-            let why = why(self, &mut text, &cause);
-            self.complete_op(w, Value::Written(n).into(), why);
+        // In order: the first write, the others, then the flushes.
+        if let Some((w, n)) = first {
+            let reason = why(self, trace, &mut text, &cause);
+            self.complete_op(w, Value::Written(n).into(), reason);
+            for (w, n) in more {
+                let reason = why(self, trace, &mut text, &cause);
+                self.complete_op(w, Value::Written(n).into(), reason);
+            }
         }
         for f in flushed {
-            let why = why(self, &mut text, &cause);
+            let why = why(self, trace, &mut text, &cause);
             self.complete_op(f, Value::Bool(true).into(), why);
         }
     }
