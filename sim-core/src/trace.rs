@@ -585,19 +585,40 @@ pub fn show_bytes(data: &[u8]) -> String {
 /// `show_bytes` as a [`Text`]: a short preview (up to 24 bytes of text, a 1-byte
 /// message's `"x"`) is held inline, without an allocation (issue 13).
 pub fn show_bytes_text(data: &[u8]) -> Text {
-    let shown = data.len().min(24);
-    // The usual preview's exact size (quotes, the bytes, the ellipsis): inline when short.
-    let mut s = Text::with_capacity(shown + 2 + if data.len() > shown { '…'.len_utf8() } else { 0 });
+    let shown = &data[..data.len().min(24)];
+    if plain_ascii(shown) {
+        // The usual preview, put together in a stack buffer and made a `Text` at once
+        // (pushing it a character at a time costs several times as much): the quotes,
+        // the bytes and the ellipsis (three bytes in UTF-8), 29 bytes at most.
+        let mut buf = [0u8; 29];
+        buf[0] = b'"';
+        buf[1..=shown.len()].copy_from_slice(shown);
+        let mut n = shown.len() + 1;
+        buf[n] = b'"';
+        n += 1;
+        if data.len() > shown.len() {
+            buf[n..n + 3].copy_from_slice("…".as_bytes());
+            n += 3;
+        }
+        // Printable ASCII and the ellipsis: always UTF-8.
+        return Text::new(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+    }
+    let mut s = Text::default();
     write_bytes(&mut s, data);
     s
+}
+
+/// Whether `shown` is printable ASCII that `{:?}` leaves as it is (the usual buffer of a
+/// trace): then a preview is the bytes between quotes.
+fn plain_ascii(shown: &[u8]) -> bool {
+    shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'')
 }
 
 /// `show_bytes`'s rendering, written into `s`.
 fn write_bytes(s: &mut impl fmt::Write, data: &[u8]) {
     let shown = &data[..data.len().min(24)];
-    if shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'') {
-        // Printable ASCII that `{:?}` leaves as it is: the same text without the
-        // formatting machinery (the usual buffer of a trace).
+    if plain_ascii(shown) {
+        // The same text as `{:?}` gives, without the formatting machinery.
         let _ = s.write_char('"');
         for &b in shown {
             let _ = s.write_char(char::from(b));
@@ -815,5 +836,37 @@ pub(crate) fn push_handle(s: &mut String, h: HANDLE) {
         _ => {
             let _ = write!(s, "{h}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inline preview (`show_bytes_text`, put together in a stack buffer for plain
+    /// ASCII) reads exactly as `show_bytes`'s, which renders as `{:?}` does: short and long
+    /// text, the ellipsis past 24 bytes, quotes and backslashes (escaped by `{:?}`), other
+    /// UTF-8 text and binary data (hex).
+    #[test]
+    fn the_inline_preview_is_the_string_preview() {
+        let long = [b'a'; 40];
+        let cases: [&[u8]; 10] = [
+            b"",
+            b"x",
+            b"hello, pipe",
+            &long[..24],
+            &long[..25],
+            &long,
+            b"say \"hi\"",
+            b"back\\slash",
+            "caf\u{e9}\n".as_bytes(),
+            &[0, 1, 0xfe, 0xff],
+        ];
+        for data in cases {
+            assert_eq!(show_bytes_text(data).as_str(), show_bytes(data), "{data:?}");
+        }
+        assert_eq!(show_bytes(b"x"), "\"x\"");
+        assert_eq!(show_bytes(&long[..25]), format!("\"{}\"…", "a".repeat(24)));
+        assert_eq!(show_bytes(&[0, 0xff]), "[00 ff]");
     }
 }
