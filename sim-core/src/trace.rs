@@ -11,12 +11,12 @@ use crate::error::Win32Error;
 use crate::types::HANDLE;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 
 /// A trace text held inline up to 24 bytes (a buffer's preview, a counter's name), on the
 /// heap past that: it reads as a `str` (`Deref`), compares with `&str` and `String`, and
 /// is written in JSON as a string (issue 13).
 pub use compact_str::CompactString as Text;
-use std::fmt::{self, Write as _};
 
 /// The version of the JSON-lines schema (docs/trace-format.md). Bumped on any change to
 /// the shape of [`Event`].
@@ -577,26 +577,26 @@ pub enum EventKind {
 /// Renders up to 24 bytes of data: as a quoted string when it is text, as hex bytes
 /// otherwise.
 pub fn show_bytes(data: &[u8]) -> String {
-    let mut s = String::with_capacity(data.len().min(24) * 3 + 5);
-    write_bytes(&mut s, data);
-    s
+    show_bytes_text(data).into_string()
 }
 
 /// `show_bytes` as a [`Text`]: a short preview (up to 24 bytes of text, a 1-byte
 /// message's `"x"`) is held inline, without an allocation (issue 13).
 pub fn show_bytes_text(data: &[u8]) -> Text {
     let shown = &data[..data.len().min(24)];
-    if plain_ascii(shown) {
-        // The usual preview, put together in a stack buffer and made a `Text` at once
-        // (pushing it a character at a time costs several times as much): the quotes,
-        // the bytes and the ellipsis (three bytes in UTF-8), 29 bytes at most.
+    let more = data.len() > shown.len();
+    // Printable ASCII that `{:?}` leaves as it is (the usual buffer of a trace): the bytes
+    // between quotes, put together in a stack buffer and made a `Text` at once (pushing it
+    // a character at a time costs several times as much). The quotes, the bytes and the
+    // ellipsis (three bytes in UTF-8): 29 bytes at most.
+    if shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'') {
         let mut buf = [0u8; 29];
         buf[0] = b'"';
         buf[1..=shown.len()].copy_from_slice(shown);
         let mut n = shown.len() + 1;
         buf[n] = b'"';
         n += 1;
-        if data.len() > shown.len() {
+        if more {
             buf[n..n + 3].copy_from_slice("…".as_bytes());
             n += 3;
         }
@@ -604,47 +604,26 @@ pub fn show_bytes_text(data: &[u8]) -> Text {
         return Text::new(std::str::from_utf8(&buf[..n]).unwrap_or_default());
     }
     let mut s = Text::default();
-    write_bytes(&mut s, data);
-    s
-}
-
-/// Whether `shown` is printable ASCII that `{:?}` leaves as it is (the usual buffer of a
-/// trace): then a preview is the bytes between quotes.
-fn plain_ascii(shown: &[u8]) -> bool {
-    shown.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'')
-}
-
-/// `show_bytes`'s rendering, written into `s`.
-fn write_bytes(s: &mut impl fmt::Write, data: &[u8]) {
-    let shown = &data[..data.len().min(24)];
-    if plain_ascii(shown) {
-        // The same text as `{:?}` gives, without the formatting machinery.
-        let _ = s.write_char('"');
-        for &b in shown {
-            let _ = s.write_char(char::from(b));
+    match std::str::from_utf8(shown) {
+        Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
+            let _ = write!(s, "{text:?}");
         }
-        let _ = s.write_char('"');
-    } else {
-        match std::str::from_utf8(shown) {
-            Ok(text) if text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')) => {
-                let _ = write!(s, "{text:?}");
-            }
-            _ => {
-                let _ = s.write_char('[');
-                for (i, &b) in shown.iter().enumerate() {
-                    if i > 0 {
-                        let _ = s.write_char(' ');
-                    }
-                    let _ = s.write_char(char::from(HEX[usize::from(b >> 4)]));
-                    let _ = s.write_char(char::from(HEX[usize::from(b & 15)]));
+        _ => {
+            s.push('[');
+            for (i, &b) in shown.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
                 }
-                let _ = s.write_char(']');
+                s.push(char::from(HEX[usize::from(b >> 4)]));
+                s.push(char::from(HEX[usize::from(b & 15)]));
             }
+            s.push(']');
         }
     }
-    if data.len() > shown.len() {
-        let _ = s.write_char('…');
+    if more {
+        s.push('…');
     }
+    s
 }
 
 /// Renders an argument list: positionally, as a Win32 call reads (`0x8 [event#1],
@@ -843,30 +822,32 @@ pub(crate) fn push_handle(s: &mut String, h: HANDLE) {
 mod tests {
     use super::*;
 
-    /// The inline preview (`show_bytes_text`, put together in a stack buffer for plain
-    /// ASCII) reads exactly as `show_bytes`'s, which renders as `{:?}` does: short and long
-    /// text, the ellipsis past 24 bytes, quotes and backslashes (escaped by `{:?}`), other
-    /// UTF-8 text and binary data (hex).
+    /// A preview (`show_bytes_text`: put together in a stack buffer for plain ASCII) reads
+    /// as `{:?}` renders the first 24 bytes when they are text (quotes and backslashes
+    /// escaped), as hex otherwise, with an ellipsis when the buffer is longer; `show_bytes`
+    /// gives the same text as a `String`.
     #[test]
-    fn the_inline_preview_is_the_string_preview() {
+    fn a_preview_reads_as_debug_text_or_hex() {
         let long = [b'a'; 40];
-        let cases: [&[u8]; 10] = [
-            b"",
-            b"x",
-            b"hello, pipe",
-            &long[..24],
-            &long[..25],
-            &long,
-            b"say \"hi\"",
-            b"back\\slash",
-            "caf\u{e9}\n".as_bytes(),
-            &[0, 1, 0xfe, 0xff],
+        let text_cases: [(&[u8], &str); 9] = [
+            (b"", ""),
+            (b"x", "x"),
+            (b"hello, pipe", "hello, pipe"),
+            (&long[..24], "aaaaaaaaaaaaaaaaaaaaaaaa"),
+            (&long[..25], "aaaaaaaaaaaaaaaaaaaaaaaa"),
+            (&long, "aaaaaaaaaaaaaaaaaaaaaaaa"),
+            (b"say \"hi\"", "say \"hi\""),
+            (b"back\\slash", "back\\slash"),
+            ("caf\u{e9}\n".as_bytes(), "caf\u{e9}\n"),
         ];
-        for data in cases {
-            assert_eq!(show_bytes_text(data).as_str(), show_bytes(data), "{data:?}");
+        for (data, shown) in text_cases {
+            let ellipsis = if data.len() > 24 { "…" } else { "" };
+            let want = format!("{shown:?}{ellipsis}");
+            assert_eq!(show_bytes_text(data), want, "{data:?}");
+            assert_eq!(show_bytes(data), want, "{data:?}");
         }
         assert_eq!(show_bytes(b"x"), "\"x\"");
-        assert_eq!(show_bytes(&long[..25]), format!("\"{}\"…", "a".repeat(24)));
-        assert_eq!(show_bytes(&[0, 0xff]), "[00 ff]");
+        assert_eq!(show_bytes_text(&[0, 1, 0xfe, 0xff]), "[00 01 fe ff]");
+        assert_eq!(show_bytes(&[0; 30]), format!("[{}]…", ["00"; 24].join(" ")));
     }
 }

@@ -580,7 +580,7 @@ impl Kernel {
             0 => u64::MAX,
             w => config.steps_max.saturating_sub(w),
         };
-        let config_trace_or_checks = config.trace || config.check_invariants;
+        let checks_from = if config.trace || config.check_invariants { 0 } else { watch_from };
         let mut spare = Spare::take();
         let full_record = config.decision_record == DecisionRecord::Full;
         let trace = match config.trace {
@@ -654,10 +654,7 @@ impl Kernel {
             race: Box::new(race::Detector::with_buffers(std::mem::take(&mut spare.race))),
             livelock: None,
             watch_from,
-            checks_from: match config_trace_or_checks {
-                true => 0,
-                false => watch_from,
-            },
+            checks_from,
             volume: Default::default(),
             positions: wants_states.then(Box::default),
             wants_states,

@@ -45,6 +45,17 @@ pub enum WaitList<T> {
     Many(Vec<T>),
 }
 
+impl<T> WaitList<T> {
+    /// The list, taken for reuse by the next wait (`Kernel::keep_wait_lists`); one entry
+    /// held inline gives none.
+    fn take_list(&mut self) -> Vec<T> {
+        match self {
+            WaitList::One(_) => Vec::new(),
+            WaitList::Many(v) => std::mem::take(v),
+        }
+    }
+}
+
 impl<T> std::ops::Deref for WaitList<T> {
     type Target = [T];
 
@@ -480,12 +491,8 @@ impl Kernel {
             let keys = std::mem::take(&mut op.race_keys);
             // A wait's lists (not a wait on one object's, held inline) serve the next wait.
             let lists = match &mut op.kind {
-                OpKind::Wait { objects: WaitList::Many(objects), handles, .. } => {
-                    let handles = match handles {
-                        WaitList::Many(h) => std::mem::take(h),
-                        WaitList::One(_) => Vec::new(),
-                    };
-                    Some((std::mem::take(objects), handles))
+                OpKind::Wait { objects: objects @ WaitList::Many(_), handles, .. } => {
+                    Some((objects.take_list(), handles.take_list()))
                 }
                 _ => None,
             };
@@ -539,12 +546,8 @@ impl Kernel {
     /// A completed operation's kind: a wait's lists serve the next wait that blocks.
     #[inline(always)]
     fn dispose_kind(&mut self, kind: OpKind) {
-        if let OpKind::Wait { objects: WaitList::Many(objects), handles, .. } = kind {
-            let handles = match handles {
-                WaitList::Many(h) => h,
-                WaitList::One(_) => Vec::new(),
-            };
-            self.keep_wait_lists(objects, handles);
+        if let OpKind::Wait { objects: WaitList::Many(objects), mut handles, .. } = kind {
+            self.keep_wait_lists(objects, handles.take_list());
         }
     }
 
