@@ -78,6 +78,111 @@ impl<T> Future for MapReply<'_, T> {
     }
 }
 
+/// ReadFile's future without an OVERLAPPED (`ThreadCtx::read_file`), written by hand: one
+/// state machine around the `Call` where an `async fn` made two (issue 13). It does what
+/// the `async fn` did, in its order: nothing until first polled; then `*bytes_read = 0`,
+/// the request, the park (the `Call`'s first poll); the reply's data is copied into the
+/// caller's buffer as it is taken.
+struct ReadFileCall<'a> {
+    /// The call; its request is made at the first poll.
+    call: Call<'a>,
+    handle: HANDLE,
+    buffer: &'a mut [u8],
+    bytes_read: Option<&'a mut u32>,
+    started: bool,
+}
+
+impl Future for ReadFileCall<'_> {
+    type Output = BOOL;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BOOL> {
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            if let Some(n) = this.bytes_read.as_deref_mut() {
+                *n = 0;
+            }
+            let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
+            this.call.req = Some(Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None });
+        }
+        let Poll::Ready(r) = Pin::new(&mut this.call).poll(cx) else { return Poll::Pending };
+        let ctx = this.call.ctx;
+        let mut k = ctx.kernel.borrow_mut();
+        match fill_read(&mut k, r, this.buffer, this.bytes_read.as_deref_mut()) {
+            Ok(ok) => Poll::Ready(ok),
+            Err(v) => {
+                drop(k);
+                ctx.mismatch(Api::ReadFile, &v);
+                Poll::Ready(FALSE)
+            }
+        }
+    }
+}
+
+/// A read's reply into the caller's buffer: the data of a success, and of a partial
+/// message read (FALSE with ERROR_MORE_DATA, §5.2), with the byte count; the data's
+/// buffer goes back to the kernel's spares. `Err`: a value of the wrong shape, for the
+/// caller to report (`ThreadCtx::mismatch`) once it has let go of the kernel.
+fn fill_read(k: &mut Kernel, r: Reply, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> Result<BOOL, Value> {
+    let ok = bool_of(&r);
+    match r.value {
+        Value::Read(data) => {
+            copy_bytes(&mut buffer[..data.len()], &data);
+            if let Some(n) = bytes_read {
+                *n = data.len() as u32;
+            }
+            k.recycle_bytes(data);
+        }
+        Value::Void => {}
+        v => return Err(v),
+    }
+    Ok(ok)
+}
+
+/// WriteFile's future without an OVERLAPPED (`ThreadCtx::write_file`), written by hand as
+/// `ReadFileCall` is: the written bytes are copied into a spare buffer of the kernel's
+/// at the first poll.
+struct WriteFileCall<'a> {
+    /// The call; its request is made at the first poll.
+    call: Call<'a>,
+    handle: HANDLE,
+    buffer: &'a [u8],
+    bytes_written: Option<&'a mut u32>,
+    started: bool,
+}
+
+impl Future for WriteFileCall<'_> {
+    type Output = BOOL;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BOOL> {
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            if let Some(n) = this.bytes_written.as_deref_mut() {
+                *n = 0;
+            }
+            let data = this.call.ctx.kernel.borrow_mut().byte_buffer(this.buffer);
+            this.call.req = Some(Request::WriteFile { handle: this.handle, data, overlapped: None });
+        }
+        let Poll::Ready(r) = Pin::new(&mut this.call).poll(cx) else { return Poll::Pending };
+        if let Reply { status: Status::Success, value: Value::Written(w) } = r {
+            // The usual reply owns no memory: no drop to run.
+            std::mem::forget(r);
+            if let Some(n) = this.bytes_written.as_deref_mut() {
+                *n = w;
+            }
+            return Poll::Ready(TRUE);
+        }
+        Poll::Ready(match done(r) {
+            Some(v) => {
+                if let (Value::Written(w), Some(n)) = (v, this.bytes_written.as_deref_mut()) {
+                    *n = w;
+                }
+                TRUE
+            }
+            None => FALSE,
+        })
+    }
+}
+
 /// A DWORD or wait-code return (`call_dword`'s mapping).
 fn dword_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
     match r.ret(api.ret_kind()) {
@@ -753,15 +858,16 @@ impl ThreadCtx {
     /// });
     /// assert!(sim.run("main.exe").outcome.is_completed());
     /// ```
-    #[must_use]
-    pub async fn read_file(&self, h_file: HANDLE, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
-        let mut bytes_read = bytes_read;
-        if let Some(n) = bytes_read.as_deref_mut() {
-            *n = 0;
-        }
-        let len = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
-        let r = self.call(Request::ReadFile { handle: h_file, len, overlapped: None, buffer: None }).await;
-        self.fill_read(r, buffer, bytes_read)
+    ///
+    /// The future is written by hand (it behaves as an `async fn` would: nothing happens
+    /// until it is first polled), so that a call costs one state machine, not two.
+    pub fn read_file<'a>(
+        &'a self,
+        h_file: HANDLE,
+        buffer: &'a mut [u8],
+        bytes_read: Option<&'a mut u32>,
+    ) -> impl Future<Output = BOOL> + 'a {
+        ReadFileCall { call: Call { ctx: self, req: None }, handle: h_file, buffer, bytes_read, started: false }
     }
 
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
@@ -781,31 +887,15 @@ impl ThreadCtx {
     /// });
     /// assert!(sim.run("main.exe").outcome.is_completed());
     /// ```
-    #[must_use]
-    pub async fn write_file(&self, h_file: HANDLE, buffer: &[u8], bytes_written: Option<&mut u32>) -> BOOL {
-        let mut bytes_written = bytes_written;
-        if let Some(n) = bytes_written.as_deref_mut() {
-            *n = 0;
-        }
-        let data = self.kernel.borrow_mut().byte_buffer(buffer);
-        let r = self.call(Request::WriteFile { handle: h_file, data, overlapped: None }).await;
-        if let Reply { status: Status::Success, value: Value::Written(w) } = r {
-            // The usual reply owns no memory: no drop to run.
-            std::mem::forget(r);
-            if let Some(n) = bytes_written {
-                *n = w;
-            }
-            return TRUE;
-        }
-        match done(r) {
-            Some(v) => {
-                if let (Value::Written(w), Some(n)) = (v, bytes_written) {
-                    *n = w;
-                }
-                TRUE
-            }
-            None => FALSE,
-        }
+    ///
+    /// The future is written by hand, as `read_file`'s is.
+    pub fn write_file<'a>(
+        &'a self,
+        h_file: HANDLE,
+        buffer: &'a [u8],
+        bytes_written: Option<&'a mut u32>,
+    ) -> impl Future<Output = BOOL> + 'a {
+        WriteFileCall { call: Call { ctx: self, req: None }, handle: h_file, buffer, bytes_written, started: false }
     }
 
     /// PeekNamedPipe: copies without consuming; `avail` counts every unread byte,
@@ -1012,24 +1102,6 @@ impl ThreadCtx {
         }
     }
 
-    /// A read's reply into the caller's buffer: the data of a success, and of a partial
-    /// message read (FALSE with ERROR_MORE_DATA, §5.2), with the byte count.
-    fn fill_read(&self, r: Reply, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> BOOL {
-        let ok = bool_of(&r);
-        match r.value {
-            Value::Read(data) => {
-                copy_bytes(&mut buffer[..data.len()], &data);
-                if let Some(n) = bytes_read {
-                    *n = data.len() as u32;
-                }
-                self.kernel.borrow_mut().recycle_bytes(data);
-            }
-            Value::Void => {}
-            v => self.mismatch(Api::ReadFile, &v),
-        }
-        ok
-    }
-
     // ----- named pipes ----------------------------------------------------------------
 
     /// CreateNamedPipe: `name` is `\\.\pipe\NAME` (case-insensitive; anything else
@@ -1223,7 +1295,15 @@ impl ThreadCtx {
             }),
         };
         let r = self.call(req).await;
-        self.fill_read(r, out_buffer, bytes_read)
+        let mut k = self.kernel.borrow_mut();
+        match fill_read(&mut k, r, out_buffer, bytes_read) {
+            Ok(ok) => ok,
+            Err(v) => {
+                drop(k);
+                self.mismatch(Api::TransactNamedPipe, &v);
+                FALSE
+            }
+        }
     }
 
     /// CallNamedPipe: connects to a message-type pipe (waiting up to `time_out` for an
