@@ -38,23 +38,27 @@ impl Future for Call<'_> {
     type Output = Reply;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply> {
         let this = &mut *self;
-        let tid = this.ctx.tid;
         let mut k = this.ctx.kernel.borrow_mut();
-        if this.req.is_some() {
-            // The request moves from this future straight into the thread (`park`), not
-            // through a copy of its own (it is large).
-            k.park(tid, &mut this.req);
-            // The driver's next steps, taken here: the call may complete at once.
-            return match k.step_inline(tid) {
-                Some(r) => Poll::Ready(r),
-                None => Poll::Pending,
-            };
-        }
-        match k.take_reply(tid) {
+        match poll_call(&mut k, this.ctx.tid, &mut this.req) {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }
     }
+}
+
+/// A call's poll, with the kernel at hand: the first (a request in `req`) parks the
+/// thread at it and takes the driver's next steps inside the call, where it may
+/// complete at once; a later one takes the reply, if there is one yet.
+#[inline(always)]
+fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Reply> {
+    if req.is_some() {
+        // The request moves from the future straight into the thread (`park`), not
+        // through a copy of its own (it is large).
+        k.park(tid, req);
+        // The driver's next steps, taken here: the call may complete at once.
+        return k.step_inline(tid);
+    }
+    k.take_reply(tid)
 }
 
 /// A call's future that turns the reply into the API's return value as it completes: one
@@ -94,7 +98,7 @@ struct ReadFileCall<'a> {
 
 impl Future for ReadFileCall<'_> {
     type Output = BOOL;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BOOL> {
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
         if !this.started {
             this.started = true;
@@ -104,9 +108,9 @@ impl Future for ReadFileCall<'_> {
             let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
             this.call.req = Some(Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None });
         }
-        let Poll::Ready(r) = Pin::new(&mut this.call).poll(cx) else { return Poll::Pending };
         let ctx = this.call.ctx;
         let mut k = ctx.kernel.borrow_mut();
+        let Some(r) = poll_call(&mut k, ctx.tid, &mut this.call.req) else { return Poll::Pending };
         match fill_read(&mut k, r, this.buffer, this.bytes_read.as_deref_mut()) {
             Ok(ok) => Poll::Ready(ok),
             Err(v) => {
@@ -152,17 +156,20 @@ struct WriteFileCall<'a> {
 
 impl Future for WriteFileCall<'_> {
     type Output = BOOL;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BOOL> {
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
+        let ctx = this.call.ctx;
+        let mut k = ctx.kernel.borrow_mut();
         if !this.started {
             this.started = true;
             if let Some(n) = this.bytes_written.as_deref_mut() {
                 *n = 0;
             }
-            let data = this.call.ctx.kernel.borrow_mut().byte_buffer(this.buffer);
+            let data = k.byte_buffer(this.buffer);
             this.call.req = Some(Request::WriteFile { handle: this.handle, data, overlapped: None });
         }
-        let Poll::Ready(r) = Pin::new(&mut this.call).poll(cx) else { return Poll::Pending };
+        let Some(r) = poll_call(&mut k, ctx.tid, &mut this.call.req) else { return Poll::Pending };
+        drop(k);
         if let Reply { status: Status::Success, value: Value::Written(w) } = r {
             // The usual reply owns no memory: no drop to run.
             std::mem::forget(r);

@@ -16,6 +16,7 @@ impl Kernel {
     /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
     /// run as `Failed`, against the thread that misused it.
     /// The request is taken from `req` (the future's slot, which holds one).
+    #[inline(always)]
     pub(crate) fn park(&mut self, tid: Tid, req: &mut Option<Request>) {
         // The usual case, with one lookup: the thread being polled calls through its own
         // ThreadCtx between two calls.
@@ -94,6 +95,7 @@ impl Kernel {
     /// choosing and stepping: a thread to poll other than `tid` (a woken or new thread, or
     /// the chosen other thread), bodies to drop, a stop, no runnable thread (the clock, a
     /// deadlock, the end), or the step limit.
+    #[inline(always)]
     pub(crate) fn step_inline(&mut self, tid: Tid) -> Option<Reply> {
         if !self.inline_steps {
             return None;
@@ -161,6 +163,7 @@ impl Kernel {
     }
 
     /// Takes a completed call's result (the API future's second poll).
+    #[inline(always)]
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
         let watching = self.watching_replies();
         let reply = match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
