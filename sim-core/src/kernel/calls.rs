@@ -229,6 +229,31 @@ impl Kernel {
         }
     }
 
+    /// A file call that took its file object's I/O lock (`locked`), or found none to
+    /// take, has run: the handle it resolved is forgotten, and the lock stays with a call
+    /// that blocked (the object nonsignalled while its I/O is in progress) or goes.
+    #[inline(always)]
+    fn file_call_done(&mut self, tid: Tid, locked: Option<crate::objects::ObjectId>, exec: &Exec) {
+        self.call_file = None;
+        if let Some(file) = locked {
+            match exec {
+                Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
+                _ => crate::objects::pipe::unlock_file(self, file),
+            }
+        }
+    }
+
+    /// The executing file call queues behind the holder of `file`'s I/O lock: its
+    /// arguments go on the operation, as any call's that blocks.
+    #[inline(never)]
+    fn queue_for_lock(&mut self, tid: Tid, file: crate::objects::ObjectId, req: Request) -> Exec {
+        self.call_file = None;
+        if let Some((_, a @ None)) = self.calling.as_mut() {
+            *a = Some(req.keep_args());
+        }
+        Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
+    }
+
     /// Whether the invariants are checked after this step. A full check walks every
     /// object, so it runs after every step while the machine is small (up to
     /// `INVARIANTS_EVERY_STEP` objects) and then after every n-th step, n growing with the
@@ -310,57 +335,77 @@ impl Kernel {
         let mark = self.trace.len();
         // The call releases into what it names (the race detector, §25.2).
         self.race_call_start(pid, tid, &req);
-        // A call that cannot involve a file object's I/O lock (told by its API) skips the
-        // lock check, which would give `Ok(None)` for it.
-        let file_call = crate::objects::pipe::may_lock_file(api);
-        debug_assert!(file_call || crate::objects::pipe::never_locks(&req), "simulator bug: {api} may take a lock");
         debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
-        let lock =
-            if file_call { crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted) } else { Ok(None) };
-        let exec = match lock {
-            Err(file) => {
-                self.call_file = None;
-                // Any file call can queue behind the lock: its arguments go on the operation.
-                if let Some((_, a @ None)) = self.calling.as_mut() {
-                    *a = Some(req.keep_args());
-                }
-                Exec::Block(crate::objects::pipe::queue_lock_wait(self, tid, file, req))
+        // The handler's result is written where `exec` lives (not moved there from a
+        // binding of its own): it is large. The calls made most go to their handlers here,
+        // as `dispatch` sends them (the same handlers, per the API table), without a call
+        // of `dispatch` and a copy of the request into it. A file call first takes its
+        // file object's I/O lock, or queues behind its holder (`lock_file_for`); ReadFile
+        // and WriteFile, whose handle and access are known here, take it without the
+        // general match on the request.
+        let exec = match req {
+            // (A request of these three holds nothing to free, and its arm takes copies of
+            // its fields: it is forgotten, not dropped through the table's drop glue. None
+            // of them is a file call.)
+            Request::WaitForSingleObject { handle, timeout_ms } => {
+                std::mem::forget(req);
+                self.wait_for_single_object(pid, tid, handle, timeout_ms)
             }
-            // The handler's result is written where `exec` lives (not moved there from
-            // a binding of its own): it is large. The calls made most go to their
-            // handlers here, as `dispatch` sends them (the same handlers, per the API
-            // table), without a call of `dispatch` and a copy of the request into it.
-            // (A request of the first three holds nothing to free, and its arm takes copies
-            // of its fields: it is forgotten, not dropped through the table's drop glue.)
-            Ok(_) => match req {
-                Request::WaitForSingleObject { handle, timeout_ms } => {
-                    std::mem::forget(req);
-                    self.wait_for_single_object(pid, tid, handle, timeout_ms)
+            Request::SetEvent { event } => {
+                std::mem::forget(req);
+                self.set_event(pid, tid, event).into()
+            }
+            Request::ReleaseMutex { mutex } => {
+                std::mem::forget(req);
+                self.release_mutex(pid, tid, mutex).into()
+            }
+            Request::ReadFile { handle, len, overlapped, buffer } => {
+                use crate::{objects::pipe::lock_handle_for, types::FILE_READ_DATA};
+                match lock_handle_for(self, pid, tid, handle, FILE_READ_DATA, granted) {
+                    Ok(locked) => {
+                        let exec = self.read_file(pid, tid, handle, len, overlapped, buffer);
+                        self.file_call_done(tid, locked, &exec);
+                        exec
+                    }
+                    Err(file) => self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer }),
                 }
-                Request::SetEvent { event } => {
-                    std::mem::forget(req);
-                    self.set_event(pid, tid, event).into()
+            }
+            Request::WriteFile { handle, data, overlapped } => {
+                use crate::{objects::pipe::lock_handle_for, types::FILE_WRITE_DATA};
+                match lock_handle_for(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
+                    Ok(locked) => {
+                        let exec = self.write_file(pid, tid, handle, data, overlapped);
+                        self.file_call_done(tid, locked, &exec);
+                        exec
+                    }
+                    Err(file) => self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped }),
                 }
-                Request::ReleaseMutex { mutex } => {
-                    std::mem::forget(req);
-                    self.release_mutex(pid, tid, mutex).into()
+            }
+            req => {
+                // A call that cannot involve a file object's I/O lock (told by its API)
+                // skips the lock check, which would give `Ok(None)` for it.
+                let file_call = crate::objects::pipe::may_lock_file(api);
+                debug_assert!(
+                    file_call || crate::objects::pipe::never_locks(&req),
+                    "simulator bug: {api} may take a lock"
+                );
+                let lock = if file_call {
+                    crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted)
+                } else {
+                    Ok(None)
+                };
+                match lock {
+                    Ok(locked) => {
+                        let exec = self.dispatch(pid, tid, req);
+                        if file_call {
+                            self.file_call_done(tid, locked, &exec);
+                        }
+                        exec
+                    }
+                    Err(file) => self.queue_for_lock(tid, file, req),
                 }
-                Request::ReadFile { handle, len, overlapped, buffer } => {
-                    self.read_file(pid, tid, handle, len, overlapped, buffer)
-                }
-                Request::WriteFile { handle, data, overlapped } => self.write_file(pid, tid, handle, data, overlapped),
-                req => self.dispatch(pid, tid, req),
-            },
+            }
         };
-        if file_call && let Ok(locked) = lock {
-            self.call_file = None;
-            if let Some(file) = locked {
-                match exec {
-                    Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
-                    _ => crate::objects::pipe::unlock_file(self, file),
-                }
-            }
-        }
         // A call granted a file object's lock after waiting for it holds a reference on
         // the object until it has used it.
         // (A thread that ended in its own call released it then.) Only a call that started

@@ -467,6 +467,21 @@ pub(crate) fn lock_file_for(
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
+    lock_handle_for(k, pid, tid, h, access, granted)
+}
+
+/// `lock_file_for` of a call through handle `h` that needs `access` on it (what
+/// `io_access` says of the call): the caller's ReadFile and WriteFile arms know both
+/// without a match on the request.
+#[inline(always)]
+pub(crate) fn lock_handle_for(
+    k: &mut Kernel,
+    pid: Pid,
+    tid: Tid,
+    h: HANDLE,
+    access: u32,
+    granted: Option<ObjectId>,
+) -> Result<Option<ObjectId>, ObjectId> {
     let id = match granted {
         // A call granted the lock after waiting already holds its file object.
         Some(id) => id,
