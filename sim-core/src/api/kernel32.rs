@@ -83,13 +83,14 @@ impl<T> Future for MapReply<'_, T> {
 }
 
 /// ReadFile's future without an OVERLAPPED (`ThreadCtx::read_file`), written by hand: one
-/// state machine around the `Call` where an `async fn` made two (issue 13). It does what
-/// the `async fn` did, in its order: nothing until first polled; then `*bytes_read = 0`,
-/// the request, the park (the `Call`'s first poll); the reply's data is copied into the
-/// caller's buffer as it is taken.
+/// state machine where an `async fn` around a `Call` made two, and the kernel borrowed
+/// once a poll (issue 13). It does what the `async fn` did, in its order: nothing until
+/// first polled; then `*bytes_read = 0`, the request, made straight into the parked
+/// thread (`Kernel::park_request`), and the driver's next steps (`Call`'s first poll); a
+/// later poll takes the reply. The reply's data is copied into the caller's buffer as
+/// it is taken.
 struct ReadFileCall<'a> {
-    /// The call; its request is made at the first poll.
-    call: Call<'a>,
+    ctx: &'a ThreadCtx,
     handle: HANDLE,
     buffer: &'a mut [u8],
     bytes_read: Option<&'a mut u32>,
@@ -100,17 +101,20 @@ impl Future for ReadFileCall<'_> {
     type Output = BOOL;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
-        if !this.started {
+        let ctx = this.ctx;
+        let mut k = ctx.kernel.borrow_mut();
+        let reply = if this.started {
+            k.take_reply(ctx.tid)
+        } else {
             this.started = true;
             if let Some(n) = this.bytes_read.as_deref_mut() {
                 *n = 0;
             }
             let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
-            this.call.req = Some(Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None });
-        }
-        let ctx = this.call.ctx;
-        let mut k = ctx.kernel.borrow_mut();
-        let Some(r) = poll_call(&mut k, ctx.tid, &mut this.call.req) else { return Poll::Pending };
+            k.park_request(ctx.tid, Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None });
+            k.step_inline(ctx.tid)
+        };
+        let Some(r) = reply else { return Poll::Pending };
         match fill_read(&mut k, r, this.buffer, this.bytes_read.as_deref_mut()) {
             Ok(ok) => Poll::Ready(ok),
             Err(v) => {
@@ -146,8 +150,7 @@ fn fill_read(k: &mut Kernel, r: Reply, buffer: &mut [u8], bytes_read: Option<&mu
 /// `ReadFileCall` is: the written bytes are copied into a spare buffer of the kernel's
 /// at the first poll.
 struct WriteFileCall<'a> {
-    /// The call; its request is made at the first poll.
-    call: Call<'a>,
+    ctx: &'a ThreadCtx,
     handle: HANDLE,
     buffer: &'a [u8],
     bytes_written: Option<&'a mut u32>,
@@ -158,17 +161,20 @@ impl Future for WriteFileCall<'_> {
     type Output = BOOL;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
-        let ctx = this.call.ctx;
+        let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        if !this.started {
+        let reply = if this.started {
+            k.take_reply(ctx.tid)
+        } else {
             this.started = true;
             if let Some(n) = this.bytes_written.as_deref_mut() {
                 *n = 0;
             }
             let data = k.byte_buffer(this.buffer);
-            this.call.req = Some(Request::WriteFile { handle: this.handle, data, overlapped: None });
-        }
-        let Some(r) = poll_call(&mut k, ctx.tid, &mut this.call.req) else { return Poll::Pending };
+            k.park_request(ctx.tid, Request::WriteFile { handle: this.handle, data, overlapped: None });
+            k.step_inline(ctx.tid)
+        };
+        let Some(r) = reply else { return Poll::Pending };
         drop(k);
         if let Reply { status: Status::Success, value: Value::Written(w) } = r {
             // The usual reply owns no memory: no drop to run.
@@ -874,7 +880,7 @@ impl ThreadCtx {
         buffer: &'a mut [u8],
         bytes_read: Option<&'a mut u32>,
     ) -> impl Future<Output = BOOL> + 'a {
-        ReadFileCall { call: Call { ctx: self, req: None }, handle: h_file, buffer, bytes_read, started: false }
+        ReadFileCall { ctx: self, handle: h_file, buffer, bytes_read, started: false }
     }
 
     /// WriteFile on a pipe: completes in full or blocks until the unread bytes up to and
@@ -902,7 +908,7 @@ impl ThreadCtx {
         buffer: &'a [u8],
         bytes_written: Option<&'a mut u32>,
     ) -> impl Future<Output = BOOL> + 'a {
-        WriteFileCall { call: Call { ctx: self, req: None }, handle: h_file, buffer, bytes_written, started: false }
+        WriteFileCall { ctx: self, handle: h_file, buffer, bytes_written, started: false }
     }
 
     /// PeekNamedPipe: copies without consuming; `avail` counts every unread byte,

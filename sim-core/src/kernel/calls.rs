@@ -32,6 +32,29 @@ impl Kernel {
             return;
         }
         let Some(req) = req.take() else { return };
+        self.park_misused(tid, req);
+    }
+
+    /// `park` of a request made by value (the futures written by hand build theirs at the
+    /// first poll): it is written straight into the thread.
+    #[inline(always)]
+    pub(crate) fn park_request(&mut self, tid: Tid, req: Request) {
+        if self.polling == Some(tid)
+            && let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body)
+            && matches!(t.run, Run::Running)
+        {
+            t.run = Run::Parked(req);
+            if t.suspend_count == 0 {
+                self.parked.insert(tid);
+            }
+            return;
+        }
+        self.park_misused(tid, req);
+    }
+
+    /// A call that may not park (`misuse`) ends the run.
+    #[inline(never)]
+    fn park_misused(&mut self, tid: Tid, req: Request) {
         let message = self.misuse(tid, req.api()).unwrap_or_else(|| "simulator bug: a call could not park".into());
         self.fail_polled(tid, message);
     }
