@@ -82,6 +82,41 @@ impl<T> Future for MapReply<'_, T> {
     }
 }
 
+/// A call's future whose request is made at its first poll, straight into the parked
+/// thread (`Kernel::park_request`), its reply mapped by `map` as it completes: what
+/// `MapReply` does, without a request carried in the future (a 48-byte `Request` moved
+/// with it into the caller's state machine) and with the kernel borrowed once a poll.
+/// For the small calls made most (WaitForSingleObject, SetEvent, ReleaseMutex; issue 13).
+pub(super) struct LazyCall<'a, T, F> {
+    ctx: &'a ThreadCtx,
+    /// Makes the request; taken at the first poll.
+    make: Option<F>,
+    api: Api,
+    map: fn(&ThreadCtx, Api, Reply) -> T,
+}
+
+impl<T, F: FnOnce() -> Request + Unpin> Future for LazyCall<'_, T, F> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
+        let this = &mut *self;
+        let ctx = this.ctx;
+        let mut k = ctx.kernel.borrow_mut();
+        let reply = match this.make.take() {
+            Some(make) => {
+                k.park_request(ctx.tid, make());
+                // The driver's next steps, taken here: the call may complete at once.
+                k.step_inline(ctx.tid)
+            }
+            None => k.take_reply(ctx.tid),
+        };
+        drop(k);
+        match reply {
+            Some(r) => Poll::Ready((this.map)(ctx, this.api, r)),
+            None => Poll::Pending,
+        }
+    }
+}
+
 /// ReadFile's future without an OVERLAPPED (`ThreadCtx::read_file`), written by hand: one
 /// state machine where an `async fn` around a `Call` made two, and the kernel borrowed
 /// once a poll (issue 13). It does what the `async fn` did, in its order: nothing until
@@ -286,6 +321,17 @@ impl ThreadCtx {
     /// A call returning a DWORD, or a wait code.
     fn call_dword(&self, req: Request) -> MapReply<'_, u32> {
         self.call_mapped(req, dword_of)
+    }
+
+    /// `call_mapped` of a request made at the first poll (`LazyCall`).
+    #[inline]
+    fn call_lazy<T, F: FnOnce() -> Request + Unpin>(
+        &self,
+        api: Api,
+        make: F,
+        map: fn(&ThreadCtx, Api, Reply) -> T,
+    ) -> LazyCall<'_, T, F> {
+        LazyCall { ctx: self, make: Some(make), api, map }
     }
 
     /// The call's future, its reply mapped by `map`.
@@ -635,7 +681,11 @@ impl ThreadCtx {
     /// assert_eq!(report.time_ms, 10);
     /// ```
     pub fn wait_for_single_object(&self, h_handle: HANDLE, milliseconds: u32) -> impl Future<Output = u32> + '_ {
-        self.call_mapped(Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds }, wait_of)
+        self.call_lazy(
+            Api::WaitForSingleObject,
+            move || Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds },
+            wait_of,
+        )
     }
 
     /// WaitForMultipleObjects (`nCount` is `handles.len()`): 1 to 64 handles, no pseudo
@@ -720,7 +770,7 @@ impl ThreadCtx {
 
     /// SetEvent (needs EVENT_MODIFY_STATE).
     pub fn set_event(&self, h_event: HANDLE) -> impl Future<Output = BOOL> + '_ {
-        self.call_mapped(Request::SetEvent { event: h_event }, |_, _, r| bool_reply(r))
+        self.call_lazy(Api::SetEvent, move || Request::SetEvent { event: h_event }, |_, _, r| bool_reply(r))
     }
 
     /// ResetEvent.
@@ -758,11 +808,8 @@ impl ThreadCtx {
     }
 
     /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (§§12.1, 12.5).
-    // An `async fn`, so that `#[must_use]` applies to the BOOL it returns (on a function
-    // returning `impl Future` it would apply to the future).
-    #[must_use]
-    pub async fn release_mutex(&self, h_mutex: HANDLE) -> BOOL {
-        bool_reply(self.call(Request::ReleaseMutex { mutex: h_mutex }).await)
+    pub fn release_mutex(&self, h_mutex: HANDLE) -> impl Future<Output = BOOL> + '_ {
+        self.call_lazy(Api::ReleaseMutex, move || Request::ReleaseMutex { mutex: h_mutex }, |_, _, r| bool_reply(r))
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.
