@@ -629,7 +629,10 @@ impl Kernel {
             let pipe = f.pipe;
             return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
         }
-        self.race_resolve_calling();
+        // (Resolved already, the usual case for a wait that blocks: `race_calling_object`.)
+        if self.race.calling_deferred.is_some() {
+            self.race_resolve_calling();
+        }
         match self.race.calling[..] {
             [] => OpKeys::None,
             // The usual cases (a wait on one object; a pipe's ReadFile or WriteFile: the
