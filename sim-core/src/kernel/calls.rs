@@ -223,7 +223,29 @@ impl Kernel {
     /// Executes the parked call of `tid`: one kernel step.
     pub fn step_thread(&mut self, tid: Tid) {
         self.parked.remove(&tid);
-        self.execute(tid);
+        let Some(&oid) = self.tids.get(&tid) else { super::no_such("thread", tid) };
+        // The calls made most, in the usual step (the trace off, before the livelock
+        // watch's window, the race detector keeping no clocks, no file object's lock
+        // granted to the thread), take `execute_sync`.
+        // (The call's kind is tested first: another call then pays that test alone.)
+        let sync = match &self.objects[oid].body {
+            Body::Thread(t) => sync_call(&t.run).filter(|_| t.granted.is_none()),
+            _ => None,
+        };
+        if let Some(call) = sync
+            && !self.config.trace
+            && self.step < self.watch_from
+            && !self.race_on()
+        {
+            let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+            let pid = t.pid;
+            // The request holds nothing to free: it is forgotten, not dropped (as
+            // `execute` forgets it).
+            std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
+            self.execute_sync(oid, tid, pid, call);
+        } else {
+            self.execute(tid, oid);
+        }
         self.current = None;
         // The usual step (no trace, no invariant checks, before the livelock watch's
         // window) has nothing more to do: one comparison (`checks_from`).
@@ -288,15 +310,99 @@ impl Kernel {
         n <= INVARIANTS_EVERY_STEP || self.step.is_multiple_of(n / INVARIANTS_EVERY_STEP)
     }
 
+    /// `execute` for the calls made most, WaitForSingleObject, SetEvent and ReleaseMutex
+    /// (`api` on `handle`, with `timeout_ms` for a wait), in the usual step (`execute`
+    /// tells): the trace off, before the livelock watch's window, the race detector
+    /// keeping no clocks, and no file object's lock granted to the thread, which is
+    /// running (`oid` is its object). `execute` does nothing else for them then: its other
+    /// work is the trace's, the watch's, the detector's clocks', the I/O lock's (none of
+    /// these calls takes one) and the grant's. Here the request's kind is read once, not at
+    /// each of `execute`'s tests of it, and none of those tests is made (issue 13): the
+    /// steps left are `execute`'s, in its order, through the same functions.
+    #[inline(never)]
+    fn execute_sync(
+        &mut self,
+        oid: crate::objects::ObjectId,
+        tid: Tid,
+        pid: super::Pid,
+        (api, handle, timeout_ms): (Api, crate::types::HANDLE, u32),
+    ) {
+        self.step += 1;
+        #[cfg(test)]
+        if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
+            panic!("a test's kernel panic at step {}", self.step);
+        }
+        self.current = Some(tid);
+        debug_assert!(!crate::objects::pipe::may_lock_file(api), "simulator bug: {api} may take a lock");
+        debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
+        debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
+        std::mem::forget(self.calling.replace((api, None)));
+        let exec = match api {
+            Api::WaitForSingleObject => {
+                // What `Request::keep_args_into` keeps for it (a call that may block).
+                debug_assert!(api.may_block());
+                if let Some((_, slot)) = &mut self.calling {
+                    let req = Request::WaitForSingleObject { handle, timeout_ms };
+                    req.keep_args_into(slot);
+                    // (It holds nothing to free.)
+                    std::mem::forget(req);
+                }
+                self.race_call_start_hot(pid, tid, handle);
+                self.wait_for_single_object(pid, tid, handle, timeout_ms)
+            }
+            Api::SetEvent => {
+                debug_assert!(!api.may_block());
+                self.race_call_start_hot(pid, tid, handle);
+                self.set_event(pid, tid, handle).into()
+            }
+            _ => {
+                debug_assert!(!api.may_block());
+                self.race_call_start_hot(pid, tid, handle);
+                self.release_mutex(pid, tid, handle).into()
+            }
+        };
+        // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
+        std::mem::forget(self.calling.take());
+        match exec {
+            Exec::Done(reply) => {
+                self.race_call_done(tid);
+                self.reply_ready(oid, tid, reply);
+            }
+            Exec::Block(op) => {
+                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+                t.run = Run::Blocked(op);
+                if t.port.is_some() {
+                    self.port_thread_stopped(tid);
+                }
+            }
+            // (With the trace off, nothing is recorded.)
+            Exec::Gone => {}
+        }
+    }
+
+    /// A call of `tid` (whose object is `oid`) returned `reply` at once: the thread is
+    /// ready, to be polled for it (unless suspended), and its last error is set.
+    #[inline(always)]
+    fn reply_ready(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
+        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        if let Some(e) = reply.status.last_error() {
+            t.last_error = e.0;
+        }
+        t.reply = Some(reply);
+        t.run = Run::Ready;
+        if t.suspend_count == 0 {
+            self.to_poll.push_back(tid); // to be polled (unless suspended)
+        }
+    }
+
     /// Executes the parked call of `tid` and records the outcome (the step's work between
     /// the scheduler's bookkeeping and the checks after it). The request is taken from the
     /// thread here, in the one function that hands it to its handler, so that it is moved
     /// as few times as may be (it is large).
+    /// `oid` is the thread's object, looked up once: the reply is stored through it (a
+    /// thread id is never reused, so it names the same thread for the whole step).
     #[inline(always)]
-    fn execute(&mut self, tid: Tid) {
-        // The thread's object, looked up once: the reply is stored through it (a thread id
-        // is never reused, so it names the same thread for the whole step).
-        let Some(&oid) = self.tids.get(&tid) else { super::no_such("thread", tid) };
+    fn execute(&mut self, tid: Tid, oid: crate::objects::ObjectId) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         let pid = t.pid;
         // The thread's `granted` file object as the call starts.
@@ -470,15 +576,7 @@ impl Kernel {
                     };
                     self.push_event_with_id(call_id, tid, None, kind);
                 }
-                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
-                if let Some(e) = reply.status.last_error() {
-                    t.last_error = e.0;
-                }
-                t.reply = Some(reply);
-                t.run = Run::Ready;
-                if t.suspend_count == 0 {
-                    self.to_poll.push_back(tid); // to be polled (unless suspended)
-                }
+                self.reply_ready(oid, tid, reply);
             }
             Exec::Block(op) => {
                 // Through the thread's object looked up at the start, as `Exec::Done` is.
@@ -748,6 +846,20 @@ impl Kernel {
         let time_ms = self.now_ms();
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
+    }
+}
+
+/// The API, handle and time-out of a parked WaitForSingleObject, SetEvent or
+/// ReleaseMutex (`Kernel::execute_sync`), if `run` is one.
+#[inline(always)]
+fn sync_call(run: &Run) -> Option<(Api, crate::types::HANDLE, u32)> {
+    match run {
+        &Run::Parked(Request::WaitForSingleObject { handle, timeout_ms }) => {
+            Some((Api::WaitForSingleObject, handle, timeout_ms))
+        }
+        &Run::Parked(Request::SetEvent { event }) => Some((Api::SetEvent, event, 0)),
+        &Run::Parked(Request::ReleaseMutex { mutex }) => Some((Api::ReleaseMutex, mutex, 0)),
+        _ => None,
     }
 }
 

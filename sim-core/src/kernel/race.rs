@@ -231,9 +231,13 @@ impl Detector {
 }
 
 impl Kernel {
-    /// The detector keeps clocks (it is on, and memory has been touched).
-    fn race_on(&self) -> bool {
-        self.race.active && self.config.race_detection != RaceDetection::Off
+    /// The detector keeps clocks (it is on, and memory has been touched). It is made
+    /// active only when it is on (`race_memory`), and a run's configuration does not
+    /// change: one test.
+    #[inline(always)]
+    pub(crate) fn race_on(&self) -> bool {
+        debug_assert!(!self.race.active || self.config.race_detection != RaceDetection::Off);
+        self.race.active
     }
 
     /// The first access to simulated memory: clocks start now, every thread at its own
@@ -509,21 +513,20 @@ impl Kernel {
     /// A call starts: it releases into the keys it names (§25.2). Memory accesses have
     /// their own rules (`race_memory`).
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
+        let hot = hot_handle(req);
+        // The usual case before activation (or with the detector off).
+        if let Some(h) = hot
+            && !self.race_on()
+        {
+            self.race_call_start_hot(pid, tid, h);
+            return;
+        }
         self.race.calling.clear();
         self.race.calling_deferred = None;
         if self.config.race_detection == RaceDetection::Off {
             return;
         }
-        let hot = hot_handle(req);
         if hot.is_none() && api_class(req.api()) & CLASS_MEMORY != 0 {
-            return;
-        }
-        // The usual case before activation: one handle noted, no buffer moved.
-        if let Some(h) = hot
-            && !self.race_on()
-        {
-            self.race.calling_hot = Some(h);
-            self.race.calling_deferred = Some((pid, tid, false));
             return;
         }
         // The list's buffer is reused from call to call.
@@ -559,9 +562,35 @@ impl Kernel {
         self.race.calling = keys;
     }
 
+    /// `race_call_start` for a call of the usual kind (`hot_handle`), whose one handle is
+    /// `h`, while the detector keeps no clocks (`race_on` is false): its handle is noted,
+    /// no buffer moved (with the detector off, nothing is).
+    #[inline(always)]
+    pub(crate) fn race_call_start_hot(&mut self, pid: Pid, tid: Tid, h: HANDLE) {
+        debug_assert!(!self.race_on());
+        self.race.calling.clear();
+        if self.config.race_detection == RaceDetection::Off {
+            self.race.calling_deferred = None;
+            return;
+        }
+        self.race.calling_hot = Some(h);
+        self.race.calling_deferred = Some((pid, tid, false));
+    }
+
     /// The executing call returned at once: it acquires its keys.
+    /// (Inlined: with the detector keeping no clocks, the usual case, it is two stores.)
+    #[inline(always)]
     pub(crate) fn race_call_done(&mut self, tid: Tid) {
-        if self.race_on() && self.tids.contains_key(&tid) {
+        if self.race_on() {
+            self.race_call_acquire(tid);
+        }
+        self.race.calling.clear();
+        self.race.calling_deferred = None;
+    }
+
+    /// `race_call_done`'s acquisition of the call's keys, the detector keeping clocks.
+    fn race_call_acquire(&mut self, tid: Tid) {
+        if self.tids.contains_key(&tid) {
             self.race_resolve_calling();
             let keys = std::mem::take(&mut self.race.calling);
             for &k in &keys {
@@ -569,8 +598,6 @@ impl Kernel {
             }
             self.race.calling = keys;
         }
-        self.race.calling.clear();
-        self.race.calling_deferred = None;
     }
 
     /// The executing call becomes a pending operation: its keys, which wait with it (on
@@ -602,7 +629,10 @@ impl Kernel {
             let pipe = f.pipe;
             return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
         }
-        self.race_resolve_calling();
+        // (Resolved already, the usual case for a wait that blocks: `race_calling_object`.)
+        if self.race.calling_deferred.is_some() {
+            self.race_resolve_calling();
+        }
         match self.race.calling[..] {
             [] => OpKeys::None,
             // The usual cases (a wait on one object; a pipe's ReadFile or WriteFile: the
