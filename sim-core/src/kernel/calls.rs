@@ -6,7 +6,7 @@ use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
-use crate::trace::{Arg, ArgValue, Event, EventKind, Ret, push_u64};
+use crate::trace::{Arg, ArgList, ArgValue, Event, EventKind, Ret, push_u64};
 
 /// Up to this many objects, the invariants are checked after every step.
 const INVARIANTS_EVERY_STEP: u64 = 256;
@@ -283,7 +283,7 @@ impl Kernel {
             },
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
-        let shown = if traced { Some(self.named_args_shared(pid, req.args())) } else { None };
+        let shown = if traced { Some(self.shown_args(pid, &req)) } else { None };
         // The call's event id, its cause for the events it brings, and its effect are the
         // trace's only (an event id is read nowhere else, and nothing writes an effect
         // with the trace off): an untraced call leaves them alone.
@@ -393,7 +393,7 @@ impl Kernel {
                         api: api.name().into(),
                         args: shown.unwrap_or_default(),
                         ret: reply.ret(api.ret_kind()),
-                        outs: reply.value.outs(),
+                        outs: self.shown_outs(&reply.value),
                         error: reply.status.last_error(),
                         effect: self.effect.take(),
                     };
@@ -435,7 +435,7 @@ impl Kernel {
                         api: api.name().into(),
                         args: shown.unwrap_or_default(),
                         ret: Ret::Void,
-                        outs: Vec::new(),
+                        outs: ArgList::new(),
                         error: None,
                         effect: Some("does not return".into()),
                     };
@@ -570,15 +570,33 @@ impl Kernel {
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
     /// (for the trace and the deadlock report; the operation keeps them unnamed).
-    pub(crate) fn named_args(&self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
-        name_handles(args, |h| self.describe_handle(pid, h))
+    pub(crate) fn named_args(&self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
+        name_handles(&mut args, |h| self.describe_handle(pid, h));
+        args
     }
 
-    /// `named_args`, with the descriptions that cannot change shared from one event to
-    /// the next (`Kernel::describe_handle_shared`). Out of line: only traced calls use it.
+    /// A traced call's arguments as its event shows them: `named_args` of its request,
+    /// with the descriptions that cannot change shared from one event to the next
+    /// (`Kernel::describe_handle_shared`), and the list itself shared with the last
+    /// event that showed the same one (`share_built`). Out of line: only traced calls
+    /// use it.
     #[inline(never)]
-    fn named_args_shared(&mut self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
-        name_handles(args, |h| self.describe_handle_shared(pid, h))
+    fn shown_args(&mut self, pid: super::Pid, req: &super::request::Request) -> ArgList {
+        let mut lists = self.shared_lists.take().unwrap_or_default();
+        req.args_into(true, &mut lists.building);
+        name_handles(&mut lists.building, |h| self.describe_handle_shared(pid, h));
+        let shown = lists.share_built();
+        self.shared_lists = Some(lists);
+        shown
+    }
+
+    /// The out-parameters a result fills in, as a traced call's or wake-up's event shows
+    /// them: `Value::outs`, shared with the last event that showed the same list
+    /// (`share_built`).
+    pub(crate) fn shown_outs(&mut self, value: &super::request::Value) -> ArgList {
+        let lists = self.shared_lists.get_or_insert_default();
+        value.outs_into(&mut lists.building);
+        lists.share_built()
     }
 
     /// Records what the executing call changed, for the trace (built only when traced).
@@ -680,17 +698,101 @@ impl Kernel {
     }
 }
 
-/// `args` with each handle argument's object set by `describe`.
-fn name_handles(
-    mut args: Vec<Arg>,
-    mut describe: impl FnMut(crate::types::HANDLE) -> Option<std::sync::Arc<str>>,
-) -> Vec<Arg> {
-    for a in &mut args {
+/// Sets each handle argument's object in `args` by `describe`.
+fn name_handles(args: &mut [Arg], mut describe: impl FnMut(crate::types::HANDLE) -> Option<std::sync::Arc<str>>) {
+    for a in args {
         if let ArgValue::Handle { handle, object } = &mut a.value {
             *object = describe(*handle);
         }
     }
-    args
+}
+
+/// How many lists `SharedLists` keeps (a power of two).
+const SHARED_LISTS: usize = 64;
+
+/// The argument and out-parameter lists the trace's events share (`share_built`), boxed
+/// in the kernel and made at the first traced call.
+///
+/// A traced call's event holds two lists (its arguments and its out-parameters), and most
+/// calls show a list an earlier one showed (a loop's ReadFile of the same handle and
+/// length, its `read=1 bytes "x"`): a list is built in a buffer kept from call to call,
+/// compared with the one kept in its slot (a hash of its contents picks the slot), and
+/// shared with it when they are equal, which spares an allocation when it is made and a
+/// free when the trace is dropped (about 300 instructions a list). What an event shows is
+/// the same either way: sharing changes only where the list is held.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLists {
+    /// The list being built (empty between two uses).
+    building: Vec<Arg>,
+    /// The last list made in each slot (empty until one is).
+    slots: Vec<ArgList>,
+}
+
+impl SharedLists {
+    /// The list in `building`, shared with the one in its slot if they are equal, else
+    /// made (and kept in the slot in place of the one there); `building` is left empty.
+    fn share_built(&mut self) -> ArgList {
+        if self.building.is_empty() {
+            return ArgList::new();
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(SHARED_LISTS, ArgList::new());
+        }
+        let slot = &mut self.slots[list_slot(&self.building)];
+        if same_args(slot, &self.building) {
+            self.building.clear();
+            return slot.clone();
+        }
+        let list = ArgList::from_drain(&mut self.building);
+        *slot = list.clone();
+        list
+    }
+}
+
+/// Whether two lists are equal (`==` of their slices), told at less cost where a list
+/// shows what the one in its slot showed: a name is the same static string, a handle's
+/// object the same shared description, most values one word.
+fn same_args(a: &[Arg], b: &[Arg]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            (std::ptr::eq(&*x.name, &*y.name) || x.name == y.name)
+                && match (&x.value, &y.value) {
+                    (ArgValue::Handle { handle: h, object: o }, ArgValue::Handle { handle: g, object: p }) => {
+                        h == g
+                            && match (o, p) {
+                                (Some(o), Some(p)) => std::sync::Arc::ptr_eq(o, p) || o == p,
+                                (None, None) => true,
+                                _ => false,
+                            }
+                    }
+                    (ArgValue::U32(m), ArgValue::U32(n)) => m == n,
+                    (ArgValue::Bytes { len: m, preview: p }, ArgValue::Bytes { len: n, preview: q }) => {
+                        m == n && p == q
+                    }
+                    (v, w) => v == w,
+                }
+        })
+}
+
+/// The slot of `SharedLists` a list goes to: a hash of its names' lengths and its values'
+/// numbers (handles, lengths, counts), which tell apart the lists a run shows most.
+fn list_slot(args: &[Arg]) -> usize {
+    let mut h = args.len() as u64;
+    for a in args {
+        let v = match &a.value {
+            ArgValue::Handle { handle, .. } => handle.0 as u64,
+            ArgValue::U32(n) | ArgValue::Flags(n) | ArgValue::Timeout(n) => u64::from(*n),
+            ArgValue::Bytes { len, .. } => u64::from(*len),
+            ArgValue::I32(n) => *n as u64,
+            ArgValue::I64(n) => *n as u64,
+            ArgValue::Bool(b) => u64::from(*b),
+            ArgValue::Handles(hs) => hs.len() as u64,
+            _ => 0,
+        };
+        h = (h.rotate_left(5) ^ a.name.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h = (h.rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    (h >> 58) as usize % SHARED_LISTS
 }
 
 /// The trace's occupancy counters (`Kernel::sample_occupancy`), boxed in the kernel and
