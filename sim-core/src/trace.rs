@@ -584,8 +584,9 @@ pub enum EventKind {
         api: Cow<'static, str>,
         /// Its arguments.
         args: ArgList,
-        /// What it waits for.
-        reason: String,
+        /// What it waits for. Shared: the events that give the same reason hold one
+        /// string (issue 13).
+        reason: std::sync::Arc<str>,
         /// The call waits for a synchronous file object's lock (it has not started yet;
         /// a `granted` event lets it run).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -603,8 +604,9 @@ pub enum EventKind {
         /// The last error the call set, if it set one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<Win32Error>,
-        /// What completed it, in words.
-        why: String,
+        /// What completed it, in words. Shared: the events that give the same cause hold
+        /// one string (issue 13).
+        why: std::sync::Arc<str>,
     },
     /// A call waiting for a synchronous file object's lock was granted it; the call
     /// runs when its thread is next scheduled (`op` is the lock wait).

@@ -389,15 +389,7 @@ impl Kernel {
             Exec::Done(reply) => {
                 self.race_call_done(tid);
                 if traced {
-                    let kind = EventKind::Call {
-                        api: api.name().into(),
-                        args: shown.unwrap_or_default(),
-                        ret: reply.ret(api.ret_kind()),
-                        outs: self.shown_outs(&reply.value),
-                        error: reply.status.last_error(),
-                        effect: self.effect.take(),
-                    };
-                    self.push_event_with_id(call_id, tid, None, kind);
+                    self.trace_call_done(call_id, tid, api, shown.unwrap_or_default(), &reply);
                 }
                 let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
                 if let Some(e) = reply.status.last_error() {
@@ -415,13 +407,7 @@ impl Kernel {
                 t.run = Run::Blocked(op);
                 let port_thread = t.port.is_some();
                 if traced {
-                    let reason = self.op_reason(op);
-                    let o = &self.ops[op];
-                    let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
-                    let kind =
-                        EventKind::Block { api: api.name().into(), args: shown.unwrap_or_default(), reason, lock_wait };
-                    let serial = o.serial;
-                    self.push_event_with_id(call_id, tid, Some(serial), kind);
+                    self.trace_call_blocked(call_id, tid, api, shown.unwrap_or_default(), op);
                 }
                 // A thread of a completion port that blocks stops counting as running: a
                 // waiter may take a queued packet (§16.30).
@@ -450,6 +436,34 @@ impl Kernel {
             }
             self.sample_occupancy();
         }
+    }
+
+    /// Records a traced call that completed at once (its event `id`, reserved before its
+    /// effects). Out of line, as the trace's other work: the untraced step stays small.
+    #[inline(never)]
+    fn trace_call_done(&mut self, id: u64, tid: Tid, api: Api, args: ArgList, reply: &Reply) {
+        let kind = EventKind::Call {
+            api: api.name().into(),
+            args,
+            ret: reply.ret(api.ret_kind()),
+            outs: self.shown_outs(&reply.value),
+            error: reply.status.last_error(),
+            effect: self.effect.take(),
+        };
+        self.push_event_with_id(id, tid, None, kind);
+    }
+
+    /// Records a traced call that became the pending operation `op` (its event `id`,
+    /// reserved before its effects). Out of line, as `trace_call_done`.
+    #[inline(never)]
+    fn trace_call_blocked(&mut self, id: u64, tid: Tid, api: Api, args: ArgList, op: super::ops::OpId) {
+        let reason = self.op_reason(op);
+        let reason = self.shared_text(&reason);
+        let o = &self.ops[op];
+        let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
+        let kind = EventKind::Block { api: api.name().into(), args, reason, lock_wait };
+        let serial = o.serial;
+        self.push_event_with_id(id, tid, Some(serial), kind);
     }
 
     /// Appends a `counter` event for each buffer or queue whose occupancy this step
@@ -590,9 +604,18 @@ impl Kernel {
         shown
     }
 
+    /// `text` as a trace event holds it: shared with the last event that held the same
+    /// text in its slot of `SharedLists` (a blocked call's reason, a wake-up's cause),
+    /// else made. Out of line: only traced calls use it.
+    #[inline(never)]
+    pub(crate) fn shared_text(&mut self, text: &str) -> std::sync::Arc<str> {
+        self.shared_lists.get_or_insert_default().share_text(text)
+    }
+
     /// The out-parameters a result fills in, as a traced call's or wake-up's event shows
     /// them: `Value::outs`, shared with the last event that showed the same list
-    /// (`share_built`).
+    /// (`share_built`). Out of line: only traced calls use it.
+    #[inline(never)]
     pub(crate) fn shown_outs(&mut self, value: &super::request::Value) -> ArgList {
         let lists = self.shared_lists.get_or_insert_default();
         value.outs_into(&mut lists.building);
@@ -726,6 +749,8 @@ pub(crate) struct SharedLists {
     building: Vec<Arg>,
     /// The last list made in each slot (empty until one is).
     slots: Vec<ArgList>,
+    /// The last text made in each slot (`share_text`; empty until one is).
+    texts: Vec<Option<std::sync::Arc<str>>>,
 }
 
 impl SharedLists {
@@ -746,6 +771,25 @@ impl SharedLists {
         let list = ArgList::from_drain(&mut self.building);
         *slot = list.clone();
         list
+    }
+
+    /// `text`, shared with the text in its slot if they are equal, else made (and kept in
+    /// the slot in place of the one there).
+    fn share_text(&mut self, text: &str) -> std::sync::Arc<str> {
+        if self.texts.is_empty() {
+            self.texts.resize(SHARED_LISTS, None);
+        }
+        // A hash of the length and of the first and last 8 bytes (a reason or a cause
+        // differs from another of its kind in a serial, a count or an actor).
+        let b = text.as_bytes();
+        let word = |i: usize| b.get(i..i + 8).map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        let h = ((b.len() as u64).rotate_left(5) ^ word(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = (h.rotate_left(5) ^ word(b.len().saturating_sub(8))).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.texts[(h >> 58) as usize % SHARED_LISTS];
+        match slot {
+            Some(t) if **t == *text => t.clone(),
+            _ => slot.insert(text.into()).clone(),
+        }
     }
 }
 

@@ -230,7 +230,7 @@ impl Kernel {
                 ret: reply.ret(api.ret_kind()),
                 outs: self.shown_outs(&reply.value),
                 error: reply.status.last_error(),
-                why: format!("{why} (asynchronous completion)"),
+                why: format!("{why} (asynchronous completion)").into(),
             };
             self.push_event_full(tid, Some(serial), kind);
         }

@@ -560,7 +560,7 @@ impl Kernel {
                 ret: reply.ret(api.ret_kind()),
                 outs: self.shown_outs(&reply.value),
                 error: reply.status.last_error(),
-                why: why.to_string(),
+                why: self.shared_text(why),
             };
             self.push_event_full(tid, Some(serial), kind);
         }
