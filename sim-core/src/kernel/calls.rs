@@ -730,8 +730,13 @@ fn name_handles(args: &mut [Arg], mut describe: impl FnMut(crate::types::HANDLE)
     }
 }
 
-/// How many lists `SharedLists` keeps (a power of two).
-const SHARED_LISTS: usize = 64;
+/// How many lists (and texts) `SharedLists` keeps, two a hash (a power of two).
+const SHARED_LISTS: usize = 128;
+
+/// The slot of `SharedLists` a hash picks (its top bits).
+fn slot_of(h: u64) -> usize {
+    (h >> (64 - SHARED_LISTS.trailing_zeros())) as usize
+}
 
 /// The argument and out-parameter lists the trace's events share (`share_built`), boxed
 /// in the kernel and made at the first traced call.
@@ -739,23 +744,24 @@ const SHARED_LISTS: usize = 64;
 /// A traced call's event holds two lists (its arguments and its out-parameters), and most
 /// calls show a list an earlier one showed (a loop's ReadFile of the same handle and
 /// length, its `read=1 bytes "x"`): a list is built in a buffer kept from call to call,
-/// compared with the one kept in its slot (a hash of its contents picks the slot), and
-/// shared with it when they are equal, which spares an allocation when it is made and a
+/// compared with the two kept for its hash (a hash of its contents picks them), and
+/// shared with one when they are equal, which spares an allocation when it is made and a
 /// free when the trace is dropped (about 300 instructions a list). What an event shows is
 /// the same either way: sharing changes only where the list is held.
 #[derive(Debug, Default)]
 pub(crate) struct SharedLists {
     /// The list being built (empty between two uses).
     building: Vec<Arg>,
-    /// The last list made in each slot (empty until one is).
+    /// The last two lists made for each hash (the last first; empty until one is).
     slots: Vec<ArgList>,
     /// The last text made in each slot (`share_text`; empty until one is).
     texts: Vec<Option<std::sync::Arc<str>>>,
 }
 
 impl SharedLists {
-    /// The list in `building`, shared with the one in its slot if they are equal, else
-    /// made (and kept in the slot in place of the one there); `building` is left empty.
+    /// The list in `building`, shared with one of the two kept for its hash if it equals
+    /// it, else made (and kept first for the hash, the first moved second in place of the
+    /// second); `building` is left empty.
     fn share_built(&mut self) -> ArgList {
         if self.building.is_empty() {
             return ArgList::new();
@@ -763,13 +769,17 @@ impl SharedLists {
         if self.slots.is_empty() {
             self.slots.resize(SHARED_LISTS, ArgList::new());
         }
-        let slot = &mut self.slots[list_slot(&self.building)];
-        if same_args(slot, &self.building) {
-            self.building.clear();
-            return slot.clone();
+        // Two slots a hash: two lists that alternate (a loop's two calls) and fall on one
+        // hash keep both.
+        let set = list_slot(&self.building) & !1;
+        for way in set..set + 2 {
+            if same_args(&self.slots[way], &self.building) {
+                self.building.clear();
+                return self.slots[way].clone();
+            }
         }
         let list = ArgList::from_drain(&mut self.building);
-        *slot = list.clone();
+        self.slots[set + 1] = std::mem::replace(&mut self.slots[set], list.clone());
         list
     }
 
@@ -785,7 +795,7 @@ impl SharedLists {
         let word = |i: usize| b.get(i..i + 8).map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
         let h = ((b.len() as u64).rotate_left(5) ^ word(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let h = (h.rotate_left(5) ^ word(b.len().saturating_sub(8))).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = &mut self.texts[(h >> 58) as usize % SHARED_LISTS];
+        let slot = &mut self.texts[slot_of(h)];
         match slot {
             Some(t) if **t == *text => t.clone(),
             _ => slot.insert(text.into()).clone(),
@@ -836,7 +846,7 @@ fn list_slot(args: &[Arg]) -> usize {
         h = (h.rotate_left(5) ^ a.name.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         h = (h.rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
-    (h >> 58) as usize % SHARED_LISTS
+    slot_of(h)
 }
 
 /// The trace's occupancy counters (`Kernel::sample_occupancy`), boxed in the kernel and
