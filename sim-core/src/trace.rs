@@ -182,6 +182,119 @@ impl Arg {
     }
 }
 
+/// An event's argument or out-parameter list: a list of [`Arg`]s that reads as a slice
+/// (`Deref<Target = [Arg]>`: `iter`, `len`, `is_empty`, indexing, `to_vec`), compares with
+/// a `Vec<Arg>` or a slice, prints with `{:?}` as the list does, and is written and read in
+/// JSON as the array it is.
+///
+/// Shared, not copied: a list is immutable once made, and the kernel gives the events that
+/// show the same list (a loop's ReadFile of the same handle and length, its `read=1 bytes
+/// "x"`) one allocation, as a counted reference, instead of one each (issue 13: the
+/// allocation and freeing of two lists were most of a traced call's cost). An empty list
+/// holds no allocation.
+#[derive(Clone, Default)]
+pub struct ArgList(Option<std::sync::Arc<[Arg]>>);
+
+impl ArgList {
+    /// The empty list.
+    pub const fn new() -> ArgList {
+        ArgList(None)
+    }
+    /// The arguments, as a slice.
+    pub fn as_slice(&self) -> &[Arg] {
+        self.0.as_deref().unwrap_or_default()
+    }
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+    /// The list of the arguments drained from `v` (which keeps its buffer): one
+    /// allocation, none for an empty list.
+    pub(crate) fn from_drain(v: &mut Vec<Arg>) -> ArgList {
+        if v.is_empty() { ArgList(None) } else { ArgList(Some(v.drain(..).collect())) }
+    }
+    /// Whether two lists are one shared list (or both empty): then they are equal without
+    /// comparing their arguments.
+    pub fn ptr_eq(&self, other: &ArgList) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::ops::Deref for ArgList {
+    type Target = [Arg];
+    fn deref(&self) -> &[Arg] {
+        self.as_slice()
+    }
+}
+
+impl From<Vec<Arg>> for ArgList {
+    fn from(v: Vec<Arg>) -> ArgList {
+        if v.is_empty() { ArgList(None) } else { ArgList(Some(v.into())) }
+    }
+}
+
+impl FromIterator<Arg> for ArgList {
+    fn from_iter<I: IntoIterator<Item = Arg>>(iter: I) -> ArgList {
+        Vec::from_iter(iter).into()
+    }
+}
+
+impl<'a> IntoIterator for &'a ArgList {
+    type Item = &'a Arg;
+    type IntoIter = std::slice::Iter<'a, Arg>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl PartialEq for ArgList {
+    fn eq(&self, other: &ArgList) -> bool {
+        self.ptr_eq(other) || self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for ArgList {}
+
+impl PartialEq<[Arg]> for ArgList {
+    fn eq(&self, other: &[Arg]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<Vec<Arg>> for ArgList {
+    fn eq(&self, other: &Vec<Arg>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<ArgList> for Vec<Arg> {
+    fn eq(&self, other: &ArgList) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl fmt::Debug for ArgList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl Serialize for ArgList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ArgList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ArgList, D::Error> {
+        Vec::<Arg>::deserialize(d).map(ArgList::from)
+    }
+}
+
 impl ArgValue {
     /// A buffer's length and preview.
     pub fn bytes(data: &[u8]) -> ArgValue {
@@ -452,12 +565,12 @@ pub enum EventKind {
         /// Win32 function name (borrowed from the API table: no allocation per event).
         api: Cow<'static, str>,
         /// Its arguments.
-        args: Vec<Arg>,
+        args: ArgList,
         /// Its return value.
         ret: Ret,
         /// Its out-parameters (bytes read, handles made, counts).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        outs: Vec<Arg>,
+        #[serde(default, skip_serializing_if = "ArgList::is_empty")]
+        outs: ArgList,
         /// The last error the call set, if it set one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<Win32Error>,
@@ -470,9 +583,10 @@ pub enum EventKind {
         /// Win32 function name (borrowed from the API table: no allocation per event).
         api: Cow<'static, str>,
         /// Its arguments.
-        args: Vec<Arg>,
-        /// What it waits for.
-        reason: String,
+        args: ArgList,
+        /// What it waits for. Shared: the events that give the same reason hold one
+        /// string (issue 13).
+        reason: std::sync::Arc<str>,
         /// The call waits for a synchronous file object's lock (it has not started yet;
         /// a `granted` event lets it run).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -485,13 +599,14 @@ pub enum EventKind {
         /// Its return value.
         ret: Ret,
         /// Its out-parameters.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        outs: Vec<Arg>,
+        #[serde(default, skip_serializing_if = "ArgList::is_empty")]
+        outs: ArgList,
         /// The last error the call set, if it set one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<Win32Error>,
-        /// What completed it, in words.
-        why: String,
+        /// What completed it, in words. Shared: the events that give the same cause hold
+        /// one string (issue 13).
+        why: std::sync::Arc<str>,
     },
     /// A call waiting for a synchronous file object's lock was granted it; the call
     /// runs when its thread is next scheduled (`op` is the lock wait).

@@ -6,7 +6,7 @@ use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
-use crate::trace::{Arg, ArgValue, Event, EventKind, Ret, push_u64};
+use crate::trace::{Arg, ArgList, ArgValue, Event, EventKind, Ret, push_u64};
 
 /// Up to this many objects, the invariants are checked after every step.
 const INVARIANTS_EVERY_STEP: u64 = 256;
@@ -440,7 +440,7 @@ impl Kernel {
             },
             "simulator bug: {api}'s kept arguments differ from its arguments"
         );
-        let shown = if traced { Some(self.named_args_shared(pid, req.args())) } else { None };
+        let shown = if traced { Some(self.shown_args(pid, &req)) } else { None };
         // The call's event id, its cause for the events it brings, and its effect are the
         // trace's only (an event id is read nowhere else, and nothing writes an effect
         // with the trace off): an untraced call leaves them alone.
@@ -566,15 +566,7 @@ impl Kernel {
             Exec::Done(reply) => {
                 self.race_call_done(tid);
                 if traced {
-                    let kind = EventKind::Call {
-                        api: api.name().into(),
-                        args: shown.unwrap_or_default(),
-                        ret: reply.ret(api.ret_kind()),
-                        outs: reply.value.outs(),
-                        error: reply.status.last_error(),
-                        effect: self.effect.take(),
-                    };
-                    self.push_event_with_id(call_id, tid, None, kind);
+                    self.trace_call_done(call_id, tid, api, shown.unwrap_or_default(), &reply);
                 }
                 self.reply_ready(oid, tid, reply);
             }
@@ -584,13 +576,7 @@ impl Kernel {
                 t.run = Run::Blocked(op);
                 let port_thread = t.port.is_some();
                 if traced {
-                    let reason = self.op_reason(op);
-                    let o = &self.ops[op];
-                    let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
-                    let kind =
-                        EventKind::Block { api: api.name().into(), args: shown.unwrap_or_default(), reason, lock_wait };
-                    let serial = o.serial;
-                    self.push_event_with_id(call_id, tid, Some(serial), kind);
+                    self.trace_call_blocked(call_id, tid, api, shown.unwrap_or_default(), op);
                 }
                 // A thread of a completion port that blocks stops counting as running: a
                 // waiter may take a queued packet (§16.30).
@@ -604,7 +590,7 @@ impl Kernel {
                         api: api.name().into(),
                         args: shown.unwrap_or_default(),
                         ret: Ret::Void,
-                        outs: Vec::new(),
+                        outs: ArgList::new(),
                         error: None,
                         effect: Some("does not return".into()),
                     };
@@ -619,6 +605,34 @@ impl Kernel {
             }
             self.sample_occupancy();
         }
+    }
+
+    /// Records a traced call that completed at once (its event `id`, reserved before its
+    /// effects). Out of line, as the trace's other work: the untraced step stays small.
+    #[inline(never)]
+    fn trace_call_done(&mut self, id: u64, tid: Tid, api: Api, args: ArgList, reply: &Reply) {
+        let kind = EventKind::Call {
+            api: api.name().into(),
+            args,
+            ret: reply.ret(api.ret_kind()),
+            outs: self.shown_outs(&reply.value),
+            error: reply.status.last_error(),
+            effect: self.effect.take(),
+        };
+        self.push_event_with_id(id, tid, None, kind);
+    }
+
+    /// Records a traced call that became the pending operation `op` (its event `id`,
+    /// reserved before its effects). Out of line, as `trace_call_done`.
+    #[inline(never)]
+    fn trace_call_blocked(&mut self, id: u64, tid: Tid, api: Api, args: ArgList, op: super::ops::OpId) {
+        let reason = self.op_reason(op);
+        let reason = self.shared_text(&reason);
+        let o = &self.ops[op];
+        let lock_wait = matches!(o.kind, super::ops::OpKind::FileLock { .. });
+        let kind = EventKind::Block { api: api.name().into(), args, reason, lock_wait };
+        let serial = o.serial;
+        self.push_event_with_id(id, tid, Some(serial), kind);
     }
 
     /// Appends a `counter` event for each buffer or queue whose occupancy this step
@@ -739,15 +753,42 @@ impl Kernel {
 
     /// The arguments with the object behind each handle named, as `pid` sees it now
     /// (for the trace and the deadlock report; the operation keeps them unnamed).
-    pub(crate) fn named_args(&self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
-        name_handles(args, |h| self.describe_handle(pid, h))
+    pub(crate) fn named_args(&self, pid: super::Pid, mut args: Vec<Arg>) -> Vec<Arg> {
+        name_handles(&mut args, |h| self.describe_handle(pid, h));
+        args
     }
 
-    /// `named_args`, with the descriptions that cannot change shared from one event to
-    /// the next (`Kernel::describe_handle_shared`). Out of line: only traced calls use it.
+    /// A traced call's arguments as its event shows them: `named_args` of its request,
+    /// with the descriptions that cannot change shared from one event to the next
+    /// (`Kernel::describe_handle_shared`), and the list itself shared with the last
+    /// event that showed the same one (`share_built`). Out of line: only traced calls
+    /// use it.
     #[inline(never)]
-    fn named_args_shared(&mut self, pid: super::Pid, args: Vec<Arg>) -> Vec<Arg> {
-        name_handles(args, |h| self.describe_handle_shared(pid, h))
+    fn shown_args(&mut self, pid: super::Pid, req: &super::request::Request) -> ArgList {
+        let mut lists = self.shared_lists.take().unwrap_or_default();
+        req.args_into(true, &mut lists.building);
+        name_handles(&mut lists.building, |h| self.describe_handle_shared(pid, h));
+        let shown = lists.share_built();
+        self.shared_lists = Some(lists);
+        shown
+    }
+
+    /// `text` as a trace event holds it: shared with the last event that held the same
+    /// text in its slot of `SharedLists` (a blocked call's reason, a wake-up's cause),
+    /// else made. Out of line: only traced calls use it.
+    #[inline(never)]
+    pub(crate) fn shared_text(&mut self, text: &str) -> std::sync::Arc<str> {
+        self.shared_lists.get_or_insert_default().share_text(text)
+    }
+
+    /// The out-parameters a result fills in, as a traced call's or wake-up's event shows
+    /// them: `Value::outs`, shared with the last event that showed the same list
+    /// (`share_built`). Out of line: only traced calls use it.
+    #[inline(never)]
+    pub(crate) fn shown_outs(&mut self, value: &super::request::Value) -> ArgList {
+        let lists = self.shared_lists.get_or_insert_default();
+        value.outs_into(&mut lists.building);
+        lists.share_built()
     }
 
     /// Records what the executing call changed, for the trace (built only when traced).
@@ -863,17 +904,132 @@ fn sync_call(run: &Run) -> Option<(Api, crate::types::HANDLE, u32)> {
     }
 }
 
-/// `args` with each handle argument's object set by `describe`.
-fn name_handles(
-    mut args: Vec<Arg>,
-    mut describe: impl FnMut(crate::types::HANDLE) -> Option<std::sync::Arc<str>>,
-) -> Vec<Arg> {
-    for a in &mut args {
+/// Sets each handle argument's object in `args` by `describe`.
+fn name_handles(args: &mut [Arg], mut describe: impl FnMut(crate::types::HANDLE) -> Option<std::sync::Arc<str>>) {
+    for a in args {
         if let ArgValue::Handle { handle, object } = &mut a.value {
             *object = describe(*handle);
         }
     }
-    args
+}
+
+/// How many lists (and texts) `SharedLists` keeps, two a hash (a power of two).
+const SHARED_LISTS: usize = 128;
+
+/// The slot of `SharedLists` a hash picks (its top bits).
+fn slot_of(h: u64) -> usize {
+    (h >> (64 - SHARED_LISTS.trailing_zeros())) as usize
+}
+
+/// The argument and out-parameter lists the trace's events share (`share_built`), boxed
+/// in the kernel and made at the first traced call.
+///
+/// A traced call's event holds two lists (its arguments and its out-parameters), and most
+/// calls show a list an earlier one showed (a loop's ReadFile of the same handle and
+/// length, its `read=1 bytes "x"`): a list is built in a buffer kept from call to call,
+/// compared with the two kept for its hash (a hash of its contents picks them), and
+/// shared with one when they are equal, which spares an allocation when it is made and a
+/// free when the trace is dropped (about 300 instructions a list). What an event shows is
+/// the same either way: sharing changes only where the list is held.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLists {
+    /// The list being built (empty between two uses).
+    building: Vec<Arg>,
+    /// The last two lists made for each hash (the last first; empty until one is).
+    slots: Vec<ArgList>,
+    /// The last text made in each slot (`share_text`; empty until one is).
+    texts: Vec<Option<std::sync::Arc<str>>>,
+}
+
+impl SharedLists {
+    /// The list in `building`, shared with one of the two kept for its hash if it equals
+    /// it, else made (and kept first for the hash, the first moved second in place of the
+    /// second); `building` is left empty.
+    fn share_built(&mut self) -> ArgList {
+        if self.building.is_empty() {
+            return ArgList::new();
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(SHARED_LISTS, ArgList::new());
+        }
+        // Two slots a hash: two lists that alternate (a loop's two calls) and fall on one
+        // hash keep both.
+        let set = list_slot(&self.building) & !1;
+        for way in set..set + 2 {
+            if same_args(&self.slots[way], &self.building) {
+                self.building.clear();
+                return self.slots[way].clone();
+            }
+        }
+        let list = ArgList::from_drain(&mut self.building);
+        self.slots[set + 1] = std::mem::replace(&mut self.slots[set], list.clone());
+        list
+    }
+
+    /// `text`, shared with the text in its slot if they are equal, else made (and kept in
+    /// the slot in place of the one there).
+    fn share_text(&mut self, text: &str) -> std::sync::Arc<str> {
+        if self.texts.is_empty() {
+            self.texts.resize(SHARED_LISTS, None);
+        }
+        // A hash of the length and of the first and last 8 bytes (a reason or a cause
+        // differs from another of its kind in a serial, a count or an actor).
+        let b = text.as_bytes();
+        let word = |i: usize| b.get(i..i + 8).map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        let h = ((b.len() as u64).rotate_left(5) ^ word(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = (h.rotate_left(5) ^ word(b.len().saturating_sub(8))).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.texts[slot_of(h)];
+        match slot {
+            Some(t) if **t == *text => t.clone(),
+            _ => slot.insert(text.into()).clone(),
+        }
+    }
+}
+
+/// Whether two lists are equal (`==` of their slices), told at less cost where a list
+/// shows what the one in its slot showed: a name is the same static string, a handle's
+/// object the same shared description, most values one word.
+fn same_args(a: &[Arg], b: &[Arg]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            (std::ptr::eq(&*x.name, &*y.name) || x.name == y.name)
+                && match (&x.value, &y.value) {
+                    (ArgValue::Handle { handle: h, object: o }, ArgValue::Handle { handle: g, object: p }) => {
+                        h == g
+                            && match (o, p) {
+                                (Some(o), Some(p)) => std::sync::Arc::ptr_eq(o, p) || o == p,
+                                (None, None) => true,
+                                _ => false,
+                            }
+                    }
+                    (ArgValue::U32(m), ArgValue::U32(n)) => m == n,
+                    (ArgValue::Bytes { len: m, preview: p }, ArgValue::Bytes { len: n, preview: q }) => {
+                        m == n && p == q
+                    }
+                    (v, w) => v == w,
+                }
+        })
+}
+
+/// The slot of `SharedLists` a list goes to: a hash of its names' lengths and its values'
+/// numbers (handles, lengths, counts), which tell apart the lists a run shows most.
+fn list_slot(args: &[Arg]) -> usize {
+    let mut h = args.len() as u64;
+    for a in args {
+        let v = match &a.value {
+            ArgValue::Handle { handle, .. } => handle.0 as u64,
+            ArgValue::U32(n) | ArgValue::Flags(n) | ArgValue::Timeout(n) => u64::from(*n),
+            ArgValue::Bytes { len, .. } => u64::from(*len),
+            ArgValue::I32(n) => *n as u64,
+            ArgValue::I64(n) => *n as u64,
+            ArgValue::Bool(b) => u64::from(*b),
+            ArgValue::Handles(hs) => hs.len() as u64,
+            _ => 0,
+        };
+        h = (h.rotate_left(5) ^ a.name.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h = (h.rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    slot_of(h)
 }
 
 /// The trace's occupancy counters (`Kernel::sample_occupancy`), boxed in the kernel and

@@ -506,6 +506,9 @@ pub struct Kernel {
     /// traced step, so an untraced run's kernel is smaller by their three buffers (its `Rc`
     /// then fits the allocator's per-thread cache).
     pub(crate) occupancy: Option<Box<calls::Occupancy>>,
+    /// The argument and out-parameter lists the trace's events share
+    /// (`Kernel::share_built`): made at the first traced call.
+    pub(crate) shared_lists: Option<Box<calls::SharedLists>>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: Box<race::Detector>,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
@@ -651,6 +654,7 @@ impl Kernel {
             net: Default::default(),
             mq: Default::default(),
             occupancy: None,
+            shared_lists: None,
             race: Box::new(race::Detector::with_buffers(std::mem::take(&mut spare.race))),
             livelock: None,
             watch_from,

@@ -558,9 +558,9 @@ impl Kernel {
             let kind = EventKind::Wake {
                 api: api.name().into(),
                 ret: reply.ret(api.ret_kind()),
-                outs: reply.value.outs(),
+                outs: self.shown_outs(&reply.value),
                 error: reply.status.last_error(),
-                why: why.to_string(),
+                why: self.shared_text(why),
             };
             self.push_event_full(tid, Some(serial), kind);
         }

@@ -572,6 +572,12 @@ macro_rules! api_table {
                 const BLOCKS: [bool; [$( Api::$name, )*].len()] = [$( api_blocks!($($blocks)?), )*];
                 BLOCKS[self as usize]
             }
+            /// How many arguments its request has (the most its list may hold).
+            fn arg_count(self) -> usize {
+                const COUNTS: [usize; [$( Api::$name, )*].len()] =
+                    [$( 0 $( + api_count!($f) )* $($( + api_count!($bf) )*)?, )*];
+                COUNTS[self as usize]
+            }
             /// Every API, in table order.
             pub const ALL: &'static [Api] = &[$( Api::$name, )*];
         }
@@ -624,13 +630,20 @@ macro_rules! api_table {
             /// deadlock report, the same whether or not the trace is on.
             #[allow(unused_variables, unused_mut)]
             pub fn args_with(&self, full: bool) -> Vec<Arg> {
+                let mut v = Vec::with_capacity(self.api().arg_count());
+                self.args_into(full, &mut v);
+                v
+            }
+
+            /// `args_with`'s list, appended to `v` (a traced call's list is built in a
+            /// buffer kept from call to call, and shared from there: `Kernel::share_args`).
+            #[allow(unused_variables, unused_mut)]
+            pub(crate) fn args_into(&self, full: bool, v: &mut Vec<Arg>) {
                 match self {
                     $( Request::$name { $($f,)* $($bx,)? } => {
                         $( let boxed::$name { $($bf),* } = &**$bx; )?
-                        let mut v = Vec::with_capacity(0 $( + api_count!($f) )* $($( + api_count!($bf) )*)?);
                         $( if let Some(a) = api_arg!(full, $f $(, $r)?) { v.push(Arg::new(stringify!($f), a)); } )*
                         $($( if let Some(a) = api_arg!(full, $bf $(, $br)?) { v.push(Arg::new(stringify!($bf), a)); } )*)?
-                        v
                     } )*
                 }
             }
@@ -1196,109 +1209,110 @@ pub enum Value {
 impl Value {
     /// The out-parameters this value fills in, for the trace.
     pub fn outs(&self) -> Vec<Arg> {
+        let mut v = Vec::new();
+        self.outs_into(&mut v);
+        v
+    }
+
+    /// `outs`'s list, appended to `out` (a traced call's list is built in a buffer kept
+    /// from call to call, and shared from there: `Kernel::share_outs`).
+    pub(crate) fn outs_into(&self, out: &mut Vec<Arg>) {
         let h = |name: &'static str, h: HANDLE| Arg::new(name, ArgValue::handle(h));
         let u = |name: &'static str, v: u32| Arg::new(name, ArgValue::U32(v));
         match self {
-            Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => Vec::new(),
-            Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => Vec::new(),
-            Value::Com(c) => c.outs(),
-            Value::Hresult(_) | Value::MqQueueProps(..) => Vec::new(),
+            Value::Bool(_) | Value::Wait(_) | Value::Void | Value::U32(_) | Value::Handle(_) => {}
+            Value::Handoff | Value::Long(_) | Value::Hwnd(_) | Value::Ptr(_) => {}
+            Value::Com(c) => out.extend(c.outs()),
+            Value::Hresult(_) | Value::MqQueueProps(..) => {}
             Value::MqHandle(_, hh) => {
-                if hh.is_null() {
-                    Vec::new()
-                } else {
-                    vec![h("handle", *hh)]
+                if !hh.is_null() {
+                    out.push(h("handle", *hh))
                 }
             }
             Value::MqFormatName(_, name, len) => {
-                vec![Arg::new("format_name", ArgValue::Str(Some(name.to_string()))), u("len", *len)]
+                out.extend([Arg::new("format_name", ArgValue::Str(Some(name.to_string()))), u("len", *len)])
             }
             Value::MqReceived(_, m) => match m {
-                None => Vec::new(),
-                Some(m) => vec![
+                None => {}
+                Some(m) => out.extend([
                     Arg::new("body", ArgValue::bytes(&m.body)),
                     u("body_size", m.body_size),
                     Arg::new("label", ArgValue::Str(Some(m.label.clone()))),
                     u("priority", u32::from(m.priority)),
                     u("abort_count", m.abort_count),
-                ],
+                ]),
             },
-            Value::Msg(m) => vec![
+            Value::Msg(m) => out.extend([
                 Arg::new("hwnd", ArgValue::Sym(m.hwnd.to_string())),
                 Arg::new("message", ArgValue::message(&m.message)),
                 Arg::new("wParam", ArgValue::I64(m.wParam as i64)),
                 Arg::new("lParam", ArgValue::I64(m.lParam as i64)),
-            ],
-            Value::Ids(tid, pid) => vec![u("tid", *tid), u("pid", *pid)],
-            Value::U64(v) => vec![Arg::new("value", ArgValue::I64(*v as i64))],
-            Value::Thread(_, tid) => vec![u("thread_id", *tid)],
-            Value::Pipe(r, w) => vec![h("read", *r), h("write", *w)],
-            Value::Process(pi) => vec![
+            ]),
+            Value::Ids(tid, pid) => out.extend([u("tid", *tid), u("pid", *pid)]),
+            Value::U64(v) => out.push(Arg::new("value", ArgValue::I64(*v as i64))),
+            Value::Thread(_, tid) => out.push(u("thread_id", *tid)),
+            Value::Pipe(r, w) => out.extend([h("read", *r), h("write", *w)]),
+            Value::Process(pi) => out.extend([
                 h("hProcess", pi.hProcess),
                 h("hThread", pi.hThread),
                 u("pid", pi.dwProcessId),
                 u("tid", pi.dwThreadId),
-            ],
-            Value::Read(d) => vec![Arg::new("read", ArgValue::bytes(d))],
-            Value::Written(n) => vec![u("written", *n)],
+            ]),
+            Value::Read(d) => out.push(Arg::new("read", ArgValue::bytes(d))),
+            Value::Written(n) => out.push(u("written", *n)),
             Value::Peek { data, avail, left } => {
-                vec![Arg::new("read", ArgValue::bytes(data)), u("avail", *avail), u("left", *left)]
+                out.extend([Arg::new("read", ArgValue::bytes(data)), u("avail", *avail), u("left", *left)])
             }
-            Value::PipeInfo { flags, out_size, in_size, max_instances } => vec![
+            Value::PipeInfo { flags, out_size, in_size, max_instances } => out.extend([
                 Arg::new("flags", ArgValue::Flags(*flags)),
                 u("out", *out_size),
                 u("in", *in_size),
                 u("max", *max_instances),
-            ],
-            Value::Out(v) => vec![u("out", *v)],
-            Value::InitOnce(pending, context) => vec![
+            ]),
+            Value::Out(v) => out.push(u("out", *v)),
+            Value::InitOnce(pending, context) => out.extend([
                 Arg::new("pending", ArgValue::Bool(*pending)),
                 Arg::new("context", ArgValue::Sym(format!("0x{context:x}"))),
-            ],
+            ]),
             Value::Packets(p) => {
-                let mut v = vec![u("packets", p.len() as u32)];
+                out.push(u("packets", p.len() as u32));
                 if let [one] = p.as_slice() {
-                    v.push(u("bytes", one.bytes));
-                    v.push(Arg::new("key", ArgValue::I64(one.key as i64)));
+                    out.push(u("bytes", one.bytes));
+                    out.push(Arg::new("key", ArgValue::I64(one.key as i64)));
                 }
-                v
             }
             Value::PipeState { state, instances } => {
-                vec![Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)]
+                out.extend([Arg::new("state", ArgValue::Flags(*state)), u("instances", *instances)])
             }
-            Value::PrevCount(p) => vec![Arg::new("previous", ArgValue::I32(*p))],
-            Value::Accept(s, a) => vec![h("socket", *s), Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::PrevCount(p) => out.push(Arg::new("previous", ArgValue::I32(*p))),
+            Value::Accept(s, a) => out.extend([h("socket", *s), Arg::new("addr", ArgValue::Sym(sockaddr(a)))]),
             Value::Recv(d, from) => {
-                let mut v = vec![Arg::new("read", ArgValue::bytes(d))];
+                out.push(Arg::new("read", ArgValue::bytes(d)));
                 if let Some(a) = from {
-                    v.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
+                    out.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
                 }
-                v
             }
-            Value::SockName(a) => vec![Arg::new("addr", ArgValue::Sym(sockaddr(a)))],
+            Value::SockName(a) => out.push(Arg::new("addr", ArgValue::Sym(sockaddr(a)))),
             Value::WsaBytes(n, from) => {
-                let mut v = vec![u("bytes", *n)];
+                out.push(u("bytes", *n));
                 if let Some(a) = from {
-                    v.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
+                    out.push(Arg::new("from", ArgValue::Sym(sockaddr(a))));
                 }
-                v
             }
             Value::Select(sets) => {
                 let [r, w, x] = &**sets;
-                vec![
+                out.extend([
                     Arg::new("readfds", ArgValue::Handles(r.clone())),
                     Arg::new("writefds", ArgValue::Handles(w.clone())),
                     Arg::new("exceptfds", ArgValue::Handles(x.clone())),
-                ]
+                ])
             }
-            Value::Poll(rev) => {
-                vec![Arg::new(
-                    "revents",
-                    ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")),
-                )]
-            }
-            Value::NetworkEvents(ev, _) => vec![Arg::new("events", ArgValue::Flags(*ev))],
-            Value::MemInfo(m) => vec![
+            Value::Poll(rev) => out.push(Arg::new(
+                "revents",
+                ArgValue::Sym(rev.iter().map(|r| format!("0x{r:x}")).collect::<Vec<_>>().join(" ")),
+            )),
+            Value::NetworkEvents(ev, _) => out.push(Arg::new("events", ArgValue::Flags(*ev))),
+            Value::MemInfo(m) => out.extend([
                 Arg::new("BaseAddress", ArgValue::Sym(format!("0x{:x}", m.BaseAddress))),
                 Arg::new("AllocationBase", ArgValue::Sym(format!("0x{:x}", m.AllocationBase))),
                 Arg::new("AllocationProtect", ArgValue::Flags(m.AllocationProtect)),
@@ -1306,14 +1320,14 @@ impl Value {
                 Arg::new("State", ArgValue::Flags(m.State)),
                 Arg::new("Protect", ArgValue::Flags(m.Protect)),
                 Arg::new("Type", ArgValue::Flags(m.Type)),
-            ],
-            Value::FilePos(p) => vec![Arg::new("position", ArgValue::I64(*p as i64))],
-            Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => vec![
+            ]),
+            Value::FilePos(p) => out.push(Arg::new("position", ArgValue::I64(*p as i64))),
+            Value::MailslotInfo { max_message_size, next_size, message_count, read_timeout } => out.extend([
                 u("max", *max_message_size),
                 u("next", *next_size),
                 u("count", *message_count),
                 u("timeout", *read_timeout),
-            ],
+            ]),
         }
     }
 }
