@@ -61,6 +61,42 @@ fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Repl
     k.take_reply(tid)
 }
 
+/// The first poll of a future written by hand (`LazyCall`, `ReadFileCall`,
+/// `WriteFileCall`): the thread parks at `req`, made straight into it, and the driver's
+/// next steps are taken here, where the call may complete at once. A later poll takes
+/// the reply (`Kernel::take_reply`).
+#[inline(always)]
+fn first_poll(k: &mut Kernel, tid: Tid, req: Request) -> Option<Reply> {
+    k.park_request(tid, req);
+    k.step_inline(tid)
+}
+
+/// A poll of a future written by hand that keeps whether it has `started`: the first
+/// builds its request (`make`, with the kernel at hand) and polls as `first_poll`, a
+/// later one takes the reply.
+#[inline(always)]
+fn poll_started(
+    k: &mut Kernel,
+    tid: Tid,
+    started: &mut bool,
+    make: impl FnOnce(&mut Kernel) -> Request,
+) -> Option<Reply> {
+    if std::mem::replace(started, true) {
+        return k.take_reply(tid);
+    }
+    let req = make(k);
+    first_poll(k, tid, req)
+}
+
+/// `*count = 0` where a count is asked for (a call sets its out-count first, as Windows
+/// does).
+#[inline(always)]
+fn zero(count: Option<&mut u32>) {
+    if let Some(n) = count {
+        *n = 0;
+    }
+}
+
 /// A call's future that turns the reply into the API's return value as it completes: one
 /// state machine between a thread body and the kernel for the calls made most, where an
 /// `async fn` around the call makes two and one around `call_dword` three (issue 13).
@@ -102,11 +138,7 @@ impl<T, F: FnOnce() -> Request + Unpin> Future for LazyCall<'_, T, F> {
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
         let reply = match this.make.take() {
-            Some(make) => {
-                k.park_request(ctx.tid, make());
-                // The driver's next steps, taken here: the call may complete at once.
-                k.step_inline(ctx.tid)
-            }
+            Some(make) => first_poll(&mut k, ctx.tid, make()),
             None => k.take_reply(ctx.tid),
         };
         drop(k);
@@ -138,17 +170,11 @@ impl Future for ReadFileCall<'_> {
         let this = &mut *self;
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        let reply = if this.started {
-            k.take_reply(ctx.tid)
-        } else {
-            this.started = true;
-            if let Some(n) = this.bytes_read.as_deref_mut() {
-                *n = 0;
-            }
+        let reply = poll_started(&mut k, ctx.tid, &mut this.started, |_| {
+            zero(this.bytes_read.as_deref_mut());
             let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
-            k.park_request(ctx.tid, Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None });
-            k.step_inline(ctx.tid)
-        };
+            Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None }
+        });
         let Some(r) = reply else { return Poll::Pending };
         match fill_read(&mut k, r, this.buffer, this.bytes_read.as_deref_mut()) {
             Ok(ok) => Poll::Ready(ok),
@@ -198,17 +224,10 @@ impl Future for WriteFileCall<'_> {
         let this = &mut *self;
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        let reply = if this.started {
-            k.take_reply(ctx.tid)
-        } else {
-            this.started = true;
-            if let Some(n) = this.bytes_written.as_deref_mut() {
-                *n = 0;
-            }
-            let data = k.byte_buffer(this.buffer);
-            k.park_request(ctx.tid, Request::WriteFile { handle: this.handle, data, overlapped: None });
-            k.step_inline(ctx.tid)
-        };
+        let reply = poll_started(&mut k, ctx.tid, &mut this.started, |k| {
+            zero(this.bytes_written.as_deref_mut());
+            Request::WriteFile { handle: this.handle, data: k.byte_buffer(this.buffer), overlapped: None }
+        });
         let Some(r) = reply else { return Poll::Pending };
         drop(k);
         if let Reply { status: Status::Success, value: Value::Written(w) } = r {
