@@ -894,12 +894,12 @@ impl Kernel {
 /// ReleaseMutex (`Kernel::execute_sync`), if `run` is one.
 #[inline(always)]
 fn sync_call(run: &Run) -> Option<(Api, crate::types::HANDLE, u32)> {
-    match run {
-        &Run::Parked(Request::WaitForSingleObject { handle, timeout_ms }) => {
+    match *run {
+        Run::Parked(Request::WaitForSingleObject { handle, timeout_ms }) => {
             Some((Api::WaitForSingleObject, handle, timeout_ms))
         }
-        &Run::Parked(Request::SetEvent { event }) => Some((Api::SetEvent, event, 0)),
-        &Run::Parked(Request::ReleaseMutex { mutex }) => Some((Api::ReleaseMutex, mutex, 0)),
+        Run::Parked(Request::SetEvent { event }) => Some((Api::SetEvent, event, 0)),
+        Run::Parked(Request::ReleaseMutex { mutex }) => Some((Api::ReleaseMutex, mutex, 0)),
         _ => None,
     }
 }
