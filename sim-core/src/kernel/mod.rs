@@ -507,7 +507,7 @@ pub struct Kernel {
     /// then fits the allocator's per-thread cache).
     pub(crate) occupancy: Option<Box<calls::Occupancy>>,
     /// The argument and out-parameter lists the trace's events share
-    /// (`Kernel::share_built`): made at the first traced call.
+    /// (`calls::SharedLists`): made at the first traced call.
     pub(crate) shared_lists: Option<Box<calls::SharedLists>>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
     pub(crate) race: Box<race::Detector>,

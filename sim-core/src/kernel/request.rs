@@ -636,7 +636,7 @@ macro_rules! api_table {
             }
 
             /// `args_with`'s list, appended to `v` (a traced call's list is built in a
-            /// buffer kept from call to call, and shared from there: `Kernel::share_args`).
+            /// buffer kept from call to call, and shared from there: `Kernel::shown_args`).
             #[allow(unused_variables, unused_mut)]
             pub(crate) fn args_into(&self, full: bool, v: &mut Vec<Arg>) {
                 match self {
@@ -1215,7 +1215,7 @@ impl Value {
     }
 
     /// `outs`'s list, appended to `out` (a traced call's list is built in a buffer kept
-    /// from call to call, and shared from there: `Kernel::share_outs`).
+    /// from call to call, and shared from there: `Kernel::shown_outs`).
     pub(crate) fn outs_into(&self, out: &mut Vec<Arg>) {
         let h = |name: &'static str, h: HANDLE| Arg::new(name, ArgValue::handle(h));
         let u = |name: &'static str, v: u32| Arg::new(name, ArgValue::U32(v));
