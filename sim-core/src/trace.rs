@@ -695,10 +695,13 @@ pub fn show_bytes(data: &[u8]) -> String {
     show_bytes_text(data).into_string()
 }
 
+/// How many bytes of a buffer the trace shows (`show_bytes_text`).
+pub(crate) const PREVIEW_BYTES: usize = 24;
+
 /// `show_bytes` as a [`Text`]: a short preview (up to 24 bytes of text, a 1-byte
 /// message's `"x"`) is held inline, without an allocation (issue 13).
 pub fn show_bytes_text(data: &[u8]) -> Text {
-    let shown = &data[..data.len().min(24)];
+    let shown = &data[..data.len().min(PREVIEW_BYTES)];
     let more = data.len() > shown.len();
     // Printable ASCII that `{:?}` leaves as it is (the usual buffer of a trace): the bytes
     // between quotes, put together in a stack buffer and made a `Text` at once (pushing it

@@ -123,15 +123,17 @@ impl<T> Future for MapReply<'_, T> {
 /// `MapReply` does, without a request carried in the future (a 48-byte `Request` moved
 /// with it into the caller's state machine) and with the kernel borrowed once a poll.
 /// For the small calls made most (WaitForSingleObject, SetEvent, ReleaseMutex; issue 13).
-pub(super) struct LazyCall<'a, T, F> {
+/// `map` is a type of its own (a function item or a closure), not a function pointer: it
+/// is inlined into the poll, where a pointer is an indirect call a completed call.
+pub(super) struct LazyCall<'a, F, M> {
     ctx: &'a ThreadCtx,
     /// Makes the request; taken at the first poll.
     make: Option<F>,
     api: Api,
-    map: fn(&ThreadCtx, Api, Reply) -> T,
+    map: M,
 }
 
-impl<T, F: FnOnce() -> Request + Unpin> Future for LazyCall<'_, T, F> {
+impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, Reply) -> T + Unpin> Future for LazyCall<'_, F, M> {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
@@ -344,12 +346,12 @@ impl ThreadCtx {
 
     /// `call_mapped` of a request made at the first poll (`LazyCall`).
     #[inline]
-    fn call_lazy<T, F: FnOnce() -> Request + Unpin>(
+    fn call_lazy<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, Reply) -> T + Unpin>(
         &self,
         api: Api,
         make: F,
-        map: fn(&ThreadCtx, Api, Reply) -> T,
-    ) -> LazyCall<'_, T, F> {
+        map: M,
+    ) -> LazyCall<'_, F, M> {
         LazyCall { ctx: self, make: Some(make), api, map }
     }
 

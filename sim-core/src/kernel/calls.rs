@@ -752,12 +752,45 @@ impl Kernel {
     /// (`Kernel::describe_handle_shared`), and the list itself shared with the last
     /// event that showed the same one (`share_built`). Out of line: only traced calls
     /// use it.
+    ///
+    /// The calls a run makes most (`ArgsKey`) keep their list with what it was made
+    /// from, and the next call of its thread's process with the same key, whose handle
+    /// names the same object, shows that list without building it (issue 13: building,
+    /// naming and comparing a list cost about 600 instructions a traced call).
     #[inline(never)]
     fn shown_args(&mut self, pid: super::Pid, req: &super::request::Request) -> ArgList {
+        let key = ArgsKey::of(req);
+        let object = key.and_then(|k| self.handle_object(pid, k.handle()));
+        if let Some(key) = key
+            && let Some(lists) = self.shared_lists.as_deref()
+            && let Some(set) = lists.memos.get(key.set()..key.set() + 2)
+            && let Some(m) = set.iter().flatten().find(|m| m.key == key && m.pid == pid && m.object == object)
+        {
+            // What the key promises, checked by every traced test.
+            debug_assert_eq!(
+                *m.list,
+                *self.named_args(pid, req.args_with(true)),
+                "simulator bug: a kept argument list differs from the call's"
+            );
+            return m.list.clone();
+        }
         let mut lists = self.shared_lists.take().unwrap_or_default();
         req.args_into(true, &mut lists.building);
         name_handles(&mut lists.building, |h| self.describe_handle_shared(pid, h));
         let shown = lists.share_built();
+        // Kept only when the list will be the same while the handle names the same
+        // object: no object, or one whose description cannot change (it is then kept
+        // in `descriptions`, `describe_handle_shared`).
+        if let Some(key) = key
+            && object.is_none_or(|id| self.descriptions.as_ref().is_some_and(|d| d.contains_key(id)))
+        {
+            if lists.memos.is_empty() {
+                lists.memos.resize_with(ARGS_MEMOS, || None);
+            }
+            // Two a set, as `share_built`'s lists: the last first, the first moved second.
+            let set = key.set();
+            lists.memos[set + 1] = lists.memos[set].replace(ArgsMemo { key, pid, object, list: shown.clone() });
+        }
         self.shared_lists = Some(lists);
         shown
     }
@@ -773,11 +806,30 @@ impl Kernel {
     /// The out-parameters a result fills in, as a traced call's or wake-up's event shows
     /// them: `Value::outs`, shared with the last event that showed the same list
     /// (`share_built`). Out of line: only traced calls use it.
+    ///
+    /// A read's and a write's list (`OutsKey`) is kept with what it was made from, and
+    /// shown again for the same result without building it.
     #[inline(never)]
     pub(crate) fn shown_outs(&mut self, value: &super::request::Value) -> ArgList {
         let lists = self.shared_lists.get_or_insert_default();
+        let key = OutsKey::of(value);
+        if let Some(key) = key
+            && let Some((k, list)) = &lists.outs_memo[key.slot()]
+            && *k == key
+        {
+            debug_assert_eq!(
+                **list,
+                *value.outs(),
+                "simulator bug: a kept out-parameter list differs from the result's"
+            );
+            return list.clone();
+        }
         value.outs_into(&mut lists.building);
-        lists.share_built()
+        let shown = lists.share_built();
+        if let Some(key) = key {
+            lists.outs_memo[key.slot()] = Some((key, shown.clone()));
+        }
+        shown
     }
 
     /// Records what the executing call changed, for the trace (built only when traced).
@@ -910,6 +962,122 @@ fn slot_of(h: u64) -> usize {
     (h >> (64 - SHARED_LISTS.trailing_zeros())) as usize
 }
 
+/// How many argument lists `SharedLists` keeps with their keys (`ArgsKey`), two a set (a
+/// power of two).
+const ARGS_MEMOS: usize = 32;
+
+/// How many out-parameter lists `SharedLists` keeps with their keys (`OutsKey`).
+const OUTS_MEMOS: usize = 4;
+
+/// A write's or a read's bytes as far as a trace's list shows them: their length and the
+/// bytes of their preview (`trace::show_bytes_text`), the rest zero. Two equal keys
+/// show the same `ArgValue::bytes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BytesKey {
+    len: usize,
+    head: [u8; crate::trace::PREVIEW_BYTES],
+}
+
+impl BytesKey {
+    fn of(data: &[u8]) -> BytesKey {
+        let mut head = [0; crate::trace::PREVIEW_BYTES];
+        let n = data.len().min(head.len());
+        head[..n].copy_from_slice(&data[..n]);
+        BytesKey { len: data.len(), head }
+    }
+}
+
+/// What a traced call's argument list is made from, for the calls a run makes most
+/// (`Kernel::shown_args`): the request's fields (a write's bytes as far as the list shows
+/// them, `BytesKey`) and its one handle, which the list names with its object's
+/// description. Two equal keys of one process, whose handle names the same object, show
+/// the same list. `None` for any other request (an OVERLAPPED or a buffer of its own
+/// shows more).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArgsKey {
+    ReadFile { handle: crate::types::HANDLE, len: u32 },
+    WriteFile { handle: crate::types::HANDLE, data: BytesKey },
+    WaitForSingleObject { handle: crate::types::HANDLE, timeout_ms: u32 },
+    SetEvent(crate::types::HANDLE),
+    ReleaseMutex(crate::types::HANDLE),
+}
+
+impl ArgsKey {
+    fn of(req: &Request) -> Option<ArgsKey> {
+        Some(match *req {
+            Request::ReadFile { handle, len, overlapped: None, buffer: None } => ArgsKey::ReadFile { handle, len },
+            Request::WriteFile { handle, ref data, overlapped: None } => {
+                ArgsKey::WriteFile { handle, data: BytesKey::of(data) }
+            }
+            Request::WaitForSingleObject { handle, timeout_ms } => ArgsKey::WaitForSingleObject { handle, timeout_ms },
+            Request::SetEvent { event } => ArgsKey::SetEvent(event),
+            Request::ReleaseMutex { mutex } => ArgsKey::ReleaseMutex(mutex),
+            _ => return None,
+        })
+    }
+
+    /// The one handle the list names.
+    fn handle(&self) -> crate::types::HANDLE {
+        match *self {
+            ArgsKey::ReadFile { handle, .. }
+            | ArgsKey::WriteFile { handle, .. }
+            | ArgsKey::WaitForSingleObject { handle, .. }
+            | ArgsKey::SetEvent(handle)
+            | ArgsKey::ReleaseMutex(handle) => handle,
+        }
+    }
+
+    /// The first of the key's two places in `SharedLists::memos`: a hash of its kind and
+    /// its handle (a loop's calls differ in one or the other).
+    fn set(&self) -> usize {
+        let kind: u64 = match self {
+            ArgsKey::ReadFile { .. } => 1,
+            ArgsKey::WriteFile { .. } => 2,
+            ArgsKey::WaitForSingleObject { .. } => 3,
+            ArgsKey::SetEvent(_) => 4,
+            ArgsKey::ReleaseMutex(_) => 5,
+        };
+        let h = ((self.handle().0 as u64) ^ (kind << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> (64 - ARGS_MEMOS.trailing_zeros())) as usize & !1
+    }
+}
+
+/// A traced call's argument list with what it was made from (`Kernel::shown_args`): its
+/// key, its caller's process and the object its handle named (`None` for none), which
+/// either had no description or one that cannot change.
+#[derive(Debug)]
+struct ArgsMemo {
+    key: ArgsKey,
+    pid: super::Pid,
+    object: Option<crate::objects::ObjectId>,
+    list: ArgList,
+}
+
+/// What a read's or a write's out-parameter list is made from (`Kernel::shown_outs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutsKey {
+    Read(BytesKey),
+    Written(u32),
+}
+
+impl OutsKey {
+    fn of(value: &super::request::Value) -> Option<OutsKey> {
+        match value {
+            super::request::Value::Read(data) => Some(OutsKey::Read(BytesKey::of(data))),
+            super::request::Value::Written(n) => Some(OutsKey::Written(*n)),
+            _ => None,
+        }
+    }
+
+    /// The key's place in `SharedLists::outs_memo`.
+    fn slot(&self) -> usize {
+        match self {
+            OutsKey::Read(_) => 0,
+            OutsKey::Written(_) => 1,
+        }
+    }
+}
+
 /// The argument and out-parameter lists the trace's events share (`share_built`), boxed
 /// in the kernel and made at the first traced call.
 ///
@@ -928,6 +1096,12 @@ pub(crate) struct SharedLists {
     slots: Vec<ArgList>,
     /// The last text made in each slot (`share_text`; empty until one is).
     texts: Vec<Option<std::sync::Arc<str>>>,
+    /// The last argument list of each key's slot, with its key (`Kernel::shown_args`;
+    /// empty until one is kept).
+    memos: Vec<Option<ArgsMemo>>,
+    /// The last read's and write's out-parameter lists, with their keys
+    /// (`Kernel::shown_outs`).
+    outs_memo: [Option<(OutsKey, ArgList)>; OUTS_MEMOS],
 }
 
 impl SharedLists {
