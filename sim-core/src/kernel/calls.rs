@@ -1,7 +1,8 @@
 //! Calls: a thread parks at a call, the kernel executes it in one step, and the trace
 //! records it with its effects in cause-and-effect order.
 
-use super::request::{Api, Reply, Request};
+use super::request::{Api, Reply, Request, Value};
+use super::wait::UsualWait;
 use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
@@ -337,17 +338,33 @@ impl Kernel {
                     std::mem::forget(req);
                 }
                 self.race_call_start_hot(pid, tid, handle);
-                self.wait_for_single_object(pid, tid, handle, timeout_ms)
+                // The usual cases' results are small: their replies are written straight into
+                // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
+                match self.wait_single_usual(pid, tid, handle, timeout_ms) {
+                    UsualWait::Returned(code) => return self.sync_done(oid, tid, Value::Wait(code).into()),
+                    UsualWait::Blocked(op) => {
+                        std::mem::forget(self.calling.take());
+                        return self.sync_blocked(oid, tid, op);
+                    }
+                    UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+                }
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                self.set_event(pid, tid, handle).into()
+                if self.set_event_usual(pid, tid, handle) {
+                    return self.sync_done(oid, tid, Value::Bool(true).into());
+                }
+                self.set_event_other(pid, tid, handle).into()
             }
             _ => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                self.release_mutex(pid, tid, handle).into()
+                match self.release_mutex_usual(pid, tid, handle) {
+                    Some(Ok(())) => return self.sync_done(oid, tid, Value::Bool(true).into()),
+                    Some(Err(e)) => return self.sync_done(oid, tid, Reply::error(e)),
+                    None => self.release_mutex_other(pid, tid, handle).into(),
+                }
             }
         };
         // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
@@ -357,15 +374,29 @@ impl Kernel {
                 self.race_call_done(tid);
                 self.reply_ready(oid, tid, reply);
             }
-            Exec::Block(op) => {
-                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
-                t.run = Run::Blocked(op);
-                if t.port.is_some() {
-                    self.port_thread_stopped(tid);
-                }
-            }
+            Exec::Block(op) => self.sync_blocked(oid, tid, op),
             // (With the trace off, nothing is recorded.)
             Exec::Gone => {}
+        }
+    }
+
+    /// `execute_sync`'s end for a call that returned `reply` at once.
+    #[inline(always)]
+    fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
+        // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
+        std::mem::forget(self.calling.take());
+        self.race_call_done(tid);
+        self.reply_ready(oid, tid, reply);
+    }
+
+    /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
+    /// already taken).
+    #[inline(always)]
+    fn sync_blocked(&mut self, oid: crate::objects::ObjectId, tid: Tid, op: super::ops::OpId) {
+        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        t.run = Run::Blocked(op);
+        if t.port.is_some() {
+            self.port_thread_stopped(tid);
         }
     }
 

@@ -57,6 +57,16 @@ fn each_once_list(objects: &[ObjectId]) -> Take {
     Take::List(unique)
 }
 
+/// What WaitForSingleObject's usual case did (`Kernel::wait_single_usual`).
+pub(crate) enum UsualWait {
+    /// It returned this wait code at once.
+    Returned(u32),
+    /// It blocked in this operation.
+    Blocked(OpId),
+    /// Not the usual case: nothing was done.
+    Other,
+}
+
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
     /// consume and the index reported (lowest signalled index for wait-any, §10.2).
@@ -108,31 +118,54 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        // The usual case: a real handle with SYNCHRONIZE to an event, a mutex or a
-        // semaphore. `wait_for_objects` would resolve it the same way (a pseudo handle, an
-        // unknown handle or a missing right is its error to report, below), find it
-        // waitable, and `wait_on` would take its signal at once if it is signalled for
-        // this thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
-        // alertable: no APC ends the wait) time out at once for a 0 time-out, or block on
-        // it alone. Here the handle is looked up once and no wait plan is made.
+        match self.wait_single_usual(pid, tid, handle, timeout_ms) {
+            UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
+            UsualWait::Blocked(op) => Exec::Block(op),
+            UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+        }
+    }
+
+    /// WaitForSingleObject's usual case: a real handle with SYNCHRONIZE to an event, a
+    /// mutex or a semaphore. `wait_for_objects` would resolve it the same way (a pseudo
+    /// handle, an unknown handle or a missing right is its error to report), find it
+    /// waitable, and `wait_on` would take its signal at once if it is signalled for this
+    /// thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
+    /// alertable: no APC ends the wait) time out at once for a 0 time-out, or block on it
+    /// alone. Here the handle is looked up once and no wait plan is made. Anything else
+    /// (`UsualWait::Other`, nothing done) is `wait_single_other`'s. (`Kernel::execute_sync`
+    /// writes a returned wait's reply straight into the thread.)
+    #[inline(always)]
+    pub(crate) fn wait_single_usual(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> UsualWait {
         if let Some(e) = self.process(pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
         {
             let object = e.object;
             match self.try_take_sync(object, tid) {
                 SyncTake::Taken { abandoned } => {
-                    let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
-                    return Exec::Done(Value::Wait(code).into());
+                    return UsualWait::Returned(if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 });
                 }
-                SyncTake::NotSignalled if timeout_ms == 0 => return Exec::Done(Value::Wait(WAIT_TIMEOUT).into()),
+                SyncTake::NotSignalled if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
                 SyncTake::NotSignalled => {
                     // The race detector's keys for the operation: the object's, known.
                     self.race_calling_object(pid, handle, object);
-                    return self.block_on(tid, &[object], &[handle], false, timeout_ms, false, None);
+                    return UsualWait::Blocked(self.block_on(
+                        tid,
+                        &[object],
+                        &[handle],
+                        false,
+                        timeout_ms,
+                        false,
+                        None,
+                    ));
                 }
                 SyncTake::Other => {}
             }
         }
+        UsualWait::Other
+    }
+
+    /// WaitForSingleObject other than its usual case (`wait_single_usual`).
+    pub(crate) fn wait_single_other(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
         self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true, false)
     }
 
@@ -261,11 +294,12 @@ impl Kernel {
             // Success or time-out leaves the last error alone (§10.1).
             return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
-        self.block_on(tid, objects, handles, all, timeout_ms, alertable, input)
+        Exec::Block(self.block_on(tid, objects, handles, all, timeout_ms, alertable, input))
     }
 
     /// A wait that could not be satisfied at once and does not end at once blocks: a `Wait`
     /// operation on the wait list of each of its objects, holding a reference on each.
+    /// Returns the operation.
     #[allow(clippy::too_many_arguments)]
     fn block_on(
         &mut self,
@@ -276,7 +310,7 @@ impl Kernel {
         timeout_ms: u32,
         alertable: bool,
         input: Option<InputWait>,
-    ) -> Exec {
+    ) -> OpId {
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
         // One object and one handle (the usual wait) are held inline; other lists are made
@@ -302,7 +336,7 @@ impl Kernel {
             hdr.waiters.push_back(op);
             hdr.ref_count += 1;
         }
-        Exec::Block(op)
+        op
     }
 
     /// Removes a wait operation from the wait lists of its objects and drops its

@@ -335,22 +335,31 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // The cause is text only (made with the trace on, from the handle and the calling
-        // thread), made only if the event has waiters.
-        // (Its text is made out of line, so that the test of the trace is inlined.)
-        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() };
-        // The usual case, `object_from_handle`'s checks passed inline: a real handle with
-        // the right to an event (its type checked by `signal_if_event`'s own look-up,
-        // which does nothing to another object). Anything else is `object_from_handle`'s
-        // to report.
-        if let Some(e) = self.process(pid).handles.get(h)
-            && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
-            && self.signal_if_event(e.object, tid, Api::SetEvent, cause).is_some()
-        {
+        if self.set_event_usual(pid, tid, h) {
             return Ok(Value::Bool(true).into());
         }
+        self.set_event_other(pid, tid, h)
+    }
+    /// SetEvent's usual case, `object_from_handle`'s checks passed inline: a real handle
+    /// with the right to an event (its type checked by `signal_if_event`'s own look-up,
+    /// which does nothing to another object). Returns whether it was that case (the call
+    /// is done and returns TRUE); anything else is `set_event_other`'s, the event left
+    /// alone. (`Kernel::execute_sync` writes the reply straight into the thread.)
+    #[inline(always)]
+    pub(crate) fn set_event_usual(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> bool {
+        if let Some(e) = self.process(pid).handles.get(h)
+            && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
+        {
+            return self.signal_if_event(e.object, tid, Api::SetEvent, set_event_cause(h)).is_some();
+        }
+        false
+    }
+    /// SetEvent, other than its usual case (`set_event_usual`): `object_from_handle`'s to
+    /// report.
+    pub(crate) fn set_event_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.signal_if_event(id, tid, Api::SetEvent, cause).unwrap_or_else(|| unreachable!("type checked"));
+        self.signal_if_event(id, tid, Api::SetEvent, set_event_cause(h))
+            .unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
 
@@ -500,22 +509,28 @@ impl Kernel {
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // ReleaseMutex does not check the handle's access rights (§12.2). The cause is
-        // text only (made with the trace on, from the handle and the calling thread),
-        // made only if the mutex has waiters.
-        // (Its text is made out of line, so that the test of the trace is inlined.)
-        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() };
-        // The usual case, `object_from_handle`'s checks passed inline: a real handle to a
-        // mutex (its type checked by `release_if_mutex`'s own look-up, which does nothing
-        // to another object). Anything else is `object_from_handle`'s to report.
-        if let Some(e) = self.process(pid).handles.get(h)
-            && let Some(r) = self.release_if_mutex(e.object, tid, cause)
-        {
+        if let Some(r) = self.release_mutex_usual(pid, tid, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
+        self.release_mutex_other(pid, tid, h)
+    }
+    /// ReleaseMutex's usual case, `object_from_handle`'s checks passed inline: a real
+    /// handle to a mutex (its type checked by `release_if_mutex`'s own look-up, which does
+    /// nothing to another object; ReleaseMutex does not check the handle's access rights,
+    /// §12.2). Returns its result (`Ok`: TRUE) if it was that case; anything else is
+    /// `release_mutex_other`'s, the mutex left alone. (`Kernel::execute_sync` writes the
+    /// reply straight into the thread.)
+    #[inline(always)]
+    pub(crate) fn release_mutex_usual(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Option<Result<(), Win32Error>> {
+        let e = self.process(pid).handles.get(h)?;
+        self.release_if_mutex(e.object, tid, release_mutex_cause(h))
+    }
+    /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
+    /// `object_from_handle`'s to report.
+    pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
-        self.release_if_mutex(id, tid, cause).unwrap_or_else(|| unreachable!("type checked"))?;
+        self.release_if_mutex(id, tid, release_mutex_cause(h)).unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
 
@@ -608,6 +623,20 @@ impl Kernel {
         let prev = self.release_semaphore_obj(id, tid, count, &cause)?;
         Ok(Value::PrevCount(prev).into())
     }
+}
+
+/// SetEvent's cause of the wake-ups it brings: text only (made with the trace on, from
+/// the handle and the calling thread), made only if the event has waiters.
+/// (Its text is made out of line, so that the test of the trace is inlined.)
+#[inline(always)]
+fn set_event_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
+    move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() }
+}
+
+/// ReleaseMutex's cause (as `set_event_cause`), made only if the mutex has waiters.
+#[inline(always)]
+fn release_mutex_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
+    move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() }
 }
 
 /// `Kernel::cause` of a call on one handle, "API(handle)", with the trace on.
