@@ -341,7 +341,7 @@ impl Kernel {
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
                 match self.wait_single_usual(pid, tid, handle, timeout_ms) {
-                    UsualWait::Returned(code) => return self.sync_done(oid, tid, Value::Wait(code).into()),
+                    UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
                     UsualWait::Blocked(op) => {
                         std::mem::forget(self.calling.take());
                         return self.sync_blocked(oid, tid, op);
@@ -353,7 +353,7 @@ impl Kernel {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
                 if self.set_event_usual(pid, tid, handle) {
-                    return self.sync_done(oid, tid, Value::Bool(true).into());
+                    return self.sync_done(oid, tid, SyncReply::True);
                 }
                 self.set_event_other(pid, tid, handle).into()
             }
@@ -361,8 +361,8 @@ impl Kernel {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
                 match self.release_mutex_usual(pid, tid, handle) {
-                    Some(Ok(())) => return self.sync_done(oid, tid, Value::Bool(true).into()),
-                    Some(Err(e)) => return self.sync_done(oid, tid, Reply::error(e)),
+                    Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
+                    Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
                     None => self.release_mutex_other(pid, tid, handle).into(),
                 }
             }
@@ -380,13 +380,14 @@ impl Kernel {
         }
     }
 
-    /// `execute_sync`'s end for a call that returned `reply` at once.
+    /// `execute_sync`'s end for a call that returned `r` at once: its reply is built
+    /// where the thread keeps it.
     #[inline(always)]
-    fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
+    fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
         // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
-        self.reply_ready(oid, tid, reply);
+        self.reply_ready(oid, tid, r.reply());
     }
 
     /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
@@ -907,6 +908,30 @@ impl Kernel {
         let time_ms = self.now_ms();
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
+    }
+}
+
+/// What a usual WaitForSingleObject, SetEvent or ReleaseMutex returned (`Kernel::sync_done`):
+/// a word, passed in registers, rather than a `Reply` moved from call to call.
+#[derive(Clone, Copy)]
+enum SyncReply {
+    /// A wait's code.
+    Wait(u32),
+    /// TRUE (SetEvent, ReleaseMutex).
+    True,
+    /// A failure (ReleaseMutex of a mutex not owned).
+    Error(crate::error::Win32Error),
+}
+
+impl SyncReply {
+    /// The reply.
+    #[inline(always)]
+    fn reply(self) -> Reply {
+        match self {
+            SyncReply::Wait(code) => Value::Wait(code).into(),
+            SyncReply::True => Value::Bool(true).into(),
+            SyncReply::Error(e) => Reply::error(e),
+        }
     }
 }
 
