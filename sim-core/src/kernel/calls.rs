@@ -340,7 +340,7 @@ impl Kernel {
                 self.race_call_start_hot(pid, tid, handle);
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
-                match self.wait_single_usual(pid, tid, handle, timeout_ms) {
+                match self.wait_single_usual(pid, tid, oid, handle, timeout_ms) {
                     UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
                     UsualWait::Blocked(op) => {
                         std::mem::forget(self.calling.take());
@@ -360,7 +360,7 @@ impl Kernel {
             _ => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                match self.release_mutex_usual(pid, tid, handle) {
+                match self.release_mutex_usual(pid, tid, oid, handle) {
                     Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
                     None => self.release_mutex_other(pid, tid, handle).into(),

@@ -118,7 +118,8 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        match self.wait_single_usual(pid, tid, handle, timeout_ms) {
+        let thread = self.thread_object(tid);
+        match self.wait_single_usual(pid, tid, thread, handle, timeout_ms) {
             UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
             UsualWait::Blocked(op) => Exec::Block(op),
             UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
@@ -133,14 +134,22 @@ impl Kernel {
     /// alertable: no APC ends the wait) time out at once for a 0 time-out, or block on it
     /// alone. Here the handle is looked up once and no wait plan is made. Anything else
     /// (`UsualWait::Other`, nothing done) is `wait_single_other`'s. (`Kernel::execute_sync`
-    /// writes a returned wait's reply straight into the thread.)
+    /// writes a returned wait's reply straight into the thread.) `thread` is `tid`'s
+    /// object.
     #[inline(always)]
-    pub(crate) fn wait_single_usual(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> UsualWait {
+    pub(crate) fn wait_single_usual(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        thread: ObjectId,
+        handle: HANDLE,
+        timeout_ms: u32,
+    ) -> UsualWait {
         if let Some(e) = self.process(pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
         {
             let object = e.object;
-            match self.try_take_sync(object, tid) {
+            match self.try_take_sync(object, tid, thread) {
                 SyncTake::Taken { abandoned } => {
                     return UsualWait::Returned(if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 });
                 }
@@ -418,14 +427,17 @@ impl Kernel {
                     // it if it is signalled for the thread, and the wait leaves its wait
                     // list before it completes, as `satisfy_pending` does. Other objects
                     // and waits take the lines below.
+                    // (The thread is looked up by id once, for its state and the mutex it may
+                    // come to own.)
                     let w = &self.ops[op];
                     let tid = w.tid;
+                    let thread = self.thread_object(tid);
                     if let OpKind::Wait { objects, input: None, .. } = &w.kind
                         && let [only] = objects[..]
-                        && self.thread(tid).suspend_count == 0
+                        && self.thread_of(thread, tid).suspend_count == 0
                     {
                         debug_assert_eq!(only, obj);
-                        match self.try_take_sync(obj, tid) {
+                        match self.try_take_sync(obj, tid, thread) {
                             SyncTake::NotSignalled => return woken,
                             SyncTake::Taken { abandoned } => {
                                 let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };

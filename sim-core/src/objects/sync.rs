@@ -452,7 +452,8 @@ impl Kernel {
 
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
-        self.release_if_mutex(id, tid, |_| cause.to_string())
+        let thread = self.thread_object(tid);
+        self.release_if_mutex(id, tid, thread, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
     }
 
@@ -460,12 +461,14 @@ impl Kernel {
     /// look-up of the mutex for its type, its state, its last signal and whether anyone
     /// waits (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only
     /// when there are waiters (its text reads the calling thread, which the release
-    /// leaves alone).
+    /// leaves alone). `thread` is `tid`'s object (`thread_object`): the thread's list of
+    /// owned mutexes is reached through it, without a look-up by `tid`.
     #[inline(always)]
     fn release_if_mutex(
         &mut self,
         id: ObjectId,
         tid: Tid,
+        thread: ObjectId,
         cause: impl FnOnce(&Kernel) -> String,
     ) -> Option<Result<(), Win32Error>> {
         let step = self.step;
@@ -482,7 +485,7 @@ impl Kernel {
             // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
             // was free), so removing the one match is `retain`'s removal of every one; the
             // usual one is the last acquired (a pop, no shift).
-            let owned = &mut self.thread_mut(tid).owned_mutexes;
+            let owned = &mut self.thread_of_mut(thread, tid).owned_mutexes;
             if owned.last() == Some(&id) {
                 owned.pop();
             } else if let Some(i) = owned.iter().position(|&o| o == id) {
@@ -509,7 +512,8 @@ impl Kernel {
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        if let Some(r) = self.release_mutex_usual(pid, tid, h) {
+        let thread = self.thread_object(tid);
+        if let Some(r) = self.release_mutex_usual(pid, tid, thread, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
@@ -520,17 +524,25 @@ impl Kernel {
     /// nothing to another object; ReleaseMutex does not check the handle's access rights,
     /// §12.2). Returns its result (`Ok`: TRUE) if it was that case; anything else is
     /// `release_mutex_other`'s, the mutex left alone. (`Kernel::execute_sync` writes the
-    /// reply straight into the thread.)
+    /// reply straight into the thread.) `thread` is `tid`'s object.
     #[inline(always)]
-    pub(crate) fn release_mutex_usual(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> Option<Result<(), Win32Error>> {
+    pub(crate) fn release_mutex_usual(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        thread: ObjectId,
+        h: HANDLE,
+    ) -> Option<Result<(), Win32Error>> {
         let e = self.process(pid).handles.get(h)?;
-        self.release_if_mutex(e.object, tid, release_mutex_cause(h))
+        self.release_if_mutex(e.object, tid, thread, release_mutex_cause(h))
     }
     /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
     /// `object_from_handle`'s to report.
     pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
-        self.release_if_mutex(id, tid, release_mutex_cause(h)).unwrap_or_else(|| unreachable!("type checked"))?;
+        let thread = self.thread_object(tid);
+        self.release_if_mutex(id, tid, thread, release_mutex_cause(h))
+            .unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
 
