@@ -309,7 +309,13 @@ impl Kernel {
     /// A wait that could not be satisfied at once and does not end at once blocks: a `Wait`
     /// operation on the wait list of each of its objects, holding a reference on each.
     /// Returns the operation.
+    ///
+    /// Inlined, with the operation made in place (`make_op`, not `new_op`'s call): in
+    /// WaitForSingleObject's usual case (`wait_single_usual`) its one object and handle,
+    /// its time-out and flags are known, and the lists' tests and the loop over the
+    /// objects are made at compile time.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn block_on(
         &mut self,
         tid: Tid,
@@ -334,7 +340,7 @@ impl Kernel {
             }
         };
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
-        let op = self.new_op(tid, kind, deadline);
+        let op = self.make_op(tid, kind, deadline, super::ops::Target::Thread);
         if alertable {
             // (`new_op` makes it not alertable.)
             self.ops[op].alertable = true;
