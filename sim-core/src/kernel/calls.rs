@@ -1,7 +1,8 @@
 //! Calls: a thread parks at a call, the kernel executes it in one step, and the trace
 //! records it with its effects in cause-and-effect order.
 
-use super::request::{Api, Reply, Request};
+use super::request::{Api, Reply, Request, Value};
+use super::wait::UsualWait;
 use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
 use crate::objects::thread::Run;
@@ -337,17 +338,33 @@ impl Kernel {
                     std::mem::forget(req);
                 }
                 self.race_call_start_hot(pid, tid, handle);
-                self.wait_for_single_object(pid, tid, handle, timeout_ms)
+                // The usual cases' results are small: their replies are written straight into
+                // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
+                match self.wait_single_usual(pid, tid, oid, handle, timeout_ms) {
+                    UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
+                    UsualWait::Blocked(op) => {
+                        std::mem::forget(self.calling.take());
+                        return self.sync_blocked(oid, tid, op);
+                    }
+                    UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+                }
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                self.set_event(pid, tid, handle).into()
+                if self.set_event_usual(pid, tid, handle) {
+                    return self.sync_done(oid, tid, SyncReply::True);
+                }
+                self.set_event_other(pid, tid, handle).into()
             }
             _ => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                self.release_mutex(pid, tid, handle).into()
+                match self.release_mutex_usual(pid, tid, oid, handle) {
+                    Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
+                    Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
+                    None => self.release_mutex_other(pid, tid, handle).into(),
+                }
             }
         };
         // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
@@ -357,15 +374,30 @@ impl Kernel {
                 self.race_call_done(tid);
                 self.reply_ready(oid, tid, reply);
             }
-            Exec::Block(op) => {
-                let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
-                t.run = Run::Blocked(op);
-                if t.port.is_some() {
-                    self.port_thread_stopped(tid);
-                }
-            }
+            Exec::Block(op) => self.sync_blocked(oid, tid, op),
             // (With the trace off, nothing is recorded.)
             Exec::Gone => {}
+        }
+    }
+
+    /// `execute_sync`'s end for a call that returned `r` at once: its reply is built
+    /// where the thread keeps it.
+    #[inline(always)]
+    fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
+        // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
+        std::mem::forget(self.calling.take());
+        self.race_call_done(tid);
+        self.reply_ready(oid, tid, r.reply());
+    }
+
+    /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
+    /// already taken).
+    #[inline(always)]
+    fn sync_blocked(&mut self, oid: crate::objects::ObjectId, tid: Tid, op: super::ops::OpId) {
+        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        t.run = Run::Blocked(op);
+        if t.port.is_some() {
+            self.port_thread_stopped(tid);
         }
     }
 
@@ -928,6 +960,30 @@ impl Kernel {
         let time_ms = self.now_ms();
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
+    }
+}
+
+/// What a usual WaitForSingleObject, SetEvent or ReleaseMutex returned (`Kernel::sync_done`):
+/// a word, passed in registers, rather than a `Reply` moved from call to call.
+#[derive(Clone, Copy)]
+enum SyncReply {
+    /// A wait's code.
+    Wait(u32),
+    /// TRUE (SetEvent, ReleaseMutex).
+    True,
+    /// A failure (ReleaseMutex of a mutex not owned).
+    Error(crate::error::Win32Error),
+}
+
+impl SyncReply {
+    /// The reply.
+    #[inline(always)]
+    fn reply(self) -> Reply {
+        match self {
+            SyncReply::Wait(code) => Value::Wait(code).into(),
+            SyncReply::True => Value::Bool(true).into(),
+            SyncReply::Error(e) => Reply::error(e),
+        }
     }
 }
 

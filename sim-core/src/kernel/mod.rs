@@ -709,6 +709,35 @@ impl Kernel {
         }
     }
 
+    /// The object of thread `tid`: the id map's look-up alone (`thread_of_mut` then finds
+    /// the thread in the slot map without it).
+    #[inline]
+    pub(crate) fn thread_object(&self, tid: Tid) -> ObjectId {
+        match self.tids.get(&tid) {
+            Some(&id) => id,
+            None => no_such("thread", tid),
+        }
+    }
+
+    /// Thread `tid`, whose object `thread` is (`thread_object`): one look-up, where
+    /// `thread_mut` makes two.
+    #[inline(always)]
+    pub(crate) fn thread_of_mut(&mut self, thread: ObjectId, tid: Tid) -> &mut Thread {
+        match &mut self.objects[thread].body {
+            Body::Thread(t) => t,
+            _ => no_such("thread", tid),
+        }
+    }
+
+    /// `thread_of_mut`, to read.
+    #[inline(always)]
+    pub(crate) fn thread_of(&self, thread: ObjectId, tid: Tid) -> &Thread {
+        match &self.objects[thread].body {
+            Body::Thread(t) => t,
+            _ => no_such("thread", tid),
+        }
+    }
+
     #[inline]
     pub(crate) fn thread_mut(&mut self, tid: Tid) -> &mut Thread {
         match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {

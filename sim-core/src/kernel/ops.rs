@@ -429,9 +429,9 @@ impl Kernel {
         self.make_op(tid, kind, deadline, target)
     }
 
-    /// `new_op_for`'s body.
+    /// `new_op_for`'s body (and `new_op`'s, inlined where a wait blocks: `Kernel::block_on`).
     #[inline(always)]
-    fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
+    pub(crate) fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
         let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
         // The arguments kept before the call ran (a call that cannot block keeps none),
         // their list built only when read.

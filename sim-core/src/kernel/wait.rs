@@ -57,6 +57,16 @@ fn each_once_list(objects: &[ObjectId]) -> Take {
     Take::List(unique)
 }
 
+/// What WaitForSingleObject's usual case did (`Kernel::wait_single_usual`).
+pub(crate) enum UsualWait {
+    /// It returned this wait code at once.
+    Returned(u32),
+    /// It blocked in this operation.
+    Blocked(OpId),
+    /// Not the usual case: nothing was done.
+    Other,
+}
+
 impl Kernel {
     /// What satisfying a wait would take, if it can be satisfied now: the objects to
     /// consume and the index reported (lowest signalled index for wait-any, §10.2).
@@ -108,31 +118,63 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        // The usual case: a real handle with SYNCHRONIZE to an event, a mutex or a
-        // semaphore. `wait_for_objects` would resolve it the same way (a pseudo handle, an
-        // unknown handle or a missing right is its error to report, below), find it
-        // waitable, and `wait_on` would take its signal at once if it is signalled for
-        // this thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
-        // alertable: no APC ends the wait) time out at once for a 0 time-out, or block on
-        // it alone. Here the handle is looked up once and no wait plan is made.
+        let thread = self.thread_object(tid);
+        match self.wait_single_usual(pid, tid, thread, handle, timeout_ms) {
+            UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
+            UsualWait::Blocked(op) => Exec::Block(op),
+            UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+        }
+    }
+
+    /// WaitForSingleObject's usual case: a real handle with SYNCHRONIZE to an event, a
+    /// mutex or a semaphore. `wait_for_objects` would resolve it the same way (a pseudo
+    /// handle, an unknown handle or a missing right is its error to report), find it
+    /// waitable, and `wait_on` would take its signal at once if it is signalled for this
+    /// thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
+    /// alertable: no APC ends the wait) time out at once for a 0 time-out, or block on it
+    /// alone. Here the handle is looked up once and no wait plan is made. Anything else
+    /// (`UsualWait::Other`, nothing done) is `wait_single_other`'s. (`Kernel::execute_sync`
+    /// writes a returned wait's reply straight into the thread.) `thread` is `tid`'s
+    /// object.
+    #[inline(always)]
+    pub(crate) fn wait_single_usual(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        thread: ObjectId,
+        handle: HANDLE,
+        timeout_ms: u32,
+    ) -> UsualWait {
         if let Some(e) = self.process(pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
         {
             let object = e.object;
-            match self.try_take_sync(object, tid) {
+            match self.try_take_sync(object, tid, thread) {
                 SyncTake::Taken { abandoned } => {
-                    let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
-                    return Exec::Done(Value::Wait(code).into());
+                    return UsualWait::Returned(if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 });
                 }
-                SyncTake::NotSignalled if timeout_ms == 0 => return Exec::Done(Value::Wait(WAIT_TIMEOUT).into()),
+                SyncTake::NotSignalled if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
                 SyncTake::NotSignalled => {
                     // The race detector's keys for the operation: the object's, known.
                     self.race_calling_object(pid, handle, object);
-                    return self.block_on(tid, &[object], &[handle], false, timeout_ms, false, None);
+                    return UsualWait::Blocked(self.block_on(
+                        tid,
+                        &[object],
+                        &[handle],
+                        false,
+                        timeout_ms,
+                        false,
+                        None,
+                    ));
                 }
                 SyncTake::Other => {}
             }
         }
+        UsualWait::Other
+    }
+
+    /// WaitForSingleObject other than its usual case (`wait_single_usual`).
+    pub(crate) fn wait_single_other(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
         self.wait_for_objects(pid, tid, &[handle], false, timeout_ms, true, false)
     }
 
@@ -261,12 +303,19 @@ impl Kernel {
             // Success or time-out leaves the last error alone (§10.1).
             return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
-        self.block_on(tid, objects, handles, all, timeout_ms, alertable, input)
+        Exec::Block(self.block_on(tid, objects, handles, all, timeout_ms, alertable, input))
     }
 
     /// A wait that could not be satisfied at once and does not end at once blocks: a `Wait`
     /// operation on the wait list of each of its objects, holding a reference on each.
+    /// Returns the operation.
+    ///
+    /// Inlined, with the operation made in place (`make_op`, not `new_op`'s call): in
+    /// WaitForSingleObject's usual case (`wait_single_usual`) its one object and handle,
+    /// its time-out and flags are known, and the lists' tests and the loop over the
+    /// objects are made at compile time.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn block_on(
         &mut self,
         tid: Tid,
@@ -276,7 +325,7 @@ impl Kernel {
         timeout_ms: u32,
         alertable: bool,
         input: Option<InputWait>,
-    ) -> Exec {
+    ) -> OpId {
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
         // One object and one handle (the usual wait) are held inline; other lists are made
@@ -291,7 +340,7 @@ impl Kernel {
             }
         };
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
-        let op = self.new_op(tid, kind, deadline);
+        let op = self.make_op(tid, kind, deadline, super::ops::Target::Thread);
         if alertable {
             // (`new_op` makes it not alertable.)
             self.ops[op].alertable = true;
@@ -302,7 +351,7 @@ impl Kernel {
             hdr.waiters.push_back(op);
             hdr.ref_count += 1;
         }
-        Exec::Block(op)
+        op
     }
 
     /// Removes a wait operation from the wait lists of its objects and drops its
@@ -384,14 +433,17 @@ impl Kernel {
                     // it if it is signalled for the thread, and the wait leaves its wait
                     // list before it completes, as `satisfy_pending` does. Other objects
                     // and waits take the lines below.
+                    // (The thread is looked up by id once, for its state and the mutex it may
+                    // come to own.)
                     let w = &self.ops[op];
                     let tid = w.tid;
+                    let thread = self.thread_object(tid);
                     if let OpKind::Wait { objects, input: None, .. } = &w.kind
                         && let [only] = objects[..]
-                        && self.thread(tid).suspend_count == 0
+                        && self.thread_of(thread, tid).suspend_count == 0
                     {
                         debug_assert_eq!(only, obj);
-                        match self.try_take_sync(obj, tid) {
+                        match self.try_take_sync(obj, tid, thread) {
                             SyncTake::NotSignalled => return woken,
                             SyncTake::Taken { abandoned } => {
                                 let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };

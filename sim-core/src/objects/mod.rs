@@ -465,8 +465,11 @@ impl Kernel {
     /// `consume`, `Mutex::signalled_for` and `acquire`): a consumed signal's fate is
     /// noted, as `take` notes it, and a mutex newly owned joins the thread's list, as
     /// `acquire_mutex` adds it.
+    ///
+    /// `thread` is `tid`'s object (`thread_object`): a mutex newly owned is added to the
+    /// thread's list through it, without a look-up by `tid`.
     #[inline(always)]
-    pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid) -> SyncTake {
+    pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid, thread: ObjectId) -> SyncTake {
         let step = self.step;
         let o = &mut self.objects[obj];
         let abandoned = match &mut o.body {
@@ -487,7 +490,7 @@ impl Kernel {
                 let (abandoned, newly_owned) = m.acquire(tid);
                 o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
                 if newly_owned {
-                    self.thread_mut(tid).owned_mutexes.push(obj);
+                    self.thread_of_mut(thread, tid).owned_mutexes.push(obj);
                 }
                 return SyncTake::Taken { abandoned };
             }

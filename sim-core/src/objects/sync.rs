@@ -335,22 +335,31 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // The cause is text only (made with the trace on, from the handle and the calling
-        // thread), made only if the event has waiters.
-        // (Its text is made out of line, so that the test of the trace is inlined.)
-        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() };
-        // The usual case, `object_from_handle`'s checks passed inline: a real handle with
-        // the right to an event (its type checked by `signal_if_event`'s own look-up,
-        // which does nothing to another object). Anything else is `object_from_handle`'s
-        // to report.
-        if let Some(e) = self.process(pid).handles.get(h)
-            && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
-            && self.signal_if_event(e.object, tid, Api::SetEvent, cause).is_some()
-        {
+        if self.set_event_usual(pid, tid, h) {
             return Ok(Value::Bool(true).into());
         }
+        self.set_event_other(pid, tid, h)
+    }
+    /// SetEvent's usual case, `object_from_handle`'s checks passed inline: a real handle
+    /// with the right to an event (its type checked by `signal_if_event`'s own look-up,
+    /// which does nothing to another object). Returns whether it was that case (the call
+    /// is done and returns TRUE); anything else is `set_event_other`'s, the event left
+    /// alone. (`Kernel::execute_sync` writes the reply straight into the thread.)
+    #[inline(always)]
+    pub(crate) fn set_event_usual(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> bool {
+        if let Some(e) = self.process(pid).handles.get(h)
+            && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
+        {
+            return self.signal_if_event(e.object, tid, Api::SetEvent, set_event_cause(h)).is_some();
+        }
+        false
+    }
+    /// SetEvent, other than its usual case (`set_event_usual`): `object_from_handle`'s to
+    /// report.
+    pub(crate) fn set_event_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.signal_if_event(id, tid, Api::SetEvent, cause).unwrap_or_else(|| unreachable!("type checked"));
+        self.signal_if_event(id, tid, Api::SetEvent, set_event_cause(h))
+            .unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
 
@@ -443,7 +452,8 @@ impl Kernel {
 
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
-        self.release_if_mutex(id, tid, |_| cause.to_string())
+        let thread = self.thread_object(tid);
+        self.release_if_mutex(id, tid, thread, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
     }
 
@@ -451,12 +461,14 @@ impl Kernel {
     /// look-up of the mutex for its type, its state, its last signal and whether anyone
     /// waits (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only
     /// when there are waiters (its text reads the calling thread, which the release
-    /// leaves alone).
+    /// leaves alone). `thread` is `tid`'s object (`thread_object`): the thread's list of
+    /// owned mutexes is reached through it, without a look-up by `tid`.
     #[inline(always)]
     fn release_if_mutex(
         &mut self,
         id: ObjectId,
         tid: Tid,
+        thread: ObjectId,
         cause: impl FnOnce(&Kernel) -> String,
     ) -> Option<Result<(), Win32Error>> {
         let step = self.step;
@@ -473,7 +485,7 @@ impl Kernel {
             // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
             // was free), so removing the one match is `retain`'s removal of every one; the
             // usual one is the last acquired (a pop, no shift).
-            let owned = &mut self.thread_mut(tid).owned_mutexes;
+            let owned = &mut self.thread_of_mut(thread, tid).owned_mutexes;
             if owned.last() == Some(&id) {
                 owned.pop();
             } else if let Some(i) = owned.iter().position(|&o| o == id) {
@@ -500,22 +512,37 @@ impl Kernel {
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        // ReleaseMutex does not check the handle's access rights (§12.2). The cause is
-        // text only (made with the trace on, from the handle and the calling thread),
-        // made only if the mutex has waiters.
-        // (Its text is made out of line, so that the test of the trace is inlined.)
-        let cause = move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() };
-        // The usual case, `object_from_handle`'s checks passed inline: a real handle to a
-        // mutex (its type checked by `release_if_mutex`'s own look-up, which does nothing
-        // to another object). Anything else is `object_from_handle`'s to report.
-        if let Some(e) = self.process(pid).handles.get(h)
-            && let Some(r) = self.release_if_mutex(e.object, tid, cause)
-        {
+        let thread = self.thread_object(tid);
+        if let Some(r) = self.release_mutex_usual(pid, tid, thread, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
+        self.release_mutex_other(pid, tid, h)
+    }
+    /// ReleaseMutex's usual case, `object_from_handle`'s checks passed inline: a real
+    /// handle to a mutex (its type checked by `release_if_mutex`'s own look-up, which does
+    /// nothing to another object; ReleaseMutex does not check the handle's access rights,
+    /// §12.2). Returns its result (`Ok`: TRUE) if it was that case; anything else is
+    /// `release_mutex_other`'s, the mutex left alone. (`Kernel::execute_sync` writes the
+    /// reply straight into the thread.) `thread` is `tid`'s object.
+    #[inline(always)]
+    pub(crate) fn release_mutex_usual(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        thread: ObjectId,
+        h: HANDLE,
+    ) -> Option<Result<(), Win32Error>> {
+        let e = self.process(pid).handles.get(h)?;
+        self.release_if_mutex(e.object, tid, thread, release_mutex_cause(h))
+    }
+    /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
+    /// `object_from_handle`'s to report.
+    pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
-        self.release_if_mutex(id, tid, cause).unwrap_or_else(|| unreachable!("type checked"))?;
+        let thread = self.thread_object(tid);
+        self.release_if_mutex(id, tid, thread, release_mutex_cause(h))
+            .unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
 
@@ -608,6 +635,20 @@ impl Kernel {
         let prev = self.release_semaphore_obj(id, tid, count, &cause)?;
         Ok(Value::PrevCount(prev).into())
     }
+}
+
+/// SetEvent's cause of the wake-ups it brings: text only (made with the trace on, from
+/// the handle and the calling thread), made only if the event has waiters.
+/// (Its text is made out of line, so that the test of the trace is inlined.)
+#[inline(always)]
+fn set_event_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
+    move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() }
+}
+
+/// ReleaseMutex's cause (as `set_event_cause`), made only if the mutex has waiters.
+#[inline(always)]
+fn release_mutex_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
+    move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() }
 }
 
 /// `Kernel::cause` of a call on one handle, "API(handle)", with the trace on.
