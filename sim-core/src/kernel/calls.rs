@@ -498,16 +498,21 @@ impl Kernel {
                 self.release_mutex(pid, tid, mutex).into()
             }
             Request::ReadFile { handle, len, overlapped, buffer } => {
-                use crate::{objects::pipe::lock_handle_for, types::FILE_READ_DATA};
+                use crate::{objects::pipe::lock_io_handle, types::FILE_READ_DATA};
                 debug_assert!(may_block);
                 let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_handle_for(self, pid, tid, handle, FILE_READ_DATA, granted) {
-                    Ok(locked) => {
-                        let exec = self.read_file(pid, tid, handle, len, overlapped, buffer);
+                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted) {
+                    Ok((locked, at)) => {
+                        // The file object the lock check resolved goes to the call as it
+                        // is (`FileAt`), not looked up again.
+                        let exec = match at {
+                            Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
+                            None => self.read_file(pid, tid, handle, len, overlapped, buffer),
+                        };
                         self.file_call_done(tid, locked, &exec);
                         exec
                     }
@@ -515,16 +520,20 @@ impl Kernel {
                 }
             }
             Request::WriteFile { handle, data, overlapped } => {
-                use crate::{objects::pipe::lock_handle_for, types::FILE_WRITE_DATA};
+                use crate::{objects::pipe::lock_io_handle, types::FILE_WRITE_DATA};
                 debug_assert!(may_block);
                 let kept = KeptArgs::write_file(&handle, &data, &overlapped);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_handle_for(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
-                    Ok(locked) => {
-                        let exec = self.write_file(pid, tid, handle, data, overlapped);
+                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
+                    Ok((locked, at)) => {
+                        // (As ReadFile's.)
+                        let exec = match at {
+                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
+                            None => self.write_file(pid, tid, handle, data, overlapped),
+                        };
                         self.file_call_done(tid, locked, &exec);
                         exec
                     }
