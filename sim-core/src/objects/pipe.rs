@@ -1190,10 +1190,12 @@ impl Kernel {
         // the general path.
         // (tests/conformance/pipe.rs: writer_closed_reads_drain_then_broken_pipe and
         // an_oversized_io_request_ends_at_io_bytes_max take both ways.)
-        if overlapped.is_none() && at.plain && len > 0 {
-            if let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len) {
-                return exec;
-            }
+        if overlapped.is_none()
+            && at.plain
+            && len > 0
+            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len)
+        {
+            return exec;
         }
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
             Ok(m) => m,
