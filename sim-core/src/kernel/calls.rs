@@ -1,7 +1,7 @@
 //! Calls: a thread parks at a call, the kernel executes it in one step, and the trace
 //! records it with its effects in cause-and-effect order.
 
-use super::request::{Api, Reply, Request, Value};
+use super::request::{Api, KeptArgs, Reply, Request, Value};
 use super::wait::UsualWait;
 use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
@@ -473,47 +473,78 @@ impl Kernel {
         } else {
             0
         };
-        // No call is executing: the slot is empty, and is written without a drop of what
-        // it held.
+        // No call is executing: the slot is empty, and is written (in the arms below, with
+        // the call's kept arguments) without a drop of what it held.
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
-        std::mem::forget(self.calling.replace((api, None)));
-        if may_block && let Some((_, slot)) = &mut self.calling {
-            req.keep_args_into(slot);
-        }
         // Events the call causes (wake-ups, exits, notes) are listed after the call's own
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
-        // The call releases into what it names (the race detector, §25.2).
-        self.race_call_start(pid, tid, &req);
+        // The call releases into what it names (the race detector, §25.2): here for every
+        // call while the detector keeps clocks; else in the arms below, where the calls
+        // made most note their one handle without a match on the request of their own
+        // (`race_call_start_hot`, what `race_call_start` does for them then).
+        let race_on = self.race_on();
+        if race_on {
+            self.race_call_start(pid, tid, &req);
+        }
         debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
         // The handler's result is written where `exec` lives (not moved there from a
         // binding of its own): it is large. The calls made most go to their handlers here,
         // as `dispatch` sends them (the same handlers, per the API table), without a call
-        // of `dispatch` and a copy of the request into it. A file call first takes its
-        // file object's I/O lock, or queues behind its holder (`lock_file_for`); ReadFile
-        // and WriteFile, whose handle and access are known here, take it without the
-        // general match on the request.
+        // of `dispatch` and a copy of the request into it; their arms keep their arguments
+        // from the fields at hand (what `Request::keep_args_into` keeps of them), without
+        // a match on the request of its own. A file call first takes its file object's
+        // I/O lock, or queues behind its holder (`lock_file_for`); ReadFile and WriteFile,
+        // whose handle and access are known here, take it without the general match on
+        // the request.
         let exec = match req {
             // (A request of these three holds nothing to free, and its arm takes copies of
             // its fields: it is forgotten, not dropped through the table's drop glue. None
             // of them is a file call.)
             Request::WaitForSingleObject { handle, timeout_ms } => {
                 std::mem::forget(req);
+                debug_assert!(may_block);
+                let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
+                std::mem::forget(self.calling.replace((api, Some(kept))));
+                if !race_on {
+                    self.race_call_start_hot(pid, tid, handle);
+                }
                 self.wait_for_single_object(pid, tid, handle, timeout_ms)
             }
             Request::SetEvent { event } => {
                 std::mem::forget(req);
+                debug_assert!(!may_block);
+                std::mem::forget(self.calling.replace((api, None)));
+                if !race_on {
+                    self.race_call_start_hot(pid, tid, event);
+                }
                 self.set_event(pid, tid, event).into()
             }
             Request::ReleaseMutex { mutex } => {
                 std::mem::forget(req);
+                debug_assert!(!may_block);
+                std::mem::forget(self.calling.replace((api, None)));
+                if !race_on {
+                    self.race_call_start_hot(pid, tid, mutex);
+                }
                 self.release_mutex(pid, tid, mutex).into()
             }
             Request::ReadFile { handle, len, overlapped, buffer } => {
-                use crate::{objects::pipe::lock_handle_for, types::FILE_READ_DATA};
-                match lock_handle_for(self, pid, tid, handle, FILE_READ_DATA, granted) {
-                    Ok(locked) => {
-                        let exec = self.read_file(pid, tid, handle, len, overlapped, buffer);
+                use crate::{objects::pipe::lock_io_handle, types::FILE_READ_DATA};
+                debug_assert!(may_block);
+                let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
+                std::mem::forget(self.calling.replace((api, Some(kept))));
+                if !race_on {
+                    self.race_call_start_hot(pid, tid, handle);
+                }
+                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted) {
+                    Ok((locked, at)) => {
+                        // The file object the lock check resolved goes to the call as it
+                        // is (`FileAt`), not looked up again.
+                        let exec = match at {
+                            Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
+                            None => self.read_file(pid, tid, handle, len, overlapped, buffer),
+                        };
                         self.file_call_done(tid, locked, &exec);
                         exec
                     }
@@ -521,10 +552,20 @@ impl Kernel {
                 }
             }
             Request::WriteFile { handle, data, overlapped } => {
-                use crate::{objects::pipe::lock_handle_for, types::FILE_WRITE_DATA};
-                match lock_handle_for(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
-                    Ok(locked) => {
-                        let exec = self.write_file(pid, tid, handle, data, overlapped);
+                use crate::{objects::pipe::lock_io_handle, types::FILE_WRITE_DATA};
+                debug_assert!(may_block);
+                let kept = KeptArgs::write_file(&handle, &data, &overlapped);
+                std::mem::forget(self.calling.replace((api, Some(kept))));
+                if !race_on {
+                    self.race_call_start_hot(pid, tid, handle);
+                }
+                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
+                    Ok((locked, at)) => {
+                        // (As ReadFile's.)
+                        let exec = match at {
+                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
+                            None => self.write_file(pid, tid, handle, data, overlapped),
+                        };
                         self.file_call_done(tid, locked, &exec);
                         exec
                     }
@@ -532,6 +573,13 @@ impl Kernel {
                 }
             }
             req => {
+                std::mem::forget(self.calling.replace((api, None)));
+                if may_block && let Some((_, slot)) = &mut self.calling {
+                    req.keep_args_into(slot);
+                }
+                if !race_on {
+                    self.race_call_start(pid, tid, &req);
+                }
                 // A call that cannot involve a file object's I/O lock (told by its API)
                 // skips the lock check, which would give `Ok(None)` for it.
                 let file_call = crate::objects::pipe::may_lock_file(api);
@@ -576,9 +624,11 @@ impl Kernel {
         // Kept arguments left (the call did not block) are dropped; the usual ones
         // (ReadFile's, WriteFile's, WaitForSingleObject's) and none need no drop glue, and
         // are cleared where they are, without being moved out first.
-        match &self.calling {
-            Some((_, Some(kept))) if !super::request::kept_is_plain(kept) => self.calling = None,
-            _ => std::mem::forget(self.calling.take()),
+        if super::request::kept_is_plain(api) {
+            debug_assert!(!matches!(&self.calling, Some((a, _)) if *a != api));
+            std::mem::forget(self.calling.take());
+        } else {
+            self.calling = None;
         }
         // The call's effects stay where they are: once the call's own event (and any the
         // completion adds) is pushed after them, a rotation puts them last.

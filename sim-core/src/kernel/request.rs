@@ -685,19 +685,14 @@ impl Request {
     pub(crate) fn keep_args_into(&self, slot: &mut Option<KeptArgs>) {
         debug_assert!(slot.is_none(), "simulator bug: kept arguments overwritten");
         let old = match self {
-            Request::ReadFile { handle, len, overlapped, buffer } => slot.replace(KeptArgs::ReadFile {
-                handle: Keep::keep(handle),
-                len: Keep::keep(len),
-                overlapped: Keep::keep(overlapped),
-                buffer: Keep::keep(buffer),
-            }),
-            Request::WriteFile { handle, data, overlapped } => slot.replace(KeptArgs::WriteFile {
-                handle: Keep::keep(handle),
-                data: Keep::keep(data),
-                overlapped: Keep::keep(overlapped),
-            }),
+            Request::ReadFile { handle, len, overlapped, buffer } => {
+                slot.replace(KeptArgs::read_file(handle, len, overlapped, buffer))
+            }
+            Request::WriteFile { handle, data, overlapped } => {
+                slot.replace(KeptArgs::write_file(handle, data, overlapped))
+            }
             Request::WaitForSingleObject { handle, timeout_ms } => {
-                slot.replace(KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms })
+                slot.replace(KeptArgs::wait_for_single_object(handle, timeout_ms))
             }
             _ => slot.replace(self.keep_args()),
         };
@@ -705,12 +700,48 @@ impl Request {
     }
 }
 
-/// Whether kept arguments hold nothing to free (ReadFile's, WriteFile's and
-/// WaitForSingleObject's: handles, lengths, time-outs and flags), so that they may be
-/// forgotten instead of dropped through the table's drop glue.
+/// What `Request::keep_args` keeps of the three calls made most that may block, from
+/// their requests' fields: for a caller that has the fields at hand (the call wrapper's
+/// arms, which keep them without a second match on the request).
+impl KeptArgs {
+    /// ReadFile's.
+    #[inline(always)]
+    pub(crate) fn read_file(
+        handle: &HANDLE,
+        len: &u32,
+        overlapped: &Option<crate::api::Overlapped>,
+        buffer: &Option<crate::api::IoBuffer>,
+    ) -> KeptArgs {
+        KeptArgs::ReadFile {
+            handle: Keep::keep(handle),
+            len: Keep::keep(len),
+            overlapped: Keep::keep(overlapped),
+            buffer: Keep::keep(buffer),
+        }
+    }
+
+    /// WriteFile's.
+    #[inline(always)]
+    #[allow(clippy::ptr_arg)] // (`Keep` is for the request's own type)
+    pub(crate) fn write_file(handle: &HANDLE, data: &Vec<u8>, overlapped: &Option<crate::api::Overlapped>) -> KeptArgs {
+        KeptArgs::WriteFile { handle: Keep::keep(handle), data: Keep::keep(data), overlapped: Keep::keep(overlapped) }
+    }
+
+    /// WaitForSingleObject's.
+    #[inline(always)]
+    pub(crate) fn wait_for_single_object(handle: &HANDLE, timeout_ms: &u32) -> KeptArgs {
+        KeptArgs::WaitForSingleObject { handle: Keep::keep(handle), timeout_ms: *timeout_ms }
+    }
+}
+
+/// Whether the kept arguments of a call of `api` hold nothing to free (ReadFile's,
+/// WriteFile's and WaitForSingleObject's: handles, lengths, time-outs and flags), so that
+/// they may be forgotten instead of dropped through the table's drop glue. (Told by the
+/// API, which the caller has in a register, rather than by the kept arguments' own kind,
+/// which is the same.)
 #[inline(always)]
-pub(crate) fn kept_is_plain(kept: &KeptArgs) -> bool {
-    matches!(kept, KeptArgs::ReadFile { .. } | KeptArgs::WriteFile { .. } | KeptArgs::WaitForSingleObject { .. })
+pub(crate) fn kept_is_plain(api: Api) -> bool {
+    matches!(api, Api::ReadFile | Api::WriteFile | Api::WaitForSingleObject)
 }
 
 api_table! {

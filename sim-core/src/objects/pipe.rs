@@ -482,6 +482,44 @@ pub(crate) fn lock_handle_for(
     access: u32,
     granted: Option<ObjectId>,
 ) -> Result<Option<ObjectId>, ObjectId> {
+    lock_io_handle(k, pid, tid, h, access, granted).map(|(locked, _)| locked)
+}
+
+/// What a data call (`Kernel::read_file_at`, `Kernel::write_file_at`) needs of its file
+/// object, read when the lock check resolved its handle: the file object already looked
+/// up is not looked up again, nor its handle compared with the one resolved.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FileAt {
+    /// The file object.
+    pub id: ObjectId,
+    /// Its pipe and end.
+    pub pipe: ObjectId,
+    pub end: usize,
+    /// Synchronous, connected and without PIPE_NOWAIT: the usual case's state.
+    pub plain: bool,
+}
+
+impl FileAt {
+    /// The file object `id`, `f`.
+    #[inline(always)]
+    fn of(id: ObjectId, f: &File) -> FileAt {
+        FileAt { id, pipe: f.pipe, end: f.end, plain: f.synchronous && !f.disconnected && !f.nowait }
+    }
+}
+
+/// `lock_handle_for`, which also gives the file object as `FileAt` when it resolved the
+/// handle and took the lock (the usual case); not for a call granted the lock after
+/// waiting, which resolves its file object its own way (`file_from_handle_slow`).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+pub(crate) fn lock_io_handle(
+    k: &mut Kernel,
+    pid: Pid,
+    tid: Tid,
+    h: HANDLE,
+    access: u32,
+    granted: Option<ObjectId>,
+) -> Result<(Option<ObjectId>, Option<FileAt>), ObjectId> {
     let id = match granted {
         // A call granted the lock after waiting already holds its file object.
         Some(id) => id,
@@ -489,22 +527,23 @@ pub(crate) fn lock_handle_for(
         // or a thread, never a file object; a handle error is the call's to report.
         None => {
             if h == crate::types::CURRENT_PROCESS_PSEUDO_HANDLE || h == crate::types::CURRENT_THREAD_PSEUDO_HANDLE {
-                return Ok(None);
+                return Ok((None, None));
             }
-            let Some(e) = k.process(pid).handles.get(h) else { return Ok(None) };
+            let Some(e) = k.process(pid).handles.get(h) else { return Ok((None, None)) };
             let (id, granted_access) = (e.object, e.access);
             // The file object looked up once, for its type and for its lock (the handle
             // resolved is kept for the call in either case).
-            let Body::File(f) = &mut k.objects[id].body else { return Ok(None) };
+            let Body::File(f) = &mut k.objects[id].body else { return Ok((None, None)) };
             if granted_access & access != access {
-                return Ok(None);
+                return Ok((None, None));
             }
             let r = take_file_lock(f, id, tid);
+            let at = FileAt::of(id, f);
             k.call_file = Some((pid, h, access, id));
-            return r;
+            return r.map(|locked| (locked, locked.map(|_| at)));
         }
     };
-    take_file_lock(file_mut(k, id), id, tid)
+    take_file_lock(file_mut(k, id), id, tid).map(|locked| (locked, None))
 }
 
 /// `lock_file_for`'s test of a file object's lock, taken if free.
@@ -797,17 +836,30 @@ impl Kernel {
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        let at = FileAt::of(file_id, file_ref(self, file_id));
+        self.write_file_at(pid, tid, h, at, data, overlapped)
+    }
+
+    /// WriteFile through handle `h` to the file object `at`, resolved (with access
+    /// checked) by `write_file` or by the call's lock check (`lock_io_handle`).
+    #[inline(never)]
+    pub(crate) fn write_file_at(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        at: FileAt,
+        data: Vec<u8>,
+        overlapped: Option<Overlapped>,
+    ) -> Exec {
         // The usual case: no OVERLAPPED on a synchronous handle, some bytes into an
         // anonymous byte-type pipe whose reader is there, within the limits. The checks
-        // below all pass (no error, no PIPE_NOWAIT, nothing dropped); one lookup of the
-        // file object and of the pipe answers them.
-        let f = file_ref(self, file_id);
-        let (pipe, end) = (f.pipe, f.end);
+        // below all pass (no error, no PIPE_NOWAIT, nothing dropped); the file object's
+        // state read with it (`FileAt`) and one lookup of the pipe answer them.
+        let FileAt { id: file_id, pipe, end, plain } = at;
         let n = data.len() as u64;
         if overlapped.is_none()
-            && f.synchronous
-            && !f.disconnected
-            && !f.nowait
+            && plain
             && n > 0
             && n <= u64::from(self.config.io_bytes_max)
             && self.pipe_bytes + n <= self.config.pipe_bytes_max
@@ -1111,19 +1163,39 @@ impl Kernel {
             }
             Err(e) => return Exec::Done(Reply::error(e)),
         };
+        let at = FileAt::of(file_id, file_ref(self, file_id));
+        self.read_file_at(pid, tid, h, at, len, overlapped, buffer)
+    }
+
+    /// ReadFile through handle `h` from the file object `at`, resolved (with access
+    /// checked) by `read_file` or by the call's lock check (`lock_io_handle`).
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn read_file_at(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        at: FileAt,
+        len: u32,
+        overlapped: Option<Overlapped>,
+        buffer: Option<IoBuffer>,
+    ) -> Exec {
+        let file_id = at.id;
         // The usual case: no OVERLAPPED on a synchronous handle, a read of some bytes from
         // an anonymous byte-type pipe, without PIPE_NOWAIT. The general path's checks then
         // all pass (Sync mode, no connection error, no zero-length read, a byte read
         // whatever the read mode); `read_pipe_bytes` does what remains with one lookup of
-        // the file object and of the pipe, or says to go on with the general path.
+        // the pipe (the file object's state read with it, `FileAt`), or says to go on with
+        // the general path.
         // (tests/conformance/pipe.rs: writer_closed_reads_drain_then_broken_pipe and
         // an_oversized_io_request_ends_at_io_bytes_max take both ways.)
-        let f = file_ref(self, file_id);
-        if overlapped.is_none() && f.synchronous && !f.disconnected && !f.nowait && len > 0 {
-            let (pipe, end) = (f.pipe, f.end);
-            if let Some(exec) = self.read_pipe_bytes(tid, h, file_id, pipe, end, len) {
-                return exec;
-            }
+        if overlapped.is_none()
+            && at.plain
+            && len > 0
+            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len)
+        {
+            return exec;
         }
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
             Ok(m) => m,
