@@ -1072,8 +1072,9 @@ fn slot_of(h: u64) -> usize {
 /// power of two).
 const ARGS_MEMOS: usize = 32;
 
-/// How many out-parameter lists `SharedLists` keeps with their keys (`OutsKey`).
-const OUTS_MEMOS: usize = 4;
+/// How many out-parameter lists `SharedLists` keeps with their keys (`OutsKey`): one a
+/// kind.
+const OUTS_MEMOS: usize = 2;
 
 /// A write's or a read's bytes as far as a trace's list shows them: their length and the
 /// bytes of their preview (`trace::show_bytes_text`), the rest zero. Two equal keys
@@ -1387,6 +1388,46 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(&t, &t2));
         assert_eq!(&*u, "T9 waits for pipe#1");
         assert_eq!(&*lists.share_text("T8 waits for pipe#1"), "T8 waits for pipe#1");
+    }
+
+    /// A traced call's kept argument list (`ArgsKey`, issue 13) is shown again only while
+    /// its handle names the same object: two waits on one event share one list, and a
+    /// wait through the same handle value, closed and made again for a mutex, shows the
+    /// mutex (the lowest free handle value is reused, tests/conformance/handles.rs).
+    #[test]
+    fn a_kept_argument_list_is_shown_again_only_for_the_same_object() {
+        let mut config = Config::random(0);
+        config.trace = true;
+        let mut sim = Sim::new(config);
+        sim.program("m.exe", |ctx| async move {
+            let e = ctx.create_event(None, true, false, None).await;
+            ctx.wait_for_single_object(e, 0).await;
+            ctx.wait_for_single_object(e, 0).await;
+            let _ = ctx.close_handle(e).await;
+            let m = ctx.create_mutex(None, false, None).await;
+            assert_eq!(m, e, "the handle value is reused");
+            ctx.wait_for_single_object(m, 0).await;
+            0
+        });
+        let report = sim.run("m.exe");
+        assert!(matches!(report.outcome, Outcome::Completed { .. }), "{:?}", report.outcome);
+        let waits: Vec<&crate::trace::ArgList> = report
+            .trace
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::trace::EventKind::Call { api, args, .. } if api == "WaitForSingleObject" => Some(args),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waits.len(), 3);
+        let object = |l: &crate::trace::ArgList| match &l[0].value {
+            crate::trace::ArgValue::Handle { object: Some(d), .. } => d.to_string(),
+            other => panic!("not a named handle: {other:?}"),
+        };
+        assert!(object(waits[0]).starts_with("event"), "{}", object(waits[0]));
+        assert!(waits[0].ptr_eq(waits[1]), "the second wait shows the kept list");
+        assert!(object(waits[2]).starts_with("mutex"), "{}", object(waits[2]));
+        assert!(!waits[2].ptr_eq(waits[0]));
     }
 
     /// An `ArgList` is written in JSON as the `Vec<Arg>` it replaced, and read back equal

@@ -467,21 +467,6 @@ pub(crate) fn lock_file_for(
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    lock_handle_for(k, pid, tid, h, access, granted)
-}
-
-/// `lock_file_for` of a call through handle `h` that needs `access` on it (what
-/// `io_access` says of the call): the caller's ReadFile and WriteFile arms know both
-/// without a match on the request.
-#[inline(always)]
-pub(crate) fn lock_handle_for(
-    k: &mut Kernel,
-    pid: Pid,
-    tid: Tid,
-    h: HANDLE,
-    access: u32,
-    granted: Option<ObjectId>,
-) -> Result<Option<ObjectId>, ObjectId> {
     lock_io_handle(k, pid, tid, h, access, granted).map(|(locked, _)| locked)
 }
 
@@ -507,9 +492,12 @@ impl FileAt {
     }
 }
 
-/// `lock_handle_for`, which also gives the file object as `FileAt` when it resolved the
-/// handle and took the lock (the usual case); not for a call granted the lock after
-/// waiting, which resolves its file object its own way (`file_from_handle_slow`).
+/// `lock_file_for` of a call through handle `h` that needs `access` on it (what
+/// `io_access` says of the call; the call wrapper's ReadFile and WriteFile arms know both
+/// without a match on the request). It also gives the file object as `FileAt` when it
+/// resolved the handle and took the lock (the usual case); not for a call granted the
+/// lock after waiting, which resolves its file object its own way
+/// (`file_from_handle_slow`).
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 pub(crate) fn lock_io_handle(

@@ -340,6 +340,7 @@ impl Kernel {
         }
         self.set_event_other(pid, tid, h)
     }
+
     /// SetEvent's usual case, `object_from_handle`'s checks passed inline: a real handle
     /// with the right to an event (its type checked by `signal_if_event`'s own look-up,
     /// which does nothing to another object). Returns whether it was that case (the call
@@ -350,15 +351,16 @@ impl Kernel {
         if let Some(e) = self.process(pid).handles.get(h)
             && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
         {
-            return self.signal_if_event(e.object, tid, Api::SetEvent, set_event_cause(h)).is_some();
+            return self.signal_if_event(e.object, tid, Api::SetEvent, handle_cause("SetEvent", h)).is_some();
         }
         false
     }
+
     /// SetEvent, other than its usual case (`set_event_usual`): `object_from_handle`'s to
     /// report.
     pub(crate) fn set_event_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.signal_if_event(id, tid, Api::SetEvent, set_event_cause(h))
+        self.signal_if_event(id, tid, Api::SetEvent, handle_cause("SetEvent", h))
             .unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
@@ -519,6 +521,7 @@ impl Kernel {
         }
         self.release_mutex_other(pid, tid, h)
     }
+
     /// ReleaseMutex's usual case, `object_from_handle`'s checks passed inline: a real
     /// handle to a mutex (its type checked by `release_if_mutex`'s own look-up, which does
     /// nothing to another object; ReleaseMutex does not check the handle's access rights,
@@ -534,14 +537,15 @@ impl Kernel {
         h: HANDLE,
     ) -> Option<Result<(), Win32Error>> {
         let e = self.process(pid).handles.get(h)?;
-        self.release_if_mutex(e.object, tid, thread, release_mutex_cause(h))
+        self.release_if_mutex(e.object, tid, thread, handle_cause("ReleaseMutex", h))
     }
+
     /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
     /// `object_from_handle`'s to report.
     pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
         let thread = self.thread_object(tid);
-        self.release_if_mutex(id, tid, thread, release_mutex_cause(h))
+        self.release_if_mutex(id, tid, thread, handle_cause("ReleaseMutex", h))
             .unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
@@ -637,18 +641,13 @@ impl Kernel {
     }
 }
 
-/// SetEvent's cause of the wake-ups it brings: text only (made with the trace on, from
-/// the handle and the calling thread), made only if the event has waiters.
-/// (Its text is made out of line, so that the test of the trace is inlined.)
+/// The cause of the wake-ups a SetEvent or ReleaseMutex (`api`) on `h` brings: text only
+/// (made with the trace on, from the handle and the calling thread), made only if the
+/// object has waiters. (Its text is made out of line, so that the test of the trace is
+/// inlined.)
 #[inline(always)]
-fn set_event_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
-    move |k: &Kernel| if k.config.trace { traced_cause(k, "SetEvent", h) } else { String::new() }
-}
-
-/// ReleaseMutex's cause (as `set_event_cause`), made only if the mutex has waiters.
-#[inline(always)]
-fn release_mutex_cause(h: HANDLE) -> impl FnOnce(&Kernel) -> String {
-    move |k: &Kernel| if k.config.trace { traced_cause(k, "ReleaseMutex", h) } else { String::new() }
+fn handle_cause(api: &'static str, h: HANDLE) -> impl FnOnce(&Kernel) -> String {
+    move |k: &Kernel| if k.config.trace { traced_cause(k, api, h) } else { String::new() }
 }
 
 /// `Kernel::cause` of a call on one handle, "API(handle)", with the trace on.
