@@ -187,7 +187,12 @@ impl fmt::Display for SignalRecord {
 }
 
 /// The type-specific part of an object.
+///
+/// Its tag is a byte of its own (`repr(u8)`): left to the compiler, it was folded into a
+/// spare range of a variant's field, and each test of an object's kind (several a step)
+/// decoded it; a byte of its own is one comparison (issue 13).
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Body {
     /// A process (see `process.rs`).
     Process(process::Process),
