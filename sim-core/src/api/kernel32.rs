@@ -1130,7 +1130,15 @@ impl ThreadCtx {
         completion_routine: Option<TimerApcRoutine>,
         resume: bool,
     ) -> BOOL {
-        let req = Request::SetWaitableTimer { timer: h_timer, due_time, period_ms: period, completion_routine, resume };
+        let req = Request::SetWaitableTimer {
+            timer: h_timer,
+            args: Box::new(crate::kernel::request::boxed::SetWaitableTimer {
+                due_time,
+                period_ms: period,
+                completion_routine,
+                resume,
+            }),
+        };
         bool_of(&self.call(req).await)
     }
 

@@ -529,8 +529,9 @@ macro_rules! api_table {
         /// Its tag is a field of its own (`repr(u16)`: there are more than 256 calls).
         /// Left to the compiler, the tag was folded into a spare range of a field (a
         /// `Vec`'s capacity), and telling a parked call's kind, as every step does, decoded
-        /// it in about 14 instructions, where a field of its own is one comparison; the
-        /// request is 64 bytes, not 48 (issue 13).
+        /// it in about 14 instructions, where a field of its own is one comparison. Each
+        /// call's fields then follow the tag in their order: a call whose fields would
+        /// make every request larger than 48 bytes is boxed (issue 13).
         #[allow(missing_docs, non_camel_case_types)]
         #[repr(u16)]
         pub enum Request {
@@ -801,13 +802,12 @@ api_table! {
     CreateWaitableTimerEx(inherit: bool, name: Option<String>, flags: u32 [flags], access: u32 [flags]) -> Handle
         => create_waitable_timer_ex;
     OpenWaitableTimer(access: u32 [flags], inherit: bool, name: Option<String>) -> Handle => open_waitable_timer;
-    SetWaitableTimer(
-        timer: HANDLE,
+    SetWaitableTimer(timer: HANDLE) boxed args {
         due_time: i64,
         period_ms: i32,
         completion_routine: Option<TimerApcRoutine>,
         resume: bool,
-    ) -> Bool => set_waitable_timer;
+    } -> Bool => set_waitable_timer;
     CancelWaitableTimer(timer: HANDLE) -> Bool => cancel_waitable_timer;
     GetTickCount() -> Dword => get_tick_count;
     GetTickCount64() -> Void => get_tick_count64;
@@ -1104,11 +1104,12 @@ api_table! {
 }
 
 // A request moves from the thread's future to its handler a few times per call: it is
-// kept small (96 bytes before the large, rare calls' parameters were boxed; 48 with the
-// tag folded into a field, 64 with a tag of its own). A parked thread's state holds it
-// with no more room: `Run`'s other states take spare values of its tag.
-const _: () = assert!(size_of::<Request>() <= 64);
-const _: () = assert!(size_of::<crate::objects::thread::Run>() <= 64);
+// kept small (96 bytes before the large, rare calls' parameters were boxed). With a tag of
+// its own, each call's fields are laid out in their order after it, and the largest
+// (SetWaitableTimer's, 56 bytes) are boxed too. A parked thread's state holds it with no
+// more room: `Run`'s other states take spare values of its tag.
+const _: () = assert!(size_of::<Request>() <= 48);
+const _: () = assert!(size_of::<crate::objects::thread::Run>() <= 48);
 
 impl fmt::Display for Api {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
