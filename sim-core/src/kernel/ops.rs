@@ -509,6 +509,14 @@ impl Kernel {
             }
             return;
         }
+        self.complete_op_other(id, reply, why);
+    }
+
+    /// `complete_op` for an operation other than the usual one: another target, another
+    /// kind, or kept arguments that own memory. Out of line: the usual case's path stays
+    /// small.
+    #[inline(never)]
+    fn complete_op_other(&mut self, id: OpId, reply: Reply, why: &str) {
         let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).
