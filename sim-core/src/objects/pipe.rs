@@ -1066,7 +1066,8 @@ impl Kernel {
                 let message = file_ref(self, file).read_message;
                 take_read(&mut pipe_mut(self, pipe).ends[reader].inbound, len, message)
             } else {
-                take_read(&mut e.inbound, len, false)
+                // `take_read` of a byte-type queue, inlined.
+                Reply::from(Value::Read(take(&mut e.inbound, len)))
             };
             if let Value::Read(d) = &reply.value {
                 self.pipe_bytes -= d.len() as u64;
