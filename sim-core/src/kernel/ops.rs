@@ -444,9 +444,10 @@ impl Kernel {
             *self.async_ops.entry(tid).or_default() += 1;
         }
         // Built where the slot map keeps it (its parts are ready: the closure does nothing
-        // else), rather than in a temporary moved there.
+        // else), rather than in a temporary moved there. (The closure holds the parts
+        // themselves, not references to them: each is read once, not through a pointer.)
         let since_step = self.step;
-        let id = self.ops.insert_with_key(|_| Op {
+        let id = self.ops.insert_with_key(move |_| Op {
             tid,
             api,
             args,
