@@ -441,6 +441,8 @@ impl Kernel {
     /// handle, not the call's I/O-locked file) resolving through the process's table to
     /// `obj`, whose type adds no key of its own; one key needs no sort. In any other case
     /// the keys are left deferred, for the general path.
+    /// (Inlined in its one caller, where a wait blocks.)
+    #[inline(always)]
     pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
         // The call's noted handles: its one hot handle, or the list.
         let one_handle = match self.race.calling_hot {
