@@ -444,9 +444,10 @@ impl Kernel {
             *self.async_ops.entry(tid).or_default() += 1;
         }
         // Built where the slot map keeps it (its parts are ready: the closure does nothing
-        // else), rather than in a temporary moved there.
+        // else), rather than in a temporary moved there. (The closure holds the parts
+        // themselves, not references to them: each is read once, not through a pointer.)
         let since_step = self.step;
-        let id = self.ops.insert_with_key(|_| Op {
+        let id = self.ops.insert_with_key(move |_| Op {
             tid,
             api,
             args,
@@ -509,6 +510,14 @@ impl Kernel {
             }
             return;
         }
+        self.complete_op_other(id, reply, why);
+    }
+
+    /// `complete_op` for an operation other than the usual one: another target, another
+    /// kind, or kept arguments that own memory. Out of line: the usual case's path stays
+    /// small.
+    #[inline(never)]
+    fn complete_op_other(&mut self, id: OpId, reply: Reply, why: &str) {
         let mut op = self.ops.remove(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         self.forget_async(&op);
         // The race detector's acquire (or an asynchronous completion's release, §25.2).

@@ -441,6 +441,8 @@ impl Kernel {
     /// handle, not the call's I/O-locked file) resolving through the process's table to
     /// `obj`, whose type adds no key of its own; one key needs no sort. In any other case
     /// the keys are left deferred, for the general path.
+    /// (Inlined in its one caller, where a wait blocks.)
+    #[inline(always)]
     pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
         // The call's noted handles: its one hot handle, or the list.
         let one_handle = match self.race.calling_hot {
@@ -611,6 +613,10 @@ impl Kernel {
     /// `race_resolve_calling`'s usual case makes them (its conditions are these: not
     /// alertable, no fixed keys, one handle, the I/O lock check's, not a pseudo handle).
     /// The call's keys are left deferred; resolving them later would give the same keys.
+    ///
+    /// Inlined where an operation is made (`make_op`), with the usual wait's case too (its
+    /// one key resolved already): the rest is `race_op_keys_other`'s.
+    #[inline(always)]
     pub(crate) fn race_op_keys(&mut self, thread: bool) -> OpKeys {
         if self.config.race_detection == RaceDetection::Off {
             return OpKeys::None;
@@ -630,6 +636,18 @@ impl Kernel {
             return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
         }
         // (Resolved already, the usual case for a wait that blocks: `race_calling_object`.)
+        if self.race.calling_deferred.is_none()
+            && let [k] = self.race.calling[..]
+        {
+            return OpKeys::One(k);
+        }
+        self.race_op_keys_other()
+    }
+
+    /// `race_op_keys` past its usual cases: the call's keys resolved if they are not yet,
+    /// and taken.
+    #[inline(never)]
+    fn race_op_keys_other(&mut self) -> OpKeys {
         if self.race.calling_deferred.is_some() {
             self.race_resolve_calling();
         }

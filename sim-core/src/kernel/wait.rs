@@ -57,6 +57,17 @@ fn each_once_list(objects: &[ObjectId]) -> Take {
     Take::List(unique)
 }
 
+/// What `Kernel::wake_usual` did.
+enum UsualWake {
+    /// It woke the one waiter.
+    Woken,
+    /// There is nothing (more) to wake: no waiter, or one whose object is not signalled
+    /// for it. Nothing changed.
+    Done,
+    /// Not the usual case: nothing changed.
+    Other,
+}
+
 /// What WaitForSingleObject's usual case did (`Kernel::wait_single_usual`).
 pub(crate) enum UsualWait {
     /// It returned this wait code at once.
@@ -417,51 +428,80 @@ impl Kernel {
     /// process) are all released; among waiters competing for a consumable signal the
     /// scheduler picks. Returns how many waits were satisfied.
     pub(crate) fn wake_waiters(&mut self, obj: ObjectId, cause: &str) -> usize {
+        // The usual case (one plain waiter, or none) here; anything else out of line
+        // (`wake_waiters_other`), which goes on where this stopped.
         let mut woken = 0;
+        loop {
+            match self.wake_usual(obj, cause) {
+                UsualWake::Woken => woken += 1,
+                UsualWake::Done => return woken,
+                UsualWake::Other => return self.wake_waiters_other(obj, cause, woken),
+            }
+        }
+    }
+
+    /// `wake_waiters`' usual case: no waiter, or one (it competes with no one, and
+    /// `choose` among one option decides nothing), whose wait is a plain one (no
+    /// message-queue input) on this object alone, by a thread not suspended. Its plan would
+    /// take `obj` and report index 0 (wait-any or wait-all alike); `try_take_sync` takes
+    /// it if it is signalled for the thread, and the wait leaves its wait list before it
+    /// completes, as `satisfy_pending` does. Nothing is changed unless it says `Woken`.
+    #[inline(always)]
+    fn wake_usual(&mut self, obj: ObjectId, cause: &str) -> UsualWake {
+        let Some(o) = self.objects.get(obj) else { return UsualWake::Done };
+        let op = match o.hdr.waiters.len() {
+            0 => return UsualWake::Done,
+            1 => o.hdr.waiters[0],
+            _ => return UsualWake::Other,
+        };
+        // (The thread is looked up by id once, for its state and the mutex it may come to
+        // own.)
+        let w = &self.ops[op];
+        let tid = w.tid;
+        let thread = self.thread_object(tid);
+        if let OpKind::Wait { objects, input: None, .. } = &w.kind
+            && let [only] = objects[..]
+            && self.thread_of(thread, tid).suspend_count == 0
+        {
+            debug_assert_eq!(only, obj);
+            match self.try_take_sync(obj, tid, thread) {
+                SyncTake::NotSignalled => return UsualWake::Done,
+                SyncTake::Taken { abandoned } => {
+                    let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
+                    // `unregister_wait`, knowing its one object and its place (first,
+                    // alone), in one look-up: out of the list, and `release`.
+                    let hdr = &mut self.objects[obj].hdr;
+                    debug_assert_eq!(hdr.waiters.front(), Some(&op));
+                    hdr.waiters.pop_front();
+                    if hdr.drop_ref() {
+                        self.maybe_destroy(obj);
+                    }
+                    self.complete_op(op, Value::Wait(code).into(), cause);
+                    return UsualWake::Woken;
+                }
+                SyncTake::Other => {}
+            }
+        }
+        UsualWake::Other
+    }
+
+    /// `wake_waiters` past its usual case (`wake_usual`), with `woken` waiters woken so far.
+    #[inline(never)]
+    fn wake_waiters_other(&mut self, obj: ObjectId, cause: &str, mut woken: usize) -> usize {
         loop {
             let Some(o) = self.objects.get(obj) else { return woken };
             match o.hdr.waiters.len() {
                 0 => return woken,
                 1 => {
-                    // One waiter (the usual case): it wins if it can, without the lists
-                    // below (alone, it competes with no one, and `choose` among one option
-                    // decides nothing).
+                    // One waiter: it wins if it can, without the lists below.
                     let op = o.hdr.waiters[0];
-                    // The usual one: a plain wait (no message-queue input) on this object
-                    // alone, by a thread not suspended. Its plan would take `obj` and
-                    // report index 0 (wait-any or wait-all alike); `try_take_sync` takes
-                    // it if it is signalled for the thread, and the wait leaves its wait
-                    // list before it completes, as `satisfy_pending` does. Other objects
-                    // and waits take the lines below.
-                    // (The thread is looked up by id once, for its state and the mutex it may
-                    // come to own.)
-                    let w = &self.ops[op];
-                    let tid = w.tid;
-                    let thread = self.thread_object(tid);
-                    if let OpKind::Wait { objects, input: None, .. } = &w.kind
-                        && let [only] = objects[..]
-                        && self.thread_of(thread, tid).suspend_count == 0
-                    {
-                        debug_assert_eq!(only, obj);
-                        match self.try_take_sync(obj, tid, thread) {
-                            SyncTake::NotSignalled => return woken,
-                            SyncTake::Taken { abandoned } => {
-                                let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
-                                // `unregister_wait`, knowing its one object and its place
-                                // (first, alone), in one look-up: out of the list, and
-                                // `release`.
-                                let hdr = &mut self.objects[obj].hdr;
-                                debug_assert_eq!(hdr.waiters.front(), Some(&op));
-                                hdr.waiters.pop_front();
-                                if hdr.drop_ref() {
-                                    self.maybe_destroy(obj);
-                                }
-                                self.complete_op(op, Value::Wait(code).into(), cause);
-                                woken += 1;
-                                continue;
-                            }
-                            SyncTake::Other => {}
+                    match self.wake_usual(obj, cause) {
+                        UsualWake::Woken => {
+                            woken += 1;
+                            continue;
                         }
+                        UsualWake::Done => return woken,
+                        UsualWake::Other => {}
                     }
                     let Some(plan) = self.ready_plan(op) else { return woken };
                     self.satisfy_pending(op, plan, cause);

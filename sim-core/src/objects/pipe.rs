@@ -1051,18 +1051,24 @@ impl Kernel {
         // Pending reads take what is there, in order (§3.1: a read returns what is
         // available; §3.3: a zero-length read completes with 0 bytes).
         loop {
-            let e = &mut pipe_mut(self, pipe).ends[reader];
+            // (The pipe and the operation table borrowed apart: the pipe is looked up once
+            // for a read of a byte-type queue.)
+            let Body::Pipe(p) = &mut self.objects[pipe].body else { not_a("a pipe") };
+            let e = &mut p.ends[reader];
             if !e.inbound.available() {
                 break;
             }
             let Some(r) = e.reads.pop_front() else { break };
+            let OpKind::PipeRead { len, file } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
             // The read mode matters only for a message-type queue (`take_read`): the file
             // object is looked up only then.
-            let queue_message = e.inbound.message;
-            let OpKind::PipeRead { len, file } = self.ops[r].kind else { unreachable!("a read queue holds reads") };
-            let message = queue_message && file_ref(self, file).read_message;
-            let e = &mut pipe_mut(self, pipe).ends[reader];
-            let reply = take_read(&mut e.inbound, len, message);
+            let reply = if e.inbound.message {
+                let message = file_ref(self, file).read_message;
+                take_read(&mut pipe_mut(self, pipe).ends[reader].inbound, len, message)
+            } else {
+                // `take_read` of a byte-type queue, inlined.
+                Reply::from(Value::Read(take(&mut e.inbound, len)))
+            };
             if let Value::Read(d) = &reply.value {
                 self.pipe_bytes -= d.len() as u64;
             }
@@ -1074,6 +1080,12 @@ impl Kernel {
         let pending = self.pipe_writes_pending;
         let p = pipe_mut(self, pipe);
         let q = &mut p.ends[reader].inbound;
+        if pending == 0 && q.flushers.is_empty() {
+            // No write and no flush pending (the usual case after a read completed): nothing
+            // more completes; only fully read entries at the front go, as below.
+            q.pop_consumed();
+            return;
+        }
         // The first write completed, and any others (usually none: no list is built).
         let mut first: Option<(OpId, u32)> = None;
         let mut more = Vec::new();
