@@ -5,6 +5,7 @@ use super::request::{Api, KeptArgs, Reply, Request, Value};
 use super::wait::UsualWait;
 use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
+use crate::objects::pipe::IoLock;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
 use crate::trace::{Arg, ArgList, ArgValue, Event, EventKind, Ret, push_u64};
@@ -264,17 +265,21 @@ impl Kernel {
         }
     }
 
-    /// A file call that took its file object's I/O lock (`locked`), or found none to
-    /// take, has run: the handle it resolved is forgotten, and the lock stays with a call
-    /// that blocked (the object nonsignalled while its I/O is in progress) or goes.
+    /// A file call that took its file object's I/O lock (`lock`), or found none to take,
+    /// has run: the handle it resolved is forgotten, and the lock stays with a call that
+    /// blocked (the object nonsignalled while its I/O is in progress) or goes.
+    /// A lock deferred (`IoLock::Deferred`: ReadFile's and WriteFile's, free as they
+    /// start) is taken only by a call that blocked.
     #[inline(always)]
-    fn file_call_done(&mut self, tid: Tid, locked: Option<crate::objects::ObjectId>, exec: &Exec) {
+    fn file_call_done(&mut self, tid: Tid, lock: IoLock, exec: &Exec) {
+        use crate::objects::pipe;
         self.call_file = None;
-        if let Some(file) = locked {
-            match exec {
-                Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
-                _ => crate::objects::pipe::unlock_file(self, file),
-            }
+        match (lock, exec) {
+            (IoLock::Free, _) => {}
+            (IoLock::Held(file), Exec::Block(_)) => pipe::hold_lock(self, file, tid),
+            (IoLock::Held(file), _) => pipe::unlock_file(self, file),
+            (IoLock::Deferred(file), Exec::Block(_)) => pipe::take_deferred_lock(self, file, tid),
+            (IoLock::Deferred(file), _) => pipe::deferred_lock_unused(self, file),
         }
     }
 
@@ -537,15 +542,15 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted) {
-                    Ok((locked, at)) => {
+                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
+                    Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
                         // is (`FileAt`), not looked up again.
                         let exec = match at {
                             Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
                             None => self.read_file(pid, tid, handle, len, overlapped, buffer),
                         };
-                        self.file_call_done(tid, locked, &exec);
+                        self.file_call_done(tid, lock, &exec);
                         exec
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer }),
@@ -559,14 +564,14 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
-                    Ok((locked, at)) => {
+                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none()) {
+                    Ok((lock, at)) => {
                         // (As ReadFile's.)
                         let exec = match at {
                             Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
-                        self.file_call_done(tid, locked, &exec);
+                        self.file_call_done(tid, lock, &exec);
                         exec
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped }),
@@ -596,7 +601,7 @@ impl Kernel {
                     Ok(locked) => {
                         let exec = self.dispatch(pid, tid, req);
                         if file_call {
-                            self.file_call_done(tid, locked, &exec);
+                            self.file_call_done(tid, locked.map_or(IoLock::Free, IoLock::Held), &exec);
                         }
                         exec
                     }
