@@ -389,10 +389,20 @@ impl Kernel {
     /// where the thread keeps it.
     #[inline(always)]
     fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
-        // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
+        self.plain_call_done(oid, tid, r);
+    }
+
+    /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
+    /// in the usual step (the trace off, no lock granted) and with kept arguments that
+    /// need no drop glue (`kept_is_plain`: WaitForSingleObject's, ReadFile's,
+    /// WriteFile's, or none): what the end of `execute` does then. (A `SyncReply` becomes
+    /// its reply last: a word, not a `Reply`, is kept across the calls before.)
+    #[inline(always)]
+    fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: impl Into<Reply>) {
+        debug_assert!(self.calling.as_ref().is_none_or(|&(api, _)| super::request::kept_is_plain(api)));
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
-        self.reply_ready(oid, tid, r.reply());
+        self.reply_ready(oid, tid, reply.into());
     }
 
     /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
@@ -551,7 +561,15 @@ impl Kernel {
                             None => self.read_file(pid, tid, handle, len, overlapped, buffer),
                         };
                         self.file_call_done(tid, lock, &exec);
-                        exec
+                        // The usual end (the trace off, no lock granted, the call done at once):
+                        // the reply goes to the thread from here, as the end of this
+                        // function would take it there, not moved on through `exec` first.
+                        match exec {
+                            Exec::Done(reply) if !traced && granted.is_none() => {
+                                return self.plain_call_done(oid, tid, reply);
+                            }
+                            exec => exec,
+                        }
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer }),
                 }
@@ -572,7 +590,13 @@ impl Kernel {
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
                         self.file_call_done(tid, lock, &exec);
-                        exec
+                        // (As ReadFile's.)
+                        match exec {
+                            Exec::Done(reply) if !traced && granted.is_none() => {
+                                return self.plain_call_done(oid, tid, reply);
+                            }
+                            exec => exec,
+                        }
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped }),
                 }
@@ -1030,11 +1054,11 @@ enum SyncReply {
     Error(crate::error::Win32Error),
 }
 
-impl SyncReply {
+impl From<SyncReply> for Reply {
     /// The reply.
     #[inline(always)]
-    fn reply(self) -> Reply {
-        match self {
+    fn from(r: SyncReply) -> Reply {
+        match r {
             SyncReply::Wait(code) => Value::Wait(code).into(),
             SyncReply::True => Value::Bool(true).into(),
             SyncReply::Error(e) => Reply::error(e),
