@@ -441,7 +441,9 @@ impl Kernel {
     fn execute(&mut self, tid: Tid, oid: crate::objects::ObjectId) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         let pid = t.pid;
-        // The thread's `granted` file object as the call starts.
+        // Its process's object (for the file calls' handles), and its `granted` file
+        // object as the call starts.
+        let process = t.process;
         let granted = t.granted;
         // Checked before the request is moved out, so that the move is the only copy.
         if !matches!(t.run, Run::Parked(_)) {
@@ -552,7 +554,7 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
+                match lock_io_handle(self, (pid, process), tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
                     Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
                         // is (`FileAt`), not looked up again.
@@ -582,7 +584,8 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none()) {
+                match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
+                {
                     Ok((lock, at)) => {
                         // (As ReadFile's.)
                         let exec = match at {
@@ -617,7 +620,7 @@ impl Kernel {
                     "simulator bug: {api} may take a lock"
                 );
                 let lock = if file_call {
-                    crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted)
+                    crate::objects::pipe::lock_file_for(self, (pid, process), tid, &req, granted)
                 } else {
                     Ok(None)
                 };

@@ -454,11 +454,12 @@ pub(crate) fn never_locks(req: &Request) -> bool {
 /// `Ok(Some(file))`: the lock is held for this call; `Ok(None)`: no lock is involved
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
 /// thread's call holds the lock, and this thread is queued for it.
-/// `granted` is the thread's `granted` file object (the caller has the thread at hand).
+/// `granted` is the thread's `granted` file object, and `process` the object of process
+/// `pid` (the caller has the thread at hand, which names both).
 #[inline]
 pub(crate) fn lock_file_for(
     k: &mut Kernel,
-    pid: Pid,
+    (pid, process): (Pid, ObjectId),
     tid: Tid,
     req: &Request,
     granted: Option<ObjectId>,
@@ -467,7 +468,7 @@ pub(crate) fn lock_file_for(
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    lock_io_handle(k, pid, tid, h, access, granted, false).map(|(lock, _)| lock.held())
+    lock_io_handle(k, (pid, process), tid, h, access, granted, false).map(|(lock, _)| lock.held())
 }
 
 /// How a file call stands with its file object's I/O lock, once `lock_io_handle` let it
@@ -546,7 +547,7 @@ impl FileAt {
 #[allow(clippy::type_complexity)]
 pub(crate) fn lock_io_handle(
     k: &mut Kernel,
-    pid: Pid,
+    (pid, process): (Pid, ObjectId),
     tid: Tid,
     h: HANDLE,
     access: u32,
@@ -562,7 +563,10 @@ pub(crate) fn lock_io_handle(
             if h == crate::types::CURRENT_PROCESS_PSEUDO_HANDLE || h == crate::types::CURRENT_THREAD_PSEUDO_HANDLE {
                 return Ok((IoLock::Free, None));
             }
-            let Some(e) = k.process(pid).handles.get(h) else { return Ok((IoLock::Free, None)) };
+            // (The process through its object, without a look-up of its id.)
+            let Body::Process(p) = &k.objects[process].body else { not_a("a process") };
+            debug_assert!(std::ptr::eq(p, k.process(pid)));
+            let Some(e) = p.handles.get(h) else { return Ok((IoLock::Free, None)) };
             let (id, granted_access) = (e.object, e.access);
             // The file object looked up once, for its type and for its lock (the handle
             // resolved is kept for the call in either case).
