@@ -449,7 +449,13 @@ impl Kernel {
         if !matches!(t.run, Run::Parked(_)) {
             panic!("simulator bug: stepping a thread that is not parked: {:?}", t.run);
         }
-        let Run::Parked(req) = std::mem::replace(&mut t.run, Run::Running) else { unreachable!() };
+        // The request is moved out of the thread's state itself, a placeholder left in
+        // its place, and the state then becomes `Running`: one copy of the request, where
+        // moving the whole state out (`mem::replace` of `run`) made two (issue 13). The
+        // placeholder holds nothing to free: it is forgotten, not dropped.
+        let Run::Parked(parked) = &mut t.run else { unreachable!() };
+        let req = std::mem::replace(parked, Request::SetEvent { event: crate::types::HANDLE::NULL });
+        std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
         self.step += 1;
         #[cfg(test)]
         if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
