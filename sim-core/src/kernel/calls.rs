@@ -399,7 +399,9 @@ impl Kernel {
     /// its reply last: a word, not a `Reply`, is kept across the calls before.)
     #[inline(always)]
     fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: impl Into<Reply>) {
-        debug_assert!(self.calling.as_ref().is_none_or(|&(api, _)| super::request::kept_is_plain(api)));
+        debug_assert!(
+            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
+        );
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
         self.reply_ready(oid, tid, reply.into());

@@ -528,13 +528,14 @@ impl FileAt {
 /// granted the lock after waiting, which resolves its file object its own way
 /// (`file_from_handle_slow`).
 ///
-/// With `defer` (ReadFile and WriteFile without an OVERLAPPED), a free lock is not taken
-/// here but only if the call blocks (`IoLock::Deferred`, `Kernel::file_call_done`): a call
-/// that completes at once, most of them, then neither takes it nor gives it back, which
-/// changes nothing anyone sees. Why: a free lock has no waiters (a waiter is queued only
-/// behind a holder, and `unlock_file` grants the lock to one as it frees it), and nothing
-/// reads or writes this file object's `lock`, `lock_waiters` or `signalled` while such a
-/// call runs. Its handler (`read_file_at`, `write_file_at`, with no OVERLAPPED on a
+/// With `defer` (ReadFile and WriteFile without an OVERLAPPED), a free lock on a
+/// signalled file object is not taken here but only if the call blocks
+/// (`IoLock::Deferred`, `Kernel::file_call_done`): a call that completes at once, most of
+/// them, then neither takes it nor gives it back, which changes nothing anyone sees
+/// (`unlock_file` of a signalled object without waiters only frees the lock). Why: a free
+/// lock has no waiters (a waiter is queued only behind a holder, and `unlock_file` grants
+/// the lock to one as it frees it), and nothing reads or writes this file object's
+/// `lock`, `lock_waiters` or `signalled` while such a call runs. Its handler (`read_file_at`, `write_file_at`, with no OVERLAPPED on a
 /// synchronous file object: `IoMode::Sync`) touches none of them; the operations it
 /// completes are other threads', which hold no lock on this file object (it is free) and
 /// release only their own; the one call that queues for a lock is the executing one, in
@@ -591,8 +592,11 @@ fn take_file_lock(f: &mut File, id: ObjectId, tid: Tid, defer: bool) -> Result<I
         return Ok(IoLock::Free);
     }
     match f.lock {
-        None if defer => {
-            debug_assert!(f.lock_waiters.is_empty() && f.signalled, "simulator bug: a free lock with waiters");
+        // (A file object left nonsignalled without a lock, by
+        // SetFileCompletionNotificationModes with FILE_SKIP_SET_EVENT_ON_HANDLE, takes it:
+        // giving it back signals the object.)
+        None if defer && f.signalled => {
+            debug_assert!(f.lock_waiters.is_empty(), "simulator bug: a free lock with waiters");
             Ok(IoLock::Deferred(id))
         }
         None => {
