@@ -5,6 +5,7 @@ use super::request::{Api, KeptArgs, Reply, Request, Value};
 use super::wait::UsualWait;
 use super::{Exec, Kernel, Tid};
 use crate::objects::Body;
+use crate::objects::pipe::IoLock;
 use crate::objects::thread::Run;
 use crate::report::Outcome;
 use crate::trace::{Arg, ArgList, ArgValue, Event, EventKind, Ret, push_u64};
@@ -264,17 +265,21 @@ impl Kernel {
         }
     }
 
-    /// A file call that took its file object's I/O lock (`locked`), or found none to
-    /// take, has run: the handle it resolved is forgotten, and the lock stays with a call
-    /// that blocked (the object nonsignalled while its I/O is in progress) or goes.
+    /// A file call that took its file object's I/O lock (`lock`), or found none to take,
+    /// has run: the handle it resolved is forgotten, and the lock stays with a call that
+    /// blocked (the object nonsignalled while its I/O is in progress) or goes.
+    /// A lock deferred (`IoLock::Deferred`: ReadFile's and WriteFile's, free as they
+    /// start) is taken only by a call that blocked.
     #[inline(always)]
-    fn file_call_done(&mut self, tid: Tid, locked: Option<crate::objects::ObjectId>, exec: &Exec) {
+    fn file_call_done(&mut self, tid: Tid, lock: IoLock, exec: &Exec) {
+        use crate::objects::pipe;
         self.call_file = None;
-        if let Some(file) = locked {
-            match exec {
-                Exec::Block(_) => crate::objects::pipe::hold_lock(self, file, tid),
-                _ => crate::objects::pipe::unlock_file(self, file),
-            }
+        match (lock, exec) {
+            (IoLock::Free, _) => {}
+            (IoLock::Held(file), Exec::Block(_)) => pipe::hold_lock(self, file, tid),
+            (IoLock::Held(file), _) => pipe::unlock_file(self, file),
+            (IoLock::Deferred(file), Exec::Block(_)) => pipe::take_deferred_lock(self, file, tid),
+            (IoLock::Deferred(file), _) => pipe::deferred_lock_unused(self, file),
         }
     }
 
@@ -384,10 +389,22 @@ impl Kernel {
     /// where the thread keeps it.
     #[inline(always)]
     fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
-        // Their kept arguments (WaitForSingleObject's, or none) need no drop glue.
+        self.plain_call_done(oid, tid, r);
+    }
+
+    /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
+    /// in the usual step (the trace off, no lock granted) and with kept arguments that
+    /// need no drop glue (`kept_is_plain`: WaitForSingleObject's, ReadFile's,
+    /// WriteFile's, or none): what the end of `execute` does then. (A `SyncReply` becomes
+    /// its reply last: a word, not a `Reply`, is kept across the calls before.)
+    #[inline(always)]
+    fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: impl Into<Reply>) {
+        debug_assert!(
+            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
+        );
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
-        self.reply_ready(oid, tid, r.reply());
+        self.reply_ready(oid, tid, reply.into());
     }
 
     /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
@@ -426,13 +443,21 @@ impl Kernel {
     fn execute(&mut self, tid: Tid, oid: crate::objects::ObjectId) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         let pid = t.pid;
-        // The thread's `granted` file object as the call starts.
+        // Its process's object (for the file calls' handles), and its `granted` file
+        // object as the call starts.
+        let process = t.process;
         let granted = t.granted;
         // Checked before the request is moved out, so that the move is the only copy.
         if !matches!(t.run, Run::Parked(_)) {
             panic!("simulator bug: stepping a thread that is not parked: {:?}", t.run);
         }
-        let Run::Parked(req) = std::mem::replace(&mut t.run, Run::Running) else { unreachable!() };
+        // The request is moved out of the thread's state itself, a placeholder left in
+        // its place, and the state then becomes `Running`: one copy of the request, where
+        // moving the whole state out (`mem::replace` of `run`) made two (issue 13). The
+        // placeholder holds nothing to free: it is forgotten, not dropped.
+        let Run::Parked(parked) = &mut t.run else { unreachable!() };
+        let req = std::mem::replace(parked, Request::SetEvent { event: crate::types::HANDLE::NULL });
+        std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
         self.step += 1;
         #[cfg(test)]
         if tests::PANIC_AT_STEP.with(|p| p.get()) == self.step {
@@ -537,16 +562,24 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_READ_DATA, granted) {
-                    Ok((locked, at)) => {
+                match lock_io_handle(self, (pid, process), tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
+                    Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
                         // is (`FileAt`), not looked up again.
                         let exec = match at {
                             Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
                             None => self.read_file(pid, tid, handle, len, overlapped, buffer),
                         };
-                        self.file_call_done(tid, locked, &exec);
-                        exec
+                        self.file_call_done(tid, lock, &exec);
+                        // The usual end (the trace off, no lock granted, the call done at once):
+                        // the reply goes to the thread from here, as the end of this
+                        // function would take it there, not moved on through `exec` first.
+                        match exec {
+                            Exec::Done(reply) if !traced && granted.is_none() => {
+                                return self.plain_call_done(oid, tid, reply);
+                            }
+                            exec => exec,
+                        }
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer }),
                 }
@@ -559,15 +592,22 @@ impl Kernel {
                 if !race_on {
                     self.race_call_start_hot(pid, tid, handle);
                 }
-                match lock_io_handle(self, pid, tid, handle, FILE_WRITE_DATA, granted) {
-                    Ok((locked, at)) => {
+                match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
+                {
+                    Ok((lock, at)) => {
                         // (As ReadFile's.)
                         let exec = match at {
                             Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
-                        self.file_call_done(tid, locked, &exec);
-                        exec
+                        self.file_call_done(tid, lock, &exec);
+                        // (As ReadFile's.)
+                        match exec {
+                            Exec::Done(reply) if !traced && granted.is_none() => {
+                                return self.plain_call_done(oid, tid, reply);
+                            }
+                            exec => exec,
+                        }
                     }
                     Err(file) => self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped }),
                 }
@@ -588,7 +628,7 @@ impl Kernel {
                     "simulator bug: {api} may take a lock"
                 );
                 let lock = if file_call {
-                    crate::objects::pipe::lock_file_for(self, pid, tid, &req, granted)
+                    crate::objects::pipe::lock_file_for(self, (pid, process), tid, &req, granted)
                 } else {
                     Ok(None)
                 };
@@ -596,7 +636,7 @@ impl Kernel {
                     Ok(locked) => {
                         let exec = self.dispatch(pid, tid, req);
                         if file_call {
-                            self.file_call_done(tid, locked, &exec);
+                            self.file_call_done(tid, locked.map_or(IoLock::Free, IoLock::Held), &exec);
                         }
                         exec
                     }
@@ -1025,11 +1065,11 @@ enum SyncReply {
     Error(crate::error::Win32Error),
 }
 
-impl SyncReply {
+impl From<SyncReply> for Reply {
     /// The reply.
     #[inline(always)]
-    fn reply(self) -> Reply {
-        match self {
+    fn from(r: SyncReply) -> Reply {
+        match r {
             SyncReply::Wait(code) => Value::Wait(code).into(),
             SyncReply::True => Value::Bool(true).into(),
             SyncReply::Error(e) => Reply::error(e),

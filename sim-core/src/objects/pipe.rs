@@ -454,11 +454,12 @@ pub(crate) fn never_locks(req: &Request) -> bool {
 /// `Ok(Some(file))`: the lock is held for this call; `Ok(None)`: no lock is involved
 /// (not a file call, or a handle error the call itself reports); `Err(file)`: another
 /// thread's call holds the lock, and this thread is queued for it.
-/// `granted` is the thread's `granted` file object (the caller has the thread at hand).
+/// `granted` is the thread's `granted` file object, and `process` the object of process
+/// `pid` (the caller has the thread at hand, which names both).
 #[inline]
 pub(crate) fn lock_file_for(
     k: &mut Kernel,
-    pid: Pid,
+    (pid, process): (Pid, ObjectId),
     tid: Tid,
     req: &Request,
     granted: Option<ObjectId>,
@@ -467,7 +468,35 @@ pub(crate) fn lock_file_for(
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    lock_io_handle(k, pid, tid, h, access, granted).map(|(locked, _)| locked)
+    lock_io_handle(k, (pid, process), tid, h, access, granted, false).map(|(lock, _)| lock.held())
+}
+
+/// How a file call stands with its file object's I/O lock, once `lock_io_handle` let it
+/// go on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum IoLock {
+    /// No lock is involved (an overlapped file object, or a handle error the call itself
+    /// reports).
+    Free,
+    /// The lock is held for this call (taken now, or granted after waiting): it stays with
+    /// the call if it blocks, else it goes (`Kernel::file_call_done`).
+    Held(ObjectId),
+    /// The lock was free, and nobody waits for it: it is taken only if the call blocks
+    /// (`Kernel::file_call_done`). For a call that completes at once (the usual one), taking
+    /// it and giving it back changes nothing anyone sees: see `lock_io_handle`.
+    Deferred(ObjectId),
+}
+
+impl IoLock {
+    /// The lock held for the call, if any (a caller that does not defer it).
+    #[inline(always)]
+    fn held(self) -> Option<ObjectId> {
+        match self {
+            IoLock::Free => None,
+            IoLock::Held(id) => Some(id),
+            IoLock::Deferred(_) => unreachable!("simulator bug: a lock deferred for a call that does not defer it"),
+        }
+    }
 }
 
 /// What a data call (`Kernel::read_file_at`, `Kernel::write_file_at`) needs of its file
@@ -495,19 +524,37 @@ impl FileAt {
 /// `lock_file_for` of a call through handle `h` that needs `access` on it (what
 /// `io_access` says of the call; the call wrapper's ReadFile and WriteFile arms know both
 /// without a match on the request). It also gives the file object as `FileAt` when it
-/// resolved the handle and took the lock (the usual case); not for a call granted the
-/// lock after waiting, which resolves its file object its own way
+/// resolved the handle and the call may use the lock (the usual case); not for a call
+/// granted the lock after waiting, which resolves its file object its own way
 /// (`file_from_handle_slow`).
+///
+/// With `defer` (ReadFile and WriteFile without an OVERLAPPED), a free lock on a
+/// signalled file object is not taken here but only if the call blocks
+/// (`IoLock::Deferred`, `Kernel::file_call_done`): a call that completes at once, most of
+/// them, then neither takes it nor gives it back, which changes nothing anyone sees
+/// (`unlock_file` of a signalled object without waiters only frees the lock). Why: a free
+/// lock has no waiters (a waiter is queued only behind a holder, and `unlock_file` grants
+/// the lock to one as it frees it), and nothing reads or writes this file object's
+/// `lock`, `lock_waiters` or `signalled` while such a call runs. Its handler (`read_file_at`, `write_file_at`, with no OVERLAPPED on a
+/// synchronous file object: `IoMode::Sync`) touches none of them; the operations it
+/// completes are other threads', which hold no lock on this file object (it is free) and
+/// release only their own; the one call that queues for a lock is the executing one, in
+/// `execute` before any handler; the lock's readers (the deadlock report's edges and
+/// releasers, `op_reason`, the invariants) run between steps, or for a `FileLock`
+/// operation on this file object, of which there is none. So at the end of the call the
+/// lock is free, without waiters, and the object signalled: exactly what `unlock_file`
+/// leaves after a call that took the lock and did not block (checked in debug builds).
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 pub(crate) fn lock_io_handle(
     k: &mut Kernel,
-    pid: Pid,
+    (pid, process): (Pid, ObjectId),
     tid: Tid,
     h: HANDLE,
     access: u32,
     granted: Option<ObjectId>,
-) -> Result<(Option<ObjectId>, Option<FileAt>), ObjectId> {
+    defer: bool,
+) -> Result<(IoLock, Option<FileAt>), ObjectId> {
     let id = match granted {
         // A call granted the lock after waiting already holds its file object.
         Some(id) => id,
@@ -515,37 +562,48 @@ pub(crate) fn lock_io_handle(
         // or a thread, never a file object; a handle error is the call's to report.
         None => {
             if h == crate::types::CURRENT_PROCESS_PSEUDO_HANDLE || h == crate::types::CURRENT_THREAD_PSEUDO_HANDLE {
-                return Ok((None, None));
+                return Ok((IoLock::Free, None));
             }
-            let Some(e) = k.process(pid).handles.get(h) else { return Ok((None, None)) };
+            // (The process through its object, without a look-up of its id.)
+            let Body::Process(p) = &k.objects[process].body else { not_a("a process") };
+            debug_assert!(std::ptr::eq(p, k.process(pid)));
+            let Some(e) = p.handles.get(h) else { return Ok((IoLock::Free, None)) };
             let (id, granted_access) = (e.object, e.access);
             // The file object looked up once, for its type and for its lock (the handle
             // resolved is kept for the call in either case).
-            let Body::File(f) = &mut k.objects[id].body else { return Ok((None, None)) };
+            let Body::File(f) = &mut k.objects[id].body else { return Ok((IoLock::Free, None)) };
             if granted_access & access != access {
-                return Ok((None, None));
+                return Ok((IoLock::Free, None));
             }
-            let r = take_file_lock(f, id, tid);
+            let r = take_file_lock(f, id, tid, defer);
             let at = FileAt::of(id, f);
             k.call_file = Some((pid, h, access, id));
-            return r.map(|locked| (locked, locked.map(|_| at)));
+            return r.map(|lock| (lock, (!matches!(lock, IoLock::Free)).then_some(at)));
         }
     };
-    take_file_lock(file_mut(k, id), id, tid).map(|locked| (locked, None))
+    take_file_lock(file_mut(k, id), id, tid, false).map(|lock| (lock, None))
 }
 
-/// `lock_file_for`'s test of a file object's lock, taken if free.
+/// `lock_file_for`'s test of a file object's lock, taken if free (or, with `defer`, left
+/// free: `lock_io_handle`).
 #[inline(always)]
-fn take_file_lock(f: &mut File, id: ObjectId, tid: Tid) -> Result<Option<ObjectId>, ObjectId> {
+fn take_file_lock(f: &mut File, id: ObjectId, tid: Tid, defer: bool) -> Result<IoLock, ObjectId> {
     if !f.synchronous {
-        return Ok(None);
+        return Ok(IoLock::Free);
     }
     match f.lock {
+        // (A file object left nonsignalled without a lock, by
+        // SetFileCompletionNotificationModes with FILE_SKIP_SET_EVENT_ON_HANDLE, takes it:
+        // giving it back signals the object.)
+        None if defer && f.signalled => {
+            debug_assert!(f.lock_waiters.is_empty(), "simulator bug: a free lock with waiters");
+            Ok(IoLock::Deferred(id))
+        }
         None => {
             f.lock = Some(tid);
-            Ok(Some(id))
+            Ok(IoLock::Held(id))
         }
-        Some(holder) if holder == tid => Ok(Some(id)),
+        Some(holder) if holder == tid => Ok(IoLock::Held(id)),
         Some(_) => Err(id),
     }
 }
@@ -581,6 +639,31 @@ fn close_waits_for_lock(k: &mut Kernel, pid: Pid, tid: Tid, h: HANDLE) -> Result
 pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
     k.thread_mut(tid).held_lock = Some(id);
     file_mut(k, id).signalled = false;
+}
+
+/// A call whose lock was deferred (`IoLock::Deferred`) blocked: it takes the lock, still
+/// free, and holds it, as if it had taken it before it ran (`hold_lock`).
+#[inline(never)]
+pub(crate) fn take_deferred_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
+    k.thread_mut(tid).held_lock = Some(id);
+    let f = file_mut(k, id);
+    debug_assert!(
+        f.lock.is_none() && f.lock_waiters.is_empty() && f.signalled,
+        "simulator bug: a deferred lock taken in the meantime"
+    );
+    f.lock = Some(tid);
+    f.signalled = false;
+}
+
+/// A call whose lock was deferred (`IoLock::Deferred`) did not block: the lock is as it
+/// was, free, without waiters, the object signalled (what `unlock_file` would leave).
+#[inline(always)]
+pub(crate) fn deferred_lock_unused(k: &Kernel, id: ObjectId) {
+    debug_assert!(
+        matches!(&k.objects.get(id).map(|o| &o.body), Some(Body::File(f)) if f.lock.is_none() && f.lock_waiters.is_empty() && f.signalled),
+        "simulator bug: a deferred lock taken in the meantime"
+    );
+    let _ = (k, id);
 }
 
 /// Releases a file object's I/O lock and grants it to a waiting call, if any (the
