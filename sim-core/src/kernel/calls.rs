@@ -229,11 +229,11 @@ impl Kernel {
             && !self.race_on()
         {
             let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
-            let pid = t.pid;
+            let (pid, process) = (t.pid, t.process);
             // The request holds nothing to free: it is forgotten, not dropped (as
             // `execute` forgets it).
             std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
-            self.execute_sync(oid, tid, pid, call);
+            self.execute_sync(oid, tid, (pid, process), call);
         } else {
             self.execute(tid, oid);
         }
@@ -319,7 +319,7 @@ impl Kernel {
         &mut self,
         oid: crate::objects::ObjectId,
         tid: Tid,
-        pid: super::Pid,
+        (pid, process): (super::Pid, crate::objects::ObjectId),
         (api, handle, timeout_ms): (Api, crate::types::HANDLE, u32),
     ) {
         self.step += 1;
@@ -345,7 +345,7 @@ impl Kernel {
                 self.race_call_start_hot(pid, tid, handle);
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
-                match self.wait_single_usual(pid, tid, oid, handle, timeout_ms) {
+                match self.wait_single_usual((pid, process), tid, oid, handle, timeout_ms) {
                     UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
                     UsualWait::Blocked(op) => {
                         std::mem::forget(self.calling.take());
@@ -357,7 +357,7 @@ impl Kernel {
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                if self.set_event_usual(pid, tid, handle) {
+                if self.set_event_usual((pid, process), tid, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
                 self.set_event_other(pid, tid, handle).into()
@@ -365,7 +365,7 @@ impl Kernel {
             _ => {
                 debug_assert!(!api.may_block());
                 self.race_call_start_hot(pid, tid, handle);
-                match self.release_mutex_usual(pid, tid, oid, handle) {
+                match self.release_mutex_usual((pid, process), tid, oid, handle) {
                     Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
                     None => self.release_mutex_other(pid, tid, handle).into(),

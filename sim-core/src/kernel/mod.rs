@@ -719,6 +719,14 @@ impl Kernel {
         }
     }
 
+    /// The object of process `pid`, with its id (what `process_of` takes).
+    pub(crate) fn process_object(&self, pid: Pid) -> (Pid, ObjectId) {
+        match self.pids.get(&pid) {
+            Some(&id) => (pid, id),
+            None => no_such("process", pid),
+        }
+    }
+
     /// Thread `tid`, whose object `thread` is (`thread_object`): one look-up, where
     /// `thread_mut` makes two.
     #[inline(always)]
@@ -750,6 +758,19 @@ impl Kernel {
     pub(crate) fn process(&self, pid: Pid) -> &Process {
         match self.pids.get(&pid).map(|&id| &self.objects[id].body) {
             Some(Body::Process(p)) => p,
+            _ => no_such("process", pid),
+        }
+    }
+
+    /// Process `pid` through its object `process` (a thread's `process`), without a
+    /// look-up of its id (issue 13: the calls made most find their handles here).
+    #[inline(always)]
+    pub(crate) fn process_of(&self, process: ObjectId, pid: Pid) -> &Process {
+        match &self.objects[process].body {
+            Body::Process(p) => {
+                debug_assert_eq!(p.pid, pid, "simulator bug: a thread's process object is another's");
+                p
+            }
             _ => no_such("process", pid),
         }
     }

@@ -130,7 +130,7 @@ impl Kernel {
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
         let thread = self.thread_object(tid);
-        match self.wait_single_usual(pid, tid, thread, handle, timeout_ms) {
+        match self.wait_single_usual(self.process_object(pid), tid, thread, handle, timeout_ms) {
             UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
             UsualWait::Blocked(op) => Exec::Block(op),
             UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
@@ -150,13 +150,13 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn wait_single_usual(
         &mut self,
-        pid: Pid,
+        (pid, process): (Pid, ObjectId),
         tid: Tid,
         thread: ObjectId,
         handle: HANDLE,
         timeout_ms: u32,
     ) -> UsualWait {
-        if let Some(e) = self.process(pid).handles.get(handle)
+        if let Some(e) = self.process_of(process, pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
         {
             let object = e.object;

@@ -335,7 +335,7 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        if self.set_event_usual(pid, tid, h) {
+        if self.set_event_usual(self.process_object(pid), tid, h) {
             return Ok(Value::Bool(true).into());
         }
         self.set_event_other(pid, tid, h)
@@ -347,8 +347,8 @@ impl Kernel {
     /// is done and returns TRUE); anything else is `set_event_other`'s, the event left
     /// alone. (`Kernel::execute_sync` writes the reply straight into the thread.)
     #[inline(always)]
-    pub(crate) fn set_event_usual(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> bool {
-        if let Some(e) = self.process(pid).handles.get(h)
+    pub(crate) fn set_event_usual(&mut self, (pid, process): (Pid, ObjectId), tid: Tid, h: HANDLE) -> bool {
+        if let Some(e) = self.process_of(process, pid).handles.get(h)
             && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
         {
             return self.signal_if_event(e.object, tid, Api::SetEvent, handle_cause("SetEvent", h)).is_some();
@@ -515,7 +515,7 @@ impl Kernel {
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let thread = self.thread_object(tid);
-        if let Some(r) = self.release_mutex_usual(pid, tid, thread, h) {
+        if let Some(r) = self.release_mutex_usual(self.process_object(pid), tid, thread, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
@@ -531,12 +531,12 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn release_mutex_usual(
         &mut self,
-        pid: Pid,
+        (pid, process): (Pid, ObjectId),
         tid: Tid,
         thread: ObjectId,
         h: HANDLE,
     ) -> Option<Result<(), Win32Error>> {
-        let e = self.process(pid).handles.get(h)?;
+        let e = self.process_of(process, pid).handles.get(h)?;
         self.release_if_mutex(e.object, tid, thread, handle_cause("ReleaseMutex", h))
     }
 
