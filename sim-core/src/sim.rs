@@ -389,10 +389,14 @@ impl Sim {
             }
             // The usual case: the choice made from the runnable set's word, without its
             // list (`Kernel::choose_thread_in`); an empty set and the step limit are for
-            // the general path below.
-            if let Some(mask) = k.runnable_mask()
+            // the general path below. (A plain step, `Kernel::plain_step`, is below the
+            // limit, with the random strategy choosing from the word: one comparison.)
+            let mask = match k.plain_step() {
+                true => k.parked.low_only(),
+                false => k.runnable_mask().filter(|_| k.step < k.config.steps_max),
+            };
+            if let Some(mask) = mask
                 && mask != 0
-                && k.step < k.config.steps_max
             {
                 let tid = k.choose_thread_in(mask);
                 k.before_step(tid);

@@ -118,30 +118,43 @@ impl Kernel {
             if !self.to_poll.is_empty() || !self.dead.is_empty() || !self.stop.is_none() {
                 return None;
             }
-            let chosen = match self.runnable_mask() {
-                // The usual case: the choice made from the set's word, without its list.
-                Some(mask) => {
-                    if mask == 0 || self.step >= self.config.steps_max {
-                        return None;
-                    }
-                    self.choose_thread_in(mask)
+            // The usual case, a plain step (`plain_step`: the random strategy choosing
+            // from the set's word, below the step limit): the choice made from the word,
+            // without its list, and no stop to look for after it (`choose_thread_in`
+            // makes none).
+            let chosen = if self.plain_step()
+                && let Some(mask) = self.parked.low_only()
+            {
+                if mask == 0 {
+                    return None;
                 }
-                None => {
-                    let mut runnable = std::mem::take(&mut self.scratch_tids);
-                    runnable.clear();
-                    self.parked.extend_into(&mut runnable);
-                    if runnable.is_empty() || self.step >= self.config.steps_max {
+                self.choose_thread_in(mask)
+            } else {
+                let chosen = match self.runnable_mask() {
+                    Some(mask) => {
+                        if mask == 0 || self.step >= self.config.steps_max {
+                            return None;
+                        }
+                        self.choose_thread_in(mask)
+                    }
+                    None => {
+                        let mut runnable = std::mem::take(&mut self.scratch_tids);
+                        runnable.clear();
+                        self.parked.extend_into(&mut runnable);
+                        if runnable.is_empty() || self.step >= self.config.steps_max {
+                            self.scratch_tids = runnable;
+                            return None;
+                        }
+                        let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
                         self.scratch_tids = runnable;
-                        return None;
+                        chosen
                     }
-                    let chosen = self.choose(super::ChoiceKind::Thread, &runnable);
-                    self.scratch_tids = runnable;
-                    chosen
+                };
+                if !self.stop.is_none() {
+                    return None;
                 }
+                chosen
             };
-            if !self.stop.is_none() {
-                return None;
-            }
             self.before_step(chosen);
             self.stepping_inline = true;
             self.step_thread(chosen);
@@ -154,7 +167,9 @@ impl Kernel {
             if self.to_poll.len() == 1 && self.to_poll.front() == Some(&tid) && self.dead.is_empty() {
                 // The thread is looked up once, to be made running and to take its result
                 // (what `take_reply` does after the driver's poll).
-                let watching = self.watching_replies();
+                // (After a plain step no one watches: `plain_until` is 0 with state
+                // hashing on, and the livelock watch starts at it or later.)
+                let watching = !self.plain_step() && self.watching_replies();
                 let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) else {
                     return None;
                 };
@@ -215,18 +230,17 @@ impl Kernel {
     pub fn step_thread(&mut self, tid: Tid) {
         self.parked.remove(&tid);
         let Some(&oid) = self.tids.get(&tid) else { super::no_such("thread", tid) };
-        // The calls made most, in the usual step (the trace off, before the livelock
-        // watch's window, the race detector keeping no clocks, no file object's lock
-        // granted to the thread), take `execute_sync`.
+        // The calls made most, in a plain step (`plain_step`: among other things the
+        // trace off, before the livelock watch's window, the race detector keeping no
+        // clocks) with no file object's lock granted to the thread, take
+        // `execute_sync`.
         // (The call's kind is tested first: another call then pays that test alone.)
         let sync = match &self.objects[oid].body {
             Body::Thread(t) => sync_call(&t.run).filter(|_| t.granted.is_none()),
             _ => None,
         };
         if let Some(call) = sync
-            && !self.config.trace
-            && self.step < self.watch_from
-            && !self.race_on()
+            && self.plain_step()
         {
             let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
             let (pid, process) = (t.pid, t.process);

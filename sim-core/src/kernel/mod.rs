@@ -521,6 +521,15 @@ pub struct Kernel {
     /// those checks are fixed for the run; with the trace off nothing reads the cause
     /// event, and the trace stays empty).
     checks_from: u64,
+    /// The step below which a step is plain (issue 13): the trace off, the race detector
+    /// keeping no clocks, before the livelock watch's window and the step limit, the
+    /// configured random strategy choosing without the options' calls,
+    /// footprints or states, and no state hashing. Then one comparison (`plain_step`)
+    /// stands for the several tests of these that `step_inline`, `step_thread` and the
+    /// reply's hand-over each made. Else 0 (never). Set by `set_plain_until` whenever
+    /// one of these changes (`Kernel::new`, `take_strategy`, `track_positions`, the
+    /// detector's activation); debug builds check it at each use.
+    pub(crate) plain_until: u64,
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
     pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
@@ -541,6 +550,7 @@ impl Kernel {
             // Held in the kernel: its choices are made without a virtual call (issue 13).
             let mut kernel = Kernel::with_strategy(config, Box::new(sched::HeldRandom));
             kernel.random = Some(Box::new(sched::RandomStrategy::new(seed)));
+            kernel.set_plain_until();
             return kernel;
         }
         let strategy = sched::from_config(&config.strategy);
@@ -549,6 +559,8 @@ impl Kernel {
 
     /// The strategy that makes this kernel's choices, taken out (`Sim::run_with_strategy`).
     pub(crate) fn take_strategy(&mut self, placeholder: Box<dyn Strategy>) -> Box<dyn Strategy> {
+        // (Without the held random strategy no step is plain.)
+        self.plain_until = 0;
         match self.random.take() {
             Some(r) => {
                 self.strategy = placeholder;
@@ -659,6 +671,7 @@ impl Kernel {
             livelock: None,
             watch_from,
             checks_from,
+            plain_until: 0,
             volume: Default::default(),
             positions: wants_states.then(Box::default),
             wants_states,
@@ -937,6 +950,37 @@ impl Kernel {
     /// The state's hash, as a strategy sees it.
     fn state_now(&self) -> StateHash {
         StateHash { hash: self.state_hash(), exact: self.user.generation == 0 }
+    }
+
+    /// The bound below which a step is plain (`plain_until`), from what makes it so.
+    pub(crate) fn set_plain_until(&mut self) {
+        self.plain_until = self.plain_bound();
+    }
+
+    /// What `plain_until` should be now.
+    fn plain_bound(&self) -> u64 {
+        let plain = !self.config.trace
+            && !self.race_on()
+            && self.random.is_some()
+            && self.footprints.is_none()
+            && !self.wants_states
+            && self.positions.is_none()
+            && self.livelock.is_none();
+        if plain { self.watch_from.min(self.config.steps_max) } else { 0 }
+    }
+
+    /// Whether the step about to be taken (or just taken) is plain (`plain_until`): one
+    /// comparison.
+    #[inline(always)]
+    pub(crate) fn plain_step(&self) -> bool {
+        let plain = self.step < self.plain_until;
+        debug_assert!(
+            !plain || self.plain_until == self.plain_bound(),
+            "simulator bug: plain_until is stale ({} against {})",
+            self.plain_until,
+            self.plain_bound()
+        );
+        plain
     }
 
     /// Asks the strategy to choose among `options` (sorted); records the decision.

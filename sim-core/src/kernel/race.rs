@@ -245,6 +245,7 @@ impl Kernel {
     /// still acquires what is released from now on.
     fn race_activate(&mut self) {
         self.race.active = true;
+        self.set_plain_until();
         self.race.ordinal.clear();
         self.race.clocks.clear();
         self.race.sync.clear();

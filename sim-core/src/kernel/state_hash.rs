@@ -207,6 +207,7 @@ impl Kernel {
     pub fn track_positions(&mut self) {
         if self.positions.is_none() {
             self.positions = Some(Box::default());
+            self.set_plain_until();
         }
     }
 
