@@ -54,9 +54,9 @@ fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Repl
     if req.is_some() {
         // The request moves from the future straight into the thread (`park`), not
         // through a copy of its own (it is large).
-        k.park(tid, req);
+        let oid = k.park(tid, req);
         // The driver's next steps, taken here: the call may complete at once.
-        return k.step_inline(tid);
+        return k.step_inline(tid, oid);
     }
     k.take_reply(tid)
 }
@@ -67,8 +67,8 @@ fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Repl
 /// the reply (`Kernel::take_reply`).
 #[inline(always)]
 fn first_poll(k: &mut Kernel, tid: Tid, req: Request) -> Option<Reply> {
-    k.park_request(tid, req);
-    k.step_inline(tid)
+    let oid = k.park_request(tid, req);
+    k.step_inline(tid, oid)
 }
 
 /// A poll of a future written by hand that keeps whether it has `started`: the first

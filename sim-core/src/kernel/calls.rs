@@ -17,30 +17,36 @@ impl Kernel {
     /// Parks a thread at a call (the API future does this on its first poll). Misuse of a
     /// ThreadCtx (by another thread, after its thread ended, or two calls at once) ends the
     /// run as `Failed`, against the thread that misused it.
-    /// The request is taken from `req` (the future's slot, which holds one).
+    /// The request is taken from `req` (the future's slot, which holds one). Returns
+    /// the thread's object, as `park_request` does.
     #[inline(always)]
-    pub(crate) fn park(&mut self, tid: Tid, req: &mut Option<Request>) {
-        if let Some(req) = req.take() {
-            self.park_request(tid, req);
+    pub(crate) fn park(&mut self, tid: Tid, req: &mut Option<Request>) -> crate::objects::ObjectId {
+        match req.take() {
+            Some(req) => self.park_request(tid, req),
+            None => crate::objects::ObjectId::default(),
         }
     }
 
     /// `park` of a request made by value (the futures written by hand build theirs at the
     /// first poll): it is written straight into the thread. The usual case, with one
     /// lookup: the thread being polled calls through its own ThreadCtx between two calls.
+    /// Returns the thread's object, found here, for `step_inline` (the null key when the
+    /// call may not park: the run then stops).
     #[inline(always)]
-    pub(crate) fn park_request(&mut self, tid: Tid, req: Request) {
+    pub(crate) fn park_request(&mut self, tid: Tid, req: Request) -> crate::objects::ObjectId {
         if self.polling == Some(tid)
-            && let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body)
+            && let Some(&oid) = self.tids.get(&tid)
+            && let Body::Thread(t) = &mut self.objects[oid].body
             && matches!(t.run, Run::Running)
         {
             t.run = Run::Parked(req);
             if t.suspend_count == 0 {
                 self.parked.insert(tid);
             }
-            return;
+            return oid;
         }
         self.park_misused(tid, req);
+        crate::objects::ObjectId::default()
     }
 
     /// A call that may not park (`misuse`) ends the run.
@@ -109,8 +115,10 @@ impl Kernel {
     /// choosing and stepping: a thread to poll other than `tid` (a woken or new thread, or
     /// the chosen other thread), bodies to drop, a stop, no runnable thread (the clock, a
     /// deadlock, the end), or the step limit.
+    /// `oid` is `tid`'s object (`park_request` found it): the thread is not looked up
+    /// again by its id to take its result.
     #[inline(always)]
-    pub(crate) fn step_inline(&mut self, tid: Tid) -> Option<Reply> {
+    pub(crate) fn step_inline(&mut self, tid: Tid, oid: crate::objects::ObjectId) -> Option<Reply> {
         if !self.inline_steps {
             return None;
         }
@@ -170,7 +178,8 @@ impl Kernel {
                 // (After a plain step no one watches: `plain_until` is 0 with state
                 // hashing on, and the livelock watch starts at it or later.)
                 let watching = !self.plain_step() && self.watching_replies();
-                let Some(Body::Thread(t)) = self.tids.get(&tid).map(|&id| &mut self.objects[id].body) else {
+                debug_assert!(self.tids.get(&tid) == Some(&oid), "simulator bug: T{tid}'s object is another's");
+                let Some(Body::Thread(t)) = self.objects.get_mut(oid).map(|o| &mut o.body) else {
                     return None;
                 };
                 if t.suspend_count > 0 || !matches!(t.run, Run::Ready) {
