@@ -117,13 +117,12 @@ struct Spare {
 
 /// The options lists of recent thread choices made from the runnable set's word
 /// (`Kernel::record_decision_in`), each with that word (0 in an unused entry: a choice is
-/// never among no threads), replaced in turn.
+/// never among no threads), replaced in turn. (The entry used last is also kept in the
+/// kernel, `Kernel::last_options`: `choose_thread_in` checks it first, inline.)
 #[derive(Default)]
 struct OptionLists {
     entries: [(u64, std::sync::Arc<[Tid]>); 4],
     next: usize,
-    /// The entry used last (checked first, inline, by `choose_thread_in`).
-    last: usize,
 }
 
 /// The most events a traced run reserves from the last one's length (about 12 MB).
@@ -404,6 +403,12 @@ pub struct Kernel {
     /// The options lists of the last few thread choices made from the runnable set's
     /// word, by that word (`record_decision_in`; made at the first such decision).
     option_lists: Option<Box<OptionLists>>,
+    /// The word and options list of the last decision `record_decision_in` recorded
+    /// (word 0: none yet), beside `option_lists`' entries: `choose_thread_in`'s usual
+    /// record shares it with two loads and a comparison (issue 13).
+    last_options: (u64, Option<std::sync::Arc<[Tid]>>),
+    /// Whether decisions are recorded in full (`DecisionRecord::Full`; fixed for the run).
+    full_record: bool,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
     pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
     /// The decisions made, one byte each (`sched::Schedule`).
@@ -618,6 +623,8 @@ impl Kernel {
             strategy,
             random: None,
             option_lists: None,
+            last_options: (0, None),
+            full_record,
             descriptions: None,
             decisions: match full_record && spare.decisions_len > 0 {
                 true => lazy::Lazy::built(Vec::with_capacity(spare.decisions_len.min(DECISIONS_RESERVE_MAX))),
@@ -1092,13 +1099,14 @@ impl Kernel {
         }
         let tid = bits.trailing_zeros() * 4;
         self.schedule.push(ChoiceKind::Thread, i);
-        if self.config.decision_record == DecisionRecord::Full {
-            // The usual case: the same set as the last list used (the most recent entry),
-            // whose list is shared; any other goes through `record_decision_in`, which
-            // finds the same list (the entries' masks differ from one another).
-            match self.option_lists.as_deref() {
-                Some(lists) if lists.entries[lists.last].0 == mask => {
-                    let options = lists.entries[lists.last].1.clone();
+        debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
+        if self.full_record {
+            // The usual case: the same set as the last list used (`last_options`), whose
+            // list is shared; any other goes through `record_decision_in`, which finds the
+            // same list (the entries' masks differ from one another).
+            match &self.last_options {
+                (last, Some(options)) if *last == mask => {
+                    let options = options.clone();
                     self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
                 }
                 _ => self.record_decision_in(mask, n, tid),
@@ -1114,10 +1122,7 @@ impl Kernel {
     fn record_decision_in(&mut self, mask: u64, n: usize, tid: Tid) {
         let lists = self.option_lists.get_or_insert_with(Default::default);
         let options = match lists.entries.iter().position(|(m, _)| *m == mask) {
-            Some(at) => {
-                lists.last = at;
-                lists.entries[at].1.clone()
-            }
+            Some(at) => lists.entries[at].1.clone(),
             None => {
                 let mut list = [0 as Tid; 64];
                 let mut bits = mask;
@@ -1129,10 +1134,10 @@ impl Kernel {
                 let at = lists.next;
                 lists.entries[at] = (mask, list.clone());
                 lists.next = (at + 1) % lists.entries.len();
-                lists.last = at;
                 list
             }
         };
+        self.last_options = (mask, Some(options.clone()));
         self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
     }
 
