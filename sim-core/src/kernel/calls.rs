@@ -342,7 +342,6 @@ impl Kernel {
                     // (It holds nothing to free.)
                     std::mem::forget(req);
                 }
-                self.race_call_start_hot(pid, tid, handle);
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
                 match self.wait_single_usual(pid, tid, oid, handle, timeout_ms) {
@@ -356,7 +355,6 @@ impl Kernel {
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
-                self.race_call_start_hot(pid, tid, handle);
                 if self.set_event_usual(pid, tid, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
@@ -364,7 +362,6 @@ impl Kernel {
             }
             _ => {
                 debug_assert!(!api.may_block());
-                self.race_call_start_hot(pid, tid, handle);
                 match self.release_mutex_usual(pid, tid, oid, handle) {
                     Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
@@ -505,9 +502,8 @@ impl Kernel {
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
         // The call releases into what it names (the race detector, §25.2): here for every
-        // call while the detector keeps clocks; else in the arms below, where the calls
-        // made most note their one handle without a match on the request of their own
-        // (`race_call_start_hot`, what `race_call_start` does for them then).
+        // call while the detector keeps clocks; else in the last arm below (the calls made
+        // most, in the arms before it, note nothing then: `race_call_start`).
         let race_on = self.race_on();
         if race_on {
             self.race_call_start(pid, tid, &req);
@@ -531,27 +527,18 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 self.wait_for_single_object(pid, tid, handle, timeout_ms)
             }
             Request::SetEvent { event } => {
                 std::mem::forget(req);
                 debug_assert!(!may_block);
                 std::mem::forget(self.calling.replace((api, None)));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, event);
-                }
                 self.set_event(pid, tid, event).into()
             }
             Request::ReleaseMutex { mutex } => {
                 std::mem::forget(req);
                 debug_assert!(!may_block);
                 std::mem::forget(self.calling.replace((api, None)));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, mutex);
-                }
                 self.release_mutex(pid, tid, mutex).into()
             }
             Request::ReadFile { handle, len, overlapped, buffer } => {
@@ -559,9 +546,6 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
                     Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
@@ -589,9 +573,6 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::write_file(&handle, &data, &overlapped);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
                 {
                     Ok((lock, at)) => {
