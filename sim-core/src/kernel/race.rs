@@ -178,6 +178,9 @@ pub(crate) struct Detector {
     /// this step, where it is read (`race_noted`). Those few calls note their one handle
     /// when it is wanted, from what the call keeps (`race_note_usual_call`).
     noted_step: u64,
+    /// The object of the usual wait that blocks (`race_calling_object`), with the step of
+    /// its call: that call's one key, noted without the list (issue 13).
+    calling_object: (u64, ObjectId),
     /// Emptied key lists of completed operations, for the next operations (no allocation
     /// per blocked call).
     spare_keys: Vec<Vec<SyncKey>>,
@@ -496,34 +499,35 @@ impl Kernel {
     /// semaphore that its one handle `h` names in process `pid` (WaitForSingleObject's
     /// usual case looked it up already, `wait_single_usual`, its one caller): when it
     /// noted nothing (it started while the detector kept no clocks, `noted_step`), its keys
-    /// are `[Object(obj)]`, noted in place without resolving the handle again. That is what
-    /// `race_resolve_calling` would make of its notes (`race_note_usual_call`): not
-    /// alertable, no fixed keys, the one handle `h` (not a pseudo handle, which no handle
-    /// table holds; not an I/O-locked file's, which a wait has not) resolving through the
-    /// process's table to `obj`, whose type adds no key of its own; one key needs no sort.
-    /// A call that noted its keys (the detector keeping clocks: resolved as it started)
-    /// keeps them.
-    /// (Inlined in its one caller, where a wait blocks.)
+    /// are `[Object(obj)]`, noted with its step (`calling_object`, which `race_op_keys`
+    /// reads only for a call that noted nothing) without resolving the handle again. That
+    /// is what `race_resolve_calling` would make of its notes (`race_note_usual_call`):
+    /// not alertable, no fixed keys, the one handle `h` (not a pseudo handle, which no
+    /// handle table holds; not an I/O-locked file's, which a wait has not) resolving
+    /// through the process's table to `obj`, whose type adds no key of its own; one key
+    /// needs no sort. A call that noted its keys (the detector keeping clocks: resolved as
+    /// it started) keeps them.
+    /// (Inlined in its one caller, where a wait blocks: two stores.)
     #[inline(always)]
     pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
-        if !self.race_noted() && self.config.race_detection != RaceDetection::Off {
-            debug_assert!(!self.race_on());
-            debug_assert!(h != CURRENT_PROCESS_PSEUDO_HANDLE && h != CURRENT_THREAD_PSEUDO_HANDLE);
-            debug_assert!(self.call_file.is_none());
-            debug_assert!(matches!(
-                self.objects.get(obj).map(|o| &o.body),
-                Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
-            ));
-            debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
-            debug_assert!(matches!(
-                &self.calling,
-                Some((_, Some(super::request::KeptArgs::WaitForSingleObject { handle, .. }))) if *handle == h
-            ));
-            self.race.calling.clear();
-            self.race.calling.push(SyncKey::Object(obj));
-            self.race.calling_deferred = None;
-            self.race.noted_step = self.step;
-        }
+        debug_assert!(
+            self.race_noted() || {
+                debug_assert!(h != CURRENT_PROCESS_PSEUDO_HANDLE && h != CURRENT_THREAD_PSEUDO_HANDLE);
+                debug_assert!(self.call_file.is_none());
+                debug_assert!(matches!(
+                    self.objects.get(obj).map(|o| &o.body),
+                    Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
+                ));
+                debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
+                debug_assert!(matches!(
+                    &self.calling,
+                    Some((_, Some(super::request::KeptArgs::WaitForSingleObject { handle, .. }))) if *handle == h
+                ));
+                true
+            }
+        );
+        let _ = (pid, h);
+        self.race.calling_object = (self.step, obj);
     }
 
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
@@ -653,7 +657,9 @@ impl Kernel {
     /// handle now (`race_op_keys_unnoted`).
     ///
     /// Inlined where an operation is made (`make_op`), with the usual wait's case too (its
-    /// one key noted already, `race_calling_object`): the rest is `race_op_keys_other`'s.
+    /// one key noted already, `race_calling_object`), and the case of a call whose keys
+    /// are resolved already (the detector keeping clocks) to one key: the rest is
+    /// `race_op_keys_other`'s.
     #[inline(always)]
     pub(crate) fn race_op_keys(&mut self, kept: &Option<super::request::KeptArgs>) -> OpKeys {
         if self.config.race_detection == RaceDetection::Off {
@@ -676,9 +682,13 @@ impl Kernel {
                 let pipe = f.pipe;
                 return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
             }
+            // The usual wait that blocks (`race_calling_object`).
+            let (step, obj) = self.race.calling_object;
+            if step == self.step {
+                return OpKeys::One(SyncKey::Object(obj));
+            }
             return self.race_op_keys_unnoted(kept);
         }
-        // (Resolved already, the usual case for a wait that blocks: `race_calling_object`.)
         if self.race.calling_deferred.is_none()
             && let [k] = self.race.calling[..]
         {
