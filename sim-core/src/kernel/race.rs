@@ -166,7 +166,7 @@ pub(crate) struct Detector {
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
     /// The one handle of a call of the usual kind (`hot_handle`), noted in place of
-    /// `calling_handles` (two stores, not a list's clear and push, at every such call).
+    /// `calling_handles` when its notes are wanted (`race_note_usual_call`).
     calling_hot: Option<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
     /// The step of the call that made the notes above (`Kernel::step`, which every call
