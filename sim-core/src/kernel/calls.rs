@@ -365,7 +365,6 @@ impl Kernel {
                     // (It holds nothing to free.)
                     std::mem::forget(req);
                 }
-                self.race_call_start_hot(pid, tid, handle);
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
                 match self.wait_single_usual((pid, process), tid, oid, handle, timeout_ms) {
@@ -379,7 +378,6 @@ impl Kernel {
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
-                self.race_call_start_hot(pid, tid, handle);
                 if self.set_event_usual((pid, process), tid, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
@@ -387,7 +385,6 @@ impl Kernel {
             }
             _ => {
                 debug_assert!(!api.may_block());
-                self.race_call_start_hot(pid, tid, handle);
                 match self.release_mutex_usual((pid, process), tid, oid, handle) {
                     Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
@@ -399,7 +396,8 @@ impl Kernel {
         std::mem::forget(self.calling.take());
         match exec {
             Exec::Done(reply) => {
-                self.race_call_done(tid);
+                // (No `race_call_done`: as `sync_done`.)
+                debug_assert!(!self.race_on());
                 self.reply_ready(oid, tid, reply);
             }
             Exec::Block(op) => self.sync_blocked(oid, tid, op),
@@ -410,9 +408,18 @@ impl Kernel {
 
     /// `execute_sync`'s end for a call that returned `r` at once: its reply is built
     /// where the thread keeps it.
+    /// It is `plain_call_done` without the race detector's `race_call_done`, which would do
+    /// nothing here (issue 13: a test of the detector at each of these calls): the detector
+    /// kept no clocks as the call started (`step_thread` tells) and none of these calls
+    /// starts them (only a call that touches simulated memory does).
     #[inline(always)]
     fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
-        self.plain_call_done(oid, tid, r);
+        debug_assert!(!self.race_on());
+        debug_assert!(
+            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
+        );
+        std::mem::forget(self.calling.take());
+        self.reply_ready(oid, tid, r.into());
     }
 
     /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
@@ -528,9 +535,8 @@ impl Kernel {
         // line, so the trace reads in cause-and-effect order.
         let mark = self.trace.len();
         // The call releases into what it names (the race detector, §25.2): here for every
-        // call while the detector keeps clocks; else in the arms below, where the calls
-        // made most note their one handle without a match on the request of their own
-        // (`race_call_start_hot`, what `race_call_start` does for them then).
+        // call while the detector keeps clocks; else in the last arm below (the calls made
+        // most, in the arms before it, note nothing then: `race_call_start`).
         let race_on = self.race_on();
         if race_on {
             self.race_call_start(pid, tid, &req);
@@ -554,27 +560,18 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 self.wait_for_single_object(pid, tid, handle, timeout_ms)
             }
             Request::SetEvent { event } => {
                 std::mem::forget(req);
                 debug_assert!(!may_block);
                 std::mem::forget(self.calling.replace((api, None)));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, event);
-                }
                 self.set_event(pid, tid, event).into()
             }
             Request::ReleaseMutex { mutex } => {
                 std::mem::forget(req);
                 debug_assert!(!may_block);
                 std::mem::forget(self.calling.replace((api, None)));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, mutex);
-                }
                 self.release_mutex(pid, tid, mutex).into()
             }
             Request::ReadFile { handle, len, overlapped, buffer } => {
@@ -582,9 +579,6 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
                     Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
@@ -612,9 +606,6 @@ impl Kernel {
                 debug_assert!(may_block);
                 let kept = KeptArgs::write_file(&handle, &data, &overlapped);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
-                if !race_on {
-                    self.race_call_start_hot(pid, tid, handle);
-                }
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
                 {
                     Ok((lock, at)) => {

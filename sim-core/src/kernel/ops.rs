@@ -433,13 +433,14 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
         let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        // (The race detector's keys may be read from the kept arguments: before they move.)
+        let race_keys = self.race_op_keys(&kept);
         // The arguments kept before the call ran (a call that cannot block keeps none),
         // their list built only when read.
         let args = OpArgs::new(kept);
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
-        let race_keys = self.race_op_keys(matches!(target, Target::Thread));
         if matches!(target, Target::Async(_)) {
             *self.async_ops.entry(tid).or_default() += 1;
         }

@@ -157,16 +157,30 @@ pub(crate) struct Detector {
     clocks: Vec<Clock>,
     /// Clocks of synchronisation points.
     sync: BTreeMap<SyncKey, Clock>,
-    /// The keys of the executing call.
+    /// The keys of the executing call. This field, `calling_handles`, `calling_hot` and
+    /// `calling_deferred` (the call's notes) are the executing call's only when
+    /// `noted_step` is its step; else they are an earlier call's, left as they were.
     calling: Vec<SyncKey>,
     /// The handles the executing call names, not yet resolved into `calling`: a call
     /// that starts with the detector off needs its handles' keys only if it blocks (its
     /// operation keeps them) or turns the detector on; the caller's process and thread.
     calling_handles: Vec<HANDLE>,
     /// The one handle of a call of the usual kind (`hot_handle`), noted in place of
-    /// `calling_handles` (two stores, not a list's clear and push, at every such call).
+    /// `calling_handles` when its notes are wanted (`race_note_usual_call`).
     calling_hot: Option<HANDLE>,
     calling_deferred: Option<(Pid, Tid, bool)>,
+    /// The step of the call that made the notes above (`Kernel::step`, which every call
+    /// advances as it starts: no two calls share one; 0, before any call, is no call's).
+    /// A call of the usual kind (`hot_handle`) that starts while the detector keeps no
+    /// clocks notes nothing (issue 13: about 14 instructions a step of stores and clears
+    /// that were for the few such calls that block or start the clocks), and nothing
+    /// clears the notes when a call ends: a note is told to be the executing call's by
+    /// this step, where it is read (`race_noted`). Those few calls note their one handle
+    /// when it is wanted, from what the call keeps (`race_note_usual_call`).
+    noted_step: u64,
+    /// The object of the usual wait that blocks (`race_calling_object`), with the step of
+    /// its call: that call's one key, noted without the list (issue 13).
+    calling_object: (u64, ObjectId),
     /// Emptied key lists of completed operations, for the next operations (no allocation
     /// per blocked call).
     spare_keys: Vec<Vec<SyncKey>>,
@@ -242,13 +256,61 @@ impl Kernel {
 
     /// The first access to simulated memory: clocks start now, every thread at its own
     /// first epoch; the keys of operations already pending are kept, so their completion
-    /// still acquires what is released from now on.
+    /// still acquires what is released from now on. The executing call (memory is touched
+    /// only by calls) acquires its keys as it ends (`race_call_done`): one of the usual
+    /// kind, which noted nothing as it started, notes them now.
     fn race_activate(&mut self) {
         self.race.active = true;
         self.set_plain_until();
         self.race.ordinal.clear();
         self.race.clocks.clear();
         self.race.sync.clear();
+        if !self.race_noted() {
+            // (The kept arguments are taken out and put back: they are read, not changed.)
+            let calling = self.calling.take();
+            self.race_note_usual_call(calling.as_ref().and_then(|(_, kept)| kept.as_ref()));
+            self.calling = calling;
+        }
+    }
+
+    /// The notes (`Detector::calling` and the three after it) are the executing call's.
+    #[inline(always)]
+    fn race_noted(&self) -> bool {
+        self.race.noted_step == self.step
+    }
+
+    /// The executing call is of the usual kind (`hot_handle`) and started while the
+    /// detector kept no clocks, so it noted nothing (`noted_step`); its notes are wanted
+    /// now (it blocks, or it touched memory first): they are made as `race_call_start`
+    /// would have made them as it started, from what the call keeps. They are the same:
+    /// - its notes are its one handle, its thread and process, and "not alertable", all
+    ///   known before it runs and changed by nothing it does; the handle is in its kept
+    ///   arguments (`Kernel::calling`), which WaitForSingleObject, ReadFile and WriteFile,
+    ///   the usual calls that may block, keep as they are (`KeptArgs`); the thread is the
+    ///   one being stepped (`Kernel::current`) and the process its own;
+    /// - the handle is resolved into keys only later (`race_resolve_calling`), as it was
+    ///   when the call noted it as it started: no handle is looked up earlier than before,
+    ///   so a handle closed or reused in between is seen as it was.
+    ///
+    /// SetEvent and ReleaseMutex, the usual calls that keep no arguments, neither block
+    /// nor touch simulated memory (only ReadMemory, WriteMemory, the interlocked calls,
+    /// WaitOnAddress and ReadFile and WriteFile of a mapped file do): they never come
+    /// here.
+    #[inline(never)]
+    fn race_note_usual_call(&mut self, kept: Option<&super::request::KeptArgs>) {
+        use super::request::KeptArgs;
+        let Some(tid) = self.current else { unreachable!("simulator bug: the race detector's notes outside a call") };
+        let h = match kept {
+            Some(KeptArgs::WaitForSingleObject { handle, .. })
+            | Some(KeptArgs::ReadFile { handle, .. })
+            | Some(KeptArgs::WriteFile { handle, .. }) => *handle,
+            _ => unreachable!("simulator bug: the race detector's notes of a call that keeps no handle"),
+        };
+        let pid = self.thread(tid).pid;
+        self.race.calling.clear();
+        self.race.calling_hot = Some(h);
+        self.race.calling_deferred = Some((pid, tid, false));
+        self.race.noted_step = self.step;
     }
 
     fn race_ord(&mut self, tid: Tid) -> usize {
@@ -436,37 +498,37 @@ impl Kernel {
 
     /// The executing call is a wait about to block on `obj`, an event, a mutex or a
     /// semaphore that its one handle `h` names in process `pid` (WaitForSingleObject's
-    /// usual case looked it up already): its deferred keys are `[Object(obj)]`, put in
-    /// place without resolving the handle again. That is what `race_resolve_calling`
-    /// would make of them: not alertable, no fixed keys, the one handle `h` (not a pseudo
-    /// handle, not the call's I/O-locked file) resolving through the process's table to
-    /// `obj`, whose type adds no key of its own; one key needs no sort. In any other case
-    /// the keys are left deferred, for the general path.
-    /// (Inlined in its one caller, where a wait blocks.)
+    /// usual case looked it up already, `wait_single_usual`, its one caller): when it
+    /// noted nothing (it started while the detector kept no clocks, `noted_step`), its keys
+    /// are `[Object(obj)]`, noted with its step (`calling_object`, which `race_op_keys`
+    /// reads only for a call that noted nothing) without resolving the handle again. That
+    /// is what `race_resolve_calling` would make of its notes (`race_note_usual_call`):
+    /// not alertable, no fixed keys, the one handle `h` (not a pseudo handle, which no
+    /// handle table holds; not an I/O-locked file's, which a wait has not) resolving
+    /// through the process's table to `obj`, whose type adds no key of its own; one key
+    /// needs no sort. A call that noted its keys (the detector keeping clocks: resolved as
+    /// it started) keeps them.
+    /// (Inlined in its one caller, where a wait blocks: two stores.)
     #[inline(always)]
     pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
-        // The call's noted handles: its one hot handle, or the list.
-        let one_handle = match self.race.calling_hot {
-            Some(x) => x == h,
-            None => self.race.calling_handles[..] == [h],
-        };
-        if let Some((p, _, false)) = self.race.calling_deferred
-            && p == pid
-            && self.race.calling.is_empty()
-            && one_handle
-            && h != CURRENT_PROCESS_PSEUDO_HANDLE
-            && h != CURRENT_THREAD_PSEUDO_HANDLE
-            && !matches!(self.call_file, Some((cp, ch, _, _)) if (cp, ch) == (pid, h))
-        {
-            debug_assert!(matches!(
-                self.objects.get(obj).map(|o| &o.body),
-                Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
-            ));
-            debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
-            self.race.calling_deferred = None;
-            self.race.calling_hot = None;
-            self.race.calling.push(SyncKey::Object(obj));
-        }
+        debug_assert!(
+            self.race_noted() || {
+                debug_assert!(h != CURRENT_PROCESS_PSEUDO_HANDLE && h != CURRENT_THREAD_PSEUDO_HANDLE);
+                debug_assert!(self.call_file.is_none());
+                debug_assert!(matches!(
+                    self.objects.get(obj).map(|o| &o.body),
+                    Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
+                ));
+                debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
+                debug_assert!(matches!(
+                    &self.calling,
+                    Some((_, Some(super::request::KeptArgs::WaitForSingleObject { handle, .. }))) if *handle == h
+                ));
+                true
+            }
+        );
+        let _ = (pid, h);
+        self.race.calling_object = (self.step, obj);
     }
 
     fn race_handle_keys(&self, pid: Pid, tid: Tid, h: HANDLE, keys: &mut Vec<SyncKey>) {
@@ -514,16 +576,15 @@ impl Kernel {
     }
 
     /// A call starts: it releases into the keys it names (§25.2). Memory accesses have
-    /// their own rules (`race_memory`).
+    /// their own rules (`race_memory`). A call of the usual kind (`hot_handle`) that starts
+    /// while the detector keeps no clocks notes nothing (`noted_step`): `Kernel::execute`
+    /// does not call this for it then.
     pub(crate) fn race_call_start(&mut self, pid: Pid, tid: Tid, req: &Request) {
         let hot = hot_handle(req);
-        // The usual case before activation (or with the detector off).
-        if let Some(h) = hot
-            && !self.race_on()
-        {
-            self.race_call_start_hot(pid, tid, h);
+        if hot.is_some() && !self.race_on() {
             return;
         }
+        self.race.noted_step = self.step;
         self.race.calling.clear();
         self.race.calling_deferred = None;
         if self.config.race_detection == RaceDetection::Off {
@@ -548,16 +609,8 @@ impl Kernel {
             // detector off costs no handle lookups.
             let mut handles = std::mem::take(&mut self.race.calling_handles);
             handles.clear();
-            let alertable = match hot {
-                Some(h) => {
-                    handles.push(h);
-                    false
-                }
-                None => {
-                    self.race_fixed_keys(pid, req, &mut keys);
-                    req.visit_handles(&mut |h| handles.push(h))
-                }
-            };
+            self.race_fixed_keys(pid, req, &mut keys);
+            let alertable = req.visit_handles(&mut |h| handles.push(h));
             self.race.calling_handles = handles;
             self.race.calling_hot = None;
             self.race.calling_deferred = Some((pid, tid, alertable));
@@ -565,34 +618,22 @@ impl Kernel {
         self.race.calling = keys;
     }
 
-    /// `race_call_start` for a call of the usual kind (`hot_handle`), whose one handle is
-    /// `h`, while the detector keeps no clocks (`race_on` is false): its handle is noted,
-    /// no buffer moved (with the detector off, nothing is).
-    #[inline(always)]
-    pub(crate) fn race_call_start_hot(&mut self, pid: Pid, tid: Tid, h: HANDLE) {
-        debug_assert!(!self.race_on());
-        self.race.calling.clear();
-        if self.config.race_detection == RaceDetection::Off {
-            self.race.calling_deferred = None;
-            return;
-        }
-        self.race.calling_hot = Some(h);
-        self.race.calling_deferred = Some((pid, tid, false));
-    }
-
-    /// The executing call returned at once: it acquires its keys.
-    /// (Inlined: with the detector keeping no clocks, the usual case, it is two stores.)
+    /// The executing call returned at once: it acquires its keys. With the detector
+    /// keeping no clocks there is nothing to do: the call's notes, if it made any, are
+    /// left as they are, told from the next call's by their step (`noted_step`).
+    /// (Inlined: with the detector keeping no clocks, the usual case, it is one test.)
     #[inline(always)]
     pub(crate) fn race_call_done(&mut self, tid: Tid) {
         if self.race_on() {
             self.race_call_acquire(tid);
         }
-        self.race.calling.clear();
-        self.race.calling_deferred = None;
     }
 
-    /// `race_call_done`'s acquisition of the call's keys, the detector keeping clocks.
+    /// `race_call_done`'s acquisition of the call's keys, the detector keeping clocks:
+    /// they are noted (the call started with the clocks kept, or noted them when it
+    /// started them, `race_activate`).
     fn race_call_acquire(&mut self, tid: Tid) {
+        debug_assert!(self.race_noted());
         if self.tids.contains_key(&tid) {
             self.race_resolve_calling();
             let keys = std::mem::take(&mut self.race.calling);
@@ -605,43 +646,63 @@ impl Kernel {
 
     /// The executing call becomes a pending operation: its keys, which wait with it (on
     /// the operation itself, `Op::race_keys`: no map to insert them in and take them out
-    /// of). With the detector off there are none.
+    /// of). With the detector off there are none. `kept` is the call's kept arguments.
     ///
-    /// For an operation whose target is its blocked thread (`thread`), whose call is not
-    /// told `race_call_done`, the usual case, a synchronous ReadFile or WriteFile on a
-    /// pipe's file object in no completion port, is answered without resolving the call's
-    /// keys into `calling`: the pipe and the file object, in order, as
-    /// `race_resolve_calling`'s usual case makes them (its conditions are these: not
-    /// alertable, no fixed keys, one handle, the I/O lock check's, not a pseudo handle).
-    /// The call's keys are left deferred; resolving them later would give the same keys.
+    /// A call that noted nothing (one of the usual kind, started while the detector kept
+    /// no clocks: `noted_step`) whose I/O lock check resolved a pipe's file object in no
+    /// completion port (`call_file`: a ReadFile or WriteFile on a pipe, the usual case) is
+    /// answered without notes: the pipe and the file object, in order, as
+    /// `race_resolve_calling`'s usual case makes them from the notes the call would have
+    /// made (`race_note_usual_call`): not alertable, no fixed keys, one handle, the I/O
+    /// lock check's (the call's own, never a pseudo handle). Any other such call notes its
+    /// handle now (`race_op_keys_unnoted`).
     ///
     /// Inlined where an operation is made (`make_op`), with the usual wait's case too (its
-    /// one key resolved already): the rest is `race_op_keys_other`'s.
+    /// one key noted already, `race_calling_object`), and the case of a call whose keys
+    /// are resolved already (the detector keeping clocks) to one key: the rest is
+    /// `race_op_keys_other`'s.
     #[inline(always)]
-    pub(crate) fn race_op_keys(&mut self, thread: bool) -> OpKeys {
+    pub(crate) fn race_op_keys(&mut self, kept: &Option<super::request::KeptArgs>) -> OpKeys {
         if self.config.race_detection == RaceDetection::Off {
             return OpKeys::None;
         }
-        if thread
-            && let Some((pid, _, false)) = self.race.calling_deferred
-            && let Some(h) = self.race.calling_hot
-            && self.race.calling.is_empty()
-            && let Some((p, fh, _, file)) = self.call_file
-            && (p, fh) == (pid, h)
-            && h != CURRENT_PROCESS_PSEUDO_HANDLE
-            && h != CURRENT_THREAD_PSEUDO_HANDLE
-            && let Some(Body::File(f)) = self.objects.get(file).map(|o| &o.body)
-            && f.port.is_none()
-        {
-            let pipe = f.pipe;
-            return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
+        if !self.race_noted() {
+            debug_assert!(!self.race_on());
+            if let Some((_p, _fh, _, file)) = self.call_file
+                && let Some(Body::File(f)) = self.objects.get(file).map(|o| &o.body)
+                && f.port.is_none()
+            {
+                debug_assert!(matches!(
+                    kept,
+                    Some(
+                        super::request::KeptArgs::ReadFile { handle, .. }
+                            | super::request::KeptArgs::WriteFile { handle, .. }
+                    ) if *handle == _fh
+                ));
+                debug_assert!(self.current.is_some_and(|t| self.thread(t).pid == _p));
+                let pipe = f.pipe;
+                return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
+            }
+            // The usual wait that blocks (`race_calling_object`).
+            let (step, obj) = self.race.calling_object;
+            if step == self.step {
+                return OpKeys::One(SyncKey::Object(obj));
+            }
+            return self.race_op_keys_unnoted(kept);
         }
-        // (Resolved already, the usual case for a wait that blocks: `race_calling_object`.)
         if self.race.calling_deferred.is_none()
             && let [k] = self.race.calling[..]
         {
             return OpKeys::One(k);
         }
+        self.race_op_keys_other()
+    }
+
+    /// `race_op_keys` for a call of the usual kind that noted nothing, past its usual
+    /// case: its notes made now (`race_note_usual_call`), then as any call's.
+    #[inline(never)]
+    fn race_op_keys_unnoted(&mut self, kept: &Option<super::request::KeptArgs>) -> OpKeys {
+        self.race_note_usual_call(kept.as_ref());
         self.race_op_keys_other()
     }
 

@@ -59,7 +59,7 @@ fn each_once_list(objects: &[ObjectId]) -> Take {
 
 /// What `Kernel::wake_usual` did.
 enum UsualWake {
-    /// It woke the one waiter.
+    /// It woke the one waiter: none is left.
     Woken,
     /// There is nothing (more) to wake: no waiter, or one whose object is not signalled
     /// for it. Nothing changed.
@@ -429,14 +429,15 @@ impl Kernel {
     /// scheduler picks. Returns how many waits were satisfied.
     pub(crate) fn wake_waiters(&mut self, obj: ObjectId, cause: &str) -> usize {
         // The usual case (one plain waiter, or none) here; anything else out of line
-        // (`wake_waiters_other`), which goes on where this stopped.
-        let mut woken = 0;
-        loop {
-            match self.wake_usual(obj, cause) {
-                UsualWake::Woken => woken += 1,
-                UsualWake::Done => return woken,
-                UsualWake::Other => return self.wake_waiters_other(obj, cause, woken),
+        // (`wake_waiters_other`), which goes on where this stopped. After the usual case's
+        // one waiter is woken none is left (`UsualWake::Woken`): no second look.
+        match self.wake_usual(obj, cause) {
+            UsualWake::Woken => {
+                debug_assert!(self.objects.get(obj).is_none_or(|o| o.hdr.waiters.is_empty()));
+                1
             }
+            UsualWake::Done => 0,
+            UsualWake::Other => self.wake_waiters_other(obj, cause, 0),
         }
     }
 
@@ -446,6 +447,12 @@ impl Kernel {
     /// take `obj` and report index 0 (wait-any or wait-all alike); `try_take_sync` takes
     /// it if it is signalled for the thread, and the wait leaves its wait list before it
     /// completes, as `satisfy_pending` does. Nothing is changed unless it says `Woken`.
+    ///
+    /// The object is looked up twice (once to read its waiter, once to take its signal and
+    /// take the waiter out of its list), not four times (issue 13: `try_take_sync`'s
+    /// look-up and `unregister_wait`'s were two more, and `wake_waiters` came back to find
+    /// no waiter left). The thread's list gains a mutex it comes to own after the waiter
+    /// has left the object's list, not before: nothing reads either in between.
     #[inline(always)]
     fn wake_usual(&mut self, obj: ObjectId, cause: &str) -> UsualWake {
         let Some(o) = self.objects.get(obj) else { return UsualWake::Done };
@@ -464,22 +471,29 @@ impl Kernel {
             && self.thread_of(thread, tid).suspend_count == 0
         {
             debug_assert_eq!(only, obj);
-            match self.try_take_sync(obj, tid, thread) {
-                SyncTake::NotSignalled => return UsualWake::Done,
-                SyncTake::Taken { abandoned } => {
+            let step = self.step;
+            let o = &mut self.objects[obj];
+            match crate::objects::take_sync_in(o, tid, step) {
+                (SyncTake::NotSignalled, _) => return UsualWake::Done,
+                (SyncTake::Taken { abandoned }, newly_owned) => {
                     let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
                     // `unregister_wait`, knowing its one object and its place (first,
-                    // alone), in one look-up: out of the list, and `release`.
-                    let hdr = &mut self.objects[obj].hdr;
-                    debug_assert_eq!(hdr.waiters.front(), Some(&op));
-                    hdr.waiters.pop_front();
-                    if hdr.drop_ref() {
+                    // alone): out of the list, and `release`.
+                    debug_assert_eq!(o.hdr.waiters.front(), Some(&op));
+                    o.hdr.waiters.pop_front();
+                    let unreferenced = o.hdr.drop_ref();
+                    if newly_owned {
+                        self.thread_of_mut(thread, tid).owned_mutexes.push(obj);
+                    }
+                    if unreferenced {
                         self.maybe_destroy(obj);
                     }
+                    // (No waiter is added to the object from here on: only a call that
+                    // blocks adds one, and completing an operation makes no call.)
                     self.complete_op(op, Value::Wait(code).into(), cause);
                     return UsualWake::Woken;
                 }
-                SyncTake::Other => {}
+                (SyncTake::Other, _) => {}
             }
         }
         UsualWake::Other

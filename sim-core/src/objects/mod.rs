@@ -348,6 +348,37 @@ impl Body {
     }
 }
 
+/// `Kernel::try_take_sync`'s work on the object `o` itself (looked up by the caller,
+/// which may go on using it: `Kernel::wake_usual`), at `step`, for `tid`: what it did,
+/// and whether a mutex became `tid`'s (the caller adds it to the thread's list, as
+/// `acquire_mutex` does).
+#[inline(always)]
+pub(crate) fn take_sync_in(o: &mut Object, tid: Tid, step: u64) -> (SyncTake, bool) {
+    let abandoned = match &mut o.body {
+        Body::Event(e) if !e.signalled => return (SyncTake::NotSignalled, false),
+        Body::Event(e) => {
+            if !e.consume() {
+                return (SyncTake::Taken { abandoned: false }, false);
+            }
+            false
+        }
+        Body::Semaphore(s) if !s.signalled() => return (SyncTake::NotSignalled, false),
+        Body::Semaphore(s) => {
+            s.consume();
+            false
+        }
+        Body::Mutex(m) if !m.signalled_for(tid) => return (SyncTake::NotSignalled, false),
+        Body::Mutex(m) => {
+            let (abandoned, newly_owned) = m.acquire(tid);
+            o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+            return (SyncTake::Taken { abandoned }, newly_owned);
+        }
+        _ => return (SyncTake::Other, false),
+    };
+    o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
+    (SyncTake::Taken { abandoned }, false)
+}
+
 /// What `Kernel::try_take_sync` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SyncTake {
@@ -476,33 +507,11 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid, thread: ObjectId) -> SyncTake {
         let step = self.step;
-        let o = &mut self.objects[obj];
-        let abandoned = match &mut o.body {
-            Body::Event(e) if !e.signalled => return SyncTake::NotSignalled,
-            Body::Event(e) => {
-                if !e.consume() {
-                    return SyncTake::Taken { abandoned: false };
-                }
-                false
-            }
-            Body::Semaphore(s) if !s.signalled() => return SyncTake::NotSignalled,
-            Body::Semaphore(s) => {
-                s.consume();
-                false
-            }
-            Body::Mutex(m) if !m.signalled_for(tid) => return SyncTake::NotSignalled,
-            Body::Mutex(m) => {
-                let (abandoned, newly_owned) = m.acquire(tid);
-                o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-                if newly_owned {
-                    self.thread_of_mut(thread, tid).owned_mutexes.push(obj);
-                }
-                return SyncTake::Taken { abandoned };
-            }
-            _ => return SyncTake::Other,
-        };
-        o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
-        SyncTake::Taken { abandoned }
+        let (r, newly_owned) = take_sync_in(&mut self.objects[obj], tid, step);
+        if newly_owned {
+            self.thread_of_mut(thread, tid).owned_mutexes.push(obj);
+        }
+        r
     }
 
     /// The last handle to `id` closed (its name is already unbound).
