@@ -11,17 +11,20 @@
 use crate::objects::ObjectId;
 use crate::types::{HANDLE, HANDLE_FLAG_INHERIT, HANDLE_FLAG_PROTECT_FROM_CLOSE};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
-/// One step in a handle's history.
+/// One step in a handle's history. (`api` and `how` are the kernel's constant texts,
+/// borrowed: a handle's creation and its close allocate none, and a history's copy at a
+/// close copies no text; issue 13.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// The kernel step at which it happened.
     pub step: u64,
     /// The Win32 call that made this handle value (e.g. `CreatePipe`, `CreateProcess`).
-    pub api: String,
+    pub api: Cow<'static, str>,
     /// What the call did: `created`, `inherited`, `duplicated`, `opened`.
-    pub how: String,
+    pub how: Cow<'static, str>,
     /// Process id of the caller.
     pub by_pid: u32,
     /// Thread id of the caller (0 when the kernel itself acted).

@@ -252,7 +252,14 @@ impl Kernel {
     }
 
     /// An origin record for a handle made now by the current call.
-    pub(crate) fn origin(&self, pid: Pid, tid: Tid, api: &str, how: &str, from: Option<(Pid, HANDLE)>) -> Origin {
+    pub(crate) fn origin(
+        &self,
+        pid: Pid,
+        tid: Tid,
+        api: &'static str,
+        how: &'static str,
+        from: Option<(Pid, HANDLE)>,
+    ) -> Origin {
         Origin { step: self.step, api: api.into(), how: how.into(), by_pid: pid, by_tid: tid, from }
     }
 
@@ -308,7 +315,7 @@ impl Kernel {
     }
 
     /// Remembers a closed handle on its object (bounded), for reports.
-    pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &str, how: &str) {
+    pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &'static str, how: &'static str) {
         // The record lives on the object, and only a deadlock report reads it (a pipe's
         // closed writers). An object whose last handle this is, that nothing else refers
         // to, and whose family does nothing when its last handle closes is destroyed by

@@ -512,7 +512,15 @@ impl Kernel {
     }
 
     /// A handle to a socket object that has none yet.
-    fn sock_handle(&mut self, pid: Pid, tid: Tid, id: ObjectId, api: &str, how: &str, inherit: bool) -> CallResult {
+    fn sock_handle(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        id: ObjectId,
+        api: &'static str,
+        how: &'static str,
+        inherit: bool,
+    ) -> CallResult {
         let count = self.net.per_process.get(&pid).copied().unwrap_or(0);
         if count >= self.config.sockets_max {
             let max = self.config.sockets_max;
