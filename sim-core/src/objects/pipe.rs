@@ -1169,6 +1169,30 @@ impl Kernel {
             q.pop_consumed();
             return;
         }
+        // The usual case with a write pending (a bounded producer blocked on its last write,
+        // after a read): the one pending write of all pipes is this queue's last entry, and
+        // no flush waits. The scan below adds up the entries' unread bytes to reach it; the
+        // unread bytes up to and including the last entry are all the queue's (`unread`),
+        // so it completes exactly when they fit. The same write completes with the same
+        // reply, after the same entries go, as below (no other write, no flush).
+        if pending == 1
+            && q.flushers.is_empty()
+            && let Some(last) = q.entries.back_mut()
+            && last.writer.is_some()
+        {
+            let done = if q.unread <= u64::from(q.quota) {
+                last.writer.take().map(|w| (w, last.data.len() as u32))
+            } else {
+                None
+            };
+            q.pop_consumed();
+            if let Some((w, n)) = done {
+                self.pipe_writes_pending = 0;
+                let reason = why(self, trace, &mut text, &cause);
+                self.complete_op(w, Value::Written(n).into(), reason);
+            }
+            return;
+        }
         // The first write completed, and any others (usually none: no list is built).
         let mut first: Option<(OpId, u32)> = None;
         let mut more = Vec::new();
