@@ -945,11 +945,35 @@ impl Kernel {
             // after serving a read.)
             let pending = self.pipe_writes_pending;
             let peer = 1 - end;
-            let p = pipe_mut(self, pipe);
+            // (The pipe and the operation table borrowed apart: a pending read's length is
+            // read with the pipe at hand.)
+            let Body::Pipe(p) = &mut self.objects[pipe].body else { not_a("a pipe") };
             if p.named.is_none() && !p.message_type && !p.ends[peer].closed {
                 let len = n as u32;
                 let e = &mut p.ends[peer];
                 let q = &mut e.inbound;
+                // The usual write that a pending read takes whole (a consumer blocked on an
+                // empty pipe): nothing queued, nothing else pending that could complete, and
+                // the first pending read's buffer holds all the bytes. The general path
+                // queues the bytes, and `pipe_progress` hands that entry's buffer to the
+                // read (`take`), drops the entry, and completes the read; then the write is
+                // done (nothing unread). Here the buffer goes to the read directly, with the
+                // same counts, the same reply and the same cause, in the same order.
+                if pending == 0
+                    && q.entries.is_empty()
+                    && q.flushers.is_empty()
+                    && let Some(&r) = e.reads.front()
+                    && let OpKind::PipeRead { len: want, .. } = self.ops[r].kind
+                    && u64::from(want) >= n
+                {
+                    e.reads.pop_front();
+                    q.written_total += n;
+                    q.read_total += n;
+                    // (`unread` and `pipe_bytes` each went up and down by `n`.)
+                    let why = if self.config.trace { self.cause_with(write_cause(h, len)) } else { String::new() };
+                    self.complete_op(r, Reply::from(Value::Read(data)), &why);
+                    return Exec::Done(Reply::from(Value::Written(len)));
+                }
                 q.unread += n;
                 q.written_total += n;
                 q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: false });
