@@ -102,6 +102,31 @@ impl DataQueue {
         self.entries.iter().find(|e| e.unread()).map(|e| e.remaining() as u32).unwrap_or(0)
     }
 
+    /// `pipe_progress_ops`' writes and flushes in the usual case with a write pending (a
+    /// bounded producer blocked on its last write, after a read): the one pending write of
+    /// all pipes (`pending`, `Kernel::pipe_writes_pending`) is this queue's last entry,
+    /// and no flush waits. The scan there adds up the entries' unread bytes to reach it;
+    /// the unread bytes up to and including the last entry are all the queue's (`unread`),
+    /// so it completes exactly when they fit. As there, its writer is taken and the
+    /// consumed entries at the front go; `Some` with the write that completes, if it does
+    /// (its op and length: no other write, no flush completes), for the caller to count
+    /// and complete; `None` (nothing done) in any other case.
+    #[inline(always)]
+    fn last_write_only(&mut self, pending: u32) -> Option<Option<(OpId, u32)>> {
+        if pending != 1 || !self.flushers.is_empty() {
+            return None;
+        }
+        let last = self.entries.back_mut()?;
+        last.writer?;
+        let done = if self.unread <= u64::from(self.quota) {
+            last.writer.take().map(|w| (w, last.data.len() as u32))
+        } else {
+            None
+        };
+        self.pop_consumed();
+        Some(done)
+    }
+
     /// Drops fully read entries whose write has completed from the front.
     #[inline(always)]
     fn pop_consumed(&mut self) {
@@ -1193,23 +1218,8 @@ impl Kernel {
             q.pop_consumed();
             return;
         }
-        // The usual case with a write pending (a bounded producer blocked on its last write,
-        // after a read): the one pending write of all pipes is this queue's last entry, and
-        // no flush waits. The scan below adds up the entries' unread bytes to reach it; the
-        // unread bytes up to and including the last entry are all the queue's (`unread`),
-        // so it completes exactly when they fit. The same write completes with the same
-        // reply, after the same entries go, as below (no other write, no flush).
-        if pending == 1
-            && q.flushers.is_empty()
-            && let Some(last) = q.entries.back_mut()
-            && last.writer.is_some()
-        {
-            let done = if q.unread <= u64::from(q.quota) {
-                last.writer.take().map(|w| (w, last.data.len() as u32))
-            } else {
-                None
-            };
-            q.pop_consumed();
+        // The usual case with a write pending, without the scan (`last_write_only`).
+        if let Some(done) = q.last_write_only(pending) {
             if let Some((w, n)) = done {
                 self.pipe_writes_pending = 0;
                 let reason = why(self, trace, &mut text, &cause);
@@ -1385,16 +1395,28 @@ impl Kernel {
         // `take` dropped the consumed entries at the front: with nothing pending that
         // could complete, `pipe_progress` has nothing left to do.
         let quiet = pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty();
+        // With no read pending here, `pipe_progress_ops` takes no read and goes on to its
+        // usual case with a write pending (`last_write_only`): done here, without its call.
+        let last = if quiet || !e.reads.is_empty() { None } else { e.inbound.last_write_only(pending) };
         let n = data.len();
         self.pipe_bytes -= n as u64;
-        if !quiet {
-            self.pipe_progress_ops(pipe, end, move |s: &mut String| {
-                s.push_str("ReadFile(");
-                push_handle(s, h);
-                s.push_str(") took ");
-                push_u64(s, n as u64);
-                s.push_str(" bytes");
-            });
+        let cause = move |s: &mut String| {
+            s.push_str("ReadFile(");
+            push_handle(s, h);
+            s.push_str(") took ");
+            push_u64(s, n as u64);
+            s.push_str(" bytes");
+        };
+        match last {
+            Some(Some((w, m))) => {
+                // As `pipe_progress_ops` completes it (its cause's text, once).
+                self.pipe_writes_pending = 0;
+                let why = if self.config.trace { self.cause_with(cause) } else { String::new() };
+                self.complete_op(w, Value::Written(m).into(), &why);
+            }
+            Some(None) => {}
+            None if !quiet => self.pipe_progress_ops(pipe, end, cause),
+            None => {}
         }
         Some(Exec::Done(Reply::from(Value::Read(data))))
     }
