@@ -18,7 +18,7 @@ use super::{Body, ObjectId, ObjectType};
 use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
 use crate::kernel::io::AsyncTarget;
-use crate::kernel::ops::{OpId, OpKind};
+use crate::kernel::ops::{OpId, OpKind, Target};
 use crate::kernel::request::{Api, Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
@@ -1136,7 +1136,8 @@ impl Kernel {
     /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
     #[inline(never)]
     fn write_pipe_block(&mut self, tid: Tid, file_id: ObjectId, pipe: ObjectId, peer: usize, len: u32) -> Exec {
-        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        // (Made here, as `read_pipe_bytes` makes a blocked read's.)
+        let op = self.make_op(tid, OpKind::PipeWrite { file: file_id, len }, None, Target::Thread);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
         self.pipe_writes_pending += 1;
@@ -1383,8 +1384,10 @@ impl Kernel {
             if writer_closed {
                 return None;
             }
-            // Empty: the read waits (`io_pend` in Sync mode).
-            let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
+            // Empty: the read waits (`io_pend` in Sync mode). The operation is made here
+            // (`make_op`, inlined, what `new_op`'s call does): the usual blocked read, as
+            // every other ping-pong step is, pays no call and no copy of its kind.
+            let op = self.make_op(tid, OpKind::PipeRead { file: file_id, len }, None, Target::Thread);
             pipe_mut(self, pipe).ends[end].reads.push_back(op);
             return Some(Exec::Block(op));
         }
