@@ -551,8 +551,12 @@ macro_rules! api_table {
         /// A call's arguments as a pending operation keeps them (`args_with(false)`),
         /// in the parts they are built from: what a call that may block keeps before it
         /// runs, its list built only if it does block (`Request::keep_args`).
+        /// With a tag of its own, as `Request`'s: left to the compiler, the tag was folded
+        /// into a `Vec`'s capacity, and making an operation (`OpArgs::new`, for every call
+        /// that blocks) decoded it to tell the usual kinds (issue 13).
         #[allow(non_camel_case_types)]
         #[derive(Clone)]
+        #[repr(u16)]
         pub(crate) enum KeptArgs {
             $( $name { $($f: api_kept_ty!($t $(, $r)?),)* $($($bf: api_kept_ty!($bt $(, $br)?),)*)? }, )*
         }

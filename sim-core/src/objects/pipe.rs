@@ -18,7 +18,7 @@ use super::{Body, ObjectId, ObjectType};
 use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
 use crate::kernel::io::AsyncTarget;
-use crate::kernel::ops::{OpId, OpKind};
+use crate::kernel::ops::{OpId, OpKind, Target};
 use crate::kernel::request::{Api, Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
@@ -100,6 +100,31 @@ impl DataQueue {
             return 0;
         }
         self.entries.iter().find(|e| e.unread()).map(|e| e.remaining() as u32).unwrap_or(0)
+    }
+
+    /// `pipe_progress_ops`' writes and flushes in the usual case with a write pending (a
+    /// bounded producer blocked on its last write, after a read): the one pending write of
+    /// all pipes (`pending`, `Kernel::pipe_writes_pending`) is this queue's last entry,
+    /// and no flush waits. The scan there adds up the entries' unread bytes to reach it;
+    /// the unread bytes up to and including the last entry are all the queue's (`unread`),
+    /// so it completes exactly when they fit. As there, its writer is taken and the
+    /// consumed entries at the front go; `Some` with the write that completes, if it does
+    /// (its op and length: no other write, no flush completes), for the caller to count
+    /// and complete; `None` (nothing done) in any other case.
+    #[inline(always)]
+    fn last_write_only(&mut self, pending: u32) -> Option<Option<(OpId, u32)>> {
+        if pending != 1 || !self.flushers.is_empty() {
+            return None;
+        }
+        let last = self.entries.back_mut()?;
+        last.writer?;
+        let done = if self.unread <= u64::from(self.quota) {
+            last.writer.take().map(|w| (w, last.data.len() as u32))
+        } else {
+            None
+        };
+        self.pop_consumed();
+        Some(done)
     }
 
     /// Drops fully read entries whose write has completed from the front.
@@ -945,11 +970,35 @@ impl Kernel {
             // after serving a read.)
             let pending = self.pipe_writes_pending;
             let peer = 1 - end;
-            let p = pipe_mut(self, pipe);
+            // (The pipe and the operation table borrowed apart: a pending read's length is
+            // read with the pipe at hand.)
+            let Body::Pipe(p) = &mut self.objects[pipe].body else { not_a("a pipe") };
             if p.named.is_none() && !p.message_type && !p.ends[peer].closed {
                 let len = n as u32;
                 let e = &mut p.ends[peer];
                 let q = &mut e.inbound;
+                // The usual write that a pending read takes whole (a consumer blocked on an
+                // empty pipe): nothing queued, nothing else pending that could complete, and
+                // the first pending read's buffer holds all the bytes. The general path
+                // queues the bytes, and `pipe_progress` hands that entry's buffer to the
+                // read (`take`), drops the entry, and completes the read; then the write is
+                // done (nothing unread). Here the buffer goes to the read directly, with the
+                // same counts, the same reply and the same cause, in the same order.
+                if pending == 0
+                    && q.entries.is_empty()
+                    && q.flushers.is_empty()
+                    && let Some(&r) = e.reads.front()
+                    && let OpKind::PipeRead { len: want, .. } = self.ops[r].kind
+                    && u64::from(want) >= n
+                {
+                    e.reads.pop_front();
+                    q.written_total += n;
+                    q.read_total += n;
+                    // (`unread` and `pipe_bytes` each went up and down by `n`.)
+                    let why = if self.config.trace { self.cause_with(write_cause(h, len)) } else { String::new() };
+                    self.complete_op(r, Reply::from(Value::Read(data)), &why);
+                    return Exec::Done(Reply::from(Value::Written(len)));
+                }
                 q.unread += n;
                 q.written_total += n;
                 q.entries.push_back(Entry { data, offset: 0, writer: None, empty_unread: false });
@@ -1087,7 +1136,8 @@ impl Kernel {
     /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
     #[inline(never)]
     fn write_pipe_block(&mut self, tid: Tid, file_id: ObjectId, pipe: ObjectId, peer: usize, len: u32) -> Exec {
-        let op = self.new_op(tid, OpKind::PipeWrite { file: file_id, len }, None);
+        // (Made here, as `read_pipe_bytes` makes a blocked read's.)
+        let op = self.make_op(tid, OpKind::PipeWrite { file: file_id, len }, None, Target::Thread);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
         self.pipe_writes_pending += 1;
@@ -1167,6 +1217,15 @@ impl Kernel {
             // No write and no flush pending (the usual case after a read completed): nothing
             // more completes; only fully read entries at the front go, as below.
             q.pop_consumed();
+            return;
+        }
+        // The usual case with a write pending, without the scan (`last_write_only`).
+        if let Some(done) = q.last_write_only(pending) {
+            if let Some((w, n)) = done {
+                self.pipe_writes_pending = 0;
+                let reason = why(self, trace, &mut text, &cause);
+                self.complete_op(w, Value::Written(n).into(), reason);
+            }
             return;
         }
         // The first write completed, and any others (usually none: no list is built).
@@ -1325,8 +1384,10 @@ impl Kernel {
             if writer_closed {
                 return None;
             }
-            // Empty: the read waits (`io_pend` in Sync mode).
-            let op = self.new_op(tid, OpKind::PipeRead { file: file_id, len }, None);
+            // Empty: the read waits (`io_pend` in Sync mode). The operation is made here
+            // (`make_op`, inlined, what `new_op`'s call does): the usual blocked read, as
+            // every other ping-pong step is, pays no call and no copy of its kind.
+            let op = self.make_op(tid, OpKind::PipeRead { file: file_id, len }, None, Target::Thread);
             pipe_mut(self, pipe).ends[end].reads.push_back(op);
             return Some(Exec::Block(op));
         }
@@ -1337,16 +1398,28 @@ impl Kernel {
         // `take` dropped the consumed entries at the front: with nothing pending that
         // could complete, `pipe_progress` has nothing left to do.
         let quiet = pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty();
+        // With no read pending here, `pipe_progress_ops` takes no read and goes on to its
+        // usual case with a write pending (`last_write_only`): done here, without its call.
+        let last = if quiet || !e.reads.is_empty() { None } else { e.inbound.last_write_only(pending) };
         let n = data.len();
         self.pipe_bytes -= n as u64;
-        if !quiet {
-            self.pipe_progress_ops(pipe, end, move |s: &mut String| {
-                s.push_str("ReadFile(");
-                push_handle(s, h);
-                s.push_str(") took ");
-                push_u64(s, n as u64);
-                s.push_str(" bytes");
-            });
+        let cause = move |s: &mut String| {
+            s.push_str("ReadFile(");
+            push_handle(s, h);
+            s.push_str(") took ");
+            push_u64(s, n as u64);
+            s.push_str(" bytes");
+        };
+        match last {
+            Some(Some((w, m))) => {
+                // As `pipe_progress_ops` completes it (its cause's text, once).
+                self.pipe_writes_pending = 0;
+                let why = if self.config.trace { self.cause_with(cause) } else { String::new() };
+                self.complete_op(w, Value::Written(m).into(), &why);
+            }
+            Some(None) => {}
+            None if !quiet => self.pipe_progress_ops(pipe, end, cause),
+            None => {}
         }
         Some(Exec::Done(Reply::from(Value::Read(data))))
     }
