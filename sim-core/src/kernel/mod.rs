@@ -27,6 +27,7 @@ pub(crate) mod lazy;
 mod lifecycle;
 mod livelock;
 pub mod ops;
+mod pollq;
 pub mod race;
 pub mod request;
 pub mod sched;
@@ -47,7 +48,7 @@ pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
 use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Schedule, StateHash, Strategy};
 use slotmap::SlotMap;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 pub use time::TimerKey;
 
 /// A thread id (`GetCurrentThreadId`). Process and thread ids share one pool of multiples
@@ -86,7 +87,7 @@ impl From<Reply> for Exec {
 struct Spare {
     tids: idmap::IdMap<ObjectId>,
     pids: idmap::IdMap<ObjectId>,
-    to_poll: VecDeque<Tid>,
+    to_poll: pollq::PollQueue,
     dead: Vec<Tid>,
     exited: Vec<(Pid, String, u32)>,
     parked: tidset::TidSet,
@@ -444,7 +445,7 @@ pub struct Kernel {
     pub(crate) timers: BTreeSet<(u64, u64, TimerKey)>,
     timer_seq: u64,
     /// Threads whose result is decided (or that are new) and must run to their next call.
-    pub(crate) to_poll: VecDeque<Tid>,
+    pub(crate) to_poll: pollq::PollQueue,
     /// Bodies of threads not yet started.
     pub(crate) starts: idmap::IdMap<Start>,
     /// Threads that ended since the last poll round; their futures are dropped.
