@@ -433,7 +433,13 @@ impl RandomStrategy {
     /// options (`pick_index` without the list: `Kernel::choose_thread_in`).
     #[inline(always)]
     pub(crate) fn pick_among(&mut self, n: usize) -> usize {
-        self.rng.random_range(0..n)
+        // A `usize` range below 2^32 is sampled as a `u32` range (rand's `UniformUsize`,
+        // for portability): asking for the `u32` range directly is the same draw, and
+        // small enough to be inlined into the calls' polls (issue 13).
+        match u32::try_from(n) {
+            Ok(n) => self.rng.random_range(0..n) as usize,
+            Err(_) => self.rng.random_range(0..n),
+        }
     }
 }
 
