@@ -481,6 +481,7 @@ impl Kernel {
     /// The one completion path: removes the operation and delivers `reply` to its target.
     /// The caller has already taken it off its queue. `why` says what completed it.
     pub(crate) fn complete_op(&mut self, id: OpId, reply: Reply, why: &str) {
+        let race_on = self.race_on();
         let op = self.ops.get_mut(id).unwrap_or_else(|| panic!("simulator bug: completing a missing operation"));
         // The usual case: a thread's synchronous call (a wait, a pipe's read or write, a
         // Sleep) whose kept arguments own nothing (`OpArgs::is_plain`). What the general path
@@ -490,7 +491,6 @@ impl Kernel {
         let plain_kind =
             matches!(op.kind, OpKind::Wait { .. } | OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::Sleep);
         if plain_kind && matches!(op.target, Target::Thread) && op.args.is_plain() {
-            let keys = std::mem::take(&mut op.race_keys);
             // A wait's lists (not a wait on one object's, held inline) serve the next wait.
             let lists = match &mut op.kind {
                 OpKind::Wait { objects: objects @ WaitList::Many(_), handles, .. } => {
@@ -498,12 +498,18 @@ impl Kernel {
                 }
                 _ => None,
             };
-            let (tid, api, serial, deadline, timer_seq) = (op.tid, op.api, op.serial, op.deadline, op.timer_seq);
+            let (tid, api, serial) = (op.tid, op.api, op.serial);
+            // Most often (a pipe's blocked ReadFile or WriteFile, an untimed wait) the
+            // race detector keeps no clocks (`race_op_completed` acquires nothing, and keys
+            // other than a list own nothing to keep) and no timer is set: only the delivery
+            // has anything to do. The rest is out of line, so the usual completion copies
+            // no more out of the operation than the delivery uses (issue 13).
+            let rest = (race_on || matches!(op.race_keys, super::race::OpKeys::List(_)) || op.deadline.is_some())
+                .then(|| (std::mem::take(&mut op.race_keys), op.deadline, op.timer_seq));
             // Nothing left in it owns memory: forgetting it frees nothing.
             std::mem::forget(self.ops.remove(id));
-            self.race_op_completed(keys, tid, || timed_out(&reply, why), None);
-            if let Some(d) = deadline {
-                self.timers.remove(&(d, timer_seq, TimerKey::Op(id)));
+            if let Some((keys, deadline, timer_seq)) = rest {
+                self.op_completed_keys_timer(id, keys, tid, (deadline, timer_seq), &reply, why);
             }
             self.deliver_to_thread(id, tid, api, serial, reply, why);
             if let Some((objects, handles)) = lists {
@@ -512,6 +518,24 @@ impl Kernel {
             return;
         }
         self.complete_op_other(id, reply, why);
+    }
+
+    /// `complete_op`'s usual case, before the delivery: the race detector's acquire, and
+    /// the operation's timer goes (what `complete_op_other` does there).
+    #[inline(never)]
+    fn op_completed_keys_timer(
+        &mut self,
+        id: OpId,
+        keys: super::race::OpKeys,
+        tid: Tid,
+        (deadline, timer_seq): (Option<u64>, u64),
+        reply: &Reply,
+        why: &str,
+    ) {
+        self.race_op_completed(keys, tid, || timed_out(reply, why), None);
+        if let Some(d) = deadline {
+            self.timers.remove(&(d, timer_seq, TimerKey::Op(id)));
+        }
     }
 
     /// `complete_op` for an operation other than the usual one: another target, another
