@@ -293,17 +293,25 @@ impl Kernel {
     /// blocked (the object nonsignalled while its I/O is in progress) or goes.
     /// A lock deferred (`IoLock::Deferred`: ReadFile's and WriteFile's, free as they
     /// start) is taken only by a call that blocked.
+    /// A deferred lock taken by a call that blocked is returned: the thread's record of
+    /// it (`Thread::held_lock`) is left to `execute`'s end, which has the thread's object
+    /// at hand there (every ReadFile or WriteFile that blocks comes here, issue 13). A
+    /// deferred lock is never a granted one, so that nothing reads that record in between.
     #[inline(always)]
-    fn file_call_done(&mut self, tid: Tid, lock: IoLock, exec: &Exec) {
+    fn file_call_done(&mut self, tid: Tid, lock: IoLock, exec: &Exec) -> Option<crate::objects::ObjectId> {
         use crate::objects::pipe;
         self.call_file = None;
         match (lock, exec) {
             (IoLock::Free, _) => {}
             (IoLock::Held(file), Exec::Block(_)) => pipe::hold_lock(self, file, tid),
             (IoLock::Held(file), _) => pipe::unlock_file(self, file),
-            (IoLock::Deferred(file), Exec::Block(_)) => pipe::take_deferred_lock(self, file, tid),
+            (IoLock::Deferred(file), Exec::Block(_)) => {
+                pipe::take_deferred_lock(self, file, tid);
+                return Some(file);
+            }
             (IoLock::Deferred(file), _) => pipe::deferred_lock_unused(self, file),
         }
+        None
     }
 
     /// The executing file call queues behind the holder of `file`'s I/O lock: its
@@ -551,6 +559,8 @@ impl Kernel {
         // I/O lock, or queues behind its holder (`lock_file_for`); ReadFile and WriteFile,
         // whose handle and access are known here, take it without the general match on
         // the request.
+        // A deferred file lock that the call took as it blocked (`file_call_done`).
+        let mut held = None;
         let exec = match req {
             // (A request of these three holds nothing to free, and its arm takes copies of
             // its fields: it is forgotten, not dropped through the table's drop glue. None
@@ -587,7 +597,7 @@ impl Kernel {
                             Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
                             None => self.read_file(pid, tid, handle, len, overlapped, buffer),
                         };
-                        self.file_call_done(tid, lock, &exec);
+                        held = self.file_call_done(tid, lock, &exec);
                         // The usual end (the trace off, no lock granted, the call done at once):
                         // the reply goes to the thread from here, as the end of this
                         // function would take it there, not moved on through `exec` first.
@@ -614,7 +624,7 @@ impl Kernel {
                             Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
-                        self.file_call_done(tid, lock, &exec);
+                        held = self.file_call_done(tid, lock, &exec);
                         // (As ReadFile's.)
                         match exec {
                             Exec::Done(reply) if !traced && granted.is_none() => {
@@ -650,7 +660,8 @@ impl Kernel {
                     Ok(locked) => {
                         let exec = self.dispatch(pid, tid, req);
                         if file_call {
-                            self.file_call_done(tid, locked.map_or(IoLock::Free, IoLock::Held), &exec);
+                            let none = self.file_call_done(tid, locked.map_or(IoLock::Free, IoLock::Held), &exec);
+                            debug_assert!(none.is_none());
                         }
                         exec
                     }
@@ -699,6 +710,11 @@ impl Kernel {
                 // Through the thread's object looked up at the start, as `Exec::Done` is.
                 let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
                 t.run = Run::Blocked(op);
+                // (A deferred lock it took: `file_call_done`; nothing read the record since.)
+                if held.is_some() {
+                    debug_assert!(granted.is_none());
+                    t.held_lock = held;
+                }
                 let port_thread = t.port.is_some();
                 if traced {
                     self.trace_call_blocked(call_id, tid, api, shown.unwrap_or_default(), op);

@@ -667,10 +667,11 @@ pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
 }
 
 /// A call whose lock was deferred (`IoLock::Deferred`) blocked: it takes the lock, still
-/// free, and holds it, as if it had taken it before it ran (`hold_lock`).
+/// free, and holds it, as if it had taken it before it ran (`hold_lock`). Its thread's
+/// record of the lock (`Thread::held_lock`) is the caller's to set (`Kernel::execute`
+/// does, through the thread's object).
 #[inline(never)]
 pub(crate) fn take_deferred_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
-    k.thread_mut(tid).held_lock = Some(id);
     let f = file_mut(k, id);
     debug_assert!(
         f.lock.is_none() && f.lock_waiters.is_empty() && f.signalled,
