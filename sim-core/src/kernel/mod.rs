@@ -533,9 +533,10 @@ pub struct Kernel {
     /// footprints or states, and no state hashing. Then one comparison (`plain_step`)
     /// stands for the several tests of these that `step_inline`, `step_thread` and the
     /// reply's hand-over each made. Else 0 (never). Set by `set_plain_until` whenever
-    /// one of these changes (`Kernel::new`, `take_strategy`, `track_positions`, the
-    /// detector's activation); debug builds check it at each use.
-    pub(crate) plain_until: u64,
+    /// one of these changes (`Kernel::new`, `track_positions`, the detector's
+    /// activation; `take_strategy`, which takes the held random strategy, sets it to 0);
+    /// debug builds check it at each use.
+    plain_until: u64,
     /// The in-memory volume: files and directories that outlive processes
     /// (`objects/file.rs`, docs/semantics.md §28).
     pub(crate) volume: lazy::Lazy<crate::objects::file::Volume>,
