@@ -308,14 +308,22 @@ impl Kernel {
             // (docs/semantics.md §7.7).
             return Err(ERROR_INVALID_HANDLE);
         }
-        let e = p.handles.remove(h).expect("handle exists");
-        self.note_closed(pid, h, &e, "CloseHandle", "closed");
+        let mut e = p.handles.remove(h).expect("handle exists");
+        self.note_closed(pid, h, &mut e, "CloseHandle", "closed");
         self.drop_handle_ref(e.object);
         Ok(())
     }
 
-    /// Remembers a closed handle on its object (bounded), for reports.
-    pub(crate) fn note_closed(&mut self, pid: Pid, h: HANDLE, e: &HandleEntry, api: &'static str, how: &'static str) {
+    /// Remembers a closed handle on its object (bounded), for reports: the entry's
+    /// history moves into the record (the entry is being closed).
+    pub(crate) fn note_closed(
+        &mut self,
+        pid: Pid,
+        h: HANDLE,
+        e: &mut HandleEntry,
+        api: &'static str,
+        how: &'static str,
+    ) {
         // The record lives on the object, and only a deadlock report reads it (a pipe's
         // closed writers). An object whose last handle this is, that nothing else refers
         // to, and whose family does nothing when its last handle closes is destroyed by
@@ -330,7 +338,8 @@ impl Kernel {
         if list.len() >= crate::objects::CLOSED_HANDLES_KEPT {
             list.remove(0);
         }
-        list.push(crate::objects::ClosedHandle { pid, handle: h, history: e.history.clone(), closed });
+        let history = std::mem::take(&mut e.history);
+        list.push(crate::objects::ClosedHandle { pid, handle: h, history, closed });
     }
 
     pub(crate) fn drop_handle_ref(&mut self, id: ObjectId) {

@@ -301,9 +301,9 @@ impl Kernel {
         };
         let _ = self.push_process_event(pid, EventKind::ProcessExit { code, closed });
         for (i, e) in slots.drain(..).enumerate() {
-            let Some(e) = e else { continue };
+            let Some(mut e) = e else { continue };
             let h = crate::handles::handle_of(i);
-            self.note_closed(pid, h, &e, "ExitProcess", "closed at process exit");
+            self.note_closed(pid, h, &mut e, "ExitProcess", "closed at process exit");
             self.drop_handle_ref(e.object);
         }
         // The emptied slots go to the next process's table.

@@ -455,8 +455,8 @@ impl Kernel {
                 .map(|(h, _)| h)
                 .collect();
             for h in handles {
-                if let Some(e) = self.process_mut(pid).handles.remove(h) {
-                    self.note_closed(pid, h, &e, "WSACleanup", "closed");
+                if let Some(mut e) = self.process_mut(pid).handles.remove(h) {
+                    self.note_closed(pid, h, &mut e, "WSACleanup", "closed");
                     self.drop_handle_ref(e.object);
                 }
             }
