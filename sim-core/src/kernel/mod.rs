@@ -610,9 +610,11 @@ impl Kernel {
             false => Vec::new(),
         };
         Kernel {
-            // Room for a first process, its main thread and one more object: without it
-            // the first insertion moves the slot array (slot maps start with one slot).
-            objects: SlotMap::with_capacity_and_key(3),
+            // Room for a first process, its main thread and five more objects (a second
+            // thread and a pipe's three, or a mutex and two events) before the slot array
+            // first moves (slot maps start with one slot, and grow by doubling, copying
+            // every slot); one allocation either way.
+            objects: SlotMap::with_capacity_and_key(7),
             ops: SlotMap::with_key(),
             op_serial: 0,
             tids: std::mem::take(&mut spare.tids),
