@@ -1794,6 +1794,16 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     let p = pipe_mut(k, pipe);
     p.ends[end].closed = true;
     p.ends[end].file = None;
+    // The usual close (every run's pipes close at their process's exit): no operation is
+    // pending on either end, so none completes, and the queues change as below without
+    // the lists of operations (`closed_quiet`).
+    let quiet = p.ends.iter().all(|e| {
+        e.reads.is_empty() && e.inbound.flushers.is_empty() && e.inbound.entries.iter().all(|e| e.writer.is_none())
+    });
+    if quiet {
+        closed_quiet(k, pipe, end, &cause);
+        return;
+    }
     // Reads pending on this end itself [inferred: NPFS completes the closing end's IRPs].
     let own_reads: Vec<OpId> = p.ends[end].reads.drain(..).collect();
     // This end's own pending writes lose their unread bytes [inferred, as when the
@@ -1834,6 +1844,24 @@ pub(crate) fn file_cleanup(k: &mut Kernel, id: ObjectId) {
     }
     if pipe_ref(k, pipe).named.is_some() {
         super::named_pipe::end_closed(k, pipe, end, &cause);
+    }
+}
+
+/// `file_cleanup` with no operation pending on either end: what it does to the queues
+/// then (the peer's fully read entries go; the data toward the closed end is discarded),
+/// in its order.
+fn closed_quiet(k: &mut Kernel, pipe: ObjectId, end: usize, cause: &str) {
+    let p = pipe_mut(k, pipe);
+    // Empty messages not yet read stay: the peer still reads them (§3.8).
+    p.ends[1 - end].inbound.entries.retain(|e| e.unread());
+    // Data toward this end is discarded (§2.11).
+    let q = &mut p.ends[end].inbound;
+    q.entries.clear();
+    q.empty_messages = 0;
+    let discarded = std::mem::take(&mut q.unread);
+    k.pipe_bytes -= discarded;
+    if pipe_ref(k, pipe).named.is_some() {
+        super::named_pipe::end_closed(k, pipe, end, cause);
     }
 }
 
