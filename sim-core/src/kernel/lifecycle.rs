@@ -197,9 +197,12 @@ impl Kernel {
             return;
         }
         assert!(o.hdr.waiters.is_empty(), "simulator bug: destroying an object with waiters");
-        // Threads and processes (every run has some) need only their ids once destroyed:
-        // they are dropped where they lie rather than moved out whole (an object is a
-        // few hundred bytes) for the other families' hook.
+        // Threads and processes (every run has some), and the objects most programs make
+        // (pipes and their ends, events, semaphores, mutexes) need only a few ids once
+        // destroyed: they are dropped where they lie rather than moved out whole (an
+        // object is a few hundred bytes, and moving one out copied it four times) for
+        // the other families' hook, `on_destroyed`, which does the rest after the object
+        // has gone, as these arms do.
         match o.body {
             Body::Thread(ref t) => {
                 let (tid, process) = (t.tid, t.process);
@@ -213,6 +216,39 @@ impl Kernel {
                 drop(self.objects.remove(id));
                 self.race_object_destroyed(id);
                 self.pids.remove(&pid);
+            }
+            // A pipe end holds its pipe, and its completion port if it has one.
+            Body::File(ref f) => {
+                let (port, pipe) = (f.port.map(|(port, _)| port), f.pipe);
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                if let Some(port) = port {
+                    self.release(port);
+                }
+                self.release(pipe);
+            }
+            // A named pipe's instance holds its family.
+            Body::Pipe(ref p) => {
+                let family = p.named.as_ref().map(|inst| inst.family);
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                if let Some(family) = family {
+                    self.release(family);
+                }
+            }
+            // An owned mutex whose last handle closed goes away; it leaves its owner's
+            // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
+            Body::Mutex(ref m) => {
+                let owner = m.owner;
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
+                if let Some(owner) = owner.filter(|t| self.tids.contains_key(t)) {
+                    self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
+                }
+            }
+            Body::Event(_) | Body::Semaphore(_) => {
+                drop(self.objects.remove(id));
+                self.race_object_destroyed(id);
             }
             _ => {
                 let o = self.objects.remove(id).expect("object exists");

@@ -534,32 +534,20 @@ impl Kernel {
     pub(crate) fn on_destroyed(&mut self, id: ObjectId, body: Body) {
         match body {
             // Destroyed in place (`Kernel::maybe_destroy`).
-            Body::Thread(_) | Body::Process(_) => {
-                unreachable!("simulator bug: threads and processes are destroyed in place")
-            }
-            Body::File(f) => {
-                if let Some((port, _)) = f.port {
-                    self.release(port);
-                }
-                self.release(f.pipe)
-            }
-            Body::Pipe(p) => {
-                if let Some(inst) = p.named {
-                    self.release(inst.family);
-                }
+            Body::Thread(_)
+            | Body::Process(_)
+            | Body::File(_)
+            | Body::Pipe(_)
+            | Body::Mutex(_)
+            | Body::Event(_)
+            | Body::Semaphore(_) => {
+                unreachable!("simulator bug: {:?} objects are destroyed in place", body.object_type())
             }
             Body::NamedPipe(n) => {
                 if let Ok(key) = named_pipe::pipe_key(&n.name)
                     && self.pipe_names.get(&key) == Some(&id)
                 {
                     self.pipe_names.remove(&key);
-                }
-            }
-            // An owned mutex whose last handle closed goes away; it leaves its owner's
-            // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
-            Body::Mutex(m) => {
-                if let Some(owner) = m.owner.filter(|t| self.tids.contains_key(t)) {
-                    self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
                 }
             }
             // A destroyed timer leaves the timer queue (NT's ExpDeleteTimer cancels it); a
@@ -583,7 +571,7 @@ impl Kernel {
             }
             Body::DiskFile(f) => file::file_destroyed(self, &f),
             Body::FileNode(n) => file::node_destroyed(self, &n),
-            Body::Event(_) | Body::Semaphore(_) | Body::Port(_) | Body::Mailslot(_) => {}
+            Body::Port(_) | Body::Mailslot(_) => {}
             // A socket associated with a completion port holds it (§22.40).
             Body::Socket(s) => {
                 if let Some((port, _)) = s.port {
