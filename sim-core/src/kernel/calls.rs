@@ -375,8 +375,11 @@ impl Kernel {
                 }
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
-                match self.wait_single_usual((pid, process), tid, oid, handle, timeout_ms) {
+                match self.wait_single_usual((pid, process), tid, handle, timeout_ms) {
                     UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
+                    UsualWait::Owned(code, mutex) => {
+                        return self.sync_done_owned(oid, tid, SyncReply::Wait(code), Owned::Gained(mutex));
+                    }
                     UsualWait::Blocked(op) => {
                         std::mem::forget(self.calling.take());
                         return self.sync_blocked(oid, tid, op);
@@ -393,8 +396,11 @@ impl Kernel {
             }
             _ => {
                 debug_assert!(!api.may_block());
-                match self.release_mutex_usual((pid, process), tid, oid, handle) {
-                    Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
+                match self.release_mutex_usual((pid, process), tid, oid, true, handle) {
+                    Some(Ok(None)) => return self.sync_done(oid, tid, SyncReply::True),
+                    Some(Ok(Some(mutex))) => {
+                        return self.sync_done_owned(oid, tid, SyncReply::True, Owned::Released(mutex));
+                    }
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
                     None => self.release_mutex_other(pid, tid, handle).into(),
                 }
@@ -422,12 +428,20 @@ impl Kernel {
     /// starts them (only a call that touches simulated memory does).
     #[inline(always)]
     fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
+        self.sync_done_owned(oid, tid, r, Owned::Same);
+    }
+
+    /// `sync_done`, the thread's list of owned mutexes changed in the same look-up of the
+    /// thread as its reply is written (`owned`), not in one of its own before it (issue 13:
+    /// the call's work left it to here, and nothing reads the list in between).
+    #[inline(always)]
+    fn sync_done_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply, owned: Owned) {
         debug_assert!(!self.race_on());
         debug_assert!(
             self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
         );
         std::mem::forget(self.calling.take());
-        self.reply_ready(oid, tid, r.into());
+        self.reply_ready_owned(oid, tid, r.into(), owned);
     }
 
     /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
@@ -460,7 +474,27 @@ impl Kernel {
     /// ready, to be polled for it (unless suspended), and its last error is set.
     #[inline(always)]
     fn reply_ready(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
+        self.reply_ready_owned(oid, tid, reply, Owned::Same);
+    }
+
+    /// `reply_ready`, the thread's list of owned mutexes changed first as `owned` says
+    /// (what `acquire_mutex` or the release left to here: `sync_done_owned`).
+    #[inline(always)]
+    fn reply_ready_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply, owned: Owned) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        match owned {
+            Owned::Same => {}
+            Owned::Gained(mutex) => t.owned_mutexes.push(mutex),
+            Owned::Released(mutex) => {
+                // As `release_if_mutex` takes it off (the one match; the usual one last).
+                let list = &mut t.owned_mutexes;
+                if list.last() == Some(&mutex) {
+                    list.pop();
+                } else if let Some(i) = list.iter().position(|&o| o == mutex) {
+                    list.remove(i);
+                }
+            }
+        }
         if let Some(e) = reply.status.last_error() {
             t.last_error = e.0;
         }
@@ -1087,6 +1121,19 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// How a sync call changed its thread's list of owned mutexes, left to the look-up of the
+/// thread that writes its reply (`Kernel::reply_ready_owned`).
+#[derive(Clone, Copy)]
+enum Owned {
+    /// Unchanged (or changed already).
+    Same,
+    /// The thread came to own this mutex (a wait took it: `UsualWait::Owned`).
+    Gained(crate::objects::ObjectId),
+    /// The thread released this mutex, which no one waited for (`release_if_mutex`'s
+    /// `leave_unowned`).
+    Released(crate::objects::ObjectId),
 }
 
 /// What a usual WaitForSingleObject, SetEvent or ReleaseMutex returned (`Kernel::sync_done`):

@@ -455,8 +455,9 @@ impl Kernel {
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
         let thread = self.thread_object(tid);
-        self.release_if_mutex(id, tid, thread, |_| cause.to_string())
+        self.release_if_mutex(id, tid, thread, false, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
+            .map(|_| ())
     }
 
     /// `release_mutex_obj` if `id` is a mutex (None, and nothing done, otherwise): one
@@ -465,14 +466,19 @@ impl Kernel {
     /// when there are waiters (its text reads the calling thread, which the release
     /// leaves alone). `thread` is `tid`'s object (`thread_object`): the thread's list of
     /// owned mutexes is reached through it, without a look-up by `tid`.
+    /// With `leave_unowned` (`Kernel::execute_sync`), a mutex freed with no one waiting
+    /// is not taken off the thread's list here: `Ok(Some(id))` leaves that to the caller,
+    /// which does it where it writes the reply, in the same look-up of the thread (nothing
+    /// reads the list in between: no one is woken). Otherwise `Ok(None)`: done.
     #[inline(always)]
     fn release_if_mutex(
         &mut self,
         id: ObjectId,
         tid: Tid,
         thread: ObjectId,
+        leave_unowned: bool,
         cause: impl FnOnce(&Kernel) -> String,
-    ) -> Option<Result<(), Win32Error>> {
+    ) -> Option<Result<Option<ObjectId>, Win32Error>> {
         let step = self.step;
         let o = &mut self.objects[id];
         let Body::Mutex(m) = &mut o.body else { return None };
@@ -484,6 +490,12 @@ impl Kernel {
             m.owner = None;
             o.hdr.record_signal(step, tid, Api::ReleaseMutex);
             let waiting = !o.hdr.waiters.is_empty();
+            if leave_unowned && !waiting {
+                // (Nothing else to do: no waiter, and `note_effect` does nothing with the
+                // trace off, which it is in `execute_sync`'s step.)
+                debug_assert!(!self.config.trace);
+                return Some(Ok(Some(id)));
+            }
             // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
             // was free), so removing the one match is `retain`'s removal of every one; the
             // usual one is the last acquired (a pop, no shift).
@@ -510,12 +522,12 @@ impl Kernel {
             let left = m.count;
             self.note_effect(|_| format!("recursion count now {left}; still owned"));
         }
-        Some(Ok(()))
+        Some(Ok(None))
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let thread = self.thread_object(tid);
-        if let Some(r) = self.release_mutex_usual(self.process_object(pid), tid, thread, h) {
+        if let Some(r) = self.release_mutex_usual(self.process_object(pid), tid, thread, false, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
@@ -527,17 +539,19 @@ impl Kernel {
     /// nothing to another object; ReleaseMutex does not check the handle's access rights,
     /// §12.2). Returns its result (`Ok`: TRUE) if it was that case; anything else is
     /// `release_mutex_other`'s, the mutex left alone. (`Kernel::execute_sync` writes the
-    /// reply straight into the thread.) `thread` is `tid`'s object.
+    /// reply straight into the thread.) `thread` is `tid`'s object; `leave_unowned` is
+    /// `release_if_mutex`'s.
     #[inline(always)]
     pub(crate) fn release_mutex_usual(
         &mut self,
         (pid, process): (Pid, ObjectId),
         tid: Tid,
         thread: ObjectId,
+        leave_unowned: bool,
         h: HANDLE,
-    ) -> Option<Result<(), Win32Error>> {
+    ) -> Option<Result<Option<ObjectId>, Win32Error>> {
         let e = self.process_of(process, pid).handles.get(h)?;
-        self.release_if_mutex(e.object, tid, thread, handle_cause("ReleaseMutex", h))
+        self.release_if_mutex(e.object, tid, thread, leave_unowned, handle_cause("ReleaseMutex", h))
     }
 
     /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
@@ -545,7 +559,7 @@ impl Kernel {
     pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
         let thread = self.thread_object(tid);
-        self.release_if_mutex(id, tid, thread, handle_cause("ReleaseMutex", h))
+        self.release_if_mutex(id, tid, thread, false, handle_cause("ReleaseMutex", h))
             .unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
