@@ -362,29 +362,30 @@ impl Kernel {
         debug_assert!(!crate::objects::pipe::may_lock_file(api), "simulator bug: {api} may take a lock");
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
         debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
-        std::mem::forget(self.calling.replace((api, None)));
+        // The call's kept arguments (`calling`, what `execute` sets as a call starts) are
+        // read by one thing only, the operation a call makes (`make_op`: it takes them).
+        // The usual cases below make one only where a wait blocks, and they are set there
+        // (`keep_wait_single`), not at every call and cleared at its end (issue 13); the
+        // other cases have them set as `execute` sets them.
         let exec = match api {
             Api::WaitForSingleObject => {
-                // What `Request::keep_args_into` keeps for it (a call that may block).
                 debug_assert!(api.may_block());
-                if let Some((_, slot)) = &mut self.calling {
-                    let req = Request::WaitForSingleObject { handle, timeout_ms };
-                    req.keep_args_into(slot);
-                    // (It holds nothing to free.)
-                    std::mem::forget(req);
-                }
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
-                match self.wait_single_usual((pid, process), tid, handle, timeout_ms) {
+                match self.wait_single_usual((pid, process), tid, handle, timeout_ms, true) {
                     UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
                     UsualWait::Owned(code, mutex) => {
                         return self.sync_done_owned(oid, tid, SyncReply::Wait(code), Owned::Gained(mutex));
                     }
                     UsualWait::Blocked(op) => {
-                        std::mem::forget(self.calling.take());
+                        // (Its operation took the kept arguments.)
+                        debug_assert!(self.calling.is_none());
                         return self.sync_blocked(oid, tid, op);
                     }
-                    UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+                    UsualWait::Other => {
+                        self.keep_wait_single(handle, timeout_ms);
+                        self.wait_single_other(pid, tid, handle, timeout_ms)
+                    }
                 }
             }
             Api::SetEvent => {
@@ -392,6 +393,7 @@ impl Kernel {
                 if self.set_event_usual((pid, process), tid, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
+                std::mem::forget(self.calling.replace((api, None)));
                 self.set_event_other(pid, tid, handle).into()
             }
             _ => {
@@ -402,7 +404,10 @@ impl Kernel {
                         return self.sync_done_owned(oid, tid, SyncReply::True, Owned::Released(mutex));
                     }
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
-                    None => self.release_mutex_other(pid, tid, handle).into(),
+                    None => {
+                        std::mem::forget(self.calling.replace((api, None)));
+                        self.release_mutex_other(pid, tid, handle).into()
+                    }
                 }
             }
         };
@@ -434,14 +439,26 @@ impl Kernel {
     /// `sync_done`, the thread's list of owned mutexes changed in the same look-up of the
     /// thread as its reply is written (`owned`), not in one of its own before it (issue 13:
     /// the call's work left it to here, and nothing reads the list in between).
+    /// (No kept arguments to clear: the usual cases set none unless they block.)
     #[inline(always)]
     fn sync_done_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply, owned: Owned) {
         debug_assert!(!self.race_on());
-        debug_assert!(
-            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
-        );
-        std::mem::forget(self.calling.take());
+        debug_assert!(self.calling.is_none());
         self.reply_ready_owned(oid, tid, r.into(), owned);
+    }
+
+    /// WaitForSingleObject's kept arguments (`handle`, `timeout_ms`) set as `execute` sets
+    /// them as the call starts (`Request::keep_args_into`), for `execute_sync`'s wait that
+    /// blocks or takes the general path.
+    #[inline(always)]
+    pub(crate) fn keep_wait_single(&mut self, handle: crate::types::HANDLE, timeout_ms: u32) {
+        std::mem::forget(self.calling.replace((Api::WaitForSingleObject, None)));
+        if let Some((_, slot)) = &mut self.calling {
+            let req = Request::WaitForSingleObject { handle, timeout_ms };
+            req.keep_args_into(slot);
+            // (It holds nothing to free.)
+            std::mem::forget(req);
+        }
     }
 
     /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,

@@ -134,7 +134,7 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        match self.wait_single_usual(self.process_object(pid), tid, handle, timeout_ms) {
+        match self.wait_single_usual(self.process_object(pid), tid, handle, timeout_ms, false) {
             UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
             UsualWait::Owned(code, mutex) => {
                 self.thread_mut(tid).owned_mutexes.push(mutex);
@@ -155,6 +155,8 @@ impl Kernel {
     /// (`UsualWait::Other`, nothing done) is `wait_single_other`'s. (`Kernel::execute_sync`
     /// writes a returned wait's reply straight into the thread.) A mutex newly owned is
     /// not added to the thread's list here: `UsualWait::Owned` leaves that to the caller.
+    /// With `keep` (`Kernel::execute_sync`, which sets no kept arguments as the call starts)
+    /// the call's kept arguments are set where it blocks, before anything reads them.
     #[inline(always)]
     pub(crate) fn wait_single_usual(
         &mut self,
@@ -162,6 +164,7 @@ impl Kernel {
         tid: Tid,
         handle: HANDLE,
         timeout_ms: u32,
+        keep: bool,
     ) -> UsualWait {
         if let Some(e) = self.process_of(process, pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
@@ -175,6 +178,9 @@ impl Kernel {
                 }
                 (SyncTake::NotSignalled, _) if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
                 (SyncTake::NotSignalled, _) => {
+                    if keep {
+                        self.keep_wait_single(handle, timeout_ms);
+                    }
                     // The race detector's keys for the operation: the object's, known.
                     self.race_calling_object(pid, handle, object);
                     return UsualWait::Blocked(self.block_on(
