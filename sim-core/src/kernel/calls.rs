@@ -256,7 +256,8 @@ impl Kernel {
             // The request holds nothing to free: it is forgotten, not dropped (as
             // `execute` forgets it).
             std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
-            self.execute_sync(oid, tid, (pid, process), call);
+            let (api, handle, timeout_ms) = call;
+            self.execute_sync(oid, tid, process, api, handle, pid, timeout_ms);
         } else {
             self.execute(tid, oid);
         }
@@ -345,13 +346,20 @@ impl Kernel {
     /// these calls takes one) and the grant's. Here the request's kind is read once, not at
     /// each of `execute`'s tests of it, and none of those tests is made (issue 13): the
     /// steps left are `execute`'s, in its order, through the same functions.
+    /// `tid`'s process is `pid`, whose object is `process`. The arguments are scalars, not
+    /// tuples (issue 13: the tuples were passed through memory, stored by the caller and
+    /// loaded again here); the two read least come last, past the registers.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn execute_sync(
         &mut self,
         oid: crate::objects::ObjectId,
         tid: Tid,
-        (pid, process): (super::Pid, crate::objects::ObjectId),
-        (api, handle, timeout_ms): (Api, crate::types::HANDLE, u32),
+        process: crate::objects::ObjectId,
+        api: Api,
+        handle: crate::types::HANDLE,
+        pid: super::Pid,
+        timeout_ms: u32,
     ) {
         self.step += 1;
         #[cfg(test)]
