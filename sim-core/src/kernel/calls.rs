@@ -398,7 +398,8 @@ impl Kernel {
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
-                if self.set_event_usual((pid, process), tid, handle) {
+                // (The trace is off in this step: `untraced`.)
+                if self.set_event_usual((pid, process), tid, true, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
                 std::mem::forget(self.calling.replace((api, None)));

@@ -279,7 +279,7 @@ impl Kernel {
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
     /// Returns how many waiters it released.
     pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
-        self.signal_if_event(id, tid, api, |_| cause.to_string())
+        self.signal_if_event(id, tid, api, false, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
     }
 
@@ -287,13 +287,15 @@ impl Kernel {
     /// of the event for its type, its state, its last signal and whether anyone waits
     /// (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only when
     /// there are waiters (its text reads the calling thread, which the signal leaves
-    /// alone).
+    /// alone). `untraced`: the caller knows the trace is off (`Kernel::execute_sync`'s
+    /// plain step), and the configuration is not read for it.
     #[inline(always)]
     fn signal_if_event(
         &mut self,
         id: ObjectId,
         tid: Tid,
         api: Api,
+        untraced: bool,
         cause: impl FnOnce(&Kernel) -> String,
     ) -> Option<usize> {
         let step = self.step;
@@ -301,7 +303,8 @@ impl Kernel {
         let Body::Event(e) = &mut o.body else { return None };
         let was = std::mem::replace(&mut e.signalled, true);
         // (`note_effect` does nothing with the trace off: not called then.)
-        let traced = self.config.trace;
+        debug_assert!(!(untraced && self.config.trace));
+        let traced = !untraced && self.config.trace;
         if was {
             // Setting a signalled event changes nothing: signals do not count.
             if traced {
@@ -335,7 +338,7 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        if self.set_event_usual(self.process_object(pid), tid, h) {
+        if self.set_event_usual(self.process_object(pid), tid, false, h) {
             return Ok(Value::Bool(true).into());
         }
         self.set_event_other(pid, tid, h)
@@ -346,12 +349,19 @@ impl Kernel {
     /// which does nothing to another object). Returns whether it was that case (the call
     /// is done and returns TRUE); anything else is `set_event_other`'s, the event left
     /// alone. (`Kernel::execute_sync` writes the reply straight into the thread.)
+    /// `untraced` is `signal_if_event`'s.
     #[inline(always)]
-    pub(crate) fn set_event_usual(&mut self, (pid, process): (Pid, ObjectId), tid: Tid, h: HANDLE) -> bool {
+    pub(crate) fn set_event_usual(
+        &mut self,
+        (pid, process): (Pid, ObjectId),
+        tid: Tid,
+        untraced: bool,
+        h: HANDLE,
+    ) -> bool {
         if let Some(e) = self.process_of(process, pid).handles.get(h)
             && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
         {
-            return self.signal_if_event(e.object, tid, Api::SetEvent, handle_cause("SetEvent", h)).is_some();
+            return self.signal_if_event(e.object, tid, Api::SetEvent, untraced, handle_cause("SetEvent", h)).is_some();
         }
         false
     }
@@ -360,7 +370,7 @@ impl Kernel {
     /// report.
     pub(crate) fn set_event_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.signal_if_event(id, tid, Api::SetEvent, handle_cause("SetEvent", h))
+        self.signal_if_event(id, tid, Api::SetEvent, false, handle_cause("SetEvent", h))
             .unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
