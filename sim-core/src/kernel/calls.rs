@@ -256,7 +256,8 @@ impl Kernel {
             // The request holds nothing to free: it is forgotten, not dropped (as
             // `execute` forgets it).
             std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
-            self.execute_sync(oid, tid, (pid, process), call);
+            let (api, handle, timeout_ms) = call;
+            self.execute_sync(oid, tid, process, api, handle, pid, timeout_ms);
         } else {
             self.execute(tid, oid);
         }
@@ -345,13 +346,20 @@ impl Kernel {
     /// these calls takes one) and the grant's. Here the request's kind is read once, not at
     /// each of `execute`'s tests of it, and none of those tests is made (issue 13): the
     /// steps left are `execute`'s, in its order, through the same functions.
+    /// `tid`'s process is `pid`, whose object is `process`. The arguments are scalars, not
+    /// tuples (issue 13: the tuples were passed through memory, stored by the caller and
+    /// loaded again here); the two read least come last, past the registers.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn execute_sync(
         &mut self,
         oid: crate::objects::ObjectId,
         tid: Tid,
-        (pid, process): (super::Pid, crate::objects::ObjectId),
-        (api, handle, timeout_ms): (Api, crate::types::HANDLE, u32),
+        process: crate::objects::ObjectId,
+        api: Api,
+        handle: crate::types::HANDLE,
+        pid: super::Pid,
+        timeout_ms: u32,
     ) {
         self.step += 1;
         #[cfg(test)]
@@ -362,41 +370,53 @@ impl Kernel {
         debug_assert!(!crate::objects::pipe::may_lock_file(api), "simulator bug: {api} may take a lock");
         debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments left over");
         debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object left over");
-        std::mem::forget(self.calling.replace((api, None)));
+        // The call's kept arguments (`calling`, what `execute` sets as a call starts) are
+        // read by one thing only, the operation a call makes (`make_op`: it takes them).
+        // The usual cases below make one only where a wait blocks, and they are set there
+        // (`keep_wait_single`), not at every call and cleared at its end (issue 13); the
+        // other cases have them set as `execute` sets them.
         let exec = match api {
             Api::WaitForSingleObject => {
-                // What `Request::keep_args_into` keeps for it (a call that may block).
                 debug_assert!(api.may_block());
-                if let Some((_, slot)) = &mut self.calling {
-                    let req = Request::WaitForSingleObject { handle, timeout_ms };
-                    req.keep_args_into(slot);
-                    // (It holds nothing to free.)
-                    std::mem::forget(req);
-                }
                 // The usual cases' results are small: their replies are written straight into
                 // the thread (`sync_done`), not returned as an `Exec` and moved on from there.
-                match self.wait_single_usual((pid, process), tid, oid, handle, timeout_ms) {
+                match self.wait_single_usual((pid, process), tid, handle, timeout_ms, true) {
                     UsualWait::Returned(code) => return self.sync_done(oid, tid, SyncReply::Wait(code)),
+                    UsualWait::Owned(code, mutex) => {
+                        return self.sync_done_owned(oid, tid, SyncReply::Wait(code), Owned::Gained(mutex));
+                    }
                     UsualWait::Blocked(op) => {
-                        std::mem::forget(self.calling.take());
+                        // (Its operation took the kept arguments.)
+                        debug_assert!(self.calling.is_none());
                         return self.sync_blocked(oid, tid, op);
                     }
-                    UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
+                    UsualWait::Other => {
+                        self.keep_wait_single(handle, timeout_ms);
+                        self.wait_single_other(pid, tid, handle, timeout_ms)
+                    }
                 }
             }
             Api::SetEvent => {
                 debug_assert!(!api.may_block());
-                if self.set_event_usual((pid, process), tid, handle) {
+                // (The trace is off in this step: `untraced`.)
+                if self.set_event_usual((pid, process), tid, true, handle) {
                     return self.sync_done(oid, tid, SyncReply::True);
                 }
+                std::mem::forget(self.calling.replace((api, None)));
                 self.set_event_other(pid, tid, handle).into()
             }
             _ => {
                 debug_assert!(!api.may_block());
-                match self.release_mutex_usual((pid, process), tid, oid, handle) {
-                    Some(Ok(())) => return self.sync_done(oid, tid, SyncReply::True),
+                match self.release_mutex_usual((pid, process), tid, oid, true, handle) {
+                    Some(Ok(None)) => return self.sync_done(oid, tid, SyncReply::True),
+                    Some(Ok(Some(mutex))) => {
+                        return self.sync_done_owned(oid, tid, SyncReply::True, Owned::Released(mutex));
+                    }
                     Some(Err(e)) => return self.sync_done(oid, tid, SyncReply::Error(e)),
-                    None => self.release_mutex_other(pid, tid, handle).into(),
+                    None => {
+                        std::mem::forget(self.calling.replace((api, None)));
+                        self.release_mutex_other(pid, tid, handle).into()
+                    }
                 }
             }
         };
@@ -422,12 +442,32 @@ impl Kernel {
     /// starts them (only a call that touches simulated memory does).
     #[inline(always)]
     fn sync_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply) {
+        self.sync_done_owned(oid, tid, r, Owned::Same);
+    }
+
+    /// `sync_done`, the thread's list of owned mutexes changed in the same look-up of the
+    /// thread as its reply is written (`owned`), not in one of its own before it (issue 13:
+    /// the call's work left it to here, and nothing reads the list in between).
+    /// (No kept arguments to clear: the usual cases set none unless they block.)
+    #[inline(always)]
+    fn sync_done_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply, owned: Owned) {
         debug_assert!(!self.race_on());
-        debug_assert!(
-            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
-        );
-        std::mem::forget(self.calling.take());
-        self.reply_ready(oid, tid, r.into());
+        debug_assert!(self.calling.is_none());
+        self.reply_ready_owned(oid, tid, r.into(), owned);
+    }
+
+    /// WaitForSingleObject's kept arguments (`handle`, `timeout_ms`) set as `execute` sets
+    /// them as the call starts (`Request::keep_args_into`), for `execute_sync`'s wait that
+    /// blocks or takes the general path.
+    #[inline(always)]
+    pub(crate) fn keep_wait_single(&mut self, handle: crate::types::HANDLE, timeout_ms: u32) {
+        std::mem::forget(self.calling.replace((Api::WaitForSingleObject, None)));
+        if let Some((_, slot)) = &mut self.calling {
+            let req = Request::WaitForSingleObject { handle, timeout_ms };
+            req.keep_args_into(slot);
+            // (It holds nothing to free.)
+            std::mem::forget(req);
+        }
     }
 
     /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
@@ -460,12 +500,38 @@ impl Kernel {
     /// ready, to be polled for it (unless suspended), and its last error is set.
     #[inline(always)]
     fn reply_ready(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
+        self.reply_ready_owned(oid, tid, reply, Owned::Same);
+    }
+
+    /// `reply_ready`, the thread's list of owned mutexes changed first as `owned` says
+    /// (what `acquire_mutex` or the release left to here: `sync_done_owned`).
+    #[inline(always)]
+    fn reply_ready_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply, owned: Owned) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        match owned {
+            Owned::Same => {}
+            Owned::Gained(mutex) => t.owned_mutexes.push(mutex),
+            Owned::Released(mutex) => {
+                // As `release_if_mutex` takes it off (the one match; the usual one last).
+                let list = &mut t.owned_mutexes;
+                if list.last() == Some(&mutex) {
+                    list.pop();
+                } else if let Some(i) = list.iter().position(|&o| o == mutex) {
+                    list.remove(i);
+                }
+            }
+        }
         if let Some(e) = reply.status.last_error() {
             t.last_error = e.0;
         }
-        t.reply = Some(reply);
-        t.run = Run::Ready;
+        // The thread took its last reply before it made this call, and is running it:
+        // neither the reply nor the state replaced holds anything to free, so they are
+        // forgotten, not dropped (issue 13: two tests of them for drop glue at every
+        // call).
+        debug_assert!(t.reply.is_none(), "simulator bug: T{tid}'s last reply not taken");
+        debug_assert!(matches!(t.run, Run::Running), "simulator bug: T{tid} is not running");
+        std::mem::forget(t.reply.replace(reply));
+        std::mem::forget(std::mem::replace(&mut t.run, Run::Ready));
         if t.suspend_count == 0 {
             self.to_poll.push_back(tid); // to be polled (unless suspended)
         }
@@ -1081,6 +1147,19 @@ impl Kernel {
         self.trace.push(Event { id, step: self.step, time_ms, pid, tid: 0, op: None, cause: None, kind });
         Some(id)
     }
+}
+
+/// How a sync call changed its thread's list of owned mutexes, left to the look-up of the
+/// thread that writes its reply (`Kernel::reply_ready_owned`).
+#[derive(Clone, Copy)]
+enum Owned {
+    /// Unchanged (or changed already).
+    Same,
+    /// The thread came to own this mutex (a wait took it: `UsualWait::Owned`).
+    Gained(crate::objects::ObjectId),
+    /// The thread released this mutex, which no one waited for (`release_if_mutex`'s
+    /// `leave_unowned`).
+    Released(crate::objects::ObjectId),
 }
 
 /// What a usual WaitForSingleObject, SetEvent or ReleaseMutex returned (`Kernel::sync_done`):

@@ -375,7 +375,7 @@ impl Kernel {
                             end.reads.is_empty() || !q.available(),
                             "simulator bug: reads pending on a pipe with data"
                         );
-                        for e in &q.entries {
+                        for e in q.entries.iter() {
                             assert!(e.offset <= e.data.len(), "simulator bug: pipe entry offset past its data");
                         }
                     }
@@ -426,7 +426,7 @@ impl Kernel {
             .values()
             .filter_map(|o| match &o.body {
                 Body::Pipe(p) => {
-                    Some(p.ends.iter().flat_map(|e| &e.inbound.entries).filter(|e| e.writer.is_some()).count())
+                    Some(p.ends.iter().flat_map(|e| e.inbound.entries.iter()).filter(|e| e.writer.is_some()).count())
                 }
                 _ => None,
             })

@@ -607,7 +607,10 @@ impl Kernel {
         if let Some(e) = reply.status.last_error() {
             t.last_error = e.0;
         }
-        t.reply = Some(reply);
+        // The thread took its last reply before it made the call that blocked: the
+        // reply replaced holds nothing to free (forgotten, not tested for drop glue).
+        debug_assert!(t.reply.is_none(), "simulator bug: T{tid}'s last reply not taken");
+        std::mem::forget(t.reply.replace(reply));
         let held = t.held_lock.take();
         if t.suspend_count == 0 {
             self.to_poll.push_back(tid); // to be polled (unless suspended)

@@ -72,6 +72,11 @@ enum UsualWake {
 pub(crate) enum UsualWait {
     /// It returned this wait code at once.
     Returned(u32),
+    /// It returned this wait code at once, taking this mutex, which the thread did not
+    /// own: the thread's list of owned mutexes gains it, and that is left to the caller
+    /// (`acquire_mutex`'s step; `Kernel::execute_sync` does it where it writes the reply,
+    /// in the same look-up of the thread).
+    Owned(u32, ObjectId),
     /// It blocked in this operation.
     Blocked(OpId),
     /// Not the usual case: nothing was done.
@@ -129,9 +134,12 @@ impl Kernel {
     }
 
     pub(crate) fn wait_for_single_object(&mut self, pid: Pid, tid: Tid, handle: HANDLE, timeout_ms: u32) -> Exec {
-        let thread = self.thread_object(tid);
-        match self.wait_single_usual(self.process_object(pid), tid, thread, handle, timeout_ms) {
+        match self.wait_single_usual(self.process_object(pid), tid, handle, timeout_ms, false) {
             UsualWait::Returned(code) => Exec::Done(Value::Wait(code).into()),
+            UsualWait::Owned(code, mutex) => {
+                self.thread_mut(tid).owned_mutexes.push(mutex);
+                Exec::Done(Value::Wait(code).into())
+            }
             UsualWait::Blocked(op) => Exec::Block(op),
             UsualWait::Other => self.wait_single_other(pid, tid, handle, timeout_ms),
         }
@@ -141,31 +149,38 @@ impl Kernel {
     /// mutex or a semaphore. `wait_for_objects` would resolve it the same way (a pseudo
     /// handle, an unknown handle or a missing right is its error to report), find it
     /// waitable, and `wait_on` would take its signal at once if it is signalled for this
-    /// thread (`try_take_sync` is `signalled_for` then `take_signal`), else (not
+    /// thread (`take_sync_in` is `signalled_for` then `take_signal`), else (not
     /// alertable: no APC ends the wait) time out at once for a 0 time-out, or block on it
     /// alone. Here the handle is looked up once and no wait plan is made. Anything else
     /// (`UsualWait::Other`, nothing done) is `wait_single_other`'s. (`Kernel::execute_sync`
-    /// writes a returned wait's reply straight into the thread.) `thread` is `tid`'s
-    /// object.
+    /// writes a returned wait's reply straight into the thread.) A mutex newly owned is
+    /// not added to the thread's list here: `UsualWait::Owned` leaves that to the caller.
+    /// With `keep` (`Kernel::execute_sync`, which sets no kept arguments as the call starts)
+    /// the call's kept arguments are set where it blocks, before anything reads them.
     #[inline(always)]
     pub(crate) fn wait_single_usual(
         &mut self,
         (pid, process): (Pid, ObjectId),
         tid: Tid,
-        thread: ObjectId,
         handle: HANDLE,
         timeout_ms: u32,
+        keep: bool,
     ) -> UsualWait {
         if let Some(e) = self.process_of(process, pid).handles.get(handle)
             && e.access & SYNCHRONIZE != 0
         {
             let object = e.object;
-            match self.try_take_sync(object, tid, thread) {
-                SyncTake::Taken { abandoned } => {
-                    return UsualWait::Returned(if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 });
+            let step = self.step;
+            match crate::objects::take_sync_in(&mut self.objects[object], tid, step) {
+                (SyncTake::Taken { abandoned }, newly_owned) => {
+                    let code = if abandoned { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 };
+                    return if newly_owned { UsualWait::Owned(code, object) } else { UsualWait::Returned(code) };
                 }
-                SyncTake::NotSignalled if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
-                SyncTake::NotSignalled => {
+                (SyncTake::NotSignalled, _) if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
+                (SyncTake::NotSignalled, _) => {
+                    if keep {
+                        self.keep_wait_single(handle, timeout_ms);
+                    }
                     // The race detector's keys for the operation: the object's, known.
                     self.race_calling_object(pid, handle, object);
                     return UsualWait::Blocked(self.block_on(
@@ -178,7 +193,7 @@ impl Kernel {
                         None,
                     ));
                 }
-                SyncTake::Other => {}
+                (SyncTake::Other, _) => {}
             }
         }
         UsualWait::Other
@@ -444,13 +459,13 @@ impl Kernel {
     /// `wake_waiters`' usual case: no waiter, or one (it competes with no one, and
     /// `choose` among one option decides nothing), whose wait is a plain one (no
     /// message-queue input) on this object alone, by a thread not suspended. Its plan would
-    /// take `obj` and report index 0 (wait-any or wait-all alike); `try_take_sync` takes
+    /// take `obj` and report index 0 (wait-any or wait-all alike); `take_sync_in` takes
     /// it if it is signalled for the thread, and the wait leaves its wait list before it
     /// completes, as `satisfy_pending` does. Nothing is changed unless it says `Woken`.
     ///
     /// The object is looked up twice (once to read its waiter, once to take its signal and
-    /// take the waiter out of its list), not four times (issue 13: `try_take_sync`'s
-    /// look-up and `unregister_wait`'s were two more, and `wake_waiters` came back to find
+    /// take the waiter out of its list), not four times (issue 13: the signal's own look-up
+    /// and `unregister_wait`'s were two more, and `wake_waiters` came back to find
     /// no waiter left). The thread's list gains a mutex it comes to own after the waiter
     /// has left the object's list, not before: nothing reads either in between.
     #[inline(always)]

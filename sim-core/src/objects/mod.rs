@@ -348,10 +348,17 @@ impl Body {
     }
 }
 
-/// `Kernel::try_take_sync`'s work on the object `o` itself (looked up by the caller,
-/// which may go on using it: `Kernel::wake_usual`), at `step`, for `tid`: what it did,
-/// and whether a mutex became `tid`'s (the caller adds it to the thread's list, as
-/// `acquire_mutex` does).
+/// `signalled_for` and then `take_signal` on the object `o` (looked up by the caller,
+/// which may go on using it: `Kernel::wake_usual`), at `step`, for `tid`, for the objects
+/// waits are made on most: events, mutexes and semaphores. Other types answer
+/// `SyncTake::Other` and are left alone (the caller takes the general hooks).
+///
+/// One look-up of the object (issue 13), with the types' own rules, which
+/// `signalled_for` and `take` apply too (`Event::consume`, `Semaphore::signalled` and
+/// `consume`, `Mutex::signalled_for` and `acquire`): a consumed signal's fate is noted, as
+/// `take` notes it. Returns what it did, and whether a mutex became `tid`'s (the caller
+/// adds it to the thread's list, as `acquire_mutex` does: `Kernel::wait_single_usual`
+/// leaves that to its own caller).
 #[inline(always)]
 pub(crate) fn take_sync_in(o: &mut Object, tid: Tid, step: u64) -> (SyncTake, bool) {
     let abandoned = match &mut o.body {
@@ -379,7 +386,7 @@ pub(crate) fn take_sync_in(o: &mut Object, tid: Tid, step: u64) -> (SyncTake, bo
     (SyncTake::Taken { abandoned }, false)
 }
 
-/// What `Kernel::try_take_sync` did.
+/// What `take_sync_in` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SyncTake {
     /// The object was signalled for the thread and its signal is taken (`abandoned`: it
@@ -490,28 +497,6 @@ impl Kernel {
             o.hdr.note_fate(SignalFate::ConsumedBy { tid, step });
         }
         false
-    }
-
-    /// `signalled_for` and then `take_signal`, for the objects waits are made on most:
-    /// events, mutexes and semaphores. Other types answer `SyncTake::Other` and are left
-    /// alone (the caller takes the general hooks).
-    ///
-    /// One look-up of the object (issue 13), with the types' own rules, which
-    /// `signalled_for` and `take` apply too (`Event::consume`, `Semaphore::signalled` and
-    /// `consume`, `Mutex::signalled_for` and `acquire`): a consumed signal's fate is
-    /// noted, as `take` notes it, and a mutex newly owned joins the thread's list, as
-    /// `acquire_mutex` adds it.
-    ///
-    /// `thread` is `tid`'s object (`thread_object`): a mutex newly owned is added to the
-    /// thread's list through it, without a look-up by `tid`.
-    #[inline(always)]
-    pub(crate) fn try_take_sync(&mut self, obj: ObjectId, tid: Tid, thread: ObjectId) -> SyncTake {
-        let step = self.step;
-        let (r, newly_owned) = take_sync_in(&mut self.objects[obj], tid, step);
-        if newly_owned {
-            self.thread_of_mut(thread, tid).owned_mutexes.push(obj);
-        }
-        r
     }
 
     /// The last handle to `id` closed (its name is already unbound).

@@ -279,7 +279,7 @@ impl Kernel {
     /// Signals an event and satisfies waiters (shared by SetEvent and SignalObjectAndWait).
     /// Returns how many waiters it released.
     pub(crate) fn signal_event(&mut self, id: ObjectId, tid: Tid, api: Api, cause: &str) -> usize {
-        self.signal_if_event(id, tid, api, |_| cause.to_string())
+        self.signal_if_event(id, tid, api, false, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
     }
 
@@ -287,13 +287,15 @@ impl Kernel {
     /// of the event for its type, its state, its last signal and whether anyone waits
     /// (`wake_waiters` finds no one otherwise). The wake-ups' cause is made only when
     /// there are waiters (its text reads the calling thread, which the signal leaves
-    /// alone).
+    /// alone). `untraced`: the caller knows the trace is off (`Kernel::execute_sync`'s
+    /// plain step), and the configuration is not read for it.
     #[inline(always)]
     fn signal_if_event(
         &mut self,
         id: ObjectId,
         tid: Tid,
         api: Api,
+        untraced: bool,
         cause: impl FnOnce(&Kernel) -> String,
     ) -> Option<usize> {
         let step = self.step;
@@ -301,7 +303,8 @@ impl Kernel {
         let Body::Event(e) = &mut o.body else { return None };
         let was = std::mem::replace(&mut e.signalled, true);
         // (`note_effect` does nothing with the trace off: not called then.)
-        let traced = self.config.trace;
+        debug_assert!(!(untraced && self.config.trace));
+        let traced = !untraced && self.config.trace;
         if was {
             // Setting a signalled event changes nothing: signals do not count.
             if traced {
@@ -335,7 +338,7 @@ impl Kernel {
     }
 
     pub(crate) fn set_event(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
-        if self.set_event_usual(self.process_object(pid), tid, h) {
+        if self.set_event_usual(self.process_object(pid), tid, false, h) {
             return Ok(Value::Bool(true).into());
         }
         self.set_event_other(pid, tid, h)
@@ -346,12 +349,19 @@ impl Kernel {
     /// which does nothing to another object). Returns whether it was that case (the call
     /// is done and returns TRUE); anything else is `set_event_other`'s, the event left
     /// alone. (`Kernel::execute_sync` writes the reply straight into the thread.)
+    /// `untraced` is `signal_if_event`'s.
     #[inline(always)]
-    pub(crate) fn set_event_usual(&mut self, (pid, process): (Pid, ObjectId), tid: Tid, h: HANDLE) -> bool {
+    pub(crate) fn set_event_usual(
+        &mut self,
+        (pid, process): (Pid, ObjectId),
+        tid: Tid,
+        untraced: bool,
+        h: HANDLE,
+    ) -> bool {
         if let Some(e) = self.process_of(process, pid).handles.get(h)
             && e.access & EVENT_MODIFY_STATE == EVENT_MODIFY_STATE
         {
-            return self.signal_if_event(e.object, tid, Api::SetEvent, handle_cause("SetEvent", h)).is_some();
+            return self.signal_if_event(e.object, tid, Api::SetEvent, untraced, handle_cause("SetEvent", h)).is_some();
         }
         false
     }
@@ -360,7 +370,7 @@ impl Kernel {
     /// report.
     pub(crate) fn set_event_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Event), EVENT_MODIFY_STATE)?;
-        self.signal_if_event(id, tid, Api::SetEvent, handle_cause("SetEvent", h))
+        self.signal_if_event(id, tid, Api::SetEvent, false, handle_cause("SetEvent", h))
             .unwrap_or_else(|| unreachable!("type checked"));
         Ok(Value::Bool(true).into())
     }
@@ -455,8 +465,9 @@ impl Kernel {
     /// Releases one level of ownership (shared by ReleaseMutex and SignalObjectAndWait).
     pub(crate) fn release_mutex_obj(&mut self, id: ObjectId, tid: Tid, cause: &str) -> Result<(), Win32Error> {
         let thread = self.thread_object(tid);
-        self.release_if_mutex(id, tid, thread, |_| cause.to_string())
+        self.release_if_mutex(id, tid, thread, false, |_| cause.to_string())
             .unwrap_or_else(|| unreachable!("type checked by object_from_handle"))
+            .map(|_| ())
     }
 
     /// `release_mutex_obj` if `id` is a mutex (None, and nothing done, otherwise): one
@@ -465,14 +476,19 @@ impl Kernel {
     /// when there are waiters (its text reads the calling thread, which the release
     /// leaves alone). `thread` is `tid`'s object (`thread_object`): the thread's list of
     /// owned mutexes is reached through it, without a look-up by `tid`.
+    /// With `leave_unowned` (`Kernel::execute_sync`), a mutex freed with no one waiting
+    /// is not taken off the thread's list here: `Ok(Some(id))` leaves that to the caller,
+    /// which does it where it writes the reply, in the same look-up of the thread (nothing
+    /// reads the list in between: no one is woken). Otherwise `Ok(None)`: done.
     #[inline(always)]
     fn release_if_mutex(
         &mut self,
         id: ObjectId,
         tid: Tid,
         thread: ObjectId,
+        leave_unowned: bool,
         cause: impl FnOnce(&Kernel) -> String,
-    ) -> Option<Result<(), Win32Error>> {
+    ) -> Option<Result<Option<ObjectId>, Win32Error>> {
         let step = self.step;
         let o = &mut self.objects[id];
         let Body::Mutex(m) = &mut o.body else { return None };
@@ -484,6 +500,12 @@ impl Kernel {
             m.owner = None;
             o.hdr.record_signal(step, tid, Api::ReleaseMutex);
             let waiting = !o.hdr.waiters.is_empty();
+            if leave_unowned && !waiting {
+                // (Nothing else to do: no waiter, and `note_effect` does nothing with the
+                // trace off, which it is in `execute_sync`'s step.)
+                debug_assert!(!self.config.trace);
+                return Some(Ok(Some(id)));
+            }
             // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
             // was free), so removing the one match is `retain`'s removal of every one; the
             // usual one is the last acquired (a pop, no shift).
@@ -510,12 +532,12 @@ impl Kernel {
             let left = m.count;
             self.note_effect(|_| format!("recursion count now {left}; still owned"));
         }
-        Some(Ok(()))
+        Some(Ok(None))
     }
 
     pub(crate) fn release_mutex(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let thread = self.thread_object(tid);
-        if let Some(r) = self.release_mutex_usual(self.process_object(pid), tid, thread, h) {
+        if let Some(r) = self.release_mutex_usual(self.process_object(pid), tid, thread, false, h) {
             r?;
             return Ok(Value::Bool(true).into());
         }
@@ -527,17 +549,19 @@ impl Kernel {
     /// nothing to another object; ReleaseMutex does not check the handle's access rights,
     /// §12.2). Returns its result (`Ok`: TRUE) if it was that case; anything else is
     /// `release_mutex_other`'s, the mutex left alone. (`Kernel::execute_sync` writes the
-    /// reply straight into the thread.) `thread` is `tid`'s object.
+    /// reply straight into the thread.) `thread` is `tid`'s object; `leave_unowned` is
+    /// `release_if_mutex`'s.
     #[inline(always)]
     pub(crate) fn release_mutex_usual(
         &mut self,
         (pid, process): (Pid, ObjectId),
         tid: Tid,
         thread: ObjectId,
+        leave_unowned: bool,
         h: HANDLE,
-    ) -> Option<Result<(), Win32Error>> {
+    ) -> Option<Result<Option<ObjectId>, Win32Error>> {
         let e = self.process_of(process, pid).handles.get(h)?;
-        self.release_if_mutex(e.object, tid, thread, handle_cause("ReleaseMutex", h))
+        self.release_if_mutex(e.object, tid, thread, leave_unowned, handle_cause("ReleaseMutex", h))
     }
 
     /// ReleaseMutex, other than its usual case (`release_mutex_usual`):
@@ -545,7 +569,7 @@ impl Kernel {
     pub(crate) fn release_mutex_other(&mut self, pid: Pid, tid: Tid, h: HANDLE) -> CallResult {
         let id = self.object_from_handle(pid, tid, h, Some(ObjectType::Mutex), 0)?;
         let thread = self.thread_object(tid);
-        self.release_if_mutex(id, tid, thread, handle_cause("ReleaseMutex", h))
+        self.release_if_mutex(id, tid, thread, false, handle_cause("ReleaseMutex", h))
             .unwrap_or_else(|| unreachable!("type checked"))?;
         Ok(Value::Bool(true).into())
     }
