@@ -479,6 +479,7 @@ impl Sim {
                 None
             };
             k.polling = Some(tid);
+            k.polled_parked = false;
             drop(k);
             let polled = catch_unwind(AssertUnwindSafe(|| {
                 if let Some(start) = start {
@@ -537,7 +538,17 @@ impl Sim {
                     if let Some(o) = k.stop.take() {
                         return Some(o);
                     }
-                    if k.thread_if_mut(tid).is_some_and(|t| matches!(t.run, Run::Running)) {
+                    // The thread is still running (`Run::Running`) exactly when it has not
+                    // parked since it was made running: the kernel's note of that
+                    // (`Kernel::polled_parked`) stands for a lookup of the thread. (Only
+                    // a step changes a thread's state, and a step is taken in a poll
+                    // only from a call the polled thread parked at.)
+                    debug_assert_eq!(
+                        !k.polled_parked,
+                        k.thread_if_mut(tid).is_some_and(|t| matches!(t.run, Run::Running)),
+                        "simulator bug: T{tid}'s note of its park is wrong"
+                    );
+                    if !k.polled_parked {
                         let message = "the thread body awaited a future that is not a winsim call; \
                                        simulated threads may only await ThreadCtx calls"
                             .to_string();

@@ -43,6 +43,7 @@ impl Kernel {
             if t.suspend_count == 0 {
                 self.parked.insert(tid);
             }
+            self.polled_parked = true;
             return oid;
         }
         self.park_misused(tid, req);
@@ -186,6 +187,7 @@ impl Kernel {
                     return None;
                 }
                 t.run = Run::Running;
+                self.polled_parked = false;
                 self.to_poll.clear();
                 if !watching {
                     // The usual case: the reply moves straight to the caller.
