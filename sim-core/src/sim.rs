@@ -512,7 +512,9 @@ impl Sim {
                 continue;
             }
             let fresh = matches!(t.run, Run::Fresh);
-            t.run = Run::Running;
+            // `Ready` and `Fresh` hold nothing to free: the state is forgotten, not
+            // dropped (no test of it for a parked request's drop, issue 13).
+            std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
             let pid = t.pid;
             let start = if fresh {
                 k.push_event(tid, EventKind::ThreadStart);
