@@ -543,21 +543,22 @@ impl Sim {
             let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
             let poll = fut.as_mut().poll(&mut cx);
             *polled = None;
+            // (A stop is looked for before it is taken: `take` writes its field back.)
             match poll {
                 Poll::Ready(code) => {
                     drop(self.bodies.remove(&tid));
                     let mut k = self.kernel.borrow_mut();
                     k.polling = None;
-                    if let Some(o) = k.stop.take() {
-                        return Some(o);
+                    if !k.stop.is_none() {
+                        return k.stop.take();
                     }
                     k.thread_returned(tid, code);
                 }
                 Poll::Pending => {
                     let mut k = self.kernel.borrow_mut();
                     k.polling = None;
-                    if let Some(o) = k.stop.take() {
-                        return Some(o);
+                    if !k.stop.is_none() {
+                        return k.stop.take();
                     }
                     // The thread is still running (`Run::Running`) exactly when it has not
                     // parked since it was made running: the kernel's note of that
