@@ -1516,6 +1516,31 @@ mod tests {
         assert_eq!(serde_json::to_string(&ArgList::new()).expect("serialises"), "[]");
     }
 
+    /// A body that awaits a future that is not a winsim call fails the run, on its first
+    /// poll and after a call whose result a parked call took itself (`step_inline`):
+    /// the driver tells it from the kernel's note that the thread parked
+    /// (`Kernel::polled_parked`), which `step_inline` clears as it hands a result over.
+    #[test]
+    fn a_body_awaiting_a_foreign_future_fails_the_run() {
+        for after_a_call in [false, true] {
+            let mut sim = Sim::new(Config::random(1));
+            sim.program("p.exe", move |ctx| async move {
+                if after_a_call {
+                    ctx.sleep(0).await;
+                }
+                std::future::pending::<()>().await;
+                0
+            });
+            let report = sim.run("p.exe");
+            match &report.outcome {
+                Outcome::Failed { message, location: None, .. } => {
+                    assert!(message.contains("not a winsim call"), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     thread_local! {
         /// The step in which the kernel panics (0: none), for the test below.
         pub(super) static PANIC_AT_STEP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
