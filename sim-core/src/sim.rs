@@ -445,7 +445,49 @@ impl Sim {
     }
 
     /// Runs every thread whose call completed (or that is new) to its next call.
+    ///
+    /// One `catch_unwind` is around the whole round, not one around each poll (whose
+    /// closure's captures cost each poll about ten instructions, issue 13): `polled`
+    /// holds the thread and process of the poll under way, and is `None` between polls,
+    /// so that a panic outside a poll (a body's destructor, the kernel) goes on to the
+    /// driver as it did when only the polls were caught.
     fn poll_ready(&mut self) -> Option<Outcome> {
+        let mut polled: Option<(Tid, u32)> = None;
+        let result = catch_unwind(AssertUnwindSafe(|| self.poll_round(&mut polled)));
+        match result {
+            Ok(o) => o,
+            Err(payload) => {
+                // A panic outside a poll, or in the kernel while this thread's call took
+                // the driver's steps (`Kernel::step_inline`), goes on to the driver,
+                // which reports it as a simulator bug, as it would have if it had taken
+                // the step.
+                let Some((tid, pid)) = polled else { std::panic::resume_unwind(payload) };
+                if self.kernel.try_borrow().is_ok_and(|k| k.stepping_inline) {
+                    std::panic::resume_unwind(payload);
+                }
+                let message = panic_message(&*payload);
+                let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+                let mut k = self.kernel.borrow_mut();
+                k.polling = None;
+                // A panic after a misuse of a ThreadCtx reports the misuse.
+                if let Some(o) = k.stop.take() {
+                    return Some(o);
+                }
+                if message.starts_with("simulator bug") {
+                    // The kernel panicked inside a call made from this body.
+                    let step = k.steps();
+                    return Some(Outcome::SimulatorBug { step, message });
+                }
+                k.push_event(tid, EventKind::Panic { message: message.clone() });
+                Some(Outcome::Failed { pid, tid, message, location })
+            }
+        }
+    }
+
+    /// `poll_ready`'s round: `polled` is set for each poll (a body's start and its poll)
+    /// and cleared after it.
+    #[inline(always)]
+    fn poll_round(&mut self, polled: &mut Option<(Tid, u32)>) -> Option<Outcome> {
         let mut cx = Context::from_waker(Waker::noop());
         loop {
             // One borrow of the kernel for everything before the poll.
@@ -470,7 +512,9 @@ impl Sim {
                 continue;
             }
             let fresh = matches!(t.run, Run::Fresh);
-            t.run = Run::Running;
+            // `Ready` and `Fresh` hold nothing to free: the state is forgotten, not
+            // dropped (no test of it for a parked request's drop, issue 13).
+            std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
             let pid = t.pid;
             let start = if fresh {
                 k.push_event(tid, EventKind::ThreadStart);
@@ -479,65 +523,54 @@ impl Sim {
                 None
             };
             k.polling = Some(tid);
+            k.polled_parked = false;
             drop(k);
-            let polled = catch_unwind(AssertUnwindSafe(|| {
-                if let Some(start) = start {
-                    let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
-                    let body = if self.kernel.borrow().has_apcs(tid) {
-                        // APCs queued before the thread started (to a CREATE_SUSPENDED
-                        // thread, say) run first, before its body (§16.34).
-                        Box::pin(async move {
-                            ctx.run_apcs().await;
-                            start.call(ctx).await
-                        })
-                    } else {
-                        start.call(ctx)
-                    };
-                    self.bodies.insert(tid, body);
-                }
-                let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
-                fut.as_mut().poll(&mut cx)
-            }));
-            match polled {
-                Err(payload) => {
-                    // A panic in the kernel while this thread's call took the driver's
-                    // steps (`Kernel::step_inline`) goes on to the driver, which reports
-                    // it as a simulator bug, as it would have if it had taken the step.
-                    if self.kernel.try_borrow().is_ok_and(|k| k.stepping_inline) {
-                        std::panic::resume_unwind(payload);
-                    }
-                    let message = panic_message(&*payload);
-                    let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
-                    let mut k = self.kernel.borrow_mut();
-                    k.polling = None;
-                    // A panic after a misuse of a ThreadCtx reports the misuse.
-                    if let Some(o) = k.stop.take() {
-                        return Some(o);
-                    }
-                    if message.starts_with("simulator bug") {
-                        // The kernel panicked inside a call made from this body.
-                        let step = k.steps();
-                        return Some(Outcome::SimulatorBug { step, message });
-                    }
-                    k.push_event(tid, EventKind::Panic { message: message.clone() });
-                    return Some(Outcome::Failed { pid, tid, message, location });
-                }
-                Ok(Poll::Ready(code)) => {
+            *polled = Some((tid, pid));
+            if let Some(start) = start {
+                let ctx = ThreadCtx::new(self.kernel.clone(), tid, pid);
+                let body = if self.kernel.borrow().has_apcs(tid) {
+                    // APCs queued before the thread started (to a CREATE_SUSPENDED
+                    // thread, say) run first, before its body (§16.34).
+                    Box::pin(async move {
+                        ctx.run_apcs().await;
+                        start.call(ctx).await
+                    })
+                } else {
+                    start.call(ctx)
+                };
+                self.bodies.insert(tid, body);
+            }
+            let fut = self.bodies.get_mut(&tid).expect("a running thread has a body");
+            let poll = fut.as_mut().poll(&mut cx);
+            *polled = None;
+            // (A stop is looked for before it is taken: `take` writes its field back.)
+            match poll {
+                Poll::Ready(code) => {
                     drop(self.bodies.remove(&tid));
                     let mut k = self.kernel.borrow_mut();
                     k.polling = None;
-                    if let Some(o) = k.stop.take() {
-                        return Some(o);
+                    if !k.stop.is_none() {
+                        return k.stop.take();
                     }
                     k.thread_returned(tid, code);
                 }
-                Ok(Poll::Pending) => {
+                Poll::Pending => {
                     let mut k = self.kernel.borrow_mut();
                     k.polling = None;
-                    if let Some(o) = k.stop.take() {
-                        return Some(o);
+                    if !k.stop.is_none() {
+                        return k.stop.take();
                     }
-                    if k.thread_if_mut(tid).is_some_and(|t| matches!(t.run, Run::Running)) {
+                    // The thread is still running (`Run::Running`) exactly when it has not
+                    // parked since it was made running: the kernel's note of that
+                    // (`Kernel::polled_parked`) stands for a lookup of the thread. (Only
+                    // a step changes a thread's state, and a step is taken in a poll
+                    // only from a call the polled thread parked at.)
+                    debug_assert_eq!(
+                        !k.polled_parked,
+                        k.thread_if_mut(tid).is_some_and(|t| matches!(t.run, Run::Running)),
+                        "simulator bug: T{tid}'s note of its park is wrong"
+                    );
+                    if !k.polled_parked {
                         let message = "the thread body awaited a future that is not a winsim call; \
                                        simulated threads may only await ThreadCtx calls"
                             .to_string();

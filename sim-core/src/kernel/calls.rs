@@ -43,6 +43,7 @@ impl Kernel {
             if t.suspend_count == 0 {
                 self.parked.insert(tid);
             }
+            self.polled_parked = true;
             return oid;
         }
         self.park_misused(tid, req);
@@ -186,6 +187,7 @@ impl Kernel {
                     return None;
                 }
                 t.run = Run::Running;
+                self.polled_parked = false;
                 self.to_poll.clear();
                 if !watching {
                     // The usual case: the reply moves straight to the caller.
@@ -1591,6 +1593,31 @@ mod tests {
         let back: ArgList = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, v);
         assert_eq!(serde_json::to_string(&ArgList::new()).expect("serialises"), "[]");
+    }
+
+    /// A body that awaits a future that is not a winsim call fails the run, on its first
+    /// poll and after a call whose result a parked call took itself (`step_inline`):
+    /// the driver tells it from the kernel's note that the thread parked
+    /// (`Kernel::polled_parked`), which `step_inline` clears as it hands a result over.
+    #[test]
+    fn a_body_awaiting_a_foreign_future_fails_the_run() {
+        for after_a_call in [false, true] {
+            let mut sim = Sim::new(Config::random(1));
+            sim.program("p.exe", move |ctx| async move {
+                if after_a_call {
+                    ctx.sleep(0).await;
+                }
+                std::future::pending::<()>().await;
+                0
+            });
+            let report = sim.run("p.exe");
+            match &report.outcome {
+                Outcome::Failed { message, location: None, .. } => {
+                    assert!(message.contains("not a winsim call"), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     thread_local! {

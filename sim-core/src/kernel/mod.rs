@@ -462,6 +462,12 @@ pub struct Kernel {
     pub(crate) current: Option<Tid>,
     /// The thread whose body is being polled (to catch a ThreadCtx used by another thread).
     pub(crate) polling: Option<Tid>,
+    /// Whether the thread being polled has parked at a call since it was last made
+    /// running (by the driver before its poll, or by `step_inline` handing it a result):
+    /// a poll that ends Pending without it awaited something that is not a winsim call.
+    /// Set by `park_request`, cleared by the driver and `step_inline`; it spares the
+    /// driver a lookup of the thread after each Pending poll (issue 13).
+    pub(crate) polled_parked: bool,
     pub(crate) live_threads: u32,
     pub(crate) processes_created: u32,
     /// Ended processes in exit order: (pid, image, exit code).
@@ -658,6 +664,7 @@ impl Kernel {
             stop: Stop::default(),
             current: None,
             polling: None,
+            polled_parked: false,
             live_threads: 0,
             processes_created: 0,
             exited: std::mem::take(&mut spare.exited),
