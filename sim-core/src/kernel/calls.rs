@@ -513,15 +513,7 @@ impl Kernel {
         match owned {
             Owned::Same => {}
             Owned::Gained(mutex) => t.owned_mutexes.push(mutex),
-            Owned::Released(mutex) => {
-                // As `release_if_mutex` takes it off (the one match; the usual one last).
-                let list = &mut t.owned_mutexes;
-                if list.last() == Some(&mutex) {
-                    list.pop();
-                } else if let Some(i) = list.iter().position(|&o| o == mutex) {
-                    list.remove(i);
-                }
-            }
+            Owned::Released(mutex) => crate::objects::sync::unown(&mut t.owned_mutexes, mutex),
         }
         if let Some(e) = reply.status.last_error() {
             t.last_error = e.0;

@@ -506,15 +506,7 @@ impl Kernel {
                 debug_assert!(!self.config.trace);
                 return Some(Ok(Some(id)));
             }
-            // A thread owns a mutex once in its list (`acquire_mutex` adds it only when it
-            // was free), so removing the one match is `retain`'s removal of every one; the
-            // usual one is the last acquired (a pop, no shift).
-            let owned = &mut self.thread_of_mut(thread, tid).owned_mutexes;
-            if owned.last() == Some(&id) {
-                owned.pop();
-            } else if let Some(i) = owned.iter().position(|&o| o == id) {
-                owned.remove(i);
-            }
+            unown(&mut self.thread_of_mut(thread, tid).owned_mutexes, id);
             let woken = if waiting {
                 let cause = cause(self);
                 self.wake_waiters(id, &cause)
@@ -678,6 +670,18 @@ fn handle_cause(api: &'static str, h: HANDLE) -> impl FnOnce(&Kernel) -> String 
 #[inline(never)]
 fn traced_cause(k: &Kernel, api: &str, h: HANDLE) -> String {
     k.cause(|| format!("{api}({h})"))
+}
+
+/// Takes `mutex` off a thread's list of owned mutexes. A thread owns a mutex once in its
+/// list (`acquire_mutex` adds it only when it was free), so removing the one match is
+/// `retain`'s removal of every one; the usual one is the last acquired (a pop, no shift).
+#[inline(always)]
+pub(crate) fn unown(owned: &mut Vec<ObjectId>, mutex: ObjectId) {
+    if owned.last() == Some(&mutex) {
+        owned.pop();
+    } else if let Some(i) = owned.iter().position(|&o| o == mutex) {
+        owned.remove(i);
+    }
 }
 
 #[cfg(test)]
