@@ -507,7 +507,10 @@ impl Sim {
                 continue;
             }
             let tid = k.to_poll.pop_front()?;
-            let Some(t) = k.thread_if_mut(tid) else { continue };
+            // (`thread_if_mut`, with the thread's object kept for its calls in the poll:
+            // `Kernel::polling_oid`.)
+            let Some(&oid) = k.tids.get(&tid) else { continue };
+            let crate::objects::Body::Thread(t) = &mut k.objects[oid].body else { continue };
             if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
                 continue;
             }
@@ -523,6 +526,7 @@ impl Sim {
                 None
             };
             k.polling = Some(tid);
+            k.polling_oid = oid;
             k.polled_parked = false;
             drop(k);
             *polled = Some((tid, pid));

@@ -34,9 +34,16 @@ impl Kernel {
     /// call may not park: the run then stops).
     #[inline(always)]
     pub(crate) fn park_request(&mut self, tid: Tid, req: Request) -> crate::objects::ObjectId {
+        // The thread is found through the object its poll noted (`polling_oid`), not by
+        // its id again (issue 13).
+        debug_assert!(
+            self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
+            "simulator bug: T{tid}'s noted object is another's"
+        );
         if self.polling == Some(tid)
-            && let Some(&oid) = self.tids.get(&tid)
-            && let Body::Thread(t) = &mut self.objects[oid].body
+            && let oid = self.polling_oid
+            && let Some(o) = self.objects.get_mut(oid)
+            && let Body::Thread(t) = &mut o.body
             && matches!(t.run, Run::Running)
         {
             t.run = Run::Parked(req);
@@ -203,11 +210,31 @@ impl Kernel {
     }
 
     /// Takes a completed call's result (the API future's second poll).
+    /// The usual caller, the thread being polled with no one watching the replies, finds
+    /// itself through the object its poll noted (`polling_oid`), not by its id again
+    /// (issue 13); the rest take `take_reply_other`.
     #[inline(always)]
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
+        debug_assert!(
+            self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
+            "simulator bug: T{tid}'s noted object is another's"
+        );
+        if self.polling != Some(tid) || self.watching_replies() {
+            return self.take_reply_other(tid);
+        }
+        // The usual case: the reply moves straight to the caller.
+        match self.objects.get_mut(self.polling_oid).map(|o| &mut o.body) {
+            Some(Body::Thread(t)) => t.reply.take(),
+            _ => None,
+        }
+    }
+
+    /// `take_reply` for a thread other than the one being polled, or with the replies
+    /// watched (out of line).
+    #[inline(never)]
+    fn take_reply_other(&mut self, tid: Tid) -> Option<Reply> {
         let watching = self.watching_replies();
         let reply = match self.tids.get(&tid).map(|&id| &mut self.objects[id].body) {
-            // The usual case: the reply moves straight to the caller.
             Some(Body::Thread(t)) if !watching => return t.reply.take(),
             Some(Body::Thread(t)) => t.reply.take(),
             _ => None,

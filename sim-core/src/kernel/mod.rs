@@ -468,6 +468,12 @@ pub struct Kernel {
     /// Set by `park_request`, cleared by the driver and `step_inline`; it spares the
     /// driver a lookup of the thread after each Pending poll (issue 13).
     pub(crate) polled_parked: bool,
+    /// The object of the thread being polled (`polling`), set with it: the thread's calls
+    /// in the poll (`park_request`, `take_reply`) find it through this, not through the
+    /// id map again (issue 13). Read only while `polling` names the thread; a key of a
+    /// slot map is never reused, so that the object, while it lives, is that thread's
+    /// (and the id map holds the thread exactly as long as its object lives).
+    pub(crate) polling_oid: ObjectId,
     pub(crate) live_threads: u32,
     pub(crate) processes_created: u32,
     /// Ended processes in exit order: (pid, image, exit code).
@@ -665,6 +671,7 @@ impl Kernel {
             current: None,
             polling: None,
             polled_parked: false,
+            polling_oid: ObjectId::default(),
             live_threads: 0,
             processes_created: 0,
             exited: std::mem::take(&mut spare.exited),
