@@ -542,9 +542,7 @@ impl Kernel {
             Owned::Gained(mutex) => t.owned_mutexes.push(mutex),
             Owned::Released(mutex) => crate::objects::sync::unown(&mut t.owned_mutexes, mutex),
         }
-        if let Some(e) = reply.status.last_error() {
-            t.last_error = e.0;
-        }
+        reply.status.set_last_error(&mut t.last_error);
         // The thread took its last reply before it made this call, and is running it:
         // neither the reply nor the state replaced holds anything to free, so they are
         // forgotten, not dropped (issue 13: two tests of them for drop glue at every

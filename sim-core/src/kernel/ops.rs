@@ -604,9 +604,7 @@ impl Kernel {
             Run::Blocked(b) if b == id => {}
             other => panic!("simulator bug: completing T{tid}'s operation while it is {other:?}"),
         }
-        if let Some(e) = reply.status.last_error() {
-            t.last_error = e.0;
-        }
+        reply.status.set_last_error(&mut t.last_error);
         // The thread took its last reply before it made the call that blocked: the
         // reply replaced holds nothing to free (forgotten, not tested for drop glue).
         debug_assert!(t.reply.is_none(), "simulator bug: T{tid}'s last reply not taken");

@@ -1408,6 +1408,24 @@ impl Status {
             Status::Pending => Some(ERROR_IO_PENDING),
         }
     }
+    /// Writes the last error the call sets, if it sets one, into `last_error` (a thread's).
+    /// The usual plain success is told by one comparison, and the rest are out of line:
+    /// `last_error`'s match was a jump table at every completed call (issue 13).
+    #[inline(always)]
+    pub(crate) fn set_last_error(self, last_error: &mut u32) {
+        if !matches!(self, Status::Success) {
+            self.set_last_error_other(last_error);
+        }
+    }
+
+    /// `set_last_error` for a status other than a plain success.
+    #[inline(never)]
+    fn set_last_error_other(self, last_error: &mut u32) {
+        if let Some(e) = self.last_error() {
+            *last_error = e.0;
+        }
+    }
+
     /// True when the call returns its success value.
     pub fn succeeded(self) -> bool {
         matches!(self, Status::Success | Status::SuccessSetting(_))
