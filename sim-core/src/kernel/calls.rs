@@ -482,7 +482,7 @@ impl Kernel {
     fn sync_done_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, r: SyncReply, owned: Owned) {
         debug_assert!(!self.race_on());
         debug_assert!(self.calling.is_none());
-        self.reply_ready_owned(oid, tid, r.into(), owned);
+        self.reply_ready_owned(oid, tid, std::mem::ManuallyDrop::new(r.into()), owned);
     }
 
     /// WaitForSingleObject's kept arguments (`handle`, `timeout_ms`) set as `execute` sets
@@ -502,16 +502,18 @@ impl Kernel {
     /// The end of a call (of `tid`, whose object is `oid`) that returned `reply` at once,
     /// in the usual step (the trace off, no lock granted) and with kept arguments that
     /// need no drop glue (`kept_is_plain`: WaitForSingleObject's, ReadFile's,
-    /// WriteFile's, or none): what the end of `execute` does then. (A `SyncReply` becomes
-    /// its reply last: a word, not a `Reply`, is kept across the calls before.)
+    /// WriteFile's, or none): what the end of `execute` does then.
+    /// The reply goes to the thread as `ManuallyDrop` (`reply_ready_owned`): a reply that
+    /// a panic on the way (the race detector's call) would have to drop was copied twice
+    /// on the stack for the unwinding's sake, which never happens (issue 13).
     #[inline(always)]
-    fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: impl Into<Reply>) {
+    fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: std::mem::ManuallyDrop<Reply>) {
         debug_assert!(
             self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
         );
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
-        self.reply_ready(oid, tid, reply.into());
+        self.reply_ready_owned(oid, tid, reply, Owned::Same);
     }
 
     /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
@@ -529,13 +531,21 @@ impl Kernel {
     /// ready, to be polled for it (unless suspended), and its last error is set.
     #[inline(always)]
     fn reply_ready(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply) {
-        self.reply_ready_owned(oid, tid, reply, Owned::Same);
+        self.reply_ready_owned(oid, tid, std::mem::ManuallyDrop::new(reply), Owned::Same);
     }
 
     /// `reply_ready`, the thread's list of owned mutexes changed first as `owned` says
     /// (what `acquire_mutex` or the release left to here: `sync_done_owned`).
+    /// The reply is `ManuallyDrop` until it is written (a panic on the way leaks it): so
+    /// that no copy of it is kept for an unwinding's drop (issue 13).
     #[inline(always)]
-    fn reply_ready_owned(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: Reply, owned: Owned) {
+    fn reply_ready_owned(
+        &mut self,
+        oid: crate::objects::ObjectId,
+        tid: Tid,
+        reply: std::mem::ManuallyDrop<Reply>,
+        owned: Owned,
+    ) {
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         match owned {
             Owned::Same => {}
@@ -549,7 +559,7 @@ impl Kernel {
         // call).
         debug_assert!(t.reply.is_none(), "simulator bug: T{tid}'s last reply not taken");
         debug_assert!(matches!(t.run, Run::Running), "simulator bug: T{tid} is not running");
-        std::mem::forget(t.reply.replace(reply));
+        std::mem::forget(t.reply.replace(std::mem::ManuallyDrop::into_inner(reply)));
         std::mem::forget(std::mem::replace(&mut t.run, Run::Ready));
         if t.suspend_count == 0 {
             self.to_poll.push_back(tid); // to be polled (unless suspended)
@@ -688,7 +698,7 @@ impl Kernel {
                         // function would take it there, not moved on through `exec` first.
                         match exec {
                             Exec::Done(reply) if !traced && granted.is_none() => {
-                                return self.plain_call_done(oid, tid, reply);
+                                return self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(reply));
                             }
                             exec => exec,
                         }
@@ -713,7 +723,7 @@ impl Kernel {
                         // (As ReadFile's.)
                         match exec {
                             Exec::Done(reply) if !traced && granted.is_none() => {
-                                return self.plain_call_done(oid, tid, reply);
+                                return self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(reply));
                             }
                             exec => exec,
                         }
