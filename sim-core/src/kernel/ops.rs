@@ -511,7 +511,7 @@ impl Kernel {
             if let Some((keys, deadline, timer_seq)) = rest {
                 self.op_completed_keys_timer(id, keys, tid, (deadline, timer_seq), &reply, why);
             }
-            self.deliver_to_thread(id, tid, api, serial, reply, why);
+            self.deliver_to_thread(id, tid, api, serial, std::mem::ManuallyDrop::new(reply), why);
             if let Some((objects, handles)) = lists {
                 self.keep_wait_lists(objects, handles);
             }
@@ -558,7 +558,7 @@ impl Kernel {
         match op.target {
             // The operation lent, not moved: its kind is disposed of after the delivery.
             Target::Thread => {
-                self.deliver_to_thread(id, op.tid, op.api, op.serial, reply, why);
+                self.deliver_to_thread(id, op.tid, op.api, op.serial, std::mem::ManuallyDrop::new(reply), why);
                 self.dispose_kind(op.kind);
             }
             Target::Async(t) => {
@@ -571,7 +571,7 @@ impl Kernel {
                     unreachable!("matched above")
                 };
                 self.signal_sync_overlapped(op.tid, op.api, *t, &reply);
-                self.deliver_to_thread(id, op.tid, op.api, op.serial, reply, why);
+                self.deliver_to_thread(id, op.tid, op.api, op.serial, std::mem::ManuallyDrop::new(reply), why);
                 self.dispose_kind(op.kind);
             }
         }
@@ -586,8 +586,18 @@ impl Kernel {
     }
 
     /// Completes the call of a thread blocked in operation `id` with `reply`.
+    /// The reply is `ManuallyDrop` until it is written (a panic on the way leaks it): so
+    /// that no copy of it is kept on the stack for an unwinding's drop (issue 13).
     #[inline(always)]
-    fn deliver_to_thread(&mut self, id: OpId, tid: Tid, api: Api, serial: u64, reply: Reply, why: &str) {
+    fn deliver_to_thread(
+        &mut self,
+        id: OpId,
+        tid: Tid,
+        api: Api,
+        serial: u64,
+        reply: std::mem::ManuallyDrop<Reply>,
+        why: &str,
+    ) {
         if self.config.trace {
             let kind = EventKind::Wake {
                 api: api.name().into(),
@@ -608,7 +618,7 @@ impl Kernel {
         // The thread took its last reply before it made the call that blocked: the
         // reply replaced holds nothing to free (forgotten, not tested for drop glue).
         debug_assert!(t.reply.is_none(), "simulator bug: T{tid}'s last reply not taken");
-        std::mem::forget(t.reply.replace(reply));
+        std::mem::forget(t.reply.replace(std::mem::ManuallyDrop::into_inner(reply)));
         let held = t.held_lock.take();
         if t.suspend_count == 0 {
             self.to_poll.push_back(tid); // to be polled (unless suspended)
