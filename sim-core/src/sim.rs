@@ -511,10 +511,15 @@ impl Sim {
             // `Kernel::polling_oid`.)
             let Some(&oid) = k.tids.get(&tid) else { continue };
             let crate::objects::Body::Thread(t) = &mut k.objects[oid].body else { continue };
-            if t.suspend_count > 0 || !matches!(t.run, Run::Ready | Run::Fresh) {
+            if t.suspend_count > 0 {
                 continue;
             }
-            let fresh = matches!(t.run, Run::Fresh);
+            // (One match for both tests of the state, issue 13.)
+            let fresh = match t.run {
+                Run::Ready => false,
+                Run::Fresh => true,
+                _ => continue,
+            };
             // `Ready` and `Fresh` hold nothing to free: the state is forgotten, not
             // dropped (no test of it for a parked request's drop, issue 13).
             std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
