@@ -14,6 +14,7 @@ use crate::trace::Ret;
 use crate::types::*;
 use std::cell::RefCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -125,6 +126,9 @@ impl<T> Future for MapReply<'_, T> {
 /// For the small calls made most (WaitForSingleObject, SetEvent, ReleaseMutex; issue 13).
 /// `map` is a type of its own (a function item or a closure), not a function pointer: it
 /// is inlined into the poll, where a pointer is an indirect call a completed call.
+/// It takes the reply as `ManuallyDrop` (it drops what it does not forget): a reply that
+/// the map's panic would have to drop was copied on the stack once more for the
+/// unwinding alone (issue 13).
 pub(super) struct LazyCall<'a, F, M> {
     ctx: &'a ThreadCtx,
     /// Makes the request; taken at the first poll.
@@ -133,7 +137,9 @@ pub(super) struct LazyCall<'a, F, M> {
     map: M,
 }
 
-impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, Reply) -> T + Unpin> Future for LazyCall<'_, F, M> {
+impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin> Future
+    for LazyCall<'_, F, M>
+{
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
@@ -145,7 +151,7 @@ impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, Reply) -> T + Unp
         };
         drop(k);
         match reply {
-            Some(r) => Poll::Ready((this.map)(ctx, this.api, r)),
+            Some(r) => Poll::Ready((this.map)(ctx, this.api, ManuallyDrop::new(r))),
             None => Poll::Pending,
         }
     }
@@ -265,14 +271,14 @@ fn dword_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
 
 /// A wait code (`WaitForSingleObject`'s mapping): `dword_of`, with the usual reply (a
 /// success carrying its wait code, nothing to drop) read without `Reply::ret`.
+/// (`ManuallyDrop`: as `LazyCall` passes it; any other reply is dropped.)
 #[inline]
-fn wait_of(ctx: &ThreadCtx, api: Api, r: Reply) -> u32 {
-    if let Reply { status: Status::Success, value: Value::Wait(v) } = r {
+fn wait_of(ctx: &ThreadCtx, api: Api, r: ManuallyDrop<Reply>) -> u32 {
+    if let Reply { status: Status::Success, value: Value::Wait(v) } = *r {
         // Owns no memory: no drop to run.
-        std::mem::forget(r);
         return v;
     }
-    dword_of(ctx, api, r)
+    dword_of(ctx, api, ManuallyDrop::into_inner(r))
 }
 
 /// A BOOL return (`bool_of`) of a reply taken by value: the usual one (`Value::Bool`)
@@ -346,7 +352,7 @@ impl ThreadCtx {
 
     /// `call_mapped` of a request made at the first poll (`LazyCall`).
     #[inline]
-    fn call_lazy<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, Reply) -> T + Unpin>(
+    fn call_lazy<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin>(
         &self,
         api: Api,
         make: F,
@@ -791,7 +797,11 @@ impl ThreadCtx {
 
     /// SetEvent (needs EVENT_MODIFY_STATE).
     pub fn set_event(&self, h_event: HANDLE) -> impl Future<Output = BOOL> + '_ {
-        self.call_lazy(Api::SetEvent, move || Request::SetEvent { event: h_event }, |_, _, r| bool_reply(r))
+        self.call_lazy(
+            Api::SetEvent,
+            move || Request::SetEvent { event: h_event },
+            |_, _, r| bool_reply(ManuallyDrop::into_inner(r)),
+        )
     }
 
     /// ResetEvent.
@@ -830,7 +840,11 @@ impl ThreadCtx {
 
     /// ReleaseMutex: ERROR_NOT_OWNER unless the caller owns it (§§12.1, 12.5).
     pub fn release_mutex(&self, h_mutex: HANDLE) -> impl Future<Output = BOOL> + '_ {
-        self.call_lazy(Api::ReleaseMutex, move || Request::ReleaseMutex { mutex: h_mutex }, |_, _, r| bool_reply(r))
+        self.call_lazy(
+            Api::ReleaseMutex,
+            move || Request::ReleaseMutex { mutex: h_mutex },
+            |_, _, r| bool_reply(ManuallyDrop::into_inner(r)),
+        )
     }
 
     /// CreateSemaphore: ERROR_INVALID_PARAMETER unless 0 <= initial <= maximum, maximum > 0.
