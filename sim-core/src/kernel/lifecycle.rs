@@ -5,7 +5,7 @@
 use super::{Kernel, Pid, Tid};
 use crate::error::*;
 use crate::handles::{HandleEntry, Origin};
-use crate::objects::{Body, Header, Object, ObjectId, ObjectType};
+use crate::objects::{Body, ObjectId, ObjectType};
 use crate::report::LimitKind;
 use crate::types::*;
 
@@ -62,17 +62,7 @@ impl Kernel {
     /// Puts a new object in the arena with no handles and no references.
     pub(crate) fn alloc_object(&mut self, body: Body, name: Option<String>) -> ObjectId {
         let serial = self.serials.next(body.object_type());
-        let hdr = Header {
-            serial,
-            handle_count: 0,
-            ref_count: 0,
-            name,
-            waiters: Default::default(),
-            created_step: self.step,
-            closed: Vec::new(),
-            last_signal: None,
-        };
-        self.objects.insert(Object { hdr, body })
+        self.objects.insert(serial, name, self.step, body)
     }
 
     /// A short label for an object: `event#2 "name"`, `pipe#1 write end`.
@@ -206,21 +196,21 @@ impl Kernel {
         match o.body {
             Body::Thread(ref t) => {
                 let (tid, process) = (t.tid, t.process);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 self.tids.remove(&tid);
                 self.release(process);
             }
             Body::Process(ref p) => {
                 let pid = p.pid;
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 self.pids.remove(&pid);
             }
             // A pipe end holds its pipe, and its completion port if it has one.
             Body::File(ref f) => {
                 let (port, pipe) = (f.port.map(|(port, _)| port), f.pipe);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(port) = port {
                     self.release(port);
@@ -230,7 +220,7 @@ impl Kernel {
             // A named pipe's instance holds its family.
             Body::Pipe(ref p) => {
                 let family = p.named.as_ref().map(|inst| inst.family);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(family) = family {
                     self.release(family);
@@ -240,14 +230,14 @@ impl Kernel {
             // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
             Body::Mutex(ref m) => {
                 let owner = m.owner;
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(owner) = owner.filter(|t| self.tids.contains_key(t)) {
                     self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
                 }
             }
             Body::Event(_) | Body::Semaphore(_) => {
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
             }
             _ => {
