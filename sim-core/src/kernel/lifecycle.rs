@@ -352,10 +352,15 @@ impl Kernel {
     ) {
         // The record lives on the object, and only a deadlock report reads it (a pipe's
         // closed writers). An object whose last handle this is, that nothing else refers
-        // to, and whose family does nothing when its last handle closes is destroyed by
-        // this close (`drop_handle_ref`), its record unread: none is made.
+        // to, and whose family's hook for its last handle keeps no reference to it (none,
+        // or a pipe end's, `file_cleanup`) is destroyed by this close (`drop_handle_ref`,
+        // which checks it in debug builds), its record unread: none is made. (A pipe end
+        // closed at its process's exit made two allocations a run for nothing, issue 13.)
         let o = &self.objects[e.object];
-        if o.hdr.handle_count == 1 && o.hdr.ref_count == 0 && !o.body.has_last_handle_hook() {
+        if o.hdr.handle_count == 1
+            && o.hdr.ref_count == 0
+            && (!o.body.has_last_handle_hook() || matches!(o.body, Body::File(_)))
+        {
             return;
         }
         let by_tid = self.current.unwrap_or(0);
@@ -383,9 +388,18 @@ impl Kernel {
             // The object's hook may release references others held on it (a port's
             // waiters): a reference held across the hook keeps it alive until the hook is
             // done.
+            // (A pipe end that nothing referred to is destroyed below: `note_closed`
+            // made no record of its close for that.)
+            #[cfg(debug_assertions)]
+            let unreferenced_file = o.hdr.ref_count == 0 && matches!(o.body, Body::File(_));
             self.objects[id].hdr.ref_count += 1;
             self.on_last_handle_closed(id);
             self.objects[id].hdr.ref_count -= 1;
+            #[cfg(debug_assertions)]
+            debug_assert!(
+                !unreferenced_file || self.objects[id].hdr.ref_count == 0,
+                "simulator bug: a pipe end's last close kept a reference to it"
+            );
         }
         self.maybe_destroy(id);
     }
