@@ -288,6 +288,6 @@ mod tests {
             Some((3, None)),
             "the old name went with its object"
         );
-        assert_eq!(arena.keys().collect::<Vec<_>>(), vec![again]);
+        assert_eq!(arena.keys().collect::<Vec<_>>(), vec![third]);
     }
 }
