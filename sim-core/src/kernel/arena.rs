@@ -112,7 +112,7 @@ impl ObjectArena {
             self.add_vacant(self.slots.len().max(8));
         }
         let slot = &mut self.slots[idx as usize];
-        debug_assert!(slot.version % 2 == 0, "simulator bug: the free list names an occupied slot");
+        debug_assert!(slot.version.is_multiple_of(2), "simulator bug: the free list names an occupied slot");
         debug_assert!(slot.value.hdr.is_vacant(), "simulator bug: a vacant slot's header is not empty");
         // The stand-in holds nothing to free: it is forgotten, not dropped, which leaves
         // the compiler no drop to call between the body's arrival and its copy into the
@@ -238,7 +238,7 @@ mod tests {
         let mut live: Vec<ObjectId> = Vec::new();
         for serial in 0..2_000u32 {
             if live.is_empty() || rng.random_range(0..3) > 0 {
-                let a = arena.insert(serial, None, 0, event_body(serial % 2 == 0));
+                let a = arena.insert(serial, None, 0, event_body(serial.is_multiple_of(2)));
                 let m = map.insert(serial);
                 assert_eq!(a, m);
                 live.push(a);
@@ -262,7 +262,7 @@ mod tests {
         for (id, serial) in theirs {
             assert_eq!(arena[id].hdr.serial, serial);
             assert!(
-                matches!(arena[id].body, Body::Event(crate::objects::sync::Event { signalled, .. }) if signalled == (serial % 2 == 0))
+                matches!(arena[id].body, Body::Event(crate::objects::sync::Event { signalled, .. }) if signalled == serial.is_multiple_of(2))
             );
         }
     }
