@@ -5,7 +5,7 @@
 use super::{Kernel, Pid, Tid};
 use crate::error::*;
 use crate::handles::{HandleEntry, Origin};
-use crate::objects::{Body, Header, Object, ObjectId, ObjectType};
+use crate::objects::{Body, ObjectId, ObjectType};
 use crate::report::LimitKind;
 use crate::types::*;
 
@@ -62,17 +62,7 @@ impl Kernel {
     /// Puts a new object in the arena with no handles and no references.
     pub(crate) fn alloc_object(&mut self, body: Body, name: Option<String>) -> ObjectId {
         let serial = self.serials.next(body.object_type());
-        let hdr = Header {
-            serial,
-            handle_count: 0,
-            ref_count: 0,
-            name,
-            waiters: Default::default(),
-            created_step: self.step,
-            closed: Vec::new(),
-            last_signal: None,
-        };
-        self.objects.insert(Object { hdr, body })
+        self.objects.insert(serial, name, self.step, body)
     }
 
     /// A short label for an object: `event#2 "name"`, `pipe#1 write end`.
@@ -206,21 +196,21 @@ impl Kernel {
         match o.body {
             Body::Thread(ref t) => {
                 let (tid, process) = (t.tid, t.process);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 self.tids.remove(&tid);
                 self.release(process);
             }
             Body::Process(ref p) => {
                 let pid = p.pid;
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 self.pids.remove(&pid);
             }
             // A pipe end holds its pipe, and its completion port if it has one.
             Body::File(ref f) => {
                 let (port, pipe) = (f.port.map(|(port, _)| port), f.pipe);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(port) = port {
                     self.release(port);
@@ -230,7 +220,7 @@ impl Kernel {
             // A named pipe's instance holds its family.
             Body::Pipe(ref p) => {
                 let family = p.named.as_ref().map(|inst| inst.family);
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(family) = family {
                     self.release(family);
@@ -240,14 +230,14 @@ impl Kernel {
             // list, as NT's ExpDeleteMutant releases it (the owner cannot name it again).
             Body::Mutex(ref m) => {
                 let owner = m.owner;
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
                 if let Some(owner) = owner.filter(|t| self.tids.contains_key(t)) {
                     self.thread_mut(owner).owned_mutexes.retain(|&o| o != id);
                 }
             }
             Body::Event(_) | Body::Semaphore(_) => {
-                drop(self.objects.remove(id));
+                self.objects.remove_in_place(id);
                 self.race_object_destroyed(id);
             }
             _ => {
@@ -362,10 +352,15 @@ impl Kernel {
     ) {
         // The record lives on the object, and only a deadlock report reads it (a pipe's
         // closed writers). An object whose last handle this is, that nothing else refers
-        // to, and whose family does nothing when its last handle closes is destroyed by
-        // this close (`drop_handle_ref`), its record unread: none is made.
+        // to, and whose family's hook for its last handle keeps no reference to it (none,
+        // or a pipe end's, `file_cleanup`) is destroyed by this close (`drop_handle_ref`,
+        // which checks it in debug builds), its record unread: none is made. (A pipe end
+        // closed at its process's exit made two allocations a run for nothing, issue 13.)
         let o = &self.objects[e.object];
-        if o.hdr.handle_count == 1 && o.hdr.ref_count == 0 && !o.body.has_last_handle_hook() {
+        if o.hdr.handle_count == 1
+            && o.hdr.ref_count == 0
+            && (!o.body.has_last_handle_hook() || matches!(o.body, Body::File(_)))
+        {
             return;
         }
         let by_tid = self.current.unwrap_or(0);
@@ -393,9 +388,18 @@ impl Kernel {
             // The object's hook may release references others held on it (a port's
             // waiters): a reference held across the hook keeps it alive until the hook is
             // done.
+            // (A pipe end that nothing referred to is destroyed below: `note_closed`
+            // made no record of its close for that.)
+            #[cfg(debug_assertions)]
+            let unreferenced_file = o.hdr.ref_count == 0 && matches!(o.body, Body::File(_));
             self.objects[id].hdr.ref_count += 1;
             self.on_last_handle_closed(id);
             self.objects[id].hdr.ref_count -= 1;
+            #[cfg(debug_assertions)]
+            debug_assert!(
+                !unreferenced_file || self.objects[id].hdr.ref_count == 0,
+                "simulator bug: a pipe end's last close kept a reference to it"
+            );
         }
         self.maybe_destroy(id);
     }

@@ -16,6 +16,7 @@
 //! hooks in `objects/mod.rs`.
 
 pub mod apc;
+mod arena;
 mod calls;
 pub mod config;
 pub mod footprint;
@@ -39,7 +40,7 @@ mod wait;
 use crate::error::*;
 use crate::objects::process::Process;
 use crate::objects::thread::{Run, Thread};
-use crate::objects::{Body, Object, ObjectId};
+use crate::objects::{Body, ObjectId};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
 use config::{Config, DecisionRecord, LimitAction, WaiterOrder};
@@ -369,7 +370,7 @@ impl Start {
 /// The simulated machine. Its state is private to the crate: users drive it through
 /// [`crate::Sim`] and [`crate::ThreadCtx`], and read it through the accessors below.
 pub struct Kernel {
-    pub(crate) objects: SlotMap<ObjectId, Object>,
+    pub(crate) objects: arena::ObjectArena,
     /// Pending operations. Invariant: each is in exactly one queue (an object's wait list,
     /// a pipe's read, write or flush queue, a file lock's waiters, or the timer queue for
     /// a Sleep), and a blocked thread has exactly one synchronous operation.
@@ -626,7 +627,7 @@ impl Kernel {
             // thread and a pipe's three, or a mutex and two events) before the slot array
             // first moves (slot maps start with one slot, and grow by doubling, copying
             // every slot); one allocation either way.
-            objects: SlotMap::with_capacity_and_key(7),
+            objects: arena::ObjectArena::with_capacity(7),
             ops: SlotMap::with_key(),
             op_serial: 0,
             tids: std::mem::take(&mut spare.tids),

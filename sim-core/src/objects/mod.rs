@@ -79,6 +79,33 @@ pub struct Header {
 }
 
 impl Header {
+    /// A header with no name, counts, waiters or history: what an object starts with
+    /// (`Kernel::alloc_object` sets its serial and step), and what a vacant slot of the
+    /// object arena holds.
+    #[inline(always)]
+    pub(crate) fn vacant() -> Header {
+        Header {
+            serial: 0,
+            handle_count: 0,
+            ref_count: 0,
+            name: None,
+            waiters: std::collections::VecDeque::new(),
+            created_step: 0,
+            closed: Vec::new(),
+            last_signal: None,
+        }
+    }
+
+    /// Whether the header is as `vacant` makes it, its serial and step aside.
+    pub(crate) fn is_vacant(&self) -> bool {
+        self.handle_count == 0
+            && self.ref_count == 0
+            && self.name.is_none()
+            && self.waiters.is_empty()
+            && self.closed.is_empty()
+            && self.last_signal.is_none()
+    }
+
     /// Drops a non-handle reference through the header (looked up already); returns
     /// whether nothing holds the object any more, when the caller destroys it
     /// (`Kernel::release` does both).

@@ -1,0 +1,297 @@
+//! The object arena: the kernel's objects by `ObjectId`, with the keys, versions, slot
+//! reuse and iteration order of `slotmap::SlotMap` (which it replaced, issue 13), so
+//! that every id, state hash and trace is the same as before.
+//!
+//! Why not the slot map: an object is a few hundred bytes, and `SlotMap::insert` built
+//! each one on the stack and copied it three times on its way into its slot (the body
+//! into the object, the object into the slot, the slot into the vector), and `remove`
+//! moved it out whole to drop it. Here a vacant slot holds a small stand-in object, so
+//! that a new object's header and body are written into the slot itself (one copy of the
+//! body), and a destroyed object is dropped where it lies (`remove_in_place`). A look-up
+//! costs what the slot map's does: one bound check and one version comparison, since a
+//! vacant slot's even version never equals a key's odd one.
+
+use crate::objects::{Body, Header, Object, ObjectId};
+use slotmap::{Key, KeyData};
+
+/// One slot: its version (odd while an object lives in it, even while vacant, as the
+/// slot map's), the next vacant slot while vacant, and the object or its stand-in.
+struct Slot {
+    version: u32,
+    next_free: u32,
+    value: Object,
+}
+
+/// The kernel's objects (see the module's comment).
+pub(crate) struct ObjectArena {
+    /// Slot 0 is never used (the slot map's sentinel: its keys start at 1).
+    slots: Vec<Slot>,
+    /// The vacant slot the next object goes into: the one vacated last, or past the end.
+    free_head: u32,
+    len: u32,
+}
+
+/// The stand-in a vacant slot holds: an event's body, the smallest, never seen through
+/// the arena's look-ups or iterators (its version is even).
+fn stand_in() -> Object {
+    Object {
+        hdr: Header::vacant(),
+        body: Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false }),
+    }
+}
+
+#[inline(always)]
+fn parts(id: ObjectId) -> (usize, u32) {
+    let ffi = id.data().as_ffi();
+    ((ffi & 0xffff_ffff) as usize, (ffi >> 32) as u32)
+}
+
+#[inline(always)]
+fn key(idx: u32, version: u32) -> ObjectId {
+    KeyData::from_ffi((u64::from(version) << 32) | u64::from(idx)).into()
+}
+
+impl ObjectArena {
+    /// An arena with room for `capacity` objects before its first growth.
+    pub(crate) fn with_capacity(capacity: usize) -> ObjectArena {
+        let mut slots = Vec::with_capacity(capacity + 1);
+        slots.push(Slot { version: 0, next_free: 0, value: stand_in() });
+        let mut arena = ObjectArena { slots, free_head: 1, len: 0 };
+        arena.add_vacant(capacity);
+        arena
+    }
+
+    /// Adds `n` vacant slots past the end, each naming the next as the next vacant one:
+    /// the free list goes on past the end in index order, as the slot map's did (its
+    /// next slot was a new one at the end), so the keys are the same. Every object then
+    /// goes into a vacant slot, written in place.
+    #[inline(never)]
+    fn add_vacant(&mut self, n: usize) {
+        let start = self.slots.len();
+        assert!(start + n < u32::MAX as usize, "simulator bug: the object arena is full");
+        self.slots.extend((start..start + n).map(|i| Slot { version: 0, next_free: i as u32 + 1, value: stand_in() }));
+    }
+
+    /// The number of objects.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether `id`'s object still exists.
+    #[inline(always)]
+    pub(crate) fn contains_key(&self, id: ObjectId) -> bool {
+        let (idx, version) = parts(id);
+        self.slots.get(idx).is_some_and(|s| s.version == version)
+    }
+
+    /// `id`'s object, if it still exists.
+    #[inline(always)]
+    pub(crate) fn get(&self, id: ObjectId) -> Option<&Object> {
+        let (idx, version) = parts(id);
+        self.slots.get(idx).filter(|s| s.version == version).map(|s| &s.value)
+    }
+
+    /// `id`'s object, if it still exists.
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self, id: ObjectId) -> Option<&mut Object> {
+        let (idx, version) = parts(id);
+        self.slots.get_mut(idx).filter(|s| s.version == version).map(|s| &mut s.value)
+    }
+
+    /// Makes an object named `name`, of `serial` and made at `step`, with `body`, in a
+    /// vacant slot: the one vacated last (or the first never used), as the slot map did.
+    /// The body is written into the slot, and the header's three fields: a vacant slot's
+    /// header is `Header::vacant()` (`remove_in_place` leaves it so), and writing only
+    /// these leaves the compiler no drop of the old header to call, and no copy of the
+    /// body kept for it (issue 13).
+    #[inline(never)]
+    pub(crate) fn insert(&mut self, serial: u32, name: Option<String>, step: u64, body: Body) -> ObjectId {
+        let idx = self.free_head;
+        if idx as usize == self.slots.len() {
+            // At most 64 at a time: the vacant slots are written (their stand-ins), so
+            // memory is touched only a little ahead of use, as the slot map's vector's
+            // spare capacity was not touched at all (10,000 threads' peak memory rose
+            // by 3 MB when the vacant slots doubled the arena).
+            self.add_vacant(self.slots.len().clamp(8, 64));
+        }
+        let slot = &mut self.slots[idx as usize];
+        debug_assert!(slot.version.is_multiple_of(2), "simulator bug: the free list names an occupied slot");
+        debug_assert!(slot.value.hdr.is_vacant(), "simulator bug: a vacant slot's header is not empty");
+        // The stand-in holds nothing to free: it is forgotten, not dropped, which leaves
+        // the compiler no drop to call between the body's arrival and its copy into the
+        // slot (with one, it kept a second copy of the body for unwinding).
+        debug_assert!(matches!(slot.value.body, Body::Event(_)), "simulator bug: a vacant slot holds an object");
+        std::mem::forget(std::mem::replace(&mut slot.value.body, body));
+        let hdr = &mut slot.value.hdr;
+        hdr.serial = serial;
+        hdr.created_step = step;
+        if name.is_some() {
+            hdr.name = name;
+        }
+        slot.version |= 1;
+        self.free_head = slot.next_free;
+        self.len += 1;
+        key(idx, slot.version)
+    }
+
+    /// Vacates `id`'s slot, its object dropped where it lies; false if it was gone.
+    #[inline]
+    pub(crate) fn remove_in_place(&mut self, id: ObjectId) -> bool {
+        let (idx, version) = parts(id);
+        let Some(slot) = self.slots.get_mut(idx).filter(|s| s.version == version) else { return false };
+        slot.value.hdr = Header::vacant();
+        slot.value.body = Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false });
+        self.vacate(idx);
+        true
+    }
+
+    /// Takes `id`'s object out of its slot, if it still exists.
+    pub(crate) fn remove(&mut self, id: ObjectId) -> Option<Object> {
+        let (idx, version) = parts(id);
+        let slot = self.slots.get_mut(idx).filter(|s| s.version == version)?;
+        let value = std::mem::replace(&mut slot.value, stand_in());
+        self.vacate(idx);
+        Some(value)
+    }
+
+    /// Puts slot `idx` at the head of the free list, its version made even.
+    #[inline(always)]
+    fn vacate(&mut self, idx: usize) {
+        let slot = &mut self.slots[idx];
+        slot.version = slot.version.wrapping_add(1);
+        slot.next_free = self.free_head;
+        self.free_head = idx as u32;
+        self.len -= 1;
+    }
+
+    /// The objects with their ids, in slot order (the slot map's order).
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        Iter { slots: self.slots.iter().enumerate() }
+    }
+
+    /// The objects' ids, in slot order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = ObjectId> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    /// The objects, in slot order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Object> + '_ {
+        self.iter().map(|(_, o)| o)
+    }
+}
+
+/// The arena's objects with their ids, in slot order.
+pub(crate) struct Iter<'a> {
+    slots: std::iter::Enumerate<std::slice::Iter<'a, Slot>>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (ObjectId, &'a Object);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.slots.find(|(_, s)| s.version % 2 == 1).map(|(i, s)| (key(i as u32, s.version), &s.value))
+    }
+}
+
+impl<'a> IntoIterator for &'a ObjectArena {
+    type Item = (ObjectId, &'a Object);
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl std::ops::Index<ObjectId> for ObjectArena {
+    type Output = Object;
+    #[inline(always)]
+    fn index(&self, id: ObjectId) -> &Object {
+        match self.get(id) {
+            Some(o) => o,
+            None => panic!("invalid ObjectId"),
+        }
+    }
+}
+
+impl std::ops::IndexMut<ObjectId> for ObjectArena {
+    #[inline(always)]
+    fn index_mut(&mut self, id: ObjectId) -> &mut Object {
+        match self.get_mut(id) {
+            Some(o) => o,
+            None => panic!("invalid ObjectId"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slotmap::SlotMap;
+
+    fn event_body(signalled: bool) -> Body {
+        Body::Event(crate::objects::sync::Event { manual_reset: true, signalled })
+    }
+
+    /// The arena gives the keys, reuse and order the slot map gave, over a seeded mix of
+    /// inserts and removes (its ids reach state hashes and traces).
+    #[test]
+    fn matches_the_slot_map() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut arena = ObjectArena::with_capacity(3);
+        let mut map: SlotMap<ObjectId, u32> = SlotMap::with_capacity_and_key(3);
+        let mut live: Vec<ObjectId> = Vec::new();
+        for serial in 0..2_000u32 {
+            if live.is_empty() || rng.random_range(0..3) > 0 {
+                let a = arena.insert(serial, None, 0, event_body(serial.is_multiple_of(2)));
+                let m = map.insert(serial);
+                assert_eq!(a, m);
+                live.push(a);
+            } else {
+                let id = live.swap_remove(rng.random_range(0..live.len()));
+                if rng.random_range(0..2) == 0 {
+                    assert!(arena.remove_in_place(id));
+                } else {
+                    assert_eq!(arena.remove(id).map(|o| o.hdr.serial), map.get(id).copied());
+                }
+                assert!(map.remove(id).is_some());
+                assert!(!arena.contains_key(id));
+                assert!(arena.get(id).is_none());
+                assert!(!arena.remove_in_place(id));
+            }
+            assert_eq!(arena.len(), map.len());
+        }
+        let ours: Vec<(ObjectId, u32)> = arena.iter().map(|(k, o)| (k, o.hdr.serial)).collect();
+        let theirs: Vec<(ObjectId, u32)> = map.iter().map(|(k, &v)| (k, v)).collect();
+        assert_eq!(ours, theirs);
+        for (id, serial) in theirs {
+            assert_eq!(arena[id].hdr.serial, serial);
+            assert!(
+                matches!(arena[id].body, Body::Event(crate::objects::sync::Event { signalled, .. }) if signalled == serial.is_multiple_of(2))
+            );
+        }
+    }
+
+    /// A key of another slot map, or of a slot never used, finds nothing.
+    #[test]
+    fn a_stale_or_foreign_key_finds_nothing() {
+        let mut arena = ObjectArena::with_capacity(1);
+        assert!(arena.get(ObjectId::default()).is_none());
+        let id = arena.insert(1, None, 0, event_body(false));
+        assert!(arena.remove_in_place(id));
+        let again = arena.insert(2, Some("two".into()), 5, event_body(false));
+        assert_ne!(id, again, "a reused slot gets a new version");
+        assert!(arena.get(id).is_none());
+        assert_eq!(
+            arena.get(again).map(|o| (o.hdr.serial, o.hdr.name.as_deref(), o.hdr.created_step)),
+            Some((2, Some("two"), 5))
+        );
+        assert!(arena.remove_in_place(again));
+        let third = arena.insert(3, None, 6, event_body(false));
+        assert_eq!(
+            arena.get(third).map(|o| (o.hdr.serial, o.hdr.name.as_deref())),
+            Some((3, None)),
+            "the old name went with its object"
+        );
+        assert_eq!(arena.keys().collect::<Vec<_>>(), vec![third]);
+    }
+}
