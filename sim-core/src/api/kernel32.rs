@@ -72,23 +72,6 @@ fn first_poll(k: &mut Kernel, tid: Tid, req: Request) -> Option<Reply> {
     k.step_inline(tid, oid)
 }
 
-/// A poll of a future written by hand that keeps whether it has `started`: the first
-/// builds its request (`make`, with the kernel at hand) and polls as `first_poll`, a
-/// later one takes the reply.
-#[inline(always)]
-fn poll_started(
-    k: &mut Kernel,
-    tid: Tid,
-    started: &mut bool,
-    make: impl FnOnce(&mut Kernel) -> Request,
-) -> Option<Reply> {
-    if std::mem::replace(started, true) {
-        return k.take_reply(tid);
-    }
-    let req = make(k);
-    first_poll(k, tid, req)
-}
-
 /// `*count = 0` where a count is asked for (a call sets its out-count first, as Windows
 /// does).
 #[inline(always)]
@@ -178,17 +161,48 @@ impl Future for ReadFileCall<'_> {
         let this = &mut *self;
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        let reply = poll_started(&mut k, ctx.tid, &mut this.started, |_| {
-            zero(this.bytes_read.as_deref_mut());
-            let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
-            Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None }
-        });
-        let Some(r) = reply else { return Poll::Pending };
-        match fill_read(&mut k, r, this.buffer, this.bytes_read.as_deref_mut()) {
+        // A later poll takes the reply; the first makes the request and polls as
+        // `first_poll`. Each uses its reply where it arrives (`read_done`, inlined twice):
+        // where the two ways met, the reply was copied to the stack to be read from there
+        // (issue 13).
+        if std::mem::replace(&mut this.started, true) {
+            // The usual reply, data read, is read where it lies (`polled_reply_slot`), its
+            // buffer taken from it: taken whole, it was copied to the stack first (issue 13).
+            if let Some(slot) = k.polled_reply_slot(ctx.tid)
+                && let Some(Reply { status, value: Value::Read(data) }) = slot
+            {
+                let ok = if status.succeeded() { TRUE } else { FALSE };
+                let data = std::mem::take(data);
+                // What is left (a status, an empty buffer) owns no memory: no drop to run.
+                std::mem::forget(slot.take());
+                copy_bytes(&mut this.buffer[..data.len()], &data);
+                if let Some(n) = this.bytes_read.as_deref_mut() {
+                    *n = data.len() as u32;
+                }
+                k.recycle_bytes(data);
+                return Poll::Ready(ok);
+            }
+            let Some(r) = k.take_reply(ctx.tid) else { return Poll::Pending };
+            return this.read_done(k, r);
+        }
+        zero(this.bytes_read.as_deref_mut());
+        let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
+        let req = Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None };
+        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
+        this.read_done(k, r)
+    }
+}
+
+impl ReadFileCall<'_> {
+    /// The completed read's reply into the caller's buffer (`fill_read`), a value of the
+    /// wrong shape reported once the kernel is let go.
+    #[inline(always)]
+    fn read_done(&mut self, mut k: std::cell::RefMut<'_, Kernel>, r: Reply) -> Poll<BOOL> {
+        match fill_read(&mut k, r, self.buffer, self.bytes_read.as_deref_mut()) {
             Ok(ok) => Poll::Ready(ok),
             Err(v) => {
                 drop(k);
-                ctx.mismatch(Api::ReadFile, &v);
+                self.ctx.mismatch(Api::ReadFile, &v);
                 Poll::Ready(FALSE)
             }
         }
@@ -199,6 +213,7 @@ impl Future for ReadFileCall<'_> {
 /// message read (FALSE with ERROR_MORE_DATA, §5.2), with the byte count; the data's
 /// buffer goes back to the kernel's spares. `Err`: a value of the wrong shape, for the
 /// caller to report (`ThreadCtx::mismatch`) once it has let go of the kernel.
+#[inline(always)]
 fn fill_read(k: &mut Kernel, r: Reply, buffer: &mut [u8], bytes_read: Option<&mut u32>) -> Result<BOOL, Value> {
     let ok = bool_of(&r);
     match r.value {
@@ -232,12 +247,37 @@ impl Future for WriteFileCall<'_> {
         let this = &mut *self;
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        let reply = poll_started(&mut k, ctx.tid, &mut this.started, |k| {
-            zero(this.bytes_written.as_deref_mut());
-            Request::WriteFile { handle: this.handle, data: k.byte_buffer(this.buffer), overlapped: None }
-        });
-        let Some(r) = reply else { return Poll::Pending };
+        // (As `ReadFileCall`'s: each way uses its reply where it arrives, issue 13.)
+        if std::mem::replace(&mut this.started, true) {
+            // The usual reply is read where it lies (as `ReadFileCall`'s, issue 13).
+            if let Some(slot) = k.polled_reply_slot(ctx.tid)
+                && let Some(Reply { status: Status::Success, value: Value::Written(w) }) = *slot
+            {
+                // Owns no memory: no drop to run.
+                std::mem::forget(slot.take());
+                drop(k);
+                if let Some(n) = this.bytes_written.as_deref_mut() {
+                    *n = w;
+                }
+                return Poll::Ready(TRUE);
+            }
+            let Some(r) = k.take_reply(ctx.tid) else { return Poll::Pending };
+            drop(k);
+            return this.write_done(r);
+        }
+        zero(this.bytes_written.as_deref_mut());
+        let req = Request::WriteFile { handle: this.handle, data: k.byte_buffer(this.buffer), overlapped: None };
+        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
         drop(k);
+        this.write_done(r)
+    }
+}
+
+impl WriteFileCall<'_> {
+    /// The completed write's reply: the byte count where it is asked for.
+    #[inline(always)]
+    fn write_done(&mut self, r: Reply) -> Poll<BOOL> {
+        let this = self;
         if let Reply { status: Status::Success, value: Value::Written(w) } = r {
             // The usual reply owns no memory: no drop to run.
             std::mem::forget(r);

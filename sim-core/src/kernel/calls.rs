@@ -229,6 +229,25 @@ impl Kernel {
         }
     }
 
+    /// `take_reply`'s usual case with the reply left where it lies, for the caller to read
+    /// its usual shape there and take it (a reply taken whole is copied to the stack
+    /// first, issue 13). `None`: not the usual case, or the thread not found through the
+    /// polled object; `take_reply` then does what it does.
+    #[inline(always)]
+    pub(crate) fn polled_reply_slot(&mut self, tid: Tid) -> Option<&mut Option<Reply>> {
+        debug_assert!(
+            self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
+            "simulator bug: T{tid}'s noted object is another's"
+        );
+        if self.polling != Some(tid) || self.watching_replies() {
+            return None;
+        }
+        match self.objects.get_mut(self.polling_oid).map(|o| &mut o.body) {
+            Some(Body::Thread(t)) => Some(&mut t.reply),
+            _ => None,
+        }
+    }
+
     /// `take_reply` for a thread other than the one being polled, or with the replies
     /// watched (out of line).
     #[inline(never)]
