@@ -112,16 +112,24 @@ impl<T> Future for MapReply<'_, T> {
 /// It takes the reply as `ManuallyDrop` (it drops what it does not forget): a reply that
 /// the map's panic would have to drop was copied on the stack once more for the
 /// unwinding alone (issue 13).
-pub(super) struct LazyCall<'a, F, M> {
+/// `usual` reads a later poll's usual reply where it lies (`Kernel::polled_reply_slot`):
+/// taken whole, it was copied to the stack first (issue 13). It answers only for a reply
+/// that owns no memory, which is then forgotten.
+pub(super) struct LazyCall<'a, F, M, U> {
     ctx: &'a ThreadCtx,
     /// Makes the request; taken at the first poll.
     make: Option<F>,
     api: Api,
     map: M,
+    usual: U,
 }
 
-impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin> Future
-    for LazyCall<'_, F, M>
+impl<
+    T,
+    F: FnOnce() -> Request + Unpin,
+    M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin,
+    U: Fn(&Reply) -> Option<T> + Unpin,
+> Future for LazyCall<'_, F, M, U>
 {
     type Output = T;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
@@ -130,7 +138,17 @@ impl<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, ManuallyDrop<Repl
         let mut k = ctx.kernel.borrow_mut();
         let reply = match this.make.take() {
             Some(make) => first_poll(&mut k, ctx.tid, make()),
-            None => k.take_reply(ctx.tid),
+            None => {
+                if let Some(slot) = k.polled_reply_slot(ctx.tid)
+                    && let Some(r) = slot
+                    && let Some(v) = (this.usual)(r)
+                {
+                    // Owns no memory (`usual`): no drop to run.
+                    std::mem::forget(slot.take());
+                    return Poll::Ready(v);
+                }
+                k.take_reply(ctx.tid)
+            }
         };
         drop(k);
         match reply {
@@ -321,6 +339,23 @@ fn wait_of(ctx: &ThreadCtx, api: Api, r: ManuallyDrop<Reply>) -> u32 {
     dword_of(ctx, api, ManuallyDrop::into_inner(r))
 }
 
+/// `wait_of`'s usual reply (a success carrying its wait code), read where it lies
+/// (`LazyCall::usual`: it owns no memory).
+#[inline(always)]
+fn usual_wait(r: &Reply) -> Option<u32> {
+    match *r {
+        Reply { status: Status::Success, value: Value::Wait(v) } => Some(v),
+        _ => None,
+    }
+}
+
+/// `bool_reply`'s usual reply (`Value::Bool`), read where it lies (`LazyCall::usual`: it
+/// owns no memory).
+#[inline(always)]
+fn usual_bool(r: &Reply) -> Option<BOOL> {
+    matches!(r.value, Value::Bool(_)).then(|| bool_of(r))
+}
+
 /// A BOOL return (`bool_of`) of a reply taken by value: the usual one (`Value::Bool`)
 /// has nothing to drop.
 #[inline]
@@ -392,13 +427,19 @@ impl ThreadCtx {
 
     /// `call_mapped` of a request made at the first poll (`LazyCall`).
     #[inline]
-    fn call_lazy<T, F: FnOnce() -> Request + Unpin, M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin>(
+    fn call_lazy<
+        T,
+        F: FnOnce() -> Request + Unpin,
+        M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin,
+        U: Fn(&Reply) -> Option<T> + Unpin,
+    >(
         &self,
         api: Api,
         make: F,
         map: M,
-    ) -> LazyCall<'_, F, M> {
-        LazyCall { ctx: self, make: Some(make), api, map }
+        usual: U,
+    ) -> LazyCall<'_, F, M, U> {
+        LazyCall { ctx: self, make: Some(make), api, map, usual }
     }
 
     /// The call's future, its reply mapped by `map`.
@@ -752,6 +793,7 @@ impl ThreadCtx {
             Api::WaitForSingleObject,
             move || Request::WaitForSingleObject { handle: h_handle, timeout_ms: milliseconds },
             wait_of,
+            usual_wait,
         )
     }
 
@@ -841,6 +883,7 @@ impl ThreadCtx {
             Api::SetEvent,
             move || Request::SetEvent { event: h_event },
             |_, _, r| bool_reply(ManuallyDrop::into_inner(r)),
+            usual_bool,
         )
     }
 
@@ -884,6 +927,7 @@ impl ThreadCtx {
             Api::ReleaseMutex,
             move || Request::ReleaseMutex { mutex: h_mutex },
             |_, _, r| bool_reply(ManuallyDrop::into_inner(r)),
+            usual_bool,
         )
     }
 
