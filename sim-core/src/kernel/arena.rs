@@ -31,13 +31,16 @@ pub(crate) struct ObjectArena {
     len: u32,
 }
 
-/// The stand-in a vacant slot holds: an event's body, the smallest, never seen through
-/// the arena's look-ups or iterators (its version is even).
+/// The stand-in a vacant slot holds: an empty header and an event's body, the smallest,
+/// never seen through the arena's look-ups or iterators (its version is even).
 fn stand_in() -> Object {
-    Object {
-        hdr: Header::vacant(),
-        body: Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false }),
-    }
+    Object { hdr: Header::vacant(), body: stand_in_body() }
+}
+
+/// The stand-in's body (`stand_in`).
+#[inline(always)]
+fn stand_in_body() -> Body {
+    Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false })
 }
 
 #[inline(always)]
@@ -141,7 +144,7 @@ impl ObjectArena {
         let (idx, version) = parts(id);
         let Some(slot) = self.slots.get_mut(idx).filter(|s| s.version == version) else { return false };
         slot.value.hdr = Header::vacant();
-        slot.value.body = Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false });
+        slot.value.body = stand_in_body();
         self.vacate(idx);
         true
     }

@@ -36,10 +36,7 @@ impl Kernel {
     pub(crate) fn park_request(&mut self, tid: Tid, req: Request) -> crate::objects::ObjectId {
         // The thread is found through the object its poll noted (`polling_oid`), not by
         // its id again (issue 13).
-        debug_assert!(
-            self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
-            "simulator bug: T{tid}'s noted object is another's"
-        );
+        self.debug_check_polling_oid(tid);
         if self.polling == Some(tid)
             && let oid = self.polling_oid
             && let Some(o) = self.objects.get_mut(oid)
@@ -215,30 +212,37 @@ impl Kernel {
     /// (issue 13); the rest take `take_reply_other`.
     #[inline(always)]
     pub(crate) fn take_reply(&mut self, tid: Tid) -> Option<Reply> {
-        debug_assert!(
-            self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
-            "simulator bug: T{tid}'s noted object is another's"
-        );
+        self.debug_check_polling_oid(tid);
         if self.polling != Some(tid) || self.watching_replies() {
             return self.take_reply_other(tid);
         }
-        // The usual case: the reply moves straight to the caller.
+        // The usual case: the reply moves straight to the caller. (Written out rather
+        // than through `polled_reply_slot`, whose `None` for a missing thread would send
+        // it on to `take_reply_other`: 1.2 instructions a ping-pong step more.)
         match self.objects.get_mut(self.polling_oid).map(|o| &mut o.body) {
             Some(Body::Thread(t)) => t.reply.take(),
             _ => None,
         }
     }
 
-    /// `take_reply`'s usual case with the reply left where it lies, for the caller to read
-    /// its usual shape there and take it (a reply taken whole is copied to the stack
-    /// first, issue 13). `None`: not the usual case, or the thread not found through the
-    /// polled object; `take_reply` then does what it does.
+    /// In debug builds: the object the driver noted for the thread being polled
+    /// (`polling_oid`) is that thread's, where `tid` is the one being polled.
     #[inline(always)]
-    pub(crate) fn polled_reply_slot(&mut self, tid: Tid) -> Option<&mut Option<Reply>> {
+    fn debug_check_polling_oid(&self, tid: Tid) {
         debug_assert!(
             self.polling != Some(tid) || self.tids.get(&tid).is_none_or(|&id| id == self.polling_oid),
             "simulator bug: T{tid}'s noted object is another's"
         );
+    }
+
+    /// `take_reply`'s usual case with the reply left where it lies, for the caller to read
+    /// its usual shape there and take it (a reply taken whole is copied to the stack
+    /// first, issue 13). `None`: not the usual case (another thread, or the replies
+    /// watched), or the thread not found through the polled object; the caller then takes
+    /// `take_reply_other`'s way (`take_reply`).
+    #[inline(always)]
+    pub(crate) fn polled_reply_slot(&mut self, tid: Tid) -> Option<&mut Option<Reply>> {
+        self.debug_check_polling_oid(tid);
         if self.polling != Some(tid) || self.watching_replies() {
             return None;
         }

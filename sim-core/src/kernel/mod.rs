@@ -471,9 +471,10 @@ pub struct Kernel {
     pub(crate) polled_parked: bool,
     /// The object of the thread being polled (`polling`), set with it: the thread's calls
     /// in the poll (`park_request`, `take_reply`) find it through this, not through the
-    /// id map again (issue 13). Read only while `polling` names the thread; a key of a
-    /// slot map is never reused, so that the object, while it lives, is that thread's
-    /// (and the id map holds the thread exactly as long as its object lives).
+    /// id map again (issue 13). Read only while `polling` names the thread; an object's
+    /// key is never reused (`kernel/arena.rs` gives a reused slot a new version), so that
+    /// the object, while it lives, is that thread's (and the id map holds the thread
+    /// exactly as long as its object lives; `debug_check_polling_oid`).
     pub(crate) polling_oid: ObjectId,
     pub(crate) live_threads: u32,
     pub(crate) processes_created: u32,
@@ -624,9 +625,8 @@ impl Kernel {
         };
         Kernel {
             // Room for a first process, its main thread and five more objects (a second
-            // thread and a pipe's three, or a mutex and two events) before the slot array
-            // first moves (slot maps start with one slot, and grow by doubling, copying
-            // every slot); one allocation either way.
+            // thread and a pipe's three, or a mutex and two events) before the arena first
+            // grows (`kernel/arena.rs`); one allocation either way.
             objects: arena::ObjectArena::with_capacity(7),
             ops: SlotMap::with_key(),
             op_serial: 0,
