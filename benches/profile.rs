@@ -170,16 +170,17 @@ fn main() {
     );
     if let Some(r) = last {
         // What a run's record of its decisions costs: the schedule's bytes, and the
-        // expanded list's heap (each `Decision`, plus each options buffer once: consecutive
-        // decisions among the same threads share one, with its two reference counts).
+        // expanded list's heap (each `Decision`, plus each options buffer once: lists of two
+        // options or fewer are held in place, and consecutive decisions among the same
+        // longer list share one buffer, with its two reference counts).
         let n = r.schedule.len().max(1);
         let list: usize = r
             .decisions
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                let shared = i > 0 && std::sync::Arc::ptr_eq(&r.decisions[i - 1].options, &d.options);
-                let buffer = if shared || d.options.is_empty() {
+                let shared = i > 0 && r.decisions[i - 1].options.shares_buffer_with(&d.options);
+                let buffer = if shared || d.options.is_inline() {
                     0
                 } else {
                     16 + d.options.len() * std::mem::size_of::<winsim::kernel::Tid>()

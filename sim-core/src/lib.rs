@@ -30,7 +30,9 @@ pub use backend::Win32;
 pub use kernel::config::{Config, DecisionRecord, LimitAction, StrategyConfig, WaiterOrder};
 pub use kernel::config::{HostConfig, LinkConfig, NetworkConfig, PartitionConfig};
 pub use kernel::race::RaceDetection;
-pub use kernel::sched::{ChoiceKind, ChoicePoint, Decision, ReplaySchedule, Schedule, StateHash, Strategy};
+pub use kernel::sched::{
+    ChoiceKind, ChoicePoint, Decision, DecisionOptions, ReplaySchedule, Schedule, StateHash, Strategy,
+};
 pub use report::{
     DeadlockReport, LivelockReport, LivelockThread, Outcome, RaceAccess, RaceReport, RunReport, WaitEdge,
 };

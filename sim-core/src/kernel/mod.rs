@@ -123,7 +123,7 @@ struct Spare {
 /// kernel, `Kernel::last_options`: `choose_thread_in` checks it first, inline.)
 #[derive(Default)]
 struct OptionLists {
-    entries: [(u64, std::sync::Arc<[Tid]>); 4],
+    entries: [(u64, sched::DecisionOptions); 4],
     next: usize,
 }
 
@@ -408,7 +408,7 @@ pub struct Kernel {
     /// The word and options list of the last decision `record_decision_in` recorded
     /// (word 0: none yet), beside `option_lists`' entries: `choose_thread_in`'s usual
     /// record shares it with two loads and a comparison (issue 13).
-    last_options: (u64, Option<std::sync::Arc<[Tid]>>),
+    last_options: (u64, Option<sched::DecisionOptions>),
     /// Whether decisions are recorded in full (`DecisionRecord::Full`; fixed for the run).
     full_record: bool,
     /// The decisions made, expanded (only with `DecisionRecord::Full`).
@@ -1045,14 +1045,16 @@ impl Kernel {
                     // Runs often choose among the same threads again: the last
                     // decision's options are shared instead of copied. (Compared element
                     // by element: a few ids, where a slice comparison calls memcmp.)
+                    // (Two options or fewer are held in place: `DecisionOptions`.)
                     let options = match self.decisions.last() {
                         Some(d)
-                            if d.options.len() == options.len()
+                            if options.len() > 2
+                                && d.options.len() == options.len()
                                 && d.options.iter().zip(options).all(|(a, b)| a == b) =>
                         {
                             d.options.clone()
                         }
-                        _ => std::sync::Arc::from(options),
+                        _ => sched::DecisionOptions::from(options),
                     };
                     self.decisions.push(Decision { kind, tid, options });
                 }
@@ -1120,15 +1122,21 @@ impl Kernel {
         self.schedule.push(ChoiceKind::Thread, i);
         debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
         if self.full_record {
-            // The usual case: the same set as the last list used (`last_options`), whose
-            // list is shared; any other goes through `record_decision_in`, which finds the
-            // same list (the entries' masks differ from one another).
-            match &self.last_options {
-                (last, Some(options)) if *last == mask => {
-                    let options = options.clone();
-                    self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+            // The usual case: two options, held in place (`DecisionOptions::two`: no
+            // allocation, and no shared count to increment now and decrement when the
+            // report is dropped). Longer lists go through `record_decision_in`, which
+            // shares the list of the same set (`last_options`, `option_lists`).
+            if n == 2 {
+                let options = sched::DecisionOptions::two(mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
+                self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+            } else {
+                match &self.last_options {
+                    (last, Some(options)) if *last == mask => {
+                        let options = options.clone();
+                        self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+                    }
+                    _ => self.record_decision_in(mask, n, tid),
                 }
-                _ => self.record_decision_in(mask, n, tid),
             }
         }
         tid
@@ -1149,7 +1157,7 @@ impl Kernel {
                     *slot = bits.trailing_zeros() * 4;
                     bits &= bits - 1;
                 }
-                let list: std::sync::Arc<[Tid]> = std::sync::Arc::from(&list[..n]);
+                let list = sched::DecisionOptions::from(&list[..n]);
                 let at = lists.next;
                 lists.entries[at] = (mask, list.clone());
                 lists.next = (at + 1) % lists.entries.len();

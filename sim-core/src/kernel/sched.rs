@@ -54,26 +54,206 @@ pub struct Decision {
     /// The thread id chosen.
     pub tid: Tid,
     /// The options offered (sorted). Empty in lists recorded before options were kept;
-    /// a replay needs only `kind` and `tid`. Shared (`Arc`) between consecutive decisions
-    /// among the same options, so a run's list does not allocate a buffer per decision.
+    /// a replay needs only `kind` and `tid`. Read it as a slice (`DecisionOptions` dereferences to
+    /// `[Tid]`); up to two options are held in place, longer lists are shared between
+    /// consecutive decisions among the same options.
     #[serde(default, skip_serializing_if = "options_are_empty")]
-    pub options: std::sync::Arc<[Tid]>,
+    pub options: DecisionOptions,
 }
 
-fn options_are_empty(o: &std::sync::Arc<[Tid]>) -> bool {
+fn options_are_empty(o: &DecisionOptions) -> bool {
     o.is_empty()
 }
 
 impl Decision {
     /// A decision with no recorded options (the form older recordings have).
     pub fn new(kind: ChoiceKind, tid: Tid) -> Decision {
-        Decision { kind, tid, options: std::sync::Arc::default() }
+        Decision { kind, tid, options: DecisionOptions::default() }
+    }
+}
+
+/// The options offered at a recorded decision: sorted thread ids (or, for
+/// `ChoiceKind::Data` and `ChoiceKind::Network`, the values offered), read as a slice
+/// through `Deref<Target = [Tid]>`.
+///
+/// Up to two options, the usual case (two threads, or a fault or none), are held in place:
+/// recording such a decision neither allocates nor touches a shared count. Longer lists
+/// are one shared buffer (`Arc`), which the kernel hands to each decision among the same
+/// threads. (Issue 13: with an `Arc` at every decision, its atomic increment at the record
+/// and decrement at the report's drop cost about 6% of a mutex + events run's wall clock.)
+/// The value is 16 bytes either way, so a `Decision` stays 24.
+#[derive(Clone)]
+pub struct DecisionOptions(OptionsRepr);
+
+#[derive(Clone)]
+enum OptionsRepr {
+    /// Up to two ids; `DecisionOptions::ABSENT` marks an unused place (only at the end). A list
+    /// holding `ABSENT` itself is kept `Shared`.
+    Inline([Tid; 2]),
+    Shared(std::sync::Arc<[Tid]>),
+}
+
+impl DecisionOptions {
+    /// The mark of an unused inline place. Thread ids are multiples of four, so never
+    /// this; a value list holding it is shared instead (`DecisionOptions::from`).
+    const ABSENT: Tid = Tid::MAX;
+
+    /// The empty list.
+    pub const fn new() -> DecisionOptions {
+        DecisionOptions(OptionsRepr::Inline([Self::ABSENT; 2]))
+    }
+
+    /// One option, held in place.
+    #[inline(always)]
+    pub(crate) fn one(a: Tid) -> DecisionOptions {
+        debug_assert!(a != Self::ABSENT);
+        DecisionOptions(OptionsRepr::Inline([a, Self::ABSENT]))
+    }
+
+    /// Two options, held in place (`a < b`, as the kernel lists them).
+    #[inline(always)]
+    pub(crate) fn two(a: Tid, b: Tid) -> DecisionOptions {
+        debug_assert!(a != Self::ABSENT && b != Self::ABSENT);
+        DecisionOptions(OptionsRepr::Inline([a, b]))
+    }
+
+    /// Whether this list and `other` are one shared buffer (never for lists held in
+    /// place). For measuring a decision list's memory.
+    pub fn shares_buffer_with(&self, other: &DecisionOptions) -> bool {
+        match (&self.0, &other.0) {
+            (OptionsRepr::Shared(a), OptionsRepr::Shared(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Whether the list is held in place (two options or fewer), not in a buffer.
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, OptionsRepr::Inline(_))
+    }
+
+    /// The list, as a slice.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[Tid] {
+        match &self.0 {
+            OptionsRepr::Inline(ids) => {
+                let n = if ids[0] == Self::ABSENT {
+                    0
+                } else if ids[1] == Self::ABSENT {
+                    1
+                } else {
+                    2
+                };
+                &ids[..n]
+            }
+            OptionsRepr::Shared(list) => list,
+        }
+    }
+}
+
+impl Default for DecisionOptions {
+    fn default() -> DecisionOptions {
+        DecisionOptions::new()
+    }
+}
+
+impl std::ops::Deref for DecisionOptions {
+    type Target = [Tid];
+    #[inline(always)]
+    fn deref(&self) -> &[Tid] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[Tid]> for DecisionOptions {
+    fn as_ref(&self) -> &[Tid] {
+        self.as_slice()
+    }
+}
+
+impl From<&[Tid]> for DecisionOptions {
+    /// Held in place when at most two, with no `Tid::MAX` among them; else a new buffer.
+    fn from(list: &[Tid]) -> DecisionOptions {
+        match *list {
+            [] => DecisionOptions::new(),
+            [a] if a != DecisionOptions::ABSENT => DecisionOptions::one(a),
+            [a, b] if a != DecisionOptions::ABSENT && b != DecisionOptions::ABSENT => DecisionOptions::two(a, b),
+            _ => DecisionOptions(OptionsRepr::Shared(std::sync::Arc::from(list))),
+        }
+    }
+}
+
+impl From<Vec<Tid>> for DecisionOptions {
+    fn from(list: Vec<Tid>) -> DecisionOptions {
+        DecisionOptions::from(&list[..])
+    }
+}
+
+impl<const N: usize> From<[Tid; N]> for DecisionOptions {
+    fn from(list: [Tid; N]) -> DecisionOptions {
+        DecisionOptions::from(&list[..])
+    }
+}
+
+impl From<std::sync::Arc<[Tid]>> for DecisionOptions {
+    /// Shares `list` when it is longer than two (or holds `Tid::MAX`); else holds it in place.
+    fn from(list: std::sync::Arc<[Tid]>) -> DecisionOptions {
+        match *list {
+            [] => DecisionOptions::new(),
+            [a] if a != DecisionOptions::ABSENT => DecisionOptions::one(a),
+            [a, b] if a != DecisionOptions::ABSENT && b != DecisionOptions::ABSENT => DecisionOptions::two(a, b),
+            _ => DecisionOptions(OptionsRepr::Shared(list)),
+        }
+    }
+}
+
+impl std::fmt::Debug for DecisionOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl PartialEq for DecisionOptions {
+    fn eq(&self, other: &DecisionOptions) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for DecisionOptions {}
+
+impl PartialOrd for DecisionOptions {
+    fn partial_cmp(&self, other: &DecisionOptions) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DecisionOptions {
+    fn cmp(&self, other: &DecisionOptions) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl std::hash::Hash for DecisionOptions {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl Serialize for DecisionOptions {
+    /// As the list (the form an `Arc<[Tid]>` had).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DecisionOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DecisionOptions, D::Error> {
+        Vec::<Tid>::deserialize(d).map(DecisionOptions::from)
     }
 }
 
 /// A run's recorded schedule in one byte per decision: the kind (top two bits) and the
 /// index of the option chosen (low six bits) when it is below 63; above, the low bits are
-/// 63 and the index minus 63 follows as a LEB128 varint. Options and thread ids are not
+/// 63 and the index minus 63 follows as a LEB128 varint. DecisionOptions and thread ids are not
 /// stored: a replay recomputes the options (the run is deterministic) and takes the
 /// recorded index among them. `RunReport::schedule` holds it; `RunReport::decisions`
 /// holds the expanded list (kind, thread, options) unless `Config::decision_record` is
@@ -573,6 +753,46 @@ mod tests {
 
     fn point(kind: ChoiceKind, options: &[Tid]) -> ChoicePoint<'_> {
         ChoicePoint { kind, options, current: None, step: 0, index: 0, calls: &[], footprint: None, state: None }
+    }
+
+    /// `DecisionOptions` reads as the list it was made from, held in place up to two
+    /// options (no `Tid::MAX` among them) and in a shared buffer past that; it compares,
+    /// orders and serializes as that list, the form `Arc<[Tid]>` had (issue 13).
+    #[test]
+    fn decision_options_are_their_list() {
+        let lists: [&[Tid]; 7] = [&[], &[4], &[0, 8], &[0, 4, 8], &[Tid::MAX], &[3, Tid::MAX], &[0, 100]];
+        for &list in &lists {
+            let o = DecisionOptions::from(list);
+            assert_eq!(&*o, list);
+            assert_eq!(o.len(), list.len());
+            let inline = list.len() <= 2 && !list.contains(&Tid::MAX);
+            assert_eq!(o.is_inline(), inline, "{list:?}");
+            assert_eq!(DecisionOptions::from(std::sync::Arc::<[Tid]>::from(list)), o);
+            assert_eq!(DecisionOptions::from(list.to_vec()), o);
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, serde_json::to_string(list).unwrap());
+            assert_eq!(serde_json::from_str::<DecisionOptions>(&json).unwrap(), o);
+            assert_eq!(format!("{o:?}"), format!("{list:?}"));
+        }
+        for a in lists {
+            for b in lists {
+                assert_eq!(DecisionOptions::from(a).cmp(&DecisionOptions::from(b)), a.cmp(b));
+            }
+        }
+        assert_eq!(DecisionOptions::default().as_slice(), &[] as &[Tid]);
+        assert_eq!(std::mem::size_of::<DecisionOptions>(), 16);
+        // A shared list is one buffer between its clones; lists held in place share none.
+        let long = DecisionOptions::from(&[0, 4, 8][..]);
+        assert!(long.shares_buffer_with(&long.clone()));
+        assert!(!long.shares_buffer_with(&DecisionOptions::from(&[0, 4, 8][..])));
+        let two = DecisionOptions::two(0, 4);
+        assert!(!two.shares_buffer_with(&two.clone()));
+        // A decision recorded with its options stays 24 bytes, as with the `Arc`.
+        assert_eq!(std::mem::size_of::<Decision>(), 24);
+        // A decision without options (an older recording) reads and writes as before.
+        let d: Decision = serde_json::from_str(r#"{"kind":"thread","tid":4}"#).unwrap();
+        assert_eq!(d, Decision::new(ChoiceKind::Thread, 4));
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"kind":"thread","tid":4}"#);
     }
 
     #[test]
