@@ -432,7 +432,23 @@ impl Kernel {
     /// `new_op_for`'s body (and `new_op`'s, inlined where a wait blocks: `Kernel::block_on`).
     #[inline(always)]
     pub(crate) fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
-        let (api, kept) = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        let calling = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
+        self.make_op_kept(tid, kind, deadline, target, calling)
+    }
+
+    /// `make_op` with the call's kept arguments in hand (`calling`, what `make_op` takes
+    /// from `Kernel::calling`, which is then empty): `Kernel::execute_sync`'s usual wait
+    /// that blocks makes them here, not in the kernel's slot to be read back at once (issue
+    /// 13: written there field by field and read back whole, they stalled the load).
+    #[inline(always)]
+    pub(crate) fn make_op_kept(
+        &mut self,
+        tid: Tid,
+        kind: OpKind,
+        deadline: Option<u64>,
+        target: Target,
+        (api, kept): (Api, Option<KeptArgs>),
+    ) -> OpId {
         // (The race detector's keys may be read from the kept arguments: before they move.)
         let race_keys = self.race_op_keys(&kept);
         // The arguments kept before the call ran (a call that cannot block keeps none),

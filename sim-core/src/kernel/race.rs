@@ -509,8 +509,10 @@ impl Kernel {
     /// needs no sort. A call that noted its keys (the detector keeping clocks: resolved as
     /// it started) keeps them.
     /// (Inlined in its one caller, where a wait blocks: two stores.)
+    /// With `in_hand`, the call's kept arguments are not in the kernel's slot
+    /// (`Kernel::calling`) but go to the operation in hand (`Kernel::make_op_kept`).
     #[inline(always)]
-    pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId) {
+    pub(crate) fn race_calling_object(&mut self, pid: Pid, h: HANDLE, obj: ObjectId, in_hand: bool) {
         debug_assert!(
             self.race_noted() || {
                 debug_assert!(h != CURRENT_PROCESS_PSEUDO_HANDLE && h != CURRENT_THREAD_PSEUDO_HANDLE);
@@ -520,14 +522,18 @@ impl Kernel {
                     Some(Body::Event(_) | Body::Mutex(_) | Body::Semaphore(_))
                 ));
                 debug_assert_eq!(self.process(pid).handles.get(h).map(|e| e.object), Some(obj));
-                debug_assert!(matches!(
-                    &self.calling,
-                    Some((_, Some(super::request::KeptArgs::WaitForSingleObject { handle, .. }))) if *handle == h
-                ));
+                debug_assert!(if in_hand {
+                    self.calling.is_none()
+                } else {
+                    matches!(
+                        &self.calling,
+                        Some((_, Some(super::request::KeptArgs::WaitForSingleObject { handle, .. }))) if *handle == h
+                    )
+                });
                 true
             }
         );
-        let _ = (pid, h);
+        let _ = (pid, h, in_hand);
         self.race.calling_object = (self.step, obj);
     }
 

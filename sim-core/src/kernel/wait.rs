@@ -10,7 +10,7 @@
 //! its family's hook (`signalled_for`, `consumes`, `consume` in objects/mod.rs).
 
 use super::ops::{OpId, OpKind, WaitList};
-use super::request::{CallResult, Value};
+use super::request::{Api, CallResult, KeptArgs, Value};
 use super::sched::ChoiceKind;
 use super::{Exec, Kernel, Pid, Tid};
 use crate::error::*;
@@ -156,7 +156,8 @@ impl Kernel {
     /// writes a returned wait's reply straight into the thread.) A mutex newly owned is
     /// not added to the thread's list here: `UsualWait::Owned` leaves that to the caller.
     /// With `keep` (`Kernel::execute_sync`, which sets no kept arguments as the call starts)
-    /// the call's kept arguments are set where it blocks, before anything reads them.
+    /// the call's kept arguments are made where it blocks and go to its operation in hand
+    /// (`Kernel::make_op_kept`), not through the kernel's slot.
     #[inline(always)]
     pub(crate) fn wait_single_usual(
         &mut self,
@@ -178,11 +179,23 @@ impl Kernel {
                 }
                 (SyncTake::NotSignalled, _) if timeout_ms == 0 => return UsualWait::Returned(WAIT_TIMEOUT),
                 (SyncTake::NotSignalled, _) => {
-                    if keep {
-                        self.keep_wait_single(handle, timeout_ms);
-                    }
                     // The race detector's keys for the operation: the object's, known.
-                    self.race_calling_object(pid, handle, object);
+                    self.race_calling_object(pid, handle, object, keep);
+                    if keep {
+                        // The kept arguments go to the operation in hand, not through the
+                        // kernel's slot (`make_op_kept`, issue 13).
+                        let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
+                        return UsualWait::Blocked(self.block_on_kept(
+                            tid,
+                            &[object],
+                            &[handle],
+                            false,
+                            timeout_ms,
+                            false,
+                            None,
+                            Some((Api::WaitForSingleObject, Some(kept))),
+                        ));
+                    }
                     return UsualWait::Blocked(self.block_on(
                         tid,
                         &[object],
@@ -352,6 +365,24 @@ impl Kernel {
         alertable: bool,
         input: Option<InputWait>,
     ) -> OpId {
+        self.block_on_kept(tid, objects, handles, all, timeout_ms, alertable, input, None)
+    }
+
+    /// `block_on`, the call's kept arguments in hand (`calling`: `Kernel::make_op_kept`)
+    /// or, for `None`, taken from the kernel's slot (`Kernel::make_op`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn block_on_kept(
+        &mut self,
+        tid: Tid,
+        objects: &[ObjectId],
+        handles: &[HANDLE],
+        all: bool,
+        timeout_ms: u32,
+        alertable: bool,
+        input: Option<InputWait>,
+        calling: Option<(Api, Option<KeptArgs>)>,
+    ) -> OpId {
         let deadline = self.deadline(timeout_ms);
         let unique = each_once(objects);
         // One object and one handle (the usual wait) are held inline; other lists are made
@@ -366,7 +397,13 @@ impl Kernel {
             }
         };
         let kind = OpKind::Wait { objects: objects_kept, handles: handles_kept, all, input };
-        let op = self.make_op(tid, kind, deadline, super::ops::Target::Thread);
+        let op = match calling {
+            Some(calling) => {
+                debug_assert!(self.calling.is_none(), "simulator bug: a call's kept arguments twice");
+                self.make_op_kept(tid, kind, deadline, super::ops::Target::Thread, calling)
+            }
+            None => self.make_op(tid, kind, deadline, super::ops::Target::Thread),
+        };
         if alertable {
             // (`new_op` makes it not alertable.)
             self.ops[op].alertable = true;
