@@ -106,6 +106,15 @@ impl ObjectArena {
         self.slots.get_mut(idx).filter(|s| s.version == version).map(|s| &mut s.value)
     }
 
+    /// The objects of two distinct ids at once, if both still exist (`None` for the same
+    /// id twice).
+    #[inline(always)]
+    pub(crate) fn get_pair_mut(&mut self, a: ObjectId, b: ObjectId) -> Option<(&mut Object, &mut Object)> {
+        let ((ia, va), (ib, vb)) = (parts(a), parts(b));
+        let [sa, sb] = self.slots.get_disjoint_mut([ia, ib]).ok()?;
+        (sa.version == va && sb.version == vb).then_some((&mut sa.value, &mut sb.value))
+    }
+
     /// Makes an object named `name`, of `serial` and made at `step`, with `body`, in a
     /// vacant slot: the one vacated last (or the first never used), as the slot map did.
     /// The body is written into the slot, and the header's three fields: a vacant slot's

@@ -504,6 +504,31 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     take_across(q, want)
 }
 
+/// `take`, its bytes written as a read's reply into `slot` (a thread's, which holds
+/// none), in each of its two ways: moved there from where they lie, not through a stack
+/// copy where the ways meet (issue 13: that copy read the bytes' vector back whole just
+/// after it was written field by field, and waited for the writes). Returns their count.
+#[inline(always)]
+fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
+    debug_assert!(slot.is_none(), "simulator bug: a thread's last reply not taken");
+    let want = (len as u64).min(q.unread) as usize;
+    let n = if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
+        let data = q.entries.pop_front().expect("checked above").data;
+        let n = data.len();
+        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
+        q.unread -= n as u64;
+        q.read_total += n as u64;
+        q.pop_consumed();
+        n
+    } else {
+        let data = take_across(q, want);
+        let n = data.len();
+        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
+        n
+    };
+    n
+}
+
 /// `take` of `want` bytes (at most the unread ones) when they are not exactly the front
 /// write's.
 #[inline(never)]
@@ -1456,7 +1481,7 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let at = FileAt::of(file_id, file_ref(self, file_id));
-        self.read_file_at(pid, tid, h, at, len, overlapped, buffer)
+        self.read_file_at(pid, tid, h, at, len, overlapped, buffer, None)
     }
 
     /// ReadFile through handle `h` from the file object `at`, resolved (with access
@@ -1472,6 +1497,7 @@ impl Kernel {
         len: u32,
         overlapped: Option<Overlapped>,
         buffer: Option<IoBuffer>,
+        deliver: Option<ObjectId>,
     ) -> Exec {
         let file_id = at.id;
         // The usual case: no OVERLAPPED on a synchronous handle, a read of some bytes from
@@ -1485,7 +1511,7 @@ impl Kernel {
         if overlapped.is_none()
             && at.plain
             && len > 0
-            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len)
+            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len, deliver)
         {
             return exec;
         }
@@ -1517,10 +1543,20 @@ impl Kernel {
         pipe: ObjectId,
         end: usize,
         len: u32,
+        deliver: Option<ObjectId>,
     ) -> Option<Exec> {
         let io_max = u64::from(self.config.io_bytes_max);
         let pending = self.pipe_writes_pending;
-        let p = pipe_mut(self, pipe);
+        // With `deliver`, the thread's reply slot beside the pipe (one look-up of the two).
+        let (p, slot) = match deliver {
+            Some(oid) => match self.objects.get_pair_mut(pipe, oid) {
+                Some((super::Object { body: Body::Pipe(p), .. }, super::Object { body: Body::Thread(t), .. })) => {
+                    (p, Some(&mut t.reply))
+                }
+                _ => not_a("a pipe and a thread"),
+            },
+            None => (pipe_mut(self, pipe), None),
+        };
         if p.named.is_some() {
             return None;
         }
@@ -1544,14 +1580,22 @@ impl Kernel {
         if q.unread.min(u64::from(len)) > io_max {
             return None;
         }
-        let data = take(q, len);
+        // The bytes go straight into the thread's reply slot when delivered (`take_into`);
+        // else they are returned as the reply.
+        let (data, n) = match slot {
+            Some(slot) => (None, take_into(q, len, slot)),
+            None => {
+                let data = take(q, len);
+                let n = data.len();
+                (Some(data), n)
+            }
+        };
         // `take` dropped the consumed entries at the front: with nothing pending that
         // could complete, `pipe_progress` has nothing left to do.
         let quiet = pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty();
         // With no read pending here, `pipe_progress_ops` takes no read and goes on to its
         // usual case with a write pending (`last_write_only`): done here, without its call.
         let last = if quiet || !e.reads.is_empty() { None } else { e.inbound.last_write_only(pending) };
-        let n = data.len();
         self.pipe_bytes -= n as u64;
         let cause = move |s: &mut String| {
             s.push_str("ReadFile(");
@@ -1571,7 +1615,19 @@ impl Kernel {
             None if !quiet => self.pipe_progress_ops(pipe, end, cause),
             None => {}
         }
-        Some(Exec::Done(Reply::from(Value::Read(data))))
+        match (data, deliver) {
+            (Some(data), _) => Some(Exec::Done(Reply::from(Value::Read(data)))),
+            // The reply is in the thread (`take_into`; nothing above reads it): the rest of
+            // `plain_call_done`, in its place in the step (`Exec::Delivered`). The file
+            // object the call resolved is forgotten first, as `file_call_done` does before
+            // the reply goes (the race detector reads it).
+            (None, Some(oid)) => {
+                self.call_file = None;
+                self.plain_call_placed(oid, tid);
+                Some(Exec::Delivered)
+            }
+            (None, None) => unreachable!(),
+        }
     }
 
     /// A read on a file object: what is there (one message in message read mode), or end
