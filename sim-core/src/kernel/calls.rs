@@ -778,10 +778,15 @@ impl Kernel {
                 {
                     Ok((lock, at)) => {
                         // (As ReadFile's.)
+                        let deliver = (!traced && granted.is_none() && !matches!(lock, IoLock::Held(_))).then_some(oid);
                         let exec = match at {
-                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
+                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped, deliver),
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
+                        if matches!(exec, Exec::Delivered) {
+                            debug_assert!(self.call_file.is_none());
+                            return;
+                        }
                         held = self.file_call_done(tid, lock, &exec);
                         // (As ReadFile's.)
                         match exec {

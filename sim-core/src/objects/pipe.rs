@@ -1108,7 +1108,7 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let at = FileAt::of(file_id, file_ref(self, file_id));
-        self.write_file_at(pid, tid, h, at, data, overlapped)
+        self.write_file_at(pid, tid, h, at, data, overlapped, None)
     }
 
     /// WriteFile through handle `h` to the file object `at`, resolved (with access
@@ -1122,6 +1122,7 @@ impl Kernel {
         at: FileAt,
         data: Vec<u8>,
         overlapped: Option<Overlapped>,
+        deliver: Option<ObjectId>,
     ) -> Exec {
         // The usual case: no OVERLAPPED on a synchronous handle, some bytes into an
         // anonymous byte-type pipe whose reader is there, within the limits. The checks
@@ -1172,7 +1173,7 @@ impl Kernel {
                     // (`unread` and `pipe_bytes` each went up and down by `n`.)
                     let why = if self.config.trace { self.cause_with(write_cause(h, len)) } else { String::new() };
                     self.complete_op(r, Reply::from(Value::Read(data)), &why);
-                    return Exec::Done(Reply::from(Value::Written(len)));
+                    return self.written_at_once(tid, len, deliver);
                 }
                 q.unread += n;
                 q.written_total += n;
@@ -1182,7 +1183,7 @@ impl Kernel {
                     let fits = q.unread <= u64::from(q.quota);
                     self.pipe_bytes += n;
                     if fits {
-                        return Exec::Done(Reply::from(Value::Written(len)));
+                        return self.written_at_once(tid, len, deliver);
                     }
                     return self.write_pipe_block(tid, file_id, pipe, peer, len);
                 }
@@ -1305,6 +1306,25 @@ impl Kernel {
             return Exec::Done(Reply::from(Value::Written(len)));
         }
         self.write_pipe_block(tid, file_id, pipe, peer, len)
+    }
+
+    /// A WriteFile of `len` bytes done at once: its reply, or with `deliver` (the
+    /// thread's object: the trace off, no I/O lock granted or held) the reply written
+    /// into the thread as `plain_call_done` does (`Exec::Delivered`), from its scalars,
+    /// not built here and copied through the frames on its way (issue 13: the copy read
+    /// back, whole, a value just written field by field, and waited for the writes). The
+    /// file object the call resolved is forgotten first, as `file_call_done` does before
+    /// the reply goes (the race detector reads it).
+    #[inline(always)]
+    fn written_at_once(&mut self, tid: Tid, len: u32, deliver: Option<ObjectId>) -> Exec {
+        match deliver {
+            Some(oid) => {
+                self.call_file = None;
+                self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
+                Exec::Delivered
+            }
+            None => Exec::Done(Reply::from(Value::Written(len))),
+        }
     }
 
     /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
