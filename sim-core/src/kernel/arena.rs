@@ -16,6 +16,10 @@ use slotmap::{Key, KeyData};
 
 /// One slot: its version (odd while an object lives in it, even while vacant, as the
 /// slot map's), the next vacant slot while vacant, and the object or its stand-in.
+/// In this order (`repr(C)`): the version a look-up compares then sits beside the
+/// body's tag that the look-up's caller reads next, in one cache line (issue 13; in
+/// Rust's order it was past the object, 528 bytes on).
+#[repr(C)]
 struct Slot {
     version: u32,
     next_free: u32,
@@ -100,6 +104,15 @@ impl ObjectArena {
     pub(crate) fn get_mut(&mut self, id: ObjectId) -> Option<&mut Object> {
         let (idx, version) = parts(id);
         self.slots.get_mut(idx).filter(|s| s.version == version).map(|s| &mut s.value)
+    }
+
+    /// The objects of two distinct ids at once, if both still exist (`None` for the same
+    /// id twice).
+    #[inline(always)]
+    pub(crate) fn get_pair_mut(&mut self, a: ObjectId, b: ObjectId) -> Option<(&mut Object, &mut Object)> {
+        let ((ia, va), (ib, vb)) = (parts(a), parts(b));
+        let [sa, sb] = self.slots.get_disjoint_mut([ia, ib]).ok()?;
+        (sa.version == va && sb.version == vb).then_some((&mut sa.value, &mut sb.value))
     }
 
     /// Makes an object named `name`, of `serial` and made at `step`, with `body`, in a

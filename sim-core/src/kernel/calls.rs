@@ -486,6 +486,7 @@ impl Kernel {
             Exec::Block(op) => self.sync_blocked(oid, tid, op),
             // (With the trace off, nothing is recorded.)
             Exec::Gone => {}
+            Exec::Delivered => unreachable!("simulator bug: a reply delivered in execute_sync"),
         }
     }
 
@@ -533,13 +534,40 @@ impl Kernel {
     /// a panic on the way (the race detector's call) would have to drop was copied twice
     /// on the stack for the unwinding's sake, which never happens (issue 13).
     #[inline(always)]
-    fn plain_call_done(&mut self, oid: crate::objects::ObjectId, tid: Tid, reply: std::mem::ManuallyDrop<Reply>) {
+    pub(crate) fn plain_call_done(
+        &mut self,
+        oid: crate::objects::ObjectId,
+        tid: Tid,
+        reply: std::mem::ManuallyDrop<Reply>,
+    ) {
         debug_assert!(
             self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
         );
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
         self.reply_ready_owned(oid, tid, reply, Owned::Same);
+    }
+
+    /// `plain_call_done` for a call whose successful reply is already in its thread
+    /// (`objects::pipe::take_into`): the same steps, but the reply's write and its last
+    /// error (a success sets none).
+    #[inline(always)]
+    pub(crate) fn plain_call_placed(&mut self, oid: crate::objects::ObjectId, tid: Tid) {
+        debug_assert!(
+            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
+        );
+        std::mem::forget(self.calling.take());
+        self.race_call_done(tid);
+        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
+        debug_assert!(
+            matches!(&t.reply, Some(r) if matches!(r.status, super::request::Status::Success)),
+            "simulator bug: T{tid}'s placed reply is missing"
+        );
+        debug_assert!(matches!(t.run, Run::Running), "simulator bug: T{tid} is not running");
+        std::mem::forget(std::mem::replace(&mut t.run, Run::Ready));
+        if t.suspend_count == 0 {
+            self.to_poll.push_back(tid);
+        }
     }
 
     /// `execute_sync`'s end for a call that blocked in operation `op` (its kept arguments
@@ -714,10 +742,19 @@ impl Kernel {
                     Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
                         // is (`FileAt`), not looked up again.
+                        // With the trace off, no lock granted and none held, a read that
+                        // completes at once writes its reply into the thread itself
+                        // (`Exec::Delivered`): what this arm's end would do with it, as
+                        // `file_call_done` then does nothing but forget the file object.
+                        let deliver = (!traced && granted.is_none() && !matches!(lock, IoLock::Held(_))).then_some(oid);
                         let exec = match at {
-                            Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer),
+                            Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer, deliver),
                             None => self.read_file(pid, tid, handle, len, overlapped, buffer),
                         };
+                        if matches!(exec, Exec::Delivered) {
+                            debug_assert!(self.call_file.is_none());
+                            return;
+                        }
                         held = self.file_call_done(tid, lock, &exec);
                         // The usual end (the trace off, no lock granted, the call done at once):
                         // the reply goes to the thread from here, as the end of this
@@ -741,10 +778,15 @@ impl Kernel {
                 {
                     Ok((lock, at)) => {
                         // (As ReadFile's.)
+                        let deliver = (!traced && granted.is_none() && !matches!(lock, IoLock::Held(_))).then_some(oid);
                         let exec = match at {
-                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped),
+                            Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped, deliver),
                             None => self.write_file(pid, tid, handle, data, overlapped),
                         };
+                        if matches!(exec, Exec::Delivered) {
+                            debug_assert!(self.call_file.is_none());
+                            return;
+                        }
                         held = self.file_call_done(tid, lock, &exec);
                         // (As ReadFile's.)
                         match exec {
@@ -846,6 +888,7 @@ impl Kernel {
                     self.port_thread_stopped(tid);
                 }
             }
+            Exec::Delivered => unreachable!("simulator bug: a reply delivered with the trace on"),
             Exec::Gone => {
                 if traced {
                     let kind = EventKind::Call {

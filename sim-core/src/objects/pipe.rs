@@ -504,6 +504,31 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
     take_across(q, want)
 }
 
+/// `take`, its bytes written as a read's reply into `slot` (a thread's, which holds
+/// none), in each of its two ways: moved there from where they lie, not through a stack
+/// copy where the ways meet (issue 13: that copy read the bytes' vector back whole just
+/// after it was written field by field, and waited for the writes). Returns their count.
+#[inline(always)]
+fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
+    debug_assert!(slot.is_none(), "simulator bug: a thread's last reply not taken");
+    let want = (len as u64).min(q.unread) as usize;
+    let n = if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
+        let data = q.entries.pop_front().expect("checked above").data;
+        let n = data.len();
+        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
+        q.unread -= n as u64;
+        q.read_total += n as u64;
+        q.pop_consumed();
+        n
+    } else {
+        let data = take_across(q, want);
+        let n = data.len();
+        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
+        n
+    };
+    n
+}
+
 /// `take` of `want` bytes (at most the unread ones) when they are not exactly the front
 /// write's.
 #[inline(never)]
@@ -1083,7 +1108,7 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let at = FileAt::of(file_id, file_ref(self, file_id));
-        self.write_file_at(pid, tid, h, at, data, overlapped)
+        self.write_file_at(pid, tid, h, at, data, overlapped, None)
     }
 
     /// WriteFile through handle `h` to the file object `at`, resolved (with access
@@ -1097,6 +1122,7 @@ impl Kernel {
         at: FileAt,
         data: Vec<u8>,
         overlapped: Option<Overlapped>,
+        deliver: Option<ObjectId>,
     ) -> Exec {
         // The usual case: no OVERLAPPED on a synchronous handle, some bytes into an
         // anonymous byte-type pipe whose reader is there, within the limits. The checks
@@ -1147,7 +1173,7 @@ impl Kernel {
                     // (`unread` and `pipe_bytes` each went up and down by `n`.)
                     let why = if self.config.trace { self.cause_with(write_cause(h, len)) } else { String::new() };
                     self.complete_op(r, Reply::from(Value::Read(data)), &why);
-                    return Exec::Done(Reply::from(Value::Written(len)));
+                    return self.written_at_once(tid, len, deliver);
                 }
                 q.unread += n;
                 q.written_total += n;
@@ -1157,7 +1183,7 @@ impl Kernel {
                     let fits = q.unread <= u64::from(q.quota);
                     self.pipe_bytes += n;
                     if fits {
-                        return Exec::Done(Reply::from(Value::Written(len)));
+                        return self.written_at_once(tid, len, deliver);
                     }
                     return self.write_pipe_block(tid, file_id, pipe, peer, len);
                 }
@@ -1280,6 +1306,25 @@ impl Kernel {
             return Exec::Done(Reply::from(Value::Written(len)));
         }
         self.write_pipe_block(tid, file_id, pipe, peer, len)
+    }
+
+    /// A WriteFile of `len` bytes done at once: its reply, or with `deliver` (the
+    /// thread's object: the trace off, no I/O lock granted or held) the reply written
+    /// into the thread as `plain_call_done` does (`Exec::Delivered`), from its scalars,
+    /// not built here and copied through the frames on its way (issue 13: the copy read
+    /// back, whole, a value just written field by field, and waited for the writes). The
+    /// file object the call resolved is forgotten first, as `file_call_done` does before
+    /// the reply goes (the race detector reads it).
+    #[inline(always)]
+    fn written_at_once(&mut self, tid: Tid, len: u32, deliver: Option<ObjectId>) -> Exec {
+        match deliver {
+            Some(oid) => {
+                self.call_file = None;
+                self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
+                Exec::Delivered
+            }
+            None => Exec::Done(Reply::from(Value::Written(len))),
+        }
     }
 
     /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
@@ -1456,7 +1501,7 @@ impl Kernel {
             Err(e) => return Exec::Done(Reply::error(e)),
         };
         let at = FileAt::of(file_id, file_ref(self, file_id));
-        self.read_file_at(pid, tid, h, at, len, overlapped, buffer)
+        self.read_file_at(pid, tid, h, at, len, overlapped, buffer, None)
     }
 
     /// ReadFile through handle `h` from the file object `at`, resolved (with access
@@ -1472,6 +1517,7 @@ impl Kernel {
         len: u32,
         overlapped: Option<Overlapped>,
         buffer: Option<IoBuffer>,
+        deliver: Option<ObjectId>,
     ) -> Exec {
         let file_id = at.id;
         // The usual case: no OVERLAPPED on a synchronous handle, a read of some bytes from
@@ -1485,7 +1531,7 @@ impl Kernel {
         if overlapped.is_none()
             && at.plain
             && len > 0
-            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len)
+            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len, deliver)
         {
             return exec;
         }
@@ -1517,10 +1563,20 @@ impl Kernel {
         pipe: ObjectId,
         end: usize,
         len: u32,
+        deliver: Option<ObjectId>,
     ) -> Option<Exec> {
         let io_max = u64::from(self.config.io_bytes_max);
         let pending = self.pipe_writes_pending;
-        let p = pipe_mut(self, pipe);
+        // With `deliver`, the thread's reply slot beside the pipe (one look-up of the two).
+        let (p, slot) = match deliver {
+            Some(oid) => match self.objects.get_pair_mut(pipe, oid) {
+                Some((super::Object { body: Body::Pipe(p), .. }, super::Object { body: Body::Thread(t), .. })) => {
+                    (p, Some(&mut t.reply))
+                }
+                _ => not_a("a pipe and a thread"),
+            },
+            None => (pipe_mut(self, pipe), None),
+        };
         if p.named.is_some() {
             return None;
         }
@@ -1544,14 +1600,22 @@ impl Kernel {
         if q.unread.min(u64::from(len)) > io_max {
             return None;
         }
-        let data = take(q, len);
+        // The bytes go straight into the thread's reply slot when delivered (`take_into`);
+        // else they are returned as the reply.
+        let (data, n) = match slot {
+            Some(slot) => (None, take_into(q, len, slot)),
+            None => {
+                let data = take(q, len);
+                let n = data.len();
+                (Some(data), n)
+            }
+        };
         // `take` dropped the consumed entries at the front: with nothing pending that
         // could complete, `pipe_progress` has nothing left to do.
         let quiet = pending == 0 && e.reads.is_empty() && e.inbound.flushers.is_empty();
         // With no read pending here, `pipe_progress_ops` takes no read and goes on to its
         // usual case with a write pending (`last_write_only`): done here, without its call.
         let last = if quiet || !e.reads.is_empty() { None } else { e.inbound.last_write_only(pending) };
-        let n = data.len();
         self.pipe_bytes -= n as u64;
         let cause = move |s: &mut String| {
             s.push_str("ReadFile(");
@@ -1571,7 +1635,19 @@ impl Kernel {
             None if !quiet => self.pipe_progress_ops(pipe, end, cause),
             None => {}
         }
-        Some(Exec::Done(Reply::from(Value::Read(data))))
+        match (data, deliver) {
+            (Some(data), _) => Some(Exec::Done(Reply::from(Value::Read(data)))),
+            // The reply is in the thread (`take_into`; nothing above reads it): the rest of
+            // `plain_call_done`, in its place in the step (`Exec::Delivered`). The file
+            // object the call resolved is forgotten first, as `file_call_done` does before
+            // the reply goes (the race detector reads it).
+            (None, Some(oid)) => {
+                self.call_file = None;
+                self.plain_call_placed(oid, tid);
+                Some(Exec::Delivered)
+            }
+            (None, None) => unreachable!(),
+        }
     }
 
     /// A read on a file object: what is there (one message in message read mode), or end
