@@ -512,7 +512,7 @@ fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
 fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
     debug_assert!(slot.is_none(), "simulator bug: a thread's last reply not taken");
     let want = (len as u64).min(q.unread) as usize;
-    let n = if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
+    if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
         let data = q.entries.pop_front().expect("checked above").data;
         let n = data.len();
         std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
@@ -525,8 +525,7 @@ fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
         let n = data.len();
         std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
         n
-    };
-    n
+    }
 }
 
 /// `take` of `want` bytes (at most the unread ones) when they are not exactly the front
@@ -1114,6 +1113,7 @@ impl Kernel {
     /// WriteFile through handle `h` to the file object `at`, resolved (with access
     /// checked) by `write_file` or by the call's lock check (`lock_io_handle`).
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn write_file_at(
         &mut self,
         pid: Pid,
@@ -1555,6 +1555,7 @@ impl Kernel {
     /// None (nothing done) for anything else: a named or message-type pipe, empty messages
     /// queued, a read over `io_bytes_max`, end of file.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn read_pipe_bytes(
         &mut self,
         tid: Tid,
