@@ -170,15 +170,23 @@ impl AsRef<[Tid]> for DecisionOptions {
     }
 }
 
+impl DecisionOptions {
+    /// `list` held in place, if it can be: at most two, with no `Tid::MAX` among them.
+    fn in_place(list: &[Tid]) -> Option<DecisionOptions> {
+        match *list {
+            [] => Some(DecisionOptions::new()),
+            [a] if a != DecisionOptions::ABSENT => Some(DecisionOptions::one(a)),
+            [a, b] if a != DecisionOptions::ABSENT && b != DecisionOptions::ABSENT => Some(DecisionOptions::two(a, b)),
+            _ => None,
+        }
+    }
+}
+
 impl From<&[Tid]> for DecisionOptions {
     /// Held in place when at most two, with no `Tid::MAX` among them; else a new buffer.
     fn from(list: &[Tid]) -> DecisionOptions {
-        match *list {
-            [] => DecisionOptions::new(),
-            [a] if a != DecisionOptions::ABSENT => DecisionOptions::one(a),
-            [a, b] if a != DecisionOptions::ABSENT && b != DecisionOptions::ABSENT => DecisionOptions::two(a, b),
-            _ => DecisionOptions(OptionsRepr::Shared(std::sync::Arc::from(list))),
-        }
+        DecisionOptions::in_place(list)
+            .unwrap_or_else(|| DecisionOptions(OptionsRepr::Shared(std::sync::Arc::from(list))))
     }
 }
 
@@ -197,12 +205,7 @@ impl<const N: usize> From<[Tid; N]> for DecisionOptions {
 impl From<std::sync::Arc<[Tid]>> for DecisionOptions {
     /// Shares `list` when it is longer than two (or holds `Tid::MAX`); else holds it in place.
     fn from(list: std::sync::Arc<[Tid]>) -> DecisionOptions {
-        match *list {
-            [] => DecisionOptions::new(),
-            [a] if a != DecisionOptions::ABSENT => DecisionOptions::one(a),
-            [a, b] if a != DecisionOptions::ABSENT && b != DecisionOptions::ABSENT => DecisionOptions::two(a, b),
-            _ => DecisionOptions(OptionsRepr::Shared(list)),
-        }
+        DecisionOptions::in_place(&list).unwrap_or(DecisionOptions(OptionsRepr::Shared(list)))
     }
 }
 
