@@ -540,12 +540,19 @@ impl Kernel {
         tid: Tid,
         reply: std::mem::ManuallyDrop<Reply>,
     ) {
+        self.plain_call_end(tid);
+        self.reply_ready_owned(oid, tid, reply, Owned::Same);
+    }
+
+    /// What `plain_call_done` and `plain_call_placed` do before the thread gets its reply:
+    /// the call's kept arguments (plain ones or none) forgotten, the race detector told.
+    #[inline(always)]
+    fn plain_call_end(&mut self, tid: Tid) {
         debug_assert!(
             self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
         );
         std::mem::forget(self.calling.take());
         self.race_call_done(tid);
-        self.reply_ready_owned(oid, tid, reply, Owned::Same);
     }
 
     /// `plain_call_done` for a call whose successful reply is already in its thread
@@ -553,11 +560,7 @@ impl Kernel {
     /// error (a success sets none).
     #[inline(always)]
     pub(crate) fn plain_call_placed(&mut self, oid: crate::objects::ObjectId, tid: Tid) {
-        debug_assert!(
-            self.calling.as_ref().is_none_or(|(api, kept)| kept.is_none() || super::request::kept_is_plain(*api))
-        );
-        std::mem::forget(self.calling.take());
-        self.race_call_done(tid);
+        self.plain_call_end(tid);
         let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         debug_assert!(
             matches!(&t.reply, Some(r) if matches!(r.status, super::request::Status::Success)),

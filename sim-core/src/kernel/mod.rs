@@ -69,10 +69,9 @@ pub(crate) enum Exec {
     /// The call completed at once and its reply is already with its thread, as
     /// `plain_call_done` leaves it: only where the caller asked for that (a ReadFile or
     /// WriteFile with the trace off, no I/O lock granted or held: `read_file_at`'s and
-    /// `write_file_at`'s `deliver`). A
-    /// reply written where it ends up is not copied on its way (issue 13: each copy of a
-    /// reply that had just been written field by field waited for those writes, a stall
-    /// the instruction counts do not show).
+    /// `write_file_at`'s `deliver`). A reply written where it ends up is not copied on its
+    /// way (issue 13: each copy of a reply that had just been written field by field
+    /// waited for those writes, a stall the instruction counts do not show).
     Delivered,
 }
 

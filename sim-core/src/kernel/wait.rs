@@ -181,21 +181,11 @@ impl Kernel {
                 (SyncTake::NotSignalled, _) => {
                     // The race detector's keys for the operation: the object's, known.
                     self.race_calling_object(pid, handle, object, keep);
-                    if keep {
-                        // The kept arguments go to the operation in hand, not through the
-                        // kernel's slot (`make_op_kept`, issue 13).
-                        let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
-                        return UsualWait::Blocked(self.block_on_kept(
-                            tid,
-                            &[object],
-                            &[handle],
-                            false,
-                            timeout_ms,
-                            false,
-                            None,
-                            Some((Api::WaitForSingleObject, Some(kept))),
-                        ));
-                    }
+                    // With `keep`, the kept arguments go to the operation in hand, not
+                    // through the kernel's slot (`make_op_kept`, issue 13).
+                    let calling = keep.then(|| {
+                        (Api::WaitForSingleObject, Some(KeptArgs::wait_for_single_object(&handle, &timeout_ms)))
+                    });
                     return UsualWait::Blocked(self.block_on(
                         tid,
                         &[object],
@@ -204,6 +194,7 @@ impl Kernel {
                         timeout_ms,
                         false,
                         None,
+                        calling,
                     ));
                 }
                 (SyncTake::Other, _) => {}
@@ -342,7 +333,7 @@ impl Kernel {
             // Success or time-out leaves the last error alone (§10.1).
             return Exec::from(CallResult::Ok(Value::Wait(WAIT_TIMEOUT).into()));
         }
-        Exec::Block(self.block_on(tid, objects, handles, all, timeout_ms, alertable, input))
+        Exec::Block(self.block_on(tid, objects, handles, all, timeout_ms, alertable, input, None))
     }
 
     /// A wait that could not be satisfied at once and does not end at once blocks: a `Wait`
@@ -353,26 +344,11 @@ impl Kernel {
     /// WaitForSingleObject's usual case (`wait_single_usual`) its one object and handle,
     /// its time-out and flags are known, and the lists' tests and the loop over the
     /// objects are made at compile time.
+    /// The call's kept arguments are `calling` when in hand (`Kernel::make_op_kept`), or,
+    /// for `None`, taken from the kernel's slot (`Kernel::make_op`).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn block_on(
-        &mut self,
-        tid: Tid,
-        objects: &[ObjectId],
-        handles: &[HANDLE],
-        all: bool,
-        timeout_ms: u32,
-        alertable: bool,
-        input: Option<InputWait>,
-    ) -> OpId {
-        self.block_on_kept(tid, objects, handles, all, timeout_ms, alertable, input, None)
-    }
-
-    /// `block_on`, the call's kept arguments in hand (`calling`: `Kernel::make_op_kept`)
-    /// or, for `None`, taken from the kernel's slot (`Kernel::make_op`).
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn block_on_kept(
         &mut self,
         tid: Tid,
         objects: &[ObjectId],

@@ -491,41 +491,40 @@ pub(crate) fn take_read(q: &mut DataQueue, len: u32, message: bool) -> Reply {
 /// messages in the way are consumed).
 #[inline(always)]
 fn take(q: &mut DataQueue, len: u32) -> Vec<u8> {
+    take_with(q, len, |data| data)
+}
+
+/// `take`, its bytes written as a read's reply into `slot` (a thread's, which holds
+/// none) in each of `take_with`'s two ways: moved there from where they lie, not through
+/// a stack copy where the ways meet (issue 13: that copy read the bytes' vector back whole
+/// just after it was written field by field, and waited for the writes). Returns their
+/// count.
+#[inline(always)]
+fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
+    debug_assert!(slot.is_none(), "simulator bug: a thread's last reply not taken");
+    take_with(q, len, |data| {
+        let n = data.len();
+        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
+        n
+    })
+}
+
+/// `take`'s work, the bytes handed to `put` in each of its two ways (inlined in each).
+#[inline(always)]
+fn take_with<R>(q: &mut DataQueue, len: u32, put: impl FnOnce(Vec<u8>) -> R) -> R {
     let want = (len as u64).min(q.unread) as usize;
     // A read of exactly the front write's bytes (the usual case) takes its entry, whose
     // buffer it returns (as `whole_entry`, with the consumed entry dropped at once).
     if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
         let data = q.entries.pop_front().expect("checked above").data;
-        q.unread -= data.len() as u64;
-        q.read_total += data.len() as u64;
+        let n = data.len() as u64;
+        let taken = put(data);
+        q.unread -= n;
+        q.read_total += n;
         q.pop_consumed();
-        return data;
+        return taken;
     }
-    take_across(q, want)
-}
-
-/// `take`, its bytes written as a read's reply into `slot` (a thread's, which holds
-/// none), in each of its two ways: moved there from where they lie, not through a stack
-/// copy where the ways meet (issue 13: that copy read the bytes' vector back whole just
-/// after it was written field by field, and waited for the writes). Returns their count.
-#[inline(always)]
-fn take_into(q: &mut DataQueue, len: u32, slot: &mut Option<Reply>) -> usize {
-    debug_assert!(slot.is_none(), "simulator bug: a thread's last reply not taken");
-    let want = (len as u64).min(q.unread) as usize;
-    if q.entries.front().is_some_and(|e| !e.empty_unread && is_whole(e, want)) {
-        let data = q.entries.pop_front().expect("checked above").data;
-        let n = data.len();
-        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
-        q.unread -= n as u64;
-        q.read_total += n as u64;
-        q.pop_consumed();
-        n
-    } else {
-        let data = take_across(q, want);
-        let n = data.len();
-        std::mem::forget(slot.replace(Reply::from(Value::Read(data))));
-        n
-    }
+    put(take_across(q, want))
 }
 
 /// `take` of `want` bytes (at most the unread ones) when they are not exactly the front
