@@ -1115,11 +1115,27 @@ impl Kernel {
         if rest == 0 {
             return mask.trailing_zeros() * 4;
         }
-        let n = if rest & (rest - 1) == 0 { 2 } else { mask.count_ones() as usize };
-        debug_assert_eq!(n, mask.count_ones() as usize);
         let Some(r) = self.random.as_mut() else {
             unreachable!("simulator bug: a mask choice without the random strategy")
         };
+        if rest & (rest - 1) == 0 {
+            // Two options, the usual choice: rand's draw for a range of 2
+            // (`pick_of_two`), and the thread read from the two bits, not found by
+            // clearing the lower `i` of them (issue 13).
+            let i = r.pick_of_two();
+            let (first, second) = (mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
+            let tid = if i == 0 { first } else { second };
+            self.schedule.push(ChoiceKind::Thread, i);
+            debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
+            if self.full_record {
+                // Its options held in place (`DecisionOptions::two`: no allocation, and no
+                // shared count to increment now and decrement when the report is dropped).
+                let options = sched::DecisionOptions::two(first, second);
+                self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+            }
+            return tid;
+        }
+        let n = mask.count_ones() as usize;
         let i = r.pick_among(n);
         let mut bits = mask;
         for _ in 0..i {
@@ -1129,21 +1145,15 @@ impl Kernel {
         self.schedule.push(ChoiceKind::Thread, i);
         debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
         if self.full_record {
-            // The usual case: two options, held in place (`DecisionOptions::two`: no
-            // allocation, and no shared count to increment now and decrement when the
-            // report is dropped). Longer lists go through `record_decision_in`, which
-            // shares the list of the same set (`last_options`, `option_lists`).
-            if n == 2 {
-                let options = sched::DecisionOptions::two(mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
-                self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
-            } else {
-                match &self.last_options {
-                    (last, Some(options)) if *last == mask => {
-                        let options = options.clone();
-                        self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
-                    }
-                    _ => self.record_decision_in(mask, n, tid),
+            // Three options or more: the list shared with the last decision's among the
+            // same set (`last_options`), or `record_decision_in`'s, which keeps the lists
+            // of the last few sets (`option_lists`).
+            match &self.last_options {
+                (last, Some(options)) if *last == mask => {
+                    let options = options.clone();
+                    self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
                 }
+                _ => self.record_decision_in(mask, n, tid),
             }
         }
         tid
