@@ -132,27 +132,62 @@ impl<
 > Future for LazyCall<'_, F, M, U>
 {
     type Output = T;
+    /// A later poll's usual case, the reply read where it lies, is inlined into the
+    /// caller's poll; the first poll (the park and the driver's steps) and the rest are
+    /// out of line (issue 13: one function for all of them saved and restored six
+    /// registers at each later poll too, for the first poll's sake).
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
+        if this.make.is_some() {
+            return this.poll_first();
+        }
         let ctx = this.ctx;
         let mut k = ctx.kernel.borrow_mut();
-        let reply = match this.make.take() {
-            Some(make) => first_poll(&mut k, ctx.tid, make()),
-            None => {
-                if let Some(slot) = k.polled_reply_slot(ctx.tid)
-                    && let Some(r) = slot
-                    && let Some(v) = (this.usual)(r)
-                {
-                    // Owns no memory (`usual`): no drop to run.
-                    std::mem::forget(slot.take());
-                    return Poll::Ready(v);
-                }
-                k.take_reply(ctx.tid)
-            }
-        };
+        if let Some(slot) = k.polled_reply_slot(ctx.tid)
+            && let Some(r) = slot
+            && let Some(v) = (this.usual)(r)
+        {
+            // Owns no memory (`usual`): no drop to run.
+            std::mem::forget(slot.take());
+            return Poll::Ready(v);
+        }
         drop(k);
+        this.poll_taken()
+    }
+}
+
+impl<
+    T,
+    F: FnOnce() -> Request + Unpin,
+    M: Fn(&ThreadCtx, Api, ManuallyDrop<Reply>) -> T + Unpin,
+    U: Fn(&Reply) -> Option<T> + Unpin,
+> LazyCall<'_, F, M, U>
+{
+    /// The first poll: the request made into the parked thread, and the driver's next
+    /// steps taken (`first_poll`).
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<T> {
+        let ctx = self.ctx;
+        let Some(make) = self.make.take() else { unreachable!("simulator bug: a call's first poll made twice") };
+        let mut k = ctx.kernel.borrow_mut();
+        let reply = first_poll(&mut k, ctx.tid, make());
+        drop(k);
+        self.ready(reply)
+    }
+
+    /// A later poll other than the usual case: the reply taken whole (`take_reply`).
+    #[inline(never)]
+    fn poll_taken(&mut self) -> Poll<T> {
+        let ctx = self.ctx;
+        let reply = ctx.kernel.borrow_mut().take_reply(ctx.tid);
+        self.ready(reply)
+    }
+
+    #[inline(always)]
+    fn ready(&self, reply: Option<Reply>) -> Poll<T> {
         match reply {
-            Some(r) => Poll::Ready((this.map)(ctx, this.api, ManuallyDrop::new(r))),
+            Some(r) => Poll::Ready((self.map)(self.ctx, self.api, ManuallyDrop::new(r))),
             None => Poll::Pending,
         }
     }
