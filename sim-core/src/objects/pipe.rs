@@ -1582,11 +1582,11 @@ impl Kernel {
     ) -> Option<Exec> {
         let io_max = u64::from(self.config.io_bytes_max);
         let pending = self.pipe_writes_pending;
-        // With `deliver`, the thread's reply slot beside the pipe (one look-up of the two).
-        let (p, slot) = match deliver {
+        // With `deliver`, the thread beside the pipe (one look-up of the two).
+        let (p, thread) = match deliver {
             Some(oid) => match self.objects.get_pair_mut(pipe, oid) {
                 Some((super::Object { body: Body::Pipe(p), .. }, super::Object { body: Body::Thread(t), .. })) => {
-                    (p, Some(&mut t.reply))
+                    (p, Some(t))
                 }
                 _ => not_a("a pipe and a thread"),
             },
@@ -1615,14 +1615,22 @@ impl Kernel {
         if q.unread.min(u64::from(len)) > io_max {
             return None;
         }
-        // The bytes go straight into the thread's reply slot when delivered (`take_into`);
-        // else they are returned as the reply.
-        let (data, n) = match slot {
-            Some(slot) => (None, take_into(q, len, slot)),
+        // The bytes go straight into the thread's reply slot when delivered (`take_into`),
+        // and the thread is made ready in the same look-up (`poll`: whether it is to be
+        // polled), not in one of its own at the end (issue 13; what `plain_call_placed`
+        // did there: nothing between reads the thread's state, and the completion of a
+        // blocked write below is another thread's); else they are returned as the reply.
+        let (data, n, poll) = match thread {
+            Some(t) => {
+                let n = take_into(q, len, &mut t.reply);
+                debug_assert!(matches!(t.run, Run::Running), "simulator bug: T{tid} is not running");
+                std::mem::forget(std::mem::replace(&mut t.run, Run::Ready));
+                (None, n, t.suspend_count == 0)
+            }
             None => {
                 let data = take(q, len);
                 let n = data.len();
-                (Some(data), n)
+                (Some(data), n, false)
             }
         };
         // `take` dropped the consumed entries at the front: with nothing pending that
@@ -1652,13 +1660,13 @@ impl Kernel {
         }
         match (data, deliver) {
             (Some(data), _) => Some(Exec::Done(Reply::from(Value::Read(data)))),
-            // The reply is in the thread (`take_into`; nothing above reads it): the rest of
-            // `plain_call_done`, in its place in the step (`Exec::Delivered`). The file
-            // object the call resolved is forgotten first, as `file_call_done` does before
-            // the reply goes (the race detector reads it).
+            // The reply is in the thread, which is ready (`take_into`; nothing above reads
+            // them): the rest of `plain_call_done`, in its place in the step
+            // (`Exec::Delivered`). The file object the call resolved is forgotten first, as
+            // `file_call_done` does before the reply goes (the race detector reads it).
             (None, Some(oid)) => {
                 self.call_file = None;
-                self.plain_call_placed(oid, tid);
+                self.plain_call_placed(oid, tid, poll);
                 Some(Exec::Delivered)
             }
             (None, None) => unreachable!(),
