@@ -556,19 +556,21 @@ impl Kernel {
     }
 
     /// `plain_call_done` for a call whose successful reply is already in its thread
-    /// (`objects::pipe::take_into`): the same steps, but the reply's write and its last
-    /// error (a success sets none).
+    /// (`objects::pipe::take_into`), which its call made ready there (`poll`: it is not
+    /// suspended): the same steps, but the reply's write and its last error (a success
+    /// sets none), and the thread's state, written where its reply was (issue 13: a second
+    /// look-up of the thread here).
     #[inline(always)]
-    pub(crate) fn plain_call_placed(&mut self, oid: crate::objects::ObjectId, tid: Tid) {
+    pub(crate) fn plain_call_placed(&mut self, oid: crate::objects::ObjectId, tid: Tid, poll: bool) {
         self.plain_call_end(tid);
-        let Body::Thread(t) = &mut self.objects[oid].body else { super::no_such("thread", tid) };
         debug_assert!(
-            matches!(&t.reply, Some(r) if matches!(r.status, super::request::Status::Success)),
-            "simulator bug: T{tid}'s placed reply is missing"
+            matches!(&self.objects[oid].body, Body::Thread(t)
+                if matches!(&t.reply, Some(r) if matches!(r.status, super::request::Status::Success))
+                    && matches!(t.run, Run::Ready)
+                    && poll == (t.suspend_count == 0)),
+            "simulator bug: T{tid}'s placed reply is missing, or it is not ready"
         );
-        debug_assert!(matches!(t.run, Run::Running), "simulator bug: T{tid} is not running");
-        std::mem::forget(std::mem::replace(&mut t.run, Run::Ready));
-        if t.suspend_count == 0 {
+        if poll {
             self.to_poll.push_back(tid);
         }
     }
