@@ -210,15 +210,18 @@ struct ReadFileCall<'a> {
 
 impl Future for ReadFileCall<'_> {
     type Output = BOOL;
+    /// A later poll's usual case is inlined into the caller's poll; the first poll and
+    /// the rest are out of line (as `LazyCall`'s, issue 13).
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
         let ctx = this.ctx;
-        let mut k = ctx.kernel.borrow_mut();
         // A later poll takes the reply; the first makes the request and polls as
         // `first_poll`. Each uses its reply where it arrives (`read_done`, inlined twice):
         // where the two ways met, the reply was copied to the stack to be read from there
         // (issue 13).
-        if std::mem::replace(&mut this.started, true) {
+        if this.started {
+            let mut k = ctx.kernel.borrow_mut();
             // The usual reply, data read, is read where it lies (`polled_reply_slot`), its
             // buffer taken from it: taken whole, it was copied to the stack first (issue 13).
             if let Some(slot) = k.polled_reply_slot(ctx.tid)
@@ -235,18 +238,36 @@ impl Future for ReadFileCall<'_> {
                 k.recycle_bytes(data);
                 return Poll::Ready(ok);
             }
-            let Some(r) = k.take_reply(ctx.tid) else { return Poll::Pending };
-            return this.read_done(k, r);
+            drop(k);
+            return this.poll_taken();
         }
-        zero(this.bytes_read.as_deref_mut());
-        let len = u32::try_from(this.buffer.len()).unwrap_or(u32::MAX);
-        let req = Request::ReadFile { handle: this.handle, len, overlapped: None, buffer: None };
-        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
-        this.read_done(k, r)
+        this.poll_first()
     }
 }
 
 impl ReadFileCall<'_> {
+    /// The first poll: `*bytes_read = 0`, the request, and the driver's next steps.
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<BOOL> {
+        let ctx = self.ctx;
+        self.started = true;
+        let mut k = ctx.kernel.borrow_mut();
+        zero(self.bytes_read.as_deref_mut());
+        let len = u32::try_from(self.buffer.len()).unwrap_or(u32::MAX);
+        let req = Request::ReadFile { handle: self.handle, len, overlapped: None, buffer: None };
+        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
+        self.read_done(k, r)
+    }
+
+    /// A later poll other than the usual case: the reply taken whole.
+    #[inline(never)]
+    fn poll_taken(&mut self) -> Poll<BOOL> {
+        let ctx = self.ctx;
+        let mut k = ctx.kernel.borrow_mut();
+        let Some(r) = k.take_reply(ctx.tid) else { return Poll::Pending };
+        self.read_done(k, r)
+    }
+
     /// The completed read's reply into the caller's buffer (`fill_read`), a value of the
     /// wrong shape reported once the kernel is let go.
     #[inline(always)]
@@ -296,12 +317,14 @@ struct WriteFileCall<'a> {
 
 impl Future for WriteFileCall<'_> {
     type Output = BOOL;
+    /// (As `ReadFileCall`'s: a later poll's usual case inlined, the rest out of line.)
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<BOOL> {
         let this = &mut *self;
         let ctx = this.ctx;
-        let mut k = ctx.kernel.borrow_mut();
         // (As `ReadFileCall`'s: each way uses its reply where it arrives, issue 13.)
-        if std::mem::replace(&mut this.started, true) {
+        if this.started {
+            let mut k = ctx.kernel.borrow_mut();
             // The usual reply is read where it lies (as `ReadFileCall`'s, issue 13).
             if let Some(slot) = k.polled_reply_slot(ctx.tid)
                 && let Some(Reply { status: Status::Success, value: Value::Written(w) }) = *slot
@@ -314,19 +337,35 @@ impl Future for WriteFileCall<'_> {
                 }
                 return Poll::Ready(TRUE);
             }
-            let Some(r) = k.take_reply(ctx.tid) else { return Poll::Pending };
             drop(k);
-            return this.write_done(r);
+            return this.poll_taken();
         }
-        zero(this.bytes_written.as_deref_mut());
-        let req = Request::WriteFile { handle: this.handle, data: k.byte_buffer(this.buffer), overlapped: None };
-        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
-        drop(k);
-        this.write_done(r)
+        this.poll_first()
     }
 }
 
 impl WriteFileCall<'_> {
+    /// The first poll: `*bytes_written = 0`, the request, and the driver's next steps.
+    #[inline(never)]
+    fn poll_first(&mut self) -> Poll<BOOL> {
+        let ctx = self.ctx;
+        self.started = true;
+        let mut k = ctx.kernel.borrow_mut();
+        zero(self.bytes_written.as_deref_mut());
+        let req = Request::WriteFile { handle: self.handle, data: k.byte_buffer(self.buffer), overlapped: None };
+        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
+        drop(k);
+        self.write_done(r)
+    }
+
+    /// A later poll other than the usual case: the reply taken whole.
+    #[inline(never)]
+    fn poll_taken(&mut self) -> Poll<BOOL> {
+        let ctx = self.ctx;
+        let Some(r) = ctx.kernel.borrow_mut().take_reply(ctx.tid) else { return Poll::Pending };
+        self.write_done(r)
+    }
+
     /// The completed write's reply: the byte count where it is asked for.
     #[inline(always)]
     fn write_done(&mut self, r: Reply) -> Poll<BOOL> {
