@@ -1125,7 +1125,7 @@ impl Kernel {
             let i = r.pick_of_two();
             let (first, second) = (mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
             let tid = if i == 0 { first } else { second };
-            self.schedule.push(ChoiceKind::Thread, i);
+            self.schedule.push_small(ChoiceKind::Thread, i as u8);
             debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
             if self.full_record {
                 // Its options held in place (`DecisionOptions::two`: no allocation, and no

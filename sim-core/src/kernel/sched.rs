@@ -308,6 +308,15 @@ impl Schedule {
         self
     }
 
+    /// `push` of an index below 63 (one byte, no escape): the choice between two threads
+    /// (`Kernel::choose_thread_in`; issue 13: no test of the index there).
+    #[inline(always)]
+    pub(crate) fn push_small(&mut self, kind: ChoiceKind, index: u8) {
+        debug_assert!(index < SCHEDULE_ESCAPE);
+        self.bytes.push(kind.code() << 6 | index);
+        self.len += 1;
+    }
+
     /// Records a decision: option `index` chosen at a choice of `kind`.
     pub fn push(&mut self, kind: ChoiceKind, index: usize) {
         let head = kind.code() << 6;
