@@ -257,7 +257,7 @@ impl<'de> Deserialize<'de> for DecisionOptions {
 
 /// A run's recorded schedule in one byte per decision: the kind (top two bits) and the
 /// index of the option chosen (low six bits) when it is below 63; above, the low bits are
-/// 63 and the index minus 63 follows as a LEB128 varint. DecisionOptions and thread ids are not
+/// 63 and the index minus 63 follows as a LEB128 varint. Options and thread ids are not
 /// stored: a replay recomputes the options (the run is deterministic) and takes the
 /// recorded index among them. `RunReport::schedule` holds it; `RunReport::decisions`
 /// holds the expanded list (kind, thread, options) unless `Config::decision_record` is
@@ -319,14 +319,13 @@ impl Schedule {
 
     /// Records a decision: option `index` chosen at a choice of `kind`.
     pub fn push(&mut self, kind: ChoiceKind, index: usize) {
-        let head = kind.code() << 6;
         if index < usize::from(SCHEDULE_ESCAPE) {
             // Fits: the index is below 63.
-            self.bytes.push(head | index as u8);
+            self.push_small(kind, index as u8);
         } else {
-            self.push_escaped(head, index);
+            self.push_escaped(kind.code() << 6, index);
+            self.len += 1;
         }
-        self.len += 1;
     }
 
     /// An index of 63 or more: the escape, then the rest as a varint (out of line: a
