@@ -299,7 +299,7 @@ impl Sim {
             // Last, after every other reader: the run is over and nothing reads the
             // kernel's configuration again (the kernel is dropped, or replaced by
             // `run_and_reset`), so it is moved, not copied.
-            config: std::mem::take(&mut *k.config),
+            config: std::mem::take(&mut k.config),
         }
     }
 

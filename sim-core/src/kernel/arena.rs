@@ -68,6 +68,34 @@ impl ObjectArena {
         arena
     }
 
+    /// An arena of no slots, not allocated: only to be dropped or replaced (it has not
+    /// even slot 0, which `insert` needs).
+    pub(crate) fn empty() -> ObjectArena {
+        ObjectArena { slots: Vec::new(), free_head: 1, len: 0 }
+    }
+
+    /// How many slots the arena has (vacant ones and slot 0 included).
+    pub(crate) fn slots_len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Drops every object where it lies and makes the arena as a new one with as many
+    /// slots: every version even and 0, the free list in index order from slot 1 (the
+    /// slots past the end follow, as in a new arena), so that the same inserts give the
+    /// same keys as in a new arena (the kernel keeps an arena for the next run, `Spare`).
+    pub(crate) fn reset(&mut self) {
+        for (i, slot) in self.slots.iter_mut().enumerate().skip(1) {
+            if slot.version % 2 == 1 {
+                slot.value.hdr = Header::vacant();
+                slot.value.body = stand_in_body();
+            }
+            slot.version = 0;
+            slot.next_free = i as u32 + 1;
+        }
+        self.free_head = 1;
+        self.len = 0;
+    }
+
     /// Adds `n` vacant slots past the end, each naming the next as the next vacant one:
     /// the free list goes on past the end in index order, as the slot map's did (its
     /// next slot was a new one at the end), so the keys are the same. Every object then
@@ -285,6 +313,51 @@ mod tests {
                 matches!(arena[id].body, Body::Event(crate::objects::sync::Event { signalled, .. }) if signalled == serial.is_multiple_of(2))
             );
         }
+    }
+
+    /// A reset arena gives the keys and order a new one gives, over the same seeded mix of
+    /// inserts and removes (the kernel keeps an arena for the next run: its ids reach
+    /// state hashes and traces), and drops what it held.
+    #[test]
+    fn a_reset_arena_is_a_new_one() {
+        use rand::{Rng, SeedableRng};
+        let run = |arena: &mut ObjectArena| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+            let mut live: Vec<ObjectId> = Vec::new();
+            let mut keys = Vec::new();
+            for serial in 0..500u32 {
+                if live.is_empty() || rng.random_range(0..3) > 0 {
+                    let id = arena.insert(serial, Some(format!("o{serial}")), 0, event_body(false));
+                    keys.push(id);
+                    live.push(id);
+                } else {
+                    let id = live.swap_remove(rng.random_range(0..live.len()));
+                    assert!(arena.remove_in_place(id));
+                }
+            }
+            let order: Vec<(ObjectId, u32)> = arena.iter().map(|(k, o)| (k, o.hdr.serial)).collect();
+            (keys, order)
+        };
+        let mut fresh = ObjectArena::with_capacity(7);
+        let expected = run(&mut fresh);
+        // Reset with objects still in it (a run that ended in a deadlock), and again empty.
+        let mut kept = ObjectArena::with_capacity(7);
+        run(&mut kept);
+        assert!(kept.len() > 0);
+        kept.reset();
+        assert_eq!(kept.len(), 0);
+        assert_eq!(kept.iter().count(), 0);
+        assert!(kept.slots.iter().all(|s| s.value.hdr.is_vacant() && matches!(s.value.body, Body::Event(_))));
+        assert_eq!(run(&mut kept), expected);
+        kept.reset();
+        assert_eq!(run(&mut kept), expected);
+        // A slot used and vacated before the reset gives the first key again, as new.
+        let mut small = ObjectArena::with_capacity(7);
+        let a = small.insert(1, None, 0, event_body(false));
+        assert!(small.remove_in_place(a));
+        small.reset();
+        let b = small.insert(2, None, 0, event_body(false));
+        assert_eq!(b, ObjectArena::with_capacity(7).insert(2, None, 0, event_body(false)));
     }
 
     /// A key of another slot map, or of a slot never used, finds nothing.

@@ -104,6 +104,11 @@ struct Spare {
     ending: Vec<Pid>,
     /// The race detector's buffers (`race::Detector::buffers`).
     race: race::Buffers,
+    /// The last kernel's object arena, its objects dropped and its slots vacant again as
+    /// a new arena's (`ObjectArena::reset`): the same keys from the next run, without the
+    /// arena's allocation, its vacant slots' writing, and its drop and free (a few
+    /// kilobytes, past the allocator's per-thread cache), issue 13.
+    objects: Option<arena::ObjectArena>,
     /// An ended process's emptied handle slots, for the next process's table (kept
     /// while the run lasts too: `Kernel::spare_handle_slots`).
     handle_slots: Vec<Option<crate::handles::HandleEntry>>,
@@ -161,6 +166,9 @@ thread_local! {
 /// The most a kept buffer holds, in elements.
 const SPARE_MAX: usize = 64;
 
+/// The most slots an arena kept for the next kernel has (about 38 KB).
+const SPARE_ARENA_SLOTS: usize = 72;
+
 impl Spare {
     /// The buffers kept on this OS thread, or new ones. (Boxed: the buffers move in and
     /// out field by field and the box goes back and forth, instead of the whole set being
@@ -191,6 +199,11 @@ impl Spare {
             std::mem::swap(&mut s.scratch_tids, &mut k.scratch_tids);
             std::mem::swap(&mut s.starts, &mut k.starts);
             s.ending = k.com.ending.take_buffer();
+            if k.objects.slots_len() <= SPARE_ARENA_SLOTS {
+                let mut objects = std::mem::replace(&mut k.objects, arena::ObjectArena::empty());
+                objects.reset();
+                s.objects = Some(objects);
+            }
             s.race = k.race.take_buffers();
             s.tids.clear();
             s.pids.clear();
@@ -397,9 +410,10 @@ pub struct Kernel {
     pub(crate) mailslot_names: lazy::Lazy<BTreeMap<String, ObjectId>>,
     /// Registered programs by lower-case name without ".exe".
     pub(crate) programs: Programs,
-    /// Boxed, like the other large parts read rarely, so that the kernel itself stays small
-    /// (one allocation from the allocator's per-thread cache, not a large-chunk search).
-    pub(crate) config: Box<Config>,
+    /// Held in the kernel, not boxed (issue 13): the kernel is past the allocator's
+    /// per-thread cache's sizes either way, and a box was one more allocation and free a
+    /// run, and one more load at each read of a setting.
+    pub(crate) config: Config,
     pub(crate) strategy: Box<dyn Strategy>,
     /// Descriptions of objects that cannot change, made for the trace and kept for the
     /// next event that names the object (`Kernel::describe_handle_shared`; made at the
@@ -537,7 +551,8 @@ pub struct Kernel {
     /// (`calls::SharedLists`): made at the first traced call.
     pub(crate) shared_lists: Option<Box<calls::SharedLists>>,
     /// The data-race detector's clocks and shadow memory (`kernel/race.rs`, §25).
-    pub(crate) race: Box<race::Detector>,
+    /// (In the kernel, not boxed, as `config`.)
+    pub(crate) race: race::Detector,
     /// The livelock watch (`kernel/livelock.rs`): open over the last
     /// `Config::livelock_window` steps before the step limit.
     pub(crate) livelock: Option<Box<livelock::Watch>>,
@@ -634,8 +649,11 @@ impl Kernel {
             // Room for a first process, its main thread and five more objects (a second
             // thread and a pipe's three, or a mutex and two events) before the arena first
             // grows (`kernel/arena.rs`); one allocation either way.
-            objects: arena::ObjectArena::with_capacity(7),
-            ops: SlotMap::with_key(),
+            objects: spare.objects.take().unwrap_or_else(|| arena::ObjectArena::with_capacity(7)),
+            // Room for four pending operations before the first growth: a slot map made
+            // empty allocates its sentinel's slot, and grew at its first operation (one
+            // more allocation, copy and free a run, issue 13).
+            ops: SlotMap::with_capacity_and_key(4),
             op_serial: 0,
             tids: std::mem::take(&mut spare.tids),
             pids: std::mem::take(&mut spare.pids),
@@ -643,7 +661,7 @@ impl Kernel {
             pipe_names: Default::default(),
             mailslot_names: Default::default(),
             programs: Programs::default(),
-            config: Box::new(config),
+            config,
             strategy,
             random: None,
             option_lists: None,
@@ -700,7 +718,7 @@ impl Kernel {
             mq: Default::default(),
             occupancy: None,
             shared_lists: None,
-            race: Box::new(race::Detector::with_buffers(std::mem::take(&mut spare.race))),
+            race: race::Detector::with_buffers(std::mem::take(&mut spare.race)),
             livelock: None,
             watch_from,
             checks_from,
