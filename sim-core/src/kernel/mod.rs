@@ -109,6 +109,9 @@ struct Spare {
     /// arena's allocation, its vacant slots' writing, and its drop and free (a few
     /// kilobytes, past the allocator's per-thread cache), issue 13.
     objects: Option<arena::ObjectArena>,
+    /// The last kernel's held random strategy's box, for the next one's (one allocation
+    /// and free less a run, issue 13).
+    random: Option<Box<sched::RandomStrategy>>,
     /// An ended process's emptied handle slots, for the next process's table (kept
     /// while the run lasts too: `Kernel::spare_handle_slots`).
     handle_slots: Vec<Option<crate::handles::HandleEntry>>,
@@ -214,6 +217,7 @@ impl Spare {
             s.scratch_tids.clear();
             s.starts.clear();
         }
+        s.random = k.random.take();
         // The box goes back even empty (its buffers were large): the next kernel fills
         // its own, and the box is not allocated again.
         let _ = SPARE.try_with(|c| c.set(Some(s)));
@@ -589,15 +593,16 @@ pub struct Kernel {
 impl Kernel {
     /// A machine with no processes yet.
     pub fn new(config: Config) -> Kernel {
-        if let config::StrategyConfig::Random { seed } = config.strategy {
+        match config.strategy {
             // Held in the kernel: its choices are made without a virtual call (issue 13).
-            let mut kernel = Kernel::with_strategy(config, Box::new(sched::HeldRandom));
-            kernel.random = Some(Box::new(sched::RandomStrategy::new(seed)));
-            kernel.set_plain_until();
-            return kernel;
+            config::StrategyConfig::Random { seed } => {
+                Kernel::with_parts(config, Box::new(sched::HeldRandom), Some(seed))
+            }
+            _ => {
+                let strategy = sched::from_config(&config.strategy);
+                Kernel::with_parts(config, strategy, None)
+            }
         }
-        let strategy = sched::from_config(&config.strategy);
-        Kernel::with_strategy(config, strategy)
     }
 
     /// The strategy that makes this kernel's choices, taken out (`Sim::run_with_strategy`).
@@ -616,12 +621,20 @@ impl Kernel {
     /// A machine whose choices are made by `strategy` (a strategy that lives across the
     /// runs of a sweep); `config.strategy` only describes the run.
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
+        Kernel::with_parts(config, strategy, None)
+    }
+
+    /// A machine choosing by `strategy`, or by a random strategy of `seed` held in the
+    /// kernel (`Kernel::random`, with `strategy` a stand-in).
+    fn with_parts(config: Config, strategy: Box<dyn Strategy>, seed: Option<u64>) -> Kernel {
         if config.files.is_empty() {
             // Built in the caller's place, not built here and then moved (a kernel is
-            // about a kilobyte).
-            return Kernel::build(config, strategy);
+            // about a kilobyte): nothing is set after `build`, which sets it all.
+            let kernel = Kernel::build(config, strategy, seed);
+            debug_assert_eq!(kernel.plain_until, kernel.plain_bound(), "simulator bug: plain_until");
+            return kernel;
         }
-        let mut kernel = Kernel::build(config, strategy);
+        let mut kernel = Kernel::build(config, strategy, seed);
         // The files of `Config::files`, put on the volume before the run starts (§28.1).
         let files = kernel.config.files.clone();
         for f in &files {
@@ -631,7 +644,7 @@ impl Kernel {
     }
 
     /// A machine with no processes and an empty volume.
-    fn build(config: Config, strategy: Box<dyn Strategy>) -> Kernel {
+    fn build(config: Config, strategy: Box<dyn Strategy>, seed: Option<u64>) -> Kernel {
         let footprints = strategy.wants_calls().then(Box::default);
         let wants_states = strategy.wants_states();
         let watch_from = match config.livelock_window {
@@ -640,6 +653,17 @@ impl Kernel {
         };
         let checks_from = if config.trace || config.check_invariants { 0 } else { watch_from };
         let mut spare = Spare::take();
+        // The held random strategy, in the last kernel's box when one was kept.
+        let random = seed.map(|seed| match spare.random.take() {
+            Some(mut b) => {
+                *b = sched::RandomStrategy::new(seed);
+                b
+            }
+            None => Box::new(sched::RandomStrategy::new(seed)),
+        });
+        // `plain_bound` of the new kernel (no race detector active, no livelock watch yet).
+        let plain = random.is_some() && !config.trace && footprints.is_none() && !wants_states;
+        let plain_until = if plain { watch_from.min(config.steps_max) } else { 0 };
         let full_record = config.decision_record == DecisionRecord::Full;
         let trace = match config.trace {
             true => Vec::with_capacity(spare.trace_len.min(TRACE_RESERVE_MAX).min(config.trace_events_max)),
@@ -663,7 +687,7 @@ impl Kernel {
             programs: Programs::default(),
             config,
             strategy,
-            random: None,
+            random,
             option_lists: None,
             last_options: (0, None),
             full_record,
@@ -722,7 +746,7 @@ impl Kernel {
             livelock: None,
             watch_from,
             checks_from,
-            plain_until: 0,
+            plain_until,
             volume: Default::default(),
             positions: wants_states.then(Box::default),
             wants_states,

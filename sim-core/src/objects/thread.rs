@@ -250,10 +250,12 @@ impl Kernel {
         self.com_thread_exited(tid);
         self.user_thread_exited(tid);
         // Its queued APCs are discarded (§16.41).
+        // (An empty queue is not taken and dropped: the drop is out of line, issue 13.)
         let t = self.thread_mut(tid);
-        let discarded = std::mem::take(&mut t.apcs);
         t.run = Run::Exited;
-        drop(discarded);
+        if !t.apcs.is_empty() {
+            drop(std::mem::take(&mut t.apcs));
+        }
         self.parked.remove(&tid);
         self.live_threads -= 1;
         // It no longer runs for its completion port: a waiter may take a packet (§16.30).
