@@ -19,7 +19,7 @@ use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
 use crate::kernel::io::AsyncTarget;
 use crate::kernel::ops::{OpId, OpKind, Target};
-use crate::kernel::request::{Api, Reply, Request, Status, Value};
+use crate::kernel::request::{Api, KeptArgs, Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
@@ -1199,12 +1199,13 @@ impl Kernel {
                     if fits {
                         return self.written_at_once(tid, len, deliver);
                     }
-                    return self.write_pipe_block(tid, file_id, pipe, peer, len);
+                    return self.write_pipe_block(tid, h, file_id, pipe, peer, len);
                 }
                 self.pipe_bytes += n;
                 return self.write_pipe_progress(tid, h, file_id, pipe, peer, len);
             }
         }
+        self.keep_io_call(Api::WriteFile, || KeptArgs::write_file(&h, &data, &overlapped));
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -1300,6 +1301,21 @@ impl Kernel {
         exec
     }
 
+    /// A ReadFile's or WriteFile's kept arguments (`Kernel::calling`, for the operation it
+    /// may make), set as `execute` sets any other call's as it starts, unless they are set
+    /// already. `execute`'s ReadFile and WriteFile arms set none when they call
+    /// `read_file_at` or `write_file_at` (issue 13: written at every read and write, and
+    /// cleared at its end, they were read only where the call blocks, 11-16% of a pipe's
+    /// steps): those set them here, where they leave their usual case for the general
+    /// path or block, before anything reads them. A call through `read_file` or
+    /// `write_file` has them set by its caller.
+    #[inline(always)]
+    fn keep_io_call(&mut self, api: Api, kept: impl FnOnce() -> KeptArgs) {
+        if self.calling.is_none() {
+            std::mem::forget(self.calling.replace((api, Some(kept()))));
+        }
+    }
+
     /// `write_file`'s usual case after its bytes were queued, when something is pending
     /// (a read on the reader's end, a write in any pipe, a flush): as the general path,
     /// pending operations served, then done when the unread bytes fit the quota, else
@@ -1319,7 +1335,7 @@ impl Kernel {
         if q.unread <= u64::from(q.quota) {
             return Exec::Done(Reply::from(Value::Written(len)));
         }
-        self.write_pipe_block(tid, file_id, pipe, peer, len)
+        self.write_pipe_block(tid, h, file_id, pipe, peer, len)
     }
 
     /// A WriteFile of `len` bytes done at once: its reply, or with `deliver` (the
@@ -1334,7 +1350,7 @@ impl Kernel {
         match deliver {
             Some(oid) => {
                 self.call_file = None;
-                self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
+                self.delivered_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
                 Exec::Delivered
             }
             None => Exec::Done(Reply::from(Value::Written(len))),
@@ -1344,7 +1360,17 @@ impl Kernel {
     /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
     /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
     #[inline(never)]
-    fn write_pipe_block(&mut self, tid: Tid, file_id: ObjectId, pipe: ObjectId, peer: usize, len: u32) -> Exec {
+    fn write_pipe_block(
+        &mut self,
+        tid: Tid,
+        h: HANDLE,
+        file_id: ObjectId,
+        pipe: ObjectId,
+        peer: usize,
+        len: u32,
+    ) -> Exec {
+        // (The usual case's kept arguments: no OVERLAPPED, `len` bytes.)
+        self.keep_io_call(Api::WriteFile, || KeptArgs::WriteFile { handle: h, data: len, overlapped: false });
         // (Made here, as `read_pipe_bytes` makes a blocked read's.)
         let op = self.make_op(tid, OpKind::PipeWrite { file: file_id, len }, None, Target::Thread);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
@@ -1549,6 +1575,7 @@ impl Kernel {
         {
             return exec;
         }
+        self.keep_io_call(Api::ReadFile, || KeptArgs::read_file(&h, &len, &overlapped, &buffer));
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -1608,6 +1635,8 @@ impl Kernel {
             // Empty: the read waits (`io_pend` in Sync mode). The operation is made here
             // (`make_op`, inlined, what `new_op`'s call does): the usual blocked read, as
             // every other ping-pong step is, pays no call and no copy of its kind.
+            // (The usual case's kept arguments: no OVERLAPPED; a buffer keeps nothing.)
+            self.keep_io_call(Api::ReadFile, || KeptArgs::read_file(&h, &len, &None, &None));
             let op = self.make_op(tid, OpKind::PipeRead { file: file_id, len }, None, Target::Thread);
             pipe_mut(self, pipe).ends[end].reads.push_back(op);
             return Some(Exec::Block(op));
