@@ -1351,6 +1351,7 @@ impl Kernel {
     /// pending operations served, then done when the unread bytes fit the quota, else
     /// blocked.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn write_pipe_progress(
         &mut self,
         pid: Pid,
@@ -1391,6 +1392,7 @@ impl Kernel {
     /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
     /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn write_pipe_block(
         &mut self,
         pid: Pid,
