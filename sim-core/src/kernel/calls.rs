@@ -555,6 +555,27 @@ impl Kernel {
         self.race_call_done(tid);
     }
 
+    /// `plain_call_done` for a ReadFile or WriteFile done at once in its usual case
+    /// (`Exec::Delivered`), which set no kept arguments (`Kernel::keep_io_call`): none to
+    /// clear (issue 13).
+    #[inline(always)]
+    pub(crate) fn delivered_call_done(
+        &mut self,
+        oid: crate::objects::ObjectId,
+        tid: Tid,
+        reply: std::mem::ManuallyDrop<Reply>,
+    ) {
+        self.delivered_call_end(tid);
+        self.reply_ready_owned(oid, tid, reply, Owned::Same);
+    }
+
+    /// `plain_call_end` for a delivered call (`delivered_call_done`): no kept arguments.
+    #[inline(always)]
+    fn delivered_call_end(&mut self, tid: Tid) {
+        debug_assert!(self.calling.is_none(), "simulator bug: a delivered call's kept arguments set");
+        self.race_call_done(tid);
+    }
+
     /// `plain_call_done` for a call whose successful reply is already in its thread
     /// (`objects::pipe::take_into`), which its call made ready there (`poll`: it is not
     /// suspended): the same steps, but the reply's write and its last error (a success
@@ -562,7 +583,7 @@ impl Kernel {
     /// look-up of the thread here).
     #[inline(always)]
     pub(crate) fn plain_call_placed(&mut self, oid: crate::objects::ObjectId, tid: Tid, poll: bool) {
-        self.plain_call_end(tid);
+        self.delivered_call_end(tid);
         debug_assert!(
             matches!(&self.objects[oid].body, Body::Thread(t)
                 if matches!(&t.reply, Some(r) if matches!(r.status, super::request::Status::Success))
@@ -741,8 +762,9 @@ impl Kernel {
             Request::ReadFile { handle, len, overlapped, buffer } => {
                 use crate::{objects::pipe::lock_io_handle, types::FILE_READ_DATA};
                 debug_assert!(may_block);
-                let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
-                std::mem::forget(self.calling.replace((api, Some(kept))));
+                // Its kept arguments are set where it needs them: by `read_file_at` where it
+                // leaves its usual case or blocks, else here (issue 13: written at every
+                // read, they are read only by an operation it makes; `keep_io_call`).
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_READ_DATA, granted, overlapped.is_none()) {
                     Ok((lock, at)) => {
                         // The file object the lock check resolved goes to the call as it
@@ -754,7 +776,11 @@ impl Kernel {
                         let deliver = (!traced && granted.is_none() && !matches!(lock, IoLock::Held(_))).then_some(oid);
                         let exec = match at {
                             Some(at) => self.read_file_at(pid, tid, handle, at, len, overlapped, buffer, deliver),
-                            None => self.read_file(pid, tid, handle, len, overlapped, buffer),
+                            None => {
+                                let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
+                                std::mem::forget(self.calling.replace((api, Some(kept))));
+                                self.read_file(pid, tid, handle, len, overlapped, buffer)
+                            }
                         };
                         if matches!(exec, Exec::Delivered) {
                             debug_assert!(self.call_file.is_none());
@@ -771,14 +797,17 @@ impl Kernel {
                             exec => exec,
                         }
                     }
-                    Err(file) => self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer }),
+                    Err(file) => {
+                        let kept = KeptArgs::read_file(&handle, &len, &overlapped, &buffer);
+                        std::mem::forget(self.calling.replace((api, Some(kept))));
+                        self.queue_for_lock(tid, file, Request::ReadFile { handle, len, overlapped, buffer })
+                    }
                 }
             }
             Request::WriteFile { handle, data, overlapped } => {
                 use crate::{objects::pipe::lock_io_handle, types::FILE_WRITE_DATA};
                 debug_assert!(may_block);
-                let kept = KeptArgs::write_file(&handle, &data, &overlapped);
-                std::mem::forget(self.calling.replace((api, Some(kept))));
+                // (Its kept arguments: as ReadFile's.)
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
                 {
                     Ok((lock, at)) => {
@@ -786,7 +815,11 @@ impl Kernel {
                         let deliver = (!traced && granted.is_none() && !matches!(lock, IoLock::Held(_))).then_some(oid);
                         let exec = match at {
                             Some(at) => self.write_file_at(pid, tid, handle, at, data, overlapped, deliver),
-                            None => self.write_file(pid, tid, handle, data, overlapped),
+                            None => {
+                                let kept = KeptArgs::write_file(&handle, &data, &overlapped);
+                                std::mem::forget(self.calling.replace((api, Some(kept))));
+                                self.write_file(pid, tid, handle, data, overlapped)
+                            }
                         };
                         if matches!(exec, Exec::Delivered) {
                             debug_assert!(self.call_file.is_none());
@@ -801,7 +834,11 @@ impl Kernel {
                             exec => exec,
                         }
                     }
-                    Err(file) => self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped }),
+                    Err(file) => {
+                        let kept = KeptArgs::write_file(&handle, &data, &overlapped);
+                        std::mem::forget(self.calling.replace((api, Some(kept))));
+                        self.queue_for_lock(tid, file, Request::WriteFile { handle, data, overlapped })
+                    }
                 }
             }
             req => {

@@ -19,7 +19,7 @@ use crate::api::{IoBuffer, Overlapped};
 use crate::error::*;
 use crate::kernel::io::AsyncTarget;
 use crate::kernel::ops::{OpId, OpKind, Target};
-use crate::kernel::request::{Api, Reply, Request, Status, Value};
+use crate::kernel::request::{Api, KeptArgs, Reply, Request, Status, Value};
 use crate::kernel::sched::ChoiceKind;
 use crate::kernel::{CallResult, Exec, Kernel, Pid, Tid};
 use crate::objects::thread::Run;
@@ -676,7 +676,12 @@ pub(crate) fn lock_file_for(
         return close_waits_for_lock(k, pid, tid, *handle);
     }
     let Some((h, access)) = io_access(req) else { return Ok(None) };
-    lock_io_handle(k, (pid, process), tid, h, access, granted, false).map(|(lock, _)| lock.held())
+    let r = lock_io_handle(k, (pid, process), tid, h, access, granted, false);
+    // (The file object given is kept for the call, as `lock_io_handle` keeps any other.)
+    if let Ok((_, Some(at))) = r {
+        k.call_file = Some((pid, h, access, at.id));
+    }
+    r.map(|(lock, _)| lock.held())
 }
 
 /// How a file call stands with its file object's I/O lock, once `lock_io_handle` let it
@@ -785,8 +790,16 @@ pub(crate) fn lock_io_handle(
             }
             let r = take_file_lock(f, id, tid, defer);
             let at = FileAt::of(id, f);
+            // The handle resolved is kept for the call (`call_file`), but for a call given
+            // its file object: that one's handler keeps it where it needs it
+            // (`Kernel::keep_io_call`, issue 13), or its caller does (`lock_file_for`).
+            if let Ok(lock) = r
+                && !matches!(lock, IoLock::Free)
+            {
+                return Ok((lock, Some(at)));
+            }
             k.call_file = Some((pid, h, access, id));
-            return r.map(|lock| (lock, (!matches!(lock, IoLock::Free)).then_some(at)));
+            return r.map(|lock| (lock, None));
         }
     };
     take_file_lock(file_mut(k, id), id, tid, false).map(|lock| (lock, None))
@@ -1199,12 +1212,15 @@ impl Kernel {
                     if fits {
                         return self.written_at_once(tid, len, deliver);
                     }
-                    return self.write_pipe_block(tid, file_id, pipe, peer, len);
+                    return self.write_pipe_block(pid, tid, h, file_id, pipe, peer, len);
                 }
                 self.pipe_bytes += n;
-                return self.write_pipe_progress(tid, h, file_id, pipe, peer, len);
+                return self.write_pipe_progress(pid, tid, h, file_id, pipe, peer, len);
             }
         }
+        self.keep_io_call(pid, h, FILE_WRITE_DATA, file_id, Api::WriteFile, || {
+            KeptArgs::write_file(&h, &data, &overlapped)
+        });
         let mode = match self.io_mode(pid, tid, Api::WriteFile, file_id, overlapped, None) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -1300,13 +1316,45 @@ impl Kernel {
         exec
     }
 
+    /// A ReadFile's or WriteFile's kept arguments (`Kernel::calling`, for the operation it
+    /// may make), set as `execute` sets any other call's as it starts, unless they are set
+    /// already. `execute`'s ReadFile and WriteFile arms set none when they call
+    /// `read_file_at` or `write_file_at` (issue 13: written at every read and write, and
+    /// cleared at its end, they were read only where the call blocks, 11-16% of a pipe's
+    /// steps): those set them here, where they leave their usual case for the general
+    /// path or block, before anything reads them. A call through `read_file` or
+    /// `write_file` has them set by its caller.
+    /// The file object the call's lock check resolved (`Kernel::call_file`, which the
+    /// race detector and the general path read) is kept with them, as `pid`'s handle `h`
+    /// with `access`: `lock_io_handle` leaves it to here when it gives the file object
+    /// (issue 13, as the kept arguments).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn keep_io_call(
+        &mut self,
+        pid: Pid,
+        h: HANDLE,
+        access: u32,
+        file_id: ObjectId,
+        api: Api,
+        kept: impl FnOnce() -> KeptArgs,
+    ) {
+        if self.calling.is_none() {
+            debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object kept without its arguments");
+            std::mem::forget(self.calling.replace((api, Some(kept()))));
+            self.call_file = Some((pid, h, access, file_id));
+        }
+    }
+
     /// `write_file`'s usual case after its bytes were queued, when something is pending
     /// (a read on the reader's end, a write in any pipe, a flush): as the general path,
     /// pending operations served, then done when the unread bytes fit the quota, else
     /// blocked.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn write_pipe_progress(
         &mut self,
+        pid: Pid,
         tid: Tid,
         h: HANDLE,
         file_id: ObjectId,
@@ -1319,22 +1367,22 @@ impl Kernel {
         if q.unread <= u64::from(q.quota) {
             return Exec::Done(Reply::from(Value::Written(len)));
         }
-        self.write_pipe_block(tid, file_id, pipe, peer, len)
+        self.write_pipe_block(pid, tid, h, file_id, pipe, peer, len)
     }
 
     /// A WriteFile of `len` bytes done at once: its reply, or with `deliver` (the
     /// thread's object: the trace off, no I/O lock granted or held) the reply written
     /// into the thread as `plain_call_done` does (`Exec::Delivered`), from its scalars,
     /// not built here and copied through the frames on its way (issue 13: the copy read
-    /// back, whole, a value just written field by field, and waited for the writes). The
-    /// file object the call resolved is forgotten first, as `file_call_done` does before
-    /// the reply goes (the race detector reads it).
+    /// back, whole, a value just written field by field, and waited for the writes). Such
+    /// a call kept no file object (`keep_io_call`) for `file_call_done` to forget.
     #[inline(always)]
     fn written_at_once(&mut self, tid: Tid, len: u32, deliver: Option<ObjectId>) -> Exec {
         match deliver {
             Some(oid) => {
-                self.call_file = None;
-                self.plain_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
+                // (No file object kept to forget: `keep_io_call`.)
+                debug_assert!(self.call_file.is_none());
+                self.delivered_call_done(oid, tid, std::mem::ManuallyDrop::new(Reply::from(Value::Written(len))));
                 Exec::Delivered
             }
             None => Exec::Done(Reply::from(Value::Written(len))),
@@ -1344,7 +1392,23 @@ impl Kernel {
     /// `write_file`'s usual case when its bytes do not fit the quota: a pending write,
     /// the thread blocked on it (`io_pend` in Sync mode), as the general path.
     #[inline(never)]
-    fn write_pipe_block(&mut self, tid: Tid, file_id: ObjectId, pipe: ObjectId, peer: usize, len: u32) -> Exec {
+    #[allow(clippy::too_many_arguments)]
+    fn write_pipe_block(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        file_id: ObjectId,
+        pipe: ObjectId,
+        peer: usize,
+        len: u32,
+    ) -> Exec {
+        // (The usual case's kept arguments: no OVERLAPPED, `len` bytes.)
+        self.keep_io_call(pid, h, FILE_WRITE_DATA, file_id, Api::WriteFile, || KeptArgs::WriteFile {
+            handle: h,
+            data: len,
+            overlapped: false,
+        });
         // (Made here, as `read_pipe_bytes` makes a blocked read's.)
         let op = self.make_op(tid, OpKind::PipeWrite { file: file_id, len }, None, Target::Thread);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
@@ -1545,10 +1609,13 @@ impl Kernel {
         if overlapped.is_none()
             && at.plain
             && len > 0
-            && let Some(exec) = self.read_pipe_bytes(tid, h, file_id, at.pipe, at.end, len, deliver)
+            && let Some(exec) = self.read_pipe_bytes(pid, tid, h, file_id, at.pipe, at.end, len, deliver)
         {
             return exec;
         }
+        self.keep_io_call(pid, h, FILE_READ_DATA, file_id, Api::ReadFile, || {
+            KeptArgs::read_file(&h, &len, &overlapped, &buffer)
+        });
         let mode = match self.io_mode(pid, tid, Api::ReadFile, file_id, overlapped, buffer) {
             Ok(m) => m,
             Err(e) => return Exec::Done(Reply::error(e)),
@@ -1572,6 +1639,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     fn read_pipe_bytes(
         &mut self,
+        pid: Pid,
         tid: Tid,
         h: HANDLE,
         file_id: ObjectId,
@@ -1608,6 +1676,10 @@ impl Kernel {
             // Empty: the read waits (`io_pend` in Sync mode). The operation is made here
             // (`make_op`, inlined, what `new_op`'s call does): the usual blocked read, as
             // every other ping-pong step is, pays no call and no copy of its kind.
+            // (The usual case's kept arguments: no OVERLAPPED; a buffer keeps nothing.)
+            self.keep_io_call(pid, h, FILE_READ_DATA, file_id, Api::ReadFile, || {
+                KeptArgs::read_file(&h, &len, &None, &None)
+            });
             let op = self.make_op(tid, OpKind::PipeRead { file: file_id, len }, None, Target::Thread);
             pipe_mut(self, pipe).ends[end].reads.push_back(op);
             return Some(Exec::Block(op));
@@ -1662,10 +1734,11 @@ impl Kernel {
             (Some(data), _) => Some(Exec::Done(Reply::from(Value::Read(data)))),
             // The reply is in the thread, which is ready (`take_into`; nothing above reads
             // them): the rest of `plain_call_done`, in its place in the step
-            // (`Exec::Delivered`). The file object the call resolved is forgotten first, as
-            // `file_call_done` does before the reply goes (the race detector reads it).
+            // (`Exec::Delivered`). It kept no file object (`keep_io_call`) for
+            // `file_call_done` to forget before the reply goes.
             (None, Some(oid)) => {
-                self.call_file = None;
+                // (No file object kept to forget: `keep_io_call`.)
+                debug_assert!(self.call_file.is_none());
                 self.plain_call_placed(oid, tid, poll);
                 Some(Exec::Delivered)
             }
