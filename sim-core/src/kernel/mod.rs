@@ -112,6 +112,10 @@ struct Spare {
     /// The last kernel's held random strategy's box, for the next one's (one allocation
     /// and free less a run, issue 13).
     random: Option<Box<sched::RandomStrategy>>,
+    /// The last kernel's spare byte buffers (`Kernel::spare_bytes`: at most 16, of at most
+    /// 4 KB each, emptied), for the next one's WriteFiles: a pipe run of small writes made
+    /// them again at each run (eight allocations and frees a run, issue 13).
+    bytes: Vec<Vec<u8>>,
     /// An ended process's emptied handle slots, for the next process's table (kept
     /// while the run lasts too: `Kernel::spare_handle_slots`).
     handle_slots: Vec<Option<crate::handles::HandleEntry>>,
@@ -218,6 +222,7 @@ impl Spare {
             s.starts.clear();
         }
         s.random = k.random.take();
+        s.bytes = std::mem::take(&mut k.spare_bytes);
         // The box goes back even empty (its buffers were large): the next kernel fills
         // its own, and the box is not allocated again.
         let _ = SPARE.try_with(|c| c.set(Some(s)));
@@ -734,7 +739,7 @@ impl Kernel {
             parked: std::mem::take(&mut spare.parked),
             scratch_tids: std::mem::take(&mut spare.scratch_tids),
             scratch_ops: Vec::new(),
-            spare_bytes: Vec::new(),
+            spare_bytes: std::mem::take(&mut spare.bytes),
             async_ops: Default::default(),
             locks: Default::default(),
             com: crate::objects::com::Com::with_ending(std::mem::take(&mut spare.ending)),
