@@ -69,19 +69,6 @@ pub(crate) use {deref_to_tables, fresh_per_thread, fresh_shared};
 /// `T`, built on first mutable use; reads as `T::default()` until then.
 pub struct Lazy<T: Fresh>(Option<Box<T>>);
 
-impl<T: Fresh> Lazy<T> {
-    /// A value built already (`value` may differ from the fresh one in what cannot be
-    /// observed, such as a buffer's capacity).
-    pub(crate) fn built(value: T) -> Self {
-        Lazy(Some(Box::new(value)))
-    }
-
-    /// The value, taken: this is fresh again.
-    pub(crate) fn take(&mut self) -> T {
-        self.0.take().map_or_else(T::default, |t| *t)
-    }
-}
-
 impl<T: Fresh> Default for Lazy<T> {
     fn default() -> Self {
         Lazy(None)
@@ -120,4 +107,3 @@ impl<T: Fresh + std::fmt::Debug> std::fmt::Debug for Lazy<T> {
 
 fresh_shared!(std::collections::BTreeMap<String, crate::objects::ObjectId>);
 fresh_shared!(std::collections::BTreeMap<crate::kernel::Tid, u32>);
-fresh_shared!(Vec<crate::kernel::sched::Decision>);

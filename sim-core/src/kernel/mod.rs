@@ -244,7 +244,7 @@ impl Kernel {
     /// The run's full decision list, taken for its report (`taken_for_report`).
     pub(crate) fn take_decisions(&mut self) -> Vec<Decision> {
         let kept = self.spare.as_mut().map(|s| &mut s.decisions_len);
-        taken_for_report(self.decisions.take(), kept)
+        taken_for_report(std::mem::take(&mut self.decisions), kept)
     }
 
     /// The run's schedule, taken for its report (`taken_for_report`).
@@ -441,8 +441,10 @@ pub struct Kernel {
     last_options: (u64, Option<sched::DecisionOptions>),
     /// Whether decisions are recorded in full (`DecisionRecord::Full`; fixed for the run).
     full_record: bool,
-    /// The decisions made, expanded (only with `DecisionRecord::Full`).
-    pub(crate) decisions: lazy::Lazy<Vec<Decision>>,
+    /// The decisions made, expanded (only with `DecisionRecord::Full`). A plain vector
+    /// (it was a `Lazy`, boxed: one more allocation and free a run, and a load at each
+    /// decision recorded, issue 13).
+    pub(crate) decisions: Vec<Decision>,
     /// The decisions made, one byte each (`sched::Schedule`).
     pub(crate) schedule: Schedule,
     /// The thread that made the last step (a strategy's "current thread").
@@ -698,8 +700,8 @@ impl Kernel {
             full_record,
             descriptions: None,
             decisions: match full_record && spare.decisions_len > 0 {
-                true => lazy::Lazy::built(Vec::with_capacity(spare.decisions_len.min(DECISIONS_RESERVE_MAX))),
-                false => Default::default(),
+                true => Vec::with_capacity(spare.decisions_len.min(DECISIONS_RESERVE_MAX)),
+                false => Vec::new(),
             },
             schedule: Schedule::with_capacity(spare.schedule_len.min(DECISIONS_RESERVE_MAX)),
             last_stepped: None,
