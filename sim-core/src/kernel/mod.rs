@@ -663,7 +663,7 @@ impl Kernel {
         // The held random strategy, in the last kernel's box when one was kept.
         let random = seed.map(|seed| match spare.random.take() {
             Some(mut b) => {
-                *b = sched::RandomStrategy::new(seed);
+                b.reseed(seed);
                 b
             }
             None => Box::new(sched::RandomStrategy::new(seed)),

@@ -607,6 +607,13 @@ impl RandomStrategy {
         rng.set_stream(1);
         RandomStrategy { rng }
     }
+
+    /// Makes this strategy `RandomStrategy::new(seed)` again, in place (a kernel reuses the
+    /// last one's box: `Kernel::build`).
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.rng.set_stream(1);
+    }
 }
 
 impl RandomStrategy {
@@ -799,6 +806,25 @@ mod tests {
         let (mut ours, mut general) = (RandomStrategy::new(5), RandomStrategy::new(5));
         for _ in 0..1_000 {
             assert_eq!(ours.pick_of_two(), general.pick_among(2));
+        }
+    }
+
+    /// A strategy reseeded in place (a kernel's reuse of the last one's box) draws what a
+    /// new one of that seed draws, whatever the old one had drawn (part of a block, or
+    /// another stream's).
+    #[test]
+    fn a_reseeded_strategy_is_a_new_one() {
+        for (old, seed) in [(9u64, 5u64), (5, 5), (0, u64::MAX)] {
+            let mut reused = RandomStrategy::new(old);
+            for _ in 0..37 {
+                reused.rng.next_u32();
+            }
+            reused.reseed(seed);
+            let mut fresh = RandomStrategy::new(seed);
+            for _ in 0..300 {
+                assert_eq!(reused.rng.next_u32(), fresh.rng.next_u32(), "seed {seed} after {old}");
+            }
+            assert_eq!(reused.pick_of_two(), fresh.pick_of_two());
         }
     }
 
