@@ -636,7 +636,7 @@ impl Kernel {
     fn with_parts(config: Config, strategy: Box<dyn Strategy>, seed: Option<u64>) -> Kernel {
         if config.files.is_empty() {
             // Built in the caller's place, not built here and then moved (a kernel is
-            // about a kilobyte): nothing is set after `build`, which sets it all.
+            // about 1.8 KB): nothing is set after `build`, which sets it all.
             let kernel = Kernel::build(config, strategy, seed);
             debug_assert_eq!(kernel.plain_until, kernel.plain_bound(), "simulator bug: plain_until");
             return kernel;
