@@ -100,7 +100,9 @@ impl Sim {
     pub fn new(config: Config) -> Sim {
         install_panic_hook();
         Sim {
-            kernel: Rc::new(RefCell::new(Kernel::new(config))),
+            // (`new_cyclic` allocates first and builds the kernel in its allocation:
+            // `Rc::new` built it on the stack and copied its 1.8 KB twice, issue 13.)
+            kernel: Rc::new_cyclic(|_| RefCell::new(Kernel::new(config))),
             bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
@@ -113,7 +115,7 @@ impl Sim {
     pub fn with_strategy(config: Config, strategy: Box<dyn Strategy>) -> Sim {
         install_panic_hook();
         Sim {
-            kernel: Rc::new(RefCell::new(Kernel::with_strategy(config, strategy))),
+            kernel: Rc::new_cyclic(|_| RefCell::new(Kernel::with_strategy(config, strategy))),
             bodies: body_table(),
             start_on: Vec::new(),
             services: Vec::new(),
