@@ -408,6 +408,19 @@ impl Sim {
                 }
                 continue;
             }
+            // One or two runnable threads, one past the word's ids (a program past its
+            // first 64 thread ids): chosen without their list (`choose_thread_few`).
+            if let Some((first, second)) = k.runnable_few()
+                && k.step < k.config.steps_max
+            {
+                let tid = k.choose_thread_few(first, second);
+                k.before_step(tid);
+                k.step_thread(tid);
+                if let Some(o) = k.stop.take() {
+                    return o;
+                }
+                continue;
+            }
             // The runnable set into a buffer kept across steps (no allocation per step).
             let mut runnable = std::mem::take(&mut k.scratch_tids);
             runnable.clear();

@@ -530,3 +530,87 @@ fn the_random_strategy_chooses_the_same_from_the_runnable_word_and_from_the_list
         assert!(word_choices > 0, "the word is used");
     }
 }
+
+/// Issue 13: past the runnable set's word (thread ids from 256 on, after 70 idle threads),
+/// a choice among one or two runnable threads is made without their list
+/// (`Kernel::choose_thread_few`); it must make the decisions, schedule and trace that the
+/// same random strategy makes given as a boxed `Strategy` (which always chooses through
+/// the list), with the trace on and off (a plain step, `Kernel::step_inline`'s way), among
+/// two threads past the word and among one of them and the main thread.
+#[test]
+fn the_random_strategy_chooses_the_same_among_few_threads_past_the_word() {
+    fn setup(sim: &mut Sim) {
+        sim.program("main", move |ctx| async move {
+            let stop = ctx.create_event(None, true, false, None).await;
+            let mut idlers = Vec::new();
+            for _ in 0..70 {
+                let idler = move |ctx: ThreadCtx| async move { ctx.wait_for_single_object(stop, INFINITE).await };
+                idlers.push(ctx.create_thread(None, 0, idler, 0, None).await);
+            }
+            let (mut r1, mut w1, mut r2, mut w2) = (HANDLE::NULL, HANDLE::NULL, HANDLE::NULL, HANDLE::NULL);
+            assert_eq!(ctx.create_pipe(&mut r1, &mut w1, None, 1).await, TRUE);
+            assert_eq!(ctx.create_pipe(&mut r2, &mut w2, None, 1).await, TRUE);
+            let ping = move |ctx: ThreadCtx| async move {
+                let mut b = [0u8; 1];
+                for i in 0..6u8 {
+                    assert_eq!(ctx.write_file(w1, &[i], None).await, TRUE);
+                    assert_eq!(ctx.read_file(r2, &mut b, None).await, TRUE);
+                }
+                0
+            };
+            let pong = move |ctx: ThreadCtx| async move {
+                let mut b = [0u8; 1];
+                for _ in 0..6u8 {
+                    assert_eq!(ctx.read_file(r1, &mut b, None).await, TRUE);
+                    assert_eq!(ctx.write_file(w2, &b, None).await, TRUE);
+                }
+                0
+            };
+            let a = ctx.create_thread(None, 0, ping, 0, None).await;
+            let b = ctx.create_thread(None, 0, pong, 0, None).await;
+            // The main thread runs beside them for a while, then waits.
+            let ev = ctx.create_event(None, false, false, None).await;
+            for _ in 0..4 {
+                assert_eq!(ctx.set_event(ev).await, TRUE);
+            }
+            ctx.wait_for_single_object(a, INFINITE).await;
+            ctx.wait_for_single_object(b, INFINITE).await;
+            assert_eq!(ctx.set_event(stop).await, TRUE);
+            for t in idlers {
+                ctx.wait_for_single_object(t, INFINITE).await;
+            }
+            0
+        });
+    }
+    let (mut both_past, mut one_past) = (0, 0);
+    for trace in [true, false] {
+        for seed in 0..8u64 {
+            let mut config = Config::random(seed);
+            config.trace = trace;
+            let mut held = Sim::new(config.clone());
+            setup(&mut held);
+            let a = held.run("main");
+            let strategy = Box::new(sim_core::kernel::sched::RandomStrategy::new(seed));
+            let mut boxed = Sim::with_strategy(config, strategy);
+            setup(&mut boxed);
+            let b = boxed.run("main");
+            assert!(a.outcome.is_completed(), "{}", a.summary());
+            assert_eq!(a.outcome, b.outcome, "seed {seed}, trace {trace}");
+            assert_eq!(a.decisions, b.decisions, "seed {seed}, trace {trace}");
+            assert_eq!(a.schedule, b.schedule, "seed {seed}, trace {trace}");
+            assert_eq!(a.trace.is_empty(), !trace);
+            assert_eq!(render_json_lines(&a.trace), render_json_lines(&b.trace), "seed {seed}");
+            for d in a.decisions.iter().filter(|d| d.options.len() == 2) {
+                match (d.options[0] >= 256, d.options[1] >= 256) {
+                    (true, true) => both_past += 1,
+                    (false, true) => one_past += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(
+        both_past > 0 && one_past > 0,
+        "{both_past} choices between two threads past the word, {one_past} beside one"
+    );
+}

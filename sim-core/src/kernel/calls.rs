@@ -150,6 +150,14 @@ impl Kernel {
                         }
                         self.choose_thread_in(mask)
                     }
+                    // One or two runnable threads, one past the word's ids: chosen
+                    // without their list (`choose_thread_few`).
+                    None if let Some((first, second)) = self.runnable_few() => {
+                        if self.step >= self.config.steps_max {
+                            return None;
+                        }
+                        self.choose_thread_few(first, second)
+                    }
                     None => {
                         let mut runnable = std::mem::take(&mut self.scratch_tids);
                         runnable.clear();

@@ -1187,21 +1187,9 @@ impl Kernel {
             unreachable!("simulator bug: a mask choice without the random strategy")
         };
         if rest & (rest - 1) == 0 {
-            // Two options, the usual choice: rand's draw for a range of 2
-            // (`pick_of_two`), and the thread read from the two bits, not found by
-            // clearing the lower `i` of them (issue 13).
-            let i = r.pick_of_two();
-            let (first, second) = (mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
-            let tid = if i == 0 { first } else { second };
-            self.schedule.push_small(ChoiceKind::Thread, i as u8);
-            debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
-            if self.full_record {
-                // Its options held in place (`DecisionOptions::two`: no allocation, and no
-                // shared count to increment now and decrement when the report is dropped).
-                let options = sched::DecisionOptions::two(first, second);
-                self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
-            }
-            return tid;
+            // Two options, the usual choice: the thread read from the two bits, not found
+            // by clearing the lower `i` of them (issue 13).
+            return self.choose_of_two(mask.trailing_zeros() * 4, rest.trailing_zeros() * 4);
         }
         let n = mask.count_ones() as usize;
         let i = r.pick_among(n);
@@ -1225,6 +1213,54 @@ impl Kernel {
             }
         }
         tid
+    }
+
+    /// `choose(ChoiceKind::Thread, &[first, second])` (`first < second`) by the random
+    /// strategy, without the list: rand's draw for a range of 2 (`pick_of_two`), the
+    /// schedule byte, and the decision recorded with its options held in place
+    /// (`DecisionOptions::two`: no allocation, and no shared count to increment now and
+    /// decrement when the report is dropped).
+    #[inline(always)]
+    fn choose_of_two(&mut self, first: Tid, second: Tid) -> Tid {
+        let Some(r) = self.random.as_mut() else {
+            unreachable!("simulator bug: a choice of two without the random strategy")
+        };
+        let i = r.pick_of_two();
+        let tid = if i == 0 { first } else { second };
+        self.schedule.push_small(ChoiceKind::Thread, i as u8);
+        debug_assert_eq!(self.full_record, self.config.decision_record == DecisionRecord::Full);
+        if self.full_record {
+            let options = sched::DecisionOptions::two(first, second);
+            self.decisions.push(Decision { kind: ChoiceKind::Thread, tid, options });
+        }
+        tid
+    }
+
+    /// The runnable threads when they are one or two and the next can be chosen among
+    /// them without their list (`choose_thread_few`), though not from the runnable set's
+    /// word (`runnable_mask` answers `None`: one of them has an id from `tidset::LOW`
+    /// on). The conditions are `runnable_mask`'s: the configured random strategy
+    /// chooses, and no strategy hook wants the options' next calls, footprints or states.
+    #[inline]
+    pub(crate) fn runnable_few(&self) -> Option<(Tid, Option<Tid>)> {
+        if self.random.is_some() && self.footprints.is_none() && !self.wants_states {
+            self.parked.few_high()
+        } else {
+            None
+        }
+    }
+
+    /// `choose(ChoiceKind::Thread, list)` on the list `[first]` or `[first, second]`
+    /// (from `runnable_few`), without the list: a single option decides nothing, two are
+    /// `choose_of_two`'s (issue 13: a program past its first 64 thread ids listed its
+    /// runnable threads and took the general choice at every step, about 120
+    /// instructions a step more, though only two of them could run).
+    #[inline(never)]
+    pub(crate) fn choose_thread_few(&mut self, first: Tid, second: Option<Tid>) -> Tid {
+        match second {
+            None => first,
+            Some(second) => self.choose_of_two(first, second),
+        }
     }
 
     /// The full record of `choose_thread_in`'s decision (out of line). A run chooses

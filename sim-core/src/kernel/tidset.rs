@@ -85,6 +85,15 @@ impl TidSet {
             self.low |= bit;
             return added;
         }
+        // The first id from `LOW` on, in line (a program past its first 64 ids whose
+        // runnable threads are few: issue 13). (The bitmap is left at more than
+        // `LISTED / 2` ids: an empty set is listed.)
+        if self.len == 0 && tid.is_multiple_of(4) {
+            debug_assert!(!self.unlisted);
+            self.list[0] = tid;
+            self.len = 1;
+            return true;
+        }
         self.insert_high(tid)
     }
 
@@ -130,6 +139,12 @@ impl TidSet {
             let removed = self.low & bit != 0;
             self.low &= !bit;
             return removed;
+        }
+        // The last id from `LOW` on, in line (as `insert`'s first). (One id is listed.)
+        if self.len == 1 && self.list[0] == tid {
+            debug_assert!(!self.unlisted);
+            self.len = 0;
+            return true;
         }
         self.remove_high(&tid)
     }
@@ -235,6 +250,25 @@ impl TidSet {
     #[inline(always)]
     pub(crate) fn low_only(&self) -> Option<u64> {
         if self.len == 0 { Some(self.low) } else { None }
+    }
+
+    /// The ids, in increasing order, when the set holds one or two and one of them is
+    /// from `LOW` on (where `low_only` answers `None`): a program's threads past its first
+    /// 64 ids, with the rest blocked, choose among them without a list (issue 13).
+    /// `None` for an empty set, one that `low_only` answers, or one of three ids or more.
+    #[inline]
+    pub(crate) fn few_high(&self) -> Option<(Tid, Option<Tid>)> {
+        if self.unlisted {
+            return None;
+        }
+        let low = self.low;
+        match self.len {
+            1 if low == 0 => Some((self.list[0], None)),
+            // Every id in `low` is below every listed one.
+            1 if low & (low - 1) == 0 => Some((low.trailing_zeros() * 4, Some(self.list[0]))),
+            2 if low == 0 => Some((self.list[0], Some(self.list[1]))),
+            _ => None,
+        }
     }
 
     /// Appends the ids, in increasing order, to `out`.
@@ -361,6 +395,13 @@ mod tests {
             let mut listed = Vec::new();
             s.extend_into(&mut listed);
             assert!(listed.iter().eq(model.iter()), "round {round}: {listed:?}");
+            // One or two ids, one of them past `low`: `few_high` gives them in order
+            // (issue 13); a set of the word's ids only is `low_only`'s.
+            assert_eq!(s.few_high(), few_high_of(&model), "round {round}: {model:?}");
+
+            let word = model.range(..super::LOW).fold(0u64, |w, &t| w | 1 << (t / 4));
+            let only_low = model.last().is_none_or(|&last| last < super::LOW);
+            assert_eq!(s.low_only(), only_low.then_some(word), "round {round}");
             // Past the limit the list is dropped; at half of it or below it is kept again.
             let high = model.range(super::LOW..).count();
             if high > super::LISTED {
@@ -376,5 +417,49 @@ mod tests {
         }
         s.clear();
         assert!(!s.unlisted && s.iter().next().is_none());
+    }
+
+    /// What `few_high` answers for the set `model`: its ids, in order, when they are one
+    /// or two and one is from `LOW` on.
+    fn few_high_of(model: &BTreeSet<u32>) -> Option<(u32, Option<u32>)> {
+        match (model.len(), model.last()) {
+            (1..=2, Some(&last)) if last >= super::LOW => {
+                let mut ids = model.iter().copied();
+                ids.next().map(|first| (first, ids.next()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Issue 13: a set of a few ids on both sides of `LOW` (the runnable threads of a
+    /// program past its first 64 ids) answers `few_high` with its one or two ids, in
+    /// order, through every shape (one listed id, a word's id and a listed one, two listed
+    /// ids), and `None` otherwise; the in-line insertion of the first listed id and
+    /// removal of the last keep the set as the model.
+    #[test]
+    fn a_few_ids_past_the_word_are_given_without_a_list() {
+        let mut s = TidSet::default();
+        let mut model = BTreeSet::new();
+        let mut shapes = [0; 4];
+        let mut x: u32 = 4242;
+        for round in 0..5_000u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let tid = super::LOW - 8 + ((x >> 8) % 5) * 4;
+            if (x >> 4) & 1 == 0 {
+                assert_eq!(s.remove(&tid), model.remove(&tid));
+            } else {
+                assert_eq!(s.insert(tid), model.insert(tid));
+            }
+            assert!(s.iter().eq(model.iter().copied()), "round {round}");
+            let few = s.few_high();
+            assert_eq!(few, few_high_of(&model), "round {round}: {model:?}");
+            match few {
+                Some((_, None)) => shapes[0] += 1,
+                Some((first, Some(_))) if first < super::LOW => shapes[1] += 1,
+                Some(_) => shapes[2] += 1,
+                None => shapes[3] += 1,
+            }
+        }
+        assert!(shapes.iter().all(|&n| n > 0), "{shapes:?}");
     }
 }
