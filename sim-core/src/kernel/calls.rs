@@ -698,9 +698,8 @@ impl Kernel {
         // The request moves into its handler, so what the operation's list is built from
         // is kept first (a few copied words: handles, lengths, whether an OVERLAPPED was
         // given); the list itself is built only if the call blocks (`new_op_for`).
-        let may_block = api.may_block();
         debug_assert!(
-            !may_block || {
+            !api.may_block() || {
                 let mut v = Vec::new();
                 req.keep_args().args_into(&mut v);
                 v == req.args_with(false)
@@ -750,26 +749,26 @@ impl Kernel {
             // of them is a file call.)
             Request::WaitForSingleObject { handle, timeout_ms } => {
                 std::mem::forget(req);
-                debug_assert!(may_block);
+                debug_assert!(api.may_block());
                 let kept = KeptArgs::wait_for_single_object(&handle, &timeout_ms);
                 std::mem::forget(self.calling.replace((api, Some(kept))));
                 self.wait_for_single_object(pid, tid, handle, timeout_ms)
             }
             Request::SetEvent { event } => {
                 std::mem::forget(req);
-                debug_assert!(!may_block);
+                debug_assert!(!api.may_block());
                 std::mem::forget(self.calling.replace((api, None)));
                 self.set_event(pid, tid, event).into()
             }
             Request::ReleaseMutex { mutex } => {
                 std::mem::forget(req);
-                debug_assert!(!may_block);
+                debug_assert!(!api.may_block());
                 std::mem::forget(self.calling.replace((api, None)));
                 self.release_mutex(pid, tid, mutex).into()
             }
             Request::ReadFile { handle, len, overlapped, buffer } => {
                 use crate::{objects::pipe::lock_io_handle, types::FILE_READ_DATA};
-                debug_assert!(may_block);
+                debug_assert!(api.may_block());
                 // Its kept arguments are set where it needs them: by `read_file_at` where it
                 // leaves its usual case or blocks, else here (issue 13: written at every
                 // read, they are read only by an operation it makes; `keep_io_call`).
@@ -814,7 +813,7 @@ impl Kernel {
             }
             Request::WriteFile { handle, data, overlapped } => {
                 use crate::{objects::pipe::lock_io_handle, types::FILE_WRITE_DATA};
-                debug_assert!(may_block);
+                debug_assert!(api.may_block());
                 // (Its kept arguments: as ReadFile's.)
                 match lock_io_handle(self, (pid, process), tid, handle, FILE_WRITE_DATA, granted, overlapped.is_none())
                 {
@@ -851,7 +850,11 @@ impl Kernel {
             }
             req => {
                 std::mem::forget(self.calling.replace((api, None)));
-                if may_block && let Some((_, slot)) = &mut self.calling {
+                // (Whether the call may block is read here, where it is used: read as the
+                // call started, its table's load ran at every call, issue 13.)
+                if api.may_block()
+                    && let Some((_, slot)) = &mut self.calling
+                {
                     req.keep_args_into(slot);
                 }
                 if !race_on {
