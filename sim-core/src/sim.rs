@@ -397,23 +397,16 @@ impl Sim {
                 true => k.parked.low_only(),
                 false => k.runnable_mask().filter(|_| k.step < k.config.steps_max),
             };
-            if let Some(mask) = mask
-                && mask != 0
-            {
-                let tid = k.choose_thread_in(mask);
-                k.before_step(tid);
-                k.step_thread(tid);
-                if let Some(o) = k.stop.take() {
-                    return o;
-                }
-                continue;
-            }
-            // One or two runnable threads, one past the word's ids (a program past its
-            // first 64 thread ids): chosen without their list (`choose_thread_few`).
-            if let Some((first, second)) = k.runnable_few()
-                && k.step < k.config.steps_max
-            {
-                let tid = k.choose_thread_few(first, second);
+            // Else one or two runnable threads, one past the word's ids (a program past
+            // its first 64 thread ids), chosen without their list (`choose_thread_few`).
+            let chosen = match mask {
+                Some(mask) if mask != 0 => Some(k.choose_thread_in(mask)),
+                _ => match k.runnable_few() {
+                    Some((first, second)) if k.step < k.config.steps_max => Some(k.choose_thread_few(first, second)),
+                    _ => None,
+                },
+            };
+            if let Some(tid) = chosen {
                 k.before_step(tid);
                 k.step_thread(tid);
                 if let Some(o) = k.stop.take() {

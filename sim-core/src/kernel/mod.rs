@@ -1159,11 +1159,15 @@ impl Kernel {
     /// choice needs the list (`choose`).
     #[inline(always)]
     pub(crate) fn runnable_mask(&self) -> Option<u64> {
-        if self.random.is_some() && self.footprints.is_none() && !self.wants_states {
-            self.parked.low_only()
-        } else {
-            None
-        }
+        if self.chooses_without_list() { self.parked.low_only() } else { None }
+    }
+
+    /// Whether the next thread can be chosen without the runnable list
+    /// (`runnable_mask`, `runnable_few`): the configured random strategy chooses, and no
+    /// strategy hook wants the options' next calls, footprints or states.
+    #[inline(always)]
+    fn chooses_without_list(&self) -> bool {
+        self.random.is_some() && self.footprints.is_none() && !self.wants_states
     }
 
     /// `choose(ChoiceKind::Thread, list)` on the list of the ids in `mask` (in increasing
@@ -1239,15 +1243,10 @@ impl Kernel {
     /// The runnable threads when they are one or two and the next can be chosen among
     /// them without their list (`choose_thread_few`), though not from the runnable set's
     /// word (`runnable_mask` answers `None`: one of them has an id from `tidset::LOW`
-    /// on). The conditions are `runnable_mask`'s: the configured random strategy
-    /// chooses, and no strategy hook wants the options' next calls, footprints or states.
+    /// on). The conditions are `runnable_mask`'s (`chooses_without_list`).
     #[inline]
     pub(crate) fn runnable_few(&self) -> Option<(Tid, Option<Tid>)> {
-        if self.random.is_some() && self.footprints.is_none() && !self.wants_states {
-            self.parked.few_high()
-        } else {
-            None
-        }
+        if self.chooses_without_list() { self.parked.few_high() } else { None }
     }
 
     /// `choose(ChoiceKind::Thread, list)` on the list `[first]` or `[first, second]`

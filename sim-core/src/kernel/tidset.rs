@@ -398,7 +398,6 @@ mod tests {
             // One or two ids, one of them past `low`: `few_high` gives them in order
             // (issue 13); a set of the word's ids only is `low_only`'s.
             assert_eq!(s.few_high(), few_high_of(&model), "round {round}: {model:?}");
-
             let word = model.range(..super::LOW).fold(0u64, |w, &t| w | 1 << (t / 4));
             let only_low = model.last().is_none_or(|&last| last < super::LOW);
             assert_eq!(s.low_only(), only_low.then_some(word), "round {round}");
