@@ -59,19 +59,6 @@ fn ping_pong_recording(n: u32, idle: u32, trace: bool, races: RaceDetection, rec
     sim.run("pingpong.exe")
 }
 
-fn trivial() -> RunReport {
-    let mut config = Config::random(1);
-    config.trace = false;
-    let mut sim = Sim::new(config);
-    sim.program("t.exe", |ctx| async move {
-        let t = ctx.create_thread(None, 0, |_ctx| async move { 0 }, 0, None).await;
-        ctx.wait_for_single_object(t, INFINITE).await;
-        0
-    });
-    sim.run("t.exe")
-}
-
-/// A seeded random run without the trace, as the protocols are measured.
 fn untraced() -> Config {
     let mut config = Config::random(1);
     config.trace = false;
@@ -149,7 +136,7 @@ fn main() {
             "beside-messages-setup" => ping_pong_beside(0, Beside::Messages(n)),
             "beside-pending" => ping_pong_beside(1000, Beside::PendingReads(n)),
             "beside-pending-setup" => ping_pong_beside(0, Beside::PendingReads(n)),
-            "trivial" => trivial(),
+            "trivial" => protocols::trivial(untraced()),
             "section" => big_section(),
             "pending" => pending_reads(n),
             "handles" => handles(n),

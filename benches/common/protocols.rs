@@ -89,3 +89,15 @@ pub fn mutex_events(n: u32, config: Config) -> RunReport {
     });
     sim.run("pc.exe")
 }
+
+/// Benchmark 3's run: CreateThread, the thread returns, the main thread waits for it; a
+/// fresh `Sim`, so setup and teardown are included.
+pub fn trivial(config: Config) -> RunReport {
+    let mut sim = Sim::new(config);
+    sim.program("t.exe", |ctx| async move {
+        let t = ctx.create_thread(None, 0, |_ctx| async move { 0 }, 0, None).await;
+        ctx.wait_for_single_object(t, INFINITE).await;
+        0
+    });
+    sim.run("t.exe")
+}

@@ -23,6 +23,9 @@ use winsim::prelude::*;
 
 #[path = "../../benches/common/protocols.rs"]
 mod protocols;
+#[path = "common/shuttle_pc.rs"]
+mod shuttle_pc;
+use shuttle_pc::shuttle_body;
 
 fn main() {
     divan::main();
@@ -52,34 +55,6 @@ fn untraced(seed: u64, record: DecisionRecord) -> Config {
     config.trace = false;
     config.decision_record = record;
     config
-}
-
-fn shuttle_body(n: u32) {
-    use shuttle::sync::{Condvar, Mutex};
-    use std::sync::Arc;
-    let state = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
-    let s2 = state.clone();
-    let producer = shuttle::thread::spawn(move || {
-        let (m, not_full, not_empty) = &*s2;
-        for i in 0..n {
-            let mut q = m.lock().unwrap();
-            while q.len() >= 4 {
-                q = not_full.wait(q).unwrap();
-            }
-            q.push_back(i);
-            not_empty.notify_one();
-        }
-    });
-    let (m, not_full, not_empty) = &*state;
-    for _ in 0..n {
-        let mut q = m.lock().unwrap();
-        while q.is_empty() {
-            q = not_empty.wait(q).unwrap();
-        }
-        q.pop_front();
-        not_full.notify_one();
-    }
-    producer.join().unwrap();
 }
 
 #[divan::bench(args = SIZES)]
@@ -123,8 +98,7 @@ fn shuttle_random_run(bencher: divan::Bencher, n: u32) {
     let mut seed = 0;
     bencher.bench_local(|| {
         seed += 1;
-        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
-        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
+        shuttle_pc::shuttle_random(n, seed);
     });
 }
 
@@ -146,15 +120,7 @@ fn winsim_trivial_run(bencher: divan::Bencher) {
     let mut seed = 0;
     bencher.bench_local(|| {
         seed += 1;
-        let mut config = Config::random(seed);
-        config.trace = false;
-        let mut sim = Sim::new(config);
-        sim.program("t.exe", |ctx| async move {
-            let t = ctx.create_thread(None, 0, |_ctx| async move { 0 }, 0, None).await;
-            ctx.wait_for_single_object(t, INFINITE).await;
-            0
-        });
-        sim.run("t.exe")
+        protocols::trivial(untraced(seed, DecisionRecord::Full))
     });
 }
 
@@ -163,10 +129,7 @@ fn shuttle_trivial_run(bencher: divan::Bencher) {
     let mut seed = 0;
     bencher.bench_local(|| {
         seed += 1;
-        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
-        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(|| {
-            shuttle::thread::spawn(|| {}).join().unwrap();
-        });
+        shuttle_pc::shuttle_trivial(seed);
     });
 }
 
@@ -243,7 +206,6 @@ fn shuttle_random_small_run(bencher: divan::Bencher, n: u32) {
     let mut seed = 0;
     bencher.bench_local(|| {
         seed += 1;
-        let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
-        shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
+        shuttle_pc::shuttle_random(n, seed);
     });
 }

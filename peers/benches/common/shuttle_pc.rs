@@ -1,0 +1,48 @@
+//! The bounded producer/consumer of N items through a buffer of capacity 4 as a shuttle
+//! program (a Mutex and two Condvars): shared by `peers.rs` and `paired.rs`, so both
+//! measure the same protocol beside winsim's (`benches/common/protocols.rs`).
+
+use std::collections::VecDeque;
+
+/// The protocol's body, run inside a shuttle test.
+pub fn shuttle_body(n: u32) {
+    use shuttle::sync::{Condvar, Mutex};
+    use std::sync::Arc;
+    let state = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
+    let s2 = state.clone();
+    let producer = shuttle::thread::spawn(move || {
+        let (m, not_full, not_empty) = &*s2;
+        for i in 0..n {
+            let mut q = m.lock().unwrap();
+            while q.len() >= 4 {
+                q = not_full.wait(q).unwrap();
+            }
+            q.push_back(i);
+            not_empty.notify_one();
+        }
+    });
+    let (m, not_full, not_empty) = &*state;
+    for _ in 0..n {
+        let mut q = m.lock().unwrap();
+        while q.is_empty() {
+            q = not_empty.wait(q).unwrap();
+        }
+        q.pop_front();
+        not_full.notify_one();
+    }
+    producer.join().unwrap();
+}
+
+/// One run of `shuttle_body(n)` under shuttle's random scheduler with `seed`.
+pub fn shuttle_random(n: u32, seed: u64) {
+    let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+    shuttle::Runner::new(scheduler, shuttle::Config::new()).run(move || shuttle_body(n));
+}
+
+/// Benchmark 3's run in shuttle: spawn and join one thread, under its random scheduler.
+pub fn shuttle_trivial(seed: u64) {
+    let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(seed, 1);
+    shuttle::Runner::new(scheduler, shuttle::Config::new()).run(|| {
+        shuttle::thread::spawn(|| {}).join().unwrap();
+    });
+}
