@@ -18,7 +18,6 @@
 //! only the one-byte schedule, as `winsim sweep` and the explorers run.
 #![forbid(unsafe_code)]
 
-use std::collections::VecDeque;
 use winsim::prelude::*;
 
 #[path = "../../benches/common/protocols.rs"]
@@ -135,29 +134,7 @@ fn shuttle_trivial_run(bencher: divan::Bencher) {
 
 fn loom_body(n: u32) {
     use loom::sync::{Arc, Condvar, Mutex};
-    let state = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
-    let s2 = state.clone();
-    let producer = loom::thread::spawn(move || {
-        let (m, not_full, not_empty) = &*s2;
-        for i in 0..n {
-            let mut q = m.lock().unwrap();
-            while q.len() >= 4 {
-                q = not_full.wait(q).unwrap();
-            }
-            q.push_back(i);
-            not_empty.notify_one();
-        }
-    });
-    let (m, not_full, not_empty) = &*state;
-    for _ in 0..n {
-        let mut q = m.lock().unwrap();
-        while q.is_empty() {
-            q = not_empty.wait(q).unwrap();
-        }
-        q.pop_front();
-        not_full.notify_one();
-    }
-    producer.join().unwrap();
+    shuttle_pc::producer_consumer!(n, Arc, Mutex, Condvar, loom::thread::spawn);
 }
 
 /// One exhaustive loom exploration (preemption bound 2); returns the executions it ran.
