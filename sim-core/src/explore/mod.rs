@@ -27,9 +27,8 @@ pub enum Explore {
     /// Seeded uniform random choice; run i uses `Config::random(seed + i)`.
     Random,
     /// PCT with depth d; run i uses `Config::pct(seed + i, d, k)`. Without `steps`, k is
-    /// twice the thread choices of one calibration run (`Config::random(seed)`, or, if
-    /// that one reaches the step limit, the first of the next four seeds whose run ends),
-    /// at least 10.
+    /// the most thread choices of a few calibration runs that end (one random, eight
+    /// PCT), at least 2·d (`pct_steps_estimate`).
     Pct {
         /// The bug depth targeted.
         depth: u32,
@@ -222,6 +221,50 @@ pub struct Exploration {
 /// Random runs PCT tries, at most, to estimate a run's length when the first never ends.
 const CALIBRATION_RUNS: u64 = 5;
 
+/// PCT's own runs that measure a run's length for its estimate of k.
+const PCT_CALIBRATION_RUNS: u64 = 8;
+
+/// Where the seeds of PCT's calibration runs start, above the sweep's seed: far from the
+/// seeds its runs take.
+const PCT_CALIBRATION_SEEDS: u64 = 1 << 40;
+
+/// PCT's k when the sweep gives none: the most thread choices any calibration run that
+/// ended made, and at least 2·d. The calibration runs are one random run
+/// (`Config::random(seed)`, or if it never ends, the first of the next four seeds whose
+/// run ends) and `PCT_CALIBRATION_RUNS` PCT runs of depth d over the random run's choices
+/// doubled (at least 10), whose lengths are the ones k must bound: PCT's own runs can be
+/// longer than a random one. A run that never ended (a livelock, or a loop until the step
+/// limit) says nothing about a run's length; if none ended, k is the first random run's
+/// choices.
+///
+/// k is the length, not a multiple of it, as in Coyote's and shuttle's PCT (the most
+/// steps seen): PCT's guarantee, 1/(n·k^(d−1)), needs k to bound a run's choices, and
+/// every doubling of k divides the chance of a depth-3 bug by four (the depth-3 bug of
+/// the exploration catalogue took 90.5 runs on average with twice one random run's
+/// choices, at least 10, and 21.9 with this; docs/exploration.md). The floor of 2·d keeps
+/// half the choices of the shortest runs free of change points: with k at most d − 1,
+/// every choice is one, and a bug that needs none (the lost wake-up) was never found.
+fn pct_steps_estimate<S: Fn(&mut Sim)>(s: &Sweep, entry: &str, setup: &S, base: &Config, depth: u32) -> u64 {
+    let run = |strategy| run_once(setup, entry, Config { strategy, ..base.clone() });
+    let endless = |r: &RunReport| matches!(r.outcome, Outcome::StepLimit { .. } | Outcome::Livelock(_));
+    let choices = |r: &RunReport| r.schedule.iter().filter(|(k, _)| *k == crate::ChoiceKind::Thread).count() as u64;
+    let random = |i: u64| run(StrategyConfig::Random { seed: s.seed.wrapping_add(i) });
+    let first = random(0);
+    let first_choices = choices(&first);
+    let random_run = match endless(&first) {
+        true => (1..CALIBRATION_RUNS).map(random).find(|r| !endless(r)),
+        false => Some(first),
+    };
+    let provisional = (2 * random_run.as_ref().map_or(first_choices, choices)).max(10);
+    let depth = depth.max(1);
+    let pct_runs = (0..PCT_CALIBRATION_RUNS).map(|i| {
+        let seed = s.seed.wrapping_add(PCT_CALIBRATION_SEEDS).wrapping_add(i);
+        run(StrategyConfig::Pct { seed, depth, steps: provisional })
+    });
+    let most = random_run.into_iter().chain(pct_runs).filter(|r| !endless(r)).map(|r| choices(&r)).max();
+    most.unwrap_or(first_choices).max(2 * u64::from(depth))
+}
+
 /// One run of the program with `config`.
 pub fn run_once<S: Fn(&mut Sim)>(setup: &S, entry: &str, config: Config) -> RunReport {
     let mut sim = Sim::new(config);
@@ -302,26 +345,7 @@ pub fn sweep<S: Fn(&mut Sim) + Sync>(s: &Sweep<'_>, entry: &str, setup: &S) -> E
         Explore::Pct { depth, steps } => {
             let k = match steps {
                 Some(k) => *k,
-                None => {
-                    // A calibration run that never ended (a livelock, or a loop until the
-                    // step limit) says nothing about a run's length: try a few more seeds
-                    // for one that ends, else keep the first.
-                    let calibrate = |i: u64| {
-                        let strategy = StrategyConfig::Random { seed: s.seed.wrapping_add(i) };
-                        run_once(setup, entry, Config { strategy, ..base.clone() })
-                    };
-                    let endless = |r: &RunReport| matches!(r.outcome, Outcome::StepLimit { .. } | Outcome::Livelock(_));
-                    let first = calibrate(0);
-                    let r = if endless(&first) {
-                        (1..CALIBRATION_RUNS).map(calibrate).find(|r| !endless(r)).unwrap_or(first)
-                    } else {
-                        first
-                    };
-                    let n = r.schedule.iter().filter(|(k, _)| *k == crate::ChoiceKind::Thread).count() as u64;
-                    // Too small an estimate puts change points at nearly every choice;
-                    // too large one only wastes some of them.
-                    (2 * n).max(10)
-                }
+                None => pct_steps_estimate(s, entry, setup, &base, *depth),
             };
             let strategy = |i: u64| StrategyConfig::Pct { seed: s.seed.wrapping_add(i), depth: *depth, steps: k };
             indexed(s, entry, setup, Some(k), &|i| Config { strategy: strategy(i), ..base.clone() })

@@ -6,7 +6,7 @@
 //! thread choice the highest-priority option runs. `depth - 1` change points are drawn
 //! uniformly among the first `steps` thread choices; at the i-th one, the thread that
 //! would run drops to priority `depth - i` (below every initial priority, later drops
-//! above earlier ones) and the choice is made again. A bug of *depth d* (one that needs
+//! below earlier ones) and the choice is made again. A bug of *depth d* (one that needs
 //! d ordering constraints between events to show) is then found by a single run with
 //! probability at least 1/(n·k^(d-1)), for n threads and k choices per run.
 //!
@@ -94,7 +94,7 @@ impl Strategy for Pct {
         let mut i = self.best(point.options);
         if let Some(j) = self.change_points.iter().position(|&c| c == self.count) {
             // The j-th change point (0-based): priority depth - 1 - j, so later drops rank
-            // above earlier ones, and all below the initial priorities.
+            // below earlier ones, and all below the initial priorities.
             self.priority.insert(point.options[i], u64::from(self.depth) - 1 - j as u64);
             i = self.best(point.options);
         }
@@ -134,7 +134,7 @@ mod tests {
     fn change_points_demote_the_running_thread() {
         // d = 3, k = 2: both thread choices are change points; each demotes the thread
         // that would run, so the first two picks differ and the third repeats the second
-        // (the later demotion ranks above the earlier one).
+        // (the earlier demotion ranks above the later one).
         let mut p = Pct::new(9, 3, 2);
         assert_eq!(p.change_points, vec![1, 2]);
         let a = pick(&mut p, &[4, 8], None);
