@@ -683,7 +683,7 @@ where
             }
             let setup = |sim: &mut sim_core::Sim| (s.install)(sim);
             let bar = progress_bar(runs);
-            let tick = || bar.inc(1);
+            let tick = || tick_batched(&bar);
             let sweep = Sweep {
                 runs,
                 seed,
@@ -1150,6 +1150,7 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
                 scope.spawn(move || {
                     let mut out = SweepStats { all_expected: true, ..SweepStats::default() };
                     let mut i = w;
+                    let mut unreported = 0;
                     while i < seeds {
                         let mut config = Config::random(start + i);
                         config.trace = false;
@@ -1162,9 +1163,14 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
                             out.add_failing(start + i, kind);
                         }
                         out.all_expected &= s.expects(kind, strict);
-                        bar.inc(1);
+                        unreported += 1;
+                        if unreported == PROGRESS_BATCH {
+                            bar.inc(unreported);
+                            unreported = 0;
+                        }
                         i += jobs as u64;
                     }
+                    bar.inc(unreported);
                     out
                 })
             })
@@ -1173,6 +1179,32 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
     });
     bar.finish_and_clear();
     stats.into_iter().fold(SweepStats { all_expected: true, ..SweepStats::default() }, SweepStats::merge)
+}
+
+/// Runs a worker counts before it moves the progress bar. Moving it takes the time
+/// (`Instant::now`) and an atomic add on a counter every worker writes: once a run, with
+/// runs of 2-4 µs, two workers wrote that line in turn at every run (issue 13: the two-
+/// worker speed-up; docs/performance.md, twenty-third session).
+const PROGRESS_BATCH: u64 = 64;
+
+thread_local! {
+    /// `tick_batched`'s runs not yet on the bar, on this worker thread.
+    static UNREPORTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// One run done, for a progress bar moved every `PROGRESS_BATCH` runs of this thread (the
+/// exploration's progress hook, called from whichever worker ran the run). What is left
+/// under a batch at the end is not shown: the bar is cleared then.
+fn tick_batched(bar: &indicatif::ProgressBar) {
+    UNREPORTED.with(|n| {
+        let runs = n.get() + 1;
+        if runs == PROGRESS_BATCH {
+            bar.inc(runs);
+            n.set(0);
+        } else {
+            n.set(runs);
+        }
+    });
 }
 
 /// A progress line on stderr for a long sweep: drawn only when stderr is a terminal
