@@ -59,6 +59,7 @@ fn ping_pong_recording(n: u32, idle: u32, trace: bool, races: RaceDetection, rec
     sim.run("pingpong.exe")
 }
 
+/// A seeded random run without the trace, as the protocols are measured.
 fn untraced() -> Config {
     let mut config = Config::random(1);
     config.trace = false;

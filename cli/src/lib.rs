@@ -1150,7 +1150,6 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
                 scope.spawn(move || {
                     let mut out = SweepStats { all_expected: true, ..SweepStats::default() };
                     let mut i = w;
-                    let mut unreported = 0;
                     while i < seeds {
                         let mut config = Config::random(start + i);
                         config.trace = false;
@@ -1163,14 +1162,9 @@ fn sweep(s: &Target, start: u64, seeds: u64, jobs: usize, strict: bool, races: O
                             out.add_failing(start + i, kind);
                         }
                         out.all_expected &= s.expects(kind, strict);
-                        unreported += 1;
-                        if unreported == PROGRESS_BATCH {
-                            bar.inc(unreported);
-                            unreported = 0;
-                        }
+                        tick_batched(bar);
                         i += jobs as u64;
                     }
-                    bar.inc(unreported);
                     out
                 })
             })
@@ -1192,9 +1186,9 @@ thread_local! {
     static UNREPORTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// One run done, for a progress bar moved every `PROGRESS_BATCH` runs of this thread (the
-/// exploration's progress hook, called from whichever worker ran the run). What is left
-/// under a batch at the end is not shown: the bar is cleared then.
+/// One run done, for a progress bar moved every `PROGRESS_BATCH` runs of this thread (a
+/// sweep's worker, or the exploration's progress hook, called from whichever worker ran
+/// the run). What is left under a batch at the end is not shown: the bar is cleared then.
 fn tick_batched(bar: &indicatif::ProgressBar) {
     UNREPORTED.with(|n| {
         let runs = n.get() + 1;
