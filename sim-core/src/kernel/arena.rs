@@ -1,77 +1,98 @@
-//! The object arena: the kernel's objects by `ObjectId`, with the keys, versions, slot
-//! reuse and iteration order of `slotmap::SlotMap` (which it replaced, issue 13), so
-//! that every id, state hash and trace is the same as before.
+//! The kernel's arenas: its objects by `ObjectId` and its pending operations by `OpId`,
+//! with the keys, versions, slot reuse and iteration order of `slotmap::SlotMap` (which
+//! they replaced, issue 13), so that every id, state hash and trace is the same as before.
 //!
 //! Why not the slot map: an object is a few hundred bytes, and `SlotMap::insert` built
 //! each one on the stack and copied it three times on its way into its slot (the body
 //! into the object, the object into the slot, the slot into the vector), and `remove`
-//! moved it out whole to drop it. Here a vacant slot holds a small stand-in object, so
-//! that a new object's header and body are written into the slot itself (one copy of the
-//! body), and a destroyed object is dropped where it lies (`remove_in_place`). A look-up
-//! costs what the slot map's does: one bound check and one version comparison, since a
-//! vacant slot's even version never equals a key's odd one.
+//! moved it out whole to drop it. An operation (176 bytes) was built on the stack, moved
+//! into the insert's closure and copied from there into its slot by an insert that was not
+//! inlined. Here a vacant slot holds a small stand-in value (`Vacant`) that owns nothing,
+//! so that a new value is written into the slot itself, and a removed one is dropped
+//! where it lies (`ObjectArena::remove_in_place`) or, owning nothing, left there
+//! (`OpArena::remove_plain`). A look-up costs what the slot map's does: one bound check
+//! and one version comparison, since a vacant slot's even version never equals a key's
+//! odd one.
 
+use crate::kernel::ops::{Op, OpId};
 use crate::objects::{Body, Header, Object, ObjectId};
 use slotmap::{Key, KeyData};
+use std::marker::PhantomData;
 
-/// One slot: its version (odd while an object lives in it, even while vacant, as the
-/// slot map's), the next vacant slot while vacant, and the object or its stand-in.
+/// A value an arena holds, with the stand-in its vacant slots hold: a value that owns
+/// nothing (it is overwritten without being dropped), never seen through the arena's
+/// look-ups or iterators.
+pub(crate) trait Vacant {
+    fn stand_in() -> Self;
+}
+
+/// One slot: its version (odd while a value lives in it, even while vacant, as the
+/// slot map's), the next vacant slot while vacant, and the value or its stand-in.
 /// In this order (`repr(C)`): the version a look-up compares then sits beside the
-/// body's tag that the look-up's caller reads next, in one cache line (issue 13; in
-/// Rust's order it was past the object, 528 bytes on).
+/// value's first fields (an object's header and body tag) that the look-up's caller
+/// reads next, in one cache line (issue 13; in Rust's order it was past the object, 528
+/// bytes on).
 #[repr(C)]
-struct Slot {
+struct Slot<V> {
     version: u32,
     next_free: u32,
-    value: Object,
+    value: V,
 }
 
-/// The kernel's objects (see the module's comment).
-pub(crate) struct ObjectArena {
+/// Values by key (see the module's comment).
+pub(crate) struct Arena<K, V> {
     /// Slot 0 is never used (the slot map's sentinel: its keys start at 1).
-    slots: Vec<Slot>,
-    /// The vacant slot the next object goes into: the one vacated last, or past the end.
+    slots: Vec<Slot<V>>,
+    /// The vacant slot the next value goes into: the one vacated last, or past the end.
     free_head: u32,
     len: u32,
+    keys: PhantomData<K>,
 }
 
-/// The stand-in a vacant slot holds: an empty header and an event's body, the smallest,
-/// never seen through the arena's look-ups or iterators (its version is even).
-fn stand_in() -> Object {
-    Object { hdr: Header::vacant(), body: stand_in_body() }
+/// The kernel's objects.
+pub(crate) type ObjectArena = Arena<ObjectId, Object>;
+
+/// The kernel's pending operations.
+pub(crate) type OpArena = Arena<OpId, Op>;
+
+impl Vacant for Object {
+    /// An empty header and an event's body, the smallest.
+    fn stand_in() -> Object {
+        Object { hdr: Header::vacant(), body: stand_in_body() }
+    }
 }
 
-/// The stand-in's body (`stand_in`).
+/// The stand-in's body (`Object::stand_in`).
 #[inline(always)]
 fn stand_in_body() -> Body {
     Body::Event(crate::objects::sync::Event { manual_reset: false, signalled: false })
 }
 
 #[inline(always)]
-fn parts(id: ObjectId) -> (usize, u32) {
+fn parts<K: Key>(id: K) -> (usize, u32) {
     let ffi = id.data().as_ffi();
     ((ffi & 0xffff_ffff) as usize, (ffi >> 32) as u32)
 }
 
 #[inline(always)]
-fn key(idx: u32, version: u32) -> ObjectId {
+fn key<K: Key>(idx: u32, version: u32) -> K {
     KeyData::from_ffi((u64::from(version) << 32) | u64::from(idx)).into()
 }
 
-impl ObjectArena {
-    /// An arena with room for `capacity` objects before its first growth.
-    pub(crate) fn with_capacity(capacity: usize) -> ObjectArena {
+impl<K: Key, V: Vacant> Arena<K, V> {
+    /// An arena with room for `capacity` values before its first growth.
+    pub(crate) fn with_capacity(capacity: usize) -> Arena<K, V> {
         let mut slots = Vec::with_capacity(capacity + 1);
-        slots.push(Slot { version: 0, next_free: 0, value: stand_in() });
-        let mut arena = ObjectArena { slots, free_head: 1, len: 0 };
+        slots.push(Slot { version: 0, next_free: 0, value: V::stand_in() });
+        let mut arena = Arena { slots, free_head: 1, len: 0, keys: PhantomData };
         arena.add_vacant(capacity);
         arena
     }
 
     /// An arena of no slots, not allocated: only to be dropped or replaced (it has not
-    /// even slot 0, which `insert` needs).
-    pub(crate) fn empty() -> ObjectArena {
-        ObjectArena { slots: Vec::new(), free_head: 1, len: 0 }
+    /// even slot 0, which an insert needs).
+    pub(crate) fn empty() -> Arena<K, V> {
+        Arena { slots: Vec::new(), free_head: 1, len: 0, keys: PhantomData }
     }
 
     /// How many slots the arena has (vacant ones and slot 0 included).
@@ -79,6 +100,119 @@ impl ObjectArena {
         self.slots.len()
     }
 
+    /// Adds `n` vacant slots past the end, each naming the next as the next vacant one:
+    /// the free list goes on past the end in index order, as the slot map's did (its
+    /// next slot was a new one at the end), so the keys are the same. Every value then
+    /// goes into a vacant slot, written in place.
+    #[inline(never)]
+    fn add_vacant(&mut self, n: usize) {
+        let start = self.slots.len();
+        assert!(start + n < u32::MAX as usize, "simulator bug: an arena is full");
+        self.slots.extend((start..start + n).map(|i| Slot {
+            version: 0,
+            next_free: i as u32 + 1,
+            value: V::stand_in(),
+        }));
+    }
+
+    /// The vacant slot the next value goes into (`free_head`), made if the arena is
+    /// full: at most 64 at a time, so that memory is touched only a little ahead of use,
+    /// as the slot map's vector's spare capacity was not touched at all (10,000 threads'
+    /// peak memory rose by 3 MB when the vacant slots doubled the arena).
+    #[inline(always)]
+    fn vacant_slot(&mut self) -> &mut Slot<V> {
+        let idx = self.free_head;
+        if idx as usize == self.slots.len() {
+            self.add_vacant(self.slots.len().clamp(8, 64));
+        }
+        let slot = &mut self.slots[idx as usize];
+        debug_assert!(slot.version.is_multiple_of(2), "simulator bug: the free list names an occupied slot");
+        slot
+    }
+
+    /// Marks the vacant slot at `free_head`, its value written, occupied: its key.
+    #[inline(always)]
+    fn occupy_vacant(&mut self) -> K {
+        let idx = self.free_head;
+        let slot = &mut self.slots[idx as usize];
+        slot.version |= 1;
+        self.free_head = slot.next_free;
+        self.len += 1;
+        key(idx, slot.version)
+    }
+
+    /// The number of values.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether `id`'s value still exists.
+    #[inline(always)]
+    pub(crate) fn contains_key(&self, id: K) -> bool {
+        let (idx, version) = parts(id);
+        self.slots.get(idx).is_some_and(|s| s.version == version)
+    }
+
+    /// `id`'s value, if it still exists.
+    #[inline(always)]
+    pub(crate) fn get(&self, id: K) -> Option<&V> {
+        let (idx, version) = parts(id);
+        self.slots.get(idx).filter(|s| s.version == version).map(|s| &s.value)
+    }
+
+    /// `id`'s value, if it still exists.
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self, id: K) -> Option<&mut V> {
+        let (idx, version) = parts(id);
+        self.slots.get_mut(idx).filter(|s| s.version == version).map(|s| &mut s.value)
+    }
+
+    /// The values of two distinct ids at once, if both still exist (`None` for the same
+    /// id twice).
+    #[inline(always)]
+    pub(crate) fn get_pair_mut(&mut self, a: K, b: K) -> Option<(&mut V, &mut V)> {
+        let ((ia, va), (ib, vb)) = (parts(a), parts(b));
+        let [sa, sb] = self.slots.get_disjoint_mut([ia, ib]).ok()?;
+        (sa.version == va && sb.version == vb).then_some((&mut sa.value, &mut sb.value))
+    }
+
+    /// Takes `id`'s value out of its slot, if it still exists.
+    pub(crate) fn remove(&mut self, id: K) -> Option<V> {
+        let (idx, version) = parts(id);
+        let slot = self.slots.get_mut(idx).filter(|s| s.version == version)?;
+        let value = std::mem::replace(&mut slot.value, V::stand_in());
+        self.vacate(idx);
+        Some(value)
+    }
+
+    /// Puts slot `idx` at the head of the free list, its version made even.
+    #[inline(always)]
+    fn vacate(&mut self, idx: usize) {
+        let slot = &mut self.slots[idx];
+        slot.version = slot.version.wrapping_add(1);
+        slot.next_free = self.free_head;
+        self.free_head = idx as u32;
+        self.len -= 1;
+    }
+
+    /// The values with their ids, in slot order (the slot map's order).
+    pub(crate) fn iter(&self) -> Iter<'_, K, V> {
+        Iter { slots: self.slots.iter().enumerate(), keys: PhantomData }
+    }
+
+    /// The ids, in slot order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = K> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    /// The values, in slot order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+}
+
+impl ObjectArena {
     /// Drops every object where it lies and makes the arena as a new one with as many
     /// slots: every version even and 0, the free list in index order from slot 1 (the
     /// slots past the end follow, as in a new arena), so that the same inserts give the
@@ -96,53 +230,6 @@ impl ObjectArena {
         self.len = 0;
     }
 
-    /// Adds `n` vacant slots past the end, each naming the next as the next vacant one:
-    /// the free list goes on past the end in index order, as the slot map's did (its
-    /// next slot was a new one at the end), so the keys are the same. Every object then
-    /// goes into a vacant slot, written in place.
-    #[inline(never)]
-    fn add_vacant(&mut self, n: usize) {
-        let start = self.slots.len();
-        assert!(start + n < u32::MAX as usize, "simulator bug: the object arena is full");
-        self.slots.extend((start..start + n).map(|i| Slot { version: 0, next_free: i as u32 + 1, value: stand_in() }));
-    }
-
-    /// The number of objects.
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.len as usize
-    }
-
-    /// Whether `id`'s object still exists.
-    #[inline(always)]
-    pub(crate) fn contains_key(&self, id: ObjectId) -> bool {
-        let (idx, version) = parts(id);
-        self.slots.get(idx).is_some_and(|s| s.version == version)
-    }
-
-    /// `id`'s object, if it still exists.
-    #[inline(always)]
-    pub(crate) fn get(&self, id: ObjectId) -> Option<&Object> {
-        let (idx, version) = parts(id);
-        self.slots.get(idx).filter(|s| s.version == version).map(|s| &s.value)
-    }
-
-    /// `id`'s object, if it still exists.
-    #[inline(always)]
-    pub(crate) fn get_mut(&mut self, id: ObjectId) -> Option<&mut Object> {
-        let (idx, version) = parts(id);
-        self.slots.get_mut(idx).filter(|s| s.version == version).map(|s| &mut s.value)
-    }
-
-    /// The objects of two distinct ids at once, if both still exist (`None` for the same
-    /// id twice).
-    #[inline(always)]
-    pub(crate) fn get_pair_mut(&mut self, a: ObjectId, b: ObjectId) -> Option<(&mut Object, &mut Object)> {
-        let ((ia, va), (ib, vb)) = (parts(a), parts(b));
-        let [sa, sb] = self.slots.get_disjoint_mut([ia, ib]).ok()?;
-        (sa.version == va && sb.version == vb).then_some((&mut sa.value, &mut sb.value))
-    }
-
     /// Makes an object named `name`, of `serial` and made at `step`, with `body`, in a
     /// vacant slot: the one vacated last (or the first never used), as the slot map did.
     /// The body is written into the slot, and the header's three fields: a vacant slot's
@@ -151,16 +238,7 @@ impl ObjectArena {
     /// body kept for it (issue 13).
     #[inline(never)]
     pub(crate) fn insert(&mut self, serial: u32, name: Option<String>, step: u64, body: Body) -> ObjectId {
-        let idx = self.free_head;
-        if idx as usize == self.slots.len() {
-            // At most 64 at a time: the vacant slots are written (their stand-ins), so
-            // memory is touched only a little ahead of use, as the slot map's vector's
-            // spare capacity was not touched at all (10,000 threads' peak memory rose
-            // by 3 MB when the vacant slots doubled the arena).
-            self.add_vacant(self.slots.len().clamp(8, 64));
-        }
-        let slot = &mut self.slots[idx as usize];
-        debug_assert!(slot.version.is_multiple_of(2), "simulator bug: the free list names an occupied slot");
+        let slot = self.vacant_slot();
         debug_assert!(slot.value.hdr.is_vacant(), "simulator bug: a vacant slot's header is not empty");
         // The stand-in holds nothing to free: it is forgotten, not dropped, which leaves
         // the compiler no drop to call between the body's arrival and its copy into the
@@ -173,10 +251,7 @@ impl ObjectArena {
         if name.is_some() {
             hdr.name = name;
         }
-        slot.version |= 1;
-        self.free_head = slot.next_free;
-        self.len += 1;
-        key(idx, slot.version)
+        self.occupy_vacant()
     }
 
     /// Vacates `id`'s slot, its object dropped where it lies; false if it was gone.
@@ -189,79 +264,76 @@ impl ObjectArena {
         self.vacate(idx);
         true
     }
+}
 
-    /// Takes `id`'s object out of its slot, if it still exists.
-    pub(crate) fn remove(&mut self, id: ObjectId) -> Option<Object> {
-        let (idx, version) = parts(id);
-        let slot = self.slots.get_mut(idx).filter(|s| s.version == version)?;
-        let value = std::mem::replace(&mut slot.value, stand_in());
-        self.vacate(idx);
-        Some(value)
-    }
-
-    /// Puts slot `idx` at the head of the free list, its version made even.
+impl OpArena {
+    /// The vacant slot the next operation goes into (the one vacated last, or the first
+    /// never used, as the slot map did), for its fields to be written there one by one
+    /// (`Kernel::make_op_kept`), and then `occupy`: built elsewhere and moved in whole, an
+    /// operation was built on the stack and copied (issue 13). It holds the stand-in or
+    /// an operation that owns nothing (`remove_plain`): overwritten, not dropped.
     #[inline(always)]
-    fn vacate(&mut self, idx: usize) {
-        let slot = &mut self.slots[idx];
-        slot.version = slot.version.wrapping_add(1);
-        slot.next_free = self.free_head;
-        self.free_head = idx as u32;
-        self.len -= 1;
+    pub(crate) fn vacant(&mut self) -> &mut Op {
+        &mut self.vacant_slot().value
     }
 
-    /// The objects with their ids, in slot order (the slot map's order).
-    pub(crate) fn iter(&self) -> Iter<'_> {
-        Iter { slots: self.slots.iter().enumerate() }
+    /// The vacant slot `vacant` gave, its operation written, made occupied: its key.
+    #[inline(always)]
+    pub(crate) fn occupy(&mut self) -> OpId {
+        self.occupy_vacant()
     }
 
-    /// The objects' ids, in slot order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = ObjectId> + '_ {
-        self.iter().map(|(id, _)| id)
-    }
-
-    /// The objects, in slot order.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Object> + '_ {
-        self.iter().map(|(_, o)| o)
+    /// Vacates `id`'s slot, leaving its operation there: the caller has made sure it owns
+    /// nothing (`Op::owns_nothing`), so that the next insert may overwrite it without a
+    /// drop. False if it was gone.
+    #[inline(always)]
+    pub(crate) fn remove_plain(&mut self, id: OpId) -> bool {
+        let (idx, version) = parts(id);
+        let Some(slot) = self.slots.get(idx).filter(|s| s.version == version) else { return false };
+        debug_assert!(slot.value.owns_nothing(), "simulator bug: an operation left in its slot owns memory");
+        self.vacate(idx);
+        true
     }
 }
 
-/// The arena's objects with their ids, in slot order.
-pub(crate) struct Iter<'a> {
-    slots: std::iter::Enumerate<std::slice::Iter<'a, Slot>>,
+/// An arena's values with their ids, in slot order.
+pub(crate) struct Iter<'a, K, V> {
+    slots: std::iter::Enumerate<std::slice::Iter<'a, Slot<V>>>,
+    keys: PhantomData<K>,
 }
 
-impl<'a> Iterator for Iter<'a> {
-    type Item = (ObjectId, &'a Object);
+impl<'a, K: Key, V> Iterator for Iter<'a, K, V> {
+    type Item = (K, &'a V);
     fn next(&mut self) -> Option<Self::Item> {
         self.slots.find(|(_, s)| s.version % 2 == 1).map(|(i, s)| (key(i as u32, s.version), &s.value))
     }
 }
 
-impl<'a> IntoIterator for &'a ObjectArena {
-    type Item = (ObjectId, &'a Object);
-    type IntoIter = Iter<'a>;
-    fn into_iter(self) -> Iter<'a> {
+impl<'a, K: Key, V: Vacant> IntoIterator for &'a Arena<K, V> {
+    type Item = (K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+    fn into_iter(self) -> Iter<'a, K, V> {
         self.iter()
     }
 }
 
-impl std::ops::Index<ObjectId> for ObjectArena {
-    type Output = Object;
+impl<K: Key, V: Vacant> std::ops::Index<K> for Arena<K, V> {
+    type Output = V;
     #[inline(always)]
-    fn index(&self, id: ObjectId) -> &Object {
+    fn index(&self, id: K) -> &V {
         match self.get(id) {
-            Some(o) => o,
-            None => panic!("invalid ObjectId"),
+            Some(v) => v,
+            None => panic!("invalid key"),
         }
     }
 }
 
-impl std::ops::IndexMut<ObjectId> for ObjectArena {
+impl<K: Key, V: Vacant> std::ops::IndexMut<K> for Arena<K, V> {
     #[inline(always)]
-    fn index_mut(&mut self, id: ObjectId) -> &mut Object {
+    fn index_mut(&mut self, id: K) -> &mut V {
         match self.get_mut(id) {
-            Some(o) => o,
-            None => panic!("invalid ObjectId"),
+            Some(v) => v,
+            None => panic!("invalid key"),
         }
     }
 }

@@ -44,11 +44,10 @@ use crate::objects::{Body, ObjectId};
 use crate::report::{LimitKind, Outcome};
 use crate::trace::Event;
 use config::{Config, DecisionRecord, LimitAction, WaiterOrder};
-use ops::{Op, OpId};
+use ops::OpId;
 pub use request::{CallResult, Done, Reply, Status, Value};
 use request::{Program, ThreadStart};
 use sched::{ChoiceKind, ChoicePoint, Decision, NextCall, Schedule, StateHash, Strategy};
-use slotmap::SlotMap;
 use std::collections::{BTreeMap, BTreeSet};
 pub use time::TimerKey;
 
@@ -403,7 +402,7 @@ pub struct Kernel {
     /// Pending operations. Invariant: each is in exactly one queue (an object's wait list,
     /// a pipe's read, write or flush queue, a file lock's waiters, or the timer queue for
     /// a Sleep), and a blocked thread has exactly one synchronous operation.
-    pub(crate) ops: SlotMap<OpId, Op>,
+    pub(crate) ops: arena::OpArena,
     op_serial: u64,
     /// Thread objects by id. Invariant: an entry exists exactly while its object does.
     pub(crate) tids: idmap::IdMap<ObjectId>,
@@ -684,7 +683,7 @@ impl Kernel {
             // Room for four pending operations before the first growth: a slot map made
             // empty allocates its sentinel's slot, and grew at its first operation (one
             // more allocation, copy and free a run, issue 13).
-            ops: SlotMap::with_capacity_and_key(4),
+            ops: arena::OpArena::with_capacity(4),
             op_serial: 0,
             tids: std::mem::take(&mut spare.tids),
             pids: std::mem::take(&mut spare.pids),

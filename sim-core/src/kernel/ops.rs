@@ -310,20 +310,32 @@ impl OpArgs {
     #[inline(always)]
     fn new(kept: Option<KeptArgs>) -> OpArgs {
         // The usual forms are copied out of `kept` by reference and `kept`, which then owns
-        // nothing (`kept_is_plain`), is forgotten: no call of the table's drop glue.
-        let plain = match &kept {
+        // nothing, is forgotten: no call of the table's drop glue.
+        match OpArgs::plain(kept.as_ref()) {
+            Some(args) => {
+                std::mem::forget(kept);
+                args
+            }
+            None => OpArgs(OpKept::Other(Box::new(kept.expect("a call that kept none is plain")))),
+        }
+    }
+
+    /// The usual kept arguments (`KeptArgs::ReadFile`, `WriteFile`,
+    /// `WaitForSingleObject`, or none) as `OpArgs`, copied out of `kept`, which then owns
+    /// nothing; `None` for any other.
+    #[inline(always)]
+    fn plain(kept: Option<&KeptArgs>) -> Option<OpArgs> {
+        Some(OpArgs(match kept {
             None => OpKept::None,
-            &Some(KeptArgs::ReadFile { handle, len, overlapped, buffer: () }) => {
+            Some(&KeptArgs::ReadFile { handle, len, overlapped, buffer: () }) => {
                 OpKept::ReadFile { handle, len, overlapped }
             }
-            &Some(KeptArgs::WriteFile { handle, data, overlapped }) => OpKept::WriteFile { handle, data, overlapped },
-            &Some(KeptArgs::WaitForSingleObject { handle, timeout_ms }) => {
+            Some(&KeptArgs::WriteFile { handle, data, overlapped }) => OpKept::WriteFile { handle, data, overlapped },
+            Some(&KeptArgs::WaitForSingleObject { handle, timeout_ms }) => {
                 OpKept::WaitForSingleObject { handle, timeout_ms }
             }
-            Some(_) => return OpArgs(OpKept::Other(Box::new(kept.expect("matched Some")))),
-        };
-        std::mem::forget(kept);
-        OpArgs(plain)
+            Some(_) => return None,
+        }))
     }
 
     /// Whether they own nothing (they may be forgotten rather than dropped).
@@ -393,6 +405,45 @@ pub struct Op {
 // small (264 bytes at the start of the eleventh session).
 const _: () = assert!(size_of::<Op>() <= 176);
 
+impl super::arena::Vacant for Op {
+    /// What a vacant slot of `Kernel::ops` holds: an operation that owns nothing.
+    fn stand_in() -> Op {
+        Op {
+            tid: 0,
+            api: Api::Sleep,
+            args: OpArgs(OpKept::None),
+            kind: OpKind::Sleep,
+            target: Target::Thread,
+            deadline: None,
+            timer_seq: 0,
+            since_step: 0,
+            serial: 0,
+            alertable: false,
+            race_keys: super::race::OpKeys::None,
+        }
+    }
+}
+
+impl Op {
+    /// Whether the operation owns no memory, so that it may be forgotten, or overwritten
+    /// where it lies, rather than dropped: the usual completion's test (`complete_op`),
+    /// with a wait's lists already taken out of it.
+    #[inline(always)]
+    pub(crate) fn owns_nothing(&self) -> bool {
+        let kind = match &self.kind {
+            OpKind::Wait { objects, handles, .. } => {
+                matches!((objects, handles), (WaitList::One(_), WaitList::One(_)))
+                    || objects.is_empty() && handles.is_empty()
+            }
+            OpKind::PipeRead { .. } | OpKind::PipeWrite { .. } | OpKind::Sleep => true,
+            _ => false,
+        };
+        kind && matches!(self.target, Target::Thread)
+            && self.args.is_plain()
+            && !matches!(self.race_keys, super::race::OpKeys::List(_))
+    }
+}
+
 impl fmt::Debug for Op {
     /// As `#[derive(Debug)]` gave it before the race keys were kept here (state hashes
     /// and footprints read it): the keys are the detector's, not the operation's state.
@@ -430,10 +481,25 @@ impl Kernel {
     }
 
     /// `new_op_for`'s body (and `new_op`'s, inlined where a wait blocks: `Kernel::block_on`).
+    /// The usual kept arguments (ReadFile's, WriteFile's, WaitForSingleObject's, or none)
+    /// are read where they lie: moved out of the kernel whole, they were copied to the
+    /// stack to be read there (issue 13).
     #[inline(always)]
     pub(crate) fn make_op(&mut self, tid: Tid, kind: OpKind, deadline: Option<u64>, target: Target) -> OpId {
-        let calling = self.calling.take().unwrap_or_else(|| panic!("simulator bug: an operation outside a call"));
-        self.make_op_kept(tid, kind, deadline, target, calling)
+        let Some((api, kept)) = &self.calling else { panic!("simulator bug: an operation outside a call") };
+        let api = *api;
+        match OpArgs::plain(kept.as_ref()) {
+            Some(args) => {
+                let handle = KeptArgs::usual_handle(kept.as_ref());
+                // What is left owns nothing (`OpArgs::plain`): forgotten, not dropped.
+                std::mem::forget(self.calling.take());
+                self.make_op_args(tid, kind, deadline, target, (api, args, handle))
+            }
+            None => {
+                let calling = self.calling.take().unwrap_or_else(|| unreachable!("matched above"));
+                self.make_op_kept(tid, kind, deadline, target, calling)
+            }
+        }
     }
 
     /// `make_op` with the call's kept arguments in hand (`calling`, what `make_op` takes
@@ -449,34 +515,48 @@ impl Kernel {
         target: Target,
         (api, kept): (Api, Option<KeptArgs>),
     ) -> OpId {
-        // (The race detector's keys may be read from the kept arguments: before they move.)
-        let race_keys = self.race_op_keys(&kept);
+        let handle = KeptArgs::usual_handle(kept.as_ref());
         // The arguments kept before the call ran (a call that cannot block keeps none),
         // their list built only when read.
-        let args = OpArgs::new(kept);
+        self.make_op_args(tid, kind, deadline, target, (api, OpArgs::new(kept), handle))
+    }
+
+    /// `make_op_kept` with the kept arguments made `OpArgs`, and the handle of the usual
+    /// calls that may block (`KeptArgs::usual_handle`), which the race detector's keys may
+    /// be made from.
+    #[inline(always)]
+    fn make_op_args(
+        &mut self,
+        tid: Tid,
+        kind: OpKind,
+        deadline: Option<u64>,
+        target: Target,
+        (api, args, handle): (Api, OpArgs, Option<crate::types::HANDLE>),
+    ) -> OpId {
+        let race_keys = self.race_op_keys(handle);
         self.op_serial += 1;
         let serial = self.op_serial;
         let timer_seq = self.next_timer_seq();
         if matches!(target, Target::Async(_)) {
             *self.async_ops.entry(tid).or_default() += 1;
         }
-        // Built where the slot map keeps it (its parts are ready: the closure does nothing
-        // else), rather than in a temporary moved there. (The closure holds the parts
-        // themselves, not references to them: each is read once, not through a pointer.)
+        // Written into its slot field by field (`OpArena::vacant`; its parts are ready),
+        // rather than built in a temporary copied there.
         let since_step = self.step;
-        let id = self.ops.insert_with_key(move |_| Op {
-            tid,
-            api,
-            args,
-            kind,
-            target,
-            deadline,
-            timer_seq,
-            since_step,
-            serial,
-            alertable: false,
-            race_keys,
-        });
+        let op = self.ops.vacant();
+        op.tid = tid;
+        op.api = api;
+        // What the slot held owns nothing (`OpArena::vacant`): overwritten, not dropped.
+        std::mem::forget(std::mem::replace(&mut op.args, args));
+        std::mem::forget(std::mem::replace(&mut op.kind, kind));
+        std::mem::forget(std::mem::replace(&mut op.target, target));
+        op.deadline = deadline;
+        op.timer_seq = timer_seq;
+        op.since_step = since_step;
+        op.serial = serial;
+        op.alertable = false;
+        std::mem::forget(std::mem::replace(&mut op.race_keys, race_keys));
+        let id = self.ops.occupy();
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
         }
@@ -522,8 +602,9 @@ impl Kernel {
             // no more out of the operation than the delivery uses (issue 13).
             let rest = (race_on || matches!(op.race_keys, super::race::OpKeys::List(_)) || op.deadline.is_some())
                 .then(|| (std::mem::take(&mut op.race_keys), op.deadline, op.timer_seq));
-            // Nothing left in it owns memory: forgetting it frees nothing.
-            std::mem::forget(self.ops.remove(id));
+            // Nothing left in it owns memory: it is left in its slot, for the next
+            // operation to overwrite (issue 13).
+            self.ops.remove_plain(id);
             if let Some((keys, deadline, timer_seq)) = rest {
                 self.op_completed_keys_timer(id, keys, tid, (deadline, timer_seq), &reply, why);
             }

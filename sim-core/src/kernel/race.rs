@@ -296,15 +296,17 @@ impl Kernel {
     /// nor touch simulated memory (only ReadMemory, WriteMemory, the interlocked calls,
     /// WaitOnAddress and ReadFile and WriteFile of a mapped file do): they never come
     /// here.
-    #[inline(never)]
+    #[inline]
     fn race_note_usual_call(&mut self, kept: Option<&super::request::KeptArgs>) {
-        use super::request::KeptArgs;
+        self.race_note_usual_handle(super::request::KeptArgs::usual_handle(kept));
+    }
+
+    /// `race_note_usual_call` with the call's handle (`KeptArgs::usual_handle`) in hand.
+    #[inline(never)]
+    fn race_note_usual_handle(&mut self, handle: Option<crate::types::HANDLE>) {
         let Some(tid) = self.current else { unreachable!("simulator bug: the race detector's notes outside a call") };
-        let h = match kept {
-            Some(KeptArgs::WaitForSingleObject { handle, .. })
-            | Some(KeptArgs::ReadFile { handle, .. })
-            | Some(KeptArgs::WriteFile { handle, .. }) => *handle,
-            _ => unreachable!("simulator bug: the race detector's notes of a call that keeps no handle"),
+        let Some(h) = handle else {
+            unreachable!("simulator bug: the race detector's notes of a call that keeps no handle")
         };
         let pid = self.thread(tid).pid;
         self.race.calling.clear();
@@ -668,7 +670,7 @@ impl Kernel {
     /// are resolved already (the detector keeping clocks) to one key: the rest is
     /// `race_op_keys_other`'s.
     #[inline(always)]
-    pub(crate) fn race_op_keys(&mut self, kept: &Option<super::request::KeptArgs>) -> OpKeys {
+    pub(crate) fn race_op_keys(&mut self, kept_handle: Option<crate::types::HANDLE>) -> OpKeys {
         if self.config.race_detection == RaceDetection::Off {
             return OpKeys::None;
         }
@@ -678,13 +680,7 @@ impl Kernel {
                 && let Some(Body::File(f)) = self.objects.get(file).map(|o| &o.body)
                 && f.port.is_none()
             {
-                debug_assert!(matches!(
-                    kept,
-                    Some(
-                        super::request::KeptArgs::ReadFile { handle, .. }
-                            | super::request::KeptArgs::WriteFile { handle, .. }
-                    ) if *handle == _fh
-                ));
+                debug_assert_eq!(kept_handle, Some(_fh));
                 debug_assert!(self.current.is_some_and(|t| self.thread(t).pid == _p));
                 let pipe = f.pipe;
                 return if pipe < file { OpKeys::Two([pipe, file]) } else { OpKeys::Two([file, pipe]) };
@@ -694,7 +690,7 @@ impl Kernel {
             if step == self.step {
                 return OpKeys::One(SyncKey::Object(obj));
             }
-            return self.race_op_keys_unnoted(kept);
+            return self.race_op_keys_unnoted(kept_handle);
         }
         if self.race.calling_deferred.is_none()
             && let [k] = self.race.calling[..]
@@ -707,8 +703,8 @@ impl Kernel {
     /// `race_op_keys` for a call of the usual kind that noted nothing, past its usual
     /// case: its notes made now (`race_note_usual_call`), then as any call's.
     #[inline(never)]
-    fn race_op_keys_unnoted(&mut self, kept: &Option<super::request::KeptArgs>) -> OpKeys {
-        self.race_note_usual_call(kept.as_ref());
+    fn race_op_keys_unnoted(&mut self, kept_handle: Option<crate::types::HANDLE>) -> OpKeys {
+        self.race_note_usual_handle(kept_handle);
         self.race_op_keys_other()
     }
 

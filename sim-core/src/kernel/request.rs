@@ -716,6 +716,20 @@ impl Request {
 /// their requests' fields: for a caller that has the fields at hand (the call wrapper's
 /// arms, which keep them without a second match on the request).
 impl KeptArgs {
+    /// The handle of the three calls made most that may block (WaitForSingleObject,
+    /// ReadFile, WriteFile), from their kept arguments; `None` for any other call's.
+    #[inline(always)]
+    pub(crate) fn usual_handle(kept: Option<&KeptArgs>) -> Option<HANDLE> {
+        match kept {
+            Some(
+                KeptArgs::WaitForSingleObject { handle, .. }
+                | KeptArgs::ReadFile { handle, .. }
+                | KeptArgs::WriteFile { handle, .. },
+            ) => Some(*handle),
+            _ => None,
+        }
+    }
+
     /// ReadFile's.
     #[inline(always)]
     pub(crate) fn read_file(

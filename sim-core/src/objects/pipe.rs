@@ -1349,6 +1349,31 @@ impl Kernel {
         }
     }
 
+    /// `keep_io_call`, then the call's pending operation of `kind` made (`make_op`): where
+    /// the call kept nothing yet (the usual case), its arguments go to the operation
+    /// directly (`make_op_kept`), not through the kernel's slot to be read back at once
+    /// (issue 13).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn block_io_call(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        h: HANDLE,
+        access: u32,
+        file_id: ObjectId,
+        api: Api,
+        kept: impl FnOnce() -> KeptArgs,
+        kind: OpKind,
+    ) -> OpId {
+        if self.calling.is_none() {
+            debug_assert!(self.call_file.is_none(), "simulator bug: a call's file object kept without its arguments");
+            self.call_file = Some((pid, h, access, file_id));
+            return self.make_op_kept(tid, kind, None, Target::Thread, (api, Some(kept())));
+        }
+        self.make_op(tid, kind, None, Target::Thread)
+    }
+
     /// `write_file`'s usual case after its bytes were queued, when something is pending
     /// (a read on the reader's end, a write in any pipe, a flush): as the general path,
     /// pending operations served, then done when the unread bytes fit the quota, else
@@ -1406,14 +1431,11 @@ impl Kernel {
         peer: usize,
         len: u32,
     ) -> Exec {
-        // (The usual case's kept arguments: no OVERLAPPED, `len` bytes.)
-        self.keep_io_call(pid, h, FILE_WRITE_DATA, file_id, Api::WriteFile, || KeptArgs::WriteFile {
-            handle: h,
-            data: len,
-            overlapped: false,
-        });
-        // (Made here, as `read_pipe_bytes` makes a blocked read's.)
-        let op = self.make_op(tid, OpKind::PipeWrite { file: file_id, len }, None, Target::Thread);
+        // (The usual case's kept arguments: no OVERLAPPED, `len` bytes. Made here, as
+        // `read_pipe_bytes` makes a blocked read's.)
+        let kept = || KeptArgs::WriteFile { handle: h, data: len, overlapped: false };
+        let kind = OpKind::PipeWrite { file: file_id, len };
+        let op = self.block_io_call(pid, tid, h, FILE_WRITE_DATA, file_id, Api::WriteFile, kept, kind);
         let q = &mut pipe_mut(self, pipe).ends[peer].inbound;
         q.entries.back_mut().expect("the write's own entry is still queued: it does not fit").writer = Some(op);
         self.pipe_writes_pending += 1;
@@ -1677,13 +1699,12 @@ impl Kernel {
                 return None;
             }
             // Empty: the read waits (`io_pend` in Sync mode). The operation is made here
-            // (`make_op`, inlined, what `new_op`'s call does): the usual blocked read, as
-            // every other ping-pong step is, pays no call and no copy of its kind.
+            // (`block_io_call`, inlined, what `new_op`'s call does): the usual blocked
+            // read, as every other ping-pong step is, pays no call and no copy of its kind.
             // (The usual case's kept arguments: no OVERLAPPED; a buffer keeps nothing.)
-            self.keep_io_call(pid, h, FILE_READ_DATA, file_id, Api::ReadFile, || {
-                KeptArgs::read_file(&h, &len, &None, &None)
-            });
-            let op = self.make_op(tid, OpKind::PipeRead { file: file_id, len }, None, Target::Thread);
+            let kept = || KeptArgs::read_file(&h, &len, &None, &None);
+            let kind = OpKind::PipeRead { file: file_id, len };
+            let op = self.block_io_call(pid, tid, h, FILE_READ_DATA, file_id, Api::ReadFile, kept, kind);
             pipe_mut(self, pipe).ends[end].reads.push_back(op);
             return Some(Exec::Block(op));
         }
