@@ -432,6 +432,53 @@ mod tests {
         assert_eq!(b, ObjectArena::with_capacity(7).insert(2, None, 0, event_body(false)));
     }
 
+    /// An operation written into a vacant slot field by field (`OpArena::vacant`, as
+    /// `Kernel::make_op_kept` does), of `serial`; a sleep's, which owns nothing.
+    fn insert_op(ops: &mut OpArena, serial: u64) -> OpId {
+        let op = ops.vacant();
+        op.serial = serial;
+        op.tid = 4;
+        std::mem::forget(std::mem::replace(&mut op.kind, crate::kernel::ops::OpKind::Sleep));
+        ops.occupy()
+    }
+
+    /// The operations' arena gives the keys, reuse and order the slot map gave (their ids
+    /// reach state hashes and traces), whether an operation is removed whole or left in
+    /// its slot owning nothing (`remove_plain`), over a seeded mix of inserts and removes;
+    /// a slot reused after either holds the new operation, not the old.
+    #[test]
+    fn the_operations_arena_matches_the_slot_map() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut ops = OpArena::with_capacity(4);
+        let mut map: SlotMap<OpId, u64> = SlotMap::with_capacity_and_key(4);
+        let mut live: Vec<OpId> = Vec::new();
+        for serial in 1..2_000u64 {
+            if live.is_empty() || rng.random_range(0..3) > 0 {
+                let a = insert_op(&mut ops, serial);
+                assert_eq!(a, map.insert(serial));
+                assert_eq!(ops[a].serial, serial);
+                live.push(a);
+            } else {
+                let id = live.swap_remove(rng.random_range(0..live.len()));
+                if rng.random_range(0..2) == 0 {
+                    assert!(ops.remove_plain(id));
+                } else {
+                    assert_eq!(ops.remove(id).map(|o| o.serial), map.get(id).copied());
+                }
+                assert!(map.remove(id).is_some());
+                assert!(!ops.contains_key(id));
+                assert!(ops.get(id).is_none());
+                assert!(!ops.remove_plain(id));
+                assert!(ops.remove(id).is_none());
+            }
+            assert_eq!(ops.len(), map.len());
+        }
+        let ours: Vec<(OpId, u64)> = ops.iter().map(|(k, o)| (k, o.serial)).collect();
+        let theirs: Vec<(OpId, u64)> = map.iter().map(|(k, &v)| (k, v)).collect();
+        assert_eq!(ours, theirs);
+    }
+
     /// A key of another slot map, or of a slot never used, finds nothing.
     #[test]
     fn a_stale_or_foreign_key_finds_nothing() {
