@@ -57,7 +57,7 @@ fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Repl
         // through a copy of its own (it is large).
         let oid = k.park(tid, req);
         // The driver's next steps, taken here: the call may complete at once.
-        return k.step_inline(tid, oid);
+        return k.step_inline::<false>(tid, oid);
     }
     k.take_reply(tid)
 }
@@ -66,10 +66,11 @@ fn poll_call(k: &mut Kernel, tid: Tid, req: &mut Option<Request>) -> Option<Repl
 /// `WriteFileCall`): the thread parks at `req`, made straight into it, and the driver's
 /// next steps are taken here, where the call may complete at once. A later poll takes
 /// the reply (`Kernel::take_reply`).
+/// `SYNC_FIRST`: as `Kernel::step_inline`'s.
 #[inline(always)]
-fn first_poll(k: &mut Kernel, tid: Tid, req: Request) -> Option<Reply> {
+fn first_poll<const SYNC_FIRST: bool>(k: &mut Kernel, tid: Tid, req: Request) -> Option<Reply> {
     let oid = k.park_request(tid, req);
-    k.step_inline(tid, oid)
+    k.step_inline::<SYNC_FIRST>(tid, oid)
 }
 
 /// `*count = 0` where a count is asked for (a call sets its out-count first, as Windows
@@ -171,7 +172,7 @@ impl<
         let ctx = self.ctx;
         let Some(make) = self.make.take() else { unreachable!("simulator bug: a call's first poll made twice") };
         let mut k = ctx.kernel.borrow_mut();
-        let reply = first_poll(&mut k, ctx.tid, make());
+        let reply = first_poll::<true>(&mut k, ctx.tid, make());
         drop(k);
         self.ready(reply)
     }
@@ -255,7 +256,7 @@ impl ReadFileCall<'_> {
         zero(self.bytes_read.as_deref_mut());
         let len = u32::try_from(self.buffer.len()).unwrap_or(u32::MAX);
         let req = Request::ReadFile { handle: self.handle, len, overlapped: None, buffer: None };
-        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
+        let Some(r) = first_poll::<false>(&mut k, ctx.tid, req) else { return Poll::Pending };
         self.read_done(k, r)
     }
 
@@ -353,7 +354,7 @@ impl WriteFileCall<'_> {
         let mut k = ctx.kernel.borrow_mut();
         zero(self.bytes_written.as_deref_mut());
         let req = Request::WriteFile { handle: self.handle, data: k.byte_buffer(self.buffer), overlapped: None };
-        let Some(r) = first_poll(&mut k, ctx.tid, req) else { return Poll::Pending };
+        let Some(r) = first_poll::<false>(&mut k, ctx.tid, req) else { return Poll::Pending };
         drop(k);
         self.write_done(r)
     }

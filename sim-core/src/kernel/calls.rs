@@ -122,8 +122,13 @@ impl Kernel {
     /// deadlock, the end), or the step limit.
     /// `oid` is `tid`'s object (`park_request` found it): the thread is not looked up
     /// again by its id to take its result.
+    /// `SYNC_FIRST`: the call is one of those `step_thread_sync_first` is for (`LazyCall`'s).
     #[inline(always)]
-    pub(crate) fn step_inline(&mut self, tid: Tid, oid: crate::objects::ObjectId) -> Option<Reply> {
+    pub(crate) fn step_inline<const SYNC_FIRST: bool>(
+        &mut self,
+        tid: Tid,
+        oid: crate::objects::ObjectId,
+    ) -> Option<Reply> {
         if !self.inline_steps {
             return None;
         }
@@ -178,7 +183,11 @@ impl Kernel {
             };
             self.before_step(chosen);
             self.stepping_inline = true;
-            self.step_thread(chosen);
+            if SYNC_FIRST {
+                self.step_thread_sync_first(chosen);
+            } else {
+                self.step_thread(chosen);
+            }
             self.stepping_inline = false;
             if !self.stop.is_none() {
                 return None;
@@ -297,6 +306,39 @@ impl Kernel {
 
     /// Executes the parked call of `tid`: one kernel step.
     pub fn step_thread(&mut self, tid: Tid) {
+        if let Some(oid) = self.step_sync::<false>(tid) {
+            self.execute(tid, oid);
+        }
+        self.step_done();
+    }
+
+    /// `step_thread` with the calls made most in a plain step (`step_sync`'s) entered
+    /// from its caller, into which it is inlined, and any other stepped out of line
+    /// (`step_thread_other`), with the thread's object found here. For the first poll of
+    /// those calls (`LazyCall`), where the thread chosen is most often the caller, about
+    /// to make one of them (issue 13: they went through `step_thread`'s frame to reach
+    /// `execute_sync`'s; inlined into every call's first poll, this made the pipe's
+    /// ReadFile and WriteFile heavier by more than it saved).
+    #[inline(always)]
+    pub(crate) fn step_thread_sync_first(&mut self, tid: Tid) {
+        match self.step_sync::<true>(tid) {
+            Some(oid) => self.step_thread_other(tid, oid),
+            None => self.step_done(),
+        }
+    }
+
+    /// `step_thread` for a call other than `step_sync`'s: `tid`'s object is `oid`.
+    #[inline(never)]
+    fn step_thread_other(&mut self, tid: Tid, oid: crate::objects::ObjectId) {
+        self.execute(tid, oid);
+        self.step_done();
+    }
+
+    /// A step's first part: `tid` leaves the runnable set and, for one of the calls made
+    /// most in a plain step, the call is executed (`execute_sync`): `None`; else the
+    /// thread's object, for `execute`.
+    #[inline(always)]
+    fn step_sync<const INLINE: bool>(&mut self, tid: Tid) -> Option<crate::objects::ObjectId> {
         // The thread is looked up before it leaves the runnable set: the id map's test of
         // the id (a multiple of 4) then spares the set's own (issue 13). (A missing thread
         // is a simulator bug either way.)
@@ -320,10 +362,19 @@ impl Kernel {
             // `execute` forgets it).
             std::mem::forget(std::mem::replace(&mut t.run, Run::Running));
             let (api, handle, timeout_ms) = call;
-            self.execute_sync(oid, tid, process, api, handle, pid, timeout_ms);
-        } else {
-            self.execute(tid, oid);
+            if INLINE {
+                self.execute_sync_inline(oid, tid, process, api, handle, pid, timeout_ms);
+            } else {
+                self.execute_sync(oid, tid, process, api, handle, pid, timeout_ms);
+            }
+            return None;
         }
+        Some(oid)
+    }
+
+    /// A step's end.
+    #[inline(always)]
+    fn step_done(&mut self) {
         self.current = None;
         // The usual step (no trace, no invariant checks, before the livelock watch's
         // window) has nothing more to do: one comparison (`checks_from`).
@@ -415,6 +466,22 @@ impl Kernel {
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn execute_sync(
+        &mut self,
+        oid: crate::objects::ObjectId,
+        tid: Tid,
+        process: crate::objects::ObjectId,
+        api: Api,
+        handle: crate::types::HANDLE,
+        pid: super::Pid,
+        timeout_ms: u32,
+    ) {
+        self.execute_sync_inline(oid, tid, process, api, handle, pid, timeout_ms)
+    }
+
+    /// `execute_sync`, inlined.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn execute_sync_inline(
         &mut self,
         oid: crate::objects::ObjectId,
         tid: Tid,
