@@ -869,7 +869,10 @@ pub(crate) fn hold_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
 /// free, and holds it, as if it had taken it before it ran (`hold_lock`). Its thread's
 /// record of the lock (`Thread::held_lock`) is the caller's to set (`Kernel::execute`
 /// does, through the thread's object).
-#[inline(never)]
+/// Inlined into the call's dispatch (issue 13: once `read_file_at` and `write_file_at`
+/// were inlined there, this call's boundary cost the dispatch about 20 instructions a
+/// ping-pong step in registers saved and reloaded around it).
+#[inline(always)]
 pub(crate) fn take_deferred_lock(k: &mut Kernel, id: ObjectId, tid: Tid) {
     let f = file_mut(k, id);
     debug_assert!(
