@@ -1104,7 +1104,13 @@ impl Kernel {
             }
         }
         now.extend(self.user.queues.iter().map(|(&tid, q)| (Counter::Posted(tid), q.posted.len() as u64)));
-        now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
+        // A run that has not touched Message Queuing has its two system queues, empty: their
+        // counters, 0, never appear (below), and are not sampled (issue 13: they were
+        // half of a traced ping-pong step's samples). Should the manager be touched later,
+        // the sample's counters change, and each is then looked for as when they do.
+        if !self.mq.is_fresh() {
+            now.extend(self.mq.queues.iter().map(|(&n, q)| (Counter::Mq(n), q.messages.len() as u64)));
+        }
         // The usual step samples the same counters, in the same order, as the last one
         // did: a counter whose value is the one it had then is unchanged (after the last
         // sample, `counters` holds that value, or holds no entry for a value of 0, which

@@ -71,6 +71,12 @@ pub const DEADXACT: u64 = 2;
 pub struct LazyQueueManager(Option<Box<QueueManager>>);
 
 impl LazyQueueManager {
+    /// Whether the run has changed nothing of the fresh manager (it has not been
+    /// written to: only its two system queues, empty).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// The fresh queue manager every run starts with.
     fn fresh() -> &'static QueueManager {
         static FRESH: std::sync::OnceLock<QueueManager> = std::sync::OnceLock::new();
