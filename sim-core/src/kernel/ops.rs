@@ -541,21 +541,34 @@ impl Kernel {
             *self.async_ops.entry(tid).or_default() += 1;
         }
         // Written into its slot field by field (`OpArena::vacant`; its parts are ready),
-        // rather than built in a temporary copied there.
+        // rather than built in a temporary copied there. (Every field is named: a field
+        // added to `Op` is a compile error here until it is written too.)
         let since_step = self.step;
-        let op = self.ops.vacant();
-        op.tid = tid;
-        op.api = api;
+        let Op {
+            tid: op_tid,
+            api: op_api,
+            args: op_args,
+            kind: op_kind,
+            target: op_target,
+            deadline: op_deadline,
+            timer_seq: op_timer_seq,
+            since_step: op_since_step,
+            serial: op_serial,
+            alertable: op_alertable,
+            race_keys: op_race_keys,
+        } = self.ops.vacant();
+        *op_tid = tid;
+        *op_api = api;
         // What the slot held owns nothing (`OpArena::vacant`): overwritten, not dropped.
-        std::mem::forget(std::mem::replace(&mut op.args, args));
-        std::mem::forget(std::mem::replace(&mut op.kind, kind));
-        std::mem::forget(std::mem::replace(&mut op.target, target));
-        op.deadline = deadline;
-        op.timer_seq = timer_seq;
-        op.since_step = since_step;
-        op.serial = serial;
-        op.alertable = false;
-        std::mem::forget(std::mem::replace(&mut op.race_keys, race_keys));
+        std::mem::forget(std::mem::replace(op_args, args));
+        std::mem::forget(std::mem::replace(op_kind, kind));
+        std::mem::forget(std::mem::replace(op_target, target));
+        *op_deadline = deadline;
+        *op_timer_seq = timer_seq;
+        *op_since_step = since_step;
+        *op_serial = serial;
+        *op_alertable = false;
+        std::mem::forget(std::mem::replace(op_race_keys, race_keys));
         let id = self.ops.occupy();
         if let Some(d) = deadline {
             self.timers.insert((d, timer_seq, TimerKey::Op(id)));
