@@ -478,7 +478,10 @@ impl Kernel {
         self.execute_sync_inline(oid, tid, process, api, handle, pid, timeout_ms)
     }
 
-    /// `execute_sync`, inlined.
+    /// `execute_sync`'s body, inlined where a call is stepped from its own first poll
+    /// (`step_sync::<true>`); `execute_sync` is the same out of line, for `step_thread`
+    /// (inlined there too, it made that larger function's usual steps dearer, sixteenth
+    /// session).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn execute_sync_inline(

@@ -680,9 +680,9 @@ impl Kernel {
             // thread and a pipe's three, or a mutex and two events) before the arena first
             // grows (`kernel/arena.rs`); one allocation either way.
             objects: spare.objects.take().unwrap_or_else(|| arena::ObjectArena::with_capacity(7)),
-            // Room for four pending operations before the first growth: a slot map made
-            // empty allocates its sentinel's slot, and grew at its first operation (one
-            // more allocation, copy and free a run, issue 13).
+            // Room for four pending operations (and the sentinel slot 0) before the first
+            // growth, in one allocation (issue 13: made empty, it grew at its first
+            // operation, one more allocation, copy and free a run).
             ops: arena::OpArena::with_capacity(4),
             op_serial: 0,
             tids: std::mem::take(&mut spare.tids),
